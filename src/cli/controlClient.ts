@@ -1,0 +1,122 @@
+import { createConnection, type Socket } from 'node:net';
+import { FrameDecoder, encodeFrame } from '../protocol/framing.js';
+import { PROTOCOL_VERSION, daemonMessageSchema, type WireError } from '../protocol/messages.js';
+
+/**
+ * A failure the `bgtasks` command reports and exits with:
+ *
+ * | code               | exit | when                                             |
+ * |--------------------|------|--------------------------------------------------|
+ * | `daemonNotRunning` | 3    | nothing answers on the socket                    |
+ * | `invalidArgument`  | 2    | a command-line argument is malformed              |
+ * | any daemon code    | 1    | the daemon refused (`unknownApp`, `notPermitted`, ...) |
+ */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+
+  get exitCode(): number {
+    if (this.code === 'daemonNotRunning') return 3;
+    if (this.code === 'invalidArgument' || this.code === 'invalidCondition') return 2;
+    return 1;
+  }
+}
+
+/** A control connection to the daemon: request/reply, plus a stream of events after `watch`. */
+export class ControlClient implements AsyncDisposable {
+  readonly #socket: Socket;
+  readonly #pending = new Map<number, { resolve: (data: unknown) => void; reject: (error: Error) => void }>();
+  #nextId = 1;
+  #onEvent: ((event: unknown) => void) | null = null;
+
+  private constructor(socket: Socket) {
+    this.#socket = socket;
+  }
+
+  static connect(socketPath: string): Promise<ControlClient> {
+    return new Promise((resolve, reject) => {
+      const socket = createConnection(socketPath);
+      const client = new ControlClient(socket);
+      const decoder = new FrameDecoder(64 * 1024 * 1024);
+      let welcomed = false;
+      socket.once('error', (error: NodeJS.ErrnoException) => {
+        const notRunning = error.code === 'ENOENT' || error.code === 'ECONNREFUSED';
+        const failure = notRunning
+          ? new CliError('daemonNotRunning', `no bgtasks daemon is running at ${socketPath}: start one with \`bgtasks daemon\` (or \`npm start\`)`)
+          : new CliError('daemonUnreachable', `cannot reach the daemon at ${socketPath}: ${error.message}`);
+        if (!welcomed) reject(failure);
+        client.#failAll(failure);
+      });
+      socket.on('close', () => client.#failAll(new CliError('daemonUnreachable', 'the daemon closed the connection')));
+      socket.on('data', (chunk: Buffer) => {
+        for (const line of decoder.push(chunk)) {
+          const parsed = daemonMessageSchema.safeParse(JSON.parse(line));
+          if (!parsed.success) continue;
+          const message = parsed.data;
+          if (message.t === 'welcome') {
+            welcomed = true;
+            resolve(client);
+          } else if (message.t === 'reply') {
+            const waiter = client.#pending.get(message.id);
+            client.#pending.delete(message.id);
+            if (!waiter) continue;
+            if (message.ok) waiter.resolve(message.data);
+            else waiter.reject(fromWire(message.error));
+          } else if (message.t === 'event') {
+            client.#onEvent?.(message.event);
+          } else if (message.t === 'error') {
+            const failure = fromWire(message.error);
+            if (!welcomed) reject(failure);
+            client.#failAll(failure);
+          }
+        }
+      });
+      socket.once('connect', () => socket.write(encodeFrame({ t: 'hello', v: PROTOCOL_VERSION, role: 'control' })));
+    });
+  }
+
+  request<T = unknown>(command: string, args: Record<string, unknown> = {}): Promise<T> {
+    const id = this.#nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (data: unknown) => void, reject });
+      this.#socket.write(encodeFrame({ t: 'control', id, command, args }));
+    });
+  }
+
+  async watch(onEvent: (event: unknown) => void): Promise<void> {
+    this.#onEvent = onEvent;
+    await this.request('watch');
+  }
+
+  /** Resolves when the daemon closes the connection. */
+  closed(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#socket.destroyed) resolve();
+      else this.#socket.once('close', () => resolve());
+    });
+  }
+
+  close(): void {
+    this.#socket.end();
+    this.#socket.destroy();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  #failAll(error: Error): void {
+    for (const waiter of this.#pending.values()) waiter.reject(error);
+    this.#pending.clear();
+  }
+}
+
+function fromWire(error: WireError | undefined): CliError {
+  return new CliError(error?.code ?? 'internalError', error?.message ?? 'the daemon reported an error', error?.field);
+}

@@ -1,0 +1,84 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Daemon } from '../daemon/daemon.js';
+import { time } from './format.js';
+
+interface DaemonCommandOptions {
+  readonly home?: string;
+  readonly store?: string;
+  readonly synchronous?: 'full' | 'normal';
+}
+
+/** `bgtasks daemon`: runs until SIGINT or SIGTERM, then stops cleanly. */
+export async function runDaemon(options: DaemonCommandOptions): Promise<void> {
+  const daemon = await Daemon.start({
+    ...(options.home ? { home: resolve(options.home) } : {}),
+    ...(options.store ? { store: resolve(options.store) } : {}),
+    ...(options.synchronous ? { synchronous: options.synchronous } : {}),
+  });
+  await untilSignal();
+  await daemon.close();
+}
+
+/**
+ * `bgtasks demo` (what `npm start` runs): the daemon in the foreground with the example apps installed
+ * and opened once (as a user would), then a line for everything that happens to their tasks.
+ */
+export async function runDemo(options: DaemonCommandOptions & { readonly examples: string }): Promise<void> {
+  const daemon = await Daemon.start({ ...(options.home ? { home: resolve(options.home) } : {}) });
+  const say = (line: string): void => {
+    process.stdout.write(`${time(Date.now()).slice(11)}  ${line}\n`);
+  };
+  daemon.control.watch((event) => {
+    const line = describe(event as Record<string, unknown>);
+    if (line) say(line);
+  });
+  const dirs = existsSync(options.examples)
+    ? readdirSync(options.examples).map((name) => join(options.examples, name)).filter((dir) => existsSync(join(dir, 'package.json')))
+    : [];
+  if (dirs.length === 0) say(`no example apps found in ${options.examples}`);
+  for (const dir of dirs) {
+    try {
+      const app = (await daemon.control.run('install', { dir })) as { appId: string };
+      say(`installed ${app.appId} from ${dir}`);
+      await daemon.control.run('open', { appId: app.appId });
+    } catch (error) {
+      say(`could not install ${dir}: ${(error as Error).message}`);
+    }
+  }
+  say(`the daemon is running (socket ${daemon.socketPath}); try \`npx bgtasks pending\`, \`npx bgtasks history\`, or Ctrl-C to stop`);
+  await untilSignal();
+  await daemon.close();
+}
+
+function describe(event: Record<string, unknown>): string | null {
+  const who = `${String(event.appId ?? '')}${event.identifier ? ` ${String(event.identifier)}` : ''}`;
+  switch (event.what) {
+    case 'request':
+      return `submitted  ${who} (${String(event.kind)}${event.earliestBeginAt ? `, not before ${time(event.earliestBeginAt).slice(11)}` : ''})`;
+    case 'runUpdate':
+      if (event.state === 'running') return `started    task ${String(event.taskId).slice(0, 8)} (${String(event.launch)})`;
+      if (event.state === 'expired') return `expired    task ${String(event.taskId).slice(0, 8)} (${String(event.expirationReason)})`;
+      if (event.state === 'finished') return `finished   task ${String(event.taskId).slice(0, 8)}: ${String(event.outcome)}${event.reason ? ` (${String(event.reason)})` : ''}${event.error ? `: ${String(event.error)}` : ''}`;
+      return null;
+    case 'run':
+      return `dispatched ${who} as task ${String(event.taskId).slice(0, 8)}`;
+    case 'event':
+      if (event.type === 'submitted' || event.type === 'replaced') return null; // shown from the request itself
+      return `${String(event.type).padEnd(10)} ${who}${event.reason ? ` (${String(event.reason)})` : ''}`;
+    default:
+      return null;
+  }
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

@@ -1,0 +1,30 @@
+/** Formatting for people: aligned tables and short times. Scripts use `--json` instead. */
+export function table(rows: readonly Record<string, unknown>[], columns: readonly string[]): string {
+  if (rows.length === 0) return '(none)';
+  const cells = rows.map((row) => columns.map((column) => cell(row[column])));
+  const widths = columns.map((column, index) => Math.max(column.length, ...cells.map((line) => line[index]!.length)));
+  const line = (values: readonly string[]): string => values.map((value, index) => value.padEnd(widths[index]!)).join('  ').trimEnd();
+  return [line(columns.map((column) => column.toUpperCase())), ...cells.map(line)].join('\n');
+}
+
+function cell(value: unknown): string {
+  if (value === null || value === undefined) return '-';
+  if (Array.isArray(value)) return value.join(',');
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+/** A wall-clock time as local `YYYY-MM-DD HH:MM:SS`, or '-' . */
+export function time(ms: unknown): string {
+  if (typeof ms !== 'number') return '-';
+  const date = new Date(ms);
+  const pad = (value: number): string => String(value).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+}
+
+/** A duration between two times, like `1.2s`, or '-' when either is missing. */
+export function duration(from: unknown, to: unknown): string {
+  if (typeof from !== 'number' || typeof to !== 'number') return '-';
+  const ms = to - from;
+  return ms < 1000 ? `${ms}ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${(ms / 60_000).toFixed(1)}m`;
+}

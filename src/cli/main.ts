@@ -1,0 +1,221 @@
+#!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { NAME_PATTERN } from '../protocol/identifiers.js';
+import { defaultHome, homePaths } from '../shared/paths.js';
+import { VERSION } from '../daemon/daemon.js';
+import { CliError, ControlClient } from './controlClient.js';
+import { printResult } from './print.js';
+import { runDaemon, runDemo } from './daemonCommands.js';
+
+/**
+ * The `bgtasks` command. Every command but `daemon` and `demo` talks to a running daemon over its
+ * socket. Each takes `--json` for scripts and prints tables for people; on failure it prints one line
+ * to stderr and exits non-zero: 2 for a bad argument, 3 when no daemon runs, 1 otherwise.
+ */
+function name(kind: string) {
+  return (value: string): string => {
+    if (!NAME_PATTERN.test(value)) throw new InvalidArgumentError(`${kind} must be a reverse-DNS name (letters, digits, ".", "_", "-"), got "${value}"`);
+    return value;
+  };
+}
+
+function positiveInt(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError(`expected a whole number >= 1, got "${value}"`);
+  return parsed;
+}
+
+interface GlobalOptions {
+  home?: string;
+}
+
+async function withClient<T>(program: Command, work: (client: ControlClient) => Promise<T>): Promise<T> {
+  const { home } = program.opts<GlobalOptions>();
+  const client = await ControlClient.connect(homePaths(home ? resolve(home) : defaultHome()).socket);
+  try {
+    return await work(client);
+  } finally {
+    client.close();
+  }
+}
+
+function controlCommand(program: Command, command: string, args: (...values: never[]) => Record<string, unknown>, view: string) {
+  return async (...values: unknown[]): Promise<void> => {
+    const options = values[values.length - 2] as { json?: boolean };
+    const data = await withClient(program, (client) => client.request(command, args(...(values as never[]))));
+    printResult(view, data, Boolean(options.json));
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('bgtasks')
+    .description('Background Tasks for Node.js: run apps\' work in the background at the right moment.')
+    .version(VERSION)
+    .option('--home <dir>', 'the system\'s home directory (default: $BGTASKS_HOME or ~/.local/state/bgtasks)')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('daemon')
+    .description('run the system (the daemon) in the foreground')
+    .option('--store <path>', 'the SQLite store file (default: <home>/store.sqlite)')
+    .option('--synchronous <mode>', 'SQLite synchronous: full (survives power loss) or normal', (value) => {
+      if (value !== 'full' && value !== 'normal') throw new InvalidArgumentError('must be "full" or "normal"');
+      return value;
+    })
+    .action((options: { store?: string; synchronous?: 'full' | 'normal' }) => runDaemon({ ...program.opts<GlobalOptions>(), ...options }));
+
+  program
+    .command('demo')
+    .description('start the daemon with the example apps installed and show their tasks being scheduled and run')
+    .option('--examples <dir>', 'the directory of example apps', resolve(new URL('../../examples', import.meta.url).pathname))
+    .action((options: { examples: string }) => runDemo({ ...program.opts<GlobalOptions>(), examples: options.examples }));
+
+  program
+    .command('status')
+    .description('show whether the daemon runs, and what it holds')
+    .option('--json', 'print JSON')
+    .action(controlCommand(program, 'status', () => ({}), 'status'));
+
+  program
+    .command('install')
+    .argument('<dir>', 'the app\'s directory (with a package.json that has a "bgtasks" section)')
+    .description('install an app: check its manifest, record it, and issue it a credential')
+    .option('--rotate-credential', 'issue a new credential even if the app has one')
+    .option('--json', 'print JSON')
+    .action(controlCommand(program, 'install', (dir: string, options: { rotateCredential?: boolean }) => ({ dir: resolve(dir), rotateCredential: Boolean(options.rotateCredential) }), 'app'));
+
+  program
+    .command('uninstall')
+    .argument('<app>', 'app id', name('app id'))
+    .description('remove an app, its pending requests and its credential (its history stays)')
+    .option('--json', 'print JSON')
+    .action(controlCommand(program, 'uninstall', (appId: string) => ({ appId }), 'raw'));
+
+  const apps = program.command('apps').description('list installed apps (and enable or disable one)').option('--json', 'print JSON');
+  apps.action(controlCommand(program, 'apps', () => ({}), 'apps'));
+  for (const verb of ['enable', 'disable'] as const) {
+    apps
+      .command(verb)
+      .argument('<app>', 'app id', name('app id'))
+      .description(`${verb} an app's background tasks`)
+      .option('--json', 'print JSON')
+      .action(controlCommand(program, verb, (appId: string) => ({ appId }), 'app'));
+  }
+
+  program
+    .command('open')
+    .argument('<app>', 'app id', name('app id'))
+    .description('launch an app as the user would (its launchReason is "user")')
+    .option('--json', 'print JSON')
+    .action(controlCommand(program, 'open', (appId: string) => ({ appId }), 'raw'));
+
+  program
+    .command('pending')
+    .argument('[app]', 'only this app', name('app id'))
+    .description('list pending requests and what each waits for')
+    .option('--json', 'print JSON')
+    .action(controlCommand(program, 'pending', (appId?: string) => (appId ? { appId } : {}), 'pending'));
+
+  program
+    .command('history')
+    .argument('[app]', 'only this app', name('app id'))
+    .argument('[identifier]', 'only this task identifier', name('identifier'))
+    .description('show past and current runs (or, with --events, the event log)')
+    .option('--limit <n>', 'how many, newest first', positiveInt, 50)
+    .option('--events', 'show the event log instead of runs')
+    .option('--json', 'print JSON')
+    .action(controlCommand(program, 'history', (appId: string | undefined, identifier: string | undefined, options: { limit: number; events?: boolean }) => ({
+      ...(appId ? { appId } : {}),
+      ...(identifier ? { identifier } : {}),
+      limit: options.limit,
+      events: Boolean(options.events),
+    }), 'history'));
+
+  program
+    .command('why')
+    .argument('<app>', 'app id', name('app id'))
+    .argument('<identifier>', 'task identifier', name('identifier'))
+    .description('explain why a request has not run yet')
+    .option('--json', 'print JSON')
+    .action(controlCommand(program, 'why', (appId: string, identifier: string) => ({ appId, identifier }), 'why'));
+
+  program
+    .command('run')
+    .argument('<app>', 'app id', name('app id'))
+    .argument('<identifier>', 'task identifier', name('identifier'))
+    .description('start a task now, bypassing policy (like _simulateLaunchForTaskWithIdentifier)')
+    .option('--kind <kind>', 'refresh or processing, when there is no pending request to use', (value) => {
+      if (value !== 'refresh' && value !== 'processing') throw new InvalidArgumentError('must be "refresh" or "processing"');
+      return value;
+    })
+    .option('--json', 'print JSON')
+    .action(controlCommand(program, 'run', (appId: string, identifier: string, options: { kind?: string }) => ({ appId, identifier, ...(options.kind ? { kind: options.kind } : {}) }), 'raw'));
+
+  program
+    .command('expire')
+    .argument('<app>', 'app id', name('app id'))
+    .argument('<identifier>', 'task identifier', name('identifier'))
+    .description('expire a running task now (like _simulateExpirationForTaskWithIdentifier)')
+    .option('--json', 'print JSON')
+    .action(controlCommand(program, 'expire', (appId: string, identifier: string) => ({ appId, identifier }), 'raw'));
+
+  const conditions = program.command('conditions').description('show the device conditions (and override them for testing)').option('--json', 'print JSON');
+  conditions.action(controlCommand(program, 'conditions', () => ({}), 'conditions'));
+  conditions
+    .command('set')
+    .argument('<assignment...>', 'e.g. power=battery network=offline batteryLevel=15')
+    .description('override conditions until `conditions reset`')
+    .option('--json', 'print JSON')
+    .action(controlCommand(program, 'conditions.set', (assignments: string[]) => ({ assignments }), 'conditions'));
+  conditions
+    .command('reset')
+    .description('remove every override: back to the real sensors')
+    .option('--json', 'print JSON')
+    .action(controlCommand(program, 'conditions.reset', () => ({}), 'conditions'));
+
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander has printed its message (and help) already
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof CliError) {
+      process.stderr.write(`bgtasks: ${error.message}${error.field ? ` (field: ${error.field})` : ''} [${error.code}]\n`);
+      return error.exitCode;
+    }
+    const { code, field } = (error ?? {}) as { code?: unknown; field?: unknown };
+    process.stderr.write(`bgtasks: ${error instanceof Error ? error.message : String(error)}${typeof field === 'string' ? ` (field: ${field})` : ''}${typeof code === 'string' ? ` [${code}]` : ''}\n`);
+    return 1;
+  }
+}
+
+// Run when executed as the `bgtasks` binary (not when imported by tests).
+function invokedDirectly(): boolean {
+  try {
+    return Boolean(process.argv[1]) && realpathSync(process.argv[1]!) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+if (invokedDirectly()) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`bgtasks: ${String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,228 @@
+/**
+ * The daemon's {@link ConditionsSource}: sensor readings polled on the injected clock, merged with the
+ * overrides from `bgtasks conditions set` and the defaults, with change events for the scheduler.
+ */
+import type { Clock, Disposable } from '../engine/clock.js';
+import {
+  DEFAULT_CONDITIONS,
+  sameConditions,
+  type ConditionName,
+  type ConditionOrigin,
+  type Conditions,
+  type ConditionsSnapshot,
+  type ConditionsSource,
+} from '../engine/conditions.js';
+import type { Sensors } from './sensors.js';
+
+/** Every condition name, taken from the defaults so a field added to `Conditions` is merged without edits here. */
+const CONDITION_NAMES = Object.keys(DEFAULT_CONDITIONS) as ConditionName[];
+
+/** Default time between two sensor reads. */
+export const DEFAULT_POLL_INTERVAL_MS = 5_000;
+/** Shortest poll interval accepted: sensors spawn processes on some platforms. */
+export const MIN_POLL_INTERVAL_MS = 100;
+
+export interface DeviceConditionsOptions {
+  /** Arms the poll timer and stamps `readAt`. */
+  readonly clock: Clock;
+  readonly sensors: Sensors;
+  /** Time between the end of one read and the start of the next. @default 5000 (at least 100) */
+  readonly pollIntervalMs?: number;
+  /** Overrides in force from the start (restored from the store at daemon start). */
+  readonly overrides?: Partial<Conditions>;
+  /** Told about a change listener that threw; the other listeners still run. @default ignore */
+  readonly onListenerError?: (error: unknown) => void;
+  /** Told about a sensor read that failed; the previous readings are kept. @default ignore */
+  readonly onSensorError?: (error: unknown) => void;
+}
+
+type Listener = (snapshot: ConditionsSnapshot) => void;
+type MutablePartial = { -readonly [K in ConditionName]?: Conditions[K] };
+
+/**
+ * Device conditions, merged field by field: the override if one is set, else the last sensor reading if
+ * the sensors could read it, else {@link DEFAULT_CONDITIONS}; `origins` says which for each field.
+ *
+ * Change listeners run synchronously, only when a merged value changes (not when only an origin does,
+ * e.g. an override equal to the sensor value), and a throwing listener affects nothing else.
+ */
+export class DeviceConditions implements ConditionsSource, Disposable {
+  readonly #clock: Clock;
+  readonly #sensors: Sensors;
+  readonly #pollIntervalMs: number;
+  readonly #onListenerError: (error: unknown) => void;
+  readonly #onSensorError: (error: unknown) => void;
+  readonly #listeners = new Set<{ readonly fn: Listener }>();
+
+  #sensorValues: MutablePartial = {};
+  #overrides: MutablePartial;
+  #readAt: number;
+  #snapshot: ConditionsSnapshot;
+  #timer: Disposable | undefined;
+  #started: Promise<void> | undefined;
+  #disposed = false;
+  /** Reads are numbered so a slow read that finishes after a newer one cannot overwrite it. */
+  #readsStarted = 0;
+  #readsApplied = 0;
+
+  constructor(options: DeviceConditionsOptions) {
+    const interval = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+    if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < MIN_POLL_INTERVAL_MS) {
+      throw new TypeError(`Expected \`pollIntervalMs\` to be a finite number >= ${MIN_POLL_INTERVAL_MS}, got \`${String(interval)}\``);
+    }
+    this.#clock = options.clock;
+    this.#sensors = options.sensors;
+    this.#pollIntervalMs = interval;
+    this.#onListenerError = options.onListenerError ?? (() => {});
+    this.#onSensorError = options.onSensorError ?? (() => {});
+    this.#overrides = pickConditions(options.overrides ?? {});
+    // Until the first read there is nothing better to stamp than the moment the defaults took effect.
+    this.#readAt = this.#clock.now();
+    this.#snapshot = this.#merge();
+  }
+
+  /**
+   * Reads the sensors once, then keeps polling: each next read is armed when the previous one ends, so
+   * a slow sensor never gets two polls in flight. Calling it again returns the first call's promise.
+   */
+  start(): Promise<void> {
+    this.#started ??= this.#poll();
+    return this.#started;
+  }
+
+  /** Reads the sensors now. Never rejects: a failed read keeps the previous values. */
+  async refresh(): Promise<void> {
+    if (this.#disposed) return;
+    const seq = ++this.#readsStarted;
+    let reading: MutablePartial;
+    try {
+      // Wrapped so that a sensor throwing synchronously is handled like one that rejects, and one that
+      // resolves something other than an object like one that fails.
+      reading = pickConditions(await Promise.resolve().then(() => this.#sensors.read()));
+    } catch (error) {
+      safeCall(this.#onSensorError, error);
+      return;
+    }
+    if (this.#disposed || seq < this.#readsApplied) return;
+    this.#readsApplied = seq;
+    this.#sensorValues = reading;
+    this.#readAt = this.#clock.now();
+    this.#update();
+  }
+
+  /** The merged conditions now. The object is frozen and replaced, never mutated. */
+  current(): ConditionsSnapshot {
+    return this.#snapshot;
+  }
+
+  /** Calls `listener` with the new snapshot whenever a merged condition value changes. */
+  onDidChange(listener: Listener): Disposable {
+    // Wrapped, so the same function subscribed twice gets two independent subscriptions.
+    const entry = { fn: listener };
+    this.#listeners.add(entry);
+    return { dispose: () => void this.#listeners.delete(entry) };
+  }
+
+  /** Sets some overrides, keeping the others; listeners hear of any change before this returns. */
+  setOverrides(overrides: Partial<Conditions>): ConditionsSnapshot {
+    this.#overrides = { ...this.#overrides, ...pickConditions(overrides) };
+    return this.#update();
+  }
+
+  /** Clears the named overrides, or all of them without `names`; listeners hear of any change before this returns. */
+  resetOverrides(names?: readonly ConditionName[]): ConditionsSnapshot {
+    if (names === undefined) this.#overrides = {};
+    else {
+      const next = { ...this.#overrides };
+      for (const name of names) delete next[name];
+      this.#overrides = next;
+    }
+    return this.#update();
+  }
+
+  /** A copy of the overrides in force. */
+  overrides(): Partial<Conditions> {
+    return { ...this.#overrides };
+  }
+
+  /** Stops polling and drops the listeners. A read still in flight is discarded when it ends. */
+  dispose(): void {
+    this.#disposed = true;
+    this.#timer?.dispose();
+    this.#timer = undefined;
+    this.#listeners.clear();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  async #poll(): Promise<void> {
+    await this.refresh();
+    if (this.#disposed) return;
+    this.#timer = this.#clock.setTimer(this.#pollIntervalMs, () => {
+      void this.#poll();
+    });
+  }
+
+  /** Recomputes the snapshot and tells listeners if a value changed. */
+  #update(): ConditionsSnapshot {
+    const previous = this.#snapshot;
+    this.#snapshot = this.#merge();
+    if (!sameConditions(previous.conditions, this.#snapshot.conditions)) this.#emit(this.#snapshot);
+    return this.#snapshot;
+  }
+
+  #merge(): ConditionsSnapshot {
+    const conditions: Record<string, unknown> = {};
+    const origins = {} as Record<ConditionName, ConditionOrigin>;
+    for (const name of CONDITION_NAMES) {
+      let origin: ConditionOrigin = 'default';
+      let value: unknown = DEFAULT_CONDITIONS[name];
+      if (this.#overrides[name] !== undefined) {
+        origin = 'override';
+        value = this.#overrides[name];
+      } else if (this.#sensorValues[name] !== undefined) {
+        origin = 'sensor';
+        value = this.#sensorValues[name];
+      }
+      conditions[name] = value;
+      origins[name] = origin;
+    }
+    return Object.freeze({
+      conditions: Object.freeze(conditions as unknown as Conditions),
+      origins: Object.freeze(origins),
+      readAt: this.#readAt,
+    });
+  }
+
+  #emit(snapshot: ConditionsSnapshot): void {
+    // A copy, so a listener that subscribes or unsubscribes during the event does not skew this round.
+    for (const entry of [...this.#listeners]) {
+      try {
+        entry.fn(snapshot);
+      } catch (error) {
+        safeCall(this.#onListenerError, error);
+      }
+    }
+  }
+}
+
+/** Keeps only known condition names with a defined value, so stray keys never reach a snapshot. */
+function pickConditions(source: Partial<Conditions>): MutablePartial {
+  if (typeof source !== 'object' || source === null) throw new TypeError('Expected sensors to resolve an object');
+  const picked: Record<string, unknown> = {};
+  for (const name of CONDITION_NAMES) {
+    if (source[name] !== undefined) picked[name] = source[name];
+  }
+  return picked as MutablePartial;
+}
+
+/** Error hooks are the last line of defence: one that throws must not break polling or events. */
+function safeCall(hook: (error: unknown) => void, error: unknown): void {
+  try {
+    hook(error);
+  } catch {
+    // Nothing sensible left to report to.
+  }
+}

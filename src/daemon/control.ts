@@ -1,0 +1,198 @@
+import { z } from 'zod';
+import type { DeviceConditions } from '../conditions/deviceConditions.js';
+import { parseConditionAssignments } from '../conditions/overrides.js';
+import type { AppRecord, HistoryEventInput } from '../engine/types.js';
+import { appIdSchema, identifierSchema } from '../protocol/identifiers.js';
+import { describeIssue } from '../protocol/messages.js';
+import type { Store } from '../store/store.js';
+import { ensureCredential, hashCredential, removeCredential } from './credentials.js';
+import { loadManifest } from './manifest.js';
+import type { Scheduler } from './scheduler/scheduler.js';
+import type { Clock } from '../engine/clock.js';
+
+/** A control request that failed, with a code and the argument at fault. */
+export class ControlError extends Error {
+  override readonly name = 'ControlError';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ControlDeps {
+  readonly home: string;
+  readonly clock: Clock;
+  readonly store: Store;
+  readonly scheduler: Scheduler;
+  readonly conditions: DeviceConditions;
+  readonly daemonVersion: string;
+  readonly startedAt: number;
+  /** Subscribes to history events and run changes, for `watch`; returns an unsubscribe function. */
+  readonly subscribe: (listener: (event: unknown) => void) => () => void;
+}
+
+const OVERRIDES_SETTING = 'conditions.overrides';
+const appArgs = z.strictObject({ appId: appIdSchema });
+const appIdentifierArgs = z.strictObject({ appId: appIdSchema, identifier: identifierSchema });
+
+/**
+ * The commands behind `bgtasks`: each has a schema for its arguments (checked here, at the boundary)
+ * and returns plain data; the CLI formats it as a table or as JSON.
+ */
+export class ControlCommands {
+  readonly #deps: ControlDeps;
+  readonly #commands: Record<string, { schema: z.ZodType; run: (args: never) => Promise<unknown> | unknown }>;
+
+  constructor(deps: ControlDeps) {
+    this.#deps = deps;
+    const { scheduler, store, conditions } = deps;
+    this.#commands = {
+      status: { schema: z.strictObject({}), run: () => this.#status() },
+      install: {
+        schema: z.strictObject({ dir: z.string().min(1).max(4096), rotateCredential: z.boolean().default(false) }),
+        run: (args: { dir: string; rotateCredential: boolean }) => this.#install(args.dir, args.rotateCredential),
+      },
+      uninstall: {
+        schema: appArgs,
+        run: async ({ appId }: { appId: string }) => {
+          await scheduler.uninstallApp(appId);
+          removeCredential(deps.home, appId);
+          return { appId, uninstalled: true };
+        },
+      },
+      apps: { schema: z.strictObject({}), run: () => this.#apps() },
+      enable: { schema: appArgs, run: ({ appId }: { appId: string }) => scheduler.setEnabled(appId, true).then(publicApp) },
+      disable: { schema: appArgs, run: ({ appId }: { appId: string }) => scheduler.setEnabled(appId, false).then(publicApp) },
+      open: { schema: appArgs, run: ({ appId }: { appId: string }) => ({ appId, result: scheduler.openApp(appId) }) },
+      pending: {
+        schema: z.strictObject({ appId: appIdSchema.optional() }),
+        run: ({ appId }: { appId?: string }) => scheduler.pending(appId).map(({ request, eligible, blocking }) => ({ ...request, eligible, reason: blocking?.reason ?? null, message: blocking?.message ?? null })),
+      },
+      history: {
+        schema: z.strictObject({
+          appId: appIdSchema.optional(),
+          identifier: identifierSchema.optional(),
+          limit: z.number().int().min(1).max(10_000).default(50),
+          events: z.boolean().default(false),
+        }),
+        run: (args: { appId?: string; identifier?: string; limit: number; events: boolean }) =>
+          args.events
+            ? store.listEvents({ appId: args.appId, identifier: args.identifier, limit: args.limit })
+            : store.listRuns({ appId: args.appId, identifier: args.identifier, limit: args.limit }),
+      },
+      why: { schema: appIdentifierArgs, run: ({ appId, identifier }: { appId: string; identifier: string }) => scheduler.why(appId, identifier) },
+      run: {
+        schema: z.strictObject({ appId: appIdSchema, identifier: identifierSchema, kind: z.enum(['refresh', 'processing']).optional() }),
+        run: async (args: { appId: string; identifier: string; kind?: 'refresh' | 'processing' }) => ({ taskId: await scheduler.runNow(args.appId, args.identifier, args.kind) }),
+      },
+      expire: { schema: appIdentifierArgs, run: ({ appId, identifier }: { appId: string; identifier: string }) => ({ expired: scheduler.expireNow(appId, identifier) }) },
+      conditions: { schema: z.strictObject({}), run: () => ({ ...conditions.current(), overrides: conditions.overrides() }) },
+      'conditions.set': {
+        schema: z.strictObject({ assignments: z.array(z.string().max(100)).min(1, 'name at least one condition, e.g. power=battery').max(20) }),
+        run: async ({ assignments }: { assignments: string[] }) => {
+          const overrides = parseConditionAssignments(assignments);
+          const next = { ...conditions.overrides(), ...overrides };
+          await store.apply({ settings: { [OVERRIDES_SETTING]: next }, events: [this.#conditionsEvent(next)] });
+          conditions.setOverrides(overrides);
+          return { ...conditions.current(), overrides: conditions.overrides() };
+        },
+      },
+      'conditions.reset': {
+        schema: z.strictObject({}),
+        run: async () => {
+          await store.apply({ settings: { [OVERRIDES_SETTING]: null }, events: [this.#conditionsEvent({})] });
+          conditions.resetOverrides();
+          return { ...conditions.current(), overrides: conditions.overrides() };
+        },
+      },
+    };
+  }
+
+  /** The persisted overrides (`bgtasks conditions set` survives a restart). */
+  static async loadOverrides(store: Store): Promise<Record<string, unknown>> {
+    return (await store.getSetting<Record<string, unknown>>(OVERRIDES_SETTING)) ?? {};
+  }
+
+  get names(): string[] {
+    return Object.keys(this.#commands);
+  }
+
+  async run(command: string, rawArgs: unknown): Promise<unknown> {
+    const entry = this.#commands[command];
+    if (!entry) throw new ControlError('unknownCommand', `unknown command "${command}"; known: ${this.names.join(', ')}`, 'command');
+    const parsed = entry.schema.safeParse(rawArgs);
+    if (!parsed.success) {
+      const { field, message } = describeIssue(parsed.error);
+      throw new ControlError('invalidArgument', message, field);
+    }
+    return await entry.run(parsed.data as never);
+  }
+
+  watch(listener: (event: unknown) => void): () => void {
+    return this.#deps.subscribe(listener);
+  }
+
+  async #install(dir: string, rotate: boolean): Promise<unknown> {
+    const loaded = loadManifest(dir);
+    const { appId } = loaded.manifest;
+    const existing = this.#deps.scheduler.apps.get(appId)?.record;
+    if (existing && existing.dir !== loaded.dir) {
+      throw new ControlError('appIdTaken', `${appId} is already installed from ${existing.dir}; uninstall it first`, 'appId');
+    }
+    const credential = ensureCredential(this.#deps.home, appId, rotate);
+    const now = this.#deps.clock.now();
+    const record: AppRecord = {
+      appId,
+      dir: loaded.dir,
+      launch: loaded.launch,
+      permittedIdentifiers: [...loaded.manifest.permittedIdentifiers],
+      backgroundModes: loaded.backgroundModes,
+      enabled: existing?.enabled ?? true,
+      credentialHash: hashCredential(credential),
+      installedAt: existing?.installedAt ?? now,
+    };
+    const event: HistoryEventInput = { at: now, appId, identifier: null, taskId: null, type: 'installed', reason: existing ? 'reinstalled' : null, detail: { dir: loaded.dir } };
+    await this.#deps.scheduler.installApp(record, event);
+    return { ...publicApp(record), reinstalled: Boolean(existing) };
+  }
+
+  #apps(): unknown[] {
+    return [...this.#deps.scheduler.apps.all()]
+      .map((app) => ({
+        ...publicApp(app.record),
+        running: app.instances.size > 0,
+        processes: [...app.instances].map((instance) => ({ pid: instance.pid, launchReason: instance.launchReason })),
+        pending: this.#deps.scheduler.queue.forApp(app.record.appId).length,
+        activeTasks: this.#deps.scheduler.runs.countForApp(app.record.appId),
+      }))
+      .sort((a, b) => a.appId.localeCompare(b.appId));
+  }
+
+  #status(): unknown {
+    const { scheduler, store, conditions } = this.#deps;
+    return {
+      version: this.#deps.daemonVersion,
+      pid: process.pid,
+      home: this.#deps.home,
+      store: { kind: store.kind, location: store.location },
+      startedAt: this.#deps.startedAt,
+      apps: [...scheduler.apps.all()].length,
+      pending: scheduler.queue.size,
+      running: scheduler.runs.size,
+      conditions: conditions.current(),
+    };
+  }
+
+  #conditionsEvent(overrides: Record<string, unknown>): HistoryEventInput {
+    return { at: this.#deps.clock.now(), appId: null, identifier: null, taskId: null, type: 'conditionsChanged', reason: 'override', detail: { overrides } };
+  }
+}
+
+/** An app record as clients see it: without the credential hash. */
+function publicApp(record: AppRecord): Omit<AppRecord, 'credentialHash'> {
+  const { credentialHash: _hidden, ...rest } = record;
+  return rest;
+}

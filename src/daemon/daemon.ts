@@ -1,0 +1,161 @@
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { DeviceConditions } from '../conditions/deviceConditions.js';
+import { conditionOverridesSchema } from '../conditions/overrides.js';
+import { createSystemSensors, type Sensors } from '../conditions/sensors.js';
+import type { Clock } from '../engine/clock.js';
+import { openStore } from '../store/index.js';
+import type { Store, StoreBatch } from '../store/store.js';
+import { homePaths } from '../shared/paths.js';
+import { ControlCommands } from './control.js';
+import { IpcServer } from './ipcServer.js';
+import { ChildProcessLauncher } from './launcher.js';
+import { createLogger, type Logger } from './logger.js';
+import { compileDaemonOptions, type CompiledDaemonOptions, type DaemonOptions } from './options.js';
+import { Scheduler } from './scheduler/scheduler.js';
+import type { AppLauncher } from './scheduler/ports.js';
+import { StoreWriter } from './storeWriter.js';
+import { SystemClock } from './systemClock.js';
+
+export interface DaemonDeps {
+  readonly clock?: Clock;
+  readonly sensors?: Sensors;
+  readonly launcher?: AppLauncher;
+  readonly logger?: Logger;
+}
+
+/**
+ * The system side, wired: store, sensors, scheduler, launcher and socket. `startDaemon` returns once the
+ * socket accepts connections; `close()` (or `await using`) stops it in stages: stop accepting, stop the
+ * scheduler and the apps it launched, commit what is queued, close the store. Runs still active at that
+ * point are recovered as `interrupted` on the next start.
+ */
+export class Daemon implements AsyncDisposable {
+  #closed: Promise<void> | null = null;
+
+  private constructor(
+    readonly options: CompiledDaemonOptions,
+    readonly store: Store,
+    readonly scheduler: Scheduler,
+    readonly conditions: DeviceConditions,
+    readonly control: ControlCommands,
+    readonly server: IpcServer,
+    readonly writer: StoreWriter,
+    readonly log: Logger,
+  ) {}
+
+  static async start(options: DaemonOptions = {}, deps: DaemonDeps = {}): Promise<Daemon> {
+    const compiled = compileDaemonOptions(options);
+    const log = deps.logger ?? createLogger();
+    const clock = deps.clock ?? new SystemClock();
+    const paths = homePaths(compiled.home);
+    mkdirSync(paths.home, { recursive: true, mode: 0o700 });
+    chmodSync(paths.home, 0o700);
+    const store = openStore(compiled.store, { synchronous: compiled.synchronous });
+    try {
+      await store.migrate();
+      const overrides = conditionOverridesSchema.safeParse(await ControlCommands.loadOverrides(store));
+      const conditions = new DeviceConditions({
+        clock,
+        sensors: deps.sensors ?? createSystemSensors(),
+        pollIntervalMs: compiled.sensorPollIntervalMs,
+        overrides: overrides.success ? overrides.data : {},
+        onSensorError: (error: unknown) => log.warn({ error: String(error) }, 'a sensor read failed'),
+      });
+      await conditions.start();
+      const writer = new StoreWriter(store);
+      const daemonLog = schedulerLog(log);
+      const scheduler = await Scheduler.start({
+        clock,
+        conditions,
+        store,
+        writer,
+        launcher: deps.launcher ?? new ChildProcessLauncher(compiled.home),
+        log: daemonLog,
+        options: compiled.scheduling,
+      });
+      const subscribers = new Set<(event: unknown) => void>();
+      writer.onDidCommit((batch) => {
+        if (subscribers.size === 0) return;
+        for (const event of describeBatch(batch)) for (const subscriber of subscribers) subscriber(event);
+      });
+      const control = new ControlCommands({
+        home: compiled.home,
+        clock,
+        store,
+        scheduler,
+        conditions,
+        daemonVersion: VERSION,
+        startedAt: clock.now(),
+        subscribe: (listener) => {
+          subscribers.add(listener);
+          return () => subscribers.delete(listener);
+        },
+      });
+      const server = await IpcServer.listen(
+        { socketPath: paths.socket, maxFrameBytes: compiled.maxFrameBytes, helloTimeoutMs: compiled.helloTimeoutMs, daemonVersion: VERSION },
+        scheduler,
+        control,
+        daemonLog,
+      );
+      const conditionsLog = conditions.onDidChange((snapshot) => log.info({ ...snapshot.conditions }, 'conditions changed'));
+      log.info({ socket: paths.socket, store: store.location, pid: process.pid }, `bgtasks daemon ${VERSION} listening`);
+      const daemon = new Daemon(compiled, store, scheduler, conditions, control, server, writer, log);
+      daemon.#onClose = () => conditionsLog.dispose();
+      return daemon;
+    } catch (error) {
+      await store.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  #onClose: () => void = () => undefined;
+
+  get socketPath(): string {
+    return this.server.socketPath;
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await this.server.close();
+      this.#onClose();
+      this.scheduler.dispose();
+      this.conditions.dispose();
+      await this.writer.drain();
+      await this.store.close();
+      this.log.info('bgtasks daemon stopped');
+    })();
+    return this.#closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** The package version, read once. */
+export const VERSION: string = (() => {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+function schedulerLog(log: Logger) {
+  return {
+    info: (message: string, fields?: Record<string, unknown>) => log.info(fields ?? {}, message),
+    warn: (message: string, fields?: Record<string, unknown>) => log.warn(fields ?? {}, message),
+    error: (message: string, fields?: Record<string, unknown>) => log.error(fields ?? {}, message),
+  };
+}
+
+/** What a watcher sees of a committed batch: history events and run changes. */
+function describeBatch(batch: StoreBatch): unknown[] {
+  const out: unknown[] = [];
+  for (const run of batch.insertRuns ?? []) out.push({ what: 'run', ...run });
+  for (const update of batch.updateRuns ?? []) out.push({ what: 'runUpdate', ...update });
+  for (const event of batch.events ?? []) out.push({ what: 'event', ...event });
+  for (const request of batch.putRequests ?? []) out.push({ what: 'request', ...request });
+  return out;
+}

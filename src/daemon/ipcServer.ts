@@ -1,0 +1,339 @@
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import type { z } from 'zod';
+import { isFamilyPattern, isPermitted } from '../engine/identifiers.js';
+import {
+  PROTOCOL_VERSION,
+  appHelloSchema,
+  appMessageSchema,
+  controlHelloSchema,
+  controlSchema,
+  describeIssue,
+  type AppHello,
+  type AppMessage,
+  type DaemonMessage,
+  type TaskDelivery,
+  type WireError,
+} from '../protocol/messages.js';
+import { FrameDecoder, encodeFrame } from '../protocol/framing.js';
+import { MAX_SOCKET_PATH_BYTES } from '../shared/paths.js';
+import { credentialMatches } from './credentials.js';
+import type { ControlCommands } from './control.js';
+import type { Scheduler } from './scheduler/scheduler.js';
+import type { AppInstance, LaunchReason, SchedulerLog as Logger } from './scheduler/ports.js';
+
+export interface IpcServerOptions {
+  readonly socketPath: string;
+  readonly maxFrameBytes: number;
+  /** A client that has not said hello within this time is disconnected, in ms. */
+  readonly helloTimeoutMs: number;
+  readonly daemonVersion: string;
+}
+
+/**
+ * The daemon's socket. It lives in a directory only its user can enter (0700) and is itself 0600, so
+ * anyone who can connect is the user: control clients (`bgtasks`) need nothing more. Apps also prove
+ * which app they are with their credential. Every frame is checked against the protocol's schemas; a
+ * bad frame closes that connection with an error frame, never the daemon.
+ */
+export class IpcServer implements AsyncDisposable {
+  readonly #server: Server;
+  readonly #options: IpcServerOptions;
+  readonly #sockets = new Set<Socket>();
+
+  private constructor(server: Server, options: IpcServerOptions) {
+    this.#server = server;
+    this.#options = options;
+  }
+
+  static async listen(options: IpcServerOptions, scheduler: Scheduler, control: ControlCommands, log: Logger): Promise<IpcServer> {
+    if (Buffer.byteLength(options.socketPath) > MAX_SOCKET_PATH_BYTES) {
+      throw new Error(`the socket path ${options.socketPath} is longer than ${MAX_SOCKET_PATH_BYTES} bytes: choose a shorter BGTASKS_HOME`);
+    }
+    const runDir = options.socketPath.slice(0, options.socketPath.lastIndexOf('/'));
+    mkdirSync(runDir, { recursive: true, mode: 0o700 });
+    chmodSync(runDir, 0o700);
+    if (await isAlive(options.socketPath)) {
+      throw Object.assign(new Error(`a bgtasks daemon is already running on ${options.socketPath}`), { code: 'daemonRunning' });
+    }
+    rmSync(options.socketPath, { force: true }); // a stale socket from a daemon that crashed
+    let nextInstanceId = 1;
+    const server = createServer((socket) => {
+      ipc.#sockets.add(socket);
+      socket.once('close', () => ipc.#sockets.delete(socket));
+      new Connection(socket, options, scheduler, control, log, nextInstanceId++);
+    });
+    const ipc = new IpcServer(server, options);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    chmodSync(options.socketPath, 0o600);
+    return ipc;
+  }
+
+  get socketPath(): string {
+    return this.#options.socketPath;
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const socket of this.#sockets) socket.destroy();
+    await closed;
+    rmSync(this.#options.socketPath, { force: true });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function isAlive(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createConnection(socketPath);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
+
+/** One client connection: first a hello, then app or control frames. */
+class Connection {
+  readonly #socket: Socket;
+  readonly #options: IpcServerOptions;
+  readonly #scheduler: Scheduler;
+  readonly #control: ControlCommands;
+  readonly #log: Logger;
+  readonly #instanceId: number;
+  readonly #decoder: FrameDecoder;
+  #role: 'new' | 'app' | 'control' | 'closed' = 'new';
+  #instance: SocketAppInstance | null = null;
+  #unsubscribe: (() => void) | null = null;
+  readonly #helloTimer: NodeJS.Timeout;
+
+  constructor(socket: Socket, options: IpcServerOptions, scheduler: Scheduler, control: ControlCommands, log: Logger, instanceId: number) {
+    this.#socket = socket;
+    this.#options = options;
+    this.#scheduler = scheduler;
+    this.#control = control;
+    this.#log = log;
+    this.#instanceId = instanceId;
+    this.#decoder = new FrameDecoder(options.maxFrameBytes);
+    this.#helloTimer = setTimeout(() => this.#fail({ code: 'protocolError', message: `no hello within ${options.helloTimeoutMs} ms` }), options.helloTimeoutMs);
+    this.#helloTimer.unref();
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', () => undefined); // 'close' follows
+    socket.once('close', () => this.#onClose());
+  }
+
+  send(message: DaemonMessage): void {
+    if (this.#role === 'closed' || this.#socket.destroyed) return;
+    this.#socket.write(encodeFrame(message));
+  }
+
+  #onData(chunk: Buffer): void {
+    let lines: string[];
+    try {
+      lines = this.#decoder.push(chunk);
+    } catch (error) {
+      this.#fail({ code: 'frameTooLarge', message: (error as Error).message });
+      return;
+    }
+    for (const line of lines) {
+      if (this.#role === 'closed') return;
+      if (line.trim() === '') continue;
+      let frame: unknown;
+      try {
+        frame = JSON.parse(line);
+      } catch {
+        this.#fail({ code: 'protocolError', message: 'a frame is not valid JSON' });
+        return;
+      }
+      this.#onFrame(frame);
+    }
+  }
+
+  #onFrame(frame: unknown): void {
+    if (this.#role === 'new') this.#onHello(frame);
+    else if (this.#role === 'app') this.#onAppFrame(frame);
+    else if (this.#role === 'control') this.#onControlFrame(frame);
+  }
+
+  #onHello(frame: unknown): void {
+    const role = (frame as { role?: unknown } | null)?.role;
+    const version = (frame as { v?: unknown } | null)?.v;
+    if ((frame as { t?: unknown } | null)?.t !== 'hello') return this.#fail({ code: 'protocolError', message: 'the first frame must be a hello', field: 't' });
+    if (version !== PROTOCOL_VERSION) {
+      return this.#fail({ code: 'unsupportedProtocolVersion', message: `this daemon speaks protocol version ${PROTOCOL_VERSION}, not ${String(version)}`, field: 'v' });
+    }
+    clearTimeout(this.#helloTimer);
+    if (role === 'control') {
+      if (!this.#parse(controlHelloSchema, frame)) return;
+      this.#role = 'control';
+      this.send({ t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: this.#options.daemonVersion, launchReason: 'user', accepted: [], rejected: [] });
+      return;
+    }
+    const hello = this.#parse(appHelloSchema, frame);
+    if (hello) this.#onAppHello(hello);
+  }
+
+  #onAppHello(hello: AppHello): void {
+    const app = this.#scheduler.apps.get(hello.appId);
+    if (!app) return this.#fail({ code: 'unknownApp', message: `${hello.appId} is not installed: run \`bgtasks install <its directory>\``, field: 'appId' });
+    if (!credentialMatches(hello.credential, app.record.credentialHash)) {
+      this.#log.warn('an app connection presented a wrong credential', { appId: hello.appId, pid: hello.pid });
+      return this.#fail({ code: 'badCredential', message: `the credential for ${hello.appId} does not match: reinstall the app or check BGTASKS_HOME`, field: 'credential' });
+    }
+    const accepted: string[] = [];
+    const rejected: { identifier: string; reason: string; message: string }[] = [];
+    for (const identifier of new Set(hello.registered)) {
+      const permitted = isFamilyPattern(identifier) ? app.record.permittedIdentifiers.includes(identifier) : isPermitted(app.record.permittedIdentifiers, identifier);
+      if (permitted) accepted.push(identifier);
+      else rejected.push({ identifier, reason: 'notPermitted', message: `${identifier} is not in the permittedIdentifiers of ${hello.appId}'s manifest` });
+    }
+    const process = hello.launchId ? app.processes.get(hello.launchId) : undefined;
+    const launchReason: LaunchReason = process?.reason ?? 'user';
+    this.#instance = new SocketAppInstance(this, this.#instanceId, hello, process ? hello.launchId : null, launchReason, new Set(accepted));
+    this.#role = 'app';
+    this.send({ t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: this.#options.daemonVersion, launchReason, accepted, rejected });
+    for (const rejection of rejected) this.#log.warn(`registration rejected: ${rejection.message}`, { appId: hello.appId });
+    this.#scheduler.attach(this.#instance);
+  }
+
+  #onAppFrame(frame: unknown): void {
+    const message = this.#parse(appMessageSchema, frame);
+    const instance = this.#instance;
+    if (!message || !instance) return;
+    void this.#handleApp(instance, message).catch((error: unknown) => {
+      this.#log.error('an app request failed', { appId: instance.appId, error: error instanceof Error ? error.message : String(error) });
+      if ('id' in message) this.send({ t: 'reply', id: message.id, ok: false, error: toWireError(error) });
+    });
+  }
+
+  async #handleApp(instance: SocketAppInstance, message: AppMessage): Promise<void> {
+    switch (message.t) {
+      case 'submit': {
+        const results = await this.#scheduler.submit(instance.appId, message.requests);
+        this.send({ t: 'reply', id: message.id, ok: true, data: { results } });
+        return;
+      }
+      case 'cancel': {
+        const cancelled = await this.#scheduler.cancel(instance.appId, message.identifiers);
+        this.send({ t: 'reply', id: message.id, ok: true, data: { cancelled } });
+        return;
+      }
+      case 'pending': {
+        const requests = this.#scheduler.pending(instance.appId).map(({ request }) => ({
+          identifier: request.identifier,
+          kind: request.kind,
+          earliestBeginAt: request.earliestBeginAt,
+          requiresNetworkConnectivity: request.requiresNetworkConnectivity,
+          requiresExternalPower: request.requiresExternalPower,
+          submittedAt: request.submittedAt,
+        }));
+        this.send({ t: 'reply', id: message.id, ok: true, data: { requests } });
+        return;
+      }
+      case 'started':
+        this.#scheduler.started(instance, message.taskIds);
+        return;
+      case 'completed':
+        this.#scheduler.completed(instance, message.completions);
+        return;
+      default: {
+        const unreachable: never = message;
+        throw new Error(`unhandled message ${String(unreachable)}`);
+      }
+    }
+  }
+
+  #onControlFrame(frame: unknown): void {
+    const message = this.#parse(controlSchema, frame);
+    if (!message) return;
+    if (message.command === 'watch') {
+      this.#unsubscribe ??= this.#control.watch((event) => this.send({ t: 'event', event }));
+      this.send({ t: 'reply', id: message.id, ok: true, data: { watching: true } });
+      return;
+    }
+    this.#control.run(message.command, message.args).then(
+      (data) => this.send({ t: 'reply', id: message.id, ok: true, data }),
+      (error: unknown) => this.send({ t: 'reply', id: message.id, ok: false, error: toWireError(error) }),
+    );
+  }
+
+  #parse<T extends z.ZodType>(schema: T, frame: unknown): z.infer<T> | undefined {
+    const parsed = schema.safeParse(frame);
+    if (parsed.success) return parsed.data;
+    const { field, message } = describeIssue(parsed.error);
+    this.#fail({ code: 'protocolError', message: `invalid frame: ${message}`, field });
+    return undefined;
+  }
+
+  /** Sends an error frame and closes this connection (only this one). */
+  #fail(error: WireError): void {
+    if (this.#role === 'closed') return;
+    this.#log.warn(`closing a connection: ${error.message}`, { code: error.code, field: error.field, appId: this.#instance?.appId });
+    this.send({ t: 'error', error });
+    this.#role = 'closed';
+    this.#socket.end();
+    this.#socket.destroySoon();
+  }
+
+  #onClose(): void {
+    clearTimeout(this.#helloTimer);
+    this.#role = 'closed';
+    this.#unsubscribe?.();
+    if (this.#instance) this.#scheduler.detach(this.#instance);
+  }
+
+  /** Used by the app instance to end the connection after a terminate frame. */
+  end(): void {
+    this.#socket.end();
+  }
+}
+
+class SocketAppInstance implements AppInstance {
+  readonly appId: string;
+  readonly pid: number;
+  constructor(
+    readonly connection: Connection,
+    readonly instanceId: number,
+    hello: AppHello,
+    readonly launchId: string | null,
+    readonly launchReason: LaunchReason,
+    readonly registered: ReadonlySet<string>,
+  ) {
+    this.appId = hello.appId;
+    this.pid = hello.pid;
+  }
+
+  deliver(tasks: readonly TaskDelivery[]): void {
+    this.connection.send({ t: 'tasks', tasks });
+  }
+
+  expire(tasks: readonly { taskId: string; reason: string }[]): void {
+    this.connection.send({ t: 'expire', tasks });
+  }
+
+  terminate(reason: string): void {
+    this.connection.send({ t: 'terminate', reason });
+    this.connection.end();
+  }
+}
+
+export function toWireError(error: unknown): WireError {
+  if (error instanceof Error) {
+    const { code, field } = error as Error & { code?: unknown; field?: unknown };
+    return {
+      code: typeof code === 'string' ? code : 'internalError',
+      message: error.message,
+      ...(typeof field === 'string' ? { field } : {}),
+    };
+  }
+  return { code: 'internalError', message: String(error) };
+}

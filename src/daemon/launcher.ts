@@ -1,0 +1,102 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, closeSync } from 'node:fs';
+import type { AppRecord } from '../engine/types.js';
+import { ENV, homePaths } from '../shared/paths.js';
+import type { AppLauncher, LaunchedProcess, LaunchReason, ProcessExit } from './scheduler/ports.js';
+
+/**
+ * Launches apps as child processes: the manifest's argv, from the app's directory, never through a
+ * shell, in a process group of its own (so killing it kills what it started), with stdout and stderr
+ * appended to `logs/<appId>.log` under the home. The environment tells the SDK why it was launched.
+ */
+export class ChildProcessLauncher implements AppLauncher {
+  readonly #home: string;
+  readonly #env: NodeJS.ProcessEnv;
+
+  constructor(home: string, env: NodeJS.ProcessEnv = process.env) {
+    this.#home = home;
+    this.#env = env;
+  }
+
+  launch(app: AppRecord, launch: { readonly launchId: string; readonly reason: LaunchReason }): LaunchedProcess {
+    const paths = homePaths(this.#home);
+    mkdirSync(paths.logsDir, { recursive: true, mode: 0o700 });
+    const log = openSync(paths.appLogFile(app.appId), 'a', 0o600);
+    const [command, ...args] = app.launch;
+    if (!command) throw new Error(`${app.appId} has an empty launch command`);
+    let child;
+    try {
+      child = spawn(command, args, {
+        cwd: app.dir,
+        detached: true,
+        stdio: ['ignore', log, log],
+        env: {
+          ...this.#env,
+          [ENV.home]: this.#home,
+          [ENV.launchReason]: launch.reason,
+          [ENV.launchId]: launch.launchId,
+          [ENV.appId]: app.appId,
+        },
+      });
+    } finally {
+      closeSync(log);
+    }
+    return new ChildProcess(launch.launchId, child);
+  }
+}
+
+class ChildProcess implements LaunchedProcess {
+  readonly launchId: string;
+  readonly #child: import('node:child_process').ChildProcess;
+  #exit: ProcessExit | null = null;
+  readonly #listeners: ((exit: ProcessExit) => void)[] = [];
+  #killTimer: NodeJS.Timeout | null = null;
+
+  constructor(launchId: string, child: import('node:child_process').ChildProcess) {
+    this.launchId = launchId;
+    this.#child = child;
+    child.once('error', (error) => this.#exited({ code: null, signal: null, error }));
+    child.once('exit', (code, signal) => this.#exited({ code, signal, error: null }));
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  onExit(listener: (exit: ProcessExit) => void): void {
+    if (this.#exit) queueMicrotask(() => listener(this.#exit!));
+    else this.#listeners.push(listener);
+  }
+
+  stop(graceMs: number): void {
+    if (this.#exit) return;
+    this.#signal('SIGTERM');
+    this.#killTimer ??= setTimeout(() => this.kill(), graceMs).unref();
+  }
+
+  kill(): void {
+    if (this.#exit) return;
+    this.#signal('SIGKILL');
+  }
+
+  #signal(signal: NodeJS.Signals): void {
+    const pid = this.#child.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, signal); // the whole process group
+    } catch {
+      try {
+        this.#child.kill(signal);
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  #exited(exit: ProcessExit): void {
+    if (this.#exit) return;
+    this.#exit = exit;
+    if (this.#killTimer) clearTimeout(this.#killTimer);
+    for (const listener of this.#listeners.splice(0)) listener(exit);
+  }
+}

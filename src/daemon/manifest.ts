@@ -1,0 +1,106 @@
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { appIdSchema, identifierPatternSchema } from '../protocol/identifiers.js';
+import { describeIssue } from '../protocol/messages.js';
+import type { BackgroundMode } from '../engine/types.js';
+
+/**
+ * The `bgtasks` section of an app's package.json: our Info.plist.
+ *
+ * ```json
+ * "bgtasks": {
+ *   "appId": "com.example.feeds",
+ *   "launch": ["node", "main.mjs"],
+ *   "permittedIdentifiers": ["com.example.feeds.refresh", "com.example.feeds.export.*"],
+ *   "backgroundModes": ["fetch", "processing"]
+ * }
+ * ```
+ */
+export const manifestSchema = z.strictObject({
+  appId: appIdSchema,
+  launch: z.array(z.string().min(1).max(4096)).min(1, 'must name a command, e.g. ["node", "main.mjs"]').max(256),
+  permittedIdentifiers: z.array(identifierPatternSchema).min(1, 'must list at least one task identifier').max(1000),
+  backgroundModes: z.array(z.enum(['fetch', 'processing'])).max(8).refine((modes) => new Set(modes).size === modes.length, 'lists a mode twice'),
+});
+export type Manifest = z.infer<typeof manifestSchema>;
+
+/**
+ * A manifest problem, with the field at fault (`bgtasks.launch.0`):
+ *
+ * | code                   | when                                                          |
+ * |------------------------|---------------------------------------------------------------|
+ * | `manifestNotFound`     | the directory has no package.json                              |
+ * | `invalidManifest`      | package.json is not JSON, has no `bgtasks` section, or a field is invalid |
+ * | `launchCommandNotFound`| `launch[0]` is not an executable file, or a script it runs is missing |
+ */
+export class ManifestError extends Error {
+  override readonly name = 'ManifestError';
+  constructor(
+    readonly code: 'manifestNotFound' | 'invalidManifest' | 'launchCommandNotFound',
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface LoadedManifest {
+  readonly dir: string;
+  readonly manifest: Manifest;
+  /** `launch` with argv[0] resolved to an absolute path. */
+  readonly launch: string[];
+  readonly backgroundModes: BackgroundMode[];
+}
+
+/** Reads and checks the manifest of the app in `dir`, and resolves its launch command. */
+export function loadManifest(dir: string, env: NodeJS.ProcessEnv = process.env): LoadedManifest {
+  const appDir = resolve(dir);
+  const file = join(appDir, 'package.json');
+  if (!existsSync(file)) throw new ManifestError('manifestNotFound', `${appDir} has no package.json`, 'package.json');
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ManifestError('invalidManifest', `${file} is not valid JSON: ${(error as Error).message}`, 'package.json');
+  }
+  const section = (json as { bgtasks?: unknown } | null)?.bgtasks;
+  if (section === undefined) {
+    throw new ManifestError('invalidManifest', `${file} has no "bgtasks" section (appId, launch, permittedIdentifiers, backgroundModes)`, 'bgtasks');
+  }
+  const parsed = manifestSchema.safeParse(section);
+  if (!parsed.success) {
+    const { field, message } = describeIssue(parsed.error);
+    throw new ManifestError('invalidManifest', `invalid manifest in ${file}: bgtasks.${message}`, `bgtasks.${field}`);
+  }
+  const manifest = parsed.data;
+  const [command, ...args] = manifest.launch;
+  const resolved = resolveCommand(command!, appDir, env);
+  for (const [index, arg] of args.entries()) {
+    // A script the command runs (`main.mjs`) must exist, or every background launch would fail.
+    if (/\.(m|c)?(j|t)s$/.test(arg) && !arg.startsWith('-') && !existsSync(resolve(appDir, arg))) {
+      throw new ManifestError('launchCommandNotFound', `the launch command runs ${arg}, which does not exist in ${appDir}`, `bgtasks.launch.${index + 1}`);
+    }
+  }
+  return { dir: appDir, manifest, launch: [resolved, ...args], backgroundModes: [...manifest.backgroundModes] };
+}
+
+/** Resolves a command like a shell would (without running one): a path, or a name on PATH. */
+export function resolveCommand(command: string, cwd: string, env: NodeJS.ProcessEnv = process.env): string {
+  const candidates = command.includes('/')
+    ? [isAbsolute(command) ? command : resolve(cwd, command)]
+    : (env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+  // `node` should be the Node that runs bgtasks when PATH has none (a service's PATH is often minimal).
+  if (command === 'node') candidates.push(process.execPath);
+  for (const candidate of candidates) {
+    try {
+      if (statSync(candidate).isFile()) {
+        accessSync(candidate, constants.X_OK);
+        return candidate;
+      }
+    } catch {
+      // try the next one
+    }
+  }
+  throw new ManifestError('launchCommandNotFound', `the launch command "${command}" was not found${command.includes('/') ? '' : ' on PATH'} or is not executable`, 'bgtasks.launch.0');
+}

@@ -1,0 +1,50 @@
+import { compileSchedulingOptions, type SchedulingOptions } from '../engine/options.js';
+import { defaultHome, homePaths } from '../shared/paths.js';
+
+export interface DaemonOptions {
+  /** The system's home directory. @default `$BGTASKS_HOME`, else `$XDG_STATE_HOME/bgtasks`, else `~/.local/state/bgtasks` */
+  readonly home?: string;
+  /** Where the store is: a SQLite file path. @default `<home>/store.sqlite` */
+  readonly store?: string;
+  /** SQLite `synchronous`: `full` survives power loss, `normal` only process crashes. @default 'full' */
+  readonly synchronous?: 'full' | 'normal';
+  /** Longest IPC frame accepted, in bytes. @default 16 MiB */
+  readonly maxFrameBytes?: number;
+  /** How often the sensors are read, in ms. @default 5000 */
+  readonly sensorPollIntervalMs?: number;
+  /** A client must say hello within this time, in ms. @default 10_000 */
+  readonly helloTimeoutMs?: number;
+  readonly scheduling?: Partial<SchedulingOptions>;
+}
+
+export interface CompiledDaemonOptions {
+  readonly home: string;
+  readonly store: string;
+  readonly synchronous: 'full' | 'normal';
+  readonly maxFrameBytes: number;
+  readonly sensorPollIntervalMs: number;
+  readonly helloTimeoutMs: number;
+  readonly scheduling: SchedulingOptions;
+}
+
+/** Every daemon default, in one place. */
+export function compileDaemonOptions(options: DaemonOptions = {}, env: NodeJS.ProcessEnv = process.env): CompiledDaemonOptions {
+  const home = options.home ?? defaultHome(env);
+  const compiled: CompiledDaemonOptions = {
+    home,
+    store: options.store ?? homePaths(home).storeFile,
+    synchronous: options.synchronous ?? 'full',
+    maxFrameBytes: options.maxFrameBytes ?? 16 * 1024 * 1024,
+    sensorPollIntervalMs: options.sensorPollIntervalMs ?? 5_000,
+    helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
+    scheduling: compileSchedulingOptions(options.scheduling),
+  };
+  if (compiled.synchronous !== 'full' && compiled.synchronous !== 'normal') {
+    throw new TypeError(`Expected \`synchronous\` to be 'full' or 'normal', got \`${String(compiled.synchronous)}\``);
+  }
+  for (const name of ['maxFrameBytes', 'sensorPollIntervalMs', 'helloTimeoutMs'] as const) {
+    const value = compiled[name];
+    if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected \`${name}\` to be an integer >= 1, got \`${String(value)}\` (${typeof value})`);
+  }
+  return compiled;
+}

@@ -1,0 +1,53 @@
+import type { TaskDelivery } from '../../protocol/messages.js';
+import type { AppRecord } from '../../engine/types.js';
+
+export type LaunchReason = 'user' | 'background';
+
+/**
+ * A connected process of an app, as the scheduler sees it. The IPC server implements it over a socket;
+ * the testing kit implements it in-process.
+ */
+export interface AppInstance {
+  readonly instanceId: number;
+  readonly appId: string;
+  readonly pid: number;
+  readonly launchReason: LaunchReason;
+  /** The launch this process belongs to, when the daemon started it. */
+  readonly launchId: string | null;
+  /** Identifiers and `.*` families with a handler. */
+  readonly registered: ReadonlySet<string>;
+  deliver(tasks: readonly TaskDelivery[]): void;
+  expire(tasks: readonly { taskId: string; reason: string }[]): void;
+  /** Tells the process to exit now (used for processes the daemon did not start, so cannot kill). */
+  terminate(reason: string): void;
+}
+
+export interface ProcessExit {
+  readonly code: number | null;
+  readonly signal: string | null;
+  /** Set when the process could not be started at all (e.g. the command does not exist). */
+  readonly error: Error | null;
+}
+
+/** A process the daemon started for an app. */
+export interface LaunchedProcess {
+  readonly launchId: string;
+  readonly pid: number | undefined;
+  onExit(listener: (exit: ProcessExit) => void): void;
+  /** SIGTERM, then SIGKILL after `graceMs` if it is still running. */
+  stop(graceMs: number): void;
+  /** SIGKILL now (the whole process group). */
+  kill(): void;
+}
+
+/** Starts apps' processes. The daemon spawns child processes; the testing kit starts in-process apps. */
+export interface AppLauncher {
+  launch(app: AppRecord, launch: { readonly launchId: string; readonly reason: LaunchReason }): LaunchedProcess;
+}
+
+/** Where the scheduler reports what happens, for logs and for `bgtasks` watchers. */
+export interface SchedulerLog {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}

@@ -1,0 +1,202 @@
+import { z } from 'zod';
+import { appIdSchema, identifierPatternSchema, identifierSchema } from './identifiers.js';
+
+/**
+ * The IPC protocol between the daemon and its clients (apps and the `bgtasks` command).
+ *
+ * Transport: a Unix domain socket; each frame is one JSON object on one line (NDJSON), at most
+ * `maxFrameBytes` long. The first frame a client sends is `hello`, carrying the protocol version. Every
+ * frame is checked against these schemas; a frame that fails closes that connection with an `error`
+ * frame naming the field at fault. Messages carry arrays (requests, tasks, completions) so one frame can
+ * move many of them.
+ */
+export const PROTOCOL_VERSION = 1;
+
+const taskKind = z.enum(['refresh', 'processing']);
+const taskId = z.string().min(1).max(64);
+const wallMs = z.number().int().nonnegative().max(8.64e15);
+const reasonCode = z.string().min(1).max(64);
+
+export const requestInputSchema = z.strictObject({
+  identifier: identifierSchema,
+  kind: taskKind,
+  earliestBeginAt: wallMs.nullable(),
+  requiresNetworkConnectivity: z.boolean().default(false),
+  requiresExternalPower: z.boolean().default(false),
+});
+export type RequestInput = z.infer<typeof requestInputSchema>;
+
+// ---- client to daemon ----
+
+export const appHelloSchema = z.strictObject({
+  t: z.literal('hello'),
+  v: z.number().int(),
+  role: z.literal('app'),
+  appId: appIdSchema,
+  credential: z.string().min(16).max(256),
+  pid: z.number().int().positive(),
+  /** Set when the daemon launched this process (from `BGTASKS_LAUNCH_ID`); null for a launch by the user. */
+  launchId: z.string().max(64).nullable(),
+  /** Identifiers (or `.*` families) with a handler registered before the handshake. */
+  registered: z.array(identifierPatternSchema).max(10_000),
+});
+
+export const controlHelloSchema = z.strictObject({
+  t: z.literal('hello'),
+  v: z.number().int(),
+  role: z.literal('control'),
+});
+
+export const submitSchema = z.strictObject({
+  t: z.literal('submit'),
+  id: z.number().int(),
+  requests: z.array(requestInputSchema).min(1).max(10_000),
+});
+
+export const cancelSchema = z.strictObject({
+  t: z.literal('cancel'),
+  id: z.number().int(),
+  /** null cancels all of the app's pending requests. */
+  identifiers: z.array(identifierSchema).max(10_000).nullable(),
+});
+
+export const pendingSchema = z.strictObject({
+  t: z.literal('pending'),
+  id: z.number().int(),
+});
+
+export const startedSchema = z.strictObject({
+  t: z.literal('started'),
+  taskIds: z.array(taskId).min(1).max(10_000),
+});
+
+export const completionSchema = z.strictObject({
+  taskId,
+  success: z.boolean(),
+  /** Why it ended this way: `handlerThrew`, `expiredWithoutHandler`, ... */
+  reason: reasonCode.nullable().default(null),
+  error: z.string().max(4096).nullable().default(null),
+});
+export type Completion = z.infer<typeof completionSchema>;
+
+export const completedSchema = z.strictObject({
+  t: z.literal('completed'),
+  completions: z.array(completionSchema).min(1).max(10_000),
+});
+
+export const controlSchema = z.strictObject({
+  t: z.literal('control'),
+  id: z.number().int(),
+  command: z.string().min(1).max(64),
+  /** Checked against the command's own schema by the daemon. */
+  args: z.record(z.string(), z.unknown()).default({}),
+});
+
+export const helloSchema = z.discriminatedUnion('role', [appHelloSchema, controlHelloSchema]);
+export const appMessageSchema = z.discriminatedUnion('t', [
+  submitSchema,
+  cancelSchema,
+  pendingSchema,
+  startedSchema,
+  completedSchema,
+]);
+export const controlMessageSchema = controlSchema;
+
+export type AppHello = z.infer<typeof appHelloSchema>;
+export type ControlHello = z.infer<typeof controlHelloSchema>;
+export type Hello = z.infer<typeof helloSchema>;
+export type AppMessage = z.infer<typeof appMessageSchema>;
+export type ControlMessage = z.infer<typeof controlSchema>;
+
+// ---- daemon to client ----
+
+export interface WireError {
+  /** A BGTaskSchedulerError code (`notPermitted`, ...) or a daemon code (`protocolError`, `unknownApp`, ...). */
+  readonly code: string;
+  readonly message: string;
+  /** The field at fault, as a dotted path, where one is. */
+  readonly field?: string | undefined;
+}
+
+export interface Welcome {
+  readonly t: 'welcome';
+  readonly v: number;
+  readonly daemonVersion: string;
+  readonly launchReason: 'user' | 'background';
+  readonly accepted: readonly string[];
+  readonly rejected: readonly { identifier: string; reason: string; message: string }[];
+}
+
+export interface Reply {
+  readonly t: 'reply';
+  readonly id: number;
+  readonly ok: boolean;
+  readonly data?: unknown;
+  readonly error?: WireError;
+}
+
+export interface TaskDelivery {
+  readonly taskId: string;
+  readonly identifier: string;
+  readonly kind: 'refresh' | 'processing';
+  /** Wall-clock ms of expiration, or null when the task has no time limit. */
+  readonly deadlineAt: number | null;
+}
+
+export interface TasksMessage {
+  readonly t: 'tasks';
+  readonly tasks: readonly TaskDelivery[];
+}
+
+export interface ExpireMessage {
+  readonly t: 'expire';
+  readonly tasks: readonly { taskId: string; reason: string }[];
+}
+
+export interface TerminateMessage {
+  readonly t: 'terminate';
+  readonly reason: string;
+}
+
+export interface ErrorMessage {
+  readonly t: 'error';
+  readonly error: WireError;
+}
+
+/** Events streamed to a control client after `watch`. */
+export interface EventMessage {
+  readonly t: 'event';
+  readonly event: unknown;
+}
+
+export type DaemonMessage = Welcome | Reply | TasksMessage | ExpireMessage | TerminateMessage | ErrorMessage | EventMessage;
+
+// Schemas for what the daemon sends, used by the SDK and the CLI to check what they receive.
+const wireErrorSchema = z.object({ code: z.string(), message: z.string(), field: z.string().optional() });
+export const daemonMessageSchema = z.discriminatedUnion('t', [
+  z.object({
+    t: z.literal('welcome'),
+    v: z.number(),
+    daemonVersion: z.string(),
+    launchReason: z.enum(['user', 'background']),
+    accepted: z.array(z.string()),
+    rejected: z.array(z.object({ identifier: z.string(), reason: z.string(), message: z.string() })),
+  }),
+  z.object({ t: z.literal('reply'), id: z.number(), ok: z.boolean(), data: z.unknown().optional(), error: wireErrorSchema.optional() }),
+  z.object({
+    t: z.literal('tasks'),
+    tasks: z.array(z.object({ taskId: z.string(), identifier: z.string(), kind: taskKind, deadlineAt: z.number().nullable() })),
+  }),
+  z.object({ t: z.literal('expire'), tasks: z.array(z.object({ taskId: z.string(), reason: z.string() })) }),
+  z.object({ t: z.literal('terminate'), reason: z.string() }),
+  z.object({ t: z.literal('error'), error: wireErrorSchema }),
+  z.object({ t: z.literal('event'), event: z.unknown() }),
+]);
+
+/** Formats a zod error as a field path and a message, for a {@link WireError}. */
+export function describeIssue(error: z.ZodError): { field: string; message: string } {
+  const issue = error.issues[0];
+  if (!issue) return { field: '', message: 'invalid' };
+  const field = issue.path.map(String).join('.');
+  return { field, message: field ? `${field}: ${issue.message}` : issue.message };
+}

@@ -1,0 +1,70 @@
+import type { AppHello, DaemonMessage, Welcome } from '../protocol/messages.js';
+import { BGTaskSchedulerError, systemUnreachableError } from './errors.js';
+import type { DaemonLink } from './link.js';
+
+export interface GreetOptions {
+  readonly socketPath: string;
+  /** How long to wait for `welcome`, in milliseconds. */
+  readonly timeoutMs: number;
+  /** Every frame that is not the answer to `hello`, before and after the welcome. */
+  readonly onMessage: (message: DaemonMessage) => void;
+  /** The link closed after the welcome. */
+  readonly onClose: (error: Error | undefined) => void;
+}
+
+export interface Greeting {
+  /** Resolves with the daemon's `welcome`; rejects with `unavailable` (an `error` frame) or `systemUnreachable`. */
+  readonly welcome: Promise<Welcome>;
+  /** Stops waiting: closes the link and rejects `welcome` with `error` (no-op once settled). */
+  abort(error: Error): void;
+}
+
+/**
+ * Sends `hello` on a fresh link and waits for the daemon's answer. An `error` frame (`unknownApp`,
+ * `badCredential`, `unavailable`, `unsupportedProtocolVersion`, `protocolError`) becomes `unavailable`
+ * with the daemon's message; a close or no answer within `timeoutMs` becomes `systemUnreachable`.
+ */
+export function greet(link: DaemonLink, hello: AppHello, options: GreetOptions): Greeting {
+  const { socketPath, timeoutMs } = options;
+  let waiting = true;
+  let resolveWelcome!: (welcome: Welcome) => void;
+  let rejectWelcome!: (error: Error) => void;
+  const welcome = new Promise<Welcome>((resolve, reject) => {
+    resolveWelcome = resolve;
+    rejectWelcome = reject;
+  });
+  const abort = (error: Error): void => {
+    if (!waiting) return;
+    waiting = false;
+    clearTimeout(timer);
+    link.close();
+    rejectWelcome(error);
+  };
+  const timer = setTimeout(
+    () => abort(systemUnreachableError(socketPath, `the daemon did not answer the handshake within ${timeoutMs} ms`)),
+    timeoutMs,
+  );
+  timer.unref();
+  link.onMessage((message) => {
+    if (waiting && message.t === 'welcome') {
+      waiting = false;
+      clearTimeout(timer);
+      resolveWelcome(message);
+    } else if (waiting && message.t === 'error') {
+      const { code, message: text } = message.error;
+      abort(new BGTaskSchedulerError('unavailable', code === 'unavailable' ? text : `${text} (${code})`, { cause: message.error }));
+    } else {
+      options.onMessage(message);
+    }
+  });
+  link.onClose((error) => {
+    if (waiting) {
+      const detail = `the connection closed during the handshake${error ? ` (${error.message})` : ''}`;
+      abort(systemUnreachableError(socketPath, detail, error));
+    } else {
+      options.onClose(error);
+    }
+  });
+  link.send(hello);
+  return { welcome, abort };
+}

@@ -1,0 +1,37 @@
+/**
+ * Background Tasks for Node.js: the app SDK, modelled on Apple's BackgroundTasks framework.
+ *
+ * Register a launch handler for each task identifier at start-up, then submit requests. The bgtasks
+ * daemon keeps the requests, launches the app in the background when a task is due (and its conditions
+ * are met), and hands the task to the handler.
+ *
+ * @example
+ * ```ts
+ * import { BGTaskScheduler, BGAppRefreshTaskRequest } from 'bgtasks';
+ * const scheduler = BGTaskScheduler.shared;
+ * scheduler.register('com.example.feeds.refresh', async (task) => {
+ *   scheduleNextRefresh();
+ *   await refreshFeeds({ signal: task.signal });
+ * });
+ * const req = new BGAppRefreshTaskRequest('com.example.feeds.refresh');
+ * req.earliestBeginDate = new Date(Date.now() + 15 * 60_000);
+ * await scheduler.submit(req);
+ * ```
+ *
+ * The app's package.json declares what it may run, and `bgtasks install <dir>` installs it:
+ * ```json
+ * "bgtasks": {
+ *   "appId": "com.example.feeds",
+ *   "permittedIdentifiers": ["com.example.feeds.refresh"],
+ *   "backgroundModes": ["fetch"]
+ * }
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { BGTaskScheduler, type LaunchReason } from './scheduler.js';
+export { BGTaskRequest, BGAppRefreshTaskRequest, BGProcessingTaskRequest, type TaskKind } from './requests.js';
+export { BGTask, BGAppRefreshTask, BGProcessingTask, BGTaskExpiredError } from './tasks.js';
+export { BGTaskSchedulerError, type SchedulerErrorCode } from './errors.js';
+export type { Logger } from './logger.js';
+export type { TaskHandler } from './taskRunner.js';

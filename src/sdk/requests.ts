@@ -1,0 +1,181 @@
+import type { TaskKind } from '../engine/types.js';
+import { NAME_PATTERN } from '../protocol/identifiers.js';
+import type { RequestInput } from '../protocol/messages.js';
+import { BGTaskSchedulerError } from './errors.js';
+
+export type { TaskKind };
+
+/** A pending request as the daemon reports it in a `pending` reply. @internal */
+export interface PendingRequestData {
+  readonly identifier: string;
+  readonly kind: TaskKind;
+  readonly earliestBeginAt: number | null;
+  readonly requiresNetworkConnectivity: boolean;
+  readonly requiresExternalPower: boolean;
+  readonly submittedAt: number;
+}
+
+const MAX_WALL_MS = 8.64e15;
+
+function invalid(field: string, message: string): BGTaskSchedulerError {
+  return new BGTaskSchedulerError('invalidRequest', `${field}: ${message}`, { field });
+}
+
+function describe(value: unknown): string {
+  if (value instanceof Date) return `Invalid Date`;
+  return `\`${typeof value === 'string' ? JSON.stringify(value) : String(value)}\` (${value === null ? 'null' : typeof value})`;
+}
+
+/**
+ * A request to run a task later: Apple's `BGTaskRequest`. Use {@link BGAppRefreshTaskRequest} or
+ * {@link BGProcessingTaskRequest}; submit it with `BGTaskScheduler.shared.submit(request)`.
+ *
+ * A request is a value: submitting it sends a snapshot, so changing it afterwards does nothing until it
+ * is submitted again. Submitting the same identifier again replaces the pending request.
+ */
+export abstract class BGTaskRequest {
+  readonly #identifier: string;
+
+  /**
+   * The earliest moment the task may begin, or null for "no start delay". It is a floor, never a
+   * promise: the system may run the task much later. Checked at submit time (`invalidRequest`, field
+   * `earliestBeginDate`, unless null or a valid Date).
+   * @default null
+   */
+  earliestBeginDate: Date | null = null;
+
+  /**
+   * @param identifier A reverse-DNS identifier listed (or covered by a `.*` family) in the app's
+   * `permittedIdentifiers`.
+   * @throws BGTaskSchedulerError `invalidRequest` (field `identifier`) when it is not a reverse-DNS name.
+   */
+  protected constructor(identifier: string) {
+    if (typeof identifier !== 'string' || !NAME_PATTERN.test(identifier)) {
+      throw invalid(
+        'identifier',
+        `expected a reverse-DNS name (letters, digits, ".", "_" or "-", at most 200 characters), got ${describe(identifier)}`,
+      );
+    }
+    this.#identifier = identifier;
+  }
+
+  /** The task identifier; a handler registered for it (or its `.*` family) runs the task. */
+  get identifier(): string {
+    return this.#identifier;
+  }
+
+  /** `refresh` for {@link BGAppRefreshTaskRequest}, `processing` for {@link BGProcessingTaskRequest}. */
+  abstract get kind(): TaskKind;
+
+  /**
+   * Checks the mutable fields and returns the protocol's form of the request.
+   * @throws BGTaskSchedulerError `invalidRequest`, with `field` naming the field at fault.
+   * @internal
+   */
+  toInput(): RequestInput {
+    const date: unknown = this.earliestBeginDate;
+    let earliestBeginAt: number | null = null;
+    if (date !== null && date !== undefined) {
+      if (!(date instanceof Date) || Number.isNaN(date.getTime())) {
+        throw invalid('earliestBeginDate', `expected null or a valid Date, got ${describe(date)}`);
+      }
+      // A date before 1970 means the same as "no delay" for a floor; the protocol carries unsigned ms.
+      earliestBeginAt = Math.min(Math.max(0, date.getTime()), MAX_WALL_MS);
+    }
+    return {
+      identifier: this.#identifier,
+      kind: this.kind,
+      earliestBeginAt,
+      requiresNetworkConnectivity: false,
+      requiresExternalPower: false,
+    };
+  }
+
+  /** A plain description, for logs and `JSON.stringify`. */
+  toJSON(): Record<string, unknown> {
+    return { identifier: this.#identifier, kind: this.kind, earliestBeginDate: this.earliestBeginDate };
+  }
+}
+
+/**
+ * A request to briefly launch the app to refresh its content: Apple's `BGAppRefreshTaskRequest`.
+ *
+ * @example
+ * ```ts
+ * const request = new BGAppRefreshTaskRequest('com.example.feeds.refresh');
+ * request.earliestBeginDate = new Date(Date.now() + 15 * 60_000);
+ * await BGTaskScheduler.shared.submit(request);
+ * ```
+ */
+export class BGAppRefreshTaskRequest extends BGTaskRequest {
+  /** @throws BGTaskSchedulerError `invalidRequest` (field `identifier`) for a malformed identifier. */
+  constructor(identifier: string) {
+    super(identifier);
+  }
+
+  get kind(): 'refresh' {
+    return 'refresh';
+  }
+}
+
+/**
+ * A request for deferrable, possibly long work that runs when conditions suit it (idle, on power, ...):
+ * Apple's `BGProcessingTaskRequest`.
+ */
+export class BGProcessingTaskRequest extends BGTaskRequest {
+  /**
+   * Run only while a network connection is available. With false, the task may run offline.
+   * @default false
+   */
+  requiresNetworkConnectivity = false;
+
+  /**
+   * Run only while on external power (a charger or a dock).
+   * @default false
+   */
+  requiresExternalPower = false;
+
+  /** @throws BGTaskSchedulerError `invalidRequest` (field `identifier`) for a malformed identifier. */
+  constructor(identifier: string) {
+    super(identifier);
+  }
+
+  get kind(): 'processing' {
+    return 'processing';
+  }
+
+  /** @internal */
+  override toInput(): RequestInput {
+    const input = super.toInput();
+    for (const field of ['requiresNetworkConnectivity', 'requiresExternalPower'] as const) {
+      if (typeof this[field] !== 'boolean') throw invalid(field, `expected a boolean, got ${describe(this[field])}`);
+    }
+    return {
+      ...input,
+      requiresNetworkConnectivity: this.requiresNetworkConnectivity,
+      requiresExternalPower: this.requiresExternalPower,
+    };
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return {
+      ...super.toJSON(),
+      requiresNetworkConnectivity: this.requiresNetworkConnectivity,
+      requiresExternalPower: this.requiresExternalPower,
+    };
+  }
+}
+
+/**
+ * A new request built from the daemon's record of a pending one: a copy, so changing it changes nothing
+ * until it is submitted. @internal
+ */
+export function requestFromPending(data: PendingRequestData): BGTaskRequest {
+  const request = data.kind === 'processing' ? new BGProcessingTaskRequest(data.identifier) : new BGAppRefreshTaskRequest(data.identifier);
+  request.earliestBeginDate = data.earliestBeginAt === null ? null : new Date(data.earliestBeginAt);
+  if (request instanceof BGProcessingTaskRequest) {
+    request.requiresNetworkConnectivity = data.requiresNetworkConnectivity;
+    request.requiresExternalPower = data.requiresExternalPower;
+  }
+  return request;
+}

@@ -1,0 +1,426 @@
+import { NAME_PATTERN, identifierPatternSchema } from '../protocol/identifiers.js';
+import { PROTOCOL_VERSION, type AppHello, type DaemonMessage, type RequestInput, type Welcome } from '../protocol/messages.js';
+import { ENV } from '../shared/paths.js';
+import { Calls, type Op } from './calls.js';
+import { createDiscovery, isPermitted, type Discovery, type Manifest } from './discovery.js';
+import { BGTaskSchedulerError, describeThrown, systemUnreachableError } from './errors.js';
+import { greet } from './handshake.js';
+import { connectSocket, type DaemonLink } from './link.js';
+import { createStderrLogger, safeLog, type Logger, type LogLevel } from './logger.js';
+import { BGTaskRequest } from './requests.js';
+import { TaskRunner, type TaskHandler } from './taskRunner.js';
+
+/** Why the process runs: launched by the daemon for a task (`background`) or by a person (`user`). */
+export type LaunchReason = 'user' | 'background';
+
+/** How the scheduler is built, for tests and the testing kit. @internal */
+export interface SchedulerOptions {
+  /** Opens the link to the daemon. @default connectSocket(socketPath) */
+  readonly connect?: (socketPath: string) => Promise<DaemonLink>;
+  /** @default createDiscovery({ env }) */
+  readonly discovery?: Discovery;
+  /** @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** @default one line per entry on stderr, warn and above unless BGTASKS_DEBUG is set */
+  readonly logger?: Logger;
+  /** Called on `terminate`. @default process.exit */
+  readonly exit?: (code: number) => void;
+  /** @default from BGTASKS_LAUNCH_REASON */
+  readonly launchReason?: LaunchReason;
+  /** How long to wait for the daemon's `welcome`, in milliseconds. @default 10_000 */
+  readonly handshakeTimeoutMs?: number;
+}
+
+const TOKEN = Symbol('BGTaskScheduler');
+
+function closedError(): BGTaskSchedulerError {
+  return new BGTaskSchedulerError('unavailable', 'this BGTaskScheduler has been closed');
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(describeThrown(value));
+}
+
+/**
+ * Registers launch handlers and submits task requests: Apple's `BGTaskScheduler`. Use
+ * {@link BGTaskScheduler.shared}.
+ *
+ * The first access to `shared` starts the handshake with the daemon on the next turn of the event loop;
+ * register every handler before then (at start-up, at the top level of the app's entry module).
+ *
+ * While the app was launched by a person, the connection to the daemon does not keep the process alive
+ * when nothing is in flight, so a command-line tool that submits and returns exits by itself. When the
+ * daemon launched the app, the daemon decides when it is done.
+ */
+export class BGTaskScheduler {
+  static #shared: BGTaskScheduler | undefined;
+
+  readonly #env: NodeJS.ProcessEnv;
+  readonly #discovery: Discovery;
+  readonly #connect: (socketPath: string) => Promise<DaemonLink>;
+  readonly #exit: (code: number) => void;
+  readonly #handshakeTimeoutMs: number;
+  #logger: Logger;
+  #launchReason: LaunchReason;
+  /** Handlers by identifier or `.*` family. */
+  readonly #handlers = new Map<string, TaskHandler>();
+  readonly #calls = new Calls();
+  readonly #runner: TaskRunner;
+  #registrationOpen = true;
+  #startScheduled = false;
+  #flushScheduled = false;
+  #closed = false;
+  /** The link being greeted or ready; messages from any other link are stale. */
+  #link: DaemonLink | null = null;
+  #ready = false;
+  #connecting: Promise<DaemonLink> | null = null;
+  /** Ends the wait for `welcome` (set while waiting). */
+  #abortHandshake: ((error: Error) => void) | null = null;
+
+  private constructor(token: symbol, options: SchedulerOptions) {
+    if (token !== TOKEN) throw new TypeError('BGTaskScheduler cannot be constructed: use `BGTaskScheduler.shared`');
+    this.#env = options.env ?? process.env;
+    this.#discovery = options.discovery ?? createDiscovery({ env: this.#env });
+    this.#connect = options.connect ?? ((socketPath) => connectSocket(socketPath));
+    this.#exit = options.exit ?? ((code) => process.exit(code));
+    this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+    this.#logger = options.logger ?? createStderrLogger(this.#env);
+    this.#launchReason = options.launchReason ?? (this.#env[ENV.launchReason] === 'background' ? 'background' : 'user');
+    this.#runner = new TaskRunner({
+      handlerFor: (identifier) => this.#handlerFor(identifier),
+      logger: () => this.#logger,
+      changed: () => {
+        this.#scheduleFlush();
+        this.#updateRef();
+      },
+    });
+  }
+
+  /** The scheduler of this process. The first access starts the handshake with the daemon on the next tick. */
+  static get shared(): BGTaskScheduler {
+    const scheduler = (BGTaskScheduler.#shared ??= new BGTaskScheduler(TOKEN, {}));
+    scheduler.#scheduleStart();
+    return scheduler;
+  }
+
+  /** A scheduler of its own, for tests and the testing kit. It connects on its first use. @internal */
+  static _create(options: SchedulerOptions = {}): BGTaskScheduler {
+    return new BGTaskScheduler(TOKEN, options);
+  }
+
+  /** Where the SDK logs. Assign to route its lines elsewhere. */
+  get logger(): Logger {
+    return this.#logger;
+  }
+
+  set logger(logger: Logger) {
+    const levels: LogLevel[] = ['debug', 'info', 'warn', 'error'];
+    if (typeof logger !== 'object' || logger === null || levels.some((level) => typeof logger[level] !== 'function')) {
+      throw new TypeError('Expected `logger` to have debug, info, warn and error methods');
+    }
+    this.#logger = logger;
+  }
+
+  /** `background` when the daemon launched this process for a task; confirmed by the daemon's welcome. */
+  get launchReason(): LaunchReason {
+    return this.#launchReason;
+  }
+
+  /**
+   * Registers the launch handler for an identifier, or for a family (`com.example.export.*`, which
+   * handles every identifier under it; an exact registration wins over a family). Register at start-up:
+   * a registration after the handshake with the daemon started is refused.
+   *
+   * @returns false, with a warning in the log, when the registration is late, a duplicate, malformed,
+   * or not permitted by the app's manifest (`permittedIdentifiers`); never throws.
+   */
+  register(identifier: string, handler: TaskHandler): boolean {
+    this.#scheduleStart();
+    const refuse = (why: string): false => {
+      this.#log('warn', `register(${JSON.stringify(identifier)}) refused: ${why}`);
+      return false;
+    };
+    if (typeof identifier !== 'string' || !identifierPatternSchema.safeParse(identifier).success) {
+      return refuse('expected a reverse-DNS identifier, or a family ending in ".*"');
+    }
+    if (typeof handler !== 'function') return refuse(`expected a function as the handler, got ${typeof handler}`);
+    if (this.#closed) return refuse('the scheduler has been closed');
+    if (!this.#registrationOpen) {
+      return refuse(
+        'handlers must be registered at start-up, before the handshake with the daemon (it starts on the ' +
+          'event-loop turn after the first use of BGTaskScheduler.shared)',
+      );
+    }
+    if (this.#handlers.has(identifier)) return refuse('a handler is already registered for it');
+    let manifest: Manifest | null = null;
+    try {
+      manifest = this.#discovery.manifest();
+    } catch (error) {
+      this.#log('debug', `could not read the manifest: ${describeThrown(error)}`);
+    }
+    if (manifest && !isPermitted(manifest, identifier)) {
+      return refuse(`it is not in permittedIdentifiers of ${manifest.file} (add it, then run \`bgtasks install\` again)`);
+    }
+    this.#handlers.set(identifier, handler);
+    this.#log('debug', `registered a handler for ${identifier}`);
+    return true;
+  }
+
+  /**
+   * Submits a request; a pending request with the same identifier is replaced. Submissions made in the
+   * same tick travel together.
+   * @throws BGTaskSchedulerError (as a rejection) `invalidRequest` with `field`, `notPermitted`,
+   * `tooManyPendingTaskRequests`, `unavailable` (not installed, disabled), `systemUnreachable` (no daemon).
+   */
+  submit(request: BGTaskRequest): Promise<void> {
+    let input: RequestInput;
+    try {
+      if (!(request instanceof BGTaskRequest)) {
+        throw new BGTaskSchedulerError('invalidRequest', 'expected a BGAppRefreshTaskRequest or a BGProcessingTaskRequest', { field: 'request' });
+      }
+      input = request.toInput();
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+    return new Promise<void>((resolve, reject) => this.#enqueue({ type: 'submit', input, resolve, reject }));
+  }
+
+  /**
+   * Cancels the pending request with this identifier, if any. Awaiting is optional: the promise rejects
+   * only with `systemUnreachable` (no daemon), and never causes an unhandled rejection; other failures
+   * are logged.
+   */
+  cancel(identifier: string): Promise<void> {
+    if (typeof identifier !== 'string' || !NAME_PATTERN.test(identifier)) {
+      this.#log('warn', `cancel(${JSON.stringify(identifier)}) ignored: not a reverse-DNS identifier`);
+      return Promise.resolve();
+    }
+    return this.#cancel([identifier]);
+  }
+
+  /** Cancels every pending request of the app. Like {@link cancel}, it rejects only with `systemUnreachable`. */
+  cancelAll(): Promise<void> {
+    return this.#cancel(null);
+  }
+
+  /**
+   * The app's requests not yet run. They are copies: change one and submit it to change the request.
+   * @throws BGTaskSchedulerError (as a rejection) `unavailable` or `systemUnreachable`.
+   */
+  getPendingTaskRequests(): Promise<BGTaskRequest[]> {
+    return new Promise<BGTaskRequest[]>((resolve, reject) => this.#enqueue({ type: 'pending', resolve, reject }));
+  }
+
+  /**
+   * Closes the connection to the daemon: open tasks' signals are aborted (reason `schedulerClosed`),
+   * calls still waiting reject with `unavailable`. The scheduler cannot be used afterwards.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#calls.failAll(closedError());
+    this.#runner.detach('schedulerClosed');
+    this.#abortHandshake?.(closedError());
+    const link = this.#link;
+    this.#link = null;
+    this.#ready = false;
+    link?.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #cancel(identifiers: string[] | null): Promise<void> {
+    const what = identifiers ? `cancel(${JSON.stringify(identifiers[0])})` : 'cancelAll()';
+    const promise = new Promise<void>((resolve, reject) => this.#enqueue({ type: 'cancel', identifiers, resolve, reject })).catch(
+      (error: unknown) => {
+        this.#log('warn', `${what} failed: ${describeThrown(error)}`);
+        if (error instanceof BGTaskSchedulerError && error.code === 'systemUnreachable') throw error;
+      },
+    );
+    promise.catch(() => undefined); // awaiting is optional: never an unhandled rejection
+    return promise;
+  }
+
+  #enqueue(op: Op): void {
+    if (this.#closed) {
+      op.reject(closedError());
+      return;
+    }
+    this.#scheduleStart();
+    this.#calls.enqueue(op);
+    this.#scheduleFlush();
+    this.#updateRef();
+  }
+
+  #handlerFor(identifier: string): TaskHandler | undefined {
+    const exact = this.#handlers.get(identifier);
+    if (exact) return exact;
+    let best: { prefix: string; handler: TaskHandler } | undefined;
+    for (const [pattern, handler] of this.#handlers) {
+      if (!pattern.endsWith('.*')) continue;
+      const prefix = pattern.slice(0, -1);
+      if (identifier.startsWith(prefix) && identifier.length > prefix.length && (!best || prefix.length > best.prefix.length)) {
+        best = { prefix, handler };
+      }
+    }
+    return best?.handler;
+  }
+
+  #scheduleStart(): void {
+    if (this.#startScheduled || this.#closed) return;
+    this.#startScheduled = true;
+    setImmediate(() => {
+      if (this.#closed || this.#link) return;
+      this.#ensureConnected().catch((error: unknown) => {
+        if (this.#closed) return;
+        // Calls waiting for this connection report the error themselves.
+        this.#log(this.#calls.queued > 0 ? 'debug' : 'warn', `could not connect to the daemon: ${describeThrown(error)}`);
+      });
+    });
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flush().catch((error: unknown) => this.#log('error', `could not send to the daemon: ${describeThrown(error)}`));
+    });
+  }
+
+  /** Sends what this tick queued, in order: `started`, the calls, `completed`. */
+  async #flush(): Promise<void> {
+    this.#flushScheduled = false;
+    if (this.#calls.queued > 0 && !this.#ready) {
+      try {
+        await this.#ensureConnected();
+      } catch (error) {
+        this.#calls.failQueued(asError(error));
+        this.#updateRef();
+        return;
+      }
+    }
+    const link = this.#ready ? this.#link : null;
+    if (!link) return;
+    const { started, completed } = this.#runner.takeOutgoing();
+    for (let i = 0; i < started.length; i += 10_000) link.send({ t: 'started', taskIds: started.slice(i, i + 10_000) });
+    this.#calls.sendQueued((frame) => link.send(frame));
+    for (let i = 0; i < completed.length; i += 10_000) link.send({ t: 'completed', completions: completed.slice(i, i + 10_000) });
+    this.#updateRef();
+  }
+
+  #ensureConnected(): Promise<DaemonLink> {
+    if (this.#closed) return Promise.reject(closedError());
+    if (this.#ready && this.#link) return Promise.resolve(this.#link);
+    this.#registrationOpen = false;
+    this.#connecting ??= this.#handshake().finally(() => {
+      this.#connecting = null;
+    });
+    return this.#connecting;
+  }
+
+  async #handshake(): Promise<DaemonLink> {
+    const context = this.#discovery.resolve();
+    const { socketPath } = context;
+    let link: DaemonLink;
+    try {
+      link = await this.#connect(socketPath);
+    } catch (error) {
+      if (error instanceof BGTaskSchedulerError) throw error;
+      const code = (error as { code?: unknown } | null)?.code;
+      throw systemUnreachableError(socketPath, typeof code === 'string' ? code : describeThrown(error), error);
+    }
+    if (this.#closed) {
+      link.close();
+      throw closedError();
+    }
+    this.#link = link;
+    const hello: AppHello = {
+      t: 'hello',
+      v: PROTOCOL_VERSION,
+      role: 'app',
+      appId: context.appId,
+      credential: context.credential,
+      pid: process.pid,
+      launchId: this.#env[ENV.launchId] || null,
+      registered: [...this.#handlers.keys()],
+    };
+    const greeting = greet(link, hello, {
+      socketPath,
+      timeoutMs: this.#handshakeTimeoutMs,
+      onMessage: (message) => this.#dispatch(link, message),
+      onClose: (error) => this.#lost(link, socketPath, error),
+    });
+    this.#abortHandshake = greeting.abort;
+    this.#updateRef();
+    let welcome: Welcome;
+    try {
+      welcome = await greeting.welcome;
+    } catch (error) {
+      if (this.#link === link) this.#link = null;
+      throw error;
+    } finally {
+      this.#abortHandshake = null;
+    }
+    if (this.#closed || this.#link !== link) {
+      link.close();
+      throw this.#closed ? closedError() : systemUnreachableError(socketPath, 'the connection closed during the handshake');
+    }
+    this.#launchReason = welcome.launchReason;
+    for (const { identifier, reason, message } of welcome.rejected) {
+      this.#handlers.delete(identifier);
+      this.#log('warn', `the daemon rejected the registration of ${identifier} (${reason}): ${message}`);
+    }
+    this.#ready = true;
+    this.#log('debug', `connected to the daemon ${welcome.daemonVersion} at ${socketPath}`, { launchReason: welcome.launchReason });
+    this.#updateRef();
+    return link;
+  }
+
+  #dispatch(link: DaemonLink, message: DaemonMessage): void {
+    if (link !== this.#link) return;
+    switch (message.t) {
+      case 'reply':
+        if (!this.#calls.settle(message)) this.#log('debug', `ignoring a reply to unknown call ${message.id}`);
+        break;
+      case 'tasks':
+        this.#runner.deliver(message.tasks);
+        break;
+      case 'expire':
+        this.#runner.expire(message.tasks);
+        break;
+      case 'terminate':
+        this.#log('error', `the daemon terminated the app: ${message.reason}`);
+        this.#exit(1);
+        break;
+      case 'error':
+        this.#log('error', `the daemon reported an error: ${message.error.message} (${message.error.code})`);
+        break;
+      default:
+        this.#log('debug', `ignoring an unexpected ${message.t} frame`);
+    }
+    this.#updateRef();
+  }
+
+  #lost(link: DaemonLink, socketPath: string, error: Error | undefined): void {
+    if (link !== this.#link) return;
+    this.#link = null;
+    this.#ready = false;
+    this.#log('warn', `lost the connection to the daemon${error ? `: ${error.message}` : ''}`);
+    this.#runner.detach('daemonUnreachable');
+    this.#calls.failInFlight(systemUnreachableError(socketPath, 'the connection to the daemon closed', error));
+  }
+
+  /** Background launches keep the link ref'd; user launches only while something is in flight. */
+  #updateRef(): void {
+    const link = this.#link;
+    if (!link) return;
+    if (this.#launchReason === 'background' || this.#calls.busy || this.#runner.busy) link.ref();
+    else link.unref();
+  }
+
+  #log(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
+    safeLog(this.#logger, level, message, fields);
+  }
+}

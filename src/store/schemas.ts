@@ -1,0 +1,282 @@
+/**
+ * The shapes a store accepts, as zod schemas shared by every store implementation, so SQLite and
+ * PostgreSQL reject exactly the same input with exactly the same {@link StoreError}.
+ *
+ * Validation runs before a transaction opens: a batch that fails it writes nothing and costs no I/O.
+ * Only `safeParse` runs per row (no transforms, no copies), which keeps a 100,000-row batch cheap.
+ */
+import { z } from 'zod';
+import type {
+  AppRecord,
+  HistoryEventInput,
+  HistoryEventType,
+  LaunchMode,
+  RunState,
+  TaskOutcome,
+  TaskRequest,
+  TaskRun,
+  TaskRunUpdate,
+} from '../engine/types.js';
+import { BACKGROUND_MODES, TASK_KINDS } from '../engine/types.js';
+import { StoreError } from './errors.js';
+import type { EventFilter, RunFilter, StoreBatch } from './store.js';
+
+/** How many rows `listRuns` and `listEvents` return when the filter sets no `limit`. */
+export const DEFAULT_LIST_LIMIT = 100;
+
+/** Every {@link RunState}; the check below fails to compile when the union gains a member. */
+export const RUN_STATES = ['launching', 'running', 'expired', 'finished'] as const satisfies readonly RunState[];
+export const LAUNCH_MODES = ['alreadyRunning', 'launched'] as const satisfies readonly LaunchMode[];
+export const TASK_OUTCOMES = [
+  'success',
+  'failure',
+  'expired',
+  'terminatedAfterExpiration',
+  'noHandler',
+  'interrupted',
+  'appExited',
+  'launchFailed',
+] as const satisfies readonly TaskOutcome[];
+export const HISTORY_EVENT_TYPES = [
+  'installed',
+  'uninstalled',
+  'submitted',
+  'replaced',
+  'cancelled',
+  'eligible',
+  'dispatched',
+  'launched',
+  'launchFailed',
+  'started',
+  'expired',
+  'completed',
+  'terminated',
+  'interrupted',
+  'requeued',
+  'appConnected',
+  'appDisconnected',
+  'registrationRejected',
+  'conditionsChanged',
+] as const satisfies readonly HistoryEventType[];
+
+// The engine declares these unions as types only; if one gains a member the store must learn it too,
+// otherwise it would reject records the engine considers valid.
+type Unlisted<Union, Listed extends readonly unknown[]> = Exclude<Union, Listed[number]>;
+const _allListed: [
+  Unlisted<RunState, typeof RUN_STATES>,
+  Unlisted<LaunchMode, typeof LAUNCH_MODES>,
+  Unlisted<TaskOutcome, typeof TASK_OUTCOMES>,
+  Unlisted<HistoryEventType, typeof HISTORY_EVENT_TYPES>,
+] extends [never, never, never, never]
+  ? true
+  : never = true;
+void _allListed;
+
+const name = z.string().min(1);
+/** Integer milliseconds since the epoch. */
+const time = z.int().nonnegative();
+const nullableText = z.string().nullable();
+
+export const appRecordSchema = z.object({
+  appId: name,
+  dir: name,
+  launch: z.array(name).min(1),
+  permittedIdentifiers: z.array(name),
+  backgroundModes: z.array(z.enum(BACKGROUND_MODES)),
+  enabled: z.boolean(),
+  credentialHash: name,
+  installedAt: time,
+});
+
+const taskKind = z.enum(TASK_KINDS);
+
+export const taskRequestSchema = z.object({
+  requestId: name,
+  appId: name,
+  identifier: name,
+  kind: taskKind,
+  earliestBeginAt: time.nullable(),
+  requiresNetworkConnectivity: z.boolean(),
+  requiresExternalPower: z.boolean(),
+  submittedAt: time,
+});
+
+const runFields = {
+  requestId: name,
+  appId: name,
+  identifier: name,
+  kind: taskKind,
+  requiresNetworkConnectivity: z.boolean(),
+  requiresExternalPower: z.boolean(),
+  earliestBeginAt: time.nullable(),
+  submittedAt: time,
+  eligibleAt: time.nullable(),
+  forced: z.boolean(),
+  state: z.enum(RUN_STATES),
+  launch: z.enum(LAUNCH_MODES).nullable(),
+  launchedAt: time.nullable(),
+  startedAt: time.nullable(),
+  deadlineAt: time.nullable(),
+  expiredAt: time.nullable(),
+  expirationReason: nullableText,
+  completedAt: time.nullable(),
+  outcome: z.enum(TASK_OUTCOMES).nullable(),
+  reason: nullableText,
+  error: nullableText,
+};
+
+export const taskRunSchema = z.object({ taskId: name, ...runFields });
+
+/**
+ * Strict, unlike the records: an update names the columns it changes, so a misspelt field would
+ * otherwise be dropped without a word and the run left stale.
+ */
+export const taskRunUpdateSchema = z.strictObject({ taskId: name, ...z.object(runFields).partial().shape });
+
+export const historyEventInputSchema = z.object({
+  at: time,
+  appId: name.nullable(),
+  identifier: name.nullable(),
+  taskId: name.nullable(),
+  type: z.enum(HISTORY_EVENT_TYPES),
+  reason: nullableText,
+  detail: z.record(z.string(), z.unknown()).nullable(),
+});
+
+export const requestRefSchema = z.strictObject({
+  appId: name,
+  identifier: name.optional(),
+  requestId: name.optional(),
+});
+
+const limit = z.union([z.int().nonnegative(), z.literal(Infinity)]).optional();
+
+export const runFilterSchema = z.strictObject({
+  appId: name.optional(),
+  identifier: name.optional(),
+  active: z.boolean().optional(),
+  limit,
+});
+
+export const eventFilterSchema = z.strictObject({
+  appId: name.optional(),
+  identifier: name.optional(),
+  taskId: name.optional(),
+  afterSeq: z.int().nonnegative().optional(),
+  limit,
+});
+
+// Compile-time proof that what the schemas accept is assignable to the engine's records.
+const _shapesMatch: [
+  z.ZodType<AppRecord>,
+  z.ZodType<TaskRequest>,
+  z.ZodType<TaskRun>,
+  z.ZodType<TaskRunUpdate>,
+  z.ZodType<HistoryEventInput>,
+] = [appRecordSchema, taskRequestSchema, taskRunSchema, taskRunUpdateSchema, historyEventInputSchema];
+void _shapesMatch;
+
+const BATCH_PARTS = ['putApps', 'deleteApps', 'putRequests', 'deleteRequests', 'insertRuns', 'updateRuns', 'events', 'settings'] as const;
+const _batchPartsListed: Exclude<keyof StoreBatch, (typeof BATCH_PARTS)[number]> extends never ? true : never = true;
+void _batchPartsListed;
+
+/** Throws `storeInvalid` naming the first issue: `where` locates the row, the field is the path inside it. */
+function check(schema: z.ZodType, value: unknown, where: string): void {
+  const result = schema.safeParse(value);
+  if (result.success) return;
+  const issue = result.error.issues[0]!;
+  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0] ?? ''] : issue.path;
+  const field = formatPath(path);
+  const at = field === '' ? where : `${where}.${field}`;
+  throw new StoreError('storeInvalid', `${at}: ${issue.message}`, { field: field === '' ? undefined : field });
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+function checkRows(schema: z.ZodType, rows: unknown, part: string): void {
+  if (rows === undefined) return;
+  if (!Array.isArray(rows)) throw new StoreError('storeInvalid', `${part}: expected an array`, { field: part });
+  for (let i = 0; i < rows.length; i++) check(schema, rows[i], `${part}[${i}]`);
+}
+
+function checkSettings(settings: unknown): void {
+  if (settings === undefined) return;
+  if (settings === null || typeof settings !== 'object' || Array.isArray(settings)) {
+    throw new StoreError('storeInvalid', 'settings: expected an object of key to JSON value', { field: 'settings' });
+  }
+  for (const [key, value] of Object.entries(settings)) {
+    if (key === '') throw new StoreError('storeInvalid', 'settings: a key must not be empty', { field: 'settings' });
+    if (value === undefined) {
+      throw new StoreError('storeInvalid', `settings.${key}: expected a JSON value (null removes the setting)`, {
+        field: key,
+      });
+    }
+  }
+}
+
+/**
+ * Checks every part of a batch against the record schemas. Throws {@link StoreError} `storeInvalid` with
+ * a message such as `putRequests[3].kind: Invalid option: expected one of "refresh"|"processing"` and
+ * `field` set to the path inside the record (`kind`), or to the part name when the part itself is malformed.
+ */
+export function validateBatch(batch: StoreBatch): void {
+  if (batch === null || typeof batch !== 'object') {
+    throw new StoreError('storeInvalid', 'batch: expected an object', { field: 'batch' });
+  }
+  for (const part of Object.keys(batch)) {
+    if (!(BATCH_PARTS as readonly string[]).includes(part)) {
+      throw new StoreError('storeInvalid', `batch.${part}: not a part of a store batch (${BATCH_PARTS.join(', ')})`, {
+        field: part,
+      });
+    }
+  }
+  checkRows(appRecordSchema, batch.putApps, 'putApps');
+  if (batch.deleteApps !== undefined) {
+    if (!Array.isArray(batch.deleteApps)) {
+      throw new StoreError('storeInvalid', 'deleteApps: expected an array of app ids', { field: 'deleteApps' });
+    }
+    batch.deleteApps.forEach((appId, i) => check(name, appId, `deleteApps[${i}]`));
+  }
+  checkRows(taskRequestSchema, batch.putRequests, 'putRequests');
+  checkRows(requestRefSchema, batch.deleteRequests, 'deleteRequests');
+  checkRows(taskRunSchema, batch.insertRuns, 'insertRuns');
+  checkRows(taskRunUpdateSchema, batch.updateRuns, 'updateRuns');
+  checkRows(historyEventInputSchema, batch.events, 'events');
+  checkSettings(batch.settings);
+}
+
+/** Checks a {@link RunFilter}; throws `storeInvalid` naming the field. */
+export function validateRunFilter(filter: RunFilter): void {
+  check(runFilterSchema, filter, 'filter');
+}
+
+/** Checks an {@link EventFilter}; throws `storeInvalid` naming the field. */
+export function validateEventFilter(filter: EventFilter): void {
+  check(eventFilterSchema, filter, 'filter');
+}
+
+/**
+ * `JSON.stringify` for a column, turning what JSON cannot hold (a BigInt, a cycle) into `storeInvalid`
+ * naming `field`, so the transaction it runs in rolls back with a useful error. `where` locates the row
+ * in the message (`events[3].detail`).
+ */
+export function toJsonText(value: unknown, field: string, where: string): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    throw new StoreError('storeInvalid', `${where}: not representable as JSON (${(error as Error).message})`, {
+      cause: error,
+      field,
+    });
+  }
+  if (text === undefined) throw new StoreError('storeInvalid', `${where}: not representable as JSON`, { field });
+  return text;
+}

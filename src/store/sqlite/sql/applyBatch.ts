@@ -1,0 +1,39 @@
+import type { StoreBatch } from '../../store.js';
+import { appendEvents } from './appendEvents.js';
+import type { SqlContext } from './context.js';
+import { deleteApps } from './deleteApps.js';
+import { deleteRequests } from './deleteRequests.js';
+import { insertRuns } from './insertRuns.js';
+import { putApps } from './putApps.js';
+import { putRequests } from './putRequests.js';
+import { writeSettings } from './settings.js';
+import { updateRuns } from './updateRuns.js';
+
+/**
+ * Writes the parts of a validated batch in the order {@link StoreBatch} lists them. The caller wraps
+ * this in one transaction: a failure in any part rolls back every part.
+ */
+export function applyBatch(ctx: SqlContext, batch: StoreBatch): void {
+  if (batch.putApps) putApps(ctx, batch.putApps);
+  if (batch.deleteApps) deleteApps(ctx, batch.deleteApps);
+  if (batch.putRequests) putRequests(ctx, batch.putRequests);
+  if (batch.deleteRequests) deleteRequests(ctx, batch.deleteRequests);
+  if (batch.insertRuns) insertRuns(ctx, batch.insertRuns);
+  if (batch.updateRuns) updateRuns(ctx, batch.updateRuns);
+  if (batch.events) appendEvents(ctx, batch.events);
+  if (batch.settings) writeSettings(ctx, batch.settings);
+}
+
+/** Whether the batch writes anything; an empty one needs no transaction, and so no fsync. */
+export function batchHasWrites(batch: StoreBatch): boolean {
+  return (
+    (batch.putApps?.length ?? 0) > 0 ||
+    (batch.deleteApps?.length ?? 0) > 0 ||
+    (batch.putRequests?.length ?? 0) > 0 ||
+    (batch.deleteRequests?.length ?? 0) > 0 ||
+    (batch.insertRuns?.length ?? 0) > 0 ||
+    (batch.updateRuns?.length ?? 0) > 0 ||
+    (batch.events?.length ?? 0) > 0 ||
+    (batch.settings !== undefined && Object.keys(batch.settings).length > 0)
+  );
+}

@@ -1,0 +1,44 @@
+import type { TaskRun } from '../../../engine/types.js';
+import { DEFAULT_LIST_LIMIT } from '../../schemas.js';
+import type { RunFilter } from '../../store.js';
+import type { SqlContext } from './context.js';
+import { RUN_SELECT, toRun } from './rows.js';
+import type { RunRow } from './rows.js';
+
+const GET_RUN = /* sql */ `SELECT ${RUN_SELECT} FROM runs WHERE task_id = ?`;
+
+/** The run with this task id, or undefined. */
+export function getRun(ctx: SqlContext, taskId: string): TaskRun | undefined {
+  const row = ctx.statement<RunRow>(GET_RUN).get(taskId);
+  return row === undefined ? undefined : toRun(row);
+}
+
+/**
+ * Runs matching every given filter, newest first (by insertion), at most `limit` (default 100;
+ * `Infinity` for all). `active: true` keeps runs that have not finished; `false` or absent keeps all.
+ */
+export function listRuns(ctx: SqlContext, filter: RunFilter = {}): TaskRun[] {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.appId !== undefined) {
+    where.push('app_id = ?');
+    params.push(filter.appId);
+  }
+  if (filter.identifier !== undefined) {
+    where.push('identifier = ?');
+    params.push(filter.identifier);
+  }
+  // Written exactly as the runs_active partial index's condition, so the planner can use it.
+  if (filter.active === true) where.push("state <> 'finished'");
+  const limit = filter.limit ?? DEFAULT_LIST_LIMIT;
+  params.push(limit === Infinity ? -1 : limit);
+  const sql = `SELECT ${RUN_SELECT} FROM runs${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+  return ctx.statement<RunRow>(sql).all(...params).map(toRun);
+}
+
+const LIST_ACTIVE = /* sql */ `SELECT ${RUN_SELECT} FROM runs WHERE state <> 'finished' ORDER BY seq DESC`;
+
+/** Every run that has not finished, newest first, without a limit. */
+export function listActiveRuns(ctx: SqlContext): TaskRun[] {
+  return ctx.statement<RunRow>(LIST_ACTIVE).all().map(toRun);
+}

@@ -1,0 +1,61 @@
+import type { HistoryEventInput, TaskRequest, TaskRun } from '../../../engine/types.js';
+import type { RecoveryResult } from '../../store.js';
+import { appendEvents } from './appendEvents.js';
+import { appExists } from './apps.js';
+import type { SqlContext } from './context.js';
+import { getRequest } from './listRequests.js';
+import { listActiveRuns } from './listRuns.js';
+import { insertRequest } from './putRequests.js';
+import { updateRuns } from './updateRuns.js';
+
+const REASON = 'daemonStopped';
+
+/**
+ * Finishes every active run as `interrupted` at `at` and makes its request pending again. The caller
+ * runs this inside one transaction.
+ *
+ * The request is not requeued when the app is gone, or when the app has submitted a newer request for
+ * the identifier since (that one stands; the `interrupted` event's detail names it in `supersededBy`).
+ * Runs are handled newest first, so if two active runs share an identifier, the newer request wins.
+ */
+export function recoverInterruptedRuns(ctx: SqlContext, at: number): RecoveryResult {
+  const interrupted: TaskRun[] = [];
+  const requeued: TaskRequest[] = [];
+  const events: HistoryEventInput[] = [];
+  for (const run of listActiveRuns(ctx)) {
+    const finished = { state: 'finished', outcome: 'interrupted', reason: REASON, completedAt: at } as const;
+    updateRuns(ctx, [{ taskId: run.taskId, ...finished }]);
+    interrupted.push({ ...run, ...finished });
+
+    const about = { at, appId: run.appId, identifier: run.identifier, taskId: run.taskId, reason: REASON };
+    const pending = getRequest(ctx, run.appId, run.identifier);
+    if (!appExists(ctx, run.appId)) {
+      events.push({ ...about, type: 'interrupted', detail: { requeued: false, appRemoved: true } });
+    } else if (pending !== undefined && pending.requestId !== run.requestId) {
+      events.push({ ...about, type: 'interrupted', detail: { requeued: false, supersededBy: pending.requestId } });
+    } else {
+      // A pending request with the run's own id means it was never taken off the queue: it is already
+      // requeued, and inserting it again would violate request_id's uniqueness.
+      const request = pending ?? requestOf(run);
+      if (pending === undefined) insertRequest(ctx, request);
+      requeued.push(request);
+      events.push({ ...about, type: 'interrupted', detail: { requeued: true } });
+      events.push({ ...about, type: 'requeued', detail: { requestId: request.requestId } });
+    }
+  }
+  appendEvents(ctx, events);
+  return { interrupted, requeued };
+}
+
+function requestOf(run: TaskRun): TaskRequest {
+  return {
+    requestId: run.requestId,
+    appId: run.appId,
+    identifier: run.identifier,
+    kind: run.kind,
+    earliestBeginAt: run.earliestBeginAt,
+    requiresNetworkConnectivity: run.requiresNetworkConnectivity,
+    requiresExternalPower: run.requiresExternalPower,
+    submittedAt: run.submittedAt,
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * The mapping between the engine's records and table columns, in one place so inserts, updates and
+ * selects cannot disagree about a column name. Selects alias columns to the record's field names, so a
+ * row needs only its booleans and JSON fixed up to become a record.
+ * @internal
+ */
+import type { AppRecord, HistoryEvent, TaskRequest, TaskRun } from '../../../engine/types.js';
+
+/** Record field to column, in table order. */
+export const RUN_COLUMNS = {
+  taskId: 'task_id',
+  requestId: 'request_id',
+  appId: 'app_id',
+  identifier: 'identifier',
+  kind: 'kind',
+  requiresNetworkConnectivity: 'requires_network_connectivity',
+  requiresExternalPower: 'requires_external_power',
+  earliestBeginAt: 'earliest_begin_at',
+  submittedAt: 'submitted_at',
+  eligibleAt: 'eligible_at',
+  forced: 'forced',
+  state: 'state',
+  launch: 'launch',
+  launchedAt: 'launched_at',
+  startedAt: 'started_at',
+  deadlineAt: 'deadline_at',
+  expiredAt: 'expired_at',
+  expirationReason: 'expiration_reason',
+  completedAt: 'completed_at',
+  outcome: 'outcome',
+  reason: 'reason',
+  error: 'error',
+} as const satisfies Record<keyof TaskRun, string>;
+
+export type RunField = keyof typeof RUN_COLUMNS;
+export const RUN_FIELDS = Object.keys(RUN_COLUMNS) as RunField[];
+/** Fields stored as INTEGER 0/1. */
+export const RUN_BOOLEAN_FIELDS: ReadonlySet<string> = new Set<RunField>(['requiresNetworkConnectivity', 'requiresExternalPower', 'forced']);
+
+const REQUEST_COLUMNS = {
+  requestId: 'request_id',
+  appId: 'app_id',
+  identifier: 'identifier',
+  kind: 'kind',
+  earliestBeginAt: 'earliest_begin_at',
+  requiresNetworkConnectivity: 'requires_network_connectivity',
+  requiresExternalPower: 'requires_external_power',
+  submittedAt: 'submitted_at',
+} as const satisfies Record<keyof TaskRequest, string>;
+
+const APP_COLUMNS = {
+  appId: 'app_id',
+  dir: 'dir',
+  launch: 'launch',
+  permittedIdentifiers: 'permitted_identifiers',
+  backgroundModes: 'background_modes',
+  enabled: 'enabled',
+  credentialHash: 'credential_hash',
+  installedAt: 'installed_at',
+} as const satisfies Record<keyof AppRecord, string>;
+
+const EVENT_COLUMNS = {
+  seq: 'seq',
+  at: 'at',
+  appId: 'app_id',
+  identifier: 'identifier',
+  taskId: 'task_id',
+  type: 'type',
+  reason: 'reason',
+  detail: 'detail',
+} as const satisfies Record<keyof HistoryEvent, string>;
+
+function selectList(columns: Readonly<Record<string, string>>): string {
+  return Object.entries(columns)
+    .map(([field, column]) => (field === column ? column : `${column} AS ${field}`))
+    .join(', ');
+}
+
+/** `SELECT` lists that alias each column to its record field. */
+export const RUN_SELECT = selectList(RUN_COLUMNS);
+export const REQUEST_SELECT = selectList(REQUEST_COLUMNS);
+export const APP_SELECT = selectList(APP_COLUMNS);
+export const EVENT_SELECT = selectList(EVENT_COLUMNS);
+
+/** A record as it comes out of a select: booleans as 0/1, JSON still text. */
+type Stored<T, Bools extends keyof T, Json extends keyof T = never> = {
+  [K in keyof T]: K extends Bools ? number : K extends Json ? string : T[K];
+};
+export type RunRow = Stored<TaskRun, 'requiresNetworkConnectivity' | 'requiresExternalPower' | 'forced'>;
+export type RequestRow = Stored<TaskRequest, 'requiresNetworkConnectivity' | 'requiresExternalPower'>;
+export type AppRow = Stored<AppRecord, 'enabled', 'launch' | 'permittedIdentifiers' | 'backgroundModes'>;
+export type EventRow = Omit<HistoryEvent, 'detail'> & { detail: string | null };
+
+export function toRun(row: RunRow): TaskRun {
+  return {
+    ...row,
+    requiresNetworkConnectivity: row.requiresNetworkConnectivity === 1,
+    requiresExternalPower: row.requiresExternalPower === 1,
+    forced: row.forced === 1,
+  };
+}
+
+export function toRequest(row: RequestRow): TaskRequest {
+  return {
+    ...row,
+    requiresNetworkConnectivity: row.requiresNetworkConnectivity === 1,
+    requiresExternalPower: row.requiresExternalPower === 1,
+  };
+}
+
+export function toApp(row: AppRow): AppRecord {
+  return {
+    ...row,
+    launch: JSON.parse(row.launch) as string[],
+    permittedIdentifiers: JSON.parse(row.permittedIdentifiers) as string[],
+    backgroundModes: JSON.parse(row.backgroundModes) as AppRecord['backgroundModes'],
+    enabled: row.enabled === 1,
+  };
+}
+
+export function toEvent(row: EventRow): HistoryEvent {
+  return { ...row, detail: row.detail === null ? null : (JSON.parse(row.detail) as Record<string, unknown>) };
+}
+
+/** The positional parameters of a request, in `REQUEST_COLUMNS` order. */
+export function requestParams(request: TaskRequest): unknown[] {
+  return [
+    request.requestId,
+    request.appId,
+    request.identifier,
+    request.kind,
+    request.earliestBeginAt,
+    request.requiresNetworkConnectivity ? 1 : 0,
+    request.requiresExternalPower ? 1 : 0,
+    request.submittedAt,
+  ];
+}
+
+/** The column list matching {@link requestParams}. */
+export const REQUEST_INSERT_COLUMNS = Object.values(REQUEST_COLUMNS).join(', ');

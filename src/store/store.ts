@@ -1,0 +1,106 @@
+import type { AppRecord, HistoryEvent, HistoryEventInput, TaskRequest, TaskRun, TaskRunUpdate } from '../engine/types.js';
+
+/**
+ * Everything the daemon writes in one transaction. The daemon gathers the writes of one turn of its event
+ * loop (many submissions, dispatches and completions) into one batch, so the store commits once per turn
+ * (group commit) and acknowledges each caller only after that commit.
+ *
+ * The parts are applied in the order the fields are listed here.
+ */
+export interface StoreBatch {
+  /** Insert or update by `appId`. */
+  readonly putApps?: readonly AppRecord[];
+  /** Delete apps, with their pending requests (their runs stay as history). */
+  readonly deleteApps?: readonly string[];
+  /** Insert, or replace the pending request with the same (appId, identifier). */
+  readonly putRequests?: readonly TaskRequest[];
+  /**
+   * Delete pending requests. When `requestId` is given, only that exact request is deleted, so a request
+   * that replaced it in the meantime survives.
+   */
+  readonly deleteRequests?: readonly RequestRef[];
+  readonly insertRuns?: readonly TaskRun[];
+  readonly updateRuns?: readonly TaskRunUpdate[];
+  readonly events?: readonly HistoryEventInput[];
+  /** Set (or, with `null`, remove) a setting. */
+  readonly settings?: Readonly<Record<string, unknown>>;
+}
+
+export interface RequestRef {
+  readonly appId: string;
+  /** Omit to delete all of the app's pending requests. */
+  readonly identifier?: string;
+  readonly requestId?: string;
+}
+
+export interface RunFilter {
+  readonly appId?: string;
+  readonly identifier?: string;
+  /** Only runs that have not finished (`launching`, `running`, `expired`). */
+  readonly active?: boolean;
+  /** Newest first; at most this many. */
+  readonly limit?: number;
+}
+
+export interface EventFilter {
+  readonly appId?: string;
+  readonly identifier?: string;
+  readonly taskId?: string;
+  /** Only events with `seq` greater than this. */
+  readonly afterSeq?: number;
+  /** Newest first; at most this many. */
+  readonly limit?: number;
+}
+
+/** What recovery after an unclean stop did. */
+export interface RecoveryResult {
+  /** Runs that were active and are now finished with outcome `interrupted`. */
+  readonly interrupted: readonly TaskRun[];
+  /** Requests put back as pending (one per interrupted run, unless a newer request for the identifier exists). */
+  readonly requeued: readonly TaskRequest[];
+}
+
+/**
+ * The durable state of the system. One interface, two implementations: SQLite (the embedded default)
+ * and PostgreSQL (a fleet). Both pass `test/unit/store.contract.ts`.
+ *
+ * Errors are {@link StoreError}s with a code; a failed `apply` leaves nothing half-written.
+ */
+export interface Store extends AsyncDisposable {
+  readonly kind: 'sqlite' | 'postgres';
+  /** A short description for logs and `bgtasks doctor` (the file path, or the database without password). */
+  readonly location: string;
+
+  /** Creates or migrates the schema forward. Idempotent. */
+  migrate(): Promise<void>;
+  /** The schema version now in the store. */
+  schemaVersion(): Promise<number>;
+
+  /**
+   * Writes one batch, or several in order, in ONE transaction: all or nothing. The daemon passes the
+   * batches of one event-loop turn together (group commit); each keeps its own order of parts.
+   */
+  apply(batch: StoreBatch | readonly StoreBatch[]): Promise<void>;
+
+  getApp(appId: string): Promise<AppRecord | undefined>;
+  listApps(): Promise<AppRecord[]>;
+  /** Pending requests, oldest submission first. */
+  listRequests(appId?: string): Promise<TaskRequest[]>;
+  listRuns(filter?: RunFilter): Promise<TaskRun[]>;
+  getRun(taskId: string): Promise<TaskRun | undefined>;
+  listEvents(filter?: EventFilter): Promise<HistoryEvent[]>;
+  getSetting<T = unknown>(key: string): Promise<T | undefined>;
+
+  /**
+   * Called once at start-up, before anything else writes: every run that was active when the store was
+   * last closed (or the daemon crashed) is finished as `interrupted` at `at`, an `interrupted` event is
+   * recorded, and its request becomes pending again, unless the app has since submitted a newer request
+   * for the same identifier (then the newer one stands and the event says so).
+   */
+  recoverInterruptedRuns(at: number): Promise<RecoveryResult>;
+
+  /** Runs the store's own consistency check; resolves to `'ok'` or a description of the damage. */
+  integrityCheck(): Promise<string>;
+
+  close(): Promise<void>;
+}
