@@ -26,7 +26,8 @@ export interface Greeting {
  */
 export function greet(link: DaemonLink, hello: AppHello, options: GreetOptions): Greeting {
   const { socketPath, timeoutMs } = options;
-  let waiting = true;
+  /** `aborted`: we closed the link ourselves, so its close is not news. */
+  let state: 'waiting' | 'open' | 'aborted' = 'waiting';
   let resolveWelcome!: (welcome: Welcome) => void;
   let rejectWelcome!: (error: Error) => void;
   const welcome = new Promise<Welcome>((resolve, reject) => {
@@ -34,8 +35,8 @@ export function greet(link: DaemonLink, hello: AppHello, options: GreetOptions):
     rejectWelcome = reject;
   });
   const abort = (error: Error): void => {
-    if (!waiting) return;
-    waiting = false;
+    if (state !== 'waiting') return;
+    state = 'aborted';
     clearTimeout(timer);
     link.close();
     rejectWelcome(error);
@@ -46,11 +47,12 @@ export function greet(link: DaemonLink, hello: AppHello, options: GreetOptions):
   );
   timer.unref();
   link.onMessage((message) => {
-    if (waiting && message.t === 'welcome') {
-      waiting = false;
+    if (state === 'aborted') return;
+    if (state === 'waiting' && message.t === 'welcome') {
+      state = 'open';
       clearTimeout(timer);
       resolveWelcome(message);
-    } else if (waiting && message.t === 'error') {
+    } else if (state === 'waiting' && message.t === 'error') {
       const { code, message: text } = message.error;
       abort(new BGTaskSchedulerError('unavailable', code === 'unavailable' ? text : `${text} (${code})`, { cause: message.error }));
     } else {
@@ -58,10 +60,10 @@ export function greet(link: DaemonLink, hello: AppHello, options: GreetOptions):
     }
   });
   link.onClose((error) => {
-    if (waiting) {
+    if (state === 'waiting') {
       const detail = `the connection closed during the handshake${error ? ` (${error.message})` : ''}`;
       abort(systemUnreachableError(socketPath, detail, error));
-    } else {
+    } else if (state === 'open') {
       options.onClose(error);
     }
   });

@@ -272,11 +272,11 @@ export class BGTaskScheduler {
     if (this.#startScheduled || this.#closed) return;
     this.#startScheduled = true;
     setImmediate(() => {
-      if (this.#closed || this.#link) return;
+      this.#registrationOpen = false;
+      // With calls queued, their flush connects (and reports a failure to the callers).
+      if (this.#closed || this.#link || this.#calls.queued > 0) return;
       this.#ensureConnected().catch((error: unknown) => {
-        if (this.#closed) return;
-        // Calls waiting for this connection report the error themselves.
-        this.#log(this.#calls.queued > 0 ? 'debug' : 'warn', `could not connect to the daemon: ${describeThrown(error)}`);
+        if (!this.#closed) this.#log('warn', `could not connect to the daemon: ${describeThrown(error)}`);
       });
     });
   }

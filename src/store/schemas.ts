@@ -26,7 +26,9 @@ export const DEFAULT_LIST_LIMIT = 100;
 
 /** Every {@link RunState}; the check below fails to compile when the union gains a member. */
 export const RUN_STATES = ['launching', 'running', 'expired', 'finished'] as const satisfies readonly RunState[];
+/** Every {@link LaunchMode}. */
 export const LAUNCH_MODES = ['alreadyRunning', 'launched'] as const satisfies readonly LaunchMode[];
+/** Every {@link TaskOutcome}. */
 export const TASK_OUTCOMES = [
   'success',
   'failure',
@@ -37,6 +39,7 @@ export const TASK_OUTCOMES = [
   'appExited',
   'launchFailed',
 ] as const satisfies readonly TaskOutcome[];
+/** Every {@link HistoryEventType}. */
 export const HISTORY_EVENT_TYPES = [
   'installed',
   'uninstalled',
@@ -77,6 +80,7 @@ const name = z.string().min(1);
 const time = z.int().nonnegative();
 const nullableText = z.string().nullable();
 
+/** An {@link AppRecord} for `putApps`. */
 export const appRecordSchema = z.object({
   appId: name,
   dir: name,
@@ -90,6 +94,7 @@ export const appRecordSchema = z.object({
 
 const taskKind = z.enum(TASK_KINDS);
 
+/** A {@link TaskRequest} for `putRequests`. */
 export const taskRequestSchema = z.object({
   requestId: name,
   appId: name,
@@ -125,6 +130,7 @@ const runFields = {
   error: nullableText,
 };
 
+/** A {@link TaskRun} for `insertRuns`. */
 export const taskRunSchema = z.object({ taskId: name, ...runFields });
 
 /**
@@ -133,6 +139,7 @@ export const taskRunSchema = z.object({ taskId: name, ...runFields });
  */
 export const taskRunUpdateSchema = z.strictObject({ taskId: name, ...z.object(runFields).partial().shape });
 
+/** A {@link HistoryEventInput} for `events`. */
 export const historyEventInputSchema = z.object({
   at: time,
   appId: name.nullable(),
@@ -143,6 +150,7 @@ export const historyEventInputSchema = z.object({
   detail: z.record(z.string(), z.unknown()).nullable(),
 });
 
+/** A `RequestRef` for `deleteRequests`; strict, because a misspelt `requestId` would widen the delete. */
 export const requestRefSchema = z.strictObject({
   appId: name,
   identifier: name.optional(),
@@ -151,6 +159,7 @@ export const requestRefSchema = z.strictObject({
 
 const limit = z.union([z.int().nonnegative(), z.literal(Infinity)]).optional();
 
+/** A {@link RunFilter}; `limit` may be `Infinity` for every row. */
 export const runFilterSchema = z.strictObject({
   appId: name.optional(),
   identifier: name.optional(),
@@ -158,6 +167,7 @@ export const runFilterSchema = z.strictObject({
   limit,
 });
 
+/** An {@link EventFilter}; `limit` may be `Infinity` for every row. */
 export const eventFilterSchema = z.strictObject({
   appId: name.optional(),
   identifier: name.optional(),
@@ -181,14 +191,14 @@ const _batchPartsListed: Exclude<keyof StoreBatch, (typeof BATCH_PARTS)[number]>
 void _batchPartsListed;
 
 /** Throws `storeInvalid` naming the first issue: `where` locates the row, the field is the path inside it. */
-function check(schema: z.ZodType, value: unknown, where: string): void {
+function check(schema: z.ZodType, value: unknown, where: string, wholeValueField?: string): void {
   const result = schema.safeParse(value);
   if (result.success) return;
   const issue = result.error.issues[0]!;
   const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0] ?? ''] : issue.path;
   const field = formatPath(path);
   const at = field === '' ? where : `${where}.${field}`;
-  throw new StoreError('storeInvalid', `${at}: ${issue.message}`, { field: field === '' ? undefined : field });
+  throw new StoreError('storeInvalid', `${at}: ${issue.message}`, { field: field === '' ? wholeValueField : field });
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -200,66 +210,82 @@ function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-function checkRows(schema: z.ZodType, rows: unknown, part: string): void {
+function checkRows(schema: z.ZodType, rows: unknown, part: string, prefix: string): void {
   if (rows === undefined) return;
-  if (!Array.isArray(rows)) throw new StoreError('storeInvalid', `${part}: expected an array`, { field: part });
-  for (let i = 0; i < rows.length; i++) check(schema, rows[i], `${part}[${i}]`);
+  if (!Array.isArray(rows)) throw new StoreError('storeInvalid', `${prefix}${part}: expected an array`, { field: part });
+  for (let i = 0; i < rows.length; i++) check(schema, rows[i], `${prefix}${part}[${i}]`);
 }
 
-function checkSettings(settings: unknown): void {
+function checkSettings(settings: unknown, prefix: string): void {
   if (settings === undefined) return;
   if (settings === null || typeof settings !== 'object' || Array.isArray(settings)) {
-    throw new StoreError('storeInvalid', 'settings: expected an object of key to JSON value', { field: 'settings' });
+    throw new StoreError('storeInvalid', `${prefix}settings: expected an object of key to JSON value`, { field: 'settings' });
   }
   for (const [key, value] of Object.entries(settings)) {
-    if (key === '') throw new StoreError('storeInvalid', 'settings: a key must not be empty', { field: 'settings' });
+    if (key === '') throw new StoreError('storeInvalid', `${prefix}settings: a key must not be empty`, { field: 'settings' });
     if (value === undefined) {
-      throw new StoreError('storeInvalid', `settings.${key}: expected a JSON value (null removes the setting)`, {
+      throw new StoreError('storeInvalid', `${prefix}settings.${key}: expected a JSON value (null removes the setting)`, {
         field: key,
       });
     }
   }
 }
 
-/**
- * Checks every part of a batch against the record schemas. Throws {@link StoreError} `storeInvalid` with
- * a message such as `putRequests[3].kind: Invalid option: expected one of "refresh"|"processing"` and
- * `field` set to the path inside the record (`kind`), or to the part name when the part itself is malformed.
- */
-export function validateBatch(batch: StoreBatch): void {
-  if (batch === null || typeof batch !== 'object') {
-    throw new StoreError('storeInvalid', 'batch: expected an object', { field: 'batch' });
+function checkBatch(batch: StoreBatch, prefix: string): void {
+  if (batch === null || typeof batch !== 'object' || Array.isArray(batch)) {
+    throw new StoreError('storeInvalid', `${prefix || 'batch'}: expected a batch object`, { field: 'batch' });
   }
   for (const part of Object.keys(batch)) {
     if (!(BATCH_PARTS as readonly string[]).includes(part)) {
-      throw new StoreError('storeInvalid', `batch.${part}: not a part of a store batch (${BATCH_PARTS.join(', ')})`, {
+      throw new StoreError('storeInvalid', `${prefix}${part}: not a part of a store batch (${BATCH_PARTS.join(', ')})`, {
         field: part,
       });
     }
   }
-  checkRows(appRecordSchema, batch.putApps, 'putApps');
+  checkRows(appRecordSchema, batch.putApps, 'putApps', prefix);
   if (batch.deleteApps !== undefined) {
     if (!Array.isArray(batch.deleteApps)) {
-      throw new StoreError('storeInvalid', 'deleteApps: expected an array of app ids', { field: 'deleteApps' });
+      throw new StoreError('storeInvalid', `${prefix}deleteApps: expected an array of app ids`, { field: 'deleteApps' });
     }
-    batch.deleteApps.forEach((appId, i) => check(name, appId, `deleteApps[${i}]`));
+    batch.deleteApps.forEach((appId, i) => check(name, appId, `${prefix}deleteApps[${i}]`, 'appId'));
   }
-  checkRows(taskRequestSchema, batch.putRequests, 'putRequests');
-  checkRows(requestRefSchema, batch.deleteRequests, 'deleteRequests');
-  checkRows(taskRunSchema, batch.insertRuns, 'insertRuns');
-  checkRows(taskRunUpdateSchema, batch.updateRuns, 'updateRuns');
-  checkRows(historyEventInputSchema, batch.events, 'events');
-  checkSettings(batch.settings);
+  checkRows(taskRequestSchema, batch.putRequests, 'putRequests', prefix);
+  checkRows(requestRefSchema, batch.deleteRequests, 'deleteRequests', prefix);
+  checkRows(taskRunSchema, batch.insertRuns, 'insertRuns', prefix);
+  checkRows(taskRunUpdateSchema, batch.updateRuns, 'updateRuns', prefix);
+  checkRows(historyEventInputSchema, batch.events, 'events', prefix);
+  checkSettings(batch.settings, prefix);
+}
+
+/** What `Store.apply` takes, as a list: one batch is a list of one. */
+export function batchList(batch: StoreBatch | readonly StoreBatch[]): readonly StoreBatch[] {
+  return Array.isArray(batch) ? (batch as readonly StoreBatch[]) : [batch as StoreBatch];
+}
+
+/**
+ * Checks every part of a batch (or of each batch in a list) against the record schemas. Throws
+ * {@link StoreError} `storeInvalid` with a message such as
+ * `putRequests[3].kind: Invalid option: expected one of "refresh"|"processing"` (prefixed `batches[1].`
+ * for a list) and `field` set to the path inside the record (`kind`), or to the part name when the part
+ * itself is malformed.
+ */
+export function validateBatch(batch: StoreBatch | readonly StoreBatch[]): void {
+  if (!Array.isArray(batch)) {
+    checkBatch(batch as StoreBatch, '');
+    return;
+  }
+  const batches = batch as readonly StoreBatch[];
+  for (let i = 0; i < batches.length; i++) checkBatch(batches[i]!, `batches[${i}].`);
 }
 
 /** Checks a {@link RunFilter}; throws `storeInvalid` naming the field. */
 export function validateRunFilter(filter: RunFilter): void {
-  check(runFilterSchema, filter, 'filter');
+  check(runFilterSchema, filter, 'filter', 'filter');
 }
 
 /** Checks an {@link EventFilter}; throws `storeInvalid` naming the field. */
 export function validateEventFilter(filter: EventFilter): void {
-  check(eventFilterSchema, filter, 'filter');
+  check(eventFilterSchema, filter, 'filter', 'filter');
 }
 
 /**

@@ -14,69 +14,36 @@ const T0 = Date.UTC(2026, 0, 1);
 
 export function app(overrides: Partial<AppRecord> = {}): AppRecord {
   return {
-    appId: 'com.example.feeds',
-    dir: '/opt/feeds',
-    launch: ['/usr/bin/node', 'main.js'],
+    appId: 'com.example.feeds', dir: '/opt/feeds', launch: ['/usr/bin/node', 'main.js'],
     permittedIdentifiers: ['com.example.feeds.refresh', 'com.example.feeds.export.*'],
-    backgroundModes: ['fetch', 'processing'],
-    enabled: true,
-    credentialHash: 'a'.repeat(64),
-    installedAt: T0,
+    backgroundModes: ['fetch', 'processing'], enabled: true, credentialHash: 'a'.repeat(64), installedAt: T0,
     ...overrides,
   };
 }
 
 export function request(overrides: Partial<TaskRequest> = {}): TaskRequest {
   return {
-    requestId: 'req-1',
-    appId: 'com.example.feeds',
-    identifier: 'com.example.feeds.refresh',
-    kind: 'refresh',
-    earliestBeginAt: null,
-    requiresNetworkConnectivity: false,
-    requiresExternalPower: false,
-    submittedAt: T0 + 1_000,
+    requestId: 'req-1', appId: 'com.example.feeds', identifier: 'com.example.feeds.refresh', kind: 'refresh',
+    earliestBeginAt: null, requiresNetworkConnectivity: false, requiresExternalPower: false, submittedAt: T0 + 1_000,
     ...overrides,
   };
 }
 
 export function run(overrides: Partial<TaskRun> = {}): TaskRun {
   return {
-    taskId: 'task-1',
-    requestId: 'req-1',
-    appId: 'com.example.feeds',
-    identifier: 'com.example.feeds.refresh',
-    kind: 'refresh',
-    requiresNetworkConnectivity: true,
-    requiresExternalPower: false,
-    earliestBeginAt: T0 + 5_000,
-    submittedAt: T0 + 1_000,
-    eligibleAt: T0 + 5_000,
-    forced: false,
-    state: 'running',
-    launch: 'launched',
-    launchedAt: T0 + 6_000,
-    startedAt: T0 + 7_000,
-    deadlineAt: T0 + 37_000,
-    expiredAt: null,
-    expirationReason: null,
-    completedAt: null,
-    outcome: null,
-    reason: null,
-    error: null,
+    taskId: 'task-1', requestId: 'req-1', appId: 'com.example.feeds', identifier: 'com.example.feeds.refresh',
+    kind: 'refresh', requiresNetworkConnectivity: true, requiresExternalPower: false, earliestBeginAt: T0 + 5_000,
+    submittedAt: T0 + 1_000, eligibleAt: T0 + 5_000, forced: false, state: 'running', launch: 'launched',
+    launchedAt: T0 + 6_000, startedAt: T0 + 7_000, deadlineAt: T0 + 37_000, expiredAt: null, expirationReason: null,
+    completedAt: null, outcome: null, reason: null, error: null,
     ...overrides,
   };
 }
 
 export function event(overrides: Partial<HistoryEventInput> = {}): HistoryEventInput {
   return {
-    at: T0 + 1_000,
-    appId: 'com.example.feeds',
-    identifier: 'com.example.feeds.refresh',
-    taskId: null,
-    type: 'submitted',
-    reason: null,
-    detail: null,
+    at: T0 + 1_000, appId: 'com.example.feeds', identifier: 'com.example.feeds.refresh', taskId: null,
+    type: 'submitted', reason: null, detail: null,
     ...overrides,
   };
 }
@@ -104,6 +71,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
     afterEach(async () => {
       await store.close();
     });
+    const requestIds = async (appId?: string) => (await store.listRequests(appId)).map((r) => r.requestId);
 
     describe('schema', () => {
       it('migrate() is idempotent and keeps the version', async () => {
@@ -149,10 +117,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         await store.apply({ deleteApps: [app().appId] });
         assert.equal(await store.getApp(app().appId), undefined);
         assert.deepEqual(await store.listApps(), [other]);
-        assert.deepEqual(
-          (await store.listRequests()).map((r) => r.requestId),
-          ['req-other'],
-        );
+        assert.deepEqual(await requestIds(), ['req-other']);
         assert.equal((await store.getRun('task-1'))?.outcome, 'success');
         assert.equal((await store.listEvents({ appId: app().appId })).length, 1);
       });
@@ -162,13 +127,8 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       it('reads back exactly what was put (nulls, booleans, numbers)', async () => {
         const plain = request();
         const constrained = request({
-          requestId: 'req-2',
-          identifier: 'com.example.feeds.export.daily',
-          kind: 'processing',
-          earliestBeginAt: T0 + 60_000,
-          requiresNetworkConnectivity: true,
-          requiresExternalPower: true,
-          submittedAt: T0 + 2_000,
+          requestId: 'req-2', identifier: 'com.example.feeds.export.daily', kind: 'processing', earliestBeginAt: T0 + 60_000,
+          requiresNetworkConnectivity: true, requiresExternalPower: true, submittedAt: T0 + 2_000,
         });
         await store.apply({ putRequests: [plain, constrained] });
         assert.deepEqual(await store.listRequests(), [plain, constrained]);
@@ -194,52 +154,38 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         const early = request({ requestId: 'early', identifier: 'x.early', submittedAt: T0 + 1 });
         await store.apply({ putRequests: [late, tieFirst] });
         await store.apply({ putRequests: [tieSecond, early] });
-        assert.deepEqual(
-          (await store.listRequests()).map((r) => r.requestId),
-          ['early', 'tie-1', 'tie-2', 'late'],
-        );
-        assert.deepEqual(
-          (await store.listRequests('com.example.b')).map((r) => r.requestId),
-          ['tie-2'],
-        );
+        assert.deepEqual(await requestIds(), ['early', 'tie-1', 'tie-2', 'late']);
+        assert.deepEqual(await requestIds('com.example.b'), ['tie-2']);
         assert.deepEqual(await store.listRequests('com.example.none'), []);
       });
 
       it('a replacement counts as a new submission among equal submission times', async () => {
         await store.apply({ putRequests: [request({ requestId: 'a', identifier: 'x.a' }), request({ requestId: 'b', identifier: 'x.b' })] });
         await store.apply({ putRequests: [request({ requestId: 'a2', identifier: 'x.a' })] });
-        assert.deepEqual(
-          (await store.listRequests()).map((r) => r.requestId),
-          ['b', 'a2'],
-        );
+        assert.deepEqual(await requestIds(), ['b', 'a2']);
       });
 
       it('deleteRequests by app, by identifier, and by exact requestId', async () => {
-        const feeds = [
-          request({ requestId: 'r1', identifier: 'x.one' }),
-          request({ requestId: 'r2', identifier: 'x.two' }),
-          request({ requestId: 'r3', identifier: 'x.three' }),
-        ];
-        const other = request({ requestId: 'o1', appId: 'com.example.other' });
-        await store.apply({ putRequests: [...feeds, other] });
+        const feeds = ['one', 'two', 'three'].map((n, i) => request({ requestId: `r${i + 1}`, identifier: `x.${n}` }));
+        await store.apply({ putRequests: [...feeds, request({ requestId: 'o1', appId: 'com.example.other' })] });
 
         await store.apply({ deleteRequests: [{ appId: 'com.example.feeds', identifier: 'x.one' }] });
-        assert.deepEqual((await store.listRequests()).map((r) => r.requestId), ['r2', 'r3', 'o1']);
+        assert.deepEqual(await requestIds(), ['r2', 'r3', 'o1']);
 
         await store.apply({ deleteRequests: [{ appId: 'com.example.feeds', identifier: 'x.two', requestId: 'r2' }] });
-        assert.deepEqual((await store.listRequests()).map((r) => r.requestId), ['r3', 'o1']);
+        assert.deepEqual(await requestIds(), ['r3', 'o1']);
 
         await store.apply({ deleteRequests: [{ appId: 'com.example.feeds' }] });
-        assert.deepEqual((await store.listRequests()).map((r) => r.requestId), ['o1']);
+        assert.deepEqual(await requestIds(), ['o1']);
       });
 
       it('deleteRequests with a stale requestId leaves the replacement', async () => {
         await store.apply({ putRequests: [request({ requestId: 'old' })] });
         await store.apply({ putRequests: [request({ requestId: 'new' })] });
         await store.apply({ deleteRequests: [{ appId: request().appId, identifier: request().identifier, requestId: 'old' }] });
-        assert.deepEqual((await store.listRequests()).map((r) => r.requestId), ['new']);
+        assert.deepEqual(await requestIds(), ['new']);
         await store.apply({ deleteRequests: [{ appId: request().appId, requestId: 'old' }] });
-        assert.deepEqual((await store.listRequests()).map((r) => r.requestId), ['new']);
+        assert.deepEqual(await requestIds(), ['new']);
         await store.apply({ deleteRequests: [{ appId: request().appId, requestId: 'new' }] });
         assert.deepEqual(await store.listRequests(), []);
       });
@@ -253,19 +199,12 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       });
 
       it('handles 20,000 requests in one batch', async () => {
-        const many: TaskRequest[] = [];
-        for (let i = 0; i < 20_000; i++) {
-          many.push(
-            request({
-              requestId: `bulk-${i}`,
-              appId: `com.example.app${i % 4}`,
-              identifier: `com.example.task${i}`,
-              kind: i % 2 === 0 ? 'refresh' : 'processing',
-              earliestBeginAt: i % 3 === 0 ? null : T0 + i,
-              submittedAt: T0 + i,
-            }),
-          );
-        }
+        const many = Array.from({ length: 20_000 }, (_, i) =>
+          request({
+            requestId: `bulk-${i}`, appId: `com.example.app${i % 4}`, identifier: `com.example.task${i}`,
+            kind: i % 2 === 0 ? 'refresh' : 'processing', earliestBeginAt: i % 3 === 0 ? null : T0 + i, submittedAt: T0 + i,
+          }),
+        );
         await store.apply({ putRequests: many });
         const listed = await store.listRequests();
         assert.equal(listed.length, 20_000);
@@ -297,20 +236,10 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
             { taskId: 'task-2', forced: true, deadlineAt: null, requiresNetworkConnectivity: false },
           ],
         });
-        assert.deepEqual(
-          await store.getRun('task-1'),
-          run({
-            state: 'finished',
-            expiredAt: T0 + 37_000,
-            expirationReason: 'timeLimit',
-            outcome: 'expired',
-            completedAt: T0 + 40_000,
-          }),
-        );
-        assert.deepEqual(
-          await store.getRun('task-2'),
-          run({ taskId: 'task-2', forced: true, deadlineAt: null, requiresNetworkConnectivity: false }),
-        );
+        const expected = { state: 'finished', expiredAt: T0 + 37_000, expirationReason: 'timeLimit', outcome: 'expired', completedAt: T0 + 40_000 } as const;
+        assert.deepEqual(await store.getRun('task-1'), run(expected));
+        const expected2 = { taskId: 'task-2', forced: true, deadlineAt: null, requiresNetworkConnectivity: false };
+        assert.deepEqual(await store.getRun('task-2'), run(expected2));
       });
 
       it('updateRuns for an unknown taskId changes nothing', async () => {
@@ -369,11 +298,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         assert.equal(listed.length, 3);
         const [s3, s2, s1] = listed.map((e) => e.seq);
         assert.ok(s1! < s2! && s2! < s3!, `seq should increase: ${String([s1, s2, s3])}`);
-        assert.deepEqual(listed, [
-          { ...third, seq: s3 },
-          { ...second, seq: s2 },
-          { ...first, seq: s1 },
-        ]);
+        assert.deepEqual(listed, [{ ...third, seq: s3 }, { ...second, seq: s2 }, { ...first, seq: s1 }]);
       });
 
       it('filters by app, identifier, task and afterSeq, limited (default 100)', async () => {
@@ -435,10 +360,35 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
           settings: { lastTurn: 1 },
         });
         assert.deepEqual((await store.listApps()).map((a) => a.appId), [app().appId]);
-        assert.deepEqual((await store.listRequests()).map((r) => r.requestId), ['kept']);
+        assert.deepEqual(await requestIds(), ['kept']);
         assert.equal((await store.getRun('task-1'))?.outcome, 'success');
         assert.equal((await store.listEvents()).length, 1);
         assert.equal(await store.getSetting('lastTurn'), 1);
+      });
+
+      it('applies a list of batches in order, in one transaction', async () => {
+        const replacement = request({ requestId: 'req-2', identifier: 'x.two' });
+        await store.apply([
+          { putApps: [app()], putRequests: [request()] },
+          { deleteRequests: [{ appId: request().appId, identifier: request().identifier, requestId: 'req-1' }], putRequests: [replacement] },
+          {},
+        ]);
+        assert.deepEqual(await store.listApps(), [app()]);
+        assert.deepEqual(await store.listRequests(), [replacement]);
+        await store.apply([]);
+      });
+
+      it('writes no batch of a list when a later batch fails', async () => {
+        await store.apply({ insertRuns: [run()] });
+        await assert.rejects(store.apply([{ putApps: [app()] }, { insertRuns: [run()] }]), storeError('storeInvalid', 'taskId'));
+        assert.deepEqual(await store.listApps(), []);
+        const bogus = { ...request(), kind: 'bogus' } as unknown as TaskRequest;
+        await assert.rejects(store.apply([{ putApps: [app()] }, { putRequests: [bogus] }]), (error: unknown) => {
+          assert.ok(storeError('storeInvalid', 'kind')(error) && error instanceof StoreError);
+          assert.match(error.message, /^batches\[1\]\.putRequests\[0\]\.kind: /);
+          return true;
+        });
+        assert.deepEqual(await store.listApps(), []);
       });
 
       it('writes nothing when a later part violates a constraint', async () => {
@@ -565,19 +515,13 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       it('rejects every use after close with storeClosed; close is idempotent', async () => {
         await store.close();
         await store.close();
-        const closed = storeError('storeClosed');
-        await assert.rejects(store.apply({ putApps: [app()] }), closed);
-        await assert.rejects(store.migrate(), closed);
-        await assert.rejects(store.schemaVersion(), closed);
-        await assert.rejects(store.getApp('a'), closed);
-        await assert.rejects(store.listApps(), closed);
-        await assert.rejects(store.listRequests(), closed);
-        await assert.rejects(store.listRuns(), closed);
-        await assert.rejects(store.getRun('t'), closed);
-        await assert.rejects(store.listEvents(), closed);
-        await assert.rejects(store.getSetting('k'), closed);
-        await assert.rejects(store.recoverInterruptedRuns(T0), closed);
-        await assert.rejects(store.integrityCheck(), closed);
+        const uses: (() => Promise<unknown>)[] = [
+          () => store.apply({ putApps: [app()] }), () => store.migrate(), () => store.schemaVersion(),
+          () => store.getApp('a'), () => store.listApps(), () => store.listRequests(), () => store.listRuns(),
+          () => store.getRun('t'), () => store.listEvents(), () => store.getSetting('k'),
+          () => store.recoverInterruptedRuns(T0), () => store.integrityCheck(),
+        ];
+        for (const use of uses) await assert.rejects(use(), storeError('storeClosed'));
       });
 
       it('closes through Symbol.asyncDispose', async () => {

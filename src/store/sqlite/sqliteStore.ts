@@ -14,7 +14,7 @@ import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AppRecord, HistoryEvent, TaskRequest, TaskRun } from '../../engine/types.js';
 import { StoreError } from '../errors.js';
-import { validateBatch, validateEventFilter, validateRunFilter } from '../schemas.js';
+import { batchList, validateBatch, validateEventFilter, validateRunFilter } from '../schemas.js';
 import type { EventFilter, RecoveryResult, RunFilter, Store, StoreBatch } from '../store.js';
 import { toStoreError } from './errors.js';
 import { applyBatch, batchHasWrites } from './sql/applyBatch.js';
@@ -153,14 +153,16 @@ export class SqliteStore implements Store {
   #db: Database.Database | undefined;
   readonly #ctx: SqlContext;
   // Built once: better-sqlite3 creates wrapper functions for every transaction() call.
-  readonly #applyTransaction: Database.Transaction<(batch: StoreBatch) => void>;
+  readonly #applyTransaction: Database.Transaction<(batches: readonly StoreBatch[]) => void>;
 
   private constructor(location: string, db: Database.Database, options: CompiledSqliteStoreOptions) {
     this.location = location;
     this.#options = options;
     this.#db = db;
     this.#ctx = createSqlContext(db);
-    this.#applyTransaction = db.transaction((batch: StoreBatch) => applyBatch(this.#ctx, batch));
+    this.#applyTransaction = db.transaction((batches: readonly StoreBatch[]) => {
+      for (const batch of batches) applyBatch(this.#ctx, batch);
+    });
   }
 
   /**
@@ -203,13 +205,17 @@ export class SqliteStore implements Store {
     return this.#run('schemaVersion', schemaVersion);
   }
 
-  /** Validates the whole batch, then writes it in one IMMEDIATE transaction (all or nothing). */
-  async apply(batch: StoreBatch): Promise<void> {
+  /**
+   * Validates every batch, then writes them in order in one IMMEDIATE transaction: all or nothing, and
+   * one fsync however many batches the daemon grouped.
+   */
+  async apply(batch: StoreBatch | readonly StoreBatch[]): Promise<void> {
     this.#context('apply');
     validateBatch(batch);
     this.#assertWritable('apply');
-    if (!batchHasWrites(batch)) return;
-    this.#run('apply', () => this.#applyTransaction.immediate(batch));
+    const batches = batchList(batch).filter(batchHasWrites);
+    if (batches.length === 0) return;
+    this.#run('apply', () => this.#applyTransaction.immediate(batches));
   }
 
   async getApp(appId: string): Promise<AppRecord | undefined> {

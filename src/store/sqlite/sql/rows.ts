@@ -32,7 +32,9 @@ export const RUN_COLUMNS = {
   error: 'error',
 } as const satisfies Record<keyof TaskRun, string>;
 
+/** A field of {@link TaskRun}. */
 export type RunField = keyof typeof RUN_COLUMNS;
+/** Every run field, in column order (the order of insert parameters). */
 export const RUN_FIELDS = Object.keys(RUN_COLUMNS) as RunField[];
 /** Fields stored as INTEGER 0/1. */
 export const RUN_BOOLEAN_FIELDS: ReadonlySet<string> = new Set<RunField>(['requiresNetworkConnectivity', 'requiresExternalPower', 'forced']);
@@ -86,11 +88,13 @@ export const EVENT_SELECT = selectList(EVENT_COLUMNS);
 type Stored<T, Bools extends keyof T, Json extends keyof T = never> = {
   [K in keyof T]: K extends Bools ? number : K extends Json ? string : T[K];
 };
+/** Rows as selected with the `*_SELECT` lists. */
 export type RunRow = Stored<TaskRun, 'requiresNetworkConnectivity' | 'requiresExternalPower' | 'forced'>;
 export type RequestRow = Stored<TaskRequest, 'requiresNetworkConnectivity' | 'requiresExternalPower'>;
 export type AppRow = Stored<AppRecord, 'enabled', 'launch' | 'permittedIdentifiers' | 'backgroundModes'>;
 export type EventRow = Omit<HistoryEvent, 'detail'> & { detail: string | null };
 
+/** A selected run row as the engine's {@link TaskRun}. */
 export function toRun(row: RunRow): TaskRun {
   return {
     ...row,
@@ -100,6 +104,7 @@ export function toRun(row: RunRow): TaskRun {
   };
 }
 
+/** A selected request row as the engine's {@link TaskRequest}. */
 export function toRequest(row: RequestRow): TaskRequest {
   return {
     ...row,
@@ -108,6 +113,7 @@ export function toRequest(row: RequestRow): TaskRequest {
   };
 }
 
+/** A selected app row as the engine's {@link AppRecord}, its lists parsed from JSON. */
 export function toApp(row: AppRow): AppRecord {
   return {
     ...row,
@@ -118,6 +124,7 @@ export function toApp(row: AppRow): AppRecord {
   };
 }
 
+/** A selected event row as a {@link HistoryEvent}, its detail parsed from JSON. */
 export function toEvent(row: EventRow): HistoryEvent {
   return { ...row, detail: row.detail === null ? null : (JSON.parse(row.detail) as Record<string, unknown>) };
 }

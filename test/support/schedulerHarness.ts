@@ -1,0 +1,165 @@
+/**
+ * Runs the daemon's real Scheduler in virtual time: a VirtualClock, scripted conditions, a real SQLite
+ * store in memory, and in-process stand-ins for app processes (their connections and their launches).
+ * Only the process boundary is simulated; every decision is the daemon's own code.
+ */
+import type { Disposable } from '../../src/engine/clock.js';
+import { DEFAULT_CONDITIONS, type Conditions, type ConditionsSnapshot, type ConditionsSource } from '../../src/engine/conditions.js';
+import { compileSchedulingOptions, type SchedulingOptions } from '../../src/engine/options.js';
+import type { AppRecord } from '../../src/engine/types.js';
+import type { TaskDelivery } from '../../src/protocol/messages.js';
+import { Scheduler } from '../../src/daemon/scheduler/scheduler.js';
+import type { AppInstance, AppLauncher, LaunchedProcess, LaunchReason, ProcessExit } from '../../src/daemon/scheduler/ports.js';
+import { StoreWriter } from '../../src/daemon/storeWriter.js';
+import { openStore } from '../../src/store/index.js';
+import type { Store } from '../../src/store/store.js';
+import { VirtualClock, flushMicrotasks } from '../../src/testing/virtualClock.js';
+
+export class ScriptedConditions implements ConditionsSource {
+  #conditions: Conditions = { ...DEFAULT_CONDITIONS, power: 'ac', network: 'online' };
+  readonly #listeners = new Set<(snapshot: ConditionsSnapshot) => void>();
+
+  current(): ConditionsSnapshot {
+    return { conditions: this.#conditions, origins: { power: 'override', network: 'override', batteryLevel: 'default' }, readAt: 0 };
+  }
+
+  set(partial: Partial<Conditions>): void {
+    this.#conditions = { ...this.#conditions, ...partial };
+    for (const listener of this.#listeners) listener(this.current());
+  }
+
+  onDidChange(listener: (snapshot: ConditionsSnapshot) => void): Disposable {
+    this.#listeners.add(listener);
+    return { dispose: () => this.#listeners.delete(listener) };
+  }
+}
+
+export class FakeProcess implements LaunchedProcess {
+  readonly signals: string[] = [];
+  #listeners: ((exit: ProcessExit) => void)[] = [];
+  exited = false;
+  constructor(
+    readonly launchId: string,
+    readonly appId: string,
+    readonly reason: LaunchReason,
+    readonly pid: number,
+  ) {}
+  onExit(listener: (exit: ProcessExit) => void): void {
+    this.#listeners.push(listener);
+  }
+  stop(): void {
+    this.signals.push('SIGTERM');
+  }
+  kill(): void {
+    this.signals.push('SIGKILL');
+  }
+  exit(exit: Partial<ProcessExit> = {}): void {
+    if (this.exited) return;
+    this.exited = true;
+    for (const listener of this.#listeners) listener({ code: 0, signal: null, error: null, ...exit });
+  }
+}
+
+export class FakeLauncher implements AppLauncher {
+  readonly launches: FakeProcess[] = [];
+  #pid = 1000;
+  launch(app: AppRecord, launch: { launchId: string; reason: LaunchReason }): LaunchedProcess {
+    const process = new FakeProcess(launch.launchId, app.appId, launch.reason, this.#pid++);
+    this.launches.push(process);
+    return process;
+  }
+}
+
+export class FakeInstance implements AppInstance {
+  static #next = 1;
+  readonly instanceId = FakeInstance.#next++;
+  readonly delivered: TaskDelivery[] = [];
+  readonly expired: { taskId: string; reason: string }[] = [];
+  readonly terminated: string[] = [];
+  constructor(
+    readonly appId: string,
+    readonly registered: ReadonlySet<string>,
+    readonly launchReason: LaunchReason,
+    readonly launchId: string | null,
+    readonly pid = 4242,
+  ) {}
+  deliver(tasks: readonly TaskDelivery[]): void {
+    this.delivered.push(...tasks);
+  }
+  expire(tasks: readonly { taskId: string; reason: string }[]): void {
+    this.expired.push(...tasks);
+  }
+  terminate(reason: string): void {
+    this.terminated.push(reason);
+  }
+}
+
+export const APP: AppRecord = {
+  appId: 'com.example.feeds',
+  dir: '/nonexistent',
+  launch: ['/usr/bin/node', 'main.mjs'],
+  permittedIdentifiers: ['com.example.feeds.refresh', 'com.example.feeds.cleanup', 'com.example.feeds.export.*'],
+  backgroundModes: ['fetch', 'processing'],
+  enabled: true,
+  credentialHash: '0'.repeat(64),
+  installedAt: 0,
+};
+
+export interface Harness extends AsyncDisposable {
+  readonly clock: VirtualClock;
+  readonly conditions: ScriptedConditions;
+  readonly launcher: FakeLauncher;
+  readonly store: Store;
+  readonly scheduler: Scheduler;
+  readonly warnings: string[];
+  /** Lets promise chains and the group-commit writer run, without moving virtual time. */
+  settle(): Promise<void>;
+  /** Attaches a process of the app that registered `registered`, as the daemon does on hello. */
+  connect(registered: readonly string[], launch?: FakeProcess): FakeInstance;
+}
+
+export async function createHarness(options: { scheduling?: Partial<SchedulingOptions>; store?: Store; apps?: AppRecord[]; clock?: VirtualClock } = {}): Promise<Harness> {
+  const clock = options.clock ?? new VirtualClock();
+  const conditions = new ScriptedConditions();
+  const launcher = new FakeLauncher();
+  const store = options.store ?? openStore(':memory:');
+  await store.migrate();
+  const apps = options.apps ?? [APP];
+  if (apps.length > 0) await store.apply({ putApps: apps });
+  const writer = new StoreWriter(store);
+  const warnings: string[] = [];
+  const scheduler = await Scheduler.start({
+    clock,
+    conditions,
+    store,
+    writer,
+    launcher,
+    options: compileSchedulingOptions(options.scheduling),
+    log: { info: () => undefined, warn: (message) => warnings.push(message), error: (message) => warnings.push(message) },
+  });
+  const settle = async (): Promise<void> => {
+    for (let i = 0; i < 5; i++) await flushMicrotasks();
+    await writer.drain();
+    await flushMicrotasks();
+  };
+  await settle();
+  return {
+    clock,
+    conditions,
+    launcher,
+    store,
+    scheduler,
+    warnings,
+    settle,
+    connect(registered, launch) {
+      const instance = new FakeInstance(APP.appId, new Set(registered), launch?.reason ?? 'user', launch?.launchId ?? null);
+      scheduler.attach(instance);
+      return instance;
+    },
+    async [Symbol.asyncDispose]() {
+      scheduler.dispose();
+      await writer.drain();
+      await store.close();
+    },
+  };
+}
