@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const link = join(root, 'node_modules', 'bgtasks');
 mkdirSync(join(root, 'node_modules'), { recursive: true });
-let present = false;
-try { present = lstatSync(link).isSymbolicLink() || existsSync(link); } catch { present = false; }
+const present = (() => {
+  try { return lstatSync(link).isSymbolicLink() || existsSync(link); } catch { return false; }
+})();
 if (!present) symlinkSync('..', link, 'dir');

@@ -5,6 +5,7 @@ import { time } from './format.js';
 
 interface DaemonCommandOptions {
   readonly home?: string;
+  readonly scheduling?: Record<string, number>;
   readonly store?: string;
   readonly synchronous?: 'full' | 'normal';
 }
@@ -15,6 +16,7 @@ export async function runDaemon(options: DaemonCommandOptions): Promise<void> {
     ...(options.home ? { home: resolve(options.home) } : {}),
     ...(options.store ? { store: resolve(options.store) } : {}),
     ...(options.synchronous ? { synchronous: options.synchronous } : {}),
+    ...(options.scheduling ? { scheduling: options.scheduling } : {}),
   });
   await untilSignal();
   await daemon.close();

@@ -28,6 +28,12 @@ function positiveInt(value: string): number {
   return parsed;
 }
 
+function collectOption(value: string, previous: Record<string, number>): Record<string, number> {
+  const match = /^([A-Za-z]+)=(\d+)$/.exec(value);
+  if (!match) throw new InvalidArgumentError(`expected name=integer, e.g. refreshTimeLimitMs=1000, got "${value}"`);
+  return { ...previous, [match[1]!]: Number(match[2]) };
+}
+
 interface GlobalOptions {
   home?: string;
 }
@@ -66,7 +72,9 @@ export function buildProgram(): Command {
       if (value !== 'full' && value !== 'normal') throw new InvalidArgumentError('must be "full" or "normal"');
       return value;
     })
-    .action((options: { store?: string; synchronous?: 'full' | 'normal' }) => runDaemon({ ...program.opts<GlobalOptions>(), ...options }));
+    .option('--option <name=value>', 'set a scheduling option, e.g. refreshTimeLimitMs=1000 (repeatable; see docs/scheduling.md)', collectOption, {})
+    .action((options: { store?: string; synchronous?: 'full' | 'normal'; option: Record<string, number> }) =>
+      runDaemon({ ...program.opts<GlobalOptions>(), store: options.store, synchronous: options.synchronous, scheduling: options.option }));
 
   program
     .command('demo')

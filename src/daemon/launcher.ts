@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess as NodeChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import type { AppRecord } from '../engine/types.js';
 import { ENV, homePaths } from '../shared/paths.js';
@@ -47,12 +47,12 @@ export class ChildProcessLauncher implements AppLauncher {
 
 class ChildProcess implements LaunchedProcess {
   readonly launchId: string;
-  readonly #child: import('node:child_process').ChildProcess;
+  readonly #child: NodeChildProcess;
   #exit: ProcessExit | null = null;
   readonly #listeners: ((exit: ProcessExit) => void)[] = [];
   #killTimer: NodeJS.Timeout | null = null;
 
-  constructor(launchId: string, child: import('node:child_process').ChildProcess) {
+  constructor(launchId: string, child: NodeChildProcess) {
     this.launchId = launchId;
     this.#child = child;
     child.once('error', (error) => this.#exited({ code: null, signal: null, error }));

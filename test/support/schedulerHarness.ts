@@ -16,7 +16,11 @@ import type { Store } from '../../src/store/store.js';
 import { VirtualClock, flushMicrotasks } from '../../src/testing/virtualClock.js';
 
 export class ScriptedConditions implements ConditionsSource {
-  #conditions: Conditions = { ...DEFAULT_CONDITIONS, power: 'ac', network: 'online' };
+  #conditions: Conditions;
+
+  constructor(initial: Partial<Conditions> = {}) {
+    this.#conditions = { ...DEFAULT_CONDITIONS, power: 'ac', network: 'online', ...initial };
+  }
   readonly #listeners = new Set<(snapshot: ConditionsSnapshot) => void>();
 
   current(): ConditionsSnapshot {
@@ -118,9 +122,9 @@ export interface Harness extends AsyncDisposable {
   connect(registered: readonly string[], launch?: FakeProcess): FakeInstance;
 }
 
-export async function createHarness(options: { scheduling?: Partial<SchedulingOptions>; store?: Store; apps?: AppRecord[]; clock?: VirtualClock } = {}): Promise<Harness> {
+export async function createHarness(options: { scheduling?: Partial<SchedulingOptions>; store?: Store; apps?: AppRecord[]; clock?: VirtualClock; conditions?: Partial<Conditions> } = {}): Promise<Harness> {
   const clock = options.clock ?? new VirtualClock();
-  const conditions = new ScriptedConditions();
+  const conditions = new ScriptedConditions(options.conditions);
   const launcher = new FakeLauncher();
   const store = options.store ?? openStore(':memory:');
   await store.migrate();

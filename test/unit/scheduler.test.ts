@@ -58,6 +58,28 @@ describe('Scheduler', () => {
     assert.equal(run?.launch, 'alreadyRunning');
   });
 
+  it('puts back a task whose process left before starting it, and launches the app for it', async () => {
+    await using h = await createHarness();
+    const tool = h.connect([REFRESH]);
+    await h.scheduler.submit(APP.appId, [refresh()]);
+    await h.settle();
+    assert.equal(tool.delivered.length, 1);
+    h.scheduler.detach(tool); // a CLI tool that submitted and exited before the task arrived
+    await h.settle();
+    assert.equal(h.launcher.launches.length, 1, 'launched in the background for the requeued task');
+    const instance = h.connect([REFRESH], h.launcher.launches[0]);
+    await h.settle();
+    assert.equal(instance.delivered.length, 1);
+    const runs = await h.store.listRuns({ appId: APP.appId });
+    assert.equal(runs[1]?.reason, 'exitedBeforeStart');
+    // A task that did start and then lost its process is not run again.
+    h.scheduler.started(instance, [instance.delivered[0]!.taskId]);
+    h.scheduler.detach(instance);
+    await h.settle();
+    assert.equal(h.scheduler.queue.size, 0);
+    assert.equal((await h.store.listRuns({ appId: APP.appId }))[0]?.outcome, 'appExited');
+  });
+
   it('holds a processing request that requires power while on battery, and runs it when power returns', async () => {
     await using h = await createHarness();
     const instance = h.connect([CLEANUP]);
@@ -237,11 +259,12 @@ describe('Scheduler', () => {
       await h.settle();
       assert.equal(instance.delivered.length, 1);
     }
-    await using h = await createHarness({ store: openStore(file), clock, apps: [] });
-    const pending = h.scheduler.pending(APP.appId).map((view) => view.request.identifier).sort();
-    assert.deepEqual(pending, [CLEANUP, REFRESH]);
-    const runs = await h.store.listRuns({ appId: APP.appId });
-    assert.equal(runs[0]?.outcome, 'interrupted');
+    await using h = await createHarness({ store: openStore(file), clock, apps: [], conditions: { power: 'battery' } });
+    await h.settle();
+    assert.deepEqual(h.scheduler.pending(APP.appId).map((view) => view.request.identifier), [CLEANUP], 'still pending');
+    const runs = await h.store.listRuns({ appId: APP.appId, identifier: REFRESH });
+    assert.deepEqual(runs.map((run) => run.outcome ?? run.state), ['launching', 'interrupted'], 'the interrupted refresh was pending again, and runs again');
+    assert.equal(runs[1]?.reason, 'daemonStopped');
   });
 
   it('neither loses nor repeats a task when the wall clock jumps', async () => {

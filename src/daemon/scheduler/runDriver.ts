@@ -148,7 +148,14 @@ export class RunDriver implements Disposable {
     const now = this.#deps.clock.now();
     this.#event({ at: now, appId: instance.appId, identifier: null, taskId: null, type: 'appDisconnected', reason: null, detail: { pid: instance.pid } });
     for (const active of this.#runs.forInstance(instance)) {
-      this.finish(active, 'appExited', 'appExited', `${instance.appId} (pid ${instance.pid}) exited or disconnected while the task ran`);
+      if (active.run.startedAt === null) {
+        // The process left before its handler saw the task (a user-launched tool that submitted and
+        // exited, say): the task never ran, so it is not lost but pending again.
+        this.finish(active, 'appExited', 'exitedBeforeStart', `${instance.appId} (pid ${instance.pid}) exited before its handler started`);
+        this.#requeue(active.run, 'exitedBeforeStart');
+      } else {
+        this.finish(active, 'appExited', 'appExited', `${instance.appId} (pid ${instance.pid}) exited or disconnected while the task ran`);
+      }
     }
   }
 
@@ -281,15 +288,19 @@ export class RunDriver implements Disposable {
     this.#deps.log.warn(`launching ${appId} failed: ${message}`, { appId, reason });
     for (const active of this.#runs.awaitingLaunch(appId)) {
       this.finish(active, 'launchFailed', reason, message);
-      const { run } = active;
-      if (this.#queue.get(appId, run.identifier)) continue; // a newer request stands
-      const request = {
-        requestId: run.requestId, appId, identifier: run.identifier, kind: run.kind, earliestBeginAt: run.earliestBeginAt,
-        requiresNetworkConnectivity: run.requiresNetworkConnectivity, requiresExternalPower: run.requiresExternalPower, submittedAt: run.submittedAt,
-      };
-      this.#queue.put(request, now);
-      this.#write({ putRequests: [request], events: [this.#runEvent(run, 'requeued', reason, null)] });
+      this.#requeue(active.run, reason);
     }
+  }
+
+  /** Makes the request of a run that never started pending again, unless a newer request stands. */
+  #requeue(run: TaskRun, reason: string): void {
+    if (this.#queue.get(run.appId, run.identifier) || !this.#apps.get(run.appId)) return;
+    const request = {
+      requestId: run.requestId, appId: run.appId, identifier: run.identifier, kind: run.kind, earliestBeginAt: run.earliestBeginAt,
+      requiresNetworkConnectivity: run.requiresNetworkConnectivity, requiresExternalPower: run.requiresExternalPower, submittedAt: run.submittedAt,
+    };
+    this.#queue.put(request, this.#deps.clock.now());
+    this.#write({ putRequests: [request], events: [this.#runEvent(run, 'requeued', reason, null)] });
   }
 
   #hasStartingProcess(app: AppState): boolean {
