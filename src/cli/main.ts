@@ -50,7 +50,8 @@ async function withClient<T>(program: Command, work: (client: ControlClient) => 
 
 function controlCommand(program: Command, command: string, args: (...values: never[]) => Record<string, unknown>, view: string) {
   return async (...values: unknown[]): Promise<void> => {
-    const options = values[values.length - 2] as { json?: boolean };
+    // `--json` may be given to the command or to its parent (`conditions --json set ...`).
+    const options = (values[values.length - 1] as Command).optsWithGlobals<{ json?: boolean }>();
     const data = await withClient(program, (client) => client.request(command, args(...(values as never[]))));
     printResult(view, data, Boolean(options.json));
   };

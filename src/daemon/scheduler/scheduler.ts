@@ -160,7 +160,11 @@ export class Scheduler implements Disposable {
    * Submits requests for an app; resolves once the accepted ones are durable, with one result per
    * input. A rejected input does not affect the others.
    */
-  async submit(appId: string, inputs: readonly RequestInput[]): Promise<SubmitResult[]> {
+  submit(appId: string, inputs: readonly RequestInput[]): Promise<SubmitResult[]> {
+    return this.#submit(appId, inputs, true);
+  }
+
+  async #submit(appId: string, inputs: readonly RequestInput[], schedule: boolean): Promise<SubmitResult[]> {
     const app = this.apps.get(appId);
     const now = this.#deps.clock.now();
     const results: SubmitResult[] = [];
@@ -213,7 +217,7 @@ export class Scheduler implements Disposable {
       const fault = storeFault(error);
       return results.map((result) => (result.ok ? { ok: false, error: fault } : result));
     }
-    this.requestPass();
+    if (schedule) this.requestPass();
     return results;
   }
 
@@ -261,7 +265,8 @@ export class Scheduler implements Disposable {
     let entry = this.queue.get(appId, identifier);
     if (!entry) {
       const chosen = kind ?? (app.record.backgroundModes.includes('fetch') ? 'refresh' : 'processing');
-      const [result] = await this.submit(appId, [{ identifier, kind: chosen, earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false }]);
+      // Submitted without a scheduling pass, so that it is this forced dispatch that starts it.
+      const [result] = await this.#submit(appId, [{ identifier, kind: chosen, earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false }], false);
       if (result && !result.ok) throw new SchedulerError(result.error.code, result.error.message, result.error.field);
       entry = this.queue.get(appId, identifier);
       if (!entry) throw new SchedulerError('notPending', `${identifier} could not be queued`);
