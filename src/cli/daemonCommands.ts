@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Daemon } from '../daemon/daemon.js';
+import { createLogger } from '../daemon/logger.js';
 import { time } from './format.js';
 
 interface DaemonCommandOptions {
@@ -27,12 +28,16 @@ export async function runDaemon(options: DaemonCommandOptions): Promise<void> {
  * and opened once (as a user would), then a line for everything that happens to their tasks.
  */
 export async function runDemo(options: DaemonCommandOptions & { readonly examples: string }): Promise<void> {
-  const daemon = await Daemon.start({ ...(options.home ? { home: resolve(options.home) } : {}) });
+  // The demo narrates events itself; the daemon's own log shows only warnings and errors.
+  const daemon = await Daemon.start({ ...(options.home ? { home: resolve(options.home) } : {}) }, { logger: createLogger({ level: 'warn' }) });
   const say = (line: string): void => {
     process.stdout.write(`${time(Date.now()).slice(11)}  ${line}\n`);
   };
+  const identifiers = new Map<string, string>();
   daemon.control.watch((event) => {
-    const line = describe(event as Record<string, unknown>);
+    const record = event as Record<string, unknown>;
+    if (record.what === 'run') identifiers.set(String(record.taskId), `${String(record.appId)} ${String(record.identifier)}`);
+    const line = describe(record, identifiers);
     if (line) say(line);
   });
   const dirs = existsSync(options.examples)
@@ -42,7 +47,6 @@ export async function runDemo(options: DaemonCommandOptions & { readonly example
   for (const dir of dirs) {
     try {
       const app = (await daemon.control.run('install', { dir })) as { appId: string };
-      say(`installed ${app.appId} from ${dir}`);
       await daemon.control.run('open', { appId: app.appId });
     } catch (error) {
       say(`could not install ${dir}: ${(error as Error).message}`);
@@ -53,18 +57,20 @@ export async function runDemo(options: DaemonCommandOptions & { readonly example
   await daemon.close();
 }
 
-function describe(event: Record<string, unknown>): string | null {
+function describe(event: Record<string, unknown>, identifiers: ReadonlyMap<string, string>): string | null {
   const who = `${String(event.appId ?? '')}${event.identifier ? ` ${String(event.identifier)}` : ''}`;
   switch (event.what) {
     case 'request':
       return `submitted  ${who} (${String(event.kind)}${event.earliestBeginAt ? `, not before ${time(event.earliestBeginAt).slice(11)}` : ''})`;
-    case 'runUpdate':
-      if (event.state === 'running') return `started    task ${String(event.taskId).slice(0, 8)} (${String(event.launch)})`;
-      if (event.state === 'expired') return `expired    task ${String(event.taskId).slice(0, 8)} (${String(event.expirationReason)})`;
-      if (event.state === 'finished') return `finished   task ${String(event.taskId).slice(0, 8)}: ${String(event.outcome)}${event.reason ? ` (${String(event.reason)})` : ''}${event.error ? `: ${String(event.error)}` : ''}`;
+    case 'runUpdate': {
+      const task = identifiers.get(String(event.taskId)) ?? `task ${String(event.taskId).slice(0, 8)}`;
+      if (event.state === 'running') return `started    ${task} (${event.launch === 'launched' ? 'app launched in the background' : 'app already running'})`;
+      if (event.state === 'expired') return `expired    ${task} (${String(event.expirationReason)})`;
+      if (event.state === 'finished') return `finished   ${task}: ${String(event.outcome)}${event.reason ? ` (${String(event.reason)})` : ''}${event.error ? `: ${String(event.error)}` : ''}`;
       return null;
+    }
     case 'run':
-      return `dispatched ${who} as task ${String(event.taskId).slice(0, 8)}`;
+      return `dispatched ${who}`;
     case 'event':
       if (event.type === 'submitted' || event.type === 'replaced') return null; // shown from the request itself
       return `${String(event.type).padEnd(10)} ${who}${event.reason ? ` (${String(event.reason)})` : ''}`;

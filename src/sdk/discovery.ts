@@ -151,7 +151,7 @@ export function createDiscovery(options: DiscoveryOptions = {}): Discovery {
       const hit = find();
       if (!hit) {
         throw unavailable(
-          `no package.json with a "bgtasks" section was found above ${starts.join(' or ')}: ` +
+          `no package.json with a "bgtasks" section was found in ${starts.join(' or ')} or any directory above: ` +
             `add one to the app's package.json, e.g. ${MANIFEST_EXAMPLE}, then run \`bgtasks install <dir>\` (or set ${ENV.appId})`,
         );
       }

@@ -1,12 +1,13 @@
-import { NAME_PATTERN, identifierPatternSchema } from '../protocol/identifiers.js';
+import { NAME_PATTERN } from '../protocol/identifiers.js';
 import { PROTOCOL_VERSION, type AppHello, type DaemonMessage, type RequestInput, type Welcome } from '../protocol/messages.js';
 import { ENV } from '../shared/paths.js';
 import { Calls, type Op } from './calls.js';
-import { createDiscovery, isPermitted, type Discovery, type Manifest } from './discovery.js';
+import { createDiscovery, type Discovery } from './discovery.js';
 import { BGTaskSchedulerError, describeThrown, systemUnreachableError } from './errors.js';
 import { greet } from './handshake.js';
 import { connectSocket, type DaemonLink } from './link.js';
 import { createStderrLogger, safeLog, type Logger, type LogLevel } from './logger.js';
+import { HandlerRegistry } from './registry.js';
 import { BGTaskRequest } from './requests.js';
 import { TaskRunner, type TaskHandler } from './taskRunner.js';
 
@@ -37,6 +38,11 @@ function closedError(): BGTaskSchedulerError {
   return new BGTaskSchedulerError('unavailable', 'this BGTaskScheduler has been closed');
 }
 
+/** An argument, quoted for a log line; never throws. */
+function show(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : describeThrown(value, 200);
+}
+
 function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(describeThrown(value));
 }
@@ -62,11 +68,9 @@ export class BGTaskScheduler {
   readonly #handshakeTimeoutMs: number;
   #logger: Logger;
   #launchReason: LaunchReason;
-  /** Handlers by identifier or `.*` family. */
-  readonly #handlers = new Map<string, TaskHandler>();
+  readonly #handlers: HandlerRegistry;
   readonly #calls = new Calls();
   readonly #runner: TaskRunner;
-  #registrationOpen = true;
   #startScheduled = false;
   #flushScheduled = false;
   #closed = false;
@@ -84,10 +88,15 @@ export class BGTaskScheduler {
     this.#connect = options.connect ?? ((socketPath) => connectSocket(socketPath));
     this.#exit = options.exit ?? ((code) => process.exit(code));
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+    if (!Number.isFinite(this.#handshakeTimeoutMs) || this.#handshakeTimeoutMs <= 0) {
+      throw new TypeError(`Expected \`handshakeTimeoutMs\` to be a finite number > 0, got \`${String(options.handshakeTimeoutMs)}\``);
+    }
     this.#logger = options.logger ?? createStderrLogger(this.#env);
     this.#launchReason = options.launchReason ?? (this.#env[ENV.launchReason] === 'background' ? 'background' : 'user');
+    const discovery = this.#discovery;
+    this.#handlers = new HandlerRegistry(() => discovery.manifest());
     this.#runner = new TaskRunner({
-      handlerFor: (identifier) => this.#handlerFor(identifier),
+      handlerFor: (identifier) => this.#handlers.lookup(identifier),
       logger: () => this.#logger,
       changed: () => {
         this.#scheduleFlush();
@@ -136,32 +145,11 @@ export class BGTaskScheduler {
    */
   register(identifier: string, handler: TaskHandler): boolean {
     this.#scheduleStart();
-    const refuse = (why: string): false => {
-      this.#log('warn', `register(${JSON.stringify(identifier)}) refused: ${why}`);
+    const refused = this.#closed ? 'the scheduler has been closed' : this.#handlers.add(identifier, handler);
+    if (refused !== null) {
+      this.#log('warn', `register(${show(identifier)}) refused: ${refused}`);
       return false;
-    };
-    if (typeof identifier !== 'string' || !identifierPatternSchema.safeParse(identifier).success) {
-      return refuse('expected a reverse-DNS identifier, or a family ending in ".*"');
     }
-    if (typeof handler !== 'function') return refuse(`expected a function as the handler, got ${typeof handler}`);
-    if (this.#closed) return refuse('the scheduler has been closed');
-    if (!this.#registrationOpen) {
-      return refuse(
-        'handlers must be registered at start-up, before the handshake with the daemon (it starts on the ' +
-          'event-loop turn after the first use of BGTaskScheduler.shared)',
-      );
-    }
-    if (this.#handlers.has(identifier)) return refuse('a handler is already registered for it');
-    let manifest: Manifest | null = null;
-    try {
-      manifest = this.#discovery.manifest();
-    } catch (error) {
-      this.#log('debug', `could not read the manifest: ${describeThrown(error)}`);
-    }
-    if (manifest && !isPermitted(manifest, identifier)) {
-      return refuse(`it is not in permittedIdentifiers of ${manifest.file} (add it, then run \`bgtasks install\` again)`);
-    }
-    this.#handlers.set(identifier, handler);
     this.#log('debug', `registered a handler for ${identifier}`);
     return true;
   }
@@ -192,7 +180,7 @@ export class BGTaskScheduler {
    */
   cancel(identifier: string): Promise<void> {
     if (typeof identifier !== 'string' || !NAME_PATTERN.test(identifier)) {
-      this.#log('warn', `cancel(${JSON.stringify(identifier)}) ignored: not a reverse-DNS identifier`);
+      this.#log('warn', `cancel(${show(identifier)}) ignored: not a reverse-DNS identifier`);
       return Promise.resolve();
     }
     return this.#cancel([identifier]);
@@ -254,25 +242,11 @@ export class BGTaskScheduler {
     this.#updateRef();
   }
 
-  #handlerFor(identifier: string): TaskHandler | undefined {
-    const exact = this.#handlers.get(identifier);
-    if (exact) return exact;
-    let best: { prefix: string; handler: TaskHandler } | undefined;
-    for (const [pattern, handler] of this.#handlers) {
-      if (!pattern.endsWith('.*')) continue;
-      const prefix = pattern.slice(0, -1);
-      if (identifier.startsWith(prefix) && identifier.length > prefix.length && (!best || prefix.length > best.prefix.length)) {
-        best = { prefix, handler };
-      }
-    }
-    return best?.handler;
-  }
-
   #scheduleStart(): void {
     if (this.#startScheduled || this.#closed) return;
     this.#startScheduled = true;
     setImmediate(() => {
-      this.#registrationOpen = false;
+      this.#handlers.close();
       // With calls queued, their flush connects (and reports a failure to the callers).
       if (this.#closed || this.#link || this.#calls.queued > 0) return;
       this.#ensureConnected().catch((error: unknown) => {
@@ -313,7 +287,7 @@ export class BGTaskScheduler {
   #ensureConnected(): Promise<DaemonLink> {
     if (this.#closed) return Promise.reject(closedError());
     if (this.#ready && this.#link) return Promise.resolve(this.#link);
-    this.#registrationOpen = false;
+    this.#handlers.close();
     this.#connecting ??= this.#handshake().finally(() => {
       this.#connecting = null;
     });
@@ -344,7 +318,7 @@ export class BGTaskScheduler {
       credential: context.credential,
       pid: process.pid,
       launchId: this.#env[ENV.launchId] || null,
-      registered: [...this.#handlers.keys()],
+      registered: this.#handlers.patterns(),
     };
     const greeting = greet(link, hello, {
       socketPath,
@@ -369,10 +343,11 @@ export class BGTaskScheduler {
     }
     this.#launchReason = welcome.launchReason;
     for (const { identifier, reason, message } of welcome.rejected) {
-      this.#handlers.delete(identifier);
+      this.#handlers.remove(identifier);
       this.#log('warn', `the daemon rejected the registration of ${identifier} (${reason}): ${message}`);
     }
     this.#ready = true;
+    if (this.#runner.busy) this.#scheduleFlush(); // tasks that came with the welcome
     this.#log('debug', `connected to the daemon ${welcome.daemonVersion} at ${socketPath}`, { launchReason: welcome.launchReason });
     this.#updateRef();
     return link;
@@ -407,7 +382,9 @@ export class BGTaskScheduler {
     if (link !== this.#link) return;
     this.#link = null;
     this.#ready = false;
-    this.#log('warn', `lost the connection to the daemon${error ? `: ${error.message}` : ''}`);
+    // A clean close with nothing outstanding is how a daemon may end a run; anything else is news.
+    const level = error || this.#runner.openCount > 0 || this.#calls.busy ? 'warn' : 'info';
+    this.#log(level, `lost the connection to the daemon${error ? `: ${error.message}` : ''}`);
     this.#runner.detach('daemonUnreachable');
     this.#calls.failInFlight(systemUnreachableError(socketPath, 'the connection to the daemon closed', error));
   }

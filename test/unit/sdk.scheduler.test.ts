@@ -28,6 +28,8 @@ interface DaemonScript {
   /** Answer `hello` with this error frame instead of a welcome. */
   helloError?: { code: string; message: string };
   submitResult?: (input: RequestInput) => WireResult;
+  /** Tasks sent right behind the welcome, in the same turn. */
+  tasksWithWelcome?: { taskId: string; identifier: string }[];
   /** Do not answer frames of these types. */
   silent?: AppMessage['t'][];
 }
@@ -128,6 +130,9 @@ class FakeDaemon {
           accepted: frame.role === 'app' ? frame.registered.filter((id) => !rejected.some((r) => r.identifier === id)) : [],
           rejected,
         });
+        if (script.tasksWithWelcome) {
+          link.push({ t: 'tasks', tasks: script.tasksWithWelcome.map((task) => ({ ...task, kind: 'refresh', deadlineAt: null })) });
+        }
         return;
       }
       case 'submit': {
@@ -228,8 +233,9 @@ describe('BGTaskScheduler registration', () => {
     assert.equal(scheduler.register('com.example.*', handler), false, 'family not in the manifest');
     assert.equal(scheduler.register('not an identifier', handler), false, 'malformed');
     assert.equal(scheduler.register(42 as unknown as string, handler), false, 'not a string');
+    assert.equal(scheduler.register(10n as unknown as string, handler), false, 'not even JSON');
     assert.equal(scheduler.register('com.example.cleanup', 'nope' as unknown as () => void), false, 'not a function');
-    assert.equal(warnings().length, 6);
+    assert.equal(warnings().length, 7);
     assert.match(warnings()[1] ?? '', /permittedIdentifiers of \/apps\/example\/package\.json/);
 
     await ticks();
@@ -365,6 +371,14 @@ describe('BGTaskScheduler task delivery', () => {
     daemon.deliver({ taskId: 't1', identifier: 'com.example.refresh' });
     await ticks();
     assert.deepEqual(daemon.completions(), [{ taskId: 't1', success: false, reason: null, error: null }]);
+  });
+
+  it('runs tasks that arrive together with the welcome, and reports them', async () => {
+    const { daemon, scheduler } = setup({ tasksWithWelcome: [{ taskId: 't1', identifier: 'com.example.refresh' }] });
+    scheduler.register('com.example.refresh', async () => undefined);
+    await ticks();
+    assert.deepEqual(daemon.frames('started'), [{ t: 'started', taskIds: ['t1'] }]);
+    assert.deepEqual(daemon.completions(), [{ taskId: 't1', success: true, reason: null, error: null }]);
   });
 
   it('prefers an exact handler over a family handler', async () => {
