@@ -11,7 +11,10 @@ import {
   describeIssue,
   type AppHello,
   type AppMessage,
+  type CancelReplyData,
   type DaemonMessage,
+  type PendingReplyData,
+  type SubmitReplyData,
   type TaskDelivery,
   type WireError,
 } from '../protocol/messages.js';
@@ -218,17 +221,17 @@ class Connection {
   async #handleApp(instance: SocketAppInstance, message: AppMessage): Promise<void> {
     switch (message.t) {
       case 'submit': {
-        const results = await this.#scheduler.submit(instance.appId, message.requests);
-        this.send({ t: 'reply', id: message.id, ok: true, data: { results } });
+        const data: SubmitReplyData = { results: await this.#scheduler.submit(instance.appId, message.requests) };
+        this.send({ t: 'reply', id: message.id, ok: true, data });
         return;
       }
       case 'cancel': {
-        const cancelled = await this.#scheduler.cancel(instance.appId, message.identifiers);
-        this.send({ t: 'reply', id: message.id, ok: true, data: { cancelled } });
+        const data: CancelReplyData = { cancelled: await this.#scheduler.cancel(instance.appId, message.identifiers) };
+        this.send({ t: 'reply', id: message.id, ok: true, data });
         return;
       }
       case 'pending': {
-        const requests = this.#scheduler.pending(instance.appId).map(({ request }) => ({
+        const requests: PendingReplyData['requests'] = this.#scheduler.pending(instance.appId).map(({ request }) => ({
           identifier: request.identifier,
           kind: request.kind,
           earliestBeginAt: request.earliestBeginAt,

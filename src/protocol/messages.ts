@@ -173,6 +173,31 @@ export type DaemonMessage = Welcome | Reply | TasksMessage | ExpireMessage | Ter
 
 // Schemas for what the daemon sends, used by the SDK and the CLI to check what they receive.
 const wireErrorSchema = z.object({ code: z.string(), message: z.string(), field: z.string().optional() });
+
+/** `data` of the reply to `submit`: one result per request, in order. */
+export const submitReplyDataSchema = z.object({
+  results: z.array(z.union([z.object({ ok: z.literal(true) }), z.object({ ok: z.literal(false), error: wireErrorSchema })])),
+});
+export type SubmitReplyData = z.infer<typeof submitReplyDataSchema>;
+
+/** `data` of the reply to `cancel`. */
+export const cancelReplyDataSchema = z.object({ cancelled: z.number().int().nonnegative() });
+export type CancelReplyData = z.infer<typeof cancelReplyDataSchema>;
+
+/** `data` of the reply to `pending`: the app's pending requests. */
+export const pendingReplyDataSchema = z.object({
+  requests: z.array(
+    z.object({
+      identifier: identifierSchema,
+      kind: taskKind,
+      earliestBeginAt: z.number().nullable(),
+      requiresNetworkConnectivity: z.boolean(),
+      requiresExternalPower: z.boolean(),
+      submittedAt: z.number(),
+    }),
+  ),
+});
+export type PendingReplyData = z.infer<typeof pendingReplyDataSchema>;
 export const daemonMessageSchema = z.discriminatedUnion('t', [
   z.object({
     t: z.literal('welcome'),

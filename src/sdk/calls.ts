@@ -1,6 +1,4 @@
-import { z } from 'zod';
-import { identifierSchema } from '../protocol/identifiers.js';
-import type { AppMessage, Reply, RequestInput } from '../protocol/messages.js';
+import { pendingReplyDataSchema, submitReplyDataSchema, type AppMessage, type Reply, type RequestInput } from '../protocol/messages.js';
 import { BGTaskSchedulerError, fromWireError } from './errors.js';
 import { requestFromPending, type BGTaskRequest } from './requests.js';
 
@@ -23,23 +21,6 @@ export type Op =
 
 /** The most items one frame carries (the protocol's limit). */
 const MAX_ITEMS = 10_000;
-
-const wireErrorSchema = z.object({ code: z.string(), message: z.string(), field: z.string().optional() });
-const submitDataSchema = z.object({
-  results: z.array(z.union([z.object({ ok: z.literal(true) }), z.object({ ok: z.literal(false), error: wireErrorSchema })])),
-});
-const pendingDataSchema = z.object({
-  requests: z.array(
-    z.object({
-      identifier: identifierSchema,
-      kind: z.enum(['refresh', 'processing']),
-      earliestBeginAt: z.number().nullable(),
-      requiresNetworkConnectivity: z.boolean(),
-      requiresExternalPower: z.boolean(),
-      submittedAt: z.number(),
-    }),
-  ),
-});
 
 function malformed(what: string, detail: string): BGTaskSchedulerError {
   return new BGTaskSchedulerError('unavailable', `the daemon sent a malformed reply to ${what}: ${detail}`);
@@ -139,7 +120,7 @@ export class Calls {
   }
 
   #settleSubmit(ops: readonly Op[], data: unknown): void {
-    const parsed = submitDataSchema.safeParse(data);
+    const parsed = submitReplyDataSchema.safeParse(data);
     if (!parsed.success) {
       rejectAll(ops, malformed('submit', parsed.error.issues[0]?.message ?? 'invalid'));
       return;
@@ -153,7 +134,7 @@ export class Calls {
   }
 
   #settlePending(ops: readonly Op[], data: unknown): void {
-    const parsed = pendingDataSchema.safeParse(data);
+    const parsed = pendingReplyDataSchema.safeParse(data);
     if (!parsed.success) {
       rejectAll(ops, malformed('pending', parsed.error.issues[0]?.message ?? 'invalid'));
       return;

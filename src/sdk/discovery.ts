@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { isFamilyPattern, isPermitted as matchesAny } from '../engine/identifiers.js';
 import { BACKGROUND_MODES, type BackgroundMode } from '../engine/types.js';
 import { NAME_PATTERN } from '../protocol/identifiers.js';
 import { ENV, defaultHome, homePaths } from '../shared/paths.js';
@@ -178,16 +179,11 @@ export function createDiscovery(options: DiscoveryOptions = {}): Discovery {
 }
 
 /**
- * Whether the manifest permits a registration: an identifier listed exactly or covered by a listed
- * family (`prefix.*` covers `prefix.<anything>`), or a family listed exactly or inside a listed family.
+ * Whether the manifest permits a registration, by the daemon's rule: an identifier listed exactly or
+ * covered by a listed family (`prefix.*` covers `prefix.<anything>`); a family only when it is listed.
  */
 export function isPermitted(manifest: Manifest, identifier: string): boolean {
-  for (const entry of manifest.permittedIdentifiers) {
-    if (entry === identifier) return true;
-    if (entry.endsWith('.*')) {
-      const prefix = entry.slice(0, -1); // keeps the dot
-      if (identifier.startsWith(prefix) && identifier.length > prefix.length) return true;
-    }
-  }
-  return false;
+  return isFamilyPattern(identifier)
+    ? manifest.permittedIdentifiers.includes(identifier)
+    : matchesAny(manifest.permittedIdentifiers, identifier);
 }

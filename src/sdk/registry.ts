@@ -1,3 +1,4 @@
+import { findHandlerKey } from '../engine/identifiers.js';
 import { identifierPatternSchema } from '../protocol/identifiers.js';
 import { isPermitted, type Manifest } from './discovery.js';
 import type { TaskHandler } from './taskRunner.js';
@@ -58,16 +59,7 @@ export class HandlerRegistry {
 
   /** The handler for a concrete identifier: the exact one, else the most specific family. */
   lookup(identifier: string): TaskHandler | undefined {
-    const exact = this.#handlers.get(identifier);
-    if (exact) return exact;
-    let best: { prefix: string; handler: TaskHandler } | undefined;
-    for (const [pattern, handler] of this.#handlers) {
-      if (!pattern.endsWith('.*')) continue;
-      const prefix = pattern.slice(0, -1);
-      if (identifier.startsWith(prefix) && identifier.length > prefix.length && (!best || prefix.length > best.prefix.length)) {
-        best = { prefix, handler };
-      }
-    }
-    return best?.handler;
+    const key = findHandlerKey(this.#handlers.keys(), identifier);
+    return key === undefined ? undefined : this.#handlers.get(key);
   }
 }

@@ -170,9 +170,9 @@ describe('isPermitted', () => {
     assert.equal(isPermitted(manifest, 'com.x.exports.1'), false);
   });
 
-  it('permits a family registration that is listed, or inside a listed family', () => {
+  it('permits a family registration only when that family is listed (the daemon rule)', () => {
     assert.equal(isPermitted(manifest, 'com.x.export.*'), true);
-    assert.equal(isPermitted(manifest, 'com.x.export.images.*'), true);
+    assert.equal(isPermitted(manifest, 'com.x.export.images.*'), false);
     assert.equal(isPermitted(manifest, 'com.x.*'), false);
   });
 });
