@@ -25,8 +25,8 @@ export interface DaemonDeps {
 
 /**
  * The system side, wired: store, sensors, scheduler, launcher and socket. `startDaemon` returns once the
- * socket accepts connections; `close()` (or `await using`) stops it in stages: stop accepting, stop the
- * scheduler and the apps it launched, commit what is queued, close the store. Runs still active at that
+ * socket accepts connections; `close()` (or `await using`) stops it in stages: stop the scheduler and
+ * the apps it launched, stop accepting, commit what is queued, close the store. Runs still active at that
  * point are recovered as `interrupted` on the next start.
  */
 export class Daemon implements AsyncDisposable {
@@ -116,9 +116,10 @@ export class Daemon implements AsyncDisposable {
 
   close(): Promise<void> {
     this.#closed ??= (async () => {
+      // The scheduler first: the connections that close next must not finish runs as if apps had exited.
+      this.scheduler.dispose();
       await this.server.close();
       this.#onClose();
-      this.scheduler.dispose();
       this.conditions.dispose();
       await this.writer.drain();
       await this.store.close();

@@ -34,6 +34,12 @@ export class RunDriver implements Disposable {
   readonly #onCapacity: () => void;
   /** Deliveries made during this turn, sent as one frame per instance. */
   readonly #outbox = new Map<AppInstance, TaskDelivery[]>();
+  /**
+   * Set when the daemon stops. From then on nothing is written: runs still active stay active in the
+   * store and are recovered as `interrupted` at the next start, rather than finished as if the apps
+   * had exited on their own.
+   */
+  #disposed = false;
 
   constructor(deps: RunDriverDeps, apps: AppTable, runs: ActiveRuns, queue: RequestQueue, onCapacity: () => void) {
     this.#deps = deps;
@@ -143,6 +149,7 @@ export class RunDriver implements Disposable {
   }
 
   detach(instance: AppInstance): void {
+    if (this.#disposed) return;
     const app = this.#apps.get(instance.appId);
     if (!app?.instances.delete(instance)) return;
     const now = this.#deps.clock.now();
@@ -268,6 +275,7 @@ export class RunDriver implements Disposable {
 
   #processExited(app: AppState, launchId: string, state: ProcessState, exit: ProcessExit): void {
     state.launchTimer?.dispose();
+    if (this.#disposed) return;
     app.processes.delete(launchId);
     const detail = { launchId, code: exit.code, signal: exit.signal };
     if (!state.connected && !state.stopping) {
@@ -336,12 +344,14 @@ export class RunDriver implements Disposable {
   }
 
   #write(batch: StoreBatch): void {
+    if (this.#disposed) return;
     this.#deps.writer.write(batch).catch((error: unknown) => {
       this.#deps.log.error('a store write failed', { error: error instanceof Error ? error.message : String(error) });
     });
   }
 
   dispose(): void {
+    this.#disposed = true;
     for (const active of this.#runs.all()) active.timer?.dispose();
     for (const app of this.#apps.all()) {
       app.idleTimer?.dispose();
