@@ -1,19 +1,12 @@
 import type { TaskKind } from '../engine/types.js';
 import { NAME_PATTERN } from '../protocol/identifiers.js';
-import type { RequestInput } from '../protocol/messages.js';
+import type { PendingReplyData, RequestInput } from '../protocol/messages.js';
 import { BGTaskSchedulerError } from './errors.js';
 
 export type { TaskKind };
 
 /** A pending request as the daemon reports it in a `pending` reply. @internal */
-export interface PendingRequestData {
-  readonly identifier: string;
-  readonly kind: TaskKind;
-  readonly earliestBeginAt: number | null;
-  readonly requiresNetworkConnectivity: boolean;
-  readonly requiresExternalPower: boolean;
-  readonly submittedAt: number;
-}
+export type PendingRequestData = PendingReplyData['requests'][number];
 
 const MAX_WALL_MS = 8.64e15;
 

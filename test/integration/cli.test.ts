@@ -5,6 +5,17 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PROBE_APP, TestHome, type DaemonProcess, type EventWatcher } from '../support/daemonProcess.js';
 
+/** Writes raw bytes to the daemon's socket and collects everything it answers until it closes. */
+function exchange(socketPath: string, bytes: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = createConnection(socketPath);
+    let text = '';
+    socket.on('data', (chunk) => (text += chunk.toString()));
+    socket.on('close', () => resolve(text));
+    socket.write(bytes);
+  });
+}
+
 /** The `bgtasks` command and the SDK against a real daemon: every error a user can provoke. */
 describe('bgtasks command and SDK errors', () => {
   const home = new TestHome();
@@ -107,22 +118,10 @@ describe('bgtasks command and SDK errors', () => {
   });
 
   it('closes a connection that sends a bad frame, and keeps serving everyone else', async () => {
-    const reply = await new Promise<string>((resolve) => {
-      const socket = createConnection(home.socket);
-      let text = '';
-      socket.on('data', (chunk) => (text += chunk.toString()));
-      socket.on('close', () => resolve(text));
-      socket.write('{"t":"hello","v":1,"role":"app","appId":"com.test.probe","credential":42}\n');
-    });
+    const reply = await exchange(home.socket, '{"t":"hello","v":1,"role":"app","appId":"com.test.probe","credential":42}\n');
     assert.match(reply, /"code":"protocolError"/);
     assert.match(reply, /"field":"credential"/);
-    const wrongVersion = await new Promise<string>((resolve) => {
-      const socket = createConnection(home.socket);
-      let text = '';
-      socket.on('data', (chunk) => (text += chunk.toString()));
-      socket.on('close', () => resolve(text));
-      socket.write('{"t":"hello","v":99,"role":"control"}\n');
-    });
+    const wrongVersion = await exchange(home.socket, '{"t":"hello","v":99,"role":"control"}\n');
     assert.match(wrongVersion, /unsupportedProtocolVersion/);
     assert.equal((await home.cli('status')).code, 0, 'the daemon still answers');
   });
@@ -139,13 +138,7 @@ describe('bgtasks command and SDK errors', () => {
   });
 
   it('refuses an app connection with a wrong credential', async () => {
-    const reply = await new Promise<string>((resolve) => {
-      const socket = createConnection(home.socket);
-      let text = '';
-      socket.on('data', (chunk) => (text += chunk.toString()));
-      socket.on('close', () => resolve(text));
-      socket.write(`${JSON.stringify({ t: 'hello', v: 1, role: 'app', appId: 'com.test.probe', credential: 'x'.repeat(43), pid: process.pid, launchId: null, registered: [] })}\n`);
-    });
+    const reply = await exchange(home.socket, `${JSON.stringify({ t: 'hello', v: 1, role: 'app', appId: 'com.test.probe', credential: 'x'.repeat(43), pid: process.pid, launchId: null, registered: [] })}\n`);
     assert.match(reply, /"code":"badCredential"/);
     assert.doesNotMatch(reply, /x{43}/, 'the credential is never echoed');
   });
