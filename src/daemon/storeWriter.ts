@@ -1,4 +1,5 @@
 import type { Store, StoreBatch } from '../store/store.js';
+import { coalesceRunWrites } from './coalesce.js';
 
 interface Waiter {
   readonly batch: StoreBatch;
@@ -8,8 +9,9 @@ interface Waiter {
 
 /**
  * Group commit: the writes made during one turn of the event loop go to the store together, in one
- * transaction, in the order they were made; each caller's promise settles when that transaction has
- * committed (or failed). Transactions never overlap, so their order is the order of the writes.
+ * transaction, in the order they were made (with the writes to one run folded together, see
+ * `coalesceRunWrites`); each caller's promise settles when that transaction has committed (or failed).
+ * Transactions never overlap, so their order is the order of the writes.
  */
 export class StoreWriter {
   readonly #store: Store;
@@ -64,7 +66,7 @@ export class StoreWriter {
     if (group.length === 0) return;
     this.#flushing = this.#flushing.then(async () => {
       try {
-        await this.#store.apply(group.map((waiter) => waiter.batch));
+        await this.#store.apply(coalesceRunWrites(group.map((waiter) => waiter.batch)));
         for (const waiter of group) {
           waiter.resolve();
           this.#committed(waiter.batch);
