@@ -5,6 +5,8 @@ import { BGTaskScheduler, BGProcessingTaskRequest } from 'bgtasks';
 
 const CACHE = new URL('./data/cache/', import.meta.url);
 const MAX_AGE_MS = 24 * 60 * 60_000;
+// The first clean-up comes soon, so the demo shows it; then every night.
+const FIRST_DELAY_MS = Number(process.env.CLEANUP_FIRST_DELAY_MS ?? 5_000);
 const scheduler = BGTaskScheduler.shared;
 
 function nextNightAt3() {
@@ -43,6 +45,6 @@ scheduler.register('com.example.cleanup.nightly', (task) => {
 });
 
 if (scheduler.launchReason === 'user') {
-  await scheduleCleanup(new Date(Date.now() + 5_000));
-  console.log('clean-up requested: in 5 s when on external power and online, then every night at 03:00');
+  await scheduleCleanup(new Date(Date.now() + FIRST_DELAY_MS));
+  console.log(`clean-up requested: in ${FIRST_DELAY_MS / 1000} s when on external power and online, then every night at 03:00`);
 }

@@ -93,7 +93,18 @@ describe('bgtasks command and SDK errors', () => {
     // The late registration after the handshake was refused, and the app did not crash.
     const late = home.probeEvents().find((event) => event.event === 'lateRegistration');
     assert.equal(late?.accepted, false);
+    // The same limit through the CLI: `run` must queue a request, and there is no room.
+    const cli = await home.cli('run', 'com.test.probe', 'com.test.probe.work.extra', '--kind', 'processing');
+    assert.equal(cli.code, 1);
+    assert.match(cli.stderr, /tooManyPendingTaskRequests/);
     assert.deepEqual((await home.probe('cancelAll')).json(), { pending: 0 });
+  });
+
+  it('refuses to start a second daemon on the same home', async () => {
+    const second = await home.cli('daemon');
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /already running/);
+    assert.equal((await home.cli('status')).code, 0, 'the first one still runs');
   });
 
   it('answers unavailable for a disabled app, through the SDK and the CLI', async () => {
