@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Daemon } from '../daemon/daemon.js';
 import { createLogger } from '../daemon/logger.js';
+import { CliError } from './controlClient.js';
 import { time } from './format.js';
 
 interface DaemonCommandOptions {
@@ -13,7 +14,7 @@ interface DaemonCommandOptions {
 
 /** `bgtasks daemon`: runs until SIGINT or SIGTERM, then stops cleanly. */
 export async function runDaemon(options: DaemonCommandOptions): Promise<void> {
-  const daemon = await Daemon.start({
+  const daemon = await startOrExplain({
     ...(options.home ? { home: resolve(options.home) } : {}),
     ...(options.store ? { store: resolve(options.store) } : {}),
     ...(options.synchronous ? { synchronous: options.synchronous } : {}),
@@ -23,13 +24,23 @@ export async function runDaemon(options: DaemonCommandOptions): Promise<void> {
   await daemon.close();
 }
 
+/** Starts the daemon; an invalid option is a bad argument (exit 2), not a crash. */
+async function startOrExplain(...args: Parameters<typeof Daemon.start>): Promise<Daemon> {
+  try {
+    return await Daemon.start(...args);
+  } catch (error) {
+    if (error instanceof TypeError) throw new CliError('invalidArgument', error.message);
+    throw error;
+  }
+}
+
 /**
  * `bgtasks demo` (what `npm start` runs): the daemon in the foreground with the example apps installed
  * and opened once (as a user would), then a line for everything that happens to their tasks.
  */
 export async function runDemo(options: DaemonCommandOptions & { readonly examples: string }): Promise<void> {
   // The demo narrates events itself; the daemon's own log shows only warnings and errors.
-  const daemon = await Daemon.start({ ...(options.home ? { home: resolve(options.home) } : {}) }, { logger: createLogger({ level: 'warn' }) });
+  const daemon = await startOrExplain({ ...(options.home ? { home: resolve(options.home) } : {}) }, { logger: createLogger({ level: 'warn' }) });
   const say = (line: string): void => {
     process.stdout.write(`${time(Date.now()).slice(11)}  ${line}\n`);
   };
