@@ -8,24 +8,17 @@ import type { Store } from '../store/store.js';
 import { ensureCredential, hashCredential, removeCredential } from './credentials.js';
 import { loadManifest } from './manifest.js';
 import type { Scheduler } from './scheduler/scheduler.js';
+import type { StoreWriter } from './storeWriter.js';
 import type { Clock } from '../engine/clock.js';
+import { DaemonError } from './errors.js';
 
-/** A control request that failed, with a code and the argument at fault. */
-export class ControlError extends Error {
-  override readonly name = 'ControlError';
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface ControlDeps {
   readonly home: string;
   readonly clock: Clock;
   readonly store: Store;
+  /** Writes go through the daemon's writer, so watchers see them and they keep their order. */
+  readonly writer: StoreWriter;
   readonly scheduler: Scheduler;
   readonly conditions: DeviceConditions;
   readonly daemonVersion: string;
@@ -95,7 +88,7 @@ export class ControlCommands {
         run: async ({ assignments }: { assignments: string[] }) => {
           const overrides = parseConditionAssignments(assignments);
           const next = { ...conditions.overrides(), ...overrides };
-          await store.apply({ settings: { [OVERRIDES_SETTING]: next }, events: [this.#conditionsEvent(next)] });
+          await deps.writer.write({ settings: { [OVERRIDES_SETTING]: next }, events: [this.#conditionsEvent(next)] });
           conditions.setOverrides(overrides);
           return { ...conditions.current(), overrides: conditions.overrides() };
         },
@@ -103,7 +96,7 @@ export class ControlCommands {
       'conditions.reset': {
         schema: z.strictObject({}),
         run: async () => {
-          await store.apply({ settings: { [OVERRIDES_SETTING]: null }, events: [this.#conditionsEvent({})] });
+          await deps.writer.write({ settings: { [OVERRIDES_SETTING]: null }, events: [this.#conditionsEvent({})] });
           conditions.resetOverrides();
           return { ...conditions.current(), overrides: conditions.overrides() };
         },
@@ -122,11 +115,11 @@ export class ControlCommands {
 
   async run(command: string, rawArgs: unknown): Promise<unknown> {
     const entry = this.#commands[command];
-    if (!entry) throw new ControlError('unknownCommand', `unknown command "${command}"; known: ${this.names.join(', ')}`, 'command');
+    if (!entry) throw new DaemonError('unknownCommand', `unknown command "${command}"; known: ${this.names.join(', ')}`, 'command');
     const parsed = entry.schema.safeParse(rawArgs);
     if (!parsed.success) {
       const { field, message } = describeIssue(parsed.error);
-      throw new ControlError('invalidArgument', message, field);
+      throw new DaemonError('invalidArgument', message, field);
     }
     return await entry.run(parsed.data as never);
   }
@@ -140,7 +133,7 @@ export class ControlCommands {
     const { appId } = loaded.manifest;
     const existing = this.#deps.scheduler.apps.get(appId)?.record;
     if (existing && existing.dir !== loaded.dir) {
-      throw new ControlError('appIdTaken', `${appId} is already installed from ${existing.dir}; uninstall it first`, 'appId');
+      throw new DaemonError('appIdTaken', `${appId} is already installed from ${existing.dir}; uninstall it first`, 'appId');
     }
     const credential = ensureCredential(this.#deps.home, appId, rotate);
     const now = this.#deps.clock.now();

@@ -5,6 +5,7 @@ import { createSystemSensors, type Sensors } from '../conditions/sensors.js';
 import type { Clock } from '../engine/clock.js';
 import { openStore } from '../store/index.js';
 import type { Store, StoreBatch } from '../store/store.js';
+import { DisposableStore } from '../shared/disposable.js';
 import { homePaths } from '../shared/paths.js';
 import { ControlCommands } from './control.js';
 import { IpcServer } from './ipcServer.js';
@@ -41,7 +42,12 @@ export class Daemon implements AsyncDisposable {
     readonly server: IpcServer,
     readonly writer: StoreWriter,
     readonly log: Logger,
-  ) {}
+    resources: DisposableStore,
+  ) {
+    this.#resources = resources;
+  }
+
+  readonly #resources: DisposableStore;
 
   static async start(options: DaemonOptions = {}, deps: DaemonDeps = {}): Promise<Daemon> {
     const compiled = compileDaemonOptions(options);
@@ -82,6 +88,7 @@ export class Daemon implements AsyncDisposable {
         home: compiled.home,
         clock,
         store,
+        writer,
         scheduler,
         conditions,
         daemonVersion: VERSION,
@@ -97,18 +104,15 @@ export class Daemon implements AsyncDisposable {
         control,
         daemonLog,
       );
-      const conditionsLog = conditions.onDidChange((snapshot) => log.info({ ...snapshot.conditions }, 'conditions changed'));
+      const resources = new DisposableStore();
+      resources.add(conditions.onDidChange((snapshot) => log.info({ ...snapshot.conditions }, 'conditions changed')));
       log.info({ socket: paths.socket, store: store.location, pid: process.pid }, `bgtasks daemon ${VERSION} listening`);
-      const daemon = new Daemon(compiled, store, scheduler, conditions, control, server, writer, log);
-      daemon.#onClose = () => conditionsLog.dispose();
-      return daemon;
+      return new Daemon(compiled, store, scheduler, conditions, control, server, writer, log, resources);
     } catch (error) {
       await store.close().catch(() => undefined);
       throw error;
     }
   }
-
-  #onClose: () => void = () => undefined;
 
   get socketPath(): string {
     return this.server.socketPath;
@@ -119,7 +123,7 @@ export class Daemon implements AsyncDisposable {
       // The scheduler first: the connections that close next must not finish runs as if apps had exited.
       this.scheduler.dispose();
       await this.server.close();
-      this.#onClose();
+      this.#resources.dispose();
       this.conditions.dispose();
       await this.writer.drain();
       await this.store.close();

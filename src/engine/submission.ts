@@ -7,6 +7,11 @@ export interface SubmissionCheck {
   readonly kind: TaskKind;
 }
 
+/** Whether the app's manifest still permits a request: its identifier, and its kind's background mode. */
+export function permits(app: AppRecord, request: SubmissionCheck): boolean {
+  return isPermitted(app.permittedIdentifiers, request.identifier) && app.backgroundModes.includes(MODE_FOR_KIND[request.kind]);
+}
+
 export interface PendingCounts {
   /** Pending processing requests of the app, not counting the one this submission would replace. */
   readonly processing: number;

@@ -84,16 +84,14 @@ export class RunDriver implements Disposable {
     const candidate = pickInstance(app, request.identifier);
     // A process the daemon is stopping (idle) must not receive new work: launch a fresh one instead.
     const instance = candidate?.launchId && app.processes.get(candidate.launchId)?.stopping ? undefined : candidate;
+    // One transaction takes the request out and puts the run in: a crash leaves one or the other.
+    this.#write({ deleteRequests: [{ appId: run.appId, identifier: run.identifier, requestId: run.requestId }], insertRuns: [run] });
     if (instance) {
-      this.#write({ deleteRequests: [{ appId: run.appId, identifier: run.identifier, requestId: run.requestId }], insertRuns: [run] });
       this.#deliver(active, instance, 'alreadyRunning', now);
-    } else {
-      this.#write({ deleteRequests: [{ appId: run.appId, identifier: run.identifier, requestId: run.requestId }], insertRuns: [run] });
-      if (app.instances.size > 0 && !this.#hasStartingProcess(app)) {
-        this.finish(active, 'noHandler', 'noHandler', `the running ${run.appId} has no handler registered for ${run.identifier}`);
-      } else if (!this.#hasStartingProcess(app)) {
-        this.launch(app, 'background');
-      }
+    } else if (app.instances.size > 0 && !this.#hasStartingProcess(app)) {
+      this.finish(active, 'noHandler', 'noHandler', `the running ${run.appId} has no handler registered for ${run.identifier}`);
+    } else if (!this.#hasStartingProcess(app)) {
+      this.launch(app, 'background');
     }
     return run.taskId;
   }

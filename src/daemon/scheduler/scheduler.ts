@@ -8,7 +8,7 @@ import type { SchedulingOptions } from '../../engine/options.js';
 import { DEFAULT_POLICIES } from '../../engine/policies/index.js';
 import type { DeferVerdict, Policy, PolicyContext } from '../../engine/policy.js';
 import { RequestQueue, type QueueEntry } from '../../engine/requestQueue.js';
-import { checkSubmission } from '../../engine/submission.js';
+import { checkSubmission, permits } from '../../engine/submission.js';
 import type { AppRecord, HistoryEventInput, TaskKind, TaskRequest } from '../../engine/types.js';
 import type { Completion, RequestInput } from '../../protocol/messages.js';
 import type { Store } from '../../store/store.js';
@@ -17,7 +17,7 @@ import { AppTable, isLaunching, type AppState } from './appTable.js';
 import { ActiveRuns } from './activeRuns.js';
 import type { AppInstance, AppLauncher, SchedulerLog } from './ports.js';
 import { RunDriver } from './runDriver.js';
-import { SchedulerError } from './errors.js';
+import { DaemonError } from '../errors.js';
 
 export interface SchedulerDeps {
   readonly clock: Clock;
@@ -96,7 +96,7 @@ export class Scheduler implements Disposable {
     await this.#deps.writer.write({ putApps: [record], events: [event] });
     this.apps.put(record);
     // Requests for identifiers the new manifest no longer permits would never run: drop them (ente's stale slots).
-    const stale = this.queue.forApp(record.appId).filter((request) => checkSubmission(record, request, { processing: 0 }, { maxPendingProcessingPerApp: Infinity })?.code === 'notPermitted');
+    const stale = this.queue.forApp(record.appId).filter((request) => !permits(record, request));
     if (stale.length > 0) await this.#removeRequests(stale, 'cancelled', 'noLongerPermitted');
     this.requestPass();
   }
@@ -267,9 +267,9 @@ export class Scheduler implements Disposable {
       const chosen = kind ?? (app.record.backgroundModes.includes('fetch') ? 'refresh' : 'processing');
       // Submitted without a scheduling pass, so that it is this forced dispatch that starts it.
       const [result] = await this.#submit(appId, [{ identifier, kind: chosen, earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false }], false);
-      if (result && !result.ok) throw new SchedulerError(result.error.code, result.error.message, result.error.field);
+      if (result && !result.ok) throw new DaemonError(result.error.code, result.error.message, result.error.field);
       entry = this.queue.get(appId, identifier);
-      if (!entry) throw new SchedulerError('notPending', `${identifier} could not be queued`);
+      if (!entry) throw new DaemonError('notPending', `${identifier} could not be queued`);
     }
     return this.#driver.dispatch(app, entry, this.#deps.clock.now(), true);
   }
@@ -283,7 +283,7 @@ export class Scheduler implements Disposable {
       this.#driver.expire(active, 'manual');
       count++;
     }
-    if (count === 0) throw new SchedulerError('notRunning', `${identifier} of ${appId} is not running`);
+    if (count === 0) throw new DaemonError('notRunning', `${identifier} of ${appId} is not running`);
     return count;
   }
 
@@ -368,7 +368,7 @@ export class Scheduler implements Disposable {
 
   #requireApp(appId: string): AppState {
     const app = this.apps.get(appId);
-    if (!app) throw new SchedulerError('unknownApp', `no app ${appId} is installed (see \`bgtasks apps\`)`, 'appId');
+    if (!app) throw new DaemonError('unknownApp', `no app ${appId} is installed (see \`bgtasks apps\`)`, 'appId');
     return app;
   }
 
