@@ -7,7 +7,7 @@ import type { HistoryEventInput, TaskOutcome, TaskRun, TaskRunUpdate } from '../
 import type { Completion, TaskDelivery } from '../../protocol/messages.js';
 import type { StoreBatch } from '../../store/store.js';
 import type { StoreWriter } from '../storeWriter.js';
-import { launchBackoffMs, pickInstance, type AppState, type AppTable, type ProcessState } from './appTable.js';
+import { isLaunching, launchBackoffMs, pickInstance, type AppState, type AppTable, type ProcessState } from './appTable.js';
 import type { ActiveRun, ActiveRuns } from './activeRuns.js';
 import type { AppInstance, AppLauncher, LaunchReason, ProcessExit, SchedulerLog } from './ports.js';
 
@@ -88,9 +88,9 @@ export class RunDriver implements Disposable {
     this.#write({ deleteRequests: [{ appId: run.appId, identifier: run.identifier, requestId: run.requestId }], insertRuns: [run] });
     if (instance) {
       this.#deliver(active, instance, 'alreadyRunning', now);
-    } else if (app.instances.size > 0 && !this.#hasStartingProcess(app)) {
+    } else if (app.instances.size > 0 && !isLaunching(app)) {
       this.finish(active, 'noHandler', 'noHandler', `the running ${run.appId} has no handler registered for ${run.identifier}`);
-    } else if (!this.#hasStartingProcess(app)) {
+    } else if (!isLaunching(app)) {
       this.launch(app, 'background');
     }
     return run.taskId;
@@ -309,10 +309,6 @@ export class RunDriver implements Disposable {
     this.#write({ putRequests: [request], events: [this.#runEvent(run, 'requeued', reason, null)] });
   }
 
-  #hasStartingProcess(app: AppState): boolean {
-    for (const state of app.processes.values()) if (!state.connected && !state.stopping) return true;
-    return false;
-  }
 
   /** A background-launched process with nothing to do is stopped after the idle timeout. */
   #armIdle(app: AppState): void {

@@ -7,7 +7,7 @@ import { explainNone, explainPending, explainRunning, type Explanation } from '.
 import type { SchedulingOptions } from '../../engine/options.js';
 import { DEFAULT_POLICIES } from '../../engine/policies/index.js';
 import type { DeferVerdict, Policy, PolicyContext } from '../../engine/policy.js';
-import { RequestQueue, type QueueEntry } from '../../engine/requestQueue.js';
+import { RequestQueue } from '../../engine/requestQueue.js';
 import { checkSubmission, permits } from '../../engine/submission.js';
 import type { AppRecord, HistoryEventInput, TaskKind, TaskRequest } from '../../engine/types.js';
 import type { Completion, RequestInput } from '../../protocol/messages.js';
@@ -84,10 +84,6 @@ export class Scheduler implements Disposable {
     for (const request of await deps.store.listRequests()) scheduler.queue.put(request, now);
     scheduler.requestPass();
     return scheduler;
-  }
-
-  get driver(): RunDriver {
-    return this.#driver;
   }
 
   // ---- apps ----
@@ -392,4 +388,3 @@ function storeFault(error: unknown): SchedulerFault {
   return { code: 'unavailable', message: `the request could not be saved (${typeof code === 'string' ? code : 'storeFailed'}): ${message}` };
 }
 
-export type { QueueEntry };
