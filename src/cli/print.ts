@@ -26,7 +26,7 @@ function render(view: string, data: unknown): string {
         ...request,
         earliest: time(request.earliestBeginAt),
         submitted: time(request.submittedAt),
-        waitsFor: request.eligible ? 'nothing (eligible)' : `${String(request.reason)}: ${String(request.message)}`,
+        waitsFor: request.eligible ? 'nothing (eligible)' : `${(request.reasons as string[]).join(', ')}: ${String(request.message)}`,
       })), ['appId', 'identifier', 'kind', 'earliest', 'submitted', 'waitsFor']);
     case 'history': {
       const rows = data as Row[];

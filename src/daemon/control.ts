@@ -62,7 +62,13 @@ export class ControlCommands {
       open: { schema: appArgs, run: ({ appId }: { appId: string }) => ({ appId, result: scheduler.openApp(appId) }) },
       pending: {
         schema: z.strictObject({ appId: appIdSchema.optional() }),
-        run: ({ appId }: { appId?: string }) => scheduler.pending(appId).map(({ request, eligible, blocking }) => ({ ...request, eligible, reason: blocking?.reason ?? null, message: blocking?.message ?? null })),
+        run: ({ appId }: { appId?: string }) =>
+          scheduler.pending(appId).map(({ request, eligible, blockers }) => ({
+            ...request,
+            eligible,
+            reasons: blockers.map((blocker) => blocker.reason),
+            message: blockers[0]?.message ?? null,
+          })),
       },
       history: {
         schema: z.strictObject({

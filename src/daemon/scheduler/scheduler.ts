@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock, Disposable } from '../../engine/clock.js';
 import type { ConditionsSource } from '../../engine/conditions.js';
 import type { SchedulerFault } from '../../engine/errors.js';
-import { evaluate } from '../../engine/evaluate.js';
+import { evaluate, evaluateAll } from '../../engine/evaluate.js';
 import { explainNone, explainPending, explainRunning, type Explanation } from '../../engine/explain.js';
 import type { SchedulingOptions } from '../../engine/options.js';
 import { DEFAULT_POLICIES } from '../../engine/policies/index.js';
@@ -36,7 +36,8 @@ export type SubmitResult = { readonly ok: true } | { readonly ok: false; readonl
 export interface PendingView {
   readonly request: TaskRequest;
   readonly eligible: boolean;
-  readonly blocking: DeferVerdict | null;
+  /** Every factor that holds it back, in policy order (the first decides). */
+  readonly blockers: readonly DeferVerdict[];
 }
 
 /**
@@ -233,8 +234,9 @@ export class Scheduler implements Disposable {
       if (appId !== undefined && entry.request.appId !== appId) continue;
       const app = this.apps.get(entry.request.appId);
       if (!app) continue;
-      const evaluation = evaluate(this.#policies, this.#context(app, entry.request, this.#deps.clock.now()));
-      views.push({ request: entry.request, eligible: evaluation.eligible, blocking: evaluation.blocking });
+      const verdicts = evaluateAll(this.#policies, this.#context(app, entry.request, this.#deps.clock.now()));
+      const blockers = verdicts.filter((verdict): verdict is DeferVerdict => verdict.outcome === 'defer');
+      views.push({ request: entry.request, eligible: blockers.length === 0, blockers });
     }
     return views.sort((a, b) => a.request.submittedAt - b.request.submittedAt);
   }
