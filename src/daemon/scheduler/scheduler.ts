@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Clock, Disposable } from '../../engine/clock.js';
 import type { ConditionsSource } from '../../engine/conditions.js';
 import type { SchedulerFault } from '../../engine/errors.js';
@@ -18,6 +17,7 @@ import { ActiveRuns } from './activeRuns.js';
 import type { AppInstance, AppLauncher, SchedulerLog } from './ports.js';
 import { RunDriver } from './runDriver.js';
 import { DaemonError } from '../errors.js';
+import { createIdFactory } from '../ids.js';
 
 export interface SchedulerDeps {
   readonly clock: Clock;
@@ -56,6 +56,7 @@ export class Scheduler implements Disposable {
   readonly #deps: SchedulerDeps;
   readonly #policies: readonly Policy[];
   readonly #driver: RunDriver;
+  readonly #newId: () => string;
   readonly #conditionsListener: Disposable;
   #wakeTimer: Disposable | null = null;
   #passQueued = false;
@@ -64,8 +65,9 @@ export class Scheduler implements Disposable {
 
   private constructor(deps: SchedulerDeps) {
     this.#deps = deps;
+    this.#newId = deps.newId ?? createIdFactory(deps.clock);
     this.#policies = deps.policies ?? DEFAULT_POLICIES;
-    this.#driver = new RunDriver({ ...deps, newId: deps.newId ?? randomUUID }, this.apps, this.runs, this.queue, () => this.requestPass());
+    this.#driver = new RunDriver({ ...deps, newId: this.#newId }, this.apps, this.runs, this.queue, () => this.requestPass());
     this.#conditionsListener = deps.conditions.onDidChange((snapshot) => {
       this.#conditionsChanged = true;
       this.#driver.enforceConstraints(snapshot.conditions);
@@ -368,10 +370,6 @@ export class Scheduler implements Disposable {
     const app = this.apps.get(appId);
     if (!app) throw new DaemonError('unknownApp', `no app ${appId} is installed (see \`bgtasks apps\`)`, 'appId');
     return app;
-  }
-
-  #newId(): string {
-    return (this.#deps.newId ?? randomUUID)();
   }
 
   dispose(): void {
