@@ -12,7 +12,6 @@ import type { StoreWriter } from './storeWriter.js';
 import type { Clock } from '../engine/clock.js';
 import { DaemonError } from './errors.js';
 
-
 export interface ControlDeps {
   readonly home: string;
   readonly clock: Clock;
