@@ -1,3 +1,4 @@
+import type { SchedulingOptions } from '../engine/options.js';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Daemon } from '../daemon/daemon.js';
@@ -7,7 +8,7 @@ import { time } from './format.js';
 
 interface DaemonCommandOptions {
   readonly home?: string;
-  readonly scheduling?: Record<string, number>;
+  readonly scheduling?: Partial<SchedulingOptions>;
   readonly store?: string;
   readonly synchronous?: 'full' | 'normal';
 }

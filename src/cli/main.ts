@@ -3,6 +3,7 @@ import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { parseSchedulingOption, type SchedulingOptions } from '../engine/options.js';
 import { NAME_PATTERN } from '../protocol/identifiers.js';
 import { defaultHome, homePaths } from '../shared/paths.js';
 import { VERSION } from '../daemon/daemon.js';
@@ -28,10 +29,14 @@ function positiveInt(value: string): number {
   return parsed;
 }
 
-function collectOption(value: string, previous: Record<string, number>): Record<string, number> {
-  const match = /^([A-Za-z]+)=(\d+)$/.exec(value);
-  if (!match) throw new InvalidArgumentError(`expected name=integer, e.g. refreshTimeLimitMs=1000, got "${value}"`);
-  return { ...previous, [match[1]!]: Number(match[2]) };
+function collectOption(value: string, previous: Partial<SchedulingOptions>): Partial<SchedulingOptions> {
+  const match = /^([A-Za-z]+)=(.+)$/.exec(value);
+  if (!match) throw new InvalidArgumentError(`expected name=value, e.g. refreshTimeLimitMs=1000 or profile=server, got "${value}"`);
+  try {
+    return { ...previous, ...parseSchedulingOption(match[1]!, match[2]!) };
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
 }
 
 interface GlobalOptions {
@@ -74,7 +79,7 @@ export function buildProgram(): Command {
       return value;
     })
     .option('--option <name=value>', 'set a scheduling option, e.g. refreshTimeLimitMs=1000 (repeatable; see docs/scheduling.md)', collectOption, {})
-    .action((options: { store?: string; synchronous?: 'full' | 'normal'; option: Record<string, number> }) =>
+    .action((options: { store?: string; synchronous?: 'full' | 'normal'; option: Partial<SchedulingOptions> }) =>
       runDaemon({ ...program.opts<GlobalOptions>(), store: options.store, synchronous: options.synchronous, scheduling: options.option }));
 
   program
@@ -104,16 +109,24 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action(controlCommand(program, 'uninstall', (appId: string) => ({ appId }), 'raw'));
 
-  const apps = program.command('apps').description('list installed apps (and enable or disable one)').option('--json', 'print JSON');
+  const apps = program.command('apps').description('list installed apps with their background budgets (and switch Background App Refresh)').option('--json', 'print JSON');
   apps.action(controlCommand(program, 'apps', () => ({}), 'apps'));
   for (const verb of ['enable', 'disable'] as const) {
     apps
       .command(verb)
-      .argument('<app>', 'app id', name('app id'))
-      .description(`${verb} an app's background tasks`)
+      .argument('[app]', 'app id', name('app id'))
+      .description(`switch Background App Refresh ${verb === 'enable' ? 'on' : 'off'} for an app, or with --all for every app`)
+      .option('--all', 'the global switch')
       .option('--json', 'print JSON')
-      .action(controlCommand(program, verb, (appId: string) => ({ appId }), 'app'));
+      .action(controlCommand(program, verb, (appId: string | undefined, options: { all?: boolean }) => (options.all ? { all: true } : { appId }), 'raw'));
   }
+
+  program
+    .command('quit')
+    .argument('<app>', 'app id', name('app id'))
+    .description('force-quit an app as the user would: no background launches until the user opens it again')
+    .option('--json', 'print JSON')
+    .action(controlCommand(program, 'quit', (appId: string) => ({ appId }), 'raw'));
 
   program
     .command('open')
@@ -146,11 +159,16 @@ export function buildProgram(): Command {
 
   program
     .command('why')
-    .argument('<app>', 'app id', name('app id'))
-    .argument('<identifier>', 'task identifier', name('identifier'))
-    .description('explain why a request has not run yet')
+    .argument('[app]', 'app id', name('app id'))
+    .argument('[identifier]', 'task identifier', name('identifier'))
+    .description('explain why a request has not run yet: every policy\'s verdict, the earliest start, the decision history')
+    .option('--app <app>', 'summarise an app instead: switches, budgets, throttle, force-quit, what holds its requests', name('app id'))
     .option('--json', 'print JSON')
-    .action(controlCommand(program, 'why', (appId: string, identifier: string) => ({ appId, identifier }), 'why'));
+    .action(async (appId: string | undefined, identifier: string | undefined, options: { app?: string }, command: Command) => {
+      if (options.app !== undefined) return controlCommand(program, 'why.app', () => ({ appId: options.app }), 'whyApp')(command);
+      if (!appId || !identifier) throw new CliError('invalidArgument', 'name an app and an identifier (bgtasks why APP IDENTIFIER), or an app with --app APP', appId ? 'identifier' : 'app');
+      return controlCommand(program, 'why', () => ({ appId, identifier }), 'why')(command);
+    });
 
   program
     .command('run')

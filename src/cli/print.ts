@@ -14,9 +14,19 @@ export function printResult(view: string, data: unknown, json: boolean): void {
 function render(view: string, data: unknown): string {
   switch (view) {
     case 'apps':
-      return table((data as Row[]).map((app) => ({ ...app, processes: (app.processes as Row[]).map((p) => `${String(p.pid)}(${String(p.launchReason)})`) })), [
-        'appId', 'enabled', 'running', 'processes', 'pending', 'activeTasks', 'dir',
-      ]);
+      return table((data as Row[]).map((app) => {
+        const usage = app.usage as Usage | undefined;
+        return {
+          ...app,
+          processes: (app.processes as Row[]).map((p) => `${String(p.pid)}(${String(p.launchReason)})`),
+          launches: usage ? budget(usage.launches) : '-',
+          bgTime: usage ? budget(usage.backgroundSeconds, 's') : '-',
+          bgCpu: usage ? cpuBudget(usage) : '-',
+          state: usage ? appState(usage) : '-',
+        };
+      }), ['appId', 'enabled', 'running', 'processes', 'pending', 'activeTasks', 'launches', 'bgTime', 'bgCpu', 'state']);
+    case 'whyApp':
+      return renderWhyApp(data as Row & { usage: Usage; pending: Row[] });
     case 'app': {
       const app = data as Row;
       return `${String(app.appId)}: ${app.reinstalled ? 'reinstalled' : app.enabled === false ? 'disabled' : 'installed'} from ${String(app.dir)}\n  launch: ${(app.launch as string[]).join(' ')}\n  permitted: ${(app.permittedIdentifiers as string[]).join(', ')}\n  modes: ${(app.backgroundModes as string[]).join(', ') || '(none)'}\n  enabled: ${String(app.enabled)}`;
@@ -41,16 +51,12 @@ function render(view: string, data: unknown): string {
         started: time(run.startedAt),
         ran: duration(run.startedAt, run.completedAt),
         outcome: run.outcome ?? run.state,
-      })), ['appId', 'identifier', 'kind', 'submitted', 'eligible', 'how', 'started', 'ran', 'outcome', 'reason', 'error']);
+        attempt: run.attempt,
+        cpu: typeof run.cpuMs === 'number' ? `${run.cpuMs}ms` : '-',
+      })), ['appId', 'identifier', 'kind', 'submitted', 'eligible', 'how', 'started', 'ran', 'cpu', 'attempt', 'outcome', 'reason', 'error']);
     }
-    case 'why': {
-      const explanation = data as Row & { verdicts?: Row[] };
-      const lines = [String(explanation.summary)];
-      for (const verdict of explanation.verdicts ?? []) {
-        lines.push(`  ${verdict.outcome === 'allow' ? 'ok  ' : 'WAIT'} ${String(verdict.policy).padEnd(20)} ${verdict.outcome === 'allow' ? '' : `${String(verdict.reason)}: ${String(verdict.message)}`}`.trimEnd());
-      }
-      return lines.join('\n');
-    }
+    case 'why':
+      return renderWhy(data as Row & { verdicts?: Row[]; history?: Row[]; waitingFor?: string[] });
     case 'conditions': {
       const snapshot = data as { conditions: Row; origins: Row; readAt: number; overrides: Row };
       return table(Object.entries(snapshot.conditions).map(([name, value]) => ({ condition: name, value, source: snapshot.origins[name] })), ['condition', 'value', 'source']);
@@ -61,6 +67,7 @@ function render(view: string, data: unknown): string {
         `bgtasks daemon ${String(status.version)} (pid ${String(status.pid)}) running since ${time(status.startedAt)}`,
         `  home: ${String(status.home)}`,
         `  store: ${String(status.store.kind)} ${String(status.store.location)}`,
+        `  profile: ${String((status.profile as Row | undefined)?.name)} (${String((status.profile as Row | undefined)?.reason)}); Background App Refresh ${status.backgroundAppRefresh === false ? 'OFF for all apps' : 'on'}`,
         `  apps: ${String(status.apps)}, pending requests: ${String(status.pending)}, running tasks: ${String(status.running)}`,
         `  conditions: ${Object.entries(status.conditions.conditions).map(([key, value]) => `${key}=${String(value)}`).join(' ')}`,
       ].join('\n');
@@ -68,4 +75,77 @@ function render(view: string, data: unknown): string {
     default:
       return typeof data === 'object' ? Object.entries(data as Row).map(([key, value]) => `${key}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`).join('\n') : String(data);
   }
+}
+
+interface Use {
+  readonly used: number;
+  readonly limit: number | null;
+  readonly freesAt: number | null;
+}
+interface Usage {
+  readonly launches: Use;
+  readonly backgroundSeconds: Use;
+  readonly backgroundCpuMs: Use;
+  readonly usageMultiplier: number;
+  readonly opensThisWeek: number;
+  readonly lastOpenedAt: number;
+  readonly throttledUntil: number | null;
+  readonly forceQuitAt: number | null;
+}
+
+/** "12/144": used of the day's budget; JSON carries Infinity as null, shown as "no limit". */
+function budget(use: Use, unit = ''): string {
+  const used = Math.round(use.used * 10) / 10;
+  return use.limit === null || !Number.isFinite(use.limit) ? `${used}${unit} (no limit)` : `${used}/${Math.round(use.limit)}${unit}`;
+}
+
+function cpuBudget(usage: Usage): string {
+  const { used, limit, freesAt } = usage.backgroundCpuMs;
+  return budget({ used: used / 1000, limit: limit === null ? null : limit / 1000, freesAt }, 's');
+}
+
+function appState(usage: Usage): string {
+  if (usage.forceQuitAt !== null) return `force-quit ${time(usage.forceQuitAt)}`;
+  if (usage.throttledUntil !== null) return `throttled until ${time(usage.throttledUntil)}`;
+  return 'ok';
+}
+
+function renderWhy(explanation: Row & { verdicts?: Row[]; history?: Row[]; waitingFor?: string[] }): string {
+  const lines = [String(explanation.summary)];
+  if (explanation.state === 'pending') {
+    const earliest = explanation.earliestAt as number | null;
+    lines.push(`  earliest start: ${earliest === null ? `when ${(explanation.waitingFor ?? []).join(', and ')}` : time(earliest)}`);
+  }
+  if (explanation.verdicts?.length) lines.push('  policies (blocking first):');
+  for (const verdict of explanation.verdicts ?? []) {
+    if (verdict.outcome === 'allow') {
+      lines.push(`    ok    ${String(verdict.policy)}`);
+      continue;
+    }
+    const until = verdict.until === null ? '' : ` until ${time(verdict.until)}`;
+    lines.push(`    ${verdict.outcome === 'deny' ? 'DENY ' : 'WAIT '} ${String(verdict.policy).padEnd(20)} ${String(verdict.reason)}: ${String(verdict.message)}${until}; unblocked when ${String(verdict.unblockedBy)}`);
+  }
+  const history = explanation.history ?? [];
+  if (history.length > 0) {
+    lines.push('  history (newest first):');
+    for (const event of history.slice(0, 15)) lines.push(`    ${time(event.at)}  ${String(event.type).padEnd(15)} ${String(event.reason ?? '')}`.trimEnd());
+  }
+  return lines.join('\n');
+}
+
+function renderWhyApp(app: Row & { usage: Usage; pending: Row[] }): string {
+  const { usage } = app;
+  const lines = [
+    String(app.summary),
+    `  profile: ${String(app.profile)}; Background App Refresh: ${app.backgroundAppRefresh === false ? 'off for all apps' : app.enabled === false ? 'off for this app' : 'on'}`,
+    `  connected: ${String(app.connected)}${app.inForeground ? ' (in the foreground: budgets do not apply)' : ''}`,
+    `  budgets today: launches ${budget(usage.launches)}, background time ${budget(usage.backgroundSeconds, 's')}, CPU ${cpuBudget(usage)} (x${usage.usageMultiplier.toFixed(2)} for ${usage.opensThisWeek} opens this week)`,
+    `  last opened: ${time(usage.lastOpenedAt)}; ${appState(usage)}`,
+  ];
+  for (const view of app.pending) {
+    const request = view.request as Row;
+    const blockers = view.blockers as Row[];
+    lines.push(`  ${String(request.identifier)}: ${blockers.length === 0 ? 'eligible' : blockers.map((blocker) => String(blocker.reason)).join(', ')}`);
+  }
+  return lines.join('\n');
 }

@@ -1,9 +1,13 @@
 /**
  * The daemon's {@link ConditionsSource}: sensor readings polled on the injected clock, merged with the
  * overrides from `bgtasks conditions set` and the defaults, with change events for the scheduler.
+ *
+ * Sensors that offer change events (`Sensors.watch`) trigger a re-read soon after each event, so a
+ * plug, unplug or network switch is seen within `eventDebounceMs` while the regular poll stays slow.
  */
 import type { Clock, Disposable } from '../engine/clock.js';
 import {
+  CONDITION_NAMES,
   DEFAULT_CONDITIONS,
   sameConditions,
   type ConditionName,
@@ -14,13 +18,16 @@ import {
 } from '../engine/conditions.js';
 import type { Sensors } from './sensors.js';
 
-/** Every condition name, taken from the defaults so a field added to `Conditions` is merged without edits here. */
-const CONDITION_NAMES = Object.keys(DEFAULT_CONDITIONS) as ConditionName[];
-
 /** Default time between two sensor reads. */
 export const DEFAULT_POLL_INTERVAL_MS = 5_000;
 /** Shortest poll interval accepted: sensors spawn processes on some platforms. */
 export const MIN_POLL_INTERVAL_MS = 100;
+/**
+ * Default wait between a sensor event and the re-read. Events come in bursts (DHCP and roaming print
+ * many route and address changes; some laptops send a battery uevent every half second), and the
+ * re-read reads everything, so one read per burst is enough.
+ */
+export const DEFAULT_EVENT_DEBOUNCE_MS = 500;
 
 export interface DeviceConditionsOptions {
   /** Arms the poll timer and stamps `readAt`. */
@@ -28,11 +35,16 @@ export interface DeviceConditionsOptions {
   readonly sensors: Sensors;
   /** Time between the end of one read and the start of the next. @default 5000 (at least 100) */
   readonly pollIntervalMs?: number;
+  /** Time from a sensor's change event to the re-read; later events in that time join it. @default 500 */
+  readonly eventDebounceMs?: number;
   /** Overrides in force from the start (restored from the store at daemon start). */
   readonly overrides?: Partial<Conditions>;
   /** Told about a change listener that threw; the other listeners still run. @default ignore */
   readonly onListenerError?: (error: unknown) => void;
-  /** Told about a sensor read that failed; the previous readings are kept. @default ignore */
+  /**
+   * Told about a sensor read that failed (the previous readings are kept), and once about each change
+   * event source that is unavailable (its conditions are then only polled). @default ignore
+   */
   readonly onSensorError?: (error: unknown) => void;
 }
 
@@ -50,6 +62,7 @@ export class DeviceConditions implements ConditionsSource, Disposable {
   readonly #clock: Clock;
   readonly #sensors: Sensors;
   readonly #pollIntervalMs: number;
+  readonly #eventDebounceMs: number;
   readonly #onListenerError: (error: unknown) => void;
   readonly #onSensorError: (error: unknown) => void;
   readonly #listeners = new Set<{ readonly fn: Listener }>();
@@ -59,6 +72,10 @@ export class DeviceConditions implements ConditionsSource, Disposable {
   #readAt: number;
   #snapshot: ConditionsSnapshot;
   #timer: Disposable | undefined;
+  /** The sensors' event subscription, from `start()` until `dispose()`. */
+  #watch: Disposable | undefined;
+  /** The pending event-triggered re-read; events while it is armed join it. */
+  #eventTimer: Disposable | undefined;
   #started: Promise<void> | undefined;
   #disposed = false;
   /** Reads are numbered so a slow read that finishes after a newer one cannot overwrite it. */
@@ -70,6 +87,11 @@ export class DeviceConditions implements ConditionsSource, Disposable {
     if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < MIN_POLL_INTERVAL_MS) {
       throw new TypeError(`Expected \`pollIntervalMs\` to be a finite number >= ${MIN_POLL_INTERVAL_MS}, got \`${String(interval)}\``);
     }
+    const debounce = options.eventDebounceMs ?? DEFAULT_EVENT_DEBOUNCE_MS;
+    if (typeof debounce !== 'number' || !Number.isFinite(debounce) || debounce < 0) {
+      throw new TypeError(`Expected \`eventDebounceMs\` to be a finite number >= 0, got \`${String(debounce)}\``);
+    }
+    this.#eventDebounceMs = debounce;
     this.#clock = options.clock;
     this.#sensors = options.sensors;
     this.#pollIntervalMs = interval;
@@ -82,11 +104,16 @@ export class DeviceConditions implements ConditionsSource, Disposable {
   }
 
   /**
-   * Reads the sensors once, then keeps polling: each next read is armed when the previous one ends, so
-   * a slow sensor never gets two polls in flight. Calling it again returns the first call's promise.
+   * Subscribes to the sensors' change events, reads the sensors once, then keeps polling: each next
+   * read is armed when the previous one ends, so a slow sensor never gets two polls in flight. Calling
+   * it again returns the first call's promise.
    */
   start(): Promise<void> {
-    this.#started ??= this.#poll();
+    if (this.#started === undefined) {
+      // Before the first read, so a change that happens while it runs is not missed.
+      this.#startWatching();
+      this.#started = this.#poll();
+    }
     return this.#started;
   }
 
@@ -123,18 +150,28 @@ export class DeviceConditions implements ConditionsSource, Disposable {
     return { dispose: () => void this.#listeners.delete(entry) };
   }
 
-  /** Sets some overrides, keeping the others; listeners hear of any change before this returns. */
+  /**
+   * Sets some overrides, keeping the others; listeners hear of any change before this returns. An
+   * overridden `userActivity` brings `idleSince: null` unless one is given, so a sensor's timestamp
+   * never sits beside an activity it did not measure.
+   */
   setOverrides(overrides: Partial<Conditions>): ConditionsSnapshot {
-    this.#overrides = { ...this.#overrides, ...pickConditions(overrides) };
+    const picked = pickConditions(overrides);
+    if (picked.userActivity !== undefined && !Object.hasOwn(picked, 'idleSince')) picked.idleSince = null;
+    this.#overrides = { ...this.#overrides, ...picked };
     return this.#update();
   }
 
-  /** Clears the named overrides, or all of them without `names`; listeners hear of any change before this returns. */
+  /**
+   * Clears the named overrides, or all of them without `names` (`idleSince` goes with `userActivity`);
+   * listeners hear of any change before this returns.
+   */
   resetOverrides(names?: readonly ConditionName[]): ConditionsSnapshot {
     if (names === undefined) this.#overrides = {};
     else {
       const next = { ...this.#overrides };
       for (const name of names) delete next[name];
+      if (names.includes('userActivity')) delete next.idleSince;
       this.#overrides = next;
     }
     return this.#update();
@@ -145,16 +182,53 @@ export class DeviceConditions implements ConditionsSource, Disposable {
     return { ...this.#overrides };
   }
 
-  /** Stops polling and drops the listeners. A read still in flight is discarded when it ends. */
+  /**
+   * Stops polling and the sensors' event subscription (which ends their helper processes) and drops
+   * the listeners. A read still in flight is discarded when it ends.
+   */
   dispose(): void {
+    if (this.#disposed) return;
     this.#disposed = true;
     this.#timer?.dispose();
     this.#timer = undefined;
+    this.#eventTimer?.dispose();
+    this.#eventTimer = undefined;
+    const watch = this.#watch;
+    this.#watch = undefined;
+    try {
+      watch?.dispose();
+    } catch (error) {
+      safeCall(this.#onSensorError, error);
+    }
     this.#listeners.clear();
   }
 
   [Symbol.dispose](): void {
     this.dispose();
+  }
+
+  #startWatching(): void {
+    if (this.#disposed || typeof this.#sensors.watch !== 'function') return;
+    try {
+      this.#watch = this.#sensors.watch(
+        () => this.#onSensorEvent(),
+        (error) => {
+          if (!this.#disposed) safeCall(this.#onSensorError, error);
+        },
+      );
+    } catch (error) {
+      // Events are an optimisation: without them the poll still sees every change.
+      safeCall(this.#onSensorError, error);
+    }
+  }
+
+  /** Coalesces a burst of events into one re-read, `eventDebounceMs` after the first. */
+  #onSensorEvent(): void {
+    if (this.#disposed || this.#eventTimer !== undefined) return;
+    this.#eventTimer = this.#clock.setTimer(this.#eventDebounceMs, () => {
+      this.#eventTimer = undefined;
+      void this.refresh();
+    });
   }
 
   async #poll(): Promise<void> {

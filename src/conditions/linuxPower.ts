@@ -3,7 +3,7 @@
  * (`systemd-ac-power`, src/shared/battery-util.c). Reading sysfs is synchronous and cheap (attribute
  * files are generated in memory by the kernel), so a poll costs microseconds.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { listDir, readText } from './fsRead.js';
 import { join } from 'node:path';
 
 import type { PowerSource } from '../engine/conditions.js';
@@ -93,18 +93,5 @@ function readNumber(dir: string, attr: string): number | null {
 }
 
 function readAttr(dir: string, attr: string): string | null {
-  try {
-    return readFileSync(join(dir, attr), 'utf8').trim();
-  } catch {
-    // Attributes vary by driver, and some exist but fail to read (EIO, ENODATA) while a device settles.
-    return null;
-  }
-}
-
-function listDir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
+  return readText(join(dir, attr));
 }

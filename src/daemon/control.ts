@@ -22,6 +22,8 @@ export interface ControlDeps {
   readonly conditions: DeviceConditions;
   readonly daemonVersion: string;
   readonly startedAt: number;
+  /** The policy profile in force, and why it was chosen. */
+  readonly profile: { readonly name: string; readonly reason: string };
   /** Subscribes to history events and run changes, for `watch`; returns an unsubscribe function. */
   readonly subscribe: (listener: (event: unknown) => void) => () => void;
 }
@@ -29,6 +31,10 @@ export interface ControlDeps {
 const OVERRIDES_SETTING = 'conditions.overrides';
 const appArgs = z.strictObject({ appId: appIdSchema });
 const appIdentifierArgs = z.strictObject({ appId: appIdSchema, identifier: identifierSchema });
+/** `bgtasks apps enable APP` or `bgtasks apps enable --all` (the global switch). */
+const switchArgs = z
+  .strictObject({ appId: appIdSchema.optional(), all: z.boolean().default(false) })
+  .refine((args) => (args.appId === undefined) === args.all, { message: 'name an app, or pass all (not both)', path: ['appId'] });
 
 /**
  * The commands behind `bgtasks`: each has a schema for its arguments (checked here, at the boundary)
@@ -56,9 +62,10 @@ export class ControlCommands {
         },
       },
       apps: { schema: z.strictObject({}), run: () => this.#apps() },
-      enable: { schema: appArgs, run: ({ appId }: { appId: string }) => scheduler.setEnabled(appId, true).then(publicApp) },
-      disable: { schema: appArgs, run: ({ appId }: { appId: string }) => scheduler.setEnabled(appId, false).then(publicApp) },
+      enable: { schema: switchArgs, run: (args: { appId?: string; all: boolean }) => this.#switch(args, true) },
+      disable: { schema: switchArgs, run: (args: { appId?: string; all: boolean }) => this.#switch(args, false) },
       open: { schema: appArgs, run: ({ appId }: { appId: string }) => ({ appId, result: scheduler.openApp(appId) }) },
+      quit: { schema: appArgs, run: ({ appId }: { appId: string }) => ({ appId, stopped: scheduler.quitApp(appId) }) },
       pending: {
         schema: z.strictObject({ appId: appIdSchema.optional() }),
         run: ({ appId }: { appId?: string }) =>
@@ -82,6 +89,7 @@ export class ControlCommands {
             : store.listRuns({ appId: args.appId, identifier: args.identifier, limit: args.limit }),
       },
       why: { schema: appIdentifierArgs, run: ({ appId, identifier }: { appId: string; identifier: string }) => scheduler.why(appId, identifier) },
+      'why.app': { schema: appArgs, run: ({ appId }: { appId: string }) => scheduler.whyApp(appId) },
       run: {
         schema: z.strictObject({ appId: appIdSchema, identifier: identifierSchema, kind: z.enum(['refresh', 'processing']).optional() }),
         run: async (args: { appId: string; identifier: string; kind?: 'refresh' | 'processing' }) => ({ taskId: await scheduler.runNow(args.appId, args.identifier, args.kind) }),
@@ -157,10 +165,20 @@ export class ControlCommands {
     return { ...publicApp(record), reinstalled: Boolean(existing) };
   }
 
+  async #switch(args: { appId?: string; all: boolean }, enabled: boolean): Promise<unknown> {
+    const { scheduler } = this.#deps;
+    if (args.appId === undefined) {
+      await scheduler.setBackgroundAppRefresh(enabled);
+      return { backgroundAppRefresh: enabled };
+    }
+    return publicApp(await scheduler.setEnabled(args.appId, enabled));
+  }
+
   #apps(): unknown[] {
     return [...this.#deps.scheduler.apps.all()]
       .map((app) => ({
         ...publicApp(app.record),
+        usage: this.#deps.scheduler.usageOf(app.record.appId),
         running: app.instances.size > 0,
         processes: [...app.instances].map((instance) => ({ pid: instance.pid, launchReason: instance.launchReason })),
         pending: this.#deps.scheduler.queue.forApp(app.record.appId).length,
@@ -177,6 +195,11 @@ export class ControlCommands {
       home: this.#deps.home,
       store: { kind: store.kind, location: store.location },
       startedAt: this.#deps.startedAt,
+      profile: this.#deps.profile,
+      // Timer wake-ups since start, where the clock counts them: an idle daemon wakes only for its sensors.
+      wakeups: 'wakeups' in this.#deps.clock && typeof this.#deps.clock.wakeups === 'number' ? this.#deps.clock.wakeups : null,
+      cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
+      backgroundAppRefresh: scheduler.backgroundAppRefresh,
       apps: [...scheduler.apps.all()].length,
       pending: scheduler.queue.size,
       running: scheduler.runs.size,

@@ -3,17 +3,21 @@ import { DeviceConditions } from '../conditions/deviceConditions.js';
 import { conditionOverridesSchema } from '../conditions/overrides.js';
 import { createSystemSensors, type Sensors } from '../conditions/sensors.js';
 import type { Clock } from '../engine/clock.js';
+import type { ConditionsSnapshot } from '../engine/conditions.js';
+import { compileSchedulingOptions, SCHEDULING_PROFILES, type SchedulingOptions, type SchedulingProfile } from '../engine/options.js';
+import { chooseProfile, type ProfileChoice } from '../engine/profile.js';
 import { openStore } from '../store/index.js';
 import type { Store, StoreBatch } from '../store/store.js';
 import { DisposableStore } from '../shared/disposable.js';
 import { homePaths } from '../shared/paths.js';
 import { ControlCommands } from './control.js';
+import { createCpuMeter } from './cpuMeter.js';
 import { IpcServer } from './ipcServer.js';
 import { ChildProcessLauncher } from './launcher.js';
 import { createLogger, type Logger } from './logger.js';
 import { compileDaemonOptions, type CompiledDaemonOptions, type DaemonOptions } from './options.js';
 import { Scheduler } from './scheduler/scheduler.js';
-import type { AppLauncher } from './scheduler/ports.js';
+import type { AppLauncher, CpuMeter } from './scheduler/ports.js';
 import { StoreWriter } from './storeWriter.js';
 import { SystemClock } from './systemClock.js';
 
@@ -21,8 +25,12 @@ export interface DaemonDeps {
   readonly clock?: Clock;
   readonly sensors?: Sensors;
   readonly launcher?: AppLauncher;
+  readonly cpuMeter?: CpuMeter | null;
   readonly logger?: Logger;
 }
+
+/** The setting that keeps the profile picked at first start. */
+const PROFILE_SETTING = 'profile';
 
 /**
  * The system side, wired: store, sensors, scheduler, launcher and socket. `startDaemon` returns once the
@@ -57,6 +65,7 @@ export class Daemon implements AsyncDisposable {
     mkdirSync(paths.home, { recursive: true, mode: 0o700 });
     chmodSync(paths.home, 0o700);
     const store = openStore(compiled.store, { synchronous: compiled.synchronous });
+    let conditionsToDispose: DeviceConditions | null = null;
     try {
       await store.migrate();
       const overrides = conditionOverridesSchema.safeParse(await ControlCommands.loadOverrides(store));
@@ -67,17 +76,22 @@ export class Daemon implements AsyncDisposable {
         overrides: overrides.success ? overrides.data : {},
         onSensorError: (error: unknown) => log.warn({ error: String(error) }, 'a sensor read failed'),
       });
+      conditionsToDispose = conditions;
       await conditions.start();
       const writer = new StoreWriter(store);
       const daemonLog = schedulerLog(log);
+      const profile = await pickProfile(store, writer, conditions.current(), compiled.schedulingGiven, clock.now());
+      const scheduling: SchedulingOptions = compileSchedulingOptions({ ...compiled.schedulingGiven, profile: profile.profile });
+      log.info({ profile: profile.profile }, `policy profile: ${profile.profile} (${profile.reason})`);
       const scheduler = await Scheduler.start({
         clock,
         conditions,
         store,
         writer,
         launcher: deps.launcher ?? new ChildProcessLauncher(compiled.home),
+        cpuMeter: deps.cpuMeter === undefined ? createCpuMeter() : deps.cpuMeter,
         log: daemonLog,
-        options: compiled.scheduling,
+        options: scheduling,
       });
       const subscribers = new Set<(event: unknown) => void>();
       writer.onDidCommit((batch) => {
@@ -93,6 +107,7 @@ export class Daemon implements AsyncDisposable {
         conditions,
         daemonVersion: VERSION,
         startedAt: clock.now(),
+        profile: { name: profile.profile, reason: profile.reason },
         subscribe: (listener) => {
           subscribers.add(listener);
           return () => subscribers.delete(listener);
@@ -109,6 +124,8 @@ export class Daemon implements AsyncDisposable {
       log.info({ socket: paths.socket, store: store.location, pid: process.pid }, `bgtasks daemon ${VERSION} listening`);
       return new Daemon(compiled, store, scheduler, conditions, control, server, writer, log, resources);
     } catch (error) {
+      // A failed start leaves nothing running: the sensors' monitor processes stop too.
+      conditionsToDispose?.dispose();
       await store.close().catch(() => undefined);
       throw error;
     }
@@ -135,6 +152,24 @@ export class Daemon implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/**
+ * The profile: as given (`--option profile=server`), else as picked at first start and kept, else
+ * picked now from what the sensors see, kept, and recorded in the history.
+ */
+async function pickProfile(store: Store, writer: StoreWriter, snapshot: ConditionsSnapshot, given: Partial<SchedulingOptions>, now: number): Promise<ProfileChoice> {
+  if (given.profile) return { profile: given.profile, reason: 'set by the daemon\'s options' };
+  const stored = await store.getSetting<ProfileChoice>(PROFILE_SETTING);
+  if (stored && SCHEDULING_PROFILES.includes(stored.profile as SchedulingProfile)) {
+    return { profile: stored.profile, reason: `picked at first start: ${stored.reason}` };
+  }
+  const choice = chooseProfile(snapshot);
+  await writer.write({
+    settings: { [PROFILE_SETTING]: choice },
+    events: [{ at: now, appId: null, identifier: null, taskId: null, type: 'profile', reason: choice.profile, detail: { why: choice.reason } }],
+  });
+  return choice;
 }
 
 /** The package version, read once. */

@@ -237,9 +237,18 @@ class Connection {
           earliestBeginAt: request.earliestBeginAt,
           requiresNetworkConnectivity: request.requiresNetworkConnectivity,
           requiresExternalPower: request.requiresExternalPower,
+          requiresUnmeteredNetwork: request.requiresUnmeteredNetwork,
+          interval: request.recurrence?.intervalMs ?? null,
+          attempt: request.attempt,
           submittedAt: request.submittedAt,
         }));
         this.send({ t: 'reply', id: message.id, ok: true, data: { requests } });
+        return;
+      }
+      case 'explain': {
+        // An app may ask only about its own identifiers: the appId comes from the authenticated hello.
+        const data = await this.#scheduler.why(instance.appId, message.identifier);
+        this.send({ t: 'reply', id: message.id, ok: true, data });
         return;
       }
       case 'started':

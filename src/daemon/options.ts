@@ -24,7 +24,10 @@ export interface CompiledDaemonOptions {
   readonly maxFrameBytes: number;
   readonly sensorPollIntervalMs: number;
   readonly helloTimeoutMs: number;
+  /** Compiled with the given profile, or `device` until the daemon picks one (see `Daemon.start`). */
   readonly scheduling: SchedulingOptions;
+  /** The scheduling options as given, to compile again once the profile is known. */
+  readonly schedulingGiven: Partial<SchedulingOptions>;
 }
 
 /** Every daemon default, in one place. */
@@ -38,6 +41,7 @@ export function compileDaemonOptions(options: DaemonOptions = {}, env: NodeJS.Pr
     sensorPollIntervalMs: options.sensorPollIntervalMs ?? 5_000,
     helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
     scheduling: compileSchedulingOptions(options.scheduling),
+    schedulingGiven: { ...options.scheduling },
   };
   if (compiled.synchronous !== 'full' && compiled.synchronous !== 'normal') {
     throw new TypeError(`Expected \`synchronous\` to be 'full' or 'normal', got \`${String(compiled.synchronous)}\``);

@@ -5,6 +5,9 @@ import type { Clock, Disposable } from '../engine/clock.js';
  * the daemon lives as long as its socket, not its timers. The only module that reads real time.
  */
 export class SystemClock implements Clock {
+  /** Timers that have fired: how often the daemon woke on its own (`bgtasks status` shows it). */
+  wakeups = 0;
+
   now(): number {
     return Date.now();
   }
@@ -22,7 +25,10 @@ export class SystemClock implements Clock {
       handle = setTimeout(() => {
         const left = target - this.monotonic();
         if (left > 1) arm(left);
-        else callback();
+        else {
+          this.wakeups++;
+          callback();
+        }
       }, Math.min(Math.max(0, delay), MAX));
       handle.unref();
     };

@@ -1,17 +1,17 @@
-import type { DeferVerdict, Policy, PolicyContext, Verdict } from './policy.js';
+import { isBlocker, type Blocker, type Policy, type PolicyContext, type Verdict } from './policy.js';
 
 export interface Evaluation {
   /** True when every policy allows the request to start now. */
   readonly eligible: boolean;
-  /** The first deferral, which decides; null when eligible. */
-  readonly blocking: DeferVerdict | null;
+  /** The first blocker, which decides; null when eligible. */
+  readonly blocking: Blocker | null;
 }
 
-/** Asks the policies in order and stops at the first deferral: the fast path used when scheduling. */
+/** Asks the policies in order and stops at the first blocker: the fast path used when scheduling. */
 export function evaluate(policies: readonly Policy[], context: PolicyContext): Evaluation {
   for (const policy of policies) {
     const verdict = policy.evaluate(context);
-    if (verdict.outcome === 'defer') return { eligible: false, blocking: verdict };
+    if (isBlocker(verdict)) return { eligible: false, blocking: verdict };
   }
   return { eligible: true, blocking: null };
 }
@@ -19,4 +19,15 @@ export function evaluate(policies: readonly Policy[], context: PolicyContext): E
 /** Asks every policy, for an explanation: a person should see every factor that holds the request back. */
 export function evaluateAll(policies: readonly Policy[], context: PolicyContext): Verdict[] {
   return policies.map((policy) => policy.evaluate(context));
+}
+
+/** The first blocker among the policies that are enforced on running tasks, or null. */
+export function evaluateWhileRunning(policies: readonly Policy[], context: PolicyContext): Blocker | null {
+  for (const policy of policies) {
+    if (!policy.enforcedWhileRunning) continue;
+    const verdict = policy.evaluate(context);
+    // Only a change of conditions ends a running task; a time-based verdict (idle for 4 of 5 minutes) does not.
+    if (isBlocker(verdict) && verdict.waitsFor === 'conditions') return verdict;
+  }
+  return null;
 }

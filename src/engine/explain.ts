@@ -1,53 +1,62 @@
-import type { DeferVerdict, Policy, PolicyContext, Verdict } from './policy.js';
 import { evaluateAll } from './evaluate.js';
-import type { TaskRun } from './types.js';
+import { isBlocker, isoTime, type Blocker, type Policy, type PolicyContext, type Verdict } from './policy.js';
+import type { HistoryEvent, TaskRequest, TaskRun } from './types.js';
+
+interface ExplanationBase {
+  readonly appId: string;
+  readonly identifier: string;
+  /** One paragraph for a person. */
+  readonly summary: string;
+  /** The request's decision history, newest first: submissions, deferrals with their reasons, runs, skips. */
+  readonly history: readonly HistoryEvent[];
+}
 
 /** The answer to "why hasn't it run?" for one identifier. */
 export type Explanation =
-  | {
+  | (ExplanationBase & {
       readonly state: 'pending';
-      readonly appId: string;
-      readonly identifier: string;
+      readonly request: TaskRequest;
       readonly eligible: boolean;
-      /** Every policy's verdict, in order. */
+      /** Every policy's verdict: the blockers first (the one that decides at the top), then the allows. */
       readonly verdicts: readonly Verdict[];
-      /** The deferrals only. */
-      readonly blockers: readonly DeferVerdict[];
-      /** One paragraph for a person. */
-      readonly summary: string;
-    }
-  | {
-      readonly state: 'running';
-      readonly appId: string;
-      readonly identifier: string;
-      readonly run: TaskRun;
-      readonly summary: string;
-    }
-  | {
+      /** The blockers only, in policy order. */
+      readonly blockers: readonly Blocker[];
+      /**
+       * The earliest wall-clock ms at which it could start: now when eligible; the latest of the time
+       * blockers when only time holds it; null when it waits for an event (see `waitingFor`).
+       */
+      readonly earliestAt: number | null;
+      /** The events that would unblock it, one per blocker that waits for something other than time. */
+      readonly waitingFor: readonly string[];
+    })
+  | (ExplanationBase & { readonly state: 'running'; readonly run: TaskRun })
+  | (ExplanationBase & {
       readonly state: 'none';
-      readonly appId: string;
-      readonly identifier: string;
       /** The last run of the identifier, if any. */
       readonly lastRun: TaskRun | null;
-      readonly summary: string;
-    };
+    });
 
-export function explainPending(policies: readonly Policy[], context: PolicyContext, waitingForLaunch: boolean): Explanation {
+export function explainPending(policies: readonly Policy[], context: PolicyContext, waitingForLaunch: boolean, history: readonly HistoryEvent[] = []): Explanation {
   const verdicts = evaluateAll(policies, context);
-  const blockers = verdicts.filter((verdict): verdict is DeferVerdict => verdict.outcome === 'defer');
-  const { appId, identifier } = context.request;
+  const blockers = verdicts.filter(isBlocker);
+  const { request, now } = context;
+  const { appId, identifier } = request;
+  const waitingFor = blockers.filter((blocker) => blocker.waitsFor !== 'time').map((blocker) => blocker.unblockedBy);
+  const earliestAt = blockers.length === 0 ? now : waitingFor.length > 0 ? null : Math.max(...blockers.map((blocker) => blocker.until ?? now));
   let summary: string;
   if (blockers.length === 0) {
     summary = waitingForLaunch
       ? `${identifier} is eligible and waits for ${appId} to launch and connect.`
       : `${identifier} is eligible now and will start at the next scheduling pass.`;
   } else {
-    summary = `${identifier} has not run because ${blockers.map((blocker) => `${blocker.message} [${blocker.reason}]`).join('; and ')}.`;
+    const when = earliestAt !== null ? ` It can start at ${isoTime(earliestAt)} at the earliest.` : ` It can start once ${waitingFor.join(', and ')}.`;
+    summary = `${identifier} has not run because ${blockers.map((blocker) => `${blocker.message} [${blocker.reason}]`).join('; and ')}.${when}`;
   }
-  return { state: 'pending', appId, identifier, eligible: blockers.length === 0, verdicts, blockers, summary };
+  const sorted = [...blockers, ...verdicts.filter((verdict) => !isBlocker(verdict))];
+  return { state: 'pending', appId, identifier, request, eligible: blockers.length === 0, verdicts: sorted, blockers, earliestAt, waitingFor, summary, history };
 }
 
-export function explainRunning(run: TaskRun): Explanation {
+export function explainRunning(run: TaskRun, history: readonly HistoryEvent[] = []): Explanation {
   const since = run.startedAt ?? run.launchedAt;
   const how = run.state === 'launching' ? 'is waiting for the app to launch' : run.state === 'expired' ? 'has expired and is in its grace period' : 'is running';
   return {
@@ -55,13 +64,14 @@ export function explainRunning(run: TaskRun): Explanation {
     appId: run.appId,
     identifier: run.identifier,
     run,
-    summary: `${run.identifier} ${how}${since ? ` (since ${new Date(since).toISOString()})` : ''}.`,
+    history,
+    summary: `${run.identifier} ${how}${since ? ` (since ${isoTime(since)})` : ''}.`,
   };
 }
 
-export function explainNone(appId: string, identifier: string, lastRun: TaskRun | null): Explanation {
+export function explainNone(appId: string, identifier: string, lastRun: TaskRun | null, history: readonly HistoryEvent[] = []): Explanation {
   const last = lastRun
-    ? ` Its last run ended ${lastRun.completedAt ? `at ${new Date(lastRun.completedAt).toISOString()} ` : ''}with outcome ${lastRun.outcome ?? 'unknown'}${lastRun.reason ? ` (${lastRun.reason})` : ''}; submit again to run it again.`
+    ? ` Its last run ended ${lastRun.completedAt ? `at ${isoTime(lastRun.completedAt)} ` : ''}with outcome ${lastRun.outcome ?? 'unknown'}${lastRun.reason ? ` (${lastRun.reason})` : ''}; submit again to run it again.`
     : ' It was never submitted, or it was cancelled.';
-  return { state: 'none', appId, identifier, lastRun, summary: `${identifier} has no pending request.${last}` };
+  return { state: 'none', appId, identifier, lastRun, history, summary: `${identifier} has no pending request.${last}` };
 }

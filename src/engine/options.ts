@@ -1,8 +1,21 @@
 /**
- * The scheduling options, with every default in one place. The daemon's config and flags compile into
- * these (see src/daemon/options.ts); the testing kit passes them through.
+ * The scheduling options, with every default in one place. The daemon's flags compile into these (see
+ * src/daemon/options.ts); the testing kit passes them through. docs/scheduling.md has the same table.
+ *
+ * Two profiles set the defaults: `device` (laptops and desktops: every heuristic) and `server` (no
+ * usage, idle or battery heuristics, and no budgets). Any option given explicitly wins over the profile.
  */
+import type { LoadLevel } from './conditions.js';
+
+export type SchedulingProfile = 'device' | 'server';
+export const SCHEDULING_PROFILES: readonly SchedulingProfile[] = ['device', 'server'];
+
+/** A load level a threshold can name: `unknown` is never a threshold. */
+export type LoadThreshold = Exclude<LoadLevel, 'unknown'>;
+
 export interface SchedulingOptions {
+  /** Which defaults apply. @default 'device' */
+  readonly profile: SchedulingProfile;
   /** Time a refresh task gets before it expires, in milliseconds. @default 30_000 (Apple's 30 s) */
   readonly refreshTimeLimitMs: number;
   /** The longest a processing task may run before it expires, in milliseconds. @default 1_800_000 (30 min) */
@@ -15,6 +28,8 @@ export interface SchedulingOptions {
   readonly maxConcurrentTasksPerApp: number;
   /** Tasks of all apps that may run at the same time. @default 16 */
   readonly maxConcurrentTasks: number;
+  /** Processes launched in the background that may live at the same time. @default 4 (server 16) */
+  readonly maxBackgroundProcesses: number;
   /** A background-launched app with no task for this long is terminated, in ms. @default 10_000 */
   readonly appIdleTimeoutMs: number;
   /** A launched app must connect within this time, or the launch has failed, in ms. @default 15_000 */
@@ -30,57 +45,169 @@ export interface SchedulingOptions {
    * event; this bound only catches wall-clock jumps. @default 60_000
    */
   readonly maxSleepMs: number;
+  /** On battery at or below this percent, no task starts. 0 turns it off. @default 10 (server 0) */
+  readonly criticalBatteryLevel: number;
+  /** On battery below this percent, processing tasks wait. 0 turns it off. @default 20 (server 0) */
+  readonly lowBatteryLevel: number;
+  /** In Low Power Mode, refresh and processing tasks wait, as on iOS. @default true (server false) */
+  readonly lowPowerModeDefers: boolean;
+  /**
+   * Processing tasks wait until there has been no user input for this long, in ms; a machine with no
+   * seat is idle. 0 turns it off. @default 300_000 (5 min; server 0)
+   */
+  readonly deviceIdleRequiredMs: number;
+  /** Pressure (Linux PSI) at or above which processing tasks wait. @default 'serious' */
+  readonly pressureDefersProcessingAt: LoadThreshold;
+  /** Pressure at or above which every task waits. @default 'critical' */
+  readonly pressureDefersAllAt: LoadThreshold;
+  /** Thermal state at or above which processing tasks wait. @default 'serious' */
+  readonly thermalDefersProcessingAt: LoadThreshold;
+  /** Thermal state at or above which every task waits. @default 'critical' */
+  readonly thermalDefersAllAt: LoadThreshold;
+  /** An app the user has not opened for this long gets no processing time, in ms. 0 turns it off. @default 7 days (server 0) */
+  readonly recentUseWindowMs: number;
+  /** Background launches per app per rolling day (before the usage bonus). 0 means no limit. @default 144 (server 0) */
+  readonly backgroundLaunchesPerDay: number;
+  /** Seconds of background task time per app per rolling day. 0 means no limit. @default 3_600 (server 0) */
+  readonly backgroundSecondsPerDay: number;
+  /** Seconds of background CPU time per app per rolling day. 0 means no limit. @default 900 (server 0) */
+  readonly backgroundCpuSecondsPerDay: number;
+  /** Apps the user opens often get up to 3x the budgets (1 + opens in the last week / 7, at most 3). @default true (server false) */
+  readonly usageBonus: boolean;
+  /** An app that overruns a deadline is throttled this long, in ms; doubles with each offence in a day. @default 900_000 (15 min) */
+  readonly throttleMs: number;
+  /** The longest throttle, in ms. @default 14_400_000 (4 h) */
+  readonly throttleMaxMs: number;
+  /** The shortest `interval` of a periodic refresh, in ms. @default 60_000 */
+  readonly minRefreshIntervalMs: number;
 }
 
-export function defaultSchedulingOptions(): SchedulingOptions {
+type OptionRule =
+  | { readonly kind: 'int'; readonly min: number; readonly max?: number }
+  | { readonly kind: 'bool' }
+  | { readonly kind: 'enum'; readonly values: readonly string[] };
+
+const THRESHOLDS: readonly LoadThreshold[] = ['fair', 'serious', 'critical'];
+const int = (min: number, max?: number): OptionRule => ({ kind: 'int', min, ...(max === undefined ? {} : { max }) });
+
+const RULES: Readonly<Record<keyof SchedulingOptions, OptionRule>> = {
+  profile: { kind: 'enum', values: ['device', 'server'] },
+  refreshTimeLimitMs: int(1),
+  processingMaxRunMs: int(1),
+  expirationGraceMs: int(0),
+  maxPendingProcessingPerApp: int(1),
+  maxConcurrentTasksPerApp: int(1),
+  maxConcurrentTasks: int(1),
+  maxBackgroundProcesses: int(1),
+  appIdleTimeoutMs: int(0),
+  launchTimeoutMs: int(1),
+  launchBackoffMs: int(0),
+  launchBackoffMaxMs: int(0),
+  stopGraceMs: int(0),
+  maxSleepMs: int(10),
+  criticalBatteryLevel: int(0, 100),
+  lowBatteryLevel: int(0, 100),
+  lowPowerModeDefers: { kind: 'bool' },
+  deviceIdleRequiredMs: int(0),
+  pressureDefersProcessingAt: { kind: 'enum', values: THRESHOLDS },
+  pressureDefersAllAt: { kind: 'enum', values: THRESHOLDS },
+  thermalDefersProcessingAt: { kind: 'enum', values: THRESHOLDS },
+  thermalDefersAllAt: { kind: 'enum', values: THRESHOLDS },
+  recentUseWindowMs: int(0),
+  backgroundLaunchesPerDay: int(0),
+  backgroundSecondsPerDay: int(0),
+  backgroundCpuSecondsPerDay: int(0),
+  usageBonus: { kind: 'bool' },
+  throttleMs: int(0),
+  throttleMaxMs: int(0),
+  minRefreshIntervalMs: int(1),
+};
+
+const DAY_MS = 24 * 60 * 60_000;
+
+export function defaultSchedulingOptions(profile: SchedulingProfile = 'device'): SchedulingOptions {
+  const device = profile === 'device';
   return {
+    profile,
     refreshTimeLimitMs: 30_000,
     processingMaxRunMs: 30 * 60_000,
     expirationGraceMs: 5_000,
     maxPendingProcessingPerApp: 10,
     maxConcurrentTasksPerApp: 4,
     maxConcurrentTasks: 16,
+    maxBackgroundProcesses: device ? 4 : 16,
     appIdleTimeoutMs: 10_000,
     launchTimeoutMs: 15_000,
     launchBackoffMs: 30_000,
     launchBackoffMaxMs: 30 * 60_000,
     stopGraceMs: 5_000,
     maxSleepMs: 60_000,
+    criticalBatteryLevel: device ? 10 : 0,
+    lowBatteryLevel: device ? 20 : 0,
+    lowPowerModeDefers: device,
+    deviceIdleRequiredMs: device ? 5 * 60_000 : 0,
+    pressureDefersProcessingAt: 'serious',
+    pressureDefersAllAt: 'critical',
+    thermalDefersProcessingAt: 'serious',
+    thermalDefersAllAt: 'critical',
+    recentUseWindowMs: device ? 7 * DAY_MS : 0,
+    backgroundLaunchesPerDay: device ? 144 : 0,
+    backgroundSecondsPerDay: device ? 3_600 : 0,
+    backgroundCpuSecondsPerDay: device ? 900 : 0,
+    usageBonus: device,
+    throttleMs: 15 * 60_000,
+    throttleMaxMs: 4 * 60 * 60_000,
+    minRefreshIntervalMs: 60_000,
   } satisfies SchedulingOptions;
 }
 
-const MINIMUMS: Readonly<Record<keyof SchedulingOptions, number>> = {
-  refreshTimeLimitMs: 1,
-  processingMaxRunMs: 1,
-  expirationGraceMs: 0,
-  maxPendingProcessingPerApp: 1,
-  maxConcurrentTasksPerApp: 1,
-  maxConcurrentTasks: 1,
-  appIdleTimeoutMs: 0,
-  launchTimeoutMs: 1,
-  launchBackoffMs: 0,
-  launchBackoffMaxMs: 0,
-  stopGraceMs: 0,
-  maxSleepMs: 10,
-};
+/** The option names, for `--option name=value` and documentation. */
+export const SCHEDULING_OPTION_NAMES = Object.keys(RULES) as readonly (keyof SchedulingOptions)[];
 
 /**
- * Merges `options` over the defaults and checks each value, throwing a TypeError that names the option:
- * "Expected `refreshTimeLimitMs` to be an integer >= 1, got `0` (number)".
+ * Merges `options` over the defaults of their profile and checks each value, throwing a TypeError that
+ * names the option: "Expected `refreshTimeLimitMs` to be an integer >= 1, got `0` (number)".
  */
 export function compileSchedulingOptions(options: Partial<SchedulingOptions> = {}): SchedulingOptions {
-  const compiled = { ...defaultSchedulingOptions(), ...stripUndefined(options) };
-  for (const [name, minimum] of Object.entries(MINIMUMS) as [keyof SchedulingOptions, number][]) {
-    if (!(name in compiled)) continue;
-    const value: unknown = compiled[name];
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < minimum) {
-      throw new TypeError(`Expected \`${name}\` to be an integer >= ${minimum}, got \`${String(value)}\` (${typeof value})`);
-    }
-  }
   for (const name of Object.keys(options)) {
-    if (!(name in MINIMUMS)) throw new TypeError(`Unknown scheduling option \`${name}\``);
+    if (!Object.hasOwn(RULES, name)) throw new TypeError(`Unknown scheduling option \`${name}\``);
+  }
+  const given = stripUndefined(options);
+  const profile = given.profile ?? 'device';
+  if (!SCHEDULING_PROFILES.includes(profile)) {
+    throw new TypeError(`Expected \`profile\` to be one of device, server, got \`${String(profile)}\` (${typeof profile})`);
+  }
+  const compiled = { ...defaultSchedulingOptions(profile), ...given };
+  for (const [name, rule] of Object.entries(RULES) as [keyof SchedulingOptions, OptionRule][]) {
+    const problem = checkRule(rule, compiled[name]);
+    if (problem) throw new TypeError(`Expected \`${name}\` to be ${problem}, got \`${String(compiled[name])}\` (${typeof compiled[name]})`);
   }
   return Object.freeze(compiled);
+}
+
+/** Parses the text form of one option (`--option lowBatteryLevel=15`); throws a TypeError naming it. */
+export function parseSchedulingOption(name: string, text: string): Partial<SchedulingOptions> {
+  const rule = (RULES as Record<string, OptionRule | undefined>)[name];
+  if (!rule || !Object.hasOwn(RULES, name)) throw new TypeError(`Unknown scheduling option \`${name}\``);
+  let value: unknown = text;
+  if (rule.kind === 'int') value = /^-?\d+$/.test(text) ? Number(text) : text;
+  if (rule.kind === 'bool') value = text === 'true' || text === 'on' ? true : text === 'false' || text === 'off' ? false : text;
+  const problem = checkRule(rule, value);
+  if (problem) throw new TypeError(`Expected \`${name}\` to be ${problem}, got \`${text}\``);
+  return { [name]: value } as Partial<SchedulingOptions>;
+}
+
+function checkRule(rule: OptionRule, value: unknown): string | null {
+  switch (rule.kind) {
+    case 'int': {
+      const ok = typeof value === 'number' && Number.isInteger(value) && value >= rule.min && (rule.max === undefined || value <= rule.max);
+      return ok ? null : `an integer >= ${rule.min}${rule.max === undefined ? '' : ` and <= ${rule.max}`}`;
+    }
+    case 'bool':
+      return typeof value === 'boolean' ? null : 'true or false';
+    case 'enum':
+      return typeof value === 'string' && rule.values.includes(value) ? null : `one of ${rule.values.join(', ')}`;
+  }
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

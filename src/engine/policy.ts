@@ -2,11 +2,22 @@ import type { Conditions } from './conditions.js';
 import type { SchedulingOptions } from './options.js';
 import type { TaskRequest } from './types.js';
 
+/** Use of one budget over the rolling day. */
+export interface BudgetUse {
+  /** Charged in the last 24 hours (launches, seconds or CPU ms). */
+  readonly used: number;
+  /** The app's allowance over 24 hours (after its usage bonus); `Infinity` for no limit. */
+  readonly limit: number;
+  /** Wall-clock ms at which enough of the charges age out of the window for the use to drop below the limit. */
+  readonly freesAt: number | null;
+}
+
 /**
  * What a policy knows about the app a request belongs to. The daemon (or the testing kit) keeps this
  * state; policies only read it.
  */
 export interface AppSchedulingState {
+  /** The app's own Background App Refresh switch. */
   readonly enabled: boolean;
   /** Tasks of the app that are dispatched and not finished. */
   readonly runningCount: number;
@@ -16,6 +27,19 @@ export interface AppSchedulingState {
   readonly launchBackoffUntil: number | null;
   /** True when a process of the app is connected, so no launch is needed. */
   readonly connected: boolean;
+  /** True when a process the user opened is connected: the app is in the foreground, budgets do not apply. */
+  readonly inForeground: boolean;
+  /** True while a process of the app is starting. */
+  readonly launching: boolean;
+  /** Wall-clock ms of the user's force-quit, while it stands (until the user opens the app again). */
+  readonly forceQuitAt: number | null;
+  /** Wall-clock ms the user last opened the app (or installed it, if never opened). */
+  readonly lastOpenedAt: number;
+  /** Wall-clock ms until which the app is throttled for overrunning its deadlines, or null. */
+  readonly throttledUntil: number | null;
+  readonly launches: BudgetUse;
+  readonly backgroundSeconds: BudgetUse;
+  readonly backgroundCpuMs: BudgetUse;
 }
 
 export interface PolicyContext {
@@ -26,6 +50,10 @@ export interface PolicyContext {
   readonly app: AppSchedulingState;
   /** Tasks of all apps that are dispatched and not finished. */
   readonly systemRunningCount: number;
+  /** Processes the daemon launched in the background and has not seen exit. */
+  readonly backgroundProcessCount: number;
+  /** The global Background App Refresh switch. */
+  readonly backgroundAppRefresh: boolean;
   readonly options: SchedulingOptions;
 }
 
@@ -34,10 +62,28 @@ export interface PolicyContext {
  */
 export type ReasonCode =
   | 'earliestBeginDate'
+  | 'appDisabled'
+  | 'backgroundAppRefreshOff'
+  | 'forceQuit'
+  | 'appNotRecentlyUsed'
+  | 'throttled'
+  | 'launchBudgetExhausted'
+  | 'backgroundTimeBudgetExhausted'
+  | 'cpuBudgetExhausted'
+  | 'criticalBattery'
+  | 'lowBattery'
+  | 'lowPowerMode'
   | 'requiresExternalPower'
   | 'requiresNetworkConnectivity'
-  | 'appDisabled'
+  | 'requiresUnmeteredNetwork'
+  | 'userActive'
+  | 'userRecentlyActive'
+  | 'cpuPressure'
+  | 'memoryPressure'
+  | 'ioPressure'
+  | 'thermalState'
   | 'launchBackoff'
+  | 'backgroundProcessLimit'
   | 'identifierRunning'
   | 'appConcurrencyLimit'
   | 'systemConcurrencyLimit';
@@ -48,29 +94,37 @@ export type WaitsFor =
   | 'time'
   /** A change in the device's conditions. */
   | 'conditions'
-  /** A running task of the app (or of the system) to finish. */
-  | 'capacity';
+  /** A running task of the app (or of the system) to finish, or a process to exit. */
+  | 'capacity'
+  /** Something only the person at the machine does: open the app, switch it on. */
+  | 'user';
 
-export type Verdict =
-  | { readonly outcome: 'allow'; readonly policy: string }
-  | {
-      readonly outcome: 'defer';
-      readonly policy: string;
-      readonly reason: ReasonCode;
-      /** One sentence for a person: what is waited for. */
-      readonly message: string;
-      readonly waitsFor: WaitsFor;
-      /** Wall-clock ms at which the verdict may change, when `waitsFor` is `time`. */
-      readonly until: number | null;
-    };
+/** A verdict that holds a request back: `defer` waits for a time or an event, `deny` for the user. */
+export interface Blocker {
+  readonly outcome: 'defer' | 'deny';
+  readonly policy: string;
+  readonly reason: ReasonCode;
+  /** One sentence for a person: what holds it back. */
+  readonly message: string;
+  readonly waitsFor: WaitsFor;
+  /** Wall-clock ms at which the verdict may change, when `waitsFor` is `time`. */
+  readonly until: number | null;
+  /** What would unblock it, for a person: "the device connects to external power". */
+  readonly unblockedBy: string;
+}
 
-export type DeferVerdict = Extract<Verdict, { outcome: 'defer' }>;
+export type Verdict = { readonly outcome: 'allow'; readonly policy: string } | Blocker;
 
 /** One factor of the scheduling decision. Each lives in its own module under `policies/`. */
 export interface Policy {
   readonly name: string;
   /** Whether a verdict depends only on the app, not the request (so one deferral defers all of the app's requests). */
   readonly scope: 'request' | 'app';
+  /**
+   * Whether the policy is asked again about running processing tasks when the conditions change: a
+   * `conditions` deferral then expires the task (the power cable pulled, the user back at the keyboard).
+   */
+  readonly enforcedWhileRunning?: boolean;
   evaluate(context: PolicyContext): Verdict;
 }
 
@@ -78,12 +132,27 @@ export function allow(policy: string): Verdict {
   return { outcome: 'allow', policy };
 }
 
-export function defer(
-  policy: string,
-  reason: ReasonCode,
-  message: string,
-  waitsFor: WaitsFor,
-  until: number | null = null,
-): DeferVerdict {
-  return { outcome: 'defer', policy, reason, message, waitsFor, until };
+export interface BlockerInput {
+  readonly reason: ReasonCode;
+  readonly message: string;
+  readonly waitsFor: WaitsFor;
+  readonly until?: number | null;
+  readonly unblockedBy: string;
+}
+
+export function defer(policy: string, input: BlockerInput): Blocker {
+  return { outcome: 'defer', policy, until: null, ...input };
+}
+
+export function deny(policy: string, input: Omit<BlockerInput, 'waitsFor' | 'until'>): Blocker {
+  return { outcome: 'deny', policy, waitsFor: 'user', until: null, ...input };
+}
+
+export function isBlocker(verdict: Verdict): verdict is Blocker {
+  return verdict.outcome !== 'allow';
+}
+
+/** An ISO time for messages; the engine formats but never reads the clock. */
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
 }

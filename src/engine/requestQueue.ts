@@ -6,6 +6,8 @@ export interface QueueEntry {
   readonly request: TaskRequest;
   /** Wall-clock ms when every policy first allowed it; null until then. */
   eligibleAt: number | null;
+  /** The reason code of the last blocker seen, so only changes of the decision are recorded. */
+  lastReason: string | null;
 }
 
 interface TimedKey {
@@ -45,7 +47,7 @@ export class RequestQueue {
   put(request: TaskRequest, now: number): TaskRequest | undefined {
     const replaced = this.remove(request.appId, request.identifier);
     const key = requestKey(request.appId, request.identifier);
-    const entry: QueueEntry = { request, eligibleAt: null };
+    const entry: QueueEntry = { request, eligibleAt: null, lastReason: null };
     this.#entries.set(key, entry);
     if (request.kind === 'processing') this.#adjustProcessing(request.appId, 1);
     if (request.earliestBeginAt !== null && request.earliestBeginAt > now) {

@@ -1,10 +1,13 @@
 import type { SchedulerFault } from './errors.js';
 import { isPermitted } from './identifiers.js';
-import { MODE_FOR_KIND, type AppRecord, type TaskKind } from './types.js';
+import { MODE_FOR_KIND, type AppRecord, type RetryPolicy, type TaskKind, type TaskRequest } from './types.js';
 
 export interface SubmissionCheck {
   readonly identifier: string;
   readonly kind: TaskKind;
+  /** A periodic refresh's interval in ms, if any. */
+  readonly interval?: number | null;
+  readonly tolerance?: number | null;
 }
 
 /** Whether the app's manifest still permits a request: its identifier, and its kind's background mode. */
@@ -27,8 +30,12 @@ export function checkSubmission(
   app: AppRecord,
   request: SubmissionCheck,
   counts: PendingCounts,
-  limits: { readonly maxPendingProcessingPerApp: number },
+  limits: { readonly maxPendingProcessingPerApp: number; readonly minRefreshIntervalMs: number },
+  backgroundAppRefresh = true,
 ): SchedulerFault | null {
+  if (!backgroundAppRefresh) {
+    return { code: 'unavailable', message: 'Background App Refresh is off for all apps (bgtasks apps enable --all)' };
+  }
   if (!app.enabled) {
     return { code: 'unavailable', message: `background tasks are disabled for ${app.appId} (bgtasks apps enable ${app.appId})` };
   }
@@ -47,6 +54,20 @@ export function checkSubmission(
       message: `${request.kind} tasks need the "${mode}" background mode in ${app.appId}'s manifest`,
     };
   }
+  const interval = request.interval ?? null;
+  if (interval !== null && request.kind !== 'refresh') {
+    return { code: 'invalidRequest', field: 'interval', message: 'only refresh requests can be periodic (interval)' };
+  }
+  if (interval !== null && interval < limits.minRefreshIntervalMs) {
+    return { code: 'invalidRequest', field: 'interval', message: `interval must be at least ${limits.minRefreshIntervalMs} ms (minRefreshIntervalMs)` };
+  }
+  const tolerance = request.tolerance ?? null;
+  if (interval !== null && tolerance !== null && tolerance > interval) {
+    return { code: 'invalidRequest', field: 'tolerance', message: 'tolerance must not exceed interval' };
+  }
+  if (interval === null && tolerance !== null) {
+    return { code: 'invalidRequest', field: 'tolerance', message: 'tolerance applies only to a periodic refresh (set interval)' };
+  }
   if (request.kind === 'processing' && counts.processing >= limits.maxPendingProcessingPerApp) {
     return {
       code: 'tooManyPendingTaskRequests',
@@ -54,4 +75,39 @@ export function checkSubmission(
     };
   }
   return null;
+}
+
+/** A request as an app submits it (the protocol's `requestInput`, after validation). */
+export interface SubmissionInput extends SubmissionCheck {
+  readonly earliestBeginAt: number | null;
+  readonly requiresNetworkConnectivity: boolean;
+  readonly requiresExternalPower: boolean;
+  readonly requiresUnmeteredNetwork: boolean;
+  readonly interval: number | null;
+  readonly tolerance: number | null;
+  readonly retry: RetryPolicy | null;
+}
+
+/**
+ * The pending request for an accepted submission. Network and power requirements belong to processing
+ * requests, as in Apple's API; a periodic refresh starts its first period at its earliestBeginDate (or
+ * now), with a tolerance of a tenth of its interval unless it gives one.
+ */
+export function requestFromInput(input: SubmissionInput, appId: string, requestId: string, now: number): TaskRequest {
+  const interval = input.interval;
+  const anchorAt = input.earliestBeginAt ?? now;
+  return {
+    requestId,
+    appId,
+    identifier: input.identifier,
+    kind: input.kind,
+    earliestBeginAt: interval === null ? input.earliestBeginAt : anchorAt,
+    requiresNetworkConnectivity: input.kind === 'processing' && input.requiresNetworkConnectivity,
+    requiresExternalPower: input.kind === 'processing' && input.requiresExternalPower,
+    requiresUnmeteredNetwork: input.requiresUnmeteredNetwork,
+    recurrence: interval === null ? null : { intervalMs: interval, toleranceMs: input.tolerance ?? Math.floor(interval / 10), anchorAt, period: 0 },
+    retry: input.retry,
+    attempt: 1,
+    submittedAt: now,
+  };
 }

@@ -42,8 +42,40 @@ export interface TaskRequest {
   readonly earliestBeginAt: number | null;
   readonly requiresNetworkConnectivity: boolean;
   readonly requiresExternalPower: boolean;
+  /** Beyond Apple: the task waits for a network that is not metered (implies network connectivity). */
+  readonly requiresUnmeteredNetwork: boolean;
+  /** Beyond Apple: a periodic refresh resubmits itself every interval; null for a one-shot request. */
+  readonly recurrence: Recurrence | null;
+  /** Beyond Apple: how an unsuccessful run is retried; null for no retry. */
+  readonly retry: RetryPolicy | null;
+  /** 1 for a submission, 2 for its first retry, and so on. */
+  readonly attempt: number;
   /** Wall-clock ms of the submission. */
   readonly submittedAt: number;
+}
+
+/**
+ * A periodic request. Period `n` begins at `anchorAt + n * intervalMs`; a request is for one period and
+ * becomes due when it begins. `toleranceMs` lets it start up to that much early when its app is running
+ * or being launched anyway, so the machine wakes once for both (like a JavaScript timer's slack or
+ * `NSTimer.tolerance`). A period that ends with no run is recorded as skipped, with the reason.
+ */
+export interface Recurrence {
+  readonly intervalMs: number;
+  readonly toleranceMs: number;
+  /** Wall-clock ms at which period 0 begins. */
+  readonly anchorAt: number;
+  /** The period this request is for. */
+  readonly period: number;
+}
+
+/** Retry with backoff for runs that end unsuccessfully; delays in ms, with jitter. */
+export interface RetryPolicy {
+  /** Attempts in all, the first included; at least 1. */
+  readonly maxAttempts: number;
+  readonly backoff: 'exponential' | 'linear';
+  readonly initialDelay: number;
+  readonly maxDelay: number;
 }
 
 /** How the app came to run the task. */
@@ -88,6 +120,10 @@ export interface TaskRun {
   readonly kind: TaskKind;
   readonly requiresNetworkConnectivity: boolean;
   readonly requiresExternalPower: boolean;
+  readonly requiresUnmeteredNetwork: boolean;
+  readonly recurrence: Recurrence | null;
+  readonly retry: RetryPolicy | null;
+  readonly attempt: number;
   readonly earliestBeginAt: number | null;
   readonly submittedAt: number;
   /** When every policy first allowed it (wall ms), or null when it was forced with `bgtasks run`. */
@@ -109,6 +145,13 @@ export interface TaskRun {
   readonly reason: string | null;
   /** The error message the handler threw or passed, if any. */
   readonly error: string | null;
+  /**
+   * True when the run counts against the app's background budget: it was delivered to a process the
+   * daemon launched in the background (not to one the user opened).
+   */
+  readonly background: boolean;
+  /** CPU time the app's process spent on this task, in ms (shared fairly among concurrent tasks), where measured. */
+  readonly cpuMs: number | null;
 }
 
 /** A change to a run: its id plus the fields that change. */
@@ -148,8 +191,42 @@ export type HistoryEventType =
   | 'appConnected'
   | 'appDisconnected'
   | 'registrationRejected'
-  | 'conditionsChanged';
+  | 'conditionsChanged'
+  /** The blocking reason of a pending request changed (the decision history `bgtasks why` shows). */
+  | 'deferred'
+  /** A period of a periodic request ended with no run; `reason` says what held it. */
+  | 'skipped'
+  /** An unsuccessful run was followed by a retry request. */
+  | 'retryScheduled'
+  /** The app overran its deadlines and is throttled until `detail.until`. */
+  | 'throttled'
+  /** The user force-quit the app: no background launches until the user opens it again. */
+  | 'forceQuit'
+  /** The user opened the app (it launched by itself or with `bgtasks open`). */
+  | 'opened'
+  /** The daemon picked or was given a policy profile. */
+  | 'profile'
+  /** Background App Refresh was switched on or off for all apps. */
+  | 'globalSwitch';
 
 export function requestKey(appId: string, identifier: string): string {
   return `${appId}\u0000${identifier}`;
+}
+
+/** The request a run came from, to make it pending again (after a launch failure, a crash, a retry). */
+export function requestFromRun(run: TaskRun): TaskRequest {
+  return {
+    requestId: run.requestId,
+    appId: run.appId,
+    identifier: run.identifier,
+    kind: run.kind,
+    earliestBeginAt: run.earliestBeginAt,
+    requiresNetworkConnectivity: run.requiresNetworkConnectivity,
+    requiresExternalPower: run.requiresExternalPower,
+    requiresUnmeteredNetwork: run.requiresUnmeteredNetwork,
+    recurrence: run.recurrence,
+    retry: run.retry,
+    attempt: run.attempt,
+    submittedAt: run.submittedAt,
+  };
 }

@@ -17,12 +17,31 @@ const taskId = z.string().min(1).max(64);
 const wallMs = z.number().int().nonnegative().max(8.64e15);
 const reasonCode = z.string().min(1).max(64);
 
+const durationMs = z.number().int().nonnegative().max(366 * 24 * 60 * 60_000);
+
+/** Retry with backoff (beyond Apple); delays in ms. */
+export const retryInputSchema = z
+  .strictObject({
+    maxAttempts: z.number().int().min(1).max(100),
+    backoff: z.enum(['exponential', 'linear']).default('exponential'),
+    initialDelay: durationMs.default(1_000),
+    maxDelay: durationMs.default(60 * 60_000),
+  })
+  .refine((retry) => retry.maxDelay >= retry.initialDelay, { message: 'maxDelay must be at least initialDelay', path: ['maxDelay'] });
+
 export const requestInputSchema = z.strictObject({
   identifier: identifierSchema,
   kind: taskKind,
   earliestBeginAt: wallMs.nullable(),
   requiresNetworkConnectivity: z.boolean().default(false),
   requiresExternalPower: z.boolean().default(false),
+  /** Beyond Apple: wait for a network that is not metered. */
+  requiresUnmeteredNetwork: z.boolean().default(false),
+  /** Beyond Apple: a periodic refresh, every `interval` ms. */
+  interval: durationMs.min(1).nullable().default(null),
+  /** How much earlier than its period a periodic refresh may start to share a wake-up; default interval / 10. */
+  tolerance: durationMs.nullable().default(null),
+  retry: retryInputSchema.nullable().default(null),
 });
 export type RequestInput = z.infer<typeof requestInputSchema>;
 
@@ -65,6 +84,13 @@ export const pendingSchema = z.strictObject({
   id: z.number().int(),
 });
 
+/** An app asks why one of its identifiers has not run (the SDK's `scheduler.explain(identifier)`). */
+export const explainSchema = z.strictObject({
+  t: z.literal('explain'),
+  id: z.number().int(),
+  identifier: identifierSchema,
+});
+
 export const startedSchema = z.strictObject({
   t: z.literal('started'),
   taskIds: z.array(taskId).min(1).max(10_000),
@@ -97,6 +123,7 @@ export const appMessageSchema = z.discriminatedUnion('t', [
   submitSchema,
   cancelSchema,
   pendingSchema,
+  explainSchema,
   startedSchema,
   completedSchema,
 ]);
@@ -193,11 +220,44 @@ export const pendingReplyDataSchema = z.object({
       earliestBeginAt: z.number().nullable(),
       requiresNetworkConnectivity: z.boolean(),
       requiresExternalPower: z.boolean(),
+      requiresUnmeteredNetwork: z.boolean().optional(),
+      interval: z.number().nullable().optional(),
+      attempt: z.number().optional(),
       submittedAt: z.number(),
     }),
   ),
 });
 export type PendingReplyData = z.infer<typeof pendingReplyDataSchema>;
+const blockerSchema = z.object({
+  outcome: z.enum(['defer', 'deny']),
+  policy: z.string(),
+  reason: z.string(),
+  message: z.string(),
+  waitsFor: z.enum(['time', 'conditions', 'capacity', 'user']),
+  until: z.number().nullable(),
+  unblockedBy: z.string(),
+});
+
+/**
+ * `data` of the reply to `explain` (and of `bgtasks why --json`): the answer to "why hasn't it run?".
+ * `blockers` lists what holds a pending request back (the first decides), `earliestAt` is the earliest
+ * start when only time holds it, `waitingFor` the events that would unblock it, `history` the request's
+ * decisions and runs, newest first.
+ */
+export const explanationSchema = z.looseObject({
+  state: z.enum(['pending', 'running', 'none']),
+  appId: z.string(),
+  identifier: z.string(),
+  summary: z.string(),
+  eligible: z.boolean().optional(),
+  blockers: z.array(blockerSchema).optional(),
+  verdicts: z.array(z.union([blockerSchema, z.object({ outcome: z.literal('allow'), policy: z.string() })])).optional(),
+  earliestAt: z.number().nullable().optional(),
+  waitingFor: z.array(z.string()).optional(),
+  history: z.array(z.looseObject({ at: z.number(), type: z.string(), reason: z.string().nullable() })),
+});
+export type ExplanationData = z.infer<typeof explanationSchema>;
+
 export const daemonMessageSchema = z.discriminatedUnion('t', [
   z.object({
     t: z.literal('welcome'),

@@ -1,4 +1,4 @@
-import { pendingReplyDataSchema, submitReplyDataSchema, type AppMessage, type Reply, type RequestInput } from '../protocol/messages.js';
+import { explanationSchema, pendingReplyDataSchema, submitReplyDataSchema, type AppMessage, type ExplanationData, type Reply, type RequestInput } from '../protocol/messages.js';
 import { BGTaskSchedulerError, fromWireError } from './errors.js';
 import { requestFromPending, type BGTaskRequest } from './requests.js';
 
@@ -17,7 +17,8 @@ interface Settle<T> {
 export type Op =
   | ({ readonly type: 'submit'; readonly input: RequestInput } & Settle<void>)
   | ({ readonly type: 'cancel'; readonly identifiers: readonly string[] | null } & Settle<void>)
-  | ({ readonly type: 'pending' } & Settle<BGTaskRequest[]>);
+  | ({ readonly type: 'pending' } & Settle<BGTaskRequest[]>)
+  | ({ readonly type: 'explain'; readonly identifier: string } & Settle<ExplanationData>);
 
 /** The most items one frame carries (the protocol's limit). */
 const MAX_ITEMS = 10_000;
@@ -56,7 +57,8 @@ export class Calls {
     while (index < ops.length) {
       const first = ops[index] as Op;
       let end = index + 1;
-      while (end < ops.length && end - index < MAX_ITEMS && (ops[end] as Op).type === first.type) end += 1;
+      // An explanation is about one identifier: one frame each.
+      while (first.type !== 'explain' && end < ops.length && end - index < MAX_ITEMS && (ops[end] as Op).type === first.type) end += 1;
       const group = ops.slice(index, end);
       index = end;
       const id = this.#nextId++;
@@ -84,6 +86,14 @@ export class Calls {
       case 'pending':
         this.#settlePending(call.ops, reply.data);
         break;
+      case 'explain': {
+        const parsed = explanationSchema.safeParse(reply.data);
+        for (const op of call.ops) {
+          if (parsed.success) (op as Extract<Op, { type: 'explain' }>).resolve(parsed.data);
+          else op.reject(malformed('explain', parsed.error.issues[0]?.message ?? 'invalid'));
+        }
+        break;
+      }
     }
     return true;
   }
@@ -116,6 +126,7 @@ export class Calls {
       const identifiers = lists.includes(null) ? null : [...new Set(lists.flatMap((list) => list ?? []))];
       return { t: 'cancel', id, identifiers };
     }
+    if (type === 'explain') return { t: 'explain', id, identifier: (ops[0] as Extract<Op, { type: 'explain' }>).identifier };
     return { t: 'pending', id };
   }
 

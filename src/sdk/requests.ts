@@ -1,9 +1,24 @@
 import type { TaskKind } from '../engine/types.js';
 import { NAME_PATTERN } from '../protocol/identifiers.js';
-import type { PendingReplyData, RequestInput } from '../protocol/messages.js';
+import { retryInputSchema, type PendingReplyData, type RequestInput } from '../protocol/messages.js';
 import { BGTaskSchedulerError } from './errors.js';
 
 export type { TaskKind };
+
+/**
+ * Retry with backoff for a task that completes unsuccessfully (beyond Apple). Delays in milliseconds;
+ * each retry waits the delay with jitter (half fixed, half random).
+ */
+export interface RetryOptions {
+  /** Attempts in all, the first included (1 to 100). */
+  readonly maxAttempts: number;
+  /** @default 'exponential' */
+  readonly backoff?: 'exponential' | 'linear';
+  /** @default 1000 */
+  readonly initialDelay?: number;
+  /** @default 3_600_000 (1 h) */
+  readonly maxDelay?: number;
+}
 
 /** A pending request as the daemon reports it in a `pending` reply. @internal */
 export type PendingRequestData = PendingReplyData['requests'][number];
@@ -36,6 +51,21 @@ export abstract class BGTaskRequest {
    * @default null
    */
   earliestBeginDate: Date | null = null;
+
+  /**
+   * Beyond Apple: run only on a network that is not metered (not a phone hotspot or a capped plan, as
+   * NetworkManager reports it). Implies a network connection.
+   * @default false
+   */
+  requiresUnmeteredNetwork = false;
+
+  /**
+   * Beyond Apple: retry with backoff when the task completes unsuccessfully (`setTaskCompleted(false)`,
+   * a throw, an expiration, or the app exiting mid-task). Checked at submit time (`invalidRequest`,
+   * field `retry.*`).
+   * @default null (no retry)
+   */
+  retry: RetryOptions | null = null;
 
   /**
    * @param identifier A reverse-DNS identifier listed (or covered by a `.*` family) in the app's
@@ -75,18 +105,41 @@ export abstract class BGTaskRequest {
       // A date before 1970 means the same as "no delay" for a floor; the protocol carries unsigned ms.
       earliestBeginAt = Math.min(Math.max(0, date.getTime()), MAX_WALL_MS);
     }
+    if (typeof this.requiresUnmeteredNetwork !== 'boolean') {
+      throw invalid('requiresUnmeteredNetwork', `expected a boolean, got ${describe(this.requiresUnmeteredNetwork)}`);
+    }
+    let retry: RequestInput['retry'] = null;
+    if (this.retry !== null && this.retry !== undefined) {
+      const parsed = retryInputSchema.safeParse(this.retry);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const field = ['retry', ...(issue?.path ?? []).map(String)].join('.');
+        throw invalid(field, issue?.message ?? 'invalid');
+      }
+      retry = parsed.data;
+    }
     return {
       identifier: this.#identifier,
       kind: this.kind,
       earliestBeginAt,
       requiresNetworkConnectivity: false,
       requiresExternalPower: false,
+      requiresUnmeteredNetwork: this.requiresUnmeteredNetwork,
+      interval: null,
+      tolerance: null,
+      retry,
     };
   }
 
   /** A plain description, for logs and `JSON.stringify`. */
   toJSON(): Record<string, unknown> {
-    return { identifier: this.#identifier, kind: this.kind, earliestBeginDate: this.earliestBeginDate };
+    return {
+      identifier: this.#identifier,
+      kind: this.kind,
+      earliestBeginDate: this.earliestBeginDate,
+      ...(this.requiresUnmeteredNetwork ? { requiresUnmeteredNetwork: true } : {}),
+      ...(this.retry ? { retry: this.retry } : {}),
+    };
   }
 }
 
@@ -101,6 +154,21 @@ export abstract class BGTaskRequest {
  * ```
  */
 export class BGAppRefreshTaskRequest extends BGTaskRequest {
+  /**
+   * Beyond Apple: make the refresh periodic, every `interval` milliseconds (at least the daemon's
+   * `minRefreshIntervalMs`, 1 minute by default). The system resubmits it each period, so it cannot run
+   * once and never again; periods that pass with no run are recorded as skipped, with the reason.
+   * @default null (runs once)
+   */
+  interval: number | null = null;
+
+  /**
+   * How much earlier than its period a periodic refresh may start, in ms, so that it shares a wake-up
+   * with other work of the app (like a timer's slack). At most `interval`.
+   * @default interval / 10
+   */
+  tolerance: number | null = null;
+
   /** @throws BGTaskSchedulerError `invalidRequest` (field `identifier`) for a malformed identifier. */
   constructor(identifier: string) {
     super(identifier);
@@ -108,6 +176,26 @@ export class BGAppRefreshTaskRequest extends BGTaskRequest {
 
   get kind(): 'refresh' {
     return 'refresh';
+  }
+
+  /** @internal */
+  override toInput(): RequestInput {
+    const input = super.toInput();
+    for (const field of ['interval', 'tolerance'] as const) {
+      const value: unknown = this[field];
+      if (value !== null && value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < (field === 'interval' ? 1 : 0))) {
+        throw invalid(field, `expected null or a whole number of milliseconds, got ${describe(value)}`);
+      }
+    }
+    const interval = this.interval ?? null;
+    const tolerance = this.tolerance ?? null;
+    if (tolerance !== null && interval === null) throw invalid('tolerance', 'tolerance needs an interval');
+    if (interval !== null && tolerance !== null && tolerance > interval) throw invalid('tolerance', 'tolerance must not exceed interval');
+    return { ...input, interval, tolerance };
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), ...(this.interval !== null ? { interval: this.interval, tolerance: this.tolerance } : {}) };
   }
 }
 
@@ -166,6 +254,8 @@ export class BGProcessingTaskRequest extends BGTaskRequest {
 export function requestFromPending(data: PendingRequestData): BGTaskRequest {
   const request = data.kind === 'processing' ? new BGProcessingTaskRequest(data.identifier) : new BGAppRefreshTaskRequest(data.identifier);
   request.earliestBeginDate = data.earliestBeginAt === null ? null : new Date(data.earliestBeginAt);
+  request.requiresUnmeteredNetwork = data.requiresUnmeteredNetwork ?? false;
+  if (request instanceof BGAppRefreshTaskRequest && typeof data.interval === 'number') request.interval = data.interval;
   if (request instanceof BGProcessingTaskRequest) {
     request.requiresNetworkConnectivity = data.requiresNetworkConnectivity;
     request.requiresExternalPower = data.requiresExternalPower;

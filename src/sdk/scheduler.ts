@@ -1,5 +1,5 @@
 import { NAME_PATTERN } from '../protocol/identifiers.js';
-import { PROTOCOL_VERSION, type AppHello, type DaemonMessage, type RequestInput, type Welcome } from '../protocol/messages.js';
+import { PROTOCOL_VERSION, type AppHello, type DaemonMessage, type ExplanationData, type RequestInput, type Welcome } from '../protocol/messages.js';
 import { ENV } from '../shared/paths.js';
 import { Calls, type Op } from './calls.js';
 import { createDiscovery, type Discovery } from './discovery.js';
@@ -197,6 +197,21 @@ export class BGTaskScheduler {
    */
   getPendingTaskRequests(): Promise<BGTaskRequest[]> {
     return new Promise<BGTaskRequest[]>((resolve, reject) => this.#enqueue({ type: 'pending', resolve, reject }));
+  }
+
+  /**
+   * Beyond Apple: why the task with this identifier has not run, from the daemon's own decision: each
+   * policy's verdict (what holds it back first), the earliest time it could start or the event that
+   * would unblock it, and its recent history. The same data as `bgtasks why`, so an app can show its
+   * users a straight answer.
+   * @throws BGTaskSchedulerError (as a rejection) `invalidRequest` (field `identifier`), `unavailable`
+   * or `systemUnreachable`.
+   */
+  explain(identifier: string): Promise<ExplanationData> {
+    if (typeof identifier !== 'string' || !NAME_PATTERN.test(identifier)) {
+      return Promise.reject(new BGTaskSchedulerError('invalidRequest', `identifier: expected a reverse-DNS name, got ${show(identifier)}`, { field: 'identifier' }));
+    }
+    return new Promise<ExplanationData>((resolve, reject) => this.#enqueue({ type: 'explain', identifier, resolve, reject }));
   }
 
   /**

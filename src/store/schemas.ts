@@ -11,6 +11,8 @@ import type {
   HistoryEventInput,
   HistoryEventType,
   LaunchMode,
+  Recurrence,
+  RetryPolicy,
   RunState,
   TaskOutcome,
   TaskRequest,
@@ -60,7 +62,17 @@ export const HISTORY_EVENT_TYPES = [
   'appDisconnected',
   'registrationRejected',
   'conditionsChanged',
+  'deferred',
+  'skipped',
+  'retryScheduled',
+  'throttled',
+  'forceQuit',
+  'opened',
+  'profile',
+  'globalSwitch',
 ] as const satisfies readonly HistoryEventType[];
+/** Every `RetryPolicy['backoff']`. */
+export const RETRY_BACKOFFS = ['exponential', 'linear'] as const satisfies readonly RetryPolicy['backoff'][];
 
 // The engine declares these unions as types only; if one gains a member the store must learn it too,
 // otherwise it would reject records the engine considers valid.
@@ -70,7 +82,8 @@ const _allListed: [
   Unlisted<LaunchMode, typeof LAUNCH_MODES>,
   Unlisted<TaskOutcome, typeof TASK_OUTCOMES>,
   Unlisted<HistoryEventType, typeof HISTORY_EVENT_TYPES>,
-] extends [never, never, never, never]
+  Unlisted<RetryPolicy['backoff'], typeof RETRY_BACKOFFS>,
+] extends [never, never, never, never, never]
   ? true
   : never = true;
 void _allListed;
@@ -93,6 +106,34 @@ export const appRecordSchema = z.object({
 });
 
 const taskKind = z.enum(TASK_KINDS);
+/** Integer milliseconds of duration. */
+const duration = z.int().nonnegative();
+
+// Strict: these are stored as JSON as given (validation makes no copy), so an unknown key would be
+// written and read back as if it were part of the record.
+/** A {@link Recurrence}; a zero interval would make every period begin at once. */
+export const recurrenceSchema = z.strictObject({
+  intervalMs: z.int().positive(),
+  toleranceMs: duration,
+  anchorAt: time,
+  period: z.int().nonnegative(),
+});
+
+/** A {@link RetryPolicy}. */
+export const retryPolicySchema = z.strictObject({
+  maxAttempts: z.int().min(1),
+  backoff: z.enum(RETRY_BACKOFFS),
+  initialDelay: duration,
+  maxDelay: duration,
+});
+
+/** The fields a run copies from its request, beyond the original three conditions. */
+const schedulingFields = {
+  requiresUnmeteredNetwork: z.boolean(),
+  recurrence: recurrenceSchema.nullable(),
+  retry: retryPolicySchema.nullable(),
+  attempt: z.int().min(1),
+};
 
 /** A {@link TaskRequest} for `putRequests`. */
 export const taskRequestSchema = z.object({
@@ -103,6 +144,7 @@ export const taskRequestSchema = z.object({
   earliestBeginAt: time.nullable(),
   requiresNetworkConnectivity: z.boolean(),
   requiresExternalPower: z.boolean(),
+  ...schedulingFields,
   submittedAt: time,
 });
 
@@ -113,6 +155,7 @@ const runFields = {
   kind: taskKind,
   requiresNetworkConnectivity: z.boolean(),
   requiresExternalPower: z.boolean(),
+  ...schedulingFields,
   earliestBeginAt: time.nullable(),
   submittedAt: time,
   eligibleAt: time.nullable(),
@@ -128,6 +171,8 @@ const runFields = {
   outcome: z.enum(TASK_OUTCOMES).nullable(),
   reason: nullableText,
   error: nullableText,
+  background: z.boolean(),
+  cpuMs: duration.nullable(),
 };
 
 /** A {@link TaskRun} for `insertRuns`. */
@@ -164,6 +209,7 @@ export const runFilterSchema = z.strictObject({
   appId: name.optional(),
   identifier: name.optional(),
   active: z.boolean().optional(),
+  finishedSince: time.optional(),
   limit,
 });
 
@@ -173,17 +219,29 @@ export const eventFilterSchema = z.strictObject({
   identifier: name.optional(),
   taskId: name.optional(),
   afterSeq: z.int().nonnegative().optional(),
+  types: z.array(z.enum(HISTORY_EVENT_TYPES)).optional(),
+  since: time.optional(),
   limit,
 });
 
 // Compile-time proof that what the schemas accept is assignable to the engine's records.
 const _shapesMatch: [
+  z.ZodType<Recurrence>,
+  z.ZodType<RetryPolicy>,
   z.ZodType<AppRecord>,
   z.ZodType<TaskRequest>,
   z.ZodType<TaskRun>,
   z.ZodType<TaskRunUpdate>,
   z.ZodType<HistoryEventInput>,
-] = [appRecordSchema, taskRequestSchema, taskRunSchema, taskRunUpdateSchema, historyEventInputSchema];
+] = [
+  recurrenceSchema,
+  retryPolicySchema,
+  appRecordSchema,
+  taskRequestSchema,
+  taskRunSchema,
+  taskRunUpdateSchema,
+  historyEventInputSchema,
+];
 void _shapesMatch;
 
 const BATCH_PARTS = ['putApps', 'deleteApps', 'putRequests', 'deleteRequests', 'insertRuns', 'updateRuns', 'events', 'settings'] as const;

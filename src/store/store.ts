@@ -1,4 +1,12 @@
-import type { AppRecord, HistoryEvent, HistoryEventInput, TaskRequest, TaskRun, TaskRunUpdate } from '../engine/types.js';
+import type {
+  AppRecord,
+  HistoryEvent,
+  HistoryEventInput,
+  HistoryEventType,
+  TaskRequest,
+  TaskRun,
+  TaskRunUpdate,
+} from '../engine/types.js';
 
 /**
  * Everything the daemon writes in one transaction. The daemon gathers the writes of one turn of its event
@@ -38,6 +46,11 @@ export interface RunFilter {
   readonly identifier?: string;
   /** Only runs that have not finished (`launching`, `running`, `expired`). */
   readonly active?: boolean;
+  /**
+   * Only finished runs whose `completedAt` is at or after this wall-clock ms. The daemon rebuilds its
+   * background-budget ledger at start from the runs finished within the budget window.
+   */
+  readonly finishedSince?: number;
   /** Newest first; at most this many. */
   readonly limit?: number;
 }
@@ -48,6 +61,13 @@ export interface EventFilter {
   readonly taskId?: string;
   /** Only events with `seq` greater than this. */
   readonly afterSeq?: number;
+  /**
+   * Only events of one of these types; an empty list matches none. With `since`, the daemon reads back
+   * the events its ledger needs (throttling, force quits, opens) at start.
+   */
+  readonly types?: readonly HistoryEventType[];
+  /** Only events whose `at` is at or after this wall-clock ms (by `at`, not by `seq`). */
+  readonly since?: number;
   /** Newest first; at most this many. */
   readonly limit?: number;
 }
@@ -94,8 +114,9 @@ export interface Store extends AsyncDisposable {
   /**
    * Called once at start-up, before anything else writes: every run that was active when the store was
    * last closed (or the daemon crashed) is finished as `interrupted` at `at`, an `interrupted` event is
-   * recorded, and its request becomes pending again, unless the app has since submitted a newer request
-   * for the same identifier (then the newer one stands and the event says so).
+   * recorded, and its request becomes pending again (with the run's conditions, recurrence, retry policy
+   * and attempt), unless the app has since submitted a newer request for the same identifier (then the
+   * newer one stands and the event says so).
    */
   recoverInterruptedRuns(at: number): Promise<RecoveryResult>;
 

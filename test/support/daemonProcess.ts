@@ -116,6 +116,10 @@ export class DaemonProcess implements AsyncDisposable {
         reject(new Error(`the daemon exited with ${code} while starting:\n${daemon.log}`));
       });
     });
+    // This machine's real load (PSI) and heat must not decide whether a test's task runs: tests that
+    // are about those conditions set them themselves.
+    const pinned = await home.cli('conditions', 'set', 'cpuPressure=nominal', 'memoryPressure=nominal', 'ioPressure=nominal', 'thermalState=nominal');
+    if (pinned.code !== 0) throw new Error(`could not pin the test daemon's conditions: ${pinned.stderr}`);
     return daemon;
   }
 

@@ -4,7 +4,7 @@
  * Only the process boundary is simulated; every decision is the daemon's own code.
  */
 import type { Disposable } from '../../src/engine/clock.js';
-import { DEFAULT_CONDITIONS, type Conditions, type ConditionsSnapshot, type ConditionsSource } from '../../src/engine/conditions.js';
+import { CONDITION_NAMES, DEFAULT_CONDITIONS, type ConditionName, type ConditionOrigin, type Conditions, type ConditionsSnapshot, type ConditionsSource } from '../../src/engine/conditions.js';
 import { compileSchedulingOptions, type SchedulingOptions } from '../../src/engine/options.js';
 import type { AppRecord } from '../../src/engine/types.js';
 import type { TaskDelivery } from '../../src/protocol/messages.js';
@@ -24,7 +24,8 @@ export class ScriptedConditions implements ConditionsSource {
   readonly #listeners = new Set<(snapshot: ConditionsSnapshot) => void>();
 
   current(): ConditionsSnapshot {
-    return { conditions: this.#conditions, origins: { power: 'override', network: 'override', batteryLevel: 'default' }, readAt: 0 };
+    const origins = Object.fromEntries(CONDITION_NAMES.map((name) => [name, 'override'])) as Record<ConditionName, ConditionOrigin>;
+    return { conditions: this.#conditions, origins, readAt: 0 };
   }
 
   set(partial: Partial<Conditions>): void {
@@ -53,7 +54,10 @@ export class FakeProcess implements LaunchedProcess {
   }
   stop(): void {
     this.signals.push('SIGTERM');
+    // A well-behaved app exits on SIGTERM (tests that need a stubborn one set exitOnStop = false).
+    if (this.exitOnStop) queueMicrotask(() => this.exit({ signal: 'SIGTERM', code: null }));
   }
+  exitOnStop = false;
   kill(): void {
     this.signals.push('SIGKILL');
   }
@@ -66,10 +70,12 @@ export class FakeProcess implements LaunchedProcess {
 
 export class FakeLauncher implements AppLauncher {
   readonly launches: FakeProcess[] = [];
+  onLaunch: ((process: FakeProcess) => void) | null = null;
   #pid = 1000;
   launch(app: AppRecord, launch: { launchId: string; reason: LaunchReason }): LaunchedProcess {
     const process = new FakeProcess(launch.launchId, app.appId, launch.reason, this.#pid++);
     this.launches.push(process);
+    this.onLaunch?.(process);
     return process;
   }
 }
@@ -87,8 +93,11 @@ export class FakeInstance implements AppInstance {
     readonly launchId: string | null,
     readonly pid = 4242,
   ) {}
+  /** Called with each delivery, e.g. to start and complete the tasks as an app would. */
+  onDeliver: ((tasks: readonly TaskDelivery[]) => void) | null = null;
   deliver(tasks: readonly TaskDelivery[]): void {
     this.delivered.push(...tasks);
+    this.onDeliver?.(tasks);
   }
   expire(tasks: readonly { taskId: string; reason: string }[]): void {
     this.expired.push(...tasks);
@@ -97,6 +106,9 @@ export class FakeInstance implements AppInstance {
     this.terminated.push(reason);
   }
 }
+
+/** The fields of a request input beyond Apple's, at their defaults. */
+export const NO_EXTRAS = { requiresUnmeteredNetwork: false, interval: null, tolerance: null, retry: null } as const;
 
 export const APP: AppRecord = {
   appId: 'com.example.feeds',
@@ -120,6 +132,12 @@ export interface Harness extends AsyncDisposable {
   settle(): Promise<void>;
   /** Attaches a process of the app that registered `registered`, as the daemon does on hello. */
   connect(registered: readonly string[], launch?: FakeProcess): FakeInstance;
+  /**
+   * An app that behaves: every background launch connects at once with handlers for `registered`, and
+   * every task it gets is started and completed (`complete` decides success; return null to leave it
+   * running). Returns the instances it connected.
+   */
+  autoApp(registered: readonly string[], complete?: (task: TaskDelivery) => boolean | null): FakeInstance[];
 }
 
 export async function createHarness(options: { scheduling?: Partial<SchedulingOptions>; store?: Store; apps?: AppRecord[]; clock?: VirtualClock; conditions?: Partial<Conditions> } = {}): Promise<Harness> {
@@ -128,7 +146,8 @@ export async function createHarness(options: { scheduling?: Partial<SchedulingOp
   const launcher = new FakeLauncher();
   const store = options.store ?? openStore(':memory:');
   await store.migrate();
-  const apps = options.apps ?? [APP];
+  // Installed now, so the recent-use rule (no processing for apps unused for a week) holds nothing back.
+  const apps = (options.apps ?? [APP]).map((app) => ({ ...app, installedAt: clock.now() }));
   if (apps.length > 0) await store.apply({ putApps: apps });
   const writer = new StoreWriter(store);
   const warnings: string[] = [];
@@ -141,6 +160,11 @@ export async function createHarness(options: { scheduling?: Partial<SchedulingOp
     options: compileSchedulingOptions(options.scheduling),
     log: { info: () => undefined, warn: (message) => warnings.push(message), error: (message) => warnings.push(message) },
   });
+  function connect(registered: readonly string[], launch?: FakeProcess): FakeInstance {
+    const instance = new FakeInstance(APP.appId, new Set(registered), launch?.reason ?? 'user', launch?.launchId ?? null);
+    scheduler.attach(instance);
+    return instance;
+  }
   const settle = async (): Promise<void> => {
     for (let i = 0; i < 5; i++) await flushMicrotasks();
     await writer.drain();
@@ -155,10 +179,29 @@ export async function createHarness(options: { scheduling?: Partial<SchedulingOp
     scheduler,
     warnings,
     settle,
-    connect(registered, launch) {
-      const instance = new FakeInstance(APP.appId, new Set(registered), launch?.reason ?? 'user', launch?.launchId ?? null);
-      scheduler.attach(instance);
-      return instance;
+    connect,
+    autoApp(registered, complete = () => true) {
+      const instances: FakeInstance[] = [];
+      const wire = (instance: FakeInstance): void => {
+        instance.onDeliver = (tasks) => queueMicrotask(() => {
+          scheduler.started(instance, tasks.map((task) => task.taskId));
+          const done = tasks.flatMap((task) => {
+            const success = complete(task);
+            return success === null ? [] : [{ taskId: task.taskId, success, reason: null, error: null }];
+          });
+          if (done.length > 0) scheduler.completed(instance, done);
+        });
+        instances.push(instance);
+      };
+      launcher.onLaunch = (process) => {
+        process.exitOnStop = true;
+        queueMicrotask(() => {
+          const instance = connect(registered, process);
+          wire(instance);
+          process.onExit(() => scheduler.detach(instance));
+        });
+      };
+      return instances;
     },
     async [Symbol.asyncDispose]() {
       scheduler.dispose();

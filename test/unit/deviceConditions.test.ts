@@ -6,10 +6,28 @@ import { after, describe, it } from 'node:test';
 
 import { DeviceConditions, type DeviceConditionsOptions } from '../../src/conditions/deviceConditions.js';
 import { createSystemSensors, type Sensors } from '../../src/conditions/sensors.js';
-import type { Conditions, ConditionsSnapshot } from '../../src/engine/conditions.js';
+import type { Disposable } from '../../src/engine/clock.js';
+import {
+  CONDITION_NAMES,
+  DEFAULT_CONDITIONS,
+  type ConditionName,
+  type ConditionOrigin,
+  type Conditions,
+  type ConditionsSnapshot,
+} from '../../src/engine/conditions.js';
 import { flushMicrotasks, VirtualClock } from '../../src/testing/virtualClock.js';
 
 const INTERVAL = 1_000;
+
+/** Every condition: the defaults with `values` on top. */
+function all(values: Partial<Conditions>): Conditions {
+  return { ...DEFAULT_CONDITIONS, ...values };
+}
+
+/** Every origin: 'default' except the ones given. */
+function originsOf(values: Partial<Record<ConditionName, ConditionOrigin>>): Record<ConditionName, ConditionOrigin> {
+  return Object.fromEntries(CONDITION_NAMES.map((name) => [name, values[name] ?? 'default'])) as Record<ConditionName, ConditionOrigin>;
+}
 
 /** Sensors that answer what the test last scripted: a reading, an error to reject with, or a pending promise. */
 class ScriptedSensors implements Sensors {
@@ -19,6 +37,22 @@ class ScriptedSensors implements Sensors {
     this.reads++;
     const next = this.next;
     return next instanceof Error ? Promise.reject(next) : Promise.resolve({ ...next });
+  }
+}
+
+/** Scripted sensors with change events the test fires by hand. */
+class WatchableSensors extends ScriptedSensors {
+  watches = 0;
+  disposed = 0;
+  readsAtWatch = -1;
+  onChange: (() => void) | undefined;
+  onError: ((error: unknown) => void) | undefined;
+  watch(onChange: () => void, onError?: (error: unknown) => void): Disposable {
+    this.watches++;
+    this.readsAtWatch = this.reads;
+    this.onChange = onChange;
+    this.onError = onError;
+    return { dispose: () => void this.disposed++ };
   }
 }
 
@@ -48,8 +82,8 @@ describe('DeviceConditions', () => {
   it('reports the defaults before the first read', () => {
     const { clock, conditions } = setup();
     assert.deepEqual(conditions.current(), {
-      conditions: { power: 'unknown', batteryLevel: null, network: 'unknown' },
-      origins: { power: 'default', batteryLevel: 'default', network: 'default' },
+      conditions: all({ power: 'unknown', batteryLevel: null, network: 'unknown' }),
+      origins: originsOf({ power: 'default', batteryLevel: 'default', network: 'default' }),
       readAt: clock.now(),
     });
   });
@@ -61,8 +95,8 @@ describe('DeviceConditions', () => {
     await conditions.start();
     assert.equal(sensors.reads, 1);
     assert.deepEqual(conditions.current(), {
-      conditions: { power: 'unknown', batteryLevel: null, network: 'online' },
-      origins: { power: 'default', batteryLevel: 'default', network: 'sensor' },
+      conditions: all({ power: 'unknown', batteryLevel: null, network: 'online' }),
+      origins: originsOf({ power: 'default', batteryLevel: 'default', network: 'sensor' }),
       readAt: clock.now(),
     });
     assert.equal(events.length, 1);
@@ -82,7 +116,7 @@ describe('DeviceConditions', () => {
 
     await clock.advanceBy(1);
     assert.equal(sensors.reads, 2);
-    assert.deepEqual(conditions.current().conditions, { power: 'battery', batteryLevel: 89, network: 'online' });
+    assert.deepEqual(conditions.current().conditions, all({ power: 'battery', batteryLevel: 89, network: 'online' }));
     assert.equal(conditions.current().readAt, firstReadAt + INTERVAL);
     assert.deepEqual(
       events.map((event) => event.conditions.power),
@@ -129,8 +163,8 @@ describe('DeviceConditions', () => {
     assert.equal(events.length, 1);
     assert.equal(events[0], snapshot);
     assert.equal(conditions.current(), snapshot);
-    assert.deepEqual(snapshot.conditions, { power: 'battery', batteryLevel: 15, network: 'online' });
-    assert.deepEqual(snapshot.origins, { power: 'override', batteryLevel: 'override', network: 'sensor' });
+    assert.deepEqual(snapshot.conditions, all({ power: 'battery', batteryLevel: 15, network: 'online' }));
+    assert.deepEqual(snapshot.origins, originsOf({ power: 'override', batteryLevel: 'override', network: 'sensor' }));
 
     // Merged into the existing overrides, not replacing them.
     conditions.setOverrides({ network: 'offline' });
@@ -158,14 +192,14 @@ describe('DeviceConditions', () => {
 
     let snapshot = conditions.resetOverrides(['power']);
     assert.equal(events.length, 1);
-    assert.deepEqual(snapshot.conditions, { power: 'ac', batteryLevel: 15, network: 'offline' });
-    assert.deepEqual(snapshot.origins, { power: 'sensor', batteryLevel: 'override', network: 'override' });
+    assert.deepEqual(snapshot.conditions, all({ power: 'ac', batteryLevel: 15, network: 'offline' }));
+    assert.deepEqual(snapshot.origins, originsOf({ power: 'sensor', batteryLevel: 'override', network: 'override' }));
     assert.deepEqual(conditions.overrides(), { network: 'offline', batteryLevel: 15 });
 
     snapshot = conditions.resetOverrides();
     assert.equal(events.length, 2);
-    assert.deepEqual(snapshot.conditions, { power: 'ac', batteryLevel: null, network: 'online' });
-    assert.deepEqual(snapshot.origins, { power: 'sensor', batteryLevel: 'default', network: 'sensor' });
+    assert.deepEqual(snapshot.conditions, all({ power: 'ac', batteryLevel: null, network: 'online' }));
+    assert.deepEqual(snapshot.origins, originsOf({ power: 'sensor', batteryLevel: 'default', network: 'sensor' }));
     assert.deepEqual(conditions.overrides(), {});
 
     // Nothing left to reset: no event.
@@ -341,6 +375,154 @@ describe('DeviceConditions', () => {
   });
 });
 
+describe('DeviceConditions with sensor events', () => {
+  const DEBOUNCE = 200;
+
+  function watchSetup(options: Partial<DeviceConditionsOptions> = {}) {
+    const clock = new VirtualClock();
+    const sensors = new WatchableSensors();
+    const sensorErrors: unknown[] = [];
+    const conditions = new DeviceConditions({
+      clock,
+      sensors,
+      pollIntervalMs: 60_000,
+      eventDebounceMs: DEBOUNCE,
+      onSensorError: (error) => sensorErrors.push(error),
+      ...options,
+    });
+    return { clock, sensors, conditions, sensorErrors };
+  }
+
+  it('validates eventDebounceMs', () => {
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY, '5' as unknown as number]) {
+      assert.throws(() => new DeviceConditions({ clock: new VirtualClock(), sensors: new ScriptedSensors(), eventDebounceMs: bad }), {
+        name: 'TypeError',
+        message: /eventDebounceMs/,
+      });
+    }
+  });
+
+  it('subscribes once, on start and before the first read', async () => {
+    const { sensors, conditions } = watchSetup();
+    assert.equal(sensors.watches, 0, 'not before start');
+    await Promise.all([conditions.start(), conditions.start()]);
+    assert.equal(sensors.watches, 1);
+    assert.equal(sensors.readsAtWatch, 0);
+    conditions.dispose();
+  });
+
+  it('re-reads the sensors the debounce time after an event, long before the next poll', async () => {
+    const { clock, sensors, conditions } = watchSetup();
+    const events: string[] = [];
+    conditions.onDidChange((snapshot) => events.push(snapshot.conditions.power));
+    sensors.next = { power: 'ac' };
+    await conditions.start();
+
+    sensors.next = { power: 'battery' };
+    sensors.onChange!();
+    await clock.advanceBy(DEBOUNCE - 1);
+    assert.equal(sensors.reads, 1);
+    await clock.advanceBy(1);
+    assert.equal(sensors.reads, 2);
+    assert.deepEqual(events, ['ac', 'battery']);
+    assert.equal(conditions.current().readAt, clock.now());
+    conditions.dispose();
+  });
+
+  it('coalesces a burst of events into one read', async () => {
+    const { clock, sensors, conditions } = watchSetup();
+    await conditions.start();
+    for (let i = 0; i < 10; i++) {
+      sensors.onChange!();
+      await clock.advanceBy(10);
+    }
+    await clock.advanceBy(DEBOUNCE);
+    assert.equal(sensors.reads, 2);
+
+    // The next event after the read arms a new one.
+    sensors.onChange!();
+    await clock.advanceBy(DEBOUNCE);
+    assert.equal(sensors.reads, 3);
+    conditions.dispose();
+  });
+
+  it('keeps the regular poll going alongside events', async () => {
+    const { clock, sensors, conditions } = watchSetup({ pollIntervalMs: 1_000 });
+    await conditions.start();
+    sensors.onChange!();
+    await clock.advanceBy(1_000);
+    assert.equal(sensors.reads, 3, 'start, the event, the poll');
+    conditions.dispose();
+  });
+
+  it('passes the sensors\' event errors to onSensorError, and a throwing watch does not stop polling', async () => {
+    const { sensors, conditions, sensorErrors } = watchSetup();
+    await conditions.start();
+    const failure = new Error('udevadm: not found');
+    sensors.onError!(failure);
+    assert.deepEqual(sensorErrors, [failure]);
+
+    const clock = new VirtualClock();
+    const throwing = new ScriptedSensors() as ScriptedSensors & { watch: () => Disposable };
+    throwing.watch = () => {
+      throw new Error('watch bug');
+    };
+    const errors: unknown[] = [];
+    const other = new DeviceConditions({ clock, sensors: throwing, pollIntervalMs: 1_000, onSensorError: (error) => errors.push(error) });
+    await other.start();
+    await clock.advanceBy(1_000);
+    assert.equal(throwing.reads, 2);
+    assert.match(String(errors[0]), /watch bug/);
+    other.dispose();
+    conditions.dispose();
+  });
+
+  it('dispose ends the subscription, cancels a pending event read, and ignores later events and errors', async () => {
+    const { clock, sensors, conditions, sensorErrors } = watchSetup();
+    await conditions.start();
+    sensors.onChange!();
+    conditions.dispose();
+    conditions.dispose();
+    assert.equal(sensors.disposed, 1);
+    assert.equal(clock.pendingTimers, 0);
+
+    sensors.onChange!();
+    sensors.onError!(new Error('late'));
+    await clock.runUntilIdle();
+    assert.equal(sensors.reads, 1);
+    assert.deepEqual(sensorErrors, []);
+  });
+
+  it('reports a subscription whose dispose throws, and still disposes', async () => {
+    const { sensors, conditions, sensorErrors } = watchSetup();
+    sensors.watch = () => ({
+      dispose: () => {
+        throw new Error('kill failed');
+      },
+    });
+    await conditions.start();
+    assert.doesNotThrow(() => conditions.dispose());
+    assert.match(String(sensorErrors[0]), /kill failed/);
+  });
+});
+
+describe('DeviceConditions user-activity overrides', () => {
+  it('an overridden activity brings a null idleSince, and resetting it clears both', async () => {
+    const { sensors, conditions } = setup();
+    sensors.next = { userActivity: 'idle', idleSince: 1_000 };
+    await conditions.start();
+    conditions.setOverrides({ userActivity: 'idle' });
+    assert.deepEqual(conditions.overrides(), { userActivity: 'idle', idleSince: null });
+    assert.equal(conditions.current().conditions.idleSince, null);
+    assert.equal(conditions.current().origins.idleSince, 'override');
+
+    conditions.resetOverrides(['userActivity']);
+    assert.deepEqual(conditions.overrides(), {});
+    assert.equal(conditions.current().conditions.idleSince, 1_000);
+    conditions.dispose();
+  });
+});
+
 describe('DeviceConditions with the system sensors', () => {
   const base = mkdtempSync(join(tmpdir(), 'bgtasks-system-'));
   after(() => rmSync(base, { recursive: true, force: true }));
@@ -352,18 +534,23 @@ describe('DeviceConditions with the system sensors', () => {
     mkdirSync(join(proc, 'net'), { recursive: true });
     writeFileSync(join(proc, 'net', 'route'), 'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\nwlan0\t00000000\t0101A8C0\t0003\t0\t0\t600\t00000000\n');
 
-    const conditions = new DeviceConditions({ clock: new VirtualClock(), sensors: createSystemSensors('linux', { powerSupply, proc }) });
+    // Every other root points at nothing, and no D-Bus: only the machine-independent answers remain.
+    const nothing = join(base, 'nothing');
+    const roots = { powerSupply, proc, thermal: nothing, platformProfile: nothing, runSystemd: nothing, systemBus: null };
+    const conditions = new DeviceConditions({ clock: new VirtualClock(), sensors: createSystemSensors('linux', roots) });
     await conditions.refresh();
-    assert.deepEqual(conditions.current().conditions, { power: 'unknown', batteryLevel: null, network: 'online' });
-    assert.deepEqual(conditions.current().origins, { power: 'default', batteryLevel: 'default', network: 'sensor' });
+    const noSeat = { userActivity: 'noSeat', idleSince: null } as const;
+    const noSeatOrigins = { userActivity: 'sensor', idleSince: 'sensor' } as const;
+    assert.deepEqual(conditions.current().conditions, all({ power: 'unknown', batteryLevel: null, network: 'online', ...noSeat }));
+    assert.deepEqual(conditions.current().origins, originsOf({ power: 'default', batteryLevel: 'default', network: 'sensor', ...noSeatOrigins }));
 
     mkdirSync(join(powerSupply, 'BAT0'));
     writeFileSync(join(powerSupply, 'BAT0', 'type'), 'Battery\n');
     writeFileSync(join(powerSupply, 'BAT0', 'status'), 'Discharging\n');
     writeFileSync(join(powerSupply, 'BAT0', 'capacity'), '37\n');
     await conditions.refresh();
-    assert.deepEqual(conditions.current().conditions, { power: 'battery', batteryLevel: 37, network: 'online' });
-    assert.deepEqual(conditions.current().origins, { power: 'sensor', batteryLevel: 'sensor', network: 'sensor' });
+    assert.deepEqual(conditions.current().conditions, all({ power: 'battery', batteryLevel: 37, network: 'online', ...noSeat }));
+    assert.deepEqual(conditions.current().origins, originsOf({ power: 'sensor', batteryLevel: 'sensor', network: 'sensor', ...noSeatOrigins }));
     conditions.dispose();
   });
 
@@ -372,6 +559,19 @@ describe('DeviceConditions with the system sensors', () => {
       const reading = await createSystemSensors(platform).read();
       assert.ok(reading.power === undefined || ['ac', 'battery'].includes(reading.power), `${platform}: ${reading.power}`);
       assert.ok(reading.network === undefined || ['online', 'offline'].includes(reading.network), `${platform}: ${reading.network}`);
+      for (const field of ['thermalState', 'cpuPressure', 'memoryPressure', 'ioPressure'] as const) {
+        assert.ok(reading[field] === undefined || ['nominal', 'fair', 'serious', 'critical'].includes(reading[field]), `${platform}: ${field} ${reading[field]}`);
+      }
+      assert.ok(reading.userActivity === undefined || ['active', 'idle', 'noSeat'].includes(reading.userActivity), `${platform}: ${reading.userActivity}`);
     }
+  });
+
+  it('starts and disposes cleanly on this machine with the real sensors and their events', async () => {
+    const errors: unknown[] = [];
+    const conditions = new DeviceConditions({ clock: new VirtualClock(), sensors: createSystemSensors(), onSensorError: (error) => errors.push(error) });
+    await conditions.start();
+    conditions.dispose();
+    // Whatever this machine lacks (a system bus, udevadm) is reported, never thrown.
+    for (const error of errors) assert.match(String(error), /unavailable/);
   });
 });

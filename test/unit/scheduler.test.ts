@@ -5,17 +5,17 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openStore } from '../../src/store/index.js';
 import { VirtualClock } from '../../src/testing/virtualClock.js';
-import { APP, createHarness } from '../support/schedulerHarness.js';
+import { APP, NO_EXTRAS, createHarness } from '../support/schedulerHarness.js';
 
 const REFRESH = 'com.example.feeds.refresh';
 const CLEANUP = 'com.example.feeds.cleanup';
 
 function refresh(earliestBeginAt: number | null = null) {
-  return { identifier: REFRESH, kind: 'refresh' as const, earliestBeginAt, requiresExternalPower: false, requiresNetworkConnectivity: false };
+  return { identifier: REFRESH, kind: 'refresh' as const, earliestBeginAt, requiresExternalPower: false, requiresNetworkConnectivity: false, ...NO_EXTRAS };
 }
 
 function processing(identifier: string, fields: { requiresExternalPower?: boolean; requiresNetworkConnectivity?: boolean } = {}) {
-  return { identifier, kind: 'processing' as const, earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false, ...fields };
+  return { identifier, kind: 'processing' as const, earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false, ...NO_EXTRAS, ...fields };
 }
 
 describe('Scheduler', () => {

@@ -98,6 +98,10 @@ describe('BGTaskRequest', () => {
       earliestBeginAt: 1_800_000_000_000,
       requiresNetworkConnectivity: false,
       requiresExternalPower: false,
+      requiresUnmeteredNetwork: false,
+      interval: null,
+      tolerance: null,
+      retry: null,
     });
     const processing = new BGProcessingTaskRequest('com.example.b');
     processing.requiresExternalPower = true;
@@ -107,7 +111,25 @@ describe('BGTaskRequest', () => {
       earliestBeginAt: null,
       requiresNetworkConnectivity: false,
       requiresExternalPower: true,
+      requiresUnmeteredNetwork: false,
+      interval: null,
+      tolerance: null,
+      retry: null,
     });
+    const periodic = new BGAppRefreshTaskRequest('com.example.c');
+    periodic.interval = 15 * 60_000;
+    periodic.retry = { maxAttempts: 3 };
+    periodic.requiresUnmeteredNetwork = true;
+    assert.deepEqual(periodic.toInput(), {
+      identifier: 'com.example.c', kind: 'refresh', earliestBeginAt: null, requiresNetworkConnectivity: false, requiresExternalPower: false,
+      requiresUnmeteredNetwork: true, interval: 900_000, tolerance: null,
+      retry: { maxAttempts: 3, backoff: 'exponential', initialDelay: 1000, maxDelay: 3_600_000 },
+    });
+    periodic.retry = { maxAttempts: 3, initialDelay: 5000, maxDelay: 10 };
+    assert.throws(() => periodic.toInput(), (error: Error & { field?: string }) => error.field === 'retry.maxDelay');
+    periodic.retry = null;
+    periodic.tolerance = periodic.interval + 1;
+    assert.throws(() => periodic.toInput(), (error: Error & { field?: string }) => error.field === 'tolerance');
     (processing as unknown as { earliestBeginDate: undefined }).earliestBeginDate = undefined;
     assert.equal(processing.toInput().earliestBeginAt, null);
   });

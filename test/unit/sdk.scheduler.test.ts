@@ -508,9 +508,9 @@ describe('BGTaskScheduler calls', () => {
     const frames = daemon.frames('submit');
     assert.equal(frames.length, 1);
     assert.deepEqual(frames[0]?.requests, [
-      { identifier: 'com.example.refresh', kind: 'refresh', earliestBeginAt: 1_800_000_000_000, requiresNetworkConnectivity: false, requiresExternalPower: false },
-      { identifier: 'com.example.cleanup', kind: 'processing', earliestBeginAt: null, requiresNetworkConnectivity: false, requiresExternalPower: true },
-      { identifier: 'com.example.other', kind: 'processing', earliestBeginAt: null, requiresNetworkConnectivity: false, requiresExternalPower: false },
+      { identifier: 'com.example.refresh', kind: 'refresh', earliestBeginAt: 1_800_000_000_000, requiresNetworkConnectivity: false, requiresExternalPower: false, requiresUnmeteredNetwork: false, interval: null, tolerance: null, retry: null },
+      { identifier: 'com.example.cleanup', kind: 'processing', earliestBeginAt: null, requiresNetworkConnectivity: false, requiresExternalPower: true, requiresUnmeteredNetwork: false, interval: null, tolerance: null, retry: null },
+      { identifier: 'com.example.other', kind: 'processing', earliestBeginAt: null, requiresNetworkConnectivity: false, requiresExternalPower: false, requiresUnmeteredNetwork: false, interval: null, tolerance: null, retry: null },
     ]);
     assert.equal(results[0]?.status, 'fulfilled');
     assert.ok(results[1]?.status === 'rejected' && results[1].reason instanceof BGTaskSchedulerError);

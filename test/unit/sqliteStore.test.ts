@@ -14,7 +14,9 @@ import { createSqlContext } from '../../src/store/sqlite/sql/context.js';
 import { migrate, schemaVersion } from '../../src/store/sqlite/sql/migrate.js';
 import { SqliteStore, defaultSqliteStoreOptions } from '../../src/store/sqlite/sqliteStore.js';
 import type { SqliteStoreOptions } from '../../src/store/sqlite/sqliteStore.js';
-import { app, request, storeContract, storeError } from './store.contract.js';
+import type { Store } from '../../src/store/store.js';
+import { schedulingContract } from './store.contract.scheduling.js';
+import { T0, app, request, run, storeContract, storeError } from './store.contract.js';
 
 let dir: string;
 let counter = 0;
@@ -37,8 +39,14 @@ async function openMigrated(options: Partial<SqliteStoreOptions> = {}): Promise<
   return store;
 }
 
-storeContract('SqliteStore on a file', () => openMigrated());
-storeContract('SqliteStore in memory', async () => {
+/** Both halves of the store contract. */
+function contract(name: string, makeStore: () => Promise<Store>): void {
+  storeContract(name, makeStore);
+  schedulingContract(name, makeStore);
+}
+
+contract('SqliteStore on a file', () => openMigrated());
+contract('SqliteStore in memory', async () => {
   const store = SqliteStore.open({ file: ':memory:' });
   await store.migrate();
   return store;
@@ -162,6 +170,48 @@ describe('SqliteStore files', () => {
       rows,
       MIGRATIONS.map(({ version, name }) => ({ version, name })),
     );
+  });
+
+  it('upgrades a store written at schema 1 in place; old rows read back with the new fields defaulted', async () => {
+    const file = freshFile();
+    const v1 = new Database(file);
+    migrate(createSqlContext(v1), T0, MIGRATIONS.slice(0, 1));
+    // Written as the release with schema 1 wrote them, column by column.
+    const oldRequest = request({ earliestBeginAt: T0 + 60_000, requiresExternalPower: true });
+    v1.prepare(
+      `INSERT INTO requests (request_id, app_id, identifier, kind, earliest_begin_at, requires_network_connectivity,
+         requires_external_power, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(oldRequest.requestId, oldRequest.appId, oldRequest.identifier, oldRequest.kind, oldRequest.earliestBeginAt, 0, 1, oldRequest.submittedAt);
+    const oldRun = run({ taskId: 'task-old', state: 'finished', outcome: 'success', completedAt: T0 + 40_000, background: false });
+    const v1Columns = [
+      'task_id', 'request_id', 'app_id', 'identifier', 'kind', 'requires_network_connectivity', 'requires_external_power',
+      'earliest_begin_at', 'submitted_at', 'eligible_at', 'forced', 'state', 'launch', 'launched_at', 'started_at',
+      'deadline_at', 'expired_at', 'expiration_reason', 'completed_at', 'outcome', 'reason', 'error',
+    ];
+    v1.prepare(`INSERT INTO runs (${v1Columns.join(', ')}) VALUES (${v1Columns.map(() => '?').join(', ')})`).run(
+      oldRun.taskId, oldRun.requestId, oldRun.appId, oldRun.identifier, oldRun.kind, 1, 0, oldRun.earliestBeginAt,
+      oldRun.submittedAt, oldRun.eligibleAt, 0, oldRun.state, oldRun.launch, oldRun.launchedAt, oldRun.startedAt,
+      oldRun.deadlineAt, null, null, oldRun.completedAt, oldRun.outcome, null, null,
+    );
+    v1.close();
+
+    await using store = SqliteStore.open({ file });
+    assert.equal(await store.schemaVersion(), 1);
+    await store.migrate();
+    assert.equal(await store.schemaVersion(), 2);
+    // The fixtures' defaults are exactly what migration 2 gives an old row (except background, set above).
+    assert.deepEqual(await store.listRequests(), [oldRequest]);
+    assert.deepEqual(await store.getRun('task-old'), oldRun);
+    assert.deepEqual(await store.listRuns({ finishedSince: T0 + 40_000 }), [oldRun]);
+    assert.equal(await store.integrityCheck(), 'ok');
+
+    // The upgraded rows take the new fields like any other.
+    await store.apply({ updateRuns: [{ taskId: 'task-old', cpuMs: 90, attempt: 2 }] });
+    assert.deepEqual(await store.getRun('task-old'), { ...oldRun, cpuMs: 90, attempt: 2 });
+    const recurrence = { intervalMs: 60_000, toleranceMs: 0, anchorAt: T0, period: 0 };
+    const periodic = { ...oldRequest, requestId: 'req-periodic', recurrence };
+    await store.apply({ putRequests: [periodic] });
+    assert.deepEqual(await store.listRequests(), [periodic]);
   });
 
   it('reports version 0 before migrate()', async () => {

@@ -2,6 +2,11 @@
  * The behaviour every {@link Store} implementation must have. Each implementation's test file calls
  * {@link storeContract} with a factory; the cases only use the `Store` interface, so the SQLite and
  * PostgreSQL stores are held to exactly the same rules.
+ *
+ * The cases are split in two files to keep each readable: this one, and
+ * `store.contract.scheduling.ts` (`schedulingContract`: the fields of periodic requests, retries
+ * and the background budget, and the filters that rebuild the budget ledger). A store's test file runs
+ * both; the fixtures below are shared.
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -10,7 +15,7 @@ import { StoreError } from '../../src/store/errors.js';
 import type { StoreErrorCode } from '../../src/store/errors.js';
 import type { Store, StoreBatch } from '../../src/store/store.js';
 
-const T0 = Date.UTC(2026, 0, 1);
+export const T0 = Date.UTC(2026, 0, 1);
 
 export function app(overrides: Partial<AppRecord> = {}): AppRecord {
   return {
@@ -25,6 +30,7 @@ export function request(overrides: Partial<TaskRequest> = {}): TaskRequest {
   return {
     requestId: 'req-1', appId: 'com.example.feeds', identifier: 'com.example.feeds.refresh', kind: 'refresh',
     earliestBeginAt: null, requiresNetworkConnectivity: false, requiresExternalPower: false, submittedAt: T0 + 1_000,
+    requiresUnmeteredNetwork: false, recurrence: null, retry: null, attempt: 1,
     ...overrides,
   };
 }
@@ -36,6 +42,7 @@ export function run(overrides: Partial<TaskRun> = {}): TaskRun {
     submittedAt: T0 + 1_000, eligibleAt: T0 + 5_000, forced: false, state: 'running', launch: 'launched',
     launchedAt: T0 + 6_000, startedAt: T0 + 7_000, deadlineAt: T0 + 37_000, expiredAt: null, expirationReason: null,
     completedAt: null, outcome: null, reason: null, error: null,
+    requiresUnmeteredNetwork: false, recurrence: null, retry: null, attempt: 1, background: true, cpuMs: null,
     ...overrides,
   };
 }

@@ -33,6 +33,8 @@ export interface ProcessExit {
 export interface LaunchedProcess {
   readonly launchId: string;
   readonly pid: number | undefined;
+  /** The background priority the launcher applied (nice, IO class, cgroup), where it says. */
+  readonly priority?: { readonly nice: number | null; readonly ioClass: string | null; readonly cgroup: string | null; readonly notes: readonly string[] };
   onExit(listener: (exit: ProcessExit) => void): void;
   /** SIGTERM, then SIGKILL after `graceMs` if it is still running. */
   stop(graceMs: number): void;
@@ -50,4 +52,12 @@ export interface SchedulerLog {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/**
+ * Reads the CPU time a process has used so far (user + system, including children it has waited for),
+ * so the scheduler can charge each task its share. Null when the process is gone or cannot be read.
+ */
+export interface CpuMeter {
+  cpuTimeMs(pid: number): number | null;
 }

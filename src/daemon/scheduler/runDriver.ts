@@ -1,15 +1,21 @@
+import type { AppUsage } from '../../engine/appUsage.js';
 import type { Clock, Disposable } from '../../engine/clock.js';
-import type { Conditions } from '../../engine/conditions.js';
 import { findHandlerKey } from '../../engine/identifiers.js';
 import type { SchedulingOptions } from '../../engine/options.js';
+import type { Blocker } from '../../engine/policy.js';
+import { currentPeriod, missedPeriods, nextPeriodRequest } from '../../engine/recurrence.js';
 import type { QueueEntry, RequestQueue } from '../../engine/requestQueue.js';
-import type { HistoryEventInput, TaskOutcome, TaskRun, TaskRunUpdate } from '../../engine/types.js';
+import { requestFromRun, type HistoryEventInput, type TaskOutcome, type TaskRequest, type TaskRun, type TaskRunUpdate } from '../../engine/types.js';
 import type { Completion, TaskDelivery } from '../../protocol/messages.js';
 import type { StoreBatch } from '../../store/store.js';
 import type { StoreWriter } from '../storeWriter.js';
-import { isLaunching, launchBackoffMs, pickInstance, type AppState, type AppTable, type ProcessState } from './appTable.js';
+import { isLaunching, launchBackoffMs, pickInstance, type AppState, type AppTable } from './appTable.js';
 import type { ActiveRun, ActiveRuns } from './activeRuns.js';
-import type { AppInstance, AppLauncher, LaunchReason, ProcessExit, SchedulerLog } from './ports.js';
+import { afterRun } from './aftermath.js';
+import type { CpuAccounting } from './cpuAccounting.js';
+import { skippedEvent, type PeriodTracker } from './periodTracker.js';
+import { ProcessSupervisor } from './processes.js';
+import type { AppInstance, AppLauncher, LaunchReason, SchedulerLog } from './ports.js';
 
 export interface RunDriverDeps {
   readonly clock: Clock;
@@ -18,7 +24,15 @@ export interface RunDriverDeps {
   readonly log: SchedulerLog;
   readonly options: SchedulingOptions;
   readonly newId: () => string;
+  readonly usage: AppUsage;
+  readonly cpu: CpuAccounting;
+  readonly periods: PeriodTracker;
+  /** A number in [0, 1), for retry jitter. */
+  readonly random: () => number;
 }
+
+/** Signals that a pass should run; `unpark` when requests held for the user or the conditions may now run. */
+export type OnChange = (unpark: boolean) => void;
 
 /**
  * Drives runs through their states (see `RunState` in src/engine/types.ts): dispatch, launch the app if it
@@ -31,7 +45,8 @@ export class RunDriver implements Disposable {
   readonly #apps: AppTable;
   readonly #runs: ActiveRuns;
   readonly #queue: RequestQueue;
-  readonly #onCapacity: () => void;
+  readonly #onChange: OnChange;
+  readonly #processes: ProcessSupervisor;
   /** Deliveries made during this turn, sent as one frame per instance. */
   readonly #outbox = new Map<AppInstance, TaskDelivery[]>();
   /**
@@ -41,18 +56,40 @@ export class RunDriver implements Disposable {
    */
   #disposed = false;
 
-  constructor(deps: RunDriverDeps, apps: AppTable, runs: ActiveRuns, queue: RequestQueue, onCapacity: () => void) {
+  constructor(deps: RunDriverDeps, apps: AppTable, runs: ActiveRuns, queue: RequestQueue, onChange: OnChange) {
     this.#deps = deps;
     this.#apps = apps;
     this.#runs = runs;
     this.#queue = queue;
-    this.#onCapacity = onCapacity;
+    this.#onChange = onChange;
+    this.#processes = new ProcessSupervisor({
+      ...deps,
+      event: (event) => this.#event(event),
+      runningCount: (appId) => this.#runs.countForApp(appId),
+      onLaunchFailed: (app, reason, message) => this.#launchFailed(app, reason, message),
+      onUserKilled: (appId) => this.recordForceQuit(appId, 'killed'),
+      onSlotFreed: () => this.#onChange(false),
+    });
+  }
+
+  get backgroundProcessCount(): number {
+    return this.#processes.backgroundCount;
   }
 
   /** Turns a pending request into a run and starts it; returns the task id. */
   dispatch(app: AppState, entry: QueueEntry, now: number, forced: boolean): string {
     const { request } = entry;
     this.#queue.remove(request.appId, request.identifier, request.requestId);
+    const events: HistoryEventInput[] = [];
+    let recurrence = request.recurrence;
+    let next: TaskRequest | null = null;
+    if (recurrence) {
+      // The run counts for the period it starts in; periods before it with no run were skipped.
+      const period = currentPeriod(recurrence, now);
+      for (const missed of missedPeriods(recurrence, period)) events.push(skippedEvent(now, request, missed, entry.lastReason));
+      recurrence = { ...recurrence, period };
+      next = nextPeriodRequest(request, period, this.#deps.newId(), now);
+    }
     const run: TaskRun = {
       taskId: this.#deps.newId(),
       requestId: request.requestId,
@@ -61,6 +98,10 @@ export class RunDriver implements Disposable {
       kind: request.kind,
       requiresNetworkConnectivity: request.requiresNetworkConnectivity,
       requiresExternalPower: request.requiresExternalPower,
+      requiresUnmeteredNetwork: request.requiresUnmeteredNetwork,
+      recurrence,
+      retry: request.retry,
+      attempt: request.attempt,
       earliestBeginAt: request.earliestBeginAt,
       submittedAt: request.submittedAt,
       eligibleAt: forced ? null : entry.eligibleAt,
@@ -76,6 +117,8 @@ export class RunDriver implements Disposable {
       outcome: null,
       reason: null,
       error: null,
+      background: false,
+      cpuMs: null,
     };
     const active: ActiveRun = { run, instance: null, timer: null };
     this.#runs.add(active);
@@ -84,8 +127,18 @@ export class RunDriver implements Disposable {
     const candidate = pickInstance(app, request.identifier);
     // A process the daemon is stopping (idle) must not receive new work: launch a fresh one instead.
     const instance = candidate?.launchId && app.processes.get(candidate.launchId)?.stopping ? undefined : candidate;
+    if (next) {
+      // The next period is pending from the moment this one runs: a crash mid-run cannot end the series.
+      this.#queue.put(next, now);
+      this.#deps.periods.track(next);
+    }
     // One transaction takes the request out and puts the run in: a crash leaves one or the other.
-    this.#write({ deleteRequests: [{ appId: run.appId, identifier: run.identifier, requestId: run.requestId }], insertRuns: [run] });
+    this.#write({
+      ...(next ? { putRequests: [next] } : {}),
+      deleteRequests: [{ appId: run.appId, identifier: run.identifier, requestId: run.requestId }],
+      insertRuns: [run],
+      ...(events.length > 0 ? { events } : {}),
+    });
     if (instance) {
       this.#deliver(active, instance, 'alreadyRunning', now);
     } else if (app.instances.size > 0 && !isLaunching(app)) {
@@ -96,46 +149,39 @@ export class RunDriver implements Disposable {
     return run.taskId;
   }
 
-  /** Starts a process of the app. Failures are handled: the waiting runs go back to pending with backoff. */
-  launch(app: AppState, reason: LaunchReason): void {
-    const launchId = this.#deps.newId();
-    const now = this.#deps.clock.now();
-    const { appId } = app.record;
-    let state: ProcessState;
-    try {
-      const process = this.#deps.launcher.launch(app.record, { launchId, reason });
-      state = { process, reason, launchedAt: now, launchTimer: null, connected: false, stopping: false };
-    } catch (error) {
-      this.#launchFailed(app, 'launchCommandFailed', error instanceof Error ? error.message : String(error));
-      return;
+  /**
+   * Ends every process of the app: the ones the daemon started are stopped (SIGTERM, then SIGKILL after
+   * the grace period) or killed at once; the ones the user started are told to exit. Returns how many.
+   */
+  stopApp(app: AppState, reason: string, how: 'stop' | 'kill'): number {
+    let count = 0;
+    for (const instance of app.instances) {
+      if (instance.launchId && app.processes.has(instance.launchId)) continue;
+      instance.terminate(reason);
+      count++;
     }
-    app.processes.set(launchId, state);
-    this.#event({ at: now, appId, identifier: null, taskId: null, type: 'launched', reason, detail: { launchId, pid: state.process.pid ?? null } });
-    this.#deps.log.info(`launched ${appId} (${reason})`, { appId, launchId, pid: state.process.pid });
-    state.launchTimer = this.#deps.clock.setTimer(this.#deps.options.launchTimeoutMs, () => {
-      state.launchTimer = null;
-      if (state.connected || state.stopping) return;
+    for (const state of app.processes.values()) {
       state.stopping = true;
-      state.process.kill();
-      this.#launchFailed(app, 'launchTimeout', `the app did not connect within ${this.#deps.options.launchTimeoutMs} ms of launch`);
-    });
-    state.process.onExit((exit) => this.#processExited(app, launchId, state, exit));
+      if (how === 'kill') state.process.kill();
+      else state.process.stop(this.#deps.options.stopGraceMs);
+      count++;
+    }
+    return count;
+  }
+
+  /** Starts a process of the app (`bgtasks open`, or a background launch). */
+  launch(app: AppState, reason: LaunchReason): void {
+    this.#processes.launch(app, reason);
   }
 
   attach(instance: AppInstance): void {
     const app = this.#apps.get(instance.appId);
     if (!app) return;
     app.instances.add(instance);
-    const process = instance.launchId ? app.processes.get(instance.launchId) : undefined;
-    if (process) {
-      process.connected = true;
-      process.launchTimer?.dispose();
-      process.launchTimer = null;
-    }
-    app.launchFailures = 0;
-    app.launchBackoffUntil = null;
+    this.#processes.connected(app, instance);
     const now = this.#deps.clock.now();
     this.#event({ at: now, appId: instance.appId, identifier: null, taskId: null, type: 'appConnected', reason: instance.launchReason, detail: { pid: instance.pid, registered: [...instance.registered] } });
+    if (instance.launchReason === 'user') this.recordOpen(instance.appId, instance.pid);
     for (const active of this.#runs.awaitingLaunch(instance.appId)) {
       if (findHandlerKey(instance.registered, active.run.identifier) !== undefined) {
         this.#deliver(active, instance, 'launched', now);
@@ -143,13 +189,14 @@ export class RunDriver implements Disposable {
         this.finish(active, 'noHandler', 'noHandler', `${instance.appId} was launched for ${active.run.identifier} but registered no handler for it`);
       }
     }
-    this.#armIdle(app);
+    this.#processes.armIdle(app);
   }
 
   detach(instance: AppInstance): void {
     if (this.#disposed) return;
     const app = this.#apps.get(instance.appId);
     if (!app?.instances.delete(instance)) return;
+    this.#deps.cpu.settle(instance, this.#runs.forInstance(instance).filter((active) => active.run.startedAt !== null));
     const now = this.#deps.clock.now();
     this.#event({ at: now, appId: instance.appId, identifier: null, taskId: null, type: 'appDisconnected', reason: null, detail: { pid: instance.pid } });
     for (const active of this.#runs.forInstance(instance)) {
@@ -162,6 +209,24 @@ export class RunDriver implements Disposable {
         this.finish(active, 'appExited', 'appExited', `${instance.appId} (pid ${instance.pid}) exited or disconnected while the task ran`);
       }
     }
+    this.#deps.cpu.forget(instance);
+  }
+
+  /** The user opened the app: counts for its usage, and ends a force-quit. */
+  recordOpen(appId: string, pid: number | null): void {
+    const now = this.#deps.clock.now();
+    this.#deps.usage.recordOpen(appId, now);
+    this.#event({ at: now, appId, identifier: null, taskId: null, type: 'opened', reason: null, detail: { pid } });
+    this.#onChange(true);
+  }
+
+  /** The user force-quit the app: no background launches until the user opens it again. */
+  recordForceQuit(appId: string, how: 'quit' | 'killed'): void {
+    const now = this.#deps.clock.now();
+    this.#deps.usage.recordForceQuit(appId, now);
+    this.#event({ at: now, appId, identifier: null, taskId: null, type: 'forceQuit', reason: how, detail: null });
+    this.#deps.log.info(`${appId} was force-quit (${how}); no background launches until the user opens it`, { appId });
+    this.#onChange(true);
   }
 
   started(instance: AppInstance, taskIds: readonly string[]): void {
@@ -203,12 +268,15 @@ export class RunDriver implements Disposable {
     active.timer = this.#deps.clock.setTimer(this.#deps.options.expirationGraceMs, () => this.#terminateAfterExpiration(active));
   }
 
-  /** Expires processing tasks whose required conditions no longer hold. */
-  enforceConstraints(conditions: Conditions): void {
+  /** Expires running tasks that a policy no longer allows (`check` returns its blocker). */
+  enforceConstraints(check: (run: TaskRun) => Blocker | null): void {
     for (const active of [...this.#runs.all()]) {
       if (active.run.state !== 'running') continue;
-      if (active.run.requiresExternalPower && conditions.power === 'battery') this.expire(active, 'requiresExternalPower');
-      else if (active.run.requiresNetworkConnectivity && conditions.network === 'offline') this.expire(active, 'requiresNetworkConnectivity');
+      const blocker = check(active.run);
+      if (blocker) {
+        this.#deps.log.info(`expiring ${active.run.identifier} of ${active.run.appId}: ${blocker.message}`, { appId: active.run.appId, taskId: active.run.taskId, reason: blocker.reason });
+        this.expire(active, blocker.reason);
+      }
     }
   }
 
@@ -216,26 +284,46 @@ export class RunDriver implements Disposable {
   finish(active: ActiveRun, outcome: TaskOutcome, reason: string | null, error: string | null): void {
     if (!this.#runs.remove(active)) return;
     const now = this.#deps.clock.now();
-    active.run = { ...active.run, state: 'finished', outcome, reason, error, completedAt: now };
+    let cpuMs: number | null = null;
+    if (active.instance) {
+      this.#deps.cpu.settle(active.instance, [...this.#runs.forInstance(active.instance), active]);
+      cpuMs = this.#deps.cpu.take(active.run.taskId);
+    }
+    active.run = { ...active.run, state: 'finished', outcome, reason, error, completedAt: now, cpuMs };
+    const { appId, identifier } = active.run;
+    const pending = this.#queue.get(appId, identifier)?.request;
+    const aftermath = afterRun(active.run, { usage: this.#deps.usage, options: this.#deps.options, now, random: this.#deps.random(), newId: this.#deps.newId, pending });
+    const events = outcome === 'success' || outcome === 'failure' || outcome === 'expired' ? [] : [this.#runEvent(active.run, 'completed', reason ?? outcome, { outcome, error })];
+    events.push(...aftermath.events);
+    if (aftermath.retry) {
+      this.#queue.put(aftermath.retry, now);
+      this.#deps.periods.track(aftermath.retry);
+    }
     const batch: StoreBatch = {
-      updateRuns: [{ taskId: active.run.taskId, state: 'finished', outcome, reason, error, completedAt: now }],
-      ...(outcome === 'success' || outcome === 'failure' || outcome === 'expired' ? {} : { events: [this.#runEvent(active.run, 'completed', reason ?? outcome, { outcome, error })] }),
+      updateRuns: [{ taskId: active.run.taskId, state: 'finished', outcome, reason, error, completedAt: now, cpuMs }],
+      ...(aftermath.retry ? { putRequests: [aftermath.retry] } : {}),
+      ...(events.length > 0 ? { events } : {}),
     };
     this.#write(batch);
+    if (aftermath.throttledUntil !== null) {
+      this.#deps.log.warn(`${appId} overran a deadline and is throttled until ${new Date(aftermath.throttledUntil).toISOString()}`, { appId, identifier });
+    }
     if (outcome === 'noHandler' || outcome === 'launchFailed' || outcome === 'terminatedAfterExpiration' || outcome === 'appExited') {
       this.#deps.log.warn(`task ${active.run.identifier} of ${active.run.appId} ended: ${outcome}`, { appId: active.run.appId, identifier: active.run.identifier, taskId: active.run.taskId, reason, error });
     }
     const app = this.#apps.get(active.run.appId);
-    if (app) this.#armIdle(app);
-    this.#onCapacity();
+    if (app) this.#processes.armIdle(app);
+    this.#onChange(false);
   }
 
   #deliver(active: ActiveRun, instance: AppInstance, launch: 'alreadyRunning' | 'launched', now: number): void {
     const limit = active.run.kind === 'refresh' ? this.#deps.options.refreshTimeLimitMs : this.#deps.options.processingMaxRunMs;
     const deadlineAt = now + limit;
+    this.#deps.cpu.settle(instance, this.#runs.forInstance(instance));
     active.instance = instance;
-    active.run = { ...active.run, state: 'running', launch, launchedAt: active.run.launchedAt ?? now, deadlineAt };
-    this.#write({ updateRuns: [{ taskId: active.run.taskId, state: 'running', launch, launchedAt: active.run.launchedAt, deadlineAt }] });
+    const background = instance.launchReason === 'background';
+    active.run = { ...active.run, state: 'running', launch, launchedAt: active.run.launchedAt ?? now, deadlineAt, background };
+    this.#write({ updateRuns: [{ taskId: active.run.taskId, state: 'running', launch, launchedAt: active.run.launchedAt, deadlineAt, background }] });
     active.timer = this.#deps.clock.setTimer(limit, () => this.expire(active, 'timeLimit'));
     let outbox = this.#outbox.get(instance);
     if (!outbox) {
@@ -271,19 +359,6 @@ export class RunDriver implements Disposable {
     }
   }
 
-  #processExited(app: AppState, launchId: string, state: ProcessState, exit: ProcessExit): void {
-    state.launchTimer?.dispose();
-    if (this.#disposed) return;
-    app.processes.delete(launchId);
-    const detail = { launchId, code: exit.code, signal: exit.signal };
-    if (!state.connected && !state.stopping) {
-      const why = exit.error ? exit.error.message : `exited with ${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`} before connecting`;
-      this.#launchFailed(app, exit.error ? 'launchCommandFailed' : 'exitedBeforeConnecting', why);
-    } else {
-      this.#deps.log.info(`${app.record.appId} exited`, { appId: app.record.appId, ...detail });
-    }
-  }
-
   /** Puts the runs that waited for this launch back to pending, and backs off before the next launch. */
   #launchFailed(app: AppState, reason: string, message: string): void {
     const now = this.#deps.clock.now();
@@ -301,32 +376,10 @@ export class RunDriver implements Disposable {
   /** Makes the request of a run that never started pending again, unless a newer request stands. */
   #requeue(run: TaskRun, reason: string): void {
     if (this.#queue.get(run.appId, run.identifier) || !this.#apps.get(run.appId)) return;
-    const request = {
-      requestId: run.requestId, appId: run.appId, identifier: run.identifier, kind: run.kind, earliestBeginAt: run.earliestBeginAt,
-      requiresNetworkConnectivity: run.requiresNetworkConnectivity, requiresExternalPower: run.requiresExternalPower, submittedAt: run.submittedAt,
-    };
+    const request = requestFromRun(run);
     this.#queue.put(request, this.#deps.clock.now());
+    this.#deps.periods.track(request);
     this.#write({ putRequests: [request], events: [this.#runEvent(run, 'requeued', reason, null)] });
-  }
-
-
-  /** A background-launched process with nothing to do is stopped after the idle timeout. */
-  #armIdle(app: AppState): void {
-    app.idleTimer?.dispose();
-    app.idleTimer = null;
-    if (this.#runs.countForApp(app.record.appId) > 0) return;
-    const idle = [...app.processes.values()].filter((state) => state.connected && !state.stopping && state.reason === 'background');
-    if (idle.length === 0) return;
-    app.idleTimer = this.#deps.clock.setTimer(this.#deps.options.appIdleTimeoutMs, () => {
-      app.idleTimer = null;
-      if (this.#runs.countForApp(app.record.appId) > 0) return;
-      for (const state of idle) {
-        if (state.stopping) continue;
-        state.stopping = true;
-        this.#deps.log.info(`stopping idle ${app.record.appId}`, { appId: app.record.appId, pid: state.process.pid });
-        state.process.stop(this.#deps.options.stopGraceMs);
-      }
-    });
   }
 
   #runEvent(run: TaskRun, type: HistoryEventInput['type'], reason: string | null, detail: Record<string, unknown> | null): HistoryEventInput {
@@ -347,13 +400,6 @@ export class RunDriver implements Disposable {
   dispose(): void {
     this.#disposed = true;
     for (const active of this.#runs.all()) active.timer?.dispose();
-    for (const app of this.#apps.all()) {
-      app.idleTimer?.dispose();
-      for (const state of app.processes.values()) {
-        state.launchTimer?.dispose();
-        state.stopping = true;
-        state.process.stop(this.#deps.options.stopGraceMs);
-      }
-    }
+    this.#processes.dispose(this.#apps.all());
   }
 }

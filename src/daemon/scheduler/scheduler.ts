@@ -1,21 +1,29 @@
+import { AppUsage, type AppUsageSummary } from '../../engine/appUsage.js';
 import type { Clock, Disposable } from '../../engine/clock.js';
 import type { ConditionsSource } from '../../engine/conditions.js';
-import type { SchedulerFault } from '../../engine/errors.js';
-import { evaluate, evaluateAll } from '../../engine/evaluate.js';
+import { evaluate, evaluateWhileRunning } from '../../engine/evaluate.js';
 import { explainNone, explainPending, explainRunning, type Explanation } from '../../engine/explain.js';
 import type { SchedulingOptions } from '../../engine/options.js';
 import { DEFAULT_POLICIES } from '../../engine/policies/index.js';
-import type { DeferVerdict, Policy, PolicyContext } from '../../engine/policy.js';
+import type { Policy, PolicyContext } from '../../engine/policy.js';
 import { RequestQueue } from '../../engine/requestQueue.js';
-import { checkSubmission, permits } from '../../engine/submission.js';
-import type { AppRecord, HistoryEventInput, TaskKind, TaskRequest } from '../../engine/types.js';
+import { permits } from '../../engine/submission.js';
+import { requestFromRun, type AppRecord, type HistoryEventInput, type TaskKind, type TaskRequest } from '../../engine/types.js';
 import type { Completion, RequestInput } from '../../protocol/messages.js';
 import type { Store } from '../../store/store.js';
 import type { StoreWriter } from '../storeWriter.js';
 import { AppTable, isLaunching, type AppState } from './appTable.js';
 import { ActiveRuns } from './activeRuns.js';
-import type { AppInstance, AppLauncher, SchedulerLog } from './ports.js';
+import { CpuAccounting } from './cpuAccounting.js';
+import { PeriodTracker, deferredEvent, skippedEvent } from './periodTracker.js';
+import { appSchedulingState, policyContext, type PolicyInputs } from './policyContext.js';
+import type { AppInstance, AppLauncher, CpuMeter, SchedulerLog } from './ports.js';
+import { restoreUsage } from './restore.js';
 import { RunDriver } from './runDriver.js';
+import { admit, storeFault, type SubmitResult } from './submissions.js';
+import { explainApp, pendingViews, type AppExplanation, type PendingView } from './explanations.js';
+
+export type { AppExplanation, PendingView, SubmitResult };
 import { DaemonError } from '../errors.js';
 import { createIdFactory } from '../ids.js';
 
@@ -29,16 +37,14 @@ export interface SchedulerDeps {
   readonly options: SchedulingOptions;
   readonly policies?: readonly Policy[];
   readonly newId?: () => string;
+  /** Measures apps' CPU time per task; none in tests that do not care. */
+  readonly cpuMeter?: CpuMeter | null;
+  /** A number in [0, 1), for retry jitter. @default Math.random */
+  readonly random?: () => number;
 }
 
-export type SubmitResult = { readonly ok: true } | { readonly ok: false; readonly error: SchedulerFault };
-
-export interface PendingView {
-  readonly request: TaskRequest;
-  readonly eligible: boolean;
-  /** Every factor that holds it back, in policy order (the first decides). */
-  readonly blockers: readonly DeferVerdict[];
-}
+/** The setting that keeps the global Background App Refresh switch. */
+export const GLOBAL_SWITCH_SETTING = 'backgroundAppRefresh';
 
 /**
  * The daemon's scheduler: the I/O shell around the pure engine. It keeps the pending requests
@@ -53,7 +59,11 @@ export class Scheduler implements Disposable {
   readonly queue = new RequestQueue();
   readonly apps = new AppTable();
   readonly runs = new ActiveRuns();
+  readonly usage = new AppUsage();
+  readonly #periods = new PeriodTracker();
   readonly #deps: SchedulerDeps;
+  readonly #inputs: PolicyInputs;
+  #backgroundAppRefresh = true;
   readonly #policies: readonly Policy[];
   readonly #driver: RunDriver;
   readonly #newId: () => string;
@@ -67,11 +77,40 @@ export class Scheduler implements Disposable {
     this.#deps = deps;
     this.#newId = deps.newId ?? createIdFactory(deps.clock);
     this.#policies = deps.policies ?? DEFAULT_POLICIES;
-    this.#driver = new RunDriver({ ...deps, newId: this.#newId }, this.apps, this.runs, this.queue, () => this.requestPass());
-    this.#conditionsListener = deps.conditions.onDidChange((snapshot) => {
-      this.#conditionsChanged = true;
-      this.#driver.enforceConstraints(snapshot.conditions);
+    const driverDeps = {
+      ...deps,
+      newId: this.#newId,
+      usage: this.usage,
+      cpu: new CpuAccounting(deps.cpuMeter ?? null),
+      periods: this.#periods,
+      random: deps.random ?? Math.random,
+    };
+    this.#driver = new RunDriver(driverDeps, this.apps, this.runs, this.queue, (unpark) => {
+      if (unpark) this.#conditionsChanged = true;
       this.requestPass();
+    });
+    this.#inputs = {
+      runs: this.runs,
+      usage: this.usage,
+      options: deps.options,
+      conditions: () => deps.conditions.current().conditions,
+      backgroundProcessCount: () => this.#driver.backgroundProcessCount,
+      backgroundAppRefresh: () => this.#backgroundAppRefresh,
+    };
+    this.#conditionsListener = deps.conditions.onDidChange(() => {
+      this.#conditionsChanged = true;
+      this.#enforceWhileRunning();
+      this.requestPass();
+    });
+  }
+
+  /** Expires running processing tasks whose conditions stopped holding (power, network, the user back, heat). */
+  #enforceWhileRunning(): void {
+    const now = this.#deps.clock.now();
+    this.#driver.enforceConstraints((run) => {
+      const app = this.apps.get(run.appId);
+      if (run.kind !== 'processing' || run.forced || !app) return null;
+      return evaluateWhileRunning(this.#policies, this.#context(app, requestFromRun(run), now));
     });
   }
 
@@ -84,9 +123,18 @@ export class Scheduler implements Disposable {
     }
     for (const app of await deps.store.listApps()) scheduler.apps.put(app);
     const now = deps.clock.now();
-    for (const request of await deps.store.listRequests()) scheduler.queue.put(request, now);
+    await restoreUsage(deps.store, scheduler.usage, now);
+    scheduler.#backgroundAppRefresh = (await deps.store.getSetting<boolean>(GLOBAL_SWITCH_SETTING)) !== false;
+    for (const request of await deps.store.listRequests()) {
+      scheduler.queue.put(request, now);
+      scheduler.#periods.track(request);
+    }
     scheduler.requestPass();
     return scheduler;
+  }
+
+  get backgroundAppRefresh(): boolean {
+    return this.#backgroundAppRefresh;
   }
 
   // ---- apps ----
@@ -109,9 +157,31 @@ export class Scheduler implements Disposable {
     });
     for (const request of this.queue.forApp(appId)) this.queue.remove(appId, request.identifier);
     for (const active of this.runs.forApp(appId)) this.#driver.finish(active, 'appExited', 'uninstalled', null);
-    for (const instance of app.instances) instance.terminate('uninstalled');
-    for (const state of app.processes.values()) state.process.stop(this.#deps.options.stopGraceMs);
+    this.#driver.stopApp(app, 'uninstalled', 'stop');
     this.apps.delete(appId);
+    this.usage.forget(appId);
+  }
+
+  /** The global Background App Refresh switch (`bgtasks apps disable --all`). */
+  async setBackgroundAppRefresh(enabled: boolean): Promise<void> {
+    const now = this.#deps.clock.now();
+    await this.#deps.writer.write({
+      settings: { [GLOBAL_SWITCH_SETTING]: enabled },
+      events: [{ at: now, appId: null, identifier: null, taskId: null, type: 'globalSwitch', reason: enabled ? 'on' : 'off', detail: null }],
+    });
+    this.#backgroundAppRefresh = enabled;
+    this.#conditionsChanged = true;
+    this.requestPass();
+  }
+
+  /**
+   * Force-quits the app as the user would (`bgtasks quit`): its processes are stopped, its running tasks
+   * end, and it is not launched in the background until the user opens it again.
+   */
+  quitApp(appId: string): number {
+    const app = this.#requireApp(appId);
+    this.#driver.recordForceQuit(appId, 'quit');
+    return this.#driver.stopApp(app, 'forceQuit', 'kill');
   }
 
   async setEnabled(appId: string, enabled: boolean): Promise<AppRecord> {
@@ -164,60 +234,18 @@ export class Scheduler implements Disposable {
   }
 
   async #submit(appId: string, inputs: readonly RequestInput[], schedule: boolean): Promise<SubmitResult[]> {
-    const app = this.apps.get(appId);
     const now = this.#deps.clock.now();
-    const results: SubmitResult[] = [];
-    const accepted: { request: TaskRequest; replaced: TaskRequest | undefined }[] = [];
-    const events: HistoryEventInput[] = [];
-    for (const input of inputs) {
-      if (!app) {
-        results.push({ ok: false, error: { code: 'unavailable', message: `${appId} is not installed` } });
-        continue;
-      }
-      const existing = this.queue.get(appId, input.identifier)?.request;
-      const processing = this.queue.processingCount(appId) - (existing?.kind === 'processing' ? 1 : 0);
-      const fault = checkSubmission(app.record, input, { processing }, this.#deps.options);
-      if (fault) {
-        results.push({ ok: false, error: fault });
-        continue;
-      }
-      const request: TaskRequest = {
-        requestId: this.#newId(),
-        appId,
-        identifier: input.identifier,
-        kind: input.kind,
-        earliestBeginAt: input.earliestBeginAt,
-        requiresNetworkConnectivity: input.kind === 'processing' && input.requiresNetworkConnectivity,
-        requiresExternalPower: input.kind === 'processing' && input.requiresExternalPower,
-        submittedAt: now,
-      };
-      // Applied at once (so the next submission in this turn sees it) and undone if the write fails.
-      const replaced = this.queue.put(request, now);
-      accepted.push({ request, replaced });
-      events.push({
-        at: now,
-        appId,
-        identifier: request.identifier,
-        taskId: null,
-        type: replaced ? 'replaced' : 'submitted',
-        reason: null,
-        detail: { requestId: request.requestId, kind: request.kind, earliestBeginAt: request.earliestBeginAt, ...(replaced ? { replacedRequestId: replaced.requestId } : {}) },
-      });
-      results.push({ ok: true });
-    }
-    if (accepted.length === 0) return results;
+    const admitted = admit(this.apps.get(appId), appId, inputs, { queue: this.queue, periods: this.#periods, options: this.#deps.options, backgroundAppRefresh: this.#backgroundAppRefresh, newId: this.#newId }, now);
+    if (admitted.accepted.length === 0) return admitted.results;
     try {
-      await this.#deps.writer.write({ putRequests: accepted.map((item) => item.request), events });
+      await this.#deps.writer.write({ putRequests: admitted.accepted.map((item) => item.request), events: admitted.events });
     } catch (error) {
-      for (const { request, replaced } of accepted.reverse()) {
-        this.queue.remove(appId, request.identifier, request.requestId);
-        if (replaced) this.queue.put(replaced, now);
-      }
+      admitted.undo();
       const fault = storeFault(error);
-      return results.map((result) => (result.ok ? { ok: false, error: fault } : result));
+      return admitted.results.map((result) => (result.ok ? { ok: false, error: fault } : result));
     }
     if (schedule) this.requestPass();
-    return results;
+    return admitted.results;
   }
 
   /** Cancels pending requests (all of the app's when `identifiers` is null); returns how many. */
@@ -230,30 +258,36 @@ export class Scheduler implements Disposable {
     return requests.length;
   }
 
+  /** The pending requests (of one app, or all) with every factor that holds each back. */
   pending(appId?: string): PendingView[] {
-    const views: PendingView[] = [];
-    for (const entry of this.queue.all()) {
-      if (appId !== undefined && entry.request.appId !== appId) continue;
-      const app = this.apps.get(entry.request.appId);
-      if (!app) continue;
-      const verdicts = evaluateAll(this.#policies, this.#context(app, entry.request, this.#deps.clock.now()));
-      const blockers = verdicts.filter((verdict): verdict is DeferVerdict => verdict.outcome === 'defer');
-      views.push({ request: entry.request, eligible: blockers.length === 0, blockers });
-    }
-    return views.sort((a, b) => a.request.submittedAt - b.request.submittedAt);
+    return pendingViews(this.queue.all(), this.apps, this.#policies, this.#inputs, this.#deps.clock.now(), appId);
   }
 
+  /** "Why hasn't it run?": every policy's verdict, the earliest start, and the request's decision history. */
   async why(appId: string, identifier: string): Promise<Explanation> {
     const app = this.#requireApp(appId);
+    const history = await this.#deps.store.listEvents({ appId, identifier, limit: 30 });
     const entry = this.queue.get(appId, identifier);
     if (entry) {
       const context = this.#context(app, entry.request, this.#deps.clock.now());
-      return explainPending(this.#policies, context, isLaunching(app));
+      return explainPending(this.#policies, context, isLaunching(app), history);
     }
     const running = this.runs.forApp(appId).find((active) => active.run.identifier === identifier);
-    if (running) return explainRunning(running.run);
+    if (running) return explainRunning(running.run, history);
     const [lastRun] = await this.#deps.store.listRuns({ appId, identifier, limit: 1 });
-    return explainNone(appId, identifier, lastRun ?? null);
+    return explainNone(appId, identifier, lastRun ?? null, history);
+  }
+
+  /** `bgtasks why --app`: the app's switches, budgets, throttle and force-quit, and what holds its requests. */
+  whyApp(appId: string): AppExplanation {
+    const app = this.#requireApp(appId);
+    return explainApp(app, this.pending(appId), this.#inputs, this.#deps.clock.now());
+  }
+
+  /** Each app's usage of its budgets, for `bgtasks apps`. */
+  usageOf(appId: string): AppUsageSummary | undefined {
+    const app = this.apps.get(appId);
+    return app ? this.usage.summary(appId, app.record.installedAt, this.#deps.clock.now(), this.#deps.options) : undefined;
   }
 
   /**
@@ -266,7 +300,8 @@ export class Scheduler implements Disposable {
     if (!entry) {
       const chosen = kind ?? (app.record.backgroundModes.includes('fetch') ? 'refresh' : 'processing');
       // Submitted without a scheduling pass, so that it is this forced dispatch that starts it.
-      const [result] = await this.#submit(appId, [{ identifier, kind: chosen, earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false }], false);
+      const input = { identifier, kind: chosen, earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false, requiresUnmeteredNetwork: false, interval: null, tolerance: null, retry: null };
+      const [result] = await this.#submit(appId, [input], false);
       if (result && !result.ok) throw new DaemonError(result.error.code, result.error.message, result.error.field);
       entry = this.queue.get(appId, identifier);
       if (!entry) throw new DaemonError('notPending', `${identifier} could not be queued`);
@@ -305,28 +340,55 @@ export class Scheduler implements Disposable {
       this.#conditionsChanged = false;
       this.queue.unparkAll();
     }
+    const events: HistoryEventInput[] = [];
+    this.#recordMissedPeriods(now, events);
     this.queue.promoteDue(now);
-    let wakeAt = this.queue.nextDueAt() ?? Number.POSITIVE_INFINITY;
+    let wakeAt = Math.min(this.queue.nextDueAt() ?? Infinity, this.#periods.nextAt(this.queue) ?? Infinity);
     outer: for (const appId of [...this.queue.readyApps()]) {
       const app = this.apps.get(appId);
       if (!app) continue;
+      const state = appSchedulingState(app, this.#inputs, now);
       for (const entry of this.queue.readyFor(appId)) {
-        const { eligible, blocking } = evaluate(this.#policies, this.#context(app, entry.request, now));
+        const { eligible, blocking } = evaluate(this.#policies, policyContext(entry.request, state, this.#inputs, now));
         if (eligible) {
           entry.eligibleAt ??= now;
           this.#driver.dispatch(app, entry, now, false);
           continue;
         }
         if (!blocking) continue;
+        if (entry.lastReason !== blocking.reason) {
+          // Every change of a request's blocking reason is logged and kept: the decision history `bgtasks why` shows.
+          events.push(deferredEvent(entry.request, blocking, now));
+          this.#deps.log.info(`${entry.request.identifier} of ${appId} waits: ${blocking.message} [${blocking.reason}]`, { appId, identifier: entry.request.identifier, reason: blocking.reason });
+        }
+        entry.lastReason = blocking.reason;
         if (blocking.until !== null) wakeAt = Math.min(wakeAt, blocking.until);
         if (blocking.reason === 'systemConcurrencyLimit') break outer;
         const policy = this.#policies.find((candidate) => candidate.name === blocking.policy);
         if (policy?.scope === 'app') break;
-        if (blocking.waitsFor === 'conditions') this.queue.park(entry);
+        if (blocking.waitsFor === 'conditions' || blocking.waitsFor === 'user') this.queue.park(entry);
       }
       this.queue.compact(appId);
     }
+    if (events.length > 0) this.#writeQuietly({ events });
     this.#armWake(now, wakeAt);
+  }
+
+  /** Periods of periodic requests that ended with no run are recorded as skipped, with what held them. */
+  #recordMissedPeriods(now: number, events: HistoryEventInput[]): void {
+    const moved: TaskRequest[] = [];
+    for (const { request, missed, moved: next, reason } of this.#periods.advance(this.queue, now)) {
+      for (const period of missed) events.push(skippedEvent(now, request, period, reason));
+      moved.push(next);
+      this.#deps.log.info(`${request.identifier} of ${request.appId} skipped ${missed.length} period(s): ${reason ?? 'notDispatched'}`, { appId: request.appId, identifier: request.identifier });
+    }
+    if (moved.length > 0) this.#writeQuietly({ putRequests: moved });
+  }
+
+  #writeQuietly(batch: Parameters<StoreWriter['write']>[0]): void {
+    this.#deps.writer.write(batch).catch((error: unknown) => {
+      this.#deps.log.error('a store write failed', { error: error instanceof Error ? error.message : String(error) });
+    });
   }
 
   #armWake(now: number, wakeAt: number): void {
@@ -339,21 +401,7 @@ export class Scheduler implements Disposable {
   }
 
   #context(app: AppState, request: TaskRequest, now: number): PolicyContext {
-    const appId = app.record.appId;
-    return {
-      request,
-      now,
-      conditions: this.#deps.conditions.current().conditions,
-      options: this.#deps.options,
-      systemRunningCount: this.runs.size,
-      app: {
-        enabled: app.record.enabled,
-        runningCount: this.runs.countForApp(appId),
-        isRunning: (identifier) => this.runs.isIdentifierRunning(appId, identifier),
-        launchBackoffUntil: app.launchBackoffUntil,
-        connected: app.instances.size > 0,
-      },
-    };
+    return policyContext(request, appSchedulingState(app, this.#inputs, now), this.#inputs, now);
   }
 
   async #removeRequests(requests: readonly TaskRequest[], type: 'cancelled', reason: string | null): Promise<void> {
@@ -380,11 +428,3 @@ export class Scheduler implements Disposable {
     this.#driver.dispose();
   }
 }
-
-/** What a failed store write looks like to an app. */
-function storeFault(error: unknown): SchedulerFault {
-  const code = (error as { code?: unknown })?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  return { code: 'unavailable', message: `the request could not be saved (${typeof code === 'string' ? code : 'storeFailed'}): ${message}` };
-}
-

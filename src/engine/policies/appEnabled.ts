@@ -1,11 +1,25 @@
-import { allow, defer, type Policy } from '../policy.js';
+import { allow, deny, type Policy } from '../policy.js';
 
-/** A disabled app's requests stay pending but never run until it is enabled again. */
+/**
+ * Background App Refresh, per app and for all apps: a switched-off app's requests stay pending but never
+ * run until it is switched on again (and new submissions get `unavailable`).
+ */
 export const appEnabledPolicy: Policy = {
   name: 'appEnabled',
   scope: 'app',
-  evaluate({ app }) {
+  evaluate({ app, backgroundAppRefresh }) {
+    if (!backgroundAppRefresh) {
+      return deny(this.name, {
+        reason: 'backgroundAppRefreshOff',
+        message: 'Background App Refresh is off for all apps',
+        unblockedBy: 'the user runs `bgtasks apps enable --all`',
+      });
+    }
     if (app.enabled) return allow(this.name);
-    return defer(this.name, 'appDisabled', 'the app is disabled (`bgtasks apps enable APP` turns it back on)', 'conditions');
+    return deny(this.name, {
+      reason: 'appDisabled',
+      message: 'Background App Refresh is off for the app',
+      unblockedBy: 'the user runs `bgtasks apps enable APP`',
+    });
   },
 };

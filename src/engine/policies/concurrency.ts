@@ -6,12 +6,12 @@ export const appConcurrencyPolicy: Policy = {
   scope: 'app',
   evaluate({ app, options }) {
     if (app.runningCount < options.maxConcurrentTasksPerApp) return allow(this.name);
-    return defer(
-      this.name,
-      'appConcurrencyLimit',
-      `the app already runs ${app.runningCount} tasks (maxConcurrentTasksPerApp is ${options.maxConcurrentTasksPerApp})`,
-      'capacity',
-    );
+    return defer(this.name, {
+      reason: 'appConcurrencyLimit',
+      message: `the app already runs ${app.runningCount} tasks (maxConcurrentTasksPerApp is ${options.maxConcurrentTasksPerApp})`,
+      waitsFor: 'capacity',
+      unblockedBy: 'one of the app\'s tasks finishes',
+    });
   },
 };
 
@@ -21,11 +21,11 @@ export const systemConcurrencyPolicy: Policy = {
   scope: 'app',
   evaluate({ systemRunningCount, options }) {
     if (systemRunningCount < options.maxConcurrentTasks) return allow(this.name);
-    return defer(
-      this.name,
-      'systemConcurrencyLimit',
-      `the system already runs ${systemRunningCount} tasks (maxConcurrentTasks is ${options.maxConcurrentTasks})`,
-      'capacity',
-    );
+    return defer(this.name, {
+      reason: 'systemConcurrencyLimit',
+      message: `the system already runs ${systemRunningCount} tasks (maxConcurrentTasks is ${options.maxConcurrentTasks})`,
+      waitsFor: 'capacity',
+      unblockedBy: 'a running task finishes',
+    });
   },
 };

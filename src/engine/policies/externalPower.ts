@@ -4,8 +4,14 @@ import { allow, defer, type Policy } from '../policy.js';
 export const externalPowerPolicy: Policy = {
   name: 'externalPower',
   scope: 'request',
+  enforcedWhileRunning: true,
   evaluate({ request, conditions }) {
     if (!request.requiresExternalPower || conditions.power !== 'battery') return allow(this.name);
-    return defer(this.name, 'requiresExternalPower', 'it requires external power and the device is on battery', 'conditions');
+    return defer(this.name, {
+      reason: 'requiresExternalPower',
+      message: 'it requires external power and the device is on battery',
+      waitsFor: 'conditions',
+      unblockedBy: 'the device connects to external power',
+    });
   },
 };

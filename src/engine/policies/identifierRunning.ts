@@ -9,6 +9,11 @@ export const identifierRunningPolicy: Policy = {
   scope: 'request',
   evaluate({ request, app }) {
     if (!app.isRunning(request.identifier)) return allow(this.name);
-    return defer(this.name, 'identifierRunning', 'a task with the same identifier is still running', 'capacity');
+    return defer(this.name, {
+      reason: 'identifierRunning',
+      message: 'a task with the same identifier is still running',
+      waitsFor: 'capacity',
+      unblockedBy: 'the running task finishes',
+    });
   },
 };

@@ -1,4 +1,4 @@
-import { allow, defer, type Policy } from '../policy.js';
+import { allow, defer, isoTime, type Policy } from '../policy.js';
 
 /**
  * After a failed launch (the command exited, or never connected) the app is not launched again until a
@@ -9,12 +9,12 @@ export const launchBackoffPolicy: Policy = {
   scope: 'app',
   evaluate({ app, now }) {
     if (app.connected || app.launchBackoffUntil === null || app.launchBackoffUntil <= now) return allow(this.name);
-    return defer(
-      this.name,
-      'launchBackoff',
-      `the app failed to launch; the next try is at ${new Date(app.launchBackoffUntil).toISOString()}`,
-      'time',
-      app.launchBackoffUntil,
-    );
+    return defer(this.name, {
+      reason: 'launchBackoff',
+      message: `the app failed to launch; the next try is at ${isoTime(app.launchBackoffUntil)}`,
+      waitsFor: 'time',
+      until: app.launchBackoffUntil,
+      unblockedBy: `the backoff ends at ${isoTime(app.launchBackoffUntil)}`,
+    });
   },
 };

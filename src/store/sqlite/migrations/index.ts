@@ -1,4 +1,5 @@
 import { sql as initial } from './0001_initial.js';
+import { sql as schedulingFields } from './0002_scheduling_fields.js';
 
 /** One step of the SQLite schema. `version` numbers start at 1 and have no gaps. */
 export interface Migration {
@@ -12,7 +13,10 @@ export interface Migration {
  * Every migration, in the order they apply. Append only: a released migration never changes, and the
  * last entry's version is the schema version this code writes.
  */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', sql: initial }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial', sql: initial },
+  { version: 2, name: 'scheduling_fields', sql: schedulingFields },
+];
 
 /** The schema version this code knows; a store at a higher version was written by a newer bgtasks. */
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,12 +1,12 @@
 import type { TaskRequest } from '../../../engine/types.js';
 import type { SqlContext } from './context.js';
-import { REQUEST_INSERT_COLUMNS, requestParams } from './rows.js';
+import { REQUEST_INSERT_COLUMNS, REQUEST_INSERT_VALUES, requestParams } from './rows.js';
 
 // A replacement is a new submission, so it also takes a new seq: among requests submitted in the same
 // millisecond it then lists after the ones that were already pending.
 const UPSERT_REQUEST = /* sql */ `
 INSERT INTO requests (${REQUEST_INSERT_COLUMNS})
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+VALUES (${REQUEST_INSERT_VALUES})
 ON CONFLICT (app_id, identifier) DO UPDATE SET
   seq = (SELECT max(seq) FROM requests) + 1,
   request_id = excluded.request_id,
@@ -14,7 +14,11 @@ ON CONFLICT (app_id, identifier) DO UPDATE SET
   earliest_begin_at = excluded.earliest_begin_at,
   requires_network_connectivity = excluded.requires_network_connectivity,
   requires_external_power = excluded.requires_external_power,
-  submitted_at = excluded.submitted_at`;
+  submitted_at = excluded.submitted_at,
+  requires_unmetered_network = excluded.requires_unmetered_network,
+  recurrence = excluded.recurrence,
+  retry = excluded.retry,
+  attempt = excluded.attempt`;
 
 /**
  * Inserts each request, replacing the pending request with the same (appId, identifier), its
@@ -25,7 +29,7 @@ export function putRequests(ctx: SqlContext, requests: readonly TaskRequest[]): 
   for (const request of requests) statement.run(...requestParams(request));
 }
 
-const INSERT_REQUEST = /* sql */ `INSERT INTO requests (${REQUEST_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+const INSERT_REQUEST = /* sql */ `INSERT INTO requests (${REQUEST_INSERT_COLUMNS}) VALUES (${REQUEST_INSERT_VALUES})`;
 
 /** Inserts one request that is known not to conflict (recovery checks first). */
 export function insertRequest(ctx: SqlContext, request: TaskRequest): void {

@@ -1,4 +1,4 @@
-import type { HistoryEventInput, TaskRequest, TaskRun } from '../../../engine/types.js';
+import { requestFromRun, type HistoryEventInput, type TaskRequest, type TaskRun } from '../../../engine/types.js';
 import type { RecoveryResult } from '../../store.js';
 import { appendEvents } from './appendEvents.js';
 import { appExists } from './apps.js';
@@ -36,7 +36,7 @@ export function recoverInterruptedRuns(ctx: SqlContext, at: number): RecoveryRes
     } else {
       // A pending request with the run's own id means it was never taken off the queue: it is already
       // requeued, and inserting it again would violate request_id's uniqueness.
-      const request = pending ?? requestOf(run);
+      const request = pending ?? requestFromRun(run);
       if (pending === undefined) insertRequest(ctx, request);
       requeued.push(request);
       events.push({ ...about, type: 'interrupted', detail: { requeued: true } });
@@ -45,17 +45,4 @@ export function recoverInterruptedRuns(ctx: SqlContext, at: number): RecoveryRes
   }
   appendEvents(ctx, events);
   return { interrupted, requeued };
-}
-
-function requestOf(run: TaskRun): TaskRequest {
-  return {
-    requestId: run.requestId,
-    appId: run.appId,
-    identifier: run.identifier,
-    kind: run.kind,
-    earliestBeginAt: run.earliestBeginAt,
-    requiresNetworkConnectivity: run.requiresNetworkConnectivity,
-    requiresExternalPower: run.requiresExternalPower,
-    submittedAt: run.submittedAt,
-  };
 }

@@ -4,7 +4,7 @@
  * row needs only its booleans and JSON fixed up to become a record.
  * @internal
  */
-import type { AppRecord, HistoryEvent, TaskRequest, TaskRun } from '../../../engine/types.js';
+import type { AppRecord, HistoryEvent, Recurrence, RetryPolicy, TaskRequest, TaskRun } from '../../../engine/types.js';
 
 /** Record field to column, in table order. */
 export const RUN_COLUMNS = {
@@ -30,14 +30,48 @@ export const RUN_COLUMNS = {
   outcome: 'outcome',
   reason: 'reason',
   error: 'error',
+  // Migration 2 appended these.
+  requiresUnmeteredNetwork: 'requires_unmetered_network',
+  recurrence: 'recurrence',
+  retry: 'retry',
+  attempt: 'attempt',
+  background: 'background',
+  cpuMs: 'cpu_ms',
 } as const satisfies Record<keyof TaskRun, string>;
 
 /** A field of {@link TaskRun}. */
 export type RunField = keyof typeof RUN_COLUMNS;
 /** Every run field, in column order (the order of insert parameters). */
 export const RUN_FIELDS = Object.keys(RUN_COLUMNS) as RunField[];
+type RunBooleanField = 'requiresNetworkConnectivity' | 'requiresExternalPower' | 'requiresUnmeteredNetwork' | 'forced' | 'background';
+type JsonField = 'recurrence' | 'retry';
 /** Fields stored as INTEGER 0/1. */
-export const RUN_BOOLEAN_FIELDS: ReadonlySet<string> = new Set<RunField>(['requiresNetworkConnectivity', 'requiresExternalPower', 'forced']);
+const RUN_BOOLEAN_FIELDS: ReadonlySet<string> = new Set<RunBooleanField>([
+  'requiresNetworkConnectivity',
+  'requiresExternalPower',
+  'requiresUnmeteredNetwork',
+  'forced',
+  'background',
+]);
+/** Fields stored as JSON TEXT, or NULL. */
+const RUN_JSON_FIELDS: ReadonlySet<string> = new Set<JsonField>(['recurrence', 'retry']);
+
+/** A run field's value as its column stores it (the value has been validated). */
+export function runParam(field: RunField, value: unknown): unknown {
+  if (RUN_BOOLEAN_FIELDS.has(field)) return value ? 1 : 0;
+  if (RUN_JSON_FIELDS.has(field)) return jsonParam(value);
+  return value;
+}
+
+// Validation has already checked these objects hold only integers and a known string, so
+// JSON.stringify cannot fail on them.
+function jsonParam(value: unknown): string | null {
+  return value === null ? null : JSON.stringify(value);
+}
+
+function parseJson<T>(text: string | null): T | null {
+  return text === null ? null : (JSON.parse(text) as T);
+}
 
 const REQUEST_COLUMNS = {
   requestId: 'request_id',
@@ -48,6 +82,11 @@ const REQUEST_COLUMNS = {
   requiresNetworkConnectivity: 'requires_network_connectivity',
   requiresExternalPower: 'requires_external_power',
   submittedAt: 'submitted_at',
+  // Migration 2 appended these.
+  requiresUnmeteredNetwork: 'requires_unmetered_network',
+  recurrence: 'recurrence',
+  retry: 'retry',
+  attempt: 'attempt',
 } as const satisfies Record<keyof TaskRequest, string>;
 
 const APP_COLUMNS = {
@@ -84,13 +123,13 @@ export const REQUEST_SELECT = selectList(REQUEST_COLUMNS);
 export const APP_SELECT = selectList(APP_COLUMNS);
 export const EVENT_SELECT = selectList(EVENT_COLUMNS);
 
-/** A record as it comes out of a select: booleans as 0/1, JSON still text. */
+/** A record as it comes out of a select: booleans as 0/1, JSON still text (NULL where the field is null). */
 type Stored<T, Bools extends keyof T, Json extends keyof T = never> = {
-  [K in keyof T]: K extends Bools ? number : K extends Json ? string : T[K];
+  [K in keyof T]: K extends Bools ? number : K extends Json ? (null extends T[K] ? string | null : string) : T[K];
 };
 /** Rows as selected with the `*_SELECT` lists. */
-export type RunRow = Stored<TaskRun, 'requiresNetworkConnectivity' | 'requiresExternalPower' | 'forced'>;
-export type RequestRow = Stored<TaskRequest, 'requiresNetworkConnectivity' | 'requiresExternalPower'>;
+export type RunRow = Stored<TaskRun, RunBooleanField, JsonField>;
+export type RequestRow = Stored<TaskRequest, Exclude<RunBooleanField, 'forced' | 'background'>, JsonField>;
 export type AppRow = Stored<AppRecord, 'enabled', 'launch' | 'permittedIdentifiers' | 'backgroundModes'>;
 export type EventRow = Omit<HistoryEvent, 'detail'> & { detail: string | null };
 
@@ -100,7 +139,11 @@ export function toRun(row: RunRow): TaskRun {
     ...row,
     requiresNetworkConnectivity: row.requiresNetworkConnectivity === 1,
     requiresExternalPower: row.requiresExternalPower === 1,
+    requiresUnmeteredNetwork: row.requiresUnmeteredNetwork === 1,
+    recurrence: parseJson<Recurrence>(row.recurrence),
+    retry: parseJson<RetryPolicy>(row.retry),
     forced: row.forced === 1,
+    background: row.background === 1,
   };
 }
 
@@ -110,6 +153,9 @@ export function toRequest(row: RequestRow): TaskRequest {
     ...row,
     requiresNetworkConnectivity: row.requiresNetworkConnectivity === 1,
     requiresExternalPower: row.requiresExternalPower === 1,
+    requiresUnmeteredNetwork: row.requiresUnmeteredNetwork === 1,
+    recurrence: parseJson<Recurrence>(row.recurrence),
+    retry: parseJson<RetryPolicy>(row.retry),
   };
 }
 
@@ -140,8 +186,16 @@ export function requestParams(request: TaskRequest): unknown[] {
     request.requiresNetworkConnectivity ? 1 : 0,
     request.requiresExternalPower ? 1 : 0,
     request.submittedAt,
+    request.requiresUnmeteredNetwork ? 1 : 0,
+    jsonParam(request.recurrence),
+    jsonParam(request.retry),
+    request.attempt,
   ];
 }
 
 /** The column list matching {@link requestParams}. */
 export const REQUEST_INSERT_COLUMNS = Object.values(REQUEST_COLUMNS).join(', ');
+/** One `?` per column of {@link REQUEST_INSERT_COLUMNS}. */
+export const REQUEST_INSERT_VALUES = Object.values(REQUEST_COLUMNS)
+  .map(() => '?')
+  .join(', ');

@@ -1,6 +1,6 @@
 import type { TaskRunUpdate } from '../../../engine/types.js';
 import type { SqlContext } from './context.js';
-import { RUN_BOOLEAN_FIELDS, RUN_COLUMNS, RUN_FIELDS } from './rows.js';
+import { RUN_COLUMNS, RUN_FIELDS, runParam } from './rows.js';
 import type { RunField } from './rows.js';
 
 // The SQL text per set of changed fields. Only the text is shared between stores; each store's context
@@ -18,8 +18,9 @@ function updateSql(fields: readonly RunField[]): string {
 }
 
 /**
- * Writes only the fields present in each update (a field set to `undefined` counts as absent). An update
- * for a `taskId` that has no run changes nothing.
+ * Writes only the fields present in each update (a field set to `undefined` counts as absent; `null`
+ * clears a nullable field, `recurrence` and `retry` included). An update for a `taskId` that has no
+ * run changes nothing.
  */
 export function updateRuns(ctx: SqlContext, updates: readonly TaskRunUpdate[]): void {
   for (const update of updates) {
@@ -32,7 +33,7 @@ export function updateRuns(ctx: SqlContext, updates: readonly TaskRunUpdate[]): 
       const value = update[field];
       if (value === undefined) continue;
       fields.push(field);
-      params.push(RUN_BOOLEAN_FIELDS.has(field) ? (value ? 1 : 0) : value);
+      params.push(runParam(field, value));
     }
     if (fields.length === 0) continue;
     ctx.statement(updateSql(fields)).run(...params, update.taskId);

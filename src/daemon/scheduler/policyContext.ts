@@ -1,0 +1,70 @@
+import type { AppUsage } from '../../engine/appUsage.js';
+import type { Conditions } from '../../engine/conditions.js';
+import type { SchedulingOptions } from '../../engine/options.js';
+import type { AppSchedulingState, PolicyContext } from '../../engine/policy.js';
+import type { TaskRequest } from '../../engine/types.js';
+import type { ActiveRuns } from './activeRuns.js';
+import { isLaunching, type AppState } from './appTable.js';
+
+/** What the scheduler knows that the policies read. */
+export interface PolicyInputs {
+  readonly runs: ActiveRuns;
+  readonly usage: AppUsage;
+  readonly options: SchedulingOptions;
+  conditions(): Conditions;
+  backgroundProcessCount(): number;
+  backgroundAppRefresh(): boolean;
+}
+
+/**
+ * The app's state as the policies see it. Counts that change while a pass dispatches (running tasks,
+ * connections, launches) are read live; the budgets are computed once, as they change only when a run
+ * finishes or an app launches.
+ */
+export function appSchedulingState(app: AppState, inputs: PolicyInputs, now: number): AppSchedulingState {
+  const appId = app.record.appId;
+  const usage = inputs.usage.summary(appId, app.record.installedAt, now, inputs.options);
+  return {
+    enabled: app.record.enabled,
+    get runningCount() {
+      return inputs.runs.countForApp(appId);
+    },
+    isRunning: (identifier) => inputs.runs.isIdentifierRunning(appId, identifier),
+    get launchBackoffUntil() {
+      return app.launchBackoffUntil;
+    },
+    get connected() {
+      return app.instances.size > 0;
+    },
+    get inForeground() {
+      for (const instance of app.instances) if (instance.launchReason === 'user') return true;
+      return false;
+    },
+    get launching() {
+      return isLaunching(app);
+    },
+    forceQuitAt: usage.forceQuitAt,
+    lastOpenedAt: usage.lastOpenedAt,
+    throttledUntil: usage.throttledUntil,
+    launches: usage.launches,
+    backgroundSeconds: usage.backgroundSeconds,
+    backgroundCpuMs: usage.backgroundCpuMs,
+  };
+}
+
+export function policyContext(request: TaskRequest, app: AppSchedulingState, inputs: PolicyInputs, now: number): PolicyContext {
+  return {
+    request,
+    now,
+    conditions: inputs.conditions(),
+    app,
+    get systemRunningCount() {
+      return inputs.runs.size;
+    },
+    get backgroundProcessCount() {
+      return inputs.backgroundProcessCount();
+    },
+    backgroundAppRefresh: inputs.backgroundAppRefresh(),
+    options: inputs.options,
+  };
+}

@@ -1,0 +1,79 @@
+import type { SchedulerFault } from '../../engine/errors.js';
+import type { SchedulingOptions } from '../../engine/options.js';
+import type { RequestQueue } from '../../engine/requestQueue.js';
+import { checkSubmission, requestFromInput } from '../../engine/submission.js';
+import type { HistoryEventInput, TaskRequest } from '../../engine/types.js';
+import type { RequestInput } from '../../protocol/messages.js';
+import type { AppState } from './appTable.js';
+import type { PeriodTracker } from './periodTracker.js';
+
+export type SubmitResult = { readonly ok: true } | { readonly ok: false; readonly error: SchedulerFault };
+
+export interface Admission {
+  /** One result per input, in order. */
+  readonly results: SubmitResult[];
+  readonly accepted: readonly { readonly request: TaskRequest; readonly replaced: TaskRequest | undefined }[];
+  readonly events: HistoryEventInput[];
+  /** Takes the accepted requests out of the queue again (their write failed), restoring what they replaced. */
+  undo(): void;
+}
+
+export interface AdmissionContext {
+  readonly queue: RequestQueue;
+  readonly periods: PeriodTracker;
+  readonly options: SchedulingOptions;
+  readonly backgroundAppRefresh: boolean;
+  readonly newId: () => string;
+}
+
+/**
+ * Checks each submission (Apple's codes) and puts the accepted ones in the queue at once, so the next
+ * submission in the same turn sees them; the caller writes them and calls `undo` if the write fails.
+ */
+export function admit(app: AppState | undefined, appId: string, inputs: readonly RequestInput[], context: AdmissionContext, now: number): Admission {
+  const { queue } = context;
+  const results: SubmitResult[] = [];
+  const accepted: { request: TaskRequest; replaced: TaskRequest | undefined }[] = [];
+  const events: HistoryEventInput[] = [];
+  for (const input of inputs) {
+    if (!app) {
+      results.push({ ok: false, error: { code: 'unavailable', message: `${appId} is not installed` } });
+      continue;
+    }
+    const existing = queue.get(appId, input.identifier)?.request;
+    const processing = queue.processingCount(appId) - (existing?.kind === 'processing' ? 1 : 0);
+    const fault = checkSubmission(app.record, input, { processing }, context.options, context.backgroundAppRefresh);
+    if (fault) {
+      results.push({ ok: false, error: fault });
+      continue;
+    }
+    const request = requestFromInput(input, appId, context.newId(), now);
+    const replaced = queue.put(request, now);
+    context.periods.track(request);
+    accepted.push({ request, replaced });
+    events.push({
+      at: now,
+      appId,
+      identifier: request.identifier,
+      taskId: null,
+      type: replaced ? 'replaced' : 'submitted',
+      reason: null,
+      detail: { requestId: request.requestId, kind: request.kind, earliestBeginAt: request.earliestBeginAt, ...(replaced ? { replacedRequestId: replaced.requestId } : {}) },
+    });
+    results.push({ ok: true });
+  }
+  const undo = (): void => {
+    for (const { request, replaced } of [...accepted].reverse()) {
+      queue.remove(appId, request.identifier, request.requestId);
+      if (replaced) queue.put(replaced, now);
+    }
+  };
+  return { results, accepted, events, undo };
+}
+
+/** What a failed store write looks like to an app. */
+export function storeFault(error: unknown): SchedulerFault {
+  const code = (error as { code?: unknown })?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: 'unavailable', message: `the request could not be saved (${typeof code === 'string' ? code : 'storeFailed'}): ${message}` };
+}

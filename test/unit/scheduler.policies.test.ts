@@ -1,0 +1,293 @@
+/**
+ * The scheduler's policies end to end, in virtual time: the daemon's real Scheduler, a VirtualClock,
+ * scripted conditions and in-process apps (test/support/schedulerHarness.ts). Nothing sleeps for real.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { HistoryEvent } from '../../src/engine/types.js';
+import { APP, NO_EXTRAS, createHarness, type Harness } from '../support/schedulerHarness.js';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const REFRESH = 'com.example.feeds.refresh';
+const CLEANUP = 'com.example.feeds.cleanup';
+
+function refresh(fields: { interval?: number; tolerance?: number; earliestBeginAt?: number | null } = {}) {
+  return { identifier: REFRESH, kind: 'refresh' as const, earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false, ...NO_EXTRAS, ...fields };
+}
+
+function cleanup(fields: { requiresExternalPower?: boolean; requiresNetworkConnectivity?: boolean; requiresUnmeteredNetwork?: boolean; retry?: null | { maxAttempts: number; backoff: 'exponential' | 'linear'; initialDelay: number; maxDelay: number } } = {}) {
+  return { identifier: CLEANUP, kind: 'processing' as const, earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false, ...NO_EXTRAS, ...fields };
+}
+
+async function events(h: Harness, type: HistoryEvent['type']): Promise<HistoryEvent[]> {
+  await h.settle();
+  return (await h.store.listEvents({ types: [type], limit: 10_000 })).reverse();
+}
+
+async function runsOf(h: Harness, identifier: string) {
+  await h.settle();
+  return (await h.store.listRuns({ appId: APP.appId, identifier, limit: 10_000 })).reverse();
+}
+
+describe('Scheduler policies in virtual time', () => {
+  it('runs a periodic refresh with a 15-minute interval about 96 times in a day, and records the skipped periods with their reason', async () => {
+    await using h = await createHarness();
+    h.autoApp([REFRESH]);
+    const start = h.clock.now();
+    await h.scheduler.submit(APP.appId, [refresh({ interval: 15 * MINUTE, tolerance: 0 })]);
+    // Low Power Mode for an hour in the middle of the day: refresh tasks wait, as on iOS.
+    await h.clock.advanceBy(10 * HOUR + MINUTE);
+    h.conditions.set({ lowPowerMode: true });
+    await h.clock.advanceBy(HOUR);
+    h.conditions.set({ lowPowerMode: false });
+    await h.clock.advanceTo(start + 24 * HOUR - 1);
+    const runs = await runsOf(h, REFRESH);
+    const skipped = await events(h, 'skipped');
+    assert.equal(runs.length + skipped.length, 96, 'every period either ran or is recorded as skipped');
+    assert.ok(runs.length >= 90 && runs.length <= 93, `about 92 runs, got ${runs.length}`);
+    assert.ok(skipped.length >= 3, `the Low Power Mode hour skipped periods, got ${skipped.length}`);
+    assert.ok(skipped.every((event) => event.reason === 'lowPowerMode'), `skips name the blocking reason: ${skipped.map((e) => e.reason).join()}`);
+    assert.ok(runs.every((run) => run.outcome === 'success'));
+    const periods = runs.map((run) => run.recurrence?.period);
+    assert.equal(new Set(periods).size, periods.length, 'no period ran twice');
+    assert.equal(h.scheduler.queue.get(APP.appId, REFRESH)?.request.recurrence?.period, 96, 'the next period is pending');
+  });
+
+  it('neither loses nor repeats a periodic task when the wall clock jumps back or forward', async () => {
+    await using h = await createHarness();
+    h.autoApp([REFRESH]);
+    await h.scheduler.submit(APP.appId, [refresh({ interval: 15 * MINUTE, tolerance: 0 })]);
+    await h.clock.advanceBy(31 * MINUTE); // periods 0, 1 and 2 ran
+    assert.equal((await runsOf(h, REFRESH)).length, 3);
+    h.clock.jumpWallClock(-2 * HOUR); // NTP steps the clock back two hours
+    await h.clock.advanceBy(30 * MINUTE);
+    const afterBack = await runsOf(h, REFRESH);
+    const periods = afterBack.map((run) => run.recurrence?.period);
+    assert.equal(new Set(periods).size, periods.length, `no period repeated after the jump back: ${periods.join()}`);
+    h.clock.jumpWallClock(4 * HOUR); // resume from suspend: two hours later than before the first jump
+    await h.clock.advanceBy(MINUTE);
+    const afterForward = await runsOf(h, REFRESH);
+    assert.equal(afterForward.length, afterBack.length + 1, 'one catch-up run, not one per missed period');
+    const skipped = await events(h, 'skipped');
+    assert.ok(skipped.length >= 7, 'the periods slept through are recorded as skipped');
+  });
+
+  it('expires a running processing task when the battery crosses the low threshold, and holds it until power returns', async () => {
+    await using h = await createHarness({ conditions: { power: 'battery', batteryLevel: 40 } });
+    const instance = h.connect([CLEANUP]);
+    await h.scheduler.submit(APP.appId, [cleanup()]);
+    await h.settle();
+    const [task] = instance.delivered;
+    assert.ok(task, 'runs on battery above the threshold');
+    h.scheduler.started(instance, [task.taskId]);
+    h.conditions.set({ batteryLevel: 19 });
+    await h.settle();
+    assert.deepEqual(instance.expired, [{ taskId: task.taskId, reason: 'lowBattery' }]);
+    h.scheduler.completed(instance, [{ taskId: task.taskId, success: false, reason: null, error: null }]);
+    await h.scheduler.submit(APP.appId, [cleanup()]);
+    await h.settle();
+    assert.equal(instance.delivered.length, 1, 'a new request waits');
+    assert.equal(h.scheduler.pending()[0]?.blockers[0]?.reason, 'lowBattery');
+    h.conditions.set({ batteryLevel: 5 });
+    assert.equal(h.scheduler.pending()[0]?.blockers[0]?.reason, 'criticalBattery');
+    h.conditions.set({ power: 'ac' });
+    await h.settle();
+    assert.equal(instance.delivered.length, 2, 'runs again on power');
+  });
+
+  it('expires a processing task when the network is lost mid-task, and when the user comes back', async () => {
+    await using h = await createHarness({ conditions: { userActivity: 'noSeat' } });
+    const instance = h.connect([CLEANUP]);
+    await h.scheduler.submit(APP.appId, [cleanup({ requiresNetworkConnectivity: true })]);
+    await h.settle();
+    h.scheduler.started(instance, [instance.delivered[0]!.taskId]);
+    h.conditions.set({ network: 'offline' });
+    await h.settle();
+    assert.equal(instance.expired[0]?.reason, 'requiresNetworkConnectivity');
+    h.scheduler.completed(instance, [{ taskId: instance.delivered[0]!.taskId, success: false, reason: null, error: null }]);
+
+    h.conditions.set({ network: 'online', userActivity: 'idle', idleSince: h.clock.now() - 10 * MINUTE });
+    await h.scheduler.submit(APP.appId, [cleanup()]);
+    await h.settle();
+    assert.equal(instance.delivered.length, 2);
+    h.conditions.set({ userActivity: 'active', idleSince: null });
+    await h.settle();
+    assert.equal(instance.expired[1]?.reason, 'userActive');
+  });
+
+  it('waits for the user to be idle long enough, until the exact time', async () => {
+    await using h = await createHarness({ conditions: { userActivity: 'idle', idleSince: Date.UTC(2026, 0, 1) - 2 * MINUTE } });
+    const instance = h.connect([CLEANUP]);
+    await h.scheduler.submit(APP.appId, [cleanup()]);
+    await h.settle();
+    const why = await h.scheduler.why(APP.appId, CLEANUP);
+    assert.equal(why.state, 'pending');
+    assert.equal(why.state === 'pending' && why.blockers[0]?.reason, 'userRecentlyActive');
+    assert.equal(why.state === 'pending' && why.earliestAt, Date.UTC(2026, 0, 1) + 3 * MINUTE);
+    await h.clock.advanceBy(3 * MINUTE - 1);
+    assert.equal(instance.delivered.length, 0);
+    await h.clock.advanceBy(1);
+    assert.equal(instance.delivered.length, 1);
+  });
+
+  it('throttles an app that overran its deadline, then forgives it', async () => {
+    await using h = await createHarness({ scheduling: { throttleMs: 10 * MINUTE } });
+    h.autoApp([REFRESH], () => null); // never completes: expires at 30 s, killed after the grace period
+    await h.scheduler.submit(APP.appId, [refresh()]);
+    await h.clock.advanceBy(40_000);
+    const [run] = await runsOf(h, REFRESH);
+    assert.equal(run?.outcome, 'terminatedAfterExpiration');
+    const [throttled] = await events(h, 'throttled');
+    assert.equal(throttled?.detail?.['until'], run!.completedAt! + 10 * MINUTE);
+    await h.scheduler.submit(APP.appId, [refresh()]);
+    await h.settle();
+    assert.equal(h.scheduler.pending()[0]?.blockers[0]?.reason, 'throttled');
+    await h.clock.advanceBy(10 * MINUTE - 40_000);
+    assert.equal((await runsOf(h, REFRESH)).length, 1, 'still throttled');
+    await h.clock.advanceBy(40_000);
+    assert.equal((await runsOf(h, REFRESH)).length, 2, 'forgiven when the throttle ends');
+  });
+
+  it('holds background launches after a force-quit until the user opens the app, and keeps that across a restart', async () => {
+    await using h = await createHarness();
+    const background = h.autoApp([REFRESH]);
+    h.scheduler.quitApp(APP.appId);
+    await h.scheduler.submit(APP.appId, [refresh()]);
+    await h.clock.advanceBy(HOUR);
+    assert.equal(h.launcher.launches.length, 0, 'no background launch after a force-quit');
+    const why = await h.scheduler.why(APP.appId, REFRESH);
+    assert.equal(why.state === 'pending' && why.blockers[0]?.outcome, 'deny');
+    assert.equal(why.state === 'pending' && why.blockers[0]?.reason, 'forceQuit');
+    assert.equal(why.state === 'pending' && why.earliestAt, null);
+    assert.match(why.state === 'pending' ? why.waitingFor.join() : '', /opens the app/);
+
+    // The user opens it: it connects as a user launch, and the task runs in it.
+    const user = h.connect([REFRESH]);
+    await h.settle();
+    assert.equal(user.delivered.length, 1);
+    assert.equal(background.length, 0);
+    assert.equal((await events(h, 'opened')).length, 1);
+  });
+
+  it('spends the launch budget, then waits until the oldest launch leaves the rolling day', async () => {
+    await using h = await createHarness({ scheduling: { backgroundLaunchesPerDay: 3, usageBonus: false, appIdleTimeoutMs: 0 } });
+    h.autoApp([REFRESH]);
+    for (let i = 0; i < 4; i++) {
+      await h.scheduler.submit(APP.appId, [refresh()]);
+      await h.clock.advanceBy(MINUTE);
+    }
+    assert.equal(h.launcher.launches.length, 3);
+    const why = await h.scheduler.why(APP.appId, REFRESH);
+    assert.equal(why.state === 'pending' && why.blockers[0]?.reason, 'launchBudgetExhausted');
+    const firstLaunch = (await events(h, 'launched'))[0]!.at;
+    assert.equal(why.state === 'pending' && why.earliestAt, firstLaunch + 24 * HOUR);
+    await h.clock.advanceTo(firstLaunch + 24 * HOUR);
+    await h.settle();
+    assert.equal(h.launcher.launches.length, 4);
+  });
+
+  it('retries a failed task with backoff, up to maxAttempts, and records each decision', async () => {
+    await using h = await createHarness({ scheduling: {} });
+    const instance = h.connect([CLEANUP]);
+    instance.onDeliver = (tasks) => queueMicrotask(() => h.scheduler.completed(instance, tasks.map((task) => ({ taskId: task.taskId, success: false, reason: null, error: 'boom' }))));
+    await h.scheduler.submit(APP.appId, [cleanup({ retry: { maxAttempts: 3, backoff: 'exponential', initialDelay: 10_000, maxDelay: HOUR } })]);
+    await h.clock.advanceBy(HOUR);
+    const runs = await runsOf(h, CLEANUP);
+    assert.deepEqual(runs.map((run) => run.attempt), [1, 2, 3]);
+    // Equal jitter: attempt 2 waits 5-10 s after the first failure, attempt 3 waits 10-20 s.
+    const gap1 = runs[1]!.launchedAt! - runs[0]!.completedAt!;
+    const gap2 = runs[2]!.launchedAt! - runs[1]!.completedAt!;
+    assert.ok(gap1 >= 5_000 && gap1 <= 10_000, `first retry after ${gap1} ms`);
+    assert.ok(gap2 >= 10_000 && gap2 <= 20_000, `second retry after ${gap2} ms`);
+    const retries = await events(h, 'retryScheduled');
+    assert.deepEqual(retries.map((event) => event.reason), ['failure', 'failure', 'attemptsExhausted']);
+    assert.equal(h.scheduler.queue.size, 0);
+  });
+
+  it('switches Background App Refresh off globally: submissions get unavailable, pending ones are denied', async () => {
+    await using h = await createHarness();
+    await h.scheduler.submit(APP.appId, [refresh({ earliestBeginAt: Date.UTC(2026, 0, 2) })]);
+    await h.scheduler.setBackgroundAppRefresh(false);
+    const [result] = await h.scheduler.submit(APP.appId, [cleanup()]);
+    assert.equal(result?.ok === false && result.error.code, 'unavailable');
+    const view = h.scheduler.pending()[0];
+    assert.deepEqual(view?.blockers.map((blocker) => blocker.reason), ['earliestBeginDate', 'backgroundAppRefreshOff']);
+    await h.scheduler.setBackgroundAppRefresh(true);
+    assert.equal((await h.scheduler.submit(APP.appId, [cleanup()]))[0]?.ok, true);
+  });
+
+  it('waits under memory pressure and heat for processing, and for everything when critical', async () => {
+    await using h = await createHarness();
+    const instance = h.connect([REFRESH, CLEANUP]);
+    h.conditions.set({ memoryPressure: 'serious' });
+    await h.scheduler.submit(APP.appId, [cleanup(), refresh()]);
+    await h.settle();
+    assert.deepEqual(instance.delivered.map((task) => task.identifier), [REFRESH]);
+    assert.equal(h.scheduler.pending()[0]?.blockers[0]?.reason, 'memoryPressure');
+    h.scheduler.completed(instance, [{ taskId: instance.delivered[0]!.taskId, success: true, reason: null, error: null }]);
+    h.conditions.set({ memoryPressure: 'nominal', thermalState: 'critical' });
+    await h.scheduler.submit(APP.appId, [refresh()]);
+    await h.settle();
+    assert.deepEqual(h.scheduler.pending().map((view) => view.blockers[0]?.reason).sort(), ['thermalState', 'thermalState']);
+    h.conditions.set({ thermalState: 'fair' });
+    await h.settle();
+    assert.equal(instance.delivered.length, 3);
+  });
+
+  it('records each change of a request\'s blocking reason once: the decision history', async () => {
+    await using h = await createHarness({ conditions: { power: 'battery', batteryLevel: 50 } });
+    const instance = h.connect([CLEANUP]);
+    await h.scheduler.submit(APP.appId, [cleanup({ requiresExternalPower: true })]);
+    await h.settle();
+    h.conditions.set({ batteryLevel: 49 });
+    h.conditions.set({ lowPowerMode: true });
+    await h.settle();
+    h.conditions.set({ lowPowerMode: false, power: 'ac' });
+    await h.settle();
+    assert.equal(instance.delivered.length, 1);
+    const deferred = await events(h, 'deferred');
+    assert.deepEqual(deferred.map((event) => event.reason), ['requiresExternalPower', 'lowPowerMode']);
+    const why = await h.scheduler.why(APP.appId, CLEANUP);
+    assert.ok(why.history.some((event) => event.type === 'deferred' && event.reason === 'lowPowerMode'));
+  });
+
+  it('launches an app once for all its due tasks, and caps the apps running in the background', async () => {
+    const other = { ...APP, appId: 'com.example.other', permittedIdentifiers: ['com.example.other.refresh'] };
+    await using h = await createHarness({ apps: [APP, other], scheduling: { maxBackgroundProcesses: 1 } });
+    await h.scheduler.submit(APP.appId, [refresh(), cleanup()]);
+    await h.scheduler.submit(other.appId, [{ ...refresh(), identifier: 'com.example.other.refresh' }]);
+    await h.settle();
+    assert.deepEqual(h.launcher.launches.map((launch) => launch.appId), [APP.appId], 'one launch for both of its tasks; the other app waits');
+    const why = await h.scheduler.why(other.appId, 'com.example.other.refresh');
+    assert.equal(why.state === 'pending' && why.blockers[0]?.reason, 'backgroundProcessLimit');
+    const instance = h.connect([REFRESH, CLEANUP], h.launcher.launches[0]);
+    await h.settle();
+    assert.equal(instance.delivered.length, 2);
+    h.launcher.launches[0]!.exit();
+    h.scheduler.detach(instance);
+    await h.settle();
+    assert.deepEqual(h.launcher.launches.map((launch) => launch.appId), [APP.appId, other.appId]);
+  });
+
+  it('restores budgets, throttles and force-quits from the store after a restart', async () => {
+    const { openStore } = await import('../../src/store/index.js');
+    const { VirtualClock } = await import('../../src/testing/virtualClock.js');
+    const store = openStore(':memory:');
+    const clock = new VirtualClock();
+    {
+      const h = await createHarness({ store, clock, scheduling: { backgroundLaunchesPerDay: 1, usageBonus: false } });
+      h.autoApp([REFRESH]);
+      await h.scheduler.submit(APP.appId, [refresh()]);
+      await h.clock.advanceBy(MINUTE);
+      h.scheduler.quitApp(APP.appId);
+      await h.settle();
+      h.scheduler.dispose();
+    }
+    const h = await createHarness({ store, clock, scheduling: { backgroundLaunchesPerDay: 1, usageBonus: false } });
+    const usage = h.scheduler.usageOf(APP.appId)!;
+    assert.equal(usage.launches.used, 1);
+    assert.notEqual(usage.forceQuitAt, null);
+    await h[Symbol.asyncDispose]();
+  });
+});
