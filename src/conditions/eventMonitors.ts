@@ -66,7 +66,9 @@ export type SpawnMonitor = (file: string, args: readonly string[]) => ChildProce
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => executable(path)) ?? null;
 
 const defaultSpawn: SpawnMonitor = (file, args) =>
-  SETPRIV
+  // Only for a program known to exist: a missing one must still fail as ENOENT from spawn itself,
+  // not as an exit code from setpriv.
+  SETPRIV && file.startsWith('/') && executable(file)
     ? spawn(SETPRIV, ['--pdeathsig', 'KILL', '--', file, ...args], { stdio: ['ignore', 'pipe', 'ignore'] })
     : spawn(file, args, { stdio: ['ignore', 'pipe', 'ignore'] });
 

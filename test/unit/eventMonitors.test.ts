@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 
@@ -149,6 +150,56 @@ describe('startLineMonitor', () => {
     assert.equal(await exited, 'SIGTERM');
   });
 });
+
+describe('startLineMonitor when its daemon dies', () => {
+  it('leaves no orphan: the kernel kills the monitor when the daemon is killed (setpriv --pdeathsig)', { skip: process.platform !== 'linux' || !existsSync('/usr/bin/setpriv') }, async () => {
+    // A stand-in daemon: starts a monitor (a sleep that would outlive it), prints the monitor's pid.
+    const script = `
+      import { startLineMonitor } from ${JSON.stringify(new URL('../../src/conditions/eventMonitors.ts', import.meta.url).href)};
+      startLineMonitor({ name: 't', command: 'sleep', candidates: ['/bin/sleep', '/usr/bin/sleep'], args: ['600'], isEvent: () => false }, () => {}, () => {});
+      setInterval(() => {}, 1000);`;
+    const daemon = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const monitorPid = await new Promise<number>((resolve, reject) => {
+      const timer = setInterval(() => {
+        const children = readChildren(daemon.pid!);
+        if (children.length > 0) {
+          clearInterval(timer);
+          resolve(children[0]!);
+        }
+      }, 20);
+      daemon.once('exit', () => reject(new Error('the stand-in daemon exited')));
+    });
+    daemon.kill('SIGKILL');
+    await new Promise((resolve) => daemon.once('exit', resolve));
+    for (let i = 0; i < 100 && alive(monitorPid); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(alive(monitorPid), false, 'the monitor died with its daemon');
+  });
+});
+
+/** The pids whose parent is `pid`, from /proc. */
+function readChildren(pid: number): number[] {
+  const children: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(Number(name));
+    } catch {
+      // gone already
+    }
+  }
+  return children;
+}
+
+function alive(pid: number): boolean {
+  try {
+    const state = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return state.slice(state.lastIndexOf(')') + 2, state.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
 
 describe('resolveCommand', () => {
   it('takes the first executable candidate, else the bare name for PATH', () => {
