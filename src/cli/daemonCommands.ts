@@ -64,6 +64,8 @@ export async function runDemo(options: DaemonCommandOptions & { readonly example
       say(`could not install ${dir}: ${(error as Error).message}`);
     }
   }
+  const status = (await daemon.control.run('status', {})) as { profile: { name: string; reason: string } };
+  say(`policy profile: ${status.profile.name} (${status.profile.reason}); see docs/scheduling.md`);
   say(`the daemon is running (socket ${daemon.socketPath}); try \`npx bgtasks pending\`, \`npx bgtasks history\`, or Ctrl-C to stop`);
   await untilSignal();
   await daemon.close();
@@ -85,6 +87,10 @@ function describe(event: Record<string, unknown>, identifiers: ReadonlyMap<strin
       return `dispatched ${who}`;
     case 'event':
       if (event.type === 'submitted' || event.type === 'replaced') return null; // shown from the request itself
+      if (event.type === 'deferred') {
+        const detail = (event.detail ?? {}) as { message?: unknown };
+        return `waits      ${who}: ${String(detail.message ?? '')} [${String(event.reason)}]`;
+      }
       return `${String(event.type).padEnd(10)} ${who}${event.reason ? ` (${String(event.reason)})` : ''}`;
     default:
       return null;

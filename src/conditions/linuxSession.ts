@@ -50,7 +50,7 @@ export interface UserActivityReading {
  * (logind is not running: containers, non-systemd machines). Never throws.
  *
  * Names are filtered to logind's valid seat names so that the temporary files it writes before an
- * atomic rename (`.#seat0XXXXXX`) are never read half-written.
+ * atomic rename (`.#seat0` plus six random characters) are never read half-written.
  */
 export function readSeats(runRoot = '/run/systemd'): SeatState[] | null {
   const dir = join(runRoot, 'seats');

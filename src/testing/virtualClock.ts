@@ -37,6 +37,8 @@ export class VirtualClock implements Clock {
   #seq = 0;
   #timers: ScheduledTimer[] = [];
   readonly #maxTimersPerRun: number;
+  /** Timers that have fired since the clock was made: how often the code under test woke on its own. */
+  wakeups = 0;
 
   constructor(options: VirtualClockOptions = {}) {
     const start = options.start ?? Date.UTC(2026, 0, 1);
@@ -112,6 +114,7 @@ export class VirtualClock implements Clock {
             `queued: ${this.#timers.slice(0, 10).map((timer) => `#${timer.seq}@${timer.at}`).join(', ')}`,
         );
       }
+      this.wakeups++;
       next.callback();
       await flushMicrotasks();
     }

@@ -120,14 +120,4 @@ describe('bgtasks why', () => {
     const apps = (await cli('apps', '--json')).json<{ appId: string; usage: { opensThisWeek: number } }[]>();
     assert.ok(apps[0]!.usage.opensThisWeek >= 1, 'the probe run counted as the user opening the app');
   });
-
-  it('stays near zero CPU while idle and wakes no more often than its sensor interval', async () => {
-    const before = (await cli('status', '--json')).json<{ wakeups: number; cpuMs: number }>();
-    await new Promise((resolve) => setTimeout(resolve, 6_000));
-    const after = (await cli('status', '--json')).json<{ wakeups: number; cpuMs: number }>();
-    // The sensor poll interval is 5 s: over 6 s, two sensor wake-ups and at most a few scheduler ones.
-    assert.ok(after.wakeups - before.wakeups <= 4, `woke ${after.wakeups - before.wakeups} times in 6 s`);
-    // Generous for a shared machine: the status calls themselves cost a few ms.
-    assert.ok(after.cpuMs - before.cpuMs < 300, `used ${after.cpuMs - before.cpuMs} ms of CPU in 6 s`);
-  });
 });
