@@ -9,7 +9,7 @@ import { compileSchedulingOptions, type SchedulingOptions } from '../../src/engi
 import type { AppRecord } from '../../src/engine/types.js';
 import type { TaskDelivery } from '../../src/protocol/messages.js';
 import { Scheduler } from '../../src/daemon/scheduler/scheduler.js';
-import type { AppInstance, AppLauncher, LaunchedProcess, LaunchReason, ProcessExit } from '../../src/daemon/scheduler/ports.js';
+import type { AppInstance, AppLauncher, CpuMeter, LaunchedProcess, LaunchReason, ProcessExit } from '../../src/daemon/scheduler/ports.js';
 import { StoreWriter } from '../../src/daemon/storeWriter.js';
 import { openStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/store.js';
@@ -140,7 +140,7 @@ export interface Harness extends AsyncDisposable {
   autoApp(registered: readonly string[], complete?: (task: TaskDelivery) => boolean | null): FakeInstance[];
 }
 
-export async function createHarness(options: { scheduling?: Partial<SchedulingOptions>; store?: Store; apps?: AppRecord[]; clock?: VirtualClock; conditions?: Partial<Conditions> } = {}): Promise<Harness> {
+export async function createHarness(options: { scheduling?: Partial<SchedulingOptions>; store?: Store; apps?: AppRecord[]; clock?: VirtualClock; conditions?: Partial<Conditions>; cpuMeter?: CpuMeter } = {}): Promise<Harness> {
   const clock = options.clock ?? new VirtualClock();
   const conditions = new ScriptedConditions(options.conditions);
   const launcher = new FakeLauncher();
@@ -158,6 +158,7 @@ export async function createHarness(options: { scheduling?: Partial<SchedulingOp
     writer,
     launcher,
     options: compileSchedulingOptions(options.scheduling),
+    cpuMeter: options.cpuMeter ?? null,
     log: { info: () => undefined, warn: (message) => warnings.push(message), error: (message) => warnings.push(message) },
   });
   function connect(registered: readonly string[], launch?: FakeProcess): FakeInstance {

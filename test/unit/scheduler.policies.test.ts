@@ -149,7 +149,7 @@ describe('Scheduler policies in virtual time', () => {
     assert.equal((await runsOf(h, REFRESH)).length, 2, 'forgiven when the throttle ends');
   });
 
-  it('holds background launches after a force-quit until the user opens the app, and keeps that across a restart', async () => {
+  it('holds background launches after a force-quit until the user opens the app', async () => {
     await using h = await createHarness();
     const background = h.autoApp([REFRESH]);
     h.scheduler.quitApp(APP.appId);
@@ -289,5 +289,24 @@ describe('Scheduler policies in virtual time', () => {
     assert.equal(usage.launches.used, 1);
     assert.notEqual(usage.forceQuitAt, null);
     await h[Symbol.asyncDispose]();
+  });
+
+  it('charges each task its share of its process\'s CPU time, and the background ones to the app\'s budget', async () => {
+    let cpu = 1_000;
+    await using h = await createHarness({ cpuMeter: { cpuTimeMs: () => cpu } });
+    await h.scheduler.submit(APP.appId, [refresh(), cleanup()]);
+    await h.settle();
+    const instance = h.connect([REFRESH, CLEANUP], h.launcher.launches[0]);
+    await h.settle();
+    const [first, second] = instance.delivered;
+    cpu += 300; // both ran: 150 ms each
+    h.scheduler.completed(instance, [{ taskId: first!.taskId, success: true, reason: null, error: null }]);
+    await h.settle();
+    cpu += 100; // only the second ran
+    h.scheduler.completed(instance, [{ taskId: second!.taskId, success: true, reason: null, error: null }]);
+    const runs = [...(await runsOf(h, REFRESH)), ...(await runsOf(h, CLEANUP))];
+    assert.deepEqual(runs.map((run) => run.cpuMs), [150, 250]);
+    assert.ok(runs.every((run) => run.background));
+    assert.equal(h.scheduler.usageOf(APP.appId)?.backgroundCpuMs.used, 400);
   });
 });

@@ -11,6 +11,11 @@ export class CpuAccounting {
   readonly #meter: CpuMeter | null;
   readonly #lastReading = new Map<AppInstance, number>();
   readonly #charged = new Map<string, number>();
+  /**
+   * Readings taken in this turn of the event loop: a turn that delivers or finishes many tasks of one
+   * process reads its CPU clock once, not once per task (little CPU time passes within a turn).
+   */
+  #thisTurn: Map<AppInstance, number | null> | null = null;
 
   constructor(meter: CpuMeter | null) {
     this.#meter = meter;
@@ -19,13 +24,22 @@ export class CpuAccounting {
   /** Call before the tasks running in `instance` change; `running` are the tasks that ran until now. */
   settle(instance: AppInstance, running: readonly ActiveRun[]): void {
     if (!this.#meter) return;
-    const reading = this.#meter.cpuTimeMs(instance.pid);
+    const reading = this.#read(this.#meter, instance);
     if (reading === null) return;
     const last = this.#lastReading.get(instance);
     this.#lastReading.set(instance, reading);
     if (last === undefined || running.length === 0) return;
     const share = Math.max(0, reading - last) / running.length;
     for (const active of running) this.#charged.set(active.run.taskId, (this.#charged.get(active.run.taskId) ?? 0) + share);
+  }
+
+  #read(meter: CpuMeter, instance: AppInstance): number | null {
+    if (!this.#thisTurn) {
+      this.#thisTurn = new Map();
+      queueMicrotask(() => (this.#thisTurn = null));
+    }
+    if (!this.#thisTurn.has(instance)) this.#thisTurn.set(instance, meter.cpuTimeMs(instance.pid));
+    return this.#thisTurn.get(instance) ?? null;
   }
 
   /** The CPU ms charged to a task, and forgets it; null when nothing could be measured. */
