@@ -30,6 +30,8 @@ export interface SchedulerOptions {
   readonly launchReason?: LaunchReason;
   /** How long to wait for the daemon's `welcome`, in milliseconds. @default 10_000 */
   readonly handshakeTimeoutMs?: number;
+  /** Where {@link BGTaskScheduler.now} reads the time: the testing kit passes its virtual clock. @default Date.now */
+  readonly clock?: { now(): number };
 }
 
 const TOKEN = Symbol('BGTaskScheduler');
@@ -66,6 +68,7 @@ export class BGTaskScheduler {
   readonly #connect: (socketPath: string) => Promise<DaemonLink>;
   readonly #exit: (code: number) => void;
   readonly #handshakeTimeoutMs: number;
+  readonly #clock: { now(): number };
   #logger: Logger;
   #launchReason: LaunchReason;
   readonly #handlers: HandlerRegistry;
@@ -87,6 +90,7 @@ export class BGTaskScheduler {
     this.#discovery = options.discovery ?? createDiscovery({ env: this.#env });
     this.#connect = options.connect ?? ((socketPath) => connectSocket(socketPath));
     this.#exit = options.exit ?? ((code) => process.exit(code));
+    this.#clock = options.clock ?? { now: () => Date.now() };
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
     if (!Number.isFinite(this.#handshakeTimeoutMs) || this.#handshakeTimeoutMs <= 0) {
       throw new TypeError(`Expected \`handshakeTimeoutMs\` to be a finite number > 0, got \`${String(options.handshakeTimeoutMs)}\``);
@@ -128,6 +132,15 @@ export class BGTaskScheduler {
       throw new TypeError('Expected `logger` to have debug, info, warn and error methods');
     }
     this.#logger = logger;
+  }
+
+  /**
+   * The current time, as the system sees it. Compute `earliestBeginDate`s from it
+   * (`new Date(scheduler.now().getTime() + 15 * 60_000)`): in production it is `Date.now()`, and in the
+   * testing kit it is the virtual clock, so the same code runs a virtual week in milliseconds.
+   */
+  now(): Date {
+    return new Date(this.#clock.now());
   }
 
   /** `background` when the daemon launched this process for a task; confirmed by the daemon's welcome. */

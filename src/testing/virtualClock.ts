@@ -12,6 +12,11 @@ export interface VirtualClockOptions {
   readonly start?: number;
   /** Most timers one `advance` may run before it fails with a dump of what was queued. @default 1_000_000 */
   readonly maxTimersPerRun?: number;
+  /**
+   * Lets pending work run before each timer (and after the last): promise callbacks, `setImmediate`
+   * callbacks, in-process messages. @default one turn of the event loop ({@link flushMicrotasks})
+   */
+  readonly settle?: () => Promise<void>;
 }
 
 export class VirtualClockOverrunError extends Error {
@@ -37,6 +42,7 @@ export class VirtualClock implements Clock {
   #seq = 0;
   #timers: ScheduledTimer[] = [];
   readonly #maxTimersPerRun: number;
+  readonly #settle: () => Promise<void>;
   /** Timers that have fired since the clock was made: how often the code under test woke on its own. */
   wakeups = 0;
 
@@ -45,6 +51,7 @@ export class VirtualClock implements Clock {
     if (!Number.isFinite(start)) throw new TypeError(`Expected \`start\` to be a finite number, got \`${String(start)}\``);
     this.#wallOffset = start;
     this.#maxTimersPerRun = options.maxTimersPerRun ?? 1_000_000;
+    this.#settle = options.settle ?? flushMicrotasks;
   }
 
   now(): number {
@@ -101,7 +108,7 @@ export class VirtualClock implements Clock {
 
   async #runUntil(limit: number): Promise<void> {
     let ran = 0;
-    await flushMicrotasks();
+    await this.#settle();
     for (;;) {
       this.#timers = this.#timers.filter((timer) => !timer.cancelled);
       const next = this.#timers[0];
@@ -116,7 +123,7 @@ export class VirtualClock implements Clock {
       }
       this.wakeups++;
       next.callback();
-      await flushMicrotasks();
+      await this.#settle();
     }
     if (Number.isFinite(limit)) this.#monotonic = Math.max(this.#monotonic, limit);
   }
