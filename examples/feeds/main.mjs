@@ -1,18 +1,12 @@
 // A feed reader. Started by the person (node main.mjs) it schedules its first background refresh and
 // exits; the bgtasks daemon launches it again in the background when the refresh is due.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { BGTaskScheduler, BGAppRefreshTaskRequest } from 'bgtasks';
+import { BGTaskScheduler } from 'bgtasks';
+import { startFeeds } from './app.mjs';
 
 // A real app would ask for 15 minutes; the example uses seconds so the demo shows several refreshes.
 const REFRESH_INTERVAL_MS = Number(process.env.FEEDS_REFRESH_INTERVAL_MS ?? 10_000);
 const STATE = new URL('./data/feeds.json', import.meta.url);
-const scheduler = BGTaskScheduler.shared;
-
-async function scheduleNextRefresh() {
-  const request = new BGAppRefreshTaskRequest('com.example.feeds.refresh');
-  request.earliestBeginDate = new Date(Date.now() + REFRESH_INTERVAL_MS);
-  await scheduler.submit(request);
-}
 
 async function refreshFeeds({ signal }) {
   await mkdir(new URL('./data/', import.meta.url), { recursive: true });
@@ -28,14 +22,4 @@ async function refreshFeeds({ signal }) {
   console.log(`refreshed feeds (${state.refreshes} so far)`);
 }
 
-// Registration belongs to start-up: before the first await.
-scheduler.register('com.example.feeds.refresh', async (task) => {
-  await scheduleNextRefresh(); // the Apple pattern: resubmit from the handler, so it never "runs once"
-  await refreshFeeds({ signal: task.signal });
-});
-
-console.log(`feeds started (${scheduler.launchReason} launch)`);
-if (scheduler.launchReason === 'user') {
-  await scheduleNextRefresh();
-  console.log(`next refresh requested, not before ${REFRESH_INTERVAL_MS / 1000} s from now`);
-}
+await startFeeds(BGTaskScheduler.shared, { intervalMs: REFRESH_INTERVAL_MS, refresh: refreshFeeds, log: console.log });

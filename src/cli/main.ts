@@ -7,6 +7,7 @@ import { parseSchedulingOption, type SchedulingOptions } from '../engine/options
 import { NAME_PATTERN } from '../protocol/identifiers.js';
 import { defaultHome, homePaths } from '../shared/paths.js';
 import { VERSION } from '../daemon/daemon.js';
+import { runCheck } from './check.js';
 import { CliError, ControlClient } from './controlClient.js';
 import { printResult } from './print.js';
 import { runDaemon, runDemo } from './daemonCommands.js';
@@ -101,6 +102,14 @@ export function buildProgram(): Command {
     .option('--rotate-credential', 'issue a new credential even if the app has one')
     .option('--json', 'print JSON')
     .action(controlCommand(program, 'install', (dir: string, options: { rotateCredential?: boolean }) => ({ dir: resolve(dir), rotateCredential: Boolean(options.rotateCredential) }), 'app'));
+
+  program
+    .command('check')
+    .argument('<dir>', 'the app\'s directory (with a package.json that has a "bgtasks" section)')
+    .description('run an app once in a dry run (no daemon) and report handlers and submissions its manifest does not match')
+    .option('--timeout <ms>', 'how long to wait for the app\'s report', positiveInt, 10_000)
+    .option('--json', 'print JSON')
+    .action((dir: string, options: { timeout: number; json?: boolean }) => runCheck(resolve(dir), { timeoutMs: options.timeout, json: Boolean(options.json) }));
 
   program
     .command('uninstall')

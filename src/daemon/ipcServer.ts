@@ -1,29 +1,20 @@
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { z } from 'zod';
-import { isFamilyPattern, isPermitted } from '../engine/identifiers.js';
 import {
   PROTOCOL_VERSION,
-  appHelloSchema,
-  appMessageSchema,
   controlHelloSchema,
   controlSchema,
   describeIssue,
-  type AppHello,
-  type AppMessage,
-  type CancelReplyData,
   type DaemonMessage,
-  type PendingReplyData,
-  type SubmitReplyData,
-  type TaskDelivery,
   type WireError,
 } from '../protocol/messages.js';
 import { FrameDecoder, encodeFrame } from '../protocol/framing.js';
 import { MAX_SOCKET_PATH_BYTES } from '../shared/paths.js';
-import { credentialMatches } from './credentials.js';
+import { AppSession, toWireError } from './appSession.js';
 import type { ControlCommands } from './control.js';
 import type { Scheduler } from './scheduler/scheduler.js';
-import type { AppInstance, LaunchReason, SchedulerLog as Logger } from './scheduler/ports.js';
+import type { SchedulerLog as Logger } from './scheduler/ports.js';
 
 export interface IpcServerOptions {
   readonly socketPath: string;
@@ -115,7 +106,7 @@ class Connection {
   readonly #instanceId: number;
   readonly #decoder: FrameDecoder;
   #role: 'new' | 'app' | 'control' | 'closed' = 'new';
-  #instance: SocketAppInstance | null = null;
+  #session: AppSession | null = null;
   #unsubscribe: (() => void) | null = null;
   readonly #helloTimer: NodeJS.Timeout;
 
@@ -163,7 +154,7 @@ class Connection {
 
   #onFrame(frame: unknown): void {
     if (this.#role === 'new') this.#onHello(frame);
-    else if (this.#role === 'app') this.#onAppFrame(frame);
+    else if (this.#role === 'app') this.#session?.frame(frame);
     else if (this.#role === 'control') this.#onControlFrame(frame);
   }
 
@@ -181,86 +172,10 @@ class Connection {
       this.send({ t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: this.#options.daemonVersion, launchReason: 'user', accepted: [], rejected: [] });
       return;
     }
-    const hello = this.#parse(appHelloSchema, frame);
-    if (hello) this.#onAppHello(hello);
-  }
-
-  #onAppHello(hello: AppHello): void {
-    const app = this.#scheduler.apps.get(hello.appId);
-    if (!app) return this.#fail({ code: 'unknownApp', message: `${hello.appId} is not installed: run \`bgtasks install <its directory>\``, field: 'appId' });
-    if (!credentialMatches(hello.credential, app.record.credentialHash)) {
-      this.#log.warn('an app connection presented a wrong credential', { appId: hello.appId, pid: hello.pid });
-      return this.#fail({ code: 'badCredential', message: `the credential for ${hello.appId} does not match: reinstall the app or check BGTASKS_HOME`, field: 'credential' });
-    }
-    const accepted: string[] = [];
-    const rejected: { identifier: string; reason: string; message: string }[] = [];
-    for (const identifier of new Set(hello.registered)) {
-      const permitted = isFamilyPattern(identifier) ? app.record.permittedIdentifiers.includes(identifier) : isPermitted(app.record.permittedIdentifiers, identifier);
-      if (permitted) accepted.push(identifier);
-      else rejected.push({ identifier, reason: 'notPermitted', message: `${identifier} is not in the permittedIdentifiers of ${hello.appId}'s manifest` });
-    }
-    const process = hello.launchId ? app.processes.get(hello.launchId) : undefined;
-    const launchReason: LaunchReason = process?.reason ?? 'user';
-    this.#instance = new SocketAppInstance(this, this.#instanceId, hello, process ? hello.launchId : null, launchReason, new Set(accepted));
-    this.#role = 'app';
-    this.send({ t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: this.#options.daemonVersion, launchReason, accepted, rejected });
-    for (const rejection of rejected) this.#log.warn(`registration rejected: ${rejection.message}`, { appId: hello.appId });
-    this.#scheduler.attach(this.#instance);
-  }
-
-  #onAppFrame(frame: unknown): void {
-    const message = this.#parse(appMessageSchema, frame);
-    const instance = this.#instance;
-    if (!message || !instance) return;
-    void this.#handleApp(instance, message).catch((error: unknown) => {
-      this.#log.error('an app request failed', { appId: instance.appId, error: error instanceof Error ? error.message : String(error) });
-      if ('id' in message) this.send({ t: 'reply', id: message.id, ok: false, error: toWireError(error) });
-    });
-  }
-
-  async #handleApp(instance: SocketAppInstance, message: AppMessage): Promise<void> {
-    switch (message.t) {
-      case 'submit': {
-        const data: SubmitReplyData = { results: await this.#scheduler.submit(instance.appId, message.requests) };
-        this.send({ t: 'reply', id: message.id, ok: true, data });
-        return;
-      }
-      case 'cancel': {
-        const data: CancelReplyData = { cancelled: await this.#scheduler.cancel(instance.appId, message.identifiers) };
-        this.send({ t: 'reply', id: message.id, ok: true, data });
-        return;
-      }
-      case 'pending': {
-        const requests: PendingReplyData['requests'] = this.#scheduler.pending(instance.appId).map(({ request }) => ({
-          identifier: request.identifier,
-          kind: request.kind,
-          earliestBeginAt: request.earliestBeginAt,
-          requiresNetworkConnectivity: request.requiresNetworkConnectivity,
-          requiresExternalPower: request.requiresExternalPower,
-          requiresUnmeteredNetwork: request.requiresUnmeteredNetwork,
-          interval: request.recurrence?.intervalMs ?? null,
-          attempt: request.attempt,
-          submittedAt: request.submittedAt,
-        }));
-        this.send({ t: 'reply', id: message.id, ok: true, data: { requests } });
-        return;
-      }
-      case 'explain': {
-        // An app may ask only about its own identifiers: the appId comes from the authenticated hello.
-        const data = await this.#scheduler.why(instance.appId, message.identifier);
-        this.send({ t: 'reply', id: message.id, ok: true, data });
-        return;
-      }
-      case 'started':
-        this.#scheduler.started(instance, message.taskIds);
-        return;
-      case 'completed':
-        this.#scheduler.completed(instance, message.completions);
-        return;
-      default: {
-        const unreachable: never = message;
-        throw new Error(`unhandled message ${String(unreachable)}`);
-      }
+    const session = new AppSession(this.#scheduler, { send: (message) => this.send(message), fail: (error) => this.#fail(error), end: () => this.end() }, this.#log, this.#options.daemonVersion, this.#instanceId);
+    if (session.hello(frame)) {
+      this.#session = session;
+      this.#role = 'app';
     }
   }
 
@@ -289,7 +204,7 @@ class Connection {
   /** Sends an error frame and closes this connection (only this one). */
   #fail(error: WireError): void {
     if (this.#role === 'closed') return;
-    this.#log.warn(`closing a connection: ${error.message}`, { code: error.code, field: error.field, appId: this.#instance?.appId });
+    this.#log.warn(`closing a connection: ${error.message}`, { code: error.code, field: error.field, appId: this.#session?.instance?.appId });
     this.send({ t: 'error', error });
     this.#role = 'closed';
     this.#socket.end();
@@ -300,52 +215,11 @@ class Connection {
     clearTimeout(this.#helloTimer);
     this.#role = 'closed';
     this.#unsubscribe?.();
-    if (this.#instance) this.#scheduler.detach(this.#instance);
+    this.#session?.closed();
   }
 
   /** Used by the app instance to end the connection after a terminate frame. */
   end(): void {
     this.#socket.end();
   }
-}
-
-class SocketAppInstance implements AppInstance {
-  readonly appId: string;
-  readonly pid: number;
-  constructor(
-    readonly connection: Connection,
-    readonly instanceId: number,
-    hello: AppHello,
-    readonly launchId: string | null,
-    readonly launchReason: LaunchReason,
-    readonly registered: ReadonlySet<string>,
-  ) {
-    this.appId = hello.appId;
-    this.pid = hello.pid;
-  }
-
-  deliver(tasks: readonly TaskDelivery[]): void {
-    this.connection.send({ t: 'tasks', tasks });
-  }
-
-  expire(tasks: readonly { taskId: string; reason: string }[]): void {
-    this.connection.send({ t: 'expire', tasks });
-  }
-
-  terminate(reason: string): void {
-    this.connection.send({ t: 'terminate', reason });
-    this.connection.end();
-  }
-}
-
-export function toWireError(error: unknown): WireError {
-  if (error instanceof Error) {
-    const { code, field } = error as Error & { code?: unknown; field?: unknown };
-    return {
-      code: typeof code === 'string' ? code : 'internalError',
-      message: error.message,
-      ...(typeof field === 'string' ? { field } : {}),
-    };
-  }
-  return { code: 'internalError', message: String(error) };
 }

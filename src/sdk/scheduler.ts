@@ -3,6 +3,7 @@ import { PROTOCOL_VERSION, type AppHello, type DaemonMessage, type ExplanationDa
 import { ENV } from '../shared/paths.js';
 import { Calls, type Op } from './calls.js';
 import { createDiscovery, type Discovery } from './discovery.js';
+import { DryRun } from './dryRun.js';
 import { BGTaskSchedulerError, describeThrown, systemUnreachableError } from './errors.js';
 import { greet } from './handshake.js';
 import { connectSocket, type DaemonLink } from './link.js';
@@ -83,9 +84,13 @@ export class BGTaskScheduler {
   #connecting: Promise<DaemonLink> | null = null;
   /** Ends the wait for `welcome` (set while waiting). */
   #abortHandshake: ((error: Error) => void) | null = null;
+  /** Set under `bgtasks check` (BGTASKS_DRY_RUN): a stand-in daemon answers and records, see dryRun.ts. */
+  readonly #dryRun: DryRun | null;
 
   private constructor(token: symbol, options: SchedulerOptions) {
     if (token !== TOKEN) throw new TypeError('BGTaskScheduler cannot be constructed: use `BGTaskScheduler.shared`');
+    this.#dryRun = DryRun.fromEnv(options);
+    options = this.#dryRun?.options ?? options;
     this.#env = options.env ?? process.env;
     this.#discovery = options.discovery ?? createDiscovery({ env: this.#env });
     this.#connect = options.connect ?? ((socketPath) => connectSocket(socketPath));
@@ -160,6 +165,7 @@ export class BGTaskScheduler {
     this.#scheduleStart();
     const refused = this.#closed ? 'the scheduler has been closed' : this.#handlers.add(identifier, handler);
     if (refused !== null) {
+      this.#dryRun?.refused(identifier, refused);
       this.#log('warn', `register(${show(identifier)}) refused: ${refused}`);
       return false;
     }

@@ -21,6 +21,8 @@ export const ENV = {
   launchId: 'BGTASKS_LAUNCH_ID',
   /** Set by the daemon on processes it launches, so the SDK need not look for package.json. */
   appId: 'BGTASKS_APP_ID',
+  /** Set by `bgtasks check`: the SDK runs without a daemon and writes what the app did to this file. */
+  dryRun: 'BGTASKS_DRY_RUN',
 } as const;
 
 /** The longest path a Unix domain socket can have on Linux (108 bytes including the terminating NUL). */

@@ -1,15 +1,20 @@
 /**
- * `bgtasks/testing`: test background code in virtual time.
- *
- * This version exports the virtual clock that the project's own scheduling tests use; the full testing
- * kit (`createTestSystem`) builds on it.
+ * `bgtasks/testing`: test background code in virtual time, with the real scheduler.
  *
  * ```ts
- * import { VirtualClock } from 'bgtasks/testing';
- * const clock = new VirtualClock();
- * clock.setTimer(60_000, () => console.log('a minute later, in no time'));
- * await clock.advanceBy(60_000);
+ * import { createTestSystem } from 'bgtasks/testing';
+ * await using system = await createTestSystem({ apps: [{ dir: './my-app', main: startMyApp }] });
+ * await system.openApp('com.example.app');
+ * const run = await system.next('completed', 'com.example.app.refresh');
  * ```
+ *
+ * See docs/testing.md.
  */
+export { createTestSystem, TestSystem, type NextKind, type TestSystemOptions } from './testSystem.js';
+export type { AppLogLine, TestApp } from './inProcessApps.js';
+export { ScriptedConditions } from './scriptedConditions.js';
 export { VirtualClock, VirtualClockOverrunError, flushMicrotasks, type VirtualClockOptions } from './virtualClock.js';
 export type { Clock, Disposable } from '../engine/clock.js';
+export type { Conditions } from '../engine/conditions.js';
+export type { Explanation } from '../engine/explain.js';
+export type { HistoryEvent, TaskRun } from '../engine/types.js';

@@ -3,8 +3,8 @@
  * store in memory, and in-process stand-ins for app processes (their connections and their launches).
  * Only the process boundary is simulated; every decision is the daemon's own code.
  */
-import type { Disposable } from '../../src/engine/clock.js';
-import { CONDITION_NAMES, DEFAULT_CONDITIONS, type ConditionName, type ConditionOrigin, type Conditions, type ConditionsSnapshot, type ConditionsSource } from '../../src/engine/conditions.js';
+import type { Conditions } from '../../src/engine/conditions.js';
+import { ScriptedConditions } from '../../src/testing/scriptedConditions.js';
 import { compileSchedulingOptions, type SchedulingOptions } from '../../src/engine/options.js';
 import type { AppRecord } from '../../src/engine/types.js';
 import type { TaskDelivery } from '../../src/protocol/messages.js';
@@ -15,29 +15,8 @@ import { openStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/store.js';
 import { VirtualClock, flushMicrotasks } from '../../src/testing/virtualClock.js';
 
-export class ScriptedConditions implements ConditionsSource {
-  #conditions: Conditions;
-
-  constructor(initial: Partial<Conditions> = {}) {
-    this.#conditions = { ...DEFAULT_CONDITIONS, power: 'ac', network: 'online', ...initial };
-  }
-  readonly #listeners = new Set<(snapshot: ConditionsSnapshot) => void>();
-
-  current(): ConditionsSnapshot {
-    const origins = Object.fromEntries(CONDITION_NAMES.map((name) => [name, 'override'])) as Record<ConditionName, ConditionOrigin>;
-    return { conditions: this.#conditions, origins, readAt: 0 };
-  }
-
-  set(partial: Partial<Conditions>): void {
-    this.#conditions = { ...this.#conditions, ...partial };
-    for (const listener of this.#listeners) listener(this.current());
-  }
-
-  onDidChange(listener: (snapshot: ConditionsSnapshot) => void): Disposable {
-    this.#listeners.add(listener);
-    return { dispose: () => this.#listeners.delete(listener) };
-  }
-}
+/** The testing kit's scripted conditions: the harness and `createTestSystem` share them. */
+export { ScriptedConditions };
 
 export class FakeProcess implements LaunchedProcess {
   readonly signals: string[] = [];

@@ -31,48 +31,6 @@ async function runsOf(h: Harness, identifier: string) {
 }
 
 describe('Scheduler policies in virtual time', () => {
-  it('runs a periodic refresh with a 15-minute interval about 96 times in a day, and records the skipped periods with their reason', async () => {
-    await using h = await createHarness();
-    h.autoApp([REFRESH]);
-    const start = h.clock.now();
-    await h.scheduler.submit(APP.appId, [refresh({ interval: 15 * MINUTE, tolerance: 0 })]);
-    // Low Power Mode for an hour in the middle of the day: refresh tasks wait, as on iOS.
-    await h.clock.advanceBy(10 * HOUR + MINUTE);
-    h.conditions.set({ lowPowerMode: true });
-    await h.clock.advanceBy(HOUR);
-    h.conditions.set({ lowPowerMode: false });
-    await h.clock.advanceTo(start + 24 * HOUR - 1);
-    const runs = await runsOf(h, REFRESH);
-    const skipped = await events(h, 'skipped');
-    assert.equal(runs.length + skipped.length, 96, 'every period either ran or is recorded as skipped');
-    assert.ok(runs.length >= 90 && runs.length <= 93, `about 92 runs, got ${runs.length}`);
-    assert.ok(skipped.length >= 3, `the Low Power Mode hour skipped periods, got ${skipped.length}`);
-    assert.ok(skipped.every((event) => event.reason === 'lowPowerMode'), `skips name the blocking reason: ${skipped.map((e) => e.reason).join()}`);
-    assert.ok(runs.every((run) => run.outcome === 'success'));
-    const periods = runs.map((run) => run.recurrence?.period);
-    assert.equal(new Set(periods).size, periods.length, 'no period ran twice');
-    assert.equal(h.scheduler.queue.get(APP.appId, REFRESH)?.request.recurrence?.period, 96, 'the next period is pending');
-  });
-
-  it('neither loses nor repeats a periodic task when the wall clock jumps back or forward', async () => {
-    await using h = await createHarness();
-    h.autoApp([REFRESH]);
-    await h.scheduler.submit(APP.appId, [refresh({ interval: 15 * MINUTE, tolerance: 0 })]);
-    await h.clock.advanceBy(31 * MINUTE); // periods 0, 1 and 2 ran
-    assert.equal((await runsOf(h, REFRESH)).length, 3);
-    h.clock.jumpWallClock(-2 * HOUR); // NTP steps the clock back two hours
-    await h.clock.advanceBy(30 * MINUTE);
-    const afterBack = await runsOf(h, REFRESH);
-    const periods = afterBack.map((run) => run.recurrence?.period);
-    assert.equal(new Set(periods).size, periods.length, `no period repeated after the jump back: ${periods.join()}`);
-    h.clock.jumpWallClock(4 * HOUR); // resume from suspend: two hours later than before the first jump
-    await h.clock.advanceBy(MINUTE);
-    const afterForward = await runsOf(h, REFRESH);
-    assert.equal(afterForward.length, afterBack.length + 1, 'one catch-up run, not one per missed period');
-    const skipped = await events(h, 'skipped');
-    assert.ok(skipped.length >= 7, 'the periods slept through are recorded as skipped');
-  });
-
   it('expires a running processing task when the battery crosses the low threshold, and holds it until power returns', async () => {
     await using h = await createHarness({ conditions: { power: 'battery', batteryLevel: 40 } });
     const instance = h.connect([CLEANUP]);
@@ -131,45 +89,6 @@ describe('Scheduler policies in virtual time', () => {
     assert.equal(instance.delivered.length, 1);
   });
 
-  it('throttles an app that overran its deadline, then forgives it', async () => {
-    await using h = await createHarness({ scheduling: { throttleMs: 10 * MINUTE } });
-    h.autoApp([REFRESH], () => null); // never completes: expires at 30 s, killed after the grace period
-    await h.scheduler.submit(APP.appId, [refresh()]);
-    await h.clock.advanceBy(40_000);
-    const [run] = await runsOf(h, REFRESH);
-    assert.equal(run?.outcome, 'terminatedAfterExpiration');
-    const [throttled] = await events(h, 'throttled');
-    assert.equal(throttled?.detail?.['until'], run!.completedAt! + 10 * MINUTE);
-    await h.scheduler.submit(APP.appId, [refresh()]);
-    await h.settle();
-    assert.equal(h.scheduler.pending()[0]?.blockers[0]?.reason, 'throttled');
-    await h.clock.advanceBy(10 * MINUTE - 40_000);
-    assert.equal((await runsOf(h, REFRESH)).length, 1, 'still throttled');
-    await h.clock.advanceBy(40_000);
-    assert.equal((await runsOf(h, REFRESH)).length, 2, 'forgiven when the throttle ends');
-  });
-
-  it('holds background launches after a force-quit until the user opens the app', async () => {
-    await using h = await createHarness();
-    const background = h.autoApp([REFRESH]);
-    h.scheduler.quitApp(APP.appId);
-    await h.scheduler.submit(APP.appId, [refresh()]);
-    await h.clock.advanceBy(HOUR);
-    assert.equal(h.launcher.launches.length, 0, 'no background launch after a force-quit');
-    const why = await h.scheduler.why(APP.appId, REFRESH);
-    assert.equal(why.state === 'pending' && why.blockers[0]?.outcome, 'deny');
-    assert.equal(why.state === 'pending' && why.blockers[0]?.reason, 'forceQuit');
-    assert.equal(why.state === 'pending' && why.earliestAt, null);
-    assert.match(why.state === 'pending' ? why.waitingFor.join() : '', /opens the app/);
-
-    // The user opens it: it connects as a user launch, and the task runs in it.
-    const user = h.connect([REFRESH]);
-    await h.settle();
-    assert.equal(user.delivered.length, 1);
-    assert.equal(background.length, 0);
-    assert.equal((await events(h, 'opened')).length, 1);
-  });
-
   it('spends the launch budget, then waits until the oldest launch leaves the rolling day', async () => {
     await using h = await createHarness({ scheduling: { backgroundLaunchesPerDay: 3, usageBonus: false, appIdleTimeoutMs: 0 } });
     h.autoApp([REFRESH]);
@@ -185,24 +104,6 @@ describe('Scheduler policies in virtual time', () => {
     await h.clock.advanceTo(firstLaunch + 24 * HOUR);
     await h.settle();
     assert.equal(h.launcher.launches.length, 4);
-  });
-
-  it('retries a failed task with backoff, up to maxAttempts, and records each decision', async () => {
-    await using h = await createHarness({ scheduling: {} });
-    const instance = h.connect([CLEANUP]);
-    instance.onDeliver = (tasks) => queueMicrotask(() => h.scheduler.completed(instance, tasks.map((task) => ({ taskId: task.taskId, success: false, reason: null, error: 'boom' }))));
-    await h.scheduler.submit(APP.appId, [cleanup({ retry: { maxAttempts: 3, backoff: 'exponential', initialDelay: 10_000, maxDelay: HOUR } })]);
-    await h.clock.advanceBy(HOUR);
-    const runs = await runsOf(h, CLEANUP);
-    assert.deepEqual(runs.map((run) => run.attempt), [1, 2, 3]);
-    // Equal jitter: attempt 2 waits 5-10 s after the first failure, attempt 3 waits 10-20 s.
-    const gap1 = runs[1]!.launchedAt! - runs[0]!.completedAt!;
-    const gap2 = runs[2]!.launchedAt! - runs[1]!.completedAt!;
-    assert.ok(gap1 >= 5_000 && gap1 <= 10_000, `first retry after ${gap1} ms`);
-    assert.ok(gap2 >= 10_000 && gap2 <= 20_000, `second retry after ${gap2} ms`);
-    const retries = await events(h, 'retryScheduled');
-    assert.deepEqual(retries.map((event) => event.reason), ['failure', 'failure', 'attemptsExhausted']);
-    assert.equal(h.scheduler.queue.size, 0);
   });
 
   it('switches Background App Refresh off globally: submissions get unavailable, pending ones are denied', async () => {

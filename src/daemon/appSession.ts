@@ -1,0 +1,201 @@
+import { isFamilyPattern, isPermitted } from '../engine/identifiers.js';
+import {
+  PROTOCOL_VERSION,
+  appHelloSchema,
+  appMessageSchema,
+  describeIssue,
+  type AppHello,
+  type AppMessage,
+  type CancelReplyData,
+  type DaemonMessage,
+  type PendingReplyData,
+  type SubmitReplyData,
+  type TaskDelivery,
+  type WireError,
+} from '../protocol/messages.js';
+import { credentialMatches } from './credentials.js';
+import type { Scheduler } from './scheduler/scheduler.js';
+import type { AppInstance, LaunchReason, SchedulerLog } from './scheduler/ports.js';
+
+/** How a session reaches its app: the socket in the daemon, an in-process channel in the testing kit. */
+export interface SessionTransport {
+  send(message: DaemonMessage): void;
+  /** Sends an error frame and closes the channel (this one only). */
+  fail(error: WireError): void;
+  /** Closes the channel after what was sent (a `terminate`). */
+  end(): void;
+}
+
+/**
+ * One app's conversation with the daemon, whatever carries it: the hello (which app, proven by its
+ * credential, and which handlers it registered), then its frames (submit, cancel, pending, explain,
+ * started, completed), each checked against the protocol. The socket server and the testing kit both
+ * use it, so an app under test talks to exactly the daemon it talks to in production.
+ */
+export class AppSession {
+  readonly #scheduler: Scheduler;
+  readonly #transport: SessionTransport;
+  readonly #log: SchedulerLog;
+  readonly #daemonVersion: string;
+  readonly #instanceId: number;
+  #instance: SessionAppInstance | null = null;
+
+  constructor(scheduler: Scheduler, transport: SessionTransport, log: SchedulerLog, daemonVersion: string, instanceId: number) {
+    this.#scheduler = scheduler;
+    this.#transport = transport;
+    this.#log = log;
+    this.#daemonVersion = daemonVersion;
+    this.#instanceId = instanceId;
+  }
+
+  get instance(): AppInstance | null {
+    return this.#instance;
+  }
+
+  /** The first frame of an app: checks version, schema and credential; returns whether it was accepted. */
+  hello(frame: unknown): boolean {
+    if ((frame as { v?: unknown } | null)?.v !== PROTOCOL_VERSION) {
+      const version = (frame as { v?: unknown } | null)?.v;
+      this.#transport.fail({ code: 'unsupportedProtocolVersion', message: `this daemon speaks protocol version ${PROTOCOL_VERSION}, not ${String(version)}`, field: 'v' });
+      return false;
+    }
+    const parsed = appHelloSchema.safeParse(frame);
+    if (!parsed.success) {
+      const { field, message } = describeIssue(parsed.error);
+      this.#transport.fail({ code: 'protocolError', message: `invalid frame: ${message}`, field });
+      return false;
+    }
+    return this.#accept(parsed.data);
+  }
+
+  #accept(hello: AppHello): boolean {
+    const app = this.#scheduler.apps.get(hello.appId);
+    if (!app) {
+      this.#transport.fail({ code: 'unknownApp', message: `${hello.appId} is not installed: run \`bgtasks install <its directory>\``, field: 'appId' });
+      return false;
+    }
+    if (!credentialMatches(hello.credential, app.record.credentialHash)) {
+      this.#log.warn('an app connection presented a wrong credential', { appId: hello.appId, pid: hello.pid });
+      this.#transport.fail({ code: 'badCredential', message: `the credential for ${hello.appId} does not match: reinstall the app or check BGTASKS_HOME`, field: 'credential' });
+      return false;
+    }
+    const accepted: string[] = [];
+    const rejected: { identifier: string; reason: string; message: string }[] = [];
+    for (const identifier of new Set(hello.registered)) {
+      const permitted = isFamilyPattern(identifier) ? app.record.permittedIdentifiers.includes(identifier) : isPermitted(app.record.permittedIdentifiers, identifier);
+      if (permitted) accepted.push(identifier);
+      else rejected.push({ identifier, reason: 'notPermitted', message: `${identifier} is not in the permittedIdentifiers of ${hello.appId}'s manifest` });
+    }
+    const process = hello.launchId ? app.processes.get(hello.launchId) : undefined;
+    const launchReason: LaunchReason = process?.reason ?? 'user';
+    this.#instance = new SessionAppInstance(this.#transport, this.#instanceId, hello, process ? hello.launchId : null, launchReason, new Set(accepted));
+    this.#transport.send({ t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: this.#daemonVersion, launchReason, accepted, rejected });
+    for (const rejection of rejected) this.#log.warn(`registration rejected: ${rejection.message}`, { appId: hello.appId });
+    this.#scheduler.attach(this.#instance);
+    return true;
+  }
+
+  /** A frame after the hello. A frame that breaks the protocol closes this session only. */
+  frame(frame: unknown): void {
+    const instance = this.#instance;
+    if (!instance) return;
+    const parsed = appMessageSchema.safeParse(frame);
+    if (!parsed.success) {
+      const { field, message } = describeIssue(parsed.error);
+      this.#transport.fail({ code: 'protocolError', message: `invalid frame: ${message}`, field });
+      return;
+    }
+    const message = parsed.data;
+    void this.#handle(instance, message).catch((error: unknown) => {
+      this.#log.error('an app request failed', { appId: instance.appId, error: error instanceof Error ? error.message : String(error) });
+      if ('id' in message) this.#transport.send({ t: 'reply', id: message.id, ok: false, error: toWireError(error) });
+    });
+  }
+
+  /** The channel closed: the app's tasks are handled as its exit. */
+  closed(): void {
+    if (this.#instance) this.#scheduler.detach(this.#instance);
+  }
+
+  async #handle(instance: SessionAppInstance, message: AppMessage): Promise<void> {
+    const reply = (id: number, data: unknown): void => this.#transport.send({ t: 'reply', id, ok: true, data });
+    switch (message.t) {
+      case 'submit': {
+        const data: SubmitReplyData = { results: await this.#scheduler.submit(instance.appId, message.requests) };
+        return reply(message.id, data);
+      }
+      case 'cancel': {
+        const data: CancelReplyData = { cancelled: await this.#scheduler.cancel(instance.appId, message.identifiers) };
+        return reply(message.id, data);
+      }
+      case 'pending': {
+        const requests: PendingReplyData['requests'] = this.#scheduler.pending(instance.appId).map(({ request }) => ({
+          identifier: request.identifier,
+          kind: request.kind,
+          earliestBeginAt: request.earliestBeginAt,
+          requiresNetworkConnectivity: request.requiresNetworkConnectivity,
+          requiresExternalPower: request.requiresExternalPower,
+          requiresUnmeteredNetwork: request.requiresUnmeteredNetwork,
+          interval: request.recurrence?.intervalMs ?? null,
+          attempt: request.attempt,
+          submittedAt: request.submittedAt,
+        }));
+        return reply(message.id, { requests });
+      }
+      case 'explain':
+        // An app may ask only about its own identifiers: the appId comes from the authenticated hello.
+        return reply(message.id, await this.#scheduler.why(instance.appId, message.identifier));
+      case 'started':
+        this.#scheduler.started(instance, message.taskIds);
+        return;
+      case 'completed':
+        this.#scheduler.completed(instance, message.completions);
+        return;
+      default: {
+        const unreachable: never = message;
+        throw new Error(`unhandled message ${String(unreachable)}`);
+      }
+    }
+  }
+}
+
+class SessionAppInstance implements AppInstance {
+  readonly appId: string;
+  readonly pid: number;
+  constructor(
+    readonly transport: SessionTransport,
+    readonly instanceId: number,
+    hello: AppHello,
+    readonly launchId: string | null,
+    readonly launchReason: LaunchReason,
+    readonly registered: ReadonlySet<string>,
+  ) {
+    this.appId = hello.appId;
+    this.pid = hello.pid;
+  }
+
+  deliver(tasks: readonly TaskDelivery[]): void {
+    this.transport.send({ t: 'tasks', tasks });
+  }
+
+  expire(tasks: readonly { taskId: string; reason: string }[]): void {
+    this.transport.send({ t: 'expire', tasks });
+  }
+
+  terminate(reason: string): void {
+    this.transport.send({ t: 'terminate', reason });
+    this.transport.end();
+  }
+}
+
+export function toWireError(error: unknown): WireError {
+  if (error instanceof Error) {
+    const { code, field } = error as Error & { code?: unknown; field?: unknown };
+    return {
+      code: typeof code === 'string' ? code : 'internalError',
+      message: error.message,
+      ...(typeof field === 'string' ? { field } : {}),
+    };
+  }
+  return { code: 'internalError', message: String(error) };
+}

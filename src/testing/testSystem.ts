@@ -1,0 +1,349 @@
+import { Scheduler, type PendingView } from '../daemon/scheduler/scheduler.js';
+import type { SchedulerLog } from '../daemon/scheduler/ports.js';
+import { StoreWriter } from '../daemon/storeWriter.js';
+import { VERSION } from '../daemon/daemon.js';
+import type { Conditions, ConditionsSource } from '../engine/conditions.js';
+import type { Explanation } from '../engine/explain.js';
+import { compileSchedulingOptions, type SchedulingOptions, type SchedulingProfile } from '../engine/options.js';
+import type { HistoryEvent, HistoryEventType, TaskKind, TaskRun } from '../engine/types.js';
+import { openStore } from '../store/index.js';
+import type { Store, StoreBatch } from '../store/store.js';
+import { InProcessLauncher, installTestApp, type AppLogLine, type InstalledTestApp, type TestApp } from './inProcessApps.js';
+import { ScriptedConditions } from './scriptedConditions.js';
+import { VirtualClock } from './virtualClock.js';
+
+export interface TestSystemOptions {
+  readonly apps: readonly TestApp[];
+  /** The device's conditions at the start; on AC, online, everything else unknown unless given. */
+  readonly conditions?: Partial<Conditions>;
+  /** `device` (every heuristic) or `server`. @default 'device' */
+  readonly profile?: SchedulingProfile;
+  /** Any scheduling option (docs/scheduling.md), over the profile's defaults. */
+  readonly options?: Partial<Omit<SchedulingOptions, 'profile'>>;
+  /** Where virtual time starts. @default now */
+  readonly start?: Date | number;
+  /** Replaces `conditions`: a source of conditions over time, such as a recorded trace's replay. */
+  readonly conditionsSource?: (clock: VirtualClock) => ConditionsSource & { set?(partial: Partial<Conditions>): void };
+  /** Seed of the randomness (retry jitter), so a run repeats exactly. @default 1 */
+  readonly seed?: number;
+}
+
+/** What `next` waits for: a run's progress, or any history event type. */
+export type NextKind = 'started' | 'completed' | 'expired' | HistoryEventType;
+
+/** Rounds of the event loop let run between timers: enough for a message to cross to an app and back. */
+const SETTLE_ROUNDS = 1;
+const HOUR_MS = 60 * 60_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/**
+ * The real scheduler, its real store (SQLite in memory) and the apps' real SDK, in one process, on a
+ * virtual clock: a day of background behaviour in milliseconds. See docs/testing.md.
+ */
+export class TestSystem implements AsyncDisposable {
+  /** The virtual clock: `clock.now()` is the system's time. */
+  readonly clock: VirtualClock;
+  /** Everything the apps' SDKs logged, oldest first. */
+  readonly logs: AppLogLine[];
+  readonly #scheduler: Scheduler;
+  readonly #store: Store;
+  readonly #writer: StoreWriter;
+  readonly #launcher: InProcessLauncher;
+  readonly #conditions: ConditionsSource & { set?(partial: Partial<Conditions>): void };
+  /** Every run change and event, in commit order, for `next`. */
+  readonly #seen: Seen[] = [];
+  /** Where each `next(kind, identifier)` left off in {@link #seen}. */
+  readonly #cursors = new Map<string, number>();
+  /** The steps already told of each unfinished run. */
+  readonly #told = new Map<string, Set<NextKind>>();
+  /** Task id to identifier, so a run update (which carries only the task id) can be matched by identifier. */
+  readonly #identifiers = new Map<string, string>();
+  #closed = false;
+
+  private constructor(clock: VirtualClock, scheduler: Scheduler, store: Store, writer: StoreWriter, launcher: InProcessLauncher, conditions: TestSystem['conditionsSource'], logs: AppLogLine[]) {
+    this.clock = clock;
+    this.logs = logs;
+    this.#scheduler = scheduler;
+    this.#store = store;
+    this.#writer = writer;
+    this.#launcher = launcher;
+    this.#conditions = conditions;
+    writer.onDidCommit((batch) => this.#record(batch));
+  }
+
+  /** @internal use {@link createTestSystem} */
+  static async create(options: TestSystemOptions): Promise<TestSystem> {
+    if (!options || !Array.isArray(options.apps)) throw new TypeError('Expected `apps` to be an array of { manifest or dir, main }');
+    const start = options.start instanceof Date ? options.start.getTime() : (options.start ?? Date.now());
+    if (!Number.isFinite(start)) throw new TypeError(`Expected \`start\` to be a Date or a number of ms, got \`${String(options.start)}\``);
+    let system: TestSystem | null = null;
+    const clock = new VirtualClock({ start, settle: () => system?.settle() ?? settleRounds() });
+    // The scheduler's bounded sleep only catches wall-clock jumps, which virtual time has only when a test
+    // makes one (clock.jumpWallClock): an hour keeps a virtual week cheap.
+    const scheduling = compileSchedulingOptions({ maxSleepMs: HOUR_MS, ...options.options, profile: options.profile ?? 'device' });
+    const installed = new Map<string, InstalledTestApp>();
+    for (const app of options.apps) {
+      const entry = installTestApp(app, clock.now());
+      if (installed.has(entry.record.appId)) throw new TypeError(`Two test apps have the appId ${entry.record.appId}`);
+      installed.set(entry.record.appId, entry);
+    }
+    const conditions = options.conditionsSource?.(clock) ?? new ScriptedConditions(options.conditions, () => clock.now());
+    const store = openStore(':memory:');
+    await store.migrate();
+    await store.apply({ putApps: [...installed.values()].map((entry) => entry.record) });
+    const writer = new StoreWriter(store);
+    const logs: AppLogLine[] = [];
+    const log: SchedulerLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    let scheduler: Scheduler | null = null;
+    const launcher = new InProcessLauncher({
+      clock,
+      log,
+      daemonVersion: VERSION,
+      scheduler: () => scheduler!,
+      app: (appId) => installed.get(appId),
+      onLog: (line) => logs.push(line),
+    });
+    scheduler = await Scheduler.start({ clock, conditions, store, writer, launcher, log, options: scheduling, cpuMeter: null, random: seededRandom(options.seed ?? 1) });
+    system = new TestSystem(clock, scheduler, store, writer, launcher, conditions, logs);
+    await system.settle();
+    return system;
+  }
+
+  /** @internal */
+  get conditionsSource(): ConditionsSource & { set?(partial: Partial<Conditions>): void } {
+    return this.#conditions;
+  }
+
+  /** The daemon's scheduler itself, for what the kit does not wrap. */
+  get scheduler(): Scheduler {
+    return this.#scheduler;
+  }
+
+  /** The store, for queries the kit does not wrap. */
+  get store(): Store {
+    return this.#store;
+  }
+
+  /** Lets in-flight work finish (messages, commits, user launches that are done) without moving time. */
+  async settle(): Promise<void> {
+    for (let round = 0; round < 3; round++) {
+      await settleRounds();
+      await this.#writer.drain();
+      this.#launcher.reapFinished();
+    }
+    await settleRounds();
+  }
+
+  // ---- time ----
+
+  /** Moves virtual time forward by `ms`, running everything that falls due on the way, in order. */
+  async advanceBy(ms: number): Promise<void> {
+    await this.clock.advanceBy(ms);
+    await this.settle();
+  }
+
+  /** Moves virtual time forward to `date`. */
+  async advanceTo(date: Date | number): Promise<void> {
+    await this.clock.advanceTo(date instanceof Date ? date.getTime() : date);
+    await this.settle();
+  }
+
+  /**
+   * Runs until nothing is running, launching or due (future requests may still be pending), or until
+   * `limitMs` of virtual time has passed (then it throws, saying what is still busy).
+   */
+  async runUntilIdle(limitMs = DAY_MS): Promise<void> {
+    const until = this.clock.now() + limitMs;
+    await this.settle();
+    while (!this.#idle()) {
+      const next = this.clock.nextTimerAt();
+      if (next === undefined || this.clock.now() >= until) {
+        throw new Error(`runUntilIdle: still busy after ${limitMs} ms of virtual time: ${this.#scheduler.runs.size} running, ${this.#scheduler.pending().filter((view) => view.eligible).length} eligible`);
+      }
+      await this.clock.advanceBy(Math.max(0, Math.min(next - this.clock.monotonic(), until - this.clock.now())));
+      await this.settle();
+    }
+  }
+
+  #idle(): boolean {
+    if (this.#scheduler.runs.size > 0) return false;
+    for (const app of this.#scheduler.apps.all()) for (const state of app.processes.values()) if (!state.connected && !state.stopping) return false;
+    return !this.#scheduler.pending().some((view) => view.eligible);
+  }
+
+  /**
+   * The next `kind` (`started`, `completed`, `expired` of a run, or any history event type such as
+   * `launched`, `skipped`, `deferred`), of `identifier` if given: the first one after the one this same
+   * call last returned (so one that already happened, say during `openApp`, is not missed). Moves virtual
+   * time forward as far as `within` (default a week) to get there. Resolves with the run (for run kinds,
+   * as stored now) or the event; throws, with the explanation, when it does not happen in that time.
+   */
+  async next(kind: NextKind, identifier?: string, options: { readonly within?: number } = {}): Promise<TaskRun | HistoryEvent> {
+    const within = options.within ?? 7 * DAY_MS;
+    const key = `${kind}\u0000${identifier ?? ''}`;
+    const find = (): Seen | undefined => {
+      for (let index = this.#cursors.get(key) ?? 0; index < this.#seen.length; index++) {
+        const seen = this.#seen[index]!;
+        if (seen.kind === kind && (!identifier || seen.identifier === identifier)) {
+          this.#cursors.set(key, index + 1);
+          return seen;
+        }
+      }
+      this.#cursors.set(key, this.#seen.length);
+      return undefined;
+    };
+    const until = this.clock.now() + within;
+    await this.settle();
+    let found = find();
+    while (!found) {
+      const next = this.clock.nextTimerAt();
+      if (next === undefined || this.clock.now() >= until) break;
+      await this.clock.advanceBy(Math.max(0, Math.min(next - this.clock.monotonic(), until - this.clock.now())));
+      await this.settle();
+      found = find();
+    }
+    if (found?.taskId) return (await this.#store.getRun(found.taskId))!;
+    if (found?.event) return found.event;
+    const why = identifier ? await this.#whyAny(identifier) : null;
+    throw new Error(`no ${kind}${identifier ? ` of ${identifier}` : ''} within ${within} ms of virtual time${why ? `: ${why}` : ''}`);
+  }
+
+  #record(batch: StoreBatch): void {
+    // Group commit may fold a run's writes together (started and finished in one): each step is told once.
+    const step = (taskId: string, kind: NextKind): void => {
+      const told = this.#told.get(taskId) ?? new Set<NextKind>();
+      if (told.has(kind)) return;
+      told.add(kind);
+      this.#told.set(taskId, told);
+      this.#seen.push({ kind, identifier: this.#identifiers.get(taskId) ?? null, taskId, event: null });
+    };
+    const change = (update: Partial<TaskRun> & { readonly taskId: string }): void => {
+      if (update.state === 'running' || (update.startedAt ?? null) !== null) step(update.taskId, 'started');
+      if (update.state === 'expired' || (update.expiredAt ?? null) !== null) step(update.taskId, 'expired');
+      if (update.state === 'finished') {
+        step(update.taskId, 'completed');
+        this.#told.delete(update.taskId);
+      }
+    };
+    for (const run of batch.insertRuns ?? []) {
+      this.#identifiers.set(run.taskId, run.identifier);
+      change(run);
+    }
+    for (const update of batch.updateRuns ?? []) change(update);
+    for (const event of batch.events ?? []) this.#seen.push({ kind: event.type, identifier: event.identifier, taskId: null, event: { ...event, seq: 0 } });
+  }
+
+  async #whyAny(identifier: string): Promise<string | null> {
+    for (const app of this.#scheduler.apps.all()) {
+      const explanation = await this.#scheduler.why(app.record.appId, identifier).catch(() => null);
+      if (explanation && (explanation.state !== 'none' || explanation.lastRun)) return explanation.summary;
+    }
+    return null;
+  }
+
+  // ---- the person at the machine ----
+
+  /** Changes the device's conditions (power, battery, network, Low Power Mode, idle, heat...). */
+  async setConditions(partial: Partial<Conditions>): Promise<void> {
+    if (!this.#conditions.set) throw new TypeError('this system\'s conditions source cannot be set');
+    this.#conditions.set(partial);
+    await this.settle();
+  }
+
+  /** Opens the app as the user would: its `main` runs with `launchReason` `user`. */
+  async openApp(appId: string): Promise<'launched' | 'alreadyRunning'> {
+    const result = this.#scheduler.openApp(appId);
+    await this.settle();
+    return result;
+  }
+
+  /** Force-quits the app as the user would: no background launches until it is opened again. */
+  async forceQuit(appId: string): Promise<void> {
+    this.#scheduler.quitApp(appId);
+    await this.settle();
+  }
+
+  /** Starts a task now, bypassing policy (Apple's `_simulateLaunchForTaskWithIdentifier`). Returns its task id. */
+  async simulateLaunch(appId: string, identifier: string, kind?: TaskKind): Promise<string> {
+    const taskId = await this.#scheduler.runNow(appId, identifier, kind);
+    await this.settle();
+    return taskId;
+  }
+
+  /** Expires the running task now (Apple's `_simulateExpirationForTaskWithIdentifier`). */
+  async simulateExpiration(appId: string, identifier: string): Promise<void> {
+    this.#scheduler.expireNow(appId, identifier);
+    await this.settle();
+  }
+
+  // ---- inspection ----
+
+  /** The pending requests, with what holds each back. */
+  pending(appId?: string): PendingView[] {
+    return this.#scheduler.pending(appId);
+  }
+
+  /** Runs, oldest first. */
+  history(filter: { readonly appId?: string; readonly identifier?: string } = {}): Promise<TaskRun[]> {
+    return this.#store.listRuns({ ...filter, limit: 1_000_000 }).then((runs) => runs.reverse());
+  }
+
+  /** History events (`skipped`, `deferred`, `launched`, ...), oldest first. */
+  events(filter: { readonly appId?: string; readonly identifier?: string; readonly types?: readonly HistoryEventType[] } = {}): Promise<HistoryEvent[]> {
+    return this.#store.listEvents({ ...filter, limit: 1_000_000 }).then((events) => events.reverse());
+  }
+
+  /** Why the request has not run: the same answer as `bgtasks why`. */
+  why(appId: string, identifier: string): Promise<Explanation> {
+    return this.#scheduler.why(appId, identifier);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#scheduler.dispose();
+    await this.#launcher.closeAll();
+    await this.#writer.drain();
+    await this.#store.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * Starts a test system: the real scheduling engine and store, the apps' real SDK code, a virtual clock.
+ *
+ * ```ts
+ * await using system = await createTestSystem({ apps: [{ dir: './my-app', main: startMyApp }] });
+ * await system.openApp('com.example.app');
+ * const run = await system.next('completed', 'com.example.app.refresh');
+ * ```
+ */
+export function createTestSystem(options: TestSystemOptions): Promise<TestSystem> {
+  return TestSystem.create(options);
+}
+
+interface Seen {
+  readonly kind: NextKind;
+  readonly identifier: string | null;
+  readonly taskId: string | null;
+  readonly event: HistoryEvent | null;
+}
+
+async function settleRounds(): Promise<void> {
+  for (let round = 0; round < SETTLE_ROUNDS; round++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** mulberry32: a small, fast, seeded generator; retry jitter needs repeatability, not cryptography. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
