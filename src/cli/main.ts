@@ -8,6 +8,7 @@ import { NAME_PATTERN } from '../protocol/identifiers.js';
 import { defaultHome, homePaths } from '../shared/paths.js';
 import { VERSION } from '../daemon/daemon.js';
 import { runCheck } from './check.js';
+import { runRecordCommand, type RecordCommandOptions } from './recordCommand.js';
 import { CliError, ControlClient } from './controlClient.js';
 import { printResult } from './print.js';
 import { runDaemon, runDemo } from './daemonCommands.js';
@@ -212,6 +213,15 @@ export function buildProgram(): Command {
     .description('remove every override: back to the real sensors')
     .option('--json', 'print JSON')
     .action(controlCommand(program, 'conditions.reset', () => ({}), 'conditions'));
+  conditions
+    .command('record')
+    .description('record this machine\'s conditions (a sample at the start, one per change) into a trace for what-if runs in tests; no daemon needed (docs/traces.md)')
+    .requiredOption('--out <file>', 'the trace file (rewritten atomically after each change)')
+    .option('--duration <time>', 'stop after 24h, 90m, 3600s, 1500ms or a number of ms (default: until Ctrl-C)')
+    .option('--interval <ms>', 'ms between sensor reads, at least 100 (default: 5000)')
+    .option('--hostname', 'store this machine\'s hostname in the trace (left out by default)')
+    .option('--json', 'print only the summary, as JSON')
+    .action((_options: unknown, command: Command) => runRecordCommand(command.optsWithGlobals<RecordCommandOptions>()));
 
   return program;
 }

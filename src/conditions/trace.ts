@@ -142,8 +142,8 @@ export function validateTrace(value: unknown): ConditionsTrace {
   }
   const parsed = traceSchema.safeParse(value);
   if (!parsed.success) {
-    const field = issuePath(parsed.error.issues[0]!);
     const issue = parsed.error.issues[0]!;
+    const field = issuePath(issue);
     const message = field === 'samples' && issue.code === 'too_small' ? 'a trace has at least one sample (the conditions at the start)' : issue.message;
     throw new TraceError(`invalid trace: ${field || '(root)'}: ${message}`, field || undefined);
   }
@@ -323,6 +323,8 @@ export async function recordConditions(options: RecordConditionsOptions): Promis
 
   const hostname = options.hostname === true ? osHostname() : typeof options.hostname === 'string' ? options.hostname : undefined;
   const startedAt = clock.now();
+  // The duration is elapsed time: monotonic, so a wall-clock step neither shortens nor stretches it.
+  const startedMono = clock.monotonic();
   const header = {
     format: TRACE_FORMAT,
     version: TRACE_VERSION,
@@ -376,7 +378,7 @@ export async function recordConditions(options: RecordConditionsOptions): Promis
     started = true;
     // Whatever the first read (and any change since) found is the sample at the start.
     record(device.current());
-    if (durationMs !== undefined) durationTimer = clock.setTimer(Math.max(0, startedAt + durationMs - clock.now()), () => stop());
+    if (durationMs !== undefined) durationTimer = clock.setTimer(Math.max(0, durationMs - (clock.monotonic() - startedMono)), () => stop());
     if (signal?.aborted) stop();
     else signal?.addEventListener('abort', onAbort, { once: true });
 

@@ -10,9 +10,19 @@
  *
  * See docs/testing.md.
  */
-export { createTestSystem, TestSystem, type NextKind, type TestSystemOptions } from './testSystem.js';
+export { createTestSystem, TestSystem, type NextKind, type NextOptions, type RunKind, type TestSystemOptions } from './testSystem.js';
 export type { AppLogLine, TestApp } from './inProcessApps.js';
-export { ScriptedConditions } from './scriptedConditions.js';
+export { ScriptedConditions, ConditionsValueError } from './scriptedConditions.js';
+export {
+  TraceConditions,
+  scriptedTimeline,
+  loadTrace,
+  parseTrace,
+  TraceError,
+  type ConditionsTrace,
+  type TimelineEntry,
+  type TraceSample,
+} from './traceConditions.js';
 export { VirtualClock, VirtualClockOverrunError, flushMicrotasks, type VirtualClockOptions } from './virtualClock.js';
 export type { Clock, Disposable } from '../engine/clock.js';
 export type { Conditions } from '../engine/conditions.js';

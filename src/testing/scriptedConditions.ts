@@ -9,6 +9,33 @@ import {
   type ConditionsSnapshot,
   type ConditionsSource,
 } from '../engine/conditions.js';
+import { conditionsSchema } from '../conditions/trace.js';
+
+/** A condition a test gave that does not exist or has a value it cannot take. */
+export class ConditionsValueError extends TypeError {
+  override readonly name = 'ConditionsValueError';
+  readonly code = 'invalidCondition';
+  constructor(
+    message: string,
+    readonly field: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Checks conditions a test gives (`{ power: 'battery' }`): a misspelt name or an impossible value fails
+ * here, naming it, instead of silently counting as "the condition holds".
+ *
+ * @throws {ConditionsValueError}
+ */
+export function checkConditions(partial: unknown): Partial<Conditions> {
+  const parsed = conditionsSchema.partial().safeParse(partial ?? {});
+  if (parsed.success) return parsed.data as Partial<Conditions>;
+  const issue = parsed.error.issues[0];
+  const field = (issue?.path ?? []).map(String).join('.') || 'conditions';
+  throw new ConditionsValueError(`Invalid condition ${field}: ${issue?.message ?? 'invalid'} (see \`bgtasks conditions\` for the names and values)`, field);
+}
 
 /**
  * Device conditions a test sets by hand: on AC and online unless told otherwise. Each `set` that
@@ -21,7 +48,7 @@ export class ScriptedConditions implements ConditionsSource {
   readonly #now: () => number;
 
   constructor(initial: Partial<Conditions> = {}, now: () => number = () => 0) {
-    this.#conditions = { ...DEFAULT_CONDITIONS, power: 'ac', network: 'online', ...initial };
+    this.#conditions = { ...DEFAULT_CONDITIONS, power: 'ac', network: 'online', ...checkConditions(initial) };
     this.#now = now;
   }
 
@@ -30,7 +57,9 @@ export class ScriptedConditions implements ConditionsSource {
     return { conditions: this.#conditions, origins, readAt: this.#readAt };
   }
 
+  /** @throws {ConditionsValueError} for an unknown name or a value it cannot take. */
   set(partial: Partial<Conditions>): void {
+    partial = checkConditions(partial);
     const next = { ...this.#conditions, ...partial };
     // Leaving `userActivity` for anything but idle forgets when the idleness began.
     if (partial.userActivity !== undefined && partial.userActivity !== 'idle' && partial.idleSince === undefined) next.idleSince = null;

@@ -10,6 +10,7 @@ import { openStore } from '../store/index.js';
 import type { Store, StoreBatch } from '../store/store.js';
 import { InProcessLauncher, installTestApp, type AppLogLine, type InstalledTestApp, type TestApp } from './inProcessApps.js';
 import { ScriptedConditions } from './scriptedConditions.js';
+import { TraceConditions, validateTrace, type ConditionsTrace } from './traceConditions.js';
 import { VirtualClock } from './virtualClock.js';
 
 export interface TestSystemOptions {
@@ -22,14 +23,26 @@ export interface TestSystemOptions {
   readonly options?: Partial<Omit<SchedulingOptions, 'profile'>>;
   /** Where virtual time starts. @default now */
   readonly start?: Date | number;
-  /** Replaces `conditions`: a source of conditions over time, such as a recorded trace's replay. */
+  /**
+   * A recorded day (`bgtasks conditions record`, loaded with `loadTrace`): the conditions follow it from
+   * `start`, so you see when your tasks would have run, and why not at other times. Replaces `conditions`.
+   */
+  readonly trace?: ConditionsTrace;
+  /** Replaces `conditions`: any source of conditions over time. */
   readonly conditionsSource?: (clock: VirtualClock) => ConditionsSource & { set?(partial: Partial<Conditions>): void };
   /** Seed of the randomness (retry jitter), so a run repeats exactly. @default 1 */
   readonly seed?: number;
 }
 
+/** A step of a run that `next` can wait for. */
+export type RunKind = 'started' | 'completed' | 'expired';
 /** What `next` waits for: a run's progress, or any history event type. */
-export type NextKind = 'started' | 'completed' | 'expired' | HistoryEventType;
+export type NextKind = RunKind | HistoryEventType;
+
+export interface NextOptions {
+  /** How far virtual time may move to get there, in ms. @default a week */
+  readonly within?: number;
+}
 
 /** Rounds of the event loop let run between timers: enough for a message to cross to an app and back. */
 const SETTLE_ROUNDS = 1;
@@ -52,8 +65,8 @@ export class TestSystem implements AsyncDisposable {
   readonly #conditions: ConditionsSource & { set?(partial: Partial<Conditions>): void };
   /** Every run change and event, in commit order, for `next`. */
   readonly #seen: Seen[] = [];
-  /** Where each `next(kind, identifier)` left off in {@link #seen}. */
-  readonly #cursors = new Map<string, number>();
+  /** Just after the last item any `next` returned: the next `next` looks from here. */
+  #cursor = 0;
   /** The steps already told of each unfinished run. */
   readonly #told = new Map<string, Set<NextKind>>();
   /** Task id to identifier, so a run update (which carries only the task id) can be matched by identifier. */
@@ -87,7 +100,9 @@ export class TestSystem implements AsyncDisposable {
       if (installed.has(entry.record.appId)) throw new TypeError(`Two test apps have the appId ${entry.record.appId}`);
       installed.set(entry.record.appId, entry);
     }
-    const conditions = options.conditionsSource?.(clock) ?? new ScriptedConditions(options.conditions, () => clock.now());
+    const conditions =
+      options.conditionsSource?.(clock) ??
+      (options.trace ? new TraceConditions(validateTrace(options.trace), clock) : new ScriptedConditions(options.conditions, () => clock.now()));
     const store = openStore(':memory:');
     await store.migrate();
     await store.apply({ putApps: [...installed.values()].map((entry) => entry.record) });
@@ -173,23 +188,24 @@ export class TestSystem implements AsyncDisposable {
 
   /**
    * The next `kind` (`started`, `completed`, `expired` of a run, or any history event type such as
-   * `launched`, `skipped`, `deferred`), of `identifier` if given: the first one after the one this same
-   * call last returned (so one that already happened, say during `openApp`, is not missed). Moves virtual
+   * `launched`, `skipped`, `deferred`), of `identifier` if given: the first one after whatever the last
+   * `next` (of any kind) returned, so one that already happened, say during `openApp`, is not missed,
+   * and one from before the last thing you waited for is not taken for a new one. Moves virtual
    * time forward as far as `within` (default a week) to get there. Resolves with the run (for run kinds,
    * as stored now) or the event; throws, with the explanation, when it does not happen in that time.
    */
-  async next(kind: NextKind, identifier?: string, options: { readonly within?: number } = {}): Promise<TaskRun | HistoryEvent> {
+  next(kind: RunKind, identifier?: string, options?: NextOptions): Promise<TaskRun>;
+  next(kind: HistoryEventType, identifier?: string, options?: NextOptions): Promise<HistoryEvent>;
+  async next(kind: NextKind, identifier?: string, options: NextOptions = {}): Promise<TaskRun | HistoryEvent> {
     const within = options.within ?? 7 * DAY_MS;
-    const key = `${kind}\u0000${identifier ?? ''}`;
     const find = (): Seen | undefined => {
-      for (let index = this.#cursors.get(key) ?? 0; index < this.#seen.length; index++) {
+      for (let index = this.#cursor; index < this.#seen.length; index++) {
         const seen = this.#seen[index]!;
         if (seen.kind === kind && (!identifier || seen.identifier === identifier)) {
-          this.#cursors.set(key, index + 1);
+          this.#cursor = index + 1;
           return seen;
         }
       }
-      this.#cursors.set(key, this.#seen.length);
       return undefined;
     };
     const until = this.clock.now() + within;

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BGAppRefreshTaskRequest, BGProcessingTaskRequest, type BGTaskScheduler } from '../../src/sdk/index.js';
 import { createTestSystem } from '../../src/testing/index.js';
-import type { TaskRun } from '../../src/engine/types.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -77,15 +76,15 @@ describe('Scheduler policies, through the testing kit', () => {
     const app = periodicApp(() => (hang ? new Promise<void>(() => {}) : undefined)); // no expiration handler either
     await using system = await createTestSystem({ apps: [{ manifest, main: app }], options: { throttleMs: 2 * HOUR } });
     await system.openApp(APP);
-    const overrun = (await system.next('completed', REFRESH)) as TaskRun;
+    const overrun = await system.next('completed', REFRESH);
     assert.equal(overrun.expirationReason, 'timeLimit');
     const throttled = await system.next('throttled');
-    assert.equal((throttled as { detail: { until: number } }).detail.until, overrun.completedAt! + 2 * HOUR);
+    assert.equal(throttled.detail?.['until'], overrun.completedAt! + 2 * HOUR);
     hang = false;
     await system.advanceBy(HOUR);
     assert.equal(system.pending(APP)[0]?.blockers[0]?.reason, 'throttled', 'held while throttled');
     assert.equal((await system.history()).length, 1);
-    const forgiven = (await system.next('completed', REFRESH)) as TaskRun;
+    const forgiven = await system.next('completed', REFRESH);
     assert.equal(forgiven.outcome, 'success');
     assert.ok(forgiven.startedAt! >= overrun.completedAt! + 2 * HOUR, 'runs again when the throttle ends');
   });

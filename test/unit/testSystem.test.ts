@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BGAppRefreshTaskRequest, BGProcessingTaskRequest, type BGTaskScheduler } from '../../src/sdk/index.js';
+import { CONDITION_NAMES, DEFAULT_CONDITIONS } from '../../src/engine/conditions.js';
 import { createTestSystem } from '../../src/testing/index.js';
 
 const MINUTE = 60_000;
@@ -76,7 +77,7 @@ describe('createTestSystem', () => {
     const why = await system.why(APP, INDEX);
     assert.equal(why.state === 'pending' && why.blockers[0]?.reason, 'requiresExternalPower');
     await system.setConditions({ power: 'ac' });
-    const run = (await system.next('completed', INDEX)) as { outcome: string };
+    const run = await system.next('completed', INDEX);
     assert.equal(run.outcome, 'success');
     assert.equal(counters.indexes, 1);
   });
@@ -87,7 +88,7 @@ describe('createTestSystem', () => {
     const before = system.clock.now();
     await system.openApp(APP);
     const started = await system.next('started', SYNC);
-    assert.equal((started as { identifier: string }).identifier, SYNC);
+    assert.equal(started.identifier, SYNC);
     assert.equal(system.clock.now() - before, 15 * MINUTE, 'exactly at its earliestBeginDate');
     await assert.rejects(system.next('completed', INDEX, { within: HOUR }), /requiresExternalPower/);
   });
@@ -106,7 +107,7 @@ describe('createTestSystem', () => {
     await system.simulateLaunch(APP, INDEX, 'processing');
     await system.next('started', INDEX);
     await system.simulateExpiration(APP, INDEX);
-    const run = (await system.next('completed', INDEX)) as { outcome: string; expirationReason: string };
+    const run = await system.next('completed', INDEX);
     assert.equal(run.outcome, 'expired');
     assert.equal(run.expirationReason, 'manual');
     assert.notEqual(aborted, null);
@@ -136,9 +137,40 @@ describe('createTestSystem', () => {
     await system.openApp(APP);
     assert.ok(system.logs.some((line) => /start-up broke/.test(line.message)));
     await system.simulateLaunch(APP, SYNC, 'refresh');
-    const run = (await system.next('completed', SYNC)) as { outcome: string; error: string };
+    const run = await system.next('completed', SYNC);
     assert.equal(run.outcome, 'failure');
-    assert.match(run.error, /sync broke/);
+    assert.match(run.error ?? '', /sync broke/);
+  });
+
+  it('rejects a misspelt or impossible condition, naming it, instead of treating it as holding', async () => {
+    await assert.rejects(createTestSystem({ apps: [{ manifest, main: () => {} }], conditions: { power: 'mains' as never } }), (error: Error & { code?: string; field?: string }) => error.code === 'invalidCondition' && error.field === 'power');
+    await using system = await createTestSystem({ apps: [{ manifest, main: () => {} }] });
+    await assert.rejects(system.setConditions({ netwrk: 'offline' } as never), /netwrk|Unrecognized key/);
+  });
+
+  it('next() looks after the last thing waited for, so it can prove that something does not happen', async () => {
+    const counters = { syncs: 0, indexes: 0 };
+    await using system = await createTestSystem({ apps: [{ manifest, main: notesApp(counters) }] });
+    await system.openApp(APP);
+    await system.next('completed', SYNC);
+    await system.forceQuit(APP);
+    // The run that started before the completion above must not count as a new start.
+    await assert.rejects(system.next('started', SYNC, { within: 6 * HOUR }), /forceQuit/);
+  });
+
+  it('replays a recorded trace: the task runs when the recording says the machine was plugged in', async () => {
+    const start = Date.UTC(2026, 2, 1, 8);
+    const sample = (at: number, power: 'ac' | 'battery') => ({
+      at,
+      conditions: { ...DEFAULT_CONDITIONS, power, batteryLevel: 70, network: 'online' as const },
+      origins: Object.fromEntries(CONDITION_NAMES.map((name) => [name, 'sensor'])) as never,
+    });
+    const trace = { format: 'bgtasks-conditions-trace', version: 1, startedAt: start, host: { platform: 'linux' }, samples: [sample(start, 'battery'), sample(start + 3 * HOUR, 'ac')] } as never;
+    const counters = { syncs: 0, indexes: 0 };
+    await using system = await createTestSystem({ apps: [{ manifest, main: notesApp(counters) }], trace, start });
+    await system.openApp(APP);
+    const run = await system.next('completed', INDEX);
+    assert.equal(run.startedAt, start + 3 * HOUR, 'at the moment the recording was plugged in');
   });
 
   it('rejects a bad manifest naming the field', async () => {
