@@ -74,7 +74,7 @@ export class Daemon implements AsyncDisposable {
         sensors: deps.sensors ?? createSystemSensors(),
         pollIntervalMs: compiled.sensorPollIntervalMs,
         overrides: overrides.success ? overrides.data : {},
-        onSensorError: (error: unknown) => log.warn({ error: String(error) }, 'a sensor read failed'),
+        onSensorError: (error: unknown) => log.warn(`sensors: ${error instanceof Error ? error.message : String(error)}`),
       });
       conditionsToDispose = conditions;
       await conditions.start();
