@@ -356,8 +356,10 @@ export class Scheduler implements Disposable {
           continue;
         }
         if (!blocking) continue;
-        if (entry.lastReason !== blocking.reason) {
-          // Every change of a request's blocking reason is logged and kept: the decision history `bgtasks why` shows.
+        // Every change of a request's blocking reason is logged and kept: the decision history `bgtasks why`
+        // shows. Waiting for a free slot is queueing, not a decision about the request: under load it would
+        // be one event per request, so it is left out (`why` still shows it while it holds).
+        if (entry.lastReason !== blocking.reason && blocking.waitsFor !== 'capacity') {
           events.push(deferredEvent(entry.request, blocking, now));
           this.#deps.log.info(`${entry.request.identifier} of ${appId} waits: ${blocking.message} [${blocking.reason}]`, { appId, identifier: entry.request.identifier, reason: blocking.reason });
         }
