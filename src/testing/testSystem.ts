@@ -6,6 +6,8 @@ import type { Conditions, ConditionsSource } from '../engine/conditions.js';
 import type { Explanation } from '../engine/explain.js';
 import { compileSchedulingOptions, type SchedulingOptions, type SchedulingProfile } from '../engine/options.js';
 import type { HistoryEvent, HistoryEventType, TaskKind, TaskRun } from '../engine/types.js';
+import { isPermitted } from '../engine/identifiers.js';
+import { HISTORY_EVENT_TYPES } from '../store/schemas.js';
 import { openStore } from '../store/index.js';
 import type { Store, StoreBatch } from '../store/store.js';
 import { InProcessLauncher, installTestApp, type AppLogLine, type InstalledTestApp, type TestApp } from './inProcessApps.js';
@@ -38,6 +40,8 @@ export interface TestSystemOptions {
 export type RunKind = 'started' | 'completed' | 'expired';
 /** What `next` waits for: a run's progress, or any history event type. */
 export type NextKind = RunKind | HistoryEventType;
+
+const NEXT_KINDS: ReadonlySet<string> = new Set<string>(['started', 'completed', 'expired', ...HISTORY_EVENT_TYPES]);
 
 export interface NextOptions {
   /** How far virtual time may move to get there, in ms. @default a week */
@@ -153,12 +157,14 @@ export class TestSystem implements AsyncDisposable {
 
   /** Moves virtual time forward by `ms`, running everything that falls due on the way, in order. */
   async advanceBy(ms: number): Promise<void> {
+    this.#acted();
     await this.clock.advanceBy(ms);
     await this.settle();
   }
 
   /** Moves virtual time forward to `date`. */
   async advanceTo(date: Date | number): Promise<void> {
+    this.#acted();
     await this.clock.advanceTo(date instanceof Date ? date.getTime() : date);
     await this.settle();
   }
@@ -168,6 +174,7 @@ export class TestSystem implements AsyncDisposable {
    * `limitMs` of virtual time has passed (then it throws, saying what is still busy).
    */
   async runUntilIdle(limitMs = DAY_MS): Promise<void> {
+    this.#acted();
     const until = this.clock.now() + limitMs;
     await this.settle();
     while (!this.#idle()) {
@@ -188,15 +195,20 @@ export class TestSystem implements AsyncDisposable {
 
   /**
    * The next `kind` (`started`, `completed`, `expired` of a run, or any history event type such as
-   * `launched`, `skipped`, `deferred`), of `identifier` if given: the first one after whatever the last
-   * `next` (of any kind) returned, so one that already happened, say during `openApp`, is not missed,
-   * and one from before the last thing you waited for is not taken for a new one. Moves virtual
+   * `launched`, `skipped`, `deferred`), of `identifier` if given: the first one since the test's last
+   * action (`openApp`, `advanceBy`, `setConditions`, ...) or since what the last `next` returned,
+   * whichever is later. So one that happened during `openApp` is not missed, and one from before the
+   * last thing you did or waited for is not taken for a new one. Moves virtual
    * time forward as far as `within` (default a week) to get there. Resolves with the run (for run kinds,
    * as stored now) or the event; throws, with the explanation, when it does not happen in that time.
    */
   next(kind: RunKind, identifier?: string, options?: NextOptions): Promise<TaskRun>;
   next(kind: HistoryEventType, identifier?: string, options?: NextOptions): Promise<HistoryEvent>;
   async next(kind: NextKind, identifier?: string, options: NextOptions = {}): Promise<TaskRun | HistoryEvent> {
+    if (!NEXT_KINDS.has(kind)) throw new TypeError(`Unknown kind ${JSON.stringify(kind)} for next(): one of ${[...NEXT_KINDS].join(', ')}`);
+    if (identifier !== undefined && ![...this.#scheduler.apps.all()].some((app) => isPermitted(app.record.permittedIdentifiers, identifier))) {
+      throw new TypeError(`No app of this system permits ${JSON.stringify(identifier)}: check its spelling and the apps' permittedIdentifiers`);
+    }
     const within = options.within ?? 7 * DAY_MS;
     const find = (): Seen | undefined => {
       for (let index = this.#cursor; index < this.#seen.length; index++) {
@@ -220,8 +232,13 @@ export class TestSystem implements AsyncDisposable {
     }
     if (found?.taskId) return (await this.#store.getRun(found.taskId))!;
     if (found?.event) return found.event;
-    const why = identifier ? await this.#whyAny(identifier) : null;
+    const why = identifier ? ((await this.#whyAny(identifier)) ?? `${identifier} was never submitted`) : null;
     throw new Error(`no ${kind}${identifier ? ` of ${identifier}` : ''} within ${within} ms of virtual time${why ? `: ${why}` : ''}`);
+  }
+
+  /** Something the test did: `next` looks only at what happens from here on (or after what it last returned). */
+  #acted(): void {
+    this.#cursor = this.#seen.length;
   }
 
   #record(batch: StoreBatch): void {
@@ -261,6 +278,7 @@ export class TestSystem implements AsyncDisposable {
 
   /** Changes the device's conditions (power, battery, network, Low Power Mode, idle, heat...). */
   async setConditions(partial: Partial<Conditions>): Promise<void> {
+    this.#acted();
     if (!this.#conditions.set) throw new TypeError('this system\'s conditions source cannot be set');
     this.#conditions.set(partial);
     await this.settle();
@@ -268,6 +286,7 @@ export class TestSystem implements AsyncDisposable {
 
   /** Opens the app as the user would: its `main` runs with `launchReason` `user`. */
   async openApp(appId: string): Promise<'launched' | 'alreadyRunning'> {
+    this.#acted();
     const result = this.#scheduler.openApp(appId);
     await this.settle();
     return result;
@@ -275,12 +294,14 @@ export class TestSystem implements AsyncDisposable {
 
   /** Force-quits the app as the user would: no background launches until it is opened again. */
   async forceQuit(appId: string): Promise<void> {
+    this.#acted();
     this.#scheduler.quitApp(appId);
     await this.settle();
   }
 
   /** Starts a task now, bypassing policy (Apple's `_simulateLaunchForTaskWithIdentifier`). Returns its task id. */
   async simulateLaunch(appId: string, identifier: string, kind?: TaskKind): Promise<string> {
+    this.#acted();
     const taskId = await this.#scheduler.runNow(appId, identifier, kind);
     await this.settle();
     return taskId;
@@ -288,6 +309,7 @@ export class TestSystem implements AsyncDisposable {
 
   /** Expires the running task now (Apple's `_simulateExpirationForTaskWithIdentifier`). */
   async simulateExpiration(appId: string, identifier: string): Promise<void> {
+    this.#acted();
     this.#scheduler.expireNow(appId, identifier);
     await this.settle();
   }
