@@ -173,6 +173,13 @@ describe('createTestSystem', () => {
     assert.equal(run.startedAt, start + 3 * HOUR, 'at the moment the recording was plugged in');
   });
 
+  it('next() refuses a kind that does not exist and an identifier no app permits, at once', async () => {
+    await using system = await createTestSystem({ apps: [{ manifest, main: () => {} }] });
+    await assert.rejects(system.next('startd' as never, SYNC), /Unknown kind "startd"/);
+    await assert.rejects(system.next('started', 'com.example.notes.snyc'), /No app of this system permits "com.example.notes.snyc"/);
+    await assert.rejects(system.next('started', SYNC, { within: HOUR }), /was never submitted/);
+  });
+
   it('rejects a bad manifest naming the field', async () => {
     await assert.rejects(createTestSystem({ apps: [{ manifest: { ...manifest, permittedIdentifiers: [] }, main: () => {} }] }), /permittedIdentifiers/);
   });
