@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { findHandlerKey, isFamilyPattern, isPermitted, matchesPattern } from '../engine/identifiers.js';
-import { MODE_FOR_KIND } from '../engine/types.js';
+import { MODE_FOR_KIND, TASK_KINDS, type TaskKind } from '../engine/types.js';
 import { ManifestError, loadManifest, type LoadedManifest } from '../daemon/manifest.js';
 import { ENV } from '../shared/paths.js';
 import { CliError } from './controlClient.js';
@@ -51,7 +51,7 @@ export interface Finding {
 export interface CheckResult {
   readonly appId: string;
   readonly registered: readonly string[];
-  readonly submitted: readonly { readonly identifier: string; readonly kind: 'refresh' | 'processing' }[];
+  readonly submitted: readonly { readonly identifier: string; readonly kind: TaskKind }[];
   readonly findings: readonly Finding[];
 }
 
@@ -67,7 +67,7 @@ const reportSchema = z.object({
   phase: z.enum(['started', 'final']),
   registered: z.array(z.string()),
   refused: z.array(z.object({ identifier: z.string(), reason: z.string() })),
-  submitted: z.array(z.object({ identifier: z.string(), kind: z.enum(['refresh', 'processing']) })),
+  submitted: z.array(z.object({ identifier: z.string(), kind: z.enum(TASK_KINDS) })),
 });
 type Report = z.infer<typeof reportSchema>;
 

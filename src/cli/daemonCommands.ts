@@ -11,6 +11,8 @@ interface DaemonCommandOptions {
   readonly scheduling?: Partial<SchedulingOptions>;
   readonly store?: string;
   readonly synchronous?: 'full' | 'normal';
+  /** The dashboard's port; null for none (`--no-http`). */
+  readonly httpPort?: number | null;
 }
 
 /** `bgtasks daemon`: runs until SIGINT or SIGTERM, then stops cleanly. */
@@ -20,6 +22,7 @@ export async function runDaemon(options: DaemonCommandOptions): Promise<void> {
     ...(options.store ? { store: resolve(options.store) } : {}),
     ...(options.synchronous ? { synchronous: options.synchronous } : {}),
     ...(options.scheduling ? { scheduling: options.scheduling } : {}),
+    ...(options.httpPort !== undefined ? { httpPort: options.httpPort } : {}),
   });
   await untilSignal();
   await daemon.close();
@@ -64,8 +67,9 @@ export async function runDemo(options: DaemonCommandOptions & { readonly example
       say(`could not install ${dir}: ${(error as Error).message}`);
     }
   }
-  const status = (await daemon.control.run('status', {})) as { profile: { name: string; reason: string } };
+  const status = (await daemon.control.run('status', {})) as { profile: { name: string; reason: string }; dashboard: { url: string } | null };
   say(`policy profile: ${status.profile.name} (${status.profile.reason}); see docs/scheduling.md`);
+  if (status.dashboard) say(`live view: \`npx bgtasks top\` here, or \`npx bgtasks dashboard\` for the web page (${status.dashboard.url})`);
   say(`the daemon is running (socket ${daemon.socketPath}); try \`npx bgtasks pending\`, \`npx bgtasks history\`, or Ctrl-C to stop`);
   await untilSignal();
   await daemon.close();

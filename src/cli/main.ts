@@ -12,6 +12,8 @@ import { runRecordCommand, type RecordCommandOptions } from './recordCommand.js'
 import { CliError, ControlClient } from './controlClient.js';
 import { printResult } from './print.js';
 import { runDaemon, runDemo } from './daemonCommands.js';
+import { runDashboard } from './dashboard.js';
+import { parseInterval, runTop } from './top.js';
 
 /**
  * The `bgtasks` command. Every command but `daemon` and `demo` talks to a running daemon over its
@@ -81,8 +83,16 @@ export function buildProgram(): Command {
       return value;
     })
     .option('--option <name=value>', 'set a scheduling option, e.g. refreshTimeLimitMs=1000 (repeatable; see docs/scheduling.md)', collectOption, {})
-    .action((options: { store?: string; synchronous?: 'full' | 'normal'; option: Partial<SchedulingOptions> }) =>
-      runDaemon({ ...program.opts<GlobalOptions>(), store: options.store, synchronous: options.synchronous, scheduling: options.option }));
+    .option('--http-port <port>', 'the dashboard\'s port on 127.0.0.1 (default: 0, any free port)', (value) => {
+      const port = Number(value);
+      if (!/^\d+$/.test(value) || port > 65_535) throw new InvalidArgumentError(`expected a port from 0 to 65535, got "${value}"`);
+      return port;
+    })
+    .option('--no-http', 'serve no dashboard')
+    .action((options: { store?: string; synchronous?: 'full' | 'normal'; option: Partial<SchedulingOptions>; httpPort?: number; http: boolean }) => {
+      if (!options.http && options.httpPort !== undefined) throw new CliError('invalidArgument', 'give --http-port or --no-http, not both', 'httpPort');
+      return runDaemon({ ...program.opts<GlobalOptions>(), store: options.store, synchronous: options.synchronous, scheduling: options.option, httpPort: options.http ? options.httpPort : null });
+    });
 
   program
     .command('demo')
@@ -95,6 +105,27 @@ export function buildProgram(): Command {
     .description('show whether the daemon runs, and what it holds')
     .option('--json', 'print JSON')
     .action(controlCommand(program, 'status', () => ({}), 'status'));
+
+  program
+    .command('top')
+    .description('a live view: running tasks with their progress, the queue, what holds pending requests, recent runs (q quits)')
+    .option('--once', 'print one frame (with --json, one snapshot) and exit')
+    .option('--interval <ms>', 'how often to refresh while tasks run', parseInterval, 1000)
+    .option('--json', 'print snapshots as JSON (one line per refresh without --once)')
+    .action((options: { once?: boolean; interval: number; json?: boolean }) => {
+      const { home } = program.opts<GlobalOptions>();
+      return runTop({ socketPath: homePaths(home ? resolve(home) : defaultHome()).socket, once: Boolean(options.once), json: Boolean(options.json), intervalMs: options.interval });
+    });
+
+  program
+    .command('dashboard')
+    .description('open the system\'s web dashboard (running tasks, queue, history, conditions, apps) and print its address with its token')
+    .option('--no-open', 'only print the address')
+    .option('--json', 'print JSON')
+    .action((options: { open: boolean; json?: boolean }) => {
+      const { home } = program.opts<GlobalOptions>();
+      return runDashboard({ home: home ? resolve(home) : defaultHome(), open: options.open, json: Boolean(options.json) });
+    });
 
   program
     .command('install')

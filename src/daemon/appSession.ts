@@ -89,7 +89,9 @@ export class AppSession {
     const process = hello.launchId ? app.processes.get(hello.launchId) : undefined;
     const launchReason: LaunchReason = process?.reason ?? 'user';
     this.#instance = new SessionAppInstance(this.#transport, this.#instanceId, hello, process ? hello.launchId : null, launchReason, new Set(accepted));
-    this.#transport.send({ t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: this.#daemonVersion, launchReason, accepted, rejected });
+    const supportedResources = [...this.#scheduler.supportedResources];
+    const cancelledWhileAway = this.#scheduler.takeCancelledWhileAway(hello.appId);
+    this.#transport.send({ t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: this.#daemonVersion, launchReason, accepted, rejected, supportedResources, cancelledWhileAway });
     for (const rejection of rejected) this.#log.warn(`registration rejected: ${rejection.message}`, { appId: hello.appId });
     this.#scheduler.attach(this.#instance);
     return true;
@@ -121,7 +123,7 @@ export class AppSession {
     const reply = (id: number, data: unknown): void => this.#transport.send({ t: 'reply', id, ok: true, data });
     switch (message.t) {
       case 'submit': {
-        const data: SubmitReplyData = { results: await this.#scheduler.submit(instance.appId, message.requests) };
+        const data: SubmitReplyData = { results: await this.#scheduler.submit(instance.appId, message.requests, instance) };
         return reply(message.id, data);
       }
       case 'cancel': {
@@ -138,6 +140,7 @@ export class AppSession {
           requiresUnmeteredNetwork: request.requiresUnmeteredNetwork,
           interval: request.recurrence?.intervalMs ?? null,
           attempt: request.attempt,
+          ...(request.continued ? { title: request.continued.title, subtitle: request.continued.subtitle } : {}),
           submittedAt: request.submittedAt,
         }));
         return reply(message.id, { requests });
@@ -147,6 +150,9 @@ export class AppSession {
         return reply(message.id, await this.#scheduler.why(instance.appId, message.identifier));
       case 'started':
         this.#scheduler.started(instance, message.taskIds);
+        return;
+      case 'progress':
+        this.#scheduler.progress(instance, message.updates);
         return;
       case 'completed':
         this.#scheduler.completed(instance, message.completions);

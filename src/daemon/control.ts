@@ -11,6 +11,7 @@ import type { Scheduler } from './scheduler/scheduler.js';
 import type { StoreWriter } from './storeWriter.js';
 import type { Clock } from '../engine/clock.js';
 import { DaemonError } from './errors.js';
+import { buildSnapshot } from './snapshot.js';
 
 export interface ControlDeps {
   readonly home: string;
@@ -26,6 +27,8 @@ export interface ControlDeps {
   readonly profile: { readonly name: string; readonly reason: string };
   /** Subscribes to history events and run changes, for `watch`; returns an unsubscribe function. */
   readonly subscribe: (listener: (event: unknown) => void) => () => void;
+  /** Where the dashboard is served (without its token), for `status`; null when it is not. */
+  readonly dashboard?: () => { readonly url: string; readonly port: number } | null;
 }
 
 const OVERRIDES_SETTING = 'conditions.overrides';
@@ -95,6 +98,16 @@ export class ControlCommands {
         run: async (args: { appId: string; identifier: string; kind?: 'refresh' | 'processing' }) => ({ taskId: await scheduler.runNow(args.appId, args.identifier, args.kind) }),
       },
       expire: { schema: appIdentifierArgs, run: ({ appId, identifier }: { appId: string; identifier: string }) => ({ expired: scheduler.expireNow(appId, identifier) }) },
+      // The whole picture for `bgtasks top` (and the dashboard): added minimally by the `top` work; the dashboard's version may replace it.
+      snapshot: {
+        schema: z.strictObject({}),
+        run: () => buildSnapshot({ scheduler, store, conditions: () => conditions.current(), now: () => deps.clock.now(), daemonVersion: deps.daemonVersion, profile: deps.profile.name }),
+      },
+      // The person's Cancel in the dashboard: the running task expires with reason `userCancelled`.
+      cancelTask: {
+        schema: z.strictObject({ taskId: z.string().min(1).max(100) }),
+        run: async ({ taskId }: { taskId: string }) => ({ taskId, result: await scheduler.cancelTask(taskId) }),
+      },
       conditions: { schema: z.strictObject({}), run: () => ({ ...conditions.current(), overrides: conditions.overrides() }) },
       'conditions.set': {
         schema: z.strictObject({ assignments: z.array(z.string().max(100)).min(1, 'name at least one condition, e.g. power=battery').max(20) }),
@@ -204,6 +217,7 @@ export class ControlCommands {
       pending: scheduler.queue.size,
       running: scheduler.runs.size,
       conditions: conditions.current(),
+      dashboard: this.#deps.dashboard?.() ?? null,
     };
   }
 

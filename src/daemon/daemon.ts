@@ -12,6 +12,8 @@ import { DisposableStore } from '../shared/disposable.js';
 import { homePaths } from '../shared/paths.js';
 import { ControlCommands } from './control.js';
 import { createCpuMeter } from './cpuMeter.js';
+import { detectResources } from './resources.js';
+import { startDashboard, type DashboardServer } from './http/server.js';
 import { IpcServer } from './ipcServer.js';
 import { ChildProcessLauncher } from './launcher.js';
 import { createLogger, type Logger } from './logger.js';
@@ -51,6 +53,8 @@ export class Daemon implements AsyncDisposable {
     readonly writer: StoreWriter,
     readonly log: Logger,
     resources: DisposableStore,
+    /** The web dashboard, or null when `httpPort` is null or its port was taken. */
+    readonly dashboard: DashboardServer | null = null,
   ) {
     this.#resources = resources;
   }
@@ -90,9 +94,11 @@ export class Daemon implements AsyncDisposable {
         writer,
         launcher: deps.launcher ?? new ChildProcessLauncher(compiled.home),
         cpuMeter: deps.cpuMeter === undefined ? createCpuMeter() : deps.cpuMeter,
+        supportedResources: detectResources(),
         log: daemonLog,
         options: scheduling,
       });
+      let dashboard: DashboardServer | null = null;
       const subscribers = new Set<(event: unknown) => void>();
       writer.onDidCommit((batch) => {
         if (subscribers.size === 0) return;
@@ -108,6 +114,7 @@ export class Daemon implements AsyncDisposable {
         daemonVersion: VERSION,
         startedAt: clock.now(),
         profile: { name: profile.profile, reason: profile.reason },
+        dashboard: () => dashboard && { url: dashboard.url, port: dashboard.port },
         subscribe: (listener) => {
           subscribers.add(listener);
           return () => subscribers.delete(listener);
@@ -119,10 +126,12 @@ export class Daemon implements AsyncDisposable {
         control,
         daemonLog,
       );
+      // After the socket: its listen refuses a second daemon on this home, which must not take over the dashboard file.
+      dashboard = await startDashboard({ home: compiled.home, port: compiled.httpPort, control, conditions, log: daemonLog });
       const resources = new DisposableStore();
       resources.add(conditions.onDidChange((snapshot) => log.info({ ...snapshot.conditions }, 'conditions changed')));
       log.info({ socket: paths.socket, store: store.location, pid: process.pid }, `bgtasks daemon ${VERSION} listening`);
-      return new Daemon(compiled, store, scheduler, conditions, control, server, writer, log, resources);
+      return new Daemon(compiled, store, scheduler, conditions, control, server, writer, log, resources, dashboard);
     } catch (error) {
       // A failed start leaves nothing running: the sensors' monitor processes stop too.
       conditionsToDispose?.dispose();
@@ -137,6 +146,7 @@ export class Daemon implements AsyncDisposable {
 
   close(): Promise<void> {
     this.#closed ??= (async () => {
+      await this.dashboard?.close(); // first: no page request may reach a scheduler that is stopping
       // The scheduler first: the connections that close next must not finish runs as if apps had exited.
       this.scheduler.dispose();
       await this.server.close();

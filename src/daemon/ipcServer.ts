@@ -169,7 +169,7 @@ class Connection {
     if (role === 'control') {
       if (!this.#parse(controlHelloSchema, frame)) return;
       this.#role = 'control';
-      this.send({ t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: this.#options.daemonVersion, launchReason: 'user', accepted: [], rejected: [] });
+      this.send({ t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: this.#options.daemonVersion, launchReason: 'user', accepted: [], rejected: [], supportedResources: [], cancelledWhileAway: [] });
       return;
     }
     const session = new AppSession(this.#scheduler, { send: (message) => this.send(message), fail: (error) => this.#fail(error), end: () => this.end() }, this.#log, this.#options.daemonVersion, this.#instanceId);

@@ -14,6 +14,8 @@ export interface DaemonOptions {
   readonly sensorPollIntervalMs?: number;
   /** A client must say hello within this time, in ms. @default 10_000 */
   readonly helloTimeoutMs?: number;
+  /** The dashboard's HTTP port on 127.0.0.1: 0 picks a free port, null serves no dashboard. @default 0 */
+  readonly httpPort?: number | null;
   readonly scheduling?: Partial<SchedulingOptions>;
 }
 
@@ -24,6 +26,8 @@ export interface CompiledDaemonOptions {
   readonly maxFrameBytes: number;
   readonly sensorPollIntervalMs: number;
   readonly helloTimeoutMs: number;
+  /** null: no dashboard. */
+  readonly httpPort: number | null;
   /** Compiled with the given profile, or `device` until the daemon picks one (see `Daemon.start`). */
   readonly scheduling: SchedulingOptions;
   /** The scheduling options as given, to compile again once the profile is known. */
@@ -40,6 +44,7 @@ export function compileDaemonOptions(options: DaemonOptions = {}, env: NodeJS.Pr
     maxFrameBytes: options.maxFrameBytes ?? 16 * 1024 * 1024,
     sensorPollIntervalMs: options.sensorPollIntervalMs ?? 5_000,
     helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
+    httpPort: options.httpPort === undefined ? 0 : options.httpPort,
     scheduling: compileSchedulingOptions(options.scheduling),
     schedulingGiven: { ...options.scheduling },
   };
@@ -49,6 +54,10 @@ export function compileDaemonOptions(options: DaemonOptions = {}, env: NodeJS.Pr
   for (const name of ['maxFrameBytes', 'sensorPollIntervalMs', 'helloTimeoutMs'] as const) {
     const value = compiled[name];
     if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected \`${name}\` to be an integer >= 1, got \`${String(value)}\` (${typeof value})`);
+  }
+  const { httpPort } = compiled;
+  if (httpPort !== null && (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65_535)) {
+    throw new TypeError(`Expected \`httpPort\` to be an integer from 0 to 65535 (0: any free port), or null for no dashboard, got \`${String(httpPort)}\` (${typeof httpPort})`);
   }
   return compiled;
 }

@@ -80,6 +80,10 @@ export interface SchedulingOptions {
   readonly throttleMaxMs: number;
   /** The shortest `interval` of a periodic refresh, in ms. @default 60_000 */
   readonly minRefreshIntervalMs: number;
+  /** Continued processing tasks that may run at once on the machine; the others wait in line. @default 2 */
+  readonly maxContinuedTasks: number;
+  /** A continued processing task that reports no progress for this long is expired as stalled, in ms. @default 60_000 */
+  readonly continuedStallMs: number;
 }
 
 type OptionRule =
@@ -121,6 +125,8 @@ const RULES: Readonly<Record<keyof SchedulingOptions, OptionRule>> = {
   throttleMs: int(0),
   throttleMaxMs: int(0),
   minRefreshIntervalMs: int(1),
+  maxContinuedTasks: int(1),
+  continuedStallMs: int(1),
 };
 
 const DAY_MS = 24 * 60 * 60_000;
@@ -158,6 +164,8 @@ export function defaultSchedulingOptions(profile: SchedulingProfile = 'device'):
     throttleMs: 15 * 60_000,
     throttleMaxMs: 4 * 60 * 60_000,
     minRefreshIntervalMs: 60_000,
+    maxContinuedTasks: 2,
+    continuedStallMs: 60_000,
   } satisfies SchedulingOptions;
 }
 

@@ -54,6 +54,12 @@ export interface PolicyContext {
   readonly backgroundProcessCount: number;
   /** The global Background App Refresh switch. */
   readonly backgroundAppRefresh: boolean;
+  /** Continued processing tasks running on the machine. */
+  readonly continuedRunningCount: number;
+  /** For a continued request: its place in line among the pending ones, from 1 (oldest submission first). */
+  readonly continuedPosition: number | null;
+  /** Hardware this machine has for `requiredResources`. */
+  readonly supportedResources: readonly string[];
   readonly options: SchedulingOptions;
 }
 
@@ -86,7 +92,9 @@ export type ReasonCode =
   | 'backgroundProcessLimit'
   | 'identifierRunning'
   | 'appConcurrencyLimit'
-  | 'systemConcurrencyLimit';
+  | 'systemConcurrencyLimit'
+  | 'resourceUnavailable'
+  | 'continuedQueue';
 
 /** What a request waits for, so the scheduler knows when to look at it again. */
 export type WaitsFor =

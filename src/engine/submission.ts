@@ -1,6 +1,6 @@
 import type { SchedulerFault } from './errors.js';
-import { isPermitted } from './identifiers.js';
-import { MODE_FOR_KIND, type AppRecord, type RetryPolicy, type TaskKind, type TaskRequest } from './types.js';
+import { isFamilyPattern, isPermitted, matchesPattern } from './identifiers.js';
+import { MODE_FOR_KIND, type AppRecord, type ContinuedSpec, type RetryPolicy, type TaskKind, type TaskRequest } from './types.js';
 
 export interface SubmissionCheck {
   readonly identifier: string;
@@ -8,6 +8,7 @@ export interface SubmissionCheck {
   /** A periodic refresh's interval in ms, if any. */
   readonly interval?: number | null;
   readonly tolerance?: number | null;
+  readonly continued?: ContinuedSpec | null;
 }
 
 /** Whether the app's manifest still permits a request: its identifier, and its kind's background mode. */
@@ -32,6 +33,7 @@ export function checkSubmission(
   counts: PendingCounts,
   limits: { readonly maxPendingProcessingPerApp: number; readonly minRefreshIntervalMs: number },
   backgroundAppRefresh = true,
+  launchReason: 'user' | 'background' = 'user',
 ): SchedulerFault | null {
   if (!backgroundAppRefresh) {
     return { code: 'unavailable', message: 'Background App Refresh is off for all apps (bgtasks apps enable --all)' };
@@ -53,6 +55,12 @@ export function checkSubmission(
       field: 'kind',
       message: `${request.kind} tasks need the "${mode}" background mode in ${app.appId}'s manifest`,
     };
+  }
+  if (request.kind === 'continued') {
+    const fault = checkContinued(app, request, launchReason);
+    if (fault) return fault;
+  } else if (request.continued) {
+    return { code: 'invalidRequest', field: 'continued', message: 'title, subtitle and strategy belong to continued processing requests only' };
   }
   const interval = request.interval ?? null;
   if (interval !== null && request.kind !== 'refresh') {
@@ -86,6 +94,7 @@ export interface SubmissionInput extends SubmissionCheck {
   readonly interval: number | null;
   readonly tolerance: number | null;
   readonly retry: RetryPolicy | null;
+  readonly continued: ContinuedSpec | null;
 }
 
 /**
@@ -96,18 +105,42 @@ export interface SubmissionInput extends SubmissionCheck {
 export function requestFromInput(input: SubmissionInput, appId: string, requestId: string, now: number): TaskRequest {
   const interval = input.interval;
   const anchorAt = input.earliestBeginAt ?? now;
+  // A continued task starts as soon as it can: Apple ignores its earliestBeginDate, and so do we.
+  const continued = input.kind === 'continued' ? (input.continued ?? null) : null;
   return {
     requestId,
     appId,
     identifier: input.identifier,
     kind: input.kind,
-    earliestBeginAt: interval === null ? input.earliestBeginAt : anchorAt,
+    earliestBeginAt: continued ? null : interval === null ? input.earliestBeginAt : anchorAt,
     requiresNetworkConnectivity: input.kind === 'processing' && input.requiresNetworkConnectivity,
     requiresExternalPower: input.kind === 'processing' && input.requiresExternalPower,
     requiresUnmeteredNetwork: input.requiresUnmeteredNetwork,
     recurrence: interval === null ? null : { intervalMs: interval, toleranceMs: input.tolerance ?? Math.floor(interval / 10), anchorAt, period: 0 },
     retry: input.retry,
     attempt: 1,
+    continued,
     submittedAt: now,
   };
+}
+
+/**
+ * Apple's rules for continued processing: a person starts the work, so only an app the user launched may
+ * submit it; its identifier comes from a wildcard family in the manifest (`com.example.export.*`, one
+ * identifier per piece of work); it has a title.
+ */
+function checkContinued(app: AppRecord, request: SubmissionCheck, launchReason: 'user' | 'background'): SchedulerFault | null {
+  if (!request.continued) return { code: 'invalidRequest', field: 'continued', message: 'a continued processing request needs a title' };
+  if (launchReason !== 'user') {
+    return { code: 'notPermitted', message: `only an app the user launched may start continued processing; ${app.appId} was launched in the background` };
+  }
+  const family = app.permittedIdentifiers.some((pattern) => isFamilyPattern(pattern) && matchesPattern(pattern, request.identifier));
+  if (!family) {
+    return {
+      code: 'notPermitted',
+      field: 'identifier',
+      message: `continued processing identifiers come from a wildcard family in the manifest (such as com.example.export.*); none of ${app.appId}'s covers ${request.identifier}`,
+    };
+  }
+  return null;
 }

@@ -3,14 +3,35 @@
  * and the protocol carries them across the socket.
  */
 
-/** `refresh` is Apple's BGAppRefreshTask, `processing` its BGProcessingTask. */
-export type TaskKind = 'refresh' | 'processing';
-export const TASK_KINDS: readonly TaskKind[] = ['refresh', 'processing'];
+/**
+ * `refresh` is Apple's BGAppRefreshTask, `processing` its BGProcessingTask, `continued` its
+ * BGContinuedProcessingTask (work a person started, with progress they can watch and cancel).
+ */
+export type TaskKind = 'refresh' | 'processing' | 'continued';
+export const TASK_KINDS: readonly TaskKind[] = ['refresh', 'processing', 'continued'];
 
 /** Manifest background modes: `fetch` permits refresh tasks, `processing` permits processing tasks. */
 export type BackgroundMode = 'fetch' | 'processing';
 export const BACKGROUND_MODES: readonly BackgroundMode[] = ['fetch', 'processing'];
-export const MODE_FOR_KIND: Readonly<Record<TaskKind, BackgroundMode>> = { refresh: 'fetch', processing: 'processing' };
+export const MODE_FOR_KIND: Readonly<Record<TaskKind, BackgroundMode>> = { refresh: 'fetch', processing: 'processing', continued: 'processing' };
+
+/**
+ * What a continued processing request adds: what the person sees, and what to do when it cannot start
+ * at once (`fail`: refuse with `immediateRunIneligible`; `queue`: wait in line).
+ */
+export interface ContinuedSpec {
+  readonly title: string;
+  readonly subtitle: string;
+  readonly strategy: 'fail' | 'queue';
+  /** Hardware the task needs (`gpu`); it runs only on a machine that has it. */
+  readonly requiredResources: readonly string[];
+}
+
+/** A continued run: its spec (with the title as last updated) and the progress last reported. */
+export interface ContinuedRunState extends ContinuedSpec {
+  readonly completedUnits: number;
+  readonly totalUnits: number;
+}
 
 /** An installed app, as recorded by `bgtasks install`. */
 export interface AppRecord {
@@ -50,6 +71,8 @@ export interface TaskRequest {
   readonly retry: RetryPolicy | null;
   /** 1 for a submission, 2 for its first retry, and so on. */
   readonly attempt: number;
+  /** Set for `continued` requests. */
+  readonly continued: ContinuedSpec | null;
   /** Wall-clock ms of the submission. */
   readonly submittedAt: number;
 }
@@ -124,6 +147,8 @@ export interface TaskRun {
   readonly recurrence: Recurrence | null;
   readonly retry: RetryPolicy | null;
   readonly attempt: number;
+  /** Set for `continued` runs: title, subtitle and progress as last reported (written when it finishes). */
+  readonly continued: ContinuedRunState | null;
   readonly earliestBeginAt: number | null;
   readonly submittedAt: number;
   /** When every policy first allowed it (wall ms), or null when it was forced with `bgtasks run`. */
@@ -227,6 +252,7 @@ export function requestFromRun(run: TaskRun): TaskRequest {
     recurrence: run.recurrence,
     retry: run.retry,
     attempt: run.attempt,
+    continued: run.continued ? { title: run.continued.title, subtitle: run.continued.subtitle, strategy: run.continued.strategy, requiredResources: run.continued.requiredResources } : null,
     submittedAt: run.submittedAt,
   };
 }

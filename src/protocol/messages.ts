@@ -12,7 +12,8 @@ import { appIdSchema, identifierPatternSchema, identifierSchema } from './identi
  */
 export const PROTOCOL_VERSION = 1;
 
-const taskKind = z.enum(['refresh', 'processing']);
+const taskKind = z.enum(['refresh', 'processing', 'continued']);
+const resourceName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a resource name such as "gpu"');
 const taskId = z.string().min(1).max(64);
 const wallMs = z.number().int().nonnegative().max(8.64e15);
 const reasonCode = z.string().min(1).max(64);
@@ -42,6 +43,16 @@ export const requestInputSchema = z.strictObject({
   /** How much earlier than its period a periodic refresh may start to share a wake-up; default interval / 10. */
   tolerance: durationMs.nullable().default(null),
   retry: retryInputSchema.nullable().default(null),
+  /** Required for (and only for) `continued` requests: what the person sees, and what to do when it cannot start now. */
+  continued: z
+    .strictObject({
+      title: z.string().min(1).max(200),
+      subtitle: z.string().max(200).default(''),
+      strategy: z.enum(['fail', 'queue']).default('queue'),
+      requiredResources: z.array(resourceName).max(16).default([]),
+    })
+    .nullable()
+    .default(null),
 });
 export type RequestInput = z.infer<typeof requestInputSchema>;
 
@@ -105,6 +116,21 @@ export const completionSchema = z.strictObject({
 });
 export type Completion = z.infer<typeof completionSchema>;
 
+/** Progress of a continued processing task, and its title when the app changed it. */
+export const progressUpdateSchema = z.strictObject({
+  taskId,
+  completed: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  total: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  title: z.string().min(1).max(200).optional(),
+  subtitle: z.string().max(200).optional(),
+});
+export type ProgressUpdate = z.infer<typeof progressUpdateSchema>;
+
+export const progressSchema = z.strictObject({
+  t: z.literal('progress'),
+  updates: z.array(progressUpdateSchema).min(1).max(10_000),
+});
+
 export const completedSchema = z.strictObject({
   t: z.literal('completed'),
   completions: z.array(completionSchema).min(1).max(10_000),
@@ -124,6 +150,7 @@ export const appMessageSchema = z.discriminatedUnion('t', [
   cancelSchema,
   pendingSchema,
   explainSchema,
+  progressSchema,
   startedSchema,
   completedSchema,
 ]);
@@ -152,6 +179,10 @@ export interface Welcome {
   readonly launchReason: 'user' | 'background';
   readonly accepted: readonly string[];
   readonly rejected: readonly { identifier: string; reason: string; message: string }[];
+  /** Hardware this machine has for `requiredResources` (`cpu`, `gpu`). */
+  readonly supportedResources: readonly string[];
+  /** Continued processing tasks cancelled while the app was away (a force-quit), told once. */
+  readonly cancelledWhileAway: readonly { identifier: string; reason: string; at: number }[];
 }
 
 export interface Reply {
@@ -165,9 +196,12 @@ export interface Reply {
 export interface TaskDelivery {
   readonly taskId: string;
   readonly identifier: string;
-  readonly kind: 'refresh' | 'processing';
+  readonly kind: 'refresh' | 'processing' | 'continued';
   /** Wall-clock ms of expiration, or null when the task has no time limit. */
   readonly deadlineAt: number | null;
+  /** For continued processing tasks: what the person sees. */
+  readonly title?: string;
+  readonly subtitle?: string;
 }
 
 export interface TasksMessage {
@@ -223,6 +257,8 @@ export const pendingReplyDataSchema = z.object({
       requiresUnmeteredNetwork: z.boolean().optional(),
       interval: z.number().nullable().optional(),
       attempt: z.number().optional(),
+      title: z.string().optional(),
+      subtitle: z.string().optional(),
       submittedAt: z.number(),
     }),
   ),
@@ -266,11 +302,13 @@ export const daemonMessageSchema = z.discriminatedUnion('t', [
     launchReason: z.enum(['user', 'background']),
     accepted: z.array(z.string()),
     rejected: z.array(z.object({ identifier: z.string(), reason: z.string(), message: z.string() })),
+    supportedResources: z.array(z.string()).default([]),
+    cancelledWhileAway: z.array(z.object({ identifier: z.string(), reason: z.string(), at: z.number() })).default([]),
   }),
   z.object({ t: z.literal('reply'), id: z.number(), ok: z.boolean(), data: z.unknown().optional(), error: wireErrorSchema.optional() }),
   z.object({
     t: z.literal('tasks'),
-    tasks: z.array(z.object({ taskId: z.string(), identifier: z.string(), kind: taskKind, deadlineAt: z.number().nullable() })),
+    tasks: z.array(z.object({ taskId: z.string(), identifier: z.string(), kind: taskKind, deadlineAt: z.number().nullable(), title: z.string().optional(), subtitle: z.string().optional() })),
   }),
   z.object({ t: z.literal('expire'), tasks: z.array(z.object({ taskId: z.string(), reason: z.string() })) }),
   z.object({ t: z.literal('terminate'), reason: z.string() }),

@@ -108,7 +108,7 @@ export class DryRun {
       case 'hello':
         if (frame.role !== 'app') return null;
         this.#begin(frame.registered, discovery);
-        return { t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: 'dry-run', launchReason: this.#launchReason(), accepted: [...frame.registered], rejected: [] };
+        return { t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: 'dry-run', launchReason: this.#launchReason(), accepted: [...frame.registered], rejected: [], supportedResources: [], cancelledWhileAway: [] };
       case 'submit':
         for (const { identifier, kind } of frame.requests) this.#submitted.push({ identifier, kind });
         return reply(frame.id, { results: frame.requests.map(() => ({ ok: true })) });

@@ -128,6 +128,7 @@ export abstract class BGTaskRequest {
       interval: null,
       tolerance: null,
       retry,
+      continued: null,
     };
   }
 
@@ -248,11 +249,88 @@ export class BGProcessingTaskRequest extends BGTaskRequest {
 }
 
 /**
+ * Work a person starts and watches (export a video, upload an album) that keeps running when the app
+ * goes away, with a progress bar in the system UI (`bgtasks top`, `bgtasks dashboard`) from which the
+ * person can cancel it: Apple's `BGContinuedProcessingTaskRequest`.
+ *
+ * Its identifier comes from a wildcard family in the manifest (`com.example.export.*`); only an app the
+ * user launched may submit one (`notPermitted` otherwise); `earliestBeginDate` is ignored: it starts as
+ * soon as it can. When it cannot start at once, `strategy` decides: `'queue'` (the default) waits in
+ * line, `'fail'` rejects the submission with `immediateRunIneligible`, so the app can run the work in
+ * the foreground instead.
+ *
+ * @example
+ * ```ts
+ * const request = new BGContinuedProcessingTaskRequest('com.example.export.video-42', 'Exporting', 'holiday.mp4');
+ * request.strategy = 'fail';
+ * await BGTaskScheduler.shared.submit(request);
+ * ```
+ */
+export class BGContinuedProcessingTaskRequest extends BGTaskRequest {
+  /** @default 'queue' */
+  strategy: 'fail' | 'queue' = 'queue';
+
+  /** Hardware the work needs (`['gpu']`); see `BGTaskScheduler.supportedResources`. @default [] */
+  requiredResources: string[] = [];
+
+  readonly #title: string;
+  readonly #subtitle: string;
+
+  /**
+   * @param title What the person sees, e.g. "Exporting".
+   * @param subtitle More detail, e.g. the file name.
+   * @throws BGTaskSchedulerError `invalidRequest` (field `identifier`, `title` or `subtitle`).
+   */
+  constructor(identifier: string, title: string, subtitle: string) {
+    super(identifier);
+    if (typeof title !== 'string' || title.length === 0 || title.length > 200) throw invalid('title', `expected a non-empty string of at most 200 characters, got ${describe(title)}`);
+    if (typeof subtitle !== 'string' || subtitle.length > 200) throw invalid('subtitle', `expected a string of at most 200 characters, got ${describe(subtitle)}`);
+    this.#title = title;
+    this.#subtitle = subtitle;
+  }
+
+  get kind(): 'continued' {
+    return 'continued';
+  }
+
+  get title(): string {
+    return this.#title;
+  }
+
+  get subtitle(): string {
+    return this.#subtitle;
+  }
+
+  /** @internal */
+  override toInput(): RequestInput {
+    const input = super.toInput();
+    if (this.strategy !== 'fail' && this.strategy !== 'queue') throw invalid('strategy', `expected 'fail' or 'queue', got ${describe(this.strategy)}`);
+    if (!Array.isArray(this.requiredResources) || !this.requiredResources.every((resource) => typeof resource === 'string' && /^[a-z][a-z0-9-]{0,31}$/.test(resource))) {
+      throw invalid('requiredResources', `expected an array of resource names such as "gpu", got ${describe(this.requiredResources)}`);
+    }
+    return {
+      ...input,
+      earliestBeginAt: null,
+      continued: { title: this.#title, subtitle: this.#subtitle, strategy: this.strategy, requiredResources: [...this.requiredResources] },
+    };
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), title: this.#title, subtitle: this.#subtitle, strategy: this.strategy, requiredResources: this.requiredResources };
+  }
+}
+
+/**
  * A new request built from the daemon's record of a pending one: a copy, so changing it changes nothing
  * until it is submitted. @internal
  */
 export function requestFromPending(data: PendingRequestData): BGTaskRequest {
-  const request = data.kind === 'processing' ? new BGProcessingTaskRequest(data.identifier) : new BGAppRefreshTaskRequest(data.identifier);
+  const request =
+    data.kind === 'continued'
+      ? new BGContinuedProcessingTaskRequest(data.identifier, data.title || data.identifier, data.subtitle ?? '')
+      : data.kind === 'processing'
+        ? new BGProcessingTaskRequest(data.identifier)
+        : new BGAppRefreshTaskRequest(data.identifier);
   request.earliestBeginDate = data.earliestBeginAt === null ? null : new Date(data.earliestBeginAt);
   request.requiresUnmeteredNetwork = data.requiresUnmeteredNetwork ?? false;
   if (request instanceof BGAppRefreshTaskRequest && typeof data.interval === 'number') request.interval = data.interval;

@@ -70,6 +70,10 @@ export class BGTaskScheduler {
   readonly #exit: (code: number) => void;
   readonly #handshakeTimeoutMs: number;
   readonly #clock: { now(): number };
+  #supportedResources: string[] = [];
+  /** Continued requests this process submitted whose task has not arrived yet. */
+  readonly #awaitingContinued = new Set<string>();
+  readonly #cancelledWhileAway: { identifier: string; reason: string; at: number }[] = [];
   #logger: Logger;
   #launchReason: LaunchReason;
   readonly #handlers: HandlerRegistry;
@@ -148,6 +152,23 @@ export class BGTaskScheduler {
     return new Date(this.#clock.now());
   }
 
+  /**
+   * Hardware this machine offers continued processing tasks (`cpu`, `gpu`), as the daemon detected it;
+   * known once connected (`await` any call first). Apple's `BGTaskScheduler.supportedResources`.
+   */
+  get supportedResources(): readonly string[] {
+    return this.#supportedResources;
+  }
+
+  /**
+   * The continued processing tasks the system cancelled while the app was away (the user force-quit it),
+   * told once when the app connects again: show the person what did not finish.
+   */
+  async getCancelledContinuedTasks(): Promise<{ identifier: string; reason: string; at: Date }[]> {
+    await this.#ensureConnected();
+    return this.#cancelledWhileAway.splice(0).map((entry) => ({ ...entry, at: new Date(entry.at) }));
+  }
+
   /** `background` when the daemon launched this process for a task; confirmed by the daemon's welcome. */
   get launchReason(): LaunchReason {
     return this.#launchReason;
@@ -189,7 +210,15 @@ export class BGTaskScheduler {
     } catch (error) {
       return Promise.reject(asError(error));
     }
-    return new Promise<void>((resolve, reject) => this.#enqueue({ type: 'submit', input, resolve, reject }));
+    const continued = input.kind === 'continued' ? input.identifier : null;
+    return new Promise<void>((resolve, reject) => this.#enqueue({ type: 'submit', input, resolve, reject })).then(() => {
+      // Work the person started runs in this process: keep it alive until the task arrives (it may wait
+      // in line), rather than exit and have the system launch the app again for it.
+      if (continued !== null && !this.#closed) {
+        this.#awaitingContinued.add(continued);
+        this.#updateRef();
+      }
+    });
   }
 
   /**
@@ -202,11 +231,13 @@ export class BGTaskScheduler {
       this.#log('warn', `cancel(${show(identifier)}) ignored: not a reverse-DNS identifier`);
       return Promise.resolve();
     }
+    this.#awaitingContinued.delete(identifier);
     return this.#cancel([identifier]);
   }
 
   /** Cancels every pending request of the app. Like {@link cancel}, it rejects only with `systemUnreachable`. */
   cancelAll(): Promise<void> {
+    this.#awaitingContinued.clear();
     return this.#cancel(null);
   }
 
@@ -311,8 +342,9 @@ export class BGTaskScheduler {
     }
     const link = this.#ready ? this.#link : null;
     if (!link) return;
-    const { started, completed } = this.#runner.takeOutgoing();
+    const { started, progress, completed } = this.#runner.takeOutgoing();
     for (let i = 0; i < started.length; i += 10_000) link.send({ t: 'started', taskIds: started.slice(i, i + 10_000) });
+    for (let i = 0; i < progress.length; i += 10_000) link.send({ t: 'progress', updates: progress.slice(i, i + 10_000) });
     this.#calls.sendQueued((frame) => link.send(frame));
     for (let i = 0; i < completed.length; i += 10_000) link.send({ t: 'completed', completions: completed.slice(i, i + 10_000) });
     this.#updateRef();
@@ -376,6 +408,11 @@ export class BGTaskScheduler {
       throw this.#closed ? closedError() : systemUnreachableError(socketPath, 'the connection closed during the handshake');
     }
     this.#launchReason = welcome.launchReason;
+    this.#supportedResources = [...(welcome.supportedResources ?? [])];
+    this.#cancelledWhileAway.push(...(welcome.cancelledWhileAway ?? []));
+    for (const cancelled of welcome.cancelledWhileAway ?? []) {
+      this.#log('info', `continued task ${cancelled.identifier} was cancelled while the app was away (${cancelled.reason})`, { ...cancelled });
+    }
     for (const { identifier, reason, message } of welcome.rejected) {
       this.#handlers.remove(identifier);
       this.#log('warn', `the daemon rejected the registration of ${identifier} (${reason}): ${message}`);
@@ -394,6 +431,7 @@ export class BGTaskScheduler {
         if (!this.#calls.settle(message)) this.#log('debug', `ignoring a reply to unknown call ${message.id}`);
         break;
       case 'tasks':
+        for (const task of message.tasks) this.#awaitingContinued.delete(task.identifier);
         this.#runner.deliver(message.tasks);
         break;
       case 'expire':
@@ -427,7 +465,7 @@ export class BGTaskScheduler {
   #updateRef(): void {
     const link = this.#link;
     if (!link) return;
-    if (this.#launchReason === 'background' || this.#calls.busy || this.#runner.busy) link.ref();
+    if (this.#launchReason === 'background' || this.#calls.busy || this.#runner.busy || this.#awaitingContinued.size > 0) link.ref();
     else link.unref();
   }
 

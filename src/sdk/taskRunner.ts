@@ -1,4 +1,6 @@
-import type { Completion, TaskDelivery } from '../protocol/messages.js';
+import type { Completion, ProgressUpdate, TaskDelivery } from '../protocol/messages.js';
+
+type ProgressUpdateInput = Omit<ProgressUpdate, 'taskId'>;
 import { describeThrown } from './errors.js';
 import { safeLog, type Logger } from './logger.js';
 import { BGTaskExpiredError, createTask, type BGTask } from './tasks.js';
@@ -45,6 +47,8 @@ export class TaskRunner {
   readonly #open = new Map<string, OpenTask>();
   #started: string[] = [];
   #completed: Completion[] = [];
+  /** The latest progress of each continued task since the last send: only the last one matters. */
+  #progress = new Map<string, ProgressUpdate>();
 
   constructor(hooks: TaskRunnerHooks) {
     this.#hooks = hooks;
@@ -52,7 +56,7 @@ export class TaskRunner {
 
   /** True while a task is open or a frame about tasks waits to be sent. */
   get busy(): boolean {
-    return this.#open.size > 0 || this.#started.length > 0 || this.#completed.length > 0;
+    return this.#open.size > 0 || this.#started.length > 0 || this.#completed.length > 0 || this.#progress.size > 0;
   }
 
   get openCount(): number {
@@ -60,9 +64,10 @@ export class TaskRunner {
   }
 
   /** The `started` ids and completions queued since the last call. */
-  takeOutgoing(): { started: string[]; completed: Completion[] } {
-    const outgoing = { started: this.#started, completed: this.#completed };
+  takeOutgoing(): { started: string[]; progress: ProgressUpdate[]; completed: Completion[] } {
+    const outgoing = { started: this.#started, progress: [...this.#progress.values()], completed: this.#completed };
     this.#started = [];
+    this.#progress = new Map();
     this.#completed = [];
     return outgoing;
   }
@@ -112,7 +117,7 @@ export class TaskRunner {
   }
 
   #deliverOne(delivery: TaskDelivery): void {
-    const { taskId, identifier, kind, deadlineAt } = delivery;
+    const { taskId, identifier, kind, deadlineAt, title, subtitle } = delivery;
     if (this.#open.has(taskId)) {
       this.#log('debug', `ignoring a second delivery of task ${taskId}`, { taskId, identifier });
       return;
@@ -130,6 +135,17 @@ export class TaskRunner {
       deadline: deadlineAt === null ? null : new Date(deadlineAt),
       signal: controller.signal,
       complete: (success) => this.#complete(this.#open.get(taskId), success, task),
+      ...(kind === 'continued'
+        ? {
+            title: title ?? '',
+            subtitle: subtitle ?? '',
+            report: (update: ProgressUpdateInput) => {
+              if (this.#open.get(taskId) !== running) return; // after completion, progress says nothing
+              this.#progress.set(taskId, { taskId, ...update });
+              this.#hooks.changed();
+            },
+          }
+        : {}),
     });
     const running: OpenTask = { task, controller, state: 'running' };
     this.#open.set(taskId, running);

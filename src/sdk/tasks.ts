@@ -25,6 +25,10 @@ export interface TaskInit {
   readonly signal: AbortSignal;
   /** Records the completion; the scheduler makes a second call a no-op. */
   readonly complete: (success: boolean) => void;
+  /** For continued tasks: what the person sees, and where progress goes. */
+  readonly title?: string;
+  readonly subtitle?: string;
+  readonly report?: (update: { completed: number; total: number; title?: string; subtitle?: string }) => void;
 }
 
 /**
@@ -118,7 +122,130 @@ export class BGProcessingTask extends BGTask {
   }
 }
 
+/**
+ * How far a continued task has come, like Foundation's `Progress`: set {@link totalUnitCount} once you
+ * know the amount of work, and {@link completedUnitCount} as it gets done. Each change reaches the
+ * system UI (coalesced to one message per tick), and keeps the task from being expired as stalled.
+ */
+export class BGTaskProgress {
+  #total = 0;
+  #completed = 0;
+  readonly #changed: () => void;
+
+  /** @internal */
+  constructor(changed: () => void) {
+    this.#changed = changed;
+  }
+
+  get totalUnitCount(): number {
+    return this.#total;
+  }
+
+  set totalUnitCount(value: number) {
+    this.#total = units('totalUnitCount', value);
+    this.#changed();
+  }
+
+  get completedUnitCount(): number {
+    return this.#completed;
+  }
+
+  set completedUnitCount(value: number) {
+    this.#completed = units('completedUnitCount', value);
+    this.#changed();
+  }
+
+  /** 0 to 1: completed / total (0 while the total is unknown). */
+  get fractionCompleted(): number {
+    return this.#total > 0 ? Math.min(1, this.#completed / this.#total) : 0;
+  }
+
+  toJSON(): Record<string, number> {
+    return { totalUnitCount: this.#total, completedUnitCount: this.#completed, fractionCompleted: this.fractionCompleted };
+  }
+}
+
+function units(name: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new TypeError(`Expected \`${name}\` to be a whole number >= 0, got \`${String(value)}\` (${typeof value})`);
+  }
+  return value;
+}
+
+/**
+ * A task run for a {@link BGContinuedProcessingTaskRequest}: work a person started, that keeps running
+ * when the app goes away, with a progress bar the person can watch (`bgtasks top`, `bgtasks dashboard`)
+ * and cancel. It has no time limit, but it must report progress: one that reports none for a while
+ * (`continuedStallMs`, 1 min by default) is expired as stalled.
+ */
+export class BGContinuedProcessingTask extends BGTask {
+  readonly progress: BGTaskProgress;
+  #title: string;
+  #subtitle: string;
+  #reportQueued = false;
+  readonly #report: NonNullable<TaskInit['report']>;
+
+  /** @internal */
+  constructor(init: TaskInit) {
+    super(init);
+    this.#title = init.title ?? '';
+    this.#subtitle = init.subtitle ?? '';
+    this.#report = init.report ?? (() => {});
+    this.progress = new BGTaskProgress(() => this.#queueReport(false));
+  }
+
+  get kind(): 'continued' {
+    return 'continued';
+  }
+
+  get title(): string {
+    return this.#title;
+  }
+
+  get subtitle(): string {
+    return this.#subtitle;
+  }
+
+  /** Changes what the person sees: "Exporting 3 of 12", "Uploading album.zip". */
+  updateTitle(title: string, subtitle: string): void {
+    if (typeof title !== 'string' || title.length === 0 || title.length > 200) throw new TypeError('Expected `title` to be a non-empty string of at most 200 characters');
+    if (typeof subtitle !== 'string' || subtitle.length > 200) throw new TypeError('Expected `subtitle` to be a string of at most 200 characters');
+    this.#title = title;
+    this.#subtitle = subtitle;
+    this.#queueReport(true);
+  }
+
+  #titleChanged = false;
+
+  #queueReport(titleChanged: boolean): void {
+    this.#titleChanged ||= titleChanged;
+    if (this.#reportQueued) return;
+    this.#reportQueued = true;
+    // Many changes in one tick (a loop of completedUnitCount += 1) make one message.
+    queueMicrotask(() => this.#sendReport());
+  }
+
+  #sendReport(): void {
+    if (!this.#reportQueued) return;
+    this.#reportQueued = false;
+    const titles = this.#titleChanged ? { title: this.#title, subtitle: this.#subtitle } : {};
+    this.#titleChanged = false;
+    this.#report({ completed: this.progress.completedUnitCount, total: this.progress.totalUnitCount, ...titles });
+  }
+
+  /** Sends the last progress first, so the record shows where the work ended. */
+  override setTaskCompleted(success: boolean): void {
+    this.#sendReport();
+    super.setTaskCompleted(success);
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), title: this.#title, subtitle: this.#subtitle, progress: this.progress.toJSON() };
+  }
+}
+
 /** Builds the task class for a kind. @internal */
 export function createTask(kind: TaskKind, init: TaskInit): BGTask {
+  if (kind === 'continued') return new BGContinuedProcessingTask(init);
   return kind === 'processing' ? new BGProcessingTask(init) : new BGAppRefreshTask(init);
 }

@@ -127,6 +127,17 @@ export const retryPolicySchema = z.strictObject({
   maxDelay: duration,
 });
 
+const continuedSpecFields = {
+  title: z.string().max(200),
+  subtitle: z.string().max(200),
+  strategy: z.enum(['fail', 'queue']),
+  requiredResources: z.array(z.string().min(1).max(64)).max(16),
+};
+/** A {@link ContinuedSpec}. */
+export const continuedSpecSchema = z.strictObject(continuedSpecFields);
+/** A {@link ContinuedRunState}: the spec with the progress last reported. */
+export const continuedRunSchema = z.strictObject({ ...continuedSpecFields, completedUnits: z.int().nonnegative(), totalUnits: z.int().nonnegative() });
+
 /** The fields a run copies from its request, beyond the original three conditions. */
 const schedulingFields = {
   requiresUnmeteredNetwork: z.boolean(),
@@ -145,6 +156,7 @@ export const taskRequestSchema = z.object({
   requiresNetworkConnectivity: z.boolean(),
   requiresExternalPower: z.boolean(),
   ...schedulingFields,
+  continued: continuedSpecSchema.nullable(),
   submittedAt: time,
 });
 
@@ -173,6 +185,7 @@ const runFields = {
   error: nullableText,
   background: z.boolean(),
   cpuMs: duration.nullable(),
+  continued: continuedRunSchema.nullable(),
 };
 
 /** A {@link TaskRun} for `insertRuns`. */

@@ -27,6 +27,12 @@ export interface TestApp {
    * It runs at every launch, by the user (`openApp`) or in the background.
    */
   readonly main: (scheduler: BGTaskScheduler) => unknown;
+  /**
+   * True for an app that stays open when the user starts it (a desktop or Electron app), until
+   * `closeApp` or `forceQuit`. False for a command-line tool, which exits once its start-up code has
+   * settled and its scheduler holds nothing. @default false
+   */
+  readonly keepsRunning?: boolean;
 }
 
 /** One line an app's SDK logged. */
@@ -115,6 +121,13 @@ export class InProcessLauncher implements AppLauncher {
     for (const process of this.#running) if (process.finished) process.exit({ code: 0, signal: null, error: null });
   }
 
+  /** Ends the app's processes that the user started, as the user closing its windows would. */
+  async closeUserLaunches(appId: string): Promise<number> {
+    const mine = [...this.#running].filter((process) => process.appId === appId && process.reason === 'user');
+    await Promise.all(mine.map((process) => process.exit({ code: 0, signal: null, error: null })));
+    return mine.length;
+  }
+
   /** Ends every app process (the system is closing). */
   async closeAll(): Promise<void> {
     await Promise.all([...this.#running].map((process) => process.exit({ code: null, signal: 'SIGTERM', error: null })));
@@ -139,8 +152,17 @@ class InProcessApp implements LaunchedProcess {
     this.#onGone = onGone;
   }
 
+  get appId(): string {
+    return this.#installed.record.appId;
+  }
+
+  get reason(): LaunchReason {
+    return this.#reason;
+  }
+
   get finished(): boolean {
-    return this.#reason === 'user' && this.#mainSettled && this.#exit === null && (this.#link === null || this.#link.closed || !this.#link.referenced);
+    if (this.#reason !== 'user' || this.#installed.app.keepsRunning || !this.#mainSettled || this.#exit !== null) return false;
+    return this.#link === null || this.#link.closed || !this.#link.referenced;
   }
 
   start(): void {

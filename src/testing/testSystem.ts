@@ -34,6 +34,8 @@ export interface TestSystemOptions {
   readonly conditionsSource?: (clock: VirtualClock) => ConditionsSource & { set?(partial: Partial<Conditions>): void };
   /** Seed of the randomness (retry jitter), so a run repeats exactly. @default 1 */
   readonly seed?: number;
+  /** Hardware the simulated machine has for continued tasks' `requiredResources`. @default ['cpu'] */
+  readonly supportedResources?: readonly string[];
 }
 
 /** A step of a run that `next` can wait for. */
@@ -122,7 +124,7 @@ export class TestSystem implements AsyncDisposable {
       app: (appId) => installed.get(appId),
       onLog: (line) => logs.push(line),
     });
-    scheduler = await Scheduler.start({ clock, conditions, store, writer, launcher, log, options: scheduling, cpuMeter: null, random: seededRandom(options.seed ?? 1) });
+    scheduler = await Scheduler.start({ clock, conditions, store, writer, launcher, log, options: scheduling, cpuMeter: null, random: seededRandom(options.seed ?? 1), supportedResources: options.supportedResources ?? ['cpu'] });
     system = new TestSystem(clock, scheduler, store, writer, launcher, conditions, logs);
     await system.settle();
     return system;
@@ -290,6 +292,13 @@ export class TestSystem implements AsyncDisposable {
     const result = this.#scheduler.openApp(appId);
     await this.settle();
     return result;
+  }
+
+  /** Closes the app as the user would (not a force-quit): the processes the user started exit. */
+  async closeApp(appId: string): Promise<void> {
+    this.#acted();
+    await this.#launcher.closeUserLaunches(appId);
+    await this.settle();
   }
 
   /** Force-quits the app as the user would: no background launches until it is opened again. */

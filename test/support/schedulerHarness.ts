@@ -87,7 +87,7 @@ export class FakeInstance implements AppInstance {
 }
 
 /** The fields of a request input beyond Apple's, at their defaults. */
-export const NO_EXTRAS = { requiresUnmeteredNetwork: false, interval: null, tolerance: null, retry: null } as const;
+export const NO_EXTRAS = { requiresUnmeteredNetwork: false, interval: null, tolerance: null, retry: null, continued: null } as const;
 
 export const APP: AppRecord = {
   appId: 'com.example.feeds',

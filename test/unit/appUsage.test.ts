@@ -62,7 +62,7 @@ describe('recurrence and retry', () => {
     assert.equal(currentPeriod(recurrence, T + 5500), 5);
     assert.equal(currentPeriod(recurrence, T - 10_000), 2, 'a clock jumped back never goes to an earlier period');
     assert.deepEqual(missedPeriods(recurrence, 5), [2, 3, 4]);
-    const request = { requestId: 'r', appId: 'a', identifier: 'a.b', kind: 'refresh' as const, earliestBeginAt: T + 2000, requiresNetworkConnectivity: false, requiresExternalPower: false, requiresUnmeteredNetwork: false, recurrence, retry: null, attempt: 2, submittedAt: T };
+    const request = { requestId: 'r', appId: 'a', identifier: 'a.b', kind: 'refresh' as const, earliestBeginAt: T + 2000, requiresNetworkConnectivity: false, requiresExternalPower: false, requiresUnmeteredNetwork: false, recurrence, retry: null, attempt: 2, continued: null, submittedAt: T };
     const next = nextPeriodRequest(request, 5, 'r2', T + 5500);
     assert.equal(next.earliestBeginAt, T + 6000);
     assert.equal(next.recurrence?.period, 6);

@@ -11,7 +11,7 @@ function run(taskId: string): TaskRun {
     requiresNetworkConnectivity: false, requiresExternalPower: false, earliestBeginAt: null, submittedAt: 1, eligibleAt: 1,
     forced: false, state: 'launching', launch: null, launchedAt: null, startedAt: null, deadlineAt: null, expiredAt: null,
     expirationReason: null, completedAt: null, outcome: null, reason: null, error: null,
-    requiresUnmeteredNetwork: false, recurrence: null, retry: null, attempt: 1, background: false, cpuMs: null,
+    requiresUnmeteredNetwork: false, recurrence: null, retry: null, attempt: 1, background: false, cpuMs: null, continued: null,
   };
 }
 

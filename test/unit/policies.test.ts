@@ -31,7 +31,7 @@ function context(fields: ContextFields = {}): PolicyContext {
     request: {
       requestId: 'r1', appId: 'com.example.app', identifier: 'com.example.app.job', kind: 'processing',
       earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false, submittedAt: NOW,
-      requiresUnmeteredNetwork: false, recurrence: null, retry: null, attempt: 1, 
+      requiresUnmeteredNetwork: false, recurrence: null, retry: null, attempt: 1, continued: null, 
       ...fields.request,
     },
     app: {
@@ -41,6 +41,9 @@ function context(fields: ContextFields = {}): PolicyContext {
     },
     backgroundProcessCount: fields.backgroundProcessCount ?? 0,
     backgroundAppRefresh: fields.backgroundAppRefresh ?? true,
+    continuedRunningCount: 0,
+    continuedPosition: null,
+    supportedResources: ['cpu'],
   };
 }
 

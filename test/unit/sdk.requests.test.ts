@@ -102,6 +102,7 @@ describe('BGTaskRequest', () => {
       interval: null,
       tolerance: null,
       retry: null,
+      continued: null,
     });
     const processing = new BGProcessingTaskRequest('com.example.b');
     processing.requiresExternalPower = true;
@@ -115,6 +116,7 @@ describe('BGTaskRequest', () => {
       interval: null,
       tolerance: null,
       retry: null,
+      continued: null,
     });
     const periodic = new BGAppRefreshTaskRequest('com.example.c');
     periodic.interval = 15 * 60_000;
@@ -123,7 +125,7 @@ describe('BGTaskRequest', () => {
     assert.deepEqual(periodic.toInput(), {
       identifier: 'com.example.c', kind: 'refresh', earliestBeginAt: null, requiresNetworkConnectivity: false, requiresExternalPower: false,
       requiresUnmeteredNetwork: true, interval: 900_000, tolerance: null,
-      retry: { maxAttempts: 3, backoff: 'exponential', initialDelay: 1000, maxDelay: 3_600_000 },
+      retry: { maxAttempts: 3, backoff: 'exponential', initialDelay: 1000, maxDelay: 3_600_000 }, continued: null,
     });
     periodic.retry = { maxAttempts: 3, initialDelay: 5000, maxDelay: 10 };
     assert.throws(() => periodic.toInput(), (error: Error & { field?: string }) => error.field === 'retry.maxDelay');

@@ -127,6 +127,8 @@ class FakeDaemon {
           v: 1,
           daemonVersion: 'test',
           launchReason: script.launchReason ?? 'user',
+          supportedResources: ['cpu'],
+          cancelledWhileAway: [],
           accepted: frame.role === 'app' ? frame.registered.filter((id) => !rejected.some((r) => r.identifier === id)) : [],
           rejected,
         });
@@ -508,9 +510,9 @@ describe('BGTaskScheduler calls', () => {
     const frames = daemon.frames('submit');
     assert.equal(frames.length, 1);
     assert.deepEqual(frames[0]?.requests, [
-      { identifier: 'com.example.refresh', kind: 'refresh', earliestBeginAt: 1_800_000_000_000, requiresNetworkConnectivity: false, requiresExternalPower: false, requiresUnmeteredNetwork: false, interval: null, tolerance: null, retry: null },
-      { identifier: 'com.example.cleanup', kind: 'processing', earliestBeginAt: null, requiresNetworkConnectivity: false, requiresExternalPower: true, requiresUnmeteredNetwork: false, interval: null, tolerance: null, retry: null },
-      { identifier: 'com.example.other', kind: 'processing', earliestBeginAt: null, requiresNetworkConnectivity: false, requiresExternalPower: false, requiresUnmeteredNetwork: false, interval: null, tolerance: null, retry: null },
+      { identifier: 'com.example.refresh', kind: 'refresh', earliestBeginAt: 1_800_000_000_000, requiresNetworkConnectivity: false, requiresExternalPower: false, requiresUnmeteredNetwork: false, interval: null, tolerance: null, retry: null, continued: null },
+      { identifier: 'com.example.cleanup', kind: 'processing', earliestBeginAt: null, requiresNetworkConnectivity: false, requiresExternalPower: true, requiresUnmeteredNetwork: false, interval: null, tolerance: null, retry: null, continued: null },
+      { identifier: 'com.example.other', kind: 'processing', earliestBeginAt: null, requiresNetworkConnectivity: false, requiresExternalPower: false, requiresUnmeteredNetwork: false, interval: null, tolerance: null, retry: null, continued: null },
     ]);
     assert.equal(results[0]?.status, 'fulfilled');
     assert.ok(results[1]?.status === 'rejected' && results[1].reason instanceof BGTaskSchedulerError);

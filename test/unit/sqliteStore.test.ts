@@ -198,8 +198,8 @@ describe('SqliteStore files', () => {
     await using store = SqliteStore.open({ file });
     assert.equal(await store.schemaVersion(), 1);
     await store.migrate();
-    assert.equal(await store.schemaVersion(), 2);
-    // The fixtures' defaults are exactly what migration 2 gives an old row (except background, set above).
+    assert.equal(await store.schemaVersion(), LATEST_SCHEMA_VERSION);
+    // The fixtures' defaults are exactly what migrations 2 and 3 give an old row (except background, set above).
     assert.deepEqual(await store.listRequests(), [oldRequest]);
     assert.deepEqual(await store.getRun('task-old'), oldRun);
     assert.deepEqual(await store.listRuns({ finishedSince: T0 + 40_000 }), [oldRun]);
@@ -212,6 +212,13 @@ describe('SqliteStore files', () => {
     const periodic = { ...oldRequest, requestId: 'req-periodic', recurrence };
     await store.apply({ putRequests: [periodic] });
     assert.deepEqual(await store.listRequests(), [periodic]);
+    const continued = { ...oldRequest, requestId: 'req-continued', identifier: 'com.example.feeds.export.1', kind: 'continued' as const, continued: { title: 'Exporting', subtitle: 'a.mp4', strategy: 'queue' as const, requiredResources: ['gpu'] } };
+    await store.apply({ putRequests: [continued] });
+    assert.deepEqual((await store.listRequests()).find((request) => request.requestId === 'req-continued'), continued);
+    const progress = { title: 'Exporting', subtitle: 'a.mp4', strategy: 'queue' as const, requiredResources: [], completedUnits: 40, totalUnits: 100 };
+    await store.apply({ updateRuns: [{ taskId: 'task-old', continued: progress }] });
+    assert.deepEqual((await store.getRun('task-old'))?.continued, progress);
+    await assert.rejects(store.apply({ putRequests: [{ ...continued, requestId: 'bad', continued: { ...continued.continued, strategy: 'later' as never } }] }), /strategy/);
   });
 
   it('reports version 0 before migrate()', async () => {

@@ -30,7 +30,7 @@ export function request(overrides: Partial<TaskRequest> = {}): TaskRequest {
   return {
     requestId: 'req-1', appId: 'com.example.feeds', identifier: 'com.example.feeds.refresh', kind: 'refresh',
     earliestBeginAt: null, requiresNetworkConnectivity: false, requiresExternalPower: false, submittedAt: T0 + 1_000,
-    requiresUnmeteredNetwork: false, recurrence: null, retry: null, attempt: 1,
+    requiresUnmeteredNetwork: false, recurrence: null, retry: null, attempt: 1, continued: null,
     ...overrides,
   };
 }
@@ -42,7 +42,7 @@ export function run(overrides: Partial<TaskRun> = {}): TaskRun {
     submittedAt: T0 + 1_000, eligibleAt: T0 + 5_000, forced: false, state: 'running', launch: 'launched',
     launchedAt: T0 + 6_000, startedAt: T0 + 7_000, deadlineAt: T0 + 37_000, expiredAt: null, expirationReason: null,
     completedAt: null, outcome: null, reason: null, error: null,
-    requiresUnmeteredNetwork: false, recurrence: null, retry: null, attempt: 1, background: true, cpuMs: null,
+    requiresUnmeteredNetwork: false, recurrence: null, retry: null, attempt: 1, background: true, cpuMs: null, continued: null,
     ...overrides,
   };
 }

@@ -9,6 +9,11 @@ export interface ActiveRun {
   instance: AppInstance | null;
   /** The deadline or grace-period timer. */
   timer: Disposable | null;
+  /** What the app last reported of its progress (continued processing tasks), or undefined. */
+  progress?: { completed: number; total: number; at: number };
+  /** The title and subtitle the person sees (continued processing tasks). */
+  title?: string;
+  subtitle?: string;
 }
 
 /**
@@ -20,8 +25,15 @@ export class ActiveRuns {
   readonly #byApp = new Map<string, Set<ActiveRun>>();
   readonly #identifiers = new Map<string, Map<string, number>>();
 
+  #continued = 0;
+
   get size(): number {
     return this.#runs.size;
+  }
+
+  /** Continued processing tasks in flight. */
+  get continuedCount(): number {
+    return this.#continued;
   }
 
   get(taskId: string): ActiveRun | undefined {
@@ -31,6 +43,7 @@ export class ActiveRuns {
   add(active: ActiveRun): void {
     const { taskId, appId, identifier } = active.run;
     this.#runs.set(taskId, active);
+    if (active.run.kind === 'continued') this.#continued++;
     let runs = this.#byApp.get(appId);
     if (!runs) this.#byApp.set(appId, (runs = new Set()));
     runs.add(active);
@@ -43,6 +56,7 @@ export class ActiveRuns {
     const { taskId, appId, identifier } = active.run;
     if (this.#runs.get(taskId) !== active) return false;
     this.#runs.delete(taskId);
+    if (active.run.kind === 'continued') this.#continued--;
     active.timer?.dispose();
     active.timer = null;
     const runs = this.#byApp.get(appId);

@@ -14,6 +14,9 @@ export interface PolicyInputs {
   conditions(): Conditions;
   backgroundProcessCount(): number;
   backgroundAppRefresh(): boolean;
+  readonly supportedResources: readonly string[];
+  /** A continued request's place in line among the pending ones (1 is next), or null. */
+  continuedPosition(request: TaskRequest): number | null;
 }
 
 /**
@@ -65,6 +68,13 @@ export function policyContext(request: TaskRequest, app: AppSchedulingState, inp
       return inputs.backgroundProcessCount();
     },
     backgroundAppRefresh: inputs.backgroundAppRefresh(),
+    get continuedRunningCount() {
+      return inputs.runs.continuedCount;
+    },
+    get continuedPosition() {
+      return request.kind === 'continued' ? inputs.continuedPosition(request) : null;
+    },
+    supportedResources: inputs.supportedResources,
     options: inputs.options,
   };
 }

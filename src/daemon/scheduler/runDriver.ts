@@ -6,7 +6,7 @@ import type { Blocker } from '../../engine/policy.js';
 import { currentPeriod, missedPeriods, nextPeriodRequest } from '../../engine/recurrence.js';
 import type { QueueEntry, RequestQueue } from '../../engine/requestQueue.js';
 import { requestFromRun, type HistoryEventInput, type TaskOutcome, type TaskRequest, type TaskRun, type TaskRunUpdate } from '../../engine/types.js';
-import type { Completion, TaskDelivery } from '../../protocol/messages.js';
+import type { Completion, ProgressUpdate, TaskDelivery } from '../../protocol/messages.js';
 import type { StoreBatch } from '../../store/store.js';
 import type { StoreWriter } from '../storeWriter.js';
 import { isLaunching, launchBackoffMs, pickInstance, type AppState, type AppTable } from './appTable.js';
@@ -119,8 +119,13 @@ export class RunDriver implements Disposable {
       error: null,
       background: false,
       cpuMs: null,
+      continued: request.continued ? { ...request.continued, completedUnits: 0, totalUnits: 0 } : null,
     };
     const active: ActiveRun = { run, instance: null, timer: null };
+    if (request.continued) {
+      active.title = request.continued.title;
+      active.subtitle = request.continued.subtitle;
+    }
     this.#runs.add(active);
     app.idleTimer?.dispose();
     app.idleTimer = null;
@@ -289,7 +294,10 @@ export class RunDriver implements Disposable {
       this.#deps.cpu.settle(active.instance, [...this.#runs.forInstance(active.instance), active]);
       cpuMs = this.#deps.cpu.take(active.run.taskId);
     }
-    active.run = { ...active.run, state: 'finished', outcome, reason, error, completedAt: now, cpuMs };
+    const continued = active.run.continued
+      ? { ...active.run.continued, title: active.title ?? active.run.continued.title, subtitle: active.subtitle ?? active.run.continued.subtitle, completedUnits: active.progress?.completed ?? 0, totalUnits: active.progress?.total ?? 0 }
+      : null;
+    active.run = { ...active.run, state: 'finished', outcome, reason, error, completedAt: now, cpuMs, continued };
     const { appId, identifier } = active.run;
     const pending = this.#queue.get(appId, identifier)?.request;
     const aftermath = afterRun(active.run, { usage: this.#deps.usage, options: this.#deps.options, now, random: this.#deps.random(), newId: this.#deps.newId, pending });
@@ -300,7 +308,7 @@ export class RunDriver implements Disposable {
       this.#deps.periods.track(aftermath.retry);
     }
     const batch: StoreBatch = {
-      updateRuns: [{ taskId: active.run.taskId, state: 'finished', outcome, reason, error, completedAt: now, cpuMs }],
+      updateRuns: [{ taskId: active.run.taskId, state: 'finished', outcome, reason, error, completedAt: now, cpuMs, ...(continued ? { continued } : {}) }],
       ...(aftermath.retry ? { putRequests: [aftermath.retry] } : {}),
       ...(events.length > 0 ? { events } : {}),
     };
@@ -317,20 +325,54 @@ export class RunDriver implements Disposable {
   }
 
   #deliver(active: ActiveRun, instance: AppInstance, launch: 'alreadyRunning' | 'launched', now: number): void {
-    const limit = active.run.kind === 'refresh' ? this.#deps.options.refreshTimeLimitMs : this.#deps.options.processingMaxRunMs;
-    const deadlineAt = now + limit;
     this.#deps.cpu.settle(instance, this.#runs.forInstance(instance));
     active.instance = instance;
     const background = instance.launchReason === 'background';
+    const { kind } = active.run;
+    // A continued task has no time limit: it runs while it makes progress (see #armStall).
+    const limit = kind === 'refresh' ? this.#deps.options.refreshTimeLimitMs : kind === 'processing' ? this.#deps.options.processingMaxRunMs : null;
+    const deadlineAt = limit === null ? null : now + limit;
     active.run = { ...active.run, state: 'running', launch, launchedAt: active.run.launchedAt ?? now, deadlineAt, background };
     this.#write({ updateRuns: [{ taskId: active.run.taskId, state: 'running', launch, launchedAt: active.run.launchedAt, deadlineAt, background }] });
-    active.timer = this.#deps.clock.setTimer(limit, () => this.expire(active, 'timeLimit'));
+    if (limit === null) this.#armStall(active);
+    else active.timer = this.#deps.clock.setTimer(limit, () => this.expire(active, 'timeLimit'));
     let outbox = this.#outbox.get(instance);
     if (!outbox) {
       this.#outbox.set(instance, (outbox = []));
       if (this.#outbox.size === 1) queueMicrotask(() => this.#flushOutbox());
     }
-    outbox.push({ taskId: active.run.taskId, identifier: active.run.identifier, kind: active.run.kind, deadlineAt });
+    outbox.push({
+      taskId: active.run.taskId,
+      identifier: active.run.identifier,
+      kind,
+      deadlineAt,
+      ...(active.title !== undefined ? { title: active.title, subtitle: active.subtitle ?? '' } : {}),
+    });
+  }
+
+  /** A continued task that reports no progress for `continuedStallMs` is expired as stalled. */
+  #armStall(active: ActiveRun): void {
+    active.timer?.dispose();
+    active.timer = this.#deps.clock.setTimer(this.#deps.options.continuedStallMs, () => {
+      active.timer = null;
+      this.expire(active, 'stalled');
+    });
+  }
+
+  /** Progress (and title changes) the app reports for its continued tasks. */
+  progress(instance: AppInstance, updates: readonly ProgressUpdate[]): void {
+    const now = this.#deps.clock.now();
+    for (const update of updates) {
+      const active = this.#runs.get(update.taskId);
+      if (!active || active.instance !== instance || active.run.kind !== 'continued') continue;
+      const previous = active.progress;
+      active.progress = { completed: Math.min(update.completed, Math.max(update.total, update.completed)), total: update.total, at: now };
+      if (update.title !== undefined) active.title = update.title;
+      if (update.subtitle !== undefined) active.subtitle = update.subtitle;
+      // Only progress that moves counts against a stall: repeating the same number is not work.
+      const moved = !previous || previous.completed !== active.progress.completed || previous.total !== active.progress.total;
+      if (moved && active.run.state === 'running') this.#armStall(active);
+    }
   }
 
   #flushOutbox(): void {

@@ -1,6 +1,6 @@
 import { AppUsage, type AppUsageSummary } from '../../engine/appUsage.js';
 import type { Clock, Disposable } from '../../engine/clock.js';
-import type { ConditionsSource } from '../../engine/conditions.js';
+import { levelAtLeast, type ConditionsSource } from '../../engine/conditions.js';
 import { evaluate, evaluateWhileRunning } from '../../engine/evaluate.js';
 import { explainNone, explainPending, explainRunning, type Explanation } from '../../engine/explain.js';
 import type { SchedulingOptions } from '../../engine/options.js';
@@ -9,11 +9,11 @@ import type { Policy, PolicyContext } from '../../engine/policy.js';
 import { RequestQueue } from '../../engine/requestQueue.js';
 import { permits } from '../../engine/submission.js';
 import { requestFromRun, type AppRecord, type HistoryEventInput, type TaskKind, type TaskRequest } from '../../engine/types.js';
-import type { Completion, RequestInput } from '../../protocol/messages.js';
+import type { Completion, ProgressUpdate, RequestInput } from '../../protocol/messages.js';
 import type { Store } from '../../store/store.js';
 import type { StoreWriter } from '../storeWriter.js';
 import { AppTable, isLaunching, type AppState } from './appTable.js';
-import { ActiveRuns } from './activeRuns.js';
+import { ActiveRuns, type ActiveRun } from './activeRuns.js';
 import { CpuAccounting } from './cpuAccounting.js';
 import { PeriodTracker, deferredEvent, skippedEvent } from './periodTracker.js';
 import { appSchedulingState, policyContext, type PolicyInputs } from './policyContext.js';
@@ -41,6 +41,8 @@ export interface SchedulerDeps {
   readonly cpuMeter?: CpuMeter | null;
   /** A number in [0, 1), for retry jitter. @default Math.random */
   readonly random?: () => number;
+  /** Hardware this machine has for continued tasks' `requiredResources`. @default ['cpu'] */
+  readonly supportedResources?: readonly string[];
 }
 
 /** The setting that keeps the global Background App Refresh switch. */
@@ -64,6 +66,7 @@ export class Scheduler implements Disposable {
   readonly #deps: SchedulerDeps;
   readonly #inputs: PolicyInputs;
   #backgroundAppRefresh = true;
+  readonly #cancelledWhileAway = new Map<string, { identifier: string; reason: string; at: number }[]>();
   readonly #policies: readonly Policy[];
   readonly #driver: RunDriver;
   readonly #newId: () => string;
@@ -96,6 +99,8 @@ export class Scheduler implements Disposable {
       conditions: () => deps.conditions.current().conditions,
       backgroundProcessCount: () => this.#driver.backgroundProcessCount,
       backgroundAppRefresh: () => this.#backgroundAppRefresh,
+      supportedResources: deps.supportedResources ?? ['cpu'],
+      continuedPosition: (request) => this.queuePosition(request.appId, request.identifier),
     };
     this.#conditionsListener = deps.conditions.onDidChange(() => {
       this.#conditionsChanged = true;
@@ -112,6 +117,26 @@ export class Scheduler implements Disposable {
       if (run.kind !== 'processing' || run.forced || !app) return null;
       return evaluateWhileRunning(this.#policies, this.#context(app, requestFromRun(run), now));
     });
+    this.#shedContinuedUnderPressure();
+  }
+
+  /**
+   * Under heavy load or heat, one continued task gives way, the least advanced first (it loses the
+   * least work), at each change of conditions while the pressure lasts. The person started these, so
+   * they are not all stopped at once, as processing tasks are.
+   */
+  #shedContinuedUnderPressure(): void {
+    const { conditions } = this.#deps.conditions.current();
+    const threshold = this.#deps.options.pressureDefersProcessingAt;
+    const loaded = [conditions.cpuPressure, conditions.memoryPressure, conditions.ioPressure, conditions.thermalState].some((level) => levelAtLeast(level, threshold));
+    if (!loaded) return;
+    let least: { active: ActiveRun; fraction: number } | null = null;
+    for (const active of this.runs.all()) {
+      if (active.run.kind !== 'continued' || active.run.state !== 'running') continue;
+      const fraction = active.progress && active.progress.total > 0 ? active.progress.completed / active.progress.total : 0;
+      if (!least || fraction < least.fraction) least = { active, fraction };
+    }
+    if (least) this.#driver.expire(least.active, 'systemPressure');
   }
 
   /** Loads the durable state (after recovering runs interrupted by a crash) and schedules the first pass. */
@@ -135,6 +160,49 @@ export class Scheduler implements Disposable {
 
   get backgroundAppRefresh(): boolean {
     return this.#backgroundAppRefresh;
+  }
+
+  get supportedResources(): readonly string[] {
+    return this.#inputs.supportedResources;
+  }
+
+  /** A pending continued request's place in line (1 is next), oldest submission first; null for others. */
+  queuePosition(appId: string, identifier: string): number | null {
+    const entry = this.queue.get(appId, identifier);
+    if (entry?.request.kind !== 'continued') return null;
+    let position = 1;
+    for (const other of this.queue.all()) {
+      const { request } = other;
+      if (request.kind !== 'continued' || request === entry.request) continue;
+      if (request.submittedAt < entry.request.submittedAt || (request.submittedAt === entry.request.submittedAt && request.requestId < entry.request.requestId)) position++;
+    }
+    return position;
+  }
+
+  /**
+   * The person cancels a continued task from the system UI (or any running task, from `bgtasks`): it is
+   * expired with reason `userCancelled`, so the app's expiration handler runs. A queued request is
+   * removed instead.
+   */
+  async cancelTask(taskId: string): Promise<'expired' | 'removed'> {
+    const active = this.runs.get(taskId);
+    if (active) {
+      if (active.run.state !== 'running') throw new DaemonError('notRunning', `task ${taskId} is ${active.run.state}, not running`, 'taskId');
+      this.#driver.expire(active, 'userCancelled');
+      return 'expired';
+    }
+    throw new DaemonError('notRunning', `no running task ${taskId}`, 'taskId');
+  }
+
+  /** Continued tasks of the app cancelled while it was away (a force-quit), told once at its next connection. */
+  takeCancelledWhileAway(appId: string): { identifier: string; reason: string; at: number }[] {
+    const list = this.#cancelledWhileAway.get(appId) ?? [];
+    this.#cancelledWhileAway.delete(appId);
+    return list;
+  }
+
+  progress(instance: AppInstance, updates: readonly ProgressUpdate[]): void {
+    this.#driver.progress(instance, updates);
   }
 
   // ---- apps ----
@@ -181,6 +249,15 @@ export class Scheduler implements Disposable {
   quitApp(appId: string): number {
     const app = this.#requireApp(appId);
     this.#driver.recordForceQuit(appId, 'quit');
+    // A force-quit cancels the app's continued tasks, running and queued, and the app hears of it when
+    // it next starts (Apple's rule: the person quit the app, so the work they started ends with it).
+    const now = this.#deps.clock.now();
+    const told = this.#cancelledWhileAway.get(appId) ?? [];
+    for (const active of this.runs.forApp(appId)) if (active.run.kind === 'continued') told.push({ identifier: active.run.identifier, reason: 'forceQuit', at: now });
+    const queued = this.queue.forApp(appId).filter((request) => request.kind === 'continued');
+    for (const request of queued) told.push({ identifier: request.identifier, reason: 'forceQuit', at: now });
+    if (told.length > 0) this.#cancelledWhileAway.set(appId, told);
+    void this.#removeRequests(queued, 'cancelled', 'forceQuit');
     return this.#driver.stopApp(app, 'forceQuit', 'kill');
   }
 
@@ -229,13 +306,14 @@ export class Scheduler implements Disposable {
    * Submits requests for an app; resolves once the accepted ones are durable, with one result per
    * input. A rejected input does not affect the others.
    */
-  submit(appId: string, inputs: readonly RequestInput[]): Promise<SubmitResult[]> {
-    return this.#submit(appId, inputs, true);
+  submit(appId: string, inputs: readonly RequestInput[], from: { readonly launchReason: 'user' | 'background' } = { launchReason: 'user' }): Promise<SubmitResult[]> {
+    return this.#submit(appId, inputs, true, from.launchReason);
   }
 
-  async #submit(appId: string, inputs: readonly RequestInput[], schedule: boolean): Promise<SubmitResult[]> {
+  async #submit(appId: string, inputs: readonly RequestInput[], schedule: boolean, launchReason: 'user' | 'background' = 'user'): Promise<SubmitResult[]> {
     const now = this.#deps.clock.now();
-    const admitted = admit(this.apps.get(appId), appId, inputs, { queue: this.queue, periods: this.#periods, options: this.#deps.options, backgroundAppRefresh: this.#backgroundAppRefresh, newId: this.#newId }, now);
+    const context = { queue: this.queue, periods: this.#periods, options: this.#deps.options, backgroundAppRefresh: this.#backgroundAppRefresh, newId: this.#newId, launchReason };
+    const admitted = admit(this.apps.get(appId), appId, inputs, context, now, (request) => this.#startsNow(request, now));
     if (admitted.accepted.length === 0) return admitted.results;
     try {
       await this.#deps.writer.write({ putRequests: admitted.accepted.map((item) => item.request), events: admitted.events });
@@ -300,7 +378,7 @@ export class Scheduler implements Disposable {
     if (!entry) {
       const chosen = kind ?? (app.record.backgroundModes.includes('fetch') ? 'refresh' : 'processing');
       // Submitted without a scheduling pass, so that it is this forced dispatch that starts it.
-      const input = { identifier, kind: chosen, earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false, requiresUnmeteredNetwork: false, interval: null, tolerance: null, retry: null };
+      const input = { identifier, kind: chosen, earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false, requiresUnmeteredNetwork: false, interval: null, tolerance: null, retry: null, continued: null };
       const [result] = await this.#submit(appId, [input], false);
       if (result && !result.ok) throw new DaemonError(result.error.code, result.error.message, result.error.field);
       entry = this.queue.get(appId, identifier);
@@ -400,6 +478,14 @@ export class Scheduler implements Disposable {
       this.#wakeTimer = null;
       this.requestPass();
     });
+  }
+
+  /** For `strategy: 'fail'`: the first thing that stops the request from starting right now, or null. */
+  #startsNow(request: TaskRequest, now: number): string | null {
+    const app = this.apps.get(request.appId);
+    if (!app) return 'the app is not installed';
+    const { blocking } = evaluate(this.#policies, this.#context(app, request, now));
+    return blocking ? `${blocking.message} [${blocking.reason}]` : null;
   }
 
   #context(app: AppState, request: TaskRequest, now: number): PolicyContext {

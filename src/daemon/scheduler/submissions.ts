@@ -24,13 +24,23 @@ export interface AdmissionContext {
   readonly options: SchedulingOptions;
   readonly backgroundAppRefresh: boolean;
   readonly newId: () => string;
+  /** How the submitting process was launched: continued processing needs a user launch. */
+  readonly launchReason: 'user' | 'background';
 }
 
 /**
  * Checks each submission (Apple's codes) and puts the accepted ones in the queue at once, so the next
  * submission in the same turn sees them; the caller writes them and calls `undo` if the write fails.
  */
-export function admit(app: AppState | undefined, appId: string, inputs: readonly RequestInput[], context: AdmissionContext, now: number): Admission {
+export function admit(
+  app: AppState | undefined,
+  appId: string,
+  inputs: readonly RequestInput[],
+  context: AdmissionContext,
+  now: number,
+  /** What would stop a request from starting now, for `strategy: 'fail'`; null when nothing would. */
+  startsNow: (request: TaskRequest) => string | null,
+): Admission {
   const { queue } = context;
   const results: SubmitResult[] = [];
   const accepted: { request: TaskRequest; replaced: TaskRequest | undefined }[] = [];
@@ -42,13 +52,23 @@ export function admit(app: AppState | undefined, appId: string, inputs: readonly
     }
     const existing = queue.get(appId, input.identifier)?.request;
     const processing = queue.processingCount(appId) - (existing?.kind === 'processing' ? 1 : 0);
-    const fault = checkSubmission(app.record, input, { processing }, context.options, context.backgroundAppRefresh);
+    const fault = checkSubmission(app.record, input, { processing }, context.options, context.backgroundAppRefresh, context.launchReason);
     if (fault) {
       results.push({ ok: false, error: fault });
       continue;
     }
     const request = requestFromInput(input, appId, context.newId(), now);
     const replaced = queue.put(request, now);
+    if (request.continued?.strategy === 'fail') {
+      // Asked in place, with the request in line: `fail` means "now or not at all".
+      const holdsIt = startsNow(request);
+      if (holdsIt !== null) {
+        queue.remove(appId, request.identifier, request.requestId);
+        if (replaced) queue.put(replaced, now);
+        results.push({ ok: false, error: { code: 'immediateRunIneligible', message: `${request.identifier} cannot start now: ${holdsIt}` } });
+        continue;
+      }
+    }
     context.periods.track(request);
     accepted.push({ request, replaced });
     events.push({

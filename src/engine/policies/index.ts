@@ -4,6 +4,7 @@ import { backgroundProcessesPolicy } from './backgroundProcesses.js';
 import { batteryPolicy } from './battery.js';
 import { budgetPolicy } from './budget.js';
 import { appConcurrencyPolicy, systemConcurrencyPolicy } from './concurrency.js';
+import { continuedQueuePolicy, requiredResourcesPolicy } from './continued.js';
 import { deviceIdlePolicy } from './deviceIdle.js';
 import { earliestBeginDatePolicy } from './earliestBeginDate.js';
 import { externalPowerPolicy } from './externalPower.js';
@@ -18,6 +19,8 @@ import { throttlePolicy } from './throttle.js';
 
 export {
   appEnabledPolicy,
+  continuedQueuePolicy,
+  requiredResourcesPolicy,
   appConcurrencyPolicy,
   backgroundProcessesPolicy,
   batteryPolicy,
@@ -46,6 +49,7 @@ export const DEFAULT_POLICIES: readonly Policy[] = [
   earliestBeginDatePolicy,
   appEnabledPolicy,
   forceQuitPolicy,
+  requiredResourcesPolicy,
   recentUsePolicy,
   throttlePolicy,
   budgetPolicy,
@@ -59,6 +63,7 @@ export const DEFAULT_POLICIES: readonly Policy[] = [
   launchBackoffPolicy,
   backgroundProcessesPolicy,
   identifierRunningPolicy,
+  continuedQueuePolicy,
   appConcurrencyPolicy,
   systemConcurrencyPolicy,
 ];

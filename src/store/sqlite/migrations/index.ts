@@ -1,5 +1,6 @@
 import { sql as initial } from './0001_initial.js';
 import { sql as schedulingFields } from './0002_scheduling_fields.js';
+import { sql as continuedTasks } from './0003_continued_tasks.js';
 
 /** One step of the SQLite schema. `version` numbers start at 1 and have no gaps. */
 export interface Migration {
@@ -16,6 +17,7 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', sql: initial },
   { version: 2, name: 'scheduling_fields', sql: schedulingFields },
+  { version: 3, name: 'continued_tasks', sql: continuedTasks },
 ];
 
 /** The schema version this code knows; a store at a higher version was written by a newer bgtasks. */

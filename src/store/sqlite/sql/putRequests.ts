@@ -18,7 +18,8 @@ ON CONFLICT (app_id, identifier) DO UPDATE SET
   requires_unmetered_network = excluded.requires_unmetered_network,
   recurrence = excluded.recurrence,
   retry = excluded.retry,
-  attempt = excluded.attempt`;
+  attempt = excluded.attempt,
+  continued = excluded.continued`;
 
 /**
  * Inserts each request, replacing the pending request with the same (appId, identifier), its

@@ -4,7 +4,7 @@
  * row needs only its booleans and JSON fixed up to become a record.
  * @internal
  */
-import type { AppRecord, HistoryEvent, Recurrence, RetryPolicy, TaskRequest, TaskRun } from '../../../engine/types.js';
+import type { AppRecord, ContinuedRunState, ContinuedSpec, HistoryEvent, Recurrence, RetryPolicy, TaskRequest, TaskRun } from '../../../engine/types.js';
 
 /** Record field to column, in table order. */
 export const RUN_COLUMNS = {
@@ -37,6 +37,8 @@ export const RUN_COLUMNS = {
   attempt: 'attempt',
   background: 'background',
   cpuMs: 'cpu_ms',
+  // Migration 3 appended this.
+  continued: 'continued',
 } as const satisfies Record<keyof TaskRun, string>;
 
 /** A field of {@link TaskRun}. */
@@ -44,7 +46,7 @@ export type RunField = keyof typeof RUN_COLUMNS;
 /** Every run field, in column order (the order of insert parameters). */
 export const RUN_FIELDS = Object.keys(RUN_COLUMNS) as RunField[];
 type RunBooleanField = 'requiresNetworkConnectivity' | 'requiresExternalPower' | 'requiresUnmeteredNetwork' | 'forced' | 'background';
-type JsonField = 'recurrence' | 'retry';
+type JsonField = 'recurrence' | 'retry' | 'continued';
 /** Fields stored as INTEGER 0/1. */
 const RUN_BOOLEAN_FIELDS: ReadonlySet<string> = new Set<RunBooleanField>([
   'requiresNetworkConnectivity',
@@ -54,7 +56,7 @@ const RUN_BOOLEAN_FIELDS: ReadonlySet<string> = new Set<RunBooleanField>([
   'background',
 ]);
 /** Fields stored as JSON TEXT, or NULL. */
-const RUN_JSON_FIELDS: ReadonlySet<string> = new Set<JsonField>(['recurrence', 'retry']);
+const RUN_JSON_FIELDS: ReadonlySet<string> = new Set<JsonField>(['recurrence', 'retry', 'continued']);
 
 /** A run field's value as its column stores it (the value has been validated). */
 export function runParam(field: RunField, value: unknown): unknown {
@@ -87,6 +89,8 @@ const REQUEST_COLUMNS = {
   recurrence: 'recurrence',
   retry: 'retry',
   attempt: 'attempt',
+  // Migration 3 appended this.
+  continued: 'continued',
 } as const satisfies Record<keyof TaskRequest, string>;
 
 const APP_COLUMNS = {
@@ -142,6 +146,7 @@ export function toRun(row: RunRow): TaskRun {
     requiresUnmeteredNetwork: row.requiresUnmeteredNetwork === 1,
     recurrence: parseJson<Recurrence>(row.recurrence),
     retry: parseJson<RetryPolicy>(row.retry),
+    continued: parseJson<ContinuedRunState>(row.continued),
     forced: row.forced === 1,
     background: row.background === 1,
   };
@@ -156,6 +161,7 @@ export function toRequest(row: RequestRow): TaskRequest {
     requiresUnmeteredNetwork: row.requiresUnmeteredNetwork === 1,
     recurrence: parseJson<Recurrence>(row.recurrence),
     retry: parseJson<RetryPolicy>(row.retry),
+    continued: parseJson<ContinuedSpec>(row.continued),
   };
 }
 
@@ -190,6 +196,7 @@ export function requestParams(request: TaskRequest): unknown[] {
     jsonParam(request.recurrence),
     jsonParam(request.retry),
     request.attempt,
+    jsonParam(request.continued),
   ];
 }
 

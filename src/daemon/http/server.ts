@@ -1,0 +1,152 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Disposable } from '../../engine/clock.js';
+import type { SchedulerLog } from '../scheduler/ports.js';
+import { cookieName, hostAllowed, newToken, originAllowed, presentedToken, sameToken } from './auth.js';
+import { removeDashboardFile, writeDashboardFile } from './dashboardFile.js';
+import { BASE_HEADERS, HttpError, sendError } from './respond.js';
+import { handleApi, type DashboardControl } from './routes.js';
+import { SnapshotStream } from './sse.js';
+import { StaticFiles } from './staticFiles.js';
+
+export interface DashboardServerOptions {
+  readonly home: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** The daemon's control commands (`snapshot`, `cancelTask`, `enable`, `disable`) and its change stream. */
+  readonly control: DashboardControl & { watch(listener: (event: unknown) => void): () => void };
+  /** Sensor changes are not store commits, so they are watched here too. */
+  readonly conditions: { onDidChange(listener: () => void): Disposable };
+  readonly log: SchedulerLog;
+}
+
+/** Request bodies are a few fields: anything larger is a mistake or an attack. */
+const BODY_LIMIT = 16 * 1024;
+const HOST = '127.0.0.1';
+
+/**
+ * The dashboard: the page and its API on 127.0.0.1, behind a token made at start and written to
+ * `<home>/run/dashboard.json` for `bgtasks dashboard`. node:http is enough for five routes and a stream;
+ * a framework would add dependencies to the daemon for nothing the page needs.
+ */
+export class DashboardServer {
+  readonly #server: Server;
+  readonly #token: string;
+  readonly #home: string;
+  readonly #stream: SnapshotStream;
+  readonly #files = new StaticFiles();
+  readonly #options: DashboardServerOptions;
+  #port = 0;
+
+  private constructor(options: DashboardServerOptions) {
+    this.#options = options;
+    this.#home = options.home;
+    this.#token = newToken();
+    const { control, conditions, log } = options;
+    this.#stream = new SnapshotStream(
+      {
+        snapshot: async () => (await control.run('snapshot', {})) as { running: readonly unknown[] },
+        onChange: (listener) => {
+          const unwatch = control.watch(listener);
+          const sensors = conditions.onDidChange(listener);
+          return () => {
+            unwatch();
+            sensors.dispose();
+          };
+        },
+      },
+      { minIntervalMs: 250, runningIntervalMs: 1_000, heartbeatMs: 15_000, maxClients: 32 },
+      (error) => log.error('dashboard: could not build a snapshot', { error: error instanceof Error ? error.message : String(error) }),
+    );
+    this.#server = createServer((request, response) => {
+      this.#handle(request, response).catch((error: unknown) => this.#fail(response, error));
+    });
+    if (!this.#files.loaded) log.warn('dashboard: the page files are missing from the package; only the API is served');
+  }
+
+  static async start(options: DashboardServerOptions): Promise<DashboardServer> {
+    const dashboard = new DashboardServer(options);
+    await new Promise<void>((resolve, reject) => {
+      dashboard.#server.once('error', reject);
+      dashboard.#server.listen({ host: HOST, port: options.port }, () => {
+        dashboard.#server.off('error', reject);
+        resolve();
+      });
+    });
+    dashboard.#port = (dashboard.#server.address() as AddressInfo).port;
+    writeDashboardFile(options.home, { url: dashboard.url, port: dashboard.#port, token: dashboard.#token });
+    options.log.info(`dashboard at ${dashboard.url} (bgtasks dashboard opens it)`, { port: dashboard.#port });
+    return dashboard;
+  }
+
+  get url(): string {
+    return `http://${HOST}:${this.#port}/`;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  async close(): Promise<void> {
+    removeDashboardFile(this.#home);
+    this.#stream.close();
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeAllConnections();
+    await closed;
+  }
+
+  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const port = this.#port;
+    if (!hostAllowed(request.headers.host, port)) throw new HttpError(421, 'misdirectedRequest', `this server answers only to 127.0.0.1:${port} or localhost:${port}`, 'Host');
+    if (!originAllowed(request.headers.origin, port)) throw new HttpError(403, 'forbiddenOrigin', 'requests from other origins are refused', 'Origin');
+    const url = new URL(request.url ?? '/', `http://${HOST}:${port}`);
+    const isPage = !url.pathname.startsWith('/v1/');
+    const queryToken = url.searchParams.get('token');
+    if (url.pathname === '/' && queryToken !== null && request.method === 'GET') {
+      if (!sameToken(queryToken, this.#token)) return this.#unauthorized(request, response, 'the token in the address is not this daemon\'s (it changes at every start)');
+      // The token moves into a cookie the page's scripts cannot read, and out of the address bar and history.
+      response.writeHead(303, { ...BASE_HEADERS, Location: '/', 'Set-Cookie': `${cookieName(port)}=${this.#token}; HttpOnly; SameSite=Strict; Path=/` });
+      return void response.end();
+    }
+    const token = presentedToken(request, port);
+    if (token === null || !sameToken(token, this.#token)) {
+      return this.#unauthorized(request, response, token === null ? 'a token is required: run `bgtasks dashboard`' : 'the token is not this daemon\'s (it changes at every start): run `bgtasks dashboard`');
+    }
+    if (!isPage) return handleApi({ control: this.#options.control, stream: this.#stream, bodyLimit: BODY_LIMIT }, request, response, url.pathname);
+    if (request.method !== 'GET' && request.method !== 'HEAD') throw new HttpError(405, 'methodNotAllowed', 'the page takes GET', undefined, { Allow: 'GET, HEAD' });
+    if (this.#files.serve(url.pathname, response, request.method === 'HEAD')) return;
+    throw new HttpError(url.pathname === '/' ? 500 : 404, url.pathname === '/' ? 'pageMissing' : 'notFound', url.pathname === '/' ? 'the dashboard page is missing from the package: reinstall bgtasks' : `no file at ${url.pathname}`);
+  }
+
+  /** JSON for the API and scripts; a short page with the way in for a person's browser. */
+  #unauthorized(request: IncomingMessage, response: ServerResponse, message: string): void {
+    const wantsPage = request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
+    if (!wantsPage) return sendError(response, new HttpError(401, 'unauthorized', message, undefined, { 'WWW-Authenticate': 'Bearer realm="bgtasks"' }));
+    const body = `<!doctype html><meta charset="utf-8"><title>bgtasks: sign in</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:15vh auto;padding:0 1rem;color:#1d1d1f}code{background:#eef;padding:.1em .3em;border-radius:4px}@media(prefers-color-scheme:dark){body{background:#111;color:#eee}code{background:#333}}</style><h1>Background Tasks</h1><p>This dashboard needs its key. Run <code>bgtasks dashboard</code> in a terminal: it opens this page with the key.</p><p>The key changes every time the daemon starts.</p>`;
+    response.writeHead(401, { ...BASE_HEADERS, 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'", 'WWW-Authenticate': 'Bearer realm="bgtasks"' });
+    response.end(body);
+  }
+
+  #fail(response: ServerResponse, error: unknown): void {
+    if (!(error instanceof HttpError)) this.#options.log.error('dashboard: request failed', { error: error instanceof Error ? error.message : String(error) });
+    const failure = error instanceof HttpError ? error : new HttpError(500, 'internalError', 'the daemon could not answer; see its log');
+    if (response.headersSent) return void response.destroy();
+    sendError(response, failure);
+  }
+}
+
+/**
+ * Starts the dashboard as the daemon's options ask (`httpPort`, null for none). It never stops the
+ * daemon from starting: without its page the system still runs apps' work, so a taken port is logged
+ * and `status` shows no dashboard.
+ */
+export async function startDashboard(options: Omit<DashboardServerOptions, 'port'> & { readonly port: number | null }): Promise<DashboardServer | null> {
+  removeDashboardFile(options.home); // a crashed daemon's file must not point at a port someone else may hold
+  if (options.port === null) return null;
+  try {
+    return await DashboardServer.start({ ...options, port: options.port });
+  } catch (error) {
+    options.log.error(`dashboard: cannot serve on ${HOST}:${options.port}: ${error instanceof Error ? error.message : String(error)}`);
+    return null;
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * One picture of the whole system, for the person at the machine: what runs (with progress), what waits
+ * in line and why, what ran lately, the device's conditions and the apps. `bgtasks top` and the web
+ * dashboard draw it; the `snapshot` control command and `GET /v1/snapshot` return it.
+ */
+import type { AppUsageSummary } from '../engine/appUsage.js';
+import type { ConditionsSnapshot } from '../engine/conditions.js';
+import type { TaskKind, TaskRun } from '../engine/types.js';
+import type { Store } from '../store/store.js';
+import type { ActiveRun } from './scheduler/activeRuns.js';
+import type { Scheduler } from './scheduler/scheduler.js';
+
+export interface ProgressView {
+  readonly completed: number;
+  readonly total: number;
+  /** 0 to 1. */
+  readonly fraction: number;
+}
+
+export interface RunningTaskView {
+  readonly taskId: string;
+  readonly appId: string;
+  readonly identifier: string;
+  readonly kind: TaskKind;
+  readonly state: TaskRun['state'];
+  readonly title: string | null;
+  readonly subtitle: string | null;
+  readonly progress: ProgressView | null;
+  readonly startedAt: number | null;
+  readonly deadlineAt: number | null;
+  readonly elapsedMs: number;
+  /** From the progress so far, when there is any. */
+  readonly estimatedRemainingMs: number | null;
+  readonly launch: TaskRun['launch'];
+  readonly background: boolean;
+}
+
+export interface PendingRequestView {
+  readonly appId: string;
+  readonly identifier: string;
+  readonly kind: TaskKind;
+  readonly title: string | null;
+  readonly subtitle: string | null;
+  readonly earliestBeginAt: number | null;
+  readonly submittedAt: number;
+  readonly eligible: boolean;
+  /** Reason codes of what holds it, the deciding one first. */
+  readonly reasons: readonly string[];
+  /** One sentence: what holds it (the first blocker), or null when eligible. */
+  readonly message: string | null;
+  /** For queued continued processing requests: the place in line, from 1. */
+  readonly queuePosition: number | null;
+}
+
+export interface AppView {
+  readonly appId: string;
+  readonly enabled: boolean;
+  readonly connected: boolean;
+  readonly pending: number;
+  readonly running: number;
+  readonly usage: AppUsageSummary | null;
+}
+
+export interface SystemSnapshot {
+  readonly at: number;
+  readonly daemonVersion: string;
+  readonly profile: string;
+  readonly backgroundAppRefresh: boolean;
+  readonly conditions: ConditionsSnapshot;
+  readonly running: readonly RunningTaskView[];
+  readonly pending: readonly PendingRequestView[];
+  /** Finished runs, newest first. */
+  readonly recent: readonly TaskRun[];
+  readonly apps: readonly AppView[];
+}
+
+export interface SnapshotSources {
+  readonly scheduler: Scheduler;
+  readonly store: Store;
+  readonly conditions: () => ConditionsSnapshot;
+  readonly now: () => number;
+  readonly daemonVersion: string;
+  readonly profile: string;
+}
+
+export async function buildSnapshot(sources: SnapshotSources, options: { readonly recent?: number } = {}): Promise<SystemSnapshot> {
+  const { scheduler, store } = sources;
+  const now = sources.now();
+  const running = [...scheduler.runs.all()].map((active) => runningView(active, now));
+  const views = scheduler.pending();
+  const pending = views.map(({ request, eligible, blockers }): PendingRequestView => ({
+    appId: request.appId,
+    identifier: request.identifier,
+    kind: request.kind,
+    title: request.continued?.title ?? null,
+    subtitle: request.continued?.subtitle ?? null,
+    earliestBeginAt: request.earliestBeginAt,
+    submittedAt: request.submittedAt,
+    eligible,
+    reasons: blockers.map((blocker) => blocker.reason),
+    message: blockers[0]?.message ?? null,
+    queuePosition: scheduler.queuePosition(request.appId, request.identifier),
+  }));
+  const recent = (await store.listRuns({ limit: (options.recent ?? 50) + running.length })).filter((run) => run.state === 'finished').slice(0, options.recent ?? 50);
+  const apps = [...scheduler.apps.all()]
+    .map((app): AppView => ({
+      appId: app.record.appId,
+      enabled: app.record.enabled,
+      connected: app.instances.size > 0,
+      pending: views.filter((view) => view.request.appId === app.record.appId).length,
+      running: scheduler.runs.countForApp(app.record.appId),
+      usage: scheduler.usageOf(app.record.appId) ?? null,
+    }))
+    .sort((a, b) => a.appId.localeCompare(b.appId));
+  return {
+    at: now,
+    daemonVersion: sources.daemonVersion,
+    profile: sources.profile,
+    backgroundAppRefresh: scheduler.backgroundAppRefresh,
+    conditions: sources.conditions(),
+    running,
+    pending,
+    recent,
+    apps,
+  };
+}
+
+function runningView(active: ActiveRun, now: number): RunningTaskView {
+  const { run } = active;
+  const since = run.startedAt ?? run.launchedAt;
+  const elapsedMs = since === null ? 0 : Math.max(0, now - since);
+  const progress = active.progress && active.progress.total > 0
+    ? { completed: active.progress.completed, total: active.progress.total, fraction: Math.min(1, active.progress.completed / active.progress.total) }
+    : null;
+  const estimatedRemainingMs = progress && progress.fraction > 0 && progress.fraction < 1 ? Math.round((elapsedMs / progress.fraction) * (1 - progress.fraction)) : null;
+  return {
+    taskId: run.taskId,
+    appId: run.appId,
+    identifier: run.identifier,
+    kind: run.kind,
+    state: run.state,
+    title: active.title ?? null,
+    subtitle: active.subtitle ?? null,
+    progress,
+    startedAt: run.startedAt,
+    deadlineAt: run.deadlineAt,
+    elapsedMs,
+    estimatedRemainingMs,
+    launch: run.launch,
+    background: run.background,
+  };
+}
