@@ -6,12 +6,13 @@ import type { Blocker } from '../../engine/policy.js';
 import { currentPeriod, missedPeriods, nextPeriodRequest } from '../../engine/recurrence.js';
 import type { QueueEntry, RequestQueue } from '../../engine/requestQueue.js';
 import { requestFromRun, type HistoryEventInput, type TaskOutcome, type TaskRequest, type TaskRun, type TaskRunUpdate } from '../../engine/types.js';
-import type { Completion, ProgressUpdate, TaskDelivery } from '../../protocol/messages.js';
+import type { Completion, TaskDelivery } from '../../protocol/messages.js';
 import type { StoreBatch } from '../../store/store.js';
 import type { StoreWriter } from '../storeWriter.js';
 import { isLaunching, launchBackoffMs, pickInstance, type AppState, type AppTable } from './appTable.js';
 import type { ActiveRun, ActiveRuns } from './activeRuns.js';
 import { afterRun } from './aftermath.js';
+import type { ContinuedTasks } from './continuedTasks.js';
 import type { CpuAccounting } from './cpuAccounting.js';
 import { skippedEvent, type PeriodTracker } from './periodTracker.js';
 import { ProcessSupervisor } from './processes.js';
@@ -29,6 +30,7 @@ export interface RunDriverDeps {
   readonly periods: PeriodTracker;
   /** A number in [0, 1), for retry jitter. */
   readonly random: () => number;
+  readonly continued: ContinuedTasks;
 }
 
 /** Signals that a pass should run; `unpark` when requests held for the user or the conditions may now run. */
@@ -329,12 +331,12 @@ export class RunDriver implements Disposable {
     active.instance = instance;
     const background = instance.launchReason === 'background';
     const { kind } = active.run;
-    // A continued task has no time limit: it runs while it makes progress (see #armStall).
+    // A continued task has no time limit: it runs while it makes progress (see ContinuedTasks.armStall).
     const limit = kind === 'refresh' ? this.#deps.options.refreshTimeLimitMs : kind === 'processing' ? this.#deps.options.processingMaxRunMs : null;
     const deadlineAt = limit === null ? null : now + limit;
     active.run = { ...active.run, state: 'running', launch, launchedAt: active.run.launchedAt ?? now, deadlineAt, background };
     this.#write({ updateRuns: [{ taskId: active.run.taskId, state: 'running', launch, launchedAt: active.run.launchedAt, deadlineAt, background }] });
-    if (limit === null) this.#armStall(active);
+    if (limit === null) this.#deps.continued.armStall(active);
     else active.timer = this.#deps.clock.setTimer(limit, () => this.expire(active, 'timeLimit'));
     let outbox = this.#outbox.get(instance);
     if (!outbox) {
@@ -348,31 +350,6 @@ export class RunDriver implements Disposable {
       deadlineAt,
       ...(active.title !== undefined ? { title: active.title, subtitle: active.subtitle ?? '' } : {}),
     });
-  }
-
-  /** A continued task that reports no progress for `continuedStallMs` is expired as stalled. */
-  #armStall(active: ActiveRun): void {
-    active.timer?.dispose();
-    active.timer = this.#deps.clock.setTimer(this.#deps.options.continuedStallMs, () => {
-      active.timer = null;
-      this.expire(active, 'stalled');
-    });
-  }
-
-  /** Progress (and title changes) the app reports for its continued tasks. */
-  progress(instance: AppInstance, updates: readonly ProgressUpdate[]): void {
-    const now = this.#deps.clock.now();
-    for (const update of updates) {
-      const active = this.#runs.get(update.taskId);
-      if (!active || active.instance !== instance || active.run.kind !== 'continued') continue;
-      const previous = active.progress;
-      active.progress = { completed: Math.min(update.completed, Math.max(update.total, update.completed)), total: update.total, at: now };
-      if (update.title !== undefined) active.title = update.title;
-      if (update.subtitle !== undefined) active.subtitle = update.subtitle;
-      // Only progress that moves counts against a stall: repeating the same number is not work.
-      const moved = !previous || previous.completed !== active.progress.completed || previous.total !== active.progress.total;
-      if (moved && active.run.state === 'running') this.#armStall(active);
-    }
   }
 
   #flushOutbox(): void {

@@ -1,6 +1,6 @@
 import { AppUsage, type AppUsageSummary } from '../../engine/appUsage.js';
 import type { Clock, Disposable } from '../../engine/clock.js';
-import { levelAtLeast, type ConditionsSource } from '../../engine/conditions.js';
+import type { ConditionsSource } from '../../engine/conditions.js';
 import { evaluate, evaluateWhileRunning } from '../../engine/evaluate.js';
 import { explainNone, explainPending, explainRunning, type Explanation } from '../../engine/explain.js';
 import type { SchedulingOptions } from '../../engine/options.js';
@@ -13,7 +13,8 @@ import type { Completion, ProgressUpdate, RequestInput } from '../../protocol/me
 import type { Store } from '../../store/store.js';
 import type { StoreWriter } from '../storeWriter.js';
 import { AppTable, isLaunching, type AppState } from './appTable.js';
-import { ActiveRuns, type ActiveRun } from './activeRuns.js';
+import { ActiveRuns } from './activeRuns.js';
+import { ContinuedTasks, type CancelledWhileAway } from './continuedTasks.js';
 import { CpuAccounting } from './cpuAccounting.js';
 import { PeriodTracker, deferredEvent, skippedEvent } from './periodTracker.js';
 import { appSchedulingState, policyContext, type PolicyInputs } from './policyContext.js';
@@ -66,7 +67,7 @@ export class Scheduler implements Disposable {
   readonly #deps: SchedulerDeps;
   readonly #inputs: PolicyInputs;
   #backgroundAppRefresh = true;
-  readonly #cancelledWhileAway = new Map<string, { identifier: string; reason: string; at: number }[]>();
+  readonly #continued: ContinuedTasks;
   readonly #policies: readonly Policy[];
   readonly #driver: RunDriver;
   readonly #newId: () => string;
@@ -80,8 +81,17 @@ export class Scheduler implements Disposable {
     this.#deps = deps;
     this.#newId = deps.newId ?? createIdFactory(deps.clock);
     this.#policies = deps.policies ?? DEFAULT_POLICIES;
+    this.#continued = new ContinuedTasks({
+      clock: deps.clock,
+      options: deps.options,
+      queue: this.queue,
+      runs: this.runs,
+      conditions: deps.conditions,
+      expire: (active, reason) => this.#driver.expire(active, reason),
+    });
     const driverDeps = {
       ...deps,
+      continued: this.#continued,
       newId: this.#newId,
       usage: this.usage,
       cpu: new CpuAccounting(deps.cpuMeter ?? null),
@@ -117,26 +127,7 @@ export class Scheduler implements Disposable {
       if (run.kind !== 'processing' || run.forced || !app) return null;
       return evaluateWhileRunning(this.#policies, this.#context(app, requestFromRun(run), now));
     });
-    this.#shedContinuedUnderPressure();
-  }
-
-  /**
-   * Under heavy load or heat, one continued task gives way, the least advanced first (it loses the
-   * least work), at each change of conditions while the pressure lasts. The person started these, so
-   * they are not all stopped at once, as processing tasks are.
-   */
-  #shedContinuedUnderPressure(): void {
-    const { conditions } = this.#deps.conditions.current();
-    const threshold = this.#deps.options.pressureDefersProcessingAt;
-    const loaded = [conditions.cpuPressure, conditions.memoryPressure, conditions.ioPressure, conditions.thermalState].some((level) => levelAtLeast(level, threshold));
-    if (!loaded) return;
-    let least: { active: ActiveRun; fraction: number } | null = null;
-    for (const active of this.runs.all()) {
-      if (active.run.kind !== 'continued' || active.run.state !== 'running') continue;
-      const fraction = active.progress && active.progress.total > 0 ? active.progress.completed / active.progress.total : 0;
-      if (!least || fraction < least.fraction) least = { active, fraction };
-    }
-    if (least) this.#driver.expire(least.active, 'systemPressure');
+    this.#continued.shedUnderPressure();
   }
 
   /** Loads the durable state (after recovering runs interrupted by a crash) and schedules the first pass. */
@@ -166,25 +157,12 @@ export class Scheduler implements Disposable {
     return this.#inputs.supportedResources;
   }
 
-  /** A pending continued request's place in line (1 is next), oldest submission first; null for others. */
-  queuePosition(appId: string, identifier: string): number | null {
-    const entry = this.queue.get(appId, identifier);
-    if (entry?.request.kind !== 'continued') return null;
-    let position = 1;
-    for (const other of this.queue.all()) {
-      const { request } = other;
-      if (request.kind !== 'continued' || request === entry.request) continue;
-      if (request.submittedAt < entry.request.submittedAt || (request.submittedAt === entry.request.submittedAt && request.requestId < entry.request.requestId)) position++;
-    }
-    return position;
-  }
-
   /**
    * The person cancels a continued task from the system UI (or any running task, from `bgtasks`): it is
-   * expired with reason `userCancelled`, so the app's expiration handler runs. A queued request is
-   * removed instead.
+   * expired with reason `userCancelled`, so the app's expiration handler runs.
+   * @throws DaemonError `notRunning` when no running task has this id.
    */
-  async cancelTask(taskId: string): Promise<'expired' | 'removed'> {
+  async cancelTask(taskId: string): Promise<'expired'> {
     const active = this.runs.get(taskId);
     if (active) {
       if (active.run.state !== 'running') throw new DaemonError('notRunning', `task ${taskId} is ${active.run.state}, not running`, 'taskId');
@@ -194,15 +172,18 @@ export class Scheduler implements Disposable {
     throw new DaemonError('notRunning', `no running task ${taskId}`, 'taskId');
   }
 
+  /** A pending continued request's place in line (1 is next); null for other requests. */
+  queuePosition(appId: string, identifier: string): number | null {
+    return this.#continued.queuePosition(appId, identifier);
+  }
+
   /** Continued tasks of the app cancelled while it was away (a force-quit), told once at its next connection. */
-  takeCancelledWhileAway(appId: string): { identifier: string; reason: string; at: number }[] {
-    const list = this.#cancelledWhileAway.get(appId) ?? [];
-    this.#cancelledWhileAway.delete(appId);
-    return list;
+  takeCancelledWhileAway(appId: string): CancelledWhileAway[] {
+    return this.#continued.takeCancelledWhileAway(appId);
   }
 
   progress(instance: AppInstance, updates: readonly ProgressUpdate[]): void {
-    this.#driver.progress(instance, updates);
+    this.#continued.progress(instance, updates);
   }
 
   // ---- apps ----
@@ -249,15 +230,7 @@ export class Scheduler implements Disposable {
   quitApp(appId: string): number {
     const app = this.#requireApp(appId);
     this.#driver.recordForceQuit(appId, 'quit');
-    // A force-quit cancels the app's continued tasks, running and queued, and the app hears of it when
-    // it next starts (Apple's rule: the person quit the app, so the work they started ends with it).
-    const now = this.#deps.clock.now();
-    const told = this.#cancelledWhileAway.get(appId) ?? [];
-    for (const active of this.runs.forApp(appId)) if (active.run.kind === 'continued') told.push({ identifier: active.run.identifier, reason: 'forceQuit', at: now });
-    const queued = this.queue.forApp(appId).filter((request) => request.kind === 'continued');
-    for (const request of queued) told.push({ identifier: request.identifier, reason: 'forceQuit', at: now });
-    if (told.length > 0) this.#cancelledWhileAway.set(appId, told);
-    void this.#removeRequests(queued, 'cancelled', 'forceQuit');
+    void this.#removeRequests(this.#continued.forceQuit(appId), 'cancelled', 'forceQuit');
     return this.#driver.stopApp(app, 'forceQuit', 'kill');
   }
 
