@@ -116,10 +116,17 @@ describe('continued processing tasks', () => {
   });
 
   it('runs only on a machine with the resources it requires', async () => {
-    const { system, studio } = await start();
+    const { system, studio } = await start({ options: { maxContinuedTasks: 1 } });
     await using _ = system;
     assert.deepEqual(studio.scheduler!.supportedResources, ['cpu']);
     await assert.rejects(studio.scheduler!.submit(exportRequest('gpu', { strategy: 'fail', requiredResources: ['gpu'] })), /resourceUnavailable/);
+    // One that can never run here holds no place in line: the next request is not stuck behind it.
+    await studio.scheduler!.submit(exportRequest('gpu-queued', { requiredResources: ['gpu'] }));
+    await studio.scheduler!.submit(exportRequest('plain'));
+    assert.equal((await system.next('started')).identifier, `${EXPORT}.plain`);
+    assert.equal(system.scheduler.queuePosition(APP, `${EXPORT}.plain`), null, 'it left the line');
+    const gpuWhy = await system.why(APP, `${EXPORT}.gpu-queued`);
+    assert.equal(gpuWhy.state === 'pending' && gpuWhy.blockers[0]?.reason, 'resourceUnavailable');
     const withGpu = await start({ supportedResources: ['cpu', 'gpu'] });
     await using __ = withGpu.system;
     await withGpu.studio.scheduler!.submit(exportRequest('gpu', { requiredResources: ['gpu'] }));

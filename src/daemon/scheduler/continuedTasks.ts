@@ -19,6 +19,8 @@ export interface ContinuedTasksDeps {
   readonly queue: RequestQueue;
   readonly runs: ActiveRuns;
   readonly conditions: ConditionsSource;
+  /** Hardware this machine has: a request that needs more never runs, so it holds no place in line. */
+  readonly supportedResources: readonly string[];
   /** Expires a running task with a reason (the run driver's). */
   expire(active: ActiveRun, reason: string): void;
 }
@@ -43,10 +45,14 @@ export class ContinuedTasks {
     const mine = entry.request;
     let position = 1;
     for (const { request } of this.#deps.queue.all()) {
-      if (request.kind !== 'continued' || request === mine) continue;
+      if (request.kind !== 'continued' || request === mine || !this.#runnableHere(request)) continue;
       if (request.submittedAt < mine.submittedAt || (request.submittedAt === mine.submittedAt && request.requestId < mine.requestId)) position++;
     }
     return position;
+  }
+
+  #runnableHere(request: TaskRequest): boolean {
+    return (request.continued?.requiredResources ?? []).every((resource) => this.#deps.supportedResources.includes(resource));
   }
 
   /** A continued task that reports no progress for `continuedStallMs` is expired as stalled. */

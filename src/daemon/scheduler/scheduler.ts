@@ -87,6 +87,7 @@ export class Scheduler implements Disposable {
       queue: this.queue,
       runs: this.runs,
       conditions: deps.conditions,
+      supportedResources: deps.supportedResources ?? ['cpu'],
       expire: (active, reason) => this.#driver.expire(active, reason),
     });
     const driverDeps = {
