@@ -108,6 +108,11 @@ export class ControlCommands {
         schema: z.strictObject({ taskId: z.string().min(1).max(100) }),
         run: async ({ taskId }: { taskId: string }) => ({ taskId, result: await scheduler.cancelTask(taskId) }),
       },
+      // The person takes a continued request out of the line (it has no task yet).
+      cancelQueued: {
+        schema: appIdentifierArgs,
+        run: async ({ appId, identifier }: { appId: string; identifier: string }) => ({ appId, identifier, result: await scheduler.cancelQueued(appId, identifier) }),
+      },
       conditions: { schema: z.strictObject({}), run: () => ({ ...conditions.current(), overrides: conditions.overrides() }) },
       'conditions.set': {
         schema: z.strictObject({ assignments: z.array(z.string().max(100)).min(1, 'name at least one condition, e.g. power=battery').max(20) }),

@@ -131,6 +131,11 @@ describe('web dashboard', () => {
     const unknownTask = await call(port, 'POST', '/v1/tasks/0190f0e2-0000-7000-8000-000000000000/cancel', json, '{}');
     assert.equal(unknownTask.status, 409);
     assert.equal(unknownTask.json<{ error: { code: string } }>().error.code, 'notRunning');
+    const notQueued = await call(port, 'POST', '/v1/apps/com.test.dash/queue/com.test.dash.export.none/cancel', json, '{}');
+    assert.equal(notQueued.status, 409);
+    assert.equal(notQueued.json<{ error: { code: string } }>().error.code, 'notPending');
+    const badIdentifier = await call(port, 'POST', '/v1/apps/com.test.dash/queue/not%20an%20id/cancel', json, '{}');
+    assert.equal(badIdentifier.json<{ error: { field: string } }>().error.field, 'identifier');
     assert.equal((await call(port, 'GET', '/v1/switch', bearer())).status, 405);
     const snapshot = await call(port, 'GET', '/v1/snapshot', bearer());
     assert.equal(snapshot.status, 200);

@@ -106,6 +106,21 @@ describe('continued processing tasks', () => {
     assert.equal((await system.next('started')).identifier, `${EXPORT}.b`, 'the next in line, not c');
   });
 
+  it('can be taken out of the line by the person, and the app hears of it at its next start', async () => {
+    const { system, studio } = await start({ options: { maxContinuedTasks: 1 } });
+    await using _ = system;
+    await studio.scheduler!.submit(exportRequest('a'));
+    await studio.scheduler!.submit(exportRequest('b'));
+    await system.next('started', `${EXPORT}.a`);
+    assert.equal(await system.scheduler.cancelQueued(APP, `${EXPORT}.b`), 'removed');
+    assert.equal(system.scheduler.queuePosition(APP, `${EXPORT}.b`), null);
+    await assert.rejects(system.scheduler.cancelQueued(APP, `${EXPORT}.b`), /notPending|no continued request/);
+    await system.closeApp(APP);
+    await system.openApp(APP);
+    const told = await studio.scheduler!.getCancelledContinuedTasks();
+    assert.deepEqual(told.map((entry) => [entry.identifier, entry.reason]), [[`${EXPORT}.b`, 'userCancelled']]);
+  });
+
   it('with strategy fail, refuses at once with immediateRunIneligible, so the app can run it in the foreground', async () => {
     const { system, studio } = await start({ options: { maxContinuedTasks: 1 } });
     await using _ = system;

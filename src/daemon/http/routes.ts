@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { appIdSchema } from '../../protocol/identifiers.js';
+import { appIdSchema, identifierSchema } from '../../protocol/identifiers.js';
 import { HttpError, readBody, sendJson, statusForCode } from './respond.js';
 import type { SnapshotStream } from './sse.js';
 
@@ -47,6 +47,16 @@ const ROUTES: readonly Route[] = [
       await readBody(request, noArguments, bodyLimit);
       // 202: the app is told now; its expiration handler and the run's end follow on the event stream.
       sendJson(response, 202, await command(control, 'cancelTask', { taskId }));
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/apps\/([^/]+)\/queue\/([^/]+)\/cancel$/,
+    handle: async ({ control, bodyLimit }, request, response, [rawAppId, rawIdentifier]) => {
+      const appId = param(appIdSchema, rawAppId, 'appId');
+      const identifier = param(identifierSchema, rawIdentifier, 'identifier');
+      await readBody(request, noArguments, bodyLimit);
+      sendJson(response, 200, await command(control, 'cancelQueued', { appId, identifier }));
     },
   },
   {

@@ -114,6 +114,11 @@ export class ContinuedTasks {
     return queued;
   }
 
+  /** Keeps a cancellation to tell the app at its next connection. */
+  tell(appId: string, cancelled: CancelledWhileAway): void {
+    this.#cancelledWhileAway.set(appId, [...(this.#cancelledWhileAway.get(appId) ?? []), cancelled]);
+  }
+
   /** The continued tasks cancelled while the app was away, told once. */
   takeCancelledWhileAway(appId: string): CancelledWhileAway[] {
     const list = this.#cancelledWhileAway.get(appId) ?? [];

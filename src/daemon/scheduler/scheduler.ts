@@ -173,6 +173,20 @@ export class Scheduler implements Disposable {
     throw new DaemonError('notRunning', `no running task ${taskId}`, 'taskId');
   }
 
+  /**
+   * The person takes a continued request out of the line from the system UI. The app is told at its
+   * next connection, as after a force-quit (reason `userCancelled`).
+   * @throws DaemonError `notPending` when no continued request with this identifier waits.
+   */
+  async cancelQueued(appId: string, identifier: string): Promise<'removed'> {
+    this.#requireApp(appId);
+    const request = this.queue.get(appId, identifier)?.request;
+    if (request?.kind !== 'continued') throw new DaemonError('notPending', `no continued request ${identifier} of ${appId} waits in line`, 'identifier');
+    await this.#removeRequests([request], 'cancelled', 'userCancelled');
+    this.#continued.tell(appId, { identifier, reason: 'userCancelled', at: this.#deps.clock.now() });
+    return 'removed';
+  }
+
   /** A pending continued request's place in line (1 is next); null for other requests. */
   queuePosition(appId: string, identifier: string): number | null {
     return this.#continued.queuePosition(appId, identifier);

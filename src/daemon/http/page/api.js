@@ -34,6 +34,7 @@ async function call(method, path, body) {
 export const api = {
   snapshot: () => call('GET', '/v1/snapshot'),
   cancelTask: (taskId) => call('POST', `/v1/tasks/${encodeURIComponent(taskId)}/cancel`),
+  cancelQueued: (appId, identifier) => call('POST', `/v1/apps/${encodeURIComponent(appId)}/queue/${encodeURIComponent(identifier)}/cancel`),
   setAppEnabled: (appId, enabled) => call('POST', `/v1/apps/${encodeURIComponent(appId)}/${enabled ? 'enable' : 'disable'}`),
   setGlobalSwitch: (enabled) => call('POST', '/v1/switch', { enabled }),
 };

@@ -1,6 +1,7 @@
 // The queue (continued tasks a person started, in line for a free slot) and the other pending requests
 // with what holds each one: the reason codes as words, and the daemon's sentence.
-import { h, reconcile, setAttr, setText } from './dom.js';
+import { api } from './api.js';
+import { h, reconcile, setAttr, setText, toast } from './dom.js';
 import { KIND_LABELS, clock, reasonLabel, relative } from './format.js';
 import { avatar } from './running.js';
 
@@ -28,9 +29,24 @@ function createQueued(request) {
   const position = h('span', { class: 'position', 'aria-hidden': 'true' });
   const title = h('span', { class: 'request-title' });
   const detail = h('span', { class: 'request-detail' });
-  const node = h('li', { class: 'request queued' }, position, avatar(request.appId), h('div', { class: 'request-body' }, title, detail));
-  refs.set(node, { position, title, detail });
+  const cancel = h('button', { type: 'button', class: 'button button-cancel' }, 'Remove');
+  const node = h('li', { class: 'request queued' }, position, avatar(request.appId), h('div', { class: 'request-body' }, title, detail), cancel);
+  cancel.addEventListener('click', () => removeQueued(request, cancel));
+  refs.set(node, { position, title, detail, cancel });
   return node;
+}
+
+/** Takes a request out of the line; the app hears of it when it next starts. */
+async function removeQueued(request, button) {
+  button.disabled = true;
+  setText(button, 'Removing…');
+  try {
+    await api.cancelQueued(request.appId, request.identifier);
+  } catch (error) {
+    button.disabled = false;
+    setText(button, 'Remove');
+    toast(`Could not remove it from the line: ${error.message}`);
+  }
 }
 
 function updateQueued(node, request) {
@@ -40,6 +56,7 @@ function updateQueued(node, request) {
   setText(r.title, name);
   setText(r.detail, [request.subtitle, request.appId].filter(Boolean).join(' · '));
   setAttr(node, 'aria-label', `Number ${request.queuePosition} in line: ${name}, ${request.appId}`);
+  setAttr(r.cancel, 'aria-label', `Remove ${name} from the line`);
 }
 
 function createPending(request) {
