@@ -4,6 +4,7 @@ import type { SchedulingOptions } from '../../engine/options.js';
 import type { RequestQueue } from '../../engine/requestQueue.js';
 import type { TaskRequest } from '../../engine/types.js';
 import type { ProgressUpdate } from '../../protocol/messages.js';
+import { DaemonError } from '../errors.js';
 import type { ActiveRun, ActiveRuns } from './activeRuns.js';
 import type { AppInstance } from './ports.js';
 
@@ -112,6 +113,19 @@ export class ContinuedTasks {
     for (const request of queued) told.push({ identifier: request.identifier, reason: 'forceQuit', at: now });
     if (told.length > 0) this.#cancelledWhileAway.set(appId, told);
     return queued;
+  }
+
+  /**
+   * The person takes a continued request out of the line from the system UI. The app is told at its
+   * next connection, as after a force-quit (reason `userCancelled`).
+   * @throws DaemonError `notPending` when no continued request with this identifier waits.
+   */
+  async cancelQueued(appId: string, identifier: string, remove: (requests: TaskRequest[]) => Promise<void>): Promise<'removed'> {
+    const request = this.#deps.queue.get(appId, identifier)?.request;
+    if (request?.kind !== 'continued') throw new DaemonError('notPending', `no continued request ${identifier} of ${appId} waits in line`, 'identifier');
+    await remove([request]);
+    this.tell(appId, { identifier, reason: 'userCancelled', at: this.#deps.clock.now() });
+    return 'removed';
   }
 
   /** Keeps a cancellation to tell the app at its next connection. */

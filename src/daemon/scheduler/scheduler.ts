@@ -165,26 +165,16 @@ export class Scheduler implements Disposable {
    */
   async cancelTask(taskId: string): Promise<'expired'> {
     const active = this.runs.get(taskId);
-    if (active) {
-      if (active.run.state !== 'running') throw new DaemonError('notRunning', `task ${taskId} is ${active.run.state}, not running`, 'taskId');
-      this.#driver.expire(active, 'userCancelled');
-      return 'expired';
-    }
-    throw new DaemonError('notRunning', `no running task ${taskId}`, 'taskId');
+    const state = active?.run.state ?? 'not running';
+    if (!active || state !== 'running') throw new DaemonError('notRunning', `task ${taskId} is ${state}`, 'taskId');
+    this.#driver.expire(active, 'userCancelled');
+    return 'expired';
   }
 
-  /**
-   * The person takes a continued request out of the line from the system UI. The app is told at its
-   * next connection, as after a force-quit (reason `userCancelled`).
-   * @throws DaemonError `notPending` when no continued request with this identifier waits.
-   */
+  /** The person takes a continued request out of the line (see {@link ContinuedTasks.cancelQueued}). */
   async cancelQueued(appId: string, identifier: string): Promise<'removed'> {
     this.#requireApp(appId);
-    const request = this.queue.get(appId, identifier)?.request;
-    if (request?.kind !== 'continued') throw new DaemonError('notPending', `no continued request ${identifier} of ${appId} waits in line`, 'identifier');
-    await this.#removeRequests([request], 'cancelled', 'userCancelled');
-    this.#continued.tell(appId, { identifier, reason: 'userCancelled', at: this.#deps.clock.now() });
-    return 'removed';
+    return this.#continued.cancelQueued(appId, identifier, (requests) => this.#removeRequests(requests, 'cancelled', 'userCancelled'));
   }
 
   /** A pending continued request's place in line (1 is next); null for other requests. */
