@@ -2,11 +2,15 @@
  * A small D-Bus client over a Unix socket: EXTERNAL authentication, `Hello`, method calls with replies,
  * and signals. It exists so the daemon can read logind, NetworkManager and power-profiles-daemon with
  * one open socket and no child process per poll: a property read is one round trip to the local bus.
+ * It also talks to the session bus (desktop notifications), and can answer method calls and emit
+ * signals, which is what the tests' fake services need.
  *
  * The socket is unref'd while no call is waiting for a reply, so an idle connection (kept for signals)
  * never keeps a process alive, but a read in flight does.
  */
+import { statSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
+import { join } from 'node:path';
 
 import type { Disposable } from '../engine/clock.js';
 import { encodeMessage } from './dbusEncode.js';
@@ -45,7 +49,40 @@ export interface DBusCall {
   readonly interface: string;
   readonly member: string;
   readonly signature?: string;
+  /** Basic values, arrays, `Map`s for dicts, arrays for structs, `variant()` for variants. */
   readonly body?: readonly unknown[];
+  /**
+   * Let the bus start (D-Bus-activate) the destination. Off by default: a system service that is not
+   * running is absent, not something to start; notification servers are often started only this way.
+   */
+  readonly autoStart?: boolean;
+}
+
+/** A method call addressed to this connection (see {@link DBusConnection.handleMethodCalls}). */
+export interface DBusMethodCall {
+  readonly sender?: string;
+  readonly path?: string;
+  readonly interface?: string;
+  readonly member?: string;
+  readonly signature: string;
+  readonly body: readonly unknown[];
+}
+
+/** A method's reply, or undefined for "no such method" (answered with `UnknownMethod`). */
+export type DBusMethodHandler = (call: DBusMethodCall) => DBusReply | undefined | Promise<DBusReply | undefined>;
+export interface DBusReply {
+  readonly signature?: string;
+  readonly body?: readonly unknown[];
+}
+
+/** A signal to emit; without `destination` it is broadcast to every connection whose match rules take it. */
+export interface DBusOutgoingSignal {
+  readonly path: string;
+  readonly interface: string;
+  readonly member: string;
+  readonly signature?: string;
+  readonly body?: readonly unknown[];
+  readonly destination?: string;
 }
 
 /**
@@ -83,6 +120,24 @@ export function systemBusAddress(env: NodeJS.ProcessEnv = process.env): string {
   return env.DBUS_SYSTEM_BUS_ADDRESS || DEFAULT_SYSTEM_BUS_ADDRESS;
 }
 
+/**
+ * The session bus address: `DBUS_SESSION_BUS_ADDRESS` when it holds a `unix:` address, else
+ * systemd's per-user bus at `$XDG_RUNTIME_DIR/bus` when that socket exists (a daemon started by a
+ * user service or a login shell may not have the variable). Null when there is no session bus to use.
+ */
+export function sessionBusAddress(env: NodeJS.ProcessEnv = process.env): string | null {
+  const fromEnv = env.DBUS_SESSION_BUS_ADDRESS;
+  if (fromEnv && parseBusAddress(fromEnv) !== null) return fromEnv;
+  const runtimeDir = env.XDG_RUNTIME_DIR;
+  if (!runtimeDir) return null;
+  const path = join(runtimeDir, 'bus');
+  try {
+    return statSync(path).isSocket() ? `unix:path=${path}` : null;
+  } catch {
+    return null;
+  }
+}
+
 interface Pending {
   readonly resolve: (body: readonly unknown[]) => void;
   readonly reject: (error: Error) => void;
@@ -94,6 +149,7 @@ export class DBusConnection implements Disposable {
   readonly #pending = new Map<number, Pending>();
   readonly #signalListeners = new Set<(signal: DBusSignal) => void>();
   readonly #closeListeners = new Set<() => void>();
+  #methodHandler: DBusMethodHandler | undefined;
   #serial = 0;
   #received: Buffer = Buffer.alloc(0);
   #closed = false;
@@ -171,12 +227,20 @@ export class DBusConnection implements Disposable {
 
   /**
    * Calls a method and resolves the reply's body. Rejects with a {@link DBusError} for an error reply
-   * (its `type` is the D-Bus error name), a timeout, or a closed connection. Calls never D-Bus-activate
-   * a service: a daemon that is not running is absent, not something to start.
+   * (its `type` is the D-Bus error name), a timeout, or a closed connection. Calls D-Bus-activate a
+   * service that is not running only when they ask to ({@link DBusCall.autoStart}).
    */
   call(call: DBusCall, timeoutMs = DBUS_TIMEOUT_MS): Promise<readonly unknown[]> {
     if (this.#closed) return Promise.reject(new DBusError('connection', 'The D-Bus connection is closed'));
     const serial = this.#nextSerial();
+    const { autoStart, ...fields } = call;
+    let bytes: Buffer;
+    try {
+      // Encoded before anything waits for a reply, so a body that does not match its signature fails alone.
+      bytes = encodeMessage({ type: MessageType.methodCall, flags: autoStart ? 0 : MessageFlags.noAutoStart, serial, ...fields }, { containers: true });
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(serial);
@@ -185,8 +249,29 @@ export class DBusConnection implements Disposable {
       }, timeoutMs);
       this.#pending.set(serial, { resolve, reject, timer });
       this.#updateRef();
-      this.#socket.write(encodeMessage({ type: MessageType.methodCall, flags: MessageFlags.noAutoStart, serial, ...call }));
+      this.#socket.write(bytes);
     });
+  }
+
+  /**
+   * Answers method calls addressed to this connection with `handler` (one handler; a later call
+   * replaces it). A handler that throws a {@link DBusError} sends that error name; any other throw
+   * sends `org.freedesktop.DBus.Error.Failed`.
+   */
+  handleMethodCalls(handler: DBusMethodHandler): Disposable {
+    this.#methodHandler = handler;
+    return {
+      dispose: () => {
+        if (this.#methodHandler === handler) this.#methodHandler = undefined;
+      },
+    };
+  }
+
+  /** Emits a signal; false when the connection is closed. Throws when the body does not match its signature. */
+  emitSignal(signal: DBusOutgoingSignal): boolean {
+    if (this.#closed) return false;
+    this.#socket.write(encodeMessage({ type: MessageType.signal, flags: MessageFlags.noReplyExpected, serial: this.#nextSerial(), ...signal }, { containers: true }));
+    return true;
   }
 
   /** `org.freedesktop.DBus.Properties.Get`, resolving the property's value. */
@@ -288,20 +373,23 @@ export class DBusConnection implements Disposable {
           // Listeners are ours and catch their own errors; this only keeps the read loop alive.
         }
       }
-    } else if (message.type === MessageType.methodCall && (message.flags & MessageFlags.noReplyExpected) === 0 && message.sender) {
-      // We export nothing; answering keeps a peer that pings us from waiting for its timeout.
-      this.#socket.write(
-        encodeMessage({
-          type: MessageType.error,
-          flags: MessageFlags.noReplyExpected,
-          serial: this.#nextSerial(),
-          replySerial: message.serial,
-          destination: message.sender,
-          errorName: 'org.freedesktop.DBus.Error.UnknownMethod',
-          signature: 's',
-          body: ['This connection exports no objects'],
-        }),
-      );
+    } else if (message.type === MessageType.methodCall) {
+      void this.#answer(message);
     }
+  }
+
+  async #answer(call: DBusMessage): Promise<void> {
+    const common = { flags: MessageFlags.noReplyExpected, replySerial: call.serial, destination: call.sender };
+    let reply: Buffer;
+    try {
+      // "No such method" is answered too: it keeps a peer that pings us from waiting for its timeout.
+      const result = this.#methodHandler ? await this.#methodHandler(call) : undefined;
+      if (!result) throw new DBusError('org.freedesktop.DBus.Error.UnknownMethod', this.#methodHandler ? `No method ${call.member ?? ''} here` : 'This connection exports no objects');
+      reply = encodeMessage({ type: MessageType.methodReturn, ...common, serial: this.#nextSerial(), ...result }, { containers: true });
+    } catch (thrown) {
+      const error = thrown instanceof DBusError ? thrown : new DBusError('org.freedesktop.DBus.Error.Failed', thrown instanceof Error ? thrown.message : String(thrown));
+      reply = encodeMessage({ type: MessageType.error, ...common, serial: this.#nextSerial(), errorName: error.type, signature: 's', body: [error.message] });
+    }
+    if ((call.flags & MessageFlags.noReplyExpected) === 0 && call.sender !== undefined && !this.#closed) this.#socket.write(reply);
   }
 }

@@ -1,10 +1,36 @@
 /**
- * Encoding D-Bus messages: only the basic types our calls send (strings, object paths, signatures,
- * integers, booleans) and the header's variants, always little-endian. See dbusWire.ts for decoding.
+ * Encoding D-Bus messages, always little-endian. See dbusWire.ts for decoding. The basic types
+ * (strings, object paths, signatures, integers, doubles, booleans) are always encoded; containers
+ * (arrays, dicts, structs, variants) only when the caller opts in, see {@link EncodeOptions}.
  */
 import { Field, FIELD_TYPES, splitSignature } from './dbusWire.js';
 
-/** What {@link encodeMessage} takes; `body` values must match `signature` (basic types only). */
+/**
+ * A value of type `v`: JavaScript values do not say which D-Bus type they are (a number could be
+ * `y`, `i`, `u` or `d`), so a variant names its signature. Decoding unwraps variants to their value.
+ */
+export class DBusVariant {
+  constructor(
+    readonly signature: string,
+    readonly value: unknown,
+  ) {}
+}
+
+/** `variant('y', 1)`: shorthand for {@link DBusVariant}. */
+export function variant(signature: string, value: unknown): DBusVariant {
+  return new DBusVariant(signature, value);
+}
+
+export interface EncodeOptions {
+  /**
+   * Encode arrays (JS arrays), dicts (`Map`s or plain objects), structs (JS arrays) and variants
+   * ({@link DBusVariant}). Off by default only because callers that send basic types rely on a
+   * container in their body failing loudly (dbusWire.test.ts pins that); DBusConnection turns it on.
+   */
+  readonly containers?: boolean;
+}
+
+/** What {@link encodeMessage} takes; `body` values must match `signature`. */
 export interface OutgoingMessage {
   readonly type: number;
   readonly flags?: number;
@@ -19,10 +45,39 @@ export interface OutgoingMessage {
   readonly body?: readonly unknown[];
 }
 
+/** The spec's limits on nesting (32 array levels plus 32 struct levels); deeper means a cycle or a bug. */
+const MAX_DEPTH = 64;
+
+function alignment(type: string): number {
+  switch (type[0]) {
+    case 'n':
+    case 'q':
+      return 2;
+    case 'b':
+    case 'i':
+    case 'u':
+    case 'h':
+    case 's':
+    case 'o':
+    case 'a':
+      return 4;
+    case 'x':
+    case 't':
+    case 'd':
+    case '(':
+    case '{':
+      return 8;
+    default:
+      return 1; // y, g, v
+  }
+}
+
 /** Writes values in little-endian order, growing its buffer as needed. */
 class Writer {
   #buffer = Buffer.alloc(256);
   length = 0;
+
+  constructor(readonly containers = false) {}
 
   #ensure(bytes: number): void {
     if (this.length + bytes <= this.#buffer.length) return;
@@ -54,8 +109,10 @@ class Writer {
     this.#buffer.writeUInt32LE(value >>> 0, at);
   }
 
-  write(type: string, value: unknown): void {
-    switch (type) {
+  write(type: string, value: unknown, depth = 0): void {
+    if (depth > MAX_DEPTH) throw new RangeError('D-Bus value nested too deeply');
+    this.align(alignment(type));
+    switch (type[0]) {
       case 'y':
         return this.byte(Number(value));
       case 'b':
@@ -64,6 +121,25 @@ class Writer {
         return this.uint32(Number(value));
       case 'i':
         return this.uint32(Number(value) | 0);
+      case 'n':
+      case 'q':
+        this.#ensure(2);
+        if (type === 'n') this.#buffer.writeInt16LE(Number(value), this.length);
+        else this.#buffer.writeUInt16LE(Number(value), this.length);
+        this.length += 2;
+        return;
+      case 'x':
+      case 't':
+        this.#ensure(8);
+        if (type === 'x') this.#buffer.writeBigInt64LE(BigInt(value as number | bigint), this.length);
+        else this.#buffer.writeBigUInt64LE(BigInt(value as number | bigint), this.length);
+        this.length += 8;
+        return;
+      case 'd':
+        this.#ensure(8);
+        this.#buffer.writeDoubleLE(Number(value), this.length);
+        this.length += 8;
+        return;
       case 's':
       case 'o': {
         const bytes = Buffer.from(String(value), 'utf8');
@@ -77,9 +153,51 @@ class Writer {
         this.#raw(bytes);
         return this.byte(0);
       }
-      default:
-        throw new TypeError(`Cannot encode D-Bus type "${type}"`);
+      case 'a':
+      case '(':
+      case 'v':
+        if (!this.containers) break;
+        if (type[0] === 'a') return this.#array(type.slice(1), value, depth);
+        if (type[0] === '(') return this.#struct(type, value, depth);
+        return this.#variant(value, depth);
     }
+    throw new TypeError(`Cannot encode D-Bus type "${type}"`);
+  }
+
+  #array(element: string, value: unknown, depth: number): void {
+    this.uint32(0); // the byte length, patched below
+    const lengthAt = this.length - 4;
+    // The padding to the first element is not part of the length, even when the array is empty.
+    this.align(alignment(element));
+    const start = this.length;
+    if (element[0] === '{') {
+      const [keyType, valueType] = splitSignature(element.slice(1, -1));
+      if (keyType === undefined || valueType === undefined) throw new SyntaxError(`Invalid dict entry "${element}"`);
+      const entries = value instanceof Map ? [...value.entries()] : isPlainObject(value) ? Object.entries(value) : undefined;
+      if (!entries) throw new TypeError(`A D-Bus dict needs a Map or a plain object, not ${typeof value}`);
+      for (const [key, item] of entries) {
+        this.align(8);
+        this.write(keyType, key, depth + 1);
+        this.write(valueType, item, depth + 1);
+      }
+    } else {
+      if (!Array.isArray(value)) throw new TypeError(`A D-Bus array needs an array, not ${typeof value}`);
+      for (const item of value) this.write(element, item, depth + 1);
+    }
+    this.setUint32(lengthAt, this.length - start);
+  }
+
+  #struct(type: string, value: unknown, depth: number): void {
+    const fields = splitSignature(type.slice(1, -1));
+    if (!Array.isArray(value) || value.length !== fields.length) throw new TypeError(`A D-Bus struct ${type} needs an array of ${fields.length} values`);
+    fields.forEach((field, index) => this.write(field, value[index], depth + 1));
+  }
+
+  #variant(value: unknown, depth: number): void {
+    if (!(value instanceof DBusVariant)) throw new TypeError('A D-Bus variant needs a DBusVariant (see variant()), which names its type');
+    if (splitSignature(value.signature).length !== 1) throw new SyntaxError(`Invalid variant signature "${value.signature}"`);
+    this.write('g', value.signature);
+    this.write(value.signature, value.value, depth + 1);
   }
 
   #raw(bytes: Buffer): void {
@@ -93,10 +211,16 @@ class Writer {
   }
 }
 
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
 /** Encodes a message (little-endian, protocol version 1). */
-export function encodeMessage(message: OutgoingMessage): Buffer {
+export function encodeMessage(message: OutgoingMessage, options: EncodeOptions = {}): Buffer {
   const signature = message.signature ?? '';
-  const body = new Writer();
+  const body = new Writer(options.containers);
   splitSignature(signature).forEach((type, index) => body.write(type, message.body?.[index]));
 
   const fields: [number, unknown][] = [];

@@ -8,14 +8,29 @@ import {
   type AppMessage,
   type CancelReplyData,
   type DaemonMessage,
+  type NotificationActionDelivery,
+  type NotificationInput,
   type PendingReplyData,
   type SubmitReplyData,
   type TaskDelivery,
   type WireError,
 } from '../protocol/messages.js';
+import { PUSH_IDENTIFIER } from '../engine/push.js';
 import { credentialMatches } from './credentials.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { AppInstance, LaunchReason, SchedulerLog } from './scheduler/ports.js';
+
+/** What a session serves an app from. */
+export interface SessionServices {
+  readonly scheduler: Scheduler;
+  readonly notifications: SessionNotifications;
+}
+
+/** The notification center as an app sees it (see NotificationCenter). */
+export interface SessionNotifications {
+  post(appId: string, input: NotificationInput): Promise<{ notificationId: string; desktop: string }>;
+  requestAuthorization(appId: string): Promise<string>;
+}
 
 /** How a session reaches its app: the socket in the daemon, an in-process channel in the testing kit. */
 export interface SessionTransport {
@@ -34,14 +49,16 @@ export interface SessionTransport {
  */
 export class AppSession {
   readonly #scheduler: Scheduler;
+  readonly #notifications: SessionNotifications;
   readonly #transport: SessionTransport;
   readonly #log: SchedulerLog;
   readonly #daemonVersion: string;
   readonly #instanceId: number;
   #instance: SessionAppInstance | null = null;
 
-  constructor(scheduler: Scheduler, transport: SessionTransport, log: SchedulerLog, daemonVersion: string, instanceId: number) {
-    this.#scheduler = scheduler;
+  constructor(services: SessionServices, transport: SessionTransport, log: SchedulerLog, daemonVersion: string, instanceId: number) {
+    this.#scheduler = services.scheduler;
+    this.#notifications = services.notifications;
     this.#transport = transport;
     this.#log = log;
     this.#daemonVersion = daemonVersion;
@@ -82,13 +99,19 @@ export class AppSession {
     const accepted: string[] = [];
     const rejected: { identifier: string; reason: string; message: string }[] = [];
     for (const identifier of new Set(hello.registered)) {
+      if (identifier === PUSH_IDENTIFIER) {
+        // The push handler is permitted by the background mode, not by an identifier.
+        if (app.record.backgroundModes.includes('remote-notification')) accepted.push(identifier);
+        else rejected.push({ identifier, reason: 'notPermitted', message: `onRemoteNotification needs the "remote-notification" background mode in ${hello.appId}'s manifest` });
+        continue;
+      }
       const permitted = isFamilyPattern(identifier) ? app.record.permittedIdentifiers.includes(identifier) : isPermitted(app.record.permittedIdentifiers, identifier);
       if (permitted) accepted.push(identifier);
       else rejected.push({ identifier, reason: 'notPermitted', message: `${identifier} is not in the permittedIdentifiers of ${hello.appId}'s manifest` });
     }
     const process = hello.launchId ? app.processes.get(hello.launchId) : undefined;
     const launchReason: LaunchReason = process?.reason ?? 'user';
-    this.#instance = new SessionAppInstance(this.#transport, this.#instanceId, hello, process ? hello.launchId : null, launchReason, new Set(accepted));
+    this.#instance = new SessionAppInstance(this.#transport, this.#instanceId, hello, process ? hello.launchId : null, launchReason, new Set(accepted), hello.notificationActions);
     const supportedResources = [...this.#scheduler.supportedResources];
     const cancelledWhileAway = this.#scheduler.takeCancelledWhileAway(hello.appId);
     this.#transport.send({ t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: this.#daemonVersion, launchReason, accepted, rejected, supportedResources, cancelledWhileAway });
@@ -131,9 +154,11 @@ export class AppSession {
         return reply(message.id, data);
       }
       case 'pending': {
-        const requests: PendingReplyData['requests'] = this.#scheduler.pending(instance.appId).map(({ request }) => ({
+        // The daemon's push requests are not the app's submissions.
+        const own = this.#scheduler.pending(instance.appId).filter(({ request }) => request.kind !== 'push');
+        const requests: PendingReplyData['requests'] = own.map(({ request }) => ({
           identifier: request.identifier,
-          kind: request.kind,
+          kind: request.kind as Exclude<typeof request.kind, 'push'>,
           earliestBeginAt: request.earliestBeginAt,
           requiresNetworkConnectivity: request.requiresNetworkConnectivity,
           requiresExternalPower: request.requiresExternalPower,
@@ -157,6 +182,12 @@ export class AppSession {
       case 'completed':
         this.#scheduler.completed(instance, message.completions);
         return;
+      case 'notify':
+        return reply(message.id, await this.#notifications.post(instance.appId, message.notification));
+      case 'authorize':
+        return reply(message.id, { status: await this.#notifications.requestAuthorization(instance.appId) });
+      case 'pushCounts':
+        return reply(message.id, await this.#scheduler.pushCounts(instance.appId));
       default: {
         const unreachable: never = message;
         throw new Error(`unhandled message ${String(unreachable)}`);
@@ -175,9 +206,14 @@ class SessionAppInstance implements AppInstance {
     readonly launchId: string | null,
     readonly launchReason: LaunchReason,
     readonly registered: ReadonlySet<string>,
+    readonly notificationActions: boolean,
   ) {
     this.appId = hello.appId;
     this.pid = hello.pid;
+  }
+
+  deliverActions(actions: readonly NotificationActionDelivery[]): void {
+    this.transport.send({ t: 'actions', actions });
   }
 
   deliver(tasks: readonly TaskDelivery[]): void {

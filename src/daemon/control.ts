@@ -12,6 +12,11 @@ import type { StoreWriter } from './storeWriter.js';
 import type { Clock } from '../engine/clock.js';
 import { DaemonError } from './errors.js';
 import { buildSnapshot } from './snapshot.js';
+import type { NotificationCenter } from './notifications/notificationCenter.js';
+import type { PushTokens } from './pushTokens.js';
+import { pushBodySchema, type PushBody } from '../protocol/push.js';
+import { intakeCheckedPush } from './pushIntake.js';
+import { PUSH_STATES } from '../engine/push.js';
 
 export interface ControlDeps {
   readonly home: string;
@@ -29,10 +34,13 @@ export interface ControlDeps {
   readonly subscribe: (listener: (event: unknown) => void) => () => void;
   /** Where the dashboard is served (without its token), for `status`; null when it is not. */
   readonly dashboard?: () => { readonly url: string; readonly port: number } | null;
+  readonly notifications: NotificationCenter;
+  readonly pushTokens: PushTokens;
 }
 
 const OVERRIDES_SETTING = 'conditions.overrides';
 const appArgs = z.strictObject({ appId: appIdSchema });
+const notificationIdSchema = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a notification id');
 const appIdentifierArgs = z.strictObject({ appId: appIdSchema, identifier: identifierSchema });
 /** `bgtasks apps enable APP` or `bgtasks apps enable --all` (the global switch). */
 const switchArgs = z
@@ -61,7 +69,51 @@ export class ControlCommands {
         run: async ({ appId }: { appId: string }) => {
           await scheduler.uninstallApp(appId);
           removeCredential(deps.home, appId);
+          await deps.pushTokens.forget(appId);
+          await deps.notifications.forget(appId);
           return { appId, uninstalled: true };
+        },
+      },
+      // The app's push token (issued at install); `rotate` replaces it.
+      'apps.token': {
+        schema: z.strictObject({ appId: appIdSchema, rotate: z.boolean().default(false) }),
+        run: async ({ appId, rotate }: { appId: string; rotate: boolean }) => {
+          if (!scheduler.apps.get(appId)) throw new DaemonError('unknownApp', `no app ${appId} is installed (see \`bgtasks apps\`)`, 'appId');
+          return { appId, ...(await deps.pushTokens.issue(appId, rotate)) };
+        },
+      },
+      // A background push from the command line (`bgtasks push`); senders use POST /v1/apps/{appId}/push.
+      push: {
+        schema: pushBodySchema.extend({ appId: appIdSchema }),
+        run: ({ appId, ...body }: PushBody & { appId: string }) => this.receivePush(appId, body),
+      },
+      pushes: {
+        schema: z.strictObject({ appId: appIdSchema.optional(), state: z.enum(PUSH_STATES).optional(), limit: z.number().int().min(1).max(10_000).default(50) }),
+        run: async (args: { appId?: string; state?: (typeof PUSH_STATES)[number]; limit: number }) => ({
+          pushes: await store.listPushes({ ...(args.appId ? { appId: args.appId } : {}), ...(args.state ? { states: [args.state] } : {}), limit: args.limit }),
+          counts: args.appId ? await scheduler.pushCounts(args.appId) : null,
+        }),
+      },
+      notifications: {
+        schema: z.strictObject({ appId: appIdSchema.optional(), limit: z.number().int().min(1).max(10_000).default(50) }),
+        run: async (args: { appId?: string; limit: number }) => ({
+          notifications: await deps.notifications.list(args),
+          requests: deps.notifications.requests(),
+          desktop: deps.notifications.desktopKind,
+        }),
+      },
+      'notifications.allow': { schema: appArgs, run: ({ appId }: { appId: string }) => deps.notifications.setAuthorization(appId, true) },
+      'notifications.deny': { schema: appArgs, run: ({ appId }: { appId: string }) => deps.notifications.setAuthorization(appId, false) },
+      // The person chose an action on a notification (the dashboard's buttons, `bgtasks notifications act`).
+      'notifications.act': {
+        schema: z.strictObject({ notificationId: notificationIdSchema, actionId: identifierSchema }),
+        run: ({ notificationId, actionId }: { notificationId: string; actionId: string }) => deps.notifications.act(notificationId, actionId),
+      },
+      'notifications.dismiss': {
+        schema: z.strictObject({ notificationId: notificationIdSchema }),
+        run: async ({ notificationId }: { notificationId: string }) => {
+          await deps.notifications.dismiss(notificationId);
+          return { notificationId, dismissed: true };
         },
       },
       apps: { schema: z.strictObject({}), run: () => this.#apps() },
@@ -155,6 +207,14 @@ export class ControlCommands {
     return await entry.run(parsed.data as never);
   }
 
+  /**
+   * Takes a push (checked against {@link pushBodySchema} by the caller): resolves once it is stored.
+   * @throws DaemonError `payloadTooLarge` (field `data`) past 4 KB, `unknownApp`, `notPermitted`.
+   */
+  async receivePush(appId: string, body: PushBody): Promise<unknown> {
+    return intakeCheckedPush(this.#deps.scheduler, appId, body, this.#deps.clock.now());
+  }
+
   watch(listener: (event: unknown) => void): () => void {
     return this.#deps.subscribe(listener);
   }
@@ -180,7 +240,8 @@ export class ControlCommands {
     };
     const event: HistoryEventInput = { at: now, appId, identifier: null, taskId: null, type: 'installed', reason: existing ? 'reinstalled' : null, detail: { dir: loaded.dir } };
     await this.#deps.scheduler.installApp(record, event);
-    return { ...publicApp(record), reinstalled: Boolean(existing) };
+    await this.#deps.pushTokens.issue(appId);
+    return { ...publicApp(record), reinstalled: Boolean(existing), pushToken: `bgtasks apps token ${appId}` };
   }
 
   async #switch(args: { appId?: string; all: boolean }, enabled: boolean): Promise<unknown> {

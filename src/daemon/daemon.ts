@@ -22,6 +22,10 @@ import { Scheduler } from './scheduler/scheduler.js';
 import type { AppLauncher, CpuMeter } from './scheduler/ports.js';
 import { StoreWriter } from './storeWriter.js';
 import { SystemClock } from './systemClock.js';
+import { createDesktopNotifier, type DesktopNotifier } from './notifications/desktopNotifier.js';
+import type { NotificationCenter } from './notifications/notificationCenter.js';
+import { wireNotifications } from './notifications/wireNotifications.js';
+import { PushTokens } from './pushTokens.js';
 
 export interface DaemonDeps {
   readonly clock?: Clock;
@@ -29,6 +33,8 @@ export interface DaemonDeps {
   readonly launcher?: AppLauncher;
   readonly cpuMeter?: CpuMeter | null;
   readonly logger?: Logger;
+  /** Where notifications show on the desktop; null for nowhere. @default the OS's notification service */
+  readonly desktop?: DesktopNotifier | null;
 }
 
 /** The setting that keeps the profile picked at first start. */
@@ -55,6 +61,7 @@ export class Daemon implements AsyncDisposable {
     resources: DisposableStore,
     /** The web dashboard, or null when `httpPort` is null or its port was taken. */
     readonly dashboard: DashboardServer | null = null,
+    readonly notifications: NotificationCenter | null = null,
   ) {
     this.#resources = resources;
   }
@@ -70,6 +77,7 @@ export class Daemon implements AsyncDisposable {
     chmodSync(paths.home, 0o700);
     const store = openStore(compiled.store, { synchronous: compiled.synchronous });
     let conditionsToDispose: DeviceConditions | null = null;
+    let notificationsToDispose: NotificationCenter | null = null;
     try {
       await store.migrate();
       const overrides = conditionOverridesSchema.safeParse(await ControlCommands.loadOverrides(store));
@@ -98,6 +106,16 @@ export class Daemon implements AsyncDisposable {
         log: daemonLog,
         options: scheduling,
       });
+      const notifications = await wireNotifications({
+        clock,
+        store,
+        writer,
+        scheduler,
+        log: daemonLog,
+        desktop: deps.desktop === undefined ? createDesktopNotifier({ log: daemonLog }) : deps.desktop,
+      });
+      notificationsToDispose = notifications;
+      const pushTokens = await PushTokens.load(compiled.home, store, writer);
       let dashboard: DashboardServer | null = null;
       const subscribers = new Set<(event: unknown) => void>();
       writer.onDidCommit((batch) => {
@@ -115,6 +133,8 @@ export class Daemon implements AsyncDisposable {
         startedAt: clock.now(),
         profile: { name: profile.profile, reason: profile.reason },
         dashboard: () => dashboard && { url: dashboard.url, port: dashboard.port },
+        notifications,
+        pushTokens,
         subscribe: (listener) => {
           subscribers.add(listener);
           return () => subscribers.delete(listener);
@@ -122,19 +142,21 @@ export class Daemon implements AsyncDisposable {
       });
       const server = await IpcServer.listen(
         { socketPath: paths.socket, maxFrameBytes: compiled.maxFrameBytes, helloTimeoutMs: compiled.helloTimeoutMs, daemonVersion: VERSION },
-        scheduler,
+        { scheduler, notifications },
         control,
         daemonLog,
       );
       // After the socket: its listen refuses a second daemon on this home, which must not take over the dashboard file.
-      dashboard = await startDashboard({ home: compiled.home, port: compiled.httpPort, control, conditions, log: daemonLog });
+      dashboard = await startDashboard({ home: compiled.home, port: compiled.httpPort, control, conditions, pushTokens, log: daemonLog });
       const resources = new DisposableStore();
       resources.add(conditions.onDidChange((snapshot) => log.info({ ...snapshot.conditions }, 'conditions changed')));
       log.info({ socket: paths.socket, store: store.location, pid: process.pid }, `bgtasks daemon ${VERSION} listening`);
-      return new Daemon(compiled, store, scheduler, conditions, control, server, writer, log, resources, dashboard);
+      resources.add(notifications);
+      return new Daemon(compiled, store, scheduler, conditions, control, server, writer, log, resources, dashboard, notifications);
     } catch (error) {
       // A failed start leaves nothing running: the sensors' monitor processes stop too.
       conditionsToDispose?.dispose();
+      notificationsToDispose?.dispose();
       await store.close().catch(() => undefined);
       throw error;
     }

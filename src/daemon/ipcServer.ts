@@ -13,7 +13,7 @@ import { FrameDecoder, encodeFrame } from '../protocol/framing.js';
 import { MAX_SOCKET_PATH_BYTES } from '../shared/paths.js';
 import { AppSession, toWireError } from './appSession.js';
 import type { ControlCommands } from './control.js';
-import type { Scheduler } from './scheduler/scheduler.js';
+import type { SessionServices } from './appSession.js';
 import type { SchedulerLog as Logger } from './scheduler/ports.js';
 
 export interface IpcServerOptions {
@@ -40,7 +40,7 @@ export class IpcServer implements AsyncDisposable {
     this.#options = options;
   }
 
-  static async listen(options: IpcServerOptions, scheduler: Scheduler, control: ControlCommands, log: Logger): Promise<IpcServer> {
+  static async listen(options: IpcServerOptions, services: SessionServices, control: ControlCommands, log: Logger): Promise<IpcServer> {
     if (Buffer.byteLength(options.socketPath) > MAX_SOCKET_PATH_BYTES) {
       throw new Error(`the socket path ${options.socketPath} is longer than ${MAX_SOCKET_PATH_BYTES} bytes: choose a shorter BGTASKS_HOME`);
     }
@@ -55,7 +55,7 @@ export class IpcServer implements AsyncDisposable {
     const server = createServer((socket) => {
       ipc.#sockets.add(socket);
       socket.once('close', () => ipc.#sockets.delete(socket));
-      new Connection(socket, options, scheduler, control, log, nextInstanceId++);
+      new Connection(socket, options, services, control, log, nextInstanceId++);
     });
     const ipc = new IpcServer(server, options);
     await new Promise<void>((resolve, reject) => {
@@ -100,7 +100,7 @@ function isAlive(socketPath: string): Promise<boolean> {
 class Connection {
   readonly #socket: Socket;
   readonly #options: IpcServerOptions;
-  readonly #scheduler: Scheduler;
+  readonly #services: SessionServices;
   readonly #control: ControlCommands;
   readonly #log: Logger;
   readonly #instanceId: number;
@@ -110,10 +110,10 @@ class Connection {
   #unsubscribe: (() => void) | null = null;
   readonly #helloTimer: NodeJS.Timeout;
 
-  constructor(socket: Socket, options: IpcServerOptions, scheduler: Scheduler, control: ControlCommands, log: Logger, instanceId: number) {
+  constructor(socket: Socket, options: IpcServerOptions, services: SessionServices, control: ControlCommands, log: Logger, instanceId: number) {
     this.#socket = socket;
     this.#options = options;
-    this.#scheduler = scheduler;
+    this.#services = services;
     this.#control = control;
     this.#log = log;
     this.#instanceId = instanceId;
@@ -172,7 +172,7 @@ class Connection {
       this.send({ t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: this.#options.daemonVersion, launchReason: 'user', accepted: [], rejected: [], supportedResources: [], cancelledWhileAway: [] });
       return;
     }
-    const session = new AppSession(this.#scheduler, { send: (message) => this.send(message), fail: (error) => this.#fail(error), end: () => this.end() }, this.#log, this.#options.daemonVersion, this.#instanceId);
+    const session = new AppSession(this.#services, { send: (message) => this.send(message), fail: (error) => this.#fail(error), end: () => this.end() }, this.#log, this.#options.daemonVersion, this.#instanceId);
     if (session.hello(frame)) {
       this.#session = session;
       this.#role = 'app';

@@ -38,7 +38,7 @@ export class ChildProcessLauncher implements AppLauncher {
     return this.#priority.support();
   }
 
-  launch(app: AppRecord, launch: { readonly launchId: string; readonly reason: LaunchReason }): LaunchedChildProcess {
+  launch(app: AppRecord, launch: { readonly launchId: string; readonly reason: LaunchReason; readonly cause?: 'notificationAction' }): LaunchedChildProcess {
     const paths = homePaths(this.#home);
     mkdirSync(paths.logsDir, { recursive: true, mode: 0o700 });
     const log = openSync(paths.appLogFile(app.appId), 'a', 0o600);
@@ -50,7 +50,8 @@ export class ChildProcessLauncher implements AppLauncher {
     const env: NodeJS.ProcessEnv = {
       ...this.#env,
       [ENV.home]: this.#home,
-      [ENV.launchReason]: launch.reason,
+      // A person's launch from a notification's action: the app's launchReason says so.
+      [ENV.launchReason]: launch.cause ?? launch.reason,
       [ENV.launchId]: launch.launchId,
       [ENV.appId]: app.appId,
     };

@@ -3,7 +3,7 @@ import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { appIdSchema, identifierPatternSchema } from '../protocol/identifiers.js';
 import { describeIssue } from '../protocol/messages.js';
-import type { BackgroundMode } from '../engine/types.js';
+import { BACKGROUND_MODES, type BackgroundMode } from '../engine/types.js';
 
 /**
  * The `bgtasks` section of an app's package.json: our Info.plist.
@@ -13,16 +13,22 @@ import type { BackgroundMode } from '../engine/types.js';
  *   "appId": "com.example.feeds",
  *   "launch": ["node", "main.mjs"],
  *   "permittedIdentifiers": ["com.example.feeds.refresh", "com.example.feeds.export.*"],
- *   "backgroundModes": ["fetch", "processing"]
+ *   "backgroundModes": ["fetch", "processing", "remote-notification"]
  * }
  * ```
  */
-export const manifestSchema = z.strictObject({
-  appId: appIdSchema,
-  launch: z.array(z.string().min(1).max(4096)).min(1, 'must name a command, e.g. ["node", "main.mjs"]').max(256),
-  permittedIdentifiers: z.array(identifierPatternSchema).min(1, 'must list at least one task identifier').max(1000),
-  backgroundModes: z.array(z.enum(['fetch', 'processing'])).max(8).refine((modes) => new Set(modes).size === modes.length, 'lists a mode twice'),
-});
+export const manifestSchema = z
+  .strictObject({
+    appId: appIdSchema,
+    launch: z.array(z.string().min(1).max(4096)).min(1, 'must name a command, e.g. ["node", "main.mjs"]').max(256),
+    permittedIdentifiers: z.array(identifierPatternSchema).max(1000),
+    backgroundModes: z.array(z.enum(BACKGROUND_MODES)).max(8).refine((modes) => new Set(modes).size === modes.length, 'lists a mode twice'),
+  })
+  // An app that only takes pushes needs no task identifier of its own.
+  .refine((manifest) => manifest.permittedIdentifiers.length > 0 || manifest.backgroundModes.includes('remote-notification'), {
+    message: 'must list at least one task identifier',
+    path: ['permittedIdentifiers'],
+  });
 export type Manifest = z.infer<typeof manifestSchema>;
 
 /**

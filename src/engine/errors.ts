@@ -10,6 +10,7 @@
  * | `immediateRunIneligible`     | reserved for continued-processing requests with strategy `fail`              |
  * | `invalidRequest`             | the request is malformed; `field` names the field at fault                   |
  * | `systemUnreachable`          | no daemon answers on the socket; the message says how to start one          |
+ * | `notificationsNotAllowed`    | a notification was posted without the person's permission                   |
  */
 export type SchedulerErrorCode =
   | 'unavailable'
@@ -17,7 +18,8 @@ export type SchedulerErrorCode =
   | 'notPermitted'
   | 'immediateRunIneligible'
   | 'invalidRequest'
-  | 'systemUnreachable';
+  | 'systemUnreachable'
+  | 'notificationsNotAllowed';
 
 export const SCHEDULER_ERROR_CODES: readonly SchedulerErrorCode[] = [
   'unavailable',
@@ -26,6 +28,7 @@ export const SCHEDULER_ERROR_CODES: readonly SchedulerErrorCode[] = [
   'immediateRunIneligible',
   'invalidRequest',
   'systemUnreachable',
+  'notificationsNotAllowed',
 ];
 
 export interface SchedulerFault {

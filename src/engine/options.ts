@@ -84,6 +84,12 @@ export interface SchedulingOptions {
   readonly maxContinuedTasks: number;
   /** A continued processing task that reports no progress for this long is expired as stalled, in ms. @default 60_000 */
   readonly continuedStallMs: number;
+  /** Deliveries of one push that may end without the app's handler completing (a crash, a kill) before it is recorded as failed. @default 5 */
+  readonly pushMaxAttempts: number;
+  /** The wait before delivering such a push again, in ms; doubles with each attempt. @default 1_000 */
+  readonly pushRetryDelayMs: number;
+  /** The longest such wait, in ms. @default 300_000 (5 min) */
+  readonly pushMaxRetryDelayMs: number;
 }
 
 type OptionRule =
@@ -127,6 +133,9 @@ const RULES: Readonly<Record<keyof SchedulingOptions, OptionRule>> = {
   minRefreshIntervalMs: int(1),
   maxContinuedTasks: int(1),
   continuedStallMs: int(1),
+  pushMaxAttempts: int(1),
+  pushRetryDelayMs: int(0),
+  pushMaxRetryDelayMs: int(0),
 };
 
 const DAY_MS = 24 * 60 * 60_000;
@@ -166,6 +175,9 @@ export function defaultSchedulingOptions(profile: SchedulingProfile = 'device'):
     minRefreshIntervalMs: 60_000,
     maxContinuedTasks: 2,
     continuedStallMs: 60_000,
+    pushMaxAttempts: 5,
+    pushRetryDelayMs: 1_000,
+    pushMaxRetryDelayMs: 5 * 60_000,
   } satisfies SchedulingOptions;
 }
 

@@ -133,6 +133,12 @@ export interface Policy {
    * `conditions` deferral then expires the task (the power cable pulled, the user back at the keyboard).
    */
   readonly enforcedWhileRunning?: boolean;
+  /**
+   * Whether the policy is the system's discretion (budgets, throttling, the device's condition) rather
+   * than the user's intent or capacity. A priority-10 push is exempt from these: it goes now, held only by
+   * the user (a force-quit, a switch) and by free slots.
+   */
+  readonly discretionary?: boolean;
   evaluate(context: PolicyContext): Verdict;
 }
 

@@ -1,4 +1,5 @@
 import type { SchedulerFault } from './errors.js';
+import { PUSH_IDENTIFIER } from './push.js';
 import { isFamilyPattern, isPermitted, matchesPattern } from './identifiers.js';
 import { MODE_FOR_KIND, type AppRecord, type ContinuedSpec, type RetryPolicy, type TaskKind, type TaskRequest } from './types.js';
 
@@ -40,6 +41,9 @@ export function checkSubmission(
   }
   if (!app.enabled) {
     return { code: 'unavailable', message: `background tasks are disabled for ${app.appId} (bgtasks apps enable ${app.appId})` };
+  }
+  if (request.identifier === PUSH_IDENTIFIER) {
+    return { code: 'notPermitted', field: 'identifier', message: `${PUSH_IDENTIFIER} is the system's: handle pushes with onRemoteNotification` };
   }
   if (!isPermitted(app.permittedIdentifiers, request.identifier)) {
     return {

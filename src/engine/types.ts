@@ -5,15 +5,23 @@
 
 /**
  * `refresh` is Apple's BGAppRefreshTask, `processing` its BGProcessingTask, `continued` its
- * BGContinuedProcessingTask (work a person started, with progress they can watch and cancel).
+ * BGContinuedProcessingTask (work a person started, with progress they can watch and cancel), and
+ * `push` the delivery of a background push to the app's `onRemoteNotification` handler (Apple's
+ * `didReceiveRemoteNotification:fetchCompletionHandler:`). Apps never submit `push` requests: the
+ * daemon makes one for the oldest undelivered push of an app (see src/engine/push.ts).
  */
-export type TaskKind = 'refresh' | 'processing' | 'continued';
-export const TASK_KINDS: readonly TaskKind[] = ['refresh', 'processing', 'continued'];
+export type TaskKind = 'refresh' | 'processing' | 'continued' | 'push';
+export const TASK_KINDS: readonly TaskKind[] = ['refresh', 'processing', 'continued', 'push'];
+/** The kinds an app can submit. */
+export type SubmittableKind = Exclude<TaskKind, 'push'>;
 
-/** Manifest background modes: `fetch` permits refresh tasks, `processing` permits processing tasks. */
-export type BackgroundMode = 'fetch' | 'processing';
-export const BACKGROUND_MODES: readonly BackgroundMode[] = ['fetch', 'processing'];
-export const MODE_FOR_KIND: Readonly<Record<TaskKind, BackgroundMode>> = { refresh: 'fetch', processing: 'processing', continued: 'processing' };
+/**
+ * Manifest background modes: `fetch` permits refresh tasks, `processing` processing and continued
+ * tasks, `remote-notification` background pushes.
+ */
+export type BackgroundMode = 'fetch' | 'processing' | 'remote-notification';
+export const BACKGROUND_MODES: readonly BackgroundMode[] = ['fetch', 'processing', 'remote-notification'];
+export const MODE_FOR_KIND: Readonly<Record<TaskKind, BackgroundMode>> = { refresh: 'fetch', processing: 'processing', continued: 'processing', push: 'remote-notification' };
 
 /**
  * What a continued processing request adds: what the person sees, and what to do when it cannot start
@@ -75,6 +83,18 @@ export interface TaskRequest {
   readonly continued: ContinuedSpec | null;
   /** Wall-clock ms of the submission. */
   readonly submittedAt: number;
+  /**
+   * Set only on the daemon's in-memory `push` requests (never stored): the push it delivers and the
+   * priority it goes with (the highest among the app's undelivered pushes, since they go in order).
+   */
+  readonly push?: PushRef;
+}
+
+/** Which push a `push` request or run carries. */
+export interface PushRef {
+  readonly pushId: string;
+  /** 10: now, unless the user force-quit the app; 5: when convenient, within the app's budget. */
+  readonly priority: 5 | 10;
 }
 
 /**
@@ -232,7 +252,11 @@ export type HistoryEventType =
   /** The daemon picked or was given a policy profile. */
   | 'profile'
   /** Background App Refresh was switched on or off for all apps. */
-  | 'globalSwitch';
+  | 'globalSwitch'
+  /** A background push was received, collapsed, expired, delivered or given up (`reason` says which). */
+  | 'push'
+  /** A notification was posted, or the person chose one of its actions, or answered an app's request to post. */
+  | 'notification';
 
 export function requestKey(appId: string, identifier: string): string {
   return `${appId}\u0000${identifier}`;

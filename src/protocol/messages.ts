@@ -12,7 +12,9 @@ import { appIdSchema, identifierPatternSchema, identifierSchema } from './identi
  */
 export const PROTOCOL_VERSION = 1;
 
-const taskKind = z.enum(['refresh', 'processing', 'continued']);
+const taskKind = z.enum(['refresh', 'processing', 'continued', 'push']);
+/** What an app may submit: push tasks are made by the daemon, for pushes it received. */
+const submittableKind = z.enum(['refresh', 'processing', 'continued']);
 const resourceName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a resource name such as "gpu"');
 const taskId = z.string().min(1).max(64);
 const wallMs = z.number().int().nonnegative().max(8.64e15);
@@ -32,7 +34,7 @@ export const retryInputSchema = z
 
 export const requestInputSchema = z.strictObject({
   identifier: identifierSchema,
-  kind: taskKind,
+  kind: submittableKind,
   earliestBeginAt: wallMs.nullable(),
   requiresNetworkConnectivity: z.boolean().default(false),
   requiresExternalPower: z.boolean().default(false),
@@ -67,8 +69,10 @@ export const appHelloSchema = z.strictObject({
   pid: z.number().int().positive(),
   /** Set when the daemon launched this process (from `BGTASKS_LAUNCH_ID`); null for a launch by the user. */
   launchId: z.string().max(64).nullable(),
-  /** Identifiers (or `.*` families) with a handler registered before the handshake. */
+  /** Identifiers (or `.*` families) with a handler registered before the handshake (`bgtasks.remote-notification` for pushes). */
   registered: z.array(identifierPatternSchema).max(10_000),
+  /** Whether the app handles the actions people choose on its notifications (`notifications.onAction`). */
+  notificationActions: z.boolean().default(false),
 });
 
 export const controlHelloSchema = z.strictObject({
@@ -113,8 +117,11 @@ export const completionSchema = z.strictObject({
   /** Why it ended this way: `handlerThrew`, `expiredWithoutHandler`, ... */
   reason: reasonCode.nullable().default(null),
   error: z.string().max(4096).nullable().default(null),
+  /** For a push task: what the app's `onRemoteNotification` handler returned. */
+  result: z.enum(['newData', 'noData', 'failed']).nullable().default(null),
 });
-export type Completion = z.infer<typeof completionSchema>;
+/** A completion as the scheduler takes it; `result` only for push tasks. */
+export type Completion = Omit<z.infer<typeof completionSchema>, 'result'> & { readonly result?: 'newData' | 'noData' | 'failed' | null };
 
 /** Progress of a continued processing task, and its title when the app changed it. */
 export const progressUpdateSchema = z.strictObject({
@@ -136,6 +143,26 @@ export const completedSchema = z.strictObject({
   completions: z.array(completionSchema).min(1).max(10_000),
 });
 
+/** A notification for the person; what `notifications.post()` sends. */
+export const notificationInputSchema = z.strictObject({
+  title: z.string().trim().min(1, 'must not be empty').max(200),
+  body: z.string().max(2000).default(''),
+  threadId: identifierSchema.nullable().default(null),
+  actions: z
+    .array(z.strictObject({ id: identifierSchema, title: z.string().trim().min(1, 'must not be empty').max(64) }))
+    .max(4, 'at most 4 actions')
+    .refine((actions) => new Set(actions.map((action) => action.id)).size === actions.length, 'two actions share an id')
+    .default([]),
+});
+export type NotificationInput = z.infer<typeof notificationInputSchema>;
+
+/** The app posts a notification (it must be authorized). */
+export const notifySchema = z.strictObject({ t: z.literal('notify'), id: z.number().int(), notification: notificationInputSchema });
+/** The app asks to post notifications; the answer is the current authorization (the person answers in the dashboard or with `bgtasks notifications allow`). */
+export const authorizeSchema = z.strictObject({ t: z.literal('authorize'), id: z.number().int() });
+/** The app asks for its push counts (held, collapsed, expired, ...). */
+export const pushCountsSchema = z.strictObject({ t: z.literal('pushCounts'), id: z.number().int() });
+
 export const controlSchema = z.strictObject({
   t: z.literal('control'),
   id: z.number().int(),
@@ -153,6 +180,9 @@ export const appMessageSchema = z.discriminatedUnion('t', [
   progressSchema,
   startedSchema,
   completedSchema,
+  notifySchema,
+  authorizeSchema,
+  pushCountsSchema,
 ]);
 export const controlMessageSchema = controlSchema;
 
@@ -160,6 +190,9 @@ export type AppHello = z.infer<typeof appHelloSchema>;
 export type ControlHello = z.infer<typeof controlHelloSchema>;
 export type Hello = z.infer<typeof helloSchema>;
 export type AppMessage = z.infer<typeof appMessageSchema>;
+/** Frames as an app writes them: fields with defaults may be left out (older daemons never see them). */
+export type AppHelloFrame = z.input<typeof appHelloSchema>;
+export type CompletedFrame = z.input<typeof completedSchema>;
 export type ControlMessage = z.infer<typeof controlSchema>;
 
 // ---- daemon to client ----
@@ -196,12 +229,41 @@ export interface Reply {
 export interface TaskDelivery {
   readonly taskId: string;
   readonly identifier: string;
-  readonly kind: 'refresh' | 'processing' | 'continued';
+  readonly kind: 'refresh' | 'processing' | 'continued' | 'push';
   /** Wall-clock ms of expiration, or null when the task has no time limit. */
   readonly deadlineAt: number | null;
   /** For continued processing tasks: what the person sees. */
   readonly title?: string;
   readonly subtitle?: string;
+  /** For push tasks: the push. */
+  readonly push?: PushDelivery;
+}
+
+/** A push as the app's `onRemoteNotification` handler sees it. */
+export interface PushDelivery {
+  readonly id: string;
+  readonly data: unknown;
+  readonly priority: 5 | 10;
+  /** How many earlier pushes with the same `collapseId` this one replaced. */
+  readonly collapsedCount: number;
+  readonly collapseId: string | null;
+  readonly receivedAt: number;
+  /** 1 for the first delivery; more when an earlier one did not complete (the app can drop a repeat by `id`). */
+  readonly attempt: number;
+}
+
+/** Actions the person chose on the app's notifications. */
+export interface ActionsMessage {
+  readonly t: 'actions';
+  readonly actions: readonly NotificationActionDelivery[];
+}
+
+export interface NotificationActionDelivery {
+  readonly notificationId: string;
+  readonly actionId: string;
+  readonly title: string;
+  readonly threadId: string | null;
+  readonly at: number;
 }
 
 export interface TasksMessage {
@@ -230,7 +292,7 @@ export interface EventMessage {
   readonly event: unknown;
 }
 
-export type DaemonMessage = Welcome | Reply | TasksMessage | ExpireMessage | TerminateMessage | ErrorMessage | EventMessage;
+export type DaemonMessage = Welcome | Reply | TasksMessage | ExpireMessage | TerminateMessage | ErrorMessage | EventMessage | ActionsMessage;
 
 // Schemas for what the daemon sends, used by the SDK and the CLI to check what they receive.
 const wireErrorSchema = z.object({ code: z.string(), message: z.string(), field: z.string().optional() });
@@ -308,7 +370,31 @@ export const daemonMessageSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('reply'), id: z.number(), ok: z.boolean(), data: z.unknown().optional(), error: wireErrorSchema.optional() }),
   z.object({
     t: z.literal('tasks'),
-    tasks: z.array(z.object({ taskId: z.string(), identifier: z.string(), kind: taskKind, deadlineAt: z.number().nullable(), title: z.string().optional(), subtitle: z.string().optional() })),
+    tasks: z.array(
+      z.object({
+        taskId: z.string(),
+        identifier: z.string(),
+        kind: taskKind,
+        deadlineAt: z.number().nullable(),
+        title: z.string().optional(),
+        subtitle: z.string().optional(),
+        push: z
+          .object({
+            id: z.string(),
+            data: z.unknown(),
+            priority: z.union([z.literal(5), z.literal(10)]),
+            collapsedCount: z.number(),
+            collapseId: z.string().nullable(),
+            receivedAt: z.number(),
+            attempt: z.number(),
+          })
+          .optional(),
+      }),
+    ),
+  }),
+  z.object({
+    t: z.literal('actions'),
+    actions: z.array(z.object({ notificationId: z.string(), actionId: z.string(), title: z.string(), threadId: z.string().nullable(), at: z.number() })),
   }),
   z.object({ t: z.literal('expire'), tasks: z.array(z.object({ taskId: z.string(), reason: z.string() })) }),
   z.object({ t: z.literal('terminate'), reason: z.string() }),

@@ -18,7 +18,9 @@ export type Op =
   | ({ readonly type: 'submit'; readonly input: RequestInput } & Settle<void>)
   | ({ readonly type: 'cancel'; readonly identifiers: readonly string[] | null } & Settle<void>)
   | ({ readonly type: 'pending' } & Settle<BGTaskRequest[]>)
-  | ({ readonly type: 'explain'; readonly identifier: string } & Settle<ExplanationData>);
+  | ({ readonly type: 'explain'; readonly identifier: string } & Settle<ExplanationData>)
+  /** A call answered on its own (notifications, push counts): its frame, and how to read the reply. */
+  | ({ readonly type: 'call'; readonly frame: (id: number) => AppMessage; readonly parse: (data: unknown) => unknown } & Settle<unknown>);
 
 /** The most items one frame carries (the protocol's limit). */
 const MAX_ITEMS = 10_000;
@@ -58,7 +60,7 @@ export class Calls {
       const first = ops[index] as Op;
       let end = index + 1;
       // An explanation is about one identifier: one frame each.
-      while (first.type !== 'explain' && end < ops.length && end - index < MAX_ITEMS && (ops[end] as Op).type === first.type) end += 1;
+      while (first.type !== 'explain' && first.type !== 'call' && end < ops.length && end - index < MAX_ITEMS && (ops[end] as Op).type === first.type) end += 1;
       const group = ops.slice(index, end);
       index = end;
       const id = this.#nextId++;
@@ -85,6 +87,16 @@ export class Calls {
         break;
       case 'pending':
         this.#settlePending(call.ops, reply.data);
+        break;
+      case 'call':
+        for (const op of call.ops) {
+          const single = op as Extract<Op, { type: 'call' }>;
+          try {
+            single.resolve(single.parse(reply.data));
+          } catch (error) {
+            op.reject(malformed('the call', error instanceof Error ? error.message : String(error)));
+          }
+        }
         break;
       case 'explain': {
         const parsed = explanationSchema.safeParse(reply.data);
@@ -127,6 +139,7 @@ export class Calls {
       return { t: 'cancel', id, identifiers };
     }
     if (type === 'explain') return { t: 'explain', id, identifier: (ops[0] as Extract<Op, { type: 'explain' }>).identifier };
+    if (type === 'call') return (ops[0] as Extract<Op, { type: 'call' }>).frame(id);
     return { t: 'pending', id };
   }
 

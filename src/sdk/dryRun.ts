@@ -108,7 +108,7 @@ export class DryRun {
       case 'hello':
         if (frame.role !== 'app') return null;
         this.#begin(frame.registered, discovery);
-        return { t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: 'dry-run', launchReason: this.#launchReason(), accepted: [...frame.registered], rejected: [], supportedResources: [], cancelledWhileAway: [] };
+        return { t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: 'dry-run', launchReason: this.#launchReason() === 'background' ? 'background' : 'user', accepted: [...frame.registered], rejected: [], supportedResources: [], cancelledWhileAway: [] };
       case 'submit':
         for (const { identifier, kind } of frame.requests) this.#submitted.push({ identifier, kind });
         return reply(frame.id, { results: frame.requests.map(() => ({ ok: true })) });
@@ -116,6 +116,12 @@ export class DryRun {
         return reply(frame.id, { cancelled: 0 });
       case 'pending':
         return reply(frame.id, { requests: [] });
+      case 'authorize':
+        return reply(frame.id, { status: 'notDetermined' });
+      case 'notify':
+        return { t: 'reply', id: frame.id, ok: false, error: { code: 'notificationsNotAllowed', message: 'a dry run (bgtasks check) posts no notifications' } };
+      case 'pushCounts':
+        return reply(frame.id, { pending: 0, held: 0, delivered: 0, collapsed: 0, expired: 0, failed: 0 });
       case 'explain':
         return reply(frame.id, { state: 'none', appId: this.#appId(discovery) ?? 'unknown', identifier: frame.identifier, summary: 'a dry run (bgtasks check) has no daemon to explain', history: [] });
       default:

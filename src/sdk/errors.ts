@@ -10,6 +10,7 @@ const CODE = {
   immediateRunIneligible: 'immediateRunIneligible',
   invalidRequest: 'invalidRequest',
   systemUnreachable: 'systemUnreachable',
+  notificationsNotAllowed: 'notificationsNotAllowed',
 } as const satisfies { readonly [K in SchedulerErrorCode]: K };
 
 const BRAND = Symbol.for('bgtasks.BGTaskSchedulerError');
@@ -29,6 +30,7 @@ export const START_DAEMON_HINT = 'run `bgtasks daemon` (or `npm start` in the bg
  * | `immediateRunIneligible`     | (reserved)                                  | continued-processing requests that cannot start at once              |
  * | `invalidRequest`             | request constructors, `submit`              | the request is malformed; `field` names the field at fault           |
  * | `systemUnreachable`          | `submit`, `cancel`, `cancelAll`, `getPendingTaskRequests` | no daemon answers on the socket, or the connection closed while waiting; the message names the socket and how to start a daemon |
+ * | `notificationsNotAllowed`    | `notifications.post`                         | the person has not allowed the app's notifications (dashboard, `bgtasks notifications allow APP`) |
  *
  * `instanceof` works across copies of the package (it checks a registered symbol, not the prototype).
  */

@@ -1,4 +1,4 @@
-import type { AppHello, DaemonMessage, Welcome } from '../protocol/messages.js';
+import type { AppHelloFrame, DaemonMessage, Welcome } from '../protocol/messages.js';
 import { BGTaskSchedulerError, systemUnreachableError } from './errors.js';
 import type { DaemonLink } from './link.js';
 
@@ -24,7 +24,7 @@ export interface Greeting {
  * `badCredential`, `unavailable`, `unsupportedProtocolVersion`, `protocolError`) becomes `unavailable`
  * with the daemon's message; a close or no answer within `timeoutMs` becomes `systemUnreachable`.
  */
-export function greet(link: DaemonLink, hello: AppHello, options: GreetOptions): Greeting {
+export function greet(link: DaemonLink, hello: AppHelloFrame, options: GreetOptions): Greeting {
   const { socketPath, timeoutMs } = options;
   /** `aborted`: we closed the link ourselves, so its close is not news. */
   let state: 'waiting' | 'open' | 'aborted' = 'waiting';

@@ -36,3 +36,25 @@ export { BGTask, BGAppRefreshTask, BGProcessingTask, BGContinuedProcessingTask, 
 export { BGTaskSchedulerError, type SchedulerErrorCode } from './errors.js';
 export type { Logger } from './logger.js';
 export type { TaskHandler } from './taskRunner.js';
+export type { BGRemoteNotification, BackgroundFetchResult, RemoteNotificationHandler } from './push.js';
+export type { PushCounts } from './pushCounts.js';
+export {
+  UserNotificationCenter,
+  type NotificationActionHandler,
+  type NotificationActionResponse,
+  type NotificationAuthorizationStatus,
+  type NotificationContent,
+} from './notifications.js';
+import { BGTaskScheduler as Scheduler } from './scheduler.js';
+import type { UserNotificationCenter as Center } from './notifications.js';
+
+/**
+ * `BGTaskScheduler.shared.notifications`, reached on first use (so importing it starts nothing):
+ * `notifications.requestAuthorization()`, `notifications.post({ title, body, actions })`,
+ * `notifications.onAction(handler)`.
+ */
+export const notifications: Pick<Center, 'requestAuthorization' | 'post' | 'onAction'> = Object.freeze({
+  requestAuthorization: () => Scheduler.shared.notifications.requestAuthorization(),
+  post: (content: Parameters<Center['post']>[0]) => Scheduler.shared.notifications.post(content),
+  onAction: (handler: Parameters<Center['onAction']>[0]) => Scheduler.shared.notifications.onAction(handler),
+});

@@ -1,9 +1,9 @@
 import { createConnection, type Socket } from 'node:net';
 import { FrameDecoder, encodeFrame } from '../protocol/framing.js';
-import { daemonMessageSchema, describeIssue, type AppHello, type AppMessage, type DaemonMessage } from '../protocol/messages.js';
+import { daemonMessageSchema, describeIssue, type AppHelloFrame, type AppMessage, type CompletedFrame, type DaemonMessage } from '../protocol/messages.js';
 
 /** A frame the app sends. */
-export type AppFrame = AppHello | AppMessage;
+export type AppFrame = AppHelloFrame | AppMessage | CompletedFrame;
 
 /**
  * The scheduler's only way to the daemon: the Unix socket here, an in-process daemon in the testing

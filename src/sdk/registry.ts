@@ -17,6 +17,11 @@ export class HandlerRegistry {
     this.#manifest = manifest;
   }
 
+  /** Whether registration is still open (the handshake has not started). */
+  get open(): boolean {
+    return this.#open;
+  }
+
   /** Ends registration. */
   close(): void {
     this.#open = false;

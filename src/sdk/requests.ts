@@ -1,9 +1,9 @@
-import type { TaskKind } from '../engine/types.js';
+import type { SubmittableKind } from '../engine/types.js';
 import { NAME_PATTERN } from '../protocol/identifiers.js';
 import { retryInputSchema, type PendingReplyData, type RequestInput } from '../protocol/messages.js';
 import { BGTaskSchedulerError } from './errors.js';
 
-export type { TaskKind };
+export type { SubmittableKind as TaskKind };
 
 /**
  * Retry with backoff for a task that completes unsuccessfully (beyond Apple). Delays in milliseconds;
@@ -88,7 +88,7 @@ export abstract class BGTaskRequest {
   }
 
   /** `refresh` for {@link BGAppRefreshTaskRequest}, `processing` for {@link BGProcessingTaskRequest}. */
-  abstract get kind(): TaskKind;
+  abstract get kind(): SubmittableKind;
 
   /**
    * Checks the mutable fields and returns the protocol's form of the request.

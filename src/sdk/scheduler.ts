@@ -1,5 +1,5 @@
 import { NAME_PATTERN } from '../protocol/identifiers.js';
-import { PROTOCOL_VERSION, type AppHello, type DaemonMessage, type ExplanationData, type RequestInput, type Welcome } from '../protocol/messages.js';
+import { PROTOCOL_VERSION, type AppHelloFrame, type AppMessage, type DaemonMessage, type ExplanationData, type NotificationActionDelivery, type RequestInput, type Welcome } from '../protocol/messages.js';
 import { ENV } from '../shared/paths.js';
 import { Calls, type Op } from './calls.js';
 import { createDiscovery, type Discovery } from './discovery.js';
@@ -11,9 +11,16 @@ import { createStderrLogger, safeLog, type Logger, type LogLevel } from './logge
 import { HandlerRegistry } from './registry.js';
 import { BGTaskRequest } from './requests.js';
 import { TaskRunner, type TaskHandler } from './taskRunner.js';
+import { PUSH_IDENTIFIER } from '../engine/push.js';
+import { pushCountsSchema, type PushCounts } from './pushCounts.js';
+import type { RemoteNotificationHandler } from './push.js';
+import { toActionResponse, UserNotificationCenter, type NotificationActionHandler } from './notifications.js';
 
-/** Why the process runs: launched by the daemon for a task (`background`) or by a person (`user`). */
-export type LaunchReason = 'user' | 'background';
+/**
+ * Why the process runs: launched by the daemon for a task (`background`), by a person (`user`), or by a
+ * person choosing an action on one of the app's notifications (`notificationAction`).
+ */
+export type LaunchReason = 'user' | 'background' | 'notificationAction';
 
 /** How the scheduler is built, for tests and the testing kit. @internal */
 export interface SchedulerOptions {
@@ -79,6 +86,9 @@ export class BGTaskScheduler {
   readonly #handlers: HandlerRegistry;
   readonly #calls = new Calls();
   readonly #runner: TaskRunner;
+  #pushHandler: RemoteNotificationHandler | null = null;
+  #actionHandler: NotificationActionHandler | null = null;
+  #notifications: UserNotificationCenter | null = null;
   #startScheduled = false;
   #flushScheduled = false;
   #closed = false;
@@ -105,11 +115,13 @@ export class BGTaskScheduler {
       throw new TypeError(`Expected \`handshakeTimeoutMs\` to be a finite number > 0, got \`${String(options.handshakeTimeoutMs)}\``);
     }
     this.#logger = options.logger ?? createStderrLogger(this.#env);
-    this.#launchReason = options.launchReason ?? (this.#env[ENV.launchReason] === 'background' ? 'background' : 'user');
+    const fromEnv = this.#env[ENV.launchReason];
+    this.#launchReason = options.launchReason ?? (fromEnv === 'background' || fromEnv === 'notificationAction' ? fromEnv : 'user');
     const discovery = this.#discovery;
     this.#handlers = new HandlerRegistry(() => discovery.manifest());
     this.#runner = new TaskRunner({
       handlerFor: (identifier) => this.#handlers.lookup(identifier),
+      pushHandler: () => this.#pushHandler ?? undefined,
       logger: () => this.#logger,
       changed: () => {
         this.#scheduleFlush();
@@ -192,6 +204,72 @@ export class BGTaskScheduler {
     }
     this.#log('debug', `registered a handler for ${identifier}`);
     return true;
+  }
+
+  /**
+   * Handles background pushes (Apple's `didReceiveRemoteNotification:fetchCompletionHandler:`): the
+   * handler gets each push sent to `POST /v1/apps/{appId}/push` (or `bgtasks push`), in order, and
+   * returns `'newData'`, `'noData'` or `'failed'`; it has a refresh task's time limit (watch
+   * `task.signal`). When the app is not running, the system launches it in the background for the push.
+   * Every push arrives at least once: a delivery the app did not complete comes again with the same
+   * `push.id` and a higher `push.attempt`. Needs the `remote-notification` background mode in the
+   * manifest. Register at start-up.
+   *
+   * @returns false, with a warning in the log, when late, a second handler, or the mode is missing.
+   */
+  onRemoteNotification(handler: RemoteNotificationHandler): boolean {
+    this.#scheduleStart();
+    const refused = this.#refuseSystemHandler('onRemoteNotification', handler, this.#pushHandler !== null, 'remote-notification');
+    if (refused !== null) {
+      this.#dryRun?.refused(PUSH_IDENTIFIER, refused);
+      this.#log('warn', `onRemoteNotification refused: ${refused}`);
+      return false;
+    }
+    this.#pushHandler = handler;
+    return true;
+  }
+
+  /** User notifications: ask to post, post, and handle the actions the person chooses. */
+  get notifications(): UserNotificationCenter {
+    this.#scheduleStart();
+    return (this.#notifications ??= new UserNotificationCenter({
+      call: <T>(frame: (id: number) => AppMessage, parse: (data: unknown) => T) =>
+        new Promise<T>((resolve, reject) => this.#enqueue({ type: 'call', frame, parse, resolve: resolve as (value: unknown) => void, reject })),
+      setActionHandler: (handler) => {
+        const refused = this.#refuseSystemHandler('notifications.onAction', handler, this.#actionHandler !== null, null);
+        if (refused !== null) this.#log('warn', `notifications.onAction refused: ${refused}`);
+        else this.#actionHandler = handler;
+        return refused;
+      },
+    }));
+  }
+
+  /**
+   * Beyond Apple: what became of the app's pushes: `pending`, `held` (waiting for the person to open the
+   * app after a force-quit, or to switch it back on), `delivered`, `collapsed`, `expired` and `failed`.
+   */
+  getPushCounts(): Promise<PushCounts> {
+    return new Promise<PushCounts>((resolve, reject) =>
+      this.#enqueue({ type: 'call', frame: (id) => ({ t: 'pushCounts', id }), parse: (data) => pushCountsSchema.parse(data), resolve: resolve as (value: unknown) => void, reject }),
+    );
+  }
+
+  /** Why a handler the system calls (pushes, actions) cannot be registered now, or null. */
+  #refuseSystemHandler(what: string, handler: unknown, taken: boolean, mode: string | null): string | null {
+    if (this.#closed) return 'the scheduler has been closed';
+    if (typeof handler !== 'function') return `expected a function as the handler, got ${typeof handler}`;
+    if (this.#link || !this.#handlers.open) return `${what} must be called at start-up, before the handshake with the daemon`;
+    if (taken) return 'a handler is already registered';
+    if (mode !== null) {
+      let manifest: ReturnType<Discovery['manifest']> = null;
+      try {
+        manifest = this.#discovery.manifest();
+      } catch {
+        // an unreadable manifest is reported at connect time; the daemon checks anyway
+      }
+      if (manifest && !manifest.backgroundModes.includes(mode as never)) return `the "${mode}" background mode is missing from ${manifest.file}`;
+    }
+    return null;
   }
 
   /**
@@ -376,7 +454,7 @@ export class BGTaskScheduler {
       throw closedError();
     }
     this.#link = link;
-    const hello: AppHello = {
+    const hello: AppHelloFrame = {
       t: 'hello',
       v: PROTOCOL_VERSION,
       role: 'app',
@@ -384,7 +462,9 @@ export class BGTaskScheduler {
       credential: context.credential,
       pid: process.pid,
       launchId: this.#env[ENV.launchId] || null,
-      registered: this.#handlers.patterns(),
+      registered: [...this.#handlers.patterns(), ...(this.#pushHandler ? [PUSH_IDENTIFIER] : [])],
+      // Sent only when set, so an app that handles no actions greets as older daemons know.
+      ...(this.#actionHandler !== null ? { notificationActions: true } : {}),
     };
     const greeting = greet(link, hello, {
       socketPath,
@@ -407,7 +487,8 @@ export class BGTaskScheduler {
       link.close();
       throw this.#closed ? closedError() : systemUnreachableError(socketPath, 'the connection closed during the handshake');
     }
-    this.#launchReason = welcome.launchReason;
+    // The daemon confirms background or user; a person's launch from a notification's action stays that.
+    if (!(welcome.launchReason === 'user' && this.#launchReason === 'notificationAction')) this.#launchReason = welcome.launchReason;
     this.#supportedResources = [...(welcome.supportedResources ?? [])];
     this.#cancelledWhileAway.push(...(welcome.cancelledWhileAway ?? []));
     for (const cancelled of welcome.cancelledWhileAway ?? []) {
@@ -437,6 +518,9 @@ export class BGTaskScheduler {
       case 'expire':
         this.#runner.expire(message.tasks);
         break;
+      case 'actions':
+        this.#handleActions(message.actions);
+        break;
       case 'terminate':
         this.#log('error', `the daemon terminated the app: ${message.reason}`);
         this.#exit(1);
@@ -448,6 +532,21 @@ export class BGTaskScheduler {
         this.#log('debug', `ignoring an unexpected ${message.t} frame`);
     }
     this.#updateRef();
+  }
+
+  #handleActions(actions: readonly NotificationActionDelivery[]): void {
+    const handler = this.#actionHandler;
+    if (!handler) {
+      this.#log('warn', `${actions.length} notification action(s) arrived with no notifications.onAction handler; ignored`);
+      return;
+    }
+    for (const action of actions) {
+      try {
+        Promise.resolve(handler(toActionResponse(action))).catch((error: unknown) => this.#log('error', `the notification action handler threw: ${describeThrown(error)}`));
+      } catch (error) {
+        this.#log('error', `the notification action handler threw: ${describeThrown(error)}`);
+      }
+    }
   }
 
   #lost(link: DaemonLink, socketPath: string, error: Error | undefined): void {

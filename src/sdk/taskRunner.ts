@@ -4,6 +4,7 @@ type ProgressUpdateInput = Omit<ProgressUpdate, 'taskId'>;
 import { describeThrown } from './errors.js';
 import { safeLog, type Logger } from './logger.js';
 import { BGTaskExpiredError, createTask, type BGTask } from './tasks.js';
+import { isFetchResult, toRemoteNotification, type BackgroundFetchResult, type RemoteNotificationHandler } from './push.js';
 
 /**
  * Runs delivered tasks. A task's life here:
@@ -27,6 +28,8 @@ export type TaskHandler = (task: BGTask) => void | PromiseLike<unknown>;
 export interface TaskRunnerHooks {
   /** The handler for a concrete identifier (exact, else its family), if any. */
   handlerFor(identifier: string): TaskHandler | undefined;
+  /** The app's `onRemoteNotification` handler, if any. */
+  pushHandler(): RemoteNotificationHandler | undefined;
   logger(): Logger;
   /** Something was queued for the daemon, or the set of open tasks changed. */
   changed(): void;
@@ -36,6 +39,8 @@ interface OpenTask {
   readonly task: BGTask;
   readonly controller: AbortController;
   state: 'running' | 'expired';
+  /** Set for push tasks: their completion carries the handler's result. */
+  readonly push: boolean;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -122,19 +127,20 @@ export class TaskRunner {
       this.#log('debug', `ignoring a second delivery of task ${taskId}`, { taskId, identifier });
       return;
     }
-    const handler = this.#hooks.handlerFor(identifier);
+    const handler = kind === 'push' ? this.#pushTaskHandler(delivery) : this.#hooks.handlerFor(identifier);
     if (!handler) {
-      this.#log('warn', `no handler is registered for ${identifier}: completing the task unsuccessfully (noHandler)`, { taskId, identifier });
-      this.#completed.push({ taskId, success: false, reason: 'noHandler', error: null });
+      const missing = kind === 'push' ? 'no onRemoteNotification handler is registered' : `no handler is registered for ${identifier}`;
+      this.#log('warn', `${missing}: completing the task unsuccessfully (noHandler)`, { taskId, identifier });
+      this.#completed.push({ taskId, success: false, reason: 'noHandler', error: null, ...(kind === 'push' ? { result: null } : {}) });
       return;
     }
     const controller = new AbortController();
-    const task: BGTask = createTask(kind, {
+    const task: BGTask = createTask(kind === 'push' ? 'refresh' : kind, {
       taskId,
       identifier,
       deadline: deadlineAt === null ? null : new Date(deadlineAt),
       signal: controller.signal,
-      complete: (success) => this.#complete(this.#open.get(taskId), success, task),
+      complete: (success) => this.#complete(this.#open.get(taskId), success, task, null, null, kind === 'push' ? (success ? 'newData' : 'failed') : null),
       ...(kind === 'continued'
         ? {
             title: title ?? '',
@@ -147,7 +153,7 @@ export class TaskRunner {
           }
         : {}),
     });
-    const running: OpenTask = { task, controller, state: 'running' };
+    const running: OpenTask = { task, controller, state: 'running', push: kind === 'push' };
     this.#open.set(taskId, running);
     this.#started.push(taskId);
     this.#log('debug', `running task ${identifier}`, { taskId, identifier, kind });
@@ -160,12 +166,31 @@ export class TaskRunner {
     }
     if (isThenable(result)) {
       Promise.resolve(result).then(
-        () => {
-          if (this.#open.get(taskId) === running) this.#complete(running, true, task);
+        (value) => {
+          if (this.#open.get(taskId) !== running) return;
+          if (!running.push) return this.#complete(running, true, task);
+          const outcome = value as { result: BackgroundFetchResult; invalid: unknown } | undefined;
+          if (outcome?.invalid !== undefined) {
+            this.#log('warn', `the onRemoteNotification handler returned ${describeThrown(outcome.invalid, 80)}; expected 'newData', 'noData' or 'failed' (recorded as failed)`, { taskId });
+            return this.#complete(running, false, task, 'invalidResult', null, 'failed');
+          }
+          const fetched = outcome?.result ?? 'noData';
+          this.#complete(running, fetched !== 'failed', task, fetched === 'failed' ? 'handlerReportedFailure' : null, null, fetched);
         },
         (error: unknown) => this.#handlerFailed(running, error),
       );
     }
+  }
+
+  /** The push handler, as a task handler that resolves to its checked result. */
+  #pushTaskHandler(delivery: TaskDelivery): TaskHandler | undefined {
+    const handler = this.#hooks.pushHandler();
+    if (!handler || !delivery.push) return undefined;
+    const push = toRemoteNotification(delivery.push);
+    return async (task) => {
+      const value: unknown = await handler(push, task);
+      return isFetchResult(value) ? { result: value, invalid: undefined } : { result: 'failed', invalid: value === undefined ? 'undefined' : value };
+    };
   }
 
   #handlerFailed(entry: OpenTask, error: unknown): void {
@@ -179,14 +204,15 @@ export class TaskRunner {
     this.#complete(entry, false, task, 'handlerThrew', message);
   }
 
-  #complete(entry: OpenTask | undefined, success: boolean, task: BGTask, reason: string | null = null, error: string | null = null): void {
+  #complete(entry: OpenTask | undefined, success: boolean, task: BGTask, reason: string | null = null, error: string | null = null, result: BackgroundFetchResult | null = null): void {
     if (!entry || entry.task !== task || this.#open.get(task.taskId) !== entry) {
       this.#log('debug', `setTaskCompleted(${success}) ignored: task ${task.identifier} already ended`, { taskId: task.taskId });
       return;
     }
     this.#open.delete(task.taskId);
     task.expirationHandler = null;
-    this.#completed.push({ taskId: task.taskId, success, reason, error });
+    // `result` only for pushes, so frames about other tasks stay as older daemons know them.
+    this.#completed.push({ taskId: task.taskId, success, reason, error, ...(entry.push ? { result: result ?? (success ? 'newData' : 'failed') } : {}) });
     this.#log('debug', `task ${task.identifier} completed (success: ${success})`, { taskId: task.taskId, reason });
     this.#hooks.changed();
   }

@@ -21,6 +21,16 @@ import type {
 } from '../engine/types.js';
 import { BACKGROUND_MODES, TASK_KINDS } from '../engine/types.js';
 import { StoreError } from './errors.js';
+import {
+  notificationFilterSchema,
+  notificationRecordSchema,
+  notificationUpdateSchema,
+  pushFilterSchema,
+  pushRecordSchema,
+  pushUpdateSchema,
+  type NotificationFilter,
+  type PushFilter,
+} from './messagingSchemas.js';
 import type { EventFilter, RunFilter, StoreBatch } from './store.js';
 
 /** How many rows `listRuns` and `listEvents` return when the filter sets no `limit`. */
@@ -70,6 +80,8 @@ export const HISTORY_EVENT_TYPES = [
   'opened',
   'profile',
   'globalSwitch',
+  'push',
+  'notification',
 ] as const satisfies readonly HistoryEventType[];
 /** Every `RetryPolicy['backoff']`. */
 export const RETRY_BACKOFFS = ['exponential', 'linear'] as const satisfies readonly RetryPolicy['backoff'][];
@@ -257,7 +269,20 @@ const _shapesMatch: [
 ];
 void _shapesMatch;
 
-const BATCH_PARTS = ['putApps', 'deleteApps', 'putRequests', 'deleteRequests', 'insertRuns', 'updateRuns', 'events', 'settings'] as const;
+const BATCH_PARTS = [
+  'putApps',
+  'deleteApps',
+  'putRequests',
+  'deleteRequests',
+  'insertRuns',
+  'updateRuns',
+  'events',
+  'settings',
+  'insertPushes',
+  'updatePushes',
+  'insertNotifications',
+  'updateNotifications',
+] as const;
 const _batchPartsListed: Exclude<keyof StoreBatch, (typeof BATCH_PARTS)[number]> extends never ? true : never = true;
 void _batchPartsListed;
 
@@ -326,6 +351,10 @@ function checkBatch(batch: StoreBatch, prefix: string): void {
   checkRows(taskRunUpdateSchema, batch.updateRuns, 'updateRuns', prefix);
   checkRows(historyEventInputSchema, batch.events, 'events', prefix);
   checkSettings(batch.settings, prefix);
+  checkRows(pushRecordSchema, batch.insertPushes, 'insertPushes', prefix);
+  checkRows(pushUpdateSchema, batch.updatePushes, 'updatePushes', prefix);
+  checkRows(notificationRecordSchema, batch.insertNotifications, 'insertNotifications', prefix);
+  checkRows(notificationUpdateSchema, batch.updateNotifications, 'updateNotifications', prefix);
 }
 
 /** What `Store.apply` takes, as a list: one batch is a list of one. */
@@ -352,6 +381,16 @@ export function validateBatch(batch: StoreBatch | readonly StoreBatch[]): void {
 /** Checks a {@link RunFilter}; throws `storeInvalid` naming the field. */
 export function validateRunFilter(filter: RunFilter): void {
   check(runFilterSchema, filter, 'filter', 'filter');
+}
+
+/** Checks a {@link PushFilter}; throws `storeInvalid` naming the field. */
+export function validatePushFilter(filter: PushFilter): void {
+  check(pushFilterSchema, filter, 'filter', 'filter');
+}
+
+/** Checks a {@link NotificationFilter}; throws `storeInvalid` naming the field. */
+export function validateNotificationFilter(filter: NotificationFilter): void {
+  check(notificationFilterSchema, filter, 'filter', 'filter');
 }
 
 /** Checks an {@link EventFilter}; throws `storeInvalid` naming the field. */

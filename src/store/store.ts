@@ -1,3 +1,6 @@
+import type { NotificationRecord, NotificationUpdate } from '../engine/notifications.js';
+import type { PushRecord, PushUpdate } from '../engine/push.js';
+import type { NotificationFilter, PushFilter, PushStateCount } from './messagingSchemas.js';
 import type {
   AppRecord,
   HistoryEvent,
@@ -32,7 +35,14 @@ export interface StoreBatch {
   readonly events?: readonly HistoryEventInput[];
   /** Set (or, with `null`, remove) a setting. */
   readonly settings?: Readonly<Record<string, unknown>>;
+  /** Pushes received (each with a `seq` not used before). */
+  readonly insertPushes?: readonly PushRecord[];
+  readonly updatePushes?: readonly PushUpdate[];
+  readonly insertNotifications?: readonly NotificationRecord[];
+  readonly updateNotifications?: readonly NotificationUpdate[];
 }
+
+export type { NotificationFilter, PushFilter, PushStateCount };
 
 export interface RequestRef {
   readonly appId: string;
@@ -110,6 +120,15 @@ export interface Store extends AsyncDisposable {
   getRun(taskId: string): Promise<TaskRun | undefined>;
   listEvents(filter?: EventFilter): Promise<HistoryEvent[]>;
   getSetting<T = unknown>(key: string): Promise<T | undefined>;
+  /** Pushes matching the filter, newest first unless `oldestFirst`. */
+  listPushes(filter?: PushFilter): Promise<PushRecord[]>;
+  /** How many pushes each app has in each state (of one app, or all). */
+  countPushes(appId?: string): Promise<PushStateCount[]>;
+  /** The largest push `seq` used so far, 0 for none. */
+  lastPushSeq(): Promise<number>;
+  /** Notifications matching the filter, newest first. */
+  listNotifications(filter?: NotificationFilter): Promise<NotificationRecord[]>;
+  getNotification(notificationId: string): Promise<NotificationRecord | undefined>;
 
   /**
    * Called once at start-up, before anything else writes: every run that was active when the store was

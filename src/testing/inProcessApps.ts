@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { manifestSchema, loadManifest } from '../daemon/manifest.js';
 import { hashCredential } from '../daemon/credentials.js';
 import type { AppLauncher, LaunchedProcess, LaunchReason, ProcessExit, SchedulerLog } from '../daemon/scheduler/ports.js';
-import type { Scheduler } from '../daemon/scheduler/scheduler.js';
+import type { SessionServices } from '../daemon/appSession.js';
 import type { Clock } from '../engine/clock.js';
 import type { AppRecord, BackgroundMode } from '../engine/types.js';
 import { describeIssue } from '../protocol/messages.js';
@@ -85,7 +85,7 @@ export interface InProcessLauncherDeps {
   readonly clock: Clock;
   readonly log: SchedulerLog;
   readonly daemonVersion: string;
-  scheduler(): Scheduler;
+  services(): SessionServices;
   app(appId: string): InstalledTestApp | undefined;
   onLog(line: AppLogLine): void;
 }
@@ -104,10 +104,10 @@ export class InProcessLauncher implements AppLauncher {
     this.#deps = deps;
   }
 
-  launch(record: AppRecord, launch: { readonly launchId: string; readonly reason: LaunchReason }): LaunchedProcess {
+  launch(record: AppRecord, launch: { readonly launchId: string; readonly reason: LaunchReason; readonly cause?: 'notificationAction' }): LaunchedProcess {
     const installed = this.#deps.app(record.appId);
     if (!installed) throw new Error(`${record.appId} is not a test app of this system`);
-    const process = new InProcessApp(installed, launch.launchId, launch.reason, this.#nextPid++, this.#deps, () => this.#running.delete(process));
+    const process = new InProcessApp(installed, launch.launchId, launch.reason, launch.cause ?? null, this.#nextPid++, this.#deps, () => this.#running.delete(process));
     this.#running.add(process);
     process.start();
     return process;
@@ -140,14 +140,16 @@ class InProcessApp implements LaunchedProcess {
   readonly #onGone: () => void;
   readonly #listeners: ((exit: ProcessExit) => void)[] = [];
   readonly #reason: LaunchReason;
+  readonly #cause: 'notificationAction' | null;
   #scheduler: BGTaskScheduler | null = null;
   #link: InProcessLink | null = null;
   #mainSettled = false;
   #exit: ProcessExit | null = null;
 
-  constructor(installed: InstalledTestApp, readonly launchId: string, reason: LaunchReason, readonly pid: number, deps: InProcessLauncherDeps, onGone: () => void) {
+  constructor(installed: InstalledTestApp, readonly launchId: string, reason: LaunchReason, cause: 'notificationAction' | null, readonly pid: number, deps: InProcessLauncherDeps, onGone: () => void) {
     this.#installed = installed;
     this.#reason = reason;
+    this.#cause = cause;
     this.#deps = deps;
     this.#onGone = onGone;
   }
@@ -176,10 +178,10 @@ class InProcessApp implements LaunchedProcess {
     };
     const log = (level: LogLevel) => (message: string) => this.#deps.onLog({ at: this.#deps.clock.now(), appId, level, message });
     const scheduler = BGTaskScheduler._create({
-      connect: async () => (this.#link = new InProcessLink(this.#deps.scheduler(), this.#deps.log, this.#deps.daemonVersion, this.pid)),
+      connect: async () => (this.#link = new InProcessLink(this.#deps.services(), this.#deps.log, this.#deps.daemonVersion, this.pid)),
       discovery,
-      env: { [ENV.launchId]: this.launchId, [ENV.launchReason]: this.#reason, [ENV.appId]: appId },
-      launchReason: this.#reason,
+      env: { [ENV.launchId]: this.launchId, [ENV.launchReason]: this.#cause ?? this.#reason, [ENV.appId]: appId },
+      launchReason: this.#cause ?? this.#reason,
       exit: (code) => void this.exit({ code, signal: null, error: null }),
       logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
       clock: this.#deps.clock,

@@ -1,5 +1,4 @@
-import { AppSession, type SessionTransport } from '../daemon/appSession.js';
-import type { Scheduler } from '../daemon/scheduler/scheduler.js';
+import { AppSession, type SessionServices, type SessionTransport } from '../daemon/appSession.js';
 import type { SchedulerLog } from '../daemon/scheduler/ports.js';
 import { daemonMessageSchema, type DaemonMessage, type WireError } from '../protocol/messages.js';
 import type { AppFrame, DaemonLink } from '../sdk/link.js';
@@ -17,13 +16,13 @@ export class InProcessLink implements DaemonLink {
   #closed = false;
   #referenced = true;
 
-  constructor(scheduler: Scheduler, log: SchedulerLog, daemonVersion: string, instanceId: number) {
+  constructor(services: SessionServices, log: SchedulerLog, daemonVersion: string, instanceId: number) {
     const transport: SessionTransport = {
       send: (message) => this.#toApp(message),
       fail: (error) => this.#fail(error),
       end: () => queueMicrotask(() => this.#finish()),
     };
-    this.#session = new AppSession(scheduler, transport, log, daemonVersion, instanceId);
+    this.#session = new AppSession(services, transport, log, daemonVersion, instanceId);
   }
 
   /** False once the app's SDK has let go of it (nothing pending): a tool the user ran would exit now. */

@@ -1,11 +1,15 @@
 import { Scheduler, type PendingView } from '../daemon/scheduler/scheduler.js';
 import type { SchedulerLog } from '../daemon/scheduler/ports.js';
+import type { NotificationCenter } from '../daemon/notifications/notificationCenter.js';
+import { wireNotifications } from '../daemon/notifications/wireNotifications.js';
+import { intakePush } from '../daemon/pushIntake.js';
+import type { NotificationRecord } from '../engine/notifications.js';
 import { StoreWriter } from '../daemon/storeWriter.js';
 import { VERSION } from '../daemon/daemon.js';
 import type { Conditions, ConditionsSource } from '../engine/conditions.js';
 import type { Explanation } from '../engine/explain.js';
 import { compileSchedulingOptions, type SchedulingOptions, type SchedulingProfile } from '../engine/options.js';
-import type { HistoryEvent, HistoryEventType, TaskKind, TaskRun } from '../engine/types.js';
+import type { HistoryEvent, HistoryEventType, SubmittableKind, TaskRun } from '../engine/types.js';
 import { isPermitted } from '../engine/identifiers.js';
 import { HISTORY_EVENT_TYPES } from '../store/schemas.js';
 import { openStore } from '../store/index.js';
@@ -65,6 +69,7 @@ export class TestSystem implements AsyncDisposable {
   /** Everything the apps' SDKs logged, oldest first. */
   readonly logs: AppLogLine[];
   readonly #scheduler: Scheduler;
+  readonly #notifications: NotificationCenter;
   readonly #store: Store;
   readonly #writer: StoreWriter;
   readonly #launcher: InProcessLauncher;
@@ -79,7 +84,8 @@ export class TestSystem implements AsyncDisposable {
   readonly #identifiers = new Map<string, string>();
   #closed = false;
 
-  private constructor(clock: VirtualClock, scheduler: Scheduler, store: Store, writer: StoreWriter, launcher: InProcessLauncher, conditions: TestSystem['conditionsSource'], logs: AppLogLine[]) {
+  private constructor(clock: VirtualClock, scheduler: Scheduler, notifications: NotificationCenter, store: Store, writer: StoreWriter, launcher: InProcessLauncher, conditions: TestSystem['conditionsSource'], logs: AppLogLine[]) {
+    this.#notifications = notifications;
     this.clock = clock;
     this.logs = logs;
     this.#scheduler = scheduler;
@@ -116,16 +122,18 @@ export class TestSystem implements AsyncDisposable {
     const logs: AppLogLine[] = [];
     const log: SchedulerLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
     let scheduler: Scheduler | null = null;
+    let notifications: NotificationCenter | null = null;
     const launcher = new InProcessLauncher({
       clock,
       log,
       daemonVersion: VERSION,
-      scheduler: () => scheduler!,
+      services: () => ({ scheduler: scheduler!, notifications: notifications! }),
       app: (appId) => installed.get(appId),
       onLog: (line) => logs.push(line),
     });
     scheduler = await Scheduler.start({ clock, conditions, store, writer, launcher, log, options: scheduling, cpuMeter: null, random: seededRandom(options.seed ?? 1), supportedResources: options.supportedResources ?? ['cpu'] });
-    system = new TestSystem(clock, scheduler, store, writer, launcher, conditions, logs);
+    notifications = await wireNotifications({ clock, store, writer, scheduler, log, desktop: null });
+    system = new TestSystem(clock, scheduler, notifications, store, writer, launcher, conditions, logs);
     await system.settle();
     return system;
   }
@@ -308,8 +316,44 @@ export class TestSystem implements AsyncDisposable {
     await this.settle();
   }
 
+  /**
+   * Sends a background push to the app through the daemon's own intake (the path of
+   * `POST /v1/apps/{appId}/push`): checked, stored, then delivered in order to its `onRemoteNotification`.
+   * `options` are the other fields of the push body. Returns the push's id.
+   */
+  async push(appId: string, data: unknown, options: { priority?: 5 | 10; collapseId?: string; expiration?: number } = {}): Promise<string> {
+    this.#acted();
+    const receipt = await intakePush(this.#scheduler, appId, { data, ...options }, this.clock.now());
+    await this.settle();
+    return receipt.id;
+  }
+
+  /** What became of the app's pushes: pending, held, delivered, collapsed, expired, failed. */
+  pushCounts(appId: string): ReturnType<Scheduler['pushCounts']> {
+    return this.#scheduler.pushCounts(appId);
+  }
+
+  /** The notifications apps posted, newest first. */
+  notifications(appId?: string): Promise<NotificationRecord[]> {
+    return this.#notifications.list(appId ? { appId } : {});
+  }
+
+  /** The person answers the app's request to post notifications (`bgtasks notifications allow|deny`). */
+  async allowNotifications(appId: string, allowed = true): Promise<void> {
+    this.#acted();
+    await this.#notifications.setAuthorization(appId, allowed);
+    await this.settle();
+  }
+
+  /** The person chooses an action on a notification: the app gets it, launched for it if need be. */
+  async chooseAction(notificationId: string, actionId: string): Promise<void> {
+    this.#acted();
+    await this.#notifications.act(notificationId, actionId);
+    await this.settle();
+  }
+
   /** Starts a task now, bypassing policy (Apple's `_simulateLaunchForTaskWithIdentifier`). Returns its task id. */
-  async simulateLaunch(appId: string, identifier: string, kind?: TaskKind): Promise<string> {
+  async simulateLaunch(appId: string, identifier: string, kind?: SubmittableKind): Promise<string> {
     this.#acted();
     const taskId = await this.#scheduler.runNow(appId, identifier, kind);
     await this.settle();

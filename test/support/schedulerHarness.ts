@@ -65,6 +65,7 @@ export class FakeInstance implements AppInstance {
   readonly delivered: TaskDelivery[] = [];
   readonly expired: { taskId: string; reason: string }[] = [];
   readonly terminated: string[] = [];
+  readonly notificationActions = false;
   constructor(
     readonly appId: string,
     readonly registered: ReadonlySet<string>,
@@ -84,6 +85,7 @@ export class FakeInstance implements AppInstance {
   terminate(reason: string): void {
     this.terminated.push(reason);
   }
+  deliverActions(): void {}
 }
 
 /** The fields of a request input beyond Apple's, at their defaults. */

@@ -25,6 +25,7 @@ describe('BGTaskSchedulerError', () => {
       'immediateRunIneligible',
       'invalidRequest',
       'notPermitted',
+      'notificationsNotAllowed',
       'systemUnreachable',
       'tooManyPendingTaskRequests',
       'unavailable',

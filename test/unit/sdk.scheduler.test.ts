@@ -4,7 +4,7 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import type { AppMessage, DaemonMessage, RequestInput } from '../../src/protocol/messages.js';
+import type { AppMessage, CompletedFrame, DaemonMessage, RequestInput } from '../../src/protocol/messages.js';
 import type { Discovery, Manifest } from '../../src/sdk/discovery.js';
 import { BGTaskSchedulerError } from '../../src/sdk/errors.js';
 import { connectSocket, type AppFrame, type DaemonLink } from '../../src/sdk/link.js';
@@ -107,7 +107,7 @@ class FakeDaemon {
     return this.links.flatMap((link) => link.sent).filter((frame): frame is Extract<AppFrame, { t: T }> => frame.t === type);
   }
 
-  completions(): Extract<AppMessage, { t: 'completed' }>['completions'] {
+  completions(): CompletedFrame['completions'] {
     return this.frames('completed').flatMap((frame) => frame.completions);
   }
 
@@ -126,7 +126,7 @@ class FakeDaemon {
           t: 'welcome',
           v: 1,
           daemonVersion: 'test',
-          launchReason: script.launchReason ?? 'user',
+          launchReason: script.launchReason === 'background' ? 'background' : 'user',
           supportedResources: ['cpu'],
           cancelledWhileAway: [],
           accepted: frame.role === 'app' ? frame.registered.filter((id) => !rejected.some((r) => r.identifier === id)) : [],

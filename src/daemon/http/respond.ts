@@ -37,9 +37,12 @@ export function sendError(response: ServerResponse, error: HttpError): void {
 
 /** The HTTP status for a control command's error code. */
 export function statusForCode(code: string): number {
-  if (code === 'invalidArgument') return 400;
-  if (code === 'unknownApp' || code === 'unknownTask') return 404;
-  if (code === 'notRunning' || code === 'notPending') return 409;
+  if (code === 'invalidArgument' || code === 'unknownAction') return 400;
+  if (code === 'notPermitted' || code === 'notificationsNotAllowed') return 403;
+  if (code === 'unknownApp' || code === 'unknownTask' || code === 'unknownNotification') return 404;
+  if (code === 'notRunning' || code === 'notPending' || code === 'alreadyAnswered') return 409;
+  if (code === 'payloadTooLarge') return 413;
+  if (code === 'storeFailed') return 503;
   return 500;
 }
 

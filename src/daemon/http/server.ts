@@ -6,6 +6,8 @@ import { cookieName, hostAllowed, newToken, originAllowed, presentedToken, sameT
 import { removeDashboardFile, writeDashboardFile } from './dashboardFile.js';
 import { BASE_HEADERS, HttpError, sendError } from './respond.js';
 import { handleApi, type DashboardControl } from './routes.js';
+import { handlePush, PUSH_PATH } from './pushRoute.js';
+import type { PushBody } from '../../protocol/push.js';
 import { SnapshotStream } from './sse.js';
 import { StaticFiles } from './staticFiles.js';
 
@@ -14,10 +16,12 @@ export interface DashboardServerOptions {
   /** 0 picks a free port. */
   readonly port: number;
   /** The daemon's control commands (`snapshot`, `cancelTask`, `enable`, `disable`) and its change stream. */
-  readonly control: DashboardControl & { watch(listener: (event: unknown) => void): () => void };
+  readonly control: DashboardControl & { watch(listener: (event: unknown) => void): () => void; receivePush(appId: string, body: PushBody): Promise<unknown> };
   /** Sensor changes are not store commits, so they are watched here too. */
   readonly conditions: { onDidChange(listener: () => void): Disposable };
   readonly log: SchedulerLog;
+  /** Checks the push token senders present to `POST /v1/apps/{appId}/push`. */
+  readonly pushTokens: { verify(appId: string, token: string): boolean };
 }
 
 /** Request bodies are a few fields: anything larger is a mistake or an attack. */
@@ -100,6 +104,11 @@ export class DashboardServer {
     if (!hostAllowed(request.headers.host, port)) throw new HttpError(421, 'misdirectedRequest', `this server answers only to 127.0.0.1:${port} or localhost:${port}`, 'Host');
     if (!originAllowed(request.headers.origin, port)) throw new HttpError(403, 'forbiddenOrigin', 'requests from other origins are refused', 'Origin');
     const url = new URL(request.url ?? '/', `http://${HOST}:${port}`);
+    const push = PUSH_PATH.exec(url.pathname);
+    if (push) {
+      const { control, pushTokens } = this.#options;
+      return handlePush({ verify: (appId, token) => pushTokens.verify(appId, token), receive: (appId, body) => control.receivePush(appId, body), bodyLimit: BODY_LIMIT }, request, response, push[1]!);
+    }
     const isPage = !url.pathname.startsWith('/v1/');
     const queryToken = url.searchParams.get('token');
     if (url.pathname === '/' && queryToken !== null && request.method === 'GET') {

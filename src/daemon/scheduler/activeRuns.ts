@@ -14,6 +14,8 @@ export interface ActiveRun {
   /** The title and subtitle the person sees (continued processing tasks). */
   title?: string;
   subtitle?: string;
+  /** For a push run: the push it delivers, whether it is urgent (priority 10: not charged to the budget), and what the handler returned. */
+  push?: { readonly pushId: string; readonly urgent: boolean; result: 'newData' | 'noData' | 'failed' | null };
 }
 
 /**

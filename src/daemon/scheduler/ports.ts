@@ -1,4 +1,4 @@
-import type { TaskDelivery } from '../../protocol/messages.js';
+import type { NotificationActionDelivery, TaskDelivery } from '../../protocol/messages.js';
 import type { AppRecord } from '../../engine/types.js';
 
 export type LaunchReason = 'user' | 'background';
@@ -16,7 +16,11 @@ export interface AppInstance {
   readonly launchId: string | null;
   /** Identifiers and `.*` families with a handler. */
   readonly registered: ReadonlySet<string>;
+  /** Whether the process handles the actions people choose on notifications (`notifications.onAction`). */
+  readonly notificationActions: boolean;
   deliver(tasks: readonly TaskDelivery[]): void;
+  /** Hands the process actions the person chose on the app's notifications. */
+  deliverActions(actions: readonly NotificationActionDelivery[]): void;
   expire(tasks: readonly { taskId: string; reason: string }[]): void;
   /** Tells the process to exit now (used for processes the daemon did not start, so cannot kill). */
   terminate(reason: string): void;
@@ -44,7 +48,8 @@ export interface LaunchedProcess {
 
 /** Starts apps' processes. The daemon spawns child processes; the testing kit starts in-process apps. */
 export interface AppLauncher {
-  launch(app: AppRecord, launch: { readonly launchId: string; readonly reason: LaunchReason }): LaunchedProcess;
+  /** `cause` is set when a person's launch came from a notification's action (the app's launch reason says so). */
+  launch(app: AppRecord, launch: { readonly launchId: string; readonly reason: LaunchReason; readonly cause?: 'notificationAction' }): LaunchedProcess;
 }
 
 /** Where the scheduler reports what happens, for logs and for `bgtasks` watchers. */

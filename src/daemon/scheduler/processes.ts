@@ -31,6 +31,14 @@ export interface ProcessSupervisorDeps {
  * background), the launch timeout, backoff after failures, stopping background launches that have
  * nothing left to do, and the count of processes running in the background.
  */
+/** How a launch is made. */
+export interface LaunchOptions {
+  /** False for a launch the app's budget does not pay for (an urgent push). @default true */
+  readonly budget?: boolean;
+  /** Why a person's launch happened, when not by opening the app: the app sees it as its launch reason. */
+  readonly cause?: 'notificationAction';
+}
+
 export class ProcessSupervisor {
   readonly #deps: ProcessSupervisorDeps;
   #backgroundCount = 0;
@@ -46,26 +54,26 @@ export class ProcessSupervisor {
   }
 
   /** Starts a process of the app. Failures are reported through `onLaunchFailed`. */
-  launch(app: AppState, reason: LaunchReason): void {
+  launch(app: AppState, reason: LaunchReason, how: LaunchOptions = {}): void {
     const deps = this.#deps;
     const launchId = deps.newId();
     const now = deps.clock.now();
     const { appId } = app.record;
     let state: ProcessState;
     try {
-      const process = deps.launcher.launch(app.record, { launchId, reason });
+      const process = deps.launcher.launch(app.record, { launchId, reason, ...(how.cause ? { cause: how.cause } : {}) });
       state = { process, reason, launchedAt: now, launchTimer: null, connected: false, stopping: false };
     } catch (error) {
       this.#failed(app, 'launchCommandFailed', error instanceof Error ? error.message : String(error));
       return;
     }
     app.processes.set(launchId, state);
-    if (reason === 'background') {
-      this.#backgroundCount++;
-      deps.usage.recordLaunch(appId, now);
-    }
+    const budget = reason === 'background' && how.budget !== false;
+    if (reason === 'background') this.#backgroundCount++;
+    if (budget) deps.usage.recordLaunch(appId, now);
     const priority = state.process.priority ?? null;
-    deps.event({ at: now, appId, identifier: null, taskId: null, type: 'launched', reason, detail: { launchId, pid: state.process.pid ?? null, priority } });
+    const detail = { launchId, pid: state.process.pid ?? null, priority, ...(how.cause ? { cause: how.cause } : {}), ...(reason === 'background' && !budget ? { budget: false } : {}) };
+    deps.event({ at: now, appId, identifier: null, taskId: null, type: 'launched', reason, detail });
     deps.log.info(`launched ${appId} (${reason})`, { appId, launchId, pid: state.process.pid, priority });
     state.launchTimer = deps.clock.setTimer(deps.options.launchTimeoutMs, () => {
       state.launchTimer = null;

@@ -11,7 +11,7 @@ const RESTORE_LIMIT = 100_000;
 export async function restoreUsage(store: Store, usage: AppUsage, now: number): Promise<void> {
   const dayAgo = now - DAY_MS;
   for (const event of await store.listEvents({ types: ['launched'], since: dayAgo, limit: RESTORE_LIMIT })) {
-    if (event.appId && event.reason === 'background') usage.recordLaunch(event.appId, event.at);
+    if (event.appId && event.reason === 'background' && event.detail?.['budget'] !== false) usage.recordLaunch(event.appId, event.at);
   }
   for (const run of await store.listRuns({ finishedSince: dayAgo, limit: RESTORE_LIMIT })) {
     if (!run.background || run.completedAt === null) continue;

@@ -13,9 +13,10 @@ import { isLaunching, launchBackoffMs, pickInstance, type AppState, type AppTabl
 import type { ActiveRun, ActiveRuns } from './activeRuns.js';
 import { afterRun } from './aftermath.js';
 import type { ContinuedTasks } from './continuedTasks.js';
+import type { PushDelivery } from './pushDelivery.js';
 import type { CpuAccounting } from './cpuAccounting.js';
 import { skippedEvent, type PeriodTracker } from './periodTracker.js';
-import { ProcessSupervisor } from './processes.js';
+import { ProcessSupervisor, type LaunchOptions } from './processes.js';
 import type { AppInstance, AppLauncher, LaunchReason, SchedulerLog } from './ports.js';
 
 export interface RunDriverDeps {
@@ -31,6 +32,7 @@ export interface RunDriverDeps {
   /** A number in [0, 1), for retry jitter. */
   readonly random: () => number;
   readonly continued: ContinuedTasks;
+  readonly pushes: PushDelivery;
 }
 
 /** Signals that a pass should run; `unpark` when requests held for the user or the conditions may now run. */
@@ -124,6 +126,7 @@ export class RunDriver implements Disposable {
       continued: request.continued ? { ...request.continued, completedUnits: 0, totalUnits: 0 } : null,
     };
     const active: ActiveRun = { run, instance: null, timer: null };
+    if (request.push) active.push = { pushId: request.push.pushId, urgent: request.push.priority === 10, result: null };
     if (request.continued) {
       active.title = request.continued.title;
       active.subtitle = request.continued.subtitle;
@@ -146,12 +149,14 @@ export class RunDriver implements Disposable {
       insertRuns: [run],
       ...(events.length > 0 ? { events } : {}),
     });
+    if (active.push) this.#write(this.#deps.pushes.started(run, active.push.pushId));
     if (instance) {
       this.#deliver(active, instance, 'alreadyRunning', now);
     } else if (app.instances.size > 0 && !isLaunching(app)) {
       this.finish(active, 'noHandler', 'noHandler', `the running ${run.appId} has no handler registered for ${run.identifier}`);
     } else if (!isLaunching(app)) {
-      this.launch(app, 'background');
+      // An urgent push is not the system's discretion: its launch is not charged to the app's budget.
+      this.launch(app, 'background', { budget: !active.push?.urgent });
     }
     return run.taskId;
   }
@@ -176,9 +181,9 @@ export class RunDriver implements Disposable {
     return count;
   }
 
-  /** Starts a process of the app (`bgtasks open`, or a background launch). */
-  launch(app: AppState, reason: LaunchReason): void {
-    this.#processes.launch(app, reason);
+  /** Starts a process of the app (`bgtasks open`, a notification's action, or a background launch). */
+  launch(app: AppState, reason: LaunchReason, how: LaunchOptions = {}): void {
+    this.#processes.launch(app, reason, how);
   }
 
   attach(instance: AppInstance): void {
@@ -257,6 +262,7 @@ export class RunDriver implements Disposable {
       }
       const expired = active.run.state === 'expired';
       const outcome: TaskOutcome = completion.success ? 'success' : expired ? 'expired' : completion.reason === 'noHandler' ? 'noHandler' : 'failure';
+      if (active.push) active.push.result = completion.result ?? null;
       this.finish(active, outcome, completion.reason ?? (expired ? active.run.expirationReason : null), completion.error);
     }
   }
@@ -309,10 +315,14 @@ export class RunDriver implements Disposable {
       this.#queue.put(aftermath.retry, now);
       this.#deps.periods.track(aftermath.retry);
     }
+    // A push's end goes in the run's own transaction: a crash leaves both finished or neither.
+    const pushed = active.push ? this.#deps.pushes.finished(active.run, active.push.pushId, outcome, { result: active.push.result, reason }, now) : {};
+    events.push(...(pushed.events ?? []));
     const batch: StoreBatch = {
       updateRuns: [{ taskId: active.run.taskId, state: 'finished', outcome, reason, error, completedAt: now, cpuMs, ...(continued ? { continued } : {}) }],
       ...(aftermath.retry ? { putRequests: [aftermath.retry] } : {}),
       ...(events.length > 0 ? { events } : {}),
+      ...(pushed.updatePushes ? { updatePushes: pushed.updatePushes } : {}),
     };
     this.#write(batch);
     if (aftermath.throttledUntil !== null) {
@@ -329,10 +339,11 @@ export class RunDriver implements Disposable {
   #deliver(active: ActiveRun, instance: AppInstance, launch: 'alreadyRunning' | 'launched', now: number): void {
     this.#deps.cpu.settle(instance, this.#runs.forInstance(instance));
     active.instance = instance;
-    const background = instance.launchReason === 'background';
+    // An urgent push is not charged to the app's background budget.
+    const background = instance.launchReason === 'background' && !active.push?.urgent;
     const { kind } = active.run;
     // A continued task has no time limit: it runs while it makes progress (see ContinuedTasks.armStall).
-    const limit = kind === 'refresh' ? this.#deps.options.refreshTimeLimitMs : kind === 'processing' ? this.#deps.options.processingMaxRunMs : null;
+    const limit = kind === 'refresh' || kind === 'push' ? this.#deps.options.refreshTimeLimitMs : kind === 'processing' ? this.#deps.options.processingMaxRunMs : null;
     const deadlineAt = limit === null ? null : now + limit;
     active.run = { ...active.run, state: 'running', launch, launchedAt: active.run.launchedAt ?? now, deadlineAt, background };
     this.#write({ updateRuns: [{ taskId: active.run.taskId, state: 'running', launch, launchedAt: active.run.launchedAt, deadlineAt, background }] });
@@ -343,12 +354,14 @@ export class RunDriver implements Disposable {
       this.#outbox.set(instance, (outbox = []));
       if (this.#outbox.size === 1) queueMicrotask(() => this.#flushOutbox());
     }
+    const push = active.push ? this.#deps.pushes.payload(active.run.appId, active.push.pushId) : undefined;
     outbox.push({
       taskId: active.run.taskId,
       identifier: active.run.identifier,
       kind,
       deadlineAt,
       ...(active.title !== undefined ? { title: active.title, subtitle: active.subtitle ?? '' } : {}),
+      ...(push ? { push } : {}),
     });
   }
 
@@ -394,7 +407,8 @@ export class RunDriver implements Disposable {
 
   /** Makes the request of a run that never started pending again, unless a newer request stands. */
   #requeue(run: TaskRun, reason: string): void {
-    if (this.#queue.get(run.appId, run.identifier) || !this.#apps.get(run.appId)) return;
+    // A push goes again from its own line (PushDelivery), not as a request.
+    if (run.kind === 'push' || this.#queue.get(run.appId, run.identifier) || !this.#apps.get(run.appId)) return;
     const request = requestFromRun(run);
     this.#queue.put(request, this.#deps.clock.now());
     this.#deps.periods.track(request);

@@ -8,8 +8,8 @@ import { DEFAULT_POLICIES } from '../../engine/policies/index.js';
 import type { Policy, PolicyContext } from '../../engine/policy.js';
 import { RequestQueue } from '../../engine/requestQueue.js';
 import { permits } from '../../engine/submission.js';
-import { requestFromRun, type AppRecord, type HistoryEventInput, type TaskKind, type TaskRequest } from '../../engine/types.js';
-import type { Completion, ProgressUpdate, RequestInput } from '../../protocol/messages.js';
+import { requestFromRun, type AppRecord, type HistoryEventInput, type SubmittableKind, type TaskRequest } from '../../engine/types.js';
+import type { Completion, NotificationActionDelivery, ProgressUpdate, RequestInput } from '../../protocol/messages.js';
 import type { Store } from '../../store/store.js';
 import type { StoreWriter } from '../storeWriter.js';
 import { AppTable, isLaunching, type AppState } from './appTable.js';
@@ -20,6 +20,7 @@ import { PeriodTracker, deferredEvent, skippedEvent } from './periodTracker.js';
 import { appSchedulingState, policyContext, type PolicyInputs } from './policyContext.js';
 import type { AppInstance, AppLauncher, CpuMeter, SchedulerLog } from './ports.js';
 import { restoreUsage } from './restore.js';
+import { PushDelivery, type PushInput, type PushReceipt } from './pushDelivery.js';
 import { RunDriver } from './runDriver.js';
 import { admit, storeFault, type SubmitResult } from './submissions.js';
 import { explainApp, pendingViews, type AppExplanation, type PendingView } from './explanations.js';
@@ -68,10 +69,12 @@ export class Scheduler implements Disposable {
   readonly #inputs: PolicyInputs;
   #backgroundAppRefresh = true;
   readonly #continued: ContinuedTasks;
+  readonly #pushes: PushDelivery;
   readonly #policies: readonly Policy[];
   readonly #driver: RunDriver;
   readonly #newId: () => string;
   readonly #conditionsListener: Disposable;
+  readonly #attachListeners = new Set<(instance: AppInstance) => void>();
   #wakeTimer: Disposable | null = null;
   #passQueued = false;
   #conditionsChanged = false;
@@ -90,9 +93,19 @@ export class Scheduler implements Disposable {
       supportedResources: deps.supportedResources ?? ['cpu'],
       expire: (active, reason) => this.#driver.expire(active, reason),
     });
+    this.#pushes = new PushDelivery({
+      writer: deps.writer,
+      log: deps.log,
+      options: deps.options,
+      newId: this.#newId,
+      queue: this.queue,
+      apps: this.apps,
+      heldByUser: (appId) => this.usage.forceQuitAt(appId) !== null || this.apps.get(appId)?.record.enabled === false || !this.#backgroundAppRefresh,
+    });
     const driverDeps = {
       ...deps,
       continued: this.#continued,
+      pushes: this.#pushes,
       newId: this.#newId,
       usage: this.usage,
       cpu: new CpuAccounting(deps.cpuMeter ?? null),
@@ -146,6 +159,7 @@ export class Scheduler implements Disposable {
       scheduler.queue.put(request, now);
       scheduler.#periods.track(request);
     }
+    await scheduler.#pushes.load(deps.store, now);
     scheduler.requestPass();
     return scheduler;
   }
@@ -197,7 +211,7 @@ export class Scheduler implements Disposable {
     await this.#deps.writer.write({ putApps: [record], events: [event] });
     this.apps.put(record);
     // Requests for identifiers the new manifest no longer permits would never run: drop them (ente's stale slots).
-    const stale = this.queue.forApp(record.appId).filter((request) => !permits(record, request));
+    const stale = this.queue.forApp(record.appId).filter((request) => request.kind !== 'push' && !permits(record, request));
     if (stale.length > 0) await this.#removeRequests(stale, 'cancelled', 'noLongerPermitted');
     this.requestPass();
   }
@@ -214,6 +228,27 @@ export class Scheduler implements Disposable {
     this.#driver.stopApp(app, 'uninstalled', 'stop');
     this.apps.delete(appId);
     this.usage.forget(appId);
+    this.#pushes.forget(appId);
+  }
+
+  // ---- pushes ----
+
+  /** Takes a background push for an app (see {@link PushDelivery.receive}); resolves once it is stored. */
+  async receivePush(appId: string, input: PushInput): Promise<PushReceipt> {
+    const receipt = await this.#pushes.receive(appId, input, this.#deps.clock.now());
+    this.requestPass();
+    return receipt;
+  }
+
+  /** The app's push counts: pending, held, delivered, collapsed, expired, failed. */
+  pushCounts(appId: string): ReturnType<PushDelivery['counts']> {
+    this.#requireApp(appId);
+    return this.#pushes.counts(this.#deps.store, appId);
+  }
+
+  /** The app's undelivered pushes, oldest first. */
+  pendingPushes(appId: string): ReturnType<PushDelivery['pending']> {
+    return this.#pushes.pending(appId);
   }
 
   /** The global Background App Refresh switch (`bgtasks apps disable --all`). */
@@ -249,18 +284,37 @@ export class Scheduler implements Disposable {
     return record;
   }
 
-  /** Launches the app as the user would (`bgtasks open`); a no-op when a user-launched process is connected. */
-  openApp(appId: string): 'launched' | 'alreadyRunning' {
+  /**
+   * Launches the app as the user would (`bgtasks open`, or the person chose an action on one of its
+   * notifications); a no-op when a user-launched process is connected.
+   */
+  openApp(appId: string, cause?: 'notificationAction'): 'launched' | 'alreadyRunning' {
     const app = this.#requireApp(appId);
     for (const instance of app.instances) if (instance.launchReason === 'user') return 'alreadyRunning';
-    this.#driver.launch(app, 'user');
+    this.#driver.launch(app, 'user', cause ? { cause } : {});
     return 'launched';
+  }
+
+  /** Hands notification actions to a connected process of the app that takes them (a person's launch first); false when none does. */
+  handActions(appId: string, actions: readonly NotificationActionDelivery[]): boolean {
+    const candidates = [...(this.apps.get(appId)?.instances ?? [])].filter((instance) => instance.notificationActions);
+    const instance = candidates.find((candidate) => candidate.launchReason === 'user') ?? candidates[0];
+    if (!instance) return false;
+    instance.deliverActions(actions);
+    return true;
+  }
+
+  /** Called with each process that connects (after its tasks are handed over). */
+  onDidAttach(listener: (instance: AppInstance) => void): Disposable {
+    this.#attachListeners.add(listener);
+    return { dispose: () => this.#attachListeners.delete(listener) };
   }
 
   // ---- connections ----
 
   attach(instance: AppInstance): void {
     this.#driver.attach(instance);
+    for (const listener of this.#attachListeners) listener(instance);
     this.requestPass();
   }
 
@@ -350,7 +404,7 @@ export class Scheduler implements Disposable {
    * Starts a task now, bypassing policy (our supported `_simulateLaunchForTaskWithIdentifier`). Uses the
    * pending request for the identifier, or makes one of `kind` when there is none.
    */
-  async runNow(appId: string, identifier: string, kind?: TaskKind): Promise<string> {
+  async runNow(appId: string, identifier: string, kind?: SubmittableKind): Promise<string> {
     const app = this.#requireApp(appId);
     let entry = this.queue.get(appId, identifier);
     if (!entry) {
@@ -398,8 +452,10 @@ export class Scheduler implements Disposable {
     }
     const events: HistoryEventInput[] = [];
     this.#recordMissedPeriods(now, events);
+    const expired = this.#pushes.expireDue(now);
+    if (expired) this.#writeQuietly(expired);
     this.queue.promoteDue(now);
-    let wakeAt = Math.min(this.queue.nextDueAt() ?? Infinity, this.#periods.nextAt(this.queue) ?? Infinity);
+    let wakeAt = Math.min(this.queue.nextDueAt() ?? Infinity, this.#periods.nextAt(this.queue) ?? Infinity, this.#pushes.nextExpiryAt() ?? Infinity);
     outer: for (const appId of [...this.queue.readyApps()]) {
       const app = this.apps.get(appId);
       if (!app) continue;

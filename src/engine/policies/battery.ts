@@ -7,6 +7,7 @@ import { allow, defer, type Policy } from '../policy.js';
 export const batteryPolicy: Policy = {
   name: 'battery',
   scope: 'request',
+  discretionary: true,
   enforcedWhileRunning: true,
   evaluate({ request, conditions, options }) {
     const level = conditions.batteryLevel;

@@ -9,6 +9,7 @@ import { allow, defer, isoTime, type BudgetUse, type Policy, type ReasonCode } f
 export const budgetPolicy: Policy = {
   name: 'budget',
   scope: 'app',
+  discretionary: true,
   evaluate({ app }) {
     if (app.inForeground) return allow(this.name);
     if (!app.connected && !app.launching) {

@@ -8,6 +8,7 @@ import { allow, defer, isoTime, type Policy } from '../policy.js';
 export const deviceIdlePolicy: Policy = {
   name: 'deviceIdle',
   scope: 'request',
+  discretionary: true,
   enforcedWhileRunning: true,
   evaluate({ request, conditions, now, options }) {
     const required = options.deviceIdleRequiredMs;

@@ -4,6 +4,7 @@ import { allow, defer, type Policy } from '../policy.js';
 export const externalPowerPolicy: Policy = {
   name: 'externalPower',
   scope: 'request',
+  discretionary: true,
   enforcedWhileRunning: true,
   evaluate({ request, conditions }) {
     if (!request.requiresExternalPower || conditions.power !== 'battery') return allow(this.name);

@@ -7,6 +7,7 @@ import { allow, defer, type Policy } from '../policy.js';
 export const lowPowerModePolicy: Policy = {
   name: 'lowPowerMode',
   scope: 'request',
+  discretionary: true,
   enforcedWhileRunning: true,
   evaluate({ request, conditions, options }) {
     if (!conditions.lowPowerMode || !options.lowPowerModeDefers || request.kind === 'continued') return allow(this.name);

@@ -8,6 +8,7 @@ import { allow, defer, type Policy } from '../policy.js';
 export const networkConnectivityPolicy: Policy = {
   name: 'networkConnectivity',
   scope: 'request',
+  discretionary: true,
   enforcedWhileRunning: true,
   evaluate({ request, conditions }) {
     const needsNetwork = request.requiresNetworkConnectivity || request.requiresUnmeteredNetwork;

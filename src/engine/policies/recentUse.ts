@@ -7,6 +7,7 @@ import { allow, deny, isoTime, type Policy } from '../policy.js';
 export const recentUsePolicy: Policy = {
   name: 'recentUse',
   scope: 'request',
+  discretionary: true,
   evaluate({ request, app, now, options }) {
     const window = options.recentUseWindowMs;
     if (request.kind !== 'processing' || window === 0 || app.connected || now - app.lastOpenedAt <= window) return allow(this.name);

@@ -16,6 +16,7 @@ const PRESSURES: readonly { readonly field: 'cpuPressure' | 'memoryPressure' | '
 export const systemPressurePolicy: Policy = {
   name: 'systemPressure',
   scope: 'request',
+  discretionary: true,
   enforcedWhileRunning: true,
   evaluate({ request, conditions, options }) {
     for (const { field, reason, what } of PRESSURES) {
@@ -30,6 +31,7 @@ export const systemPressurePolicy: Policy = {
 export const thermalPolicy: Policy = {
   name: 'thermal',
   scope: 'request',
+  discretionary: true,
   enforcedWhileRunning: true,
   evaluate({ request, conditions, options }) {
     const state = conditions.thermalState;

@@ -8,6 +8,7 @@ import { allow, defer, isoTime, type Policy } from '../policy.js';
 export const throttlePolicy: Policy = {
   name: 'throttle',
   scope: 'app',
+  discretionary: true,
   evaluate({ app, now }) {
     if (app.inForeground || app.throttledUntil === null || app.throttledUntil <= now) return allow(this.name);
     return defer(this.name, {

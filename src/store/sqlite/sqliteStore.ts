@@ -14,8 +14,8 @@ import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AppRecord, HistoryEvent, TaskRequest, TaskRun } from '../../engine/types.js';
 import { StoreError } from '../errors.js';
-import { batchList, validateBatch, validateEventFilter, validateRunFilter } from '../schemas.js';
-import type { EventFilter, RecoveryResult, RunFilter, Store, StoreBatch } from '../store.js';
+import { batchList, validateBatch, validateEventFilter, validateNotificationFilter, validatePushFilter, validateRunFilter } from '../schemas.js';
+import type { EventFilter, NotificationFilter, PushFilter, PushStateCount, RecoveryResult, RunFilter, Store, StoreBatch } from '../store.js';
 import { toStoreError } from './errors.js';
 import { applyBatch, batchHasWrites } from './sql/applyBatch.js';
 import { getApp, listApps } from './sql/apps.js';
@@ -28,6 +28,10 @@ import { getRun, listRuns } from './sql/listRuns.js';
 import { migrate, schemaVersion } from './sql/migrate.js';
 import { recoverInterruptedRuns } from './sql/recoverInterruptedRuns.js';
 import { getSetting } from './sql/settings.js';
+import { getNotification, listNotifications } from './sql/notifications.js';
+import { countPushes, lastPushSeq, listPushes } from './sql/pushes.js';
+import type { NotificationRecord } from '../../engine/notifications.js';
+import type { PushRecord } from '../../engine/push.js';
 
 /** Where the store keeps its data, and how hard it tries to keep it. */
 export interface SqliteStoreOptions {
@@ -248,6 +252,30 @@ export class SqliteStore implements Store {
 
   async getSetting<T = unknown>(key: string): Promise<T | undefined> {
     return this.#run('getSetting', (ctx) => getSetting<T>(ctx, key));
+  }
+
+  async listPushes(filter: PushFilter = {}): Promise<PushRecord[]> {
+    this.#context('listPushes');
+    validatePushFilter(filter);
+    return this.#run('listPushes', (ctx) => listPushes(ctx, filter));
+  }
+
+  async countPushes(appId?: string): Promise<PushStateCount[]> {
+    return this.#run('countPushes', (ctx) => countPushes(ctx, appId));
+  }
+
+  async lastPushSeq(): Promise<number> {
+    return this.#run('lastPushSeq', lastPushSeq);
+  }
+
+  async listNotifications(filter: NotificationFilter = {}): Promise<NotificationRecord[]> {
+    this.#context('listNotifications');
+    validateNotificationFilter(filter);
+    return this.#run('listNotifications', (ctx) => listNotifications(ctx, filter));
+  }
+
+  async getNotification(notificationId: string): Promise<NotificationRecord | undefined> {
+    return this.#run('getNotification', (ctx) => getNotification(ctx, notificationId));
   }
 
   async recoverInterruptedRuns(at: number): Promise<RecoveryResult> {

@@ -4,6 +4,8 @@ import type { SqlContext } from './context.js';
 import { deleteApps } from './deleteApps.js';
 import { deleteRequests } from './deleteRequests.js';
 import { insertRuns } from './insertRuns.js';
+import { insertNotifications, updateNotifications } from './notifications.js';
+import { insertPushes, updatePushes } from './pushes.js';
 import { putApps } from './putApps.js';
 import { putRequests } from './putRequests.js';
 import { writeSettings } from './settings.js';
@@ -22,6 +24,10 @@ export function applyBatch(ctx: SqlContext, batch: StoreBatch): void {
   if (batch.updateRuns) updateRuns(ctx, batch.updateRuns);
   if (batch.events) appendEvents(ctx, batch.events);
   if (batch.settings) writeSettings(ctx, batch.settings);
+  if (batch.insertPushes) insertPushes(ctx, batch.insertPushes);
+  if (batch.updatePushes) updatePushes(ctx, batch.updatePushes);
+  if (batch.insertNotifications) insertNotifications(ctx, batch.insertNotifications);
+  if (batch.updateNotifications) updateNotifications(ctx, batch.updateNotifications);
 }
 
 /** Whether the batch writes anything; an empty one needs no transaction, and so no fsync. */
@@ -34,6 +40,10 @@ export function batchHasWrites(batch: StoreBatch): boolean {
     (batch.insertRuns?.length ?? 0) > 0 ||
     (batch.updateRuns?.length ?? 0) > 0 ||
     (batch.events?.length ?? 0) > 0 ||
-    (batch.settings !== undefined && Object.keys(batch.settings).length > 0)
+    (batch.settings !== undefined && Object.keys(batch.settings).length > 0) ||
+    (batch.insertPushes?.length ?? 0) > 0 ||
+    (batch.updatePushes?.length ?? 0) > 0 ||
+    (batch.insertNotifications?.length ?? 0) > 0 ||
+    (batch.updateNotifications?.length ?? 0) > 0
   );
 }

@@ -29,7 +29,10 @@ export function recoverInterruptedRuns(ctx: SqlContext, at: number): RecoveryRes
 
     const about = { at, appId: run.appId, identifier: run.identifier, taskId: run.taskId, reason: REASON };
     const pending = getRequest(ctx, run.appId, run.identifier);
-    if (!appExists(ctx, run.appId)) {
+    if (run.kind === 'push') {
+      // A push's delivery is its own record: it stays pending in \`pushes\` and goes again, never as a request.
+      events.push({ ...about, type: 'interrupted', detail: { requeued: false, push: true } });
+    } else if (!appExists(ctx, run.appId)) {
       events.push({ ...about, type: 'interrupted', detail: { requeued: false, appRemoved: true } });
     } else if (pending !== undefined && pending.requestId !== run.requestId) {
       events.push({ ...about, type: 'interrupted', detail: { requeued: false, supersededBy: pending.requestId } });

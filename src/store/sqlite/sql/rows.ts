@@ -91,7 +91,7 @@ const REQUEST_COLUMNS = {
   attempt: 'attempt',
   // Migration 3 appended this.
   continued: 'continued',
-} as const satisfies Record<keyof TaskRequest, string>;
+} as const satisfies Record<Exclude<keyof TaskRequest, 'push'>, string>;
 
 const APP_COLUMNS = {
   appId: 'app_id',
