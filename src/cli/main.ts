@@ -14,6 +14,7 @@ import { printResult } from './print.js';
 import { runDaemon, runDemo } from './daemonCommands.js';
 import { runDashboard } from './dashboard.js';
 import { parseInterval, runTop } from './top.js';
+import { addMessagingCommands } from './messagingCommands.js';
 
 /**
  * The `bgtasks` command. Every command but `daemon` and `demo` talks to a running daemon over its
@@ -161,6 +162,8 @@ export function buildProgram(): Command {
       .option('--json', 'print JSON')
       .action(controlCommand(program, verb, (appId: string | undefined, options: { all?: boolean }) => (options.all ? { all: true } : { appId }), 'raw'));
   }
+
+  addMessagingCommands(program, apps, (command, args, view) => controlCommand(program, command, args, view));
 
   program
     .command('quit')

@@ -1,4 +1,5 @@
 import { duration, table, time } from './format.js';
+import { renderMessaging } from './messagingCommands.js';
 
 type Row = Record<string, unknown>;
 
@@ -12,6 +13,8 @@ export function printResult(view: string, data: unknown, json: boolean): void {
 }
 
 function render(view: string, data: unknown): string {
+  const messaging = renderMessaging(view, data);
+  if (messaging !== undefined) return messaging;
   switch (view) {
     case 'apps':
       return table((data as Row[]).map((app) => {

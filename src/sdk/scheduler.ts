@@ -44,6 +44,9 @@ export interface SchedulerOptions {
 
 const TOKEN = Symbol('BGTaskScheduler');
 
+/** How long a process launched for a notification's action stays up waiting for it. */
+const ACTION_WAIT_MS = 10_000;
+
 function closedError(): BGTaskSchedulerError {
   return new BGTaskSchedulerError('unavailable', 'this BGTaskScheduler has been closed');
 }
@@ -89,6 +92,11 @@ export class BGTaskScheduler {
   #pushHandler: RemoteNotificationHandler | null = null;
   #actionHandler: NotificationActionHandler | null = null;
   #notifications: UserNotificationCenter | null = null;
+  /**
+   * Set while a process launched for a notification's action waits for that action: the link keeps it
+   * alive until the action arrives (or ACTION_WAIT_MS pass), so a tool that returns at once still gets it.
+   */
+  #awaitingActions = false;
   #startScheduled = false;
   #flushScheduled = false;
   #closed = false;
@@ -117,6 +125,13 @@ export class BGTaskScheduler {
     this.#logger = options.logger ?? createStderrLogger(this.#env);
     const fromEnv = this.#env[ENV.launchReason];
     this.#launchReason = options.launchReason ?? (fromEnv === 'background' || fromEnv === 'notificationAction' ? fromEnv : 'user');
+    if (this.#launchReason === 'notificationAction') {
+      this.#awaitingActions = true;
+      setTimeout(() => {
+        this.#awaitingActions = false;
+        this.#updateRef();
+      }, ACTION_WAIT_MS).unref();
+    }
     const discovery = this.#discovery;
     this.#handlers = new HandlerRegistry(() => discovery.manifest());
     this.#runner = new TaskRunner({
@@ -519,6 +534,7 @@ export class BGTaskScheduler {
         this.#runner.expire(message.tasks);
         break;
       case 'actions':
+        this.#awaitingActions = false;
         this.#handleActions(message.actions);
         break;
       case 'terminate':
@@ -564,7 +580,7 @@ export class BGTaskScheduler {
   #updateRef(): void {
     const link = this.#link;
     if (!link) return;
-    if (this.#launchReason === 'background' || this.#calls.busy || this.#runner.busy || this.#awaitingContinued.size > 0) link.ref();
+    if (this.#launchReason === 'background' || this.#calls.busy || this.#runner.busy || this.#awaitingContinued.size > 0 || this.#awaitingActions) link.ref();
     else link.unref();
   }
 
