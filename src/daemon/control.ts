@@ -153,7 +153,7 @@ export class ControlCommands {
       // The whole picture for `bgtasks top` (and the dashboard): added minimally by the `top` work; the dashboard's version may replace it.
       snapshot: {
         schema: z.strictObject({}),
-        run: () => buildSnapshot({ scheduler, store, conditions: () => conditions.current(), now: () => deps.clock.now(), daemonVersion: deps.daemonVersion, profile: deps.profile.name }),
+        run: () => buildSnapshot({ scheduler, store, conditions: () => conditions.current(), now: () => deps.clock.now(), daemonVersion: deps.daemonVersion, profile: deps.profile.name, notifications: deps.notifications }),
       },
       // The person's Cancel in the dashboard: the running task expires with reason `userCancelled`.
       cancelTask: {

@@ -9,6 +9,8 @@ import type { TaskKind, TaskRun } from '../engine/types.js';
 import type { Store } from '../store/store.js';
 import type { ActiveRun } from './scheduler/activeRuns.js';
 import type { Scheduler } from './scheduler/scheduler.js';
+import type { NotificationCenter } from './notifications/notificationCenter.js';
+import type { NotificationAuthorization, NotificationRecord } from '../engine/notifications.js';
 
 export interface ProgressView {
   readonly completed: number;
@@ -59,7 +61,14 @@ export interface AppView {
   readonly pending: number;
   readonly running: number;
   readonly usage: AppUsageSummary | null;
+  /** Whether the person lets it post notifications. */
+  readonly notifications: NotificationAuthorization;
+  /** Its undelivered background pushes, and how many of them wait for the person (force-quit, switched off). */
+  readonly pushes: { readonly waiting: number; readonly held: number };
 }
+
+/** A notification as the dashboard lists it. */
+export type NotificationView = Omit<NotificationRecord, 'desktop' | 'handedAt'>;
 
 export interface SystemSnapshot {
   readonly at: number;
@@ -72,6 +81,10 @@ export interface SystemSnapshot {
   /** Finished runs, newest first. */
   readonly recent: readonly TaskRun[];
   readonly apps: readonly AppView[];
+  /** The latest notifications apps posted, newest first. */
+  readonly notifications: readonly NotificationView[];
+  /** Apps that asked to post notifications and wait for the person's answer. */
+  readonly notificationRequests: readonly string[];
 }
 
 export interface SnapshotSources {
@@ -81,9 +94,10 @@ export interface SnapshotSources {
   readonly now: () => number;
   readonly daemonVersion: string;
   readonly profile: string;
+  readonly notifications: Pick<NotificationCenter, 'list' | 'requests' | 'authorization'>;
 }
 
-export async function buildSnapshot(sources: SnapshotSources, options: { readonly recent?: number } = {}): Promise<SystemSnapshot> {
+export async function buildSnapshot(sources: SnapshotSources, options: { readonly recent?: number; readonly notifications?: number } = {}): Promise<SystemSnapshot> {
   const { scheduler, store } = sources;
   const now = sources.now();
   const running = [...scheduler.runs.all()].map((active) => runningView(active, now));
@@ -110,6 +124,8 @@ export async function buildSnapshot(sources: SnapshotSources, options: { readonl
       pending: views.filter((view) => view.request.appId === app.record.appId).length,
       running: scheduler.runs.countForApp(app.record.appId),
       usage: scheduler.usageOf(app.record.appId) ?? null,
+      notifications: sources.notifications.authorization(app.record.appId).status,
+      pushes: scheduler.pushesWaiting(app.record.appId),
     }))
     .sort((a, b) => a.appId.localeCompare(b.appId));
   return {
@@ -122,6 +138,8 @@ export async function buildSnapshot(sources: SnapshotSources, options: { readonl
     pending,
     recent,
     apps,
+    notifications: (await sources.notifications.list({ limit: options.notifications ?? 20 })).map(({ desktop: _desktop, handedAt: _handed, ...view }) => view),
+    notificationRequests: sources.notifications.requests().map((request) => request.appId),
   };
 }
 

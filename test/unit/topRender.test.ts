@@ -22,7 +22,7 @@ const CONDITIONS: SystemSnapshot['conditions'] = {
 };
 
 function snapshot(parts: Partial<SystemSnapshot> = {}): SystemSnapshot {
-  return { at: AT, daemonVersion: '0.1.0', profile: 'server', backgroundAppRefresh: true, conditions: CONDITIONS, running: [], pending: [], recent: [], apps: [], ...parts };
+  return { at: AT, daemonVersion: '0.1.0', profile: 'server', backgroundAppRefresh: true, conditions: CONDITIONS, running: [], pending: [], recent: [], apps: [], notifications: [], notificationRequests: [], ...parts };
 }
 
 function task(parts: Partial<RunningTaskView> = {}): RunningTaskView {
@@ -47,7 +47,7 @@ function finished(identifier: string, outcome: string, startedAt: number, comple
   return { taskId: identifier, appId: 'com.example.feeds', identifier, state: 'finished', outcome, reason: null, submittedAt: startedAt, startedAt, completedAt } as unknown as TaskRun;
 }
 
-const APPS: SystemSnapshot['apps'] = [{ appId: 'com.example.export', enabled: true, connected: true, pending: 0, running: 1, usage: null }];
+const APPS: SystemSnapshot['apps'] = [{ appId: 'com.example.export', enabled: true, connected: true, pending: 0, running: 1, usage: null, notifications: 'notDetermined', pushes: { waiting: 0, held: 0 } }];
 const plain = { width: 100, height: Infinity, color: false, now: AT };
 
 describe('renderTop', () => {

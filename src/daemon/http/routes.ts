@@ -23,6 +23,8 @@ interface Route {
 
 const noArguments = z.strictObject({});
 const switchBody = z.strictObject({ enabled: z.boolean({ error: 'must be true or false' }) });
+const notificationsBody = z.strictObject({ allowed: z.boolean({ error: 'must be true or false' }) });
+const notificationIdSchema = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a notification id');
 /** Task ids are UUIDs; the pattern only keeps odd bytes out of error messages and logs. */
 const taskIdSchema = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a task id (a UUID)');
 
@@ -66,6 +68,35 @@ const ROUTES: readonly Route[] = [
       const appId = param(appIdSchema, rawAppId, 'appId');
       await readBody(request, noArguments, bodyLimit);
       sendJson(response, 200, await command(control, verb!, { appId }));
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/apps\/([^/]+)\/notifications$/,
+    handle: async ({ control, bodyLimit }, request, response, [rawAppId]) => {
+      const appId = param(appIdSchema, rawAppId, 'appId');
+      const { allowed } = await readBody(request, notificationsBody, bodyLimit);
+      sendJson(response, 200, await command(control, allowed ? 'notifications.allow' : 'notifications.deny', { appId }));
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/notifications\/([^/]+)\/actions\/([^/]+)$/,
+    handle: async ({ control, bodyLimit }, request, response, [rawId, rawAction]) => {
+      const notificationId = param(notificationIdSchema, rawId, 'notificationId');
+      const actionId = param(identifierSchema, rawAction, 'actionId');
+      await readBody(request, noArguments, bodyLimit);
+      // 202: the choice is kept and handed to the app, which may first have to be launched.
+      sendJson(response, 202, await command(control, 'notifications.act', { notificationId, actionId }));
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/notifications\/([^/]+)\/dismiss$/,
+    handle: async ({ control, bodyLimit }, request, response, [rawId]) => {
+      const notificationId = param(notificationIdSchema, rawId, 'notificationId');
+      await readBody(request, noArguments, bodyLimit);
+      sendJson(response, 200, await command(control, 'notifications.dismiss', { notificationId }));
     },
   },
   {

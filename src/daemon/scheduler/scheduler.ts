@@ -100,7 +100,7 @@ export class Scheduler implements Disposable {
       newId: this.#newId,
       queue: this.queue,
       apps: this.apps,
-      heldByUser: (appId) => this.usage.forceQuitAt(appId) !== null || this.apps.get(appId)?.record.enabled === false || !this.#backgroundAppRefresh,
+      heldByUser: (appId) => this.#heldByUser(appId),
     });
     const driverDeps = {
       ...deps,
@@ -249,6 +249,17 @@ export class Scheduler implements Disposable {
   /** The app's undelivered pushes, oldest first. */
   pendingPushes(appId: string): ReturnType<PushDelivery['pending']> {
     return this.#pushes.pending(appId);
+  }
+
+  /** How many of the app's pushes wait, and how many of those wait for the person. */
+  pushesWaiting(appId: string): { waiting: number; held: number } {
+    const waiting = this.#pushes.pending(appId).length;
+    return { waiting, held: waiting > 0 && this.#heldByUser(appId) ? waiting : 0 };
+  }
+
+  /** Whether the person holds the app's background work: a force-quit, or a switch turned off. */
+  #heldByUser(appId: string): boolean {
+    return this.usage.forceQuitAt(appId) !== null || this.apps.get(appId)?.record.enabled === false || !this.#backgroundAppRefresh;
   }
 
   /** The global Background App Refresh switch (`bgtasks apps disable --all`). */

@@ -37,6 +37,8 @@ export const api = {
   cancelQueued: (appId, identifier) => call('POST', `/v1/apps/${encodeURIComponent(appId)}/queue/${encodeURIComponent(identifier)}/cancel`),
   setAppEnabled: (appId, enabled) => call('POST', `/v1/apps/${encodeURIComponent(appId)}/${enabled ? 'enable' : 'disable'}`),
   setGlobalSwitch: (enabled) => call('POST', '/v1/switch', { enabled }),
+  setNotifications: (appId, allowed) => call('POST', `/v1/apps/${encodeURIComponent(appId)}/notifications`, { allowed }),
+  chooseAction: (notificationId, actionId) => call('POST', `/v1/notifications/${encodeURIComponent(notificationId)}/actions/${encodeURIComponent(actionId)}`),
 };
 
 /**

@@ -4,6 +4,7 @@
 import { api, follow } from './api.js';
 import { renderApps } from './apps.js';
 import { renderConditions } from './conditions.js';
+import { renderNotifications } from './notifications.js';
 import { setText } from './dom.js';
 import { renderPending, renderQueue } from './requests.js';
 import { renderRunning } from './running.js';
@@ -18,6 +19,7 @@ function render(snapshot) {
   setText($('daemon-info'), `Daemon ${snapshot.daemonVersion} · ${snapshot.profile} profile · updated ${new Date(snapshot.at).toLocaleTimeString()}`);
   renderConditions($('conditions'), snapshot);
   renderRunning($('running'), snapshot);
+  renderNotifications($('notifications'), snapshot, refresh);
   renderQueue($('queue'), snapshot);
   renderPending($('pending'), snapshot);
   renderTimeline($('history'), snapshot);
