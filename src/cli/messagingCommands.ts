@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { NAME_PATTERN } from '../protocol/identifiers.js';
 import { table, time } from './format.js';
 

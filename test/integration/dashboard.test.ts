@@ -139,7 +139,7 @@ describe('web dashboard', () => {
     assert.equal((await call(port, 'GET', '/v1/switch', bearer())).status, 405);
     const snapshot = await call(port, 'GET', '/v1/snapshot', bearer());
     assert.equal(snapshot.status, 200);
-    assert.deepEqual(Object.keys(snapshot.json()).sort(), ['apps', 'at', 'backgroundAppRefresh', 'conditions', 'daemonVersion', 'pending', 'profile', 'recent', 'running']);
+    assert.deepEqual(Object.keys(snapshot.json()).sort(), ['apps', 'at', 'backgroundAppRefresh', 'conditions', 'daemonVersion', 'notificationRequests', 'notifications', 'pending', 'profile', 'recent', 'running']);
     const signIn = await call(port, 'GET', `/?token=${dashboard.token}`);
     assert.equal(signIn.status, 303);
     assert.equal(signIn.headers.location, '/');

@@ -143,13 +143,16 @@ export class RunDriver implements Disposable {
       this.#deps.periods.track(next);
     }
     // One transaction takes the request out and puts the run in: a crash leaves one or the other.
-    this.#write({
+    const written = this.#write({
       ...(next ? { putRequests: [next] } : {}),
       deleteRequests: [{ appId: run.appId, identifier: run.identifier, requestId: run.requestId }],
       insertRuns: [run],
       ...(events.length > 0 ? { events } : {}),
+      ...(active.push ? this.#deps.pushes.started(run, active.push.pushId) : {}),
     });
-    if (active.push) this.#write(this.#deps.pushes.started(run, active.push.pushId));
+    // A push goes to the app only once its attempt is durable: after a crash, the app can tell a repeat
+    // by its id and a higher attempt, never the same attempt twice.
+    if (active.push) active.durable = written;
     if (instance) {
       this.#deliver(active, instance, 'alreadyRunning', now);
     } else if (app.instances.size > 0 && !isLaunching(app)) {
@@ -349,20 +352,29 @@ export class RunDriver implements Disposable {
     this.#write({ updateRuns: [{ taskId: active.run.taskId, state: 'running', launch, launchedAt: active.run.launchedAt, deadlineAt, background }] });
     if (limit === null) this.#deps.continued.armStall(active);
     else active.timer = this.#deps.clock.setTimer(limit, () => this.expire(active, 'timeLimit'));
-    let outbox = this.#outbox.get(instance);
-    if (!outbox) {
-      this.#outbox.set(instance, (outbox = []));
-      if (this.#outbox.size === 1) queueMicrotask(() => this.#flushOutbox());
-    }
     const push = active.push ? this.#deps.pushes.payload(active.run.appId, active.push.pushId) : undefined;
-    outbox.push({
+    const delivery: TaskDelivery = {
       taskId: active.run.taskId,
       identifier: active.run.identifier,
       kind,
       deadlineAt,
       ...(active.title !== undefined ? { title: active.title, subtitle: active.subtitle ?? '' } : {}),
       ...(push ? { push } : {}),
+    };
+    if (!active.durable) return this.#send(instance, delivery);
+    void active.durable.then(() => {
+      if (this.#runs.get(active.run.taskId) === active && active.instance === instance) this.#send(instance, delivery);
     });
+  }
+
+  /** Queues a delivery; the deliveries of one turn go to each instance in one frame. */
+  #send(instance: AppInstance, delivery: TaskDelivery): void {
+    let outbox = this.#outbox.get(instance);
+    if (!outbox) {
+      this.#outbox.set(instance, (outbox = []));
+      if (this.#outbox.size === 1) queueMicrotask(() => this.#flushOutbox());
+    }
+    outbox.push(delivery);
   }
 
   #flushOutbox(): void {
@@ -423,9 +435,10 @@ export class RunDriver implements Disposable {
     this.#write({ events: [event] });
   }
 
-  #write(batch: StoreBatch): void {
-    if (this.#disposed) return;
-    this.#deps.writer.write(batch).catch((error: unknown) => {
+  /** Writes a batch; the promise settles (never rejects) once it is committed or has failed. */
+  #write(batch: StoreBatch): Promise<void> {
+    if (this.#disposed) return Promise.resolve();
+    return this.#deps.writer.write(batch).catch((error: unknown) => {
       this.#deps.log.error('a store write failed', { error: error instanceof Error ? error.message : String(error) });
     });
   }
