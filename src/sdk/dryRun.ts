@@ -6,7 +6,7 @@ import { describeThrown } from './errors.js';
 import type { AppFrame, DaemonLink } from './link.js';
 import { formatLine } from './logger.js';
 import type { TaskKind } from './requests.js';
-import type { LaunchReason, SchedulerOptions } from './scheduler.js';
+import type { LaunchReason, SchedulerOptions } from './schedulerOptions.js';
 
 /**
  * Dry-run mode, for `bgtasks check`: with `BGTASKS_DRY_RUN=<file>` in the environment the scheduler

@@ -29,7 +29,8 @@
  *
  * @packageDocumentation
  */
-export { BGTaskScheduler, type LaunchReason } from './scheduler.js';
+export { BGTaskScheduler } from './scheduler.js';
+export type { LaunchReason } from './schedulerOptions.js';
 export { BGTaskRequest, BGAppRefreshTaskRequest, BGProcessingTaskRequest, BGContinuedProcessingTaskRequest, type RetryOptions, type TaskKind } from './requests.js';
 export type { ExplanationData as TaskExplanation } from '../protocol/messages.js';
 export { BGTask, BGAppRefreshTask, BGProcessingTask, BGContinuedProcessingTask, BGTaskProgress, BGTaskExpiredError } from './tasks.js';

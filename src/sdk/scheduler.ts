@@ -1,5 +1,5 @@
 import { NAME_PATTERN } from '../protocol/identifiers.js';
-import { PROTOCOL_VERSION, type AppHelloFrame, type AppMessage, type DaemonMessage, type ExplanationData, type NotificationActionDelivery, type RequestInput, type Welcome } from '../protocol/messages.js';
+import { PROTOCOL_VERSION, type AppHelloFrame, type AppMessage, type DaemonMessage, type ExplanationData, type RequestInput, type Welcome } from '../protocol/messages.js';
 import { ENV } from '../shared/paths.js';
 import { Calls, type Op } from './calls.js';
 import { createDiscovery, type Discovery } from './discovery.js';
@@ -12,53 +12,13 @@ import { HandlerRegistry } from './registry.js';
 import { BGTaskRequest } from './requests.js';
 import { TaskRunner, type TaskHandler } from './taskRunner.js';
 import { PUSH_IDENTIFIER } from '../engine/push.js';
-import { pushCountsSchema, type PushCounts } from './pushCounts.js';
+import type { PushCounts } from './pushCounts.js';
 import type { RemoteNotificationHandler } from './push.js';
-import { toActionResponse, UserNotificationCenter, type NotificationActionHandler } from './notifications.js';
-
-/**
- * Why the process runs: launched by the daemon for a task (`background`), by a person (`user`), or by a
- * person choosing an action on one of the app's notifications (`notificationAction`).
- */
-export type LaunchReason = 'user' | 'background' | 'notificationAction';
-
-/** How the scheduler is built, for tests and the testing kit. @internal */
-export interface SchedulerOptions {
-  /** Opens the link to the daemon. @default connectSocket(socketPath) */
-  readonly connect?: (socketPath: string) => Promise<DaemonLink>;
-  /** @default createDiscovery({ env }) */
-  readonly discovery?: Discovery;
-  /** @default process.env */
-  readonly env?: NodeJS.ProcessEnv;
-  /** @default one line per entry on stderr, warn and above unless BGTASKS_DEBUG is set */
-  readonly logger?: Logger;
-  /** Called on `terminate`. @default process.exit */
-  readonly exit?: (code: number) => void;
-  /** @default from BGTASKS_LAUNCH_REASON */
-  readonly launchReason?: LaunchReason;
-  /** How long to wait for the daemon's `welcome`, in milliseconds. @default 10_000 */
-  readonly handshakeTimeoutMs?: number;
-  /** Where {@link BGTaskScheduler.now} reads the time: the testing kit passes its virtual clock. @default Date.now */
-  readonly clock?: { now(): number };
-}
+import type { UserNotificationCenter } from './notifications.js';
+import { SystemHandlers } from './systemHandlers.js';
+import { asError, closedError, show, type LaunchReason, type SchedulerOptions } from './schedulerOptions.js';
 
 const TOKEN = Symbol('BGTaskScheduler');
-
-/** How long a process launched for a notification's action stays up waiting for it. */
-const ACTION_WAIT_MS = 10_000;
-
-function closedError(): BGTaskSchedulerError {
-  return new BGTaskSchedulerError('unavailable', 'this BGTaskScheduler has been closed');
-}
-
-/** An argument, quoted for a log line; never throws. */
-function show(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : describeThrown(value, 200);
-}
-
-function asError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(describeThrown(value));
-}
 
 /**
  * Registers launch handlers and submits task requests: Apple's `BGTaskScheduler`. Use
@@ -89,14 +49,7 @@ export class BGTaskScheduler {
   readonly #handlers: HandlerRegistry;
   readonly #calls = new Calls();
   readonly #runner: TaskRunner;
-  #pushHandler: RemoteNotificationHandler | null = null;
-  #actionHandler: NotificationActionHandler | null = null;
-  #notifications: UserNotificationCenter | null = null;
-  /**
-   * Set while a process launched for a notification's action waits for that action: the link keeps it
-   * alive until the action arrives (or ACTION_WAIT_MS pass), so a tool that returns at once still gets it.
-   */
-  #awaitingActions = false;
+  readonly #system: SystemHandlers;
   #startScheduled = false;
   #flushScheduled = false;
   #closed = false;
@@ -125,18 +78,21 @@ export class BGTaskScheduler {
     this.#logger = options.logger ?? createStderrLogger(this.#env);
     const fromEnv = this.#env[ENV.launchReason];
     this.#launchReason = options.launchReason ?? (fromEnv === 'background' || fromEnv === 'notificationAction' ? fromEnv : 'user');
-    if (this.#launchReason === 'notificationAction') {
-      this.#awaitingActions = true;
-      setTimeout(() => {
-        this.#awaitingActions = false;
-        this.#updateRef();
-      }, ACTION_WAIT_MS).unref();
-    }
     const discovery = this.#discovery;
     this.#handlers = new HandlerRegistry(() => discovery.manifest());
+    this.#system = new SystemHandlers({
+      registrationOpen: () => this.#handlers.open && !this.#link,
+      closed: () => this.#closed,
+      manifest: () => discovery.manifest(),
+      call: <T>(frame: (id: number) => AppMessage, parse: (data: unknown) => T) =>
+        new Promise<T>((resolve, reject) => this.#enqueue({ type: 'call', frame, parse, resolve: resolve as (value: unknown) => void, reject })),
+      log: (level, message) => this.#log(level, message),
+      keepAlive: () => this.#updateRef(),
+    });
+    if (this.#launchReason === 'notificationAction') this.#system.awaitAction();
     this.#runner = new TaskRunner({
       handlerFor: (identifier) => this.#handlers.lookup(identifier),
-      pushHandler: () => this.#pushHandler ?? undefined,
+      pushHandler: () => this.#system.push ?? undefined,
       logger: () => this.#logger,
       changed: () => {
         this.#scheduleFlush();
@@ -234,29 +190,17 @@ export class BGTaskScheduler {
    */
   onRemoteNotification(handler: RemoteNotificationHandler): boolean {
     this.#scheduleStart();
-    const refused = this.#refuseSystemHandler('onRemoteNotification', handler, this.#pushHandler !== null, 'remote-notification');
-    if (refused !== null) {
-      this.#dryRun?.refused(PUSH_IDENTIFIER, refused);
-      this.#log('warn', `onRemoteNotification refused: ${refused}`);
-      return false;
-    }
-    this.#pushHandler = handler;
-    return true;
+    const refused = this.#system.setPush(handler);
+    if (refused === null) return true;
+    this.#dryRun?.refused(PUSH_IDENTIFIER, refused);
+    this.#log('warn', `onRemoteNotification refused: ${refused}`);
+    return false;
   }
 
   /** User notifications: ask to post, post, and handle the actions the person chooses. */
   get notifications(): UserNotificationCenter {
     this.#scheduleStart();
-    return (this.#notifications ??= new UserNotificationCenter({
-      call: <T>(frame: (id: number) => AppMessage, parse: (data: unknown) => T) =>
-        new Promise<T>((resolve, reject) => this.#enqueue({ type: 'call', frame, parse, resolve: resolve as (value: unknown) => void, reject })),
-      setActionHandler: (handler) => {
-        const refused = this.#refuseSystemHandler('notifications.onAction', handler, this.#actionHandler !== null, null);
-        if (refused !== null) this.#log('warn', `notifications.onAction refused: ${refused}`);
-        else this.#actionHandler = handler;
-        return refused;
-      },
-    }));
+    return this.#system.notifications;
   }
 
   /**
@@ -264,27 +208,7 @@ export class BGTaskScheduler {
    * app after a force-quit, or to switch it back on), `delivered`, `collapsed`, `expired` and `failed`.
    */
   getPushCounts(): Promise<PushCounts> {
-    return new Promise<PushCounts>((resolve, reject) =>
-      this.#enqueue({ type: 'call', frame: (id) => ({ t: 'pushCounts', id }), parse: (data) => pushCountsSchema.parse(data), resolve: resolve as (value: unknown) => void, reject }),
-    );
-  }
-
-  /** Why a handler the system calls (pushes, actions) cannot be registered now, or null. */
-  #refuseSystemHandler(what: string, handler: unknown, taken: boolean, mode: string | null): string | null {
-    if (this.#closed) return 'the scheduler has been closed';
-    if (typeof handler !== 'function') return `expected a function as the handler, got ${typeof handler}`;
-    if (this.#link || !this.#handlers.open) return `${what} must be called at start-up, before the handshake with the daemon`;
-    if (taken) return 'a handler is already registered';
-    if (mode !== null) {
-      let manifest: ReturnType<Discovery['manifest']> = null;
-      try {
-        manifest = this.#discovery.manifest();
-      } catch {
-        // an unreadable manifest is reported at connect time; the daemon checks anyway
-      }
-      if (manifest && !manifest.backgroundModes.includes(mode as never)) return `the "${mode}" background mode is missing from ${manifest.file}`;
-    }
-    return null;
+    return this.#system.pushCounts();
   }
 
   /**
@@ -477,9 +401,8 @@ export class BGTaskScheduler {
       credential: context.credential,
       pid: process.pid,
       launchId: this.#env[ENV.launchId] || null,
-      registered: [...this.#handlers.patterns(), ...(this.#pushHandler ? [PUSH_IDENTIFIER] : [])],
-      // Sent only when set, so an app that handles no actions greets as older daemons know.
-      ...(this.#actionHandler !== null ? { notificationActions: true } : {}),
+      // The system's handlers after the app's; `notificationActions` only when set, as older daemons know the hello.
+      ...this.#system.helloFields(this.#handlers.patterns()),
     };
     const greeting = greet(link, hello, {
       socketPath,
@@ -534,8 +457,7 @@ export class BGTaskScheduler {
         this.#runner.expire(message.tasks);
         break;
       case 'actions':
-        this.#awaitingActions = false;
-        this.#handleActions(message.actions);
+        this.#system.handleActions(message.actions);
         break;
       case 'terminate':
         this.#log('error', `the daemon terminated the app: ${message.reason}`);
@@ -548,21 +470,6 @@ export class BGTaskScheduler {
         this.#log('debug', `ignoring an unexpected ${message.t} frame`);
     }
     this.#updateRef();
-  }
-
-  #handleActions(actions: readonly NotificationActionDelivery[]): void {
-    const handler = this.#actionHandler;
-    if (!handler) {
-      this.#log('warn', `${actions.length} notification action(s) arrived with no notifications.onAction handler; ignored`);
-      return;
-    }
-    for (const action of actions) {
-      try {
-        Promise.resolve(handler(toActionResponse(action))).catch((error: unknown) => this.#log('error', `the notification action handler threw: ${describeThrown(error)}`));
-      } catch (error) {
-        this.#log('error', `the notification action handler threw: ${describeThrown(error)}`);
-      }
-    }
   }
 
   #lost(link: DaemonLink, socketPath: string, error: Error | undefined): void {
@@ -580,7 +487,7 @@ export class BGTaskScheduler {
   #updateRef(): void {
     const link = this.#link;
     if (!link) return;
-    if (this.#launchReason === 'background' || this.#calls.busy || this.#runner.busy || this.#awaitingContinued.size > 0 || this.#awaitingActions) link.ref();
+    if (this.#launchReason === 'background' || this.#calls.busy || this.#runner.busy || this.#awaitingContinued.size > 0 || this.#system.awaitingAction) link.ref();
     else link.unref();
   }
 

@@ -10,7 +10,8 @@ import { BGTaskSchedulerError } from '../../src/sdk/errors.js';
 import { connectSocket, type AppFrame, type DaemonLink } from '../../src/sdk/link.js';
 import { createStderrLogger, type Logger } from '../../src/sdk/logger.js';
 import { BGAppRefreshTaskRequest, BGProcessingTaskRequest, type BGTaskRequest } from '../../src/sdk/requests.js';
-import { BGTaskScheduler, type LaunchReason } from '../../src/sdk/scheduler.js';
+import { BGTaskScheduler } from '../../src/sdk/scheduler.js';
+import type { LaunchReason } from '../../src/sdk/schedulerOptions.js';
 import { BGAppRefreshTask, BGProcessingTask, BGTaskExpiredError, type BGTask } from '../../src/sdk/tasks.js';
 
 const SOCKET = '/state/bgtasks/run/daemon.sock';

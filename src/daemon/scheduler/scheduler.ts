@@ -16,12 +16,13 @@ import { AppTable, isLaunching, type AppState } from './appTable.js';
 import { ActiveRuns } from './activeRuns.js';
 import { ContinuedTasks, type CancelledWhileAway } from './continuedTasks.js';
 import { CpuAccounting } from './cpuAccounting.js';
-import { PeriodTracker, deferredEvent, skippedEvent } from './periodTracker.js';
+import { PeriodTracker } from './periodTracker.js';
 import { appSchedulingState, policyContext, type PolicyInputs } from './policyContext.js';
 import type { AppInstance, AppLauncher, CpuMeter, SchedulerLog } from './ports.js';
 import { restoreUsage } from './restore.js';
 import { PushDelivery, type PushInput, type PushReceipt } from './pushDelivery.js';
 import { RunDriver } from './runDriver.js';
+import { SchedulingPass } from './schedulingPass.js';
 import { admit, storeFault, type SubmitResult } from './submissions.js';
 import { explainApp, pendingViews, type AppExplanation, type PendingView } from './explanations.js';
 
@@ -75,9 +76,7 @@ export class Scheduler implements Disposable {
   readonly #newId: () => string;
   readonly #conditionsListener: Disposable;
   readonly #attachListeners = new Set<(instance: AppInstance) => void>();
-  #wakeTimer: Disposable | null = null;
-  #passQueued = false;
-  #conditionsChanged = false;
+  readonly #pass: SchedulingPass;
   #disposed = false;
 
   private constructor(deps: SchedulerDeps) {
@@ -113,7 +112,7 @@ export class Scheduler implements Disposable {
       random: deps.random ?? Math.random,
     };
     this.#driver = new RunDriver(driverDeps, this.apps, this.runs, this.queue, (unpark) => {
-      if (unpark) this.#conditionsChanged = true;
+      if (unpark) this.#pass.conditionsChanged();
       this.requestPass();
     });
     this.#inputs = {
@@ -126,8 +125,21 @@ export class Scheduler implements Disposable {
       supportedResources: deps.supportedResources ?? ['cpu'],
       continuedPosition: (request) => this.queuePosition(request.appId, request.identifier),
     };
+    this.#pass = new SchedulingPass({
+      clock: deps.clock,
+      writer: deps.writer,
+      log: deps.log,
+      options: deps.options,
+      policies: this.#policies,
+      inputs: this.#inputs,
+      queue: this.queue,
+      apps: this.apps,
+      periods: this.#periods,
+      pushes: this.#pushes,
+      dispatch: (app, entry, now) => this.#driver.dispatch(app, entry, now, false),
+    });
     this.#conditionsListener = deps.conditions.onDidChange(() => {
-      this.#conditionsChanged = true;
+      this.#pass.conditionsChanged();
       this.#enforceWhileRunning();
       this.requestPass();
     });
@@ -246,11 +258,6 @@ export class Scheduler implements Disposable {
     return this.#pushes.counts(this.#deps.store, appId);
   }
 
-  /** The app's undelivered pushes, oldest first. */
-  pendingPushes(appId: string): ReturnType<PushDelivery['pending']> {
-    return this.#pushes.pending(appId);
-  }
-
   /** How many of the app's pushes wait, and how many of those wait for the person. */
   pushesWaiting(appId: string): { waiting: number; held: number } {
     const waiting = this.#pushes.pending(appId).length;
@@ -270,7 +277,7 @@ export class Scheduler implements Disposable {
       events: [{ at: now, appId: null, identifier: null, taskId: null, type: 'globalSwitch', reason: enabled ? 'on' : 'off', detail: null }],
     });
     this.#backgroundAppRefresh = enabled;
-    this.#conditionsChanged = true;
+    this.#pass.conditionsChanged();
     this.requestPass();
   }
 
@@ -290,7 +297,7 @@ export class Scheduler implements Disposable {
     const record: AppRecord = { ...app.record, enabled };
     await this.#deps.writer.write({ putApps: [record] });
     app.record = record;
-    this.#conditionsChanged = true; // disabled requests were parked; look at them again
+    this.#pass.conditionsChanged(); // disabled requests were parked; look at them again
     this.requestPass();
     return record;
   }
@@ -447,82 +454,7 @@ export class Scheduler implements Disposable {
 
   /** Asks for a scheduling pass after the current work; many requests in one turn make one pass. */
   requestPass(): void {
-    if (this.#passQueued || this.#disposed) return;
-    this.#passQueued = true;
-    queueMicrotask(() => {
-      this.#passQueued = false;
-      if (!this.#disposed) this.#pass();
-    });
-  }
-
-  #pass(): void {
-    const now = this.#deps.clock.now();
-    if (this.#conditionsChanged) {
-      this.#conditionsChanged = false;
-      this.queue.unparkAll();
-    }
-    const events: HistoryEventInput[] = [];
-    this.#recordMissedPeriods(now, events);
-    const expired = this.#pushes.expireDue(now);
-    if (expired) this.#writeQuietly(expired);
-    this.queue.promoteDue(now);
-    let wakeAt = Math.min(this.queue.nextDueAt() ?? Infinity, this.#periods.nextAt(this.queue) ?? Infinity, this.#pushes.nextExpiryAt() ?? Infinity);
-    outer: for (const appId of [...this.queue.readyApps()]) {
-      const app = this.apps.get(appId);
-      if (!app) continue;
-      const state = appSchedulingState(app, this.#inputs, now);
-      for (const entry of this.queue.readyFor(appId)) {
-        const { eligible, blocking } = evaluate(this.#policies, policyContext(entry.request, state, this.#inputs, now));
-        if (eligible) {
-          entry.eligibleAt ??= now;
-          this.#driver.dispatch(app, entry, now, false);
-          continue;
-        }
-        if (!blocking) continue;
-        // Every change of a request's blocking reason is logged and kept: the decision history `bgtasks why`
-        // shows. Waiting for a free slot is queueing, not a decision about the request: under load it would
-        // be one event per request, so it is left out (`why` still shows it while it holds).
-        if (entry.lastReason !== blocking.reason && blocking.waitsFor !== 'capacity') {
-          events.push(deferredEvent(entry.request, blocking, now));
-          this.#deps.log.info(`${entry.request.identifier} of ${appId} waits: ${blocking.message} [${blocking.reason}]`, { appId, identifier: entry.request.identifier, reason: blocking.reason });
-        }
-        entry.lastReason = blocking.reason;
-        if (blocking.until !== null) wakeAt = Math.min(wakeAt, blocking.until);
-        if (blocking.reason === 'systemConcurrencyLimit') break outer;
-        const policy = this.#policies.find((candidate) => candidate.name === blocking.policy);
-        if (policy?.scope === 'app') break;
-        if (blocking.waitsFor === 'conditions' || blocking.waitsFor === 'user') this.queue.park(entry);
-      }
-      this.queue.compact(appId);
-    }
-    if (events.length > 0) this.#writeQuietly({ events });
-    this.#armWake(now, wakeAt);
-  }
-
-  /** Periods of periodic requests that ended with no run are recorded as skipped, with what held them. */
-  #recordMissedPeriods(now: number, events: HistoryEventInput[]): void {
-    const moved: TaskRequest[] = [];
-    for (const { request, missed, moved: next, reason } of this.#periods.advance(this.queue, now)) {
-      for (const period of missed) events.push(skippedEvent(now, request, period, reason));
-      moved.push(next);
-      this.#deps.log.info(`${request.identifier} of ${request.appId} skipped ${missed.length} period(s): ${reason ?? 'notDispatched'}`, { appId: request.appId, identifier: request.identifier });
-    }
-    if (moved.length > 0) this.#writeQuietly({ putRequests: moved });
-  }
-
-  #writeQuietly(batch: Parameters<StoreWriter['write']>[0]): void {
-    this.#deps.writer.write(batch).catch((error: unknown) => {
-      this.#deps.log.error('a store write failed', { error: error instanceof Error ? error.message : String(error) });
-    });
-  }
-
-  #armWake(now: number, wakeAt: number): void {
-    this.#wakeTimer?.dispose();
-    const delay = Math.min(Math.max(0, wakeAt - now), this.#deps.options.maxSleepMs);
-    this.#wakeTimer = this.#deps.clock.setTimer(delay, () => {
-      this.#wakeTimer = null;
-      this.requestPass();
-    });
+    this.#pass.request();
   }
 
   /** For `strategy: 'fail'`: the first thing that stops the request from starting right now, or null. */
@@ -556,7 +488,7 @@ export class Scheduler implements Disposable {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    this.#wakeTimer?.dispose();
+    this.#pass.dispose();
     this.#conditionsListener.dispose();
     this.#driver.dispose();
   }
