@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PUSH_IDENTIFIER } from '../engine/push.js';
 import { z } from 'zod';
 import { findHandlerKey, isFamilyPattern, isPermitted, matchesPattern } from '../engine/identifiers.js';
 import { MODE_FOR_KIND, TASK_KINDS, type TaskKind } from '../engine/types.js';
@@ -194,8 +195,16 @@ export function judge(loaded: LoadedManifest, report: Report): Finding[] {
     const what = isFamilyPattern(entry) ? `the family ${entry} is in permittedIdentifiers, but no handler is registered for it (a family needs a family handler)` : `${entry} is in permittedIdentifiers, but no handler is registered for it`;
     add('unhandledIdentifier', entry, `${what}: its tasks would fail with noHandler. Fix: register one at start-up, before the first await (BGTaskScheduler.shared.register('${entry}', handler)), or remove it from permittedIdentifiers ${reinstall}.`);
   }
+  // The push handler is permitted by the background mode (the SDK refuses it without), not by an identifier.
+  const pushMode = loaded.backgroundModes.includes('remote-notification');
+  if (pushMode && !report.registered.includes(PUSH_IDENTIFIER)) {
+    add('unhandledIdentifier', PUSH_IDENTIFIER, `backgroundModes has "remote-notification", but no onRemoteNotification handler is registered: every push would fail with noHandler. Fix: call BGTaskScheduler.shared.onRemoteNotification(handler) at start-up, before the first await, or remove the mode ${reinstall}.`);
+  }
+  if (!pushMode && report.registered.includes(PUSH_IDENTIFIER)) {
+    add('missingBackgroundMode', PUSH_IDENTIFIER, `the app registers onRemoteNotification, but backgroundModes lacks "remote-notification": a real launch refuses the handler and no push is accepted for the app. Fix: add "remote-notification" to backgroundModes ${reinstall}.`);
+  }
   for (const pattern of report.registered) {
-    if (handlerPermitted(permitted, pattern)) continue;
+    if (pattern === PUSH_IDENTIFIER || handlerPermitted(permitted, pattern)) continue;
     const rule = isFamilyPattern(pattern) ? ' (a family handler needs that family listed)' : '';
     add('handlerNotPermitted', pattern, `the app registers a handler for ${pattern}, which permittedIdentifiers does not permit${rule}: a real launch refuses it (Apple's BGTaskScheduler crashes). Fix: add "${pattern}" to permittedIdentifiers ${reinstall}, or remove the registration.`);
   }

@@ -146,6 +146,8 @@ function renderWhyApp(app: Row & { usage: Usage; pending: Row[] }): string {
     `  budgets today: launches ${budget(usage.launches)}, background time ${budget(usage.backgroundSeconds, 's')}, CPU ${cpuBudget(usage)} (x${usage.usageMultiplier.toFixed(2)} for ${usage.opensThisWeek} opens this week)`,
     `  last opened: ${time(usage.lastOpenedAt)}; ${appState(usage)}`,
   ];
+  const pushes = app.pushes as { waiting: number; held: number } | undefined;
+  if (pushes?.waiting) lines.push(`  pushes: ${pushes.waiting} waiting${pushes.held ? `, held for the person` : ''} (bgtasks why ${String(app.appId)} bgtasks.remote-notification)`);
   for (const view of app.pending) {
     const request = view.request as Row;
     const blockers = view.blockers as Row[];

@@ -144,7 +144,7 @@ export class ControlCommands {
             : store.listRuns({ appId: args.appId, identifier: args.identifier, limit: args.limit }),
       },
       why: { schema: appIdentifierArgs, run: ({ appId, identifier }: { appId: string; identifier: string }) => scheduler.why(appId, identifier) },
-      'why.app': { schema: appArgs, run: ({ appId }: { appId: string }) => scheduler.whyApp(appId) },
+      'why.app': { schema: appArgs, run: ({ appId }: { appId: string }) => ({ ...scheduler.whyApp(appId), pushes: scheduler.pushesWaiting(appId) }) },
       run: {
         schema: z.strictObject({ appId: appIdSchema, identifier: identifierSchema, kind: z.enum(['refresh', 'processing']).optional() }),
         run: async (args: { appId: string; identifier: string; kind?: 'refresh' | 'processing' }) => ({ taskId: await scheduler.runNow(args.appId, args.identifier, args.kind) }),

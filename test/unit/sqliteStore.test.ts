@@ -16,6 +16,7 @@ import { SqliteStore, defaultSqliteStoreOptions } from '../../src/store/sqlite/s
 import type { SqliteStoreOptions } from '../../src/store/sqlite/sqliteStore.js';
 import type { Store } from '../../src/store/store.js';
 import { schedulingContract } from './store.contract.scheduling.js';
+import { messagingContract } from './store.contract.messaging.js';
 import { T0, app, request, run, storeContract, storeError } from './store.contract.js';
 
 let dir: string;
@@ -43,6 +44,7 @@ async function openMigrated(options: Partial<SqliteStoreOptions> = {}): Promise<
 function contract(name: string, makeStore: () => Promise<Store>): void {
   storeContract(name, makeStore);
   schedulingContract(name, makeStore);
+  messagingContract(name, makeStore);
 }
 
 contract('SqliteStore on a file', () => openMigrated());
