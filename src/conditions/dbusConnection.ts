@@ -237,7 +237,7 @@ export class DBusConnection implements Disposable {
     let bytes: Buffer;
     try {
       // Encoded before anything waits for a reply, so a body that does not match its signature fails alone.
-      bytes = encodeMessage({ type: MessageType.methodCall, flags: autoStart ? 0 : MessageFlags.noAutoStart, serial, ...fields }, { containers: true });
+      bytes = encodeMessage({ type: MessageType.methodCall, flags: autoStart ? 0 : MessageFlags.noAutoStart, serial, ...fields });
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
@@ -270,7 +270,7 @@ export class DBusConnection implements Disposable {
   /** Emits a signal; false when the connection is closed. Throws when the body does not match its signature. */
   emitSignal(signal: DBusOutgoingSignal): boolean {
     if (this.#closed) return false;
-    this.#socket.write(encodeMessage({ type: MessageType.signal, flags: MessageFlags.noReplyExpected, serial: this.#nextSerial(), ...signal }, { containers: true }));
+    this.#socket.write(encodeMessage({ type: MessageType.signal, flags: MessageFlags.noReplyExpected, serial: this.#nextSerial(), ...signal }));
     return true;
   }
 
@@ -385,7 +385,7 @@ export class DBusConnection implements Disposable {
       // "No such method" is answered too: it keeps a peer that pings us from waiting for its timeout.
       const result = this.#methodHandler ? await this.#methodHandler(call) : undefined;
       if (!result) throw new DBusError('org.freedesktop.DBus.Error.UnknownMethod', this.#methodHandler ? `No method ${call.member ?? ''} here` : 'This connection exports no objects');
-      reply = encodeMessage({ type: MessageType.methodReturn, ...common, serial: this.#nextSerial(), ...result }, { containers: true });
+      reply = encodeMessage({ type: MessageType.methodReturn, ...common, serial: this.#nextSerial(), ...result });
     } catch (thrown) {
       const error = thrown instanceof DBusError ? thrown : new DBusError('org.freedesktop.DBus.Error.Failed', thrown instanceof Error ? thrown.message : String(thrown));
       reply = encodeMessage({ type: MessageType.error, ...common, serial: this.#nextSerial(), errorName: error.type, signature: 's', body: [error.message] });

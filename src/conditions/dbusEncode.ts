@@ -1,7 +1,7 @@
 /**
- * Encoding D-Bus messages, always little-endian. See dbusWire.ts for decoding. The basic types
- * (strings, object paths, signatures, integers, doubles, booleans) are always encoded; containers
- * (arrays, dicts, structs, variants) only when the caller opts in, see {@link EncodeOptions}.
+ * Encoding D-Bus messages, always little-endian. See dbusWire.ts for decoding. Basic types (strings,
+ * object paths, signatures, integers, doubles, booleans) and containers (arrays, dicts as `Map`s or
+ * plain objects, structs as arrays, variants as {@link DBusVariant}); Unix file descriptors (`h`) are not.
  */
 import { Field, FIELD_TYPES, splitSignature } from './dbusWire.js';
 
@@ -19,15 +19,6 @@ export class DBusVariant {
 /** `variant('y', 1)`: shorthand for {@link DBusVariant}. */
 export function variant(signature: string, value: unknown): DBusVariant {
   return new DBusVariant(signature, value);
-}
-
-export interface EncodeOptions {
-  /**
-   * Encode arrays (JS arrays), dicts (`Map`s or plain objects), structs (JS arrays) and variants
-   * ({@link DBusVariant}). Off by default only because callers that send basic types rely on a
-   * container in their body failing loudly (dbusWire.test.ts pins that); DBusConnection turns it on.
-   */
-  readonly containers?: boolean;
 }
 
 /** What {@link encodeMessage} takes; `body` values must match `signature`. */
@@ -77,7 +68,6 @@ class Writer {
   #buffer = Buffer.alloc(256);
   length = 0;
 
-  constructor(readonly containers = false) {}
 
   #ensure(bytes: number): void {
     if (this.length + bytes <= this.#buffer.length) return;
@@ -156,7 +146,6 @@ class Writer {
       case 'a':
       case '(':
       case 'v':
-        if (!this.containers) break;
         if (type[0] === 'a') return this.#array(type.slice(1), value, depth);
         if (type[0] === '(') return this.#struct(type, value, depth);
         return this.#variant(value, depth);
@@ -218,9 +207,9 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** Encodes a message (little-endian, protocol version 1). */
-export function encodeMessage(message: OutgoingMessage, options: EncodeOptions = {}): Buffer {
+export function encodeMessage(message: OutgoingMessage): Buffer {
   const signature = message.signature ?? '';
-  const body = new Writer(options.containers);
+  const body = new Writer();
   splitSignature(signature).forEach((type, index) => body.write(type, message.body?.[index]));
 
   const fields: [number, unknown][] = [];
