@@ -155,6 +155,18 @@ describe('push policy (kit, virtual time)', () => {
     assert.equal(record?.reason, 'noHandler');
   });
 
+  it('records the undelivered pushes of an uninstalled app as failed, and keeps nothing of it in line', async () => {
+    await using system = await createTestSystem({ apps: [inbox([])] });
+    await system.openApp(APP);
+    await system.forceQuit(APP);
+    await system.push(APP, { n: 1 });
+    await system.scheduler.uninstallApp(APP);
+    await system.settle();
+    const [record] = await system.store.listPushes({ appId: APP });
+    assert.deepEqual([record?.state, record?.reason], ['failed', 'uninstalled']);
+    assert.equal(system.scheduler.queue.size, 0);
+  });
+
   it('refuses bad pushes with a code and the field, and stores none of them', async () => {
     await using system = await createTestSystem({ apps: [inbox([]), { manifest: { appId: 'com.example.plain', permittedIdentifiers: ['com.example.plain.refresh'], backgroundModes: ['fetch'] }, main: () => undefined }] });
     await assert.rejects(system.push(APP, 'x'.repeat(5000)), { code: 'payloadTooLarge', field: 'data' });

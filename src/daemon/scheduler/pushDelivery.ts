@@ -65,7 +65,9 @@ export class PushDelivery {
   /** Loads the undelivered pushes; call once at start, before the first pass. */
   async load(store: Store, now: number): Promise<void> {
     this.#lastSeq = await store.lastPushSeq();
-    this.#lines.load(await store.listPushes({ states: ['pending'], oldestFirst: true, limit: Infinity }));
+    const pending = await store.listPushes({ states: ['pending'], oldestFirst: true, limit: Infinity });
+    // Pushes of an app uninstalled while the daemon was down wait for nothing: they stay in the store.
+    this.#lines.load(pending.filter((push) => this.#deps.apps.get(push.appId) !== undefined));
     for (const appId of this.#lines.appsWaiting()) this.#sync(appId, now);
   }
 
@@ -186,9 +188,12 @@ export class PushDelivery {
     };
   }
 
-  /** An uninstalled app's pushes stay as history; its line goes. */
-  forget(appId: string): void {
+  /** An uninstalled app's line goes; its undelivered pushes are recorded as failed (`uninstalled`), the rest stay as history. */
+  forget(appId: string, now: number): StoreBatch {
+    const undelivered = this.#lines.pending(appId);
     this.#lines.forget(appId);
+    if (undelivered.length === 0) return {};
+    return { updatePushes: undelivered.map((push) => ({ pushId: push.pushId, state: 'failed', reason: 'uninstalled', finishedAt: now })) };
   }
 
   /** Keeps the app's `push` request in step with the head of its line (and its priority). */

@@ -234,13 +234,14 @@ export class Scheduler implements Disposable {
     await this.#deps.writer.write({
       deleteApps: [appId],
       events: [{ at: now, appId, identifier: null, taskId: null, type: 'uninstalled', reason: null, detail: null }],
+      // First: a push run that ends below must not put the app's line back in the queue.
+      ...this.#pushes.forget(appId, now),
     });
     for (const request of this.queue.forApp(appId)) this.queue.remove(appId, request.identifier);
     for (const active of this.runs.forApp(appId)) this.#driver.finish(active, 'appExited', 'uninstalled', null);
     this.#driver.stopApp(app, 'uninstalled', 'stop');
     this.apps.delete(appId);
     this.usage.forget(appId);
-    this.#pushes.forget(appId);
   }
 
   // ---- pushes ----
