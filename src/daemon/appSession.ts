@@ -30,6 +30,7 @@ export interface SessionServices {
 export interface SessionNotifications {
   post(appId: string, input: NotificationInput): Promise<{ notificationId: string; desktop: string }>;
   requestAuthorization(appId: string): Promise<string>;
+  acknowledge(appId: string, notificationIds: readonly string[]): Promise<void>;
 }
 
 /** How a session reaches its app: the socket in the daemon, an in-process channel in the testing kit. */
@@ -188,6 +189,8 @@ export class AppSession {
         return reply(message.id, { status: await this.#notifications.requestAuthorization(instance.appId) });
       case 'pushCounts':
         return reply(message.id, await this.#scheduler.pushCounts(instance.appId));
+      case 'actionsHandled':
+        return this.#notifications.acknowledge(instance.appId, message.notificationIds);
       default: {
         const unreachable: never = message;
         throw new Error(`unhandled message ${String(unreachable)}`);

@@ -162,6 +162,8 @@ export const notifySchema = z.strictObject({ t: z.literal('notify'), id: z.numbe
 export const authorizeSchema = z.strictObject({ t: z.literal('authorize'), id: z.number().int() });
 /** The app asks for its push counts (held, collapsed, expired, ...). */
 export const pushCountsSchema = z.strictObject({ t: z.literal('pushCounts'), id: z.number().int() });
+/** The app's `onAction` handler is done with these actions (until then the daemon hands them again at the app's next start). */
+export const actionsHandledSchema = z.strictObject({ t: z.literal('actionsHandled'), notificationIds: z.array(z.string().min(1).max(64)).min(1).max(1000) });
 
 export const controlSchema = z.strictObject({
   t: z.literal('control'),
@@ -183,6 +185,7 @@ export const appMessageSchema = z.discriminatedUnion('t', [
   notifySchema,
   authorizeSchema,
   pushCountsSchema,
+  actionsHandledSchema,
 ]);
 export const controlMessageSchema = controlSchema;
 

@@ -87,17 +87,14 @@ export class BGTaskScheduler {
       call: <T>(frame: (id: number) => AppMessage, parse: (data: unknown) => T) =>
         new Promise<T>((resolve, reject) => this.#enqueue({ type: 'call', frame, parse, resolve: resolve as (value: unknown) => void, reject })),
       log: (level, message) => this.#log(level, message),
-      keepAlive: () => this.#updateRef(),
+      changed: () => this.#changed(),
     });
     if (this.#launchReason === 'notificationAction') this.#system.awaitAction();
     this.#runner = new TaskRunner({
       handlerFor: (identifier) => this.#handlers.lookup(identifier),
       pushHandler: () => this.#system.push ?? undefined,
       logger: () => this.#logger,
-      changed: () => {
-        this.#scheduleFlush();
-        this.#updateRef();
-      },
+      changed: () => this.#changed(),
     });
   }
 
@@ -203,10 +200,7 @@ export class BGTaskScheduler {
     return this.#system.notifications;
   }
 
-  /**
-   * Beyond Apple: what became of the app's pushes: `pending`, `held` (waiting for the person to open the
-   * app after a force-quit, or to switch it back on), `delivered`, `collapsed`, `expired` and `failed`.
-   */
+  /** Beyond Apple: what became of the app's pushes (`held`: waiting for the person to open the app or switch it on). */
   getPushCounts(): Promise<PushCounts> {
     return this.#system.pushCounts();
   }
@@ -337,6 +331,12 @@ export class BGTaskScheduler {
     });
   }
 
+  /** Something to send, or a change in what keeps the process alive. */
+  #changed(): void {
+    this.#scheduleFlush();
+    this.#updateRef();
+  }
+
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
@@ -364,6 +364,7 @@ export class BGTaskScheduler {
     for (let i = 0; i < progress.length; i += 10_000) link.send({ t: 'progress', updates: progress.slice(i, i + 10_000) });
     this.#calls.sendQueued((frame) => link.send(frame));
     for (let i = 0; i < completed.length; i += 10_000) link.send({ t: 'completed', completions: completed.slice(i, i + 10_000) });
+    for (const frame of this.#system.takeAcknowledged()) link.send(frame);
     this.#updateRef();
   }
 
@@ -487,7 +488,7 @@ export class BGTaskScheduler {
   #updateRef(): void {
     const link = this.#link;
     if (!link) return;
-    if (this.#launchReason === 'background' || this.#calls.busy || this.#runner.busy || this.#awaitingContinued.size > 0 || this.#system.awaitingAction) link.ref();
+    if (this.#launchReason === 'background' || this.#calls.busy || this.#runner.busy || this.#awaitingContinued.size > 0 || this.#system.busy) link.ref();
     else link.unref();
   }
 

@@ -16,8 +16,8 @@ export interface SystemHandlersDeps {
   /** Sends a call to the daemon and reads its reply. */
   call<T>(frame: (id: number) => AppMessage, parse: (data: unknown) => T): Promise<T>;
   log(level: LogLevel, message: string): void;
-  /** Whether the process must stay up changed ({@link awaitingAction}). */
-  keepAlive(): void;
+  /** Something changed: whether the process must stay up ({@link busy}), or acknowledgements to send ({@link takeAcknowledged}). */
+  changed(): void;
 }
 
 /** How long a process launched for a notification's action stays up waiting for it. */
@@ -34,17 +34,30 @@ export class SystemHandlers {
   #action: NotificationActionHandler | null = null;
   #center: UserNotificationCenter | null = null;
   #awaitingAction = false;
+  /** Action handlers running now. */
+  #running = 0;
+  /** Actions the handler is done with, for the daemon. */
+  #acknowledged: string[] = [];
 
   constructor(deps: SystemHandlersDeps) {
     this.#deps = deps;
   }
 
   /**
-   * True while a process launched for a notification's action waits for that action: it stays up until
-   * the action arrives (or ACTION_WAIT_MS pass), so an app whose start-up code returns at once still gets it.
+   * True while the process must stay up for an action: a process launched for one waits for it (at most
+   * ACTION_WAIT_MS, so an app whose start-up code returns at once still gets it), then for its handler,
+   * then until the daemon has been told the handler is done.
    */
-  get awaitingAction(): boolean {
-    return this.#awaitingAction;
+  get busy(): boolean {
+    return this.#awaitingAction || this.#running > 0 || this.#acknowledged.length > 0;
+  }
+
+  /** The `actionsHandled` frames to send now. */
+  takeAcknowledged(): AppMessage[] {
+    const frames: AppMessage[] = [];
+    for (let i = 0; i < this.#acknowledged.length; i += 1_000) frames.push({ t: 'actionsHandled', notificationIds: this.#acknowledged.slice(i, i + 1_000) });
+    this.#acknowledged = [];
+    return frames;
   }
 
   /** This process was launched for an action: wait for it. */
@@ -52,7 +65,7 @@ export class SystemHandlers {
     this.#awaitingAction = true;
     setTimeout(() => {
       this.#awaitingAction = false;
-      this.#deps.keepAlive();
+      this.#deps.changed();
     }, ACTION_WAIT_MS).unref();
   }
 
@@ -89,7 +102,11 @@ export class SystemHandlers {
     }));
   }
 
-  /** Hands the person's chosen actions to the action handler; its errors are logged, never thrown. */
+  /**
+   * Hands the person's chosen actions to the action handler, one after another; its errors are logged,
+   * never thrown. Each is acknowledged once the handler is done with it (returned, or its promise
+   * settled), so an action whose process dies first is handed again at the app's next start.
+   */
   handleActions(actions: readonly NotificationActionDelivery[]): void {
     this.#awaitingAction = false;
     const handler = this.#action;
@@ -98,11 +115,20 @@ export class SystemHandlers {
       return;
     }
     for (const action of actions) {
+      this.#running += 1;
+      let result: unknown;
       try {
-        Promise.resolve(handler(toActionResponse(action))).catch((error: unknown) => this.#deps.log('error', `the notification action handler threw: ${describeThrown(error)}`));
+        result = handler(toActionResponse(action));
       } catch (error) {
         this.#deps.log('error', `the notification action handler threw: ${describeThrown(error)}`);
       }
+      void Promise.resolve(result)
+        .catch((error: unknown) => this.#deps.log('error', `the notification action handler threw: ${describeThrown(error)}`))
+        .finally(() => {
+          this.#running -= 1;
+          this.#acknowledged.push(action.notificationId);
+          this.#deps.changed();
+        });
     }
   }
 

@@ -61,6 +61,41 @@ describe('notifications (kit, virtual time)', () => {
     await assert.rejects(system.chooseAction(posted[0]!, 'open'), { code: 'alreadyAnswered' });
   });
 
+  it('keeps an action as handed only when the handler is done with it: a process that dies first gets it again', async () => {
+    const seen: { actionId: string; pid: number }[] = [];
+    let hang = true;
+    let posted = '';
+    await using system = await createTestSystem({
+      apps: [
+        {
+          manifest,
+          main: (scheduler: BGTaskScheduler) => {
+            scheduler.notifications.onAction(async (response) => {
+              seen.push({ actionId: response.actionId, pid: seen.length });
+              if (hang) await new Promise(() => undefined); // the process dies before it is done
+            });
+            scheduler.register(`${APP}.run`, async () => {
+              posted = (await scheduler.notifications.post({ title: 'Done', actions: [{ id: 'open', title: 'Open' }] })).id;
+            });
+          },
+        },
+      ],
+    });
+    await system.allowNotifications(APP);
+    await system.simulateLaunch(APP, `${APP}.run`, 'processing');
+    await system.runUntilIdle();
+    await system.advanceBy(10 * 60_000);
+    await system.chooseAction(posted, 'open');
+    assert.deepEqual(seen.map((entry) => entry.actionId), ['open']);
+    assert.equal((await system.notifications(APP))[0]?.handedAt, null, 'not handed while the handler runs');
+    await system.closeApp(APP);
+    hang = false;
+    await system.openApp(APP);
+    await system.runUntilIdle();
+    assert.deepEqual(seen.map((entry) => entry.actionId), ['open', 'open'], 'handed again to the next process');
+    assert.notEqual((await system.notifications(APP))[0]?.handedAt, null);
+  });
+
   it('refuses a malformed notification with invalidRequest and the field', async () => {
     const errors: { code: string; field?: string }[] = [];
     await using system = await createTestSystem({

@@ -23,8 +23,10 @@ export interface NotificationCenterDeps {
   readonly desktop: DesktopNotifier | null;
   /** Whether the app is installed. */
   readonly installed: (appId: string) => boolean;
-  /** Hands actions to a running process of the app that handles them; false when none does. */
-  readonly hand: (appId: string, actions: readonly NotificationActionDelivery[]) => boolean;
+  /** Hands actions to a running process of the app that handles them; the process, or null when none does. */
+  readonly hand: (appId: string, actions: readonly NotificationActionDelivery[]) => object | null;
+  /** Whether that process is still connected. */
+  readonly connected: (appId: string, process: object) => boolean;
   /** Starts the app as the person's launch, with launch reason `notificationAction`. */
   readonly launchForAction: (appId: string) => void;
 }
@@ -47,6 +49,8 @@ export class NotificationCenter implements Disposable {
   readonly #deps: NotificationCenterDeps;
   #authorizations: Record<string, StoredAuthorization> = {};
   readonly #listeners: Disposable[] = [];
+  /** Actions handed to a process and not yet acknowledged, by notification id: not handed again while it lives. */
+  readonly #inHand = new Map<string, { readonly appId: string; readonly process: object }>();
 
   private constructor(deps: NotificationCenterDeps) {
     this.#deps = deps;
@@ -157,9 +161,16 @@ export class NotificationCenter implements Disposable {
     await this.#deps.writer.write({ updateNotifications: [{ notificationId, state: 'dismissed' }] });
   }
 
-  /** Hands the app's chosen actions that have not reached it; false when no process of it takes them. */
+  /**
+   * Hands the app's chosen actions that its handler has not acknowledged (and that no live process of it
+   * holds now); false when no process of it takes them. An action is kept as handed only when the app's
+   * `onAction` handler is done with it, so a process that dies first gets it again at its next start.
+   */
   async handPending(appId: string): Promise<boolean> {
-    const waiting = (await this.#deps.store.listNotifications({ appId, actionUnhanded: true, limit: 100 })).reverse();
+    const waiting = (await this.#deps.store.listNotifications({ appId, actionUnhanded: true, limit: 100 })).reverse().filter((record) => {
+      const held = this.#inHand.get(record.notificationId);
+      return !held || !this.#deps.connected(held.appId, held.process);
+    });
     if (waiting.length === 0) return true;
     const actions: NotificationActionDelivery[] = waiting.map((record) => ({
       notificationId: record.notificationId,
@@ -168,10 +179,19 @@ export class NotificationCenter implements Disposable {
       threadId: record.threadId,
       at: record.actedAt ?? record.postedAt,
     }));
-    if (!this.#deps.hand(appId, actions)) return false;
-    const now = this.#deps.clock.now();
-    await this.#deps.writer.write({ updateNotifications: waiting.map((record) => ({ notificationId: record.notificationId, handedAt: now })) });
+    const process = this.#deps.hand(appId, actions);
+    if (!process) return false;
+    for (const record of waiting) this.#inHand.set(record.notificationId, { appId, process });
     return true;
+  }
+
+  /** The app's `onAction` handler is done with these actions: they are kept as handed (ids of other apps are ignored). */
+  async acknowledge(appId: string, notificationIds: readonly string[]): Promise<void> {
+    const mine = notificationIds.filter((id) => this.#inHand.get(id)?.appId === appId);
+    for (const id of mine) this.#inHand.delete(id);
+    if (mine.length === 0) return;
+    const now = this.#deps.clock.now();
+    await this.#deps.writer.write({ updateNotifications: mine.map((notificationId) => ({ notificationId, handedAt: now })) });
   }
 
   list(filter: { appId?: string; limit?: number } = {}): Promise<NotificationRecord[]> {

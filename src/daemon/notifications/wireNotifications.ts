@@ -31,6 +31,7 @@ export async function wireNotifications({ clock, store, writer, scheduler, log, 
     newId: createIdFactory(clock),
     installed: (appId) => scheduler.apps.get(appId) !== undefined,
     hand: (appId, actions) => scheduler.handActions(appId, actions),
+    connected: (appId, instance) => scheduler.apps.get(appId)?.instances.has(instance as never) ?? false,
     launchForAction: (appId) => {
       if (scheduler.openApp(appId, 'notificationAction') === 'alreadyRunning') {
         log.warn(`${appId} is running but does not handle notification actions (notifications.onAction): the action waits for its next start`, { appId });

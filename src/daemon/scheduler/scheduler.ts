@@ -314,13 +314,13 @@ export class Scheduler implements Disposable {
     return 'launched';
   }
 
-  /** Hands notification actions to a connected process of the app that takes them (a person's launch first); false when none does. */
-  handActions(appId: string, actions: readonly NotificationActionDelivery[]): boolean {
+  /** Hands notification actions to a connected process of the app that takes them (a person's launch first); null when none does. */
+  handActions(appId: string, actions: readonly NotificationActionDelivery[]): AppInstance | null {
     const candidates = [...(this.apps.get(appId)?.instances ?? [])].filter((instance) => instance.notificationActions);
     const instance = candidates.find((candidate) => candidate.launchReason === 'user') ?? candidates[0];
-    if (!instance) return false;
+    if (!instance) return null;
     instance.deliverActions(actions);
-    return true;
+    return instance;
   }
 
   /** Called with each process that connects (after its tasks are handed over). */
