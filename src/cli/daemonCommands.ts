@@ -13,6 +13,7 @@ interface DaemonCommandOptions {
   readonly synchronous?: 'full' | 'normal';
   /** The dashboard's port; null for none (`--no-http`). */
   readonly httpPort?: number | null;
+  readonly httpHost?: string;
 }
 
 /** `bgtasks daemon`: runs until SIGINT or SIGTERM, then stops cleanly. */
@@ -23,6 +24,7 @@ export async function runDaemon(options: DaemonCommandOptions): Promise<void> {
     ...(options.synchronous ? { synchronous: options.synchronous } : {}),
     ...(options.scheduling ? { scheduling: options.scheduling } : {}),
     ...(options.httpPort !== undefined ? { httpPort: options.httpPort } : {}),
+    ...(options.httpHost !== undefined ? { httpHost: options.httpHost } : {}),
   });
   await untilSignal();
   await daemon.close();

@@ -84,15 +84,16 @@ export function buildProgram(): Command {
       return value;
     })
     .option('--option <name=value>', 'set a scheduling option, e.g. refreshTimeLimitMs=1000 (repeatable; see docs/scheduling.md)', collectOption, {})
-    .option('--http-port <port>', 'the dashboard\'s port on 127.0.0.1 (default: 0, any free port)', (value) => {
+    .option('--http-port <port>', 'the dashboard\'s port (default: 0, any free port)', (value) => {
       const port = Number(value);
       if (!/^\d+$/.test(value) || port > 65_535) throw new InvalidArgumentError(`expected a port from 0 to 65535, got "${value}"`);
       return port;
     })
+    .option('--http-host <address>', 'the address the dashboard and push endpoint listen on (default: 127.0.0.1; anything else is reachable from other machines, without TLS, and warns)')
     .option('--no-http', 'serve no dashboard')
-    .action((options: { store?: string; synchronous?: 'full' | 'normal'; option: Partial<SchedulingOptions>; httpPort?: number; http: boolean }) => {
-      if (!options.http && options.httpPort !== undefined) throw new CliError('invalidArgument', 'give --http-port or --no-http, not both', 'httpPort');
-      return runDaemon({ ...program.opts<GlobalOptions>(), store: options.store, synchronous: options.synchronous, scheduling: options.option, httpPort: options.http ? options.httpPort : null });
+    .action((options: { store?: string; synchronous?: 'full' | 'normal'; option: Partial<SchedulingOptions>; httpPort?: number; httpHost?: string; http: boolean }) => {
+      if (!options.http && (options.httpPort !== undefined || options.httpHost !== undefined)) throw new CliError('invalidArgument', 'give --http-port/--http-host or --no-http, not both', options.httpPort !== undefined ? 'httpPort' : 'httpHost');
+      return runDaemon({ ...program.opts<GlobalOptions>(), store: options.store, synchronous: options.synchronous, scheduling: options.option, httpPort: options.http ? options.httpPort : null, ...(options.httpHost !== undefined ? { httpHost: options.httpHost } : {}) });
     });
 
   program

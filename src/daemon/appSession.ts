@@ -4,6 +4,7 @@ import {
   appHelloSchema,
   appMessageSchema,
   describeIssue,
+  describeVersion,
   type AppHello,
   type AppMessage,
   type CancelReplyData,
@@ -56,8 +57,14 @@ export class AppSession {
   readonly #daemonVersion: string;
   readonly #instanceId: number;
   #instance: SessionAppInstance | null = null;
+  readonly #admit: ((appId: string) => WireError | null) | undefined;
 
-  constructor(services: SessionServices, transport: SessionTransport, log: SchedulerLog, daemonVersion: string, instanceId: number) {
+  /**
+   * @param admit - asked once the app has proven who it is, before it is attached: an error refuses the
+   *   connection (the socket's per-app connection limit).
+   */
+  constructor(services: SessionServices, transport: SessionTransport, log: SchedulerLog, daemonVersion: string, instanceId: number, admit?: (appId: string) => WireError | null) {
+    this.#admit = admit;
     this.#scheduler = services.scheduler;
     this.#notifications = services.notifications;
     this.#transport = transport;
@@ -74,7 +81,7 @@ export class AppSession {
   hello(frame: unknown): boolean {
     if ((frame as { v?: unknown } | null)?.v !== PROTOCOL_VERSION) {
       const version = (frame as { v?: unknown } | null)?.v;
-      this.#transport.fail({ code: 'unsupportedProtocolVersion', message: `this daemon speaks protocol version ${PROTOCOL_VERSION}, not ${String(version)}`, field: 'v' });
+      this.#transport.fail({ code: 'unsupportedProtocolVersion', message: `this daemon speaks protocol version ${PROTOCOL_VERSION}, not ${describeVersion(version)}`, field: 'v' });
       return false;
     }
     const parsed = appHelloSchema.safeParse(frame);
@@ -95,6 +102,11 @@ export class AppSession {
     if (!credentialMatches(hello.credential, app.record.credentialHash)) {
       this.#log.warn('an app connection presented a wrong credential', { appId: hello.appId, pid: hello.pid });
       this.#transport.fail({ code: 'badCredential', message: `the credential for ${hello.appId} does not match: reinstall the app or check BGTASKS_HOME`, field: 'credential' });
+      return false;
+    }
+    const refusal = this.#admit?.(hello.appId);
+    if (refusal) {
+      this.#transport.fail(refusal);
       return false;
     }
     const accepted: string[] = [];
@@ -133,7 +145,11 @@ export class AppSession {
     }
     const message = parsed.data;
     void this.#handle(instance, message).catch((error: unknown) => {
-      this.#log.error('an app request failed', { appId: instance.appId, error: error instanceof Error ? error.message : String(error) });
+      // A typed refusal (a notification before it is allowed, an unknown task) is the app's to handle: a
+      // warning. Only an untyped error is the daemon's own, at error level.
+      const wire = toWireError(error);
+      const level = wire.code === 'internalError' ? 'error' : 'warn';
+      this.#log[level]('an app request failed', { appId: instance.appId, code: wire.code, error: wire.message });
       if ('id' in message) this.#transport.send({ t: 'reply', id: message.id, ok: false, error: toWireError(error) });
     });
   }

@@ -197,7 +197,8 @@ export class ControlCommands {
   }
 
   async run(command: string, rawArgs: unknown): Promise<unknown> {
-    const entry = this.#commands[command];
+    // Own keys only: `constructor` or `toString` must be an unknown command, not Object.prototype's.
+    const entry = Object.hasOwn(this.#commands, command) ? this.#commands[command] : undefined;
     if (!entry) throw new DaemonError('unknownCommand', `unknown command "${command}"; known: ${this.names.join(', ')}`, 'command');
     const parsed = entry.schema.safeParse(rawArgs);
     if (!parsed.success) {
@@ -272,7 +273,8 @@ export class ControlCommands {
       version: this.#deps.daemonVersion,
       pid: process.pid,
       home: this.#deps.home,
-      store: { kind: store.kind, location: store.location },
+      // fault: the storage fault that stops writes now (disk full, read-only), or null.
+      store: { kind: store.kind, location: store.location, fault: this.#deps.writer.fault },
       startedAt: this.#deps.startedAt,
       profile: this.#deps.profile,
       // Timer wake-ups since start, where the clock counts them: an idle daemon wakes only for its sensors.

@@ -14,6 +14,7 @@ import { ControlCommands } from './control.js';
 import { createCpuMeter } from './cpuMeter.js';
 import { detectResources } from './resources.js';
 import { startDashboard, type DashboardServer } from './http/server.js';
+import { MisbehaviourRecorder } from './misbehaviour.js';
 import { IpcServer } from './ipcServer.js';
 import { ChildProcessLauncher } from './launcher.js';
 import { createLogger, type Logger } from './logger.js';
@@ -90,8 +91,8 @@ export class Daemon implements AsyncDisposable {
       });
       conditionsToDispose = conditions;
       await conditions.start();
-      const writer = new StoreWriter(store);
       const daemonLog = schedulerLog(log);
+      const writer = new StoreWriter(store, { clock, log: daemonLog });
       const profile = await pickProfile(store, writer, conditions.current(), compiled.schedulingGiven, clock.now());
       const scheduling: SchedulingOptions = compileSchedulingOptions({ ...compiled.schedulingGiven, profile: profile.profile });
       log.info({ profile: profile.profile }, `policy profile: ${profile.profile} (${profile.reason})`);
@@ -141,13 +142,20 @@ export class Daemon implements AsyncDisposable {
         },
       });
       const server = await IpcServer.listen(
-        { socketPath: paths.socket, maxFrameBytes: compiled.maxFrameBytes, helloTimeoutMs: compiled.helloTimeoutMs, daemonVersion: VERSION },
+        {
+          socketPath: paths.socket,
+          maxFrameBytes: compiled.maxFrameBytes,
+          helloTimeoutMs: compiled.helloTimeoutMs,
+          daemonVersion: VERSION,
+          limits: compiled.connectionLimits,
+          misbehaviour: new MisbehaviourRecorder({ clock, usage: scheduler.usage, writer, log: daemonLog, options: () => scheduling }),
+        },
         { scheduler, notifications },
         control,
         daemonLog,
       );
       // After the socket: its listen refuses a second daemon on this home, which must not take over the dashboard file.
-      dashboard = await startDashboard({ home: compiled.home, port: compiled.httpPort, control, conditions, pushTokens, log: daemonLog });
+      dashboard = await startDashboard({ home: compiled.home, host: compiled.httpHost, port: compiled.httpPort, control, conditions, pushTokens, log: daemonLog });
       const resources = new DisposableStore();
       resources.add(conditions.onDidChange((snapshot) => log.info({ ...snapshot.conditions }, 'conditions changed')));
       log.info({ socket: paths.socket, store: store.location, pid: process.pid }, `bgtasks daemon ${VERSION} listening`);
@@ -175,6 +183,7 @@ export class Daemon implements AsyncDisposable {
       this.#resources.dispose();
       this.conditions.dispose();
       await this.writer.drain();
+      this.writer.dispose();
       await this.store.close();
       this.log.info('bgtasks daemon stopped');
     })();

@@ -6,12 +6,15 @@ import {
   controlHelloSchema,
   controlSchema,
   describeIssue,
+  describeVersion,
   type DaemonMessage,
   type WireError,
 } from '../protocol/messages.js';
 import { FrameDecoder, encodeFrame } from '../protocol/framing.js';
 import { MAX_SOCKET_PATH_BYTES } from '../shared/paths.js';
 import { AppSession, toWireError } from './appSession.js';
+import { FrameBudget } from './frameBudget.js';
+import type { MisbehaviourReason } from './misbehaviour.js';
 import type { ControlCommands } from './control.js';
 import type { SessionServices } from './appSession.js';
 import type { SchedulerLog as Logger } from './scheduler/ports.js';
@@ -22,6 +25,23 @@ export interface IpcServerOptions {
   /** A client that has not said hello within this time is disconnected, in ms. */
   readonly helloTimeoutMs: number;
   readonly daemonVersion: string;
+  readonly limits: ConnectionLimits;
+  /** Told when an authenticated app breaks the protocol or the limits (see MisbehaviourRecorder). */
+  readonly misbehaviour?: { record(appId: string, reason: MisbehaviourReason, detail?: Record<string, unknown>): void };
+}
+
+/** What one client may make the daemon hold or do; the defaults are in `compileDaemonOptions`. */
+export interface ConnectionLimits {
+  /** Connections at once, of every kind; one more is refused with `tooManyConnections`. */
+  readonly maxConnections: number;
+  /** Connections that have not said hello yet; one more closes the OLDEST of them, so a client that says hello at once always gets in. */
+  readonly maxUnauthenticated: number;
+  /** Connections of one (authenticated) app at once; one more is refused and counts as misbehaviour. */
+  readonly maxConnectionsPerApp: number;
+  /** Frames one connection may send per second (bursts of a second's worth); over it, the daemon stops reading it for a while. */
+  readonly maxFramesPerSecond: number;
+  /** Requests (frames with an `id`) one connection may have unanswered; at the limit, the daemon reads no more from it until half are answered. */
+  readonly maxRequestsInFlight: number;
 }
 
 /**
@@ -34,6 +54,11 @@ export class IpcServer implements AsyncDisposable {
   readonly #server: Server;
   readonly #options: IpcServerOptions;
   readonly #sockets = new Set<Socket>();
+  /** Connections that have not said hello, oldest first (a Set keeps insertion order). */
+  readonly #unauthenticated = new Set<Connection>();
+  readonly #appConnections = new Map<string, number>();
+  #lastRefusalLog = -Infinity;
+  #suppressedRefusals = 0;
 
   private constructor(server: Server, options: IpcServerOptions) {
     this.#server = server;
@@ -53,9 +78,21 @@ export class IpcServer implements AsyncDisposable {
     rmSync(options.socketPath, { force: true }); // a stale socket from a daemon that crashed
     let nextInstanceId = 1;
     const server = createServer((socket) => {
+      if (ipc.#sockets.size >= options.limits.maxConnections) {
+        const { log: shouldLog, suppressed } = ipc.shouldLog('tooManyConnections');
+        if (shouldLog) log.warn(`refused a connection: ${options.limits.maxConnections} are open (maxConnections)`, { code: 'tooManyConnections', ...(suppressed > 0 ? { alsoRefusedSinceLastLine: suppressed } : {}) });
+        socket.end(encodeFrame({ t: 'error', error: { code: 'tooManyConnections', message: `the daemon has ${options.limits.maxConnections} connections open` } }));
+        socket.destroySoon();
+        return;
+      }
       ipc.#sockets.add(socket);
       socket.once('close', () => ipc.#sockets.delete(socket));
-      new Connection(socket, options, services, control, log, nextInstanceId++);
+      const connection = new Connection(socket, options, services, control, log, nextInstanceId++, ipc);
+      ipc.#unauthenticated.add(connection);
+      if (ipc.#unauthenticated.size > options.limits.maxUnauthenticated) {
+        const oldest = ipc.#unauthenticated.values().next().value!;
+        oldest.refuse({ code: 'tooManyConnections', message: `closed to make room: more than ${options.limits.maxUnauthenticated} connections had not said hello` });
+      }
     });
     const ipc = new IpcServer(server, options);
     await new Promise<void>((resolve, reject) => {
@@ -83,6 +120,42 @@ export class IpcServer implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+
+  /**
+   * Whether to log the closing of a connection with this code: a client opening connections in a loop
+   * must not flood the log, so `tooManyConnections` is logged once per 10 s, with how many were not.
+   */
+  shouldLog(code: string): { log: boolean; suppressed: number } {
+    if (code !== 'tooManyConnections') return { log: true, suppressed: 0 };
+    const now = performance.now();
+    if (now - this.#lastRefusalLog < 10_000) {
+      this.#suppressedRefusals++;
+      return { log: false, suppressed: 0 };
+    }
+    const suppressed = this.#suppressedRefusals;
+    this.#lastRefusalLog = now;
+    this.#suppressedRefusals = 0;
+    return { log: true, suppressed };
+  }
+
+  /** A connection said hello (or closed before it did). */
+  identified(connection: Connection): void {
+    this.#unauthenticated.delete(connection);
+  }
+
+  /** Counts an app's connection in; returns false when the app is at `maxConnectionsPerApp`. */
+  admitApp(appId: string): boolean {
+    const count = this.#appConnections.get(appId) ?? 0;
+    if (count >= this.#options.limits.maxConnectionsPerApp) return false;
+    this.#appConnections.set(appId, count + 1);
+    return true;
+  }
+
+  releaseApp(appId: string): void {
+    const count = (this.#appConnections.get(appId) ?? 1) - 1;
+    if (count <= 0) this.#appConnections.delete(appId);
+    else this.#appConnections.set(appId, count);
+  }
 }
 
 function isAlive(socketPath: string): Promise<boolean> {
@@ -109,9 +182,17 @@ class Connection {
   #session: AppSession | null = null;
   #unsubscribe: (() => void) | null = null;
   readonly #helloTimer: NodeJS.Timeout;
+  readonly #server: IpcServer;
+  readonly #budget: FrameBudget;
+  /** The app this connection was admitted for (counted in IpcServer's per-app limit). */
+  #admittedApp: string | null = null;
+  #requestsInFlight = 0;
+  #paused: { flood: boolean; inFlight: boolean } = { flood: false, inFlight: false };
 
-  constructor(socket: Socket, options: IpcServerOptions, services: SessionServices, control: ControlCommands, log: Logger, instanceId: number) {
+  constructor(socket: Socket, options: IpcServerOptions, services: SessionServices, control: ControlCommands, log: Logger, instanceId: number, server: IpcServer) {
     this.#socket = socket;
+    this.#server = server;
+    this.#budget = new FrameBudget(options.limits.maxFramesPerSecond, () => performance.now());
     this.#options = options;
     this.#services = services;
     this.#control = control;
@@ -128,6 +209,31 @@ class Connection {
   send(message: DaemonMessage): void {
     if (this.#role === 'closed' || this.#socket.destroyed) return;
     this.#socket.write(encodeFrame(message));
+    if (message.t === 'reply' && this.#requestsInFlight > 0) {
+      this.#requestsInFlight--;
+      if (this.#paused.inFlight && this.#requestsInFlight <= this.#options.limits.maxRequestsInFlight / 2) this.#setPaused('inFlight', false);
+    }
+  }
+
+  /** Closed by the server to make room (see ConnectionLimits.maxUnauthenticated). */
+  refuse(error: WireError): void {
+    this.#fail(error);
+  }
+
+  #setPaused(why: 'flood' | 'inFlight', paused: boolean): void {
+    this.#paused[why] = paused;
+    if (this.#paused.flood || this.#paused.inFlight) this.#socket.pause();
+    else if (this.#role !== 'closed') this.#socket.resume();
+  }
+
+  /** Over its frame budget: stop reading this client for a while (its writes wait in the kernel's buffers). */
+  #throttle(waitMs: number): void {
+    if (this.#paused.flood) return;
+    this.#setPaused('flood', true);
+    const appId = this.#session?.instance?.appId;
+    if (appId) this.#options.misbehaviour?.record(appId, 'socketFlood', { maxFramesPerSecond: this.#options.limits.maxFramesPerSecond });
+    else this.#log.warn(`a client sends more than ${this.#options.limits.maxFramesPerSecond} frames per second; not reading it for ${waitMs} ms`, { code: 'socketFlood' });
+    setTimeout(() => this.#setPaused('flood', false), waitMs);
   }
 
   #onData(chunk: Buffer): void {
@@ -138,6 +244,8 @@ class Connection {
       this.#fail({ code: 'frameTooLarge', message: (error as Error).message });
       return;
     }
+    const waitMs = this.#budget.take(lines.length);
+    if (waitMs > 0) this.#throttle(waitMs);
     for (const line of lines) {
       if (this.#role === 'closed') return;
       if (line.trim() === '') continue;
@@ -148,11 +256,22 @@ class Connection {
         this.#fail({ code: 'protocolError', message: 'a frame is not valid JSON' });
         return;
       }
-      this.#onFrame(frame);
+      try {
+        this.#onFrame(frame);
+      } catch (error) {
+        // Last resort: a frame the checks above let through to code that throws costs this connection, not the daemon.
+        this.#log.error('a frame could not be handled', { error: error instanceof Error ? error.message : String(error) });
+        this.#fail({ code: 'internalError', message: 'the daemon could not handle this frame; see its log' });
+        return;
+      }
     }
   }
 
   #onFrame(frame: unknown): void {
+    if (this.#role !== 'new' && typeof (frame as { id?: unknown } | null)?.id === 'number') {
+      // Answered by a reply (or the connection closes): a client that asks faster than we answer waits.
+      if (++this.#requestsInFlight >= this.#options.limits.maxRequestsInFlight) this.#setPaused('inFlight', true);
+    }
     if (this.#role === 'new') this.#onHello(frame);
     else if (this.#role === 'app') this.#session?.frame(frame);
     else if (this.#role === 'control') this.#onControlFrame(frame);
@@ -163,16 +282,25 @@ class Connection {
     const version = (frame as { v?: unknown } | null)?.v;
     if ((frame as { t?: unknown } | null)?.t !== 'hello') return this.#fail({ code: 'protocolError', message: 'the first frame must be a hello', field: 't' });
     if (version !== PROTOCOL_VERSION) {
-      return this.#fail({ code: 'unsupportedProtocolVersion', message: `this daemon speaks protocol version ${PROTOCOL_VERSION}, not ${String(version)}`, field: 'v' });
+      return this.#fail({ code: 'unsupportedProtocolVersion', message: `this daemon speaks protocol version ${PROTOCOL_VERSION}, not ${describeVersion(version)}`, field: 'v' });
     }
     clearTimeout(this.#helloTimer);
+    this.#server.identified(this);
     if (role === 'control') {
       if (!this.#parse(controlHelloSchema, frame)) return;
       this.#role = 'control';
       this.send({ t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: this.#options.daemonVersion, launchReason: 'user', accepted: [], rejected: [], supportedResources: [], cancelledWhileAway: [] });
       return;
     }
-    const session = new AppSession(this.#services, { send: (message) => this.send(message), fail: (error) => this.#fail(error), end: () => this.end() }, this.#log, this.#options.daemonVersion, this.#instanceId);
+    const admit = (appId: string): WireError | null => {
+      if (this.#server.admitApp(appId)) {
+        this.#admittedApp = appId;
+        return null;
+      }
+      this.#options.misbehaviour?.record(appId, 'tooManyConnections', { maxConnectionsPerApp: this.#options.limits.maxConnectionsPerApp });
+      return { code: 'tooManyConnections', message: `${appId} already has ${this.#options.limits.maxConnectionsPerApp} connections open (maxConnectionsPerApp)`, field: 'appId' };
+    };
+    const session = new AppSession(this.#services, { send: (message) => this.send(message), fail: (error) => this.#fail(error), end: () => this.end() }, this.#log, this.#options.daemonVersion, this.#instanceId, admit);
     if (session.hello(frame)) {
       this.#session = session;
       this.#role = 'app';
@@ -204,7 +332,10 @@ class Connection {
   /** Sends an error frame and closes this connection (only this one). */
   #fail(error: WireError): void {
     if (this.#role === 'closed') return;
-    this.#log.warn(`closing a connection: ${error.message}`, { code: error.code, field: error.field, appId: this.#session?.instance?.appId });
+    const appId = this.#session?.instance?.appId;
+    const { log, suppressed } = this.#server.shouldLog(error.code);
+    if (log) this.#log.warn(`closing a connection: ${error.message}`, { code: error.code, field: error.field, appId, ...(suppressed > 0 ? { alsoRefusedSinceLastLine: suppressed } : {}) });
+    if (appId && (error.code === 'protocolError' || error.code === 'frameTooLarge')) this.#options.misbehaviour?.record(appId, error.code, { field: error.field ?? null });
     this.send({ t: 'error', error });
     this.#role = 'closed';
     this.#socket.end();
@@ -213,6 +344,9 @@ class Connection {
 
   #onClose(): void {
     clearTimeout(this.#helloTimer);
+    this.#server.identified(this);
+    if (this.#admittedApp) this.#server.releaseApp(this.#admittedApp);
+    this.#admittedApp = null;
     this.#role = 'closed';
     this.#unsubscribe?.();
     this.#session?.closed();

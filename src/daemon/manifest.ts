@@ -59,11 +59,16 @@ export interface LoadedManifest {
   readonly backgroundModes: BackgroundMode[];
 }
 
+const MAX_MANIFEST_BYTES = 1024 * 1024;
+
 /** Reads and checks the manifest of the app in `dir`, and resolves its launch command. */
 export function loadManifest(dir: string, env: NodeJS.ProcessEnv = process.env): LoadedManifest {
   const appDir = resolve(dir);
   const file = join(appDir, 'package.json');
   if (!existsSync(file)) throw new ManifestError('manifestNotFound', `${appDir} has no package.json`, 'package.json');
+  // Read whole and parsed at once: a package.json is a few KB, so a huge one is a mistake or an attack.
+  const size = statSync(file).size;
+  if (size > MAX_MANIFEST_BYTES) throw new ManifestError('invalidManifest', `${file} is ${size} bytes; a package.json of at most ${MAX_MANIFEST_BYTES} is read`, 'package.json');
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));

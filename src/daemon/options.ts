@@ -1,5 +1,7 @@
 import { compileSchedulingOptions, type SchedulingOptions } from '../engine/options.js';
+import { isIP } from 'node:net';
 import { defaultHome, homePaths } from '../shared/paths.js';
+import type { ConnectionLimits } from './ipcServer.js';
 
 export interface DaemonOptions {
   /** The system's home directory. @default `$BGTASKS_HOME`, else `$XDG_STATE_HOME/bgtasks`, else `~/.local/state/bgtasks` */
@@ -14,10 +16,29 @@ export interface DaemonOptions {
   readonly sensorPollIntervalMs?: number;
   /** A client must say hello within this time, in ms. @default 10_000 */
   readonly helloTimeoutMs?: number;
-  /** The dashboard's HTTP port on 127.0.0.1: 0 picks a free port, null serves no dashboard. @default 0 */
+  /** The dashboard's HTTP port: 0 picks a free port, null serves no dashboard. @default 0 */
   readonly httpPort?: number | null;
+  /**
+   * The address the dashboard and the push endpoint listen on. Anything but a loopback address makes
+   * them reachable from other machines, over plain HTTP: the daemon warns when it starts. @default '127.0.0.1'
+   */
+  readonly httpHost?: string;
+  /** What one client may make the daemon hold or do (see {@link ConnectionLimits}). @default {@link DEFAULT_CONNECTION_LIMITS} */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
   readonly scheduling?: Partial<SchedulingOptions>;
 }
+
+/**
+ * Far above what the SDK ever needs (it sends a few frames per turn of its event loop, each carrying
+ * many items), low enough that one runaway client cannot starve the others.
+ */
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  maxConnections: 1024,
+  maxUnauthenticated: 64,
+  maxConnectionsPerApp: 32,
+  maxFramesPerSecond: 20_000,
+  maxRequestsInFlight: 256,
+};
 
 export interface CompiledDaemonOptions {
   readonly home: string;
@@ -28,6 +49,8 @@ export interface CompiledDaemonOptions {
   readonly helloTimeoutMs: number;
   /** null: no dashboard. */
   readonly httpPort: number | null;
+  readonly httpHost: string;
+  readonly connectionLimits: ConnectionLimits;
   /** Compiled with the given profile, or `device` until the daemon picks one (see `Daemon.start`). */
   readonly scheduling: SchedulingOptions;
   /** The scheduling options as given, to compile again once the profile is known. */
@@ -45,6 +68,8 @@ export function compileDaemonOptions(options: DaemonOptions = {}, env: NodeJS.Pr
     sensorPollIntervalMs: options.sensorPollIntervalMs ?? 5_000,
     helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
     httpPort: options.httpPort === undefined ? 0 : options.httpPort,
+    httpHost: options.httpHost ?? '127.0.0.1',
+    connectionLimits: { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits },
     scheduling: compileSchedulingOptions(options.scheduling),
     schedulingGiven: { ...options.scheduling },
   };
@@ -54,6 +79,12 @@ export function compileDaemonOptions(options: DaemonOptions = {}, env: NodeJS.Pr
   for (const name of ['maxFrameBytes', 'sensorPollIntervalMs', 'helloTimeoutMs'] as const) {
     const value = compiled[name];
     if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected \`${name}\` to be an integer >= 1, got \`${String(value)}\` (${typeof value})`);
+  }
+  for (const [name, value] of Object.entries(compiled.connectionLimits)) {
+    if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected \`connectionLimits.${name}\` to be an integer >= 1, got \`${String(value)}\` (${typeof value})`);
+  }
+  if (typeof compiled.httpHost !== 'string' || (isIP(compiled.httpHost) === 0 && compiled.httpHost !== 'localhost')) {
+    throw new TypeError(`Expected \`httpHost\` to be an IP address (127.0.0.1, ::1, 0.0.0.0, 192.168.1.5, ...) or localhost, got \`${String(compiled.httpHost)}\``);
   }
   const { httpPort } = compiled;
   if (httpPort !== null && (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65_535)) {

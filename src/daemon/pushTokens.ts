@@ -34,7 +34,7 @@ export class PushTokens {
     const file = this.#file(appId);
     if (!rotate && existsSync(file)) {
       const existing = readFileSync(file, 'utf8').trim();
-      if (existing.length >= 16 && this.#digests[appId] === digest(existing)) return { token: existing, rotated: false };
+      if (existing.length >= 16 && Object.hasOwn(this.#digests, appId) && this.#digests[appId] === digest(existing)) return { token: existing, rotated: false };
     }
     const token = randomBytes(32).toString('base64url');
     const dir = join(this.#home, 'push-tokens');
@@ -51,8 +51,9 @@ export class PushTokens {
 
   /** Whether `token` is the app's current push token (false for an app without one). */
   verify(appId: string, token: string): boolean {
-    const expected = this.#digests[appId];
-    if (expected === undefined) return false;
+    // Own keys only: an app id such as `constructor` must not find Object.prototype's member.
+    const expected = Object.hasOwn(this.#digests, appId) ? this.#digests[appId] : undefined;
+    if (typeof expected !== 'string') return false;
     const actual = Buffer.from(digest(token), 'hex');
     const wanted = Buffer.from(expected, 'hex');
     return actual.length === wanted.length && timingSafeEqual(actual, wanted);

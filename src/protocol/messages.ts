@@ -405,6 +405,17 @@ export const daemonMessageSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('event'), event: z.unknown() }),
 ]);
 
+/**
+ * A peer's `v`, for the message refusing it: scalars as they are, strings cut short, arrays and objects by
+ * their kind only. `String()` of what a peer sent recurses through nested arrays: a 10 KB hello with
+ * `"v":[[[...]]]` overflowed the stack and took the daemon down.
+ */
+export function describeVersion(version: unknown): string {
+  if (typeof version === 'string') return JSON.stringify(version.length > 32 ? `${version.slice(0, 32)}...` : version);
+  if (version === null || typeof version !== 'object') return String(version);
+  return Array.isArray(version) ? 'an array' : 'an object';
+}
+
 /** Formats a zod error as a field path and a message, for a {@link WireError}. */
 export function describeIssue(error: z.ZodError): { field: string; message: string } {
   const issue = error.issues[0];

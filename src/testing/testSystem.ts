@@ -118,7 +118,7 @@ export class TestSystem implements AsyncDisposable {
     const store = openStore(':memory:');
     await store.migrate();
     await store.apply({ putApps: [...installed.values()].map((entry) => entry.record) });
-    const writer = new StoreWriter(store);
+    const writer = new StoreWriter(store, { clock });
     const logs: AppLogLine[] = [];
     const log: SchedulerLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
     let scheduler: Scheduler | null = null;
@@ -428,7 +428,7 @@ async function settleRounds(): Promise<void> {
 }
 
 /** mulberry32: a small, fast, seeded generator; retry jitter needs repeatability, not cryptography. */
-function seededRandom(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

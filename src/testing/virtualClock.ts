@@ -34,7 +34,8 @@ export class VirtualClockOverrunError extends Error {
  *    queued timers, when more than `maxTimersPerRun` timers run: a schedule that never settles fails
  *    instead of hanging.
  * 4. Monotonic time and wall time advance together, except through {@link jumpWallClock}, which moves
- *    only the wall clock (an NTP correction, a resume from suspend).
+ *    only the wall clock (an NTP correction), and {@link suspend}, a machine asleep: no timer fires while
+ *    it sleeps.
  */
 export class VirtualClock implements Clock {
   #wallOffset: number;
@@ -103,7 +104,32 @@ export class VirtualClock implements Clock {
 
   /** Moves only the wall clock, as an NTP step or a resume from suspend would. Runs no timers. */
   jumpWallClock(deltaMs: number): void {
+    if (!Number.isFinite(deltaMs)) throw new TypeError(`Expected \`deltaMs\` to be a finite number, got \`${String(deltaMs)}\``);
     this.#wallOffset += deltaMs;
+  }
+
+  /**
+   * The machine sleeps for `ms` and wakes: the wall clock moves on by `ms` and no timer fires while it
+   * sleeps. What the monotonic clock does meanwhile depends on the OS clock the timers use:
+   *
+   * - `'stops'` (the default): what the daemon gets on Linux, where Node's timers and `performance.now()`
+   *   run on CLOCK_MONOTONIC, which stands still in sleep: every timer fires as long after the resume as
+   *   it had left before the sleep. For the wall clock this is a forward jump ({@link jumpWallClock}).
+   * - `'runs'`: what the daemon gets on macOS, where libuv's clock is `mach_continuous_time`, which counts
+   *   the sleep (so does a VM whose clock catches up): monotonic time moves by `ms` too, and every timer
+   *   that fell due during the sleep fires at the resume, in order of due time, each seeing the resume
+   *   time (not its due time) as now.
+   */
+  async suspend(ms: number, options: { readonly monotonic?: 'stops' | 'runs' } = {}): Promise<void> {
+    if (!Number.isFinite(ms) || ms < 0) throw new TypeError(`Expected \`ms\` to be a finite number >= 0, got \`${String(ms)}\``);
+    if ((options.monotonic ?? 'stops') === 'stops') {
+      this.#wallOffset += ms;
+      await this.#settle();
+      return;
+    }
+    // Both clocks move first, with no timer run on the way; then what fell due runs, at the resume time.
+    this.#monotonic += ms;
+    await this.#runUntil(this.#monotonic);
   }
 
   async #runUntil(limit: number): Promise<void> {

@@ -137,6 +137,32 @@ describe('bgtasks command and SDK errors', () => {
     assert.equal((await home.cli('status')).code, 0, 'the daemon still answers');
   });
 
+  it('survives a hello whose version nests 100,000 levels deep (found by fuzzing: it took the daemon down)', async () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    for (const role of ['control', 'app']) {
+      const reply = await exchange(home.socket, `{"t":"hello","v":${deep},"role":"${role}"}\n`);
+      assert.match(reply, /"code":"unsupportedProtocolVersion"/);
+      assert.match(reply, /not an array/);
+    }
+    assert.equal((await home.cli('status')).code, 0, 'the daemon still answers');
+  });
+
+  it('answers a control command named after Object.prototype\'s members as unknown (found by fuzzing)', async () => {
+    const frames = ['constructor', 'toString', '__proto__'].map((command, index) => JSON.stringify({ t: 'control', id: index + 1, command, args: {} }));
+    const socket = createConnection(home.socket);
+    let text = '';
+    socket.on('data', (chunk) => (text += chunk.toString()));
+    socket.write(`{"t":"hello","v":1,"role":"control"}\n${frames.join('\n')}\n`);
+    const replies = await new Promise<Record<string, unknown>[]>((resolve) => {
+      const replied = (): Record<string, unknown>[] => text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>).filter((frame) => frame.t === 'reply');
+      socket.on('data', () => replied().length === frames.length && resolve(replied()));
+      socket.on('close', () => resolve(replied()));
+    });
+    socket.destroy();
+    assert.equal(replies.length, frames.length);
+    for (const reply of replies) assert.deepEqual({ ...(reply.error as Record<string, unknown>), message: undefined }, { code: 'unknownCommand', field: 'command', message: undefined });
+  });
+
   it('prints tables for people and JSON for scripts', async () => {
     const table = await home.cli('apps');
     assert.match(table.stdout, /^APPID\s+ENABLED/m);

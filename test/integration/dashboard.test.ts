@@ -137,6 +137,10 @@ describe('web dashboard', () => {
     const badIdentifier = await call(port, 'POST', '/v1/apps/com.test.dash/queue/not%20an%20id/cancel', json, '{}');
     assert.equal(badIdentifier.json<{ error: { field: string } }>().error.field, 'identifier');
     assert.equal((await call(port, 'GET', '/v1/switch', bearer())).status, 405);
+    // Found by fuzzing: a request target that is no URL (the absolute form, cut short) threw out of the handler (a 500).
+    const notUrl = await call(port, 'GET', 'http://[::1', bearer());
+    assert.equal(notUrl.status, 400);
+    assert.deepEqual({ ...notUrl.json<{ error: Record<string, unknown> }>().error, message: undefined }, { code: 'invalidArgument', field: 'url', message: undefined });
     const snapshot = await call(port, 'GET', '/v1/snapshot', bearer());
     assert.equal(snapshot.status, 200);
     assert.deepEqual(Object.keys(snapshot.json()).sort(), ['apps', 'at', 'backgroundAppRefresh', 'conditions', 'daemonVersion', 'notificationRequests', 'notifications', 'pending', 'profile', 'recent', 'running']);

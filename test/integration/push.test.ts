@@ -3,9 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { readDashboardFile } from '../../src/daemon/http/dashboardFile.js';
-import { ROOT, TestHome, type DaemonProcess } from '../support/daemonProcess.js';
+import { ROOT, TestHome, until, type DaemonProcess } from '../support/daemonProcess.js';
 
 /**
  * Background pushes against a real daemon, its real HTTP endpoint, a real SQLite file and a real app
@@ -14,8 +13,6 @@ import { ROOT, TestHome, type DaemonProcess } from '../support/daemonProcess.js'
  */
 const SINK = join(ROOT, 'test', 'fixtures', 'apps', 'push-sink');
 const APP = 'com.test.pushsink';
-/** A failure guard for conditions the test waits for; never a timing assertion. */
-const GUARD_MS = 60_000;
 
 interface Answer {
   readonly status: number;
@@ -34,16 +31,6 @@ function post(port: number, path: string, headers: Record<string, string>, body:
   });
 }
 
-/** Polls a condition the daemon reaches by itself; the guard only turns a hang into a failure. */
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + GUARD_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 interface Delivery {
   readonly kind: 'begin' | 'end';
@@ -84,6 +71,8 @@ describe('background pushes (real daemon)', () => {
     const noBearer = await post(port, `/v1/apps/${APP}/push`, {}, JSON.stringify({ data: {} }));
     assert.equal(noBearer.status, 401);
     assert.equal((await post(port, '/v1/apps/com.test.nobody/push', { authorization: `Bearer ${token}` }, '{"data":{}}')).status, 401);
+    // Found by fuzzing: app ids that name Object.prototype's members made the token check throw (a 500).
+    for (const appId of ['constructor', 'toString', 'hasOwnProperty']) assert.equal((await post(port, `/v1/apps/${appId}/push`, { authorization: `Bearer ${token}` }, '{"data":{}}')).status, 401, appId);
     const tooBig = await push({ data: { blob: 'x'.repeat(5000) } });
     assert.equal(tooBig.status, 413);
     assert.equal((tooBig.body.error as Record<string, unknown>).field, 'data');

@@ -40,6 +40,17 @@ export function run(command: string, args: readonly string[], options: { cwd?: s
   });
 }
 
+/** Polls a condition the system reaches by itself; the guard only turns a hang into a failure (never a timing assertion). */
+export async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, guardMs = 60_000): Promise<T> {
+  const deadline = Date.now() + guardMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, 50));
+  }
+}
+
 export class TestHome {
   readonly dir = mkdtempSync(join(tmpdir(), 'bgt-'));
   readonly home = join(this.dir, 'h');

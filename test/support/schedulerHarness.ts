@@ -12,7 +12,7 @@ import { Scheduler } from '../../src/daemon/scheduler/scheduler.js';
 import type { AppInstance, AppLauncher, CpuMeter, LaunchedProcess, LaunchReason, ProcessExit } from '../../src/daemon/scheduler/ports.js';
 import { StoreWriter } from '../../src/daemon/storeWriter.js';
 import { openStore } from '../../src/store/index.js';
-import type { Store } from '../../src/store/store.js';
+import type { Store, StoreBatch } from '../../src/store/store.js';
 import { VirtualClock, flushMicrotasks } from '../../src/testing/virtualClock.js';
 
 /** The testing kit's scripted conditions: the harness and `createTestSystem` share them. */
@@ -33,12 +33,16 @@ export class FakeProcess implements LaunchedProcess {
   }
   stop(): void {
     this.signals.push('SIGTERM');
+    this.onSignal?.('SIGTERM');
     // A well-behaved app exits on SIGTERM (tests that need a stubborn one set exitOnStop = false).
     if (this.exitOnStop) queueMicrotask(() => this.exit({ signal: 'SIGTERM', code: null }));
   }
   exitOnStop = false;
+  /** Called with each signal the daemon sends, e.g. to make the process exit a while later, as a real one does. */
+  onSignal: ((signal: 'SIGTERM' | 'SIGKILL') => void) | null = null;
   kill(): void {
     this.signals.push('SIGKILL');
+    this.onSignal?.('SIGKILL');
   }
   exit(exit: Partial<ProcessExit> = {}): void {
     if (this.exited) return;
@@ -121,7 +125,22 @@ export interface Harness extends AsyncDisposable {
   autoApp(registered: readonly string[], complete?: (task: TaskDelivery) => boolean | null): FakeInstance[];
 }
 
-export async function createHarness(options: { scheduling?: Partial<SchedulingOptions>; store?: Store; apps?: AppRecord[]; clock?: VirtualClock; conditions?: Partial<Conditions>; cpuMeter?: CpuMeter } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  readonly scheduling?: Partial<SchedulingOptions>;
+  readonly store?: Store;
+  readonly apps?: AppRecord[];
+  readonly clock?: VirtualClock;
+  readonly conditions?: Partial<Conditions>;
+  readonly cpuMeter?: CpuMeter;
+  /**
+   * Called with every batch the scheduler's writer commits, as the scheduler wrote it (before runs'
+   * writes are folded together), from before the scheduler starts: a test can see each write, even
+   * two finishes of one run in one group commit.
+   */
+  readonly onDidCommit?: (batch: StoreBatch) => void;
+}
+
+export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
   const clock = options.clock ?? new VirtualClock();
   const conditions = new ScriptedConditions(options.conditions);
   const launcher = new FakeLauncher();
@@ -130,7 +149,8 @@ export async function createHarness(options: { scheduling?: Partial<SchedulingOp
   // Installed now, so the recent-use rule (no processing for apps unused for a week) holds nothing back.
   const apps = (options.apps ?? [APP]).map((app) => ({ ...app, installedAt: clock.now() }));
   if (apps.length > 0) await store.apply({ putApps: apps });
-  const writer = new StoreWriter(store);
+  const writer = new StoreWriter(store, { clock });
+  if (options.onDidCommit) writer.onDidCommit(options.onDidCommit);
   const warnings: string[] = [];
   const scheduler = await Scheduler.start({
     clock,

@@ -156,6 +156,17 @@ describe('ChildProcessLauncher priority', { skip: !onLinux && 'reads /proc' }, (
     await until(() => { const f = statFields(grandchild); return f === null || f[0] === 'Z'; }, 'the grandchild to die');
   });
 
+  it('runs the launch argv without a shell: metacharacters reach the app as plain text', async () => {
+    const launcher = new ChildProcessLauncher(join(base, 'home'), { PATH: process.env.PATH });
+    const record = app([node, '-e', 'require("node:fs").writeFileSync("argv.json", JSON.stringify(process.argv.slice(1)))', '$(touch subst)', '; touch chained', '`touch tick`', '| touch piped']);
+    for (const reason of ['background', 'user'] as const) {
+      const exit = await exited(launch(launcher, record, reason));
+      assert.equal(exit.code, 0);
+      assert.deepEqual(JSON.parse(readFileSync(join(record.dir, 'argv.json'), 'utf8')), ['$(touch subst)', '; touch chained', '`touch tick`', '| touch piped']);
+      assert.deepEqual(readdirSync(record.dir).sort(), ['argv.json'], 'no shell ran any of it');
+    }
+  });
+
   it('still reports a command that does not exist as a spawn error', async () => {
     const launcher = new ChildProcessLauncher(join(base, 'home'), { PATH: process.env.PATH });
     for (const command of [join(base, 'no-such-app'), 'bgtasks-no-such-command']) {

@@ -84,9 +84,13 @@ describe('Scheduler policies in virtual time', () => {
     assert.equal(why.state === 'pending' && why.blockers[0]?.reason, 'userRecentlyActive');
     assert.equal(why.state === 'pending' && why.earliestAt, Date.UTC(2026, 0, 1) + 3 * MINUTE);
     await h.clock.advanceBy(3 * MINUTE - 1);
+    await h.settle();
     assert.equal(instance.delivered.length, 0);
     await h.clock.advanceBy(1);
+    // Dispatched at that exact time; handed over once the run's dispatch has committed.
+    await h.settle();
     assert.equal(instance.delivered.length, 1);
+    assert.equal(h.clock.now(), Date.UTC(2026, 0, 1) + 3 * MINUTE);
   });
 
   it('spends the launch budget, then waits until the oldest launch leaves the rolling day', async () => {

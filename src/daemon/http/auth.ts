@@ -45,11 +45,21 @@ const LOCAL_NAMES = new Set(['127.0.0.1', 'localhost']);
  * DNS rebinding: a page on evil.example whose name is made to resolve to 127.0.0.1 reaches this server
  * with `Host: evil.example`. Only our own names (with our port, or none) are answered.
  */
-export function hostAllowed(host: string | undefined, port: number): boolean {
+export function hostAllowed(host: string | undefined, port: number, boundNames: readonly string[] = []): boolean {
   if (!host) return false;
-  const match = /^([^:]+)(?::(\d+))?$/.exec(host.toLowerCase());
-  if (!match || !LOCAL_NAMES.has(match[1]!)) return false;
+  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(host.toLowerCase());
+  if (!match || !isOurName(match[1]!, boundNames)) return false;
   return match[2] === undefined || Number(match[2]) === port;
+}
+
+/**
+ * 127.0.0.1 and localhost, and the addresses the server was told to answer on (`--http-host`: that
+ * address, or every address of this machine for 0.0.0.0 and ::). Never a name: a DNS rebinding attack
+ * needs one.
+ */
+function isOurName(name: string, boundNames: readonly string[]): boolean {
+  const bare = name.startsWith('[') && name.endsWith(']') ? name.slice(1, -1) : name;
+  return LOCAL_NAMES.has(bare) || boundNames.some((bound) => bound.toLowerCase() === bare);
 }
 
 /**
@@ -57,11 +67,11 @@ export function hostAllowed(host: string | undefined, port: number): boolean {
  * it) must not drive the API with the page's cookie. Browsers send Origin on every POST and on
  * cross-origin reads; when it is there it must be us.
  */
-export function originAllowed(origin: string | undefined, port: number): boolean {
+export function originAllowed(origin: string | undefined, port: number, boundNames: readonly string[] = []): boolean {
   if (origin === undefined) return true;
   try {
     const url = new URL(origin);
-    return url.protocol === 'http:' && LOCAL_NAMES.has(url.hostname) && Number(url.port) === port;
+    return url.protocol === 'http:' && isOurName(url.hostname, boundNames) && Number(url.port) === port;
   } catch {
     return false;
   }

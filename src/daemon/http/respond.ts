@@ -42,7 +42,8 @@ export function statusForCode(code: string): number {
   if (code === 'unknownApp' || code === 'unknownTask' || code === 'unknownNotification') return 404;
   if (code === 'notRunning' || code === 'notPending' || code === 'alreadyAnswered') return 409;
   if (code === 'payloadTooLarge') return 413;
-  if (code === 'storeFailed') return 503;
+  // The store cannot be written now (disk full, read-only, locked): try again later.
+  if (code === 'storeFailed' || code === 'storeFull' || code === 'storeReadOnly' || code === 'storeBusy') return 503;
   return 500;
 }
 
@@ -55,11 +56,17 @@ export async function readBody<T>(request: IncomingMessage, schema: z.ZodType<T>
   if (declared > limit) throw new HttpError(413, 'bodyTooLarge', `the body is ${declared} bytes; at most ${limit} are accepted`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    // Chunked bodies declare no length: count as they come and stop reading at the limit.
-    if (size > limit) throw new HttpError(413, 'bodyTooLarge', `the body is over ${limit} bytes`);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of request as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      // Chunked bodies declare no length: count as they come and stop reading at the limit.
+      if (size > limit) throw new HttpError(413, 'bodyTooLarge', `the body is over ${limit} bytes`);
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (error instanceof HttpError) throw error;
+    // The client hung up before its body ended (`aborted`): its mistake, not the daemon's fault to log.
+    throw new HttpError(400, 'incompleteBody', 'the connection closed before the body ended');
   }
   let value: unknown = {};
   if (size > 0) {

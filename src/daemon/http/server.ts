@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import type { Disposable } from '../../engine/clock.js';
 import type { SchedulerLog } from '../scheduler/ports.js';
 import { cookieName, hostAllowed, newToken, originAllowed, presentedToken, sameToken } from './auth.js';
@@ -13,6 +14,8 @@ import { StaticFiles } from './staticFiles.js';
 
 export interface DashboardServerOptions {
   readonly home: string;
+  /** The address to listen on (`--http-host`). @default '127.0.0.1' */
+  readonly host?: string;
   /** 0 picks a free port. */
   readonly port: number;
   /** The daemon's control commands (`snapshot`, `cancelTask`, `enable`, `disable`) and its change stream. */
@@ -40,10 +43,13 @@ export class DashboardServer {
   readonly #stream: SnapshotStream;
   readonly #files = new StaticFiles();
   readonly #options: DashboardServerOptions;
+  /** Addresses besides 127.0.0.1 and localhost that requests may name in Host (see `hostAllowed`). */
+  readonly #boundNames: readonly string[];
   #port = 0;
 
   private constructor(options: DashboardServerOptions) {
     this.#options = options;
+    this.#boundNames = boundNames(options.host ?? HOST);
     this.#home = options.home;
     this.#token = newToken();
     const { control, conditions, log } = options;
@@ -72,7 +78,7 @@ export class DashboardServer {
     const dashboard = new DashboardServer(options);
     await new Promise<void>((resolve, reject) => {
       dashboard.#server.once('error', reject);
-      dashboard.#server.listen({ host: HOST, port: options.port }, () => {
+      dashboard.#server.listen({ host: options.host ?? HOST, port: options.port }, () => {
         dashboard.#server.off('error', reject);
         resolve();
       });
@@ -80,11 +86,17 @@ export class DashboardServer {
     dashboard.#port = (dashboard.#server.address() as AddressInfo).port;
     writeDashboardFile(options.home, { url: dashboard.url, port: dashboard.#port, token: dashboard.#token });
     options.log.info(`dashboard at ${dashboard.url} (bgtasks dashboard opens it)`, { port: dashboard.#port });
+    if (!isLoopback(options.host ?? HOST)) {
+      options.log.warn(`the dashboard and the push endpoint listen on ${options.host}:${dashboard.#port}, reachable from other machines, over plain HTTP (no TLS): put them behind a TLS proxy, or use the default 127.0.0.1`, { host: options.host });
+    }
     return dashboard;
   }
 
+  /** Where a browser on this machine reaches it: 127.0.0.1 for a wildcard bind, else the bound address. */
   get url(): string {
-    return `http://${HOST}:${this.#port}/`;
+    const host = this.#options.host ?? HOST;
+    const name = host === '0.0.0.0' || host === '::' ? HOST : host.includes(':') ? `[${host}]` : host;
+    return `http://${name}:${this.#port}/`;
   }
 
   get port(): number {
@@ -101,9 +113,9 @@ export class DashboardServer {
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const port = this.#port;
-    if (!hostAllowed(request.headers.host, port)) throw new HttpError(421, 'misdirectedRequest', `this server answers only to 127.0.0.1:${port} or localhost:${port}`, 'Host');
-    if (!originAllowed(request.headers.origin, port)) throw new HttpError(403, 'forbiddenOrigin', 'requests from other origins are refused', 'Origin');
-    const url = new URL(request.url ?? '/', `http://${HOST}:${port}`);
+    if (!hostAllowed(request.headers.host, port, this.#boundNames)) throw new HttpError(421, 'misdirectedRequest', `this server answers only to 127.0.0.1:${port}, localhost:${port} or the address it was told to listen on`, 'Host');
+    if (!originAllowed(request.headers.origin, port, this.#boundNames)) throw new HttpError(403, 'forbiddenOrigin', 'requests from other origins are refused', 'Origin');
+    const url = requestUrl(request.url, port);
     const push = PUSH_PATH.exec(url.pathname);
     if (push) {
       const { control, pushTokens } = this.#options;
@@ -144,6 +156,28 @@ export class DashboardServer {
   }
 }
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** For a wildcard bind, every address of this machine; else the one address. */
+function boundNames(host: string): string[] {
+  if (host !== '0.0.0.0' && host !== '::') return [host];
+  return Object.values(networkInterfaces()).flatMap((addresses) => (addresses ?? []).map((address) => address.address));
+}
+
+/**
+ * The request's target as a URL. node:http passes on any target without spaces, so one that is not a
+ * URL (the absolute form `http://[::1`) is the client's mistake: a 400, not a throw out of the handler.
+ */
+function requestUrl(target: string | undefined, port: number): URL {
+  try {
+    return new URL(target ?? '/', `http://${HOST}:${port}`);
+  } catch {
+    throw new HttpError(400, 'invalidArgument', 'the request target is not a valid URL', 'url');
+  }
+}
+
 /**
  * Starts the dashboard as the daemon's options ask (`httpPort`, null for none). It never stops the
  * daemon from starting: without its page the system still runs apps' work, so a taken port is logged
@@ -155,7 +189,7 @@ export async function startDashboard(options: Omit<DashboardServerOptions, 'port
   try {
     return await DashboardServer.start({ ...options, port: options.port });
   } catch (error) {
-    options.log.error(`dashboard: cannot serve on ${HOST}:${options.port}: ${error instanceof Error ? error.message : String(error)}`);
+    options.log.error(`dashboard: cannot serve on ${options.host ?? HOST}:${options.port}: ${error instanceof Error ? error.message : String(error)}`);
     return null;
   }
 }

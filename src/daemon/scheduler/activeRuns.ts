@@ -16,7 +16,7 @@ export interface ActiveRun {
   subtitle?: string;
   /** For a push run: the push it delivers, whether it is urgent (priority 10: not charged to the budget), and what the handler returned. */
   push?: { readonly pushId: string; readonly urgent: boolean; result: 'newData' | 'noData' | 'failed' | null };
-  /** Settles once the run's dispatch is committed; set for push runs, whose delivery waits for it. */
+  /** Settles once the run's dispatch is committed; its delivery to the app waits for it (see RunDriver.dispatch). */
   durable?: Promise<void>;
 }
 

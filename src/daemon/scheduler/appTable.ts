@@ -65,11 +65,26 @@ export class AppTable {
   }
 }
 
-/** The connected process that should receive a task: one with a handler, user launches first. */
+/**
+ * True for a connected process the daemon is stopping (idle, launch timeout, grace period elapsed): it is
+ * on its way out and gets no new work. It may still be connected a while (a SIGTERM'd app finishing up,
+ * or a slow launch whose hello arrived just as the launch timeout killed it).
+ */
+export function isStopping(app: AppState, instance: AppInstance): boolean {
+  return instance.launchId !== null && app.processes.get(instance.launchId)?.stopping === true;
+}
+
+/** True when a connected process of the app can take new work: the app needs no launch. */
+export function hasWorkingInstance(app: AppState): boolean {
+  for (const instance of app.instances) if (!isStopping(app, instance)) return true;
+  return false;
+}
+
+/** The connected process that should receive a task: one with a handler, not being stopped, user launches first. */
 export function pickInstance(app: AppState, identifier: string): AppInstance | undefined {
   let chosen: AppInstance | undefined;
   for (const instance of app.instances) {
-    if (findHandlerKey(instance.registered, identifier) === undefined) continue;
+    if (findHandlerKey(instance.registered, identifier) === undefined || isStopping(app, instance)) continue;
     if (!chosen || (chosen.launchReason === 'background' && instance.launchReason === 'user')) chosen = instance;
   }
   return chosen;

@@ -4,7 +4,7 @@ import type { SchedulingOptions } from '../../engine/options.js';
 import type { AppSchedulingState, PolicyContext } from '../../engine/policy.js';
 import type { TaskRequest } from '../../engine/types.js';
 import type { ActiveRuns } from './activeRuns.js';
-import { isLaunching, type AppState } from './appTable.js';
+import { hasWorkingInstance, isLaunching, type AppState } from './appTable.js';
 
 /** What the scheduler knows that the policies read. */
 export interface PolicyInputs {
@@ -36,8 +36,9 @@ export function appSchedulingState(app: AppState, inputs: PolicyInputs, now: num
     get launchBackoffUntil() {
       return app.launchBackoffUntil;
     },
+    // A process being stopped does not count: work for the app needs a launch, which the launch policies judge.
     get connected() {
-      return app.instances.size > 0;
+      return hasWorkingInstance(app);
     },
     get inForeground() {
       for (const instance of app.instances) if (instance.launchReason === 'user') return true;

@@ -92,6 +92,9 @@ export class ProcessSupervisor {
       process.connected = true;
       process.launchTimer?.dispose();
       process.launchTimer = null;
+      // Too late: its launch timed out and it is being killed. The failure and its backoff stand, or an
+      // app that always starts slowly would be relaunched at once, again and again.
+      if (process.stopping) return;
     }
     app.launchFailures = 0;
     app.launchBackoffUntil = null;

@@ -9,7 +9,7 @@ import { requestFromRun, type HistoryEventInput, type TaskOutcome, type TaskRequ
 import type { Completion, TaskDelivery } from '../../protocol/messages.js';
 import type { StoreBatch } from '../../store/store.js';
 import type { StoreWriter } from '../storeWriter.js';
-import { isLaunching, launchBackoffMs, pickInstance, type AppState, type AppTable } from './appTable.js';
+import { hasWorkingInstance, isLaunching, isStopping, launchBackoffMs, pickInstance, type AppState, type AppTable } from './appTable.js';
 import type { ActiveRun, ActiveRuns } from './activeRuns.js';
 import { afterRun } from './aftermath.js';
 import type { ContinuedTasks } from './continuedTasks.js';
@@ -35,6 +35,9 @@ export interface RunDriverDeps {
   readonly pushes: PushDelivery;
 }
 
+/** Processes in a row that may take a task and exit before its handler starts; then the run ends `appExited`. */
+const MAX_EXITS_BEFORE_START = 3;
+
 /** Signals that a pass should run; `unpark` when requests held for the user or the conditions may now run. */
 export type OnChange = (unpark: boolean) => void;
 
@@ -59,6 +62,11 @@ export class RunDriver implements Disposable {
    * had exited on their own.
    */
   #disposed = false;
+  /**
+   * Per request: how many processes in a row took its task and exited before reporting its handler's
+   * start. A task that crashes its process at once would otherwise be requeued (and relaunched) forever.
+   */
+  readonly #exitsBeforeStart = new Map<string, number>();
 
   constructor(deps: RunDriverDeps, apps: AppTable, runs: ActiveRuns, queue: RequestQueue, onChange: OnChange) {
     this.#deps = deps;
@@ -134,9 +142,8 @@ export class RunDriver implements Disposable {
     this.#runs.add(active);
     app.idleTimer?.dispose();
     app.idleTimer = null;
-    const candidate = pickInstance(app, request.identifier);
-    // A process the daemon is stopping (idle) must not receive new work: launch a fresh one instead.
-    const instance = candidate?.launchId && app.processes.get(candidate.launchId)?.stopping ? undefined : candidate;
+    // A process the daemon is stopping gets no new work (pickInstance skips it): a fresh one is launched.
+    const instance = pickInstance(app, request.identifier);
     if (next) {
       // The next period is pending from the moment this one runs: a crash mid-run cannot end the series.
       this.#queue.put(next, now);
@@ -150,12 +157,14 @@ export class RunDriver implements Disposable {
       ...(events.length > 0 ? { events } : {}),
       ...(active.push ? this.#deps.pushes.started(run, active.push.pushId) : {}),
     });
-    // A push goes to the app only once its attempt is durable: after a crash, the app can tell a repeat
-    // by its id and a higher attempt, never the same attempt twice.
-    if (active.push) active.durable = written;
+    // A task goes to the app only once its run is durable. Then a daemon crash while the handler runs
+    // leaves a run the next start records as `interrupted` (and runs again), never a handler that ran
+    // with no trace in the store; and a push's repeat comes with a higher attempt, never the same one.
+    active.durable = written;
     if (instance) {
       this.#deliver(active, instance, 'alreadyRunning', now);
-    } else if (app.instances.size > 0 && !isLaunching(app)) {
+    } else if (hasWorkingInstance(app) && !isLaunching(app)) {
+      // Only a process that stays can say the app has no handler: one being stopped is replaced, not asked.
       this.finish(active, 'noHandler', 'noHandler', `the running ${run.appId} has no handler registered for ${run.identifier}`);
     } else if (!isLaunching(app)) {
       // An urgent push is not the system's discretion: its launch is not charged to the app's budget.
@@ -197,6 +206,9 @@ export class RunDriver implements Disposable {
     const now = this.#deps.clock.now();
     this.#event({ at: now, appId: instance.appId, identifier: null, taskId: null, type: 'appConnected', reason: instance.launchReason, detail: { pid: instance.pid, registered: [...instance.registered] } });
     if (instance.launchReason === 'user') this.recordOpen(instance.appId, instance.pid);
+    // A process that connects as the daemon kills it (its launch timed out) takes none of the runs that
+    // wait for the next launch: they would die with it.
+    if (isStopping(app, instance)) return;
     for (const active of this.#runs.awaitingLaunch(instance.appId)) {
       if (findHandlerKey(instance.registered, active.run.identifier) !== undefined) {
         this.#deliver(active, instance, 'launched', now);
@@ -216,8 +228,17 @@ export class RunDriver implements Disposable {
     this.#event({ at: now, appId: instance.appId, identifier: null, taskId: null, type: 'appDisconnected', reason: null, detail: { pid: instance.pid } });
     for (const active of this.#runs.forInstance(instance)) {
       if (active.run.startedAt === null) {
+        const { requestId, identifier } = active.run;
+        const exits = (this.#exitsBeforeStart.get(requestId) ?? 0) + 1;
+        if (exits >= MAX_EXITS_BEFORE_START) {
+          // Not a tool that exited before its handler saw the task: the task kills its process.
+          this.#exitsBeforeStart.delete(requestId);
+          this.finish(active, 'appExited', 'appExited', `${instance.appId} exited ${exits} times in a row after receiving ${identifier}, before its handler reported a start`);
+          continue;
+        }
         // The process left before its handler saw the task (a user-launched tool that submitted and
         // exited, say): the task never ran, so it is not lost but pending again.
+        this.#exitsBeforeStart.set(requestId, exits);
         this.finish(active, 'appExited', 'exitedBeforeStart', `${instance.appId} (pid ${instance.pid}) exited before its handler started`);
         this.#requeue(active.run, 'exitedBeforeStart');
       } else {
@@ -251,6 +272,7 @@ export class RunDriver implements Disposable {
       const active = this.#runs.get(taskId);
       if (!active || active.instance !== instance || active.run.startedAt !== null) continue;
       active.run = { ...active.run, startedAt: now };
+      this.#exitsBeforeStart.delete(active.run.requestId);
       updates.push({ taskId, startedAt: now });
     }
     if (updates.length > 0) this.#write({ updateRuns: updates });
@@ -438,7 +460,7 @@ export class RunDriver implements Disposable {
   /** Writes a batch; the promise settles (never rejects) once it is committed or has failed. */
   #write(batch: StoreBatch): Promise<void> {
     if (this.#disposed) return Promise.resolve();
-    return this.#deps.writer.write(batch).catch((error: unknown) => {
+    return this.#deps.writer.retain(batch).catch((error: unknown) => {
       this.#deps.log.error('a store write failed', { error: error instanceof Error ? error.message : String(error) });
     });
   }

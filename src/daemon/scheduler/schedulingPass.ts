@@ -42,8 +42,14 @@ export class SchedulingPass implements Disposable {
   #conditionsChanged = false;
   #disposed = false;
 
+  readonly #unwatchStore: () => void;
+
   constructor(deps: SchedulingPassDeps) {
     this.#deps = deps;
+    // Dispatching waits while the store cannot be written (see #run); it resumes when the store recovers.
+    this.#unwatchStore = deps.writer.onDidChangeHealth((fault) => {
+      if (!fault) this.request();
+    });
   }
 
   /** Asks for a pass after the current work; many requests in one turn make one pass. */
@@ -74,6 +80,11 @@ export class SchedulingPass implements Disposable {
     if (expired) this.#writeQuietly(expired);
     queue.promoteDue(now);
     let wakeAt = Math.min(queue.nextDueAt() ?? Infinity, periods.nextAt(queue) ?? Infinity, pushes.nextExpiryAt() ?? Infinity);
+    if (this.#deps.writer.fault) {
+      // A run that cannot be recorded must not start: the requests wait, pending, for the store.
+      if (events.length > 0) this.#writeQuietly({ events });
+      return this.#armWake(now, wakeAt);
+    }
     outer: for (const appId of [...queue.readyApps()]) {
       const app = apps.get(appId);
       if (!app) continue;
@@ -118,7 +129,7 @@ export class SchedulingPass implements Disposable {
   }
 
   #writeQuietly(batch: StoreBatch): void {
-    this.#deps.writer.write(batch).catch((error: unknown) => {
+    this.#deps.writer.retain(batch).catch((error: unknown) => {
       this.#deps.log.error('a store write failed', { error: error instanceof Error ? error.message : String(error) });
     });
   }
@@ -134,6 +145,7 @@ export class SchedulingPass implements Disposable {
 
   dispose(): void {
     this.#disposed = true;
+    this.#unwatchStore();
     this.#wakeTimer?.dispose();
     this.#wakeTimer = null;
   }
