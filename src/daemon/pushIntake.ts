@@ -8,7 +8,8 @@ import type { Scheduler } from './scheduler/scheduler.js';
  * Every push comes in here, whoever sends it (the HTTP route, `bgtasks push`, the testing kit's
  * `push()`): checked, sized, stored, then answered.
  * @throws DaemonError `invalidArgument` (with the field), `payloadTooLarge` (field `data`) past 4 KB,
- * `unknownApp`, `notPermitted`, `storeFailed`.
+ * `unknownApp`, `notPermitted`; the store's code (`storeFull`, `storeReadOnly`, `storeBusy`, `storeFailed`) when it
+ * could not be stored.
  */
 export async function intakePush(scheduler: Scheduler, appId: string, body: unknown, now: number): Promise<PushReceipt & { appId: string }> {
   const parsed = pushBodySchema.safeParse(body);

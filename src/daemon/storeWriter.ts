@@ -116,6 +116,10 @@ export class StoreWriter implements Disposable {
   dispose(): void {
     this.#retryTimer?.dispose();
     this.#retryTimer = null;
+    if (this.#retained.length > 0) {
+      // As after a crash: the store holds the state before the fault, and the next start recovers from it.
+      this.#options.log?.warn(`${this.#retained.length} writes kept while the store could not be written are lost at stop; runs still active in the store are recovered as interrupted at the next start`);
+    }
   }
 
   #flush(): void {

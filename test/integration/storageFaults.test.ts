@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { readDashboardFile } from '../../src/daemon/http/dashboardFile.js';
 import { homePaths } from '../../src/shared/paths.js';
 import { CLI, ROOT, TestHome, until, run, type DaemonProcess } from '../support/daemonProcess.js';
 import { RawClient } from '../support/rawClient.js';
@@ -17,6 +19,8 @@ import { RawClient } from '../support/rawClient.js';
  */
 const APP_DIR = join(ROOT, 'test', 'fixtures', 'apps', 'chaos');
 const APP = 'com.test.chaos';
+const PUSH_APP_DIR = join(ROOT, 'test', 'fixtures', 'apps', 'push-sink');
+const PUSH_APP = 'com.test.pushsink';
 
 function mountTmpfs(dir: string, size: string): string | null {
   mkdirSync(dir, { recursive: true });
@@ -55,6 +59,17 @@ describe('storage faults (real daemon, real full disk)', () => {
     const reply = await until(`reply ${id}`, () => app.reply(id));
     return (reply.data as { results: { ok: boolean; error?: { code: string; message: string } }[] }).results[0]!;
   };
+  const pushTo = (appId: string, token: string): Promise<{ status: number; code: string | undefined }> =>
+    new Promise((resolve, reject) => {
+      const port = readDashboardFile(home.home)!.port;
+      const request = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: `/v1/apps/${appId}/push`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }, (response) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, code: (JSON.parse(text) as { error?: { code?: string } }).error?.code }));
+      });
+      request.once('error', reject);
+      request.end(JSON.stringify({ data: { n: 1 } }));
+    });
   const status = async (): Promise<{ store: { fault: { code: string } | null } }> => (await home.cli('status', '--json')).json();
   const storeRows = (): { pending: string[]; runs: { identifier: string; outcome: string | null }[]; integrity: string } => {
     const db = new Database(storeFile, { readonly: true, fileMustExist: true });
@@ -73,6 +88,7 @@ describe('storage faults (real daemon, real full disk)', () => {
     if (skip) return;
     daemon = await home.startDaemon(['--store', storeFile, '--option', 'profile=server']);
     assert.equal((await home.cli('install', APP_DIR)).code, 0);
+    assert.equal((await home.cli('install', PUSH_APP_DIR)).code, 0);
     app = RawClient.open(home.socket);
     const credential = readFileSync(homePaths(home.home).credentialFile(APP), 'utf8').trim();
     app.send({ t: 'hello', v: 1, role: 'app', appId: APP, credential, pid: process.pid, launchId: null, registered: [] });
@@ -105,6 +121,8 @@ describe('storage faults (real daemon, real full disk)', () => {
     // Degraded: a write fails at once, with the same typed error; reads still work.
     const whileFull = await submit('com.test.chaos.job.while-full', Date.now());
     assert.match(whileFull.error?.message ?? '', /storeFull/);
+    const pushed = await pushTo(PUSH_APP, (await home.cli('apps', 'token', PUSH_APP)).stdout.trim());
+    assert.deepEqual([pushed.status, pushed.code], [503, 'storeFull'], 'a push sender is told to come back later');
     const pending = await home.cli('pending', '--json');
     assert.equal(pending.code, 0, 'reads are served');
 
@@ -129,6 +147,7 @@ describe('storage faults (real daemon, real full disk)', () => {
   });
 
   it('refuses to start on a read-only store with storeReadOnly, writes nothing, and starts once it is writable', { skip: skip ?? false }, async () => {
+    rmSync(join(mount, 'filler'), { force: true }); // should the first test have failed with the disk full
     await daemon!.kill('SIGTERM');
     daemon = undefined;
     const before = storeRows();

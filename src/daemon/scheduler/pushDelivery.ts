@@ -1,3 +1,4 @@
+import { StoreError } from '../../store/errors.js';
 import type { SchedulingOptions } from '../../engine/options.js';
 import {
   deliveryVerdict,
@@ -75,7 +76,8 @@ export class PushDelivery {
    * Takes a push for an app: resolves once it is stored (collapsing a waiting one with the same
    * `collapseId`), with its id.
    * @throws DaemonError `unknownApp`, or `notPermitted` when the app's manifest lacks the
-   * `remote-notification` background mode; `storeFailed` when it could not be stored (nothing is kept).
+   * `remote-notification` background mode; the store's code (`storeFull`, `storeReadOnly`, `storeFailed`, ...)
+   *   when it could not be stored (nothing is kept).
    */
   async receive(appId: string, input: PushInput, now: number): Promise<PushReceipt> {
     const app = this.#deps.apps.get(appId);
@@ -112,7 +114,9 @@ export class PushDelivery {
       await this.#deps.writer.write({ insertPushes: [added], ...(updates.length > 0 ? { updatePushes: updates } : {}), events });
     } catch (error) {
       this.#lines.unreceive(added, collapsed);
-      throw new DaemonError('storeFailed', `the push could not be stored: ${error instanceof Error ? error.message : String(error)}`);
+      // The store's own code (storeFull, storeReadOnly, ...) tells the sender whether trying later can work.
+      const code = error instanceof StoreError ? error.code : 'storeFailed';
+      throw new DaemonError(code, `the push could not be stored: ${error instanceof Error ? error.message : String(error)}`);
     }
     this.#sync(appId, now);
     return { id: added.pushId, seq: added.seq, collapsed: collapsed?.pushId ?? null, collapsedCount: added.collapsedCount };
