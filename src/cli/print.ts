@@ -114,8 +114,11 @@ function appState(usage: Usage): string {
   return 'ok';
 }
 
-function renderWhy(explanation: Row & { verdicts?: Row[]; history?: Row[]; waitingFor?: string[] }): string {
+function renderWhy(explanation: Row & { verdicts?: Row[]; history?: Row[]; waitingFor?: string[]; storeFault?: Row | null }): string {
   const lines = [String(explanation.summary)];
+  if (explanation.storeFault) {
+    lines.push(`  NO TASK STARTS: the store cannot be written since ${time(explanation.storeFault.since)} (${String(explanation.storeFault.code)}); the daemon retries by itself`);
+  }
   if (explanation.state === 'pending') {
     const earliest = explanation.earliestAt as number | null;
     lines.push(`  earliest start: ${earliest === null ? `when ${(explanation.waitingFor ?? []).join(', and ')}` : time(earliest)}`);

@@ -143,7 +143,8 @@ export class ControlCommands {
             ? store.listEvents({ appId: args.appId, identifier: args.identifier, limit: args.limit })
             : store.listRuns({ appId: args.appId, identifier: args.identifier, limit: args.limit }),
       },
-      why: { schema: appIdentifierArgs, run: ({ appId, identifier }: { appId: string; identifier: string }) => scheduler.why(appId, identifier) },
+      // storeFault: while the store cannot be written no task starts, whatever the policies say.
+      why: { schema: appIdentifierArgs, run: async ({ appId, identifier }: { appId: string; identifier: string }) => ({ ...(await scheduler.why(appId, identifier)), storeFault: deps.writer.fault }) },
       'why.app': { schema: appArgs, run: ({ appId }: { appId: string }) => ({ ...scheduler.whyApp(appId), pushes: scheduler.pushesWaiting(appId) }) },
       run: {
         schema: z.strictObject({ appId: appIdSchema, identifier: identifierSchema, kind: z.enum(['refresh', 'processing']).optional() }),

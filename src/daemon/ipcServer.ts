@@ -91,6 +91,7 @@ export class IpcServer implements AsyncDisposable {
       ipc.#unauthenticated.add(connection);
       if (ipc.#unauthenticated.size > options.limits.maxUnauthenticated) {
         const oldest = ipc.#unauthenticated.values().next().value!;
+        ipc.#unauthenticated.delete(oldest); // now, not at its 'close': the next newcomer evicts the next one
         oldest.refuse({ code: 'tooManyConnections', message: `closed to make room: more than ${options.limits.maxUnauthenticated} connections had not said hello` });
       }
     });

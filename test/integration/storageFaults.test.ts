@@ -125,6 +125,8 @@ describe('storage faults (real daemon, real full disk)', () => {
     assert.deepEqual([pushed.status, pushed.code], [503, 'storeFull'], 'a push sender is told to come back later');
     const pending = await home.cli('pending', '--json');
     assert.equal(pending.code, 0, 'reads are served');
+    const why = await home.cli('why', APP, 'com.test.chaos.job.kept');
+    assert.match(why.stdout, /NO TASK STARTS: the store cannot be written .*storeFull/, '`bgtasks why` says why nothing starts');
 
     rmSync(filler);
     await until('the store to take writes again', async () => ((await status()).store.fault === null ? true : undefined));

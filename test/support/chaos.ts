@@ -121,7 +121,8 @@ export async function runChaos(home: TestHome, start: () => Promise<DaemonProces
       onKill?.(kills);
       daemon = await start();
     }
-    // A soak stops submitting at its end; the bounded test lets the submitter finish its count.
+    // A soak stops submitting at its end (SIGTERM: the app finishes the handlers it runs, then exits when
+    // idle); the bounded test lets the submitter finish its count.
     if (options.durationMs !== undefined) submitter.kill('SIGTERM');
     await settle(home, submitterDone, options.settleGuardMs);
   } finally {
