@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readDashboardFile } from '../../src/daemon/http/dashboardFile.js';
 import { homePaths } from '../../src/shared/paths.js';
-import { ROOT, PROBE_APP, TestHome, type DaemonProcess } from '../support/daemonProcess.js';
+import { ROOT, PROBE_APP, TestHome, until, type DaemonProcess } from '../support/daemonProcess.js';
 import { RawClient } from '../support/rawClient.js';
 
 /**
@@ -103,6 +103,25 @@ describe('one app cannot reach another (real daemon)', () => {
     victim.send({ t: 'pending', id: 2 });
     const pending = (await answered(victim, 2)).data as { requests: { identifier: string }[] };
     assert.deepEqual(pending.requests.map((request) => request.identifier), [VICTIM_ID], "the victim's request is untouched");
+  });
+
+  it("cannot register for the other app's tasks, and is handed none of them", async () => {
+    const spy = RawClient.open(home.socket);
+    spy.send({ t: 'hello', v: 1, role: 'app', appId: INTRUDER, credential: credentialOf(INTRUDER), pid: process.pid, launchId: null, registered: ['com.test.chaos.job.*'] });
+    const welcome = await until('welcome', () => spy.frames.find((frame) => frame.t === 'welcome'), GUARD_MS);
+    assert.deepEqual(welcome.accepted, []);
+    assert.deepEqual((welcome.rejected as { identifier: string; reason: string }[]).map((rejection) => rejection.reason), ['notPermitted']);
+    // A task of the victim's that starts now goes to the victim's own connection (it registered no handler, so
+    // the run ends noHandler there), never to the spy that asked for the victim's identifiers.
+    victim.send({ t: 'submit', id: 10, requests: [{ identifier: 'com.test.chaos.job.now', kind: 'processing', earliestBeginAt: null }] });
+    assert.equal((await answered(victim, 10)).ok, true);
+    const run = await until('the victim task to end', async () => {
+      const runs = (await home.cli('history', VICTIM, '--json')).json<{ identifier: string; outcome: string | null }[]>();
+      return runs.find((row) => row.identifier === 'com.test.chaos.job.now' && row.outcome !== null);
+    }, GUARD_MS);
+    assert.equal(run.outcome, 'noHandler');
+    assert.deepEqual([...spy.frames, ...intruder.frames].filter((frame) => frame.t === 'tasks'), [], 'the other app is handed no task of the victim');
+    spy.socket.destroy();
   });
 
   it("cannot push to the other app with its own push token", async () => {
