@@ -1,4 +1,5 @@
 import type { SchedulingOptions } from '../engine/options.js';
+import type { FleetOptions } from '../daemon/fleet/fleetOptions.js';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Daemon } from '../daemon/daemon.js';
@@ -11,6 +12,8 @@ interface DaemonCommandOptions {
   readonly scheduling?: Partial<SchedulingOptions>;
   readonly store?: string;
   readonly synchronous?: 'full' | 'normal';
+  readonly nodeId?: string;
+  readonly fleet?: Partial<FleetOptions>;
   /** The dashboard's port; null for none (`--no-http`). */
   readonly httpPort?: number | null;
   readonly httpHost?: string;
@@ -20,7 +23,10 @@ interface DaemonCommandOptions {
 export async function runDaemon(options: DaemonCommandOptions): Promise<void> {
   const daemon = await startOrExplain({
     ...(options.home ? { home: resolve(options.home) } : {}),
-    ...(options.store ? { store: resolve(options.store) } : {}),
+    // A postgres:// URL is a location too, but not a path to resolve.
+    ...(options.store ? { store: /^postgres(?:ql)?:\/\//i.test(options.store) ? options.store : resolve(options.store) } : {}),
+    ...(options.nodeId ? { nodeId: options.nodeId } : {}),
+    ...(options.fleet ? { fleet: options.fleet } : {}),
     ...(options.synchronous ? { synchronous: options.synchronous } : {}),
     ...(options.scheduling ? { scheduling: options.scheduling } : {}),
     ...(options.httpPort !== undefined ? { httpPort: options.httpPort } : {}),

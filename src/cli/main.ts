@@ -15,6 +15,7 @@ import { runDaemon, runDemo } from './daemonCommands.js';
 import { runDashboard } from './dashboard.js';
 import { parseInterval, runTop } from './top.js';
 import { addMessagingCommands } from './messagingCommands.js';
+import { DEFAULT_FLEET_OPTIONS, type FleetOptions } from '../daemon/fleet/fleetOptions.js';
 
 /**
  * The `bgtasks` command. Every command but `daemon` and `demo` talks to a running daemon over its
@@ -42,6 +43,14 @@ function collectOption(value: string, previous: Partial<SchedulingOptions>): Par
   } catch (error) {
     throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
   }
+}
+
+function collectFleetOption(value: string, previous: Partial<FleetOptions>): Partial<FleetOptions> {
+  const match = /^([A-Za-z]+)=(\d+)$/.exec(value);
+  if (!match) throw new InvalidArgumentError(`expected name=milliseconds, e.g. heartbeatMs=1000, got "${value}"`);
+  const key = match[1]!;
+  if (!Object.hasOwn(DEFAULT_FLEET_OPTIONS, key)) throw new InvalidArgumentError(`unknown fleet option "${key}"; the options are ${Object.keys(DEFAULT_FLEET_OPTIONS).join(', ')}`);
+  return { ...previous, [key]: Number(match[2]) };
 }
 
 interface GlobalOptions {
@@ -78,7 +87,9 @@ export function buildProgram(): Command {
   program
     .command('daemon')
     .description('run the system (the daemon) in the foreground')
-    .option('--store <path>', 'the SQLite store file (default: <home>/store.sqlite)')
+    .option('--store <path>', 'the SQLite store file (default: <home>/store.sqlite), or a postgres://user@host/db?schema=NAME URL shared by a fleet of machines (docs/fleet.md)')
+    .option('--node-id <id>', 'with a postgres:// store: this machine\'s id in the fleet (default: kept in <home>/node-id, made from the host name)')
+    .option('--fleet-option <name=ms>', 'with a postgres:// store: heartbeatMs, leaseMs, maintenanceMs or retentionMs (repeatable; docs/fleet.md)', collectFleetOption, {})
     .option('--synchronous <mode>', 'SQLite synchronous: full (survives power loss) or normal', (value) => {
       if (value !== 'full' && value !== 'normal') throw new InvalidArgumentError('must be "full" or "normal"');
       return value;
@@ -91,9 +102,10 @@ export function buildProgram(): Command {
     })
     .option('--http-host <address>', 'the address the dashboard and push endpoint listen on (default: 127.0.0.1; anything else is reachable from other machines, without TLS, and warns)')
     .option('--no-http', 'serve no dashboard')
-    .action((options: { store?: string; synchronous?: 'full' | 'normal'; option: Partial<SchedulingOptions>; httpPort?: number; httpHost?: string; http: boolean }) => {
+    .action((options: { store?: string; synchronous?: 'full' | 'normal'; option: Partial<SchedulingOptions>; nodeId?: string; fleetOption: Partial<FleetOptions>; httpPort?: number; httpHost?: string; http: boolean }) => {
       if (!options.http && (options.httpPort !== undefined || options.httpHost !== undefined)) throw new CliError('invalidArgument', 'give --http-port/--http-host or --no-http, not both', options.httpPort !== undefined ? 'httpPort' : 'httpHost');
-      return runDaemon({ ...program.opts<GlobalOptions>(), store: options.store, synchronous: options.synchronous, scheduling: options.option, httpPort: options.http ? options.httpPort : null, ...(options.httpHost !== undefined ? { httpHost: options.httpHost } : {}) });
+      const fleet = Object.keys(options.fleetOption).length > 0 ? { fleet: options.fleetOption } : {};
+      return runDaemon({ ...program.opts<GlobalOptions>(), store: options.store, synchronous: options.synchronous, scheduling: options.option, nodeId: options.nodeId, ...fleet, httpPort: options.http ? options.httpPort : null, ...(options.httpHost !== undefined ? { httpHost: options.httpHost } : {}) });
     });
 
   program
@@ -183,9 +195,13 @@ export function buildProgram(): Command {
   program
     .command('pending')
     .argument('[app]', 'only this app', name('app id'))
-    .description('list pending requests and what each waits for')
+    .description('list pending requests and what each waits for (with --fleet: every node\'s, and the pool)')
+    .option('--fleet', 'every pending request in the fleet, with the node that has it')
     .option('--json', 'print JSON')
-    .action(controlCommand(program, 'pending', (appId?: string) => (appId ? { appId } : {}), 'pending'));
+    .action((appId: string | undefined, options: { fleet?: boolean }, command: Command) =>
+      options.fleet
+        ? controlCommand(program, 'fleet.pending', () => (appId ? { appId } : {}), 'fleetPending')(command)
+        : controlCommand(program, 'pending', () => (appId ? { appId } : {}), 'pending')(command));
 
   program
     .command('history')
@@ -194,13 +210,18 @@ export function buildProgram(): Command {
     .description('show past and current runs (or, with --events, the event log)')
     .option('--limit <n>', 'how many, newest first', positiveInt, 50)
     .option('--events', 'show the event log instead of runs')
+    .option('--fleet', 'runs on every node of the fleet, with the node that ran each')
+    .option('--node <node>', 'with --fleet: only the runs of this node')
     .option('--json', 'print JSON')
-    .action(controlCommand(program, 'history', (appId: string | undefined, identifier: string | undefined, options: { limit: number; events?: boolean }) => ({
-      ...(appId ? { appId } : {}),
-      ...(identifier ? { identifier } : {}),
-      limit: options.limit,
-      events: Boolean(options.events),
-    }), 'history'));
+    .action((appId: string | undefined, identifier: string | undefined, options: { limit: number; events?: boolean; fleet?: boolean; node?: string }, command: Command) => {
+      const filter = { ...(appId ? { appId } : {}), ...(identifier ? { identifier } : {}), limit: options.limit };
+      if (!options.fleet) {
+        if (options.node !== undefined) throw new CliError('invalidArgument', '--node goes with --fleet', 'node');
+        return controlCommand(program, 'history', () => ({ ...filter, events: Boolean(options.events) }), 'history')(command);
+      }
+      if (options.events) throw new CliError('invalidArgument', 'give --events or --fleet, not both: the fleet\'s history is its runs', 'events');
+      return controlCommand(program, 'fleet.history', () => ({ ...filter, ...(options.node !== undefined ? { nodeId: options.node } : {}) }), 'fleetHistory')(command);
+    });
 
   program
     .command('why')
@@ -208,12 +229,22 @@ export function buildProgram(): Command {
     .argument('[identifier]', 'task identifier', name('identifier'))
     .description('explain why a request has not run yet: every policy\'s verdict, the earliest start, the decision history')
     .option('--app <app>', 'summarise an app instead: switches, budgets, throttle, force-quit, what holds its requests', name('app id'))
+    .option('--fleet', 'explain it across the fleet: what each node says about running it, and who holds it')
     .option('--json', 'print JSON')
-    .action(async (appId: string | undefined, identifier: string | undefined, options: { app?: string }, command: Command) => {
-      if (options.app !== undefined) return controlCommand(program, 'why.app', () => ({ appId: options.app }), 'whyApp')(command);
+    .action(async (appId: string | undefined, identifier: string | undefined, options: { app?: string; fleet?: boolean }, command: Command) => {
+      if (options.app !== undefined) {
+        if (options.fleet) throw new CliError('invalidArgument', 'give --app or --fleet, not both', 'fleet');
+        return controlCommand(program, 'why.app', () => ({ appId: options.app }), 'whyApp')(command);
+      }
       if (!appId || !identifier) throw new CliError('invalidArgument', 'name an app and an identifier (bgtasks why APP IDENTIFIER), or an app with --app APP', appId ? 'identifier' : 'app');
-      return controlCommand(program, 'why', () => ({ appId, identifier }), 'why')(command);
+      return controlCommand(program, options.fleet ? 'fleet.why' : 'why', () => ({ appId, identifier }), options.fleet ? 'fleetWhy' : 'why')(command);
     });
+
+  program
+    .command('nodes')
+    .description('list the nodes of the fleet (daemons sharing one PostgreSQL store): alive, lost or stopped, their apps, load and conditions')
+    .option('--json', 'print JSON')
+    .action(controlCommand(program, 'fleet.nodes', () => ({}), 'nodes'));
 
   program
     .command('run')

@@ -1,5 +1,6 @@
 import { duration, table, time } from './format.js';
 import { renderMessaging } from './messagingCommands.js';
+import { renderFleet } from './fleetPrint.js';
 
 type Row = Record<string, unknown>;
 
@@ -15,6 +16,9 @@ export function printResult(view: string, data: unknown, json: boolean): void {
 function render(view: string, data: unknown): string {
   const messaging = renderMessaging(view, data);
   if (messaging !== undefined) return messaging;
+  if (view === 'fleetWhy') return renderFleetWhyWithLocal(data as { nodeId: string; local: (Row & { verdicts?: Row[] }) | null });
+  const fleet = renderFleet(view, data);
+  if (fleet !== undefined) return fleet;
   switch (view) {
     case 'apps':
       return table((data as Row[]).map((app) => {
@@ -46,18 +50,10 @@ function render(view: string, data: unknown): string {
       if (rows.length > 0 && 'seq' in rows[0]!) {
         return table(rows.map((event) => ({ ...event, at: time(event.at), detail: event.detail ?? null })), ['seq', 'at', 'type', 'appId', 'identifier', 'reason', 'detail']);
       }
-      return table(rows.map((run) => ({
-        ...run,
-        submitted: time(run.submittedAt),
-        eligible: time(run.eligibleAt),
-        how: run.forced ? `${String(run.launch ?? '-')}, forced` : run.launch,
-        started: time(run.startedAt),
-        ran: duration(run.startedAt, run.completedAt),
-        outcome: run.outcome ?? run.state,
-        attempt: run.attempt,
-        cpu: typeof run.cpuMs === 'number' ? `${run.cpuMs}ms` : '-',
-      })), ['appId', 'identifier', 'kind', 'submitted', 'eligible', 'how', 'started', 'ran', 'cpu', 'attempt', 'outcome', 'reason', 'error']);
+      return runTable(rows);
     }
+    case 'fleetHistory':
+      return runTable(data as Row[], ['node']);
     case 'why':
       return renderWhy(data as Row & { verdicts?: Row[]; history?: Row[]; waitingFor?: string[] });
     case 'conditions': {
@@ -157,4 +153,30 @@ function renderWhyApp(app: Row & { usage: Usage; pending: Row[] }): string {
     lines.push(`  ${String(request.identifier)}: ${blockers.length === 0 ? 'eligible' : blockers.map((blocker) => String(blocker.reason)).join(', ')}`);
   }
   return lines.join('\n');
+}
+
+const RUN_COLUMNS = ['appId', 'identifier', 'kind', 'submitted', 'eligible', 'how', 'started', 'ran', 'cpu', 'attempt', 'outcome', 'reason', 'error'];
+
+/** Runs as `bgtasks history` prints them; `fleetHistory` puts the node that ran each one first. */
+function runTable(rows: readonly Row[], first: readonly string[] = []): string {
+  return table(rows.map((run) => ({
+    ...run,
+    node: run.nodeId,
+    submitted: time(run.submittedAt),
+    eligible: time(run.eligibleAt),
+    how: run.forced ? `${String(run.launch ?? '-')}, forced` : run.launch,
+    started: time(run.startedAt),
+    ran: duration(run.startedAt, run.completedAt),
+    outcome: run.outcome ?? run.state,
+    attempt: run.attempt,
+    cpu: typeof run.cpuMs === 'number' ? `${run.cpuMs}ms` : '-',
+  })), [...first, ...RUN_COLUMNS]);
+}
+
+/** `why --fleet`: the fleet's explanation, then (when this node holds the request) this node's own. */
+function renderFleetWhyWithLocal(why: { nodeId: string; local: (Row & { verdicts?: Row[] }) | null }): string {
+  const fleet = renderFleet('fleetWhy', why)!;
+  if (!why.local) return fleet;
+  const local = renderWhy(why.local).split('\n').map((line) => `  ${line}`).join('\n');
+  return `${fleet}\n  on this node (${why.nodeId}):\n${local}`;
 }

@@ -180,6 +180,7 @@ export class AppSession {
           requiresNetworkConnectivity: request.requiresNetworkConnectivity,
           requiresExternalPower: request.requiresExternalPower,
           requiresUnmeteredNetwork: request.requiresUnmeteredNetwork,
+          ...(request.placement === 'any' ? { placement: 'any' as const } : {}),
           interval: request.recurrence?.intervalMs ?? null,
           attempt: request.attempt,
           ...(request.continued ? { title: request.continued.title, subtitle: request.continued.subtitle } : {}),

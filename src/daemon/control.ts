@@ -17,6 +17,8 @@ import type { PushTokens } from './pushTokens.js';
 import { pushBodySchema, type PushBody } from '../protocol/push.js';
 import { intakeCheckedPush } from './pushIntake.js';
 import { PUSH_STATES } from '../engine/push.js';
+import type { FleetStore } from '../store/fleet.js';
+import { fleetCommands } from './fleetCommands.js';
 
 export interface ControlDeps {
   readonly home: string;
@@ -36,6 +38,14 @@ export interface ControlDeps {
   readonly dashboard?: () => { readonly url: string; readonly port: number } | null;
   readonly notifications: NotificationCenter;
   readonly pushTokens: PushTokens;
+  /** The store as a fleet sees it (`fleet.*` commands, the dashboard's Fleet panel); null (the default) on SQLite. */
+  readonly fleet?: FleetStore | null;
+}
+
+/** One control command: the schema of its arguments, and what it does with them once they pass. */
+export interface ControlCommandEntry {
+  readonly schema: z.ZodType;
+  readonly run: (args: never) => Promise<unknown> | unknown;
 }
 
 const OVERRIDES_SETTING = 'conditions.overrides';
@@ -53,7 +63,7 @@ const switchArgs = z
  */
 export class ControlCommands {
   readonly #deps: ControlDeps;
-  readonly #commands: Record<string, { schema: z.ZodType; run: (args: never) => Promise<unknown> | unknown }>;
+  readonly #commands: Record<string, ControlCommandEntry>;
 
   constructor(deps: ControlDeps) {
     this.#deps = deps;
@@ -154,7 +164,7 @@ export class ControlCommands {
       // The whole picture for `bgtasks top` (and the dashboard): added minimally by the `top` work; the dashboard's version may replace it.
       snapshot: {
         schema: z.strictObject({}),
-        run: () => buildSnapshot({ scheduler, store, conditions: () => conditions.current(), now: () => deps.clock.now(), daemonVersion: deps.daemonVersion, profile: deps.profile.name, notifications: deps.notifications }),
+        run: () => buildSnapshot({ scheduler, store, conditions: () => conditions.current(), now: () => deps.clock.now(), daemonVersion: deps.daemonVersion, profile: deps.profile.name, notifications: deps.notifications, fleet: deps.fleet ?? null }),
       },
       // The person's Cancel in the dashboard: the running task expires with reason `userCancelled`.
       cancelTask: {
@@ -185,6 +195,7 @@ export class ControlCommands {
           return { ...conditions.current(), overrides: conditions.overrides() };
         },
       },
+      ...fleetCommands({ fleet: deps.fleet ?? null, scheduler, clock: deps.clock }),
     };
   }
 

@@ -7,6 +7,11 @@ import type { ConditionsSnapshot } from '../engine/conditions.js';
 import { compileSchedulingOptions, SCHEDULING_PROFILES, type SchedulingOptions, type SchedulingProfile } from '../engine/options.js';
 import { chooseProfile, type ProfileChoice } from '../engine/profile.js';
 import { openStore } from '../store/index.js';
+import { fleetOf } from '../store/fleet.js';
+import { FleetMember } from './fleet/fleetMember.js';
+import { schedulerFleetPort } from './fleet/schedulerPort.js';
+import { nodeConditions, resolveNodeId } from './fleet/nodeIdentity.js';
+import { hostname } from 'node:os';
 import type { Store, StoreBatch } from '../store/store.js';
 import { DisposableStore } from '../shared/disposable.js';
 import { homePaths } from '../shared/paths.js';
@@ -63,6 +68,8 @@ export class Daemon implements AsyncDisposable {
     /** The web dashboard, or null when `httpPort` is null or its port was taken. */
     readonly dashboard: DashboardServer | null = null,
     readonly notifications: NotificationCenter | null = null,
+    /** This machine's part in a fleet; null on a SQLite store. */
+    readonly fleet: FleetMember | null = null,
   ) {
     this.#resources = resources;
   }
@@ -76,8 +83,10 @@ export class Daemon implements AsyncDisposable {
     const paths = homePaths(compiled.home);
     mkdirSync(paths.home, { recursive: true, mode: 0o700 });
     chmodSync(paths.home, 0o700);
-    const store = openStore(compiled.store, { synchronous: compiled.synchronous });
+    const shared = /^postgres(?:ql)?:\/\//i.test(compiled.store);
+    const store = shared ? openStore(compiled.store, { nodeId: resolveNodeId(paths.home, compiled.nodeId) }) : openStore(compiled.store, { synchronous: compiled.synchronous });
     let conditionsToDispose: DeviceConditions | null = null;
+    let fleetToDispose: FleetMember | null = null;
     let notificationsToDispose: NotificationCenter | null = null;
     try {
       await store.migrate();
@@ -107,6 +116,21 @@ export class Daemon implements AsyncDisposable {
         log: daemonLog,
         options: scheduling,
       });
+      const fleetStore = fleetOf(store);
+      const fleet = fleetStore && await FleetMember.join({
+        clock,
+        fleet: fleetStore,
+        scheduler: schedulerFleetPort(scheduler),
+        log: daemonLog,
+        options: compiled.fleet,
+        conditions: () => nodeConditions(conditions.current().conditions),
+        maxConcurrentTasks: scheduling.maxConcurrentTasks,
+        hostname: hostname(),
+        version: VERSION,
+        storeFaulted: () => writer.fault !== null,
+        flushed: () => writer.drain(),
+      });
+      fleetToDispose = fleet;
       const notifications = await wireNotifications({
         clock,
         store,
@@ -136,6 +160,7 @@ export class Daemon implements AsyncDisposable {
         dashboard: () => dashboard && { url: dashboard.url, port: dashboard.port },
         notifications,
         pushTokens,
+        fleet: fleetStore,
         subscribe: (listener) => {
           subscribers.add(listener);
           return () => subscribers.delete(listener);
@@ -160,11 +185,12 @@ export class Daemon implements AsyncDisposable {
       resources.add(conditions.onDidChange((snapshot) => log.info({ ...snapshot.conditions }, 'conditions changed')));
       log.info({ socket: paths.socket, store: store.location, pid: process.pid }, `bgtasks daemon ${VERSION} listening`);
       resources.add(notifications);
-      return new Daemon(compiled, store, scheduler, conditions, control, server, writer, log, resources, dashboard, notifications);
+      return new Daemon(compiled, store, scheduler, conditions, control, server, writer, log, resources, dashboard, notifications, fleet);
     } catch (error) {
       // A failed start leaves nothing running: the sensors' monitor processes stop too.
       conditionsToDispose?.dispose();
       notificationsToDispose?.dispose();
+      await fleetToDispose?.[Symbol.asyncDispose]();
       await store.close().catch(() => undefined);
       throw error;
     }
@@ -179,6 +205,8 @@ export class Daemon implements AsyncDisposable {
       await this.dashboard?.close(); // first: no page request may reach a scheduler that is stopping
       // The scheduler first: the connections that close next must not finish runs as if apps had exited.
       this.scheduler.dispose();
+      // Leaving gives up the lease: other nodes take over this node's pool work without waiting for it to lapse.
+      await this.fleet?.[Symbol.asyncDispose]();
       await this.server.close();
       this.#resources.dispose();
       this.conditions.dispose();

@@ -10,6 +10,7 @@
  * | `notPending`       | `run` could not find or make a request for the identifier          |
  * | `unknownCommand`   | a control frame names no command                                   |
  * | `invalidArgument`  | a control command's argument fails its schema                      |
+ * | `notFleet`         | a `fleet.*` command, on a daemon whose store no fleet shares (SQLite) |
  * | a SchedulerErrorCode | from a submission made on the client's behalf (`run`)            |
  */
 export class DaemonError extends Error {

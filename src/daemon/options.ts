@@ -2,12 +2,20 @@ import { compileSchedulingOptions, type SchedulingOptions } from '../engine/opti
 import { isIP } from 'node:net';
 import { defaultHome, homePaths } from '../shared/paths.js';
 import type { ConnectionLimits } from './ipcServer.js';
+import { compileFleetOptions, type FleetOptions } from './fleet/fleetOptions.js';
 
 export interface DaemonOptions {
   /** The system's home directory. @default `$BGTASKS_HOME`, else `$XDG_STATE_HOME/bgtasks`, else `~/.local/state/bgtasks` */
   readonly home?: string;
-  /** Where the store is: a SQLite file path. @default `<home>/store.sqlite` */
+  /**
+   * Where the store is: a SQLite file path, or a `postgres://` URL for a fleet of machines sharing one
+   * database (see docs/fleet.md). @default `<home>/store.sqlite`
+   */
   readonly store?: string;
+  /** This machine's id in a fleet. @default kept in `<home>/node-id`, made from the host name at first start */
+  readonly nodeId?: string;
+  /** How this machine takes part in a fleet (only with a `postgres://` store). @default {@link DEFAULT_FLEET_OPTIONS} */
+  readonly fleet?: Partial<FleetOptions>;
   /** SQLite `synchronous`: `full` survives power loss, `normal` only process crashes. @default 'full' */
   readonly synchronous?: 'full' | 'normal';
   /** Longest IPC frame accepted, in bytes. @default 16 MiB */
@@ -43,6 +51,9 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
 export interface CompiledDaemonOptions {
   readonly home: string;
   readonly store: string;
+  /** As given; the daemon resolves the kept one at start (see `resolveNodeId`). */
+  readonly nodeId: string | undefined;
+  readonly fleet: FleetOptions;
   readonly synchronous: 'full' | 'normal';
   readonly maxFrameBytes: number;
   readonly sensorPollIntervalMs: number;
@@ -63,6 +74,8 @@ export function compileDaemonOptions(options: DaemonOptions = {}, env: NodeJS.Pr
   const compiled: CompiledDaemonOptions = {
     home,
     store: options.store ?? homePaths(home).storeFile,
+    nodeId: options.nodeId,
+    fleet: compileFleetOptions(options.fleet),
     synchronous: options.synchronous ?? 'full',
     maxFrameBytes: options.maxFrameBytes ?? 16 * 1024 * 1024,
     sensorPollIntervalMs: options.sensorPollIntervalMs ?? 5_000,

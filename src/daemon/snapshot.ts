@@ -11,6 +11,8 @@ import type { ActiveRun } from './scheduler/activeRuns.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { NotificationCenter } from './notifications/notificationCenter.js';
 import type { NotificationAuthorization, NotificationRecord } from '../engine/notifications.js';
+import type { FleetStore } from '../store/fleet.js';
+import { fleetRequestView, fleetRunView, nodeView, type FleetRequestView, type FleetRunView, type NodeView } from './fleetCommands.js';
 
 export interface ProgressView {
   readonly completed: number;
@@ -85,7 +87,26 @@ export interface SystemSnapshot {
   readonly notifications: readonly NotificationView[];
   /** Apps that asked to post notifications and wait for the person's answer. */
   readonly notificationRequests: readonly string[];
+  /** Only in fleet mode (a store shared by many machines): the nodes, the pool and the latest runs. */
+  readonly fleet?: FleetSnapshot;
 }
+
+/** The fleet as the dashboard draws it. */
+export interface FleetSnapshot {
+  /** This node. */
+  readonly nodeId: string;
+  /** Every node that has joined, with its state at the snapshot's time. */
+  readonly nodes: readonly NodeView[];
+  /** Pool requests (placement `any`), oldest submission first, at most {@link FLEET_POOL_LIMIT}. */
+  readonly pool: readonly FleetRequestView[];
+  /** How many pool requests there are in all. */
+  readonly poolSize: number;
+  /** The latest runs anywhere in the fleet, newest first, with their node. */
+  readonly runs: readonly FleetRunView[];
+}
+
+/** The most pool requests a snapshot carries; the rest are counted in `poolSize`. */
+export const FLEET_POOL_LIMIT = 50;
 
 export interface SnapshotSources {
   readonly scheduler: Scheduler;
@@ -95,9 +116,11 @@ export interface SnapshotSources {
   readonly daemonVersion: string;
   readonly profile: string;
   readonly notifications: Pick<NotificationCenter, 'list' | 'requests' | 'authorization'>;
+  /** The shared store in fleet mode; absent or null otherwise (the snapshot then has no `fleet`). */
+  readonly fleet?: Pick<FleetStore, 'nodeId' | 'listNodes' | 'listFleetRequests' | 'listFleetRuns'> | null;
 }
 
-export async function buildSnapshot(sources: SnapshotSources, options: { readonly recent?: number; readonly notifications?: number } = {}): Promise<SystemSnapshot> {
+export async function buildSnapshot(sources: SnapshotSources, options: { readonly recent?: number; readonly notifications?: number; readonly fleetRuns?: number } = {}): Promise<SystemSnapshot> {
   const { scheduler, store } = sources;
   const now = sources.now();
   const running = [...scheduler.runs.all()].map((active) => runningView(active, now));
@@ -140,6 +163,19 @@ export async function buildSnapshot(sources: SnapshotSources, options: { readonl
     apps,
     notifications: (await sources.notifications.list({ limit: options.notifications ?? 20 })).map(({ desktop: _desktop, handedAt: _handed, ...view }) => view),
     notificationRequests: sources.notifications.requests().map((request) => request.appId),
+    ...(sources.fleet ? { fleet: await fleetSnapshot(sources.fleet, now, options.fleetRuns ?? 20) } : {}),
+  };
+}
+
+async function fleetSnapshot(fleet: NonNullable<SnapshotSources['fleet']>, now: number, runs: number): Promise<FleetSnapshot> {
+  const [nodes, requests, recent] = await Promise.all([fleet.listNodes(), fleet.listFleetRequests(), fleet.listFleetRuns({ limit: runs })]);
+  const pool = requests.filter((request) => request.nodeId === null);
+  return {
+    nodeId: fleet.nodeId,
+    nodes: nodes.map((node) => nodeView(node, now, fleet.nodeId)).sort((a, b) => a.nodeId.localeCompare(b.nodeId)),
+    pool: pool.slice(0, FLEET_POOL_LIMIT).map(fleetRequestView),
+    poolSize: pool.length,
+    runs: recent.map(fleetRunView),
   };
 }
 

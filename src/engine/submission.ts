@@ -99,6 +99,8 @@ export interface SubmissionInput extends SubmissionCheck {
   readonly tolerance: number | null;
   readonly retry: RetryPolicy | null;
   readonly continued: ContinuedSpec | null;
+  /** Absent means `'device'`. */
+  readonly placement?: 'device' | 'any';
 }
 
 /**
@@ -125,6 +127,8 @@ export function requestFromInput(input: SubmissionInput, appId: string, requestI
     attempt: 1,
     continued,
     submittedAt: now,
+    // A continued task is watched by the person at this machine, so it always stays here.
+    ...(input.placement === 'any' && !continued ? { placement: 'any' as const } : {}),
   };
 }
 

@@ -88,7 +88,17 @@ export interface TaskRequest {
    * priority it goes with (the highest among the app's undelivered pushes, since they go in order).
    */
   readonly push?: PushRef;
+  /**
+   * Beyond Apple, for a fleet of machines sharing one PostgreSQL store: `'any'` lets any live machine
+   * that has the app installed and meets the request's conditions run it. Absent means `'device'`
+   * (as on iOS: the machine that submitted it). On a store of one machine the two mean the same.
+   */
+  readonly placement?: 'any';
 }
+
+/** Where a request may run: `'device'` (the submitting machine) or `'any'` (any machine of the fleet). */
+export type Placement = 'device' | 'any';
+export const PLACEMENTS: readonly Placement[] = ['device', 'any'];
 
 /** Which push a `push` request or run carries. */
 export interface PushRef {
@@ -197,6 +207,8 @@ export interface TaskRun {
   readonly background: boolean;
   /** CPU time the app's process spent on this task, in ms (shared fairly among concurrent tasks), where measured. */
   readonly cpuMs: number | null;
+  /** The request's placement; absent means `'device'`. An interrupted `'any'` run may run again on another machine. */
+  readonly placement?: 'any';
 }
 
 /** A change to a run: its id plus the fields that change. */
@@ -278,5 +290,6 @@ export function requestFromRun(run: TaskRun): TaskRequest {
     attempt: run.attempt,
     continued: run.continued ? { title: run.continued.title, subtitle: run.continued.subtitle, strategy: run.continued.strategy, requiredResources: run.continued.requiredResources } : null,
     submittedAt: run.submittedAt,
+    ...(run.placement === 'any' ? { placement: 'any' as const } : {}),
   };
 }

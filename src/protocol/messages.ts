@@ -45,6 +45,11 @@ export const requestInputSchema = z.strictObject({
   /** How much earlier than its period a periodic refresh may start to share a wake-up; default interval / 10. */
   tolerance: durationMs.nullable().default(null),
   retry: retryInputSchema.nullable().default(null),
+  /**
+   * Beyond Apple, for a fleet sharing one PostgreSQL store: `any` lets any live machine that has the app
+   * and meets the conditions run it; `device` (the default) keeps it on the submitting machine.
+   */
+  placement: z.enum(['device', 'any']).optional(),
   /** Required for (and only for) `continued` requests: what the person sees, and what to do when it cannot start now. */
   continued: z
     .strictObject({
@@ -320,6 +325,7 @@ export const pendingReplyDataSchema = z.object({
       requiresNetworkConnectivity: z.boolean(),
       requiresExternalPower: z.boolean(),
       requiresUnmeteredNetwork: z.boolean().optional(),
+      placement: z.enum(['device', 'any']).optional(),
       interval: z.number().nullable().optional(),
       attempt: z.number().optional(),
       title: z.string().optional(),

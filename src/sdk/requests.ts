@@ -68,6 +68,15 @@ export abstract class BGTaskRequest {
   retry: RetryOptions | null = null;
 
   /**
+   * Beyond Apple, for a fleet of machines sharing one PostgreSQL store: `'any'` lets any live machine
+   * that has this app installed and meets the request's conditions run it; `'device'` keeps it on this
+   * machine, as on iOS. On a single machine both mean the same. Checked at submit time
+   * (`invalidRequest`, field `placement`).
+   * @default 'device'
+   */
+  placement: 'device' | 'any' = 'device';
+
+  /**
    * @param identifier A reverse-DNS identifier listed (or covered by a `.*` family) in the app's
    * `permittedIdentifiers`.
    * @throws BGTaskSchedulerError `invalidRequest` (field `identifier`) when it is not a reverse-DNS name.
@@ -108,6 +117,9 @@ export abstract class BGTaskRequest {
     if (typeof this.requiresUnmeteredNetwork !== 'boolean') {
       throw invalid('requiresUnmeteredNetwork', `expected a boolean, got ${describe(this.requiresUnmeteredNetwork)}`);
     }
+    if (this.placement !== 'device' && this.placement !== 'any') {
+      throw invalid('placement', `expected 'device' or 'any', got ${describe(this.placement)}`);
+    }
     let retry: RequestInput['retry'] = null;
     if (this.retry !== null && this.retry !== undefined) {
       const parsed = retryInputSchema.safeParse(this.retry);
@@ -128,6 +140,8 @@ export abstract class BGTaskRequest {
       interval: null,
       tolerance: null,
       retry,
+      // Sent only when it says something, so a request without it reads the same to an older daemon.
+      ...(this.placement === 'any' ? { placement: 'any' as const } : {}),
       continued: null,
     };
   }
@@ -140,6 +154,7 @@ export abstract class BGTaskRequest {
       earliestBeginDate: this.earliestBeginDate,
       ...(this.requiresUnmeteredNetwork ? { requiresUnmeteredNetwork: true } : {}),
       ...(this.retry ? { retry: this.retry } : {}),
+      ...(this.placement === 'any' ? { placement: 'any' } : {}),
     };
   }
 }
@@ -333,6 +348,7 @@ export function requestFromPending(data: PendingRequestData): BGTaskRequest {
         : new BGAppRefreshTaskRequest(data.identifier);
   request.earliestBeginDate = data.earliestBeginAt === null ? null : new Date(data.earliestBeginAt);
   request.requiresUnmeteredNetwork = data.requiresUnmeteredNetwork ?? false;
+  request.placement = data.placement ?? 'device';
   if (request instanceof BGAppRefreshTaskRequest && typeof data.interval === 'number') request.interval = data.interval;
   if (request instanceof BGProcessingTaskRequest) {
     request.requiresNetworkConnectivity = data.requiresNetworkConnectivity;

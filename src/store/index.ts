@@ -8,9 +8,12 @@
  * await using store = openStore(homePaths(home).storeFile);
  * await store.migrate();
  * const { interrupted } = await store.recoverInterruptedRuns(clock.now());
+ *
+ * // A fleet: many machines, one PostgreSQL database; each store sees its own node's rows.
+ * await using shared = openStore('postgres://bgtasks@db/fleet?schema=bgtasks', { nodeId: 'build-7' });
  * ```
  */
-import { StoreError } from './errors.js';
+import { PostgresStore } from './postgres/postgresStore.js';
 import { SqliteStore } from './sqlite/sqliteStore.js';
 import type { SqliteStoreOptions } from './sqlite/sqliteStore.js';
 import type { Store } from './store.js';
@@ -20,27 +23,50 @@ export { StoreError } from './errors.js';
 export type { StoreErrorCode } from './errors.js';
 export { SqliteStore, defaultSqliteStoreOptions } from './sqlite/sqliteStore.js';
 export type { SqlitePragmas, SqliteStoreOptions } from './sqlite/sqliteStore.js';
+export { PostgresStore, defaultPostgresStoreOptions } from './postgres/postgresStore.js';
+export type { PostgresStoreOptions } from './postgres/postgresStore.js';
 export { DEFAULT_LIST_LIMIT, validateBatch, validateEventFilter, validateRunFilter } from './schemas.js';
 
-/** Options for {@link openStore}; they apply to a SQLite location. */
-export type OpenStoreOptions = Omit<SqliteStoreOptions, 'file'>;
+/**
+ * Options for {@link openStore}. `nodeId` (required) and `poolSize` apply to a PostgreSQL location;
+ * the others to a SQLite one, and are not accepted with a PostgreSQL location.
+ */
+export type OpenStoreOptions = Omit<SqliteStoreOptions, 'file'> & {
+  /** This machine's id in the fleet; required for a `postgres://` location (see {@link PostgresStoreOptions}). */
+  readonly nodeId?: string;
+  /** The PostgreSQL store's most connections at once. */
+  readonly poolSize?: number;
+};
 
 const POSTGRES_LOCATION = /^postgres(?:ql)?:\/\//i;
 
 /**
- * Opens the store at `location`: a SQLite file path, or `':memory:'` for a private in-memory store.
- * The store is not migrated yet: call `await store.migrate()` next.
+ * Opens the store at `location`: a SQLite file path, `':memory:'` for a private in-memory store, or a
+ * `postgres://` / `postgresql://` URL (optionally with `?schema=NAME`) for a fleet's shared database,
+ * which needs `options.nodeId`. The store is not migrated yet: call `await store.migrate()` next.
+ * Nothing connects to PostgreSQL before the first use.
  *
- * @throws TypeError - an option is invalid.
- * @throws StoreError - `storeFailed` for a `postgres://` location (not available in this version), or
- *   whatever {@link SqliteStore.open} throws.
+ * @throws TypeError - an option is invalid, or `nodeId` is missing for a PostgreSQL location, or set
+ *   for a SQLite one; the message names the option.
+ * @throws StoreError - whatever {@link SqliteStore.open} throws.
  */
 export function openStore(location: string, options: OpenStoreOptions = {}): Store {
   if (typeof location !== 'string') {
-    throw new TypeError(`Expected the store location to be a path or ':memory:', got ${String(location)} (${typeof location})`);
+    throw new TypeError(`Expected the store location to be a path, ':memory:' or a postgres:// URL, got ${String(location)} (${typeof location})`);
   }
+  const { nodeId, poolSize, ...sqliteOptions } = options;
   if (POSTGRES_LOCATION.test(location)) {
-    throw new StoreError('storeFailed', 'the PostgreSQL store is not available in this version: use a SQLite file path');
+    if (nodeId === undefined) {
+      throw new TypeError('Expected `nodeId` (this machine\'s id in the fleet) with a postgres:// store location, got none');
+    }
+    const unsupported = Object.keys(sqliteOptions).filter((key) => sqliteOptions[key as keyof typeof sqliteOptions] !== undefined);
+    if (unsupported.length > 0) {
+      throw new TypeError(`Unknown option \`${unsupported[0]}\` for a postgres:// store location; its options are nodeId, poolSize`);
+    }
+    return new PostgresStore({ url: location, nodeId, ...(poolSize === undefined ? {} : { poolSize }) });
   }
-  return SqliteStore.open({ ...options, file: location });
+  for (const [key, value] of [['nodeId', nodeId], ['poolSize', poolSize]] as const) {
+    if (value !== undefined) throw new TypeError(`Expected no \`${key}\` with a SQLite store location: it applies to a postgres:// one`);
+  }
+  return SqliteStore.open({ ...sqliteOptions, file: location });
 }

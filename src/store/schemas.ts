@@ -156,6 +156,8 @@ const schedulingFields = {
   recurrence: recurrenceSchema.nullable(),
   retry: retryPolicySchema.nullable(),
   attempt: z.int().min(1),
+  /** Absent means `'device'`; only `'any'` is ever written out (see {@link TaskRequest.placement}). */
+  placement: z.literal('any').optional(),
 };
 
 /** A {@link TaskRequest} for `putRequests`. */

@@ -154,6 +154,19 @@ describe('BGTaskRequest', () => {
     assertInvalid(() => processing.toInput(), 'requiresExternalPower');
   });
 
+  it("placement: 'device' by default and not sent; 'any' is sent, kept by pending copies, and anything else is refused", () => {
+    const processing = new BGProcessingTaskRequest('com.example.b');
+    assert.equal(processing.placement, 'device');
+    assert.equal('placement' in processing.toInput(), false, 'an older daemon reads the same request as before');
+    processing.placement = 'any';
+    assert.equal(processing.toInput().placement, 'any');
+    assert.equal((processing.toJSON() as { placement?: string }).placement, 'any');
+    (processing as unknown as { placement: unknown }).placement = 'everywhere';
+    assertInvalid(() => processing.toInput(), 'placement');
+    const copy = requestFromPending({ identifier: 'com.example.b', kind: 'processing', earliestBeginAt: null, requiresNetworkConnectivity: false, requiresExternalPower: false, placement: 'any', submittedAt: 1 });
+    assert.equal(copy.placement, 'any');
+  });
+
   it('clamps a date before 1970 to "no delay" rather than sending a negative time', () => {
     const refresh = new BGAppRefreshTaskRequest('com.example.a');
     refresh.earliestBeginDate = new Date(-1000);

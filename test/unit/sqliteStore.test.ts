@@ -357,14 +357,14 @@ describe('openStore', () => {
     assert.equal(onDisk.location, file);
   });
 
-  it('refuses a PostgreSQL location in this version', () => {
+  it('takes a postgres:// location as the fleet store, which needs a node id; SQLite options are refused with it', async () => {
     for (const location of ['postgres://bgtasks@db/bgtasks', 'postgresql://db/bgtasks', 'POSTGRES://db']) {
-      assert.throws(() => openStore(location), (error: unknown) => {
-        assert.ok(error instanceof StoreError);
-        assert.equal(error.code, 'storeFailed');
-        assert.equal(error.message, 'the PostgreSQL store is not available in this version: use a SQLite file path');
-        return true;
-      });
+      assert.throws(() => openStore(location), /`nodeId`/);
+      assert.throws(() => openStore(location, { nodeId: 'n1', synchronous: 'normal' }), /`synchronous`/);
+      const store = openStore(location, { nodeId: 'n1' });
+      assert.equal(store.kind, 'postgres');
+      await store.close();
     }
+    assert.throws(() => openStore(':memory:', { nodeId: 'n1' }), /`nodeId`/);
   });
 });

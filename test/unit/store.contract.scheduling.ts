@@ -55,6 +55,27 @@ export function schedulingContract(name: string, makeStore: () => Promise<Store>
       });
     });
 
+    describe('placement', () => {
+      it("a request and a run read back placement 'any', and an absent placement stays absent", async () => {
+        const anywhere = request({ requestId: 'req-any', identifier: 'x.anywhere', placement: 'any' });
+        const here = request();
+        await store.apply({ putRequests: [here, anywhere], insertRuns: [run({ placement: 'any' }), run({ taskId: 'task-2' })] });
+        assert.deepEqual(await store.listRequests(), [here, anywhere]);
+        assert.equal((await store.getRun('task-1'))?.placement, 'any');
+        assert.equal('placement' in ((await store.getRun('task-2')) ?? {}), false);
+      });
+
+      it("an interrupted 'any' run is requeued with its placement", async () => {
+        await store.apply({ putApps: [app()], insertRuns: [run({ placement: 'any' })] });
+        const { requeued } = await store.recoverInterruptedRuns(T0 + 100_000);
+        assert.deepEqual(requeued.map((r) => r.placement), ['any']);
+      });
+
+      it("refuses a placement other than 'any'", async () => {
+        await assert.rejects(store.apply({ putRequests: [request({ placement: 'device' as 'any' })] }), storeError('storeInvalid', 'placement'));
+      });
+    });
+
     describe('runs', () => {
       it('read back every new field', async () => {
         const full = run({

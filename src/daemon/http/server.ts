@@ -55,7 +55,7 @@ export class DashboardServer {
     const { control, conditions, log } = options;
     this.#stream = new SnapshotStream(
       {
-        snapshot: async () => (await control.run('snapshot', {})) as { running: readonly unknown[] },
+        snapshot: async () => (await control.run('snapshot', {})) as { running: readonly unknown[]; fleet?: unknown },
         onChange: (listener) => {
           const unwatch = control.watch(listener);
           const sensors = conditions.onDidChange(listener);
@@ -65,7 +65,7 @@ export class DashboardServer {
           };
         },
       },
-      { minIntervalMs: 250, runningIntervalMs: 1_000, heartbeatMs: 15_000, maxClients: 32 },
+      { minIntervalMs: 250, runningIntervalMs: 1_000, fleetIntervalMs: 3_000, heartbeatMs: 15_000, maxClients: 32 },
       (error) => log.error('dashboard: could not build a snapshot', { error: error instanceof Error ? error.message : String(error) }),
     );
     this.#server = createServer((request, response) => {

@@ -4,7 +4,7 @@ import { BASE_HEADERS } from './respond.js';
 /** Where the stream's pictures come from. */
 export interface SnapshotFeed {
   /** A fresh picture of the system (`buildSnapshot`). */
-  snapshot(): Promise<{ readonly running: readonly unknown[] }>;
+  snapshot(): Promise<{ readonly running: readonly unknown[]; readonly fleet?: unknown }>;
   /** Calls `listener` when something may have changed; returns an unsubscribe function. */
   onChange(listener: () => void): () => void;
 }
@@ -14,6 +14,11 @@ export interface SnapshotStreamOptions {
   readonly minIntervalMs: number;
   /** While a task runs, a picture this often even without changes, so elapsed time and progress move. */
   readonly runningIntervalMs: number;
+  /**
+   * In fleet mode (the picture has a `fleet` section), a picture this often even without changes here:
+   * other nodes' heartbeats, claims and runs commit nothing on this one.
+   */
+  readonly fleetIntervalMs: number;
   /** A comment this often keeps proxies and idle-connection reapers from closing the stream. */
   readonly heartbeatMs: number;
   /** Open streams at most: each costs a socket and a JSON copy per picture. */
@@ -34,7 +39,8 @@ export class SnapshotStream {
   #unsubscribe: (() => void) | null = null;
   #heartbeat: NodeJS.Timeout | null = null;
   #pendingFlush: NodeJS.Timeout | null = null;
-  #runningTick: NodeJS.Timeout | null = null;
+  #tick: NodeJS.Timeout | null = null;
+  #tickMs: number | null = null;
   #lastSentAt = 0;
   #building = false;
   #changedWhileBuilding = false;
@@ -76,8 +82,9 @@ export class SnapshotStream {
   #stop(): void {
     this.#unsubscribe?.();
     this.#unsubscribe = null;
-    for (const timer of [this.#heartbeat, this.#pendingFlush, this.#runningTick]) if (timer) clearTimeout(timer);
-    this.#heartbeat = this.#pendingFlush = this.#runningTick = null;
+    for (const timer of [this.#heartbeat, this.#pendingFlush, this.#tick]) if (timer) clearTimeout(timer);
+    this.#heartbeat = this.#pendingFlush = this.#tick = null;
+    this.#tickMs = null;
   }
 
   #remove(response: ServerResponse): void {
@@ -104,7 +111,7 @@ export class SnapshotStream {
       const snapshot = await this.#feed.snapshot();
       this.#lastSentAt = Date.now();
       this.#write(`event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`, false);
-      this.#tickWhileRunning(snapshot.running.length > 0);
+      this.#tickEvery(snapshot.running.length > 0 ? this.#options.runningIntervalMs : snapshot.fleet !== undefined ? this.#options.fleetIntervalMs : null);
     } catch (error) {
       this.#onError(error);
     } finally {
@@ -116,13 +123,13 @@ export class SnapshotStream {
     }
   }
 
-  #tickWhileRunning(running: boolean): void {
-    if (running && !this.#runningTick && this.#clients.size > 0) {
-      this.#runningTick = setInterval(() => this.#schedule(this.#options.minIntervalMs), this.#options.runningIntervalMs);
-    } else if (!running && this.#runningTick) {
-      clearInterval(this.#runningTick);
-      this.#runningTick = null;
-    }
+  /** Pictures every `intervalMs` even without changes (while tasks run, or in fleet mode); null: only on changes. */
+  #tickEvery(intervalMs: number | null): void {
+    const wanted = this.#clients.size > 0 ? intervalMs : null;
+    if (wanted === this.#tickMs) return;
+    if (this.#tick) clearInterval(this.#tick);
+    this.#tick = wanted === null ? null : setInterval(() => this.#schedule(this.#options.minIntervalMs), wanted);
+    this.#tickMs = wanted;
   }
 
   /**

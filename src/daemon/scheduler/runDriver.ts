@@ -111,6 +111,7 @@ export class RunDriver implements Disposable {
       requiresNetworkConnectivity: request.requiresNetworkConnectivity,
       requiresExternalPower: request.requiresExternalPower,
       requiresUnmeteredNetwork: request.requiresUnmeteredNetwork,
+      ...(request.placement === 'any' ? { placement: 'any' as const } : {}),
       recurrence,
       retry: request.retry,
       attempt: request.attempt,

@@ -10,7 +10,7 @@ import { RequestQueue } from '../../engine/requestQueue.js';
 import { permits } from '../../engine/submission.js';
 import { requestFromRun, type AppRecord, type HistoryEventInput, type SubmittableKind, type TaskRequest } from '../../engine/types.js';
 import type { Completion, NotificationActionDelivery, ProgressUpdate, RequestInput } from '../../protocol/messages.js';
-import type { Store } from '../../store/store.js';
+import type { RequestRef, Store } from '../../store/store.js';
 import type { StoreWriter } from '../storeWriter.js';
 import { AppTable, isLaunching, type AppState } from './appTable.js';
 import { ActiveRuns } from './activeRuns.js';
@@ -364,7 +364,7 @@ export class Scheduler implements Disposable {
   async #submit(appId: string, inputs: readonly RequestInput[], schedule: boolean, launchReason: 'user' | 'background' = 'user'): Promise<SubmitResult[]> {
     const now = this.#deps.clock.now();
     const context = { queue: this.queue, periods: this.#periods, options: this.#deps.options, backgroundAppRefresh: this.#backgroundAppRefresh, newId: this.#newId, launchReason };
-    const admitted = admit(this.apps.get(appId), appId, inputs, context, now, (request) => this.#startsNow(request, now));
+    const admitted = admit(this.apps.get(appId), appId, inputs, context, now, (request) => this.startsNow(request, now));
     if (admitted.accepted.length === 0) return admitted.results;
     try {
       await this.#deps.writer.write({ putRequests: admitted.accepted.map((item) => item.request), events: admitted.events });
@@ -383,7 +383,10 @@ export class Scheduler implements Disposable {
     const requests = identifiers === null
       ? this.queue.forApp(appId)
       : identifiers.map((identifier) => this.queue.get(appId, identifier)?.request).filter((request): request is TaskRequest => !!request);
-    await this.#removeRequests(requests, 'cancelled', null);
+    // By identifier, not by request id: in a fleet the app's pool requests are in the store but in no
+    // queue, or in another node's. On one machine the store holds exactly what the queue does.
+    const refs = identifiers === null ? [{ appId }] : identifiers.map((identifier) => ({ appId, identifier }));
+    await this.#removeRequests(requests, 'cancelled', null, refs);
     return requests.length;
   }
 
@@ -451,6 +454,24 @@ export class Scheduler implements Disposable {
     return count;
   }
 
+  /**
+   * Puts requests another node gave up (claimed from a fleet's pool) in the queue, as if submitted
+   * here, and asks for a pass (see src/daemon/fleet/fleetMember.ts).
+   */
+  adopt(requests: readonly TaskRequest[]): void {
+    const now = this.#deps.clock.now();
+    for (const request of requests) {
+      this.queue.put(request, now);
+      this.#periods.track(request);
+    }
+    this.requestPass();
+  }
+
+  /** Calls `listener` after each scheduling pass, once what could start has been dispatched. */
+  onDidPass(listener: () => void): Disposable {
+    return this.#pass.onDidRun(listener);
+  }
+
   // ---- the scheduling pass ----
 
   /** Asks for a scheduling pass after the current work; many requests in one turn make one pass. */
@@ -458,8 +479,11 @@ export class Scheduler implements Disposable {
     this.#pass.request();
   }
 
-  /** For `strategy: 'fail'`: the first thing that stops the request from starting right now, or null. */
-  #startsNow(request: TaskRequest, now: number): string | null {
+  /**
+   * The first thing that stops the request from starting right now, or null (for `strategy: 'fail'`,
+   * and for a fleet node deciding whether to claim a pool request).
+   */
+  startsNow(request: TaskRequest, now: number = this.#deps.clock.now()): string | null {
     const app = this.apps.get(request.appId);
     if (!app) return 'the app is not installed';
     const { blocking } = evaluate(this.#policies, this.#context(app, request, now));
@@ -470,11 +494,11 @@ export class Scheduler implements Disposable {
     return policyContext(request, appSchedulingState(app, this.#inputs, now), this.#inputs, now);
   }
 
-  async #removeRequests(requests: readonly TaskRequest[], type: 'cancelled', reason: string | null): Promise<void> {
-    if (requests.length === 0) return;
+  async #removeRequests(requests: readonly TaskRequest[], type: 'cancelled', reason: string | null, refs?: readonly RequestRef[]): Promise<void> {
+    if (requests.length === 0 && !refs?.length) return;
     const now = this.#deps.clock.now();
     await this.#deps.writer.write({
-      deleteRequests: requests.map(({ appId, identifier, requestId }) => ({ appId, identifier, requestId })),
+      deleteRequests: refs ?? requests.map(({ appId, identifier, requestId }) => ({ appId, identifier, requestId })),
       events: requests.map((request) => ({ at: now, appId: request.appId, identifier: request.identifier, taskId: null, type, reason, detail: { requestId: request.requestId } })),
     });
     for (const request of requests) this.queue.remove(request.appId, request.identifier, request.requestId);

@@ -41,6 +41,7 @@ export class SchedulingPass implements Disposable {
   #queued = false;
   #conditionsChanged = false;
   #disposed = false;
+  readonly #runListeners = new Set<() => void>();
 
   readonly #unwatchStore: () => void;
 
@@ -67,7 +68,18 @@ export class SchedulingPass implements Disposable {
     this.#conditionsChanged = true;
   }
 
+  /** Calls `listener` after each pass, once what could start has been dispatched. */
+  onDidRun(listener: () => void): Disposable {
+    this.#runListeners.add(listener);
+    return { dispose: () => this.#runListeners.delete(listener) };
+  }
+
   #run(): void {
+    this.#pass();
+    for (const listener of this.#runListeners) listener();
+  }
+
+  #pass(): void {
     const { queue, apps, policies, inputs, periods, pushes, log } = this.#deps;
     const now = this.#deps.clock.now();
     if (this.#conditionsChanged) {
@@ -145,6 +157,7 @@ export class SchedulingPass implements Disposable {
 
   dispose(): void {
     this.#disposed = true;
+    this.#runListeners.clear();
     this.#unwatchStore();
     this.#wakeTimer?.dispose();
     this.#wakeTimer = null;

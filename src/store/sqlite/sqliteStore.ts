@@ -17,6 +17,7 @@ import { StoreError } from '../errors.js';
 import { batchList, validateBatch, validateEventFilter, validateNotificationFilter, validatePushFilter, validateRunFilter } from '../schemas.js';
 import type { EventFilter, NotificationFilter, PushFilter, PushStateCount, RecoveryResult, RunFilter, Store, StoreBatch } from '../store.js';
 import { toStoreError } from './errors.js';
+import { assertKnownOptions, describeValue } from '../optionChecks.js';
 import { applyBatch, batchHasWrites } from './sql/applyBatch.js';
 import { getApp, listApps } from './sql/apps.js';
 import { createSqlContext } from './sql/context.js';
@@ -70,24 +71,13 @@ const FILE_MODE = 0o600;
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 const OPTION_NAMES = ['file', 'synchronous', 'busyTimeoutMs', 'readonly'] as const;
 
-function describeValue(value: unknown): string {
-  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
-  return `\`${shown}\` (${value === null ? 'null' : typeof value})`;
-}
 
 /**
  * Checks options and fills in defaults, throwing a `TypeError` that names the bad option.
  * @internal
  */
 export function compileSqliteStoreOptions(options: SqliteStoreOptions): CompiledSqliteStoreOptions {
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError(`Expected SqliteStore options to be an object, got ${describeValue(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!(OPTION_NAMES as readonly string[]).includes(key)) {
-      throw new TypeError(`Unknown SqliteStore option \`${key}\`; the options are ${OPTION_NAMES.join(', ')}`);
-    }
-  }
+  assertKnownOptions('SqliteStore', options, OPTION_NAMES);
   const compiled = { ...defaultSqliteStoreOptions(), ...withoutUndefined(options) } as CompiledSqliteStoreOptions;
   const { file, synchronous, busyTimeoutMs, readonly } = compiled;
   if (typeof file !== 'string' || file === '' || file.includes('\0')) {

@@ -4,6 +4,7 @@
 import { api, follow } from './api.js';
 import { renderApps } from './apps.js';
 import { renderConditions } from './conditions.js';
+import { renderFleet } from './fleet.js';
 import { renderNotifications } from './notifications.js';
 import { setText } from './dom.js';
 import { renderPending, renderQueue } from './requests.js';
@@ -23,6 +24,7 @@ function render(snapshot) {
   renderQueue($('queue'), snapshot);
   renderPending($('pending'), snapshot);
   renderTimeline($('history'), snapshot);
+  renderFleet($('fleet'), snapshot);
   renderApps($('apps'), snapshot, refresh);
   const running = snapshot.running.length;
   document.title = running ? `(${running}) Background Tasks` : 'Background Tasks';

@@ -19,7 +19,8 @@ ON CONFLICT (app_id, identifier) DO UPDATE SET
   recurrence = excluded.recurrence,
   retry = excluded.retry,
   attempt = excluded.attempt,
-  continued = excluded.continued`;
+  continued = excluded.continued,
+  placement = excluded.placement`;
 
 /**
  * Inserts each request, replacing the pending request with the same (appId, identifier), its

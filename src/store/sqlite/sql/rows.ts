@@ -39,6 +39,8 @@ export const RUN_COLUMNS = {
   cpuMs: 'cpu_ms',
   // Migration 3 appended this.
   continued: 'continued',
+  // Migration 5 appended this.
+  placement: 'placement',
 } as const satisfies Record<keyof TaskRun, string>;
 
 /** A field of {@link TaskRun}. */
@@ -61,6 +63,7 @@ const RUN_JSON_FIELDS: ReadonlySet<string> = new Set<JsonField>(['recurrence', '
 /** A run field's value as its column stores it (the value has been validated). */
 export function runParam(field: RunField, value: unknown): unknown {
   if (RUN_BOOLEAN_FIELDS.has(field)) return value ? 1 : 0;
+  if (field === 'placement') return value ?? 'device';
   if (RUN_JSON_FIELDS.has(field)) return jsonParam(value);
   return value;
 }
@@ -91,6 +94,8 @@ const REQUEST_COLUMNS = {
   attempt: 'attempt',
   // Migration 3 appended this.
   continued: 'continued',
+  // Migration 5 appended this.
+  placement: 'placement',
 } as const satisfies Record<Exclude<keyof TaskRequest, 'push'>, string>;
 
 const APP_COLUMNS = {
@@ -131,16 +136,23 @@ export const EVENT_SELECT = selectList(EVENT_COLUMNS);
 type Stored<T, Bools extends keyof T, Json extends keyof T = never> = {
   [K in keyof T]: K extends Bools ? number : K extends Json ? (null extends T[K] ? string | null : string) : T[K];
 };
-/** Rows as selected with the `*_SELECT` lists. */
-export type RunRow = Stored<TaskRun, RunBooleanField, JsonField>;
-export type RequestRow = Stored<TaskRequest, Exclude<RunBooleanField, 'forced' | 'background'>, JsonField>;
+/** Rows as selected with the `*_SELECT` lists; the placement column always holds a value. */
+export type RunRow = Omit<Stored<TaskRun, RunBooleanField, JsonField>, 'placement'> & { placement: string };
+export type RequestRow = Omit<Stored<TaskRequest, Exclude<RunBooleanField, 'forced' | 'background'>, JsonField>, 'placement'> & { placement: string };
+
+/** The placement field as records carry it: `'any'`, or absent for `'device'`. */
+function placementField(stored: string): { placement?: 'any' } {
+  return stored === 'any' ? { placement: 'any' } : {};
+}
 export type AppRow = Stored<AppRecord, 'enabled', 'launch' | 'permittedIdentifiers' | 'backgroundModes'>;
 export type EventRow = Omit<HistoryEvent, 'detail'> & { detail: string | null };
 
 /** A selected run row as the engine's {@link TaskRun}. */
 export function toRun(row: RunRow): TaskRun {
+  const { placement, ...rest } = row;
   return {
-    ...row,
+    ...rest,
+    ...placementField(placement),
     requiresNetworkConnectivity: row.requiresNetworkConnectivity === 1,
     requiresExternalPower: row.requiresExternalPower === 1,
     requiresUnmeteredNetwork: row.requiresUnmeteredNetwork === 1,
@@ -154,8 +166,10 @@ export function toRun(row: RunRow): TaskRun {
 
 /** A selected request row as the engine's {@link TaskRequest}. */
 export function toRequest(row: RequestRow): TaskRequest {
+  const { placement, ...rest } = row;
   return {
-    ...row,
+    ...rest,
+    ...placementField(placement),
     requiresNetworkConnectivity: row.requiresNetworkConnectivity === 1,
     requiresExternalPower: row.requiresExternalPower === 1,
     requiresUnmeteredNetwork: row.requiresUnmeteredNetwork === 1,
@@ -197,6 +211,7 @@ export function requestParams(request: TaskRequest): unknown[] {
     jsonParam(request.retry),
     request.attempt,
     jsonParam(request.continued),
+    request.placement ?? 'device',
   ];
 }
 

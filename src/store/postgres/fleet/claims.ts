@@ -1,0 +1,54 @@
+import type { TaskRequest } from '../../../engine/types.js';
+import type { PgContext } from '../sql/context.js';
+import { REQUEST_SELECT, selectList, REQUEST_COLUMNS, withPlacement, type RequestRow } from '../sql/rows.js';
+
+// What may be claimed: pool requests no node holds, due, of the apps this node has. No lock is taken:
+// the node first checks its own policies, then claims the ones it would start.
+const CANDIDATES = /* sql */ `
+SELECT ${REQUEST_SELECT} FROM requests
+WHERE node_id IS NULL AND lease_owner IS NULL AND app_id = ANY($1::text[])
+  AND (earliest_begin_at IS NULL OR earliest_begin_at <= $2)
+ORDER BY seq
+LIMIT $3`;
+
+export async function candidates(ctx: PgContext, appIds: readonly string[], at: number, limit: number): Promise<TaskRequest[]> {
+  if (appIds.length === 0 || limit <= 0) return [];
+  return (await ctx.rows<RequestRow>(CANDIDATES, [appIds, at, limit])).map((row) => withPlacement<TaskRequest>(row));
+}
+
+// SKIP LOCKED: a row another node is claiming in this instant is left to it, never waited for; the
+// re-check of lease_owner under the lock makes a row claimed a moment ago count as taken.
+const CLAIM = /* sql */ `
+WITH picked AS (
+  SELECT seq FROM requests
+  WHERE request_id = ANY($2::text[]) AND node_id IS NULL AND lease_owner IS NULL
+  ORDER BY seq
+  FOR UPDATE SKIP LOCKED
+)
+UPDATE requests r SET lease_owner = $1 FROM picked WHERE r.seq = picked.seq
+RETURNING ${selectList(REQUEST_COLUMNS, 'r')}`;
+
+/** Claims those of the given pool requests no node holds; returns the ones now held by this node. */
+export async function claim(ctx: PgContext, requestIds: readonly string[]): Promise<TaskRequest[]> {
+  if (requestIds.length === 0) return [];
+  const rows = await ctx.rows<RequestRow>(CLAIM, [ctx.nodeId, requestIds]);
+  const order = new Map(requestIds.map((id, index) => [id, index]));
+  return rows.map((row) => withPlacement<TaskRequest>(row)).sort((a, b) => order.get(a.requestId)! - order.get(b.requestId)!);
+}
+
+const RELEASE = /* sql */ `UPDATE requests SET lease_owner = NULL WHERE node_id IS NULL AND lease_owner = $1 AND request_id = ANY($2::text[])`;
+
+/** Gives pool requests this node holds back to the pool; returns how many it still held. */
+export async function release(ctx: PgContext, requestIds: readonly string[]): Promise<number> {
+  return requestIds.length === 0 ? 0 : ctx.run(RELEASE, [ctx.nodeId, requestIds]);
+}
+
+const NEXT_DUE = /* sql */ `
+SELECT min(earliest_begin_at) AS at FROM requests
+WHERE node_id IS NULL AND lease_owner IS NULL AND app_id = ANY($1::text[]) AND earliest_begin_at > $2`;
+
+export async function nextDue(ctx: PgContext, appIds: readonly string[], at: number): Promise<number | null> {
+  if (appIds.length === 0) return null;
+  const [row] = await ctx.rows<{ at: number | string | null }>(NEXT_DUE, [appIds, at]);
+  return row?.at === null || row?.at === undefined ? null : Number(row.at);
+}

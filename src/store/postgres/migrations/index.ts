@@ -1,0 +1,20 @@
+import { sql as initial } from './0001_initial.js';
+
+/** One step of the PostgreSQL schema. `version` numbers start at 1 and have no gaps. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  /** Statements run together inside the migration's transaction (the simple protocol: no parameters). */
+  readonly sql: string;
+}
+
+/**
+ * Every migration, in the order they apply. Append only: a released migration never changes, and the
+ * last entry's version is the schema version this code writes. The numbering is the PostgreSQL
+ * store's own; it is not SQLite's.
+ */
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', sql: initial }];
+
+/** The schema version this code knows; a database at a higher version was written by a newer bgtasks. */
+export const LATEST_SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+

@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { chromium } from 'playwright-core';
+import { CHAOS_APP_DIR } from '../support/chaos.js';
+import { run, TestHome, until, type DaemonProcess } from '../support/daemonProcess.js';
+
+/**
+ * Fleet mode for real: three daemons (three homes, as three machines would have) share one schema of
+ * the PostgreSQL that runs on this machine and in CI. The chaos app, installed on all three, submits
+ * requests with placement 'any' from node 1; they spread over the nodes; node 3 is killed with SIGKILL
+ * while it runs some; its tasks finish on the others. Checked straight in the database: every
+ * acknowledged request succeeded exactly once, nothing ran after its success, the cut-off runs are
+ * recorded `interrupted` (reason `nodeLost`) and ran again elsewhere. Lease and heartbeat are shortened
+ * so a lost node is noticed within a few seconds; the waits are polls with guards, never timings.
+ */
+const TASKS = 150;
+const SCHEMA = `bgtasks_fleet_${process.pid}_${Date.now().toString(36)}`;
+const URL = `postgres://postgres@127.0.0.1:5432/test?schema=${SCHEMA}`;
+const FLEET_OPTIONS = [
+  '--store', URL,
+  '--fleet-option', 'heartbeatMs=200', '--fleet-option', 'leaseMs=2000', '--fleet-option', 'maintenanceMs=200',
+  '--option', 'profile=server', '--option', `maxPendingProcessingPerApp=${TASKS + 50}`, '--option', 'maxConcurrentTasksPerApp=4',
+];
+
+interface RunRow {
+  task_id: string;
+  node_id: string;
+  identifier: string;
+  state: string;
+  outcome: string | null;
+  reason: string | null;
+  started_at: string | null;
+  completed_at: string | null;
+}
+
+describe('fleet: three daemons on one PostgreSQL', () => {
+  const homes = [new TestHome(), new TestHome(), new TestHome()];
+  const daemons: (DaemonProcess | undefined)[] = [];
+  const db = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
+
+  before(async () => {
+    await db.connect();
+    for (const [i, home] of homes.entries()) {
+      daemons[i] = await home.startDaemon([...FLEET_OPTIONS, '--node-id', `node-${i + 1}`, ...(i === 0 ? [] : ['--no-http'])]);
+      const installed = await home.cli('install', CHAOS_APP_DIR);
+      assert.equal(installed.code, 0, installed.stderr);
+    }
+  });
+
+  after(async () => {
+    for (const daemon of daemons) await daemon?.[Symbol.asyncDispose]();
+    await db.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`).catch(() => undefined);
+    await db.end();
+    for (const home of homes) home.cleanup();
+  });
+
+  const runs = async (): Promise<RunRow[]> => (await db.query<RunRow>(`SELECT task_id, node_id, identifier, state, outcome, reason, started_at, completed_at FROM ${SCHEMA}.runs ORDER BY seq`)).rows;
+
+  it('every node sees the other two', async () => {
+    const nodes = await until('three live nodes', async () => {
+      const listed = (await homes[1]!.cli('nodes', '--json')).json<{ nodeId: string; alive: boolean }[]>();
+      return listed.filter((node) => node.alive).length === 3 ? listed : undefined;
+    });
+    assert.deepEqual(nodes.map((node) => node.nodeId).sort(), ['node-1', 'node-2', 'node-3']);
+  });
+
+  it("a 'device' request runs only on the node that submitted it", async () => {
+    const submitted = await run(process.execPath, ['main.mjs', 'one', 'com.test.chaos.job.here'], {
+      cwd: CHAOS_APP_DIR, env: { BGTASKS_HOME: homes[1]!.home, PROBE_DIR: homes[1]!.probeDir },
+    });
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const done = await until('the device request to succeed', async () => (await runs()).find((row) => row.identifier === 'com.test.chaos.job.here' && row.outcome === 'success'));
+    assert.equal(done.node_id, 'node-2');
+  });
+
+  it("'any' requests spread over the nodes; a node killed mid-task loses nothing and no success runs twice", async () => {
+    const submitter = run(process.execPath, ['main.mjs', 'submit', '0', String(TASKS)], {
+      cwd: CHAOS_APP_DIR,
+      env: { BGTASKS_HOME: homes[0]!.home, PROBE_DIR: homes[0]!.probeDir, CHAOS_PLACEMENT: 'any', CHAOS_WORK_MS: '1500', CHAOS_PACE_MS: '40' },
+    });
+    // Kill node 3 while it runs pool work: its runs must be taken over by the others.
+    await until('node 3 to be running pool tasks', async () => {
+      const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${SCHEMA}.runs WHERE node_id = 'node-3' AND state = 'running' AND started_at IS NOT NULL AND placement = 'any'`);
+      return Number(rows[0]!.n) >= 2 ? true : undefined;
+    });
+    await daemons[2]!.kill('SIGKILL');
+    const cutOff = (await runs()).filter((row) => row.node_id === 'node-3' && row.state !== 'finished').map((row) => row.task_id);
+    assert.ok(cutOff.length >= 1, `the kill cut off running tasks (node 3's runs: ${JSON.stringify((await runs()).filter((row) => row.node_id === 'node-3'))})`);
+    assert.equal((await submitter).code, 0);
+
+    const acked = readFileSync(join(homes[0]!.probeDir, 'acked.log'), 'utf8').split('\n').filter(Boolean);
+    assert.equal(acked.length, TASKS, 'every submission was acknowledged (node 1 stayed up)');
+    const final = await until('every acknowledged request to succeed', async () => {
+      const rows = await runs();
+      const succeeded = new Set(rows.filter((row) => row.outcome === 'success').map((row) => row.identifier));
+      return acked.every((identifier) => succeeded.has(identifier)) ? rows : undefined;
+    }, 120_000);
+
+    const byIdentifier = new Map<string, RunRow[]>();
+    for (const row of final) byIdentifier.set(row.identifier, [...(byIdentifier.get(row.identifier) ?? []), row]);
+    const twice = acked.filter((identifier) => byIdentifier.get(identifier)!.filter((row) => row.outcome === 'success').length !== 1);
+    assert.deepEqual(twice, [], 'each acknowledged request succeeded exactly once');
+    const afterSuccess = acked.filter((identifier) => {
+      const rows = byIdentifier.get(identifier)!;
+      const success = rows.find((row) => row.outcome === 'success')!;
+      return rows.some((row) => row !== success && row.started_at !== null && Number(row.started_at) > Number(success.completed_at));
+    });
+    assert.deepEqual(afterSuccess, [], 'no request ran again after it succeeded');
+
+    const cut = final.filter((row) => cutOff.includes(row.task_id));
+    assert.ok(cut.every((row) => row.state === 'finished' && row.outcome === 'interrupted' && row.reason === 'nodeLost'), JSON.stringify(cut));
+    for (const row of cut) {
+      const rerun = byIdentifier.get(row.identifier)!.find((other) => other.outcome === 'success');
+      assert.ok(rerun && rerun.node_id !== 'node-3', `${row.identifier} cut off on node 3 succeeded on another node`);
+    }
+    const nodesThatRan = new Set(final.filter((row) => acked.includes(row.identifier)).map((row) => row.node_id));
+    assert.deepEqual([...nodesThatRan].sort(), ['node-1', 'node-2', 'node-3'], 'the pool work spread over all three nodes');
+    // A task handed to the submitting process as it exits, before its handler began, is put back
+    // (`exitedBeforeStart`) and runs later: that is not a loss, and it never ran.
+    const others = final.filter((row) => acked.includes(row.identifier) && row.state === 'finished' && row.outcome !== 'success' && !cutOff.includes(row.task_id))
+      .filter((row) => !(row.reason === 'exitedBeforeStart' && row.started_at === null));
+    assert.deepEqual(others.map((row) => `${row.identifier} ${row.outcome} ${row.reason}`), [], 'no other outcomes');
+    const { rows: pool } = await db.query(`SELECT request_id FROM ${SCHEMA}.requests WHERE node_id IS NULL`);
+    assert.deepEqual(pool, [], 'the pool is empty');
+    console.log(`fleet: ${JSON.stringify({ tasks: TASKS, runs: final.length, cutOff: cutOff.length, byNode: Object.fromEntries(['node-1', 'node-2', 'node-3'].map((node) => [node, final.filter((row) => row.node_id === node && row.outcome === 'success').length])) })}`);
+  });
+
+  it('the fleet views show every node and which node ran what', async () => {
+    const nodes = (await homes[0]!.cli('nodes', '--json')).json<{ nodeId: string; alive: boolean }[]>();
+    assert.deepEqual(nodes.map((node) => [node.nodeId, node.alive]).sort(), [['node-1', true], ['node-2', true], ['node-3', false]]);
+    const history = await homes[1]!.cli('history', '--fleet', '--limit', '1000', '--json');
+    assert.equal(history.code, 0, history.stderr);
+    const ran = new Set(history.json<{ nodeId: string }[]>().map((row) => row.nodeId));
+    assert.deepEqual([...ran].sort(), ['node-1', 'node-2', 'node-3']);
+    const table = await homes[1]!.cli('history', '--fleet', '--node', 'node-3');
+    assert.match(table.stdout, /node-3/);
+    const why = await homes[0]!.cli('why', '--fleet', 'com.test.chaos', 'com.test.chaos.job.0');
+    assert.equal(why.code, 0, why.stderr);
+
+    const file = join(homes[0]!.home, 'run', 'dashboard.json');
+    assert.ok(existsSync(file), 'node 1 serves the dashboard');
+    const { url, token } = JSON.parse(readFileSync(file, 'utf8')) as { url: string; token: string };
+    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${url}?token=${token}`);
+      await page.locator('[data-fleet-nodes] tr[data-node-id]').nth(2).waitFor();
+      const ids = await page.locator('[data-fleet-nodes] tr[data-node-id]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-node-id')));
+      assert.deepEqual(ids.sort(), ['node-1', 'node-2', 'node-3']);
+      await page.locator('[data-fleet-runs] tr[data-node-id]').first().waitFor();
+      const ranOn = await page.locator('[data-fleet-runs] tr[data-node-id]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-node-id')));
+      assert.ok(ranOn.every((id) => ['node-1', 'node-2', 'node-3'].includes(id ?? '')), JSON.stringify(ranOn));
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('a killed node that comes back rejoins and takes work again', async () => {
+    daemons[2] = await homes[2]!.startDaemon([...FLEET_OPTIONS, '--node-id', 'node-3', '--no-http']);
+    await until('node 3 alive again', async () => {
+      const listed = (await homes[0]!.cli('nodes', '--json')).json<{ nodeId: string; alive: boolean; epoch: number }[]>();
+      const node = listed.find((entry) => entry.nodeId === 'node-3');
+      return node?.alive ? node : undefined;
+    });
+    const { rows } = await db.query(`SELECT task_id FROM ${SCHEMA}.runs WHERE node_id = 'node-3' AND state <> 'finished'`);
+    assert.deepEqual(rows, [], 'nothing of node 3 is left running');
+  });
+});
