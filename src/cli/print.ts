@@ -65,7 +65,7 @@ function render(view: string, data: unknown): string {
       return [
         `bgtasks daemon ${String(status.version)} (pid ${String(status.pid)}) running since ${time(status.startedAt)}`,
         `  home: ${String(status.home)}`,
-        `  store: ${String(status.store.kind)} ${String(status.store.location)}${status.store.fault ? `; CANNOT BE WRITTEN since ${time((status.store.fault as Row).since)} (${String((status.store.fault as Row).code)}): submissions are refused and no task starts until it can` : ''}`,
+        `  store: ${String(status.store.kind)} ${String(status.store.location)}${status.node ? ` (fleet node ${String(status.node)}: see bgtasks nodes)` : ''}${status.store.fault ? `; CANNOT BE WRITTEN since ${time((status.store.fault as Row).since)} (${String((status.store.fault as Row).code)}): submissions are refused and no task starts until it can` : ''}`,
         `  dashboard: ${(status.dashboard as Row | null | undefined)?.url ? `${String((status.dashboard as Row).url)} (open it with \`bgtasks dashboard\`)` : 'off'}`,
         `  profile: ${String((status.profile as Row | undefined)?.name)} (${String((status.profile as Row | undefined)?.reason)}); Background App Refresh ${status.backgroundAppRefresh === false ? 'OFF for all apps' : 'on'}`,
         `  apps: ${String(status.apps)}, pending requests: ${String(status.pending)}, running tasks: ${String(status.running)}`,

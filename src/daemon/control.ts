@@ -287,6 +287,8 @@ export class ControlCommands {
       home: this.#deps.home,
       // fault: the storage fault that stops writes now (disk full, read-only), or null.
       store: { kind: store.kind, location: store.location, fault: this.#deps.writer.fault },
+      // In a fleet: which node this daemon is (see `bgtasks nodes` for the others).
+      node: this.#deps.fleet ? this.#deps.fleet.nodeId : null,
       startedAt: this.#deps.startedAt,
       profile: this.#deps.profile,
       // Timer wake-ups since start, where the clock counts them: an idle daemon wakes only for its sensors.

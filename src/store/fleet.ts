@@ -61,6 +61,11 @@ export interface HeartbeatResult {
    * claims and runs may have been taken over, and it must join again.
    */
   readonly renewed: boolean;
+  /**
+   * Why it was not renewed: `expired` (the lease ran out first), or `replaced` when another process
+   * joined with this node id since (two daemons configured as one node), with that process's host.
+   */
+  readonly lost?: { readonly reason: 'expired' | 'replaced'; readonly hostname: string };
   /** Ids of the pool requests this node holds, for reconciling with what it has in memory. */
   readonly held: readonly string[];
 }

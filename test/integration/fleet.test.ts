@@ -139,6 +139,8 @@ describe('fleet: three daemons on one PostgreSQL', () => {
     assert.match(table.stdout, /node-3/);
     const why = await homes[0]!.cli('why', '--fleet', 'com.test.chaos', 'com.test.chaos.job.0');
     assert.equal(why.code, 0, why.stderr);
+    const status = await homes[0]!.cli('status');
+    assert.match(status.stdout, /postgres postgres:\/\/postgres@127\.0\.0\.1:5432\/test\?schema=\w+ \(fleet node node-1/);
 
     const file = join(homes[0]!.home, 'run', 'dashboard.json');
     assert.ok(existsSync(file), 'node 1 serves the dashboard');

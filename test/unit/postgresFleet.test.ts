@@ -55,8 +55,8 @@ describe('PostgreSQL fleet', () => {
       assert.equal(await fleet.join(REPORT, META, T0, LEASE), 1);
       assert.equal((await fleet.heartbeat(1, REPORT, T0 + 1_000, LEASE)).renewed, true);
       assert.equal(await fleet.join(REPORT, META, T0 + 2_000, LEASE), 2);
-      assert.equal((await fleet.heartbeat(1, REPORT, T0 + 3_000, LEASE)).renewed, false, 'an older incarnation');
-      assert.equal((await fleet.heartbeat(2, REPORT, T0 + 2_000 + LEASE + 1, LEASE)).renewed, false, 'the lease had lapsed');
+      assert.deepEqual(await fleet.heartbeat(1, REPORT, T0 + 3_000, LEASE), { renewed: false, held: [], lost: { reason: 'replaced', hostname: 'test-host' } }, 'an older incarnation');
+      assert.deepEqual(await fleet.heartbeat(2, REPORT, T0 + 2_000 + LEASE + 1, LEASE), { renewed: false, held: [], lost: { reason: 'expired', hostname: 'test-host' } }, 'the lease had lapsed');
       const [info] = await fleet.listNodes();
       assert.equal(info?.nodeId, 'node-a');
       assert.equal(info?.epoch, 2);

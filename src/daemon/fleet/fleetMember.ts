@@ -67,6 +67,8 @@ export class FleetMember implements AsyncDisposable {
   /** Requests the store said this node held but memory did not, at the last heartbeat: released if so again. */
   #strays = new Set<string>();
   #closed = false;
+  /** Wall-clock ms of the first of the failures in a row, or null. */
+  #failingSince: number | null = null;
 
   private constructor(deps: FleetMemberDeps) {
     this.#deps = deps;
@@ -105,14 +107,21 @@ export class FleetMember implements AsyncDisposable {
     };
   }
 
-  /** Runs store operations one at a time; a failure is logged, never thrown. */
+  /**
+   * Runs store operations one at a time; a failure is logged, never thrown. While the store stays
+   * unreachable only the first failure is logged, and the recovery: not one line per heartbeat.
+   */
   #serially(what: string, operation: () => Promise<void>): Promise<void> {
     this.#chain = this.#chain.then(async () => {
       if (this.#closed) return;
       try {
         await operation();
+        if (this.#failingSince !== null) this.#deps.log.info(`fleet: the store answers again (failing since ${new Date(this.#failingSince).toISOString()})`);
+        this.#failingSince = null;
       } catch (error) {
-        this.#deps.log.warn(`fleet: ${what} failed: ${error instanceof Error ? error.message : String(error)}`, { code: (error as { code?: unknown }).code });
+        if (this.#failingSince !== null) return;
+        this.#failingSince = this.#deps.clock.now();
+        this.#deps.log.warn(`fleet: ${what} failed: ${error instanceof Error ? error.message : String(error)}; retrying every heartbeat`, { code: (error as { code?: unknown }).code });
       }
     });
     return this.#chain;
@@ -141,6 +150,12 @@ export class FleetMember implements AsyncDisposable {
       // Another node may already have taken over this node's work: start over with nothing held.
       const held = scheduler.held();
       scheduler.drop(held);
+      if (result.lost?.reason === 'replaced') {
+        // Two daemons as one node would take each other's lease in turn, each reading the other's rows.
+        log.error(`fleet: another daemon (on ${result.lost.hostname}) joined as node ${fleet.nodeId}; this one stops taking pool work. Give each daemon its own --node-id (or home).`, { nodeId: fleet.nodeId });
+        this.#closed = true;
+        return;
+      }
       log.warn(`fleet: node ${fleet.nodeId} lost its lease (heartbeats failed for longer than ${options.leaseMs} ms); rejoining`, { dropped: held.length });
       this.#epoch = await fleet.join(this.#report(), { hostname: this.#deps.hostname, version: this.#deps.version }, clock.now(), options.leaseMs);
       return;

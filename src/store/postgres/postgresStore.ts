@@ -200,17 +200,6 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Runs `fn` in one transaction on one connection of the store's pool: COMMIT when it resolves,
-   * ROLLBACK when it throws. For the fleet code, which shares the store's connections.
-   * @internal
-   * @throws StoreError - what `fn` throws, mapped by {@link toStoreError}; `storeClosed` after close.
-   */
-  async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    this.#assertOpen('transaction');
-    return this.#withClient('transaction', fn);
-  }
-
-  /**
    * Runs one statement on the store's pool.
    * @internal
    * @throws StoreError - mapped by {@link toStoreError}; `storeClosed` after close.

@@ -1,4 +1,4 @@
-import type { NodeReport } from '../../fleet.js';
+import type { HeartbeatResult, NodeReport } from '../../fleet.js';
 import type { PgContext } from '../sql/context.js';
 
 // A node (re)joining takes a new epoch, a fresh lease, and nothing held: whatever an earlier process
@@ -28,14 +28,17 @@ const HEARTBEAT = /* sql */ `
 UPDATE nodes SET heartbeat_at = $3, lease_expires_at = $4, conditions = $5::jsonb, apps = $6::jsonb, capacity = $7::jsonb
 WHERE node_id = $1 AND epoch = $2 AND stopped_at IS NULL AND lease_expires_at >= $3`;
 const HELD = /* sql */ `SELECT request_id AS "requestId" FROM requests WHERE node_id IS NULL AND lease_owner = $1`;
+const CURRENT = /* sql */ `SELECT epoch, hostname FROM nodes WHERE node_id = $1`;
 
-/** Renews the node's lease; returns whether it still held, and the pool requests it holds. */
-export async function heartbeat(ctx: PgContext, epoch: number, report: NodeReport, at: number, leaseMs: number): Promise<{ renewed: boolean; held: string[] }> {
+/** Renews the node's lease; returns whether it still held (and if not, why), and the pool requests it holds. */
+export async function heartbeat(ctx: PgContext, epoch: number, report: NodeReport, at: number, leaseMs: number): Promise<HeartbeatResult> {
   const renewed = (await ctx.run(HEARTBEAT, [
     ctx.nodeId, epoch, at, at + leaseMs, JSON.stringify(report.conditions), JSON.stringify(report.apps), JSON.stringify(report.capacity),
   ])) === 1;
-  const held = renewed ? (await ctx.rows<{ requestId: string }>(HELD, [ctx.nodeId])).map((row) => row.requestId) : [];
-  return { renewed, held };
+  if (renewed) return { renewed, held: (await ctx.rows<{ requestId: string }>(HELD, [ctx.nodeId])).map((row) => row.requestId) };
+  const [current] = await ctx.rows<{ epoch: number | string; hostname: string }>(CURRENT, [ctx.nodeId]);
+  const replaced = current !== undefined && Number(current.epoch) !== epoch;
+  return { renewed, held: [], lost: { reason: replaced ? 'replaced' : 'expired', hostname: current?.hostname ?? '' } };
 }
 
 const LEAVE = /* sql */ `UPDATE nodes SET stopped_at = $2, lease_expires_at = LEAST(lease_expires_at, $2) WHERE node_id = $1`;
