@@ -79,6 +79,15 @@ describe('bgtasks command and SDK errors', () => {
     assert.equal((await home.cli('expire', 'com.test.probe', 'com.test.probe.refresh')).code, 1);
   });
 
+  it('answers notFleet to the fleet views on a daemon whose store is SQLite', async () => {
+    for (const args of [['nodes'], ['pending', '--fleet'], ['history', '--fleet'], ['why', '--fleet', 'com.test.probe', 'com.test.probe.refresh']]) {
+      const result = await home.cli(...args);
+      assert.equal(result.code, 1, args.join(' '));
+      assert.match(result.stderr, /not shared by a fleet: start it with --store postgres:\/\/.*\[notFleet\]/);
+    }
+    assert.equal((await home.cli('history', '--node', 'bad id', '--fleet')).code, 2);
+  });
+
   it('gives the SDK\'s error codes, each with its field where one is at fault', async () => {
     const result = await home.probe('errors');
     const errors = result.json<Record<string, { code: string; field: string | null; name: string }> & { tooMany: { code: string }[]; pending: number }>();
