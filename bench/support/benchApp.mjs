@@ -19,17 +19,18 @@ scheduler.register(`${FAMILY}.*`, (task) => {
   task.setTaskCompleted(true);
 });
 
-function request(identifier, requiresExternalPower) {
+function request(identifier, requiresExternalPower, placement = 'device') {
   const r = new BGProcessingTaskRequest(identifier);
   r.requiresExternalPower = requiresExternalPower;
+  r.placement = placement; // 'any': the fleet's shared pool (bench/support/fleet.ts)
   return r;
 }
 
-async function submit({ n, from = 0, requiresExternalPower = false }) {
+async function submit({ n, from = 0, requiresExternalPower = false, placement = 'device' }) {
   const started = performance.now();
   const pending = [];
   for (let i = from; i < from + n; i++) {
-    pending.push(scheduler.submit(request(`${FAMILY}.${i}`, requiresExternalPower)));
+    pending.push(scheduler.submit(request(`${FAMILY}.${i}`, requiresExternalPower, placement)));
     // Let the SDK send a frame per 10,000, as an app submitting in a loop with awaits would.
     if (pending.length % 10_000 === 0) await new Promise((resolve) => setImmediate(resolve));
   }

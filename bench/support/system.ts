@@ -55,17 +55,27 @@ export async function startSystem(options: Record<string, string | number>, laun
   daemon.stdout!.resume();
   daemon.stderr!.resume();
   const cli = async (...cliArgs: string[]): Promise<string> => (await run(process.execPath, [CLI, '--home', home, ...cliArgs])).stdout;
-  await cli('install', appDir);
-  // This machine's real load must not decide whether the tasks run (the tests pin it the same way).
-  await cli('conditions', 'set', 'cpuPressure=nominal', 'memoryPressure=nominal', 'ioPressure=nominal', 'thermalState=nominal');
-  const store = new Database(join(home, 'store.sqlite'), { readonly: true, fileMustExist: true });
-  const finished = store.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM runs WHERE state = 'finished'`);
+  try {
+    await cli('install', appDir);
+    // This machine's real load must not decide whether the tasks run (the tests pin it the same way).
+    await cli('conditions', 'set', 'cpuPressure=nominal', 'memoryPressure=nominal', 'ioPressure=nominal', 'thermalState=nominal');
+  } catch (error) {
+    daemon.kill('SIGKILL'); // no system is handed back to dispose of it
+    throw error;
+  }
+  // Opened when first asked: a daemon started with `--store postgres://…` (bench/support/fleet.ts) has no SQLite file.
+  let store: BetterSqlite3.Database | null = null;
+  let finished: BetterSqlite3.Statement<[], { n: number }> | null = null;
   const apps: ChildProcess[] = [];
   return {
     home,
     daemon,
     cli,
-    finishedRuns: () => finished.get()!.n,
+    finishedRuns: () => {
+      store ??= new Database(join(home, 'store.sqlite'), { readonly: true, fileMustExist: true });
+      finished ??= store.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM runs WHERE state = 'finished'`);
+      return finished.get()!.n;
+    },
     async startApp() {
       const child = fork(BENCH_APP, [], { execArgv: process.env.BENCH_APP_NODE_OPTIONS ? process.env.BENCH_APP_NODE_OPTIONS.split(' ') : [], cwd: appDir, env: { ...process.env, BGTASKS_HOME: home, BGTASKS_APP_ID: APP_ID }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       apps.push(child);
@@ -94,7 +104,7 @@ export async function startSystem(options: Record<string, string | number>, laun
         child.once('exit', () => resolvePromise(clearTimeout(guard)));
         child.send({ op: 'exit' });
       })));
-      store.close();
+      store?.close();
       daemon.kill('SIGTERM');
       await new Promise((resolvePromise) => (daemon.exitCode !== null ? resolvePromise(null) : daemon.once('exit', resolvePromise)));
       rmSync(dir, { recursive: true, force: true });

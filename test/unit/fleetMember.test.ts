@@ -99,7 +99,7 @@ describe('FleetMember', () => {
     assert.equal(run?.outcome, 'success');
   });
 
-  it('gives a request it cannot start now back to the pool, where a free node takes it', async () => {
+  it('gives a request it cannot start now (no free slot) back to the pool, where a free node takes it', async () => {
     const a = await startNode('node-a', (identifier) => identifier.endsWith('.1'));
     const b = await startNode('node-b');
     await a.h.scheduler.submit(APP.appId, [job(1)]);
@@ -110,6 +110,19 @@ describe('FleetMember', () => {
     assert.deepEqual(a.ran, ['com.example.feeds.export.1']);
     assert.deepEqual(b.ran, ['com.example.feeds.export.2']);
     assert.equal((await b.h.store.listRuns())[0]?.outcome, 'success');
+  });
+
+  it('a request this node cannot start (a condition) goes back after its first pass, and a node that can takes it', async () => {
+    const a = await startNode('node-a');
+    const b = await startNode('node-b');
+    a.h.conditions.set({ power: 'battery' });
+    b.h.conditions.set({ power: 'ac' });
+    await settle();
+    await a.h.scheduler.submit(APP.appId, [{ ...job(1), requiresExternalPower: true }]);
+    await settle();
+    assert.deepEqual(schedulerFleetPort(a.h.scheduler).held(), [], 'a gave it back after its first pass');
+    await advance(OPTIONS.heartbeatMs);
+    assert.deepEqual([a.ran, b.ran], [[], ['com.example.feeds.export.1']]);
   });
 
   it('a request with a start date waits in the pool and is claimed when due, not a heartbeat late', async () => {

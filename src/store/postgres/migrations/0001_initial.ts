@@ -55,8 +55,10 @@ CREATE UNIQUE INDEX requests_device_key ON requests (node_id, app_id, identifier
 CREATE UNIQUE INDEX requests_pool_key ON requests (app_id, identifier) WHERE node_id IS NULL;
 -- What a node lists (its claims) and releases at start.
 CREATE INDEX requests_pool_lease ON requests (lease_owner) WHERE node_id IS NULL;
--- What a node may claim: unheld pool requests, soonest first.
+-- What a node may claim: unheld pool requests, oldest submission first (the claim's order), and the
+-- next start date among them (nextDue). Both partial, so their size is the unclaimed pool's.
 CREATE INDEX requests_pool_unclaimed ON requests (earliest_begin_at) WHERE node_id IS NULL AND lease_owner IS NULL;
+CREATE INDEX requests_pool_unclaimed_seq ON requests (seq) WHERE node_id IS NULL AND lease_owner IS NULL;
 
 -- task_id is unique across the fleet; node_id is the node that ran it. seq never repeats, so "newest
 -- first" holds even after history is pruned.

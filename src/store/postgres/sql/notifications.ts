@@ -34,7 +34,7 @@ const UPDATE = /* sql */ `
 UPDATE notifications n SET
   ${presentAssignments(NOTIFICATION_COLUMNS, 'n', FIXED)}
 FROM jsonb_array_elements($2::jsonb) AS e(doc) CROSS JOIN LATERAL jsonb_to_record(e.doc) AS x(${recordDefinition(NOTIFICATION_COLUMNS)})
-WHERE n.node_id = $1 AND n.notification_id = x."notificationId"`;
+WHERE n.notification_id = ANY($3::text[]) AND n.node_id = $1 AND n.notification_id = x."notificationId"`;
 const SELECT = selectList(NOTIFICATION_COLUMNS);
 const GET = /* sql */ `SELECT ${SELECT} FROM notifications WHERE node_id = $1 AND notification_id = $2`;
 
@@ -46,7 +46,7 @@ export async function insertNotifications(ctx: PgContext, notifications: readonl
 /** Writes the answer fields present in each update. One statement. */
 export async function updateNotifications(ctx: PgContext, updates: readonly NotificationUpdate[]): Promise<void> {
   const merged = mergeUpdates(updates, (update) => update.notificationId);
-  await ctx.run(UPDATE, [ctx.nodeId, jsonRecords(merged, 'updateNotifications', [])]);
+  await ctx.run(UPDATE, [ctx.nodeId, jsonRecords(merged, 'updateNotifications', []), merged.map((update) => update.notificationId)]);
 }
 
 /** This node's notifications matching the filter, newest first. */

@@ -41,7 +41,7 @@ const UPDATE_PUSHES = /* sql */ `
 UPDATE pushes p SET
   ${presentAssignments(PUSH_COLUMNS, 'p', ['pushId', 'appId', 'seq']).replace(`x."data"`, DATA)}
 FROM jsonb_array_elements($2::jsonb) AS e(doc) CROSS JOIN LATERAL jsonb_to_record(e.doc) AS x(${recordDefinition(PUSH_COLUMNS)})
-WHERE p.node_id = $1 AND p.push_id = x."pushId"`;
+WHERE p.push_id = ANY($3::text[]) AND p.node_id = $1 AND p.push_id = x."pushId"`;
 
 const PUSH_SELECT = selectList(PUSH_COLUMNS);
 
@@ -53,7 +53,7 @@ export async function insertPushes(ctx: PgContext, pushes: readonly PushRecord[]
 /** Writes only the fields present in each update; an update for a push this node does not have changes nothing. One statement. */
 export async function updatePushes(ctx: PgContext, updates: readonly PushUpdate[]): Promise<void> {
   const merged = mergeUpdates(updates, (update) => update.pushId);
-  await ctx.run(UPDATE_PUSHES, [ctx.nodeId, jsonRecords(merged, 'updatePushes', ['data'])]);
+  await ctx.run(UPDATE_PUSHES, [ctx.nodeId, jsonRecords(merged, 'updatePushes', ['data']), merged.map((update) => update.pushId)]);
 }
 
 /** This node's pushes matching the filter, newest first unless `oldestFirst`. */

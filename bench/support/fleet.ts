@@ -1,0 +1,128 @@
+/**
+ * The throughput workload in fleet mode: `nodes` daemons (each its own home, as on separate machines)
+ * on one fresh PostgreSQL schema, the bench app installed and connected on every node, N processing
+ * requests submitted with `placement = 'any'` by node-1's app.
+ *
+ * Everything is made eligible at once as in the SQLite row: the requests require external power and
+ * every node says battery, so node-1 gives each back to the pool after its first scheduling pass and no
+ * node claims any. Then all nodes flip to AC in parallel (the clock starts before the flips), each
+ * claims what its free slots can start, and the time runs until the store holds N finished runs.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
+import pg from 'pg';
+import { PG_ADMIN_URL, sleep } from '../peers/common.js';
+import type { PeerResult, ThroughputOptions } from '../peers/types.js';
+import { startSystem, type BenchSystem } from './system.js';
+
+/** The fleet's heartbeat (its default): a node does not claim again for a heartbeat what it just gave back. */
+const HEARTBEAT_MS = 1_000;
+
+export interface FleetOptions extends ThroughputOptions {
+  readonly nodes: number;
+}
+
+export interface FleetResult extends PeerResult {
+  readonly nodes: number;
+  /** Finished runs per node, node-1 first. */
+  readonly perNode: Record<string, number>;
+  /** Runs beyond one per task (a task run twice), and finished runs whose outcome was not success. */
+  readonly extraRuns: number;
+  readonly unsuccessful: number;
+  /** The daemons' warnings and errors during the run (sensor notices left out), with their counts. */
+  readonly warnings: readonly string[];
+}
+
+export async function runFleet({ n, concurrency, nodes }: FleetOptions): Promise<FleetResult> {
+  const schema = `bgtasks_bench_${randomBytes(6).toString('hex')}`;
+  const url = `${PG_ADMIN_URL}?schema=${schema}`;
+  const db = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await db.connect();
+  const count = async (sql: string): Promise<number> => Number((await db.query<{ n: string }>(sql)).rows[0]!.n);
+  const systems: BenchSystem[] = [];
+  const warnings = new Map<string, number>();
+  try {
+    const options = { profile: 'server', maxConcurrentTasks: concurrency, maxConcurrentTasksPerApp: concurrency, maxPendingProcessingPerApp: n + 1_000 };
+    // Started together, as a fleet's machines often are (the schema's migration lock makes them take turns).
+    const started = await Promise.allSettled(Array.from({ length: nodes }, (_, i) => startSystem(options, undefined, ['--store', url, '--node-id', `node-${i + 1}`, '--fleet-option', `heartbeatMs=${HEARTBEAT_MS}`])));
+    for (const result of started) if (result.status === 'fulfilled') systems.push(result.value);
+    for (const result of started) if (result.status === 'rejected') throw result.reason;
+    systems.forEach((system, i) => [system.daemon.stdout!, system.daemon.stderr!].forEach((stream) => collectWarnings(stream, `node-${i + 1}`, warnings)));
+    await Promise.all(systems.map((system) => system.cli('conditions', 'set', 'power=battery')));
+    const apps = await Promise.all(systems.map((system) => system.startApp()));
+    const { ms } = await apps[0]!.request<{ ms: number }>({ op: 'submit', n, requiresExternalPower: true, placement: 'any' }, 'submitted');
+    // Every request back in the pool, held by no node; then a heartbeat more, so node-1 may claim again
+    // what it gave back (it skips those for a heartbeat).
+    await untilAsync(async () => (await count(`SELECT count(*) AS n FROM ${schema}.requests WHERE node_id IS NULL AND lease_owner IS NULL`)) >= n, 20);
+    await sleep(HEARTBEAT_MS + 100);
+
+    const t0 = performance.now();
+    await Promise.all(systems.map((system) => system.cli('conditions', 'set', 'power=ac')));
+    // Two phases, so the finish line does not load the machine it measures: the runs' identity sequence
+    // (one read, no scan) until N runs exist, then the exact count of finished runs.
+    await untilAsync(async () => (await count(`SELECT coalesce(last_value, 0) AS n FROM pg_sequences WHERE schemaname = '${schema}' AND sequencename = 'runs_seq_seq'`)) >= n, 10);
+    await untilAsync(async () => (await count(`SELECT count(*) AS n FROM ${schema}.runs WHERE state = 'finished'`)) >= n, 2);
+    const elapsed = performance.now() - t0;
+
+    const { rows } = await db.query<{ node_id: string; runs: number; unsuccessful: number }>(
+      `SELECT node_id, count(*)::int AS runs, (count(*) FILTER (WHERE outcome IS DISTINCT FROM 'success'))::int AS unsuccessful FROM ${schema}.runs WHERE state = 'finished' GROUP BY node_id ORDER BY node_id`);
+    const extraRuns = await count(`SELECT count(*) - count(DISTINCT identifier) AS n FROM ${schema}.runs`);
+    const { rows: settings } = await db.query<{ sc: string; fsync: string }>("SELECT current_setting('synchronous_commit') AS sc, current_setting('fsync') AS fsync");
+    const perNode = Object.fromEntries(systems.map((_, i) => [`node-${i + 1}`, rows.find((row) => row.node_id === `node-${i + 1}`)?.runs ?? 0]));
+    const slots = `${nodes} × ${concurrency} slots`;
+    return {
+      peer: `bgtasks fleet, ${nodes} node${nodes === 1 ? '' : 's'}`,
+      version: `(${slots})`,
+      config: `${nodes} daemon process(es) on one PostgreSQL schema + the bench app connected on each, profile server, maxConcurrentTasks ${concurrency} per node (${slots}, ${nodes * concurrency} in all), maxPendingProcessingPerApp ${n + 1_000}; requests placement 'any' from node-1's app, all nodes flipped battery → AC in parallel; timed until the store holds ${n} finished runs; finished per node: ${Object.entries(perNode).map(([node, runs]) => `${node} ${runs}`).join(', ')}`,
+      durability: `PostgreSQL synchronous_commit=${settings[0]!.sc}, fsync=${settings[0]!.fsync}`,
+      n,
+      concurrency,
+      enqueuePerSec: Math.round((n * 1000) / ms),
+      processPerSec: Math.round((n * 1000) / elapsed),
+      nodes,
+      perNode,
+      extraRuns,
+      unsuccessful: rows.reduce((sum, row) => sum + row.unsuccessful, 0),
+      warnings: [...warnings].map(([message, times]) => (times > 1 ? `${message} (×${times})` : message)),
+    };
+  } finally {
+    // Apps and daemons first (a daemon leaves the fleet as it stops), newest first; then the schema.
+    for (const system of systems.reverse()) {
+      try {
+        await system[Symbol.asyncDispose]();
+      } catch (error) {
+        console.warn(`fleet bench: stopping a node failed: ${String(error)}`);
+      }
+    }
+    await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => db.end());
+  }
+}
+
+/** Keeps the daemon's log lines at warn or above (pino levels 40+), but not its sensors' start-up notices. */
+function collectWarnings(stream: Readable, node: string, into: Map<string, number>): void {
+  let partial = '';
+  stream.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) {
+      let entry: { level?: number; msg?: string };
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        entry = { level: 50, msg: line };
+      }
+      if ((entry.level ?? 0) < 40 || !entry.msg || entry.msg.startsWith('sensors:')) continue;
+      const key = `${node}: ${entry.msg}`;
+      into.set(key, (into.get(key) ?? 0) + 1);
+    }
+  });
+}
+
+async function untilAsync(probe: () => Promise<boolean>, everyMs: number, guardMs = 600_000): Promise<void> {
+  const deadline = Date.now() + guardMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error('a fleet benchmark did not finish within its guard');
+    await sleep(everyMs);
+  }
+}
