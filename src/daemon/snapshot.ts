@@ -117,7 +117,7 @@ export interface SnapshotSources {
   readonly profile: string;
   readonly notifications: Pick<NotificationCenter, 'list' | 'requests' | 'authorization'>;
   /** The shared store in fleet mode; absent or null otherwise (the snapshot then has no `fleet`). */
-  readonly fleet?: Pick<FleetStore, 'nodeId' | 'listNodes' | 'listFleetRequests' | 'listFleetRuns'> | null;
+  readonly fleet?: Pick<FleetStore, 'nodeId' | 'listNodes' | 'pagePool' | 'listFleetRuns'> | null;
 }
 
 export async function buildSnapshot(sources: SnapshotSources, options: { readonly recent?: number; readonly notifications?: number; readonly fleetRuns?: number } = {}): Promise<SystemSnapshot> {
@@ -168,13 +168,12 @@ export async function buildSnapshot(sources: SnapshotSources, options: { readonl
 }
 
 async function fleetSnapshot(fleet: NonNullable<SnapshotSources['fleet']>, now: number, runs: number): Promise<FleetSnapshot> {
-  const [nodes, requests, recent] = await Promise.all([fleet.listNodes(), fleet.listFleetRequests(), fleet.listFleetRuns({ limit: runs })]);
-  const pool = requests.filter((request) => request.nodeId === null);
+  const [nodes, pool, recent] = await Promise.all([fleet.listNodes(), fleet.pagePool(FLEET_POOL_LIMIT), fleet.listFleetRuns({ limit: runs })]);
   return {
     nodeId: fleet.nodeId,
     nodes: nodes.map((node) => nodeView(node, now, fleet.nodeId)).sort((a, b) => a.nodeId.localeCompare(b.nodeId)),
-    pool: pool.slice(0, FLEET_POOL_LIMIT).map(fleetRequestView),
-    poolSize: pool.length,
+    pool: pool.requests.map(fleetRequestView),
+    poolSize: pool.size,
     runs: recent.map(fleetRunView),
   };
 }

@@ -149,6 +149,8 @@ export interface FleetStore {
   listNodes(): Promise<NodeInfo[]>;
   /** Every pending request in the fleet (of one app, or all), oldest submission first. */
   listFleetRequests(appId?: string): Promise<FleetRequest[]>;
+  /** The pool's oldest requests (at most `limit`), and how many the pool holds in all: for a picture that must stay small. */
+  pagePool(limit: number): Promise<{ readonly requests: FleetRequest[]; readonly size: number }>;
   /** Runs anywhere in the fleet, newest first. */
   listFleetRuns(filter?: FleetRunFilter): Promise<FleetRun[]>;
 }

@@ -10,7 +10,7 @@ import pg from 'pg';
 import type { NodeInfo } from '../../src/store/fleet.js';
 import { PostgresStore } from '../../src/store/postgres/postgresStore.js';
 import type { PgContext } from '../../src/store/postgres/sql/context.js';
-import { listFleetRequests, listFleetRuns, listNodes } from '../../src/store/postgres/fleet/views.js';
+import { listFleetRequests, listFleetRuns, listNodes, pagePool } from '../../src/store/postgres/fleet/views.js';
 import { T0, request, run, storeError } from './store.contract.js';
 
 const ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -105,6 +105,16 @@ describe('PostgreSQL fleet views', () => {
     const mail = await listFleetRequests(ctx, 'com.example.mail');
     assert.deepEqual(mail.map(({ request: r }) => r.requestId), ['b-mail']);
     await assert.rejects(listFleetRequests(ctx, ''), storeError('storeInvalid', 'appId'));
+  });
+
+  it('pages the pool for a picture: its oldest requests up to the limit, and its size', async () => {
+    await a.apply({ putRequests: [
+      request({ requestId: 'a-device', submittedAt: T0 }),
+      ...[3, 1, 2].map((n) => request({ requestId: `pool-${n}`, identifier: `com.example.feeds.export.${n}`, kind: 'processing', placement: 'any', submittedAt: T0 + n })),
+    ] });
+    const page = await pagePool(ctx, 2);
+    assert.deepEqual(page.requests.map(({ request: r, nodeId, heldBy }) => [r.requestId, nodeId, heldBy]), [['pool-1', null, 'node-a'], ['pool-2', null, 'node-a']]);
+    assert.equal(page.size, 3);
   });
 
   it('lists runs of every node, newest first, filtered by app, identifier and node', async () => {

@@ -6,7 +6,7 @@ import { candidates, claim, nextDue, release } from './claims.js';
 import { maintain } from './maintenance.js';
 import { heartbeat, joinFleet, leaveFleet } from './membership.js';
 import { listenForWork, notifySql } from './wakeups.js';
-import { listFleetRequests, listFleetRuns, listNodes } from './views.js';
+import { listFleetRequests, listFleetRuns, listNodes, pagePool } from './views.js';
 
 /** What the fleet needs of the PostgreSQL store it belongs to. @internal */
 export interface PgAccess {
@@ -83,6 +83,10 @@ export class PostgresFleet implements FleetStore {
 
   listFleetRequests(appId?: string): Promise<FleetRequest[]> {
     return this.#db.read((ctx) => listFleetRequests(ctx, appId));
+  }
+
+  pagePool(limit: number): Promise<{ requests: FleetRequest[]; size: number }> {
+    return this.#db.read((ctx) => pagePool(ctx, limit));
   }
 
   listFleetRuns(filter?: FleetRunFilter): Promise<FleetRun[]> {

@@ -80,6 +80,15 @@ export async function listFleetRequests(ctx: PgContext, appId?: string): Promise
   return rows.map(({ nodeId, heldBy, ...request }) => ({ request: withPlacement<TaskRequest>(request), nodeId, heldBy }));
 }
 
+const POOL_PAGE = /* sql */ `SELECT ${REQUEST_FIELDS} FROM requests WHERE node_id IS NULL ORDER BY submitted_at, seq LIMIT $1`;
+const POOL_SIZE = /* sql */ `SELECT count(*) AS size FROM requests WHERE node_id IS NULL`;
+
+/** The pool's oldest `limit` requests, and its size: what a dashboard picture needs, however big the pool. */
+export async function pagePool(ctx: PgContext, limit: number): Promise<{ requests: FleetRequest[]; size: number }> {
+  const [rows, [count]] = await Promise.all([ctx.rows<FleetRequestRow>(POOL_PAGE, [limit]), ctx.rows<{ size: number | string }>(POOL_SIZE)]);
+  return { requests: rows.map(({ nodeId, heldBy, ...request }) => ({ request: withPlacement<TaskRequest>(request), nodeId, heldBy })), size: Number(count?.size ?? 0) };
+}
+
 type FleetRequestRow = RequestRow & { nodeId: string | null; heldBy: string | null };
 type FleetRunRow = RunRow & { nodeId: string };
 
