@@ -18,21 +18,29 @@ export type PgType = 'text' | 'bigint' | 'integer' | 'boolean' | 'jsonb';
 /** Record field to [column, type]. */
 export type Columns = Readonly<Record<string, readonly [string, PgType]>>;
 
-export const RUN_COLUMNS = {
-  taskId: ['task_id', 'text'],
+/** The fields a run copies from its request: one mapping for both tables, so they cannot drift apart. */
+const REQUEST_FIELD_COLUMNS = {
   requestId: ['request_id', 'text'],
   appId: ['app_id', 'text'],
   identifier: ['identifier', 'text'],
   kind: ['kind', 'text'],
+  earliestBeginAt: ['earliest_begin_at', 'bigint'],
   requiresNetworkConnectivity: ['requires_network_connectivity', 'boolean'],
   requiresExternalPower: ['requires_external_power', 'boolean'],
   requiresUnmeteredNetwork: ['requires_unmetered_network', 'boolean'],
   recurrence: ['recurrence', 'jsonb'],
   retry: ['retry', 'jsonb'],
   attempt: ['attempt', 'integer'],
+  continued: ['continued', 'jsonb'],
   placement: ['placement', 'text'],
-  earliestBeginAt: ['earliest_begin_at', 'bigint'],
   submittedAt: ['submitted_at', 'bigint'],
+} as const;
+
+export const REQUEST_COLUMNS = REQUEST_FIELD_COLUMNS satisfies Record<Exclude<keyof TaskRequest, 'push'>, readonly [string, PgType]>;
+
+export const RUN_COLUMNS = {
+  taskId: ['task_id', 'text'],
+  ...REQUEST_FIELD_COLUMNS,
   eligibleAt: ['eligible_at', 'bigint'],
   forced: ['forced', 'boolean'],
   state: ['state', 'text'],
@@ -48,25 +56,7 @@ export const RUN_COLUMNS = {
   error: ['error', 'text'],
   background: ['background', 'boolean'],
   cpuMs: ['cpu_ms', 'bigint'],
-  continued: ['continued', 'jsonb'],
 } as const satisfies Record<keyof TaskRun, readonly [string, PgType]>;
-
-export const REQUEST_COLUMNS = {
-  requestId: ['request_id', 'text'],
-  appId: ['app_id', 'text'],
-  identifier: ['identifier', 'text'],
-  kind: ['kind', 'text'],
-  earliestBeginAt: ['earliest_begin_at', 'bigint'],
-  requiresNetworkConnectivity: ['requires_network_connectivity', 'boolean'],
-  requiresExternalPower: ['requires_external_power', 'boolean'],
-  requiresUnmeteredNetwork: ['requires_unmetered_network', 'boolean'],
-  recurrence: ['recurrence', 'jsonb'],
-  retry: ['retry', 'jsonb'],
-  attempt: ['attempt', 'integer'],
-  continued: ['continued', 'jsonb'],
-  placement: ['placement', 'text'],
-  submittedAt: ['submitted_at', 'bigint'],
-} as const satisfies Record<Exclude<keyof TaskRequest, 'push'>, readonly [string, PgType]>;
 
 export const APP_COLUMNS = {
   appId: ['app_id', 'text'],
