@@ -32,6 +32,7 @@ import { createDesktopNotifier, type DesktopNotifier } from './notifications/des
 import type { NotificationCenter } from './notifications/notificationCenter.js';
 import { wireNotifications } from './notifications/wireNotifications.js';
 import { PushTokens } from './pushTokens.js';
+import { TaskLog } from './taskLog.js';
 
 export interface DaemonDeps {
   readonly clock?: Clock;
@@ -102,6 +103,8 @@ export class Daemon implements AsyncDisposable {
       await conditions.start();
       const daemonLog = schedulerLog(log);
       const writer = new StoreWriter(store, { clock, log: daemonLog });
+      const taskLog = new TaskLog(daemonLog);
+      writer.onDidCommit((batch) => taskLog.committed(batch));
       const profile = await pickProfile(store, writer, conditions.current(), compiled.schedulingGiven, clock.now());
       const scheduling: SchedulingOptions = compileSchedulingOptions({ ...compiled.schedulingGiven, profile: profile.profile });
       log.info({ profile: profile.profile }, `policy profile: ${profile.profile} (${profile.reason})`);
@@ -253,6 +256,7 @@ export const VERSION: string = (() => {
 
 function schedulerLog(log: Logger) {
   return {
+    debug: (message: string, fields?: Record<string, unknown>) => log.debug(fields ?? {}, message),
     info: (message: string, fields?: Record<string, unknown>) => log.info(fields ?? {}, message),
     warn: (message: string, fields?: Record<string, unknown>) => log.warn(fields ?? {}, message),
     error: (message: string, fields?: Record<string, unknown>) => log.error(fields ?? {}, message),

@@ -3,13 +3,28 @@ import { Writable } from 'node:stream';
 
 export type { Logger };
 
+/** `auto`: readable lines on a terminal, JSON lines anywhere else. */
+export type LogFormat = 'auto' | 'json' | 'pretty';
+export const LOG_FORMATS: readonly LogFormat[] = ['auto', 'json', 'pretty'];
+
+export interface LoggerOptions {
+  /** pino's level name. @default `$BGTASKS_LOG_LEVEL`, else 'info' */
+  readonly level?: string;
+  /** @default 'auto' */
+  readonly format?: LogFormat;
+  /** @default process.stderr */
+  readonly destination?: NodeJS.WritableStream;
+}
+
 /**
  * The daemon's logger: JSON lines when not on a terminal (for journald and log shippers), one readable
- * line per record on a terminal. Credentials are redacted wherever they appear.
+ * line per record on a terminal. Records about a task carry `appId`, `identifier` and `taskId` as fields
+ * (see taskLog.ts). Credentials are redacted wherever they appear.
  */
-export function createLogger(options: { level?: string; pretty?: boolean; destination?: NodeJS.WritableStream } = {}): Logger {
+export function createLogger(options: LoggerOptions = {}): Logger {
   const destination = options.destination ?? process.stderr;
-  const pretty = options.pretty ?? Boolean((destination as { isTTY?: boolean }).isTTY);
+  const format = options.format ?? 'auto';
+  const pretty = format === 'auto' ? Boolean((destination as { isTTY?: boolean }).isTTY) : format === 'pretty';
   const stream = pretty ? prettyStream(destination) : destination;
   return pino(
     {

@@ -43,6 +43,28 @@ describe('example apps', () => {
     assert.equal((await home.cli('apps', 'disable', 'com.example.feeds')).code, 0, 'stop the loop');
   });
 
+  it('off a terminal the daemon logs JSON lines, and each task\'s records carry its app, identifier and task id', async () => {
+    const records = daemon.log.split('\n').filter(Boolean).map((line) => {
+      try {
+        return JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        assert.fail(`a log line that is not JSON: ${line}`);
+      }
+    });
+    const taskIds = watcher.events.filter((event) => event.what === 'run' && event.identifier === 'com.example.feeds.refresh').map((event) => String(event.taskId));
+    for (const taskId of taskIds.slice(0, 3)) {
+      const about = records.filter((record) => record.taskId === taskId);
+      assert.deepEqual(about.map((record) => record.msg), [`started com.example.feeds.refresh of com.example.feeds`, `finished com.example.feeds.refresh of com.example.feeds: success`]);
+      for (const record of about) {
+        assert.equal(record.appId, 'com.example.feeds');
+        assert.equal(record.identifier, 'com.example.feeds.refresh');
+        assert.equal(typeof record.time, 'number');
+      }
+      assert.equal(about[1]!.outcome, 'success');
+      assert.ok(typeof about[1]!.durationMs === 'number' && about[1]!.durationMs >= 0, 'the finish says how long the handler ran');
+    }
+  });
+
   it('the nightly clean-up (callback style) waits for external power, then runs and asks for the next night', async () => {
     assert.equal((await home.cli('conditions', 'set', 'power=battery')).code, 0);
     assert.equal((await home.cli('install', CLEANUP)).code, 0);

@@ -17,6 +17,8 @@ import { run, TestHome, until, type DaemonProcess } from '../support/daemonProce
  * so a lost node is noticed within a few seconds; the waits are polls with guards, never timings.
  */
 const TASKS = 150;
+/** The apps the daemons launch inherit this: their handlers work up to 1.5 s, so a kill finds work in hand. */
+const APP_ENV = { CHAOS_WORK_MS: '1500' };
 const SCHEMA = `bgtasks_fleet_${process.pid}_${Date.now().toString(36)}`;
 const URL = `postgres://postgres@127.0.0.1:5432/test?schema=${SCHEMA}`;
 const FLEET_OPTIONS = [
@@ -44,7 +46,7 @@ describe('fleet: three daemons on one PostgreSQL', () => {
   before(async () => {
     await db.connect();
     for (const [i, home] of homes.entries()) {
-      daemons[i] = await home.startDaemon([...FLEET_OPTIONS, '--node-id', `node-${i + 1}`, ...(i === 0 ? [] : ['--no-http'])]);
+      daemons[i] = await home.startDaemon([...FLEET_OPTIONS, '--node-id', `node-${i + 1}`, ...(i === 0 ? [] : ['--no-http'])], APP_ENV);
       const installed = await home.cli('install', CHAOS_APP_DIR);
       assert.equal(installed.code, 0, installed.stderr);
     }
@@ -161,7 +163,7 @@ describe('fleet: three daemons on one PostgreSQL', () => {
   });
 
   it('a killed node that comes back rejoins and takes work again', async () => {
-    daemons[2] = await homes[2]!.startDaemon([...FLEET_OPTIONS, '--node-id', 'node-3', '--no-http']);
+    daemons[2] = await homes[2]!.startDaemon([...FLEET_OPTIONS, '--node-id', 'node-3', '--no-http'], APP_ENV);
     await until('node 3 alive again', async () => {
       const listed = (await homes[0]!.cli('nodes', '--json')).json<{ nodeId: string; alive: boolean; epoch: number }[]>();
       const node = listed.find((entry) => entry.nodeId === 'node-3');

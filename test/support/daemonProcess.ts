@@ -84,8 +84,9 @@ export class TestHome {
     return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
   }
 
-  async startDaemon(options: readonly string[] = []): Promise<DaemonProcess> {
-    return DaemonProcess.start(this, options);
+  /** `env` adds to the daemon's environment, which the apps it launches inherit. */
+  async startDaemon(options: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<DaemonProcess> {
+    return DaemonProcess.start(this, options, env);
   }
 
   cleanup(): void {
@@ -104,10 +105,10 @@ export class DaemonProcess implements AsyncDisposable {
     this.#exited = new Promise((resolvePromise) => child.once('exit', (code) => resolvePromise(code)));
   }
 
-  static async start(home: TestHome, options: readonly string[]): Promise<DaemonProcess> {
+  static async start(home: TestHome, options: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<DaemonProcess> {
     const child = spawn(process.execPath, [CLI, '--home', home.home, 'daemon', ...options], {
       cwd: ROOT,
-      env: { ...process.env, PROBE_DIR: home.probeDir, BGTASKS_HOME: home.home },
+      env: { ...process.env, ...env, PROBE_DIR: home.probeDir, BGTASKS_HOME: home.home },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const daemon = new DaemonProcess(home, child);
