@@ -1,37 +1,39 @@
-import type { SchedulingOptions } from '../engine/options.js';
-import type { FleetOptions } from '../daemon/fleet/fleetOptions.js';
 import { existsSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Daemon } from '../daemon/daemon.js';
 import { createLogger } from '../daemon/logger.js';
+import { describeSource } from '../config/configSources.js';
+import { resolveConfig } from '../config/resolveConfig.js';
 import { CliError } from './controlClient.js';
 import { time } from './format.js';
 
-interface DaemonCommandOptions {
+export interface DaemonRunOptions {
+  /** `--home`. */
   readonly home?: string;
-  readonly scheduling?: Partial<SchedulingOptions>;
-  readonly store?: string;
-  readonly synchronous?: 'full' | 'normal';
-  readonly nodeId?: string;
-  readonly fleet?: Partial<FleetOptions>;
-  /** The dashboard's port; null for none (`--no-http`). */
-  readonly httpPort?: number | null;
-  readonly httpHost?: string;
+  /** `--config`. */
+  readonly configPath?: string;
+  /** The `daemon` command's flags in the config file's shape; they win over the environment and the file. */
+  readonly flags?: Readonly<Record<string, unknown>>;
 }
 
-/** `bgtasks daemon`: runs until SIGINT or SIGTERM, then stops cleanly. */
-export async function runDaemon(options: DaemonCommandOptions): Promise<void> {
-  const daemon = await startOrExplain({
-    ...(options.home ? { home: resolve(options.home) } : {}),
-    // A postgres:// URL is a location too, but not a path to resolve.
-    ...(options.store ? { store: /^postgres(?:ql)?:\/\//i.test(options.store) ? options.store : resolve(options.store) } : {}),
-    ...(options.nodeId ? { nodeId: options.nodeId } : {}),
-    ...(options.fleet ? { fleet: options.fleet } : {}),
-    ...(options.synchronous ? { synchronous: options.synchronous } : {}),
-    ...(options.scheduling ? { scheduling: options.scheduling } : {}),
-    ...(options.httpPort !== undefined ? { httpPort: options.httpPort } : {}),
-    ...(options.httpHost !== undefined ? { httpHost: options.httpHost } : {}),
+/**
+ * `bgtasks daemon`: the options from the flags, the environment, the config file and the defaults
+ * (src/config/resolveConfig.ts); runs until SIGINT or SIGTERM, then stops cleanly. A bad option stops
+ * it before it touches the home or the store.
+ */
+export async function runDaemon(options: DaemonRunOptions): Promise<void> {
+  const config = resolveConfig({
+    ...(options.home !== undefined ? { home: options.home } : {}),
+    ...(options.configPath !== undefined ? { configPath: options.configPath } : {}),
+    env: process.env,
+    ...(options.flags ? { flags: options.flags } : {}),
   });
+  const logger = createLogger(config.logOptions);
+  const set = Object.fromEntries([...config.sources].filter(([, source]) => source.kind !== 'default').map(([path, source]) => [path, describeSource(source)]));
+  const { path, exists } = config.file;
+  logger.info({ configFile: path, set }, exists ? `configuration: ${path}, with ${Object.keys(set).length} option(s) set (\`bgtasks config\` shows them all)` : `configuration: no file at ${path}; ${Object.keys(set).length} option(s) set by flags or environment`);
+  for (const warning of config.warnings) logger.warn(`configuration: ${warning}`);
+  const daemon = await startOrExplain(config.options, { logger });
   await untilSignal();
   await daemon.close();
 }
@@ -50,9 +52,14 @@ async function startOrExplain(...args: Parameters<typeof Daemon.start>): Promise
  * `bgtasks demo` (what `npm start` runs): the daemon in the foreground with the example apps installed
  * and opened once (as a user would), then a line for everything that happens to their tasks.
  */
-export async function runDemo(options: DaemonCommandOptions & { readonly examples: string }): Promise<void> {
+export async function runDemo(options: DaemonRunOptions & { readonly examples: string }): Promise<void> {
+  const config = resolveConfig({
+    ...(options.home !== undefined ? { home: options.home } : {}),
+    ...(options.configPath !== undefined ? { configPath: options.configPath } : {}),
+    env: process.env,
+  });
   // The demo narrates events itself; the daemon's own log shows only warnings and errors.
-  const daemon = await startOrExplain({ ...(options.home ? { home: resolve(options.home) } : {}) }, { logger: createLogger({ level: 'warn' }) });
+  const daemon = await startOrExplain(config.options, { logger: createLogger({ ...config.logOptions, level: 'warn' }) });
   const say = (line: string): void => {
     process.stdout.write(`${time(Date.now()).slice(11)}  ${line}\n`);
   };

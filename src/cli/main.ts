@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { parseSchedulingOption, type SchedulingOptions } from '../engine/options.js';
 import { NAME_PATTERN } from '../protocol/identifiers.js';
-import { defaultHome, homePaths } from '../shared/paths.js';
+import { homePaths } from '../shared/paths.js';
 import { VERSION } from '../daemon/daemon.js';
 import { runCheck } from './check.js';
 import { runRecordCommand, type RecordCommandOptions } from './recordCommand.js';
@@ -16,6 +16,10 @@ import { runDashboard } from './dashboard.js';
 import { parseInterval, runTop } from './top.js';
 import { addMessagingCommands } from './messagingCommands.js';
 import { DEFAULT_FLEET_OPTIONS, type FleetOptions } from '../daemon/fleet/fleetOptions.js';
+import { addServiceCommand } from './serviceCommand.js';
+import { addDoctorCommand } from './doctorCommand.js';
+import { addConfigCommand } from './configCommand.js';
+import { commandHome, type GlobalOptions } from './commandHome.js';
 
 /**
  * The `bgtasks` command. Every command but `daemon` and `demo` talks to a running daemon over its
@@ -53,13 +57,8 @@ function collectFleetOption(value: string, previous: Partial<FleetOptions>): Par
   return { ...previous, [key]: Number(match[2]) };
 }
 
-interface GlobalOptions {
-  home?: string;
-}
-
 async function withClient<T>(program: Command, work: (client: ControlClient) => Promise<T>): Promise<T> {
-  const { home } = program.opts<GlobalOptions>();
-  const client = await ControlClient.connect(homePaths(home ? resolve(home) : defaultHome()).socket);
+  const client = await ControlClient.connect(homePaths(commandHome(program.opts<GlobalOptions>())).socket);
   try {
     return await work(client);
   } finally {
@@ -81,6 +80,7 @@ export function buildProgram(): Command {
     .description('Background Tasks for Node.js: run apps\' work in the background at the right moment.')
     .version(VERSION)
     .option('--home <dir>', 'the system\'s home directory (default: $BGTASKS_HOME or ~/.local/state/bgtasks)')
+    .option('--config <file>', 'the config file (default: $BGTASKS_CONFIG, else <home>/config.json; docs/configuration.md)')
     .showHelpAfterError()
     .exitOverride();
 
@@ -102,17 +102,36 @@ export function buildProgram(): Command {
     })
     .option('--http-host <address>', 'the address the dashboard and push endpoint listen on (default: 127.0.0.1; anything else is reachable from other machines, without TLS, and warns)')
     .option('--no-http', 'serve no dashboard')
-    .action((options: { store?: string; synchronous?: 'full' | 'normal'; option: Partial<SchedulingOptions>; nodeId?: string; fleetOption: Partial<FleetOptions>; httpPort?: number; httpHost?: string; http: boolean }) => {
+    .option('--no-metrics', 'serve no Prometheus /metrics (docs/metrics.md)')
+    .option('--log-level <level>', 'the daemon\'s log level: trace, debug, info, warn, error, fatal or silent (default: info)')
+    .option('--log-format <format>', 'auto (readable on a terminal, JSON lines elsewhere), json or pretty (default: auto)')
+    .action((options: { store?: string; synchronous?: 'full' | 'normal'; option: Partial<SchedulingOptions>; nodeId?: string; fleetOption: Partial<FleetOptions>; httpPort?: number; httpHost?: string; http: boolean; metrics: boolean; logLevel?: string; logFormat?: string }) => {
       if (!options.http && (options.httpPort !== undefined || options.httpHost !== undefined)) throw new CliError('invalidArgument', 'give --http-port/--http-host or --no-http, not both', options.httpPort !== undefined ? 'httpPort' : 'httpHost');
-      const fleet = Object.keys(options.fleetOption).length > 0 ? { fleet: options.fleetOption } : {};
-      return runDaemon({ ...program.opts<GlobalOptions>(), store: options.store, synchronous: options.synchronous, scheduling: options.option, nodeId: options.nodeId, ...fleet, httpPort: options.http ? options.httpPort : null, ...(options.httpHost !== undefined ? { httpHost: options.httpHost } : {}) });
+      // The flags win over the environment and the config file (src/config/resolveConfig.ts); the schema checks them there.
+      const http = { ...(options.http ? {} : { enabled: false }), ...(options.httpPort !== undefined ? { port: options.httpPort } : {}), ...(options.httpHost !== undefined ? { host: options.httpHost } : {}) };
+      const log = { ...(options.logLevel !== undefined ? { level: options.logLevel } : {}), ...(options.logFormat !== undefined ? { format: options.logFormat } : {}) };
+      const flags = {
+        ...(options.store !== undefined ? { store: options.store } : {}),
+        ...(options.nodeId !== undefined ? { nodeId: options.nodeId } : {}),
+        ...(options.synchronous !== undefined ? { synchronous: options.synchronous } : {}),
+        ...(Object.keys(options.option).length > 0 ? { scheduling: options.option } : {}),
+        ...(Object.keys(options.fleetOption).length > 0 ? { fleet: options.fleetOption } : {}),
+        ...(Object.keys(http).length > 0 ? { http } : {}),
+        ...(Object.keys(log).length > 0 ? { log } : {}),
+        ...(options.metrics ? {} : { metrics: { enabled: false } }),
+      };
+      const { home, config } = program.opts<GlobalOptions>();
+      return runDaemon({ ...(home !== undefined ? { home } : {}), ...(config !== undefined ? { configPath: config } : {}), flags });
     });
 
   program
     .command('demo')
     .description('start the daemon with the example apps installed and show their tasks being scheduled and run')
     .option('--examples <dir>', 'the directory of example apps', resolve(new URL('../../examples', import.meta.url).pathname))
-    .action((options: { examples: string }) => runDemo({ ...program.opts<GlobalOptions>(), examples: options.examples }));
+    .action((options: { examples: string }) => {
+      const { home, config } = program.opts<GlobalOptions>();
+      return runDemo({ ...(home !== undefined ? { home } : {}), ...(config !== undefined ? { configPath: config } : {}), examples: options.examples });
+    });
 
   program
     .command('status')
@@ -127,8 +146,7 @@ export function buildProgram(): Command {
     .option('--interval <ms>', 'how often to refresh while tasks run', parseInterval, 1000)
     .option('--json', 'print snapshots as JSON (one line per refresh without --once)')
     .action((options: { once?: boolean; interval: number; json?: boolean }) => {
-      const { home } = program.opts<GlobalOptions>();
-      return runTop({ socketPath: homePaths(home ? resolve(home) : defaultHome()).socket, once: Boolean(options.once), json: Boolean(options.json), intervalMs: options.interval });
+      return runTop({ socketPath: homePaths(commandHome(program.opts<GlobalOptions>())).socket, once: Boolean(options.once), json: Boolean(options.json), intervalMs: options.interval });
     });
 
   program
@@ -137,8 +155,7 @@ export function buildProgram(): Command {
     .option('--no-open', 'only print the address')
     .option('--json', 'print JSON')
     .action((options: { open: boolean; json?: boolean }) => {
-      const { home } = program.opts<GlobalOptions>();
-      return runDashboard({ home: home ? resolve(home) : defaultHome(), open: options.open, json: Boolean(options.json) });
+      return runDashboard({ home: commandHome(program.opts<GlobalOptions>()), open: options.open, json: Boolean(options.json) });
     });
 
   program
@@ -289,6 +306,9 @@ export function buildProgram(): Command {
     .option('--json', 'print only the summary, as JSON')
     .action((_options: unknown, command: Command) => runRecordCommand(command.optsWithGlobals<RecordCommandOptions>()));
 
+  addServiceCommand(program);
+  addDoctorCommand(program);
+  addConfigCommand(program);
   return program;
 }
 

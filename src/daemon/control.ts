@@ -48,7 +48,7 @@ export interface ControlCommandEntry {
   readonly run: (args: never) => Promise<unknown> | unknown;
 }
 
-const OVERRIDES_SETTING = 'conditions.overrides';
+export const OVERRIDES_SETTING = 'conditions.overrides';
 const appArgs = z.strictObject({ appId: appIdSchema });
 const notificationIdSchema = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a notification id');
 const appIdentifierArgs = z.strictObject({ appId: appIdSchema, identifier: identifierSchema });

@@ -32,6 +32,7 @@ import { createDesktopNotifier, type DesktopNotifier } from './notifications/des
 import type { NotificationCenter } from './notifications/notificationCenter.js';
 import { wireNotifications } from './notifications/wireNotifications.js';
 import { PushTokens } from './pushTokens.js';
+import { DaemonMetrics } from './metrics/daemonMetrics.js';
 import { TaskLog } from './taskLog.js';
 
 export interface DaemonDeps {
@@ -103,6 +104,7 @@ export class Daemon implements AsyncDisposable {
       await conditions.start();
       const daemonLog = schedulerLog(log);
       const writer = new StoreWriter(store, { clock, log: daemonLog });
+      const metrics = compiled.metrics.enabled ? new DaemonMetrics({ home: compiled.home, writer, log: daemonLog }) : null;
       const taskLog = new TaskLog(daemonLog);
       writer.onDidCommit((batch) => taskLog.committed(batch));
       const profile = await pickProfile(store, writer, conditions.current(), compiled.schedulingGiven, clock.now());
@@ -183,8 +185,10 @@ export class Daemon implements AsyncDisposable {
         daemonLog,
       );
       // After the socket: its listen refuses a second daemon on this home, which must not take over the dashboard file.
-      dashboard = await startDashboard({ home: compiled.home, host: compiled.httpHost, port: compiled.httpPort, control, conditions, pushTokens, log: daemonLog });
+      metrics?.observe({ scheduler, storeFaulted: () => writer.fault !== null, version: VERSION, storeKind: store.kind, profile: profile.profile, nodeId: fleetStore?.nodeId ?? null, startedAt: clock.now() });
+      dashboard = await startDashboard({ home: compiled.home, host: compiled.httpHost, port: compiled.httpPort, control, conditions, pushTokens, metrics, log: daemonLog });
       const resources = new DisposableStore();
+      if (metrics) resources.add(metrics);
       resources.add(conditions.onDidChange((snapshot) => log.info({ ...snapshot.conditions }, 'conditions changed')));
       log.info({ socket: paths.socket, store: store.location, pid: process.pid }, `bgtasks daemon ${VERSION} listening`);
       resources.add(notifications);

@@ -34,6 +34,11 @@ export interface DaemonOptions {
   /** What one client may make the daemon hold or do (see {@link ConnectionLimits}). @default {@link DEFAULT_CONNECTION_LIMITS} */
   readonly connectionLimits?: Partial<ConnectionLimits>;
   readonly scheduling?: Partial<SchedulingOptions>;
+  /**
+   * The Prometheus endpoint `GET /metrics` on the dashboard's listener (see docs/metrics.md), behind the
+   * token in `<home>/metrics-token`. @default { enabled: true }
+   */
+  readonly metrics?: { readonly enabled?: boolean };
 }
 
 /**
@@ -66,6 +71,7 @@ export interface CompiledDaemonOptions {
   readonly scheduling: SchedulingOptions;
   /** The scheduling options as given, to compile again once the profile is known. */
   readonly schedulingGiven: Partial<SchedulingOptions>;
+  readonly metrics: { readonly enabled: boolean };
 }
 
 /** Every daemon default, in one place. */
@@ -85,6 +91,7 @@ export function compileDaemonOptions(options: DaemonOptions = {}, env: NodeJS.Pr
     connectionLimits: { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits },
     scheduling: compileSchedulingOptions(options.scheduling),
     schedulingGiven: { ...options.scheduling },
+    metrics: compileMetricsOptions(options.metrics),
   };
   if (compiled.synchronous !== 'full' && compiled.synchronous !== 'normal') {
     throw new TypeError(`Expected \`synchronous\` to be 'full' or 'normal', got \`${String(compiled.synchronous)}\``);
@@ -104,4 +111,20 @@ export function compileDaemonOptions(options: DaemonOptions = {}, env: NodeJS.Pr
     throw new TypeError(`Expected \`httpPort\` to be an integer from 0 to 65535 (0: any free port), or null for no dashboard, got \`${String(httpPort)}\` (${typeof httpPort})`);
   }
   return compiled;
+}
+
+const METRICS_OPTION_NAMES: readonly string[] = ['enabled'];
+
+/** `metrics`: an object of known options, each of its type. @throws TypeError naming the option */
+function compileMetricsOptions(given: DaemonOptions['metrics']): CompiledDaemonOptions['metrics'] {
+  if (given === undefined) return { enabled: true };
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+    throw new TypeError(`Expected \`metrics\` to be an object such as { enabled: false }, got \`${String(given)}\` (${given === null ? 'null' : typeof given})`);
+  }
+  for (const name of Object.keys(given)) {
+    if (!METRICS_OPTION_NAMES.includes(name)) throw new TypeError(`Unknown metrics option \`metrics.${name}\`; the options are ${METRICS_OPTION_NAMES.join(', ')}`);
+  }
+  const enabled = given.enabled ?? true;
+  if (typeof enabled !== 'boolean') throw new TypeError(`Expected \`metrics.enabled\` to be true or false, got \`${String(enabled)}\` (${typeof enabled})`);
+  return { enabled };
 }

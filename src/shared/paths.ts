@@ -10,7 +10,10 @@ import { join, resolve } from 'node:path';
  * | `run/daemon.sock`          | the daemon's socket                    | 0600, in a 0700 directory |
  * | `credentials/<appId>`      | each installed app's credential        | 0600, in a 0700 directory |
  * | `logs/<appId>.log`         | stdout and stderr of launched apps      | 0600 |
- * | `logs/daemon.log`          | the daemon's log when run as a service | 0600 |
+ * | `logs/daemon.log`          | the daemon's log when run as a launchd service | 0600 |
+ * | `config.json`              | the configuration, when there is one (docs/configuration.md) | as you made it |
+ * | `metrics-token`            | the Bearer token for `GET /metrics`, kept across restarts | 0600 |
+ * | `node-id`                  | this machine's id in a fleet (docs/fleet.md) | 0600 |
  */
 export const ENV = {
   /** Overrides the home directory. */
@@ -35,6 +38,7 @@ export interface HomePaths {
   readonly socket: string;
   readonly credentialsDir: string;
   readonly logsDir: string;
+  readonly metricsTokenFile: string;
   credentialFile(appId: string): string;
   appLogFile(appId: string): string;
 }
@@ -58,6 +62,7 @@ export function homePaths(home: string): HomePaths {
     socket: join(root, 'run', 'daemon.sock'),
     credentialsDir,
     logsDir,
+    metricsTokenFile: join(root, 'metrics-token'),
     credentialFile: (appId) => join(credentialsDir, appId),
     appLogFile: (appId) => join(logsDir, `${appId}.log`),
   };

@@ -8,6 +8,7 @@ import { removeDashboardFile, writeDashboardFile } from './dashboardFile.js';
 import { BASE_HEADERS, HttpError, sendError } from './respond.js';
 import { handleApi, type DashboardControl } from './routes.js';
 import { handlePush, PUSH_PATH } from './pushRoute.js';
+import { handleMetrics, METRICS_PATH, type MetricsEndpoint } from './metricsRoute.js';
 import type { PushBody } from '../../protocol/push.js';
 import { SnapshotStream } from './sse.js';
 import { StaticFiles } from './staticFiles.js';
@@ -25,6 +26,8 @@ export interface DashboardServerOptions {
   readonly log: SchedulerLog;
   /** Checks the push token senders present to `POST /v1/apps/{appId}/push`. */
   readonly pushTokens: { verify(appId: string, token: string): boolean };
+  /** `GET /metrics` (docs/metrics.md); null or absent: metrics are off, and it answers 404 `metricsDisabled`. */
+  readonly metrics?: MetricsEndpoint | null;
 }
 
 /** Request bodies are a few fields: anything larger is a mistake or an attack. */
@@ -121,6 +124,8 @@ export class DashboardServer {
       const { control, pushTokens } = this.#options;
       return handlePush({ verify: (appId, token) => pushTokens.verify(appId, token), receive: (appId, body) => control.receivePush(appId, body), bodyLimit: BODY_LIMIT }, request, response, push[1]!);
     }
+    // Before the dashboard's check: a scraper presents the metrics token, which opens nothing else.
+    if (url.pathname === METRICS_PATH) return handleMetrics({ metrics: this.#options.metrics ?? null, dashboardToken: this.#token, port }, request, response);
     const isPage = !url.pathname.startsWith('/v1/');
     const queryToken = url.searchParams.get('token');
     if (url.pathname === '/' && queryToken !== null && request.method === 'GET') {

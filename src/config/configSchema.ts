@@ -1,0 +1,133 @@
+/**
+ * The schema of the config file (`<home>/config.json`, or the file named by `--config` or
+ * `$BGTASKS_CONFIG`). It is the one list of the options a person sets: the environment variables, the
+ * `bgtasks config` listing, the JSON Schema for editors and the table in docs/configuration.md are all
+ * derived from it (see configOptions.ts). The defaults are NOT here: they stay in
+ * `compileDaemonOptions`, `compileSchedulingOptions` and `compileFleetOptions`, and the effective value
+ * of an option left unset is read back from what those compile.
+ *
+ * Every object is strict, so a misspelt key is an error naming its path, never a silently ignored
+ * setting.
+ */
+import { z } from 'zod';
+import type { SchedulingOptions } from '../engine/options.js';
+import type { FleetOptions } from '../daemon/fleet/fleetOptions.js';
+import type { ConnectionLimits } from '../daemon/ipcServer.js';
+import { LOG_FORMATS } from '../daemon/logger.js';
+import { NODE_ID_PATTERN, NODE_ID_RULE } from '../store/fleet.js';
+
+/** pino's level names; `silent` writes nothing. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** A whole number in [min, max]; every failure says so in the same words. */
+function int(min: number, max?: number) {
+  const rule = `an integer >= ${min}${max === undefined ? '' : ` and <= ${max}`}`;
+  const base = z.number({ error: `expected ${rule}` }).int({ error: `expected ${rule}` }).min(min, { error: `expected ${rule}` });
+  return max === undefined ? base : base.max(max, { error: `expected ${rule}` });
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { error: `expected one of ${values.join(', ')}` });
+}
+
+const bool = () => z.boolean({ error: 'expected true or false' });
+const text = (what: string) => z.string({ error: `expected ${what}` }).min(1, { error: `expected ${what}, not an empty string` });
+
+const THRESHOLDS = ['fair', 'serious', 'critical'] as const;
+const threshold = () => oneOf(THRESHOLDS);
+
+/**
+ * Each scheduling option, with the rule `compileSchedulingOptions` applies (a unit test checks that the
+ * two agree at every bound). The descriptions are the ones of `SchedulingOptions` in src/engine/options.ts.
+ */
+const schedulingShape = {
+  profile: oneOf(['device', 'server']).optional().describe('Which defaults apply: `device` (laptops and desktops: every heuristic) or `server` (no usage, idle or battery heuristics, no budgets). Unset, the daemon picks one at first start and keeps it.'),
+  refreshTimeLimitMs: int(1).optional().describe('Time a refresh task gets before it expires, in ms.'),
+  processingMaxRunMs: int(1).optional().describe('The longest a processing task may run before it expires, in ms.'),
+  expirationGraceMs: int(0).optional().describe('After expiration, how long the app has to complete before the daemon kills it, in ms.'),
+  maxPendingProcessingPerApp: int(1).optional().describe('Pending processing requests an app may have at once; more is `tooManyPendingTaskRequests`.'),
+  maxConcurrentTasksPerApp: int(1).optional().describe('Tasks of one app that may run at the same time.'),
+  maxConcurrentTasks: int(1).optional().describe('Tasks of all apps that may run at the same time.'),
+  maxBackgroundProcesses: int(1).optional().describe('Processes launched in the background that may live at the same time.'),
+  appIdleTimeoutMs: int(0).optional().describe('A background-launched app with no task for this long is terminated, in ms.'),
+  launchTimeoutMs: int(1).optional().describe('A launched app must connect within this time, or the launch has failed, in ms.'),
+  launchBackoffMs: int(0).optional().describe('First wait after a failed launch before the app is launched again, in ms; doubles each time.'),
+  launchBackoffMaxMs: int(0).optional().describe('The longest wait between failed launches, in ms.'),
+  stopGraceMs: int(0).optional().describe('SIGTERM to SIGKILL when the daemon stops an idle app, in ms.'),
+  maxSleepMs: int(10).optional().describe('The longest the scheduler sleeps without looking again, in ms (catches wall-clock jumps).'),
+  criticalBatteryLevel: int(0, 100).optional().describe('On battery at or below this percent, no task starts. 0 turns it off.'),
+  lowBatteryLevel: int(0, 100).optional().describe('On battery below this percent, processing tasks wait. 0 turns it off.'),
+  lowPowerModeDefers: bool().optional().describe('In Low Power Mode, refresh and processing tasks wait, as on iOS.'),
+  deviceIdleRequiredMs: int(0).optional().describe('Processing tasks wait until there has been no user input for this long, in ms. 0 turns it off.'),
+  pressureDefersProcessingAt: threshold().optional().describe('Pressure (Linux PSI) at or above which processing tasks wait.'),
+  pressureDefersAllAt: threshold().optional().describe('Pressure at or above which every task waits.'),
+  thermalDefersProcessingAt: threshold().optional().describe('Thermal state at or above which processing tasks wait.'),
+  thermalDefersAllAt: threshold().optional().describe('Thermal state at or above which every task waits.'),
+  recentUseWindowMs: int(0).optional().describe('An app the user has not opened for this long gets no processing time, in ms. 0 turns it off.'),
+  backgroundLaunchesPerDay: int(0).optional().describe('Background launches per app per rolling day (before the usage bonus). 0 means no limit.'),
+  backgroundSecondsPerDay: int(0).optional().describe('Seconds of background task time per app per rolling day. 0 means no limit.'),
+  backgroundCpuSecondsPerDay: int(0).optional().describe('Seconds of background CPU time per app per rolling day. 0 means no limit.'),
+  usageBonus: bool().optional().describe('Apps the user opens often get up to 3x the budgets.'),
+  throttleMs: int(0).optional().describe('An app that overruns a deadline is throttled this long, in ms; doubles with each offence in a day.'),
+  throttleMaxMs: int(0).optional().describe('The longest throttle, in ms.'),
+  minRefreshIntervalMs: int(1).optional().describe('The shortest `interval` of a periodic refresh, in ms.'),
+  maxContinuedTasks: int(1).optional().describe('Continued processing tasks that may run at once on the machine; the others wait in line.'),
+  continuedStallMs: int(1).optional().describe('A continued processing task that reports no progress for this long is expired as stalled, in ms.'),
+  pushMaxAttempts: int(1).optional().describe('Deliveries of one push that may end without the handler completing before it is recorded as failed.'),
+  pushRetryDelayMs: int(0).optional().describe('The wait before delivering such a push again, in ms; doubles with each attempt.'),
+  pushMaxRetryDelayMs: int(0).optional().describe('The longest such wait, in ms.'),
+} satisfies { [K in keyof SchedulingOptions]-?: z.ZodType<SchedulingOptions[K] | undefined> };
+
+const fleetShape = {
+  heartbeatMs: int(1).optional().describe('How often the node renews its lease, reports its conditions and looks at the pool, in ms.'),
+  leaseMs: int(1).optional().describe('How long a node\'s claims and runs survive without a heartbeat, in ms (at least 3 × heartbeatMs).'),
+  maintenanceMs: int(1).optional().describe('How often a node tries to take the maintenance lock (expire leases, prune history), in ms.'),
+  retentionMs: int(1).optional().describe('Finished runs and events older than this are pruned from the shared store, in ms.'),
+} satisfies { [K in keyof FleetOptions]-?: z.ZodType<FleetOptions[K] | undefined> };
+
+const connectionLimitsShape = {
+  maxConnections: int(1).optional().describe('Connections at once, of every kind; one more is refused.'),
+  maxUnauthenticated: int(1).optional().describe('Connections that have not said hello yet; one more closes the oldest of them.'),
+  maxConnectionsPerApp: int(1).optional().describe('Connections of one app at once; one more is refused and counts as misbehaviour.'),
+  maxFramesPerSecond: int(1).optional().describe('Frames one connection may send per second; over it, the daemon stops reading it for a while.'),
+  maxRequestsInFlight: int(1).optional().describe('Requests one connection may have unanswered; at the limit, the daemon reads no more from it until half are answered.'),
+} satisfies { [K in keyof ConnectionLimits]-?: z.ZodType<ConnectionLimits[K] | undefined> };
+
+/** The options, without `$schema`: what the file, the environment and the flags may each set. */
+export const configOptionsSchema = z.strictObject({
+  home: text('a directory').optional().describe('The system\'s home directory (socket, credentials, logs, the default store). Only in a file named by `--config` or `$BGTASKS_CONFIG`, since `<home>/config.json` is found through the home. A relative path is resolved from the file\'s directory.'),
+  store: text('a file path or a postgres:// URL').optional().describe('The SQLite store file, or a `postgres://user@host/db?schema=NAME` URL shared by a fleet (docs/fleet.md). A relative path in the file is resolved from the file\'s directory.'),
+  nodeId: z.string({ error: `expected ${NODE_ID_RULE}` }).regex(NODE_ID_PATTERN, { error: `expected ${NODE_ID_RULE}` }).optional().describe('With a `postgres://` store: this machine\'s id in the fleet.'),
+  synchronous: oneOf(['full', 'normal']).optional().describe('SQLite synchronous: `full` survives power loss, `normal` only process crashes.'),
+  http: z.strictObject({
+    enabled: bool().optional().describe('Serve the web dashboard and the push endpoint.'),
+    port: int(0, 65_535).optional().describe('The dashboard\'s port; 0 picks a free port.'),
+    host: text('an IP address or localhost').optional().describe('The address the dashboard and push endpoint listen on; anything but loopback is reachable from other machines, without TLS, and warns.'),
+  }).optional(),
+  log: z.strictObject({
+    level: oneOf(LOG_LEVELS).optional().describe('The daemon\'s log level.'),
+    format: oneOf(LOG_FORMATS as readonly string[] as readonly ['auto', 'json', 'pretty']).optional().describe('`auto`: readable lines on a terminal, JSON lines anywhere else; `json`; `pretty`.'),
+  }).optional(),
+  scheduling: z.strictObject(schedulingShape).optional(),
+  fleet: z.strictObject(fleetShape).optional(),
+  sensorPollIntervalMs: int(1).optional().describe('How often the sensors are read, in ms.'),
+  helloTimeoutMs: int(1).optional().describe('A client must say hello within this time, in ms.'),
+  maxFrameBytes: int(1).optional().describe('Longest IPC frame accepted, in bytes.'),
+  connectionLimits: z.strictObject(connectionLimitsShape).optional(),
+  metrics: z.strictObject({
+    enabled: bool().optional().describe('Serve the Prometheus endpoint `GET /metrics` on the dashboard\'s listener, behind the token in `<home>/metrics-token` (docs/metrics.md).'),
+  }).optional(),
+});
+
+/** The file: the options, and a `$schema` key for editors (ignored by the daemon). */
+export const configFileSchema = configOptionsSchema.extend({
+  $schema: z.string({ error: 'expected a string (the JSON Schema\'s location, for editors)' }).optional().describe('The JSON Schema of this file, for editors: `bgtasks config --schema > config.schema.json`.'),
+});
+
+/** Options as the file, the environment or the flags give them: every key optional. */
+export type ConfigInput = z.infer<typeof configOptionsSchema>;
+
+/** The JSON Schema of the config file, for editors (`bgtasks config --schema`). */
+export function configJsonSchema(): Record<string, unknown> {
+  return { ...z.toJSONSchema(configFileSchema), title: 'bgtasks configuration' };
+}
