@@ -54,6 +54,8 @@ async function startDaemon(home: string): Promise<Daemon> {
       log += chunk.toString();
       if (!log.includes('listening')) return;
       clearTimeout(guard);
+      child.stdout!.off('data', onData);
+      child.stderr!.off('data', onData);
       errors.take(child.stdout!);
       errors.take(child.stderr!);
       errors.feed(log);

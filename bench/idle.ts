@@ -36,7 +36,10 @@ function started(child: ChildProcess, marker: string | null): Promise<void> {
     let log = '';
     const onData = (chunk: Buffer): void => {
       log += chunk.toString();
-      if (log.includes(marker)) resolvePromise();
+      if (!log.includes(marker)) return;
+      child.stdout?.off('data', onData);
+      child.stderr?.off('data', onData);
+      resolvePromise();
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);

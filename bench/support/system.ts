@@ -46,7 +46,12 @@ export async function startSystem(options: Record<string, string | number>, laun
     let log = '';
     const onData = (chunk: Buffer): void => {
       log += chunk.toString();
-      if (log.includes('listening')) resolvePromise();
+      if (!log.includes('listening')) return;
+      // Stop collecting: the task log's lines would otherwise be kept and searched by this process,
+      // taking CPU from the system being measured.
+      daemon.stdout!.off('data', onData);
+      daemon.stderr!.off('data', onData);
+      resolvePromise();
     };
     daemon.stdout!.on('data', onData);
     daemon.stderr!.on('data', onData);
