@@ -1,4 +1,5 @@
 import { duration, table, time } from './format.js';
+import { earliestStart } from '../engine/explain.js';
 import { renderMessaging } from './messagingCommands.js';
 import { renderFleet } from './fleetPrint.js';
 
@@ -116,8 +117,9 @@ function renderWhy(explanation: Row & { verdicts?: Row[]; history?: Row[]; waiti
     lines.push(`  NO TASK STARTS: the store cannot be written since ${time(explanation.storeFault.since)} (${String(explanation.storeFault.code)}); the daemon retries by itself`);
   }
   if (explanation.state === 'pending') {
-    const earliest = explanation.earliestAt as number | null;
-    lines.push(`  earliest start: ${earliest === null ? `when ${(explanation.waitingFor ?? []).join(', and ')}` : time(earliest)}`);
+    const notBefore = (explanation.notBefore ?? null) as number | null;
+    const waitingFor = explanation.waitingFor ?? [];
+    lines.push(`  earliest start: ${explanation.eligible ? 'now' : earliestStart(notBefore, waitingFor, time)}`);
   }
   if (explanation.verdicts?.length) lines.push('  policies (blocking first):');
   for (const verdict of explanation.verdicts ?? []) {

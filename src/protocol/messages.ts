@@ -348,7 +348,7 @@ const blockerSchema = z.object({
 /**
  * `data` of the reply to `explain` (and of `bgtasks why --json`): the answer to "why hasn't it run?".
  * `blockers` lists what holds a pending request back (the first decides), `earliestAt` is the earliest
- * start when only time holds it, `waitingFor` the events that would unblock it, `history` the request's
+ * start when only time holds it, `notBefore` the latest time blocker, `waitingFor` the events that would unblock it, `history` the request's
  * decisions and runs, newest first.
  */
 export const explanationSchema = z.looseObject({
@@ -360,6 +360,7 @@ export const explanationSchema = z.looseObject({
   blockers: z.array(blockerSchema).optional(),
   verdicts: z.array(z.union([blockerSchema, z.object({ outcome: z.literal('allow'), policy: z.string() })])).optional(),
   earliestAt: z.number().nullable().optional(),
+  notBefore: z.number().nullable().optional(),
   waitingFor: z.array(z.string()).optional(),
   history: z.array(z.looseObject({ at: z.number(), type: z.string(), reason: z.string().nullable() })),
 });
