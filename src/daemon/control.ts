@@ -19,6 +19,8 @@ import { intakeCheckedPush } from './pushIntake.js';
 import { PUSH_STATES } from '../engine/push.js';
 import type { FleetStore } from '../store/fleet.js';
 import { fleetCommands } from './fleetCommands.js';
+import { cancelCommand } from './commands/cancel.js';
+import { stopCommand } from './commands/stop.js';
 
 export interface ControlDeps {
   readonly home: string;
@@ -40,6 +42,8 @@ export interface ControlDeps {
   readonly pushTokens: PushTokens;
   /** The store as a fleet sees it (`fleet.*` commands, the dashboard's Fleet panel); null (the default) on SQLite. */
   readonly fleet?: FleetStore | null;
+  /** Asks the daemon's owner to stop it cleanly (`bgtasks stop`); absent where it is embedded. */
+  readonly requestStop?: () => void;
 }
 
 /** One control command: the schema of its arguments, and what it does with them once they pass. */
@@ -196,6 +200,8 @@ export class ControlCommands {
         },
       },
       ...fleetCommands({ fleet: deps.fleet ?? null, scheduler, clock: deps.clock }),
+      ...cancelCommand(scheduler),
+      ...stopCommand(deps.requestStop),
     };
   }
 

@@ -43,6 +43,8 @@ export interface DaemonDeps {
   readonly logger?: Logger;
   /** Where notifications show on the desktop; null for nowhere. @default the OS's notification service */
   readonly desktop?: DesktopNotifier | null;
+  /** Called on `bgtasks stop`: the owner closes the daemon as on SIGTERM. Without it, `stop` is refused. */
+  readonly requestStop?: () => void;
 }
 
 /** The setting that keeps the profile picked at first start. */
@@ -166,6 +168,7 @@ export class Daemon implements AsyncDisposable {
         notifications,
         pushTokens,
         fleet: fleetStore,
+        ...(deps.requestStop ? { requestStop: deps.requestStop } : {}),
         subscribe: (listener) => {
           subscribers.add(listener);
           return () => subscribers.delete(listener);

@@ -140,6 +140,11 @@ export class DaemonProcess implements AsyncDisposable {
     return EventWatcher.connect(this.home.socket);
   }
 
+  /** Resolves with the exit code once the daemon's process has exited (by itself, or killed). */
+  get exited(): Promise<number | null> {
+    return this.#exited;
+  }
+
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
     this.child.kill(signal);
     return this.#exited;

@@ -7,7 +7,7 @@ import type { SchedulingOptions } from '../../engine/options.js';
 import { DEFAULT_POLICIES } from '../../engine/policies/index.js';
 import type { Policy, PolicyContext } from '../../engine/policy.js';
 import { RequestQueue } from '../../engine/requestQueue.js';
-import { permits } from '../../engine/submission.js';
+import { checkIdentifier, permits } from '../../engine/submission.js';
 import { requestFromRun, type AppRecord, type HistoryEventInput, type SubmittableKind, type TaskRequest } from '../../engine/types.js';
 import type { Completion, NotificationActionDelivery, ProgressUpdate, RequestInput } from '../../protocol/messages.js';
 import type { RequestRef, Store } from '../../store/store.js';
@@ -28,6 +28,7 @@ import { explainApp, pendingViews, type AppExplanation, type PendingView } from 
 
 export type { AppExplanation, PendingView, SubmitResult };
 import { DaemonError } from '../errors.js';
+import { chooseRunKind } from './runNowKind.js';
 import { createIdFactory } from '../ids.js';
 
 export interface SchedulerDeps {
@@ -424,20 +425,26 @@ export class Scheduler implements Disposable {
 
   /**
    * Starts a task now, bypassing policy (our supported `_simulateLaunchForTaskWithIdentifier`). Uses the
-   * pending request for the identifier, or makes one of `kind` when there is none.
+   * pending request for the identifier, or makes one of the kind {@link chooseRunKind} picks (never
+   * another kind than the identifier's).
    */
   async runNow(appId: string, identifier: string, kind?: SubmittableKind): Promise<string> {
     const app = this.#requireApp(appId);
     let entry = this.queue.get(appId, identifier);
-    if (!entry) {
-      const chosen = kind ?? (app.record.backgroundModes.includes('fetch') ? 'refresh' : 'processing');
+    // The app's own refusals (switched off, identifier not permitted) come before the question of kind.
+    const refused = entry ? null : checkIdentifier(app.record, identifier, this.#backgroundAppRefresh);
+    if (refused) throw new DaemonError(refused.code, refused.message, refused.field);
+    const [lastRun] = entry ? [] : await this.#deps.store.listRuns({ appId, identifier, limit: 1 });
+    const facts = { identifier, pendingKind: entry?.request.kind ?? null, requestedKind: kind, lastKind: lastRun?.kind ?? null, backgroundModes: app.record.backgroundModes };
+    const chosen = chooseRunKind(facts);
+    if (!entry && chosen) {
       // Submitted without a scheduling pass, so that it is this forced dispatch that starts it.
       const input = { identifier, kind: chosen, earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false, requiresUnmeteredNetwork: false, interval: null, tolerance: null, retry: null, continued: null };
       const [result] = await this.#submit(appId, [input], false);
       if (result && !result.ok) throw new DaemonError(result.error.code, result.error.message, result.error.field);
       entry = this.queue.get(appId, identifier);
-      if (!entry) throw new DaemonError('notPending', `${identifier} could not be queued`);
     }
+    if (!entry) throw new DaemonError('notPending', `${identifier} could not be queued`);
     return this.#driver.dispatch(app, entry, this.#deps.clock.now(), true);
   }
 
