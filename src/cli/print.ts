@@ -1,5 +1,6 @@
 import { duration, table, time } from './format.js';
 import { earliestStart } from '../engine/explain.js';
+import type { RanOnceWarning } from '../engine/ranOnce.js';
 import { renderMessaging } from './messagingCommands.js';
 import { renderFleet } from './fleetPrint.js';
 
@@ -22,7 +23,7 @@ function render(view: string, data: unknown): string {
   if (fleet !== undefined) return fleet;
   switch (view) {
     case 'apps':
-      return table((data as Row[]).map((app) => {
+      return [table((data as Row[]).map((app) => {
         const usage = app.usage as Usage | undefined;
         return {
           ...app,
@@ -32,7 +33,8 @@ function render(view: string, data: unknown): string {
           bgCpu: usage ? cpuBudget(usage) : '-',
           state: usage ? appState(usage) : '-',
         };
-      }), ['appId', 'enabled', 'running', 'processes', 'pending', 'activeTasks', 'launches', 'bgTime', 'bgCpu', 'state']);
+      }), ['appId', 'enabled', 'running', 'processes', 'pending', 'activeTasks', 'launches', 'bgTime', 'bgCpu', 'state']),
+        ...(data as Row[]).flatMap((app) => ranOnceLines((app.ranOnce ?? []) as RanOnceWarning[]))].join('\n');
     case 'whyApp':
       return renderWhyApp(data as Row & { usage: Usage; pending: Row[] });
     case 'app': {
@@ -138,6 +140,11 @@ function renderWhy(explanation: Row & { verdicts?: Row[]; history?: Row[]; waiti
   return lines.join('\n');
 }
 
+/** "Ran once and never again" (src/engine/ranOnce.ts), as `apps` and `why --app` print it. */
+export function ranOnceLines(warnings: readonly RanOnceWarning[]): string[] {
+  return warnings.map((warning) => `  WARNING ${warning.appId}: ${warning.message} (last run ${time(warning.lastRunAt)}); fix: ${warning.fix}`);
+}
+
 function renderWhyApp(app: Row & { usage: Usage; pending: Row[] }): string {
   const { usage } = app;
   const lines = [
@@ -149,6 +156,7 @@ function renderWhyApp(app: Row & { usage: Usage; pending: Row[] }): string {
   ];
   const pushes = app.pushes as { waiting: number; held: number } | undefined;
   if (pushes?.waiting) lines.push(`  pushes: ${pushes.waiting} waiting${pushes.held ? `, held for the person` : ''} (bgtasks why ${String(app.appId)} bgtasks.remote-notification)`);
+  lines.push(...ranOnceLines((app.ranOnce ?? []) as RanOnceWarning[]));
   for (const view of app.pending) {
     const request = view.request as Row;
     const blockers = view.blockers as Row[];

@@ -159,7 +159,7 @@ export class ControlCommands {
       },
       // storeFault: while the store cannot be written no task starts, whatever the policies say.
       why: { schema: appIdentifierArgs, run: async ({ appId, identifier }: { appId: string; identifier: string }) => ({ ...(await scheduler.why(appId, identifier)), storeFault: deps.writer.fault }) },
-      'why.app': { schema: appArgs, run: ({ appId }: { appId: string }) => ({ ...scheduler.whyApp(appId), pushes: scheduler.pushesWaiting(appId) }) },
+      'why.app': { schema: appArgs, run: async ({ appId }: { appId: string }) => ({ ...scheduler.whyApp(appId), pushes: scheduler.pushesWaiting(appId), ranOnce: await scheduler.ranOnce(appId) }) },
       run: {
         schema: z.strictObject({ appId: appIdSchema, identifier: identifierSchema, kind: z.enum(['refresh', 'processing']).optional() }),
         run: async (args: { appId: string; identifier: string; kind?: 'refresh' | 'processing' }) => ({ taskId: await scheduler.runNow(args.appId, args.identifier, args.kind) }),
@@ -272,8 +272,10 @@ export class ControlCommands {
     return publicApp(await scheduler.setEnabled(args.appId, enabled));
   }
 
-  #apps(): unknown[] {
-    return [...this.#deps.scheduler.apps.all()]
+  async #apps(): Promise<unknown[]> {
+    const { scheduler } = this.#deps;
+    const ranOnce = new Map(await Promise.all([...scheduler.apps.all()].map(async (app) => [app.record.appId, await scheduler.ranOnce(app.record.appId)] as const)));
+    return [...scheduler.apps.all()]
       .map((app) => ({
         ...publicApp(app.record),
         usage: this.#deps.scheduler.usageOf(app.record.appId),
@@ -281,6 +283,7 @@ export class ControlCommands {
         processes: [...app.instances].map((instance) => ({ pid: instance.pid, launchReason: instance.launchReason })),
         pending: this.#deps.scheduler.queue.forApp(app.record.appId).length,
         activeTasks: this.#deps.scheduler.runs.countForApp(app.record.appId),
+        ranOnce: ranOnce.get(app.record.appId) ?? [],
       }))
       .sort((a, b) => a.appId.localeCompare(b.appId));
   }

@@ -20,6 +20,8 @@ export const installedAppSchema = z.object({
   launch: z.array(z.string()).min(1),
   permittedIdentifiers: z.array(z.string()),
   backgroundModes: z.array(z.string()),
+  /** Refreshes that ran once and will not run again (src/engine/ranOnce.ts); absent from a store read without the daemon. */
+  ranOnce: z.array(z.object({ identifier: z.string(), message: z.string(), fix: z.string() })).optional(),
 });
 /** An installed app as recorded by the daemon (the manifest as it was at install, launch[0] resolved). */
 export type InstalledApp = z.infer<typeof installedAppSchema>;

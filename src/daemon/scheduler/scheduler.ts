@@ -29,6 +29,8 @@ import { explainApp, pendingViews, type AppExplanation, type PendingView } from 
 export type { AppExplanation, PendingView, SubmitResult };
 import { DaemonError } from '../errors.js';
 import { chooseRunKind } from './runNowKind.js';
+import { findRanOnce } from './ranOnceFinder.js';
+import type { RanOnceWarning } from '../../engine/ranOnce.js';
 import { createIdFactory } from '../ids.js';
 
 export interface SchedulerDeps {
@@ -415,6 +417,12 @@ export class Scheduler implements Disposable {
   whyApp(appId: string): AppExplanation {
     const app = this.#requireApp(appId);
     return explainApp(app, this.pending(appId), this.#inputs, this.#deps.clock.now());
+  }
+
+  /** The app's refreshes that ran once and will not run again (src/engine/ranOnce.ts). */
+  ranOnce(appId: string): Promise<RanOnceWarning[]> {
+    const running = new Set(this.runs.forApp(appId).map((active) => active.run.identifier));
+    return findRanOnce(this.#deps.store, appId, (identifier) => running.has(identifier) || this.queue.get(appId, identifier) !== undefined);
   }
 
   /** Each app's usage of its budgets, for `bgtasks apps`. */

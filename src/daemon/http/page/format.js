@@ -25,6 +25,20 @@ export function clockSeconds(at) {
   return new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 
+/** Every time on the page is written this way: the clock for today, with the day in front for another day. */
+export function when(at, now = Date.now()) {
+  const date = new Date(at);
+  if (date.toDateString() === new Date(now).toDateString()) return clock(at);
+  return `${date.toLocaleDateString([], { weekday: 'short', day: 'numeric', month: 'short' })}, ${clock(at)}`;
+}
+
+const ISO_TIME = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?Z\b/g;
+
+/** The daemon's messages carry ISO times (for logs and scripts); the page writes them as it writes every time. */
+export function withPageTimes(text, now = Date.now()) {
+  return String(text).replace(ISO_TIME, (iso) => when(Date.parse(iso), now));
+}
+
 export function relative(at, now) {
   const delta = at - now;
   if (Math.abs(delta) < 5000) return 'now';
