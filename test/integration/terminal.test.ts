@@ -129,7 +129,34 @@ describe('the bgtasks command as a new user uses it', () => {
     assert.equal(all.code, 0, all.stderr);
     assert.ok(all.json<{ cancelled: { identifier: string }[] }>().cancelled.some((item) => item.identifier === 'com.test.dash.work.power'));
     assert.deepEqual((await home.cli('pending', APP, '--json')).json<unknown[]>(), []);
-    assert.equal((await home.cli('conditions', 'reset')).code, 0);
+    assert.equal((await home.cli('conditions', 'set', 'power=ac')).code, 0); // not reset: the pinned pressures stay
+  });
+
+  it('a refresh that ran once and never again is shown by apps, why --app and doctor, with the fix, until it is pending again', async () => {
+    const work = () => run(process.execPath, ['main.mjs', 'work'], { cwd: DASH_APP, env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir } });
+    const refreshes = async (): Promise<number> => (await home.cli('history', APP, 'com.test.dash.refresh', '--json')).json<{ outcome: string | null }[]>().filter((each) => each.outcome === 'success').length;
+    const before = await refreshes();
+    assert.equal((await work()).code, 0);
+    // Its earliestBeginDate is 1.5 s away; its handler submits nothing.
+    await until('the refresh to run', async () => ((await refreshes()) > before ? true : undefined), 20_000).catch(async (error: unknown) => {
+      throw new Error(`${String(error)}\n${(await home.cli('why', APP, 'com.test.dash.refresh')).stdout}\n${(await home.cli('history', APP)).stdout}`);
+    });
+    const apps = await home.cli('apps');
+    assert.match(apps.stdout, /WARNING com\.test\.dash: com\.test\.dash\.refresh ran once and will not run again: it has no interval, nothing is pending, and its handler did not submit it again while it ran \(last run .*\); fix: submit the next request from the handler \(the Apple pattern\), or give the request an interval/);
+    const [listed] = (await home.cli('apps', '--json')).json<{ ranOnce: { identifier: string; code: string }[] }[]>();
+    assert.deepEqual(listed?.ranOnce.map((warning) => [warning.code, warning.identifier]), [['ranOnce', 'com.test.dash.refresh']]);
+    assert.match((await home.cli('why', '--app', APP)).stdout, /WARNING com\.test\.dash: com\.test\.dash\.refresh ran once and will not run again/);
+    const doctor = await home.cli('doctor', '--json');
+    const check = doctor.json<{ checks: { id: string; status: string; fix: string }[] }>().checks.find((each) => each.id === 'apps.com.test.dash.ranOnce.com.test.dash.refresh');
+    assert.equal(check?.status, 'warn', doctor.stdout);
+    assert.match(check!.fix, /in com\.test\.dash's handler for com\.test\.dash\.refresh: submit the next request from the handler/);
+    // Submitted again (the person opens the app): pending (held by CPU pressure, so it stays so), nothing to warn about.
+    assert.equal((await home.cli('conditions', 'set', 'cpuPressure=critical')).code, 0);
+    assert.equal((await work()).code, 0);
+    assert.deepEqual((await home.cli('apps', '--json')).json<{ ranOnce: unknown[] }[]>()[0]?.ranOnce, []);
+    assert.doesNotMatch((await home.cli('why', '--app', APP)).stdout, /WARNING/);
+    assert.equal((await home.cli('cancel', APP)).code, 0);
+    assert.equal((await home.cli('conditions', 'set', 'cpuPressure=nominal')).code, 0);
   });
 });
 
