@@ -193,6 +193,30 @@ describe('web dashboard', () => {
     await saveScreenshot(page);
   });
 
+  it('warns on the app card of a refresh that ran once and never again, and writes every time as the page does', { skip: BROWSER_SKIP }, async () => {
+    await openBrowser();
+    // The refresh of the test before ran, and its handler submitted nothing: the card says so, with the fix.
+    const card = page.locator('#apps li.app', { hasText: 'com.test.dash' });
+    const warning = card.locator('.app-warning');
+    await warning.waitFor({ state: 'visible', timeout: GUARD_MS });
+    const text = await warning.innerText();
+    assert.match(text, /com\.test\.dash\.refresh ran once and will not run again: it has no interval, nothing is pending, and its handler did not submit it again while it ran \(last run \d{1,2}:\d{2}/);
+    assert.match(text, /Fix: submit the next request from the handler \(the Apple pattern\), or give the request an interval/);
+
+    const later = await run(process.execPath, ['main.mjs', 'later'], { cwd: DASH_APP, env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir } });
+    assert.deepEqual(later.json<{ later: unknown }>().later, { ok: true }, later.stderr);
+    const request = page.locator('#pending li.request', { hasText: 'com.test.dash.work.later' });
+    await request.waitFor({ timeout: GUARD_MS });
+    const due = /not before (.+?) \(in /.exec(await request.locator('.request-detail').innerText())?.[1];
+    assert.ok(due, await request.innerText());
+    assert.match(due, /\d{1,2}:\d{2}/, 'a clock time, with its day (it is tomorrow)');
+    const why = await request.locator('.why').innerText();
+    assert.equal(why, `its earliestBeginDate is ${due}`, 'the reason writes the time as the page does');
+    const everything = await page.locator('main').innerText();
+    assert.doesNotMatch(everything, /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/, 'no raw ISO time anywhere on the page');
+    assert.equal((await home.cli('cancel', 'com.test.dash', 'com.test.dash.work.later')).code, 0);
+  });
+
   it('shows a continued task\'s progress rising, and Cancel runs the app\'s expiration handler', { skip: BROWSER_SKIP }, async () => {
     await openBrowser();
     exporter = spawn(process.execPath, ['main.mjs', 'export', '1', '2'], { cwd: DASH_APP, env: { ...process.env, BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir }, stdio: 'ignore' });
