@@ -178,6 +178,8 @@ function runTable(rows: readonly Row[], first: readonly string[] = []): string {
     started: time(run.startedAt),
     ran: duration(run.startedAt, run.completedAt),
     outcome: run.outcome ?? run.state,
+    // Why it expired (timeLimit, userCancelled, requiresExternalPower, ...) is folded into REASON.
+    reason: [run.reason, run.expirationReason ? `expired: ${String(run.expirationReason)}` : null].filter(Boolean).join('; ') || null,
     attempt: run.attempt,
     cpu: typeof run.cpuMs === 'number' ? `${run.cpuMs}ms` : '-',
   })), [...first, ...RUN_COLUMNS]);

@@ -88,6 +88,8 @@ describe('the bgtasks command as a new user uses it', () => {
     await finished(cancelled!.taskId);
     const [history] = (await home.cli('history', APP, 'com.test.dash.export.1', '--json')).json<{ expirationReason: string }[]>();
     assert.equal(history?.expirationReason, 'userCancelled');
+    // The table shows why it expired too (folded into REASON), not only --json.
+    assert.match((await home.cli('history', APP, 'com.test.dash.export.1')).stdout, /^com\.test\.dash\s.*expired: userCancelled/m);
     assert.equal((await home.cli('pending', APP, '--json')).json<unknown[]>().length, 0, 'export 2 is gone from the line');
 
     exportApp('3');
