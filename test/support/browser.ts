@@ -1,4 +1,4 @@
-import { accessSync, constants, openSync, closeSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
@@ -40,9 +40,19 @@ export function browserSkip(): string | false {
   return reason;
 }
 
+/** The test run: the runner's pid and (where /proc tells) its start time, so a reused pid is another run. */
+function runId(): string {
+  try {
+    const stat = readFileSync(`/proc/${process.ppid}/stat`, 'utf8');
+    return `${process.ppid}-${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? ''}`;
+  } catch {
+    return String(process.ppid);
+  }
+}
+
 function announceOnce(reason: string): void {
   try {
-    closeSync(openSync(join(tmpdir(), `bgtasks-browser-skip-${process.ppid}`), 'wx'));
+    closeSync(openSync(join(tmpdir(), `bgtasks-browser-skip-${runId()}`), 'wx'));
   } catch {
     return; // another test file of this run said it already
   }
