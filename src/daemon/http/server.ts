@@ -5,13 +5,14 @@ import type { Disposable } from '../../engine/clock.js';
 import type { SchedulerLog } from '../scheduler/ports.js';
 import { cookieName, hostAllowed, newToken, originAllowed, presentedToken, sameToken } from './auth.js';
 import { removeDashboardFile, writeDashboardFile } from './dashboardFile.js';
-import { BASE_HEADERS, HttpError, sendError } from './respond.js';
+import { BASE_HEADERS, HttpError, sendError, sendJson } from './respond.js';
 import { handleApi, type DashboardControl } from './routes.js';
 import { handlePush, PUSH_PATH } from './pushRoute.js';
 import { handleMetrics, METRICS_PATH, type MetricsEndpoint } from './metricsRoute.js';
 import type { PushBody } from '../../protocol/push.js';
 import { SnapshotStream } from './sse.js';
 import { StaticFiles } from './staticFiles.js';
+import { SIGN_IN_CODES_PATH, SignInCodes } from './signInCodes.js';
 
 export interface DashboardServerOptions {
   readonly home: string;
@@ -45,6 +46,7 @@ export class DashboardServer {
   readonly #home: string;
   readonly #stream: SnapshotStream;
   readonly #files = new StaticFiles();
+  readonly #signInCodes = new SignInCodes(() => performance.now());
   readonly #options: DashboardServerOptions;
   /** Addresses besides 127.0.0.1 and localhost that requests may name in Host (see `hostAllowed`). */
   readonly #boundNames: readonly string[];
@@ -134,9 +136,19 @@ export class DashboardServer {
       response.writeHead(303, { ...BASE_HEADERS, Location: '/', 'Set-Cookie': `${cookieName(port)}=${this.#token}; HttpOnly; SameSite=Strict; Path=/` });
       return void response.end();
     }
+    const code = url.searchParams.get('code');
+    if (url.pathname === '/' && code !== null && request.method === 'GET') {
+      if (!this.#signInCodes.redeem(code)) return this.#unauthorized(request, response, 'the sign-in code was used already or has expired: run `bgtasks dashboard` again');
+      response.writeHead(303, { ...BASE_HEADERS, Location: '/', 'Set-Cookie': `${cookieName(port)}=${this.#token}; HttpOnly; SameSite=Strict; Path=/` });
+      return void response.end();
+    }
     const token = presentedToken(request, port);
     if (token === null || !sameToken(token, this.#token)) {
       return this.#unauthorized(request, response, token === null ? 'a token is required: run `bgtasks dashboard`' : 'the token is not this daemon\'s (it changes at every start): run `bgtasks dashboard`');
+    }
+    if (url.pathname === SIGN_IN_CODES_PATH) {
+      if (request.method !== 'POST') throw new HttpError(405, 'methodNotAllowed', `${SIGN_IN_CODES_PATH} takes POST`, undefined, { Allow: 'POST' });
+      return sendJson(response, 201, this.#signInCodes.mint());
     }
     if (!isPage) return handleApi({ control: this.#options.control, stream: this.#stream, bodyLimit: BODY_LIMIT }, request, response, url.pathname);
     if (request.method !== 'GET' && request.method !== 'HEAD') throw new HttpError(405, 'methodNotAllowed', 'the page takes GET', undefined, { Allow: 'GET, HEAD' });
