@@ -20,6 +20,8 @@ import { PUSH_IDENTIFIER } from '../engine/push.js';
 import { credentialMatches } from './credentials.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { AppInstance, LaunchReason, SchedulerLog } from './scheduler/ports.js';
+import type { MisbehaviourReason } from './misbehaviour.js';
+import { StrayFrameGuard } from './guards/strayFrameGuard.js';
 
 /** What a session serves an app from. */
 export interface SessionServices {
@@ -41,6 +43,10 @@ export interface SessionTransport {
   fail(error: WireError): void;
   /** Closes the channel after what was sent (a `terminate`). */
   end(): void;
+  /** Stops reading the channel for a while (a socket; the testing kit's channel need not). */
+  pause?(ms: number): void;
+  /** The app broke the rules on this channel: recorded against it (see MisbehaviourRecorder). */
+  misbehaved?(reason: MisbehaviourReason, detail: Record<string, unknown>): void;
 }
 
 /**
@@ -57,6 +63,7 @@ export class AppSession {
   readonly #daemonVersion: string;
   readonly #instanceId: number;
   #instance: SessionAppInstance | null = null;
+  readonly #stray = new StrayFrameGuard(() => performance.now());
   readonly #admit: ((appId: string) => WireError | null) | undefined;
 
   /**
@@ -156,7 +163,32 @@ export class AppSession {
 
   /** The channel closed: the app's tasks are handled as its exit. */
   closed(): void {
-    if (this.#instance) this.#scheduler.detach(this.#instance);
+    if (!this.#instance) return;
+    const unlogged = this.#stray.takeUnlogged();
+    if (unlogged > 0) this.#log.warn('completions for tasks this app does not hold were ignored', { appId: this.#instance.appId, ignored: unlogged });
+    this.#scheduler.detach(this.#instance);
+  }
+
+  /** Completions for tasks this connection does not hold: logged aggregated, then throttled, then closed. */
+  #noteStray(instance: SessionAppInstance, count: number): void {
+    const verdict = this.#stray.note(count);
+    const context = { appId: instance.appId, pid: instance.pid };
+    switch (verdict.action) {
+      case 'none':
+        return;
+      case 'log':
+        this.#log.warn(verdict.first ? 'completion for a task this app does not hold; ignored' : 'completions for tasks this app does not hold were ignored', { ...context, ignored: verdict.ignored });
+        return;
+      case 'throttle':
+        this.#log.warn(`${instance.appId} keeps completing tasks it does not hold; not reading it for ${verdict.waitMs} ms`, { ...context, ignored: verdict.ignored, code: 'strayTaskFrames' });
+        this.#transport.misbehaved?.('strayTaskFrames', { ignored: verdict.ignored });
+        this.#transport.pause?.(verdict.waitMs);
+        return;
+      case 'close':
+        this.#transport.misbehaved?.('strayTaskFrames', { ignored: verdict.ignored });
+        this.#transport.fail({ code: 'strayTaskFrames', message: `too many completions for tasks this connection does not hold (${verdict.ignored} since the last log line)` });
+        return;
+    }
   }
 
   async #handle(instance: SessionAppInstance, message: AppMessage): Promise<void> {
@@ -198,7 +230,7 @@ export class AppSession {
         this.#scheduler.progress(instance, message.updates);
         return;
       case 'completed':
-        this.#scheduler.completed(instance, message.completions);
+        this.#noteStray(instance, this.#scheduler.completed(instance, message.completions));
         return;
       case 'notify':
         return reply(message.id, await this.#notifications.post(instance.appId, message.notification));

@@ -230,11 +230,17 @@ class Connection {
   /** Over its frame budget: stop reading this client for a while (its writes wait in the kernel's buffers). */
   #throttle(waitMs: number): void {
     if (this.#paused.flood) return;
-    this.#setPaused('flood', true);
+    this.#pauseFor(waitMs);
     const appId = this.#session?.instance?.appId;
     if (appId) this.#options.misbehaviour?.record(appId, 'socketFlood', { maxFramesPerSecond: this.#options.limits.maxFramesPerSecond });
     else this.#log.warn(`a client sends more than ${this.#options.limits.maxFramesPerSecond} frames per second; not reading it for ${waitMs} ms`, { code: 'socketFlood' });
-    setTimeout(() => this.#setPaused('flood', false), waitMs);
+  }
+
+  /** Stops reading this client for `ms` (its writes wait in the kernel's buffers). */
+  #pauseFor(ms: number): void {
+    if (this.#paused.flood) return;
+    this.#setPaused('flood', true);
+    setTimeout(() => this.#setPaused('flood', false), ms);
   }
 
   #onData(chunk: Buffer): void {
@@ -301,7 +307,16 @@ class Connection {
       this.#options.misbehaviour?.record(appId, 'tooManyConnections', { maxConnectionsPerApp: this.#options.limits.maxConnectionsPerApp });
       return { code: 'tooManyConnections', message: `${appId} already has ${this.#options.limits.maxConnectionsPerApp} connections open (maxConnectionsPerApp)`, field: 'appId' };
     };
-    const session = new AppSession(this.#services, { send: (message) => this.send(message), fail: (error) => this.#fail(error), end: () => this.end() }, this.#log, this.#options.daemonVersion, this.#instanceId, admit);
+    const transport = {
+      send: (message: DaemonMessage) => this.send(message),
+      fail: (error: WireError) => this.#fail(error),
+      end: () => this.end(),
+      pause: (ms: number) => this.#pauseFor(ms),
+      misbehaved: (reason: MisbehaviourReason, detail: Record<string, unknown>) => {
+        if (this.#admittedApp) this.#options.misbehaviour?.record(this.#admittedApp, reason, detail);
+      },
+    };
+    const session = new AppSession(this.#services, transport, this.#log, this.#options.daemonVersion, this.#instanceId, admit);
     if (session.hello(frame)) {
       this.#session = session;
       this.#role = 'app';

@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, symlinkSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { TestHome, type DaemonProcess } from '../support/daemonProcess.js';
+import Database from 'better-sqlite3';
+import { homePaths } from '../../src/shared/paths.js';
+import { PROBE_APP, TestHome, until, type DaemonProcess } from '../support/daemonProcess.js';
+import { RawClient } from '../support/rawClient.js';
+
+const PROBE_ID = 'com.test.probe';
 
 /**
  * What a hostile local user or a broken app does to the daemon (issue 17, items 5, 8, 9), against a real
@@ -12,10 +18,31 @@ import { TestHome, type DaemonProcess } from '../support/daemonProcess.js';
 describe('local attacks (real daemon)', () => {
   const home = new TestHome();
   let daemon: DaemonProcess;
+  let credential = '';
 
   before(async () => {
     daemon = await home.startDaemon(['--option', 'profile=server']);
+    assert.equal((await home.cli('install', PROBE_APP)).code, 0);
+    credential = readFileSync(homePaths(home.home).credentialFile(PROBE_ID), 'utf8').trim();
   });
+
+  /** The probe's `throttled` events with this reason. */
+  const offences = (reason: string): number => {
+    const db = new Database(homePaths(home.home).storeFile, { readonly: true, fileMustExist: true });
+    try {
+      return db.prepare<[string, string], { n: number }>(`SELECT COUNT(*) AS n FROM events WHERE app_id = ? AND type = 'throttled' AND reason = ?`).get(PROBE_ID, reason)!.n;
+    } finally {
+      db.close();
+    }
+  };
+  /** An app connection of the probe, welcomed. */
+  const appClient = async (): Promise<RawClient> => {
+    const client = RawClient.open(home.socket);
+    await client.connected;
+    client.send({ t: 'hello', v: 1, role: 'app', appId: PROBE_ID, credential, pid: process.pid, launchId: null, registered: [] });
+    await until('the welcome', () => (client.frames.some((frame) => frame.t === 'welcome') ? true : client.closed ? assert.fail(JSON.stringify(client.frames)) : undefined));
+    return client;
+  };
   after(async () => {
     await daemon[Symbol.asyncDispose]();
     home.cleanup();
@@ -45,4 +72,24 @@ describe('local attacks (real daemon)', () => {
       assert.equal((await home.cli('status')).code, 0, 'the daemon still answers');
     });
   }
+
+  it('a flood of completions for tasks the app does not hold grows the log by kilobytes, and closes the connection', async () => {
+    const client = await appClient();
+    const logBefore = daemon.log.length;
+    const bogus = (): Record<string, unknown> => ({ t: 'completed', completions: Array.from({ length: 10_000 }, () => ({ taskId: randomUUID(), success: true })) });
+    let sent = 0;
+    // Bounded: 50 frames of 10,000 (about 40 MB), every 20 ms, or until the daemon closes the connection.
+    for (let frame = 0; frame < 50 && !client.closed; frame++) {
+      const bytes = `${JSON.stringify(bogus())}\n`;
+      sent += bytes.length;
+      client.socket.write(bytes);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await until('the connection to be closed', () => (client.closed ? true : undefined));
+    assert.equal(client.errorCode(), 'strayTaskFrames');
+    assert.equal((await home.cli('status')).code, 0, 'the daemon still answers');
+    const grew = daemon.log.length - logBefore;
+    assert.ok(grew < 16 * 1024, `the log grew by ${grew} bytes for ${sent} sent`);
+    await until('the misbehaviour to be recorded', () => (offences('strayTaskFrames') >= 1 ? true : undefined));
+  });
 });
