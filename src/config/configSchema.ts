@@ -89,6 +89,7 @@ const connectionLimitsShape = {
   maxConnections: int(1).optional().describe('Connections at once, of every kind; one more is refused.'),
   maxUnauthenticated: int(1).optional().describe('Connections that have not said hello yet; one more closes the oldest of them.'),
   maxConnectionsPerApp: int(1).optional().describe('Connections of one app at once; one more is refused and counts as misbehaviour.'),
+  maxControlConnections: int(1).optional().describe('Control connections (`bgtasks`, dashboard watchers) at once; one more closes the one idle the longest, so they never take the apps\' slots.'),
   maxFramesPerSecond: int(1).optional().describe('Frames one connection may send per second; over it, the daemon stops reading it for a while.'),
   maxRequestsInFlight: int(1).optional().describe('Requests one connection may have unanswered; at the limit, the daemon reads no more from it until half are answered.'),
 } satisfies { [K in keyof ConnectionLimits]-?: z.ZodType<ConnectionLimits[K] | undefined> };

@@ -49,6 +49,7 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   maxConnections: 1024,
   maxUnauthenticated: 64,
   maxConnectionsPerApp: 32,
+  maxControlConnections: 64,
   maxFramesPerSecond: 20_000,
   maxRequestsInFlight: 256,
 };

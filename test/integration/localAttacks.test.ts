@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { homePaths } from '../../src/shared/paths.js';
-import { PROBE_APP, TestHome, until, type DaemonProcess } from '../support/daemonProcess.js';
+import { PROBE_APP, ROOT, run, TestHome, until, type DaemonProcess } from '../support/daemonProcess.js';
 import { RawClient } from '../support/rawClient.js';
 
 const PROBE_ID = 'com.test.probe';
+/** A well-behaved app: `node main.mjs one IDENTIFIER` submits one task, which it runs when launched. */
+const CITIZEN_DIR = join(ROOT, 'test', 'fixtures', 'apps', 'chaos');
 
 /**
  * What a hostile local user or a broken app does to the daemon (issue 17, items 5, 8, 9), against a real
@@ -23,6 +25,7 @@ describe('local attacks (real daemon)', () => {
   before(async () => {
     daemon = await home.startDaemon(['--option', 'profile=server']);
     assert.equal((await home.cli('install', PROBE_APP)).code, 0);
+    assert.equal((await home.cli('install', CITIZEN_DIR)).code, 0);
     credential = readFileSync(homePaths(home.home).credentialFile(PROBE_ID), 'utf8').trim();
   });
 
@@ -34,6 +37,20 @@ describe('local attacks (real daemon)', () => {
     } finally {
       db.close();
     }
+  };
+  const runsOf = (identifier: string): { outcome: string | null }[] => {
+    const db = new Database(homePaths(home.home).storeFile, { readonly: true, fileMustExist: true });
+    try {
+      return db.prepare<[string], { outcome: string | null }>('SELECT outcome FROM runs WHERE identifier = ? ORDER BY seq').all(identifier);
+    } finally {
+      db.close();
+    }
+  };
+  /** The good citizen submits a task and it runs: the daemon still serves apps. */
+  const citizenRuns = async (identifier: string): Promise<void> => {
+    const submitted = await run(process.execPath, ['main.mjs', 'one', identifier], { cwd: CITIZEN_DIR, env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir } });
+    assert.equal(submitted.code, 0, submitted.stderr);
+    await until(`${identifier} to succeed`, () => (runsOf(identifier).some((row) => row.outcome === 'success') ? true : undefined));
   };
   /** An app connection of the probe, welcomed. */
   const appClient = async (): Promise<RawClient> => {
@@ -91,5 +108,29 @@ describe('local attacks (real daemon)', () => {
     const grew = daemon.log.length - logBefore;
     assert.ok(grew < 16 * 1024, `the log grew by ${grew} bytes for ${sent} sent`);
     await until('the misbehaviour to be recorded', () => (offences('strayTaskFrames') >= 1 ? true : undefined));
+  });
+
+  it('2,000 control connections take no app\'s slot: an app still submits and the CLI still answers', async () => {
+    const flood: RawClient[] = [];
+    try {
+      for (let i = 0; i < 2_000; i++) {
+        const client = RawClient.open(home.socket);
+        client.socket.once('connect', () => client.send({ t: 'hello', v: 1, role: 'control' }));
+        flood.push(client);
+      }
+      await Promise.all(flood.map((client) => client.connected));
+      await until('the flood to be welcomed or refused', () => (flood.every((client) => client.closed || client.frames.length > 0) ? true : undefined));
+      const status = await home.cli('status');
+      assert.equal(status.code, 0, status.stderr);
+      await citizenRuns('com.test.chaos.job.during-control-flood');
+      const open = flood.filter((client) => !client.closed).length;
+      assert.ok(open <= 64, `${open} flood connections are still open; at most maxControlConnections (64) are kept`);
+      // A connection closed before its hello was read may lose the error frame to the reset (as in misbehaviour.test.ts).
+      const codes = new Set(flood.filter((client) => client.closed).map((client) => client.errorCode() ?? 'reset'));
+      assert.deepEqual([...codes].filter((code) => code !== 'reset'), ['tooManyConnections']);
+      assert.match(daemon.log, /control connections at their limit/, 'the flood is in the log');
+    } finally {
+      for (const client of flood) client.socket.destroy();
+    }
   });
 });
