@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { SchedulingOptions } from '../engine/options.js';
 import type { FleetOptions } from '../daemon/fleet/fleetOptions.js';
 import type { ConnectionLimits } from '../daemon/ipcServer.js';
+import type { HttpLimits } from '../daemon/guards/httpConnectionGuard.js';
 import { LOG_FORMATS } from '../daemon/logger.js';
 import { NODE_ID_PATTERN, NODE_ID_RULE } from '../store/fleet.js';
 
@@ -94,6 +95,13 @@ const connectionLimitsShape = {
   maxRequestsInFlight: int(1).optional().describe('Requests one connection may have unanswered; at the limit, the daemon reads no more from it until half are answered.'),
 } satisfies { [K in keyof ConnectionLimits]-?: z.ZodType<ConnectionLimits[K] | undefined> };
 
+const httpLimitsShape = {
+  maxConnections: int(1).optional().describe('HTTP connections at once (dashboard, push senders, scrapers); one more is closed at once.'),
+  maxUnauthenticated: int(1).optional().describe('HTTP connections that have made no request with a valid token yet; one more closes the oldest of them.'),
+  headersTimeoutMs: int(1).optional().describe('An HTTP request\'s headers must arrive within this time, in ms.'),
+  requestTimeoutMs: int(1).optional().describe('A whole HTTP request, body included (a push too), must arrive within this time, in ms.'),
+} satisfies { [K in keyof HttpLimits]-?: z.ZodType<HttpLimits[K] | undefined> };
+
 /** The options, without `$schema`: what the file, the environment and the flags may each set. */
 export const configOptionsSchema = z.strictObject({
   home: text('a directory').optional().describe('The system\'s home directory (socket, credentials, logs, the default store). Only in a file named by `--config` or `$BGTASKS_CONFIG`, since `<home>/config.json` is found through the home. A relative path is resolved from the file\'s directory.'),
@@ -115,6 +123,7 @@ export const configOptionsSchema = z.strictObject({
   helloTimeoutMs: int(1).optional().describe('A client must say hello within this time, in ms.'),
   maxFrameBytes: int(1).optional().describe('Longest IPC frame accepted, in bytes.'),
   connectionLimits: z.strictObject(connectionLimitsShape).optional(),
+  httpLimits: z.strictObject(httpLimitsShape).optional(),
   metrics: z.strictObject({
     enabled: bool().optional().describe('Serve the Prometheus endpoint `GET /metrics` on the dashboard\'s listener, behind the token in `<home>/metrics-token` (docs/metrics.md).'),
   }).optional(),

@@ -34,6 +34,7 @@ import { wireNotifications } from './notifications/wireNotifications.js';
 import { PushTokens } from './pushTokens.js';
 import { DaemonMetrics } from './metrics/daemonMetrics.js';
 import { TaskLog } from './taskLog.js';
+import { fitToDescriptors, openFileLimit, RESERVED_DESCRIPTORS } from './guards/descriptorBudget.js';
 
 export interface DaemonDeps {
   readonly clock?: Clock;
@@ -171,13 +172,17 @@ export class Daemon implements AsyncDisposable {
           return () => subscribers.delete(listener);
         },
       });
+      const descriptors = fitToDescriptors(openFileLimit(), compiled.connectionLimits.maxConnections, compiled.httpLimits.maxConnections);
+      if (descriptors.clamped) {
+        daemonLog.warn(`the open-file limit (${openFileLimit()}) is low: at most ${descriptors.ipc} socket and ${descriptors.http} HTTP connections, keeping ${RESERVED_DESCRIPTORS} descriptors for the store, the sensors and the apps`, { code: 'lowFileLimit' });
+      }
       const server = await IpcServer.listen(
         {
           socketPath: paths.socket,
           maxFrameBytes: compiled.maxFrameBytes,
           helloTimeoutMs: compiled.helloTimeoutMs,
           daemonVersion: VERSION,
-          limits: compiled.connectionLimits,
+          limits: { ...compiled.connectionLimits, maxConnections: descriptors.ipc },
           misbehaviour: new MisbehaviourRecorder({ clock, usage: scheduler.usage, writer, log: daemonLog, options: () => scheduling }),
         },
         { scheduler, notifications },
@@ -186,7 +191,7 @@ export class Daemon implements AsyncDisposable {
       );
       // After the socket: its listen refuses a second daemon on this home, which must not take over the dashboard file.
       metrics?.observe({ scheduler, storeFaulted: () => writer.fault !== null, version: VERSION, storeKind: store.kind, profile: profile.profile, nodeId: fleetStore?.nodeId ?? null, startedAt: clock.now() });
-      dashboard = await startDashboard({ home: compiled.home, host: compiled.httpHost, port: compiled.httpPort, control, conditions, pushTokens, metrics, log: daemonLog });
+      dashboard = await startDashboard({ home: compiled.home, host: compiled.httpHost, port: compiled.httpPort, control, conditions, pushTokens, metrics, log: daemonLog, limits: { ...compiled.httpLimits, maxConnections: descriptors.http } });
       const resources = new DisposableStore();
       if (metrics) resources.add(metrics);
       resources.add(conditions.onDidChange((snapshot) => log.info({ ...snapshot.conditions }, 'conditions changed')));

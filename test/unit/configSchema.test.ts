@@ -37,7 +37,8 @@ const FULL_FILE = {
   sensorPollIntervalMs: 10_000,
   helloTimeoutMs: 5_000,
   maxFrameBytes: 1_048_576,
-  connectionLimits: { maxConnections: 100, maxUnauthenticated: 10, maxConnectionsPerApp: 8, maxFramesPerSecond: 1_000, maxRequestsInFlight: 64 },
+  connectionLimits: { maxConnections: 100, maxUnauthenticated: 10, maxConnectionsPerApp: 8, maxControlConnections: 16, maxFramesPerSecond: 1_000, maxRequestsInFlight: 64 },
+  httpLimits: { maxConnections: 64, maxUnauthenticated: 8, headersTimeoutMs: 5_000, requestTimeoutMs: 10_000 },
   metrics: { enabled: false },
 };
 
