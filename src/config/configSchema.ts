@@ -14,6 +14,7 @@ import type { SchedulingOptions } from '../engine/options.js';
 import type { FleetOptions } from '../daemon/fleet/fleetOptions.js';
 import type { ConnectionLimits } from '../daemon/ipcServer.js';
 import type { HttpLimits } from '../daemon/guards/httpConnectionGuard.js';
+import type { HistoryOptions } from '../daemon/history/historyPruner.js';
 import { LOG_FORMATS } from '../daemon/logger.js';
 import { NODE_ID_PATTERN, NODE_ID_RULE } from '../store/fleet.js';
 
@@ -102,6 +103,13 @@ const httpLimitsShape = {
   requestTimeoutMs: int(1).optional().describe('A whole HTTP request, body included (a push too), must arrive within this time, in ms.'),
 } satisfies { [K in keyof HttpLimits]-?: z.ZodType<HttpLimits[K] | undefined> };
 
+const historyShape = {
+  retentionMs: int(1).optional().describe('Finished runs and events older than this are pruned from the store, in ms.'),
+  maxRunsPerApp: int(1).optional().describe('Of each app, at most this many finished runs are kept (the newest), and four times as many events.'),
+  pruneIntervalMs: int(1).optional().describe('How often old history is pruned, in ms (in small batches, off the task path).'),
+  pruneBatchRows: int(1).optional().describe('Rows deleted per table in one pruning transaction.'),
+} satisfies { [K in keyof HistoryOptions]-?: z.ZodType<HistoryOptions[K] | undefined> };
+
 /** The options, without `$schema`: what the file, the environment and the flags may each set. */
 export const configOptionsSchema = z.strictObject({
   home: text('a directory').optional().describe('The system\'s home directory (socket, credentials, logs, the default store). Only in a file named by `--config` or `$BGTASKS_CONFIG`, since `<home>/config.json` is found through the home. A relative path is resolved from the file\'s directory.'),
@@ -124,6 +132,7 @@ export const configOptionsSchema = z.strictObject({
   maxFrameBytes: int(1).optional().describe('Longest IPC frame accepted, in bytes.'),
   connectionLimits: z.strictObject(connectionLimitsShape).optional(),
   httpLimits: z.strictObject(httpLimitsShape).optional(),
+  history: z.strictObject(historyShape).optional(),
   metrics: z.strictObject({
     enabled: bool().optional().describe('Serve the Prometheus endpoint `GET /metrics` on the dashboard\'s listener, behind the token in `<home>/metrics-token` (docs/metrics.md).'),
   }).optional(),

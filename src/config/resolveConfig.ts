@@ -135,6 +135,7 @@ function daemonOptions(given: ReadonlyMap<string, { value: unknown }>, env: Node
     maxFrameBytes: value<number>('maxFrameBytes'),
     connectionLimits: section('connectionLimits'),
     httpLimits: section('httpLimits'),
+    history: section('history'),
     metrics: metricsEnabled === undefined ? undefined : { enabled: metricsEnabled },
   };
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as DaemonOptions;
@@ -186,6 +187,7 @@ function effective(given: ReadonlyMap<string, { value: unknown; source: ConfigSo
   for (const [name, value] of Object.entries(compiled.fleet)) defaults[`fleet.${name}`] = { value };
   for (const [name, value] of Object.entries(compiled.connectionLimits)) defaults[`connectionLimits.${name}`] = { value };
   for (const [name, value] of Object.entries(compiled.httpLimits)) defaults[`httpLimits.${name}`] = { value };
+  for (const [name, value] of Object.entries(compiled.history)) defaults[`history.${name}`] = { value };
   for (const name of SCHEDULING_OPTION_NAMES) {
     if (name === 'profile') {
       defaults['scheduling.profile'] = { value: null, note: 'picked at first start and kept: device with a battery or a user\'s seat, else server' };

@@ -19,6 +19,7 @@ import { intakeCheckedPush } from './pushIntake.js';
 import { PUSH_STATES } from '../engine/push.js';
 import type { FleetStore } from '../store/fleet.js';
 import { fleetCommands } from './fleetCommands.js';
+import type { HistoryStatus } from './history/historyPruner.js';
 
 export interface ControlDeps {
   readonly home: string;
@@ -40,6 +41,8 @@ export interface ControlDeps {
   readonly pushTokens: PushTokens;
   /** The store as a fleet sees it (`fleet.*` commands, the dashboard's Fleet panel); null (the default) on SQLite. */
   readonly fleet?: FleetStore | null;
+  /** How much history the store holds and keeps, for `status` (see HistoryPruner). */
+  readonly history?: { status(): HistoryStatus };
 }
 
 /** One control command: the schema of its arguments, and what it does with them once they pass. */
@@ -287,6 +290,8 @@ export class ControlCommands {
       home: this.#deps.home,
       // fault: the storage fault that stops writes now (disk full, read-only), or null.
       store: { kind: store.kind, location: store.location, fault: this.#deps.writer.fault },
+      // Runs and events kept, the store's size, the retention, and the last pruning (docs/reliability.md).
+      history: this.#deps.history?.status() ?? null,
       // In a fleet: which node this daemon is (see `bgtasks nodes` for the others).
       node: this.#deps.fleet ? this.#deps.fleet.nodeId : null,
       startedAt: this.#deps.startedAt,

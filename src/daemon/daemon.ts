@@ -35,6 +35,7 @@ import { PushTokens } from './pushTokens.js';
 import { DaemonMetrics } from './metrics/daemonMetrics.js';
 import { TaskLog } from './taskLog.js';
 import { fitToDescriptors, openFileLimit, RESERVED_DESCRIPTORS } from './guards/descriptorBudget.js';
+import { HistoryPruner } from './history/historyPruner.js';
 
 export interface DaemonDeps {
   readonly clock?: Clock;
@@ -153,6 +154,8 @@ export class Daemon implements AsyncDisposable {
         if (subscribers.size === 0) return;
         for (const event of describeBatch(batch)) for (const subscriber of subscribers) subscriber(event);
       });
+      // Old history goes in small batches on a timer, apart from the task writes (docs/reliability.md).
+      const pruner = new HistoryPruner({ clock, store, log: daemonLog, options: compiled.history });
       const control = new ControlCommands({
         home: compiled.home,
         clock,
@@ -167,6 +170,7 @@ export class Daemon implements AsyncDisposable {
         notifications,
         pushTokens,
         fleet: fleetStore,
+        history: pruner,
         subscribe: (listener) => {
           subscribers.add(listener);
           return () => subscribers.delete(listener);
@@ -194,6 +198,8 @@ export class Daemon implements AsyncDisposable {
       dashboard = await startDashboard({ home: compiled.home, host: compiled.httpHost, port: compiled.httpPort, control, conditions, pushTokens, metrics, log: daemonLog, limits: { ...compiled.httpLimits, maxConnections: descriptors.http } });
       const resources = new DisposableStore();
       if (metrics) resources.add(metrics);
+      resources.add(pruner);
+      await pruner.start();
       resources.add(conditions.onDidChange((snapshot) => log.info({ ...snapshot.conditions }, 'conditions changed')));
       log.info({ socket: paths.socket, store: store.location, pid: process.pid }, `bgtasks daemon ${VERSION} listening`);
       resources.add(notifications);

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { defaultHome, homePaths } from '../shared/paths.js';
 import type { ConnectionLimits } from './ipcServer.js';
 import type { HttpLimits } from './guards/httpConnectionGuard.js';
+import type { HistoryOptions } from './history/historyPruner.js';
 import { compileFleetOptions, type FleetOptions } from './fleet/fleetOptions.js';
 
 export interface DaemonOptions {
@@ -36,6 +37,8 @@ export interface DaemonOptions {
   readonly connectionLimits?: Partial<ConnectionLimits>;
   /** What HTTP clients (the dashboard, push senders, scrapers) may make the daemon hold. @default {@link DEFAULT_HTTP_LIMITS} */
   readonly httpLimits?: Partial<HttpLimits>;
+  /** How much history (finished runs, events) the store keeps. @default {@link DEFAULT_HISTORY_OPTIONS} */
+  readonly history?: Partial<HistoryOptions>;
   readonly scheduling?: Partial<SchedulingOptions>;
   /**
    * The Prometheus endpoint `GET /metrics` on the dashboard's listener (see docs/metrics.md), behind the
@@ -68,6 +71,17 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   requestTimeoutMs: 30_000,
 };
 
+/**
+ * 30 days answers "why did this not run last month"; 100,000 runs per app bounds an app that runs a
+ * task every few seconds (a run and its events take about 1 KB).
+ */
+export const DEFAULT_HISTORY_OPTIONS: HistoryOptions = {
+  retentionMs: 30 * 24 * 60 * 60_000,
+  maxRunsPerApp: 100_000,
+  pruneIntervalMs: 10 * 60_000,
+  pruneBatchRows: 1_000,
+};
+
 export interface CompiledDaemonOptions {
   readonly home: string;
   readonly store: string;
@@ -83,6 +97,7 @@ export interface CompiledDaemonOptions {
   readonly httpHost: string;
   readonly connectionLimits: ConnectionLimits;
   readonly httpLimits: HttpLimits;
+  readonly history: HistoryOptions;
   /** Compiled with the given profile, or `device` until the daemon picks one (see `Daemon.start`). */
   readonly scheduling: SchedulingOptions;
   /** The scheduling options as given, to compile again once the profile is known. */
@@ -106,6 +121,7 @@ export function compileDaemonOptions(options: DaemonOptions = {}, env: NodeJS.Pr
     httpHost: options.httpHost ?? '127.0.0.1',
     connectionLimits: { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits },
     httpLimits: { ...DEFAULT_HTTP_LIMITS, ...options.httpLimits },
+    history: { ...DEFAULT_HISTORY_OPTIONS, ...options.history },
     scheduling: compileSchedulingOptions(options.scheduling),
     schedulingGiven: { ...options.scheduling },
     metrics: compileMetricsOptions(options.metrics),
@@ -120,8 +136,10 @@ export function compileDaemonOptions(options: DaemonOptions = {}, env: NodeJS.Pr
   for (const [name, value] of Object.entries(compiled.connectionLimits)) {
     if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected \`connectionLimits.${name}\` to be an integer >= 1, got \`${String(value)}\` (${typeof value})`);
   }
-  for (const [name, value] of Object.entries(compiled.httpLimits)) {
-    if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected \`httpLimits.${name}\` to be an integer >= 1, got \`${String(value)}\` (${typeof value})`);
+  for (const [section, values] of [['httpLimits', compiled.httpLimits], ['history', compiled.history]] as const) {
+    for (const [name, value] of Object.entries(values)) {
+      if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected \`${section}.${name}\` to be an integer >= 1, got \`${String(value)}\` (${typeof value})`);
+    }
   }
   if (typeof compiled.httpHost !== 'string' || (isIP(compiled.httpHost) === 0 && compiled.httpHost !== 'localhost')) {
     throw new TypeError(`Expected \`httpHost\` to be an IP address (127.0.0.1, ::1, 0.0.0.0, 192.168.1.5, ...) or localhost, got \`${String(compiled.httpHost)}\``);
