@@ -22,6 +22,7 @@ import type { Scheduler } from './scheduler/scheduler.js';
 import type { AppInstance, LaunchReason, SchedulerLog } from './scheduler/ports.js';
 import type { MisbehaviourReason } from './misbehaviour.js';
 import { StrayFrameGuard } from './guards/strayFrameGuard.js';
+import { LogAggregator } from './guards/logAggregator.js';
 
 /** What a session serves an app from. */
 export interface SessionServices {
@@ -64,6 +65,8 @@ export class AppSession {
   readonly #instanceId: number;
   #instance: SessionAppInstance | null = null;
   readonly #stray = new StrayFrameGuard(() => performance.now());
+  /** Refused requests, one line per code per 10 s: a client repeating a mistake must not flood the log. */
+  readonly #refusals = new LogAggregator(() => performance.now());
   readonly #admit: ((appId: string) => WireError | null) | undefined;
 
   /**
@@ -156,7 +159,8 @@ export class AppSession {
       // warning. Only an untyped error is the daemon's own, at error level.
       const wire = toWireError(error);
       const level = wire.code === 'internalError' ? 'error' : 'warn';
-      this.#log[level]('an app request failed', { appId: instance.appId, code: wire.code, error: wire.message });
+      const { log, suppressed } = this.#refusals.note(wire.code);
+      if (log) this.#log[level]('an app request failed', { appId: instance.appId, code: wire.code, error: wire.message, ...(suppressed > 0 ? { alsoFailedSinceLastLine: suppressed } : {}) });
       if ('id' in message) this.#transport.send({ t: 'reply', id: message.id, ok: false, error: toWireError(error) });
     });
   }
@@ -164,6 +168,7 @@ export class AppSession {
   /** The channel closed: the app's tasks are handled as its exit. */
   closed(): void {
     if (!this.#instance) return;
+    for (const [code, suppressed] of this.#refusals.drain()) this.#log.warn('app requests failed', { appId: this.#instance.appId, code, alsoFailedSinceLastLine: suppressed });
     const unlogged = this.#stray.takeUnlogged();
     if (unlogged > 0) this.#log.warn('completions for tasks this app does not hold were ignored', { appId: this.#instance.appId, ignored: unlogged });
     this.#scheduler.detach(this.#instance);

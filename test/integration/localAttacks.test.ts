@@ -103,11 +103,26 @@ describe('local attacks (real daemon)', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await until('the connection to be closed', () => (client.closed ? true : undefined));
-    assert.equal(client.errorCode(), 'strayTaskFrames');
+    // The error frame may be lost to the reset of a socket closed with unread input (as in misbehaviour.test.ts); the log says why.
+    assert.ok(client.errorCode() === 'strayTaskFrames' || client.errorCode() === undefined, String(client.errorCode()));
+    assert.match(daemon.log, /"code":"strayTaskFrames"/);
     assert.equal((await home.cli('status')).code, 0, 'the daemon still answers');
     const grew = daemon.log.length - logBefore;
     assert.ok(grew < 16 * 1024, `the log grew by ${grew} bytes for ${sent} sent`);
+    if (process.env.BGTASKS_TEST_VERBOSE) process.stderr.write(`completion flood: ${sent} bytes sent, the log grew by ${grew} bytes\n`);
     await until('the misbehaviour to be recorded', () => (offences('strayTaskFrames') >= 1 ? true : undefined));
+  });
+
+  it('a request refused thousands of times is logged once per interval, not once per request', async () => {
+    const client = await appClient();
+    const logBefore = daemon.log.length;
+    // Notifications are not allowed for the probe: each `notify` is refused with a typed error.
+    for (let id = 1; id <= 2_000; id++) client.send({ t: 'notify', id, notification: { title: 'spam' } });
+    await until('every refusal to be answered', () => (client.reply(2_000) ? true : client.closed ? assert.fail('closed') : undefined));
+    assert.equal(client.reply(1)?.ok, false);
+    const grew = daemon.log.length - logBefore;
+    assert.ok(grew < 4 * 1024, `the log grew by ${grew} bytes for 2,000 refusals`);
+    client.socket.destroy();
   });
 
   it('2,000 control connections take no app\'s slot: an app still submits and the CLI still answers', async () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULT_STRAY_FRAME_LIMITS, StrayFrameGuard } from '../../src/daemon/guards/strayFrameGuard.js';
+import { LogAggregator } from '../../src/daemon/guards/logAggregator.js';
 
 describe('StrayFrameGuard', () => {
   const limits = { ...DEFAULT_STRAY_FRAME_LIMITS, windowMs: 60_000, throttleAt: 10, closeAt: 20, summaryEveryMs: 1_000 };
@@ -35,5 +36,19 @@ describe('StrayFrameGuard', () => {
 
   it('counts nothing for a frame without strays', () => {
     assert.deepEqual(new StrayFrameGuard(() => 0, limits).note(0), { action: 'none' });
+  });
+});
+
+describe('LogAggregator', () => {
+  it('writes the first line of a key at once, then one per interval with the count left out', () => {
+    let now = 0;
+    const lines = new LogAggregator(() => now, 1_000);
+    assert.deepEqual(lines.note('notPermitted'), { log: true, suppressed: 0 });
+    for (let i = 0; i < 500; i++) assert.equal(lines.note('notPermitted').log, false);
+    assert.deepEqual(lines.note('other'), { log: true, suppressed: 0 }, 'keys are counted apart');
+    now += 1_000;
+    assert.deepEqual(lines.note('notPermitted'), { log: true, suppressed: 500 });
+    lines.note('notPermitted');
+    assert.deepEqual(lines.drain(), [['notPermitted', 1]]);
   });
 });
