@@ -31,7 +31,7 @@ describe('HistoryPruner', () => {
     await pruner.start();
     assert.equal(pruner.status().runs, 30);
     assert.equal(pruner.status().lastPrunedAt, null);
-    await clock.advanceBy(59_999);
+    await clock.advanceBy(DEFAULT_HISTORY_OPTIONS.pruneIntervalMs - 1);
     assert.equal(pruner.status().lastPrunedAt, null, 'nothing before the first pass is due');
     await clock.advanceBy(1);
     await settled(pruner);

@@ -103,7 +103,14 @@ function checkSqlite(options: StoreCheckOptions): StoreCheckResult {
     checks.push(ok('store.open', 'store', `${file} (from ${options.source}) opens read-only (${how})`));
     checks.push(integrityLine(db, file));
     const ctx = createSqlContext(db);
-    const version = sqliteSchemaVersion(ctx);
+    let version: number;
+    try {
+      version = sqliteSchemaVersion(ctx);
+    } catch (error) {
+      // A damaged page under the schema table: the integrity line above already says how to recover.
+      checks.push(fail('store.schema', 'store', `the schema version cannot be read: ${errorMessage(error)}`, restoreFix(file)));
+      return { checks, appsError: 'the store is damaged' };
+    }
     checks.push(schemaLine(version, SQLITE_LATEST, `${file} has no schema yet (an empty database)`));
     if (!options.wantApps) return { checks };
     return { checks, ...readApps(ctx, version), ...readOverrides(() => getSqliteSetting(ctx, OVERRIDES_SETTING), version <= SQLITE_LATEST) };

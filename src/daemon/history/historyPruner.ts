@@ -31,8 +31,6 @@ export interface HistoryPrunerDeps {
   readonly options: HistoryOptions;
 }
 
-/** The first pass waits this long after start (or one interval, if shorter), so start-up has the store to itself. */
-const FIRST_PASS_DELAY_MS = 60_000;
 /** A pass stops after this many rounds and goes on at the next interval: one pass never hogs the store. */
 const MAX_ROUNDS_PER_PASS = 1_000;
 
@@ -57,7 +55,9 @@ export class HistoryPruner implements Disposable {
   /** Reads the store's size now and schedules the first pass. */
   async start(): Promise<void> {
     this.#size = await this.#deps.store.historySize();
-    this.#schedule(Math.min(FIRST_PASS_DELAY_MS, this.#deps.options.pruneIntervalMs));
+    // One interval after start, not at once: start-up (recovery, launches) has the store to itself, and
+    // an idle daemon wakes for this once per interval only.
+    this.#schedule(this.#deps.options.pruneIntervalMs);
   }
 
   status(): HistoryStatus {
