@@ -24,6 +24,9 @@ import type { MisbehaviourReason } from './misbehaviour.js';
 import { StrayFrameGuard } from './guards/strayFrameGuard.js';
 import { LogAggregator } from './guards/logAggregator.js';
 
+const STRAY_COMPLETION = 'completion for a task this app does not hold; ignored';
+const STRAY_COMPLETIONS = 'completions for tasks this app does not hold were ignored';
+
 /** What a session serves an app from. */
 export interface SessionServices {
   readonly scheduler: Scheduler;
@@ -160,7 +163,10 @@ export class AppSession {
       const wire = toWireError(error);
       const level = wire.code === 'internalError' ? 'error' : 'warn';
       const { log, suppressed } = this.#refusals.note(wire.code);
-      if (log) this.#log[level]('an app request failed', { appId: instance.appId, code: wire.code, error: wire.message, ...(suppressed > 0 ? { alsoFailedSinceLastLine: suppressed } : {}) });
+      if (log) {
+        const repeats = suppressed > 0 ? { alsoFailedSinceLastLine: suppressed } : {};
+        this.#log[level]('an app request failed', { appId: instance.appId, code: wire.code, error: wire.message, ...repeats });
+      }
       if ('id' in message) this.#transport.send({ t: 'reply', id: message.id, ok: false, error: toWireError(error) });
     });
   }
@@ -168,9 +174,12 @@ export class AppSession {
   /** The channel closed: the app's tasks are handled as its exit. */
   closed(): void {
     if (!this.#instance) return;
-    for (const [code, suppressed] of this.#refusals.drain()) this.#log.warn('app requests failed', { appId: this.#instance.appId, code, alsoFailedSinceLastLine: suppressed });
+    const { appId } = this.#instance;
+    for (const [code, suppressed] of this.#refusals.drain()) {
+      this.#log.warn('app requests failed', { appId, code, alsoFailedSinceLastLine: suppressed });
+    }
     const unlogged = this.#stray.takeUnlogged();
-    if (unlogged > 0) this.#log.warn('completions for tasks this app does not hold were ignored', { appId: this.#instance.appId, ignored: unlogged });
+    if (unlogged > 0) this.#log.warn(STRAY_COMPLETIONS, { appId, ignored: unlogged });
     this.#scheduler.detach(this.#instance);
   }
 
@@ -182,17 +191,21 @@ export class AppSession {
       case 'none':
         return;
       case 'log':
-        this.#log.warn(verdict.first ? 'completion for a task this app does not hold; ignored' : 'completions for tasks this app does not hold were ignored', { ...context, ignored: verdict.ignored });
+        this.#log.warn(verdict.first ? STRAY_COMPLETION : STRAY_COMPLETIONS, { ...context, ignored: verdict.ignored });
         return;
-      case 'throttle':
-        this.#log.warn(`${instance.appId} keeps completing tasks it does not hold; not reading it for ${verdict.waitMs} ms`, { ...context, ignored: verdict.ignored, code: 'strayTaskFrames' });
+      case 'throttle': {
+        const message = `${instance.appId} keeps completing tasks it does not hold; not reading it for ${verdict.waitMs} ms`;
+        this.#log.warn(message, { ...context, ignored: verdict.ignored, code: 'strayTaskFrames' });
         this.#transport.misbehaved?.('strayTaskFrames', { ignored: verdict.ignored });
         this.#transport.pause?.(verdict.waitMs);
         return;
-      case 'close':
+      }
+      case 'close': {
         this.#transport.misbehaved?.('strayTaskFrames', { ignored: verdict.ignored });
-        this.#transport.fail({ code: 'strayTaskFrames', message: `too many completions for tasks this connection does not hold (${verdict.ignored} since the last log line)` });
+        const message = `too many completions for tasks this connection does not hold (${verdict.ignored} since the last log line)`;
+        this.#transport.fail({ code: 'strayTaskFrames', message });
         return;
+      }
     }
   }
 

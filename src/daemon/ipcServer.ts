@@ -162,7 +162,8 @@ export class IpcServer implements AsyncDisposable {
       const idle = [...this.#control].find((candidate) => candidate.requestsInFlight === 0);
       const { log: shouldLog, suppressed } = this.shouldLog('tooManyConnections', 'controlFlood');
       if (shouldLog) {
-        log.warn(`control connections at their limit (${max}, maxControlConnections): ${idle ? 'closing the one idle the longest' : 'refusing a new one'}; a client opening connections in a loop?`, {
+        const doing = idle ? 'closing the one idle the longest' : 'refusing a new one';
+        log.warn(`control connections at their limit (${max}, maxControlConnections): ${doing}; a client opening connections in a loop?`, {
           code: 'tooManyConnections',
           role: 'control',
           ...(suppressed > 0 ? { alsoRefusedSinceLastLine: suppressed } : {}),

@@ -56,7 +56,8 @@ export function readUntrustedFile(path: string, maxBytes: number): string {
 
 function checkRegular(path: string, stats: { isFile(): boolean; size: number }, maxBytes: number): void {
   if (!stats.isFile()) {
-    throw new UntrustedFileError('notRegularFile', `${path} is not a regular file (a directory, FIFO, socket or device); only regular files are read`, path);
+    const message = `${path} is not a regular file (a directory, FIFO, socket or device); only regular files are read`;
+    throw new UntrustedFileError('notRegularFile', message, path);
   }
   if (stats.size > maxBytes) {
     throw new UntrustedFileError('fileTooLarge', `${path} is ${stats.size} bytes; at most ${maxBytes} are read`, path);
@@ -71,7 +72,9 @@ function readAtMost(fd: number, path: string, maxBytes: number): Buffer {
     const read = readSync(fd, buffer, length, buffer.length - length, null);
     if (read === 0) break;
     length += read;
-    if (length > maxBytes) throw new UntrustedFileError('fileTooLarge', `${path} grew past ${maxBytes} bytes while it was read`, path);
+    if (length > maxBytes) {
+      throw new UntrustedFileError('fileTooLarge', `${path} grew past ${maxBytes} bytes while it was read`, path);
+    }
   }
   return buffer.subarray(0, length);
 }
@@ -79,7 +82,9 @@ function readAtMost(fd: number, path: string, maxBytes: number): Buffer {
 function toUntrustedFileError(error: unknown, path: string): UntrustedFileError {
   if (error instanceof UntrustedFileError) return error;
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT' || code === 'ENOTDIR') return new UntrustedFileError('fileNotFound', `${path} does not exist`, path);
+  if (code === 'ENOENT' || code === 'ENOTDIR') {
+    return new UntrustedFileError('fileNotFound', `${path} does not exist`, path);
+  }
   return new UntrustedFileError('fileUnreadable', `cannot read ${path}: ${(error as Error).message}`, path);
 }
 

@@ -13,7 +13,8 @@ export const RESERVED_DESCRIPTORS = 256;
  */
 export function openFileLimit(limitsFile = '/proc/self/limits'): number | null {
   try {
-    const line = readFileSync(limitsFile, 'utf8').split('\n').find((candidate) => candidate.startsWith('Max open files'));
+    const lines = readFileSync(limitsFile, 'utf8').split('\n');
+    const line = lines.find((candidate) => candidate.startsWith('Max open files'));
     const soft = line?.split(/\s{2,}/)[1];
     const value = Number(soft);
     return Number.isInteger(value) && value > 0 ? value : null;
@@ -27,7 +28,11 @@ export function openFileLimit(limitsFile = '/proc/self/limits'): number | null {
  * {@link RESERVED_DESCRIPTORS} free: two thirds of the rest for the socket (apps and the CLI), one third
  * for HTTP. A limit within its share is kept as configured.
  */
-export function fitToDescriptors(limit: number | null, ipcMax: number, httpMax: number): { ipc: number; http: number; clamped: boolean } {
+export function fitToDescriptors(
+  limit: number | null,
+  ipcMax: number,
+  httpMax: number,
+): { ipc: number; http: number; clamped: boolean } {
   if (limit === null) return { ipc: ipcMax, http: httpMax, clamped: false };
   const spare = Math.max(limit - RESERVED_DESCRIPTORS, 48);
   const ipc = Math.min(ipcMax, Math.floor((spare * 2) / 3));

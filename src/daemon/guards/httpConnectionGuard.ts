@@ -54,7 +54,8 @@ export class HttpConnectionGuard {
 
   #admit(socket: Socket): void {
     if (this.#open.size >= this.#limits.maxConnections) {
-      this.#refused('total', `refused HTTP connections: ${this.#limits.maxConnections} are open (httpLimits.maxConnections)`);
+      const { maxConnections } = this.#limits;
+      this.#refused('total', `refused HTTP connections: ${maxConnections} are open (httpLimits.maxConnections)`);
       socket.destroy();
       return;
     }
@@ -67,7 +68,10 @@ export class HttpConnectionGuard {
     if (this.#unproven.size > this.#limits.maxUnauthenticated) {
       const oldest = this.#unproven.values().next().value!;
       this.#unproven.delete(oldest);
-      this.#refused('unauthenticated', `closed HTTP connections to make room: more than ${this.#limits.maxUnauthenticated} had made no request with a token (httpLimits.maxUnauthenticated)`);
+      const { maxUnauthenticated } = this.#limits;
+      const message = `closed HTTP connections to make room: more than ${maxUnauthenticated} had made no request `
+        + 'with a token (httpLimits.maxUnauthenticated)';
+      this.#refused('unauthenticated', message);
       oldest.destroy();
     }
   }

@@ -27,7 +27,9 @@ export class LogAggregator {
 
   /** Left-out counts not yet in a line, by key (for a last line when the connection closes). */
   drain(): [string, number][] {
-    const left = [...this.#keys].filter(([, entry]) => entry.suppressed > 0).map(([key, entry]) => [key, entry.suppressed] as [string, number]);
+    const left = [...this.#keys]
+      .filter(([, entry]) => entry.suppressed > 0)
+      .map(([key, entry]) => [key, entry.suppressed] as [string, number]);
     this.#keys.clear();
     return left;
   }

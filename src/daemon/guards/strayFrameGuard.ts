@@ -68,7 +68,9 @@ export class StrayFrameGuard {
       this.#throttled = true;
       return { action: 'throttle', ignored: this.#take(now), waitMs: this.#limits.throttleMs };
     }
-    if (first || now - this.#lastLine >= this.#limits.summaryEveryMs) return { action: 'log', ignored: this.#take(now), first };
+    if (first || now - this.#lastLine >= this.#limits.summaryEveryMs) {
+      return { action: 'log', ignored: this.#take(now), first };
+    }
     return { action: 'none' };
   }
 

@@ -62,7 +62,8 @@ export class HistoryPruner implements Disposable {
 
   status(): HistoryStatus {
     const { retentionMs, maxRunsPerApp } = this.#deps.options;
-    return { ...this.#size, retentionMs, maxRunsPerApp, lastPrunedAt: this.#lastPrunedAt, lastPruned: this.#lastPruned };
+    const last = { lastPrunedAt: this.#lastPrunedAt, lastPruned: this.#lastPruned };
+    return { ...this.#size, retentionMs, maxRunsPerApp, ...last };
   }
 
   /** One pass: rounds until nothing is left to drop (or the pass's cap); resolves with what it deleted. */
@@ -70,7 +71,8 @@ export class HistoryPruner implements Disposable {
     const { store, clock, options } = this.#deps;
     const total = { runs: 0, events: 0 };
     for (let round = 0; round < MAX_ROUNDS_PER_PASS && !this.#disposed; round++) {
-      const policy = { before: clock.now() - options.retentionMs, keepRunsPerApp: options.maxRunsPerApp, limit: options.pruneBatchRows };
+      const before = clock.now() - options.retentionMs;
+      const policy = { before, keepRunsPerApp: options.maxRunsPerApp, limit: options.pruneBatchRows };
       const result: PruneResult = await store.pruneHistory(policy);
       total.runs += result.runs;
       total.events += result.events;
@@ -92,11 +94,17 @@ export class HistoryPruner implements Disposable {
   #schedule(delayMs: number): void {
     if (this.#disposed) return;
     this.#timer = this.#deps.clock.setTimer(delayMs, () => {
+      const { log } = this.#deps;
       this.pass().then(
         (total) => {
-          if (total.runs + total.events > 0) this.#deps.log.info(`pruned history: ${total.runs} runs and ${total.events} events`, { ...total, code: 'historyPruned' });
+          if (total.runs + total.events === 0) return;
+          const message = `pruned history: ${total.runs} runs and ${total.events} events`;
+          log.info(message, { ...total, code: 'historyPruned' });
         },
-        (error: unknown) => this.#deps.log.warn('could not prune history; trying again later', { error: error instanceof Error ? error.message : String(error) }),
+        (error: unknown) => {
+          const message = error instanceof Error ? error.message : String(error);
+          log.warn('could not prune history; trying again later', { error: message });
+        },
       ).finally(() => this.#schedule(this.#deps.options.pruneIntervalMs));
     });
   }

@@ -1,15 +1,24 @@
 import { EVENTS_PER_RUN, type PrunePolicy, type PruneResult } from '../../store.js';
 import type { SqlContext } from './context.js';
 
-const OLD_RUNS = /* sql */ `DELETE FROM runs WHERE seq IN (SELECT seq FROM runs WHERE state = 'finished' AND completed_at < ? ORDER BY seq LIMIT ?)`;
-const OLD_EVENTS = /* sql */ `DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < ? ORDER BY seq LIMIT ?)`;
-const CROWDED_RUN_APPS = /* sql */ `SELECT app_id AS appId FROM runs WHERE state = 'finished' GROUP BY app_id HAVING COUNT(*) > ?`;
-const CROWDED_EVENT_APPS = /* sql */ `SELECT app_id AS appId FROM events WHERE app_id IS NOT NULL GROUP BY app_id HAVING COUNT(*) > ?`;
+const OLD_RUNS = /* sql */ `
+DELETE FROM runs WHERE seq IN (
+  SELECT seq FROM runs WHERE state = 'finished' AND completed_at < ? ORDER BY seq LIMIT ?)`;
+const OLD_EVENTS = /* sql */ `
+DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < ? ORDER BY seq LIMIT ?)`;
+const CROWDED_RUN_APPS = /* sql */ `
+SELECT app_id AS appId FROM runs WHERE state = 'finished' GROUP BY app_id HAVING COUNT(*) > ?`;
+const CROWDED_EVENT_APPS = /* sql */ `
+SELECT app_id AS appId FROM events WHERE app_id IS NOT NULL GROUP BY app_id HAVING COUNT(*) > ?`;
 /** The seq of the app's newest finished run that is NOT kept. */
-const FIRST_EXTRA_RUN = /* sql */ `SELECT seq FROM runs WHERE app_id = ? AND state = 'finished' ORDER BY seq DESC LIMIT 1 OFFSET ?`;
+const FIRST_EXTRA_RUN = /* sql */ `
+SELECT seq FROM runs WHERE app_id = ? AND state = 'finished' ORDER BY seq DESC LIMIT 1 OFFSET ?`;
 const FIRST_EXTRA_EVENT = /* sql */ `SELECT seq FROM events WHERE app_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?`;
-const EXTRA_RUNS = /* sql */ `DELETE FROM runs WHERE seq IN (SELECT seq FROM runs WHERE app_id = ? AND state = 'finished' AND seq <= ? ORDER BY seq LIMIT ?)`;
-const EXTRA_EVENTS = /* sql */ `DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE app_id = ? AND seq <= ? ORDER BY seq LIMIT ?)`;
+const EXTRA_RUNS = /* sql */ `
+DELETE FROM runs WHERE seq IN (
+  SELECT seq FROM runs WHERE app_id = ? AND state = 'finished' AND seq <= ? ORDER BY seq LIMIT ?)`;
+const EXTRA_EVENTS = /* sql */ `
+DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE app_id = ? AND seq <= ? ORDER BY seq LIMIT ?)`;
 
 /** One pruning round in the caller's transaction: old rows first, then each app's rows beyond its count. */
 export function pruneHistory(ctx: SqlContext, { before, keepRunsPerApp, limit }: PrunePolicy): PruneResult {
