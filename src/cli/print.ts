@@ -3,6 +3,7 @@ import { earliestStart } from '../engine/explain.js';
 import type { RanOnceWarning } from '../engine/ranOnce.js';
 import { renderMessaging } from './messagingCommands.js';
 import { renderFleet } from './fleetPrint.js';
+import type { HistoryStatus } from '../daemon/history/historyPruner.js';
 
 type Row = Record<string, unknown>;
 
@@ -73,6 +74,7 @@ function render(view: string, data: unknown): string {
         `  profile: ${String((status.profile as Row | undefined)?.name)} (${String((status.profile as Row | undefined)?.reason)}); Background App Refresh ${status.backgroundAppRefresh === false ? 'OFF for all apps' : 'on'}`,
         `  apps: ${String(status.apps)}, pending requests: ${String(status.pending)}, running tasks: ${String(status.running)}`,
         `  conditions: ${Object.entries(status.conditions.conditions).map(([key, value]) => `${key}=${String(value)}`).join(' ')}`,
+        ...(status.history ? [`  history: ${historyLine(status.history as HistoryStatus)}`] : []),
       ].join('\n');
     }
     default:
@@ -191,4 +193,13 @@ function renderFleetWhyWithLocal(why: { nodeId: string; local: (Row & { verdicts
   if (!why.local) return fleet;
   const local = renderWhy(why.local).split('\n').map((line) => `  ${line}`).join('\n');
   return `${fleet}\n  on this node (${why.nodeId}):\n${local}`;
+}
+
+/** `1234 runs, 5678 events, 12.3 MB; kept 30 days or 100000 runs per app; last pruned …` (status, doctor). */
+export function historyLine(history: HistoryStatus): string {
+  const size = history.bytes === null ? '' : `, ${(history.bytes / 1024 / 1024).toFixed(1)} MB`;
+  const days = Math.round(history.retentionMs / 86_400_000);
+  const kept = `kept ${days >= 1 ? `${days} days` : `${history.retentionMs} ms`} or ${history.maxRunsPerApp} runs per app`;
+  const last = history.lastPrunedAt === null ? 'not pruned yet since start' : `last pruned ${time(history.lastPrunedAt)} (${history.lastPruned?.runs ?? 0} runs, ${history.lastPruned?.events ?? 0} events)`;
+  return `${history.runs} runs, ${history.events} events${size}; ${kept}; ${last}`;
 }

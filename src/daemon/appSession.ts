@@ -20,6 +20,12 @@ import { PUSH_IDENTIFIER } from '../engine/push.js';
 import { credentialMatches } from './credentials.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { AppInstance, LaunchReason, SchedulerLog } from './scheduler/ports.js';
+import type { MisbehaviourReason } from './misbehaviour.js';
+import { StrayFrameGuard } from './guards/strayFrameGuard.js';
+import { LogAggregator } from './guards/logAggregator.js';
+
+const STRAY_COMPLETION = 'completion for a task this app does not hold; ignored';
+const STRAY_COMPLETIONS = 'completions for tasks this app does not hold were ignored';
 
 /** What a session serves an app from. */
 export interface SessionServices {
@@ -41,6 +47,10 @@ export interface SessionTransport {
   fail(error: WireError): void;
   /** Closes the channel after what was sent (a `terminate`). */
   end(): void;
+  /** Stops reading the channel for a while (a socket; the testing kit's channel need not). */
+  pause?(ms: number): void;
+  /** The app broke the rules on this channel: recorded against it (see MisbehaviourRecorder). */
+  misbehaved?(reason: MisbehaviourReason, detail: Record<string, unknown>): void;
 }
 
 /**
@@ -57,6 +67,9 @@ export class AppSession {
   readonly #daemonVersion: string;
   readonly #instanceId: number;
   #instance: SessionAppInstance | null = null;
+  readonly #stray = new StrayFrameGuard(() => performance.now());
+  /** Refused requests, one line per code per 10 s: a client repeating a mistake must not flood the log. */
+  readonly #refusals = new LogAggregator(() => performance.now());
   readonly #admit: ((appId: string) => WireError | null) | undefined;
 
   /**
@@ -149,14 +162,51 @@ export class AppSession {
       // warning. Only an untyped error is the daemon's own, at error level.
       const wire = toWireError(error);
       const level = wire.code === 'internalError' ? 'error' : 'warn';
-      this.#log[level]('an app request failed', { appId: instance.appId, code: wire.code, error: wire.message });
+      const { log, suppressed } = this.#refusals.note(wire.code);
+      if (log) {
+        const repeats = suppressed > 0 ? { alsoFailedSinceLastLine: suppressed } : {};
+        this.#log[level]('an app request failed', { appId: instance.appId, code: wire.code, error: wire.message, ...repeats });
+      }
       if ('id' in message) this.#transport.send({ t: 'reply', id: message.id, ok: false, error: toWireError(error) });
     });
   }
 
   /** The channel closed: the app's tasks are handled as its exit. */
   closed(): void {
-    if (this.#instance) this.#scheduler.detach(this.#instance);
+    if (!this.#instance) return;
+    const { appId } = this.#instance;
+    for (const [code, suppressed] of this.#refusals.drain()) {
+      this.#log.warn('app requests failed', { appId, code, alsoFailedSinceLastLine: suppressed });
+    }
+    const unlogged = this.#stray.takeUnlogged();
+    if (unlogged > 0) this.#log.warn(STRAY_COMPLETIONS, { appId, ignored: unlogged });
+    this.#scheduler.detach(this.#instance);
+  }
+
+  /** Completions for tasks this connection does not hold: logged aggregated, then throttled, then closed. */
+  #noteStray(instance: SessionAppInstance, count: number): void {
+    const verdict = this.#stray.note(count);
+    const context = { appId: instance.appId, pid: instance.pid };
+    switch (verdict.action) {
+      case 'none':
+        return;
+      case 'log':
+        this.#log.warn(verdict.first ? STRAY_COMPLETION : STRAY_COMPLETIONS, { ...context, ignored: verdict.ignored });
+        return;
+      case 'throttle': {
+        const message = `${instance.appId} keeps completing tasks it does not hold; not reading it for ${verdict.waitMs} ms`;
+        this.#log.warn(message, { ...context, ignored: verdict.ignored, code: 'strayTaskFrames' });
+        this.#transport.misbehaved?.('strayTaskFrames', { ignored: verdict.ignored });
+        this.#transport.pause?.(verdict.waitMs);
+        return;
+      }
+      case 'close': {
+        this.#transport.misbehaved?.('strayTaskFrames', { ignored: verdict.ignored });
+        const message = `too many completions for tasks this connection does not hold (${verdict.ignored} since the last log line)`;
+        this.#transport.fail({ code: 'strayTaskFrames', message });
+        return;
+      }
+    }
   }
 
   async #handle(instance: SessionAppInstance, message: AppMessage): Promise<void> {
@@ -198,7 +248,7 @@ export class AppSession {
         this.#scheduler.progress(instance, message.updates);
         return;
       case 'completed':
-        this.#scheduler.completed(instance, message.completions);
+        this.#noteStray(instance, this.#scheduler.completed(instance, message.completions));
         return;
       case 'notify':
         return reply(message.id, await this.#notifications.post(instance.appId, message.notification));

@@ -21,6 +21,7 @@ import type { FleetStore } from '../store/fleet.js';
 import { fleetCommands } from './fleetCommands.js';
 import { cancelCommand } from './commands/cancel.js';
 import { stopCommand } from './commands/stop.js';
+import type { HistoryStatus } from './history/historyPruner.js';
 
 export interface ControlDeps {
   readonly home: string;
@@ -44,6 +45,8 @@ export interface ControlDeps {
   readonly fleet?: FleetStore | null;
   /** Asks the daemon's owner to stop it cleanly (`bgtasks stop`); absent where it is embedded. */
   readonly requestStop?: () => void;
+  /** How much history the store holds and keeps, for `status` (see HistoryPruner). */
+  readonly history?: { status(): HistoryStatus };
 }
 
 /** One control command: the schema of its arguments, and what it does with them once they pass. */
@@ -296,6 +299,8 @@ export class ControlCommands {
       home: this.#deps.home,
       // fault: the storage fault that stops writes now (disk full, read-only), or null.
       store: { kind: store.kind, location: store.location, fault: this.#deps.writer.fault },
+      // Runs and events kept, the store's size, the retention, and the last pruning (docs/reliability.md).
+      history: this.#deps.history?.status() ?? null,
       // In a fleet: which node this daemon is (see `bgtasks nodes` for the others).
       node: this.#deps.fleet ? this.#deps.fleet.nodeId : null,
       startedAt: this.#deps.startedAt,

@@ -34,6 +34,8 @@ import { wireNotifications } from './notifications/wireNotifications.js';
 import { PushTokens } from './pushTokens.js';
 import { DaemonMetrics } from './metrics/daemonMetrics.js';
 import { TaskLog } from './taskLog.js';
+import { fitToDescriptors, openFileLimit, RESERVED_DESCRIPTORS } from './guards/descriptorBudget.js';
+import { HistoryPruner } from './history/historyPruner.js';
 
 export interface DaemonDeps {
   readonly clock?: Clock;
@@ -154,6 +156,8 @@ export class Daemon implements AsyncDisposable {
         if (subscribers.size === 0) return;
         for (const event of describeBatch(batch)) for (const subscriber of subscribers) subscriber(event);
       });
+      // Old history goes in small batches on a timer, apart from the task writes (docs/reliability.md).
+      const pruner = new HistoryPruner({ clock, store, log: daemonLog, options: compiled.history });
       const control = new ControlCommands({
         home: compiled.home,
         clock,
@@ -169,18 +173,23 @@ export class Daemon implements AsyncDisposable {
         pushTokens,
         fleet: fleetStore,
         ...(deps.requestStop ? { requestStop: deps.requestStop } : {}),
+        history: pruner,
         subscribe: (listener) => {
           subscribers.add(listener);
           return () => subscribers.delete(listener);
         },
       });
+      const descriptors = fitToDescriptors(openFileLimit(), compiled.connectionLimits.maxConnections, compiled.httpLimits.maxConnections);
+      if (descriptors.clamped) {
+        daemonLog.warn(`the open-file limit (${openFileLimit()}) is low: at most ${descriptors.ipc} socket and ${descriptors.http} HTTP connections, keeping ${RESERVED_DESCRIPTORS} descriptors for the store, the sensors and the apps`, { code: 'lowFileLimit' });
+      }
       const server = await IpcServer.listen(
         {
           socketPath: paths.socket,
           maxFrameBytes: compiled.maxFrameBytes,
           helloTimeoutMs: compiled.helloTimeoutMs,
           daemonVersion: VERSION,
-          limits: compiled.connectionLimits,
+          limits: { ...compiled.connectionLimits, maxConnections: descriptors.ipc },
           misbehaviour: new MisbehaviourRecorder({ clock, usage: scheduler.usage, writer, log: daemonLog, options: () => scheduling }),
         },
         { scheduler, notifications },
@@ -189,9 +198,11 @@ export class Daemon implements AsyncDisposable {
       );
       // After the socket: its listen refuses a second daemon on this home, which must not take over the dashboard file.
       metrics?.observe({ scheduler, storeFaulted: () => writer.fault !== null, version: VERSION, storeKind: store.kind, profile: profile.profile, nodeId: fleetStore?.nodeId ?? null, startedAt: clock.now() });
-      dashboard = await startDashboard({ home: compiled.home, host: compiled.httpHost, port: compiled.httpPort, control, conditions, pushTokens, metrics, log: daemonLog });
+      dashboard = await startDashboard({ home: compiled.home, host: compiled.httpHost, port: compiled.httpPort, control, conditions, pushTokens, metrics, log: daemonLog, limits: { ...compiled.httpLimits, maxConnections: descriptors.http } });
       const resources = new DisposableStore();
       if (metrics) resources.add(metrics);
+      resources.add(pruner);
+      await pruner.start();
       resources.add(conditions.onDidChange((snapshot) => log.info({ ...snapshot.conditions }, 'conditions changed')));
       log.info({ socket: paths.socket, store: store.location, pid: process.pid }, `bgtasks daemon ${VERSION} listening`);
       resources.add(notifications);

@@ -82,6 +82,37 @@ export interface EventFilter {
   readonly limit?: number;
 }
 
+/**
+ * What history to drop (see {@link Store.pruneHistory}). Only finished runs and events go: pending
+ * requests, active runs, pushes and notifications are never pruned here.
+ */
+export interface PrunePolicy {
+  /** Finished runs that completed before this wall-clock ms, and events from before it, go. */
+  readonly before: number;
+  /** Of each app, the newest this many finished runs are kept, and {@link EVENTS_PER_RUN} times as many events. */
+  readonly keepRunsPerApp: number;
+  /** At most this many rows are deleted per table in one call, so a call stays short. */
+  readonly limit: number;
+}
+
+/** A run leaves about three events (started, finished, and a launch or a requeue). */
+export const EVENTS_PER_RUN = 4;
+
+export interface PruneResult {
+  readonly runs: number;
+  readonly events: number;
+  /** The limit was reached: call again for the rest. */
+  readonly more: boolean;
+}
+
+/** How much history the store holds, for `status` and `bgtasks doctor`. */
+export interface HistorySize {
+  readonly runs: number;
+  readonly events: number;
+  /** The store's size on disk (SQLite: the file and its WAL; PostgreSQL: the two tables), or null when unknown. */
+  readonly bytes: number | null;
+}
+
 /** What recovery after an unclean stop did. */
 export interface RecoveryResult {
   /** Runs that were active and are now finished with outcome `interrupted`. */
@@ -138,6 +169,14 @@ export interface Store extends AsyncDisposable {
    * newer one stands and the event says so).
    */
   recoverInterruptedRuns(at: number): Promise<RecoveryResult>;
+
+  /**
+   * Deletes old history in one short transaction of at most `policy.limit` rows per table, apart from
+   * any task write, and gives the space back where the store can (SQLite: incremental vacuum).
+   */
+  pruneHistory(policy: PrunePolicy): Promise<PruneResult>;
+  /** How many runs and events the store holds, and its size. */
+  historySize(): Promise<HistorySize>;
 
   /** Runs the store's own consistency check; resolves to `'ok'` or a description of the damage. */
   integrityCheck(): Promise<string>;

@@ -18,6 +18,7 @@ import type { PostgresStoreOptions } from '../../src/store/postgres/postgresStor
 import type { Store } from '../../src/store/store.js';
 import { messagingContract, push } from './store.contract.messaging.js';
 import { schedulingContract } from './store.contract.scheduling.js';
+import { pruningContract } from './store.contract.pruning.js';
 import { T0, app, event, request, run, storeContract, storeError } from './store.contract.js';
 
 const SERVER = 'postgres://postgres@127.0.0.1:5432/test';
@@ -56,6 +57,7 @@ async function openMigrated(schema = freshSchema(), nodeId = 'node-a'): Promise<
 storeContract('PostgresStore', () => openMigrated());
 schedulingContract('PostgresStore', () => openMigrated());
 messagingContract('PostgresStore', () => openMigrated());
+pruningContract('PostgresStore', () => openMigrated());
 
 const anywhere = (overrides: Partial<TaskRequest> = {}): TaskRequest =>
   request({ requestId: 'any-1', identifier: 'com.example.feeds.export.1', kind: 'processing', placement: 'any', ...overrides });

@@ -17,6 +17,7 @@ import type { SqliteStoreOptions } from '../../src/store/sqlite/sqliteStore.js';
 import type { Store } from '../../src/store/store.js';
 import { schedulingContract } from './store.contract.scheduling.js';
 import { messagingContract } from './store.contract.messaging.js';
+import { pruningContract } from './store.contract.pruning.js';
 import { T0, app, request, run, storeContract, storeError } from './store.contract.js';
 
 let dir: string;
@@ -45,6 +46,7 @@ function contract(name: string, makeStore: () => Promise<Store>): void {
   storeContract(name, makeStore);
   schedulingContract(name, makeStore);
   messagingContract(name, makeStore);
+  pruningContract(name, makeStore);
 }
 
 contract('SqliteStore on a file', () => openMigrated());

@@ -11,6 +11,10 @@ const statusSchema = z.object({
   home: z.string(),
   store: z.object({ kind: z.enum(['sqlite', 'postgres']), location: z.string(), fault: z.object({ code: z.string(), since: z.number() }).loose().nullable().optional() }),
   node: z.string().nullable().optional(),
+  history: z.object({
+    runs: z.number(), events: z.number(), bytes: z.number().nullable(), retentionMs: z.number(), maxRunsPerApp: z.number(),
+    lastPrunedAt: z.number().nullable(), lastPruned: z.object({ runs: z.number(), events: z.number() }).nullable(),
+  }).nullable().optional(),
 });
 export type DaemonStatus = z.infer<typeof statusSchema>;
 

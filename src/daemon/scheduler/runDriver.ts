@@ -279,11 +279,16 @@ export class RunDriver implements Disposable {
     if (updates.length > 0) this.#write({ updateRuns: updates });
   }
 
-  completed(instance: AppInstance, completions: readonly Completion[]): void {
+  /**
+   * Ends the runs the completions are for; returns how many were for tasks this instance does not hold,
+   * ignored (the caller logs them, aggregated: see StrayFrameGuard).
+   */
+  completed(instance: AppInstance, completions: readonly Completion[]): number {
+    let stray = 0;
     for (const completion of completions) {
       const active = this.#runs.get(completion.taskId);
       if (!active || active.instance !== instance) {
-        this.#deps.log.warn('completion for a task this app does not hold; ignored', { appId: instance.appId, taskId: completion.taskId });
+        stray++;
         continue;
       }
       const expired = active.run.state === 'expired';
@@ -291,6 +296,7 @@ export class RunDriver implements Disposable {
       if (active.push) active.push.result = completion.result ?? null;
       this.finish(active, outcome, completion.reason ?? (expired ? active.run.expirationReason : null), completion.error);
     }
+    return stray;
   }
 
   /** Expires a running task: tells the app, and kills it if it has not completed after the grace period. */

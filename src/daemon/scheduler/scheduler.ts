@@ -349,9 +349,11 @@ export class Scheduler implements Disposable {
     this.#driver.started(instance, taskIds);
   }
 
-  completed(instance: AppInstance, completions: readonly Completion[]): void {
-    this.#driver.completed(instance, completions);
+  /** Returns how many completions were for tasks the instance does not hold (ignored). */
+  completed(instance: AppInstance, completions: readonly Completion[]): number {
+    const stray = this.#driver.completed(instance, completions);
     this.requestPass();
+    return stray;
   }
 
   // ---- requests ----

@@ -17,7 +17,7 @@ import type { PushRecord } from '../../engine/push.js';
 import type { AppRecord, HistoryEvent, TaskRequest, TaskRun } from '../../engine/types.js';
 import { StoreError } from '../errors.js';
 import { batchList, validateBatch, validateEventFilter, validateNotificationFilter, validatePushFilter, validateRunFilter } from '../schemas.js';
-import type { EventFilter, NotificationFilter, PushFilter, PushStateCount, RecoveryResult, RunFilter, Store, StoreBatch } from '../store.js';
+import type { EventFilter, HistorySize, NotificationFilter, PrunePolicy, PruneResult, PushFilter, PushStateCount, RecoveryResult, RunFilter, Store, StoreBatch } from '../store.js';
 import type { FleetStore } from '../fleet.js';
 import { toStoreError } from './errors.js';
 import { PostgresFleet } from './fleet/postgresFleet.js';
@@ -31,6 +31,7 @@ import { getApp, listApps } from './sql/apps.js';
 import { createPgContext } from './sql/context.js';
 import type { PgContext } from './sql/context.js';
 import { integrityCheck } from './sql/integrityCheck.js';
+import { historySize, pruneHistory } from './sql/pruneHistory.js';
 import { listEvents } from './sql/listEvents.js';
 import { listRequests } from './sql/listRequests.js';
 import { getRun, listRuns } from './sql/listRuns.js';
@@ -192,6 +193,15 @@ export class PostgresStore implements Store {
       });
     }
     return this.#transaction('recoverInterruptedRuns', (ctx) => recoverInterruptedRuns(ctx, at));
+  }
+
+  /** One short transaction of its own, never a task write's; see `sql/pruneHistory.ts`. */
+  async pruneHistory(policy: PrunePolicy): Promise<PruneResult> {
+    return this.#transaction('pruneHistory', (ctx) => pruneHistory(ctx, policy));
+  }
+
+  async historySize(): Promise<HistorySize> {
+    return this.#read('historySize', historySize);
   }
 
   /** Checks the catalog (version, tables, indexes, constraints); see `sql/integrityCheck.ts`. */
