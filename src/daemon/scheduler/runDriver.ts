@@ -3,6 +3,7 @@ import type { Clock, Disposable } from '../../engine/clock.js';
 import { findHandlerKey } from '../../engine/identifiers.js';
 import type { SchedulingOptions } from '../../engine/options.js';
 import type { Blocker } from '../../engine/policy.js';
+import { isPressureStop, type PressureStop } from '../../engine/policies/pressureStop.js';
 import { currentPeriod, missedPeriods, nextPeriodRequest } from '../../engine/recurrence.js';
 import type { QueueEntry, RequestQueue } from '../../engine/requestQueue.js';
 import { putBackFromRun, type HistoryEventInput, type TaskOutcome, type TaskRequest, type TaskRun, type TaskRunUpdate } from '../../engine/types.js';
@@ -293,7 +294,9 @@ export class RunDriver implements Disposable {
       const expired = active.run.state === 'expired';
       const outcome: TaskOutcome = completion.success ? 'success' : expired ? 'expired' : completion.reason === 'noHandler' ? 'noHandler' : 'failure';
       if (active.push) active.push.result = completion.result ?? null;
-      this.finish(active, outcome, completion.reason ?? (expired ? active.run.expirationReason : null), completion.error);
+      // A stop for pressure keeps its own reason, so history tells it from running out of time.
+      const stoppedForPressure = expired && isPressureStop(active.run.expirationReason);
+      this.finish(active, outcome, stoppedForPressure ? active.run.expirationReason : (completion.reason ?? (expired ? active.run.expirationReason : null)), completion.error);
     }
   }
 
@@ -311,8 +314,8 @@ export class RunDriver implements Disposable {
     active.timer = this.#deps.clock.setTimer(this.#deps.options.expirationGraceMs, () => this.#terminateAfterExpiration(active));
   }
 
-  /** Expires running tasks that a policy no longer allows (`check` returns its blocker). */
-  enforceConstraints(check: (run: TaskRun) => Blocker | null): void {
+  /** Expires running tasks that a policy no longer allows (`check` returns its blocker, or a stop for pressure). */
+  enforceConstraints(check: (run: TaskRun) => Pick<Blocker, 'reason' | 'message'> | PressureStop | null): void {
     for (const active of [...this.#runs.all()]) {
       if (active.run.state !== 'running') continue;
       const blocker = check(active.run);
@@ -356,6 +359,8 @@ export class RunDriver implements Disposable {
       ...(pushed.updatePushes ? { updatePushes: pushed.updatePushes } : {}),
     };
     this.#write(batch);
+    // A task that pressure stopped runs again once the pressure clears (the policies hold it until then).
+    if (outcome !== 'success' && isPressureStop(active.run.expirationReason)) this.#requeue(active.run, 'stoppedForPressure', { stoppedBy: active.run.expirationReason });
     if (aftermath.throttledUntil !== null) {
       this.#deps.log.warn(`${appId} overran a deadline and is throttled until ${new Date(aftermath.throttledUntil).toISOString()}`, { appId, identifier });
     }

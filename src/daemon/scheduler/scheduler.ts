@@ -5,6 +5,7 @@ import { evaluate, evaluateWhileRunning } from '../../engine/evaluate.js';
 import { explainNone, explainPending, explainRunning, type Explanation } from '../../engine/explain.js';
 import type { SchedulingOptions } from '../../engine/options.js';
 import { DEFAULT_POLICIES } from '../../engine/policies/index.js';
+import { pressureFromConditions, pressureStop, type SustainedPressure } from '../../engine/policies/pressureStop.js';
 import type { Policy, PolicyContext } from '../../engine/policy.js';
 import { RequestQueue } from '../../engine/requestQueue.js';
 import { permits } from '../../engine/submission.js';
@@ -46,6 +47,12 @@ export interface SchedulerDeps {
   readonly random?: () => number;
   /** Hardware this machine has for continued tasks' `requiredResources`. @default ['cpu'] */
   readonly supportedResources?: readonly string[];
+  /**
+   * Sustained pressure and the share of the CPU the daemon's own tasks use (src/conditions/
+   * sustainedPressure.ts), for stopping running tasks; null where not measured (virtual time), when
+   * the conditions' own levels stand in.
+   */
+  readonly sustainedPressure?: () => SustainedPressure | null;
 }
 
 /** The setting that keeps the global Background App Refresh switch. */
@@ -145,15 +152,25 @@ export class Scheduler implements Disposable {
     });
   }
 
-  /** Expires running processing tasks whose conditions stopped holding (power, network, the user back, heat). */
+  /**
+   * Expires running processing tasks whose conditions stopped holding (power, network, the user back),
+   * and the ones sustained pressure stops (see `pressureStop`); the latter run again when it clears.
+   */
   #enforceWhileRunning(): void {
     const now = this.#deps.clock.now();
+    const { conditions } = this.#deps.conditions.current();
+    const pressure = this.#deps.sustainedPressure?.() ?? pressureFromConditions(conditions);
     this.#driver.enforceConstraints((run) => {
       const app = this.apps.get(run.appId);
       if (run.kind !== 'processing' || run.forced || !app) return null;
-      return evaluateWhileRunning(this.#policies, this.#context(app, requestFromRun(run), now));
+      return evaluateWhileRunning(this.#policies, this.#context(app, requestFromRun(run), now)) ?? pressureStop(run, conditions, pressure, this.#deps.options);
     });
-    this.#continued.shedUnderPressure();
+    this.#continued.shedUnderPressure(pressure);
+  }
+
+  /** Looks again at running tasks under sustained pressure, which moves without a change of conditions. */
+  recheckPressure(): void {
+    this.#enforceWhileRunning();
   }
 
   /** Loads the durable state (after recovering runs interrupted by a crash) and schedules the first pass. */
