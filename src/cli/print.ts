@@ -1,3 +1,4 @@
+import { pressureStopLabel } from '../engine/policies/pressureStop.js';
 import { duration, table, time } from './format.js';
 import { renderMessaging } from './messagingCommands.js';
 import { renderFleet } from './fleetPrint.js';
@@ -167,7 +168,7 @@ function runTable(rows: readonly Row[], first: readonly string[] = []): string {
     how: run.forced ? `${String(run.launch ?? '-')}, forced` : run.launch,
     started: time(run.startedAt),
     ran: duration(run.startedAt, run.completedAt),
-    outcome: run.outcome ?? run.state,
+    outcome: stoppedForPressure(run) ?? run.outcome ?? run.state,
     attempt: run.attempt,
     cpu: typeof run.cpuMs === 'number' ? `${run.cpuMs}ms` : '-',
   })), [...first, ...RUN_COLUMNS]);
@@ -179,4 +180,10 @@ function renderFleetWhyWithLocal(why: { nodeId: string; local: (Row & { verdicts
   if (!why.local) return fleet;
   const local = renderWhy(why.local).split('\n').map((line) => `  ${line}`).join('\n');
   return `${fleet}\n  on this node (${why.nodeId}):\n${local}`;
+}
+
+/** "stopped: the machine needed its CPU" for a run pressure stopped (it is not "expired": it runs again). */
+export function stoppedForPressure(run: { readonly outcome?: unknown; readonly expirationReason?: unknown }): string | null {
+  const { outcome, expirationReason } = run;
+  return typeof outcome === 'string' && outcome !== 'success' && typeof expirationReason === 'string' ? pressureStopLabel(expirationReason) : null;
 }
