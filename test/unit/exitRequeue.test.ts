@@ -158,6 +158,8 @@ describe("what the system puts back does not count against the app's limit (issu
     h.scheduler.detach(tool);
     await h.settle();
     assert.deepEqual(h.scheduler.pending(APP.appId).map((view) => view.request.putBack), [true], 'requeued, put back by the system');
+    const why = await h.scheduler.why(APP.appId, CLEANUP);
+    assert.match(why.summary, /It runs again because its app's process exited, crashed or was killed while it ran \(1 of 3 processes in a row\)/);
     const [next] = await h.scheduler.submit(APP.appId, [processing(`${STEP}.1`)]);
     assert.deepEqual(next, { ok: true });
   });
