@@ -8,6 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { BGTaskSchedulerError } from '../../src/sdk/errors.js';
+import { BGProcessingTaskRequest } from '../../src/sdk/requests.js';
 import { openStore } from '../../src/store/index.js';
 import { VirtualClock } from '../../src/testing/virtualClock.js';
 import { APP, NO_EXTRAS, createHarness, type Harness } from '../support/schedulerHarness.js';
@@ -114,6 +116,17 @@ describe('a run whose process goes away (issue 17, item 1)', () => {
     }
     await using h = await createHarness({ store: openStore(file), clock, apps: [], conditions: { power: 'battery' } });
     assert.equal(h.scheduler.pending(APP.appId)[0]?.request.requeueOnExit, false);
+  });
+});
+
+describe('requeueOnExit on a request (SDK)', () => {
+  it('is sent only when false, and anything but a boolean is refused naming the field', () => {
+    const request = new BGProcessingTaskRequest(CLEANUP);
+    assert.equal('requeueOnExit' in request.toInput(), false, 'the default (true) is not sent');
+    request.requeueOnExit = false;
+    assert.equal(request.toInput().requeueOnExit, false);
+    (request as { requeueOnExit: unknown }).requeueOnExit = 'no';
+    assert.throws(() => request.toInput(), (error: unknown) => error instanceof BGTaskSchedulerError && error.code === 'invalidRequest' && error.field === 'requeueOnExit');
   });
 });
 
