@@ -6,8 +6,8 @@
  * make is not held against them.
  *
  * Cheap: one sample reads `/proc/stat`, the three pressure files and `/proc/<pid>/stat` of each connected
- * app process (not per task), every {@link SAMPLE_INTERVAL_MS}. Never throws: what cannot be read is
- * left to the quick readings (`null`).
+ * app process (not per task), at each read of the sensors (`sensorPollIntervalMs`, 5 s by default).
+ * Never throws: what cannot be read is left to the quick readings (`null`).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,8 +17,6 @@ import type { SustainedPressure } from '../engine/policies/pressureStop.js';
 import { settleLevel } from './levels.js';
 import { PRESSURE_THRESHOLDS, pressureLevel, type PressureResource } from './linuxPressure.js';
 
-/** How often the daemon samples (and looks again at running tasks). */
-export const SAMPLE_INTERVAL_MS = 10_000;
 /** The window of the own-CPU share, matching `avg60`. */
 const WINDOW_MS = 60_000;
 /** A level is left only once the stall share is below this fraction of the level's bound. */

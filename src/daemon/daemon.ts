@@ -17,8 +17,7 @@ import { DisposableStore } from '../shared/disposable.js';
 import { homePaths } from '../shared/paths.js';
 import { ControlCommands } from './control.js';
 import { createCpuMeter } from './cpuMeter.js';
-import type { Disposable as ClockDisposable } from '../engine/clock.js';
-import { SAMPLE_INTERVAL_MS, SustainedPressureMeter, sustainedPressure } from '../conditions/sustainedPressure.js';
+import { SustainedPressureMeter, sustainedPressure } from '../conditions/sustainedPressure.js';
 import { detectResources } from './resources.js';
 import { startDashboard, type DashboardServer } from './http/server.js';
 import { MisbehaviourRecorder } from './misbehaviour.js';
@@ -112,7 +111,7 @@ export class Daemon implements AsyncDisposable {
       const profile = await pickProfile(store, writer, conditions.current(), compiled.schedulingGiven, clock.now());
       const scheduling: SchedulingOptions = compileSchedulingOptions({ ...compiled.schedulingGiven, profile: profile.profile });
       log.info({ profile: profile.profile }, `policy profile: ${profile.profile} (${profile.reason})`);
-      // Sustained pressure and the own tasks' CPU share (issue 17), sampled on a timer of its own.
+      // Sustained pressure and the own tasks' CPU share (issue 17), sampled at each read of the sensors (below).
       let appPids: () => Iterable<number> = () => [];
       const pressureMeter = new SustainedPressureMeter(() => appPids());
       const scheduler = await Scheduler.start({
@@ -129,13 +128,6 @@ export class Daemon implements AsyncDisposable {
       });
       appPids = () => [...scheduler.apps.all()].flatMap((app) => [...app.instances].map((instance) => instance.pid ?? 0));
       pressureMeter.sample(clock.monotonic());
-      let pressureTimer: ClockDisposable | null = null;
-      const samplePressure = (): void => {
-        pressureMeter.sample(clock.monotonic());
-        scheduler.recheckPressure();
-        pressureTimer = clock.setTimer(SAMPLE_INTERVAL_MS, samplePressure);
-      };
-      pressureTimer = clock.setTimer(SAMPLE_INTERVAL_MS, samplePressure);
       const fleetStore = fleetOf(store);
       const fleet = fleetStore && await FleetMember.join({
         clock,
@@ -204,7 +196,11 @@ export class Daemon implements AsyncDisposable {
       dashboard = await startDashboard({ home: compiled.home, host: compiled.httpHost, port: compiled.httpPort, control, conditions, pushTokens, metrics, log: daemonLog });
       const resources = new DisposableStore();
       if (metrics) resources.add(metrics);
-      resources.add({ dispose: () => pressureTimer?.dispose() });
+      // Sampled at each read of the sensors (no timer of its own: an idle daemon wakes no more often).
+      resources.add(conditions.onDidRead(() => {
+        pressureMeter.sample(clock.monotonic());
+        scheduler.recheckPressure();
+      }));
       resources.add(conditions.onDidChange((snapshot) => log.info({ ...snapshot.conditions }, 'conditions changed')));
       log.info({ socket: paths.socket, store: store.location, pid: process.pid }, `bgtasks daemon ${VERSION} listening`);
       resources.add(notifications);
