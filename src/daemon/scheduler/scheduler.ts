@@ -180,6 +180,10 @@ export class Scheduler implements Disposable {
     for (const run of recovery.interrupted) {
       deps.log.warn('task interrupted by a daemon stop; it is pending again', { appId: run.appId, identifier: run.identifier, taskId: run.taskId });
     }
+    // What recovery put back is the system's, not the app's: it does not count against the app's limit
+    // (a fleet's pool requests are the fleet's to move, and stay as they are).
+    const putBack = recovery.requeued.filter((request) => request.putBack !== true && request.placement !== 'any').map((request) => ({ ...request, putBack: true as const }));
+    if (putBack.length > 0) await deps.writer.write({ putRequests: putBack });
     for (const app of await deps.store.listApps()) scheduler.apps.put(app);
     const now = deps.clock.now();
     await restoreUsage(deps.store, scheduler.usage, now);

@@ -1,4 +1,4 @@
-import { putBackFromRun, type HistoryEventInput, type TaskRequest, type TaskRun } from '../../../engine/types.js';
+import { requestFromRun, type HistoryEventInput, type TaskRequest, type TaskRun } from '../../../engine/types.js';
 import type { MaintenanceReport } from '../../fleet.js';
 import { appendEvents } from '../sql/appendEvents.js';
 import { createPgContext, type PgContext } from '../sql/context.js';
@@ -65,7 +65,7 @@ export async function maintain(client: pg.PoolClient, ctx: PgContext, at: number
       if (newer) {
         events.push({ ...about, type: 'interrupted', detail: { requeued: false, supersededBy: newer.requestId, nodeId } });
       } else {
-        const request = putBackFromRun(run);
+        const request = requestFromRun(run);
         await insertRequests(node, [request]);
         requeued.push(request);
         events.push({ ...about, type: 'interrupted', detail: { requeued: true, nodeId } });

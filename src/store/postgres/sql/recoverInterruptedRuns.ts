@@ -1,4 +1,4 @@
-import { putBackFromRun, type HistoryEventInput, type TaskRequest, type TaskRun } from '../../../engine/types.js';
+import { requestFromRun, type HistoryEventInput, type TaskRequest, type TaskRun } from '../../../engine/types.js';
 import type { RecoveryResult } from '../../store.js';
 import { appendEvents } from './appendEvents.js';
 import { installedApps } from './apps.js';
@@ -59,7 +59,7 @@ export async function recoverInterruptedRuns(ctx: PgContext, at: number): Promis
       events.push({ ...about, type: 'interrupted', detail: { requeued: false, supersededBy: waiting.requestId } });
     } else {
       // A pending request with the run's own id was never taken off the queue: it is already requeued.
-      const request = waiting ?? putBackFromRun(run);
+      const request = waiting ?? requestFromRun(run);
       if (waiting === undefined) {
         inserted.push(request);
         pending.set(where, request);

@@ -1,4 +1,4 @@
-import { putBackFromRun, type HistoryEventInput, type TaskRequest, type TaskRun } from '../../../engine/types.js';
+import { requestFromRun, type HistoryEventInput, type TaskRequest, type TaskRun } from '../../../engine/types.js';
 import type { RecoveryResult } from '../../store.js';
 import { appendEvents } from './appendEvents.js';
 import { appExists } from './apps.js';
@@ -39,7 +39,7 @@ export function recoverInterruptedRuns(ctx: SqlContext, at: number): RecoveryRes
     } else {
       // A pending request with the run's own id means it was never taken off the queue: it is already
       // requeued, and inserting it again would violate request_id's uniqueness.
-      const request = pending ?? putBackFromRun(run);
+      const request = pending ?? requestFromRun(run);
       if (pending === undefined) insertRequest(ctx, request);
       requeued.push(request);
       events.push({ ...about, type: 'interrupted', detail: { requeued: true } });
