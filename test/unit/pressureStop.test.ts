@@ -71,6 +71,23 @@ describe('a task stopped by pressure (scheduler, virtual time)', () => {
     assert.equal(instance.delivered.length, 2, 'run again once the pressure cleared');
   });
 
+  it("is not stopped by sustained CPU pressure its own tasks make, and is when the load is someone else's", async () => {
+    let pressure = { cpu: 'critical' as const, memory: 'nominal' as const, io: 'nominal' as const, ownCpuShare: 0.9 };
+    await using h = await createHarness({ scheduling: { profile: 'device' }, sustainedPressure: () => pressure });
+    const instance = h.connect([CLEANUP]);
+    await h.scheduler.submit(APP.appId, [cleanup]);
+    await h.settle();
+    const [task] = instance.delivered;
+    h.scheduler.started(instance, [task!.taskId]);
+    h.scheduler.recheckPressure(); // the daemon does this at each read of the sensors
+    await h.settle();
+    assert.deepEqual(instance.expired, [], '90 % of the busy CPU is our own tasks');
+    pressure = { ...pressure, ownCpuShare: 0.2 };
+    h.scheduler.recheckPressure();
+    await h.settle();
+    assert.deepEqual(instance.expired, [{ taskId: task!.taskId, reason: 'machineNeededCpu' }]);
+  });
+
   it('is not stopped by CPU pressure under the server profile', async () => {
     await using h = await createHarness({ scheduling: { profile: 'server' } });
     const instance = h.connect([CLEANUP]);
