@@ -1,3 +1,4 @@
+import { pressureStopLabel } from '../engine/policies/pressureStop.js';
 import { duration, table, time } from './format.js';
 import { earliestStart } from '../engine/explain.js';
 import type { RanOnceWarning } from '../engine/ranOnce.js';
@@ -179,7 +180,7 @@ function runTable(rows: readonly Row[], first: readonly string[] = []): string {
     how: run.forced ? `${String(run.launch ?? '-')}, forced` : run.launch,
     started: time(run.startedAt),
     ran: duration(run.startedAt, run.completedAt),
-    outcome: run.outcome ?? run.state,
+    outcome: stoppedForPressure(run) ?? run.outcome ?? run.state,
     // Why it expired (timeLimit, userCancelled, requiresExternalPower, ...) is folded into REASON.
     reason: [run.reason, run.expirationReason ? `expired: ${String(run.expirationReason)}` : null].filter(Boolean).join('; ') || null,
     attempt: run.attempt,
@@ -202,4 +203,10 @@ export function historyLine(history: HistoryStatus): string {
   const kept = `kept ${days >= 1 ? `${days} days` : `${history.retentionMs} ms`} or ${history.maxRunsPerApp} runs per app`;
   const last = history.lastPrunedAt === null ? 'not pruned yet since start' : `last pruned ${time(history.lastPrunedAt)} (${history.lastPruned?.runs ?? 0} runs, ${history.lastPruned?.events ?? 0} events)`;
   return `${history.runs} runs, ${history.events} events${size}; ${kept}; ${last}`;
+}
+
+/** "stopped: the machine needed its CPU" for a run pressure stopped (it is not "expired": it runs again). */
+export function stoppedForPressure(run: { readonly outcome?: unknown; readonly expirationReason?: unknown }): string | null {
+  const { outcome, expirationReason } = run;
+  return typeof outcome === 'string' && outcome !== 'success' && typeof expirationReason === 'string' ? pressureStopLabel(expirationReason) : null;
 }

@@ -231,6 +231,7 @@ export class AppSession {
           requiresExternalPower: request.requiresExternalPower,
           requiresUnmeteredNetwork: request.requiresUnmeteredNetwork,
           ...(request.placement === 'any' ? { placement: 'any' as const } : {}),
+          ...(request.requeueOnExit === false ? { requeueOnExit: false } : {}),
           interval: request.recurrence?.intervalMs ?? null,
           attempt: request.attempt,
           ...(request.continued ? { title: request.continued.title, subtitle: request.continued.subtitle } : {}),

@@ -17,6 +17,7 @@ import { DisposableStore } from '../shared/disposable.js';
 import { homePaths } from '../shared/paths.js';
 import { ControlCommands } from './control.js';
 import { createCpuMeter } from './cpuMeter.js';
+import { SustainedPressureMeter, sustainedPressure } from '../conditions/sustainedPressure.js';
 import { detectResources } from './resources.js';
 import { startDashboard, type DashboardServer } from './http/server.js';
 import { MisbehaviourRecorder } from './misbehaviour.js';
@@ -114,6 +115,9 @@ export class Daemon implements AsyncDisposable {
       const profile = await pickProfile(store, writer, conditions.current(), compiled.schedulingGiven, clock.now());
       const scheduling: SchedulingOptions = compileSchedulingOptions({ ...compiled.schedulingGiven, profile: profile.profile });
       log.info({ profile: profile.profile }, `policy profile: ${profile.profile} (${profile.reason})`);
+      // Sustained pressure and the own tasks' CPU share (issue 17), sampled at each read of the sensors (below).
+      let appPids: () => Iterable<number> = () => [];
+      const pressureMeter = new SustainedPressureMeter(() => appPids());
       const scheduler = await Scheduler.start({
         clock,
         conditions,
@@ -124,7 +128,10 @@ export class Daemon implements AsyncDisposable {
         supportedResources: detectResources(),
         log: daemonLog,
         options: scheduling,
+        sustainedPressure: () => sustainedPressure(pressureMeter.read(), conditions.current()),
       });
+      appPids = () => [...scheduler.apps.all()].flatMap((app) => [...app.instances].map((instance) => instance.pid ?? 0));
+      pressureMeter.sample(clock.monotonic());
       const fleetStore = fleetOf(store);
       const fleet = fleetStore && await FleetMember.join({
         clock,
@@ -203,6 +210,11 @@ export class Daemon implements AsyncDisposable {
       if (metrics) resources.add(metrics);
       resources.add(pruner);
       await pruner.start();
+      // Sampled at each read of the sensors (no timer of its own: an idle daemon wakes no more often).
+      resources.add(conditions.onDidRead(() => {
+        pressureMeter.sample(clock.monotonic());
+        scheduler.recheckPressure();
+      }));
       resources.add(conditions.onDidChange((snapshot) => log.info({ ...snapshot.conditions }, 'conditions changed')));
       log.info({ socket: paths.socket, store: store.location, pid: process.pid }, `bgtasks daemon ${VERSION} listening`);
       resources.add(notifications);

@@ -59,6 +59,7 @@ export function explainPending(policies: readonly Policy[], context: PolicyConte
     const when = ` It can start ${earliestStart(notBefore, waitingFor, isoTime)}.`;
     summary = `${identifier} has not run because ${blockers.map((blocker) => `${blocker.message} [${blocker.reason}]`).join('; and ')}.${when}`;
   }
+  if (request.putBack) summary += ` ${putBackNote(history)}`;
   const sorted = [...blockers, ...verdicts.filter((verdict) => !isBlocker(verdict))];
   return { state: 'pending', appId, identifier, request, eligible: blockers.length === 0, verdicts: sorted, blockers, earliestAt, notBefore, waitingFor, summary, history };
 }
@@ -73,6 +74,23 @@ export function earliestStart(notBefore: number | null, waitingFor: readonly str
   if (notBefore === null) return `once ${events}`;
   const time = `at ${formatTime(notBefore)} at the earliest`;
   return waitingFor.length === 0 ? time : `${time}, and only once ${events}`;
+}
+
+/** Why the system put a request back, from its newest `requeued` or `retryScheduled` event. */
+const PUT_BACK_BECAUSE: Readonly<Record<string, string>> = {
+  exitedWhileRunning: "its app's process exited, crashed or was killed while it ran",
+  exitedBeforeStart: "its app's process exited before the task started",
+  stoppedForPressure: 'the machine needed its resources (pressure stopped it)',
+  daemonStopped: 'the daemon stopped while it ran',
+  nodeLost: 'the machine that ran it was lost',
+};
+
+function putBackNote(history: readonly HistoryEvent[]): string {
+  const event = history.find((candidate) => candidate.type === 'requeued' || candidate.type === 'retryScheduled');
+  if (event?.type === 'retryScheduled') return 'It is a retry of an unsuccessful run (put back by the system; not counted against the app\'s limit).';
+  const because = event?.reason ? (PUT_BACK_BECAUSE[event.reason] ?? event.reason) : 'it was interrupted';
+  const inARow = typeof event?.detail?.['exitsInARow'] === 'number' ? ` (${event.detail['exitsInARow']} of 3 processes in a row)` : '';
+  return `It runs again because ${because}${inARow}: put back by the system, not counted against the app's limit.`;
 }
 
 export function explainRunning(run: TaskRun, history: readonly HistoryEvent[] = []): Explanation {

@@ -107,6 +107,8 @@ export interface SubmissionInput extends SubmissionCheck {
   readonly continued: ContinuedSpec | null;
   /** Absent means `'device'`. */
   readonly placement?: 'device' | 'any';
+  /** Absent means `true`. */
+  readonly requeueOnExit?: boolean;
 }
 
 /**
@@ -135,6 +137,7 @@ export function requestFromInput(input: SubmissionInput, appId: string, requestI
     submittedAt: now,
     // A continued task is watched by the person at this machine, so it always stays here.
     ...(input.placement === 'any' && !continued ? { placement: 'any' as const } : {}),
+    ...(input.requeueOnExit === false ? { requeueOnExit: false as const } : {}),
   };
 }
 

@@ -94,6 +94,18 @@ export interface TaskRequest {
    * (as on iOS: the machine that submitted it). On a store of one machine the two mean the same.
    */
   readonly placement?: 'any';
+  /**
+   * Beyond Apple (the default differs from iOS, see docs/reliability.md): a run that ends because its
+   * process exited, crashed or was killed is run again. `false` (the app's at-most-once opt-out) ends
+   * such a run `appExited` for good. Absent means `true`.
+   */
+  readonly requeueOnExit?: false;
+  /**
+   * Set when the system, not the app, put this request back (recovery after a daemon crash, a retry, a
+   * requeue after the app's process exited or pressure stopped its run): it does not count against the
+   * app's limit on new submissions (`maxPendingProcessingPerApp`). Absent for the app's own submissions.
+   */
+  readonly putBack?: true;
 }
 
 /** Where a request may run: `'device'` (the submitting machine) or `'any'` (any machine of the fleet). */
@@ -209,6 +221,8 @@ export interface TaskRun {
   readonly cpuMs: number | null;
   /** The request's placement; absent means `'device'`. An interrupted `'any'` run may run again on another machine. */
   readonly placement?: 'any';
+  /** The request's {@link TaskRequest.requeueOnExit}: `false` when the app asked for at most once. */
+  readonly requeueOnExit?: false;
 }
 
 /** A change to a run: its id plus the fields that change. */
@@ -291,5 +305,11 @@ export function requestFromRun(run: TaskRun): TaskRequest {
     continued: run.continued ? { title: run.continued.title, subtitle: run.continued.subtitle, strategy: run.continued.strategy, requiredResources: run.continued.requiredResources } : null,
     submittedAt: run.submittedAt,
     ...(run.placement === 'any' ? { placement: 'any' as const } : {}),
+    ...(run.requeueOnExit === false ? { requeueOnExit: false as const } : {}),
   };
+}
+
+/** The request of a run, put back by the system (it does not count against the app's submission limit). */
+export function putBackFromRun(run: TaskRun): TaskRequest {
+  return { ...requestFromRun(run), putBack: true };
 }

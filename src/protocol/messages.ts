@@ -50,6 +50,8 @@ export const requestInputSchema = z.strictObject({
    * and meets the conditions run it; `device` (the default) keeps it on the submitting machine.
    */
   placement: z.enum(['device', 'any']).optional(),
+  /** Beyond Apple: `false` asks for at most once: a run whose process exits is not run again. Default true. */
+  requeueOnExit: z.boolean().optional(),
   /** Required for (and only for) `continued` requests: what the person sees, and what to do when it cannot start now. */
   continued: z
     .strictObject({
@@ -326,6 +328,7 @@ export const pendingReplyDataSchema = z.object({
       requiresExternalPower: z.boolean(),
       requiresUnmeteredNetwork: z.boolean().optional(),
       placement: z.enum(['device', 'any']).optional(),
+      requeueOnExit: z.boolean().optional(),
       interval: z.number().nullable().optional(),
       attempt: z.number().optional(),
       title: z.string().optional(),

@@ -158,6 +158,8 @@ const schedulingFields = {
   attempt: z.int().min(1),
   /** Absent means `'device'`; only `'any'` is ever written out (see {@link TaskRequest.placement}). */
   placement: z.literal('any').optional(),
+  /** Absent means `true`; only `false` is ever written out (see {@link TaskRequest.requeueOnExit}). */
+  requeueOnExit: z.literal(false).optional(),
 };
 
 /** A {@link TaskRequest} for `putRequests`. */
@@ -172,6 +174,8 @@ export const taskRequestSchema = z.object({
   ...schedulingFields,
   continued: continuedSpecSchema.nullable(),
   submittedAt: time,
+  /** Absent for the app's own submissions (see {@link TaskRequest.putBack}). */
+  putBack: z.literal(true).optional(),
 });
 
 const runFields = {

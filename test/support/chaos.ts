@@ -169,7 +169,8 @@ function check(home: TestHome, during: Pick<ChaosReport, 'kills' | 'killsThatCut
     succeededTwice: [...successes].filter(([, count]) => count > 1).map(([identifier]) => identifier),
     untraced: begins.filter(([, , taskId]) => !byTask.has(taskId!)).map(([, identifier, taskId]) => `${identifier} ${taskId}`),
     interruptedNotRerun: interrupted.filter((run) => successes.get(run.identifier) !== 1).map((run) => run.identifier),
-    otherOutcomes: store.runs.filter((run) => run.outcome !== 'success' && run.outcome !== 'interrupted' && run.reason !== 'exitedBeforeStart').map((run) => `${run.identifier}: ${run.outcome} (${run.reason})`),
+    // Issue 17: a run whose process exited mid-handler is put back and runs again too (`exitedWhileRunning`).
+    otherOutcomes: store.runs.filter((run) => run.outcome !== 'success' && run.outcome !== 'interrupted' && run.reason !== 'exitedBeforeStart' && run.reason !== 'exitedWhileRunning').map((run) => `${run.identifier}: ${run.outcome} (${run.reason})`),
     unexplainedRepeats: [...beginsPer].filter(([identifier, count]) => count > (runsPer.get(identifier) ?? 0)).map(([identifier, count]) => `${identifier}: ${count} starts`),
   };
 }

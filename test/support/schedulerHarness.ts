@@ -6,6 +6,7 @@
 import type { Conditions } from '../../src/engine/conditions.js';
 import { ScriptedConditions } from '../../src/testing/scriptedConditions.js';
 import { compileSchedulingOptions, type SchedulingOptions } from '../../src/engine/options.js';
+import type { SustainedPressure } from '../../src/engine/policies/pressureStop.js';
 import type { AppRecord } from '../../src/engine/types.js';
 import type { TaskDelivery } from '../../src/protocol/messages.js';
 import { Scheduler } from '../../src/daemon/scheduler/scheduler.js';
@@ -132,6 +133,8 @@ export interface HarnessOptions {
   readonly clock?: VirtualClock;
   readonly conditions?: Partial<Conditions>;
   readonly cpuMeter?: CpuMeter;
+  /** The sustained pressure the stop rule judges (the daemon's meter); absent: the scripted conditions. */
+  readonly sustainedPressure?: () => SustainedPressure | null;
   /**
    * Called with every batch the scheduler's writer commits, as the scheduler wrote it (before runs'
    * writes are folded together), from before the scheduler starts: a test can see each write, even
@@ -160,6 +163,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     launcher,
     options: compileSchedulingOptions(options.scheduling),
     cpuMeter: options.cpuMeter ?? null,
+    ...(options.sustainedPressure ? { sustainedPressure: options.sustainedPressure } : {}),
     log: { info: () => undefined, warn: (message) => warnings.push(message), error: (message) => warnings.push(message) },
   });
   function connect(registered: readonly string[], launch?: FakeProcess): FakeInstance {

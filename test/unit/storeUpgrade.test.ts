@@ -182,7 +182,9 @@ describe('Upgrading a store written by the previous release (schema 4)', () => {
   it('is one closed file at schema 4', () => {
     assert.equal(existsSync(new URL(`${FIXTURE.href}-wal`)), false);
     assert.equal(existsSync(new URL(`${FIXTURE.href}-journal`)), false);
-    assert.equal(LATEST_SCHEMA_VERSION, 5, 'a new migration: add an upgrade test from this release\'s schema too');
+    // Migration 6 (issue 17) joins migration 5 in the same unreleased version: the previous release is
+    // still 0.1.0 at schema 4, this fixture, which the tests below upgrade to 6.
+    assert.equal(LATEST_SCHEMA_VERSION, 6, 'a new migration: add an upgrade test from this release\'s schema too');
   });
 
   it('migrates to the latest version and reads back every record as the old release wrote it', async () => {

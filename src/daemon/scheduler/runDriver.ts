@@ -3,15 +3,17 @@ import type { Clock, Disposable } from '../../engine/clock.js';
 import { findHandlerKey } from '../../engine/identifiers.js';
 import type { SchedulingOptions } from '../../engine/options.js';
 import type { Blocker } from '../../engine/policy.js';
+import { isPressureStop, type PressureStop } from '../../engine/policies/pressureStop.js';
 import { currentPeriod, missedPeriods, nextPeriodRequest } from '../../engine/recurrence.js';
 import type { QueueEntry, RequestQueue } from '../../engine/requestQueue.js';
-import { requestFromRun, type HistoryEventInput, type TaskOutcome, type TaskRequest, type TaskRun, type TaskRunUpdate } from '../../engine/types.js';
+import { putBackFromRun, type HistoryEventInput, type TaskOutcome, type TaskRequest, type TaskRun, type TaskRunUpdate } from '../../engine/types.js';
 import type { Completion, TaskDelivery } from '../../protocol/messages.js';
 import type { StoreBatch } from '../../store/store.js';
 import type { StoreWriter } from '../storeWriter.js';
 import { hasWorkingInstance, isLaunching, isStopping, launchBackoffMs, pickInstance, type AppState, type AppTable } from './appTable.js';
 import type { ActiveRun, ActiveRuns } from './activeRuns.js';
 import { afterRun } from './aftermath.js';
+import { ExitRequeues } from './exitRequeue.js';
 import type { ContinuedTasks } from './continuedTasks.js';
 import type { PushDelivery } from './pushDelivery.js';
 import type { CpuAccounting } from './cpuAccounting.js';
@@ -34,9 +36,6 @@ export interface RunDriverDeps {
   readonly continued: ContinuedTasks;
   readonly pushes: PushDelivery;
 }
-
-/** Processes in a row that may take a task and exit before its handler starts; then the run ends `appExited`. */
-const MAX_EXITS_BEFORE_START = 3;
 
 /** Signals that a pass should run; `unpark` when requests held for the user or the conditions may now run. */
 export type OnChange = (unpark: boolean) => void;
@@ -62,11 +61,8 @@ export class RunDriver implements Disposable {
    * had exited on their own.
    */
   #disposed = false;
-  /**
-   * Per request: how many processes in a row took its task and exited before reporting its handler's
-   * start. A task that crashes its process at once would otherwise be requeued (and relaunched) forever.
-   */
-  readonly #exitsBeforeStart = new Map<string, number>();
+  /** Runs whose process went away run again, bounded by a crash-loop rule (see exitRequeue.ts). */
+  readonly #exits = new ExitRequeues();
 
   constructor(deps: RunDriverDeps, apps: AppTable, runs: ActiveRuns, queue: RequestQueue, onChange: OnChange) {
     this.#deps = deps;
@@ -112,6 +108,7 @@ export class RunDriver implements Disposable {
       requiresExternalPower: request.requiresExternalPower,
       requiresUnmeteredNetwork: request.requiresUnmeteredNetwork,
       ...(request.placement === 'any' ? { placement: 'any' as const } : {}),
+      ...(request.requeueOnExit === false ? { requeueOnExit: false as const } : {}),
       recurrence,
       retry: request.retry,
       attempt: request.attempt,
@@ -227,26 +224,35 @@ export class RunDriver implements Disposable {
     this.#deps.cpu.settle(instance, this.#runs.forInstance(instance).filter((active) => active.run.startedAt !== null));
     const now = this.#deps.clock.now();
     this.#event({ at: now, appId: instance.appId, identifier: null, taskId: null, type: 'appDisconnected', reason: null, detail: { pid: instance.pid } });
-    for (const active of this.#runs.forInstance(instance)) {
-      if (active.run.startedAt === null) {
-        const { requestId, identifier } = active.run;
-        const exits = (this.#exitsBeforeStart.get(requestId) ?? 0) + 1;
-        if (exits >= MAX_EXITS_BEFORE_START) {
-          // Not a tool that exited before its handler saw the task: the task kills its process.
-          this.#exitsBeforeStart.delete(requestId);
-          this.finish(active, 'appExited', 'appExited', `${instance.appId} exited ${exits} times in a row after receiving ${identifier}, before its handler reported a start`);
-          continue;
-        }
-        // The process left before its handler saw the task (a user-launched tool that submitted and
-        // exited, say): the task never ran, so it is not lost but pending again.
-        this.#exitsBeforeStart.set(requestId, exits);
-        this.finish(active, 'appExited', 'exitedBeforeStart', `${instance.appId} (pid ${instance.pid}) exited before its handler started`);
-        this.#requeue(active.run, 'exitedBeforeStart');
-      } else {
-        this.finish(active, 'appExited', 'appExited', `${instance.appId} (pid ${instance.pid}) exited or disconnected while the task ran`);
-      }
-    }
+    for (const active of this.#runs.forInstance(instance)) this.#processExited(active, instance);
     this.#deps.cpu.forget(instance);
+  }
+
+  /**
+   * The process holding a run went away (it exited, crashed or was killed, and not by the daemon at a
+   * deadline): the run ends `appExited` and, by the rule of {@link ExitRequeues}, its request runs again.
+   */
+  #processExited(active: ActiveRun, instance: AppInstance): void {
+    const { run } = active;
+    const where = `${instance.appId} (pid ${instance.pid})`;
+    // A continued task the person force-quit ends with the app: the person stopped the work they started.
+    if (run.kind === 'continued' && this.#deps.usage.forceQuitAt(run.appId) !== null) {
+      this.finish(active, 'appExited', 'forceQuit', `${where} was force-quit while the task ran`);
+      return;
+    }
+    const verdict = this.#exits.processExited(run, instance.appId);
+    if (verdict.action === 'giveUp') {
+      this.finish(active, 'appExited', 'appExited', verdict.message);
+    } else if (verdict.action === 'atMostOnce') {
+      this.finish(active, 'appExited', 'appExited', `${where} exited while the task ran; the request asked not to run again (requeueOnExit: false)`);
+    } else if (verdict.reason === 'exitedBeforeStart') {
+      // The process left before its handler saw the task (a tool that submitted and exited, say).
+      this.finish(active, 'appExited', 'exitedBeforeStart', `${where} exited before its handler started`);
+      this.#requeue(active.run, 'exitedBeforeStart', { exitsInARow: verdict.exits });
+    } else {
+      this.finish(active, 'appExited', 'exitedWhileRunning', `${where} exited or disconnected while the task ran; it runs again`);
+      this.#requeue(active.run, 'exitedWhileRunning', { exitsInARow: verdict.exits });
+    }
   }
 
   /** The user opened the app: counts for its usage, and ends a force-quit. */
@@ -273,7 +279,6 @@ export class RunDriver implements Disposable {
       const active = this.#runs.get(taskId);
       if (!active || active.instance !== instance || active.run.startedAt !== null) continue;
       active.run = { ...active.run, startedAt: now };
-      this.#exitsBeforeStart.delete(active.run.requestId);
       updates.push({ taskId, startedAt: now });
     }
     if (updates.length > 0) this.#write({ updateRuns: updates });
@@ -294,7 +299,9 @@ export class RunDriver implements Disposable {
       const expired = active.run.state === 'expired';
       const outcome: TaskOutcome = completion.success ? 'success' : expired ? 'expired' : completion.reason === 'noHandler' ? 'noHandler' : 'failure';
       if (active.push) active.push.result = completion.result ?? null;
-      this.finish(active, outcome, completion.reason ?? (expired ? active.run.expirationReason : null), completion.error);
+      // A stop for pressure keeps its own reason, so history tells it from running out of time.
+      const stoppedForPressure = expired && isPressureStop(active.run.expirationReason);
+      this.finish(active, outcome, stoppedForPressure ? active.run.expirationReason : (completion.reason ?? (expired ? active.run.expirationReason : null)), completion.error);
     }
     return stray;
   }
@@ -313,8 +320,8 @@ export class RunDriver implements Disposable {
     active.timer = this.#deps.clock.setTimer(this.#deps.options.expirationGraceMs, () => this.#terminateAfterExpiration(active));
   }
 
-  /** Expires running tasks that a policy no longer allows (`check` returns its blocker). */
-  enforceConstraints(check: (run: TaskRun) => Blocker | null): void {
+  /** Expires running tasks that a policy no longer allows (`check` returns its blocker, or a stop for pressure). */
+  enforceConstraints(check: (run: TaskRun) => Pick<Blocker, 'reason' | 'message'> | PressureStop | null): void {
     for (const active of [...this.#runs.all()]) {
       if (active.run.state !== 'running') continue;
       const blocker = check(active.run);
@@ -328,6 +335,7 @@ export class RunDriver implements Disposable {
   /** Ends a run with an outcome and frees its slot. */
   finish(active: ActiveRun, outcome: TaskOutcome, reason: string | null, error: string | null): void {
     if (!this.#runs.remove(active)) return;
+    this.#exits.runEnded(active.run, outcome);
     const now = this.#deps.clock.now();
     let cpuMs: number | null = null;
     if (active.instance) {
@@ -357,6 +365,8 @@ export class RunDriver implements Disposable {
       ...(pushed.updatePushes ? { updatePushes: pushed.updatePushes } : {}),
     };
     this.#write(batch);
+    // A task that pressure stopped runs again once the pressure clears (the policies hold it until then).
+    if (outcome !== 'success' && isPressureStop(active.run.expirationReason)) this.#requeue(active.run, 'stoppedForPressure', { stoppedBy: active.run.expirationReason });
     if (aftermath.throttledUntil !== null) {
       this.#deps.log.warn(`${appId} overran a deadline and is throttled until ${new Date(aftermath.throttledUntil).toISOString()}`, { appId, identifier });
     }
@@ -446,14 +456,17 @@ export class RunDriver implements Disposable {
     }
   }
 
-  /** Makes the request of a run that never started pending again, unless a newer request stands. */
-  #requeue(run: TaskRun, reason: string): void {
+  /**
+   * Makes the request of a run pending again (put back by the system: it does not count against the
+   * app's submission limit), unless a newer request stands.
+   */
+  #requeue(run: TaskRun, reason: string, detail: Record<string, unknown> | null = null): void {
     // A push goes again from its own line (PushDelivery), not as a request.
     if (run.kind === 'push' || this.#queue.get(run.appId, run.identifier) || !this.#apps.get(run.appId)) return;
-    const request = requestFromRun(run);
+    const request = putBackFromRun(run);
     this.#queue.put(request, this.#deps.clock.now());
     this.#deps.periods.track(request);
-    this.#write({ putRequests: [request], events: [this.#runEvent(run, 'requeued', reason, null)] });
+    this.#write({ putRequests: [request], events: [this.#runEvent(run, 'requeued', reason, detail)] });
   }
 
   #runEvent(run: TaskRun, type: HistoryEventInput['type'], reason: string | null, detail: Record<string, unknown> | null): HistoryEventInput {

@@ -5,6 +5,7 @@ import { evaluate, evaluateWhileRunning } from '../../engine/evaluate.js';
 import { explainNone, explainPending, explainRunning, type Explanation } from '../../engine/explain.js';
 import type { SchedulingOptions } from '../../engine/options.js';
 import { DEFAULT_POLICIES } from '../../engine/policies/index.js';
+import { pressureFromConditions, pressureStop, type SustainedPressure } from '../../engine/policies/pressureStop.js';
 import type { Policy, PolicyContext } from '../../engine/policy.js';
 import { RequestQueue } from '../../engine/requestQueue.js';
 import { checkIdentifier, permits } from '../../engine/submission.js';
@@ -49,6 +50,12 @@ export interface SchedulerDeps {
   readonly random?: () => number;
   /** Hardware this machine has for continued tasks' `requiredResources`. @default ['cpu'] */
   readonly supportedResources?: readonly string[];
+  /**
+   * Sustained pressure and the share of the CPU the daemon's own tasks use (src/conditions/
+   * sustainedPressure.ts), for stopping running tasks; null where not measured (virtual time), when
+   * the conditions' own levels stand in.
+   */
+  readonly sustainedPressure?: () => SustainedPressure | null;
 }
 
 /** The setting that keeps the global Background App Refresh switch. */
@@ -148,15 +155,25 @@ export class Scheduler implements Disposable {
     });
   }
 
-  /** Expires running processing tasks whose conditions stopped holding (power, network, the user back, heat). */
+  /**
+   * Expires running processing tasks whose conditions stopped holding (power, network, the user back),
+   * and the ones sustained pressure stops (see `pressureStop`); the latter run again when it clears.
+   */
   #enforceWhileRunning(): void {
     const now = this.#deps.clock.now();
+    const { conditions } = this.#deps.conditions.current();
+    const pressure = this.#deps.sustainedPressure?.() ?? pressureFromConditions(conditions);
     this.#driver.enforceConstraints((run) => {
       const app = this.apps.get(run.appId);
       if (run.kind !== 'processing' || run.forced || !app) return null;
-      return evaluateWhileRunning(this.#policies, this.#context(app, requestFromRun(run), now));
+      return evaluateWhileRunning(this.#policies, this.#context(app, requestFromRun(run), now)) ?? pressureStop(run, conditions, pressure, this.#deps.options);
     });
-    this.#continued.shedUnderPressure();
+    this.#continued.shedUnderPressure(pressure);
+  }
+
+  /** Looks again at running tasks under sustained pressure, which moves without a change of conditions. */
+  recheckPressure(): void {
+    this.#enforceWhileRunning();
   }
 
   /** Loads the durable state (after recovering runs interrupted by a crash) and schedules the first pass. */
@@ -166,6 +183,10 @@ export class Scheduler implements Disposable {
     for (const run of recovery.interrupted) {
       deps.log.warn('task interrupted by a daemon stop; it is pending again', { appId: run.appId, identifier: run.identifier, taskId: run.taskId });
     }
+    // What recovery put back is the system's, not the app's: it does not count against the app's limit
+    // (a fleet's pool requests are the fleet's to move, and stay as they are).
+    const putBack = recovery.requeued.filter((request) => request.putBack !== true && request.placement !== 'any').map((request) => ({ ...request, putBack: true as const }));
+    if (putBack.length > 0) await deps.writer.write({ putRequests: putBack });
     for (const app of await deps.store.listApps()) scheduler.apps.put(app);
     const now = deps.clock.now();
     await restoreUsage(deps.store, scheduler.usage, now);

@@ -83,8 +83,21 @@ export function reasonLabel(code) {
 }
 
 /** Timeline colours: what happened to a run, in five groups a person tells apart. */
+/**
+ * Stops for pressure (src/engine/policies/pressureStop.ts, PRESSURE_STOP_REASONS; this page is plain
+ * JavaScript, so the words are repeated here): not "ran out of time".
+ */
+const PRESSURE_STOPS = {
+  machineNeededCpu: 'stopped: the machine needed its CPU',
+  machineNeededMemory: 'stopped: the machine needed its memory',
+  machineNeededIo: 'stopped: the machine needed its disk',
+  machineTooHot: 'stopped: the machine was too hot',
+  systemPressure: 'stopped: the machine needed its memory',
+};
+
 export function outcomeGroup(run) {
   if (run.expirationReason === 'userCancelled') return 'cancelled';
+  if (PRESSURE_STOPS[run.expirationReason] && run.outcome !== 'success') return 'pressure';
   switch (run.outcome) {
     case 'success': return 'success';
     case 'expired':
@@ -100,12 +113,14 @@ export const OUTCOME_GROUPS = [
   ['failure', 'Failed'],
   ['expired', 'Ran out of time'],
   ['cancelled', 'Cancelled'],
+  ['pressure', 'Stopped: the machine needed it'],
   ['stopped', 'Interrupted'],
   ['running', 'Running'],
 ];
 
 export function outcomeLabel(run) {
   if (run.expirationReason === 'userCancelled') return 'cancelled by you';
+  if (PRESSURE_STOPS[run.expirationReason] && run.outcome !== 'success') return PRESSURE_STOPS[run.expirationReason];
   const words = { success: 'completed', failure: 'failed', expired: `expired (${run.expirationReason ?? 'time limit'})`, terminatedAfterExpiration: 'stopped after expiring', noHandler: 'no handler', interrupted: 'interrupted', appExited: 'app exited', launchFailed: 'launch failed' };
   return words[run.outcome] ?? String(run.outcome);
 }
