@@ -7,6 +7,7 @@ import {
   describeVersion,
   type AppHello,
   type AppMessage,
+  type BlockMessage,
   type CancelReplyData,
   type DaemonMessage,
   type NotificationActionDelivery,
@@ -125,6 +126,7 @@ export class AppSession {
     const process = hello.launchId ? app.processes.get(hello.launchId) : undefined;
     const launchReason: LaunchReason = process?.reason ?? 'user';
     this.#instance = new SessionAppInstance(this.#transport, this.#instanceId, hello, process ? hello.launchId : null, launchReason, new Set(accepted), hello.notificationActions);
+    if (hello.blocks) this.#instance.takesBlocks();
     const supportedResources = [...this.#scheduler.supportedResources];
     const cancelledWhileAway = this.#scheduler.takeCancelledWhileAway(hello.appId);
     this.#transport.send({ t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: this.#daemonVersion, launchReason, accepted, rejected, supportedResources, cancelledWhileAway });
@@ -238,6 +240,13 @@ class SessionAppInstance implements AppInstance {
 
   deliver(tasks: readonly TaskDelivery[]): void {
     this.transport.send({ t: 'tasks', tasks });
+  }
+
+  deliverBlock?: (block: BlockMessage) => void;
+
+  /** Its SDK runs blocks of tasks (it said so in its hello). */
+  takesBlocks(): void {
+    this.deliverBlock = (block) => this.transport.send(block);
   }
 
   expire(tasks: readonly { taskId: string; reason: string }[]): void {

@@ -1,3 +1,4 @@
+import type { TaskRunUpdate } from '../engine/types.js';
 import type { StoreBatch } from '../store/store.js';
 import type { SchedulerLog } from './scheduler/ports.js';
 
@@ -28,6 +29,11 @@ export class TaskLog {
   /** Feed it every committed batch (`StoreWriter.onDidCommit`). */
   committed(batch: StoreBatch): void {
     for (const run of batch.insertRuns ?? []) {
+      if (run.state === 'finished') {
+        // A task of a block is written once, when it finishes: one record says it all.
+        this.#finished(run, `${run.identifier} of ${run.appId}`, { appId: run.appId, identifier: run.identifier, taskId: run.taskId }, run.startedAt ?? undefined);
+        continue;
+      }
       this.#tasks.set(run.taskId, { appId: run.appId, identifier: run.identifier });
       this.log.debug?.(`dispatched ${run.identifier} of ${run.appId}`, { appId: run.appId, identifier: run.identifier, taskId: run.taskId, kind: run.kind });
     }
@@ -44,13 +50,17 @@ export class TaskLog {
         this.log.info(`expired ${name}`, { ...fields, ...(update.expirationReason ? { expirationReason: update.expirationReason } : {}) });
       } else if (update.state === 'finished') {
         this.#tasks.delete(update.taskId);
-        this.log.info(`finished ${name}: ${update.outcome ?? 'unknown'}`, {
-          ...fields,
-          outcome: update.outcome,
-          ...(update.reason ? { reason: update.reason } : {}),
-          ...(key?.startedAt !== undefined && typeof update.completedAt === 'number' ? { durationMs: update.completedAt - key.startedAt } : {}),
-        });
+        this.#finished(update, name, fields, key?.startedAt);
       }
     }
+  }
+
+  #finished(end: Pick<TaskRunUpdate, 'outcome' | 'reason' | 'completedAt'>, name: string, fields: Record<string, unknown>, startedAt: number | undefined): void {
+    this.log.info(`finished ${name}: ${end.outcome ?? 'unknown'}`, {
+      ...fields,
+      outcome: end.outcome,
+      ...(end.reason ? { reason: end.reason } : {}),
+      ...(startedAt !== undefined && typeof end.completedAt === 'number' ? { durationMs: end.completedAt - startedAt } : {}),
+    });
   }
 }

@@ -275,6 +275,20 @@ export function requestKey(appId: string, identifier: string): string {
 }
 
 /** The request a run came from, to make it pending again (after a launch failure, a crash, a retry). */
+/**
+ * A block of tasks handed to one app process at once, under one lease (docs/architecture.md, "Blocks"):
+ * the only write made when the block is handed over. Its runs are kept as they were at that moment; the
+ * store writes each run's row once, when it finishes. After a crash, recovery turns the runs of a lease
+ * that have no row yet into runs finished `interrupted`, so a handler that ran always has a trace.
+ */
+export interface TaskLease {
+  readonly leaseId: string;
+  readonly appId: string;
+  /** When it was handed over (wall ms). */
+  readonly at: number;
+  readonly runs: readonly TaskRun[];
+}
+
 export function requestFromRun(run: TaskRun): TaskRequest {
   return {
     requestId: run.requestId,

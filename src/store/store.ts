@@ -6,6 +6,7 @@ import type {
   HistoryEvent,
   HistoryEventInput,
   HistoryEventType,
+  TaskLease,
   TaskRequest,
   TaskRun,
   TaskRunUpdate,
@@ -40,6 +41,10 @@ export interface StoreBatch {
   readonly updatePushes?: readonly PushUpdate[];
   readonly insertNotifications?: readonly NotificationRecord[];
   readonly updateNotifications?: readonly NotificationUpdate[];
+  /** Blocks handed to an app (see {@link TaskLease}); a `leaseId` that exists fails the batch. */
+  readonly putLeases?: readonly TaskLease[];
+  /** Leases whose runs have all finished (or gone back to pending), by `leaseId`. */
+  readonly deleteLeases?: readonly string[];
 }
 
 export type { NotificationFilter, PushFilter, PushStateCount };

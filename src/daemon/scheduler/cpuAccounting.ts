@@ -28,7 +28,8 @@ export class CpuAccounting {
     if (reading === null) return;
     const last = this.#lastReading.get(instance);
     this.#lastReading.set(instance, reading);
-    if (last === undefined || running.length === 0) return;
+    // Nothing used since the last reading (one reading a turn): nothing to share.
+    if (last === undefined || running.length === 0 || reading === last) return;
     const share = Math.max(0, reading - last) / running.length;
     for (const active of running) this.#charged.set(active.run.taskId, (this.#charged.get(active.run.taskId) ?? 0) + share);
   }

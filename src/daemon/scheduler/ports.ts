@@ -1,4 +1,4 @@
-import type { NotificationActionDelivery, TaskDelivery } from '../../protocol/messages.js';
+import type { BlockMessage, NotificationActionDelivery, TaskDelivery } from '../../protocol/messages.js';
 import type { AppRecord } from '../../engine/types.js';
 
 export type LaunchReason = 'user' | 'background';
@@ -19,6 +19,11 @@ export interface AppInstance {
   /** Whether the process handles the actions people choose on notifications (`notifications.onAction`). */
   readonly notificationActions: boolean;
   deliver(tasks: readonly TaskDelivery[]): void;
+  /**
+   * Hands the process a block of tasks under one lease, where it takes blocks (its SDK says so in its
+   * hello); absent where it does not, and then every task goes one by one through {@link deliver}.
+   */
+  deliverBlock?(block: BlockMessage): void;
   /** Hands the process actions the person chose on the app's notifications. */
   deliverActions(actions: readonly NotificationActionDelivery[]): void;
   expire(tasks: readonly { taskId: string; reason: string }[]): void;

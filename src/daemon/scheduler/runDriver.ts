@@ -6,11 +6,12 @@ import type { Blocker } from '../../engine/policy.js';
 import { currentPeriod, missedPeriods, nextPeriodRequest } from '../../engine/recurrence.js';
 import type { QueueEntry, RequestQueue } from '../../engine/requestQueue.js';
 import { requestFromRun, type HistoryEventInput, type TaskOutcome, type TaskRequest, type TaskRun, type TaskRunUpdate } from '../../engine/types.js';
-import type { Completion, TaskDelivery } from '../../protocol/messages.js';
+import { NOT_STARTED, type Completion, type TaskDelivery } from '../../protocol/messages.js';
 import type { StoreBatch } from '../../store/store.js';
 import type { StoreWriter } from '../storeWriter.js';
 import { hasWorkingInstance, isLaunching, isStopping, launchBackoffMs, pickInstance, type AppState, type AppTable } from './appTable.js';
 import type { ActiveRun, ActiveRuns } from './activeRuns.js';
+import { BlockLeases } from './blockLeases.js';
 import { afterRun } from './aftermath.js';
 import type { ContinuedTasks } from './continuedTasks.js';
 import type { PushDelivery } from './pushDelivery.js';
@@ -67,6 +68,9 @@ export class RunDriver implements Disposable {
    * start. A task that crashes its process at once would otherwise be requeued (and relaunched) forever.
    */
   readonly #exitsBeforeStart = new Map<string, number>();
+  readonly #blocks: BlockLeases;
+  /** Per process, its block tasks whose handlers have begun and not finished (at most its concurrency). */
+  readonly #startedLeased = new Map<AppInstance, Set<ActiveRun>>();
 
   constructor(deps: RunDriverDeps, apps: AppTable, runs: ActiveRuns, queue: RequestQueue, onChange: OnChange) {
     this.#deps = deps;
@@ -74,6 +78,7 @@ export class RunDriver implements Disposable {
     this.#runs = runs;
     this.#queue = queue;
     this.#onChange = onChange;
+    this.#blocks = new BlockLeases({ clock: deps.clock, options: deps.options, newId: deps.newId, runs, write: (batch) => this.#write(batch) });
     this.#processes = new ProcessSupervisor({
       ...deps,
       event: (event) => this.#event(event),
@@ -86,6 +91,11 @@ export class RunDriver implements Disposable {
 
   get backgroundProcessCount(): number {
     return this.#processes.backgroundCount;
+  }
+
+  /** Whether handing the request over now adds it to a block that takes no further slot (see BlockLeases). */
+  joinsBlock(request: TaskRequest): boolean {
+    return this.#blocks.joinsBlock(this.#apps.get(request.appId), request);
   }
 
   /** Turns a pending request into a run and starts it; returns the task id. */
@@ -134,6 +144,8 @@ export class RunDriver implements Disposable {
       cpuMs: null,
       continued: request.continued ? { ...request.continued, completedUnits: 0, totalUnits: 0 } : null,
     };
+    const blockInstance = forced || recurrence ? undefined : this.#blocks.instanceFor(app, request);
+    if (blockInstance) return this.#handInBlock(app, run, blockInstance, now);
     const active: ActiveRun = { run, instance: null, timer: null };
     if (request.push) active.push = { pushId: request.push.pushId, urgent: request.push.priority === 10, result: null };
     if (request.continued) {
@@ -171,6 +183,22 @@ export class RunDriver implements Disposable {
       // An urgent push is not the system's discretion: its launch is not charged to the app's budget.
       this.launch(app, 'background', { budget: !active.push?.urgent });
     }
+    return run.taskId;
+  }
+
+  /**
+   * Hands a run to the app's connected process in this turn's block: nothing is written for it now
+   * (the block's lease is, once per block; the run's row when it finishes), and its time limit counts
+   * from its handler's start.
+   */
+  #handInBlock(app: AppState, dispatched: TaskRun, instance: AppInstance, now: number): string {
+    app.idleTimer?.dispose();
+    app.idleTimer = null;
+    const background = instance.launchReason === 'background';
+    const run: TaskRun = { ...dispatched, state: 'running', launch: 'alreadyRunning', launchedAt: now, background };
+    const active: ActiveRun = { run, instance, timer: null };
+    this.#blocks.hand(instance, active);
+    this.#runs.add(active);
     return run.taskId;
   }
 
@@ -228,6 +256,12 @@ export class RunDriver implements Disposable {
     const now = this.#deps.clock.now();
     this.#event({ at: now, appId: instance.appId, identifier: null, taskId: null, type: 'appDisconnected', reason: null, detail: { pid: instance.pid } });
     for (const active of this.#runs.forInstance(instance)) {
+      if (active.lease) this.#blocks.pause(instance.appId);
+      if (active.lease && active.run.startedAt === null) {
+        // Handed over in a block and never begun: its request is still in the store, it is just in line again.
+        this.#giveBack(active);
+        continue;
+      }
       if (active.run.startedAt === null) {
         const { requestId, identifier } = active.run;
         const exits = (this.#exitsBeforeStart.get(requestId) ?? 0) + 1;
@@ -247,6 +281,7 @@ export class RunDriver implements Disposable {
       }
     }
     this.#deps.cpu.forget(instance);
+    this.#startedLeased.delete(instance);
   }
 
   /** The user opened the app: counts for its usage, and ends a force-quit. */
@@ -274,7 +309,8 @@ export class RunDriver implements Disposable {
       if (!active || active.instance !== instance || active.run.startedAt !== null) continue;
       active.run = { ...active.run, startedAt: now };
       this.#exitsBeforeStart.delete(active.run.requestId);
-      updates.push({ taskId, startedAt: now });
+      if (active.lease) this.#startedInBlock(active, now);
+      else updates.push({ taskId, startedAt: now });
     }
     if (updates.length > 0) this.#write({ updateRuns: updates });
   }
@@ -285,6 +321,15 @@ export class RunDriver implements Disposable {
       if (!active || active.instance !== instance) {
         this.#deps.log.warn('completion for a task this app does not hold; ignored', { appId: instance.appId, taskId: completion.taskId });
         continue;
+      }
+      if (active.lease && active.run.startedAt === null) {
+        // The SDK gave back a block task it had not begun (its expiration came first): in line again.
+        if (completion.reason === NOT_STARTED) {
+          this.#giveBack(active);
+          continue;
+        }
+        // A block task that began and completed between two of the app's sends: the completion is its start too.
+        this.#startedInBlock(active, this.#deps.clock.now());
       }
       const expired = active.run.state === 'expired';
       const outcome: TaskOutcome = completion.success ? 'success' : expired ? 'expired' : completion.reason === 'noHandler' ? 'noHandler' : 'failure';
@@ -300,7 +345,8 @@ export class RunDriver implements Disposable {
     active.timer?.dispose();
     active.run = { ...active.run, state: 'expired', expiredAt: now, expirationReason: reason };
     this.#write({
-      updateRuns: [{ taskId: active.run.taskId, state: 'expired', expiredAt: now, expirationReason: reason }],
+      // A block task has no row until it finishes: its expiration is written with it.
+      ...(active.lease ? {} : { updateRuns: [{ taskId: active.run.taskId, state: 'expired' as const, expiredAt: now, expirationReason: reason }] }),
       events: [this.#runEvent(active.run, 'expired', reason, null)],
     });
     active.instance.expire([{ taskId: active.run.taskId, reason }]);
@@ -325,7 +371,10 @@ export class RunDriver implements Disposable {
     const now = this.#deps.clock.now();
     let cpuMs: number | null = null;
     if (active.instance) {
-      this.#deps.cpu.settle(active.instance, [...this.#runs.forInstance(active.instance), active]);
+      // A block's tasks that have begun share its process's CPU; those waiting their turn in the app do not.
+      const sharing = active.lease ? [...this.#startedInBlocks(active.instance)] : [...this.#runs.forInstance(active.instance), active];
+      if (active.lease) this.#startedLeased.get(active.instance)?.delete(active);
+      this.#deps.cpu.settle(active.instance, active.lease && active.run.startedAt === null ? [...sharing, active] : sharing);
       cpuMs = this.#deps.cpu.take(active.run.taskId);
     }
     const continued = active.run.continued
@@ -345,12 +394,20 @@ export class RunDriver implements Disposable {
     const pushed = active.push ? this.#deps.pushes.finished(active.run, active.push.pushId, outcome, { result: active.push.result, reason }, now) : {};
     events.push(...(pushed.events ?? []));
     const batch: StoreBatch = {
-      updateRuns: [{ taskId: active.run.taskId, state: 'finished', outcome, reason, error, completedAt: now, cpuMs, ...(continued ? { continued } : {}) }],
       ...(aftermath.retry ? { putRequests: [aftermath.retry] } : {}),
+      ...(active.lease
+        ? {
+            // A block task's one write: its request out (unless a newer one replaced it) and its whole run in.
+            deleteRequests: [{ appId, identifier, requestId: active.run.requestId }],
+            insertRuns: [active.run],
+            ...this.#blocks.release(active),
+          }
+        : { updateRuns: [{ taskId: active.run.taskId, state: 'finished' as const, outcome, reason, error, completedAt: now, cpuMs, ...(continued ? { continued } : {}) }] }),
       ...(events.length > 0 ? { events } : {}),
       ...(pushed.updatePushes ? { updatePushes: pushed.updatePushes } : {}),
     };
     this.#write(batch);
+    if (outcome === 'success' && !active.lease) this.#blocks.resume(appId);
     if (aftermath.throttledUntil !== null) {
       this.#deps.log.warn(`${appId} overran a deadline and is throttled until ${new Date(aftermath.throttledUntil).toISOString()}`, { appId, identifier });
     }
@@ -388,6 +445,33 @@ export class RunDriver implements Disposable {
     void active.durable.then(() => {
       if (this.#runs.get(active.run.taskId) === active && active.instance === instance) this.#send(instance, delivery);
     });
+  }
+
+  /** A block task's handler began: its time limit runs from now. Nothing is written (its run is, when it finishes). */
+  #startedInBlock(active: ActiveRun, now: number): void {
+    if (active.instance) this.#startedInBlocks(active.instance).add(active);
+    const limit = this.#blocks.timeLimitMs(active);
+    active.run = { ...active.run, startedAt: now, deadlineAt: now + limit };
+    active.timer = this.#deps.clock.setTimer(limit, () => this.expire(active, 'timeLimit'));
+  }
+
+  #startedInBlocks(instance: AppInstance): Set<ActiveRun> {
+    let started = this.#startedLeased.get(instance);
+    if (!started) this.#startedLeased.set(instance, (started = new Set()));
+    return started;
+  }
+
+  /** A block task that never began goes back in line; its request never left the store, so nothing is written but the lease's end. */
+  #giveBack(active: ActiveRun): void {
+    if (!this.#runs.remove(active)) return;
+    const { run } = active;
+    const ended = this.#blocks.release(active);
+    if (ended.deleteLeases) this.#write(ended);
+    if (!this.#queue.get(run.appId, run.identifier) && this.#apps.get(run.appId)) {
+      const request = requestFromRun(run);
+      this.#queue.put(request, this.#deps.clock.now());
+    }
+    this.#onChange(false);
   }
 
   /** Queues a delivery; the deliveries of one turn go to each instance in one frame. */

@@ -6,6 +6,8 @@ import type { PgContext } from './context.js';
 import { pendingRequests } from './listRequests.js';
 import { lockActiveRuns } from './listRuns.js';
 import { insertRequests } from './putRequests.js';
+import { insertRuns } from './insertRuns.js';
+import { deleteLeases, listLeases } from './leases.js';
 
 const REASON = 'daemonStopped';
 
@@ -32,6 +34,7 @@ function slot(run: TaskRun | TaskRequest, pooled: boolean): string {
  */
 export async function recoverInterruptedRuns(ctx: PgContext, at: number): Promise<RecoveryResult> {
   await ctx.run(RELEASE_CLAIMS, [ctx.nodeId]);
+  await materializeLeases(ctx);
   const active = await lockActiveRuns(ctx);
   if (active.length === 0) return { interrupted: [], requeued: [] };
 
@@ -73,4 +76,21 @@ export async function recoverInterruptedRuns(ctx: PgContext, at: number): Promis
   await insertRequests(ctx, inserted);
   await appendEvents(ctx, events);
   return { interrupted, requeued };
+}
+
+const EXISTING_RUNS = /* sql */ `SELECT task_id AS "taskId" FROM runs WHERE task_id = ANY($1::text[])`;
+
+/**
+ * The runs of blocks still leased when the daemon stopped have no row yet (a block's run is written once,
+ * when it finishes): each gets its row as it was handed over, so it is finished `interrupted` below like
+ * any run that was active. Its request was never taken out of the store, so it is pending already.
+ */
+async function materializeLeases(ctx: PgContext): Promise<void> {
+  const leases = await listLeases(ctx);
+  if (leases.length === 0) return;
+  const runs = leases.flatMap((lease) => lease.runs);
+  const existing = new Set((await ctx.rows<{ taskId: string }>(EXISTING_RUNS, [runs.map((run) => run.taskId)])).map((row) => row.taskId));
+  const missing = runs.filter((run) => !existing.has(run.taskId));
+  if (missing.length > 0) await insertRuns(ctx, missing);
+  await deleteLeases(ctx, leases.map((lease) => lease.leaseId));
 }

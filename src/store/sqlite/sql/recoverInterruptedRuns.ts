@@ -6,6 +6,9 @@ import type { SqlContext } from './context.js';
 import { getRequest } from './listRequests.js';
 import { listActiveRuns } from './listRuns.js';
 import { insertRequest } from './putRequests.js';
+import { insertRuns } from './insertRuns.js';
+import { deleteLeases, listLeases } from './leases.js';
+import { getRun } from './listRuns.js';
 import { updateRuns } from './updateRuns.js';
 
 const REASON = 'daemonStopped';
@@ -19,6 +22,7 @@ const REASON = 'daemonStopped';
  * Runs are handled newest first, so if two active runs share an identifier, the newer request wins.
  */
 export function recoverInterruptedRuns(ctx: SqlContext, at: number): RecoveryResult {
+  materializeLeases(ctx);
   const interrupted: TaskRun[] = [];
   const requeued: TaskRequest[] = [];
   const events: HistoryEventInput[] = [];
@@ -48,4 +52,17 @@ export function recoverInterruptedRuns(ctx: SqlContext, at: number): RecoveryRes
   }
   appendEvents(ctx, events);
   return { interrupted, requeued };
+}
+
+/**
+ * The runs of blocks still leased when the daemon stopped have no row yet (a block's run is written once,
+ * when it finishes): each gets its row as it was handed over, so the loop above finishes it as
+ * `interrupted` like any run that was active. Its request was never taken out of the store, so it is
+ * pending already (or superseded by a newer one).
+ */
+function materializeLeases(ctx: SqlContext): void {
+  const leases = listLeases(ctx);
+  if (leases.length === 0) return;
+  insertRuns(ctx, leases.flatMap((lease) => lease.runs.filter((run) => getRun(ctx, run.taskId) === undefined)));
+  deleteLeases(ctx, leases.map((lease) => lease.leaseId));
 }
