@@ -18,6 +18,7 @@ import {
   type WireError,
 } from '../protocol/messages.js';
 import { PUSH_IDENTIFIER } from '../engine/push.js';
+import { parseHotFrame } from '../protocol/hotFrames.js';
 import { credentialMatches } from './credentials.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { AppInstance, LaunchReason, SchedulerLog } from './scheduler/ports.js';
@@ -139,13 +140,18 @@ export class AppSession {
   frame(frame: unknown): void {
     const instance = this.#instance;
     if (!instance) return;
-    const parsed = appMessageSchema.safeParse(frame);
-    if (!parsed.success) {
-      const { field, message } = describeIssue(parsed.error);
-      this.#transport.fail({ code: 'protocolError', message: `invalid frame: ${message}`, field });
-      return;
+    // The frames about every task are checked by hand (src/protocol/hotFrames.ts); the rest, and any frame
+    // the fast check does not take, by the schema, which names the field at fault.
+    let message = parseHotFrame(frame);
+    if (!message) {
+      const parsed = appMessageSchema.safeParse(frame);
+      if (!parsed.success) {
+        const { field, message: text } = describeIssue(parsed.error);
+        this.#transport.fail({ code: 'protocolError', message: `invalid frame: ${text}`, field });
+        return;
+      }
+      message = parsed.data;
     }
-    const message = parsed.data;
     void this.#handle(instance, message).catch((error: unknown) => {
       // A typed refusal (a notification before it is allowed, an unknown task) is the app's to handle: a
       // warning. Only an untyped error is the daemon's own, at error level.

@@ -286,7 +286,79 @@ export interface TaskLease {
   readonly appId: string;
   /** When it was handed over (wall ms). */
   readonly at: number;
-  readonly runs: readonly TaskRun[];
+  /** Whether the process it went to was launched in the background (its tasks are charged to the app's budgets). */
+  readonly background: boolean;
+  /** The block's tasks; the rest of each run is its request's, which stays in the store until the run finishes. */
+  readonly tasks: readonly LeasedTask[];
+}
+
+export interface LeasedTask {
+  readonly taskId: string;
+  readonly requestId: string;
+  readonly identifier: string;
+  readonly kind: TaskKind;
+  readonly eligibleAt: number | null;
+}
+
+/** The fields a run has of its own when it is dispatched; the rest it takes from its request. */
+export type RunStart = Pick<TaskRun, 'taskId' | 'eligibleAt' | 'forced' | 'state' | 'launch' | 'launchedAt' | 'background'>;
+
+/** The run a request becomes when it is dispatched (`recurrence` given for a periodic one's current period). */
+export function runFromRequest(request: TaskRequest, start: RunStart, recurrence: Recurrence | null = request.recurrence): TaskRun {
+  return {
+    ...start,
+    requestId: request.requestId,
+    appId: request.appId,
+    identifier: request.identifier,
+    kind: request.kind,
+    requiresNetworkConnectivity: request.requiresNetworkConnectivity,
+    requiresExternalPower: request.requiresExternalPower,
+    requiresUnmeteredNetwork: request.requiresUnmeteredNetwork,
+    ...(request.placement === 'any' ? { placement: 'any' as const } : {}),
+    recurrence,
+    retry: request.retry,
+    attempt: request.attempt,
+    earliestBeginAt: request.earliestBeginAt,
+    submittedAt: request.submittedAt,
+    startedAt: null,
+    deadlineAt: null,
+    expiredAt: null,
+    expirationReason: null,
+    completedAt: null,
+    outcome: null,
+    reason: null,
+    error: null,
+    cpuMs: null,
+    continued: request.continued ? { ...request.continued, completedUnits: 0, totalUnits: 0 } : null,
+  };
+}
+
+/**
+ * A leased task whose request is gone or was replaced, as recovery records it: finished `interrupted`,
+ * with what the lease kept of it (the request's other fields are not known any more).
+ */
+export function endedLeasedRun(lease: TaskLease, task: LeasedTask, at: number, reason: string): TaskRun {
+  const stub: TaskRequest = {
+    requestId: task.requestId,
+    appId: lease.appId,
+    identifier: task.identifier,
+    kind: task.kind,
+    earliestBeginAt: null,
+    requiresNetworkConnectivity: false,
+    requiresExternalPower: false,
+    requiresUnmeteredNetwork: false,
+    recurrence: null,
+    retry: null,
+    attempt: 1,
+    continued: null,
+    submittedAt: lease.at,
+  };
+  return { ...leasedRun(lease, task, stub), state: 'finished', outcome: 'interrupted', reason, completedAt: at };
+}
+
+/** The run a leased task was, as recovery writes it when its request is still the one it was handed for. */
+export function leasedRun(lease: TaskLease, task: LeasedTask, request: TaskRequest): TaskRun {
+  return runFromRequest(request, { taskId: task.taskId, eligibleAt: task.eligibleAt, forced: false, state: 'running', launch: 'alreadyRunning', launchedAt: lease.at, background: lease.background });
 }
 
 export function requestFromRun(run: TaskRun): TaskRequest {

@@ -68,6 +68,7 @@ export class TaskRunner {
   #blockConcurrency = 1;
   #blockRunning = 0;
   #pumping = false;
+  #pumpScheduled = false;
   /** Block tasks started since the last send (their start need not be sent if they also completed). */
   #blockStarted = new Set<string>();
 
@@ -116,12 +117,27 @@ export class TaskRunner {
     this.#hooks.changed();
   }
 
-  /** Starts waiting block tasks while the block has free slots; a loop, not recursion (handlers may complete at once). */
+  /**
+   * Starts waiting block tasks while the block has free slots; a loop, not recursion (handlers may
+   * complete at once). At most `concurrency` starts a turn: handlers that complete at once would
+   * otherwise run a whole block before its first completions go out, and the daemon would wait idle.
+   */
   #pump(): void {
     if (this.#pumping) return;
     this.#pumping = true;
+    let starts = 0;
     try {
       while (this.#blockRunning < this.#blockConcurrency && this.#waitingHead < this.#waiting.length) {
+        if (starts++ === this.#blockConcurrency) {
+          if (!this.#pumpScheduled) {
+            this.#pumpScheduled = true;
+            setImmediate(() => {
+              this.#pumpScheduled = false;
+              this.#pump();
+            });
+          }
+          break;
+        }
         const task = this.#waiting[this.#waitingHead];
         this.#waiting[this.#waitingHead++] = null;
         if (!task) continue;

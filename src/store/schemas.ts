@@ -227,7 +227,18 @@ export const taskLeaseSchema = z.strictObject({
   leaseId: name,
   appId: name,
   at: time,
-  runs: z.array(taskRunSchema).min(1),
+  background: z.boolean(),
+  tasks: z
+    .array(
+      z.strictObject({
+        taskId: name,
+        requestId: name,
+        identifier: name,
+        kind: z.enum(['refresh', 'processing', 'continued', 'push']),
+        eligibleAt: time.nullable(),
+      }),
+    )
+    .min(1),
 });
 
 /** A `RequestRef` for `deleteRequests`; strict, because a misspelt `requestId` would widen the delete. */

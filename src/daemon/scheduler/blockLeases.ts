@@ -106,7 +106,13 @@ export class BlockLeases {
     const buildings = [...this.#building.values()];
     this.#building.clear();
     for (const building of buildings) {
-      const lease: TaskLease = { leaseId: building.lease.leaseId, appId: building.appId, at: building.at, runs: building.tasks.map((active) => active.run) };
+      const lease: TaskLease = {
+        leaseId: building.lease.leaseId,
+        appId: building.appId,
+        at: building.at,
+        background: building.instance.launchReason === 'background',
+        tasks: building.tasks.map(({ run }) => ({ taskId: run.taskId, requestId: run.requestId, identifier: run.identifier, kind: run.kind, eligibleAt: run.eligibleAt })),
+      };
       void this.#deps.write({ putLeases: [lease] }).then(() => this.#deliver(building));
     }
   }

@@ -5,7 +5,7 @@ import type { SchedulingOptions } from '../../engine/options.js';
 import type { Blocker } from '../../engine/policy.js';
 import { currentPeriod, missedPeriods, nextPeriodRequest } from '../../engine/recurrence.js';
 import type { QueueEntry, RequestQueue } from '../../engine/requestQueue.js';
-import { requestFromRun, type HistoryEventInput, type TaskOutcome, type TaskRequest, type TaskRun, type TaskRunUpdate } from '../../engine/types.js';
+import { requestFromRun, runFromRequest, type HistoryEventInput, type RunStart, type TaskOutcome, type TaskRequest, type TaskRun, type TaskRunUpdate } from '../../engine/types.js';
 import { NOT_STARTED, type Completion, type TaskDelivery } from '../../protocol/messages.js';
 import type { StoreBatch } from '../../store/store.js';
 import type { StoreWriter } from '../storeWriter.js';
@@ -112,40 +112,12 @@ export class RunDriver implements Disposable {
       recurrence = { ...recurrence, period };
       next = nextPeriodRequest(request, period, this.#deps.newId(), now);
     }
-    const run: TaskRun = {
-      taskId: this.#deps.newId(),
-      requestId: request.requestId,
-      appId: request.appId,
-      identifier: request.identifier,
-      kind: request.kind,
-      requiresNetworkConnectivity: request.requiresNetworkConnectivity,
-      requiresExternalPower: request.requiresExternalPower,
-      requiresUnmeteredNetwork: request.requiresUnmeteredNetwork,
-      ...(request.placement === 'any' ? { placement: 'any' as const } : {}),
-      recurrence,
-      retry: request.retry,
-      attempt: request.attempt,
-      earliestBeginAt: request.earliestBeginAt,
-      submittedAt: request.submittedAt,
-      eligibleAt: forced ? null : entry.eligibleAt,
-      forced,
-      state: 'launching',
-      launch: null,
-      launchedAt: null,
-      startedAt: null,
-      deadlineAt: null,
-      expiredAt: null,
-      expirationReason: null,
-      completedAt: null,
-      outcome: null,
-      reason: null,
-      error: null,
-      background: false,
-      cpuMs: null,
-      continued: request.continued ? { ...request.continued, completedUnits: 0, totalUnits: 0 } : null,
-    };
     const blockInstance = forced || recurrence ? undefined : this.#blocks.instanceFor(app, request);
-    if (blockInstance) return this.#handInBlock(app, run, blockInstance, now);
+    const start: RunStart = blockInstance
+      ? { taskId: this.#deps.newId(), eligibleAt: entry.eligibleAt, forced, state: 'running', launch: 'alreadyRunning', launchedAt: now, background: blockInstance.launchReason === 'background' }
+      : { taskId: this.#deps.newId(), eligibleAt: forced ? null : entry.eligibleAt, forced, state: 'launching', launch: null, launchedAt: null, background: false };
+    const run = runFromRequest(request, start, recurrence);
+    if (blockInstance) return this.#handInBlock(app, run, blockInstance);
     const active: ActiveRun = { run, instance: null, timer: null };
     if (request.push) active.push = { pushId: request.push.pushId, urgent: request.push.priority === 10, result: null };
     if (request.continued) {
@@ -191,11 +163,9 @@ export class RunDriver implements Disposable {
    * (the block's lease is, once per block; the run's row when it finishes), and its time limit counts
    * from its handler's start.
    */
-  #handInBlock(app: AppState, dispatched: TaskRun, instance: AppInstance, now: number): string {
+  #handInBlock(app: AppState, run: TaskRun, instance: AppInstance): string {
     app.idleTimer?.dispose();
     app.idleTimer = null;
-    const background = instance.launchReason === 'background';
-    const run: TaskRun = { ...dispatched, state: 'running', launch: 'alreadyRunning', launchedAt: now, background };
     const active: ActiveRun = { run, instance, timer: null };
     this.#blocks.hand(instance, active);
     this.#runs.add(active);

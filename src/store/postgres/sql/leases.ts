@@ -3,15 +3,16 @@ import type { PgContext } from './context.js';
 import { jsonRecords } from './rows.js';
 
 const PUT_LEASES = /* sql */ `
-INSERT INTO leases (node_id, lease_id, app_id, at, runs)
-SELECT $1, x->>'leaseId', x->>'appId', (x->>'at')::bigint, x->'runs' FROM jsonb_array_elements($2::jsonb) AS x`;
+INSERT INTO leases (node_id, lease_id, app_id, at, background, tasks)
+SELECT $1, x->>'leaseId', x->>'appId', (x->>'at')::bigint, (x->>'background')::boolean, x->'tasks'
+FROM jsonb_array_elements($2::jsonb) AS x`;
 const DELETE_LEASES = /* sql */ `DELETE FROM leases WHERE node_id = $1 AND lease_id = ANY($2::text[])`;
 const LIST_LEASES = /* sql */ `
-SELECT lease_id AS "leaseId", app_id AS "appId", at::float8 AS at, runs FROM leases WHERE node_id = $1 ORDER BY at`;
+SELECT lease_id AS "leaseId", app_id AS "appId", at::float8 AS at, background, tasks FROM leases WHERE node_id = $1 ORDER BY at`;
 
 /** Writes the leases of blocks handed over as this node's: one statement, one row a block. */
 export async function putLeases(ctx: PgContext, leases: readonly TaskLease[]): Promise<void> {
-  await ctx.run(PUT_LEASES, [ctx.nodeId, jsonRecords(leases, 'putLeases', ['runs'])]);
+  await ctx.run(PUT_LEASES, [ctx.nodeId, jsonRecords(leases, 'putLeases', ['tasks'])]);
 }
 
 export async function deleteLeases(ctx: PgContext, leaseIds: readonly string[]): Promise<void> {
