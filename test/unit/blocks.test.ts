@@ -167,7 +167,7 @@ describe('Blocks of tasks', () => {
     after(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'store.sqlite');
     const clock = new VirtualClock();
-    let tasks: BlockMessage['tasks'] = [];
+    let tasks: BlockMessage['tasks'];
     {
       await using h = await harness({ store: openStore(file), clock });
       const instance = h.connect([`${FAMILY}.*`], undefined, { blocks: true });
