@@ -12,6 +12,7 @@ import type { StoreWriter } from '../storeWriter.js';
 import { hasWorkingInstance, isLaunching, isStopping, launchBackoffMs, pickInstance, type AppState, type AppTable } from './appTable.js';
 import type { ActiveRun, ActiveRuns } from './activeRuns.js';
 import { BlockLeases } from './blockLeases.js';
+import { startedRecord } from '../taskLog.js';
 import { afterRun } from './aftermath.js';
 import type { ContinuedTasks } from './continuedTasks.js';
 import type { PushDelivery } from './pushDelivery.js';
@@ -420,6 +421,9 @@ export class RunDriver implements Disposable {
   /** A block task's handler began: its time limit runs from now. Nothing is written (its run is, when it finishes). */
   #startedInBlock(active: ActiveRun, now: number): void {
     if (active.instance) this.#startedInBlocks(active.instance).add(active);
+    const { appId, identifier, taskId } = active.run;
+    const record = startedRecord(`${identifier} of ${appId}`, { appId, identifier, taskId }, active.run.launch);
+    this.#deps.log.info(record.message, record.fields);
     const limit = this.#blocks.timeLimitMs(active);
     active.run = { ...active.run, startedAt: now, deadlineAt: now + limit };
     active.timer = this.#deps.clock.setTimer(limit, () => this.expire(active, 'timeLimit'));
