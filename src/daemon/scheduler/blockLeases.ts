@@ -1,9 +1,9 @@
 import { blockCapacity } from '../../engine/blocks.js';
 import type { Clock } from '../../engine/clock.js';
 import type { SchedulingOptions } from '../../engine/options.js';
-import type { TaskLease, TaskRequest } from '../../engine/types.js';
+import type { TaskLease, TaskRequest, TaskRun } from '../../engine/types.js';
 import type { BlockTask } from '../../protocol/messages.js';
-import type { StoreBatch } from '../../store/store.js';
+import type { RequestRef, StoreBatch } from '../../store/store.js';
 import type { ActiveRun, ActiveRuns, HeldLease } from './activeRuns.js';
 import { pickInstance, type AppState } from './appTable.js';
 import type { AppInstance } from './ports.js';
@@ -126,6 +126,38 @@ export class BlockLeases {
       held.push({ taskId: active.run.taskId, identifier: active.run.identifier, kind, timeLimitMs: this.timeLimitMs(active) });
     }
     if (held.length > 0) instance.deliverBlock?.({ t: 'block', concurrency: this.#deps.options.maxConcurrentTasksPerApp, tasks: held });
+  }
+}
+
+/**
+ * The ends of block tasks in one turn, written together: one batch (and one waiter) for all of them
+ * instead of one each. Only plain ends come here (no retry, event or push to write with them), so what is
+ * written is the same as one batch each; each deletes its request by id, so a request that replaced it
+ * in the meantime survives whatever the order.
+ */
+export class BlockEnds {
+  readonly #write: (batch: StoreBatch) => Promise<void>;
+  #runs: TaskRun[] = [];
+  #requests: RequestRef[] = [];
+  #leases: string[] = [];
+
+  constructor(write: (batch: StoreBatch) => Promise<void>) {
+    this.#write = write;
+  }
+
+  add(run: TaskRun, endedLeases: readonly string[] | undefined): void {
+    if (this.#runs.length === 0) queueMicrotask(() => this.#flush());
+    this.#runs.push(run);
+    this.#requests.push({ appId: run.appId, identifier: run.identifier, requestId: run.requestId });
+    if (endedLeases) this.#leases.push(...endedLeases);
+  }
+
+  #flush(): void {
+    const batch: StoreBatch = { deleteRequests: this.#requests, insertRuns: this.#runs, ...(this.#leases.length > 0 ? { deleteLeases: this.#leases } : {}) };
+    this.#runs = [];
+    this.#requests = [];
+    this.#leases = [];
+    void this.#write(batch);
   }
 }
 

@@ -11,7 +11,7 @@ import type { StoreBatch } from '../../store/store.js';
 import type { StoreWriter } from '../storeWriter.js';
 import { hasWorkingInstance, isLaunching, isStopping, launchBackoffMs, pickInstance, type AppState, type AppTable } from './appTable.js';
 import type { ActiveRun, ActiveRuns } from './activeRuns.js';
-import { BlockLeases } from './blockLeases.js';
+import { BlockEnds, BlockLeases } from './blockLeases.js';
 import { startedRecord } from '../taskLog.js';
 import { afterRun } from './aftermath.js';
 import type { ContinuedTasks } from './continuedTasks.js';
@@ -70,6 +70,7 @@ export class RunDriver implements Disposable {
    */
   readonly #exitsBeforeStart = new Map<string, number>();
   readonly #blocks: BlockLeases;
+  readonly #blockEnds: BlockEnds;
   /** Per process, its block tasks whose handlers have begun and not finished (at most its concurrency). */
   readonly #startedLeased = new Map<AppInstance, Set<ActiveRun>>();
 
@@ -79,6 +80,7 @@ export class RunDriver implements Disposable {
     this.#runs = runs;
     this.#queue = queue;
     this.#onChange = onChange;
+    this.#blockEnds = new BlockEnds((batch) => this.#write(batch));
     this.#blocks = new BlockLeases({ clock: deps.clock, options: deps.options, newId: deps.newId, runs, write: (batch) => this.#write(batch) });
     this.#processes = new ProcessSupervisor({
       ...deps,
@@ -342,10 +344,10 @@ export class RunDriver implements Disposable {
     const now = this.#deps.clock.now();
     let cpuMs: number | null = null;
     if (active.instance) {
-      // A block's tasks that have begun share its process's CPU; those waiting their turn in the app do not.
-      const sharing = active.lease ? [...this.#startedInBlocks(active.instance)] : [...this.#runs.forInstance(active.instance), active];
-      if (active.lease) this.#startedLeased.get(active.instance)?.delete(active);
-      this.#deps.cpu.settle(active.instance, active.lease && active.run.startedAt === null ? [...sharing, active] : sharing);
+      // A block's tasks that have begun (this one among them) share its process's CPU; those waiting their turn do not.
+      const started = active.lease ? this.#startedInBlocks(active.instance) : null;
+      this.#deps.cpu.settle(active.instance, started ?? [...this.#runs.forInstance(active.instance), active]);
+      started?.delete(active);
       cpuMs = this.#deps.cpu.take(active.run.taskId);
     }
     const continued = active.run.continued
@@ -364,20 +366,24 @@ export class RunDriver implements Disposable {
     // A push's end goes in the run's own transaction: a crash leaves both finished or neither.
     const pushed = active.push ? this.#deps.pushes.finished(active.run, active.push.pushId, outcome, { result: active.push.result, reason }, now) : {};
     events.push(...(pushed.events ?? []));
-    const batch: StoreBatch = {
-      ...(aftermath.retry ? { putRequests: [aftermath.retry] } : {}),
-      ...(active.lease
-        ? {
-            // A block task's one write: its request out (unless a newer one replaced it) and its whole run in.
-            deleteRequests: [{ appId, identifier, requestId: active.run.requestId }],
-            insertRuns: [active.run],
-            ...this.#blocks.release(active),
-          }
-        : { updateRuns: [{ taskId: active.run.taskId, state: 'finished' as const, outcome, reason, error, completedAt: now, cpuMs, ...(continued ? { continued } : {}) }] }),
-      ...(events.length > 0 ? { events } : {}),
-      ...(pushed.updatePushes ? { updatePushes: pushed.updatePushes } : {}),
-    };
-    this.#write(batch);
+    if (active.lease && !aftermath.retry && events.length === 0) {
+      // The common end of a block task: its one write joins the other block tasks' ends of this turn.
+      this.#blockEnds.add(active.run, this.#blocks.release(active).deleteLeases);
+    } else {
+      this.#write({
+        ...(aftermath.retry ? { putRequests: [aftermath.retry] } : {}),
+        ...(active.lease
+          ? {
+              // A block task's one write: its request out (unless a newer one replaced it) and its whole run in.
+              deleteRequests: [{ appId, identifier, requestId: active.run.requestId }],
+              insertRuns: [active.run],
+              ...this.#blocks.release(active),
+            }
+          : { updateRuns: [{ taskId: active.run.taskId, state: 'finished' as const, outcome, reason, error, completedAt: now, cpuMs, ...(continued ? { continued } : {}) }] }),
+        ...(events.length > 0 ? { events } : {}),
+        ...(pushed.updatePushes ? { updatePushes: pushed.updatePushes } : {}),
+      });
+    }
     if (outcome === 'success' && !active.lease) this.#blocks.resume(appId);
     if (aftermath.throttledUntil !== null) {
       this.#deps.log.warn(`${appId} overran a deadline and is throttled until ${new Date(aftermath.throttledUntil).toISOString()}`, { appId, identifier });
