@@ -12,8 +12,8 @@ interface TaskKey {
 
 /**
  * The record of a task's handler starting. A task of a block has no write at its start (its run is
- * written once, when it finishes), so the scheduler writes this record itself when the app reports the
- * start; every other task's comes from the committed update that says it is `running`.
+ * written once, when it finishes), so the scheduler writes this record itself, at debug, when the app
+ * reports the start; every other task's comes from the committed update that says it is `running`.
  */
 export function startedRecord(name: string, fields: Record<string, unknown>, launch?: string | null): { message: string; fields: Record<string, unknown> } {
   return { message: `started ${name}`, fields: { ...fields, ...(launch ? { launch } : {}) } };
@@ -22,7 +22,7 @@ export function startedRecord(name: string, fields: Record<string, unknown>, lau
 /**
  * One log record per step of a task's life, written from what the store committed (so the log never
  * says a task started that the store does not know of; a task of a block, whose lease the store holds, is
- * logged as it starts, see startedRecord): dispatched (debug), started, expired and
+ * logged as it starts, at debug, see startedRecord): dispatched (debug), started, expired and
  * finished (info), each with `appId`, `identifier` and `taskId` as fields. On a terminal they read as
  * lines; off a terminal (journald, a log shipper) they are JSON, filterable with e.g.
  * `journalctl --user -u bgtasks -o cat | jq 'select(.appId == "com.example.feeds")'`.

@@ -15,6 +15,11 @@ export interface BlockLeasesDeps {
   readonly runs: ActiveRuns;
   /** Writes a batch; settles (never rejects) once it is committed or has failed. */
   readonly write: (batch: StoreBatch) => Promise<void>;
+  /**
+   * Starts the one task of a block of one as any single task starts (its run written at dispatch, then
+   * delivered): a lone task gains nothing from a lease, and keeps every record a task has had.
+   */
+  readonly single: (active: ActiveRun, instance: AppInstance) => void;
 }
 
 interface Building {
@@ -106,6 +111,11 @@ export class BlockLeases {
     const buildings = [...this.#building.values()];
     this.#building.clear();
     for (const building of buildings) {
+      if (building.tasks.length === 1) {
+        const [only] = building.tasks;
+        if (this.#deps.runs.get(only!.run.taskId) === only) this.#deps.single(only!, building.instance);
+        continue;
+      }
       const lease: TaskLease = {
         leaseId: building.lease.leaseId,
         appId: building.appId,

@@ -59,6 +59,8 @@ export interface AppLauncher {
 
 /** Where the scheduler reports what happens, for logs and for `bgtasks` watchers. */
 export interface SchedulerLog {
+  /** Detail a person reads only when looking for it (the daemon's `debug` level); absent where not kept. */
+  debug?(message: string, fields?: Record<string, unknown>): void;
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;

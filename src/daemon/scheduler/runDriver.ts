@@ -81,7 +81,14 @@ export class RunDriver implements Disposable {
     this.#queue = queue;
     this.#onChange = onChange;
     this.#blockEnds = new BlockEnds((batch) => this.#write(batch));
-    this.#blocks = new BlockLeases({ clock: deps.clock, options: deps.options, newId: deps.newId, runs, write: (batch) => this.#write(batch) });
+    this.#blocks = new BlockLeases({
+      clock: deps.clock,
+      options: deps.options,
+      newId: deps.newId,
+      runs,
+      write: (batch) => this.#write(batch),
+      single: (active, instance) => this.#startSingly(active, instance),
+    });
     this.#processes = new ProcessSupervisor({
       ...deps,
       event: (event) => this.#event(event),
@@ -173,6 +180,17 @@ export class RunDriver implements Disposable {
     this.#blocks.hand(instance, active);
     this.#runs.add(active);
     return run.taskId;
+  }
+
+  /** A block of one: its task starts as a task outside a block does (see BlockLeasesDeps.single). */
+  #startSingly(active: ActiveRun, instance: AppInstance): void {
+    this.#runs.remove(active);
+    delete active.lease;
+    const { run } = active;
+    active.run = { ...run, state: 'launching', launch: null, launchedAt: null, background: false };
+    this.#runs.add(active);
+    active.durable = this.#write({ deleteRequests: [{ appId: run.appId, identifier: run.identifier, requestId: run.requestId }], insertRuns: [active.run] });
+    this.#deliver(active, instance, 'alreadyRunning', this.#deps.clock.now());
   }
 
   /**
@@ -427,9 +445,11 @@ export class RunDriver implements Disposable {
   /** A block task's handler began: its time limit runs from now. Nothing is written (its run is, when it finishes). */
   #startedInBlock(active: ActiveRun, now: number): void {
     if (active.instance) this.#startedInBlocks(active.instance).add(active);
+    // At debug: a block task's finishing record carries its start (`durationMs`), and bulk work would
+    // otherwise log twice per task (docs/logs.md).
     const { appId, identifier, taskId } = active.run;
     const record = startedRecord(`${identifier} of ${appId}`, { appId, identifier, taskId }, active.run.launch);
-    this.#deps.log.info(record.message, record.fields);
+    this.#deps.log.debug?.(record.message, record.fields);
     const limit = this.#blocks.timeLimitMs(active);
     active.run = { ...active.run, startedAt: now, deadlineAt: now + limit };
     active.timer = this.#deps.clock.setTimer(limit, () => this.expire(active, 'timeLimit'));
