@@ -156,13 +156,18 @@ export class BlockEnds {
   }
 
   add(run: TaskRun, endedLeases: readonly string[] | undefined): void {
-    if (this.#runs.length === 0) queueMicrotask(() => this.#flush());
+    if (this.#runs.length === 0) queueMicrotask(() => this.flush());
     this.#runs.push(run);
     this.#requests.push({ appId: run.appId, identifier: run.identifier, requestId: run.requestId });
     if (endedLeases) this.#leases.push(...endedLeases);
   }
 
-  #flush(): void {
+  /**
+   * Writes the ends gathered so far. Called at the end of the turn, and before any other write of the
+   * scheduler's, so that writes keep their order (a request put back must follow its run's end).
+   */
+  flush(): void {
+    if (this.#runs.length === 0) return;
     const batch: StoreBatch = { deleteRequests: this.#requests, insertRuns: this.#runs, ...(this.#leases.length > 0 ? { deleteLeases: this.#leases } : {}) };
     this.#runs = [];
     this.#requests = [];

@@ -545,6 +545,7 @@ export class RunDriver implements Disposable {
   /** Writes a batch; the promise settles (never rejects) once it is committed or has failed. */
   #write(batch: StoreBatch): Promise<void> {
     if (this.#disposed) return Promise.resolve();
+    this.#blockEnds.flush();
     return this.#deps.writer.retain(batch).catch((error: unknown) => {
       this.#deps.log.error('a store write failed', { error: error instanceof Error ? error.message : String(error) });
     });
