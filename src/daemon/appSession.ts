@@ -7,6 +7,7 @@ import {
   describeVersion,
   type AppHello,
   type AppMessage,
+  type BlockMessage,
   type CancelReplyData,
   type DaemonMessage,
   type NotificationActionDelivery,
@@ -17,6 +18,7 @@ import {
   type WireError,
 } from '../protocol/messages.js';
 import { PUSH_IDENTIFIER } from '../engine/push.js';
+import { parseHotFrame } from '../protocol/hotFrames.js';
 import { credentialMatches } from './credentials.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { AppInstance, LaunchReason, SchedulerLog } from './scheduler/ports.js';
@@ -138,6 +140,7 @@ export class AppSession {
     const process = hello.launchId ? app.processes.get(hello.launchId) : undefined;
     const launchReason: LaunchReason = process?.reason ?? 'user';
     this.#instance = new SessionAppInstance(this.#transport, this.#instanceId, hello, process ? hello.launchId : null, launchReason, new Set(accepted), hello.notificationActions);
+    if (hello.blocks) this.#instance.takesBlocks();
     const supportedResources = [...this.#scheduler.supportedResources];
     const cancelledWhileAway = this.#scheduler.takeCancelledWhileAway(hello.appId);
     this.#transport.send({ t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: this.#daemonVersion, launchReason, accepted, rejected, supportedResources, cancelledWhileAway });
@@ -150,13 +153,18 @@ export class AppSession {
   frame(frame: unknown): void {
     const instance = this.#instance;
     if (!instance) return;
-    const parsed = appMessageSchema.safeParse(frame);
-    if (!parsed.success) {
-      const { field, message } = describeIssue(parsed.error);
-      this.#transport.fail({ code: 'protocolError', message: `invalid frame: ${message}`, field });
-      return;
+    // The frames about every task are checked by hand (src/protocol/hotFrames.ts); the rest, and any frame
+    // the fast check does not take, by the schema, which names the field at fault.
+    let message = parseHotFrame(frame);
+    if (!message) {
+      const parsed = appMessageSchema.safeParse(frame);
+      if (!parsed.success) {
+        const { field, message: text } = describeIssue(parsed.error);
+        this.#transport.fail({ code: 'protocolError', message: `invalid frame: ${text}`, field });
+        return;
+      }
+      message = parsed.data;
     }
-    const message = parsed.data;
     void this.#handle(instance, message).catch((error: unknown) => {
       // A typed refusal (a notification before it is allowed, an unknown task) is the app's to handle: a
       // warning. Only an untyped error is the daemon's own, at error level.
@@ -289,6 +297,13 @@ class SessionAppInstance implements AppInstance {
 
   deliver(tasks: readonly TaskDelivery[]): void {
     this.transport.send({ t: 'tasks', tasks });
+  }
+
+  deliverBlock?: (block: BlockMessage) => void;
+
+  /** Its SDK runs blocks of tasks (it said so in its hello). */
+  takesBlocks(): void {
+    this.deliverBlock = (block) => this.transport.send(block);
   }
 
   expire(tasks: readonly { taskId: string; reason: string }[]): void {

@@ -293,10 +293,19 @@ function schedulerLog(log: Logger) {
   };
 }
 
-/** What a watcher sees of a committed batch: history events and run changes. */
+/**
+ * What a watcher sees of a committed batch: history events and run changes. A task of a block is written
+ * once, when it finishes: a watcher sees it dispatched, started and finished, as any other task.
+ */
 function describeBatch(batch: StoreBatch): unknown[] {
   const out: unknown[] = [];
-  for (const run of batch.insertRuns ?? []) out.push({ what: 'run', ...run });
+  for (const run of batch.insertRuns ?? []) {
+    out.push({ what: 'run', ...run });
+    if (run.state !== 'finished') continue;
+    const { taskId, launch, launchedAt, startedAt, deadlineAt, outcome, reason, error, completedAt, cpuMs } = run;
+    if (startedAt !== null) out.push({ what: 'runUpdate', taskId, state: 'running', launch, launchedAt, startedAt, deadlineAt });
+    out.push({ what: 'runUpdate', taskId, state: 'finished', outcome, reason, error, completedAt, cpuMs });
+  }
   for (const update of batch.updateRuns ?? []) out.push({ what: 'runUpdate', ...update });
   for (const event of batch.events ?? []) out.push({ what: 'event', ...event });
   for (const request of batch.putRequests ?? []) out.push({ what: 'request', ...request });

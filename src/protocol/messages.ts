@@ -80,6 +80,8 @@ export const appHelloSchema = z.strictObject({
   registered: z.array(identifierPatternSchema).max(10_000),
   /** Whether the app handles the actions people choose on its notifications (`notifications.onAction`). */
   notificationActions: z.boolean().default(false),
+  /** Whether the SDK takes blocks of tasks (a `block` frame) and runs them at the concurrency the block names. */
+  blocks: z.boolean().default(false),
 });
 
 export const controlHelloSchema = z.strictObject({
@@ -281,6 +283,29 @@ export interface TasksMessage {
   readonly tasks: readonly TaskDelivery[];
 }
 
+/**
+ * A block of tasks handed over under one lease (docs/architecture.md, "Blocks"): the SDK runs at most
+ * `concurrency` of its tasks at once, in order, and reports each one's start and completion as it does
+ * for single tasks. A task's time limit counts from its handler's start; an `expire` for a task of the
+ * block that has not started yet takes it back (the SDK answers with a completion, reason `notStarted`).
+ */
+export interface BlockMessage {
+  readonly t: 'block';
+  readonly concurrency: number;
+  readonly tasks: readonly BlockTask[];
+}
+
+export interface BlockTask {
+  readonly taskId: string;
+  readonly identifier: string;
+  readonly kind: 'refresh' | 'processing';
+  /** From the handler's start, in ms. */
+  readonly timeLimitMs: number;
+}
+
+/** The reason of the completion an SDK sends for a task of a block that it gave back before starting it. */
+export const NOT_STARTED = 'notStarted';
+
 export interface ExpireMessage {
   readonly t: 'expire';
   readonly tasks: readonly { taskId: string; reason: string }[];
@@ -302,7 +327,7 @@ export interface EventMessage {
   readonly event: unknown;
 }
 
-export type DaemonMessage = Welcome | Reply | TasksMessage | ExpireMessage | TerminateMessage | ErrorMessage | EventMessage | ActionsMessage;
+export type DaemonMessage = Welcome | Reply | TasksMessage | BlockMessage | ExpireMessage | TerminateMessage | ErrorMessage | EventMessage | ActionsMessage;
 
 // Schemas for what the daemon sends, used by the SDK and the CLI to check what they receive.
 const wireErrorSchema = z.object({ code: z.string(), message: z.string(), field: z.string().optional() });
@@ -404,6 +429,11 @@ export const daemonMessageSchema = z.discriminatedUnion('t', [
           .optional(),
       }),
     ),
+  }),
+  z.object({
+    t: z.literal('block'),
+    concurrency: z.number().int().positive(),
+    tasks: z.array(z.object({ taskId: z.string(), identifier: z.string(), kind: z.enum(['refresh', 'processing']), timeLimitMs: z.number().nonnegative() })),
   }),
   z.object({
     t: z.literal('actions'),

@@ -6,6 +6,7 @@ import type {
   HistoryEvent,
   HistoryEventInput,
   HistoryEventType,
+  TaskLease,
   TaskRequest,
   TaskRun,
   TaskRunUpdate,
@@ -40,6 +41,10 @@ export interface StoreBatch {
   readonly updatePushes?: readonly PushUpdate[];
   readonly insertNotifications?: readonly NotificationRecord[];
   readonly updateNotifications?: readonly NotificationUpdate[];
+  /** Blocks handed to an app (see {@link TaskLease}); a `leaseId` that exists fails the batch. */
+  readonly putLeases?: readonly TaskLease[];
+  /** Leases whose runs have all finished (or gone back to pending), by `leaseId`. */
+  readonly deleteLeases?: readonly string[];
 }
 
 export type { NotificationFilter, PushFilter, PushStateCount };
@@ -127,6 +132,17 @@ export interface RecoveryResult {
  *
  * Errors are {@link StoreError}s with a code; a failed `apply` leaves nothing half-written.
  */
+/** How {@link Store.apply} takes a batch. */
+export interface ApplyOptions {
+  /**
+   * The batch was built by the daemon's own typed code (the StoreWriter's batches), not handed in from
+   * outside: the per-row schema check is skipped (it cost about a sixth of the daemon's time per task).
+   * The database's own constraints still hold, so a bug still fails with `storeInvalid`.
+   * @default false
+   */
+  readonly trusted?: boolean;
+}
+
 export interface Store extends AsyncDisposable {
   readonly kind: 'sqlite' | 'postgres';
   /** A short description for logs and `bgtasks doctor` (the file path, or the database without password). */
@@ -141,7 +157,7 @@ export interface Store extends AsyncDisposable {
    * Writes one batch, or several in order, in ONE transaction: all or nothing. The daemon passes the
    * batches of one event-loop turn together (group commit); each keeps its own order of parts.
    */
-  apply(batch: StoreBatch | readonly StoreBatch[]): Promise<void>;
+  apply(batch: StoreBatch | readonly StoreBatch[], options?: ApplyOptions): Promise<void>;
 
   getApp(appId: string): Promise<AppRecord | undefined>;
   listApps(): Promise<AppRecord[]>;

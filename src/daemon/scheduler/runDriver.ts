@@ -6,12 +6,14 @@ import type { Blocker } from '../../engine/policy.js';
 import { isPressureStop, type PressureStop } from '../../engine/policies/pressureStop.js';
 import { currentPeriod, missedPeriods, nextPeriodRequest } from '../../engine/recurrence.js';
 import type { QueueEntry, RequestQueue } from '../../engine/requestQueue.js';
-import { putBackFromRun, type HistoryEventInput, type TaskOutcome, type TaskRequest, type TaskRun, type TaskRunUpdate } from '../../engine/types.js';
-import type { Completion, TaskDelivery } from '../../protocol/messages.js';
+import { putBackFromRun, runFromRequest, type HistoryEventInput, type RunStart, type TaskOutcome, type TaskRequest, type TaskRun, type TaskRunUpdate } from '../../engine/types.js';
+import { NOT_STARTED, type Completion, type TaskDelivery } from '../../protocol/messages.js';
 import type { StoreBatch } from '../../store/store.js';
 import type { StoreWriter } from '../storeWriter.js';
 import { hasWorkingInstance, isLaunching, isStopping, launchBackoffMs, pickInstance, type AppState, type AppTable } from './appTable.js';
 import type { ActiveRun, ActiveRuns } from './activeRuns.js';
+import { BlockEnds, BlockLeases } from './blockLeases.js';
+import { startedRecord } from '../taskLog.js';
 import { afterRun } from './aftermath.js';
 import { ExitRequeues } from './exitRequeue.js';
 import type { ContinuedTasks } from './continuedTasks.js';
@@ -63,6 +65,10 @@ export class RunDriver implements Disposable {
   #disposed = false;
   /** Runs whose process went away run again, bounded by a crash-loop rule (see exitRequeue.ts). */
   readonly #exits = new ExitRequeues();
+  readonly #blocks: BlockLeases;
+  readonly #blockEnds: BlockEnds;
+  /** Per process, its block tasks whose handlers have begun and not finished (at most its concurrency). */
+  readonly #startedLeased = new Map<AppInstance, Set<ActiveRun>>();
 
   constructor(deps: RunDriverDeps, apps: AppTable, runs: ActiveRuns, queue: RequestQueue, onChange: OnChange) {
     this.#deps = deps;
@@ -70,6 +76,15 @@ export class RunDriver implements Disposable {
     this.#runs = runs;
     this.#queue = queue;
     this.#onChange = onChange;
+    this.#blockEnds = new BlockEnds((batch) => this.#write(batch));
+    this.#blocks = new BlockLeases({
+      clock: deps.clock,
+      options: deps.options,
+      newId: deps.newId,
+      runs,
+      write: (batch) => this.#write(batch),
+      single: (active, instance) => this.#startSingly(active, instance),
+    });
     this.#processes = new ProcessSupervisor({
       ...deps,
       event: (event) => this.#event(event),
@@ -82,6 +97,11 @@ export class RunDriver implements Disposable {
 
   get backgroundProcessCount(): number {
     return this.#processes.backgroundCount;
+  }
+
+  /** Whether handing the request over now adds it to a block that takes no further slot (see BlockLeases). */
+  joinsBlock(request: TaskRequest): boolean {
+    return this.#blocks.joinsBlock(this.#apps.get(request.appId), request);
   }
 
   /** Turns a pending request into a run and starts it; returns the task id. */
@@ -98,39 +118,12 @@ export class RunDriver implements Disposable {
       recurrence = { ...recurrence, period };
       next = nextPeriodRequest(request, period, this.#deps.newId(), now);
     }
-    const run: TaskRun = {
-      taskId: this.#deps.newId(),
-      requestId: request.requestId,
-      appId: request.appId,
-      identifier: request.identifier,
-      kind: request.kind,
-      requiresNetworkConnectivity: request.requiresNetworkConnectivity,
-      requiresExternalPower: request.requiresExternalPower,
-      requiresUnmeteredNetwork: request.requiresUnmeteredNetwork,
-      ...(request.placement === 'any' ? { placement: 'any' as const } : {}),
-      ...(request.requeueOnExit === false ? { requeueOnExit: false as const } : {}),
-      recurrence,
-      retry: request.retry,
-      attempt: request.attempt,
-      earliestBeginAt: request.earliestBeginAt,
-      submittedAt: request.submittedAt,
-      eligibleAt: forced ? null : entry.eligibleAt,
-      forced,
-      state: 'launching',
-      launch: null,
-      launchedAt: null,
-      startedAt: null,
-      deadlineAt: null,
-      expiredAt: null,
-      expirationReason: null,
-      completedAt: null,
-      outcome: null,
-      reason: null,
-      error: null,
-      background: false,
-      cpuMs: null,
-      continued: request.continued ? { ...request.continued, completedUnits: 0, totalUnits: 0 } : null,
-    };
+    const blockInstance = forced || recurrence ? undefined : this.#blocks.instanceFor(app, request);
+    const start: RunStart = blockInstance
+      ? { taskId: this.#deps.newId(), eligibleAt: entry.eligibleAt, forced, state: 'running', launch: 'alreadyRunning', launchedAt: now, background: blockInstance.launchReason === 'background' }
+      : { taskId: this.#deps.newId(), eligibleAt: forced ? null : entry.eligibleAt, forced, state: 'launching', launch: null, launchedAt: null, background: false };
+    const run = runFromRequest(request, start, recurrence);
+    if (blockInstance) return this.#handInBlock(app, request, run, blockInstance);
     const active: ActiveRun = { run, instance: null, timer: null };
     if (request.push) active.push = { pushId: request.push.pushId, urgent: request.push.priority === 10, result: null };
     if (request.continued) {
@@ -169,6 +162,31 @@ export class RunDriver implements Disposable {
       this.launch(app, 'background', { budget: !active.push?.urgent });
     }
     return run.taskId;
+  }
+
+  /**
+   * Hands a run to the app's connected process in this turn's block: nothing is written for it now
+   * (the block's lease is, once per block; the run's row when it finishes), and its time limit counts
+   * from its handler's start.
+   */
+  #handInBlock(app: AppState, request: TaskRequest, run: TaskRun, instance: AppInstance): string {
+    app.idleTimer?.dispose();
+    app.idleTimer = null;
+    const active: ActiveRun = { run, instance, timer: null, request };
+    this.#blocks.hand(instance, active);
+    this.#runs.add(active);
+    return run.taskId;
+  }
+
+  /** A block of one: its task starts as a task outside a block does (see BlockLeasesDeps.single). */
+  #startSingly(active: ActiveRun, instance: AppInstance): void {
+    this.#runs.remove(active);
+    delete active.lease;
+    const { run } = active;
+    active.run = { ...run, state: 'launching', launch: null, launchedAt: null, background: false };
+    this.#runs.add(active);
+    active.durable = this.#write({ deleteRequests: [{ appId: run.appId, identifier: run.identifier, requestId: run.requestId }], insertRuns: [active.run] });
+    this.#deliver(active, instance, 'alreadyRunning', this.#deps.clock.now());
   }
 
   /**
@@ -224,8 +242,17 @@ export class RunDriver implements Disposable {
     this.#deps.cpu.settle(instance, this.#runs.forInstance(instance).filter((active) => active.run.startedAt !== null));
     const now = this.#deps.clock.now();
     this.#event({ at: now, appId: instance.appId, identifier: null, taskId: null, type: 'appDisconnected', reason: null, detail: { pid: instance.pid } });
-    for (const active of this.#runs.forInstance(instance)) this.#processExited(active, instance);
+    for (const active of this.#runs.forInstance(instance)) {
+      if (active.lease) this.#blocks.pause(instance.appId);
+      if (active.lease && active.run.startedAt === null) {
+        // Handed over in a block and never begun: its request is still in the store, it is just in line again.
+        this.#giveBack(active);
+        continue;
+      }
+      this.#processExited(active, instance);
+    }
     this.#deps.cpu.forget(instance);
+    this.#startedLeased.delete(instance);
   }
 
   /**
@@ -279,7 +306,8 @@ export class RunDriver implements Disposable {
       const active = this.#runs.get(taskId);
       if (!active || active.instance !== instance || active.run.startedAt !== null) continue;
       active.run = { ...active.run, startedAt: now };
-      updates.push({ taskId, startedAt: now });
+      if (active.lease) this.#startedInBlock(active, now);
+      else updates.push({ taskId, startedAt: now });
     }
     if (updates.length > 0) this.#write({ updateRuns: updates });
   }
@@ -295,6 +323,15 @@ export class RunDriver implements Disposable {
       if (!active || active.instance !== instance) {
         stray++;
         continue;
+      }
+      if (active.lease && active.run.startedAt === null) {
+        // The SDK gave back a block task it had not begun (its expiration came first): in line again.
+        if (completion.reason === NOT_STARTED) {
+          this.#giveBack(active);
+          continue;
+        }
+        // A block task that began and completed between two of the app's sends: the completion is its start too.
+        this.#startedInBlock(active, this.#deps.clock.now());
       }
       const expired = active.run.state === 'expired';
       const outcome: TaskOutcome = completion.success ? 'success' : expired ? 'expired' : completion.reason === 'noHandler' ? 'noHandler' : 'failure';
@@ -313,7 +350,8 @@ export class RunDriver implements Disposable {
     active.timer?.dispose();
     active.run = { ...active.run, state: 'expired', expiredAt: now, expirationReason: reason };
     this.#write({
-      updateRuns: [{ taskId: active.run.taskId, state: 'expired', expiredAt: now, expirationReason: reason }],
+      // A block task has no row until it finishes: its expiration is written with it.
+      ...(active.lease ? {} : { updateRuns: [{ taskId: active.run.taskId, state: 'expired' as const, expiredAt: now, expirationReason: reason }] }),
       events: [this.#runEvent(active.run, 'expired', reason, null)],
     });
     active.instance.expire([{ taskId: active.run.taskId, reason }]);
@@ -339,7 +377,10 @@ export class RunDriver implements Disposable {
     const now = this.#deps.clock.now();
     let cpuMs: number | null = null;
     if (active.instance) {
-      this.#deps.cpu.settle(active.instance, [...this.#runs.forInstance(active.instance), active]);
+      // A block's tasks that have begun (this one among them) share its process's CPU; those waiting their turn do not.
+      const started = active.lease ? this.#startedInBlocks(active.instance) : null;
+      this.#deps.cpu.settle(active.instance, started ?? [...this.#runs.forInstance(active.instance), active]);
+      started?.delete(active);
       cpuMs = this.#deps.cpu.take(active.run.taskId);
     }
     const continued = active.run.continued
@@ -358,13 +399,25 @@ export class RunDriver implements Disposable {
     // A push's end goes in the run's own transaction: a crash leaves both finished or neither.
     const pushed = active.push ? this.#deps.pushes.finished(active.run, active.push.pushId, outcome, { result: active.push.result, reason }, now) : {};
     events.push(...(pushed.events ?? []));
-    const batch: StoreBatch = {
-      updateRuns: [{ taskId: active.run.taskId, state: 'finished', outcome, reason, error, completedAt: now, cpuMs, ...(continued ? { continued } : {}) }],
-      ...(aftermath.retry ? { putRequests: [aftermath.retry] } : {}),
-      ...(events.length > 0 ? { events } : {}),
-      ...(pushed.updatePushes ? { updatePushes: pushed.updatePushes } : {}),
-    };
-    this.#write(batch);
+    if (active.lease && !aftermath.retry && events.length === 0) {
+      // The common end of a block task: its one write joins the other block tasks' ends of this turn.
+      this.#blockEnds.add(active.run, this.#blocks.release(active).deleteLeases);
+    } else {
+      this.#write({
+        ...(aftermath.retry ? { putRequests: [aftermath.retry] } : {}),
+        ...(active.lease
+          ? {
+              // A block task's one write: its request out (unless a newer one replaced it) and its whole run in.
+              deleteRequests: [{ appId, identifier, requestId: active.run.requestId }],
+              insertRuns: [active.run],
+              ...this.#blocks.release(active),
+            }
+          : { updateRuns: [{ taskId: active.run.taskId, state: 'finished' as const, outcome, reason, error, completedAt: now, cpuMs, ...(continued ? { continued } : {}) }] }),
+        ...(events.length > 0 ? { events } : {}),
+        ...(pushed.updatePushes ? { updatePushes: pushed.updatePushes } : {}),
+      });
+    }
+    if (outcome === 'success' && !active.lease) this.#blocks.resume(appId);
     // A task that pressure stopped runs again once the pressure clears (the policies hold it until then).
     if (outcome !== 'success' && isPressureStop(active.run.expirationReason)) this.#requeue(active.run, 'stoppedForPressure', { stoppedBy: active.run.expirationReason });
     if (aftermath.throttledUntil !== null) {
@@ -404,6 +457,37 @@ export class RunDriver implements Disposable {
     void active.durable.then(() => {
       if (this.#runs.get(active.run.taskId) === active && active.instance === instance) this.#send(instance, delivery);
     });
+  }
+
+  /** A block task's handler began: its time limit runs from now. Nothing is written (its run is, when it finishes). */
+  #startedInBlock(active: ActiveRun, now: number): void {
+    if (active.instance) this.#startedInBlocks(active.instance).add(active);
+    // At debug: a block task's finishing record carries its start (`durationMs`), and bulk work would
+    // otherwise log twice per task (docs/logs.md).
+    const { appId, identifier, taskId } = active.run;
+    const record = startedRecord(`${identifier} of ${appId}`, { appId, identifier, taskId }, active.run.launch);
+    this.#deps.log.debug?.(record.message, record.fields);
+    const limit = this.#blocks.timeLimitMs(active);
+    active.run = { ...active.run, startedAt: now, deadlineAt: now + limit };
+    active.timer = this.#deps.clock.setTimer(limit, () => this.expire(active, 'timeLimit'));
+  }
+
+  #startedInBlocks(instance: AppInstance): Set<ActiveRun> {
+    let started = this.#startedLeased.get(instance);
+    if (!started) this.#startedLeased.set(instance, (started = new Set()));
+    return started;
+  }
+
+  /** A block task that never began goes back in line; its request never left the store, so nothing is written but the lease's end. */
+  #giveBack(active: ActiveRun): void {
+    if (!this.#runs.remove(active)) return;
+    const { run } = active;
+    const ended = this.#blocks.release(active);
+    if (ended.deleteLeases) this.#write(ended);
+    if (active.request && !this.#queue.get(run.appId, run.identifier) && this.#apps.get(run.appId)) {
+      this.#queue.put(active.request, this.#deps.clock.now());
+    }
+    this.#onChange(false);
   }
 
   /** Queues a delivery; the deliveries of one turn go to each instance in one frame. */
@@ -480,6 +564,7 @@ export class RunDriver implements Disposable {
   /** Writes a batch; the promise settles (never rejects) once it is committed or has failed. */
   #write(batch: StoreBatch): Promise<void> {
     if (this.#disposed) return Promise.resolve();
+    this.#blockEnds.flush();
     return this.#deps.writer.retain(batch).catch((error: unknown) => {
       this.#deps.log.error('a store write failed', { error: error instanceof Error ? error.message : String(error) });
     });

@@ -134,6 +134,7 @@ export class Scheduler implements Disposable {
       backgroundAppRefresh: () => this.#backgroundAppRefresh,
       supportedResources: deps.supportedResources ?? ['cpu'],
       continuedPosition: (request) => this.queuePosition(request.appId, request.identifier),
+      joinsBlock: (request) => this.#driver.joinsBlock(request),
     };
     this.#pass = new SchedulingPass({
       clock: deps.clock,

@@ -71,6 +71,47 @@ export function runParam(field: RunField, value: unknown): unknown {
   return value;
 }
 
+/**
+ * Every column of a run's row, in {@link RUN_FIELDS} order, as the columns store them: {@link runParam}
+ * field by field, written out because a busy daemon inserts tens of thousands of runs a second
+ * (test/unit/sqliteStore.test.ts holds the two together).
+ */
+export function runParams(run: TaskRun): unknown[] {
+  return [
+    run.taskId,
+    run.requestId,
+    run.appId,
+    run.identifier,
+    run.kind,
+    run.requiresNetworkConnectivity ? 1 : 0,
+    run.requiresExternalPower ? 1 : 0,
+    run.earliestBeginAt,
+    run.submittedAt,
+    run.eligibleAt,
+    run.forced ? 1 : 0,
+    run.state,
+    run.launch,
+    run.launchedAt,
+    run.startedAt,
+    run.deadlineAt,
+    run.expiredAt,
+    run.expirationReason,
+    run.completedAt,
+    run.outcome,
+    run.reason,
+    run.error,
+    run.requiresUnmeteredNetwork ? 1 : 0,
+    jsonParam(run.recurrence),
+    jsonParam(run.retry),
+    run.attempt,
+    run.background ? 1 : 0,
+    run.cpuMs,
+    jsonParam(run.continued),
+    run.placement ?? 'device',
+    run.requeueOnExit === false ? 0 : 1,
+  ];
+}
+
 // Validation has already checked these objects hold only integers and a known string, so
 // JSON.stringify cannot fail on them.
 function jsonParam(value: unknown): string | null {
