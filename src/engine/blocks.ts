@@ -8,6 +8,8 @@
  * concurrency policies read take an app's leased tasks as `min(leased, maxConcurrentTasksPerApp)`.
  */
 
+import { endedLeasedRun, leasedRun, type HistoryEventInput, type TaskLease, type TaskRequest, type TaskRun } from './types.js';
+
 /** Tasks an app may hold in blocks at once, per slot of its concurrency. */
 const TASKS_PER_SLOT = 16;
 /** However small the app's concurrency, a block can hold this many (the lease's write is amortized). */
@@ -23,4 +25,35 @@ export function blockCapacity(perAppConcurrency: number): number {
 /** The slots an app's tasks occupy: each task outside a block one, its leased tasks at most its concurrency. */
 export function occupiedSlots(plain: number, leased: number, perAppConcurrency: number): number {
   return plain + Math.min(leased, perAppConcurrency);
+}
+
+/**
+ * What recovery after a crash writes for the leases still held (both stores, the same rule): each task of
+ * a lease with no run yet gets its run as it was handed over, built from its request, which never left
+ * the store (the store's recovery then finishes it `interrupted` with the other active runs; the request
+ * is pending already). A task whose request is gone (cancelled, its app removed) or was replaced by a
+ * newer submission gets its run finished `interrupted` here, with an event, and nothing is requeued.
+ */
+export function recoverLeases(
+  leases: readonly TaskLease[],
+  store: { hasRun(taskId: string): boolean; pendingRequest(appId: string, identifier: string): TaskRequest | undefined },
+  at: number,
+  reason: string,
+): { runs: TaskRun[]; events: HistoryEventInput[] } {
+  const runs: TaskRun[] = [];
+  const events: HistoryEventInput[] = [];
+  for (const lease of leases) {
+    for (const task of lease.tasks) {
+      if (store.hasRun(task.taskId)) continue;
+      const request = store.pendingRequest(lease.appId, task.identifier);
+      if (request?.requestId === task.requestId) {
+        runs.push(leasedRun(lease, task, request));
+        continue;
+      }
+      runs.push(endedLeasedRun(lease, task, at, reason));
+      const detail = request ? { requeued: false, supersededBy: request.requestId } : { requeued: false, requestGone: true };
+      events.push({ at, appId: lease.appId, identifier: task.identifier, taskId: task.taskId, type: 'interrupted', reason, detail });
+    }
+  }
+  return { runs, events };
 }

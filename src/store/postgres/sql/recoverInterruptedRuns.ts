@@ -1,5 +1,6 @@
-import { endedLeasedRun, leasedRun, requestFromRun, type HistoryEventInput, type TaskRequest, type TaskRun } from '../../../engine/types.js';
+import { requestFromRun, type HistoryEventInput, type TaskRequest, type TaskRun } from '../../../engine/types.js';
 import type { RecoveryResult } from '../../store.js';
+import { recoverLeases } from '../../../engine/blocks.js';
 import { appendEvents } from './appendEvents.js';
 import { installedApps } from './apps.js';
 import type { PgContext } from './context.js';
@@ -80,13 +81,7 @@ export async function recoverInterruptedRuns(ctx: PgContext, at: number): Promis
 
 const EXISTING_RUNS = /* sql */ `SELECT task_id AS "taskId" FROM runs WHERE task_id = ANY($1::text[])`;
 
-/**
- * The tasks of blocks still leased when the daemon stopped have no run yet (a block's run is written
- * once, when it finishes). Each gets its run as it was handed over, built from its request, which never
- * left the store: it is then finished `interrupted` below like any run that was active, its request
- * pending already. A task whose request is gone or was replaced is finished here, `interrupted` and not
- * requeued. A fixed number of statements, however many tasks were leased.
- */
+/** The tasks of blocks still leased get their runs first (see `recoverLeases`), then the leases end: a fixed number of statements. */
 async function materializeLeases(ctx: PgContext, at: number): Promise<void> {
   const leases = await listLeases(ctx);
   if (leases.length === 0) return;
@@ -96,21 +91,10 @@ async function materializeLeases(ctx: PgContext, at: number): Promise<void> {
   for (const { request, pooled } of await pendingRequests(ctx, [...new Set(leases.map((lease) => lease.appId))])) {
     if (!pooled) pending.set(slot(request, false), request);
   }
-  const runs: TaskRun[] = [];
-  const events: HistoryEventInput[] = [];
-  for (const lease of leases) {
-    for (const task of lease.tasks) {
-      if (existing.has(task.taskId)) continue;
-      const request = pending.get(slot({ appId: lease.appId, identifier: task.identifier }, false));
-      if (request?.requestId === task.requestId) {
-        runs.push(leasedRun(lease, task, request));
-        continue;
-      }
-      runs.push(endedLeasedRun(lease, task, at, REASON));
-      const detail = request ? { requeued: false, supersededBy: request.requestId } : { requeued: false, requestGone: true };
-      events.push({ at, appId: lease.appId, identifier: task.identifier, taskId: task.taskId, type: 'interrupted', reason: REASON, detail });
-    }
-  }
+  const { runs, events } = recoverLeases(leases, {
+    hasRun: (taskId) => existing.has(taskId),
+    pendingRequest: (appId, identifier) => pending.get(slot({ appId, identifier }, false)),
+  }, at, REASON);
   if (runs.length > 0) await insertRuns(ctx, runs);
   if (events.length > 0) await appendEvents(ctx, events);
   await deleteLeases(ctx, leases.map((lease) => lease.leaseId));

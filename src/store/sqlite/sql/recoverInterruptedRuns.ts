@@ -1,5 +1,6 @@
-import { endedLeasedRun, leasedRun, requestFromRun, type HistoryEventInput, type TaskRequest, type TaskRun } from '../../../engine/types.js';
+import { requestFromRun, type HistoryEventInput, type TaskRequest, type TaskRun } from '../../../engine/types.js';
 import type { RecoveryResult } from '../../store.js';
+import { recoverLeases } from '../../../engine/blocks.js';
 import { appendEvents } from './appendEvents.js';
 import { appExists } from './apps.js';
 import type { SqlContext } from './context.js';
@@ -54,33 +55,15 @@ export function recoverInterruptedRuns(ctx: SqlContext, at: number): RecoveryRes
   return { interrupted, requeued };
 }
 
-/**
- * The tasks of blocks still leased when the daemon stopped have no run yet (a block's run is written
- * once, when it finishes). Each gets its run as it was handed over, built from its request, which never
- * left the store: the loop above then finishes it `interrupted`, and the request is pending already. A
- * task whose request is gone (cancelled, or its app removed) or was replaced by a newer submission is
- * finished here, `interrupted` and not requeued: there is nothing of it left to run again.
- */
+/** The tasks of blocks still leased get their runs first (see `recoverLeases`), then the leases end. */
 function materializeLeases(ctx: SqlContext, at: number): void {
   const leases = listLeases(ctx);
   if (leases.length === 0) return;
-  const active: TaskRun[] = [];
-  const ended: TaskRun[] = [];
-  const events: HistoryEventInput[] = [];
-  for (const lease of leases) {
-    for (const task of lease.tasks) {
-      if (getRun(ctx, task.taskId) !== undefined) continue;
-      const request = getRequest(ctx, lease.appId, task.identifier);
-      if (request?.requestId === task.requestId) {
-        active.push(leasedRun(lease, task, request));
-        continue;
-      }
-      ended.push(endedLeasedRun(lease, task, at, REASON));
-      const detail = request ? { requeued: false, supersededBy: request.requestId } : { requeued: false, requestGone: true };
-      events.push({ at, appId: lease.appId, identifier: task.identifier, taskId: task.taskId, type: 'interrupted', reason: REASON, detail });
-    }
-  }
-  insertRuns(ctx, [...active, ...ended]);
+  const { runs, events } = recoverLeases(leases, {
+    hasRun: (taskId) => getRun(ctx, taskId) !== undefined,
+    pendingRequest: (appId, identifier) => getRequest(ctx, appId, identifier),
+  }, at, REASON);
+  insertRuns(ctx, runs);
   appendEvents(ctx, events);
   deleteLeases(ctx, leases.map((lease) => lease.leaseId));
 }
