@@ -9,12 +9,19 @@
  * claims what its free slots can start, and the time runs until the store holds N finished runs.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import pg from 'pg';
 import { PG_ADMIN_URL, sleep } from '../peers/common.js';
 import type { PeerResult, ThroughputOptions } from '../peers/types.js';
 import { startSystem, type BenchSystem } from './system.js';
+
+/** Preloaded into each daemon: counts its round trips to PostgreSQL (bench/support/pgRoundTrips.mjs). */
+const ROUND_TRIP_COUNTER = fileURLToPath(new URL('./pgRoundTrips.mjs', import.meta.url));
 
 /** The fleet's heartbeat (its default): a node does not claim again for a heartbeat what it just gave back. */
 const HEARTBEAT_MS = 1_000;
@@ -32,6 +39,8 @@ export interface FleetResult extends PeerResult {
   readonly unsuccessful: number;
   /** The daemons' warnings and errors during the run (sensor notices left out), with their counts. */
   readonly warnings: readonly string[];
+  /** The daemons' round trips to PostgreSQL (every query, BEGIN and COMMIT included) during the timed part, per task. */
+  readonly roundTripsPerTask: number;
 }
 
 export async function runFleet({ n, concurrency, nodes }: FleetOptions): Promise<FleetResult> {
@@ -42,10 +51,12 @@ export async function runFleet({ n, concurrency, nodes }: FleetOptions): Promise
   const count = async (sql: string): Promise<number> => Number((await db.query<{ n: string }>(sql)).rows[0]!.n);
   const systems: BenchSystem[] = [];
   const warnings = new Map<string, number>();
+  const countDir = mkdtempSync(join(tmpdir(), 'bgt-bench-rt-'));
+  const roundTrips = (): number => readdirSync(countDir).reduce((sum, file) => sum + Number(readFileSync(join(countDir, file), 'utf8') || 0), 0);
   try {
     const options = { profile: 'server', maxConcurrentTasks: concurrency, maxConcurrentTasksPerApp: concurrency, maxPendingProcessingPerApp: n + 1_000 };
     // Started together, as a fleet's machines often are (the schema's migration lock makes them take turns).
-    const started = await Promise.allSettled(Array.from({ length: nodes }, (_, i) => startSystem(options, undefined, ['--store', url, '--node-id', `node-${i + 1}`, '--fleet-option', `heartbeatMs=${HEARTBEAT_MS}`])));
+    const started = await Promise.allSettled(Array.from({ length: nodes }, (_, i) => startSystem(options, undefined, ['--store', url, '--node-id', `node-${i + 1}`, '--fleet-option', `heartbeatMs=${HEARTBEAT_MS}`], { NODE_OPTIONS: `--import=${ROUND_TRIP_COUNTER}`, BGTASKS_BENCH_PG_COUNT_DIR: countDir })));
     for (const result of started) if (result.status === 'fulfilled') systems.push(result.value);
     for (const result of started) if (result.status === 'rejected') throw result.reason;
     systems.forEach((system, i) => [system.daemon.stdout!, system.daemon.stderr!].forEach((stream) => collectWarnings(stream, `node-${i + 1}`, warnings)));
@@ -57,6 +68,8 @@ export async function runFleet({ n, concurrency, nodes }: FleetOptions): Promise
     await untilAsync(async () => (await count(`SELECT count(*) AS n FROM ${schema}.requests WHERE node_id IS NULL AND lease_owner IS NULL`)) >= n, 20);
     await sleep(HEARTBEAT_MS + 100);
 
+    await sleep(150); // the counters' files are written every 100 ms
+    const tripsBefore = roundTrips();
     const t0 = performance.now();
     await Promise.all(systems.map((system) => system.cli('conditions', 'set', 'power=ac')));
     // Two phases, so the finish line does not load the machine it measures: the runs' identity sequence
@@ -64,6 +77,8 @@ export async function runFleet({ n, concurrency, nodes }: FleetOptions): Promise
     await untilAsync(async () => (await count(`SELECT coalesce(last_value, 0) AS n FROM pg_sequences WHERE schemaname = '${schema}' AND sequencename = 'runs_seq_seq'`)) >= n, 10);
     await untilAsync(async () => (await count(`SELECT count(*) AS n FROM ${schema}.runs WHERE state = 'finished'`)) >= n, 2);
     const elapsed = performance.now() - t0;
+    await sleep(150);
+    const roundTripsPerTask = (roundTrips() - tripsBefore) / n;
 
     const { rows } = await db.query<{ node_id: string; runs: number; unsuccessful: number }>(
       `SELECT node_id, count(*)::int AS runs, (count(*) FILTER (WHERE outcome IS DISTINCT FROM 'success'))::int AS unsuccessful FROM ${schema}.runs WHERE state = 'finished' GROUP BY node_id ORDER BY node_id`);
@@ -74,7 +89,7 @@ export async function runFleet({ n, concurrency, nodes }: FleetOptions): Promise
     return {
       peer: `bgtasks fleet, ${nodes} node${nodes === 1 ? '' : 's'}`,
       version: `(${slots})`,
-      config: `${nodes} daemon process(es) on one PostgreSQL schema + the bench app connected on each, profile server, maxConcurrentTasks ${concurrency} per node (${slots}, ${nodes * concurrency} in all), maxPendingProcessingPerApp ${n + 1_000}; requests placement 'any' from node-1's app, all nodes flipped battery → AC in parallel; timed until the store holds ${n} finished runs; finished per node: ${Object.entries(perNode).map(([node, runs]) => `${node} ${runs}`).join(', ')}`,
+      config: `${nodes} daemon process(es) on one PostgreSQL schema + the bench app connected on each, profile server, maxConcurrentTasks ${concurrency} per node (${slots}, ${nodes * concurrency} in all), maxPendingProcessingPerApp ${n + 1_000}; requests placement 'any' from node-1's app, all nodes flipped battery → AC in parallel; timed until the store holds ${n} finished runs; round trips to PostgreSQL per task ${roundTripsPerTask.toFixed(2)}; finished per node: ${Object.entries(perNode).map(([node, runs]) => `${node} ${runs}`).join(', ')}`,
       durability: `PostgreSQL synchronous_commit=${settings[0]!.sc}, fsync=${settings[0]!.fsync}`,
       n,
       concurrency,
@@ -84,6 +99,7 @@ export async function runFleet({ n, concurrency, nodes }: FleetOptions): Promise
       perNode,
       extraRuns,
       unsuccessful: rows.reduce((sum, row) => sum + row.unsuccessful, 0),
+      roundTripsPerTask,
       warnings: [...warnings].map(([message, times]) => (times > 1 ? `${message} (×${times})` : message)),
     };
   } finally {
@@ -96,6 +112,7 @@ export async function runFleet({ n, concurrency, nodes }: FleetOptions): Promise
       }
     }
     await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => db.end());
+    rmSync(countDir, { recursive: true, force: true });
   }
 }
 

@@ -130,7 +130,7 @@ export interface FleetStore {
   candidates(appIds: readonly string[], at: number, limit: number): Promise<TaskRequest[]>;
   /** Claims these pool requests for this node (those still unheld; others skipped, never waited for). */
   claim(requestIds: readonly string[]): Promise<TaskRequest[]>;
-  /** Gives pool requests this node holds back to the pool. */
+  /** Gives pool requests this node holds back to the pool, waking the listening nodes when any went back; returns how many. */
   release(requestIds: readonly string[]): Promise<number>;
   /** The earliest `earliestBeginAt` after `at` among unheld pool requests of these apps, or null. */
   nextDue(appIds: readonly string[], at: number): Promise<number | null>;

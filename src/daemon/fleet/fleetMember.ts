@@ -236,13 +236,16 @@ export class FleetMember implements AsyncDisposable {
     const held = scheduler.held();
     const free = this.#deps.maxConcurrentTasks - scheduler.runningCount() - held.length;
     const apps = scheduler.installed().filter((app) => app.enabled).map((app) => app.appId);
-    this.#armDueTimer(apps);
+    // No free slot: the pass after a slot frees claims again (and looks at the next start date then).
     if (free <= 0 || apps.length === 0) return;
     const now = clock.now();
     const recent = clock.monotonic() - options.heartbeatMs;
     for (const [id, at] of this.#released) if (at < recent) this.#released.delete(id);
     const candidates = await fleet.candidates(apps, now, free * 4);
     this.#poolMayHaveWork = candidates.length > 0;
+    // A full page: due work is waiting, and a pass after these claims looks again. Only a short page
+    // may leave the pool with nothing due for this node, and then its next start date is worth a look.
+    if (candidates.length < free * 4) this.#armDueTimer(apps);
     const heldKeys = new Set(held.map((request) => `${request.appId}\0${request.identifier}`));
     const wanted = candidates
       .filter((request) => !this.#released.has(request.requestId) && !heldKeys.has(`${request.appId}\0${request.identifier}`))
@@ -281,8 +284,9 @@ export class FleetMember implements AsyncDisposable {
   #release(requestIds: readonly string[]): Promise<void> {
     const now = this.#deps.clock.monotonic();
     for (const id of requestIds) this.#released.set(id, now);
+    // The store's release wakes the other nodes itself when something went back.
     return this.#serially('release', async () => {
-      if ((await this.#deps.fleet.release(requestIds)) > 0) await this.#deps.fleet.notify();
+      await this.#deps.fleet.release(requestIds);
     });
   }
 

@@ -1,4 +1,5 @@
 import type { TaskRequest } from '../../../engine/types.js';
+import { FLEET_CHANNEL } from '../../fleet.js';
 import type { PgContext } from '../sql/context.js';
 import { REQUEST_SELECT, selectList, REQUEST_COLUMNS, withPlacement, type RequestRow } from '../sql/rows.js';
 
@@ -36,11 +37,20 @@ export async function claim(ctx: PgContext, requestIds: readonly string[]): Prom
   return rows.map((row) => withPlacement<TaskRequest>(row)).sort((a, b) => order.get(a.requestId)! - order.get(b.requestId)!);
 }
 
-const RELEASE = /* sql */ `UPDATE requests SET lease_owner = NULL WHERE node_id IS NULL AND lease_owner = $1 AND request_id = ANY($2::text[])`;
+// The wake-up for the other nodes goes in the same statement (one round trip), sent only when something
+// went back; NOTIFY is delivered at commit, and several in one transaction with the same payload are one.
+const RELEASE = /* sql */ `
+WITH released AS (
+  UPDATE requests SET lease_owner = NULL WHERE node_id IS NULL AND lease_owner = $1 AND request_id = ANY($2::text[])
+  RETURNING 1
+)
+SELECT count(*)::int AS n, CASE WHEN count(*) > 0 THEN pg_notify('${FLEET_CHANNEL}', '') END AS notified FROM released`;
 
-/** Gives pool requests this node holds back to the pool; returns how many it still held. */
+/** Gives pool requests this node holds back to the pool, and wakes the other nodes if any went back; returns how many it still held. */
 export async function release(ctx: PgContext, requestIds: readonly string[]): Promise<number> {
-  return requestIds.length === 0 ? 0 : ctx.run(RELEASE, [ctx.nodeId, requestIds]);
+  if (requestIds.length === 0) return 0;
+  const [row] = await ctx.rows<{ n: number }>(RELEASE, [ctx.nodeId, requestIds]);
+  return row?.n ?? 0;
 }
 
 const NEXT_DUE = /* sql */ `

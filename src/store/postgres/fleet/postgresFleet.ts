@@ -53,8 +53,9 @@ export class PostgresFleet implements FleetStore {
     return this.#db.read((ctx) => candidates(ctx, appIds, at, limit));
   }
 
+  // One statement, so its own transaction: one round trip, no BEGIN and COMMIT around it.
   claim(requestIds: readonly string[]): Promise<TaskRequest[]> {
-    return this.#db.transaction((ctx) => claim(ctx, requestIds));
+    return this.#db.read((ctx) => claim(ctx, requestIds));
   }
 
   release(requestIds: readonly string[]): Promise<number> {
