@@ -1,4 +1,5 @@
 import { sql as initial } from './0001_initial.js';
+import { sql as pruneIndexes } from './0002_prune_indexes.js';
 
 /** One step of the PostgreSQL schema. `version` numbers start at 1 and have no gaps. */
 export interface Migration {
@@ -13,7 +14,10 @@ export interface Migration {
  * last entry's version is the schema version this code writes. The numbering is the PostgreSQL
  * store's own; it is not SQLite's.
  */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', sql: initial }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial', sql: initial },
+  { version: 2, name: 'prune_indexes', sql: pruneIndexes },
+];
 
 /** The schema version this code knows; a database at a higher version was written by a newer bgtasks. */
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]!.version;
