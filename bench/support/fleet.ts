@@ -28,6 +28,23 @@ const HEARTBEAT_MS = 1_000;
 
 export interface FleetOptions extends ThroughputOptions {
   readonly nodes: number;
+  /**
+   * SIGKILL the last node once a third of the tasks have runs, and time how long its work took to start
+   * elsewhere (the fleet's default lease and maintenance times). The finish line is then N tasks
+   * succeeded, not N finished runs (the killed node's cut-off runs end `interrupted` too).
+   */
+  readonly kill?: boolean;
+}
+
+/** What the kill did: the killed node's work in hand, and when the last of it started on another node. */
+export interface Takeover {
+  /** Pool requests the node held and runs it had not finished, when it was killed. */
+  readonly inHand: number;
+  /** From the kill to the start, on another node, of the last of those, in ms. */
+  readonly lastStartedAfterMs: number;
+  /** Tasks whose success came from more than one started run, and how many of them were not in hand. */
+  readonly ranTwice: number;
+  readonly ranTwiceNotInHand: number;
 }
 
 export interface FleetResult extends PeerResult {
@@ -41,9 +58,10 @@ export interface FleetResult extends PeerResult {
   readonly warnings: readonly string[];
   /** The daemons' round trips to PostgreSQL (every query, BEGIN and COMMIT included) during the timed part, per task. */
   readonly roundTripsPerTask: number;
+  readonly takeover?: Takeover;
 }
 
-export async function runFleet({ n, concurrency, nodes }: FleetOptions): Promise<FleetResult> {
+export async function runFleet({ n, concurrency, nodes, kill = false }: FleetOptions): Promise<FleetResult> {
   const schema = `bgtasks_bench_${randomBytes(6).toString('hex')}`;
   const url = `${PG_ADMIN_URL}?schema=${schema}`;
   const db = new pg.Client({ connectionString: PG_ADMIN_URL });
@@ -74,15 +92,21 @@ export async function runFleet({ n, concurrency, nodes }: FleetOptions): Promise
     await Promise.all(systems.map((system) => system.cli('conditions', 'set', 'power=ac')));
     // Two phases, so the finish line does not load the machine it measures: the runs' identity sequence
     // (one read, no scan) until N runs exist, then the exact count of finished runs.
-    await untilAsync(async () => (await count(`SELECT coalesce(last_value, 0) AS n FROM pg_sequences WHERE schemaname = '${schema}' AND sequencename = 'runs_seq_seq'`)) >= n, 10);
-    await untilAsync(async () => (await count(`SELECT count(*) AS n FROM ${schema}.runs WHERE state = 'finished'`)) >= n, 2);
+    let takeover: Takeover | undefined;
+    if (kill) {
+      takeover = await killLastNode(db, schema, systems.at(-1)!, `node-${nodes}`, Math.ceil(n / 3), n);
+    } else {
+      await untilAsync(async () => (await count(`SELECT coalesce(last_value, 0) AS n FROM pg_sequences WHERE schemaname = '${schema}' AND sequencename = 'runs_seq_seq'`)) >= n, 10);
+      await untilAsync(async () => (await count(`SELECT count(*) AS n FROM ${schema}.runs WHERE state = 'finished'`)) >= n, 2);
+    }
     const elapsed = performance.now() - t0;
     await sleep(150);
     const roundTripsPerTask = (roundTrips() - tripsBefore) / n;
 
     const { rows } = await db.query<{ node_id: string; runs: number; unsuccessful: number }>(
       `SELECT node_id, count(*)::int AS runs, (count(*) FILTER (WHERE outcome IS DISTINCT FROM 'success'))::int AS unsuccessful FROM ${schema}.runs WHERE state = 'finished' GROUP BY node_id ORDER BY node_id`);
-    const extraRuns = await count(`SELECT count(*) - count(DISTINCT identifier) AS n FROM ${schema}.runs`);
+    // A killed node's cut-off runs are not extra: they ran again because they were in hand (takeover).
+    const extraRuns = await count(`SELECT count(*) - count(DISTINCT identifier) AS n FROM ${schema}.runs WHERE reason IS DISTINCT FROM 'nodeLost'`);
     const { rows: settings } = await db.query<{ sc: string; fsync: string }>("SELECT current_setting('synchronous_commit') AS sc, current_setting('fsync') AS fsync");
     const perNode = Object.fromEntries(systems.map((_, i) => [`node-${i + 1}`, rows.find((row) => row.node_id === `node-${i + 1}`)?.runs ?? 0]));
     const slots = `${nodes} × ${concurrency} slots`;
@@ -98,8 +122,9 @@ export async function runFleet({ n, concurrency, nodes }: FleetOptions): Promise
       nodes,
       perNode,
       extraRuns,
-      unsuccessful: rows.reduce((sum, row) => sum + row.unsuccessful, 0),
+      unsuccessful: (await count(`SELECT count(*) AS n FROM ${schema}.runs WHERE state = 'finished' AND outcome IS DISTINCT FROM 'success' AND reason IS DISTINCT FROM 'nodeLost'`)),
       roundTripsPerTask,
+      ...(takeover ? { takeover } : {}),
       warnings: [...warnings].map(([message, times]) => (times > 1 ? `${message} (×${times})` : message)),
     };
   } finally {
@@ -114,6 +139,38 @@ export async function runFleet({ n, concurrency, nodes }: FleetOptions): Promise
     await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => db.end());
     rmSync(countDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Kills `system`'s daemon (SIGKILL) once `after` runs exist, notes what it had in hand, and waits until
+ * `n` tasks have succeeded; then reads when the work in hand started on the other nodes.
+ */
+async function killLastNode(db: pg.Client, schema: string, system: BenchSystem, nodeId: string, after: number, n: number): Promise<Takeover> {
+  const count = async (sql: string, params: unknown[] = []): Promise<number> => Number((await db.query<{ n: string }>(sql, params)).rows[0]!.n);
+  await untilAsync(async () => (await count(`SELECT coalesce(last_value, 0) AS n FROM pg_sequences WHERE schemaname = '${schema}' AND sequencename = 'runs_seq_seq'`)) >= after, 5);
+  // Killed with work in hand: a node between two claims holds nothing, and its death would show nothing.
+  await untilAsync(async () => (await count(`SELECT count(*) AS n FROM ${schema}.runs WHERE node_id = $1 AND state <> 'finished'`, [nodeId])) > 0, 1);
+  system.daemon.kill('SIGKILL');
+  const killedAt = Date.now();
+  await new Promise((resolve) => (system.daemon.exitCode !== null || system.daemon.signalCode !== null ? resolve(null) : system.daemon.once('exit', resolve)));
+  // Read after the process is gone: nothing of it can change any more.
+  const { rows: held } = await db.query<{ identifier: string }>(
+    `SELECT identifier FROM ${schema}.requests WHERE node_id IS NULL AND lease_owner = $1
+     UNION SELECT identifier FROM ${schema}.runs WHERE node_id = $1 AND state <> 'finished'`, [nodeId]);
+  const inHand = held.map((row) => row.identifier);
+  await untilAsync(async () => (await count(`SELECT count(DISTINCT identifier) AS n FROM ${schema}.runs WHERE outcome = 'success'`)) >= n, 20);
+  const lastStart = await count(
+    `SELECT coalesce(max(first_start), 0) AS n FROM (SELECT min(coalesce(started_at, launched_at)) AS first_start FROM ${schema}.runs
+     WHERE identifier = ANY($1::text[]) AND node_id <> $2 GROUP BY identifier) s`, [inHand, nodeId]);
+  const { rows: twice } = await db.query<{ identifier: string }>(
+    `SELECT identifier FROM ${schema}.runs WHERE started_at IS NOT NULL GROUP BY identifier HAVING count(*) > 1`);
+  const inHandSet = new Set(inHand);
+  return {
+    inHand: inHand.length,
+    lastStartedAfterMs: inHand.length === 0 ? 0 : lastStart - killedAt,
+    ranTwice: twice.length,
+    ranTwiceNotInHand: twice.filter((row) => !inHandSet.has(row.identifier)).length,
+  };
 }
 
 /** Keeps the daemon's log lines at warn or above (pino levels 40+), but not its sensors' start-up notices. */

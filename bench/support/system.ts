@@ -111,7 +111,8 @@ export async function startSystem(options: Record<string, string | number>, laun
       })));
       store?.close();
       daemon.kill('SIGTERM');
-      await new Promise((resolvePromise) => (daemon.exitCode !== null ? resolvePromise(null) : daemon.once('exit', resolvePromise)));
+      // A daemon the benchmark killed (bench/support/fleet.ts) has exited already.
+      await new Promise((resolvePromise) => (daemon.exitCode !== null || daemon.signalCode !== null ? resolvePromise(null) : daemon.once('exit', resolvePromise)));
       rmSync(dir, { recursive: true, force: true });
     },
   };
