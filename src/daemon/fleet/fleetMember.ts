@@ -53,6 +53,8 @@ export class FleetMember implements AsyncDisposable {
   #epoch = 0;
   #chain: Promise<void> = Promise.resolve();
   #claimQueued = false;
+  /** True while the claims' last look found every request it could take startable here: claim without looking. */
+  #claimBlind = false;
   /** False once a claim found the pool empty for this node, until a wake-up says otherwise. */
   #poolMayHaveWork = true;
   #tickTimer: Disposable | null = null;
@@ -241,21 +243,44 @@ export class FleetMember implements AsyncDisposable {
     const now = clock.now();
     const recent = clock.monotonic() - options.heartbeatMs;
     for (const [id, at] of this.#released) if (at < recent) this.#released.delete(id);
+    if (this.#claimBlind) return this.#claimDue(apps, now, free);
     const candidates = await fleet.candidates(apps, now, free * 4);
     this.#poolMayHaveWork = candidates.length > 0;
     // A full page: due work is waiting, and a pass after these claims looks again. Only a short page
     // may leave the pool with nothing due for this node, and then its next start date is worth a look.
     if (candidates.length < free * 4) this.#armDueTimer(apps);
     const heldKeys = new Set(held.map((request) => `${request.appId}\0${request.identifier}`));
-    const wanted = candidates
-      .filter((request) => !this.#released.has(request.requestId) && !heldKeys.has(`${request.appId}\0${request.identifier}`))
-      .filter((request) => scheduler.startsNow(request) === null)
-      .slice(0, free);
+    const open = candidates.filter((request) => !this.#released.has(request.requestId) && !heldKeys.has(`${request.appId}\0${request.identifier}`));
+    const startable = open.filter((request) => scheduler.startsNow(request) === null);
+    // Everything looked at would start: the next claims skip the look (one round trip, not two).
+    this.#claimBlind = open.length > 0 && startable.length === open.length;
+    const wanted = startable.slice(0, free);
     if (wanted.length === 0) return;
     const claimed = await fleet.claim(wanted.map((request) => request.requestId));
     if (claimed.length > 0) scheduler.adopt(claimed);
     // A full page may mean more is waiting: look again once these are dispatched.
     if (candidates.length === free * 4) this.#claimSoon('wake');
+  }
+
+  /**
+   * The claim of a node whose policies started everything it looked at lately: the oldest due requests,
+   * claimed in one statement, then checked; any it will not start go back at once, and the next claim
+   * looks first again. So a node that can run the pool's work claims with one round trip, and one that
+   * cannot (on battery, say) never churns the pool.
+   */
+  async #claimDue(apps: readonly string[], now: number, free: number): Promise<void> {
+    const { fleet, scheduler } = this.#deps;
+    const claimed = await fleet.claimDue(apps, now, free, [...this.#released.keys()]);
+    this.#poolMayHaveWork = claimed.length > 0;
+    const refused = claimed.filter((request) => scheduler.startsNow(request) !== null);
+    const adopted = refused.length === 0 ? claimed : claimed.filter((request) => !refused.includes(request));
+    if (adopted.length > 0) scheduler.adopt(adopted);
+    if (refused.length > 0) {
+      this.#claimBlind = false;
+      void this.#release(refused.map((request) => request.requestId));
+    }
+    if (claimed.length === free) this.#claimSoon('wake'); // a full claim: more may be due
+    else this.#armDueTimer(apps);
   }
 
   /** Wakes at the next pool request's start date, so a delayed request is claimed on time, not a heartbeat late. */

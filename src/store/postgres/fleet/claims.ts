@@ -29,6 +29,29 @@ WITH picked AS (
 UPDATE requests r SET lease_owner = $1 FROM picked WHERE r.seq = picked.seq
 RETURNING ${selectList(REQUEST_COLUMNS, 'r')}`;
 
+// The oldest due unheld requests, in claim order (seq) over the partial index of the unheld pool
+// (requests_pool_unclaimed_seq): the scan stops after `limit` rows it could lock, so its cost is the
+// claim's size, not the pool's. SKIP LOCKED: nodes claiming at the same instant split the rows.
+const CLAIM_DUE = /* sql */ `
+WITH picked AS (
+  SELECT seq FROM requests
+  WHERE node_id IS NULL AND lease_owner IS NULL AND app_id = ANY($2::text[])
+    AND (earliest_begin_at IS NULL OR earliest_begin_at <= $3) AND NOT (request_id = ANY($5::text[]))
+  ORDER BY seq
+  LIMIT $4
+  FOR UPDATE SKIP LOCKED
+)
+UPDATE requests r SET lease_owner = $1 FROM picked WHERE r.seq = picked.seq
+RETURNING r.seq AS "claimSeq", ${selectList(REQUEST_COLUMNS, 'r')}`;
+
+/** Claims the oldest due pool requests no node holds (at most `limit`, none of `skip`); oldest first. */
+export async function claimDue(ctx: PgContext, appIds: readonly string[], at: number, limit: number, skip: readonly string[]): Promise<TaskRequest[]> {
+  if (appIds.length === 0 || limit <= 0) return [];
+  const rows = await ctx.rows<RequestRow & { claimSeq: number }>(CLAIM_DUE, [ctx.nodeId, appIds, at, limit, skip]);
+  // UPDATE … RETURNING gives no order: put them back in claim order.
+  return rows.sort((a, b) => a.claimSeq - b.claimSeq).map(({ claimSeq: _seq, ...row }) => withPlacement<TaskRequest>(row));
+}
+
 /** Claims those of the given pool requests no node holds; returns the ones now held by this node. */
 export async function claim(ctx: PgContext, requestIds: readonly string[]): Promise<TaskRequest[]> {
   if (requestIds.length === 0) return [];
