@@ -59,6 +59,11 @@ export interface FleetResult extends PeerResult {
   /** The daemons' round trips to PostgreSQL (every query, BEGIN and COMMIT included) during the timed part, per task. */
   readonly roundTripsPerTask: number;
   readonly takeover?: Takeover;
+  /**
+   * CPU time of the PostgreSQL server's processes during the timed part, per task, in ms (Linux: read
+   * from /proc; every database on the server counts, so other work on it shows up too). null elsewhere.
+   */
+  readonly serverCpuMsPerTask: number | null;
 }
 
 export async function runFleet({ n, concurrency, nodes, kill = false }: FleetOptions): Promise<FleetResult> {
@@ -88,6 +93,7 @@ export async function runFleet({ n, concurrency, nodes, kill = false }: FleetOpt
 
     await sleep(150); // the counters' files are written every 100 ms
     const tripsBefore = roundTrips();
+    const cpuBefore = serverCpuMs();
     const t0 = performance.now();
     await Promise.all(systems.map((system) => system.cli('conditions', 'set', 'power=ac')));
     // Two phases, so the finish line does not load the machine it measures: the runs' identity sequence
@@ -102,6 +108,8 @@ export async function runFleet({ n, concurrency, nodes, kill = false }: FleetOpt
     const elapsed = performance.now() - t0;
     await sleep(150);
     const roundTripsPerTask = (roundTrips() - tripsBefore) / n;
+    const cpuAfter = serverCpuMs();
+    const serverCpuMsPerTask = cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / n;
 
     const { rows } = await db.query<{ node_id: string; runs: number; unsuccessful: number }>(
       `SELECT node_id, count(*)::int AS runs, (count(*) FILTER (WHERE outcome IS DISTINCT FROM 'success'))::int AS unsuccessful FROM ${schema}.runs WHERE state = 'finished' GROUP BY node_id ORDER BY node_id`);
@@ -113,7 +121,7 @@ export async function runFleet({ n, concurrency, nodes, kill = false }: FleetOpt
     return {
       peer: `bgtasks fleet, ${nodes} node${nodes === 1 ? '' : 's'}`,
       version: `(${slots})`,
-      config: `${nodes} daemon process(es) on one PostgreSQL schema + the bench app connected on each, profile server, maxConcurrentTasks ${concurrency} per node (${slots}, ${nodes * concurrency} in all), maxPendingProcessingPerApp ${n + 1_000}; requests placement 'any' from node-1's app, all nodes flipped battery → AC in parallel; timed until the store holds ${n} finished runs; round trips to PostgreSQL per task ${roundTripsPerTask.toFixed(2)}; finished per node: ${Object.entries(perNode).map(([node, runs]) => `${node} ${runs}`).join(', ')}`,
+      config: `${nodes} daemon process(es) on one PostgreSQL schema + the bench app connected on each, profile server, maxConcurrentTasks ${concurrency} per node (${slots}, ${nodes * concurrency} in all), maxPendingProcessingPerApp ${n + 1_000}; requests placement 'any' from node-1's app, all nodes flipped battery → AC in parallel; timed until the store holds ${n} finished runs; round trips to PostgreSQL per task ${roundTripsPerTask.toFixed(2)}; PostgreSQL CPU per task ${serverCpuMsPerTask === null ? 'n/a' : `${serverCpuMsPerTask.toFixed(3)} ms`}; finished per node: ${Object.entries(perNode).map(([node, runs]) => `${node} ${runs}`).join(', ')}`,
       durability: `PostgreSQL synchronous_commit=${settings[0]!.sc}, fsync=${settings[0]!.fsync}`,
       n,
       concurrency,
@@ -124,6 +132,7 @@ export async function runFleet({ n, concurrency, nodes, kill = false }: FleetOpt
       extraRuns,
       unsuccessful: (await count(`SELECT count(*) AS n FROM ${schema}.runs WHERE state = 'finished' AND outcome IS DISTINCT FROM 'success' AND reason IS DISTINCT FROM 'nodeLost'`)),
       roundTripsPerTask,
+      serverCpuMsPerTask,
       ...(takeover ? { takeover } : {}),
       warnings: [...warnings].map(([message, times]) => (times > 1 ? `${message} (×${times})` : message)),
     };
@@ -139,6 +148,28 @@ export async function runFleet({ n, concurrency, nodes, kill = false }: FleetOpt
     await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => db.end());
     rmSync(countDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * CPU ms used so far by the PostgreSQL server: every `postgres` process's own time and, for the
+ * postmaster, that of its ended children (backends come and go). Linux only; null elsewhere.
+ */
+function serverCpuMs(): number | null {
+  if (process.platform !== 'linux') return null;
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone
+    }
+    if (!stat.includes('(postgres)')) continue;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
 }
 
 /**
