@@ -92,6 +92,7 @@ export async function run({ quick }: BenchOptions): Promise<BenchReport> {
   });
   const ours = (concurrency: number): number => results.find((result) => result.peer === 'bgtasks' && result.concurrency === concurrency)!.processPerSec;
   targets.push(fleetCheck(fleet, concurrencies, ours));
+  targets.push(...fleetSpeedChecks(fleet, results));
   return {
     name: 'throughput',
     method: `${n.toLocaleString('en-US')} no-op tasks/jobs enqueued, then processed to durable completion (bgtasks fleet rows: ${fleetN.toLocaleString('en-US')}, placement 'any', C slots per node); per peer its fastest durable settings (config column); one run each, same machine`,
@@ -128,4 +129,30 @@ function fleetCheck(fleet: readonly FleetResult[], concurrencies: readonly numbe
   ]);
   const met = fleet.every((result) => result.extraRuns === 0 && result.unsuccessful === 0);
   return { target: 'fleet mode: the workload runs on 1 and 3 nodes, every task finished once', measured: [...ratios, ...(faults.length > 0 ? faults : ['no task ran twice, no daemon warnings'])].join('; '), met };
+}
+
+/**
+ * Issue 19's targets, at C=50 in this run: one node at least 5× pg-boss and half of graphile-worker on
+ * the same PostgreSQL; three nodes at least 1.5× one node. With the round trips per task beside them.
+ */
+function fleetSpeedChecks(fleet: readonly FleetResult[], results: readonly PeerResult[]): TargetCheck[] {
+  const at = 50;
+  const one = fleet.find((result) => result.nodes === 1 && result.concurrency === at);
+  const three = fleet.find((result) => result.nodes === 3 && result.concurrency === at);
+  const peer = (name: string): PeerResult | undefined => results.find((result) => result.peer === name && result.concurrency === at);
+  const [boss, graphileRow] = [peer('pg-boss'), peer('graphile-worker')];
+  if (!one || !three || !boss || !graphileRow) return [];
+  const trips = `round trips per task ${one.roundTripsPerTask.toFixed(2)} (1 node), ${three.roundTripsPerTask.toFixed(2)} (3 nodes)`;
+  return [
+    {
+      target: 'fleet, 1 node at C=50: at least 5x pg-boss and 0.5x graphile-worker',
+      measured: `${(one.processPerSec / boss.processPerSec).toFixed(2)}x pg-boss, ${(one.processPerSec / graphileRow.processPerSec).toFixed(2)}x graphile-worker (${one.processPerSec}/s); ${trips}`,
+      met: one.processPerSec >= 5 * boss.processPerSec && one.processPerSec >= 0.5 * graphileRow.processPerSec,
+    },
+    {
+      target: 'fleet, 3 nodes at C=50: at least 1.5x one node',
+      measured: `${(three.processPerSec / one.processPerSec).toFixed(2)}x (${three.processPerSec}/s vs ${one.processPerSec}/s)`,
+      met: three.processPerSec >= 1.5 * one.processPerSec,
+    },
+  ];
 }
