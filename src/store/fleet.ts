@@ -31,6 +31,10 @@ export interface NodeApp {
 export interface NodeCapacity {
   readonly maxConcurrentTasks: number;
   readonly running: number;
+  /** Pool requests the node claimed in the last minute (absent from nodes that do not report it). */
+  readonly claimsPerMinute?: number;
+  /** How long those had been due when claimed, on average, in ms; null when it claimed none. */
+  readonly claimLagMs?: number | null;
 }
 
 /** What a node says about itself when it joins and with each heartbeat. */

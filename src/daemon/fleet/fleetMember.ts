@@ -15,6 +15,7 @@ import type { Clock, Disposable } from '../../engine/clock.js';
 import type { TaskRequest } from '../../engine/types.js';
 import type { FleetStore, NodeApp, NodeConditions, NodeReport } from '../../store/fleet.js';
 import type { SchedulerLog } from '../scheduler/ports.js';
+import { ClaimStats } from './claimStats.js';
 import type { FleetOptions } from './fleetOptions.js';
 
 /** What the member needs of the scheduler (see `Scheduler.fleetPort`). */
@@ -69,6 +70,8 @@ export class FleetMember implements AsyncDisposable {
   /** Requests the store said this node held but memory did not, at the last heartbeat: released if so again. */
   #strays = new Set<string>();
   #closed = false;
+  /** What this node claimed lately: reported with each heartbeat (`bgtasks nodes`) and in the metrics. */
+  readonly claims = new ClaimStats();
   /** Wall-clock ms of the first of the failures in a row, or null. */
   #failingSince: number | null = null;
 
@@ -105,7 +108,7 @@ export class FleetMember implements AsyncDisposable {
     return {
       conditions: this.#deps.conditions(),
       apps: scheduler.installed(),
-      capacity: { maxConcurrentTasks: this.#deps.maxConcurrentTasks, running: scheduler.runningCount() },
+      capacity: { maxConcurrentTasks: this.#deps.maxConcurrentTasks, running: scheduler.runningCount(), ...this.claims.lastMinute(this.#deps.clock.monotonic()) },
     };
   }
 
@@ -257,6 +260,7 @@ export class FleetMember implements AsyncDisposable {
     const wanted = startable.slice(0, free);
     if (wanted.length === 0) return;
     const claimed = await fleet.claim(wanted.map((request) => request.requestId));
+    this.claims.record(claimed, clock.monotonic(), clock.now());
     if (claimed.length > 0) scheduler.adopt(claimed);
     // A full page may mean more is waiting: look again once these are dispatched.
     if (candidates.length === free * 4) this.#claimSoon('wake');
@@ -274,6 +278,7 @@ export class FleetMember implements AsyncDisposable {
     this.#poolMayHaveWork = claimed.length > 0;
     const refused = claimed.filter((request) => scheduler.startsNow(request) !== null);
     const adopted = refused.length === 0 ? claimed : claimed.filter((request) => !refused.includes(request));
+    this.claims.record(adopted, this.#deps.clock.monotonic(), this.#deps.clock.now());
     if (adopted.length > 0) scheduler.adopt(adopted);
     if (refused.length > 0) {
       this.#claimBlind = false;
