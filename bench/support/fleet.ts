@@ -119,7 +119,7 @@ export async function runFleet({ n, concurrency, nodes, kill = false }: FleetOpt
     const perNode = Object.fromEntries(systems.map((_, i) => [`node-${i + 1}`, rows.find((row) => row.node_id === `node-${i + 1}`)?.runs ?? 0]));
     const slots = `${nodes} × ${concurrency} slots`;
     return {
-      peer: `bgtasks fleet, ${nodes} node${nodes === 1 ? '' : 's'}`,
+      peer: `bgtasks fleet, ${nodes} node${nodes === 1 ? '' : 's'}${kill ? `, node-${nodes} SIGKILLed mid-run` : ''}`,
       version: `(${slots})`,
       config: `${nodes} daemon process(es) on one PostgreSQL schema + the bench app connected on each, profile server, maxConcurrentTasks ${concurrency} per node (${slots}, ${nodes * concurrency} in all), maxPendingProcessingPerApp ${n + 1_000}; requests placement 'any' from node-1's app, all nodes flipped battery → AC in parallel; timed until the store holds ${n} finished runs; round trips to PostgreSQL per task ${roundTripsPerTask.toFixed(2)}; PostgreSQL CPU per task ${serverCpuMsPerTask === null ? 'n/a' : `${serverCpuMsPerTask.toFixed(3)} ms`}; finished per node: ${Object.entries(perNode).map(([node, runs]) => `${node} ${runs}`).join(', ')}`,
       durability: `PostgreSQL synchronous_commit=${settings[0]!.sc}, fsync=${settings[0]!.fsync}`,
