@@ -100,7 +100,7 @@ export async function runFleet({ n, concurrency, nodes, kill = false }: FleetOpt
     // (one read, no scan) until N runs exist, then the exact count of finished runs.
     let takeover: Takeover | undefined;
     if (kill) {
-      takeover = await killLastNode(db, schema, systems.at(-1)!, `node-${nodes}`, Math.ceil(n / 3), n);
+      takeover = await killLastNode(db, schema, systems.at(-1)!, `node-${nodes}`, Math.ceil(n / 3), n, concurrency);
     } else {
       await untilAsync(async () => (await count(`SELECT coalesce(last_value, 0) AS n FROM pg_sequences WHERE schemaname = '${schema}' AND sequencename = 'runs_seq_seq'`)) >= n, 10);
       await untilAsync(async () => (await count(`SELECT count(*) AS n FROM ${schema}.runs WHERE state = 'finished'`)) >= n, 2);
@@ -176,11 +176,18 @@ function serverCpuMs(): number | null {
  * Kills `system`'s daemon (SIGKILL) once `after` runs exist, notes what it had in hand, and waits until
  * `n` tasks have succeeded; then reads when the work in hand started on the other nodes.
  */
-async function killLastNode(db: pg.Client, schema: string, system: BenchSystem, nodeId: string, after: number, n: number): Promise<Takeover> {
+async function killLastNode(db: pg.Client, schema: string, system: BenchSystem, nodeId: string, after: number, n: number, slots: number): Promise<Takeover> {
   const count = async (sql: string, params: unknown[] = []): Promise<number> => Number((await db.query<{ n: string }>(sql, params)).rows[0]!.n);
   await untilAsync(async () => (await count(`SELECT coalesce(last_value, 0) AS n FROM pg_sequences WHERE schemaname = '${schema}' AND sequencename = 'runs_seq_seq'`)) >= after, 5);
   // Killed with work in hand: a node between two claims holds nothing, and its death would show nothing.
-  await untilAsync(async () => (await count(`SELECT count(*) AS n FROM ${schema}.runs WHERE node_id = $1 AND state <> 'finished'`, [nodeId])) > 0, 1);
+  // No-op tasks are in hand for a round trip or two, so wait for a block just handed out (half its
+  // slots), or for the run's end to near (then the kill may find little, and the report says so).
+  await untilAsync(async () => {
+    const { rows } = await db.query<{ active: string; done: string }>(
+      `SELECT (SELECT count(*) FROM ${schema}.runs WHERE node_id = $1 AND state <> 'finished') AS active,
+              (SELECT coalesce(last_value, 0) FROM pg_sequences WHERE schemaname = $2 AND sequencename = 'runs_seq_seq') AS done`, [nodeId, schema]);
+    return Number(rows[0]!.active) >= Math.ceil(slots / 2) || Number(rows[0]!.done) >= n * 0.9;
+  }, 1);
   system.daemon.kill('SIGKILL');
   const killedAt = Date.now();
   await new Promise((resolve) => (system.daemon.exitCode !== null || system.daemon.signalCode !== null ? resolve(null) : system.daemon.once('exit', resolve)));
