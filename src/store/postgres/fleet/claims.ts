@@ -5,7 +5,8 @@ import { REQUEST_SELECT, selectList, REQUEST_COLUMNS, withPlacement, type Reques
 
 // What may be claimed: pool requests no node holds, due, of the apps this node has. No lock is taken:
 // the node first checks its own policies, then claims the ones it would start.
-const CANDIDATES = /* sql */ `
+/** @internal exported for the plan checks (test/unit/postgresPlans.test.ts) */
+export const CANDIDATES = /* sql */ `
 SELECT ${REQUEST_SELECT} FROM requests
 WHERE node_id IS NULL AND lease_owner IS NULL AND app_id = ANY($1::text[])
   AND (earliest_begin_at IS NULL OR earliest_begin_at <= $2)
@@ -18,30 +19,34 @@ export async function candidates(ctx: PgContext, appIds: readonly string[], at: 
 }
 
 // SKIP LOCKED: a row another node is claiming in this instant is left to it, never waited for; the
-// re-check of lease_owner under the lock makes a row claimed a moment ago count as taken.
-const CLAIM = /* sql */ `
-WITH picked AS (
+// re-check of lease_owner under the lock makes a row claimed a moment ago count as taken. The rows are
+// found first, then updated through the primary key (`= ANY(ARRAY(…))`): joined instead, the planner may
+// hash the few picked rows and scan the whole pool to update them (test/unit/postgresPlans.test.ts).
+/** @internal exported for the plan checks */
+export const CLAIM = /* sql */ `
+UPDATE requests r SET lease_owner = $1
+WHERE r.seq = ANY(ARRAY(
   SELECT seq FROM requests
   WHERE request_id = ANY($2::text[]) AND node_id IS NULL AND lease_owner IS NULL
   ORDER BY seq
   FOR UPDATE SKIP LOCKED
-)
-UPDATE requests r SET lease_owner = $1 FROM picked WHERE r.seq = picked.seq
+))
 RETURNING ${selectList(REQUEST_COLUMNS, 'r')}`;
 
 // The oldest due unheld requests, in claim order (seq) over the partial index of the unheld pool
 // (requests_pool_unclaimed_seq): the scan stops after `limit` rows it could lock, so its cost is the
 // claim's size, not the pool's. SKIP LOCKED: nodes claiming at the same instant split the rows.
-const CLAIM_DUE = /* sql */ `
-WITH picked AS (
+/** @internal */
+export const CLAIM_DUE = /* sql */ `
+UPDATE requests r SET lease_owner = $1
+WHERE r.seq = ANY(ARRAY(
   SELECT seq FROM requests
   WHERE node_id IS NULL AND lease_owner IS NULL AND app_id = ANY($2::text[])
     AND (earliest_begin_at IS NULL OR earliest_begin_at <= $3) AND NOT (request_id = ANY($5::text[]))
   ORDER BY seq
   LIMIT $4
   FOR UPDATE SKIP LOCKED
-)
-UPDATE requests r SET lease_owner = $1 FROM picked WHERE r.seq = picked.seq
+))
 RETURNING r.seq AS "claimSeq", ${selectList(REQUEST_COLUMNS, 'r')}`;
 
 /** Claims the oldest due pool requests no node holds (at most `limit`, none of `skip`); oldest first. */
