@@ -4,9 +4,8 @@
  * wait for external power (the conditions say battery), as requests waiting for their conditions do; the
  * measured tasks are eligible at once.
  */
-import { readFileSync } from 'node:fs';
 import { percentile, rssMb, type BenchOptions, type BenchReport, type TargetCheck } from './support/report.js';
-import { startSystem, until } from './support/system.js';
+import { processCpuMs, startSystem, until } from './support/system.js';
 
 interface ScalePoint {
   readonly pending: number;
@@ -27,20 +26,13 @@ async function measure(pending: number, burst: number): Promise<ScalePoint> {
   const started = values.slice(10);
   const submitted = await app.request<{ ms: number }>({ op: 'submit', n: 1, from: pending + burst + 10, requiresExternalPower: true }, 'submitted');
   await app.request({ op: 'expect', count: burst }, 'ok');
-  const cpuBefore = cpuMs(system.daemon.pid!);
+  const cpuBefore = processCpuMs(system.daemon.pid!);
   const handled = app.request({}, 'handled');
   await app.request({ op: 'submit', n: burst, from: pending, requiresExternalPower: false }, 'submitted');
   await handled;
   await until(() => system.finishedRuns() >= burst + 60, 1);
-  const perTaskUs = ((cpuMs(system.daemon.pid!) - cpuBefore) * 1000) / burst;
+  const perTaskUs = ((processCpuMs(system.daemon.pid!) - cpuBefore) * 1000) / burst;
   return { pending, submitMsP50: submitted.ms, startMsP50: percentile(started, 50), startMsP99: percentile(started, 99), perTaskUs, rssMb: await rssMb(system.daemon.pid!) };
-}
-
-function cpuMs(pid: number): number {
-  // utime + stime of /proc/PID/stat, in clock ticks of 10 ms.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 export async function run({ quick }: BenchOptions): Promise<BenchReport> {

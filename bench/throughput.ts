@@ -20,7 +20,7 @@ import * as plainjob from './peers/plainjob.js';
 import type { PeerResult, ThroughputOptions } from './peers/types.js';
 import { runFleet, type FleetResult } from './support/fleet.js';
 import type { BenchOptions, BenchReport, TargetCheck } from './support/report.js';
-import { startSystem, until } from './support/system.js';
+import { processCpuMs, startSystem, until } from './support/system.js';
 
 const FLEET_NODES = [1, 3];
 
@@ -45,6 +45,8 @@ export async function runOurs({ n, concurrency }: ThroughputOptions): Promise<Pe
   const { ms } = await app.request<{ ms: number }>({ op: 'submit', n, requiresExternalPower: true }, 'submitted');
   await app.request({ op: 'expect', count: n }, 'ok');
   const handled = app.request({}, 'handled');
+  const daemonPid = system.daemon.pid!;
+  const cpuBefore = processCpuMs(daemonPid);
   const started = performance.now();
   await system.cli('conditions', 'set', 'power=ac');
   // The app says when its handler has run N times; then the store is read until the N-th completion is
@@ -52,6 +54,7 @@ export async function runOurs({ n, concurrency }: ThroughputOptions): Promise<Pe
   await handled;
   await until(() => system.finishedRuns() >= n, 1);
   const elapsed = performance.now() - started;
+  const daemonCpuUsPerTask = Math.round(((processCpuMs(daemonPid) - cpuBefore) * 1000) / n);
   return {
     peer: 'bgtasks',
     version: 'this build',
@@ -61,6 +64,7 @@ export async function runOurs({ n, concurrency }: ThroughputOptions): Promise<Pe
     concurrency,
     enqueuePerSec: Math.round((n * 1000) / ms),
     processPerSec: Math.round((n * 1000) / elapsed),
+    daemonCpuUsPerTask,
   };
 }
 
@@ -101,7 +105,7 @@ export async function run({ quick }: BenchOptions): Promise<BenchReport> {
   return {
     name: 'throughput',
     method: `${n.toLocaleString('en-US')} no-op tasks/jobs enqueued, then processed to durable completion (bgtasks fleet rows: ${fleetN.toLocaleString('en-US')}, placement 'any', C slots per node); per peer its fastest durable settings (config column); one run each, same machine`,
-    columns: ['system', 'C', 'N', 'enqueue/s', 'process/s', 'bgtasks ÷ this', 'durability'],
+    columns: ['system', 'C', 'N', 'enqueue/s', 'process/s', 'bgtasks ÷ this', 'daemon CPU/task', 'durability'],
     rows: results.map((result) => ({
       system: `${result.peer} ${result.version}`,
       C: result.concurrency,
@@ -109,6 +113,7 @@ export async function run({ quick }: BenchOptions): Promise<BenchReport> {
       'enqueue/s': result.enqueuePerSec,
       'process/s': result.processPerSec,
       'bgtasks ÷ this': result.peer === 'bgtasks' ? '1' : `${(ours(result.concurrency) / result.processPerSec).toFixed(2)}x`,
+      'daemon CPU/task': result.daemonCpuUsPerTask === undefined ? '' : `${result.daemonCpuUsPerTask} µs`,
       durability: result.durability,
     })),
     results: { n, fleetN, runs: results },

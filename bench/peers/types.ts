@@ -10,6 +10,8 @@ export interface PeerResult {
   concurrency: number;
   enqueuePerSec: number;
   processPerSec: number;
+  /** Ours only: the daemon's CPU time (user + system) per task while it processed, in µs. */
+  daemonCpuUsPerTask?: number;
 }
 
 export interface ThroughputOptions {

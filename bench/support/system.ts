@@ -4,7 +4,7 @@
  * process talking to the daemon through the public SDK over the socket. Nothing is mocked.
  */
 import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,8 +12,14 @@ import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
-export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
-const BENCH_APP = join(import.meta.dirname, 'benchApp.mjs');
+/**
+ * The build under test: this checkout, or another one named by `BENCH_SYSTEM_ROOT` (a checkout with its
+ * own `dist/`), so that an A/B run can alternate two builds in one process on the same machine. The bench
+ * app is taken from that checkout too, so that it imports that build's SDK.
+ */
+export const SYSTEM_ROOT = process.env.BENCH_SYSTEM_ROOT ? resolve(process.env.BENCH_SYSTEM_ROOT) : ROOT;
+export const CLI = join(SYSTEM_ROOT, 'dist', 'cli', 'main.js');
+const BENCH_APP = join(SYSTEM_ROOT, 'bench', 'support', 'benchApp.mjs');
 export const APP_ID = 'bench.app';
 const run = promisify(execFile);
 // The package's own better-sqlite3, not bench/node_modules' (the peers' project has its own copy).
@@ -125,4 +131,11 @@ export async function until(probe: () => boolean, everyMs = 5, guardMs = 600_000
     if (Date.now() > deadline) throw new Error('a benchmark did not finish within its guard');
     await new Promise((resolvePromise) => setTimeout(resolvePromise, everyMs));
   }
+}
+
+/** A process's CPU time so far (utime + stime of /proc/PID/stat, in clock ticks of 10 ms), in ms. */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }

@@ -18,7 +18,7 @@ export interface DaemonRunOptions {
 
 /**
  * `bgtasks daemon`: the options from the flags, the environment, the config file and the defaults
- * (src/config/resolveConfig.ts); runs until SIGINT or SIGTERM, then stops cleanly. A bad option stops
+ * (src/config/resolveConfig.ts); runs until SIGINT, SIGTERM or `bgtasks stop`, then stops cleanly. A bad option stops
  * it before it touches the home or the store.
  */
 export async function runDaemon(options: DaemonRunOptions): Promise<void> {
@@ -33,9 +33,17 @@ export async function runDaemon(options: DaemonRunOptions): Promise<void> {
   const { path, exists } = config.file;
   logger.info({ configFile: path, set }, exists ? `configuration: ${path}, with ${Object.keys(set).length} option(s) set (\`bgtasks config\` shows them all)` : `configuration: no file at ${path}; ${Object.keys(set).length} option(s) set by flags or environment`);
   for (const warning of config.warnings) logger.warn(`configuration: ${warning}`);
-  const daemon = await startOrExplain(config.options, { logger });
-  await untilSignal();
+  const stop = stopRequest();
+  const daemon = await startOrExplain(config.options, { logger, requestStop: stop.request });
+  await Promise.race([untilSignal(), stop.requested]);
   await daemon.close();
+}
+
+/** `bgtasks stop` reaches the daemon through its socket; this is how it asks its owner to stop it. */
+function stopRequest(): { request: () => void; requested: Promise<void> } {
+  let request!: () => void;
+  const requested = new Promise<void>((resolve) => (request = resolve));
+  return { request, requested };
 }
 
 /** Starts the daemon; an invalid option is a bad argument (exit 2), not a crash. */
@@ -59,7 +67,8 @@ export async function runDemo(options: DaemonRunOptions & { readonly examples: s
     env: process.env,
   });
   // The demo narrates events itself; the daemon's own log shows only warnings and errors.
-  const daemon = await startOrExplain(config.options, { logger: createLogger({ ...config.logOptions, level: 'warn' }) });
+  const stop = stopRequest();
+  const daemon = await startOrExplain(config.options, { logger: createLogger({ ...config.logOptions, level: 'warn' }), requestStop: stop.request });
   const say = (line: string): void => {
     process.stdout.write(`${time(Date.now()).slice(11)}  ${line}\n`);
   };
@@ -85,8 +94,8 @@ export async function runDemo(options: DaemonRunOptions & { readonly examples: s
   const status = (await daemon.control.run('status', {})) as { profile: { name: string; reason: string }; dashboard: { url: string } | null };
   say(`policy profile: ${status.profile.name} (${status.profile.reason}); see docs/scheduling.md`);
   if (status.dashboard) say(`live view: \`npx bgtasks top\` here, or \`npx bgtasks dashboard\` for the web page (${status.dashboard.url})`);
-  say(`the daemon is running (socket ${daemon.socketPath}); try \`npx bgtasks pending\`, \`npx bgtasks history\`, or Ctrl-C to stop`);
-  await untilSignal();
+  say(`the daemon is running (socket ${daemon.socketPath}); try \`npx bgtasks pending\`, \`npx bgtasks history\`, or Ctrl-C (or \`npx bgtasks stop\`) to stop`);
+  await Promise.race([untilSignal(), stop.requested]);
   await daemon.close();
 }
 

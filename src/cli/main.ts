@@ -20,6 +20,8 @@ import { addServiceCommand } from './serviceCommand.js';
 import { addDoctorCommand } from './doctorCommand.js';
 import { addConfigCommand } from './configCommand.js';
 import { commandHome, type GlobalOptions } from './commandHome.js';
+import { addStopCommand } from './stopCommand.js';
+import { addCancelCommand } from './cancelCommand.js';
 
 /**
  * The `bgtasks` command. Every command but `daemon` and `demo` talks to a running daemon over its
@@ -141,7 +143,7 @@ export function buildProgram(): Command {
 
   program
     .command('top')
-    .description('a live view: running tasks with their progress, the queue, what holds pending requests, recent runs (q quits)')
+    .description('a live view: running tasks with their progress, the queue, what holds pending requests, recent runs (q quits, c cancels the first continued task)')
     .option('--once', 'print one frame (with --json, one snapshot) and exit')
     .option('--interval <ms>', 'how often to refresh while tasks run', parseInterval, 1000)
     .option('--json', 'print snapshots as JSON (one line per refresh without --once)')
@@ -267,8 +269,8 @@ export function buildProgram(): Command {
     .command('run')
     .argument('<app>', 'app id', name('app id'))
     .argument('<identifier>', 'task identifier', name('identifier'))
-    .description('start a task now, bypassing policy (like _simulateLaunchForTaskWithIdentifier)')
-    .option('--kind <kind>', 'refresh or processing, when there is no pending request to use', (value) => {
+    .description('start a task now, bypassing policy (like _simulateLaunchForTaskWithIdentifier): its pending request, else one of the kind it last ran as')
+    .option('--kind <kind>', 'refresh or processing, when nothing is pending and the identifier never ran (it must agree with its pending request or its last run)', (value) => {
       if (value !== 'refresh' && value !== 'processing') throw new InvalidArgumentError('must be "refresh" or "processing"');
       return value;
     })
@@ -306,6 +308,8 @@ export function buildProgram(): Command {
     .option('--json', 'print only the summary, as JSON')
     .action((_options: unknown, command: Command) => runRecordCommand(command.optsWithGlobals<RecordCommandOptions>()));
 
+  addCancelCommand(program);
+  addStopCommand(program);
   addServiceCommand(program);
   addDoctorCommand(program);
   addConfigCommand(program);

@@ -1,6 +1,10 @@
+import { pressureStopLabel } from '../engine/policies/pressureStop.js';
 import { duration, table, time } from './format.js';
+import { earliestStart } from '../engine/explain.js';
+import type { RanOnceWarning } from '../engine/ranOnce.js';
 import { renderMessaging } from './messagingCommands.js';
 import { renderFleet } from './fleetPrint.js';
+import type { HistoryStatus } from '../daemon/history/historyPruner.js';
 
 type Row = Record<string, unknown>;
 
@@ -21,7 +25,7 @@ function render(view: string, data: unknown): string {
   if (fleet !== undefined) return fleet;
   switch (view) {
     case 'apps':
-      return table((data as Row[]).map((app) => {
+      return [table((data as Row[]).map((app) => {
         const usage = app.usage as Usage | undefined;
         return {
           ...app,
@@ -31,7 +35,8 @@ function render(view: string, data: unknown): string {
           bgCpu: usage ? cpuBudget(usage) : '-',
           state: usage ? appState(usage) : '-',
         };
-      }), ['appId', 'enabled', 'running', 'processes', 'pending', 'activeTasks', 'launches', 'bgTime', 'bgCpu', 'state']);
+      }), ['appId', 'enabled', 'running', 'processes', 'pending', 'activeTasks', 'launches', 'bgTime', 'bgCpu', 'state']),
+        ...(data as Row[]).flatMap((app) => ranOnceLines((app.ranOnce ?? []) as RanOnceWarning[]))].join('\n');
     case 'whyApp':
       return renderWhyApp(data as Row & { usage: Usage; pending: Row[] });
     case 'app': {
@@ -70,6 +75,7 @@ function render(view: string, data: unknown): string {
         `  profile: ${String((status.profile as Row | undefined)?.name)} (${String((status.profile as Row | undefined)?.reason)}); Background App Refresh ${status.backgroundAppRefresh === false ? 'OFF for all apps' : 'on'}`,
         `  apps: ${String(status.apps)}, pending requests: ${String(status.pending)}, running tasks: ${String(status.running)}`,
         `  conditions: ${Object.entries(status.conditions.conditions).map(([key, value]) => `${key}=${String(value)}`).join(' ')}`,
+        ...(status.history ? [`  history: ${historyLine(status.history as HistoryStatus)}`] : []),
       ].join('\n');
     }
     default:
@@ -116,8 +122,9 @@ function renderWhy(explanation: Row & { verdicts?: Row[]; history?: Row[]; waiti
     lines.push(`  NO TASK STARTS: the store cannot be written since ${time(explanation.storeFault.since)} (${String(explanation.storeFault.code)}); the daemon retries by itself`);
   }
   if (explanation.state === 'pending') {
-    const earliest = explanation.earliestAt as number | null;
-    lines.push(`  earliest start: ${earliest === null ? `when ${(explanation.waitingFor ?? []).join(', and ')}` : time(earliest)}`);
+    const notBefore = (explanation.notBefore ?? null) as number | null;
+    const waitingFor = explanation.waitingFor ?? [];
+    lines.push(`  earliest start: ${explanation.eligible ? 'now' : earliestStart(notBefore, waitingFor, time)}`);
   }
   if (explanation.verdicts?.length) lines.push('  policies (blocking first):');
   for (const verdict of explanation.verdicts ?? []) {
@@ -136,6 +143,11 @@ function renderWhy(explanation: Row & { verdicts?: Row[]; history?: Row[]; waiti
   return lines.join('\n');
 }
 
+/** "Ran once and never again" (src/engine/ranOnce.ts), as `apps` and `why --app` print it. */
+export function ranOnceLines(warnings: readonly RanOnceWarning[]): string[] {
+  return warnings.map((warning) => `  WARNING ${warning.appId}: ${warning.message} (last run ${time(warning.lastRunAt)}); fix: ${warning.fix}`);
+}
+
 function renderWhyApp(app: Row & { usage: Usage; pending: Row[] }): string {
   const { usage } = app;
   const lines = [
@@ -147,6 +159,7 @@ function renderWhyApp(app: Row & { usage: Usage; pending: Row[] }): string {
   ];
   const pushes = app.pushes as { waiting: number; held: number } | undefined;
   if (pushes?.waiting) lines.push(`  pushes: ${pushes.waiting} waiting${pushes.held ? `, held for the person` : ''} (bgtasks why ${String(app.appId)} bgtasks.remote-notification)`);
+  lines.push(...ranOnceLines((app.ranOnce ?? []) as RanOnceWarning[]));
   for (const view of app.pending) {
     const request = view.request as Row;
     const blockers = view.blockers as Row[];
@@ -167,7 +180,9 @@ function runTable(rows: readonly Row[], first: readonly string[] = []): string {
     how: run.forced ? `${String(run.launch ?? '-')}, forced` : run.launch,
     started: time(run.startedAt),
     ran: duration(run.startedAt, run.completedAt),
-    outcome: run.outcome ?? run.state,
+    outcome: stoppedForPressure(run) ?? run.outcome ?? run.state,
+    // Why it expired (timeLimit, userCancelled, requiresExternalPower, ...) is folded into REASON.
+    reason: [run.reason, run.expirationReason ? `expired: ${String(run.expirationReason)}` : null].filter(Boolean).join('; ') || null,
     attempt: run.attempt,
     cpu: typeof run.cpuMs === 'number' ? `${run.cpuMs}ms` : '-',
   })), [...first, ...RUN_COLUMNS]);
@@ -179,4 +194,19 @@ function renderFleetWhyWithLocal(why: { nodeId: string; local: (Row & { verdicts
   if (!why.local) return fleet;
   const local = renderWhy(why.local).split('\n').map((line) => `  ${line}`).join('\n');
   return `${fleet}\n  on this node (${why.nodeId}):\n${local}`;
+}
+
+/** `1234 runs, 5678 events, 12.3 MB; kept 30 days or 100000 runs per app; last pruned …` (status, doctor). */
+export function historyLine(history: HistoryStatus): string {
+  const size = history.bytes === null ? '' : `, ${(history.bytes / 1024 / 1024).toFixed(1)} MB`;
+  const days = Math.round(history.retentionMs / 86_400_000);
+  const kept = `kept ${days >= 1 ? `${days} days` : `${history.retentionMs} ms`} or ${history.maxRunsPerApp} runs per app`;
+  const last = history.lastPrunedAt === null ? 'not pruned yet since start' : `last pruned ${time(history.lastPrunedAt)} (${history.lastPruned?.runs ?? 0} runs, ${history.lastPruned?.events ?? 0} events)`;
+  return `${history.runs} runs, ${history.events} events${size}; ${kept}; ${last}`;
+}
+
+/** "stopped: the machine needed its CPU" for a run pressure stopped (it is not "expired": it runs again). */
+export function stoppedForPressure(run: { readonly outcome?: unknown; readonly expirationReason?: unknown }): string | null {
+  const { outcome, expirationReason } = run;
+  return typeof outcome === 'string' && outcome !== 'success' && typeof expirationReason === 'string' ? pressureStopLabel(expirationReason) : null;
 }

@@ -6,7 +6,8 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { execFileRunner, shellLine } from '../daemon/service/commandRunner.js';
 import { ServiceError } from '../daemon/service/serviceErrors.js';
-import { installService, previewService, serviceStatus, uninstallService, type InstallResult, type ServiceHost, type ServiceTarget, type StatusResult, type UninstallResult } from '../daemon/service/serviceManager.js';
+import type { LifecycleAction } from '../daemon/service/serviceController.js';
+import { controlService, installService, previewService, serviceStatus, uninstallService, type InstallResult, type ServiceHost, type ServiceTarget, type StatusResult, type UninstallResult } from '../daemon/service/serviceManager.js';
 import { SYSTEM_HOME, servicePlatform, type ServiceScope } from '../daemon/service/servicePaths.js';
 import { USER_NAME_PATTERN } from '../daemon/service/serviceSpec.js';
 import { defaultHome, homePaths } from '../shared/paths.js';
@@ -14,7 +15,7 @@ import { CliError, ControlClient } from './controlClient.js';
 import { resolveConfig } from '../config/resolveConfig.js';
 
 /**
- * `bgtasks service install | uninstall | status`: the daemon as a systemd user unit (Linux) or a
+ * `bgtasks service install | uninstall | status | start | stop | restart`: the daemon as a systemd user unit (Linux) or a
  * launchd agent (macOS) that starts at login and restarts on failure; `--system` for a machine-wide
  * service started at boot. The work is in src/daemon/service; this file reads the command line and
  * prints. docs/service.md.
@@ -258,6 +259,17 @@ function printStatus(result: StatusResult & { daemon: DaemonProbe }): void {
   write(`  daemon:  ${daemon.answering ? `answering on ${daemon.socket} (pid ${daemon.pid ?? '?'}, version ${daemon.version ?? '?'})` : `not answering on ${daemon.socket}`}`);
 }
 
+async function runLifecycle(program: Command, action: LifecycleAction, rawOptions: unknown): Promise<void> {
+  const options = parseOptions(scopeOptionsSchema, rawOptions);
+  const scope: ServiceScope = options.system ? 'system' : 'user';
+  const result = await controlService(currentHost(), scope, action);
+  const daemon = await probeDaemon(serviceHome(program, scope));
+  if (options.json) return write(JSON.stringify({ ...result, daemon }, null, 2));
+  const done = { start: 'started', stop: 'stopped', restart: 'restarted' }[action];
+  write(`${done} the bgtasks ${describeService(result.platform, result.scope)}${result.commands.length > 0 ? ` (${result.commands.join('; ')})` : ' (it was not loaded)'}`);
+  if (action !== 'stop') write('  `bgtasks service status` shows when the daemon answers');
+}
+
 async function runStatus(program: Command, rawOptions: unknown): Promise<void> {
   const options = parseOptions(scopeOptionsSchema, rawOptions);
   const scope: ServiceScope = options.system ? 'system' : 'user';
@@ -293,4 +305,17 @@ export function addServiceCommand(program: Command): void {
     .option('--system', 'the machine-wide service')
     .option('--json', 'print JSON')
     .action(serviceAction((options: unknown) => runStatus(program, options)));
+  const lifecycle: Record<LifecycleAction, string> = {
+    start: 'start the installed service now (it also starts at login, or at boot with --system)',
+    stop: 'stop the service\'s daemon cleanly until the next start, login or boot (a daemon started by hand: `bgtasks stop`)',
+    restart: 'stop the service\'s daemon cleanly and start it again',
+  };
+  for (const [action, description] of Object.entries(lifecycle) as [LifecycleAction, string][]) {
+    service
+      .command(action)
+      .description(description)
+      .option('--system', 'the machine-wide service')
+      .option('--json', 'print JSON')
+      .action(serviceAction((options: unknown) => runLifecycle(program, action, options)));
+  }
 }

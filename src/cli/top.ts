@@ -2,7 +2,8 @@
  * `bgtasks top`: the live view in a terminal. It asks the daemon for a `snapshot`, then listens to
  * `watch` and asks again on each change (at most every MIN_REFRESH_MS) and every `--interval` while
  * tasks run, so elapsed times and progress move. The drawing is `renderTop`'s; this file owns the
- * terminal: the alternate screen, the hidden cursor, raw keys, and putting all of it back however it ends.
+ * terminal: the alternate screen, the hidden cursor, raw keys (q quits, c cancels the first continued
+ * task, as the dashboard's Cancel), and putting all of it back however it ends.
  */
 import { InvalidArgumentError } from 'commander';
 import type { SystemSnapshot } from '../daemon/snapshot.js';
@@ -80,6 +81,15 @@ class Screen {
   }
 }
 
+/** The continued task `c` cancels: the first one listed under RUNNING that runs (not launching). */
+function cancellable(snapshot: SystemSnapshot): SystemSnapshot['running'][number] | undefined {
+  return snapshot.running.find((task) => task.kind === 'continued' && task.state === 'running');
+}
+
+function taskName(task: SystemSnapshot['running'][number]): string {
+  return `"${[task.title, task.subtitle].filter(Boolean).join(' ') || task.identifier}"`;
+}
+
 function live(client: ControlClient, options: TopOptions): Promise<void> {
   const out = process.stdout;
   const stdin = process.stdin;
@@ -95,9 +105,27 @@ function live(client: ControlClient, options: TopOptions): Promise<void> {
 
   return new Promise<void>((resolve, reject) => {
     let finished = false;
+    let notice: string | null = null;
     const onKey = (data: Buffer): void => {
       // Raw mode delivers Ctrl-C (0x03) and Ctrl-D (0x04) as bytes, not as signals.
       if ([...data].some((byte) => byte === 0x71 || byte === 0x51 || byte === 0x03 || byte === 0x04)) finish();
+      else if ([...data].includes(0x63)) void cancelFirst(); // c
+    };
+    // `c`: the person's Cancel, as in the dashboard, for the first continued task listed under RUNNING.
+    const cancelFirst = async (): Promise<void> => {
+      const task = snapshot ? cancellable(snapshot) : undefined;
+      if (!task) return;
+      try {
+        await client.request('cancel', { appId: task.appId, target: task.taskId });
+        notice = `cancelled ${taskName(task)}: the app's expiration handler runs`;
+      } catch (error) {
+        notice = `could not cancel ${taskName(task)}: ${error instanceof Error ? error.message : String(error)}`;
+      }
+      soon();
+    };
+    const footer = (): string => {
+      const task = snapshot ? cancellable(snapshot) : undefined;
+      return [keys ? 'q quit' : 'Ctrl-C quit', keys && task ? `c cancel ${taskName(task)}` : null, notice].filter(Boolean).join(' · ');
     };
     const onSignal = (): void => finish();
     const onExit = (): void => screen?.restore();
@@ -105,7 +133,7 @@ function live(client: ControlClient, options: TopOptions): Promise<void> {
       if (!snapshot || finished) return;
       try {
         if (options.json) out.write(`${JSON.stringify(snapshot)}\n`);
-        else if (screen) screen.draw(renderTop(snapshot, { width: Math.max(1, (out.columns || 80) - 1), height: out.rows || 24, color: colorFor(out), now: Date.now(), footer: keys ? 'q quit' : 'Ctrl-C quit' }));
+        else if (screen) screen.draw(renderTop(snapshot, { width: Math.max(1, (out.columns || 80) - 1), height: out.rows || 24, color: colorFor(out), now: Date.now(), footer: footer() }));
         else {
           const frame = renderTop(snapshot, { width: out.columns || 100, height: Infinity, color: false, now: Date.now() }).join('\n');
           if (frame !== lastPlain) out.write(`${lastPlain ? '\n' : ''}${frame}\n`);

@@ -3,6 +3,7 @@
  * device's conditions, then RUNNING (with progress bars), QUEUE, PENDING and RECENT. Tests call it with
  * fixture snapshots; `top.ts` only puts its lines on the terminal.
  */
+import { stoppedForPressure } from './print.js';
 import type { PendingRequestView, RunningTaskView, SystemSnapshot } from '../daemon/snapshot.js';
 import type { TaskRun } from '../engine/types.js';
 import { duration } from './format.js';
@@ -180,7 +181,7 @@ function recentItems(runs: readonly TaskRun[]): Line[][] {
   const widest = (values: string[], max: number): number => Math.min(max, Math.max(0, ...values.map(textWidth)));
   const apps = runs.map((run) => clean(run.appId));
   const identifiers = runs.map((run) => clean(run.identifier));
-  const outcomes = runs.map((run) => clean(run.outcome ?? run.state) + (run.reason && run.reason !== run.outcome ? ` (${clean(run.reason)})` : ''));
+  const outcomes = runs.map((run) => stoppedForPressure(run) ?? clean(run.outcome ?? run.state) + (run.reason && run.reason !== run.outcome ? ` (${clean(run.reason)})` : ''));
   const [appWidth, idWidth, outcomeWidth] = [widest(apps, 24), widest(identifiers, 36), widest(outcomes, 40)];
   return runs.map((run, index) => {
     const at = run.completedAt ?? run.startedAt ?? run.submittedAt;

@@ -66,6 +66,7 @@ export class DeviceConditions implements ConditionsSource, Disposable {
   readonly #onListenerError: (error: unknown) => void;
   readonly #onSensorError: (error: unknown) => void;
   readonly #listeners = new Set<{ readonly fn: Listener }>();
+  readonly #readListeners = new Set<{ readonly fn: () => void }>();
 
   #sensorValues: MutablePartial = {};
   #overrides: MutablePartial;
@@ -135,6 +136,23 @@ export class DeviceConditions implements ConditionsSource, Disposable {
     this.#sensorValues = reading;
     this.#readAt = this.#clock.now();
     this.#update();
+    for (const entry of [...this.#readListeners]) {
+      try {
+        entry.fn();
+      } catch (error) {
+        safeCall(this.#onSensorError, error);
+      }
+    }
+  }
+
+  /**
+   * Calls `listener` after each successful read of the sensors, changed or not: readings paced by the
+   * poll (sustained pressure) take their samples then, with no timer of their own.
+   */
+  onDidRead(listener: () => void): Disposable {
+    const entry = { fn: listener };
+    this.#readListeners.add(entry);
+    return { dispose: () => void this.#readListeners.delete(entry) };
   }
 
   /** The merged conditions now. The object is frozen and replaced, never mutated. */

@@ -13,6 +13,8 @@ import { z } from 'zod';
 import type { SchedulingOptions } from '../engine/options.js';
 import type { FleetOptions } from '../daemon/fleet/fleetOptions.js';
 import type { ConnectionLimits } from '../daemon/ipcServer.js';
+import type { HttpLimits } from '../daemon/guards/httpConnectionGuard.js';
+import type { HistoryOptions } from '../daemon/history/historyPruner.js';
 import { LOG_FORMATS } from '../daemon/logger.js';
 import { NODE_ID_PATTERN, NODE_ID_RULE } from '../store/fleet.js';
 
@@ -89,9 +91,24 @@ const connectionLimitsShape = {
   maxConnections: int(1).optional().describe('Connections at once, of every kind; one more is refused.'),
   maxUnauthenticated: int(1).optional().describe('Connections that have not said hello yet; one more closes the oldest of them.'),
   maxConnectionsPerApp: int(1).optional().describe('Connections of one app at once; one more is refused and counts as misbehaviour.'),
+  maxControlConnections: int(1).optional().describe('Control connections (`bgtasks`, dashboard watchers) at once; one more closes the one idle the longest, so they never take the apps\' slots.'),
   maxFramesPerSecond: int(1).optional().describe('Frames one connection may send per second; over it, the daemon stops reading it for a while.'),
   maxRequestsInFlight: int(1).optional().describe('Requests one connection may have unanswered; at the limit, the daemon reads no more from it until half are answered.'),
 } satisfies { [K in keyof ConnectionLimits]-?: z.ZodType<ConnectionLimits[K] | undefined> };
+
+const httpLimitsShape = {
+  maxConnections: int(1).optional().describe('HTTP connections at once (dashboard, push senders, scrapers); one more is closed at once.'),
+  maxUnauthenticated: int(1).optional().describe('HTTP connections that have made no request with a valid token yet; one more closes the oldest of them.'),
+  headersTimeoutMs: int(1).optional().describe('An HTTP request\'s headers must arrive within this time, in ms.'),
+  requestTimeoutMs: int(1).optional().describe('A whole HTTP request, body included (a push too), must arrive within this time, in ms.'),
+} satisfies { [K in keyof HttpLimits]-?: z.ZodType<HttpLimits[K] | undefined> };
+
+const historyShape = {
+  retentionMs: int(1).optional().describe('Finished runs and events older than this are pruned from the store, in ms.'),
+  maxRunsPerApp: int(1).optional().describe('Of each app, at most this many finished runs are kept (the newest), and four times as many events.'),
+  pruneIntervalMs: int(1).optional().describe('How often old history is pruned, in ms (in small batches, off the task path).'),
+  pruneBatchRows: int(1).optional().describe('Rows deleted per table in one pruning transaction.'),
+} satisfies { [K in keyof HistoryOptions]-?: z.ZodType<HistoryOptions[K] | undefined> };
 
 /** The options, without `$schema`: what the file, the environment and the flags may each set. */
 export const configOptionsSchema = z.strictObject({
@@ -114,6 +131,8 @@ export const configOptionsSchema = z.strictObject({
   helloTimeoutMs: int(1).optional().describe('A client must say hello within this time, in ms.'),
   maxFrameBytes: int(1).optional().describe('Longest IPC frame accepted, in bytes.'),
   connectionLimits: z.strictObject(connectionLimitsShape).optional(),
+  httpLimits: z.strictObject(httpLimitsShape).optional(),
+  history: z.strictObject(historyShape).optional(),
   metrics: z.strictObject({
     enabled: bool().optional().describe('Serve the Prometheus endpoint `GET /metrics` on the dashboard\'s listener, behind the token in `<home>/metrics-token` (docs/metrics.md).'),
   }).optional(),

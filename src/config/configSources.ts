@@ -3,11 +3,12 @@
  * against it: the config file, the environment (`BGTASKS_` + the path in upper snake case) and the
  * command's flags. Each error names the option's path, or the variable that gave it.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { z } from 'zod';
 import { ConfigError } from './configError.js';
 import { configFileSchema, configOptionsSchema, type ConfigInput } from './configSchema.js';
 import { CONFIG_OPTIONS, CONFIG_OPTIONS_BY_PATH, NON_OPTION_VARIABLES, closest, envName, getPath, setPath, type ConfigOption } from './configOptions.js';
+import { readUntrustedFile, MAX_CONFIG_BYTES } from '../shared/untrustedFile.js';
 
 /** Where an option's effective value came from. */
 export type ConfigSource =
@@ -50,7 +51,7 @@ export function readConfigFile(path: string, namedBy: 'config' | 'BGTASKS_CONFIG
   }
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readUntrustedFile(path, MAX_CONFIG_BYTES);
   } catch (error) {
     throw new ConfigError('invalidConfig', `cannot read the config file ${path}: ${(error as Error).message}`, namedBy ?? undefined);
   }

@@ -134,6 +134,8 @@ function daemonOptions(given: ReadonlyMap<string, { value: unknown }>, env: Node
     helloTimeoutMs: value<number>('helloTimeoutMs'),
     maxFrameBytes: value<number>('maxFrameBytes'),
     connectionLimits: section('connectionLimits'),
+    httpLimits: section('httpLimits'),
+    history: section('history'),
     metrics: metricsEnabled === undefined ? undefined : { enabled: metricsEnabled },
   };
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as DaemonOptions;
@@ -184,6 +186,8 @@ function effective(given: ReadonlyMap<string, { value: unknown; source: ConfigSo
   };
   for (const [name, value] of Object.entries(compiled.fleet)) defaults[`fleet.${name}`] = { value };
   for (const [name, value] of Object.entries(compiled.connectionLimits)) defaults[`connectionLimits.${name}`] = { value };
+  for (const [name, value] of Object.entries(compiled.httpLimits)) defaults[`httpLimits.${name}`] = { value };
+  for (const [name, value] of Object.entries(compiled.history)) defaults[`history.${name}`] = { value };
   for (const name of SCHEDULING_OPTION_NAMES) {
     if (name === 'profile') {
       defaults['scheduling.profile'] = { value: null, note: 'picked at first start and kept: device with a battery or a user\'s seat, else server' };

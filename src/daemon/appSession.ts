@@ -7,6 +7,7 @@ import {
   describeVersion,
   type AppHello,
   type AppMessage,
+  type BlockMessage,
   type CancelReplyData,
   type DaemonMessage,
   type NotificationActionDelivery,
@@ -17,9 +18,16 @@ import {
   type WireError,
 } from '../protocol/messages.js';
 import { PUSH_IDENTIFIER } from '../engine/push.js';
+import { parseHotFrame } from '../protocol/hotFrames.js';
 import { credentialMatches } from './credentials.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { AppInstance, LaunchReason, SchedulerLog } from './scheduler/ports.js';
+import type { MisbehaviourReason } from './misbehaviour.js';
+import { StrayFrameGuard } from './guards/strayFrameGuard.js';
+import { LogAggregator } from './guards/logAggregator.js';
+
+const STRAY_COMPLETION = 'completion for a task this app does not hold; ignored';
+const STRAY_COMPLETIONS = 'completions for tasks this app does not hold were ignored';
 
 /** What a session serves an app from. */
 export interface SessionServices {
@@ -41,6 +49,10 @@ export interface SessionTransport {
   fail(error: WireError): void;
   /** Closes the channel after what was sent (a `terminate`). */
   end(): void;
+  /** Stops reading the channel for a while (a socket; the testing kit's channel need not). */
+  pause?(ms: number): void;
+  /** The app broke the rules on this channel: recorded against it (see MisbehaviourRecorder). */
+  misbehaved?(reason: MisbehaviourReason, detail: Record<string, unknown>): void;
 }
 
 /**
@@ -57,6 +69,9 @@ export class AppSession {
   readonly #daemonVersion: string;
   readonly #instanceId: number;
   #instance: SessionAppInstance | null = null;
+  readonly #stray = new StrayFrameGuard(() => performance.now());
+  /** Refused requests, one line per code per 10 s: a client repeating a mistake must not flood the log. */
+  readonly #refusals = new LogAggregator(() => performance.now());
   readonly #admit: ((appId: string) => WireError | null) | undefined;
 
   /**
@@ -125,6 +140,7 @@ export class AppSession {
     const process = hello.launchId ? app.processes.get(hello.launchId) : undefined;
     const launchReason: LaunchReason = process?.reason ?? 'user';
     this.#instance = new SessionAppInstance(this.#transport, this.#instanceId, hello, process ? hello.launchId : null, launchReason, new Set(accepted), hello.notificationActions);
+    if (hello.blocks) this.#instance.takesBlocks();
     const supportedResources = [...this.#scheduler.supportedResources];
     const cancelledWhileAway = this.#scheduler.takeCancelledWhileAway(hello.appId);
     this.#transport.send({ t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: this.#daemonVersion, launchReason, accepted, rejected, supportedResources, cancelledWhileAway });
@@ -137,26 +153,68 @@ export class AppSession {
   frame(frame: unknown): void {
     const instance = this.#instance;
     if (!instance) return;
-    const parsed = appMessageSchema.safeParse(frame);
-    if (!parsed.success) {
-      const { field, message } = describeIssue(parsed.error);
-      this.#transport.fail({ code: 'protocolError', message: `invalid frame: ${message}`, field });
-      return;
+    // The frames about every task are checked by hand (src/protocol/hotFrames.ts); the rest, and any frame
+    // the fast check does not take, by the schema, which names the field at fault.
+    let message = parseHotFrame(frame);
+    if (!message) {
+      const parsed = appMessageSchema.safeParse(frame);
+      if (!parsed.success) {
+        const { field, message: text } = describeIssue(parsed.error);
+        this.#transport.fail({ code: 'protocolError', message: `invalid frame: ${text}`, field });
+        return;
+      }
+      message = parsed.data;
     }
-    const message = parsed.data;
     void this.#handle(instance, message).catch((error: unknown) => {
       // A typed refusal (a notification before it is allowed, an unknown task) is the app's to handle: a
       // warning. Only an untyped error is the daemon's own, at error level.
       const wire = toWireError(error);
       const level = wire.code === 'internalError' ? 'error' : 'warn';
-      this.#log[level]('an app request failed', { appId: instance.appId, code: wire.code, error: wire.message });
+      const { log, suppressed } = this.#refusals.note(wire.code);
+      if (log) {
+        const repeats = suppressed > 0 ? { alsoFailedSinceLastLine: suppressed } : {};
+        this.#log[level]('an app request failed', { appId: instance.appId, code: wire.code, error: wire.message, ...repeats });
+      }
       if ('id' in message) this.#transport.send({ t: 'reply', id: message.id, ok: false, error: toWireError(error) });
     });
   }
 
   /** The channel closed: the app's tasks are handled as its exit. */
   closed(): void {
-    if (this.#instance) this.#scheduler.detach(this.#instance);
+    if (!this.#instance) return;
+    const { appId } = this.#instance;
+    for (const [code, suppressed] of this.#refusals.drain()) {
+      this.#log.warn('app requests failed', { appId, code, alsoFailedSinceLastLine: suppressed });
+    }
+    const unlogged = this.#stray.takeUnlogged();
+    if (unlogged > 0) this.#log.warn(STRAY_COMPLETIONS, { appId, ignored: unlogged });
+    this.#scheduler.detach(this.#instance);
+  }
+
+  /** Completions for tasks this connection does not hold: logged aggregated, then throttled, then closed. */
+  #noteStray(instance: SessionAppInstance, count: number): void {
+    const verdict = this.#stray.note(count);
+    const context = { appId: instance.appId, pid: instance.pid };
+    switch (verdict.action) {
+      case 'none':
+        return;
+      case 'log':
+        this.#log.warn(verdict.first ? STRAY_COMPLETION : STRAY_COMPLETIONS, { ...context, ignored: verdict.ignored });
+        return;
+      case 'throttle': {
+        const message = `${instance.appId} keeps completing tasks it does not hold; not reading it for ${verdict.waitMs} ms`;
+        this.#log.warn(message, { ...context, ignored: verdict.ignored, code: 'strayTaskFrames' });
+        this.#transport.misbehaved?.('strayTaskFrames', { ignored: verdict.ignored });
+        this.#transport.pause?.(verdict.waitMs);
+        return;
+      }
+      case 'close': {
+        this.#transport.misbehaved?.('strayTaskFrames', { ignored: verdict.ignored });
+        const message = `too many completions for tasks this connection does not hold (${verdict.ignored} since the last log line)`;
+        this.#transport.fail({ code: 'strayTaskFrames', message });
+        return;
+      }
+    }
   }
 
   async #handle(instance: SessionAppInstance, message: AppMessage): Promise<void> {
@@ -181,6 +239,7 @@ export class AppSession {
           requiresExternalPower: request.requiresExternalPower,
           requiresUnmeteredNetwork: request.requiresUnmeteredNetwork,
           ...(request.placement === 'any' ? { placement: 'any' as const } : {}),
+          ...(request.requeueOnExit === false ? { requeueOnExit: false } : {}),
           interval: request.recurrence?.intervalMs ?? null,
           attempt: request.attempt,
           ...(request.continued ? { title: request.continued.title, subtitle: request.continued.subtitle } : {}),
@@ -198,7 +257,7 @@ export class AppSession {
         this.#scheduler.progress(instance, message.updates);
         return;
       case 'completed':
-        this.#scheduler.completed(instance, message.completions);
+        this.#noteStray(instance, this.#scheduler.completed(instance, message.completions));
         return;
       case 'notify':
         return reply(message.id, await this.#notifications.post(instance.appId, message.notification));
@@ -238,6 +297,13 @@ class SessionAppInstance implements AppInstance {
 
   deliver(tasks: readonly TaskDelivery[]): void {
     this.transport.send({ t: 'tasks', tasks });
+  }
+
+  deliverBlock?: (block: BlockMessage) => void;
+
+  /** Its SDK runs blocks of tasks (it said so in its hello). */
+  takesBlocks(): void {
+    this.deliverBlock = (block) => this.transport.send(block);
   }
 
   expire(tasks: readonly { taskId: string; reason: string }[]): void {

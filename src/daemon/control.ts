@@ -19,6 +19,9 @@ import { intakeCheckedPush } from './pushIntake.js';
 import { PUSH_STATES } from '../engine/push.js';
 import type { FleetStore } from '../store/fleet.js';
 import { fleetCommands } from './fleetCommands.js';
+import { cancelCommand } from './commands/cancel.js';
+import { stopCommand } from './commands/stop.js';
+import type { HistoryStatus } from './history/historyPruner.js';
 
 export interface ControlDeps {
   readonly home: string;
@@ -40,6 +43,10 @@ export interface ControlDeps {
   readonly pushTokens: PushTokens;
   /** The store as a fleet sees it (`fleet.*` commands, the dashboard's Fleet panel); null (the default) on SQLite. */
   readonly fleet?: FleetStore | null;
+  /** Asks the daemon's owner to stop it cleanly (`bgtasks stop`); absent where it is embedded. */
+  readonly requestStop?: () => void;
+  /** How much history the store holds and keeps, for `status` (see HistoryPruner). */
+  readonly history?: { status(): HistoryStatus };
 }
 
 /** One control command: the schema of its arguments, and what it does with them once they pass. */
@@ -155,7 +162,7 @@ export class ControlCommands {
       },
       // storeFault: while the store cannot be written no task starts, whatever the policies say.
       why: { schema: appIdentifierArgs, run: async ({ appId, identifier }: { appId: string; identifier: string }) => ({ ...(await scheduler.why(appId, identifier)), storeFault: deps.writer.fault }) },
-      'why.app': { schema: appArgs, run: ({ appId }: { appId: string }) => ({ ...scheduler.whyApp(appId), pushes: scheduler.pushesWaiting(appId) }) },
+      'why.app': { schema: appArgs, run: async ({ appId }: { appId: string }) => ({ ...scheduler.whyApp(appId), pushes: scheduler.pushesWaiting(appId), ranOnce: await scheduler.ranOnce(appId) }) },
       run: {
         schema: z.strictObject({ appId: appIdSchema, identifier: identifierSchema, kind: z.enum(['refresh', 'processing']).optional() }),
         run: async (args: { appId: string; identifier: string; kind?: 'refresh' | 'processing' }) => ({ taskId: await scheduler.runNow(args.appId, args.identifier, args.kind) }),
@@ -196,6 +203,8 @@ export class ControlCommands {
         },
       },
       ...fleetCommands({ fleet: deps.fleet ?? null, scheduler, clock: deps.clock }),
+      ...cancelCommand(scheduler),
+      ...stopCommand(deps.requestStop),
     };
   }
 
@@ -266,8 +275,10 @@ export class ControlCommands {
     return publicApp(await scheduler.setEnabled(args.appId, enabled));
   }
 
-  #apps(): unknown[] {
-    return [...this.#deps.scheduler.apps.all()]
+  async #apps(): Promise<unknown[]> {
+    const { scheduler } = this.#deps;
+    const ranOnce = new Map(await Promise.all([...scheduler.apps.all()].map(async (app) => [app.record.appId, await scheduler.ranOnce(app.record.appId)] as const)));
+    return [...scheduler.apps.all()]
       .map((app) => ({
         ...publicApp(app.record),
         usage: this.#deps.scheduler.usageOf(app.record.appId),
@@ -275,6 +286,7 @@ export class ControlCommands {
         processes: [...app.instances].map((instance) => ({ pid: instance.pid, launchReason: instance.launchReason })),
         pending: this.#deps.scheduler.queue.forApp(app.record.appId).length,
         activeTasks: this.#deps.scheduler.runs.countForApp(app.record.appId),
+        ranOnce: ranOnce.get(app.record.appId) ?? [],
       }))
       .sort((a, b) => a.appId.localeCompare(b.appId));
   }
@@ -287,6 +299,8 @@ export class ControlCommands {
       home: this.#deps.home,
       // fault: the storage fault that stops writes now (disk full, read-only), or null.
       store: { kind: store.kind, location: store.location, fault: this.#deps.writer.fault },
+      // Runs and events kept, the store's size, the retention, and the last pruning (docs/reliability.md).
+      history: this.#deps.history?.status() ?? null,
       // In a fleet: which node this daemon is (see `bgtasks nodes` for the others).
       node: this.#deps.fleet ? this.#deps.fleet.nodeId : null,
       startedAt: this.#deps.startedAt,

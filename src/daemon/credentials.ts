@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homePaths } from '../shared/paths.js';
+import { readUntrustedFile, MAX_TOKEN_FILE_BYTES } from '../shared/untrustedFile.js';
 
 /**
  * App credentials: 32 random bytes, given to the app in a 0600 file under the home, stored in the
@@ -23,7 +24,7 @@ export function ensureCredential(home: string, appId: string, rotate = false): s
   chmodSync(paths.credentialsDir, 0o700);
   const file = paths.credentialFile(appId);
   if (!rotate && existsSync(file)) {
-    const existing = readFileSync(file, 'utf8').trim();
+    const existing = readUntrustedFile(file, MAX_TOKEN_FILE_BYTES).trim();
     if (existing.length >= 16) return existing;
   }
   const credential = randomBytes(32).toString('base64url');

@@ -17,6 +17,7 @@ import { DisposableStore } from '../shared/disposable.js';
 import { homePaths } from '../shared/paths.js';
 import { ControlCommands } from './control.js';
 import { createCpuMeter } from './cpuMeter.js';
+import { SustainedPressureMeter, sustainedPressure } from '../conditions/sustainedPressure.js';
 import { detectResources } from './resources.js';
 import { startDashboard, type DashboardServer } from './http/server.js';
 import { MisbehaviourRecorder } from './misbehaviour.js';
@@ -34,6 +35,8 @@ import { wireNotifications } from './notifications/wireNotifications.js';
 import { PushTokens } from './pushTokens.js';
 import { DaemonMetrics } from './metrics/daemonMetrics.js';
 import { TaskLog } from './taskLog.js';
+import { fitToDescriptors, openFileLimit, RESERVED_DESCRIPTORS } from './guards/descriptorBudget.js';
+import { HistoryPruner } from './history/historyPruner.js';
 
 export interface DaemonDeps {
   readonly clock?: Clock;
@@ -43,6 +46,8 @@ export interface DaemonDeps {
   readonly logger?: Logger;
   /** Where notifications show on the desktop; null for nowhere. @default the OS's notification service */
   readonly desktop?: DesktopNotifier | null;
+  /** Called on `bgtasks stop`: the owner closes the daemon as on SIGTERM. Without it, `stop` is refused. */
+  readonly requestStop?: () => void;
 }
 
 /** The setting that keeps the profile picked at first start. */
@@ -110,6 +115,9 @@ export class Daemon implements AsyncDisposable {
       const profile = await pickProfile(store, writer, conditions.current(), compiled.schedulingGiven, clock.now());
       const scheduling: SchedulingOptions = compileSchedulingOptions({ ...compiled.schedulingGiven, profile: profile.profile });
       log.info({ profile: profile.profile }, `policy profile: ${profile.profile} (${profile.reason})`);
+      // Sustained pressure and the own tasks' CPU share (issue 17), sampled at each read of the sensors (below).
+      let appPids: () => Iterable<number> = () => [];
+      const pressureMeter = new SustainedPressureMeter(() => appPids());
       const scheduler = await Scheduler.start({
         clock,
         conditions,
@@ -120,7 +128,10 @@ export class Daemon implements AsyncDisposable {
         supportedResources: detectResources(),
         log: daemonLog,
         options: scheduling,
+        sustainedPressure: () => sustainedPressure(pressureMeter.read(), conditions.current()),
       });
+      appPids = () => [...scheduler.apps.all()].flatMap((app) => [...app.instances].map((instance) => instance.pid ?? 0));
+      pressureMeter.sample(clock.monotonic());
       const fleetStore = fleetOf(store);
       const fleet = fleetStore && await FleetMember.join({
         clock,
@@ -152,6 +163,8 @@ export class Daemon implements AsyncDisposable {
         if (subscribers.size === 0) return;
         for (const event of describeBatch(batch)) for (const subscriber of subscribers) subscriber(event);
       });
+      // Old history goes in small batches on a timer, apart from the task writes (docs/reliability.md).
+      const pruner = new HistoryPruner({ clock, store, log: daemonLog, options: compiled.history });
       const control = new ControlCommands({
         home: compiled.home,
         clock,
@@ -166,18 +179,24 @@ export class Daemon implements AsyncDisposable {
         notifications,
         pushTokens,
         fleet: fleetStore,
+        ...(deps.requestStop ? { requestStop: deps.requestStop } : {}),
+        history: pruner,
         subscribe: (listener) => {
           subscribers.add(listener);
           return () => subscribers.delete(listener);
         },
       });
+      const descriptors = fitToDescriptors(openFileLimit(), compiled.connectionLimits.maxConnections, compiled.httpLimits.maxConnections);
+      if (descriptors.clamped) {
+        daemonLog.warn(`the open-file limit (${openFileLimit()}) is low: at most ${descriptors.ipc} socket and ${descriptors.http} HTTP connections, keeping ${RESERVED_DESCRIPTORS} descriptors for the store, the sensors and the apps`, { code: 'lowFileLimit' });
+      }
       const server = await IpcServer.listen(
         {
           socketPath: paths.socket,
           maxFrameBytes: compiled.maxFrameBytes,
           helloTimeoutMs: compiled.helloTimeoutMs,
           daemonVersion: VERSION,
-          limits: compiled.connectionLimits,
+          limits: { ...compiled.connectionLimits, maxConnections: descriptors.ipc },
           misbehaviour: new MisbehaviourRecorder({ clock, usage: scheduler.usage, writer, log: daemonLog, options: () => scheduling }),
         },
         { scheduler, notifications },
@@ -186,9 +205,16 @@ export class Daemon implements AsyncDisposable {
       );
       // After the socket: its listen refuses a second daemon on this home, which must not take over the dashboard file.
       metrics?.observe({ scheduler, storeFaulted: () => writer.fault !== null, version: VERSION, storeKind: store.kind, profile: profile.profile, nodeId: fleetStore?.nodeId ?? null, startedAt: clock.now(), fleetClaims: fleet?.claims ?? null, monotonic: () => clock.monotonic() });
-      dashboard = await startDashboard({ home: compiled.home, host: compiled.httpHost, port: compiled.httpPort, control, conditions, pushTokens, metrics, log: daemonLog });
+      dashboard = await startDashboard({ home: compiled.home, host: compiled.httpHost, port: compiled.httpPort, control, conditions, pushTokens, metrics, log: daemonLog, limits: { ...compiled.httpLimits, maxConnections: descriptors.http } });
       const resources = new DisposableStore();
       if (metrics) resources.add(metrics);
+      resources.add(pruner);
+      await pruner.start();
+      // Sampled at each read of the sensors (no timer of its own: an idle daemon wakes no more often).
+      resources.add(conditions.onDidRead(() => {
+        pressureMeter.sample(clock.monotonic());
+        scheduler.recheckPressure();
+      }));
       resources.add(conditions.onDidChange((snapshot) => log.info({ ...snapshot.conditions }, 'conditions changed')));
       log.info({ socket: paths.socket, store: store.location, pid: process.pid }, `bgtasks daemon ${VERSION} listening`);
       resources.add(notifications);
@@ -267,10 +293,19 @@ function schedulerLog(log: Logger) {
   };
 }
 
-/** What a watcher sees of a committed batch: history events and run changes. */
+/**
+ * What a watcher sees of a committed batch: history events and run changes. A task of a block is written
+ * once, when it finishes: a watcher sees it dispatched, started and finished, as any other task.
+ */
 function describeBatch(batch: StoreBatch): unknown[] {
   const out: unknown[] = [];
-  for (const run of batch.insertRuns ?? []) out.push({ what: 'run', ...run });
+  for (const run of batch.insertRuns ?? []) {
+    out.push({ what: 'run', ...run });
+    if (run.state !== 'finished') continue;
+    const { taskId, launch, launchedAt, startedAt, deadlineAt, outcome, reason, error, completedAt, cpuMs } = run;
+    if (startedAt !== null) out.push({ what: 'runUpdate', taskId, state: 'running', launch, launchedAt, startedAt, deadlineAt });
+    out.push({ what: 'runUpdate', taskId, state: 'finished', outcome, reason, error, completedAt, cpuMs });
+  }
   for (const update of batch.updateRuns ?? []) out.push({ what: 'runUpdate', ...update });
   for (const event of batch.events ?? []) out.push({ what: 'event', ...event });
   for (const request of batch.putRequests ?? []) out.push({ what: 'request', ...request });

@@ -7,7 +7,8 @@
  * | `unknownApp`       | the app id names no installed app                                  |
  * | `appIdTaken`       | `install` of an app id already installed from another directory    |
  * | `notRunning`       | `expire` named an identifier with no running task                  |
- * | `notPending`       | `run` could not find or make a request for the identifier          |
+ * | `notPending`       | `run` could not find or make a request for the identifier (its kind unknown: `--kind`) |
+ * | `wrongKind`        | `run --kind` names another kind than the pending request or the last run |
  * | `unknownCommand`   | a control frame names no command                                   |
  * | `invalidArgument`  | a control command's argument fails its schema                      |
  * | `notFleet`         | a `fleet.*` command, on a daemon whose store no fleet shares (SQLite) |

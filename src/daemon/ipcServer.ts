@@ -38,6 +38,12 @@ export interface ConnectionLimits {
   readonly maxUnauthenticated: number;
   /** Connections of one (authenticated) app at once; one more is refused and counts as misbehaviour. */
   readonly maxConnectionsPerApp: number;
+  /**
+   * Control connections (`bgtasks`, the dashboard's watchers) at once. One more closes the control
+   * connection idle the longest, so a flood of them never takes the apps' slots and a fresh command
+   * still gets in.
+   */
+  readonly maxControlConnections: number;
   /** Frames one connection may send per second (bursts of a second's worth); over it, the daemon stops reading it for a while. */
   readonly maxFramesPerSecond: number;
   /** Requests (frames with an `id`) one connection may have unanswered; at the limit, the daemon reads no more from it until half are answered. */
@@ -57,8 +63,10 @@ export class IpcServer implements AsyncDisposable {
   /** Connections that have not said hello, oldest first (a Set keeps insertion order). */
   readonly #unauthenticated = new Set<Connection>();
   readonly #appConnections = new Map<string, number>();
-  #lastRefusalLog = -Infinity;
-  #suppressedRefusals = 0;
+  /** Control connections, the one active least recently first (moved to the end on each request). */
+  readonly #control = new Set<Connection>();
+  /** Per kind of refusal: when it was last logged, and how many were not since. */
+  readonly #refusalLog = new Map<string, { at: number; suppressed: number }>();
 
   private constructor(server: Server, options: IpcServerOptions) {
     this.#server = server;
@@ -124,24 +132,59 @@ export class IpcServer implements AsyncDisposable {
 
   /**
    * Whether to log the closing of a connection with this code: a client opening connections in a loop
-   * must not flood the log, so `tooManyConnections` is logged once per 10 s, with how many were not.
+   * must not flood the log, so `tooManyConnections` is logged once per 10 s for each `kind` of refusal
+   * (its code, or `controlFlood`), with how many were not.
    */
-  shouldLog(code: string): { log: boolean; suppressed: number } {
+  shouldLog(code: string, kind: string = code): { log: boolean; suppressed: number } {
     if (code !== 'tooManyConnections') return { log: true, suppressed: 0 };
     const now = performance.now();
-    if (now - this.#lastRefusalLog < 10_000) {
-      this.#suppressedRefusals++;
+    const last = this.#refusalLog.get(kind) ?? { at: -Infinity, suppressed: 0 };
+    if (now - last.at < 10_000) {
+      last.suppressed++;
       return { log: false, suppressed: 0 };
     }
-    const suppressed = this.#suppressedRefusals;
-    this.#lastRefusalLog = now;
-    this.#suppressedRefusals = 0;
-    return { log: true, suppressed };
+    this.#refusalLog.set(kind, { at: now, suppressed: 0 });
+    return { log: true, suppressed: last.suppressed };
   }
 
   /** A connection said hello (or closed before it did). */
   identified(connection: Connection): void {
     this.#unauthenticated.delete(connection);
+  }
+
+  /**
+   * Counts a control connection in. At `maxControlConnections`, the one idle the longest (no request
+   * in flight) is closed to make room; when every one is busy, the newcomer is refused.
+   */
+  admitControl(connection: Connection, log: Logger): boolean {
+    const max = this.#options.limits.maxControlConnections;
+    if (this.#control.size >= max) {
+      const idle = [...this.#control].find((candidate) => candidate.requestsInFlight === 0);
+      const { log: shouldLog, suppressed } = this.shouldLog('tooManyConnections', 'controlFlood');
+      if (shouldLog) {
+        const doing = idle ? 'closing the one idle the longest' : 'refusing a new one';
+        log.warn(`control connections at their limit (${max}, maxControlConnections): ${doing}; a client opening connections in a loop?`, {
+          code: 'tooManyConnections',
+          role: 'control',
+          ...(suppressed > 0 ? { alsoRefusedSinceLastLine: suppressed } : {}),
+        });
+      }
+      if (!idle) return false;
+      this.#control.delete(idle);
+      idle.refuse({ code: 'tooManyConnections', message: `closed to make room: more than ${max} control connections were open` });
+    }
+    this.#control.add(connection);
+    return true;
+  }
+
+  /** A control connection asked something: it is the most recently active now. */
+  touchControl(connection: Connection): void {
+    if (!this.#control.delete(connection)) return;
+    this.#control.add(connection);
+  }
+
+  releaseControl(connection: Connection): void {
+    this.#control.delete(connection);
   }
 
   /** Counts an app's connection in; returns false when the app is at `maxConnectionsPerApp`. */
@@ -216,6 +259,10 @@ class Connection {
     }
   }
 
+  get requestsInFlight(): number {
+    return this.#requestsInFlight;
+  }
+
   /** Closed by the server to make room (see ConnectionLimits.maxUnauthenticated). */
   refuse(error: WireError): void {
     this.#fail(error);
@@ -230,11 +277,17 @@ class Connection {
   /** Over its frame budget: stop reading this client for a while (its writes wait in the kernel's buffers). */
   #throttle(waitMs: number): void {
     if (this.#paused.flood) return;
-    this.#setPaused('flood', true);
+    this.#pauseFor(waitMs);
     const appId = this.#session?.instance?.appId;
     if (appId) this.#options.misbehaviour?.record(appId, 'socketFlood', { maxFramesPerSecond: this.#options.limits.maxFramesPerSecond });
     else this.#log.warn(`a client sends more than ${this.#options.limits.maxFramesPerSecond} frames per second; not reading it for ${waitMs} ms`, { code: 'socketFlood' });
-    setTimeout(() => this.#setPaused('flood', false), waitMs);
+  }
+
+  /** Stops reading this client for `ms` (its writes wait in the kernel's buffers). */
+  #pauseFor(ms: number): void {
+    if (this.#paused.flood) return;
+    this.#setPaused('flood', true);
+    setTimeout(() => this.#setPaused('flood', false), ms);
   }
 
   #onData(chunk: Buffer): void {
@@ -289,6 +342,9 @@ class Connection {
     this.#server.identified(this);
     if (role === 'control') {
       if (!this.#parse(controlHelloSchema, frame)) return;
+      if (!this.#server.admitControl(this, this.#log)) {
+        return this.#fail({ code: 'tooManyConnections', message: `${this.#options.limits.maxControlConnections} control connections are busy (maxControlConnections)` });
+      }
       this.#role = 'control';
       this.send({ t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: this.#options.daemonVersion, launchReason: 'user', accepted: [], rejected: [], supportedResources: [], cancelledWhileAway: [] });
       return;
@@ -301,7 +357,16 @@ class Connection {
       this.#options.misbehaviour?.record(appId, 'tooManyConnections', { maxConnectionsPerApp: this.#options.limits.maxConnectionsPerApp });
       return { code: 'tooManyConnections', message: `${appId} already has ${this.#options.limits.maxConnectionsPerApp} connections open (maxConnectionsPerApp)`, field: 'appId' };
     };
-    const session = new AppSession(this.#services, { send: (message) => this.send(message), fail: (error) => this.#fail(error), end: () => this.end() }, this.#log, this.#options.daemonVersion, this.#instanceId, admit);
+    const transport = {
+      send: (message: DaemonMessage) => this.send(message),
+      fail: (error: WireError) => this.#fail(error),
+      end: () => this.end(),
+      pause: (ms: number) => this.#pauseFor(ms),
+      misbehaved: (reason: MisbehaviourReason, detail: Record<string, unknown>) => {
+        if (this.#admittedApp) this.#options.misbehaviour?.record(this.#admittedApp, reason, detail);
+      },
+    };
+    const session = new AppSession(this.#services, transport, this.#log, this.#options.daemonVersion, this.#instanceId, admit);
     if (session.hello(frame)) {
       this.#session = session;
       this.#role = 'app';
@@ -311,6 +376,7 @@ class Connection {
   #onControlFrame(frame: unknown): void {
     const message = this.#parse(controlSchema, frame);
     if (!message) return;
+    this.#server.touchControl(this);
     if (message.command === 'watch') {
       this.#unsubscribe ??= this.#control.watch((event) => this.send({ t: 'event', event }));
       this.send({ t: 'reply', id: message.id, ok: true, data: { watching: true } });
@@ -347,6 +413,7 @@ class Connection {
     clearTimeout(this.#helloTimer);
     this.#server.identified(this);
     if (this.#admittedApp) this.#server.releaseApp(this.#admittedApp);
+    this.#server.releaseControl(this);
     this.#admittedApp = null;
     this.#role = 'closed';
     this.#unsubscribe?.();

@@ -1,9 +1,10 @@
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { appIdSchema, identifierPatternSchema } from '../protocol/identifiers.js';
 import { describeIssue } from '../protocol/messages.js';
 import { BACKGROUND_MODES, type BackgroundMode } from '../engine/types.js';
+import { readUntrustedFile, UntrustedFileError } from '../shared/untrustedFile.js';
 
 /**
  * The `bgtasks` section of an app's package.json: our Info.plist.
@@ -65,13 +66,19 @@ const MAX_MANIFEST_BYTES = 1024 * 1024;
 export function loadManifest(dir: string, env: NodeJS.ProcessEnv = process.env): LoadedManifest {
   const appDir = resolve(dir);
   const file = join(appDir, 'package.json');
-  if (!existsSync(file)) throw new ManifestError('manifestNotFound', `${appDir} has no package.json`, 'package.json');
-  // Read whole and parsed at once: a package.json is a few KB, so a huge one is a mistake or an attack.
-  const size = statSync(file).size;
-  if (size > MAX_MANIFEST_BYTES) throw new ManifestError('invalidManifest', `${file} is ${size} bytes; a package.json of at most ${MAX_MANIFEST_BYTES} is read`, 'package.json');
+  // A package.json is a few KB: a huge one is a mistake or an attack, and a FIFO or a device (a symlink
+  // to /dev/zero) must neither block nor bloat the daemon (see readUntrustedFile).
+  let text: string;
+  try {
+    text = readUntrustedFile(file, MAX_MANIFEST_BYTES);
+  } catch (error) {
+    if (!(error instanceof UntrustedFileError)) throw error;
+    if (error.code === 'fileNotFound') throw new ManifestError('manifestNotFound', `${appDir} has no package.json`, 'package.json');
+    throw new ManifestError('invalidManifest', error.message, 'package.json');
+  }
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    json = JSON.parse(text);
   } catch (error) {
     throw new ManifestError('invalidManifest', `${file} is not valid JSON: ${(error as Error).message}`, 'package.json');
   }

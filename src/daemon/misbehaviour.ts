@@ -17,7 +17,9 @@ export type MisbehaviourReason =
   /** More frames per second than `maxFramesPerSecond`: the daemon stopped reading it for a while. */
   | 'socketFlood'
   /** More connections at once than `maxConnectionsPerApp`. */
-  | 'tooManyConnections';
+  | 'tooManyConnections'
+  /** Floods of frames about tasks the connection does not hold (see StrayFrameGuard). */
+  | 'strayTaskFrames';
 
 export interface MisbehaviourDeps {
   readonly clock: Clock;

@@ -2,6 +2,8 @@ import { compileSchedulingOptions, type SchedulingOptions } from '../engine/opti
 import { isIP } from 'node:net';
 import { defaultHome, homePaths } from '../shared/paths.js';
 import type { ConnectionLimits } from './ipcServer.js';
+import type { HttpLimits } from './guards/httpConnectionGuard.js';
+import type { HistoryOptions } from './history/historyPruner.js';
 import { compileFleetOptions, type FleetOptions } from './fleet/fleetOptions.js';
 
 export interface DaemonOptions {
@@ -33,6 +35,10 @@ export interface DaemonOptions {
   readonly httpHost?: string;
   /** What one client may make the daemon hold or do (see {@link ConnectionLimits}). @default {@link DEFAULT_CONNECTION_LIMITS} */
   readonly connectionLimits?: Partial<ConnectionLimits>;
+  /** What HTTP clients (the dashboard, push senders, scrapers) may make the daemon hold. @default {@link DEFAULT_HTTP_LIMITS} */
+  readonly httpLimits?: Partial<HttpLimits>;
+  /** How much history (finished runs, events) the store keeps. @default {@link DEFAULT_HISTORY_OPTIONS} */
+  readonly history?: Partial<HistoryOptions>;
   readonly scheduling?: Partial<SchedulingOptions>;
   /**
    * The Prometheus endpoint `GET /metrics` on the dashboard's listener (see docs/metrics.md), behind the
@@ -49,8 +55,31 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   maxConnections: 1024,
   maxUnauthenticated: 64,
   maxConnectionsPerApp: 32,
+  maxControlConnections: 64,
   maxFramesPerSecond: 20_000,
   maxRequestsInFlight: 256,
+};
+
+/**
+ * A dashboard tab holds a few connections and a push sender one: 256 is far above both, and far below
+ * the descriptor limit (the daemon lowers it further when the limit is low: see fitToDescriptors).
+ */
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  maxConnections: 256,
+  maxUnauthenticated: 64,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+};
+
+/**
+ * 30 days answers "why did this not run last month"; 100,000 runs per app bounds an app that runs a
+ * task every few seconds (a run and its events take about 1 KB).
+ */
+export const DEFAULT_HISTORY_OPTIONS: HistoryOptions = {
+  retentionMs: 30 * 24 * 60 * 60_000,
+  maxRunsPerApp: 100_000,
+  pruneIntervalMs: 10 * 60_000,
+  pruneBatchRows: 1_000,
 };
 
 export interface CompiledDaemonOptions {
@@ -67,6 +96,8 @@ export interface CompiledDaemonOptions {
   readonly httpPort: number | null;
   readonly httpHost: string;
   readonly connectionLimits: ConnectionLimits;
+  readonly httpLimits: HttpLimits;
+  readonly history: HistoryOptions;
   /** Compiled with the given profile, or `device` until the daemon picks one (see `Daemon.start`). */
   readonly scheduling: SchedulingOptions;
   /** The scheduling options as given, to compile again once the profile is known. */
@@ -89,6 +120,8 @@ export function compileDaemonOptions(options: DaemonOptions = {}, env: NodeJS.Pr
     httpPort: options.httpPort === undefined ? 0 : options.httpPort,
     httpHost: options.httpHost ?? '127.0.0.1',
     connectionLimits: { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits },
+    httpLimits: { ...DEFAULT_HTTP_LIMITS, ...options.httpLimits },
+    history: { ...DEFAULT_HISTORY_OPTIONS, ...options.history },
     scheduling: compileSchedulingOptions(options.scheduling),
     schedulingGiven: { ...options.scheduling },
     metrics: compileMetricsOptions(options.metrics),
@@ -102,6 +135,11 @@ export function compileDaemonOptions(options: DaemonOptions = {}, env: NodeJS.Pr
   }
   for (const [name, value] of Object.entries(compiled.connectionLimits)) {
     if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected \`connectionLimits.${name}\` to be an integer >= 1, got \`${String(value)}\` (${typeof value})`);
+  }
+  for (const [section, values] of [['httpLimits', compiled.httpLimits], ['history', compiled.history]] as const) {
+    for (const [name, value] of Object.entries(values)) {
+      if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected \`${section}.${name}\` to be an integer >= 1, got \`${String(value)}\` (${typeof value})`);
+    }
   }
   if (typeof compiled.httpHost !== 'string' || (isIP(compiled.httpHost) === 0 && compiled.httpHost !== 'localhost')) {
     throw new TypeError(`Expected \`httpHost\` to be an IP address (127.0.0.1, ::1, 0.0.0.0, 192.168.1.5, ...) or localhost, got \`${String(compiled.httpHost)}\``);

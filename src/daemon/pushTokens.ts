@@ -1,8 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from '../store/store.js';
 import type { StoreWriter } from './storeWriter.js';
+import { readUntrustedFile, MAX_TOKEN_FILE_BYTES } from '../shared/untrustedFile.js';
 
 /** The setting with each app's push token digest: `{ appId: sha256hex }`. */
 export const PUSH_TOKENS_SETTING = 'push.tokens';
@@ -33,7 +34,7 @@ export class PushTokens {
   async issue(appId: string, rotate = false): Promise<{ token: string; rotated: boolean }> {
     const file = this.#file(appId);
     if (!rotate && existsSync(file)) {
-      const existing = readFileSync(file, 'utf8').trim();
+      const existing = readUntrustedFile(file, MAX_TOKEN_FILE_BYTES).trim();
       if (existing.length >= 16 && Object.hasOwn(this.#digests, appId) && this.#digests[appId] === digest(existing)) return { token: existing, rotated: false };
     }
     const token = randomBytes(32).toString('base64url');

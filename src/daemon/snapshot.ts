@@ -3,6 +3,7 @@
  * in line and why, what ran lately, the device's conditions and the apps. `bgtasks top` and the web
  * dashboard draw it; the `snapshot` control command and `GET /v1/snapshot` return it.
  */
+import type { RanOnceWarning } from '../engine/ranOnce.js';
 import type { AppUsageSummary } from '../engine/appUsage.js';
 import type { ConditionsSnapshot } from '../engine/conditions.js';
 import type { TaskKind, TaskRun } from '../engine/types.js';
@@ -67,6 +68,8 @@ export interface AppView {
   readonly notifications: NotificationAuthorization;
   /** Its undelivered background pushes, and how many of them wait for the person (force-quit, switched off). */
   readonly pushes: { readonly waiting: number; readonly held: number };
+  /** Its refreshes that ran once and will not run again (src/engine/ranOnce.ts): a warning on its card. */
+  readonly ranOnce: readonly RanOnceWarning[];
 }
 
 /** A notification as the dashboard lists it. */
@@ -139,6 +142,7 @@ export async function buildSnapshot(sources: SnapshotSources, options: { readonl
     queuePosition: scheduler.queuePosition(request.appId, request.identifier),
   }));
   const recent = (await store.listRuns({ limit: (options.recent ?? 50) + running.length })).filter((run) => run.state === 'finished').slice(0, options.recent ?? 50);
+  const ranOnce = new Map(await Promise.all([...scheduler.apps.all()].map(async (app) => [app.record.appId, await scheduler.ranOnce(app.record.appId)] as const)));
   const apps = [...scheduler.apps.all()]
     .map((app): AppView => ({
       appId: app.record.appId,
@@ -149,6 +153,7 @@ export async function buildSnapshot(sources: SnapshotSources, options: { readonl
       usage: scheduler.usageOf(app.record.appId) ?? null,
       notifications: sources.notifications.authorization(app.record.appId).status,
       pushes: scheduler.pushesWaiting(app.record.appId),
+      ranOnce: ranOnce.get(app.record.appId) ?? [],
     }))
     .sort((a, b) => a.appId.localeCompare(b.appId));
   return {

@@ -27,6 +27,8 @@ const ENVIRONMENTAL = new Set(['storeFull', 'storeReadOnly', 'storeBusy', 'store
 const MAX_RETAINED = 100_000;
 /** Written by a retry with nothing retained, to learn whether the store takes writes again. */
 const PROBE_SETTING = 'store.probe';
+/** Every batch here is built by the daemon's own typed code: the store skips its schema check. */
+const TRUSTED = { trusted: true } as const;
 
 function isEnvironmental(error: unknown): error is StoreError {
   return error instanceof StoreError && ENVIRONMENTAL.has(error.code);
@@ -141,7 +143,7 @@ export class StoreWriter implements Disposable {
   async #commit(group: Waiter[]): Promise<void> {
     if (this.#fault) return this.#hold(group);
     try {
-      await this.#store.apply(coalesceRunWrites(group.map((waiter) => waiter.batch)));
+      await this.#store.apply(coalesceRunWrites(group.map((waiter) => waiter.batch)), TRUSTED);
       this.#settled(group);
     } catch (error) {
       if (isEnvironmental(error)) {
@@ -152,7 +154,7 @@ export class StoreWriter implements Disposable {
       // One bad batch must not fail the others that shared its transaction: retry them one by one.
       for (const [index, waiter] of group.entries()) {
         try {
-          await this.#store.apply(waiter.batch);
+          await this.#store.apply(waiter.batch, TRUSTED);
           this.#settled([waiter]);
         } catch (single) {
           if (!isEnvironmental(single)) {
@@ -212,7 +214,7 @@ export class StoreWriter implements Disposable {
     const held = this.#retained;
     const probe: StoreBatch = { settings: { [PROBE_SETTING]: this.#options.clock.now() } };
     try {
-      await this.#store.apply([...coalesceRunWrites(held.map((waiter) => waiter.batch)), probe]);
+      await this.#store.apply([...coalesceRunWrites(held.map((waiter) => waiter.batch)), probe], TRUSTED);
     } catch (error) {
       if (!isEnvironmental(error)) {
         // Not the disk: a retained batch the store refuses. Drop that one (its writer logs it), keep the rest.
@@ -229,7 +231,7 @@ export class StoreWriter implements Disposable {
   async #applyOneByOne(held: readonly Waiter[]): Promise<Waiter[]> {
     for (const [index, waiter] of held.entries()) {
       try {
-        await this.#store.apply(waiter.batch);
+        await this.#store.apply(waiter.batch, TRUSTED);
         this.#settled([waiter]);
       } catch (error) {
         if (isEnvironmental(error)) return held.slice(index);

@@ -1,3 +1,4 @@
+import type { TaskRunUpdate } from '../engine/types.js';
 import type { StoreBatch } from '../store/store.js';
 import type { SchedulerLog } from './scheduler/ports.js';
 
@@ -10,8 +11,18 @@ interface TaskKey {
 }
 
 /**
+ * The record of a task's handler starting. A task of a block has no write at its start (its run is
+ * written once, when it finishes), so the scheduler writes this record itself, at debug, when the app
+ * reports the start; every other task's comes from the committed update that says it is `running`.
+ */
+export function startedRecord(name: string, fields: Record<string, unknown>, launch?: string | null): { message: string; fields: Record<string, unknown> } {
+  return { message: `started ${name}`, fields: { ...fields, ...(launch ? { launch } : {}) } };
+}
+
+/**
  * One log record per step of a task's life, written from what the store committed (so the log never
- * says a task started that the store does not know of): dispatched (debug), started, expired and
+ * says a task started that the store does not know of; a task of a block, whose lease the store holds, is
+ * logged as it starts, at debug, see startedRecord): dispatched (debug), started, expired and
  * finished (info), each with `appId`, `identifier` and `taskId` as fields. On a terminal they read as
  * lines; off a terminal (journald, a log shipper) they are JSON, filterable with e.g.
  * `journalctl --user -u bgtasks -o cat | jq 'select(.appId == "com.example.feeds")'`.
@@ -28,6 +39,11 @@ export class TaskLog {
   /** Feed it every committed batch (`StoreWriter.onDidCommit`). */
   committed(batch: StoreBatch): void {
     for (const run of batch.insertRuns ?? []) {
+      if (run.state === 'finished') {
+        // A task of a block is written once, when it finishes: one record says it all.
+        this.#finished(run, `${run.identifier} of ${run.appId}`, { appId: run.appId, identifier: run.identifier, taskId: run.taskId }, run.startedAt ?? undefined);
+        continue;
+      }
       this.#tasks.set(run.taskId, { appId: run.appId, identifier: run.identifier });
       this.log.debug?.(`dispatched ${run.identifier} of ${run.appId}`, { appId: run.appId, identifier: run.identifier, taskId: run.taskId, kind: run.kind });
     }
@@ -39,18 +55,23 @@ export class TaskLog {
       // The handler's start comes in an update of its own, after the task was handed over (`running`).
       if (key && typeof update.startedAt === 'number') key.startedAt = update.startedAt;
       if (update.state === 'running') {
-        this.log.info(`started ${name}`, { ...fields, ...(update.launch ? { launch: update.launch } : {}) });
+        const record = startedRecord(name, fields, update.launch);
+        this.log.info(record.message, record.fields);
       } else if (update.state === 'expired') {
         this.log.info(`expired ${name}`, { ...fields, ...(update.expirationReason ? { expirationReason: update.expirationReason } : {}) });
       } else if (update.state === 'finished') {
         this.#tasks.delete(update.taskId);
-        this.log.info(`finished ${name}: ${update.outcome ?? 'unknown'}`, {
-          ...fields,
-          outcome: update.outcome,
-          ...(update.reason ? { reason: update.reason } : {}),
-          ...(key?.startedAt !== undefined && typeof update.completedAt === 'number' ? { durationMs: update.completedAt - key.startedAt } : {}),
-        });
+        this.#finished(update, name, fields, key?.startedAt);
       }
     }
+  }
+
+  #finished(end: Pick<TaskRunUpdate, 'outcome' | 'reason' | 'completedAt'>, name: string, fields: Record<string, unknown>, startedAt: number | undefined): void {
+    this.log.info(`finished ${name}: ${end.outcome ?? 'unknown'}`, {
+      ...fields,
+      outcome: end.outcome,
+      ...(end.reason ? { reason: end.reason } : {}),
+      ...(startedAt !== undefined && typeof end.completedAt === 'number' ? { durationMs: end.completedAt - startedAt } : {}),
+    });
   }
 }

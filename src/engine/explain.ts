@@ -26,6 +26,11 @@ export type Explanation =
        * blockers when only time holds it; null when it waits for an event (see `waitingFor`).
        */
       readonly earliestAt: number | null;
+      /**
+       * The latest of the time blockers (null when none waits for a time): it cannot start before this
+       * even once every event in `waitingFor` has happened.
+       */
+      readonly notBefore: number | null;
       /** The events that would unblock it, one per blocker that waits for something other than time. */
       readonly waitingFor: readonly string[];
     })
@@ -42,18 +47,50 @@ export function explainPending(policies: readonly Policy[], context: PolicyConte
   const { request, now } = context;
   const { appId, identifier } = request;
   const waitingFor = blockers.filter((blocker) => blocker.waitsFor !== 'time').map((blocker) => blocker.unblockedBy);
-  const earliestAt = blockers.length === 0 ? now : waitingFor.length > 0 ? null : Math.max(...blockers.map((blocker) => blocker.until ?? now));
+  const timed = blockers.filter((blocker) => blocker.waitsFor === 'time');
+  const notBefore = timed.length === 0 ? null : Math.max(...timed.map((blocker) => blocker.until ?? now));
+  const earliestAt = blockers.length === 0 ? now : waitingFor.length > 0 ? null : notBefore;
   let summary: string;
   if (blockers.length === 0) {
     summary = waitingForLaunch
       ? `${identifier} is eligible and waits for ${appId} to launch and connect.`
       : `${identifier} is eligible now and will start at the next scheduling pass.`;
   } else {
-    const when = earliestAt !== null ? ` It can start at ${isoTime(earliestAt)} at the earliest.` : ` It can start once ${waitingFor.join(', and ')}.`;
+    const when = ` It can start ${earliestStart(notBefore, waitingFor, isoTime)}.`;
     summary = `${identifier} has not run because ${blockers.map((blocker) => `${blocker.message} [${blocker.reason}]`).join('; and ')}.${when}`;
   }
+  if (request.putBack) summary += ` ${putBackNote(history)}`;
   const sorted = [...blockers, ...verdicts.filter((verdict) => !isBlocker(verdict))];
-  return { state: 'pending', appId, identifier, request, eligible: blockers.length === 0, verdicts: sorted, blockers, earliestAt, waitingFor, summary, history };
+  return { state: 'pending', appId, identifier, request, eligible: blockers.length === 0, verdicts: sorted, blockers, earliestAt, notBefore, waitingFor, summary, history };
+}
+
+/**
+ * The earliest start of a blocked request in words: the latest time blocker, and every event that must
+ * happen too ("at 03:00 at the earliest, and only once the device connects to external power").
+ * `formatTime` writes the time as the caller's readers expect it.
+ */
+export function earliestStart(notBefore: number | null, waitingFor: readonly string[], formatTime: (ms: number) => string): string {
+  const events = waitingFor.join(', and ');
+  if (notBefore === null) return `once ${events}`;
+  const time = `at ${formatTime(notBefore)} at the earliest`;
+  return waitingFor.length === 0 ? time : `${time}, and only once ${events}`;
+}
+
+/** Why the system put a request back, from its newest `requeued` or `retryScheduled` event. */
+const PUT_BACK_BECAUSE: Readonly<Record<string, string>> = {
+  exitedWhileRunning: "its app's process exited, crashed or was killed while it ran",
+  exitedBeforeStart: "its app's process exited before the task started",
+  stoppedForPressure: 'the machine needed its resources (pressure stopped it)',
+  daemonStopped: 'the daemon stopped while it ran',
+  nodeLost: 'the machine that ran it was lost',
+};
+
+function putBackNote(history: readonly HistoryEvent[]): string {
+  const event = history.find((candidate) => candidate.type === 'requeued' || candidate.type === 'retryScheduled');
+  if (event?.type === 'retryScheduled') return 'It is a retry of an unsuccessful run (put back by the system; not counted against the app\'s limit).';
+  const because = event?.reason ? (PUT_BACK_BECAUSE[event.reason] ?? event.reason) : 'it was interrupted';
+  const inARow = typeof event?.detail?.['exitsInARow'] === 'number' ? ` (${event.detail['exitsInARow']} of 3 processes in a row)` : '';
+  return `It runs again because ${because}${inARow}: put back by the system, not counted against the app's limit.`;
 }
 
 export function explainRunning(run: TaskRun, history: readonly HistoryEvent[] = []): Explanation {

@@ -48,7 +48,7 @@ export interface PolicyContext {
   readonly now: number;
   readonly conditions: Conditions;
   readonly app: AppSchedulingState;
-  /** Tasks of all apps that are dispatched and not finished. */
+  /** Slots taken by the tasks of all apps that are dispatched and not finished (a block counts as its app's concurrency at most). */
   readonly systemRunningCount: number;
   /** Processes the daemon launched in the background and has not seen exit. */
   readonly backgroundProcessCount: number;
@@ -61,6 +61,12 @@ export interface PolicyContext {
   /** Hardware this machine has for `requiredResources`. */
   readonly supportedResources: readonly string[];
   readonly options: SchedulingOptions;
+  /**
+   * Handing this request over adds it to a block (src/engine/blocks.ts) of an app whose leased tasks
+   * already fill its concurrency, and the block has room: it takes no slot of its own, so the
+   * concurrency limits do not hold it.
+   */
+  readonly joinsBlock?: boolean;
 }
 
 /**

@@ -49,7 +49,7 @@ export class RequestQueue {
     const key = requestKey(request.appId, request.identifier);
     const entry: QueueEntry = { request, eligibleAt: null, lastReason: null };
     this.#entries.set(key, entry);
-    if (request.kind === 'processing') this.#adjustProcessing(request.appId, 1);
+    if (countsAgainstLimit(request)) this.#adjustProcessing(request.appId, 1);
     if (request.earliestBeginAt !== null && request.earliestBeginAt > now) {
       this.#future.push({ at: request.earliestBeginAt, key, requestId: request.requestId });
     } else {
@@ -66,7 +66,7 @@ export class RequestQueue {
     this.#entries.delete(key);
     this.#ready.get(appId)?.delete(key);
     this.#parked.delete(key);
-    if (entry.request.kind === 'processing') this.#adjustProcessing(appId, -1);
+    if (countsAgainstLimit(entry.request)) this.#adjustProcessing(appId, -1);
     // A heap entry for it (if any) becomes stale and is skipped when it surfaces.
     return entry.request;
   }
@@ -87,6 +87,10 @@ export class RequestQueue {
     return this.#entries.values();
   }
 
+  /**
+   * The app's pending processing requests that count against its submission limit: the ones it
+   * submitted, not the ones the system put back (see {@link TaskRequest.putBack}).
+   */
   processingCount(appId: string): number {
     return this.#processingCount.get(appId) ?? 0;
   }
@@ -152,4 +156,9 @@ export class RequestQueue {
     if (next <= 0) this.#processingCount.delete(appId);
     else this.#processingCount.set(appId, next);
   }
+}
+
+/** Whether a pending request counts against the app's limit of pending processing submissions. */
+export function countsAgainstLimit(request: TaskRequest): boolean {
+  return request.kind === 'processing' && request.putBack !== true;
 }

@@ -23,6 +23,26 @@ export interface PendingCounts {
 }
 
 /**
+ * The part of {@link checkSubmission} that does not depend on the request's kind: the switches
+ * (`unavailable`) and the manifest's identifiers (`notPermitted`).
+ */
+export function checkIdentifier(app: AppRecord, identifier: string, backgroundAppRefresh = true): SchedulerFault | null {
+  if (!backgroundAppRefresh) {
+    return { code: 'unavailable', message: 'Background App Refresh is off for all apps (bgtasks apps enable --all)' };
+  }
+  if (!app.enabled) {
+    return { code: 'unavailable', message: `background tasks are disabled for ${app.appId} (bgtasks apps enable ${app.appId})` };
+  }
+  if (identifier === PUSH_IDENTIFIER) {
+    return { code: 'notPermitted', field: 'identifier', message: `${PUSH_IDENTIFIER} is the system's: handle pushes with onRemoteNotification` };
+  }
+  if (!isPermitted(app.permittedIdentifiers, identifier)) {
+    return { code: 'notPermitted', field: 'identifier', message: `${identifier} is not in the permittedIdentifiers of ${app.appId}'s manifest` };
+  }
+  return null;
+}
+
+/**
  * Decides whether an app may submit a request, with Apple's codes: `unavailable` for a disabled app,
  * `notPermitted` for an identifier outside the manifest or a kind whose background mode is missing, and
  * `tooManyPendingTaskRequests` past the app's limit of pending processing requests. A refresh request
@@ -36,22 +56,8 @@ export function checkSubmission(
   backgroundAppRefresh = true,
   launchReason: 'user' | 'background' = 'user',
 ): SchedulerFault | null {
-  if (!backgroundAppRefresh) {
-    return { code: 'unavailable', message: 'Background App Refresh is off for all apps (bgtasks apps enable --all)' };
-  }
-  if (!app.enabled) {
-    return { code: 'unavailable', message: `background tasks are disabled for ${app.appId} (bgtasks apps enable ${app.appId})` };
-  }
-  if (request.identifier === PUSH_IDENTIFIER) {
-    return { code: 'notPermitted', field: 'identifier', message: `${PUSH_IDENTIFIER} is the system's: handle pushes with onRemoteNotification` };
-  }
-  if (!isPermitted(app.permittedIdentifiers, request.identifier)) {
-    return {
-      code: 'notPermitted',
-      field: 'identifier',
-      message: `${request.identifier} is not in the permittedIdentifiers of ${app.appId}'s manifest`,
-    };
-  }
+  const refused = checkIdentifier(app, request.identifier, backgroundAppRefresh);
+  if (refused) return refused;
   const mode = MODE_FOR_KIND[request.kind];
   if (!app.backgroundModes.includes(mode)) {
     return {
@@ -101,6 +107,8 @@ export interface SubmissionInput extends SubmissionCheck {
   readonly continued: ContinuedSpec | null;
   /** Absent means `'device'`. */
   readonly placement?: 'device' | 'any';
+  /** Absent means `true`. */
+  readonly requeueOnExit?: boolean;
 }
 
 /**
@@ -129,6 +137,7 @@ export function requestFromInput(input: SubmissionInput, appId: string, requestI
     submittedAt: now,
     // A continued task is watched by the person at this machine, so it always stays here.
     ...(input.placement === 'any' && !continued ? { placement: 'any' as const } : {}),
+    ...(input.requeueOnExit === false ? { requeueOnExit: false as const } : {}),
   };
 }
 

@@ -94,6 +94,18 @@ export interface TaskRequest {
    * (as on iOS: the machine that submitted it). On a store of one machine the two mean the same.
    */
   readonly placement?: 'any';
+  /**
+   * Beyond Apple (the default differs from iOS, see docs/reliability.md): a run that ends because its
+   * process exited, crashed or was killed is run again. `false` (the app's at-most-once opt-out) ends
+   * such a run `appExited` for good. Absent means `true`.
+   */
+  readonly requeueOnExit?: false;
+  /**
+   * Set when the system, not the app, put this request back (recovery after a daemon crash, a retry, a
+   * requeue after the app's process exited or pressure stopped its run): it does not count against the
+   * app's limit on new submissions (`maxPendingProcessingPerApp`). Absent for the app's own submissions.
+   */
+  readonly putBack?: true;
 }
 
 /** Where a request may run: `'device'` (the submitting machine) or `'any'` (any machine of the fleet). */
@@ -209,6 +221,8 @@ export interface TaskRun {
   readonly cpuMs: number | null;
   /** The request's placement; absent means `'device'`. An interrupted `'any'` run may run again on another machine. */
   readonly placement?: 'any';
+  /** The request's {@link TaskRequest.requeueOnExit}: `false` when the app asked for at most once. */
+  readonly requeueOnExit?: false;
 }
 
 /** A change to a run: its id plus the fields that change. */
@@ -275,6 +289,102 @@ export function requestKey(appId: string, identifier: string): string {
 }
 
 /** The request a run came from, to make it pending again (after a launch failure, a crash, a retry). */
+/**
+ * A block of tasks handed to one app process at once, under one lease (docs/architecture.md, "Blocks"):
+ * the only write made when the block is handed over. Its runs are kept as they were at that moment; the
+ * store writes each run's row once, when it finishes. After a crash, recovery turns the runs of a lease
+ * that have no row yet into runs finished `interrupted`, so a handler that ran always has a trace.
+ */
+export interface TaskLease {
+  readonly leaseId: string;
+  readonly appId: string;
+  /** When it was handed over (wall ms). */
+  readonly at: number;
+  /** Whether the process it went to was launched in the background (its tasks are charged to the app's budgets). */
+  readonly background: boolean;
+  /** The block's tasks; the rest of each run is its request's, which stays in the store until the run finishes. */
+  readonly tasks: readonly LeasedTask[];
+}
+
+export interface LeasedTask {
+  readonly taskId: string;
+  readonly requestId: string;
+  readonly identifier: string;
+  readonly kind: TaskKind;
+  readonly eligibleAt: number | null;
+}
+
+/** The fields a run has of its own when it is dispatched; the rest it takes from its request. */
+export type RunStart = Pick<TaskRun, 'taskId' | 'eligibleAt' | 'forced' | 'state' | 'launch' | 'launchedAt' | 'background'>;
+
+/** The run a request becomes when it is dispatched (`recurrence` given for a periodic one's current period). */
+export function runFromRequest(request: TaskRequest, start: RunStart, recurrence: Recurrence | null = request.recurrence): TaskRun {
+  // Every field written out, in one order: the hot path makes one of these per task, and one shape keeps it cheap.
+  let run: TaskRun = {
+    taskId: start.taskId,
+    requestId: request.requestId,
+    appId: request.appId,
+    identifier: request.identifier,
+    kind: request.kind,
+    requiresNetworkConnectivity: request.requiresNetworkConnectivity,
+    requiresExternalPower: request.requiresExternalPower,
+    requiresUnmeteredNetwork: request.requiresUnmeteredNetwork,
+    recurrence,
+    retry: request.retry,
+    attempt: request.attempt,
+    continued: request.continued ? { ...request.continued, completedUnits: 0, totalUnits: 0 } : null,
+    earliestBeginAt: request.earliestBeginAt,
+    submittedAt: request.submittedAt,
+    eligibleAt: start.eligibleAt,
+    forced: start.forced,
+    state: start.state,
+    launch: start.launch,
+    launchedAt: start.launchedAt,
+    startedAt: null,
+    deadlineAt: null,
+    expiredAt: null,
+    expirationReason: null,
+    completedAt: null,
+    outcome: null,
+    reason: null,
+    error: null,
+    background: start.background,
+    cpuMs: null,
+  };
+  // Optional fields only where set, as the records have always read back.
+  if (request.placement === 'any') run = { ...run, placement: 'any' };
+  if (request.requeueOnExit === false) run = { ...run, requeueOnExit: false };
+  return run;
+}
+
+/**
+ * A leased task whose request is gone or was replaced, as recovery records it: finished `interrupted`,
+ * with what the lease kept of it (the request's other fields are not known any more).
+ */
+export function endedLeasedRun(lease: TaskLease, task: LeasedTask, at: number, reason: string): TaskRun {
+  const stub: TaskRequest = {
+    requestId: task.requestId,
+    appId: lease.appId,
+    identifier: task.identifier,
+    kind: task.kind,
+    earliestBeginAt: null,
+    requiresNetworkConnectivity: false,
+    requiresExternalPower: false,
+    requiresUnmeteredNetwork: false,
+    recurrence: null,
+    retry: null,
+    attempt: 1,
+    continued: null,
+    submittedAt: lease.at,
+  };
+  return { ...leasedRun(lease, task, stub), state: 'finished', outcome: 'interrupted', reason, completedAt: at };
+}
+
+/** The run a leased task was, as recovery writes it when its request is still the one it was handed for. */
+export function leasedRun(lease: TaskLease, task: LeasedTask, request: TaskRequest): TaskRun {
+  return runFromRequest(request, { taskId: task.taskId, eligibleAt: task.eligibleAt, forced: false, state: 'running', launch: 'alreadyRunning', launchedAt: lease.at, background: lease.background });
+}
+
 export function requestFromRun(run: TaskRun): TaskRequest {
   return {
     requestId: run.requestId,
@@ -291,5 +401,11 @@ export function requestFromRun(run: TaskRun): TaskRequest {
     continued: run.continued ? { title: run.continued.title, subtitle: run.continued.subtitle, strategy: run.continued.strategy, requiredResources: run.continued.requiredResources } : null,
     submittedAt: run.submittedAt,
     ...(run.placement === 'any' ? { placement: 'any' as const } : {}),
+    ...(run.requeueOnExit === false ? { requeueOnExit: false as const } : {}),
   };
+}
+
+/** The request of a run, put back by the system (it does not count against the app's submission limit). */
+export function putBackFromRun(run: TaskRun): TaskRequest {
+  return { ...requestFromRun(run), putBack: true };
 }

@@ -50,6 +50,8 @@ export const requestInputSchema = z.strictObject({
    * and meets the conditions run it; `device` (the default) keeps it on the submitting machine.
    */
   placement: z.enum(['device', 'any']).optional(),
+  /** Beyond Apple: `false` asks for at most once: a run whose process exits is not run again. Default true. */
+  requeueOnExit: z.boolean().optional(),
   /** Required for (and only for) `continued` requests: what the person sees, and what to do when it cannot start now. */
   continued: z
     .strictObject({
@@ -78,6 +80,8 @@ export const appHelloSchema = z.strictObject({
   registered: z.array(identifierPatternSchema).max(10_000),
   /** Whether the app handles the actions people choose on its notifications (`notifications.onAction`). */
   notificationActions: z.boolean().default(false),
+  /** Whether the SDK takes blocks of tasks (a `block` frame) and runs them at the concurrency the block names. */
+  blocks: z.boolean().default(false),
 });
 
 export const controlHelloSchema = z.strictObject({
@@ -279,6 +283,29 @@ export interface TasksMessage {
   readonly tasks: readonly TaskDelivery[];
 }
 
+/**
+ * A block of tasks handed over under one lease (docs/architecture.md, "Blocks"): the SDK runs at most
+ * `concurrency` of its tasks at once, in order, and reports each one's start and completion as it does
+ * for single tasks. A task's time limit counts from its handler's start; an `expire` for a task of the
+ * block that has not started yet takes it back (the SDK answers with a completion, reason `notStarted`).
+ */
+export interface BlockMessage {
+  readonly t: 'block';
+  readonly concurrency: number;
+  readonly tasks: readonly BlockTask[];
+}
+
+export interface BlockTask {
+  readonly taskId: string;
+  readonly identifier: string;
+  readonly kind: 'refresh' | 'processing';
+  /** From the handler's start, in ms. */
+  readonly timeLimitMs: number;
+}
+
+/** The reason of the completion an SDK sends for a task of a block that it gave back before starting it. */
+export const NOT_STARTED = 'notStarted';
+
 export interface ExpireMessage {
   readonly t: 'expire';
   readonly tasks: readonly { taskId: string; reason: string }[];
@@ -300,7 +327,7 @@ export interface EventMessage {
   readonly event: unknown;
 }
 
-export type DaemonMessage = Welcome | Reply | TasksMessage | ExpireMessage | TerminateMessage | ErrorMessage | EventMessage | ActionsMessage;
+export type DaemonMessage = Welcome | Reply | TasksMessage | BlockMessage | ExpireMessage | TerminateMessage | ErrorMessage | EventMessage | ActionsMessage;
 
 // Schemas for what the daemon sends, used by the SDK and the CLI to check what they receive.
 const wireErrorSchema = z.object({ code: z.string(), message: z.string(), field: z.string().optional() });
@@ -326,6 +353,7 @@ export const pendingReplyDataSchema = z.object({
       requiresExternalPower: z.boolean(),
       requiresUnmeteredNetwork: z.boolean().optional(),
       placement: z.enum(['device', 'any']).optional(),
+      requeueOnExit: z.boolean().optional(),
       interval: z.number().nullable().optional(),
       attempt: z.number().optional(),
       title: z.string().optional(),
@@ -348,7 +376,7 @@ const blockerSchema = z.object({
 /**
  * `data` of the reply to `explain` (and of `bgtasks why --json`): the answer to "why hasn't it run?".
  * `blockers` lists what holds a pending request back (the first decides), `earliestAt` is the earliest
- * start when only time holds it, `waitingFor` the events that would unblock it, `history` the request's
+ * start when only time holds it, `notBefore` the latest time blocker, `waitingFor` the events that would unblock it, `history` the request's
  * decisions and runs, newest first.
  */
 export const explanationSchema = z.looseObject({
@@ -360,6 +388,7 @@ export const explanationSchema = z.looseObject({
   blockers: z.array(blockerSchema).optional(),
   verdicts: z.array(z.union([blockerSchema, z.object({ outcome: z.literal('allow'), policy: z.string() })])).optional(),
   earliestAt: z.number().nullable().optional(),
+  notBefore: z.number().nullable().optional(),
   waitingFor: z.array(z.string()).optional(),
   history: z.array(z.looseObject({ at: z.number(), type: z.string(), reason: z.string().nullable() })),
 });
@@ -400,6 +429,11 @@ export const daemonMessageSchema = z.discriminatedUnion('t', [
           .optional(),
       }),
     ),
+  }),
+  z.object({
+    t: z.literal('block'),
+    concurrency: z.number().int().positive(),
+    tasks: z.array(z.object({ taskId: z.string(), identifier: z.string(), kind: z.enum(['refresh', 'processing']), timeLimitMs: z.number().nonnegative() })),
   }),
   z.object({
     t: z.literal('actions'),

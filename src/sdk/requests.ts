@@ -77,6 +77,17 @@ export abstract class BGTaskRequest {
   placement: 'device' | 'any' = 'device';
 
   /**
+   * Whether a run that ends because this app's process exited, crashed or was killed (not at a deadline)
+   * is run again. `true` by default, unlike iOS, where such a task is simply gone: a tool that submits
+   * work and exits, or a process the OOM killer took, would otherwise lose it (see docs/reliability.md).
+   * Set `false` for work that must run at most once: such a run then ends `appExited` for good. Either
+   * way a task that kills its process three times in a row is given up. Checked at submit time
+   * (`invalidRequest`, field `requeueOnExit`).
+   * @default true
+   */
+  requeueOnExit = true;
+
+  /**
    * @param identifier A reverse-DNS identifier listed (or covered by a `.*` family) in the app's
    * `permittedIdentifiers`.
    * @throws BGTaskSchedulerError `invalidRequest` (field `identifier`) when it is not a reverse-DNS name.
@@ -120,6 +131,9 @@ export abstract class BGTaskRequest {
     if (this.placement !== 'device' && this.placement !== 'any') {
       throw invalid('placement', `expected 'device' or 'any', got ${describe(this.placement)}`);
     }
+    if (typeof this.requeueOnExit !== 'boolean') {
+      throw invalid('requeueOnExit', `expected a boolean, got ${describe(this.requeueOnExit)}`);
+    }
     let retry: RequestInput['retry'] = null;
     if (this.retry !== null && this.retry !== undefined) {
       const parsed = retryInputSchema.safeParse(this.retry);
@@ -142,6 +156,7 @@ export abstract class BGTaskRequest {
       retry,
       // Sent only when it says something, so a request without it reads the same to an older daemon.
       ...(this.placement === 'any' ? { placement: 'any' as const } : {}),
+      ...(this.requeueOnExit ? {} : { requeueOnExit: false }),
       continued: null,
     };
   }
@@ -155,6 +170,7 @@ export abstract class BGTaskRequest {
       ...(this.requiresUnmeteredNetwork ? { requiresUnmeteredNetwork: true } : {}),
       ...(this.retry ? { retry: this.retry } : {}),
       ...(this.placement === 'any' ? { placement: 'any' } : {}),
+      ...(this.requeueOnExit ? {} : { requeueOnExit: false }),
     };
   }
 }
@@ -349,6 +365,7 @@ export function requestFromPending(data: PendingRequestData): BGTaskRequest {
   request.earliestBeginDate = data.earliestBeginAt === null ? null : new Date(data.earliestBeginAt);
   request.requiresUnmeteredNetwork = data.requiresUnmeteredNetwork ?? false;
   request.placement = data.placement ?? 'device';
+  request.requeueOnExit = data.requeueOnExit ?? true;
   if (request instanceof BGAppRefreshTaskRequest && typeof data.interval === 'number') request.interval = data.interval;
   if (request instanceof BGProcessingTaskRequest) {
     request.requiresNetworkConnectivity = data.requiresNetworkConnectivity;

@@ -413,6 +413,8 @@ export class BGTaskScheduler {
       credential: context.credential,
       pid: process.pid,
       launchId: this.#env[ENV.launchId] || null,
+      // This SDK runs blocks of tasks at the concurrency the daemon names (TaskRunner.deliverBlock).
+      blocks: true,
       // The system's handlers after the app's; `notificationActions` only when set, as older daemons know the hello.
       ...this.#system.helloFields(this.#handlers.patterns()),
     };
@@ -465,6 +467,9 @@ export class BGTaskScheduler {
       case 'tasks':
         for (const task of message.tasks) this.#awaitingContinued.delete(task.identifier);
         this.#runner.deliver(message.tasks);
+        break;
+      case 'block':
+        this.#runner.deliverBlock(message);
         break;
       case 'expire':
         this.#runner.expire(message.tasks);

@@ -1,4 +1,4 @@
-import type { Completion, ProgressUpdate, TaskDelivery } from '../protocol/messages.js';
+import { NOT_STARTED, type BlockMessage, type BlockTask, type Completion, type ProgressUpdate, type TaskDelivery } from '../protocol/messages.js';
 
 type ProgressUpdateInput = Omit<ProgressUpdate, 'taskId'>;
 import { describeThrown } from './errors.js';
@@ -16,6 +16,11 @@ import { isFetchResult, toRemoteNotification, type BackgroundFetchResult, type R
  *
  * A task leaves when it completes (its completion is queued for the daemon), or when the link to the
  * daemon is lost (its signal is aborted; nothing is sent). Completing a task that has left does nothing.
+ *
+ * The tasks of a block (a `block` frame) wait in line here and run at most `concurrency` at a time, each
+ * with its time limit counted from its own start; one that is expired before it starts is given back
+ * (completion reason `notStarted`). A block task that starts and completes between two sends is reported
+ * by its completion alone: the daemon takes the completion as the start too.
  */
 
 /**
@@ -41,6 +46,8 @@ interface OpenTask {
   state: 'running' | 'expired';
   /** Set for push tasks: their completion carries the handler's result. */
   readonly push: boolean;
+  /** Set for a task of a block: it holds one of the block's slots. */
+  readonly block: boolean;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -54,6 +61,16 @@ export class TaskRunner {
   #completed: Completion[] = [];
   /** The latest progress of each continued task since the last send: only the last one matters. */
   #progress = new Map<string, ProgressUpdate>();
+  /** Block tasks not started yet, in order (see {@link deliverBlock}); entries taken back are skipped. */
+  #waiting: (BlockTask | null)[] = [];
+  #waitingHead = 0;
+  readonly #waitingIndex = new Map<string, number>();
+  #blockConcurrency = 1;
+  #blockRunning = 0;
+  #pumping = false;
+  #pumpScheduled = false;
+  /** Block tasks started since the last send (their start need not be sent if they also completed). */
+  #blockStarted = new Set<string>();
 
   constructor(hooks: TaskRunnerHooks) {
     this.#hooks = hooks;
@@ -61,7 +78,7 @@ export class TaskRunner {
 
   /** True while a task is open or a frame about tasks waits to be sent. */
   get busy(): boolean {
-    return this.#open.size > 0 || this.#started.length > 0 || this.#completed.length > 0 || this.#progress.size > 0;
+    return this.#open.size > 0 || this.#waitingIndex.size > 0 || this.#started.length > 0 || this.#completed.length > 0 || this.#progress.size > 0;
   }
 
   get openCount(): number {
@@ -70,7 +87,13 @@ export class TaskRunner {
 
   /** The `started` ids and completions queued since the last call. */
   takeOutgoing(): { started: string[]; progress: ProgressUpdate[]; completed: Completion[] } {
-    const outgoing = { started: this.#started, progress: [...this.#progress.values()], completed: this.#completed };
+    let started = this.#started;
+    if (this.#blockStarted.size > 0) {
+      const completed = new Set(this.#completed.map((completion) => completion.taskId));
+      started = started.filter((taskId) => !(this.#blockStarted.has(taskId) && completed.has(taskId)));
+      this.#blockStarted = new Set();
+    }
+    const outgoing = { started, progress: [...this.#progress.values()], completed: this.#completed };
     this.#started = [];
     this.#progress = new Map();
     this.#completed = [];
@@ -82,8 +105,68 @@ export class TaskRunner {
     this.#hooks.changed();
   }
 
+  /** Takes a block of tasks: they run in order, at most `concurrency` at a time. */
+  deliverBlock(block: BlockMessage): void {
+    this.#blockConcurrency = block.concurrency;
+    for (const task of block.tasks) {
+      if (this.#open.has(task.taskId) || this.#waitingIndex.has(task.taskId)) continue;
+      this.#waitingIndex.set(task.taskId, this.#waiting.length);
+      this.#waiting.push(task);
+    }
+    this.#pump();
+    this.#hooks.changed();
+  }
+
+  /**
+   * Starts waiting block tasks while the block has free slots; a loop, not recursion (handlers may
+   * complete at once). At most `concurrency` starts a turn: handlers that complete at once would
+   * otherwise run a whole block before its first completions go out, and the daemon would wait idle.
+   */
+  #pump(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    let starts = 0;
+    try {
+      while (this.#blockRunning < this.#blockConcurrency && this.#waitingHead < this.#waiting.length) {
+        if (starts++ === this.#blockConcurrency) {
+          if (!this.#pumpScheduled) {
+            this.#pumpScheduled = true;
+            setImmediate(() => {
+              this.#pumpScheduled = false;
+              this.#pump();
+            });
+          }
+          break;
+        }
+        const task = this.#waiting[this.#waitingHead];
+        this.#waiting[this.#waitingHead++] = null;
+        if (!task) continue;
+        this.#waitingIndex.delete(task.taskId);
+        const { taskId, identifier, kind, timeLimitMs } = task;
+        this.#deliverOne({ taskId, identifier, kind, deadlineAt: Date.now() + timeLimitMs }, true);
+      }
+      if (this.#waitingHead === this.#waiting.length) {
+        this.#waiting = [];
+        this.#waitingHead = 0;
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  /** A block task waiting for its turn, given back: the daemon puts its request back in line. */
+  #giveBack(taskId: string): boolean {
+    const index = this.#waitingIndex.get(taskId);
+    if (index === undefined) return false;
+    this.#waitingIndex.delete(taskId);
+    this.#waiting[index] = null;
+    this.#completed.push({ taskId, success: false, reason: NOT_STARTED, error: null });
+    return true;
+  }
+
   expire(items: readonly { taskId: string; reason: string }[]): void {
     for (const { taskId, reason } of items) {
+      if (this.#giveBack(taskId)) continue;
       const entry = this.#open.get(taskId);
       if (!entry || entry.state === 'expired') {
         this.#log('debug', `ignoring expiration of task ${taskId}: it is not running`, { taskId, reason });
@@ -111,6 +194,11 @@ export class TaskRunner {
     this.#open.clear();
     this.#started = [];
     this.#completed = [];
+    this.#waiting = [];
+    this.#waitingHead = 0;
+    this.#waitingIndex.clear();
+    this.#blockRunning = 0;
+    this.#blockStarted = new Set();
     for (const { task, controller } of entries) {
       this.#log('warn', `task ${task.identifier} was interrupted (${reason})`, { taskId: task.taskId, reason });
       const handler = task.expirationHandler;
@@ -121,7 +209,7 @@ export class TaskRunner {
     if (entries.length > 0) this.#hooks.changed();
   }
 
-  #deliverOne(delivery: TaskDelivery): void {
+  #deliverOne(delivery: TaskDelivery, block = false): void {
     const { taskId, identifier, kind, deadlineAt, title, subtitle } = delivery;
     if (this.#open.has(taskId)) {
       this.#log('debug', `ignoring a second delivery of task ${taskId}`, { taskId, identifier });
@@ -133,6 +221,10 @@ export class TaskRunner {
       this.#log('warn', `${missing}: completing the task unsuccessfully (noHandler)`, { taskId, identifier });
       this.#completed.push({ taskId, success: false, reason: 'noHandler', error: null, ...(kind === 'push' ? { result: null } : {}) });
       return;
+    }
+    if (block) {
+      this.#blockRunning++;
+      this.#blockStarted.add(taskId);
     }
     const controller = new AbortController();
     const task: BGTask = createTask(kind === 'push' ? 'refresh' : kind, {
@@ -153,7 +245,7 @@ export class TaskRunner {
           }
         : {}),
     });
-    const running: OpenTask = { task, controller, state: 'running', push: kind === 'push' };
+    const running: OpenTask = { task, controller, state: 'running', push: kind === 'push', block };
     this.#open.set(taskId, running);
     this.#started.push(taskId);
     this.#log('debug', `running task ${identifier}`, { taskId, identifier, kind });
@@ -211,9 +303,11 @@ export class TaskRunner {
     }
     this.#open.delete(task.taskId);
     task.expirationHandler = null;
+    if (entry.block) this.#blockRunning--;
     // `result` only for pushes, so frames about other tasks stay as older daemons know them.
     this.#completed.push({ taskId: task.taskId, success, reason, error, ...(entry.push ? { result: result ?? (success ? 'newData' : 'failed') } : {}) });
     this.#log('debug', `task ${task.identifier} completed (success: ${success})`, { taskId: task.taskId, reason });
+    if (entry.block) this.#pump();
     this.#hooks.changed();
   }
 

@@ -18,7 +18,7 @@ import { SqliteStore } from './sqlite/sqliteStore.js';
 import type { SqliteStoreOptions } from './sqlite/sqliteStore.js';
 import type { Store } from './store.js';
 
-export type { EventFilter, RecoveryResult, RequestRef, RunFilter, Store, StoreBatch } from './store.js';
+export type { ApplyOptions, EventFilter, RecoveryResult, RequestRef, RunFilter, Store, StoreBatch } from './store.js';
 export { StoreError } from './errors.js';
 export type { StoreErrorCode } from './errors.js';
 export { SqliteStore, defaultSqliteStoreOptions } from './sqlite/sqliteStore.js';

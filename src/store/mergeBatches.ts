@@ -25,6 +25,8 @@ const PARTS = {
   updatePushes: ['pushes'],
   insertNotifications: ['notifications'],
   updateNotifications: ['notifications'],
+  putLeases: ['leases'],
+  deleteLeases: ['leases'],
 } as const satisfies Record<keyof StoreBatch, readonly string[]>;
 
 type Part = keyof typeof PARTS;
@@ -51,6 +53,10 @@ function commutes(merged: StoreBatch, earlier: Part, batch: StoreBatch, later: P
     // A delete that would match a request put after it must run after it: keep them apart.
     return !batch.putRequests!.some((request) =>
       merged.deleteRequests!.some((ref) => ref.appId === request.appId && (ref.identifier === undefined || ref.identifier === request.identifier)));
+  }
+  if (earlier === 'deleteLeases' && later === 'putLeases') {
+    const deleted = new Set(merged.deleteLeases);
+    return !batch.putLeases!.some((lease) => deleted.has(lease.leaseId));
   }
   if (earlier === 'updateRuns' && later === 'insertRuns') {
     const inserted = new Set(batch.insertRuns!.map((run) => run.taskId));

@@ -158,6 +158,8 @@ const schedulingFields = {
   attempt: z.int().min(1),
   /** Absent means `'device'`; only `'any'` is ever written out (see {@link TaskRequest.placement}). */
   placement: z.literal('any').optional(),
+  /** Absent means `true`; only `false` is ever written out (see {@link TaskRequest.requeueOnExit}). */
+  requeueOnExit: z.literal(false).optional(),
 };
 
 /** A {@link TaskRequest} for `putRequests`. */
@@ -172,6 +174,8 @@ export const taskRequestSchema = z.object({
   ...schedulingFields,
   continued: continuedSpecSchema.nullable(),
   submittedAt: time,
+  /** Absent for the app's own submissions (see {@link TaskRequest.putBack}). */
+  putBack: z.literal(true).optional(),
 });
 
 const runFields = {
@@ -220,6 +224,25 @@ export const historyEventInputSchema = z.object({
   type: z.enum(HISTORY_EVENT_TYPES),
   reason: nullableText,
   detail: z.record(z.string(), z.unknown()).nullable(),
+});
+
+/** A block handed to an app under one lease. */
+export const taskLeaseSchema = z.strictObject({
+  leaseId: name,
+  appId: name,
+  at: time,
+  background: z.boolean(),
+  tasks: z
+    .array(
+      z.strictObject({
+        taskId: name,
+        requestId: name,
+        identifier: name,
+        kind: z.enum(['refresh', 'processing', 'continued', 'push']),
+        eligibleAt: time.nullable(),
+      }),
+    )
+    .min(1),
 });
 
 /** A `RequestRef` for `deleteRequests`; strict, because a misspelt `requestId` would widen the delete. */
@@ -284,6 +307,8 @@ const BATCH_PARTS = [
   'updatePushes',
   'insertNotifications',
   'updateNotifications',
+  'putLeases',
+  'deleteLeases',
 ] as const;
 const _batchPartsListed: Exclude<keyof StoreBatch, (typeof BATCH_PARTS)[number]> extends never ? true : never = true;
 void _batchPartsListed;
@@ -357,6 +382,13 @@ function checkBatch(batch: StoreBatch, prefix: string): void {
   checkRows(pushUpdateSchema, batch.updatePushes, 'updatePushes', prefix);
   checkRows(notificationRecordSchema, batch.insertNotifications, 'insertNotifications', prefix);
   checkRows(notificationUpdateSchema, batch.updateNotifications, 'updateNotifications', prefix);
+  checkRows(taskLeaseSchema, batch.putLeases, 'putLeases', prefix);
+  if (batch.deleteLeases !== undefined) {
+    if (!Array.isArray(batch.deleteLeases)) {
+      throw new StoreError('storeInvalid', `${prefix}deleteLeases: expected an array of lease ids`, { field: 'deleteLeases' });
+    }
+    batch.deleteLeases.forEach((leaseId, i) => check(name, leaseId, `${prefix}deleteLeases[${i}]`, 'leaseId'));
+  }
 }
 
 /** What `Store.apply` takes, as a list: one batch is a list of one. */

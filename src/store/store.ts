@@ -6,6 +6,7 @@ import type {
   HistoryEvent,
   HistoryEventInput,
   HistoryEventType,
+  TaskLease,
   TaskRequest,
   TaskRun,
   TaskRunUpdate,
@@ -40,6 +41,10 @@ export interface StoreBatch {
   readonly updatePushes?: readonly PushUpdate[];
   readonly insertNotifications?: readonly NotificationRecord[];
   readonly updateNotifications?: readonly NotificationUpdate[];
+  /** Blocks handed to an app (see {@link TaskLease}); a `leaseId` that exists fails the batch. */
+  readonly putLeases?: readonly TaskLease[];
+  /** Leases whose runs have all finished (or gone back to pending), by `leaseId`. */
+  readonly deleteLeases?: readonly string[];
 }
 
 export type { NotificationFilter, PushFilter, PushStateCount };
@@ -82,6 +87,37 @@ export interface EventFilter {
   readonly limit?: number;
 }
 
+/**
+ * What history to drop (see {@link Store.pruneHistory}). Only finished runs and events go: pending
+ * requests, active runs, pushes and notifications are never pruned here.
+ */
+export interface PrunePolicy {
+  /** Finished runs that completed before this wall-clock ms, and events from before it, go. */
+  readonly before: number;
+  /** Of each app, the newest this many finished runs are kept, and {@link EVENTS_PER_RUN} times as many events. */
+  readonly keepRunsPerApp: number;
+  /** At most this many rows are deleted per table in one call, so a call stays short. */
+  readonly limit: number;
+}
+
+/** A run leaves about three events (started, finished, and a launch or a requeue). */
+export const EVENTS_PER_RUN = 4;
+
+export interface PruneResult {
+  readonly runs: number;
+  readonly events: number;
+  /** The limit was reached: call again for the rest. */
+  readonly more: boolean;
+}
+
+/** How much history the store holds, for `status` and `bgtasks doctor`. */
+export interface HistorySize {
+  readonly runs: number;
+  readonly events: number;
+  /** The store's size on disk (SQLite: the file and its WAL; PostgreSQL: the two tables), or null when unknown. */
+  readonly bytes: number | null;
+}
+
 /** What recovery after an unclean stop did. */
 export interface RecoveryResult {
   /** Runs that were active and are now finished with outcome `interrupted`. */
@@ -96,6 +132,17 @@ export interface RecoveryResult {
  *
  * Errors are {@link StoreError}s with a code; a failed `apply` leaves nothing half-written.
  */
+/** How {@link Store.apply} takes a batch. */
+export interface ApplyOptions {
+  /**
+   * The batch was built by the daemon's own typed code (the StoreWriter's batches), not handed in from
+   * outside: the per-row schema check is skipped (it cost about a sixth of the daemon's time per task).
+   * The database's own constraints still hold, so a bug still fails with `storeInvalid`.
+   * @default false
+   */
+  readonly trusted?: boolean;
+}
+
 export interface Store extends AsyncDisposable {
   readonly kind: 'sqlite' | 'postgres';
   /** A short description for logs and `bgtasks doctor` (the file path, or the database without password). */
@@ -110,7 +157,7 @@ export interface Store extends AsyncDisposable {
    * Writes one batch, or several in order, in ONE transaction: all or nothing. The daemon passes the
    * batches of one event-loop turn together (group commit); each keeps its own order of parts.
    */
-  apply(batch: StoreBatch | readonly StoreBatch[]): Promise<void>;
+  apply(batch: StoreBatch | readonly StoreBatch[], options?: ApplyOptions): Promise<void>;
 
   getApp(appId: string): Promise<AppRecord | undefined>;
   listApps(): Promise<AppRecord[]>;
@@ -138,6 +185,14 @@ export interface Store extends AsyncDisposable {
    * newer one stands and the event says so).
    */
   recoverInterruptedRuns(at: number): Promise<RecoveryResult>;
+
+  /**
+   * Deletes old history in one short transaction of at most `policy.limit` rows per table, apart from
+   * any task write, and gives the space back where the store can (SQLite: incremental vacuum).
+   */
+  pruneHistory(policy: PrunePolicy): Promise<PruneResult>;
+  /** How many runs and events the store holds, and its size. */
+  historySize(): Promise<HistorySize>;
 
   /** Runs the store's own consistency check; resolves to `'ok'` or a description of the damage. */
   integrityCheck(): Promise<string>;

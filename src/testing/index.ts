@@ -3,7 +3,7 @@
  *
  * ```ts
  * import { createTestSystem } from 'bgtasks/testing';
- * await using system = await createTestSystem({ apps: [{ dir: './my-app', main: startMyApp }] });
+ * await using system = await createTestSystem({ profile: 'device', apps: [{ dir: './my-app', main: startMyApp }] });
  * await system.openApp('com.example.app');
  * const run = await system.next('completed', 'com.example.app.refresh');
  * ```
@@ -27,4 +27,6 @@ export { VirtualClock, VirtualClockOverrunError, flushMicrotasks, type VirtualCl
 export type { Clock, Disposable } from '../engine/clock.js';
 export type { Conditions } from '../engine/conditions.js';
 export type { Explanation } from '../engine/explain.js';
+export type { ProfileChoice } from '../engine/profile.js';
+export type { RanOnceWarning } from '../engine/ranOnce.js';
 export type { HistoryEvent, TaskRun } from '../engine/types.js';

@@ -8,7 +8,10 @@ import { StoreWriter } from '../daemon/storeWriter.js';
 import { VERSION } from '../daemon/daemon.js';
 import type { Conditions, ConditionsSource } from '../engine/conditions.js';
 import type { Explanation } from '../engine/explain.js';
-import { compileSchedulingOptions, type SchedulingOptions, type SchedulingProfile } from '../engine/options.js';
+import { compileSchedulingOptions, SCHEDULING_PROFILES, type SchedulingOptions, type SchedulingProfile } from '../engine/options.js';
+import type { ProfileChoice } from '../engine/profile.js';
+import type { RanOnceWarning } from '../engine/ranOnce.js';
+import { machineProfile } from './machineProfile.js';
 import type { HistoryEvent, HistoryEventType, SubmittableKind, TaskRun } from '../engine/types.js';
 import { isPermitted } from '../engine/identifiers.js';
 import { HISTORY_EVENT_TYPES } from '../store/schemas.js';
@@ -23,8 +26,13 @@ export interface TestSystemOptions {
   readonly apps: readonly TestApp[];
   /** The device's conditions at the start; on AC, online, everything else unknown unless given. */
   readonly conditions?: Partial<Conditions>;
-  /** `device` (every heuristic) or `server`. @default 'device' */
-  readonly profile?: SchedulingProfile;
+  /**
+   * The policy profile: `device` (every heuristic: budgets, battery, idle), `server`, or `'auto'` for what
+   * the daemon would pick on the machine running the test (`server` without a battery or a seat: a CI
+   * box). Say which: the daemon of the machine your users run picks its own, and a test passes or fails
+   * with the budgets of the profile it runs. `system.profile` says what ran and why. @default 'device'
+   */
+  readonly profile?: SchedulingProfile | 'auto';
   /** Any scheduling option (docs/scheduling.md), over the profile's defaults. */
   readonly options?: Partial<Omit<SchedulingOptions, 'profile'>>;
   /** Where virtual time starts. @default now */
@@ -84,7 +92,11 @@ export class TestSystem implements AsyncDisposable {
   readonly #identifiers = new Map<string, string>();
   #closed = false;
 
-  private constructor(clock: VirtualClock, scheduler: Scheduler, notifications: NotificationCenter, store: Store, writer: StoreWriter, launcher: InProcessLauncher, conditions: TestSystem['conditionsSource'], logs: AppLogLine[]) {
+  /** The policy profile the system runs, and why (given, the default, or picked as the daemon would: `'auto'`). */
+  readonly profile: ProfileChoice;
+
+  private constructor(clock: VirtualClock, scheduler: Scheduler, notifications: NotificationCenter, store: Store, writer: StoreWriter, launcher: InProcessLauncher, conditions: TestSystem['conditionsSource'], logs: AppLogLine[], profile: ProfileChoice) {
+    this.profile = profile;
     this.#notifications = notifications;
     this.clock = clock;
     this.logs = logs;
@@ -105,7 +117,8 @@ export class TestSystem implements AsyncDisposable {
     const clock = new VirtualClock({ start, settle: () => system?.settle() ?? settleRounds() });
     // The scheduler's bounded sleep only catches wall-clock jumps, which virtual time has only when a test
     // makes one (clock.jumpWallClock): an hour keeps a virtual week cheap.
-    const scheduling = compileSchedulingOptions({ maxSleepMs: HOUR_MS, ...options.options, profile: options.profile ?? 'device' });
+    const profile = await kitProfile(options.profile);
+    const scheduling = compileSchedulingOptions({ maxSleepMs: HOUR_MS, ...options.options, profile: profile.profile });
     const installed = new Map<string, InstalledTestApp>();
     for (const app of options.apps) {
       const entry = installTestApp(app, clock.now());
@@ -133,7 +146,7 @@ export class TestSystem implements AsyncDisposable {
     });
     scheduler = await Scheduler.start({ clock, conditions, store, writer, launcher, log, options: scheduling, cpuMeter: null, random: seededRandom(options.seed ?? 1), supportedResources: options.supportedResources ?? ['cpu'] });
     notifications = await wireNotifications({ clock, store, writer, scheduler, log, desktop: null });
-    system = new TestSystem(clock, scheduler, notifications, store, writer, launcher, conditions, logs);
+    system = new TestSystem(clock, scheduler, notifications, store, writer, launcher, conditions, logs, profile);
     await system.settle();
     return system;
   }
@@ -167,16 +180,16 @@ export class TestSystem implements AsyncDisposable {
 
   /** Moves virtual time forward by `ms`, running everything that falls due on the way, in order. */
   async advanceBy(ms: number): Promise<void> {
-    this.#acted();
     await this.clock.advanceBy(ms);
     await this.settle();
+    this.#acted(); // what happened in the time passed is history (see `history()`): `next` looks forward
   }
 
   /** Moves virtual time forward to `date`. */
   async advanceTo(date: Date | number): Promise<void> {
-    this.#acted();
     await this.clock.advanceTo(date instanceof Date ? date.getTime() : date);
     await this.settle();
+    this.#acted();
   }
 
   /**
@@ -206,9 +219,10 @@ export class TestSystem implements AsyncDisposable {
   /**
    * The next `kind` (`started`, `completed`, `expired` of a run, or any history event type such as
    * `launched`, `skipped`, `deferred`), of `identifier` if given: the first one since the test's last
-   * action (`openApp`, `advanceBy`, `setConditions`, ...) or since what the last `next` returned,
-   * whichever is later. So one that happened during `openApp` is not missed, and one from before the
-   * last thing you did or waited for is not taken for a new one. Moves virtual
+   * action (`openApp`, `setConditions`, ...) or since what the last `next` returned, whichever is later;
+   * after `advanceBy` or `advanceTo`, the first one after the time they moved through (what happened
+   * there is in `history()`). So one that happened during `openApp` is not missed, and one from before
+   * the last thing you did or waited for is not taken for a new one. Moves virtual
    * time forward as far as `within` (default a week) to get there. Resolves with the run (for run kinds,
    * as stored now) or the event; throws, with the explanation, when it does not happen in that time.
    */
@@ -384,6 +398,15 @@ export class TestSystem implements AsyncDisposable {
     return this.#store.listEvents({ ...filter, limit: 1_000_000 }).then((events) => events.reverse());
   }
 
+  /**
+   * The refreshes that ran once and will not run again (no interval, nothing pending, the handler did not
+   * submit again while it ran): the warning `bgtasks doctor`, `apps`, `why --app` and the dashboard show.
+   */
+  async ranOnce(appId?: string): Promise<RanOnceWarning[]> {
+    const apps = appId !== undefined ? [appId] : [...this.#scheduler.apps.all()].map((app) => app.record.appId);
+    return (await Promise.all(apps.map((each) => this.#scheduler.ranOnce(each)))).flat();
+  }
+
   /** Why the request has not run: the same answer as `bgtasks why`. */
   why(appId: string, identifier: string): Promise<Explanation> {
     return this.#scheduler.why(appId, identifier);
@@ -407,7 +430,7 @@ export class TestSystem implements AsyncDisposable {
  * Starts a test system: the real scheduling engine and store, the apps' real SDK code, a virtual clock.
  *
  * ```ts
- * await using system = await createTestSystem({ apps: [{ dir: './my-app', main: startMyApp }] });
+ * await using system = await createTestSystem({ profile: 'device', apps: [{ dir: './my-app', main: startMyApp }] });
  * await system.openApp('com.example.app');
  * const run = await system.next('completed', 'com.example.app.refresh');
  * ```
@@ -421,6 +444,19 @@ interface Seen {
   readonly identifier: string | null;
   readonly taskId: string | null;
   readonly event: HistoryEvent | null;
+}
+
+async function kitProfile(profile: TestSystemOptions['profile']): Promise<ProfileChoice> {
+  if (profile === 'auto') {
+    const picked = await machineProfile();
+    return { profile: picked.profile, reason: `auto: as the daemon would pick on this machine: ${picked.reason}` };
+  }
+  if (profile !== undefined && !SCHEDULING_PROFILES.includes(profile)) {
+    throw new TypeError(`Expected \`profile\` to be ${[...SCHEDULING_PROFILES, 'auto'].map((name) => `'${name}'`).join(', ')}, got \`${String(profile)}\``);
+  }
+  return profile === undefined
+    ? { profile: 'device', reason: 'the testing kit\'s default (pass profile: \'device\', \'server\' or \'auto\')' }
+    : { profile, reason: 'given to createTestSystem' };
 }
 
 async function settleRounds(): Promise<void> {

@@ -127,7 +127,8 @@ describe('bgtasks command and SDK errors', () => {
   });
 
   it('fails a task with noHandler when the launched app registers no handler for it, without crashing the app', async () => {
-    const run = await home.cli('run', 'com.test.probe', 'com.test.probe.unhandled', '--json');
+    // --kind: the identifier never ran and the app may run both kinds, so `run` no longer guesses (issue 20).
+    const run = await home.cli('run', 'com.test.probe', 'com.test.probe.unhandled', '--kind', 'refresh', '--json');
     assert.equal(run.code, 0, run.stderr);
     const { taskId } = run.json<{ taskId: string }>();
     const finished = await watcher.next((event) => event.what === 'runUpdate' && event.taskId === taskId && event.state === 'finished', 'the unhandled task to finish');

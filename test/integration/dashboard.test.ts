@@ -4,18 +4,21 @@ import { mkdirSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { readDashboardFile, writeDashboardFile, type DashboardFile } from '../../src/daemon/http/dashboardFile.js';
+import { browserSkip, launchBrowser } from '../support/browser.js';
 import { ROOT, TestHome, run, type DaemonProcess, type EventWatcher } from '../support/daemonProcess.js';
 
 /**
  * The web dashboard against a real daemon, a real app and Debian's chromium (headless, driven by
- * playwright-core): the token and its checks, every section drawn from the live stream, the switches,
+ * playwright-core; test/support/browser.ts for a machine without it): the token and its checks, every
+ * section drawn from the live stream, the switches,
  * and a continued task's progress bar rising until the person presses Cancel and the app's expiration
  * handler runs. A screenshot of the page is kept in test-artifacts/dashboard.png.
  */
 const DASH_APP = join(ROOT, 'test', 'fixtures', 'apps', 'dash-export');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** The tests that drive the page are skipped on a machine without chromium (never under CI): test/support/browser.ts. */
+const BROWSER_SKIP = browserSkip();
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 /** A failure guard for conditions the test waits for; never a timing assertion. */
 const GUARD_MS = 15_000;
@@ -55,9 +58,15 @@ describe('web dashboard', () => {
   let daemon: DaemonProcess;
   let watcher: EventWatcher;
   let dashboard: DashboardFile;
-  let browser: Browser;
+  let browser: Browser | undefined;
   let page: Page;
   let exporter: ChildProcess | null = null;
+  /** Launched by the first test that drives the page, so that a missing browser (under CI) fails only those. */
+  const openBrowser = async (): Promise<void> => {
+    if (browser) return;
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  };
   const bearer = (): Record<string, string> => ({ Authorization: `Bearer ${dashboard.token}` });
 
   before(async () => {
@@ -67,8 +76,6 @@ describe('web dashboard', () => {
     assert.equal(installed.code, 0, installed.stderr);
     dashboard = readDashboardFile(home.home)!;
     assert.ok(dashboard, 'the daemon wrote run/dashboard.json');
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   });
 
   after(async () => {
@@ -150,7 +157,8 @@ describe('web dashboard', () => {
     assert.match(String(signIn.headers['set-cookie']), /HttpOnly; SameSite=Strict/);
   });
 
-  it('draws every section from the live stream, and its switches turn Background App Refresh off and on', async () => {
+  it('draws every section from the live stream, and its switches turn Background App Refresh off and on', { skip: BROWSER_SKIP }, async () => {
+    await openBrowser();
     assert.equal((await home.cli('conditions', 'set', 'power=battery', 'batteryLevel=80')).code, 0);
     const work = await run(process.execPath, ['main.mjs', 'work'], { cwd: DASH_APP, env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir } });
     assert.deepEqual(work.json(), { refresh: { ok: true }, waiting: { ok: true } }, work.stderr);
@@ -185,7 +193,32 @@ describe('web dashboard', () => {
     await saveScreenshot(page);
   });
 
-  it('shows a continued task\'s progress rising, and Cancel runs the app\'s expiration handler', async () => {
+  it('warns on the app card of a refresh that ran once and never again, and writes every time as the page does', { skip: BROWSER_SKIP }, async () => {
+    await openBrowser();
+    // The refresh of the test before ran, and its handler submitted nothing: the card says so, with the fix.
+    const card = page.locator('#apps li.app', { hasText: 'com.test.dash' });
+    const warning = card.locator('.app-warning');
+    await warning.waitFor({ state: 'visible', timeout: GUARD_MS });
+    const text = await warning.innerText();
+    assert.match(text, /com\.test\.dash\.refresh ran once and will not run again: it has no interval, nothing is pending, and its handler did not submit it again while it ran \(last run \d{1,2}:\d{2}/);
+    assert.match(text, /Fix: submit the next request from the handler \(the Apple pattern\), or give the request an interval/);
+
+    const later = await run(process.execPath, ['main.mjs', 'later'], { cwd: DASH_APP, env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir } });
+    assert.deepEqual(later.json<{ later: unknown }>().later, { ok: true }, later.stderr);
+    const request = page.locator('#pending li.request', { hasText: 'com.test.dash.work.later' });
+    await request.waitFor({ timeout: GUARD_MS });
+    const due = /not before (.+?) \(in /.exec(await request.locator('.request-detail').innerText())?.[1];
+    assert.ok(due, await request.innerText());
+    assert.match(due, /\d{1,2}:\d{2}/, 'a clock time, with its day (it is tomorrow)');
+    const why = await request.locator('.why').innerText();
+    assert.equal(why, `its earliestBeginDate is ${due}`, 'the reason writes the time as the page does');
+    const everything = await page.locator('main').innerText();
+    assert.doesNotMatch(everything, /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/, 'no raw ISO time anywhere on the page');
+    assert.equal((await home.cli('cancel', 'com.test.dash', 'com.test.dash.work.later')).code, 0);
+  });
+
+  it('shows a continued task\'s progress rising, and Cancel runs the app\'s expiration handler', { skip: BROWSER_SKIP }, async () => {
+    await openBrowser();
     exporter = spawn(process.execPath, ['main.mjs', 'export', '1', '2'], { cwd: DASH_APP, env: { ...process.env, BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir }, stdio: 'ignore' });
     const card = page.locator('#running article.task', { hasText: 'video-1.mp4' });
     await card.waitFor({ timeout: GUARD_MS });

@@ -154,6 +154,22 @@ describe('bgtasks service (Linux, systemd)', { skip: platformSkip }, () => {
     assert.ok(existsSync(unitFile));
   });
 
+  it('stop, start and restart go through systemd; a failure names the command', async () => {
+    systemctlCalls();
+    for (const [action, done] of [['stop', 'stopped'], ['start', 'started'], ['restart', 'restarted']] as const) {
+      const result = await service([action]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, new RegExp(`^${done} the bgtasks systemd user unit \\(systemctl --user ${action} bgtasks\\.service\\)`));
+    }
+    assert.deepEqual(systemctlCalls(), ['--user stop bgtasks.service', '--user start bgtasks.service', '--user restart bgtasks.service']);
+    const failed = await service(['stop'], { FAKE_SYSTEMCTL_FAIL: 'stop' });
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /`systemctl --user stop bgtasks\.service` failed: Failed to stop unit: Access denied \[serviceCommandFailed\]/);
+    const system = await service(['stop', '--system', '--json']);
+    assert.equal(system.code, 1, 'no system unit is installed');
+    assert.match(system.stderr, /no bgtasks service is installed .*bgtasks service install --system.*bgtasks stop.*\[serviceNotInstalled\]/);
+  });
+
   it('uninstall stops, disables and removes it; status then says none is installed; again is not an error', async () => {
     systemctlCalls();
     const result = await service(['uninstall']);

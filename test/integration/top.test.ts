@@ -3,7 +3,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI, PROBE_APP, ROOT, TestHome, type DaemonProcess } from '../support/daemonProcess.js';
+import { CLI, PROBE_APP, ROOT, TestHome, until as waitFor, type DaemonProcess } from '../support/daemonProcess.js';
 
 const TOP_APP = join(ROOT, 'test', 'fixtures', 'apps', 'top-count');
 /** A failure guard for polling the screen; never a timing assertion. */
@@ -110,6 +110,22 @@ describe('bgtasks top', () => {
     assert.equal(snapshot.conditions.conditions.thermalState, 'nominal');
     for (const list of ['running', 'pending', 'recent'] as const) assert.ok(Array.isArray(snapshot[list]), list);
     assert.deepEqual(snapshot.apps.map((app) => [app.appId, app.enabled]), [['com.test.probe', true], ['com.test.top', true]]);
+  });
+
+  it('on a terminal: c cancels the continued task, as the dashboard\'s Cancel: it ends expired with userCancelled', { skip: !HAS_TMUX && 'tmux is not installed' }, async () => {
+    await startTop('cancel');
+    const app = spawn(process.execPath, ['main.mjs', 'slow'], { cwd: TOP_APP, env: { ...process.env, BGTASKS_HOME: home.home }, stdio: 'ignore' });
+    children.push(app);
+    await screen('cancel', (text) => /c cancel "Counting slowly to 100"/.test(text), 'the footer to offer c');
+    tmux('send-keys', '-t', 'cancel', 'c');
+    await screen('cancel', (text) => /cancelled "Counting slowly to 100": the app's expiration handler runs/.test(text), 'the cancel to be told');
+    const history = await waitFor('the cancelled run', async () => {
+      const runs = JSON.parse((await home.cli('history', 'com.test.top', 'com.test.top.count.slow', '--json')).stdout) as { outcome: string | null; expirationReason: string | null }[];
+      return runs.find((run) => run.outcome !== null);
+    });
+    assert.equal(history.expirationReason, 'userCancelled');
+    tmux('send-keys', '-t', 'cancel', 'q');
+    await assertRestored('cancel');
   });
 
   it('on a terminal: Ctrl-C quits and gives the terminal back', { skip: !HAS_TMUX && 'tmux is not installed' }, async () => {

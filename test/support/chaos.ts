@@ -66,6 +66,8 @@ interface StoreView {
   readonly integrity: string;
   readonly pending: Set<string>;
   readonly runs: RunRow[];
+  /** Blocks of tasks handed to the app and not finished (their runs are written when they finish). */
+  readonly leases: number;
 }
 
 function readStore(home: TestHome): StoreView {
@@ -74,7 +76,8 @@ function readStore(home: TestHome): StoreView {
     const integrity = String(db.pragma('integrity_check', { simple: true }));
     const pending = new Set(db.prepare<[string], { identifier: string }>('SELECT identifier FROM requests WHERE app_id = ?').all(APP).map((row) => row.identifier));
     const runs = db.prepare<[string], RunRow>('SELECT task_id AS taskId, identifier, state, outcome, reason FROM runs WHERE app_id = ? ORDER BY seq').all(APP);
-    return { integrity, pending, runs };
+    const leases = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM leases WHERE app_id = ?').get(APP)!.n;
+    return { integrity, pending, runs, leases };
   } finally {
     db.close();
   }
@@ -117,7 +120,7 @@ export async function runChaos(home: TestHome, start: () => Promise<DaemonProces
       if (store.integrity !== 'ok') integrityFailures.push(`after kill ${kills}: ${store.integrity}`);
       const withRun = new Set(store.runs.map((run) => run.identifier));
       for (const identifier of lines(home, 'acked.log')) if (!store.pending.has(identifier) && !withRun.has(identifier)) missingAfterKill.add(identifier);
-      if (store.runs.some((run) => run.state !== 'finished')) killsThatCut++;
+      if (store.leases > 0 || store.runs.some((run) => run.state !== 'finished')) killsThatCut++;
       onKill?.(kills);
       daemon = await start();
     }
@@ -138,7 +141,7 @@ async function settle(home: TestHome, submitterDone: Promise<void>, guardMs: num
   void submitterDone.then(() => (done = true));
   for (;;) {
     const store = readStore(home);
-    if (done && store.pending.size === 0 && store.runs.every((run) => run.state === 'finished')) return;
+    if (done && store.pending.size === 0 && store.leases === 0 && store.runs.every((run) => run.state === 'finished')) return;
     if (Date.now() > deadline) throw new Error(`the system did not settle: ${store.pending.size} pending, ${store.runs.filter((run) => run.state !== 'finished').length} running`);
     await sleep(200);
   }
@@ -169,7 +172,8 @@ function check(home: TestHome, during: Pick<ChaosReport, 'kills' | 'killsThatCut
     succeededTwice: [...successes].filter(([, count]) => count > 1).map(([identifier]) => identifier),
     untraced: begins.filter(([, , taskId]) => !byTask.has(taskId!)).map(([, identifier, taskId]) => `${identifier} ${taskId}`),
     interruptedNotRerun: interrupted.filter((run) => successes.get(run.identifier) !== 1).map((run) => run.identifier),
-    otherOutcomes: store.runs.filter((run) => run.outcome !== 'success' && run.outcome !== 'interrupted' && run.reason !== 'exitedBeforeStart').map((run) => `${run.identifier}: ${run.outcome} (${run.reason})`),
+    // Issue 17: a run whose process exited mid-handler is put back and runs again too (`exitedWhileRunning`).
+    otherOutcomes: store.runs.filter((run) => run.outcome !== 'success' && run.outcome !== 'interrupted' && run.reason !== 'exitedBeforeStart' && run.reason !== 'exitedWhileRunning').map((run) => `${run.identifier}: ${run.outcome} (${run.reason})`),
     unexplainedRepeats: [...beginsPer].filter(([identifier, count]) => count > (runsPer.get(identifier) ?? 0)).map(([identifier, count]) => `${identifier}: ${count} starts`),
   };
 }

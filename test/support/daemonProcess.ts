@@ -85,8 +85,8 @@ export class TestHome {
   }
 
   /** `env` adds to the daemon's environment, which the apps it launches inherit. */
-  async startDaemon(options: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<DaemonProcess> {
-    return DaemonProcess.start(this, options, env);
+  async startDaemon(options: readonly string[] = [], env: NodeJS.ProcessEnv = {}, how: { readonly pinConditions?: boolean } = {}): Promise<DaemonProcess> {
+    return DaemonProcess.start(this, options, env, how);
   }
 
   cleanup(): void {
@@ -105,7 +105,8 @@ export class DaemonProcess implements AsyncDisposable {
     this.#exited = new Promise((resolvePromise) => child.once('exit', (code) => resolvePromise(code)));
   }
 
-  static async start(home: TestHome, options: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<DaemonProcess> {
+  /** `pinConditions: false` keeps the overrides the store already holds (a restart that must not change them). */
+  static async start(home: TestHome, options: readonly string[], env: NodeJS.ProcessEnv = {}, how: { readonly pinConditions?: boolean } = {}): Promise<DaemonProcess> {
     const child = spawn(process.execPath, [CLI, '--home', home.home, 'daemon', ...options], {
       cwd: ROOT,
       env: { ...process.env, ...env, PROBE_DIR: home.probeDir, BGTASKS_HOME: home.home },
@@ -130,6 +131,7 @@ export class DaemonProcess implements AsyncDisposable {
     });
     // This machine's real load (PSI) and heat must not decide whether a test's task runs: tests that
     // are about those conditions set them themselves.
+    if (how.pinConditions === false) return daemon;
     const pinned = await home.cli('conditions', 'set', 'cpuPressure=nominal', 'memoryPressure=nominal', 'ioPressure=nominal', 'thermalState=nominal');
     if (pinned.code !== 0) throw new Error(`could not pin the test daemon's conditions: ${pinned.stderr}`);
     return daemon;
@@ -138,6 +140,11 @@ export class DaemonProcess implements AsyncDisposable {
   /** Connects a watcher to the daemon's event stream. */
   async watch(): Promise<EventWatcher> {
     return EventWatcher.connect(this.home.socket);
+  }
+
+  /** Resolves with the exit code once the daemon's process has exited (by itself, or killed). */
+  get exited(): Promise<number | null> {
+    return this.#exited;
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {

@@ -6,8 +6,9 @@
 import type { Conditions } from '../../src/engine/conditions.js';
 import { ScriptedConditions } from '../../src/testing/scriptedConditions.js';
 import { compileSchedulingOptions, type SchedulingOptions } from '../../src/engine/options.js';
+import type { SustainedPressure } from '../../src/engine/policies/pressureStop.js';
 import type { AppRecord } from '../../src/engine/types.js';
-import type { TaskDelivery } from '../../src/protocol/messages.js';
+import type { BlockMessage, TaskDelivery } from '../../src/protocol/messages.js';
 import { Scheduler } from '../../src/daemon/scheduler/scheduler.js';
 import type { AppInstance, AppLauncher, CpuMeter, LaunchedProcess, LaunchReason, ProcessExit } from '../../src/daemon/scheduler/ports.js';
 import { StoreWriter } from '../../src/daemon/storeWriter.js';
@@ -90,6 +91,13 @@ export class FakeInstance implements AppInstance {
     this.terminated.push(reason);
   }
   deliverActions(): void {}
+  /** The blocks handed to it, when it was connected as a process that takes blocks (`connect(…, { blocks: true })`). */
+  readonly blocks: BlockMessage[] = [];
+  deliverBlock?: (block: BlockMessage) => void;
+  takesBlocks(): this {
+    this.deliverBlock = (block) => this.blocks.push(block);
+    return this;
+  }
 }
 
 /** The fields of a request input beyond Apple's, at their defaults. */
@@ -116,7 +124,7 @@ export interface Harness extends AsyncDisposable {
   /** Lets promise chains and the group-commit writer run, without moving virtual time. */
   settle(): Promise<void>;
   /** Attaches a process of the app that registered `registered`, as the daemon does on hello. */
-  connect(registered: readonly string[], launch?: FakeProcess): FakeInstance;
+  connect(registered: readonly string[], launch?: FakeProcess, options?: { blocks?: boolean }): FakeInstance;
   /**
    * An app that behaves: every background launch connects at once with handlers for `registered`, and
    * every task it gets is started and completed (`complete` decides success; return null to leave it
@@ -132,6 +140,8 @@ export interface HarnessOptions {
   readonly clock?: VirtualClock;
   readonly conditions?: Partial<Conditions>;
   readonly cpuMeter?: CpuMeter;
+  /** The sustained pressure the stop rule judges (the daemon's meter); absent: the scripted conditions. */
+  readonly sustainedPressure?: () => SustainedPressure | null;
   /**
    * Called with every batch the scheduler's writer commits, as the scheduler wrote it (before runs'
    * writes are folded together), from before the scheduler starts: a test can see each write, even
@@ -160,10 +170,12 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     launcher,
     options: compileSchedulingOptions(options.scheduling),
     cpuMeter: options.cpuMeter ?? null,
+    ...(options.sustainedPressure ? { sustainedPressure: options.sustainedPressure } : {}),
     log: { info: () => undefined, warn: (message) => warnings.push(message), error: (message) => warnings.push(message) },
   });
-  function connect(registered: readonly string[], launch?: FakeProcess): FakeInstance {
+  function connect(registered: readonly string[], launch?: FakeProcess, { blocks = false }: { blocks?: boolean } = {}): FakeInstance {
     const instance = new FakeInstance(APP.appId, new Set(registered), launch?.reason ?? 'user', launch?.launchId ?? null);
+    if (blocks) instance.takesBlocks();
     scheduler.attach(instance);
     return instance;
   }

@@ -37,7 +37,9 @@ const FULL_FILE = {
   sensorPollIntervalMs: 10_000,
   helloTimeoutMs: 5_000,
   maxFrameBytes: 1_048_576,
-  connectionLimits: { maxConnections: 100, maxUnauthenticated: 10, maxConnectionsPerApp: 8, maxFramesPerSecond: 1_000, maxRequestsInFlight: 64 },
+  connectionLimits: { maxConnections: 100, maxUnauthenticated: 10, maxConnectionsPerApp: 8, maxControlConnections: 16, maxFramesPerSecond: 1_000, maxRequestsInFlight: 64 },
+  httpLimits: { maxConnections: 64, maxUnauthenticated: 8, headersTimeoutMs: 5_000, requestTimeoutMs: 10_000 },
+  history: { retentionMs: 86_400_000, maxRunsPerApp: 1_000, pruneIntervalMs: 60_000, pruneBatchRows: 500 },
   metrics: { enabled: false },
 };
 

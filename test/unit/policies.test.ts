@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULT_CONDITIONS, type Conditions } from '../../src/engine/conditions.js';
 import { evaluate, evaluateAll } from '../../src/engine/evaluate.js';
-import { explainPending } from '../../src/engine/explain.js';
+import { earliestStart, explainPending } from '../../src/engine/explain.js';
 import { compileSchedulingOptions, type SchedulingOptions } from '../../src/engine/options.js';
 import { DEFAULT_POLICIES } from '../../src/engine/policies/index.js';
 import type { AppSchedulingState, PolicyContext } from '../../src/engine/policy.js';
@@ -176,5 +176,52 @@ describe('policies', () => {
     assert.equal(event.state === 'pending' && event.earliestAt, null);
     assert.deepEqual(event.state === 'pending' && event.waitingFor, ['the device connects to external power']);
     assert.equal(event.state === 'pending' && event.verdicts[0]?.outcome, 'defer', 'blockers first');
+  });
+
+  describe('the earliest start when several things block: the latest time blocker and every event', () => {
+    const TOMORROW_3AM = Date.UTC(2026, 0, 2, 3);
+    const iso = (ms: number): string => new Date(ms).toISOString();
+    // Each time-based blocker alone, both, and none; with each condition alone, both, and none.
+    const timeBlockers: Record<string, { fields: ContextFields; latest: number | null }> = {
+      none: { fields: {}, latest: null },
+      earliestBeginDate: { fields: { request: { earliestBeginAt: TOMORROW_3AM } }, latest: TOMORROW_3AM },
+      throttle: { fields: { app: { throttledUntil: NOW + 5000 } }, latest: NOW + 5000 },
+      both: { fields: { request: { earliestBeginAt: TOMORROW_3AM }, app: { throttledUntil: NOW + 5000 } }, latest: TOMORROW_3AM },
+    };
+    const conditionBlockers: Record<string, { fields: ContextFields; events: string[] }> = {
+      none: { fields: {}, events: [] },
+      battery: { fields: { request: { requiresExternalPower: true }, conditions: { power: 'battery' } }, events: ['the device connects to external power'] },
+      offline: { fields: { request: { requiresNetworkConnectivity: true }, conditions: { network: 'offline' } }, events: ['the device connects to a network'] },
+      both: {
+        fields: { request: { requiresExternalPower: true, requiresNetworkConnectivity: true }, conditions: { power: 'battery', network: 'offline' } },
+        events: ['the device connects to external power', 'the device connects to a network'],
+      },
+    };
+    for (const [timeName, timed] of Object.entries(timeBlockers)) {
+      for (const [conditionName, condition] of Object.entries(conditionBlockers)) {
+        it(`time: ${timeName}; conditions: ${conditionName}`, () => {
+          const fields: ContextFields = {
+            request: { ...timed.fields.request, ...condition.fields.request },
+            conditions: { ...condition.fields.conditions },
+            app: { ...timed.fields.app },
+          };
+          const why = explainPending(DEFAULT_POLICIES, context(fields), false);
+          assert.equal(why.state, 'pending');
+          if (why.state !== 'pending') return;
+          assert.equal(why.notBefore, timed.latest, 'the latest of the time blockers');
+          assert.deepEqual([...why.waitingFor].sort(), [...condition.events].sort());
+          const eligible = timed.latest === null && condition.events.length === 0;
+          assert.equal(why.eligible, eligible);
+          assert.equal(why.earliestAt, eligible ? NOW : condition.events.length === 0 ? timed.latest : null);
+          if (eligible) return;
+          const words = earliestStart(why.notBefore, why.waitingFor, iso);
+          if (timed.latest !== null) assert.match(words, new RegExp(`^at ${iso(timed.latest)} at the earliest`), words);
+          else assert.match(words, /^once /, words);
+          for (const event of condition.events) assert.ok(words.includes(event), `${words} names ${event}`);
+          if (timed.latest !== null && condition.events.length > 0) assert.match(words, /, and only once the /);
+          assert.ok(why.summary.includes(`It can start ${words}.`), why.summary);
+        });
+      }
+    }
   });
 });

@@ -12,12 +12,13 @@ import type { TaskRequest } from '../../src/engine/types.js';
 import { StoreError } from '../../src/store/errors.js';
 import { openStore } from '../../src/store/index.js';
 import { toStoreError } from '../../src/store/postgres/errors.js';
-import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../src/store/postgres/migrations/index.js';
+import { LATEST_SCHEMA_VERSION } from '../../src/store/postgres/migrations/index.js';
 import { PostgresStore, defaultPostgresStoreOptions } from '../../src/store/postgres/postgresStore.js';
 import type { PostgresStoreOptions } from '../../src/store/postgres/postgresStore.js';
 import type { Store } from '../../src/store/store.js';
 import { messagingContract, push } from './store.contract.messaging.js';
 import { schedulingContract } from './store.contract.scheduling.js';
+import { pruningContract } from './store.contract.pruning.js';
 import { T0, app, event, request, run, storeContract, storeError } from './store.contract.js';
 
 const SERVER = 'postgres://postgres@127.0.0.1:5432/test';
@@ -56,6 +57,7 @@ async function openMigrated(schema = freshSchema(), nodeId = 'node-a'): Promise<
 storeContract('PostgresStore', () => openMigrated());
 schedulingContract('PostgresStore', () => openMigrated());
 messagingContract('PostgresStore', () => openMigrated());
+pruningContract('PostgresStore', () => openMigrated());
 
 const anywhere = (overrides: Partial<TaskRequest> = {}): TaskRequest =>
   request({ requestId: 'any-1', identifier: 'com.example.feeds.export.1', kind: 'processing', placement: 'any', ...overrides });
@@ -203,7 +205,8 @@ describe('PostgresStore schema', () => {
       await Promise.all(stores.map((store) => store.migrate()));
       for (const store of stores) assert.equal(await store.schemaVersion(), LATEST_SCHEMA_VERSION);
       const { rows } = await admin.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
-      assert.deepEqual(rows.map((row: { version: number }) => row.version), MIGRATIONS.map((migration) => migration.version));
+      // Issue 17 added migration 2: one row per migration (the assertion listed the only one there was).
+      assert.deepEqual(rows.map((row: { version: number }) => row.version), Array.from({ length: LATEST_SCHEMA_VERSION }, (_, index) => index + 1));
       assert.equal(await stores[0]!.integrityCheck(), 'ok');
     } finally {
       for (const store of stores) await store.close();

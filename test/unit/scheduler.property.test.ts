@@ -67,7 +67,8 @@ function short(target: { appId: string; identifier: string }): string {
  * run is the request's end.
  */
 function requeues(run: TaskRun): boolean {
-  return run.outcome === 'interrupted' || run.outcome === 'launchFailed' || (run.outcome === 'appExited' && run.reason === 'exitedBeforeStart');
+  // Issue 17: a run whose process exits mid-task goes again too (`exitedWhileRunning`).
+  return run.outcome === 'interrupted' || run.outcome === 'launchFailed' || (run.outcome === 'appExited' && (run.reason === 'exitedBeforeStart' || run.reason === 'exitedWhileRunning'));
 }
 
 /** What the system owes: acknowledged requests, not cancelled, not replaced. */

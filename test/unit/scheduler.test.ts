@@ -61,7 +61,8 @@ describe('Scheduler', () => {
   it('puts back a task whose process left before starting it, and launches the app for it', async () => {
     await using h = await createHarness();
     const tool = h.connect([REFRESH]);
-    await h.scheduler.submit(APP.appId, [refresh()]);
+    // At most once (issue 17 made running again the default): the end of this test is about that opt-out.
+    await h.scheduler.submit(APP.appId, [{ ...refresh(), requeueOnExit: false }]);
     await h.settle();
     assert.equal(tool.delivered.length, 1);
     h.scheduler.detach(tool); // a CLI tool that submitted and exited before the task arrived

@@ -11,12 +11,14 @@ import { openStore } from '../../src/store/index.js';
 import { toStoreError } from '../../src/store/sqlite/errors.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../src/store/sqlite/migrations/index.js';
 import { createSqlContext } from '../../src/store/sqlite/sql/context.js';
+import { RUN_FIELDS, runParam, runParams } from '../../src/store/sqlite/sql/rows.js';
 import { migrate, schemaVersion } from '../../src/store/sqlite/sql/migrate.js';
 import { SqliteStore, defaultSqliteStoreOptions } from '../../src/store/sqlite/sqliteStore.js';
 import type { SqliteStoreOptions } from '../../src/store/sqlite/sqliteStore.js';
 import type { Store } from '../../src/store/store.js';
 import { schedulingContract } from './store.contract.scheduling.js';
 import { messagingContract } from './store.contract.messaging.js';
+import { pruningContract } from './store.contract.pruning.js';
 import { T0, app, request, run, storeContract, storeError } from './store.contract.js';
 
 let dir: string;
@@ -45,6 +47,7 @@ function contract(name: string, makeStore: () => Promise<Store>): void {
   storeContract(name, makeStore);
   schedulingContract(name, makeStore);
   messagingContract(name, makeStore);
+  pruningContract(name, makeStore);
 }
 
 contract('SqliteStore on a file', () => openMigrated());
@@ -366,5 +369,19 @@ describe('openStore', () => {
       await store.close();
     }
     assert.throws(() => openStore(':memory:', { nodeId: 'n1' }), /`nodeId`/);
+  });
+});
+
+describe('run rows', () => {
+  it('runParams writes every column as runParam does, field by field, in column order', () => {
+    const samples = [
+      run(),
+      run({ placement: 'any', recurrence: { intervalMs: 60_000, toleranceMs: 1_000, anchorAt: T0, period: 3 }, retry: { maxAttempts: 3, backoff: 'exponential', initialDelay: 1_000, maxDelay: 60_000 } }),
+      run({ forced: true, background: true, requiresExternalPower: true, requiresUnmeteredNetwork: true, continued: null, cpuMs: 12, outcome: 'success', state: 'finished', completedAt: T0 + 9 }),
+    ];
+    for (const sample of samples) {
+      assert.deepEqual(runParams(sample), RUN_FIELDS.map((field) => runParam(field, sample[field])));
+    }
+    assert.equal(runParams(samples[0]!).length, RUN_FIELDS.length);
   });
 });

@@ -510,7 +510,42 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         assert.equal((await store.listEvents()).length, events.length);
       });
 
-      it('does nothing when no run is active', async () => {
+      it('records the tasks of a block still leased as interrupted runs: requeued when their request stands, not otherwise', async () => {
+        const leased = request({ requestId: 'r-leased', identifier: 'x.leased', requiresExternalPower: true });
+        const replaced = request({ requestId: 'r-replacing', identifier: 'x.replaced', submittedAt: T0 + 60_000 });
+        const finished = run({ taskId: 't-finished', requestId: 'r-finished', identifier: 'x.finished', state: 'finished', outcome: 'success', completedAt: T0 + 9_000 });
+        const task = (taskId: string, requestId: string, identifier: string) => ({ taskId, requestId, identifier, kind: 'refresh' as const, eligibleAt: T0 + 2_000 });
+        const lease = {
+          leaseId: 'lease-1',
+          appId: 'com.example.feeds',
+          at: T0 + 3_000,
+          background: true,
+          tasks: [task('t-leased', 'r-leased', 'x.leased'), task('t-replaced', 'r-replaced', 'x.replaced'), task('t-gone', 'r-gone', 'x.gone'), task('t-finished', 'r-finished', 'x.finished')],
+        };
+        await store.apply({ putApps: [app()], putRequests: [leased, replaced], insertRuns: [finished], putLeases: [lease] });
+
+        const result = await store.recoverInterruptedRuns(at);
+
+        const interrupted = { state: 'finished', outcome: 'interrupted', reason: 'daemonStopped', completedAt: at } as const;
+        const again = await store.getRun('t-leased');
+        assert.deepEqual(again, {
+          ...run({ taskId: 't-leased', requestId: 'r-leased', identifier: 'x.leased', kind: 'refresh', requiresNetworkConnectivity: false, requiresExternalPower: true, earliestBeginAt: null, submittedAt: leased.submittedAt }),
+          eligibleAt: T0 + 2_000, forced: false, launch: 'alreadyRunning', launchedAt: T0 + 3_000, background: true, startedAt: null, deadlineAt: null, expiredAt: null,
+          expirationReason: null, cpuMs: null, error: null, continued: null, recurrence: null, retry: null, attempt: 1, ...interrupted,
+        }, 'its run, from its request, as it was handed over');
+        assert.deepEqual(result.requeued, [leased], 'its request stands: pending already, not written again');
+        assert.equal((await store.getRun('t-replaced'))?.outcome, 'interrupted');
+        assert.equal((await store.getRun('t-gone'))?.outcome, 'interrupted');
+        assert.deepEqual(await store.getRun('t-finished'), finished, 'a task that finished keeps its run');
+        assert.deepEqual(await store.listRequests(), [leased, replaced], 'nothing requeued for the replaced or the gone one');
+        const detailOf = async (taskId: string) => (await store.listEvents({ taskId, types: ['interrupted'] }))[0]?.detail;
+        assert.deepEqual(await detailOf('t-replaced'), { requeued: false, supersededBy: 'r-replacing' });
+        assert.deepEqual(await detailOf('t-gone'), { requeued: false, requestGone: true });
+        assert.equal((await detailOf('t-leased'))?.requeued, true);
+        assert.deepEqual(await store.recoverInterruptedRuns(at + 1), { interrupted: [], requeued: [] }, 'the lease is ended');
+      });
+
+            it('does nothing when no run is active', async () => {
         await store.apply({ putApps: [app()], insertRuns: [run({ state: 'finished', outcome: 'failure' })] });
         assert.deepEqual(await store.recoverInterruptedRuns(at), { interrupted: [], requeued: [] });
         assert.deepEqual(await store.listEvents(), []);

@@ -47,7 +47,7 @@ function finished(identifier: string, outcome: string, startedAt: number, comple
   return { taskId: identifier, appId: 'com.example.feeds', identifier, state: 'finished', outcome, reason: null, submittedAt: startedAt, startedAt, completedAt } as unknown as TaskRun;
 }
 
-const APPS: SystemSnapshot['apps'] = [{ appId: 'com.example.export', enabled: true, connected: true, pending: 0, running: 1, usage: null, notifications: 'notDetermined', pushes: { waiting: 0, held: 0 } }];
+const APPS: SystemSnapshot['apps'] = [{ appId: 'com.example.export', enabled: true, connected: true, pending: 0, running: 1, usage: null, notifications: 'notDetermined', pushes: { waiting: 0, held: 0 }, ranOnce: [] }];
 const plain = { width: 100, height: Infinity, color: false, now: AT };
 
 describe('renderTop', () => {

@@ -44,7 +44,8 @@ export function checkApp(app: InstalledApp, env: NodeJS.ProcessEnv): Check[] {
   if (!isDir) {
     return [fail(`${id}.dir`, 'apps', `${app.appId}: its directory ${app.dir} is gone: every background launch fails`, `restore ${dir} and run ${reinstall} again, or bgtasks uninstall ${app.appId}`)];
   }
-  return [manifestLine(app, env, id, reinstall), launchLine(app, env, id, reinstall)];
+  const ranOnce = (app.ranOnce ?? []).map((warning) => warn(`${id}.ranOnce.${warning.identifier}`, 'apps', `${app.appId}: ${warning.message}`, `in ${app.appId}'s handler for ${warning.identifier}: ${warning.fix}`));
+  return [manifestLine(app, env, id, reinstall), launchLine(app, env, id, reinstall), ...ranOnce];
 }
 
 function manifestLine(app: InstalledApp, env: NodeJS.ProcessEnv, id: string, reinstall: string): Check {

@@ -11,6 +11,10 @@ const statusSchema = z.object({
   home: z.string(),
   store: z.object({ kind: z.enum(['sqlite', 'postgres']), location: z.string(), fault: z.object({ code: z.string(), since: z.number() }).loose().nullable().optional() }),
   node: z.string().nullable().optional(),
+  history: z.object({
+    runs: z.number(), events: z.number(), bytes: z.number().nullable(), retentionMs: z.number(), maxRunsPerApp: z.number(),
+    lastPrunedAt: z.number().nullable(), lastPruned: z.object({ runs: z.number(), events: z.number() }).nullable(),
+  }).nullable().optional(),
 });
 export type DaemonStatus = z.infer<typeof statusSchema>;
 
@@ -20,6 +24,8 @@ export const installedAppSchema = z.object({
   launch: z.array(z.string()).min(1),
   permittedIdentifiers: z.array(z.string()),
   backgroundModes: z.array(z.string()),
+  /** Refreshes that ran once and will not run again (src/engine/ranOnce.ts); absent from a store read without the daemon. */
+  ranOnce: z.array(z.object({ identifier: z.string(), message: z.string(), fix: z.string() })).optional(),
 });
 /** An installed app as recorded by the daemon (the manifest as it was at install, launch[0] resolved). */
 export type InstalledApp = z.infer<typeof installedAppSchema>;

@@ -12,6 +12,7 @@ import { PostgresStore } from '../../store/postgres/postgresStore.js';
 import type { AppRecord } from '../../engine/types.js';
 import { errorMessage, fail, ok, shellQuote, warn, withTimeout, type Check } from './checks.js';
 import type { DaemonStatus, InstalledApp } from './daemonCheck.js';
+import { historyLine } from '../print.js';
 
 /** Free space on the store's filesystem below which the doctor warns, and fails. Defaults in one place. */
 export const DEFAULT_DISK_THRESHOLDS = { warnBelowBytes: 256 * 1024 * 1024, failBelowBytes: 16 * 1024 * 1024 } as const;
@@ -60,6 +61,8 @@ export async function checkStore(options: StoreCheckOptions): Promise<StoreCheck
   } else if (options.daemon) {
     checks.push(ok('store.writable', 'store', 'the daemon writes its store without faults'));
   }
+  // Pruned by the daemon (history.retentionMs, history.maxRunsPerApp): the store does not only grow.
+  if (options.daemon?.history) checks.push(ok('store.history', 'store', `history: ${historyLine(options.daemon.history)}`));
   const result = POSTGRES_LOCATION.test(options.location) ? await checkPostgres(options) : checkSqlite(options);
   return { ...result, checks: [...checks, ...result.checks] };
 }
@@ -100,7 +103,14 @@ function checkSqlite(options: StoreCheckOptions): StoreCheckResult {
     checks.push(ok('store.open', 'store', `${file} (from ${options.source}) opens read-only (${how})`));
     checks.push(integrityLine(db, file));
     const ctx = createSqlContext(db);
-    const version = sqliteSchemaVersion(ctx);
+    let version: number;
+    try {
+      version = sqliteSchemaVersion(ctx);
+    } catch (error) {
+      // A damaged page under the schema table: the integrity line above already says how to recover.
+      checks.push(fail('store.schema', 'store', `the schema version cannot be read: ${errorMessage(error)}`, restoreFix(file)));
+      return { checks, appsError: 'the store is damaged' };
+    }
     checks.push(schemaLine(version, SQLITE_LATEST, `${file} has no schema yet (an empty database)`));
     if (!options.wantApps) return { checks };
     return { checks, ...readApps(ctx, version), ...readOverrides(() => getSqliteSetting(ctx, OVERRIDES_SETTING), version <= SQLITE_LATEST) };

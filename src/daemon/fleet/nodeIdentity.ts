@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Conditions } from '../../engine/conditions.js';
 import { NODE_ID_PATTERN, NODE_ID_RULE, type NodeConditions } from '../../store/fleet.js';
+import { readUntrustedFile, MAX_TOKEN_FILE_BYTES } from '../../shared/untrustedFile.js';
 
 
 /**
@@ -14,7 +15,7 @@ import { NODE_ID_PATTERN, NODE_ID_RULE, type NodeConditions } from '../../store/
  */
 export function resolveNodeId(home: string, given: string | undefined): string {
   const file = join(home, 'node-id');
-  const id = given ?? (existsSync(file) ? readFileSync(file, 'utf8').trim() : `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 50) || 'node'}-${randomBytes(3).toString('hex')}`);
+  const id = given ?? (existsSync(file) ? readUntrustedFile(file, MAX_TOKEN_FILE_BYTES).trim() : `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 50) || 'node'}-${randomBytes(3).toString('hex')}`);
   if (!NODE_ID_PATTERN.test(id)) {
     throw new TypeError(`Expected \`nodeId\` to be ${NODE_ID_RULE}, got ${JSON.stringify(id)}${given === undefined ? ` (from ${file})` : ''}`);
   }

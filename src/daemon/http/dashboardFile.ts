@@ -1,7 +1,8 @@
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { homePaths } from '../../shared/paths.js';
+import { readUntrustedFile, MAX_TOKEN_FILE_BYTES } from '../../shared/untrustedFile.js';
 
 /**
  * `<home>/run/dashboard.json` (0600, in the 0700 run directory): where the daemon serves its dashboard
@@ -34,7 +35,7 @@ export function writeDashboardFile(home: string, file: DashboardFile): void {
 /** The file, or null when it is absent or not ours (half-written by an older version, edited by hand). */
 export function readDashboardFile(home: string): DashboardFile | null {
   try {
-    const parsed = dashboardFileSchema.safeParse(JSON.parse(readFileSync(dashboardFilePath(home), 'utf8')));
+    const parsed = dashboardFileSchema.safeParse(JSON.parse(readUntrustedFile(dashboardFilePath(home), MAX_TOKEN_FILE_BYTES)));
     return parsed.success ? parsed.data : null;
   } catch {
     return null;

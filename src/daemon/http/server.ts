@@ -5,13 +5,15 @@ import type { Disposable } from '../../engine/clock.js';
 import type { SchedulerLog } from '../scheduler/ports.js';
 import { cookieName, hostAllowed, newToken, originAllowed, presentedToken, sameToken } from './auth.js';
 import { removeDashboardFile, writeDashboardFile } from './dashboardFile.js';
-import { BASE_HEADERS, HttpError, sendError } from './respond.js';
+import { BASE_HEADERS, HttpError, sendError, sendJson } from './respond.js';
 import { handleApi, type DashboardControl } from './routes.js';
 import { handlePush, PUSH_PATH } from './pushRoute.js';
 import { handleMetrics, METRICS_PATH, type MetricsEndpoint } from './metricsRoute.js';
 import type { PushBody } from '../../protocol/push.js';
 import { SnapshotStream } from './sse.js';
 import { StaticFiles } from './staticFiles.js';
+import { SIGN_IN_CODES_PATH, SignInCodes } from './signInCodes.js';
+import { HttpConnectionGuard, type HttpLimits } from '../guards/httpConnectionGuard.js';
 
 export interface DashboardServerOptions {
   readonly home: string;
@@ -28,6 +30,8 @@ export interface DashboardServerOptions {
   readonly pushTokens: { verify(appId: string, token: string): boolean };
   /** `GET /metrics` (docs/metrics.md); null or absent: metrics are off, and it answers 404 `metricsDisabled`. */
   readonly metrics?: MetricsEndpoint | null;
+  /** Connections and timeouts (see HttpConnectionGuard). */
+  readonly limits: HttpLimits;
 }
 
 /** Request bodies are a few fields: anything larger is a mistake or an attack. */
@@ -45,6 +49,8 @@ export class DashboardServer {
   readonly #home: string;
   readonly #stream: SnapshotStream;
   readonly #files = new StaticFiles();
+  readonly #signInCodes = new SignInCodes(() => performance.now());
+  readonly #guard: HttpConnectionGuard;
   readonly #options: DashboardServerOptions;
   /** Addresses besides 127.0.0.1 and localhost that requests may name in Host (see `hostAllowed`). */
   readonly #boundNames: readonly string[];
@@ -71,9 +77,12 @@ export class DashboardServer {
       { minIntervalMs: 250, runningIntervalMs: 1_000, fleetIntervalMs: 3_000, heartbeatMs: 15_000, maxClients: 32 },
       (error) => log.error('dashboard: could not build a snapshot', { error: error instanceof Error ? error.message : String(error) }),
     );
-    this.#server = createServer((request, response) => {
+    // Checked each second (Node's default is 30 s): a client that never finishes its headers is gone soon.
+    this.#server = createServer({ connectionsCheckingInterval: 1_000 }, (request, response) => {
       this.#handle(request, response).catch((error: unknown) => this.#fail(response, error));
     });
+    this.#guard = new HttpConnectionGuard(options.limits, log);
+    this.#guard.attach(this.#server);
     if (!this.#files.loaded) log.warn('dashboard: the page files are missing from the package; only the API is served');
   }
 
@@ -122,7 +131,12 @@ export class DashboardServer {
     const push = PUSH_PATH.exec(url.pathname);
     if (push) {
       const { control, pushTokens } = this.#options;
-      return handlePush({ verify: (appId, token) => pushTokens.verify(appId, token), receive: (appId, body) => control.receivePush(appId, body), bodyLimit: BODY_LIMIT }, request, response, push[1]!);
+      const verify = (appId: string, token: string): boolean => {
+        const valid = pushTokens.verify(appId, token);
+        if (valid) this.#guard.proven(request.socket);
+        return valid;
+      };
+      return handlePush({ verify, receive: (appId, body) => control.receivePush(appId, body), bodyLimit: BODY_LIMIT }, request, response, push[1]!);
     }
     // Before the dashboard's check: a scraper presents the metrics token, which opens nothing else.
     if (url.pathname === METRICS_PATH) return handleMetrics({ metrics: this.#options.metrics ?? null, dashboardToken: this.#token, port }, request, response);
@@ -134,9 +148,20 @@ export class DashboardServer {
       response.writeHead(303, { ...BASE_HEADERS, Location: '/', 'Set-Cookie': `${cookieName(port)}=${this.#token}; HttpOnly; SameSite=Strict; Path=/` });
       return void response.end();
     }
+    const code = url.searchParams.get('code');
+    if (url.pathname === '/' && code !== null && request.method === 'GET') {
+      if (!this.#signInCodes.redeem(code)) return this.#unauthorized(request, response, 'the sign-in code was used already or has expired: run `bgtasks dashboard` again');
+      response.writeHead(303, { ...BASE_HEADERS, Location: '/', 'Set-Cookie': `${cookieName(port)}=${this.#token}; HttpOnly; SameSite=Strict; Path=/` });
+      return void response.end();
+    }
     const token = presentedToken(request, port);
     if (token === null || !sameToken(token, this.#token)) {
       return this.#unauthorized(request, response, token === null ? 'a token is required: run `bgtasks dashboard`' : 'the token is not this daemon\'s (it changes at every start): run `bgtasks dashboard`');
+    }
+    this.#guard.proven(request.socket);
+    if (url.pathname === SIGN_IN_CODES_PATH) {
+      if (request.method !== 'POST') throw new HttpError(405, 'methodNotAllowed', `${SIGN_IN_CODES_PATH} takes POST`, undefined, { Allow: 'POST' });
+      return sendJson(response, 201, this.#signInCodes.mint());
     }
     if (!isPage) return handleApi({ control: this.#options.control, stream: this.#stream, bodyLimit: BODY_LIMIT }, request, response, url.pathname);
     if (request.method !== 'GET' && request.method !== 'HEAD') throw new HttpError(405, 'methodNotAllowed', 'the page takes GET', undefined, { Allow: 'GET, HEAD' });

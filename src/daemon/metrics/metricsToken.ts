@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { homePaths } from '../../shared/paths.js';
+import { readUntrustedFile, MAX_TOKEN_FILE_BYTES } from '../../shared/untrustedFile.js';
 
 /** A token shorter than this in the file is not one we wrote (truncated, edited): a new one replaces it. */
 const MIN_TOKEN_LENGTH = 32;
@@ -19,7 +20,7 @@ export function metricsTokenPath(home: string): string {
 export function ensureMetricsToken(home: string): string {
   const file = metricsTokenPath(home);
   if (existsSync(file)) {
-    const existing = readFileSync(file, 'utf8').trim();
+    const existing = readUntrustedFile(file, MAX_TOKEN_FILE_BYTES).trim();
     if (existing.length >= MIN_TOKEN_LENGTH && /^[A-Za-z0-9_-]+$/.test(existing)) {
       chmodSync(file, 0o600);
       return existing;

@@ -1,5 +1,6 @@
 import type { Disposable } from '../../engine/clock.js';
-import type { TaskRun } from '../../engine/types.js';
+import type { TaskRequest, TaskRun } from '../../engine/types.js';
+import { occupiedSlots } from '../../engine/blocks.js';
 import type { AppInstance } from './ports.js';
 
 /** A run that has not finished, with what the daemon needs to drive it. */
@@ -18,6 +19,17 @@ export interface ActiveRun {
   push?: { readonly pushId: string; readonly urgent: boolean; result: 'newData' | 'noData' | 'failed' | null };
   /** Settles once the run's dispatch is committed; its delivery to the app waits for it (see RunDriver.dispatch). */
   durable?: Promise<void>;
+  /** Set for a task handed over in a block (see BlockLeases): the lease it is held under. */
+  lease?: HeldLease;
+  /** For a task of a block: its request as dispatched (still in the store), put back as it was if the task is given back. */
+  request?: TaskRequest;
+}
+
+/** A block's lease while some of its tasks are still held. */
+export interface HeldLease {
+  readonly leaseId: string;
+  /** Its tasks not finished or given back yet; at 0 the lease's row is deleted. */
+  remaining: number;
 }
 
 /**
@@ -28,6 +40,9 @@ export class ActiveRuns {
   readonly #runs = new Map<string, ActiveRun>();
   readonly #byApp = new Map<string, Set<ActiveRun>>();
   readonly #identifiers = new Map<string, Map<string, number>>();
+  /** Per app, its runs held in blocks (they take at most the app's concurrency in slots). */
+  readonly #leased = new Map<string, number>();
+  #leasedTotal = 0;
 
   #continued = 0;
 
@@ -48,6 +63,7 @@ export class ActiveRuns {
     const { taskId, appId, identifier } = active.run;
     this.#runs.set(taskId, active);
     if (active.run.kind === 'continued') this.#continued++;
+    if (active.lease) this.#adjustLeased(appId, 1);
     let runs = this.#byApp.get(appId);
     if (!runs) this.#byApp.set(appId, (runs = new Set()));
     runs.add(active);
@@ -61,6 +77,7 @@ export class ActiveRuns {
     if (this.#runs.get(taskId) !== active) return false;
     this.#runs.delete(taskId);
     if (active.run.kind === 'continued') this.#continued--;
+    if (active.lease) this.#adjustLeased(appId, -1);
     active.timer?.dispose();
     active.timer = null;
     const runs = this.#byApp.get(appId);
@@ -78,8 +95,35 @@ export class ActiveRuns {
     return [...(this.#byApp.get(appId) ?? [])];
   }
 
+  /** Every run of the app not finished, in blocks or not. */
   countForApp(appId: string): number {
     return this.#byApp.get(appId)?.size ?? 0;
+  }
+
+  /** The app's runs held in blocks. */
+  leasedForApp(appId: string): number {
+    return this.#leased.get(appId) ?? 0;
+  }
+
+  /** The slots the app's runs take (see `occupiedSlots`): what its concurrency limit is judged on. */
+  slotsForApp(appId: string, perAppConcurrency: number): number {
+    const leased = this.leasedForApp(appId);
+    return occupiedSlots(this.countForApp(appId) - leased, leased, perAppConcurrency);
+  }
+
+  /** The slots all runs take: what the system's concurrency limit is judged on. */
+  systemSlots(perAppConcurrency: number): number {
+    if (this.#leasedTotal === 0) return this.#runs.size;
+    let slots = this.#runs.size - this.#leasedTotal;
+    for (const leased of this.#leased.values()) slots += Math.min(leased, perAppConcurrency);
+    return slots;
+  }
+
+  #adjustLeased(appId: string, by: number): void {
+    const leased = (this.#leased.get(appId) ?? 0) + by;
+    if (leased === 0) this.#leased.delete(appId);
+    else this.#leased.set(appId, leased);
+    this.#leasedTotal += by;
   }
 
   runningIdentifiers(appId: string): ReadonlySet<string> {

@@ -2,7 +2,7 @@ import type { AppUsage } from '../../engine/appUsage.js';
 import type { SchedulingOptions } from '../../engine/options.js';
 import { periodStart } from '../../engine/recurrence.js';
 import { RETRYABLE_OUTCOMES, retryDelay } from '../../engine/retry.js';
-import { requestFromRun, type HistoryEventInput, type TaskRequest, type TaskRun } from '../../engine/types.js';
+import { putBackFromRun, type HistoryEventInput, type TaskRequest, type TaskRun } from '../../engine/types.js';
 
 export interface AftermathInputs {
   readonly usage: AppUsage;
@@ -70,5 +70,5 @@ function retryFor(
     return null; // the app submitted again since: its newer wish stands
   }
   events.push(event('retryScheduled', run.outcome, { attempt: run.attempt + 1, maxAttempts: retry.maxAttempts, retryAt }));
-  return { ...requestFromRun(run), requestId: newId(), attempt: run.attempt + 1, earliestBeginAt: retryAt, submittedAt: now };
+  return { ...putBackFromRun(run), requestId: newId(), attempt: run.attempt + 1, earliestBeginAt: retryAt, submittedAt: now };
 }

@@ -1,6 +1,7 @@
 import type { Clock } from '../../engine/clock.js';
-import { levelAtLeast, type ConditionsSource } from '../../engine/conditions.js';
+import type { ConditionsSource } from '../../engine/conditions.js';
 import type { SchedulingOptions } from '../../engine/options.js';
+import { pressureStop, type SustainedPressure } from '../../engine/policies/pressureStop.js';
 import type { RequestQueue } from '../../engine/requestQueue.js';
 import type { TaskRequest } from '../../engine/types.js';
 import type { ProgressUpdate } from '../../protocol/messages.js';
@@ -82,22 +83,21 @@ export class ContinuedTasks {
   }
 
   /**
-   * Under heavy load or heat, one continued task gives way, the least advanced first (it loses the
-   * least work), at each change of conditions while the pressure lasts. The person started these, so
-   * they are not all stopped at once, as processing tasks are.
+   * Under critical memory pressure or heat (see `pressureStop`), one continued task gives way, the least
+   * advanced first (it loses the least work), at each check while the pressure lasts. The person
+   * started these, so they are not all stopped at once, as processing tasks are.
    */
-  shedUnderPressure(): void {
+  shedUnderPressure(pressure: SustainedPressure): void {
     const { conditions } = this.#deps.conditions.current();
-    const threshold = this.#deps.options.pressureDefersProcessingAt;
-    const loaded = [conditions.cpuPressure, conditions.memoryPressure, conditions.ioPressure, conditions.thermalState].some((level) => levelAtLeast(level, threshold));
-    if (!loaded) return;
-    let least: { active: ActiveRun; fraction: number } | null = null;
+    let least: { active: ActiveRun; fraction: number; reason: string } | null = null;
     for (const active of this.#deps.runs.all()) {
       if (active.run.kind !== 'continued' || active.run.state !== 'running') continue;
+      const stop = pressureStop(active.run, conditions, pressure, this.#deps.options);
+      if (!stop) continue;
       const fraction = active.progress && active.progress.total > 0 ? active.progress.completed / active.progress.total : 0;
-      if (!least || fraction < least.fraction) least = { active, fraction };
+      if (!least || fraction < least.fraction) least = { active, fraction, reason: stop.reason };
     }
-    if (least) this.#deps.expire(least.active, 'systemPressure');
+    if (least) this.#deps.expire(least.active, least.reason);
   }
 
   /**

@@ -22,14 +22,16 @@ export class CpuAccounting {
   }
 
   /** Call before the tasks running in `instance` change; `running` are the tasks that ran until now. */
-  settle(instance: AppInstance, running: readonly ActiveRun[]): void {
+  settle(instance: AppInstance, running: readonly ActiveRun[] | ReadonlySet<ActiveRun>): void {
     if (!this.#meter) return;
     const reading = this.#read(this.#meter, instance);
     if (reading === null) return;
     const last = this.#lastReading.get(instance);
     this.#lastReading.set(instance, reading);
-    if (last === undefined || running.length === 0) return;
-    const share = Math.max(0, reading - last) / running.length;
+    // Nothing used since the last reading (one reading a turn): nothing to share.
+    const count = 'size' in running ? running.size : running.length;
+    if (last === undefined || count === 0 || reading === last) return;
+    const share = Math.max(0, reading - last) / count;
     for (const active of running) this.#charged.set(active.run.taskId, (this.#charged.get(active.run.taskId) ?? 0) + share);
   }
 

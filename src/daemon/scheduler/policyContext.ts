@@ -17,6 +17,8 @@ export interface PolicyInputs {
   readonly supportedResources: readonly string[];
   /** A continued request's place in line among the pending ones (1 is next), or null. */
   continuedPosition(request: TaskRequest): number | null;
+  /** Whether handing the request over now adds it to a block that takes no further slot (PolicyContext.joinsBlock). */
+  joinsBlock(request: TaskRequest): boolean;
 }
 
 /**
@@ -30,7 +32,7 @@ export function appSchedulingState(app: AppState, inputs: PolicyInputs, now: num
   return {
     enabled: app.record.enabled,
     get runningCount() {
-      return inputs.runs.countForApp(appId);
+      return inputs.runs.slotsForApp(appId, inputs.options.maxConcurrentTasksPerApp);
     },
     isRunning: (identifier) => inputs.runs.isIdentifierRunning(appId, identifier),
     get launchBackoffUntil() {
@@ -63,7 +65,10 @@ export function policyContext(request: TaskRequest, app: AppSchedulingState, inp
     conditions: inputs.conditions(),
     app,
     get systemRunningCount() {
-      return inputs.runs.size;
+      return inputs.runs.systemSlots(inputs.options.maxConcurrentTasksPerApp);
+    },
+    get joinsBlock() {
+      return inputs.joinsBlock(request);
     },
     get backgroundProcessCount() {
       return inputs.backgroundProcessCount();

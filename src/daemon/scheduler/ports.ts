@@ -1,4 +1,4 @@
-import type { NotificationActionDelivery, TaskDelivery } from '../../protocol/messages.js';
+import type { BlockMessage, NotificationActionDelivery, TaskDelivery } from '../../protocol/messages.js';
 import type { AppRecord } from '../../engine/types.js';
 
 export type LaunchReason = 'user' | 'background';
@@ -19,6 +19,11 @@ export interface AppInstance {
   /** Whether the process handles the actions people choose on notifications (`notifications.onAction`). */
   readonly notificationActions: boolean;
   deliver(tasks: readonly TaskDelivery[]): void;
+  /**
+   * Hands the process a block of tasks under one lease, where it takes blocks (its SDK says so in its
+   * hello); absent where it does not, and then every task goes one by one through {@link deliver}.
+   */
+  deliverBlock?(block: BlockMessage): void;
   /** Hands the process actions the person chose on the app's notifications. */
   deliverActions(actions: readonly NotificationActionDelivery[]): void;
   expire(tasks: readonly { taskId: string; reason: string }[]): void;
@@ -54,6 +59,8 @@ export interface AppLauncher {
 
 /** Where the scheduler reports what happens, for logs and for `bgtasks` watchers. */
 export interface SchedulerLog {
+  /** Detail a person reads only when looking for it (the daemon's `debug` level); absent where not kept. */
+  debug?(message: string, fields?: Record<string, unknown>): void;
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;

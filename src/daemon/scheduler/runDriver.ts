@@ -3,15 +3,19 @@ import type { Clock, Disposable } from '../../engine/clock.js';
 import { findHandlerKey } from '../../engine/identifiers.js';
 import type { SchedulingOptions } from '../../engine/options.js';
 import type { Blocker } from '../../engine/policy.js';
+import { isPressureStop, type PressureStop } from '../../engine/policies/pressureStop.js';
 import { currentPeriod, missedPeriods, nextPeriodRequest } from '../../engine/recurrence.js';
 import type { QueueEntry, RequestQueue } from '../../engine/requestQueue.js';
-import { requestFromRun, type HistoryEventInput, type TaskOutcome, type TaskRequest, type TaskRun, type TaskRunUpdate } from '../../engine/types.js';
-import type { Completion, TaskDelivery } from '../../protocol/messages.js';
+import { putBackFromRun, runFromRequest, type HistoryEventInput, type RunStart, type TaskOutcome, type TaskRequest, type TaskRun, type TaskRunUpdate } from '../../engine/types.js';
+import { NOT_STARTED, type Completion, type TaskDelivery } from '../../protocol/messages.js';
 import type { StoreBatch } from '../../store/store.js';
 import type { StoreWriter } from '../storeWriter.js';
 import { hasWorkingInstance, isLaunching, isStopping, launchBackoffMs, pickInstance, type AppState, type AppTable } from './appTable.js';
 import type { ActiveRun, ActiveRuns } from './activeRuns.js';
+import { BlockEnds, BlockLeases } from './blockLeases.js';
+import { startedRecord } from '../taskLog.js';
 import { afterRun } from './aftermath.js';
+import { ExitRequeues } from './exitRequeue.js';
 import type { ContinuedTasks } from './continuedTasks.js';
 import type { PushDelivery } from './pushDelivery.js';
 import type { CpuAccounting } from './cpuAccounting.js';
@@ -34,9 +38,6 @@ export interface RunDriverDeps {
   readonly continued: ContinuedTasks;
   readonly pushes: PushDelivery;
 }
-
-/** Processes in a row that may take a task and exit before its handler starts; then the run ends `appExited`. */
-const MAX_EXITS_BEFORE_START = 3;
 
 /** Signals that a pass should run; `unpark` when requests held for the user or the conditions may now run. */
 export type OnChange = (unpark: boolean) => void;
@@ -62,11 +63,12 @@ export class RunDriver implements Disposable {
    * had exited on their own.
    */
   #disposed = false;
-  /**
-   * Per request: how many processes in a row took its task and exited before reporting its handler's
-   * start. A task that crashes its process at once would otherwise be requeued (and relaunched) forever.
-   */
-  readonly #exitsBeforeStart = new Map<string, number>();
+  /** Runs whose process went away run again, bounded by a crash-loop rule (see exitRequeue.ts). */
+  readonly #exits = new ExitRequeues();
+  readonly #blocks: BlockLeases;
+  readonly #blockEnds: BlockEnds;
+  /** Per process, its block tasks whose handlers have begun and not finished (at most its concurrency). */
+  readonly #startedLeased = new Map<AppInstance, Set<ActiveRun>>();
 
   constructor(deps: RunDriverDeps, apps: AppTable, runs: ActiveRuns, queue: RequestQueue, onChange: OnChange) {
     this.#deps = deps;
@@ -74,6 +76,15 @@ export class RunDriver implements Disposable {
     this.#runs = runs;
     this.#queue = queue;
     this.#onChange = onChange;
+    this.#blockEnds = new BlockEnds((batch) => this.#write(batch));
+    this.#blocks = new BlockLeases({
+      clock: deps.clock,
+      options: deps.options,
+      newId: deps.newId,
+      runs,
+      write: (batch) => this.#write(batch),
+      single: (active, instance) => this.#startSingly(active, instance),
+    });
     this.#processes = new ProcessSupervisor({
       ...deps,
       event: (event) => this.#event(event),
@@ -86,6 +97,11 @@ export class RunDriver implements Disposable {
 
   get backgroundProcessCount(): number {
     return this.#processes.backgroundCount;
+  }
+
+  /** Whether handing the request over now adds it to a block that takes no further slot (see BlockLeases). */
+  joinsBlock(request: TaskRequest): boolean {
+    return this.#blocks.joinsBlock(this.#apps.get(request.appId), request);
   }
 
   /** Turns a pending request into a run and starts it; returns the task id. */
@@ -102,38 +118,12 @@ export class RunDriver implements Disposable {
       recurrence = { ...recurrence, period };
       next = nextPeriodRequest(request, period, this.#deps.newId(), now);
     }
-    const run: TaskRun = {
-      taskId: this.#deps.newId(),
-      requestId: request.requestId,
-      appId: request.appId,
-      identifier: request.identifier,
-      kind: request.kind,
-      requiresNetworkConnectivity: request.requiresNetworkConnectivity,
-      requiresExternalPower: request.requiresExternalPower,
-      requiresUnmeteredNetwork: request.requiresUnmeteredNetwork,
-      ...(request.placement === 'any' ? { placement: 'any' as const } : {}),
-      recurrence,
-      retry: request.retry,
-      attempt: request.attempt,
-      earliestBeginAt: request.earliestBeginAt,
-      submittedAt: request.submittedAt,
-      eligibleAt: forced ? null : entry.eligibleAt,
-      forced,
-      state: 'launching',
-      launch: null,
-      launchedAt: null,
-      startedAt: null,
-      deadlineAt: null,
-      expiredAt: null,
-      expirationReason: null,
-      completedAt: null,
-      outcome: null,
-      reason: null,
-      error: null,
-      background: false,
-      cpuMs: null,
-      continued: request.continued ? { ...request.continued, completedUnits: 0, totalUnits: 0 } : null,
-    };
+    const blockInstance = forced || recurrence ? undefined : this.#blocks.instanceFor(app, request);
+    const start: RunStart = blockInstance
+      ? { taskId: this.#deps.newId(), eligibleAt: entry.eligibleAt, forced, state: 'running', launch: 'alreadyRunning', launchedAt: now, background: blockInstance.launchReason === 'background' }
+      : { taskId: this.#deps.newId(), eligibleAt: forced ? null : entry.eligibleAt, forced, state: 'launching', launch: null, launchedAt: null, background: false };
+    const run = runFromRequest(request, start, recurrence);
+    if (blockInstance) return this.#handInBlock(app, request, run, blockInstance);
     const active: ActiveRun = { run, instance: null, timer: null };
     if (request.push) active.push = { pushId: request.push.pushId, urgent: request.push.priority === 10, result: null };
     if (request.continued) {
@@ -172,6 +162,31 @@ export class RunDriver implements Disposable {
       this.launch(app, 'background', { budget: !active.push?.urgent });
     }
     return run.taskId;
+  }
+
+  /**
+   * Hands a run to the app's connected process in this turn's block: nothing is written for it now
+   * (the block's lease is, once per block; the run's row when it finishes), and its time limit counts
+   * from its handler's start.
+   */
+  #handInBlock(app: AppState, request: TaskRequest, run: TaskRun, instance: AppInstance): string {
+    app.idleTimer?.dispose();
+    app.idleTimer = null;
+    const active: ActiveRun = { run, instance, timer: null, request };
+    this.#blocks.hand(instance, active);
+    this.#runs.add(active);
+    return run.taskId;
+  }
+
+  /** A block of one: its task starts as a task outside a block does (see BlockLeasesDeps.single). */
+  #startSingly(active: ActiveRun, instance: AppInstance): void {
+    this.#runs.remove(active);
+    delete active.lease;
+    const { run } = active;
+    active.run = { ...run, state: 'launching', launch: null, launchedAt: null, background: false };
+    this.#runs.add(active);
+    active.durable = this.#write({ deleteRequests: [{ appId: run.appId, identifier: run.identifier, requestId: run.requestId }], insertRuns: [active.run] });
+    this.#deliver(active, instance, 'alreadyRunning', this.#deps.clock.now());
   }
 
   /**
@@ -228,25 +243,43 @@ export class RunDriver implements Disposable {
     const now = this.#deps.clock.now();
     this.#event({ at: now, appId: instance.appId, identifier: null, taskId: null, type: 'appDisconnected', reason: null, detail: { pid: instance.pid } });
     for (const active of this.#runs.forInstance(instance)) {
-      if (active.run.startedAt === null) {
-        const { requestId, identifier } = active.run;
-        const exits = (this.#exitsBeforeStart.get(requestId) ?? 0) + 1;
-        if (exits >= MAX_EXITS_BEFORE_START) {
-          // Not a tool that exited before its handler saw the task: the task kills its process.
-          this.#exitsBeforeStart.delete(requestId);
-          this.finish(active, 'appExited', 'appExited', `${instance.appId} exited ${exits} times in a row after receiving ${identifier}, before its handler reported a start`);
-          continue;
-        }
-        // The process left before its handler saw the task (a user-launched tool that submitted and
-        // exited, say): the task never ran, so it is not lost but pending again.
-        this.#exitsBeforeStart.set(requestId, exits);
-        this.finish(active, 'appExited', 'exitedBeforeStart', `${instance.appId} (pid ${instance.pid}) exited before its handler started`);
-        this.#requeue(active.run, 'exitedBeforeStart');
-      } else {
-        this.finish(active, 'appExited', 'appExited', `${instance.appId} (pid ${instance.pid}) exited or disconnected while the task ran`);
+      if (active.lease) this.#blocks.pause(instance.appId);
+      if (active.lease && active.run.startedAt === null) {
+        // Handed over in a block and never begun: its request is still in the store, it is just in line again.
+        this.#giveBack(active);
+        continue;
       }
+      this.#processExited(active, instance);
     }
     this.#deps.cpu.forget(instance);
+    this.#startedLeased.delete(instance);
+  }
+
+  /**
+   * The process holding a run went away (it exited, crashed or was killed, and not by the daemon at a
+   * deadline): the run ends `appExited` and, by the rule of {@link ExitRequeues}, its request runs again.
+   */
+  #processExited(active: ActiveRun, instance: AppInstance): void {
+    const { run } = active;
+    const where = `${instance.appId} (pid ${instance.pid})`;
+    // A continued task the person force-quit ends with the app: the person stopped the work they started.
+    if (run.kind === 'continued' && this.#deps.usage.forceQuitAt(run.appId) !== null) {
+      this.finish(active, 'appExited', 'forceQuit', `${where} was force-quit while the task ran`);
+      return;
+    }
+    const verdict = this.#exits.processExited(run, instance.appId);
+    if (verdict.action === 'giveUp') {
+      this.finish(active, 'appExited', 'appExited', verdict.message);
+    } else if (verdict.action === 'atMostOnce') {
+      this.finish(active, 'appExited', 'appExited', `${where} exited while the task ran; the request asked not to run again (requeueOnExit: false)`);
+    } else if (verdict.reason === 'exitedBeforeStart') {
+      // The process left before its handler saw the task (a tool that submitted and exited, say).
+      this.finish(active, 'appExited', 'exitedBeforeStart', `${where} exited before its handler started`);
+      this.#requeue(active.run, 'exitedBeforeStart', { exitsInARow: verdict.exits });
+    } else {
+      this.finish(active, 'appExited', 'exitedWhileRunning', `${where} exited or disconnected while the task ran; it runs again`);
+      this.#requeue(active.run, 'exitedWhileRunning', { exitsInARow: verdict.exits });
+    }
   }
 
   /** The user opened the app: counts for its usage, and ends a force-quit. */
@@ -273,24 +306,41 @@ export class RunDriver implements Disposable {
       const active = this.#runs.get(taskId);
       if (!active || active.instance !== instance || active.run.startedAt !== null) continue;
       active.run = { ...active.run, startedAt: now };
-      this.#exitsBeforeStart.delete(active.run.requestId);
-      updates.push({ taskId, startedAt: now });
+      if (active.lease) this.#startedInBlock(active, now);
+      else updates.push({ taskId, startedAt: now });
     }
     if (updates.length > 0) this.#write({ updateRuns: updates });
   }
 
-  completed(instance: AppInstance, completions: readonly Completion[]): void {
+  /**
+   * Ends the runs the completions are for; returns how many were for tasks this instance does not hold,
+   * ignored (the caller logs them, aggregated: see StrayFrameGuard).
+   */
+  completed(instance: AppInstance, completions: readonly Completion[]): number {
+    let stray = 0;
     for (const completion of completions) {
       const active = this.#runs.get(completion.taskId);
       if (!active || active.instance !== instance) {
-        this.#deps.log.warn('completion for a task this app does not hold; ignored', { appId: instance.appId, taskId: completion.taskId });
+        stray++;
         continue;
+      }
+      if (active.lease && active.run.startedAt === null) {
+        // The SDK gave back a block task it had not begun (its expiration came first): in line again.
+        if (completion.reason === NOT_STARTED) {
+          this.#giveBack(active);
+          continue;
+        }
+        // A block task that began and completed between two of the app's sends: the completion is its start too.
+        this.#startedInBlock(active, this.#deps.clock.now());
       }
       const expired = active.run.state === 'expired';
       const outcome: TaskOutcome = completion.success ? 'success' : expired ? 'expired' : completion.reason === 'noHandler' ? 'noHandler' : 'failure';
       if (active.push) active.push.result = completion.result ?? null;
-      this.finish(active, outcome, completion.reason ?? (expired ? active.run.expirationReason : null), completion.error);
+      // A stop for pressure keeps its own reason, so history tells it from running out of time.
+      const stoppedForPressure = expired && isPressureStop(active.run.expirationReason);
+      this.finish(active, outcome, stoppedForPressure ? active.run.expirationReason : (completion.reason ?? (expired ? active.run.expirationReason : null)), completion.error);
     }
+    return stray;
   }
 
   /** Expires a running task: tells the app, and kills it if it has not completed after the grace period. */
@@ -300,15 +350,16 @@ export class RunDriver implements Disposable {
     active.timer?.dispose();
     active.run = { ...active.run, state: 'expired', expiredAt: now, expirationReason: reason };
     this.#write({
-      updateRuns: [{ taskId: active.run.taskId, state: 'expired', expiredAt: now, expirationReason: reason }],
+      // A block task has no row until it finishes: its expiration is written with it.
+      ...(active.lease ? {} : { updateRuns: [{ taskId: active.run.taskId, state: 'expired' as const, expiredAt: now, expirationReason: reason }] }),
       events: [this.#runEvent(active.run, 'expired', reason, null)],
     });
     active.instance.expire([{ taskId: active.run.taskId, reason }]);
     active.timer = this.#deps.clock.setTimer(this.#deps.options.expirationGraceMs, () => this.#terminateAfterExpiration(active));
   }
 
-  /** Expires running tasks that a policy no longer allows (`check` returns its blocker). */
-  enforceConstraints(check: (run: TaskRun) => Blocker | null): void {
+  /** Expires running tasks that a policy no longer allows (`check` returns its blocker, or a stop for pressure). */
+  enforceConstraints(check: (run: TaskRun) => Pick<Blocker, 'reason' | 'message'> | PressureStop | null): void {
     for (const active of [...this.#runs.all()]) {
       if (active.run.state !== 'running') continue;
       const blocker = check(active.run);
@@ -322,10 +373,14 @@ export class RunDriver implements Disposable {
   /** Ends a run with an outcome and frees its slot. */
   finish(active: ActiveRun, outcome: TaskOutcome, reason: string | null, error: string | null): void {
     if (!this.#runs.remove(active)) return;
+    this.#exits.runEnded(active.run, outcome);
     const now = this.#deps.clock.now();
     let cpuMs: number | null = null;
     if (active.instance) {
-      this.#deps.cpu.settle(active.instance, [...this.#runs.forInstance(active.instance), active]);
+      // A block's tasks that have begun (this one among them) share its process's CPU; those waiting their turn do not.
+      const started = active.lease ? this.#startedInBlocks(active.instance) : null;
+      this.#deps.cpu.settle(active.instance, started ?? [...this.#runs.forInstance(active.instance), active]);
+      started?.delete(active);
       cpuMs = this.#deps.cpu.take(active.run.taskId);
     }
     const continued = active.run.continued
@@ -344,13 +399,27 @@ export class RunDriver implements Disposable {
     // A push's end goes in the run's own transaction: a crash leaves both finished or neither.
     const pushed = active.push ? this.#deps.pushes.finished(active.run, active.push.pushId, outcome, { result: active.push.result, reason }, now) : {};
     events.push(...(pushed.events ?? []));
-    const batch: StoreBatch = {
-      updateRuns: [{ taskId: active.run.taskId, state: 'finished', outcome, reason, error, completedAt: now, cpuMs, ...(continued ? { continued } : {}) }],
-      ...(aftermath.retry ? { putRequests: [aftermath.retry] } : {}),
-      ...(events.length > 0 ? { events } : {}),
-      ...(pushed.updatePushes ? { updatePushes: pushed.updatePushes } : {}),
-    };
-    this.#write(batch);
+    if (active.lease && !aftermath.retry && events.length === 0) {
+      // The common end of a block task: its one write joins the other block tasks' ends of this turn.
+      this.#blockEnds.add(active.run, this.#blocks.release(active).deleteLeases);
+    } else {
+      this.#write({
+        ...(aftermath.retry ? { putRequests: [aftermath.retry] } : {}),
+        ...(active.lease
+          ? {
+              // A block task's one write: its request out (unless a newer one replaced it) and its whole run in.
+              deleteRequests: [{ appId, identifier, requestId: active.run.requestId }],
+              insertRuns: [active.run],
+              ...this.#blocks.release(active),
+            }
+          : { updateRuns: [{ taskId: active.run.taskId, state: 'finished' as const, outcome, reason, error, completedAt: now, cpuMs, ...(continued ? { continued } : {}) }] }),
+        ...(events.length > 0 ? { events } : {}),
+        ...(pushed.updatePushes ? { updatePushes: pushed.updatePushes } : {}),
+      });
+    }
+    if (outcome === 'success' && !active.lease) this.#blocks.resume(appId);
+    // A task that pressure stopped runs again once the pressure clears (the policies hold it until then).
+    if (outcome !== 'success' && isPressureStop(active.run.expirationReason)) this.#requeue(active.run, 'stoppedForPressure', { stoppedBy: active.run.expirationReason });
     if (aftermath.throttledUntil !== null) {
       this.#deps.log.warn(`${appId} overran a deadline and is throttled until ${new Date(aftermath.throttledUntil).toISOString()}`, { appId, identifier });
     }
@@ -388,6 +457,37 @@ export class RunDriver implements Disposable {
     void active.durable.then(() => {
       if (this.#runs.get(active.run.taskId) === active && active.instance === instance) this.#send(instance, delivery);
     });
+  }
+
+  /** A block task's handler began: its time limit runs from now. Nothing is written (its run is, when it finishes). */
+  #startedInBlock(active: ActiveRun, now: number): void {
+    if (active.instance) this.#startedInBlocks(active.instance).add(active);
+    // At debug: a block task's finishing record carries its start (`durationMs`), and bulk work would
+    // otherwise log twice per task (docs/logs.md).
+    const { appId, identifier, taskId } = active.run;
+    const record = startedRecord(`${identifier} of ${appId}`, { appId, identifier, taskId }, active.run.launch);
+    this.#deps.log.debug?.(record.message, record.fields);
+    const limit = this.#blocks.timeLimitMs(active);
+    active.run = { ...active.run, startedAt: now, deadlineAt: now + limit };
+    active.timer = this.#deps.clock.setTimer(limit, () => this.expire(active, 'timeLimit'));
+  }
+
+  #startedInBlocks(instance: AppInstance): Set<ActiveRun> {
+    let started = this.#startedLeased.get(instance);
+    if (!started) this.#startedLeased.set(instance, (started = new Set()));
+    return started;
+  }
+
+  /** A block task that never began goes back in line; its request never left the store, so nothing is written but the lease's end. */
+  #giveBack(active: ActiveRun): void {
+    if (!this.#runs.remove(active)) return;
+    const { run } = active;
+    const ended = this.#blocks.release(active);
+    if (ended.deleteLeases) this.#write(ended);
+    if (active.request && !this.#queue.get(run.appId, run.identifier) && this.#apps.get(run.appId)) {
+      this.#queue.put(active.request, this.#deps.clock.now());
+    }
+    this.#onChange(false);
   }
 
   /** Queues a delivery; the deliveries of one turn go to each instance in one frame. */
@@ -440,14 +540,17 @@ export class RunDriver implements Disposable {
     }
   }
 
-  /** Makes the request of a run that never started pending again, unless a newer request stands. */
-  #requeue(run: TaskRun, reason: string): void {
+  /**
+   * Makes the request of a run pending again (put back by the system: it does not count against the
+   * app's submission limit), unless a newer request stands.
+   */
+  #requeue(run: TaskRun, reason: string, detail: Record<string, unknown> | null = null): void {
     // A push goes again from its own line (PushDelivery), not as a request.
     if (run.kind === 'push' || this.#queue.get(run.appId, run.identifier) || !this.#apps.get(run.appId)) return;
-    const request = requestFromRun(run);
+    const request = putBackFromRun(run);
     this.#queue.put(request, this.#deps.clock.now());
     this.#deps.periods.track(request);
-    this.#write({ putRequests: [request], events: [this.#runEvent(run, 'requeued', reason, null)] });
+    this.#write({ putRequests: [request], events: [this.#runEvent(run, 'requeued', reason, detail)] });
   }
 
   #runEvent(run: TaskRun, type: HistoryEventInput['type'], reason: string | null, detail: Record<string, unknown> | null): HistoryEventInput {
@@ -461,6 +564,7 @@ export class RunDriver implements Disposable {
   /** Writes a batch; the promise settles (never rejects) once it is committed or has failed. */
   #write(batch: StoreBatch): Promise<void> {
     if (this.#disposed) return Promise.resolve();
+    this.#blockEnds.flush();
     return this.#deps.writer.retain(batch).catch((error: unknown) => {
       this.#deps.log.error('a store write failed', { error: error instanceof Error ? error.message : String(error) });
     });

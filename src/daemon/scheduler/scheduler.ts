@@ -5,9 +5,10 @@ import { evaluate, evaluateWhileRunning } from '../../engine/evaluate.js';
 import { explainNone, explainPending, explainRunning, type Explanation } from '../../engine/explain.js';
 import type { SchedulingOptions } from '../../engine/options.js';
 import { DEFAULT_POLICIES } from '../../engine/policies/index.js';
+import { pressureFromConditions, pressureStop, type SustainedPressure } from '../../engine/policies/pressureStop.js';
 import type { Policy, PolicyContext } from '../../engine/policy.js';
 import { RequestQueue } from '../../engine/requestQueue.js';
-import { permits } from '../../engine/submission.js';
+import { checkIdentifier, permits } from '../../engine/submission.js';
 import { requestFromRun, type AppRecord, type HistoryEventInput, type SubmittableKind, type TaskRequest } from '../../engine/types.js';
 import type { Completion, NotificationActionDelivery, ProgressUpdate, RequestInput } from '../../protocol/messages.js';
 import type { RequestRef, Store } from '../../store/store.js';
@@ -28,6 +29,9 @@ import { explainApp, pendingViews, type AppExplanation, type PendingView } from 
 
 export type { AppExplanation, PendingView, SubmitResult };
 import { DaemonError } from '../errors.js';
+import { chooseRunKind } from './runNowKind.js';
+import { findRanOnce } from './ranOnceFinder.js';
+import type { RanOnceWarning } from '../../engine/ranOnce.js';
 import { createIdFactory } from '../ids.js';
 
 export interface SchedulerDeps {
@@ -46,6 +50,12 @@ export interface SchedulerDeps {
   readonly random?: () => number;
   /** Hardware this machine has for continued tasks' `requiredResources`. @default ['cpu'] */
   readonly supportedResources?: readonly string[];
+  /**
+   * Sustained pressure and the share of the CPU the daemon's own tasks use (src/conditions/
+   * sustainedPressure.ts), for stopping running tasks; null where not measured (virtual time), when
+   * the conditions' own levels stand in.
+   */
+  readonly sustainedPressure?: () => SustainedPressure | null;
 }
 
 /** The setting that keeps the global Background App Refresh switch. */
@@ -124,6 +134,7 @@ export class Scheduler implements Disposable {
       backgroundAppRefresh: () => this.#backgroundAppRefresh,
       supportedResources: deps.supportedResources ?? ['cpu'],
       continuedPosition: (request) => this.queuePosition(request.appId, request.identifier),
+      joinsBlock: (request) => this.#driver.joinsBlock(request),
     };
     this.#pass = new SchedulingPass({
       clock: deps.clock,
@@ -145,15 +156,25 @@ export class Scheduler implements Disposable {
     });
   }
 
-  /** Expires running processing tasks whose conditions stopped holding (power, network, the user back, heat). */
+  /**
+   * Expires running processing tasks whose conditions stopped holding (power, network, the user back),
+   * and the ones sustained pressure stops (see `pressureStop`); the latter run again when it clears.
+   */
   #enforceWhileRunning(): void {
     const now = this.#deps.clock.now();
+    const { conditions } = this.#deps.conditions.current();
+    const pressure = this.#deps.sustainedPressure?.() ?? pressureFromConditions(conditions);
     this.#driver.enforceConstraints((run) => {
       const app = this.apps.get(run.appId);
       if (run.kind !== 'processing' || run.forced || !app) return null;
-      return evaluateWhileRunning(this.#policies, this.#context(app, requestFromRun(run), now));
+      return evaluateWhileRunning(this.#policies, this.#context(app, requestFromRun(run), now)) ?? pressureStop(run, conditions, pressure, this.#deps.options);
     });
-    this.#continued.shedUnderPressure();
+    this.#continued.shedUnderPressure(pressure);
+  }
+
+  /** Looks again at running tasks under sustained pressure, which moves without a change of conditions. */
+  recheckPressure(): void {
+    this.#enforceWhileRunning();
   }
 
   /** Loads the durable state (after recovering runs interrupted by a crash) and schedules the first pass. */
@@ -163,6 +184,10 @@ export class Scheduler implements Disposable {
     for (const run of recovery.interrupted) {
       deps.log.warn('task interrupted by a daemon stop; it is pending again', { appId: run.appId, identifier: run.identifier, taskId: run.taskId });
     }
+    // What recovery put back is the system's, not the app's: it does not count against the app's limit
+    // (a fleet's pool requests are the fleet's to move, and stay as they are).
+    const putBack = recovery.requeued.filter((request) => request.putBack !== true && request.placement !== 'any').map((request) => ({ ...request, putBack: true as const }));
+    if (putBack.length > 0) await deps.writer.write({ putRequests: putBack });
     for (const app of await deps.store.listApps()) scheduler.apps.put(app);
     const now = deps.clock.now();
     await restoreUsage(deps.store, scheduler.usage, now);
@@ -346,9 +371,11 @@ export class Scheduler implements Disposable {
     this.#driver.started(instance, taskIds);
   }
 
-  completed(instance: AppInstance, completions: readonly Completion[]): void {
-    this.#driver.completed(instance, completions);
+  /** Returns how many completions were for tasks the instance does not hold (ignored). */
+  completed(instance: AppInstance, completions: readonly Completion[]): number {
+    const stray = this.#driver.completed(instance, completions);
     this.requestPass();
+    return stray;
   }
 
   // ---- requests ----
@@ -416,6 +443,12 @@ export class Scheduler implements Disposable {
     return explainApp(app, this.pending(appId), this.#inputs, this.#deps.clock.now());
   }
 
+  /** The app's refreshes that ran once and will not run again (src/engine/ranOnce.ts). */
+  ranOnce(appId: string): Promise<RanOnceWarning[]> {
+    const running = new Set(this.runs.forApp(appId).map((active) => active.run.identifier));
+    return findRanOnce(this.#deps.store, appId, (identifier) => running.has(identifier) || this.queue.get(appId, identifier) !== undefined);
+  }
+
   /** Each app's usage of its budgets, for `bgtasks apps`. */
   usageOf(appId: string): AppUsageSummary | undefined {
     const app = this.apps.get(appId);
@@ -424,20 +457,26 @@ export class Scheduler implements Disposable {
 
   /**
    * Starts a task now, bypassing policy (our supported `_simulateLaunchForTaskWithIdentifier`). Uses the
-   * pending request for the identifier, or makes one of `kind` when there is none.
+   * pending request for the identifier, or makes one of the kind {@link chooseRunKind} picks (never
+   * another kind than the identifier's).
    */
   async runNow(appId: string, identifier: string, kind?: SubmittableKind): Promise<string> {
     const app = this.#requireApp(appId);
     let entry = this.queue.get(appId, identifier);
-    if (!entry) {
-      const chosen = kind ?? (app.record.backgroundModes.includes('fetch') ? 'refresh' : 'processing');
+    // The app's own refusals (switched off, identifier not permitted) come before the question of kind.
+    const refused = entry ? null : checkIdentifier(app.record, identifier, this.#backgroundAppRefresh);
+    if (refused) throw new DaemonError(refused.code, refused.message, refused.field);
+    const [lastRun] = entry ? [] : await this.#deps.store.listRuns({ appId, identifier, limit: 1 });
+    const facts = { identifier, pendingKind: entry?.request.kind ?? null, requestedKind: kind, lastKind: lastRun?.kind ?? null, backgroundModes: app.record.backgroundModes };
+    const chosen = chooseRunKind(facts);
+    if (!entry && chosen) {
       // Submitted without a scheduling pass, so that it is this forced dispatch that starts it.
       const input = { identifier, kind: chosen, earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false, requiresUnmeteredNetwork: false, interval: null, tolerance: null, retry: null, continued: null };
       const [result] = await this.#submit(appId, [input], false);
       if (result && !result.ok) throw new DaemonError(result.error.code, result.error.message, result.error.field);
       entry = this.queue.get(appId, identifier);
-      if (!entry) throw new DaemonError('notPending', `${identifier} could not be queued`);
     }
+    if (!entry) throw new DaemonError('notPending', `${identifier} could not be queued`);
     return this.#driver.dispatch(app, entry, this.#deps.clock.now(), true);
   }
 

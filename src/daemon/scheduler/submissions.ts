@@ -1,6 +1,6 @@
 import type { SchedulerFault } from '../../engine/errors.js';
 import type { SchedulingOptions } from '../../engine/options.js';
-import type { RequestQueue } from '../../engine/requestQueue.js';
+import { countsAgainstLimit, type RequestQueue } from '../../engine/requestQueue.js';
 import { checkSubmission, requestFromInput } from '../../engine/submission.js';
 import type { HistoryEventInput, TaskRequest } from '../../engine/types.js';
 import type { RequestInput } from '../../protocol/messages.js';
@@ -51,7 +51,8 @@ export function admit(
       continue;
     }
     const existing = queue.get(appId, input.identifier)?.request;
-    const processing = queue.processingCount(appId) - (existing?.kind === 'processing' ? 1 : 0);
+    // The request this one replaces no longer counts; one the system put back never did.
+    const processing = queue.processingCount(appId) - (existing && countsAgainstLimit(existing) ? 1 : 0);
     const fault = checkSubmission(app.record, input, { processing }, context.options, context.backgroundAppRefresh, context.launchReason);
     if (fault) {
       results.push({ ok: false, error: fault });

@@ -1,5 +1,5 @@
 import { firstLine, type CommandRunner } from './commandRunner.js';
-import { commandFailed, runAll, type ActivateOptions, type Availability, type ManagerState, type ServiceController } from './serviceController.js';
+import { commandFailed, runAll, type ActivateOptions, type Availability, type LifecycleAction, type ManagerState, type ServiceController } from './serviceController.js';
 import { LAUNCHD_LABEL, type ServiceScope } from './servicePaths.js';
 
 /**
@@ -52,6 +52,21 @@ export class LaunchdController implements ServiceController {
   }
 
   async afterRemoval(): Promise<void> {}
+
+  /**
+   * launchd keeps a loaded job alive (KeepAlive), so stopping it is booting it out (until `start`, or the
+   * next login); starting loads it again; restarting is kickstart -k, which kills and starts it in place.
+   */
+  async lifecycle(action: LifecycleAction, file: string): Promise<string[][]> {
+    const loaded = await this.#loaded();
+    const commands: string[][] = action === 'stop'
+      ? (loaded ? [['launchctl', 'bootout', this.target]] : [])
+      : loaded
+        ? [['launchctl', 'kickstart', ...(action === 'restart' ? ['-k'] : []), this.target]]
+        : [['launchctl', 'bootstrap', this.domain, file]];
+    await runAll(this.runner, commands);
+    return commands;
+  }
 
   async state(): Promise<ManagerState> {
     const probe = await this.probe();

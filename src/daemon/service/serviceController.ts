@@ -32,6 +32,9 @@ export interface ActivateOptions {
   readonly changed: boolean;
 }
 
+/** `bgtasks service start | stop | restart`. */
+export type LifecycleAction = 'start' | 'stop' | 'restart';
+
 /** The system calls of one service manager (systemd or launchd), behind the runner. */
 export interface ServiceController {
   readonly manager: 'systemd' | 'launchd';
@@ -46,6 +49,8 @@ export interface ServiceController {
   /** Tells the manager the file is gone. */
   afterRemoval(): Promise<void>;
   state(): Promise<ManagerState>;
+  /** Starts, stops or restarts the installed service now; returns the commands it ran. */
+  lifecycle(action: LifecycleAction, file: string): Promise<string[][]>;
 }
 
 /** Runs each command in turn; the first failure is a `serviceCommandFailed` naming the command. */

@@ -10,6 +10,7 @@
  * | `permissionDenied`          | the service file's directory is not writable (a `--system` install without sudo) |
  * | `serviceManagerUnavailable` | the file is written but systemd/launchd cannot be reached to start it       |
  * | `serviceCommandFailed`      | systemctl/launchctl ran and failed                                          |
+ * | `serviceNotInstalled`       | `start`, `stop` or `restart` with no service file installed                 |
  */
 export type ServiceErrorCode =
   | 'invalidArgument'
@@ -17,7 +18,8 @@ export type ServiceErrorCode =
   | 'unsupportedPath'
   | 'permissionDenied'
   | 'serviceManagerUnavailable'
-  | 'serviceCommandFailed';
+  | 'serviceCommandFailed'
+  | 'serviceNotInstalled';
 
 export class ServiceError extends Error {
   override readonly name = 'ServiceError';

@@ -2,7 +2,7 @@ import { chownSync, existsSync, mkdirSync } from 'node:fs';
 import { shellLine, type CommandRunner } from './commandRunner.js';
 import { LaunchdController } from './launchdController.js';
 import { ServiceError } from './serviceErrors.js';
-import type { ManagerState, ServiceController } from './serviceController.js';
+import type { LifecycleAction, ManagerState, ServiceController } from './serviceController.js';
 import { readIfPresent, readServiceFile, removeServiceFile, renderServiceFile, writeServiceFile } from './serviceFiles.js';
 import { SYSTEM_HOME, serviceFilePath, type ServicePlatform, type ServiceScope } from './servicePaths.js';
 import { buildServiceSpec, readDaemonArguments, type ServiceSpec } from './serviceSpec.js';
@@ -230,4 +230,30 @@ function specOrNull(host: ServiceHost, target: ServiceTarget): ServiceSpec | nul
     if (error instanceof ServiceError) return null;
     throw error;
   }
+}
+
+export interface LifecycleResult {
+  readonly platform: ServicePlatform;
+  readonly scope: ServiceScope;
+  readonly file: string;
+  readonly action: LifecycleAction;
+  /** What was run, as a person would type it. */
+  readonly commands: readonly string[];
+}
+
+/**
+ * `bgtasks service start | stop | restart`: asks the service manager, so that it knows (a daemon stopped
+ * behind its back would be started again, or reported failed).
+ * @throws ServiceError `serviceNotInstalled`, `serviceManagerUnavailable` or `serviceCommandFailed`.
+ */
+export async function controlService(host: ServiceHost, scope: ServiceScope, action: LifecycleAction): Promise<LifecycleResult> {
+  const file = serviceFilePath(host.platform, scope, host.env);
+  if (readIfPresent(file) === null) {
+    throw new ServiceError('serviceNotInstalled', `no bgtasks service is installed (it would be ${file}): \`bgtasks service install${scope === 'system' ? ' --system' : ''}\`${action === 'stop' ? ', or stop a daemon started by hand with `bgtasks stop`' : ''}`);
+  }
+  const controller = controllerFor(host, scope);
+  const probe = await controller.probe();
+  if (!probe.available) throw new ServiceError('serviceManagerUnavailable', `cannot ${action} the service: ${probe.detail}`);
+  const commands = await controller.lifecycle(action, file);
+  return { platform: host.platform, scope, file, action, commands: commands.map(shellLine) };
 }

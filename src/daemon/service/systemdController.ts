@@ -1,5 +1,5 @@
 import { firstLine, shellLine, type CommandRunner } from './commandRunner.js';
-import { runAll, type ActivateOptions, type Availability, type ManagerState, type ServiceController } from './serviceController.js';
+import { runAll, type ActivateOptions, type Availability, type LifecycleAction, type ManagerState, type ServiceController } from './serviceController.js';
 import { SYSTEMD_UNIT_NAME, type ServiceScope } from './servicePaths.js';
 
 /** `systemctl is-system-running` states in which the manager takes commands (`offline` means none runs). */
@@ -49,6 +49,12 @@ export class SystemdController implements ServiceController {
     // it fails when there is nothing to forget, which is fine.
     const [command, ...args] = this.#systemctl('reset-failed', SYSTEMD_UNIT_NAME);
     await this.runner.run(command!, args);
+  }
+
+  async lifecycle(action: LifecycleAction): Promise<string[][]> {
+    const commands = [this.#systemctl(action, SYSTEMD_UNIT_NAME)];
+    await runAll(this.runner, commands);
+    return commands;
   }
 
   async state(): Promise<ManagerState> {

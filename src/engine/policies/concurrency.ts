@@ -4,8 +4,8 @@ import { allow, defer, type Policy } from '../policy.js';
 export const appConcurrencyPolicy: Policy = {
   name: 'appConcurrency',
   scope: 'app',
-  evaluate({ app, options }) {
-    if (app.runningCount < options.maxConcurrentTasksPerApp) return allow(this.name);
+  evaluate({ app, options, joinsBlock }) {
+    if (joinsBlock || app.runningCount < options.maxConcurrentTasksPerApp) return allow(this.name);
     return defer(this.name, {
       reason: 'appConcurrencyLimit',
       message: `the app already runs ${app.runningCount} tasks (maxConcurrentTasksPerApp is ${options.maxConcurrentTasksPerApp})`,
@@ -19,8 +19,8 @@ export const appConcurrencyPolicy: Policy = {
 export const systemConcurrencyPolicy: Policy = {
   name: 'systemConcurrency',
   scope: 'app',
-  evaluate({ systemRunningCount, options }) {
-    if (systemRunningCount < options.maxConcurrentTasks) return allow(this.name);
+  evaluate({ systemRunningCount, options, joinsBlock }) {
+    if (joinsBlock || systemRunningCount < options.maxConcurrentTasks) return allow(this.name);
     return defer(this.name, {
       reason: 'systemConcurrencyLimit',
       message: `the system already runs ${systemRunningCount} tasks (maxConcurrentTasks is ${options.maxConcurrentTasks})`,

@@ -10,14 +10,14 @@ const PRESSURES: readonly { readonly field: 'cpuPressure' | 'memoryPressure' | '
 
 /**
  * Processing tasks wait while the machine is under pressure (Linux PSI: tasks stalled on CPU, memory or
- * IO) at `pressureDefersProcessingAt` or worse; every task waits at `pressureDefersAllAt`. A running
- * processing task is expired when pressure reaches its threshold.
+ * IO) at `pressureDefersProcessingAt` or worse; every task waits at `pressureDefersAllAt`. Whether
+ * pressure stops a task that already runs is decided by `pressureStop` (sustained pressure, not the
+ * system's own load), not here.
  */
 export const systemPressurePolicy: Policy = {
   name: 'systemPressure',
   scope: 'request',
   discretionary: true,
-  enforcedWhileRunning: true,
   evaluate({ request, conditions, options }) {
     for (const { field, reason, what } of PRESSURES) {
       const threshold = thresholdFor(request.kind, options.pressureDefersProcessingAt, options.pressureDefersAllAt, conditions[field]);
@@ -32,7 +32,6 @@ export const thermalPolicy: Policy = {
   name: 'thermal',
   scope: 'request',
   discretionary: true,
-  enforcedWhileRunning: true,
   evaluate({ request, conditions, options }) {
     const state = conditions.thermalState;
     const threshold = thresholdFor(request.kind, options.thermalDefersProcessingAt, options.thermalDefersAllAt, state);

@@ -7,6 +7,7 @@ import { renderConditions } from './conditions.js';
 import { renderFleet } from './fleet.js';
 import { renderNotifications } from './notifications.js';
 import { setText } from './dom.js';
+import { clockSeconds } from './format.js';
 import { renderPending, renderQueue } from './requests.js';
 import { renderRunning } from './running.js';
 import { renderTimeline } from './timeline.js';
@@ -17,7 +18,7 @@ let latest = null;
 function render(snapshot) {
   latest = snapshot;
   document.body.dataset.state = 'ready';
-  setText($('daemon-info'), `Daemon ${snapshot.daemonVersion} · ${snapshot.profile} profile · updated ${new Date(snapshot.at).toLocaleTimeString()}`);
+  setText($('daemon-info'), `Daemon ${snapshot.daemonVersion} · ${snapshot.profile} profile · updated ${clockSeconds(snapshot.at)}`);
   renderConditions($('conditions'), snapshot);
   renderRunning($('running'), snapshot);
   renderNotifications($('notifications'), snapshot, refresh);

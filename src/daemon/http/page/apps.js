@@ -2,6 +2,7 @@
 // Settings › General › Background App Refresh).
 import { api } from './api.js';
 import { h, reconcile, setAttr, setText, switchButton, toast } from './dom.js';
+import { when } from './format.js';
 import { avatar } from './running.js';
 
 const refs = new WeakMap();
@@ -24,8 +25,9 @@ function createRow(app, refresh) {
   const name = h('span', { class: 'app-name' });
   const detail = h('span', { class: 'app-detail' });
   const toggleButton = switchButton(`Background App Refresh for ${app.appId}`, (enabled, button) => toggle(button, enabled, (on) => api.setAppEnabled(app.appId, on), refresh));
-  const row = h('li', { class: 'app' }, avatar(app.appId), h('div', { class: 'app-body' }, name, detail), toggleButton);
-  refs.set(row, { name, detail, toggle: toggleButton });
+  const warning = h('p', { class: 'app-warning', role: 'note', hidden: '' });
+  const row = h('li', { class: 'app' }, avatar(app.appId), h('div', { class: 'app-body' }, name, detail, warning), toggleButton);
+  refs.set(row, { name, detail, warning, toggle: toggleButton });
   return row;
 }
 
@@ -39,6 +41,10 @@ function updateRow(row, app, globalOn) {
   const pushes = app.pushes?.held ? `${app.pushes.held} push${app.pushes.held === 1 ? '' : 'es'} held until you open it` : app.pushes?.waiting ? `${app.pushes.waiting} push${app.pushes.waiting === 1 ? '' : 'es'} waiting` : null;
   const notices = app.notifications === 'granted' ? 'notifications on' : app.notifications === 'denied' ? 'notifications off' : null;
   setText(r.detail, [state, app.running ? `${app.running} running` : null, app.pending ? `${app.pending} pending` : null, pushes, budget, notices].filter(Boolean).join(' · '));
+  // A refresh that ran once and will not run again (src/engine/ranOnce.ts), with the fix.
+  const ranOnce = app.ranOnce ?? [];
+  r.warning.hidden = ranOnce.length === 0;
+  setText(r.warning, ranOnce.map((warning) => `⚠ ${warning.message} (last run ${when(warning.lastRunAt)}). Fix: ${warning.fix}.`).join(' '));
   syncSwitch(r.toggle, app.enabled);
   // The global switch overrides each app's: theirs are kept but cannot act while it is off.
   r.toggle.disabled = !globalOn || r.toggle.dataset.busy === 'true';

@@ -2,7 +2,7 @@
 // nodes with their state, the pool of requests any node may run (and who holds each), and the latest
 // runs anywhere with the node that ran them. Rows are keyed, so they update in place.
 import { h, reconcile, setAttr, setText } from './dom.js';
-import { clock, duration, outcomeLabel, relative } from './format.js';
+import { duration, outcomeLabel, relative, when } from './format.js';
 
 const STATE_WORDS = { alive: 'Alive', lost: 'Lost', stopped: 'Stopped' };
 const STATE_TONES = { alive: 'ok', lost: 'bad', stopped: 'muted' };
@@ -66,7 +66,7 @@ const poolCells = (now) => (request) => [
   request.identifier,
   request.appId,
   request.heldBy ? { text: `→ ${request.heldBy}`, title: `Claimed by ${request.heldBy}: it starts there`, tone: 'ok' } : { text: 'Waiting for a node', tone: 'muted' },
-  request.earliestBeginAt && request.earliestBeginAt > now ? `not before ${clock(request.earliestBeginAt)}` : 'now',
+  request.earliestBeginAt && request.earliestBeginAt > now ? `not before ${when(request.earliestBeginAt, now)}` : 'now',
   relative(request.submittedAt, now),
 ];
 

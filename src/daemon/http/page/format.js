@@ -25,6 +25,20 @@ export function clockSeconds(at) {
   return new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 
+/** Every time on the page is written this way: the clock for today, with the day in front for another day. */
+export function when(at, now = Date.now()) {
+  const date = new Date(at);
+  if (date.toDateString() === new Date(now).toDateString()) return clock(at);
+  return `${date.toLocaleDateString([], { weekday: 'short', day: 'numeric', month: 'short' })}, ${clock(at)}`;
+}
+
+const ISO_TIME = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?Z\b/g;
+
+/** The daemon's messages carry ISO times (for logs and scripts); the page writes them as it writes every time. */
+export function withPageTimes(text, now = Date.now()) {
+  return String(text).replace(ISO_TIME, (iso) => when(Date.parse(iso), now));
+}
+
 export function relative(at, now) {
   const delta = at - now;
   if (Math.abs(delta) < 5000) return 'now';
@@ -69,8 +83,21 @@ export function reasonLabel(code) {
 }
 
 /** Timeline colours: what happened to a run, in five groups a person tells apart. */
+/**
+ * Stops for pressure (src/engine/policies/pressureStop.ts, PRESSURE_STOP_REASONS; this page is plain
+ * JavaScript, so the words are repeated here): not "ran out of time".
+ */
+const PRESSURE_STOPS = {
+  machineNeededCpu: 'stopped: the machine needed its CPU',
+  machineNeededMemory: 'stopped: the machine needed its memory',
+  machineNeededIo: 'stopped: the machine needed its disk',
+  machineTooHot: 'stopped: the machine was too hot',
+  systemPressure: 'stopped: the machine needed its memory',
+};
+
 export function outcomeGroup(run) {
   if (run.expirationReason === 'userCancelled') return 'cancelled';
+  if (PRESSURE_STOPS[run.expirationReason] && run.outcome !== 'success') return 'pressure';
   switch (run.outcome) {
     case 'success': return 'success';
     case 'expired':
@@ -86,12 +113,14 @@ export const OUTCOME_GROUPS = [
   ['failure', 'Failed'],
   ['expired', 'Ran out of time'],
   ['cancelled', 'Cancelled'],
+  ['pressure', 'Stopped: the machine needed it'],
   ['stopped', 'Interrupted'],
   ['running', 'Running'],
 ];
 
 export function outcomeLabel(run) {
   if (run.expirationReason === 'userCancelled') return 'cancelled by you';
+  if (PRESSURE_STOPS[run.expirationReason] && run.outcome !== 'success') return PRESSURE_STOPS[run.expirationReason];
   const words = { success: 'completed', failure: 'failed', expired: `expired (${run.expirationReason ?? 'time limit'})`, terminatedAfterExpiration: 'stopped after expiring', noHandler: 'no handler', interrupted: 'interrupted', appExited: 'app exited', launchFailed: 'launch failed' };
   return words[run.outcome] ?? String(run.outcome);
 }

@@ -2,7 +2,7 @@
 // with what holds each one: the reason codes as words, and the daemon's sentence.
 import { api } from './api.js';
 import { h, reconcile, setAttr, setText, toast } from './dom.js';
-import { KIND_LABELS, clock, reasonLabel, relative } from './format.js';
+import { KIND_LABELS, reasonLabel, relative, when, withPageTimes } from './format.js';
 import { avatar } from './running.js';
 
 const refs = new WeakMap();
@@ -77,8 +77,8 @@ function updatePending(node, request, now) {
   setText(r.title, request.title || request.identifier);
   setText(r.kind, KIND_LABELS[request.kind] ?? request.kind);
   setAttr(r.kind, 'data-kind', request.kind);
-  const when = request.earliestBeginAt && request.earliestBeginAt > now ? `not before ${clock(request.earliestBeginAt)} (${relative(request.earliestBeginAt, now)})` : null;
-  setText(r.detail, [request.title ? request.identifier : null, request.appId, `submitted ${relative(request.submittedAt, now)}`, when].filter(Boolean).join(' · '));
+  const due = request.earliestBeginAt && request.earliestBeginAt > now ? `not before ${when(request.earliestBeginAt, now)} (${relative(request.earliestBeginAt, now)})` : null;
+  setText(r.detail, [request.title ? request.identifier : null, request.appId, `submitted ${relative(request.submittedAt, now)}`, due].filter(Boolean).join(' · '));
   node.classList.toggle('is-ready', request.eligible);
   const codes = request.eligible ? ['ready'] : request.reasons;
   reconcile(r.reasons, codes, (code) => code, () => h('li', { class: 'reason' }), (chip, code) => {
@@ -86,5 +86,5 @@ function updatePending(node, request, now) {
     setAttr(chip, 'title', code === 'ready' ? null : code);
     chip.classList.toggle('reason-ready', code === 'ready');
   });
-  setText(r.message, request.eligible ? 'Starts at the next scheduling pass.' : (request.message ?? ''));
+  setText(r.message, request.eligible ? 'Starts at the next scheduling pass.' : withPageTimes(request.message ?? '', now));
 }

@@ -4,6 +4,7 @@ import type { PgContext } from './context.js';
 import { deleteApps } from './deleteApps.js';
 import { deleteRequests } from './deleteRequests.js';
 import { insertRuns } from './insertRuns.js';
+import { deleteLeases, putLeases } from './leases.js';
 import { insertNotifications, updateNotifications } from './notifications.js';
 import { insertPushes, updatePushes } from './pushes.js';
 import { putApps } from './putApps.js';
@@ -31,6 +32,8 @@ export async function applyBatch(ctx: PgContext, batch: StoreBatch): Promise<voi
   if (has(batch.updatePushes)) await updatePushes(ctx, batch.updatePushes);
   if (has(batch.insertNotifications)) await insertNotifications(ctx, batch.insertNotifications);
   if (has(batch.updateNotifications)) await updateNotifications(ctx, batch.updateNotifications);
+  if (has(batch.putLeases)) await putLeases(ctx, batch.putLeases);
+  if (has(batch.deleteLeases)) await deleteLeases(ctx, batch.deleteLeases);
 }
 
 /** Whether the batch writes anything; an empty one needs no transaction, and so no commit. */
@@ -47,6 +50,8 @@ export function batchHasWrites(batch: StoreBatch): boolean {
     has(batch.insertPushes) ||
     has(batch.updatePushes) ||
     has(batch.insertNotifications) ||
-    has(batch.updateNotifications)
+    has(batch.updateNotifications) ||
+    has(batch.putLeases) ||
+    has(batch.deleteLeases)
   );
 }

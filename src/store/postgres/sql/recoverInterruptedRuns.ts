@@ -1,4 +1,4 @@
-import { requestFromRun, type HistoryEventInput, type TaskRequest, type TaskRun } from '../../../engine/types.js';
+import { endedLeasedRun, leasedRun, requestFromRun, type HistoryEventInput, type TaskRequest, type TaskRun } from '../../../engine/types.js';
 import type { RecoveryResult } from '../../store.js';
 import { appendEvents } from './appendEvents.js';
 import { installedApps } from './apps.js';
@@ -6,6 +6,8 @@ import type { PgContext } from './context.js';
 import { pendingRequests } from './listRequests.js';
 import { lockActiveRuns } from './listRuns.js';
 import { insertRequests } from './putRequests.js';
+import { insertRuns } from './insertRuns.js';
+import { deleteLeases, listLeases } from './leases.js';
 
 const REASON = 'daemonStopped';
 
@@ -16,7 +18,7 @@ UPDATE runs SET state = 'finished', outcome = 'interrupted', reason = $2, comple
 WHERE node_id = $1 AND task_id = ANY($4::text[])`;
 
 /** Where a run's request waits: the pool for an `'any'` run, this node for a device run. */
-function slot(run: TaskRun | TaskRequest, pooled: boolean): string {
+function slot(run: Pick<TaskRun, 'appId' | 'identifier'>, pooled: boolean): string {
   return `${pooled ? 'pool' : 'device'}\u0000${run.appId}\u0000${run.identifier}`;
 }
 
@@ -32,6 +34,7 @@ function slot(run: TaskRun | TaskRequest, pooled: boolean): string {
  */
 export async function recoverInterruptedRuns(ctx: PgContext, at: number): Promise<RecoveryResult> {
   await ctx.run(RELEASE_CLAIMS, [ctx.nodeId]);
+  await materializeLeases(ctx, at);
   const active = await lockActiveRuns(ctx);
   if (active.length === 0) return { interrupted: [], requeued: [] };
 
@@ -73,4 +76,42 @@ export async function recoverInterruptedRuns(ctx: PgContext, at: number): Promis
   await insertRequests(ctx, inserted);
   await appendEvents(ctx, events);
   return { interrupted, requeued };
+}
+
+const EXISTING_RUNS = /* sql */ `SELECT task_id AS "taskId" FROM runs WHERE task_id = ANY($1::text[])`;
+
+/**
+ * The tasks of blocks still leased when the daemon stopped have no run yet (a block's run is written
+ * once, when it finishes). Each gets its run as it was handed over, built from its request, which never
+ * left the store: it is then finished `interrupted` below like any run that was active, its request
+ * pending already. A task whose request is gone or was replaced is finished here, `interrupted` and not
+ * requeued. A fixed number of statements, however many tasks were leased.
+ */
+async function materializeLeases(ctx: PgContext, at: number): Promise<void> {
+  const leases = await listLeases(ctx);
+  if (leases.length === 0) return;
+  const taskIds = leases.flatMap((lease) => lease.tasks.map((task) => task.taskId));
+  const existing = new Set((await ctx.rows<{ taskId: string }>(EXISTING_RUNS, [taskIds])).map((row) => row.taskId));
+  const pending = new Map<string, TaskRequest>();
+  for (const { request, pooled } of await pendingRequests(ctx, [...new Set(leases.map((lease) => lease.appId))])) {
+    if (!pooled) pending.set(slot(request, false), request);
+  }
+  const runs: TaskRun[] = [];
+  const events: HistoryEventInput[] = [];
+  for (const lease of leases) {
+    for (const task of lease.tasks) {
+      if (existing.has(task.taskId)) continue;
+      const request = pending.get(slot({ appId: lease.appId, identifier: task.identifier }, false));
+      if (request?.requestId === task.requestId) {
+        runs.push(leasedRun(lease, task, request));
+        continue;
+      }
+      runs.push(endedLeasedRun(lease, task, at, REASON));
+      const detail = request ? { requeued: false, supersededBy: request.requestId } : { requeued: false, requestGone: true };
+      events.push({ at, appId: lease.appId, identifier: task.identifier, taskId: task.taskId, type: 'interrupted', reason: REASON, detail });
+    }
+  }
+  if (runs.length > 0) await insertRuns(ctx, runs);
+  if (events.length > 0) await appendEvents(ctx, events);
+  await deleteLeases(ctx, leases.map((lease) => lease.leaseId));
 }

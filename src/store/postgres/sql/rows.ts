@@ -34,9 +34,10 @@ const REQUEST_FIELD_COLUMNS = {
   continued: ['continued', 'jsonb'],
   placement: ['placement', 'text'],
   submittedAt: ['submitted_at', 'bigint'],
+  requeueOnExit: ['requeue_on_exit', 'boolean'],
 } as const;
 
-export const REQUEST_COLUMNS = REQUEST_FIELD_COLUMNS satisfies Record<Exclude<keyof TaskRequest, 'push'>, readonly [string, PgType]>;
+export const REQUEST_COLUMNS = { ...REQUEST_FIELD_COLUMNS, putBack: ['put_back', 'boolean'] } as const satisfies Record<Exclude<keyof TaskRequest, 'push'>, readonly [string, PgType]>;
 
 export const RUN_COLUMNS = {
   taskId: ['task_id', 'text'],
@@ -93,13 +94,16 @@ export function columnList(columns: Columns): string {
     .join(', ');
 }
 
+/** What an absent optional field means, as the column stores it. */
+const ABSENT_MEANS: Readonly<Record<string, string>> = { placement: `'device'`, requeueOnExit: 'TRUE', putBack: 'FALSE' };
+
 /**
- * `x."taskId", x."requestId", …`: the unpacked values in field order. `placement` is written
- * `'device'` when absent, the column's meaning of an absent field.
+ * `x."taskId", x."requestId", …`: the unpacked values in field order. An optional field (`placement`,
+ * `requeueOnExit`, `putBack`) is written as the column's meaning of its absence when absent.
  */
 export function valueList(columns: Columns, alias: string): string {
   return Object.keys(columns)
-    .map((field) => (field === 'placement' ? `coalesce(${alias}.placement, 'device')` : `${alias}."${field}"`))
+    .map((field) => (ABSENT_MEANS[field] !== undefined ? `coalesce(${alias}."${field}", ${ABSENT_MEANS[field]})` : `${alias}."${field}"`))
     .join(', ');
 }
 
@@ -137,14 +141,25 @@ export const REQUEST_SELECT = selectList(REQUEST_COLUMNS);
 export const APP_SELECT = selectList(APP_COLUMNS);
 export const EVENT_SELECT = `seq, ${selectList(EVENT_COLUMNS)}`;
 
-/** Rows as selected with the `*_SELECT` lists; the placement column always holds a value. */
-export type RunRow = Omit<TaskRun, 'placement'> & { placement: string };
-export type RequestRow = Omit<TaskRequest, 'placement'> & { placement: string };
+/** Rows as selected with the `*_SELECT` lists; the placement and flag columns always hold a value. */
+export type RunRow = Omit<TaskRun, 'placement' | 'requeueOnExit'> & { placement: string; requeueOnExit: boolean };
+export type RequestRow = Omit<TaskRequest, 'placement' | 'requeueOnExit' | 'putBack'> & { placement: string; requeueOnExit: boolean; putBack: boolean };
 
-/** A selected run or request as its record: `placement` is `'any'`, or absent for `'device'`. */
-export function withPlacement<T extends { placement?: 'any' }>(row: Omit<T, 'placement'> & { placement: string }): T {
-  const { placement, ...rest } = row;
-  return (placement === 'any' ? { ...rest, placement } : rest) as unknown as T;
+type OptionalFields = { placement?: 'any'; requeueOnExit?: false; putBack?: true };
+type StoredOptionals = { placement: string; requeueOnExit: boolean; putBack?: boolean };
+
+/**
+ * A selected run or request as its record: `placement` is `'any'` or absent for `'device'`,
+ * `requeueOnExit` is `false` or absent, `putBack` is `true` or absent.
+ */
+export function withPlacement<T extends OptionalFields>(row: Omit<T, keyof OptionalFields> & StoredOptionals): T {
+  const { placement, requeueOnExit, putBack, ...rest } = row;
+  return {
+    ...rest,
+    ...(placement === 'any' ? { placement } : {}),
+    ...(requeueOnExit === false ? { requeueOnExit } : {}),
+    ...(putBack === true ? { putBack } : {}),
+  } as unknown as T;
 }
 
 /**

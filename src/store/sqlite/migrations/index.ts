@@ -3,6 +3,8 @@ import { sql as schedulingFields } from './0002_scheduling_fields.js';
 import { sql as continuedTasks } from './0003_continued_tasks.js';
 import { sql as pushesNotifications } from './0004_pushes_notifications.js';
 import { sql as placement } from './0005_placement.js';
+import { sql as requeueOnExitPutBack } from './0006_requeue_on_exit_put_back.js';
+import { sql as leases } from './0007_leases.js';
 
 /** One step of the SQLite schema. `version` numbers start at 1 and have no gaps. */
 export interface Migration {
@@ -22,6 +24,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'continued_tasks', sql: continuedTasks },
   { version: 4, name: 'pushes_notifications', sql: pushesNotifications },
   { version: 5, name: 'placement', sql: placement },
+  { version: 6, name: 'requeue_on_exit_put_back', sql: requeueOnExitPutBack },
+  { version: 7, name: 'leases', sql: leases },
 ];
 
 /** The schema version this code knows; a store at a higher version was written by a newer bgtasks. */

@@ -4,6 +4,7 @@ import type { SqlContext } from './context.js';
 import { deleteApps } from './deleteApps.js';
 import { deleteRequests } from './deleteRequests.js';
 import { insertRuns } from './insertRuns.js';
+import { deleteLeases, putLeases } from './leases.js';
 import { insertNotifications, updateNotifications } from './notifications.js';
 import { insertPushes, updatePushes } from './pushes.js';
 import { putApps } from './putApps.js';
@@ -28,6 +29,8 @@ export function applyBatch(ctx: SqlContext, batch: StoreBatch): void {
   if (batch.updatePushes) updatePushes(ctx, batch.updatePushes);
   if (batch.insertNotifications) insertNotifications(ctx, batch.insertNotifications);
   if (batch.updateNotifications) updateNotifications(ctx, batch.updateNotifications);
+  if (batch.putLeases) putLeases(ctx, batch.putLeases);
+  if (batch.deleteLeases) deleteLeases(ctx, batch.deleteLeases);
 }
 
 /** Whether the batch writes anything; an empty one needs no transaction, and so no fsync. */
@@ -44,6 +47,8 @@ export function batchHasWrites(batch: StoreBatch): boolean {
     (batch.insertPushes?.length ?? 0) > 0 ||
     (batch.updatePushes?.length ?? 0) > 0 ||
     (batch.insertNotifications?.length ?? 0) > 0 ||
-    (batch.updateNotifications?.length ?? 0) > 0
+    (batch.updateNotifications?.length ?? 0) > 0 ||
+    (batch.putLeases?.length ?? 0) > 0 ||
+    (batch.deleteLeases?.length ?? 0) > 0
   );
 }

@@ -1,6 +1,6 @@
 import type { TaskRun } from '../../../engine/types.js';
 import type { SqlContext } from './context.js';
-import { RUN_COLUMNS, RUN_FIELDS, runParam } from './rows.js';
+import { RUN_COLUMNS, RUN_FIELDS, runParams } from './rows.js';
 
 const INSERT_RUN = /* sql */ `
 INSERT INTO runs (${Object.values(RUN_COLUMNS).join(', ')})
@@ -10,6 +10,6 @@ VALUES (${RUN_FIELDS.map(() => '?').join(', ')})`;
 export function insertRuns(ctx: SqlContext, runs: readonly TaskRun[]): void {
   const statement = ctx.statement(INSERT_RUN);
   for (const run of runs) {
-    statement.run(...RUN_FIELDS.map((field) => runParam(field, run[field])));
+    statement.run(...runParams(run));
   }
 }

@@ -20,7 +20,9 @@ ON CONFLICT (app_id, identifier) DO UPDATE SET
   retry = excluded.retry,
   attempt = excluded.attempt,
   continued = excluded.continued,
-  placement = excluded.placement`;
+  placement = excluded.placement,
+  requeue_on_exit = excluded.requeue_on_exit,
+  put_back = excluded.put_back`;
 
 /**
  * Inserts each request, replacing the pending request with the same (appId, identifier), its

@@ -41,6 +41,8 @@ export const RUN_COLUMNS = {
   continued: 'continued',
   // Migration 5 appended this.
   placement: 'placement',
+  // Migration 6 appended this.
+  requeueOnExit: 'requeue_on_exit',
 } as const satisfies Record<keyof TaskRun, string>;
 
 /** A field of {@link TaskRun}. */
@@ -64,8 +66,50 @@ const RUN_JSON_FIELDS: ReadonlySet<string> = new Set<JsonField>(['recurrence', '
 export function runParam(field: RunField, value: unknown): unknown {
   if (RUN_BOOLEAN_FIELDS.has(field)) return value ? 1 : 0;
   if (field === 'placement') return value ?? 'device';
+  if (field === 'requeueOnExit') return value === false ? 0 : 1;
   if (RUN_JSON_FIELDS.has(field)) return jsonParam(value);
   return value;
+}
+
+/**
+ * Every column of a run's row, in {@link RUN_FIELDS} order, as the columns store them: {@link runParam}
+ * field by field, written out because a busy daemon inserts tens of thousands of runs a second
+ * (test/unit/sqliteStore.test.ts holds the two together).
+ */
+export function runParams(run: TaskRun): unknown[] {
+  return [
+    run.taskId,
+    run.requestId,
+    run.appId,
+    run.identifier,
+    run.kind,
+    run.requiresNetworkConnectivity ? 1 : 0,
+    run.requiresExternalPower ? 1 : 0,
+    run.earliestBeginAt,
+    run.submittedAt,
+    run.eligibleAt,
+    run.forced ? 1 : 0,
+    run.state,
+    run.launch,
+    run.launchedAt,
+    run.startedAt,
+    run.deadlineAt,
+    run.expiredAt,
+    run.expirationReason,
+    run.completedAt,
+    run.outcome,
+    run.reason,
+    run.error,
+    run.requiresUnmeteredNetwork ? 1 : 0,
+    jsonParam(run.recurrence),
+    jsonParam(run.retry),
+    run.attempt,
+    run.background ? 1 : 0,
+    run.cpuMs,
+    jsonParam(run.continued),
+    run.placement ?? 'device',
+    run.requeueOnExit === false ? 0 : 1,
+  ];
 }
 
 // Validation has already checked these objects hold only integers and a known string, so
@@ -96,6 +140,9 @@ const REQUEST_COLUMNS = {
   continued: 'continued',
   // Migration 5 appended this.
   placement: 'placement',
+  // Migration 6 appended these.
+  requeueOnExit: 'requeue_on_exit',
+  putBack: 'put_back',
 } as const satisfies Record<Exclude<keyof TaskRequest, 'push'>, string>;
 
 const APP_COLUMNS = {
@@ -137,8 +184,12 @@ type Stored<T, Bools extends keyof T, Json extends keyof T = never> = {
   [K in keyof T]: K extends Bools ? number : K extends Json ? (null extends T[K] ? string | null : string) : T[K];
 };
 /** Rows as selected with the `*_SELECT` lists; the placement column always holds a value. */
-export type RunRow = Omit<Stored<TaskRun, RunBooleanField, JsonField>, 'placement'> & { placement: string };
-export type RequestRow = Omit<Stored<TaskRequest, Exclude<RunBooleanField, 'forced' | 'background'>, JsonField>, 'placement'> & { placement: string };
+export type RunRow = Omit<Stored<TaskRun, RunBooleanField, JsonField>, 'placement' | 'requeueOnExit'> & { placement: string; requeueOnExit: number };
+export type RequestRow = Omit<Stored<TaskRequest, Exclude<RunBooleanField, 'forced' | 'background'>, JsonField>, 'placement' | 'requeueOnExit' | 'putBack'> & {
+  placement: string;
+  requeueOnExit: number;
+  putBack: number;
+};
 
 /** The placement field as records carry it: `'any'`, or absent for `'device'`. */
 function placementField(stored: string): { placement?: 'any' } {
@@ -147,12 +198,18 @@ function placementField(stored: string): { placement?: 'any' } {
 export type AppRow = Stored<AppRecord, 'enabled', 'launch' | 'permittedIdentifiers' | 'backgroundModes'>;
 export type EventRow = Omit<HistoryEvent, 'detail'> & { detail: string | null };
 
+/** The optional flags as records carry them: present only when they differ from the default. */
+function flagFields(requeueOnExit: number, putBack = 0): { requeueOnExit?: false; putBack?: true } {
+  return { ...(requeueOnExit === 0 ? { requeueOnExit: false } : {}), ...(putBack === 1 ? { putBack: true } : {}) };
+}
+
 /** A selected run row as the engine's {@link TaskRun}. */
 export function toRun(row: RunRow): TaskRun {
-  const { placement, ...rest } = row;
+  const { placement, requeueOnExit, ...rest } = row;
   return {
     ...rest,
     ...placementField(placement),
+    ...flagFields(requeueOnExit),
     requiresNetworkConnectivity: row.requiresNetworkConnectivity === 1,
     requiresExternalPower: row.requiresExternalPower === 1,
     requiresUnmeteredNetwork: row.requiresUnmeteredNetwork === 1,
@@ -166,10 +223,11 @@ export function toRun(row: RunRow): TaskRun {
 
 /** A selected request row as the engine's {@link TaskRequest}. */
 export function toRequest(row: RequestRow): TaskRequest {
-  const { placement, ...rest } = row;
+  const { placement, requeueOnExit, putBack, ...rest } = row;
   return {
     ...rest,
     ...placementField(placement),
+    ...flagFields(requeueOnExit, putBack),
     requiresNetworkConnectivity: row.requiresNetworkConnectivity === 1,
     requiresExternalPower: row.requiresExternalPower === 1,
     requiresUnmeteredNetwork: row.requiresUnmeteredNetwork === 1,
@@ -212,6 +270,8 @@ export function requestParams(request: TaskRequest): unknown[] {
     request.attempt,
     jsonParam(request.continued),
     request.placement ?? 'device',
+    request.requeueOnExit === false ? 0 : 1,
+    request.putBack === true ? 1 : 0,
   ];
 }
 

@@ -1,5 +1,5 @@
 /**
- * Migration 2: indexes for the maintainer's pruning. It deletes finished runs and events older than the
+ * Migration 4: indexes for the maintainer's pruning. It deletes finished runs and events older than the
  * retention, oldest first, a bounded number per round; without an index on the age, each round walked
  * every run and every event of the fleet to find few or none. Both partial or narrow, so cheap to keep.
  *
