@@ -31,7 +31,7 @@ WHERE state <> 'finished' AND placement = 'any' AND node_id = ANY($1::text[])
 ORDER BY seq
 FOR UPDATE SKIP LOCKED`;
 const POOL_HAS = /* sql */ `SELECT request_id AS "requestId" FROM requests WHERE node_id IS NULL AND app_id = $1 AND identifier = $2`;
-// Oldest first by age, over the indexes of migration 2: a round that finds nothing to prune reads one
+// Oldest first by age, over the indexes of migration 4: a round that finds nothing to prune reads one
 // index entry, not every run and event of the fleet.
 /** @internal */
 export const PRUNE_RUNS = /* sql */ `DELETE FROM runs WHERE seq IN (SELECT seq FROM runs WHERE state = 'finished' AND completed_at < $1 ORDER BY completed_at LIMIT ${PRUNE_LIMIT})`;
