@@ -75,7 +75,7 @@ export async function runFleet({ n, concurrency, nodes, kill = false }: FleetOpt
   const systems: BenchSystem[] = [];
   const warnings = new Map<string, number>();
   const countDir = mkdtempSync(join(tmpdir(), 'bgt-bench-rt-'));
-  const roundTrips = (): number => readdirSync(countDir).reduce((sum, file) => sum + Number(readFileSync(join(countDir, file), 'utf8') || 0), 0);
+  const roundTrips = (): number => readdirSync(countDir).filter((file) => !file.endsWith('.tmp')).reduce((sum, file) => sum + Number(readFileSync(join(countDir, file), 'utf8') || 0), 0);
   try {
     const options = { profile: 'server', maxConcurrentTasks: concurrency, maxConcurrentTasksPerApp: concurrency, maxPendingProcessingPerApp: n + 1_000 };
     // Started together, as a fleet's machines often are (the schema's migration lock makes them take turns).

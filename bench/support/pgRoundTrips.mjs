@@ -5,7 +5,7 @@
  * `$BGTASKS_BENCH_PG_COUNT_DIR/<pid>` every 100 ms and at exit (once there is one), for the benchmark to
  * sum before and after. Processes the daemon launches inherit the preload; they make no queries.
  */
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 
@@ -20,8 +20,11 @@ if (dir) {
     count += 1;
     return query.apply(this, args);
   };
+  // Written aside, then renamed: the benchmark reading it mid-write must not see a truncated count.
   const write = () => {
-    if (count > 0) writeFileSync(file, String(count));
+    if (count === 0) return;
+    writeFileSync(`${file}.tmp`, String(count));
+    renameSync(`${file}.tmp`, file);
   };
   setInterval(write, 100).unref();
   process.on('exit', write);
