@@ -81,6 +81,11 @@ export async function run({ quick }: BenchOptions): Promise<BenchReport> {
       fleet.push(await runFleet({ n: fleetN, concurrency, nodes }));
       results.push(fleet.at(-1)!);
     }
+    if (concurrency === 50) {
+      // Issue 19: the last of three nodes SIGKILLed mid-run, with work in hand.
+      fleet.push(await runFleet({ n: fleetN, concurrency, nodes: 3, kill: true }));
+      results.push(fleet.at(-1)!);
+    }
     for (const [name, runPeer] of Object.entries(PEERS)) {
       // pg-boss 10 sleeps its polling interval between batches: at this N it would take minutes for a known result.
       const peerN = name === 'pg-boss' ? Math.min(n, 10_000) : n;
@@ -96,6 +101,7 @@ export async function run({ quick }: BenchOptions): Promise<BenchReport> {
   });
   const ours = (concurrency: number): number => results.find((result) => result.peer === 'bgtasks' && result.concurrency === concurrency)!.processPerSec;
   targets.push(fleetCheck(fleet, concurrencies, ours));
+  targets.push(...fleetSpeedChecks(fleet, results));
   return {
     name: 'throughput',
     method: `${n.toLocaleString('en-US')} no-op tasks/jobs enqueued, then processed to durable completion (bgtasks fleet rows: ${fleetN.toLocaleString('en-US')}, placement 'any', C slots per node); per peer its fastest durable settings (config column); one run each, same machine`,
@@ -121,7 +127,7 @@ export async function run({ quick }: BenchOptions): Promise<BenchReport> {
  * the nodes are given with it; no speed is required of them.
  */
 function fleetCheck(fleet: readonly FleetResult[], concurrencies: readonly number[], ours: (concurrency: number) => number): TargetCheck {
-  const row = (nodes: number, concurrency: number): FleetResult => fleet.find((result) => result.nodes === nodes && result.concurrency === concurrency)!;
+  const row = (nodes: number, concurrency: number): FleetResult => fleet.find((result) => result.nodes === nodes && result.concurrency === concurrency && !result.takeover)!;
   const ratios = concurrencies.map((concurrency) => {
     const [one, three] = [row(1, concurrency), row(3, concurrency)];
     return `C=${concurrency}: 3 nodes ÷ 1 node ${(three.processPerSec / one.processPerSec).toFixed(2)}x, 1 node ÷ SQLite ${(one.processPerSec / ours(concurrency)).toFixed(3)}x, 3 nodes ÷ SQLite ${(three.processPerSec / ours(concurrency)).toFixed(3)}x (3 nodes ran ${Object.values(three.perNode).join(' / ')})`;
@@ -133,4 +139,36 @@ function fleetCheck(fleet: readonly FleetResult[], concurrencies: readonly numbe
   ]);
   const met = fleet.every((result) => result.extraRuns === 0 && result.unsuccessful === 0);
   return { target: 'fleet mode: the workload runs on 1 and 3 nodes, every task finished once', measured: [...ratios, ...(faults.length > 0 ? faults : ['no task ran twice, no daemon warnings'])].join('; '), met };
+}
+
+/**
+ * Issue 19's targets, at C=50 in this run: one node at least 5× pg-boss and half of graphile-worker on
+ * the same PostgreSQL; three nodes at least 1.5× one node. With the round trips per task beside them.
+ */
+function fleetSpeedChecks(fleet: readonly FleetResult[], results: readonly PeerResult[]): TargetCheck[] {
+  const at = 50;
+  const one = fleet.find((result) => result.nodes === 1 && result.concurrency === at);
+  const three = fleet.find((result) => result.nodes === 3 && result.concurrency === at && !result.takeover);
+  const killed = fleet.find((result) => result.takeover !== undefined);
+  const peer = (name: string): PeerResult | undefined => results.find((result) => result.peer === name && result.concurrency === at);
+  const [boss, graphileRow] = [peer('pg-boss'), peer('graphile-worker')];
+  if (!one || !three || !boss || !graphileRow) return [];
+  const trips = `round trips per task ${one.roundTripsPerTask.toFixed(2)} (1 node), ${three.roundTripsPerTask.toFixed(2)} (3 nodes)`;
+  return [
+    {
+      target: 'fleet, 1 node at C=50: at least 5x pg-boss and 0.5x graphile-worker',
+      measured: `${(one.processPerSec / boss.processPerSec).toFixed(2)}x pg-boss, ${(one.processPerSec / graphileRow.processPerSec).toFixed(2)}x graphile-worker (${one.processPerSec}/s); ${trips}`,
+      met: one.processPerSec >= 5 * boss.processPerSec && one.processPerSec >= 0.5 * graphileRow.processPerSec,
+    },
+    ...(killed?.takeover ? [{
+      target: 'fleet, a node SIGKILLed mid-run: every task finishes, its work starts elsewhere within 10 s, only work in hand runs twice',
+      measured: `${killed.takeover.inHand} in hand, the last started elsewhere ${(killed.takeover.lastStartedAfterMs / 1000).toFixed(1)} s after the kill; ${killed.takeover.ranTwice} ran twice, ${killed.takeover.ranTwiceNotInHand} of them not in hand; ${killed.unsuccessful} other failures`,
+      met: killed.takeover.inHand > 0 && killed.takeover.lastStartedAfterMs <= 10_000 && killed.takeover.ranTwiceNotInHand === 0 && killed.unsuccessful === 0,
+    }] : []),
+    {
+      target: 'fleet, 3 nodes at C=50: at least 1.5x one node',
+      measured: `${(three.processPerSec / one.processPerSec).toFixed(2)}x (${three.processPerSec}/s vs ${one.processPerSec}/s)`,
+      met: three.processPerSec >= 1.5 * one.processPerSec,
+    },
+  ];
 }

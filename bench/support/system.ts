@@ -40,14 +40,14 @@ export interface BenchApp {
 }
 
 /** Starts a daemon with these `--option`s on a fresh home, with the bench app installed. */
-export async function startSystem(options: Record<string, string | number>, launch: readonly string[] = ['node', BENCH_APP], daemonArgs: readonly string[] = []): Promise<BenchSystem> {
+export async function startSystem(options: Record<string, string | number>, launch: readonly string[] = ['node', BENCH_APP], daemonArgs: readonly string[] = [], daemonEnv: Readonly<Record<string, string>> = {}): Promise<BenchSystem> {
   const dir = mkdtempSync(join(tmpdir(), 'bgt-bench-'));
   const home = join(dir, 'home');
   const appDir = join(dir, 'app');
   mkdirSync(appDir);
   writeFileSync(join(appDir, 'package.json'), JSON.stringify({ name: 'bench-app', type: 'module', bgtasks: { appId: APP_ID, launch, permittedIdentifiers: ['bench.app.job.*'], backgroundModes: ['processing', 'fetch'] } }));
   const args = [CLI, '--home', home, 'daemon', '--no-http', ...daemonArgs, ...Object.entries(options).flatMap(([name, value]) => ['--option', `${name}=${value}`])];
-  const daemon = spawn(process.execPath, [...(process.env.BENCH_DAEMON_NODE_OPTIONS ? process.env.BENCH_DAEMON_NODE_OPTIONS.split(' ') : []), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BGTASKS_HOME: home } });
+  const daemon = spawn(process.execPath, [...(process.env.BENCH_DAEMON_NODE_OPTIONS ? process.env.BENCH_DAEMON_NODE_OPTIONS.split(' ') : []), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...daemonEnv, BGTASKS_HOME: home } });
   await new Promise<void>((resolvePromise, reject) => {
     let log = '';
     const onData = (chunk: Buffer): void => {
@@ -117,7 +117,8 @@ export async function startSystem(options: Record<string, string | number>, laun
       })));
       store?.close();
       daemon.kill('SIGTERM');
-      await new Promise((resolvePromise) => (daemon.exitCode !== null ? resolvePromise(null) : daemon.once('exit', resolvePromise)));
+      // A daemon the benchmark killed (bench/support/fleet.ts) has exited already.
+      await new Promise((resolvePromise) => (daemon.exitCode !== null || daemon.signalCode !== null ? resolvePromise(null) : daemon.once('exit', resolvePromise)));
       rmSync(dir, { recursive: true, force: true });
     },
   };

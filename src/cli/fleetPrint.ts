@@ -15,7 +15,7 @@ interface NodeRow {
   readonly stoppedAt: number | null;
   readonly version: string;
   readonly apps: readonly { readonly appId: string; readonly enabled: boolean }[];
-  readonly capacity: { readonly running: number; readonly maxConcurrentTasks: number };
+  readonly capacity: { readonly running: number; readonly maxConcurrentTasks: number; readonly claimsPerMinute?: number; readonly claimLagMs?: number | null };
   readonly conditions: { readonly online: boolean | null; readonly unmetered: boolean | null; readonly externalPower: boolean | null } | null;
 }
 
@@ -30,9 +30,11 @@ export function renderFleet(view: string, data: unknown): string | undefined {
         heartbeat: node.state === 'stopped' ? `left ${time(node.stoppedAt)}` : `${age(node.heartbeatAgeMs)} ago`,
         apps: node.apps.map((app) => (app.enabled ? app.appId : `${app.appId}(off)`)).join(', ') || '(none)',
         running: `${node.capacity.running}/${node.capacity.maxConcurrentTasks}`,
+        'claims/min': node.capacity.claimsPerMinute ?? '-',
+        lag: node.capacity.claimLagMs === undefined || node.capacity.claimLagMs === null ? '-' : lagText(node.capacity.claimLagMs),
         conditions: conditionWords(node.conditions),
         version: node.version,
-      })), ['node', 'host', 'state', 'heartbeat', 'apps', 'running', 'conditions', 'version']);
+      })), ['node', 'host', 'state', 'heartbeat', 'apps', 'running', 'claims/min', 'lag', 'conditions', 'version']);
     }
     case 'fleetPending':
       return table((data as Row[]).map((request) => ({
@@ -94,6 +96,11 @@ function conditionWords(conditions: NodeRow['conditions']): string {
 }
 
 /** `4s`, `12m`, `3h`, `2d`. */
+/** How long claimed requests had been due: ms below a second, where a busy fleet's lag lives. */
+function lagText(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)}ms` : age(ms);
+}
+
 function age(ms: number): string {
   const seconds = Math.max(0, Math.round(ms / 1000));
   if (seconds < 120) return `${seconds}s`;

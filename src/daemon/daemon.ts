@@ -204,7 +204,7 @@ export class Daemon implements AsyncDisposable {
         daemonLog,
       );
       // After the socket: its listen refuses a second daemon on this home, which must not take over the dashboard file.
-      metrics?.observe({ scheduler, storeFaulted: () => writer.fault !== null, version: VERSION, storeKind: store.kind, profile: profile.profile, nodeId: fleetStore?.nodeId ?? null, startedAt: clock.now() });
+      metrics?.observe({ scheduler, storeFaulted: () => writer.fault !== null, version: VERSION, storeKind: store.kind, profile: profile.profile, nodeId: fleetStore?.nodeId ?? null, startedAt: clock.now(), fleetClaims: fleet?.claims ?? null, monotonic: () => clock.monotonic() });
       dashboard = await startDashboard({ home: compiled.home, host: compiled.httpHost, port: compiled.httpPort, control, conditions, pushTokens, metrics, log: daemonLog, limits: { ...compiled.httpLimits, maxConnections: descriptors.http } });
       const resources = new DisposableStore();
       if (metrics) resources.add(metrics);

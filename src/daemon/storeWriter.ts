@@ -36,7 +36,7 @@ function isEnvironmental(error: unknown): error is StoreError {
 
 /**
  * Group commit: the writes made during one turn of the event loop go to the store together, in one
- * transaction, in the order they were made (with the writes to one run folded together, see
+ * transaction (and those of every turn that passes while a commit is in flight, in the next one), in the order they were made (with the writes to one run folded together, see
  * `coalesceRunWrites`); each caller's promise settles when that transaction has committed (or failed).
  * Transactions never overlap, so their order is the order of the writes.
  *
@@ -50,6 +50,8 @@ export class StoreWriter implements Disposable {
   readonly #options: Required<Omit<StoreWriterOptions, 'log'>> & Pick<StoreWriterOptions, 'log'>;
   #queued: Waiter[] = [];
   #scheduled = false;
+  /** A commit is chained that will take whatever is queued when it starts. */
+  #commitQueued = false;
   #flushing: Promise<void> = Promise.resolve();
   readonly #listeners = new Set<(batch: StoreBatch) => void>();
   readonly #healthListeners = new Set<(fault: StoreError | null) => void>();
@@ -126,10 +128,16 @@ export class StoreWriter implements Disposable {
 
   #flush(): void {
     this.#scheduled = false;
-    const group = this.#queued;
-    this.#queued = [];
-    if (group.length === 0) return;
-    this.#flushing = this.#flushing.then(() => this.#commit(group));
+    if (this.#queued.length === 0 || this.#commitQueued) return;
+    // The group is taken when its commit starts, not now: the writes of every turn that passes while
+    // the previous commit is in flight (a round trip to a database server) join one transaction.
+    this.#commitQueued = true;
+    this.#flushing = this.#flushing.then(() => {
+      this.#commitQueued = false;
+      const group = this.#queued;
+      this.#queued = [];
+      return group.length === 0 ? undefined : this.#commit(group);
+    });
   }
 
   async #commit(group: Waiter[]): Promise<void> {

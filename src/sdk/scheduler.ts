@@ -16,6 +16,7 @@ import type { PushCounts } from './pushCounts.js';
 import type { RemoteNotificationHandler } from './push.js';
 import type { UserNotificationCenter } from './notifications.js';
 import { SystemHandlers } from './systemHandlers.js';
+import { OrphanGuard } from './orphanGuard.js';
 import { asError, closedError, show, type LaunchReason, type SchedulerOptions } from './schedulerOptions.js';
 
 const TOKEN = Symbol('BGTaskScheduler');
@@ -50,6 +51,8 @@ export class BGTaskScheduler {
   readonly #calls = new Calls();
   readonly #runner: TaskRunner;
   readonly #system: SystemHandlers;
+  /** Ends a background process whose daemon went away and did not come back (orphanGuard.ts). */
+  readonly #orphanGuard: OrphanGuard;
   #startScheduled = false;
   #flushScheduled = false;
   #closed = false;
@@ -95,6 +98,13 @@ export class BGTaskScheduler {
       pushHandler: () => this.#system.push ?? undefined,
       logger: () => this.#logger,
       changed: () => this.#changed(),
+    });
+    this.#orphanGuard = new OrphanGuard({
+      launchedByDaemon: () => this.#launchReason === 'background' && Boolean(this.#env[ENV.launchId]),
+      closed: () => this.#closed,
+      reconnect: () => this.#ensureConnected(),
+      exit: (code) => this.#exit(code),
+      log: (level, message) => this.#log(level, message),
     });
   }
 
@@ -282,6 +292,7 @@ export class BGTaskScheduler {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#orphanGuard.cancel();
     this.#calls.failAll(closedError());
     this.#runner.detach('schedulerClosed');
     this.#abortHandshake?.(closedError());
@@ -440,6 +451,7 @@ export class BGTaskScheduler {
       this.#log('warn', `the daemon rejected the registration of ${identifier} (${reason}): ${message}`);
     }
     this.#ready = true;
+    this.#orphanGuard.cancel();
     if (this.#runner.busy) this.#scheduleFlush(); // tasks that came with the welcome
     this.#log('debug', `connected to the daemon ${welcome.daemonVersion} at ${socketPath}`, { launchReason: welcome.launchReason });
     this.#updateRef();
@@ -483,9 +495,12 @@ export class BGTaskScheduler {
     this.#link = null;
     this.#ready = false;
     // A clean close with nothing outstanding is how a daemon may end a run; anything else is news.
-    const level = error || this.#runner.openCount > 0 || this.#calls.busy ? 'warn' : 'info';
+    const cutOff = this.#runner.openCount > 0 || this.#calls.busy;
+    const level = error || cutOff ? 'warn' : 'info';
     this.#log(level, `lost the connection to the daemon${error ? `: ${error.message}` : ''}`);
     this.#runner.detach('daemonUnreachable');
+    // Work was cut off: the daemon did not end this link as it ends a run's, it went away.
+    if (cutOff) this.#orphanGuard.linkLost();
     this.#calls.failInFlight(systemUnreachableError(socketPath, 'the connection to the daemon closed', error));
   }
 

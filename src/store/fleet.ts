@@ -31,6 +31,10 @@ export interface NodeApp {
 export interface NodeCapacity {
   readonly maxConcurrentTasks: number;
   readonly running: number;
+  /** Pool requests the node claimed in the last minute (absent from nodes that do not report it). */
+  readonly claimsPerMinute?: number;
+  /** How long those had been due when claimed, on average, in ms; null when it claimed none. */
+  readonly claimLagMs?: number | null;
 }
 
 /** What a node says about itself when it joins and with each heartbeat. */
@@ -128,9 +132,16 @@ export interface FleetStore {
 
   /** Pool requests no node holds, due at `at`, for these apps; oldest first, at most `limit`. No locks taken. */
   candidates(appIds: readonly string[], at: number, limit: number): Promise<TaskRequest[]>;
+  /**
+   * Claims, in one statement, the oldest due pool requests of these apps that no node holds, at most
+   * `limit`, leaving out `skip` (requests this node gave back a moment ago): a node whose policies
+   * started everything it looked at lately claims without looking first, then gives back what it will
+   * not start. Rows another node is claiming at the same instant are skipped, never waited for.
+   */
+  claimDue(appIds: readonly string[], at: number, limit: number, skip: readonly string[]): Promise<TaskRequest[]>;
   /** Claims these pool requests for this node (those still unheld; others skipped, never waited for). */
   claim(requestIds: readonly string[]): Promise<TaskRequest[]>;
-  /** Gives pool requests this node holds back to the pool. */
+  /** Gives pool requests this node holds back to the pool, waking the listening nodes when any went back; returns how many. */
   release(requestIds: readonly string[]): Promise<number>;
   /** The earliest `earliestBeginAt` after `at` among unheld pool requests of these apps, or null. */
   nextDue(appIds: readonly string[], at: number): Promise<number | null>;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
@@ -26,6 +26,18 @@ const FLEET_OPTIONS = [
   '--fleet-option', 'heartbeatMs=200', '--fleet-option', 'leaseMs=2000', '--fleet-option', 'maintenanceMs=200',
   '--option', 'profile=server', '--option', `maxPendingProcessingPerApp=${TASKS + 50}`, '--option', 'maxConcurrentTasksPerApp=4',
 ];
+
+/** The processes (this user's) whose environment names this home: the apps a node's daemon launched. */
+function processesOf(home: string): number[] {
+  const marker = `BGTASKS_HOME=${home}\0`;
+  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid).filter((pid) => {
+    try {
+      return `${readFileSync(`/proc/${pid}/environ`, 'latin1')}\0`.includes(marker);
+    } catch {
+      return false; // gone, or another user's
+    }
+  }).map(Number);
+}
 
 interface RunRow {
   task_id: string;
@@ -127,6 +139,12 @@ describe('fleet: three daemons on one PostgreSQL', () => {
     assert.deepEqual(others.map((row) => `${row.identifier} ${row.outcome} ${row.reason}`), [], 'no other outcomes');
     const { rows: pool } = await db.query(`SELECT request_id FROM ${SCHEMA}.requests WHERE node_id IS NULL`);
     assert.deepEqual(pool, [], 'the pool is empty');
+    // Issue 17 item 3: a task ran twice only if it was in hand on the killed node when it died.
+    const cutIdentifiers = new Set(cut.map((row) => row.identifier));
+    const ranTwice = acked.filter((identifier) => byIdentifier.get(identifier)!.filter((row) => row.started_at !== null).length > 1);
+    assert.deepEqual(ranTwice.filter((identifier) => !cutIdentifiers.has(identifier)), [], 'only tasks in hand on the killed node ran twice');
+    // The apps node 3 launched saw their daemon go: their tasks were aborted and they end (src/sdk/orphanGuard.ts).
+    await until("node 3's apps to end", async () => (processesOf(homes[2]!.home).length === 0 ? true : undefined));
     console.log(`fleet: ${JSON.stringify({ tasks: TASKS, runs: final.length, cutOff: cutOff.length, byNode: Object.fromEntries(['node-1', 'node-2', 'node-3'].map((node) => [node, final.filter((row) => row.node_id === node && row.outcome === 'success').length])) })}`);
   });
 

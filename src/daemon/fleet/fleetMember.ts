@@ -15,6 +15,7 @@ import type { Clock, Disposable } from '../../engine/clock.js';
 import type { TaskRequest } from '../../engine/types.js';
 import type { FleetStore, NodeApp, NodeConditions, NodeReport } from '../../store/fleet.js';
 import type { SchedulerLog } from '../scheduler/ports.js';
+import { ClaimStats } from './claimStats.js';
 import type { FleetOptions } from './fleetOptions.js';
 
 /** What the member needs of the scheduler (see `Scheduler.fleetPort`). */
@@ -53,6 +54,8 @@ export class FleetMember implements AsyncDisposable {
   #epoch = 0;
   #chain: Promise<void> = Promise.resolve();
   #claimQueued = false;
+  /** True while the claims' last look found every request it could take startable here: claim without looking. */
+  #claimBlind = false;
   /** False once a claim found the pool empty for this node, until a wake-up says otherwise. */
   #poolMayHaveWork = true;
   #tickTimer: Disposable | null = null;
@@ -67,6 +70,8 @@ export class FleetMember implements AsyncDisposable {
   /** Requests the store said this node held but memory did not, at the last heartbeat: released if so again. */
   #strays = new Set<string>();
   #closed = false;
+  /** What this node claimed lately: reported with each heartbeat (`bgtasks nodes`) and in the metrics. */
+  readonly claims = new ClaimStats();
   /** Wall-clock ms of the first of the failures in a row, or null. */
   #failingSince: number | null = null;
 
@@ -103,7 +108,7 @@ export class FleetMember implements AsyncDisposable {
     return {
       conditions: this.#deps.conditions(),
       apps: scheduler.installed(),
-      capacity: { maxConcurrentTasks: this.#deps.maxConcurrentTasks, running: scheduler.runningCount() },
+      capacity: { maxConcurrentTasks: this.#deps.maxConcurrentTasks, running: scheduler.runningCount(), ...this.claims.lastMinute(this.#deps.clock.monotonic()) },
     };
   }
 
@@ -236,23 +241,51 @@ export class FleetMember implements AsyncDisposable {
     const held = scheduler.held();
     const free = this.#deps.maxConcurrentTasks - scheduler.runningCount() - held.length;
     const apps = scheduler.installed().filter((app) => app.enabled).map((app) => app.appId);
-    this.#armDueTimer(apps);
+    // No free slot: the pass after a slot frees claims again (and looks at the next start date then).
     if (free <= 0 || apps.length === 0) return;
     const now = clock.now();
     const recent = clock.monotonic() - options.heartbeatMs;
     for (const [id, at] of this.#released) if (at < recent) this.#released.delete(id);
+    if (this.#claimBlind) return this.#claimDue(apps, now, free);
     const candidates = await fleet.candidates(apps, now, free * 4);
     this.#poolMayHaveWork = candidates.length > 0;
+    // A full page: due work is waiting, and a pass after these claims looks again. Only a short page
+    // may leave the pool with nothing due for this node, and then its next start date is worth a look.
+    if (candidates.length < free * 4) this.#armDueTimer(apps);
     const heldKeys = new Set(held.map((request) => `${request.appId}\0${request.identifier}`));
-    const wanted = candidates
-      .filter((request) => !this.#released.has(request.requestId) && !heldKeys.has(`${request.appId}\0${request.identifier}`))
-      .filter((request) => scheduler.startsNow(request) === null)
-      .slice(0, free);
+    const open = candidates.filter((request) => !this.#released.has(request.requestId) && !heldKeys.has(`${request.appId}\0${request.identifier}`));
+    const startable = open.filter((request) => scheduler.startsNow(request) === null);
+    // Everything looked at would start: the next claims skip the look (one round trip, not two).
+    this.#claimBlind = open.length > 0 && startable.length === open.length;
+    const wanted = startable.slice(0, free);
     if (wanted.length === 0) return;
     const claimed = await fleet.claim(wanted.map((request) => request.requestId));
+    this.claims.record(claimed, clock.monotonic(), clock.now());
     if (claimed.length > 0) scheduler.adopt(claimed);
     // A full page may mean more is waiting: look again once these are dispatched.
     if (candidates.length === free * 4) this.#claimSoon('wake');
+  }
+
+  /**
+   * The claim of a node whose policies started everything it looked at lately: the oldest due requests,
+   * claimed in one statement, then checked; any it will not start go back at once, and the next claim
+   * looks first again. So a node that can run the pool's work claims with one round trip, and one that
+   * cannot (on battery, say) never churns the pool.
+   */
+  async #claimDue(apps: readonly string[], now: number, free: number): Promise<void> {
+    const { fleet, scheduler } = this.#deps;
+    const claimed = await fleet.claimDue(apps, now, free, [...this.#released.keys()]);
+    this.#poolMayHaveWork = claimed.length > 0;
+    const refused = claimed.filter((request) => scheduler.startsNow(request) !== null);
+    const adopted = refused.length === 0 ? claimed : claimed.filter((request) => !refused.includes(request));
+    this.claims.record(adopted, this.#deps.clock.monotonic(), this.#deps.clock.now());
+    if (adopted.length > 0) scheduler.adopt(adopted);
+    if (refused.length > 0) {
+      this.#claimBlind = false;
+      void this.#release(refused.map((request) => request.requestId));
+    }
+    if (claimed.length === free) this.#claimSoon('wake'); // a full claim: more may be due
+    else this.#armDueTimer(apps);
   }
 
   /** Wakes at the next pool request's start date, so a delayed request is claimed on time, not a heartbeat late. */
@@ -281,8 +314,9 @@ export class FleetMember implements AsyncDisposable {
   #release(requestIds: readonly string[]): Promise<void> {
     const now = this.#deps.clock.monotonic();
     for (const id of requestIds) this.#released.set(id, now);
+    // The store's release wakes the other nodes itself when something went back.
     return this.#serially('release', async () => {
-      if ((await this.#deps.fleet.release(requestIds)) > 0) await this.#deps.fleet.notify();
+      await this.#deps.fleet.release(requestIds);
     });
   }
 

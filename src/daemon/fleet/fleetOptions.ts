@@ -9,10 +9,11 @@ export interface FleetOptions {
   /**
    * How long a node's claims and runs survive without a heartbeat. After that, another node takes over:
    * its pool requests go back to the pool and its `'any'` runs are finished as `interrupted` and run
-   * again elsewhere. Longer tolerates longer stalls; shorter recovers sooner. @default 15000
+   * again elsewhere. Longer tolerates longer stalls; shorter recovers sooner. With the defaults a killed
+   * node's work starts elsewhere within leaseMs + maintenanceMs + a claim (about 7 s; docs/fleet.md). @default 6000
    */
   readonly leaseMs: number;
-  /** How often a node tries to take the maintenance lock (expire leases, prune history). @default 5000 */
+  /** How often a node tries to take the maintenance lock (expire leases, prune history). @default 1000 */
   readonly maintenanceMs: number;
   /** Finished runs and events older than this are pruned from the shared store. @default 30 days */
   readonly retentionMs: number;
@@ -20,8 +21,8 @@ export interface FleetOptions {
 
 export const DEFAULT_FLEET_OPTIONS: FleetOptions = {
   heartbeatMs: 1_000,
-  leaseMs: 15_000,
-  maintenanceMs: 5_000,
+  leaseMs: 6_000,
+  maintenanceMs: 1_000,
   retentionMs: 30 * 24 * 60 * 60_000,
 };
 

@@ -26,6 +26,13 @@ export interface DaemonState {
   readonly nodeId: string | null;
   /** Wall-clock ms. */
   readonly startedAt: number;
+  /** In a fleet, what this node claimed from the pool (src/daemon/fleet/claimStats.ts); absent otherwise. */
+  readonly fleetClaims?: {
+    readonly total: number;
+    lastMinute(monotonicMs: number): { readonly claimsPerMinute: number; readonly claimLagMs: number | null };
+  } | null;
+  /** The daemon's monotonic clock, for `fleetClaims`. */
+  readonly monotonic?: () => number;
 }
 
 /** The budgets of `AppUsageSummary`, with the label value and the factor to the exposed unit. */
@@ -47,6 +54,16 @@ export function registerStateGauges(registry: MetricsRegistry, state: DaemonStat
     collect: (emit) => emit({ version: state.version, store_kind: state.storeKind, profile: state.profile, node: state.nodeId ?? '' }, 1),
   });
   registry.collected({ name: 'bgtasks_daemon_start_time_seconds', help: 'When the daemon started, in seconds since the Unix epoch.', type: 'gauge', collect: (emit) => emit({}, state.startedAt / 1000) });
+  const claims = state.fleetClaims;
+  if (claims) {
+    registry.collected({ name: 'bgtasks_fleet_claimed_total', help: 'Pool requests this fleet node claimed since it started.', type: 'counter', collect: (emit) => emit({}, claims.total) });
+    registry.collected({
+      name: 'bgtasks_fleet_claim_lag_seconds',
+      help: 'How long the pool requests this node claimed in the last minute had been due when claimed, on average; 0 when it claimed none.',
+      type: 'gauge',
+      collect: (emit) => emit({}, (claims.lastMinute(state.monotonic?.() ?? 0).claimLagMs ?? 0) / 1000),
+    });
+  }
   registry.collected({
     name: 'bgtasks_queue_depth',
     help: 'Pending requests (waiting for their time, their conditions or a slot), by app and kind; 0 for each kind an installed app may submit.',

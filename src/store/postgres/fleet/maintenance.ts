@@ -15,7 +15,8 @@ const PRUNE_LIMIT = 10_000;
 export const NODE_LOST = 'nodeLost';
 
 // A lease that ended (a lost node, or one that left) frees everything the node held.
-const LOST_NODES = /* sql */ `
+/** @internal exported for the plan checks (test/unit/postgresPlans.test.ts) */
+export const LOST_NODES = /* sql */ `
 SELECT DISTINCT holder AS "nodeId" FROM (
   SELECT lease_owner AS holder FROM requests WHERE node_id IS NULL AND lease_owner IS NOT NULL
   UNION ALL
@@ -30,8 +31,12 @@ WHERE state <> 'finished' AND placement = 'any' AND node_id = ANY($1::text[])
 ORDER BY seq
 FOR UPDATE SKIP LOCKED`;
 const POOL_HAS = /* sql */ `SELECT request_id AS "requestId" FROM requests WHERE node_id IS NULL AND app_id = $1 AND identifier = $2`;
-const PRUNE_RUNS = /* sql */ `DELETE FROM runs WHERE seq IN (SELECT seq FROM runs WHERE state = 'finished' AND completed_at < $1 ORDER BY seq LIMIT ${PRUNE_LIMIT})`;
-const PRUNE_EVENTS = /* sql */ `DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < $1 ORDER BY seq LIMIT ${PRUNE_LIMIT})`;
+// Oldest first by age, over the indexes of migration 4: a round that finds nothing to prune reads one
+// index entry, not every run and event of the fleet.
+/** @internal */
+export const PRUNE_RUNS = /* sql */ `DELETE FROM runs WHERE seq IN (SELECT seq FROM runs WHERE state = 'finished' AND completed_at < $1 ORDER BY completed_at LIMIT ${PRUNE_LIMIT})`;
+/** @internal */
+export const PRUNE_EVENTS = /* sql */ `DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < $1 ORDER BY at LIMIT ${PRUNE_LIMIT})`;
 
 /**
  * One maintenance round, inside the caller's transaction on `client`. Returns null when another node

@@ -27,7 +27,8 @@ export async function joinFleet(ctx: PgContext, report: NodeReport, meta: { host
 const HEARTBEAT = /* sql */ `
 UPDATE nodes SET heartbeat_at = $3, lease_expires_at = $4, conditions = $5::jsonb, apps = $6::jsonb, capacity = $7::jsonb
 WHERE node_id = $1 AND epoch = $2 AND stopped_at IS NULL AND lease_expires_at >= $3`;
-const HELD = /* sql */ `SELECT request_id AS "requestId" FROM requests WHERE node_id IS NULL AND lease_owner = $1`;
+/** @internal exported for the plan checks (test/unit/postgresPlans.test.ts) */
+export const HELD = /* sql */ `SELECT request_id AS "requestId" FROM requests WHERE node_id IS NULL AND lease_owner = $1`;
 const CURRENT = /* sql */ `SELECT epoch, hostname FROM nodes WHERE node_id = $1`;
 
 /** Renews the node's lease; returns whether it still held (and if not, why), and the pool requests it holds. */

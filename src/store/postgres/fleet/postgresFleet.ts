@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { TaskRequest } from '../../../engine/types.js';
 import type { FleetRequest, FleetRun, FleetRunFilter, FleetStore, HeartbeatResult, MaintenanceReport, NodeInfo, NodeReport } from '../../fleet.js';
 import type { PgContext } from '../sql/context.js';
-import { candidates, claim, nextDue, release } from './claims.js';
+import { candidates, claim, claimDue, nextDue, release } from './claims.js';
 import { maintain } from './maintenance.js';
 import { heartbeat, joinFleet, leaveFleet } from './membership.js';
 import { listenForWork, notifySql } from './wakeups.js';
@@ -53,8 +53,13 @@ export class PostgresFleet implements FleetStore {
     return this.#db.read((ctx) => candidates(ctx, appIds, at, limit));
   }
 
+  // Each claim is one statement, so its own transaction: one round trip, no BEGIN and COMMIT around it.
+  claimDue(appIds: readonly string[], at: number, limit: number, skip: readonly string[]): Promise<TaskRequest[]> {
+    return this.#db.read((ctx) => claimDue(ctx, appIds, at, limit, skip));
+  }
+
   claim(requestIds: readonly string[]): Promise<TaskRequest[]> {
-    return this.#db.transaction((ctx) => claim(ctx, requestIds));
+    return this.#db.read((ctx) => claim(ctx, requestIds));
   }
 
   release(requestIds: readonly string[]): Promise<number> {

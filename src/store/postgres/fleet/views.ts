@@ -67,7 +67,11 @@ export async function listNodes(ctx: PgContext): Promise<NodeInfo[]> {
       thermal: row.conditions?.thermal ?? null,
     },
     apps: (row.apps ?? []).map((app) => ({ appId: app.appId, enabled: app.enabled })),
-    capacity: { maxConcurrentTasks: row.capacity?.maxConcurrentTasks ?? 0, running: row.capacity?.running ?? 0 },
+    capacity: {
+      maxConcurrentTasks: row.capacity?.maxConcurrentTasks ?? 0,
+      running: row.capacity?.running ?? 0,
+      ...(row.capacity?.claimsPerMinute === undefined ? {} : { claimsPerMinute: row.capacity.claimsPerMinute, claimLagMs: row.capacity.claimLagMs ?? null }),
+    },
   }));
 }
 

@@ -10,6 +10,7 @@ const INDEXES = [
   'runs_node_completed_at', 'events_pkey', 'events_node_seq', 'events_node_app_identifier', 'events_task_id', 'events_node_type_at',
   'settings_pkey', 'pushes_pkey', 'pushes_node_id_seq_key', 'pushes_node_app_state_seq', 'pushes_node_state_seq', 'notifications_pkey',
   'notifications_seq_key', 'notifications_node_posted', 'notifications_node_app_posted', 'nodes_pkey', 'schema_migrations_pkey',
+  'runs_finished_completed_at', 'events_at',
 ];
 
 // Relations of the store's schema (the first of search_path), with whether an index is usable: a
