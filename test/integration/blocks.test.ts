@@ -69,11 +69,15 @@ describe('blocks of tasks (real daemon, real app processes)', () => {
     const succeeded = new Map<string, number>();
     for (const run of runs) if (run.outcome === 'success') succeeded.set(run.identifier, (succeeded.get(run.identifier) ?? 0) + 1);
     const cutOff = runs.filter((run) => run.outcome === 'appExited');
-    assert.ok(cutOff.every((run) => begunInKilled.has(run.taskId) && !endedInKilled.has(run.taskId)), 'only tasks begun in the killed process are recorded as cut off by its exit');
+    // A run of the killed process is recorded as cut off by its exit only if it began there (a handler that
+    // logged its end just before the kill may not have had its completion sent), or if it was handed over
+    // singly and had not begun; either way it is put back.
+    const cutRight = (run: { taskId: string; reason: string | null }): boolean =>
+      run.reason === 'exitedWhileRunning' ? begunInKilled.has(run.taskId) : run.reason === 'exitedBeforeStart' && !begunInKilled.has(run.taskId);
+    assert.deepEqual(cutOff.filter((run) => !cutRight(run)), [], 'only what the killed process held is recorded as cut off by its exit, and put back');
     assert.ok(begunInKilled.size < TASKS, `the kill found tasks of the block not begun yet (${begunInKilled.size} begun of ${TASKS})`);
     const cutIdentifiers = new Set(cutOff.map((run) => run.identifier));
     for (const identifier of acked) assert.equal(succeeded.get(identifier) ?? 0, 1, `${identifier} succeeded once`);
-    assert.ok(cutOff.every((run) => run.reason === 'exitedWhileRunning'), 'each cut-off run was put back to run again');
     assert.deepEqual(runs.filter((run) => !['success', 'appExited'].includes(run.outcome)), [], 'no other ends, and no run for a task given back before it began');
     const begins = new Map<string, number>();
     for (const line of lines('tasks.log').filter((l) => l.startsWith('begin '))) begins.set(line.split(' ')[1]!, (begins.get(line.split(' ')[1]!) ?? 0) + 1);
