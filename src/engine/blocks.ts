@@ -1,3 +1,12 @@
+import {
+  endedLeasedRun,
+  leasedRun,
+  type HistoryEventInput,
+  type TaskLease,
+  type TaskRequest,
+  type TaskRun,
+} from './types.js';
+
 /**
  * Blocks of tasks (docs/architecture.md, "Blocks"). When an app's process is connected and many of its
  * requests are due at once, the daemon hands it a block under one lease instead of one task at a time:
@@ -7,8 +16,6 @@
  * A block occupies at most the app's concurrency in slots, however many tasks it holds: the counts the
  * concurrency policies read take an app's leased tasks as `min(leased, maxConcurrentTasksPerApp)`.
  */
-
-import { endedLeasedRun, leasedRun, type HistoryEventInput, type TaskLease, type TaskRequest, type TaskRun } from './types.js';
 
 /** Tasks an app may hold in blocks at once, per slot of its concurrency. */
 const TASKS_PER_SLOT = 16;
@@ -27,6 +34,12 @@ export function occupiedSlots(plain: number, leased: number, perAppConcurrency: 
   return plain + Math.min(leased, perAppConcurrency);
 }
 
+/** What recovery reads from a store about a leased task. */
+export interface LeaseRecoveryReads {
+  hasRun(taskId: string): boolean;
+  pendingRequest(appId: string, identifier: string): TaskRequest | undefined;
+}
+
 /**
  * What recovery after a crash writes for the leases still held (both stores, the same rule): each task of
  * a lease with no run yet gets its run as it was handed over, built from its request, which never left
@@ -36,7 +49,7 @@ export function occupiedSlots(plain: number, leased: number, perAppConcurrency: 
  */
 export function recoverLeases(
   leases: readonly TaskLease[],
-  store: { hasRun(taskId: string): boolean; pendingRequest(appId: string, identifier: string): TaskRequest | undefined },
+  store: LeaseRecoveryReads,
   at: number,
   reason: string,
 ): { runs: TaskRun[]; events: HistoryEventInput[] } {
@@ -52,7 +65,8 @@ export function recoverLeases(
       }
       runs.push(endedLeasedRun(lease, task, at, reason));
       const detail = request ? { requeued: false, supersededBy: request.requestId } : { requeued: false, requestGone: true };
-      events.push({ at, appId: lease.appId, identifier: task.identifier, taskId: task.taskId, type: 'interrupted', reason, detail });
+      const { identifier, taskId } = task;
+      events.push({ at, appId: lease.appId, identifier, taskId, type: 'interrupted', reason, detail });
     }
   }
   return { runs, events };

@@ -1,4 +1,4 @@
-import type { AppMessage } from './messages.js';
+import type { AppMessage, Completion } from './messages.js';
 
 /**
  * Hand-written checks for the frames an app sends for every task (`started`, `completed`): the same rules
@@ -17,6 +17,10 @@ const isText = (value: unknown, min: number, max: number): value is string =>
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
+const isItemList = (value: unknown): value is unknown[] => Array.isArray(value) && value.length >= 1 && value.length <= MAX_ITEMS;
+
+type PushResult = 'newData' | 'noData' | 'failed';
+
 /** The frame as the scheduler takes it when it is a valid `started` or `completed`; otherwise undefined. */
 export function parseHotFrame(frame: unknown): AppMessage | undefined {
   if (!isPlainObject(frame)) return undefined;
@@ -27,15 +31,15 @@ export function parseHotFrame(frame: unknown): AppMessage | undefined {
 
 function parseStarted(frame: Record<string, unknown>): AppMessage | undefined {
   const { taskIds } = frame;
-  if (Object.keys(frame).length !== 2 || !Array.isArray(taskIds) || taskIds.length < 1 || taskIds.length > MAX_ITEMS) return undefined;
+  if (Object.keys(frame).length !== 2 || !isItemList(taskIds)) return undefined;
   for (const taskId of taskIds) if (!isText(taskId, 1, 64)) return undefined;
   return { t: 'started', taskIds: taskIds as string[] };
 }
 
 function parseCompleted(frame: Record<string, unknown>): AppMessage | undefined {
   const { completions } = frame;
-  if (Object.keys(frame).length !== 2 || !Array.isArray(completions) || completions.length < 1 || completions.length > MAX_ITEMS) return undefined;
-  const parsed = new Array<{ taskId: string; success: boolean; reason: string | null; error: string | null; result: 'newData' | 'noData' | 'failed' | null }>(completions.length);
+  if (Object.keys(frame).length !== 2 || !isItemList(completions)) return undefined;
+  const parsed = new Array<Completion & { result: PushResult | null }>(completions.length);
   for (let i = 0; i < completions.length; i++) {
     const item: unknown = completions[i];
     if (!isPlainObject(item)) return undefined;
@@ -45,7 +49,7 @@ function parseCompleted(frame: Record<string, unknown>): AppMessage | undefined 
     if (reason !== null && !isText(reason, 1, 64)) return undefined;
     if (error !== null && !isText(error, 0, 4096)) return undefined;
     if (result !== null && !(typeof result === 'string' && RESULTS.has(result))) return undefined;
-    parsed[i] = { taskId, success, reason, error, result: result as 'newData' | 'noData' | 'failed' | null };
+    parsed[i] = { taskId, success, reason, error, result: result as PushResult | null };
   }
   return { t: 'completed', completions: parsed };
 }

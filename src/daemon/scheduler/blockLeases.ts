@@ -64,7 +64,8 @@ export class BlockLeases {
   joinsBlock(app: AppState | undefined, request: TaskRequest): boolean {
     const concurrency = this.#deps.options.maxConcurrentTasksPerApp;
     const leased = this.#deps.runs.leasedForApp(request.appId);
-    return leased >= concurrency && leased < blockCapacity(concurrency) && app !== undefined && this.instanceFor(app, request) !== undefined;
+    if (leased < concurrency || leased >= blockCapacity(concurrency)) return false;
+    return app !== undefined && this.instanceFor(app, request) !== undefined;
   }
 
   /** Puts a run (already in `runs`, with `active.lease` unset) in this turn's block for the process. */
@@ -104,7 +105,8 @@ export class BlockLeases {
 
   /** The time limit of a block task, from its handler's start. */
   timeLimitMs(active: ActiveRun): number {
-    return active.run.kind === 'refresh' ? this.#deps.options.refreshTimeLimitMs : this.#deps.options.processingMaxRunMs;
+    const { options } = this.#deps;
+    return active.run.kind === 'refresh' ? options.refreshTimeLimitMs : options.processingMaxRunMs;
   }
 
   #flush(): void {
@@ -121,7 +123,13 @@ export class BlockLeases {
         appId: building.appId,
         at: building.at,
         background: building.instance.launchReason === 'background',
-        tasks: building.tasks.map(({ run }) => ({ taskId: run.taskId, requestId: run.requestId, identifier: run.identifier, kind: run.kind, eligibleAt: run.eligibleAt })),
+        tasks: building.tasks.map(({ run }) => ({
+          taskId: run.taskId,
+          requestId: run.requestId,
+          identifier: run.identifier,
+          kind: run.kind,
+          eligibleAt: run.eligibleAt,
+        })),
       };
       void this.#deps.write({ putLeases: [lease] }).then(() => this.#deliver(building));
     }
@@ -131,11 +139,13 @@ export class BlockLeases {
   #deliver({ instance, tasks }: Building): void {
     const held: BlockTask[] = [];
     for (const active of tasks) {
-      if (this.#deps.runs.get(active.run.taskId) !== active || active.instance !== instance || active.run.startedAt !== null) continue;
-      const kind = active.run.kind as BlockTask['kind'];
-      held.push({ taskId: active.run.taskId, identifier: active.run.identifier, kind, timeLimitMs: this.timeLimitMs(active) });
+      const { run } = active;
+      if (this.#deps.runs.get(run.taskId) !== active || active.instance !== instance || run.startedAt !== null) continue;
+      const kind = run.kind as BlockTask['kind'];
+      held.push({ taskId: run.taskId, identifier: run.identifier, kind, timeLimitMs: this.timeLimitMs(active) });
     }
-    if (held.length > 0) instance.deliverBlock?.({ t: 'block', concurrency: this.#deps.options.maxConcurrentTasksPerApp, tasks: held });
+    if (held.length === 0) return;
+    instance.deliverBlock?.({ t: 'block', concurrency: this.#deps.options.maxConcurrentTasksPerApp, tasks: held });
   }
 }
 
@@ -168,7 +178,8 @@ export class BlockEnds {
    */
   flush(): void {
     if (this.#runs.length === 0) return;
-    const batch: StoreBatch = { deleteRequests: this.#requests, insertRuns: this.#runs, ...(this.#leases.length > 0 ? { deleteLeases: this.#leases } : {}) };
+    const ended = this.#leases.length > 0 ? { deleteLeases: this.#leases } : {};
+    const batch: StoreBatch = { deleteRequests: this.#requests, insertRuns: this.#runs, ...ended };
     this.#runs = [];
     this.#requests = [];
     this.#leases = [];
