@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ROOT, TestHome, type DaemonProcess, type EventWatcher, type WatchedEvent } from '../support/daemonProcess.js';
+import { ROOT, TestHome, until, type DaemonProcess, type EventWatcher, type WatchedEvent } from '../support/daemonProcess.js';
 
 const FEEDS = join(ROOT, 'examples', 'feeds');
 const CLEANUP = join(ROOT, 'examples', 'cleanup');
@@ -44,14 +44,19 @@ describe('example apps', () => {
   });
 
   it('off a terminal the daemon logs JSON lines, and each task\'s records carry its app, identifier and task id', async () => {
-    const records = daemon.log.split('\n').filter(Boolean).map((line) => {
+    const taskIds = watcher.events.filter((event) => event.what === 'run' && event.identifier === 'com.example.feeds.refresh').map((event) => String(event.taskId));
+    // The daemon's log is written asynchronously: wait for the first three tasks' last records, and read
+    // whole lines only (the last one may still be arriving).
+    const logged = (taskId: string): boolean => daemon.log.includes(`"taskId":"${taskId}","outcome"`);
+    await until('the first three refreshes to be logged', () => (taskIds.slice(0, 3).every(logged) ? true : undefined), 10_000);
+    const whole = daemon.log.slice(0, daemon.log.lastIndexOf('\n') + 1);
+    const records = whole.split('\n').filter(Boolean).map((line) => {
       try {
         return JSON.parse(line) as Record<string, unknown>;
       } catch {
         assert.fail(`a log line that is not JSON: ${line}`);
       }
     });
-    const taskIds = watcher.events.filter((event) => event.what === 'run' && event.identifier === 'com.example.feeds.refresh').map((event) => String(event.taskId));
     for (const taskId of taskIds.slice(0, 3)) {
       const about = records.filter((record) => record.taskId === taskId);
       assert.deepEqual(about.map((record) => record.msg), [`started com.example.feeds.refresh of com.example.feeds`, `finished com.example.feeds.refresh of com.example.feeds: success`]);
