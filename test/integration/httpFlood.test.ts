@@ -3,12 +3,10 @@ import { readdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import { readDashboardFile, type DashboardFile } from '../../src/daemon/http/dashboardFile.js';
-import { homePaths } from '../../src/shared/paths.js';
-import { ROOT, run, TestHome, until, type DaemonProcess } from '../support/daemonProcess.js';
+import { ROOT, TestHome, until, type DaemonProcess } from '../support/daemonProcess.js';
+import { CITIZEN_DIR, citizenRuns } from '../support/citizen.js';
 
-const CITIZEN_DIR = join(ROOT, 'test', 'fixtures', 'apps', 'chaos');
 const SINK_DIR = join(ROOT, 'test', 'fixtures', 'apps', 'push-sink');
 const SINK_ID = 'com.test.pushsink';
 
@@ -38,19 +36,6 @@ describe('HTTP connection flood (real daemon)', () => {
     home.cleanup();
   });
 
-  const citizenRuns = async (identifier: string): Promise<void> => {
-    const submitted = await run(process.execPath, ['main.mjs', 'one', identifier], { cwd: CITIZEN_DIR, env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir } });
-    assert.equal(submitted.code, 0, submitted.stderr);
-    await until(`${identifier} to succeed`, () => {
-      const db = new Database(homePaths(home.home).storeFile, { readonly: true, fileMustExist: true });
-      try {
-        const row = db.prepare<[string], { n: number }>(`SELECT COUNT(*) AS n FROM runs WHERE identifier = ? AND outcome = 'success'`).get(identifier)!;
-        return row.n > 0 ? true : undefined;
-      } finally {
-        db.close();
-      }
-    });
-  };
 
   it('20,000 connections without a token: the daemon keeps its descriptors, apps and the CLI are served', async () => {
     const pid = daemon.child.pid!;
@@ -78,7 +63,7 @@ describe('HTTP connection flood (real daemon)', () => {
       }
       const status = await home.cli('status');
       assert.equal(status.code, 0, status.stderr);
-      await citizenRuns('com.test.chaos.job.during-http-flood');
+      await citizenRuns(home, 'com.test.chaos.job.during-http-flood');
       most = Math.max(most, descriptorsOf(pid));
       assert.ok(most < 1_000, `the daemon held ${most} descriptors at most`);
       assert.match(daemon.log, /HTTP connections/, 'the refusals are logged');

@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { homePaths } from '../../src/shared/paths.js';
-import { PROBE_APP, ROOT, run, TestHome, until, type DaemonProcess } from '../support/daemonProcess.js';
+import { PROBE_APP, TestHome, until, type DaemonProcess } from '../support/daemonProcess.js';
 import { RawClient } from '../support/rawClient.js';
+import { CITIZEN_DIR, citizenRuns } from '../support/citizen.js';
 
 const PROBE_ID = 'com.test.probe';
 /** A well-behaved app: `node main.mjs one IDENTIFIER` submits one task, which it runs when launched. */
-const CITIZEN_DIR = join(ROOT, 'test', 'fixtures', 'apps', 'chaos');
 
 /**
  * What a hostile local user or a broken app does to the daemon (issue 17, items 5, 8, 9), against a real
@@ -37,20 +37,6 @@ describe('local attacks (real daemon)', () => {
     } finally {
       db.close();
     }
-  };
-  const runsOf = (identifier: string): { outcome: string | null }[] => {
-    const db = new Database(homePaths(home.home).storeFile, { readonly: true, fileMustExist: true });
-    try {
-      return db.prepare<[string], { outcome: string | null }>('SELECT outcome FROM runs WHERE identifier = ? ORDER BY seq').all(identifier);
-    } finally {
-      db.close();
-    }
-  };
-  /** The good citizen submits a task and it runs: the daemon still serves apps. */
-  const citizenRuns = async (identifier: string): Promise<void> => {
-    const submitted = await run(process.execPath, ['main.mjs', 'one', identifier], { cwd: CITIZEN_DIR, env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir } });
-    assert.equal(submitted.code, 0, submitted.stderr);
-    await until(`${identifier} to succeed`, () => (runsOf(identifier).some((row) => row.outcome === 'success') ? true : undefined));
   };
   /** An app connection of the probe, welcomed. */
   const appClient = async (): Promise<RawClient> => {
@@ -141,7 +127,7 @@ describe('local attacks (real daemon)', () => {
       assert.ok(flood.filter((client) => client.frames.some((frame) => frame.t === 'welcome')).length >= 1_000, 'the flood got past its hellos');
       const status = await home.cli('status');
       assert.equal(status.code, 0, status.stderr);
-      await citizenRuns('com.test.chaos.job.during-control-flood');
+      await citizenRuns(home, 'com.test.chaos.job.during-control-flood');
       const open = flood.filter((client) => !client.closed).length;
       assert.ok(open <= 64, `${open} flood connections are still open; at most maxControlConnections (64) are kept`);
       // A connection closed before its hello was read may lose the error frame to the reset (as in misbehaviour.test.ts).

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { homePaths } from '../../src/shared/paths.js';
-import { ROOT, PROBE_APP, TestHome, until, run, type DaemonProcess } from '../support/daemonProcess.js';
+import { PROBE_APP, TestHome, until, run, type DaemonProcess } from '../support/daemonProcess.js';
 import { RawClient } from '../support/rawClient.js';
+import { CITIZEN_DIR, citizenRuns, runsOf } from '../support/citizen.js';
 
 /**
  * Apps that misbehave, against a real daemon: a thousand connections, a flood of frames, a 100 MB
@@ -14,7 +14,6 @@ import { RawClient } from '../support/rawClient.js';
  * throttles the offender (`throttled` events with the reason; its background launches wait).
  */
 const OFFENDER = 'com.test.probe';
-const CITIZEN_DIR = join(ROOT, 'test', 'fixtures', 'apps', 'chaos');
 
 
 function helloFrame(credential: string): string {
@@ -35,20 +34,6 @@ describe('misbehaving apps (real daemon)', () => {
     } finally {
       db.close();
     }
-  };
-  const runsOf = (identifier: string): { outcome: string | null; reason: string | null }[] => {
-    const db = new Database(homePaths(home.home).storeFile, { readonly: true, fileMustExist: true });
-    try {
-      return db.prepare<[string], { outcome: string | null; reason: string | null }>('SELECT outcome, reason FROM runs WHERE identifier = ? ORDER BY seq').all(identifier);
-    } finally {
-      db.close();
-    }
-  };
-  /** The good citizen submits and runs a task: the daemon still serves other apps. */
-  const citizenRuns = async (identifier: string): Promise<void> => {
-    const submitted = await run(process.execPath, ['main.mjs', 'one', identifier], { cwd: CITIZEN_DIR, env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir } });
-    assert.equal(submitted.code, 0, submitted.stderr);
-    await until(`${identifier} to succeed`, () => (runsOf(identifier).some((row) => row.outcome === 'success') ? true : undefined));
   };
 
   before(async () => {
@@ -72,7 +57,7 @@ describe('misbehaving apps (real daemon)', () => {
     });
     assert.ok(refused.every((client) => client.errorCode() === undefined || client.errorCode() === 'tooManyConnections'));
     for (const client of clients) client.socket.destroy();
-    await citizenRuns('com.test.chaos.job.after-connections');
+    await citizenRuns(home, 'com.test.chaos.job.after-connections');
   });
 
   it('admits at most 32 connections of one app, refuses the rest with tooManyConnections, and throttles it', async () => {
@@ -87,7 +72,7 @@ describe('misbehaving apps (real daemon)', () => {
     const why = await home.cli('why', '--app', OFFENDER);
     assert.match(why.stdout, /throttl/i, 'the throttle shows in `bgtasks why --app`');
     for (const client of clients) client.socket.destroy();
-    await citizenRuns('com.test.chaos.job.after-hellos');
+    await citizenRuns(home, 'com.test.chaos.job.after-hellos');
   });
 
   it('stops reading a connection that floods it, serves others meanwhile, and answers the flood in the end', async () => {
@@ -124,18 +109,18 @@ describe('misbehaving apps (real daemon)', () => {
     await until('closed', () => (broken.closed ? true : undefined));
     assert.equal(broken.errorCode(), 'protocolError');
     await until('the offence recorded', () => (offences().get('protocolError') === 1 ? true : undefined));
-    await citizenRuns('com.test.chaos.job.after-big-frame');
+    await citizenRuns(home, 'com.test.chaos.job.after-big-frame');
   });
 
   it('records an app that crashes mid-task or exits without completing, and keeps running the others', async () => {
     for (const identifier of ['com.test.chaos.job.crash', 'com.test.chaos.job.exit']) {
       const submitted = await run(process.execPath, ['main.mjs', 'one', identifier], { cwd: CITIZEN_DIR, env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir } });
       assert.ok(submitted.code === 0 || submitted.code === null, 'the submitter may itself take the task and crash (killed: no code)');
-      const ended = await until(`${identifier} to end`, () => runsOf(identifier).find((row) => row.outcome === 'appExited' && row.reason === 'appExited'));
+      const ended = await until(`${identifier} to end`, () => runsOf(home, identifier).find((row) => row.outcome === 'appExited' && row.reason === 'appExited'));
       assert.equal(ended.outcome, 'appExited');
-      assert.ok(runsOf(identifier).length <= 3, 'a task that kills its process is given up after three processes, not relaunched forever');
+      assert.ok(runsOf(home, identifier).length <= 3, 'a task that kills its process is given up after three processes, not relaunched forever');
     }
-    await citizenRuns('com.test.chaos.job.after-crashes');
+    await citizenRuns(home, 'com.test.chaos.job.after-crashes');
     assert.equal(daemon.child.exitCode, null, 'the daemon is still up');
   });
 });
