@@ -92,7 +92,8 @@ export class ControlCommands {
   async run(command: string, rawArgs: unknown): Promise<unknown> {
     // Own keys only: `constructor` or `toString` must be an unknown command, not Object.prototype's.
     if (!Object.hasOwn(this.#handlers, command)) {
-      throw new DaemonError('unknownCommand', `unknown command "${command}"; known: ${this.names.join(', ')}`, 'command');
+      const known = this.names.join(', ');
+      throw new DaemonError('unknownCommand', `unknown command "${command}"; known: ${known}`, 'command');
     }
     const name = command as HandledControlName;
     const parsed = CONTROL_COMMANDS[name].args.safeParse(rawArgs);

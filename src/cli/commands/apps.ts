@@ -19,7 +19,9 @@ export function addAppsCommand(program: Command): Command {
     apps
       .command(verb)
       .argument('[app]', 'app id', appId)
-      .description(`switch Background App Refresh ${verb === 'enable' ? 'on' : 'off'} for an app, or with --all for every app`)
+      .description(
+        `switch Background App Refresh ${verb === 'enable' ? 'on' : 'off'} for an app, or with --all for every app`,
+      )
       .option('--all', 'the global switch')
       .option('--json', 'print JSON')
       .action((app: string | undefined, options: { all?: boolean }, command: Command) =>

@@ -11,8 +11,15 @@ export function addCancelCommand(program: Command): void {
   program
     .command('cancel')
     .argument('<app>', 'app id', appId)
-    .argument('[target]', 'a task identifier (its running task and its pending request) or a task id; none: every pending request of the app and its continued tasks')
-    .description('cancel as the person would: a running task expires with reason userCancelled (the app\'s expiration handler runs), a pending request is removed')
+    .argument(
+      '[target]',
+      'a task identifier (its running task and its pending request) or a task id; none: every pending request of '
+        + 'the app and its continued tasks',
+    )
+    .description(
+      'cancel as the person would: a running task expires with reason userCancelled (the app\'s expiration handler '
+        + 'runs), a pending request is removed',
+    )
     .option('--json', 'print JSON')
     .action(async (app: string, target: string | undefined, options: { json?: boolean }, command: Command) => {
       const args = { appId: app, ...(target !== undefined ? { target } : {}) };

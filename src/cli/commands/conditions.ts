@@ -25,7 +25,10 @@ export function addConditionsCommand(program: Command): void {
     .action((_options: unknown, command: Command) => callAndPrint(command, 'conditions.reset', {}, renderConditions));
   conditions
     .command('record')
-    .description('record this machine\'s conditions (a sample at the start, one per change) into a trace for what-if runs in tests; no daemon needed (docs/traces.md)')
+    .description(
+      'record this machine\'s conditions (a sample at the start, one per change) into a trace for what-if runs in '
+        + 'tests; no daemon needed (docs/traces.md)',
+    )
     .requiredOption('--out <file>', 'the trace file (rewritten atomically after each change)')
     .option('--duration <time>', 'stop after 24h, 90m, 3600s, 1500ms or a number of ms (default: until Ctrl-C)')
     .option('--interval <ms>', 'ms between sensor reads, at least 100 (default: 5000)')

@@ -55,17 +55,45 @@ export function addDaemonCommand(program: Command): void {
   program
     .command('daemon')
     .description('run the system (the daemon) in the foreground')
-    .option('--store <path>', 'the SQLite store file (default: <home>/store.sqlite), or a postgres://user@host/db?schema=NAME URL shared by a fleet of machines (docs/fleet.md)')
-    .option('--node-id <id>', 'with a postgres:// store: this machine\'s id in the fleet (default: kept in <home>/node-id, made from the host name)')
-    .option('--fleet-option <name=ms>', 'with a postgres:// store: heartbeatMs, leaseMs, maintenanceMs or retentionMs (repeatable; docs/fleet.md)', collectFleetOption, {})
+    .option(
+      '--store <path>',
+      'the SQLite store file (default: <home>/store.sqlite), or a postgres://user@host/db?schema=NAME URL shared '
+        + 'by a fleet of machines (docs/fleet.md)',
+    )
+    .option(
+      '--node-id <id>',
+      'with a postgres:// store: this machine\'s id in the fleet (default: kept in <home>/node-id, made from the '
+        + 'host name)',
+    )
+    .option(
+      '--fleet-option <name=ms>',
+      'with a postgres:// store: heartbeatMs, leaseMs, maintenanceMs or retentionMs (repeatable; docs/fleet.md)',
+      collectFleetOption,
+      {},
+    )
     .option('--synchronous <mode>', 'SQLite synchronous: full (survives power loss) or normal', synchronous)
-    .option('--option <name=value>', 'set a scheduling option, e.g. refreshTimeLimitMs=1000 (repeatable; see docs/scheduling.md)', collectOption, {})
+    .option(
+      '--option <name=value>',
+      'set a scheduling option, e.g. refreshTimeLimitMs=1000 (repeatable; see docs/scheduling.md)',
+      collectOption,
+      {},
+    )
     .option('--http-port <port>', 'the dashboard\'s port (default: 0, any free port)', port)
-    .option('--http-host <address>', 'the address the dashboard and push endpoint listen on (default: 127.0.0.1; anything else is reachable from other machines, without TLS, and warns)')
+    .option(
+      '--http-host <address>',
+      'the address the dashboard and push endpoint listen on (default: 127.0.0.1; anything else is reachable from '
+        + 'other machines, without TLS, and warns)',
+    )
     .option('--no-http', 'serve no dashboard')
     .option('--no-metrics', 'serve no Prometheus /metrics (docs/metrics.md)')
-    .option('--log-level <level>', 'the daemon\'s log level: trace, debug, info, warn, error, fatal or silent (default: info)')
-    .option('--log-format <format>', 'auto (readable on a terminal, JSON lines elsewhere), json or pretty (default: auto)')
+    .option(
+      '--log-level <level>',
+      'the daemon\'s log level: trace, debug, info, warn, error, fatal or silent (default: info)',
+    )
+    .option(
+      '--log-format <format>',
+      'auto (readable on a terminal, JSON lines elsewhere), json or pretty (default: auto)',
+    )
     .action((options: DaemonFlags, command: Command) => {
       const { home, config } = globalOptions(command);
       return runDaemon({ ...(home !== undefined ? { home } : {}), ...(config !== undefined ? { configPath: config } : {}), flags: flags(options) });

@@ -7,7 +7,10 @@ import { runDashboard } from '../dashboard.js';
 export function addDashboardCommand(program: Command): void {
   program
     .command('dashboard')
-    .description('open the system\'s web dashboard (running tasks, queue, history, conditions, apps) and print its address with its token')
+    .description(
+      'open the system\'s web dashboard (running tasks, queue, history, conditions, apps) and print its address '
+        + 'with its token',
+    )
     .option('--no-open', 'only print the address')
     .option('--json', 'print JSON')
     .action((options: { open: boolean; json?: boolean }, command: Command) =>

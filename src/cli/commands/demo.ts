@@ -8,7 +8,11 @@ export function addDemoCommand(program: Command): void {
   program
     .command('demo')
     .description('start the daemon with the example apps installed and show their tasks being scheduled and run')
-    .option('--examples <dir>', 'the directory of example apps', resolve(new URL('../../../examples', import.meta.url).pathname))
+    .option(
+      '--examples <dir>',
+      'the directory of example apps',
+      resolve(new URL('../../../examples', import.meta.url).pathname),
+    )
     .action((options: { examples: string }, command: Command) => {
       const { home, config } = globalOptions(command);
       return runDemo({ ...(home !== undefined ? { home } : {}), ...(config !== undefined ? { configPath: config } : {}), examples: options.examples });

@@ -26,7 +26,10 @@ const COLUMNS = ['node', 'host', 'state', 'heartbeat', 'apps', 'running', 'claim
 export function addNodesCommand(program: Command): void {
   program
     .command('nodes')
-    .description('list the nodes of the fleet (daemons sharing one PostgreSQL store): alive, lost or stopped, their apps, load and conditions')
+    .description(
+      'list the nodes of the fleet (daemons sharing one PostgreSQL store): alive, lost or stopped, their apps, '
+        + 'load and conditions',
+    )
     .option('--json', 'print JSON')
     .action((_options: unknown, command: Command) => callAndPrint(command, 'fleet.nodes', {}, renderNodes));
 }

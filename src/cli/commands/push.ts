@@ -30,9 +30,17 @@ export function addPushCommand(program: Command): void {
     .command('push')
     .argument('<app>', 'app id', appId)
     .requiredOption('--data <json>', 'the JSON to hand the app\'s onRemoteNotification handler (at most 4 KB)', json)
-    .option('--priority <n>', '10: now, unless the user force-quit the app; 5: when convenient, within its budget', priority)
+    .option(
+      '--priority <n>',
+      '10: now, unless the user force-quit the app; 5: when convenient, within its budget',
+      priority,
+    )
     .option('--collapse-id <id>', 'a newer push with this id replaces one not yet delivered')
-    .option('--expiration <seconds>', 'seconds since the epoch after which it is not delivered (0: now or never)', whole)
+    .option(
+      '--expiration <seconds>',
+      'seconds since the epoch after which it is not delivered (0: now or never)',
+      whole,
+    )
     .description('send a background push to an app, as a server would with POST /v1/apps/APP/push')
     .option('--json', 'print JSON')
     .action((app: string, options: PushOptions, command: Command) => {

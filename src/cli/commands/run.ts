@@ -14,8 +14,16 @@ export function addRunCommand(program: Command): void {
     .command('run')
     .argument('<app>', 'app id', appId)
     .argument('<identifier>', 'task identifier', identifier)
-    .description('start a task now, bypassing policy (like _simulateLaunchForTaskWithIdentifier): its pending request, else one of the kind it last ran as')
-    .option('--kind <kind>', 'refresh or processing, when nothing is pending and the identifier never ran (it must agree with its pending request or its last run)', kind)
+    .description(
+      'start a task now, bypassing policy (like _simulateLaunchForTaskWithIdentifier): its pending request, else '
+        + 'one of the kind it last ran as',
+    )
+    .option(
+      '--kind <kind>',
+      'refresh or processing, when nothing is pending and the identifier never ran (it must agree with its pending '
+        + 'request or its last run)',
+      kind,
+    )
     .option('--json', 'print JSON')
     .action((app: string, task: string, options: { kind?: 'refresh' | 'processing' }, command: Command) =>
       callAndPrint(command, 'run', { appId: app, identifier: task, ...(options.kind ? { kind: options.kind } : {}) }, keyValueLines));

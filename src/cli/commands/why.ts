@@ -16,8 +16,14 @@ export function addWhyCommand(program: Command): void {
     .command('why')
     .argument('[app]', 'app id', appId)
     .argument('[identifier]', 'task identifier', identifier)
-    .description('explain why a request has not run yet: every policy\'s verdict, the earliest start, the decision history')
-    .option('--app <app>', 'summarise an app instead: switches, budgets, throttle, force-quit, what holds its requests', appId)
+    .description(
+      'explain why a request has not run yet: every policy\'s verdict, the earliest start, the decision history',
+    )
+    .option(
+      '--app <app>',
+      'summarise an app instead: switches, budgets, throttle, force-quit, what holds its requests',
+      appId,
+    )
     .option('--fleet', 'explain it across the fleet: what each node says about running it, and who holds it')
     .option('--json', 'print JSON')
     .action((app: string | undefined, task: string | undefined, options: { app?: string; fleet?: boolean }, command: Command) => {

@@ -47,7 +47,8 @@ async function install(deps: ControlDeps, dir: string, rotate: boolean) {
   const { appId } = loaded.manifest;
   const existing = deps.scheduler.apps.get(appId)?.record;
   if (existing && existing.dir !== loaded.dir) {
-    throw new DaemonError('appIdTaken', `${appId} is already installed from ${existing.dir}; uninstall it first`, 'appId');
+    const message = `${appId} is already installed from ${existing.dir}; uninstall it first`;
+    throw new DaemonError('appIdTaken', message, 'appId');
   }
   const credential = ensureCredential(deps.home, appId, rotate);
   const now = deps.clock.now();
@@ -80,7 +81,7 @@ async function listApps({ scheduler }: ControlDeps): Promise<AppListing[]> {
       ...publicApp(app.record),
       usage: scheduler.usageOf(app.record.appId),
       running: app.instances.size > 0,
-      processes: [...app.instances].map((instance) => ({ pid: instance.pid, launchReason: instance.launchReason })),
+      processes: [...app.instances].map(({ pid, launchReason }) => ({ pid, launchReason })),
       pending: scheduler.queue.forApp(app.record.appId).length,
       activeTasks: scheduler.runs.countForApp(app.record.appId),
       ranOnce: ranOnce.get(app.record.appId) ?? [],

@@ -7,7 +7,9 @@ import type { ControlHandlers } from './handlers.js';
 /** The setting that keeps the overrides in the store. */
 export const OVERRIDES_SETTING = 'conditions.overrides';
 
-export function conditionsCommands(deps: ControlDeps): ControlHandlers<'conditions' | 'conditions.set' | 'conditions.reset'> {
+type ConditionsCommand = 'conditions' | 'conditions.set' | 'conditions.reset';
+
+export function conditionsCommands(deps: ControlDeps): ControlHandlers<ConditionsCommand> {
   const { conditions, writer } = deps;
   const current = () => ({ ...conditions.current(), overrides: conditions.overrides() });
   const event = (overrides: Record<string, unknown>): HistoryEventInput => ({

@@ -24,9 +24,8 @@ const WHY_RUNS = 20;
 
 export function nodeView(node: NodeInfo, now: number, self: string): NodeView {
   const state = nodeState(node, now);
-  return {
-    ...node, state, alive: state === 'alive', heartbeatAgeMs: Math.max(0, now - node.heartbeatAt), self: node.nodeId === self,
-  };
+  const heartbeatAgeMs = Math.max(0, now - node.heartbeatAt);
+  return { ...node, state, alive: state === 'alive', heartbeatAgeMs, self: node.nodeId === self };
 }
 
 export function fleetRequestView({ request, nodeId, heldBy }: FleetRequest): FleetRequestView {
@@ -43,7 +42,8 @@ type FleetCommand = 'fleet.nodes' | 'fleet.pending' | 'fleet.history' | 'fleet.w
 export function fleetCommands(deps: FleetCommandDeps): ControlHandlers<FleetCommand> {
   const shared = (): FleetStore => {
     if (deps.fleet) return deps.fleet;
-    throw new DaemonError('notFleet', 'this daemon\'s store is not shared by a fleet: start it with --store postgres://…');
+    const message = 'this daemon\'s store is not shared by a fleet: start it with --store postgres://…';
+    throw new DaemonError('notFleet', message);
   };
   return {
     'fleet.nodes': async () => {
@@ -64,8 +64,13 @@ export function fleetCommands(deps: FleetCommandDeps): ControlHandlers<FleetComm
   };
 }
 
-/** `fleet.why`: each pending request of the identifier in the fleet, explained; and this node's view when it holds one. */
-async function why(fleet: FleetStore, deps: FleetCommandDeps, appId: string, identifier: string): Promise<FleetWhyResult> {
+/** `fleet.why`: each pending request of the identifier in the fleet, explained; this node's view when it holds one. */
+async function why(
+  fleet: FleetStore,
+  deps: FleetCommandDeps,
+  appId: string,
+  identifier: string,
+): Promise<FleetWhyResult> {
   const [nodes, requests, runs] = await Promise.all([
     fleet.listNodes(),
     fleet.listFleetRequests(appId),
@@ -93,9 +98,16 @@ async function why(fleet: FleetStore, deps: FleetCommandDeps, appId: string, ide
   };
 }
 
-function whySummary(identifier: string, explanations: readonly FleetExplanation[], active: readonly FleetRun[], lastRun: FleetRun | null): string {
+function whySummary(
+  identifier: string,
+  explanations: readonly FleetExplanation[],
+  active: readonly FleetRun[],
+  lastRun: FleetRun | null,
+): string {
   if (explanations.length > 0) return explanations.map((explanation) => explanation.summary).join(' ');
-  if (active.length > 0) return `${identifier} has no pending request: it is running on ${active.map((run) => run.nodeId).join(', ')}.`;
+  if (active.length > 0) {
+    return `${identifier} has no pending request: it is running on ${active.map((run) => run.nodeId).join(', ')}.`;
+  }
   const last = lastRun
     ? ` Its last run was on ${lastRun.nodeId} and ended with outcome ${lastRun.run.outcome ?? 'unknown'}.`
     : ' It was never submitted, or it was cancelled.';

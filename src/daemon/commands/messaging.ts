@@ -38,6 +38,10 @@ export function messagingCommands(deps: ControlDeps): ControlHandlers<MessagingC
  * Takes a push (checked against the push body's schema by the caller): resolves once it is stored.
  * @throws DaemonError `payloadTooLarge` (field `data`) past 4 KB, `unknownApp`, `notPermitted`.
  */
-export function receivePush(deps: Pick<ControlDeps, 'scheduler' | 'clock'>, appId: string, body: PushBody): Promise<PushStored> {
+export function receivePush(
+  deps: Pick<ControlDeps, 'scheduler' | 'clock'>,
+  appId: string,
+  body: PushBody,
+): Promise<PushStored> {
   return intakeCheckedPush(deps.scheduler, appId, body, deps.clock.now());
 }

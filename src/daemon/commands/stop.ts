@@ -10,7 +10,8 @@ export function stopCommand(requestStop: (() => void) | undefined): ControlHandl
   return {
     stop: () => {
       if (!requestStop) {
-        throw new DaemonError('notSupported', 'this daemon is embedded in another program, which decides when it stops');
+        const message = 'this daemon is embedded in another program, which decides when it stops';
+        throw new DaemonError('notSupported', message);
       }
       // After this turn: the reply is written before the socket starts closing.
       setImmediate(requestStop);

@@ -17,7 +17,10 @@ export function taskCommands(deps: ControlDeps): ControlHandlers<TaskCommand> {
     history: ({ appId, identifier, limit, events }) =>
       events ? store.listEvents({ appId, identifier, limit }) : store.listRuns({ appId, identifier, limit }),
     // storeFault: while the store cannot be written no task starts, whatever the policies say.
-    why: async ({ appId, identifier }) => ({ ...(await scheduler.why(appId, identifier)), storeFault: deps.writer.fault }),
+    why: async ({ appId, identifier }) => ({
+      ...(await scheduler.why(appId, identifier)),
+      storeFault: deps.writer.fault,
+    }),
     'why.app': async ({ appId }) => ({
       ...scheduler.whyApp(appId),
       pushes: scheduler.pushesWaiting(appId),
