@@ -6,7 +6,8 @@ import { NAME_PATTERN } from '../protocol/identifiers.js';
 export function reverseDnsName(kind: string) {
   return (value: string): string => {
     if (!NAME_PATTERN.test(value)) {
-      throw new InvalidArgumentError(`${kind} must be a reverse-DNS name (letters, digits, ".", "_", "-"), got "${value}"`);
+      const rule = 'a reverse-DNS name (letters, digits, ".", "_", "-")';
+      throw new InvalidArgumentError(`${kind} must be ${rule}, got "${value}"`);
     }
     return value;
   };
@@ -17,12 +18,16 @@ export const identifier = reverseDnsName('identifier');
 
 export function positiveInt(value: string): number {
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError(`expected a whole number >= 1, got "${value}"`);
+  if (!Number.isInteger(parsed) || parsed < 1) {
+    throw new InvalidArgumentError(`expected a whole number >= 1, got "${value}"`);
+  }
   return parsed;
 }
 
 export function whole(value: string): number {
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError(`expected a whole number, got "${value}"`);
+  if (!Number.isInteger(parsed) || parsed < 0) {
+    throw new InvalidArgumentError(`expected a whole number, got "${value}"`);
+  }
   return parsed;
 }

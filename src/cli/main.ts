@@ -43,7 +43,10 @@ export function buildProgram(): Command {
     .description('Background Tasks for Node.js: run apps\' work in the background at the right moment.')
     .version(VERSION)
     .option('--home <dir>', 'the system\'s home directory (default: $BGTASKS_HOME or ~/.local/state/bgtasks)')
-    .option('--config <file>', 'the config file (default: $BGTASKS_CONFIG, else <home>/config.json; docs/configuration.md)')
+    .option(
+      '--config <file>',
+      'the config file (default: $BGTASKS_CONFIG, else <home>/config.json; docs/configuration.md)',
+    )
     .showHelpAfterError()
     .exitOverride();
   addDaemonCommand(program);
@@ -86,11 +89,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : 2;
     }
     if (error instanceof CliError) {
-      process.stderr.write(`bgtasks: ${error.message}${error.field ? ` (field: ${error.field})` : ''} [${error.code}]\n`);
+      const fieldText = error.field ? ` (field: ${error.field})` : '';
+      process.stderr.write(`bgtasks: ${error.message}${fieldText} [${error.code}]\n`);
       return error.exitCode;
     }
     const { code, field } = (error ?? {}) as { code?: unknown; field?: unknown };
-    process.stderr.write(`bgtasks: ${error instanceof Error ? error.message : String(error)}${typeof field === 'string' ? ` (field: ${field})` : ''}${typeof code === 'string' ? ` [${code}]` : ''}\n`);
+    const message = error instanceof Error ? error.message : String(error);
+    const fieldText = typeof field === 'string' ? ` (field: ${field})` : '';
+    process.stderr.write(`bgtasks: ${message}${fieldText}${typeof code === 'string' ? ` [${code}]` : ''}\n`);
     return 1;
   }
 }

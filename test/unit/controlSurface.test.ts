@@ -15,13 +15,15 @@ import { Daemon } from '../../src/daemon/daemon.js';
 import { CONTROL_COMMANDS, isControlName, type ControlResult } from '../../src/protocol/control/index.js';
 
 const PROBE_APP = resolve(import.meta.dirname, '..', 'fixtures', 'apps', 'probe');
-const quietLogger = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined } as never;
+const quiet = (): undefined => undefined;
+const quietLogger = { info: quiet, warn: quiet, error: quiet, debug: quiet } as never;
 const base = mkdtempSync(join(tmpdir(), 'bgt-control-'));
 after(() => rmSync(base, { recursive: true, force: true }));
 let homes = 0;
 
 async function startDaemon(): Promise<Daemon> {
-  return Daemon.start({ home: join(base, `h${homes++}`), httpPort: null }, { logger: quietLogger, cpuMeter: null, desktop: null });
+  const home = join(base, `h${homes++}`);
+  return Daemon.start({ home, httpPort: null }, { logger: quietLogger, cpuMeter: null, desktop: null });
 }
 
 async function refusal(work: Promise<unknown>): Promise<{ code: unknown; field: unknown; message: string }> {
@@ -69,7 +71,8 @@ describe('the control surface', () => {
     const [app] = await client.call('apps', {});
     assert.equal(app?.appId, 'com.test.probe');
     assert.equal(app?.pending, 0);
-    const why: ControlResult<'why'> = await client.call('why', { appId: 'com.test.probe', identifier: 'com.test.probe.refresh' });
+    const args = { appId: 'com.test.probe', identifier: 'com.test.probe.refresh' };
+    const why: ControlResult<'why'> = await client.call('why', args);
     assert.equal(why.state, 'none');
     assert.equal(why.storeFault, null);
     const set = await client.call('conditions.set', { assignments: ['power=battery'] });

@@ -1,4 +1,7 @@
-/** `bgtasks apps`: installed apps with their budgets; `apps enable|disable` switch them, `apps token` prints the push token. */
+/**
+ * `bgtasks apps`: installed apps with their budgets; `apps enable|disable` switch them, `apps token`
+ * prints the push token.
+ */
 import type { Command } from 'commander';
 import type { AppListing } from '../../protocol/control/index.js';
 import { appId } from '../arguments.js';
@@ -6,7 +9,9 @@ import { callAndPrint } from '../controlAction.js';
 import { keyValueLines, table } from '../format.js';
 import { appState, budget, cpuBudget, ranOnceLines } from '../usageText.js';
 
-const COLUMNS = ['appId', 'enabled', 'running', 'processes', 'pending', 'activeTasks', 'launches', 'bgTime', 'bgCpu', 'state'];
+const COLUMNS = [
+  'appId', 'enabled', 'running', 'processes', 'pending', 'activeTasks', 'launches', 'bgTime', 'bgCpu', 'state',
+];
 
 /** Adds `apps` and its subcommands; returns it. */
 export function addAppsCommand(program: Command): Command {

@@ -32,7 +32,8 @@ export function addCancelCommand(program: Command): void {
 function renderCancel(result: CancelResult): string {
   return result.cancelled
     .map((item) => (item.what === 'task'
-      ? `${result.appId} ${item.identifier}: task ${item.taskId} cancelled (${item.kind}; the app's expiration handler runs)`
+      ? `${result.appId} ${item.identifier}: task ${item.taskId} cancelled (${item.kind}; `
+        + 'the app\'s expiration handler runs)'
       : `${result.appId} ${item.identifier}: pending ${item.kind} request removed`))
     .join('\n');
 }

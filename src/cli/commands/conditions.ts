@@ -39,6 +39,7 @@ export function addConditionsCommand(program: Command): void {
 
 function renderConditions(snapshot: ConditionsResult): string {
   const origins: Readonly<Record<string, unknown>> = snapshot.origins;
-  const rows = Object.entries(snapshot.conditions).map(([name, value]) => ({ condition: name, value, source: origins[name] }));
+  const rows = Object.entries(snapshot.conditions)
+    .map(([name, value]) => ({ condition: name, value, source: origins[name] }));
   return table(rows, ['condition', 'value', 'source']);
 }

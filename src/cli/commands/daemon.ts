@@ -22,7 +22,10 @@ interface DaemonFlags {
 
 function collectOption(value: string, previous: Partial<SchedulingOptions>): Partial<SchedulingOptions> {
   const match = /^([A-Za-z]+)=(.+)$/.exec(value);
-  if (!match) throw new InvalidArgumentError(`expected name=value, e.g. refreshTimeLimitMs=1000 or profile=server, got "${value}"`);
+  if (!match) {
+    const example = 'e.g. refreshTimeLimitMs=1000 or profile=server';
+    throw new InvalidArgumentError(`expected name=value, ${example}, got "${value}"`);
+  }
   try {
     return { ...previous, ...parseSchedulingOption(match[1]!, match[2]!) };
   } catch (error) {
@@ -35,7 +38,8 @@ function collectFleetOption(value: string, previous: Partial<FleetOptions>): Par
   if (!match) throw new InvalidArgumentError(`expected name=milliseconds, e.g. heartbeatMs=1000, got "${value}"`);
   const key = match[1]!;
   if (!Object.hasOwn(DEFAULT_FLEET_OPTIONS, key)) {
-    throw new InvalidArgumentError(`unknown fleet option "${key}"; the options are ${Object.keys(DEFAULT_FLEET_OPTIONS).join(', ')}`);
+    const known = Object.keys(DEFAULT_FLEET_OPTIONS).join(', ');
+    throw new InvalidArgumentError(`unknown fleet option "${key}"; the options are ${known}`);
   }
   return { ...previous, [key]: Number(match[2]) };
 }
@@ -47,7 +51,9 @@ function synchronous(value: string): 'full' | 'normal' {
 
 function port(value: string): number {
   const parsed = Number(value);
-  if (!/^\d+$/.test(value) || parsed > 65_535) throw new InvalidArgumentError(`expected a port from 0 to 65535, got "${value}"`);
+  if (!/^\d+$/.test(value) || parsed > 65_535) {
+    throw new InvalidArgumentError(`expected a port from 0 to 65535, got "${value}"`);
+  }
   return parsed;
 }
 
@@ -96,14 +102,22 @@ export function addDaemonCommand(program: Command): void {
     )
     .action((options: DaemonFlags, command: Command) => {
       const { home, config } = globalOptions(command);
-      return runDaemon({ ...(home !== undefined ? { home } : {}), ...(config !== undefined ? { configPath: config } : {}), flags: flags(options) });
+      return runDaemon({
+        ...(home !== undefined ? { home } : {}),
+        ...(config !== undefined ? { configPath: config } : {}),
+        flags: flags(options),
+      });
     });
 }
 
-/** The flags as config: they win over the environment and the config file (src/config/resolveConfig.ts), whose schema checks them. */
+/**
+ * The flags in the config file's shape: they win over the environment and the config file
+ * (src/config/resolveConfig.ts), whose schema checks them.
+ */
 function flags(options: DaemonFlags): Record<string, unknown> {
   if (!options.http && (options.httpPort !== undefined || options.httpHost !== undefined)) {
-    throw new CliError('invalidArgument', 'give --http-port/--http-host or --no-http, not both', options.httpPort !== undefined ? 'httpPort' : 'httpHost');
+    const field = options.httpPort !== undefined ? 'httpPort' : 'httpHost';
+    throw new CliError('invalidArgument', 'give --http-port/--http-host or --no-http, not both', field);
   }
   const http = {
     ...(options.http ? {} : { enabled: false }),

@@ -15,6 +15,10 @@ export function addDemoCommand(program: Command): void {
     )
     .action((options: { examples: string }, command: Command) => {
       const { home, config } = globalOptions(command);
-      return runDemo({ ...(home !== undefined ? { home } : {}), ...(config !== undefined ? { configPath: config } : {}), examples: options.examples });
+      return runDemo({
+        ...(home !== undefined ? { home } : {}),
+        ...(config !== undefined ? { configPath: config } : {}),
+        examples: options.examples,
+      });
     });
 }

@@ -1,4 +1,7 @@
-/** `bgtasks history [APP] [IDENTIFIER]`: past and current runs, the event log (`--events`), or the fleet's runs (`--fleet`). */
+/**
+ * `bgtasks history [APP] [IDENTIFIER]`: past and current runs, the event log (`--events`), or the
+ * fleet's runs (`--fleet`).
+ */
 import type { Command } from 'commander';
 import type { HistoryEvent, TaskRun } from '../../engine/types.js';
 import type { FleetRunView } from '../../protocol/control/index.js';
@@ -32,7 +35,8 @@ export function addHistoryCommand(program: Command): void {
         return callAndPrint(command, 'history', { ...filter, events: Boolean(options.events) }, renderHistory);
       }
       if (options.events) {
-        throw new CliError('invalidArgument', 'give --events or --fleet, not both: the fleet\'s history is its runs', 'events');
+        const message = 'give --events or --fleet, not both: the fleet\'s history is its runs';
+        throw new CliError('invalidArgument', message, 'events');
       }
       const node = options.node !== undefined ? { nodeId: options.node } : {};
       return callAndPrint(command, 'fleet.history', { ...filter, ...node }, (runs) => runTable(runs, ['node']));
@@ -50,7 +54,8 @@ function areEvents(rows: readonly TaskRun[] | readonly HistoryEvent[]): rows is 
 }
 
 const RUN_COLUMNS = [
-  'appId', 'identifier', 'kind', 'submitted', 'eligible', 'how', 'started', 'ran', 'cpu', 'attempt', 'outcome', 'reason', 'error',
+  'appId', 'identifier', 'kind', 'submitted', 'eligible', 'how', 'started', 'ran', 'cpu', 'attempt', 'outcome',
+  'reason', 'error',
 ];
 
 /** Runs as `bgtasks history` prints them; `--fleet` puts the node that ran each one first. */
@@ -65,7 +70,8 @@ function runTable(rows: readonly (TaskRun | FleetRunView)[], first: readonly str
     ran: duration(run.startedAt, run.completedAt),
     outcome: stoppedForPressure(run) ?? run.outcome ?? run.state,
     // Why it expired (timeLimit, userCancelled, requiresExternalPower, ...) is folded into REASON.
-    reason: [run.reason, run.expirationReason ? `expired: ${run.expirationReason}` : null].filter(Boolean).join('; ') || null,
+    reason: [run.reason, run.expirationReason ? `expired: ${run.expirationReason}` : null]
+      .filter(Boolean).join('; ') || null,
     attempt: run.attempt,
     cpu: typeof run.cpuMs === 'number' ? `${run.cpuMs}ms` : '-',
   })), [...first, ...RUN_COLUMNS]);

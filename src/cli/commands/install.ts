@@ -11,8 +11,10 @@ export function addInstallCommand(program: Command): void {
     .description('install an app: check its manifest, record it, and issue it a credential')
     .option('--rotate-credential', 'issue a new credential even if the app has one')
     .option('--json', 'print JSON')
-    .action((dir: string, options: { rotateCredential?: boolean }, command: Command) =>
-      callAndPrint(command, 'install', { dir: resolve(dir), rotateCredential: Boolean(options.rotateCredential) }, renderInstall));
+    .action((dir: string, options: { rotateCredential?: boolean }, command: Command) => {
+      const args = { dir: resolve(dir), rotateCredential: Boolean(options.rotateCredential) };
+      return callAndPrint(command, 'install', args, renderInstall);
+    });
 }
 
 function renderInstall(app: InstallResult): string {

@@ -43,7 +43,7 @@ export function renderNodes(nodes: readonly NodeRow[]): string {
     apps: node.apps.map((app) => (app.enabled ? app.appId : `${app.appId}(off)`)).join(', ') || '(none)',
     running: `${node.capacity.running}/${node.capacity.maxConcurrentTasks}`,
     'claims/min': node.capacity.claimsPerMinute ?? '-',
-    lag: node.capacity.claimLagMs === undefined || node.capacity.claimLagMs === null ? '-' : lagText(node.capacity.claimLagMs),
+    lag: typeof node.capacity.claimLagMs === 'number' ? lagText(node.capacity.claimLagMs) : '-',
     conditions: conditionWords(node.conditions),
     version: node.version,
   })), COLUMNS);

@@ -14,8 +14,10 @@ export function addNotificationsCommand(program: Command): void {
     .argument('[app]', 'only this app', appId)
     .option('--limit <n>', 'how many, newest first', whole, 50)
     .option('--json', 'print JSON');
-  notifications.action((app: string | undefined, options: { limit: number }, command: Command) =>
-    callAndPrint(command, 'notifications', { ...(app ? { appId: app } : {}), limit: options.limit }, renderNotifications));
+  notifications.action((app: string | undefined, options: { limit: number }, command: Command) => {
+    const args = { ...(app ? { appId: app } : {}), limit: options.limit };
+    return callAndPrint(command, 'notifications', args, renderNotifications);
+  });
   for (const verb of ['allow', 'deny'] as const) {
     notifications
       .command(verb)

@@ -10,5 +10,6 @@ export function addOpenCommand(program: Command): void {
     .argument('<app>', 'app id', appId)
     .description('launch an app as the user would (its launchReason is "user")')
     .option('--json', 'print JSON')
-    .action((app: string, _options: unknown, command: Command) => callAndPrint(command, 'open', { appId: app }, keyValueLines));
+    .action((app: string, _options: unknown, command: Command) =>
+      callAndPrint(command, 'open', { appId: app }, keyValueLines));
 }

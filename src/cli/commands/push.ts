@@ -56,6 +56,8 @@ export function addPushCommand(program: Command): void {
 }
 
 function renderReceipt(receipt: PushStored): string {
-  const collapsed = receipt.collapsed ? `; it replaced ${receipt.collapsed} (${receipt.collapsedCount} collapsed in all)` : '';
+  const collapsed = receipt.collapsed
+    ? `; it replaced ${receipt.collapsed} (${receipt.collapsedCount} collapsed in all)`
+    : '';
   return `push ${receipt.id} stored for ${receipt.appId} (number ${receipt.seq})${collapsed}`;
 }

@@ -10,5 +10,6 @@ export function addQuitCommand(program: Command): void {
     .argument('<app>', 'app id', appId)
     .description('force-quit an app as the user would: no background launches until the user opens it again')
     .option('--json', 'print JSON')
-    .action((app: string, _options: unknown, command: Command) => callAndPrint(command, 'quit', { appId: app }, keyValueLines));
+    .action((app: string, _options: unknown, command: Command) =>
+      callAndPrint(command, 'quit', { appId: app }, keyValueLines));
 }

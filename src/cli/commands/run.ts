@@ -5,7 +5,9 @@ import { callAndPrint } from '../controlAction.js';
 import { keyValueLines } from '../format.js';
 
 function kind(value: string): 'refresh' | 'processing' {
-  if (value !== 'refresh' && value !== 'processing') throw new InvalidArgumentError('must be "refresh" or "processing"');
+  if (value !== 'refresh' && value !== 'processing') {
+    throw new InvalidArgumentError('must be "refresh" or "processing"');
+  }
   return value;
 }
 
@@ -26,5 +28,10 @@ export function addRunCommand(program: Command): void {
     )
     .option('--json', 'print JSON')
     .action((app: string, task: string, options: { kind?: 'refresh' | 'processing' }, command: Command) =>
-      callAndPrint(command, 'run', { appId: app, identifier: task, ...(options.kind ? { kind: options.kind } : {}) }, keyValueLines));
+      callAndPrint(
+        command,
+        'run',
+        { appId: app, identifier: task, ...(options.kind ? { kind: options.kind } : {}) },
+        keyValueLines,
+      ));
 }

@@ -13,6 +13,10 @@ export function addTopCommand(program: Command): void {
     .option('--once', 'print one frame (with --json, one snapshot) and exit')
     .option('--interval <ms>', 'how often to refresh while tasks run', parseInterval, 1000)
     .option('--json', 'print snapshots as JSON (one line per refresh without --once)')
-    .action((options: { once?: boolean; interval: number; json?: boolean }, command: Command) =>
-      runTop({ socketPath: socketOf(command), once: Boolean(options.once), json: Boolean(options.json), intervalMs: options.interval }));
+    .action((options: { once?: boolean; interval: number; json?: boolean }, command: Command) => runTop({
+      socketPath: socketOf(command),
+      once: Boolean(options.once),
+      json: Boolean(options.json),
+      intervalMs: options.interval,
+    }));
 }

@@ -10,5 +10,6 @@ export function addUninstallCommand(program: Command): void {
     .argument('<app>', 'app id', appId)
     .description('remove an app, its pending requests and its credential (its history stays)')
     .option('--json', 'print JSON')
-    .action((app: string, _options: unknown, command: Command) => callAndPrint(command, 'uninstall', { appId: app }, keyValueLines));
+    .action((app: string, _options: unknown, command: Command) =>
+      callAndPrint(command, 'uninstall', { appId: app }, keyValueLines));
 }

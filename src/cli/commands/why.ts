@@ -11,6 +11,11 @@ import { CliError } from '../controlClient.js';
 import { time } from '../format.js';
 import { appState, budget, cpuBudget, ranOnceLines } from '../usageText.js';
 
+interface WhyOptions {
+  readonly app?: string;
+  readonly fleet?: boolean;
+}
+
 export function addWhyCommand(program: Command): void {
   program
     .command('why')
@@ -26,7 +31,7 @@ export function addWhyCommand(program: Command): void {
     )
     .option('--fleet', 'explain it across the fleet: what each node says about running it, and who holds it')
     .option('--json', 'print JSON')
-    .action((app: string | undefined, task: string | undefined, options: { app?: string; fleet?: boolean }, command: Command) => {
+    .action((app: string | undefined, task: string | undefined, options: WhyOptions, command: Command) => {
       if (options.app !== undefined) {
         if (options.fleet) throw new CliError('invalidArgument', 'give --app or --fleet, not both', 'fleet');
         return callAndPrint(command, 'why.app', { appId: options.app }, renderWhyApp);
@@ -45,10 +50,12 @@ export function addWhyCommand(program: Command): void {
 function renderWhy(explanation: Explanation, storeFault: StoreFault | null): string {
   const lines = [explanation.summary];
   if (storeFault) {
-    lines.push(`  NO TASK STARTS: the store cannot be written since ${time(storeFault.since)} (${storeFault.code}); the daemon retries by itself`);
+    const since = `${time(storeFault.since)} (${storeFault.code})`;
+    lines.push(`  NO TASK STARTS: the store cannot be written since ${since}; the daemon retries by itself`);
   }
   if (explanation.state === 'pending') {
-    lines.push(`  earliest start: ${explanation.eligible ? 'now' : earliestStart(explanation.notBefore ?? null, explanation.waitingFor ?? [], time)}`);
+    const { eligible, notBefore, waitingFor } = explanation;
+    lines.push(`  earliest start: ${eligible ? 'now' : earliestStart(notBefore ?? null, waitingFor ?? [], time)}`);
     if (explanation.verdicts.length) lines.push('  policies (blocking first):');
     for (const verdict of explanation.verdicts) {
       if (verdict.outcome === 'allow') {
@@ -57,35 +64,43 @@ function renderWhy(explanation: Explanation, storeFault: StoreFault | null): str
       }
       const until = verdict.until === null ? '' : ` until ${time(verdict.until)}`;
       const outcome = verdict.outcome === 'deny' ? 'DENY ' : 'WAIT ';
-      lines.push(`    ${outcome} ${verdict.policy.padEnd(20)} ${verdict.reason}: ${verdict.message}${until}; unblocked when ${verdict.unblockedBy}`);
+      const why = `${verdict.reason}: ${verdict.message}${until}; unblocked when ${verdict.unblockedBy}`;
+      lines.push(`    ${outcome} ${verdict.policy.padEnd(20)} ${why}`);
     }
   }
   const history = explanation.history ?? [];
   if (history.length > 0) {
     lines.push('  history (newest first):');
-    for (const event of history.slice(0, 15)) lines.push(`    ${time(event.at)}  ${event.type.padEnd(15)} ${event.reason ?? ''}`.trimEnd());
+    for (const event of history.slice(0, 15)) {
+      lines.push(`    ${time(event.at)}  ${event.type.padEnd(15)} ${event.reason ?? ''}`.trimEnd());
+    }
   }
   return lines.join('\n');
 }
 
 function renderWhyApp(app: WhyAppResult): string {
   const { usage } = app;
-  const refresh = app.backgroundAppRefresh === false ? 'off for all apps' : app.enabled === false ? 'off for this app' : 'on';
+  const refresh = app.backgroundAppRefresh === false
+    ? 'off for all apps'
+    : app.enabled === false ? 'off for this app' : 'on';
   const multiplier = `x${usage.usageMultiplier.toFixed(2)} for ${usage.opensThisWeek} opens this week`;
   const lines = [
     app.summary,
     `  profile: ${app.profile}; Background App Refresh: ${refresh}`,
     `  connected: ${String(app.connected)}${app.inForeground ? ' (in the foreground: budgets do not apply)' : ''}`,
-    `  budgets today: launches ${budget(usage.launches)}, background time ${budget(usage.backgroundSeconds, 's')}, CPU ${cpuBudget(usage)} (${multiplier})`,
+    `  budgets today: launches ${budget(usage.launches)}, background time ${budget(usage.backgroundSeconds, 's')}, `
+      + `CPU ${cpuBudget(usage)} (${multiplier})`,
     `  last opened: ${time(usage.lastOpenedAt)}; ${appState(usage)}`,
   ];
   const { pushes } = app;
   if (pushes?.waiting) {
-    lines.push(`  pushes: ${pushes.waiting} waiting${pushes.held ? `, held for the person` : ''} (bgtasks why ${app.appId} bgtasks.remote-notification)`);
+    const held = pushes.held ? ', held for the person' : '';
+    lines.push(`  pushes: ${pushes.waiting} waiting${held} (bgtasks why ${app.appId} bgtasks.remote-notification)`);
   }
   lines.push(...ranOnceLines(app.ranOnce ?? []));
   for (const { request, blockers } of app.pending) {
-    lines.push(`  ${request.identifier}: ${blockers.length === 0 ? 'eligible' : blockers.map((blocker) => blocker.reason).join(', ')}`);
+    const holds = blockers.length === 0 ? 'eligible' : blockers.map((blocker) => blocker.reason).join(', ');
+    lines.push(`  ${request.identifier}: ${holds}`);
   }
   return lines.join('\n');
 }
@@ -96,14 +111,18 @@ function renderFleetWhy(why: FleetWhyResult): string {
   for (const request of why.requests) {
     const where = request.placement === 'any' ? 'pool request' : `device request of ${request.nodeId ?? '?'}`;
     lines.push(`  ${where} ${request.requestId} [${request.code}]; nodes (eligible first):`);
-    for (const verdict of request.nodes) lines.push(`    ${verdict.eligible ? 'ok  ' : 'NO  '} ${verdict.reason.padEnd(28)} ${verdict.message}`);
+    for (const verdict of request.nodes) {
+      lines.push(`    ${verdict.eligible ? 'ok  ' : 'NO  '} ${verdict.reason.padEnd(28)} ${verdict.message}`);
+    }
     if (request.nodes.length === 0) lines.push('    (no node has joined the fleet)');
   }
   for (const run of why.running) {
-    lines.push(`  running on ${run.nodeId}: task ${run.taskId} (${run.state} since ${time(run.startedAt ?? run.launchedAt)})`);
+    const since = time(run.startedAt ?? run.launchedAt);
+    lines.push(`  running on ${run.nodeId}: task ${run.taskId} (${run.state} since ${since})`);
   }
   if (why.lastRun) {
-    lines.push(`  last run: on ${why.lastRun.nodeId}, ended ${time(why.lastRun.completedAt)} with ${why.lastRun.outcome ?? why.lastRun.state}`);
+    const { nodeId, completedAt, outcome, state } = why.lastRun;
+    lines.push(`  last run: on ${nodeId}, ended ${time(completedAt)} with ${outcome ?? state}`);
   }
   const fleet = lines.join('\n');
   if (!why.local) return fleet;
