@@ -90,19 +90,17 @@ export class ControlCommands {
    * unchecked. @throws DaemonError `unknownCommand` (field `command`), `invalidArgument` with the field.
    */
   async run(command: string, rawArgs: unknown): Promise<unknown> {
-    // Own keys only: `constructor` or `toString` must be an unknown command, not Object.prototype's.
-    if (!Object.hasOwn(this.#handlers, command)) {
+    if (!this.#handles(command)) {
       const known = this.names.join(', ');
       throw new DaemonError('unknownCommand', `unknown command "${command}"; known: ${known}`, 'command');
     }
-    const name = command as HandledControlName;
-    const parsed = CONTROL_COMMANDS[name].args.safeParse(rawArgs);
+    const parsed = CONTROL_COMMANDS[command].args.safeParse(rawArgs);
     if (!parsed.success) {
       const { field, message } = describeIssue(parsed.error);
       throw new DaemonError('invalidArgument', message, field);
     }
     // The schema just checked what this handler takes: the registry pairs them by name.
-    const handler = this.#handlers[name] as ControlHandler<HandledControlName> as (args: unknown) => unknown;
+    const handler = this.#handlers[command] as ControlHandler<HandledControlName> as (args: unknown) => unknown;
     return await handler(parsed.data);
   }
 
@@ -121,5 +119,10 @@ export class ControlCommands {
 
   watch(listener: (event: unknown) => void): () => void {
     return this.#deps.subscribe(listener);
+  }
+
+  /** Own keys only: `constructor` or `toString` must be an unknown command, not Object.prototype's. */
+  #handles(command: string): command is HandledControlName {
+    return Object.hasOwn(this.#handlers, command);
   }
 }
