@@ -5,10 +5,10 @@ import {
   type ControlArgs,
   type ControlResult,
   type HandledControlName,
+  type PushStored,
 } from '../protocol/control/index.js';
 import { describeIssue } from '../protocol/messages.js';
 import type { PushBody } from '../protocol/push.js';
-import type { PushStored } from '../protocol/control/index.js';
 import type { FleetStore } from '../store/fleet.js';
 import type { Store } from '../store/store.js';
 import { appCommands } from './commands/apps.js';
