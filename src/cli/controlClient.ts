@@ -1,6 +1,7 @@
 import { createConnection, type Socket } from 'node:net';
 import { FrameDecoder, encodeFrame } from '../protocol/framing.js';
 import { PROTOCOL_VERSION, daemonMessageSchema, type WireError } from '../protocol/messages.js';
+import type { ControlArgs, ControlResult, HandledControlName } from '../protocol/control/index.js';
 
 /**
  * A failure the `bgtasks` command reports and exits with:
@@ -81,6 +82,18 @@ export class ControlClient implements AsyncDisposable {
     });
   }
 
+  /**
+   * One control command, typed by its spec in src/protocol/control. The result is trusted, not checked
+   * again: the daemon is ours, and the hello pinned the protocol version (docs/protocol.md).
+   */
+  call<N extends HandledControlName>(name: N, args: ControlArgs<N>): Promise<ControlResult<N>> {
+    return this.request<ControlResult<N>>(name, args);
+  }
+
+  /**
+   * Any command with any arguments, the result untyped: for what `call` cannot send (tests that send
+   * what the daemon must refuse, `doctor`, which checks what an older daemon answers, and `watch`).
+   */
   request<T = unknown>(command: string, args: Record<string, unknown> = {}): Promise<T> {
     const id = this.#nextId++;
     return new Promise<T>((resolve, reject) => {

@@ -85,13 +85,13 @@ export async function runDemo(options: DaemonRunOptions & { readonly examples: s
   if (dirs.length === 0) say(`no example apps found in ${options.examples}`);
   for (const dir of dirs) {
     try {
-      const app = (await daemon.control.run('install', { dir })) as { appId: string };
-      await daemon.control.run('open', { appId: app.appId });
+      const app = await daemon.control.call('install', { dir });
+      await daemon.control.call('open', { appId: app.appId });
     } catch (error) {
       say(`could not install ${dir}: ${(error as Error).message}`);
     }
   }
-  const status = (await daemon.control.run('status', {})) as { profile: { name: string; reason: string }; dashboard: { url: string } | null };
+  const status = await daemon.control.call('status', {});
   say(`policy profile: ${status.profile.name} (${status.profile.reason}); see docs/scheduling.md`);
   if (status.dashboard) say(`live view: \`npx bgtasks top\` here, or \`npx bgtasks dashboard\` for the web page (${status.dashboard.url})`);
   say(`the daemon is running (socket ${daemon.socketPath}); try \`npx bgtasks pending\`, \`npx bgtasks history\`, or Ctrl-C (or \`npx bgtasks stop\`) to stop`);

@@ -48,7 +48,7 @@ async function daemonStatus(home: string, haveFile: boolean): Promise<{ dashboar
     throw error;
   }
   try {
-    return await client.request<{ dashboard?: { url: string } | null }>('status');
+    return await client.call('status', {});
   } finally {
     client.close();
   }

@@ -1,3 +1,5 @@
+import { pressureStopLabel } from '../engine/policies/pressureStop.js';
+
 /** Formatting for people: aligned tables and short times. Scripts use `--json` instead. */
 export function table(rows: readonly Record<string, unknown>[], columns: readonly string[]): string {
   if (rows.length === 0) return '(none)';
@@ -27,4 +29,19 @@ export function duration(from: unknown, to: unknown): string {
   if (typeof from !== 'number' || typeof to !== 'number') return '-';
   const ms = to - from;
   return ms < 1000 ? `${ms}ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${(ms / 60_000).toFixed(1)}m`;
+}
+
+/** A result as `key: value` lines, objects as JSON: for the commands that answer with a few fields. */
+export function keyValueLines(data: object): string {
+  return Object.entries(data)
+    .map(([key, value]) => `${key}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`)
+    .join('\n');
+}
+
+/** "stopped: the machine needed its CPU" for a run pressure stopped (it is not "expired": it runs again). */
+export function stoppedForPressure(run: { readonly outcome?: unknown; readonly expirationReason?: unknown }): string | null {
+  const { outcome, expirationReason } = run;
+  return typeof outcome === 'string' && outcome !== 'success' && typeof expirationReason === 'string'
+    ? pressureStopLabel(expirationReason)
+    : null;
 }

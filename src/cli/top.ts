@@ -32,7 +32,7 @@ export async function runTop(options: TopOptions): Promise<void> {
   const client = await ControlClient.connect(options.socketPath);
   try {
     if (options.once) {
-      const snapshot = await client.request<SystemSnapshot>('snapshot');
+      const snapshot = await client.call('snapshot', {});
       const out = process.stdout;
       const text = options.json
         ? JSON.stringify(snapshot, null, 2)
@@ -116,7 +116,7 @@ function live(client: ControlClient, options: TopOptions): Promise<void> {
       const task = snapshot ? cancellable(snapshot) : undefined;
       if (!task) return;
       try {
-        await client.request('cancel', { appId: task.appId, target: task.taskId });
+        await client.call('cancel', { appId: task.appId, target: task.taskId });
         notice = `cancelled ${taskName(task)}: the app's expiration handler runs`;
       } catch (error) {
         notice = `could not cancel ${taskName(task)}: ${error instanceof Error ? error.message : String(error)}`;
@@ -151,7 +151,7 @@ function live(client: ControlClient, options: TopOptions): Promise<void> {
       fetching = true;
       lastFetch = Date.now();
       try {
-        snapshot = await client.request<SystemSnapshot>('snapshot');
+        snapshot = await client.call('snapshot', {});
         draw();
       } catch (error) {
         finish(error);

@@ -3,7 +3,7 @@
  * device's conditions, then RUNNING (with progress bars), QUEUE, PENDING and RECENT. Tests call it with
  * fixture snapshots; `top.ts` only puts its lines on the terminal.
  */
-import { stoppedForPressure } from './print.js';
+import { stoppedForPressure } from './format.js';
 import type { PendingRequestView, RunningTaskView, SystemSnapshot } from '../daemon/snapshot.js';
 import type { TaskRun } from '../engine/types.js';
 import { duration } from './format.js';

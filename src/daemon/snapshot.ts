@@ -13,7 +13,8 @@ import type { Scheduler } from './scheduler/scheduler.js';
 import type { NotificationCenter } from './notifications/notificationCenter.js';
 import type { NotificationAuthorization, NotificationRecord } from '../engine/notifications.js';
 import type { FleetStore } from '../store/fleet.js';
-import { fleetRequestView, fleetRunView, nodeView, type FleetRequestView, type FleetRunView, type NodeView } from './fleetCommands.js';
+import { fleetRequestView, fleetRunView, nodeView } from './commands/fleet.js';
+import type { FleetRequestView, FleetRunView, NodeView } from '../protocol/control/index.js';
 
 export interface ProgressView {
   readonly completed: number;

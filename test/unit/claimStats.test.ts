@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { renderFleet } from '../../src/cli/fleetPrint.js';
+import { renderNodes } from '../../src/cli/commands/nodes.js';
 import { ClaimStats } from '../../src/daemon/fleet/claimStats.js';
 import { request } from './store.contract.js';
 
@@ -23,7 +23,7 @@ describe('ClaimStats: a node\'s claim rate and lag', () => {
       nodeId, hostname: 'h', state: 'alive', self: false, heartbeatAgeMs: 1_000, stoppedAt: null, version: '0.1.0', apps: [],
       conditions: null, capacity: { running: 1, maxConcurrentTasks: 4, ...capacity },
     });
-    const text = renderFleet('nodes', [node('node-1', { claimsPerMinute: 120, claimLagMs: 35 }), node('node-2', {})])!;
+    const text = renderNodes([node('node-1', { claimsPerMinute: 120, claimLagMs: 35 }), node('node-2', {})]);
     assert.match(text, /CLAIMS\/MIN\s+LAG/i);
     assert.match(text, /node-1 .* 120\s+35ms /);
     assert.match(text, /node-2 .* -\s+- /);

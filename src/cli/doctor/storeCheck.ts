@@ -6,13 +6,13 @@ import { createSqlContext, type SqlContext } from '../../store/sqlite/sql/contex
 import { listApps as listSqliteApps } from '../../store/sqlite/sql/apps.js';
 import { schemaVersion as sqliteSchemaVersion } from '../../store/sqlite/sql/migrate.js';
 import { getSetting as getSqliteSetting } from '../../store/sqlite/sql/settings.js';
-import { OVERRIDES_SETTING } from '../../daemon/control.js';
+import { OVERRIDES_SETTING } from '../../daemon/commands/conditions.js';
 import { LATEST_SCHEMA_VERSION as POSTGRES_LATEST } from '../../store/postgres/migrations/index.js';
 import { PostgresStore } from '../../store/postgres/postgresStore.js';
 import type { AppRecord } from '../../engine/types.js';
 import { errorMessage, fail, ok, shellQuote, warn, withTimeout, type Check } from './checks.js';
 import type { DaemonStatus, InstalledApp } from './daemonCheck.js';
-import { historyLine } from '../print.js';
+import { historyLine } from '../commands/status.js';
 
 /** Free space on the store's filesystem below which the doctor warns, and fails. Defaults in one place. */
 export const DEFAULT_DISK_THRESHOLDS = { warnBelowBytes: 256 * 1024 * 1024, failBelowBytes: 16 * 1024 * 1024 } as const;

@@ -5,38 +5,15 @@
  * line and the app is told at its next connection). Without a target: every pending request of the app
  * and every continued task it runs (the work the person sees for it in `top`).
  */
-import { z } from 'zod';
-import { appIdSchema, identifierSchema } from '../../protocol/identifiers.js';
-import type { ControlCommandEntry } from '../control.js';
+import type { CancelResult, Cancelled } from '../../protocol/control/index.js';
 import { DaemonError } from '../errors.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
-
-/** What one cancel did: a task expired, or a request removed. */
-export type Cancelled =
-  | { readonly what: 'task'; readonly taskId: string; readonly identifier: string; readonly kind: string }
-  | { readonly what: 'request'; readonly identifier: string; readonly kind: string };
-
-export interface CancelResult {
-  readonly appId: string;
-  readonly cancelled: readonly Cancelled[];
-}
+import type { ControlHandlers } from './handlers.js';
 
 type CancelScheduler = Pick<Scheduler, 'apps' | 'runs' | 'queue' | 'cancelTask' | 'cancelQueued' | 'cancel'>;
 
-const TASK_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-const cancelArgs = z.strictObject({
-  appId: appIdSchema,
-  target: z.union([z.string().regex(TASK_ID), identifierSchema], { error: 'must be a task identifier or a task id' }).optional(),
-});
-
-export function cancelCommand(scheduler: CancelScheduler): Record<string, ControlCommandEntry> {
-  return {
-    cancel: {
-      schema: cancelArgs,
-      run: ({ appId, target }: { appId: string; target?: string }) => cancelWork(scheduler, appId, target),
-    },
-  };
+export function cancelCommand(scheduler: CancelScheduler): ControlHandlers<'cancel'> {
+  return { cancel: ({ appId, target }) => cancelWork(scheduler, appId, target) };
 }
 
 export async function cancelWork(scheduler: CancelScheduler, appId: string, target: string | undefined): Promise<CancelResult> {

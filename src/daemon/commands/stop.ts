@@ -3,20 +3,19 @@
  * first; then the daemon stops as on SIGTERM (the scheduler, the apps it launched, the socket, the
  * store, in that order; see Daemon.close). The `bgtasks` command waits for the socket to close.
  */
-import { z } from 'zod';
-import type { ControlCommandEntry } from '../control.js';
 import { DaemonError } from '../errors.js';
+import type { ControlHandlers } from './handlers.js';
 
-export function stopCommand(requestStop: (() => void) | undefined): Record<string, ControlCommandEntry> {
+export function stopCommand(requestStop: (() => void) | undefined): ControlHandlers<'stop'> {
   return {
-    stop: {
-      schema: z.strictObject({}),
-      run: () => {
-        if (!requestStop) throw new DaemonError('notSupported', 'this daemon is embedded in another program, which decides when it stops');
-        // After this turn: the reply is written before the socket starts closing.
-        setImmediate(requestStop);
-        return { stopping: true, pid: process.pid };
-      },
+    stop: () => {
+      if (!requestStop) {
+        const message = 'this daemon is embedded in another program, which decides when it stops';
+        throw new DaemonError('notSupported', message);
+      }
+      // After this turn: the reply is written before the socket starts closing.
+      setImmediate(requestStop);
+      return { stopping: true, pid: process.pid };
     },
   };
 }

@@ -1,12 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import type { ControlArgs, ControlResult, HandledControlName } from '../../protocol/control/index.js';
+import { notificationIdSchema } from '../../protocol/control/args.js';
 import { appIdSchema, identifierSchema } from '../../protocol/identifiers.js';
 import { HttpError, readBody, sendJson, statusForCode } from './respond.js';
 import type { SnapshotStream } from './sse.js';
 
 /** What the API asks of the daemon: its control commands, the same ones `bgtasks` sends. */
 export interface DashboardControl {
-  run(command: string, args: unknown): Promise<unknown>;
+  call<N extends HandledControlName>(name: N, args: ControlArgs<N>): Promise<ControlResult<N>>;
 }
 
 export interface ApiContext {
@@ -24,7 +26,6 @@ interface Route {
 const noArguments = z.strictObject({});
 const switchBody = z.strictObject({ enabled: z.boolean({ error: 'must be true or false' }) });
 const notificationsBody = z.strictObject({ allowed: z.boolean({ error: 'must be true or false' }) });
-const notificationIdSchema = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a notification id');
 /** Task ids are UUIDs; the pattern only keeps odd bytes out of error messages and logs. */
 const taskIdSchema = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a task id (a UUID)');
 
@@ -67,7 +68,7 @@ const ROUTES: readonly Route[] = [
     handle: async ({ control, bodyLimit }, request, response, [rawAppId, verb]) => {
       const appId = param(appIdSchema, rawAppId, 'appId');
       await readBody(request, noArguments, bodyLimit);
-      sendJson(response, 200, await command(control, verb!, { appId }));
+      sendJson(response, 200, await command(control, verb === 'enable' ? 'enable' : 'disable', { appId }));
     },
   },
   {
@@ -134,9 +135,9 @@ function param<T>(schema: z.ZodType<T>, raw: string | undefined, field: string):
 }
 
 /** Runs a control command; its refusals keep their code and field, with a matching HTTP status. */
-async function command(control: DashboardControl, name: string, args: Record<string, unknown>): Promise<unknown> {
+async function command<N extends HandledControlName>(control: DashboardControl, name: N, args: ControlArgs<N>): Promise<ControlResult<N>> {
   try {
-    return await control.run(name, args);
+    return await control.call(name, args);
   } catch (error) {
     const { code, field } = (error ?? {}) as { code?: unknown; field?: unknown };
     if (typeof code !== 'string') throw error;

@@ -64,7 +64,7 @@ export class DashboardServer {
     const { control, conditions, log } = options;
     this.#stream = new SnapshotStream(
       {
-        snapshot: async () => (await control.run('snapshot', {})) as { running: readonly unknown[]; fleet?: unknown },
+        snapshot: () => control.call('snapshot', {}),
         onChange: (listener) => {
           const unwatch = control.watch(listener);
           const sensors = conditions.onDidChange(listener);

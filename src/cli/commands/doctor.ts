@@ -1,13 +1,13 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { VERSION } from '../daemon/daemon.js';
-import { NODE_ID_PATTERN, NODE_ID_RULE } from '../store/fleet.js';
-import { compilePostgresStoreOptions } from '../store/postgres/options.js';
-import { checkConfig } from './doctor/configCheck.js';
-import { CliError } from './controlClient.js';
-import { DEFAULT_DOCTOR_TIMEOUT_MS, runDoctor } from './doctor/doctor.js';
-import { renderReport } from './doctor/report.js';
+import { VERSION } from '../../daemon/daemon.js';
+import { NODE_ID_PATTERN, NODE_ID_RULE } from '../../store/fleet.js';
+import { compilePostgresStoreOptions } from '../../store/postgres/options.js';
+import { checkConfig } from '../doctor/configCheck.js';
+import { CliError } from '../controlClient.js';
+import { DEFAULT_DOCTOR_TIMEOUT_MS, runDoctor } from '../doctor/doctor.js';
+import { renderReport } from '../doctor/report.js';
 
 const POSTGRES_LOCATION = /^postgres(?:ql)?:\/\//i;
 

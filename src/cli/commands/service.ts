@@ -4,15 +4,15 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { execFileRunner, shellLine } from '../daemon/service/commandRunner.js';
-import { ServiceError } from '../daemon/service/serviceErrors.js';
-import type { LifecycleAction } from '../daemon/service/serviceController.js';
-import { controlService, installService, previewService, serviceStatus, uninstallService, type InstallResult, type ServiceHost, type ServiceTarget, type StatusResult, type UninstallResult } from '../daemon/service/serviceManager.js';
-import { SYSTEM_HOME, servicePlatform, type ServiceScope } from '../daemon/service/servicePaths.js';
-import { USER_NAME_PATTERN } from '../daemon/service/serviceSpec.js';
-import { defaultHome, homePaths } from '../shared/paths.js';
-import { CliError, ControlClient } from './controlClient.js';
-import { resolveConfig } from '../config/resolveConfig.js';
+import { execFileRunner, shellLine } from '../../daemon/service/commandRunner.js';
+import { ServiceError } from '../../daemon/service/serviceErrors.js';
+import type { LifecycleAction } from '../../daemon/service/serviceController.js';
+import { controlService, installService, previewService, serviceStatus, uninstallService, type InstallResult, type ServiceHost, type ServiceTarget, type StatusResult, type UninstallResult } from '../../daemon/service/serviceManager.js';
+import { SYSTEM_HOME, servicePlatform, type ServiceScope } from '../../daemon/service/servicePaths.js';
+import { USER_NAME_PATTERN } from '../../daemon/service/serviceSpec.js';
+import { defaultHome, homePaths } from '../../shared/paths.js';
+import { CliError, ControlClient } from '../controlClient.js';
+import { resolveConfig } from '../../config/resolveConfig.js';
 
 /**
  * `bgtasks service install | uninstall | status | start | stop | restart`: the daemon as a systemd user unit (Linux) or a
@@ -47,7 +47,7 @@ function parseOptions<T extends z.ZodType>(schema: T, options: unknown): z.infer
 
 /** This bgtasks's own CLI, symlinks resolved: what the service runs. */
 function cliPath(): string {
-  const main = fileURLToPath(new URL('./main.js', import.meta.url));
+  const main = fileURLToPath(new URL('../main.js', import.meta.url));
   if (!existsSync(main)) throw new CliError('unsupportedPath', `bgtasks service must run from the built command (dist/cli/main.js); ${main} does not exist: run \`npm run build\``, 'cli');
   return realpathSync(main);
 }
@@ -218,7 +218,7 @@ async function probeDaemon(home: string): Promise<DaemonProbe> {
   const connecting = ControlClient.connect(socket);
   try {
     const client = await Promise.race([connecting, timeout]);
-    const status = await Promise.race([client.request<Record<string, unknown>>('status'), timeout]);
+    const status = await Promise.race([client.call('status', {}), timeout]);
     return {
       socket,
       answering: true,

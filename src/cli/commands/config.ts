@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { configJsonSchema } from '../config/configSchema.js';
-import { CONFIG_OPTIONS } from '../config/configOptions.js';
-import { describeSource } from '../config/configSources.js';
-import { CONFIG_ENV, resolveConfig, type ResolvedConfig } from '../config/resolveConfig.js';
-import { table } from './format.js';
+import { configJsonSchema } from '../../config/configSchema.js';
+import { CONFIG_OPTIONS } from '../../config/configOptions.js';
+import { describeSource } from '../../config/configSources.js';
+import { CONFIG_ENV, resolveConfig, type ResolvedConfig } from '../../config/resolveConfig.js';
+import { table } from '../format.js';
 
 interface GlobalOptions {
   readonly home?: string;

@@ -6,9 +6,8 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { homePaths } from '../shared/paths.js';
-import { commandHome, type GlobalOptions } from './commandHome.js';
-import { CliError, ControlClient } from './controlClient.js';
+import { socketOf } from '../controlAction.js';
+import { CliError, ControlClient } from '../controlClient.js';
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 const POLL_MS = 50;
@@ -31,9 +30,8 @@ export function addStopCommand(program: Command): void {
     .description('stop the running daemon cleanly (its apps, its queue, its store) and wait until it has exited; under a service, `bgtasks service stop`')
     .option('--timeout <ms>', 'how long to wait for it to exit', timeoutMs, DEFAULT_TIMEOUT_MS)
     .option('--json', 'print JSON')
-    .action(async (options: { timeout: number; json?: boolean }) => {
-      const socket = homePaths(commandHome(program.opts<GlobalOptions>())).socket;
-      const result = await stopDaemon(socket, options.timeout);
+    .action(async (options: { timeout: number; json?: boolean }, command: Command) => {
+      const result = await stopDaemon(socketOf(command), options.timeout);
       process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : `stopped the bgtasks daemon (pid ${result.pid})\n`);
     });
 }
@@ -50,7 +48,7 @@ export async function stopDaemon(socket: string, timeout: number): Promise<StopR
   }
   let pid: number;
   try {
-    ({ pid } = await client.request<{ pid: number }>('stop'));
+    ({ pid } = await client.call('stop', {}));
     await client.closed();
   } finally {
     client.close();

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { PUSH_STATES, type PushCounts, type PushRecord } from '../../engine/push.js';
+import { appIdSchema } from '../identifiers.js';
+import { limitSchema } from './args.js';
+import { controlCommand } from './spec.js';
+
+export interface PushesResult {
+  readonly pushes: readonly PushRecord[];
+  /** The app's counts by state, when one app is asked for. */
+  readonly counts: PushCounts | null;
+}
+
+/** `bgtasks pushes [APP]`: background pushes and what became of each, newest first. */
+export const pushes = controlCommand<PushesResult>()(
+  'pushes',
+  z.strictObject({ appId: appIdSchema.optional(), state: z.enum(PUSH_STATES).optional(), limit: limitSchema }),
+);
