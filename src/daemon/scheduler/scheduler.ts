@@ -9,7 +9,7 @@ import { pressureFromConditions, pressureStop, type SustainedPressure } from '..
 import type { Policy, PolicyContext } from '../../engine/policy.js';
 import { RequestQueue } from '../../engine/requestQueue.js';
 import { checkIdentifier, permits } from '../../engine/submission.js';
-import { requestFromRun, type AppRecord, type HistoryEventInput, type SubmittableKind, type TaskRequest } from '../../engine/types.js';
+import { requestFromRun, type AppRecord, type HistoryEventInput, type SubmittableKind, type TaskRequest, type TaskRun } from '../../engine/types.js';
 import type { Completion, NotificationActionDelivery, ProgressUpdate, RequestInput } from '../../protocol/messages.js';
 import type { RequestRef, Store } from '../../store/store.js';
 import type { StoreWriter } from '../storeWriter.js';
@@ -33,6 +33,8 @@ import { chooseRunKind } from './runNowKind.js';
 import { findRanOnce } from './ranOnceFinder.js';
 import type { RanOnceWarning } from '../../engine/ranOnce.js';
 import { createIdFactory } from '../ids.js';
+import { PrerequisiteBook } from '../workflows/prerequisiteBook.js';
+import { cascadeCancellation } from '../workflows/cascade.js';
 
 export interface SchedulerDeps {
   readonly clock: Clock;
@@ -87,12 +89,21 @@ export class Scheduler implements Disposable {
   readonly #conditionsListener: Disposable;
   readonly #attachListeners = new Set<(instance: AppInstance) => void>();
   readonly #pass: SchedulingPass;
+  /** What dependents' prerequisites did (docs/workflows.md). */
+  readonly #book: PrerequisiteBook;
   #disposed = false;
 
   private constructor(deps: SchedulerDeps) {
     this.#deps = deps;
     this.#newId = deps.newId ?? createIdFactory(deps.clock);
     this.#policies = deps.policies ?? DEFAULT_POLICIES;
+    this.#book = new PrerequisiteBook({
+      store: deps.store,
+      isPending: (appId, identifier) => this.queue.get(appId, identifier) !== undefined,
+      isRunning: (appId, identifier) => this.runs.isIdentifierRunning(appId, identifier),
+      changed: () => this.requestPass(),
+      log: (message, fields) => deps.log.warn(message, fields),
+    });
     this.#continued = new ContinuedTasks({
       clock: deps.clock,
       options: deps.options,
@@ -120,6 +131,8 @@ export class Scheduler implements Disposable {
       cpu: new CpuAccounting(deps.cpuMeter ?? null),
       periods: this.#periods,
       random: deps.random ?? Math.random,
+      runFinished: (run: TaskRun) => this.#book.runFinished(run),
+      prerequisiteResults: (request: TaskRequest) => this.#book.results(request),
     };
     this.#driver = new RunDriver(driverDeps, this.apps, this.runs, this.queue, (unpark) => {
       if (unpark) this.#pass.conditionsChanged();
@@ -135,6 +148,7 @@ export class Scheduler implements Disposable {
       supportedResources: deps.supportedResources ?? ['cpu'],
       continuedPosition: (request) => this.queuePosition(request.appId, request.identifier),
       joinsBlock: (request) => this.#driver.joinsBlock(request),
+      prerequisites: (request) => this.#book.statuses(request),
     };
     this.#pass = new SchedulingPass({
       clock: deps.clock,
@@ -148,6 +162,7 @@ export class Scheduler implements Disposable {
       periods: this.#periods,
       pushes: this.#pushes,
       dispatch: (app, entry, now) => this.#driver.dispatch(app, entry, now, false),
+      prerequisiteFailed: (entry, blocker) => void this.#cancelDependents([entry.request], blocker.message),
     });
     this.#conditionsListener = deps.conditions.onDidChange(() => {
       this.#pass.conditionsChanged();
@@ -197,6 +212,7 @@ export class Scheduler implements Disposable {
       scheduler.#periods.track(request);
     }
     await scheduler.#pushes.load(deps.store, now);
+    await scheduler.#book.restore([...scheduler.queue.all()].map((entry) => entry.request));
     scheduler.requestPass();
     return scheduler;
   }
@@ -389,8 +405,11 @@ export class Scheduler implements Disposable {
   }
 
   async #submit(appId: string, inputs: readonly RequestInput[], schedule: boolean, launchReason: 'user' | 'background' = 'user'): Promise<SubmitResult[]> {
+    // Prerequisites neither pending nor running are looked up in the store's runs first.
+    for (const input of inputs) if (input.dependsOn) await this.#book.load(appId, input.dependsOn.filter((identifier) => !this.#book.known(appId, identifier)), 'unknown');
     const now = this.#deps.clock.now();
-    const context = { queue: this.queue, periods: this.#periods, options: this.#deps.options, backgroundAppRefresh: this.#backgroundAppRefresh, newId: this.#newId, launchReason };
+    const workflows = { queue: this.queue, book: this.#book, isRunning: (app: string, identifier: string) => this.runs.isIdentifierRunning(app, identifier) };
+    const context = { queue: this.queue, periods: this.#periods, options: this.#deps.options, backgroundAppRefresh: this.#backgroundAppRefresh, newId: this.#newId, launchReason, workflows };
     const admitted = admit(this.apps.get(appId), appId, inputs, context, now, (request) => this.startsNow(request, now));
     if (admitted.accepted.length === 0) return admitted.results;
     try {
@@ -536,11 +555,41 @@ export class Scheduler implements Disposable {
   async #removeRequests(requests: readonly TaskRequest[], type: 'cancelled', reason: string | null, refs?: readonly RequestRef[]): Promise<void> {
     if (requests.length === 0 && !refs?.length) return;
     const now = this.#deps.clock.now();
+    // Their dependents go in the same transaction: a crash cannot leave a dependent of a cancelled request.
+    const cascade = cascadeCancellation(requests, this.queue, now, this.#book.watching);
     await this.#deps.writer.write({
-      deleteRequests: refs ?? requests.map(({ appId, identifier, requestId }) => ({ appId, identifier, requestId })),
-      events: requests.map((request) => ({ at: now, appId: request.appId, identifier: request.identifier, taskId: null, type, reason, detail: { requestId: request.requestId } })),
+      deleteRequests: [...(refs ?? requests.map(({ appId, identifier, requestId }) => ({ appId, identifier, requestId }))), ...cascade.deleteRequests],
+      events: [
+        ...requests.map((request) => ({ at: now, appId: request.appId, identifier: request.identifier, taskId: null, type, reason, detail: { requestId: request.requestId } })),
+        ...cascade.events,
+      ],
     });
-    for (const request of requests) this.queue.remove(request.appId, request.identifier, request.requestId);
+    for (const request of [...requests, ...cascade.requests]) this.queue.remove(request.appId, request.identifier, request.requestId);
+    this.#book.cancelled([...requests, ...cascade.requests]);
+  }
+
+  /**
+   * Dependents whose prerequisite failed for good (or was cancelled) are cancelled, reason
+   * `prerequisiteFailed`, with their own dependents (docs/workflows.md). Out of the queue at once, so a
+   * pass does not see them again while the write commits.
+   */
+  async #cancelDependents(requests: readonly TaskRequest[], message: string): Promise<void> {
+    const now = this.#deps.clock.now();
+    const cascade = cascadeCancellation(requests, this.queue, now, this.#book.watching);
+    const all = [...requests, ...cascade.requests];
+    for (const request of all) this.queue.remove(request.appId, request.identifier, request.requestId);
+    this.#book.cancelled(all);
+    for (const request of requests) this.#deps.log.info(`${request.identifier} of ${request.appId} is cancelled: ${message}`, { appId: request.appId, identifier: request.identifier, reason: 'prerequisiteFailed' });
+    await this.#deps.writer
+      .write({
+        deleteRequests: all.map(({ appId, identifier, requestId }) => ({ appId, identifier, requestId })),
+        events: [
+          ...requests.map((request) => ({ at: now, appId: request.appId, identifier: request.identifier, taskId: null, type: 'cancelled' as const, reason: 'prerequisiteFailed', detail: { requestId: request.requestId, message } })),
+          ...cascade.events,
+        ],
+      })
+      .catch((error: unknown) => this.#deps.log.error('a store write failed', { error: error instanceof Error ? error.message : String(error) }));
+    this.requestPass();
   }
 
   #requireApp(appId: string): AppState {
