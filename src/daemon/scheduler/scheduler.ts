@@ -35,6 +35,7 @@ import type { RanOnceWarning } from '../../engine/ranOnce.js';
 import { createIdFactory } from '../ids.js';
 import { PrerequisiteBook } from '../workflows/prerequisiteBook.js';
 import { cascadeCancellation } from '../workflows/cascade.js';
+import { dependentViews, type DependentView } from '../workflows/dependentViews.js';
 
 export interface SchedulerDeps {
   readonly clock: Clock;
@@ -405,8 +406,7 @@ export class Scheduler implements Disposable {
   }
 
   async #submit(appId: string, inputs: readonly RequestInput[], schedule: boolean, launchReason: 'user' | 'background' = 'user'): Promise<SubmitResult[]> {
-    // Prerequisites neither pending nor running are looked up in the store's runs first.
-    for (const input of inputs) if (input.dependsOn) await this.#book.load(appId, input.dependsOn.filter((identifier) => !this.#book.known(appId, identifier)), 'unknown');
+    await this.#lookUpPrerequisites(appId, inputs);
     const now = this.#deps.clock.now();
     const workflows = { queue: this.queue, book: this.#book, isRunning: (app: string, identifier: string) => this.runs.isIdentifierRunning(app, identifier) };
     const context = { queue: this.queue, periods: this.#periods, options: this.#deps.options, backgroundAppRefresh: this.#backgroundAppRefresh, newId: this.#newId, launchReason, workflows };
@@ -421,6 +421,18 @@ export class Scheduler implements Disposable {
     }
     if (schedule) this.requestPass();
     return admitted.results;
+  }
+
+  /**
+   * Prerequisites neither pending nor running nor known are looked up in the store's runs, once what was
+   * written so far has committed (a run that just finished is then there to be found).
+   */
+  async #lookUpPrerequisites(appId: string, inputs: readonly RequestInput[]): Promise<void> {
+    const unknown = new Set<string>();
+    for (const input of inputs) for (const identifier of input.dependsOn ?? []) if (!this.#book.known(appId, identifier)) unknown.add(identifier);
+    if (unknown.size === 0) return;
+    await this.#deps.writer.drain();
+    await this.#book.load(appId, [...unknown], 'unknown');
   }
 
   /** Cancels pending requests (all of the app's when `identifiers` is null); returns how many. */
@@ -439,6 +451,11 @@ export class Scheduler implements Disposable {
   /** The pending requests (of one app, or all) with every factor that holds each back. */
   pending(appId?: string): PendingView[] {
     return pendingViews(this.queue.all(), this.apps, this.#policies, this.#inputs, this.#deps.clock.now(), appId);
+  }
+
+  /** The pending requests that wait for other tasks (`dependsOn`), with where each prerequisite stands. */
+  dependents(appId?: string): DependentView[] {
+    return dependentViews(this.queue.all(), this.#book, appId);
   }
 
   /** "Why hasn't it run?": every policy's verdict, the earliest start, and the request's decision history. */

@@ -22,6 +22,11 @@ export class PrerequisiteBook {
   readonly #deps: PrerequisiteBookDeps;
   readonly #records = new Map<string, PrerequisiteRecord>();
   readonly #loading = new Set<string>();
+  /**
+   * The last runs that finished, watched or not, newest last: a run's row may reach the store a turn after
+   * it ends (a block's ends are written together), and a dependent submitted meanwhile must find it.
+   */
+  readonly #recent = new Map<string, PrerequisiteRecord>();
 
   constructor(deps: PrerequisiteBookDeps) {
     this.#deps = deps;
@@ -48,14 +53,15 @@ export class PrerequisiteBook {
 
   /** Whether the identifier can be a prerequisite now: pending, running, or with a known last run. */
   known(appId: string, identifier: string): boolean {
-    const record = this.#records.get(requestKey(appId, identifier));
+    const key = requestKey(appId, identifier);
+    const record = this.#records.get(key) ?? this.#recent.get(key);
     return this.#deps.isPending(appId, identifier) || this.#deps.isRunning(appId, identifier) || (record !== undefined && record.outcome !== null);
   }
 
   /** Starts keeping the identifier's outcomes (a dependent named it). */
   watch(appId: string, identifier: string): void {
     const key = requestKey(appId, identifier);
-    if (!this.#records.has(key)) this.#records.set(key, { outcome: null, taskId: null });
+    if (!this.#records.has(key)) this.#records.set(key, this.#recent.get(key) ?? { outcome: null, taskId: null });
   }
 
   /**
@@ -74,6 +80,12 @@ export class PrerequisiteBook {
     try {
       for (const identifier of wanted) {
         const key = requestKey(appId, identifier);
+        const recent = this.#recent.get(key);
+        if (recent) {
+          this.#records.set(key, recent);
+          learned = true;
+          continue;
+        }
         const [last] = await this.#deps.store.listRuns({ appId, identifier, limit: 1 });
         // A run that finished meanwhile was recorded as it happened, and is newer than what was read.
         if (this.#records.get(key)?.outcome) continue;
@@ -111,8 +123,13 @@ export class PrerequisiteBook {
 
   /** A run ended: kept if a dependent watches its identifier. */
   runFinished(run: TaskRun): void {
+    if (!run.outcome) return;
     const key = requestKey(run.appId, run.identifier);
-    if (run.outcome && this.#records.has(key)) this.#records.set(key, recordOf(run.outcome, run));
+    const record = recordOf(run.outcome, run);
+    if (this.#records.has(key)) this.#records.set(key, record);
+    this.#recent.delete(key);
+    this.#recent.set(key, record);
+    if (this.#recent.size > RECENT_RUNS) this.#recent.delete(this.#recent.keys().next().value!);
   }
 
   /** Requests were cancelled: a dependent of one of them is cancelled too. */
@@ -136,6 +153,9 @@ export class PrerequisiteBook {
     return this.#records.get(requestKey(appId, identifier));
   }
 }
+
+/** How many finished runs {@link PrerequisiteBook} remembers beyond the watched ones: far more than one turn ends. */
+const RECENT_RUNS = 4096;
 
 function recordOf(outcome: TaskOutcome, run: TaskRun): PrerequisiteRecord {
   return run.result === undefined ? { outcome, taskId: run.taskId } : { outcome, taskId: run.taskId, result: run.result };
