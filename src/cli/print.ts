@@ -49,7 +49,9 @@ function render(view: string, data: unknown): string {
         earliest: time(request.earliestBeginAt),
         submitted: time(request.submittedAt),
         waitsFor: request.eligible ? 'nothing (eligible)' : `${(request.reasons as string[]).join(', ')}: ${String(request.message)}`,
-      })), ['appId', 'identifier', 'kind', 'earliest', 'submitted', 'waitsFor']);
+        after: Array.isArray(request.dependsOn) ? (request.dependsOn as string[]).join(', ') : null,
+        data: shortJson(request.data),
+      })), ['appId', 'identifier', 'kind', 'earliest', 'submitted', 'after', 'data', 'waitsFor']);
     case 'history': {
       const rows = data as Row[];
       if (rows.length > 0 && 'seq' in rows[0]!) {
@@ -168,7 +170,14 @@ function renderWhyApp(app: Row & { usage: Usage; pending: Row[] }): string {
   return lines.join('\n');
 }
 
-const RUN_COLUMNS = ['appId', 'identifier', 'kind', 'submitted', 'eligible', 'how', 'started', 'ran', 'cpu', 'attempt', 'outcome', 'reason', 'error'];
+const RUN_COLUMNS = ['appId', 'identifier', 'kind', 'submitted', 'eligible', 'how', 'started', 'ran', 'cpu', 'attempt', 'outcome', 'reason', 'error', 'result'];
+
+/** A payload or result in a table cell: its JSON, cut short (`--json` has it whole). */
+function shortJson(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  const text = JSON.stringify(value);
+  return text.length > 40 ? `${text.slice(0, 39)}…` : text;
+}
 
 /** Runs as `bgtasks history` prints them; `fleetHistory` puts the node that ran each one first. */
 function runTable(rows: readonly Row[], first: readonly string[] = []): string {
@@ -185,6 +194,7 @@ function runTable(rows: readonly Row[], first: readonly string[] = []): string {
     reason: [run.reason, run.expirationReason ? `expired: ${String(run.expirationReason)}` : null].filter(Boolean).join('; ') || null,
     attempt: run.attempt,
     cpu: typeof run.cpuMs === 'number' ? `${run.cpuMs}ms` : '-',
+    result: shortJson(run.result),
   })), [...first, ...RUN_COLUMNS]);
 }
 
