@@ -111,8 +111,8 @@ export interface TaskRequest {
   readonly data?: unknown;
   /**
    * Beyond Apple: identifiers of the app whose tasks must succeed before this one runs (fan-in); see
-   * src/engine/dependencies.ts. Absent for none. A request the system puts back after a run never has it
-   * (its prerequisites were met when it ran).
+   * src/engine/dependencies.ts. Absent for none. A request the system puts back after a run keeps it, so
+   * its task gets its prerequisites' results again.
    */
   readonly dependsOn?: readonly string[];
 }
@@ -420,9 +420,17 @@ export function requestFromRun(run: TaskRun): TaskRequest {
     submittedAt: run.submittedAt,
     ...(run.placement === 'any' ? { placement: 'any' as const } : {}),
     ...(run.requeueOnExit === false ? { requeueOnExit: false as const } : {}),
-    // The payload goes with a retry or a requeue; the prerequisites do not: they were met when it ran.
+    // The payload and the prerequisites go with a retry or a requeue: the task runs again with its
+    // prerequisites' results (met already, unless one was submitted again meanwhile: then it waits again).
     ...(run.data !== undefined ? { data: run.data } : {}),
+    ...prerequisitesAfterRun(run),
   };
+}
+
+/** A run's prerequisites for its request put back: all but its own identifier (an 'append'; that run has ended). */
+function prerequisitesAfterRun(run: TaskRun): { dependsOn?: readonly string[] } {
+  const dependsOn = run.dependsOn?.filter((identifier) => identifier !== run.identifier);
+  return dependsOn && dependsOn.length > 0 ? { dependsOn } : {};
 }
 
 /** The request of a run, put back by the system (it does not count against the app's submission limit). */
