@@ -164,9 +164,9 @@ export function withPlacement<T extends OptionalFields>(row: Omit<T, keyof Optio
     ...(requeueOnExit === false ? { requeueOnExit } : {}),
     ...(putBack === true ? { putBack } : {}),
     // The workflow fields (docs/workflows.md): NULL means none.
-    ...(data != null ? { data } : {}),
-    ...(dependsOn != null ? { dependsOn } : {}),
-    ...(result != null ? { result } : {}),
+    ...(data !== null && data !== undefined ? { data } : {}),
+    ...(dependsOn !== null && dependsOn !== undefined ? { dependsOn } : {}),
+    ...(result !== null && result !== undefined ? { result } : {}),
   } as unknown as T;
 }
 

@@ -137,9 +137,9 @@ function optionalJsonParam(value: unknown): string | null {
 /** The workflow fields of a row as a record carries them: present only when the column holds a value. */
 function optionalJsonFields(row: { data?: string | null; dependsOn?: string | null; result?: string | null }): { data?: unknown; dependsOn?: string[]; result?: unknown } {
   const fields: { data?: unknown; dependsOn?: string[]; result?: unknown } = {};
-  if (row.data != null) fields.data = JSON.parse(row.data);
-  if (row.dependsOn != null) fields.dependsOn = JSON.parse(row.dependsOn) as string[];
-  if (row.result != null) fields.result = JSON.parse(row.result);
+  if (row.data !== null && row.data !== undefined) fields.data = JSON.parse(row.data);
+  if (row.dependsOn !== null && row.dependsOn !== undefined) fields.dependsOn = JSON.parse(row.dependsOn) as string[];
+  if (row.result !== null && row.result !== undefined) fields.result = JSON.parse(row.result);
   return fields;
 }
 
