@@ -34,6 +34,7 @@ import { findRanOnce } from './ranOnceFinder.js';
 import type { RanOnceWarning } from '../../engine/ranOnce.js';
 import { createIdFactory } from '../ids.js';
 import { PrerequisiteBook } from '../workflows/prerequisiteBook.js';
+import { fleetOf } from '../../store/fleet.js';
 import { cascadeCancellation } from '../workflows/cascade.js';
 import { dependentViews, type DependentView } from '../workflows/dependentViews.js';
 
@@ -100,6 +101,7 @@ export class Scheduler implements Disposable {
     this.#policies = deps.policies ?? DEFAULT_POLICIES;
     this.#book = new PrerequisiteBook({
       store: deps.store,
+      fleet: fleetOf(deps.store),
       isPending: (appId, identifier) => this.queue.get(appId, identifier) !== undefined,
       isRunning: (appId, identifier) => this.runs.isIdentifierRunning(appId, identifier),
       changed: () => this.requestPass(),

@@ -1,9 +1,15 @@
 import { prerequisiteState, type PrerequisiteRecord, type PrerequisiteStatus } from '../../engine/dependencies.js';
 import { requestKey, type TaskOutcome, type TaskRequest, type TaskRun } from '../../engine/types.js';
+import type { FleetStore } from '../../store/fleet.js';
 import type { Store } from '../../store/store.js';
 
 export interface PrerequisiteBookDeps {
   readonly store: Store;
+  /**
+   * In a fleet: the shared store, where a prerequisite another node holds or ran is seen (this node's own
+   * store sees only its own runs). Null on a store of one machine.
+   */
+  readonly fleet: Pick<FleetStore, 'listFleetRequests' | 'listFleetRuns'> | null;
   /** Whether the app has a pending request for the identifier. */
   isPending(appId: string, identifier: string): boolean;
   isRunning(appId: string, identifier: string): boolean;
@@ -27,6 +33,8 @@ export class PrerequisiteBook {
    * it ends (a block's ends are written together), and a dependent submitted meanwhile must find it.
    */
   readonly #recent = new Map<string, PrerequisiteRecord>();
+  /** In a fleet: prerequisites last seen pending or running on another node (looked at again each pass). */
+  readonly #elsewhere = new Set<string>();
 
   constructor(deps: PrerequisiteBookDeps) {
     this.#deps = deps;
@@ -44,9 +52,12 @@ export class PrerequisiteBook {
       // A request is pending for its own identifier: for 'append' only the running task counts.
       const pending = identifier !== request.identifier && this.#deps.isPending(appId, identifier);
       const running = this.#deps.isRunning(appId, identifier);
-      const record = this.#records.get(requestKey(appId, identifier));
-      const state = prerequisiteState(pending, running, record);
-      if (state === 'unknown') void this.load(appId, [identifier]);
+      const key = requestKey(appId, identifier);
+      const record = this.#records.get(key);
+      let state = prerequisiteState(pending, running, record);
+      if (state === 'unknown' && this.#elsewhere.has(key)) state = 'pending';
+      // Read again each pass while not known here: in a fleet, until the node that has it has run it.
+      if (state === 'unknown' || (state === 'pending' && !pending)) void this.load(appId, [identifier]);
       return { identifier, state, outcome: record?.outcome === 'cancelled' ? null : (record?.outcome ?? null) };
     });
   }
@@ -55,7 +66,8 @@ export class PrerequisiteBook {
   known(appId: string, identifier: string): boolean {
     const key = requestKey(appId, identifier);
     const record = this.#records.get(key) ?? this.#recent.get(key);
-    return this.#deps.isPending(appId, identifier) || this.#deps.isRunning(appId, identifier) || (record !== undefined && record.outcome !== null);
+    if (this.#deps.isPending(appId, identifier) || this.#deps.isRunning(appId, identifier) || this.#elsewhere.has(key)) return true;
+    return record !== undefined && record.outcome !== null;
   }
 
   /** Starts keeping the identifier's outcomes (a dependent named it). */
@@ -86,9 +98,20 @@ export class PrerequisiteBook {
           learned = true;
           continue;
         }
-        const [last] = await this.#deps.store.listRuns({ appId, identifier, limit: 1 });
+        if (this.#deps.fleet && (await this.#heldElsewhere(this.#deps.fleet, appId, identifier))) {
+          this.#elsewhere.add(key);
+          continue;
+        }
+        const [last] = this.#deps.fleet
+          ? (await this.#deps.fleet.listFleetRuns({ appId, identifier, limit: 1 })).map((each) => each.run)
+          : await this.#deps.store.listRuns({ appId, identifier, limit: 1 });
         // A run that finished meanwhile was recorded as it happened, and is newer than what was read.
         if (this.#records.get(key)?.outcome) continue;
+        if (last && last.state !== 'finished') {
+          this.#elsewhere.add(key); // running on another node
+          continue;
+        }
+        if (this.#elsewhere.delete(key)) learned = true;
         if (last && last.state === 'finished' && last.outcome) {
           this.#records.set(key, recordOf(last.outcome, last));
           learned = true;
@@ -105,6 +128,12 @@ export class PrerequisiteBook {
       for (const identifier of wanted) this.#loading.delete(requestKey(appId, identifier));
     }
     if (learned) this.#deps.changed();
+  }
+
+  /** Whether another node of the fleet has a pending request for the identifier (this node's are in its queue). */
+  async #heldElsewhere(fleet: NonNullable<PrerequisiteBookDeps['fleet']>, appId: string, identifier: string): Promise<boolean> {
+    if (this.#deps.isPending(appId, identifier)) return false;
+    return (await fleet.listFleetRequests(appId)).some(({ request }) => request.identifier === identifier);
   }
 
   /** Watches the prerequisites of pending dependents (at start), reading what the store knows of each. */
