@@ -170,7 +170,10 @@ function renderWhyApp(app: Row & { usage: Usage; pending: Row[] }): string {
   return lines.join('\n');
 }
 
-const RUN_COLUMNS = ['appId', 'identifier', 'kind', 'submitted', 'eligible', 'how', 'started', 'ran', 'cpu', 'attempt', 'outcome', 'reason', 'error', 'result'];
+const RUN_COLUMNS = [
+  'appId', 'identifier', 'kind', 'submitted', 'eligible', 'how', 'started', 'ran', 'cpu', 'attempt',
+  'outcome', 'reason', 'error', 'result',
+];
 
 /** A payload or result in a table cell: its JSON, cut short (`--json` has it whole). */
 function shortJson(value: unknown): string | null {

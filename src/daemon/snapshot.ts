@@ -131,7 +131,12 @@ export async function buildSnapshot(sources: SnapshotSources, options: { readonl
   const now = sources.now();
   const running = [...scheduler.runs.all()].map((active) => runningView(active, now));
   const views = scheduler.pending();
-  const dependents = new Map(scheduler.dependents().map((view) => [view.requestId, view.prerequisites.map(({ identifier, state }) => ({ identifier, state }))]));
+  const dependents = new Map(
+    scheduler.dependents().map((view) => [
+      view.requestId,
+      view.prerequisites.map(({ identifier, state }) => ({ identifier, state })),
+    ]),
+  );
   const pending = views.map(({ request, eligible, blockers }): PendingRequestView => ({
     appId: request.appId,
     identifier: request.identifier,

@@ -39,7 +39,11 @@ export interface PrerequisiteRecord {
 }
 
 /** Where a prerequisite stands, from what the scheduler sees of it (see the table above). */
-export function prerequisiteState(pending: boolean, running: boolean, record: PrerequisiteRecord | undefined): PrerequisiteStatus['state'] {
+export function prerequisiteState(
+  pending: boolean,
+  running: boolean,
+  record: PrerequisiteRecord | undefined,
+): PrerequisiteStatus['state'] {
   if (pending) return 'pending';
   if (running) return 'running';
   if (!record || record.outcome === null) return 'unknown';
@@ -63,7 +67,11 @@ export function decideDependencies(statuses: readonly PrerequisiteStatus[]): Dep
 
 /** "com.example.export (running), com.example.scan (pending)": what a dependent waits for, for a person. */
 export function describePrerequisites(statuses: readonly PrerequisiteStatus[]): string {
-  return statuses.map((status) => `${status.identifier} (${status.state}${status.outcome && status.state === 'failed' ? `: ${status.outcome}` : ''})`).join(', ');
+  const describe = (status: PrerequisiteStatus): string => {
+    const outcome = status.outcome && status.state === 'failed' ? `: ${status.outcome}` : '';
+    return `${status.identifier} (${status.state}${outcome})`;
+  };
+  return statuses.map(describe).join(', ');
 }
 
 /**

@@ -18,7 +18,12 @@ export type ExistingWorkDecision =
   | { readonly action: 'keep' }
   | { readonly action: 'refuse'; readonly fault: SchedulerFault };
 
-export function decideExistingWork(mode: ExistingWork | undefined, identifier: string, pending: boolean, running: boolean): ExistingWorkDecision {
+export function decideExistingWork(
+  mode: ExistingWork | undefined,
+  identifier: string,
+  pending: boolean,
+  running: boolean,
+): ExistingWorkDecision {
   if (mode === 'keep' && (pending || running)) return { action: 'keep' };
   if (mode !== 'append') return { action: 'submit', afterRunning: false };
   if (pending) {
@@ -27,7 +32,9 @@ export function decideExistingWork(mode: ExistingWork | undefined, identifier: s
       fault: {
         code: 'invalidRequest',
         field: 'existing',
-        message: `existing: 'append' cannot queue a second request for ${identifier}: one is pending already (an identifier has one pending request; use another identifier with dependsOn)`,
+        message:
+          `existing: 'append' cannot queue a second request for ${identifier}: one is pending already ` +
+          '(an identifier has one pending request; use another identifier with dependsOn)',
       },
     };
   }

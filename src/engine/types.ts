@@ -107,7 +107,10 @@ export interface TaskRequest {
    */
   readonly putBack?: true;
   // ---- workflows (docs/workflows.md): payload and dependencies ----
-  /** Beyond Apple: the app's JSON payload (at most 16 KB as JSON), handed to the handler as `task.data`. Absent for none. */
+  /**
+   * Beyond Apple: the app's JSON payload (at most 16 KB as JSON), handed to the handler as `task.data`.
+   * Absent for none.
+   */
   readonly data?: unknown;
   /**
    * Beyond Apple: identifiers of the app whose tasks must succeed before this one runs (fan-in); see

@@ -52,7 +52,8 @@ function parseCompleted(frame: Record<string, unknown>): AppMessage | undefined 
     if (result !== null && !(typeof result === 'string' && RESULTS.has(result))) return undefined;
     // A result is measured only when there is one: most tasks return nothing.
     if (output !== undefined && payloadProblem(output) !== null) return undefined;
-    parsed[i] = output === undefined ? { taskId, success, reason, error, result: result as PushResult | null } : { taskId, success, reason, error, result: result as PushResult | null, output };
+    const completion = { taskId, success, reason, error, result: result as PushResult | null };
+    parsed[i] = output === undefined ? completion : { ...completion, output };
   }
   return { t: 'completed', completions: parsed };
 }

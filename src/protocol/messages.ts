@@ -459,7 +459,13 @@ export const daemonMessageSchema = z.discriminatedUnion('t', [
     t: z.literal('block'),
     concurrency: z.number().int().positive(),
     tasks: z.array(
-      z.object({ taskId: z.string(), identifier: z.string(), kind: z.enum(['refresh', 'processing']), timeLimitMs: z.number().nonnegative(), data: z.unknown().optional() }),
+      z.object({
+        taskId: z.string(),
+        identifier: z.string(),
+        kind: z.enum(['refresh', 'processing']),
+        timeLimitMs: z.number().nonnegative(),
+        data: z.unknown().optional(),
+      }),
     ),
   }),
   z.object({

@@ -38,7 +38,9 @@ export function payloadProblem(value: unknown, maxBytes = MAX_PAYLOAD_BYTES): st
   if (text === undefined) return 'not JSON (a function or undefined)';
   const bytes = utf8Length(text);
   if (bytes > maxBytes) return `${bytes} bytes as JSON; at most ${maxBytes}`;
-  if (!isPlainJson(value, 0)) return 'not plain JSON (only objects, arrays, strings, finite numbers, booleans and null)';
+  if (!isPlainJson(value, 0)) {
+    return 'not plain JSON (only objects, arrays, strings, finite numbers, booleans and null)';
+  }
   return null;
 }
 

@@ -193,15 +193,22 @@ export abstract class BGTaskRequest {
     }
     const dependsOn: unknown = this.dependsOn;
     if (dependsOn === null || dependsOn === undefined) return input;
-    if (!Array.isArray(dependsOn)) throw invalid('dependsOn', `expected an array of requests or identifiers, got ${describe(dependsOn)}`);
-    if (dependsOn.length > MAX_PREREQUISITES) throw invalid('dependsOn', `at most ${MAX_PREREQUISITES} prerequisites, got ${dependsOn.length}`);
+    if (!Array.isArray(dependsOn)) {
+      throw invalid('dependsOn', `expected an array of requests or identifiers, got ${describe(dependsOn)}`);
+    }
+    if (dependsOn.length > MAX_PREREQUISITES) {
+      throw invalid('dependsOn', `at most ${MAX_PREREQUISITES} prerequisites, got ${dependsOn.length}`);
+    }
     const identifiers: string[] = [];
     for (const [index, item] of (dependsOn as unknown[]).entries()) {
       const identifier = item instanceof BGTaskRequest ? item.identifier : item;
       if (typeof identifier !== 'string' || !NAME_PATTERN.test(identifier)) {
         throw invalid(`dependsOn.${index}`, `expected a request or a reverse-DNS identifier, got ${describe(item)}`);
       }
-      if (identifier === this.#identifier) throw invalid(`dependsOn.${index}`, `${identifier} cannot depend on itself (to run after its running task, submit with existing: 'append')`);
+      if (identifier === this.#identifier) {
+        const hint = "to run after its running task, submit with existing: 'append'";
+        throw invalid(`dependsOn.${index}`, `${identifier} cannot depend on itself (${hint})`);
+      }
       if (identifiers.includes(identifier)) throw invalid(`dependsOn.${index}`, `${identifier} is named twice`);
       identifiers.push(identifier);
     }
@@ -220,7 +227,9 @@ export abstract class BGTaskRequest {
       ...(this.placement === 'any' ? { placement: 'any' } : {}),
       ...(this.requeueOnExit ? {} : { requeueOnExit: false }),
       ...(this.data !== undefined ? { data: this.data } : {}),
-      ...(Array.isArray(this.dependsOn) && this.dependsOn.length > 0 ? { dependsOn: this.dependsOn.map((item) => (item instanceof BGTaskRequest ? item.identifier : item)) } : {}),
+      ...(Array.isArray(this.dependsOn) && this.dependsOn.length > 0
+        ? { dependsOn: this.dependsOn.map((item) => (item instanceof BGTaskRequest ? item.identifier : item)) }
+        : {}),
     };
   }
 }

@@ -241,7 +241,9 @@ export class BGTaskScheduler {
       input = request.toInput();
       const existing: unknown = (options as SubmitOptions | null)?.existing;
       if (existing !== undefined && existing !== 'keep' && existing !== 'replace' && existing !== 'append') {
-        throw new BGTaskSchedulerError('invalidRequest', `existing: expected 'keep', 'replace' or 'append', got ${JSON.stringify(existing) ?? String(existing)}`, { field: 'existing' });
+        const got = JSON.stringify(existing) ?? String(existing);
+        const message = `existing: expected 'keep', 'replace' or 'append', got ${got}`;
+        throw new BGTaskSchedulerError('invalidRequest', message, { field: 'existing' });
       }
       // Sent only when it says something, so a plain submit reads the same to an older daemon.
       if (existing === 'keep' || existing === 'append') input = { ...input, existing };

@@ -144,7 +144,8 @@ export class TaskRunner {
         if (!task) continue;
         this.#waitingIndex.delete(task.taskId);
         const { taskId, identifier, kind, timeLimitMs, data } = task;
-        this.#deliverOne({ taskId, identifier, kind, deadlineAt: Date.now() + timeLimitMs, ...(data !== undefined ? { data } : {}) }, true);
+        const delivery = { taskId, identifier, kind, deadlineAt: Date.now() + timeLimitMs };
+        this.#deliverOne(data === undefined ? delivery : { ...delivery, data }, true);
       }
       if (this.#waitingHead === this.#waiting.length) {
         this.#waiting = [];
@@ -233,7 +234,10 @@ export class TaskRunner {
       identifier,
       deadline: deadlineAt === null ? null : new Date(deadlineAt),
       signal: controller.signal,
-      complete: (success, output) => this.#complete(this.#open.get(taskId), success, task, null, null, kind === 'push' ? (success ? 'newData' : 'failed') : null, output),
+      complete: (success, output) => {
+        const fetched = kind === 'push' ? (success ? 'newData' : 'failed') : null;
+        this.#complete(this.#open.get(taskId), success, task, null, null, fetched, output);
+      },
       ...(data !== undefined ? { data } : {}),
       ...(prerequisites !== undefined ? { prerequisites } : {}),
       ...(kind === 'continued'
@@ -284,7 +288,8 @@ export class TaskRunner {
     if (problem === null) return this.#complete(entry, true, task, null, null, null, value);
     // A handler written before results existed may resolve to anything (a Response, a class): the work
     // still succeeded, so it completes as it always did, without a result, and says why.
-    this.#log('warn', `the handler for ${task.identifier} resolved to a value that is not kept as its result: ${problem}`, { taskId: task.taskId });
+    const message = `the handler for ${task.identifier} resolved to a value that is not kept as its result: ${problem}`;
+    this.#log('warn', message, { taskId: task.taskId });
     this.#complete(entry, true, task);
   }
 

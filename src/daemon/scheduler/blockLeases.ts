@@ -142,7 +142,8 @@ export class BlockLeases {
       const { run } = active;
       if (this.#deps.runs.get(run.taskId) !== active || active.instance !== instance || run.startedAt !== null) continue;
       const kind = run.kind as BlockTask['kind'];
-      const task: BlockTask = { taskId: run.taskId, identifier: run.identifier, kind, timeLimitMs: this.timeLimitMs(active) };
+      const { taskId, identifier } = run;
+      const task: BlockTask = { taskId, identifier, kind, timeLimitMs: this.timeLimitMs(active) };
       // Only a task with a payload carries one: the common block stays as small as it was.
       held.push(run.data === undefined ? task : { ...task, data: run.data });
     }

@@ -123,7 +123,8 @@ export class RunDriver implements Disposable {
       next = nextPeriodRequest(request, period, this.#deps.newId(), now);
     }
     // A dependent goes alone: its task carries its prerequisites' results, which a block does not.
-    const blockInstance = forced || recurrence || request.dependsOn ? undefined : this.#blocks.instanceFor(app, request);
+    const alone = forced || recurrence || request.dependsOn;
+    const blockInstance = alone ? undefined : this.#blocks.instanceFor(app, request);
     const start: RunStart = blockInstance
       ? { taskId: this.#deps.newId(), eligibleAt: entry.eligibleAt, forced, state: 'running', launch: 'alreadyRunning', launchedAt: now, background: blockInstance.launchReason === 'background' }
       : { taskId: this.#deps.newId(), eligibleAt: forced ? null : entry.eligibleAt, forced, state: 'launching', launch: null, launchedAt: null, background: false };
@@ -347,8 +348,9 @@ export class RunDriver implements Disposable {
       if (active.push) active.push.result = completion.result ?? null;
       // A stop for pressure keeps its own reason, so history tells it from running out of time.
       const stoppedForPressure = expired && isPressureStop(active.run.expirationReason);
-      const reason = stoppedForPressure ? active.run.expirationReason : (completion.reason ?? (expired ? active.run.expirationReason : null));
-      this.finish(active, outcome, reason, completion.error, completion.output === null ? undefined : completion.output);
+      const { expirationReason } = active.run;
+      const reason = stoppedForPressure ? expirationReason : (completion.reason ?? (expired ? expirationReason : null));
+      this.finish(active, outcome, reason, completion.error, completion.output ?? undefined);
     }
     return stray;
   }
@@ -396,7 +398,10 @@ export class RunDriver implements Disposable {
     const continued = active.run.continued
       ? { ...active.run.continued, title: active.title ?? active.run.continued.title, subtitle: active.subtitle ?? active.run.continued.subtitle, completedUnits: active.progress?.completed ?? 0, totalUnits: active.progress?.total ?? 0 }
       : null;
-    active.run = { ...active.run, state: 'finished', outcome, reason, error, completedAt: now, cpuMs, continued, ...(result !== undefined ? { result } : {}) };
+    // The task's result (docs/workflows.md) only where there is one: most runs have none.
+    const withResult = result !== undefined ? { result } : {};
+    const ended = { state: 'finished' as const, outcome, reason, error, completedAt: now, cpuMs, continued };
+    active.run = { ...active.run, ...ended, ...withResult };
     const { appId, identifier } = active.run;
     const pending = this.#queue.get(appId, identifier)?.request;
     const aftermath = afterRun(active.run, { usage: this.#deps.usage, options: this.#deps.options, now, random: this.#deps.random(), newId: this.#deps.newId, pending });
@@ -424,7 +429,17 @@ export class RunDriver implements Disposable {
             }
           : {
               updateRuns: [
-                { taskId: active.run.taskId, state: 'finished' as const, outcome, reason, error, completedAt: now, cpuMs, ...(continued ? { continued } : {}), ...(result !== undefined ? { result } : {}) },
+                {
+                  taskId: active.run.taskId,
+                  state: 'finished' as const,
+                  outcome,
+                  reason,
+                  error,
+                  completedAt: now,
+                  cpuMs,
+                  ...(continued ? { continued } : {}),
+                  ...withResult,
+                },
               ],
             }),
         ...(events.length > 0 ? { events } : {}),

@@ -9,7 +9,14 @@ import { pressureFromConditions, pressureStop, type SustainedPressure } from '..
 import type { Policy, PolicyContext } from '../../engine/policy.js';
 import { RequestQueue } from '../../engine/requestQueue.js';
 import { checkIdentifier, permits } from '../../engine/submission.js';
-import { requestFromRun, type AppRecord, type HistoryEventInput, type SubmittableKind, type TaskRequest, type TaskRun } from '../../engine/types.js';
+import {
+  requestFromRun,
+  type AppRecord,
+  type HistoryEventInput,
+  type SubmittableKind,
+  type TaskRequest,
+  type TaskRun,
+} from '../../engine/types.js';
 import type { Completion, NotificationActionDelivery, ProgressUpdate, RequestInput } from '../../protocol/messages.js';
 import type { RequestRef, Store } from '../../store/store.js';
 import type { StoreWriter } from '../storeWriter.js';
@@ -35,7 +42,7 @@ import type { RanOnceWarning } from '../../engine/ranOnce.js';
 import { createIdFactory } from '../ids.js';
 import { PrerequisiteBook } from '../workflows/prerequisiteBook.js';
 import { fleetOf } from '../../store/fleet.js';
-import { cascadeCancellation } from '../workflows/cascade.js';
+import { cascadeCancellation, failedDependents } from '../workflows/cascade.js';
 import { dependentViews, type DependentView } from '../workflows/dependentViews.js';
 
 export interface SchedulerDeps {
@@ -410,8 +417,17 @@ export class Scheduler implements Disposable {
   async #submit(appId: string, inputs: readonly RequestInput[], schedule: boolean, launchReason: 'user' | 'background' = 'user'): Promise<SubmitResult[]> {
     await this.#lookUpPrerequisites(appId, inputs);
     const now = this.#deps.clock.now();
-    const workflows = { queue: this.queue, book: this.#book, isRunning: (app: string, identifier: string) => this.runs.isIdentifierRunning(app, identifier) };
-    const context = { queue: this.queue, periods: this.#periods, options: this.#deps.options, backgroundAppRefresh: this.#backgroundAppRefresh, newId: this.#newId, launchReason, workflows };
+    const isRunning = (app: string, identifier: string): boolean => this.runs.isIdentifierRunning(app, identifier);
+    const workflows = { queue: this.queue, book: this.#book, isRunning };
+    const context = {
+      queue: this.queue,
+      periods: this.#periods,
+      options: this.#deps.options,
+      backgroundAppRefresh: this.#backgroundAppRefresh,
+      newId: this.#newId,
+      launchReason,
+      workflows,
+    };
     const admitted = admit(this.apps.get(appId), appId, inputs, context, now, (request) => this.startsNow(request, now));
     if (admitted.accepted.length === 0) return admitted.results;
     try {
@@ -431,7 +447,9 @@ export class Scheduler implements Disposable {
    */
   async #lookUpPrerequisites(appId: string, inputs: readonly RequestInput[]): Promise<void> {
     const unknown = new Set<string>();
-    for (const input of inputs) for (const identifier of input.dependsOn ?? []) if (!this.#book.known(appId, identifier)) unknown.add(identifier);
+    for (const input of inputs) {
+      for (const identifier of input.dependsOn ?? []) if (!this.#book.known(appId, identifier)) unknown.add(identifier);
+    }
     if (unknown.size === 0) return;
     await this.#deps.writer.drain();
     await this.#book.load(appId, [...unknown], 'unknown');
@@ -576,15 +594,17 @@ export class Scheduler implements Disposable {
     const now = this.#deps.clock.now();
     // Their dependents go in the same transaction: a crash cannot leave a dependent of a cancelled request.
     const cascade = cascadeCancellation(requests, this.queue, now, this.#book.watching);
+    const own = refs ?? requests.map(({ appId, identifier, requestId }) => ({ appId, identifier, requestId }));
+    const events = requests.map(({ appId, identifier, requestId }) => ({
+      at: now, appId, identifier, taskId: null, type, reason, detail: { requestId },
+    }));
     await this.#deps.writer.write({
-      deleteRequests: [...(refs ?? requests.map(({ appId, identifier, requestId }) => ({ appId, identifier, requestId }))), ...cascade.deleteRequests],
-      events: [
-        ...requests.map((request) => ({ at: now, appId: request.appId, identifier: request.identifier, taskId: null, type, reason, detail: { requestId: request.requestId } })),
-        ...cascade.events,
-      ],
+      deleteRequests: [...own, ...cascade.deleteRequests],
+      events: [...events, ...cascade.events],
     });
-    for (const request of [...requests, ...cascade.requests]) this.queue.remove(request.appId, request.identifier, request.requestId);
-    this.#book.cancelled([...requests, ...cascade.requests]);
+    const removed = [...requests, ...cascade.requests];
+    for (const request of removed) this.queue.remove(request.appId, request.identifier, request.requestId);
+    this.#book.cancelled(removed);
   }
 
   /**
@@ -592,22 +612,17 @@ export class Scheduler implements Disposable {
    * `prerequisiteFailed`, with their own dependents (docs/workflows.md). Out of the queue at once, so a
    * pass does not see them again while the write commits.
    */
-  async #cancelDependents(requests: readonly TaskRequest[], message: string): Promise<void> {
-    const now = this.#deps.clock.now();
-    const cascade = cascadeCancellation(requests, this.queue, now, this.#book.watching);
-    const all = [...requests, ...cascade.requests];
-    for (const request of all) this.queue.remove(request.appId, request.identifier, request.requestId);
-    this.#book.cancelled(all);
-    for (const request of requests) this.#deps.log.info(`${request.identifier} of ${request.appId} is cancelled: ${message}`, { appId: request.appId, identifier: request.identifier, reason: 'prerequisiteFailed' });
-    await this.#deps.writer
-      .write({
-        deleteRequests: all.map(({ appId, identifier, requestId }) => ({ appId, identifier, requestId })),
-        events: [
-          ...requests.map((request) => ({ at: now, appId: request.appId, identifier: request.identifier, taskId: null, type: 'cancelled' as const, reason: 'prerequisiteFailed', detail: { requestId: request.requestId, message } })),
-          ...cascade.events,
-        ],
-      })
-      .catch((error: unknown) => this.#deps.log.error('a store write failed', { error: error instanceof Error ? error.message : String(error) }));
+  async #cancelDependents(dependents: readonly TaskRequest[], message: string): Promise<void> {
+    const { requests, batch } = failedDependents(dependents, message, this.queue, this.#deps.clock.now());
+    for (const request of requests) this.queue.remove(request.appId, request.identifier, request.requestId);
+    this.#book.cancelled(requests);
+    for (const { appId, identifier } of dependents) {
+      const fields = { appId, identifier, reason: 'prerequisiteFailed' };
+      this.#deps.log.info(`${identifier} of ${appId} is cancelled: ${message}`, fields);
+    }
+    await this.#deps.writer.write(batch).catch((error: unknown) => {
+      this.#deps.log.error('a store write failed', { error: error instanceof Error ? error.message : String(error) });
+    });
     this.requestPass();
   }
 

@@ -9,7 +9,9 @@ import type { AppState } from './appTable.js';
 import type { PeriodTracker } from './periodTracker.js';
 
 /** `kept`: `existing: 'keep'` left the pending request or running task as it was, and dropped this one. */
-export type SubmitResult = { readonly ok: true; readonly kept?: true } | { readonly ok: false; readonly error: SchedulerFault };
+export type SubmitResult =
+  | { readonly ok: true; readonly kept?: true }
+  | { readonly ok: false; readonly error: SchedulerFault };
 
 export interface Admission {
   /** One result per input, in order. */
@@ -62,7 +64,8 @@ export function admit(
       results.push({ ok: false, error: fault });
       continue;
     }
-    const workflow = admitWorkflow(requestFromInput(input, appId, context.newId(), now), input.existing, input.dependsOn, context.workflows);
+    const built = requestFromInput(input, appId, context.newId(), now);
+    const workflow = admitWorkflow(built, input.existing, input.dependsOn, context.workflows);
     if (workflow.action === 'refuse') {
       results.push({ ok: false, error: workflow.fault });
       continue;

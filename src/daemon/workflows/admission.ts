@@ -34,13 +34,16 @@ export function admitWorkflow(
   for (const [index, prerequisite] of prerequisites.entries()) {
     const field = `dependsOn.${index}`;
     if (prerequisite === identifier) {
-      return refuse(field, `${identifier} cannot depend on itself (to run after its running task, submit with existing: 'append')`);
+      const hint = "to run after its running task, submit with existing: 'append'";
+      return refuse(field, `${identifier} cannot depend on itself (${hint})`);
     }
     if (!context.book.known(appId, prerequisite)) {
       return refuse(field, `${prerequisite} has no pending request, no running task and no finished run to wait for`);
     }
     const cycle = findCycle(context.queue, appId, prerequisite, identifier);
-    if (cycle) return refuse(field, `depending on ${prerequisite} makes a cycle: ${[identifier, ...cycle].join(' -> ')}`);
+    if (cycle) {
+      return refuse(field, `depending on ${prerequisite} makes a cycle: ${[identifier, ...cycle].join(' -> ')}`);
+    }
   }
   if (decision.afterRunning) prerequisites.push(identifier);
   if (prerequisites.length === 0) return { action: 'submit', request };

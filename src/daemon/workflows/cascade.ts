@@ -1,7 +1,7 @@
 import { dependentsToCancel } from '../../engine/dependencies.js';
 import type { RequestQueue } from '../../engine/requestQueue.js';
 import type { HistoryEventInput, TaskRequest } from '../../engine/types.js';
-import type { RequestRef } from '../../store/store.js';
+import type { RequestRef, StoreBatch } from '../../store/store.js';
 
 export interface Cascade {
   /** The pending dependents that go with the cancelled requests. */
@@ -15,7 +15,12 @@ export interface Cascade {
  * `dependentsToCancel`), each with a `cancelled` event, reason `prerequisiteFailed`, naming the
  * prerequisite that took it down. The caller writes them in the same batch as the cancellation itself.
  */
-export function cascadeCancellation(cancelled: readonly TaskRequest[], queue: RequestQueue, now: number, anyDependents: boolean): Cascade {
+export function cascadeCancellation(
+  cancelled: readonly TaskRequest[],
+  queue: RequestQueue,
+  now: number,
+  anyDependents: boolean,
+): Cascade {
   // Most daemons never see a dependent: cancelling then costs what it always did.
   if (!anyDependents) return { requests: [], deleteRequests: [], events: [] };
   const requests: TaskRequest[] = [];
@@ -33,8 +38,37 @@ export function cascadeCancellation(cancelled: readonly TaskRequest[], queue: Re
       const request = queue.get(appId, identifier)?.request;
       if (!request) continue;
       requests.push(request);
-      events.push({ at: now, appId, identifier, taskId: null, type: 'cancelled', reason: 'prerequisiteFailed', detail: { requestId: request.requestId, prerequisite } });
+      const detail = { requestId: request.requestId, prerequisite };
+      const reason = 'prerequisiteFailed';
+      events.push({ at: now, appId, identifier, taskId: null, type: 'cancelled', reason, detail });
     }
   }
-  return { requests, deleteRequests: requests.map(({ appId, identifier, requestId }) => ({ appId, identifier, requestId })), events };
+  const deleteRequests = requests.map(({ appId, identifier, requestId }) => ({ appId, identifier, requestId }));
+  return { requests, deleteRequests, events };
+}
+
+/**
+ * Dependents whose prerequisite failed for good (the `dependencies` policy's `prerequisiteFailed`), with
+ * their own dependents: what to take out of the queue and the one batch that records it, each with a
+ * `cancelled` event, reason `prerequisiteFailed` (the dependent's own carries the policy's sentence).
+ */
+export function failedDependents(
+  dependents: readonly TaskRequest[],
+  message: string,
+  queue: RequestQueue,
+  now: number,
+): { readonly requests: readonly TaskRequest[]; readonly batch: StoreBatch } {
+  const cascade = cascadeCancellation(dependents, queue, now, true);
+  const requests = [...dependents, ...cascade.requests];
+  const events: HistoryEventInput[] = dependents.map(({ appId, identifier, requestId }) => ({
+    at: now,
+    appId,
+    identifier,
+    taskId: null,
+    type: 'cancelled',
+    reason: 'prerequisiteFailed',
+    detail: { requestId, message },
+  }));
+  const deleteRequests = requests.map(({ appId, identifier, requestId }) => ({ appId, identifier, requestId }));
+  return { requests, batch: { deleteRequests, events: [...events, ...cascade.events] } };
 }

@@ -2,7 +2,10 @@ import type { PrerequisiteStatus } from '../../engine/dependencies.js';
 import type { QueueEntry } from '../../engine/requestQueue.js';
 import type { PrerequisiteBook } from './prerequisiteBook.js';
 
-/** A pending request that waits for other tasks (docs/workflows.md), as `pending`, `top`, the dashboard and the kit show it. */
+/**
+ * A pending request that waits for other tasks (docs/workflows.md), as `pending`, `top`, the dashboard
+ * and the kit show it.
+ */
 export interface DependentView {
   readonly appId: string;
   readonly identifier: string;
@@ -16,7 +19,8 @@ export function dependentViews(entries: Iterable<QueueEntry>, book: Prerequisite
   const views: DependentView[] = [];
   for (const { request } of entries) {
     if (!request.dependsOn || (appId !== undefined && request.appId !== appId)) continue;
-    views.push({ appId: request.appId, identifier: request.identifier, requestId: request.requestId, prerequisites: book.statuses(request) });
+    const { appId: app, identifier, requestId } = request;
+    views.push({ appId: app, identifier, requestId, prerequisites: book.statuses(request) });
   }
   return views;
 }

@@ -66,7 +66,8 @@ export class PrerequisiteBook {
   known(appId: string, identifier: string): boolean {
     const key = requestKey(appId, identifier);
     const record = this.#records.get(key) ?? this.#recent.get(key);
-    if (this.#deps.isPending(appId, identifier) || this.#deps.isRunning(appId, identifier) || this.#elsewhere.has(key)) return true;
+    const here = this.#deps.isPending(appId, identifier) || this.#deps.isRunning(appId, identifier);
+    if (here || this.#elsewhere.has(key)) return true;
     return record !== undefined && record.outcome !== null;
   }
 
@@ -81,7 +82,11 @@ export class PrerequisiteBook {
    * ran and is neither pending nor running stays unknown (a submission naming it is refused); at start,
    * a dependent's prerequisite in that state is gone and counts as cancelled (see {@link restore}).
    */
-  async load(appId: string, identifiers: readonly string[], missingMeans: 'unknown' | 'cancelled' = 'cancelled'): Promise<void> {
+  async load(
+    appId: string,
+    identifiers: readonly string[],
+    missingMeans: 'unknown' | 'cancelled' = 'cancelled',
+  ): Promise<void> {
     const wanted = identifiers.filter((identifier) => {
       const key = requestKey(appId, identifier);
       return !this.#loading.has(key) && !(this.#records.get(key)?.outcome ?? null);
@@ -115,7 +120,7 @@ export class PrerequisiteBook {
         if (last && last.state === 'finished' && last.outcome) {
           this.#records.set(key, recordOf(last.outcome, last));
           learned = true;
-        } else if (!last && missingMeans === 'cancelled' && !this.#deps.isPending(appId, identifier) && !this.#deps.isRunning(appId, identifier)) {
+        } else if (!last && missingMeans === 'cancelled' && !this.known(appId, identifier)) {
           this.#records.set(key, { outcome: 'cancelled', taskId: null });
           learned = true;
         } else if (!this.#records.has(key)) {
@@ -123,7 +128,8 @@ export class PrerequisiteBook {
         }
       }
     } catch (error) {
-      this.#deps.log('could not read a prerequisite\'s last run', { appId, error: error instanceof Error ? error.message : String(error) });
+      const message = error instanceof Error ? error.message : String(error);
+      this.#deps.log('could not read a prerequisite\'s last run', { appId, error: message });
     } finally {
       for (const identifier of wanted) this.#loading.delete(requestKey(appId, identifier));
     }
@@ -131,7 +137,11 @@ export class PrerequisiteBook {
   }
 
   /** Whether another node of the fleet has a pending request for the identifier (this node's are in its queue). */
-  async #heldElsewhere(fleet: NonNullable<PrerequisiteBookDeps['fleet']>, appId: string, identifier: string): Promise<boolean> {
+  async #heldElsewhere(
+    fleet: NonNullable<PrerequisiteBookDeps['fleet']>,
+    appId: string,
+    identifier: string,
+  ): Promise<boolean> {
     if (this.#deps.isPending(appId, identifier)) return false;
     return (await fleet.listFleetRequests(appId)).some(({ request }) => request.identifier === identifier);
   }
@@ -173,7 +183,9 @@ export class PrerequisiteBook {
   results(request: TaskRequest): Record<string, unknown> | undefined {
     if (!request.dependsOn) return undefined;
     const results: Record<string, unknown> = {};
-    for (const identifier of request.dependsOn) results[identifier] = this.#records.get(requestKey(request.appId, identifier))?.result ?? null;
+    for (const identifier of request.dependsOn) {
+      results[identifier] = this.#records.get(requestKey(request.appId, identifier))?.result ?? null;
+    }
     return results;
   }
 
@@ -187,5 +199,6 @@ export class PrerequisiteBook {
 const RECENT_RUNS = 4096;
 
 function recordOf(outcome: TaskOutcome, run: TaskRun): PrerequisiteRecord {
-  return run.result === undefined ? { outcome, taskId: run.taskId } : { outcome, taskId: run.taskId, result: run.result };
+  const { taskId, result } = run;
+  return result === undefined ? { outcome, taskId } : { outcome, taskId, result };
 }

@@ -8,7 +8,15 @@ const BOX_W = 200;
 const BOX_H = 34;
 const GAP_X = 48;
 const GAP_Y = 14;
-const STATE_WORDS = { pending: 'waiting', running: 'running', unknown: 'looking up', succeeded: 'succeeded', failed: 'failed', cancelled: 'cancelled', dependent: 'waits' };
+const STATE_WORDS = {
+  pending: 'waiting',
+  running: 'running',
+  unknown: 'looking up',
+  succeeded: 'succeeded',
+  failed: 'failed',
+  cancelled: 'cancelled',
+  dependent: 'waits',
+};
 
 export function renderChains(section, snapshot) {
   const graphs = chainGraphs(snapshot.pending);
@@ -30,7 +38,9 @@ function chainGraphs(pending) {
       // An 'append' request waits for its own identifier's running task: drawn as the one box.
       if (prerequisite.identifier === request.identifier) continue;
       const known = graph.nodes.get(prerequisite.identifier);
-      if (!known || known.state !== 'dependent') graph.nodes.set(prerequisite.identifier, { identifier: prerequisite.identifier, state: prerequisite.state });
+      if (!known || known.state !== 'dependent') {
+        graph.nodes.set(prerequisite.identifier, { identifier: prerequisite.identifier, state: prerequisite.state });
+      }
       graph.edges.push({ from: prerequisite.identifier, to: request.identifier });
     }
   }
@@ -65,12 +75,22 @@ function drawGraph(graph) {
   const width = graph.columns * (BOX_W + GAP_X) - GAP_X + 2;
   const height = graph.rows * (BOX_H + GAP_Y) - GAP_Y + 2;
   const at = (node) => ({ x: 1 + node.column * (BOX_W + GAP_X), y: 1 + node.row * (BOX_H + GAP_Y) });
-  const summary = `${graph.appId}: ${[...graph.nodes.values()].map((node) => `${node.identifier} ${STATE_WORDS[node.state] ?? node.state}`).join(', ')}`;
-  const svg = s('svg', { class: 'chain', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': summary, 'data-app': graph.appId });
+  const words = [...graph.nodes.values()].map((node) => `${node.identifier} ${STATE_WORDS[node.state] ?? node.state}`);
+  const summary = `${graph.appId}: ${words.join(', ')}`;
+  const svg = s('svg', {
+    class: 'chain',
+    width,
+    height,
+    viewBox: `0 0 ${width} ${height}`,
+    role: 'img',
+    'aria-label': summary,
+    'data-app': graph.appId,
+  });
   for (const edge of graph.edges) {
     const from = at(graph.nodes.get(edge.from));
     const to = at(graph.nodes.get(edge.to));
-    svg.append(s('line', { class: 'chain-edge', x1: from.x + BOX_W, y1: from.y + BOX_H / 2, x2: to.x - 4, y2: to.y + BOX_H / 2, 'data-from': edge.from, 'data-to': edge.to }));
+    const ends = { x1: from.x + BOX_W, y1: from.y + BOX_H / 2, x2: to.x - 4, y2: to.y + BOX_H / 2 };
+    svg.append(s('line', { class: 'chain-edge', ...ends, 'data-from': edge.from, 'data-to': edge.to }));
     svg.append(s('circle', { class: 'chain-edge-head', cx: to.x - 4, cy: to.y + BOX_H / 2, r: 3 }));
   }
   for (const node of graph.nodes.values()) {

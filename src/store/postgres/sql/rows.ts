@@ -149,8 +149,16 @@ export const EVENT_SELECT = `seq, ${selectList(EVENT_COLUMNS)}`;
 export type RunRow = Omit<TaskRun, 'placement' | 'requeueOnExit'> & { placement: string; requeueOnExit: boolean };
 export type RequestRow = Omit<TaskRequest, 'placement' | 'requeueOnExit' | 'putBack'> & { placement: string; requeueOnExit: boolean; putBack: boolean };
 
-type OptionalFields = { placement?: 'any'; requeueOnExit?: false; putBack?: true; data?: unknown; dependsOn?: readonly string[]; result?: unknown };
-type StoredOptionals = { placement: string; requeueOnExit: boolean; putBack?: boolean; data?: unknown; dependsOn?: unknown; result?: unknown };
+type WorkflowFields = { data?: unknown; dependsOn?: readonly string[]; result?: unknown };
+type OptionalFields = { placement?: 'any'; requeueOnExit?: false; putBack?: true } & WorkflowFields;
+type StoredOptionals = {
+  placement: string;
+  requeueOnExit: boolean;
+  putBack?: boolean;
+  data?: unknown;
+  dependsOn?: unknown;
+  result?: unknown;
+};
 
 /**
  * A selected run or request as its record: `placement` is `'any'` or absent for `'device'`,

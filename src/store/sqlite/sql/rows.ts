@@ -135,8 +135,10 @@ function optionalJsonParam(value: unknown): string | null {
 }
 
 /** The workflow fields of a row as a record carries them: present only when the column holds a value. */
-function optionalJsonFields(row: { data?: string | null; dependsOn?: string | null; result?: string | null }): { data?: unknown; dependsOn?: string[]; result?: unknown } {
-  const fields: { data?: unknown; dependsOn?: string[]; result?: unknown } = {};
+type WorkflowFields = { data?: unknown; dependsOn?: string[]; result?: unknown };
+type WorkflowColumnsRead = { data?: string | null; dependsOn?: string | null; result?: string | null };
+function optionalJsonFields(row: WorkflowColumnsRead): WorkflowFields {
+  const fields: WorkflowFields = {};
   if (row.data !== null && row.data !== undefined) fields.data = JSON.parse(row.data);
   if (row.dependsOn !== null && row.dependsOn !== undefined) fields.dependsOn = JSON.parse(row.dependsOn) as string[];
   if (row.result !== null && row.result !== undefined) fields.result = JSON.parse(row.result);
@@ -213,9 +215,12 @@ type Stored<T, Bools extends keyof T, Json extends keyof T = never> = {
 };
 /** Rows as selected with the `*_SELECT` lists; the placement column always holds a value. */
 type WorkflowColumns = { data: string | null; dependsOn: string | null };
-export type RunRow = Omit<Stored<TaskRun, RunBooleanField, JsonField>, 'placement' | 'requeueOnExit' | 'data' | 'dependsOn' | 'result'> &
+type RunOwnColumns = 'placement' | 'requeueOnExit' | 'data' | 'dependsOn' | 'result';
+type RequestOwnColumns = 'placement' | 'requeueOnExit' | 'putBack' | 'data' | 'dependsOn';
+export type RunRow = Omit<Stored<TaskRun, RunBooleanField, JsonField>, RunOwnColumns> &
   WorkflowColumns & { placement: string; requeueOnExit: number; result: string | null };
-export type RequestRow = Omit<Stored<TaskRequest, Exclude<RunBooleanField, 'forced' | 'background'>, JsonField>, 'placement' | 'requeueOnExit' | 'putBack' | 'data' | 'dependsOn'> &
+type RequestBooleanField = Exclude<RunBooleanField, 'forced' | 'background'>;
+export type RequestRow = Omit<Stored<TaskRequest, RequestBooleanField, JsonField>, RequestOwnColumns> &
   WorkflowColumns & {
     placement: string;
     requeueOnExit: number;
