@@ -21,7 +21,7 @@ export interface PolicyInputs {
   /** Whether handing the request over now adds it to a block that takes no further slot (PolicyContext.joinsBlock). */
   joinsBlock(request: TaskRequest): boolean;
   /** Where each prerequisite of a request with `dependsOn` stands (src/daemon/workflows/prerequisiteBook.ts). */
-  prerequisites?(request: TaskRequest): readonly PrerequisiteStatus[];
+  readonly prerequisites?: (request: TaskRequest) => readonly PrerequisiteStatus[];
 }
 
 /**
@@ -85,6 +85,7 @@ export function policyContext(request: TaskRequest, app: AppSchedulingState, inp
     },
     supportedResources: inputs.supportedResources,
     options: inputs.options,
-    ...(inputs.prerequisites ? { prerequisites: (of: TaskRequest) => inputs.prerequisites!(of) } : {}),
+    // The scheduler's own function, not a new one per request: this runs for every request of every pass.
+    prerequisites: inputs.prerequisites,
   };
 }
