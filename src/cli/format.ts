@@ -45,3 +45,10 @@ export function stoppedForPressure(run: { readonly outcome?: unknown; readonly e
     ? pressureStopLabel(expirationReason)
     : null;
 }
+
+/** A payload or result in a table cell: its JSON, cut short (`--json` has it whole). */
+export function shortJson(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  const text = JSON.stringify(value);
+  return text.length > 40 ? `${text.slice(0, 39)}…` : text;
+}

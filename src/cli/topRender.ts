@@ -173,7 +173,11 @@ function pendingItems(requests: readonly PendingRequestView[], width: number): L
     const holds: Piece[] = request.eligible || request.reasons.length === 0
       ? [piece('eligible', 'green'), piece(': starts at the next chance')]
       : [piece(clean(request.reasons[0]), 'yellow'), piece(request.reasons.length > 1 ? ` +${request.reasons.length - 1}` : '', 'dim'), piece(request.message ? `: ${clean(request.message)}` : '')];
-    return [[piece(`  ${column(clean(request.identifier), idWidth)}  `), ...holds]];
+    const line = [piece(`  ${column(clean(request.identifier), idWidth)}  `), ...holds];
+    if (!request.prerequisites?.length) return [line];
+    // A dependent: the chain it waits on, one piece per prerequisite with where it stands.
+    const after = request.prerequisites.map((status) => `${clean(status.identifier)} ${status.state}`).join(', ');
+    return [line, [piece(`  ${' '.repeat(idWidth)}  `), piece(`after ${after}`, 'dim')]];
   });
 }
 

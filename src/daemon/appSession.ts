@@ -240,6 +240,8 @@ export class AppSession {
           requiresUnmeteredNetwork: request.requiresUnmeteredNetwork,
           ...(request.placement === 'any' ? { placement: 'any' as const } : {}),
           ...(request.requeueOnExit === false ? { requeueOnExit: false } : {}),
+          ...(request.data !== undefined ? { data: request.data } : {}),
+          ...(request.dependsOn ? { dependsOn: [...request.dependsOn] } : {}),
           interval: request.recurrence?.intervalMs ?? null,
           attempt: request.attempt,
           ...(request.continued ? { title: request.continued.title, subtitle: request.continued.subtitle } : {}),

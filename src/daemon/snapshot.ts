@@ -7,6 +7,7 @@ import type { RanOnceWarning } from '../engine/ranOnce.js';
 import type { AppUsageSummary } from '../engine/appUsage.js';
 import type { ConditionsSnapshot } from '../engine/conditions.js';
 import type { TaskKind, TaskRun } from '../engine/types.js';
+import type { PrerequisiteState } from '../engine/dependencies.js';
 import type { Store } from '../store/store.js';
 import type { ActiveRun } from './scheduler/activeRuns.js';
 import type { Scheduler } from './scheduler/scheduler.js';
@@ -56,6 +57,8 @@ export interface PendingRequestView {
   readonly message: string | null;
   /** For queued continued processing requests: the place in line, from 1. */
   readonly queuePosition: number | null;
+  /** For a dependent (docs/workflows.md): its prerequisites and where each stands; the dashboard draws the chain. */
+  readonly prerequisites?: readonly { readonly identifier: string; readonly state: PrerequisiteState }[];
 }
 
 export interface AppView {
@@ -129,6 +132,12 @@ export async function buildSnapshot(sources: SnapshotSources, options: { readonl
   const now = sources.now();
   const running = [...scheduler.runs.all()].map((active) => runningView(active, now));
   const views = scheduler.pending();
+  const dependents = new Map(
+    scheduler.dependents().map((view) => [
+      view.requestId,
+      view.prerequisites.map(({ identifier, state }) => ({ identifier, state })),
+    ]),
+  );
   const pending = views.map(({ request, eligible, blockers }): PendingRequestView => ({
     appId: request.appId,
     identifier: request.identifier,
@@ -141,6 +150,7 @@ export async function buildSnapshot(sources: SnapshotSources, options: { readonl
     reasons: blockers.map((blocker) => blocker.reason),
     message: blockers[0]?.message ?? null,
     queuePosition: scheduler.queuePosition(request.appId, request.identifier),
+    ...(dependents.has(request.requestId) ? { prerequisites: dependents.get(request.requestId)! } : {}),
   }));
   const recent = (await store.listRuns({ limit: (options.recent ?? 50) + running.length })).filter((run) => run.state === 'finished').slice(0, options.recent ?? 50);
   const ranOnce = new Map(await Promise.all([...scheduler.apps.all()].map(async (app) => [app.record.appId, await scheduler.ranOnce(app.record.appId)] as const)));

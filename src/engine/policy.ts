@@ -1,4 +1,5 @@
 import type { Conditions } from './conditions.js';
+import type { PrerequisiteStatus } from './dependencies.js';
 import type { SchedulingOptions } from './options.js';
 import type { TaskRequest } from './types.js';
 
@@ -67,6 +68,8 @@ export interface PolicyContext {
    * concurrency limits do not hold it.
    */
   readonly joinsBlock?: boolean;
+  /** Where each of a request's prerequisites (`dependsOn`) stands; absent where nothing tracks them. */
+  readonly prerequisites?: (request: TaskRequest) => readonly PrerequisiteStatus[];
 }
 
 /**
@@ -100,7 +103,9 @@ export type ReasonCode =
   | 'appConcurrencyLimit'
   | 'systemConcurrencyLimit'
   | 'resourceUnavailable'
-  | 'continuedQueue';
+  | 'continuedQueue'
+  | 'waitingForPrerequisites'
+  | 'prerequisiteFailed';
 
 /** What a request waits for, so the scheduler knows when to look at it again. */
 export type WaitsFor =

@@ -109,6 +109,8 @@ export interface SubmissionInput extends SubmissionCheck {
   readonly placement?: 'device' | 'any';
   /** Absent means `true`. */
   readonly requeueOnExit?: boolean;
+  /** The payload (docs/workflows.md), checked by the protocol; absent for none. */
+  readonly data?: unknown;
 }
 
 /**
@@ -138,6 +140,7 @@ export function requestFromInput(input: SubmissionInput, appId: string, requestI
     // A continued task is watched by the person at this machine, so it always stays here.
     ...(input.placement === 'any' && !continued ? { placement: 'any' as const } : {}),
     ...(input.requeueOnExit === false ? { requeueOnExit: false as const } : {}),
+    ...(input.data !== undefined && input.data !== null ? { data: input.data } : {}),
   };
 }
 

@@ -106,6 +106,18 @@ export interface TaskRequest {
    * app's limit on new submissions (`maxPendingProcessingPerApp`). Absent for the app's own submissions.
    */
   readonly putBack?: true;
+  // ---- workflows (docs/workflows.md): payload and dependencies ----
+  /**
+   * Beyond Apple: the app's JSON payload (at most 16 KB as JSON), handed to the handler as `task.data`.
+   * Absent for none.
+   */
+  readonly data?: unknown;
+  /**
+   * Beyond Apple: identifiers of the app whose tasks must succeed before this one runs (fan-in); see
+   * src/engine/dependencies.ts. Absent for none. A request the system puts back after a run keeps it, so
+   * its task gets its prerequisites' results again.
+   */
+  readonly dependsOn?: readonly string[];
 }
 
 /** Where a request may run: `'device'` (the submitting machine) or `'any'` (any machine of the fleet). */
@@ -223,6 +235,13 @@ export interface TaskRun {
   readonly placement?: 'any';
   /** The request's {@link TaskRequest.requeueOnExit}: `false` when the app asked for at most once. */
   readonly requeueOnExit?: false;
+  // ---- workflows (docs/workflows.md) ----
+  /** The request's payload ({@link TaskRequest.data}); absent for none. */
+  readonly data?: unknown;
+  /** The request's prerequisites ({@link TaskRequest.dependsOn}), kept so history can draw the chain. */
+  readonly dependsOn?: readonly string[];
+  /** What the handler returned (or passed to `setTaskCompleted({ result })`), JSON, at most 16 KB; absent for none. */
+  readonly result?: unknown;
 }
 
 /** A change to a run: its id plus the fields that change. */
@@ -354,6 +373,8 @@ export function runFromRequest(request: TaskRequest, start: RunStart, recurrence
   // Optional fields only where set, as the records have always read back.
   if (request.placement === 'any') run = { ...run, placement: 'any' };
   if (request.requeueOnExit === false) run = { ...run, requeueOnExit: false };
+  if (request.data !== undefined) run = { ...run, data: request.data };
+  if (request.dependsOn !== undefined) run = { ...run, dependsOn: request.dependsOn };
   return run;
 }
 
@@ -402,7 +423,17 @@ export function requestFromRun(run: TaskRun): TaskRequest {
     submittedAt: run.submittedAt,
     ...(run.placement === 'any' ? { placement: 'any' as const } : {}),
     ...(run.requeueOnExit === false ? { requeueOnExit: false as const } : {}),
+    // The payload and the prerequisites go with a retry or a requeue: the task runs again with its
+    // prerequisites' results (met already, unless one was submitted again meanwhile: then it waits again).
+    ...(run.data !== undefined ? { data: run.data } : {}),
+    ...prerequisitesAfterRun(run),
   };
+}
+
+/** A run's prerequisites for its request put back: all but its own identifier (an 'append'; that run has ended). */
+function prerequisitesAfterRun(run: TaskRun): { dependsOn?: readonly string[] } {
+  const dependsOn = run.dependsOn?.filter((identifier) => identifier !== run.identifier);
+  return dependsOn && dependsOn.length > 0 ? { dependsOn } : {};
 }
 
 /** The request of a run, put back by the system (it does not count against the app's submission limit). */

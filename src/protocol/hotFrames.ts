@@ -1,4 +1,5 @@
 import type { AppMessage, Completion } from './messages.js';
+import { payloadProblem } from './payload.js';
 
 /**
  * Hand-written checks for the frames an app sends for every task (`started`, `completed`): the same rules
@@ -8,7 +9,7 @@ import type { AppMessage, Completion } from './messages.js';
  */
 
 const MAX_ITEMS = 10_000;
-const COMPLETION_KEYS = new Set(['taskId', 'success', 'reason', 'error', 'result']);
+const COMPLETION_KEYS = new Set(['taskId', 'success', 'reason', 'error', 'result', 'output']);
 const RESULTS = new Set(['newData', 'noData', 'failed']);
 
 const isText = (value: unknown, min: number, max: number): value is string =>
@@ -44,12 +45,15 @@ function parseCompleted(frame: Record<string, unknown>): AppMessage | undefined 
     const item: unknown = completions[i];
     if (!isPlainObject(item)) return undefined;
     for (const key in item) if (!COMPLETION_KEYS.has(key) || !Object.hasOwn(item, key)) return undefined;
-    const { taskId, success, reason = null, error = null, result = null } = item;
+    const { taskId, success, reason = null, error = null, result = null, output } = item;
     if (!isText(taskId, 1, 64) || typeof success !== 'boolean') return undefined;
     if (reason !== null && !isText(reason, 1, 64)) return undefined;
     if (error !== null && !isText(error, 0, 4096)) return undefined;
     if (result !== null && !(typeof result === 'string' && RESULTS.has(result))) return undefined;
-    parsed[i] = { taskId, success, reason, error, result: result as PushResult | null };
+    // A result is measured only when there is one: most tasks return nothing.
+    if (output !== undefined && payloadProblem(output) !== null) return undefined;
+    const completion = { taskId, success, reason, error, result: result as PushResult | null };
+    parsed[i] = output === undefined ? completion : { ...completion, output };
   }
   return { t: 'completed', completions: parsed };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { appIdSchema, identifierPatternSchema, identifierSchema } from './identifiers.js';
+import { EXISTING_WORK_POLICIES, MAX_PREREQUISITES, payloadSchema } from './payload.js';
 
 /**
  * The IPC protocol between the daemon and its clients (apps and the `bgtasks` command).
@@ -62,6 +63,18 @@ export const requestInputSchema = z.strictObject({
     })
     .nullable()
     .default(null),
+  // ---- workflows (docs/workflows.md) ----
+  /** Beyond Apple: the payload handed to the handler as `task.data` (JSON, at most 16 KB). */
+  data: payloadSchema.optional(),
+  /** Beyond Apple: identifiers of the app's tasks that must succeed first (fan-in). */
+  dependsOn: z
+    .array(identifierSchema)
+    .min(1)
+    .max(MAX_PREREQUISITES)
+    .refine((identifiers) => new Set(identifiers).size === identifiers.length, 'names an identifier twice')
+    .optional(),
+  /** What to do when the identifier has a pending request or a running task; absent means `replace`. */
+  existing: z.enum(EXISTING_WORK_POLICIES).optional(),
 });
 export type RequestInput = z.infer<typeof requestInputSchema>;
 
@@ -128,6 +141,8 @@ export const completionSchema = z.strictObject({
   error: z.string().max(4096).nullable().default(null),
   /** For a push task: what the app's `onRemoteNotification` handler returned. */
   result: z.enum(['newData', 'noData', 'failed']).nullable().default(null),
+  /** The task's result (`setTaskCompleted({ result })` or the handler's return value): JSON, at most 16 KB. */
+  output: payloadSchema.optional(),
 });
 /** A completion as the scheduler takes it; `result` only for push tasks. */
 export type Completion = Omit<z.infer<typeof completionSchema>, 'result'> & { readonly result?: 'newData' | 'noData' | 'failed' | null };
@@ -249,6 +264,10 @@ export interface TaskDelivery {
   readonly subtitle?: string;
   /** For push tasks: the push. */
   readonly push?: PushDelivery;
+  /** The request's payload (docs/workflows.md), when it has one. */
+  readonly data?: unknown;
+  /** For a request with `dependsOn`: each prerequisite's result (null for none), by identifier. */
+  readonly prerequisites?: Readonly<Record<string, unknown>>;
 }
 
 /** A push as the app's `onRemoteNotification` handler sees it. */
@@ -301,6 +320,8 @@ export interface BlockTask {
   readonly kind: 'refresh' | 'processing';
   /** From the handler's start, in ms. */
   readonly timeLimitMs: number;
+  /** The request's payload, when it has one. */
+  readonly data?: unknown;
 }
 
 /** The reason of the completion an SDK sends for a task of a block that it gave back before starting it. */
@@ -354,6 +375,8 @@ export const pendingReplyDataSchema = z.object({
       requiresUnmeteredNetwork: z.boolean().optional(),
       placement: z.enum(['device', 'any']).optional(),
       requeueOnExit: z.boolean().optional(),
+      data: z.unknown().optional(),
+      dependsOn: z.array(z.string()).optional(),
       interval: z.number().nullable().optional(),
       attempt: z.number().optional(),
       title: z.string().optional(),
@@ -427,13 +450,23 @@ export const daemonMessageSchema = z.discriminatedUnion('t', [
             attempt: z.number(),
           })
           .optional(),
+        data: z.unknown().optional(),
+        prerequisites: z.record(z.string(), z.unknown()).optional(),
       }),
     ),
   }),
   z.object({
     t: z.literal('block'),
     concurrency: z.number().int().positive(),
-    tasks: z.array(z.object({ taskId: z.string(), identifier: z.string(), kind: z.enum(['refresh', 'processing']), timeLimitMs: z.number().nonnegative() })),
+    tasks: z.array(
+      z.object({
+        taskId: z.string(),
+        identifier: z.string(),
+        kind: z.enum(['refresh', 'processing']),
+        timeLimitMs: z.number().nonnegative(),
+        data: z.unknown().optional(),
+      }),
+    ),
   }),
   z.object({
     t: z.literal('actions'),

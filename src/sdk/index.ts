@@ -29,7 +29,7 @@
  *
  * @packageDocumentation
  */
-export { BGTaskScheduler } from './scheduler.js';
+export { BGTaskScheduler, type SubmitOptions } from './scheduler.js';
 export type { LaunchReason } from './schedulerOptions.js';
 export { BGTaskRequest, BGAppRefreshTaskRequest, BGProcessingTaskRequest, BGContinuedProcessingTaskRequest, type RetryOptions, type TaskKind } from './requests.js';
 export type { ExplanationData as TaskExplanation } from '../protocol/messages.js';

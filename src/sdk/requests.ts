@@ -1,6 +1,7 @@
 import type { SubmittableKind } from '../engine/types.js';
 import { NAME_PATTERN } from '../protocol/identifiers.js';
 import { retryInputSchema, type PendingReplyData, type RequestInput } from '../protocol/messages.js';
+import { MAX_PREREQUISITES, payloadProblem } from '../protocol/payload.js';
 import { BGTaskSchedulerError } from './errors.js';
 
 export type { SubmittableKind as TaskKind };
@@ -87,6 +88,25 @@ export abstract class BGTaskRequest {
    */
   requeueOnExit = true;
 
+  // ---- workflows (docs/workflows.md) ----
+
+  /**
+   * Beyond Apple: what the task is about (the file to convert, the album to upload), handed to the handler
+   * as `task.data` and kept with the request and its runs. Any JSON value of at most 16 KB as JSON.
+   * Checked at submit time (`invalidRequest`, field `data`).
+   * @default undefined (none)
+   */
+  data: unknown = undefined;
+
+  /**
+   * Beyond Apple: tasks of this app that must succeed before this one runs (fan-in), as requests or their
+   * identifiers. Each must be pending, running or have run. The task waits (`bgtasks why` says for what),
+   * gets their results as `task.prerequisites`, and is cancelled if one fails for good. At most 32.
+   * Checked at submit time (`invalidRequest`, field `dependsOn` or `dependsOn.N`).
+   * @default [] (none)
+   */
+  dependsOn: (BGTaskRequest | string)[] = [];
+
   /**
    * @param identifier A reverse-DNS identifier listed (or covered by a `.*` family) in the app's
    * `permittedIdentifiers`.
@@ -134,6 +154,7 @@ export abstract class BGTaskRequest {
     if (typeof this.requeueOnExit !== 'boolean') {
       throw invalid('requeueOnExit', `expected a boolean, got ${describe(this.requeueOnExit)}`);
     }
+    const workflow = this.#workflowInput();
     let retry: RequestInput['retry'] = null;
     if (this.retry !== null && this.retry !== undefined) {
       const parsed = retryInputSchema.safeParse(this.retry);
@@ -158,7 +179,41 @@ export abstract class BGTaskRequest {
       ...(this.placement === 'any' ? { placement: 'any' as const } : {}),
       ...(this.requeueOnExit ? {} : { requeueOnExit: false }),
       continued: null,
+      ...workflow,
     };
+  }
+
+  /** `data` and `dependsOn` as the protocol carries them, checked; absent when unset. */
+  #workflowInput(): Pick<RequestInput, 'data' | 'dependsOn'> {
+    const input: { data?: unknown; dependsOn?: string[] } = {};
+    if (this.data !== undefined && this.data !== null) {
+      const problem = payloadProblem(this.data);
+      if (problem !== null) throw invalid('data', problem);
+      input.data = this.data;
+    }
+    const dependsOn: unknown = this.dependsOn;
+    if (dependsOn === null || dependsOn === undefined) return input;
+    if (!Array.isArray(dependsOn)) {
+      throw invalid('dependsOn', `expected an array of requests or identifiers, got ${describe(dependsOn)}`);
+    }
+    if (dependsOn.length > MAX_PREREQUISITES) {
+      throw invalid('dependsOn', `at most ${MAX_PREREQUISITES} prerequisites, got ${dependsOn.length}`);
+    }
+    const identifiers: string[] = [];
+    for (const [index, item] of (dependsOn as unknown[]).entries()) {
+      const identifier = item instanceof BGTaskRequest ? item.identifier : item;
+      if (typeof identifier !== 'string' || !NAME_PATTERN.test(identifier)) {
+        throw invalid(`dependsOn.${index}`, `expected a request or a reverse-DNS identifier, got ${describe(item)}`);
+      }
+      if (identifier === this.#identifier) {
+        const hint = "to run after its running task, submit with existing: 'append'";
+        throw invalid(`dependsOn.${index}`, `${identifier} cannot depend on itself (${hint})`);
+      }
+      if (identifiers.includes(identifier)) throw invalid(`dependsOn.${index}`, `${identifier} is named twice`);
+      identifiers.push(identifier);
+    }
+    if (identifiers.length > 0) input.dependsOn = identifiers;
+    return input;
   }
 
   /** A plain description, for logs and `JSON.stringify`. */
@@ -171,6 +226,10 @@ export abstract class BGTaskRequest {
       ...(this.retry ? { retry: this.retry } : {}),
       ...(this.placement === 'any' ? { placement: 'any' } : {}),
       ...(this.requeueOnExit ? {} : { requeueOnExit: false }),
+      ...(this.data !== undefined ? { data: this.data } : {}),
+      ...(Array.isArray(this.dependsOn) && this.dependsOn.length > 0
+        ? { dependsOn: this.dependsOn.map((item) => (item instanceof BGTaskRequest ? item.identifier : item)) }
+        : {}),
     };
   }
 }
@@ -366,6 +425,9 @@ export function requestFromPending(data: PendingRequestData): BGTaskRequest {
   request.requiresUnmeteredNetwork = data.requiresUnmeteredNetwork ?? false;
   request.placement = data.placement ?? 'device';
   request.requeueOnExit = data.requeueOnExit ?? true;
+  if (data.data !== undefined) request.data = data.data;
+  // An 'append' request waits for its own identifier's running task: that is not a prerequisite to resubmit.
+  if (data.dependsOn) request.dependsOn = data.dependsOn.filter((identifier) => identifier !== data.identifier);
   if (request instanceof BGAppRefreshTaskRequest && typeof data.interval === 'number') request.interval = data.interval;
   if (request instanceof BGProcessingTaskRequest) {
     request.requiresNetworkConnectivity = data.requiresNetworkConnectivity;

@@ -21,6 +21,13 @@ import { asError, closedError, show, type LaunchReason, type SchedulerOptions } 
 
 const TOKEN = Symbol('BGTaskScheduler');
 
+
+/** How {@link BGTaskScheduler.submit} treats an identifier that already has work (docs/workflows.md). */
+export interface SubmitOptions {
+  /** @default 'replace' */
+  readonly existing?: 'keep' | 'replace' | 'append';
+}
+
 /**
  * Registers launch handlers and submits task requests: Apple's `BGTaskScheduler`. Use
  * {@link BGTaskScheduler.shared}.
@@ -218,16 +225,28 @@ export class BGTaskScheduler {
   /**
    * Submits a request; a pending request with the same identifier is replaced. Submissions made in the
    * same tick travel together.
+   *
+   * Beyond Apple, `options.existing` says what to do when the identifier already has a pending request
+   * or a running task (docs/workflows.md): `'replace'` (the default, as on iOS), `'keep'` (leave it, drop
+   * this one), `'append'` (run this one after the running task, if it succeeds).
    * @throws BGTaskSchedulerError (as a rejection) `invalidRequest` with `field`, `notPermitted`,
    * `tooManyPendingTaskRequests`, `unavailable` (not installed, disabled), `systemUnreachable` (no daemon).
    */
-  submit(request: BGTaskRequest): Promise<void> {
+  submit(request: BGTaskRequest, options: SubmitOptions = {}): Promise<void> {
     let input: RequestInput;
     try {
       if (!(request instanceof BGTaskRequest)) {
         throw new BGTaskSchedulerError('invalidRequest', 'expected a BGAppRefreshTaskRequest or a BGProcessingTaskRequest', { field: 'request' });
       }
       input = request.toInput();
+      const existing: unknown = (options as SubmitOptions | null)?.existing;
+      if (existing !== undefined && existing !== 'keep' && existing !== 'replace' && existing !== 'append') {
+        const got = JSON.stringify(existing) ?? String(existing);
+        const message = `existing: expected 'keep', 'replace' or 'append', got ${got}`;
+        throw new BGTaskSchedulerError('invalidRequest', message, { field: 'existing' });
+      }
+      // Sent only when it says something, so a plain submit reads the same to an older daemon.
+      if (existing === 'keep' || existing === 'append') input = { ...input, existing };
     } catch (error) {
       return Promise.reject(asError(error));
     }

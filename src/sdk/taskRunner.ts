@@ -4,6 +4,7 @@ type ProgressUpdateInput = Omit<ProgressUpdate, 'taskId'>;
 import { describeThrown } from './errors.js';
 import { safeLog, type Logger } from './logger.js';
 import { BGTaskExpiredError, createTask, type BGTask } from './tasks.js';
+import { payloadProblem } from '../protocol/payload.js';
 import { isFetchResult, toRemoteNotification, type BackgroundFetchResult, type RemoteNotificationHandler } from './push.js';
 
 /**
@@ -142,8 +143,9 @@ export class TaskRunner {
         this.#waiting[this.#waitingHead++] = null;
         if (!task) continue;
         this.#waitingIndex.delete(task.taskId);
-        const { taskId, identifier, kind, timeLimitMs } = task;
-        this.#deliverOne({ taskId, identifier, kind, deadlineAt: Date.now() + timeLimitMs }, true);
+        const { taskId, identifier, kind, timeLimitMs, data } = task;
+        const delivery = { taskId, identifier, kind, deadlineAt: Date.now() + timeLimitMs };
+        this.#deliverOne(data === undefined ? delivery : { ...delivery, data }, true);
       }
       if (this.#waitingHead === this.#waiting.length) {
         this.#waiting = [];
@@ -210,7 +212,7 @@ export class TaskRunner {
   }
 
   #deliverOne(delivery: TaskDelivery, block = false): void {
-    const { taskId, identifier, kind, deadlineAt, title, subtitle } = delivery;
+    const { taskId, identifier, kind, deadlineAt, title, subtitle, data, prerequisites } = delivery;
     if (this.#open.has(taskId)) {
       this.#log('debug', `ignoring a second delivery of task ${taskId}`, { taskId, identifier });
       return;
@@ -232,7 +234,12 @@ export class TaskRunner {
       identifier,
       deadline: deadlineAt === null ? null : new Date(deadlineAt),
       signal: controller.signal,
-      complete: (success) => this.#complete(this.#open.get(taskId), success, task, null, null, kind === 'push' ? (success ? 'newData' : 'failed') : null),
+      complete: (success, output) => {
+        const fetched = kind === 'push' ? (success ? 'newData' : 'failed') : null;
+        this.#complete(this.#open.get(taskId), success, task, null, null, fetched, output);
+      },
+      ...(data !== undefined ? { data } : {}),
+      ...(prerequisites !== undefined ? { prerequisites } : {}),
       ...(kind === 'continued'
         ? {
             title: title ?? '',
@@ -260,7 +267,7 @@ export class TaskRunner {
       Promise.resolve(result).then(
         (value) => {
           if (this.#open.get(taskId) !== running) return;
-          if (!running.push) return this.#complete(running, true, task);
+          if (!running.push) return this.#resolved(running, task, value);
           const outcome = value as { result: BackgroundFetchResult; invalid: unknown } | undefined;
           if (outcome?.invalid !== undefined) {
             this.#log('warn', `the onRemoteNotification handler returned ${describeThrown(outcome.invalid, 80)}; expected 'newData', 'noData' or 'failed' (recorded as failed)`, { taskId });
@@ -272,6 +279,18 @@ export class TaskRunner {
         (error: unknown) => this.#handlerFailed(running, error),
       );
     }
+  }
+
+  /** A handler's promise resolved: success, with what it resolved to as the task's result (docs/workflows.md). */
+  #resolved(entry: OpenTask, task: BGTask, value: unknown): void {
+    if (value === undefined || value === null) return this.#complete(entry, true, task);
+    const problem = payloadProblem(value);
+    if (problem === null) return this.#complete(entry, true, task, null, null, null, value);
+    // A handler written before results existed may resolve to anything (a Response, a class): the work
+    // still succeeded, so it completes as it always did, without a result, and says why.
+    const message = `the handler for ${task.identifier} resolved to a value that is not kept as its result: ${problem}`;
+    this.#log('warn', message, { taskId: task.taskId });
+    this.#complete(entry, true, task);
   }
 
   /** The push handler, as a task handler that resolves to its checked result. */
@@ -296,7 +315,15 @@ export class TaskRunner {
     this.#complete(entry, false, task, 'handlerThrew', message);
   }
 
-  #complete(entry: OpenTask | undefined, success: boolean, task: BGTask, reason: string | null = null, error: string | null = null, result: BackgroundFetchResult | null = null): void {
+  #complete(
+    entry: OpenTask | undefined,
+    success: boolean,
+    task: BGTask,
+    reason: string | null = null,
+    error: string | null = null,
+    result: BackgroundFetchResult | null = null,
+    output?: unknown,
+  ): void {
     if (!entry || entry.task !== task || this.#open.get(task.taskId) !== entry) {
       this.#log('debug', `setTaskCompleted(${success}) ignored: task ${task.identifier} already ended`, { taskId: task.taskId });
       return;
@@ -305,7 +332,15 @@ export class TaskRunner {
     task.expirationHandler = null;
     if (entry.block) this.#blockRunning--;
     // `result` only for pushes, so frames about other tasks stay as older daemons know them.
-    this.#completed.push({ taskId: task.taskId, success, reason, error, ...(entry.push ? { result: result ?? (success ? 'newData' : 'failed') } : {}) });
+    this.#completed.push({
+      taskId: task.taskId,
+      success,
+      reason,
+      error,
+      ...(entry.push ? { result: result ?? (success ? 'newData' : 'failed') } : {}),
+      // Only a task with a result sends one (an older daemon never sees the field otherwise).
+      ...(output !== undefined ? { output } : {}),
+    });
     this.#log('debug', `task ${task.identifier} completed (success: ${success})`, { taskId: task.taskId, reason });
     if (entry.block) this.#pump();
     this.#hooks.changed();

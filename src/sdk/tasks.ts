@@ -1,4 +1,6 @@
 import type { TaskKind } from '../engine/types.js';
+import { payloadProblem } from '../protocol/payload.js';
+import { BGTaskSchedulerError } from './errors.js';
 
 /**
  * The reason a task's {@link BGTask.signal} is aborted with: `code` is always `'expired'`;
@@ -23,8 +25,12 @@ export interface TaskInit {
   readonly identifier: string;
   readonly deadline: Date | null;
   readonly signal: AbortSignal;
-  /** Records the completion; the scheduler makes a second call a no-op. */
-  readonly complete: (success: boolean) => void;
+  /** Records the completion (with the task's result, if any); the scheduler makes a second call a no-op. */
+  readonly complete: (success: boolean, result?: unknown) => void;
+  /** The request's payload, when it has one. */
+  readonly data?: unknown;
+  /** For a request with `dependsOn`: each prerequisite's result (null for none), by identifier. */
+  readonly prerequisites?: Readonly<Record<string, unknown>>;
   /** For continued tasks: what the person sees, and where progress goes. */
   readonly title?: string;
   readonly subtitle?: string;
@@ -76,6 +82,22 @@ export abstract class BGTask {
   abstract get kind(): TaskKind;
 
   /**
+   * Beyond Apple: the payload the request carried (`request.data`), as JSON gave it back; undefined when
+   * it had none (docs/workflows.md).
+   */
+  get data(): unknown {
+    return this.#init.data;
+  }
+
+  /**
+   * Beyond Apple: for a request with `dependsOn`, each prerequisite's result (what its handler returned or
+   * passed to `setTaskCompleted({ result })`; null for none), by identifier. Empty otherwise.
+   */
+  get prerequisites(): Readonly<Record<string, unknown>> {
+    return this.#init.prerequisites ?? {};
+  }
+
+  /**
    * Called once, shortly before the task's time runs out (after {@link signal} is aborted): stop the
    * work and call {@link setTaskCompleted}. Cleared after it is called and after completion.
    * @default null
@@ -94,13 +116,23 @@ export abstract class BGTask {
   /**
    * Tells the system the work is done, so it can end the app's background time. Call it once; a second
    * call does nothing. To run again, submit a new request before calling this.
-   * @param success Whether the work succeeded.
+   *
+   * Apple's form takes whether the work succeeded; beyond Apple, `{ success, result }` also keeps a
+   * result with the run (JSON, at most 16 KB), shown by `bgtasks history` and handed to the tasks that
+   * depend on this one (docs/workflows.md).
+   * @throws BGTaskSchedulerError `invalidRequest`, field `result`, for a result that is not JSON or too large.
    */
-  setTaskCompleted(success: boolean): void {
+  setTaskCompleted(completion: boolean | { readonly success: boolean; readonly result?: unknown }): void {
+    if (typeof completion === 'boolean') return this.#init.complete(completion);
+    const success: unknown = (completion as { success?: unknown } | null)?.success;
     if (typeof success !== 'boolean') {
       throw new TypeError(`Expected \`success\` to be a boolean, got \`${String(success)}\` (${typeof success})`);
     }
-    this.#init.complete(success);
+    const { result } = completion;
+    if (result === undefined || result === null) return this.#init.complete(success);
+    const problem = payloadProblem(result);
+    if (problem !== null) throw new BGTaskSchedulerError('invalidRequest', `result: ${problem}`, { field: 'result' });
+    this.#init.complete(success, result);
   }
 
   toJSON(): Record<string, unknown> {
@@ -234,9 +266,9 @@ export class BGContinuedProcessingTask extends BGTask {
   }
 
   /** Sends the last progress first, so the record shows where the work ended. */
-  override setTaskCompleted(success: boolean): void {
+  override setTaskCompleted(completion: boolean | { readonly success: boolean; readonly result?: unknown }): void {
     this.#sendReport();
-    super.setTaskCompleted(success);
+    super.setTaskCompleted(completion);
   }
 
   override toJSON(): Record<string, unknown> {

@@ -160,6 +160,9 @@ const schedulingFields = {
   placement: z.literal('any').optional(),
   /** Absent means `true`; only `false` is ever written out (see {@link TaskRequest.requeueOnExit}). */
   requeueOnExit: z.literal(false).optional(),
+  // ---- workflows (docs/workflows.md): absent for none ----
+  data: z.unknown().optional(),
+  dependsOn: z.array(name).min(1).optional(),
 };
 
 /** A {@link TaskRequest} for `putRequests`. */
@@ -204,6 +207,7 @@ const runFields = {
   background: z.boolean(),
   cpuMs: duration.nullable(),
   continued: continuedRunSchema.nullable(),
+  result: z.unknown().optional(),
 };
 
 /** A {@link TaskRun} for `insertRuns`. */

@@ -27,6 +27,8 @@ export { VirtualClock, VirtualClockOverrunError, flushMicrotasks, type VirtualCl
 export type { Clock, Disposable } from '../engine/clock.js';
 export type { Conditions } from '../engine/conditions.js';
 export type { Explanation } from '../engine/explain.js';
+export type { DependentView } from '../daemon/workflows/dependentViews.js';
+export type { PrerequisiteStatus, PrerequisiteState } from '../engine/dependencies.js';
 export type { ProfileChoice } from '../engine/profile.js';
 export type { RanOnceWarning } from '../engine/ranOnce.js';
 export type { HistoryEvent, TaskRun } from '../engine/types.js';

@@ -20,6 +20,7 @@ import type { Store, StoreBatch } from '../store/store.js';
 import { InProcessLauncher, installTestApp, type AppLogLine, type InstalledTestApp, type TestApp } from './inProcessApps.js';
 import { ScriptedConditions } from './scriptedConditions.js';
 import { TraceConditions, validateTrace, type ConditionsTrace } from './traceConditions.js';
+import type { DependentView } from '../daemon/workflows/dependentViews.js';
 import { VirtualClock } from './virtualClock.js';
 
 export interface TestSystemOptions {
@@ -386,6 +387,20 @@ export class TestSystem implements AsyncDisposable {
   /** The pending requests, with what holds each back. */
   pending(appId?: string): PendingView[] {
     return this.#scheduler.pending(appId);
+  }
+
+  /**
+   * The pending requests that wait for other tasks (`dependsOn`, docs/workflows.md), each with where its
+   * prerequisites stand (`pending`, `running`, `succeeded`, ...).
+   */
+  dependents(appId?: string): DependentView[] {
+    return this.#scheduler.dependents(appId);
+  }
+
+  /** The result of the identifier's last finished run (what its handler returned), or undefined for none. */
+  async result(appId: string, identifier: string): Promise<unknown> {
+    const [run] = await this.#store.listRuns({ appId, identifier, limit: 1 });
+    return run?.result;
   }
 
   /** Runs, oldest first. */

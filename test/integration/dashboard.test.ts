@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -248,6 +248,26 @@ describe('web dashboard', () => {
     await page.locator('#history svg rect.run-cancelled').waitFor({ timeout: GUARD_MS });
     // Its place freed, the next in line starts.
     await page.locator('#running article.task', { hasText: 'video-2.mp4' }).waitFor({ timeout: GUARD_MS });
+  });
+
+  it('draws a chain of tasks as a small graph: the running step, the one waiting for it, an arrow between', { skip: BROWSER_SKIP }, async () => {
+    await openBrowser();
+    // The chain app (docs/workflows.md): export -> convert -> upload; convert holds until released.
+    const chainApp = join(ROOT, 'test', 'fixtures', 'apps', 'chain');
+    assert.equal((await home.cli('install', chainApp, '--json')).code, 0);
+    const submitted = await run(process.execPath, ['main.mjs', 'submit'], { cwd: chainApp, env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir } });
+    assert.deepEqual(JSON.parse(submitted.stdout), [{ ok: true }, { ok: true }, { ok: true }], submitted.stderr);
+    const graph = page.locator('#chains svg.chain[data-app="com.test.chain"]');
+    await graph.locator('g.chain-node[data-identifier="com.test.chain.convert"][data-state="running"]').waitFor({ timeout: GUARD_MS });
+    await graph.locator('g.chain-node[data-identifier="com.test.chain.upload"][data-state="dependent"]').waitFor({ timeout: GUARD_MS });
+    assert.equal(await graph.locator('line.chain-edge[data-from="com.test.chain.convert"][data-to="com.test.chain.upload"]').count(), 1);
+    assert.match(String(await graph.getAttribute('aria-label')), /com\.test\.chain\.convert running, com\.test\.chain\.upload waits|com\.test\.chain\.upload waits, com\.test\.chain\.convert running/);
+    const waiting = page.locator('#pending li.request', { hasText: 'com.test.chain.upload' });
+    assert.match(await waiting.locator('.why').innerText(), /waits for com\.test\.chain\.convert \(running\)/);
+    await saveScreenshot(page);
+    // Released, the chain runs to its end and leaves the section.
+    writeFileSync(join(home.probeDir, 'release'), '');
+    await page.locator('#chains.is-empty').waitFor({ timeout: GUARD_MS });
   });
 });
 

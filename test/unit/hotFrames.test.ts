@@ -19,12 +19,14 @@ const completion = fc.record(
     reason: fc.oneof(text(64), fc.constant(null), anything),
     error: fc.oneof(text(4096), fc.constant(null), anything),
     result: fc.oneof(fc.constantFrom('newData', 'noData', 'failed', 'other'), fc.constant(null), anything),
+    // A task's result (docs/workflows.md): any JSON within 16 KB.
+    output: fc.oneof(anything, fc.jsonValue({ maxDepth: 3 }), fc.constant('x'.repeat(16 * 1024)), fc.constant({ big: 'é'.repeat(9 * 1024) })),
     extra: anything,
   },
   { requiredKeys: [] },
 );
 const validCompletion = fc.record(
-  { taskId: fc.string({ minLength: 1, maxLength: 64 }), success: fc.boolean(), reason: fc.option(fc.string({ minLength: 1, maxLength: 64 })), error: fc.option(fc.string({ maxLength: 50 })), result: fc.option(fc.constantFrom('newData', 'noData', 'failed')) },
+  { taskId: fc.string({ minLength: 1, maxLength: 64 }), success: fc.boolean(), reason: fc.option(fc.string({ minLength: 1, maxLength: 64 })), error: fc.option(fc.string({ maxLength: 50 })), result: fc.option(fc.constantFrom('newData', 'noData', 'failed')), output: fc.jsonValue({ maxDepth: 3 }) },
   { requiredKeys: ['taskId', 'success'] },
 );
 

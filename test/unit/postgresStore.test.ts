@@ -16,6 +16,7 @@ import { LATEST_SCHEMA_VERSION } from '../../src/store/postgres/migrations/index
 import { PostgresStore, defaultPostgresStoreOptions } from '../../src/store/postgres/postgresStore.js';
 import type { PostgresStoreOptions } from '../../src/store/postgres/postgresStore.js';
 import type { Store } from '../../src/store/store.js';
+import { workflowsContract } from './store.contract.workflows.js';
 import { messagingContract, push } from './store.contract.messaging.js';
 import { schedulingContract } from './store.contract.scheduling.js';
 import { pruningContract } from './store.contract.pruning.js';
@@ -58,6 +59,7 @@ storeContract('PostgresStore', () => openMigrated());
 schedulingContract('PostgresStore', () => openMigrated());
 messagingContract('PostgresStore', () => openMigrated());
 pruningContract('PostgresStore', () => openMigrated());
+workflowsContract('PostgresStore', () => openMigrated());
 
 const anywhere = (overrides: Partial<TaskRequest> = {}): TaskRequest =>
   request({ requestId: 'any-1', identifier: 'com.example.feeds.export.1', kind: 'processing', placement: 'any', ...overrides });

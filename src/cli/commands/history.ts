@@ -8,7 +8,7 @@ import type { FleetRunView } from '../../protocol/control/index.js';
 import { appId, identifier, positiveInt } from '../arguments.js';
 import { callAndPrint } from '../controlAction.js';
 import { CliError } from '../controlClient.js';
-import { duration, stoppedForPressure, table, time } from '../format.js';
+import { duration, shortJson, stoppedForPressure, table, time } from '../format.js';
 
 interface HistoryOptions {
   readonly limit: number;
@@ -55,7 +55,7 @@ function areEvents(rows: readonly TaskRun[] | readonly HistoryEvent[]): rows is 
 
 const RUN_COLUMNS = [
   'appId', 'identifier', 'kind', 'submitted', 'eligible', 'how', 'started', 'ran', 'cpu', 'attempt', 'outcome',
-  'reason', 'error',
+  'reason', 'error', 'result',
 ];
 
 /** Runs as `bgtasks history` prints them; `--fleet` puts the node that ran each one first. */
@@ -74,5 +74,6 @@ function runTable(rows: readonly (TaskRun | FleetRunView)[], first: readonly str
       .filter(Boolean).join('; ') || null,
     attempt: run.attempt,
     cpu: typeof run.cpuMs === 'number' ? `${run.cpuMs}ms` : '-',
+    result: shortJson(run.result),
   })), [...first, ...RUN_COLUMNS]);
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { FleetRequestView, PendingRequest } from '../../protocol/control/index.js';
 import { appId } from '../arguments.js';
 import { callAndPrint } from '../controlAction.js';
-import { table, time } from '../format.js';
+import { shortJson, table, time } from '../format.js';
 
 export function addPendingCommand(program: Command): void {
   program
@@ -26,7 +26,9 @@ function renderPending(requests: readonly PendingRequest[]): string {
     earliest: time(request.earliestBeginAt),
     submitted: time(request.submittedAt),
     waitsFor: request.eligible ? 'nothing (eligible)' : `${request.reasons.join(', ')}: ${String(request.message)}`,
-  })), ['appId', 'identifier', 'kind', 'earliest', 'submitted', 'waitsFor']);
+    after: request.dependsOn ? request.dependsOn.join(', ') : null,
+    data: shortJson(request.data),
+  })), ['appId', 'identifier', 'kind', 'earliest', 'submitted', 'after', 'data', 'waitsFor']);
 }
 
 function renderFleetPending(requests: readonly FleetRequestView[]): string {

@@ -23,6 +23,8 @@ export interface ActiveRun {
   lease?: HeldLease;
   /** For a task of a block: its request as dispatched (still in the store), put back as it was if the task is given back. */
   request?: TaskRequest;
+  /** For a request with `dependsOn`: its prerequisites' results, handed to the app with the task. */
+  prerequisites?: Readonly<Record<string, unknown>>;
 }
 
 /** A block's lease while some of its tasks are still held. */

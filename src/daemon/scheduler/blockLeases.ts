@@ -142,7 +142,10 @@ export class BlockLeases {
       const { run } = active;
       if (this.#deps.runs.get(run.taskId) !== active || active.instance !== instance || run.startedAt !== null) continue;
       const kind = run.kind as BlockTask['kind'];
-      held.push({ taskId: run.taskId, identifier: run.identifier, kind, timeLimitMs: this.timeLimitMs(active) });
+      const { taskId, identifier } = run;
+      const task: BlockTask = { taskId, identifier, kind, timeLimitMs: this.timeLimitMs(active) };
+      // Only a task with a payload carries one: the common block stays as small as it was.
+      held.push(run.data === undefined ? task : { ...task, data: run.data });
     }
     if (held.length === 0) return;
     instance.deliverBlock?.({ t: 'block', concurrency: this.#deps.options.maxConcurrentTasksPerApp, tasks: held });

@@ -3,6 +3,7 @@ import type { Conditions } from '../../engine/conditions.js';
 import type { SchedulingOptions } from '../../engine/options.js';
 import type { AppSchedulingState, PolicyContext } from '../../engine/policy.js';
 import type { TaskRequest } from '../../engine/types.js';
+import type { PrerequisiteStatus } from '../../engine/dependencies.js';
 import type { ActiveRuns } from './activeRuns.js';
 import { hasWorkingInstance, isLaunching, type AppState } from './appTable.js';
 
@@ -19,6 +20,8 @@ export interface PolicyInputs {
   continuedPosition(request: TaskRequest): number | null;
   /** Whether handing the request over now adds it to a block that takes no further slot (PolicyContext.joinsBlock). */
   joinsBlock(request: TaskRequest): boolean;
+  /** Where each prerequisite of a request with `dependsOn` stands (src/daemon/workflows/prerequisiteBook.ts). */
+  readonly prerequisites?: (request: TaskRequest) => readonly PrerequisiteStatus[];
 }
 
 /**
@@ -82,5 +85,7 @@ export function policyContext(request: TaskRequest, app: AppSchedulingState, inp
     },
     supportedResources: inputs.supportedResources,
     options: inputs.options,
+    // The scheduler's own function, not a new one per request: this runs for every request of every pass.
+    prerequisites: inputs.prerequisites,
   };
 }

@@ -37,6 +37,10 @@ export interface RunDriverDeps {
   readonly random: () => number;
   readonly continued: ContinuedTasks;
   readonly pushes: PushDelivery;
+  /** Told of every run that ends (the workflows' prerequisite book keeps the ones dependents wait for). */
+  readonly runFinished?: (run: TaskRun) => void;
+  /** The results of a dependent's prerequisites, handed to the app with its task. */
+  readonly prerequisiteResults?: (request: TaskRequest) => Readonly<Record<string, unknown>> | undefined;
 }
 
 /** Signals that a pass should run; `unpark` when requests held for the user or the conditions may now run. */
@@ -118,13 +122,19 @@ export class RunDriver implements Disposable {
       recurrence = { ...recurrence, period };
       next = nextPeriodRequest(request, period, this.#deps.newId(), now);
     }
-    const blockInstance = forced || recurrence ? undefined : this.#blocks.instanceFor(app, request);
+    // A dependent goes alone: its task carries its prerequisites' results, which a block does not.
+    const alone = forced || recurrence || request.dependsOn;
+    const blockInstance = alone ? undefined : this.#blocks.instanceFor(app, request);
     const start: RunStart = blockInstance
       ? { taskId: this.#deps.newId(), eligibleAt: entry.eligibleAt, forced, state: 'running', launch: 'alreadyRunning', launchedAt: now, background: blockInstance.launchReason === 'background' }
       : { taskId: this.#deps.newId(), eligibleAt: forced ? null : entry.eligibleAt, forced, state: 'launching', launch: null, launchedAt: null, background: false };
     const run = runFromRequest(request, start, recurrence);
     if (blockInstance) return this.#handInBlock(app, request, run, blockInstance);
     const active: ActiveRun = { run, instance: null, timer: null };
+    if (request.dependsOn) {
+      const results = this.#deps.prerequisiteResults?.(request);
+      if (results) active.prerequisites = results;
+    }
     if (request.push) active.push = { pushId: request.push.pushId, urgent: request.push.priority === 10, result: null };
     if (request.continued) {
       active.title = request.continued.title;
@@ -338,7 +348,9 @@ export class RunDriver implements Disposable {
       if (active.push) active.push.result = completion.result ?? null;
       // A stop for pressure keeps its own reason, so history tells it from running out of time.
       const stoppedForPressure = expired && isPressureStop(active.run.expirationReason);
-      this.finish(active, outcome, stoppedForPressure ? active.run.expirationReason : (completion.reason ?? (expired ? active.run.expirationReason : null)), completion.error);
+      const { expirationReason } = active.run;
+      const reason = stoppedForPressure ? expirationReason : (completion.reason ?? (expired ? expirationReason : null));
+      this.finish(active, outcome, reason, completion.error, completion.output ?? undefined);
     }
     return stray;
   }
@@ -371,7 +383,7 @@ export class RunDriver implements Disposable {
   }
 
   /** Ends a run with an outcome and frees its slot. */
-  finish(active: ActiveRun, outcome: TaskOutcome, reason: string | null, error: string | null): void {
+  finish(active: ActiveRun, outcome: TaskOutcome, reason: string | null, error: string | null, result?: unknown): void {
     if (!this.#runs.remove(active)) return;
     this.#exits.runEnded(active.run, outcome);
     const now = this.#deps.clock.now();
@@ -386,7 +398,10 @@ export class RunDriver implements Disposable {
     const continued = active.run.continued
       ? { ...active.run.continued, title: active.title ?? active.run.continued.title, subtitle: active.subtitle ?? active.run.continued.subtitle, completedUnits: active.progress?.completed ?? 0, totalUnits: active.progress?.total ?? 0 }
       : null;
-    active.run = { ...active.run, state: 'finished', outcome, reason, error, completedAt: now, cpuMs, continued };
+    // The task's result (docs/workflows.md) only where there is one: most runs have none.
+    const withResult = result !== undefined ? { result } : {};
+    const ended = { state: 'finished' as const, outcome, reason, error, completedAt: now, cpuMs, continued };
+    active.run = { ...active.run, ...ended, ...withResult };
     const { appId, identifier } = active.run;
     const pending = this.#queue.get(appId, identifier)?.request;
     const aftermath = afterRun(active.run, { usage: this.#deps.usage, options: this.#deps.options, now, random: this.#deps.random(), newId: this.#deps.newId, pending });
@@ -412,7 +427,21 @@ export class RunDriver implements Disposable {
               insertRuns: [active.run],
               ...this.#blocks.release(active),
             }
-          : { updateRuns: [{ taskId: active.run.taskId, state: 'finished' as const, outcome, reason, error, completedAt: now, cpuMs, ...(continued ? { continued } : {}) }] }),
+          : {
+              updateRuns: [
+                {
+                  taskId: active.run.taskId,
+                  state: 'finished' as const,
+                  outcome,
+                  reason,
+                  error,
+                  completedAt: now,
+                  cpuMs,
+                  ...(continued ? { continued } : {}),
+                  ...withResult,
+                },
+              ],
+            }),
         ...(events.length > 0 ? { events } : {}),
         ...(pushed.updatePushes ? { updatePushes: pushed.updatePushes } : {}),
       });
@@ -426,6 +455,7 @@ export class RunDriver implements Disposable {
     if (outcome === 'noHandler' || outcome === 'launchFailed' || outcome === 'terminatedAfterExpiration' || outcome === 'appExited') {
       this.#deps.log.warn(`task ${active.run.identifier} of ${active.run.appId} ended: ${outcome}`, { appId: active.run.appId, identifier: active.run.identifier, taskId: active.run.taskId, reason, error });
     }
+    this.#deps.runFinished?.(active.run);
     const app = this.#apps.get(active.run.appId);
     if (app) this.#processes.armIdle(app);
     this.#onChange(false);
@@ -452,6 +482,8 @@ export class RunDriver implements Disposable {
       deadlineAt,
       ...(active.title !== undefined ? { title: active.title, subtitle: active.subtitle ?? '' } : {}),
       ...(push ? { push } : {}),
+      ...(active.run.data !== undefined ? { data: active.run.data } : {}),
+      ...(active.prerequisites ? { prerequisites: active.prerequisites } : {}),
     };
     if (!active.durable) return this.#send(instance, delivery);
     void active.durable.then(() => {

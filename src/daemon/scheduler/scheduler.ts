@@ -9,7 +9,14 @@ import { pressureFromConditions, pressureStop, type SustainedPressure } from '..
 import type { Policy, PolicyContext } from '../../engine/policy.js';
 import { RequestQueue } from '../../engine/requestQueue.js';
 import { checkIdentifier, permits } from '../../engine/submission.js';
-import { requestFromRun, type AppRecord, type HistoryEventInput, type SubmittableKind, type TaskRequest } from '../../engine/types.js';
+import {
+  requestFromRun,
+  type AppRecord,
+  type HistoryEventInput,
+  type SubmittableKind,
+  type TaskRequest,
+  type TaskRun,
+} from '../../engine/types.js';
 import type { Completion, NotificationActionDelivery, ProgressUpdate, RequestInput } from '../../protocol/messages.js';
 import type { RequestRef, Store } from '../../store/store.js';
 import type { StoreWriter } from '../storeWriter.js';
@@ -33,6 +40,10 @@ import { chooseRunKind } from './runNowKind.js';
 import { findRanOnce } from './ranOnceFinder.js';
 import type { RanOnceWarning } from '../../engine/ranOnce.js';
 import { createIdFactory } from '../ids.js';
+import { PrerequisiteBook } from '../workflows/prerequisiteBook.js';
+import { fleetOf } from '../../store/fleet.js';
+import { cascadeCancellation, failedDependents } from '../workflows/cascade.js';
+import { dependentViews, type DependentView } from '../workflows/dependentViews.js';
 
 export interface SchedulerDeps {
   readonly clock: Clock;
@@ -87,12 +98,22 @@ export class Scheduler implements Disposable {
   readonly #conditionsListener: Disposable;
   readonly #attachListeners = new Set<(instance: AppInstance) => void>();
   readonly #pass: SchedulingPass;
+  /** What dependents' prerequisites did (docs/workflows.md). */
+  readonly #book: PrerequisiteBook;
   #disposed = false;
 
   private constructor(deps: SchedulerDeps) {
     this.#deps = deps;
     this.#newId = deps.newId ?? createIdFactory(deps.clock);
     this.#policies = deps.policies ?? DEFAULT_POLICIES;
+    this.#book = new PrerequisiteBook({
+      store: deps.store,
+      fleet: fleetOf(deps.store),
+      isPending: (appId, identifier) => this.queue.get(appId, identifier) !== undefined,
+      isRunning: (appId, identifier) => this.runs.isIdentifierRunning(appId, identifier),
+      changed: () => this.requestPass(),
+      log: (message, fields) => deps.log.warn(message, fields),
+    });
     this.#continued = new ContinuedTasks({
       clock: deps.clock,
       options: deps.options,
@@ -120,6 +141,8 @@ export class Scheduler implements Disposable {
       cpu: new CpuAccounting(deps.cpuMeter ?? null),
       periods: this.#periods,
       random: deps.random ?? Math.random,
+      runFinished: (run: TaskRun) => this.#book.runFinished(run),
+      prerequisiteResults: (request: TaskRequest) => this.#book.results(request),
     };
     this.#driver = new RunDriver(driverDeps, this.apps, this.runs, this.queue, (unpark) => {
       if (unpark) this.#pass.conditionsChanged();
@@ -135,6 +158,7 @@ export class Scheduler implements Disposable {
       supportedResources: deps.supportedResources ?? ['cpu'],
       continuedPosition: (request) => this.queuePosition(request.appId, request.identifier),
       joinsBlock: (request) => this.#driver.joinsBlock(request),
+      prerequisites: (request) => this.#book.statuses(request),
     };
     this.#pass = new SchedulingPass({
       clock: deps.clock,
@@ -148,6 +172,7 @@ export class Scheduler implements Disposable {
       periods: this.#periods,
       pushes: this.#pushes,
       dispatch: (app, entry, now) => this.#driver.dispatch(app, entry, now, false),
+      prerequisiteFailed: (entry, blocker) => void this.#cancelDependents([entry.request], blocker.message),
     });
     this.#conditionsListener = deps.conditions.onDidChange(() => {
       this.#pass.conditionsChanged();
@@ -197,6 +222,7 @@ export class Scheduler implements Disposable {
       scheduler.#periods.track(request);
     }
     await scheduler.#pushes.load(deps.store, now);
+    await scheduler.#book.restore([...scheduler.queue.all()].map((entry) => entry.request));
     scheduler.requestPass();
     return scheduler;
   }
@@ -389,8 +415,19 @@ export class Scheduler implements Disposable {
   }
 
   async #submit(appId: string, inputs: readonly RequestInput[], schedule: boolean, launchReason: 'user' | 'background' = 'user'): Promise<SubmitResult[]> {
+    await this.#lookUpPrerequisites(appId, inputs);
     const now = this.#deps.clock.now();
-    const context = { queue: this.queue, periods: this.#periods, options: this.#deps.options, backgroundAppRefresh: this.#backgroundAppRefresh, newId: this.#newId, launchReason };
+    const isRunning = (app: string, identifier: string): boolean => this.runs.isIdentifierRunning(app, identifier);
+    const workflows = { queue: this.queue, book: this.#book, isRunning };
+    const context = {
+      queue: this.queue,
+      periods: this.#periods,
+      options: this.#deps.options,
+      backgroundAppRefresh: this.#backgroundAppRefresh,
+      newId: this.#newId,
+      launchReason,
+      workflows,
+    };
     const admitted = admit(this.apps.get(appId), appId, inputs, context, now, (request) => this.startsNow(request, now));
     if (admitted.accepted.length === 0) return admitted.results;
     try {
@@ -402,6 +439,20 @@ export class Scheduler implements Disposable {
     }
     if (schedule) this.requestPass();
     return admitted.results;
+  }
+
+  /**
+   * Prerequisites neither pending nor running nor known are looked up in the store's runs, once what was
+   * written so far has committed (a run that just finished is then there to be found).
+   */
+  async #lookUpPrerequisites(appId: string, inputs: readonly RequestInput[]): Promise<void> {
+    const unknown = new Set<string>();
+    for (const input of inputs) {
+      for (const identifier of input.dependsOn ?? []) if (!this.#book.known(appId, identifier)) unknown.add(identifier);
+    }
+    if (unknown.size === 0) return;
+    await this.#deps.writer.drain();
+    await this.#book.load(appId, [...unknown], 'unknown');
   }
 
   /** Cancels pending requests (all of the app's when `identifiers` is null); returns how many. */
@@ -420,6 +471,11 @@ export class Scheduler implements Disposable {
   /** The pending requests (of one app, or all) with every factor that holds each back. */
   pending(appId?: string): PendingView[] {
     return pendingViews(this.queue.all(), this.apps, this.#policies, this.#inputs, this.#deps.clock.now(), appId);
+  }
+
+  /** The pending requests that wait for other tasks (`dependsOn`), with where each prerequisite stands. */
+  dependents(appId?: string): DependentView[] {
+    return dependentViews(this.queue.all(), this.#book, appId);
   }
 
   /** "Why hasn't it run?": every policy's verdict, the earliest start, and the request's decision history. */
@@ -536,11 +592,38 @@ export class Scheduler implements Disposable {
   async #removeRequests(requests: readonly TaskRequest[], type: 'cancelled', reason: string | null, refs?: readonly RequestRef[]): Promise<void> {
     if (requests.length === 0 && !refs?.length) return;
     const now = this.#deps.clock.now();
+    // Their dependents go in the same transaction: a crash cannot leave a dependent of a cancelled request.
+    const cascade = cascadeCancellation(requests, this.queue, now, this.#book.watching);
+    const own = refs ?? requests.map(({ appId, identifier, requestId }) => ({ appId, identifier, requestId }));
+    const events = requests.map(({ appId, identifier, requestId }) => ({
+      at: now, appId, identifier, taskId: null, type, reason, detail: { requestId },
+    }));
     await this.#deps.writer.write({
-      deleteRequests: refs ?? requests.map(({ appId, identifier, requestId }) => ({ appId, identifier, requestId })),
-      events: requests.map((request) => ({ at: now, appId: request.appId, identifier: request.identifier, taskId: null, type, reason, detail: { requestId: request.requestId } })),
+      deleteRequests: [...own, ...cascade.deleteRequests],
+      events: [...events, ...cascade.events],
     });
+    const removed = [...requests, ...cascade.requests];
+    for (const request of removed) this.queue.remove(request.appId, request.identifier, request.requestId);
+    this.#book.cancelled(removed);
+  }
+
+  /**
+   * Dependents whose prerequisite failed for good (or was cancelled) are cancelled, reason
+   * `prerequisiteFailed`, with their own dependents (docs/workflows.md). Out of the queue at once, so a
+   * pass does not see them again while the write commits.
+   */
+  async #cancelDependents(dependents: readonly TaskRequest[], message: string): Promise<void> {
+    const { requests, batch } = failedDependents(dependents, message, this.queue, this.#deps.clock.now());
     for (const request of requests) this.queue.remove(request.appId, request.identifier, request.requestId);
+    this.#book.cancelled(requests);
+    for (const { appId, identifier } of dependents) {
+      const fields = { appId, identifier, reason: 'prerequisiteFailed' };
+      this.#deps.log.info(`${identifier} of ${appId} is cancelled: ${message}`, fields);
+    }
+    await this.#deps.writer.write(batch).catch((error: unknown) => {
+      this.#deps.log.error('a store write failed', { error: error instanceof Error ? error.message : String(error) });
+    });
+    this.requestPass();
   }
 
   #requireApp(appId: string): AppState {

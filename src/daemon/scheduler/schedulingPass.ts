@@ -1,7 +1,7 @@
 import type { Clock, Disposable } from '../../engine/clock.js';
 import { evaluate } from '../../engine/evaluate.js';
 import type { SchedulingOptions } from '../../engine/options.js';
-import type { Policy } from '../../engine/policy.js';
+import type { Blocker, Policy } from '../../engine/policy.js';
 import type { RequestQueue } from '../../engine/requestQueue.js';
 import type { HistoryEventInput, TaskRequest } from '../../engine/types.js';
 import type { StoreBatch } from '../../store/store.js';
@@ -26,6 +26,8 @@ export interface SchedulingPassDeps {
   readonly pushes: PushDelivery;
   /** Starts a run for an eligible request. */
   readonly dispatch: (app: AppState, entry: QueueEntry, now: number) => void;
+  /** Cancels a dependent whose prerequisite failed for good (docs/workflows.md). */
+  readonly prerequisiteFailed?: (entry: QueueEntry, blocker: Blocker) => void;
 }
 
 /**
@@ -109,6 +111,10 @@ export class SchedulingPass implements Disposable {
           continue;
         }
         if (!blocking) continue;
+        if (blocking.reason === 'prerequisiteFailed' && this.#deps.prerequisiteFailed) {
+          this.#deps.prerequisiteFailed(entry, blocking);
+          continue;
+        }
         // Every change of a request's blocking reason is logged and kept: the decision history `bgtasks why`
         // shows. Waiting for a free slot is queueing, not a decision about the request: under load it would
         // be one event per request, so it is left out (`why` still shows it while it holds).

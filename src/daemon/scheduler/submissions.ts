@@ -4,10 +4,14 @@ import { countsAgainstLimit, type RequestQueue } from '../../engine/requestQueue
 import { checkSubmission, requestFromInput } from '../../engine/submission.js';
 import type { HistoryEventInput, TaskRequest } from '../../engine/types.js';
 import type { RequestInput } from '../../protocol/messages.js';
+import { admitWorkflow, type WorkflowAdmissionContext } from '../workflows/admission.js';
 import type { AppState } from './appTable.js';
 import type { PeriodTracker } from './periodTracker.js';
 
-export type SubmitResult = { readonly ok: true } | { readonly ok: false; readonly error: SchedulerFault };
+/** `kept`: `existing: 'keep'` left the pending request or running task as it was, and dropped this one. */
+export type SubmitResult =
+  | { readonly ok: true; readonly kept?: true }
+  | { readonly ok: false; readonly error: SchedulerFault };
 
 export interface Admission {
   /** One result per input, in order. */
@@ -26,6 +30,8 @@ export interface AdmissionContext {
   readonly newId: () => string;
   /** How the submitting process was launched: continued processing needs a user launch. */
   readonly launchReason: 'user' | 'background';
+  /** Unique work and prerequisites (docs/workflows.md). */
+  readonly workflows: WorkflowAdmissionContext;
 }
 
 /**
@@ -58,7 +64,17 @@ export function admit(
       results.push({ ok: false, error: fault });
       continue;
     }
-    const request = requestFromInput(input, appId, context.newId(), now);
+    const built = requestFromInput(input, appId, context.newId(), now);
+    const workflow = admitWorkflow(built, input.existing, input.dependsOn, context.workflows);
+    if (workflow.action === 'refuse') {
+      results.push({ ok: false, error: workflow.fault });
+      continue;
+    }
+    if (workflow.action === 'keep') {
+      results.push({ ok: true, kept: true });
+      continue;
+    }
+    const { request } = workflow;
     const replaced = queue.put(request, now);
     if (request.continued?.strategy === 'fail') {
       // Asked in place, with the request in line: `fail` means "now or not at all".
@@ -79,7 +95,13 @@ export function admit(
       taskId: null,
       type: replaced ? 'replaced' : 'submitted',
       reason: null,
-      detail: { requestId: request.requestId, kind: request.kind, earliestBeginAt: request.earliestBeginAt, ...(replaced ? { replacedRequestId: replaced.requestId } : {}) },
+      detail: {
+        requestId: request.requestId,
+        kind: request.kind,
+        earliestBeginAt: request.earliestBeginAt,
+        ...(replaced ? { replacedRequestId: replaced.requestId } : {}),
+        ...(request.dependsOn ? { dependsOn: request.dependsOn } : {}),
+      },
     });
     results.push({ ok: true });
   }

@@ -5,6 +5,7 @@ import { batteryPolicy } from './battery.js';
 import { budgetPolicy } from './budget.js';
 import { appConcurrencyPolicy, systemConcurrencyPolicy } from './concurrency.js';
 import { continuedQueuePolicy, requiredResourcesPolicy } from './continued.js';
+import { dependenciesPolicy } from './dependencies.js';
 import { deviceIdlePolicy } from './deviceIdle.js';
 import { earliestBeginDatePolicy } from './earliestBeginDate.js';
 import { externalPowerPolicy } from './externalPower.js';
@@ -25,6 +26,7 @@ export {
   backgroundProcessesPolicy,
   batteryPolicy,
   budgetPolicy,
+  dependenciesPolicy,
   deviceIdlePolicy,
   earliestBeginDatePolicy,
   externalPowerPolicy,
@@ -47,6 +49,7 @@ export {
  */
 export const DEFAULT_POLICIES: readonly Policy[] = [
   earliestBeginDatePolicy,
+  dependenciesPolicy,
   appEnabledPolicy,
   forceQuitPolicy,
   requiredResourcesPolicy,

@@ -3,6 +3,7 @@
 // place (keyed), so nothing jumps and focus stays where the person left it.
 import { api, follow } from './api.js';
 import { renderApps } from './apps.js';
+import { renderChains } from './chains.js';
 import { renderConditions } from './conditions.js';
 import { renderFleet } from './fleet.js';
 import { renderNotifications } from './notifications.js';
@@ -24,6 +25,7 @@ function render(snapshot) {
   renderNotifications($('notifications'), snapshot, refresh);
   renderQueue($('queue'), snapshot);
   renderPending($('pending'), snapshot);
+  renderChains($('chains'), snapshot);
   renderTimeline($('history'), snapshot);
   renderFleet($('fleet'), snapshot);
   renderApps($('apps'), snapshot, refresh);

@@ -35,6 +35,9 @@ const REQUEST_FIELD_COLUMNS = {
   placement: ['placement', 'text'],
   submittedAt: ['submitted_at', 'bigint'],
   requeueOnExit: ['requeue_on_exit', 'boolean'],
+  // Migration 5 (workflows): NULL for none, read back as an absent field.
+  data: ['data', 'jsonb'],
+  dependsOn: ['depends_on', 'jsonb'],
 } as const;
 
 export const REQUEST_COLUMNS = { ...REQUEST_FIELD_COLUMNS, putBack: ['put_back', 'boolean'] } as const satisfies Record<Exclude<keyof TaskRequest, 'push'>, readonly [string, PgType]>;
@@ -57,6 +60,7 @@ export const RUN_COLUMNS = {
   error: ['error', 'text'],
   background: ['background', 'boolean'],
   cpuMs: ['cpu_ms', 'bigint'],
+  result: ['result', 'jsonb'],
 } as const satisfies Record<keyof TaskRun, readonly [string, PgType]>;
 
 export const APP_COLUMNS = {
@@ -145,20 +149,32 @@ export const EVENT_SELECT = `seq, ${selectList(EVENT_COLUMNS)}`;
 export type RunRow = Omit<TaskRun, 'placement' | 'requeueOnExit'> & { placement: string; requeueOnExit: boolean };
 export type RequestRow = Omit<TaskRequest, 'placement' | 'requeueOnExit' | 'putBack'> & { placement: string; requeueOnExit: boolean; putBack: boolean };
 
-type OptionalFields = { placement?: 'any'; requeueOnExit?: false; putBack?: true };
-type StoredOptionals = { placement: string; requeueOnExit: boolean; putBack?: boolean };
+type WorkflowFields = { data?: unknown; dependsOn?: readonly string[]; result?: unknown };
+type OptionalFields = { placement?: 'any'; requeueOnExit?: false; putBack?: true } & WorkflowFields;
+type StoredOptionals = {
+  placement: string;
+  requeueOnExit: boolean;
+  putBack?: boolean;
+  data?: unknown;
+  dependsOn?: unknown;
+  result?: unknown;
+};
 
 /**
  * A selected run or request as its record: `placement` is `'any'` or absent for `'device'`,
  * `requeueOnExit` is `false` or absent, `putBack` is `true` or absent.
  */
 export function withPlacement<T extends OptionalFields>(row: Omit<T, keyof OptionalFields> & StoredOptionals): T {
-  const { placement, requeueOnExit, putBack, ...rest } = row;
+  const { placement, requeueOnExit, putBack, data, dependsOn, result, ...rest } = row;
   return {
     ...rest,
     ...(placement === 'any' ? { placement } : {}),
     ...(requeueOnExit === false ? { requeueOnExit } : {}),
     ...(putBack === true ? { putBack } : {}),
+    // The workflow fields (docs/workflows.md): NULL means none.
+    ...(data !== null && data !== undefined ? { data } : {}),
+    ...(dependsOn !== null && dependsOn !== undefined ? { dependsOn } : {}),
+    ...(result !== null && result !== undefined ? { result } : {}),
   } as unknown as T;
 }
 

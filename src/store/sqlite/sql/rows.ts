@@ -43,6 +43,10 @@ export const RUN_COLUMNS = {
   placement: 'placement',
   // Migration 6 appended this.
   requeueOnExit: 'requeue_on_exit',
+  // Migration 8 appended these.
+  data: 'data',
+  dependsOn: 'depends_on',
+  result: 'result',
 } as const satisfies Record<keyof TaskRun, string>;
 
 /** A field of {@link TaskRun}. */
@@ -68,6 +72,7 @@ export function runParam(field: RunField, value: unknown): unknown {
   if (field === 'placement') return value ?? 'device';
   if (field === 'requeueOnExit') return value === false ? 0 : 1;
   if (RUN_JSON_FIELDS.has(field)) return jsonParam(value);
+  if (OPTIONAL_JSON_FIELDS.has(field)) return optionalJsonParam(value);
   return value;
 }
 
@@ -109,6 +114,9 @@ export function runParams(run: TaskRun): unknown[] {
     jsonParam(run.continued),
     run.placement ?? 'device',
     run.requeueOnExit === false ? 0 : 1,
+    optionalJsonParam(run.data),
+    optionalJsonParam(run.dependsOn),
+    optionalJsonParam(run.result),
   ];
 }
 
@@ -116,6 +124,25 @@ export function runParams(run: TaskRun): unknown[] {
 // JSON.stringify cannot fail on them.
 function jsonParam(value: unknown): string | null {
   return value === null ? null : JSON.stringify(value);
+}
+
+/** The workflow fields (migration 8): absent in the record, NULL in the column. */
+const OPTIONAL_JSON_FIELDS: ReadonlySet<string> = new Set(['data', 'dependsOn', 'result']);
+
+// A payload was measured when it came in (src/protocol/payload.ts), so it is JSON.
+function optionalJsonParam(value: unknown): string | null {
+  return value === undefined || value === null ? null : JSON.stringify(value);
+}
+
+/** The workflow fields of a row as a record carries them: present only when the column holds a value. */
+type WorkflowFields = { data?: unknown; dependsOn?: string[]; result?: unknown };
+type WorkflowColumnsRead = { data?: string | null; dependsOn?: string | null; result?: string | null };
+function optionalJsonFields(row: WorkflowColumnsRead): WorkflowFields {
+  const fields: WorkflowFields = {};
+  if (row.data !== null && row.data !== undefined) fields.data = JSON.parse(row.data);
+  if (row.dependsOn !== null && row.dependsOn !== undefined) fields.dependsOn = JSON.parse(row.dependsOn) as string[];
+  if (row.result !== null && row.result !== undefined) fields.result = JSON.parse(row.result);
+  return fields;
 }
 
 function parseJson<T>(text: string | null): T | null {
@@ -143,6 +170,9 @@ const REQUEST_COLUMNS = {
   // Migration 6 appended these.
   requeueOnExit: 'requeue_on_exit',
   putBack: 'put_back',
+  // Migration 8 appended these.
+  data: 'data',
+  dependsOn: 'depends_on',
 } as const satisfies Record<Exclude<keyof TaskRequest, 'push'>, string>;
 
 const APP_COLUMNS = {
@@ -184,12 +214,18 @@ type Stored<T, Bools extends keyof T, Json extends keyof T = never> = {
   [K in keyof T]: K extends Bools ? number : K extends Json ? (null extends T[K] ? string | null : string) : T[K];
 };
 /** Rows as selected with the `*_SELECT` lists; the placement column always holds a value. */
-export type RunRow = Omit<Stored<TaskRun, RunBooleanField, JsonField>, 'placement' | 'requeueOnExit'> & { placement: string; requeueOnExit: number };
-export type RequestRow = Omit<Stored<TaskRequest, Exclude<RunBooleanField, 'forced' | 'background'>, JsonField>, 'placement' | 'requeueOnExit' | 'putBack'> & {
-  placement: string;
-  requeueOnExit: number;
-  putBack: number;
-};
+type WorkflowColumns = { data: string | null; dependsOn: string | null };
+type RunOwnColumns = 'placement' | 'requeueOnExit' | 'data' | 'dependsOn' | 'result';
+type RequestOwnColumns = 'placement' | 'requeueOnExit' | 'putBack' | 'data' | 'dependsOn';
+export type RunRow = Omit<Stored<TaskRun, RunBooleanField, JsonField>, RunOwnColumns> &
+  WorkflowColumns & { placement: string; requeueOnExit: number; result: string | null };
+type RequestBooleanField = Exclude<RunBooleanField, 'forced' | 'background'>;
+export type RequestRow = Omit<Stored<TaskRequest, RequestBooleanField, JsonField>, RequestOwnColumns> &
+  WorkflowColumns & {
+    placement: string;
+    requeueOnExit: number;
+    putBack: number;
+  };
 
 /** The placement field as records carry it: `'any'`, or absent for `'device'`. */
 function placementField(stored: string): { placement?: 'any' } {
@@ -205,11 +241,12 @@ function flagFields(requeueOnExit: number, putBack = 0): { requeueOnExit?: false
 
 /** A selected run row as the engine's {@link TaskRun}. */
 export function toRun(row: RunRow): TaskRun {
-  const { placement, requeueOnExit, ...rest } = row;
+  const { placement, requeueOnExit, data, dependsOn, result, ...rest } = row;
   return {
     ...rest,
     ...placementField(placement),
     ...flagFields(requeueOnExit),
+    ...optionalJsonFields({ data, dependsOn, result }),
     requiresNetworkConnectivity: row.requiresNetworkConnectivity === 1,
     requiresExternalPower: row.requiresExternalPower === 1,
     requiresUnmeteredNetwork: row.requiresUnmeteredNetwork === 1,
@@ -223,11 +260,12 @@ export function toRun(row: RunRow): TaskRun {
 
 /** A selected request row as the engine's {@link TaskRequest}. */
 export function toRequest(row: RequestRow): TaskRequest {
-  const { placement, requeueOnExit, putBack, ...rest } = row;
+  const { placement, requeueOnExit, putBack, data, dependsOn, ...rest } = row;
   return {
     ...rest,
     ...placementField(placement),
     ...flagFields(requeueOnExit, putBack),
+    ...optionalJsonFields({ data, dependsOn }),
     requiresNetworkConnectivity: row.requiresNetworkConnectivity === 1,
     requiresExternalPower: row.requiresExternalPower === 1,
     requiresUnmeteredNetwork: row.requiresUnmeteredNetwork === 1,
@@ -272,6 +310,8 @@ export function requestParams(request: TaskRequest): unknown[] {
     request.placement ?? 'device',
     request.requeueOnExit === false ? 0 : 1,
     request.putBack === true ? 1 : 0,
+    optionalJsonParam(request.data),
+    optionalJsonParam(request.dependsOn),
   ];
 }
 
