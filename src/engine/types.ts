@@ -1,3 +1,5 @@
+import type { CalendarSpec } from './calendar/schedule.js';
+
 /**
  * The records the scheduling core works with. They are plain data: the store persists them as they are
  * and the protocol carries them across the socket.
@@ -132,6 +134,12 @@ export interface Recurrence {
   readonly anchorAt: number;
   /** The period this request is for. */
   readonly period: number;
+  /**
+   * A calendar schedule (issue 22): period `n` begins at the schedule's `n`th occurrence. Then `anchorAt`
+   * is where this request's own period begins and `intervalMs` how long that period lasts (up to the
+   * next occurrence), both moved along with the period. Absent for a plain `interval`.
+   */
+  readonly calendar?: CalendarSpec;
 }
 
 /** Retry with backoff for runs that end unsuccessfully; delays in ms, with jitter. */

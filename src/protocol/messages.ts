@@ -45,6 +45,12 @@ export const requestInputSchema = z.strictObject({
   /** How much earlier than its period a periodic refresh may start to share a wake-up; default interval / 10. */
   tolerance: durationMs.nullable().default(null),
   retry: retryInputSchema.nullable().default(null),
+  // -- calendar schedules (issue 22 B) --
+  /** Beyond Apple: a periodic request on a calendar, `Mon..Fri *-*-* 03:00:00` (OnCalendar) or `0 3 * * 1-5` (cron). */
+  calendar: z.string().min(1).max(256).nullish(),
+  /** The calendar's IANA time zone; null: the device's own. */
+  timeZone: z.string().min(1).max(64).nullish(),
+  // -- end calendar schedules --
   /**
    * Beyond Apple, for a fleet sharing one PostgreSQL store: `any` lets any live machine that has the app
    * and meets the conditions run it; `device` (the default) keeps it on the submitting machine.
@@ -355,6 +361,8 @@ export const pendingReplyDataSchema = z.object({
       placement: z.enum(['device', 'any']).optional(),
       requeueOnExit: z.boolean().optional(),
       interval: z.number().nullable().optional(),
+      calendar: z.string().optional(), // issue 22 B
+      timeZone: z.string().nullable().optional(), // issue 22 B
       attempt: z.number().optional(),
       title: z.string().optional(),
       subtitle: z.string().optional(),

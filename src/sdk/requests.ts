@@ -87,6 +87,21 @@ export abstract class BGTaskRequest {
    */
   requeueOnExit = true;
 
+  // -- calendar schedules (issue 22 B) --
+  /**
+   * Beyond Apple: run on a calendar, like systemd's `OnCalendar=` or launchd's `StartCalendarInterval`:
+   * `'Mon..Fri *-*-* 03:00:00'`, `'daily'`, or a cron expression (`'0 3 * * 1-5'`, six fields for
+   * seconds). Each occurrence is a period, as with `interval`: one run at most, and an occurrence that
+   * passes with no run is recorded as skipped, with the reason. Refresh and processing requests only;
+   * checked by the daemon at submit time (`invalidRequest`, field `calendar` or `timeZone`).
+   * @default null
+   */
+  calendar: string | null = null;
+
+  /** The calendar's IANA time zone (`'Europe/Paris'`); null follows the device's. @default null */
+  timeZone: string | null = null;
+  // -- end calendar schedules --
+
   /**
    * @param identifier A reverse-DNS identifier listed (or covered by a `.*` family) in the app's
    * `permittedIdentifiers`.
@@ -134,6 +149,12 @@ export abstract class BGTaskRequest {
     if (typeof this.requeueOnExit !== 'boolean') {
       throw invalid('requeueOnExit', `expected a boolean, got ${describe(this.requeueOnExit)}`);
     }
+    for (const field of ['calendar', 'timeZone'] as const) {
+      const value: unknown = this[field];
+      if (value !== null && value !== undefined && (typeof value !== 'string' || value === '' || value.length > 256)) {
+        throw invalid(field, `expected null or a string of 1 to 256 characters, got ${describe(value)}`);
+      }
+    }
     let retry: RequestInput['retry'] = null;
     if (this.retry !== null && this.retry !== undefined) {
       const parsed = retryInputSchema.safeParse(this.retry);
@@ -153,6 +174,9 @@ export abstract class BGTaskRequest {
       requiresUnmeteredNetwork: this.requiresUnmeteredNetwork,
       interval: null,
       tolerance: null,
+      // Sent only when set (issue 22 B), so a request without them reads the same to an older daemon.
+      ...(this.calendar ? { calendar: this.calendar } : {}),
+      ...(this.timeZone ? { timeZone: this.timeZone } : {}),
       retry,
       // Sent only when it says something, so a request without it reads the same to an older daemon.
       ...(this.placement === 'any' ? { placement: 'any' as const } : {}),
@@ -171,6 +195,7 @@ export abstract class BGTaskRequest {
       ...(this.retry ? { retry: this.retry } : {}),
       ...(this.placement === 'any' ? { placement: 'any' } : {}),
       ...(this.requeueOnExit ? {} : { requeueOnExit: false }),
+      ...(this.calendar ? { calendar: this.calendar, timeZone: this.timeZone } : {}),
     };
   }
 }
@@ -196,8 +221,9 @@ export class BGAppRefreshTaskRequest extends BGTaskRequest {
 
   /**
    * How much earlier than its period a periodic refresh may start, in ms, so that it shares a wake-up
-   * with other work of the app (like a timer's slack). At most `interval`.
-   * @default interval / 10
+   * with other work of the app (like a timer's slack). At most `interval`. For a `calendar`, at most the
+   * shortest gap between its occurrences.
+   * @default interval / 10; none for a calendar
    */
   tolerance: number | null = null;
 
@@ -221,7 +247,7 @@ export class BGAppRefreshTaskRequest extends BGTaskRequest {
     }
     const interval = this.interval ?? null;
     const tolerance = this.tolerance ?? null;
-    if (tolerance !== null && interval === null) throw invalid('tolerance', 'tolerance needs an interval');
+    if (tolerance !== null && interval === null && !input.calendar) throw invalid('tolerance', 'tolerance needs an interval or a calendar');
     if (interval !== null && tolerance !== null && tolerance > interval) throw invalid('tolerance', 'tolerance must not exceed interval');
     return { ...input, interval, tolerance };
   }
@@ -367,6 +393,10 @@ export function requestFromPending(data: PendingRequestData): BGTaskRequest {
   request.placement = data.placement ?? 'device';
   request.requeueOnExit = data.requeueOnExit ?? true;
   if (request instanceof BGAppRefreshTaskRequest && typeof data.interval === 'number') request.interval = data.interval;
+  if (data.calendar !== undefined) {
+    request.calendar = data.calendar;
+    request.timeZone = data.timeZone ?? null;
+  }
   if (request instanceof BGProcessingTaskRequest) {
     request.requiresNetworkConnectivity = data.requiresNetworkConnectivity;
     request.requiresExternalPower = data.requiresExternalPower;

@@ -129,6 +129,8 @@ export const recurrenceSchema = z.strictObject({
   toleranceMs: duration,
   anchorAt: time,
   period: z.int().nonnegative(),
+  /** A calendar schedule (issue 22 B): stored in the recurrence's JSON, so it needs no column of its own. */
+  calendar: z.strictObject({ expression: z.string().min(1).max(256), timeZone: z.string().min(1).max(64).nullable() }).optional(),
 });
 
 /** A {@link RetryPolicy}. */

@@ -53,6 +53,20 @@ export function schedulingContract(name: string, makeStore: () => Promise<Store>
         await store.apply({ putRequests: [next] });
         assert.deepEqual(await store.listRequests(), [next]);
       });
+
+      it('a calendar schedule reads back in its recurrence, on the request and its run (issue 22 B)', async () => {
+        const weekdays: Recurrence = {
+          ...hourly, intervalMs: 86_400_000, calendar: { expression: 'Mon..Fri *-*-* 03:00:00', timeZone: 'Europe/Paris' },
+        };
+        const local: Recurrence = { ...hourly, calendar: { expression: '0 * * * *', timeZone: null } };
+        const onCalendar = request({ requestId: 'req-cal', identifier: 'x.calendar', recurrence: weekdays });
+        const onCron = request({ requestId: 'req-cron', identifier: 'x.cron', recurrence: local });
+        await store.apply({ putRequests: [onCalendar, onCron], insertRuns: [run({ recurrence: weekdays })] });
+        assert.deepEqual(await store.listRequests(), [onCalendar, onCron]);
+        assert.deepEqual((await store.getRun('task-1'))?.recurrence, weekdays);
+        const unknownKey = { ...hourly, calendar: { expression: 'daily', timeZone: null, jitter: 5 } } as unknown as Recurrence;
+        await assert.rejects(store.apply({ putRequests: [request({ requestId: 'req-bad', recurrence: unknownKey })] }));
+      });
     });
 
     describe('placement', () => {

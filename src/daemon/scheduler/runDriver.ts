@@ -4,7 +4,7 @@ import { findHandlerKey } from '../../engine/identifiers.js';
 import type { SchedulingOptions } from '../../engine/options.js';
 import type { Blocker } from '../../engine/policy.js';
 import { isPressureStop, type PressureStop } from '../../engine/policies/pressureStop.js';
-import { currentPeriod, missedPeriods, nextPeriodRequest } from '../../engine/recurrence.js';
+import { missedPeriods, nextPeriodRequest, recurrenceAt } from '../../engine/recurrence.js';
 import type { QueueEntry, RequestQueue } from '../../engine/requestQueue.js';
 import { putBackFromRun, runFromRequest, type HistoryEventInput, type RunStart, type TaskOutcome, type TaskRequest, type TaskRun, type TaskRunUpdate } from '../../engine/types.js';
 import { NOT_STARTED, type Completion, type TaskDelivery } from '../../protocol/messages.js';
@@ -113,10 +113,10 @@ export class RunDriver implements Disposable {
     let next: TaskRequest | null = null;
     if (recurrence) {
       // The run counts for the period it starts in; periods before it with no run were skipped.
-      const period = currentPeriod(recurrence, now);
-      for (const missed of missedPeriods(recurrence, period)) events.push(skippedEvent(now, request, missed, entry.lastReason));
-      recurrence = { ...recurrence, period };
-      next = nextPeriodRequest(request, period, this.#deps.newId(), now);
+      const current = recurrenceAt(recurrence, now);
+      for (const missed of missedPeriods(recurrence, current.period)) events.push(skippedEvent(now, request, missed, entry.lastReason));
+      recurrence = current;
+      next = nextPeriodRequest(request, current, this.#deps.newId(), now);
     }
     const blockInstance = forced || recurrence ? undefined : this.#blocks.instanceFor(app, request);
     const start: RunStart = blockInstance

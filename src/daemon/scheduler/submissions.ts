@@ -53,7 +53,7 @@ export function admit(
     const existing = queue.get(appId, input.identifier)?.request;
     // The request this one replaces no longer counts; one the system put back never did.
     const processing = queue.processingCount(appId) - (existing && countsAgainstLimit(existing) ? 1 : 0);
-    const fault = checkSubmission(app.record, input, { processing }, context.options, context.backgroundAppRefresh, context.launchReason);
+    const fault = checkSubmission(app.record, input, { processing }, context.options, context.backgroundAppRefresh, context.launchReason, now);
     if (fault) {
       results.push({ ok: false, error: fault });
       continue;
