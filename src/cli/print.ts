@@ -49,7 +49,8 @@ function render(view: string, data: unknown): string {
         earliest: time(request.earliestBeginAt),
         submitted: time(request.submittedAt),
         waitsFor: request.eligible ? 'nothing (eligible)' : `${(request.reasons as string[]).join(', ')}: ${String(request.message)}`,
-      })), ['appId', 'identifier', 'kind', 'earliest', 'submitted', 'waitsFor']);
+        schedule: request.schedule ?? '-',
+      })), ['appId', 'identifier', 'kind', 'earliest', 'submitted', 'schedule', 'waitsFor']);
     case 'history': {
       const rows = data as Row[];
       if (rows.length > 0 && 'seq' in rows[0]!) {

@@ -1,3 +1,4 @@
+import { scheduleLabel } from '../engine/scheduleLabel.js';
 import { z } from 'zod';
 import type { DeviceConditions } from '../conditions/deviceConditions.js';
 import { parseConditionAssignments } from '../conditions/overrides.js';
@@ -146,6 +147,7 @@ export class ControlCommands {
             eligible,
             reasons: blockers.map((blocker) => blocker.reason),
             message: blockers[0]?.message ?? null,
+            schedule: scheduleLabel(request),
           })),
       },
       history: {

@@ -3,6 +3,7 @@
  * in line and why, what ran lately, the device's conditions and the apps. `bgtasks top` and the web
  * dashboard draw it; the `snapshot` control command and `GET /v1/snapshot` return it.
  */
+import { scheduleLabel } from '../engine/scheduleLabel.js';
 import type { RanOnceWarning } from '../engine/ranOnce.js';
 import type { AppUsageSummary } from '../engine/appUsage.js';
 import type { ConditionsSnapshot } from '../engine/conditions.js';
@@ -55,6 +56,8 @@ export interface PendingRequestView {
   readonly message: string | null;
   /** For queued continued processing requests: the place in line, from 1. */
   readonly queuePosition: number | null;
+  /** What makes it recur or fire (`every 15 min, period 3`, `calendar "daily", period 2`), or null. */
+  readonly schedule?: string | null;
 }
 
 export interface AppView {
@@ -140,6 +143,7 @@ export async function buildSnapshot(sources: SnapshotSources, options: { readonl
     reasons: blockers.map((blocker) => blocker.reason),
     message: blockers[0]?.message ?? null,
     queuePosition: scheduler.queuePosition(request.appId, request.identifier),
+    schedule: scheduleLabel(request),
   }));
   const recent = (await store.listRuns({ limit: (options.recent ?? 50) + running.length })).filter((run) => run.state === 'finished').slice(0, options.recent ?? 50);
   const ranOnce = new Map(await Promise.all([...scheduler.apps.all()].map(async (app) => [app.record.appId, await scheduler.ranOnce(app.record.appId)] as const)));

@@ -218,6 +218,8 @@ describe('calendar requests in the scheduler (virtual time)', () => {
     await system.openApp(APP);
     await system.advanceTo(Date.UTC(2026, 5, 2, 4));
     assert.equal(ran.length, 1);
+    const why = await system.why(APP, NIGHTLY);
+    assert.match(why.summary, /It recurs: calendar "\*-\*-\* 03:00:00" \(UTC\), period 1, which begins 2026-06-03T03:00:00/);
     system.clock.jumpWallClock(-2 * HOUR); // back before 03:00: the night that ran does not run again
     await system.advanceBy(3 * HOUR);
     assert.equal(ran.length, 1, 'no second run of the same night');

@@ -1,0 +1,21 @@
+/**
+ * One phrase for what makes a request recur or fire, for the places a person looks (`pending`, `why`,
+ * `top`, the dashboard): its interval or calendar (issue 22 B), and the period it is for.
+ */
+import type { TaskRequest, TaskRun } from './types.js';
+
+export function scheduleLabel(subject: Pick<TaskRequest | TaskRun, 'recurrence'>): string | null {
+  const recurrence = subject.recurrence;
+  if (!recurrence) return null;
+  const period = `period ${recurrence.period}`;
+  if (!recurrence.calendar) return `every ${duration(recurrence.intervalMs)}, ${period}`;
+  const { expression, timeZone } = recurrence.calendar;
+  return `calendar "${expression}"${timeZone ? ` (${timeZone})` : ''}, ${period}`;
+}
+
+function duration(ms: number): string {
+  if (ms % 86_400_000 === 0) return `${ms / 86_400_000} d`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
