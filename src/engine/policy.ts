@@ -74,6 +74,7 @@ export interface PolicyContext {
  */
 export type ReasonCode =
   | 'earliestBeginDate'
+  | 'waitsForFileChange'
   | 'appDisabled'
   | 'backgroundAppRefreshOff'
   | 'forceQuit'

@@ -1,4 +1,5 @@
 import type { CalendarSpec } from './calendar/schedule.js';
+import type { FileTriggers } from './triggers/fileTriggers.js';
 
 /**
  * The records the scheduling core works with. They are plain data: the store persists them as they are
@@ -108,6 +109,12 @@ export interface TaskRequest {
    * app's limit on new submissions (`maxPendingProcessingPerApp`). Absent for the app's own submissions.
    */
   readonly putBack?: true;
+  /**
+   * Beyond Apple (issue 22 B): run when a watched path changes. The request waits (`fileTrigger`) until
+   * the daemon's watchers add changes; its run takes them (the task's `data`), and the request for the
+   * next change is stored with the run. Absent for a request without triggers.
+   */
+  readonly triggers?: FileTriggers;
 }
 
 /** Where a request may run: `'device'` (the submitting machine) or `'any'` (any machine of the fleet). */
@@ -231,6 +238,8 @@ export interface TaskRun {
   readonly placement?: 'any';
   /** The request's {@link TaskRequest.requeueOnExit}: `false` when the app asked for at most once. */
   readonly requeueOnExit?: false;
+  /** A triggered request's triggers, with the changes this run takes (issue 22 B); absent otherwise. */
+  readonly triggers?: FileTriggers;
 }
 
 /** A change to a run: its id plus the fields that change. */
@@ -362,6 +371,7 @@ export function runFromRequest(request: TaskRequest, start: RunStart, recurrence
   // Optional fields only where set, as the records have always read back.
   if (request.placement === 'any') run = { ...run, placement: 'any' };
   if (request.requeueOnExit === false) run = { ...run, requeueOnExit: false };
+  if (request.triggers) run = { ...run, triggers: request.triggers };
   return run;
 }
 
@@ -410,6 +420,7 @@ export function requestFromRun(run: TaskRun): TaskRequest {
     submittedAt: run.submittedAt,
     ...(run.placement === 'any' ? { placement: 'any' as const } : {}),
     ...(run.requeueOnExit === false ? { requeueOnExit: false as const } : {}),
+    ...(run.triggers ? { triggers: run.triggers } : {}),
   };
 }
 

@@ -67,6 +67,24 @@ export function schedulingContract(name: string, makeStore: () => Promise<Store>
         const unknownKey = { ...hourly, calendar: { expression: 'daily', timeZone: null, jitter: 5 } } as unknown as Recurrence;
         await assert.rejects(store.apply({ putRequests: [request({ requestId: 'req-bad', recurrence: unknownKey })] }));
       });
+
+      it('file triggers read back on a request and its run, replaced and absent alike (issue 22 B)', async () => {
+        const triggers = {
+          paths: ['~/Inbox', '/srv/drop'], debounceMs: 2_000, changes: [{ path: '/home/u/Inbox/a.txt', kind: 'created' as const }],
+          truncated: true as const, snapshot: { '~/Inbox': { 'a.txt': 1_700_000_000_123 }, '/srv/drop': {} },
+        };
+        const watched = request({ requestId: 'req-watch', identifier: 'x.watch', triggers });
+        await store.apply({ putRequests: [watched, request()], insertRuns: [run({ triggers })] });
+        assert.deepEqual(await store.listRequests(), [watched, request()]);
+        assert.deepEqual((await store.getRun('task-1'))?.triggers, triggers);
+        assert.equal('triggers' in (await store.listRequests()).find((r) => r.identifier !== 'x.watch')!, false, 'absent where none');
+        const next = request({ requestId: 'req-watch-2', identifier: 'x.watch', triggers: { ...triggers, changes: [], snapshot: null } });
+        delete (next.triggers as { truncated?: true }).truncated;
+        await store.apply({ putRequests: [next] });
+        assert.deepEqual((await store.listRequests()).find((r) => r.identifier === 'x.watch'), next);
+        const bad = { ...triggers, changes: [{ path: '/x', kind: 'renamed' }] } as unknown as typeof triggers;
+        await assert.rejects(store.apply({ putRequests: [request({ requestId: 'req-bad', identifier: 'x.bad', triggers: bad })] }));
+      });
     });
 
     describe('placement', () => {

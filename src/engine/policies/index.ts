@@ -8,6 +8,7 @@ import { continuedQueuePolicy, requiredResourcesPolicy } from './continued.js';
 import { deviceIdlePolicy } from './deviceIdle.js';
 import { earliestBeginDatePolicy } from './earliestBeginDate.js';
 import { externalPowerPolicy } from './externalPower.js';
+import { fileTriggerPolicy } from './fileTrigger.js';
 import { forceQuitPolicy } from './forceQuit.js';
 import { identifierRunningPolicy } from './identifierRunning.js';
 import { launchBackoffPolicy } from './launchBackoff.js';
@@ -28,6 +29,7 @@ export {
   deviceIdlePolicy,
   earliestBeginDatePolicy,
   externalPowerPolicy,
+  fileTriggerPolicy,
   forceQuitPolicy,
   identifierRunningPolicy,
   launchBackoffPolicy,
@@ -47,6 +49,7 @@ export {
  */
 export const DEFAULT_POLICIES: readonly Policy[] = [
   earliestBeginDatePolicy,
+  fileTriggerPolicy,
   appEnabledPolicy,
   forceQuitPolicy,
   requiredResourcesPolicy,

@@ -9,6 +9,7 @@
  * is parsed by the store's pool) and parsed JSONB, so only `placement` needs fixing up.
  * @internal
  */
+import type { FileTriggers } from '../../../engine/triggers/fileTriggers.js';
 import type { AppRecord, HistoryEventInput, TaskRequest, TaskRun } from '../../../engine/types.js';
 import { StoreError } from '../../errors.js';
 import { toJsonText } from '../../schemas.js';
@@ -35,6 +36,8 @@ const REQUEST_FIELD_COLUMNS = {
   placement: ['placement', 'text'],
   submittedAt: ['submitted_at', 'bigint'],
   requeueOnExit: ['requeue_on_exit', 'boolean'],
+  // Migration 6 (issue 22 B).
+  triggers: ['triggers', 'jsonb'],
 } as const;
 
 export const REQUEST_COLUMNS = { ...REQUEST_FIELD_COLUMNS, putBack: ['put_back', 'boolean'] } as const satisfies Record<Exclude<keyof TaskRequest, 'push'>, readonly [string, PgType]>;
@@ -145,17 +148,18 @@ export const EVENT_SELECT = `seq, ${selectList(EVENT_COLUMNS)}`;
 export type RunRow = Omit<TaskRun, 'placement' | 'requeueOnExit'> & { placement: string; requeueOnExit: boolean };
 export type RequestRow = Omit<TaskRequest, 'placement' | 'requeueOnExit' | 'putBack'> & { placement: string; requeueOnExit: boolean; putBack: boolean };
 
-type OptionalFields = { placement?: 'any'; requeueOnExit?: false; putBack?: true };
-type StoredOptionals = { placement: string; requeueOnExit: boolean; putBack?: boolean };
+type OptionalFields = { placement?: 'any'; requeueOnExit?: false; putBack?: true; triggers?: FileTriggers };
+type StoredOptionals = { placement: string; requeueOnExit: boolean; putBack?: boolean; triggers?: FileTriggers | null };
 
 /**
  * A selected run or request as its record: `placement` is `'any'` or absent for `'device'`,
  * `requeueOnExit` is `false` or absent, `putBack` is `true` or absent.
  */
 export function withPlacement<T extends OptionalFields>(row: Omit<T, keyof OptionalFields> & StoredOptionals): T {
-  const { placement, requeueOnExit, putBack, ...rest } = row;
+  const { placement, requeueOnExit, putBack, triggers, ...rest } = row;
   return {
     ...rest,
+    ...(triggers ? { triggers } : {}),
     ...(placement === 'any' ? { placement } : {}),
     ...(requeueOnExit === false ? { requeueOnExit } : {}),
     ...(putBack === true ? { putBack } : {}),

@@ -5,6 +5,7 @@ import { sql as pushesNotifications } from './0004_pushes_notifications.js';
 import { sql as placement } from './0005_placement.js';
 import { sql as requeueOnExitPutBack } from './0006_requeue_on_exit_put_back.js';
 import { sql as leases } from './0007_leases.js';
+import { sql as fileTriggers } from './0009_file_triggers.js';
 
 /** One step of the SQLite schema. `version` numbers start at 1 and have no gaps. */
 export interface Migration {
@@ -26,6 +27,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'placement', sql: placement },
   { version: 6, name: 'requeue_on_exit_put_back', sql: requeueOnExitPutBack },
   { version: 7, name: 'leases', sql: leases },
+  // Version 8 is issue 22 A's (payload, unique work, dependencies), merged in parallel.
+  { version: 9, name: 'file_triggers', sql: fileTriggers },
 ];
 
 /** The schema version this code knows; a store at a higher version was written by a newer bgtasks. */

@@ -22,7 +22,8 @@ ON CONFLICT (app_id, identifier) DO UPDATE SET
   continued = excluded.continued,
   placement = excluded.placement,
   requeue_on_exit = excluded.requeue_on_exit,
-  put_back = excluded.put_back`;
+  put_back = excluded.put_back,
+  triggers = excluded.triggers`;
 
 /**
  * Inserts each request, replacing the pending request with the same (appId, identifier), its

@@ -4,6 +4,7 @@
  * row needs only its booleans and JSON fixed up to become a record.
  * @internal
  */
+import type { FileTriggers } from '../../../engine/triggers/fileTriggers.js';
 import type { AppRecord, ContinuedRunState, ContinuedSpec, HistoryEvent, Recurrence, RetryPolicy, TaskRequest, TaskRun } from '../../../engine/types.js';
 
 /** Record field to column, in table order. */
@@ -43,6 +44,8 @@ export const RUN_COLUMNS = {
   placement: 'placement',
   // Migration 6 appended this.
   requeueOnExit: 'requeue_on_exit',
+  // Migration 9 appended this (issue 22 B).
+  triggers: 'triggers',
 } as const satisfies Record<keyof TaskRun, string>;
 
 /** A field of {@link TaskRun}. */
@@ -67,6 +70,7 @@ export function runParam(field: RunField, value: unknown): unknown {
   if (RUN_BOOLEAN_FIELDS.has(field)) return value ? 1 : 0;
   if (field === 'placement') return value ?? 'device';
   if (field === 'requeueOnExit') return value === false ? 0 : 1;
+  if (field === 'triggers') return jsonParam(value ?? null);
   if (RUN_JSON_FIELDS.has(field)) return jsonParam(value);
   return value;
 }
@@ -109,6 +113,7 @@ export function runParams(run: TaskRun): unknown[] {
     jsonParam(run.continued),
     run.placement ?? 'device',
     run.requeueOnExit === false ? 0 : 1,
+    jsonParam(run.triggers ?? null),
   ];
 }
 
@@ -143,6 +148,8 @@ const REQUEST_COLUMNS = {
   // Migration 6 appended these.
   requeueOnExit: 'requeue_on_exit',
   putBack: 'put_back',
+  // Migration 9 appended this (issue 22 B).
+  triggers: 'triggers',
 } as const satisfies Record<Exclude<keyof TaskRequest, 'push'>, string>;
 
 const APP_COLUMNS = {
@@ -184,12 +191,22 @@ type Stored<T, Bools extends keyof T, Json extends keyof T = never> = {
   [K in keyof T]: K extends Bools ? number : K extends Json ? (null extends T[K] ? string | null : string) : T[K];
 };
 /** Rows as selected with the `*_SELECT` lists; the placement column always holds a value. */
-export type RunRow = Omit<Stored<TaskRun, RunBooleanField, JsonField>, 'placement' | 'requeueOnExit'> & { placement: string; requeueOnExit: number };
-export type RequestRow = Omit<Stored<TaskRequest, Exclude<RunBooleanField, 'forced' | 'background'>, JsonField>, 'placement' | 'requeueOnExit' | 'putBack'> & {
+export type RunRow = Omit<Stored<TaskRun, RunBooleanField, JsonField>, 'placement' | 'requeueOnExit' | 'triggers'> & {
+  placement: string;
+  requeueOnExit: number;
+  triggers: string | null;
+};
+export type RequestRow = Omit<Stored<TaskRequest, Exclude<RunBooleanField, 'forced' | 'background'>, JsonField>, 'placement' | 'requeueOnExit' | 'putBack' | 'triggers'> & {
   placement: string;
   requeueOnExit: number;
   putBack: number;
+  triggers: string | null;
 };
+
+/** The file triggers as records carry them: present only on a triggered request or run. */
+function triggersField(stored: string | null): { triggers?: FileTriggers } {
+  return stored === null ? {} : { triggers: JSON.parse(stored) as FileTriggers };
+}
 
 /** The placement field as records carry it: `'any'`, or absent for `'device'`. */
 function placementField(stored: string): { placement?: 'any' } {
@@ -205,11 +222,12 @@ function flagFields(requeueOnExit: number, putBack = 0): { requeueOnExit?: false
 
 /** A selected run row as the engine's {@link TaskRun}. */
 export function toRun(row: RunRow): TaskRun {
-  const { placement, requeueOnExit, ...rest } = row;
+  const { placement, requeueOnExit, triggers, ...rest } = row;
   return {
     ...rest,
     ...placementField(placement),
     ...flagFields(requeueOnExit),
+    ...triggersField(triggers),
     requiresNetworkConnectivity: row.requiresNetworkConnectivity === 1,
     requiresExternalPower: row.requiresExternalPower === 1,
     requiresUnmeteredNetwork: row.requiresUnmeteredNetwork === 1,
@@ -223,11 +241,12 @@ export function toRun(row: RunRow): TaskRun {
 
 /** A selected request row as the engine's {@link TaskRequest}. */
 export function toRequest(row: RequestRow): TaskRequest {
-  const { placement, requeueOnExit, putBack, ...rest } = row;
+  const { placement, requeueOnExit, putBack, triggers, ...rest } = row;
   return {
     ...rest,
     ...placementField(placement),
     ...flagFields(requeueOnExit, putBack),
+    ...triggersField(triggers),
     requiresNetworkConnectivity: row.requiresNetworkConnectivity === 1,
     requiresExternalPower: row.requiresExternalPower === 1,
     requiresUnmeteredNetwork: row.requiresUnmeteredNetwork === 1,
@@ -272,6 +291,7 @@ export function requestParams(request: TaskRequest): unknown[] {
     request.placement ?? 'device',
     request.requeueOnExit === false ? 0 : 1,
     request.putBack === true ? 1 : 0,
+    jsonParam(request.triggers ?? null),
   ];
 }
 
