@@ -241,6 +241,7 @@ export class AppSession {
           ...(request.placement === 'any' ? { placement: 'any' as const } : {}),
           ...(request.requeueOnExit === false ? { requeueOnExit: false } : {}),
           interval: request.recurrence && !request.recurrence.calendar ? request.recurrence.intervalMs : null,
+          ...(request.triggers ? { triggers: { paths: [...request.triggers.paths], debounce: request.triggers.debounceMs } } : {}),
           ...(request.recurrence?.calendar ? { calendar: request.recurrence.calendar.expression, timeZone: request.recurrence.calendar.timeZone } : {}),
           attempt: request.attempt,
           ...(request.continued ? { title: request.continued.title, subtitle: request.continued.subtitle } : {}),

@@ -1,5 +1,6 @@
 import { calendarRecurrence, checkCalendarRequest } from './calendar/calendarRequest.js';
 import type { SchedulerFault } from './errors.js';
+import { checkTriggerRequest, triggersFromInput } from './triggers/triggerRequest.js';
 import { PUSH_IDENTIFIER } from './push.js';
 import { isFamilyPattern, isPermitted, matchesPattern } from './identifiers.js';
 import { MODE_FOR_KIND, type AppRecord, type ContinuedSpec, type RetryPolicy, type TaskKind, type TaskRequest } from './types.js';
@@ -15,10 +16,12 @@ export interface SubmissionCheck {
   /** An OnCalendar or cron expression, if the request follows a calendar. */
   readonly calendar?: string | null;
   readonly timeZone?: string | null;
+  // -- file triggers (issue 22 B) --
+  readonly triggers?: { readonly paths: readonly string[]; readonly debounce: number } | null;
 }
 
 /** Whether the app's manifest still permits a request: its identifier, and its kind's background mode. */
-export function permits(app: AppRecord, request: SubmissionCheck): boolean {
+export function permits(app: AppRecord, request: Pick<SubmissionCheck, 'identifier' | 'kind'>): boolean {
   return isPermitted(app.permittedIdentifiers, request.identifier) && app.backgroundModes.includes(MODE_FOR_KIND[request.kind]);
 }
 
@@ -90,6 +93,8 @@ export function checkSubmission(
   if (calendarFault) return calendarFault;
   const calendar = request.calendar ?? null;
   // -- end calendar schedules --
+  const triggerFault = checkTriggerRequest(request); // issue 22 B
+  if (triggerFault) return triggerFault;
   const tolerance = request.tolerance ?? null;
   if (interval !== null && tolerance !== null && tolerance > interval) {
     return { code: 'invalidRequest', field: 'tolerance', message: 'tolerance must not exceed interval' };
@@ -150,6 +155,7 @@ export function requestFromInput(input: SubmissionInput, appId: string, requestI
     // A continued task is watched by the person at this machine, so it always stays here.
     ...(input.placement === 'any' && !continued ? { placement: 'any' as const } : {}),
     ...(input.requeueOnExit === false ? { requeueOnExit: false as const } : {}),
+    ...triggersFromInput(input), // issue 22 B
   };
 }
 

@@ -51,6 +51,15 @@ export const requestInputSchema = z.strictObject({
   /** The calendar's IANA time zone; null: the device's own. */
   timeZone: z.string().min(1).max(64).nullish(),
   // -- end calendar schedules --
+  // -- file triggers (issue 22 B) --
+  /** Beyond Apple: run when a watched path changes; `debounce` ms of quiet first (default 2 000). */
+  triggers: z
+    .strictObject({
+      paths: z.array(z.string().min(1).max(4096)).min(1).max(16),
+      debounce: durationMs.max(3_600_000).default(2_000),
+    })
+    .nullish(),
+  // -- end file triggers --
   /**
    * Beyond Apple, for a fleet sharing one PostgreSQL store: `any` lets any live machine that has the app
    * and meets the conditions run it; `device` (the default) keeps it on the submitting machine.
@@ -255,6 +264,14 @@ export interface TaskDelivery {
   readonly subtitle?: string;
   /** For push tasks: the push. */
   readonly push?: PushDelivery;
+  /** For a task a file trigger started (issue 22 B): the changes since its last run. */
+  readonly trigger?: TriggerDelivery;
+}
+
+/** What a file-triggered task receives: the changed paths (one each, the latest kind), and whether more changed. */
+export interface TriggerDelivery {
+  readonly changes: readonly { readonly path: string; readonly kind: 'created' | 'modified' | 'deleted' }[];
+  readonly truncated: boolean;
 }
 
 /** A push as the app's `onRemoteNotification` handler sees it. */
@@ -363,6 +380,7 @@ export const pendingReplyDataSchema = z.object({
       interval: z.number().nullable().optional(),
       calendar: z.string().optional(), // issue 22 B
       timeZone: z.string().nullable().optional(), // issue 22 B
+      triggers: z.object({ paths: z.array(z.string()), debounce: z.number() }).optional(), // issue 22 B
       attempt: z.number().optional(),
       title: z.string().optional(),
       subtitle: z.string().optional(),
@@ -433,6 +451,12 @@ export const daemonMessageSchema = z.discriminatedUnion('t', [
             collapseId: z.string().nullable(),
             receivedAt: z.number(),
             attempt: z.number(),
+          })
+          .optional(),
+        trigger: z
+          .object({
+            changes: z.array(z.object({ path: z.string(), kind: z.enum(['created', 'modified', 'deleted']) })).max(1_000),
+            truncated: z.boolean(),
           })
           .optional(),
       }),

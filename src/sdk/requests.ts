@@ -102,6 +102,19 @@ export abstract class BGTaskRequest {
   timeZone: string | null = null;
   // -- end calendar schedules --
 
+  // -- file triggers (issue 22 B) --
+  /**
+   * Beyond Apple: run when a watched path changes, like launchd's `WatchPaths` or a systemd `.path` unit,
+   * also while the app is not running (the system launches it). `paths` are absolute or under `~/` (the
+   * daemon's user's home), at most 16; `debounce` is the quiet time in ms after a change before the task
+   * becomes due (default 2 000), so a burst of changes makes one run. The task's `data` is
+   * `{ trigger: { changes: [{ path, kind }], truncated } }`. Checked by the daemon at submit time
+   * (`invalidRequest`, field `triggers.paths.N` for a relative path).
+   * @default null
+   */
+  triggers: { paths: string[]; debounce?: number } | null = null;
+  // -- end file triggers --
+
   /**
    * @param identifier A reverse-DNS identifier listed (or covered by a `.*` family) in the app's
    * `permittedIdentifiers`.
@@ -155,6 +168,7 @@ export abstract class BGTaskRequest {
         throw invalid(field, `expected null or a string of 1 to 256 characters, got ${describe(value)}`);
       }
     }
+    const triggers = checkTriggersShape(this.triggers);
     let retry: RequestInput['retry'] = null;
     if (this.retry !== null && this.retry !== undefined) {
       const parsed = retryInputSchema.safeParse(this.retry);
@@ -177,6 +191,7 @@ export abstract class BGTaskRequest {
       // Sent only when set (issue 22 B), so a request without them reads the same to an older daemon.
       ...(this.calendar ? { calendar: this.calendar } : {}),
       ...(this.timeZone ? { timeZone: this.timeZone } : {}),
+      ...(triggers ? { triggers } : {}),
       retry,
       // Sent only when it says something, so a request without it reads the same to an older daemon.
       ...(this.placement === 'any' ? { placement: 'any' as const } : {}),
@@ -196,6 +211,7 @@ export abstract class BGTaskRequest {
       ...(this.placement === 'any' ? { placement: 'any' } : {}),
       ...(this.requeueOnExit ? {} : { requeueOnExit: false }),
       ...(this.calendar ? { calendar: this.calendar, timeZone: this.timeZone } : {}),
+      ...(this.triggers ? { triggers: this.triggers } : {}),
     };
   }
 }
@@ -393,6 +409,7 @@ export function requestFromPending(data: PendingRequestData): BGTaskRequest {
   request.placement = data.placement ?? 'device';
   request.requeueOnExit = data.requeueOnExit ?? true;
   if (request instanceof BGAppRefreshTaskRequest && typeof data.interval === 'number') request.interval = data.interval;
+  if (data.triggers !== undefined) request.triggers = { paths: [...data.triggers.paths], debounce: data.triggers.debounce };
   if (data.calendar !== undefined) {
     request.calendar = data.calendar;
     request.timeZone = data.timeZone ?? null;
@@ -402,4 +419,25 @@ export function requestFromPending(data: PendingRequestData): BGTaskRequest {
     request.requiresExternalPower = data.requiresExternalPower;
   }
   return request;
+}
+
+/** The shape of `triggers` (issue 22 B); what the paths may be, the daemon checks. */
+function checkTriggersShape(value: unknown): { paths: string[]; debounce: number } | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'object') throw invalid('triggers', `expected null or { paths, debounce }, got ${describe(value)}`);
+  const { paths, debounce = 2_000, ...rest } = value as { paths?: unknown; debounce?: unknown };
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined) throw invalid(`triggers.${unknown}`, 'not an option of triggers (paths, debounce)');
+  if (!Array.isArray(paths) || paths.length === 0 || paths.length > 16) {
+    throw invalid('triggers.paths', `expected 1 to 16 paths, got ${describe(paths)}`);
+  }
+  for (const [index, path] of paths.entries()) {
+    if (typeof path !== 'string' || path === '' || path.length > 4096) {
+      throw invalid(`triggers.paths.${index}`, `expected a path, got ${describe(path)}`);
+    }
+  }
+  if (typeof debounce !== 'number' || !Number.isInteger(debounce) || debounce < 0 || debounce > 3_600_000) {
+    throw invalid('triggers.debounce', `expected whole milliseconds from 0 to 3600000, got ${describe(debounce)}`);
+  }
+  return { paths: paths as string[], debounce };
 }

@@ -210,7 +210,7 @@ export class TaskRunner {
   }
 
   #deliverOne(delivery: TaskDelivery, block = false): void {
-    const { taskId, identifier, kind, deadlineAt, title, subtitle } = delivery;
+    const { taskId, identifier, kind, deadlineAt, title, subtitle, trigger } = delivery;
     if (this.#open.has(taskId)) {
       this.#log('debug', `ignoring a second delivery of task ${taskId}`, { taskId, identifier });
       return;
@@ -232,6 +232,8 @@ export class TaskRunner {
       identifier,
       deadline: deadlineAt === null ? null : new Date(deadlineAt),
       signal: controller.signal,
+      // Issue 22 B: the file trigger's changes; to be unified with issue 22 A's payload (`data`) on merge.
+      ...(trigger ? { data: { trigger } } : {}),
       complete: (success) => this.#complete(this.#open.get(taskId), success, task, null, null, kind === 'push' ? (success ? 'newData' : 'failed') : null),
       ...(kind === 'continued'
         ? {

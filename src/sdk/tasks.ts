@@ -29,6 +29,8 @@ export interface TaskInit {
   readonly title?: string;
   readonly subtitle?: string;
   readonly report?: (update: { completed: number; total: number; title?: string; subtitle?: string }) => void;
+  /** What the task was started with: for a file trigger, `{ trigger: { changes, truncated } }` (issue 22 B). */
+  readonly data?: unknown;
 }
 
 /**
@@ -74,6 +76,16 @@ export abstract class BGTask {
 
   /** `refresh` for {@link BGAppRefreshTask}, `processing` for {@link BGProcessingTask}. */
   abstract get kind(): TaskKind;
+
+  /**
+   * Beyond Apple: what the task was started with, or null. A task a file trigger started gets
+   * `{ trigger: { changes: [{ path, kind: 'created' | 'modified' | 'deleted' }], truncated } }`: each
+   * changed path once, with its latest kind, since the request's last run (`truncated`: more changed
+   * than the 256 listed).
+   */
+  get data(): unknown {
+    return this.#init.data ?? null;
+  }
 
   /**
    * Called once, shortly before the task's time runs out (after {@link signal} is aborted): stop the

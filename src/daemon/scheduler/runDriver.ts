@@ -1,3 +1,4 @@
+import { afterRun as triggersAfterRun, triggerData } from '../../engine/triggers/fileTriggers.js';
 import type { AppUsage } from '../../engine/appUsage.js';
 import type { Clock, Disposable } from '../../engine/clock.js';
 import { findHandlerKey } from '../../engine/identifiers.js';
@@ -118,7 +119,9 @@ export class RunDriver implements Disposable {
       recurrence = current;
       next = nextPeriodRequest(request, current, this.#deps.newId(), now);
     }
-    const blockInstance = forced || recurrence ? undefined : this.#blocks.instanceFor(app, request);
+    // Issue 22 B: a triggered request's next change waits in the request stored with the run, with no changes.
+    if (request.triggers) next = { ...request, requestId: this.#deps.newId(), triggers: triggersAfterRun(request.triggers), attempt: 1, submittedAt: now };
+    const blockInstance = forced || recurrence || request.triggers ? undefined : this.#blocks.instanceFor(app, request);
     const start: RunStart = blockInstance
       ? { taskId: this.#deps.newId(), eligibleAt: entry.eligibleAt, forced, state: 'running', launch: 'alreadyRunning', launchedAt: now, background: blockInstance.launchReason === 'background' }
       : { taskId: this.#deps.newId(), eligibleAt: forced ? null : entry.eligibleAt, forced, state: 'launching', launch: null, launchedAt: null, background: false };
@@ -452,6 +455,7 @@ export class RunDriver implements Disposable {
       deadlineAt,
       ...(active.title !== undefined ? { title: active.title, subtitle: active.subtitle ?? '' } : {}),
       ...(push ? { push } : {}),
+      ...(active.run.triggers ? triggerData(active.run.triggers) : {}), // issue 22 B
     };
     if (!active.durable) return this.#send(instance, delivery);
     void active.durable.then(() => {

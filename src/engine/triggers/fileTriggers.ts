@@ -102,3 +102,14 @@ export function checkTriggerPaths(paths: readonly string[]): { field: string; me
 export function triggerData(triggers: FileTriggers): { trigger: { changes: readonly FileChange[]; truncated: boolean } } {
   return { trigger: { changes: triggers.changes, truncated: triggers.truncated === true } };
 }
+
+/**
+ * Recovery after a crash of the daemon while a triggered task ran: its run is `interrupted`, and the
+ * request already pending for the next change (stored with the run) takes the run's changes too, so
+ * none of them is lost. Null when there is nothing to carry.
+ */
+export function withChangesOf<T extends { readonly triggers?: FileTriggers }>(pending: T, run: { readonly triggers?: FileTriggers }): T | null {
+  if (!pending.triggers || !run.triggers || run.triggers.changes.length === 0) return null;
+  const merged = mergeChanges({ ...pending.triggers, changes: run.triggers.changes, truncated: run.triggers.truncated }, pending.triggers.changes);
+  return { ...pending, triggers: { ...merged, snapshot: pending.triggers.snapshot } };
+}
