@@ -62,7 +62,8 @@ export function explainPending(policies: readonly Policy[], context: PolicyConte
   }
   if (request.putBack) summary += ` ${putBackNote(history)}`;
   const schedule = scheduleLabel(request);
-  if (schedule) summary += ` It recurs: ${schedule}, which begins ${isoTime(request.earliestBeginAt ?? now)}.`;
+  if (schedule && request.recurrence) summary += ` It recurs: ${schedule}, which begins ${isoTime(request.earliestBeginAt ?? now)}.`;
+  else if (schedule) summary += ` It runs ${schedule}.`;
   const sorted = [...blockers, ...verdicts.filter((verdict) => !isBlocker(verdict))];
   return { state: 'pending', appId, identifier, request, eligible: blockers.length === 0, verdicts: sorted, blockers, earliestAt, notBefore, waitingFor, summary, history };
 }

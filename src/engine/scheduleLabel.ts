@@ -1,10 +1,16 @@
 /**
  * One phrase for what makes a request recur or fire, for the places a person looks (`pending`, `why`,
- * `top`, the dashboard): its interval or calendar (issue 22 B), and the period it is for.
+ * `top`, the dashboard): its interval or calendar (issue 22 B), and the period it is for; or the paths
+ * whose changes start it, and how many changes wait (issue 22 B).
  */
 import type { TaskRequest, TaskRun } from './types.js';
 
-export function scheduleLabel(subject: Pick<TaskRequest | TaskRun, 'recurrence'>): string | null {
+export function scheduleLabel(subject: Pick<TaskRequest | TaskRun, 'recurrence' | 'triggers'>): string | null {
+  const triggers = subject.triggers;
+  if (triggers) {
+    const waiting = triggers.changes.length === 0 ? '' : `, ${triggers.changes.length}${triggers.truncated ? '+' : ''} change(s) waiting`;
+    return `on changes to ${triggers.paths.join(', ')}${waiting}`;
+  }
   const recurrence = subject.recurrence;
   if (!recurrence) return null;
   const period = `period ${recurrence.period}`;
