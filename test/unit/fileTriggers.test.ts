@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import {
   checkTriggerPaths, mergeChanges, snapshotChanges, TRIGGER_LIMITS, withChangesOf, type FileChange, type FileTriggers,
 } from '../../src/engine/triggers/fileTriggers.js';
+import { checkTriggerBudget } from '../../src/engine/triggers/triggerRequest.js';
 import { FileTriggerHub } from '../../src/triggers/triggerHub.js';
 import { SystemClock } from '../../src/daemon/systemClock.js';
 import type { TaskRequest } from '../../src/engine/types.js';
@@ -53,6 +54,14 @@ describe('file triggers, the pure part', () => {
     assert.equal(checkTriggerPaths(['/ok', 'Inbox'])?.field, 'triggers.paths.1');
     assert.equal(checkTriggerPaths(['/srv/../etc'])?.field, 'triggers.paths.0');
     assert.equal(checkTriggerPaths(Array.from({ length: 17 }, (_, i) => `/p${i}`))?.field, 'triggers.paths');
+  });
+
+  it('bounds the paths an app watches in all its requests', () => {
+    const sixteen = (n: number) => Array.from({ length: 16 }, (_, i) => `/p${n}-${i}`);
+    const pending = [0, 1, 2].map((n) => ({ identifier: `x.${n}`, triggers: { ...empty, paths: sixteen(n) } }));
+    assert.equal(checkTriggerBudget(pending, 'x.3', sixteen(3)), null);
+    assert.equal(checkTriggerBudget([...pending, { identifier: 'x.3', triggers: { ...empty, paths: sixteen(3) } }], 'x.4', ['/one'])?.field, 'triggers.paths');
+    assert.equal(checkTriggerBudget([...pending, { identifier: 'x.3', triggers: { ...empty, paths: sixteen(3) } }], 'x.3', ['/one']), null, 'a replacement');
   });
 
   it('gives an interrupted run’s changes to the request waiting for the next change', () => {

@@ -1,6 +1,6 @@
 /** The submission rules of a request with file triggers (issue 22 B), and the triggers it starts with. */
 import type { SchedulerFault } from '../errors.js';
-import { checkTriggerPaths, type FileTriggers } from './fileTriggers.js';
+import { checkTriggerPaths, TRIGGER_LIMITS, type FileTriggers } from './fileTriggers.js';
 
 export interface TriggerInput {
   readonly kind: string;
@@ -26,4 +26,16 @@ export function checkTriggerRequest(request: TriggerInput): SchedulerFault | nul
 export function triggersFromInput(input: TriggerInput): { triggers?: FileTriggers } {
   if (!input.triggers) return {};
   return { triggers: { paths: [...new Set(input.triggers.paths)], debounceMs: input.triggers.debounce, changes: [], snapshot: null } };
+}
+
+/** Whether the app may watch `paths` more for `identifier`, given its pending requests (`pathsPerApp`). */
+export function checkTriggerBudget(
+  pending: readonly { readonly identifier: string; readonly triggers?: FileTriggers }[], identifier: string, paths: readonly string[],
+): SchedulerFault | null {
+  const others = pending.reduce((sum, request) => sum + (request.identifier !== identifier ? (request.triggers?.paths.length ?? 0) : 0), 0);
+  if (others + new Set(paths).size <= TRIGGER_LIMITS.pathsPerApp) return null;
+  return {
+    code: 'invalidRequest', field: 'triggers.paths',
+    message: `the app would watch ${others + paths.length} paths; at most ${TRIGGER_LIMITS.pathsPerApp} per app (cancel some triggered requests first)`,
+  };
 }
