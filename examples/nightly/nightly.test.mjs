@@ -15,7 +15,10 @@ describe('nightly', () => {
     const start = Date.UTC(2026, 2, 2, 12); // a Monday, noon
     const system = await createTestSystem({
       start,
-      apps: [{ dir: DIR, main: (scheduler) => startNightly(scheduler, { timeZone: 'UTC', backup: async () => backups.push(scheduler.now()) }) }],
+      apps: [{ dir: DIR, main: (scheduler) => startNightly(
+        scheduler,
+        { timeZone: 'UTC', backup: async () => backups.push(scheduler.now()) },
+      ) }],
     });
     t.after(() => system.close());
     await system.openApp(APP);

@@ -8,7 +8,8 @@ import type { TaskRequest, TaskRun } from './types.js';
 export function scheduleLabel(subject: Pick<TaskRequest | TaskRun, 'recurrence' | 'triggers'>): string | null {
   const triggers = subject.triggers;
   if (triggers) {
-    const waiting = triggers.changes.length === 0 ? '' : `, ${triggers.changes.length}${triggers.truncated ? '+' : ''} change(s) waiting`;
+    const count = `${triggers.changes.length}${triggers.truncated ? '+' : ''}`;
+    const waiting = triggers.changes.length === 0 ? '' : `, ${count} change(s) waiting`;
     return `on changes to ${triggers.paths.join(', ')}${waiting}`;
   }
   const recurrence = subject.recurrence;

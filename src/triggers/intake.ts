@@ -15,7 +15,12 @@ export interface TriggerIntakePort {
 }
 
 export async function recordFileChanges(
-  port: TriggerIntakePort, appId: string, identifier: string, changes: readonly FileChange[], truncated: boolean, snapshot: PathSnapshot,
+  port: TriggerIntakePort,
+  appId: string,
+  identifier: string,
+  changes: readonly FileChange[],
+  truncated: boolean,
+  snapshot: PathSnapshot,
 ): Promise<void> {
   const entry = port.queue.get(appId, identifier);
   const request = entry?.request;

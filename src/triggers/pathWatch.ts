@@ -30,7 +30,11 @@ export class PathWatch implements Disposable {
   #start(): void {
     if (this.#disposed) return;
     try {
-      const watcher = watch(this.path, { persistent: false }, (_type, name) => this.deps.onEvent(name === null ? null : String(name)));
+      const watcher = watch(
+        this.path,
+        { persistent: false },
+        (_type, name) => this.deps.onEvent(name === null ? null : String(name)),
+      );
       watcher.on('error', () => this.#lost());
       this.#watcher = watcher;
     } catch {

@@ -31,7 +31,13 @@ export interface TriggerHubDeps {
   readonly homeDir: string;
   readonly log: TriggerHubLog;
   /** Stores the changes and the listing with the pending request; resolves once durable. */
-  readonly record: (appId: string, identifier: string, changes: readonly FileChange[], truncated: boolean, snapshot: PathSnapshot) => Promise<void>;
+  readonly record: (
+    appId: string,
+    identifier: string,
+    changes: readonly FileChange[],
+    truncated: boolean,
+    snapshot: PathSnapshot,
+  ) => Promise<void>;
   /** How often a watched path that does not exist is looked for. */
   readonly retryMs?: number;
 }
@@ -66,7 +72,10 @@ export class FileTriggerHub implements Disposable {
 
   /** The absolute form of a path an app gave: `~` is the daemon's user's home. */
   resolvePath(path: string): string {
-    return path === '~' ? this.#deps.homeDir : path.startsWith('~/') ? join(this.#deps.homeDir, path.slice(2)) : resolve(path);
+    return path === '~' ? this.#deps.homeDir : path.startsWith('~/') ? join(
+      this.#deps.homeDir,
+      path.slice(2),
+    ) : resolve(path);
   }
 
   /** Watches the pending triggered requests, and stops watching those that are gone. */
@@ -82,7 +91,8 @@ export class FileTriggerHub implements Disposable {
       if (appCount > TRIGGER_LIMITS.pathsPerApp || total + triggers.paths.length > TRIGGER_LIMITS.pathsInAll) {
         if (!this.#watched.has(key)) {
           this.#deps.log.warn(`${request.identifier} of ${request.appId} is not watched: too many watched paths`, {
-            appId: request.appId, identifier: request.identifier, perApp: TRIGGER_LIMITS.pathsPerApp, inAll: TRIGGER_LIMITS.pathsInAll,
+            appId: request.appId, identifier: request.identifier,
+            perApp: TRIGGER_LIMITS.pathsPerApp, inAll: TRIGGER_LIMITS.pathsInAll,
           });
         }
         continue;
@@ -107,8 +117,16 @@ export class FileTriggerHub implements Disposable {
     };
     this.#watched.set(key, watched);
     for (const path of paths) {
-      const onEvent = (name: string | null) => void this.#changed(watched, name === null ? path : join(path, name), path, name);
-      watched.watches.push(new PathWatch(path, { clock: this.#deps.clock, retryMs: this.#deps.retryMs ?? 5_000, onEvent }));
+      const onEvent = (name: string | null) => void this.#changed(
+        watched,
+        name === null ? path : join(path, name),
+        path,
+        name,
+      );
+      watched.watches.push(new PathWatch(
+        path,
+        { clock: this.#deps.clock, retryMs: this.#deps.retryMs ?? 5_000, onEvent },
+      ));
     }
     void this.#firstLook(watched, triggers.snapshot);
   }
@@ -121,7 +139,8 @@ export class FileTriggerHub implements Disposable {
     watched.listing = now;
     if (stored !== null && missed.length === 0) return;
     if (missed.length > 0) {
-      this.#deps.log.info(`${watched.identifier} of ${watched.appId}: ${missed.length} change(s) while the daemon was not watching`, {
+      const what = `${watched.identifier} of ${watched.appId}: ${missed.length} change(s) while nobody watched`;
+      this.#deps.log.info(what, {
         appId: watched.appId, identifier: watched.identifier,
       });
     }
@@ -160,12 +179,18 @@ export class FileTriggerHub implements Disposable {
     await this.#record(watched, changes, truncated, listing);
   }
 
-  async #record(watched: Watched, changes: readonly FileChange[], truncated: boolean, listing: PathSnapshot): Promise<void> {
+  async #record(
+    watched: Watched,
+    changes: readonly FileChange[],
+    truncated: boolean,
+    listing: PathSnapshot,
+  ): Promise<void> {
     try {
       await this.#deps.record(watched.appId, watched.identifier, changes, truncated, listing);
     } catch (error) {
       // Not stored: the listing stored before still differs from the paths, so the next start finds them.
-      this.#deps.log.warn(`could not store the file changes of ${watched.identifier} of ${watched.appId}: ${String(error)}`, {
+      const what = `could not store the file changes of ${watched.identifier} of ${watched.appId}: ${String(error)}`;
+      this.#deps.log.warn(what, {
         appId: watched.appId, identifier: watched.identifier,
       });
     }

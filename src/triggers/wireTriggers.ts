@@ -17,7 +17,13 @@ export interface TriggerWiring {
   readonly log: TriggerHubLog;
   readonly scheduler: {
     readonly queue: RequestQueue;
-    recordFileChanges(appId: string, identifier: string, changes: readonly FileChange[], truncated: boolean, snapshot: PathSnapshot): Promise<void>;
+    recordFileChanges(
+      appId: string,
+      identifier: string,
+      changes: readonly FileChange[],
+      truncated: boolean,
+      snapshot: PathSnapshot,
+    ): Promise<void>;
   };
   readonly writer: { onDidCommit(listener: (batch: StoreBatch) => void): () => void };
 }
@@ -26,7 +32,13 @@ export function wireFileTriggers(wiring: TriggerWiring): Disposable & { readonly
   const { clock, scheduler } = wiring;
   const hub = new FileTriggerHub({
     clock, homeDir: wiring.homeDir, log: wiring.log,
-    record: (appId, identifier, changes, truncated, snapshot) => scheduler.recordFileChanges(appId, identifier, changes, truncated, snapshot),
+    record: (
+      appId,
+      identifier,
+      changes,
+      truncated,
+      snapshot,
+    ) => scheduler.recordFileChanges(appId, identifier, changes, truncated, snapshot),
   });
   function* requests(): Iterable<TaskRequest> {
     for (const entry of scheduler.queue.all()) yield entry.request;
@@ -38,7 +50,8 @@ export function wireFileTriggers(wiring: TriggerWiring): Disposable & { readonly
   };
   // After the batch's own continuations (a cancellation takes the request out of the queue once written).
   const stopListening = wiring.writer.onDidCommit((batch) => {
-    const concerns = batch.putRequests?.some((request) => request.triggers) || (hub.size > 0 && (batch.deleteRequests?.length ?? 0) > 0);
+    const deletes = hub.size > 0 && (batch.deleteRequests?.length ?? 0) > 0;
+    const concerns = deletes || batch.putRequests?.some((request) => request.triggers);
     if (concerns && !pending) pending = clock.setTimer(0, sync);
   });
   sync();

@@ -24,7 +24,11 @@ describe('file triggers (real daemon)', () => {
   const homes: TestHome[] = [];
   const events = (): Record<string, unknown>[] => home.probeEvents();
   const handled = (): Handled[] => events().filter((event) => event['event'] === 'handler') as unknown as Handled[];
-  const app = (...args: string[]) => run(process.execPath, ['main.mjs', ...args], { cwd: APP_DIR, env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir } });
+  const app = (...args: string[]) => run(
+    process.execPath,
+    ['main.mjs', ...args],
+    { cwd: APP_DIR, env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir } },
+  );
   const startDaemon = () => home.startDaemon(['--option', 'profile=server']);
 
   beforeEach(async () => {
@@ -63,11 +67,17 @@ describe('file triggers (real daemon)', () => {
   it('finds a file dropped while the daemon was down when it starts again', async () => {
     assert.equal((await app('submit', inbox)).code, 0);
     // Let the first look store the folder's listing with the request.
-    await until('the listing to be stored', async () => (/"snapshot":\s*\{/.test((await home.cli('pending', '--json')).stdout) ? true : undefined));
+    await until('the listing to be stored', async () => (/"snapshot":\s*\{/.test((await home.cli(
+      'pending',
+      '--json',
+    )).stdout) ? true : undefined));
     await daemon.kill('SIGKILL');
     writeFileSync(join(inbox, 'while-down.txt'), 'x');
     daemon = await startDaemon();
-    const [first] = await until('the task to run after the restart', () => (handled().length > 0 ? handled() : undefined));
+    const [first] = await until(
+      'the task to run after the restart',
+      () => (handled().length > 0 ? handled() : undefined),
+    );
     assert.deepEqual(first!.data.trigger.changes, [{ path: join(inbox, 'while-down.txt'), kind: 'created' }]);
   });
 

@@ -41,7 +41,10 @@ describe('OnCalendar expressions', () => {
   it('finds the first matching minute after any instant, as a brute-force search does (property)', () => {
     const values = (max: number) => fc.uniqueArray(fc.integer({ min: 0, max }), { minLength: 1, maxLength: 3 });
     fc.assert(
-      fc.property(values(6), values(23), values(59), fc.integer({ min: Date.UTC(2024, 0, 1), max: Date.UTC(2030, 0, 1) }), (days, hours, minutes, from) => {
+      fc.property(values(6), values(23), values(59), fc.integer({
+        min: Date.UTC(2024, 0, 1),
+        max: Date.UTC(2030, 0, 1),
+      }), (days, hours, minutes, from) => {
         const expression = `${days.map((d) => DAY_NAMES[d]).join(',')} *-*-* ${hours.join(',')}:${minutes.join(',')}:00 UTC`;
         const spec = { expression, timeZone: null };
         const at = nextOccurrence(spec, from);
@@ -52,7 +55,10 @@ describe('OnCalendar expressions', () => {
         // No matching minute in between.
         for (let minute = Math.floor(from / MINUTE) * MINUTE + MINUTE; minute < at; minute += MINUTE) {
           const m = new Date(minute);
-          assert.ok(!(days.includes(m.getUTCDay()) && hours.includes(m.getUTCHours()) && minutes.includes(m.getUTCMinutes())), expression);
+          assert.ok(
+            !(days.includes(m.getUTCDay()) && hours.includes(m.getUTCHours()) && minutes.includes(m.getUTCMinutes())),
+            expression,
+          );
         }
       }),
       { numRuns: 60 },
@@ -101,15 +107,24 @@ describe('OnCalendar expressions', () => {
     assert.deepEqual(first('Mon..Fri *-*-* 03:00:00', '2026-01-02T04:00:00Z'), [
       '2026-01-05T03:00:00.000Z', '2026-01-06T03:00:00.000Z', '2026-01-07T03:00:00.000Z',
     ]);
-    assert.deepEqual(first('*-*~01 10:00', '2026-01-31T11:00:00Z', 2), ['2026-02-28T10:00:00.000Z', '2026-03-31T10:00:00.000Z']);
+    assert.deepEqual(
+      first('*-*~01 10:00', '2026-01-31T11:00:00Z', 2),
+      ['2026-02-28T10:00:00.000Z', '2026-03-31T10:00:00.000Z'],
+    );
     assert.deepEqual(first('*:0/20', '2026-01-01T00:00:00Z'), [
       '2026-01-01T00:20:00.000Z', '2026-01-01T00:40:00.000Z', '2026-01-01T01:00:00.000Z',
     ]);
     // A weekday and a day of the month must both match (systemd), unlike cron's either.
-    assert.deepEqual(first('Fri *-*-13 00:00', '2026-01-01T00:00:00Z', 2), ['2026-02-13T00:00:00.000Z', '2026-03-13T00:00:00.000Z']);
+    assert.deepEqual(
+      first('Fri *-*-13 00:00', '2026-01-01T00:00:00Z', 2),
+      ['2026-02-13T00:00:00.000Z', '2026-03-13T00:00:00.000Z'],
+    );
     assert.deepEqual(first('*-02-29 12:00', '2026-01-01T00:00:00Z', 1), ['2028-02-29T12:00:00.000Z']);
     assert.equal(translateOnCalendar('hourly').cron, '0 0 * * * * *');
-    assert.deepEqual(translateOnCalendar('Sat..Sun 12:00 Europe/Paris'), { cron: '0 0 12 * * 6-6,0 *', timeZone: 'Europe/Paris' });
+    assert.deepEqual(
+      translateOnCalendar('Sat..Sun 12:00 Europe/Paris'),
+      { cron: '0 0 12 * * 6-6,0 *', timeZone: 'Europe/Paris' },
+    );
   });
 
   it('refuses what it cannot read, naming the field at fault', () => {
@@ -126,13 +141,29 @@ describe('OnCalendar expressions', () => {
     assert.equal(refused('daily Asia/Tokyo', 'Europe/Paris')?.field, 'timeZone');
     const limits = 60_000;
     const now = Date.UTC(2026, 0, 1);
-    assert.equal(checkCalendarRequest({ kind: 'refresh', calendar: '*:*:*' }, limits, now)?.field, 'calendar', 'every second is too often');
-    assert.equal(checkCalendarRequest({ kind: 'refresh', calendar: '2020-01-01' }, limits, now)?.message, '"2020-01-01" never occurs again');
+    assert.equal(
+      checkCalendarRequest({ kind: 'refresh', calendar: '*:*:*' }, limits, now)?.field,
+      'calendar',
+      'every second is too often',
+    );
+    assert.equal(
+      checkCalendarRequest({ kind: 'refresh', calendar: '2020-01-01' }, limits, now)?.message,
+      '"2020-01-01" never occurs again',
+    );
     assert.equal(checkCalendarRequest({ kind: 'continued', calendar: 'daily' }, limits, now)?.field, 'calendar');
-    assert.equal(checkCalendarRequest({ kind: 'refresh', calendar: 'daily', interval: HOUR }, limits, now)?.field, 'calendar');
+    assert.equal(
+      checkCalendarRequest({ kind: 'refresh', calendar: 'daily', interval: HOUR }, limits, now)?.field,
+      'calendar',
+    );
     assert.equal(checkCalendarRequest({ kind: 'refresh', timeZone: 'UTC' }, limits, now)?.field, 'timeZone');
-    assert.equal(checkCalendarRequest({ kind: 'refresh', calendar: 'hourly', tolerance: 2 * HOUR }, limits, now)?.field, 'tolerance');
-    assert.equal(checkCalendarRequest({ kind: 'processing', calendar: 'hourly', tolerance: MINUTE }, limits, now), null);
+    assert.equal(
+      checkCalendarRequest({ kind: 'refresh', calendar: 'hourly', tolerance: 2 * HOUR }, limits, now)?.field,
+      'tolerance',
+    );
+    assert.equal(
+      checkCalendarRequest({ kind: 'processing', calendar: 'hourly', tolerance: MINUTE }, limits, now),
+      null,
+    );
   });
 });
 
@@ -140,21 +171,37 @@ describe('calendar occurrences across DST', () => {
   const NY = 'America/New_York';
   it('a time that the spring-forward day skips happens once, right after the gap', () => {
     // 2026-03-08: 02:00 EST becomes 03:00 EDT in New York.
-    const found = occurrences({ expression: '*-*-* 02:30:00', timeZone: NY }, Date.UTC(2026, 2, 6), Date.UTC(2026, 2, 11));
+    const found = occurrences(
+      { expression: '*-*-* 02:30:00', timeZone: NY },
+      Date.UTC(2026, 2, 6),
+      Date.UTC(2026, 2, 11),
+    );
     assert.deepEqual(found.map((at) => localTime(at, NY)), [
       '2026-03-06 02:30:00', '2026-03-07 02:30:00', '2026-03-08 03:30:00', '2026-03-09 02:30:00', '2026-03-10 02:30:00',
     ]);
-    const hourly = occurrences({ expression: 'hourly', timeZone: NY }, Date.UTC(2026, 2, 8, 5) - 1, Date.UTC(2026, 2, 9, 4));
+    const hourly = occurrences(
+      { expression: 'hourly', timeZone: NY },
+      Date.UTC(2026, 2, 8, 5) - 1,
+      Date.UTC(2026, 2, 9, 4),
+    );
     assert.equal(hourly.length, 23, 'a 23-hour day has 23 hours');
   });
 
   it('a time that the fall-back day repeats happens once, at its first instance', () => {
     // 2026-11-01: 02:00 EDT becomes 01:00 EST.
-    const found = occurrences({ expression: '*-*-* 01:30:00', timeZone: NY }, Date.UTC(2026, 9, 31), Date.UTC(2026, 10, 3));
+    const found = occurrences(
+      { expression: '*-*-* 01:30:00', timeZone: NY },
+      Date.UTC(2026, 9, 31),
+      Date.UTC(2026, 10, 3),
+    );
     assert.deepEqual(found.map((at) => new Date(at).toISOString()), [
       '2026-10-31T05:30:00.000Z', '2026-11-01T05:30:00.000Z', '2026-11-02T06:30:00.000Z',
     ]);
-    const walls = occurrences({ expression: '*:0/20', timeZone: NY }, Date.UTC(2026, 10, 1, 4), Date.UTC(2026, 10, 1, 9)).map((at) => localTime(at, NY));
+    const walls = occurrences(
+      { expression: '*:0/20', timeZone: NY },
+      Date.UTC(2026, 10, 1, 4),
+      Date.UTC(2026, 10, 1, 9),
+    ).map((at) => localTime(at, NY));
     assert.equal(new Set(walls).size, walls.length, `no local time twice: ${walls.join()}`);
   });
 
@@ -167,7 +214,11 @@ describe('calendar occurrences across DST', () => {
     const period2 = following(period1);
     assert.equal(period2.period, 2);
     assert.equal(localTime(period2.anchorAt, NY), '2026-03-08 03:00:00');
-    assert.equal(recurrenceAt(period2, period0.anchorAt - DAY).period, 2, 'a clock jumped back never goes to an earlier period');
+    assert.equal(
+      recurrenceAt(period2, period0.anchorAt - DAY).period,
+      2,
+      'a clock jumped back never goes to an earlier period',
+    );
     const later = recurrenceAt(period0, Date.UTC(2026, 2, 20));
     assert.equal(later.period, 13);
     assert.equal(localTime(later.anchorAt, NY), '2026-03-19 03:00:00');
@@ -197,13 +248,26 @@ describe('calendar requests in the scheduler (virtual time)', () => {
   const NY = 'America/New_York';
 
   it('runs once per occurrence across the spring-forward and fall-back days', async () => {
-    for (const [start, expression] of [[Date.UTC(2026, 2, 5, 12), '*-*-* 02:30:00'], [Date.UTC(2026, 9, 29, 12), '*-*-* 01:30:00']] as const) {
+    for (const [start, expression] of [[Date.UTC(
+      2026,
+      2,
+      5,
+      12,
+    ), '*-*-* 02:30:00'], [Date.UTC(2026, 9, 29, 12), '*-*-* 01:30:00']] as const) {
       const ran: number[] = [];
-      await using system = await createTestSystem({ start, apps: [{ manifest, main: calendarApp(expression, NY, ran) }], profile: 'server' });
+      await using system = await createTestSystem({
+        start,
+        apps: [{ manifest, main: calendarApp(expression, NY, ran) }],
+        profile: 'server',
+      });
       await system.openApp(APP);
       await system.advanceTo(start + 6 * DAY);
       const runs = await system.history({ identifier: NIGHTLY });
-      assert.equal(runs.length, 6, `${expression}: one run a night, ${runs.map((run) => localTime(run.startedAt!, NY)).join()}`);
+      assert.equal(
+        runs.length,
+        6,
+        `${expression}: one run a night, ${runs.map((run) => localTime(run.startedAt!, NY)).join()}`,
+      );
       const periods = runs.map((run) => run.recurrence?.period);
       assert.deepEqual(periods, [0, 1, 2, 3, 4, 5]);
       const days = ran.map((at) => localTime(at, NY).slice(0, 10));
@@ -214,7 +278,11 @@ describe('calendar requests in the scheduler (virtual time)', () => {
   it('neither repeats nor loses a night when the wall clock jumps back or forward, and records skipped nights', async () => {
     const start = Date.UTC(2026, 5, 1, 12);
     const ran: number[] = [];
-    await using system = await createTestSystem({ start, apps: [{ manifest, main: calendarApp('*-*-* 03:00:00', 'UTC', ran) }], profile: 'server' });
+    await using system = await createTestSystem({
+      start,
+      apps: [{ manifest, main: calendarApp('*-*-* 03:00:00', 'UTC', ran) }],
+      profile: 'server',
+    });
     await system.openApp(APP);
     await system.advanceTo(Date.UTC(2026, 5, 2, 4));
     assert.equal(ran.length, 1);

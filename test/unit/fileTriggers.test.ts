@@ -24,7 +24,10 @@ const kinds = fc.constantFrom<FileChange['kind']>('created', 'modified', 'delete
 
 describe('file triggers, the pure part', () => {
   it('keeps one change per path, the latest, bounded, and says when more were seen (property)', () => {
-    fc.assert(fc.property(fc.array(fc.record({ path: fc.integer({ min: 0, max: 400 }).map((n) => `/in/${n}`), kind: kinds }), { maxLength: 600 }), (changes) => {
+    fc.assert(fc.property(fc.array(
+      fc.record({ path: fc.integer({ min: 0, max: 400 }).map((n) => `/in/${n}`), kind: kinds }),
+      { maxLength: 600 },
+    ), (changes) => {
       const merged = mergeChanges(empty, changes);
       const paths = merged.changes.map((change) => change.path);
       assert.equal(new Set(paths).size, paths.length, 'one per path');
@@ -60,8 +63,16 @@ describe('file triggers, the pure part', () => {
     const sixteen = (n: number) => Array.from({ length: 16 }, (_, i) => `/p${n}-${i}`);
     const pending = [0, 1, 2].map((n) => ({ identifier: `x.${n}`, triggers: { ...empty, paths: sixteen(n) } }));
     assert.equal(checkTriggerBudget(pending, 'x.3', sixteen(3)), null);
-    assert.equal(checkTriggerBudget([...pending, { identifier: 'x.3', triggers: { ...empty, paths: sixteen(3) } }], 'x.4', ['/one'])?.field, 'triggers.paths');
-    assert.equal(checkTriggerBudget([...pending, { identifier: 'x.3', triggers: { ...empty, paths: sixteen(3) } }], 'x.3', ['/one']), null, 'a replacement');
+    assert.equal(checkTriggerBudget(
+      [...pending, { identifier: 'x.3', triggers: { ...empty, paths: sixteen(3) } }],
+      'x.4',
+      ['/one'],
+    )?.field, 'triggers.paths');
+    assert.equal(checkTriggerBudget(
+      [...pending, { identifier: 'x.3', triggers: { ...empty, paths: sixteen(3) } }],
+      'x.3',
+      ['/one'],
+    ), null, 'a replacement');
   });
 
   it('gives an interrupted run’s changes to the request waiting for the next change', () => {
@@ -104,7 +115,10 @@ describe('the watcher hub, on real files', () => {
       assert.deepEqual(recorded.at(-1)!.changes, [{ path: join(dir, 'one.txt'), kind: 'created' }]);
       hub.sync([]);
       assert.equal(hub.size, 0, 'released');
-      const many = Array.from({ length: 5 }, (_, i) => request('b', `b.watch${i}`, Array.from({ length: 16 }, (_, j) => `${dir}/p${i}-${j}`)));
+      const many = Array.from(
+        { length: 5 },
+        (_, i) => request('b', `b.watch${i}`, Array.from({ length: 16 }, (_, j) => `${dir}/p${i}-${j}`)),
+      );
       hub.sync(many);
       assert.equal(hub.size, 4, `${TRIGGER_LIMITS.pathsPerApp} paths per app`);
       assert.equal(warnings.length, 1);
@@ -139,7 +153,10 @@ describe('a triggered request in the scheduler (the kit, virtual time)', () => {
     assert.match(why.summary, /It runs on changes to ~\/Inbox\./);
     await system.fileChanged(APP, IMPORT, [{ path: '/home/u/Inbox/a.pdf', kind: 'created' }]);
     await system.next('completed', IMPORT);
-    assert.deepEqual(received, [{ trigger: { changes: [{ path: '/home/u/Inbox/a.pdf', kind: 'created' }], truncated: false } }]);
+    assert.deepEqual(
+      received,
+      [{ trigger: { changes: [{ path: '/home/u/Inbox/a.pdf', kind: 'created' }], truncated: false } }],
+    );
     const [pending] = system.pending(APP);
     assert.deepEqual(pending?.request.triggers?.changes, [], 'the next request waits for the next change');
     const [run] = await system.history({ identifier: IMPORT });

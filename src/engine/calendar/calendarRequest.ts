@@ -19,14 +19,26 @@ export interface CalendarInput {
 const GAPS_CHECKED = 64;
 
 /** Why a calendar request is refused, or null; only for requests that name a calendar or a time zone. */
-export function checkCalendarRequest(request: CalendarInput, minRefreshIntervalMs: number, now: number): SchedulerFault | null {
+export function checkCalendarRequest(
+  request: CalendarInput,
+  minRefreshIntervalMs: number,
+  now: number,
+): SchedulerFault | null {
   const expression = request.calendar ?? null;
   const timeZone = request.timeZone ?? null;
   if (expression === null) {
-    return timeZone === null ? null : { code: 'invalidRequest', field: 'timeZone', message: 'timeZone applies only to a calendar schedule (set calendar)' };
+    return timeZone === null ? null : {
+      code: 'invalidRequest',
+      field: 'timeZone',
+      message: 'timeZone applies only to a calendar schedule (set calendar)',
+    };
   }
   if (request.kind !== 'refresh' && request.kind !== 'processing') {
-    return { code: 'invalidRequest', field: 'calendar', message: 'only refresh and processing requests can follow a calendar' };
+    return {
+      code: 'invalidRequest',
+      field: 'calendar',
+      message: 'only refresh and processing requests can follow a calendar',
+    };
   }
   if ((request.interval ?? null) !== null) {
     return { code: 'invalidRequest', field: 'calendar', message: 'give either interval or calendar, not both' };
@@ -41,12 +53,17 @@ export function checkCalendarRequest(request: CalendarInput, minRefreshIntervalM
   if (gap !== null && gap < minRefreshIntervalMs) {
     return {
       code: 'invalidRequest', field: 'calendar',
-      message: `"${expression}" occurs every ${gap} ms; at least ${minRefreshIntervalMs} ms apart is allowed (minRefreshIntervalMs)`,
+      message: `"${expression}" occurs every ${gap} ms; `
+        + `at least ${minRefreshIntervalMs} ms apart is allowed (minRefreshIntervalMs)`,
     };
   }
   const tolerance = request.tolerance ?? null;
   if (tolerance !== null && gap !== null && tolerance > gap) {
-    return { code: 'invalidRequest', field: 'tolerance', message: `tolerance must not exceed the shortest gap between occurrences (${gap} ms)` };
+    return {
+      code: 'invalidRequest',
+      field: 'tolerance',
+      message: `tolerance must not exceed the shortest gap between occurrences (${gap} ms)`,
+    };
   }
   return null;
 }
@@ -55,7 +72,14 @@ export function checkCalendarRequest(request: CalendarInput, minRefreshIntervalM
  * The recurrence of an accepted calendar request: period 0 from its first occurrence at or after its
  * earliestBeginDate (or now). Its tolerance is none unless it gives one: "at 03:00" means at 03:00.
  */
-export function calendarRecurrence(input: CalendarInput & { readonly earliestBeginAt: number | null }, now: number): Recurrence | null {
+export function calendarRecurrence(
+  input: CalendarInput & { readonly earliestBeginAt: number | null },
+  now: number,
+): Recurrence | null {
   if (!input.calendar) return null;
-  return calendarPeriod({ expression: input.calendar, timeZone: input.timeZone ?? null }, input.tolerance ?? 0, input.earliestBeginAt ?? now);
+  return calendarPeriod(
+    { expression: input.calendar, timeZone: input.timeZone ?? null },
+    input.tolerance ?? 0,
+    input.earliestBeginAt ?? now,
+  );
 }

@@ -64,12 +64,16 @@ export function translateOnCalendar(expression: string): TranslatedCalendar {
   let weekdays = '*';
   if (/^[A-Za-z]/.test(tokens[0]!) && looksLikeWeekdays(tokens[0]!)) weekdays = parseWeekdays(tokens.shift()!);
   let date = '*-*-*';
-  if (tokens[0] !== undefined && /^[\d*][\d*,./]*(?:-|~)/.test(tokens[0]) && !tokens[0].includes(':')) date = tokens.shift()!;
+  const isDate = (token: string | undefined): boolean =>
+    token !== undefined && /^[\d*][\d*,./]*(?:-|~)/.test(token) && !token.includes(':');
+  if (isDate(tokens[0])) date = tokens.shift()!;
   let time = '00:00:00';
   if (tokens[0] !== undefined && tokens[0].includes(':')) time = tokens.shift()!;
   let timeZone: string | null = null;
   if (tokens.length === 1) timeZone = tokens.shift()!;
-  if (tokens.length > 0) throw new OnCalendarSyntaxError(`unexpected "${tokens.join(' ')}" (expected [weekdays] [date] [time] [time zone])`);
+  if (tokens.length > 0) {
+    throw new OnCalendarSyntaxError(`unexpected "${tokens.join(' ')}" (expected [weekdays] [date] [time] [time zone])`);
+  }
   const { year, month, day } = parseDate(date);
   const { hour, minute, second } = parseTime(time);
   return { cron: `${second} ${minute} ${hour} ${day} ${month} ${weekdays} ${year}`, timeZone };
@@ -90,7 +94,9 @@ function parseWeekdays(token: string): string {
       // Weekday ranges run Monday to Sunday, as systemd reads them.
       const end = WEEKDAYS[to.toLowerCase()]!;
       const mondayFirst = (day: number): number => (day + 6) % 7;
-      if (mondayFirst(end) < mondayFirst(start)) throw new OnCalendarSyntaxError(`weekday range "${part}" runs backwards`);
+      if (mondayFirst(end) < mondayFirst(start)) {
+        throw new OnCalendarSyntaxError(`weekday range "${part}" runs backwards`);
+      }
       return end === 0 && start !== 0 ? `${start}-6,0` : `${start}-${end}`;
     })
     .join(',');
@@ -100,23 +106,31 @@ function parseDate(date: string): { year: string; month: string; day: string } {
   const lastDay = date.indexOf('~');
   if (lastDay >= 0) {
     const [head, offset] = [date.slice(0, lastDay), date.slice(lastDay + 1)];
-    if (!/^0?1$/.test(offset)) throw new OnCalendarSyntaxError(`day "~${offset}": only "~01" (the last day of the month) is supported`);
+    if (!/^0?1$/.test(offset)) {
+      throw new OnCalendarSyntaxError(`day "~${offset}": only "~01" (the last day of the month) is supported`);
+    }
     const parts = head.split('-');
     if (parts.length > 2) throw new OnCalendarSyntaxError(`date "${date}" has too many parts`);
     const year = parts.length === 2 ? component(parts[0]!, YEAR) : '*';
     return { year, month: component(parts[parts.length - 1]!, MONTH), day: 'L' };
   }
   const parts = date.split('-');
-  if (parts.length < 2 || parts.length > 3) throw new OnCalendarSyntaxError(`date "${date}": expected YEAR-MONTH-DAY or MONTH-DAY`);
+  if (parts.length < 2 || parts.length > 3) {
+    throw new OnCalendarSyntaxError(`date "${date}": expected YEAR-MONTH-DAY or MONTH-DAY`);
+  }
   const [year, month, day] = parts.length === 3 ? parts : ['*', ...parts];
   return { year: component(year!, YEAR), month: component(month!, MONTH), day: component(day!, DAY) };
 }
 
 function parseTime(time: string): { hour: string; minute: string; second: string } {
   const parts = time.split(':');
-  if (parts.length < 2 || parts.length > 3) throw new OnCalendarSyntaxError(`time "${time}": expected HOUR:MINUTE[:SECOND]`);
+  if (parts.length < 2 || parts.length > 3) {
+    throw new OnCalendarSyntaxError(`time "${time}": expected HOUR:MINUTE[:SECOND]`);
+  }
   const [hour, minute, second = '00'] = parts;
-  if (second.includes('.')) throw new OnCalendarSyntaxError(`second "${second}": fractions of a second are not supported`);
+  if (second.includes('.')) {
+    throw new OnCalendarSyntaxError(`second "${second}": fractions of a second are not supported`);
+  }
   return { hour: component(hour!, HOUR), minute: component(minute!, MINUTE), second: component(second, SECOND) };
 }
 

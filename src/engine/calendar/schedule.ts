@@ -82,24 +82,39 @@ function build(spec: CalendarSpec): Cron | CalendarFault {
     try {
       const translated = translateOnCalendar(pattern);
       if (translated.timeZone !== null && timeZone !== null && translated.timeZone !== timeZone) {
-        return { field: 'timeZone', message: `the calendar names ${translated.timeZone} and timeZone names ${timeZone}: give one` };
+        return {
+          field: 'timeZone',
+          message: `the calendar names ${translated.timeZone} and timeZone names ${timeZone}: give one`,
+        };
       }
       pattern = translated.cron;
       timeZone = translated.timeZone ?? timeZone;
       mode = '7-part';
     } catch (error) {
-      if (error instanceof OnCalendarSyntaxError) return { field: 'calendar', message: `"${spec.expression}": ${error.message}` };
+      if (error instanceof OnCalendarSyntaxError) return {
+        field: 'calendar',
+        message: `"${spec.expression}": ${error.message}`,
+      };
       throw error;
     }
   }
   if (timeZone !== null && !isTimeZone(timeZone)) {
-    return { field: 'timeZone', message: `"${timeZone}" is not a time zone (an IANA name such as Europe/Paris, or UTC)` };
+    return {
+      field: 'timeZone',
+      message: `"${timeZone}" is not a time zone (an IANA name such as Europe/Paris, or UTC)`,
+    };
   }
   try {
     // domAndDow: a day of the month and a weekday must both match, as in systemd (cron's OR is surprising).
-    return new Cron(pattern, { paused: true, mode, domAndDow: mode === '7-part', ...(timeZone !== null ? { timezone: timeZone } : {}) });
+    return new Cron(
+      pattern,
+      { paused: true, mode, domAndDow: mode === '7-part', ...(timeZone !== null ? { timezone: timeZone } : {}) },
+    );
   } catch (error) {
-    return { field: 'calendar', message: `"${spec.expression}" is neither an OnCalendar nor a cron expression: ${(error as Error).message}` };
+    return {
+      field: 'calendar',
+      message: `"${spec.expression}" is neither an OnCalendar nor a cron expression: ${(error as Error).message}`,
+    };
   }
 }
 

@@ -91,15 +91,27 @@ export function checkTriggerPaths(paths: readonly string[]): { field: string; me
   for (const [index, path] of paths.entries()) {
     const field = `triggers.paths.${index}`;
     if (!(path.startsWith('/') || path === '~' || path.startsWith('~/'))) {
-      return { field, message: `"${path}" is relative: give an absolute path or one under ~/ (the daemon's user's home)` };
+      return {
+        field,
+        message: `"${path}" is relative: give an absolute path or one under ~/ (the daemon's user's home)`,
+      };
     }
-    if (path.includes('\0') || path.split('/').includes('..')) return { field, message: `"${path}" holds a NUL or a ".." segment` };
+    if (path.includes('\0') || path.split('/').includes('..')) return {
+      field,
+      message: `"${path}" holds a NUL or a ".." segment`,
+    };
   }
   return null;
 }
 
+/** What a triggered task receives as `task.data.trigger`. */
+export interface TriggerData {
+  readonly changes: readonly FileChange[];
+  readonly truncated: boolean;
+}
+
 /** The data a triggered task receives: `task.data` when it carries no payload of its own. */
-export function triggerData(triggers: FileTriggers): { trigger: { changes: readonly FileChange[]; truncated: boolean } } {
+export function triggerData(triggers: FileTriggers): { trigger: TriggerData } {
   return { trigger: { changes: triggers.changes, truncated: triggers.truncated === true } };
 }
 
@@ -108,8 +120,14 @@ export function triggerData(triggers: FileTriggers): { trigger: { changes: reado
  * request already pending for the next change (stored with the run) takes the run's changes too, so
  * none of them is lost. Null when there is nothing to carry.
  */
-export function withChangesOf<T extends { readonly triggers?: FileTriggers }>(pending: T, run: { readonly triggers?: FileTriggers }): T | null {
+export function withChangesOf<T extends { readonly triggers?: FileTriggers }>(
+  pending: T,
+  run: { readonly triggers?: FileTriggers },
+): T | null {
   if (!pending.triggers || !run.triggers || run.triggers.changes.length === 0) return null;
-  const merged = mergeChanges({ ...pending.triggers, changes: run.triggers.changes, truncated: run.triggers.truncated }, pending.triggers.changes);
+  const merged = mergeChanges(
+    { ...pending.triggers, changes: run.triggers.changes, truncated: run.triggers.truncated },
+    pending.triggers.changes,
+  );
   return { ...pending, triggers: { ...merged, snapshot: pending.triggers.snapshot } };
 }
