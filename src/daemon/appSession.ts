@@ -18,6 +18,7 @@ import {
   type WireError,
 } from '../protocol/messages.js';
 import { PUSH_IDENTIFIER } from '../engine/push.js';
+import type { TaskRequest } from '../engine/types.js';
 import { parseHotFrame } from '../protocol/hotFrames.js';
 import { credentialMatches } from './credentials.js';
 import type { Scheduler } from './scheduler/scheduler.js';
@@ -241,8 +242,7 @@ export class AppSession {
           ...(request.placement === 'any' ? { placement: 'any' as const } : {}),
           ...(request.requeueOnExit === false ? { requeueOnExit: false } : {}),
           interval: request.recurrence && !request.recurrence.calendar ? request.recurrence.intervalMs : null,
-          ...(request.triggers ? { triggers: { paths: [...request.triggers.paths], debounce: request.triggers.debounceMs } } : {}),
-          ...(request.recurrence?.calendar ? { calendar: request.recurrence.calendar.expression, timeZone: request.recurrence.calendar.timeZone } : {}),
+          ...pendingScheduleFields(request), // issue 22 B
           attempt: request.attempt,
           ...(request.continued ? { title: request.continued.title, subtitle: request.continued.subtitle } : {}),
           submittedAt: request.submittedAt,
@@ -328,4 +328,15 @@ export function toWireError(error: unknown): WireError {
     };
   }
   return { code: 'internalError', message: String(error) };
+}
+
+/** Issue 22 B: a pending request's calendar and file triggers, as `getPendingTaskRequests` gives them back. */
+function pendingScheduleFields(
+  request: TaskRequest,
+): { calendar?: string; timeZone?: string | null; triggers?: { paths: string[]; debounce: number } } {
+  const calendar = request.recurrence?.calendar;
+  return {
+    ...(calendar ? { calendar: calendar.expression, timeZone: calendar.timeZone } : {}),
+    ...(request.triggers ? { triggers: { paths: [...request.triggers.paths], debounce: request.triggers.debounceMs } } : {}),
+  };
 }

@@ -120,7 +120,10 @@ export class RunDriver implements Disposable {
       next = nextPeriodRequest(request, current, this.#deps.newId(), now);
     }
     // Issue 22 B: a triggered request's next change waits in the request stored with the run, with no changes.
-    if (request.triggers) next = { ...request, requestId: this.#deps.newId(), triggers: triggersAfterRun(request.triggers), attempt: 1, submittedAt: now };
+    if (request.triggers) {
+      const triggers = triggersAfterRun(request.triggers);
+      next = { ...request, requestId: this.#deps.newId(), triggers, attempt: 1, submittedAt: now };
+    }
     const blockInstance = forced || recurrence || request.triggers ? undefined : this.#blocks.instanceFor(app, request);
     const start: RunStart = blockInstance
       ? { taskId: this.#deps.newId(), eligibleAt: entry.eligibleAt, forced, state: 'running', launch: 'alreadyRunning', launchedAt: now, background: blockInstance.launchReason === 'background' }

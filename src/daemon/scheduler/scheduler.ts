@@ -512,7 +512,9 @@ export class Scheduler implements Disposable {
    * Issue 22 B: a file trigger's changes and the paths' listing, stored with the pending request
    * (src/triggers/intake.ts); with changes, the request is then due.
    */
-  recordFileChanges(appId: string, identifier: string, changes: readonly FileChange[], truncated: boolean, snapshot: PathSnapshot): Promise<void> {
+  recordFileChanges(
+    appId: string, identifier: string, changes: readonly FileChange[], truncated: boolean, snapshot: PathSnapshot,
+  ): Promise<void> {
     const port = {
       queue: this.queue, now: () => this.#deps.clock.now(), requestPass: () => this.requestPass(),
       write: (requests: readonly TaskRequest[]) => this.#deps.writer.write({ putRequests: requests }),
