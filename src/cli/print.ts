@@ -1,3 +1,4 @@
+import { runCause } from '../engine/scheduleLabel.js';
 import { pressureStopLabel } from '../engine/policies/pressureStop.js';
 import { duration, table, time } from './format.js';
 import { earliestStart } from '../engine/explain.js';
@@ -169,7 +170,7 @@ function renderWhyApp(app: Row & { usage: Usage; pending: Row[] }): string {
   return lines.join('\n');
 }
 
-const RUN_COLUMNS = ['appId', 'identifier', 'kind', 'submitted', 'eligible', 'how', 'started', 'ran', 'cpu', 'attempt', 'outcome', 'reason', 'error'];
+const RUN_COLUMNS = ['appId', 'identifier', 'kind', 'submitted', 'eligible', 'how', 'started', 'ran', 'cpu', 'attempt', 'for', 'outcome', 'reason', 'error'];
 
 /** Runs as `bgtasks history` prints them; `fleetHistory` puts the node that ran each one first. */
 function runTable(rows: readonly Row[], first: readonly string[] = []): string {
@@ -186,6 +187,7 @@ function runTable(rows: readonly Row[], first: readonly string[] = []): string {
     reason: [run.reason, run.expirationReason ? `expired: ${String(run.expirationReason)}` : null].filter(Boolean).join('; ') || null,
     attempt: run.attempt,
     cpu: typeof run.cpuMs === 'number' ? `${run.cpuMs}ms` : '-',
+    for: runCause(run as Parameters<typeof runCause>[0]), // issue 22 B: the period or the file changes it ran for
   })), [...first, ...RUN_COLUMNS]);
 }
 

@@ -26,3 +26,11 @@ function duration(ms: number): string {
   if (ms % 60_000 === 0) return `${ms / 60_000} min`;
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
+
+/** What a run ran for, in a few words (`bgtasks history`): its period (of which calendar), or its file changes. */
+export function runCause(run: Pick<TaskRun, 'recurrence' | 'triggers'>): string {
+  if (run.triggers) return `${run.triggers.changes.length}${run.triggers.truncated ? '+' : ''} file change(s)`;
+  if (!run.recurrence) return '-';
+  const { calendar, period } = run.recurrence;
+  return calendar ? `"${calendar.expression}" #${period}` : `period ${period}`;
+}

@@ -59,6 +59,8 @@ describe('file triggers (real daemon)', () => {
     assert.deepEqual(first!.data.trigger.changes, [{ path: join(inbox, 'invoice-1.pdf'), kind: 'created' }]);
     const starts = events().filter((event) => event['event'] === 'start' && event['launchReason'] === 'background');
     assert.equal(starts.length, 1, 'launched in the background for it');
+    const history = await home.cli('history', APP_ID);
+    assert.match(history.stdout, /com\.test\.inboxwatch\.import\s.*1 file change\(s\)/, history.stdout);
     // The request waits for the next change, with none pending.
     const pending = await home.cli('pending', '--json');
     assert.match(pending.stdout, /"triggers"/);
