@@ -173,7 +173,8 @@ function pendingItems(requests: readonly PendingRequestView[], width: number): L
     const holds: Piece[] = request.eligible || request.reasons.length === 0
       ? [piece('eligible', 'green'), piece(': starts at the next chance')]
       : [piece(clean(request.reasons[0]), 'yellow'), piece(request.reasons.length > 1 ? ` +${request.reasons.length - 1}` : '', 'dim'), piece(request.message ? `: ${clean(request.message)}` : '')];
-    const line = [piece(`  ${column(clean(request.identifier), idWidth)}  `), ...holds];
+    const schedule: Piece[] = request.schedule ? [piece(`  (${clean(request.schedule)})`, 'dim')] : [];
+    const line = [piece(`  ${column(clean(request.identifier), idWidth)}  `), ...holds, ...schedule];
     if (!request.prerequisites?.length) return [line];
     // A dependent: the chain it waits on, one piece per prerequisite with where it stands.
     const after = request.prerequisites.map((status) => `${clean(status.identifier)} ${status.state}`).join(', ');

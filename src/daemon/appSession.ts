@@ -18,6 +18,7 @@ import {
   type WireError,
 } from '../protocol/messages.js';
 import { PUSH_IDENTIFIER } from '../engine/push.js';
+import type { TaskRequest } from '../engine/types.js';
 import { parseHotFrame } from '../protocol/hotFrames.js';
 import { credentialMatches } from './credentials.js';
 import type { Scheduler } from './scheduler/scheduler.js';
@@ -242,7 +243,8 @@ export class AppSession {
           ...(request.requeueOnExit === false ? { requeueOnExit: false } : {}),
           ...(request.data !== undefined ? { data: request.data } : {}),
           ...(request.dependsOn ? { dependsOn: [...request.dependsOn] } : {}),
-          interval: request.recurrence?.intervalMs ?? null,
+          interval: request.recurrence && !request.recurrence.calendar ? request.recurrence.intervalMs : null,
+          ...pendingScheduleFields(request),
           attempt: request.attempt,
           ...(request.continued ? { title: request.continued.title, subtitle: request.continued.subtitle } : {}),
           submittedAt: request.submittedAt,
@@ -328,4 +330,15 @@ export function toWireError(error: unknown): WireError {
     };
   }
   return { code: 'internalError', message: String(error) };
+}
+
+/** A pending request's calendar and file triggers, as `getPendingTaskRequests` gives them back. */
+function pendingScheduleFields(
+  request: TaskRequest,
+): { calendar?: string; timeZone?: string | null; triggers?: { paths: string[]; debounce: number } } {
+  const calendar = request.recurrence?.calendar;
+  return {
+    ...(calendar ? { calendar: calendar.expression, timeZone: calendar.timeZone } : {}),
+    ...(request.triggers ? { triggers: { paths: [...request.triggers.paths], debounce: request.triggers.debounceMs } } : {}),
+  };
 }

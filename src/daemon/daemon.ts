@@ -11,7 +11,7 @@ import { fleetOf } from '../store/fleet.js';
 import { FleetMember } from './fleet/fleetMember.js';
 import { schedulerFleetPort } from './fleet/schedulerPort.js';
 import { nodeConditions, resolveNodeId } from './fleet/nodeIdentity.js';
-import { hostname } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import type { Store, StoreBatch } from '../store/store.js';
 import { DisposableStore } from '../shared/disposable.js';
 import { homePaths } from '../shared/paths.js';
@@ -37,6 +37,7 @@ import { DaemonMetrics } from './metrics/daemonMetrics.js';
 import { TaskLog } from './taskLog.js';
 import { fitToDescriptors, openFileLimit, RESERVED_DESCRIPTORS } from './guards/descriptorBudget.js';
 import { HistoryPruner } from './history/historyPruner.js';
+import { wireFileTriggers } from '../triggers/wireTriggers.js';
 
 export interface DaemonDeps {
   readonly clock?: Clock;
@@ -218,6 +219,8 @@ export class Daemon implements AsyncDisposable {
       resources.add(conditions.onDidChange((snapshot) => log.info({ ...snapshot.conditions }, 'conditions changed')));
       log.info({ socket: paths.socket, store: store.location, pid: process.pid }, `bgtasks daemon ${VERSION} listening`);
       resources.add(notifications);
+      // Requests that run when a watched path changes.
+      resources.add(wireFileTriggers({ clock, homeDir: homedir(), log: daemonLog, scheduler, writer }));
       return new Daemon(compiled, store, scheduler, conditions, control, server, writer, log, resources, dashboard, notifications, fleet);
     } catch (error) {
       // A failed start leaves nothing running: the sensors' monitor processes stop too.

@@ -3,6 +3,7 @@
  * in line and why, what ran lately, the device's conditions and the apps. `bgtasks top` and the web
  * dashboard draw it; the `snapshot` control command and `GET /v1/snapshot` return it.
  */
+import { scheduleLabel } from '../engine/scheduleLabel.js';
 import type { RanOnceWarning } from '../engine/ranOnce.js';
 import type { AppUsageSummary } from '../engine/appUsage.js';
 import type { ConditionsSnapshot } from '../engine/conditions.js';
@@ -59,6 +60,8 @@ export interface PendingRequestView {
   readonly queuePosition: number | null;
   /** For a dependent (docs/workflows.md): its prerequisites and where each stands; the dashboard draws the chain. */
   readonly prerequisites?: readonly { readonly identifier: string; readonly state: PrerequisiteState }[];
+  /** What makes it recur or fire (`every 15 min, period 3`, `calendar "daily", period 2`), or null. */
+  readonly schedule?: string | null;
 }
 
 export interface AppView {
@@ -151,6 +154,7 @@ export async function buildSnapshot(sources: SnapshotSources, options: { readonl
     message: blockers[0]?.message ?? null,
     queuePosition: scheduler.queuePosition(request.appId, request.identifier),
     ...(dependents.has(request.requestId) ? { prerequisites: dependents.get(request.requestId)! } : {}),
+    schedule: scheduleLabel(request),
   }));
   const recent = (await store.listRuns({ limit: (options.recent ?? 50) + running.length })).filter((run) => run.state === 'finished').slice(0, options.recent ?? 50);
   const ranOnce = new Map(await Promise.all([...scheduler.apps.all()].map(async (app) => [app.record.appId, await scheduler.ranOnce(app.record.appId)] as const)));

@@ -1,5 +1,6 @@
 import { evaluateAll } from './evaluate.js';
 import { isBlocker, isoTime, type Blocker, type Policy, type PolicyContext, type Verdict } from './policy.js';
+import { scheduleLabel } from './scheduleLabel.js';
 import type { HistoryEvent, TaskRequest, TaskRun } from './types.js';
 
 interface ExplanationBase {
@@ -60,6 +61,9 @@ export function explainPending(policies: readonly Policy[], context: PolicyConte
     summary = `${identifier} has not run because ${blockers.map((blocker) => `${blocker.message} [${blocker.reason}]`).join('; and ')}.${when}`;
   }
   if (request.putBack) summary += ` ${putBackNote(history)}`;
+  const schedule = scheduleLabel(request);
+  if (schedule && request.recurrence) summary += ` It recurs: ${schedule}, which begins ${isoTime(request.earliestBeginAt ?? now)}.`;
+  else if (schedule) summary += ` It runs ${schedule}.`;
   const sorted = [...blockers, ...verdicts.filter((verdict) => !isBlocker(verdict))];
   return { state: 'pending', appId, identifier, request, eligible: blockers.length === 0, verdicts: sorted, blockers, earliestAt, notBefore, waitingFor, summary, history };
 }

@@ -77,6 +77,7 @@ export interface PolicyContext {
  */
 export type ReasonCode =
   | 'earliestBeginDate'
+  | 'waitsForFileChange'
   | 'appDisabled'
   | 'backgroundAppRefreshOff'
   | 'forceQuit'

@@ -1,4 +1,6 @@
+import { calendarRecurrence, checkCalendarRequest } from './calendar/calendarRequest.js';
 import type { SchedulerFault } from './errors.js';
+import { checkTriggerRequest, triggersFromInput } from './triggers/triggerRequest.js';
 import { PUSH_IDENTIFIER } from './push.js';
 import { isFamilyPattern, isPermitted, matchesPattern } from './identifiers.js';
 import { MODE_FOR_KIND, type AppRecord, type ContinuedSpec, type RetryPolicy, type TaskKind, type TaskRequest } from './types.js';
@@ -10,10 +12,16 @@ export interface SubmissionCheck {
   readonly interval?: number | null;
   readonly tolerance?: number | null;
   readonly continued?: ContinuedSpec | null;
+  // -- calendar schedules --
+  /** An OnCalendar or cron expression, if the request follows a calendar. */
+  readonly calendar?: string | null;
+  readonly timeZone?: string | null;
+  // -- file triggers --
+  readonly triggers?: { readonly paths: readonly string[]; readonly debounce: number } | null;
 }
 
 /** Whether the app's manifest still permits a request: its identifier, and its kind's background mode. */
-export function permits(app: AppRecord, request: SubmissionCheck): boolean {
+export function permits(app: AppRecord, request: Pick<SubmissionCheck, 'identifier' | 'kind'>): boolean {
   return isPermitted(app.permittedIdentifiers, request.identifier) && app.backgroundModes.includes(MODE_FOR_KIND[request.kind]);
 }
 
@@ -55,6 +63,7 @@ export function checkSubmission(
   limits: { readonly maxPendingProcessingPerApp: number; readonly minRefreshIntervalMs: number },
   backgroundAppRefresh = true,
   launchReason: 'user' | 'background' = 'user',
+  now = 0,
 ): SchedulerFault | null {
   const refused = checkIdentifier(app, request.identifier, backgroundAppRefresh);
   if (refused) return refused;
@@ -79,12 +88,19 @@ export function checkSubmission(
   if (interval !== null && interval < limits.minRefreshIntervalMs) {
     return { code: 'invalidRequest', field: 'interval', message: `interval must be at least ${limits.minRefreshIntervalMs} ms (minRefreshIntervalMs)` };
   }
+  // -- calendar schedules --
+  const calendarFault = checkCalendarRequest(request, limits.minRefreshIntervalMs, now);
+  if (calendarFault) return calendarFault;
+  const calendar = request.calendar ?? null;
+  // -- end calendar schedules --
+  const triggerFault = checkTriggerRequest(request);
+  if (triggerFault) return triggerFault;
   const tolerance = request.tolerance ?? null;
   if (interval !== null && tolerance !== null && tolerance > interval) {
     return { code: 'invalidRequest', field: 'tolerance', message: 'tolerance must not exceed interval' };
   }
-  if (interval === null && tolerance !== null) {
-    return { code: 'invalidRequest', field: 'tolerance', message: 'tolerance applies only to a periodic refresh (set interval)' };
+  if (interval === null && calendar === null && tolerance !== null) {
+    return { code: 'invalidRequest', field: 'tolerance', message: 'tolerance applies only to a periodic request (set interval or calendar)' };
   }
   if (request.kind === 'processing' && counts.processing >= limits.maxPendingProcessingPerApp) {
     return {
@@ -121,6 +137,7 @@ export interface SubmissionInput extends SubmissionCheck {
 export function requestFromInput(input: SubmissionInput, appId: string, requestId: string, now: number): TaskRequest {
   const interval = input.interval;
   const anchorAt = input.earliestBeginAt ?? now;
+  const calendar = calendarRecurrence(input, now);
   // A continued task starts as soon as it can: Apple ignores its earliestBeginDate, and so do we.
   const continued = input.kind === 'continued' ? (input.continued ?? null) : null;
   return {
@@ -128,11 +145,11 @@ export function requestFromInput(input: SubmissionInput, appId: string, requestI
     appId,
     identifier: input.identifier,
     kind: input.kind,
-    earliestBeginAt: continued ? null : interval === null ? input.earliestBeginAt : anchorAt,
+    earliestBeginAt: continued ? null : calendar ? calendar.anchorAt : interval === null ? input.earliestBeginAt : anchorAt,
     requiresNetworkConnectivity: input.kind === 'processing' && input.requiresNetworkConnectivity,
     requiresExternalPower: input.kind === 'processing' && input.requiresExternalPower,
     requiresUnmeteredNetwork: input.requiresUnmeteredNetwork,
-    recurrence: interval === null ? null : { intervalMs: interval, toleranceMs: input.tolerance ?? Math.floor(interval / 10), anchorAt, period: 0 },
+    recurrence: calendar ?? (interval === null ? null : { intervalMs: interval, toleranceMs: input.tolerance ?? Math.floor(interval / 10), anchorAt, period: 0 }),
     retry: input.retry,
     attempt: 1,
     continued,
@@ -141,6 +158,7 @@ export function requestFromInput(input: SubmissionInput, appId: string, requestI
     ...(input.placement === 'any' && !continued ? { placement: 'any' as const } : {}),
     ...(input.requeueOnExit === false ? { requeueOnExit: false as const } : {}),
     ...(input.data !== undefined && input.data !== null ? { data: input.data } : {}),
+    ...triggersFromInput(input),
   };
 }
 

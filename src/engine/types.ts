@@ -1,3 +1,6 @@
+import type { CalendarSpec } from './calendar/schedule.js';
+import type { FileTriggers } from './triggers/fileTriggers.js';
+
 /**
  * The records the scheduling core works with. They are plain data: the store persists them as they are
  * and the protocol carries them across the socket.
@@ -118,6 +121,12 @@ export interface TaskRequest {
    * its task gets its prerequisites' results again.
    */
   readonly dependsOn?: readonly string[];
+  /**
+   * Beyond Apple: run when a watched path changes. The request waits (`fileTrigger`) until
+   * the daemon's watchers add changes; its run takes them (the task's `data`), and the request for the
+   * next change is stored with the run. Absent for a request without triggers.
+   */
+  readonly triggers?: FileTriggers;
 }
 
 /** Where a request may run: `'device'` (the submitting machine) or `'any'` (any machine of the fleet). */
@@ -144,6 +153,12 @@ export interface Recurrence {
   readonly anchorAt: number;
   /** The period this request is for. */
   readonly period: number;
+  /**
+   * A calendar schedule (issue 22): period `n` begins at the schedule's `n`th occurrence. Then `anchorAt`
+   * is where this request's own period begins and `intervalMs` how long that period lasts (up to the
+   * next occurrence), both moved along with the period. Absent for a plain `interval`.
+   */
+  readonly calendar?: CalendarSpec;
 }
 
 /** Retry with backoff for runs that end unsuccessfully; delays in ms, with jitter. */
@@ -242,6 +257,8 @@ export interface TaskRun {
   readonly dependsOn?: readonly string[];
   /** What the handler returned (or passed to `setTaskCompleted({ result })`), JSON, at most 16 KB; absent for none. */
   readonly result?: unknown;
+  /** A triggered request's triggers, with the changes this run takes; absent otherwise. */
+  readonly triggers?: FileTriggers;
 }
 
 /** A change to a run: its id plus the fields that change. */
@@ -375,6 +392,7 @@ export function runFromRequest(request: TaskRequest, start: RunStart, recurrence
   if (request.requeueOnExit === false) run = { ...run, requeueOnExit: false };
   if (request.data !== undefined) run = { ...run, data: request.data };
   if (request.dependsOn !== undefined) run = { ...run, dependsOn: request.dependsOn };
+  if (request.triggers) run = { ...run, triggers: request.triggers };
   return run;
 }
 
@@ -427,6 +445,7 @@ export function requestFromRun(run: TaskRun): TaskRequest {
     // prerequisites' results (met already, unless one was submitted again meanwhile: then it waits again).
     ...(run.data !== undefined ? { data: run.data } : {}),
     ...prerequisitesAfterRun(run),
+    ...(run.triggers ? { triggers: run.triggers } : {}),
   };
 }
 

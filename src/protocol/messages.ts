@@ -46,6 +46,21 @@ export const requestInputSchema = z.strictObject({
   /** How much earlier than its period a periodic refresh may start to share a wake-up; default interval / 10. */
   tolerance: durationMs.nullable().default(null),
   retry: retryInputSchema.nullable().default(null),
+  // -- calendar schedules --
+  /** Beyond Apple: a periodic request on a calendar, `Mon..Fri *-*-* 03:00:00` (OnCalendar) or `0 3 * * 1-5` (cron). */
+  calendar: z.string().min(1).max(256).nullish(),
+  /** The calendar's IANA time zone; null: the device's own. */
+  timeZone: z.string().min(1).max(64).nullish(),
+  // -- end calendar schedules --
+  // -- file triggers --
+  /** Beyond Apple: run when a watched path changes; `debounce` ms of quiet first (default 2 000). */
+  triggers: z
+    .strictObject({
+      paths: z.array(z.string().min(1).max(4096)).min(1).max(16),
+      debounce: durationMs.max(3_600_000).default(2_000),
+    })
+    .nullish(),
+  // -- end file triggers --
   /**
    * Beyond Apple, for a fleet sharing one PostgreSQL store: `any` lets any live machine that has the app
    * and meets the conditions run it; `device` (the default) keeps it on the submitting machine.
@@ -268,6 +283,14 @@ export interface TaskDelivery {
   readonly data?: unknown;
   /** For a request with `dependsOn`: each prerequisite's result (null for none), by identifier. */
   readonly prerequisites?: Readonly<Record<string, unknown>>;
+  /** For a task a file trigger started: the changes since its last run. */
+  readonly trigger?: TriggerDelivery;
+}
+
+/** What a file-triggered task receives: the changed paths (one each, the latest kind), and whether more changed. */
+export interface TriggerDelivery {
+  readonly changes: readonly { readonly path: string; readonly kind: 'created' | 'modified' | 'deleted' }[];
+  readonly truncated: boolean;
 }
 
 /** A push as the app's `onRemoteNotification` handler sees it. */
@@ -378,6 +401,9 @@ export const pendingReplyDataSchema = z.object({
       data: z.unknown().optional(),
       dependsOn: z.array(z.string()).optional(),
       interval: z.number().nullable().optional(),
+      calendar: z.string().optional(),
+      timeZone: z.string().nullable().optional(),
+      triggers: z.object({ paths: z.array(z.string()), debounce: z.number() }).optional(),
       attempt: z.number().optional(),
       title: z.string().optional(),
       subtitle: z.string().optional(),
@@ -452,6 +478,12 @@ export const daemonMessageSchema = z.discriminatedUnion('t', [
           .optional(),
         data: z.unknown().optional(),
         prerequisites: z.record(z.string(), z.unknown()).optional(),
+        trigger: z
+          .object({
+            changes: z.array(z.object({ path: z.string(), kind: z.enum(['created', 'modified', 'deleted']) })).max(1_000),
+            truncated: z.boolean(),
+          })
+          .optional(),
       }),
     ),
   }),

@@ -106,6 +106,33 @@ export abstract class BGTaskRequest {
    * @default [] (none)
    */
   dependsOn: (BGTaskRequest | string)[] = [];
+  // -- calendar schedules --
+  /**
+   * Beyond Apple: run on a calendar, like systemd's `OnCalendar=` or launchd's `StartCalendarInterval`:
+   * `'Mon..Fri *-*-* 03:00:00'`, `'daily'`, or a cron expression (`'0 3 * * 1-5'`, six fields for
+   * seconds). Each occurrence is a period, as with `interval`: one run at most, and an occurrence that
+   * passes with no run is recorded as skipped, with the reason. Refresh and processing requests only;
+   * checked by the daemon at submit time (`invalidRequest`, field `calendar` or `timeZone`).
+   * @default null
+   */
+  calendar: string | null = null;
+
+  /** The calendar's IANA time zone (`'Europe/Paris'`); null follows the device's. @default null */
+  timeZone: string | null = null;
+  // -- end calendar schedules --
+
+  // -- file triggers --
+  /**
+   * Beyond Apple: run when a watched path changes, like launchd's `WatchPaths` or a systemd `.path` unit,
+   * also while the app is not running (the system launches it). `paths` are absolute or under `~/` (the
+   * daemon's user's home), at most 16; `debounce` is the quiet time in ms after a change before the task
+   * becomes due (default 2 000), so a burst of changes makes one run. The task's `data` is
+   * `{ trigger: { changes: [{ path, kind }], truncated } }`. Checked by the daemon at submit time
+   * (`invalidRequest`, field `triggers.paths.N` for a relative path).
+   * @default null
+   */
+  triggers: { paths: string[]; debounce?: number } | null = null;
+  // -- end file triggers --
 
   /**
    * @param identifier A reverse-DNS identifier listed (or covered by a `.*` family) in the app's
@@ -155,6 +182,13 @@ export abstract class BGTaskRequest {
       throw invalid('requeueOnExit', `expected a boolean, got ${describe(this.requeueOnExit)}`);
     }
     const workflow = this.#workflowInput();
+    for (const field of ['calendar', 'timeZone'] as const) {
+      const value: unknown = this[field];
+      if (value !== null && value !== undefined && (typeof value !== 'string' || value === '' || value.length > 256)) {
+        throw invalid(field, `expected null or a string of 1 to 256 characters, got ${describe(value)}`);
+      }
+    }
+    const triggers = checkTriggersShape(this.triggers);
     let retry: RequestInput['retry'] = null;
     if (this.retry !== null && this.retry !== undefined) {
       const parsed = retryInputSchema.safeParse(this.retry);
@@ -174,6 +208,10 @@ export abstract class BGTaskRequest {
       requiresUnmeteredNetwork: this.requiresUnmeteredNetwork,
       interval: null,
       tolerance: null,
+      // Sent only when set, so a request without them reads the same to an older daemon.
+      ...(this.calendar ? { calendar: this.calendar } : {}),
+      ...(this.timeZone ? { timeZone: this.timeZone } : {}),
+      ...(triggers ? { triggers } : {}),
       retry,
       // Sent only when it says something, so a request without it reads the same to an older daemon.
       ...(this.placement === 'any' ? { placement: 'any' as const } : {}),
@@ -230,6 +268,8 @@ export abstract class BGTaskRequest {
       ...(Array.isArray(this.dependsOn) && this.dependsOn.length > 0
         ? { dependsOn: this.dependsOn.map((item) => (item instanceof BGTaskRequest ? item.identifier : item)) }
         : {}),
+      ...(this.calendar ? { calendar: this.calendar, timeZone: this.timeZone } : {}),
+      ...(this.triggers ? { triggers: this.triggers } : {}),
     };
   }
 }
@@ -255,8 +295,9 @@ export class BGAppRefreshTaskRequest extends BGTaskRequest {
 
   /**
    * How much earlier than its period a periodic refresh may start, in ms, so that it shares a wake-up
-   * with other work of the app (like a timer's slack). At most `interval`.
-   * @default interval / 10
+   * with other work of the app (like a timer's slack). At most `interval`. For a `calendar`, at most the
+   * shortest gap between its occurrences.
+   * @default interval / 10; none for a calendar
    */
   tolerance: number | null = null;
 
@@ -280,7 +321,7 @@ export class BGAppRefreshTaskRequest extends BGTaskRequest {
     }
     const interval = this.interval ?? null;
     const tolerance = this.tolerance ?? null;
-    if (tolerance !== null && interval === null) throw invalid('tolerance', 'tolerance needs an interval');
+    if (tolerance !== null && interval === null && !input.calendar) throw invalid('tolerance', 'tolerance needs an interval or a calendar');
     if (interval !== null && tolerance !== null && tolerance > interval) throw invalid('tolerance', 'tolerance must not exceed interval');
     return { ...input, interval, tolerance };
   }
@@ -429,9 +470,35 @@ export function requestFromPending(data: PendingRequestData): BGTaskRequest {
   // An 'append' request waits for its own identifier's running task: that is not a prerequisite to resubmit.
   if (data.dependsOn) request.dependsOn = data.dependsOn.filter((identifier) => identifier !== data.identifier);
   if (request instanceof BGAppRefreshTaskRequest && typeof data.interval === 'number') request.interval = data.interval;
+  if (data.triggers !== undefined) request.triggers = { paths: [...data.triggers.paths], debounce: data.triggers.debounce };
+  if (data.calendar !== undefined) {
+    request.calendar = data.calendar;
+    request.timeZone = data.timeZone ?? null;
+  }
   if (request instanceof BGProcessingTaskRequest) {
     request.requiresNetworkConnectivity = data.requiresNetworkConnectivity;
     request.requiresExternalPower = data.requiresExternalPower;
   }
   return request;
+}
+
+/** The shape of `triggers`; what the paths may be, the daemon checks. */
+function checkTriggersShape(value: unknown): { paths: string[]; debounce: number } | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'object') throw invalid('triggers', `expected null or { paths, debounce }, got ${describe(value)}`);
+  const { paths, debounce = 2_000, ...rest } = value as { paths?: unknown; debounce?: unknown };
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined) throw invalid(`triggers.${unknown}`, 'not an option of triggers (paths, debounce)');
+  if (!Array.isArray(paths) || paths.length === 0 || paths.length > 16) {
+    throw invalid('triggers.paths', `expected 1 to 16 paths, got ${describe(paths)}`);
+  }
+  for (const [index, path] of paths.entries()) {
+    if (typeof path !== 'string' || path === '' || path.length > 4096) {
+      throw invalid(`triggers.paths.${index}`, `expected a path, got ${describe(path)}`);
+    }
+  }
+  if (typeof debounce !== 'number' || !Number.isInteger(debounce) || debounce < 0 || debounce > 3_600_000) {
+    throw invalid('triggers.debounce', `expected whole milliseconds from 0 to 3600000, got ${describe(debounce)}`);
+  }
+  return { paths: paths as string[], debounce };
 }

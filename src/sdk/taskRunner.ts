@@ -1,4 +1,4 @@
-import { NOT_STARTED, type BlockMessage, type BlockTask, type Completion, type ProgressUpdate, type TaskDelivery } from '../protocol/messages.js';
+import { NOT_STARTED, type BlockMessage, type BlockTask, type Completion, type ProgressUpdate, type TaskDelivery, type TriggerDelivery } from '../protocol/messages.js';
 
 type ProgressUpdateInput = Omit<ProgressUpdate, 'taskId'>;
 import { describeThrown } from './errors.js';
@@ -212,7 +212,8 @@ export class TaskRunner {
   }
 
   #deliverOne(delivery: TaskDelivery, block = false): void {
-    const { taskId, identifier, kind, deadlineAt, title, subtitle, data, prerequisites } = delivery;
+    const { taskId, identifier, kind, deadlineAt, title, subtitle, prerequisites, trigger } = delivery;
+    const data = trigger ? withTrigger(delivery.data, trigger) : delivery.data;
     if (this.#open.has(taskId)) {
       this.#log('debug', `ignoring a second delivery of task ${taskId}`, { taskId, identifier });
       return;
@@ -357,4 +358,11 @@ export class TaskRunner {
   #log(level: keyof Logger, message: string, fields?: Record<string, unknown>): void {
     safeLog(this.#hooks.logger(), level, message, fields);
   }
+}
+
+/** A file-triggered task's data: its payload with the changes under `trigger` (BGTask.data says how). */
+function withTrigger(payload: unknown, trigger: TriggerDelivery): unknown {
+  if (payload === undefined || payload === null) return { trigger };
+  if (typeof payload === 'object' && !Array.isArray(payload)) return { ...payload, trigger };
+  return { data: payload, trigger };
 }

@@ -27,7 +27,7 @@ export interface TaskInit {
   readonly signal: AbortSignal;
   /** Records the completion (with the task's result, if any); the scheduler makes a second call a no-op. */
   readonly complete: (success: boolean, result?: unknown) => void;
-  /** The request's payload, when it has one. */
+  /** The request's payload, when it has one; a file-triggered task's with its changes (BGTask.data). */
   readonly data?: unknown;
   /** For a request with `dependsOn`: each prerequisite's result (null for none), by identifier. */
   readonly prerequisites?: Readonly<Record<string, unknown>>;
@@ -83,7 +83,10 @@ export abstract class BGTask {
 
   /**
    * Beyond Apple: the payload the request carried (`request.data`), as JSON gave it back; undefined when
-   * it had none (docs/workflows.md).
+   * it had none (docs/workflows.md). A task a file trigger started also gets the changes since the
+   * request's last run under `trigger`: `{ ...data, trigger: { changes: [{ path, kind }], truncated } }`
+   * (each changed path once, with its latest kind; `truncated`: more changed than the 256 listed). A payload
+   * that is not an object is kept under `data` then: `{ data, trigger }`.
    */
   get data(): unknown {
     return this.#init.data;

@@ -5,6 +5,7 @@
  * Validation runs before a transaction opens: a batch that fails it writes nothing and costs no I/O.
  * Only `safeParse` runs per row (no transforms, no copies), which keeps a 100,000-row batch cheap.
  */
+import { TRIGGER_LIMITS } from '../engine/triggers/fileTriggers.js';
 import { z } from 'zod';
 import type {
   AppRecord,
@@ -129,6 +130,17 @@ export const recurrenceSchema = z.strictObject({
   toleranceMs: duration,
   anchorAt: time,
   period: z.int().nonnegative(),
+  /** A calendar schedule: stored in the recurrence's JSON, so it needs no column of its own. */
+  calendar: z.strictObject({ expression: z.string().min(1).max(256), timeZone: z.string().min(1).max(64).nullable() }).optional(),
+});
+
+/** {@link FileTriggers}, bounded as the daemon bounds them. */
+export const fileTriggersSchema = z.strictObject({
+  paths: z.array(z.string().min(1).max(TRIGGER_LIMITS.pathLength)).min(1).max(TRIGGER_LIMITS.pathsPerRequest),
+  debounceMs: z.int().nonnegative().max(TRIGGER_LIMITS.maxDebounceMs),
+  changes: z.array(z.strictObject({ path: z.string().min(1), kind: z.enum(['created', 'modified', 'deleted']) })).max(TRIGGER_LIMITS.changesPerRun),
+  truncated: z.literal(true).optional(),
+  snapshot: z.record(z.string(), z.record(z.string(), z.number())).nullable(),
 });
 
 /** A {@link RetryPolicy}. */
@@ -163,6 +175,8 @@ const schedulingFields = {
   // ---- workflows (docs/workflows.md): absent for none ----
   data: z.unknown().optional(),
   dependsOn: z.array(name).min(1).optional(),
+  /** Absent for a request without file triggers. */
+  triggers: fileTriggersSchema.optional(),
 };
 
 /** A {@link TaskRequest} for `putRequests`. */

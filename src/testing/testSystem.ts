@@ -1,3 +1,4 @@
+import type { FileChange } from '../engine/triggers/fileTriggers.js';
 import { Scheduler, type PendingView } from '../daemon/scheduler/scheduler.js';
 import type { SchedulerLog } from '../daemon/scheduler/ports.js';
 import type { NotificationCenter } from '../daemon/notifications/notificationCenter.js';
@@ -341,6 +342,18 @@ export class TestSystem implements AsyncDisposable {
     const receipt = await intakePush(this.#scheduler, appId, { data, ...options }, this.clock.now());
     await this.settle();
     return receipt.id;
+  }
+
+  /**
+   * What the daemon's file watchers report when a watched path changes, for the app's
+   * request with file triggers on `identifier` (the kit watches no real files): the changes join the
+   * request's, and it runs as in the daemon, its task's `data` holding them.
+   */
+  async fileChanged(appId: string, identifier: string, changes: readonly FileChange[]): Promise<void> {
+    this.#acted();
+    const snapshot = this.#scheduler.queue.get(appId, identifier)?.request.triggers?.snapshot ?? {};
+    await this.#scheduler.recordFileChanges(appId, identifier, changes, false, snapshot);
+    await this.settle();
   }
 
   /** What became of the app's pushes: pending, held, delivered, collapsed, expired, failed. */

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { AppUsage, DAY_MS, RollingLedger } from '../../src/engine/appUsage.js';
 import { compileSchedulingOptions } from '../../src/engine/options.js';
 import { chooseProfile } from '../../src/engine/profile.js';
-import { currentPeriod, missedPeriods, nextPeriodRequest, periodStart } from '../../src/engine/recurrence.js';
+import { currentPeriod, missedPeriods, nextPeriodRequest, periodStart, recurrenceAt } from '../../src/engine/recurrence.js';
 import { retryDelay } from '../../src/engine/retry.js';
 import { CONDITION_NAMES, DEFAULT_CONDITIONS, type ConditionName, type ConditionOrigin } from '../../src/engine/conditions.js';
 
@@ -63,7 +63,7 @@ describe('recurrence and retry', () => {
     assert.equal(currentPeriod(recurrence, T - 10_000), 2, 'a clock jumped back never goes to an earlier period');
     assert.deepEqual(missedPeriods(recurrence, 5), [2, 3, 4]);
     const request = { requestId: 'r', appId: 'a', identifier: 'a.b', kind: 'refresh' as const, earliestBeginAt: T + 2000, requiresNetworkConnectivity: false, requiresExternalPower: false, requiresUnmeteredNetwork: false, recurrence, retry: null, attempt: 2, continued: null, submittedAt: T };
-    const next = nextPeriodRequest(request, 5, 'r2', T + 5500);
+    const next = nextPeriodRequest(request, recurrenceAt(recurrence, T + 5500), 'r2', T + 5500);
     assert.equal(next.earliestBeginAt, T + 6000);
     assert.equal(next.recurrence?.period, 6);
     assert.equal(next.attempt, 1);

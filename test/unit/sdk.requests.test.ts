@@ -196,3 +196,42 @@ describe('BGTaskRequest', () => {
     assert.deepEqual(JSON.parse(JSON.stringify(refresh)), { identifier: 'com.example.b', kind: 'refresh', earliestBeginDate: null });
   });
 });
+
+describe('calendar and file triggers on requests', () => {
+  const invalidField = (request: BGProcessingTaskRequest) => {
+    try {
+      request.toInput();
+    } catch (error) {
+      return error instanceof BGTaskSchedulerError ? error.field : 'not typed';
+    }
+    return null;
+  };
+
+  it('sends calendar, timeZone and triggers only when set, and checks their shape, naming the field', () => {
+    const request = new BGProcessingTaskRequest('com.example.a');
+    assert.equal('calendar' in request.toInput() || 'triggers' in request.toInput(), false);
+    request.calendar = 'Mon..Fri *-*-* 03:00:00';
+    request.timeZone = 'Europe/Paris';
+    assert.deepEqual([request.toInput().calendar, request.toInput().timeZone], ['Mon..Fri *-*-* 03:00:00', 'Europe/Paris']);
+    const watcher = new BGProcessingTaskRequest('com.example.b');
+    watcher.triggers = { paths: ['~/Inbox'] };
+    assert.deepEqual(watcher.toInput().triggers, { paths: ['~/Inbox'], debounce: 2_000 });
+    watcher.triggers = { paths: [] };
+    assert.equal(invalidField(watcher), 'triggers.paths');
+    watcher.triggers = { paths: ['/a', 42 as unknown as string] };
+    assert.equal(invalidField(watcher), 'triggers.paths.1');
+    watcher.triggers = { paths: ['/a'], debounce: -1 };
+    assert.equal(invalidField(watcher), 'triggers.debounce');
+    watcher.triggers = { paths: ['/a'], recursive: true } as unknown as { paths: string[] };
+    assert.equal(invalidField(watcher), 'triggers.recursive');
+    request.calendar = 42 as unknown as string;
+    assert.equal(invalidField(request), 'calendar');
+  });
+
+  it('gives a pending request back with its calendar and triggers', () => {
+    const base = { identifier: 'com.example.c', kind: 'processing' as const, earliestBeginAt: null, requiresNetworkConnectivity: false, requiresExternalPower: false, submittedAt: 1 };
+    const copy = requestFromPending({ ...base, calendar: 'daily', timeZone: null, triggers: { paths: ['/in'], debounce: 500 } });
+    assert.equal(copy.calendar, 'daily');
+    assert.deepEqual(copy.triggers, { paths: ['/in'], debounce: 500 });
+  });
+});

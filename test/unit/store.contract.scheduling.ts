@@ -53,6 +53,38 @@ export function schedulingContract(name: string, makeStore: () => Promise<Store>
         await store.apply({ putRequests: [next] });
         assert.deepEqual(await store.listRequests(), [next]);
       });
+
+      it('a calendar schedule reads back in its recurrence, on the request and its run', async () => {
+        const weekdays: Recurrence = {
+          ...hourly, intervalMs: 86_400_000, calendar: { expression: 'Mon..Fri *-*-* 03:00:00', timeZone: 'Europe/Paris' },
+        };
+        const local: Recurrence = { ...hourly, calendar: { expression: '0 * * * *', timeZone: null } };
+        const onCalendar = request({ requestId: 'req-cal', identifier: 'x.calendar', recurrence: weekdays });
+        const onCron = request({ requestId: 'req-cron', identifier: 'x.cron', recurrence: local });
+        await store.apply({ putRequests: [onCalendar, onCron], insertRuns: [run({ recurrence: weekdays })] });
+        assert.deepEqual(await store.listRequests(), [onCalendar, onCron]);
+        assert.deepEqual((await store.getRun('task-1'))?.recurrence, weekdays);
+        const unknownKey = { ...hourly, calendar: { expression: 'daily', timeZone: null, jitter: 5 } } as unknown as Recurrence;
+        await assert.rejects(store.apply({ putRequests: [request({ requestId: 'req-bad', recurrence: unknownKey })] }));
+      });
+
+      it('file triggers read back on a request and its run, replaced and absent alike', async () => {
+        const triggers = {
+          paths: ['~/Inbox', '/srv/drop'], debounceMs: 2_000, changes: [{ path: '/home/u/Inbox/a.txt', kind: 'created' as const }],
+          truncated: true as const, snapshot: { '~/Inbox': { 'a.txt': 1_700_000_000_123 }, '/srv/drop': {} },
+        };
+        const watched = request({ requestId: 'req-watch', identifier: 'x.watch', triggers });
+        await store.apply({ putRequests: [watched, request()], insertRuns: [run({ triggers })] });
+        assert.deepEqual(await store.listRequests(), [watched, request()]);
+        assert.deepEqual((await store.getRun('task-1'))?.triggers, triggers);
+        assert.equal('triggers' in (await store.listRequests()).find((r) => r.identifier !== 'x.watch')!, false, 'absent where none');
+        const next = request({ requestId: 'req-watch-2', identifier: 'x.watch', triggers: { ...triggers, changes: [], snapshot: null } });
+        delete (next.triggers as { truncated?: true }).truncated;
+        await store.apply({ putRequests: [next] });
+        assert.deepEqual((await store.listRequests()).find((r) => r.identifier === 'x.watch'), next);
+        const bad = { ...triggers, changes: [{ path: '/x', kind: 'renamed' }] } as unknown as typeof triggers;
+        await assert.rejects(store.apply({ putRequests: [request({ requestId: 'req-bad', identifier: 'x.bad', triggers: bad })] }));
+      });
     });
 
     describe('placement', () => {
@@ -180,6 +212,17 @@ export function schedulingContract(name: string, makeStore: () => Promise<Store>
     });
 
     describe('recoverInterruptedRuns', () => {
+      it('gives the file changes of an interrupted triggered run to the request pending for the next change', async () => {
+        const base = { paths: ['/srv/in'], debounceMs: 0, snapshot: { '/srv/in': { 'a.txt': 1 } } };
+        const active = run({ requestId: 'r-ran', triggers: { ...base, changes: [{ path: '/srv/in/a.txt', kind: 'created' }] } });
+        const next = request({ requestId: 'r-next', triggers: { ...base, changes: [{ path: '/srv/in/b.txt', kind: 'created' }] } });
+        await store.apply({ putApps: [app()], insertRuns: [active], putRequests: [next] });
+        await store.recoverInterruptedRuns(T0 + 100_000);
+        const [pending] = await store.listRequests();
+        assert.equal(pending?.requestId, 'r-next');
+        assert.deepEqual(pending?.triggers?.changes, [{ path: '/srv/in/a.txt', kind: 'created' }, { path: '/srv/in/b.txt', kind: 'created' }]);
+      });
+
       it('requeues the request with the run’s unmetered requirement, recurrence, retry and attempt', async () => {
         const active = run({
           requestId: 'r-retry', requiresUnmeteredNetwork: true, recurrence: hourly, retry: backoff, attempt: 3, background: true, cpuMs: 700,

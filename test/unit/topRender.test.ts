@@ -68,6 +68,12 @@ describe('renderTop', () => {
     assert.match(text, / 99% {2}999\/1000 {2}elapsed 0:47 {2}~0:00 left/);
   });
 
+  it('shows what a pending request recurs on: its calendar or interval', () => {
+    const nightly = pending('com.example.feeds.nightly', { schedule: 'calendar "Mon..Fri *-*-* 03:00:00" (Europe/Paris), period 4' });
+    const text = renderTop(snapshot({ pending: [nightly] }), { ...plain, width: 200 }).join('\n');
+    assert.match(text, /com\.example\.feeds\.nightly .*\(calendar "Mon\.\.Fri \*-\*-\* 03:00:00" \(Europe\/Paris\), period 4\)/);
+  });
+
   it('says "running" with the time for a task without progress, and when it expires', () => {
     const text = renderTop(snapshot({ running: [task({ deadlineAt: AT + 18_000 })] }), plain).join('\n');
     assert.match(text, /^ {4}running 0:42 {2}expires in 0:18$/m);

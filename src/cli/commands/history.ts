@@ -3,6 +3,7 @@
  * fleet's runs (`--fleet`).
  */
 import type { Command } from 'commander';
+import { runCause } from '../../engine/scheduleLabel.js';
 import type { HistoryEvent, TaskRun } from '../../engine/types.js';
 import type { FleetRunView } from '../../protocol/control/index.js';
 import { appId, identifier, positiveInt } from '../arguments.js';
@@ -54,8 +55,8 @@ function areEvents(rows: readonly TaskRun[] | readonly HistoryEvent[]): rows is 
 }
 
 const RUN_COLUMNS = [
-  'appId', 'identifier', 'kind', 'submitted', 'eligible', 'how', 'started', 'ran', 'cpu', 'attempt', 'outcome',
-  'reason', 'error', 'result',
+  'appId', 'identifier', 'kind', 'submitted', 'eligible', 'how', 'started', 'ran', 'cpu', 'attempt', 'for',
+  'outcome', 'reason', 'error', 'result',
 ];
 
 /** Runs as `bgtasks history` prints them; `--fleet` puts the node that ran each one first. */
@@ -75,5 +76,7 @@ function runTable(rows: readonly (TaskRun | FleetRunView)[], first: readonly str
     attempt: run.attempt,
     cpu: typeof run.cpuMs === 'number' ? `${run.cpuMs}ms` : '-',
     result: shortJson(run.result),
+    // The period or the file changes it ran for.
+    for: runCause(run),
   })), [...first, ...RUN_COLUMNS]);
 }

@@ -28,7 +28,8 @@ function renderPending(requests: readonly PendingRequest[]): string {
     waitsFor: request.eligible ? 'nothing (eligible)' : `${request.reasons.join(', ')}: ${String(request.message)}`,
     after: request.dependsOn ? request.dependsOn.join(', ') : null,
     data: shortJson(request.data),
-  })), ['appId', 'identifier', 'kind', 'earliest', 'submitted', 'after', 'data', 'waitsFor']);
+    schedule: request.schedule ?? '-',
+  })), ['appId', 'identifier', 'kind', 'earliest', 'submitted', 'schedule', 'after', 'data', 'waitsFor']);
 }
 
 function renderFleetPending(requests: readonly FleetRequestView[]): string {

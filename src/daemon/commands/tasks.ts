@@ -1,4 +1,5 @@
 /** The control commands about requests and tasks: `bgtasks pending|history|why|run|expire`, the dashboard's Cancels. */
+import { scheduleLabel } from '../../engine/scheduleLabel.js';
 import type { ControlDeps } from '../control.js';
 import type { ControlHandlers } from './handlers.js';
 
@@ -13,6 +14,7 @@ export function taskCommands(deps: ControlDeps): ControlHandlers<TaskCommand> {
         eligible,
         reasons: blockers.map((blocker) => blocker.reason),
         message: blockers[0]?.message ?? null,
+        schedule: scheduleLabel(request),
       })),
     history: ({ appId, identifier, limit, events }) =>
       events ? store.listEvents({ appId, identifier, limit }) : store.listRuns({ appId, identifier, limit }),

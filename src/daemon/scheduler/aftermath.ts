@@ -1,6 +1,6 @@
 import type { AppUsage } from '../../engine/appUsage.js';
 import type { SchedulingOptions } from '../../engine/options.js';
-import { periodStart } from '../../engine/recurrence.js';
+import { periodEnd } from '../../engine/recurrence.js';
 import { RETRYABLE_OUTCOMES, retryDelay } from '../../engine/retry.js';
 import { putBackFromRun, type HistoryEventInput, type TaskRequest, type TaskRun } from '../../engine/types.js';
 
@@ -64,7 +64,7 @@ function retryFor(
   if (run.recurrence) {
     // A periodic request retries within its period only; after that, the next period is the retry.
     const nextPeriod = run.recurrence.period + 1;
-    if (retryAt >= periodStart(run.recurrence, nextPeriod)) return null;
+    if (retryAt >= periodEnd(run.recurrence)) return null;
     if (pending && pending.recurrence?.period !== nextPeriod) return null;
   } else if (pending) {
     return null; // the app submitted again since: its newer wish stands

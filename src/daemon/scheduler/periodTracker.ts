@@ -1,5 +1,5 @@
 import { MinHeap } from '../../engine/minHeap.js';
-import { currentPeriod, missedPeriods, movedToPeriod, periodStart } from '../../engine/recurrence.js';
+import { missedPeriods, movedTo, periodEnd, recurrenceAt } from '../../engine/recurrence.js';
 import type { RequestQueue } from '../../engine/requestQueue.js';
 import type { Blocker } from '../../engine/policy.js';
 import { requestKey, type HistoryEventInput, type TaskRequest } from '../../engine/types.js';
@@ -32,7 +32,7 @@ export class PeriodTracker {
   track(request: TaskRequest): void {
     const recurrence = request.recurrence;
     if (!recurrence) return;
-    this.#ends.push({ at: periodStart(recurrence, recurrence.period + 1), appId: request.appId, identifier: request.identifier, requestId: request.requestId });
+    this.#ends.push({ at: periodEnd(recurrence), appId: request.appId, identifier: request.identifier, requestId: request.requestId });
   }
 
   /** Wall-clock ms of the next period end to look at. */
@@ -58,9 +58,9 @@ export class PeriodTracker {
       const request = entry?.request;
       if (!entry || !request?.recurrence || request.requestId !== top.requestId || seen.has(key)) continue;
       seen.add(key);
-      const period = currentPeriod(request.recurrence, now);
-      const missed = missedPeriods(request.recurrence, period);
-      const moved = movedToPeriod(request, period);
+      const current = recurrenceAt(request.recurrence, now);
+      const missed = missedPeriods(request.recurrence, current.period);
+      const moved = movedTo(request, current);
       queue.put(moved, now);
       const fresh = queue.get(top.appId, top.identifier);
       if (fresh) fresh.lastReason = entry.lastReason; // the decision did not change: do not record it again

@@ -1,10 +1,11 @@
+import { afterRun as triggersAfterRun, triggerData } from '../../engine/triggers/fileTriggers.js';
 import type { AppUsage } from '../../engine/appUsage.js';
 import type { Clock, Disposable } from '../../engine/clock.js';
 import { findHandlerKey } from '../../engine/identifiers.js';
 import type { SchedulingOptions } from '../../engine/options.js';
 import type { Blocker } from '../../engine/policy.js';
 import { isPressureStop, type PressureStop } from '../../engine/policies/pressureStop.js';
-import { currentPeriod, missedPeriods, nextPeriodRequest } from '../../engine/recurrence.js';
+import { missedPeriods, nextPeriodRequest, recurrenceAt } from '../../engine/recurrence.js';
 import type { QueueEntry, RequestQueue } from '../../engine/requestQueue.js';
 import { putBackFromRun, runFromRequest, type HistoryEventInput, type RunStart, type TaskOutcome, type TaskRequest, type TaskRun, type TaskRunUpdate } from '../../engine/types.js';
 import { NOT_STARTED, type Completion, type TaskDelivery } from '../../protocol/messages.js';
@@ -117,13 +118,19 @@ export class RunDriver implements Disposable {
     let next: TaskRequest | null = null;
     if (recurrence) {
       // The run counts for the period it starts in; periods before it with no run were skipped.
-      const period = currentPeriod(recurrence, now);
-      for (const missed of missedPeriods(recurrence, period)) events.push(skippedEvent(now, request, missed, entry.lastReason));
-      recurrence = { ...recurrence, period };
-      next = nextPeriodRequest(request, period, this.#deps.newId(), now);
+      const current = recurrenceAt(recurrence, now);
+      for (const missed of missedPeriods(recurrence, current.period)) events.push(skippedEvent(now, request, missed, entry.lastReason));
+      recurrence = current;
+      next = nextPeriodRequest(request, current, this.#deps.newId(), now);
     }
-    // A dependent goes alone: its task carries its prerequisites' results, which a block does not.
-    const alone = forced || recurrence || request.dependsOn;
+    // A triggered request's next change waits in the request stored with the run, with no changes.
+    if (request.triggers) {
+      const triggers = triggersAfterRun(request.triggers);
+      next = { ...request, requestId: this.#deps.newId(), triggers, attempt: 1, submittedAt: now };
+    }
+    // A dependent goes alone: its task carries its prerequisites' results, which a block does not; so do
+    // triggered tasks, which carry their changes.
+    const alone = forced || recurrence || request.dependsOn || request.triggers;
     const blockInstance = alone ? undefined : this.#blocks.instanceFor(app, request);
     const start: RunStart = blockInstance
       ? { taskId: this.#deps.newId(), eligibleAt: entry.eligibleAt, forced, state: 'running', launch: 'alreadyRunning', launchedAt: now, background: blockInstance.launchReason === 'background' }
@@ -484,6 +491,7 @@ export class RunDriver implements Disposable {
       ...(push ? { push } : {}),
       ...(active.run.data !== undefined ? { data: active.run.data } : {}),
       ...(active.prerequisites ? { prerequisites: active.prerequisites } : {}),
+      ...(active.run.triggers ? triggerData(active.run.triggers) : {}),
     };
     if (!active.durable) return this.#send(instance, delivery);
     void active.durable.then(() => {

@@ -1,3 +1,5 @@
+import type { FileChange, PathSnapshot } from '../../engine/triggers/fileTriggers.js';
+import { recordFileChanges } from '../../triggers/intake.js';
 import { AppUsage, type AppUsageSummary } from '../../engine/appUsage.js';
 import type { Clock, Disposable } from '../../engine/clock.js';
 import type { ConditionsSource } from '../../engine/conditions.js';
@@ -560,6 +562,20 @@ export class Scheduler implements Disposable {
       this.#periods.track(request);
     }
     this.requestPass();
+  }
+
+  /**
+   * A file trigger's changes and the paths' listing, stored with the pending request
+   * (src/triggers/intake.ts); with changes, the request is then due.
+   */
+  recordFileChanges(
+    appId: string, identifier: string, changes: readonly FileChange[], truncated: boolean, snapshot: PathSnapshot,
+  ): Promise<void> {
+    const port = {
+      queue: this.queue, now: () => this.#deps.clock.now(), requestPass: () => this.requestPass(),
+      write: (requests: readonly TaskRequest[]) => this.#deps.writer.write({ putRequests: requests }),
+    };
+    return recordFileChanges(port, appId, identifier, changes, truncated, snapshot);
   }
 
   /** Calls `listener` after each scheduling pass, once what could start has been dispatched. */

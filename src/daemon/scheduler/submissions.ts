@@ -1,3 +1,4 @@
+import { checkTriggerBudget } from '../../engine/triggers/triggerRequest.js';
 import type { SchedulerFault } from '../../engine/errors.js';
 import type { SchedulingOptions } from '../../engine/options.js';
 import { countsAgainstLimit, type RequestQueue } from '../../engine/requestQueue.js';
@@ -59,7 +60,8 @@ export function admit(
     const existing = queue.get(appId, input.identifier)?.request;
     // The request this one replaces no longer counts; one the system put back never did.
     const processing = queue.processingCount(appId) - (existing && countsAgainstLimit(existing) ? 1 : 0);
-    const fault = checkSubmission(app.record, input, { processing }, context.options, context.backgroundAppRefresh, context.launchReason);
+    const fault = checkSubmission(app.record, input, { processing }, context.options, context.backgroundAppRefresh, context.launchReason, now)
+      ?? (input.triggers ? checkTriggerBudget(queue.forApp(appId), input.identifier, input.triggers.paths) : null);
     if (fault) {
       results.push({ ok: false, error: fault });
       continue;

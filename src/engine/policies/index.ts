@@ -9,6 +9,7 @@ import { dependenciesPolicy } from './dependencies.js';
 import { deviceIdlePolicy } from './deviceIdle.js';
 import { earliestBeginDatePolicy } from './earliestBeginDate.js';
 import { externalPowerPolicy } from './externalPower.js';
+import { fileTriggerPolicy } from './fileTrigger.js';
 import { forceQuitPolicy } from './forceQuit.js';
 import { identifierRunningPolicy } from './identifierRunning.js';
 import { launchBackoffPolicy } from './launchBackoff.js';
@@ -30,6 +31,7 @@ export {
   deviceIdlePolicy,
   earliestBeginDatePolicy,
   externalPowerPolicy,
+  fileTriggerPolicy,
   forceQuitPolicy,
   identifierRunningPolicy,
   launchBackoffPolicy,
@@ -50,6 +52,7 @@ export {
 export const DEFAULT_POLICIES: readonly Policy[] = [
   earliestBeginDatePolicy,
   dependenciesPolicy,
+  fileTriggerPolicy,
   appEnabledPolicy,
   forceQuitPolicy,
   requiredResourcesPolicy,

@@ -8,6 +8,8 @@ export type PendingRequest = TaskRequest & {
   readonly eligible: boolean;
   readonly reasons: readonly string[];
   readonly message: string | null;
+  /** What makes it recur or fire (`every 15 min, period 3`, `calendar "daily", period 2`), or null. */
+  readonly schedule: string | null;
 };
 
 /** `bgtasks pending [APP]`: the pending requests, oldest first. */

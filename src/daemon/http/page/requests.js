@@ -78,7 +78,7 @@ function updatePending(node, request, now) {
   setText(r.kind, KIND_LABELS[request.kind] ?? request.kind);
   setAttr(r.kind, 'data-kind', request.kind);
   const due = request.earliestBeginAt && request.earliestBeginAt > now ? `not before ${when(request.earliestBeginAt, now)} (${relative(request.earliestBeginAt, now)})` : null;
-  setText(r.detail, [request.title ? request.identifier : null, request.appId, `submitted ${relative(request.submittedAt, now)}`, due].filter(Boolean).join(' · '));
+  setText(r.detail, [request.title ? request.identifier : null, request.appId, `submitted ${relative(request.submittedAt, now)}`, due, request.schedule].filter(Boolean).join(' · '));
   node.classList.toggle('is-ready', request.eligible);
   const codes = request.eligible ? ['ready'] : request.reasons;
   reconcile(r.reasons, codes, (code) => code, () => h('li', { class: 'reason' }), (chip, code) => {

@@ -6,7 +6,8 @@ import { installedApps } from './apps.js';
 import type { PgContext } from './context.js';
 import { pendingRequests } from './listRequests.js';
 import { lockActiveRuns } from './listRuns.js';
-import { insertRequests } from './putRequests.js';
+import { insertRequests, putRequests } from './putRequests.js';
+import { withChangesOf } from '../../../engine/triggers/fileTriggers.js';
 import { insertRuns } from './insertRuns.js';
 import { deleteLeases, listLeases } from './leases.js';
 
@@ -48,6 +49,7 @@ export async function recoverInterruptedRuns(ctx: PgContext, at: number): Promis
   const requeued: TaskRequest[] = [];
   const inserted: TaskRequest[] = [];
   const events: HistoryEventInput[] = [];
+  const carriedChanges: TaskRequest[] = [];
   const finished = { state: 'finished', outcome: 'interrupted', reason: REASON, completedAt: at } as const;
   for (const run of active) {
     interrupted.push({ ...run, ...finished });
@@ -60,6 +62,11 @@ export async function recoverInterruptedRuns(ctx: PgContext, at: number): Promis
     } else if (!installed.has(run.appId)) {
       events.push({ ...about, type: 'interrupted', detail: { requeued: false, appRemoved: true } });
     } else if (waiting !== undefined && waiting.requestId !== run.requestId) {
+      const carried = withChangesOf(waiting, run);  // the interrupted run's file changes are not lost
+      if (carried) {
+        carriedChanges.push(carried);
+        pending.set(where, carried);
+      }
       events.push({ ...about, type: 'interrupted', detail: { requeued: false, supersededBy: waiting.requestId } });
     } else {
       // A pending request with the run's own id was never taken off the queue: it is already requeued.
@@ -75,6 +82,7 @@ export async function recoverInterruptedRuns(ctx: PgContext, at: number): Promis
   }
   await ctx.run(FINISH_RUNS, [ctx.nodeId, REASON, at, active.map((run) => run.taskId)]);
   await insertRequests(ctx, inserted);
+  if (carriedChanges.length > 0) await putRequests(ctx, carriedChanges);
   await appendEvents(ctx, events);
   return { interrupted, requeued };
 }

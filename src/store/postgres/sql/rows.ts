@@ -9,6 +9,7 @@
  * is parsed by the store's pool) and parsed JSONB, so only `placement` needs fixing up.
  * @internal
  */
+import type { FileTriggers } from '../../../engine/triggers/fileTriggers.js';
 import type { AppRecord, HistoryEventInput, TaskRequest, TaskRun } from '../../../engine/types.js';
 import { StoreError } from '../../errors.js';
 import { toJsonText } from '../../schemas.js';
@@ -38,6 +39,8 @@ const REQUEST_FIELD_COLUMNS = {
   // Migration 5 (workflows): NULL for none, read back as an absent field.
   data: ['data', 'jsonb'],
   dependsOn: ['depends_on', 'jsonb'],
+  // Migration 6 (file triggers).
+  triggers: ['triggers', 'jsonb'],
 } as const;
 
 export const REQUEST_COLUMNS = { ...REQUEST_FIELD_COLUMNS, putBack: ['put_back', 'boolean'] } as const satisfies Record<Exclude<keyof TaskRequest, 'push'>, readonly [string, PgType]>;
@@ -150,7 +153,7 @@ export type RunRow = Omit<TaskRun, 'placement' | 'requeueOnExit'> & { placement:
 export type RequestRow = Omit<TaskRequest, 'placement' | 'requeueOnExit' | 'putBack'> & { placement: string; requeueOnExit: boolean; putBack: boolean };
 
 type WorkflowFields = { data?: unknown; dependsOn?: readonly string[]; result?: unknown };
-type OptionalFields = { placement?: 'any'; requeueOnExit?: false; putBack?: true } & WorkflowFields;
+type OptionalFields = { placement?: 'any'; requeueOnExit?: false; putBack?: true; triggers?: FileTriggers } & WorkflowFields;
 type StoredOptionals = {
   placement: string;
   requeueOnExit: boolean;
@@ -158,6 +161,7 @@ type StoredOptionals = {
   data?: unknown;
   dependsOn?: unknown;
   result?: unknown;
+  triggers?: FileTriggers | null;
 };
 
 /**
@@ -165,9 +169,10 @@ type StoredOptionals = {
  * `requeueOnExit` is `false` or absent, `putBack` is `true` or absent.
  */
 export function withPlacement<T extends OptionalFields>(row: Omit<T, keyof OptionalFields> & StoredOptionals): T {
-  const { placement, requeueOnExit, putBack, data, dependsOn, result, ...rest } = row;
+  const { placement, requeueOnExit, putBack, data, dependsOn, result, triggers, ...rest } = row;
   return {
     ...rest,
+    ...(triggers ? { triggers } : {}),
     ...(placement === 'any' ? { placement } : {}),
     ...(requeueOnExit === false ? { requeueOnExit } : {}),
     ...(putBack === true ? { putBack } : {}),

@@ -6,6 +6,7 @@ import { sql as placement } from './0005_placement.js';
 import { sql as requeueOnExitPutBack } from './0006_requeue_on_exit_put_back.js';
 import { sql as leases } from './0007_leases.js';
 import { sql as workflows } from './0008_workflows.js';
+import { sql as fileTriggers } from './0009_file_triggers.js';
 
 /** One step of the SQLite schema. `version` numbers start at 1 and have no gaps. */
 export interface Migration {
@@ -28,6 +29,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, name: 'requeue_on_exit_put_back', sql: requeueOnExitPutBack },
   { version: 7, name: 'leases', sql: leases },
   { version: 8, name: 'workflows', sql: workflows },
+  { version: 9, name: 'file_triggers', sql: fileTriggers },
 ];
 
 /** The schema version this code knows; a store at a higher version was written by a newer bgtasks. */

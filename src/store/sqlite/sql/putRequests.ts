@@ -24,7 +24,8 @@ ON CONFLICT (app_id, identifier) DO UPDATE SET
   requeue_on_exit = excluded.requeue_on_exit,
   put_back = excluded.put_back,
   data = excluded.data,
-  depends_on = excluded.depends_on`;
+  depends_on = excluded.depends_on,
+  triggers = excluded.triggers`;
 
 /**
  * Inserts each request, replacing the pending request with the same (appId, identifier), its

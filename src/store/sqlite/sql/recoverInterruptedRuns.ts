@@ -6,7 +6,8 @@ import { appExists } from './apps.js';
 import type { SqlContext } from './context.js';
 import { getRequest } from './listRequests.js';
 import { listActiveRuns } from './listRuns.js';
-import { insertRequest } from './putRequests.js';
+import { insertRequest, putRequests } from './putRequests.js';
+import { withChangesOf } from '../../../engine/triggers/fileTriggers.js';
 import { insertRuns } from './insertRuns.js';
 import { deleteLeases, listLeases } from './leases.js';
 import { getRun } from './listRuns.js';
@@ -40,6 +41,8 @@ export function recoverInterruptedRuns(ctx: SqlContext, at: number): RecoveryRes
     } else if (!appExists(ctx, run.appId)) {
       events.push({ ...about, type: 'interrupted', detail: { requeued: false, appRemoved: true } });
     } else if (pending !== undefined && pending.requestId !== run.requestId) {
+      const carried = withChangesOf(pending, run);  // the interrupted run's file changes are not lost
+      if (carried) putRequests(ctx, [carried]);
       events.push({ ...about, type: 'interrupted', detail: { requeued: false, supersededBy: pending.requestId } });
     } else {
       // A pending request with the run's own id means it was never taken off the queue: it is already

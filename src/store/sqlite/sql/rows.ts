@@ -4,6 +4,7 @@
  * row needs only its booleans and JSON fixed up to become a record.
  * @internal
  */
+import type { FileTriggers } from '../../../engine/triggers/fileTriggers.js';
 import type { AppRecord, ContinuedRunState, ContinuedSpec, HistoryEvent, Recurrence, RetryPolicy, TaskRequest, TaskRun } from '../../../engine/types.js';
 
 /** Record field to column, in table order. */
@@ -47,6 +48,8 @@ export const RUN_COLUMNS = {
   data: 'data',
   dependsOn: 'depends_on',
   result: 'result',
+  // Migration 9 appended this.
+  triggers: 'triggers',
 } as const satisfies Record<keyof TaskRun, string>;
 
 /** A field of {@link TaskRun}. */
@@ -71,6 +74,7 @@ export function runParam(field: RunField, value: unknown): unknown {
   if (RUN_BOOLEAN_FIELDS.has(field)) return value ? 1 : 0;
   if (field === 'placement') return value ?? 'device';
   if (field === 'requeueOnExit') return value === false ? 0 : 1;
+  if (field === 'triggers') return jsonParam(value ?? null);
   if (RUN_JSON_FIELDS.has(field)) return jsonParam(value);
   if (OPTIONAL_JSON_FIELDS.has(field)) return optionalJsonParam(value);
   return value;
@@ -117,6 +121,7 @@ export function runParams(run: TaskRun): unknown[] {
     optionalJsonParam(run.data),
     optionalJsonParam(run.dependsOn),
     optionalJsonParam(run.result),
+    jsonParam(run.triggers ?? null),
   ];
 }
 
@@ -173,6 +178,8 @@ const REQUEST_COLUMNS = {
   // Migration 8 appended these.
   data: 'data',
   dependsOn: 'depends_on',
+  // Migration 9 appended this.
+  triggers: 'triggers',
 } as const satisfies Record<Exclude<keyof TaskRequest, 'push'>, string>;
 
 const APP_COLUMNS = {
@@ -214,9 +221,9 @@ type Stored<T, Bools extends keyof T, Json extends keyof T = never> = {
   [K in keyof T]: K extends Bools ? number : K extends Json ? (null extends T[K] ? string | null : string) : T[K];
 };
 /** Rows as selected with the `*_SELECT` lists; the placement column always holds a value. */
-type WorkflowColumns = { data: string | null; dependsOn: string | null };
-type RunOwnColumns = 'placement' | 'requeueOnExit' | 'data' | 'dependsOn' | 'result';
-type RequestOwnColumns = 'placement' | 'requeueOnExit' | 'putBack' | 'data' | 'dependsOn';
+type WorkflowColumns = { data: string | null; dependsOn: string | null; triggers: string | null };
+type RunOwnColumns = 'placement' | 'requeueOnExit' | 'data' | 'dependsOn' | 'result' | 'triggers';
+type RequestOwnColumns = 'placement' | 'requeueOnExit' | 'putBack' | 'data' | 'dependsOn' | 'triggers';
 export type RunRow = Omit<Stored<TaskRun, RunBooleanField, JsonField>, RunOwnColumns> &
   WorkflowColumns & { placement: string; requeueOnExit: number; result: string | null };
 type RequestBooleanField = Exclude<RunBooleanField, 'forced' | 'background'>;
@@ -226,6 +233,11 @@ export type RequestRow = Omit<Stored<TaskRequest, RequestBooleanField, JsonField
     requeueOnExit: number;
     putBack: number;
   };
+
+/** The file triggers as records carry them: present only on a triggered request or run. */
+function triggersField(stored: string | null): { triggers?: FileTriggers } {
+  return stored === null ? {} : { triggers: JSON.parse(stored) as FileTriggers };
+}
 
 /** The placement field as records carry it: `'any'`, or absent for `'device'`. */
 function placementField(stored: string): { placement?: 'any' } {
@@ -241,12 +253,13 @@ function flagFields(requeueOnExit: number, putBack = 0): { requeueOnExit?: false
 
 /** A selected run row as the engine's {@link TaskRun}. */
 export function toRun(row: RunRow): TaskRun {
-  const { placement, requeueOnExit, data, dependsOn, result, ...rest } = row;
+  const { placement, requeueOnExit, data, dependsOn, result, triggers, ...rest } = row;
   return {
     ...rest,
     ...placementField(placement),
     ...flagFields(requeueOnExit),
     ...optionalJsonFields({ data, dependsOn, result }),
+    ...triggersField(triggers),
     requiresNetworkConnectivity: row.requiresNetworkConnectivity === 1,
     requiresExternalPower: row.requiresExternalPower === 1,
     requiresUnmeteredNetwork: row.requiresUnmeteredNetwork === 1,
@@ -260,12 +273,13 @@ export function toRun(row: RunRow): TaskRun {
 
 /** A selected request row as the engine's {@link TaskRequest}. */
 export function toRequest(row: RequestRow): TaskRequest {
-  const { placement, requeueOnExit, putBack, data, dependsOn, ...rest } = row;
+  const { placement, requeueOnExit, putBack, data, dependsOn, triggers, ...rest } = row;
   return {
     ...rest,
     ...placementField(placement),
     ...flagFields(requeueOnExit, putBack),
     ...optionalJsonFields({ data, dependsOn }),
+    ...triggersField(triggers),
     requiresNetworkConnectivity: row.requiresNetworkConnectivity === 1,
     requiresExternalPower: row.requiresExternalPower === 1,
     requiresUnmeteredNetwork: row.requiresUnmeteredNetwork === 1,
@@ -312,6 +326,7 @@ export function requestParams(request: TaskRequest): unknown[] {
     request.putBack === true ? 1 : 0,
     optionalJsonParam(request.data),
     optionalJsonParam(request.dependsOn),
+    jsonParam(request.triggers ?? null),
   ];
 }
 
