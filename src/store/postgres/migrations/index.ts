@@ -2,6 +2,7 @@ import { sql as initial } from './0001_initial.js';
 import { sql as requeueOnExitPutBack } from './0002_requeue_on_exit_put_back.js';
 import { sql as leases } from './0003_leases.js';
 import { sql as pruneIndexes } from './0004_prune_indexes.js';
+import { sql as submittedChildren } from './0007_submitted_children.js';
 
 /** One step of the PostgreSQL schema. `version` numbers start at 1 and have no gaps. */
 export interface Migration {
@@ -21,6 +22,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'requeue_on_exit_put_back', sql: requeueOnExitPutBack },
   { version: 3, name: 'leases', sql: leases },
   { version: 4, name: 'prune_indexes', sql: pruneIndexes },
+  // 5 and 6 are taken by work merged alongside; the integrator renumbers.
+  { version: 7, name: 'submitted_children', sql: submittedChildren },
 ];
 
 /** The schema version this code knows; a database at a higher version was written by a newer bgtasks. */

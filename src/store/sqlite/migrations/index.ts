@@ -5,6 +5,7 @@ import { sql as pushesNotifications } from './0004_pushes_notifications.js';
 import { sql as placement } from './0005_placement.js';
 import { sql as requeueOnExitPutBack } from './0006_requeue_on_exit_put_back.js';
 import { sql as leases } from './0007_leases.js';
+import { sql as submittedChildren } from './0010_submitted_children.js';
 
 /** One step of the SQLite schema. `version` numbers start at 1 and have no gaps. */
 export interface Migration {
@@ -26,6 +27,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'placement', sql: placement },
   { version: 6, name: 'requeue_on_exit_put_back', sql: requeueOnExitPutBack },
   { version: 7, name: 'leases', sql: leases },
+  // 8 and 9 are taken by work merged alongside; the integrator renumbers.
+  { version: 10, name: 'submitted_children', sql: submittedChildren },
 ];
 
 /** The schema version this code knows; a store at a higher version was written by a newer bgtasks. */
