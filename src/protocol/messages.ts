@@ -52,6 +52,11 @@ export const requestInputSchema = z.strictObject({
   placement: z.enum(['device', 'any']).optional(),
   /** Beyond Apple: `false` asks for at most once: a run whose process exits is not run again. Default true. */
   requeueOnExit: z.boolean().optional(),
+  /**
+   * The task whose handler submitted this request (the SDK sends it from inside a handler): a later run of
+   * the same parent request that submits the identifier again is taken as already done (src/engine/chains.ts).
+   */
+  parentTaskId: taskId.optional(),
   /** Required for (and only for) `continued` requests: what the person sees, and what to do when it cannot start now. */
   continued: z
     .strictObject({

@@ -11,6 +11,7 @@ import { createStderrLogger, safeLog, type Logger, type LogLevel } from './logge
 import { HandlerRegistry } from './registry.js';
 import { BGTaskRequest } from './requests.js';
 import { TaskRunner, type TaskHandler } from './taskRunner.js';
+import { currentTaskId } from './taskContext.js';
 import { PUSH_IDENTIFIER } from '../engine/push.js';
 import type { PushCounts } from './pushCounts.js';
 import type { RemoteNotificationHandler } from './push.js';
@@ -231,6 +232,8 @@ export class BGTaskScheduler {
     } catch (error) {
       return Promise.reject(asError(error));
     }
+    const parentTaskId = currentTaskId();
+    if (parentTaskId !== undefined) input = { ...input, parentTaskId };
     const continued = input.kind === 'continued' ? input.identifier : null;
     return new Promise<void>((resolve, reject) => this.#enqueue({ type: 'submit', input, resolve, reject })).then(() => {
       // Work the person started runs in this process: keep it alive until the task arrives (it may wait

@@ -19,6 +19,7 @@ import type { Store } from '../../src/store/store.js';
 import { schedulingContract } from './store.contract.scheduling.js';
 import { messagingContract } from './store.contract.messaging.js';
 import { pruningContract } from './store.contract.pruning.js';
+import { chainsContract } from './store.contract.chains.js';
 import { T0, app, request, run, storeContract, storeError } from './store.contract.js';
 
 let dir: string;
@@ -48,6 +49,7 @@ function contract(name: string, makeStore: () => Promise<Store>): void {
   schedulingContract(name, makeStore);
   messagingContract(name, makeStore);
   pruningContract(name, makeStore);
+  chainsContract(name, makeStore);
 }
 
 contract('SqliteStore on a file', () => openMigrated());
