@@ -233,6 +233,8 @@ export interface Welcome {
   readonly supportedResources: readonly string[];
   /** Continued processing tasks cancelled while the app was away (a force-quit), told once. */
   readonly cancelledWhileAway: readonly { identifier: string; reason: string; at: number }[];
+  /** The daemon takes `parentTaskId` in submissions (an older one refuses the unknown field): sent as `true`. */
+  readonly parentTaskId?: boolean;
 }
 
 export interface Reply {
@@ -409,6 +411,7 @@ export const daemonMessageSchema = z.discriminatedUnion('t', [
     rejected: z.array(z.object({ identifier: z.string(), reason: z.string(), message: z.string() })),
     supportedResources: z.array(z.string()).default([]),
     cancelledWhileAway: z.array(z.object({ identifier: z.string(), reason: z.string(), at: z.number() })).default([]),
+    parentTaskId: z.boolean().optional(),
   }),
   z.object({ t: z.literal('reply'), id: z.number(), ok: z.boolean(), data: z.unknown().optional(), error: wireErrorSchema.optional() }),
   z.object({

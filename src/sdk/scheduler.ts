@@ -43,6 +43,8 @@ export class BGTaskScheduler {
   readonly #handshakeTimeoutMs: number;
   readonly #clock: { now(): number };
   #supportedResources: string[] = [];
+  /** Whether the daemon takes `parentTaskId` in submissions (its welcome says so; an older one refuses it). */
+  #daemonTakesParents = false;
   /** Continued requests this process submitted whose task has not arrived yet. */
   readonly #awaitingContinued = new Set<string>();
   readonly #cancelledWhileAway: { identifier: string; reason: string; at: number }[] = [];
@@ -232,7 +234,8 @@ export class BGTaskScheduler {
     } catch (error) {
       return Promise.reject(asError(error));
     }
-    const parentTaskId = currentTaskId();
+    // From inside a handler, the request names its task: a re-run of the task will not repeat it.
+    const parentTaskId = this.#daemonTakesParents ? currentTaskId() : undefined;
     if (parentTaskId !== undefined) input = { ...input, parentTaskId };
     const continued = input.kind === 'continued' ? input.identifier : null;
     return new Promise<void>((resolve, reject) => this.#enqueue({ type: 'submit', input, resolve, reject })).then(() => {
@@ -445,6 +448,7 @@ export class BGTaskScheduler {
     // The daemon confirms background or user; a person's launch from a notification's action stays that.
     if (!(welcome.launchReason === 'user' && this.#launchReason === 'notificationAction')) this.#launchReason = welcome.launchReason;
     this.#supportedResources = [...(welcome.supportedResources ?? [])];
+    this.#daemonTakesParents = welcome.parentTaskId === true;
     this.#cancelledWhileAway.push(...(welcome.cancelledWhileAway ?? []));
     for (const cancelled of welcome.cancelledWhileAway ?? []) {
       this.#log('info', `continued task ${cancelled.identifier} was cancelled while the app was away (${cancelled.reason})`, { ...cancelled });
