@@ -20,7 +20,11 @@ export interface Lineage {
  * hold for the app (a run already over, another app's, made up) names no parent: the request is taken
  * as a plain submission, as from outside any handler.
  */
-export function parentsOf(runs: ActiveRuns, appId: string, inputs: readonly RequestInput[]): (SubmissionParent | undefined)[] {
+export function parentsOf(
+  runs: ActiveRuns,
+  appId: string,
+  inputs: readonly RequestInput[],
+): (SubmissionParent | undefined)[] {
   return inputs.map((input) => {
     if (input.parentTaskId === undefined) return undefined;
     const run = runs.get(input.parentTaskId)?.run;
@@ -29,11 +33,16 @@ export function parentsOf(runs: ActiveRuns, appId: string, inputs: readonly Requ
 }
 
 /** The frame's lineage, read from the store (one read per thousand parents); only for parents some input has. */
-export async function readLineage(store: Store, appId: string, parents: readonly (SubmissionParent | undefined)[]): Promise<Lineage> {
+export async function readLineage(
+  store: Store,
+  appId: string,
+  parents: readonly (SubmissionParent | undefined)[],
+): Promise<Lineage> {
   const requestIds = [...new Set(parents.flatMap((parent) => (parent ? [parent.requestId] : [])))];
   const records: ChildSubmission[] = [];
   for (let start = 0; start < requestIds.length; start += MAX_PARENTS_PER_READ) {
-    records.push(...(await store.listChildSubmissions(appId, requestIds.slice(start, start + MAX_PARENTS_PER_READ))));
+    const chunk = requestIds.slice(start, start + MAX_PARENTS_PER_READ);
+    records.push(...(await store.listChildSubmissions(appId, chunk)));
   }
   return { parents, records };
 }
@@ -45,7 +54,13 @@ export function repeatOf(lineage: Lineage | null, index: number, identifier: str
 }
 
 /** The record to write for input `index` once accepted, when it has a parent. */
-export function childRecord(lineage: Lineage | null, index: number, appId: string, identifier: string, at: number): ChildSubmission | undefined {
+export function childRecord(
+  lineage: Lineage | null,
+  index: number,
+  appId: string,
+  identifier: string,
+  at: number,
+): ChildSubmission | undefined {
   const parent = lineage?.parents[index];
   return parent ? { appId, parentRequestId: parent.requestId, identifier, parentTaskId: parent.taskId, at } : undefined;
 }

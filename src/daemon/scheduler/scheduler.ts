@@ -403,12 +403,16 @@ export class Scheduler implements Disposable {
       }
     }
     const now = this.#deps.clock.now();
-    const context = { queue: this.queue, periods: this.#periods, options: this.#deps.options, backgroundAppRefresh: this.#backgroundAppRefresh, newId: this.#newId, launchReason, lineage };
+    const context = {
+      queue: this.queue, periods: this.#periods, options: this.#deps.options,
+      backgroundAppRefresh: this.#backgroundAppRefresh, newId: this.#newId, launchReason, lineage,
+    };
     const admitted = admit(this.apps.get(appId), appId, inputs, context, now, (request) => this.startsNow(request, now));
     if (admitted.events.length === 0) return admitted.results;
     try {
       const children = admitted.children.length > 0 ? { putChildSubmissions: admitted.children } : {};
-      await this.#deps.writer.write({ putRequests: admitted.accepted.map((item) => item.request), events: admitted.events, ...children });
+      const putRequests = admitted.accepted.map((item) => item.request);
+      await this.#deps.writer.write({ putRequests, events: admitted.events, ...children });
     } catch (error) {
       admitted.undo();
       const fault = storeFault(error);

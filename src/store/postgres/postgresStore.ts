@@ -18,7 +18,10 @@ import type { ChildSubmission } from '../../engine/chains.js';
 import type { PushRecord } from '../../engine/push.js';
 import type { AppRecord, HistoryEvent, TaskRequest, TaskRun } from '../../engine/types.js';
 import { StoreError } from '../errors.js';
-import { batchList, validateBatch, validateEventFilter, validateChildSubmissionQuery, validateNotificationFilter, validatePushFilter, validateRunFilter } from '../schemas.js';
+import {
+  batchList, validateBatch, validateChildSubmissionQuery, validateEventFilter, validateNotificationFilter,
+  validatePushFilter, validateRunFilter,
+} from '../schemas.js';
 import type { ApplyOptions, EventFilter, HistorySize, NotificationFilter, PrunePolicy, PruneResult, PushFilter, PushStateCount, RecoveryResult, RunFilter, Store, StoreBatch } from '../store.js';
 import type { FleetStore } from '../fleet.js';
 import { toStoreError } from './errors.js';

@@ -14,7 +14,10 @@ import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AppRecord, HistoryEvent, TaskRequest, TaskRun } from '../../engine/types.js';
 import { StoreError } from '../errors.js';
-import { batchList, validateBatch, validateEventFilter, validateChildSubmissionQuery, validateNotificationFilter, validatePushFilter, validateRunFilter } from '../schemas.js';
+import {
+  batchList, validateBatch, validateChildSubmissionQuery, validateEventFilter, validateNotificationFilter,
+  validatePushFilter, validateRunFilter,
+} from '../schemas.js';
 import type { ApplyOptions, EventFilter, HistorySize, NotificationFilter, PrunePolicy, PruneResult, PushFilter, PushStateCount, RecoveryResult, RunFilter, Store, StoreBatch } from '../store.js';
 import { enableIncrementalVacuum, historyCounts, pruneHistory, reclaimSpace } from './sql/pruneHistory.js';
 import { toStoreError } from './errors.js';

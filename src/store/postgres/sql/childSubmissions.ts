@@ -25,7 +25,11 @@ export async function putChildSubmissions(ctx: PgContext, records: readonly Chil
   await ctx.run(PUT, [jsonRecords(records, 'putChildSubmissions', [])]);
 }
 
-export async function listChildSubmissions(ctx: PgContext, appId: string, parentRequestIds: readonly string[]): Promise<ChildSubmission[]> {
+export async function listChildSubmissions(
+  ctx: PgContext,
+  appId: string,
+  parentRequestIds: readonly string[],
+): Promise<ChildSubmission[]> {
   if (parentRequestIds.length === 0) return [];
   return ctx.rows<ChildSubmission>(LIST, [appId, parentRequestIds]);
 }

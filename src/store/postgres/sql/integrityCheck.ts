@@ -3,8 +3,10 @@ import type { PgContext } from './context.js';
 import { schemaVersion } from './migrate.js';
 
 /** The tables and indexes the latest migration leaves. */
-const TABLES = ['apps', 'requests', 'runs', 'events', 'settings', 'pushes', 'notifications', 'nodes', 'schema_migrations',
-  'submitted_children'];
+const TABLES = [
+  'apps', 'requests', 'runs', 'events', 'settings', 'pushes', 'notifications', 'nodes', 'schema_migrations',
+  'submitted_children',
+];
 const INDEXES = [
   'apps_pkey', 'requests_pkey', 'requests_request_id_key', 'requests_device_key', 'requests_pool_key', 'requests_pool_lease',
   'requests_pool_unclaimed', 'requests_pool_unclaimed_seq', 'runs_pkey', 'runs_task_id_key', 'runs_node_seq', 'runs_node_app_identifier', 'runs_active',

@@ -22,7 +22,11 @@ export function putChildSubmissions(ctx: SqlContext, records: readonly ChildSubm
   }
 }
 
-export function listChildSubmissions(ctx: SqlContext, appId: string, parentRequestIds: readonly string[]): ChildSubmission[] {
+export function listChildSubmissions(
+  ctx: SqlContext,
+  appId: string,
+  parentRequestIds: readonly string[],
+): ChildSubmission[] {
   if (parentRequestIds.length === 0) return [];
   return ctx.statement<ChildSubmission>(LIST).all(appId, JSON.stringify(parentRequestIds));
 }
