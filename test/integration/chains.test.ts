@@ -37,7 +37,8 @@ describe('a chain whose daemon is killed mid-step (real daemon, SQLite)', () => 
   const runs = (): RunRow[] => {
     const db = new Database(homePaths(home.home).storeFile, { readonly: true, fileMustExist: true });
     try {
-      return db.prepare<[string], RunRow>('SELECT identifier, task_id, request_id, started_at, outcome, reason FROM runs WHERE app_id = ? ORDER BY seq').all(APP_ID);
+      const columns = 'identifier, task_id, request_id, started_at, outcome, reason';
+      return db.prepare<[string], RunRow>(`SELECT ${columns} FROM runs WHERE app_id = ? ORDER BY seq`).all(APP_ID);
     } finally {
       db.close();
     }
@@ -53,7 +54,8 @@ describe('a chain whose daemon is killed mid-step (real daemon, SQLite)', () => 
     assert.equal((await home.cli('install', APP_DIR)).code, 0);
     const hold = join(home.probeDir, 'hold');
     writeFileSync(hold, '');
-    const started = await run(process.execPath, ['main.mjs', 'start'], { cwd: APP_DIR, env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir } });
+    const env = { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir };
+    const started = await run(process.execPath, ['main.mjs', 'start'], { cwd: APP_DIR, env });
     assert.equal(started.code, 0, started.stderr);
 
     // The worst moment: step 0 holds after submitting step 1; step 1 and step 2 have finished.
@@ -72,11 +74,12 @@ describe('a chain whose daemon is killed mid-step (real daemon, SQLite)', () => 
       return now.some((row) => row.identifier === step(0) && row.outcome === 'success') ? now : undefined;
     });
     // What the re-run submitted is written before its completion: the daemon has it by now.
-    await until('the re-run to have submitted step 1 again', () => (log().filter((line) => line.startsWith(`submitted ${step(1)} `)).length >= 2 ? true : undefined));
+    const submissionsOfStep1 = () => log().filter((line) => line.startsWith(`submitted ${step(1)} `)).length;
+    await until('the re-run to have submitted step 1 again', () => (submissionsOfStep1() >= 2 ? true : undefined));
 
     // Runs that began (one handed to the `start` process as it exited is put back unstarted: not a run).
     const ofStep = (n: number) => runs().filter((row) => row.identifier === step(n) && row.started_at !== null);
-    assert.deepEqual(ofStep(0).map((row) => row.outcome), ['interrupted', 'success'], 'step 0 was cut off, then ran again');
+    assert.deepEqual(ofStep(0).map((row) => row.outcome), ['interrupted', 'success'], 'step 0 was cut off, ran again');
     assert.equal(ofStep(0)[1]!.request_id, firstRun!.request_id, 'the recovered step 0 is the same request');
     assert.equal(ofStep(1).length, 1, 'step 1 ran once');
     assert.equal(ofStep(2).length, 1, 'step 2 ran once');

@@ -211,15 +211,19 @@ describe('fleet: three daemons on one PostgreSQL', () => {
     // Node 3 in the middle of chains: steps that have submitted their successor and still work.
     await until('node 3 to be running chain steps past their first', async () => {
       const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${SCHEMA}.runs WHERE node_id = 'node-3'
-        AND state = 'running' AND started_at IS NOT NULL AND identifier LIKE 'com.test.chaos.job.chain.%' AND identifier NOT LIKE '%.${LAST}.${LAST}'`);
+        AND state = 'running' AND started_at IS NOT NULL AND identifier LIKE 'com.test.chaos.job.chain.%'
+        AND identifier NOT LIKE '%.${LAST}.${LAST}'`);
       return Number(rows[0]!.n) >= 2 ? true : undefined;
     });
     await daemons[2]!.kill('SIGKILL');
-    const inHand = new Set((await runs()).filter((row) => row.node_id === 'node-3' && row.state !== 'finished' && isChain(row.identifier))
+    const inHand = new Set((await runs())
+      .filter((row) => row.node_id === 'node-3' && row.state !== 'finished' && isChain(row.identifier))
       .map((row) => row.identifier));
     assert.ok(inHand.size >= 1, 'the kill cut off chain steps');
 
-    const steps = Array.from({ length: CHAINS }, (_, chain) => Array.from({ length: LAST + 1 }, (_, n) => `com.test.chaos.job.chain.${chain}.${n}.${LAST}`)).flat();
+    const stepsOf = (chain: number) =>
+      Array.from({ length: LAST + 1 }, (_, n) => `com.test.chaos.job.chain.${chain}.${n}.${LAST}`);
+    const steps = Array.from({ length: CHAINS }, (_, chain) => stepsOf(chain)).flat();
     const chainRuns = async () => (await runs()).filter((row) => isChain(row.identifier));
     const unfinished = (rows: RunRow[]) => {
       const succeeded = new Set(rows.filter((row) => row.outcome === 'success').map((row) => row.identifier));
@@ -231,18 +235,26 @@ describe('fleet: three daemons on one PostgreSQL', () => {
     }, 120_000).catch(async (error: unknown) => {
       // What a stuck chain left: its runs, pending requests and events, for the failure's message.
       const missing = unfinished(await chainRuns()).slice(0, 5);
-      const { rows: pending } = await db.query(`SELECT identifier, node_id, lease_owner FROM ${SCHEMA}.requests WHERE identifier = ANY($1)`, [missing]);
-      const { rows: events } = await db.query(`SELECT node_id, identifier, type, reason, detail FROM ${SCHEMA}.events WHERE identifier = ANY($1) ORDER BY seq`, [missing]);
+      const { rows: pending } = await db.query(
+        `SELECT identifier, node_id, lease_owner FROM ${SCHEMA}.requests WHERE identifier = ANY($1)`, [missing]);
+      const { rows: events } = await db.query(
+        `SELECT node_id, identifier, type, reason, detail FROM ${SCHEMA}.events WHERE identifier = ANY($1)`,
+        [missing]);
       const rows = (await chainRuns()).filter((row) => missing.includes(row.identifier));
       throw new Error(`${String(error)}: ${JSON.stringify({ missing, rows, pending, events })}`);
     });
-    const runsOf = (identifier: string) => final.filter((row) => row.identifier === identifier && row.started_at !== null);
-    const succeededTwice = steps.filter((identifier) => runsOf(identifier).filter((row) => row.outcome === 'success').length !== 1);
+    const runsOf = (identifier: string) =>
+      final.filter((row) => row.identifier === identifier && row.started_at !== null);
+    const successes = (identifier: string) => runsOf(identifier).filter((row) => row.outcome === 'success').length;
+    const succeededTwice = steps.filter((identifier) => successes(identifier) !== 1);
     assert.deepEqual(succeededTwice, [], 'each step succeeded exactly once');
     const ranTwice = steps.filter((identifier) => runsOf(identifier).length > 1);
-    assert.deepEqual(ranTwice.filter((identifier) => !inHand.has(identifier)), [], 'only the steps in hand on the killed node ran twice: no successor was repeated');
-    const { rows: repeats } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${SCHEMA}.events WHERE reason = 'submittedByEarlierAttempt'`);
-    console.log(`fleet chains: ${JSON.stringify({ steps: steps.length, runs: final.length, inHand: inHand.size, ranTwice: ranTwice.length, repeatsTakenAsDone: Number(repeats[0]!.n) })}`);
+    const repeated = ranTwice.filter((identifier) => !inHand.has(identifier));
+    assert.deepEqual(repeated, [], 'only the steps in hand on the killed node ran twice: no successor was repeated');
+    const { rows: repeats } = await db.query<{ n: string }>(
+      `SELECT count(*) AS n FROM ${SCHEMA}.events WHERE reason = 'submittedByEarlierAttempt'`);
+    const summary = { steps: steps.length, runs: final.length, inHand: inHand.size, ranTwice: ranTwice.length };
+    console.log(`fleet chains: ${JSON.stringify({ ...summary, repeatsTakenAsDone: Number(repeats[0]!.n) })}`);
     await until("node 3's apps to end", async () => (processesOf(homes[2]!.home).length === 0 ? true : undefined));
   });
 });

@@ -23,7 +23,8 @@ const STEP = 'com.example.feeds.export.step';
 const REGISTERED = [PARENT, 'com.example.feeds.export.*'];
 
 function processing(identifier: string, extra: Partial<RequestInput> = {}): RequestInput {
-  return { identifier, kind: 'processing', earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false, ...NO_EXTRAS, ...extra };
+  const conditions = { earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false };
+  return { identifier, kind: 'processing', ...conditions, ...NO_EXTRAS, ...extra };
 }
 
 function storeFile(): string {
@@ -43,7 +44,7 @@ async function startDelivered(h: Harness, instance: FakeInstance, identifier: st
 }
 
 describe('a re-run parent does not repeat its successor (issue 17, item 3)', () => {
-  it('after a crash of the daemon while the parent ran: the successor that ran meanwhile is not run again', async () => {
+  it('after a crash of the daemon while the parent ran: the successor that ran meanwhile runs no more', async () => {
     const file = storeFile();
     const clock = new VirtualClock();
     let firstRun: string;
@@ -53,7 +54,8 @@ describe('a re-run parent does not repeat its successor (issue 17, item 3)', () 
       await h.scheduler.submit(APP.appId, [processing(PARENT)]);
       firstRun = await startDelivered(h, app, PARENT);
       // The handler submits its successor early, which runs to completion while the parent still works.
-      assert.deepEqual(await h.scheduler.submit(APP.appId, [processing(STEP, { parentTaskId: firstRun })]), [{ ok: true }]);
+      const submitted = await h.scheduler.submit(APP.appId, [processing(STEP, { parentTaskId: firstRun })]);
+      assert.deepEqual(submitted, [{ ok: true }]);
       const step = await startDelivered(h, app, STEP);
       h.scheduler.completed(app, [{ taskId: step, success: true, reason: null, error: null }]);
       await h.settle();
@@ -64,7 +66,7 @@ describe('a re-run parent does not repeat its successor (issue 17, item 3)', () 
     assert.notEqual(secondRun, firstRun);
     const [first, second] = [await h.store.getRun(firstRun), await h.store.getRun(secondRun)];
     assert.equal(first?.outcome, 'interrupted');
-    assert.equal(second?.requestId, first?.requestId, 'the recovered request keeps its id: the parent is the same request');
+    assert.equal(second?.requestId, first?.requestId, 'the recovered request keeps its id: the same parent');
 
     const results = await h.scheduler.submit(APP.appId, [processing(STEP, { parentTaskId: secondRun })]);
     assert.deepEqual(results, [{ ok: true }], 'the app sees its submission succeed');
@@ -72,15 +74,16 @@ describe('a re-run parent does not repeat its successor (issue 17, item 3)', () 
     assert.equal(h.scheduler.queue.get(APP.appId, STEP), undefined, 'nothing was put in line');
     assert.equal(app.delivered.filter((task) => task.identifier === STEP).length, 0);
     assert.equal((await h.store.listRuns({ appId: APP.appId, identifier: STEP })).length, 1, 'the successor ran once');
-    const [explained] = (await h.store.listEvents({ appId: APP.appId, identifier: STEP })).filter((event) => event.reason === SUBMITTED_BY_EARLIER_ATTEMPT);
+    const events = await h.store.listEvents({ appId: APP.appId, identifier: STEP });
+    const [explained] = events.filter((event) => event.reason === SUBMITTED_BY_EARLIER_ATTEMPT);
     assert.equal(explained?.type, 'submitted');
     assert.equal(explained?.detail?.['earlierTaskId'], firstRun);
     assert.match(String(explained?.detail?.['message']), /already submitted by an earlier attempt of its parent/);
     const why = await h.scheduler.why(APP.appId, STEP);
-    assert.ok(why.history.some((event) => event.reason === SUBMITTED_BY_EARLIER_ATTEMPT), '`why` shows it in the history');
+    assert.ok(why.history.some((event) => event.reason === SUBMITTED_BY_EARLIER_ATTEMPT), '`why` shows it');
   });
 
-  it('after the process died with the parent: the re-run in a new process does not submit the successor again', async () => {
+  it('after the process died with the parent: its re-run in a new process does not submit it again', async () => {
     await using h = await createHarness({ conditions: { power: 'battery' } }); // the successor waits for power
     const tool = h.connect(REGISTERED);
     await h.scheduler.submit(APP.appId, [processing(PARENT)]);
@@ -95,19 +98,22 @@ describe('a re-run parent does not repeat its successor (issue 17, item 3)', () 
     assert.ok(pendingBefore, 'the first run\'s successor is pending');
     await h.scheduler.submit(APP.appId, [processing(STEP, { parentTaskId: secondRun })]);
     await h.settle();
-    assert.equal(h.scheduler.queue.get(APP.appId, STEP)?.request.requestId, pendingBefore.requestId, 'not replaced either');
+    const pendingAfter = h.scheduler.queue.get(APP.appId, STEP)?.request;
+    assert.equal(pendingAfter?.requestId, pendingBefore.requestId, 'not replaced either');
   });
 
-  it('keeps today\'s rules otherwise: the same run replaces, a new request submits, an unknown task names no parent', async () => {
+  it('keeps today\'s rules otherwise: the same run replaces; an unknown task names no parent', async () => {
     await using h = await createHarness({ conditions: { power: 'battery' } }); // the successor waits for power
     const app = h.connect(REGISTERED);
     await h.scheduler.submit(APP.appId, [processing(PARENT)]);
     const run = await startDelivered(h, app, PARENT);
     const later = h.clock.now() + 60_000;
     await h.scheduler.submit(APP.appId, [processing(STEP, { parentTaskId: run, requiresExternalPower: true })]);
-    await h.scheduler.submit(APP.appId, [processing(STEP, { parentTaskId: run, requiresExternalPower: true, earliestBeginAt: later })]);
+    const again = processing(STEP, { parentTaskId: run, requiresExternalPower: true, earliestBeginAt: later });
+    await h.scheduler.submit(APP.appId, [again]);
     await h.settle();
-    assert.equal(h.scheduler.queue.get(APP.appId, STEP)?.request.earliestBeginAt, later, 'resubmitting in the same run replaces');
+    const pending = h.scheduler.queue.get(APP.appId, STEP)?.request;
+    assert.equal(pending?.earliestBeginAt, later, 'resubmitting in the same run replaces');
     const events = await h.store.listEvents({ appId: APP.appId, identifier: STEP });
     const submissions = events.filter((event) => event.type === 'submitted' || event.type === 'replaced');
     assert.deepEqual(submissions.map((event) => event.type).sort(), ['replaced', 'submitted']);
@@ -116,7 +122,8 @@ describe('a re-run parent does not repeat its successor (issue 17, item 3)', () 
 
     // A task id the daemon does not hold for the app: a plain submission, with no record.
     const other = 'com.example.feeds.export.other';
-    assert.deepEqual(await h.scheduler.submit(APP.appId, [processing(other, { parentTaskId: 'no-such-task' })]), [{ ok: true }]);
+    const unknown = await h.scheduler.submit(APP.appId, [processing(other, { parentTaskId: 'no-such-task' })]);
+    assert.deepEqual(unknown, [{ ok: true }]);
     await h.settle();
     assert.ok(h.scheduler.queue.get(APP.appId, other) || app.delivered.some((task) => task.identifier === other));
     assert.equal((await h.store.listChildSubmissions(APP.appId, ['no-such-task'])).length, 0);
@@ -124,7 +131,11 @@ describe('a re-run parent does not repeat its successor (issue 17, item 3)', () 
 });
 
 describe('submissions from a handler name their task (SDK)', () => {
-  const manifest = { appId: 'com.example.chain', permittedIdentifiers: ['com.example.chain.*'], backgroundModes: ['processing'] as 'processing'[] };
+  const manifest = {
+    appId: 'com.example.chain',
+    permittedIdentifiers: ['com.example.chain.*'],
+    backgroundModes: ['processing'] as 'processing'[],
+  };
   const step = (n: number) => `com.example.chain.step${n}`;
 
   it('sends the task of the handler that submits (after awaits too), and nothing from outside a handler', async () => {

@@ -217,7 +217,8 @@ describe('PostgresStore schema', () => {
       for (const store of stores) assert.equal(await store.schemaVersion(), LATEST_SCHEMA_VERSION);
       const { rows } = await admin.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
       // One row per migration, each once (versions taken by branches merged alongside may leave gaps).
-      assert.deepEqual(rows.map((row: { version: number }) => row.version), MIGRATIONS.map((migration) => migration.version));
+      const versions = rows.map((row: { version: number }) => row.version);
+      assert.deepEqual(versions, MIGRATIONS.map((migration) => migration.version));
       assert.equal(await stores[0]!.integrityCheck(), 'ok');
     } finally {
       for (const store of stores) await store.close();

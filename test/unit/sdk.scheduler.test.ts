@@ -397,7 +397,8 @@ describe('BGTaskScheduler task delivery', () => {
     daemon.deliver({ taskId: 't7', identifier: 'com.example.refresh' });
     await ticks(12);
     const inputs = daemon.frames('submit').flatMap((frame) => frame.requests);
-    assert.deepEqual(inputs.map((input) => [input.identifier, input.parentTaskId]), [['com.example.other', undefined], ['com.example.cleanup', 't7']]);
+    const parents = inputs.map((input) => [input.identifier, input.parentTaskId]);
+    assert.deepEqual(parents, [['com.example.other', undefined], ['com.example.cleanup', 't7']]);
   });
 
   it('does not name the task to a daemon that has not said it takes it (an older one refuses the field)', async () => {

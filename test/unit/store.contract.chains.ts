@@ -15,7 +15,9 @@ const FEEDS = 'com.example.feeds';
 const STEP = `${FEEDS}.export.step`;
 
 export function child(overrides: Partial<ChildSubmission> = {}): ChildSubmission {
-  return { appId: FEEDS, parentRequestId: 'parent-req', identifier: STEP, parentTaskId: 'run-1', at: T0 + 1_000, ...overrides };
+  return {
+    appId: FEEDS, parentRequestId: 'parent-req', identifier: STEP, parentTaskId: 'run-1', at: T0 + 1_000, ...overrides,
+  };
 }
 
 export function chainsContract(name: string, makeStore: () => Promise<Store>): void {
@@ -23,7 +25,8 @@ export function chainsContract(name: string, makeStore: () => Promise<Store>): v
     let store: Store;
     beforeEach(async () => {
       store = await makeStore();
-      await store.apply({ putApps: [app(), app({ appId: 'com.example.other', permittedIdentifiers: ['com.example.other.*'] })] });
+      const other = app({ appId: 'com.example.other', permittedIdentifiers: ['com.example.other.*'] });
+      await store.apply({ putApps: [app(), other] });
     });
     afterEach(async () => {
       await store.close();
@@ -52,15 +55,19 @@ export function chainsContract(name: string, makeStore: () => Promise<Store>): v
       const records = await store.listChildSubmissions(FEEDS, ['parent-req']);
       assert.deepEqual(records, [child()]);
       assert.deepEqual(earlierAttempt({ requestId: 'parent-req', taskId: 'run-2' }, STEP, records), child());
-      assert.equal(earlierAttempt({ requestId: 'parent-req', taskId: 'run-1' }, STEP, records), undefined, 'the same run replaces');
-      assert.equal(earlierAttempt({ requestId: 'next-period-req', taskId: 'run-3' }, STEP, records), undefined, 'another request');
+      const sameRun = earlierAttempt({ requestId: 'parent-req', taskId: 'run-1' }, STEP, records);
+      assert.equal(sameRun, undefined, 'the same run replaces');
+      const anotherRequest = earlierAttempt({ requestId: 'next-period-req', taskId: 'run-3' }, STEP, records);
+      assert.equal(anotherRequest, undefined, 'another request (a retry, the next period) submits anew');
     });
 
     it('writes nothing of a batch that fails: the record and its request commit together', async () => {
       const bad = request({ requestId: 'succ-1', identifier: STEP, kind: 'processing', attempt: 0 });
-      await assert.rejects(store.apply({ putRequests: [bad], putChildSubmissions: [child()] }), storeError('storeInvalid', 'attempt'));
+      const both = store.apply({ putRequests: [bad], putChildSubmissions: [child()] });
+      await assert.rejects(both, storeError('storeInvalid', 'attempt'));
       assert.deepEqual(await store.listChildSubmissions(FEEDS, ['parent-req']), []);
-      await assert.rejects(store.apply({ putChildSubmissions: [child({ parentTaskId: '' })] }), storeError('storeInvalid', 'parentTaskId'));
+      const noTask = store.apply({ putChildSubmissions: [child({ parentTaskId: '' })] });
+      await assert.rejects(noTask, storeError('storeInvalid', 'parentTaskId'));
       await assert.rejects(store.listChildSubmissions('', ['parent-req']), storeError('storeInvalid', 'appId'));
       await assert.rejects(store.listChildSubmissions(FEEDS, [''] as string[]), storeError('storeInvalid'));
     });
