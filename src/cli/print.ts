@@ -116,6 +116,12 @@ function appState(usage: Usage): string {
   return 'ok';
 }
 
+/** A submission that changed nothing says why (e.g. "already submitted by an earlier attempt of its parent"). */
+function submissionNote(event: Row): string {
+  const message = (event.detail as { message?: unknown } | null | undefined)?.message;
+  return event.type === 'submitted' && event.reason && typeof message === 'string' ? `: ${message}` : '';
+}
+
 function renderWhy(explanation: Row & { verdicts?: Row[]; history?: Row[]; waitingFor?: string[]; storeFault?: Row | null }): string {
   const lines = [String(explanation.summary)];
   if (explanation.storeFault) {
@@ -138,7 +144,10 @@ function renderWhy(explanation: Row & { verdicts?: Row[]; history?: Row[]; waiti
   const history = explanation.history ?? [];
   if (history.length > 0) {
     lines.push('  history (newest first):');
-    for (const event of history.slice(0, 15)) lines.push(`    ${time(event.at)}  ${String(event.type).padEnd(15)} ${String(event.reason ?? '')}`.trimEnd());
+    for (const event of history.slice(0, 15)) {
+      const line = `    ${time(event.at)}  ${String(event.type).padEnd(15)} ${String(event.reason ?? '')}`.trimEnd();
+      lines.push(line + submissionNote(event));
+    }
   }
   return lines.join('\n');
 }

@@ -234,8 +234,9 @@ export class BGTaskScheduler {
     } catch (error) {
       return Promise.reject(asError(error));
     }
-    // From inside a handler, the request names its task: a re-run of the task will not repeat it.
-    const parentTaskId = this.#daemonTakesParents ? currentTaskId() : undefined;
+    // From inside a handler, the request names its task, so a re-run of the task does not repeat it (sent
+    // only to a daemon that takes it: the welcome that says so may come after this call).
+    const parentTaskId = currentTaskId();
     if (parentTaskId !== undefined) input = { ...input, parentTaskId };
     const continued = input.kind === 'continued' ? input.identifier : null;
     return new Promise<void>((resolve, reject) => this.#enqueue({ type: 'submit', input, resolve, reject })).then(() => {
@@ -379,7 +380,7 @@ export class BGTaskScheduler {
     const { started, progress, completed } = this.#runner.takeOutgoing();
     for (let i = 0; i < started.length; i += 10_000) link.send({ t: 'started', taskIds: started.slice(i, i + 10_000) });
     for (let i = 0; i < progress.length; i += 10_000) link.send({ t: 'progress', updates: progress.slice(i, i + 10_000) });
-    this.#calls.sendQueued((frame) => link.send(frame));
+    this.#calls.sendQueued((frame) => link.send(frame), { daemonTakesParents: this.#daemonTakesParents });
     for (let i = 0; i < completed.length; i += 10_000) link.send({ t: 'completed', completions: completed.slice(i, i + 10_000) });
     for (const frame of this.#system.takeAcknowledged()) link.send(frame);
     this.#updateRef();

@@ -401,6 +401,16 @@ describe('BGTaskScheduler task delivery', () => {
     assert.deepEqual(parents, [['com.example.other', undefined], ['com.example.cleanup', 't7']]);
   });
 
+  it('names the task of a handler that runs before the welcome is handled (tasks right behind it)', async () => {
+    const { daemon, scheduler } = setup({ tasksWithWelcome: [{ taskId: 't1', identifier: 'com.example.refresh' }] });
+    scheduler.register('com.example.refresh', async () => {
+      await scheduler.submit(new BGProcessingTaskRequest('com.example.cleanup'));
+    });
+    await ticks(12);
+    const [input] = daemon.frames('submit').flatMap((frame) => frame.requests);
+    assert.equal(input?.parentTaskId, 't1');
+  });
+
   it('does not name the task to a daemon that has not said it takes it (an older one refuses the field)', async () => {
     const { daemon, scheduler } = setup({ takesParents: false });
     scheduler.register('com.example.refresh', async () => {
