@@ -114,7 +114,8 @@ function describe(event: Record<string, unknown>, identifiers: ReadonlyMap<strin
     case 'run':
       return `dispatched ${who}`;
     case 'event':
-      if (event.type === 'submitted' || event.type === 'replaced') return null; // shown from the request itself
+      // Shown from the request itself; a submission taken as already done has no request, so it shows.
+      if ((event.type === 'submitted' || event.type === 'replaced') && event.reason === null) return null;
       if (event.type === 'deferred') {
         const detail = (event.detail ?? {}) as { message?: unknown };
         return `waits      ${who}: ${String(detail.message ?? '')} [${String(event.reason)}]`;

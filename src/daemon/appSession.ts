@@ -144,7 +144,10 @@ export class AppSession {
     if (hello.blocks) this.#instance.takesBlocks();
     const supportedResources = [...this.#scheduler.supportedResources];
     const cancelledWhileAway = this.#scheduler.takeCancelledWhileAway(hello.appId);
-    this.#transport.send({ t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: this.#daemonVersion, launchReason, accepted, rejected, supportedResources, cancelledWhileAway });
+    this.#transport.send({
+      t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: this.#daemonVersion, launchReason, accepted, rejected,
+      supportedResources, cancelledWhileAway, parentTaskId: true,
+    });
     for (const rejection of rejected) this.#log.warn(`registration rejected: ${rejection.message}`, { appId: hello.appId });
     this.#scheduler.attach(this.#instance);
     return true;

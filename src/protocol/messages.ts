@@ -68,6 +68,11 @@ export const requestInputSchema = z.strictObject({
   placement: z.enum(['device', 'any']).optional(),
   /** Beyond Apple: `false` asks for at most once: a run whose process exits is not run again. Default true. */
   requeueOnExit: z.boolean().optional(),
+  /**
+   * The task whose handler submitted this request (the SDK sends it from inside a handler): a later run of
+   * the same parent request that submits the identifier again is taken as already done (src/engine/chains.ts).
+   */
+  parentTaskId: taskId.optional(),
   /** Required for (and only for) `continued` requests: what the person sees, and what to do when it cannot start now. */
   continued: z
     .strictObject({
@@ -258,6 +263,8 @@ export interface Welcome {
   readonly supportedResources: readonly string[];
   /** Continued processing tasks cancelled while the app was away (a force-quit), told once. */
   readonly cancelledWhileAway: readonly { identifier: string; reason: string; at: number }[];
+  /** The daemon takes `parentTaskId` in submissions (an older one refuses the unknown field): sent as `true`. */
+  readonly parentTaskId?: boolean;
 }
 
 export interface Reply {
@@ -453,6 +460,7 @@ export const daemonMessageSchema = z.discriminatedUnion('t', [
     rejected: z.array(z.object({ identifier: z.string(), reason: z.string(), message: z.string() })),
     supportedResources: z.array(z.string()).default([]),
     cancelledWhileAway: z.array(z.object({ identifier: z.string(), reason: z.string(), at: z.number() })).default([]),
+    parentTaskId: z.boolean().optional(),
   }),
   z.object({ t: z.literal('reply'), id: z.number(), ok: z.boolean(), data: z.unknown().optional(), error: wireErrorSchema.optional() }),
   z.object({

@@ -29,6 +29,12 @@ function malformed(what: string, detail: string): BGTaskSchedulerError {
   return new BGTaskSchedulerError('unavailable', `the daemon sent a malformed reply to ${what}: ${detail}`);
 }
 
+function withoutParent(input: RequestInput): RequestInput {
+  if (input.parentTaskId === undefined) return input;
+  const { parentTaskId: _parent, ...rest } = input;
+  return rest;
+}
+
 function rejectAll(ops: readonly Op[], error: Error): void {
   for (const op of ops) op.reject(error);
 }
@@ -51,8 +57,11 @@ export class Calls {
     this.#queued.push(op);
   }
 
-  /** Sends every queued operation through `send`, in call order, and keeps each frame in flight. */
-  sendQueued(send: (frame: AppMessage) => void): void {
+  /**
+   * Sends every queued operation through `send`, in call order, and keeps each frame in flight. A
+   * submission's `parentTaskId` goes only to a daemon that said it takes it (`daemonTakesParents`).
+   */
+  sendQueued(send: (frame: AppMessage) => void, { daemonTakesParents = false } = {}): void {
     const ops = this.#queued;
     this.#queued = [];
     let index = 0;
@@ -65,7 +74,7 @@ export class Calls {
       index = end;
       const id = this.#nextId++;
       this.#inFlight.set(id, { type: first.type, ops: group });
-      send(this.#frame(id, first.type, group));
+      send(this.#frame(id, first.type, group, daemonTakesParents));
     }
   }
 
@@ -129,9 +138,10 @@ export class Calls {
     this.failQueued(error);
   }
 
-  #frame(id: number, type: Op['type'], ops: readonly Op[]): AppMessage {
+  #frame(id: number, type: Op['type'], ops: readonly Op[], daemonTakesParents: boolean): AppMessage {
     if (type === 'submit') {
-      return { t: 'submit', id, requests: ops.map((op) => (op as Extract<Op, { type: 'submit' }>).input) };
+      const inputs = ops.map((op) => (op as Extract<Op, { type: 'submit' }>).input);
+      return { t: 'submit', id, requests: daemonTakesParents ? inputs : inputs.map(withoutParent) };
     }
     if (type === 'cancel') {
       const lists = ops.map((op) => (op as Extract<Op, { type: 'cancel' }>).identifiers);

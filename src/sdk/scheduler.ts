@@ -11,6 +11,7 @@ import { createStderrLogger, safeLog, type Logger, type LogLevel } from './logge
 import { HandlerRegistry } from './registry.js';
 import { BGTaskRequest } from './requests.js';
 import { TaskRunner, type TaskHandler } from './taskRunner.js';
+import { currentTaskId } from './taskContext.js';
 import { PUSH_IDENTIFIER } from '../engine/push.js';
 import type { PushCounts } from './pushCounts.js';
 import type { RemoteNotificationHandler } from './push.js';
@@ -49,6 +50,8 @@ export class BGTaskScheduler {
   readonly #handshakeTimeoutMs: number;
   readonly #clock: { now(): number };
   #supportedResources: string[] = [];
+  /** Whether the daemon takes `parentTaskId` in submissions (its welcome says so; an older one refuses it). */
+  #daemonTakesParents = false;
   /** Continued requests this process submitted whose task has not arrived yet. */
   readonly #awaitingContinued = new Set<string>();
   readonly #cancelledWhileAway: { identifier: string; reason: string; at: number }[] = [];
@@ -250,6 +253,10 @@ export class BGTaskScheduler {
     } catch (error) {
       return Promise.reject(asError(error));
     }
+    // From inside a handler, the request names its task, so a re-run of the task does not repeat it (sent
+    // only to a daemon that takes it: the welcome that says so may come after this call).
+    const parentTaskId = currentTaskId();
+    if (parentTaskId !== undefined) input = { ...input, parentTaskId };
     const continued = input.kind === 'continued' ? input.identifier : null;
     return new Promise<void>((resolve, reject) => this.#enqueue({ type: 'submit', input, resolve, reject })).then(() => {
       // Work the person started runs in this process: keep it alive until the task arrives (it may wait
@@ -392,7 +399,7 @@ export class BGTaskScheduler {
     const { started, progress, completed } = this.#runner.takeOutgoing();
     for (let i = 0; i < started.length; i += 10_000) link.send({ t: 'started', taskIds: started.slice(i, i + 10_000) });
     for (let i = 0; i < progress.length; i += 10_000) link.send({ t: 'progress', updates: progress.slice(i, i + 10_000) });
-    this.#calls.sendQueued((frame) => link.send(frame));
+    this.#calls.sendQueued((frame) => link.send(frame), { daemonTakesParents: this.#daemonTakesParents });
     for (let i = 0; i < completed.length; i += 10_000) link.send({ t: 'completed', completions: completed.slice(i, i + 10_000) });
     for (const frame of this.#system.takeAcknowledged()) link.send(frame);
     this.#updateRef();
@@ -461,6 +468,7 @@ export class BGTaskScheduler {
     // The daemon confirms background or user; a person's launch from a notification's action stays that.
     if (!(welcome.launchReason === 'user' && this.#launchReason === 'notificationAction')) this.#launchReason = welcome.launchReason;
     this.#supportedResources = [...(welcome.supportedResources ?? [])];
+    this.#daemonTakesParents = welcome.parentTaskId === true;
     this.#cancelledWhileAway.push(...(welcome.cancelledWhileAway ?? []));
     for (const cancelled of welcome.cancelledWhileAway ?? []) {
       this.#log('info', `continued task ${cancelled.identifier} was cancelled while the app was away (${cancelled.reason})`, { ...cancelled });

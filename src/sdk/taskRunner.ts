@@ -3,6 +3,7 @@ import { NOT_STARTED, type BlockMessage, type BlockTask, type Completion, type P
 type ProgressUpdateInput = Omit<ProgressUpdate, 'taskId'>;
 import { describeThrown } from './errors.js';
 import { safeLog, type Logger } from './logger.js';
+import { runAsTask } from './taskContext.js';
 import { BGTaskExpiredError, createTask, type BGTask } from './tasks.js';
 import { payloadProblem } from '../protocol/payload.js';
 import { isFetchResult, toRemoteNotification, type BackgroundFetchResult, type RemoteNotificationHandler } from './push.js';
@@ -259,7 +260,8 @@ export class TaskRunner {
     this.#log('debug', `running task ${identifier}`, { taskId, identifier, kind });
     let result: unknown;
     try {
-      result = handler(task);
+      // Under the task's id, so what the handler submits names it as its parent (sdk/taskContext.ts).
+      result = runAsTask(taskId, () => handler(task));
     } catch (error) {
       this.#handlerFailed(running, error);
       return;

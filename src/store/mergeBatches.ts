@@ -27,6 +27,7 @@ const PARTS = {
   updateNotifications: ['notifications'],
   putLeases: ['leases'],
   deleteLeases: ['leases'],
+  putChildSubmissions: ['submitted_children'],
 } as const satisfies Record<keyof StoreBatch, readonly string[]>;
 
 type Part = keyof typeof PARTS;

@@ -7,6 +7,7 @@
  */
 import { TRIGGER_LIMITS } from '../engine/triggers/fileTriggers.js';
 import { z } from 'zod';
+import type { ChildSubmission } from '../engine/chains.js';
 import type {
   AppRecord,
   HistoryEventInput,
@@ -263,6 +264,15 @@ export const taskLeaseSchema = z.strictObject({
     .min(1),
 });
 
+/** A request submitted from inside a handler, with its parent (src/engine/chains.ts). */
+export const childSubmissionSchema = z.strictObject({
+  appId: name,
+  parentRequestId: name,
+  identifier: name,
+  parentTaskId: name,
+  at: time,
+});
+
 /** A `RequestRef` for `deleteRequests`; strict, because a misspelt `requestId` would widen the delete. */
 export const requestRefSchema = z.strictObject({
   appId: name,
@@ -301,6 +311,7 @@ const _shapesMatch: [
   z.ZodType<TaskRun>,
   z.ZodType<TaskRunUpdate>,
   z.ZodType<HistoryEventInput>,
+  z.ZodType<ChildSubmission>,
 ] = [
   recurrenceSchema,
   retryPolicySchema,
@@ -309,6 +320,7 @@ const _shapesMatch: [
   taskRunSchema,
   taskRunUpdateSchema,
   historyEventInputSchema,
+  childSubmissionSchema,
 ];
 void _shapesMatch;
 
@@ -327,6 +339,7 @@ const BATCH_PARTS = [
   'updateNotifications',
   'putLeases',
   'deleteLeases',
+  'putChildSubmissions',
 ] as const;
 const _batchPartsListed: Exclude<keyof StoreBatch, (typeof BATCH_PARTS)[number]> extends never ? true : never = true;
 void _batchPartsListed;
@@ -407,6 +420,7 @@ function checkBatch(batch: StoreBatch, prefix: string): void {
     }
     batch.deleteLeases.forEach((leaseId, i) => check(name, leaseId, `${prefix}deleteLeases[${i}]`, 'leaseId'));
   }
+  checkRows(childSubmissionSchema, batch.putChildSubmissions, 'putChildSubmissions', prefix);
 }
 
 /** What `Store.apply` takes, as a list: one batch is a list of one. */
@@ -443,6 +457,18 @@ export function validatePushFilter(filter: PushFilter): void {
 /** Checks a {@link NotificationFilter}; throws `storeInvalid` naming the field. */
 export function validateNotificationFilter(filter: NotificationFilter): void {
   check(notificationFilterSchema, filter, 'filter', 'filter');
+}
+
+/** The parents one read of child submissions may name (the daemon asks for the runs of one submit frame). */
+export const MAX_PARENTS_PER_READ = 1_000;
+const childSubmissionQuerySchema = z.strictObject({
+  appId: name,
+  parentRequestIds: z.array(name).max(MAX_PARENTS_PER_READ),
+});
+
+/** Checks the arguments of `listChildSubmissions`; throws `storeInvalid` naming the field. */
+export function validateChildSubmissionQuery(appId: string, parentRequestIds: readonly string[]): void {
+  check(childSubmissionQuerySchema, { appId, parentRequestIds }, 'listChildSubmissions', 'parentRequestIds');
 }
 
 /** Checks an {@link EventFilter}; throws `storeInvalid` naming the field. */

@@ -1,3 +1,4 @@
+import type { ChildSubmission } from '../engine/chains.js';
 import type { NotificationRecord, NotificationUpdate } from '../engine/notifications.js';
 import type { PushRecord, PushUpdate } from '../engine/push.js';
 import type { NotificationFilter, PushFilter, PushStateCount } from './messagingSchemas.js';
@@ -45,9 +46,14 @@ export interface StoreBatch {
   readonly putLeases?: readonly TaskLease[];
   /** Leases whose runs have all finished (or gone back to pending), by `leaseId`. */
   readonly deleteLeases?: readonly string[];
+  /**
+   * Requests submitted from inside a handler, with their parent (see src/engine/chains.ts). The first
+   * record of an (appId, parentRequestId, identifier) stands: a later one for the same key is ignored.
+   */
+  readonly putChildSubmissions?: readonly ChildSubmission[];
 }
 
-export type { NotificationFilter, PushFilter, PushStateCount };
+export type { ChildSubmission, NotificationFilter, PushFilter, PushStateCount };
 
 export interface RequestRef {
   readonly appId: string;
@@ -88,11 +94,14 @@ export interface EventFilter {
 }
 
 /**
- * What history to drop (see {@link Store.pruneHistory}). Only finished runs and events go: pending
- * requests, active runs, pushes and notifications are never pruned here.
+ * What history to drop (see {@link Store.pruneHistory}). Only finished runs, events and the records of
+ * child submissions go: pending requests, active runs, pushes and notifications are never pruned here.
  */
 export interface PrunePolicy {
-  /** Finished runs that completed before this wall-clock ms, and events from before it, go. */
+  /**
+   * Finished runs that completed before this wall-clock ms, and events from before it, go; so do the
+   * records of child submissions made before it, unless their parent request is pending again.
+   */
   readonly before: number;
   /** Of each app, the newest this many finished runs are kept, and {@link EVENTS_PER_RUN} times as many events. */
   readonly keepRunsPerApp: number;
@@ -176,6 +185,11 @@ export interface Store extends AsyncDisposable {
   /** Notifications matching the filter, newest first. */
   listNotifications(filter?: NotificationFilter): Promise<NotificationRecord[]>;
   getNotification(notificationId: string): Promise<NotificationRecord | undefined>;
+  /**
+   * The app's recorded child submissions of these parent requests (see src/engine/chains.ts). In a
+   * fleet they are shared by every node: a parent re-run on another node finds its first run's records.
+   */
+  listChildSubmissions(appId: string, parentRequestIds: readonly string[]): Promise<ChildSubmission[]>;
 
   /**
    * Called once at start-up, before anything else writes: every run that was active when the store was

@@ -195,4 +195,78 @@ describe('fleet: three daemons on one PostgreSQL', () => {
     const { rows } = await db.query(`SELECT task_id FROM ${SCHEMA}.runs WHERE node_id = 'node-3' AND state <> 'finished'`);
     assert.deepEqual(rows, [], 'nothing of node 3 is left running');
   });
+
+  // Issue 17 item 3, for chains: each step submits its successor first thing, then works. A step cut
+  // off on the killed node runs again elsewhere and submits its successor again; that successor may
+  // have run already (or be running). The re-run's submission is taken as already done, so only the
+  // steps in hand on the killed node run twice, never their successors.
+  it('chains of self-resubmitting tasks: a node killed mid-chain repeats only the steps it had in hand', async () => {
+    const CHAINS = 30;
+    const LAST = 5; // steps 0..5
+    const isChain = (identifier: string) => identifier.startsWith('com.test.chaos.job.chain.');
+    const started = await run(process.execPath, ['main.mjs', 'chains', String(CHAINS), String(LAST)], {
+      cwd: CHAOS_APP_DIR, env: { BGTASKS_HOME: homes[0]!.home, PROBE_DIR: homes[0]!.probeDir, CHAOS_PLACEMENT: 'any' },
+    });
+    assert.equal(started.code, 0, started.stderr);
+    // The worst moment: node 3 runs steps that have submitted their successor (acknowledged) and still work.
+    const submittedOnNode3 = (): Set<string> => {
+      const file = join(homes[2]!.probeDir, 'tasks.log');
+      const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n') : [];
+      const submissions = lines.filter((line) => line.startsWith('submitted com.test.chaos.job.chain.'));
+      return new Set(submissions.map((line) => line.split(' ')[2]!)); // the task that submitted
+    };
+    const runningOnNode3 = async () =>
+      (await runs()).filter((row) => row.node_id === 'node-3' && row.state === 'running' && isChain(row.identifier));
+    await until('node 3 to be running chain steps that submitted their successor', async () => {
+      const submitted = submittedOnNode3();
+      return (await runningOnNode3()).filter((row) => submitted.has(row.task_id)).length >= 2 ? true : undefined;
+    });
+    await daemons[2]!.kill('SIGKILL');
+    const inHand = new Set((await runs())
+      .filter((row) => row.node_id === 'node-3' && row.state !== 'finished' && isChain(row.identifier))
+      .map((row) => row.identifier));
+    assert.ok(inHand.size >= 1, 'the kill cut off chain steps');
+    const cutAfterSubmitting = (await runs()).filter((row) => row.node_id === 'node-3' && row.state !== 'finished'
+      && submittedOnNode3().has(row.task_id));
+
+    const stepsOf = (chain: number) =>
+      Array.from({ length: LAST + 1 }, (_, n) => `com.test.chaos.job.chain.${chain}.${n}.${LAST}`);
+    const steps = Array.from({ length: CHAINS }, (_, chain) => stepsOf(chain)).flat();
+    const chainRuns = async () => (await runs()).filter((row) => isChain(row.identifier));
+    const unfinished = (rows: RunRow[]) => {
+      const succeeded = new Set(rows.filter((row) => row.outcome === 'success').map((row) => row.identifier));
+      return steps.filter((identifier) => !succeeded.has(identifier));
+    };
+    const final = await until('every step of every chain to succeed', async () => {
+      const rows = await chainRuns();
+      return unfinished(rows).length === 0 ? rows : undefined;
+    }, 120_000).catch(async (error: unknown) => {
+      // What a stuck chain left: its runs, pending requests and events, for the failure's message.
+      const missing = unfinished(await chainRuns()).slice(0, 5);
+      const { rows: pending } = await db.query(
+        `SELECT identifier, node_id, lease_owner FROM ${SCHEMA}.requests WHERE identifier = ANY($1)`, [missing]);
+      const { rows: events } = await db.query(
+        `SELECT node_id, identifier, type, reason, detail FROM ${SCHEMA}.events WHERE identifier = ANY($1)`,
+        [missing]);
+      const rows = (await chainRuns()).filter((row) => missing.includes(row.identifier));
+      throw new Error(`${String(error)}: ${JSON.stringify({ missing, rows, pending, events })}`);
+    });
+    const runsOf = (identifier: string) =>
+      final.filter((row) => row.identifier === identifier && row.started_at !== null);
+    const successes = (identifier: string) => runsOf(identifier).filter((row) => row.outcome === 'success').length;
+    const succeededTwice = steps.filter((identifier) => successes(identifier) !== 1);
+    assert.deepEqual(succeededTwice, [], 'each step succeeded exactly once');
+    const ranTwice = steps.filter((identifier) => runsOf(identifier).length > 1);
+    const repeated = ranTwice.filter((identifier) => !inHand.has(identifier));
+    assert.deepEqual(repeated, [], 'only the steps in hand on the killed node ran twice: no successor was repeated');
+    const { rows: repeats } = await db.query<{ n: string }>(
+      `SELECT count(*) AS n FROM ${SCHEMA}.events WHERE reason = 'submittedByEarlierAttempt'`);
+    // Each step cut off after submitting its successor ran again and submitted it again: taken as done.
+    const repeatsTakenAsDone = Number(repeats[0]!.n);
+    const cutCount = cutAfterSubmitting.length;
+    assert.ok(repeatsTakenAsDone >= cutCount, `${repeatsTakenAsDone} repeats taken as done for ${cutCount} steps`);
+    const summary = { steps: steps.length, runs: final.length, inHand: inHand.size, ranTwice: ranTwice.length };
+    console.log(`fleet chains: ${JSON.stringify({ ...summary, cutAfterSubmitting: cutCount, repeatsTakenAsDone })}`);
+    await until("node 3's apps to end", async () => (processesOf(homes[2]!.home).length === 0 ? true : undefined));
+  });
 });

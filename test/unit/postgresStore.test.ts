@@ -20,6 +20,7 @@ import { workflowsContract } from './store.contract.workflows.js';
 import { messagingContract, push } from './store.contract.messaging.js';
 import { schedulingContract } from './store.contract.scheduling.js';
 import { pruningContract } from './store.contract.pruning.js';
+import { chainsContract, child } from './store.contract.chains.js';
 import { T0, app, event, request, run, storeContract, storeError } from './store.contract.js';
 
 const SERVER = 'postgres://postgres@127.0.0.1:5432/test';
@@ -60,6 +61,7 @@ schedulingContract('PostgresStore', () => openMigrated());
 messagingContract('PostgresStore', () => openMigrated());
 pruningContract('PostgresStore', () => openMigrated());
 workflowsContract('PostgresStore', () => openMigrated());
+chainsContract('PostgresStore', () => openMigrated());
 
 const anywhere = (overrides: Partial<TaskRequest> = {}): TaskRequest =>
   request({ requestId: 'any-1', identifier: 'com.example.feeds.export.1', kind: 'processing', placement: 'any', ...overrides });
@@ -84,6 +86,15 @@ describe('PostgresStore nodes', () => {
   afterEach(async () => {
     await a.close();
     await b.close();
+  });
+
+  it('every node sees the records of child submissions, and the first of a key stands for the fleet', async () => {
+    await open();
+    // The parent ran on node a, which submitted the successor; its re-run on node b must find that.
+    await a.apply({ putApps: [app()], putChildSubmissions: [child()] });
+    await b.apply({ putApps: [app()], putChildSubmissions: [child({ parentTaskId: 'run-2-on-b' })] });
+    assert.deepEqual(await b.listChildSubmissions('com.example.feeds', ['parent-req']), [child()]);
+    assert.deepEqual(await a.listChildSubmissions('com.example.feeds', ['parent-req']), [child()]);
   });
 
   it('each node sees only its own apps, requests, runs, settings, events and pushes', async () => {
@@ -207,7 +218,7 @@ describe('PostgresStore schema', () => {
       await Promise.all(stores.map((store) => store.migrate()));
       for (const store of stores) assert.equal(await store.schemaVersion(), LATEST_SCHEMA_VERSION);
       const { rows } = await admin.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
-      // Issue 17 added migration 2: one row per migration (the assertion listed the only one there was).
+      // One row per migration, each once.
       assert.deepEqual(rows.map((row: { version: number }) => row.version), MIGRATIONS.map((migration) => migration.version));
       assert.equal(await stores[0]!.integrityCheck(), 'ok');
     } finally {

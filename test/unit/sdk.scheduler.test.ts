@@ -33,6 +33,8 @@ interface DaemonScript {
   tasksWithWelcome?: { taskId: string; identifier: string }[];
   /** Do not answer frames of these types. */
   silent?: AppMessage['t'][];
+  /** Say in the welcome that submissions may carry `parentTaskId` (an older daemon does not). @default true */
+  takesParents?: boolean;
 }
 
 /** One side of an in-memory link; the scripted daemon answers on the next turn of the event loop. */
@@ -130,6 +132,7 @@ class FakeDaemon {
           launchReason: script.launchReason === 'background' ? 'background' : 'user',
           supportedResources: ['cpu'],
           cancelledWhileAway: [],
+          ...(script.takesParents === false ? {} : { parentTaskId: true }),
           accepted: frame.role === 'app' ? frame.registered.filter((id) => !rejected.some((r) => r.identifier === id)) : [],
           rejected,
         });
@@ -382,6 +385,41 @@ describe('BGTaskScheduler task delivery', () => {
     await ticks();
     assert.deepEqual(daemon.frames('started'), [{ t: 'started', taskIds: ['t1'] }]);
     assert.deepEqual(daemon.completions(), [{ taskId: 't1', success: true, reason: null, error: null }]);
+  });
+
+  it('names the task whose handler submits (after an await too); nothing outside a handler', async () => {
+    const { daemon, scheduler } = setup();
+    scheduler.register('com.example.refresh', async () => {
+      await ticks(2); // the task stays known across turns of the event loop
+      await scheduler.submit(new BGProcessingTaskRequest('com.example.cleanup'));
+    });
+    await scheduler.submit(new BGAppRefreshTaskRequest('com.example.other'));
+    daemon.deliver({ taskId: 't7', identifier: 'com.example.refresh' });
+    await ticks(12);
+    const inputs = daemon.frames('submit').flatMap((frame) => frame.requests);
+    const parents = inputs.map((input) => [input.identifier, input.parentTaskId]);
+    assert.deepEqual(parents, [['com.example.other', undefined], ['com.example.cleanup', 't7']]);
+  });
+
+  it('names the task of a handler that runs before the welcome is handled (tasks right behind it)', async () => {
+    const { daemon, scheduler } = setup({ tasksWithWelcome: [{ taskId: 't1', identifier: 'com.example.refresh' }] });
+    scheduler.register('com.example.refresh', async () => {
+      await scheduler.submit(new BGProcessingTaskRequest('com.example.cleanup'));
+    });
+    await ticks(12);
+    const [input] = daemon.frames('submit').flatMap((frame) => frame.requests);
+    assert.equal(input?.parentTaskId, 't1');
+  });
+
+  it('does not name the task to a daemon that has not said it takes it (an older one refuses the field)', async () => {
+    const { daemon, scheduler } = setup({ takesParents: false });
+    scheduler.register('com.example.refresh', async () => {
+      await scheduler.submit(new BGProcessingTaskRequest('com.example.cleanup'));
+    });
+    await ticks();
+    daemon.deliver({ taskId: 't8', identifier: 'com.example.refresh' });
+    await ticks(12);
+    assert.equal('parentTaskId' in daemon.frames('submit')[0]!.requests[0]!, false);
   });
 
   it('prefers an exact handler over a family handler', async () => {

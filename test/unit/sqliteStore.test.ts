@@ -20,6 +20,7 @@ import { schedulingContract } from './store.contract.scheduling.js';
 import { messagingContract } from './store.contract.messaging.js';
 import { pruningContract } from './store.contract.pruning.js';
 import { workflowsContract } from './store.contract.workflows.js';
+import { chainsContract } from './store.contract.chains.js';
 import { T0, app, request, run, storeContract, storeError } from './store.contract.js';
 
 let dir: string;
@@ -50,6 +51,7 @@ function contract(name: string, makeStore: () => Promise<Store>): void {
   messagingContract(name, makeStore);
   pruningContract(name, makeStore);
   workflowsContract(name, makeStore);
+  chainsContract(name, makeStore);
 }
 
 contract('SqliteStore on a file', () => openMigrated());

@@ -25,7 +25,7 @@ const RELEASE_SCHEMA_VERSION = 5;
  * a migration it adds is listed here. Once it has shipped, the next release that adds a migration makes a
  * fixture of this release's schema instead (see the guard below).
  */
-const THIS_RELEASE_ADDS = ['requeue_on_exit_put_back', 'leases', 'workflows', 'file_triggers'];
+const THIS_RELEASE_ADDS = ['requeue_on_exit_put_back', 'leases', 'workflows', 'file_triggers', 'submitted_children'];
 
 // What release 0.1.1 wrote, as literals (the apps and the times they start from are shared: storeUpgradeSupport.ts).
 const PUSH_IDENTIFIER = 'bgtasks.remote-notification';

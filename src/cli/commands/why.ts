@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { earliestStart, type Explanation } from '../../engine/explain.js';
+import type { HistoryEvent } from '../../engine/types.js';
 import type { FleetWhyResult, StoreFault, WhyAppResult } from '../../protocol/control/index.js';
 import { appId, identifier } from '../arguments.js';
 import { callAndPrint } from '../controlAction.js';
@@ -72,7 +73,7 @@ function renderWhy(explanation: Explanation, storeFault: StoreFault | null): str
   if (history.length > 0) {
     lines.push('  history (newest first):');
     for (const event of history.slice(0, 15)) {
-      lines.push(`    ${time(event.at)}  ${event.type.padEnd(15)} ${event.reason ?? ''}`.trimEnd());
+      lines.push(`    ${time(event.at)}  ${event.type.padEnd(15)} ${event.reason ?? ''}`.trimEnd() + submissionNote(event));
     }
   }
   return lines.join('\n');
@@ -129,4 +130,10 @@ function renderFleetWhy(why: FleetWhyResult): string {
   // The local explanation carries no store fault: that line belongs to plain `why`.
   const local = renderWhy(why.local, null).split('\n').map((line) => `  ${line}`).join('\n');
   return `${fleet}\n  on this node (${why.nodeId}):\n${local}`;
+}
+
+/** A submission that changed nothing says why (e.g. "already submitted by an earlier attempt of its parent"). */
+function submissionNote(event: HistoryEvent): string {
+  const message = event.detail?.message;
+  return event.type === 'submitted' && event.reason && typeof message === 'string' ? `: ${message}` : '';
 }

@@ -33,6 +33,7 @@ import { restoreUsage } from './restore.js';
 import { PushDelivery, type PushInput, type PushReceipt } from './pushDelivery.js';
 import { RunDriver } from './runDriver.js';
 import { SchedulingPass } from './schedulingPass.js';
+import { parentsOf, readLineage, type Lineage } from './chainSubmissions.js';
 import { admit, storeFault, type SubmitResult } from './submissions.js';
 import { explainApp, pendingViews, type AppExplanation, type PendingView } from './explanations.js';
 
@@ -418,6 +419,18 @@ export class Scheduler implements Disposable {
 
   async #submit(appId: string, inputs: readonly RequestInput[], schedule: boolean, launchReason: 'user' | 'background' = 'user'): Promise<SubmitResult[]> {
     await this.#lookUpPrerequisites(appId, inputs);
+    // Only for requests submitted from a handler: what earlier runs of their parents submitted. The
+    // others are admitted without waiting, in the order they came.
+    const parents = parentsOf(this.runs, appId, inputs);
+    let lineage: Lineage | null = null;
+    if (parents.some((parent) => parent !== undefined)) {
+      try {
+        lineage = await readLineage(this.#deps.store, appId, parents);
+      } catch (error) {
+        const fault = storeFault(error);
+        return inputs.map(() => ({ ok: false, error: fault }));
+      }
+    }
     const now = this.#deps.clock.now();
     const isRunning = (app: string, identifier: string): boolean => this.runs.isIdentifierRunning(app, identifier);
     const workflows = { queue: this.queue, book: this.#book, isRunning };
@@ -429,11 +442,14 @@ export class Scheduler implements Disposable {
       newId: this.#newId,
       launchReason,
       workflows,
+      lineage,
     };
     const admitted = admit(this.apps.get(appId), appId, inputs, context, now, (request) => this.startsNow(request, now));
-    if (admitted.accepted.length === 0) return admitted.results;
+    if (admitted.events.length === 0) return admitted.results;
     try {
-      await this.#deps.writer.write({ putRequests: admitted.accepted.map((item) => item.request), events: admitted.events });
+      const children = admitted.children.length > 0 ? { putChildSubmissions: admitted.children } : {};
+      const putRequests = admitted.accepted.map((item) => item.request);
+      await this.#deps.writer.write({ putRequests, events: admitted.events, ...children });
     } catch (error) {
       admitted.undo();
       const fault = storeFault(error);

@@ -1,4 +1,5 @@
 import { checkTriggerBudget } from '../../engine/triggers/triggerRequest.js';
+import { SUBMITTED_BY_EARLIER_ATTEMPT, earlierAttemptMessage, type ChildSubmission } from '../../engine/chains.js';
 import type { SchedulerFault } from '../../engine/errors.js';
 import type { SchedulingOptions } from '../../engine/options.js';
 import { countsAgainstLimit, type RequestQueue } from '../../engine/requestQueue.js';
@@ -7,6 +8,7 @@ import type { HistoryEventInput, TaskRequest } from '../../engine/types.js';
 import type { RequestInput } from '../../protocol/messages.js';
 import { admitWorkflow, type WorkflowAdmissionContext } from '../workflows/admission.js';
 import type { AppState } from './appTable.js';
+import { childRecord, repeatOf, type Lineage } from './chainSubmissions.js';
 import type { PeriodTracker } from './periodTracker.js';
 
 /** `kept`: `existing: 'keep'` left the pending request or running task as it was, and dropped this one. */
@@ -19,6 +21,8 @@ export interface Admission {
   readonly results: SubmitResult[];
   readonly accepted: readonly { readonly request: TaskRequest; readonly replaced: TaskRequest | undefined }[];
   readonly events: HistoryEventInput[];
+  /** The accepted requests that were submitted from a handler, with their parents, to write with them. */
+  readonly children: ChildSubmission[];
   /** Takes the accepted requests out of the queue again (their write failed), restoring what they replaced. */
   undo(): void;
 }
@@ -33,6 +37,8 @@ export interface AdmissionContext {
   readonly launchReason: 'user' | 'background';
   /** Unique work and prerequisites (docs/workflows.md). */
   readonly workflows: WorkflowAdmissionContext;
+  /** The parents of the inputs submitted from handlers, and what earlier runs of theirs submitted. */
+  readonly lineage?: Lineage | null;
 }
 
 /**
@@ -52,9 +58,17 @@ export function admit(
   const results: SubmitResult[] = [];
   const accepted: { request: TaskRequest; replaced: TaskRequest | undefined }[] = [];
   const events: HistoryEventInput[] = [];
-  for (const input of inputs) {
+  const children: ChildSubmission[] = [];
+  for (const [index, input] of inputs.entries()) {
     if (!app) {
       results.push({ ok: false, error: { code: 'unavailable', message: `${appId} is not installed` } });
+      continue;
+    }
+    const earlier = repeatOf(context.lineage ?? null, index, input.identifier);
+    if (earlier) {
+      // A re-run of the parent repeating its first run's submission: done already, so nothing changes.
+      results.push({ ok: true });
+      events.push(repeatEvent(appId, input.parentTaskId!, earlier, now));
       continue;
     }
     const existing = queue.get(appId, input.identifier)?.request;
@@ -90,6 +104,8 @@ export function admit(
     }
     context.periods.track(request);
     accepted.push({ request, replaced });
+    const child = childRecord(context.lineage ?? null, index, appId, request.identifier, now);
+    if (child) children.push(child);
     events.push({
       at: now,
       appId,
@@ -113,7 +129,24 @@ export function admit(
       if (replaced) queue.put(replaced, now);
     }
   };
-  return { results, accepted, events, undo };
+  return { results, accepted, events, children, undo };
+}
+
+function repeatEvent(appId: string, taskId: string, earlier: ChildSubmission, now: number): HistoryEventInput {
+  return {
+    at: now,
+    appId,
+    identifier: earlier.identifier,
+    taskId: null,
+    type: 'submitted',
+    reason: SUBMITTED_BY_EARLIER_ATTEMPT,
+    detail: {
+      parentRequestId: earlier.parentRequestId,
+      parentTaskId: taskId,
+      earlierTaskId: earlier.parentTaskId,
+      message: earlierAttemptMessage(earlier.identifier, earlier),
+    },
+  };
 }
 
 /** What a failed store write looks like to an app. */

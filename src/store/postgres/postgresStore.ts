@@ -14,10 +14,14 @@
  */
 import type pg from 'pg';
 import type { NotificationRecord } from '../../engine/notifications.js';
+import type { ChildSubmission } from '../../engine/chains.js';
 import type { PushRecord } from '../../engine/push.js';
 import type { AppRecord, HistoryEvent, TaskRequest, TaskRun } from '../../engine/types.js';
 import { StoreError } from '../errors.js';
-import { batchList, validateBatch, validateEventFilter, validateNotificationFilter, validatePushFilter, validateRunFilter } from '../schemas.js';
+import {
+  batchList, validateBatch, validateChildSubmissionQuery, validateEventFilter, validateNotificationFilter,
+  validatePushFilter, validateRunFilter,
+} from '../schemas.js';
 import type { ApplyOptions, EventFilter, HistorySize, NotificationFilter, PrunePolicy, PruneResult, PushFilter, PushStateCount, RecoveryResult, RunFilter, Store, StoreBatch } from '../store.js';
 import type { FleetStore } from '../fleet.js';
 import { toStoreError } from './errors.js';
@@ -40,6 +44,7 @@ import { listRequests } from './sql/listRequests.js';
 import { getRun, listRuns } from './sql/listRuns.js';
 import { assertNotNewer, migrateLocked, schemaVersion } from './sql/migrate.js';
 import { getNotification, listNotifications } from './sql/notifications.js';
+import { listChildSubmissions } from './sql/childSubmissions.js';
 import { countPushes, lastPushSeq, listPushes } from './sql/pushes.js';
 import { recoverInterruptedRuns } from './sql/recoverInterruptedRuns.js';
 import { getSetting } from './sql/settings.js';
@@ -184,6 +189,12 @@ export class PostgresStore implements Store {
 
   async getNotification(notificationId: string): Promise<NotificationRecord | undefined> {
     return this.#read('getNotification', (ctx) => getNotification(ctx, notificationId));
+  }
+
+  async listChildSubmissions(appId: string, parentRequestIds: readonly string[]): Promise<ChildSubmission[]> {
+    this.#assertOpen('listChildSubmissions');
+    validateChildSubmissionQuery(appId, parentRequestIds);
+    return this.#read('listChildSubmissions', (ctx) => listChildSubmissions(ctx, appId, parentRequestIds));
   }
 
   /**

@@ -14,7 +14,10 @@ import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AppRecord, HistoryEvent, TaskRequest, TaskRun } from '../../engine/types.js';
 import { StoreError } from '../errors.js';
-import { batchList, validateBatch, validateEventFilter, validateNotificationFilter, validatePushFilter, validateRunFilter } from '../schemas.js';
+import {
+  batchList, validateBatch, validateChildSubmissionQuery, validateEventFilter, validateNotificationFilter,
+  validatePushFilter, validateRunFilter,
+} from '../schemas.js';
 import type { ApplyOptions, EventFilter, HistorySize, NotificationFilter, PrunePolicy, PruneResult, PushFilter, PushStateCount, RecoveryResult, RunFilter, Store, StoreBatch } from '../store.js';
 import { enableIncrementalVacuum, historyCounts, pruneHistory, reclaimSpace } from './sql/pruneHistory.js';
 import { toStoreError } from './errors.js';
@@ -31,8 +34,10 @@ import { migrate, schemaVersion } from './sql/migrate.js';
 import { recoverInterruptedRuns } from './sql/recoverInterruptedRuns.js';
 import { getSetting } from './sql/settings.js';
 import { getNotification, listNotifications } from './sql/notifications.js';
+import { listChildSubmissions } from './sql/childSubmissions.js';
 import { countPushes, lastPushSeq, listPushes } from './sql/pushes.js';
 import type { NotificationRecord } from '../../engine/notifications.js';
+import type { ChildSubmission } from '../../engine/chains.js';
 import type { PushRecord } from '../../engine/push.js';
 
 /** Where the store keeps its data, and how hard it tries to keep it. */
@@ -284,6 +289,12 @@ export class SqliteStore implements Store {
 
   async getNotification(notificationId: string): Promise<NotificationRecord | undefined> {
     return this.#run('getNotification', (ctx) => getNotification(ctx, notificationId));
+  }
+
+  async listChildSubmissions(appId: string, parentRequestIds: readonly string[]): Promise<ChildSubmission[]> {
+    this.#context('listChildSubmissions');
+    validateChildSubmissionQuery(appId, parentRequestIds);
+    return this.#run('listChildSubmissions', (ctx) => listChildSubmissions(ctx, appId, parentRequestIds));
   }
 
   async recoverInterruptedRuns(at: number): Promise<RecoveryResult> {

@@ -4,6 +4,7 @@ import { sql as leases } from './0003_leases.js';
 import { sql as pruneIndexes } from './0004_prune_indexes.js';
 import { sql as workflows } from './0005_workflows.js';
 import { sql as fileTriggers } from './0006_file_triggers.js';
+import { sql as submittedChildren } from './0007_submitted_children.js';
 
 /** One step of the PostgreSQL schema. `version` numbers start at 1 and have no gaps. */
 export interface Migration {
@@ -25,6 +26,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'prune_indexes', sql: pruneIndexes },
   { version: 5, name: 'workflows', sql: workflows },
   { version: 6, name: 'file_triggers', sql: fileTriggers },
+  { version: 7, name: 'submitted_children', sql: submittedChildren },
 ];
 
 /** The schema version this code knows; a database at a higher version was written by a newer bgtasks. */

@@ -1,5 +1,6 @@
 import type { StoreBatch } from '../../store.js';
 import { appendEvents } from './appendEvents.js';
+import { putChildSubmissions } from './childSubmissions.js';
 import type { PgContext } from './context.js';
 import { deleteApps } from './deleteApps.js';
 import { deleteRequests } from './deleteRequests.js';
@@ -34,6 +35,7 @@ export async function applyBatch(ctx: PgContext, batch: StoreBatch): Promise<voi
   if (has(batch.updateNotifications)) await updateNotifications(ctx, batch.updateNotifications);
   if (has(batch.putLeases)) await putLeases(ctx, batch.putLeases);
   if (has(batch.deleteLeases)) await deleteLeases(ctx, batch.deleteLeases);
+  if (has(batch.putChildSubmissions)) await putChildSubmissions(ctx, batch.putChildSubmissions);
 }
 
 /** Whether the batch writes anything; an empty one needs no transaction, and so no commit. */
@@ -52,6 +54,7 @@ export function batchHasWrites(batch: StoreBatch): boolean {
     has(batch.insertNotifications) ||
     has(batch.updateNotifications) ||
     has(batch.putLeases) ||
-    has(batch.deleteLeases)
+    has(batch.deleteLeases) ||
+    has(batch.putChildSubmissions)
   );
 }

@@ -3,14 +3,17 @@ import type { PgContext } from './context.js';
 import { schemaVersion } from './migrate.js';
 
 /** The tables and indexes the latest migration leaves. */
-const TABLES = ['apps', 'requests', 'runs', 'events', 'settings', 'pushes', 'notifications', 'nodes', 'schema_migrations'];
+const TABLES = [
+  'apps', 'requests', 'runs', 'events', 'settings', 'pushes', 'notifications', 'nodes', 'schema_migrations',
+  'submitted_children',
+];
 const INDEXES = [
   'apps_pkey', 'requests_pkey', 'requests_request_id_key', 'requests_device_key', 'requests_pool_key', 'requests_pool_lease',
   'requests_pool_unclaimed', 'requests_pool_unclaimed_seq', 'runs_pkey', 'runs_task_id_key', 'runs_node_seq', 'runs_node_app_identifier', 'runs_active',
   'runs_node_completed_at', 'events_pkey', 'events_node_seq', 'events_node_app_identifier', 'events_task_id', 'events_node_type_at',
   'settings_pkey', 'pushes_pkey', 'pushes_node_id_seq_key', 'pushes_node_app_state_seq', 'pushes_node_state_seq', 'notifications_pkey',
   'notifications_seq_key', 'notifications_node_posted', 'notifications_node_app_posted', 'nodes_pkey', 'schema_migrations_pkey',
-  'runs_finished_completed_at', 'events_at',
+  'runs_finished_completed_at', 'events_at', 'submitted_children_pkey', 'submitted_children_at',
 ];
 
 // Relations of the store's schema (the first of search_path), with whether an index is usable: a

@@ -1,4 +1,5 @@
 import { EVENTS_PER_RUN, type HistorySize, type PrunePolicy, type PruneResult } from '../../store.js';
+import { pruneChildSubmissions } from './childSubmissions.js';
 import type { PgContext } from './context.js';
 
 // This node's history only: in a fleet each node prunes its own (the maintainer prunes by age too).
@@ -48,7 +49,9 @@ export async function pruneHistory(ctx: PgContext, policy: PrunePolicy): Promise
     const [extra] = await ctx.rows<{ seq: string }>(FIRST_EXTRA_EVENT, [node, appId, keepEvents]);
     if (extra) events += await ctx.run(EXTRA_EVENTS, [node, appId, extra.seq, limit - events]);
   }
-  return { runs, events, more: runs >= limit || events >= limit };
+  // Shared by the fleet, so any node's round may take them (by age only, as in SQLite).
+  const children = await pruneChildSubmissions(ctx, before, limit);
+  return { runs, events, more: runs >= limit || events >= limit || children >= limit };
 }
 
 export async function historySize(ctx: PgContext): Promise<HistorySize> {

@@ -7,6 +7,7 @@ import { sql as requeueOnExitPutBack } from './0006_requeue_on_exit_put_back.js'
 import { sql as leases } from './0007_leases.js';
 import { sql as workflows } from './0008_workflows.js';
 import { sql as fileTriggers } from './0009_file_triggers.js';
+import { sql as submittedChildren } from './0010_submitted_children.js';
 
 /** One step of the SQLite schema. `version` numbers start at 1 and have no gaps. */
 export interface Migration {
@@ -30,6 +31,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, name: 'leases', sql: leases },
   { version: 8, name: 'workflows', sql: workflows },
   { version: 9, name: 'file_triggers', sql: fileTriggers },
+  { version: 10, name: 'submitted_children', sql: submittedChildren },
 ];
 
 /** The schema version this code knows; a store at a higher version was written by a newer bgtasks. */

@@ -1,5 +1,6 @@
 import type { StoreBatch } from '../../store.js';
 import { appendEvents } from './appendEvents.js';
+import { putChildSubmissions } from './childSubmissions.js';
 import type { SqlContext } from './context.js';
 import { deleteApps } from './deleteApps.js';
 import { deleteRequests } from './deleteRequests.js';
@@ -31,6 +32,7 @@ export function applyBatch(ctx: SqlContext, batch: StoreBatch): void {
   if (batch.updateNotifications) updateNotifications(ctx, batch.updateNotifications);
   if (batch.putLeases) putLeases(ctx, batch.putLeases);
   if (batch.deleteLeases) deleteLeases(ctx, batch.deleteLeases);
+  if (batch.putChildSubmissions) putChildSubmissions(ctx, batch.putChildSubmissions);
 }
 
 /** Whether the batch writes anything; an empty one needs no transaction, and so no fsync. */
@@ -49,6 +51,7 @@ export function batchHasWrites(batch: StoreBatch): boolean {
     (batch.insertNotifications?.length ?? 0) > 0 ||
     (batch.updateNotifications?.length ?? 0) > 0 ||
     (batch.putLeases?.length ?? 0) > 0 ||
-    (batch.deleteLeases?.length ?? 0) > 0
+    (batch.deleteLeases?.length ?? 0) > 0 ||
+    (batch.putChildSubmissions?.length ?? 0) > 0
   );
 }

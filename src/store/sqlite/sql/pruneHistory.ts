@@ -1,4 +1,5 @@
 import { EVENTS_PER_RUN, type PrunePolicy, type PruneResult } from '../../store.js';
+import { pruneChildSubmissions } from './childSubmissions.js';
 import type { SqlContext } from './context.js';
 
 const OLD_RUNS = /* sql */ `
@@ -20,7 +21,10 @@ DELETE FROM runs WHERE seq IN (
 const EXTRA_EVENTS = /* sql */ `
 DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE app_id = ? AND seq <= ? ORDER BY seq LIMIT ?)`;
 
-/** One pruning round in the caller's transaction: old rows first, then each app's rows beyond its count. */
+/**
+ * One pruning round in the caller's transaction: old rows first, then each app's rows beyond its count.
+ * The records of child submissions go by age only (they are not history a person reads).
+ */
 export function pruneHistory(ctx: SqlContext, { before, keepRunsPerApp, limit }: PrunePolicy): PruneResult {
   let runs = ctx.statement(OLD_RUNS).run(before, limit).changes;
   let events = ctx.statement(OLD_EVENTS).run(before, limit).changes;
@@ -35,7 +39,8 @@ export function pruneHistory(ctx: SqlContext, { before, keepRunsPerApp, limit }:
     const extra = ctx.statement<{ seq: number }>(FIRST_EXTRA_EVENT).get(appId, keepEvents);
     if (extra) events += ctx.statement(EXTRA_EVENTS).run(appId, extra.seq, limit - events).changes;
   }
-  return { runs, events, more: runs >= limit || events >= limit };
+  const children = pruneChildSubmissions(ctx, before, limit);
+  return { runs, events, more: runs >= limit || events >= limit || children >= limit };
 }
 
 /** Pages given back to the file system per round (4 KiB each): the rest goes in the next rounds. */
