@@ -28,7 +28,7 @@ import { compileDaemonOptions, type CompiledDaemonOptions, type DaemonOptions } 
 import { Scheduler } from './scheduler/scheduler.js';
 import type { AppLauncher, CpuMeter } from './scheduler/ports.js';
 import { StoreWriter } from './storeWriter.js';
-import { SystemClock } from './systemClock.js';
+import { SystemClock } from '../shared/systemClock.js';
 import { createDesktopNotifier, type DesktopNotifier } from './notifications/desktopNotifier.js';
 import type { NotificationCenter } from './notifications/notificationCenter.js';
 import { wireNotifications } from './notifications/wireNotifications.js';

@@ -1,3 +1,4 @@
+import { PUSH_IDENTIFIER } from '../protocol/vocabulary/kinds.js';
 import type { PushRef, TaskOutcome, TaskRequest } from './types.js';
 
 /**
@@ -9,8 +10,8 @@ import type { PushRef, TaskOutcome, TaskRequest } from './types.js';
  * with exactly why not (`collapsed` into a newer one with the same `collapseId`, `expired`, `failed`).
  */
 
-/** The identifier of every push task; apps register for it with `onRemoteNotification`. */
-export const PUSH_IDENTIFIER = 'bgtasks.remote-notification';
+// The push identifier is the app's vocabulary too (src/protocol/vocabulary/kinds.ts).
+export { PUSH_IDENTIFIER };
 
 export type PushPriority = 5 | 10;
 

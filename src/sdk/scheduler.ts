@@ -11,7 +11,7 @@ import { createStderrLogger, safeLog, type Logger, type LogLevel } from './logge
 import { HandlerRegistry } from './registry.js';
 import { BGTaskRequest } from './requests.js';
 import { TaskRunner, type TaskHandler } from './taskRunner.js';
-import { PUSH_IDENTIFIER } from '../engine/push.js';
+import { PUSH_IDENTIFIER } from '../protocol/vocabulary/kinds.js';
 import type { PushCounts } from './pushCounts.js';
 import type { RemoteNotificationHandler } from './push.js';
 import type { UserNotificationCenter } from './notifications.js';

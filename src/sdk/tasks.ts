@@ -1,4 +1,4 @@
-import type { TaskKind } from '../engine/types.js';
+import type { TaskKind } from '../protocol/vocabulary/kinds.js';
 
 /**
  * The reason a task's {@link BGTask.signal} is aborted with: `code` is always `'expired'`;

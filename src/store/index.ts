@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { openStore } from '../store/index.js';
+ * import { openStore } from './index.js';
  *
  * await using store = openStore(homePaths(home).storeFile);
  * await store.migrate();

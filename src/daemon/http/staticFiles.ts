@@ -4,8 +4,8 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BASE_HEADERS } from './respond.js';
 
-/** The page ships in the package next to this module (`npm run build` copies it into dist). */
-export const PAGE_DIR = fileURLToPath(new URL('./page/', import.meta.url));
+/** The page ships in the package in dist/dashboard (`npm run build` copies it into dist). */
+export const PAGE_DIR = fileURLToPath(new URL('../../dashboard/', import.meta.url));
 
 const TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',

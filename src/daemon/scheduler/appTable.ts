@@ -1,5 +1,5 @@
 import type { Disposable } from '../../engine/clock.js';
-import { findHandlerKey } from '../../engine/identifiers.js';
+import { findHandlerKey } from '../../protocol/vocabulary/identifierMatching.js';
 import type { AppRecord } from '../../engine/types.js';
 import type { AppInstance, LaunchedProcess, LaunchReason } from './ports.js';
 

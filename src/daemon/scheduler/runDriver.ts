@@ -1,6 +1,6 @@
 import type { AppUsage } from '../../engine/appUsage.js';
 import type { Clock, Disposable } from '../../engine/clock.js';
-import { findHandlerKey } from '../../engine/identifiers.js';
+import { findHandlerKey } from '../../protocol/vocabulary/identifierMatching.js';
 import type { SchedulingOptions } from '../../engine/options.js';
 import type { Blocker } from '../../engine/policy.js';
 import { isPressureStop, type PressureStop } from '../../engine/policies/pressureStop.js';
@@ -14,12 +14,12 @@ import { hasWorkingInstance, isLaunching, isStopping, launchBackoffMs, pickInsta
 import type { ActiveRun, ActiveRuns } from './activeRuns.js';
 import { BlockEnds, BlockLeases } from './blockLeases.js';
 import { startedRecord } from '../taskLog.js';
-import { afterRun } from './aftermath.js';
+import { afterRun } from '../../engine/aftermath.js';
 import { ExitRequeues } from './exitRequeue.js';
 import type { ContinuedTasks } from './continuedTasks.js';
 import type { PushDelivery } from './pushDelivery.js';
 import type { CpuAccounting } from './cpuAccounting.js';
-import { skippedEvent, type PeriodTracker } from './periodTracker.js';
+import { skippedEvent, type PeriodTracker } from '../../engine/periodTracker.js';
 import { ProcessSupervisor, type LaunchOptions } from './processes.js';
 import type { AppInstance, AppLauncher, LaunchReason, SchedulerLog } from './ports.js';
 

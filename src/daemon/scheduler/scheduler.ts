@@ -17,7 +17,7 @@ import { AppTable, isLaunching, type AppState } from './appTable.js';
 import { ActiveRuns } from './activeRuns.js';
 import { ContinuedTasks, type CancelledWhileAway } from './continuedTasks.js';
 import { CpuAccounting } from './cpuAccounting.js';
-import { PeriodTracker } from './periodTracker.js';
+import { PeriodTracker } from '../../engine/periodTracker.js';
 import { appSchedulingState, policyContext, type PolicyInputs } from './policyContext.js';
 import type { AppInstance, AppLauncher, CpuMeter, SchedulerLog } from './ports.js';
 import { restoreUsage } from './restore.js';

@@ -7,7 +7,7 @@ import type { HistoryEventInput, TaskRequest } from '../../engine/types.js';
 import type { StoreBatch } from '../../store/store.js';
 import type { StoreWriter } from '../storeWriter.js';
 import type { AppState, AppTable } from './appTable.js';
-import { deferredEvent, skippedEvent, type PeriodTracker } from './periodTracker.js';
+import { deferredEvent, skippedEvent, type PeriodTracker } from '../../engine/periodTracker.js';
 import { appSchedulingState, policyContext, type PolicyInputs } from './policyContext.js';
 import type { SchedulerLog } from './ports.js';
 import type { PushDelivery } from './pushDelivery.js';

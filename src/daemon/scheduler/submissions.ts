@@ -1,11 +1,11 @@
-import type { SchedulerFault } from '../../engine/errors.js';
+import type { SchedulerFault } from '../../protocol/vocabulary/errorCodes.js';
 import type { SchedulingOptions } from '../../engine/options.js';
 import { countsAgainstLimit, type RequestQueue } from '../../engine/requestQueue.js';
 import { checkSubmission, requestFromInput } from '../../engine/submission.js';
 import type { HistoryEventInput, TaskRequest } from '../../engine/types.js';
 import type { RequestInput } from '../../protocol/messages.js';
 import type { AppState } from './appTable.js';
-import type { PeriodTracker } from './periodTracker.js';
+import type { PeriodTracker } from '../../engine/periodTracker.js';
 
 export type SubmitResult = { readonly ok: true } | { readonly ok: false; readonly error: SchedulerFault };
 
