@@ -37,6 +37,7 @@ import { DaemonMetrics } from './metrics/daemonMetrics.js';
 import { TaskLog } from './taskLog.js';
 import { fitToDescriptors, openFileLimit, RESERVED_DESCRIPTORS } from './guards/descriptorBudget.js';
 import { HistoryPruner } from './history/historyPruner.js';
+import { isPostgresLocation } from '../store/location.js';
 
 export interface DaemonDeps {
   readonly clock?: Clock;
@@ -90,7 +91,7 @@ export class Daemon implements AsyncDisposable {
     const paths = homePaths(compiled.home);
     mkdirSync(paths.home, { recursive: true, mode: 0o700 });
     chmodSync(paths.home, 0o700);
-    const shared = /^postgres(?:ql)?:\/\//i.test(compiled.store);
+    const shared = isPostgresLocation(compiled.store);
     const store = shared ? openStore(compiled.store, { nodeId: resolveNodeId(paths.home, compiled.nodeId) }) : openStore(compiled.store, { synchronous: compiled.synchronous });
     let conditionsToDispose: DeviceConditions | null = null;
     let fleetToDispose: FleetMember | null = null;
