@@ -1,5 +1,6 @@
 import { PUSH_IDENTIFIER } from '../protocol/vocabulary/kinds.js';
 import type { PushRef, TaskOutcome, TaskRequest } from './types.js';
+import { cappedBackoff } from './backoff.js';
 
 /**
  * Background pushes, the pure part: which of an app's pushes goes next, what collapses, what expires,
@@ -109,7 +110,7 @@ export function deliveryVerdict(
       return { state: 'failed', result: null, reason: 'noHandler', retryAt: null };
     default:
       if (attempts >= limits.maxAttempts) return { state: 'failed', result: null, reason: `${outcome}; ${attempts} attempts`, retryAt: null };
-      return { state: 'pending', result: null, reason: outcome, retryAt: now + Math.min(limits.maxRetryDelayMs, limits.retryDelayMs * 2 ** (attempts - 1)) };
+      return { state: 'pending', result: null, reason: outcome, retryAt: now + cappedBackoff(limits.retryDelayMs, limits.maxRetryDelayMs, attempts - 1) };
   }
 }
 
