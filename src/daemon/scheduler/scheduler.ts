@@ -20,6 +20,7 @@ import { CpuAccounting } from './cpuAccounting.js';
 import { PeriodTracker } from '../../engine/periodTracker.js';
 import { appSchedulingState, policyContext, type PolicyInputs } from './policyContext.js';
 import type { AppInstance, AppLauncher, CpuMeter, SchedulerLog } from './ports.js';
+import type { PassPort, UserHolds } from './sidePorts.js';
 import { restoreUsage } from './restore.js';
 import { PushDelivery, type PushInput, type PushReceipt } from './pushDelivery.js';
 import { RunDriver } from './runDriver.js';
@@ -70,7 +71,7 @@ export const GLOBAL_SWITCH_SETTING = 'backgroundAppRefresh';
  * It sleeps between events: a pass runs after each event (a submission, a completion, a connection, a
  * change of conditions) and at the next due time, never on a polling loop.
  */
-export class Scheduler implements Disposable {
+export class Scheduler implements PassPort, UserHolds, Disposable {
   readonly queue = new RequestQueue();
   readonly apps = new AppTable();
   readonly runs = new ActiveRuns();
@@ -100,7 +101,6 @@ export class Scheduler implements Disposable {
       runs: this.runs,
       conditions: deps.conditions,
       supportedResources: deps.supportedResources ?? ['cpu'],
-      expire: (active, reason) => this.#driver.expire(active, reason),
     });
     this.#pushes = new PushDelivery({
       writer: deps.writer,
@@ -109,7 +109,7 @@ export class Scheduler implements Disposable {
       newId: this.#newId,
       queue: this.queue,
       apps: this.apps,
-      heldByUser: (appId) => this.#heldByUser(appId),
+      holds: this,
     });
     const driverDeps = {
       ...deps,
@@ -121,20 +121,17 @@ export class Scheduler implements Disposable {
       periods: this.#periods,
       random: deps.random ?? Math.random,
     };
-    this.#driver = new RunDriver(driverDeps, this.apps, this.runs, this.queue, (unpark) => {
-      if (unpark) this.#pass.conditionsChanged();
-      this.requestPass();
-    });
+    this.#driver = new RunDriver(driverDeps, this.apps, this.runs, this.queue, this);
+    this.#continued.connect(this.#driver);
     this.#inputs = {
       runs: this.runs,
       usage: this.usage,
       options: deps.options,
       conditions: () => deps.conditions.current().conditions,
-      backgroundProcessCount: () => this.#driver.backgroundProcessCount,
       backgroundAppRefresh: () => this.#backgroundAppRefresh,
       supportedResources: deps.supportedResources ?? ['cpu'],
-      continuedPosition: (request) => this.queuePosition(request.appId, request.identifier),
-      joinsBlock: (request) => this.#driver.joinsBlock(request),
+      runSide: this.#driver,
+      continuedLine: this.#continued,
     };
     this.#pass = new SchedulingPass({
       clock: deps.clock,
@@ -147,7 +144,7 @@ export class Scheduler implements Disposable {
       apps: this.apps,
       periods: this.#periods,
       pushes: this.#pushes,
-      dispatch: (app, entry, now) => this.#driver.dispatch(app, entry, now, false),
+      runs: this.#driver,
     });
     this.#conditionsListener = deps.conditions.onDidChange(() => {
       this.#pass.conditionsChanged();
@@ -287,11 +284,11 @@ export class Scheduler implements Disposable {
   /** How many of the app's pushes wait, and how many of those wait for the person. */
   pushesWaiting(appId: string): { waiting: number; held: number } {
     const waiting = this.#pushes.pending(appId).length;
-    return { waiting, held: waiting > 0 && this.#heldByUser(appId) ? waiting : 0 };
+    return { waiting, held: waiting > 0 && this.heldByUser(appId) ? waiting : 0 };
   }
 
-  /** Whether the person holds the app's background work: a force-quit, or a switch turned off. */
-  #heldByUser(appId: string): boolean {
+  /** Whether the person holds the app's background work: a force-quit, or a switch turned off (UserHolds). */
+  heldByUser(appId: string): boolean {
     return this.usage.forceQuitAt(appId) !== null || this.apps.get(appId)?.record.enabled === false || !this.#backgroundAppRefresh;
   }
 
@@ -516,6 +513,12 @@ export class Scheduler implements Disposable {
   /** Asks for a scheduling pass after the current work; many requests in one turn make one pass. */
   requestPass(): void {
     this.#pass.request();
+  }
+
+  /** The run side's port (PassPort): a slot, a process or a condition changed. */
+  passNeeded(unpark: boolean): void {
+    if (unpark) this.#pass.conditionsChanged();
+    this.requestPass();
   }
 
   /**

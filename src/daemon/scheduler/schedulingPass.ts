@@ -6,12 +6,12 @@ import type { RequestQueue } from '../../engine/requestQueue.js';
 import type { HistoryEventInput, TaskRequest } from '../../engine/types.js';
 import type { StoreBatch } from '../../store/store.js';
 import type { StoreWriter } from '../storeWriter.js';
-import type { AppState, AppTable } from './appTable.js';
+import type { AppTable } from './appTable.js';
 import { deferredEvent, skippedEvent, type PeriodTracker } from '../../engine/periodTracker.js';
 import { appSchedulingState, policyContext, type PolicyInputs } from './policyContext.js';
 import type { SchedulerLog } from './ports.js';
 import type { PushDelivery } from './pushDelivery.js';
-import type { QueueEntry } from '../../engine/requestQueue.js';
+import type { RunPort } from './sidePorts.js';
 
 export interface SchedulingPassDeps {
   readonly clock: Clock;
@@ -24,8 +24,8 @@ export interface SchedulingPassDeps {
   readonly apps: AppTable;
   readonly periods: PeriodTracker;
   readonly pushes: PushDelivery;
-  /** Starts a run for an eligible request. */
-  readonly dispatch: (app: AppState, entry: QueueEntry, now: number) => void;
+  /** The run side: starts a run for an eligible request. */
+  readonly runs: Pick<RunPort, 'dispatch'>;
 }
 
 /**
@@ -105,7 +105,7 @@ export class SchedulingPass implements Disposable {
         const { eligible, blocking } = evaluate(policies, policyContext(entry.request, state, inputs, now));
         if (eligible) {
           entry.eligibleAt ??= now;
-          this.#deps.dispatch(app, entry, now);
+          this.#deps.runs.dispatch(app, entry, now, false);
           continue;
         }
         if (!blocking) continue;
