@@ -1,8 +1,10 @@
-// Lint rules. The ones that matter most encode the architecture: the scheduling core (src/engine) is
-// pure, so it may not import node:* modules, the store, the daemon or the SDK, and may not read the real
-// time or arm real timers; it gets a Clock and a ConditionsSource instead.
+// Lint rules. The ones that matter most encode the architecture: each top-level folder of src/ may import
+// only the folders its row of docs/architecture.md names (FOLDER_RULES, the one place they are written), and
+// the scheduling core (src/engine) is pure: no node:* modules, no real time, no real timers; it gets a Clock
+// and a ConditionsSource instead.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { FOLDER_RULES, fence } from './scripts/importRules.mjs';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**', 'examples/**/node_modules/**', 'test-artifacts/**'] },
@@ -27,12 +29,6 @@ export default tseslint.config(
   {
     files: ['src/engine/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          { group: ['node:*', 'fs', 'path', 'os', 'child_process', 'net'], message: 'src/engine is pure: take I/O as input.' },
-          { group: ['**/store/**', '**/daemon/**', '**/sdk/**', '**/cli/**', '**/conditions/**', '**/testing/**'], message: 'src/engine depends on nothing above it.' },
-        ],
-      }],
       'no-restricted-globals': ['error',
         { name: 'setTimeout', message: 'Use the injected Clock.' },
         { name: 'setInterval', message: 'Use the injected Clock.' },
@@ -44,4 +40,5 @@ export default tseslint.config(
       'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Use the injected Clock.' }],
     },
   },
+  ...FOLDER_RULES.map(fence),
 );

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const assets = ['daemon/http/page'];
+const assets = ['dashboard'];
 for (const asset of assets) {
   const target = join(root, 'dist', asset);
   rmSync(target, { recursive: true, force: true }); // a file removed from src must not linger in dist

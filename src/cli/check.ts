@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PUSH_IDENTIFIER } from '../engine/push.js';
 import { z } from 'zod';
-import { findHandlerKey, isFamilyPattern, isPermitted, matchesPattern } from '../engine/identifiers.js';
+import { findHandlerKey, isFamilyPattern, isPermitted, matchesPattern } from '../protocol/vocabulary/identifierMatching.js';
 import { MODE_FOR_KIND, TASK_KINDS, type TaskKind } from '../engine/types.js';
 import { ManifestError, loadManifest, type LoadedManifest } from '../daemon/manifest.js';
 import { ENV } from '../shared/paths.js';

@@ -3,31 +3,9 @@ import { FrameDecoder, encodeFrame } from '../protocol/framing.js';
 import { PROTOCOL_VERSION, daemonMessageSchema, type WireError } from '../protocol/messages.js';
 import type { ControlArgs, ControlResult, HandledControlName } from '../protocol/control/index.js';
 
-/**
- * A failure the `bgtasks` command reports and exits with:
- *
- * | code               | exit | when                                             |
- * |--------------------|------|--------------------------------------------------|
- * | `daemonNotRunning` | 3    | nothing answers on the socket                    |
- * | `invalidArgument`  | 2    | a command-line argument is malformed              |
- * | any daemon code    | 1    | the daemon refused (`unknownApp`, `notPermitted`, ...) |
- */
-export class CliError extends Error {
-  override readonly name = 'CliError';
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
-
-  get exitCode(): number {
-    if (this.code === 'daemonNotRunning') return 3;
-    if (this.code === 'invalidArgument' || this.code === 'invalidCondition') return 2;
-    return 1;
-  }
-}
+// Defined in src/shared (the config's errors extend it too); re-exported for the commands.
+import { CliError } from '../shared/cliError.js';
+export { CliError };
 
 /** A control connection to the daemon: request/reply, plus a stream of events after `watch`. */
 export class ControlClient implements AsyncDisposable {

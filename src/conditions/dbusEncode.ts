@@ -3,7 +3,7 @@
  * object paths, signatures, integers, doubles, booleans) and containers (arrays, dicts as `Map`s or
  * plain objects, structs as arrays, variants as {@link DBusVariant}); Unix file descriptors (`h`) are not.
  */
-import { Field, FIELD_TYPES, splitSignature } from './dbusWire.js';
+import { alignment, Field, FIELD_TYPES, splitSignature } from './dbusWire.js';
 
 /**
  * A value of type `v`: JavaScript values do not say which D-Bus type they are (a number could be
@@ -38,30 +38,6 @@ export interface OutgoingMessage {
 
 /** The spec's limits on nesting (32 array levels plus 32 struct levels); deeper means a cycle or a bug. */
 const MAX_DEPTH = 64;
-
-function alignment(type: string): number {
-  switch (type[0]) {
-    case 'n':
-    case 'q':
-      return 2;
-    case 'b':
-    case 'i':
-    case 'u':
-    case 'h':
-    case 's':
-    case 'o':
-    case 'a':
-      return 4;
-    case 'x':
-    case 't':
-    case 'd':
-    case '(':
-    case '{':
-      return 8;
-    default:
-      return 1; // y, g, v
-  }
-}
 
 /** Writes values in little-endian order, growing its buffer as needed. */
 class Writer {

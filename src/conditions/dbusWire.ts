@@ -38,8 +38,9 @@ export const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
 /** The spec allows 32 levels of arrays and 32 of structs; a deeper value means a corrupt stream. */
 const MAX_DEPTH = 64;
 
-function alignment(type: string): number {
-  switch (type) {
+/** The boundary a value of `type` (a complete type, or its first character) starts on, for reading and writing. */
+export function alignment(type: string): number {
+  switch (type[0]) {
     case 'n':
     case 'q':
       return 2;

@@ -17,6 +17,7 @@ import {
   type ConditionsSource,
 } from '../engine/conditions.js';
 import type { Sensors } from './sensors.js';
+import { ChangeListeners, safeCall } from './changeListeners.js';
 
 /** Default time between two sensor reads. */
 export const DEFAULT_POLL_INTERVAL_MS = 5_000;
@@ -63,10 +64,9 @@ export class DeviceConditions implements ConditionsSource, Disposable {
   readonly #sensors: Sensors;
   readonly #pollIntervalMs: number;
   readonly #eventDebounceMs: number;
-  readonly #onListenerError: (error: unknown) => void;
   readonly #onSensorError: (error: unknown) => void;
-  readonly #listeners = new Set<{ readonly fn: Listener }>();
-  readonly #readListeners = new Set<{ readonly fn: () => void }>();
+  readonly #listeners: ChangeListeners<ConditionsSnapshot>;
+  readonly #readListeners: ChangeListeners<void>;
 
   #sensorValues: MutablePartial = {};
   #overrides: MutablePartial;
@@ -96,8 +96,9 @@ export class DeviceConditions implements ConditionsSource, Disposable {
     this.#clock = options.clock;
     this.#sensors = options.sensors;
     this.#pollIntervalMs = interval;
-    this.#onListenerError = options.onListenerError ?? (() => {});
     this.#onSensorError = options.onSensorError ?? (() => {});
+    this.#listeners = new ChangeListeners(options.onListenerError ?? (() => {}));
+    this.#readListeners = new ChangeListeners(this.#onSensorError);
     this.#overrides = pickConditions(options.overrides ?? {});
     // Until the first read there is nothing better to stamp than the moment the defaults took effect.
     this.#readAt = this.#clock.now();
@@ -136,13 +137,7 @@ export class DeviceConditions implements ConditionsSource, Disposable {
     this.#sensorValues = reading;
     this.#readAt = this.#clock.now();
     this.#update();
-    for (const entry of [...this.#readListeners]) {
-      try {
-        entry.fn();
-      } catch (error) {
-        safeCall(this.#onSensorError, error);
-      }
-    }
+    this.#readListeners.emit();
   }
 
   /**
@@ -150,9 +145,7 @@ export class DeviceConditions implements ConditionsSource, Disposable {
    * poll (sustained pressure) take their samples then, with no timer of their own.
    */
   onDidRead(listener: () => void): Disposable {
-    const entry = { fn: listener };
-    this.#readListeners.add(entry);
-    return { dispose: () => void this.#readListeners.delete(entry) };
+    return this.#readListeners.add(listener);
   }
 
   /** The merged conditions now. The object is frozen and replaced, never mutated. */
@@ -162,10 +155,7 @@ export class DeviceConditions implements ConditionsSource, Disposable {
 
   /** Calls `listener` with the new snapshot whenever a merged condition value changes. */
   onDidChange(listener: Listener): Disposable {
-    // Wrapped, so the same function subscribed twice gets two independent subscriptions.
-    const entry = { fn: listener };
-    this.#listeners.add(entry);
-    return { dispose: () => void this.#listeners.delete(entry) };
+    return this.#listeners.add(listener);
   }
 
   /**
@@ -261,7 +251,7 @@ export class DeviceConditions implements ConditionsSource, Disposable {
   #update(): ConditionsSnapshot {
     const previous = this.#snapshot;
     this.#snapshot = this.#merge();
-    if (!sameConditions(previous.conditions, this.#snapshot.conditions)) this.#emit(this.#snapshot);
+    if (!sameConditions(previous.conditions, this.#snapshot.conditions)) this.#listeners.emit(this.#snapshot);
     return this.#snapshot;
   }
 
@@ -287,17 +277,6 @@ export class DeviceConditions implements ConditionsSource, Disposable {
       readAt: this.#readAt,
     });
   }
-
-  #emit(snapshot: ConditionsSnapshot): void {
-    // A copy, so a listener that subscribes or unsubscribes during the event does not skew this round.
-    for (const entry of [...this.#listeners]) {
-      try {
-        entry.fn(snapshot);
-      } catch (error) {
-        safeCall(this.#onListenerError, error);
-      }
-    }
-  }
 }
 
 /** Keeps only known condition names with a defined value, so stray keys never reach a snapshot. */
@@ -308,13 +287,4 @@ function pickConditions(source: Partial<Conditions>): MutablePartial {
     if (source[name] !== undefined) picked[name] = source[name];
   }
   return picked as MutablePartial;
-}
-
-/** Error hooks are the last line of defence: one that throws must not break polling or events. */
-function safeCall(hook: (error: unknown) => void, error: unknown): void {
-  try {
-    hook(error);
-  } catch {
-    // Nothing sensible left to report to.
-  }
 }

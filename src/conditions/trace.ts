@@ -317,7 +317,7 @@ export async function recordConditions(options: RecordConditionsOptions): Promis
   // The system clock's timers are unref'd (the daemon lives by its socket): hold the process open.
   let keepAlive: ReturnType<typeof setInterval> | undefined;
   if (clock === undefined) {
-    clock = new (await import('../daemon/systemClock.js')).SystemClock();
+    clock = new (await import('../shared/systemClock.js')).SystemClock();
     keepAlive = setInterval(() => {}, 1 << 30);
   }
 

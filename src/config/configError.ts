@@ -1,4 +1,4 @@
-import { CliError } from '../cli/controlClient.js';
+import { CliError } from '../shared/cliError.js';
 
 /**
  * What is wrong with the configuration, from wherever it came:

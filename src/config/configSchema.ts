@@ -10,7 +10,7 @@
  * setting.
  */
 import { z } from 'zod';
-import type { SchedulingOptions } from '../engine/options.js';
+import { SCHEDULING_OPTION_TABLE, type OptionRule, type SchedulingOptions } from '../engine/options.js';
 import type { FleetOptions } from '../daemon/fleet/fleetOptions.js';
 import type { ConnectionLimits } from '../daemon/ipcServer.js';
 import type { HttpLimits } from '../daemon/guards/httpConnectionGuard.js';
@@ -35,50 +35,26 @@ function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
 const bool = () => z.boolean({ error: 'expected true or false' });
 const text = (what: string) => z.string({ error: `expected ${what}` }).min(1, { error: `expected ${what}, not an empty string` });
 
-const THRESHOLDS = ['fair', 'serious', 'critical'] as const;
-const threshold = () => oneOf(THRESHOLDS);
+
+/** The zod schema of one rule of the engine's option table, failing in the same words as `compileSchedulingOptions`. */
+function fromRule(rule: OptionRule): z.ZodType<number | boolean | string> {
+  switch (rule.kind) {
+    case 'int':
+      return int(rule.min, rule.max);
+    case 'bool':
+      return bool();
+    case 'enum':
+      return oneOf(rule.values as readonly string[] as [string, ...string[]]);
+  }
+}
 
 /**
- * Each scheduling option, with the rule `compileSchedulingOptions` applies (a unit test checks that the
- * two agree at every bound). The descriptions are the ones of `SchedulingOptions` in src/engine/options.ts.
+ * Each scheduling option, made from the engine's table (`SCHEDULING_OPTION_TABLE`: its rule and its
+ * description), so an option is written once; a unit test checks the two agree at every bound.
  */
-const schedulingShape = {
-  profile: oneOf(['device', 'server']).optional().describe('Which defaults apply: `device` (laptops and desktops: every heuristic) or `server` (no usage, idle or battery heuristics, no budgets). Unset, the daemon picks one at first start and keeps it.'),
-  refreshTimeLimitMs: int(1).optional().describe('Time a refresh task gets before it expires, in ms.'),
-  processingMaxRunMs: int(1).optional().describe('The longest a processing task may run before it expires, in ms.'),
-  expirationGraceMs: int(0).optional().describe('After expiration, how long the app has to complete before the daemon kills it, in ms.'),
-  maxPendingProcessingPerApp: int(1).optional().describe('Pending processing requests an app may have at once; more is `tooManyPendingTaskRequests`.'),
-  maxConcurrentTasksPerApp: int(1).optional().describe('Tasks of one app that may run at the same time.'),
-  maxConcurrentTasks: int(1).optional().describe('Tasks of all apps that may run at the same time.'),
-  maxBackgroundProcesses: int(1).optional().describe('Processes launched in the background that may live at the same time.'),
-  appIdleTimeoutMs: int(0).optional().describe('A background-launched app with no task for this long is terminated, in ms.'),
-  launchTimeoutMs: int(1).optional().describe('A launched app must connect within this time, or the launch has failed, in ms.'),
-  launchBackoffMs: int(0).optional().describe('First wait after a failed launch before the app is launched again, in ms; doubles each time.'),
-  launchBackoffMaxMs: int(0).optional().describe('The longest wait between failed launches, in ms.'),
-  stopGraceMs: int(0).optional().describe('SIGTERM to SIGKILL when the daemon stops an idle app, in ms.'),
-  maxSleepMs: int(10).optional().describe('The longest the scheduler sleeps without looking again, in ms (catches wall-clock jumps).'),
-  criticalBatteryLevel: int(0, 100).optional().describe('On battery at or below this percent, no task starts. 0 turns it off.'),
-  lowBatteryLevel: int(0, 100).optional().describe('On battery below this percent, processing tasks wait. 0 turns it off.'),
-  lowPowerModeDefers: bool().optional().describe('In Low Power Mode, refresh and processing tasks wait, as on iOS.'),
-  deviceIdleRequiredMs: int(0).optional().describe('Processing tasks wait until there has been no user input for this long, in ms. 0 turns it off.'),
-  pressureDefersProcessingAt: threshold().optional().describe('Pressure (Linux PSI) at or above which processing tasks wait.'),
-  pressureDefersAllAt: threshold().optional().describe('Pressure at or above which every task waits.'),
-  thermalDefersProcessingAt: threshold().optional().describe('Thermal state at or above which processing tasks wait.'),
-  thermalDefersAllAt: threshold().optional().describe('Thermal state at or above which every task waits.'),
-  recentUseWindowMs: int(0).optional().describe('An app the user has not opened for this long gets no processing time, in ms. 0 turns it off.'),
-  backgroundLaunchesPerDay: int(0).optional().describe('Background launches per app per rolling day (before the usage bonus). 0 means no limit.'),
-  backgroundSecondsPerDay: int(0).optional().describe('Seconds of background task time per app per rolling day. 0 means no limit.'),
-  backgroundCpuSecondsPerDay: int(0).optional().describe('Seconds of background CPU time per app per rolling day. 0 means no limit.'),
-  usageBonus: bool().optional().describe('Apps the user opens often get up to 3x the budgets.'),
-  throttleMs: int(0).optional().describe('An app that overruns a deadline is throttled this long, in ms; doubles with each offence in a day.'),
-  throttleMaxMs: int(0).optional().describe('The longest throttle, in ms.'),
-  minRefreshIntervalMs: int(1).optional().describe('The shortest `interval` of a periodic refresh, in ms.'),
-  maxContinuedTasks: int(1).optional().describe('Continued processing tasks that may run at once on the machine; the others wait in line.'),
-  continuedStallMs: int(1).optional().describe('A continued processing task that reports no progress for this long is expired as stalled, in ms.'),
-  pushMaxAttempts: int(1).optional().describe('Deliveries of one push that may end without the handler completing before it is recorded as failed.'),
-  pushRetryDelayMs: int(0).optional().describe('The wait before delivering such a push again, in ms; doubles with each attempt.'),
-  pushMaxRetryDelayMs: int(0).optional().describe('The longest such wait, in ms.'),
-} satisfies { [K in keyof SchedulingOptions]-?: z.ZodType<SchedulingOptions[K] | undefined> };
+const schedulingShape = Object.fromEntries(
+  Object.entries(SCHEDULING_OPTION_TABLE).map(([name, [rule, description]]) => [name, fromRule(rule).optional().describe(description)]),
+) as { [K in keyof SchedulingOptions]-?: z.ZodOptional<z.ZodType<SchedulingOptions[K]>> };
 
 const fleetShape = {
   heartbeatMs: int(1).optional().describe('How often the node renews its lease, reports its conditions and looks at the pool, in ms.'),

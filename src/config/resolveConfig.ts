@@ -12,6 +12,7 @@ import { ConfigError } from './configError.js';
 import { CONFIG_OPTIONS, getPath } from './configOptions.js';
 import type { ConfigInput, LOG_LEVELS } from './configSchema.js';
 import { checkOptions, describeSource, readConfigFile, readEnvironment, type ConfigSource } from './configSources.js';
+import { isPostgresLocation } from '../store/location.js';
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -60,7 +61,6 @@ interface Layer {
   readonly base: string;
 }
 
-const POSTGRES_URL = /^postgres(?:ql)?:\/\//i;
 
 /**
  * Resolves the configuration. @throws ConfigError naming the option's path (or the variable, or the
@@ -92,7 +92,7 @@ export function resolveConfig(input: ResolveConfigInput = {}): ResolvedConfig {
     for (const layer of layers) {
       let value = getPath(layer.values, option.segments);
       if (value === undefined) continue;
-      if ((option.path === 'home' || option.path === 'store') && typeof value === 'string' && !POSTGRES_URL.test(value)) value = resolve(layer.base, value);
+      if ((option.path === 'home' || option.path === 'store') && typeof value === 'string' && !isPostgresLocation(value)) value = resolve(layer.base, value);
       given.set(option.path, { value, source: layer.source(option.path) });
       break;
     }
@@ -226,7 +226,7 @@ function ignoredOptions(given: ReadonlyMap<string, { value: unknown; source: Con
     }
   }
   const store = given.get('store')?.value;
-  if (typeof store !== 'string' || !POSTGRES_URL.test(store)) {
+  if (typeof store !== 'string' || !isPostgresLocation(store)) {
     for (const path of [...given.keys()].filter((path) => path === 'nodeId' || path.startsWith('fleet.'))) {
       warnings.push(`${path} (${where(path)}) is ignored: it applies only with a postgres:// store`);
     }

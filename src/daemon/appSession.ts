@@ -1,4 +1,4 @@
-import { isFamilyPattern, isPermitted } from '../engine/identifiers.js';
+import { isFamilyPattern, isPermitted } from '../protocol/vocabulary/identifierMatching.js';
 import {
   PROTOCOL_VERSION,
   appHelloSchema,

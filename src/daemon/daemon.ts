@@ -28,7 +28,7 @@ import { compileDaemonOptions, type CompiledDaemonOptions, type DaemonOptions } 
 import { Scheduler } from './scheduler/scheduler.js';
 import type { AppLauncher, CpuMeter } from './scheduler/ports.js';
 import { StoreWriter } from './storeWriter.js';
-import { SystemClock } from './systemClock.js';
+import { SystemClock } from '../shared/systemClock.js';
 import { createDesktopNotifier, type DesktopNotifier } from './notifications/desktopNotifier.js';
 import type { NotificationCenter } from './notifications/notificationCenter.js';
 import { wireNotifications } from './notifications/wireNotifications.js';
@@ -38,6 +38,7 @@ import { TaskLog } from './taskLog.js';
 import { fitToDescriptors, openFileLimit, RESERVED_DESCRIPTORS } from './guards/descriptorBudget.js';
 import { HistoryPruner } from './history/historyPruner.js';
 import { wireFileTriggers } from '../triggers/wireTriggers.js';
+import { isPostgresLocation } from '../store/location.js';
 
 export interface DaemonDeps {
   readonly clock?: Clock;
@@ -91,7 +92,7 @@ export class Daemon implements AsyncDisposable {
     const paths = homePaths(compiled.home);
     mkdirSync(paths.home, { recursive: true, mode: 0o700 });
     chmodSync(paths.home, 0o700);
-    const shared = /^postgres(?:ql)?:\/\//i.test(compiled.store);
+    const shared = isPostgresLocation(compiled.store);
     const store = shared ? openStore(compiled.store, { nodeId: resolveNodeId(paths.home, compiled.nodeId) }) : openStore(compiled.store, { synchronous: compiled.synchronous });
     let conditionsToDispose: DeviceConditions | null = null;
     let fleetToDispose: FleetMember | null = null;

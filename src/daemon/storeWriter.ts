@@ -2,6 +2,7 @@ import type { Clock, Disposable } from '../engine/clock.js';
 import type { Store, StoreBatch } from '../store/store.js';
 import { StoreError } from '../store/errors.js';
 import { coalesceRunWrites } from './coalesce.js';
+import { cappedBackoff } from '../engine/backoff.js';
 
 interface Waiter {
   readonly batch: StoreBatch;
@@ -59,12 +60,12 @@ export class StoreWriter implements Disposable {
   #faultSince: number | null = null;
   #retained: Waiter[] = [];
   #retryTimer: Disposable | null = null;
-  #retryDelay: number;
+  /** Retries since the store stopped taking writes: the next waits longer (capped backoff). */
+  #retries = 0;
 
   constructor(store: Store, options: StoreWriterOptions) {
     this.#store = store;
     this.#options = { retryMs: 1_000, maxRetryMs: 30_000, ...options };
-    this.#retryDelay = this.#options.retryMs;
   }
 
   /** The storage fault that stops writes now, or null. */
@@ -194,7 +195,7 @@ export class StoreWriter implements Disposable {
     if (this.#fault) return;
     this.#fault = fault;
     this.#faultSince = this.#options.clock.now();
-    this.#retryDelay = this.#options.retryMs;
+    this.#retries = 0;
     this.#options.log?.warn(`the store cannot be written (${fault.code}): ${fault.message}; writes are refused and the daemon's own are kept until it can`, { code: fault.code });
     this.#emitHealth(fault);
     this.#scheduleRetry();
@@ -202,11 +203,10 @@ export class StoreWriter implements Disposable {
 
   #scheduleRetry(): void {
     this.#retryTimer?.dispose();
-    this.#retryTimer = this.#options.clock.setTimer(this.#retryDelay, () => {
+    this.#retryTimer = this.#options.clock.setTimer(cappedBackoff(this.#options.retryMs, this.#options.maxRetryMs, this.#retries++), () => {
       this.#retryTimer = null;
       this.#flushing = this.#flushing.then(() => this.#retry());
     });
-    this.#retryDelay = Math.min(this.#retryDelay * 2, this.#options.maxRetryMs);
   }
 
   /** Commits what was retained (and a probe) in one transaction; on success the writer is healthy again. */

@@ -6,6 +6,7 @@
  */
 import type { SchedulingOptions } from './options.js';
 import type { BudgetUse } from './policy.js';
+import { cappedBackoff } from './backoff.js';
 
 export const DAY_MS = 24 * 60 * 60_000;
 export const WEEK_MS = 7 * DAY_MS;
@@ -120,7 +121,7 @@ export class AppUsage {
   recordOffence(appId: string, at: number, options: Pick<SchedulingOptions, 'throttleMs' | 'throttleMaxMs'>): number {
     this.#offences.charge(appId, at);
     const offences = this.#offences.count(appId, at);
-    const until = at + Math.min(options.throttleMaxMs, options.throttleMs * 2 ** Math.min(offences - 1, 30));
+    const until = at + cappedBackoff(options.throttleMs, options.throttleMaxMs, offences - 1);
     this.restoreThrottle(appId, until);
     return until;
   }

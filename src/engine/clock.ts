@@ -1,20 +1,3 @@
-/**
- * Time, as the scheduling core sees it. Nothing in `src/engine` reads the real time: the daemon passes
- * a {@link Clock} backed by the OS (`src/daemon/systemClock.ts`) and the testing kit passes a virtual one
- * (`src/testing/virtualClock.ts`), so every schedule can be tested in virtual time.
- */
-export interface Disposable {
-  dispose(): void;
-}
-
-export interface Clock {
-  /** Wall-clock time in milliseconds since the epoch. Used for dates people read and for `earliestBeginDate`. */
-  now(): number;
-  /**
-   * Monotonic time in milliseconds from an arbitrary origin. It never jumps when the wall clock is set
-   * (NTP, suspend and resume), so deadlines and time limits are measured with it.
-   */
-  monotonic(): number;
-  /** Calls `callback` once after `delayMs` of monotonic time. Disposing the handle cancels it. */
-  setTimer(delayMs: number, callback: () => void): Disposable;
-}
+// The engine's view of time: the interfaces are defined in src/shared/clock.ts (beside the real clock) and
+// taken here as types only, so the engine stays pure and its modules keep importing './clock.js'.
+export type { Clock, Disposable } from '../shared/clock.js';

@@ -1,4 +1,4 @@
-import type { SchedulerFault } from './errors.js';
+import type { SchedulerFault } from '../protocol/vocabulary/errorCodes.js';
 
 /**
  * Unique work (docs/workflows.md): what `submit(request, { existing })` does when the identifier already

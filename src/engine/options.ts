@@ -92,51 +92,63 @@ export interface SchedulingOptions {
   readonly pushMaxRetryDelayMs: number;
 }
 
-type OptionRule =
+/** What values an option takes: `compileSchedulingOptions` checks them, and the config file's schema is made of them. */
+export type OptionRule =
   | { readonly kind: 'int'; readonly min: number; readonly max?: number }
   | { readonly kind: 'bool' }
   | { readonly kind: 'enum'; readonly values: readonly string[] };
 
 const THRESHOLDS: readonly LoadThreshold[] = ['fair', 'serious', 'critical'];
 const int = (min: number, max?: number): OptionRule => ({ kind: 'int', min, ...(max === undefined ? {} : { max }) });
+const BOOL: OptionRule = { kind: 'bool' };
+const LOAD_THRESHOLD: OptionRule = { kind: 'enum', values: THRESHOLDS };
 
-const RULES: Readonly<Record<keyof SchedulingOptions, OptionRule>> = {
-  profile: { kind: 'enum', values: ['device', 'server'] },
-  refreshTimeLimitMs: int(1),
-  processingMaxRunMs: int(1),
-  expirationGraceMs: int(0),
-  maxPendingProcessingPerApp: int(1),
-  maxConcurrentTasksPerApp: int(1),
-  maxConcurrentTasks: int(1),
-  maxBackgroundProcesses: int(1),
-  appIdleTimeoutMs: int(0),
-  launchTimeoutMs: int(1),
-  launchBackoffMs: int(0),
-  launchBackoffMaxMs: int(0),
-  stopGraceMs: int(0),
-  maxSleepMs: int(10),
-  criticalBatteryLevel: int(0, 100),
-  lowBatteryLevel: int(0, 100),
-  lowPowerModeDefers: { kind: 'bool' },
-  deviceIdleRequiredMs: int(0),
-  pressureDefersProcessingAt: { kind: 'enum', values: THRESHOLDS },
-  pressureDefersAllAt: { kind: 'enum', values: THRESHOLDS },
-  thermalDefersProcessingAt: { kind: 'enum', values: THRESHOLDS },
-  thermalDefersAllAt: { kind: 'enum', values: THRESHOLDS },
-  recentUseWindowMs: int(0),
-  backgroundLaunchesPerDay: int(0),
-  backgroundSecondsPerDay: int(0),
-  backgroundCpuSecondsPerDay: int(0),
-  usageBonus: { kind: 'bool' },
-  throttleMs: int(0),
-  throttleMaxMs: int(0),
-  minRefreshIntervalMs: int(1),
-  maxContinuedTasks: int(1),
-  continuedStallMs: int(1),
-  pushMaxAttempts: int(1),
-  pushRetryDelayMs: int(0),
-  pushMaxRetryDelayMs: int(0),
+/**
+ * The table of the scheduling options: each option's rule and the one line a person reads about it (the
+ * config file's schema, `bgtasks config`, docs/configuration.md). The defaults are in
+ * {@link defaultSchedulingOptions}.
+ */
+export const SCHEDULING_OPTION_TABLE: Readonly<Record<keyof SchedulingOptions, readonly [OptionRule, string]>> = {
+  profile: [{ kind: 'enum', values: ['device', 'server'] }, 'Which defaults apply: `device` (laptops and desktops: every heuristic) or `server` (no usage, idle or battery heuristics, no budgets). Unset, the daemon picks one at first start and keeps it.'],
+  refreshTimeLimitMs: [int(1), 'Time a refresh task gets before it expires, in ms.'],
+  processingMaxRunMs: [int(1), 'The longest a processing task may run before it expires, in ms.'],
+  expirationGraceMs: [int(0), 'After expiration, how long the app has to complete before the daemon kills it, in ms.'],
+  maxPendingProcessingPerApp: [int(1), 'Pending processing requests an app may have at once; more is `tooManyPendingTaskRequests`.'],
+  maxConcurrentTasksPerApp: [int(1), 'Tasks of one app that may run at the same time.'],
+  maxConcurrentTasks: [int(1), 'Tasks of all apps that may run at the same time.'],
+  maxBackgroundProcesses: [int(1), 'Processes launched in the background that may live at the same time.'],
+  appIdleTimeoutMs: [int(0), 'A background-launched app with no task for this long is terminated, in ms.'],
+  launchTimeoutMs: [int(1), 'A launched app must connect within this time, or the launch has failed, in ms.'],
+  launchBackoffMs: [int(0), 'First wait after a failed launch before the app is launched again, in ms; doubles each time.'],
+  launchBackoffMaxMs: [int(0), 'The longest wait between failed launches, in ms.'],
+  stopGraceMs: [int(0), 'SIGTERM to SIGKILL when the daemon stops an idle app, in ms.'],
+  maxSleepMs: [int(10), 'The longest the scheduler sleeps without looking again, in ms (catches wall-clock jumps).'],
+  criticalBatteryLevel: [int(0, 100), 'On battery at or below this percent, no task starts. 0 turns it off.'],
+  lowBatteryLevel: [int(0, 100), 'On battery below this percent, processing tasks wait. 0 turns it off.'],
+  lowPowerModeDefers: [BOOL, 'In Low Power Mode, refresh and processing tasks wait, as on iOS.'],
+  deviceIdleRequiredMs: [int(0), 'Processing tasks wait until there has been no user input for this long, in ms. 0 turns it off.'],
+  pressureDefersProcessingAt: [LOAD_THRESHOLD, 'Pressure (Linux PSI) at or above which processing tasks wait.'],
+  pressureDefersAllAt: [LOAD_THRESHOLD, 'Pressure at or above which every task waits.'],
+  thermalDefersProcessingAt: [LOAD_THRESHOLD, 'Thermal state at or above which processing tasks wait.'],
+  thermalDefersAllAt: [LOAD_THRESHOLD, 'Thermal state at or above which every task waits.'],
+  recentUseWindowMs: [int(0), 'An app the user has not opened for this long gets no processing time, in ms. 0 turns it off.'],
+  backgroundLaunchesPerDay: [int(0), 'Background launches per app per rolling day (before the usage bonus). 0 means no limit.'],
+  backgroundSecondsPerDay: [int(0), 'Seconds of background task time per app per rolling day. 0 means no limit.'],
+  backgroundCpuSecondsPerDay: [int(0), 'Seconds of background CPU time per app per rolling day. 0 means no limit.'],
+  usageBonus: [BOOL, 'Apps the user opens often get up to 3x the budgets.'],
+  throttleMs: [int(0), 'An app that overruns a deadline is throttled this long, in ms; doubles with each offence in a day.'],
+  throttleMaxMs: [int(0), 'The longest throttle, in ms.'],
+  minRefreshIntervalMs: [int(1), 'The shortest `interval` of a periodic refresh, in ms.'],
+  maxContinuedTasks: [int(1), 'Continued processing tasks that may run at once on the machine; the others wait in line.'],
+  continuedStallMs: [int(1), 'A continued processing task that reports no progress for this long is expired as stalled, in ms.'],
+  pushMaxAttempts: [int(1), 'Deliveries of one push that may end without the handler completing before it is recorded as failed.'],
+  pushRetryDelayMs: [int(0), 'The wait before delivering such a push again, in ms; doubles with each attempt.'],
+  pushMaxRetryDelayMs: [int(0), 'The longest such wait, in ms.'],
 };
+
+const RULES = Object.fromEntries(
+  Object.entries(SCHEDULING_OPTION_TABLE).map(([name, [rule]]) => [name, rule]),
+) as Readonly<Record<keyof SchedulingOptions, OptionRule>>;
 
 const DAY_MS = 24 * 60 * 60_000;
 

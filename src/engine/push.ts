@@ -1,4 +1,6 @@
+import { PUSH_IDENTIFIER, type PushState } from '../protocol/vocabulary/kinds.js';
 import type { PushRef, TaskOutcome, TaskRequest } from './types.js';
+import { cappedBackoff } from './backoff.js';
 
 /**
  * Background pushes, the pure part: which of an app's pushes goes next, what collapses, what expires,
@@ -9,8 +11,8 @@ import type { PushRef, TaskOutcome, TaskRequest } from './types.js';
  * with exactly why not (`collapsed` into a newer one with the same `collapseId`, `expired`, `failed`).
  */
 
-/** The identifier of every push task; apps register for it with `onRemoteNotification`. */
-export const PUSH_IDENTIFIER = 'bgtasks.remote-notification';
+// The push identifier is the app's vocabulary too (src/protocol/vocabulary/kinds.ts).
+export { PUSH_IDENTIFIER };
 
 export type PushPriority = 5 | 10;
 
@@ -23,8 +25,7 @@ export type PushPriority = 5 | 10;
  * | `expired`   | its `expiration` passed before it could be delivered                    |
  * | `failed`    | given up after `pushMaxAttempts` deliveries that did not complete, or the app has no handler |
  */
-export type PushState = 'pending' | 'delivered' | 'collapsed' | 'expired' | 'failed';
-export const PUSH_STATES: readonly PushState[] = ['pending', 'delivered', 'collapsed', 'expired', 'failed'];
+export { PUSH_STATES, type PushState } from '../protocol/vocabulary/kinds.js';
 
 /** What the app's handler returned (Apple's UIBackgroundFetchResult). */
 export type PushResult = 'newData' | 'noData' | 'failed';
@@ -108,7 +109,7 @@ export function deliveryVerdict(
       return { state: 'failed', result: null, reason: 'noHandler', retryAt: null };
     default:
       if (attempts >= limits.maxAttempts) return { state: 'failed', result: null, reason: `${outcome}; ${attempts} attempts`, retryAt: null };
-      return { state: 'pending', result: null, reason: outcome, retryAt: now + Math.min(limits.maxRetryDelayMs, limits.retryDelayMs * 2 ** (attempts - 1)) };
+      return { state: 'pending', result: null, reason: outcome, retryAt: now + cappedBackoff(limits.retryDelayMs, limits.maxRetryDelayMs, attempts - 1) };
   }
 }
 

@@ -1,5 +1,6 @@
 /** Retry with backoff for runs that end unsuccessfully. */
 import type { RetryPolicy, TaskOutcome } from './types.js';
+import { cappedBackoff } from './backoff.js';
 
 /** Outcomes that count as unsuccessful: the task ran (or should have) and did not finish its work. */
 export const RETRYABLE_OUTCOMES: ReadonlySet<TaskOutcome> = new Set(['failure', 'expired', 'terminatedAfterExpiration', 'appExited']);
@@ -13,7 +14,9 @@ export const RETRYABLE_OUTCOMES: ReadonlySet<TaskOutcome> = new Set(['failure', 
  */
 export function retryDelay(policy: RetryPolicy, attempt: number, random: number): number {
   const steps = Math.max(0, attempt - 1);
-  const base = policy.backoff === 'exponential' ? policy.initialDelay * 2 ** Math.min(steps, 40) : policy.initialDelay * (steps + 1);
-  const capped = Math.min(policy.maxDelay, base);
+  const capped =
+    policy.backoff === 'exponential'
+      ? cappedBackoff(policy.initialDelay, policy.maxDelay, steps)
+      : Math.min(policy.maxDelay, policy.initialDelay * (steps + 1));
   return Math.round(capped / 2 + (capped / 2) * random);
 }

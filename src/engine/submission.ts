@@ -1,8 +1,8 @@
 import { calendarRecurrence, checkCalendarRequest } from './calendar/calendarRequest.js';
-import type { SchedulerFault } from './errors.js';
 import { checkTriggerRequest, triggersFromInput } from './triggers/triggerRequest.js';
+import type { SchedulerFault } from '../protocol/vocabulary/errorCodes.js';
 import { PUSH_IDENTIFIER } from './push.js';
-import { isFamilyPattern, isPermitted, matchesPattern } from './identifiers.js';
+import { isFamilyPattern, isPermitted, matchesPattern } from '../protocol/vocabulary/identifierMatching.js';
 import { MODE_FOR_KIND, type AppRecord, type ContinuedSpec, type RetryPolicy, type TaskKind, type TaskRequest } from './types.js';
 
 export interface SubmissionCheck {

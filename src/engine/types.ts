@@ -6,25 +6,11 @@ import type { FileTriggers } from './triggers/fileTriggers.js';
  * and the protocol carries them across the socket.
  */
 
-/**
- * `refresh` is Apple's BGAppRefreshTask, `processing` its BGProcessingTask, `continued` its
- * BGContinuedProcessingTask (work a person started, with progress they can watch and cancel), and
- * `push` the delivery of a background push to the app's `onRemoteNotification` handler (Apple's
- * `didReceiveRemoteNotification:fetchCompletionHandler:`). Apps never submit `push` requests: the
- * daemon makes one for the oldest undelivered push of an app (see src/engine/push.ts).
- */
-export type TaskKind = 'refresh' | 'processing' | 'continued' | 'push';
-export const TASK_KINDS: readonly TaskKind[] = ['refresh', 'processing', 'continued', 'push'];
-/** The kinds an app can submit. */
-export type SubmittableKind = Exclude<TaskKind, 'push'>;
-
-/**
- * Manifest background modes: `fetch` permits refresh tasks, `processing` processing and continued
- * tasks, `remote-notification` background pushes.
- */
-export type BackgroundMode = 'fetch' | 'processing' | 'remote-notification';
-export const BACKGROUND_MODES: readonly BackgroundMode[] = ['fetch', 'processing', 'remote-notification'];
-export const MODE_FOR_KIND: Readonly<Record<TaskKind, BackgroundMode>> = { refresh: 'fetch', processing: 'processing', continued: 'processing', push: 'remote-notification' };
+// The kinds and background modes are the app's vocabulary too: defined in src/protocol/vocabulary, which the
+// SDK may import, and re-exported here for the engine's modules.
+import type { BackgroundMode, TaskKind } from '../protocol/vocabulary/kinds.js';
+export { BACKGROUND_MODES, MODE_FOR_KIND, TASK_KINDS } from '../protocol/vocabulary/kinds.js';
+export type { BackgroundMode, SubmittableKind, TaskKind } from '../protocol/vocabulary/kinds.js';
 
 /**
  * What a continued processing request adds: what the person sees, and what to do when it cannot start

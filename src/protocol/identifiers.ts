@@ -21,3 +21,8 @@ export const identifierPatternSchema = z
     (value) => NAME_PATTERN.test(value.endsWith('.*') ? value.slice(0, -2) : value),
     'must be a reverse-DNS identifier, or a family ending in ".*" (e.g. "com.example.export.*")',
   );
+
+/** A node id: safe in logs, URLs and a terminal column. */
+export const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** {@link NODE_ID_PATTERN} in words, for error messages. */
+export const NODE_ID_RULE = '1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { isFamilyPattern, isPermitted as matchesAny } from '../engine/identifiers.js';
-import { BACKGROUND_MODES, type BackgroundMode } from '../engine/types.js';
+import { isFamilyPattern, isPermitted as matchesAny } from '../protocol/vocabulary/identifierMatching.js';
+import { BACKGROUND_MODES, type BackgroundMode } from '../protocol/vocabulary/kinds.js';
 import { NAME_PATTERN } from '../protocol/identifiers.js';
 import { ENV, defaultHome, homePaths } from '../shared/paths.js';
 import { BGTaskSchedulerError } from './errors.js';

@@ -1,4 +1,4 @@
-import { SCHEDULER_ERROR_CODES, type SchedulerErrorCode } from '../engine/errors.js';
+import { SCHEDULER_ERROR_CODES, type SchedulerErrorCode } from '../protocol/vocabulary/errorCodes.js';
 import type { WireError } from '../protocol/messages.js';
 
 export type { SchedulerErrorCode };

@@ -1,4 +1,4 @@
-import { findHandlerKey } from '../engine/identifiers.js';
+import { findHandlerKey } from '../protocol/vocabulary/identifierMatching.js';
 import { identifierPatternSchema } from '../protocol/identifiers.js';
 import { isPermitted, type Manifest } from './discovery.js';
 import type { TaskHandler } from './taskRunner.js';

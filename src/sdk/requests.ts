@@ -1,4 +1,4 @@
-import type { SubmittableKind } from '../engine/types.js';
+import type { SubmittableKind } from '../protocol/vocabulary/kinds.js';
 import { NAME_PATTERN } from '../protocol/identifiers.js';
 import { retryInputSchema, type PendingReplyData, type RequestInput } from '../protocol/messages.js';
 import { MAX_PREREQUISITES, payloadProblem } from '../protocol/payload.js';

@@ -12,7 +12,7 @@ import { HandlerRegistry } from './registry.js';
 import { BGTaskRequest } from './requests.js';
 import { TaskRunner, type TaskHandler } from './taskRunner.js';
 import { currentTaskId } from './taskContext.js';
-import { PUSH_IDENTIFIER } from '../engine/push.js';
+import { PUSH_IDENTIFIER } from '../protocol/vocabulary/kinds.js';
 import type { PushCounts } from './pushCounts.js';
 import type { RemoteNotificationHandler } from './push.js';
 import type { UserNotificationCenter } from './notifications.js';

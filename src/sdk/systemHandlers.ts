@@ -1,5 +1,5 @@
-import { PUSH_IDENTIFIER } from '../engine/push.js';
-import type { BackgroundMode } from '../engine/types.js';
+import { PUSH_IDENTIFIER } from '../protocol/vocabulary/kinds.js';
+import type { BackgroundMode } from '../protocol/vocabulary/kinds.js';
 import type { AppMessage, NotificationActionDelivery } from '../protocol/messages.js';
 import { describeThrown } from './errors.js';
 import type { Manifest } from './discovery.js';

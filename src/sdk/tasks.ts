@@ -1,4 +1,4 @@
-import type { TaskKind } from '../engine/types.js';
+import type { TaskKind } from '../protocol/vocabulary/kinds.js';
 import { payloadProblem } from '../protocol/payload.js';
 import { BGTaskSchedulerError } from './errors.js';
 

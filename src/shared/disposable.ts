@@ -1,4 +1,4 @@
-import type { Disposable } from '../engine/clock.js';
+import type { Disposable } from './clock.js';
 
 export type { Disposable };
 

@@ -112,10 +112,8 @@ export interface FleetRunFilter {
   readonly limit?: number;
 }
 
-/** A node id: safe in logs, URLs and a terminal column. */
-export const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-/** {@link NODE_ID_PATTERN} in words, for error messages. */
-export const NODE_ID_RULE = '1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit';
+// A node id's rule lives with the wire's other names (the control commands take node ids).
+export { NODE_ID_PATTERN, NODE_ID_RULE } from '../protocol/identifiers.js';
 
 /** The channel of LISTEN/NOTIFY wake-ups. */
 export const FLEET_CHANNEL = 'bgtasks_fleet';

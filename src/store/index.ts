@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { openStore } from '../store/index.js';
+ * import { openStore } from './index.js';
  *
  * await using store = openStore(homePaths(home).storeFile);
  * await store.migrate();
@@ -17,9 +17,11 @@ import { PostgresStore } from './postgres/postgresStore.js';
 import { SqliteStore } from './sqlite/sqliteStore.js';
 import type { SqliteStoreOptions } from './sqlite/sqliteStore.js';
 import type { Store } from './store.js';
+import { isPostgresLocation } from './location.js';
 
 export type { ApplyOptions, EventFilter, RecoveryResult, RequestRef, RunFilter, Store, StoreBatch } from './store.js';
 export { StoreError } from './errors.js';
+export { isPostgresLocation } from './location.js';
 export type { StoreErrorCode } from './errors.js';
 export { SqliteStore, defaultSqliteStoreOptions } from './sqlite/sqliteStore.js';
 export type { SqlitePragmas, SqliteStoreOptions } from './sqlite/sqliteStore.js';
@@ -38,7 +40,6 @@ export type OpenStoreOptions = Omit<SqliteStoreOptions, 'file'> & {
   readonly poolSize?: number;
 };
 
-const POSTGRES_LOCATION = /^postgres(?:ql)?:\/\//i;
 
 /**
  * Opens the store at `location`: a SQLite file path, `':memory:'` for a private in-memory store, or a
@@ -55,7 +56,7 @@ export function openStore(location: string, options: OpenStoreOptions = {}): Sto
     throw new TypeError(`Expected the store location to be a path, ':memory:' or a postgres:// URL, got ${String(location)} (${typeof location})`);
   }
   const { nodeId, poolSize, ...sqliteOptions } = options;
-  if (POSTGRES_LOCATION.test(location)) {
+  if (isPostgresLocation(location)) {
     if (nodeId === undefined) {
       throw new TypeError('Expected `nodeId` (this machine\'s id in the fleet) with a postgres:// store location, got none');
     }

@@ -10,6 +10,7 @@ import {
   type ConditionsSource,
 } from '../engine/conditions.js';
 import { conditionsSchema } from '../conditions/trace.js';
+import { ChangeListeners } from '../conditions/changeListeners.js';
 
 /** A condition a test gave that does not exist or has a value it cannot take. */
 export class ConditionsValueError extends TypeError {
@@ -44,7 +45,7 @@ export function checkConditions(partial: unknown): Partial<Conditions> {
 export class ScriptedConditions implements ConditionsSource {
   #conditions: Conditions;
   #readAt = 0;
-  readonly #listeners = new Set<(snapshot: ConditionsSnapshot) => void>();
+  readonly #listeners = new ChangeListeners<ConditionsSnapshot>();
   readonly #now: () => number;
 
   constructor(initial: Partial<Conditions> = {}, now: () => number = () => 0) {
@@ -66,11 +67,10 @@ export class ScriptedConditions implements ConditionsSource {
     const changed = !sameConditions(next, this.#conditions);
     this.#conditions = next;
     this.#readAt = this.#now();
-    if (changed) for (const listener of [...this.#listeners]) listener(this.current());
+    if (changed) this.#listeners.emit(this.current());
   }
 
   onDidChange(listener: (snapshot: ConditionsSnapshot) => void): Disposable {
-    this.#listeners.add(listener);
-    return { dispose: () => this.#listeners.delete(listener) };
+    return this.#listeners.add(listener);
   }
 }

@@ -14,7 +14,7 @@ import type { ProfileChoice } from '../engine/profile.js';
 import type { RanOnceWarning } from '../engine/ranOnce.js';
 import { machineProfile } from './machineProfile.js';
 import type { HistoryEvent, HistoryEventType, SubmittableKind, TaskRun } from '../engine/types.js';
-import { isPermitted } from '../engine/identifiers.js';
+import { isPermitted } from '../protocol/vocabulary/identifierMatching.js';
 import { HISTORY_EVENT_TYPES } from '../store/schemas.js';
 import { openStore } from '../store/index.js';
 import type { Store, StoreBatch } from '../store/store.js';

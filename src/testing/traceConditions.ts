@@ -42,6 +42,7 @@ export {
   type TraceHost,
   type TraceSample,
 } from '../conditions/trace.js';
+import { ChangeListeners } from '../conditions/changeListeners.js';
 
 export interface TraceConditionsOptions {
   /**
@@ -83,8 +84,7 @@ export class TraceConditions implements ConditionsSource, Disposable {
   readonly #dueMono: readonly number[];
   /** Virtual wall time of each sample, as mapped at construction. */
   readonly #dueWall: readonly number[];
-  readonly #listeners = new Set<{ readonly fn: Listener }>();
-  readonly #onListenerError: ((error: unknown) => void) | undefined;
+  readonly #listeners: ChangeListeners<ConditionsSnapshot>;
   /** Index of the sample in force. */
   #index = 0;
   #readAt: number;
@@ -107,7 +107,7 @@ export class TraceConditions implements ConditionsSource, Disposable {
     if (typeof start !== 'number' || !Number.isFinite(start)) throw new TypeError(`Expected \`start\` to be a finite number, got \`${String(start)}\``);
     this.#clock = clock;
     this.#samples = valid.samples;
-    this.#onListenerError = options.onListenerError;
+    this.#listeners = new ChangeListeners(options.onListenerError);
     const offset = start - valid.startedAt;
     const monoNow = clock.monotonic();
     const dueWall: number[] = new Array<number>(valid.samples.length);
@@ -135,9 +135,7 @@ export class TraceConditions implements ConditionsSource, Disposable {
 
   /** Calls `listener` with the new snapshot whenever a value changes. */
   onDidChange(listener: Listener): Disposable {
-    const entry = { fn: listener };
-    this.#listeners.add(entry);
-    return { dispose: () => void this.#listeners.delete(entry) };
+    return this.#listeners.add(listener);
   }
 
   /**
@@ -235,7 +233,7 @@ export class TraceConditions implements ConditionsSource, Disposable {
   #update(): ConditionsSnapshot {
     const previous = this.#snapshot;
     this.#snapshot = this.#merge();
-    if (!sameConditions(previous.conditions, this.#snapshot.conditions)) this.#emit(this.#snapshot);
+    if (!sameConditions(previous.conditions, this.#snapshot.conditions)) this.#listeners.emit(this.#snapshot);
     return this.#snapshot;
   }
 
@@ -257,24 +255,6 @@ export class TraceConditions implements ConditionsSource, Disposable {
       origins: Object.freeze(origins),
       readAt: this.#readAt,
     });
-  }
-
-  #emit(snapshot: ConditionsSnapshot): void {
-    let first: { error: unknown } | undefined;
-    for (const entry of [...this.#listeners]) {
-      try {
-        entry.fn(snapshot);
-      } catch (error) {
-        if (this.#onListenerError) {
-          try {
-            this.#onListenerError(error);
-          } catch {
-            // The hook is the last line of defence.
-          }
-        } else first ??= { error };
-      }
-    }
-    if (first) throw first.error;
   }
 }
 

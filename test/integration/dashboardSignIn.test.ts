@@ -68,6 +68,14 @@ describe('dashboard sign-in (real daemon, fake opener)', () => {
     assert.equal(again.headers.get('set-cookie'), null);
   });
 
+  it('shows a browser without the token the sign-in page (src/dashboard/sign-in.html), not the dashboard', async () => {
+    const page = await get('/');
+    assert.equal(page.status, 401);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(await page.text(), /Run <code>bgtasks dashboard<\/code> in a terminal/);
+    assert.equal((await get('/sign-in.html')).status, 401, 'not served as a dashboard file either');
+  });
+
   it('mints codes only for the token, and refuses a code it never made', async () => {
     const anonymous = await fetch(new URL('/v1/sign-in-codes', dashboard.url), { method: 'POST' });
     assert.equal(anonymous.status, 401);

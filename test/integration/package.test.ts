@@ -119,11 +119,11 @@ describe('the packed package, installed from its tarball into an empty project',
 
   it('holds dist (JS and types), the dashboard page, README and package.json; no tests, benchmarks, examples or source maps', async () => {
     const entries = ok(await exec('tar', ['-tzf', tarball], { cwd: dir }), 'tar -tzf').stdout.split('\n').filter(Boolean);
-    for (const needed of ['package.json', 'README.md', 'LICENSE', 'dist/cli/main.js', 'dist/sdk/index.js', 'dist/sdk/index.d.ts', 'dist/testing/index.js', 'dist/testing/index.d.ts', 'dist/daemon/http/page/index.html']) {
+    for (const needed of ['package.json', 'README.md', 'LICENSE', 'dist/cli/main.js', 'dist/sdk/index.js', 'dist/sdk/index.d.ts', 'dist/testing/index.js', 'dist/testing/index.d.ts', 'dist/dashboard/index.html']) {
       assert.ok(entries.includes(`package/${needed}`), `the tarball has ${needed}`);
     }
-    for (const asset of readdirSync(join(ROOT, 'src', 'daemon', 'http', 'page'))) {
-      assert.ok(entries.includes(`package/dist/daemon/http/page/${asset}`), `the tarball has the dashboard's ${asset}`);
+    for (const asset of readdirSync(join(ROOT, 'src', 'dashboard'))) {
+      assert.ok(entries.includes(`package/dist/dashboard/${asset}`), `the tarball has the dashboard's ${asset}`);
     }
     const outside = entries.filter((entry) => !/^package\/(dist\/|README\.md$|LICENSE$|package\.json$)/.test(entry));
     assert.deepEqual(outside, [], 'nothing but dist/, README, LICENSE and package.json');

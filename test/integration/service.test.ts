@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { parseExecCommandLine, parseUnitFile, unitValue } from '../../src/daemon/service/systemdUnit.js';
+import { parseExecCommandLine, parseUnitFile, unitValue } from '../../src/service/systemdUnit.js';
 import { CLI, TestHome, run, until, type RunResult } from '../support/daemonProcess.js';
 
 /**

@@ -19,7 +19,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SystemClock } from '../../src/daemon/systemClock.js';
+import { SystemClock } from '../../src/shared/systemClock.js';
 import type { TaskRun } from '../../src/engine/types.js';
 import { VirtualClock } from '../../src/testing/virtualClock.js';
 import { APP, NO_EXTRAS, createHarness, type FakeInstance, type Harness } from '../support/schedulerHarness.js';

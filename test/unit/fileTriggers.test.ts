@@ -14,7 +14,7 @@ import {
 } from '../../src/engine/triggers/fileTriggers.js';
 import { checkTriggerBudget } from '../../src/engine/triggers/triggerRequest.js';
 import { FileTriggerHub } from '../../src/triggers/triggerHub.js';
-import { SystemClock } from '../../src/daemon/systemClock.js';
+import { SystemClock } from '../../src/shared/systemClock.js';
 import type { TaskRequest } from '../../src/engine/types.js';
 import { BGProcessingTaskRequest, type BGTaskScheduler } from '../../src/sdk/index.js';
 import { createTestSystem } from '../../src/testing/index.js';

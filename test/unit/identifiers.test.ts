@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { findHandlerKey, isPermitted, matchesPattern } from '../../src/engine/identifiers.js';
+import { findHandlerKey, isPermitted, matchesPattern } from '../../src/protocol/vocabulary/identifierMatching.js';
 
 describe('identifiers', () => {
   it('match exact identifiers and `.*` families, never the bare prefix', () => {

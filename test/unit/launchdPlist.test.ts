@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { CommandResult, CommandRunner } from '../../src/daemon/service/commandRunner.js';
-import { LaunchdController } from '../../src/daemon/service/launchdController.js';
-import { escapeXml, parsePlist, readLaunchdJob, renderLaunchdPlist } from '../../src/daemon/service/launchdPlist.js';
-import { buildServiceSpec, type ServiceSpecInput } from '../../src/daemon/service/serviceSpec.js';
+import type { CommandResult, CommandRunner } from '../../src/service/commandRunner.js';
+import { LaunchdController } from '../../src/service/launchdController.js';
+import { escapeXml, parsePlist, readLaunchdJob, renderLaunchdPlist } from '../../src/service/launchdPlist.js';
+import { buildServiceSpec, type ServiceSpecInput } from '../../src/service/serviceSpec.js';
 
 function input(overrides: Partial<ServiceSpecInput> = {}): ServiceSpecInput {
   return {

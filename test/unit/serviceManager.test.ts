@@ -3,11 +3,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { CommandResult, CommandRunner } from '../../src/daemon/service/commandRunner.js';
-import { ServiceError } from '../../src/daemon/service/serviceErrors.js';
-import { installService, resolveRunAs, serviceStatus, uninstallService, type ServiceHost } from '../../src/daemon/service/serviceManager.js';
-import { serviceFilePath } from '../../src/daemon/service/servicePaths.js';
-import { buildServiceSpec, daemonArguments, readDaemonArguments, type ServiceSpecInput } from '../../src/daemon/service/serviceSpec.js';
+import type { CommandResult, CommandRunner } from '../../src/service/commandRunner.js';
+import { ServiceError } from '../../src/service/serviceErrors.js';
+import { installService, resolveRunAs, serviceStatus, uninstallService, type ServiceHost } from '../../src/service/serviceManager.js';
+import { serviceFilePath } from '../../src/service/servicePaths.js';
+import { buildServiceSpec, daemonArguments, readDaemonArguments, type ServiceSpecInput } from '../../src/service/serviceSpec.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bgt-svc-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

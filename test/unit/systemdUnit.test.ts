@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ServiceError } from '../../src/daemon/service/serviceErrors.js';
-import { buildServiceSpec, type ServiceSpecInput } from '../../src/daemon/service/serviceSpec.js';
-import { execCommandLine, parseExecCommandLine, parseUnitFile, quoteExecWord, renderSystemdUnit, unitValue } from '../../src/daemon/service/systemdUnit.js';
+import { ServiceError } from '../../src/service/serviceErrors.js';
+import { buildServiceSpec, type ServiceSpecInput } from '../../src/service/serviceSpec.js';
+import { execCommandLine, parseExecCommandLine, parseUnitFile, quoteExecWord, renderSystemdUnit, unitValue } from '../../src/service/systemdUnit.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bgt-unit-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

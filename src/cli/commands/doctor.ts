@@ -4,12 +4,12 @@ import { z } from 'zod';
 import { VERSION } from '../../daemon/daemon.js';
 import { NODE_ID_PATTERN, NODE_ID_RULE } from '../../store/fleet.js';
 import { compilePostgresStoreOptions } from '../../store/postgres/options.js';
+import { isPostgresLocation } from '../../store/location.js';
 import { checkConfig } from '../doctor/configCheck.js';
 import { CliError } from '../controlClient.js';
 import { DEFAULT_DOCTOR_TIMEOUT_MS, runDoctor } from '../doctor/doctor.js';
 import { renderReport } from '../doctor/report.js';
 
-const POSTGRES_LOCATION = /^postgres(?:ql)?:\/\//i;
 
 /** The command line, checked at the boundary: each message names its option. */
 const optionsSchema = z.strictObject({
@@ -39,7 +39,7 @@ function parseOptions(raw: unknown): z.infer<typeof optionsSchema> {
     throw new CliError('invalidArgument', issue.message, FIELD_NAMES[key] ?? key);
   }
   const { store } = parsed.data;
-  if (store !== undefined && POSTGRES_LOCATION.test(store)) {
+  if (store !== undefined && isPostgresLocation(store)) {
     try {
       compilePostgresStoreOptions({ url: store, nodeId: parsed.data.nodeId ?? 'doctor' });
     } catch (error) {
@@ -65,7 +65,7 @@ export function addDoctorCommand(program: Command): void {
     .action(async (raw: unknown) => {
       const options = parseOptions(raw);
       const { home, config: configPath } = program.opts<{ home?: string; config?: string }>();
-      const store = options.store === undefined ? undefined : POSTGRES_LOCATION.test(options.store) ? options.store : resolve(options.store);
+      const store = options.store === undefined ? undefined : isPostgresLocation(options.store) ? options.store : resolve(options.store);
       const config = checkConfig({ ...(home !== undefined ? { home } : {}), ...(configPath !== undefined ? { configPath } : {}), env: process.env });
       const nodeId = options.nodeId ?? config.facts.nodeId;
       const report = await runDoctor({

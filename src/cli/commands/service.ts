@@ -4,12 +4,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { execFileRunner, shellLine } from '../../daemon/service/commandRunner.js';
-import { ServiceError } from '../../daemon/service/serviceErrors.js';
-import type { LifecycleAction } from '../../daemon/service/serviceController.js';
-import { controlService, installService, previewService, serviceStatus, uninstallService, type InstallResult, type ServiceHost, type ServiceTarget, type StatusResult, type UninstallResult } from '../../daemon/service/serviceManager.js';
-import { SYSTEM_HOME, servicePlatform, type ServiceScope } from '../../daemon/service/servicePaths.js';
-import { USER_NAME_PATTERN } from '../../daemon/service/serviceSpec.js';
+import { execFileRunner, shellLine } from '../../service/commandRunner.js';
+import { ServiceError } from '../../service/serviceErrors.js';
+import type { LifecycleAction } from '../../service/serviceController.js';
+import { controlService, installService, previewService, serviceStatus, uninstallService, type InstallResult, type ServiceHost, type ServiceTarget, type StatusResult, type UninstallResult } from '../../service/serviceManager.js';
+import { SYSTEM_HOME, servicePlatform, type ServiceScope } from '../../service/servicePaths.js';
+import { USER_NAME_PATTERN } from '../../service/serviceSpec.js';
 import { defaultHome, homePaths } from '../../shared/paths.js';
 import { CliError, ControlClient } from '../controlClient.js';
 import { resolveConfig } from '../../config/resolveConfig.js';
@@ -17,7 +17,7 @@ import { resolveConfig } from '../../config/resolveConfig.js';
 /**
  * `bgtasks service install | uninstall | status | start | stop | restart`: the daemon as a systemd user unit (Linux) or a
  * launchd agent (macOS) that starts at login and restarts on failure; `--system` for a machine-wide
- * service started at boot. The work is in src/daemon/service; this file reads the command line and
+ * service started at boot. The work is in src/service; this file reads the command line and
  * prints. docs/service.md.
  *
  * Exit codes: 0 done (including `uninstall` with nothing installed, and `install --no-start` when the

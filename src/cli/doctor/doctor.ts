@@ -10,6 +10,7 @@ import { checkHome } from './homeCheck.js';
 import { summarize, type DoctorReport } from './report.js';
 import { checkSensors } from './sensorsCheck.js';
 import { checkStore, type StoreCheckResult } from './storeCheck.js';
+import { isPostgresLocation } from '../../store/location.js';
 
 /** How long each question to the daemon, the database or the sensors may take. */
 export const DEFAULT_DOCTOR_TIMEOUT_MS = 5000;
@@ -40,7 +41,6 @@ export interface DoctorOptions {
   readonly disk?: { readonly warnBelowBytes: number; readonly failBelowBytes: number };
 }
 
-const POSTGRES_LOCATION = /^postgres(?:ql)?:\/\//i;
 
 /** Runs every check, in order (the later ones use what the daemon said); never throws for a finding. */
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
@@ -51,7 +51,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
 
   const store = chooseStore(options, facts);
   const nodeId = options.nodeId ?? facts.status?.node ?? readNodeId(home);
-  const permissions = await guarded('permissions.home', 'permissions', () => checkHome({ home, storeFile: POSTGRES_LOCATION.test(store.location) ? null : store.location }), {});
+  const permissions = await guarded('permissions.home', 'permissions', () => checkHome({ home, storeFile: isPostgresLocation(store.location) ? null : store.location }), {});
   const storeResult: StoreCheckResult = await guarded(
     'store.open',
     'store',

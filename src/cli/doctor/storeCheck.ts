@@ -13,6 +13,7 @@ import type { AppRecord } from '../../engine/types.js';
 import { errorMessage, fail, ok, shellQuote, warn, withTimeout, type Check } from './checks.js';
 import type { DaemonStatus, InstalledApp } from './daemonCheck.js';
 import { historyLine } from '../commands/status.js';
+import { isPostgresLocation } from '../../store/location.js';
 
 /** Free space on the store's filesystem below which the doctor warns, and fails. Defaults in one place. */
 export const DEFAULT_DISK_THRESHOLDS = { warnBelowBytes: 256 * 1024 * 1024, failBelowBytes: 16 * 1024 * 1024 } as const;
@@ -51,7 +52,6 @@ export interface StoreCheckResult {
   readonly overrides?: Readonly<Record<string, unknown>>;
 }
 
-const POSTGRES_LOCATION = /^postgres(?:ql)?:\/\//i;
 
 export async function checkStore(options: StoreCheckOptions): Promise<StoreCheckResult> {
   const checks: Check[] = [];
@@ -63,7 +63,7 @@ export async function checkStore(options: StoreCheckOptions): Promise<StoreCheck
   }
   // Pruned by the daemon (history.retentionMs, history.maxRunsPerApp): the store does not only grow.
   if (options.daemon?.history) checks.push(ok('store.history', 'store', `history: ${historyLine(options.daemon.history)}`));
-  const result = POSTGRES_LOCATION.test(options.location) ? await checkPostgres(options) : checkSqlite(options);
+  const result = isPostgresLocation(options.location) ? await checkPostgres(options) : checkSqlite(options);
   return { ...result, checks: [...checks, ...result.checks] };
 }
 

@@ -172,10 +172,15 @@ export class DashboardServer {
   /** JSON for the API and scripts; a short page with the way in for a person's browser. */
   #unauthorized(request: IncomingMessage, response: ServerResponse, message: string): void {
     const wantsPage = request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
-    if (!wantsPage) return sendError(response, new HttpError(401, 'unauthorized', message, undefined, { 'WWW-Authenticate': 'Bearer realm="bgtasks"' }));
-    const body = `<!doctype html><meta charset="utf-8"><title>bgtasks: sign in</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:15vh auto;padding:0 1rem;color:#1d1d1f}code{background:#eef;padding:.1em .3em;border-radius:4px}@media(prefers-color-scheme:dark){body{background:#111;color:#eee}code{background:#333}}</style><h1>Background Tasks</h1><p>This dashboard needs its key. Run <code>bgtasks dashboard</code> in a terminal: it opens this page with the key.</p><p>The key changes every time the daemon starts.</p>`;
-    response.writeHead(401, { ...BASE_HEADERS, 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'", 'WWW-Authenticate': 'Bearer realm="bgtasks"' });
-    response.end(body);
+    const page = wantsPage ? this.#files.signInPage : null;
+    if (!page) return sendError(response, new HttpError(401, 'unauthorized', message, undefined, { 'WWW-Authenticate': 'Bearer realm="bgtasks"' }));
+    response.writeHead(401, {
+      ...BASE_HEADERS,
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'",
+      'WWW-Authenticate': 'Bearer realm="bgtasks"',
+    });
+    response.end(page);
   }
 
   #fail(response: ServerResponse, error: unknown): void {

@@ -4,8 +4,8 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BASE_HEADERS } from './respond.js';
 
-/** The page ships in the package next to this module (`npm run build` copies it into dist). */
-export const PAGE_DIR = fileURLToPath(new URL('./page/', import.meta.url));
+/** The page ships in the package in dist/dashboard (`npm run build` copies it into dist). */
+export const PAGE_DIR = fileURLToPath(new URL('../../dashboard/', import.meta.url));
 
 const TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -29,6 +29,9 @@ const PAGE_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** Shown to a browser that comes without the token; not one of the dashboard's own files. */
+const SIGN_IN_PAGE = 'sign-in.html';
+
 interface Asset {
   readonly type: string;
   readonly body: Buffer;
@@ -40,13 +43,23 @@ interface Asset {
  */
 export class StaticFiles {
   readonly #assets = new Map<string, Asset>();
+  #signInPage: Buffer | null = null;
 
   constructor(dir: string = PAGE_DIR) {
     if (!existsSync(dir)) return;
     for (const name of readdirSync(dir)) {
+      if (name === SIGN_IN_PAGE) {
+        this.#signInPage = readFileSync(join(dir, name));
+        continue;
+      }
       const type = TYPES[extname(name)];
       if (type) this.#assets.set(`/${name}`, { type, body: readFileSync(join(dir, name)) });
     }
+  }
+
+  /** The page a browser without the token gets (with the 401), or null when the package lacks it. */
+  get signInPage(): Buffer | null {
+    return this.#signInPage;
   }
 
   get loaded(): boolean {

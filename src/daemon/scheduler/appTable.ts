@@ -1,7 +1,8 @@
 import type { Disposable } from '../../engine/clock.js';
-import { findHandlerKey } from '../../engine/identifiers.js';
+import { findHandlerKey } from '../../protocol/vocabulary/identifierMatching.js';
 import type { AppRecord } from '../../engine/types.js';
 import type { AppInstance, LaunchedProcess, LaunchReason } from './ports.js';
+import { cappedBackoff } from '../../engine/backoff.js';
 
 /** A process the daemon started, from launch until it exits. */
 export interface ProcessState {
@@ -98,5 +99,5 @@ export function isLaunching(app: AppState): boolean {
 
 /** The wait after the n-th consecutive failed launch: base, doubling, capped. */
 export function launchBackoffMs(failures: number, baseMs: number, maxMs: number): number {
-  return Math.min(maxMs, baseMs * 2 ** Math.max(0, Math.min(failures - 1, 30)));
+  return cappedBackoff(baseMs, maxMs, failures - 1);
 }

@@ -8,6 +8,7 @@ import type { ProgressUpdate } from '../../protocol/messages.js';
 import { DaemonError } from '../errors.js';
 import type { ActiveRun, ActiveRuns } from './activeRuns.js';
 import type { AppInstance } from './ports.js';
+import type { RunPort } from './sidePorts.js';
 
 export interface CancelledWhileAway {
   readonly identifier: string;
@@ -23,8 +24,6 @@ export interface ContinuedTasksDeps {
   readonly conditions: ConditionsSource;
   /** Hardware this machine has: a request that needs more never runs, so it holds no place in line. */
   readonly supportedResources: readonly string[];
-  /** Expires a running task with a reason (the run driver's). */
-  expire(active: ActiveRun, reason: string): void;
 }
 
 /**
@@ -34,10 +33,17 @@ export interface ContinuedTasksDeps {
  */
 export class ContinuedTasks {
   readonly #deps: ContinuedTasksDeps;
+  /** The run side, connected once the driver exists (it needs this object first): see {@link connect}. */
+  #runs: Pick<RunPort, 'expire'> | null = null;
   readonly #cancelledWhileAway = new Map<string, CancelledWhileAway[]>();
 
   constructor(deps: ContinuedTasksDeps) {
     this.#deps = deps;
+  }
+
+  /** Connects the run side, which expires the tasks this decides to stop. */
+  connect(runs: Pick<RunPort, 'expire'>): void {
+    this.#runs = runs;
   }
 
   /** A pending continued request's place in line (1 is next), oldest submission first; null for others. */
@@ -62,7 +68,7 @@ export class ContinuedTasks {
     active.timer?.dispose();
     active.timer = this.#deps.clock.setTimer(this.#deps.options.continuedStallMs, () => {
       active.timer = null;
-      this.#deps.expire(active, 'stalled');
+      this.#runs?.expire(active, 'stalled');
     });
   }
 
@@ -97,7 +103,7 @@ export class ContinuedTasks {
       const fraction = active.progress && active.progress.total > 0 ? active.progress.completed / active.progress.total : 0;
       if (!least || fraction < least.fraction) least = { active, fraction, reason: stop.reason };
     }
-    if (least) this.#deps.expire(least.active, least.reason);
+    if (least) this.#runs?.expire(least.active, least.reason);
   }
 
   /**

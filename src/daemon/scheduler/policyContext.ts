@@ -3,9 +3,9 @@ import type { Conditions } from '../../engine/conditions.js';
 import type { SchedulingOptions } from '../../engine/options.js';
 import type { AppSchedulingState, PolicyContext } from '../../engine/policy.js';
 import type { TaskRequest } from '../../engine/types.js';
-import type { PrerequisiteStatus } from '../../engine/dependencies.js';
 import type { ActiveRuns } from './activeRuns.js';
 import { hasWorkingInstance, isLaunching, type AppState } from './appTable.js';
+import type { ContinuedLine, RunPort, WorkflowPort } from './sidePorts.js';
 
 /** What the scheduler knows that the policies read. */
 export interface PolicyInputs {
@@ -13,15 +13,14 @@ export interface PolicyInputs {
   readonly usage: AppUsage;
   readonly options: SchedulingOptions;
   conditions(): Conditions;
-  backgroundProcessCount(): number;
   backgroundAppRefresh(): boolean;
   readonly supportedResources: readonly string[];
-  /** A continued request's place in line among the pending ones (1 is next), or null. */
-  continuedPosition(request: TaskRequest): number | null;
-  /** Whether handing the request over now adds it to a block that takes no further slot (PolicyContext.joinsBlock). */
-  joinsBlock(request: TaskRequest): boolean;
-  /** Where each prerequisite of a request with `dependsOn` stands (src/daemon/workflows/prerequisiteBook.ts). */
-  readonly prerequisites?: (request: TaskRequest) => readonly PrerequisiteStatus[];
+  /** The run side: processes launched in the background, and whether a request joins a block. */
+  readonly runSide: Pick<RunPort, 'backgroundProcessCount' | 'joinsBlock'>;
+  /** The line of continued requests: a request's place in it (1 is next). */
+  readonly continuedLine: ContinuedLine;
+  /** The workflows' side: where each prerequisite of a request with `dependsOn` stands. */
+  readonly workflows: Pick<WorkflowPort, 'prerequisites'>;
 }
 
 /**
@@ -71,21 +70,21 @@ export function policyContext(request: TaskRequest, app: AppSchedulingState, inp
       return inputs.runs.systemSlots(inputs.options.maxConcurrentTasksPerApp);
     },
     get joinsBlock() {
-      return inputs.joinsBlock(request);
+      return inputs.runSide.joinsBlock(request);
     },
     get backgroundProcessCount() {
-      return inputs.backgroundProcessCount();
+      return inputs.runSide.backgroundProcessCount;
     },
     backgroundAppRefresh: inputs.backgroundAppRefresh(),
     get continuedRunningCount() {
       return inputs.runs.continuedCount;
     },
     get continuedPosition() {
-      return request.kind === 'continued' ? inputs.continuedPosition(request) : null;
+      return request.kind === 'continued' ? inputs.continuedLine.queuePosition(request.appId, request.identifier) : null;
     },
     supportedResources: inputs.supportedResources,
     options: inputs.options,
     // The scheduler's own function, not a new one per request: this runs for every request of every pass.
-    prerequisites: inputs.prerequisites,
+    prerequisites: inputs.workflows.prerequisites,
   };
 }

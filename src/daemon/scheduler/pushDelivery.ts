@@ -19,6 +19,7 @@ import { DaemonError } from '../errors.js';
 import type { StoreWriter } from '../storeWriter.js';
 import type { AppTable } from './appTable.js';
 import type { SchedulerLog } from './ports.js';
+import type { UserHolds } from './sidePorts.js';
 
 export interface PushDeliveryDeps {
   readonly writer: StoreWriter;
@@ -28,7 +29,7 @@ export interface PushDeliveryDeps {
   readonly queue: RequestQueue;
   readonly apps: AppTable;
   /** Whether the user holds the app's background work (a force-quit, a switch): its pushes count as held. */
-  readonly heldByUser: (appId: string) => boolean;
+  readonly holds: UserHolds;
 }
 
 /** A push as the sender gives it, checked at the boundary (src/protocol/push.ts). */
@@ -181,7 +182,7 @@ export class PushDelivery {
   async counts(store: Store, appId: string): Promise<PushCounts> {
     const byState = new Map((await store.countPushes(appId)).map((row) => [row.state, row.count]));
     const waiting = this.#lines.pending(appId).length;
-    const held = waiting > 0 && this.#deps.heldByUser(appId) ? waiting : 0;
+    const held = waiting > 0 && this.#deps.holds.heldByUser(appId) ? waiting : 0;
     return {
       pending: byState.get('pending') ?? 0,
       held,

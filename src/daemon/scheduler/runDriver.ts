@@ -1,7 +1,7 @@
 import { afterRun as triggersAfterRun, triggerData } from '../../engine/triggers/fileTriggers.js';
 import type { AppUsage } from '../../engine/appUsage.js';
 import type { Clock, Disposable } from '../../engine/clock.js';
-import { findHandlerKey } from '../../engine/identifiers.js';
+import { findHandlerKey } from '../../protocol/vocabulary/identifierMatching.js';
 import type { SchedulingOptions } from '../../engine/options.js';
 import type { Blocker } from '../../engine/policy.js';
 import { isPressureStop, type PressureStop } from '../../engine/policies/pressureStop.js';
@@ -15,14 +15,15 @@ import { hasWorkingInstance, isLaunching, isStopping, launchBackoffMs, pickInsta
 import type { ActiveRun, ActiveRuns } from './activeRuns.js';
 import { BlockEnds, BlockLeases } from './blockLeases.js';
 import { startedRecord } from '../taskLog.js';
-import { afterRun } from './aftermath.js';
+import { afterRun } from '../../engine/aftermath.js';
 import { ExitRequeues } from './exitRequeue.js';
 import type { ContinuedTasks } from './continuedTasks.js';
 import type { PushDelivery } from './pushDelivery.js';
 import type { CpuAccounting } from './cpuAccounting.js';
-import { skippedEvent, type PeriodTracker } from './periodTracker.js';
+import { skippedEvent, type PeriodTracker } from '../../engine/periodTracker.js';
 import { ProcessSupervisor, type LaunchOptions } from './processes.js';
 import type { AppInstance, AppLauncher, LaunchReason, SchedulerLog } from './ports.js';
+import type { PassPort, RunPort } from './sidePorts.js';
 
 export interface RunDriverDeps {
   readonly clock: Clock;
@@ -44,21 +45,18 @@ export interface RunDriverDeps {
   readonly prerequisiteResults?: (request: TaskRequest) => Readonly<Record<string, unknown>> | undefined;
 }
 
-/** Signals that a pass should run; `unpark` when requests held for the user or the conditions may now run. */
-export type OnChange = (unpark: boolean) => void;
-
 /**
  * Drives runs through their states (see `RunState` in src/engine/types.ts): dispatch, launch the app if it
  * is not running, deliver, expire at the deadline, kill after the grace period, finish. It also owns the
  * apps' processes: launch timeouts, backoff after failed launches, and terminating idle background
  * launches.
  */
-export class RunDriver implements Disposable {
+export class RunDriver implements RunPort, Disposable {
   readonly #deps: RunDriverDeps;
   readonly #apps: AppTable;
   readonly #runs: ActiveRuns;
   readonly #queue: RequestQueue;
-  readonly #onChange: OnChange;
+  readonly #scheduling: PassPort;
   readonly #processes: ProcessSupervisor;
   /** Deliveries made during this turn, sent as one frame per instance. */
   readonly #outbox = new Map<AppInstance, TaskDelivery[]>();
@@ -75,12 +73,12 @@ export class RunDriver implements Disposable {
   /** Per process, its block tasks whose handlers have begun and not finished (at most its concurrency). */
   readonly #startedLeased = new Map<AppInstance, Set<ActiveRun>>();
 
-  constructor(deps: RunDriverDeps, apps: AppTable, runs: ActiveRuns, queue: RequestQueue, onChange: OnChange) {
+  constructor(deps: RunDriverDeps, apps: AppTable, runs: ActiveRuns, queue: RequestQueue, scheduling: PassPort) {
     this.#deps = deps;
     this.#apps = apps;
     this.#runs = runs;
     this.#queue = queue;
-    this.#onChange = onChange;
+    this.#scheduling = scheduling;
     this.#blockEnds = new BlockEnds((batch) => this.#write(batch));
     this.#blocks = new BlockLeases({
       clock: deps.clock,
@@ -96,7 +94,7 @@ export class RunDriver implements Disposable {
       runningCount: (appId) => this.#runs.countForApp(appId),
       onLaunchFailed: (app, reason, message) => this.#launchFailed(app, reason, message),
       onUserKilled: (appId) => this.recordForceQuit(appId, 'killed'),
-      onSlotFreed: () => this.#onChange(false),
+      onSlotFreed: () => this.#scheduling.passNeeded(false),
     });
   }
 
@@ -304,7 +302,7 @@ export class RunDriver implements Disposable {
     const now = this.#deps.clock.now();
     this.#deps.usage.recordOpen(appId, now);
     this.#event({ at: now, appId, identifier: null, taskId: null, type: 'opened', reason: null, detail: { pid } });
-    this.#onChange(true);
+    this.#scheduling.passNeeded(true);
   }
 
   /** The user force-quit the app: no background launches until the user opens it again. */
@@ -313,7 +311,7 @@ export class RunDriver implements Disposable {
     this.#deps.usage.recordForceQuit(appId, now);
     this.#event({ at: now, appId, identifier: null, taskId: null, type: 'forceQuit', reason: how, detail: null });
     this.#deps.log.info(`${appId} was force-quit (${how}); no background launches until the user opens it`, { appId });
-    this.#onChange(true);
+    this.#scheduling.passNeeded(true);
   }
 
   started(instance: AppInstance, taskIds: readonly string[]): void {
@@ -465,7 +463,7 @@ export class RunDriver implements Disposable {
     this.#deps.runFinished?.(active.run);
     const app = this.#apps.get(active.run.appId);
     if (app) this.#processes.armIdle(app);
-    this.#onChange(false);
+    this.#scheduling.passNeeded(false);
   }
 
   #deliver(active: ActiveRun, instance: AppInstance, launch: 'alreadyRunning' | 'launched', now: number): void {
@@ -527,7 +525,7 @@ export class RunDriver implements Disposable {
     if (active.request && !this.#queue.get(run.appId, run.identifier) && this.#apps.get(run.appId)) {
       this.#queue.put(active.request, this.#deps.clock.now());
     }
-    this.#onChange(false);
+    this.#scheduling.passNeeded(false);
   }
 
   /** Queues a delivery; the deliveries of one turn go to each instance in one frame. */

@@ -26,9 +26,13 @@ import { AppTable, isLaunching, type AppState } from './appTable.js';
 import { ActiveRuns } from './activeRuns.js';
 import { ContinuedTasks, type CancelledWhileAway } from './continuedTasks.js';
 import { CpuAccounting } from './cpuAccounting.js';
-import { PeriodTracker } from './periodTracker.js';
+import { PeriodTracker } from '../../engine/periodTracker.js';
 import { appSchedulingState, policyContext, type PolicyInputs } from './policyContext.js';
 import type { AppInstance, AppLauncher, CpuMeter, SchedulerLog } from './ports.js';
+import type { PassPort, UserHolds, WorkflowPort } from './sidePorts.js';
+import type { PrerequisiteStatus } from '../../engine/dependencies.js';
+import type { Blocker } from '../../engine/policy.js';
+import type { QueueEntry } from '../../engine/requestQueue.js';
 import { restoreUsage } from './restore.js';
 import { PushDelivery, type PushInput, type PushReceipt } from './pushDelivery.js';
 import { RunDriver } from './runDriver.js';
@@ -84,7 +88,7 @@ export const GLOBAL_SWITCH_SETTING = 'backgroundAppRefresh';
  * It sleeps between events: a pass runs after each event (a submission, a completion, a connection, a
  * change of conditions) and at the next due time, never on a polling loop.
  */
-export class Scheduler implements Disposable {
+export class Scheduler implements PassPort, UserHolds, WorkflowPort, Disposable {
   readonly queue = new RequestQueue();
   readonly apps = new AppTable();
   readonly runs = new ActiveRuns();
@@ -124,7 +128,6 @@ export class Scheduler implements Disposable {
       runs: this.runs,
       conditions: deps.conditions,
       supportedResources: deps.supportedResources ?? ['cpu'],
-      expire: (active, reason) => this.#driver.expire(active, reason),
     });
     this.#pushes = new PushDelivery({
       writer: deps.writer,
@@ -133,7 +136,7 @@ export class Scheduler implements Disposable {
       newId: this.#newId,
       queue: this.queue,
       apps: this.apps,
-      heldByUser: (appId) => this.#heldByUser(appId),
+      holds: this,
     });
     const driverDeps = {
       ...deps,
@@ -147,21 +150,18 @@ export class Scheduler implements Disposable {
       runFinished: (run: TaskRun) => this.#book.runFinished(run),
       prerequisiteResults: (request: TaskRequest) => this.#book.results(request),
     };
-    this.#driver = new RunDriver(driverDeps, this.apps, this.runs, this.queue, (unpark) => {
-      if (unpark) this.#pass.conditionsChanged();
-      this.requestPass();
-    });
+    this.#driver = new RunDriver(driverDeps, this.apps, this.runs, this.queue, this);
+    this.#continued.connect(this.#driver);
     this.#inputs = {
       runs: this.runs,
       usage: this.usage,
       options: deps.options,
       conditions: () => deps.conditions.current().conditions,
-      backgroundProcessCount: () => this.#driver.backgroundProcessCount,
       backgroundAppRefresh: () => this.#backgroundAppRefresh,
       supportedResources: deps.supportedResources ?? ['cpu'],
-      continuedPosition: (request) => this.queuePosition(request.appId, request.identifier),
-      joinsBlock: (request) => this.#driver.joinsBlock(request),
-      prerequisites: (request) => this.#book.statuses(request),
+      runSide: this.#driver,
+      continuedLine: this.#continued,
+      workflows: this,
     };
     this.#pass = new SchedulingPass({
       clock: deps.clock,
@@ -174,8 +174,8 @@ export class Scheduler implements Disposable {
       apps: this.apps,
       periods: this.#periods,
       pushes: this.#pushes,
-      dispatch: (app, entry, now) => this.#driver.dispatch(app, entry, now, false),
-      prerequisiteFailed: (entry, blocker) => void this.#cancelDependents([entry.request], blocker.message),
+      runs: this.#driver,
+      workflows: this,
     });
     this.#conditionsListener = deps.conditions.onDidChange(() => {
       this.#pass.conditionsChanged();
@@ -316,11 +316,11 @@ export class Scheduler implements Disposable {
   /** How many of the app's pushes wait, and how many of those wait for the person. */
   pushesWaiting(appId: string): { waiting: number; held: number } {
     const waiting = this.#pushes.pending(appId).length;
-    return { waiting, held: waiting > 0 && this.#heldByUser(appId) ? waiting : 0 };
+    return { waiting, held: waiting > 0 && this.heldByUser(appId) ? waiting : 0 };
   }
 
-  /** Whether the person holds the app's background work: a force-quit, or a switch turned off. */
-  #heldByUser(appId: string): boolean {
+  /** Whether the person holds the app's background work: a force-quit, or a switch turned off (UserHolds). */
+  heldByUser(appId: string): boolean {
     return this.usage.forceQuitAt(appId) !== null || this.apps.get(appId)?.record.enabled === false || !this.#backgroundAppRefresh;
   }
 
@@ -606,6 +606,12 @@ export class Scheduler implements Disposable {
     this.#pass.request();
   }
 
+  /** The run side's port (PassPort): a slot, a process or a condition changed. */
+  passNeeded(unpark: boolean): void {
+    if (unpark) this.#pass.conditionsChanged();
+    this.requestPass();
+  }
+
   /**
    * The first thing that stops the request from starting right now, or null (for `strategy: 'fail'`,
    * and for a fleet node deciding whether to claim a pool request).
@@ -644,6 +650,14 @@ export class Scheduler implements Disposable {
    * `prerequisiteFailed`, with their own dependents (docs/workflows.md). Out of the queue at once, so a
    * pass does not see them again while the write commits.
    */
+  /** Where each prerequisite of a dependent stands (WorkflowPort), bound once for the policies. */
+  readonly prerequisites = (request: TaskRequest): readonly PrerequisiteStatus[] => this.#book.statuses(request);
+
+  /** A dependent's prerequisite failed for good (WorkflowPort): the dependent is cancelled with the reason. */
+  prerequisiteFailed(entry: QueueEntry, blocker: Blocker): void {
+    void this.#cancelDependents([entry.request], blocker.message);
+  }
+
   async #cancelDependents(dependents: readonly TaskRequest[], message: string): Promise<void> {
     const { requests, batch } = failedDependents(dependents, message, this.queue, this.#deps.clock.now());
     for (const request of requests) this.queue.remove(request.appId, request.identifier, request.requestId);

@@ -1,17 +1,17 @@
 import type { Clock, Disposable } from '../../engine/clock.js';
 import { evaluate } from '../../engine/evaluate.js';
 import type { SchedulingOptions } from '../../engine/options.js';
-import type { Blocker, Policy } from '../../engine/policy.js';
+import type { Policy } from '../../engine/policy.js';
 import type { RequestQueue } from '../../engine/requestQueue.js';
 import type { HistoryEventInput, TaskRequest } from '../../engine/types.js';
 import type { StoreBatch } from '../../store/store.js';
 import type { StoreWriter } from '../storeWriter.js';
-import type { AppState, AppTable } from './appTable.js';
-import { deferredEvent, skippedEvent, type PeriodTracker } from './periodTracker.js';
+import type { AppTable } from './appTable.js';
+import { deferredEvent, skippedEvent, type PeriodTracker } from '../../engine/periodTracker.js';
 import { appSchedulingState, policyContext, type PolicyInputs } from './policyContext.js';
 import type { SchedulerLog } from './ports.js';
 import type { PushDelivery } from './pushDelivery.js';
-import type { QueueEntry } from '../../engine/requestQueue.js';
+import type { RunPort, WorkflowPort } from './sidePorts.js';
 
 export interface SchedulingPassDeps {
   readonly clock: Clock;
@@ -24,10 +24,10 @@ export interface SchedulingPassDeps {
   readonly apps: AppTable;
   readonly periods: PeriodTracker;
   readonly pushes: PushDelivery;
-  /** Starts a run for an eligible request. */
-  readonly dispatch: (app: AppState, entry: QueueEntry, now: number) => void;
-  /** Cancels a dependent whose prerequisite failed for good (docs/workflows.md). */
-  readonly prerequisiteFailed?: (entry: QueueEntry, blocker: Blocker) => void;
+  /** The run side: starts a run for an eligible request. */
+  readonly runs: Pick<RunPort, 'dispatch'>;
+  /** The workflows' side: a dependent whose prerequisite failed for good is cancelled. */
+  readonly workflows: Pick<WorkflowPort, 'prerequisiteFailed'>;
 }
 
 /**
@@ -107,12 +107,12 @@ export class SchedulingPass implements Disposable {
         const { eligible, blocking } = evaluate(policies, policyContext(entry.request, state, inputs, now));
         if (eligible) {
           entry.eligibleAt ??= now;
-          this.#deps.dispatch(app, entry, now);
+          this.#deps.runs.dispatch(app, entry, now, false);
           continue;
         }
         if (!blocking) continue;
-        if (blocking.reason === 'prerequisiteFailed' && this.#deps.prerequisiteFailed) {
-          this.#deps.prerequisiteFailed(entry, blocking);
+        if (blocking.reason === 'prerequisiteFailed') {
+          this.#deps.workflows.prerequisiteFailed(entry, blocking);
           continue;
         }
         // Every change of a request's blocking reason is logged and kept: the decision history `bgtasks why`

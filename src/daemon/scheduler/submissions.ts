@@ -1,6 +1,6 @@
 import { checkTriggerBudget } from '../../engine/triggers/triggerRequest.js';
 import { SUBMITTED_BY_EARLIER_ATTEMPT, earlierAttemptMessage, type ChildSubmission } from '../../engine/chains.js';
-import type { SchedulerFault } from '../../engine/errors.js';
+import type { SchedulerFault } from '../../protocol/vocabulary/errorCodes.js';
 import type { SchedulingOptions } from '../../engine/options.js';
 import { countsAgainstLimit, type RequestQueue } from '../../engine/requestQueue.js';
 import { checkSubmission, requestFromInput } from '../../engine/submission.js';
@@ -9,7 +9,7 @@ import type { RequestInput } from '../../protocol/messages.js';
 import { admitWorkflow, type WorkflowAdmissionContext } from '../workflows/admission.js';
 import type { AppState } from './appTable.js';
 import { childRecord, repeatOf, type Lineage } from './chainSubmissions.js';
-import type { PeriodTracker } from './periodTracker.js';
+import type { PeriodTracker } from '../../engine/periodTracker.js';
 
 /** `kept`: `existing: 'keep'` left the pending request or running task as it was, and dropped this one. */
 export type SubmitResult =

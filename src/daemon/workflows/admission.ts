@@ -1,4 +1,4 @@
-import type { SchedulerFault } from '../../engine/errors.js';
+import type { SchedulerFault } from '../../protocol/vocabulary/errorCodes.js';
 import { decideExistingWork, type ExistingWork } from '../../engine/existingWork.js';
 import type { RequestQueue } from '../../engine/requestQueue.js';
 import type { TaskRequest } from '../../engine/types.js';

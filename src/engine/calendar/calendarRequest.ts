@@ -2,7 +2,7 @@
  * The submission rules of a calendar request (`calendar`, `timeZone`, `tolerance`), and the period its
  * first request is for.
  */
-import type { SchedulerFault } from '../errors.js';
+import type { SchedulerFault } from '../../protocol/vocabulary/errorCodes.js';
 import { calendarPeriod } from '../recurrence.js';
 import type { Recurrence } from '../types.js';
 import { checkCalendar, firstOccurrence, shortestGap } from './schedule.js';

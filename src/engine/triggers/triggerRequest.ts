@@ -1,5 +1,5 @@
 /** The submission rules of a request with file triggers, and the triggers it starts with. */
-import type { SchedulerFault } from '../errors.js';
+import type { SchedulerFault } from '../../protocol/vocabulary/errorCodes.js';
 import { checkTriggerPaths, TRIGGER_LIMITS, type FileTriggers } from './fileTriggers.js';
 
 export interface TriggerInput {

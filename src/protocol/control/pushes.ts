@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { PUSH_STATES, type PushCounts, type PushRecord } from '../../engine/push.js';
+import type { PushCounts, PushRecord } from '../../engine/push.js';
+import { PUSH_STATES } from '../vocabulary/kinds.js';
 import { appIdSchema } from '../identifiers.js';
 import { limitSchema } from './args.js';
 import { controlCommand } from './spec.js';

@@ -1,6 +1,9 @@
 import pg from 'pg';
+import { cappedBackoff } from '../../../engine/backoff.js';
 import { FLEET_CHANNEL } from '../../fleet.js';
 
+/** The first wait before getting the wake-up connection back. */
+const FIRST_RECONNECT_MS = 500;
 /** The longest wait between attempts to get the wake-up connection back. */
 const MAX_RECONNECT_MS = 30_000;
 
@@ -14,7 +17,7 @@ const MAX_RECONNECT_MS = 30_000;
 export async function listenForWork(config: pg.ClientConfig, onWake: () => void, onError: (error: Error) => void): Promise<AsyncDisposable> {
   let client: pg.Client | null = null;
   let closed = false;
-  let retryMs = 500;
+  let failures = 0; // reconnects failed in a row: each waits longer
   let timer: NodeJS.Timeout | null = null;
 
   const connect = async (): Promise<void> => {
@@ -29,7 +32,7 @@ export async function listenForWork(config: pg.ClientConfig, onWake: () => void,
       return;
     }
     client = next;
-    retryMs = 500;
+    failures = 0;
     onWake(); // whatever was notified while away
   };
 
@@ -45,11 +48,11 @@ export async function listenForWork(config: pg.ClientConfig, onWake: () => void,
       timer = null;
       connect().catch((error: unknown) => {
         if (closed) return;
-        retryMs = Math.min(retryMs * 2, MAX_RECONNECT_MS);
+        failures += 1;
         onError(error instanceof Error ? error : new Error(String(error)));
         schedule();
       });
-    }, retryMs);
+    }, cappedBackoff(FIRST_RECONNECT_MS, MAX_RECONNECT_MS, failures));
     timer.unref();
   };
 

@@ -1,8 +1,8 @@
-import type { AppUsage } from '../../engine/appUsage.js';
-import type { SchedulingOptions } from '../../engine/options.js';
-import { periodEnd } from '../../engine/recurrence.js';
-import { RETRYABLE_OUTCOMES, retryDelay } from '../../engine/retry.js';
-import { putBackFromRun, type HistoryEventInput, type TaskRequest, type TaskRun } from '../../engine/types.js';
+import type { AppUsage } from './appUsage.js';
+import type { SchedulingOptions } from './options.js';
+import { periodEnd } from './recurrence.js';
+import { RETRYABLE_OUTCOMES, retryDelay } from './retry.js';
+import { putBackFromRun, type HistoryEventInput, type TaskRequest, type TaskRun } from './types.js';
 
 export interface AftermathInputs {
   readonly usage: AppUsage;

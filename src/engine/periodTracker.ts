@@ -1,8 +1,8 @@
-import { MinHeap } from '../../engine/minHeap.js';
-import { missedPeriods, movedTo, periodEnd, recurrenceAt } from '../../engine/recurrence.js';
-import type { RequestQueue } from '../../engine/requestQueue.js';
-import type { Blocker } from '../../engine/policy.js';
-import { requestKey, type HistoryEventInput, type TaskRequest } from '../../engine/types.js';
+import { MinHeap } from './minHeap.js';
+import { missedPeriods, movedTo, periodEnd, recurrenceAt } from './recurrence.js';
+import type { RequestQueue } from './requestQueue.js';
+import type { Blocker } from './policy.js';
+import { requestKey, type HistoryEventInput, type TaskRequest } from './types.js';
 
 interface PeriodEnd {
   readonly at: number;

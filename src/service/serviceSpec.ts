@@ -1,5 +1,5 @@
 import { dirname, isAbsolute, join } from 'node:path';
-import { MAX_SOCKET_PATH_BYTES, homePaths } from '../../shared/paths.js';
+import { MAX_SOCKET_PATH_BYTES, homePaths } from '../shared/paths.js';
 import { ServiceError } from './serviceErrors.js';
 import type { ServicePlatform, ServiceScope } from './servicePaths.js';
 

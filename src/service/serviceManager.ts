@@ -7,7 +7,7 @@ import { readIfPresent, readServiceFile, removeServiceFile, renderServiceFile, w
 import { SYSTEM_HOME, serviceFilePath, type ServicePlatform, type ServiceScope } from './servicePaths.js';
 import { buildServiceSpec, readDaemonArguments, type ServiceSpec } from './serviceSpec.js';
 import { SystemdController } from './systemdController.js';
-import { homePaths } from '../../shared/paths.js';
+import { homePaths } from '../shared/paths.js';
 
 /**
  * `bgtasks service install | uninstall | status`, without the command line: what to write where, and

@@ -1,4 +1,4 @@
-import type { Clock, Disposable } from '../engine/clock.js';
+import type { Clock, Disposable } from './clock.js';
 
 /**
  * The real clock: the OS's wall clock and `performance.now()` for monotonic time. Timers are unref'd:
