@@ -11,13 +11,13 @@ import {
   DEFAULT_CONDITIONS,
   sameConditions,
   type ConditionName,
-  type ConditionOrigin,
   type Conditions,
   type ConditionsSnapshot,
   type ConditionsSource,
 } from '../engine/conditions.js';
 import type { Sensors } from './sensors.js';
 import { ChangeListeners, safeCall } from './changeListeners.js';
+import { mergeLayers, withOverrides, withoutOverrides, type ConditionLayer as MutablePartial } from './conditionLayers.js';
 
 /** Default time between two sensor reads. */
 export const DEFAULT_POLL_INTERVAL_MS = 5_000;
@@ -50,7 +50,6 @@ export interface DeviceConditionsOptions {
 }
 
 type Listener = (snapshot: ConditionsSnapshot) => void;
-type MutablePartial = { -readonly [K in ConditionName]?: Conditions[K] };
 
 /**
  * Device conditions, merged field by field: the override if one is set, else the last sensor reading if
@@ -164,9 +163,7 @@ export class DeviceConditions implements ConditionsSource, Disposable {
    * never sits beside an activity it did not measure.
    */
   setOverrides(overrides: Partial<Conditions>): ConditionsSnapshot {
-    const picked = pickConditions(overrides);
-    if (picked.userActivity !== undefined && !Object.hasOwn(picked, 'idleSince')) picked.idleSince = null;
-    this.#overrides = { ...this.#overrides, ...picked };
+    this.#overrides = withOverrides(this.#overrides, pickConditions(overrides));
     return this.#update();
   }
 
@@ -175,13 +172,7 @@ export class DeviceConditions implements ConditionsSource, Disposable {
    * listeners hear of any change before this returns.
    */
   resetOverrides(names?: readonly ConditionName[]): ConditionsSnapshot {
-    if (names === undefined) this.#overrides = {};
-    else {
-      const next = { ...this.#overrides };
-      for (const name of names) delete next[name];
-      if (names.includes('userActivity')) delete next.idleSince;
-      this.#overrides = next;
-    }
+    this.#overrides = withoutOverrides(this.#overrides, names);
     return this.#update();
   }
 
@@ -256,27 +247,16 @@ export class DeviceConditions implements ConditionsSource, Disposable {
   }
 
   #merge(): ConditionsSnapshot {
-    const conditions: Record<string, unknown> = {};
-    const origins = {} as Record<ConditionName, ConditionOrigin>;
-    for (const name of CONDITION_NAMES) {
-      let origin: ConditionOrigin = 'default';
-      let value: unknown = DEFAULT_CONDITIONS[name];
-      if (this.#overrides[name] !== undefined) {
-        origin = 'override';
-        value = this.#overrides[name];
-      } else if (this.#sensorValues[name] !== undefined) {
-        origin = 'sensor';
-        value = this.#sensorValues[name];
-      }
-      conditions[name] = value;
-      origins[name] = origin;
-    }
-    return Object.freeze({
-      conditions: Object.freeze(conditions as unknown as Conditions),
-      origins: Object.freeze(origins),
-      readAt: this.#readAt,
-    });
+    return mergeLayers(
+      this.#overrides,
+      (name) =>
+        this.#sensorValues[name] !== undefined
+          ? { value: this.#sensorValues[name], origin: 'sensor' }
+          : { value: DEFAULT_CONDITIONS[name], origin: 'default' },
+      this.#readAt,
+    );
   }
+
 }
 
 /** Keeps only known condition names with a defined value, so stray keys never reach a snapshot. */

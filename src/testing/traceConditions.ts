@@ -43,6 +43,7 @@ export {
   type TraceSample,
 } from '../conditions/trace.js';
 import { ChangeListeners } from '../conditions/changeListeners.js';
+import { mergeLayers, withOverrides, withoutOverrides, type ConditionLayer as MutablePartial } from '../conditions/conditionLayers.js';
 
 export interface TraceConditionsOptions {
   /**
@@ -58,7 +59,6 @@ export interface TraceConditionsOptions {
 }
 
 type Listener = (snapshot: ConditionsSnapshot) => void;
-type MutablePartial = { -readonly [K in ConditionName]?: Conditions[K] };
 
 const partialConditionsSchema = conditionsSchema.partial();
 
@@ -155,20 +155,13 @@ export class TraceConditions implements ConditionsSource, Disposable {
     for (const name of CONDITION_NAMES) {
       if (parsed.data[name] !== undefined) (picked as Record<string, unknown>)[name] = parsed.data[name];
     }
-    if (picked.userActivity !== undefined && !Object.hasOwn(picked, 'idleSince')) picked.idleSince = null;
-    this.#overrides = { ...this.#overrides, ...picked };
+    this.#overrides = withOverrides(this.#overrides, picked);
     return this.#update();
   }
 
   /** Clears the named overrides, or all of them (`idleSince` goes with `userActivity`); back to the replay. */
   reset(names?: readonly ConditionName[]): ConditionsSnapshot {
-    if (names === undefined) this.#overrides = {};
-    else {
-      const next = { ...this.#overrides };
-      for (const name of names) delete next[name];
-      if (names.includes('userActivity')) delete next.idleSince;
-      this.#overrides = next;
-    }
+    this.#overrides = withoutOverrides(this.#overrides, names);
     return this.#update();
   }
 
@@ -239,23 +232,13 @@ export class TraceConditions implements ConditionsSource, Disposable {
 
   #merge(): ConditionsSnapshot {
     const sample = this.#samples[this.#index]!;
-    const conditions: Record<string, unknown> = {};
-    const origins = {} as Record<ConditionName, ConditionOrigin>;
-    for (const name of CONDITION_NAMES) {
-      if (this.#overrides[name] !== undefined) {
-        conditions[name] = this.#overrides[name];
-        origins[name] = 'override';
-      } else {
-        conditions[name] = sample.conditions[name];
-        origins[name] = sample.origins[name];
-      }
-    }
-    return Object.freeze({
-      conditions: Object.freeze(conditions as unknown as Conditions),
-      origins: Object.freeze(origins),
-      readAt: this.#readAt,
-    });
+    return mergeLayers(
+      this.#overrides,
+      (name) => ({ value: sample.conditions[name], origin: sample.origins[name] }),
+      this.#readAt,
+    );
   }
+
 }
 
 /** One step of a hand-written timeline: from `at` (virtual wall time), these conditions change. */
