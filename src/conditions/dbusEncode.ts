@@ -3,7 +3,7 @@
  * object paths, signatures, integers, doubles, booleans) and containers (arrays, dicts as `Map`s or
  * plain objects, structs as arrays, variants as {@link DBusVariant}); Unix file descriptors (`h`) are not.
  */
-import { alignment, Field, FIELD_TYPES, splitSignature } from './dbusWire.js';
+import { alignment, Field, FIELD_TYPES, splitSignature, type DBusMessage } from './dbusWire.js';
 
 /**
  * A value of type `v`: JavaScript values do not say which D-Bus type they are (a number could be
@@ -22,19 +22,8 @@ export function variant(signature: string, value: unknown): DBusVariant {
 }
 
 /** What {@link encodeMessage} takes; `body` values must match `signature`. */
-export interface OutgoingMessage {
-  readonly type: number;
-  readonly flags?: number;
-  readonly serial: number;
-  readonly path?: string;
-  readonly interface?: string;
-  readonly member?: string;
-  readonly errorName?: string;
-  readonly replySerial?: number;
-  readonly destination?: string;
-  readonly signature?: string;
-  readonly body?: readonly unknown[];
-}
+export type OutgoingMessage = Omit<DBusMessage, 'flags' | 'sender' | 'signature' | 'body'> &
+  Partial<Pick<DBusMessage, 'flags' | 'signature' | 'body'>>;
 
 /** The spec's limits on nesting (32 array levels plus 32 struct levels); deeper means a cycle or a bug. */
 const MAX_DEPTH = 64;
