@@ -21,9 +21,11 @@ export const piece = (text: string, style?: Style): Piece => ({ text, style });
  */
 export function clean(value: unknown): string {
   if (value === null || value === undefined) return '';
-  // eslint-disable-next-line no-control-regex
-  return String(value).replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').replace(/\s+/g, ' ').trim();
+  return String(value).replace(CONTROL_CHARACTERS, ' ').replace(/\s+/g, ' ').trim();
 }
+
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
 
 /** Columns a code point takes: 0 for combining marks, 2 for East Asian wide and emoji, else 1. */
 function columns(codePoint: number): number {
