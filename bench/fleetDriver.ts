@@ -2,7 +2,8 @@
  * The fleet rows of the throughput benchmark alone, beside the PostgreSQL peers, at one concurrency:
  * for iterating on fleet mode without the 100,000-task SQLite rows. Not part of `npm run bench`.
  *
- *   npm run build && node --import tsx bench/fleetDriver.ts [N] [C] [nodes,… (3k: kill the last)] [peers: pg-boss,graphile-worker]
+ *   npm run build && node --import tsx bench/fleetDriver.ts [N] [C] [nodes,… (3k: kill the last)] [peers:
+ * pg-boss,graphile-worker]
  */
 import * as graphile from './peers/graphile.js';
 import * as pgboss from './peers/pgboss.js';

@@ -98,7 +98,7 @@ async function fuzzAll(settings: FuzzSettings): Promise<{ reports: SurfaceReport
       const report = await fuzzSurface(surface, context, { alive: daemon.alive }, { cases: settings.cases, healthEvery: settings.quick ? 400 : 10_000, stopOnFailure: false, concurrency: settings.concurrency });
       reports.push(report);
       store.push(storeProblems(context)[0] ?? 'ok');
-      console.log(`  ${surface}: ${report.cases} cases in ${(report.durationMs / 1000).toFixed(0)} s, ${report.failures.length === 0 ? 'no failure' : report.failures.slice(0, 5).join('\n    ')}`);
+      console.log(`  ${surface}: ${report.cases} cases in ` + `${(report.durationMs / 1000).toFixed(0)} s, ` + `${report.failures.length === 0 ? 'no failure' : report.failures.slice(0, 5).join('\n    ')}`);
     }
   } finally {
     errorLines.push(...daemon.errors.lines);
@@ -115,7 +115,7 @@ export async function run(options: BenchOptions, overrides: Partial<FuzzSettings
     concurrency: overrides.concurrency ?? (options.quick ? 1 : 2),
     quick: options.quick,
   };
-  console.log(`  fuzz: BGTASKS_FUZZ_SEED=${settings.seed}, ${settings.cases} cases per surface, ${settings.concurrency} at a time`);
+  console.log(`  fuzz: BGTASKS_FUZZ_SEED=${settings.seed}, ${settings.cases} cases per ` + `surface, ${settings.concurrency} at a time`);
   const { reports, store, errorLines } = await fuzzAll(settings);
   const rows = reports.map((report, index) => ({
     surface: report.surface,
@@ -138,16 +138,16 @@ export async function run(options: BenchOptions, overrides: Partial<FuzzSettings
   writeFileSync(out, `${JSON.stringify({ startedAt: new Date().toISOString(), ...results }, null, 2)}\n`);
   return {
     name: 'Fuzzing the socket and the HTTP server',
-    method: `${settings.cases.toLocaleString('en-US')} random and mutated cases per surface (seed ${settings.seed}, ${settings.concurrency} at a time) against a real daemon; health checked every ${settings.quick ? 400 : 10_000} cases and after each surface; JSON in ${out}`,
+    method: `${settings.cases.toLocaleString('en-US')} random and mutated cases per ` + `surface (seed ${settings.seed}, ${settings.concurrency} at a time) against ` + `a real daemon; health checked every ${settings.quick ? 400 : 10_000} cases ` + `and after each surface; JSON in ${out}`,
     columns: Object.keys(rows[0] ?? { surface: '' }),
     rows,
     results,
     targets: [
       { target: 'no daemon crash', measured: `${total('crashes')} crash(es)`, met: total('crashes') === 0 },
       { target: 'no hang', measured: `${total('hangs')} case(s) neither answered nor closed`, met: total('hangs') === 0 },
-      { target: 'every refusal has a code, none is an internal error', measured: `${total('internalErrors')} internal, ${total('errorsWithoutCode')} without a code, ${errorLines.length} error line(s) logged`, met: total('internalErrors') + total('errorsWithoutCode') + errorLines.length === 0 },
+      { target: 'every refusal has a code, none is an internal error', measured: `${total('internalErrors')} internal, ${total('errorsWithoutCode')} without ` + `a code, ${errorLines.length} error line(s) logged`, met: total('internalErrors') + total('errorsWithoutCode') + errorLines.length === 0 },
       { target: 'the daemon does what the schemas say', measured: `${total('mismatches')} disagreement(s)`, met: total('mismatches') === 0 },
-      { target: 'the store whole, the legitimate task intact', measured: `${total('healthProblems')} health problem(s); store ${store.every((verdict) => verdict === 'ok') ? 'ok' : store.join('; ')}`, met: total('healthProblems') === 0 && store.every((verdict) => verdict === 'ok') },
+      { target: 'the store whole, the legitimate task intact', measured: `${total('healthProblems')} health problem(s); store ` + `${store.every((verdict) => verdict === 'ok') ? 'ok' : store.join('; ')}`, met: total('healthProblems') === 0 && store.every((verdict) => verdict === 'ok') },
     ],
   };
 }

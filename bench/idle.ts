@@ -66,13 +66,13 @@ try {
   const [ours, bare] = await Promise.all([measure('bgtasks daemon (real sensors, 5 s poll)', daemon, 'listening'), measure('bare node, one 5 s timer (floor)', floor, null)]);
   const rows = [ours, bare];
   console.log(`idle for ${seconds} s, side by side\n`);
-  console.log(`${'process'.padEnd(42)} ${'CPU ms'.padStart(8)} ${'% of a core'.padStart(12)} ${'wake-ups/min'.padStart(13)}`);
+  console.log(`${'process'.padEnd(42)} ${'CPU ms'.padStart(8)} ` + `${'% of a core'.padStart(12)} ${'wake-ups/min'.padStart(13)}`);
   for (const row of rows) {
-    console.log(`${row.name.padEnd(42)} ${row.cpuMs.toFixed(0).padStart(8)} ${row.cpuPercent.toFixed(3).padStart(12)} ${row.wakeupsPerMinute.toFixed(0).padStart(13)}`);
+    console.log(`${row.name.padEnd(42)} ${row.cpuMs.toFixed(0).padStart(8)} ` + `${row.cpuPercent.toFixed(3).padStart(12)} ` + `${row.wakeupsPerMinute.toFixed(0).padStart(13)}`);
   }
   const ratio = bare.cpuMs > 0 ? ours.cpuMs / bare.cpuMs : Infinity;
   const cpuRatio = Number.isFinite(ratio) ? `${ratio.toFixed(1)}x` : 'n/a (the floor used no measurable CPU)';
-  console.log(`\ndaemon / floor: CPU ${cpuRatio}, wake-ups ${(ours.wakeupsPerMinute / Math.max(1, bare.wakeupsPerMinute)).toFixed(1)}x`);
+  console.log(`\ndaemon / floor: CPU ${cpuRatio}, wake-ups ` + `${(ours.wakeupsPerMinute / Math.max(1, bare.wakeupsPerMinute)).toFixed(1)}x`);
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results', 'idle.json'), `${JSON.stringify({ seconds, rows, at: new Date().toISOString() }, null, 2)}\n`);
 } finally {

@@ -67,7 +67,9 @@ async function status(system: BenchSystem): Promise<{ pending: number; wakeups: 
   return JSON.parse(await system.cli('status', '--json')) as { pending: number; wakeups: number };
 }
 
-/** Waits until the process has used no CPU for QUIET_MS (at least SETTLE_MIN_MS after `since`, at most SETTLE_MAX_MS). */
+/**
+ * Waits until the process has used no CPU for QUIET_MS (at least SETTLE_MIN_MS after `since`, at most SETTLE_MAX_MS).
+ */
 async function settleQuietly(pid: number, since: number): Promise<{ quiet: boolean; ms: number }> {
   let last = procSample(pid).cpuMs;
   let quietSince = performance.now();
@@ -177,7 +179,7 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
     };
     return {
       name: 'Idle cost',
-      method: `${(windowMs / 1000).toFixed(0)} s window, side by side, starting once the loaded daemon used no CPU for ${QUIET_MS / 1000} s (and ≥ ${SETTLE_MIN_MS / 1000} s after the submission), from /proc (CPU: utime+stime at ${TICKS} ticks/s; wake-ups: voluntary context switches) and the daemon's own timer count; ${requests.toLocaleString('en-US')} requests submitted by a one-shot process, due from tomorrow`,
+      method: `${(windowMs / 1000).toFixed(0)} s window, side by side, starting once the ` + `loaded daemon used no CPU for ${QUIET_MS / 1000} s (and ≥ ` + `${SETTLE_MIN_MS / 1000} s after the submission), from /proc (CPU: ` + `utime+stime at ${TICKS} ticks/s; wake-ups: voluntary context switches) and ` + `the daemon's own timer count; ${requests.toLocaleString('en-US')} requests ` + `submitted by a one-shot process, due from tomorrow`,
       columns: ['process', 'CPU ms', 'CPU ms / 5 min', 'wake-ups/min (main)', 'wake-ups/min (all threads)', 'timers/min', 'RSS MB'],
       rows: [measured.map((entry) => ({
         process: entry.name,
@@ -206,13 +208,13 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
       },
       targets: [
         {
-          target: `under ${CPU_TARGET_MS / 1000} s of CPU in five minutes with ${requests.toLocaleString('en-US')} pending`,
-          measured: `${Math.round(ours.cpuMs)} ms (CPU time counts in ${1000 / TICKS} ms ticks) in ${(elapsedMs / 1000).toFixed(0)} s${windowMs === FIVE_MINUTES_MS ? '' : ` (${Math.round(ours.cpuMsPer5Min)} ms per 5 min, extrapolated)`}; nothing pending: ${Math.round(idle.cpuMs)} ms; floor: ${Math.round(bare.cpuMs)} ms; the submission and settling before the window: ${Math.round(settleCpuMs)} ms`,
+          target: `under ${CPU_TARGET_MS / 1000} s of CPU in five minutes with ` + `${requests.toLocaleString('en-US')} pending`,
+          measured: `${Math.round(ours.cpuMs)} ms (CPU time counts in ${1000 / TICKS} ms ticks) ` + `in ${(elapsedMs / 1000).toFixed(0)} ` + `s${windowMs === FIVE_MINUTES_MS ? '' : ` (${Math.round(ours.cpuMsPer5Min)} ms per 5 min, extrapolated)`}; ` + `nothing pending: ${Math.round(idle.cpuMs)} ms; floor: ` + `${Math.round(bare.cpuMs)} ms; the submission and settling before the ` + `window: ${Math.round(settleCpuMs)} ms`,
           met: ours.cpuMsPer5Min < CPU_TARGET_MS && pendingAfter === requests,
         },
         {
-          target: `no busy polling: the daemon's timers fire only per sensor poll (${pollMs / 1000} s) and per maxSleepMs (${maxSleepMs / 1000} s), and its main thread wakes < ${WAKEUP_FACTOR}x as often as the floor`,
-          measured: `${timers} timers in ${(elapsedMs / 1000).toFixed(0)} s (at most ${timerBudget} allowed); /proc wake-ups ${Math.round(ours.mainWakeupsPerMinute)}/min on the main thread (${Math.round(ours.allWakeupsPerMinute)}/min all threads) vs the floor's ${Math.round(bare.mainWakeupsPerMinute)}/min (${Math.round(bare.allWakeupsPerMinute)})`,
+          target: `no busy polling: the daemon's timers fire only per sensor poll ` + `(${pollMs / 1000} s) and per maxSleepMs (${maxSleepMs / 1000} s), and its ` + `main thread wakes < ${WAKEUP_FACTOR}x as often as the floor`,
+          measured: `${timers} timers in ${(elapsedMs / 1000).toFixed(0)} s (at most ` + `${timerBudget} allowed); /proc wake-ups ` + `${Math.round(ours.mainWakeupsPerMinute)}/min on the main thread ` + `(${Math.round(ours.allWakeupsPerMinute)}/min all threads) vs the floor's ` + `${Math.round(bare.mainWakeupsPerMinute)}/min ` + `(${Math.round(bare.allWakeupsPerMinute)})`,
           met: timers <= timerBudget && ours.mainWakeupsPerMinute < wakeupLimit,
         },
       ],

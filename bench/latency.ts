@@ -21,7 +21,7 @@ export async function run({ quick }: BenchOptions): Promise<BenchReport> {
   const p99 = percentile(values, 99);
   return {
     name: 'latency',
-    method: `${samples} tasks one at a time (after ${warmup} warm-up): from submit() in the app to its handler's first line, daemon and app as separate processes; graphile-worker: addJob() to handler start, LISTEN/NOTIFY`,
+    method: `${samples} tasks one at a time (after ${warmup} warm-up): from submit() in ` + `the app to its handler's first line, daemon and app as separate processes; ` + `graphile-worker: addJob() to handler start, LISTEN/NOTIFY`,
     columns: ['system', 'samples', 'p50 ms', 'p99 ms', 'max ms'],
     rows: [
       { system: 'bgtasks', samples, 'p50 ms': p50, 'p99 ms': p99, 'max ms': Math.max(...values) },

@@ -79,7 +79,7 @@ async function oursSample(system: BenchSystem, store: BetterSqlite3.Database, ap
   });
   const submission = JSON.parse(stdout) as { submitted: { identifier: string; earliest: number }[]; doneAt: number };
   const { identifier, earliest } = submission.submitted[0]!;
-  if (submission.doneAt >= earliest) throw new Error(`the submitter took longer than ${DUE_IN_MS} ms: the app was still connected when the task fell due`);
+  if (submission.doneAt >= earliest) throw new Error(`the submitter took longer than ${DUE_IN_MS} ms: the app was still connected ` + `when the task fell due`);
   let line: HandlerLine | undefined;
   for (const guard = Date.now() + 30_000; !(line = handlerLines(logFile).find((entry) => entry.identifier === identifier)); ) {
     if (Date.now() > guard) throw new Error(`the handler of ${identifier} did not start within 30 s`);
@@ -91,10 +91,10 @@ async function oursSample(system: BenchSystem, store: BetterSqlite3.Database, ap
   let run: { eligible_at: number | null; started_at: number | null } | undefined;
   for (const guard = Date.now() + 10_000; ((run = runOf.get(identifier))?.started_at ?? null) === null && Date.now() < guard; ) await sleep(5);
   const launched = store
-    .prepare<[number], { at: number; detail: string | null }>(`SELECT at, detail FROM events WHERE type = 'launched' AND reason = 'background' AND at >= ? ORDER BY seq LIMIT 1`)
+    .prepare<[number], { at: number; detail: string | null }>(`SELECT at, detail FROM events WHERE type = 'launched' AND reason = ` + `'background' AND at >= ? ORDER BY seq LIMIT 1`)
     .get(earliest);
   const connected = store
-    .prepare<[number], { at: number }>(`SELECT at FROM events WHERE type = 'appConnected' AND reason = 'background' AND at >= ? ORDER BY seq LIMIT 1`)
+    .prepare<[number], { at: number }>(`SELECT at FROM events WHERE type = 'appConnected' AND reason = 'background' ` + `AND at >= ? ORDER BY seq LIMIT 1`)
     .get(earliest);
   const dispatchedAt = run?.eligible_at ?? null;
   return {
@@ -163,7 +163,7 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
   const row = (what: string, values: number[]): Record<string, string | number> => ({ what, samples: values.length, 'p50 ms': percentile(values, 50), 'max ms': values.length ? Math.max(...values) : NaN });
   return {
     name: 'Background launch',
-    method: `${count} samples, interleaved: a not-running app's refresh task due ${DUE_IN_MS} ms after a one-shot submitter set it; due time → handler start (Date.now() in the launched app) vs spawn → first line of \`node launchApp.mjs --bare\` (same app, SDK imported, no daemon); launched at background priority ${describePriority(priority)}`,
+    method: `${count} samples, interleaved: a not-running app's refresh task due ` + `${DUE_IN_MS} ms after a one-shot submitter set it; due time → handler start ` + `(Date.now() in the launched app) vs spawn → first line of \`node ` + `launchApp.mjs --bare\` (same app, SDK imported, no daemon); launched at ` + `background priority ${describePriority(priority)}`,
     columns: ['what', 'samples', 'p50 ms', 'max ms'],
     rows: [
       row('bare node start of the app (floor)', floor),
@@ -178,7 +178,7 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
     targets: [
       {
         target: `handler start within ${TARGET_MS} ms of a bare node start (p50)`,
-        measured: `ours p50 ${percentile(ours, 50)} ms vs floor p50 ${percentile(floor, 50)} ms: ${p50Diff} ms more (max ${Math.max(...ours)} vs ${Math.max(...floor)} ms)`,
+        measured: `ours p50 ${percentile(ours, 50)} ms vs floor p50 ${percentile(floor, 50)} ` + `ms: ${p50Diff} ms more (max ${Math.max(...ours)} vs ${Math.max(...floor)} ` + `ms)`,
         met: p50Diff <= TARGET_MS,
       },
     ],

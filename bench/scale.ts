@@ -44,13 +44,13 @@ export async function run({ quick }: BenchOptions): Promise<BenchReport> {
   const last = points[points.length - 1]!;
   const growth = last.perTaskUs / first.perTaskUs;
   const targets: TargetCheck[] = [
-    { target: `dispatch cost per task grows less than 2x from ${first.pending.toLocaleString('en-US')} to ${last.pending.toLocaleString('en-US')} pending`, measured: `${growth.toFixed(2)}x (${first.perTaskUs.toFixed(0)} to ${last.perTaskUs.toFixed(0)} µs of daemon CPU per task)`, met: growth < 2 },
+    { target: `dispatch cost per task grows less than 2x from ` + `${first.pending.toLocaleString('en-US')} to ` + `${last.pending.toLocaleString('en-US')} pending`, measured: `${growth.toFixed(2)}x (${first.perTaskUs.toFixed(0)} to ` + `${last.perTaskUs.toFixed(0)} µs of daemon CPU per task)`, met: growth < 2 },
   ];
   const million = points.find((point) => point.pending === 1_000_000);
   if (million) targets.push({ target: '1M pending requests in under 200 MB of daemon memory', measured: `${million.rssMb.toFixed(0)} MB`, met: million.rssMb < 200 });
   return {
     name: 'scale',
-    method: `N requests pending (waiting for power), then: 50 submit-to-start samples of eligible tasks, one submission's latency, a burst of ${burst.toLocaleString('en-US')} eligible tasks (daemon CPU per task, from /proc), the daemon's RSS`,
+    method: `N requests pending (waiting for power), then: 50 submit-to-start samples of ` + `eligible tasks, one submission's latency, a burst of ` + `${burst.toLocaleString('en-US')} eligible tasks (daemon CPU per task, from ` + `/proc), the daemon's RSS`,
     columns: ['pending', 'submit ms', 'start p50 ms', 'start p99 ms', 'CPU µs/task', 'RSS MB'],
     rows: points.map((point) => ({ pending: point.pending, 'submit ms': point.submitMsP50, 'start p50 ms': point.startMsP50, 'start p99 ms': point.startMsP99, 'CPU µs/task': Math.round(point.perTaskUs), 'RSS MB': Math.round(point.rssMb) })),
     results: { burst, points },

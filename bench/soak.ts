@@ -26,7 +26,7 @@ export async function run({ quick }: BenchOptions): Promise<BenchReport> {
     const failures = report.integrityFailures.length + report.missingAfterKill.length + report.lost.length + report.succeededTwice.length + report.untraced.length + report.interruptedNotRerun.length + report.otherOutcomes.length + report.unexplainedRepeats.length;
     return {
       name: 'soak',
-      method: `${(durationMs / 60_000).toFixed(0)} min: 25 processing tasks submitted every 100 ms (handlers under 10 ms, 10 at a time), the daemon killed with SIGKILL every 20-90 s (5-15 s with --quick); then every promise of docs/reliability.md checked`,
+      method: `${(durationMs / 60_000).toFixed(0)} min: 25 processing tasks submitted ` + `every 100 ms (handlers under 10 ms, 10 at a time), the daemon killed with ` + `SIGKILL every 20-90 s (5-15 s with --quick); then every promise of ` + `docs/reliability.md checked`,
       columns: ['minutes', 'kills', 'kills that cut running tasks', 'acknowledged', 'runs', 'interrupted', 'handler repeats', 'lost', 'completed twice', 'untraced', 'integrity failures'],
       rows: [{
         minutes: Math.round((Date.now() - started) / 60_000),
@@ -42,7 +42,7 @@ export async function run({ quick }: BenchOptions): Promise<BenchReport> {
         'integrity failures': report.integrityFailures.length,
       }],
       results: { ...report, lost: report.lost.slice(0, 100), untraced: report.untraced.slice(0, 100) },
-      targets: [{ target: 'no acknowledged request lost, none completed twice, no handler without a trace, store intact', measured: failures === 0 ? 'none' : `${failures} violations (see the JSON)`, met: failures === 0 }],
+      targets: [{ target: 'no acknowledged request lost, none completed twice, no handler without a ' + 'trace, store intact', measured: failures === 0 ? 'none' : `${failures} violations (see the JSON)`, met: failures === 0 }],
     };
   } finally {
     home.cleanup();

@@ -133,7 +133,7 @@ async function connected(plan: Plan): Promise<ConnectedResult> {
     let dispatchLateness: number[];
     try {
       dispatchLateness = store
-        .prepare<[], { late: number }>(`SELECT eligible_at - earliest_begin_at AS late FROM runs WHERE identifier LIKE 'bench.app.job.t.%' AND eligible_at IS NOT NULL`)
+        .prepare<[], { late: number }>(`SELECT eligible_at - earliest_begin_at AS late FROM runs WHERE identifier ` + `LIKE 'bench.app.job.t.%' AND eligible_at IS NOT NULL`)
         .all()
         .map((row) => row.late);
     } finally {
@@ -232,11 +232,11 @@ async function kills(plan: Plan): Promise<{ samples: KillSample[]; discarded: st
     const { submitted } = JSON.parse(stdout) as { submitted: { identifier: string; earliest: number }[] };
     const store = new Database(join(system.home, 'store.sqlite'), { readonly: true, fileMustExist: true });
     try {
-      const finished = store.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM runs WHERE identifier LIKE 'bench.app.job.kill.%' AND state = 'finished'`);
+      const finished = store.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM runs WHERE identifier LIKE 'bench.app.job.kill.%' ` + `AND state = 'finished'`);
       const last = submitted.at(-1)!.earliest;
       await until(() => finished.get()!.n >= submitted.length && observed.every((entry) => entry.closedAt !== null), 20, Math.max(0, last - Date.now()) + 60_000);
       const runOf = store.prepare<[string], { deadline_at: number | null; expired_at: number | null; completed_at: number | null; outcome: string | null }>(
-        `SELECT deadline_at, expired_at, completed_at, outcome FROM runs WHERE identifier = ? ORDER BY seq DESC LIMIT 1`,
+        `SELECT deadline_at, expired_at, completed_at, outcome FROM runs WHERE ` + `identifier = ? ORDER BY seq DESC LIMIT 1`,
       );
       const samples: KillSample[] = [];
       const discarded: string[] = [];
@@ -284,26 +284,26 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
   const rate = Math.round((plan.tasks / plan.windowMs) * 1000);
   const targets: TargetCheck[] = [
     {
-      target: `start lateness p99 < ${START_TARGET_MS} ms (${plan.tasks.toLocaleString('en-US')} tasks due within ${plan.windowMs / 1000} s)`,
-      measured: `p50 ${start.p50} ms, p99 ${start.p99} ms, max ${start.max} ms after earliestBeginDate, at the handler (the daemon's dispatch: p99 ${dispatch.p99} ms)${a.startLeadLeftMs < 0 ? `; the submission ended ${-a.startLeadLeftMs} ms after the first task was due, so the first ones were late for that` : ''}`,
+      target: `start lateness p99 < ${START_TARGET_MS} ms ` + `(${plan.tasks.toLocaleString('en-US')} tasks due within ` + `${plan.windowMs / 1000} s)`,
+      measured: `p50 ${start.p50} ms, p99 ${start.p99} ms, max ${start.max} ms after earliestBeginDate, at the handler (the daemon's dispatch: p99 ${dispatch.p99} ms)${a.startLeadLeftMs < 0 ? `; the submission ended ${-a.startLeadLeftMs} ms after the first task was ` + `due, so the first ones were late for that` : ''}`,
       met: start.samples === plan.tasks && start.p99 < START_TARGET_MS,
     },
     {
       target: `expiration handler within ${EXPIRY_TARGET_MS} ms of task.deadline (p99)`,
-      measured: `p50 ${expiry.p50} ms, p99 ${expiry.p99} ms, max ${expiry.max} ms after the deadline (${expiry.samples} tasks)`,
+      measured: `p50 ${expiry.p50} ms, p99 ${expiry.p99} ms, max ${expiry.max} ms after the ` + `deadline (${expiry.samples} tasks)`,
       met: expiry.samples === plan.expirySamples && expiry.p99 <= EXPIRY_TARGET_MS,
     },
     {
       target: `killed within ${KILL_TARGET_MS} ms of the grace period's end (every sample)`,
       measured: c.samples.length
-        ? `process death seen from outside: p50 ${killOutside.p50} ms, max ${killOutside.max} ms after expiredAt + ${GRACE_MS} ms (store: max ${killStore.max} ms; ${c.samples.length} of ${plan.killSamples} samples usable)`
+        ? `process death seen from outside: p50 ${killOutside.p50} ms, max ` + `${killOutside.max} ms after expiredAt + ${GRACE_MS} ms (store: max ` + `${killStore.max} ms; ${c.samples.length} of ${plan.killSamples} samples ` + `usable)`
         : `no usable sample (${c.discarded.join('; ')})`,
       met: c.samples.length > 0 && killOutside.max <= KILL_TARGET_MS,
     },
   ];
   return {
     name: 'Timing accuracy',
-    method: `real daemon (server profile), ${plan.tasks} refresh+processing tasks due evenly over ${plan.windowMs / 1000} s (${rate}/s) to a connected app: handler start − earliestBeginDate; ${plan.expirySamples} refresh tasks with refreshTimeLimitMs=${REFRESH_LIMIT_MS}: expirationHandler − deadline; ${plan.killSamples} background-launched apps ignoring expiration, expirationGraceMs=${GRACE_MS}: process death (its socket closing) − (expiredAt + grace)`,
+    method: `real daemon (server profile), ${plan.tasks} refresh+processing tasks due ` + `evenly over ${plan.windowMs / 1000} s (${rate}/s) to a connected app: ` + `handler start − earliestBeginDate; ${plan.expirySamples} refresh tasks with ` + `refreshTimeLimitMs=${REFRESH_LIMIT_MS}: expirationHandler − deadline; ` + `${plan.killSamples} background-launched apps ignoring expiration, ` + `expirationGraceMs=${GRACE_MS}: process death (its socket closing) − ` + `(expiredAt + grace)`,
     columns: ['measure', 'samples', 'p50 ms', 'p99 ms', 'max ms'],
     rows: [
       row('(a) start: handler start − earliestBeginDate', start),

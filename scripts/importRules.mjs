@@ -70,7 +70,7 @@ export function fence(rule) {
   if (!node) {
     // Anything not relative is a node module or a package: only the listed packages.
     const listed = packages.map((name) => `(?!${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(/|$))`).join('');
-    patterns.push({ regex: `^(?!\\.)${listed}`, message: `${why} No node modules or packages${packages.length ? ` but ${packages.join(', ')}` : ''}. (docs/architecture.md)` });
+    patterns.push({ regex: `^(?!\\.)${listed}`, message: `${why} No node modules or packages${packages.length ? ` but ${packages.join(', ')}` : ''}. ` + `(docs/architecture.md)` });
   }
   return {
     files: [`src/${folder}/**/*.{ts,js,mjs}`],

@@ -148,9 +148,14 @@ function applyEdits(text, edits) {
 /** Rewraps comment lines over MAX: `//` lines, JSDoc lines, one-line JSDoc blocks, and trailing `//` comments. */
 function wrapComments(text) {
   const out = [];
+  const inTemplate = templateRanges(text);
+  let pos = 0;
   for (const line of text.split('\n')) {
     let match;
-    if (line.length <= MAX) out.push(line);
+    const start = pos;
+    pos += line.length + 1;
+    // A line that begins inside a template literal is its text (a script, a page, SQL), never a comment.
+    if (line.length <= MAX || inTemplate.some(([from, to]) => from < start && start < to)) out.push(line);
     else if ((match = /^(\s*)\/\/\s?(.*)$/.exec(line))) {
       for (const piece of splitText(match[2], MAX - match[1].length - 3)) out.push(`${match[1]}// ${piece.trimEnd()}`);
     } else if ((match = /^(\s*)\* ?(.*)$/.exec(line))) {
@@ -165,6 +170,20 @@ function wrapComments(text) {
     } else out.push(line);
   }
   return out.join('\n');
+}
+
+/** Where the template literals are: [start, end] offsets. */
+function templateRanges(text) {
+  const file = ts.createSourceFile('file.ts', text, ts.ScriptTarget.Latest, true);
+  const ranges = [];
+  const visit = (node) => {
+    if (ts.isTemplateExpression(node) || ts.isNoSubstitutionTemplateLiteral(node)) {
+      ranges.push([node.getStart(), node.getEnd()]);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(file);
+  return ranges;
 }
 
 for (const path of process.argv.slice(2)) {

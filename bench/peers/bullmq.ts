@@ -58,7 +58,7 @@ export async function runThroughput({ n, concurrency }: ThroughputOptions): Prom
     return {
       peer: 'bullmq',
       version: installedVersion('bullmq'),
-      config: `Worker concurrency ${concurrency}, default job options (completed jobs kept), ioredis ${installedVersion('ioredis')}; ` +
+      config: `Worker concurrency ${concurrency}, default job options (completed jobs ` + `kept), ioredis ${installedVersion('ioredis')}; ` +
         `addBulk() x1000; timed from new Worker() until the n-th 'completed' event`,
       durability,
       n,

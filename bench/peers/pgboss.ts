@@ -61,8 +61,8 @@ export async function runThroughput({ n, concurrency }: ThroughputOptions): Prom
     return {
       peer: 'pg-boss',
       version: installedVersion('pg-boss'),
-      config: `${concurrency} x work() with batchSize ${BATCH_SIZE}, pollingIntervalSeconds ${POLLING_INTERVAL_SECONDS}, ` +
-        `pool max 10 (default), supervise/schedule off; insert() x1000; timed from the first work() until all n rows are 'completed'`,
+      config: `${concurrency} x work() with batchSize ${BATCH_SIZE}, ` + `pollingIntervalSeconds ${POLLING_INTERVAL_SECONDS}, ` +
+        `pool max 10 (default), supervise/schedule off; insert() x1000; timed from ` + `the first work() until all n rows are 'completed'`,
       durability,
       n,
       concurrency,

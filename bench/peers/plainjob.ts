@@ -42,7 +42,7 @@ export async function runThroughput({ n, concurrency }: ThroughputOptions): Prom
         config: `${concurrency} in-process defineWorker() loops, pollIntervall 1000 (default), better-sqlite3 ` +
           `${installedVersion('better-sqlite3')}; addMany() x1000; timed from worker start until the n-th onCompleted`,
         durability: `SQLite journal_mode=${String(journalMode)}, synchronous=${String(synchronous)}` +
-          `${synchronous === 1 ? ' (NORMAL: survives a process crash; the last commits can be lost on power loss)' : ''}`,
+          `${synchronous === 1 ? ' (NORMAL: survives a process crash; the last commits can be lost on power ' + 'loss)' : ''}`,
         n,
         concurrency,
         enqueuePerSec: perSec(n, enqueueMs),

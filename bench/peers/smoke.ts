@@ -37,7 +37,7 @@ const results: PeerResult[] = [];
 for (const name of names) {
   for (const concurrency of concurrencies) {
     const result = await PEERS[name]!({ n, concurrency });
-    console.error(`${result.peer} n=${n} c=${concurrency}: enqueue ${result.enqueuePerSec}/s, process ${result.processPerSec}/s`);
+    console.error(`${result.peer} n=${n} c=${concurrency}: enqueue ${result.enqueuePerSec}/s, ` + `process ${result.processPerSec}/s`);
     results.push(result);
   }
 }
@@ -53,5 +53,5 @@ for (const peer of new Set(results.map((r) => r.peer))) {
 const samples = Number(values.latency);
 if (samples > 0 && names.includes('graphile')) {
   const latency = await graphile.runLatency({ samples });
-  console.log(`graphile-worker add-job -> handler start over ${latency.samples} jobs: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms`);
+  console.log(`graphile-worker add-job -> handler start over ${latency.samples} jobs: p50 ` + `${latency.p50Ms} ms, p99 ${latency.p99Ms} ms`);
 }

@@ -56,7 +56,9 @@ export interface FleetResult extends PeerResult {
   readonly unsuccessful: number;
   /** The daemons' warnings and errors during the run (sensor notices left out), with their counts. */
   readonly warnings: readonly string[];
-  /** The daemons' round trips to PostgreSQL (every query, BEGIN and COMMIT included) during the timed part, per task. */
+  /**
+   * The daemons' round trips to PostgreSQL (every query, BEGIN and COMMIT included) during the timed part, per task.
+   */
   readonly roundTripsPerTask: number;
   readonly takeover?: Takeover;
   /**
@@ -88,7 +90,7 @@ export async function runFleet({ n, concurrency, nodes, kill = false }: FleetOpt
     const { ms } = await apps[0]!.request<{ ms: number }>({ op: 'submit', n, requiresExternalPower: true, placement: 'any' }, 'submitted');
     // Every request back in the pool, held by no node; then a heartbeat more, so node-1 may claim again
     // what it gave back (it skips those for a heartbeat).
-    await untilAsync(async () => (await count(`SELECT count(*) AS n FROM ${schema}.requests WHERE node_id IS NULL AND lease_owner IS NULL`)) >= n, 20);
+    await untilAsync(async () => (await count(`SELECT count(*) AS n FROM ${schema}.requests WHERE node_id IS NULL AND ` + `lease_owner IS NULL`)) >= n, 20);
     await sleep(HEARTBEAT_MS + 100);
 
     await sleep(150); // the counters' files are written every 100 ms
@@ -102,7 +104,7 @@ export async function runFleet({ n, concurrency, nodes, kill = false }: FleetOpt
     if (kill) {
       takeover = await killLastNode(db, schema, systems.at(-1)!, `node-${nodes}`, Math.ceil(n / 3), n, concurrency);
     } else {
-      await untilAsync(async () => (await count(`SELECT coalesce(last_value, 0) AS n FROM pg_sequences WHERE schemaname = '${schema}' AND sequencename = 'runs_seq_seq'`)) >= n, 10);
+      await untilAsync(async () => (await count(`SELECT coalesce(last_value, 0) AS n FROM pg_sequences WHERE schemaname = ` + `'${schema}' AND sequencename = 'runs_seq_seq'`)) >= n, 10);
       await untilAsync(async () => (await count(`SELECT count(*) AS n FROM ${schema}.runs WHERE state = 'finished'`)) >= n, 2);
     }
     const elapsed = performance.now() - t0;
@@ -112,16 +114,16 @@ export async function runFleet({ n, concurrency, nodes, kill = false }: FleetOpt
     const serverCpuMsPerTask = cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / n;
 
     const { rows } = await db.query<{ node_id: string; runs: number; unsuccessful: number }>(
-      `SELECT node_id, count(*)::int AS runs, (count(*) FILTER (WHERE outcome IS DISTINCT FROM 'success'))::int AS unsuccessful FROM ${schema}.runs WHERE state = 'finished' GROUP BY node_id ORDER BY node_id`);
+      `SELECT node_id, count(*)::int AS runs, (count(*) FILTER (WHERE outcome IS ` + `DISTINCT FROM 'success'))::int AS unsuccessful FROM ${schema}.runs WHERE ` + `state = 'finished' GROUP BY node_id ORDER BY node_id`);
     // A killed node's cut-off runs are not extra: they ran again because they were in hand (takeover).
-    const extraRuns = await count(`SELECT count(*) - count(DISTINCT identifier) AS n FROM ${schema}.runs WHERE reason IS DISTINCT FROM 'nodeLost'`);
-    const { rows: settings } = await db.query<{ sc: string; fsync: string }>("SELECT current_setting('synchronous_commit') AS sc, current_setting('fsync') AS fsync");
+    const extraRuns = await count(`SELECT count(*) - count(DISTINCT identifier) AS n FROM ${schema}.runs WHERE ` + `reason IS DISTINCT FROM 'nodeLost'`);
+    const { rows: settings } = await db.query<{ sc: string; fsync: string }>("SELECT current_setting('synchronous_commit') AS sc, current_setting('fsync') " + "AS fsync");
     const perNode = Object.fromEntries(systems.map((_, i) => [`node-${i + 1}`, rows.find((row) => row.node_id === `node-${i + 1}`)?.runs ?? 0]));
     const slots = `${nodes} × ${concurrency} slots`;
     return {
       peer: `bgtasks fleet, ${nodes} node${nodes === 1 ? '' : 's'}${kill ? `, node-${nodes} SIGKILLed mid-run` : ''}`,
       version: `(${slots})`,
-      config: `${nodes} daemon process(es) on one PostgreSQL schema + the bench app connected on each, profile server, maxConcurrentTasks ${concurrency} per node (${slots}, ${nodes * concurrency} in all), maxPendingProcessingPerApp ${n + 1_000}; requests placement 'any' from node-1's app, all nodes flipped battery → AC in parallel; timed until the store holds ${n} finished runs; round trips to PostgreSQL per task ${roundTripsPerTask.toFixed(2)}; PostgreSQL CPU per task ${serverCpuMsPerTask === null ? 'n/a' : `${serverCpuMsPerTask.toFixed(3)} ms`}; finished per node: ${Object.entries(perNode).map(([node, runs]) => `${node} ${runs}`).join(', ')}`,
+      config: `${nodes} daemon process(es) on one PostgreSQL schema + the bench app ` + `connected on each, profile server, maxConcurrentTasks ${concurrency} per ` + `node (${slots}, ${nodes * concurrency} in all), maxPendingProcessingPerApp ` + `${n + 1_000}; requests placement 'any' from node-1's app, all nodes flipped ` + `battery → AC in parallel; timed until the store holds ${n} finished runs; ` + `round trips to PostgreSQL per task ${roundTripsPerTask.toFixed(2)}; ` + `PostgreSQL CPU per task ${serverCpuMsPerTask === null ? 'n/a' : `${serverCpuMsPerTask.toFixed(3)} ms`}; ` + `finished per node: ${Object.entries(perNode).map(([node, runs]) => `${node} ${runs}`).join(', ')}`,
       durability: `PostgreSQL synchronous_commit=${settings[0]!.sc}, fsync=${settings[0]!.fsync}`,
       n,
       concurrency,
@@ -130,7 +132,7 @@ export async function runFleet({ n, concurrency, nodes, kill = false }: FleetOpt
       nodes,
       perNode,
       extraRuns,
-      unsuccessful: (await count(`SELECT count(*) AS n FROM ${schema}.runs WHERE state = 'finished' AND outcome IS DISTINCT FROM 'success' AND reason IS DISTINCT FROM 'nodeLost'`)),
+      unsuccessful: (await count(`SELECT count(*) AS n FROM ${schema}.runs WHERE state = 'finished' AND ` + `outcome IS DISTINCT FROM 'success' AND reason IS DISTINCT FROM 'nodeLost'`)),
       roundTripsPerTask,
       serverCpuMsPerTask,
       ...(takeover ? { takeover } : {}),
@@ -178,7 +180,7 @@ function serverCpuMs(): number | null {
  */
 async function killLastNode(db: pg.Client, schema: string, system: BenchSystem, nodeId: string, after: number, n: number, slots: number): Promise<Takeover> {
   const count = async (sql: string, params: unknown[] = []): Promise<number> => Number((await db.query<{ n: string }>(sql, params)).rows[0]!.n);
-  await untilAsync(async () => (await count(`SELECT coalesce(last_value, 0) AS n FROM pg_sequences WHERE schemaname = '${schema}' AND sequencename = 'runs_seq_seq'`)) >= after, 5);
+  await untilAsync(async () => (await count(`SELECT coalesce(last_value, 0) AS n FROM pg_sequences WHERE schemaname = ` + `'${schema}' AND sequencename = 'runs_seq_seq'`)) >= after, 5);
   // Killed with work in hand: a node between two claims holds nothing, and its death would show nothing.
   // No-op tasks are in hand for a round trip or two, so wait for a block just handed out (half its
   // slots), or for the run's end to near (then the kill may find little, and the report says so).
@@ -196,7 +198,7 @@ async function killLastNode(db: pg.Client, schema: string, system: BenchSystem, 
     `SELECT identifier FROM ${schema}.requests WHERE node_id IS NULL AND lease_owner = $1
      UNION SELECT identifier FROM ${schema}.runs WHERE node_id = $1 AND state <> 'finished'`, [nodeId]);
   const inHand = held.map((row) => row.identifier);
-  await untilAsync(async () => (await count(`SELECT count(DISTINCT identifier) AS n FROM ${schema}.runs WHERE outcome = 'success'`)) >= n, 20);
+  await untilAsync(async () => (await count(`SELECT count(DISTINCT identifier) AS n FROM ${schema}.runs WHERE outcome = ` + `'success'`)) >= n, 20);
   const lastStart = await count(
     `SELECT coalesce(max(first_start), 0) AS n FROM (SELECT min(coalesce(started_at, launched_at)) AS first_start FROM ${schema}.runs
      WHERE identifier = ANY($1::text[]) AND node_id <> $2 GROUP BY identifier) s`, [inHand, nodeId]);

@@ -18,7 +18,8 @@ export function nextNightAt3(now) {
  * soon. Each clean-up asks for the next night's first. It needs external power and a network.
  *
  * @param {import('bgtasks').BGTaskScheduler} scheduler
- * @param {{ firstDelayMs: number, clean: (options: { stopped: () => boolean }) => Promise<number>, log?: (line: string) => void }} options
+ * @param {{ firstDelayMs: number, clean: (options: { stopped: () => boolean }) => Promise<number>, log?: (line: string)
+ * => void }} options
  */
 export function startCleanup(scheduler, { firstDelayMs, clean, log = () => {} }) {
   async function scheduleCleanup(when) {
@@ -43,5 +44,5 @@ export function startCleanup(scheduler, { firstDelayMs, clean, log = () => {} })
 
   if (scheduler.launchReason !== 'user') return Promise.resolve();
   return scheduleCleanup(new Date(scheduler.now().getTime() + firstDelayMs)).then(() =>
-    log(`clean-up requested: in ${firstDelayMs / 1000} s when on external power and online, then every night at 03:00`));
+    log(`clean-up requested: in ${firstDelayMs / 1000} s when on external power and ` + `online, then every night at 03:00`));
 }

@@ -6,7 +6,8 @@ export const FAMILY = 'com.example.count';
 
 /**
  * @param {import('bgtasks').BGTaskScheduler} scheduler
- * @param {{ to?: number, step: (signal: AbortSignal) => Promise<void>, run?: string, log?: (line: string) => void }} options
+ * @param {{ to?: number, step: (signal: AbortSignal) => Promise<void>, run?: string, log?: (line: string) => void }}
+ * options
  */
 export function startCount(scheduler, { to = 100, step, run, log = () => {} }) {
   scheduler.register(`${FAMILY}.*`, async (task) => {

@@ -26,7 +26,8 @@ export async function exportChunks({ chunks, writeChunk, progress, signal, onChu
  * forum's question: `fail` is "now or tell me", `queue` is "when you can".
  *
  * @param {import('bgtasks').BGTaskScheduler} scheduler
- * @param {{ name?: string, chunks: number, writeChunk: (index: number, signal: AbortSignal) => Promise<void>, log?: (line: string) => void }} options
+ * @param {{ name?: string, chunks: number, writeChunk: (index: number, signal: AbortSignal) => Promise<void>, log?:
+ * (line: string) => void }} options
  */
 export function startExport(scheduler, { name, chunks, writeChunk, log = () => {} }) {
   scheduler.register(`${FAMILY}.*`, async (task) => {

@@ -20,7 +20,7 @@ describe('export', () => {
     assert.equal(run.continued.subtitle, 'film.bin (5 of 5 MiB)');
   });
 
-  it('falls back to the foreground, with a warning, when the system cannot start it now (immediateRunIneligible)', async (t) => {
+  it('falls back to the foreground, with a warning, when the system cannot start ' + 'it now (immediateRunIneligible)', async (t) => {
     const lines = [];
     const results = [];
     const system = await createTestSystem({

@@ -10,7 +10,8 @@ export const REFRESH = 'com.example.feeds.refresh';
  * never "runs once and never again".
  *
  * @param {import('bgtasks').BGTaskScheduler} scheduler
- * @param {{ intervalMs: number, refresh: (options: { signal: AbortSignal }) => Promise<void>, log?: (line: string) => void }} options
+ * @param {{ intervalMs: number, refresh: (options: { signal: AbortSignal }) => Promise<void>, log?: (line: string) =>
+ * void }} options
  */
 export function startFeeds(scheduler, { intervalMs, refresh, log = () => {} }) {
   async function scheduleNextRefresh() {

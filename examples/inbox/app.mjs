@@ -8,7 +8,8 @@
  * for permission to post.
  *
  * @param {import('bgtasks').BGTaskScheduler} scheduler
- * @param {{ mailbox: { has(id: string): Promise<boolean>, add(id: string, message: object): Promise<void>, archive(id: string): Promise<void> }, log?: (line: string) => void }} options
+ * @param {{ mailbox: { has(id: string): Promise<boolean>, add(id: string, message: object): Promise<void>, archive(id:
+ * string): Promise<void> }, log?: (line: string) => void }} options
  */
 export function startInbox(scheduler, { mailbox, log = () => {} }) {
   scheduler.onRemoteNotification(async (push, task) => {
@@ -26,7 +27,7 @@ export function startInbox(scheduler, { mailbox, log = () => {} }) {
     } catch (error) {
       log(`could not notify: ${error.message}`); // not allowed yet: the mail is kept all the same
     }
-    log(`kept a message from ${message.from} (push ${push.id}, attempt ${push.attempt}${push.collapsedCount ? `, ${push.collapsedCount} collapsed` : ''})`);
+    log(`kept a message from ${message.from} (push ${push.id}, attempt ` + `${push.attempt}${push.collapsedCount ? `, ${push.collapsedCount} collapsed` : ''})`);
     return 'newData';
   });
 
@@ -38,6 +39,6 @@ export function startInbox(scheduler, { mailbox, log = () => {} }) {
   log(`inbox started (${scheduler.launchReason} launch)`);
   if (scheduler.launchReason !== 'user') return Promise.resolve();
   return scheduler.notifications.requestAuthorization().then((status) => {
-    log(status === 'granted' ? 'notifications: allowed' : `notifications: ${status} (allow them in the dashboard or with \`bgtasks notifications allow com.example.inbox\`)`);
+    log(status === 'granted' ? 'notifications: allowed' : `notifications: ${status} (allow them in the dashboard or with \`bgtasks ` + `notifications allow com.example.inbox\`)`);
   });
 }

@@ -168,12 +168,18 @@ function readReport(file: string): Report | null {
   }
 }
 
-/** A handler is permitted by the daemon's rule: an identifier listed or under a listed family; a family only when listed. */
+/**
+ * A handler is permitted by the daemon's rule: an identifier listed or under a listed family; a family only when
+ * listed.
+ */
 function handlerPermitted(permitted: readonly string[], pattern: string): boolean {
   return isFamilyPattern(pattern) ? permitted.includes(pattern) : isPermitted(permitted, pattern);
 }
 
-/** Whether a handler serves a manifest entry: an identifier by the delivery rule; a family only by a family handler covering all of it. */
+/**
+ * Whether a handler serves a manifest entry: an identifier by the delivery rule; a family only by a family handler
+ * covering all of it.
+ */
 function served(entry: string, handlers: readonly string[]): boolean {
   if (!isFamilyPattern(entry)) return findHandlerKey(handlers, entry) !== undefined;
   return handlers.some((handler) => isFamilyPattern(handler) && (handler === entry || matchesPattern(handler, entry)));
@@ -192,32 +198,32 @@ export function judge(loaded: LoadedManifest, report: Report): Finding[] {
   const accepted = report.registered.filter((pattern) => handlerPermitted(permitted, pattern));
   for (const entry of permitted) {
     if (served(entry, accepted)) continue;
-    const what = isFamilyPattern(entry) ? `the family ${entry} is in permittedIdentifiers, but no handler is registered for it (a family needs a family handler)` : `${entry} is in permittedIdentifiers, but no handler is registered for it`;
-    add('unhandledIdentifier', entry, `${what}: its tasks would fail with noHandler. Fix: register one at start-up, before the first await (BGTaskScheduler.shared.register('${entry}', handler)), or remove it from permittedIdentifiers ${reinstall}.`);
+    const what = isFamilyPattern(entry) ? `the family ${entry} is in permittedIdentifiers, but no handler is ` + `registered for it (a family needs a family handler)` : `${entry} is in permittedIdentifiers, but no handler is registered for it`;
+    add('unhandledIdentifier', entry, `${what}: its tasks would fail with noHandler. Fix: register one at ` + `start-up, before the first await ` + `(BGTaskScheduler.shared.register('${entry}', handler)), or remove it from ` + `permittedIdentifiers ${reinstall}.`);
   }
   // The push handler is permitted by the background mode (the SDK refuses it without), not by an identifier.
   const pushMode = loaded.backgroundModes.includes('remote-notification');
   if (pushMode && !report.registered.includes(PUSH_IDENTIFIER)) {
-    add('unhandledIdentifier', PUSH_IDENTIFIER, `backgroundModes has "remote-notification", but no onRemoteNotification handler is registered: every push would fail with noHandler. Fix: call BGTaskScheduler.shared.onRemoteNotification(handler) at start-up, before the first await, or remove the mode ${reinstall}.`);
+    add('unhandledIdentifier', PUSH_IDENTIFIER, `backgroundModes has "remote-notification", but no onRemoteNotification ` + `handler is registered: every push would fail with noHandler. Fix: call ` + `BGTaskScheduler.shared.onRemoteNotification(handler) at start-up, before ` + `the first await, or remove the mode ${reinstall}.`);
   }
   if (!pushMode && report.registered.includes(PUSH_IDENTIFIER)) {
-    add('missingBackgroundMode', PUSH_IDENTIFIER, `the app registers onRemoteNotification, but backgroundModes lacks "remote-notification": a real launch refuses the handler and no push is accepted for the app. Fix: add "remote-notification" to backgroundModes ${reinstall}.`);
+    add('missingBackgroundMode', PUSH_IDENTIFIER, `the app registers onRemoteNotification, but backgroundModes lacks ` + `"remote-notification": a real launch refuses the handler and no push is ` + `accepted for the app. Fix: add "remote-notification" to backgroundModes ` + `${reinstall}.`);
   }
   for (const pattern of report.registered) {
     if (pattern === PUSH_IDENTIFIER || handlerPermitted(permitted, pattern)) continue;
     const rule = isFamilyPattern(pattern) ? ' (a family handler needs that family listed)' : '';
-    add('handlerNotPermitted', pattern, `the app registers a handler for ${pattern}, which permittedIdentifiers does not permit${rule}: a real launch refuses it (Apple's BGTaskScheduler crashes). Fix: add "${pattern}" to permittedIdentifiers ${reinstall}, or remove the registration.`);
+    add('handlerNotPermitted', pattern, `the app registers a handler for ${pattern}, which permittedIdentifiers does ` + `not permit${rule}: a real launch refuses it (Apple's BGTaskScheduler ` + `crashes). Fix: add "${pattern}" to permittedIdentifiers ${reinstall}, or ` + `remove the registration.`);
   }
   for (const { identifier, reason } of report.refused) {
-    add('registrationRefused', identifier, `register('${identifier}') was refused: ${reason}. Fix: register every handler at start-up, once, at the top level of the entry module, before the first await.`);
+    add('registrationRefused', identifier, `register('${identifier}') was refused: ${reason}. Fix: register every ` + `handler at start-up, once, at the top level of the entry module, before the ` + `first await.`);
   }
   for (const { identifier, kind } of report.submitted) {
     if (!isPermitted(permitted, identifier)) {
-      add('submitNotPermitted', identifier, `the app submits a ${kind} request for ${identifier}, which permittedIdentifiers does not permit: submit() rejects with notPermitted. Fix: add it (or a family covering it) to permittedIdentifiers ${reinstall}, or submit a permitted identifier.`);
+      add('submitNotPermitted', identifier, `the app submits a ${kind} request for ${identifier}, which ` + `permittedIdentifiers does not permit: submit() rejects with notPermitted. ` + `Fix: add it (or a family covering it) to permittedIdentifiers ${reinstall}, ` + `or submit a permitted identifier.`);
     }
     const mode = MODE_FOR_KIND[kind];
     if (!loaded.backgroundModes.includes(mode)) {
-      add('missingBackgroundMode', identifier, `the app submits a ${kind} request for ${identifier}, but ${kind} tasks need the "${mode}" background mode, which backgroundModes lacks: submit() rejects with notPermitted. Fix: add "${mode}" to backgroundModes ${reinstall}, or submit another kind of request.`);
+      add('missingBackgroundMode', identifier, `the app submits a ${kind} request for ${identifier}, but ${kind} tasks need ` + `the "${mode}" background mode, which backgroundModes lacks: submit() ` + `rejects with notPermitted. Fix: add "${mode}" to backgroundModes ` + `${reinstall}, or submit another kind of request.`);
     }
   }
   return findings;
@@ -226,20 +232,20 @@ export function judge(loaded: LoadedManifest, report: Report): Finding[] {
 /** What the app's process did wrong: crashed, never reported, or never finished its window. */
 function processFindings(loaded: LoadedManifest, run: AppRun, timeoutMs: number): Finding[] {
   const command = loaded.manifest.launch.join(' ');
-  if (run.spawnError) return [{ code: 'appCrashed', identifier: null, message: `the launch command (${command}) could not be started: ${run.spawnError.message}` }];
+  if (run.spawnError) return [{ code: 'appCrashed', identifier: null, message: `the launch command (${command}) could not be started: ` + `${run.spawnError.message}` }];
   if (run.exit === null) {
     if (run.report === null) {
-      return [{ code: 'noReport', identifier: null, message: `the app did not use BGTaskScheduler.shared within ${timeoutMs} ms and was stopped. Fix: access it and register the handlers at start-up, before any await that may take long (or raise --timeout).${tail(run.stderr)}` }];
+      return [{ code: 'noReport', identifier: null, message: `the app did not use BGTaskScheduler.shared within ${timeoutMs} ms and was ` + `stopped. Fix: access it and register the handlers at start-up, before any ` + `await that may take long (or raise --timeout).${tail(run.stderr)}` }];
     }
-    return [{ code: 'appTimedOut', identifier: null, message: `the app registered its handlers but did not finish its start-up within ${timeoutMs} ms (a blocked event loop?) and was stopped; the findings above use what it did until then.${tail(run.stderr)}` }];
+    return [{ code: 'appTimedOut', identifier: null, message: `the app registered its handlers but did not finish its start-up within ` + `${timeoutMs} ms (a blocked event loop?) and was stopped; the findings above ` + `use what it did until then.${tail(run.stderr)}` }];
   }
   const { code, signal } = run.exit;
   if (code !== 0) {
     const how = signal ? `was killed by ${signal}` : `exited with code ${String(code)}`;
-    return [{ code: 'appCrashed', identifier: null, message: `the app (${command}) ${how} during its start-up as a user launch${run.report ? ' (after registering its handlers)' : ''}. Fix the error and check again.${tail(run.stderr)}` }];
+    return [{ code: 'appCrashed', identifier: null, message: `the app (${command}) ${how} during its start-up as a user ` + `launch${run.report ? ' (after registering its handlers)' : ''}. Fix the ` + `error and check again.${tail(run.stderr)}` }];
   }
   if (run.report === null) {
-    return [{ code: 'noReport', identifier: null, message: `the app exited without using BGTaskScheduler.shared, so nothing was registered. Fix: import { BGTaskScheduler } from 'bgtasks' in the entry module that ${command} runs, and register the handlers at start-up, before the first await.${tail(run.stderr)}` }];
+    return [{ code: 'noReport', identifier: null, message: `the app exited without using BGTaskScheduler.shared, so nothing was ` + `registered. Fix: import { BGTaskScheduler } from 'bgtasks' in the entry ` + `module that ${command} runs, and register the handlers at start-up, before ` + `the first await.${tail(run.stderr)}` }];
   }
   return [];
 }

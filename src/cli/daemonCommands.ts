@@ -31,7 +31,7 @@ export async function runDaemon(options: DaemonRunOptions): Promise<void> {
   const logger = createLogger(config.logOptions);
   const set = Object.fromEntries([...config.sources].filter(([, source]) => source.kind !== 'default').map(([path, source]) => [path, describeSource(source)]));
   const { path, exists } = config.file;
-  logger.info({ configFile: path, set }, exists ? `configuration: ${path}, with ${Object.keys(set).length} option(s) set (\`bgtasks config\` shows them all)` : `configuration: no file at ${path}; ${Object.keys(set).length} option(s) set by flags or environment`);
+  logger.info({ configFile: path, set }, exists ? `configuration: ${path}, with ${Object.keys(set).length} option(s) set ` + `(\`bgtasks config\` shows them all)` : `configuration: no file at ${path}; ${Object.keys(set).length} option(s) set ` + `by flags or environment`);
   for (const warning of config.warnings) logger.warn(`configuration: ${warning}`);
   const stop = stopRequest();
   const daemon = await startOrExplain(config.options, { logger, requestStop: stop.request });
@@ -93,8 +93,8 @@ export async function runDemo(options: DaemonRunOptions & { readonly examples: s
   }
   const status = await daemon.control.call('status', {});
   say(`policy profile: ${status.profile.name} (${status.profile.reason}); see docs/scheduling.md`);
-  if (status.dashboard) say(`live view: \`npx bgtasks top\` here, or \`npx bgtasks dashboard\` for the web page (${status.dashboard.url})`);
-  say(`the daemon is running (socket ${daemon.socketPath}); try \`npx bgtasks pending\`, \`npx bgtasks history\`, or Ctrl-C (or \`npx bgtasks stop\`) to stop`);
+  if (status.dashboard) say(`live view: \`npx bgtasks top\` here, or \`npx bgtasks dashboard\` for the ` + `web page (${status.dashboard.url})`);
+  say(`the daemon is running (socket ${daemon.socketPath}); try \`npx bgtasks ` + `pending\`, \`npx bgtasks history\`, or Ctrl-C (or \`npx bgtasks stop\`) to ` + `stop`);
   await Promise.race([untilSignal(), stop.requested]);
   await daemon.close();
 }

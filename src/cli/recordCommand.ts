@@ -47,16 +47,18 @@ export function parseDuration(text: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
   const ms = match ? Math.round(Number(match[1]) * UNITS[match[2] ?? 'ms']!) : Number.NaN;
   if (!Number.isFinite(ms) || ms <= 0) {
-    throw new CliError('invalidArgument', `invalid duration "${text}": expected a positive number with a unit, e.g. 24h, 90m, 3600s, 1500ms, or a number of ms`, 'duration');
+    throw new CliError('invalidArgument', `invalid duration "${text}": expected a positive number with a unit, e.g. ` + `24h, 90m, 3600s, 1500ms, or a number of ms`, 'duration');
   }
   return ms;
 }
 
-/** Parses the poll interval: whole milliseconds, at least 100. @throws {CliError} `invalidArgument`, field `interval`. */
+/**
+ * Parses the poll interval: whole milliseconds, at least 100. @throws {CliError} `invalidArgument`, field `interval`.
+ */
 export function parseInterval(text: string): number {
   const ms = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(ms) || ms < MIN_POLL_INTERVAL_MS) {
-    throw new CliError('invalidArgument', `invalid interval "${text}": expected a whole number of ms, at least ${MIN_POLL_INTERVAL_MS}`, 'interval');
+    throw new CliError('invalidArgument', `invalid interval "${text}": expected a whole number of ms, at least ` + `${MIN_POLL_INTERVAL_MS}`, 'interval');
   }
   return ms;
 }
@@ -95,7 +97,7 @@ export async function runRecordCommand(options: RecordCommandOptions, io: Record
   signals.on('SIGINT', onSignal);
   signals.on('SIGTERM', onSignal);
 
-  say(`recording to ${out}: sensors read every ${pollIntervalMs} ms and on change events, ${durationMs === undefined ? 'until Ctrl-C' : `for ${describeDuration(durationMs)} (Ctrl-C stops early and keeps the file)`}`);
+  say(`recording to ${out}: sensors read every ${pollIntervalMs} ms and on change ` + `events, ${durationMs === undefined ? 'until Ctrl-C' : `for ${describeDuration(durationMs)} (Ctrl-C stops early and keeps the file)`}`);
   let trace: ConditionsTrace;
   try {
     trace = await recordConditions({
@@ -115,7 +117,7 @@ export async function runRecordCommand(options: RecordCommandOptions, io: Record
       onSample: (sample, { index, changed }) => {
         for (const name of changed) changes.set(name, (changes.get(name) ?? 0) + 1);
         if (index === 0) say(`${clockTime(sample.at)}  start   ${describeSample(sample)}`);
-        else say(`${clockTime(sample.at)}  change  ${changed.map((name) => assignment(name, sample.conditions)).join(' ')}`);
+        else say(`${clockTime(sample.at)}  change  ` + `${changed.map((name) => assignment(name, sample.conditions)).join(' ')}`);
       },
     });
   } catch (error) {
@@ -144,9 +146,9 @@ export async function runRecordCommand(options: RecordCommandOptions, io: Record
   const byCondition = [...changes].map(([name, count]) => `${name} ${count}`).join(', ');
   say(
     `recorded ${describeDuration(summary.durationMs)}: ${summary.samples} sample${summary.samples === 1 ? '' : 's'} ` +
-      `(${summary.changes === 0 ? 'no changes' : `${summary.changes} change${summary.changes === 1 ? '' : 's'}: ${byCondition}`}) in ${out}`,
+      `(${summary.changes === 0 ? 'no changes' : `${summary.changes} change${summary.changes === 1 ? '' : 's'}: ` + `${byCondition}`}) in ${out}`,
   );
-  say(`replay it in a test: createTestSystem({ trace: await loadTrace(${JSON.stringify(options.out)}) }) (see docs/traces.md)`);
+  say(`replay it in a test: createTestSystem({ trace: await ` + `loadTrace(${JSON.stringify(options.out)}) }) (see docs/traces.md)`);
 }
 
 function clockTime(ms: number): string {

@@ -150,7 +150,7 @@ function progressLines(task: RunningTaskView, progress: NonNullable<RunningTaskV
   // Floored, so the bar never says 100 % before the task has counted its last unit.
   const percent = done ? 100 : Math.min(99, Math.floor(fraction * 100));
   const remaining = task.estimatedRemainingMs === null ? null : Math.max(0, task.estimatedRemainingMs - lag);
-  const stats = `  ${progress.completed}/${progress.total}  elapsed ${clock(elapsed)}${remaining === null ? '' : `  ~${clock(remaining)} left`}`;
+  const stats = `  ${progress.completed}/${progress.total}  elapsed ` + `${clock(elapsed)}${remaining === null ? '' : `  ~${clock(remaining)} left`}`;
   const pct = ` ${String(percent).padStart(3)}%`;
   const fixed = INDENT.length + 2 + pct.length;
   const oneLine = Math.min(BAR_MAX, width - fixed - stats.length) >= 10;

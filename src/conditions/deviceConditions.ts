@@ -85,7 +85,7 @@ export class DeviceConditions implements ConditionsSource, Disposable {
   constructor(options: DeviceConditionsOptions) {
     const interval = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < MIN_POLL_INTERVAL_MS) {
-      throw new TypeError(`Expected \`pollIntervalMs\` to be a finite number >= ${MIN_POLL_INTERVAL_MS}, got \`${String(interval)}\``);
+      throw new TypeError(`Expected \`pollIntervalMs\` to be a finite number >= ` + `${MIN_POLL_INTERVAL_MS}, got \`${String(interval)}\``);
     }
     const debounce = options.eventDebounceMs ?? DEFAULT_EVENT_DEBOUNCE_MS;
     if (typeof debounce !== 'number' || !Number.isFinite(debounce) || debounce < 0) {

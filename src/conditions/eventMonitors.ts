@@ -109,7 +109,7 @@ export function startLineMonitor(
   const report = (reason: string, cause?: unknown) => {
     if (disposed || reported) return;
     reported = true;
-    const error = new Error(`${spec.name} unavailable: ${reason}; changes are picked up by the regular poll`, { cause });
+    const error = new Error(`${spec.name} unavailable: ${reason}; changes are picked up by the regular ` + `poll`, { cause });
     try {
       onError(error);
     } catch {

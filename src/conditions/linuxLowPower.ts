@@ -40,7 +40,9 @@ export function readPlatformProfile(path = DEFAULT_PLATFORM_PROFILE_PATH): boole
   return text === '' ? undefined : text === 'low-power';
 }
 
-/** True for `power-saver`, false for another profile, undefined when no power-profiles daemon answers. Never rejects. */
+/**
+ * True for `power-saver`, false for another profile, undefined when no power-profiles daemon answers. Never rejects.
+ */
 export async function readPowerProfilesDaemon(getProperty: PropertyReader): Promise<boolean | undefined> {
   for (const { name, path } of POWER_PROFILES) {
     let profile: unknown;

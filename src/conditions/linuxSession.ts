@@ -133,7 +133,10 @@ export function combineSessions(states: readonly (SessionIdleState | undefined)[
   return { userActivity: 'idle', idleSince: known.length === 0 ? null : Math.max(...known) };
 }
 
-/** `userActivity` and `idleSince` for this machine, or undefined when logind has seats but cannot be asked. Never rejects. */
+/**
+ * `userActivity` and `idleSince` for this machine, or undefined when logind has seats but cannot be asked. Never
+ * rejects.
+ */
 export async function readUserActivity(runRoot: string | undefined, getProperty: PropertyReader): Promise<UserActivityReading | undefined> {
   const seats = readSeats(runRoot);
   if (seats === null) return { userActivity: 'noSeat', idleSince: null };

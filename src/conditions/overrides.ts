@@ -102,7 +102,7 @@ export function parseConditionAssignments(args: readonly string[]): Partial<Cond
     const field = FIELDS[name];
     const parsed = field.schema.safeParse(value);
     if (!parsed.success) {
-      throw new ConditionsInputError(`Invalid value ${JSON.stringify(value)} for ${name}: expected ${field.expected}`, name);
+      throw new ConditionsInputError(`Invalid value ${JSON.stringify(value)} for ${name}: expected ` + `${field.expected}`, name);
     }
     result[name] = parsed.data;
     // An overridden activity carries no real timestamp: null is "idle long enough" for idle, and the

@@ -129,7 +129,7 @@ export function createLinuxSensors(roots: SensorRoots = {}, options: LinuxSensor
             const reason = cause instanceof Error ? cause.message : String(cause);
             onError(
               new Error(
-                `system D-Bus unavailable (${reason}): logind idle, NetworkManager metered and power-profiles-daemon are not read; retried each minute`,
+                `system D-Bus unavailable (${reason}): logind idle, NetworkManager metered ` + `and power-profiles-daemon are not read; retried each minute`,
                 { cause },
               ),
             );

@@ -8,7 +8,8 @@
  * ```json
  * { "format": "bgtasks-conditions-trace", "version": 1, "startedAt": 1767225600000,
  *   "host": { "platform": "linux" },
- *   "samples": [{ "at": 1767225600012, "conditions": { "power": "ac", ... }, "origins": { "power": "sensor", ... } }, ...] }
+ *   "samples": [{ "at": 1767225600012, "conditions": { "power": "ac", ... }, "origins": { "power": "sensor", ... } },
+ * ...] }
  * ```
  *
  * with a sample at the start and one per change of a value (not one per poll), in time order. The
@@ -135,10 +136,10 @@ export function validateTrace(value: unknown): ConditionsTrace {
   }
   const header = value as { format?: unknown; version?: unknown };
   if (header.format !== TRACE_FORMAT) {
-    throw new TraceError(`invalid trace: not a bgtasks conditions trace (format is ${JSON.stringify(header.format) ?? 'missing'}, expected "${TRACE_FORMAT}")`, 'format');
+    throw new TraceError(`invalid trace: not a bgtasks conditions trace (format is ` + `${JSON.stringify(header.format) ?? 'missing'}, expected "${TRACE_FORMAT}")`, 'format');
   }
   if (header.version !== TRACE_VERSION) {
-    throw new TraceError(`invalid trace: unsupported version ${JSON.stringify(header.version) ?? '(missing)'}; this bgtasks reads version ${TRACE_VERSION}`, 'version');
+    throw new TraceError(`invalid trace: unsupported version ` + `${JSON.stringify(header.version) ?? '(missing)'}; this bgtasks reads ` + `version ${TRACE_VERSION}`, 'version');
   }
   const parsed = traceSchema.safeParse(value);
   if (!parsed.success) {
@@ -153,7 +154,7 @@ export function validateTrace(value: unknown): ConditionsTrace {
     const at = trace.samples[index]!.at;
     if (at < previous) {
       const before = index === 0 ? `startedAt (${trace.startedAt})` : `the previous sample (${previous})`;
-      throw new TraceError(`invalid trace: samples.${index}.at: ${at} is before ${before}; samples must be in time order`, `samples.${index}.at`);
+      throw new TraceError(`invalid trace: samples.${index}.at: ${at} is before ${before}; samples must ` + `be in time order`, `samples.${index}.at`);
     }
     previous = at;
   }
@@ -266,7 +267,10 @@ export interface RecordConditionsOptions {
    * @default the system clock; the process is then kept alive until the recording stops
    */
   readonly clock?: Clock;
-  /** Time between sensor reads (sensors with change events are also re-read soon after each event). @default 5000 (at least 100) */
+  /**
+   * Time between sensor reads (sensors with change events are also re-read soon after each event). @default 5000 (at
+   * least 100)
+   */
   readonly pollIntervalMs?: number;
   /** Time from a sensor's change event to the re-read. @default 500 */
   readonly eventDebounceMs?: number;
@@ -309,7 +313,7 @@ export async function recordConditions(options: RecordConditionsOptions): Promis
   }
   const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   if (typeof pollIntervalMs !== 'number' || !Number.isFinite(pollIntervalMs) || pollIntervalMs < MIN_POLL_INTERVAL_MS) {
-    throw new TypeError(`Expected \`pollIntervalMs\` to be a finite number >= ${MIN_POLL_INTERVAL_MS}, got \`${String(pollIntervalMs)}\``);
+    throw new TypeError(`Expected \`pollIntervalMs\` to be a finite number >= ` + `${MIN_POLL_INTERVAL_MS}, got \`${String(pollIntervalMs)}\``);
   }
 
   const sensors = options.sensors ?? (await import('./sensors.js')).createSystemSensors();

@@ -46,7 +46,7 @@ export interface ConfigFile {
 export function readConfigFile(path: string, namedBy: 'config' | 'BGTASKS_CONFIG' | null): ConfigFile {
   const explicit = namedBy !== null;
   if (!existsSync(path)) {
-    if (explicit) throw new ConfigError('configNotFound', `the config file ${path} (named by ${namedBy === 'config' ? '--config' : '$BGTASKS_CONFIG'}) does not exist`, namedBy);
+    if (explicit) throw new ConfigError('configNotFound', `the config file ${path} (named by ` + `${namedBy === 'config' ? '--config' : '$BGTASKS_CONFIG'}) does not exist`, namedBy);
     return { path, exists: false, explicit, values: {} };
   }
   let text: string;
@@ -62,7 +62,7 @@ export function readConfigFile(path: string, namedBy: 'config' | 'BGTASKS_CONFIG
     throw new ConfigError('invalidConfig', `the config file ${path} is not valid JSON: ${(error as Error).message}`, namedBy ?? undefined);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new ConfigError('invalidConfig', `the config file ${path} must hold a JSON object, e.g. { "http": { "port": 8080 } }`, namedBy ?? undefined);
+    throw new ConfigError('invalidConfig', `the config file ${path} must hold a JSON object, e.g. { "http": { "port": ` + `8080 } }`, namedBy ?? undefined);
   }
   const { $schema: _editorsOnly, ...values } = check(configFileSchema, parsed, `in ${path}`);
   return { path, exists: true, explicit, values };
@@ -98,7 +98,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv): EnvironmentOptions {
     const value = parseText(option, text);
     const checked = option.schema.safeParse(value);
     if (!checked.success) {
-      throw new ConfigError('invalidOption', `${option.env}=${JSON.stringify(text)}: ${checked.error.issues[0]?.message ?? 'invalid'} (the option ${option.path})`, option.env);
+      throw new ConfigError('invalidOption', `${option.env}=${JSON.stringify(text)}: ` + `${checked.error.issues[0]?.message ?? 'invalid'} (the option ` + `${option.path})`, option.env);
     }
     setPath(values, option.segments, checked.data);
     variables.set(option.path, option.env);

@@ -39,13 +39,19 @@ export interface ResolveConfigInput {
 }
 
 export interface ResolvedConfig {
-  /** For `Daemon.start`: only what was set somewhere (the daemon fills in the defaults, and picks the profile when unset). */
+  /**
+   * For `Daemon.start`: only what was set somewhere (the daemon fills in the defaults, and picks the profile when
+   * unset).
+   */
   readonly options: DaemonOptions;
   /** For `createLogger`. */
   readonly logOptions: { readonly level: LogLevel; readonly format: LogFormat };
   /** The options as the daemon compiles them (defaults filled in; the scheduling profile `device` when unset). */
   readonly compiled: CompiledDaemonOptions;
-  /** Option path (`http.port`) → its effective value; null where the daemon decides at start (`nodeId`, an unset `scheduling.profile`). */
+  /**
+   * Option path (`http.port`) → its effective value; null where the daemon decides at start (`nodeId`, an unset
+   * `scheduling.profile`).
+   */
   readonly values: ReadonlyMap<string, unknown>;
   /** Option path → where its value came from. */
   readonly sources: ReadonlyMap<string, ConfigSource>;
@@ -78,7 +84,7 @@ export function resolveConfig(input: ResolveConfigInput = {}): ResolvedConfig {
   const filePath = namedBy === 'config' ? resolve(cwd, input.configPath!) : namedBy === CONFIG_ENV ? resolve(cwd, env[CONFIG_ENV]!) : join(homeBeforeFile ?? defaultHome(env), 'config.json');
   const file = readConfigFile(filePath, namedBy);
   if (file.values.home !== undefined && !file.explicit) {
-    throw new ConfigError('invalidOption', `\`home\` cannot be set in ${file.path}: that file is found through the home. Set the home with --home or $BGTASKS_HOME, or name a config file outside it with --config or $${CONFIG_ENV}`, 'home');
+    throw new ConfigError('invalidOption', `\`home\` cannot be set in ${file.path}: that file is found through the ` + `home. Set the home with --home or $BGTASKS_HOME, or name a config file ` + `outside it with --config or $${CONFIG_ENV}`, 'home');
   }
 
   // Highest precedence first.
@@ -172,7 +178,7 @@ function effective(given: ReadonlyMap<string, { value: unknown; source: ConfigSo
   const defaults: Record<string, { value: unknown; note?: string }> = {
     home: { value: compiled.home },
     store: { value: compiled.store },
-    nodeId: { value: null, note: `kept in ${join(compiled.home, 'node-id')}, made from the host name at first start; used only with a postgres:// store` },
+    nodeId: { value: null, note: `kept in ${join(compiled.home, 'node-id')}, made from the host name at first ` + `start; used only with a postgres:// store` },
     synchronous: { value: compiled.synchronous },
     'http.enabled': { value: true },
     'http.port': { value: 0, note: 'any free port' },
@@ -190,7 +196,7 @@ function effective(given: ReadonlyMap<string, { value: unknown; source: ConfigSo
   for (const [name, value] of Object.entries(compiled.history)) defaults[`history.${name}`] = { value };
   for (const name of SCHEDULING_OPTION_NAMES) {
     if (name === 'profile') {
-      defaults['scheduling.profile'] = { value: null, note: 'picked at first start and kept: device with a battery or a user\'s seat, else server' };
+      defaults['scheduling.profile'] = { value: null, note: 'picked at first start and kept: device with a battery or a user\'s seat, ' + 'else server' };
       continue;
     }
     const value = compiled.scheduling[name];
@@ -209,7 +215,7 @@ function effective(given: ReadonlyMap<string, { value: unknown; source: ConfigSo
       continue;
     }
     const fallback = defaults[option.path];
-    if (!fallback) throw new Error(`no default for the option ${option.path}: add it to effective() in resolveConfig.ts`);
+    if (!fallback) throw new Error(`no default for the option ${option.path}: add it to effective() in ` + `resolveConfig.ts`);
     values.set(option.path, fallback.value);
     sources.set(option.path, fallback.note ? { kind: 'default', note: fallback.note } : { kind: 'default' });
   }
@@ -222,7 +228,7 @@ function ignoredOptions(given: ReadonlyMap<string, { value: unknown; source: Con
   const where = (path: string): string => describeSource(given.get(path)!.source);
   if (given.get('http.enabled')?.value === false) {
     for (const path of ['http.port', 'http.host']) {
-      if (given.has(path)) warnings.push(`${path} (${where(path)}) is ignored: http.enabled is false (${where('http.enabled')})`);
+      if (given.has(path)) warnings.push(`${path} (${where(path)}) is ignored: http.enabled is false ` + `(${where('http.enabled')})`);
     }
   }
   const store = given.get('store')?.value;

@@ -97,7 +97,7 @@ export class AppSession {
   hello(frame: unknown): boolean {
     if ((frame as { v?: unknown } | null)?.v !== PROTOCOL_VERSION) {
       const version = (frame as { v?: unknown } | null)?.v;
-      this.#transport.fail({ code: 'unsupportedProtocolVersion', message: `this daemon speaks protocol version ${PROTOCOL_VERSION}, not ${describeVersion(version)}`, field: 'v' });
+      this.#transport.fail({ code: 'unsupportedProtocolVersion', message: `this daemon speaks protocol version ${PROTOCOL_VERSION}, not ` + `${describeVersion(version)}`, field: 'v' });
       return false;
     }
     const parsed = appHelloSchema.safeParse(frame);
@@ -117,7 +117,7 @@ export class AppSession {
     }
     if (!credentialMatches(hello.credential, app.record.credentialHash)) {
       this.#log.warn('an app connection presented a wrong credential', { appId: hello.appId, pid: hello.pid });
-      this.#transport.fail({ code: 'badCredential', message: `the credential for ${hello.appId} does not match: reinstall the app or check BGTASKS_HOME`, field: 'credential' });
+      this.#transport.fail({ code: 'badCredential', message: `the credential for ${hello.appId} does not match: reinstall the app or ` + `check BGTASKS_HOME`, field: 'credential' });
       return false;
     }
     const refusal = this.#admit?.(hello.appId);
@@ -131,12 +131,12 @@ export class AppSession {
       if (identifier === PUSH_IDENTIFIER) {
         // The push handler is permitted by the background mode, not by an identifier.
         if (app.record.backgroundModes.includes('remote-notification')) accepted.push(identifier);
-        else rejected.push({ identifier, reason: 'notPermitted', message: `onRemoteNotification needs the "remote-notification" background mode in ${hello.appId}'s manifest` });
+        else rejected.push({ identifier, reason: 'notPermitted', message: `onRemoteNotification needs the "remote-notification" background mode in ` + `${hello.appId}'s manifest` });
         continue;
       }
       const permitted = isFamilyPattern(identifier) ? app.record.permittedIdentifiers.includes(identifier) : isPermitted(app.record.permittedIdentifiers, identifier);
       if (permitted) accepted.push(identifier);
-      else rejected.push({ identifier, reason: 'notPermitted', message: `${identifier} is not in the permittedIdentifiers of ${hello.appId}'s manifest` });
+      else rejected.push({ identifier, reason: 'notPermitted', message: `${identifier} is not in the permittedIdentifiers of ${hello.appId}'s ` + `manifest` });
     }
     const process = hello.launchId ? app.processes.get(hello.launchId) : undefined;
     const launchReason: LaunchReason = process?.reason ?? 'user';
@@ -206,7 +206,7 @@ export class AppSession {
         this.#log.warn(verdict.first ? STRAY_COMPLETION : STRAY_COMPLETIONS, { ...context, ignored: verdict.ignored });
         return;
       case 'throttle': {
-        const message = `${instance.appId} keeps completing tasks it does not hold; not reading it for ${verdict.waitMs} ms`;
+        const message = `${instance.appId} keeps completing tasks it does not hold; not reading it ` + `for ${verdict.waitMs} ms`;
         this.#log.warn(message, { ...context, ignored: verdict.ignored, code: 'strayTaskFrames' });
         this.#transport.misbehaved?.('strayTaskFrames', { ignored: verdict.ignored });
         this.#transport.pause?.(verdict.waitMs);
@@ -214,7 +214,7 @@ export class AppSession {
       }
       case 'close': {
         this.#transport.misbehaved?.('strayTaskFrames', { ignored: verdict.ignored });
-        const message = `too many completions for tasks this connection does not hold (${verdict.ignored} since the last log line)`;
+        const message = `too many completions for tasks this connection does not hold ` + `(${verdict.ignored} since the last log line)`;
         this.#transport.fail({ code: 'strayTaskFrames', message });
         return;
       }

@@ -190,7 +190,7 @@ export class Daemon implements AsyncDisposable {
       });
       const descriptors = fitToDescriptors(openFileLimit(), compiled.connectionLimits.maxConnections, compiled.httpLimits.maxConnections);
       if (descriptors.clamped) {
-        daemonLog.warn(`the open-file limit (${openFileLimit()}) is low: at most ${descriptors.ipc} socket and ${descriptors.http} HTTP connections, keeping ${RESERVED_DESCRIPTORS} descriptors for the store, the sensors and the apps`, { code: 'lowFileLimit' });
+        daemonLog.warn(`the open-file limit (${openFileLimit()}) is low: at most ${descriptors.ipc} ` + `socket and ${descriptors.http} HTTP connections, keeping ` + `${RESERVED_DESCRIPTORS} descriptors for the store, the sensors and the apps`, { code: 'lowFileLimit' });
       }
       const server = await IpcServer.listen(
         {

@@ -34,7 +34,10 @@ export interface IpcServerOptions {
 export interface ConnectionLimits {
   /** Connections at once, of every kind; one more is refused with `tooManyConnections`. */
   readonly maxConnections: number;
-  /** Connections that have not said hello yet; one more closes the OLDEST of them, so a client that says hello at once always gets in. */
+  /**
+   * Connections that have not said hello yet; one more closes the OLDEST of them, so a client that says hello at once
+   * always gets in.
+   */
   readonly maxUnauthenticated: number;
   /** Connections of one (authenticated) app at once; one more is refused and counts as misbehaviour. */
   readonly maxConnectionsPerApp: number;
@@ -44,9 +47,15 @@ export interface ConnectionLimits {
    * still gets in.
    */
   readonly maxControlConnections: number;
-  /** Frames one connection may send per second (bursts of a second's worth); over it, the daemon stops reading it for a while. */
+  /**
+   * Frames one connection may send per second (bursts of a second's worth); over it, the daemon stops reading it for a
+   * while.
+   */
   readonly maxFramesPerSecond: number;
-  /** Requests (frames with an `id`) one connection may have unanswered; at the limit, the daemon reads no more from it until half are answered. */
+  /**
+   * Requests (frames with an `id`) one connection may have unanswered; at the limit, the daemon reads no more from it
+   * until half are answered.
+   */
   readonly maxRequestsInFlight: number;
 }
 
@@ -75,7 +84,7 @@ export class IpcServer implements AsyncDisposable {
 
   static async listen(options: IpcServerOptions, services: SessionServices, control: ControlCommands, log: Logger): Promise<IpcServer> {
     if (Buffer.byteLength(options.socketPath) > MAX_SOCKET_PATH_BYTES) {
-      throw new Error(`the socket path ${options.socketPath} is longer than ${MAX_SOCKET_PATH_BYTES} bytes: choose a shorter BGTASKS_HOME`);
+      throw new Error(`the socket path ${options.socketPath} is longer than ` + `${MAX_SOCKET_PATH_BYTES} bytes: choose a shorter BGTASKS_HOME`);
     }
     const runDir = options.socketPath.slice(0, options.socketPath.lastIndexOf('/'));
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
@@ -88,7 +97,7 @@ export class IpcServer implements AsyncDisposable {
     const server = createServer((socket) => {
       if (ipc.#sockets.size >= options.limits.maxConnections) {
         const { log: shouldLog, suppressed } = ipc.shouldLog('tooManyConnections');
-        if (shouldLog) log.warn(`refused a connection: ${options.limits.maxConnections} are open (maxConnections)`, { code: 'tooManyConnections', ...(suppressed > 0 ? { alsoRefusedSinceLastLine: suppressed } : {}) });
+        if (shouldLog) log.warn(`refused a connection: ${options.limits.maxConnections} are open ` + `(maxConnections)`, { code: 'tooManyConnections', ...(suppressed > 0 ? { alsoRefusedSinceLastLine: suppressed } : {}) });
         socket.end(encodeFrame({ t: 'error', error: { code: 'tooManyConnections', message: `the daemon has ${options.limits.maxConnections} connections open` } }));
         socket.destroySoon();
         return;
@@ -100,7 +109,7 @@ export class IpcServer implements AsyncDisposable {
       if (ipc.#unauthenticated.size > options.limits.maxUnauthenticated) {
         const oldest = ipc.#unauthenticated.values().next().value!;
         ipc.#unauthenticated.delete(oldest); // now, not at its 'close': the next newcomer evicts the next one
-        oldest.refuse({ code: 'tooManyConnections', message: `closed to make room: more than ${options.limits.maxUnauthenticated} connections had not said hello` });
+        oldest.refuse({ code: 'tooManyConnections', message: `closed to make room: more than ${options.limits.maxUnauthenticated} ` + `connections had not said hello` });
       }
     });
     const ipc = new IpcServer(server, options);
@@ -163,7 +172,7 @@ export class IpcServer implements AsyncDisposable {
       const { log: shouldLog, suppressed } = this.shouldLog('tooManyConnections', 'controlFlood');
       if (shouldLog) {
         const doing = idle ? 'closing the one idle the longest' : 'refusing a new one';
-        log.warn(`control connections at their limit (${max}, maxControlConnections): ${doing}; a client opening connections in a loop?`, {
+        log.warn(`control connections at their limit (${max}, maxControlConnections): ` + `${doing}; a client opening connections in a loop?`, {
           code: 'tooManyConnections',
           role: 'control',
           ...(suppressed > 0 ? { alsoRefusedSinceLastLine: suppressed } : {}),
@@ -280,7 +289,7 @@ class Connection {
     this.#pauseFor(waitMs);
     const appId = this.#session?.instance?.appId;
     if (appId) this.#options.misbehaviour?.record(appId, 'socketFlood', { maxFramesPerSecond: this.#options.limits.maxFramesPerSecond });
-    else this.#log.warn(`a client sends more than ${this.#options.limits.maxFramesPerSecond} frames per second; not reading it for ${waitMs} ms`, { code: 'socketFlood' });
+    else this.#log.warn(`a client sends more than ${this.#options.limits.maxFramesPerSecond} frames ` + `per second; not reading it for ${waitMs} ms`, { code: 'socketFlood' });
   }
 
   /** Stops reading this client for `ms` (its writes wait in the kernel's buffers). */
@@ -336,14 +345,14 @@ class Connection {
     const version = (frame as { v?: unknown } | null)?.v;
     if ((frame as { t?: unknown } | null)?.t !== 'hello') return this.#fail({ code: 'protocolError', message: 'the first frame must be a hello', field: 't' });
     if (version !== PROTOCOL_VERSION) {
-      return this.#fail({ code: 'unsupportedProtocolVersion', message: `this daemon speaks protocol version ${PROTOCOL_VERSION}, not ${describeVersion(version)}`, field: 'v' });
+      return this.#fail({ code: 'unsupportedProtocolVersion', message: `this daemon speaks protocol version ${PROTOCOL_VERSION}, not ` + `${describeVersion(version)}`, field: 'v' });
     }
     clearTimeout(this.#helloTimer);
     this.#server.identified(this);
     if (role === 'control') {
       if (!this.#parse(controlHelloSchema, frame)) return;
       if (!this.#server.admitControl(this, this.#log)) {
-        return this.#fail({ code: 'tooManyConnections', message: `${this.#options.limits.maxControlConnections} control connections are busy (maxControlConnections)` });
+        return this.#fail({ code: 'tooManyConnections', message: `${this.#options.limits.maxControlConnections} control connections are busy ` + `(maxControlConnections)` });
       }
       this.#role = 'control';
       this.send({ t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: this.#options.daemonVersion, launchReason: 'user', accepted: [], rejected: [], supportedResources: [], cancelledWhileAway: [] });
@@ -355,7 +364,7 @@ class Connection {
         return null;
       }
       this.#options.misbehaviour?.record(appId, 'tooManyConnections', { maxConnectionsPerApp: this.#options.limits.maxConnectionsPerApp });
-      return { code: 'tooManyConnections', message: `${appId} already has ${this.#options.limits.maxConnectionsPerApp} connections open (maxConnectionsPerApp)`, field: 'appId' };
+      return { code: 'tooManyConnections', message: `${appId} already has ${this.#options.limits.maxConnectionsPerApp} ` + `connections open (maxConnectionsPerApp)`, field: 'appId' };
     };
     const transport = {
       send: (message: DaemonMessage) => this.send(message),

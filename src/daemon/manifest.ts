@@ -84,7 +84,7 @@ export function loadManifest(dir: string, env: NodeJS.ProcessEnv = process.env):
   }
   const section = (json as { bgtasks?: unknown } | null)?.bgtasks;
   if (section === undefined) {
-    throw new ManifestError('invalidManifest', `${file} has no "bgtasks" section (appId, launch, permittedIdentifiers, backgroundModes)`, 'bgtasks');
+    throw new ManifestError('invalidManifest', `${file} has no "bgtasks" section (appId, launch, permittedIdentifiers, ` + `backgroundModes)`, 'bgtasks');
   }
   const parsed = manifestSchema.safeParse(section);
   if (!parsed.success) {
@@ -120,5 +120,5 @@ export function resolveCommand(command: string, cwd: string, env: NodeJS.Process
       // try the next one
     }
   }
-  throw new ManifestError('launchCommandNotFound', `the launch command "${command}" was not found${command.includes('/') ? '' : ' on PATH'} or is not executable`, 'bgtasks.launch.0');
+  throw new ManifestError('launchCommandNotFound', `the launch command "${command}" was not ` + `found${command.includes('/') ? '' : ' on PATH'} or is not executable`, 'bgtasks.launch.0');
 }

@@ -54,7 +54,7 @@ export class MisbehaviourRecorder {
     this.#repeats.delete(key);
     this.#lastOffence.set(key, now);
     const until = this.#deps.usage.recordOffence(appId, now, this.#deps.options());
-    this.#deps.log.warn(`${appId} misbehaved on the socket (${reason}); background launches throttled until ${new Date(until).toISOString()}`, {
+    this.#deps.log.warn(`${appId} misbehaved on the socket (${reason}); background launches ` + `throttled until ${new Date(until).toISOString()}`, {
       appId,
       reason,
       ...(repeats > 0 ? { repeatsSinceLastRecord: repeats } : {}),

@@ -7,7 +7,10 @@ import type { HistoryOptions } from './history/historyPruner.js';
 import { compileFleetOptions, type FleetOptions } from './fleet/fleetOptions.js';
 
 export interface DaemonOptions {
-  /** The system's home directory. @default `$BGTASKS_HOME`, else `$XDG_STATE_HOME/bgtasks`, else `~/.local/state/bgtasks` */
+  /**
+   * The system's home directory. @default `$BGTASKS_HOME`, else `$XDG_STATE_HOME/bgtasks`, else
+   * `~/.local/state/bgtasks`
+   */
   readonly home?: string;
   /**
    * Where the store is: a SQLite file path, or a `postgres://` URL for a fleet of machines sharing one
@@ -16,7 +19,9 @@ export interface DaemonOptions {
   readonly store?: string;
   /** This machine's id in a fleet. @default kept in `<home>/node-id`, made from the host name at first start */
   readonly nodeId?: string;
-  /** How this machine takes part in a fleet (only with a `postgres://` store). @default {@link DEFAULT_FLEET_OPTIONS} */
+  /**
+   * How this machine takes part in a fleet (only with a `postgres://` store). @default {@link DEFAULT_FLEET_OPTIONS}
+   */
   readonly fleet?: Partial<FleetOptions>;
   /** SQLite `synchronous`: `full` survives power loss, `normal` only process crashes. @default 'full' */
   readonly synchronous?: 'full' | 'normal';
@@ -33,9 +38,15 @@ export interface DaemonOptions {
    * them reachable from other machines, over plain HTTP: the daemon warns when it starts. @default '127.0.0.1'
    */
   readonly httpHost?: string;
-  /** What one client may make the daemon hold or do (see {@link ConnectionLimits}). @default {@link DEFAULT_CONNECTION_LIMITS} */
+  /**
+   * What one client may make the daemon hold or do (see {@link ConnectionLimits}). @default {@link
+   * DEFAULT_CONNECTION_LIMITS}
+   */
   readonly connectionLimits?: Partial<ConnectionLimits>;
-  /** What HTTP clients (the dashboard, push senders, scrapers) may make the daemon hold. @default {@link DEFAULT_HTTP_LIMITS} */
+  /**
+   * What HTTP clients (the dashboard, push senders, scrapers) may make the daemon hold. @default {@link
+   * DEFAULT_HTTP_LIMITS}
+   */
   readonly httpLimits?: Partial<HttpLimits>;
   /** How much history (finished runs, events) the store keeps. @default {@link DEFAULT_HISTORY_OPTIONS} */
   readonly history?: Partial<HistoryOptions>;
@@ -131,22 +142,22 @@ export function compileDaemonOptions(options: DaemonOptions = {}, env: NodeJS.Pr
   }
   for (const name of ['maxFrameBytes', 'sensorPollIntervalMs', 'helloTimeoutMs'] as const) {
     const value = compiled[name];
-    if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected \`${name}\` to be an integer >= 1, got \`${String(value)}\` (${typeof value})`);
+    if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected \`${name}\` to be an integer >= 1, got \`${String(value)}\` ` + `(${typeof value})`);
   }
   for (const [name, value] of Object.entries(compiled.connectionLimits)) {
-    if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected \`connectionLimits.${name}\` to be an integer >= 1, got \`${String(value)}\` (${typeof value})`);
+    if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected \`connectionLimits.${name}\` to be an integer >= 1, got ` + `\`${String(value)}\` (${typeof value})`);
   }
   for (const [section, values] of [['httpLimits', compiled.httpLimits], ['history', compiled.history]] as const) {
     for (const [name, value] of Object.entries(values)) {
-      if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected \`${section}.${name}\` to be an integer >= 1, got \`${String(value)}\` (${typeof value})`);
+      if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected \`${section}.${name}\` to be an integer >= 1, got ` + `\`${String(value)}\` (${typeof value})`);
     }
   }
   if (typeof compiled.httpHost !== 'string' || (isIP(compiled.httpHost) === 0 && compiled.httpHost !== 'localhost')) {
-    throw new TypeError(`Expected \`httpHost\` to be an IP address (127.0.0.1, ::1, 0.0.0.0, 192.168.1.5, ...) or localhost, got \`${String(compiled.httpHost)}\``);
+    throw new TypeError(`Expected \`httpHost\` to be an IP address (127.0.0.1, ::1, 0.0.0.0, ` + `192.168.1.5, ...) or localhost, got \`${String(compiled.httpHost)}\``);
   }
   const { httpPort } = compiled;
   if (httpPort !== null && (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65_535)) {
-    throw new TypeError(`Expected \`httpPort\` to be an integer from 0 to 65535 (0: any free port), or null for no dashboard, got \`${String(httpPort)}\` (${typeof httpPort})`);
+    throw new TypeError(`Expected \`httpPort\` to be an integer from 0 to 65535 (0: any free port), ` + `or null for no dashboard, got \`${String(httpPort)}\` (${typeof httpPort})`);
   }
   return compiled;
 }
@@ -157,12 +168,12 @@ const METRICS_OPTION_NAMES: readonly string[] = ['enabled'];
 function compileMetricsOptions(given: DaemonOptions['metrics']): CompiledDaemonOptions['metrics'] {
   if (given === undefined) return { enabled: true };
   if (typeof given !== 'object' || given === null || Array.isArray(given)) {
-    throw new TypeError(`Expected \`metrics\` to be an object such as { enabled: false }, got \`${String(given)}\` (${given === null ? 'null' : typeof given})`);
+    throw new TypeError(`Expected \`metrics\` to be an object such as { enabled: false }, got ` + `\`${String(given)}\` (${given === null ? 'null' : typeof given})`);
   }
   for (const name of Object.keys(given)) {
-    if (!METRICS_OPTION_NAMES.includes(name)) throw new TypeError(`Unknown metrics option \`metrics.${name}\`; the options are ${METRICS_OPTION_NAMES.join(', ')}`);
+    if (!METRICS_OPTION_NAMES.includes(name)) throw new TypeError(`Unknown metrics option \`metrics.${name}\`; the options are ` + `${METRICS_OPTION_NAMES.join(', ')}`);
   }
   const enabled = given.enabled ?? true;
-  if (typeof enabled !== 'boolean') throw new TypeError(`Expected \`metrics.enabled\` to be true or false, got \`${String(enabled)}\` (${typeof enabled})`);
+  if (typeof enabled !== 'boolean') throw new TypeError(`Expected \`metrics.enabled\` to be true or false, got \`${String(enabled)}\` ` + `(${typeof enabled})`);
   return { enabled };
 }

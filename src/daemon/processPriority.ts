@@ -30,9 +30,14 @@ export type BackgroundIoPolicy = 'idle' | 'best-effort-low' | 'none';
 export interface BackgroundPriorityOptions {
   /** Absolute nice value for background launches, 0 (normal) to 19 (lowest). @defaultValue 10 */
   readonly nice: number;
-  /** IO class: `idle` (only when the disk is otherwise idle), `best-effort-low` (class 2, level 7). @defaultValue 'idle' */
+  /**
+   * IO class: `idle` (only when the disk is otherwise idle), `best-effort-low` (class 2, level 7). @defaultValue 'idle'
+   */
   readonly io: BackgroundIoPolicy;
-  /** cgroup v2 CPU weight of the app's user scope (1–10000, normal is 100); null never uses systemd-run. @defaultValue 20 */
+  /**
+   * cgroup v2 CPU weight of the app's user scope (1–10000, normal is 100); null never uses systemd-run. @defaultValue
+   * 20
+   */
   readonly cpuWeight: number | null;
 }
 

@@ -24,7 +24,10 @@ export interface StoreWriterOptions {
 
 /** Faults of the place the store lives (disk full, read-only, locked, I/O): they pass, so writes are tried again. */
 const ENVIRONMENTAL = new Set(['storeFull', 'storeReadOnly', 'storeBusy', 'storeFailed']);
-/** Retained batches kept while the store cannot be written; past this, new ones are refused (and logged by their writers). */
+/**
+ * Retained batches kept while the store cannot be written; past this, new ones are refused (and logged by their
+ * writers).
+ */
 const MAX_RETAINED = 100_000;
 /** Written by a retry with nothing retained, to learn whether the store takes writes again. */
 const PROBE_SETTING = 'store.probe';
@@ -37,7 +40,8 @@ function isEnvironmental(error: unknown): error is StoreError {
 
 /**
  * Group commit: the writes made during one turn of the event loop go to the store together, in one
- * transaction (and those of every turn that passes while a commit is in flight, in the next one), in the order they were made (with the writes to one run folded together, see
+ * transaction (and those of every turn that passes while a commit is in flight, in the next one), in the order they
+ * were made (with the writes to one run folded together, see
  * `coalesceRunWrites`); each caller's promise settles when that transaction has committed (or failed).
  * Transactions never overlap, so their order is the order of the writes.
  *
@@ -123,7 +127,7 @@ export class StoreWriter implements Disposable {
     this.#retryTimer = null;
     if (this.#retained.length > 0) {
       // As after a crash: the store holds the state before the fault, and the next start recovers from it.
-      this.#options.log?.warn(`${this.#retained.length} writes kept while the store could not be written are lost at stop; runs still active in the store are recovered as interrupted at the next start`);
+      this.#options.log?.warn(`${this.#retained.length} writes kept while the store could not be written ` + `are lost at stop; runs still active in the store are recovered as ` + `interrupted at the next start`);
     }
   }
 
@@ -196,7 +200,7 @@ export class StoreWriter implements Disposable {
     this.#fault = fault;
     this.#faultSince = this.#options.clock.now();
     this.#retries = 0;
-    this.#options.log?.warn(`the store cannot be written (${fault.code}): ${fault.message}; writes are refused and the daemon's own are kept until it can`, { code: fault.code });
+    this.#options.log?.warn(`the store cannot be written (${fault.code}): ${fault.message}; writes are ` + `refused and the daemon's own are kept until it can`, { code: fault.code });
     this.#emitHealth(fault);
     this.#scheduleRetry();
   }

@@ -38,13 +38,13 @@ function updateRow(row, app, globalOn) {
   const plural = (n) => `launch${n === 1 ? '' : 'es'}`;
   const budget = launches ? (launches.limit === null ? `${launches.used} background ${plural(launches.used)} today` : `${launches.used} of ${Math.round(launches.limit)} background launches today`) : null;
   const state = app.usage?.forceQuitAt ? 'force-quit' : app.usage?.throttledUntil ? 'throttled' : app.connected ? 'open' : 'not running';
-  const pushes = app.pushes?.held ? `${app.pushes.held} push${app.pushes.held === 1 ? '' : 'es'} held until you open it` : app.pushes?.waiting ? `${app.pushes.waiting} push${app.pushes.waiting === 1 ? '' : 'es'} waiting` : null;
+  const pushes = app.pushes?.held ? `${app.pushes.held} push${app.pushes.held === 1 ? '' : 'es'} held until you ` + `open it` : app.pushes?.waiting ? `${app.pushes.waiting} push${app.pushes.waiting === 1 ? '' : 'es'} waiting` : null;
   const notices = app.notifications === 'granted' ? 'notifications on' : app.notifications === 'denied' ? 'notifications off' : null;
   setText(r.detail, [state, app.running ? `${app.running} running` : null, app.pending ? `${app.pending} pending` : null, pushes, budget, notices].filter(Boolean).join(' · '));
   // A refresh that ran once and will not run again (src/engine/ranOnce.ts), with the fix.
   const ranOnce = app.ranOnce ?? [];
   r.warning.hidden = ranOnce.length === 0;
-  setText(r.warning, ranOnce.map((warning) => `⚠ ${warning.message} (last run ${when(warning.lastRunAt)}). Fix: ${warning.fix}.`).join(' '));
+  setText(r.warning, ranOnce.map((warning) => `⚠ ${warning.message} (last run ${when(warning.lastRunAt)}). Fix: ` + `${warning.fix}.`).join(' '));
   syncSwitch(r.toggle, app.enabled);
   // The global switch overrides each app's: theirs are kept but cannot act while it is off.
   r.toggle.disabled = !globalOn || r.toggle.dataset.busy === 'true';

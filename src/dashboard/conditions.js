@@ -35,5 +35,5 @@ function updateChip(node, chip) {
   setText(node.querySelector('.chip-value'), chip.value);
   node.dataset.tone = chip.tone;
   node.querySelector('.chip-tag').hidden = !chip.overridden;
-  setAttr(node, 'title', chip.overridden ? 'Set with `bgtasks conditions set`; `bgtasks conditions reset` returns to the sensors' : 'Read from the sensors');
+  setAttr(node, 'title', chip.overridden ? 'Set with `bgtasks conditions set`; `bgtasks conditions reset` returns to the ' + 'sensors' : 'Read from the sensors');
 }

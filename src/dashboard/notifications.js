@@ -31,7 +31,7 @@ function createAsk(appId, refresh) {
   };
   allow.addEventListener('click', answer(true));
   deny.addEventListener('click', answer(false));
-  return h('li', { class: 'request ask' }, avatar(appId), h('div', { class: 'request-body' }, h('span', { class: 'request-title' }, `“${appId}” would like to send you notifications`), h('span', { class: 'request-detail' }, 'They may include alerts with buttons. You can change this later with bgtasks notifications.')), h('div', { class: 'actions' }, deny, allow));
+  return h('li', { class: 'request ask' }, avatar(appId), h('div', { class: 'request-body' }, h('span', { class: 'request-title' }, `“${appId}” would like to send you notifications`), h('span', { class: 'request-detail' }, 'They may include alerts with buttons. You can change this later with bgtasks ' + 'notifications.')), h('div', { class: 'actions' }, deny, allow));
 }
 
 function createNotification(notification, refresh) {

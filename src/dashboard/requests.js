@@ -77,7 +77,7 @@ function updatePending(node, request, now) {
   setText(r.title, request.title || request.identifier);
   setText(r.kind, KIND_LABELS[request.kind] ?? request.kind);
   setAttr(r.kind, 'data-kind', request.kind);
-  const due = request.earliestBeginAt && request.earliestBeginAt > now ? `not before ${when(request.earliestBeginAt, now)} (${relative(request.earliestBeginAt, now)})` : null;
+  const due = request.earliestBeginAt && request.earliestBeginAt > now ? `not before ${when(request.earliestBeginAt, now)} ` + `(${relative(request.earliestBeginAt, now)})` : null;
   setText(r.detail, [request.title ? request.identifier : null, request.appId, `submitted ${relative(request.submittedAt, now)}`, due, request.schedule].filter(Boolean).join(' · '));
   node.classList.toggle('is-ready', request.eligible);
   const codes = request.eligible ? ['ready'] : request.reasons;

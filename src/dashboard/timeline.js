@@ -1,4 +1,5 @@
-// The last hour (or 15 or 5 minutes) as a chart: one lane per app, a bar per run from its start to its end, coloured by what
+// The last hour (or 15 or 5 minutes) as a chart: one lane per app, a bar per run from its start to its end, coloured by
+// what
 // happened to it; running tasks reach the "now" line. SVG, drawn at the plot's pixel width so text and
 // bar ends stay crisp; each bar has a <title> (a tooltip, and a name for screen readers).
 import { h, s, setAttr, setText } from './dom.js';
@@ -96,11 +97,11 @@ function describe(bar, now) {
   const what = bar.group === 'running' ? 'running' : outcomeLabel(run);
   const title = run.title ?? run.continued?.title; // running views carry it; finished runs, in their spec
   const name = title ? `${title} (${run.identifier})` : run.identifier;
-  return `${name}: ${what}. Started ${clockSeconds(bar.start)}, ${bar.group === 'running' ? `${duration(now - bar.start)} so far` : `ran ${duration(bar.end - bar.start)}`}.`;
+  return `${name}: ${what}. Started ${clockSeconds(bar.start)}, ` + `${bar.group === 'running' ? `${duration(now - bar.start)} so far` : `ran ${duration(bar.end - bar.start)}`}.`;
 }
 
 function summary(bars, lanes) {
   if (bars.length === 0) return `No runs in the ${TITLES[minutes].toLowerCase()}.`;
   const counts = OUTCOME_GROUPS.map(([group, label]) => [label, bars.filter((bar) => bar.group === group).length]).filter(([, count]) => count > 0);
-  return `Runs in the ${TITLES[minutes].toLowerCase()} across ${lanes.length} app${lanes.length === 1 ? '' : 's'}: ${counts.map(([label, count]) => `${count} ${label.toLowerCase()}`).join(', ')}.`;
+  return `Runs in the ${TITLES[minutes].toLowerCase()} across ${lanes.length} ` + `app${lanes.length === 1 ? '' : 's'}: ` + `${counts.map(([label, count]) => `${count} ${label.toLowerCase()}`).join(', ')}.`;
 }

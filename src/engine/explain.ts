@@ -58,11 +58,11 @@ export function explainPending(policies: readonly Policy[], context: PolicyConte
       : `${identifier} is eligible now and will start at the next scheduling pass.`;
   } else {
     const when = ` It can start ${earliestStart(notBefore, waitingFor, isoTime)}.`;
-    summary = `${identifier} has not run because ${blockers.map((blocker) => `${blocker.message} [${blocker.reason}]`).join('; and ')}.${when}`;
+    summary = `${identifier} has not run because ` + `${blockers.map((blocker) => `${blocker.message} [${blocker.reason}]`).join('; and ')}.${when}`;
   }
   if (request.putBack) summary += ` ${putBackNote(history)}`;
   const schedule = scheduleLabel(request);
-  if (schedule && request.recurrence) summary += ` It recurs: ${schedule}, which begins ${isoTime(request.earliestBeginAt ?? now)}.`;
+  if (schedule && request.recurrence) summary += ` It recurs: ${schedule}, which begins ` + `${isoTime(request.earliestBeginAt ?? now)}.`;
   else if (schedule) summary += ` It runs ${schedule}.`;
   const sorted = [...blockers, ...verdicts.filter((verdict) => !isBlocker(verdict))];
   return { state: 'pending', appId, identifier, request, eligible: blockers.length === 0, verdicts: sorted, blockers, earliestAt, notBefore, waitingFor, summary, history };
@@ -91,7 +91,7 @@ const PUT_BACK_BECAUSE: Readonly<Record<string, string>> = {
 
 function putBackNote(history: readonly HistoryEvent[]): string {
   const event = history.find((candidate) => candidate.type === 'requeued' || candidate.type === 'retryScheduled');
-  if (event?.type === 'retryScheduled') return 'It is a retry of an unsuccessful run (put back by the system; not counted against the app\'s limit).';
+  if (event?.type === 'retryScheduled') return 'It is a retry of an unsuccessful run (put back by the system; not counted ' + 'against the app\'s limit).';
   const because = event?.reason ? (PUT_BACK_BECAUSE[event.reason] ?? event.reason) : 'it was interrupted';
   const inARow = typeof event?.detail?.['exitsInARow'] === 'number' ? ` (${event.detail['exitsInARow']} of 3 processes in a row)` : '';
   return `It runs again because ${because}${inARow}: put back by the system, not counted against the app's limit.`;
@@ -112,7 +112,7 @@ export function explainRunning(run: TaskRun, history: readonly HistoryEvent[] = 
 
 export function explainNone(appId: string, identifier: string, lastRun: TaskRun | null, history: readonly HistoryEvent[] = []): Explanation {
   const last = lastRun
-    ? ` Its last run ended ${lastRun.completedAt ? `at ${isoTime(lastRun.completedAt)} ` : ''}with outcome ${lastRun.outcome ?? 'unknown'}${lastRun.reason ? ` (${lastRun.reason})` : ''}; submit again to run it again.`
+    ? ` Its last run ended ${lastRun.completedAt ? `at ${isoTime(lastRun.completedAt)} ` : ''}with ` + `outcome ${lastRun.outcome ?? 'unknown'}${lastRun.reason ? ` (${lastRun.reason})` : ''}; ` + `submit again to run it again.`
     : ' It was never submitted, or it was cancelled.';
   return { state: 'none', appId, identifier, lastRun, history, summary: `${identifier} has no pending request.${last}` };
 }

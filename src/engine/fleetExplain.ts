@@ -124,7 +124,7 @@ export function judgeNode(request: TaskRequest, node: ExplainNode, now: number):
     message: `${node.nodeId}: ${text}`,
   });
   if (node.stoppedAt !== null) return verdict('nodeStopped', `it left the fleet at ${isoTime(node.stoppedAt)}`);
-  if (node.leaseExpiresAt < now) return verdict('nodeLost', `it is lost: no heartbeat for ${age(now - node.heartbeatAt)} (its lease expired at ${isoTime(node.leaseExpiresAt)})`);
+  if (node.leaseExpiresAt < now) return verdict('nodeLost', `it is lost: no heartbeat for ${age(now - node.heartbeatAt)} (its lease ` + `expired at ${isoTime(node.leaseExpiresAt)})`);
   const app = node.apps.find((candidate) => candidate.appId === request.appId);
   if (!app) return verdict('appNotInstalled', `${request.appId} is not installed there`);
   if (!app.enabled) return verdict('appDisabled', `${request.appId} is disabled there`);
@@ -139,7 +139,7 @@ export function judgeNode(request: TaskRequest, node: ExplainNode, now: number):
   if (request.requiresExternalPower && conditions.externalPower === null) unknown.push('power source');
   const { running, maxConcurrentTasks } = node.capacity;
   if (running >= maxConcurrentTasks) return verdict('busy', `it is busy: ${running} of ${maxConcurrentTasks} tasks running`, unknown);
-  const caveat = unknown.length > 0 ? ` (its ${unknown.join(' and ')} ${unknown.length > 1 ? 'are' : 'is'} unknown, counted as met)` : '';
+  const caveat = unknown.length > 0 ? ` (its ${unknown.join(' and ')} ${unknown.length > 1 ? 'are' : 'is'} ` + `unknown, counted as met)` : '';
   return verdict('eligible', `it can run it${caveat}`, unknown);
 }
 
@@ -165,7 +165,7 @@ export function explainFleetRequest(fleetRequest: ExplainFleetRequest, nodes: re
       nodeId: fleetRequest.nodeId,
       at: null,
       nodes: verdicts,
-      summary: `${identifier} is a device request of ${name}: only ${name} runs it (\`bgtasks why ${appId} ${identifier}\` there says what holds it).${state}${running}`,
+      summary: `${identifier} is a device request of ${name}: only ${name} runs it ` + `(\`bgtasks why ${appId} ${identifier}\` there says what holds ` + `it).${state}${running}`,
     };
   }
 
@@ -176,7 +176,7 @@ export function explainFleetRequest(fleetRequest: ExplainFleetRequest, nodes: re
     const holder = nodes.find((node) => node.nodeId === fleetRequest.heldBy);
     const gone = holder === undefined || !isNodeLive(holder, now);
     const summary = gone
-      ? `${identifier} is held by ${fleetRequest.heldBy}, which is no longer live: the next maintenance round gives it back to the pool.`
+      ? `${identifier} is held by ${fleetRequest.heldBy}, which is no longer live: ` + `the next maintenance round gives it back to the pool.`
       : `${identifier} is claimed by ${fleetRequest.heldBy} and starts there at its next scheduling pass.`;
     return { ...base, code: 'heldBy', nodeId: fleetRequest.heldBy, at: null, nodes: verdicts, summary: summary + running };
   }
@@ -189,7 +189,7 @@ export function explainFleetRequest(fleetRequest: ExplainFleetRequest, nodes: re
       nodeId: null,
       at: request.earliestBeginAt,
       nodes: verdicts,
-      summary: `${identifier} is not due until ${isoTime(request.earliestBeginAt)} (in ${age(request.earliestBeginAt - now)}); ${then}.${running}`,
+      summary: `${identifier} is not due until ${isoTime(request.earliestBeginAt)} (in ` + `${age(request.earliestBeginAt - now)}); ${then}.${running}`,
     };
   }
 
@@ -210,7 +210,7 @@ export function explainFleetRequest(fleetRequest: ExplainFleetRequest, nodes: re
     nodeId: null,
     at: null,
     nodes: verdicts,
-    summary: `${identifier} waits in the pool: ${listNodes(eligible)} can run it, and one claims it within a heartbeat.${running}`,
+    summary: `${identifier} waits in the pool: ${listNodes(eligible)} can run it, and one ` + `claims it within a heartbeat.${running}`,
   };
 }
 

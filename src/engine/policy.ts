@@ -49,7 +49,10 @@ export interface PolicyContext {
   readonly now: number;
   readonly conditions: Conditions;
   readonly app: AppSchedulingState;
-  /** Slots taken by the tasks of all apps that are dispatched and not finished (a block counts as its app's concurrency at most). */
+  /**
+   * Slots taken by the tasks of all apps that are dispatched and not finished (a block counts as its app's concurrency
+   * at most).
+   */
   readonly systemRunningCount: number;
   /** Processes the daemon launched in the background and has not seen exit. */
   readonly backgroundProcessCount: number;

@@ -55,7 +55,7 @@ export function ranOnceWarning(lastRun: TaskRun, active: boolean, events: readon
     identifier: lastRun.identifier,
     taskId: lastRun.taskId,
     lastRunAt: lastRun.completedAt ?? from,
-    message: `${lastRun.identifier} ran once and will not run again: it has no interval, nothing is pending, and its handler did not submit it again while it ran`,
+    message: `${lastRun.identifier} ran once and will not run again: it has no interval, ` + `nothing is pending, and its handler did not submit it again while it ran`,
     fix: RAN_ONCE_FIX,
   };
 }

@@ -39,7 +39,7 @@ export function checkIdentifier(app: AppRecord, identifier: string, backgroundAp
     return { code: 'unavailable', message: 'Background App Refresh is off for all apps (bgtasks apps enable --all)' };
   }
   if (!app.enabled) {
-    return { code: 'unavailable', message: `background tasks are disabled for ${app.appId} (bgtasks apps enable ${app.appId})` };
+    return { code: 'unavailable', message: `background tasks are disabled for ${app.appId} (bgtasks apps enable ` + `${app.appId})` };
   }
   if (identifier === PUSH_IDENTIFIER) {
     return { code: 'notPermitted', field: 'identifier', message: `${PUSH_IDENTIFIER} is the system's: handle pushes with onRemoteNotification` };
@@ -86,7 +86,7 @@ export function checkSubmission(
     return { code: 'invalidRequest', field: 'interval', message: 'only refresh requests can be periodic (interval)' };
   }
   if (interval !== null && interval < limits.minRefreshIntervalMs) {
-    return { code: 'invalidRequest', field: 'interval', message: `interval must be at least ${limits.minRefreshIntervalMs} ms (minRefreshIntervalMs)` };
+    return { code: 'invalidRequest', field: 'interval', message: `interval must be at least ${limits.minRefreshIntervalMs} ms ` + `(minRefreshIntervalMs)` };
   }
   // -- calendar schedules --
   const calendarFault = checkCalendarRequest(request, limits.minRefreshIntervalMs, now);
@@ -105,7 +105,7 @@ export function checkSubmission(
   if (request.kind === 'processing' && counts.processing >= limits.maxPendingProcessingPerApp) {
     return {
       code: 'tooManyPendingTaskRequests',
-      message: `${app.appId} already has ${counts.processing} pending processing requests (the limit is ${limits.maxPendingProcessingPerApp}); cancel some first`,
+      message: `${app.appId} already has ${counts.processing} pending processing requests ` + `(the limit is ${limits.maxPendingProcessingPerApp}); cancel some first`,
     };
   }
   return null;
@@ -170,14 +170,14 @@ export function requestFromInput(input: SubmissionInput, appId: string, requestI
 function checkContinued(app: AppRecord, request: SubmissionCheck, launchReason: 'user' | 'background'): SchedulerFault | null {
   if (!request.continued) return { code: 'invalidRequest', field: 'continued', message: 'a continued processing request needs a title' };
   if (launchReason !== 'user') {
-    return { code: 'notPermitted', message: `only an app the user launched may start continued processing; ${app.appId} was launched in the background` };
+    return { code: 'notPermitted', message: `only an app the user launched may start continued processing; ${app.appId} ` + `was launched in the background` };
   }
   const family = app.permittedIdentifiers.some((pattern) => isFamilyPattern(pattern) && matchesPattern(pattern, request.identifier));
   if (!family) {
     return {
       code: 'notPermitted',
       field: 'identifier',
-      message: `continued processing identifiers come from a wildcard family in the manifest (such as com.example.export.*); none of ${app.appId}'s covers ${request.identifier}`,
+      message: `continued processing identifiers come from a wildcard family in the ` + `manifest (such as com.example.export.*); none of ${app.appId}'s covers ` + `${request.identifier}`,
     };
   }
   return null;

@@ -73,7 +73,9 @@ export const requestInputSchema = z.strictObject({
    * the same parent request that submits the identifier again is taken as already done (src/engine/chains.ts).
    */
   parentTaskId: taskId.optional(),
-  /** Required for (and only for) `continued` requests: what the person sees, and what to do when it cannot start now. */
+  /**
+   * Required for (and only for) `continued` requests: what the person sees, and what to do when it cannot start now.
+   */
   continued: z
     .strictObject({
       title: z.string().min(1).max(200),
@@ -109,7 +111,10 @@ export const appHelloSchema = z.strictObject({
   pid: z.number().int().positive(),
   /** Set when the daemon launched this process (from `BGTASKS_LAUNCH_ID`); null for a launch by the user. */
   launchId: z.string().max(64).nullable(),
-  /** Identifiers (or `.*` families) with a handler registered before the handshake (`bgtasks.remote-notification` for pushes). */
+  /**
+   * Identifiers (or `.*` families) with a handler registered before the handshake (`bgtasks.remote-notification` for
+   * pushes).
+   */
   registered: z.array(identifierPatternSchema).max(10_000),
   /** Whether the app handles the actions people choose on its notifications (`notifications.onAction`). */
   notificationActions: z.boolean().default(false),
@@ -202,11 +207,17 @@ export type NotificationInput = z.infer<typeof notificationInputSchema>;
 
 /** The app posts a notification (it must be authorized). */
 export const notifySchema = z.strictObject({ t: z.literal('notify'), id: z.number().int(), notification: notificationInputSchema });
-/** The app asks to post notifications; the answer is the current authorization (the person answers in the dashboard or with `bgtasks notifications allow`). */
+/**
+ * The app asks to post notifications; the answer is the current authorization (the person answers in the dashboard or
+ * with `bgtasks notifications allow`).
+ */
 export const authorizeSchema = z.strictObject({ t: z.literal('authorize'), id: z.number().int() });
 /** The app asks for its push counts (held, collapsed, expired, ...). */
 export const pushCountsSchema = z.strictObject({ t: z.literal('pushCounts'), id: z.number().int() });
-/** The app's `onAction` handler is done with these actions (until then the daemon hands them again at the app's next start). */
+/**
+ * The app's `onAction` handler is done with these actions (until then the daemon hands them again at the app's next
+ * start).
+ */
 export const actionsHandledSchema = z.strictObject({ t: z.literal('actionsHandled'), notificationIds: z.array(z.string().min(1).max(64)).min(1).max(1000) });
 
 export const controlSchema = z.strictObject({
@@ -432,7 +443,8 @@ const blockerSchema = z.object({
 /**
  * `data` of the reply to `explain` (and of `bgtasks why --json`): the answer to "why hasn't it run?".
  * `blockers` lists what holds a pending request back (the first decides), `earliestAt` is the earliest
- * start when only time holds it, `notBefore` the latest time blocker, `waitingFor` the events that would unblock it, `history` the request's
+ * start when only time holds it, `notBefore` the latest time blocker, `waitingFor` the events that would unblock it,
+ * `history` the request's
  * decisions and runs, newest first.
  */
 export const explanationSchema = z.looseObject({

@@ -24,9 +24,11 @@ function nestingWithin(value: unknown, max: number): boolean {
  * | field        | what                                                                               |
  * |--------------|------------------------------------------------------------------------------------|
  * | `data`       | any JSON, at most 4 KB; the app's handler gets it as `push.data`                    |
- * | `priority`   | `10` (default): now, unless the user force-quit the app; `5`: when convenient, within the app's budget |
+ * | `priority`   | `10` (default): now, unless the user force-quit the app; `5`: when convenient, within the app's
+ * budget |
  * | `collapseId` | optional; a newer push with the same id replaces one not yet delivered (the app is told how many) |
- * | `expiration` | optional, seconds since the epoch (APNs' `apns-expiration`): not delivered after it; `0` means now or never |
+ * | `expiration` | optional, seconds since the epoch (APNs' `apns-expiration`): not delivered after it; `0` means now
+ * or never |
  */
 export const pushBodySchema = z.strictObject({
   // Depth first: z.json() recurses, and a 16 KiB body nests 8,000 levels, past the stack (a RangeError, not an issue).

@@ -169,7 +169,7 @@ export class DryRun {
       return true;
     } catch (error) {
       // No report is worse than no check: fail loudly, so `bgtasks check` shows this line.
-      process.stderr.write(formatLine('error', `dry run: could not write the report to ${this.#file}: ${describeThrown(error)}`));
+      process.stderr.write(formatLine('error', `dry run: could not write the report to ${this.#file}: ` + `${describeThrown(error)}`));
       this.#done = true;
       this.#exit(1);
       return false;

@@ -22,15 +22,24 @@ export const START_DAEMON_HINT = 'run `bgtasks daemon` (or `npm start` in the bg
  * The one error class the SDK raises for scheduling failures (Apple's `BGTaskScheduler.Error`). Check
  * `code`, not the message:
  *
- * | code                         | thrown by                                   | when                                                                 |
+ * | code                         | thrown by                                   | when
+ *                               |
  * |------------------------------|---------------------------------------------|----------------------------------------------------------------------|
- * | `unavailable`                | `submit`, `getPendingTaskRequests`          | the app is not installed (no credential file, or the daemon does not know it), is disabled (`bgtasks apps disable`), has no `bgtasks` section in its package.json, or the scheduler was closed |
- * | `tooManyPendingTaskRequests` | `submit`                                    | the app already has as many pending requests of that kind as it may  |
- * | `notPermitted`               | `submit`                                    | the identifier is not in the manifest's `permittedIdentifiers`, or the kind's background mode (`fetch`, `processing`) is missing |
- * | `immediateRunIneligible`     | (reserved)                                  | continued-processing requests that cannot start at once              |
- * | `invalidRequest`             | request constructors, `submit`              | the request is malformed; `field` names the field at fault           |
- * | `systemUnreachable`          | `submit`, `cancel`, `cancelAll`, `getPendingTaskRequests` | no daemon answers on the socket, or the connection closed while waiting; the message names the socket and how to start a daemon |
- * | `notificationsNotAllowed`    | `notifications.post`                         | the person has not allowed the app's notifications (dashboard, `bgtasks notifications allow APP`) |
+ * | `unavailable`                | `submit`, `getPendingTaskRequests`          | the app is not installed (no
+ * credential file, or the daemon does not know it), is disabled (`bgtasks apps disable`), has no `bgtasks` section in
+ * its package.json, or the scheduler was closed |
+ * | `tooManyPendingTaskRequests` | `submit`                                    | the app already has as many pending
+ * requests of that kind as it may  |
+ * | `notPermitted`               | `submit`                                    | the identifier is not in the
+ * manifest's `permittedIdentifiers`, or the kind's background mode (`fetch`, `processing`) is missing |
+ * | `immediateRunIneligible`     | (reserved)                                  | continued-processing requests that
+ * cannot start at once              |
+ * | `invalidRequest`             | request constructors, `submit`              | the request is malformed; `field`
+ * names the field at fault           |
+ * | `systemUnreachable`          | `submit`, `cancel`, `cancelAll`, `getPendingTaskRequests` | no daemon answers on the
+ * socket, or the connection closed while waiting; the message names the socket and how to start a daemon |
+ * | `notificationsNotAllowed`    | `notifications.post`                         | the person has not allowed the app's
+ * notifications (dashboard, `bgtasks notifications allow APP`) |
  *
  * `instanceof` works across copies of the package (it checks a registered symbol, not the prototype).
  */

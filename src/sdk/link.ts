@@ -144,7 +144,7 @@ export function connectSocket(socketPath: string, options: ConnectSocketOptions 
   const maxFrameBytes = options.maxFrameBytes ?? 16 * 1024 * 1024;
   if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1) {
     return Promise.reject(
-      new TypeError(`Expected \`maxFrameBytes\` to be an integer >= 1, got \`${String(maxFrameBytes)}\` (${typeof maxFrameBytes})`),
+      new TypeError(`Expected \`maxFrameBytes\` to be an integer >= 1, got ` + `\`${String(maxFrameBytes)}\` (${typeof maxFrameBytes})`),
     );
   }
   return new Promise((resolve, reject) => {

@@ -32,7 +32,7 @@ function invalid(field: string, message: string): BGTaskSchedulerError {
 
 function describe(value: unknown): string {
   if (value instanceof Date) return `Invalid Date`;
-  return `\`${typeof value === 'string' ? JSON.stringify(value) : String(value)}\` (${value === null ? 'null' : typeof value})`;
+  return `\`${typeof value === 'string' ? JSON.stringify(value) : String(value)}\` ` + `(${value === null ? 'null' : typeof value})`;
 }
 
 /**
@@ -143,7 +143,7 @@ export abstract class BGTaskRequest {
     if (typeof identifier !== 'string' || !NAME_PATTERN.test(identifier)) {
       throw invalid(
         'identifier',
-        `expected a reverse-DNS name (letters, digits, ".", "_" or "-", at most 200 characters), got ${describe(identifier)}`,
+        `expected a reverse-DNS name (letters, digits, ".", "_" or "-", at most 200 ` + `characters), got ${describe(identifier)}`,
       );
     }
     this.#identifier = identifier;
@@ -414,7 +414,7 @@ export class BGContinuedProcessingTaskRequest extends BGTaskRequest {
    */
   constructor(identifier: string, title: string, subtitle: string) {
     super(identifier);
-    if (typeof title !== 'string' || title.length === 0 || title.length > 200) throw invalid('title', `expected a non-empty string of at most 200 characters, got ${describe(title)}`);
+    if (typeof title !== 'string' || title.length === 0 || title.length > 200) throw invalid('title', `expected a non-empty string of at most 200 characters, got ` + `${describe(title)}`);
     if (typeof subtitle !== 'string' || subtitle.length > 200) throw invalid('subtitle', `expected a string of at most 200 characters, got ${describe(subtitle)}`);
     this.#title = title;
     this.#subtitle = subtitle;
@@ -437,7 +437,7 @@ export class BGContinuedProcessingTaskRequest extends BGTaskRequest {
     const input = super.toInput();
     if (this.strategy !== 'fail' && this.strategy !== 'queue') throw invalid('strategy', `expected 'fail' or 'queue', got ${describe(this.strategy)}`);
     if (!Array.isArray(this.requiredResources) || !this.requiredResources.every((resource) => typeof resource === 'string' && /^[a-z][a-z0-9-]{0,31}$/.test(resource))) {
-      throw invalid('requiredResources', `expected an array of resource names such as "gpu", got ${describe(this.requiredResources)}`);
+      throw invalid('requiredResources', `expected an array of resource names such as "gpu", got ` + `${describe(this.requiredResources)}`);
     }
     return {
       ...input,

@@ -86,7 +86,7 @@ export class BGTaskScheduler {
     this.#clock = options.clock ?? { now: () => Date.now() };
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
     if (!Number.isFinite(this.#handshakeTimeoutMs) || this.#handshakeTimeoutMs <= 0) {
-      throw new TypeError(`Expected \`handshakeTimeoutMs\` to be a finite number > 0, got \`${String(options.handshakeTimeoutMs)}\``);
+      throw new TypeError(`Expected \`handshakeTimeoutMs\` to be a finite number > 0, got ` + `\`${String(options.handshakeTimeoutMs)}\``);
     }
     this.#logger = options.logger ?? createStderrLogger(this.#env);
     const fromEnv = this.#env[ENV.launchReason];
@@ -471,7 +471,7 @@ export class BGTaskScheduler {
     this.#daemonTakesParents = welcome.parentTaskId === true;
     this.#cancelledWhileAway.push(...(welcome.cancelledWhileAway ?? []));
     for (const cancelled of welcome.cancelledWhileAway ?? []) {
-      this.#log('info', `continued task ${cancelled.identifier} was cancelled while the app was away (${cancelled.reason})`, { ...cancelled });
+      this.#log('info', `continued task ${cancelled.identifier} was cancelled while the app was away ` + `(${cancelled.reason})`, { ...cancelled });
     }
     for (const { identifier, reason, message } of welcome.rejected) {
       this.#handlers.remove(identifier);

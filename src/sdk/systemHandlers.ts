@@ -16,7 +16,10 @@ export interface SystemHandlersDeps {
   /** Sends a call to the daemon and reads its reply. */
   call<T>(frame: (id: number) => AppMessage, parse: (data: unknown) => T): Promise<T>;
   log(level: LogLevel, message: string): void;
-  /** Something changed: whether the process must stay up ({@link busy}), or acknowledgements to send ({@link takeAcknowledged}). */
+  /**
+   * Something changed: whether the process must stay up ({@link busy}), or acknowledgements to send ({@link
+   * takeAcknowledged}).
+   */
   changed(): void;
 }
 
@@ -111,7 +114,7 @@ export class SystemHandlers {
     this.#awaitingAction = false;
     const handler = this.#action;
     if (!handler) {
-      this.#deps.log('warn', `${actions.length} notification action(s) arrived with no notifications.onAction handler; ignored`);
+      this.#deps.log('warn', `${actions.length} notification action(s) arrived with no ` + `notifications.onAction handler; ignored`);
       return;
     }
     for (const action of actions) {

@@ -273,7 +273,7 @@ export class TaskRunner {
           if (!running.push) return this.#resolved(running, task, value);
           const outcome = value as { result: BackgroundFetchResult; invalid: unknown } | undefined;
           if (outcome?.invalid !== undefined) {
-            this.#log('warn', `the onRemoteNotification handler returned ${describeThrown(outcome.invalid, 80)}; expected 'newData', 'noData' or 'failed' (recorded as failed)`, { taskId });
+            this.#log('warn', `the onRemoteNotification handler returned ` + `${describeThrown(outcome.invalid, 80)}; expected 'newData', 'noData' or ` + `'failed' (recorded as failed)`, { taskId });
             return this.#complete(running, false, task, 'invalidResult', null, 'failed');
           }
           const fetched = outcome?.result ?? 'noData';
@@ -353,7 +353,7 @@ export class TaskRunner {
     try {
       handler();
     } catch (error) {
-      this.#log('error', `the expiration handler of ${task.identifier} threw: ${describeThrown(error)}`, { taskId: task.taskId });
+      this.#log('error', `the expiration handler of ${task.identifier} threw: ` + `${describeThrown(error)}`, { taskId: task.taskId });
     }
   }
 

@@ -111,7 +111,7 @@ export abstract class BGTask {
 
   set expirationHandler(handler: (() => void) | null) {
     if (handler !== null && handler !== undefined && typeof handler !== 'function') {
-      throw new TypeError(`Expected \`expirationHandler\` to be a function or null, got \`${String(handler)}\` (${typeof handler})`);
+      throw new TypeError(`Expected \`expirationHandler\` to be a function or null, got ` + `\`${String(handler)}\` (${typeof handler})`);
     }
     this.#expirationHandler = handler ?? null;
   }

@@ -9,7 +9,10 @@ export interface ManagerState {
   readonly detail: string | null;
   /** systemd's UnitFileState (`enabled`, `disabled`, …); launchd: `enabled` or `disabled`. */
   readonly enabled: string | null;
-  /** systemd's ActiveState (`active`, `failed`, `activating`, `inactive`); launchd: `running`, `not running` or `not loaded`. */
+  /**
+   * systemd's ActiveState (`active`, `failed`, `activating`, `inactive`); launchd: `running`, `not running` or `not
+   * loaded`.
+   */
   readonly active: string | null;
   readonly mainPid: number | null;
   /** How often the manager restarted it since it was loaded (systemd NRestarts; launchd runs - 1). */

@@ -6,7 +6,8 @@
  * |-----------------------------|----------------------------------------------------------------------------|
  * | `invalidArgument`           | an option is malformed or contradicts another (`--user` without `--system`) |
  * | `unsupportedPlatform`       | neither Linux (systemd) nor macOS (launchd)                                |
- * | `unsupportedPath`           | a path the service file would hold cannot be written there (systemd refuses quotes and backslashes in the executable's path; no file may hold control characters) |
+ * | `unsupportedPath`           | a path the service file would hold cannot be written there (systemd refuses quotes
+ * and backslashes in the executable's path; no file may hold control characters) |
  * | `permissionDenied`          | the service file's directory is not writable (a `--system` install without sudo) |
  * | `serviceManagerUnavailable` | the file is written but systemd/launchd cannot be reached to start it       |
  * | `serviceCommandFailed`      | systemctl/launchctl ran and failed                                          |

@@ -38,7 +38,7 @@ function isPermissionError(error: unknown): boolean {
 }
 
 function permissionDenied(file: string, verb: string): ServiceError {
-  return new ServiceError('permissionDenied', `cannot ${verb} ${file}: permission denied (a --system service needs root: run it with sudo)`, 'file');
+  return new ServiceError('permissionDenied', `cannot ${verb} ${file}: permission denied (a --system service needs root: ` + `run it with sudo)`, 'file');
 }
 
 /** Reads the file, or null when there is none. */

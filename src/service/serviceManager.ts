@@ -52,7 +52,7 @@ export function resolveRunAs(scope: ServiceScope, user: string | null, env: Node
   }
   if (user !== null) return user;
   const implicit = env.SUDO_USER || userName;
-  if (implicit === 'root') throw new ServiceError('invalidArgument', 'a system service would run as root and launch every app as root: name the user it runs as with --user <name> (--user root if you mean it)', 'user');
+  if (implicit === 'root') throw new ServiceError('invalidArgument', 'a system service would run as root and launch every app as root: name the ' + 'user it runs as with --user <name> (--user root if you mean it)', 'user');
   return implicit;
 }
 
@@ -203,11 +203,11 @@ export async function serviceStatus(host: ServiceHost, target: ServiceTarget): P
   if (job === null || daemon === null) {
     reasons.push('bgtasks cannot read the daemon\'s command line from it (edited by hand?)');
   } else {
-    if (daemon.nodePath !== host.nodePath) reasons.push(`it runs Node.js ${daemon.nodePath}${existsSync(daemon.nodePath) ? '' : ' (which no longer exists)'}, this bgtasks runs on ${host.nodePath}`);
-    if (daemon.cliPath !== host.cliPath) reasons.push(`it runs bgtasks from ${daemon.cliPath}${existsSync(daemon.cliPath) ? '' : ' (which no longer exists)'}, this one is ${host.cliPath}`);
+    if (daemon.nodePath !== host.nodePath) reasons.push(`it runs Node.js ${daemon.nodePath}${existsSync(daemon.nodePath) ? '' : ' (which no longer exists)'}, ` + `this bgtasks runs on ${host.nodePath}`);
+    if (daemon.cliPath !== host.cliPath) reasons.push(`it runs bgtasks from ${daemon.cliPath}${existsSync(daemon.cliPath) ? '' : ' (which no longer exists)'}, ` + `this one is ${host.cliPath}`);
     if (reasons.length === 0) {
       const expected = specOrNull(host, { scope: target.scope, home: daemon.home, configFile: daemon.configFile, user: job.runAs });
-      if (expected === null || renderServiceFile(expected) !== text) reasons.push('it differs from what this version of bgtasks writes (edited by hand, or written by another version)');
+      if (expected === null || renderServiceFile(expected) !== text) reasons.push('it differs from what this version of bgtasks writes (edited by hand, or ' + 'written by another version)');
     }
   }
   const manager = await controllerFor(host, target.scope).state();
@@ -249,7 +249,7 @@ export interface LifecycleResult {
 export async function controlService(host: ServiceHost, scope: ServiceScope, action: LifecycleAction): Promise<LifecycleResult> {
   const file = serviceFilePath(host.platform, scope, host.env);
   if (readIfPresent(file) === null) {
-    throw new ServiceError('serviceNotInstalled', `no bgtasks service is installed (it would be ${file}): \`bgtasks service install${scope === 'system' ? ' --system' : ''}\`${action === 'stop' ? ', or stop a daemon started by hand with `bgtasks stop`' : ''}`);
+    throw new ServiceError('serviceNotInstalled', `no bgtasks service is installed (it would be ${file}): \`bgtasks service ` + `install${scope === 'system' ? ' --system' : ''}\`${action === 'stop' ? ', or stop a daemon started by hand with `bgtasks stop`' : ''}`);
   }
   const controller = controllerFor(host, scope);
   const probe = await controller.probe();

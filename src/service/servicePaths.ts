@@ -21,7 +21,7 @@ export type ServiceScope = 'user' | 'system';
 /** The service managers bgtasks writes for: systemd on Linux, launchd on macOS. */
 export function servicePlatform(platform: NodeJS.Platform): ServicePlatform {
   if (platform === 'linux' || platform === 'darwin') return platform;
-  throw new ServiceError('unsupportedPlatform', `bgtasks service supports Linux (systemd) and macOS (launchd), not ${platform}: run \`bgtasks daemon\` under this system's own service manager`);
+  throw new ServiceError('unsupportedPlatform', `bgtasks service supports Linux (systemd) and macOS (launchd), not ` + `${platform}: run \`bgtasks daemon\` under this system's own service manager`);
 }
 
 export interface ServiceFileEnv {
@@ -33,10 +33,13 @@ export interface ServiceFileEnv {
 /**
  * Where the service file lives:
  *
- * | platform | user scope                                               | system scope                                  |
+ * | platform | user scope                                               | system scope
+ * |
  * |----------|----------------------------------------------------------|-----------------------------------------------|
- * | Linux    | `$XDG_CONFIG_HOME/systemd/user/bgtasks.service` (default `~/.config`) | `/etc/systemd/system/bgtasks.service` |
- * | macOS    | `~/Library/LaunchAgents/dev.bgtasks.daemon.plist`        | `/Library/LaunchDaemons/dev.bgtasks.daemon.plist` |
+ * | Linux    | `$XDG_CONFIG_HOME/systemd/user/bgtasks.service` (default `~/.config`) |
+ * `/etc/systemd/system/bgtasks.service` |
+ * | macOS    | `~/Library/LaunchAgents/dev.bgtasks.daemon.plist`        |
+ * `/Library/LaunchDaemons/dev.bgtasks.daemon.plist` |
  *
  * `$XDG_CONFIG_HOME` counts only when absolute, as the XDG spec says (and as systemd reads it).
  */

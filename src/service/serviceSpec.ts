@@ -42,7 +42,7 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 function checkPath(field: string, path: string): void {
   if (!isAbsolute(path)) throw new ServiceError('invalidArgument', `${field} must be an absolute path, got "${path}"`, field);
-  if (CONTROL_CHARACTERS.test(path)) throw new ServiceError('unsupportedPath', `${field} contains a control character, which a service file cannot hold: ${JSON.stringify(path)}`, field);
+  if (CONTROL_CHARACTERS.test(path)) throw new ServiceError('unsupportedPath', `${field} contains a control character, which a service file cannot hold: ` + `${JSON.stringify(path)}`, field);
 }
 
 /** Checks the input and derives the rest; every generator takes the result, so none re-checks. */
@@ -53,9 +53,9 @@ export function buildServiceSpec(input: ServiceSpecInput): ServiceSpec {
   if (input.configFile !== null) checkPath('config', input.configFile);
   if (input.scope === 'user' && input.runAs !== null) throw new ServiceError('invalidArgument', '--user goes with --system: a user service runs as the user who installs it', 'user');
   if (input.scope === 'system' && input.runAs === null) throw new ServiceError('invalidArgument', 'a system service needs the user to run as', 'user');
-  if (input.runAs !== null && !USER_NAME_PATTERN.test(input.runAs)) throw new ServiceError('invalidArgument', `--user must be a user name (letters, digits, "_", ".", "-"), got "${input.runAs}"`, 'user');
+  if (input.runAs !== null && !USER_NAME_PATTERN.test(input.runAs)) throw new ServiceError('invalidArgument', `--user must be a user name (letters, digits, "_", ".", "-"), got ` + `"${input.runAs}"`, 'user');
   const socketBytes = Buffer.byteLength(homePaths(input.home).socket);
-  if (socketBytes > MAX_SOCKET_PATH_BYTES) throw new ServiceError('invalidArgument', `the home ${input.home} is too long for the daemon's socket (${socketBytes} bytes > ${MAX_SOCKET_PATH_BYTES}): choose a shorter --home`, 'home');
+  if (socketBytes > MAX_SOCKET_PATH_BYTES) throw new ServiceError('invalidArgument', `the home ${input.home} is too long for the daemon's socket (${socketBytes} ` + `bytes > ${MAX_SOCKET_PATH_BYTES}): choose a shorter --home`, 'home');
   const pathEnv = [...new Set([dirname(input.nodePath), ...SYSTEM_PATH])].join(':');
   return { ...input, programArguments: daemonArguments(input), pathEnv, logFile: join(homePaths(input.home).logsDir, 'daemon.log') };
 }

@@ -26,7 +26,7 @@ export class SystemdController implements ServiceController {
     if (result.code === null) return { available: false, detail: `systemctl cannot run: ${result.error ?? 'unknown error'}` };
     // "offline" with "Failed to connect to bus" on stderr: no systemd (user) manager runs here.
     const why = result.stderr.trim() ? firstLine(result) : `\`${shellLine([command!, ...args])}\` says "${state || 'nothing'}"`;
-    return { available: false, detail: `${this.scope === 'user' ? 'no systemd user manager is reachable' : 'systemd does not run this machine'}; ${why}` };
+    return { available: false, detail: `${this.scope === 'user' ? 'no systemd user manager is reachable' : 'systemd does not run this machine'}; ` + `${why}` };
   }
 
   activationCommands(_file: string, options: ActivateOptions): string[][] {

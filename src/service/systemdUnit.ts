@@ -38,7 +38,7 @@ function escapeQuoted(value: string, options: { dollars: boolean }): string {
 /** One word of a command line: an argument, or (`executable: true`) the program itself. */
 export function quoteExecWord(value: string, options: { executable?: boolean } = {}): string {
   if (options.executable && /[\\"']/.test(value)) {
-    throw new ServiceError('unsupportedPath', `systemd cannot run a program whose path holds a backslash or a quote: ${value} (install Node.js in a plainer directory)`, 'node');
+    throw new ServiceError('unsupportedPath', `systemd cannot run a program whose path holds a backslash or a quote: ` + `${value} (install Node.js in a plainer directory)`, 'node');
   }
   const escaped = escapeQuoted(value, { dollars: !options.executable });
   return value !== '' && BARE_WORD.test(value) ? escaped : `"${escaped}"`;

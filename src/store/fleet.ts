@@ -139,7 +139,10 @@ export interface FleetStore {
   claimDue(appIds: readonly string[], at: number, limit: number, skip: readonly string[]): Promise<TaskRequest[]>;
   /** Claims these pool requests for this node (those still unheld; others skipped, never waited for). */
   claim(requestIds: readonly string[]): Promise<TaskRequest[]>;
-  /** Gives pool requests this node holds back to the pool, waking the listening nodes when any went back; returns how many. */
+  /**
+   * Gives pool requests this node holds back to the pool, waking the listening nodes when any went back; returns how
+   * many.
+   */
   release(requestIds: readonly string[]): Promise<number>;
   /** The earliest `earliestBeginAt` after `at` among unheld pool requests of these apps, or null. */
   nextDue(appIds: readonly string[], at: number): Promise<number | null>;
@@ -158,7 +161,10 @@ export interface FleetStore {
   listNodes(): Promise<NodeInfo[]>;
   /** Every pending request in the fleet (of one app, or all), oldest submission first. */
   listFleetRequests(appId?: string): Promise<FleetRequest[]>;
-  /** The pool's oldest requests (at most `limit`), and how many the pool holds in all: for a picture that must stay small. */
+  /**
+   * The pool's oldest requests (at most `limit`), and how many the pool holds in all: for a picture that must stay
+   * small.
+   */
   pagePool(limit: number): Promise<{ readonly requests: FleetRequest[]; readonly size: number }>;
   /** Runs anywhere in the fleet, newest first. */
   listFleetRuns(filter?: FleetRunFilter): Promise<FleetRun[]>;

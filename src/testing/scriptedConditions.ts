@@ -35,7 +35,7 @@ export function checkConditions(partial: unknown): Partial<Conditions> {
   if (parsed.success) return parsed.data as Partial<Conditions>;
   const issue = parsed.error.issues[0];
   const field = (issue?.path ?? []).map(String).join('.') || 'conditions';
-  throw new ConditionsValueError(`Invalid condition ${field}: ${issue?.message ?? 'invalid'} (see \`bgtasks conditions\` for the names and values)`, field);
+  throw new ConditionsValueError(`Invalid condition ${field}: ${issue?.message ?? 'invalid'} (see \`bgtasks ` + `conditions\` for the names and values)`, field);
 }
 
 /**

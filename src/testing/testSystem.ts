@@ -114,7 +114,7 @@ export class TestSystem implements AsyncDisposable {
   static async create(options: TestSystemOptions): Promise<TestSystem> {
     if (!options || !Array.isArray(options.apps)) throw new TypeError('Expected `apps` to be an array of { manifest or dir, main }');
     const start = options.start instanceof Date ? options.start.getTime() : (options.start ?? Date.now());
-    if (!Number.isFinite(start)) throw new TypeError(`Expected \`start\` to be a Date or a number of ms, got \`${String(options.start)}\``);
+    if (!Number.isFinite(start)) throw new TypeError(`Expected \`start\` to be a Date or a number of ms, got ` + `\`${String(options.start)}\``);
     let system: TestSystem | null = null;
     const clock = new VirtualClock({ start, settle: () => system?.settle() ?? settleRounds() });
     // The scheduler's bounded sleep only catches wall-clock jumps, which virtual time has only when a test
@@ -205,7 +205,7 @@ export class TestSystem implements AsyncDisposable {
     while (!this.#idle()) {
       const next = this.clock.nextTimerAt();
       if (next === undefined || this.clock.now() >= until) {
-        throw new Error(`runUntilIdle: still busy after ${limitMs} ms of virtual time: ${this.#scheduler.runs.size} running, ${this.#scheduler.pending().filter((view) => view.eligible).length} eligible`);
+        throw new Error(`runUntilIdle: still busy after ${limitMs} ms of virtual time: ` + `${this.#scheduler.runs.size} running, ` + `${this.#scheduler.pending().filter((view) => view.eligible).length} ` + `eligible`);
       }
       await this.clock.advanceBy(Math.max(0, Math.min(next - this.clock.monotonic(), until - this.clock.now())));
       await this.settle();
@@ -231,9 +231,9 @@ export class TestSystem implements AsyncDisposable {
   next(kind: RunKind, identifier?: string, options?: NextOptions): Promise<TaskRun>;
   next(kind: HistoryEventType, identifier?: string, options?: NextOptions): Promise<HistoryEvent>;
   async next(kind: NextKind, identifier?: string, options: NextOptions = {}): Promise<TaskRun | HistoryEvent> {
-    if (!NEXT_KINDS.has(kind)) throw new TypeError(`Unknown kind ${JSON.stringify(kind)} for next(): one of ${[...NEXT_KINDS].join(', ')}`);
+    if (!NEXT_KINDS.has(kind)) throw new TypeError(`Unknown kind ${JSON.stringify(kind)} for next(): one of ` + `${[...NEXT_KINDS].join(', ')}`);
     if (identifier !== undefined && ![...this.#scheduler.apps.all()].some((app) => isPermitted(app.record.permittedIdentifiers, identifier))) {
-      throw new TypeError(`No app of this system permits ${JSON.stringify(identifier)}: check its spelling and the apps' permittedIdentifiers`);
+      throw new TypeError(`No app of this system permits ${JSON.stringify(identifier)}: check its ` + `spelling and the apps' permittedIdentifiers`);
     }
     const within = options.within ?? 7 * DAY_MS;
     const find = (): Seen | undefined => {
@@ -259,7 +259,7 @@ export class TestSystem implements AsyncDisposable {
     if (found?.taskId) return (await this.#store.getRun(found.taskId))!;
     if (found?.event) return found.event;
     const why = identifier ? ((await this.#whyAny(identifier)) ?? `${identifier} was never submitted`) : null;
-    throw new Error(`no ${kind}${identifier ? ` of ${identifier}` : ''} within ${within} ms of virtual time${why ? `: ${why}` : ''}`);
+    throw new Error(`no ${kind}${identifier ? ` of ${identifier}` : ''} within ${within} ms of ` + `virtual time${why ? `: ${why}` : ''}`);
   }
 
   /** Something the test did: `next` looks only at what happens from here on (or after what it last returned). */
@@ -480,7 +480,7 @@ async function kitProfile(profile: TestSystemOptions['profile']): Promise<Profil
     return { profile: picked.profile, reason: `auto: as the daemon would pick on this machine: ${picked.reason}` };
   }
   if (profile !== undefined && !SCHEDULING_PROFILES.includes(profile)) {
-    throw new TypeError(`Expected \`profile\` to be ${[...SCHEDULING_PROFILES, 'auto'].map((name) => `'${name}'`).join(', ')}, got \`${String(profile)}\``);
+    throw new TypeError(`Expected \`profile\` to be ${[...SCHEDULING_PROFILES, 'auto'].map((name) => `'${name}'`).join(', ')}, ` + `got \`${String(profile)}\``);
   }
   return profile === undefined
     ? { profile: 'device', reason: 'the testing kit\'s default (pass profile: \'device\', \'server\' or \'auto\')' }

@@ -276,7 +276,7 @@ export function scriptedTimeline(clock: Clock, entries: readonly TimelineEntry[]
     const at = timeOf(entry.at, index);
     const previous = samples[samples.length - 1];
     if (previous && at < previous.at) {
-      throw new TraceError(`invalid timeline: timeline.${index}.at: ${new Date(at).toISOString()} is before the previous step; steps must be in time order`, `timeline.${index}.at`);
+      throw new TraceError(`invalid timeline: timeline.${index}.at: ${new Date(at).toISOString()} is ` + `before the previous step; steps must be in time order`, `timeline.${index}.at`);
     }
     const parsed = partialConditionsSchema.safeParse(entry.conditions);
     if (!parsed.success) {
@@ -306,7 +306,7 @@ export function scriptedTimeline(clock: Clock, entries: readonly TimelineEntry[]
 function timeOf(at: number | Date, index: number): number {
   const ms = at instanceof Date ? at.getTime() : at;
   if (typeof ms !== 'number' || !Number.isFinite(ms)) {
-    throw new TraceError(`invalid timeline: timeline.${index}.at: expected a time (ms or Date), got ${String(at)}`, `timeline.${index}.at`);
+    throw new TraceError(`invalid timeline: timeline.${index}.at: expected a time (ms or Date), got ` + `${String(at)}`, `timeline.${index}.at`);
   }
   return ms;
 }

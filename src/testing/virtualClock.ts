@@ -93,7 +93,7 @@ export class VirtualClock implements Clock {
   /** Moves wall time forward to `wallMs` (monotonic time moves by the same amount). */
   async advanceTo(wallMs: number): Promise<void> {
     const delta = wallMs - this.now();
-    if (delta < 0) throw new RangeError(`Cannot advance to ${new Date(wallMs).toISOString()}: it is in the virtual past`);
+    if (delta < 0) throw new RangeError(`Cannot advance to ${new Date(wallMs).toISOString()}: it is in the virtual ` + `past`);
     await this.advanceBy(delta);
   }
 
@@ -143,7 +143,7 @@ export class VirtualClock implements Clock {
       this.#monotonic = Math.max(this.#monotonic, next.at);
       if (++ran > this.#maxTimersPerRun) {
         throw new VirtualClockOverrunError(
-          `more than ${this.#maxTimersPerRun} timers ran in one advance; virtual monotonic now ${this.#monotonic} ms; ` +
+          `more than ${this.#maxTimersPerRun} timers ran in one advance; virtual ` + `monotonic now ${this.#monotonic} ms; ` +
             `queued: ${this.#timers.slice(0, 10).map((timer) => `#${timer.seq}@${timer.at}`).join(', ')}`,
         );
       }

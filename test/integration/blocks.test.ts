@@ -62,7 +62,7 @@ describe('blocks of tasks (real daemon, real app processes)', () => {
     }, 120_000);
 
     const db = store();
-    const runs = db.prepare('SELECT task_id AS taskId, identifier, outcome, reason FROM runs WHERE app_id = ?').all(APP) as { taskId: string; identifier: string; outcome: string; reason: string | null }[];
+    const runs = db.prepare('SELECT task_id AS taskId, identifier, outcome, reason FROM runs WHERE app_id ' + '= ?').all(APP) as { taskId: string; identifier: string; outcome: string; reason: string | null }[];
     db.close();
     const acked = lines('acked.log');
     assert.equal(acked.length, TASKS, 'every submission was acknowledged');
@@ -74,8 +74,8 @@ describe('blocks of tasks (real daemon, real app processes)', () => {
     // singly and had not begun; either way it is put back.
     const cutRight = (run: { taskId: string; reason: string | null }): boolean =>
       run.reason === 'exitedWhileRunning' ? begunInKilled.has(run.taskId) : run.reason === 'exitedBeforeStart' && !begunInKilled.has(run.taskId);
-    assert.deepEqual(cutOff.filter((run) => !cutRight(run)), [], 'only what the killed process held is recorded as cut off by its exit, and put back');
-    assert.ok(begunInKilled.size < TASKS, `the kill found tasks of the block not begun yet (${begunInKilled.size} begun of ${TASKS})`);
+    assert.deepEqual(cutOff.filter((run) => !cutRight(run)), [], 'only what the killed process held is recorded as cut off by its exit, and ' + 'put back');
+    assert.ok(begunInKilled.size < TASKS, `the kill found tasks of the block not begun yet (${begunInKilled.size} ` + `begun of ${TASKS})`);
     const cutIdentifiers = new Set(cutOff.map((run) => run.identifier));
     for (const identifier of acked) assert.equal(succeeded.get(identifier) ?? 0, 1, `${identifier} succeeded once`);
     assert.deepEqual(runs.filter((run) => !['success', 'appExited'].includes(run.outcome)), [], 'no other ends, and no run for a task given back before it began');

@@ -69,14 +69,14 @@ describe('bgtasks check', () => {
     assert.match(text.stdout, /com\.test\.checkgood: no problems found/);
   });
 
-  it('takes a push handler as permitted by the remote-notification mode, and reports one that is missing or refused', async () => {
+  it('takes a push handler as permitted by the remote-notification mode, and ' + 'reports one that is missing or refused', async () => {
     const modes = (appId: string, backgroundModes: string[]): unknown => ({ appId, launch: ['node', 'main.mjs'], permittedIdentifiers: [], backgroundModes });
-    const handled = await check(appDir('push-ok', modes('com.test.pushok', ['remote-notification']), "import { BGTaskScheduler } from 'SDK'; BGTaskScheduler.shared.onRemoteNotification(async () => 'noData');\n"), '--json');
+    const handled = await check(appDir('push-ok', modes('com.test.pushok', ['remote-notification']), "import { BGTaskScheduler } from 'SDK'; " + "BGTaskScheduler.shared.onRemoteNotification(async () => 'noData');\n"), '--json');
     assert.equal(handled.code, 0, handled.stdout + handled.stderr);
     assert.deepEqual(handled.json<CheckJson>().findings, []);
-    const unhandled = await check(appDir('push-none', modes('com.test.pushnone', ['remote-notification']), "import { BGTaskScheduler } from 'SDK'; void BGTaskScheduler.shared.launchReason;\n"), '--json');
+    const unhandled = await check(appDir('push-none', modes('com.test.pushnone', ['remote-notification']), "import { BGTaskScheduler } from 'SDK'; void " + "BGTaskScheduler.shared.launchReason;\n"), '--json');
     assert.deepEqual(unhandled.json<CheckJson>().findings.map((f) => [f.code, f.identifier]), [['unhandledIdentifier', 'bgtasks.remote-notification']]);
-    const noMode = await check(appDir('push-nomode', { ...(manifest('com.test.pushnomode') as object) }, "import { BGTaskScheduler } from 'SDK'; BGTaskScheduler.shared.register('com.test.pushnomode.refresh', () => {}); BGTaskScheduler.shared.onRemoteNotification(async () => 'noData');\n"), '--json');
+    const noMode = await check(appDir('push-nomode', { ...(manifest('com.test.pushnomode') as object) }, "import { BGTaskScheduler } from 'SDK'; " + "BGTaskScheduler.shared.register('com.test.pushnomode.refresh', () => {}); " + "BGTaskScheduler.shared.onRemoteNotification(async () => 'noData');\n"), '--json');
     const findings = noMode.json<CheckJson>().findings;
     assert.deepEqual(findings.map((f) => [f.code, f.identifier]), [['missingBackgroundMode', 'bgtasks.remote-notification']]);
     assert.match(findings[0]!.message, /backgroundModes lacks "remote-notification"/);

@@ -126,7 +126,7 @@ describe('bgtasks command and SDK errors', () => {
     assert.equal((await home.cli('apps', 'enable', 'com.test.probe')).code, 0);
   });
 
-  it('fails a task with noHandler when the launched app registers no handler for it, without crashing the app', async () => {
+  it('fails a task with noHandler when the launched app registers no handler for ' + 'it, without crashing the app', async () => {
     // --kind: the identifier never ran and the app may run both kinds, so `run` no longer guesses (issue 20).
     const run = await home.cli('run', 'com.test.probe', 'com.test.probe.unhandled', '--kind', 'refresh', '--json');
     assert.equal(run.code, 0, run.stderr);
@@ -147,7 +147,7 @@ describe('bgtasks command and SDK errors', () => {
     assert.equal((await home.cli('status')).code, 0, 'the daemon still answers');
   });
 
-  it('survives a hello whose version nests 100,000 levels deep (found by fuzzing: it took the daemon down)', async () => {
+  it('survives a hello whose version nests 100,000 levels deep (found by fuzzing: ' + 'it took the daemon down)', async () => {
     const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
     for (const role of ['control', 'app']) {
       const reply = await exchange(home.socket, `{"t":"hello","v":${deep},"role":"${role}"}\n`);

@@ -37,7 +37,7 @@ describe('bgtasks config', () => {
     for (const home of homes) home.cleanup();
   });
 
-  it('prints every option with its value and source as JSON: file, environment and defaults, no daemon needed', async () => {
+  it('prints every option with its value and source as JSON: file, environment and ' + 'defaults, no daemon needed', async () => {
     const home = newHome();
     const file = writeConfig(home, { http: { port: 8123 }, scheduling: { profile: 'server', maxConcurrentTasksPerApp: 2 } });
     const result = await bgtasks(['--home', home.home, 'config', '--json'], { BGTASKS_SCHEDULING_MAX_CONCURRENT_TASKS_PER_APP: '3', BGTASKS_STORE: 'postgres://ana:s3cret@127.0.0.1/test?schema=x', BGTASKS_HTTP_PROT: '1' });
@@ -51,20 +51,20 @@ describe('bgtasks config', () => {
     assert.equal(config.options.home!.source, 'flag');
     assert.equal(config.options.store!.value, 'postgres://ana:***@127.0.0.1/test?schema=x', 'the password is not printed');
     assert.ok(!result.stdout.includes('s3cret'));
-    assert.deepEqual(config.warnings, ['BGTASKS_HTTP_PROT is not an option and is ignored; did you mean BGTASKS_HTTP_PORT?']);
+    assert.deepEqual(config.warnings, ['BGTASKS_HTTP_PROT is not an option and is ignored; did you mean ' + 'BGTASKS_HTTP_PORT?']);
   });
 
   it('prints a table for people, with the file, the precedence and the warnings', async () => {
     const home = newHome();
     const result = await bgtasks(['--home', home.home, 'config'], { BGTASKS_LOG_LEVEL: 'debug', BGTASKS_SCHEDULING_NOPE: '1' });
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, new RegExp(`config file: ${join(home.home, 'config.json')} \\(not found: the defaults apply`));
+    assert.match(result.stdout, new RegExp(`config file: ${join(home.home, 'config.json')} \\(not found: the defaults ` + `apply`));
     assert.match(result.stdout, /^log\.level +debug +env BGTASKS_LOG_LEVEL$/m);
     assert.match(result.stdout, /^scheduling\.profile +\(decided at start\) +default \(picked at first start/m);
     assert.match(result.stdout, /^warning: BGTASKS_SCHEDULING_NOPE is not an option and is ignored$/m);
   });
 
-  it('exits 2 naming the field for an explicit config file that is missing, and for a bad file or variable', async () => {
+  it('exits 2 naming the field for an explicit config file that is missing, and ' + 'for a bad file or variable', async () => {
     const home = newHome();
     const missing = await bgtasks(['--home', home.home, '--config', join(home.dir, 'nope.json'), 'config']);
     assert.equal(missing.code, 2);

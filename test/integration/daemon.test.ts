@@ -59,7 +59,7 @@ describe('daemon, end to end', () => {
     await home.cli('conditions', 'reset');
   });
 
-  it('kills a handler that ignores expiration after the grace period, and records terminatedAfterExpiration', async () => {
+  it('kills a handler that ignores expiration after the grace period, and records ' + 'terminatedAfterExpiration', async () => {
     assert.deepEqual((await home.probe('submitStubborn')).json(), { ok: true });
     const started = await watcher.next((event) => event.what === 'runUpdate' && event.state === 'running' && watcher.events.some((other) => other.what === 'run' && other.taskId === event.taskId && other.identifier === 'com.test.probe.stubborn'), 'the stubborn task to start');
     const expired = await home.cli('expire', 'com.test.probe', 'com.test.probe.stubborn', '--json');

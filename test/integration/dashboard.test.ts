@@ -17,7 +17,9 @@ import { ROOT, TestHome, run, type DaemonProcess, type EventWatcher } from '../s
  * handler runs. A screenshot of the page is kept in test-artifacts/dashboard.png.
  */
 const DASH_APP = join(ROOT, 'test', 'fixtures', 'apps', 'dash-export');
-/** The tests that drive the page are skipped on a machine without chromium (never under CI): test/support/browser.ts. */
+/**
+ * The tests that drive the page are skipped on a machine without chromium (never under CI): test/support/browser.ts.
+ */
 const BROWSER_SKIP = browserSkip();
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 /** A failure guard for conditions the test waits for; never a timing assertion. */
@@ -144,7 +146,8 @@ describe('web dashboard', () => {
     const badIdentifier = await call(port, 'POST', '/v1/apps/com.test.dash/queue/not%20an%20id/cancel', json, '{}');
     assert.equal(badIdentifier.json<{ error: { field: string } }>().error.field, 'identifier');
     assert.equal((await call(port, 'GET', '/v1/switch', bearer())).status, 405);
-    // Found by fuzzing: a request target that is no URL (the absolute form, cut short) threw out of the handler (a 500).
+    // Found by fuzzing: a request target that is no URL (the absolute form, cut short) threw out of the handler (a
+    // 500).
     const notUrl = await call(port, 'GET', 'http://[::1', bearer());
     assert.equal(notUrl.status, 400);
     assert.deepEqual({ ...notUrl.json<{ error: Record<string, unknown> }>().error, message: undefined }, { code: 'invalidArgument', field: 'url', message: undefined });
@@ -157,7 +160,7 @@ describe('web dashboard', () => {
     assert.match(String(signIn.headers['set-cookie']), /HttpOnly; SameSite=Strict/);
   });
 
-  it('draws every section from the live stream, and its switches turn Background App Refresh off and on', { skip: BROWSER_SKIP }, async () => {
+  it('draws every section from the live stream, and its switches turn Background ' + 'App Refresh off and on', { skip: BROWSER_SKIP }, async () => {
     await openBrowser();
     assert.equal((await home.cli('conditions', 'set', 'power=battery', 'batteryLevel=80')).code, 0);
     const work = await run(process.execPath, ['main.mjs', 'work'], { cwd: DASH_APP, env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir } });
@@ -193,7 +196,7 @@ describe('web dashboard', () => {
     await saveScreenshot(page);
   });
 
-  it('warns on the app card of a refresh that ran once and never again, and writes every time as the page does', { skip: BROWSER_SKIP }, async () => {
+  it('warns on the app card of a refresh that ran once and never again, and writes ' + 'every time as the page does', { skip: BROWSER_SKIP }, async () => {
     await openBrowser();
     // The refresh of the test before ran, and its handler submitted nothing: the card says so, with the fix.
     const card = page.locator('#apps li.app', { hasText: 'com.test.dash' });
@@ -217,7 +220,7 @@ describe('web dashboard', () => {
     assert.equal((await home.cli('cancel', 'com.test.dash', 'com.test.dash.work.later')).code, 0);
   });
 
-  it('shows a continued task\'s progress rising, and Cancel runs the app\'s expiration handler', { skip: BROWSER_SKIP }, async () => {
+  it('shows a continued task\'s progress rising, and Cancel runs the app\'s ' + 'expiration handler', { skip: BROWSER_SKIP }, async () => {
     await openBrowser();
     exporter = spawn(process.execPath, ['main.mjs', 'export', '1', '2'], { cwd: DASH_APP, env: { ...process.env, BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir }, stdio: 'ignore' });
     const card = page.locator('#running article.task', { hasText: 'video-1.mp4' });
@@ -250,7 +253,7 @@ describe('web dashboard', () => {
     await page.locator('#running article.task', { hasText: 'video-2.mp4' }).waitFor({ timeout: GUARD_MS });
   });
 
-  it('draws a chain of tasks as a small graph: the running step, the one waiting for it, an arrow between', { skip: BROWSER_SKIP }, async () => {
+  it('draws a chain of tasks as a small graph: the running step, the one waiting ' + 'for it, an arrow between', { skip: BROWSER_SKIP }, async () => {
     await openBrowser();
     // The chain app (docs/workflows.md): export -> convert -> upload; convert holds until released.
     const chainApp = join(ROOT, 'test', 'fixtures', 'apps', 'chain');

@@ -34,7 +34,7 @@ describe('dashboard sign-in (real daemon, fake opener)', () => {
     daemon = await home.startDaemon();
     dashboard = readDashboardFile(home.home)!;
     mkdirSync(bin, { recursive: true });
-    writeFileSync(join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s\\n' "$@" > "${recorded}.tmp"\nmv "${recorded}.tmp" "${recorded}"\nsleep 5\n`);
+    writeFileSync(join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s\\n' "$@" > "${recorded}.tmp"\nmv "${recorded}.tmp" ` + `"${recorded}"\nsleep 5\n`);
     chmodSync(join(bin, 'xdg-open'), 0o755);
   });
   after(async () => {

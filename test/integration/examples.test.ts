@@ -43,7 +43,7 @@ describe('example apps', () => {
     assert.equal((await home.cli('apps', 'disable', 'com.example.feeds')).code, 0, 'stop the loop');
   });
 
-  it('off a terminal the daemon logs JSON lines, and each task\'s records carry its app, identifier and task id', async () => {
+  it('off a terminal the daemon logs JSON lines, and each task\'s records carry ' + 'its app, identifier and task id', async () => {
     const taskIds = watcher.events.filter((event) => event.what === 'run' && event.identifier === 'com.example.feeds.refresh').map((event) => String(event.taskId));
     // The daemon's log is written asynchronously: wait for the first three tasks' last records, and read
     // whole lines only (the last one may still be arriving).
@@ -70,7 +70,7 @@ describe('example apps', () => {
     }
   });
 
-  it('the nightly clean-up (callback style) waits for external power, then runs and asks for the next night', async () => {
+  it('the nightly clean-up (callback style) waits for external power, then runs ' + 'and asks for the next night', async () => {
     assert.equal((await home.cli('conditions', 'set', 'power=battery')).code, 0);
     assert.equal((await home.cli('install', CLEANUP)).code, 0);
     assert.equal((await home.cli('open', 'com.example.cleanup')).code, 0);

@@ -46,7 +46,7 @@ describe('file triggers (real daemon)', () => {
     for (const each of homes) each.cleanup();
   });
 
-  it('launches the app, which is not running, when a file is dropped in the watched folder, with its name in task.data', async () => {
+  it('launches the app, which is not running, when a file is dropped in the ' + 'watched folder, with its name in task.data', async () => {
     const tool = await app('submit', inbox);
     assert.equal(tool.code, 0, tool.stderr);
     assert.ok(events().some((event) => event['event'] === 'submitted'), JSON.stringify(events()));

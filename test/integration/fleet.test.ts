@@ -71,7 +71,7 @@ describe('fleet: three daemons on one PostgreSQL', () => {
     for (const home of homes) home.cleanup();
   });
 
-  const runs = async (): Promise<RunRow[]> => (await db.query<RunRow>(`SELECT task_id, node_id, identifier, state, outcome, reason, started_at, completed_at FROM ${SCHEMA}.runs ORDER BY seq`)).rows;
+  const runs = async (): Promise<RunRow[]> => (await db.query<RunRow>(`SELECT task_id, node_id, identifier, state, outcome, reason, started_at, ` + `completed_at FROM ${SCHEMA}.runs ORDER BY seq`)).rows;
 
   it('every node sees the other two', async () => {
     const nodes = await until('three live nodes', async () => {
@@ -90,19 +90,19 @@ describe('fleet: three daemons on one PostgreSQL', () => {
     assert.equal(done.node_id, 'node-2');
   });
 
-  it("'any' requests spread over the nodes; a node killed mid-task loses nothing and no success runs twice", async () => {
+  it("'any' requests spread over the nodes; a node killed mid-task loses nothing " + "and no success runs twice", async () => {
     const submitter = run(process.execPath, ['main.mjs', 'submit', '0', String(TASKS)], {
       cwd: CHAOS_APP_DIR,
       env: { BGTASKS_HOME: homes[0]!.home, PROBE_DIR: homes[0]!.probeDir, CHAOS_PLACEMENT: 'any', CHAOS_WORK_MS: '1500', CHAOS_PACE_MS: '40' },
     });
     // Kill node 3 while it runs pool work: its runs must be taken over by the others.
     await until('node 3 to be running pool tasks', async () => {
-      const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${SCHEMA}.runs WHERE node_id = 'node-3' AND state = 'running' AND started_at IS NOT NULL AND placement = 'any'`);
+      const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${SCHEMA}.runs WHERE node_id = 'node-3' AND state ` + `= 'running' AND started_at IS NOT NULL AND placement = 'any'`);
       return Number(rows[0]!.n) >= 2 ? true : undefined;
     });
     await daemons[2]!.kill('SIGKILL');
     const cutOff = (await runs()).filter((row) => row.node_id === 'node-3' && row.state !== 'finished').map((row) => row.task_id);
-    assert.ok(cutOff.length >= 1, `the kill cut off running tasks (node 3's runs: ${JSON.stringify((await runs()).filter((row) => row.node_id === 'node-3'))})`);
+    assert.ok(cutOff.length >= 1, `the kill cut off running tasks (node 3's runs: ` + `${JSON.stringify((await runs()).filter((row) => row.node_id === 'node-3'))})`);
     assert.equal((await submitter).code, 0);
 
     const acked = readFileSync(join(homes[0]!.probeDir, 'acked.log'), 'utf8').split('\n').filter(Boolean);
@@ -192,7 +192,7 @@ describe('fleet: three daemons on one PostgreSQL', () => {
       const node = listed.find((entry) => entry.nodeId === 'node-3');
       return node?.alive ? node : undefined;
     });
-    const { rows } = await db.query(`SELECT task_id FROM ${SCHEMA}.runs WHERE node_id = 'node-3' AND state <> 'finished'`);
+    const { rows } = await db.query(`SELECT task_id FROM ${SCHEMA}.runs WHERE node_id = 'node-3' AND state <> ` + `'finished'`);
     assert.deepEqual(rows, [], 'nothing of node 3 is left running');
   });
 

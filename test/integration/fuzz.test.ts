@@ -51,9 +51,9 @@ describe(`fuzzing the socket and the HTTP server (BGTASKS_FUZZ_SEED=${SEED}, ${C
   });
 
   for (const surface of SURFACES) {
-    it(`${surface}: no crash, no hang, every refusal with a code, nothing the schemas refuse is taken, the store whole`, async () => {
+    it(`${surface}: no crash, no hang, every refusal with a code, nothing the ` + `schemas refuse is taken, the store whole`, async () => {
       const report = await fuzzSurface(surface, context, target, { cases: CASES, healthEvery: 500, stopOnFailure: true, concurrency: 1 });
-      console.log(`# ${surface}: ${report.cases} cases, ${report.errorsAnswered} refused with a code, ${report.accepted} taken, ${report.healthChecks} health checks, ${(report.durationMs / 1000).toFixed(1)} s`);
+      console.log(`# ${surface}: ${report.cases} cases, ${report.errorsAnswered} refused with ` + `a code, ${report.accepted} taken, ${report.healthChecks} health checks, ` + `${(report.durationMs / 1000).toFixed(1)} s`);
       assert.deepEqual(report.failures, [], `replay with BGTASKS_FUZZ_SEED=${SEED}`);
       assert.equal(report.cases, CASES);
       assert.equal(report.crashes + report.hangs + report.internalErrors + report.errorsWithoutCode + report.mismatches + report.healthProblems, 0);

@@ -85,7 +85,7 @@ describe('HTTP connection flood (real daemon)', () => {
     socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
     socket.on('error', () => undefined);
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    socket.write(`POST /v1/apps/${SINK_ID}/push HTTP/1.1\r\nHost: 127.0.0.1:${dashboard.port}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"data":`);
+    socket.write(`POST /v1/apps/${SINK_ID}/push HTTP/1.1\r\nHost: ` + `127.0.0.1:${dashboard.port}\r\nAuthorization: Bearer ` + `${token}\r\nContent-Type: application/json\r\nContent-Length: ` + `1000\r\n\r\n{"data":`);
     await until('the daemon to close the stalled push', () => (socket.destroyed || socket.readableEnded ? true : undefined));
     assert.match(answer, /^HTTP\/1\.1 408/);
     socket.destroy();

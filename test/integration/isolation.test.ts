@@ -164,7 +164,7 @@ describe('where HTTP listens (real daemon)', () => {
     }
   });
 
-  it('listens elsewhere only when told (--http-host), warns, and still refuses a name it was not told', { skip: address ? false : 'this machine has no non-loopback address' }, async () => {
+  it('listens elsewhere only when told (--http-host), warns, and still refuses a ' + 'name it was not told', { skip: address ? false : 'this machine has no non-loopback address' }, async () => {
     const home = new TestHome();
     await using daemon = await home.startDaemon(['--http-host', '0.0.0.0']);
     try {

@@ -33,7 +33,7 @@ describe('local attacks (real daemon)', () => {
   const offences = (reason: string): number => {
     const db = new Database(homePaths(home.home).storeFile, { readonly: true, fileMustExist: true });
     try {
-      return db.prepare<[string, string], { n: number }>(`SELECT COUNT(*) AS n FROM events WHERE app_id = ? AND type = 'throttled' AND reason = ?`).get(PROBE_ID, reason)!.n;
+      return db.prepare<[string, string], { n: number }>(`SELECT COUNT(*) AS n FROM events WHERE app_id = ? AND type = 'throttled' ` + `AND reason = ?`).get(PROBE_ID, reason)!.n;
     } finally {
       db.close();
     }
@@ -76,7 +76,7 @@ describe('local attacks (real daemon)', () => {
     });
   }
 
-  it('a flood of completions for tasks the app does not hold grows the log by kilobytes, and closes the connection', async () => {
+  it('a flood of completions for tasks the app does not hold grows the log by ' + 'kilobytes, and closes the connection', async () => {
     const client = await appClient();
     const logBefore = daemon.log.length;
     const bogus = (): Record<string, unknown> => ({ t: 'completed', completions: Array.from({ length: 10_000 }, () => ({ taskId: randomUUID(), success: true })) });
@@ -89,7 +89,8 @@ describe('local attacks (real daemon)', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await until('the connection to be closed', () => (client.closed ? true : undefined));
-    // The error frame may be lost to the reset of a socket closed with unread input (as in misbehaviour.test.ts); the log says why.
+    // The error frame may be lost to the reset of a socket closed with unread input (as in misbehaviour.test.ts); the
+    // log says why.
     assert.ok(client.errorCode() === 'strayTaskFrames' || client.errorCode() === undefined, String(client.errorCode()));
     // The daemon's log is written asynchronously: its line about the close may arrive just after the close.
     await until('the close to be logged', () => (/"code":"strayTaskFrames"/.test(daemon.log) ? true : undefined), 10_000);
@@ -130,7 +131,8 @@ describe('local attacks (real daemon)', () => {
       await citizenRuns(home, 'com.test.chaos.job.during-control-flood');
       const open = flood.filter((client) => !client.closed).length;
       assert.ok(open <= 64, `${open} flood connections are still open; at most maxControlConnections (64) are kept`);
-      // A connection closed before its hello was read may lose the error frame to the reset (as in misbehaviour.test.ts).
+      // A connection closed before its hello was read may lose the error frame to the reset (as in
+      // misbehaviour.test.ts).
       const codes = new Set(flood.filter((client) => client.closed).map((client) => client.errorCode() ?? 'reset'));
       assert.deepEqual([...codes].filter((code) => code !== 'reset'), ['tooManyConnections']);
       assert.match(daemon.log, /control connections at their limit/, 'the flood is in the log');

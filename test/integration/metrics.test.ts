@@ -53,7 +53,7 @@ describe('metrics endpoint, end to end', () => {
     assert.equal((await scrape({ Authorization: 'Bearer wrong' })).status, 401);
   });
 
-  it('counts a task run in a background launch: finished 1 with its outcome, a launch latency, and a queue depth for a waiting request', async () => {
+  it('counts a task run in a background launch: finished 1 with its outcome, a ' + 'launch latency, and a queue depth for a waiting request', async () => {
     const submitted = await home.probe('submitRefresh', '500');
     assert.deepEqual(submitted.json(), { ok: true }, submitted.stderr);
     await watcher.next((event) => event.what === 'runUpdate' && event.state === 'finished', 'the refresh to finish');

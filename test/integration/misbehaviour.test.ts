@@ -29,7 +29,7 @@ describe('misbehaving apps (real daemon)', () => {
   const offences = (): Map<string, number> => {
     const db = new Database(homePaths(home.home).storeFile, { readonly: true, fileMustExist: true });
     try {
-      const rows = db.prepare<[string], { reason: string; n: number }>(`SELECT reason, COUNT(*) AS n FROM events WHERE app_id = ? AND type = 'throttled' GROUP BY reason`).all(OFFENDER);
+      const rows = db.prepare<[string], { reason: string; n: number }>(`SELECT reason, COUNT(*) AS n FROM events WHERE app_id = ? AND type = ` + `'throttled' GROUP BY reason`).all(OFFENDER);
       return new Map(rows.map((row) => [row.reason, row.n]));
     } finally {
       db.close();
@@ -60,7 +60,7 @@ describe('misbehaving apps (real daemon)', () => {
     await citizenRuns(home, 'com.test.chaos.job.after-connections');
   });
 
-  it('admits at most 32 connections of one app, refuses the rest with tooManyConnections, and throttles it', async () => {
+  it('admits at most 32 connections of one app, refuses the rest with ' + 'tooManyConnections, and throttles it', async () => {
     const clients = Array.from({ length: 1000 }, () => RawClient.open(home.socket));
     for (const client of clients) client.socket.write(helloFrame(credential));
     await until('every hello answered', () => (clients.every((client) => client.frames.length > 0 || client.closed) ? true : undefined));
@@ -75,7 +75,7 @@ describe('misbehaving apps (real daemon)', () => {
     await citizenRuns(home, 'com.test.chaos.job.after-hellos');
   });
 
-  it('stops reading a connection that floods it, serves others meanwhile, and answers the flood in the end', async () => {
+  it('stops reading a connection that floods it, serves others meanwhile, and ' + 'answers the flood in the end', async () => {
     const flooder = RawClient.open(home.socket);
     flooder.socket.write(helloFrame(credential));
     await until('welcome', () => (flooder.frames.length > 0 ? true : undefined));
@@ -118,7 +118,7 @@ describe('misbehaving apps (real daemon)', () => {
       assert.ok(submitted.code === 0 || submitted.code === null, 'the submitter may itself take the task and crash (killed: no code)');
       const ended = await until(`${identifier} to end`, () => runsOf(home, identifier).find((row) => row.outcome === 'appExited' && row.reason === 'appExited'));
       assert.equal(ended.outcome, 'appExited');
-      assert.ok(runsOf(home, identifier).length <= 3, 'a task that kills its process is given up after three processes, not relaunched forever');
+      assert.ok(runsOf(home, identifier).length <= 3, 'a task that kills its process is given up after three processes, not ' + 'relaunched forever');
     }
     await citizenRuns(home, 'com.test.chaos.job.after-crashes');
     assert.equal(daemon.child.exitCode, null, 'the daemon is still up');

@@ -76,7 +76,7 @@ describe('notifications (real daemon, browser and desktop bus)', () => {
     return apps.find((app) => app.appId === APP)?.running === false ? true : undefined;
   };
 
-  it('the person allows the app in the dashboard; its background task posts; the page shows it; its action launches the app', { skip: BROWSER_SKIP }, async () => {
+  it('the person allows the app in the dashboard; its background task posts; the ' + 'page shows it; its action launches the app', { skip: BROWSER_SKIP }, async () => {
     // Opened by the person, the app asks to post; it may not post until the person answers.
     const asked = await run(process.execPath, ['main.mjs'], { cwd: APP_DIR, env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir } });
     assert.equal(asked.code, 0, asked.stderr);
@@ -116,7 +116,7 @@ describe('notifications (real daemon, browser and desktop bus)', () => {
     assert.notEqual(listed.notifications[0]?.handedAt, null);
   });
 
-  it('shows the notification on the desktop, and an action chosen there reaches the app', { skip: dbus ? false : 'no dbus-daemon on this machine' }, async () => {
+  it('shows the notification on the desktop, and an action chosen there reaches ' + 'the app', { skip: dbus ? false : 'no dbus-daemon on this machine' }, async () => {
     const before = lines(home, 'actions.jsonl').length;
     // Without the browser test before it, the app asks when opened and the person allows it from the terminal.
     if (BROWSER_SKIP) {

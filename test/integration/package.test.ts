@@ -117,7 +117,7 @@ describe('the packed package, installed from its tarball into an empty project',
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('holds dist (JS and types), the dashboard page, README and package.json; no tests, benchmarks, examples or source maps', async () => {
+  it('holds dist (JS and types), the dashboard page, README and package.json; no ' + 'tests, benchmarks, examples or source maps', async () => {
     const entries = ok(await exec('tar', ['-tzf', tarball], { cwd: dir }), 'tar -tzf').stdout.split('\n').filter(Boolean);
     for (const needed of ['package.json', 'README.md', 'LICENSE', 'dist/cli/main.js', 'dist/sdk/index.js', 'dist/sdk/index.d.ts', 'dist/testing/index.js', 'dist/testing/index.d.ts', 'dist/dashboard/index.html']) {
       assert.ok(entries.includes(`package/${needed}`), `the tarball has ${needed}`);
@@ -142,7 +142,7 @@ describe('the packed package, installed from its tarball into an empty project',
       "import { BGTaskScheduler, BGAppRefreshTaskRequest, BGTaskSchedulerError, type BGTask } from 'bgtasks';",
       "import { createTestSystem, VirtualClock } from 'bgtasks/testing';",
       'const scheduler: BGTaskScheduler = BGTaskScheduler.shared;',
-      "export const registered: boolean = scheduler.register('com.example.smoke.refresh', async (task: BGTask) => task.signal.throwIfAborted());",
+      "export const registered: boolean = " + "scheduler.register('com.example.smoke.refresh', async (task: BGTask) => " + "task.signal.throwIfAborted());",
       "const request = new BGAppRefreshTaskRequest('com.example.smoke.refresh');",
       'request.earliestBeginDate = new Date(0);',
       'export const submit = (): Promise<void> => scheduler.submit(request);',
@@ -167,7 +167,7 @@ describe('the packed package, installed from its tarball into an empty project',
     writeFileSync(join(project, 'check.mjs'), [
       "import * as sdk from 'bgtasks';",
       "import * as testing from 'bgtasks/testing';",
-      'console.log(JSON.stringify({ sdk: typeof sdk.BGTaskScheduler, request: typeof sdk.BGAppRefreshTaskRequest, testing: typeof testing.createTestSystem, from: import.meta.resolve(\'bgtasks\') }));',
+      'console.log(JSON.stringify({ sdk: typeof sdk.BGTaskScheduler, request: ' + 'typeof sdk.BGAppRefreshTaskRequest, testing: typeof ' + 'testing.createTestSystem, from: import.meta.resolve(\'bgtasks\') }));',
       '',
     ].join('\n'));
     const imported = JSON.parse(ok(await exec(process.execPath, ['check.mjs'], { cwd: project }), 'node check.mjs').stdout) as Record<string, string>;
@@ -175,7 +175,7 @@ describe('the packed package, installed from its tarball into an empty project',
     assert.ok(imported.from!.startsWith(`file://${join(project, 'node_modules', 'bgtasks')}/`), `bgtasks resolves to the install, not ${imported.from}`);
   });
 
-  it('the installed daemon starts, runs an example app\'s task to success, and stops on SIGTERM with exit 0', async () => {
+  it('the installed daemon starts, runs an example app\'s task to success, and ' + 'stops on SIGTERM with exit 0', async () => {
     // The feed reader, as a user would copy it into their project: it imports 'bgtasks' and finds the
     // installed package in the project's node_modules (the examples have no dependency of their own).
     const feeds = join(project, 'feeds');

@@ -28,7 +28,7 @@ describe('history pruning (real daemon)', () => {
   const finishedRuns = (): number => {
     const db = new Database(homePaths(home.home).storeFile, { readonly: true, fileMustExist: true });
     try {
-      return db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM runs WHERE app_id = 'com.test.chaos' AND state = 'finished'`).get()!.n;
+      return db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM runs WHERE app_id = 'com.test.chaos' AND state = ` + `'finished'`).get()!.n;
     } finally {
       db.close();
     }

@@ -66,7 +66,7 @@ describe('background pushes (real daemon)', () => {
     home.cleanup();
   });
 
-  it('refuses a bad token (401), an oversized body (413) and a malformed one (400, with the field), and stores none', async () => {
+  it('refuses a bad token (401), an oversized body (413) and a malformed one (400, ' + 'with the field), and stores none', async () => {
     assert.equal((await push({ data: { n: 0 } }, 'not-the-token-of-this-app')).status, 401);
     const noBearer = await post(port, `/v1/apps/${APP}/push`, {}, JSON.stringify({ data: {} }));
     assert.equal(noBearer.status, 401);
@@ -132,7 +132,7 @@ describe('background pushes (real daemon)', () => {
     const attemptsById = new Map<string, number[]>();
     for (const line of begins) attemptsById.set(line.id, [...(attemptsById.get(line.id) ?? []), line.attempt]);
     const handedTwice = [...attemptsById.values()].filter((attempts) => attempts.length > 1);
-    assert.ok(handedTwice.length <= 1, `at most the one push in flight at the kill is handed over again, got ${handedTwice.length}`);
+    assert.ok(handedTwice.length <= 1, `at most the one push in flight at the kill is handed over again, got ` + `${handedTwice.length}`);
     for (const attempts of attemptsById.values()) {
       assert.ok(attempts.every((attempt, index) => index === 0 || attempt > attempts[index - 1]!), `a repeat comes with a higher attempt: ${attempts.join(', ')}`);
     }

@@ -82,7 +82,7 @@ describe('bgtasks conditions record', { concurrency: true }, () => {
     assert.ok(kept.endedAt !== undefined);
   });
 
-  it('rejects a bad duration, interval or directory with exit 2, before recording anything; --json prints the summary', async () => {
+  it('rejects a bad duration, interval or directory with exit 2, before recording ' + 'anything; --json prints the summary', async () => {
     const out = join(dir, 'never.json');
     const jsonOut = join(dir, 'json.json');
     const [badDuration, badInterval, noDir, json] = await Promise.all([

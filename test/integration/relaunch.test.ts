@@ -110,7 +110,7 @@ describe('runs whose process goes away run again (real daemon)', () => {
     assert.deepEqual(events().filter((event) => event['event'] === 'submitError'), [], 'no successor submission failed');
   });
 
-  it("continues a chain after the daemon is SIGKILLed mid-step: a put-back step does not count against the app's limit", async () => {
+  it("continues a chain after the daemon is SIGKILLed mid-step: a put-back step " + "does not count against the app's limit", async () => {
     const LENGTH = 4;
     await daemon[Symbol.asyncDispose]();
     // One pending processing request per app: the interrupted step, put back, and its successor would be two.

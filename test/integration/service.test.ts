@@ -17,7 +17,7 @@ import { CLI, TestHome, run, until, type RunResult } from '../support/daemonProc
  * script first on PATH that logs its arguments and answers as systemctl does. One test runs the real
  * systemctl, only where no user manager is reachable, to see that case reported as it happens.
  */
-const platformSkip = process.platform === 'linux' ? false : 'the systemd flow runs on Linux (launchd is covered in test/unit/launchdPlist.test.ts)';
+const platformSkip = process.platform === 'linux' ? false : 'the systemd flow runs on Linux (launchd is covered in ' + 'test/unit/launchdPlist.test.ts)';
 
 const FAKE_SYSTEMCTL = `#!/bin/sh
 # A stand-in for systemctl (see service.test.ts): logs its arguments, answers like a running manager.
@@ -30,7 +30,8 @@ for word in "$@"; do
 done
 case " $* " in
   *" is-system-running "*) echo running ;;
-  *" show "*) printf 'UnitFileState=enabled\\nActiveState=active\\nSubState=running\\nMainPID=4242\\nNRestarts=2\\nActiveEnterTimestamp=Sun 2026-12-06 08:00:00 UTC\\nResult=success\\n' ;;
+  * " show "*) printf 'UnitFileState=enabled\\nActiveState=active\\nSubState=running\\nMainPID=4242\\nNRestarts=2\\nActiveEnterTimestamp=Sun
+  * 2026-12-06 08:00:00 UTC\\nResult=success\\n' ;;
 esac
 exit 0
 `;
@@ -130,7 +131,7 @@ describe('bgtasks service (Linux, systemd)', { skip: platformSkip }, () => {
     assert.equal(await exited, 0, log);
   });
 
-  it('status after a Node.js upgrade says the unit is stale and to install again; install again restarts it', async () => {
+  it('status after a Node.js upgrade says the unit is stale and to install again; ' + 'install again restarts it', async () => {
     const text = readFileSync(unitFile, 'utf8');
     writeFileSync(unitFile, text.replace(/^ExecStart=\S+/m, 'ExecStart=/opt/node-18.0.0/bin/node'));
     const status = (await service(['status', '--json'])).json<Status>();
@@ -159,7 +160,7 @@ describe('bgtasks service (Linux, systemd)', { skip: platformSkip }, () => {
     for (const [action, done] of [['stop', 'stopped'], ['start', 'started'], ['restart', 'restarted']] as const) {
       const result = await service([action]);
       assert.equal(result.code, 0, result.stderr);
-      assert.match(result.stdout, new RegExp(`^${done} the bgtasks systemd user unit \\(systemctl --user ${action} bgtasks\\.service\\)`));
+      assert.match(result.stdout, new RegExp(`^${done} the bgtasks systemd user unit \\(systemctl --user ${action} ` + `bgtasks\\.service\\)`));
     }
     assert.deepEqual(systemctlCalls(), ['--user stop bgtasks.service', '--user start bgtasks.service', '--user restart bgtasks.service']);
     const failed = await service(['stop'], { FAKE_SYSTEMCTL_FAIL: 'stop' });
@@ -170,7 +171,7 @@ describe('bgtasks service (Linux, systemd)', { skip: platformSkip }, () => {
     assert.match(system.stderr, /no bgtasks service is installed .*bgtasks service install --system.*bgtasks stop.*\[serviceNotInstalled\]/);
   });
 
-  it('uninstall stops, disables and removes it; status then says none is installed; again is not an error', async () => {
+  it('uninstall stops, disables and removes it; status then says none is ' + 'installed; again is not an error', async () => {
     systemctlCalls();
     const result = await service(['uninstall']);
     assert.equal(result.code, 0, result.stderr);
@@ -226,7 +227,7 @@ describe('bgtasks service (Linux, systemd)', { skip: platformSkip }, () => {
     assert.deepEqual(parseExecCommandLine(unitValue(parseUnitFile(content), 'Service', 'ExecStart')!).slice(-3), ['--config', config, 'daemon']);
   });
 
-  it('gives the daemon the home its config file names, and refuses a configuration the daemon would refuse', async () => {
+  it('gives the daemon the home its config file names, and refuses a configuration ' + 'the daemon would refuse', async () => {
     const serviceHome = join(home.dir, 'service home');
     const config = join(home.dir, 'service.json');
     writeFileSync(config, JSON.stringify({ home: serviceHome }));
@@ -244,7 +245,7 @@ describe('bgtasks service (Linux, systemd)', { skip: platformSkip }, () => {
 
   const reachable = spawnSync('systemctl', ['--user', 'is-system-running'], { encoding: 'utf8' });
   const userManagerRuns = !reachable.error && ['running', 'degraded', 'starting', 'initializing', 'maintenance', 'stopping'].includes(reachable.stdout.trim());
-  it('with the real systemctl and no user manager: the unit is written, and the commands to start it are given', { skip: reachable.error ? 'systemctl is not installed here' : userManagerRuns ? 'a systemd user manager runs here: this test would touch it' : false }, async () => {
+  it('with the real systemctl and no user manager: the unit is written, and the ' + 'commands to start it are given', { skip: reachable.error ? 'systemctl is not installed here' : userManagerRuns ? 'a systemd user manager runs here: this test would touch it' : false }, async () => {
     const noStart = await service(['install', '--no-start'], {}, { realSystemctl: true });
     assert.equal(noStart.code, 0, noStart.stderr);
     assert.match(noStart.stderr, /note: systemd could not be told about the new service: no systemd user manager is reachable.*run `systemctl --user daemon-reload`, then `systemctl --user enable bgtasks\.service`$/m);

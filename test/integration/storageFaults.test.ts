@@ -25,7 +25,7 @@ const PUSH_APP = 'com.test.pushsink';
 function mountTmpfs(dir: string, size: string): string | null {
   mkdirSync(dir, { recursive: true });
   const result = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { encoding: 'utf8' });
-  return result.status === 0 ? null : `cannot mount a tmpfs here (${(result.stderr || result.error?.message || '').trim()}): the test needs root`;
+  return result.status === 0 ? null : `cannot mount a tmpfs here (${(result.stderr || result.error?.message || '').trim()}): ` + `the test needs root`;
 }
 
 
@@ -101,7 +101,7 @@ describe('storage faults (real daemon, real full disk)', () => {
     home.cleanup();
   });
 
-  it('refuses writes with storeFull, serves reads, says so, and recovers by itself when space returns', { skip: skip ?? false }, async () => {
+  it('refuses writes with storeFull, serves reads, says so, and recovers by itself ' + 'when space returns', { skip: skip ?? false }, async () => {
     const tomorrow = Date.now() + 86_400_000;
     assert.equal((await submit('com.test.chaos.job.kept', tomorrow)).ok, true);
     const filler = fillDisk(mount);
@@ -148,7 +148,7 @@ describe('storage faults (real daemon, real full disk)', () => {
     assert.ok(existsSync(storeFile));
   });
 
-  it('refuses to start on a read-only store with storeReadOnly, writes nothing, and starts once it is writable', { skip: skip ?? false }, async () => {
+  it('refuses to start on a read-only store with storeReadOnly, writes nothing, ' + 'and starts once it is writable', { skip: skip ?? false }, async () => {
     rmSync(join(mount, 'filler'), { force: true }); // should the first test have failed with the disk full
     await daemon!.kill('SIGTERM');
     daemon = undefined;

@@ -50,7 +50,7 @@ describe('the bgtasks command as a new user uses it', () => {
     home.cleanup();
   });
 
-  it('run: an identifier that never ran needs --kind; then it runs as what it is, and another --kind is refused', async () => {
+  it('run: an identifier that never ran needs --kind; then it runs as what it is, ' + 'and another --kind is refused', async () => {
     const unknown = await home.cli('run', APP, 'com.test.dash.work.a');
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /never ran, so its kind is unknown: give --kind refresh or --kind processing \(field: kind\) \[notPending\]/);
@@ -70,7 +70,7 @@ describe('the bgtasks command as a new user uses it', () => {
     assert.equal(handled('com.test.dash.work.a').length, 2);
   });
 
-  it('cancel: a queued continued task, a running one by identifier (its expiration handler runs) and by task id', async () => {
+  it('cancel: a queued continued task, a running one by identifier (its expiration ' + 'handler runs) and by task id', async () => {
     exportApp('1', '2');
     await runningTask('com.test.dash.export.1');
     // maxContinuedTasks=1: export 2 waits in line; the person takes it out.
@@ -134,7 +134,7 @@ describe('the bgtasks command as a new user uses it', () => {
     assert.equal((await home.cli('conditions', 'set', 'power=ac')).code, 0); // not reset: the pinned pressures stay
   });
 
-  it('a refresh that ran once and never again is shown by apps, why --app and doctor, with the fix, until it is pending again', async () => {
+  it('a refresh that ran once and never again is shown by apps, why --app and ' + 'doctor, with the fix, until it is pending again', async () => {
     const work = () => run(process.execPath, ['main.mjs', 'work'], { cwd: DASH_APP, env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir } });
     const refreshes = async (): Promise<number> => (await home.cli('history', APP, 'com.test.dash.refresh', '--json')).json<{ outcome: string | null }[]>().filter((each) => each.outcome === 'success').length;
     const before = await refreshes();
@@ -152,7 +152,8 @@ describe('the bgtasks command as a new user uses it', () => {
     const check = doctor.json<{ checks: { id: string; status: string; fix: string }[] }>().checks.find((each) => each.id === 'apps.com.test.dash.ranOnce.com.test.dash.refresh');
     assert.equal(check?.status, 'warn', doctor.stdout);
     assert.match(check!.fix, /in com\.test\.dash's handler for com\.test\.dash\.refresh: submit the next request from the handler/);
-    // Submitted again (the person opens the app): pending (held by CPU pressure, so it stays so), nothing to warn about.
+    // Submitted again (the person opens the app): pending (held by CPU pressure, so it stays so), nothing to warn
+    // about.
     assert.equal((await home.cli('conditions', 'set', 'cpuPressure=critical')).code, 0);
     assert.equal((await work()).code, 0);
     assert.deepEqual((await home.cli('apps', '--json')).json<{ ranOnce: unknown[] }[]>()[0]?.ranOnce, []);

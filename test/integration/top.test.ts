@@ -50,7 +50,7 @@ describe('bgtasks top', () => {
   }
 
   async function startTop(session: string): Promise<void> {
-    tmux('new-session', '-d', '-x', '100', '-y', '30', '-s', session, `'${process.execPath}' '${CLI}' --home '${home.home}' top; echo "top exited $?"; read _`);
+    tmux('new-session', '-d', '-x', '100', '-y', '30', '-s', session, `'${process.execPath}' '${CLI}' --home '${home.home}' top; echo "top exited ` + `$?"; read _`);
     await screen(session, (text) => text.includes('RUNNING'), 'the first frame');
     assert.deepEqual(terminal(session), { alternate: true, cursorVisible: false }, 'top draws on the alternate screen with the cursor hidden');
   }
@@ -112,7 +112,7 @@ describe('bgtasks top', () => {
     assert.deepEqual(snapshot.apps.map((app) => [app.appId, app.enabled]), [['com.test.probe', true], ['com.test.top', true]]);
   });
 
-  it('on a terminal: c cancels the continued task, as the dashboard\'s Cancel: it ends expired with userCancelled', { skip: !HAS_TMUX && 'tmux is not installed' }, async () => {
+  it('on a terminal: c cancels the continued task, as the dashboard\'s Cancel: it ' + 'ends expired with userCancelled', { skip: !HAS_TMUX && 'tmux is not installed' }, async () => {
     await startTop('cancel');
     const app = spawn(process.execPath, ['main.mjs', 'slow'], { cwd: TOP_APP, env: { ...process.env, BGTASKS_HOME: home.home }, stdio: 'ignore' });
     children.push(app);
@@ -134,7 +134,7 @@ describe('bgtasks top', () => {
     await assertRestored('idle');
   });
 
-  it('on a terminal: draws a continued task\'s progress bar as it rises; q quits and gives the terminal back', { skip: !HAS_TMUX && 'tmux is not installed' }, async () => {
+  it('on a terminal: draws a continued task\'s progress bar as it rises; q quits ' + 'and gives the terminal back', { skip: !HAS_TMUX && 'tmux is not installed' }, async () => {
     await startTop('count');
     const app = spawn(process.execPath, ['main.mjs'], { cwd: TOP_APP, env: { ...process.env, BGTASKS_HOME: home.home }, stdio: 'ignore' });
     children.push(app);

@@ -59,7 +59,7 @@ describe('bgtasks why', () => {
     home.cleanup();
   });
 
-  it('names each blocking policy in turn, with its reason code and the earliest time or the unblocking event', async () => {
+  it('names each blocking policy in turn, with its reason code and the earliest ' + 'time or the unblocking event', async () => {
     const submitted = await home.probe('submitWork', '1', 'true', '3600000');
     assert.deepEqual(JSON.parse(submitted.stdout), [{ ok: true }]);
     const dated = await expectBlocked('earliestBeginDate', 'earliestBeginDate');

@@ -29,7 +29,7 @@ describe('workflows, end to end', () => {
   });
   const handled = (identifier: string): Handled[] => (home.probeEvents() as unknown as Handled[]).filter((event) => event.event === 'handler' && event.identifier === identifier);
 
-  it('runs a chain of three across a daemon SIGKILL in its middle step, each step with the results before it', async () => {
+  it('runs a chain of three across a daemon SIGKILL in its middle step, each step ' + 'with the results before it', async () => {
     daemon = await home.startDaemon(OPTIONS);
     assert.equal((await home.cli('install', CHAIN_APP, '--json')).code, 0);
     const submitted = await run(process.execPath, ['main.mjs', 'submit'], { cwd: CHAIN_APP, env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir } });

@@ -75,7 +75,7 @@ function readStore(home: TestHome): StoreView {
   try {
     const integrity = String(db.pragma('integrity_check', { simple: true }));
     const pending = new Set(db.prepare<[string], { identifier: string }>('SELECT identifier FROM requests WHERE app_id = ?').all(APP).map((row) => row.identifier));
-    const runs = db.prepare<[string], RunRow>('SELECT task_id AS taskId, identifier, state, outcome, reason FROM runs WHERE app_id = ? ORDER BY seq').all(APP);
+    const runs = db.prepare<[string], RunRow>('SELECT task_id AS taskId, identifier, state, outcome, reason FROM runs WHERE ' + 'app_id = ? ORDER BY seq').all(APP);
     const leases = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM leases WHERE app_id = ?').get(APP)!.n;
     return { integrity, pending, runs, leases };
   } finally {
@@ -142,7 +142,7 @@ async function settle(home: TestHome, submitterDone: Promise<void>, guardMs: num
   for (;;) {
     const store = readStore(home);
     if (done && store.pending.size === 0 && store.leases === 0 && store.runs.every((run) => run.state === 'finished')) return;
-    if (Date.now() > deadline) throw new Error(`the system did not settle: ${store.pending.size} pending, ${store.runs.filter((run) => run.state !== 'finished').length} running`);
+    if (Date.now() > deadline) throw new Error(`the system did not settle: ${store.pending.size} pending, ` + `${store.runs.filter((run) => run.state !== 'finished').length} running`);
     await sleep(200);
   }
 }

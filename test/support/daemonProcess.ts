@@ -40,7 +40,10 @@ export function run(command: string, args: readonly string[], options: { cwd?: s
   });
 }
 
-/** Polls a condition the system reaches by itself; the guard only turns a hang into a failure (never a timing assertion). */
+/**
+ * Polls a condition the system reaches by itself; the guard only turns a hang into a failure (never a timing
+ * assertion).
+ */
 export async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, guardMs = 60_000): Promise<T> {
   const deadline = Date.now() + guardMs;
   for (;;) {
@@ -177,7 +180,7 @@ export class EventWatcher implements AsyncDisposable {
     const seen = this.events.find(predicate);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolvePromise, reject) => {
-      const guard = setTimeout(() => reject(new Error(`timed out waiting for ${description}; saw: ${JSON.stringify(this.events.slice(-10))}`)), GUARD_MS);
+      const guard = setTimeout(() => reject(new Error(`timed out waiting for ${description}; saw: ` + `${JSON.stringify(this.events.slice(-10))}`)), GUARD_MS);
       this.#waiters.push({ predicate, resolve: (event) => { clearTimeout(guard); resolvePromise(event); } });
     });
   }

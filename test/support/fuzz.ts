@@ -485,7 +485,10 @@ export function appFrameSeeds(context: FuzzContext): JsonObject[] {
   ];
 }
 
-/** Every control command with valid arguments (the ones that would launch or remove apps are defused by {@link defuseControl}). */
+/**
+ * Every control command with valid arguments (the ones that would launch or remove apps are defused by {@link
+ * defuseControl}).
+ */
 export function controlFrameSeeds(context: FuzzContext): JsonObject[] {
   const app = FUZZ_APP.appId;
   const taskId = context.taskIds.at(-1) ?? '3f1c2f4e-0000-4000-8000-000000000001';
@@ -523,7 +526,10 @@ export function controlFrameSeeds(context: FuzzContext): JsonObject[] {
  * notifications (which would then show the fuzz's on the desktop of whoever runs it).
  */
 const NEVER_INSTALLED = ['uninstall', 'open', 'quit', 'run', 'notifications.allow'];
-/** Commands that never name the legitimate app or the push app: they would switch it on, rotate its token, or touch its work. */
+/**
+ * Commands that never name the legitimate app or the push app: they would switch it on, rotate its token, or touch its
+ * work.
+ */
 const NEVER_PROTECTED = ['enable', 'disable', 'cancelQueued', 'expire', 'apps.token'];
 
 /**
@@ -675,7 +681,10 @@ export function judgeLines(bytes: Buffer, schema: z.ZodType, maxFrameBytes: numb
   return { invalid: false, ids };
 }
 
-/** Whether a first frame must be welcomed: a valid control hello, or a valid hello of the fuzzed app with its credential. */
+/**
+ * Whether a first frame must be welcomed: a valid control hello, or a valid hello of the fuzzed app with its
+ * credential.
+ */
 function helloWelcomed(bytes: Buffer, context: FuzzContext): boolean {
   const decoder = new FrameDecoder(context.maxFrameBytes);
   let lines: string[];
@@ -760,7 +769,10 @@ interface CaseOutcome {
 
 const newOutcome = (): CaseOutcome => ({ problems: [], errors: 0, accepted: 0, internal: 0, withoutCode: 0, mismatch: 0 });
 
-/** Counts the errors and acceptances in frames the daemon sent (the barrier's reply aside), and checks every error has a code. */
+/**
+ * Counts the errors and acceptances in frames the daemon sent (the barrier's reply aside), and checks every error has a
+ * code.
+ */
 function tallyFrames(frames: readonly Frame[], outcome: CaseOutcome, allowedCodes: readonly string[], barrier: number): void {
   for (const frame of frames) {
     if (frame.t === 'reply' && frame.id === barrier && frame.ok === true) continue;
@@ -784,7 +796,10 @@ function tallyFrames(frames: readonly Frame[], outcome: CaseOutcome, allowedCode
 
 const BARRIER_BASE = 7_340_032_000;
 
-/** Unauthenticated connections: a mutated first frame, then a control frame the daemon answers only after a control hello. */
+/**
+ * Unauthenticated connections: a mutated first frame, then a control frame the daemon answers only after a control
+ * hello.
+ */
 async function helloCase(rng: Rng, context: FuzzContext, index: number): Promise<CaseOutcome> {
   const seed = rng.pick<Json>([appHelloSeed(context), CONTROL_HELLO, appHelloSeed(context), { t: 'hello', v: PROTOCOL_VERSION, role: 'app', appId: LEGIT_APP.appId, credential: 'x'.repeat(43), pid: 1, launchId: null, registered: [] }]);
   const limit = limitCase(index);
@@ -891,7 +906,7 @@ async function sessionCase(session: Session, bytes: Buffer, barrierFrame: Frame,
   tallyFrames(wire.frames, outcome, ['protocolError', 'frameTooLarge', 'strayTaskFrames'], barrier);
   if (wire.closed && !verdict.invalid && !terminated) {
     outcome.mismatch += 1;
-    outcome.problems.push(`a valid frame closed the connection: ${JSON.stringify(wire.frames.filter((frame) => frame.t === 'error')).slice(0, 300)}`);
+    outcome.problems.push(`a valid frame closed the connection: ` + `${JSON.stringify(wire.frames.filter((frame) => frame.t === 'error')).slice(0, 300)}`);
   }
   if (wire.closed && verdict.invalid && !terminated && !wire.frames.some((frame) => frame.t === 'error') && !wire.writeFailed) {
     outcome.mismatch += 1;
@@ -930,7 +945,10 @@ interface HttpAnswer {
   readonly body: string;
 }
 
-/** Sends raw bytes to the HTTP port and reads what comes back until the server closes (or the first event-stream headers). */
+/**
+ * Sends raw bytes to the HTTP port and reads what comes back until the server closes (or the first event-stream
+ * headers).
+ */
 function rawHttp(port: number, bytes: Buffer): Promise<HttpAnswer | 'hang'> {
   return new Promise((resolvePromise) => {
     const socket = connectTcp({ host: '127.0.0.1', port });
@@ -1072,7 +1090,7 @@ function defusePath(path: string): string {
 }
 
 function httpBytes(rng: Rng, request: HttpRequest): Buffer {
-  const head = `${request.method} ${request.path} HTTP/1.1\r\n${request.headers.map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n`;
+  const head = `${request.method} ${request.path} ` + `HTTP/1.1\r\n${request.headers.map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n`;
   const bytes = Buffer.concat([Buffer.from(head, 'utf8'), request.body]);
   return rng.chance(0.08) ? mutateText(rng, bytes) : bytes;
 }
@@ -1136,14 +1154,15 @@ async function httpCase(rng: Rng, context: FuzzContext, surface: 'http-push' | '
   const request = surface === 'http-push' ? pushRequest(rng, context) : dashboardRequest(rng, context);
   const answer = await rawHttp(context.port, httpBytes(rng, request));
   if (answer === 'hang') return { ...outcome, hang: true, problems: [`no answer to ${request.method} ${request.path.slice(0, 100)}`] };
-  if (answer.status === null) return outcome; // refused by node's parser before any handler (a reset, or an unfinished request)
+  // refused by node's parser before any handler (a reset, or an unfinished request)
+  if (answer.status === null) return outcome;
   const ours = answer.headers['x-frame-options'] === 'DENY';
   if (answer.status < 400) outcome.accepted += 1;
   else outcome.errors += 1;
   if (!ours || answer.status < 400) return outcome;
   if (answer.status >= 500 && answer.status !== 503) {
     outcome.internal += 1;
-    outcome.problems.push(`HTTP ${answer.status} for ${request.method} ${request.path.slice(0, 100)}: ${answer.body.slice(0, 300)}`);
+    outcome.problems.push(`HTTP ${answer.status} for ${request.method} ${request.path.slice(0, 100)}: ` + `${answer.body.slice(0, 300)}`);
   }
   // A HEAD answer has the headers of the JSON error but, rightly, no body.
   if ((answer.headers['content-type'] ?? '').startsWith('application/json') && request.method !== 'HEAD') {
@@ -1165,7 +1184,7 @@ async function httpCase(rng: Rng, context: FuzzContext, surface: 'http-push' | '
 // Health: the daemon runs, answers, and its store is whole
 // ---------------------------------------------------------------------------------------------------
 
-const LEGIT_COLUMNS = 'request_id, app_id, identifier, kind, earliest_begin_at, requires_network_connectivity, requires_external_power, submitted_at, recurrence, retry, attempt, continued';
+const LEGIT_COLUMNS = 'request_id, app_id, identifier, kind, earliest_begin_at, ' + 'requires_network_connectivity, requires_external_power, submitted_at, ' + 'recurrence, retry, attempt, continued';
 
 /** Columns that hold JSON text: each must still parse. */
 const JSON_COLUMNS: readonly [string, string][] = [
@@ -1190,7 +1209,7 @@ export function storeProblems(context: Pick<FuzzContext, 'storeFile' | 'legitRow
     const integrity = (db.prepare('PRAGMA integrity_check').all() as { integrity_check: string }[]).map((row) => row.integrity_check).join('; ');
     if (integrity !== 'ok') problems.push(`integrity_check: ${integrity}`);
     for (const [table, column] of JSON_COLUMNS) {
-      const bad = (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${column} IS NOT NULL AND json_valid(${column}) = 0`).get() as { n: number }).n;
+      const bad = (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${column} IS NOT NULL AND ` + `json_valid(${column}) = 0`).get() as { n: number }).n;
       if (bad > 0) problems.push(`${bad} row(s) of ${table}.${column} are not JSON`);
     }
     const apps = (db.prepare('SELECT app_id FROM apps ORDER BY app_id').all() as { app_id: string }[]).map((row) => row.app_id);
@@ -1221,7 +1240,9 @@ async function withGuard<T>(what: string, promise: Promise<T>): Promise<T> {
   }
 }
 
-/** The daemon runs, answers `status` and a valid app's `pending`, still has the legitimate task, and its store is whole. */
+/**
+ * The daemon runs, answers `status` and a valid app's `pending`, still has the legitimate task, and its store is whole.
+ */
 export async function healthProblems(context: FuzzContext, target: FuzzTarget): Promise<string[]> {
   if (!target.alive()) return ['the daemon is not running'];
   const problems: string[] = [];
@@ -1231,7 +1252,7 @@ export async function healthProblems(context: FuzzContext, target: FuzzTarget): 
       const status = await withGuard('status', client.request<{ version?: unknown }>('status'));
       if (typeof status.version !== 'string') problems.push(`status answered ${JSON.stringify(status).slice(0, 200)}`);
       const pending = await withGuard('pending', client.request<{ identifier: string }[]>('pending', { appId: LEGIT_APP.appId }));
-      if (pending.length !== 1 || pending[0]?.identifier !== LEGIT_APP.identifier) problems.push(`the legitimate task is not pending: ${JSON.stringify(pending).slice(0, 300)}`);
+      if (pending.length !== 1 || pending[0]?.identifier !== LEGIT_APP.identifier) problems.push(`the legitimate task is not pending: ` + `${JSON.stringify(pending).slice(0, 300)}`);
     } finally {
       client.close();
     }
@@ -1243,7 +1264,7 @@ export async function healthProblems(context: FuzzContext, target: FuzzTarget): 
     const wire = await session.open();
     await wire.write([Buffer.from(encodeFrame({ t: 'pending', id: 1 }))]);
     await wire.until(() => wire.reply(1) !== undefined);
-    if (wire.reply(1)?.ok !== true) problems.push(`a valid app request was not answered: ${JSON.stringify(wire.frames).slice(0, 300)}`);
+    if (wire.reply(1)?.ok !== true) problems.push(`a valid app request was not answered: ` + `${JSON.stringify(wire.frames).slice(0, 300)}`);
   } catch (error) {
     problems.push(`app: ${(error as Error).message}`);
   } finally {
@@ -1388,7 +1409,7 @@ function tally(report: SurfaceReport, outcome: CaseOutcome, index: number, conte
   report.mismatches += outcome.mismatch;
   if (outcome.hang) report.hangs += 1;
   const fail = (problem: string): void => {
-    if (report.failures.length < 20) report.failures.push(`${report.surface} case ${index} (BGTASKS_FUZZ_SEED=${context.seed}): ${problem}`);
+    if (report.failures.length < 20) report.failures.push(`${report.surface} case ${index} (BGTASKS_FUZZ_SEED=${context.seed}): ` + `${problem}`);
   };
   outcome.problems.forEach(fail);
   if (target.alive()) return true;
@@ -1409,7 +1430,7 @@ async function checkHealth(context: FuzzContext, target: FuzzTarget, report: Sur
   report.healthChecks += 1;
   const problems = await healthProblems(context, target);
   report.healthProblems += problems.length;
-  for (const problem of problems) if (report.failures.length < 20) report.failures.push(`${report.surface} health after ${index} cases (BGTASKS_FUZZ_SEED=${context.seed}): ${problem}`);
+  for (const problem of problems) if (report.failures.length < 20) report.failures.push(`${report.surface} health after ${index} cases ` + `(BGTASKS_FUZZ_SEED=${context.seed}): ${problem}`);
   return problems.length === 0;
 }
 

@@ -88,7 +88,7 @@ describe('Blocks of tasks', () => {
     assert.ok(h.scheduler.runs.get(b!.taskId), 'the one waiting its turn is not expired');
   });
 
-  it('expires a block when its conditions change: begun tasks end expired, the others are given back and wait', async () => {
+  it('expires a block when its conditions change: begun tasks end expired, the ' + 'others are given back and wait', async () => {
     await using h = await harness();
     const instance = h.connect([`${FAMILY}.*`], undefined, { blocks: true });
     await h.scheduler.submit(APP.appId, jobs(20, { requiresExternalPower: true }));
@@ -140,7 +140,7 @@ describe('Blocks of tasks', () => {
     assert.equal(h.launcher.launches.length, 0, 'and no launch for it');
   });
 
-  it('puts the tasks of a process that exits with a block in hand back in line (the begun one after its run), then runs them one at a time', async () => {
+  it('puts the tasks of a process that exits with a block in hand back in line ' + '(the begun one after its run), then runs them one at a time', async () => {
     await using h = await harness();
     const instance = h.connect([`${FAMILY}.*`], undefined, { blocks: true });
     await h.scheduler.submit(APP.appId, jobs(8));
@@ -154,7 +154,7 @@ describe('Blocks of tasks', () => {
     const finished = runs.filter((run) => run.state === 'finished');
     assert.deepEqual(finished.map((run) => `${run.identifier} ${run.outcome}`).sort(), [`${FAMILY}.0 success`, `${FAMILY}.1 appExited`]);
     const waiting = [...h.scheduler.pending(APP.appId).map((view) => view.request.identifier), ...runs.filter((run) => run.state === 'launching').map((run) => run.identifier)];
-    assert.deepEqual(waiting.sort(), tasks.slice(1).map((task) => task.identifier).sort(), 'the six it had not begun are in line again (or waiting for the launch it caused), with no run of their own; the one it had begun is put back after its run');
+    assert.deepEqual(waiting.sort(), tasks.slice(1).map((task) => task.identifier).sort(), 'the six it had not begun are in line again (or waiting for the launch it ' + 'caused), with no run of their own; the one it had begun is put back after ' + 'its run');
     assert.equal(h.launcher.launches.length, 1, 'the app is launched for them');
     const next = h.connect([`${FAMILY}.*`], h.launcher.launches[0], { blocks: true });
     await h.settle();

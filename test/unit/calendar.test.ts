@@ -45,7 +45,7 @@ describe('OnCalendar expressions', () => {
         min: Date.UTC(2024, 0, 1),
         max: Date.UTC(2030, 0, 1),
       }), (days, hours, minutes, from) => {
-        const expression = `${days.map((d) => DAY_NAMES[d]).join(',')} *-*-* ${hours.join(',')}:${minutes.join(',')}:00 UTC`;
+        const expression = `${days.map((d) => DAY_NAMES[d]).join(',')} *-*-* ` + `${hours.join(',')}:${minutes.join(',')}:00 UTC`;
         const spec = { expression, timeZone: null };
         const at = nextOccurrence(spec, from);
         assert.ok(at !== null && at > from);
@@ -65,7 +65,7 @@ describe('OnCalendar expressions', () => {
     );
   });
 
-  it('reads ranges, repetitions, dates, the last day, shorthands and cron, in any time zone (property: increasing)', () => {
+  it('reads ranges, repetitions, dates, the last day, shorthands and cron, in any ' + 'time zone (property: increasing)', () => {
     const expressions = [
       '*-*-* 03:00:00', 'Mon..Fri *-*-* 03:00', 'Sat..Sun 12:00', '*-*~01 10:00', '*:0/15', 'daily', 'weekly', 'monthly',
       'quarterly', '*-02-29 00:00', '2027-*-01..03 08:30', '*-*-* 1..5/2:00:30', '0 3 * * 1-5', '*/20 * * * * *', '@daily',
@@ -275,7 +275,7 @@ describe('calendar requests in the scheduler (virtual time)', () => {
     }
   });
 
-  it('neither repeats nor loses a night when the wall clock jumps back or forward, and records skipped nights', async () => {
+  it('neither repeats nor loses a night when the wall clock jumps back or forward, ' + 'and records skipped nights', async () => {
     const start = Date.UTC(2026, 5, 1, 12);
     const ran: number[] = [];
     await using system = await createTestSystem({

@@ -72,7 +72,7 @@ function ranTimes(instance: FakeInstance): Record<string, number> {
 }
 
 describe('VirtualClock: a suspended machine', () => {
-  it('stops monotonic time by default, as the clock under Node\'s timers does on Linux: timers resume where they were', async () => {
+  it('stops monotonic time by default, as the clock under Node\'s timers does on ' + 'Linux: timers resume where they were', async () => {
     const clock = new VirtualClock({ start: 0 });
     const fired: number[] = [];
     clock.setTimer(30 * SECOND, () => fired.push(clock.monotonic()));
@@ -87,7 +87,7 @@ describe('VirtualClock: a suspended machine', () => {
     assert.deepEqual(fired, [30 * SECOND], 'the timer had 20 s left, and gets them after the resume');
   });
 
-  it('with monotonic time that counts the sleep, fires everything that fell due at the resume, in order, once', async () => {
+  it('with monotonic time that counts the sleep, fires everything that fell due at ' + 'the resume, in order, once', async () => {
     const clock = new VirtualClock({ start: 0 });
     const fired: string[] = [];
     clock.setTimer(20 * SECOND, () => fired.push(`b@${clock.monotonic()}`));
@@ -134,7 +134,7 @@ describe('SystemClock on wall-clock jumps', () => {
     assert.equal(clock.wakeups, 2);
   });
 
-  it('waits out the rest when the event loop wakes it before monotonic time is up, and can be disposed meanwhile', (t) => {
+  it('waits out the rest when the event loop wakes it before monotonic time is up, ' + 'and can be disposed meanwhile', (t) => {
     let monotonic = 0;
     t.mock.method(performance, 'now', () => monotonic);
     t.mock.timers.enable({ apis: ['setTimeout'] });
@@ -183,7 +183,7 @@ describe('Scheduler across a suspended machine', () => {
     });
   }
 
-  it('gives a task running when the machine sleeps the rest of its time after the resume (Linux: monotonic time stops in sleep)', async () => {
+  it('gives a task running when the machine sleeps the rest of its time after the ' + 'resume (Linux: monotonic time stops in sleep)', async () => {
     await using h = await createHarness();
     const instance = h.connect([REFRESH]); // starts the task and does not complete it
     await h.scheduler.submit(APP.appId, [request(REFRESH, null)]);
@@ -202,7 +202,7 @@ describe('Scheduler across a suspended machine', () => {
     assert.deepEqual((await allRuns(h)).map((run) => run.outcome), ['expired']);
   });
 
-  it('expires a task running when the machine sleeps once at the resume, and does not run it again (macOS: monotonic time runs in sleep)', async () => {
+  it('expires a task running when the machine sleeps once at the resume, and does ' + 'not run it again (macOS: monotonic time runs in sleep)', async () => {
     await using h = await createHarness();
     const instance = h.connect([REFRESH]);
     await h.scheduler.submit(APP.appId, [request(REFRESH, null)]);
@@ -250,7 +250,7 @@ describe('Scheduler across wall-clock jumps', () => {
     assert.deepEqual(ranTimes(instance), { [REFRESH]: 1, [CLEANUP]: 1, [EXPORT]: 1 });
   });
 
-  it('runs a pending request once its earliestBeginDate comes round again on the wall clock after a step back: late by the step, never early, never lost', async () => {
+  it('runs a pending request once its earliestBeginDate comes round again on the ' + 'wall clock after a step back: late by the step, never early, never lost', async () => {
     await using h = await createHarness();
     const instance = openBehavingApp(h);
     const due = h.clock.now() + 10 * MINUTE;
@@ -285,7 +285,7 @@ describe('Scheduler across wall-clock jumps', () => {
     assert.deepEqual(ranTimes(instance), { [REFRESH]: 1, [EXPORT]: 1 });
   });
 
-  it('launches again after a failed launch despite a step back during the backoff (at most the step later)', async () => {
+  it('launches again after a failed launch despite a step back during the backoff ' + '(at most the step later)', async () => {
     await using h = await createHarness();
     await h.scheduler.submit(APP.appId, [request(REFRESH, null)]);
     await h.settle();

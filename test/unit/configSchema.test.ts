@@ -182,7 +182,7 @@ describe('configSchema', () => {
 
   it('is documented: docs/configuration.md has the generated table, every option with its default and variable', () => {
     const doc = readFileSync(DOC, 'utf8');
-    assert.equal(doc, withGeneratedTable(doc), 'docs/configuration.md is out of date: regenerate its table (see src/config/configDocs.ts)');
+    assert.equal(doc, withGeneratedTable(doc), 'docs/configuration.md is out of date: regenerate its table (see ' + 'src/config/configDocs.ts)');
     const table = renderOptionsTable();
     for (const option of CONFIG_OPTIONS) {
       const row = table.split('\n').find((line) => line.startsWith(`| \`${option.path}\` |`));

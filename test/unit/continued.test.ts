@@ -125,7 +125,7 @@ describe('continued processing tasks', () => {
     assert.deepEqual(told.map((entry) => [entry.identifier, entry.reason]), [[`${EXPORT}.b`, 'userCancelled']]);
   });
 
-  it('with strategy fail, refuses at once with immediateRunIneligible, so the app can run it in the foreground', async () => {
+  it('with strategy fail, refuses at once with immediateRunIneligible, so the app ' + 'can run it in the foreground', async () => {
     const { system, studio } = await start({ options: { maxContinuedTasks: 1 } });
     await using _ = system;
     await studio.scheduler!.submit(exportRequest('a'));
@@ -158,7 +158,8 @@ describe('continued processing tasks', () => {
     await assert.rejects(studio.scheduler!.submit(new BGContinuedProcessingTaskRequest('com.example.studio.nightly', 'Nightly', '')), (error: Error & { code?: string }) => error.code === 'notPermitted' && /wildcard family/.test(error.message));
     const results = await system.scheduler.submit(APP, [{ ...exportRequest('bg').toInput() }], { launchReason: 'background' });
     assert.equal(results[0]?.ok === false && results[0].error.code, 'notPermitted');
-    await studio.scheduler!.submit(new BGProcessingTaskRequest('com.example.studio.nightly')); // other kinds are unaffected
+    // other kinds are unaffected
+    await studio.scheduler!.submit(new BGProcessingTaskRequest('com.example.studio.nightly'));
   });
 
   it('expires a task that reports no progress for continuedStallMs, as stalled', async () => {
@@ -205,7 +206,7 @@ describe('continued processing tasks', () => {
     assert.deepEqual(studio.expired, [{ identifier: `${EXPORT}.behind`, reason: 'systemPressure' }]);
   });
 
-  it('a force-quit cancels running and queued continued tasks, and the app hears of it at its next launch', async () => {
+  it('a force-quit cancels running and queued continued tasks, and the app hears ' + 'of it at its next launch', async () => {
     const { system, studio } = await start({ options: { maxContinuedTasks: 1 } });
     await using _ = system;
     await studio.scheduler!.submit(exportRequest('a'));

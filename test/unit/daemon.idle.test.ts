@@ -15,7 +15,7 @@ import { VirtualClock } from '../../src/testing/virtualClock.js';
 const quietLogger = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined } as never;
 
 describe('Daemon when idle', () => {
-  it('wakes no more often than its sensor interval over a minute with nothing due, and reads the sensors once per interval', async () => {
+  it('wakes no more often than its sensor interval over a minute with nothing due, ' + 'and reads the sensors once per interval', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bgt-idle-'));
     const clock = new VirtualClock();
     let reads = 0;

@@ -18,15 +18,15 @@ import {
 } from '../../src/conditions/darwinSensors.js';
 
 // Sample outputs in the shapes public code and fixtures show for `pmset -g batt` (macOS cannot be run here).
-const ON_BATTERY = "Now drawing from 'Battery Power'\n -InternalBattery-0 (id=4653155)\t85%; discharging; 4:23 remaining present: true\n";
-const CHARGED = "Now drawing from 'AC Power'\n -InternalBattery-0 (id=6815843)\t100%; charged; 0:00 remaining present: true\n";
-const HELD = "Now drawing from 'AC Power'\n -InternalBattery-0 (id=21430371)\t80%; AC attached; not charging present: true\n";
-const FINISHING = "Now drawing from 'AC Power'\n -InternalBattery-0 (id=1)\t99%; finishing charge; (no estimate) present: true\n";
+const ON_BATTERY = "Now drawing from 'Battery Power'\n -InternalBattery-0 (id=4653155)\t85%; " + "discharging; 4:23 remaining present: true\n";
+const CHARGED = "Now drawing from 'AC Power'\n -InternalBattery-0 (id=6815843)\t100%; " + "charged; 0:00 remaining present: true\n";
+const HELD = "Now drawing from 'AC Power'\n -InternalBattery-0 (id=21430371)\t80%; AC " + "attached; not charging present: true\n";
+const FINISHING = "Now drawing from 'AC Power'\n -InternalBattery-0 (id=1)\t99%; finishing " + "charge; (no estimate) present: true\n";
 const DESKTOP = "Now drawing from 'AC Power'\n";
 const OLD_FORMAT = "Currently drawing from 'Battery Power'\n -InternalBattery-0\t7%; discharging; 0:12 remaining\n";
 const UPS_FIRST =
-  "Now drawing from 'AC Power'\n -CP1500PFCLCD (id=7340032)\t95%; charging present: true\n -InternalBattery-0 (id=4653155)\t61%; charging; 1:10 remaining present: true\n";
-const ON_UPS = "Now drawing from 'UPS Power'\n -CP1500PFCLCD (id=7340032)\t73%; discharging; (no estimate) present: true\n";
+  "Now drawing from 'AC Power'\n -CP1500PFCLCD (id=7340032)\t95%; charging " + "present: true\n -InternalBattery-0 (id=4653155)\t61%; charging; 1:10 " + "remaining present: true\n";
+const ON_UPS = "Now drawing from 'UPS Power'\n -CP1500PFCLCD (id=7340032)\t73%; discharging; " + "(no estimate) present: true\n";
 
 // `pmset -g` (settings in use) on a laptop with Low Power Mode on, in the shape public fixtures show.
 const PMSET_SETTINGS_LOW_POWER = `System-wide power settings:
@@ -58,7 +58,7 @@ Note: No performance warning level has been recorded
 	CPU_Speed_Limit 	= 100
 `;
 const THERM_THROTTLED = THERM_NOMINAL.replace('CPU_Speed_Limit \t= 100', 'CPU_Speed_Limit \t= 48');
-const THERM_APPLE_SILICON = 'Note: No thermal warning level has been recorded\nNote: No performance warning level has been recorded\nNote: No CPU power status has been recorded\n';
+const THERM_APPLE_SILICON = 'Note: No thermal warning level has been recorded\nNote: No performance ' + 'warning level has been recorded\nNote: No CPU power status has been ' + 'recorded\n';
 
 // `ioreg -r -c IOHIDSystem -d 1`, trimmed: 125.5 s since the last input.
 const IOREG = `+-o IOHIDSystem  <class IOHIDSystem, id 0x100000448, registered, matched, active, busy 0 (0 ms), retain 25>
@@ -219,7 +219,7 @@ describe('createDarwinSensors', () => {
     assert.deepEqual(await unknownSource.read(), { network: 'online' });
   });
 
-  it('adds Low Power Mode, the thermal state and the user activity from pmset and ioreg, one run each per read', async () => {
+  it('adds Low Power Mode, the thermal state and the user activity from pmset and ' + 'ioreg, one run each per read', async () => {
     const now = Date.UTC(2026, 0, 1, 12);
     const { run, calls } = runner({
       '/usr/bin/pmset -g': PMSET_SETTINGS_LOW_POWER,

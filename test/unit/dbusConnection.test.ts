@@ -95,7 +95,7 @@ describe('DBusConnection against a private dbus-daemon', async () => {
     }
   });
 
-  it('rejects with the D-Bus error name for a service that is not there, without starting it', { skip: !available && 'dbus-daemon not installed' }, async () => {
+  it('rejects with the D-Bus error name for a service that is not there, without ' + 'starting it', { skip: !available && 'dbus-daemon not installed' }, async () => {
     const connection = await DBusConnection.connect(address);
     try {
       await assert.rejects(connection.getProperty('org.freedesktop.login1', '/org/freedesktop/login1', 'org.freedesktop.login1.Manager', 'IdleHint'), (error: unknown) => {
@@ -130,7 +130,7 @@ describe('DBusConnection against a private dbus-daemon', async () => {
 
   it('does not keep a process alive while idle', { skip: !available && 'dbus-daemon not installed', timeout: 20_000 }, async () => {
     const module = fileURLToPath(new URL('../../src/conditions/dbusConnection.ts', import.meta.url));
-    const script = `import { DBusConnection } from ${JSON.stringify(module)}; await DBusConnection.connect(${JSON.stringify(address)}); console.log('connected');`;
+    const script = `import { DBusConnection } from ${JSON.stringify(module)}; await ` + `DBusConnection.connect(${JSON.stringify(address)}); ` + `console.log('connected');`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));

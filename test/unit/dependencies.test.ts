@@ -25,7 +25,7 @@ describe('prerequisiteState', () => {
 });
 
 describe('decideDependencies (fan-in)', () => {
-  it('is ready only when every prerequisite succeeded, waits while any is not done, cancels on the first failure', () => {
+  it('is ready only when every prerequisite succeeded, waits while any is not ' + 'done, cancels on the first failure', () => {
     assert.equal(decideDependencies([{ identifier: 'a', state: 'succeeded' }, { identifier: 'b', state: 'succeeded' }]).decision, 'ready');
     const waiting = decideDependencies([{ identifier: 'a', state: 'succeeded' }, { identifier: 'b', state: 'running' }, { identifier: 'c', state: 'unknown' }]);
     assert.deepEqual([waiting.decision, waiting.prerequisites.map((status) => status.identifier)], ['wait', ['b', 'c']]);

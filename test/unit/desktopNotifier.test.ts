@@ -103,7 +103,7 @@ describe('createDesktopNotifier without a session bus', () => {
     }
   });
 
-  it('resolves shown:false when the bus cannot be reached, then backs off instead of reconnecting at every post', async () => {
+  it('resolves shown:false when the bus cannot be reached, then backs off instead ' + 'of reconnecting at every post', async () => {
     const warnings: string[] = [];
     let now = 0;
     const notifier = new FreedesktopNotifier({
@@ -143,7 +143,7 @@ describe('createDesktopNotifier without a session bus', () => {
 });
 
 const dbusDaemon = findDbusDaemon();
-const skip = dbusDaemon ? false : 'dbus-daemon is not installed: the desktop notifier needs a real session bus to be tested (apt-get install dbus-daemon)';
+const skip = dbusDaemon ? false : 'dbus-daemon is not installed: the desktop notifier needs a real session bus ' + 'to be tested (apt-get install dbus-daemon)';
 
 describe('the freedesktop notifier against a private session bus', { skip }, () => {
   let bus: PrivateSessionBus;

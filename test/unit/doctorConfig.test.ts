@@ -22,7 +22,7 @@ describe('doctor: configCheck', () => {
     assert.deepEqual(facts, { home });
   });
 
-  it('a valid named file gives the home, store and node it names, counting what the file and the environment set', () => {
+  it('a valid named file gives the home, store and node it names, counting what ' + 'the file and the environment set', () => {
     const path = file('ok.json', { home: join(dir, 'elsewhere'), store: join(dir, 'other.sqlite'), scheduling: { profile: 'server' } });
     const { checks, facts } = checkConfig({ configPath: path, env: { BGTASKS_HTTP_PORT: '9464' } });
     assert.equal(checks[0]!.status, 'ok');
@@ -39,7 +39,7 @@ describe('doctor: configCheck', () => {
     assert.match(checks[1]!.fix!, /bgtasks config/);
   });
 
-  it('a file the daemon would refuse is a failure naming the option, and the other checks look at the home anyway', () => {
+  it('a file the daemon would refuse is a failure naming the option, and the other ' + 'checks look at the home anyway', () => {
     const path = file('bad.json', { scheduling: { maxConcurrentTasks: 'four' } });
     const { checks, facts } = checkConfig({ home, configPath: path, env: {} });
     assert.deepEqual(checks.map((check) => [check.id, check.status]), [['config.file', 'fail']]);

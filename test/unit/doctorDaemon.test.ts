@@ -36,7 +36,7 @@ describe('doctor daemonCheck', () => {
     const { socket, runDir } = homePaths(home);
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
     // A process that listens, then dies without closing: its socket file stays, with no listener.
-    const child = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(socket)}, () => process.stdout.write('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(socket)}, () => ` + `process.stdout.write('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolvePromise) => child.stdout.once('data', () => resolvePromise()));
     child.kill('SIGKILL');
     await new Promise((resolvePromise) => child.once('exit', resolvePromise));

@@ -38,7 +38,7 @@ function roots(laptop: boolean): SensorRoots {
     write(join(tree.powerSupply, 'BAT0/status'), 'Discharging\n');
     write(join(tree.powerSupply, 'BAT0/capacity'), '55\n');
     write(join(tree.proc, 'net/route'), 'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\nwlan0\t00000000\t0101A8C0\t0003\t0\t0\t600\t00000000\n');
-    for (const kind of ['cpu', 'memory', 'io']) write(join(tree.proc, `pressure/${kind}`), 'some avg10=0.00 avg60=0 avg300=0 total=0\nfull avg10=0.00 avg60=0 avg300=0 total=0\n');
+    for (const kind of ['cpu', 'memory', 'io']) write(join(tree.proc, `pressure/${kind}`), 'some avg10=0.00 avg60=0 avg300=0 total=0\nfull avg10=0.00 avg60=0 avg300=0 ' + 'total=0\n');
     write(join(tree.thermal, 'thermal_zone0/temp'), '40000\n');
     write(tree.platformProfile, 'balanced\n');
   }

@@ -53,9 +53,9 @@ describe('startLineMonitor', () => {
 
     await child.print('monitor will print the received events for:\nKERNEL - the kernel uevent\n\n');
     assert.equal(events, 0, 'the banner is not an event');
-    await child.print('KERNEL[4521.123456] change   /devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0003:00/power_supply/AC (power_supply)\n');
+    await child.print('KERNEL[4521.123456] change   /devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0003:00/power_supply/AC ' + '(power_supply)\n');
     assert.equal(events, 1);
-    await child.print('KERNEL[4522.0] change   /devices/.../BAT0 (power_supply)\nKERNEL[4522.1] change   /devices/.../BAT0 (power_supply)\n');
+    await child.print('KERNEL[4522.0] change   /devices/.../BAT0 (power_supply)\nKERNEL[4522.1] ' + 'change   /devices/.../BAT0 (power_supply)\n');
     assert.equal(events, 2, 'a burst in one chunk is one event');
     await child.print('KERNEL[4523.0] chan');
     assert.equal(events, 2);
@@ -152,7 +152,7 @@ describe('startLineMonitor', () => {
 });
 
 describe('startLineMonitor when its daemon dies', () => {
-  it('leaves no orphan: the kernel kills the monitor when the daemon is killed (setpriv --pdeathsig)', { skip: process.platform !== 'linux' || !existsSync('/usr/bin/setpriv') }, async () => {
+  it('leaves no orphan: the kernel kills the monitor when the daemon is killed ' + '(setpriv --pdeathsig)', { skip: process.platform !== 'linux' || !existsSync('/usr/bin/setpriv') }, async () => {
     // A stand-in daemon: starts a monitor (a sleep that would outlive it), prints the monitor's pid.
     const script = `
       import { startLineMonitor } from ${JSON.stringify(new URL('../../src/conditions/eventMonitors.ts', import.meta.url).href)};

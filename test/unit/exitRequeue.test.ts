@@ -32,7 +32,7 @@ async function connectLaunched(h: Harness, registered: readonly string[]) {
 }
 
 describe('a run whose process goes away (issue 17, item 1)', () => {
-  it('runs again in a background launch, recorded as requeued; the third process in a row to die with it gives it up', async () => {
+  it('runs again in a background launch, recorded as requeued; the third process ' + 'in a row to die with it gives it up', async () => {
     await using h = await createHarness();
     const tool = h.connect([CLEANUP]);
     await h.scheduler.submit(APP.appId, [processing(CLEANUP)]);

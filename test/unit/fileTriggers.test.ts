@@ -90,7 +90,7 @@ describe('the watcher hub, on real files', () => {
     triggers: { paths, debounceMs: 20, changes: [], snapshot: null },
   });
 
-  it('reports a dropped file once the burst is over, stops when the request goes, and bounds what an app watches', async () => {
+  it('reports a dropped file once the burst is over, stops when the request goes, ' + 'and bounds what an app watches', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bgt-watch-'));
     const recorded: { identifier: string; changes: readonly FileChange[] }[] = [];
     const warnings: string[] = [];

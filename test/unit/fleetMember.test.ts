@@ -112,7 +112,7 @@ describe('FleetMember', () => {
     assert.equal((await b.h.store.listRuns())[0]?.outcome, 'success');
   });
 
-  it('a request this node cannot start (a condition) goes back after its first pass, and a node that can takes it', async () => {
+  it('a request this node cannot start (a condition) goes back after its first ' + 'pass, and a node that can takes it', async () => {
     const a = await startNode('node-a');
     const b = await startNode('node-b');
     a.h.conditions.set({ power: 'battery' });

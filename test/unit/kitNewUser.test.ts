@@ -33,7 +33,7 @@ function feedsApp(how: { resubmit: boolean; interval?: number }) {
 }
 
 describe('the testing kit: ran once and never again', () => {
-  it('reports a refresh whose handler did not submit again, with the fix; and nothing once it is pending again', async () => {
+  it('reports a refresh whose handler did not submit again, with the fix; and ' + 'nothing once it is pending again', async () => {
     await using system = await createTestSystem({ profile: 'server', apps: [{ manifest, main: feedsApp({ resubmit: false }) }] });
     await system.openApp(APP);
     assert.deepEqual(await system.ranOnce(), [], 'pending: not stuck');

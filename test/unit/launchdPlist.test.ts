@@ -77,7 +77,7 @@ describe('launchdPlist: the reader refuses what is not well-formed', () => {
   }
 
   it('reads entities, comments, empty elements and numbers', () => {
-    assert.deepEqual(parsePlist('<?xml version="1.0"?><!-- c --><plist version="1.0"><dict><key>s</key><string>&#65;&#x42;&lt;</string><key>e</key><string/><key>a</key><array/><key>n</key><integer>-3</integer><key>r</key><real>2.5</real></dict></plist>'), { s: 'AB<', e: '', a: [], n: -3, r: 2.5 });
+    assert.deepEqual(parsePlist('<?xml version="1.0"?><!-- c --><plist ' + 'version="1.0"><dict><key>s</key><string>&#65;&#x42;&lt;</string><key>e</key><string/><key>a</key><array/><key>n</key><integer>-3</integer><key>r</key><real>2.5</real></dict></plist>'), { s: 'AB<', e: '', a: [], n: -3, r: 2.5 });
   });
 });
 
@@ -110,10 +110,10 @@ class LaunchctlStandIn implements CommandRunner {
     if (verb === 'print' && target === 'gui/501') return { code: 0, stdout: 'gui/501 = {\n\ttype = login\n}\n', stderr: '' };
     if (verb === 'print' && target === 'gui/501/dev.bgtasks.daemon') {
       return this.loaded
-        ? { code: 0, stdout: 'gui/501/dev.bgtasks.daemon = {\n\tactive count = 1\n\tpath = /Users/ana/Library/LaunchAgents/dev.bgtasks.daemon.plist\n\tstate = running\n\n\tprogram = /opt/homebrew/bin/node\n\truns = 3\n\tpid = 4242\n\tlast exit code = 1\n}\n', stderr: '' }
+        ? { code: 0, stdout: 'gui/501/dev.bgtasks.daemon = {\n\tactive count = 1\n\tpath = ' + '/Users/ana/Library/LaunchAgents/dev.bgtasks.daemon.plist\n\tstate = ' + 'running\n\n\tprogram = /opt/homebrew/bin/node\n\truns = 3\n\tpid = ' + '4242\n\tlast exit code = 1\n}\n', stderr: '' }
         : { code: 113, stdout: '', stderr: 'Could not find service "dev.bgtasks.daemon" in domain for port\n' };
     }
-    if (verb === 'print-disabled') return { code: 0, stdout: 'disabled services = {\n\t"com.apple.x" => disabled\n\t"dev.bgtasks.daemon" => enabled\n}\n', stderr: '' };
+    if (verb === 'print-disabled') return { code: 0, stdout: 'disabled services = {\n\t"com.apple.x" => disabled\n\t"dev.bgtasks.daemon" ' + '=> enabled\n}\n', stderr: '' };
     if (verb === 'bootstrap') this.loaded = true;
     if (verb === 'bootout') this.loaded = false;
     return { code: 0, stdout: '', stderr: '' };

@@ -158,7 +158,7 @@ describe('ChildProcessLauncher priority', { skip: !onLinux && 'reads /proc' }, (
 
   it('runs the launch argv without a shell: metacharacters reach the app as plain text', async () => {
     const launcher = new ChildProcessLauncher(join(base, 'home'), { PATH: process.env.PATH });
-    const record = app([node, '-e', 'require("node:fs").writeFileSync("argv.json", JSON.stringify(process.argv.slice(1)))', '$(touch subst)', '; touch chained', '`touch tick`', '| touch piped']);
+    const record = app([node, '-e', 'require("node:fs").writeFileSync("argv.json", ' + 'JSON.stringify(process.argv.slice(1)))', '$(touch subst)', '; touch chained', '`touch tick`', '| touch piped']);
     for (const reason of ['background', 'user'] as const) {
       const exit = await exited(launch(launcher, record, reason));
       assert.equal(exit.code, 0);

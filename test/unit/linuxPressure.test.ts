@@ -11,7 +11,7 @@ after(() => rmSync(base, { recursive: true, force: true }));
 
 /** A pressure file as the kernel prints it (format captured on a 6.18 kernel). */
 function psi(someAvg10: string, fullAvg10 = '0.00'): string {
-  return `some avg10=${someAvg10} avg60=0.98 avg300=0.79 total=241513315\nfull avg10=${fullAvg10} avg60=0.00 avg300=0.00 total=0\n`;
+  return `some avg10=${someAvg10} avg60=0.98 avg300=0.79 total=241513315\nfull ` + `avg10=${fullAvg10} avg60=0.00 avg300=0.00 total=0\n`;
 }
 
 let trees = 0;

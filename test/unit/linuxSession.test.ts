@@ -18,7 +18,7 @@ const base = mkdtempSync(join(tmpdir(), 'bgtasks-logind-'));
 after(() => rmSync(base, { recursive: true, force: true }));
 
 /** seat0 with a graphical session in front, as logind writes it (systemd 252). */
-const SEAT0_ACTIVE = '# This is private data. Do not parse.\nIS_SEAT0=1\nCAN_MULTI_SESSION=1\nCAN_TTY=1\nCAN_GRAPHICAL=1\nACTIVE=2\nACTIVE_UID=1000\nSESSIONS=2 c1\nUIDS=1000 120\n';
+const SEAT0_ACTIVE = '# This is private data. Do not parse.\nIS_SEAT0=1\nCAN_MULTI_SESSION=1\nCAN_TTY=1\nCAN_GRAPHICAL=1\nACTIVE=2\nACTIVE_UID=1000\nSESSIONS=2 ' + 'c1\nUIDS=1000 120\n';
 /** seat0 on a headless server: logind creates it anyway, with nobody on it. */
 const SEAT0_EMPTY = '# This is private data. Do not parse.\nIS_SEAT0=1\nCAN_MULTI_SESSION=1\nCAN_TTY=1\nCAN_GRAPHICAL=0\n';
 

@@ -105,7 +105,7 @@ describe('DaemonMetrics (the daemon on a virtual clock)', () => {
     assert.equal(api.status, 401);
   });
 
-  it('counts a background launch, its latency, the task\'s lateness and its outcome, with exact virtual values', async () => {
+  it('counts a background launch, its latency, the task\'s lateness and its ' + 'outcome, with exact virtual values', async () => {
     await daemon.scheduler.submit(APP, [request(REFRESH, 'refresh', T0 + MINUTE)]);
     let families = await metrics();
     assert.equal(sampleValue(families, 'bgtasks_queue_depth', { app: APP, kind: 'refresh' }), 1);
@@ -122,7 +122,7 @@ describe('DaemonMetrics (the daemon on a virtual clock)', () => {
     assert.equal(sampleValue(families, 'bgtasks_tasks_finished_total', { app: APP, kind: 'refresh', outcome: 'success' }), 1);
   });
 
-  it('measures a task held for power as late by exactly the time it waited, and shows it queued meanwhile', async () => {
+  it('measures a task held for power as late by exactly the time it waited, and ' + 'shows it queued meanwhile', async () => {
     assert.equal((await daemon.control.run('conditions.set', { assignments: ['power=battery'] }) as { conditions: { power: string } }).conditions.power, 'battery');
     await daemon.scheduler.submit(APP, [request(INDEX, 'processing', T0 + 2 * MINUTE, true)]);
     await clock.advanceTo(T0 + 2 * HOUR);
@@ -140,7 +140,7 @@ describe('DaemonMetrics (the daemon on a virtual clock)', () => {
     assert.equal(sampleValue(families, 'bgtasks_launch_latency_seconds_count', { reason: 'background' }), 2, 'the idle app was stopped in between, and launched again');
   });
 
-  it('counts an expiration by reason, shows the run while it runs, and reports the launch budget as `bgtasks apps` does', async () => {
+  it('counts an expiration by reason, shows the run while it runs, and reports the ' + 'launch budget as `bgtasks apps` does', async () => {
     await daemon.scheduler.submit(APP, [request(SLOW, 'refresh', clock.now())]);
     await clock.advanceBy(0);
     let families = await metrics();

@@ -10,7 +10,7 @@ function pythonParse(text: string): { name: string; labels: Record<string, strin
   const script = [
     'import sys, json',
     'from prometheus_client.parser import text_string_to_metric_families',
-    'out = [{"name": s.name, "labels": s.labels, "value": s.value} for f in text_string_to_metric_families(sys.stdin.read()) for s in f.samples]',
+    'out = [{"name": s.name, "labels": s.labels, "value": s.value} for f in ' + 'text_string_to_metric_families(sys.stdin.read()) for s in f.samples]',
     'print(json.dumps(out, allow_nan=True))',
   ].join('\n');
   for (const python of ['/usr/bin/python3', 'python3']) {
@@ -74,7 +74,7 @@ describe('MetricsRegistry', () => {
     assert.throws(() => parseExposition('# TYPE x counter\nx -1\n'), /below 0/);
     assert.throws(() => parseExposition('x 1\ny 1\nx{a="b"} 1\n'), /split in two/);
     assert.throws(() => parseExposition('x{a="b"} 1\nx{a="b"} 2\n'), /twice/);
-    assert.throws(() => parseExposition('# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n'), /cumulative/);
+    assert.throws(() => parseExposition('# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_sum ' + '1\nh_count 1\n'), /cumulative/);
     assert.throws(() => parseExposition('# TYPE h histogram\nh_bucket{le="1"} 1\nh_sum 1\nh_count 1\n'), /\+Inf/);
   });
 
@@ -142,7 +142,7 @@ describe('MetricsRegistry', () => {
     assert.equal(parseExposition(registry.render()).get('per_app')?.samples.length, 1);
   });
 
-  it('is read the same by the Python prometheus_client parser', { skip: !HAS_PYTHON_CLIENT && 'the Python prometheus_client is not installed (apt-get install python3-prometheus-client)' }, () => {
+  it('is read the same by the Python prometheus_client parser', { skip: !HAS_PYTHON_CLIENT && 'the Python prometheus_client is not installed (apt-get install ' + 'python3-prometheus-client)' }, () => {
     const text = sampleRegistry().render();
     const python = pythonParse(text)!;
     const ours = [...parseExposition(text).values()].flatMap((family) => family.samples);

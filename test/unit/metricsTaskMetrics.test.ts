@@ -48,7 +48,7 @@ describe('TaskMetrics', () => {
     assert.equal(sampleValue(read(), 'bgtasks_tasks_finished_total', { app: APP, kind: 'refresh', outcome: 'failure' }), 1);
   });
 
-  it('leaves forced runs out of lateness, counts an early periodic start as 0 late, and ignores runs it never saw', () => {
+  it('leaves forced runs out of lateness, counts an early periodic start as 0 ' + 'late, and ignores runs it never saw', () => {
     const { tasks, read } = setup();
     tasks.committed({ insertRuns: [run({ taskId: 'forced', forced: true, earliestBeginAt: T0 + 60_000 }), run({ taskId: 'early', earliestBeginAt: T0 + 60_000 })] });
     tasks.committed({ updateRuns: [{ taskId: 'forced', state: 'running', launch: 'alreadyRunning' }, { taskId: 'early', state: 'running', launch: 'alreadyRunning' }] });
@@ -70,14 +70,15 @@ describe('TaskMetrics', () => {
     assert.equal(sampleValue(families, 'bgtasks_tasks_finished_total', { app: APP, kind: 'refresh', outcome: 'terminatedAfterExpiration' }), 1);
   });
 
-  it('times a launch to the connection of its pid, drops a failed one, and does not time a person starting the app', () => {
+  it('times a launch to the connection of its pid, drops a failed one, and does ' + 'not time a person starting the app', () => {
     const { tasks, read } = setup();
     tasks.committed({ events: [event('launched', T0, 'background', { launchId: 'l1', pid: 100 })] });
     tasks.committed({ events: [event('launchFailed', T0 + 10_000, 'launchTimeout')] });
     tasks.committed({ events: [event('launched', T0 + 20_000, 'background', { launchId: 'l2', pid: 101 })] });
     tasks.committed({ events: [event('appConnected', T0 + 20_000, 'user', { pid: 555 })] }); // someone else's process
     tasks.committed({ events: [event('appConnected', T0 + 20_300, 'background', { pid: 101 })] });
-    tasks.committed({ events: [event('appConnected', T0 + 30_000, 'background', { pid: 101 })] }); // no launch left to time
+    // no launch left to time
+    tasks.committed({ events: [event('appConnected', T0 + 30_000, 'background', { pid: 101 })] });
     const families = read();
     assert.equal(sampleValue(families, 'bgtasks_app_launches_total', { app: APP, reason: 'background' }), 2);
     assert.equal(sampleValue(families, 'bgtasks_app_launch_failures_total', { app: APP, reason: 'launchTimeout' }), 1);

@@ -24,7 +24,7 @@ describe('readNetworkCost', () => {
       return 3;
     });
     assert.equal(cost, 'metered');
-    assert.deepEqual(asked, ['org.freedesktop.NetworkManager /org/freedesktop/NetworkManager org.freedesktop.NetworkManager Metered']);
+    assert.deepEqual(asked, ['org.freedesktop.NetworkManager /org/freedesktop/NetworkManager ' + 'org.freedesktop.NetworkManager Metered']);
   });
 
   it('is undefined without NetworkManager, and never rejects', async () => {

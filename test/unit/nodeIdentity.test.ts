@@ -17,7 +17,7 @@ describe('resolveNodeId', () => {
     }
   };
 
-  it('makes an id from the host name at first start, keeps it (0600) and gives it back after', () => withHome((home) => {
+  it('makes an id from the host name at first start, keeps it (0600) and gives it ' + 'back after', () => withHome((home) => {
     const made = resolveNodeId(home, undefined);
     assert.match(made, NODE_ID_PATTERN);
     assert.match(made, /-[0-9a-f]{6}$/);

@@ -8,7 +8,7 @@ const APP = 'com.example.backup';
 const manifest = { appId: APP, launch: ['node', 'main.mjs'], permittedIdentifiers: [`${APP}.run`], backgroundModes: ['processing'] as 'processing'[] };
 
 describe('notifications (kit, virtual time)', () => {
-  it('posts only with the person\'s permission; a background task posts, the person acts, the app is launched with the action', async () => {
+  it('posts only with the person\'s permission; a background task posts, the ' + 'person acts, the app is launched with the action', async () => {
     const posted: string[] = [];
     const refused: string[] = [];
     const statuses: string[] = [];
@@ -61,7 +61,7 @@ describe('notifications (kit, virtual time)', () => {
     await assert.rejects(system.chooseAction(posted[0]!, 'open'), { code: 'alreadyAnswered' });
   });
 
-  it('keeps an action as handed only when the handler is done with it: a process that dies first gets it again', async () => {
+  it('keeps an action as handed only when the handler is done with it: a process ' + 'that dies first gets it again', async () => {
     const seen: { actionId: string; pid: number }[] = [];
     let hang = true;
     let posted = '';

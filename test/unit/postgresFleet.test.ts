@@ -123,7 +123,7 @@ describe('PostgreSQL fleet', () => {
     const running = (n: number, overrides: Partial<TaskRun> = {}): TaskRun =>
       run({ taskId: `task-${n}`, requestId: `any-${n}`, identifier: `com.example.feeds.export.${n}`, kind: 'processing', placement: 'any', ...overrides });
 
-    it("takes over a lost node's work: claims released, 'any' runs interrupted and back in the pool, device runs left alone", async () => {
+    it("takes over a lost node's work: claims released, 'any' runs interrupted and " + "back in the pool, device runs left alone", async () => {
       const a = node(0);
       const b = node(1);
       await a.fleet.join(REPORT, META, T0, LEASE);

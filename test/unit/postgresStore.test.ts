@@ -68,7 +68,7 @@ const anywhere = (overrides: Partial<TaskRequest> = {}): TaskRequest =>
 
 /** The pool's rows, as the fleet would see them. */
 async function poolRows(schema: string): Promise<{ request_id: string; lease_owner: string | null }[]> {
-  const { rows } = await admin.query(`SELECT request_id, lease_owner FROM ${schema}.requests WHERE node_id IS NULL ORDER BY seq`);
+  const { rows } = await admin.query(`SELECT request_id, lease_owner FROM ${schema}.requests WHERE node_id IS ` + `NULL ORDER BY seq`);
   return rows as { request_id: string; lease_owner: string | null }[];
 }
 
@@ -188,7 +188,7 @@ describe('PostgresStore nodes', () => {
     assert.deepEqual(await poolRows(schema), [{ request_id: 'any-b', lease_owner: 'node-b' }]);
   });
 
-  it("recoverInterruptedRuns releases the node's claims and requeues an 'any' run to the pool, held by none", async () => {
+  it("recoverInterruptedRuns releases the node's claims and requeues an 'any' run " + "to the pool, held by none", async () => {
     await open();
     const lost = run({ taskId: 't-any', requestId: 'r-any', identifier: 'x.any', placement: 'any' });
     const superseded = run({ taskId: 't-old', requestId: 'r-old', identifier: 'x.taken', placement: 'any' });
@@ -240,7 +240,7 @@ describe('PostgresStore schema', () => {
   it('refuses a schema newer than this code with storeNewer', async () => {
     const schema = freshSchema();
     await using store = await openMigrated(schema);
-    await admin.query(`INSERT INTO ${schema}.schema_migrations (version, name, applied_at) VALUES ($1, 'future', 0)`, [LATEST_SCHEMA_VERSION + 1]);
+    await admin.query(`INSERT INTO ${schema}.schema_migrations (version, name, applied_at) VALUES ` + `($1, 'future', 0)`, [LATEST_SCHEMA_VERSION + 1]);
     await using again = openNode(schema, 'node-b');
     await assert.rejects(again.migrate(), storeError('storeNewer'));
     assert.equal(await store.schemaVersion(), LATEST_SCHEMA_VERSION + 1);

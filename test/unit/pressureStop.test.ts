@@ -71,7 +71,7 @@ describe('a task stopped by pressure (scheduler, virtual time)', () => {
     assert.equal(instance.delivered.length, 2, 'run again once the pressure cleared');
   });
 
-  it("is not stopped by sustained CPU pressure its own tasks make, and is when the load is someone else's", async () => {
+  it("is not stopped by sustained CPU pressure its own tasks make, and is when the " + "load is someone else's", async () => {
     let pressure = { cpu: 'critical' as const, memory: 'nominal' as const, io: 'nominal' as const, ownCpuShare: 0.9 };
     await using h = await createHarness({ scheduling: { profile: 'device' }, sustainedPressure: () => pressure });
     const instance = h.connect([CLEANUP]);

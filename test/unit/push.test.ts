@@ -172,7 +172,8 @@ describe('push policy (kit, virtual time)', () => {
     await assert.rejects(system.push(APP, 'x'.repeat(5000)), { code: 'payloadTooLarge', field: 'data' });
     await assert.rejects(system.push(APP, {}, { priority: 7 as 5 }), { code: 'invalidArgument', field: 'priority' });
     await assert.rejects(system.push(APP, undefined), { code: 'invalidArgument', field: 'data' });
-    // Found by fuzzing: 3,000 levels (6 KB of brackets) overflowed the schema's recursion (a RangeError, a 500 over HTTP).
+    // Found by fuzzing: 3,000 levels (6 KB of brackets) overflowed the schema's recursion (a RangeError, a 500 over
+    // HTTP).
     const deep = JSON.parse(`${'['.repeat(3000)}${']'.repeat(3000)}`) as unknown;
     await assert.rejects(system.push(APP, deep), { code: 'invalidArgument', field: 'data' });
     await assert.rejects(system.push('com.example.plain', {}), { code: 'notPermitted' });

@@ -57,7 +57,7 @@ describe('resolveConfig', () => {
     assert.deepEqual(resolved.warnings, []);
   });
 
-  it('takes flags over the environment over the file over the defaults, option by option, and says where each came from', () => {
+  it('takes flags over the environment over the file over the defaults, option by ' + 'option, and says where each came from', () => {
     const home = homeWith({ http: { port: 8001, host: '127.0.0.2' }, scheduling: { maxConcurrentTasksPerApp: 2, refreshTimeLimitMs: 1_000, maxSleepMs: 1_000 }, log: { level: 'warn' } });
     const resolved = resolveConfig({
       home,
@@ -157,7 +157,7 @@ describe('resolveConfig', () => {
     assert.equal(resolveConfig({ home, configPath: 'third.json', env: { BGTASKS_CONFIG: other }, cwd: root }).values.get('http.port'), 8003);
   });
 
-  it('takes home from a file named explicitly (relative to the file), under --home and $BGTASKS_HOME, and refuses it in <home>/config.json', () => {
+  it('takes home from a file named explicitly (relative to the file), under --home ' + 'and $BGTASKS_HOME, and refuses it in <home>/config.json', () => {
     const etc = join(root, 'etc');
     mkdirSync(etc, { recursive: true });
     const file = join(etc, 'config.json');
@@ -179,7 +179,7 @@ describe('resolveConfig', () => {
     assert.match(refused.message, /--config or \$BGTASKS_CONFIG/);
   });
 
-  it('leaves a postgres:// store as it is, and resolves a flag\'s or the environment\'s path from the working directory', () => {
+  it('leaves a postgres:// store as it is, and resolves a flag\'s or the ' + 'environment\'s path from the working directory', () => {
     const home = homeWith({ store: 'postgres://bgtasks@127.0.0.1/test?schema=a' });
     assert.equal(resolveConfig({ home, env: {}, cwd: root }).values.get('store'), 'postgres://bgtasks@127.0.0.1/test?schema=a');
     assert.equal(resolveConfig({ home, env: { BGTASKS_STORE: 'x.sqlite' }, cwd: '/tmp' }).values.get('store'), '/tmp/x.sqlite');

@@ -32,7 +32,7 @@ function periodicApp(work: (scheduler: BGTaskScheduler) => Promise<void> | void 
 }
 
 describe('Scheduler policies, through the testing kit', () => {
-  it('runs a periodic refresh with a 15-minute interval about 96 times in a day, recording skipped periods with their reason', async () => {
+  it('runs a periodic refresh with a 15-minute interval about 96 times in a day, ' + 'recording skipped periods with their reason', async () => {
     await using system = await createTestSystem({ apps: [{ manifest, main: periodicApp() }] });
     const start = system.clock.now();
     await system.openApp(APP);

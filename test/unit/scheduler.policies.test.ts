@@ -31,7 +31,7 @@ async function runsOf(h: Harness, identifier: string) {
 }
 
 describe('Scheduler policies in virtual time', () => {
-  it('expires a running processing task when the battery crosses the low threshold, and holds it until power returns', async () => {
+  it('expires a running processing task when the battery crosses the low ' + 'threshold, and holds it until power returns', async () => {
     await using h = await createHarness({ conditions: { power: 'battery', batteryLevel: 40 } });
     const instance = h.connect([CLEANUP]);
     await h.scheduler.submit(APP.appId, [cleanup()]);
@@ -196,7 +196,7 @@ describe('Scheduler policies in virtual time', () => {
     await h[Symbol.asyncDispose]();
   });
 
-  it('charges each task its share of its process\'s CPU time, and the background ones to the app\'s budget', async () => {
+  it('charges each task its share of its process\'s CPU time, and the background ' + 'ones to the app\'s budget', async () => {
     let cpu = 1_000;
     await using h = await createHarness({ cpuMeter: { cpuTimeMs: () => cpu } });
     await h.scheduler.submit(APP.appId, [refresh(), cleanup()]);

@@ -95,8 +95,8 @@ class Ledger {
   committed(batch: StoreBatch): void {
     for (const run of batch.insertRuns ?? []) {
       if (this.requestOf.has(run.taskId)) this.violations.push(`task ${run.taskId} was inserted twice`);
-      if (this.succeeded.has(run.requestId)) this.violations.push(`request ${run.requestId} (${run.identifier}) ran again (task ${run.taskId}) after a run of it succeeded`);
-      if (this.cancelled.has(run.requestId)) this.violations.push(`request ${run.requestId} (${run.identifier}) ran (task ${run.taskId}) after it was cancelled`);
+      if (this.succeeded.has(run.requestId)) this.violations.push(`request ${run.requestId} (${run.identifier}) ran again (task ${run.taskId}) ` + `after a run of it succeeded`);
+      if (this.cancelled.has(run.requestId)) this.violations.push(`request ${run.requestId} (${run.identifier}) ran (task ${run.taskId}) after ` + `it was cancelled`);
       this.requestOf.set(run.taskId, run.requestId);
       this.appOf.set(run.taskId, run.appId);
     }
@@ -105,7 +105,7 @@ class Ledger {
       this.finished(update.taskId, update.outcome ?? 'none');
       const appId = this.appOf.get(update.taskId);
       if (update.outcome === 'noHandler' && appId !== undefined && !this.partial.has(appId)) {
-        this.violations.push(`task ${update.taskId} of ${appId} ended noHandler, but every process of the app registers every identifier: ${update.error ?? ''}`);
+        this.violations.push(`task ${update.taskId} of ${appId} ended noHandler, but every process of the ` + `app registers every identifier: ${update.error ?? ''}`);
       }
     }
   }
@@ -113,7 +113,7 @@ class Ledger {
   finished(taskId: string, outcome: string): void {
     const outcomes = [...(this.finishes.get(taskId) ?? []), outcome];
     this.finishes.set(taskId, outcomes);
-    if (outcomes.length > 1) this.violations.push(`task ${taskId} was finished ${outcomes.length} times: ${outcomes.join(', ')}`);
+    if (outcomes.length > 1) this.violations.push(`task ${taskId} was finished ${outcomes.length} times: ` + `${outcomes.join(', ')}`);
     const requestId = this.requestOf.get(taskId);
     if (outcome === 'success' && requestId !== undefined) this.succeeded.add(requestId);
   }
@@ -271,7 +271,7 @@ class World {
     this.h = await this.#open([]);
     for (const run of active) {
       const now = await this.h.store.getRun(run.taskId);
-      assert.equal(now?.outcome, 'interrupted', `task ${run.taskId} (${run.identifier}) was ${run.state} when the daemon stopped: it is recorded interrupted, not ${now?.outcome ?? now?.state}`);
+      assert.equal(now?.outcome, 'interrupted', `task ${run.taskId} (${run.identifier}) was ${run.state} when the daemon ` + `stopped: it is recorded interrupted, not ${now?.outcome ?? now?.state}`);
       this.ledger.requestOf.set(run.taskId, run.requestId);
       this.ledger.finished(run.taskId, 'interrupted');
     }
@@ -319,7 +319,7 @@ class World {
       const ofRequest = runs.filter((run) => run.requestId === owed.requestId);
       const kept = pendingIds.has(owed.requestId) || ofRequest.some((run) => run.state !== 'finished' || !requeues(run));
       const history = ofRequest.map((run) => `${run.taskId}: ${run.outcome ?? run.state}${run.reason ? ` (${run.reason})` : ''}`).reverse();
-      assert.ok(kept, `${context}: request ${owed.requestId} (${owed.identifier}) was acknowledged, and is neither pending, running nor done; its runs: [${history.join('; ')}]`);
+      assert.ok(kept, `${context}: request ${owed.requestId} (${owed.identifier}) was ` + `acknowledged, and is neither pending, running nor done; its runs: ` + `[${history.join('; ')}]`);
     }
   }
 
@@ -491,7 +491,9 @@ const COMMANDS = [
   startTask, completeTask, completeTask, completeTask, completeAgain, restart, crashAfterCompletion, crashAfterSubmit, jump, suspend,
 ];
 
-/** About 70 ms of CPU a run; the bugs kept as tests above were found within 20 to 130 runs. More: BGTASKS_PROPERTY_RUNS. */
+/**
+ * About 70 ms of CPU a run; the bugs kept as tests above were found within 20 to 130 runs. More: BGTASKS_PROPERTY_RUNS.
+ */
 const NUM_RUNS = Number(process.env['BGTASKS_PROPERTY_RUNS'] ?? 100);
 const SEED = process.env['BGTASKS_PROPERTY_SEED'];
 /**
@@ -507,7 +509,7 @@ describe('Scheduler: processes on their way out (found by the property below)', 
   const refresh = { identifier: REFRESH, kind: 'refresh' as const, earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false, ...NO_EXTRAS };
   const success = (taskId: string) => [{ taskId, success: true, reason: null, error: null }];
 
-  it('launches a fresh process for a request that falls due while the idle one is being stopped, instead of ending it noHandler', async () => {
+  it('launches a fresh process for a request that falls due while the idle one is ' + 'being stopped, instead of ending it noHandler', async () => {
     await using h = await createHarness();
     await h.scheduler.submit(APP.appId, [refresh]);
     await h.settle();

@@ -46,7 +46,7 @@ function read(file: string): DryRunReport {
 }
 
 describe('BGTaskScheduler in a dry run (BGTASKS_DRY_RUN)', () => {
-  it('answers without a daemon, reports registrations when the handshake would start, then submissions, and exits 0', async () => {
+  it('answers without a daemon, reports registrations when the handshake would ' + 'start, then submissions, and exits 0', async () => {
     const file = join(dir, 'report.json');
     const listeners = (): number => process.listenerCount('beforeExit') + process.listenerCount('exit');
     const before = listeners();

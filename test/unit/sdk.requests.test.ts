@@ -154,7 +154,7 @@ describe('BGTaskRequest', () => {
     assertInvalid(() => processing.toInput(), 'requiresExternalPower');
   });
 
-  it("placement: 'device' by default and not sent; 'any' is sent, kept by pending copies, and anything else is refused", () => {
+  it("placement: 'device' by default and not sent; 'any' is sent, kept by pending " + "copies, and anything else is refused", () => {
     const processing = new BGProcessingTaskRequest('com.example.b');
     assert.equal(processing.placement, 'device');
     assert.equal('placement' in processing.toInput(), false, 'an older daemon reads the same request as before');

@@ -228,7 +228,7 @@ async function rejection(promise: Promise<unknown>): Promise<BGTaskSchedulerErro
 }
 
 describe('BGTaskScheduler registration', () => {
-  it('accepts start-up registrations and sends them in hello; refuses late, duplicate, malformed and unpermitted ones', async () => {
+  it('accepts start-up registrations and sends them in hello; refuses late, ' + 'duplicate, malformed and unpermitted ones', async () => {
     const { daemon, scheduler, warnings } = setup();
     const handler = (): void => undefined;
     assert.equal(scheduler.register('com.example.refresh', handler), true);
@@ -647,7 +647,7 @@ describe('BGTaskScheduler calls', () => {
     assert.deepEqual(unhandled, []);
   });
 
-  it('keeps a user-launched link unref-ed when idle and ref-ed while a reply is awaited; background launches stay ref-ed', async () => {
+  it('keeps a user-launched link unref-ed when idle and ref-ed while a reply is ' + 'awaited; background launches stay ref-ed', async () => {
     const { daemon, scheduler } = setup({ silent: ['pending'] });
     scheduler.register('com.example.refresh', () => undefined);
     await ticks();

@@ -41,8 +41,8 @@ function machine(): Required<Omit<SensorRoots, 'systemBus'>> {
   write(join(roots.powerSupply, 'BAT0/status'), 'Discharging\n');
   write(join(roots.powerSupply, 'BAT0/capacity'), '55\n');
   write(join(roots.proc, 'net/route'), 'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\nwlan0\t00000000\t0101A8C0\t0003\t0\t0\t600\t00000000\n');
-  write(join(roots.proc, 'pressure/cpu'), 'some avg10=12.00 avg60=1 avg300=1 total=1\nfull avg10=0.00 avg60=0 avg300=0 total=0\n');
-  write(join(roots.proc, 'pressure/memory'), 'some avg10=0.00 avg60=0 avg300=0 total=0\nfull avg10=0.00 avg60=0 avg300=0 total=0\n');
+  write(join(roots.proc, 'pressure/cpu'), 'some avg10=12.00 avg60=1 avg300=1 total=1\nfull avg10=0.00 avg60=0 avg300=0 ' + 'total=0\n');
+  write(join(roots.proc, 'pressure/memory'), 'some avg10=0.00 avg60=0 avg300=0 total=0\nfull avg10=0.00 avg60=0 avg300=0 ' + 'total=0\n');
   write(join(roots.thermal, 'thermal_zone0/temp'), '90000\n');
   write(join(roots.thermal, 'thermal_zone0/trip_point_0_type'), 'passive\n');
   write(join(roots.thermal, 'thermal_zone0/trip_point_0_temp'), '95000\n');

@@ -364,7 +364,7 @@ describe('openStore', () => {
     assert.equal(onDisk.location, file);
   });
 
-  it('takes a postgres:// location as the fleet store, which needs a node id; SQLite options are refused with it', async () => {
+  it('takes a postgres:// location as the fleet store, which needs a node id; ' + 'SQLite options are refused with it', async () => {
     for (const location of ['postgres://bgtasks@db/bgtasks', 'postgresql://db/bgtasks', 'POSTGRES://db']) {
       assert.throws(() => openStore(location), /`nodeId`/);
       assert.throws(() => openStore(location, { nodeId: 'n1', synchronous: 'normal' }), /`synchronous`/);

@@ -68,7 +68,7 @@ export function messagingContract(name: string, makeStore: () => Promise<Store>)
       assert.deepEqual(await store.countPushes('com.example.nobody'), []);
     });
 
-    it('refuses a malformed push, a reused seq, and an update of its app or order, and writes nothing of the batch', async () => {
+    it('refuses a malformed push, a reused seq, and an update of its app or order, ' + 'and writes nothing of the batch', async () => {
       await assert.rejects(store.apply({ insertPushes: [push({ priority: 7 as 5 })] }), storeError('storeInvalid', 'priority'));
       await assert.rejects(store.apply({ insertPushes: [push({ state: 'lost' as 'pending' })] }), storeError('storeInvalid', 'state'));
       await assert.rejects(store.apply({ updatePushes: [{ pushId: 'push-1', seq: 9 } as never] }), storeError('storeInvalid'));
@@ -79,7 +79,7 @@ export function messagingContract(name: string, makeStore: () => Promise<Store>)
       assert.equal(await store.lastPushSeq(), 1);
     });
 
-    it('keeps notifications newest first, updates their answer, and finds the actions not yet handed over', async () => {
+    it('keeps notifications newest first, updates their answer, and finds the ' + 'actions not yet handed over', async () => {
       const older = notification();
       const newer = notification({ notificationId: 'n-2', postedAt: T0 + 10, threadId: 'com.example.inbox.mail', actions: [] });
       await store.apply({ insertNotifications: [older, newer] });

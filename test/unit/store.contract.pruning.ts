@@ -30,7 +30,7 @@ export function pruningContract(name: string, makeStore: () => Promise<Store>): 
       await store.close();
     });
 
-    it('drops finished runs and events older than the window, and keeps newer ones, pending requests and active runs', async () => {
+    it('drops finished runs and events older than the window, and keeps newer ones, ' + 'pending requests and active runs', async () => {
       await store.apply({
         putRequests: [request()],
         insertRuns: [finished(1, T0 - 40 * DAY), finished(2, T0 - 10 * DAY), run({ taskId: 'active', requestId: 'active-req', completedAt: null })],

@@ -459,7 +459,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
     describe('recoverInterruptedRuns', () => {
       const at = T0 + 100_000;
 
-      it('finishes active runs as interrupted and requeues their requests unless superseded or uninstalled', async () => {
+      it('finishes active runs as interrupted and requeues their requests unless ' + 'superseded or uninstalled', async () => {
         const requeueMe = run({ taskId: 't-running', requestId: 'r-running', identifier: 'x.running', state: 'running' });
         const superseded = run({ taskId: 't-launching', requestId: 'r-old', identifier: 'x.launching', state: 'launching', launchedAt: null, startedAt: null });
         const orphan = run({ taskId: 't-orphan', requestId: 'r-orphan', appId: 'com.example.removed', state: 'expired', expiredAt: T0 + 8_000 });
@@ -510,7 +510,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         assert.equal((await store.listEvents()).length, events.length);
       });
 
-      it('records the tasks of a block still leased as interrupted runs: requeued when their request stands, not otherwise', async () => {
+      it('records the tasks of a block still leased as interrupted runs: requeued when ' + 'their request stands, not otherwise', async () => {
         const leased = request({ requestId: 'r-leased', identifier: 'x.leased', requiresExternalPower: true });
         const replaced = request({ requestId: 'r-replacing', identifier: 'x.replaced', submittedAt: T0 + 60_000 });
         const finished = run({ taskId: 't-finished', requestId: 'r-finished', identifier: 'x.finished', state: 'finished', outcome: 'success', completedAt: T0 + 9_000 });

@@ -54,7 +54,7 @@ export function workflowsContract(name: string, makeStore: () => Promise<Store>)
       assert.equal('data' in other!, false);
     });
 
-    it('an interrupted run is requeued with its data and its prerequisites (its task gets their results again)', async () => {
+    it('an interrupted run is requeued with its data and its prerequisites (its task ' + 'gets their results again)', async () => {
       await store.apply({ putApps: [app()], insertRuns: [run({ data: payload, dependsOn: ['x.export'] })] });
       const { requeued } = await store.recoverInterruptedRuns(T0 + 100_000);
       assert.deepEqual(requeued.map((r) => [r.data, r.dependsOn]), [[payload, ['x.export']]]);

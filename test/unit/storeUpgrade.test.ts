@@ -164,7 +164,7 @@ describe('Upgrading a store written by release 0.1.0 (schema 4)', () => {
     assert.deepEqual(await store.getNotification('note-1'), NOTIFICATIONS[0]);
   });
 
-  it('recovers the run the old daemon left running, then takes new writes with placement, and migrating again changes nothing', async () => {
+  it('recovers the run the old daemon left running, then takes new writes with ' + 'placement, and migrating again changes nothing', async () => {
     const file = copyOfFixture();
     {
       await using store = openStore(file);

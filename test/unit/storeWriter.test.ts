@@ -38,7 +38,7 @@ async function settle(writer: StoreWriter): Promise<void> {
 }
 
 describe('StoreWriter on a store that cannot be written', () => {
-  for (const code of ['storeFull', 'storeReadOnly'] as const) it(`${code}: fails a caller's write with the fault, keeps its own writes, and commits them in order once the store recovers`, async () => {
+  for (const code of ['storeFull', 'storeReadOnly'] as const) it(`${code}: fails a caller's write with the fault, keeps its own writes, and ` + `commits them in order once the store recovers`, async () => {
     const clock = new VirtualClock();
     const { store, setFault, attempts } = faultyStore();
     await store.migrate();

@@ -13,7 +13,7 @@ function fakeProc() {
   return {
     root,
     pressure(cpuAvg60: number, memoryAvg60 = 0): void {
-      writeFileSync(join(root, 'pressure', 'cpu'), `some avg10=99.00 avg60=${cpuAvg60.toFixed(2)} avg300=0.00 total=1\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n`);
+      writeFileSync(join(root, 'pressure', 'cpu'), `some avg10=99.00 avg60=${cpuAvg60.toFixed(2)} avg300=0.00 total=1\nfull ` + `avg10=0.00 avg60=0.00 avg300=0.00 total=0\n`);
       writeFileSync(join(root, 'pressure', 'memory'), `some avg10=0.00 avg60=${memoryAvg60.toFixed(2)} avg300=0.00 total=1\n`);
     },
     /** Machine busy ticks (user field) and each process's utime. */

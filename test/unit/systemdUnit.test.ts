@@ -48,7 +48,8 @@ describe('systemdUnit: quoting of ExecStart words', () => {
   });
 
   it('reads back exactly the argv it wrote, for any printable arguments', () => {
-    // Mostly the characters systemd treats specially, among any other printable ones (control characters are refused earlier).
+    // Mostly the characters systemd treats specially, among any other printable ones (control characters are refused
+    // earlier).
     const special = fc.constantFrom(' ', '"', "'", '\\', '%', '$', '$$', '%%', ';', '=', '#', 'é', '\\x41', '%h');
     const printable = fc.string({ unit: 'grapheme', maxLength: 3 }).filter((text) => !/\p{Cc}/u.test(text));
     const word = fc.array(fc.oneof(special, printable), { maxLength: 8 }).map((parts) => parts.join(''));
@@ -82,7 +83,7 @@ describe('systemdUnit: the unit', () => {
     assert.equal(unitValue(unit, 'Unit', 'Documentation'), 'file:///opt/bgtasks/README.md');
   });
 
-  it('a system unit: runs as its user after the network, wanted by multi-user.target; /var/lib/bgtasks is a StateDirectory', () => {
+  it('a system unit: runs as its user after the network, wanted by ' + 'multi-user.target; /var/lib/bgtasks is a StateDirectory', () => {
     const unit = parseUnitFile(renderSystemdUnit(buildServiceSpec(input({ scope: 'system', runAs: 'bgtasks', home: '/var/lib/bgtasks' }))));
     assert.equal(unitValue(unit, 'Service', 'User'), 'bgtasks');
     assert.equal(unitValue(unit, 'Unit', 'After'), 'network.target');

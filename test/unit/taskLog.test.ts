@@ -37,7 +37,7 @@ const run = (taskId: string): TaskRun => ({
 } as unknown as TaskRun);
 
 describe('taskLog', () => {
-  it('writes one JSON record per step, each with app, identifier and task id, and the duration at the end', async () => {
+  it('writes one JSON record per step, each with app, identifier and task id, and ' + 'the duration at the end', async () => {
     const { lines, log, flushed } = capture('json');
     const taskLog = new TaskLog(log);
     taskLog.committed({ insertRuns: [run('t1')] });

@@ -48,7 +48,7 @@ function notesApp(counters: { syncs: number; indexes: number }, options: { resub
 }
 
 describe('createTestSystem', () => {
-  it('runs an app that resubmits its refresh about every 15 minutes for a virtual week, in well under a second of work', async () => {
+  it('runs an app that resubmits its refresh about every 15 minutes for a virtual ' + 'week, in well under a second of work', async () => {
     const counters = { syncs: 0, indexes: 0 };
     await using system = await createTestSystem({ apps: [{ manifest, main: notesApp(counters) }], profile: 'server' });
     await system.openApp(APP);

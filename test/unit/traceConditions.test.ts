@@ -176,7 +176,7 @@ describe('TraceConditions', () => {
     assert.equal(source.current().conditions.power, 'battery');
   });
 
-  it('a throwing listener fails the advance by default, but neither the other listeners nor the replay stop', async () => {
+  it('a throwing listener fails the advance by default, but neither the other ' + 'listeners nor the replay stop', async () => {
     const clock = new VirtualClock({ start: START });
     const source = new TraceConditions(DAY, clock);
     source.onDidChange(() => {

@@ -36,7 +36,7 @@ function processing(identifier: string, fields: { data?: unknown; dependsOn?: (B
 }
 
 describe('payload and results', () => {
-  it('hands request.data to the handler as task.data and keeps what the handler returns as the run result', async () => {
+  it('hands request.data to the handler as task.data and keeps what the handler ' + 'returns as the run result', async () => {
     const seen: unknown[] = [];
     const handlers: Handlers = {
       [`${CONVERT}.*`]: async (task) => {
@@ -117,7 +117,7 @@ describe('payload and results', () => {
 });
 
 describe('dependencies', () => {
-  it('runs a fan-in dependent after all its prerequisites succeed, with their results, and says meanwhile what it waits for', async () => {
+  it('runs a fan-in dependent after all its prerequisites succeed, with their ' + 'results, and says meanwhile what it waits for', async () => {
     const order: string[] = [];
     let prerequisites: unknown;
     const handlers: Handlers = {
@@ -216,7 +216,7 @@ describe('dependencies', () => {
     assert.equal(event?.reason, 'prerequisiteFailed');
   });
 
-  it('refuses a prerequisite that is not pending, running or known to have run, and a cycle, naming the field', async () => {
+  it('refuses a prerequisite that is not pending, running or known to have run, ' + 'and a cycle, naming the field', async () => {
     const seen: { scheduler?: BGTaskScheduler } = {};
     await using system = await createTestSystem({
       apps: [{ manifest, keepsRunning: true, main: app({}, async () => undefined, seen) }],
@@ -248,7 +248,7 @@ describe('dependencies', () => {
 });
 
 describe('unique work', () => {
-  it("'replace' (the default) replaces, 'keep' keeps the pending request, 'append' is refused while one is pending", async () => {
+  it("'replace' (the default) replaces, 'keep' keeps the pending request, 'append' " + "is refused while one is pending", async () => {
     const seen: { scheduler?: BGTaskScheduler } = {};
     await using system = await createTestSystem({
       apps: [{ manifest, keepsRunning: true, main: app({}, async () => undefined, seen) }],

@@ -27,7 +27,7 @@ export function checkConfig(input: { readonly home?: string; readonly configPath
     const checks: Check[] = [
       ok('config.file', 'config', exists
         ? `${path} is valid: ${fromFile} option(s) set there, ${fromEnv} by the environment`
-        : `no config file at ${path}: the defaults${fromEnv > 0 ? `, and ${fromEnv} option(s) set by the environment` : ''}`),
+        : `no config file at ${path}: the ` + `defaults${fromEnv > 0 ? `, and ${fromEnv} option(s) set by the environment` : ''}`),
       ...config.warnings.map((warning, index) => warn(`config.warning.${index + 1}`, 'config', warning, 'bgtasks config shows every option with its value and where it came from')),
     ];
     const storeSource = config.sources.get('store');
@@ -45,7 +45,7 @@ export function checkConfig(input: { readonly home?: string; readonly configPath
     const code = error instanceof ConfigError ? ` [${error.code}]` : '';
     const named = input.configPath ?? input.env.BGTASKS_CONFIG;
     return {
-      checks: [fail('config.file', 'config', `the daemon would refuse its configuration: ${errorMessage(error)}${field}${code}`, `correct it (bgtasks config check${named ? ` ${shellQuote(named)}` : ''} checks the file alone; docs/configuration.md lists every option)`)],
+      checks: [fail('config.file', 'config', `the daemon would refuse its configuration: ` + `${errorMessage(error)}${field}${code}`, `correct it (bgtasks config check${named ? ` ${shellQuote(named)}` : ''} ` + `checks the file alone; docs/configuration.md lists every option)`)],
       // The configuration cannot say where the home is: the other checks look where it would be without it.
       facts: { home: input.home ?? defaultHome(input.env) },
     };

@@ -24,7 +24,10 @@ export const installedAppSchema = z.object({
   launch: z.array(z.string()).min(1),
   permittedIdentifiers: z.array(z.string()),
   backgroundModes: z.array(z.string()),
-  /** Refreshes that ran once and will not run again (src/engine/ranOnce.ts); absent from a store read without the daemon. */
+  /**
+   * Refreshes that ran once and will not run again (src/engine/ranOnce.ts); absent from a store read without the
+   * daemon.
+   */
   ranOnce: z.array(z.object({ identifier: z.string(), message: z.string(), fix: z.string() })).optional(),
 });
 /** An installed app as recorded by the daemon (the manifest as it was at install, launch[0] resolved). */
@@ -69,7 +72,7 @@ export async function checkDaemon(options: DaemonCheckOptions): Promise<{ checks
   }
   if (kind === 'missing') return { checks: [fail(id, 'daemon', `no daemon is running: ${socket} does not exist`, START)], facts: {} };
   if (kind === 'other') {
-    return { checks: [fail(id, 'daemon', `${socket} is not a socket: no daemon can listen there`, `move it away (mv ${shellQuote(socket)} ${shellQuote(`${socket}.bak`)}), then ${START}`)], facts: {} };
+    return { checks: [fail(id, 'daemon', `${socket} is not a socket: no daemon can listen there`, `move it away (mv ${shellQuote(socket)} ${shellQuote(`${socket}.bak`)}), ` + `then ${START}`)], facts: {} };
   }
   let client: ControlClient;
   try {
@@ -85,7 +88,7 @@ export async function checkDaemon(options: DaemonCheckOptions): Promise<{ checks
     checks.push(
       status.version === options.cliVersion
         ? ok('daemon.version', 'daemon', `the daemon and this command are both ${status.version}`)
-        : warn('daemon.version', 'daemon', `the daemon runs bgtasks ${status.version}, this command is ${options.cliVersion}`, `restart the daemon with this version: stop pid ${status.pid}, then bgtasks daemon (or bgtasks service install)`),
+        : warn('daemon.version', 'daemon', `the daemon runs bgtasks ${status.version}, this command is ` + `${options.cliVersion}`, `restart the daemon with this version: stop pid ${status.pid}, then bgtasks ` + `daemon (or bgtasks service install)`),
     );
     const apps = await ask('apps', z.array(installedAppSchema));
     const conditions = await ask('conditions', conditionsSchema);
@@ -98,10 +101,10 @@ export async function checkDaemon(options: DaemonCheckOptions): Promise<{ checks
 function connectFailure(id: string, socket: string, error: unknown): Check {
   const code = error instanceof CliError ? error.code : undefined;
   if (code === 'daemonNotRunning') {
-    return fail(id, 'daemon', `stale socket: ${socket} exists but nothing listens on it (a daemon that stopped without cleaning up)`, `${START} (a new daemon replaces the stale socket)`);
+    return fail(id, 'daemon', `stale socket: ${socket} exists but nothing listens on it (a daemon that ` + `stopped without cleaning up)`, `${START} (a new daemon replaces the stale socket)`);
   }
   if (code === 'unsupportedProtocolVersion') {
-    return fail(id, 'daemon', `a daemon of another version answers on ${socket}: ${errorMessage(error)}`, 'run the bgtasks command of the same version as the daemon, or restart the daemon with this version (bgtasks daemon)');
+    return fail(id, 'daemon', `a daemon of another version answers on ${socket}: ${errorMessage(error)}`, 'run the bgtasks command of the same version as the daemon, or restart the ' + 'daemon with this version (bgtasks daemon)');
   }
   const denied = (error as { message?: string }).message?.includes('EACCES') ?? false;
   if (denied) {

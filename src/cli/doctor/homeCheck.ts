@@ -64,7 +64,7 @@ function line(id: string, what: string, checked: number, findings: readonly Find
     if (paths.length > 0) fixes.push(`chmod ${WANTED[kind].toString(8)} ${paths.join(' ')}`);
   }
   const wrongType = findings.filter((finding) => finding.problem === 'type');
-  if (wrongType.length > 0) fixes.push(`move away ${wrongType.map((finding) => shellQuote(finding.path)).join(' ')} (the daemon makes its own)`);
+  if (wrongType.length > 0) fixes.push(`move away ${wrongType.map((finding) => shellQuote(finding.path)).join(' ')} ` + `(the daemon makes its own)`);
   return fail(id, 'permissions', `${what}: ${detail}`, fixes.join(' && '));
 }
 

@@ -86,7 +86,7 @@ export class FleetMember implements AsyncDisposable {
     member.#epoch = await fleet.join(member.#report(), { hostname: deps.hostname, version: deps.version }, clock.now(), options.leaseMs);
     member.#listener = await fleet.listen(
       () => member.#claimSoon('wake'),
-      (error) => deps.log.warn(`fleet: the wake-up connection failed (${error.message}); polling every heartbeat until it is back`),
+      (error) => deps.log.warn(`fleet: the wake-up connection failed (${error.message}); polling every ` + `heartbeat until it is back`),
     );
     member.#passListener = deps.scheduler.onDidPass(() => member.#afterPass());
     deps.log.info(`fleet: joined as node ${fleet.nodeId} (epoch ${member.#epoch})`, { nodeId: fleet.nodeId });
@@ -121,12 +121,12 @@ export class FleetMember implements AsyncDisposable {
       if (this.#closed) return;
       try {
         await operation();
-        if (this.#failingSince !== null) this.#deps.log.info(`fleet: the store answers again (failing since ${new Date(this.#failingSince).toISOString()})`);
+        if (this.#failingSince !== null) this.#deps.log.info(`fleet: the store answers again (failing since ` + `${new Date(this.#failingSince).toISOString()})`);
         this.#failingSince = null;
       } catch (error) {
         if (this.#failingSince !== null) return;
         this.#failingSince = this.#deps.clock.now();
-        this.#deps.log.warn(`fleet: ${what} failed: ${error instanceof Error ? error.message : String(error)}; retrying every heartbeat`, { code: (error as { code?: unknown }).code });
+        this.#deps.log.warn(`fleet: ${what} failed: ${error instanceof Error ? error.message : String(error)}; ` + `retrying every heartbeat`, { code: (error as { code?: unknown }).code });
       }
     });
     return this.#chain;
@@ -157,11 +157,11 @@ export class FleetMember implements AsyncDisposable {
       scheduler.drop(held);
       if (result.lost?.reason === 'replaced') {
         // Two daemons as one node would take each other's lease in turn, each reading the other's rows.
-        log.error(`fleet: another daemon (on ${result.lost.hostname}) joined as node ${fleet.nodeId}; this one stops taking pool work. Give each daemon its own --node-id (or home).`, { nodeId: fleet.nodeId });
+        log.error(`fleet: another daemon (on ${result.lost.hostname}) joined as node ` + `${fleet.nodeId}; this one stops taking pool work. Give each daemon its own ` + `--node-id (or home).`, { nodeId: fleet.nodeId });
         this.#closed = true;
         return;
       }
-      log.warn(`fleet: node ${fleet.nodeId} lost its lease (heartbeats failed for longer than ${options.leaseMs} ms); rejoining`, { dropped: held.length });
+      log.warn(`fleet: node ${fleet.nodeId} lost its lease (heartbeats failed for longer ` + `than ${options.leaseMs} ms); rejoining`, { dropped: held.length });
       this.#epoch = await fleet.join(this.#report(), { hostname: this.#deps.hostname, version: this.#deps.version }, clock.now(), options.leaseMs);
       return;
     }
@@ -214,7 +214,7 @@ export class FleetMember implements AsyncDisposable {
       const report = await fleet.maintain(clock.now(), options.retentionMs);
       if (!report) return;
       for (const run of report.interrupted) {
-        log.warn(`fleet: ${run.identifier} of ${run.appId} was running on a lost node; interrupted and back in the pool`, { appId: run.appId, identifier: run.identifier, taskId: run.taskId });
+        log.warn(`fleet: ${run.identifier} of ${run.appId} was running on a lost node; ` + `interrupted and back in the pool`, { appId: run.appId, identifier: run.identifier, taskId: run.taskId });
       }
       if (report.lostNodes.length > 0) log.warn(`fleet: took over from lost node(s) ${report.lostNodes.join(', ')}`, { released: report.released, interrupted: report.interrupted.length });
       if (report.released > 0 || report.requeued.length > 0) await fleet.notify();
@@ -341,7 +341,7 @@ export class FleetMember implements AsyncDisposable {
       if (!(await this.halt())) return;
       await this.#deps.fleet.leave(this.#deps.clock.now());
     } catch (error) {
-      this.#deps.log.warn(`fleet: leaving failed (${error instanceof Error ? error.message : String(error)}); the lease lapses by itself`);
+      this.#deps.log.warn(`fleet: leaving failed (${error instanceof Error ? error.message : String(error)}); ` + `the lease lapses by itself`);
     }
   }
 }

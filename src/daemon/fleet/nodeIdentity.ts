@@ -17,7 +17,7 @@ export function resolveNodeId(home: string, given: string | undefined): string {
   const file = join(home, 'node-id');
   const id = given ?? (existsSync(file) ? readUntrustedFile(file, MAX_TOKEN_FILE_BYTES).trim() : `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 50) || 'node'}-${randomBytes(3).toString('hex')}`);
   if (!NODE_ID_PATTERN.test(id)) {
-    throw new TypeError(`Expected \`nodeId\` to be ${NODE_ID_RULE}, got ${JSON.stringify(id)}${given === undefined ? ` (from ${file})` : ''}`);
+    throw new TypeError(`Expected \`nodeId\` to be ${NODE_ID_RULE}, got ` + `${JSON.stringify(id)}${given === undefined ? ` (from ${file})` : ''}`);
   }
   if (given === undefined && !existsSync(file)) writeFileSync(file, `${id}\n`, { mode: 0o600 });
   return id;

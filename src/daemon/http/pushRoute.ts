@@ -23,7 +23,7 @@ export async function handlePush(context: PushRouteContext, request: IncomingMes
   if (request.method !== 'POST') throw new HttpError(405, 'methodNotAllowed', 'a push is a POST', undefined, { Allow: 'POST' });
   const appId = decodeAppId(rawAppId);
   const token = bearer(request.headers.authorization);
-  if (token === null) throw unauthorized(`send ${appId}'s push token as "Authorization: Bearer TOKEN" (\`bgtasks apps token ${appId}\` shows it)`);
+  if (token === null) throw unauthorized(`send ${appId}'s push token as "Authorization: Bearer TOKEN" (\`bgtasks apps ` + `token ${appId}\` shows it)`);
   if (!context.verify(appId, token)) throw unauthorized(`the token is not ${appId}'s push token (or no such app is installed)`);
   const body = await readBody(request, pushBodySchema, context.bodyLimit);
   let receipt: unknown;

@@ -99,7 +99,7 @@ export class DashboardServer {
     writeDashboardFile(options.home, { url: dashboard.url, port: dashboard.#port, token: dashboard.#token });
     options.log.info(`dashboard at ${dashboard.url} (bgtasks dashboard opens it)`, { port: dashboard.#port });
     if (!isLoopback(options.host ?? HOST)) {
-      options.log.warn(`the dashboard and the push endpoint listen on ${options.host}:${dashboard.#port}, reachable from other machines, over plain HTTP (no TLS): put them behind a TLS proxy, or use the default 127.0.0.1`, { host: options.host });
+      options.log.warn(`the dashboard and the push endpoint listen on ` + `${options.host}:${dashboard.#port}, reachable from other machines, over ` + `plain HTTP (no TLS): put them behind a TLS proxy, or use the default ` + `127.0.0.1`, { host: options.host });
     }
     return dashboard;
   }
@@ -125,7 +125,7 @@ export class DashboardServer {
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const port = this.#port;
-    if (!hostAllowed(request.headers.host, port, this.#boundNames)) throw new HttpError(421, 'misdirectedRequest', `this server answers only to 127.0.0.1:${port}, localhost:${port} or the address it was told to listen on`, 'Host');
+    if (!hostAllowed(request.headers.host, port, this.#boundNames)) throw new HttpError(421, 'misdirectedRequest', `this server answers only to 127.0.0.1:${port}, localhost:${port} or the ` + `address it was told to listen on`, 'Host');
     if (!originAllowed(request.headers.origin, port, this.#boundNames)) throw new HttpError(403, 'forbiddenOrigin', 'requests from other origins are refused', 'Origin');
     const url = requestUrl(request.url, port);
     const push = PUSH_PATH.exec(url.pathname);
@@ -150,13 +150,13 @@ export class DashboardServer {
     }
     const code = url.searchParams.get('code');
     if (url.pathname === '/' && code !== null && request.method === 'GET') {
-      if (!this.#signInCodes.redeem(code)) return this.#unauthorized(request, response, 'the sign-in code was used already or has expired: run `bgtasks dashboard` again');
+      if (!this.#signInCodes.redeem(code)) return this.#unauthorized(request, response, 'the sign-in code was used already or has expired: run `bgtasks dashboard` ' + 'again');
       response.writeHead(303, { ...BASE_HEADERS, Location: '/', 'Set-Cookie': `${cookieName(port)}=${this.#token}; HttpOnly; SameSite=Strict; Path=/` });
       return void response.end();
     }
     const token = presentedToken(request, port);
     if (token === null || !sameToken(token, this.#token)) {
-      return this.#unauthorized(request, response, token === null ? 'a token is required: run `bgtasks dashboard`' : 'the token is not this daemon\'s (it changes at every start): run `bgtasks dashboard`');
+      return this.#unauthorized(request, response, token === null ? 'a token is required: run `bgtasks dashboard`' : 'the token is not this daemon\'s (it changes at every start): run `bgtasks ' + 'dashboard`');
     }
     this.#guard.proven(request.socket);
     if (url.pathname === SIGN_IN_CODES_PATH) {
@@ -224,7 +224,7 @@ export async function startDashboard(options: Omit<DashboardServerOptions, 'port
   try {
     return await DashboardServer.start({ ...options, port: options.port });
   } catch (error) {
-    options.log.error(`dashboard: cannot serve on ${options.host ?? HOST}:${options.port}: ${error instanceof Error ? error.message : String(error)}`);
+    options.log.error(`dashboard: cannot serve on ${options.host ?? HOST}:${options.port}: ` + `${error instanceof Error ? error.message : String(error)}`);
     return null;
   }
 }

@@ -34,7 +34,7 @@ export class DaemonMetrics implements Disposable {
     });
     this.#token = ensureMetricsToken(options.home);
     const tasks = new TaskMetrics(this.registry);
-    const faults = this.registry.counter({ name: 'bgtasks_store_write_faults_total', help: 'Times the store stopped taking writes (disk full, read-only, locked, I/O error).' });
+    const faults = this.registry.counter({ name: 'bgtasks_store_write_faults_total', help: 'Times the store stopped taking writes (disk full, read-only, locked, I/O ' + 'error).' });
     this.#unsubscribe = [
       options.writer.onDidCommit((batch) => tasks.committed(batch)),
       options.writer.onDidChangeHealth((fault) => {

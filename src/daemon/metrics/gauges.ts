@@ -48,7 +48,7 @@ export function registerStateGauges(registry: MetricsRegistry, state: DaemonStat
   const apps = (): AppRecord[] => [...scheduler.apps.all()].map((app) => app.record);
   registry.collected({
     name: 'bgtasks_info',
-    help: 'Always 1; the labels say which daemon this is: version, store kind, policy profile, and in a fleet the node id.',
+    help: 'Always 1; the labels say which daemon this is: version, store kind, policy ' + 'profile, and in a fleet the node id.',
     type: 'gauge',
     labelNames: ['version', 'store_kind', 'profile', 'node'],
     collect: (emit) => emit({ version: state.version, store_kind: state.storeKind, profile: state.profile, node: state.nodeId ?? '' }, 1),
@@ -59,14 +59,14 @@ export function registerStateGauges(registry: MetricsRegistry, state: DaemonStat
     registry.collected({ name: 'bgtasks_fleet_claimed_total', help: 'Pool requests this fleet node claimed since it started.', type: 'counter', collect: (emit) => emit({}, claims.total) });
     registry.collected({
       name: 'bgtasks_fleet_claim_lag_seconds',
-      help: 'How long the pool requests this node claimed in the last minute had been due when claimed, on average; 0 when it claimed none.',
+      help: 'How long the pool requests this node claimed in the last minute had been due ' + 'when claimed, on average; 0 when it claimed none.',
       type: 'gauge',
       collect: (emit) => emit({}, (claims.lastMinute(state.monotonic?.() ?? 0).claimLagMs ?? 0) / 1000),
     });
   }
   registry.collected({
     name: 'bgtasks_queue_depth',
-    help: 'Pending requests (waiting for their time, their conditions or a slot), by app and kind; 0 for each kind an installed app may submit.',
+    help: 'Pending requests (waiting for their time, their conditions or a slot), by ' + 'app and kind; 0 for each kind an installed app may submit.',
     type: 'gauge',
     labelNames: ['app', 'kind'],
     collect: (emit) => {
@@ -125,13 +125,13 @@ export function registerStateGauges(registry: MetricsRegistry, state: DaemonStat
   });
   registry.collected({
     name: 'bgtasks_budget_used_ratio',
-    help: `Background budget used over its limit per app (1: exhausted, the app waits): ${help}; absent when unlimited.`,
+    help: `Background budget used over its limit per app (1: exhausted, the app ` + `waits): ${help}; absent when unlimited.`,
     type: 'gauge',
     labelNames: ['app', 'budget'],
     collect: budgets((use) => (!Number.isFinite(use.limit) ? null : use.limit === 0 ? 1 : use.used / use.limit)),
   });
-  registry.collected({ name: 'bgtasks_background_app_refresh_enabled', help: '1 while Background App Refresh is on for all apps (bgtasks apps enable --all), 0 while off.', type: 'gauge', collect: (emit) => emit({}, scheduler.backgroundAppRefresh ? 1 : 0) });
-  registry.collected({ name: 'bgtasks_store_faulted', help: '1 while the store refuses writes (disk full, read-only, locked): no task starts until it takes them again.', type: 'gauge', collect: (emit) => emit({}, state.storeFaulted() ? 1 : 0) });
+  registry.collected({ name: 'bgtasks_background_app_refresh_enabled', help: '1 while Background App Refresh is on for all apps (bgtasks apps enable ' + '--all), 0 while off.', type: 'gauge', collect: (emit) => emit({}, scheduler.backgroundAppRefresh ? 1 : 0) });
+  registry.collected({ name: 'bgtasks_store_faulted', help: '1 while the store refuses writes (disk full, read-only, locked): no task ' + 'starts until it takes them again.', type: 'gauge', collect: (emit) => emit({}, state.storeFaulted() ? 1 : 0) });
 }
 
 /** The process's own, under the names every Prometheus client library uses. */

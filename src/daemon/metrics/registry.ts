@@ -9,7 +9,10 @@ interface FamilySpec<N extends string> {
   readonly labelNames?: readonly N[];
 }
 
-/** The series of one family past this are not kept: a label that took unbounded values is a bug, not a reason to eat memory. */
+/**
+ * The series of one family past this are not kept: a label that took unbounded values is a bug, not a reason to eat
+ * memory.
+ */
 export const MAX_SERIES_PER_FAMILY = 2_000;
 
 interface Family {
@@ -92,7 +95,7 @@ function checkSpec<N extends string>(spec: FamilySpec<N>): { name: string; help:
 function labelPairs<N extends string>(metric: string, names: readonly N[], labels: Labels<N>): [string, string][] {
   const given = Object.keys(labels);
   if (given.length !== names.length || names.some((name) => typeof labels[name] !== 'string')) {
-    throw new TypeError(`${metric} takes the labels ${names.join(', ') || '(none)'}, got ${given.join(', ') || '(none)'}`);
+    throw new TypeError(`${metric} takes the labels ${names.join(', ') || '(none)'}, got ` + `${given.join(', ') || '(none)'}`);
   }
   return names.map((name) => [name, labels[name]]);
 }

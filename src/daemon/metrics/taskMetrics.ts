@@ -49,14 +49,14 @@ export class TaskMetrics {
   readonly #pushes: Counter<'app' | 'event'>;
 
   constructor(registry: MetricsRegistry) {
-    this.#started = registry.counter({ name: 'bgtasks_tasks_started_total', help: 'Tasks whose handler started, by app, kind and launch (launched: the app was launched for it; alreadyRunning).', labelNames: ['app', 'kind', 'launch'] });
-    this.#finished = registry.counter({ name: 'bgtasks_tasks_finished_total', help: 'Runs that ended, by app, kind and outcome (success, failure, expired, terminatedAfterExpiration, noHandler, appExited, launchFailed).', labelNames: ['app', 'kind', 'outcome'] });
-    this.#expirations = registry.counter({ name: 'bgtasks_task_expirations_total', help: 'Running tasks the system expired, by app and reason (timeLimit, manual, userCancelled, or the policy that no longer allowed it).', labelNames: ['app', 'reason'] });
-    this.#lateness = registry.histogram({ name: 'bgtasks_task_lateness_seconds', help: 'From when a task could begin (its earliestBeginDate, or its submission) to its handler\'s start; forced runs are not counted, early periodic starts count as 0.', labelNames: ['kind'], buckets: LATENESS_BUCKETS });
-    this.#appLaunches = registry.counter({ name: 'bgtasks_app_launches_total', help: 'App processes the daemon started, by app and reason (background, or user for bgtasks open and notification actions).', labelNames: ['app', 'reason'] });
-    this.#launchFailures = registry.counter({ name: 'bgtasks_app_launch_failures_total', help: 'Launches that failed, by app and reason (launchTimeout, exitedBeforeConnecting, launchCommandFailed).', labelNames: ['app', 'reason'] });
-    this.#launchLatency = registry.histogram({ name: 'bgtasks_launch_latency_seconds', help: 'From the daemon launching an app to the app connecting (when its waiting tasks are handed to it), by launch reason.', labelNames: ['reason'], buckets: LAUNCH_LATENCY_BUCKETS });
-    this.#pushes = registry.counter({ name: 'bgtasks_pushes_total', help: 'Background pushes by app and event: received, delivered, collapsed, expired, failed (given up), redelivered (tried again).', labelNames: ['app', 'event'] });
+    this.#started = registry.counter({ name: 'bgtasks_tasks_started_total', help: 'Tasks whose handler started, by app, kind and launch (launched: the app was ' + 'launched for it; alreadyRunning).', labelNames: ['app', 'kind', 'launch'] });
+    this.#finished = registry.counter({ name: 'bgtasks_tasks_finished_total', help: 'Runs that ended, by app, kind and outcome (success, failure, expired, ' + 'terminatedAfterExpiration, noHandler, appExited, launchFailed).', labelNames: ['app', 'kind', 'outcome'] });
+    this.#expirations = registry.counter({ name: 'bgtasks_task_expirations_total', help: 'Running tasks the system expired, by app and reason (timeLimit, manual, ' + 'userCancelled, or the policy that no longer allowed it).', labelNames: ['app', 'reason'] });
+    this.#lateness = registry.histogram({ name: 'bgtasks_task_lateness_seconds', help: 'From when a task could begin (its earliestBeginDate, or its submission) to ' + 'its handler\'s start; forced runs are not counted, early periodic starts ' + 'count as 0.', labelNames: ['kind'], buckets: LATENESS_BUCKETS });
+    this.#appLaunches = registry.counter({ name: 'bgtasks_app_launches_total', help: 'App processes the daemon started, by app and reason (background, or user for ' + 'bgtasks open and notification actions).', labelNames: ['app', 'reason'] });
+    this.#launchFailures = registry.counter({ name: 'bgtasks_app_launch_failures_total', help: 'Launches that failed, by app and reason (launchTimeout, ' + 'exitedBeforeConnecting, launchCommandFailed).', labelNames: ['app', 'reason'] });
+    this.#launchLatency = registry.histogram({ name: 'bgtasks_launch_latency_seconds', help: 'From the daemon launching an app to the app connecting (when its waiting ' + 'tasks are handed to it), by launch reason.', labelNames: ['reason'], buckets: LAUNCH_LATENCY_BUCKETS });
+    this.#pushes = registry.counter({ name: 'bgtasks_pushes_total', help: 'Background pushes by app and event: received, delivered, collapsed, expired, ' + 'failed (given up), redelivered (tried again).', labelNames: ['app', 'event'] });
   }
 
   /** Feed it every committed batch, in commit order. */

@@ -16,9 +16,11 @@ export function appleScriptString(text: string): string {
   return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-/** The script that shows `notification`: the app's name goes in the subtitle, as the sender is always "Script Editor". */
+/**
+ * The script that shows `notification`: the app's name goes in the subtitle, as the sender is always "Script Editor".
+ */
 export function displayNotificationScript(notification: DesktopNotification): string {
-  return `display notification ${appleScriptString(notification.body)} with title ${appleScriptString(notification.title)} subtitle ${appleScriptString(notification.appName)}`;
+  return `display notification ${appleScriptString(notification.body)} with title ` + `${appleScriptString(notification.title)} subtitle ` + `${appleScriptString(notification.appName)}`;
 }
 
 export function createDarwinNotifier(options: Pick<DesktopNotifierOptions, 'env' | 'log'> = {}): DesktopNotifier {
@@ -35,7 +37,7 @@ export function createDarwinNotifier(options: Pick<DesktopNotifierOptions, 'env'
         });
       } catch (error) {
         // execFile throws synchronously for arguments it refuses (a NUL byte in the text).
-        resolve({ shown: false, detail: `osascript could not be started: ${error instanceof Error ? error.message : String(error)}` });
+        resolve({ shown: false, detail: `osascript could not be started: ` + `${error instanceof Error ? error.message : String(error)}` });
       }
     });
   return {

@@ -31,7 +31,10 @@ export interface DesktopNotifier extends Disposable {
   readonly kind: 'freedesktop' | 'macos' | 'none';
   /** Shows the notification; never rejects (a missing service resolves to shown:false with the reason). */
   post(notification: DesktopNotification): Promise<DesktopPostResult>;
-  /** The person chose an action (`actionId` is one of the notification's action ids, or 'default' for a click on its body). */
+  /**
+   * The person chose an action (`actionId` is one of the notification's action ids, or 'default' for a click on its
+   * body).
+   */
   onAction(listener: (key: string, actionId: string) => void): Disposable;
 }
 
@@ -53,7 +56,7 @@ export function createDesktopNotifier(options: DesktopNotifierOptions = {}): Des
     const address = sessionBusAddress(env);
     if (address !== null) return new FreedesktopNotifier({ address, log: options.log });
     const reason = env.DBUS_SESSION_BUS_ADDRESS
-      ? `DBUS_SESSION_BUS_ADDRESS (${env.DBUS_SESSION_BUS_ADDRESS}) has no unix: address and there is no $XDG_RUNTIME_DIR/bus`
+      ? `DBUS_SESSION_BUS_ADDRESS (${env.DBUS_SESSION_BUS_ADDRESS}) has no unix: ` + `address and there is no $XDG_RUNTIME_DIR/bus`
       : env.XDG_RUNTIME_DIR
         ? `DBUS_SESSION_BUS_ADDRESS is not set and ${env.XDG_RUNTIME_DIR}/bus is not a socket`
         : 'neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR is set';

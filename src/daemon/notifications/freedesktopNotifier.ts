@@ -169,7 +169,7 @@ export class FreedesktopNotifier implements DesktopNotifier {
     const refused = (await Promise.all(rules.map((rule) => connection.addMatch(rule).then(() => undefined, (error: unknown) => error)))).filter(Boolean);
     if (refused.length > 0) {
       // Notifications still show; only the person's choices go unheard.
-      this.#log?.warn('the session bus refused a match rule: desktop notification actions will not be heard', { error: describe(refused[0]) });
+      this.#log?.warn('the session bus refused a match rule: desktop notification actions will not ' + 'be heard', { error: describe(refused[0]) });
     }
     this.#failedAt = undefined;
     this.#connection = connection;

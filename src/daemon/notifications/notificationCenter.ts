@@ -57,7 +57,7 @@ export class NotificationCenter implements Disposable {
     if (deps.desktop) {
       this.#listeners.push(
         deps.desktop.onAction((notificationId, actionId) => {
-          this.act(notificationId, actionId).catch((error: unknown) => deps.log.warn(`a desktop action could not be handled: ${error instanceof Error ? error.message : String(error)}`, { notificationId, actionId }));
+          this.act(notificationId, actionId).catch((error: unknown) => deps.log.warn(`a desktop action could not be handled: ` + `${error instanceof Error ? error.message : String(error)}`, { notificationId, actionId }));
         }),
       );
     }
@@ -87,7 +87,7 @@ export class NotificationCenter implements Disposable {
     const current = this.authorization(appId);
     if (current.status !== 'notDetermined' || current.requested) return current.status;
     await this.#setStored(appId, 'requested', 'authorizationRequested');
-    this.#deps.log.info(`${appId} asks to post notifications: allow it in the dashboard or with \`bgtasks notifications allow ${appId}\``, { appId });
+    this.#deps.log.info(`${appId} asks to post notifications: allow it in the dashboard or with ` + `\`bgtasks notifications allow ${appId}\``, { appId });
     return 'notDetermined';
   }
 
@@ -106,7 +106,7 @@ export class NotificationCenter implements Disposable {
     const standing = this.authorization(appId);
     if (standing.status !== 'granted') {
       const why = standing.status === 'denied' ? 'the person denied them' : standing.requested ? 'the person has not answered yet' : 'the app has not asked (notifications.requestAuthorization())';
-      throw new DaemonError('notificationsNotAllowed', `${appId} may not post notifications: ${why}; the person allows them in the dashboard or with \`bgtasks notifications allow ${appId}\``);
+      throw new DaemonError('notificationsNotAllowed', `${appId} may not post notifications: ${why}; the person allows them in the ` + `dashboard or with \`bgtasks notifications allow ${appId}\``);
     }
     const now = this.#deps.clock.now();
     const record: NotificationRecord = {
@@ -137,7 +137,7 @@ export class NotificationCenter implements Disposable {
     const record = await this.#deps.store.getNotification(notificationId);
     if (!record) throw new DaemonError('unknownNotification', `no notification ${notificationId}`, 'notificationId');
     if (actionId !== 'default' && !record.actions.some((action) => action.id === actionId)) {
-      throw new DaemonError('unknownAction', `notification ${notificationId} has no action "${actionId}" (it has ${record.actions.map((action) => action.id).join(', ') || 'none'})`, 'actionId');
+      throw new DaemonError('unknownAction', `notification ${notificationId} has no action "${actionId}" (it has ` + `${record.actions.map((action) => action.id).join(', ') || 'none'})`, 'actionId');
     }
     if (record.state !== 'posted') throw new DaemonError('alreadyAnswered', `notification ${notificationId} was already ${record.state}`, 'notificationId');
     const now = this.#deps.clock.now();
@@ -185,7 +185,9 @@ export class NotificationCenter implements Disposable {
     return true;
   }
 
-  /** The app's `onAction` handler is done with these actions: they are kept as handed (ids of other apps are ignored). */
+  /**
+   * The app's `onAction` handler is done with these actions: they are kept as handed (ids of other apps are ignored).
+   */
   async acknowledge(appId: string, notificationIds: readonly string[]): Promise<void> {
     const mine = notificationIds.filter((id) => this.#inHand.get(id)?.appId === appId);
     for (const id of mine) this.#inHand.delete(id);

@@ -34,13 +34,13 @@ export async function wireNotifications({ clock, store, writer, scheduler, log, 
     connected: (appId, instance) => scheduler.apps.get(appId)?.instances.has(instance as never) ?? false,
     launchForAction: (appId) => {
       if (scheduler.openApp(appId, 'notificationAction') === 'alreadyRunning') {
-        log.warn(`${appId} is running but does not handle notification actions (notifications.onAction): the action waits for its next start`, { appId });
+        log.warn(`${appId} is running but does not handle notification actions ` + `(notifications.onAction): the action waits for its next start`, { appId });
       }
     },
   });
   scheduler.onDidAttach((instance) => {
     if (!instance.notificationActions) return;
-    center.handPending(instance.appId).catch((error: unknown) => log.warn(`could not hand notification actions to ${instance.appId}: ${error instanceof Error ? error.message : String(error)}`));
+    center.handPending(instance.appId).catch((error: unknown) => log.warn(`could not hand notification actions to ${instance.appId}: ` + `${error instanceof Error ? error.message : String(error)}`));
   });
   return center;
 }

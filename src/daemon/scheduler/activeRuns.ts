@@ -15,13 +15,19 @@ export interface ActiveRun {
   /** The title and subtitle the person sees (continued processing tasks). */
   title?: string;
   subtitle?: string;
-  /** For a push run: the push it delivers, whether it is urgent (priority 10: not charged to the budget), and what the handler returned. */
+  /**
+   * For a push run: the push it delivers, whether it is urgent (priority 10: not charged to the budget), and what the
+   * handler returned.
+   */
   push?: { readonly pushId: string; readonly urgent: boolean; result: 'newData' | 'noData' | 'failed' | null };
   /** Settles once the run's dispatch is committed; its delivery to the app waits for it (see RunDriver.dispatch). */
   durable?: Promise<void>;
   /** Set for a task handed over in a block (see BlockLeases): the lease it is held under. */
   lease?: HeldLease;
-  /** For a task of a block: its request as dispatched (still in the store), put back as it was if the task is given back. */
+  /**
+   * For a task of a block: its request as dispatched (still in the store), put back as it was if the task is given
+   * back.
+   */
   request?: TaskRequest;
   /** For a request with `dependsOn`: its prerequisites' results, handed to the app with the task. */
   prerequisites?: Readonly<Record<string, unknown>>;

@@ -64,7 +64,7 @@ export function explainApp(app: AppState, pending: readonly PendingView[], input
   ].filter(Boolean);
   const running = inputs.runs.forApp(appId).map((active) => ({ identifier: active.run.identifier, taskId: active.run.taskId, state: active.run.state }));
   const eligible = pending.filter((view) => view.eligible).length;
-  const summary = `${appId}: ${pending.length} pending (${eligible} eligible${held ? `; held: ${held}` : ''}), ${running.length} running. ${notes.join(' ')}`.trim();
+  const summary = (`${appId}: ${pending.length} pending (${eligible} ` + `eligible${held ? `; held: ${held}` : ''}), ${running.length} running. ` + `${notes.join(' ')}`).trim();
   return {
     appId,
     enabled: app.record.enabled,

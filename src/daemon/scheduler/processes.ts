@@ -132,7 +132,7 @@ export class ProcessSupervisor {
       this.#deps.onUserKilled(app.record.appId);
     }
     if (!state.connected && !state.stopping) {
-      const why = exit.error ? exit.error.message : `exited with ${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`} before connecting`;
+      const why = exit.error ? exit.error.message : `exited with ${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`} ` + `before connecting`;
       this.#failed(app, exit.error ? 'launchCommandFailed' : 'exitedBeforeConnecting', why);
     } else {
       this.#deps.log.info(`${app.record.appId} exited`, { appId: app.record.appId, launchId, code: exit.code, signal: exit.signal });

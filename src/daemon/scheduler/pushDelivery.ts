@@ -84,7 +84,7 @@ export class PushDelivery {
     const app = this.#deps.apps.get(appId);
     if (!app) throw new DaemonError('unknownApp', `no app ${appId} is installed (see \`bgtasks apps\`)`, 'appId');
     if (!app.record.backgroundModes.includes('remote-notification')) {
-      throw new DaemonError('notPermitted', `${appId} does not take background pushes: its manifest has no "remote-notification" background mode`, 'appId');
+      throw new DaemonError('notPermitted', `${appId} does not take background pushes: its manifest has no ` + `"remote-notification" background mode`, 'appId');
     }
     const record: PushRecord = {
       pushId: this.#deps.newId(),
@@ -146,7 +146,7 @@ export class PushDelivery {
     this.#lines.finish(run.appId, pushId, verdict);
     this.#sync(run.appId, now);
     if (verdict.state === 'pending') {
-      this.#deps.log.warn(`push ${pushId} to ${run.appId} was not handled (${outcome}); delivering it again`, { appId: run.appId, pushId, attempt: head.attempts });
+      this.#deps.log.warn(`push ${pushId} to ${run.appId} was not handled (${outcome}); delivering it ` + `again`, { appId: run.appId, pushId, attempt: head.attempts });
       return { events: [pushEvent(head, now, 'redelivery', { outcome, attempt: head.attempts, retryAt: verdict.retryAt })] };
     }
     if (verdict.state === 'failed') this.#deps.log.warn(`push ${pushId} to ${run.appId} failed: ${verdict.reason}`, { appId: run.appId, pushId });
@@ -193,7 +193,10 @@ export class PushDelivery {
     };
   }
 
-  /** An uninstalled app's line goes; its undelivered pushes are recorded as failed (`uninstalled`), the rest stay as history. */
+  /**
+   * An uninstalled app's line goes; its undelivered pushes are recorded as failed (`uninstalled`), the rest stay as
+   * history.
+   */
   forget(appId: string, now: number): StoreBatch {
     const undelivered = this.#lines.pending(appId);
     this.#lines.forget(appId);

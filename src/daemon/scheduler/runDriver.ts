@@ -244,7 +244,7 @@ export class RunDriver implements RunPort, Disposable {
       if (findHandlerKey(instance.registered, active.run.identifier) !== undefined) {
         this.#deliver(active, instance, 'launched', now);
       } else {
-        this.finish(active, 'noHandler', 'noHandler', `${instance.appId} was launched for ${active.run.identifier} but registered no handler for it`);
+        this.finish(active, 'noHandler', 'noHandler', `${instance.appId} was launched for ${active.run.identifier} but registered ` + `no handler for it`);
       }
     }
     this.#processes.armIdle(app);
@@ -286,7 +286,7 @@ export class RunDriver implements RunPort, Disposable {
     if (verdict.action === 'giveUp') {
       this.finish(active, 'appExited', 'appExited', verdict.message);
     } else if (verdict.action === 'atMostOnce') {
-      this.finish(active, 'appExited', 'appExited', `${where} exited while the task ran; the request asked not to run again (requeueOnExit: false)`);
+      this.finish(active, 'appExited', 'appExited', `${where} exited while the task ran; the request asked not to run again ` + `(requeueOnExit: false)`);
     } else if (verdict.reason === 'exitedBeforeStart') {
       // The process left before its handler saw the task (a tool that submitted and exited, say).
       this.finish(active, 'appExited', 'exitedBeforeStart', `${where} exited before its handler started`);
@@ -381,7 +381,7 @@ export class RunDriver implements RunPort, Disposable {
       if (active.run.state !== 'running') continue;
       const blocker = check(active.run);
       if (blocker) {
-        this.#deps.log.info(`expiring ${active.run.identifier} of ${active.run.appId}: ${blocker.message}`, { appId: active.run.appId, taskId: active.run.taskId, reason: blocker.reason });
+        this.#deps.log.info(`expiring ${active.run.identifier} of ${active.run.appId}: ` + `${blocker.message}`, { appId: active.run.appId, taskId: active.run.taskId, reason: blocker.reason });
         this.expire(active, blocker.reason);
       }
     }
@@ -455,7 +455,7 @@ export class RunDriver implements RunPort, Disposable {
     // A task that pressure stopped runs again once the pressure clears (the policies hold it until then).
     if (outcome !== 'success' && isPressureStop(active.run.expirationReason)) this.#requeue(active.run, 'stoppedForPressure', { stoppedBy: active.run.expirationReason });
     if (aftermath.throttledUntil !== null) {
-      this.#deps.log.warn(`${appId} overran a deadline and is throttled until ${new Date(aftermath.throttledUntil).toISOString()}`, { appId, identifier });
+      this.#deps.log.warn(`${appId} overran a deadline and is throttled until ` + `${new Date(aftermath.throttledUntil).toISOString()}`, { appId, identifier });
     }
     if (outcome === 'noHandler' || outcome === 'launchFailed' || outcome === 'terminatedAfterExpiration' || outcome === 'appExited') {
       this.#deps.log.warn(`task ${active.run.identifier} of ${active.run.appId} ended: ${outcome}`, { appId: active.run.appId, identifier: active.run.identifier, taskId: active.run.taskId, reason, error });
@@ -516,7 +516,10 @@ export class RunDriver implements RunPort, Disposable {
     return started;
   }
 
-  /** A block task that never began goes back in line; its request never left the store, so nothing is written but the lease's end. */
+  /**
+   * A block task that never began goes back in line; its request never left the store, so nothing is written but the
+   * lease's end.
+   */
   #giveBack(active: ActiveRun): void {
     if (!this.#runs.remove(active)) return;
     const { run } = active;
@@ -552,7 +555,7 @@ export class RunDriver implements RunPort, Disposable {
   #terminateAfterExpiration(active: ActiveRun): void {
     const instance = active.instance;
     if (!instance || !this.#runs.get(active.run.taskId)) return;
-    this.finish(active, 'terminatedAfterExpiration', 'gracePeriodElapsed', `the app did not complete within ${this.#deps.options.expirationGraceMs} ms of expiration`);
+    this.finish(active, 'terminatedAfterExpiration', 'gracePeriodElapsed', `the app did not complete within ${this.#deps.options.expirationGraceMs} ms ` + `of expiration`);
     const app = this.#apps.get(instance.appId);
     const process = instance.launchId ? app?.processes.get(instance.launchId) : undefined;
     this.#event({ at: this.#deps.clock.now(), appId: instance.appId, identifier: active.run.identifier, taskId: active.run.taskId, type: 'terminated', reason: 'gracePeriodElapsed', detail: { pid: instance.pid } });

@@ -368,7 +368,10 @@ export class Scheduler implements PassPort, UserHolds, WorkflowPort, Disposable 
     return 'launched';
   }
 
-  /** Hands notification actions to a connected process of the app that takes them (a person's launch first); null when none does. */
+  /**
+   * Hands notification actions to a connected process of the app that takes them (a person's launch first); null when
+   * none does.
+   */
   handActions(appId: string, actions: readonly NotificationActionDelivery[]): AppInstance | null {
     const candidates = [...(this.apps.get(appId)?.instances ?? [])].filter((instance) => instance.notificationActions);
     const instance = candidates.find((candidate) => candidate.launchReason === 'user') ?? candidates[0];

@@ -153,5 +153,5 @@ function repeatEvent(appId: string, taskId: string, earlier: ChildSubmission, no
 export function storeFault(error: unknown): SchedulerFault {
   const code = (error as { code?: unknown })?.code;
   const message = error instanceof Error ? error.message : String(error);
-  return { code: 'unavailable', message: `the request could not be saved (${typeof code === 'string' ? code : 'storeFailed'}): ${message}` };
+  return { code: 'unavailable', message: `the request could not be saved ` + `(${typeof code === 'string' ? code : 'storeFailed'}): ${message}` };
 }

@@ -11,7 +11,7 @@ export const backgroundProcessesPolicy: Policy = {
     if (app.connected || app.launching || backgroundProcessCount < options.maxBackgroundProcesses) return allow(this.name);
     return defer(this.name, {
       reason: 'backgroundProcessLimit',
-      message: `${backgroundProcessCount} apps already run in the background (maxBackgroundProcesses is ${options.maxBackgroundProcesses})`,
+      message: `${backgroundProcessCount} apps already run in the background ` + `(maxBackgroundProcesses is ${options.maxBackgroundProcesses})`,
       waitsFor: 'capacity',
       unblockedBy: 'a background app exits',
     });

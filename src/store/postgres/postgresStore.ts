@@ -207,7 +207,7 @@ export class PostgresStore implements Store {
   async recoverInterruptedRuns(at: number): Promise<RecoveryResult> {
     this.#assertOpen('recoverInterruptedRuns');
     if (!Number.isSafeInteger(at) || at < 0) {
-      throw new StoreError('storeInvalid', `recoverInterruptedRuns: expected \`at\` to be ms since the epoch, got ${describeValue(at)}`, {
+      throw new StoreError('storeInvalid', `recoverInterruptedRuns: expected \`at\` to be ms since the epoch, got ` + `${describeValue(at)}`, {
         field: 'at',
       });
     }

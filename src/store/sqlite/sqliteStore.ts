@@ -42,7 +42,9 @@ import type { PushRecord } from '../../engine/push.js';
 
 /** Where the store keeps its data, and how hard it tries to keep it. */
 export interface SqliteStoreOptions {
-  /** Path of the database file (created with mode 0600 if missing), or `':memory:'` for a private in-memory database. */
+  /**
+   * Path of the database file (created with mode 0600 if missing), or `':memory:'` for a private in-memory database.
+   */
   readonly file: string;
   /**
    * `'full'` fsyncs every commit: a resolved `apply` survives power loss. `'normal'` fsyncs only at WAL
@@ -101,7 +103,7 @@ export function compileSqliteStoreOptions(options: SqliteStoreOptions): Compiled
     throw new TypeError(`Expected \`readonly\` to be a boolean, got ${describeValue(readonly)}`);
   }
   if (readonly && file === ':memory:') {
-    throw new TypeError("Expected `readonly` to be false with `file` ':memory:': a new in-memory database has nothing to read");
+    throw new TypeError("Expected `readonly` to be false with `file` ':memory:': a new in-memory " + "database has nothing to read");
   }
   return compiled;
 }
@@ -300,7 +302,7 @@ export class SqliteStore implements Store {
   async recoverInterruptedRuns(at: number): Promise<RecoveryResult> {
     this.#context('recoverInterruptedRuns');
     if (!Number.isSafeInteger(at) || at < 0) {
-      throw new StoreError('storeInvalid', `recoverInterruptedRuns: expected \`at\` to be ms since the epoch, got ${describeValue(at)}`, {
+      throw new StoreError('storeInvalid', `recoverInterruptedRuns: expected \`at\` to be ms since the epoch, got ` + `${describeValue(at)}`, {
         field: 'at',
       });
     }

@@ -74,7 +74,10 @@ WITH released AS (
 )
 SELECT count(*)::int AS n, CASE WHEN count(*) > 0 THEN pg_notify('${FLEET_CHANNEL}', '') END AS notified FROM released`;
 
-/** Gives pool requests this node holds back to the pool, and wakes the other nodes if any went back; returns how many it still held. */
+/**
+ * Gives pool requests this node holds back to the pool, and wakes the other nodes if any went back; returns how many it
+ * still held.
+ */
 export async function release(ctx: PgContext, requestIds: readonly string[]): Promise<number> {
   if (requestIds.length === 0) return 0;
   const [row] = await ctx.rows<{ n: number }>(RELEASE, [ctx.nodeId, requestIds]);

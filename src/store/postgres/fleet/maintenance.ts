@@ -23,20 +23,20 @@ SELECT DISTINCT holder AS "nodeId" FROM (
   SELECT node_id FROM runs WHERE state <> 'finished' AND placement = 'any'
 ) held
 WHERE NOT EXISTS (SELECT 1 FROM nodes n WHERE n.node_id = held.holder AND n.lease_expires_at >= $1)`;
-const RELEASE_LOST = /* sql */ `UPDATE requests SET lease_owner = NULL WHERE node_id IS NULL AND lease_owner = ANY($1::text[])`;
+const RELEASE_LOST = /* sql */ `UPDATE requests SET lease_owner = NULL WHERE node_id IS NULL AND ` + `lease_owner = ANY($1::text[])`;
 // SKIP LOCKED: a run its own node is finishing (or recovering, after a restart) right now is left to it.
 const LOST_RUNS = /* sql */ `
 SELECT node_id AS "nodeId", ${RUN_SELECT} FROM runs
 WHERE state <> 'finished' AND placement = 'any' AND node_id = ANY($1::text[])
 ORDER BY seq
 FOR UPDATE SKIP LOCKED`;
-const POOL_HAS = /* sql */ `SELECT request_id AS "requestId" FROM requests WHERE node_id IS NULL AND app_id = $1 AND identifier = $2`;
+const POOL_HAS = /* sql */ `SELECT request_id AS "requestId" FROM requests WHERE node_id IS NULL AND ` + `app_id = $1 AND identifier = $2`;
 // Oldest first by age, over the indexes of migration 4: a round that finds nothing to prune reads one
 // index entry, not every run and event of the fleet.
 /** @internal */
-export const PRUNE_RUNS = /* sql */ `DELETE FROM runs WHERE seq IN (SELECT seq FROM runs WHERE state = 'finished' AND completed_at < $1 ORDER BY completed_at LIMIT ${PRUNE_LIMIT})`;
+export const PRUNE_RUNS = /* sql */ `DELETE FROM runs WHERE seq IN (SELECT seq FROM runs WHERE state = ` + `'finished' AND completed_at < $1 ORDER BY completed_at LIMIT ` + `${PRUNE_LIMIT})`;
 /** @internal */
-export const PRUNE_EVENTS = /* sql */ `DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < $1 ORDER BY at LIMIT ${PRUNE_LIMIT})`;
+export const PRUNE_EVENTS = /* sql */ `DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < $1 ORDER ` + `BY at LIMIT ${PRUNE_LIMIT})`;
 
 /**
  * One maintenance round, inside the caller's transaction on `client`. Returns null when another node

@@ -31,7 +31,7 @@ FROM nodes ORDER BY node_id COLLATE "C"`;
 const REQUEST_FIELDS = `${selectList(REQUEST_COLUMNS)}, node_id AS "nodeId", lease_owner AS "heldBy"`;
 // Oldest submission first; seq breaks ties (the order they were written in).
 const LIST_REQUESTS = /* sql */ `SELECT ${REQUEST_FIELDS} FROM requests ORDER BY submitted_at, seq`;
-const LIST_APP_REQUESTS = /* sql */ `SELECT ${REQUEST_FIELDS} FROM requests WHERE app_id = $1 ORDER BY submitted_at, seq`;
+const LIST_APP_REQUESTS = /* sql */ `SELECT ${REQUEST_FIELDS} FROM requests WHERE app_id = $1 ORDER BY ` + `submitted_at, seq`;
 
 interface NodeRow {
   nodeId: string;
@@ -47,7 +47,9 @@ interface NodeRow {
   capacity: Partial<NodeCapacity> | null;
 }
 
-/** Every node that has joined, by id. A node that has not reported yet shows unknown conditions, no apps, no capacity. */
+/**
+ * Every node that has joined, by id. A node that has not reported yet shows unknown conditions, no apps, no capacity.
+ */
 export async function listNodes(ctx: PgContext): Promise<NodeInfo[]> {
   const rows = await ctx.rows<NodeRow>(LIST_NODES);
   return rows.map((row) => ({
@@ -84,7 +86,7 @@ export async function listFleetRequests(ctx: PgContext, appId?: string): Promise
   return rows.map(({ nodeId, heldBy, ...request }) => ({ request: withPlacement<TaskRequest>(request), nodeId, heldBy }));
 }
 
-const POOL_PAGE = /* sql */ `SELECT ${REQUEST_FIELDS} FROM requests WHERE node_id IS NULL ORDER BY submitted_at, seq LIMIT $1`;
+const POOL_PAGE = /* sql */ `SELECT ${REQUEST_FIELDS} FROM requests WHERE node_id IS NULL ORDER BY ` + `submitted_at, seq LIMIT $1`;
 const POOL_SIZE = /* sql */ `SELECT count(*) AS size FROM requests WHERE node_id IS NULL`;
 
 /** The pool's oldest `limit` requests, and its size: what a dashboard picture needs, however big the pool. */
@@ -121,7 +123,7 @@ export async function listFleetRuns(ctx: PgContext, filter: FleetRunFilter = {})
   // LIMIT NULL is no limit.
   params.push(Number.isFinite(limit) ? limit : null);
   const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-  const sql = /* sql */ `SELECT node_id AS "nodeId", ${selectList(RUN_COLUMNS)} FROM runs ${where} ORDER BY seq DESC LIMIT $${params.length}::bigint`;
+  const sql = /* sql */ `SELECT node_id AS "nodeId", ${selectList(RUN_COLUMNS)} FROM runs ${where} ` + `ORDER BY seq DESC LIMIT $${params.length}::bigint`;
   const rows = await ctx.rows<FleetRunRow>(sql, params);
   return rows.map(({ nodeId, ...run }) => ({ run: withPlacement<TaskRun>(run), nodeId }));
 }

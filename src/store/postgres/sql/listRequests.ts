@@ -6,7 +6,7 @@ import type { RequestRow } from './rows.js';
 // What this node's daemon holds: its device requests and the pool requests it has claimed.
 const HELD = /* sql */ `(node_id = $1 OR (node_id IS NULL AND lease_owner = $1))`;
 const LIST_ALL = /* sql */ `SELECT ${REQUEST_SELECT} FROM requests WHERE ${HELD} ORDER BY submitted_at, seq`;
-const LIST_FOR_APP = /* sql */ `SELECT ${REQUEST_SELECT} FROM requests WHERE ${HELD} AND app_id = $2 ORDER BY submitted_at, seq`;
+const LIST_FOR_APP = /* sql */ `SELECT ${REQUEST_SELECT} FROM requests WHERE ${HELD} AND app_id = $2 ORDER ` + `BY submitted_at, seq`;
 
 /**
  * The pending requests this node holds (its device requests and the pool requests leased to it), of

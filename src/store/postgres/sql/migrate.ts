@@ -31,7 +31,7 @@ export function assertNotNewer(version: number, latest: number): void {
   if (version > latest) {
     throw new StoreError(
       'storeNewer',
-      `the store's schema is at version ${version}, written by a newer bgtasks (this one knows up to ${latest}): upgrade bgtasks, or point it at another schema`,
+      `the store's schema is at version ${version}, written by a newer bgtasks ` + `(this one knows up to ${latest}): upgrade bgtasks, or point it at another ` + `schema`,
     );
   }
 }

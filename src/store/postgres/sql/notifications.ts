@@ -60,7 +60,7 @@ export async function listNotifications(ctx: PgContext, filter: NotificationFilt
   if (filter.actionUnhanded) where.push(`state = 'actioned' AND handed_at IS NULL`);
   const limit = filter.limit ?? DEFAULT_LIST_LIMIT;
   params.push(limit === Infinity ? null : limit);
-  const sql = `SELECT ${SELECT} FROM notifications WHERE ${where.join(' AND ')} ORDER BY posted_at DESC, seq DESC LIMIT $${params.length}`;
+  const sql = `SELECT ${SELECT} FROM notifications WHERE ${where.join(' AND ')} ORDER BY ` + `posted_at DESC, seq DESC LIMIT $${params.length}`;
   return ctx.rows<NotificationRecord>(sql, params);
 }
 

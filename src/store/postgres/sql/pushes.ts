@@ -50,7 +50,10 @@ export async function insertPushes(ctx: PgContext, pushes: readonly PushRecord[]
   await ctx.run(INSERT_PUSHES, [ctx.nodeId, jsonRecords(pushes, 'insertPushes', ['data'])]);
 }
 
-/** Writes only the fields present in each update; an update for a push this node does not have changes nothing. One statement. */
+/**
+ * Writes only the fields present in each update; an update for a push this node does not have changes nothing. One
+ * statement.
+ */
 export async function updatePushes(ctx: PgContext, updates: readonly PushUpdate[]): Promise<void> {
   const merged = mergeUpdates(updates, (update) => update.pushId);
   await ctx.run(UPDATE_PUSHES, [ctx.nodeId, jsonRecords(merged, 'updatePushes', ['data']), merged.map((update) => update.pushId)]);
@@ -72,7 +75,7 @@ export async function listPushes(ctx: PgContext, filter: PushFilter = {}): Promi
   const limit = filter.limit ?? DEFAULT_LIST_LIMIT;
   params.push(limit === Infinity ? null : limit);
   const order = filter.oldestFirst ? 'ASC' : 'DESC';
-  const sql = `SELECT ${PUSH_SELECT} FROM pushes WHERE ${where.join(' AND ')} ORDER BY seq ${order} LIMIT $${params.length}`;
+  const sql = `SELECT ${PUSH_SELECT} FROM pushes WHERE ${where.join(' AND ')} ORDER BY seq ` + `${order} LIMIT $${params.length}`;
   return ctx.rows<PushRecord>(sql, params);
 }
 

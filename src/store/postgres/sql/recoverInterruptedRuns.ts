@@ -89,7 +89,10 @@ export async function recoverInterruptedRuns(ctx: PgContext, at: number): Promis
 
 const EXISTING_RUNS = /* sql */ `SELECT task_id AS "taskId" FROM runs WHERE task_id = ANY($1::text[])`;
 
-/** The tasks of blocks still leased get their runs first (see `recoverLeases`), then the leases end: a fixed number of statements. */
+/**
+ * The tasks of blocks still leased get their runs first (see `recoverLeases`), then the leases end: a fixed number of
+ * statements.
+ */
 async function materializeLeases(ctx: PgContext, at: number): Promise<void> {
   const leases = await listLeases(ctx);
   if (leases.length === 0) return;

@@ -139,7 +139,7 @@ export function excludedAssignments(columns: Columns, except: readonly string[] 
 export function presentAssignments(columns: Columns, table: string, except: readonly string[] = []): string {
   return Object.entries(columns)
     .filter(([field]) => !except.includes(field))
-    .map(([field, [column]]) => `${column} = CASE WHEN e.doc ? '${field}' THEN x."${field}" ELSE ${table}.${column} END`)
+    .map(([field, [column]]) => `${column} = CASE WHEN e.doc ? '${field}' THEN x."${field}" ELSE ` + `${table}.${column} END`)
     .join(',\n  ');
 }
 
@@ -233,5 +233,5 @@ export function mergeUpdates<T extends object>(updates: readonly T[], key: (upda
 
 /** `FROM` items unpacking `$n` (a JSON array) into `e.doc` (each element), `e.ord` and `x` (its columns). */
 export function unpack(param: string, columns: Columns): string {
-  return `jsonb_array_elements(${param}::jsonb) WITH ORDINALITY AS e(doc, ord) CROSS JOIN LATERAL jsonb_to_record(e.doc) AS x(${recordDefinition(columns)})`;
+  return `jsonb_array_elements(${param}::jsonb) WITH ORDINALITY AS e(doc, ord) CROSS ` + `JOIN LATERAL jsonb_to_record(e.doc) AS x(${recordDefinition(columns)})`;
 }

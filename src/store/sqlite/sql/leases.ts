@@ -3,7 +3,7 @@ import type { SqlContext } from './context.js';
 
 const PUT_LEASE = /* sql */ `INSERT INTO leases (lease_id, app_id, at, background, tasks) VALUES (?, ?, ?, ?, ?)`;
 const DELETE_LEASE = /* sql */ `DELETE FROM leases WHERE lease_id = ?`;
-const LIST_LEASES = /* sql */ `SELECT lease_id AS leaseId, app_id AS appId, at, background, tasks FROM leases ORDER BY at`;
+const LIST_LEASES = /* sql */ `SELECT lease_id AS leaseId, app_id AS appId, at, background, tasks FROM ` + `leases ORDER BY at`;
 
 interface LeaseRow {
   readonly leaseId: string;

@@ -24,7 +24,7 @@ const PUSH_COLUMNS = {
 type PushField = keyof typeof PUSH_COLUMNS;
 const PUSH_FIELDS = Object.keys(PUSH_COLUMNS) as PushField[];
 
-const INSERT_PUSH = `INSERT INTO pushes (${PUSH_FIELDS.map((field) => PUSH_COLUMNS[field]).join(', ')}) VALUES (${PUSH_FIELDS.map(() => '?').join(', ')})`;
+const INSERT_PUSH = `INSERT INTO pushes (${PUSH_FIELDS.map((field) => PUSH_COLUMNS[field]).join(', ')}) ` + `VALUES (${PUSH_FIELDS.map(() => '?').join(', ')})`;
 const PUSH_SELECT = PUSH_FIELDS.map((field) => `${PUSH_COLUMNS[field]} AS "${field}"`).join(', ');
 
 type PushRow = Omit<PushRecord, 'data'> & { data: string };
@@ -47,7 +47,7 @@ export function updatePushes(ctx: SqlContext, updates: readonly PushUpdate[]): v
     if (fields.length === 0) return;
     const key = fields.join(',');
     let sql = updateSqlByFields.get(key);
-    if (sql === undefined) updateSqlByFields.set(key, (sql = `UPDATE pushes SET ${fields.map((field) => `${PUSH_COLUMNS[field]} = ?`).join(', ')} WHERE push_id = ?`));
+    if (sql === undefined) updateSqlByFields.set(key, (sql = `UPDATE pushes SET ${fields.map((field) => `${PUSH_COLUMNS[field]} = ?`).join(', ')} ` + `WHERE push_id = ?`));
     ctx.statement(sql).run(...fields.map((field) => param(field, (update as Record<string, unknown>)[field], `updatePushes[${index}]`)), update.pushId);
   });
 }
@@ -66,12 +66,12 @@ export function listPushes(ctx: SqlContext, filter: PushFilter = {}): PushRecord
   }
   const limit = filter.limit ?? DEFAULT_LIST_LIMIT;
   params.push(limit === Infinity ? -1 : limit);
-  const sql = `SELECT ${PUSH_SELECT} FROM pushes${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq ${filter.oldestFirst ? 'ASC' : 'DESC'} LIMIT ?`;
+  const sql = `SELECT ${PUSH_SELECT} FROM pushes${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ` + `ORDER BY seq ${filter.oldestFirst ? 'ASC' : 'DESC'} LIMIT ?`;
   return ctx.statement<PushRow>(sql).all(...params).map((row) => ({ ...row, data: JSON.parse(row.data) as unknown }));
 }
 
-const COUNT_ALL = /* sql */ `SELECT app_id AS "appId", state, COUNT(*) AS count FROM pushes GROUP BY app_id, state ORDER BY app_id, state`;
-const COUNT_APP = /* sql */ `SELECT app_id AS "appId", state, COUNT(*) AS count FROM pushes WHERE app_id = ? GROUP BY app_id, state ORDER BY state`;
+const COUNT_ALL = /* sql */ `SELECT app_id AS "appId", state, COUNT(*) AS count FROM pushes GROUP BY ` + `app_id, state ORDER BY app_id, state`;
+const COUNT_APP = /* sql */ `SELECT app_id AS "appId", state, COUNT(*) AS count FROM pushes WHERE app_id ` + `= ? GROUP BY app_id, state ORDER BY state`;
 
 export function countPushes(ctx: SqlContext, appId?: string): PushStateCount[] {
   return appId === undefined ? ctx.statement<PushStateCount>(COUNT_ALL).all() : ctx.statement<PushStateCount>(COUNT_APP).all(appId);
