@@ -102,13 +102,20 @@ export async function runDemo(options: DaemonRunOptions & { readonly examples: s
 function describe(event: Record<string, unknown>, identifiers: ReadonlyMap<string, string>): string | null {
   const who = `${String(event.appId ?? '')}${event.identifier ? ` ${String(event.identifier)}` : ''}`;
   switch (event.what) {
-    case 'request':
-      return `submitted  ${who} (${String(event.kind)}${event.earliestBeginAt ? `, not before ${time(event.earliestBeginAt).slice(11)}` : ''})`;
+    case 'request': {
+      const notBefore = event.earliestBeginAt ? `, not before ${time(event.earliestBeginAt).slice(11)}` : '';
+      return `submitted  ${who} (${String(event.kind)}${notBefore})`;
+    }
     case 'runUpdate': {
       const task = identifiers.get(String(event.taskId)) ?? `task ${String(event.taskId).slice(0, 8)}`;
-      if (event.state === 'running') return `started    ${task} (${event.launch === 'launched' ? 'app launched in the background' : 'app already running'})`;
+      if (event.state === 'running') {
+        return `started    ${task} (${event.launch === 'launched' ? 'app launched in the background' : 'app already running'})`;
+      }
       if (event.state === 'expired') return `expired    ${task} (${String(event.expirationReason)})`;
-      if (event.state === 'finished') return `finished   ${task}: ${String(event.outcome)}${event.reason ? ` (${String(event.reason)})` : ''}${event.error ? `: ${String(event.error)}` : ''}`;
+      if (event.state === 'finished') {
+        const why = `${event.reason ? ` (${String(event.reason)})` : ''}${event.error ? `: ${String(event.error)}` : ''}`;
+        return `finished   ${task}: ${String(event.outcome)}${why}`;
+      }
       return null;
     }
     case 'run':

@@ -97,7 +97,9 @@ export async function runRecordCommand(options: RecordCommandOptions, io: Record
   signals.on('SIGINT', onSignal);
   signals.on('SIGTERM', onSignal);
 
-  say(`recording to ${out}: sensors read every ${pollIntervalMs} ms and on change ` + `events, ${durationMs === undefined ? 'until Ctrl-C' : `for ${describeDuration(durationMs)} (Ctrl-C stops early and keeps the file)`}`);
+  const until =
+    durationMs === undefined ? 'until Ctrl-C' : `for ${describeDuration(durationMs)} (Ctrl-C stops early and keeps the file)`;
+  say(`recording to ${out}: sensors read every ${pollIntervalMs} ms and on change events, ${until}`);
   let trace: ConditionsTrace;
   try {
     trace = await recordConditions({
@@ -144,9 +146,10 @@ export async function runRecordCommand(options: RecordCommandOptions, io: Record
     return;
   }
   const byCondition = [...changes].map(([name, count]) => `${name} ${count}`).join(', ');
+  const changed = summary.changes === 0 ? 'no changes' : `${summary.changes} change${summary.changes === 1 ? '' : 's'}`;
   say(
     `recorded ${describeDuration(summary.durationMs)}: ${summary.samples} sample${summary.samples === 1 ? '' : 's'} ` +
-      `(${summary.changes === 0 ? 'no changes' : `${summary.changes} change${summary.changes === 1 ? '' : 's'}: ` + `${byCondition}`}) in ${out}`,
+      `(${summary.changes === 0 ? changed : `${changed}: ${byCondition}`}) in ${out}`,
   );
   say(`replay it in a test: createTestSystem({ trace: await ` + `loadTrace(${JSON.stringify(options.out)}) }) (see docs/traces.md)`);
 }

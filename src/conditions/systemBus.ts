@@ -161,10 +161,10 @@ function safe(fn: () => void): void {
 /** A match rule for `PropertiesChanged` from `sender` on `path` (or every path below `pathNamespace`). */
 export function propertiesChangedRule(sender: string, where: { path: string } | { pathNamespace: string }): string {
   const location = 'path' in where ? `path='${where.path}'` : `path_namespace='${where.pathNamespace}'`;
-  return `type='signal',sender='${sender}',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',${location}`;
+  return `type='signal',sender='${sender}',` + `interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',${location}`;
 }
 
 /** A match rule for a service appearing on or leaving the bus (started, stopped, crashed). */
 export function nameOwnerChangedRule(name: string): string {
-  return `type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='${name}'`;
+  return `type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',` + `member='NameOwnerChanged',arg0='${name}'`;
 }

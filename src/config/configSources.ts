@@ -144,7 +144,8 @@ function check<T extends z.ZodType>(schema: T, input: unknown, where: string): z
     const key = issue.keys[0]!;
     const path = [...parent, key].join('.');
     const guess = closest(key, siblingKeys(parent));
-    return fail(new ConfigError('unknownOption', `unknown option \`${path}\` ${where}${guess ? `; did you mean \`${[...parent, guess].join('.')}\`?` : ''}${more}`, path));
+    const suggestion = guess ? `; did you mean \`${[...parent, guess].join('.')}\`?` : '';
+    return fail(new ConfigError('unknownOption', `unknown option \`${path}\` ${where}${suggestion}${more}`, path));
   }
   const segments = issue.path.map(String);
   const path = segments.join('.');

@@ -249,7 +249,8 @@ export interface LifecycleResult {
 export async function controlService(host: ServiceHost, scope: ServiceScope, action: LifecycleAction): Promise<LifecycleResult> {
   const file = serviceFilePath(host.platform, scope, host.env);
   if (readIfPresent(file) === null) {
-    throw new ServiceError('serviceNotInstalled', `no bgtasks service is installed (it would be ${file}): \`bgtasks service ` + `install${scope === 'system' ? ' --system' : ''}\`${action === 'stop' ? ', or stop a daemon started by hand with `bgtasks stop`' : ''}`);
+    throw new ServiceError('serviceNotInstalled', `no bgtasks service is installed (it would be ${file}): \`bgtasks service ` + `install${scope === 'system' ? ' --system' : ''}\`` +
+      `${action === 'stop' ? ', or stop a daemon started by hand with `bgtasks stop`' : ''}`);
   }
   const controller = controllerFor(host, scope);
   const probe = await controller.probe();

@@ -100,7 +100,9 @@ function difference(what: string, recorded: readonly string[], now: readonly str
   const added = now.filter((item) => !recorded.includes(item));
   const removed = recorded.filter((item) => !now.includes(item));
   if (added.length === 0 && removed.length === 0) return null;
-  return `${what}${added.length > 0 ? ` added ${added.join(', ')}` : ''}${added.length > 0 && removed.length > 0 ? ',' : ''}${removed.length > 0 ? ` removed ${removed.join(', ')}` : ''}`;
+  const addedText = added.length > 0 ? ` added ${added.join(', ')}` : '';
+  const removedText = removed.length > 0 ? ` removed ${removed.join(', ')}` : '';
+  return `${what}${addedText}${addedText && removedText ? ',' : ''}${removedText}`;
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

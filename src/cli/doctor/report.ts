@@ -43,6 +43,12 @@ export function renderReport(report: DoctorReport): string {
     }
   }
   const { summary } = report;
-  lines.push('', `${summary.ok} ok, ${summary.warn} ` + `warn${summary.warn === 1 ? 'ing' : 'ings'}, ${summary.fail} ` + `fail${summary.fail === 1 ? 'ure' : 'ures'}${summary.fail > 0 ? ': fix the failures above' : summary.warn > 0 ? ': nothing broken; the warnings say what works less well' : ': all good'}`);
+  lines.push('', `${summary.ok} ok, ${summary.warn} ` + `warn${summary.warn === 1 ? 'ing' : 'ings'}, ${summary.fail} ` + `fail${summary.fail === 1 ? 'ure' : 'ures'}${verdict(summary)}`);
   return lines.join('\n');
+}
+
+/** The end of the summary line: what to do next. */
+function verdict(summary: { readonly warn: number; readonly fail: number }): string {
+  if (summary.fail > 0) return ': fix the failures above';
+  return summary.warn > 0 ? ': nothing broken; the warnings say what works less well' : ': all good';
 }

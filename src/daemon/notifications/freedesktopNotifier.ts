@@ -163,7 +163,9 @@ export class FreedesktopNotifier implements DesktopNotifier {
     });
     // Subscribed before the first Notify, so a click right after the notification appears is heard.
     const rules = ['ActionInvoked', 'NotificationClosed'].map(
-      (member) => `type='signal',sender='${NOTIFICATIONS_NAME}',path='${NOTIFICATIONS_PATH}',interface='${NOTIFICATIONS_INTERFACE}',member='${member}'`,
+      (member) =>
+        `type='signal',sender='${NOTIFICATIONS_NAME}',path='${NOTIFICATIONS_PATH}',` +
+        `interface='${NOTIFICATIONS_INTERFACE}',member='${member}'`,
     );
     rules.push(nameOwnerChangedRule(NOTIFICATIONS_NAME));
     const refused = (await Promise.all(rules.map((rule) => connection.addMatch(rule).then(() => undefined, (error: unknown) => error)))).filter(Boolean);

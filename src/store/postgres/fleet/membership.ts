@@ -4,11 +4,14 @@ import type { PgContext } from '../sql/context.js';
 // A node (re)joining takes a new epoch, a fresh lease, and nothing held: whatever an earlier process
 // with its id held in the pool goes back (a restarted daemon has nothing in memory).
 const JOIN = /* sql */ `
-INSERT INTO nodes AS n (node_id, hostname, epoch, started_at, heartbeat_at, lease_expires_at, stopped_at, conditions, apps, capacity, version)
+INSERT INTO nodes AS n
+  (node_id, hostname, epoch, started_at, heartbeat_at, lease_expires_at, stopped_at, conditions, apps, capacity, version)
 VALUES ($1, $2, 1, $3, $3, $4, NULL, $5::jsonb, $6::jsonb, $7::jsonb, $8)
 ON CONFLICT (node_id) DO UPDATE SET
-  hostname = excluded.hostname, epoch = n.epoch + 1, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,
-  lease_expires_at = excluded.lease_expires_at, stopped_at = NULL, conditions = excluded.conditions, apps = excluded.apps,
+  hostname = excluded.hostname, epoch = n.epoch + 1, started_at = excluded.started_at,
+  heartbeat_at = excluded.heartbeat_at,
+  lease_expires_at = excluded.lease_expires_at, stopped_at = NULL, conditions = excluded.conditions,
+  apps = excluded.apps,
   capacity = excluded.capacity, version = excluded.version
 RETURNING epoch`;
 const RELEASE_ALL = /* sql */ `UPDATE requests SET lease_owner = NULL WHERE node_id IS NULL AND lease_owner = $1`;
@@ -27,7 +30,8 @@ export async function joinFleet(ctx: PgContext, report: NodeReport, meta: { host
 // Renewed only by the same incarnation (epoch), and only while the lease still holds: a lapsed lease
 // may already have been taken over, and the node must join again rather than carry on.
 const HEARTBEAT = /* sql */ `
-UPDATE nodes SET heartbeat_at = $3, lease_expires_at = $4, conditions = $5::jsonb, apps = $6::jsonb, capacity = $7::jsonb
+UPDATE nodes
+SET heartbeat_at = $3, lease_expires_at = $4, conditions = $5::jsonb, apps = $6::jsonb, capacity = $7::jsonb
 WHERE node_id = $1 AND epoch = $2 AND stopped_at IS NULL AND lease_expires_at >= $3`;
 /** @internal exported for the plan checks (test/unit/postgresPlans.test.ts) */
 export const HELD = /* sql */ `SELECT request_id AS "requestId" FROM requests WHERE node_id IS NULL AND ` + `lease_owner = $1`;

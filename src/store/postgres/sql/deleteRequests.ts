@@ -15,7 +15,8 @@ DELETE FROM requests r
 WHERE r.request_id = ANY($3::text[]) AND (r.node_id = $1 OR r.node_id IS NULL)
   AND EXISTS (
     SELECT 1 FROM ${REFS}
-    WHERE x."requestId" = r.request_id AND x."appId" = r.app_id AND (x.identifier IS NULL OR x.identifier = r.identifier)
+    WHERE x."requestId" = r.request_id AND x."appId" = r.app_id
+      AND (x.identifier IS NULL OR x.identifier = r.identifier)
   )`;
 const BY_IDENTIFIER = /* sql */ `
 DELETE FROM requests WHERE seq = ANY(ARRAY(

@@ -8,7 +8,8 @@ SELECT $1, x->>'leaseId', x->>'appId', (x->>'at')::bigint, (x->>'background')::b
 FROM jsonb_array_elements($2::jsonb) AS x`;
 const DELETE_LEASES = /* sql */ `DELETE FROM leases WHERE node_id = $1 AND lease_id = ANY($2::text[])`;
 const LIST_LEASES = /* sql */ `
-SELECT lease_id AS "leaseId", app_id AS "appId", at::float8 AS at, background, tasks FROM leases WHERE node_id = $1 ORDER BY at`;
+SELECT lease_id AS "leaseId", app_id AS "appId", at::float8 AS at, background, tasks
+FROM leases WHERE node_id = $1 ORDER BY at`;
 
 /** Writes the leases of blocks handed over as this node's: one statement, one row a block. */
 export async function putLeases(ctx: PgContext, leases: readonly TaskLease[]): Promise<void> {

@@ -33,7 +33,8 @@ ORDER BY e.ord`;
 const UPDATE = /* sql */ `
 UPDATE notifications n SET
   ${presentAssignments(NOTIFICATION_COLUMNS, 'n', FIXED)}
-FROM jsonb_array_elements($2::jsonb) AS e(doc) CROSS JOIN LATERAL jsonb_to_record(e.doc) AS x(${recordDefinition(NOTIFICATION_COLUMNS)})
+FROM jsonb_array_elements($2::jsonb) AS e(doc)
+CROSS JOIN LATERAL jsonb_to_record(e.doc) AS x(${recordDefinition(NOTIFICATION_COLUMNS)})
 WHERE n.notification_id = ANY($3::text[]) AND n.node_id = $1 AND n.notification_id = x."notificationId"`;
 const SELECT = selectList(NOTIFICATION_COLUMNS);
 const GET = /* sql */ `SELECT ${SELECT} FROM notifications WHERE node_id = $1 AND notification_id = $2`;

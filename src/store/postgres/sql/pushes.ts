@@ -40,7 +40,8 @@ ORDER BY e.ord`;
 const UPDATE_PUSHES = /* sql */ `
 UPDATE pushes p SET
   ${presentAssignments(PUSH_COLUMNS, 'p', ['pushId', 'appId', 'seq']).replace(`x."data"`, DATA)}
-FROM jsonb_array_elements($2::jsonb) AS e(doc) CROSS JOIN LATERAL jsonb_to_record(e.doc) AS x(${recordDefinition(PUSH_COLUMNS)})
+FROM jsonb_array_elements($2::jsonb) AS e(doc)
+CROSS JOIN LATERAL jsonb_to_record(e.doc) AS x(${recordDefinition(PUSH_COLUMNS)})
 WHERE p.push_id = ANY($3::text[]) AND p.node_id = $1 AND p.push_id = x."pushId"`;
 
 const PUSH_SELECT = selectList(PUSH_COLUMNS);

@@ -9,7 +9,8 @@ import { RUN_COLUMNS, jsonRecords, mergeUpdates, presentAssignments, recordDefin
 const UPDATE_RUNS = /* sql */ `
 UPDATE runs r SET
   ${presentAssignments(RUN_COLUMNS, 'r', ['taskId'])}
-FROM jsonb_array_elements($2::jsonb) AS e(doc) CROSS JOIN LATERAL jsonb_to_record(e.doc) AS x(${recordDefinition(RUN_COLUMNS)})
+FROM jsonb_array_elements($2::jsonb) AS e(doc)
+CROSS JOIN LATERAL jsonb_to_record(e.doc) AS x(${recordDefinition(RUN_COLUMNS)})
 WHERE r.task_id = ANY($3::text[]) AND r.node_id = $1 AND r.task_id = x."taskId"
   -- A run another node took over (its node lost its lease) is closed: a late write from the node that
   -- ran it must not undo the takeover, whose request may already be running elsewhere.

@@ -4,7 +4,8 @@ import type { SqlContext } from './context.js';
 const BY_APP = /* sql */ `DELETE FROM requests WHERE app_id = ?`;
 const BY_IDENTIFIER = /* sql */ `DELETE FROM requests WHERE app_id = ? AND identifier = ?`;
 const BY_REQUEST_ID = /* sql */ `DELETE FROM requests WHERE app_id = ? AND request_id = ?`;
-const BY_IDENTIFIER_AND_REQUEST_ID = /* sql */ `DELETE FROM requests WHERE app_id = ? AND identifier = ? AND request_id = ?`;
+const BY_IDENTIFIER_AND_REQUEST_ID = /* sql */ `
+DELETE FROM requests WHERE app_id = ? AND identifier = ? AND request_id = ?`;
 
 /**
  * Deletes pending requests: all of an app's, one identifier's, or (with `requestId`) only that exact
