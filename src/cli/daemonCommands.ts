@@ -109,12 +109,14 @@ function describe(event: Record<string, unknown>, identifiers: ReadonlyMap<strin
     case 'runUpdate': {
       const task = identifiers.get(String(event.taskId)) ?? `task ${String(event.taskId).slice(0, 8)}`;
       if (event.state === 'running') {
-        return `started    ${task} (${event.launch === 'launched' ? 'app launched in the background' : 'app already running'})`;
+        const how = event.launch === 'launched' ? 'app launched in the background' : 'app already running';
+        return `started    ${task} (${how})`;
       }
       if (event.state === 'expired') return `expired    ${task} (${String(event.expirationReason)})`;
       if (event.state === 'finished') {
-        const why = `${event.reason ? ` (${String(event.reason)})` : ''}${event.error ? `: ${String(event.error)}` : ''}`;
-        return `finished   ${task}: ${String(event.outcome)}${why}`;
+        const reason = event.reason ? ` (${String(event.reason)})` : '';
+        const error = event.error ? `: ${String(event.error)}` : '';
+        return `finished   ${task}: ${String(event.outcome)}${reason}${error}`;
       }
       return null;
     }

@@ -5,7 +5,8 @@ import type { PgContext } from '../sql/context.js';
 // with its id held in the pool goes back (a restarted daemon has nothing in memory).
 const JOIN = /* sql */ `
 INSERT INTO nodes AS n
-  (node_id, hostname, epoch, started_at, heartbeat_at, lease_expires_at, stopped_at, conditions, apps, capacity, version)
+  (node_id, hostname, epoch, started_at, heartbeat_at, lease_expires_at, stopped_at, conditions, apps, capacity,
+   version)
 VALUES ($1, $2, 1, $3, $3, $4, NULL, $5::jsonb, $6::jsonb, $7::jsonb, $8)
 ON CONFLICT (node_id) DO UPDATE SET
   hostname = excluded.hostname, epoch = n.epoch + 1, started_at = excluded.started_at,
