@@ -15,7 +15,8 @@ const ROOT = resolve(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' } } });
 const seconds = Number(values.seconds);
-if (!Number.isFinite(seconds) || seconds < 5) throw new TypeError(`Expected --seconds to be a number >= 5, got ${values.seconds}`);
+if (!Number.isFinite(seconds) || seconds < 5)
+  throw new TypeError(`Expected --seconds to be a number >= 5, got ${values.seconds}`);
 const TICKS = 100; // CLK_TCK on Linux
 
 function cpuMs(pid: number): number {
@@ -56,25 +57,47 @@ async function measure(name: string, child: ChildProcess, marker: string | null)
   const [cpu1, wake1] = [cpuMs(pid), wakeups(pid)];
   child.kill('SIGTERM');
   const cpu = cpu1 - cpu0;
-  return { name, cpuMs: cpu, cpuPercent: (cpu / (seconds * 1000)) * 100, wakeupsPerMinute: ((wake1 - wake0) * 60) / seconds };
+  return {
+    name,
+    cpuMs: cpu,
+    cpuPercent: (cpu / (seconds * 1000)) * 100,
+    wakeupsPerMinute: ((wake1 - wake0) * 60) / seconds,
+  };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'bgt-bench-idle-'));
 try {
-  const daemon = spawn(process.execPath, [CLI, '--home', join(dir, 'h'), 'daemon'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const daemon = spawn(process.execPath, [CLI, '--home', join(dir, 'h'), 'daemon'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const floor = spawn(process.execPath, ['-e', 'setInterval(() => {}, 5000)'], { stdio: 'ignore' });
-  const [ours, bare] = await Promise.all([measure('bgtasks daemon (real sensors, 5 s poll)', daemon, 'listening'), measure('bare node, one 5 s timer (floor)', floor, null)]);
+  const [ours, bare] = await Promise.all([
+    measure('bgtasks daemon (real sensors, 5 s poll)', daemon, 'listening'),
+    measure('bare node, one 5 s timer (floor)', floor, null),
+  ]);
   const rows = [ours, bare];
   console.log(`idle for ${seconds} s, side by side\n`);
-  console.log(`${'process'.padEnd(42)} ${'CPU ms'.padStart(8)} ` + `${'% of a core'.padStart(12)} ${'wake-ups/min'.padStart(13)}`);
+  console.log(
+    `${'process'.padEnd(42)} ${'CPU ms'.padStart(8)} ` + `${'% of a core'.padStart(12)} ${'wake-ups/min'.padStart(13)}`,
+  );
   for (const row of rows) {
-    console.log(`${row.name.padEnd(42)} ${row.cpuMs.toFixed(0).padStart(8)} ` + `${row.cpuPercent.toFixed(3).padStart(12)} ` + `${row.wakeupsPerMinute.toFixed(0).padStart(13)}`);
+    console.log(
+      `${row.name.padEnd(42)} ${row.cpuMs.toFixed(0).padStart(8)} ` +
+        `${row.cpuPercent.toFixed(3).padStart(12)} ` +
+        `${row.wakeupsPerMinute.toFixed(0).padStart(13)}`,
+    );
   }
   const ratio = bare.cpuMs > 0 ? ours.cpuMs / bare.cpuMs : Infinity;
   const cpuRatio = Number.isFinite(ratio) ? `${ratio.toFixed(1)}x` : 'n/a (the floor used no measurable CPU)';
-  console.log(`\ndaemon / floor: CPU ${cpuRatio}, wake-ups ` + `${(ours.wakeupsPerMinute / Math.max(1, bare.wakeupsPerMinute)).toFixed(1)}x`);
+  console.log(
+    `\ndaemon / floor: CPU ${cpuRatio}, wake-ups ` +
+      `${(ours.wakeupsPerMinute / Math.max(1, bare.wakeupsPerMinute)).toFixed(1)}x`,
+  );
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(ROOT, 'bench', 'results', 'idle.json'), `${JSON.stringify({ seconds, rows, at: new Date().toISOString() }, null, 2)}\n`);
+  writeFileSync(
+    join(ROOT, 'bench', 'results', 'idle.json'),
+    `${JSON.stringify({ seconds, rows, at: new Date().toISOString() }, null, 2)}\n`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

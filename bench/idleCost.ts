@@ -60,7 +60,12 @@ function procSample(pid: number): ProcSample {
       // the thread ended between the listing and the read
     }
   }
-  return { cpuMs, mainWakeups: voluntary(readFileSync(`/proc/${pid}/status`, 'utf8')), allWakeups, threads: tids.length };
+  return {
+    cpuMs,
+    mainWakeups: voluntary(readFileSync(`/proc/${pid}/status`, 'utf8')),
+    allWakeups,
+    threads: tids.length,
+  };
 }
 
 async function status(system: BenchSystem): Promise<{ pending: number; wakeups: number }> {
@@ -117,9 +122,15 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
       cwd: join(dirname(loaded.home), 'app'),
       env: { ...process.env, BGTASKS_HOME: loaded.home, BGTASKS_APP_ID: APP_ID },
     });
-    const submission = JSON.parse(stdout) as { submitted: number; submitMs: number; firstDueAt: number; lastDueAt: number };
+    const submission = JSON.parse(stdout) as {
+      submitted: number;
+      submitMs: number;
+      firstDueAt: number;
+      lastDueAt: number;
+    };
     const pendingBefore = (await status(loaded)).pending;
-    if (pendingBefore !== requests) throw new Error(`the daemon holds ${pendingBefore} pending requests, expected ${requests}`);
+    if (pendingBefore !== requests)
+      throw new Error(`the daemon holds ${pendingBefore} pending requests, expected ${requests}`);
     // The submission leaves one-off work behind: the store, and V8's memory reducer, which shrinks the heap
     // with a few full GCs some 20 s later. That is the submission's cost, not idling's: it is measured
     // here and reported apart, and the window starts once the daemon has been quiet for a while.
@@ -127,7 +138,12 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
 
     // The daemons' own timer counts, read just before the window (the status call's work ends with its reply).
     const processes = [
-      { name: `daemon, ${requests.toLocaleString('en-US')} pending (due tomorrow)`, pid: loaded.daemon.pid!, system: loaded, timers: (await status(loaded)).wakeups },
+      {
+        name: `daemon, ${requests.toLocaleString('en-US')} pending (due tomorrow)`,
+        pid: loaded.daemon.pid!,
+        system: loaded,
+        timers: (await status(loaded)).wakeups,
+      },
       { name: 'daemon, nothing pending', pid: empty.daemon.pid!, system: empty, timers: (await status(empty)).wakeups },
       { name: `bare node, one ${pollMs / 1000} s timer (floor)`, pid: floor.pid!, system: null, timers: 0 },
     ];
@@ -179,17 +195,34 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
     };
     return {
       name: 'Idle cost',
-      method: `${(windowMs / 1000).toFixed(0)} s window, side by side, starting once the ` + `loaded daemon used no CPU for ${QUIET_MS / 1000} s (and ≥ ` + `${SETTLE_MIN_MS / 1000} s after the submission), from /proc (CPU: ` + `utime+stime at ${TICKS} ticks/s; wake-ups: voluntary context switches) and ` + `the daemon's own timer count; ${requests.toLocaleString('en-US')} requests ` + `submitted by a one-shot process, due from tomorrow`,
-      columns: ['process', 'CPU ms', 'CPU ms / 5 min', 'wake-ups/min (main)', 'wake-ups/min (all threads)', 'timers/min', 'RSS MB'],
-      rows: [measured.map((entry) => ({
-        process: entry.name,
-        'CPU ms': Math.round(entry.cpuMs),
-        'CPU ms / 5 min': Math.round(entry.cpuMsPer5Min),
-        'wake-ups/min (main)': Math.round(entry.mainWakeupsPerMinute),
-        'wake-ups/min (all threads)': Math.round(entry.allWakeupsPerMinute),
-        'timers/min': entry.timerWakeupsPerMinute === null ? '' : Math.round(entry.timerWakeupsPerMinute * 10) / 10,
-        'RSS MB': Math.round(entry.rssMb * 10) / 10,
-      })), settleRow].flat(),
+      method:
+        `${(windowMs / 1000).toFixed(0)} s window, side by side, starting once the ` +
+        `loaded daemon used no CPU for ${QUIET_MS / 1000} s (and ≥ ` +
+        `${SETTLE_MIN_MS / 1000} s after the submission), from /proc (CPU: ` +
+        `utime+stime at ${TICKS} ticks/s; wake-ups: voluntary context switches) and ` +
+        `the daemon's own timer count; ${requests.toLocaleString('en-US')} requests ` +
+        `submitted by a one-shot process, due from tomorrow`,
+      columns: [
+        'process',
+        'CPU ms',
+        'CPU ms / 5 min',
+        'wake-ups/min (main)',
+        'wake-ups/min (all threads)',
+        'timers/min',
+        'RSS MB',
+      ],
+      rows: [
+        measured.map((entry) => ({
+          process: entry.name,
+          'CPU ms': Math.round(entry.cpuMs),
+          'CPU ms / 5 min': Math.round(entry.cpuMsPer5Min),
+          'wake-ups/min (main)': Math.round(entry.mainWakeupsPerMinute),
+          'wake-ups/min (all threads)': Math.round(entry.allWakeupsPerMinute),
+          'timers/min': entry.timerWakeupsPerMinute === null ? '' : Math.round(entry.timerWakeupsPerMinute * 10) / 10,
+          'RSS MB': Math.round(entry.rssMb * 10) / 10,
+        })),
+        settleRow,
+      ].flat(),
       results: {
         windowMs: Math.round(elapsedMs),
         minutes,
@@ -203,18 +236,36 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
         clockTicksPerSecond: TICKS,
         processes: measured,
         cpuRatioToFloor: bare.cpuMs > 0 ? ours.cpuMs / bare.cpuMs : null,
-        wakeupRatioToFloor: bare.mainWakeupsPerMinute > 0 ? ours.mainWakeupsPerMinute / bare.mainWakeupsPerMinute : null,
+        wakeupRatioToFloor:
+          bare.mainWakeupsPerMinute > 0 ? ours.mainWakeupsPerMinute / bare.mainWakeupsPerMinute : null,
         pendingCostCpuMs: ours.cpuMs - idle.cpuMs,
       },
       targets: [
         {
-          target: `under ${CPU_TARGET_MS / 1000} s of CPU in five minutes with ` + `${requests.toLocaleString('en-US')} pending`,
-          measured: `${Math.round(ours.cpuMs)} ms (CPU time counts in ${1000 / TICKS} ms ticks) ` + `in ${(elapsedMs / 1000).toFixed(0)} ` + `s${windowMs === FIVE_MINUTES_MS ? '' : ` (${Math.round(ours.cpuMsPer5Min)} ms per 5 min, extrapolated)`}; ` + `nothing pending: ${Math.round(idle.cpuMs)} ms; floor: ` + `${Math.round(bare.cpuMs)} ms; the submission and settling before the ` + `window: ${Math.round(settleCpuMs)} ms`,
+          target:
+            `under ${CPU_TARGET_MS / 1000} s of CPU in five minutes with ` +
+            `${requests.toLocaleString('en-US')} pending`,
+          measured:
+            `${Math.round(ours.cpuMs)} ms (CPU time counts in ${1000 / TICKS} ms ticks) ` +
+            `in ${(elapsedMs / 1000).toFixed(0)} ` +
+            `s${windowMs === FIVE_MINUTES_MS ? '' : ` (${Math.round(ours.cpuMsPer5Min)} ms per 5 min, extrapolated)`}; ` +
+            `nothing pending: ${Math.round(idle.cpuMs)} ms; floor: ` +
+            `${Math.round(bare.cpuMs)} ms; the submission and settling before the ` +
+            `window: ${Math.round(settleCpuMs)} ms`,
           met: ours.cpuMsPer5Min < CPU_TARGET_MS && pendingAfter === requests,
         },
         {
-          target: `no busy polling: the daemon's timers fire only per sensor poll ` + `(${pollMs / 1000} s) and per maxSleepMs (${maxSleepMs / 1000} s), and its ` + `main thread wakes < ${WAKEUP_FACTOR}x as often as the floor`,
-          measured: `${timers} timers in ${(elapsedMs / 1000).toFixed(0)} s (at most ` + `${timerBudget} allowed); /proc wake-ups ` + `${Math.round(ours.mainWakeupsPerMinute)}/min on the main thread ` + `(${Math.round(ours.allWakeupsPerMinute)}/min all threads) vs the floor's ` + `${Math.round(bare.mainWakeupsPerMinute)}/min ` + `(${Math.round(bare.allWakeupsPerMinute)})`,
+          target:
+            `no busy polling: the daemon's timers fire only per sensor poll ` +
+            `(${pollMs / 1000} s) and per maxSleepMs (${maxSleepMs / 1000} s), and its ` +
+            `main thread wakes < ${WAKEUP_FACTOR}x as often as the floor`,
+          measured:
+            `${timers} timers in ${(elapsedMs / 1000).toFixed(0)} s (at most ` +
+            `${timerBudget} allowed); /proc wake-ups ` +
+            `${Math.round(ours.mainWakeupsPerMinute)}/min on the main thread ` +
+            `(${Math.round(ours.allWakeupsPerMinute)}/min all threads) vs the floor's ` +
+            `${Math.round(bare.mainWakeupsPerMinute)}/min ` +
+            `(${Math.round(bare.allWakeupsPerMinute)})`,
           met: timers <= timerBudget && ours.mainWakeupsPerMinute < wakeupLimit,
         },
       ],

@@ -47,7 +47,11 @@ async function floorSample(cwd: string): Promise<number> {
 }
 
 async function appRunning(system: BenchSystem): Promise<boolean> {
-  const apps = JSON.parse(await system.cli('apps', '--json')) as { appId: string; running: boolean; processes: unknown[] }[];
+  const apps = JSON.parse(await system.cli('apps', '--json')) as {
+    appId: string;
+    running: boolean;
+    processes: unknown[];
+  }[];
   const app = apps.find((candidate) => candidate.appId === APP_ID);
   return Boolean(app?.running) || (app?.processes.length ?? 0) > 0;
 }
@@ -67,34 +71,63 @@ function handlerLines(file: string): HandlerLine[] {
     .map((line) => JSON.parse(line) as HandlerLine);
 }
 
-async function oursSample(system: BenchSystem, store: BetterSqlite3.Database, appDir: string, logFile: string, sample: string): Promise<Omit<Sample, 'floorMs'> & { priority: unknown }> {
+async function oursSample(
+  system: BenchSystem,
+  store: BetterSqlite3.Database,
+  appDir: string,
+  logFile: string,
+  sample: string,
+): Promise<Omit<Sample, 'floorMs'> & { priority: unknown }> {
   // The app must not be running: the daemon stops it `appIdleTimeoutMs` after its last task.
-  for (const guard = Date.now() + 30_000; await appRunning(system); ) {
+  for (const guard = Date.now() + 30_000; await appRunning(system);) {
     if (Date.now() > guard) throw new Error('the app was still running 30 s after its last task');
     await sleep(50);
   }
-  const { stdout } = await exec(process.execPath, [SUBMIT, `bench.app.job.launch.${sample}`, '1', String(DUE_IN_MS), '0'], {
-    cwd: appDir,
-    env: { ...process.env, BGTASKS_HOME: system.home, BGTASKS_APP_ID: APP_ID },
-  });
+  const { stdout } = await exec(
+    process.execPath,
+    [SUBMIT, `bench.app.job.launch.${sample}`, '1', String(DUE_IN_MS), '0'],
+    {
+      cwd: appDir,
+      env: { ...process.env, BGTASKS_HOME: system.home, BGTASKS_APP_ID: APP_ID },
+    },
+  );
   const submission = JSON.parse(stdout) as { submitted: { identifier: string; earliest: number }[]; doneAt: number };
   const { identifier, earliest } = submission.submitted[0]!;
-  if (submission.doneAt >= earliest) throw new Error(`the submitter took longer than ${DUE_IN_MS} ms: the app was still connected ` + `when the task fell due`);
+  if (submission.doneAt >= earliest)
+    throw new Error(
+      `the submitter took longer than ${DUE_IN_MS} ms: the app was still connected ` + `when the task fell due`,
+    );
   let line: HandlerLine | undefined;
-  for (const guard = Date.now() + 30_000; !(line = handlerLines(logFile).find((entry) => entry.identifier === identifier)); ) {
+  for (
+    const guard = Date.now() + 30_000;
+    !(line = handlerLines(logFile).find((entry) => entry.identifier === identifier));
+  ) {
     if (Date.now() > guard) throw new Error(`the handler of ${identifier} did not start within 30 s`);
     await sleep(10);
   }
-  if (line.earliest !== earliest) throw new Error(`the handler saw earliest ${line.earliest}, the submitter ${earliest}`);
+  if (line.earliest !== earliest)
+    throw new Error(`the handler saw earliest ${line.earliest}, the submitter ${earliest}`);
   // The store commits a turn's writes together, in order: once the run's start is in, so are its launch events.
-  const runOf = store.prepare<[string], { eligible_at: number | null; started_at: number | null }>('SELECT eligible_at, started_at FROM runs WHERE identifier = ?');
+  const runOf = store.prepare<[string], { eligible_at: number | null; started_at: number | null }>(
+    'SELECT eligible_at, started_at FROM runs WHERE identifier = ?',
+  );
   let run: { eligible_at: number | null; started_at: number | null } | undefined;
-  for (const guard = Date.now() + 10_000; ((run = runOf.get(identifier))?.started_at ?? null) === null && Date.now() < guard; ) await sleep(5);
+  for (
+    const guard = Date.now() + 10_000;
+    ((run = runOf.get(identifier))?.started_at ?? null) === null && Date.now() < guard;
+  )
+    await sleep(5);
   const launched = store
-    .prepare<[number], { at: number; detail: string | null }>(`SELECT at, detail FROM events WHERE type = 'launched' AND reason = ` + `'background' AND at >= ? ORDER BY seq LIMIT 1`)
+    .prepare<[number], { at: number; detail: string | null }>(
+      `SELECT at, detail FROM events WHERE type = 'launched' AND reason = ` +
+        `'background' AND at >= ? ORDER BY seq LIMIT 1`,
+    )
     .get(earliest);
   const connected = store
-    .prepare<[number], { at: number }>(`SELECT at FROM events WHERE type = 'appConnected' AND reason = 'background' ` + `AND at >= ? ORDER BY seq LIMIT 1`)
+    .prepare<[number], { at: number }>(
+      `SELECT at FROM events WHERE type = 'appConnected' AND reason = 'background' ` +
+        `AND at >= ? ORDER BY seq LIMIT 1`,
+    )
     .get(earliest);
   const dispatchedAt = run?.eligible_at ?? null;
   return {
@@ -103,13 +136,17 @@ async function oursSample(system: BenchSystem, store: BetterSqlite3.Database, ap
     spawnMs: dispatchedAt !== null && launched ? launched.at - dispatchedAt : null,
     connectMs: launched && connected ? connected.at - launched.at : null,
     handlerMs: connected ? line.startedAt - connected.at : null,
-    priority: launched?.detail ? (JSON.parse(launched.detail) as { priority?: unknown }).priority ?? null : null,
+    priority: launched?.detail ? ((JSON.parse(launched.detail) as { priority?: unknown }).priority ?? null) : null,
   };
 }
 
 function describePriority(priority: unknown): string {
   if (typeof priority !== 'object' || priority === null) return '(not recorded)';
-  const { nice, ioClass, cgroup } = priority as { nice?: number | null; ioClass?: string | null; cgroup?: string | null };
+  const { nice, ioClass, cgroup } = priority as {
+    nice?: number | null;
+    ioClass?: string | null;
+    cgroup?: string | null;
+  };
   return `(nice ${nice ?? 'inherited'}, IO ${ioClass ?? 'inherited'}, cgroup scope ${cgroup ?? 'none'})`;
 }
 
@@ -157,13 +194,24 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
 
   const floor = samples.map((sample) => sample.floorMs);
   const ours = samples.map((sample) => sample.oursMs);
-  const stage = (key: 'dispatchMs' | 'spawnMs' | 'connectMs' | 'handlerMs'): number[] => samples.map((sample) => sample[key]).filter((value): value is number => value !== null);
+  const stage = (key: 'dispatchMs' | 'spawnMs' | 'connectMs' | 'handlerMs'): number[] =>
+    samples.map((sample) => sample[key]).filter((value): value is number => value !== null);
   const p50Diff = percentile(ours, 50) - percentile(floor, 50);
   const maxDiff = Math.max(...ours) - Math.max(...floor);
-  const row = (what: string, values: number[]): Record<string, string | number> => ({ what, samples: values.length, 'p50 ms': percentile(values, 50), 'max ms': values.length ? Math.max(...values) : NaN });
+  const row = (what: string, values: number[]): Record<string, string | number> => ({
+    what,
+    samples: values.length,
+    'p50 ms': percentile(values, 50),
+    'max ms': values.length ? Math.max(...values) : NaN,
+  });
   return {
     name: 'Background launch',
-    method: `${count} samples, interleaved: a not-running app's refresh task due ` + `${DUE_IN_MS} ms after a one-shot submitter set it; due time → handler start ` + `(Date.now() in the launched app) vs spawn → first line of \`node ` + `launchApp.mjs --bare\` (same app, SDK imported, no daemon); launched at ` + `background priority ${describePriority(priority)}`,
+    method:
+      `${count} samples, interleaved: a not-running app's refresh task due ` +
+      `${DUE_IN_MS} ms after a one-shot submitter set it; due time → handler start ` +
+      `(Date.now() in the launched app) vs spawn → first line of \`node ` +
+      `launchApp.mjs --bare\` (same app, SDK imported, no daemon); launched at ` +
+      `background priority ${describePriority(priority)}`,
     columns: ['what', 'samples', 'p50 ms', 'max ms'],
     rows: [
       row('bare node start of the app (floor)', floor),
@@ -174,11 +222,22 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
       row('  connected → handler start', stage('handlerMs')),
       { what: 'ours − floor', samples: samples.length, 'p50 ms': p50Diff, 'max ms': maxDiff },
     ],
-    results: { samples, floorMs: floor, oursMs: ours, p50DiffMs: p50Diff, maxDiffMs: maxDiff, dueInMs: DUE_IN_MS, backgroundPriority: priority },
+    results: {
+      samples,
+      floorMs: floor,
+      oursMs: ours,
+      p50DiffMs: p50Diff,
+      maxDiffMs: maxDiff,
+      dueInMs: DUE_IN_MS,
+      backgroundPriority: priority,
+    },
     targets: [
       {
         target: `handler start within ${TARGET_MS} ms of a bare node start (p50)`,
-        measured: `ours p50 ${percentile(ours, 50)} ms vs floor p50 ${percentile(floor, 50)} ` + `ms: ${p50Diff} ms more (max ${Math.max(...ours)} vs ${Math.max(...floor)} ` + `ms)`,
+        measured:
+          `ours p50 ${percentile(ours, 50)} ms vs floor p50 ${percentile(floor, 50)} ` +
+          `ms: ${p50Diff} ms more (max ${Math.max(...ours)} vs ${Math.max(...floor)} ` +
+          `ms)`,
         met: p50Diff <= TARGET_MS,
       },
     ],

@@ -29,27 +29,46 @@ const BENCHMARKS: Record<string, () => Promise<{ run(options: BenchOptions): Pro
 /** Run only when named in --only: the soak takes an hour (its 20-kill version is a CI test). */
 const OPT_IN = new Set(['soak']);
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } },
+});
 const names = values.only ? values.only.split(',') : Object.keys(BENCHMARKS).filter((name) => !OPT_IN.has(name));
-for (const name of names) if (!(name in BENCHMARKS)) throw new TypeError(`Unknown benchmark "${name}"; the benchmarks are ` + `${Object.keys(BENCHMARKS).join(', ')}`);
+for (const name of names)
+  if (!(name in BENCHMARKS))
+    throw new TypeError(`Unknown benchmark "${name}"; the benchmarks are ` + `${Object.keys(BENCHMARKS).join(', ')}`);
 
 const machine = {
   cpus: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
   memoryGb: Math.round(totalmem() / 2 ** 30),
   node: process.version,
-  postgres: tryCommand('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'test', '-Atc', "select version() || ', synchronous_commit=' || " + "current_setting('synchronous_commit')"]),
+  postgres: tryCommand('psql', [
+    '-h',
+    '127.0.0.1',
+    '-U',
+    'postgres',
+    '-d',
+    'test',
+    '-Atc',
+    "select version() || ', synchronous_commit=' || " + "current_setting('synchronous_commit')",
+  ]),
   redis: tryCommand('redis-cli', ['info', 'server']).match(/redis_version:(\S+)/)?.[1] ?? 'unknown',
 };
 const options: BenchOptions = { quick: values.quick };
 const reports: BenchReport[] = [];
 const startedAt = new Date().toISOString();
-console.log(`bgtasks benchmarks${options.quick ? ' (quick)' : ''}: ${machine.cpus}, ` + `${machine.memoryGb} GB, Node ${machine.node}\n`);
+console.log(
+  `bgtasks benchmarks${options.quick ? ' (quick)' : ''}: ${machine.cpus}, ` +
+    `${machine.memoryGb} GB, Node ${machine.node}\n`,
+);
 let missed = 0;
 for (const name of names) {
   const started = Date.now();
   const report = await (await BENCHMARKS[name]!()).run(options);
   reports.push(report);
-  console.log(`## ${report.name} (${((Date.now() - started) / 1000).toFixed(0)} ` + `s)\n${report.method}\n\n${table(report.columns, report.rows)}\n`);
+  console.log(
+    `## ${report.name} (${((Date.now() - started) / 1000).toFixed(0)} ` +
+      `s)\n${report.method}\n\n${table(report.columns, report.rows)}\n`,
+  );
   for (const target of report.targets) {
     if (!target.met) missed += 1;
     console.log(`  ${target.met ? 'met   ' : 'MISSED'}  ${target.target}: ${target.measured}`);

@@ -58,7 +58,10 @@ export async function runOurs({ n, concurrency }: ThroughputOptions): Promise<Pe
   return {
     peer: 'bgtasks',
     version: 'this build',
-    config: `daemon process + app process over the Unix socket, profile server, ` + `maxConcurrentTasks ${concurrency}, maxPendingProcessingPerApp ${n + 1_000}; ` + `timed until the store holds ${n} finished runs`,
+    config:
+      `daemon process + app process over the Unix socket, profile server, ` +
+      `maxConcurrentTasks ${concurrency}, maxPendingProcessingPerApp ${n + 1_000}; ` +
+      `timed until the store holds ${n} finished runs`,
     durability: 'SQLite WAL, synchronous=FULL (every commit fsynced)',
     n,
     concurrency,
@@ -97,14 +100,23 @@ export async function run({ quick }: BenchOptions): Promise<BenchReport> {
     const peers = results.filter((result) => !result.peer.startsWith('bgtasks') && result.concurrency === concurrency);
     const fastest = peers.reduce((best, result) => (result.processPerSec > best.processPerSec ? result : best));
     const ratio = ours.processPerSec / fastest.processPerSec;
-    return { target: `processing at concurrency ${concurrency}: at least 2x the fastest peer`, measured: `${ratio.toFixed(2)}x ${fastest.peer} (${ours.processPerSec}/s vs ` + `${fastest.processPerSec}/s)`, met: ratio >= 2 };
+    return {
+      target: `processing at concurrency ${concurrency}: at least 2x the fastest peer`,
+      measured: `${ratio.toFixed(2)}x ${fastest.peer} (${ours.processPerSec}/s vs ` + `${fastest.processPerSec}/s)`,
+      met: ratio >= 2,
+    };
   });
-  const ours = (concurrency: number): number => results.find((result) => result.peer === 'bgtasks' && result.concurrency === concurrency)!.processPerSec;
+  const ours = (concurrency: number): number =>
+    results.find((result) => result.peer === 'bgtasks' && result.concurrency === concurrency)!.processPerSec;
   targets.push(fleetCheck(fleet, concurrencies, ours));
   targets.push(...fleetSpeedChecks(fleet, results));
   return {
     name: 'throughput',
-    method: `${n.toLocaleString('en-US')} no-op tasks/jobs enqueued, then processed to ` + `durable completion (bgtasks fleet rows: ${fleetN.toLocaleString('en-US')}, ` + `placement 'any', C slots per node); per peer its fastest durable settings ` + `(config column); one run each, same machine`,
+    method:
+      `${n.toLocaleString('en-US')} no-op tasks/jobs enqueued, then processed to ` +
+      `durable completion (bgtasks fleet rows: ${fleetN.toLocaleString('en-US')}, ` +
+      `placement 'any', C slots per node); per peer its fastest durable settings ` +
+      `(config column); one run each, same machine`,
     columns: ['system', 'C', 'N', 'enqueue/s', 'process/s', 'bgtasks ÷ this', 'daemon CPU/task', 'durability'],
     rows: results.map((result) => ({
       system: `${result.peer} ${result.version}`,
@@ -112,7 +124,8 @@ export async function run({ quick }: BenchOptions): Promise<BenchReport> {
       N: result.n,
       'enqueue/s': result.enqueuePerSec,
       'process/s': result.processPerSec,
-      'bgtasks ÷ this': result.peer === 'bgtasks' ? '1' : `${(ours(result.concurrency) / result.processPerSec).toFixed(2)}x`,
+      'bgtasks ÷ this':
+        result.peer === 'bgtasks' ? '1' : `${(ours(result.concurrency) / result.processPerSec).toFixed(2)}x`,
       'daemon CPU/task': result.daemonCpuUsPerTask === undefined ? '' : `${result.daemonCpuUsPerTask} µs`,
       durability: result.durability,
     })),
@@ -126,19 +139,38 @@ export async function run({ quick }: BenchOptions): Promise<BenchReport> {
  * every task finished once, successfully. The ratios (3 nodes ÷ 1 node ÷ SQLite) and the spread over
  * the nodes are given with it; no speed is required of them.
  */
-function fleetCheck(fleet: readonly FleetResult[], concurrencies: readonly number[], ours: (concurrency: number) => number): TargetCheck {
-  const row = (nodes: number, concurrency: number): FleetResult => fleet.find((result) => result.nodes === nodes && result.concurrency === concurrency && !result.takeover)!;
+function fleetCheck(
+  fleet: readonly FleetResult[],
+  concurrencies: readonly number[],
+  ours: (concurrency: number) => number,
+): TargetCheck {
+  const row = (nodes: number, concurrency: number): FleetResult =>
+    fleet.find((result) => result.nodes === nodes && result.concurrency === concurrency && !result.takeover)!;
   const ratios = concurrencies.map((concurrency) => {
     const [one, three] = [row(1, concurrency), row(3, concurrency)];
-    return `C=${concurrency}: 3 nodes ÷ 1 node ` + `${(three.processPerSec / one.processPerSec).toFixed(2)}x, 1 node ÷ SQLite ` + `${(one.processPerSec / ours(concurrency)).toFixed(3)}x, 3 nodes ÷ SQLite ` + `${(three.processPerSec / ours(concurrency)).toFixed(3)}x (3 nodes ran ` + `${Object.values(three.perNode).join(' / ')})`;
+    return (
+      `C=${concurrency}: 3 nodes ÷ 1 node ` +
+      `${(three.processPerSec / one.processPerSec).toFixed(2)}x, 1 node ÷ SQLite ` +
+      `${(one.processPerSec / ours(concurrency)).toFixed(3)}x, 3 nodes ÷ SQLite ` +
+      `${(three.processPerSec / ours(concurrency)).toFixed(3)}x (3 nodes ran ` +
+      `${Object.values(three.perNode).join(' / ')})`
+    );
   });
   const faults = fleet.flatMap((result) => [
-    ...(result.extraRuns > 0 ? [`${result.peer} C=${result.concurrency}: ${result.extraRuns} task(s) ran ` + `more than once`] : []),
-    ...(result.unsuccessful > 0 ? [`${result.peer} C=${result.concurrency}: ${result.unsuccessful} run(s) did ` + `not succeed`] : []),
+    ...(result.extraRuns > 0
+      ? [`${result.peer} C=${result.concurrency}: ${result.extraRuns} task(s) ran ` + `more than once`]
+      : []),
+    ...(result.unsuccessful > 0
+      ? [`${result.peer} C=${result.concurrency}: ${result.unsuccessful} run(s) did ` + `not succeed`]
+      : []),
     ...result.warnings.map((warning) => `${result.peer} C=${result.concurrency}: ${warning}`),
   ]);
   const met = fleet.every((result) => result.extraRuns === 0 && result.unsuccessful === 0);
-  return { target: 'fleet mode: the workload runs on 1 and 3 nodes, every task finished once', measured: [...ratios, ...(faults.length > 0 ? faults : ['no task ran twice, no daemon warnings'])].join('; '), met };
+  return {
+    target: 'fleet mode: the workload runs on 1 and 3 nodes, every task finished once',
+    measured: [...ratios, ...(faults.length > 0 ? faults : ['no task ran twice, no daemon warnings'])].join('; '),
+    met,
+  };
 }
 
 /**
@@ -150,24 +182,46 @@ function fleetSpeedChecks(fleet: readonly FleetResult[], results: readonly PeerR
   const one = fleet.find((result) => result.nodes === 1 && result.concurrency === at);
   const three = fleet.find((result) => result.nodes === 3 && result.concurrency === at && !result.takeover);
   const killed = fleet.find((result) => result.takeover !== undefined);
-  const peer = (name: string): PeerResult | undefined => results.find((result) => result.peer === name && result.concurrency === at);
+  const peer = (name: string): PeerResult | undefined =>
+    results.find((result) => result.peer === name && result.concurrency === at);
   const [boss, graphileRow] = [peer('pg-boss'), peer('graphile-worker')];
   if (!one || !three || !boss || !graphileRow) return [];
-  const trips = `round trips per task ${one.roundTripsPerTask.toFixed(2)} (1 node), ` + `${three.roundTripsPerTask.toFixed(2)} (3 nodes)`;
+  const trips =
+    `round trips per task ${one.roundTripsPerTask.toFixed(2)} (1 node), ` +
+    `${three.roundTripsPerTask.toFixed(2)} (3 nodes)`;
   return [
     {
       target: 'fleet, 1 node at C=50: at least 5x pg-boss and 0.5x graphile-worker',
-      measured: `${(one.processPerSec / boss.processPerSec).toFixed(2)}x pg-boss, ` + `${(one.processPerSec / graphileRow.processPerSec).toFixed(2)}x ` + `graphile-worker (${one.processPerSec}/s); ${trips}`,
+      measured:
+        `${(one.processPerSec / boss.processPerSec).toFixed(2)}x pg-boss, ` +
+        `${(one.processPerSec / graphileRow.processPerSec).toFixed(2)}x ` +
+        `graphile-worker (${one.processPerSec}/s); ${trips}`,
       met: one.processPerSec >= 5 * boss.processPerSec && one.processPerSec >= 0.5 * graphileRow.processPerSec,
     },
-    ...(killed?.takeover ? [{
-      target: 'fleet, a node SIGKILLed mid-run: every task finishes, its work starts ' + 'elsewhere within 10 s, only work in hand runs twice',
-      measured: `${killed.takeover.inHand} in hand, the last started elsewhere ` + `${(killed.takeover.lastStartedAfterMs / 1000).toFixed(1)} s after the kill; ` + `${killed.takeover.ranTwice} ran twice, ${killed.takeover.ranTwiceNotInHand} ` + `of them not in hand; ${killed.unsuccessful} other failures`,
-      met: killed.takeover.inHand > 0 && killed.takeover.lastStartedAfterMs <= 10_000 && killed.takeover.ranTwiceNotInHand === 0 && killed.unsuccessful === 0,
-    }] : []),
+    ...(killed?.takeover
+      ? [
+          {
+            target:
+              'fleet, a node SIGKILLed mid-run: every task finishes, its work starts ' +
+              'elsewhere within 10 s, only work in hand runs twice',
+            measured:
+              `${killed.takeover.inHand} in hand, the last started elsewhere ` +
+              `${(killed.takeover.lastStartedAfterMs / 1000).toFixed(1)} s after the kill; ` +
+              `${killed.takeover.ranTwice} ran twice, ${killed.takeover.ranTwiceNotInHand} ` +
+              `of them not in hand; ${killed.unsuccessful} other failures`,
+            met:
+              killed.takeover.inHand > 0 &&
+              killed.takeover.lastStartedAfterMs <= 10_000 &&
+              killed.takeover.ranTwiceNotInHand === 0 &&
+              killed.unsuccessful === 0,
+          },
+        ]
+      : []),
     {
       target: 'fleet, 3 nodes at C=50: at least 1.5x one node',
-      measured: `${(three.processPerSec / one.processPerSec).toFixed(2)}x ` + `(${three.processPerSec}/s vs ${one.processPerSec}/s)`,
+      measured:
+        `${(three.processPerSec / one.processPerSec).toFixed(2)}x ` +
+        `(${three.processPerSec}/s vs ${one.processPerSec}/s)`,
       met: three.processPerSec >= 1.5 * one.processPerSec,
     },
   ];

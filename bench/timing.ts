@@ -45,8 +45,24 @@ interface Plan {
 }
 
 const plans: Record<'quick' | 'full', Plan> = {
-  quick: { tasks: 1_000, windowMs: 10_000, leadMs: 2_000, expirySamples: 20, expirySpacingMs: 50, killSamples: 8, killSpacingMs: 1_500 },
-  full: { tasks: 10_000, windowMs: 60_000, leadMs: 3_000, expirySamples: 200, expirySpacingMs: 50, killSamples: 40, killSpacingMs: 1_500 },
+  quick: {
+    tasks: 1_000,
+    windowMs: 10_000,
+    leadMs: 2_000,
+    expirySamples: 20,
+    expirySpacingMs: 50,
+    killSamples: 8,
+    killSpacingMs: 1_500,
+  },
+  full: {
+    tasks: 10_000,
+    windowMs: 60_000,
+    leadMs: 3_000,
+    expirySamples: 200,
+    expirySpacingMs: 50,
+    killSamples: 40,
+    killSpacingMs: 1_500,
+  },
 };
 
 /** The connected app, forked with IPC like the bench app. */
@@ -70,7 +86,8 @@ function forkTimingApp(system: BenchSystem): Promise<TimingApp> {
         if (message.op === 'error') done(new Error(message.message));
         else if (message.op === op) done(null, message as T);
       };
-      const onExit = (code: number | null): void => done(new Error(`timingApp.mjs exited (${code}) while waiting for '${op}'`));
+      const onExit = (code: number | null): void =>
+        done(new Error(`timingApp.mjs exited (${code}) while waiting for '${op}'`));
       function done(error: Error | null, value?: T): void {
         clearTimeout(timer);
         child.off('message', onMessage);
@@ -98,7 +115,12 @@ interface Stats {
   readonly max: number;
 }
 
-const stats = (values: readonly number[]): Stats => ({ samples: values.length, p50: percentile(values, 50), p99: percentile(values, 99), max: values.length ? Math.max(...values) : NaN });
+const stats = (values: readonly number[]): Stats => ({
+  samples: values.length,
+  p50: percentile(values, 50),
+  p99: percentile(values, 99),
+  max: values.length ? Math.max(...values) : NaN,
+});
 
 interface ConnectedResult {
   readonly startLateness: number[];
@@ -133,7 +155,10 @@ async function connected(plan: Plan): Promise<ConnectedResult> {
     let dispatchLateness: number[];
     try {
       dispatchLateness = store
-        .prepare<[], { late: number }>(`SELECT eligible_at - earliest_begin_at AS late FROM runs WHERE identifier ` + `LIKE 'bench.app.job.t.%' AND eligible_at IS NOT NULL`)
+        .prepare<[], { late: number }>(
+          `SELECT eligible_at - earliest_begin_at AS late FROM runs WHERE identifier ` +
+            `LIKE 'bench.app.job.t.%' AND eligible_at IS NOT NULL`,
+        )
         .all()
         .map((row) => row.late);
     } finally {
@@ -141,13 +166,22 @@ async function connected(plan: Plan): Promise<ConnectedResult> {
     }
 
     // (b) Expiration lateness.
-    const expired = app.next<{ lateness: number[] }>('expired', 1_000 + plan.expirySamples * plan.expirySpacingMs + REFRESH_LIMIT_MS + 60_000);
+    const expired = app.next<{ lateness: number[] }>(
+      'expired',
+      1_000 + plan.expirySamples * plan.expirySpacingMs + REFRESH_LIMIT_MS + 60_000,
+    );
     const expiryScheduled = app.next('scheduled', 60_000);
     expired.catch(() => undefined);
     app.child.send({ op: 'expiry', n: plan.expirySamples, spacingMs: plan.expirySpacingMs, leadMs: 1_000 });
     await expiryScheduled;
     const { lateness: expiryLateness } = await expired;
-    return { startLateness, dispatchLateness, startSubmitMs: submission.submitMs, startLeadLeftMs: submission.t0 - submission.submittedAt, expiryLateness };
+    return {
+      startLateness,
+      dispatchLateness,
+      startSubmitMs: submission.submitMs,
+      startLeadLeftMs: submission.t0 - submission.submittedAt,
+      expiryLateness,
+    };
   } finally {
     app.child.kill('SIGKILL');
   }
@@ -175,10 +209,17 @@ function observe(server: Server, observed: Observed[], sockets: Set<Socket>): vo
       buffer += chunk.toString();
       let newline: number;
       while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = JSON.parse(buffer.slice(0, newline)) as { event: string; identifier?: string; pid: number; at: number; deadline?: number | null };
+        const line = JSON.parse(buffer.slice(0, newline)) as {
+          event: string;
+          identifier?: string;
+          pid: number;
+          at: number;
+          deadline?: number | null;
+        };
         buffer = buffer.slice(newline + 1);
         entry.pid = line.pid;
-        if (line.event === 'start') entry.starts.push({ identifier: line.identifier!, at: line.at, deadline: line.deadline ?? null });
+        if (line.event === 'start')
+          entry.starts.push({ identifier: line.identifier!, at: line.at, deadline: line.deadline ?? null });
         if (line.event === 'expired') entry.expirations.push({ identifier: line.identifier!, at: line.at });
       }
     });
@@ -216,7 +257,13 @@ async function kills(plan: Plan): Promise<{ samples: KillSample[]; discarded: st
     let system: BenchSystem;
     try {
       system = await startSystem(
-        { profile: 'server', refreshTimeLimitMs: REFRESH_LIMIT_MS, expirationGraceMs: GRACE_MS, throttleMs: 0, throttleMaxMs: 0 },
+        {
+          profile: 'server',
+          refreshTimeLimitMs: REFRESH_LIMIT_MS,
+          expirationGraceMs: GRACE_MS,
+          throttleMs: 0,
+          throttleMaxMs: 0,
+        },
         [process.execPath, KILL_APP],
       );
     } finally {
@@ -225,28 +272,50 @@ async function kills(plan: Plan): Promise<{ samples: KillSample[]; discarded: st
     }
     await using _system = system;
     // One request per launch: spaced wider than a launch, the time limit and the grace period together.
-    const { stdout } = await exec(process.execPath, [SUBMIT, 'bench.app.job.kill', String(plan.killSamples), String(plan.killSpacingMs), String(plan.killSpacingMs)], {
-      cwd: join(dirname(system.home), 'app'),
-      env: { ...process.env, BGTASKS_HOME: system.home, BGTASKS_APP_ID: APP_ID },
-    });
+    const { stdout } = await exec(
+      process.execPath,
+      [SUBMIT, 'bench.app.job.kill', String(plan.killSamples), String(plan.killSpacingMs), String(plan.killSpacingMs)],
+      {
+        cwd: join(dirname(system.home), 'app'),
+        env: { ...process.env, BGTASKS_HOME: system.home, BGTASKS_APP_ID: APP_ID },
+      },
+    );
     const { submitted } = JSON.parse(stdout) as { submitted: { identifier: string; earliest: number }[] };
     const store = new Database(join(system.home, 'store.sqlite'), { readonly: true, fileMustExist: true });
     try {
-      const finished = store.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM runs WHERE identifier LIKE 'bench.app.job.kill.%' ` + `AND state = 'finished'`);
+      const finished = store.prepare<[], { n: number }>(
+        `SELECT COUNT(*) AS n FROM runs WHERE identifier LIKE 'bench.app.job.kill.%' ` + `AND state = 'finished'`,
+      );
       const last = submitted.at(-1)!.earliest;
-      await until(() => finished.get()!.n >= submitted.length && observed.every((entry) => entry.closedAt !== null), 20, Math.max(0, last - Date.now()) + 60_000);
-      const runOf = store.prepare<[string], { deadline_at: number | null; expired_at: number | null; completed_at: number | null; outcome: string | null }>(
-        `SELECT deadline_at, expired_at, completed_at, outcome FROM runs WHERE ` + `identifier = ? ORDER BY seq DESC LIMIT 1`,
+      await until(
+        () => finished.get()!.n >= submitted.length && observed.every((entry) => entry.closedAt !== null),
+        20,
+        Math.max(0, last - Date.now()) + 60_000,
+      );
+      const runOf = store.prepare<
+        [string],
+        { deadline_at: number | null; expired_at: number | null; completed_at: number | null; outcome: string | null }
+      >(
+        `SELECT deadline_at, expired_at, completed_at, outcome FROM runs WHERE ` +
+          `identifier = ? ORDER BY seq DESC LIMIT 1`,
       );
       const samples: KillSample[] = [];
       const discarded: string[] = [];
       for (const { identifier } of submitted) {
         const run = runOf.get(identifier);
         const owner = observed.find((entry) => entry.starts.some((start) => start.identifier === identifier));
-        if (!run || run.outcome !== 'terminatedAfterExpiration' || run.expired_at === null || run.completed_at === null || run.deadline_at === null) {
+        if (
+          !run ||
+          run.outcome !== 'terminatedAfterExpiration' ||
+          run.expired_at === null ||
+          run.completed_at === null ||
+          run.deadline_at === null
+        ) {
           discarded.push(`${identifier}: outcome ${run?.outcome ?? 'none'}`);
         } else if (!owner || owner.starts.length !== 1 || owner.closedAt === null) {
-          discarded.push(`${identifier}: ${owner ? `its process ran ${owner.starts.length} tasks` : 'no process reported it'}`);
+          discarded.push(
+            `${identifier}: ${owner ? `its process ran ${owner.starts.length} tasks` : 'no process reported it'}`,
+          );
         } else {
           samples.push({
             identifier,
@@ -280,30 +349,51 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
   const killStore = stats(c.samples.map((sample) => sample.storeMs));
   const killFromDeadline = stats(c.samples.map((sample) => sample.fromDeadlineMs));
   const expiredLate = stats(c.samples.map((sample) => sample.expiredLateMs));
-  const row = (measure: string, s: Stats): Record<string, string | number> => ({ measure, samples: s.samples, 'p50 ms': s.p50, 'p99 ms': s.p99, 'max ms': s.max });
+  const row = (measure: string, s: Stats): Record<string, string | number> => ({
+    measure,
+    samples: s.samples,
+    'p50 ms': s.p50,
+    'p99 ms': s.p99,
+    'max ms': s.max,
+  });
   const rate = Math.round((plan.tasks / plan.windowMs) * 1000);
   const targets: TargetCheck[] = [
     {
-      target: `start lateness p99 < ${START_TARGET_MS} ms ` + `(${plan.tasks.toLocaleString('en-US')} tasks due within ` + `${plan.windowMs / 1000} s)`,
+      target:
+        `start lateness p99 < ${START_TARGET_MS} ms ` +
+        `(${plan.tasks.toLocaleString('en-US')} tasks due within ` +
+        `${plan.windowMs / 1000} s)`,
       measured: `p50 ${start.p50} ms, p99 ${start.p99} ms, max ${start.max} ms after earliestBeginDate, at the handler (the daemon's dispatch: p99 ${dispatch.p99} ms)${a.startLeadLeftMs < 0 ? `; the submission ended ${-a.startLeadLeftMs} ms after the first task was ` + `due, so the first ones were late for that` : ''}`,
       met: start.samples === plan.tasks && start.p99 < START_TARGET_MS,
     },
     {
       target: `expiration handler within ${EXPIRY_TARGET_MS} ms of task.deadline (p99)`,
-      measured: `p50 ${expiry.p50} ms, p99 ${expiry.p99} ms, max ${expiry.max} ms after the ` + `deadline (${expiry.samples} tasks)`,
+      measured:
+        `p50 ${expiry.p50} ms, p99 ${expiry.p99} ms, max ${expiry.max} ms after the ` +
+        `deadline (${expiry.samples} tasks)`,
       met: expiry.samples === plan.expirySamples && expiry.p99 <= EXPIRY_TARGET_MS,
     },
     {
       target: `killed within ${KILL_TARGET_MS} ms of the grace period's end (every sample)`,
       measured: c.samples.length
-        ? `process death seen from outside: p50 ${killOutside.p50} ms, max ` + `${killOutside.max} ms after expiredAt + ${GRACE_MS} ms (store: max ` + `${killStore.max} ms; ${c.samples.length} of ${plan.killSamples} samples ` + `usable)`
+        ? `process death seen from outside: p50 ${killOutside.p50} ms, max ` +
+          `${killOutside.max} ms after expiredAt + ${GRACE_MS} ms (store: max ` +
+          `${killStore.max} ms; ${c.samples.length} of ${plan.killSamples} samples ` +
+          `usable)`
         : `no usable sample (${c.discarded.join('; ')})`,
       met: c.samples.length > 0 && killOutside.max <= KILL_TARGET_MS,
     },
   ];
   return {
     name: 'Timing accuracy',
-    method: `real daemon (server profile), ${plan.tasks} refresh+processing tasks due ` + `evenly over ${plan.windowMs / 1000} s (${rate}/s) to a connected app: ` + `handler start − earliestBeginDate; ${plan.expirySamples} refresh tasks with ` + `refreshTimeLimitMs=${REFRESH_LIMIT_MS}: expirationHandler − deadline; ` + `${plan.killSamples} background-launched apps ignoring expiration, ` + `expirationGraceMs=${GRACE_MS}: process death (its socket closing) − ` + `(expiredAt + grace)`,
+    method:
+      `real daemon (server profile), ${plan.tasks} refresh+processing tasks due ` +
+      `evenly over ${plan.windowMs / 1000} s (${rate}/s) to a connected app: ` +
+      `handler start − earliestBeginDate; ${plan.expirySamples} refresh tasks with ` +
+      `refreshTimeLimitMs=${REFRESH_LIMIT_MS}: expirationHandler − deadline; ` +
+      `${plan.killSamples} background-launched apps ignoring expiration, ` +
+      `expirationGraceMs=${GRACE_MS}: process death (its socket closing) − ` +
+      `(expiredAt + grace)`,
     columns: ['measure', 'samples', 'p50 ms', 'p99 ms', 'max ms'],
     rows: [
       row('(a) start: handler start − earliestBeginDate', start),
@@ -321,7 +411,14 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
       start: { ...start, submitMs: a.startSubmitMs, leadLeftMs: a.startLeadLeftMs, lateness: a.startLateness },
       dispatch,
       expiry: { ...expiry, lateness: a.expiryLateness },
-      kill: { outside: killOutside, store: killStore, fromDeadline: killFromDeadline, expiredLate, samples: c.samples, discarded: c.discarded },
+      kill: {
+        outside: killOutside,
+        store: killStore,
+        fromDeadline: killFromDeadline,
+        expiredLate,
+        samples: c.samples,
+        discarded: c.discarded,
+      },
     },
     targets,
   };

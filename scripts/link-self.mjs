@@ -8,6 +8,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const link = join(root, 'node_modules', 'bgtasks');
 mkdirSync(join(root, 'node_modules'), { recursive: true });
 const present = (() => {
-  try { return lstatSync(link).isSymbolicLink() || existsSync(link); } catch { return false; }
+  try {
+    return lstatSync(link).isSymbolicLink() || existsSync(link);
+  } catch {
+    return false;
+  }
 })();
 if (!present) symlinkSync('..', link, 'dir');

@@ -76,11 +76,18 @@ function splitTemplate(body) {
 }
 
 const ENDS_EXPRESSION = new Set([
-  SyntaxKind.Identifier, SyntaxKind.CloseParenToken, SyntaxKind.CloseBracketToken, SyntaxKind.NumericLiteral,
-  SyntaxKind.StringLiteral, SyntaxKind.CloseBraceToken, SyntaxKind.ThisKeyword,
+  SyntaxKind.Identifier,
+  SyntaxKind.CloseParenToken,
+  SyntaxKind.CloseBracketToken,
+  SyntaxKind.NumericLiteral,
+  SyntaxKind.StringLiteral,
+  SyntaxKind.CloseBraceToken,
+  SyntaxKind.ThisKeyword,
 ]);
 const TRIVIA = new Set([
-  SyntaxKind.WhitespaceTrivia, SyntaxKind.NewLineTrivia, SyntaxKind.SingleLineCommentTrivia,
+  SyntaxKind.WhitespaceTrivia,
+  SyntaxKind.NewLineTrivia,
+  SyntaxKind.SingleLineCommentTrivia,
   SyntaxKind.MultiLineCommentTrivia,
 ]);
 
@@ -121,9 +128,12 @@ function literalEdits(text) {
     if (token === SyntaxKind.TemplateHead) {
       templates.push({ start, braces: 0, tagged: ENDS_EXPRESSION.has(prev), long: line.length > MAX });
     }
-    const whole = token === SyntaxKind.NoSubstitutionTemplateLiteral
-      ? { start, tagged: ENDS_EXPRESSION.has(prev), long: line.length > MAX }
-      : token === SyntaxKind.TemplateTail ? templates.pop() : null;
+    const whole =
+      token === SyntaxKind.NoSubstitutionTemplateLiteral
+        ? { start, tagged: ENDS_EXPRESSION.has(prev), long: line.length > MAX }
+        : token === SyntaxKind.TemplateTail
+          ? templates.pop()
+          : null;
     if (whole && !whole.tagged && whole.long && end - whole.start > 70) {
       const raw = text.slice(whole.start, end);
       const pieces = raw.includes('\n') ? null : splitTemplate(raw.slice(1, -1));

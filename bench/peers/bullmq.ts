@@ -49,7 +49,9 @@ export async function runThroughput({ n, concurrency }: ThroughputOptions): Prom
     const t1 = performance.now();
     // Workers need maxRetriesPerRequest null for their blocking connection.
     worker = new Worker(queueName, async () => {}, {
-      connection: { ...REDIS, maxRetriesPerRequest: null }, prefix: PREFIX, concurrency,
+      connection: { ...REDIS, maxRetriesPerRequest: null },
+      prefix: PREFIX,
+      concurrency,
     });
     worker.on('completed', completed.tick);
     worker.on('error', (error) => console.error('bullmq worker:', error));
@@ -58,7 +60,9 @@ export async function runThroughput({ n, concurrency }: ThroughputOptions): Prom
     return {
       peer: 'bullmq',
       version: installedVersion('bullmq'),
-      config: `Worker concurrency ${concurrency}, default job options (completed jobs ` + `kept), ioredis ${installedVersion('ioredis')}; ` +
+      config:
+        `Worker concurrency ${concurrency}, default job options (completed jobs ` +
+        `kept), ioredis ${installedVersion('ioredis')}; ` +
         `addBulk() x1000; timed from new Worker() until the n-th 'completed' event`,
       durability,
       n,

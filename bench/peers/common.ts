@@ -25,7 +25,12 @@ export function counter(count: number): { tick: () => void; done: Promise<void> 
   let seen = 0;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
-  return { tick: () => { if (++seen === count) resolveDone(); }, done };
+  return {
+    tick: () => {
+      if (++seen === count) resolveDone();
+    },
+    done,
+  };
 }
 
 /**
@@ -39,7 +44,8 @@ export async function withDatabase<T>(name: string, fn: (url: string, durability
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.query(`CREATE DATABASE ${name}`);
     const { rows } = await admin.query<{ sc: string; fsync: string }>(
-      "SELECT current_setting('synchronous_commit') AS sc, current_setting('fsync') AS fsync");
+      "SELECT current_setting('synchronous_commit') AS sc, current_setting('fsync') AS fsync",
+    );
     try {
       return await fn(pgUrl(name), `PostgreSQL synchronous_commit=${rows[0]!.sc}, fsync=${rows[0]!.fsync}`);
     } finally {

@@ -64,7 +64,8 @@ export async function runThroughput({ n, concurrency }: ThroughputOptions): Prom
     return {
       peer: 'graphile-worker',
       version: installedVersion('graphile-worker'),
-      config: `run() concurrency ${concurrency}, localQueue.size ${20 * concurrency}, completeJobBatchDelay 0, ` +
+      config:
+        `run() concurrency ${concurrency}, localQueue.size ${20 * concurrency}, completeJobBatchDelay 0, ` +
         `maxPoolSize 10 (default); addJobs() x1000; timed from run() until the jobs table is empty`,
       durability,
       n,
@@ -83,7 +84,11 @@ const percentile = (sorted: number[], p: number): number => sorted[Math.max(0, M
  * defaults (concurrency 1, no local queue, unbatched completion): new jobs reach it by LISTEN/NOTIFY,
  * not by its 2 s poll.
  */
-export async function runLatency({ samples }: { samples: number }): Promise<{ peer: string; p50Ms: number; p99Ms: number; samples: number }> {
+export async function runLatency({
+  samples,
+}: {
+  samples: number;
+}): Promise<{ peer: string; p50Ms: number; p99Ms: number; samples: number }> {
   const WARMUP = 20; // first jobs pay for prepared statements and JIT; not counted
   return withDatabase(DATABASE, async (url) => {
     let started: (() => void) | undefined;
@@ -115,6 +120,11 @@ export async function runLatency({ samples }: { samples: number }): Promise<{ pe
     }
     latencies.sort((a, b) => a - b);
     const round = (ms: number): number => Math.round(ms * 100) / 100;
-    return { peer: 'graphile-worker', p50Ms: round(percentile(latencies, 0.5)), p99Ms: round(percentile(latencies, 0.99)), samples };
+    return {
+      peer: 'graphile-worker',
+      p50Ms: round(percentile(latencies, 0.5)),
+      p99Ms: round(percentile(latencies, 0.99)),
+      samples,
+    };
   });
 }

@@ -21,7 +21,9 @@ async function untilCompleted(url: string, n: number): Promise<void> {
   try {
     for (;;) {
       const { rows } = await client.query(
-        "SELECT count(*)::int AS done FROM pgboss.job WHERE name = $1 AND state = 'completed'", [QUEUE]);
+        "SELECT count(*)::int AS done FROM pgboss.job WHERE name = $1 AND state = 'completed'",
+        [QUEUE],
+      );
       if (rows[0].done >= n) return;
       await sleep(2);
     }
@@ -50,7 +52,9 @@ export async function runThroughput({ n, concurrency }: ThroughputOptions): Prom
       const t1 = performance.now();
       const options = { batchSize: BATCH_SIZE, pollingIntervalSeconds: POLLING_INTERVAL_SECONDS };
       for (let i = 0; i < concurrency; i++) {
-        await boss.work(QUEUE, options, async (jobs) => { for (const _job of jobs) handlers.tick(); });
+        await boss.work(QUEUE, options, async (jobs) => {
+          for (const _job of jobs) handlers.tick();
+        });
       }
       await handlers.done;
       await untilCompleted(url, n);
@@ -61,8 +65,11 @@ export async function runThroughput({ n, concurrency }: ThroughputOptions): Prom
     return {
       peer: 'pg-boss',
       version: installedVersion('pg-boss'),
-      config: `${concurrency} x work() with batchSize ${BATCH_SIZE}, ` + `pollingIntervalSeconds ${POLLING_INTERVAL_SECONDS}, ` +
-        `pool max 10 (default), supervise/schedule off; insert() x1000; timed from ` + `the first work() until all n rows are 'completed'`,
+      config:
+        `${concurrency} x work() with batchSize ${BATCH_SIZE}, ` +
+        `pollingIntervalSeconds ${POLLING_INTERVAL_SECONDS}, ` +
+        `pool max 10 (default), supervise/schedule off; insert() x1000; timed from ` +
+        `the first work() until all n rows are 'completed'`,
       durability,
       n,
       concurrency,

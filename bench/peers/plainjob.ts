@@ -24,13 +24,18 @@ export async function runThroughput({ n, concurrency }: ThroughputOptions): Prom
     const synchronous = database.pragma('synchronous', { simple: true }); // 0 OFF, 1 NORMAL, 2 FULL
     try {
       const t0 = performance.now();
-      for (const size of batches(n)) queue.addMany('noop', Array.from({ length: size }, () => ({})));
+      for (const size of batches(n))
+        queue.addMany(
+          'noop',
+          Array.from({ length: size }, () => ({})),
+        );
       const enqueueMs = performance.now() - t0;
 
       const completed = counter(n);
       const t1 = performance.now();
       const workers = Array.from({ length: concurrency }, () =>
-        defineWorker('noop', () => {}, { queue, logger: silent, onCompleted: completed.tick }));
+        defineWorker('noop', () => {}, { queue, logger: silent, onCompleted: completed.tick }),
+      );
       const loops = workers.map((worker) => worker.start());
       await completed.done;
       const processMs = performance.now() - t1;
@@ -39,9 +44,11 @@ export async function runThroughput({ n, concurrency }: ThroughputOptions): Prom
       return {
         peer: 'plainjob',
         version: installedVersion('plainjob'),
-        config: `${concurrency} in-process defineWorker() loops, pollIntervall 1000 (default), better-sqlite3 ` +
+        config:
+          `${concurrency} in-process defineWorker() loops, pollIntervall 1000 (default), better-sqlite3 ` +
           `${installedVersion('better-sqlite3')}; addMany() x1000; timed from worker start until the n-th onCompleted`,
-        durability: `SQLite journal_mode=${String(journalMode)}, synchronous=${String(synchronous)}` +
+        durability:
+          `SQLite journal_mode=${String(journalMode)}, synchronous=${String(synchronous)}` +
           `${synchronous === 1 ? ' (NORMAL: survives a process crash; the last commits can be lost on power ' + 'loss)' : ''}`,
         n,
         concurrency,

@@ -31,19 +31,31 @@ const { values } = parseArgs({
 const n = Number(values.n);
 const concurrencies = values.concurrency.split(',').map(Number);
 const names = values.peers.split(',');
-for (const name of names) if (!(name in PEERS)) throw new TypeError(`Unknown peer ${name}; expected one of ${Object.keys(PEERS).join(', ')}`);
+for (const name of names)
+  if (!(name in PEERS)) throw new TypeError(`Unknown peer ${name}; expected one of ${Object.keys(PEERS).join(', ')}`);
 
 const results: PeerResult[] = [];
 for (const name of names) {
   for (const concurrency of concurrencies) {
     const result = await PEERS[name]!({ n, concurrency });
-    console.error(`${result.peer} n=${n} c=${concurrency}: enqueue ${result.enqueuePerSec}/s, ` + `process ${result.processPerSec}/s`);
+    console.error(
+      `${result.peer} n=${n} c=${concurrency}: enqueue ${result.enqueuePerSec}/s, ` +
+        `process ${result.processPerSec}/s`,
+    );
     results.push(result);
   }
 }
 
-console.table(results.map(({ peer, version, n, concurrency, enqueuePerSec, processPerSec }) =>
-  ({ peer, version, n, c: concurrency, 'enqueue/s': enqueuePerSec, 'process/s': processPerSec })));
+console.table(
+  results.map(({ peer, version, n, concurrency, enqueuePerSec, processPerSec }) => ({
+    peer,
+    version,
+    n,
+    c: concurrency,
+    'enqueue/s': enqueuePerSec,
+    'process/s': processPerSec,
+  })),
+);
 for (const peer of new Set(results.map((r) => r.peer))) {
   const runs = results.filter((r) => r.peer === peer);
   console.log(`${peer} (${runs[0]!.durability}):`);
@@ -53,5 +65,8 @@ for (const peer of new Set(results.map((r) => r.peer))) {
 const samples = Number(values.latency);
 if (samples > 0 && names.includes('graphile')) {
   const latency = await graphile.runLatency({ samples });
-  console.log(`graphile-worker add-job -> handler start over ${latency.samples} jobs: p50 ` + `${latency.p50Ms} ms, p99 ${latency.p99Ms} ms`);
+  console.log(
+    `graphile-worker add-job -> handler start over ${latency.samples} jobs: p50 ` +
+      `${latency.p50Ms} ms, p99 ${latency.p99Ms} ms`,
+  );
 }

@@ -77,20 +77,50 @@ export async function runFleet({ n, concurrency, nodes, kill = false }: FleetOpt
   const systems: BenchSystem[] = [];
   const warnings = new Map<string, number>();
   const countDir = mkdtempSync(join(tmpdir(), 'bgt-bench-rt-'));
-  const roundTrips = (): number => readdirSync(countDir).filter((file) => !file.endsWith('.tmp')).reduce((sum, file) => sum + Number(readFileSync(join(countDir, file), 'utf8') || 0), 0);
+  const roundTrips = (): number =>
+    readdirSync(countDir)
+      .filter((file) => !file.endsWith('.tmp'))
+      .reduce((sum, file) => sum + Number(readFileSync(join(countDir, file), 'utf8') || 0), 0);
   try {
-    const options = { profile: 'server', maxConcurrentTasks: concurrency, maxConcurrentTasksPerApp: concurrency, maxPendingProcessingPerApp: n + 1_000 };
+    const options = {
+      profile: 'server',
+      maxConcurrentTasks: concurrency,
+      maxConcurrentTasksPerApp: concurrency,
+      maxPendingProcessingPerApp: n + 1_000,
+    };
     // Started together, as a fleet's machines often are (the schema's migration lock makes them take turns).
-    const started = await Promise.allSettled(Array.from({ length: nodes }, (_, i) => startSystem(options, undefined, ['--store', url, '--node-id', `node-${i + 1}`, '--fleet-option', `heartbeatMs=${HEARTBEAT_MS}`], { NODE_OPTIONS: `--import=${ROUND_TRIP_COUNTER}`, BGTASKS_BENCH_PG_COUNT_DIR: countDir })));
+    const started = await Promise.allSettled(
+      Array.from({ length: nodes }, (_, i) =>
+        startSystem(
+          options,
+          undefined,
+          ['--store', url, '--node-id', `node-${i + 1}`, '--fleet-option', `heartbeatMs=${HEARTBEAT_MS}`],
+          { NODE_OPTIONS: `--import=${ROUND_TRIP_COUNTER}`, BGTASKS_BENCH_PG_COUNT_DIR: countDir },
+        ),
+      ),
+    );
     for (const result of started) if (result.status === 'fulfilled') systems.push(result.value);
     for (const result of started) if (result.status === 'rejected') throw result.reason;
-    systems.forEach((system, i) => [system.daemon.stdout!, system.daemon.stderr!].forEach((stream) => collectWarnings(stream, `node-${i + 1}`, warnings)));
+    systems.forEach((system, i) =>
+      [system.daemon.stdout!, system.daemon.stderr!].forEach((stream) =>
+        collectWarnings(stream, `node-${i + 1}`, warnings),
+      ),
+    );
     await Promise.all(systems.map((system) => system.cli('conditions', 'set', 'power=battery')));
     const apps = await Promise.all(systems.map((system) => system.startApp()));
-    const { ms } = await apps[0]!.request<{ ms: number }>({ op: 'submit', n, requiresExternalPower: true, placement: 'any' }, 'submitted');
+    const { ms } = await apps[0]!.request<{ ms: number }>(
+      { op: 'submit', n, requiresExternalPower: true, placement: 'any' },
+      'submitted',
+    );
     // Every request back in the pool, held by no node; then a heartbeat more, so node-1 may claim again
     // what it gave back (it skips those for a heartbeat).
-    await untilAsync(async () => (await count(`SELECT count(*) AS n FROM ${schema}.requests WHERE node_id IS NULL AND ` + `lease_owner IS NULL`)) >= n, 20);
+    await untilAsync(
+      async () =>
+        (await count(
+          `SELECT count(*) AS n FROM ${schema}.requests WHERE node_id IS NULL AND ` + `lease_owner IS NULL`,
+        )) >= n,
+      20,
+    );
     await sleep(HEARTBEAT_MS + 100);
 
     await sleep(150); // the counters' files are written every 100 ms
@@ -104,8 +134,18 @@ export async function runFleet({ n, concurrency, nodes, kill = false }: FleetOpt
     if (kill) {
       takeover = await killLastNode(db, schema, systems.at(-1)!, `node-${nodes}`, Math.ceil(n / 3), n, concurrency);
     } else {
-      await untilAsync(async () => (await count(`SELECT coalesce(last_value, 0) AS n FROM pg_sequences WHERE schemaname = ` + `'${schema}' AND sequencename = 'runs_seq_seq'`)) >= n, 10);
-      await untilAsync(async () => (await count(`SELECT count(*) AS n FROM ${schema}.runs WHERE state = 'finished'`)) >= n, 2);
+      await untilAsync(
+        async () =>
+          (await count(
+            `SELECT coalesce(last_value, 0) AS n FROM pg_sequences WHERE schemaname = ` +
+              `'${schema}' AND sequencename = 'runs_seq_seq'`,
+          )) >= n,
+        10,
+      );
+      await untilAsync(
+        async () => (await count(`SELECT count(*) AS n FROM ${schema}.runs WHERE state = 'finished'`)) >= n,
+        2,
+      );
     }
     const elapsed = performance.now() - t0;
     await sleep(150);
@@ -114,16 +154,36 @@ export async function runFleet({ n, concurrency, nodes, kill = false }: FleetOpt
     const serverCpuMsPerTask = cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / n;
 
     const { rows } = await db.query<{ node_id: string; runs: number; unsuccessful: number }>(
-      `SELECT node_id, count(*)::int AS runs, (count(*) FILTER (WHERE outcome IS ` + `DISTINCT FROM 'success'))::int AS unsuccessful FROM ${schema}.runs WHERE ` + `state = 'finished' GROUP BY node_id ORDER BY node_id`);
+      `SELECT node_id, count(*)::int AS runs, (count(*) FILTER (WHERE outcome IS ` +
+        `DISTINCT FROM 'success'))::int AS unsuccessful FROM ${schema}.runs WHERE ` +
+        `state = 'finished' GROUP BY node_id ORDER BY node_id`,
+    );
     // A killed node's cut-off runs are not extra: they ran again because they were in hand (takeover).
-    const extraRuns = await count(`SELECT count(*) - count(DISTINCT identifier) AS n FROM ${schema}.runs WHERE ` + `reason IS DISTINCT FROM 'nodeLost'`);
-    const { rows: settings } = await db.query<{ sc: string; fsync: string }>("SELECT current_setting('synchronous_commit') AS sc, current_setting('fsync') " + "AS fsync");
-    const perNode = Object.fromEntries(systems.map((_, i) => [`node-${i + 1}`, rows.find((row) => row.node_id === `node-${i + 1}`)?.runs ?? 0]));
+    const extraRuns = await count(
+      `SELECT count(*) - count(DISTINCT identifier) AS n FROM ${schema}.runs WHERE ` +
+        `reason IS DISTINCT FROM 'nodeLost'`,
+    );
+    const { rows: settings } = await db.query<{ sc: string; fsync: string }>(
+      "SELECT current_setting('synchronous_commit') AS sc, current_setting('fsync') " + 'AS fsync',
+    );
+    const perNode = Object.fromEntries(
+      systems.map((_, i) => [`node-${i + 1}`, rows.find((row) => row.node_id === `node-${i + 1}`)?.runs ?? 0]),
+    );
     const slots = `${nodes} × ${concurrency} slots`;
     return {
       peer: `bgtasks fleet, ${nodes} node${nodes === 1 ? '' : 's'}${kill ? `, node-${nodes} SIGKILLed mid-run` : ''}`,
       version: `(${slots})`,
-      config: `${nodes} daemon process(es) on one PostgreSQL schema + the bench app ` + `connected on each, profile server, maxConcurrentTasks ${concurrency} per ` + `node (${slots}, ${nodes * concurrency} in all), maxPendingProcessingPerApp ` + `${n + 1_000}; requests placement 'any' from node-1's app, all nodes flipped ` + `battery → AC in parallel; timed until the store holds ${n} finished runs; ` + `round trips to PostgreSQL per task ${roundTripsPerTask.toFixed(2)}; ` + `PostgreSQL CPU per task ${serverCpuMsPerTask === null ? 'n/a' : `${serverCpuMsPerTask.toFixed(3)} ms`}; ` + `finished per node: ${Object.entries(perNode).map(([node, runs]) => `${node} ${runs}`).join(', ')}`,
+      config:
+        `${nodes} daemon process(es) on one PostgreSQL schema + the bench app ` +
+        `connected on each, profile server, maxConcurrentTasks ${concurrency} per ` +
+        `node (${slots}, ${nodes * concurrency} in all), maxPendingProcessingPerApp ` +
+        `${n + 1_000}; requests placement 'any' from node-1's app, all nodes flipped ` +
+        `battery → AC in parallel; timed until the store holds ${n} finished runs; ` +
+        `round trips to PostgreSQL per task ${roundTripsPerTask.toFixed(2)}; ` +
+        `PostgreSQL CPU per task ${serverCpuMsPerTask === null ? 'n/a' : `${serverCpuMsPerTask.toFixed(3)} ms`}; ` +
+        `finished per node: ${Object.entries(perNode)
+          .map(([node, runs]) => `${node} ${runs}`)
+          .join(', ')}`,
       durability: `PostgreSQL synchronous_commit=${settings[0]!.sc}, fsync=${settings[0]!.fsync}`,
       n,
       concurrency,
@@ -132,7 +192,10 @@ export async function runFleet({ n, concurrency, nodes, kill = false }: FleetOpt
       nodes,
       perNode,
       extraRuns,
-      unsuccessful: (await count(`SELECT count(*) AS n FROM ${schema}.runs WHERE state = 'finished' AND ` + `outcome IS DISTINCT FROM 'success' AND reason IS DISTINCT FROM 'nodeLost'`)),
+      unsuccessful: await count(
+        `SELECT count(*) AS n FROM ${schema}.runs WHERE state = 'finished' AND ` +
+          `outcome IS DISTINCT FROM 'success' AND reason IS DISTINCT FROM 'nodeLost'`,
+      ),
       roundTripsPerTask,
       serverCpuMsPerTask,
       ...(takeover ? { takeover } : {}),
@@ -178,32 +241,63 @@ function serverCpuMs(): number | null {
  * Kills `system`'s daemon (SIGKILL) once `after` runs exist, notes what it had in hand, and waits until
  * `n` tasks have succeeded; then reads when the work in hand started on the other nodes.
  */
-async function killLastNode(db: pg.Client, schema: string, system: BenchSystem, nodeId: string, after: number, n: number, slots: number): Promise<Takeover> {
-  const count = async (sql: string, params: unknown[] = []): Promise<number> => Number((await db.query<{ n: string }>(sql, params)).rows[0]!.n);
-  await untilAsync(async () => (await count(`SELECT coalesce(last_value, 0) AS n FROM pg_sequences WHERE schemaname = ` + `'${schema}' AND sequencename = 'runs_seq_seq'`)) >= after, 5);
+async function killLastNode(
+  db: pg.Client,
+  schema: string,
+  system: BenchSystem,
+  nodeId: string,
+  after: number,
+  n: number,
+  slots: number,
+): Promise<Takeover> {
+  const count = async (sql: string, params: unknown[] = []): Promise<number> =>
+    Number((await db.query<{ n: string }>(sql, params)).rows[0]!.n);
+  await untilAsync(
+    async () =>
+      (await count(
+        `SELECT coalesce(last_value, 0) AS n FROM pg_sequences WHERE schemaname = ` +
+          `'${schema}' AND sequencename = 'runs_seq_seq'`,
+      )) >= after,
+    5,
+  );
   // Killed with work in hand: a node between two claims holds nothing, and its death would show nothing.
   // No-op tasks are in hand for a round trip or two, so wait for a block just handed out (half its
   // slots), or for the run's end to near (then the kill may find little, and the report says so).
   await untilAsync(async () => {
     const { rows } = await db.query<{ active: string; done: string }>(
       `SELECT (SELECT count(*) FROM ${schema}.runs WHERE node_id = $1 AND state <> 'finished') AS active,
-              (SELECT coalesce(last_value, 0) FROM pg_sequences WHERE schemaname = $2 AND sequencename = 'runs_seq_seq') AS done`, [nodeId, schema]);
+              (SELECT coalesce(last_value, 0) FROM pg_sequences WHERE schemaname = $2 AND sequencename = 'runs_seq_seq') AS done`,
+      [nodeId, schema],
+    );
     return Number(rows[0]!.active) >= Math.ceil(slots / 2) || Number(rows[0]!.done) >= n * 0.9;
   }, 1);
   system.daemon.kill('SIGKILL');
   const killedAt = Date.now();
-  await new Promise((resolve) => (system.daemon.exitCode !== null || system.daemon.signalCode !== null ? resolve(null) : system.daemon.once('exit', resolve)));
+  await new Promise((resolve) =>
+    system.daemon.exitCode !== null || system.daemon.signalCode !== null
+      ? resolve(null)
+      : system.daemon.once('exit', resolve),
+  );
   // Read after the process is gone: nothing of it can change any more.
   const { rows: held } = await db.query<{ identifier: string }>(
     `SELECT identifier FROM ${schema}.requests WHERE node_id IS NULL AND lease_owner = $1
-     UNION SELECT identifier FROM ${schema}.runs WHERE node_id = $1 AND state <> 'finished'`, [nodeId]);
+     UNION SELECT identifier FROM ${schema}.runs WHERE node_id = $1 AND state <> 'finished'`,
+    [nodeId],
+  );
   const inHand = held.map((row) => row.identifier);
-  await untilAsync(async () => (await count(`SELECT count(DISTINCT identifier) AS n FROM ${schema}.runs WHERE outcome = ` + `'success'`)) >= n, 20);
+  await untilAsync(
+    async () =>
+      (await count(`SELECT count(DISTINCT identifier) AS n FROM ${schema}.runs WHERE outcome = ` + `'success'`)) >= n,
+    20,
+  );
   const lastStart = await count(
     `SELECT coalesce(max(first_start), 0) AS n FROM (SELECT min(coalesce(started_at, launched_at)) AS first_start FROM ${schema}.runs
-     WHERE identifier = ANY($1::text[]) AND node_id <> $2 GROUP BY identifier) s`, [inHand, nodeId]);
+     WHERE identifier = ANY($1::text[]) AND node_id <> $2 GROUP BY identifier) s`,
+    [inHand, nodeId],
+  );
   const { rows: twice } = await db.query<{ identifier: string }>(
-    `SELECT identifier FROM ${schema}.runs WHERE started_at IS NOT NULL GROUP BY identifier HAVING count(*) > 1`);
+    `SELECT identifier FROM ${schema}.runs WHERE started_at IS NOT NULL GROUP BY identifier HAVING count(*) > 1`,
+  );
   const inHandSet = new Set(inHand);
   return {
     inHand: inHand.length,

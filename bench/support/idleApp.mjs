@@ -28,5 +28,7 @@ for (const request of requests) {
 await Promise.all(pending);
 const submitMs = Date.now() - started;
 await scheduler.close();
-process.stdout.write(`${JSON.stringify({ submitted: n, submitMs, firstDueAt: requests[0].earliestBeginDate.getTime(), lastDueAt: requests.at(-1).earliestBeginDate.getTime() })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ submitted: n, submitMs, firstDueAt: requests[0].earliestBeginDate.getTime(), lastDueAt: requests.at(-1).earliestBeginDate.getTime() })}\n`,
+);
 process.exit(0);

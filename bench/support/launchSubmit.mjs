@@ -22,7 +22,10 @@ const requests = Array.from({ length: n }, (_, i) => {
 });
 const submittedAt = Date.now();
 await Promise.all(requests.map((request) => scheduler.submit(request)));
-const submitted = requests.map((request) => ({ identifier: request.identifier, earliest: request.earliestBeginDate.getTime() }));
+const submitted = requests.map((request) => ({
+  identifier: request.identifier,
+  earliest: request.earliestBeginDate.getTime(),
+}));
 await scheduler.close();
 process.stdout.write(`${JSON.stringify({ submitted, submittedAt, doneAt: Date.now() })}\n`);
 process.exit(0);

@@ -30,10 +30,23 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 export function table(columns: readonly string[], rows: readonly Record<string, string | number>[]): string {
-  const cell = (value: string | number | undefined): string => (typeof value === 'number' ? (Number.isInteger(value) ? value.toLocaleString('en-US') : value.toFixed(2)) : (value ?? ''));
+  const cell = (value: string | number | undefined): string =>
+    typeof value === 'number'
+      ? Number.isInteger(value)
+        ? value.toLocaleString('en-US')
+        : value.toFixed(2)
+      : (value ?? '');
   const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => cell(row[column]).length)));
-  const line = (values: readonly string[]): string => values.map((value, i) => value.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(columns), line(widths.map((width) => '-'.repeat(width))), ...rows.map((row) => line(columns.map((column) => cell(row[column]))))].join('\n');
+  const line = (values: readonly string[]): string =>
+    values
+      .map((value, i) => value.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [
+    line(columns),
+    line(widths.map((width) => '-'.repeat(width))),
+    ...rows.map((row) => line(columns.map((column) => cell(row[column])))),
+  ].join('\n');
 }
 
 /** Resident memory of a process, in MB (Linux /proc). */

@@ -40,14 +40,43 @@ export interface BenchApp {
 }
 
 /** Starts a daemon with these `--option`s on a fresh home, with the bench app installed. */
-export async function startSystem(options: Record<string, string | number>, launch: readonly string[] = ['node', BENCH_APP], daemonArgs: readonly string[] = [], daemonEnv: Readonly<Record<string, string>> = {}): Promise<BenchSystem> {
+export async function startSystem(
+  options: Record<string, string | number>,
+  launch: readonly string[] = ['node', BENCH_APP],
+  daemonArgs: readonly string[] = [],
+  daemonEnv: Readonly<Record<string, string>> = {},
+): Promise<BenchSystem> {
   const dir = mkdtempSync(join(tmpdir(), 'bgt-bench-'));
   const home = join(dir, 'home');
   const appDir = join(dir, 'app');
   mkdirSync(appDir);
-  writeFileSync(join(appDir, 'package.json'), JSON.stringify({ name: 'bench-app', type: 'module', bgtasks: { appId: APP_ID, launch, permittedIdentifiers: ['bench.app.job.*'], backgroundModes: ['processing', 'fetch'] } }));
-  const args = [CLI, '--home', home, 'daemon', '--no-http', ...daemonArgs, ...Object.entries(options).flatMap(([name, value]) => ['--option', `${name}=${value}`])];
-  const daemon = spawn(process.execPath, [...(process.env.BENCH_DAEMON_NODE_OPTIONS ? process.env.BENCH_DAEMON_NODE_OPTIONS.split(' ') : []), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...daemonEnv, BGTASKS_HOME: home } });
+  writeFileSync(
+    join(appDir, 'package.json'),
+    JSON.stringify({
+      name: 'bench-app',
+      type: 'module',
+      bgtasks: {
+        appId: APP_ID,
+        launch,
+        permittedIdentifiers: ['bench.app.job.*'],
+        backgroundModes: ['processing', 'fetch'],
+      },
+    }),
+  );
+  const args = [
+    CLI,
+    '--home',
+    home,
+    'daemon',
+    '--no-http',
+    ...daemonArgs,
+    ...Object.entries(options).flatMap(([name, value]) => ['--option', `${name}=${value}`]),
+  ];
+  const daemon = spawn(
+    process.execPath,
+    [...(process.env.BENCH_DAEMON_NODE_OPTIONS ? process.env.BENCH_DAEMON_NODE_OPTIONS.split(' ') : []), ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...daemonEnv, BGTASKS_HOME: home } },
+  );
   await new Promise<void>((resolvePromise, reject) => {
     let log = '';
     const onData = (chunk: Buffer): void => {
@@ -65,11 +94,19 @@ export async function startSystem(options: Record<string, string | number>, laun
   });
   daemon.stdout!.resume();
   daemon.stderr!.resume();
-  const cli = async (...cliArgs: string[]): Promise<string> => (await run(process.execPath, [CLI, '--home', home, ...cliArgs])).stdout;
+  const cli = async (...cliArgs: string[]): Promise<string> =>
+    (await run(process.execPath, [CLI, '--home', home, ...cliArgs])).stdout;
   try {
     await cli('install', appDir);
     // This machine's real load must not decide whether the tasks run (the tests pin it the same way).
-    await cli('conditions', 'set', 'cpuPressure=nominal', 'memoryPressure=nominal', 'ioPressure=nominal', 'thermalState=nominal');
+    await cli(
+      'conditions',
+      'set',
+      'cpuPressure=nominal',
+      'memoryPressure=nominal',
+      'ioPressure=nominal',
+      'thermalState=nominal',
+    );
   } catch (error) {
     daemon.kill('SIGKILL'); // no system is handed back to dispose of it
     throw error;
@@ -88,7 +125,12 @@ export async function startSystem(options: Record<string, string | number>, laun
       return finished.get()!.n;
     },
     async startApp() {
-      const child = fork(BENCH_APP, [], { execArgv: process.env.BENCH_APP_NODE_OPTIONS ? process.env.BENCH_APP_NODE_OPTIONS.split(' ') : [], cwd: appDir, env: { ...process.env, BGTASKS_HOME: home, BGTASKS_APP_ID: APP_ID }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(BENCH_APP, [], {
+        execArgv: process.env.BENCH_APP_NODE_OPTIONS ? process.env.BENCH_APP_NODE_OPTIONS.split(' ') : [],
+        cwd: appDir,
+        env: { ...process.env, BGTASKS_HOME: home, BGTASKS_APP_ID: APP_ID },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
       apps.push(child);
       const app: BenchApp = {
         child,
@@ -109,16 +151,25 @@ export async function startSystem(options: Record<string, string | number>, laun
     },
     async [Symbol.asyncDispose]() {
       // Asked to exit first (so a profiled app writes its profile), killed if it does not.
-      await Promise.all(apps.map((child) => new Promise((resolvePromise) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolvePromise(null);
-        const guard = setTimeout(() => child.kill('SIGKILL'), 2_000);
-        child.once('exit', () => resolvePromise(clearTimeout(guard)));
-        child.send({ op: 'exit' });
-      })));
+      await Promise.all(
+        apps.map(
+          (child) =>
+            new Promise((resolvePromise) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolvePromise(null);
+              const guard = setTimeout(() => child.kill('SIGKILL'), 2_000);
+              child.once('exit', () => resolvePromise(clearTimeout(guard)));
+              child.send({ op: 'exit' });
+            }),
+        ),
+      );
       store?.close();
       daemon.kill('SIGTERM');
       // A daemon the benchmark killed (bench/support/fleet.ts) has exited already.
-      await new Promise((resolvePromise) => (daemon.exitCode !== null || daemon.signalCode !== null ? resolvePromise(null) : daemon.once('exit', resolvePromise)));
+      await new Promise((resolvePromise) =>
+        daemon.exitCode !== null || daemon.signalCode !== null
+          ? resolvePromise(null)
+          : daemon.once('exit', resolvePromise),
+      );
       rmSync(dir, { recursive: true, force: true });
     },
   };

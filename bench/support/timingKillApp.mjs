@@ -9,7 +9,7 @@ import { createConnection } from 'node:net';
 import { BGTaskScheduler } from 'bgtasks';
 
 const path = process.env.BENCH_TIMING_SOCKET;
-if (!path) throw new Error('timingKillApp.mjs: set BENCH_TIMING_SOCKET to the orchestrator\'s socket');
+if (!path) throw new Error("timingKillApp.mjs: set BENCH_TIMING_SOCKET to the orchestrator's socket");
 const observer = createConnection(path);
 observer.on('error', () => {}); // the orchestrator went away first: nothing to report to
 const report = (fields) => observer.write(`${JSON.stringify({ ...fields, pid: process.pid, at: Date.now() })}\n`);

@@ -32,17 +32,26 @@ export function startCleanup(scheduler, { firstDelayMs, clean, log = () => {} })
 
   scheduler.register(CLEANUP, (task) => {
     let stopped = false;
-    task.expirationHandler = () => { stopped = true; };
+    task.expirationHandler = () => {
+      stopped = true;
+    };
     scheduleCleanup(nextNightAt3(scheduler.now()))
       .then(() => clean({ stopped: () => stopped }))
       .then((removed) => {
         log(`clean-up removed ${removed} old files`);
         task.setTaskCompleted(!stopped);
       })
-      .catch((error) => { log(`clean-up failed: ${error}`); task.setTaskCompleted(false); });
+      .catch((error) => {
+        log(`clean-up failed: ${error}`);
+        task.setTaskCompleted(false);
+      });
   });
 
   if (scheduler.launchReason !== 'user') return Promise.resolve();
   return scheduleCleanup(new Date(scheduler.now().getTime() + firstDelayMs)).then(() =>
-    log(`clean-up requested: in ${firstDelayMs / 1000} s when on external power and ` + `online, then every night at 03:00`));
+    log(
+      `clean-up requested: in ${firstDelayMs / 1000} s when on external power and ` +
+        `online, then every night at 03:00`,
+    ),
+  );
 }

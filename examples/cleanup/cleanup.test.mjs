@@ -9,13 +9,20 @@ const APP = 'com.example.cleanup';
 const DIR = fileURLToPath(new URL('.', import.meta.url));
 
 function cleanupApp(cleans) {
-  return { dir: DIR, main: (scheduler) => startCleanup(scheduler, { firstDelayMs: 5_000, clean: async () => (cleans.push(scheduler.now()), 3) }) };
+  return {
+    dir: DIR,
+    main: (scheduler) =>
+      startCleanup(scheduler, { firstDelayMs: 5_000, clean: async () => (cleans.push(scheduler.now()), 3) }),
+  };
 }
 
 describe('cleanup', () => {
   it('waits for external power, says so, and runs once the machine is plugged in', async (t) => {
     const cleans = [];
-    const system = await createTestSystem({ apps: [cleanupApp(cleans)], conditions: { power: 'battery', batteryLevel: 90 } });
+    const system = await createTestSystem({
+      apps: [cleanupApp(cleans)],
+      conditions: { power: 'battery', batteryLevel: 90 },
+    });
     t.after(() => system.close());
     await system.openApp(APP);
     await system.advanceBy(60 * 60_000);

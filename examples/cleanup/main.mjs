@@ -15,7 +15,10 @@ async function clean({ stopped }) {
   for (const name of await readdir(CACHE)) {
     if (stopped()) break;
     const file = new URL(name, CACHE);
-    if (Date.now() - (await stat(file)).mtimeMs > MAX_AGE_MS) { await rm(file); removed++; }
+    if (Date.now() - (await stat(file)).mtimeMs > MAX_AGE_MS) {
+      await rm(file);
+      removed++;
+    }
   }
   await writeFile(new URL('../last-cleanup.json', CACHE), JSON.stringify({ at: new Date().toISOString(), removed }));
   return removed;

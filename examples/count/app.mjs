@@ -21,5 +21,7 @@ export function startCount(scheduler, { to = 100, step, run, log = () => {} }) {
   });
   if (scheduler.launchReason !== 'user' || !run) return Promise.resolve();
   // strategy 'queue' (the default): if other continued work runs, this waits in line for its turn.
-  return scheduler.submit(new BGContinuedProcessingTaskRequest(`${FAMILY}.${run}`, 'Counting', `to ${to}`)).then(() => log(`counting to ${to}: watch it with \`bgtasks top\``));
+  return scheduler
+    .submit(new BGContinuedProcessingTaskRequest(`${FAMILY}.${run}`, 'Counting', `to ${to}`))
+    .then(() => log(`counting to ${to}: watch it with \`bgtasks top\``));
 }

@@ -10,7 +10,9 @@ const DIR = fileURLToPath(new URL('.', import.meta.url));
 
 describe('count', () => {
   it('counts to 100 as a continued task, with its progress recorded', async (t) => {
-    const system = await createTestSystem({ apps: [{ dir: DIR, main: (scheduler) => startCount(scheduler, { run: 'one', step: async () => {} }) }] });
+    const system = await createTestSystem({
+      apps: [{ dir: DIR, main: (scheduler) => startCount(scheduler, { run: 'one', step: async () => {} }) }],
+    });
     t.after(() => system.close());
     await system.openApp(APP);
     const run = await system.next('completed', 'com.example.count.one');
@@ -21,7 +23,9 @@ describe('count', () => {
   it('stops counting when the person cancels it', async (t) => {
     let release;
     const gate = () => new Promise((resolve) => (release = resolve));
-    const system = await createTestSystem({ apps: [{ dir: DIR, keepsRunning: true, main: (scheduler) => startCount(scheduler, { run: 'two', step: gate }) }] });
+    const system = await createTestSystem({
+      apps: [{ dir: DIR, keepsRunning: true, main: (scheduler) => startCount(scheduler, { run: 'two', step: gate }) }],
+    });
     t.after(() => system.close());
     await system.openApp(APP);
     const started = await system.next('started', 'com.example.count.two');

@@ -34,7 +34,11 @@ export function startExport(scheduler, { name, chunks, writeChunk, log = () => {
     const file = `${task.identifier.slice(FAMILY.length + 1)}.bin`;
     const onChunk = (done) => task.updateTitle('Exporting', `${file} (${done} of ${chunks} MiB)`);
     const written = await exportChunks({ chunks, writeChunk, progress: task.progress, signal: task.signal, onChunk });
-    log(written === chunks ? `export ${task.identifier} done` : `export ${task.identifier} stopped after ${written} of ${chunks} chunks`);
+    log(
+      written === chunks
+        ? `export ${task.identifier} done`
+        : `export ${task.identifier} stopped after ${written} of ${chunks} chunks`,
+    );
     if (written !== chunks) throw new Error(`stopped after ${written} of ${chunks} chunks`);
   });
   if (scheduler.launchReason !== 'user' || !name) return Promise.resolve('none');
@@ -49,7 +53,12 @@ export function startExport(scheduler, { name, chunks, writeChunk, log = () => {
       if (error.code !== 'immediateRunIneligible') throw error;
       log(`warning: the system cannot start the export now (${error.message}); exporting in the foreground instead`);
       const controller = new AbortController();
-      await exportChunks({ chunks, writeChunk, progress: { totalUnitCount: 0, completedUnitCount: 0 }, signal: controller.signal });
+      await exportChunks({
+        chunks,
+        writeChunk,
+        progress: { totalUnitCount: 0, completedUnitCount: 0 },
+        signal: controller.signal,
+      });
       log(`export ${name} done in the foreground`);
       return 'foreground';
     },

@@ -14,16 +14,25 @@ const MINUTE = 60_000;
 function feedsApp(downloads, { hang = false } = {}) {
   return {
     dir: DIR, // the manifest comes from this directory's package.json, checked as `bgtasks install` does
-    main: (scheduler) => startFeeds(scheduler, {
-      intervalMs: 15 * MINUTE,
-      refresh: ({ signal }) => new Promise((resolve, reject) => {
-        signal.addEventListener('abort', () => { downloads.aborted++; reject(signal.reason); }, { once: true });
-        if (!hang) {
-          downloads.done++;
-          resolve();
-        }
+    main: (scheduler) =>
+      startFeeds(scheduler, {
+        intervalMs: 15 * MINUTE,
+        refresh: ({ signal }) =>
+          new Promise((resolve, reject) => {
+            signal.addEventListener(
+              'abort',
+              () => {
+                downloads.aborted++;
+                reject(signal.reason);
+              },
+              { once: true },
+            );
+            if (!hang) {
+              downloads.done++;
+              resolve();
+            }
+          }),
       }),
-    }),
   };
 }
 

@@ -14,7 +14,14 @@ async function refreshFeeds({ signal }) {
   // Stands in for downloading the feeds: it honours the signal, as a fetch() with { signal } would.
   await new Promise((resolve, reject) => {
     const timer = setTimeout(resolve, 200);
-    signal.addEventListener('abort', () => { clearTimeout(timer); reject(signal.reason); }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
   });
   state.refreshes += 1;
   state.lastRefresh = new Date().toISOString();

@@ -14,7 +14,10 @@
 export function startInbox(scheduler, { mailbox, log = () => {} }) {
   scheduler.onRemoteNotification(async (push, task) => {
     if (await mailbox.has(push.id)) return 'noData'; // a repeat of a push this app already kept
-    const message = { from: String(push.data?.from ?? 'someone'), subject: String(push.data?.subject ?? '(no subject)') };
+    const message = {
+      from: String(push.data?.from ?? 'someone'),
+      subject: String(push.data?.subject ?? '(no subject)'),
+    };
     await mailbox.add(push.id, message);
     if (task.signal.aborted) return 'failed';
     try {
@@ -22,12 +25,18 @@ export function startInbox(scheduler, { mailbox, log = () => {} }) {
         title: `New mail from ${message.from}`,
         body: message.subject,
         threadId: 'com.example.inbox.mail',
-        actions: [{ id: 'open', title: 'Open' }, { id: 'archive', title: 'Archive' }],
+        actions: [
+          { id: 'open', title: 'Open' },
+          { id: 'archive', title: 'Archive' },
+        ],
       });
     } catch (error) {
       log(`could not notify: ${error.message}`); // not allowed yet: the mail is kept all the same
     }
-    log(`kept a message from ${message.from} (push ${push.id}, attempt ` + `${push.attempt}${push.collapsedCount ? `, ${push.collapsedCount} collapsed` : ''})`);
+    log(
+      `kept a message from ${message.from} (push ${push.id}, attempt ` +
+        `${push.attempt}${push.collapsedCount ? `, ${push.collapsedCount} collapsed` : ''})`,
+    );
     return 'newData';
   });
 
@@ -39,6 +48,11 @@ export function startInbox(scheduler, { mailbox, log = () => {} }) {
   log(`inbox started (${scheduler.launchReason} launch)`);
   if (scheduler.launchReason !== 'user') return Promise.resolve();
   return scheduler.notifications.requestAuthorization().then((status) => {
-    log(status === 'granted' ? 'notifications: allowed' : `notifications: ${status} (allow them in the dashboard or with \`bgtasks ` + `notifications allow com.example.inbox\`)`);
+    log(
+      status === 'granted'
+        ? 'notifications: allowed'
+        : `notifications: ${status} (allow them in the dashboard or with \`bgtasks ` +
+            `notifications allow com.example.inbox\`)`,
+    );
   });
 }

@@ -15,18 +15,27 @@ describe('nightly', () => {
     const start = Date.UTC(2026, 2, 2, 12); // a Monday, noon
     const system = await createTestSystem({
       start,
-      apps: [{ dir: DIR, main: (scheduler) => startNightly(
-        scheduler,
-        { timeZone: 'UTC', backup: async () => backups.push(scheduler.now()) },
-      ) }],
+      apps: [
+        {
+          dir: DIR,
+          main: (scheduler) =>
+            startNightly(scheduler, { timeZone: 'UTC', backup: async () => backups.push(scheduler.now()) }),
+        },
+      ],
     });
     t.after(() => system.close());
     await system.openApp(APP);
     await system.advanceTo(start + 7 * DAY);
-    assert.deepEqual(backups.map((at) => at.toISOString()), [
-      '2026-03-03T03:00:00.000Z', '2026-03-04T03:00:00.000Z', '2026-03-05T03:00:00.000Z', '2026-03-06T03:00:00.000Z',
-      '2026-03-09T03:00:00.000Z',
-    ]);
+    assert.deepEqual(
+      backups.map((at) => at.toISOString()),
+      [
+        '2026-03-03T03:00:00.000Z',
+        '2026-03-04T03:00:00.000Z',
+        '2026-03-05T03:00:00.000Z',
+        '2026-03-06T03:00:00.000Z',
+        '2026-03-09T03:00:00.000Z',
+      ],
+    );
     const [pending] = system.pending(APP);
     assert.equal(pending.request.earliestBeginAt, Date.UTC(2026, 2, 10, 3), 'next: Tuesday 03:00');
     const runs = await system.history({ identifier: BACKUP });

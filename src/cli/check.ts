@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PUSH_IDENTIFIER } from '../engine/push.js';
 import { z } from 'zod';
-import { findHandlerKey, isFamilyPattern, isPermitted, matchesPattern } from '../protocol/vocabulary/identifierMatching.js';
+import {
+  findHandlerKey,
+  isFamilyPattern,
+  isPermitted,
+  matchesPattern,
+} from '../protocol/vocabulary/identifierMatching.js';
 import { MODE_FOR_KIND, TASK_KINDS, type TaskKind } from '../engine/types.js';
 import { ManifestError, loadManifest, type LoadedManifest } from '../daemon/manifest.js';
 import { ENV } from '../shared/paths.js';
@@ -89,7 +94,8 @@ export async function runCheck(dir: string, options: CheckOptions): Promise<void
   const result = await checkApp(dir, options.timeoutMs);
   process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${render(result)}\n`);
   const count = result.findings.length;
-  if (count > 0) throw new CliError('checkFailed', `${count} problem${count === 1 ? '' : 's'} found in ${result.appId}`);
+  if (count > 0)
+    throw new CliError('checkFailed', `${count} problem${count === 1 ? '' : 's'} found in ${result.appId}`);
 }
 
 /** Loads the manifest (as `bgtasks install` does), runs the app in a dry run and judges what it reported. */
@@ -192,38 +198,90 @@ export function judge(loaded: LoadedManifest, report: Report): Finding[] {
   const reinstall = `in ${file} (then \`bgtasks install ${loaded.dir}\` again)`;
   const findings: Finding[] = [];
   const add = (code: FindingCode, identifier: string, message: string): void => {
-    if (!findings.some((finding) => finding.code === code && finding.identifier === identifier)) findings.push({ code, identifier, message });
+    if (!findings.some((finding) => finding.code === code && finding.identifier === identifier))
+      findings.push({ code, identifier, message });
   };
   // The daemon refuses handlers the manifest does not permit, so those serve nothing.
   const accepted = report.registered.filter((pattern) => handlerPermitted(permitted, pattern));
   for (const entry of permitted) {
     if (served(entry, accepted)) continue;
-    const what = isFamilyPattern(entry) ? `the family ${entry} is in permittedIdentifiers, but no handler is ` + `registered for it (a family needs a family handler)` : `${entry} is in permittedIdentifiers, but no handler is registered for it`;
-    add('unhandledIdentifier', entry, `${what}: its tasks would fail with noHandler. Fix: register one at ` + `start-up, before the first await ` + `(BGTaskScheduler.shared.register('${entry}', handler)), or remove it from ` + `permittedIdentifiers ${reinstall}.`);
+    const what = isFamilyPattern(entry)
+      ? `the family ${entry} is in permittedIdentifiers, but no handler is ` +
+        `registered for it (a family needs a family handler)`
+      : `${entry} is in permittedIdentifiers, but no handler is registered for it`;
+    add(
+      'unhandledIdentifier',
+      entry,
+      `${what}: its tasks would fail with noHandler. Fix: register one at ` +
+        `start-up, before the first await ` +
+        `(BGTaskScheduler.shared.register('${entry}', handler)), or remove it from ` +
+        `permittedIdentifiers ${reinstall}.`,
+    );
   }
   // The push handler is permitted by the background mode (the SDK refuses it without), not by an identifier.
   const pushMode = loaded.backgroundModes.includes('remote-notification');
   if (pushMode && !report.registered.includes(PUSH_IDENTIFIER)) {
-    add('unhandledIdentifier', PUSH_IDENTIFIER, `backgroundModes has "remote-notification", but no onRemoteNotification ` + `handler is registered: every push would fail with noHandler. Fix: call ` + `BGTaskScheduler.shared.onRemoteNotification(handler) at start-up, before ` + `the first await, or remove the mode ${reinstall}.`);
+    add(
+      'unhandledIdentifier',
+      PUSH_IDENTIFIER,
+      `backgroundModes has "remote-notification", but no onRemoteNotification ` +
+        `handler is registered: every push would fail with noHandler. Fix: call ` +
+        `BGTaskScheduler.shared.onRemoteNotification(handler) at start-up, before ` +
+        `the first await, or remove the mode ${reinstall}.`,
+    );
   }
   if (!pushMode && report.registered.includes(PUSH_IDENTIFIER)) {
-    add('missingBackgroundMode', PUSH_IDENTIFIER, `the app registers onRemoteNotification, but backgroundModes lacks ` + `"remote-notification": a real launch refuses the handler and no push is ` + `accepted for the app. Fix: add "remote-notification" to backgroundModes ` + `${reinstall}.`);
+    add(
+      'missingBackgroundMode',
+      PUSH_IDENTIFIER,
+      `the app registers onRemoteNotification, but backgroundModes lacks ` +
+        `"remote-notification": a real launch refuses the handler and no push is ` +
+        `accepted for the app. Fix: add "remote-notification" to backgroundModes ` +
+        `${reinstall}.`,
+    );
   }
   for (const pattern of report.registered) {
     if (pattern === PUSH_IDENTIFIER || handlerPermitted(permitted, pattern)) continue;
     const rule = isFamilyPattern(pattern) ? ' (a family handler needs that family listed)' : '';
-    add('handlerNotPermitted', pattern, `the app registers a handler for ${pattern}, which permittedIdentifiers does ` + `not permit${rule}: a real launch refuses it (Apple's BGTaskScheduler ` + `crashes). Fix: add "${pattern}" to permittedIdentifiers ${reinstall}, or ` + `remove the registration.`);
+    add(
+      'handlerNotPermitted',
+      pattern,
+      `the app registers a handler for ${pattern}, which permittedIdentifiers does ` +
+        `not permit${rule}: a real launch refuses it (Apple's BGTaskScheduler ` +
+        `crashes). Fix: add "${pattern}" to permittedIdentifiers ${reinstall}, or ` +
+        `remove the registration.`,
+    );
   }
   for (const { identifier, reason } of report.refused) {
-    add('registrationRefused', identifier, `register('${identifier}') was refused: ${reason}. Fix: register every ` + `handler at start-up, once, at the top level of the entry module, before the ` + `first await.`);
+    add(
+      'registrationRefused',
+      identifier,
+      `register('${identifier}') was refused: ${reason}. Fix: register every ` +
+        `handler at start-up, once, at the top level of the entry module, before the ` +
+        `first await.`,
+    );
   }
   for (const { identifier, kind } of report.submitted) {
     if (!isPermitted(permitted, identifier)) {
-      add('submitNotPermitted', identifier, `the app submits a ${kind} request for ${identifier}, which ` + `permittedIdentifiers does not permit: submit() rejects with notPermitted. ` + `Fix: add it (or a family covering it) to permittedIdentifiers ${reinstall}, ` + `or submit a permitted identifier.`);
+      add(
+        'submitNotPermitted',
+        identifier,
+        `the app submits a ${kind} request for ${identifier}, which ` +
+          `permittedIdentifiers does not permit: submit() rejects with notPermitted. ` +
+          `Fix: add it (or a family covering it) to permittedIdentifiers ${reinstall}, ` +
+          `or submit a permitted identifier.`,
+      );
     }
     const mode = MODE_FOR_KIND[kind];
     if (!loaded.backgroundModes.includes(mode)) {
-      add('missingBackgroundMode', identifier, `the app submits a ${kind} request for ${identifier}, but ${kind} tasks need ` + `the "${mode}" background mode, which backgroundModes lacks: submit() ` + `rejects with notPermitted. Fix: add "${mode}" to backgroundModes ` + `${reinstall}, or submit another kind of request.`);
+      add(
+        'missingBackgroundMode',
+        identifier,
+        `the app submits a ${kind} request for ${identifier}, but ${kind} tasks need ` +
+          `the "${mode}" background mode, which backgroundModes lacks: submit() ` +
+          `rejects with notPermitted. Fix: add "${mode}" to backgroundModes ` +
+          `${reinstall}, or submit another kind of request.`,
+      );
     }
   }
   return findings;
@@ -232,20 +290,64 @@ export function judge(loaded: LoadedManifest, report: Report): Finding[] {
 /** What the app's process did wrong: crashed, never reported, or never finished its window. */
 function processFindings(loaded: LoadedManifest, run: AppRun, timeoutMs: number): Finding[] {
   const command = loaded.manifest.launch.join(' ');
-  if (run.spawnError) return [{ code: 'appCrashed', identifier: null, message: `the launch command (${command}) could not be started: ` + `${run.spawnError.message}` }];
+  if (run.spawnError)
+    return [
+      {
+        code: 'appCrashed',
+        identifier: null,
+        message: `the launch command (${command}) could not be started: ` + `${run.spawnError.message}`,
+      },
+    ];
   if (run.exit === null) {
     if (run.report === null) {
-      return [{ code: 'noReport', identifier: null, message: `the app did not use BGTaskScheduler.shared within ${timeoutMs} ms and was ` + `stopped. Fix: access it and register the handlers at start-up, before any ` + `await that may take long (or raise --timeout).${tail(run.stderr)}` }];
+      return [
+        {
+          code: 'noReport',
+          identifier: null,
+          message:
+            `the app did not use BGTaskScheduler.shared within ${timeoutMs} ms and was ` +
+            `stopped. Fix: access it and register the handlers at start-up, before any ` +
+            `await that may take long (or raise --timeout).${tail(run.stderr)}`,
+        },
+      ];
     }
-    return [{ code: 'appTimedOut', identifier: null, message: `the app registered its handlers but did not finish its start-up within ` + `${timeoutMs} ms (a blocked event loop?) and was stopped; the findings above ` + `use what it did until then.${tail(run.stderr)}` }];
+    return [
+      {
+        code: 'appTimedOut',
+        identifier: null,
+        message:
+          `the app registered its handlers but did not finish its start-up within ` +
+          `${timeoutMs} ms (a blocked event loop?) and was stopped; the findings above ` +
+          `use what it did until then.${tail(run.stderr)}`,
+      },
+    ];
   }
   const { code, signal } = run.exit;
   if (code !== 0) {
     const how = signal ? `was killed by ${signal}` : `exited with code ${String(code)}`;
-    return [{ code: 'appCrashed', identifier: null, message: `the app (${command}) ${how} during its start-up as a user ` + `launch${run.report ? ' (after registering its handlers)' : ''}. Fix the ` + `error and check again.${tail(run.stderr)}` }];
+    return [
+      {
+        code: 'appCrashed',
+        identifier: null,
+        message:
+          `the app (${command}) ${how} during its start-up as a user ` +
+          `launch${run.report ? ' (after registering its handlers)' : ''}. Fix the ` +
+          `error and check again.${tail(run.stderr)}`,
+      },
+    ];
   }
   if (run.report === null) {
-    return [{ code: 'noReport', identifier: null, message: `the app exited without using BGTaskScheduler.shared, so nothing was ` + `registered. Fix: import { BGTaskScheduler } from 'bgtasks' in the entry ` + `module that ${command} runs, and register the handlers at start-up, before ` + `the first await.${tail(run.stderr)}` }];
+    return [
+      {
+        code: 'noReport',
+        identifier: null,
+        message:
+          `the app exited without using BGTaskScheduler.shared, so nothing was ` +
+          `registered. Fix: import { BGTaskScheduler } from 'bgtasks' in the entry ` +
+          `module that ${command} runs, and register the handlers at start-up, before ` +
+          `the first await.${tail(run.stderr)}`,
+      },
+    ];
   }
   return [];
 }
@@ -253,12 +355,17 @@ function processFindings(loaded: LoadedManifest, run: AppRun, timeoutMs: number)
 /** The last lines of the app's stderr, for a message. */
 function tail(stderr: string): string {
   const lines = stderr.trimEnd().split('\n').slice(-STDERR_LINES);
-  return lines.length === 1 && lines[0] === '' ? '' : `\nIts stderr ends with:\n${lines.map((line) => `  | ${line}`).join('\n')}`;
+  return lines.length === 1 && lines[0] === ''
+    ? ''
+    : `\nIts stderr ends with:\n${lines.map((line) => `  | ${line}`).join('\n')}`;
 }
 
 function render(result: CheckResult): string {
   const handlers = result.registered.length > 0 ? result.registered.join(', ') : '(none)';
-  const submitted = result.submitted.length > 0 ? result.submitted.map((request) => `${request.identifier} (${request.kind})`).join(', ') : '(none)';
+  const submitted =
+    result.submitted.length > 0
+      ? result.submitted.map((request) => `${request.identifier} (${request.kind})`).join(', ')
+      : '(none)';
   const count = result.findings.length;
   const lines = [
     `${result.appId}: ${count === 0 ? 'no problems found' : `${count} problem${count === 1 ? '' : 's'}`}`,

@@ -18,7 +18,8 @@ export interface GlobalOptions {
 export function commandHome(globals: GlobalOptions, env: NodeJS.ProcessEnv = process.env): string {
   if (globals.home) return resolve(globals.home);
   if (globals.config !== undefined || env[CONFIG_ENV]) {
-    return resolveConfig({ ...(globals.config !== undefined ? { configPath: globals.config } : {}), env }).compiled.home;
+    return resolveConfig({ ...(globals.config !== undefined ? { configPath: globals.config } : {}), env }).compiled
+      .home;
   }
   return defaultHome(env);
 }

@@ -27,7 +27,11 @@ export class ControlClient implements AsyncDisposable {
       socket.once('error', (error: NodeJS.ErrnoException) => {
         const notRunning = error.code === 'ENOENT' || error.code === 'ECONNREFUSED';
         const failure = notRunning
-          ? new CliError('daemonNotRunning', `no bgtasks daemon is running at ${socketPath}: start one with \`bgtasks ` + `daemon\` (or \`npm start\`)`)
+          ? new CliError(
+              'daemonNotRunning',
+              `no bgtasks daemon is running at ${socketPath}: start one with \`bgtasks ` +
+                `daemon\` (or \`npm start\`)`,
+            )
           : new CliError('daemonUnreachable', `cannot reach the daemon at ${socketPath}: ${error.message}`);
         if (!welcomed) reject(failure);
         client.#failAll(failure);

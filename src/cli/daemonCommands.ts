@@ -29,9 +29,18 @@ export async function runDaemon(options: DaemonRunOptions): Promise<void> {
     ...(options.flags ? { flags: options.flags } : {}),
   });
   const logger = createLogger(config.logOptions);
-  const set = Object.fromEntries([...config.sources].filter(([, source]) => source.kind !== 'default').map(([path, source]) => [path, describeSource(source)]));
+  const set = Object.fromEntries(
+    [...config.sources]
+      .filter(([, source]) => source.kind !== 'default')
+      .map(([path, source]) => [path, describeSource(source)]),
+  );
   const { path, exists } = config.file;
-  logger.info({ configFile: path, set }, exists ? `configuration: ${path}, with ${Object.keys(set).length} option(s) set ` + `(\`bgtasks config\` shows them all)` : `configuration: no file at ${path}; ${Object.keys(set).length} option(s) set ` + `by flags or environment`);
+  logger.info(
+    { configFile: path, set },
+    exists
+      ? `configuration: ${path}, with ${Object.keys(set).length} option(s) set ` + `(\`bgtasks config\` shows them all)`
+      : `configuration: no file at ${path}; ${Object.keys(set).length} option(s) set ` + `by flags or environment`,
+  );
   for (const warning of config.warnings) logger.warn(`configuration: ${warning}`);
   const stop = stopRequest();
   const daemon = await startOrExplain(config.options, { logger, requestStop: stop.request });
@@ -68,19 +77,25 @@ export async function runDemo(options: DaemonRunOptions & { readonly examples: s
   });
   // The demo narrates events itself; the daemon's own log shows only warnings and errors.
   const stop = stopRequest();
-  const daemon = await startOrExplain(config.options, { logger: createLogger({ ...config.logOptions, level: 'warn' }), requestStop: stop.request });
+  const daemon = await startOrExplain(config.options, {
+    logger: createLogger({ ...config.logOptions, level: 'warn' }),
+    requestStop: stop.request,
+  });
   const say = (line: string): void => {
     process.stdout.write(`${time(Date.now()).slice(11)}  ${line}\n`);
   };
   const identifiers = new Map<string, string>();
   daemon.control.watch((event) => {
     const record = event as Record<string, unknown>;
-    if (record.what === 'run') identifiers.set(String(record.taskId), `${String(record.appId)} ${String(record.identifier)}`);
+    if (record.what === 'run')
+      identifiers.set(String(record.taskId), `${String(record.appId)} ${String(record.identifier)}`);
     const line = describe(record, identifiers);
     if (line) say(line);
   });
   const dirs = existsSync(options.examples)
-    ? readdirSync(options.examples).map((name) => join(options.examples, name)).filter((dir) => existsSync(join(dir, 'package.json')))
+    ? readdirSync(options.examples)
+        .map((name) => join(options.examples, name))
+        .filter((dir) => existsSync(join(dir, 'package.json')))
     : [];
   if (dirs.length === 0) say(`no example apps found in ${options.examples}`);
   for (const dir of dirs) {
@@ -93,8 +108,16 @@ export async function runDemo(options: DaemonRunOptions & { readonly examples: s
   }
   const status = await daemon.control.call('status', {});
   say(`policy profile: ${status.profile.name} (${status.profile.reason}); see docs/scheduling.md`);
-  if (status.dashboard) say(`live view: \`npx bgtasks top\` here, or \`npx bgtasks dashboard\` for the ` + `web page (${status.dashboard.url})`);
-  say(`the daemon is running (socket ${daemon.socketPath}); try \`npx bgtasks ` + `pending\`, \`npx bgtasks history\`, or Ctrl-C (or \`npx bgtasks stop\`) to ` + `stop`);
+  if (status.dashboard)
+    say(
+      `live view: \`npx bgtasks top\` here, or \`npx bgtasks dashboard\` for the ` +
+        `web page (${status.dashboard.url})`,
+    );
+  say(
+    `the daemon is running (socket ${daemon.socketPath}); try \`npx bgtasks ` +
+      `pending\`, \`npx bgtasks history\`, or Ctrl-C (or \`npx bgtasks stop\`) to ` +
+      `stop`,
+  );
   await Promise.race([untilSignal(), stop.requested]);
   await daemon.close();
 }

@@ -20,10 +20,17 @@ export async function runDashboard(options: DashboardCommandOptions): Promise<vo
   const file = readDashboardFile(options.home);
   const status = await daemonStatus(options.home, file !== null);
   if (!status.dashboard) {
-    throw new CliError('dashboardDisabled', 'the daemon serves no dashboard: it was started with --no-http, or its port ' + 'was taken (see its log)');
+    throw new CliError(
+      'dashboardDisabled',
+      'the daemon serves no dashboard: it was started with --no-http, or its port ' + 'was taken (see its log)',
+    );
   }
   if (!file || file.url !== status.dashboard.url) {
-    throw new CliError('daemonNotRunning', `${homePaths(options.home).runDir}/dashboard.json does not match the running ` + `daemon; restart it with \`bgtasks daemon\``);
+    throw new CliError(
+      'daemonNotRunning',
+      `${homePaths(options.home).runDir}/dashboard.json does not match the running ` +
+        `daemon; restart it with \`bgtasks daemon\``,
+    );
   }
   // Printed (stdout is the user's own), never passed to the opener: its argv is visible to every local user.
   const address = `${file.url}?token=${file.token}`;
@@ -33,8 +40,13 @@ export async function runDashboard(options: DashboardCommandOptions): Promise<vo
     return;
   }
   process.stdout.write(`${address}\n`);
-  if (opened) process.stderr.write(`opened with ${opened} (with a one-time code); the token in the address ` + `changes every time the daemon starts\n`);
-  else if (options.open) process.stderr.write('no display to open a browser on: paste the address above into one on this ' + 'machine\n');
+  if (opened)
+    process.stderr.write(
+      `opened with ${opened} (with a one-time code); the token in the address ` +
+        `changes every time the daemon starts\n`,
+    );
+  else if (options.open)
+    process.stderr.write('no display to open a browser on: paste the address above into one on this ' + 'machine\n');
 }
 
 async function daemonStatus(home: string, haveFile: boolean): Promise<{ dashboard?: { url: string } | null }> {
@@ -43,7 +55,11 @@ async function daemonStatus(home: string, haveFile: boolean): Promise<{ dashboar
     client = await ControlClient.connect(homePaths(home).socket);
   } catch (error) {
     if (error instanceof CliError && error.code === 'daemonNotRunning' && haveFile) {
-      throw new CliError('daemonNotRunning', `no bgtasks daemon is running for ${home} (its dashboard file is left from ` + `one that stopped): start one with \`bgtasks daemon\``);
+      throw new CliError(
+        'daemonNotRunning',
+        `no bgtasks daemon is running for ${home} (its dashboard file is left from ` +
+          `one that stopped): start one with \`bgtasks daemon\``,
+      );
     }
     throw error;
   }
@@ -61,13 +77,19 @@ async function daemonStatus(home: string, haveFile: boolean): Promise<{ dashboar
 async function signInAddress(file: DashboardFile): Promise<string> {
   let response: Response;
   try {
-    response = await fetch(new URL(SIGN_IN_CODES_PATH, file.url), { method: 'POST', headers: { Authorization: `Bearer ${file.token}` } });
+    response = await fetch(new URL(SIGN_IN_CODES_PATH, file.url), {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${file.token}` },
+    });
   } catch (error) {
     throw new CliError('daemonUnreachable', `cannot reach the dashboard at ${file.url}: ${(error as Error).message}`);
   }
   const body = (await response.json().catch(() => null)) as { code?: unknown } | null;
   if (!response.ok || typeof body?.code !== 'string') {
-    throw new CliError('daemonUnreachable', `the dashboard at ${file.url} gave no sign-in code (HTTP ${response.status})`);
+    throw new CliError(
+      'daemonUnreachable',
+      `the dashboard at ${file.url} gave no sign-in code (HTTP ${response.status})`,
+    );
   }
   return `${file.url}?code=${encodeURIComponent(body.code)}`;
 }
@@ -78,7 +100,8 @@ async function signInAddress(file: DashboardFile): Promise<string> {
  * not an error: the address is printed anyway.
  */
 async function openInBrowser(address: () => Promise<string>): Promise<string | null> {
-  const opener = process.platform === 'darwin' ? 'open' : process.env.DISPLAY || process.env.WAYLAND_DISPLAY ? 'xdg-open' : null;
+  const opener =
+    process.platform === 'darwin' ? 'open' : process.env.DISPLAY || process.env.WAYLAND_DISPLAY ? 'xdg-open' : null;
   if (!opener) return null;
   const url = await address();
   return new Promise((resolve) => {

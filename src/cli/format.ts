@@ -5,7 +5,11 @@ export function table(rows: readonly Record<string, unknown>[], columns: readonl
   if (rows.length === 0) return '(none)';
   const cells = rows.map((row) => columns.map((column) => cell(row[column])));
   const widths = columns.map((column, index) => Math.max(column.length, ...cells.map((line) => line[index]!.length)));
-  const line = (values: readonly string[]): string => values.map((value, index) => value.padEnd(widths[index]!)).join('  ').trimEnd();
+  const line = (values: readonly string[]): string =>
+    values
+      .map((value, index) => value.padEnd(widths[index]!))
+      .join('  ')
+      .trimEnd();
   return [line(columns.map((column) => column.toUpperCase())), ...cells.map(line)].join('\n');
 }
 
@@ -21,7 +25,10 @@ export function time(ms: unknown): string {
   if (typeof ms !== 'number') return '-';
   const date = new Date(ms);
   const pad = (value: number): string => String(value).padStart(2, '0');
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` + `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+  return (
+    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
+    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
+  );
 }
 
 /** A duration between two times, like `1.2s`, or '-' when either is missing. */
@@ -39,7 +46,10 @@ export function keyValueLines(data: object): string {
 }
 
 /** "stopped: the machine needed its CPU" for a run pressure stopped (it is not "expired": it runs again). */
-export function stoppedForPressure(run: { readonly outcome?: unknown; readonly expirationReason?: unknown }): string | null {
+export function stoppedForPressure(run: {
+  readonly outcome?: unknown;
+  readonly expirationReason?: unknown;
+}): string | null {
   const { outcome, expirationReason } = run;
   return typeof outcome === 'string' && outcome !== 'success' && typeof expirationReason === 'string'
     ? pressureStopLabel(expirationReason)

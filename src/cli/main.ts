@@ -40,9 +40,9 @@ import { addWhyCommand } from './commands/why.js';
  */
 export function buildProgram(): Command {
   const program = new Command('bgtasks')
-    .description('Background Tasks for Node.js: run apps\' work in the background at the right moment.')
+    .description("Background Tasks for Node.js: run apps' work in the background at the right moment.")
     .version(VERSION)
-    .option('--home <dir>', 'the system\'s home directory (default: $BGTASKS_HOME or ~/.local/state/bgtasks)')
+    .option('--home <dir>', "the system's home directory (default: $BGTASKS_HOME or ~/.local/state/bgtasks)")
     .option(
       '--config <file>',
       'the config file (default: $BGTASKS_CONFIG, else <home>/config.json; docs/configuration.md)',

@@ -47,7 +47,12 @@ export function parseDuration(text: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
   const ms = match ? Math.round(Number(match[1]) * UNITS[match[2] ?? 'ms']!) : Number.NaN;
   if (!Number.isFinite(ms) || ms <= 0) {
-    throw new CliError('invalidArgument', `invalid duration "${text}": expected a positive number with a unit, e.g. ` + `24h, 90m, 3600s, 1500ms, or a number of ms`, 'duration');
+    throw new CliError(
+      'invalidArgument',
+      `invalid duration "${text}": expected a positive number with a unit, e.g. ` +
+        `24h, 90m, 3600s, 1500ms, or a number of ms`,
+      'duration',
+    );
   }
   return ms;
 }
@@ -58,7 +63,11 @@ export function parseDuration(text: string): number {
 export function parseInterval(text: string): number {
   const ms = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(ms) || ms < MIN_POLL_INTERVAL_MS) {
-    throw new CliError('invalidArgument', `invalid interval "${text}": expected a whole number of ms, at least ` + `${MIN_POLL_INTERVAL_MS}`, 'interval');
+    throw new CliError(
+      'invalidArgument',
+      `invalid interval "${text}": expected a whole number of ms, at least ` + `${MIN_POLL_INTERVAL_MS}`,
+      'interval',
+    );
   }
   return ms;
 }
@@ -78,7 +87,8 @@ export async function runRecordCommand(options: RecordCommandOptions, io: Record
   } catch {
     outDir = undefined;
   }
-  if (!outDir?.isDirectory()) throw new CliError('invalidArgument', `cannot write ${out}: ${dirname(out)} is not a directory`, 'out');
+  if (!outDir?.isDirectory())
+    throw new CliError('invalidArgument', `cannot write ${out}: ${dirname(out)} is not a directory`, 'out');
 
   const json = Boolean(options.json);
   const say = (line: string): void => {
@@ -98,7 +108,9 @@ export async function runRecordCommand(options: RecordCommandOptions, io: Record
   signals.on('SIGTERM', onSignal);
 
   const until =
-    durationMs === undefined ? 'until Ctrl-C' : `for ${describeDuration(durationMs)} (Ctrl-C stops early and keeps the file)`;
+    durationMs === undefined
+      ? 'until Ctrl-C'
+      : `for ${describeDuration(durationMs)} (Ctrl-C stops early and keeps the file)`;
   say(`recording to ${out}: sensors read every ${pollIntervalMs} ms and on change events, ${until}`);
   let trace: ConditionsTrace;
   try {
@@ -119,7 +131,11 @@ export async function runRecordCommand(options: RecordCommandOptions, io: Record
       onSample: (sample, { index, changed }) => {
         for (const name of changed) changes.set(name, (changes.get(name) ?? 0) + 1);
         if (index === 0) say(`${clockTime(sample.at)}  start   ${describeSample(sample)}`);
-        else say(`${clockTime(sample.at)}  change  ` + `${changed.map((name) => assignment(name, sample.conditions)).join(' ')}`);
+        else
+          say(
+            `${clockTime(sample.at)}  change  ` +
+              `${changed.map((name) => assignment(name, sample.conditions)).join(' ')}`,
+          );
       },
     });
   } catch (error) {
@@ -151,7 +167,10 @@ export async function runRecordCommand(options: RecordCommandOptions, io: Record
     `recorded ${describeDuration(summary.durationMs)}: ${summary.samples} sample${summary.samples === 1 ? '' : 's'} ` +
       `(${summary.changes === 0 ? changed : `${changed}: ${byCondition}`}) in ${out}`,
   );
-  say(`replay it in a test: createTestSystem({ trace: await ` + `loadTrace(${JSON.stringify(options.out)}) }) (see docs/traces.md)`);
+  say(
+    `replay it in a test: createTestSystem({ trace: await ` +
+      `loadTrace(${JSON.stringify(options.out)}) }) (see docs/traces.md)`,
+  );
 }
 
 function clockTime(ms: number): string {
@@ -159,7 +178,9 @@ function clockTime(ms: number): string {
 }
 
 function describeSample(sample: TraceSample): string {
-  const fields = CONDITION_NAMES.map((name) => `${assignment(name, sample.conditions)}${sample.origins[name] === 'default' ? '(default)' : ''}`);
+  const fields = CONDITION_NAMES.map(
+    (name) => `${assignment(name, sample.conditions)}${sample.origins[name] === 'default' ? '(default)' : ''}`,
+  );
   return fields.join(' ');
 }
 

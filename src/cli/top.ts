@@ -24,7 +24,8 @@ const IDLE_REFRESH_MS = 5000;
 
 export function parseInterval(value: string): number {
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 100) throw new InvalidArgumentError(`expected a whole number of ms >= 100, got "${value}"`);
+  if (!Number.isInteger(parsed) || parsed < 100)
+    throw new InvalidArgumentError(`expected a whole number of ms >= 100, got "${value}"`);
   return parsed;
 }
 
@@ -36,7 +37,12 @@ export async function runTop(options: TopOptions): Promise<void> {
       const out = process.stdout;
       const text = options.json
         ? JSON.stringify(snapshot, null, 2)
-        : renderTop(snapshot, { width: out.columns || 100, height: Infinity, color: colorFor(out), now: Date.now() }).join('\n');
+        : renderTop(snapshot, {
+            width: out.columns || 100,
+            height: Infinity,
+            color: colorFor(out),
+            now: Date.now(),
+          }).join('\n');
       out.write(`${text}\n`);
       return;
     }
@@ -66,7 +72,8 @@ class Screen {
   }
 
   draw(lines: readonly string[]): void {
-    if (this.#active) this.out.write(`\x1b[?2026h\x1b[H${lines.map((line) => `${line}\x1b[K`).join('\r\n')}\x1b[J\x1b[?2026l`);
+    if (this.#active)
+      this.out.write(`\x1b[?2026h\x1b[H${lines.map((line) => `${line}\x1b[K`).join('\r\n')}\x1b[J\x1b[?2026l`);
   }
 
   /** Idempotent: called on quit, on errors and on process exit. */
@@ -125,7 +132,9 @@ function live(client: ControlClient, options: TopOptions): Promise<void> {
     };
     const footer = (): string => {
       const task = snapshot ? cancellable(snapshot) : undefined;
-      return [keys ? 'q quit' : 'Ctrl-C quit', keys && task ? `c cancel ${taskName(task)}` : null, notice].filter(Boolean).join(' · ');
+      return [keys ? 'q quit' : 'Ctrl-C quit', keys && task ? `c cancel ${taskName(task)}` : null, notice]
+        .filter(Boolean)
+        .join(' · ');
     };
     const onSignal = (): void => finish();
     const onExit = (): void => screen?.restore();
@@ -133,9 +142,23 @@ function live(client: ControlClient, options: TopOptions): Promise<void> {
       if (!snapshot || finished) return;
       try {
         if (options.json) out.write(`${JSON.stringify(snapshot)}\n`);
-        else if (screen) screen.draw(renderTop(snapshot, { width: Math.max(1, (out.columns || 80) - 1), height: out.rows || 24, color: colorFor(out), now: Date.now(), footer: footer() }));
+        else if (screen)
+          screen.draw(
+            renderTop(snapshot, {
+              width: Math.max(1, (out.columns || 80) - 1),
+              height: out.rows || 24,
+              color: colorFor(out),
+              now: Date.now(),
+              footer: footer(),
+            }),
+          );
         else {
-          const frame = renderTop(snapshot, { width: out.columns || 100, height: Infinity, color: false, now: Date.now() }).join('\n');
+          const frame = renderTop(snapshot, {
+            width: out.columns || 100,
+            height: Infinity,
+            color: false,
+            now: Date.now(),
+          }).join('\n');
           if (frame !== lastPlain) out.write(`${lastPlain ? '\n' : ''}${frame}\n`);
           lastPlain = frame;
         }
@@ -165,10 +188,13 @@ function live(client: ControlClient, options: TopOptions): Promise<void> {
     };
     const soon = (): void => {
       if (pending || finished) return;
-      pending = setTimeout(() => {
-        pending = null;
-        void refresh();
-      }, Math.max(0, lastFetch + MIN_REFRESH_MS - Date.now()));
+      pending = setTimeout(
+        () => {
+          pending = null;
+          void refresh();
+        },
+        Math.max(0, lastFetch + MIN_REFRESH_MS - Date.now()),
+      );
     };
     const tick = setInterval(() => {
       if (snapshot && (snapshot.running.length > 0 || Date.now() - lastFetch >= IDLE_REFRESH_MS)) void refresh();
@@ -202,7 +228,14 @@ function live(client: ControlClient, options: TopOptions): Promise<void> {
       stdin.on('data', onKey);
       stdin.resume();
     }
-    void client.closed().then(() => finish(new CliError('daemonUnreachable', 'the daemon closed the connection (did it stop?)')));
-    client.watch(() => soon()).then(() => refresh(), (error: unknown) => finish(error));
+    void client
+      .closed()
+      .then(() => finish(new CliError('daemonUnreachable', 'the daemon closed the connection (did it stop?)')));
+    client
+      .watch(() => soon())
+      .then(
+        () => refresh(),
+        (error: unknown) => finish(error),
+      );
   });
 }

@@ -29,12 +29,24 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
 
 /** Columns a code point takes: 0 for combining marks, 2 for East Asian wide and emoji, else 1. */
 function columns(codePoint: number): number {
-  if ((codePoint >= 0x300 && codePoint <= 0x36f) || (codePoint >= 0x200b && codePoint <= 0x200f) || (codePoint >= 0xfe00 && codePoint <= 0xfe0f)) return 0;
   if (
-    (codePoint >= 0x1100 && codePoint <= 0x115f) || (codePoint >= 0x2e80 && codePoint <= 0xa4cf) || (codePoint >= 0xac00 && codePoint <= 0xd7a3) ||
-    (codePoint >= 0xf900 && codePoint <= 0xfaff) || (codePoint >= 0xfe30 && codePoint <= 0xfe4f) || (codePoint >= 0xff00 && codePoint <= 0xff60) ||
-    (codePoint >= 0xffe0 && codePoint <= 0xffe6) || (codePoint >= 0x1f300 && codePoint <= 0x1faff) || (codePoint >= 0x20000 && codePoint <= 0x3fffd)
-  ) return 2;
+    (codePoint >= 0x300 && codePoint <= 0x36f) ||
+    (codePoint >= 0x200b && codePoint <= 0x200f) ||
+    (codePoint >= 0xfe00 && codePoint <= 0xfe0f)
+  )
+    return 0;
+  if (
+    (codePoint >= 0x1100 && codePoint <= 0x115f) ||
+    (codePoint >= 0x2e80 && codePoint <= 0xa4cf) ||
+    (codePoint >= 0xac00 && codePoint <= 0xd7a3) ||
+    (codePoint >= 0xf900 && codePoint <= 0xfaff) ||
+    (codePoint >= 0xfe30 && codePoint <= 0xfe4f) ||
+    (codePoint >= 0xff00 && codePoint <= 0xff60) ||
+    (codePoint >= 0xffe0 && codePoint <= 0xffe6) ||
+    (codePoint >= 0x1f300 && codePoint <= 0x1faff) ||
+    (codePoint >= 0x20000 && codePoint <= 0x3fffd)
+  )
+    return 2;
   return 1;
 }
 
@@ -73,7 +85,9 @@ export function fit(line: Line, width: number): Line {
 
 /** The line as terminal text: with SGR colours, or plain. */
 export function paint(line: Line, color: boolean): string {
-  return line.map((part) => (color && part.style && part.text ? `\x1b[${SGR[part.style]}m${part.text}\x1b[0m` : part.text)).join('');
+  return line
+    .map((part) => (color && part.style && part.text ? `\x1b[${SGR[part.style]}m${part.text}\x1b[0m` : part.text))
+    .join('');
 }
 
 /** Elapsed or remaining time as the clock shows it: `0:42`, `12:05`, `1:02:03`. */
@@ -93,6 +107,8 @@ export function timeOfDay(ms: number): string {
 
 /** Pads (or cuts with "…") to exactly `width` columns: for aligned columns. */
 export function column(text: string, width: number): string {
-  const cut = fit([piece(text)], width).map((part) => part.text).join('');
+  const cut = fit([piece(text)], width)
+    .map((part) => part.text)
+    .join('');
   return cut + ' '.repeat(Math.max(0, width - textWidth(cut)));
 }

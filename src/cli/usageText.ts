@@ -30,6 +30,8 @@ export function appState(usage: AppUsageSummary): string {
 
 /** "Ran once and never again" (src/engine/ranOnce.ts), as `apps` and `why --app` print it. */
 export function ranOnceLines(warnings: readonly RanOnceWarning[]): string[] {
-  return warnings.map((warning) =>
-    `  WARNING ${warning.appId}: ${warning.message} (last run ${time(warning.lastRunAt)}); fix: ${warning.fix}`);
+  return warnings.map(
+    (warning) =>
+      `  WARNING ${warning.appId}: ${warning.message} (last run ${time(warning.lastRunAt)}); fix: ${warning.fix}`,
+  );
 }

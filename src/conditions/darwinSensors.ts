@@ -143,8 +143,14 @@ export function parseHidIdleTime(text: string): number | null {
 export const DARWIN_IDLE_AFTER_MS = 60_000;
 
 /** The activity for `idleMs` of no input at wall time `now`: `idle` since the last input, or `active`. */
-export function activityFromIdleTime(idleMs: number, now: number, idleAfterMs = DARWIN_IDLE_AFTER_MS): { userActivity: UserActivity; idleSince: number | null } {
-  return idleMs >= idleAfterMs ? { userActivity: 'idle', idleSince: now - idleMs } : { userActivity: 'active', idleSince: null };
+export function activityFromIdleTime(
+  idleMs: number,
+  now: number,
+  idleAfterMs = DARWIN_IDLE_AFTER_MS,
+): { userActivity: UserActivity; idleSince: number | null } {
+  return idleMs >= idleAfterMs
+    ? { userActivity: 'idle', idleSince: now - idleMs }
+    : { userActivity: 'active', idleSince: null };
 }
 
 /**
@@ -198,7 +204,11 @@ export function createDarwinSensors(options: DarwinSensorsOptions = {}): Sensors
       const idleMs = ioreg.status === 'fulfilled' ? parseHidIdleTime(ioreg.value) : null;
       if (idleMs !== null) {
         const activity = activityFromIdleTime(idleMs, now());
-        if (activity.idleSince !== null && lastIdleSince !== null && Math.abs(activity.idleSince - lastIdleSince) < IDLE_SINCE_JITTER_MS) {
+        if (
+          activity.idleSince !== null &&
+          lastIdleSince !== null &&
+          Math.abs(activity.idleSince - lastIdleSince) < IDLE_SINCE_JITTER_MS
+        ) {
           activity.idleSince = lastIdleSince;
         }
         lastIdleSince = activity.idleSince;

@@ -170,7 +170,8 @@ export class DBusConnection implements Disposable {
    */
   static connect(address: string, timeoutMs = DBUS_TIMEOUT_MS): Promise<DBusConnection> {
     const path = parseBusAddress(address);
-    if (path === null) return Promise.reject(new DBusError('connection', `No usable unix: address in ${JSON.stringify(address)}`));
+    if (path === null)
+      return Promise.reject(new DBusError('connection', `No usable unix: address in ${JSON.stringify(address)}`));
     return new Promise<DBusConnection>((resolve, reject) => {
       const socket = createConnection({ path });
       let buffered = Buffer.alloc(0);
@@ -207,7 +208,15 @@ export class DBusConnection implements Disposable {
         socket.write('BEGIN\r\n');
         const connection = new DBusConnection(socket, buffered.subarray(end + 2));
         connection
-          .call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'Hello' }, timeoutMs)
+          .call(
+            {
+              destination: 'org.freedesktop.DBus',
+              path: '/org/freedesktop/DBus',
+              interface: 'org.freedesktop.DBus',
+              member: 'Hello',
+            },
+            timeoutMs,
+          )
           .then(() => {
             clearTimeout(timer);
             resolve(connection);
@@ -237,7 +246,12 @@ export class DBusConnection implements Disposable {
     let bytes: Buffer;
     try {
       // Encoded before anything waits for a reply, so a body that does not match its signature fails alone.
-      bytes = encodeMessage({ type: MessageType.methodCall, flags: autoStart ? 0 : MessageFlags.noAutoStart, serial, ...fields });
+      bytes = encodeMessage({
+        type: MessageType.methodCall,
+        flags: autoStart ? 0 : MessageFlags.noAutoStart,
+        serial,
+        ...fields,
+      });
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
@@ -245,7 +259,12 @@ export class DBusConnection implements Disposable {
       const timer = setTimeout(() => {
         this.#pending.delete(serial);
         this.#updateRef();
-        reject(new DBusError('org.freedesktop.DBus.Error.Timeout', `${call.interface}.${call.member} on ${call.destination} timed out`));
+        reject(
+          new DBusError(
+            'org.freedesktop.DBus.Error.Timeout',
+            `${call.interface}.${call.member} on ${call.destination} timed out`,
+          ),
+        );
       }, timeoutMs);
       this.#pending.set(serial, { resolve, reject, timer });
       this.#updateRef();
@@ -270,14 +289,34 @@ export class DBusConnection implements Disposable {
   /** Emits a signal; false when the connection is closed. Throws when the body does not match its signature. */
   emitSignal(signal: DBusOutgoingSignal): boolean {
     if (this.#closed) return false;
-    this.#socket.write(encodeMessage({ type: MessageType.signal, flags: MessageFlags.noReplyExpected, serial: this.#nextSerial(), ...signal }));
+    this.#socket.write(
+      encodeMessage({
+        type: MessageType.signal,
+        flags: MessageFlags.noReplyExpected,
+        serial: this.#nextSerial(),
+        ...signal,
+      }),
+    );
     return true;
   }
 
   /** `org.freedesktop.DBus.Properties.Get`, resolving the property's value. */
-  async getProperty(destination: string, path: string, iface: string, name: string, timeoutMs?: number): Promise<unknown> {
+  async getProperty(
+    destination: string,
+    path: string,
+    iface: string,
+    name: string,
+    timeoutMs?: number,
+  ): Promise<unknown> {
     const [value] = await this.call(
-      { destination, path, interface: 'org.freedesktop.DBus.Properties', member: 'Get', signature: 'ss', body: [iface, name] },
+      {
+        destination,
+        path,
+        interface: 'org.freedesktop.DBus.Properties',
+        member: 'Get',
+        signature: 'ss',
+        body: [iface, name],
+      },
       timeoutMs,
     );
     return value;
@@ -285,7 +324,14 @@ export class DBusConnection implements Disposable {
 
   /** Asks the bus to route signals matching `rule` (a D-Bus match rule) to this connection. */
   async addMatch(rule: string): Promise<void> {
-    await this.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'AddMatch', signature: 's', body: [rule] });
+    await this.call({
+      destination: 'org.freedesktop.DBus',
+      path: '/org/freedesktop/DBus',
+      interface: 'org.freedesktop.DBus',
+      member: 'AddMatch',
+      signature: 's',
+      body: [rule],
+    });
   }
 
   onSignal(listener: (signal: DBusSignal) => void): Disposable {
@@ -362,7 +408,7 @@ export class DBusConnection implements Disposable {
       this.#updateRef();
       if (message.type === MessageType.methodReturn) pending.resolve(message.body);
       else {
-        const text = typeof message.body[0] === 'string' ? message.body[0] : message.errorName ?? 'D-Bus error';
+        const text = typeof message.body[0] === 'string' ? message.body[0] : (message.errorName ?? 'D-Bus error');
         pending.reject(new DBusError(message.errorName ?? 'org.freedesktop.DBus.Error.Failed', text));
       }
     } else if (message.type === MessageType.signal) {
@@ -384,12 +430,30 @@ export class DBusConnection implements Disposable {
     try {
       // "No such method" is answered too: it keeps a peer that pings us from waiting for its timeout.
       const result = this.#methodHandler ? await this.#methodHandler(call) : undefined;
-      if (!result) throw new DBusError('org.freedesktop.DBus.Error.UnknownMethod', this.#methodHandler ? `No method ${call.member ?? ''} here` : 'This connection exports no objects');
+      if (!result)
+        throw new DBusError(
+          'org.freedesktop.DBus.Error.UnknownMethod',
+          this.#methodHandler ? `No method ${call.member ?? ''} here` : 'This connection exports no objects',
+        );
       reply = encodeMessage({ type: MessageType.methodReturn, ...common, serial: this.#nextSerial(), ...result });
     } catch (thrown) {
-      const error = thrown instanceof DBusError ? thrown : new DBusError('org.freedesktop.DBus.Error.Failed', thrown instanceof Error ? thrown.message : String(thrown));
-      reply = encodeMessage({ type: MessageType.error, ...common, serial: this.#nextSerial(), errorName: error.type, signature: 's', body: [error.message] });
+      const error =
+        thrown instanceof DBusError
+          ? thrown
+          : new DBusError(
+              'org.freedesktop.DBus.Error.Failed',
+              thrown instanceof Error ? thrown.message : String(thrown),
+            );
+      reply = encodeMessage({
+        type: MessageType.error,
+        ...common,
+        serial: this.#nextSerial(),
+        errorName: error.type,
+        signature: 's',
+        body: [error.message],
+      });
     }
-    if ((call.flags & MessageFlags.noReplyExpected) === 0 && call.sender !== undefined && !this.#closed) this.#socket.write(reply);
+    if ((call.flags & MessageFlags.noReplyExpected) === 0 && call.sender !== undefined && !this.#closed)
+      this.#socket.write(reply);
   }
 }

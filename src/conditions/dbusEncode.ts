@@ -33,7 +33,6 @@ class Writer {
   #buffer = Buffer.alloc(256);
   length = 0;
 
-
   #ensure(bytes: number): void {
     if (this.length + bytes <= this.#buffer.length) return;
     const next = Buffer.alloc(Math.max(this.#buffer.length * 2, this.length + bytes));
@@ -127,7 +126,8 @@ class Writer {
     if (element[0] === '{') {
       const [keyType, valueType] = splitSignature(element.slice(1, -1));
       if (keyType === undefined || valueType === undefined) throw new SyntaxError(`Invalid dict entry "${element}"`);
-      const entries = value instanceof Map ? [...value.entries()] : isPlainObject(value) ? Object.entries(value) : undefined;
+      const entries =
+        value instanceof Map ? [...value.entries()] : isPlainObject(value) ? Object.entries(value) : undefined;
       if (!entries) throw new TypeError(`A D-Bus dict needs a Map or a plain object, not ${typeof value}`);
       for (const [key, item] of entries) {
         this.align(8);
@@ -143,13 +143,16 @@ class Writer {
 
   #struct(type: string, value: unknown, depth: number): void {
     const fields = splitSignature(type.slice(1, -1));
-    if (!Array.isArray(value) || value.length !== fields.length) throw new TypeError(`A D-Bus struct ${type} needs an array of ${fields.length} values`);
+    if (!Array.isArray(value) || value.length !== fields.length)
+      throw new TypeError(`A D-Bus struct ${type} needs an array of ${fields.length} values`);
     fields.forEach((field, index) => this.write(field, value[index], depth + 1));
   }
 
   #variant(value: unknown, depth: number): void {
-    if (!(value instanceof DBusVariant)) throw new TypeError('A D-Bus variant needs a DBusVariant (see variant()), which names its type');
-    if (splitSignature(value.signature).length !== 1) throw new SyntaxError(`Invalid variant signature "${value.signature}"`);
+    if (!(value instanceof DBusVariant))
+      throw new TypeError('A D-Bus variant needs a DBusVariant (see variant()), which names its type');
+    if (splitSignature(value.signature).length !== 1)
+      throw new SyntaxError(`Invalid variant signature "${value.signature}"`);
     this.write('g', value.signature);
     this.write(value.signature, value.value, depth + 1);
   }

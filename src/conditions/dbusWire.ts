@@ -12,7 +12,16 @@ export const MessageType = { methodCall: 1, methodReturn: 2, error: 3, signal: 4
 export const MessageFlags = { noReplyExpected: 0x1, noAutoStart: 0x2 } as const;
 
 /** Header field codes (the `a(yv)` array after the fixed part). */
-export const Field = { path: 1, interface: 2, member: 3, errorName: 4, replySerial: 5, destination: 6, sender: 7, signature: 8 } as const;
+export const Field = {
+  path: 1,
+  interface: 2,
+  member: 3,
+  errorName: 4,
+  replySerial: 5,
+  destination: 6,
+  sender: 7,
+  signature: 8,
+} as const;
 export const FIELD_TYPES: Record<number, string> = { 1: 'o', 2: 's', 3: 's', 4: 's', 5: 'u', 6: 's', 7: 's', 8: 'g' };
 /** Field code → the {@link DBusMessage} property it fills; codes not listed (UNIX_FDS, future ones) are skipped. */
 const FIELD_NAMES = new Map<number, string>(Object.entries(Field).map(([name, code]) => [code, name]));
@@ -82,7 +91,7 @@ function completeTypeEnd(signature: string, start: number): number {
 /** Splits a signature into its complete types: `sa{sv}as` → `s`, `a{sv}`, `as`. */
 export function splitSignature(signature: string): string[] {
   const types: string[] = [];
-  for (let index = 0; index < signature.length; ) {
+  for (let index = 0; index < signature.length;) {
     const end = completeTypeEnd(signature, index);
     types.push(signature.slice(index, end));
     index = end;

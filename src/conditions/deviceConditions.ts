@@ -17,7 +17,12 @@ import {
 } from '../engine/conditions.js';
 import type { Sensors } from './sensors.js';
 import { ChangeListeners, safeCall } from './changeListeners.js';
-import { mergeLayers, withOverrides, withoutOverrides, type ConditionLayer as MutablePartial } from './conditionLayers.js';
+import {
+  mergeLayers,
+  withOverrides,
+  withoutOverrides,
+  type ConditionLayer as MutablePartial,
+} from './conditionLayers.js';
 
 /** Default time between two sensor reads. */
 export const DEFAULT_POLL_INTERVAL_MS = 5_000;
@@ -85,7 +90,10 @@ export class DeviceConditions implements ConditionsSource, Disposable {
   constructor(options: DeviceConditionsOptions) {
     const interval = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < MIN_POLL_INTERVAL_MS) {
-      throw new TypeError(`Expected \`pollIntervalMs\` to be a finite number >= ` + `${MIN_POLL_INTERVAL_MS}, got \`${String(interval)}\``);
+      throw new TypeError(
+        `Expected \`pollIntervalMs\` to be a finite number >= ` +
+          `${MIN_POLL_INTERVAL_MS}, got \`${String(interval)}\``,
+      );
     }
     const debounce = options.eventDebounceMs ?? DEFAULT_EVENT_DEBOUNCE_MS;
     if (typeof debounce !== 'number' || !Number.isFinite(debounce) || debounce < 0) {
@@ -256,7 +264,6 @@ export class DeviceConditions implements ConditionsSource, Disposable {
       this.#readAt,
     );
   }
-
 }
 
 /** Keeps only known condition names with a defined value, so stray keys never reach a snapshot. */

@@ -109,7 +109,9 @@ export function startLineMonitor(
   const report = (reason: string, cause?: unknown) => {
     if (disposed || reported) return;
     reported = true;
-    const error = new Error(`${spec.name} unavailable: ${reason}; changes are picked up by the regular ` + `poll`, { cause });
+    const error = new Error(`${spec.name} unavailable: ${reason}; changes are picked up by the regular ` + `poll`, {
+      cause,
+    });
     try {
       onError(error);
     } catch {
@@ -128,7 +130,9 @@ export function startLineMonitor(
   }
 
   child.on('error', (error) => report(error.message, error));
-  child.on('exit', (code, signal) => report(code === null ? `${file} was killed by ${String(signal)}` : `${file} exited with code ${code}`));
+  child.on('exit', (code, signal) =>
+    report(code === null ? `${file} was killed by ${String(signal)}` : `${file} exited with code ${code}`),
+  );
 
   let partial = '';
   const stdout = child.stdout;

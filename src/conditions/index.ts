@@ -25,12 +25,28 @@ export {
 } from './sensors.js';
 export { readLinuxPower, type LinuxPowerReading } from './linuxPower.js';
 export { readLinuxNetwork } from './linuxNetwork.js';
-export { PRESSURE_THRESHOLDS, readLinuxPressure, type PressureReading, type PressureThresholds } from './linuxPressure.js';
-export { ABSOLUTE_THRESHOLDS_MC, CRITICAL_TRIP_MARGIN_MC, readLinuxThermal, THROTTLE_TRIP_MARGIN_MC } from './linuxThermal.js';
+export {
+  PRESSURE_THRESHOLDS,
+  readLinuxPressure,
+  type PressureReading,
+  type PressureThresholds,
+} from './linuxPressure.js';
+export {
+  ABSOLUTE_THRESHOLDS_MC,
+  CRITICAL_TRIP_MARGIN_MC,
+  readLinuxThermal,
+  THROTTLE_TRIP_MARGIN_MC,
+} from './linuxThermal.js';
 export { readLinuxLowPowerMode, readPlatformProfile, readPowerProfilesDaemon } from './linuxLowPower.js';
 export { readNetworkCost } from './networkManager.js';
 export { readSeats, readUserActivity, type UserActivityReading } from './linuxSession.js';
-export { IP_MONITOR, startLineMonitor, UDEV_POWER_MONITOR, type LineMonitorSpec, type SpawnMonitor } from './eventMonitors.js';
+export {
+  IP_MONITOR,
+  startLineMonitor,
+  UDEV_POWER_MONITOR,
+  type LineMonitorSpec,
+  type SpawnMonitor,
+} from './eventMonitors.js';
 export { SystemBus, type BusClient, type PropertyReader, type SystemBusOptions } from './systemBus.js';
 export {
   activityFromIdleTime,

@@ -57,6 +57,9 @@ export async function readPowerProfilesDaemon(getProperty: PropertyReader): Prom
 }
 
 /** The daemon's answer if there is one, else the platform profile's, else undefined. Never rejects. */
-export async function readLinuxLowPowerMode(platformProfilePath: string | undefined, getProperty: PropertyReader): Promise<boolean | undefined> {
+export async function readLinuxLowPowerMode(
+  platformProfilePath: string | undefined,
+  getProperty: PropertyReader,
+): Promise<boolean | undefined> {
   return (await readPowerProfilesDaemon(getProperty)) ?? readPlatformProfile(platformProfilePath);
 }

@@ -90,7 +90,11 @@ export function readLinuxPressure(procRoot = '/proc', previous: PressureReading 
     if (percent === null) continue;
     const thresholds = PRESSURE_THRESHOLDS[resource];
     const field = `${resource}Pressure` as const;
-    reading[field] = settleLevel(previous[field], pressureLevel(percent, thresholds), pressureLevel(percent / (1 - PRESSURE_HYSTERESIS), thresholds));
+    reading[field] = settleLevel(
+      previous[field],
+      pressureLevel(percent, thresholds),
+      pressureLevel(percent / (1 - PRESSURE_HYSTERESIS), thresholds),
+    );
   }
   return reading;
 }

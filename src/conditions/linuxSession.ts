@@ -76,7 +76,8 @@ export function parseEnvFile(text: string): Map<string, string> {
     const eq = line.indexOf('=');
     if (line.startsWith('#') || eq <= 0) continue;
     let value = line.slice(eq + 1).trim();
-    if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.endsWith(value[0])) value = value.slice(1, -1);
+    if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.endsWith(value[0]))
+      value = value.slice(1, -1);
     fields.set(line.slice(0, eq).trim(), value);
   }
   return fields;
@@ -100,7 +101,10 @@ export function sessionObjectPath(sessionId: string): string {
  * IdleHint (KDE is reported not to): locking the screen is the clearest sign that nobody is there. Its
  * `idleSince` is then unknown (null: idle long enough), since logind does not say when it was locked.
  */
-export async function readSessionIdle(getProperty: PropertyReader, sessionId: string): Promise<SessionIdleState | undefined> {
+export async function readSessionIdle(
+  getProperty: PropertyReader,
+  sessionId: string,
+): Promise<SessionIdleState | undefined> {
   const path = sessionObjectPath(sessionId);
   const [idleHint, idleSinceHint, lockedHint] = await Promise.all([
     getProperty(LOGIND, path, SESSION_INTERFACE, 'IdleHint'),
@@ -137,7 +141,10 @@ export function combineSessions(states: readonly (SessionIdleState | undefined)[
  * `userActivity` and `idleSince` for this machine, or undefined when logind has seats but cannot be asked. Never
  * rejects.
  */
-export async function readUserActivity(runRoot: string | undefined, getProperty: PropertyReader): Promise<UserActivityReading | undefined> {
+export async function readUserActivity(
+  runRoot: string | undefined,
+  getProperty: PropertyReader,
+): Promise<UserActivityReading | undefined> {
   const seats = readSeats(runRoot);
   if (seats === null) return { userActivity: 'noSeat', idleSince: null };
   const sessions = [...new Set(seats.map((seat) => seat.activeSession).filter((id): id is string => id !== null))];

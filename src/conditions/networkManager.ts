@@ -10,7 +10,10 @@ const NM = 'org.freedesktop.NetworkManager';
 const NM_PATH = '/org/freedesktop/NetworkManager';
 
 /** NetworkManager's property changes (Metered, State, Connectivity …) and its start or stop. */
-export const NETWORK_MANAGER_MATCH_RULES: readonly string[] = [propertiesChangedRule(NM, { path: NM_PATH }), nameOwnerChangedRule(NM)];
+export const NETWORK_MANAGER_MATCH_RULES: readonly string[] = [
+  propertiesChangedRule(NM, { path: NM_PATH }),
+  nameOwnerChangedRule(NM),
+];
 
 /**
  * Maps `NMMetered` (nm-dbus-interface.h): 1 YES and 3 GUESS_YES are metered, 2 NO and 4 GUESS_NO are

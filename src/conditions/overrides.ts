@@ -53,7 +53,11 @@ const FIELDS: Record<OverridableCondition, { readonly schema: z.ZodType; readonl
   network: { schema: networkOverride, expected: 'online or offline' },
   // Digits only: Number() alone would take '', ' 15', '1e1' and '0x0f'.
   batteryLevel: {
-    schema: z.string().regex(/^\d{1,3}$/).transform(Number).pipe(batteryLevelOverride),
+    schema: z
+      .string()
+      .regex(/^\d{1,3}$/)
+      .transform(Number)
+      .pipe(batteryLevelOverride),
     expected: 'an integer from 0 to 100',
   },
   lowPowerMode: { schema: z.enum(['on', 'off']).transform((value) => value === 'on'), expected: 'on or off' },
@@ -93,16 +97,23 @@ export function parseConditionAssignments(args: readonly string[]): Partial<Cond
     const eq = arg.indexOf('=');
     const name = eq === -1 ? arg.trim() : arg.slice(0, eq).trim();
     if (eq <= 0 || name === '') {
-      throw new ConditionsInputError(`Expected name=value, got ${JSON.stringify(arg)}`, isOverridable(name) ? name : undefined);
+      throw new ConditionsInputError(
+        `Expected name=value, got ${JSON.stringify(arg)}`,
+        isOverridable(name) ? name : undefined,
+      );
     }
     if (!isOverridable(name)) throw new ConditionsInputError(`Unknown condition ${JSON.stringify(name)}`, name);
-    if (Object.hasOwn(result, name)) throw new ConditionsInputError(`Condition ${JSON.stringify(name)} is given more than once`, name);
+    if (Object.hasOwn(result, name))
+      throw new ConditionsInputError(`Condition ${JSON.stringify(name)} is given more than once`, name);
 
     const value = arg.slice(eq + 1).trim();
     const field = FIELDS[name];
     const parsed = field.schema.safeParse(value);
     if (!parsed.success) {
-      throw new ConditionsInputError(`Invalid value ${JSON.stringify(value)} for ${name}: expected ` + `${field.expected}`, name);
+      throw new ConditionsInputError(
+        `Invalid value ${JSON.stringify(value)} for ${name}: expected ` + `${field.expected}`,
+        name,
+      );
     }
     result[name] = parsed.data;
     // An overridden activity carries no real timestamp: null is "idle long enough" for idle, and the

@@ -5,7 +5,13 @@
 import type { Disposable } from '../engine/clock.js';
 import type { Conditions } from '../engine/conditions.js';
 import { createDarwinSensors, readNetworkFrom } from './darwinSensors.js';
-import { IP_MONITOR, startLineMonitor, UDEV_POWER_MONITOR, type LineMonitorSpec, type SpawnMonitor } from './eventMonitors.js';
+import {
+  IP_MONITOR,
+  startLineMonitor,
+  UDEV_POWER_MONITOR,
+  type LineMonitorSpec,
+  type SpawnMonitor,
+} from './eventMonitors.js';
 import { POWER_PROFILES_MATCH_RULES, readLinuxLowPowerMode } from './linuxLowPower.js';
 import { readLinuxNetwork } from './linuxNetwork.js';
 import { readLinuxPower } from './linuxPower.js';
@@ -62,7 +68,11 @@ export interface LinuxSensorsOptions {
 }
 
 /** D-Bus signals worth a re-read: logind (idle, lock, seats, resume), NetworkManager, power profiles. */
-export const LINUX_MATCH_RULES: readonly string[] = [...LOGIND_MATCH_RULES, ...NETWORK_MANAGER_MATCH_RULES, ...POWER_PROFILES_MATCH_RULES];
+export const LINUX_MATCH_RULES: readonly string[] = [
+  ...LOGIND_MATCH_RULES,
+  ...NETWORK_MANAGER_MATCH_RULES,
+  ...POWER_PROFILES_MATCH_RULES,
+];
 
 /**
  * Sensors for the platform: sysfs, procfs, logind's state files and the system bus on Linux, `pmset`,
@@ -84,7 +94,10 @@ const noProperty: PropertyReader = async () => undefined;
  */
 export function createLinuxSensors(roots: SensorRoots = {}, options: LinuxSensorsOptions = {}): Sensors {
   const bus: BusClient | undefined =
-    options.bus ?? (roots.systemBus === null ? undefined : new SystemBus(roots.systemBus === undefined ? {} : { address: roots.systemBus }));
+    options.bus ??
+    (roots.systemBus === null
+      ? undefined
+      : new SystemBus(roots.systemBus === undefined ? {} : { address: roots.systemBus }));
   const getProperty = bus?.getProperty ?? noProperty;
   const monitors = options.monitors ?? [IP_MONITOR, UDEV_POWER_MONITOR];
   // The last load levels, for the readers' hysteresis.
@@ -122,18 +135,25 @@ export function createLinuxSensors(roots: SensorRoots = {}, options: LinuxSensor
     },
 
     watch(onChange, onError = () => {}) {
-      const subscriptions: Disposable[] = monitors.map((spec) => startLineMonitor(spec, onChange, onError, options.spawn));
+      const subscriptions: Disposable[] = monitors.map((spec) =>
+        startLineMonitor(spec, onChange, onError, options.spawn),
+      );
       if (bus) {
         subscriptions.push(
-          bus.subscribe(LINUX_MATCH_RULES, () => onChange(), (cause) => {
-            const reason = cause instanceof Error ? cause.message : String(cause);
-            onError(
-              new Error(
-                `system D-Bus unavailable (${reason}): logind idle, NetworkManager metered ` + `and power-profiles-daemon are not read; retried each minute`,
-                { cause },
-              ),
-            );
-          }),
+          bus.subscribe(
+            LINUX_MATCH_RULES,
+            () => onChange(),
+            (cause) => {
+              const reason = cause instanceof Error ? cause.message : String(cause);
+              onError(
+                new Error(
+                  `system D-Bus unavailable (${reason}): logind idle, NetworkManager metered ` +
+                    `and power-profiles-daemon are not read; retried each minute`,
+                  { cause },
+                ),
+              );
+            },
+          ),
         );
       }
       return {

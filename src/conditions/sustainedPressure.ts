@@ -43,7 +43,10 @@ export function parseBusyTicks(procStat: string): number | null {
 
 /** utime + stime + cutime + cstime of `/proc/<pid>/stat` (fields after the last `)`), or null. */
 function processTicks(stat: string): number | null {
-  const fields = stat.slice(stat.lastIndexOf(')') + 1).trim().split(/\s+/);
+  const fields = stat
+    .slice(stat.lastIndexOf(')') + 1)
+    .trim()
+    .split(/\s+/);
   const ticks = fields.slice(11, 15).map(Number);
   return ticks.length === 4 && ticks.every(Number.isFinite) ? ticks.reduce((a, b) => a + b, 0) : null;
 }
@@ -85,7 +88,14 @@ export class SustainedPressureMeter {
         continue;
       }
       const thresholds = PRESSURE_THRESHOLDS[resource];
-      this.#levels.set(resource, settleLevel(this.#levels.get(resource), pressureLevel(percent, thresholds), pressureLevel(percent / LEAVE_FACTOR, thresholds)));
+      this.#levels.set(
+        resource,
+        settleLevel(
+          this.#levels.get(resource),
+          pressureLevel(percent, thresholds),
+          pressureLevel(percent / LEAVE_FACTOR, thresholds),
+        ),
+      );
     }
     const busy = parseBusyTicks(this.#read('stat') ?? '');
     if (busy === null) return;
@@ -106,7 +116,12 @@ export class SustainedPressureMeter {
   }
 
   read(): SustainedReading {
-    return { cpu: this.#levels.get('cpu') ?? null, memory: this.#levels.get('memory') ?? null, io: this.#levels.get('io') ?? null, ownCpuShare: this.#ownShare() };
+    return {
+      cpu: this.#levels.get('cpu') ?? null,
+      memory: this.#levels.get('memory') ?? null,
+      io: this.#levels.get('io') ?? null,
+      ownCpuShare: this.#ownShare(),
+    };
   }
 
   #ownShare(): number | null {

@@ -20,7 +20,11 @@ export interface BusClient {
    * Routes signals matching `rules` to `onSignal`, now and after every reconnect. `onError` hears once
    * that the bus could not be reached (events are then unavailable until it can).
    */
-  subscribe(rules: readonly string[], onSignal: (signal: DBusSignal) => void, onError: (error: unknown) => void): Disposable;
+  subscribe(
+    rules: readonly string[],
+    onSignal: (signal: DBusSignal) => void,
+    onError: (error: unknown) => void,
+  ): Disposable;
 }
 
 export interface SystemBusOptions {
@@ -75,7 +79,11 @@ export class SystemBus implements BusClient, Disposable {
     }
   };
 
-  subscribe(rules: readonly string[], onSignal: (signal: DBusSignal) => void, onError: (error: unknown) => void): Disposable {
+  subscribe(
+    rules: readonly string[],
+    onSignal: (signal: DBusSignal) => void,
+    onError: (error: unknown) => void,
+  ): Disposable {
     const subscriber: Subscriber = { rules, onSignal, onError, reported: false };
     this.#subscribers.add(subscriber);
     if (this.#connection && !this.#connection.closed) void addMatches(this.#connection, rules);
@@ -135,7 +143,11 @@ export class SystemBus implements BusClient, Disposable {
   #attach(connection: DBusConnection): void {
     connection.onSignal((signal) => {
       // The bus tells every client its own name; that is not an event anyone subscribed to.
-      if (signal.sender === 'org.freedesktop.DBus' && (signal.member === 'NameAcquired' || signal.member === 'NameLost')) return;
+      if (
+        signal.sender === 'org.freedesktop.DBus' &&
+        (signal.member === 'NameAcquired' || signal.member === 'NameLost')
+      )
+        return;
       for (const subscriber of [...this.#subscribers]) safe(() => subscriber.onSignal(signal));
     });
     connection.onClose(() => {
@@ -161,10 +173,16 @@ function safe(fn: () => void): void {
 /** A match rule for `PropertiesChanged` from `sender` on `path` (or every path below `pathNamespace`). */
 export function propertiesChangedRule(sender: string, where: { path: string } | { pathNamespace: string }): string {
   const location = 'path' in where ? `path='${where.path}'` : `path_namespace='${where.pathNamespace}'`;
-  return `type='signal',sender='${sender}',` + `interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',${location}`;
+  return (
+    `type='signal',sender='${sender}',` +
+    `interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',${location}`
+  );
 }
 
 /** A match rule for a service appearing on or leaving the bus (started, stopped, crashed). */
 export function nameOwnerChangedRule(name: string): string {
-  return `type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',` + `member='NameOwnerChanged',arg0='${name}'`;
+  return (
+    `type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',` +
+    `member='NameOwnerChanged',arg0='${name}'`
+  );
 }

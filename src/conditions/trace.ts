@@ -136,16 +136,28 @@ export function validateTrace(value: unknown): ConditionsTrace {
   }
   const header = value as { format?: unknown; version?: unknown };
   if (header.format !== TRACE_FORMAT) {
-    throw new TraceError(`invalid trace: not a bgtasks conditions trace (format is ` + `${JSON.stringify(header.format) ?? 'missing'}, expected "${TRACE_FORMAT}")`, 'format');
+    throw new TraceError(
+      `invalid trace: not a bgtasks conditions trace (format is ` +
+        `${JSON.stringify(header.format) ?? 'missing'}, expected "${TRACE_FORMAT}")`,
+      'format',
+    );
   }
   if (header.version !== TRACE_VERSION) {
-    throw new TraceError(`invalid trace: unsupported version ` + `${JSON.stringify(header.version) ?? '(missing)'}; this bgtasks reads ` + `version ${TRACE_VERSION}`, 'version');
+    throw new TraceError(
+      `invalid trace: unsupported version ` +
+        `${JSON.stringify(header.version) ?? '(missing)'}; this bgtasks reads ` +
+        `version ${TRACE_VERSION}`,
+      'version',
+    );
   }
   const parsed = traceSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = issuePath(issue);
-    const message = field === 'samples' && issue.code === 'too_small' ? 'a trace has at least one sample (the conditions at the start)' : issue.message;
+    const message =
+      field === 'samples' && issue.code === 'too_small'
+        ? 'a trace has at least one sample (the conditions at the start)'
+        : issue.message;
     throw new TraceError(`invalid trace: ${field || '(root)'}: ${message}`, field || undefined);
   }
   const trace = parsed.data as ConditionsTrace;
@@ -154,7 +166,10 @@ export function validateTrace(value: unknown): ConditionsTrace {
     const at = trace.samples[index]!.at;
     if (at < previous) {
       const before = index === 0 ? `startedAt (${trace.startedAt})` : `the previous sample (${previous})`;
-      throw new TraceError(`invalid trace: samples.${index}.at: ${at} is before ${before}; samples must ` + `be in time order`, `samples.${index}.at`);
+      throw new TraceError(
+        `invalid trace: samples.${index}.at: ${at} is before ${before}; samples must ` + `be in time order`,
+        `samples.${index}.at`,
+      );
     }
     previous = at;
   }
@@ -166,7 +181,8 @@ export function validateTrace(value: unknown): ConditionsTrace {
 
 /** The dotted path of a zod issue; for an unknown key, the key's own path. */
 export function issuePath(issue: z.core.$ZodIssue): string {
-  const path = issue.code === 'unrecognized_keys' && issue.keys.length > 0 ? [...issue.path, issue.keys[0]!] : issue.path;
+  const path =
+    issue.code === 'unrecognized_keys' && issue.keys.length > 0 ? [...issue.path, issue.keys[0]!] : issue.path;
   return path.map(String).join('.');
 }
 
@@ -176,7 +192,10 @@ export function parseTrace(text: string): ConditionsTrace {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new TraceError(`invalid trace: not JSON (${error instanceof Error ? error.message : String(error)})`, undefined);
+    throw new TraceError(
+      `invalid trace: not JSON (${error instanceof Error ? error.message : String(error)})`,
+      undefined,
+    );
   }
   return validateTrace(value);
 }
@@ -282,7 +301,10 @@ export interface RecordConditionsOptions {
    * Told of each sample once it is on disk: the first (`index` 0, `changed` empty) and each change
    * (`changed` names the values that differ from the previous sample). A throw stops the recording.
    */
-  readonly onSample?: (sample: TraceSample, info: { readonly index: number; readonly changed: readonly ConditionName[] }) => void;
+  readonly onSample?: (
+    sample: TraceSample,
+    info: { readonly index: number; readonly changed: readonly ConditionName[] },
+  ) => void;
   /** Told of a sensor read that failed, or a change event source that is unavailable. @default ignore */
   readonly onSensorError?: (error: unknown) => void;
   /** Store a hostname in the trace: `true` for this machine's, or the name to store. @default false (privacy) */
@@ -313,7 +335,10 @@ export async function recordConditions(options: RecordConditionsOptions): Promis
   }
   const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   if (typeof pollIntervalMs !== 'number' || !Number.isFinite(pollIntervalMs) || pollIntervalMs < MIN_POLL_INTERVAL_MS) {
-    throw new TypeError(`Expected \`pollIntervalMs\` to be a finite number >= ` + `${MIN_POLL_INTERVAL_MS}, got \`${String(pollIntervalMs)}\``);
+    throw new TypeError(
+      `Expected \`pollIntervalMs\` to be a finite number >= ` +
+        `${MIN_POLL_INTERVAL_MS}, got \`${String(pollIntervalMs)}\``,
+    );
   }
 
   const sensors = options.sensors ?? (await import('./sensors.js')).createSystemSensors();
@@ -325,7 +350,8 @@ export async function recordConditions(options: RecordConditionsOptions): Promis
     keepAlive = setInterval(() => {}, 1 << 30);
   }
 
-  const hostname = options.hostname === true ? osHostname() : typeof options.hostname === 'string' ? options.hostname : undefined;
+  const hostname =
+    options.hostname === true ? osHostname() : typeof options.hostname === 'string' ? options.hostname : undefined;
   const startedAt = clock.now();
   // The duration is elapsed time: monotonic, so a wall-clock step neither shortens nor stretches it.
   const startedMono = clock.monotonic();
@@ -365,7 +391,10 @@ export async function recordConditions(options: RecordConditionsOptions): Promis
       text.add(sample);
       samples.push(sample);
       writeAtomically(out, text.text());
-      onSample?.(sample, { index: samples.length - 1, changed: previous ? changedConditions(previous.conditions, sample.conditions) : [] });
+      onSample?.(sample, {
+        index: samples.length - 1,
+        changed: previous ? changedConditions(previous.conditions, sample.conditions) : [],
+      });
     } catch (error) {
       stop(error);
     }
@@ -382,7 +411,8 @@ export async function recordConditions(options: RecordConditionsOptions): Promis
     started = true;
     // Whatever the first read (and any change since) found is the sample at the start.
     record(device.current());
-    if (durationMs !== undefined) durationTimer = clock.setTimer(Math.max(0, durationMs - (clock.monotonic() - startedMono)), () => stop());
+    if (durationMs !== undefined)
+      durationTimer = clock.setTimer(Math.max(0, durationMs - (clock.monotonic() - startedMono)), () => stop());
     if (signal?.aborted) stop();
     else signal?.addEventListener('abort', onAbort, { once: true });
 

@@ -19,7 +19,7 @@ const HOME = '/bgtasks-home-placeholder';
 const DEFAULT_TEXT: Readonly<Record<string, string>> = {
   home: '`$XDG_STATE_HOME/bgtasks`, else `~/.local/state/bgtasks`',
   nodeId: 'kept in `<home>/node-id`, made from the host name at first start',
-  'scheduling.profile': 'picked at first start and kept: `device` with a battery or a user\'s seat, else `server`',
+  'scheduling.profile': "picked at first start and kept: `device` with a battery or a user's seat, else `server`",
 };
 
 /** The markdown table: option, default, environment variable, meaning. */
@@ -51,7 +51,12 @@ function value(option: ConfigOption, raw: unknown): string {
 
 /** 1_800_000 → `30 min`. */
 export function duration(ms: number): string {
-  const units: [number, string][] = [[86_400_000, 'day'], [3_600_000, 'h'], [60_000, 'min'], [1000, 's']];
+  const units: [number, string][] = [
+    [86_400_000, 'day'],
+    [3_600_000, 'h'],
+    [60_000, 'min'],
+    [1000, 's'],
+  ];
   for (const [size, unit] of units) {
     if (ms >= size && ms % size === 0) {
       const count = ms / size;

@@ -35,24 +35,31 @@ export function envName(segments: readonly string[]): string {
 function leaves(schema: z.ZodType, segments: readonly string[]): ConfigOption[] {
   const inner = schema instanceof z.ZodOptional ? (schema.unwrap() as z.ZodType) : schema;
   if (inner instanceof z.ZodObject) {
-    return Object.entries(inner.shape as Record<string, z.ZodType>).flatMap(([key, child]) => leaves(child, [...segments, key]));
+    return Object.entries(inner.shape as Record<string, z.ZodType>).flatMap(([key, child]) =>
+      leaves(child, [...segments, key]),
+    );
   }
-  const kind: OptionKind = inner instanceof z.ZodNumber ? 'integer' : inner instanceof z.ZodBoolean ? 'boolean' : 'string';
-  return [{
-    path: segments.join('.'),
-    segments,
-    env: envName(segments),
-    kind,
-    schema: inner,
-    description: schema.description ?? inner.description ?? '',
-    values: inner instanceof z.ZodEnum ? (inner.options as string[]) : null,
-  }];
+  const kind: OptionKind =
+    inner instanceof z.ZodNumber ? 'integer' : inner instanceof z.ZodBoolean ? 'boolean' : 'string';
+  return [
+    {
+      path: segments.join('.'),
+      segments,
+      env: envName(segments),
+      kind,
+      schema: inner,
+      description: schema.description ?? inner.description ?? '',
+      values: inner instanceof z.ZodEnum ? (inner.options as string[]) : null,
+    },
+  ];
 }
 
 /** Every option, in the schema's order. */
 export const CONFIG_OPTIONS: readonly ConfigOption[] = leaves(configOptionsSchema, []);
 
-export const CONFIG_OPTIONS_BY_PATH: ReadonlyMap<string, ConfigOption> = new Map(CONFIG_OPTIONS.map((option) => [option.path, option]));
+export const CONFIG_OPTIONS_BY_PATH: ReadonlyMap<string, ConfigOption> = new Map(
+  CONFIG_OPTIONS.map((option) => [option.path, option]),
+);
 
 /**
  * `BGTASKS_*` variables that are not options: where the config is, and what the daemon and `bgtasks

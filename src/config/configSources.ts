@@ -7,7 +7,16 @@ import { existsSync } from 'node:fs';
 import type { z } from 'zod';
 import { ConfigError } from './configError.js';
 import { configFileSchema, configOptionsSchema, type ConfigInput } from './configSchema.js';
-import { CONFIG_OPTIONS, CONFIG_OPTIONS_BY_PATH, NON_OPTION_VARIABLES, closest, envName, getPath, setPath, type ConfigOption } from './configOptions.js';
+import {
+  CONFIG_OPTIONS,
+  CONFIG_OPTIONS_BY_PATH,
+  NON_OPTION_VARIABLES,
+  closest,
+  envName,
+  getPath,
+  setPath,
+  type ConfigOption,
+} from './configOptions.js';
 import { readUntrustedFile, MAX_CONFIG_BYTES } from '../shared/untrustedFile.js';
 
 /** Where an option's effective value came from. */
@@ -46,23 +55,41 @@ export interface ConfigFile {
 export function readConfigFile(path: string, namedBy: 'config' | 'BGTASKS_CONFIG' | null): ConfigFile {
   const explicit = namedBy !== null;
   if (!existsSync(path)) {
-    if (explicit) throw new ConfigError('configNotFound', `the config file ${path} (named by ` + `${namedBy === 'config' ? '--config' : '$BGTASKS_CONFIG'}) does not exist`, namedBy);
+    if (explicit)
+      throw new ConfigError(
+        'configNotFound',
+        `the config file ${path} (named by ` +
+          `${namedBy === 'config' ? '--config' : '$BGTASKS_CONFIG'}) does not exist`,
+        namedBy,
+      );
     return { path, exists: false, explicit, values: {} };
   }
   let text: string;
   try {
     text = readUntrustedFile(path, MAX_CONFIG_BYTES);
   } catch (error) {
-    throw new ConfigError('invalidConfig', `cannot read the config file ${path}: ${(error as Error).message}`, namedBy ?? undefined);
+    throw new ConfigError(
+      'invalidConfig',
+      `cannot read the config file ${path}: ${(error as Error).message}`,
+      namedBy ?? undefined,
+    );
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError('invalidConfig', `the config file ${path} is not valid JSON: ${(error as Error).message}`, namedBy ?? undefined);
+    throw new ConfigError(
+      'invalidConfig',
+      `the config file ${path} is not valid JSON: ${(error as Error).message}`,
+      namedBy ?? undefined,
+    );
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new ConfigError('invalidConfig', `the config file ${path} must hold a JSON object, e.g. { "http": { "port": ` + `8080 } }`, namedBy ?? undefined);
+    throw new ConfigError(
+      'invalidConfig',
+      `the config file ${path} must hold a JSON object, e.g. { "http": { "port": ` + `8080 } }`,
+      namedBy ?? undefined,
+    );
   }
   const { $schema: _editorsOnly, ...values } = check(configFileSchema, parsed, `in ${path}`);
   return { path, exists: true, explicit, values };
@@ -98,7 +125,13 @@ export function readEnvironment(env: NodeJS.ProcessEnv): EnvironmentOptions {
     const value = parseText(option, text);
     const checked = option.schema.safeParse(value);
     if (!checked.success) {
-      throw new ConfigError('invalidOption', `${option.env}=${JSON.stringify(text)}: ` + `${checked.error.issues[0]?.message ?? 'invalid'} (the option ` + `${option.path})`, option.env);
+      throw new ConfigError(
+        'invalidOption',
+        `${option.env}=${JSON.stringify(text)}: ` +
+          `${checked.error.issues[0]?.message ?? 'invalid'} (the option ` +
+          `${option.path})`,
+        option.env,
+      );
     }
     setPath(values, option.segments, checked.data);
     variables.set(option.path, option.env);
@@ -119,7 +152,13 @@ function parseText(option: ConfigOption, text: string): unknown {
 
 const OPTION_VARIABLES = new Set(CONFIG_OPTIONS.map((option) => option.env));
 /** `BGTASKS_HTTP_`, `BGTASKS_SCHEDULING_`, ...: a variable under a section's prefix can only be meant as an option. */
-const SECTION_PREFIXES = [...new Set(CONFIG_OPTIONS.filter((option) => option.segments.length > 1).map((option) => `${envName(option.segments.slice(0, 1))}_`))];
+const SECTION_PREFIXES = [
+  ...new Set(
+    CONFIG_OPTIONS.filter((option) => option.segments.length > 1).map(
+      (option) => `${envName(option.segments.slice(0, 1))}_`,
+    ),
+  ),
+];
 
 function strayVariables(env: NodeJS.ProcessEnv): string[] {
   const warnings: string[] = [];
@@ -152,7 +191,9 @@ function check<T extends z.ZodType>(schema: T, input: unknown, where: string): z
   const value = getPath(input, segments);
   const option = CONFIG_OPTIONS_BY_PATH.get(path);
   const expected = option || issue.code !== 'invalid_type' ? issue.message : 'expected an object';
-  return fail(new ConfigError('invalidOption', `\`${path}\` ${where}: ${expected}, got ${describeValue(value)}${more}`, path));
+  return fail(
+    new ConfigError('invalidOption', `\`${path}\` ${where}: ${expected}, got ${describeValue(value)}${more}`, path),
+  );
 }
 
 function fail(error: ConfigError): never {
@@ -169,8 +210,8 @@ function describeValue(value: unknown): string {
 /** The keys the schema has next to a misspelt one, for "did you mean". */
 function siblingKeys(parent: readonly string[]): string[] {
   const depth = parent.length;
-  const keys = CONFIG_OPTIONS
-    .filter((option) => option.segments.length > depth && parent.every((segment, index) => option.segments[index] === segment))
-    .map((option) => option.segments[depth]!);
+  const keys = CONFIG_OPTIONS.filter(
+    (option) => option.segments.length > depth && parent.every((segment, index) => option.segments[index] === segment),
+  ).map((option) => option.segments[depth]!);
   return [...new Set(depth === 0 ? [...keys, '$schema'] : keys)];
 }

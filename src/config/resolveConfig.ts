@@ -17,7 +17,10 @@ import { isPostgresLocation } from '../store/location.js';
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** What `createLogger` uses when nothing is set (see src/daemon/logger.ts). */
-export const DEFAULT_LOG_OPTIONS: { readonly level: LogLevel; readonly format: LogFormat } = { level: 'info', format: 'auto' };
+export const DEFAULT_LOG_OPTIONS: { readonly level: LogLevel; readonly format: LogFormat } = {
+  level: 'info',
+  format: 'auto',
+};
 
 /** The environment variable that names the config file, like `--config`. */
 export const CONFIG_ENV = 'BGTASKS_CONFIG';
@@ -67,7 +70,6 @@ interface Layer {
   readonly base: string;
 }
 
-
 /**
  * Resolves the configuration. @throws ConfigError naming the option's path (or the variable, or the
  * flag) at fault.
@@ -76,21 +78,44 @@ export function resolveConfig(input: ResolveConfigInput = {}): ResolvedConfig {
   const env = input.env ?? process.env;
   const cwd = input.cwd ?? process.cwd();
   const environment = readEnvironment(env);
-  const flags = checkOptions({ ...input.flags, ...(input.home !== undefined ? { home: input.home } : {}) }, 'given as a flag');
+  const flags = checkOptions(
+    { ...input.flags, ...(input.home !== undefined ? { home: input.home } : {}) },
+    'given as a flag',
+  );
 
   // The home before the file: the default file is found through it, so the default file cannot move it.
-  const homeBeforeFile = flags.home !== undefined ? resolve(cwd, flags.home) : environment.values.home !== undefined ? resolve(cwd, environment.values.home) : undefined;
+  const homeBeforeFile =
+    flags.home !== undefined
+      ? resolve(cwd, flags.home)
+      : environment.values.home !== undefined
+        ? resolve(cwd, environment.values.home)
+        : undefined;
   const namedBy = input.configPath !== undefined ? 'config' : env[CONFIG_ENV] ? CONFIG_ENV : null;
-  const filePath = namedBy === 'config' ? resolve(cwd, input.configPath!) : namedBy === CONFIG_ENV ? resolve(cwd, env[CONFIG_ENV]!) : join(homeBeforeFile ?? defaultHome(env), 'config.json');
+  const filePath =
+    namedBy === 'config'
+      ? resolve(cwd, input.configPath!)
+      : namedBy === CONFIG_ENV
+        ? resolve(cwd, env[CONFIG_ENV]!)
+        : join(homeBeforeFile ?? defaultHome(env), 'config.json');
   const file = readConfigFile(filePath, namedBy);
   if (file.values.home !== undefined && !file.explicit) {
-    throw new ConfigError('invalidOption', `\`home\` cannot be set in ${file.path}: that file is found through the ` + `home. Set the home with --home or $BGTASKS_HOME, or name a config file ` + `outside it with --config or $${CONFIG_ENV}`, 'home');
+    throw new ConfigError(
+      'invalidOption',
+      `\`home\` cannot be set in ${file.path}: that file is found through the ` +
+        `home. Set the home with --home or $BGTASKS_HOME, or name a config file ` +
+        `outside it with --config or $${CONFIG_ENV}`,
+      'home',
+    );
   }
 
   // Highest precedence first.
   const layers: Layer[] = [
     { values: flags, source: () => ({ kind: 'flag' }), base: cwd },
-    { values: environment.values, source: (path) => ({ kind: 'env', variable: environment.variables.get(path)! }), base: cwd },
+    {
+      values: environment.values,
+      source: (path) => ({ kind: 'env', variable: environment.variables.get(path)! }),
+      base: cwd,
+    },
     { values: file.values, source: () => ({ kind: 'file', path: file.path }), base: dirname(file.path) },
   ];
   const given = new Map<string, { value: unknown; source: ConfigSource }>();
@@ -98,7 +123,12 @@ export function resolveConfig(input: ResolveConfigInput = {}): ResolvedConfig {
     for (const layer of layers) {
       let value = getPath(layer.values, option.segments);
       if (value === undefined) continue;
-      if ((option.path === 'home' || option.path === 'store') && typeof value === 'string' && !isPostgresLocation(value)) value = resolve(layer.base, value);
+      if (
+        (option.path === 'home' || option.path === 'store') &&
+        typeof value === 'string' &&
+        !isPostgresLocation(value)
+      )
+        value = resolve(layer.base, value);
       given.set(option.path, { value, source: layer.source(option.path) });
       break;
     }
@@ -121,7 +151,9 @@ export function resolveConfig(input: ResolveConfigInput = {}): ResolvedConfig {
 function daemonOptions(given: ReadonlyMap<string, { value: unknown }>, env: NodeJS.ProcessEnv): DaemonOptions {
   const value = <T>(path: string): T | undefined => given.get(path)?.value as T | undefined;
   const section = <T>(prefix: string): Partial<T> | undefined => {
-    const entries = [...given].filter(([path]) => path.startsWith(`${prefix}.`)).map(([path, { value }]) => [path.slice(prefix.length + 1), value]);
+    const entries = [...given]
+      .filter(([path]) => path.startsWith(`${prefix}.`))
+      .map(([path, { value }]) => [path.slice(prefix.length + 1), value]);
     return entries.length > 0 ? (Object.fromEntries(entries) as Partial<T>) : undefined;
   };
   const httpEnabled = value<boolean>('http.enabled');
@@ -159,7 +191,11 @@ function configPathOf(name: string): string {
  * The daemon's own validators have the last word (cross-field rules such as the fleet's lease, an IP
  * address for `http.host`): their TypeError becomes a ConfigError naming the option and its source.
  */
-function compileOrExplain(options: DaemonOptions, env: NodeJS.ProcessEnv, given: ReadonlyMap<string, { source: ConfigSource }>): CompiledDaemonOptions {
+function compileOrExplain(
+  options: DaemonOptions,
+  env: NodeJS.ProcessEnv,
+  given: ReadonlyMap<string, { source: ConfigSource }>,
+): CompiledDaemonOptions {
   try {
     return compileDaemonOptions(options, env);
   } catch (error) {
@@ -168,17 +204,29 @@ function compileOrExplain(options: DaemonOptions, env: NodeJS.ProcessEnv, given:
     const path = name === undefined ? undefined : configPathOf(name);
     const source = path === undefined ? undefined : given.get(path)?.source;
     const field = source?.kind === 'env' ? source.variable : path;
-    throw new ConfigError('invalidOption', `${path ? `\`${path}\`${source ? ` (from ${describeSource(source)})` : ''}: ` : ''}${error.message}`, field);
+    throw new ConfigError(
+      'invalidOption',
+      `${path ? `\`${path}\`${source ? ` (from ${describeSource(source)})` : ''}: ` : ''}${error.message}`,
+      field,
+    );
   }
 }
 
-function effective(given: ReadonlyMap<string, { value: unknown; source: ConfigSource }>, compiled: CompiledDaemonOptions): { values: Map<string, unknown>; sources: Map<string, ConfigSource> } {
+function effective(
+  given: ReadonlyMap<string, { value: unknown; source: ConfigSource }>,
+  compiled: CompiledDaemonOptions,
+): { values: Map<string, unknown>; sources: Map<string, ConfigSource> } {
   const profile = given.get('scheduling.profile')?.value as SchedulingOptions['profile'] | undefined;
   const server = defaultSchedulingOptions('server');
   const defaults: Record<string, { value: unknown; note?: string }> = {
     home: { value: compiled.home },
     store: { value: compiled.store },
-    nodeId: { value: null, note: `kept in ${join(compiled.home, 'node-id')}, made from the host name at first ` + `start; used only with a postgres:// store` },
+    nodeId: {
+      value: null,
+      note:
+        `kept in ${join(compiled.home, 'node-id')}, made from the host name at first ` +
+        `start; used only with a postgres:// store`,
+    },
     synchronous: { value: compiled.synchronous },
     'http.enabled': { value: true },
     'http.port': { value: 0, note: 'any free port' },
@@ -191,17 +239,26 @@ function effective(given: ReadonlyMap<string, { value: unknown; source: ConfigSo
     'metrics.enabled': { value: compiled.metrics.enabled },
   };
   for (const [name, value] of Object.entries(compiled.fleet)) defaults[`fleet.${name}`] = { value };
-  for (const [name, value] of Object.entries(compiled.connectionLimits)) defaults[`connectionLimits.${name}`] = { value };
+  for (const [name, value] of Object.entries(compiled.connectionLimits))
+    defaults[`connectionLimits.${name}`] = { value };
   for (const [name, value] of Object.entries(compiled.httpLimits)) defaults[`httpLimits.${name}`] = { value };
   for (const [name, value] of Object.entries(compiled.history)) defaults[`history.${name}`] = { value };
   for (const name of SCHEDULING_OPTION_NAMES) {
     if (name === 'profile') {
-      defaults['scheduling.profile'] = { value: null, note: 'picked at first start and kept: device with a battery or a user\'s seat, ' + 'else server' };
+      defaults['scheduling.profile'] = {
+        value: null,
+        note: "picked at first start and kept: device with a battery or a user's seat, " + 'else server',
+      };
       continue;
     }
     const value = compiled.scheduling[name];
     // Unset, the profile is picked at first start: show the device value, and the server one where it differs.
-    const note = profile !== undefined ? `profile ${profile}` : server[name] === value ? undefined : `profile device; server: ${String(server[name])}`;
+    const note =
+      profile !== undefined
+        ? `profile ${profile}`
+        : server[name] === value
+          ? undefined
+          : `profile device; server: ${String(server[name])}`;
     defaults[`scheduling.${name}`] = note === undefined ? { value } : { value, note };
   }
 
@@ -215,7 +272,8 @@ function effective(given: ReadonlyMap<string, { value: unknown; source: ConfigSo
       continue;
     }
     const fallback = defaults[option.path];
-    if (!fallback) throw new Error(`no default for the option ${option.path}: add it to effective() in ` + `resolveConfig.ts`);
+    if (!fallback)
+      throw new Error(`no default for the option ${option.path}: add it to effective() in ` + `resolveConfig.ts`);
     values.set(option.path, fallback.value);
     sources.set(option.path, fallback.note ? { kind: 'default', note: fallback.note } : { kind: 'default' });
   }
@@ -228,7 +286,8 @@ function ignoredOptions(given: ReadonlyMap<string, { value: unknown; source: Con
   const where = (path: string): string => describeSource(given.get(path)!.source);
   if (given.get('http.enabled')?.value === false) {
     for (const path of ['http.port', 'http.host']) {
-      if (given.has(path)) warnings.push(`${path} (${where(path)}) is ignored: http.enabled is false ` + `(${where('http.enabled')})`);
+      if (given.has(path))
+        warnings.push(`${path} (${where(path)}) is ignored: http.enabled is false ` + `(${where('http.enabled')})`);
     }
   }
   const store = given.get('store')?.value;

@@ -79,7 +79,14 @@ export class AppSession {
    * @param admit - asked once the app has proven who it is, before it is attached: an error refuses the
    *   connection (the socket's per-app connection limit).
    */
-  constructor(services: SessionServices, transport: SessionTransport, log: SchedulerLog, daemonVersion: string, instanceId: number, admit?: (appId: string) => WireError | null) {
+  constructor(
+    services: SessionServices,
+    transport: SessionTransport,
+    log: SchedulerLog,
+    daemonVersion: string,
+    instanceId: number,
+    admit?: (appId: string) => WireError | null,
+  ) {
     this.#admit = admit;
     this.#scheduler = services.scheduler;
     this.#notifications = services.notifications;
@@ -97,7 +104,11 @@ export class AppSession {
   hello(frame: unknown): boolean {
     if ((frame as { v?: unknown } | null)?.v !== PROTOCOL_VERSION) {
       const version = (frame as { v?: unknown } | null)?.v;
-      this.#transport.fail({ code: 'unsupportedProtocolVersion', message: `this daemon speaks protocol version ${PROTOCOL_VERSION}, not ` + `${describeVersion(version)}`, field: 'v' });
+      this.#transport.fail({
+        code: 'unsupportedProtocolVersion',
+        message: `this daemon speaks protocol version ${PROTOCOL_VERSION}, not ` + `${describeVersion(version)}`,
+        field: 'v',
+      });
       return false;
     }
     const parsed = appHelloSchema.safeParse(frame);
@@ -112,12 +123,20 @@ export class AppSession {
   #accept(hello: AppHello): boolean {
     const app = this.#scheduler.apps.get(hello.appId);
     if (!app) {
-      this.#transport.fail({ code: 'unknownApp', message: `${hello.appId} is not installed: run \`bgtasks install <its directory>\``, field: 'appId' });
+      this.#transport.fail({
+        code: 'unknownApp',
+        message: `${hello.appId} is not installed: run \`bgtasks install <its directory>\``,
+        field: 'appId',
+      });
       return false;
     }
     if (!credentialMatches(hello.credential, app.record.credentialHash)) {
       this.#log.warn('an app connection presented a wrong credential', { appId: hello.appId, pid: hello.pid });
-      this.#transport.fail({ code: 'badCredential', message: `the credential for ${hello.appId} does not match: reinstall the app or ` + `check BGTASKS_HOME`, field: 'credential' });
+      this.#transport.fail({
+        code: 'badCredential',
+        message: `the credential for ${hello.appId} does not match: reinstall the app or ` + `check BGTASKS_HOME`,
+        field: 'credential',
+      });
       return false;
     }
     const refusal = this.#admit?.(hello.appId);
@@ -131,24 +150,53 @@ export class AppSession {
       if (identifier === PUSH_IDENTIFIER) {
         // The push handler is permitted by the background mode, not by an identifier.
         if (app.record.backgroundModes.includes('remote-notification')) accepted.push(identifier);
-        else rejected.push({ identifier, reason: 'notPermitted', message: `onRemoteNotification needs the "remote-notification" background mode in ` + `${hello.appId}'s manifest` });
+        else
+          rejected.push({
+            identifier,
+            reason: 'notPermitted',
+            message:
+              `onRemoteNotification needs the "remote-notification" background mode in ` + `${hello.appId}'s manifest`,
+          });
         continue;
       }
-      const permitted = isFamilyPattern(identifier) ? app.record.permittedIdentifiers.includes(identifier) : isPermitted(app.record.permittedIdentifiers, identifier);
+      const permitted = isFamilyPattern(identifier)
+        ? app.record.permittedIdentifiers.includes(identifier)
+        : isPermitted(app.record.permittedIdentifiers, identifier);
       if (permitted) accepted.push(identifier);
-      else rejected.push({ identifier, reason: 'notPermitted', message: `${identifier} is not in the permittedIdentifiers of ${hello.appId}'s ` + `manifest` });
+      else
+        rejected.push({
+          identifier,
+          reason: 'notPermitted',
+          message: `${identifier} is not in the permittedIdentifiers of ${hello.appId}'s ` + `manifest`,
+        });
     }
     const process = hello.launchId ? app.processes.get(hello.launchId) : undefined;
     const launchReason: LaunchReason = process?.reason ?? 'user';
-    this.#instance = new SessionAppInstance(this.#transport, this.#instanceId, hello, process ? hello.launchId : null, launchReason, new Set(accepted), hello.notificationActions);
+    this.#instance = new SessionAppInstance(
+      this.#transport,
+      this.#instanceId,
+      hello,
+      process ? hello.launchId : null,
+      launchReason,
+      new Set(accepted),
+      hello.notificationActions,
+    );
     if (hello.blocks) this.#instance.takesBlocks();
     const supportedResources = [...this.#scheduler.supportedResources];
     const cancelledWhileAway = this.#scheduler.takeCancelledWhileAway(hello.appId);
     this.#transport.send({
-      t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: this.#daemonVersion, launchReason, accepted, rejected,
-      supportedResources, cancelledWhileAway, parentTaskId: true,
+      t: 'welcome',
+      v: PROTOCOL_VERSION,
+      daemonVersion: this.#daemonVersion,
+      launchReason,
+      accepted,
+      rejected,
+      supportedResources,
+      cancelledWhileAway,
+      parentTaskId: true,
     });
-    for (const rejection of rejected) this.#log.warn(`registration rejected: ${rejection.message}`, { appId: hello.appId });
+    for (const rejection of rejected)
+      this.#log.warn(`registration rejected: ${rejection.message}`, { appId: hello.appId });
     this.#scheduler.attach(this.#instance);
     return true;
   }
@@ -177,7 +225,12 @@ export class AppSession {
       const { log, suppressed } = this.#refusals.note(wire.code);
       if (log) {
         const repeats = suppressed > 0 ? { alsoFailedSinceLastLine: suppressed } : {};
-        this.#log[level]('an app request failed', { appId: instance.appId, code: wire.code, error: wire.message, ...repeats });
+        this.#log[level]('an app request failed', {
+          appId: instance.appId,
+          code: wire.code,
+          error: wire.message,
+          ...repeats,
+        });
       }
       if ('id' in message) this.#transport.send({ t: 'reply', id: message.id, ok: false, error: toWireError(error) });
     });
@@ -206,7 +259,8 @@ export class AppSession {
         this.#log.warn(verdict.first ? STRAY_COMPLETION : STRAY_COMPLETIONS, { ...context, ignored: verdict.ignored });
         return;
       case 'throttle': {
-        const message = `${instance.appId} keeps completing tasks it does not hold; not reading it ` + `for ${verdict.waitMs} ms`;
+        const message =
+          `${instance.appId} keeps completing tasks it does not hold; not reading it ` + `for ${verdict.waitMs} ms`;
         this.#log.warn(message, { ...context, ignored: verdict.ignored, code: 'strayTaskFrames' });
         this.#transport.misbehaved?.('strayTaskFrames', { ignored: verdict.ignored });
         this.#transport.pause?.(verdict.waitMs);
@@ -214,7 +268,9 @@ export class AppSession {
       }
       case 'close': {
         this.#transport.misbehaved?.('strayTaskFrames', { ignored: verdict.ignored });
-        const message = `too many completions for tasks this connection does not hold ` + `(${verdict.ignored} since the last log line)`;
+        const message =
+          `too many completions for tasks this connection does not hold ` +
+          `(${verdict.ignored} since the last log line)`;
         this.#transport.fail({ code: 'strayTaskFrames', message });
         return;
       }
@@ -225,7 +281,9 @@ export class AppSession {
     const reply = (id: number, data: unknown): void => this.#transport.send({ t: 'reply', id, ok: true, data });
     switch (message.t) {
       case 'submit': {
-        const data: SubmitReplyData = { results: await this.#scheduler.submit(instance.appId, message.requests, instance) };
+        const data: SubmitReplyData = {
+          results: await this.#scheduler.submit(instance.appId, message.requests, instance),
+        };
         return reply(message.id, data);
       }
       case 'cancel': {
@@ -336,12 +394,16 @@ export function toWireError(error: unknown): WireError {
 }
 
 /** A pending request's calendar and file triggers, as `getPendingTaskRequests` gives them back. */
-function pendingScheduleFields(
-  request: TaskRequest,
-): { calendar?: string; timeZone?: string | null; triggers?: { paths: string[]; debounce: number } } {
+function pendingScheduleFields(request: TaskRequest): {
+  calendar?: string;
+  timeZone?: string | null;
+  triggers?: { paths: string[]; debounce: number };
+} {
   const calendar = request.recurrence?.calendar;
   return {
     ...(calendar ? { calendar: calendar.expression, timeZone: calendar.timeZone } : {}),
-    ...(request.triggers ? { triggers: { paths: [...request.triggers.paths], debounce: request.triggers.debounceMs } } : {}),
+    ...(request.triggers
+      ? { triggers: { paths: [...request.triggers.paths], debounce: request.triggers.debounceMs } }
+      : {}),
   };
 }

@@ -19,7 +19,11 @@ function isPid(pid: number): boolean {
 /** `getconf CLK_TCK`, or 100 when it cannot be run or says something odd. */
 export function readClockTicks(): number {
   try {
-    const out = execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('getconf', ['CLK_TCK'], {
+      encoding: 'utf8',
+      timeout: 2000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const ticks = Number(out.trim());
     return Number.isInteger(ticks) && ticks > 0 ? ticks : DEFAULT_CLOCK_TICKS;
   } catch {
@@ -36,7 +40,10 @@ export function readClockTicks(): number {
 export function parseProcStatTicks(stat: string): number | null {
   const close = stat.lastIndexOf(')');
   if (close < 0) return null;
-  const fields = stat.slice(close + 1).trim().split(/\s+/);
+  const fields = stat
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
   let total = 0;
   for (const index of [11, 12, 13, 14]) {
     const field = fields[index];

@@ -4,7 +4,12 @@ import { conditionOverridesSchema } from '../conditions/overrides.js';
 import { createSystemSensors, type Sensors } from '../conditions/sensors.js';
 import type { Clock } from '../engine/clock.js';
 import type { ConditionsSnapshot } from '../engine/conditions.js';
-import { compileSchedulingOptions, SCHEDULING_PROFILES, type SchedulingOptions, type SchedulingProfile } from '../engine/options.js';
+import {
+  compileSchedulingOptions,
+  SCHEDULING_PROFILES,
+  type SchedulingOptions,
+  type SchedulingProfile,
+} from '../engine/options.js';
 import { chooseProfile, type ProfileChoice } from '../engine/profile.js';
 import { openStore } from '../store/index.js';
 import { fleetOf } from '../store/fleet.js';
@@ -93,7 +98,9 @@ export class Daemon implements AsyncDisposable {
     mkdirSync(paths.home, { recursive: true, mode: 0o700 });
     chmodSync(paths.home, 0o700);
     const shared = isPostgresLocation(compiled.store);
-    const store = shared ? openStore(compiled.store, { nodeId: resolveNodeId(paths.home, compiled.nodeId) }) : openStore(compiled.store, { synchronous: compiled.synchronous });
+    const store = shared
+      ? openStore(compiled.store, { nodeId: resolveNodeId(paths.home, compiled.nodeId) })
+      : openStore(compiled.store, { synchronous: compiled.synchronous });
     let conditionsToDispose: DeviceConditions | null = null;
     let fleetToDispose: FleetMember | null = null;
     let notificationsToDispose: NotificationCenter | null = null;
@@ -105,17 +112,23 @@ export class Daemon implements AsyncDisposable {
         sensors: deps.sensors ?? createSystemSensors(),
         pollIntervalMs: compiled.sensorPollIntervalMs,
         overrides: overrides.success ? overrides.data : {},
-        onSensorError: (error: unknown) => log.warn(`sensors: ${error instanceof Error ? error.message : String(error)}`),
+        onSensorError: (error: unknown) =>
+          log.warn(`sensors: ${error instanceof Error ? error.message : String(error)}`),
       });
       conditionsToDispose = conditions;
       await conditions.start();
       const daemonLog = schedulerLog(log);
       const writer = new StoreWriter(store, { clock, log: daemonLog });
-      const metrics = compiled.metrics.enabled ? new DaemonMetrics({ home: compiled.home, writer, log: daemonLog }) : null;
+      const metrics = compiled.metrics.enabled
+        ? new DaemonMetrics({ home: compiled.home, writer, log: daemonLog })
+        : null;
       const taskLog = new TaskLog(daemonLog);
       writer.onDidCommit((batch) => taskLog.committed(batch));
       const profile = await pickProfile(store, writer, conditions.current(), compiled.schedulingGiven, clock.now());
-      const scheduling: SchedulingOptions = compileSchedulingOptions({ ...compiled.schedulingGiven, profile: profile.profile });
+      const scheduling: SchedulingOptions = compileSchedulingOptions({
+        ...compiled.schedulingGiven,
+        profile: profile.profile,
+      });
       log.info({ profile: profile.profile }, `policy profile: ${profile.profile} (${profile.reason})`);
       // Sustained pressure and the own tasks' CPU share (issue 17), sampled at each read of the sensors (below).
       let appPids: () => Iterable<number> = () => [];
@@ -132,22 +145,25 @@ export class Daemon implements AsyncDisposable {
         options: scheduling,
         sustainedPressure: () => sustainedPressure(pressureMeter.read(), conditions.current()),
       });
-      appPids = () => [...scheduler.apps.all()].flatMap((app) => [...app.instances].map((instance) => instance.pid ?? 0));
+      appPids = () =>
+        [...scheduler.apps.all()].flatMap((app) => [...app.instances].map((instance) => instance.pid ?? 0));
       pressureMeter.sample(clock.monotonic());
       const fleetStore = fleetOf(store);
-      const fleet = fleetStore && await FleetMember.join({
-        clock,
-        fleet: fleetStore,
-        scheduler: schedulerFleetPort(scheduler),
-        log: daemonLog,
-        options: compiled.fleet,
-        conditions: () => nodeConditions(conditions.current().conditions),
-        maxConcurrentTasks: scheduling.maxConcurrentTasks,
-        hostname: hostname(),
-        version: VERSION,
-        storeFaulted: () => writer.fault !== null,
-        flushed: () => writer.drain(),
-      });
+      const fleet =
+        fleetStore &&
+        (await FleetMember.join({
+          clock,
+          fleet: fleetStore,
+          scheduler: schedulerFleetPort(scheduler),
+          log: daemonLog,
+          options: compiled.fleet,
+          conditions: () => nodeConditions(conditions.current().conditions),
+          maxConcurrentTasks: scheduling.maxConcurrentTasks,
+          hostname: hostname(),
+          version: VERSION,
+          storeFaulted: () => writer.fault !== null,
+          flushed: () => writer.drain(),
+        }));
       fleetToDispose = fleet;
       const notifications = await wireNotifications({
         clock,
@@ -188,9 +204,18 @@ export class Daemon implements AsyncDisposable {
           return () => subscribers.delete(listener);
         },
       });
-      const descriptors = fitToDescriptors(openFileLimit(), compiled.connectionLimits.maxConnections, compiled.httpLimits.maxConnections);
+      const descriptors = fitToDescriptors(
+        openFileLimit(),
+        compiled.connectionLimits.maxConnections,
+        compiled.httpLimits.maxConnections,
+      );
       if (descriptors.clamped) {
-        daemonLog.warn(`the open-file limit (${openFileLimit()}) is low: at most ${descriptors.ipc} ` + `socket and ${descriptors.http} HTTP connections, keeping ` + `${RESERVED_DESCRIPTORS} descriptors for the store, the sensors and the apps`, { code: 'lowFileLimit' });
+        daemonLog.warn(
+          `the open-file limit (${openFileLimit()}) is low: at most ${descriptors.ipc} ` +
+            `socket and ${descriptors.http} HTTP connections, keeping ` +
+            `${RESERVED_DESCRIPTORS} descriptors for the store, the sensors and the apps`,
+          { code: 'lowFileLimit' },
+        );
       }
       const server = await IpcServer.listen(
         {
@@ -199,30 +224,74 @@ export class Daemon implements AsyncDisposable {
           helloTimeoutMs: compiled.helloTimeoutMs,
           daemonVersion: VERSION,
           limits: { ...compiled.connectionLimits, maxConnections: descriptors.ipc },
-          misbehaviour: new MisbehaviourRecorder({ clock, usage: scheduler.usage, writer, log: daemonLog, options: () => scheduling }),
+          misbehaviour: new MisbehaviourRecorder({
+            clock,
+            usage: scheduler.usage,
+            writer,
+            log: daemonLog,
+            options: () => scheduling,
+          }),
         },
         { scheduler, notifications },
         control,
         daemonLog,
       );
       // After the socket: its listen refuses a second daemon on this home, which must not take over the dashboard file.
-      metrics?.observe({ scheduler, storeFaulted: () => writer.fault !== null, version: VERSION, storeKind: store.kind, profile: profile.profile, nodeId: fleetStore?.nodeId ?? null, startedAt: clock.now(), fleetClaims: fleet?.claims ?? null, monotonic: () => clock.monotonic() });
-      dashboard = await startDashboard({ home: compiled.home, host: compiled.httpHost, port: compiled.httpPort, control, conditions, pushTokens, metrics, log: daemonLog, limits: { ...compiled.httpLimits, maxConnections: descriptors.http } });
+      metrics?.observe({
+        scheduler,
+        storeFaulted: () => writer.fault !== null,
+        version: VERSION,
+        storeKind: store.kind,
+        profile: profile.profile,
+        nodeId: fleetStore?.nodeId ?? null,
+        startedAt: clock.now(),
+        fleetClaims: fleet?.claims ?? null,
+        monotonic: () => clock.monotonic(),
+      });
+      dashboard = await startDashboard({
+        home: compiled.home,
+        host: compiled.httpHost,
+        port: compiled.httpPort,
+        control,
+        conditions,
+        pushTokens,
+        metrics,
+        log: daemonLog,
+        limits: { ...compiled.httpLimits, maxConnections: descriptors.http },
+      });
       const resources = new DisposableStore();
       if (metrics) resources.add(metrics);
       resources.add(pruner);
       await pruner.start();
       // Sampled at each read of the sensors (no timer of its own: an idle daemon wakes no more often).
-      resources.add(conditions.onDidRead(() => {
-        pressureMeter.sample(clock.monotonic());
-        scheduler.recheckPressure();
-      }));
+      resources.add(
+        conditions.onDidRead(() => {
+          pressureMeter.sample(clock.monotonic());
+          scheduler.recheckPressure();
+        }),
+      );
       resources.add(conditions.onDidChange((snapshot) => log.info({ ...snapshot.conditions }, 'conditions changed')));
-      log.info({ socket: paths.socket, store: store.location, pid: process.pid }, `bgtasks daemon ${VERSION} listening`);
+      log.info(
+        { socket: paths.socket, store: store.location, pid: process.pid },
+        `bgtasks daemon ${VERSION} listening`,
+      );
       resources.add(notifications);
       // Requests that run when a watched path changes.
       resources.add(wireFileTriggers({ clock, homeDir: homedir(), log: daemonLog, scheduler, writer }));
-      return new Daemon(compiled, store, scheduler, conditions, control, server, writer, log, resources, dashboard, notifications, fleet);
+      return new Daemon(
+        compiled,
+        store,
+        scheduler,
+        conditions,
+        control,
+        server,
+        writer,
+        log,
+        resources,
+        dashboard,
+        notifications,
+        fleet,
+      );
     } catch (error) {
       // A failed start leaves nothing running: the sensors' monitor processes stop too.
       conditionsToDispose?.dispose();
@@ -264,8 +333,14 @@ export class Daemon implements AsyncDisposable {
  * The profile: as given (`--option profile=server`), else as picked at first start and kept, else
  * picked now from what the sensors see, kept, and recorded in the history.
  */
-async function pickProfile(store: Store, writer: StoreWriter, snapshot: ConditionsSnapshot, given: Partial<SchedulingOptions>, now: number): Promise<ProfileChoice> {
-  if (given.profile) return { profile: given.profile, reason: 'set by the daemon\'s options' };
+async function pickProfile(
+  store: Store,
+  writer: StoreWriter,
+  snapshot: ConditionsSnapshot,
+  given: Partial<SchedulingOptions>,
+  now: number,
+): Promise<ProfileChoice> {
+  if (given.profile) return { profile: given.profile, reason: "set by the daemon's options" };
   const stored = await store.getSetting<ProfileChoice>(PROFILE_SETTING);
   if (stored && SCHEDULING_PROFILES.includes(stored.profile as SchedulingProfile)) {
     return { profile: stored.profile, reason: `picked at first start: ${stored.reason}` };
@@ -273,7 +348,17 @@ async function pickProfile(store: Store, writer: StoreWriter, snapshot: Conditio
   const choice = chooseProfile(snapshot);
   await writer.write({
     settings: { [PROFILE_SETTING]: choice },
-    events: [{ at: now, appId: null, identifier: null, taskId: null, type: 'profile', reason: choice.profile, detail: { why: choice.reason } }],
+    events: [
+      {
+        at: now,
+        appId: null,
+        identifier: null,
+        taskId: null,
+        type: 'profile',
+        reason: choice.profile,
+        detail: { why: choice.reason },
+      },
+    ],
   });
   return choice;
 }
@@ -281,7 +366,9 @@ async function pickProfile(store: Store, writer: StoreWriter, snapshot: Conditio
 /** The package version, read once. */
 export const VERSION: string = (() => {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
     return pkg.version ?? '0.0.0';
   } catch {
     return '0.0.0';
@@ -307,7 +394,8 @@ function describeBatch(batch: StoreBatch): unknown[] {
     out.push({ what: 'run', ...run });
     if (run.state !== 'finished') continue;
     const { taskId, launch, launchedAt, startedAt, deadlineAt, outcome, reason, error, completedAt, cpuMs } = run;
-    if (startedAt !== null) out.push({ what: 'runUpdate', taskId, state: 'running', launch, launchedAt, startedAt, deadlineAt });
+    if (startedAt !== null)
+      out.push({ what: 'runUpdate', taskId, state: 'running', launch, launchedAt, startedAt, deadlineAt });
     out.push({ what: 'runUpdate', taskId, state: 'finished', outcome, reason, error, completedAt, cpuMs });
   }
   for (const update of batch.updateRuns ?? []) out.push({ what: 'runUpdate', ...update });

@@ -82,23 +82,45 @@ export class IpcServer implements AsyncDisposable {
     this.#options = options;
   }
 
-  static async listen(options: IpcServerOptions, services: SessionServices, control: ControlCommands, log: Logger): Promise<IpcServer> {
+  static async listen(
+    options: IpcServerOptions,
+    services: SessionServices,
+    control: ControlCommands,
+    log: Logger,
+  ): Promise<IpcServer> {
     if (Buffer.byteLength(options.socketPath) > MAX_SOCKET_PATH_BYTES) {
-      throw new Error(`the socket path ${options.socketPath} is longer than ` + `${MAX_SOCKET_PATH_BYTES} bytes: choose a shorter BGTASKS_HOME`);
+      throw new Error(
+        `the socket path ${options.socketPath} is longer than ` +
+          `${MAX_SOCKET_PATH_BYTES} bytes: choose a shorter BGTASKS_HOME`,
+      );
     }
     const runDir = options.socketPath.slice(0, options.socketPath.lastIndexOf('/'));
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
     chmodSync(runDir, 0o700);
     if (await isAlive(options.socketPath)) {
-      throw Object.assign(new Error(`a bgtasks daemon is already running on ${options.socketPath}`), { code: 'daemonRunning' });
+      throw Object.assign(new Error(`a bgtasks daemon is already running on ${options.socketPath}`), {
+        code: 'daemonRunning',
+      });
     }
     rmSync(options.socketPath, { force: true }); // a stale socket from a daemon that crashed
     let nextInstanceId = 1;
     const server = createServer((socket) => {
       if (ipc.#sockets.size >= options.limits.maxConnections) {
         const { log: shouldLog, suppressed } = ipc.shouldLog('tooManyConnections');
-        if (shouldLog) log.warn(`refused a connection: ${options.limits.maxConnections} are open ` + `(maxConnections)`, { code: 'tooManyConnections', ...(suppressed > 0 ? { alsoRefusedSinceLastLine: suppressed } : {}) });
-        socket.end(encodeFrame({ t: 'error', error: { code: 'tooManyConnections', message: `the daemon has ${options.limits.maxConnections} connections open` } }));
+        if (shouldLog)
+          log.warn(`refused a connection: ${options.limits.maxConnections} are open ` + `(maxConnections)`, {
+            code: 'tooManyConnections',
+            ...(suppressed > 0 ? { alsoRefusedSinceLastLine: suppressed } : {}),
+          });
+        socket.end(
+          encodeFrame({
+            t: 'error',
+            error: {
+              code: 'tooManyConnections',
+              message: `the daemon has ${options.limits.maxConnections} connections open`,
+            },
+          }),
+        );
         socket.destroySoon();
         return;
       }
@@ -109,7 +131,11 @@ export class IpcServer implements AsyncDisposable {
       if (ipc.#unauthenticated.size > options.limits.maxUnauthenticated) {
         const oldest = ipc.#unauthenticated.values().next().value!;
         ipc.#unauthenticated.delete(oldest); // now, not at its 'close': the next newcomer evicts the next one
-        oldest.refuse({ code: 'tooManyConnections', message: `closed to make room: more than ${options.limits.maxUnauthenticated} ` + `connections had not said hello` });
+        oldest.refuse({
+          code: 'tooManyConnections',
+          message:
+            `closed to make room: more than ${options.limits.maxUnauthenticated} ` + `connections had not said hello`,
+        });
       }
     });
     const ipc = new IpcServer(server, options);
@@ -172,15 +198,22 @@ export class IpcServer implements AsyncDisposable {
       const { log: shouldLog, suppressed } = this.shouldLog('tooManyConnections', 'controlFlood');
       if (shouldLog) {
         const doing = idle ? 'closing the one idle the longest' : 'refusing a new one';
-        log.warn(`control connections at their limit (${max}, maxControlConnections): ` + `${doing}; a client opening connections in a loop?`, {
-          code: 'tooManyConnections',
-          role: 'control',
-          ...(suppressed > 0 ? { alsoRefusedSinceLastLine: suppressed } : {}),
-        });
+        log.warn(
+          `control connections at their limit (${max}, maxControlConnections): ` +
+            `${doing}; a client opening connections in a loop?`,
+          {
+            code: 'tooManyConnections',
+            role: 'control',
+            ...(suppressed > 0 ? { alsoRefusedSinceLastLine: suppressed } : {}),
+          },
+        );
       }
       if (!idle) return false;
       this.#control.delete(idle);
-      idle.refuse({ code: 'tooManyConnections', message: `closed to make room: more than ${max} control connections were open` });
+      idle.refuse({
+        code: 'tooManyConnections',
+        message: `closed to make room: more than ${max} control connections were open`,
+      });
     }
     this.#control.add(connection);
     return true;
@@ -242,7 +275,15 @@ class Connection {
   #requestsInFlight = 0;
   #paused: { flood: boolean; inFlight: boolean } = { flood: false, inFlight: false };
 
-  constructor(socket: Socket, options: IpcServerOptions, services: SessionServices, control: ControlCommands, log: Logger, instanceId: number, server: IpcServer) {
+  constructor(
+    socket: Socket,
+    options: IpcServerOptions,
+    services: SessionServices,
+    control: ControlCommands,
+    log: Logger,
+    instanceId: number,
+    server: IpcServer,
+  ) {
     this.#socket = socket;
     this.#server = server;
     this.#budget = new FrameBudget(options.limits.maxFramesPerSecond, () => performance.now());
@@ -252,7 +293,10 @@ class Connection {
     this.#log = log;
     this.#instanceId = instanceId;
     this.#decoder = new FrameDecoder(options.maxFrameBytes);
-    this.#helloTimer = setTimeout(() => this.#fail({ code: 'protocolError', message: `no hello within ${options.helloTimeoutMs} ms` }), options.helloTimeoutMs);
+    this.#helloTimer = setTimeout(
+      () => this.#fail({ code: 'protocolError', message: `no hello within ${options.helloTimeoutMs} ms` }),
+      options.helloTimeoutMs,
+    );
     this.#helloTimer.unref();
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', () => undefined); // 'close' follows
@@ -264,7 +308,8 @@ class Connection {
     this.#socket.write(encodeFrame(message));
     if (message.t === 'reply' && this.#requestsInFlight > 0) {
       this.#requestsInFlight--;
-      if (this.#paused.inFlight && this.#requestsInFlight <= this.#options.limits.maxRequestsInFlight / 2) this.#setPaused('inFlight', false);
+      if (this.#paused.inFlight && this.#requestsInFlight <= this.#options.limits.maxRequestsInFlight / 2)
+        this.#setPaused('inFlight', false);
     }
   }
 
@@ -288,8 +333,16 @@ class Connection {
     if (this.#paused.flood) return;
     this.#pauseFor(waitMs);
     const appId = this.#session?.instance?.appId;
-    if (appId) this.#options.misbehaviour?.record(appId, 'socketFlood', { maxFramesPerSecond: this.#options.limits.maxFramesPerSecond });
-    else this.#log.warn(`a client sends more than ${this.#options.limits.maxFramesPerSecond} frames ` + `per second; not reading it for ${waitMs} ms`, { code: 'socketFlood' });
+    if (appId)
+      this.#options.misbehaviour?.record(appId, 'socketFlood', {
+        maxFramesPerSecond: this.#options.limits.maxFramesPerSecond,
+      });
+    else
+      this.#log.warn(
+        `a client sends more than ${this.#options.limits.maxFramesPerSecond} frames ` +
+          `per second; not reading it for ${waitMs} ms`,
+        { code: 'socketFlood' },
+      );
   }
 
   /** Stops reading this client for `ms` (its writes wait in the kernel's buffers). */
@@ -323,7 +376,9 @@ class Connection {
         this.#onFrame(frame);
       } catch (error) {
         // Last resort: a frame the checks above let through to code that throws costs this connection, not the daemon.
-        this.#log.error('a frame could not be handled', { error: error instanceof Error ? error.message : String(error) });
+        this.#log.error('a frame could not be handled', {
+          error: error instanceof Error ? error.message : String(error),
+        });
         this.#fail({ code: 'internalError', message: 'the daemon could not handle this frame; see its log' });
         return;
       }
@@ -343,19 +398,37 @@ class Connection {
   #onHello(frame: unknown): void {
     const role = (frame as { role?: unknown } | null)?.role;
     const version = (frame as { v?: unknown } | null)?.v;
-    if ((frame as { t?: unknown } | null)?.t !== 'hello') return this.#fail({ code: 'protocolError', message: 'the first frame must be a hello', field: 't' });
+    if ((frame as { t?: unknown } | null)?.t !== 'hello')
+      return this.#fail({ code: 'protocolError', message: 'the first frame must be a hello', field: 't' });
     if (version !== PROTOCOL_VERSION) {
-      return this.#fail({ code: 'unsupportedProtocolVersion', message: `this daemon speaks protocol version ${PROTOCOL_VERSION}, not ` + `${describeVersion(version)}`, field: 'v' });
+      return this.#fail({
+        code: 'unsupportedProtocolVersion',
+        message: `this daemon speaks protocol version ${PROTOCOL_VERSION}, not ` + `${describeVersion(version)}`,
+        field: 'v',
+      });
     }
     clearTimeout(this.#helloTimer);
     this.#server.identified(this);
     if (role === 'control') {
       if (!this.#parse(controlHelloSchema, frame)) return;
       if (!this.#server.admitControl(this, this.#log)) {
-        return this.#fail({ code: 'tooManyConnections', message: `${this.#options.limits.maxControlConnections} control connections are busy ` + `(maxControlConnections)` });
+        return this.#fail({
+          code: 'tooManyConnections',
+          message:
+            `${this.#options.limits.maxControlConnections} control connections are busy ` + `(maxControlConnections)`,
+        });
       }
       this.#role = 'control';
-      this.send({ t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: this.#options.daemonVersion, launchReason: 'user', accepted: [], rejected: [], supportedResources: [], cancelledWhileAway: [] });
+      this.send({
+        t: 'welcome',
+        v: PROTOCOL_VERSION,
+        daemonVersion: this.#options.daemonVersion,
+        launchReason: 'user',
+        accepted: [],
+        rejected: [],
+        supportedResources: [],
+        cancelledWhileAway: [],
+      });
       return;
     }
     const admit = (appId: string): WireError | null => {
@@ -363,8 +436,16 @@ class Connection {
         this.#admittedApp = appId;
         return null;
       }
-      this.#options.misbehaviour?.record(appId, 'tooManyConnections', { maxConnectionsPerApp: this.#options.limits.maxConnectionsPerApp });
-      return { code: 'tooManyConnections', message: `${appId} already has ${this.#options.limits.maxConnectionsPerApp} ` + `connections open (maxConnectionsPerApp)`, field: 'appId' };
+      this.#options.misbehaviour?.record(appId, 'tooManyConnections', {
+        maxConnectionsPerApp: this.#options.limits.maxConnectionsPerApp,
+      });
+      return {
+        code: 'tooManyConnections',
+        message:
+          `${appId} already has ${this.#options.limits.maxConnectionsPerApp} ` +
+          `connections open (maxConnectionsPerApp)`,
+        field: 'appId',
+      };
     };
     const transport = {
       send: (message: DaemonMessage) => this.send(message),
@@ -375,7 +456,14 @@ class Connection {
         if (this.#admittedApp) this.#options.misbehaviour?.record(this.#admittedApp, reason, detail);
       },
     };
-    const session = new AppSession(this.#services, transport, this.#log, this.#options.daemonVersion, this.#instanceId, admit);
+    const session = new AppSession(
+      this.#services,
+      transport,
+      this.#log,
+      this.#options.daemonVersion,
+      this.#instanceId,
+      admit,
+    );
     if (session.hello(frame)) {
       this.#session = session;
       this.#role = 'app';
@@ -410,8 +498,15 @@ class Connection {
     if (this.#role === 'closed') return;
     const appId = this.#session?.instance?.appId;
     const { log, suppressed } = this.#server.shouldLog(error.code);
-    if (log) this.#log.warn(`closing a connection: ${error.message}`, { code: error.code, field: error.field, appId, ...(suppressed > 0 ? { alsoRefusedSinceLastLine: suppressed } : {}) });
-    if (appId && (error.code === 'protocolError' || error.code === 'frameTooLarge')) this.#options.misbehaviour?.record(appId, error.code, { field: error.field ?? null });
+    if (log)
+      this.#log.warn(`closing a connection: ${error.message}`, {
+        code: error.code,
+        field: error.field,
+        appId,
+        ...(suppressed > 0 ? { alsoRefusedSinceLastLine: suppressed } : {}),
+      });
+    if (appId && (error.code === 'protocolError' || error.code === 'frameTooLarge'))
+      this.#options.misbehaviour?.record(appId, error.code, { field: error.field ?? null });
     this.send({ t: 'error', error });
     this.#role = 'closed';
     this.#socket.end();

@@ -2,7 +2,13 @@ import { spawn, type ChildProcess as NodeChildProcess } from 'node:child_process
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import type { AppRecord } from '../engine/types.js';
 import { ENV, homePaths } from '../shared/paths.js';
-import { BackgroundPriority, scopeUnitName, type AppliedPriority, type BackgroundPriorityConfig, type PrioritySupport } from './processPriority.js';
+import {
+  BackgroundPriority,
+  scopeUnitName,
+  type AppliedPriority,
+  type BackgroundPriorityConfig,
+  type PrioritySupport,
+} from './processPriority.js';
 import type { AppLauncher, LaunchedProcess, LaunchReason, ProcessExit } from './scheduler/ports.js';
 
 /** A launched process, plus the priority it was started at (for logs and `bgtasks doctor`). */
@@ -38,7 +44,10 @@ export class ChildProcessLauncher implements AppLauncher {
     return this.#priority.support();
   }
 
-  launch(app: AppRecord, launch: { readonly launchId: string; readonly reason: LaunchReason; readonly cause?: 'notificationAction' }): LaunchedChildProcess {
+  launch(
+    app: AppRecord,
+    launch: { readonly launchId: string; readonly reason: LaunchReason; readonly cause?: 'notificationAction' },
+  ): LaunchedChildProcess {
     const paths = homePaths(this.#home);
     mkdirSync(paths.logsDir, { recursive: true, mode: 0o700 });
     const log = openSync(paths.appLogFile(app.appId), 'a', 0o600);

@@ -54,7 +54,10 @@ function prettyStream(out: NodeJS.WritableStream): Writable {
             .filter(([, value]) => value !== undefined && value !== null)
             .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
             .join(' ');
-          out.write(`${at} ${(LEVELS[Number(level)] ?? String(level)).padEnd(5)} ` + `${String(msg)}${extra ? `  ${extra}` : ''}\n`);
+          out.write(
+            `${at} ${(LEVELS[Number(level)] ?? String(level)).padEnd(5)} ` +
+              `${String(msg)}${extra ? `  ${extra}` : ''}\n`,
+          );
         } catch {
           out.write(`${line}\n`);
         }

@@ -23,13 +23,19 @@ export const manifestSchema = z
     appId: appIdSchema,
     launch: z.array(z.string().min(1).max(4096)).min(1, 'must name a command, e.g. ["node", "main.mjs"]').max(256),
     permittedIdentifiers: z.array(identifierPatternSchema).max(1000),
-    backgroundModes: z.array(z.enum(BACKGROUND_MODES)).max(8).refine((modes) => new Set(modes).size === modes.length, 'lists a mode twice'),
+    backgroundModes: z
+      .array(z.enum(BACKGROUND_MODES))
+      .max(8)
+      .refine((modes) => new Set(modes).size === modes.length, 'lists a mode twice'),
   })
   // An app that only takes pushes needs no task identifier of its own.
-  .refine((manifest) => manifest.permittedIdentifiers.length > 0 || manifest.backgroundModes.includes('remote-notification'), {
-    message: 'must list at least one task identifier',
-    path: ['permittedIdentifiers'],
-  });
+  .refine(
+    (manifest) => manifest.permittedIdentifiers.length > 0 || manifest.backgroundModes.includes('remote-notification'),
+    {
+      message: 'must list at least one task identifier',
+      path: ['permittedIdentifiers'],
+    },
+  );
 export type Manifest = z.infer<typeof manifestSchema>;
 
 /**
@@ -73,18 +79,27 @@ export function loadManifest(dir: string, env: NodeJS.ProcessEnv = process.env):
     text = readUntrustedFile(file, MAX_MANIFEST_BYTES);
   } catch (error) {
     if (!(error instanceof UntrustedFileError)) throw error;
-    if (error.code === 'fileNotFound') throw new ManifestError('manifestNotFound', `${appDir} has no package.json`, 'package.json');
+    if (error.code === 'fileNotFound')
+      throw new ManifestError('manifestNotFound', `${appDir} has no package.json`, 'package.json');
     throw new ManifestError('invalidManifest', error.message, 'package.json');
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ManifestError('invalidManifest', `${file} is not valid JSON: ${(error as Error).message}`, 'package.json');
+    throw new ManifestError(
+      'invalidManifest',
+      `${file} is not valid JSON: ${(error as Error).message}`,
+      'package.json',
+    );
   }
   const section = (json as { bgtasks?: unknown } | null)?.bgtasks;
   if (section === undefined) {
-    throw new ManifestError('invalidManifest', `${file} has no "bgtasks" section (appId, launch, permittedIdentifiers, ` + `backgroundModes)`, 'bgtasks');
+    throw new ManifestError(
+      'invalidManifest',
+      `${file} has no "bgtasks" section (appId, launch, permittedIdentifiers, ` + `backgroundModes)`,
+      'bgtasks',
+    );
   }
   const parsed = manifestSchema.safeParse(section);
   if (!parsed.success) {
@@ -97,7 +112,11 @@ export function loadManifest(dir: string, env: NodeJS.ProcessEnv = process.env):
   for (const [index, arg] of args.entries()) {
     // A script the command runs (`main.mjs`) must exist, or every background launch would fail.
     if (/\.(m|c)?(j|t)s$/.test(arg) && !arg.startsWith('-') && !existsSync(resolve(appDir, arg))) {
-      throw new ManifestError('launchCommandNotFound', `the launch command runs ${arg}, which does not exist in ${appDir}`, `bgtasks.launch.${index + 1}`);
+      throw new ManifestError(
+        'launchCommandNotFound',
+        `the launch command runs ${arg}, which does not exist in ${appDir}`,
+        `bgtasks.launch.${index + 1}`,
+      );
     }
   }
   return { dir: appDir, manifest, launch: [resolved, ...args], backgroundModes: [...manifest.backgroundModes] };
@@ -107,7 +126,10 @@ export function loadManifest(dir: string, env: NodeJS.ProcessEnv = process.env):
 export function resolveCommand(command: string, cwd: string, env: NodeJS.ProcessEnv = process.env): string {
   const candidates = command.includes('/')
     ? [isAbsolute(command) ? command : resolve(cwd, command)]
-    : (env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+    : (env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, command));
   // `node` should be the Node that runs bgtasks when PATH has none (a service's PATH is often minimal).
   if (command === 'node') candidates.push(process.execPath);
   for (const candidate of candidates) {
@@ -120,5 +142,9 @@ export function resolveCommand(command: string, cwd: string, env: NodeJS.Process
       // try the next one
     }
   }
-  throw new ManifestError('launchCommandNotFound', `the launch command "${command}" was not ` + `found${command.includes('/') ? '' : ' on PATH'} or is not executable`, 'bgtasks.launch.0');
+  throw new ManifestError(
+    'launchCommandNotFound',
+    `the launch command "${command}" was not ` + `found${command.includes('/') ? '' : ' on PATH'} or is not executable`,
+    'bgtasks.launch.0',
+  );
 }

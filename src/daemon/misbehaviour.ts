@@ -54,13 +54,34 @@ export class MisbehaviourRecorder {
     this.#repeats.delete(key);
     this.#lastOffence.set(key, now);
     const until = this.#deps.usage.recordOffence(appId, now, this.#deps.options());
-    this.#deps.log.warn(`${appId} misbehaved on the socket (${reason}); background launches ` + `throttled until ${new Date(until).toISOString()}`, {
-      appId,
-      reason,
-      ...(repeats > 0 ? { repeatsSinceLastRecord: repeats } : {}),
-    });
+    this.#deps.log.warn(
+      `${appId} misbehaved on the socket (${reason}); background launches ` +
+        `throttled until ${new Date(until).toISOString()}`,
+      {
+        appId,
+        reason,
+        ...(repeats > 0 ? { repeatsSinceLastRecord: repeats } : {}),
+      },
+    );
     this.#deps.writer
-      .retain({ events: [{ at: now, appId, identifier: null, taskId: null, type: 'throttled', reason, detail: { ...detail, until, ...(repeats > 0 ? { repeats } : {}) } }] })
-      .catch((error: unknown) => this.#deps.log.error('could not record misbehaviour', { appId, error: error instanceof Error ? error.message : String(error) }));
+      .retain({
+        events: [
+          {
+            at: now,
+            appId,
+            identifier: null,
+            taskId: null,
+            type: 'throttled',
+            reason,
+            detail: { ...detail, until, ...(repeats > 0 ? { repeats } : {}) },
+          },
+        ],
+      })
+      .catch((error: unknown) =>
+        this.#deps.log.error('could not record misbehaviour', {
+          appId,
+          error: error instanceof Error ? error.message : String(error),
+        }),
+      );
   }
 }

@@ -117,7 +117,10 @@ export interface CompiledDaemonOptions {
 }
 
 /** Every daemon default, in one place. */
-export function compileDaemonOptions(options: DaemonOptions = {}, env: NodeJS.ProcessEnv = process.env): CompiledDaemonOptions {
+export function compileDaemonOptions(
+  options: DaemonOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): CompiledDaemonOptions {
   const home = options.home ?? defaultHome(env);
   const compiled: CompiledDaemonOptions = {
     home,
@@ -142,22 +145,40 @@ export function compileDaemonOptions(options: DaemonOptions = {}, env: NodeJS.Pr
   }
   for (const name of ['maxFrameBytes', 'sensorPollIntervalMs', 'helloTimeoutMs'] as const) {
     const value = compiled[name];
-    if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected \`${name}\` to be an integer >= 1, got \`${String(value)}\` ` + `(${typeof value})`);
+    if (!Number.isInteger(value) || value < 1)
+      throw new TypeError(
+        `Expected \`${name}\` to be an integer >= 1, got \`${String(value)}\` ` + `(${typeof value})`,
+      );
   }
   for (const [name, value] of Object.entries(compiled.connectionLimits)) {
-    if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected \`connectionLimits.${name}\` to be an integer >= 1, got ` + `\`${String(value)}\` (${typeof value})`);
+    if (!Number.isInteger(value) || value < 1)
+      throw new TypeError(
+        `Expected \`connectionLimits.${name}\` to be an integer >= 1, got ` + `\`${String(value)}\` (${typeof value})`,
+      );
   }
-  for (const [section, values] of [['httpLimits', compiled.httpLimits], ['history', compiled.history]] as const) {
+  for (const [section, values] of [
+    ['httpLimits', compiled.httpLimits],
+    ['history', compiled.history],
+  ] as const) {
     for (const [name, value] of Object.entries(values)) {
-      if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected \`${section}.${name}\` to be an integer >= 1, got ` + `\`${String(value)}\` (${typeof value})`);
+      if (!Number.isInteger(value) || value < 1)
+        throw new TypeError(
+          `Expected \`${section}.${name}\` to be an integer >= 1, got ` + `\`${String(value)}\` (${typeof value})`,
+        );
     }
   }
   if (typeof compiled.httpHost !== 'string' || (isIP(compiled.httpHost) === 0 && compiled.httpHost !== 'localhost')) {
-    throw new TypeError(`Expected \`httpHost\` to be an IP address (127.0.0.1, ::1, 0.0.0.0, ` + `192.168.1.5, ...) or localhost, got \`${String(compiled.httpHost)}\``);
+    throw new TypeError(
+      `Expected \`httpHost\` to be an IP address (127.0.0.1, ::1, 0.0.0.0, ` +
+        `192.168.1.5, ...) or localhost, got \`${String(compiled.httpHost)}\``,
+    );
   }
   const { httpPort } = compiled;
   if (httpPort !== null && (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65_535)) {
-    throw new TypeError(`Expected \`httpPort\` to be an integer from 0 to 65535 (0: any free port), ` + `or null for no dashboard, got \`${String(httpPort)}\` (${typeof httpPort})`);
+    throw new TypeError(
+      `Expected \`httpPort\` to be an integer from 0 to 65535 (0: any free port), ` +
+        `or null for no dashboard, got \`${String(httpPort)}\` (${typeof httpPort})`,
+    );
   }
   return compiled;
 }
@@ -168,12 +189,21 @@ const METRICS_OPTION_NAMES: readonly string[] = ['enabled'];
 function compileMetricsOptions(given: DaemonOptions['metrics']): CompiledDaemonOptions['metrics'] {
   if (given === undefined) return { enabled: true };
   if (typeof given !== 'object' || given === null || Array.isArray(given)) {
-    throw new TypeError(`Expected \`metrics\` to be an object such as { enabled: false }, got ` + `\`${String(given)}\` (${given === null ? 'null' : typeof given})`);
+    throw new TypeError(
+      `Expected \`metrics\` to be an object such as { enabled: false }, got ` +
+        `\`${String(given)}\` (${given === null ? 'null' : typeof given})`,
+    );
   }
   for (const name of Object.keys(given)) {
-    if (!METRICS_OPTION_NAMES.includes(name)) throw new TypeError(`Unknown metrics option \`metrics.${name}\`; the options are ` + `${METRICS_OPTION_NAMES.join(', ')}`);
+    if (!METRICS_OPTION_NAMES.includes(name))
+      throw new TypeError(
+        `Unknown metrics option \`metrics.${name}\`; the options are ` + `${METRICS_OPTION_NAMES.join(', ')}`,
+      );
   }
   const enabled = given.enabled ?? true;
-  if (typeof enabled !== 'boolean') throw new TypeError(`Expected \`metrics.enabled\` to be true or false, got \`${String(enabled)}\` ` + `(${typeof enabled})`);
+  if (typeof enabled !== 'boolean')
+    throw new TypeError(
+      `Expected \`metrics.enabled\` to be true or false, got \`${String(enabled)}\` ` + `(${typeof enabled})`,
+    );
   return { enabled };
 }

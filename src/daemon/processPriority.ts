@@ -100,7 +100,11 @@ function isExecutableFile(path: string): boolean {
  * Where `command` would be found by spawn/execvp: relative to `cwd` when it contains a slash, else on
  * `pathVar`. Null when it does not exist or is not executable.
  */
-export function findExecutable(command: string, pathVar: string | undefined, cwd: string = process.cwd()): string | null {
+export function findExecutable(
+  command: string,
+  pathVar: string | undefined,
+  cwd: string = process.cwd(),
+): string | null {
   if (command.includes('/')) {
     const path = resolve(cwd, command);
     return isExecutableFile(path) ? path : null;
@@ -137,12 +141,16 @@ export function probeUserScope(systemdRun: string | null, env: NodeJS.ProcessEnv
   if (!existsSync(join(runtimeDir, 'systemd', 'private')) && !existsSync(join(runtimeDir, 'bus'))) {
     return { usable: false, reason: `no user systemd manager (no socket in ${runtimeDir})` };
   }
-  const probe = spawnSync(systemdRun, ['--user', '--scope', '--quiet', '--collect', '-p', `CPUWeight=${cpuWeight}`, '--', 'true'], {
-    env,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    encoding: 'utf8',
-    timeout: 3000,
-  });
+  const probe = spawnSync(
+    systemdRun,
+    ['--user', '--scope', '--quiet', '--collect', '-p', `CPUWeight=${cpuWeight}`, '--', 'true'],
+    {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      encoding: 'utf8',
+      timeout: 3000,
+    },
+  );
   if (probe.status === 0) return { usable: true };
   const why = probe.error?.message ?? (probe.stderr.trim().split('\n')[0] || `exit ${probe.status ?? probe.signal}`);
   return { usable: false, reason: `systemd-run --user --scope failed: ${why}` };
@@ -174,7 +182,17 @@ export function planBackgroundLaunch(argv: readonly string[], ctx: PlanContext):
 
   if (support.platform === 'linux' && options.cpuWeight !== null) {
     if (support.userScope.usable && tools.systemdRun) {
-      prefix.push(tools.systemdRun, '--user', '--scope', '--quiet', '--collect', `--unit=${ctx.unitName}`, '-p', `CPUWeight=${options.cpuWeight}`, '--');
+      prefix.push(
+        tools.systemdRun,
+        '--user',
+        '--scope',
+        '--quiet',
+        '--collect',
+        `--unit=${ctx.unitName}`,
+        '-p',
+        `CPUWeight=${options.cpuWeight}`,
+        '--',
+      );
       cgroup = `${ctx.unitName} (CPUWeight=${options.cpuWeight})`;
     } else if (!support.userScope.usable) {
       notes.push(`cgroup: skipped, ${support.userScope.reason}`);
@@ -249,7 +267,10 @@ export class BackgroundPriority {
     if (!Number.isInteger(options.nice) || options.nice < 0 || options.nice > 19) {
       throw new RangeError(`background nice must be an integer from 0 to 19, got ${options.nice}`);
     }
-    if (options.cpuWeight !== null && (!Number.isInteger(options.cpuWeight) || options.cpuWeight < 1 || options.cpuWeight > 10000)) {
+    if (
+      options.cpuWeight !== null &&
+      (!Number.isInteger(options.cpuWeight) || options.cpuWeight < 1 || options.cpuWeight > 10000)
+    ) {
       throw new RangeError(`background cpuWeight must be an integer from 1 to 10000 or null, got ${options.cpuWeight}`);
     }
     this.options = options;
@@ -274,13 +295,27 @@ export class BackgroundPriority {
    * The argv to spawn for `argv` and what it applies. A command that cannot be found is not wrapped, so
    * spawn fails on it exactly as before (an `error` with ENOENT) instead of the wrapper exiting 127.
    */
-  plan(argv: readonly string[], launch: { reason: 'user' | 'background'; cwd: string; pathVar: string | undefined; unitName: string }): PriorityPlan {
+  plan(
+    argv: readonly string[],
+    launch: { reason: 'user' | 'background'; cwd: string; pathVar: string | undefined; unitName: string },
+  ): PriorityPlan {
     const currentNice = getPriority();
     if (launch.reason !== 'background') return { argv, applied: normalPriority(currentNice) };
     const [command] = argv;
     if (command === undefined || findExecutable(command, launch.pathVar, launch.cwd) === null) {
-      return { argv, applied: { ...normalPriority(currentNice), notes: ['command not found: launched unwrapped so the spawn error is reported'] } };
+      return {
+        argv,
+        applied: {
+          ...normalPriority(currentNice),
+          notes: ['command not found: launched unwrapped so the spawn error is reported'],
+        },
+      };
     }
-    return planBackgroundLaunch(argv, { support: this.support(), options: this.options, currentNice, unitName: launch.unitName });
+    return planBackgroundLaunch(argv, {
+      support: this.support(),
+      options: this.options,
+      currentNice,
+      unitName: launch.unitName,
+    });
   }
 }

@@ -11,7 +11,12 @@ import type { Scheduler } from './scheduler/scheduler.js';
  * `unknownApp`, `notPermitted`; the store's code (`storeFull`, `storeReadOnly`, `storeBusy`, `storeFailed`) when it
  * could not be stored.
  */
-export async function intakePush(scheduler: Scheduler, appId: string, body: unknown, now: number): Promise<PushReceipt & { appId: string }> {
+export async function intakePush(
+  scheduler: Scheduler,
+  appId: string,
+  body: unknown,
+  now: number,
+): Promise<PushReceipt & { appId: string }> {
   const parsed = pushBodySchema.safeParse(body);
   if (!parsed.success) {
     const { field, message } = describeIssue(parsed.error);
@@ -21,9 +26,24 @@ export async function intakePush(scheduler: Scheduler, appId: string, body: unkn
 }
 
 /** {@link intakePush} for a body already checked against the schema. */
-export async function intakeCheckedPush(scheduler: Scheduler, appId: string, body: PushBody, now: number): Promise<PushReceipt & { appId: string }> {
+export async function intakeCheckedPush(
+  scheduler: Scheduler,
+  appId: string,
+  body: PushBody,
+  now: number,
+): Promise<PushReceipt & { appId: string }> {
   const bytes = pushDataBytes(body.data);
-  if (bytes > MAX_PUSH_DATA_BYTES) throw new DaemonError('payloadTooLarge', `data is ${bytes} bytes as JSON; at most ${MAX_PUSH_DATA_BYTES} are accepted`, 'data');
-  const receipt = await scheduler.receivePush(appId, { data: body.data, priority: body.priority, collapseId: body.collapseId ?? null, expiresAt: pushExpiresAt(body, now) });
+  if (bytes > MAX_PUSH_DATA_BYTES)
+    throw new DaemonError(
+      'payloadTooLarge',
+      `data is ${bytes} bytes as JSON; at most ${MAX_PUSH_DATA_BYTES} are accepted`,
+      'data',
+    );
+  const receipt = await scheduler.receivePush(appId, {
+    data: body.data,
+    priority: body.priority,
+    collapseId: body.collapseId ?? null,
+    expiresAt: pushExpiresAt(body, now),
+  });
   return { appId, ...receipt };
 }

@@ -35,7 +35,8 @@ export class PushTokens {
     const file = this.#file(appId);
     if (!rotate && existsSync(file)) {
       const existing = readUntrustedFile(file, MAX_TOKEN_FILE_BYTES).trim();
-      if (existing.length >= 16 && Object.hasOwn(this.#digests, appId) && this.#digests[appId] === digest(existing)) return { token: existing, rotated: false };
+      if (existing.length >= 16 && Object.hasOwn(this.#digests, appId) && this.#digests[appId] === digest(existing))
+        return { token: existing, rotated: false };
     }
     const token = randomBytes(32).toString('base64url');
     const dir = join(this.#home, 'push-tokens');

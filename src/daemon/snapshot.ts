@@ -130,16 +130,18 @@ export interface SnapshotSources {
   readonly fleet?: Pick<FleetStore, 'nodeId' | 'listNodes' | 'pagePool' | 'listFleetRuns'> | null;
 }
 
-export async function buildSnapshot(sources: SnapshotSources, options: { readonly recent?: number; readonly notifications?: number; readonly fleetRuns?: number } = {}): Promise<SystemSnapshot> {
+export async function buildSnapshot(
+  sources: SnapshotSources,
+  options: { readonly recent?: number; readonly notifications?: number; readonly fleetRuns?: number } = {},
+): Promise<SystemSnapshot> {
   const { scheduler, store } = sources;
   const now = sources.now();
   const running = [...scheduler.runs.all()].map((active) => runningView(active, now));
   const views = scheduler.pending();
   const dependents = new Map(
-    scheduler.dependents().map((view) => [
-      view.requestId,
-      view.prerequisites.map(({ identifier, state }) => ({ identifier, state })),
-    ]),
+    scheduler
+      .dependents()
+      .map((view) => [view.requestId, view.prerequisites.map(({ identifier, state }) => ({ identifier, state }))]),
   );
   const pending = views.map(({ request, eligible, blockers }): PendingRequestView => ({
     appId: request.appId,
@@ -156,8 +158,16 @@ export async function buildSnapshot(sources: SnapshotSources, options: { readonl
     ...(dependents.has(request.requestId) ? { prerequisites: dependents.get(request.requestId)! } : {}),
     schedule: scheduleLabel(request),
   }));
-  const recent = (await store.listRuns({ limit: (options.recent ?? 50) + running.length })).filter((run) => run.state === 'finished').slice(0, options.recent ?? 50);
-  const ranOnce = new Map(await Promise.all([...scheduler.apps.all()].map(async (app) => [app.record.appId, await scheduler.ranOnce(app.record.appId)] as const)));
+  const recent = (await store.listRuns({ limit: (options.recent ?? 50) + running.length }))
+    .filter((run) => run.state === 'finished')
+    .slice(0, options.recent ?? 50);
+  const ranOnce = new Map(
+    await Promise.all(
+      [...scheduler.apps.all()].map(
+        async (app) => [app.record.appId, await scheduler.ranOnce(app.record.appId)] as const,
+      ),
+    ),
+  );
   const apps = [...scheduler.apps.all()]
     .map((app): AppView => ({
       appId: app.record.appId,
@@ -181,14 +191,24 @@ export async function buildSnapshot(sources: SnapshotSources, options: { readonl
     pending,
     recent,
     apps,
-    notifications: (await sources.notifications.list({ limit: options.notifications ?? 20 })).map(({ desktop: _desktop, handedAt: _handed, ...view }) => view),
+    notifications: (await sources.notifications.list({ limit: options.notifications ?? 20 })).map(
+      ({ desktop: _desktop, handedAt: _handed, ...view }) => view,
+    ),
     notificationRequests: sources.notifications.requests().map((request) => request.appId),
     ...(sources.fleet ? { fleet: await fleetSnapshot(sources.fleet, now, options.fleetRuns ?? 20) } : {}),
   };
 }
 
-async function fleetSnapshot(fleet: NonNullable<SnapshotSources['fleet']>, now: number, runs: number): Promise<FleetSnapshot> {
-  const [nodes, pool, recent] = await Promise.all([fleet.listNodes(), fleet.pagePool(FLEET_POOL_LIMIT), fleet.listFleetRuns({ limit: runs })]);
+async function fleetSnapshot(
+  fleet: NonNullable<SnapshotSources['fleet']>,
+  now: number,
+  runs: number,
+): Promise<FleetSnapshot> {
+  const [nodes, pool, recent] = await Promise.all([
+    fleet.listNodes(),
+    fleet.pagePool(FLEET_POOL_LIMIT),
+    fleet.listFleetRuns({ limit: runs }),
+  ]);
   return {
     nodeId: fleet.nodeId,
     nodes: nodes.map((node) => nodeView(node, now, fleet.nodeId)).sort((a, b) => a.nodeId.localeCompare(b.nodeId)),
@@ -202,10 +222,18 @@ function runningView(active: ActiveRun, now: number): RunningTaskView {
   const { run } = active;
   const since = run.startedAt ?? run.launchedAt;
   const elapsedMs = since === null ? 0 : Math.max(0, now - since);
-  const progress = active.progress && active.progress.total > 0
-    ? { completed: active.progress.completed, total: active.progress.total, fraction: Math.min(1, active.progress.completed / active.progress.total) }
-    : null;
-  const estimatedRemainingMs = progress && progress.fraction > 0 && progress.fraction < 1 ? Math.round((elapsedMs / progress.fraction) * (1 - progress.fraction)) : null;
+  const progress =
+    active.progress && active.progress.total > 0
+      ? {
+          completed: active.progress.completed,
+          total: active.progress.total,
+          fraction: Math.min(1, active.progress.completed / active.progress.total),
+        }
+      : null;
+  const estimatedRemainingMs =
+    progress && progress.fraction > 0 && progress.fraction < 1
+      ? Math.round((elapsedMs / progress.fraction) * (1 - progress.fraction))
+      : null;
   return {
     taskId: run.taskId,
     appId: run.appId,

@@ -15,7 +15,10 @@ interface Waiter {
 export interface StoreWriterOptions {
   /** For the retries while the store cannot be written. */
   readonly clock: Clock;
-  readonly log?: { warn(message: string, fields?: Record<string, unknown>): void; info(message: string, fields?: Record<string, unknown>): void };
+  readonly log?: {
+    warn(message: string, fields?: Record<string, unknown>): void;
+    info(message: string, fields?: Record<string, unknown>): void;
+  };
   /** First retry after a storage fault, in ms; it doubles up to `maxRetryMs`. @default 1000 */
   readonly retryMs?: number;
   /** @default 30_000 */
@@ -127,7 +130,11 @@ export class StoreWriter implements Disposable {
     this.#retryTimer = null;
     if (this.#retained.length > 0) {
       // As after a crash: the store holds the state before the fault, and the next start recovers from it.
-      this.#options.log?.warn(`${this.#retained.length} writes kept while the store could not be written ` + `are lost at stop; runs still active in the store are recovered as ` + `interrupted at the next start`);
+      this.#options.log?.warn(
+        `${this.#retained.length} writes kept while the store could not be written ` +
+          `are lost at stop; runs still active in the store are recovered as ` +
+          `interrupted at the next start`,
+      );
     }
   }
 
@@ -190,7 +197,13 @@ export class StoreWriter implements Disposable {
   #hold(waiters: readonly Waiter[]): void {
     for (const waiter of waiters) {
       if (!waiter.retained) waiter.reject(this.#fault);
-      else if (this.#retained.length >= MAX_RETAINED) waiter.reject(new StoreError(this.#fault!.code, `${MAX_RETAINED} writes already wait for the store: ${this.#fault!.message}`));
+      else if (this.#retained.length >= MAX_RETAINED)
+        waiter.reject(
+          new StoreError(
+            this.#fault!.code,
+            `${MAX_RETAINED} writes already wait for the store: ${this.#fault!.message}`,
+          ),
+        );
       else this.#retained.push(waiter);
     }
   }
@@ -200,17 +213,24 @@ export class StoreWriter implements Disposable {
     this.#fault = fault;
     this.#faultSince = this.#options.clock.now();
     this.#retries = 0;
-    this.#options.log?.warn(`the store cannot be written (${fault.code}): ${fault.message}; writes are ` + `refused and the daemon's own are kept until it can`, { code: fault.code });
+    this.#options.log?.warn(
+      `the store cannot be written (${fault.code}): ${fault.message}; writes are ` +
+        `refused and the daemon's own are kept until it can`,
+      { code: fault.code },
+    );
     this.#emitHealth(fault);
     this.#scheduleRetry();
   }
 
   #scheduleRetry(): void {
     this.#retryTimer?.dispose();
-    this.#retryTimer = this.#options.clock.setTimer(cappedBackoff(this.#options.retryMs, this.#options.maxRetryMs, this.#retries++), () => {
-      this.#retryTimer = null;
-      this.#flushing = this.#flushing.then(() => this.#retry());
-    });
+    this.#retryTimer = this.#options.clock.setTimer(
+      cappedBackoff(this.#options.retryMs, this.#options.maxRetryMs, this.#retries++),
+      () => {
+        this.#retryTimer = null;
+        this.#flushing = this.#flushing.then(() => this.#retry());
+      },
+    );
   }
 
   /** Commits what was retained (and a probe) in one transaction; on success the writer is healthy again. */

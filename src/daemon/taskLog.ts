@@ -15,7 +15,11 @@ interface TaskKey {
  * written once, when it finishes), so the scheduler writes this record itself, at debug, when the app
  * reports the start; every other task's comes from the committed update that says it is `running`.
  */
-export function startedRecord(name: string, fields: Record<string, unknown>, launch?: string | null): { message: string; fields: Record<string, unknown> } {
+export function startedRecord(
+  name: string,
+  fields: Record<string, unknown>,
+  launch?: string | null,
+): { message: string; fields: Record<string, unknown> } {
   return { message: `started ${name}`, fields: { ...fields, ...(launch ? { launch } : {}) } };
 }
 
@@ -34,18 +38,30 @@ export class TaskLog {
   /** Tasks dispatched by this daemon and not finished yet: updates carry only the task id. */
   readonly #tasks = new Map<string, TaskKey>();
 
-  constructor(private readonly log: SchedulerLog & { debug?(message: string, fields?: Record<string, unknown>): void }) {}
+  constructor(
+    private readonly log: SchedulerLog & { debug?(message: string, fields?: Record<string, unknown>): void },
+  ) {}
 
   /** Feed it every committed batch (`StoreWriter.onDidCommit`). */
   committed(batch: StoreBatch): void {
     for (const run of batch.insertRuns ?? []) {
       if (run.state === 'finished') {
         // A task of a block is written once, when it finishes: one record says it all.
-        this.#finished(run, `${run.identifier} of ${run.appId}`, { appId: run.appId, identifier: run.identifier, taskId: run.taskId }, run.startedAt ?? undefined);
+        this.#finished(
+          run,
+          `${run.identifier} of ${run.appId}`,
+          { appId: run.appId, identifier: run.identifier, taskId: run.taskId },
+          run.startedAt ?? undefined,
+        );
         continue;
       }
       this.#tasks.set(run.taskId, { appId: run.appId, identifier: run.identifier });
-      this.log.debug?.(`dispatched ${run.identifier} of ${run.appId}`, { appId: run.appId, identifier: run.identifier, taskId: run.taskId, kind: run.kind });
+      this.log.debug?.(`dispatched ${run.identifier} of ${run.appId}`, {
+        appId: run.appId,
+        identifier: run.identifier,
+        taskId: run.taskId,
+        kind: run.kind,
+      });
     }
     for (const update of batch.updateRuns ?? []) {
       const key = this.#tasks.get(update.taskId);
@@ -58,7 +74,10 @@ export class TaskLog {
         const record = startedRecord(name, fields, update.launch);
         this.log.info(record.message, record.fields);
       } else if (update.state === 'expired') {
-        this.log.info(`expired ${name}`, { ...fields, ...(update.expirationReason ? { expirationReason: update.expirationReason } : {}) });
+        this.log.info(`expired ${name}`, {
+          ...fields,
+          ...(update.expirationReason ? { expirationReason: update.expirationReason } : {}),
+        });
       } else if (update.state === 'finished') {
         this.#tasks.delete(update.taskId);
         this.#finished(update, name, fields, key?.startedAt);
@@ -66,12 +85,19 @@ export class TaskLog {
     }
   }
 
-  #finished(end: Pick<TaskRunUpdate, 'outcome' | 'reason' | 'completedAt'>, name: string, fields: Record<string, unknown>, startedAt: number | undefined): void {
+  #finished(
+    end: Pick<TaskRunUpdate, 'outcome' | 'reason' | 'completedAt'>,
+    name: string,
+    fields: Record<string, unknown>,
+    startedAt: number | undefined,
+  ): void {
     this.log.info(`finished ${name}: ${end.outcome ?? 'unknown'}`, {
       ...fields,
       outcome: end.outcome,
       ...(end.reason ? { reason: end.reason } : {}),
-      ...(startedAt !== undefined && typeof end.completedAt === 'number' ? { durationMs: end.completedAt - startedAt } : {}),
+      ...(startedAt !== undefined && typeof end.completedAt === 'number'
+        ? { durationMs: end.completedAt - startedAt }
+        : {}),
     });
   }
 }

@@ -26,7 +26,12 @@ async function call(method, path, body) {
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     const error = data.error ?? {};
-    throw new ApiError(response.status, error.code ?? 'httpError', error.message ?? `HTTP ${response.status}`, error.field);
+    throw new ApiError(
+      response.status,
+      error.code ?? 'httpError',
+      error.message ?? `HTTP ${response.status}`,
+      error.field,
+    );
   }
   return data;
 }
@@ -34,11 +39,15 @@ async function call(method, path, body) {
 export const api = {
   snapshot: () => call('GET', '/v1/snapshot'),
   cancelTask: (taskId) => call('POST', `/v1/tasks/${encodeURIComponent(taskId)}/cancel`),
-  cancelQueued: (appId, identifier) => call('POST', `/v1/apps/${encodeURIComponent(appId)}/queue/${encodeURIComponent(identifier)}/cancel`),
-  setAppEnabled: (appId, enabled) => call('POST', `/v1/apps/${encodeURIComponent(appId)}/${enabled ? 'enable' : 'disable'}`),
+  cancelQueued: (appId, identifier) =>
+    call('POST', `/v1/apps/${encodeURIComponent(appId)}/queue/${encodeURIComponent(identifier)}/cancel`),
+  setAppEnabled: (appId, enabled) =>
+    call('POST', `/v1/apps/${encodeURIComponent(appId)}/${enabled ? 'enable' : 'disable'}`),
   setGlobalSwitch: (enabled) => call('POST', '/v1/switch', { enabled }),
-  setNotifications: (appId, allowed) => call('POST', `/v1/apps/${encodeURIComponent(appId)}/notifications`, { allowed }),
-  chooseAction: (notificationId, actionId) => call('POST', `/v1/notifications/${encodeURIComponent(notificationId)}/actions/${encodeURIComponent(actionId)}`),
+  setNotifications: (appId, allowed) =>
+    call('POST', `/v1/apps/${encodeURIComponent(appId)}/notifications`, { allowed }),
+  chooseAction: (notificationId, actionId) =>
+    call('POST', `/v1/notifications/${encodeURIComponent(notificationId)}/actions/${encodeURIComponent(actionId)}`),
 };
 
 /**
@@ -57,8 +66,17 @@ export function follow({ onSnapshot, onState }) {
       if (source.readyState !== EventSource.CLOSED) return onState('reconnecting');
       source.close();
       api.snapshot().then(
-        (snapshot) => { onSnapshot(snapshot); schedule(); },
-        (error) => { if (error.status === 401) onState('signedOut'); else { onState('reconnecting'); schedule(); } },
+        (snapshot) => {
+          onSnapshot(snapshot);
+          schedule();
+        },
+        (error) => {
+          if (error.status === 401) onState('signedOut');
+          else {
+            onState('reconnecting');
+            schedule();
+          }
+        },
       );
     });
   };

@@ -19,7 +19,10 @@ let latest = null;
 function render(snapshot) {
   latest = snapshot;
   document.body.dataset.state = 'ready';
-  setText($('daemon-info'), `Daemon ${snapshot.daemonVersion} · ${snapshot.profile} profile · updated ` + `${clockSeconds(snapshot.at)}`);
+  setText(
+    $('daemon-info'),
+    `Daemon ${snapshot.daemonVersion} · ${snapshot.profile} profile · updated ` + `${clockSeconds(snapshot.at)}`,
+  );
   renderConditions($('conditions'), snapshot);
   renderRunning($('running'), snapshot);
   renderNotifications($('notifications'), snapshot, refresh);
@@ -45,7 +48,11 @@ function setLive(state) {
   setText($('live-text'), LIVE_WORDS[state] ?? state);
   const banner = $('banner');
   banner.hidden = state === 'live';
-  if (state === 'signedOut') setText(banner, 'This page’s key is no longer valid: the daemon restarted. Run `bgtasks ' + 'dashboard` to open it again.');
+  if (state === 'signedOut')
+    setText(
+      banner,
+      'This page’s key is no longer valid: the daemon restarted. Run `bgtasks ' + 'dashboard` to open it again.',
+    );
   else if (state === 'reconnecting') setText(banner, 'The daemon is not answering. Trying again…');
 }
 

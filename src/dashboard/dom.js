@@ -79,7 +79,11 @@ export function toast(message, kind = 'error') {
 
 /** An iOS-like switch: a button with role="switch", so it is one key press for keyboards and readers. */
 export function switchButton(label, onToggle) {
-  const button = h('button', { type: 'button', class: 'switch', role: 'switch', 'aria-checked': 'false', 'aria-label': label }, h('span', { class: 'knob', 'aria-hidden': 'true' }));
+  const button = h(
+    'button',
+    { type: 'button', class: 'switch', role: 'switch', 'aria-checked': 'false', 'aria-label': label },
+    h('span', { class: 'knob', 'aria-hidden': 'true' }),
+  );
   button.addEventListener('click', () => onToggle(button.getAttribute('aria-checked') !== 'true', button));
   return button;
 }

@@ -14,21 +14,42 @@ export function renderFleet(section, snapshot) {
   const now = snapshot.at;
   const alive = fleet.nodes.filter((node) => node.state === 'alive').length;
   setText(section.querySelector('.count'), `${alive} of ${fleet.nodes.length} alive`);
-  fill(section, '[data-fleet-nodes]', fleet.nodes, (node) => node.nodeId, nodeCells(now), (row, node) => {
-    setAttr(row, 'data-node-id', node.nodeId);
-    setAttr(row, 'data-state', node.state);
-    row.classList.toggle('is-self', node.self);
-  });
-  fill(section, '[data-fleet-pool]', fleet.pool, (request) => request.requestId, poolCells(now), (row, request) => {
-    setAttr(row, 'data-request-id', request.requestId);
-    setAttr(row, 'data-held-by', request.heldBy);
-  });
+  fill(
+    section,
+    '[data-fleet-nodes]',
+    fleet.nodes,
+    (node) => node.nodeId,
+    nodeCells(now),
+    (row, node) => {
+      setAttr(row, 'data-node-id', node.nodeId);
+      setAttr(row, 'data-state', node.state);
+      row.classList.toggle('is-self', node.self);
+    },
+  );
+  fill(
+    section,
+    '[data-fleet-pool]',
+    fleet.pool,
+    (request) => request.requestId,
+    poolCells(now),
+    (row, request) => {
+      setAttr(row, 'data-request-id', request.requestId);
+      setAttr(row, 'data-held-by', request.heldBy);
+    },
+  );
   const more = fleet.poolSize - fleet.pool.length;
   setText(section.querySelector('.fleet-pool-more'), more > 0 ? `and ${more} more` : '');
-  fill(section, '[data-fleet-runs]', fleet.runs, (run) => run.taskId, runCells(now), (row, run) => {
-    setAttr(row, 'data-node-id', run.nodeId);
-    setAttr(row, 'data-task-id', run.taskId);
-  });
+  fill(
+    section,
+    '[data-fleet-runs]',
+    fleet.runs,
+    (run) => run.taskId,
+    runCells(now),
+    (row, run) => {
+      setAttr(row, 'data-node-id', run.nodeId);
+      setAttr(row, 'data-task-id', run.taskId);
+    },
+  );
 }
 
 /** Draws `items` as the rows of the tbody `selector`, one cell per entry of `cells(item)`. */
@@ -55,8 +76,11 @@ const nodeCells = (now) => (node) => [
   node.self ? `${node.nodeId} (this one)` : node.nodeId,
   node.hostname,
   { text: STATE_WORDS[node.state] ?? node.state, tone: STATE_TONES[node.state] },
-  node.state === 'stopped' && node.stoppedAt !== null ? `left ${relative(node.stoppedAt, now)}`
-    : node.state === 'lost' ? { text: `silent for ${duration(now - node.heartbeatAt)}`, tone: 'bad' } : relative(node.heartbeatAt, now),
+  node.state === 'stopped' && node.stoppedAt !== null
+    ? `left ${relative(node.stoppedAt, now)}`
+    : node.state === 'lost'
+      ? { text: `silent for ${duration(now - node.heartbeatAt)}`, tone: 'bad' }
+      : relative(node.heartbeatAt, now),
   node.apps.map((app) => (app.enabled ? app.appId : `${app.appId} (off)`)).join(', ') || 'none',
   `${node.capacity.running} of ${node.capacity.maxConcurrentTasks}`,
   conditionWords(node.conditions),
@@ -65,7 +89,9 @@ const nodeCells = (now) => (node) => [
 const poolCells = (now) => (request) => [
   request.identifier,
   request.appId,
-  request.heldBy ? { text: `→ ${request.heldBy}`, title: `Claimed by ${request.heldBy}: it starts there`, tone: 'ok' } : { text: 'Waiting for a node', tone: 'muted' },
+  request.heldBy
+    ? { text: `→ ${request.heldBy}`, title: `Claimed by ${request.heldBy}: it starts there`, tone: 'ok' }
+    : { text: 'Waiting for a node', tone: 'muted' },
   request.earliestBeginAt && request.earliestBeginAt > now ? `not before ${when(request.earliestBeginAt, now)}` : 'now',
   relative(request.submittedAt, now),
 ];
@@ -81,5 +107,9 @@ const runCells = (now) => (run) => [
 function conditionWords(c) {
   if (!c) return 'unknown';
   const word = (value, yes, no) => (value === null || value === undefined ? `${yes}?` : value ? yes : no);
-  return [word(c.online, 'online', 'offline'), word(c.unmetered, 'unmetered', 'metered'), word(c.externalPower, 'on power', 'on battery')].join(' · ');
+  return [
+    word(c.online, 'online', 'offline'),
+    word(c.unmetered, 'unmetered', 'metered'),
+    word(c.externalPower, 'on power', 'on battery'),
+  ].join(' · ');
 }

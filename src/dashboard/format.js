@@ -99,12 +99,16 @@ export function outcomeGroup(run) {
   if (run.expirationReason === 'userCancelled') return 'cancelled';
   if (PRESSURE_STOPS[run.expirationReason] && run.outcome !== 'success') return 'pressure';
   switch (run.outcome) {
-    case 'success': return 'success';
+    case 'success':
+      return 'success';
     case 'expired':
-    case 'terminatedAfterExpiration': return 'expired';
+    case 'terminatedAfterExpiration':
+      return 'expired';
     case 'interrupted':
-    case 'appExited': return 'stopped';
-    default: return 'failure';
+    case 'appExited':
+      return 'stopped';
+    default:
+      return 'failure';
   }
 }
 
@@ -121,7 +125,16 @@ export const OUTCOME_GROUPS = [
 export function outcomeLabel(run) {
   if (run.expirationReason === 'userCancelled') return 'cancelled by you';
   if (PRESSURE_STOPS[run.expirationReason] && run.outcome !== 'success') return PRESSURE_STOPS[run.expirationReason];
-  const words = { success: 'completed', failure: 'failed', expired: `expired (${run.expirationReason ?? 'time limit'})`, terminatedAfterExpiration: 'stopped after expiring', noHandler: 'no handler', interrupted: 'interrupted', appExited: 'app exited', launchFailed: 'launch failed' };
+  const words = {
+    success: 'completed',
+    failure: 'failed',
+    expired: `expired (${run.expirationReason ?? 'time limit'})`,
+    terminatedAfterExpiration: 'stopped after expiring',
+    noHandler: 'no handler',
+    interrupted: 'interrupted',
+    appExited: 'app exited',
+    launchFailed: 'launch failed',
+  };
   return words[run.outcome] ?? String(run.outcome);
 }
 

@@ -9,11 +9,26 @@ import { avatar } from './running.js';
 const refs = new WeakMap();
 
 export function renderNotifications(section, snapshot, refresh) {
-  reconcile(section.querySelector('.ask-list'), snapshot.notificationRequests, (appId) => appId, (appId) => createAsk(appId, refresh), () => undefined);
-  reconcile(section.querySelector('.notification-list'), snapshot.notifications, (n) => n.notificationId, (n) => createNotification(n, refresh), updateNotification);
+  reconcile(
+    section.querySelector('.ask-list'),
+    snapshot.notificationRequests,
+    (appId) => appId,
+    (appId) => createAsk(appId, refresh),
+    () => undefined,
+  );
+  reconcile(
+    section.querySelector('.notification-list'),
+    snapshot.notifications,
+    (n) => n.notificationId,
+    (n) => createNotification(n, refresh),
+    updateNotification,
+  );
   const unanswered = snapshot.notifications.filter((n) => n.state === 'posted').length;
   setText(section.querySelector('.count'), unanswered ? String(unanswered) : '');
-  section.classList.toggle('is-empty', snapshot.notifications.length === 0 && snapshot.notificationRequests.length === 0);
+  section.classList.toggle(
+    'is-empty',
+    snapshot.notifications.length === 0 && snapshot.notificationRequests.length === 0,
+  );
 }
 
 function createAsk(appId, refresh) {
@@ -31,7 +46,22 @@ function createAsk(appId, refresh) {
   };
   allow.addEventListener('click', answer(true));
   deny.addEventListener('click', answer(false));
-  return h('li', { class: 'request ask' }, avatar(appId), h('div', { class: 'request-body' }, h('span', { class: 'request-title' }, `“${appId}” would like to send you notifications`), h('span', { class: 'request-detail' }, 'They may include alerts with buttons. You can change this later with bgtasks ' + 'notifications.')), h('div', { class: 'actions' }, deny, allow));
+  return h(
+    'li',
+    { class: 'request ask' },
+    avatar(appId),
+    h(
+      'div',
+      { class: 'request-body' },
+      h('span', { class: 'request-title' }, `“${appId}” would like to send you notifications`),
+      h(
+        'span',
+        { class: 'request-detail' },
+        'They may include alerts with buttons. You can change this later with bgtasks ' + 'notifications.',
+      ),
+    ),
+    h('div', { class: 'actions' }, deny, allow),
+  );
 }
 
 function createNotification(notification, refresh) {
@@ -45,7 +75,13 @@ function createNotification(notification, refresh) {
     return button;
   });
   const actions = h('div', { class: 'actions' }, ...buttons);
-  const node = h('li', { class: 'request notification', 'data-id': notification.notificationId }, avatar(notification.appId), h('div', { class: 'request-body' }, h('div', { class: 'request-line' }, title, when), body, answered), actions);
+  const node = h(
+    'li',
+    { class: 'request notification', 'data-id': notification.notificationId },
+    avatar(notification.appId),
+    h('div', { class: 'request-body' }, h('div', { class: 'request-line' }, title, when), body, answered),
+    actions,
+  );
   refs.set(node, { title, when, body, answered, actions, buttons });
   return node;
 }
@@ -57,7 +93,14 @@ function updateNotification(node, notification) {
   setText(r.body, notification.body);
   const chosen = notification.actions.find((action) => action.id === notification.actionId);
   const done = notification.state !== 'posted';
-  setText(r.answered, notification.state === 'actioned' ? `You chose ${chosen ? chosen.title : 'to open it'}` : notification.state === 'dismissed' ? 'Dismissed' : '');
+  setText(
+    r.answered,
+    notification.state === 'actioned'
+      ? `You chose ${chosen ? chosen.title : 'to open it'}`
+      : notification.state === 'dismissed'
+        ? 'Dismissed'
+        : '',
+  );
   r.answered.hidden = !done;
   r.actions.hidden = done || r.buttons.length === 0;
   node.classList.toggle('is-answered', done);

@@ -9,7 +9,9 @@ const refs = new WeakMap();
 const keyOf = (request) => `${request.appId}\u0000${request.identifier}`;
 
 export function renderQueue(section, snapshot) {
-  const queued = snapshot.pending.filter((request) => request.queuePosition !== null).sort((a, b) => a.queuePosition - b.queuePosition);
+  const queued = snapshot.pending
+    .filter((request) => request.queuePosition !== null)
+    .sort((a, b) => a.queuePosition - b.queuePosition);
   reconcile(section.querySelector('.request-list'), queued, keyOf, createQueued, updateQueued);
   setText(section.querySelector('.count'), queued.length ? String(queued.length) : '');
   section.classList.toggle('is-empty', queued.length === 0);
@@ -19,8 +21,15 @@ export function renderPending(section, snapshot) {
   const pending = snapshot.pending
     .filter((request) => request.queuePosition === null)
     // Ready first, then the soonest due.
-    .sort((a, b) => Number(b.eligible) - Number(a.eligible) || (a.earliestBeginAt ?? 0) - (b.earliestBeginAt ?? 0) || a.identifier.localeCompare(b.identifier));
-  reconcile(section.querySelector('.request-list'), pending, keyOf, createPending, (node, request) => updatePending(node, request, snapshot.at));
+    .sort(
+      (a, b) =>
+        Number(b.eligible) - Number(a.eligible) ||
+        (a.earliestBeginAt ?? 0) - (b.earliestBeginAt ?? 0) ||
+        a.identifier.localeCompare(b.identifier),
+    );
+  reconcile(section.querySelector('.request-list'), pending, keyOf, createPending, (node, request) =>
+    updatePending(node, request, snapshot.at),
+  );
   setText(section.querySelector('.count'), pending.length ? String(pending.length) : '');
   section.classList.toggle('is-empty', pending.length === 0);
 }
@@ -30,7 +39,14 @@ function createQueued(request) {
   const title = h('span', { class: 'request-title' });
   const detail = h('span', { class: 'request-detail' });
   const cancel = h('button', { type: 'button', class: 'button button-cancel' }, 'Remove');
-  const node = h('li', { class: 'request queued' }, position, avatar(request.appId), h('div', { class: 'request-body' }, title, detail), cancel);
+  const node = h(
+    'li',
+    { class: 'request queued' },
+    position,
+    avatar(request.appId),
+    h('div', { class: 'request-body' }, title, detail),
+    cancel,
+  );
   cancel.addEventListener('click', () => removeQueued(request, cancel));
   refs.set(node, { position, title, detail, cancel });
   return node;
@@ -65,9 +81,12 @@ function createPending(request) {
   const detail = h('span', { class: 'request-detail' });
   const reasons = h('ul', { class: 'reasons', 'aria-label': 'What it waits for' });
   const message = h('p', { class: 'why' });
-  const node = h('li', { class: 'request' },
+  const node = h(
+    'li',
+    { class: 'request' },
     avatar(request.appId),
-    h('div', { class: 'request-body' }, h('div', { class: 'request-line' }, title, kind), detail, reasons, message));
+    h('div', { class: 'request-body' }, h('div', { class: 'request-line' }, title, kind), detail, reasons, message),
+  );
   refs.set(node, { title, kind, detail, reasons, message });
   return node;
 }
@@ -77,14 +96,37 @@ function updatePending(node, request, now) {
   setText(r.title, request.title || request.identifier);
   setText(r.kind, KIND_LABELS[request.kind] ?? request.kind);
   setAttr(r.kind, 'data-kind', request.kind);
-  const due = request.earliestBeginAt && request.earliestBeginAt > now ? `not before ${when(request.earliestBeginAt, now)} ` + `(${relative(request.earliestBeginAt, now)})` : null;
-  setText(r.detail, [request.title ? request.identifier : null, request.appId, `submitted ${relative(request.submittedAt, now)}`, due, request.schedule].filter(Boolean).join(' · '));
+  const due =
+    request.earliestBeginAt && request.earliestBeginAt > now
+      ? `not before ${when(request.earliestBeginAt, now)} ` + `(${relative(request.earliestBeginAt, now)})`
+      : null;
+  setText(
+    r.detail,
+    [
+      request.title ? request.identifier : null,
+      request.appId,
+      `submitted ${relative(request.submittedAt, now)}`,
+      due,
+      request.schedule,
+    ]
+      .filter(Boolean)
+      .join(' · '),
+  );
   node.classList.toggle('is-ready', request.eligible);
   const codes = request.eligible ? ['ready'] : request.reasons;
-  reconcile(r.reasons, codes, (code) => code, () => h('li', { class: 'reason' }), (chip, code) => {
-    setText(chip, code === 'ready' ? 'Ready to run' : reasonLabel(code));
-    setAttr(chip, 'title', code === 'ready' ? null : code);
-    chip.classList.toggle('reason-ready', code === 'ready');
-  });
-  setText(r.message, request.eligible ? 'Starts at the next scheduling pass.' : withPageTimes(request.message ?? '', now));
+  reconcile(
+    r.reasons,
+    codes,
+    (code) => code,
+    () => h('li', { class: 'reason' }),
+    (chip, code) => {
+      setText(chip, code === 'ready' ? 'Ready to run' : reasonLabel(code));
+      setAttr(chip, 'title', code === 'ready' ? null : code);
+      chip.classList.toggle('reason-ready', code === 'ready');
+    },
+  );
+  setText(
+    r.message,
+    request.eligible ? 'Starts at the next scheduling pass.' : withPageTimes(request.message ?? '', now),
+  );
 }

@@ -31,13 +31,19 @@ function createCard(task) {
   const units = h('span', { class: 'units' });
   const elapsed = h('span', { class: 'elapsed' });
   const left = h('span', { class: 'left' });
-  const card = h('article', { class: 'task', 'data-task-id': task.taskId },
-    h('div', { class: 'task-head' },
+  const card = h(
+    'article',
+    { class: 'task', 'data-task-id': task.taskId },
+    h(
+      'div',
+      { class: 'task-head' },
       avatar(task.appId),
       h('div', { class: 'task-titles' }, h('div', { class: 'task-title-line' }, title, kind), subtitle),
-      cancel),
+      cancel,
+    ),
     bar,
-    h('div', { class: 'task-meta' }, percent, units, elapsed, left));
+    h('div', { class: 'task-meta' }, percent, units, elapsed, left),
+  );
   cancel.addEventListener('click', () => cancelTask(card, cancel));
   refs.set(card, { title, subtitle, kind, cancel, bar, fill, percent, units, elapsed, left });
   return card;
@@ -79,7 +85,12 @@ function updateCard(card, task) {
     setText(r.units, '');
   }
   setText(r.elapsed, `${duration(task.elapsedMs)} elapsed`);
-  setText(r.left, stopping ? 'asked to stop' : (remaining(task.estimatedRemainingMs) ?? (progress ? 'estimating…' : deadlineWords(task))));
+  setText(
+    r.left,
+    stopping
+      ? 'asked to stop'
+      : (remaining(task.estimatedRemainingMs) ?? (progress ? 'estimating…' : deadlineWords(task))),
+  );
 }
 
 function launchWords(task) {

@@ -24,7 +24,9 @@ export function renderTimeline(section, snapshot) {
   const from = now - windowMs;
   const bars = [
     ...snapshot.recent
-      .filter((run) => run.completedAt !== null && run.completedAt >= from && (run.startedAt ?? run.launchedAt) !== null)
+      .filter(
+        (run) => run.completedAt !== null && run.completedAt >= from && (run.startedAt ?? run.launchedAt) !== null,
+      )
       .map((run) => ({ run, start: run.startedAt ?? run.launchedAt, end: run.completedAt, group: outcomeGroup(run) })),
     ...snapshot.running
       .filter((task) => task.startedAt !== null)
@@ -40,21 +42,39 @@ export function renderTimeline(section, snapshot) {
   const height = Math.max(1, lanes.length) * LANE + AXIS;
   const span = width - PAD;
   const x = (at) => ((Math.max(at, from) - from) / windowMs) * span;
-  const svg = s('svg', { width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': summary(bars, lanes) });
-  lanes.forEach((_, index) => svg.append(s('rect', { class: 'lane', x: 0, y: index * LANE + 4, width: span, height: LANE - 8, rx: 6 })));
+  const svg = s('svg', {
+    width,
+    height,
+    viewBox: `0 0 ${width} ${height}`,
+    role: 'img',
+    'aria-label': summary(bars, lanes),
+  });
+  lanes.forEach((_, index) =>
+    svg.append(s('rect', { class: 'lane', x: 0, y: index * LANE + 4, width: span, height: LANE - 8, rx: 6 })),
+  );
   for (let tick = Math.ceil(from / tickMs) * tickMs; tick <= now; tick += tickMs) {
     const tx = Math.round(x(tick)) + 0.5;
     svg.append(s('line', { class: 'gridline', x1: tx, x2: tx, y1: 0, y2: height - AXIS }));
-    if (tx > 24 && tx < span - 40) svg.append(s('text', { class: 'tick', x: tx, y: height - 7, 'text-anchor': 'middle' }, clock(tick)));
+    if (tx > 24 && tx < span - 40)
+      svg.append(s('text', { class: 'tick', x: tx, y: height - 7, 'text-anchor': 'middle' }, clock(tick)));
   }
   for (const bar of bars) {
     const lane = lanes.indexOf(bar.run.appId);
     // A run of a few seconds is a sliver on an hour's scale: it gets a visible width, ending where it ended.
     const right = x(bar.end);
     const left = Math.min(x(bar.start), right - 6);
-    const rect = s('rect', {
-      class: `run run-${bar.group}`, x: left, y: lane * LANE + 9, width: right - left, height: LANE - 18, rx: 4,
-    }, s('title', {}, describe(bar, now)));
+    const rect = s(
+      'rect',
+      {
+        class: `run run-${bar.group}`,
+        x: left,
+        y: lane * LANE + 9,
+        width: right - left,
+        height: LANE - 18,
+        rx: 4,
+      },
+      s('title', {}, describe(bar, now)),
+    );
     svg.append(rect);
   }
   svg.append(s('line', { class: 'now', x1: span + 1, x2: span + 1, y1: 0, y2: height - AXIS }));
@@ -77,13 +97,27 @@ function wireRange(section) {
 }
 
 function drawLabels(list, lanes) {
-  if (list.childElementCount === lanes.length && [...list.children].every((node, index) => node.textContent === lanes[index])) return;
+  if (
+    list.childElementCount === lanes.length &&
+    [...list.children].every((node, index) => node.textContent === lanes[index])
+  )
+    return;
   list.replaceChildren(...lanes.map((appId) => h('li', { title: appId }, appId)));
 }
 
 function drawLegend(legend, bars) {
   if (legend.childElementCount === 0) {
-    legend.append(...OUTCOME_GROUPS.map(([group, label]) => h('li', { 'data-group': group }, h('span', { class: `swatch run-${group}`, 'aria-hidden': 'true' }), h('span', { class: 'legend-label' }, label), h('span', { class: 'legend-count' }))));
+    legend.append(
+      ...OUTCOME_GROUPS.map(([group, label]) =>
+        h(
+          'li',
+          { 'data-group': group },
+          h('span', { class: `swatch run-${group}`, 'aria-hidden': 'true' }),
+          h('span', { class: 'legend-label' }, label),
+          h('span', { class: 'legend-count' }),
+        ),
+      ),
+    );
   }
   for (const item of legend.children) {
     const count = bars.filter((bar) => bar.group === item.dataset.group).length;
@@ -97,11 +131,21 @@ function describe(bar, now) {
   const what = bar.group === 'running' ? 'running' : outcomeLabel(run);
   const title = run.title ?? run.continued?.title; // running views carry it; finished runs, in their spec
   const name = title ? `${title} (${run.identifier})` : run.identifier;
-  return `${name}: ${what}. Started ${clockSeconds(bar.start)}, ` + `${bar.group === 'running' ? `${duration(now - bar.start)} so far` : `ran ${duration(bar.end - bar.start)}`}.`;
+  return (
+    `${name}: ${what}. Started ${clockSeconds(bar.start)}, ` +
+    `${bar.group === 'running' ? `${duration(now - bar.start)} so far` : `ran ${duration(bar.end - bar.start)}`}.`
+  );
 }
 
 function summary(bars, lanes) {
   if (bars.length === 0) return `No runs in the ${TITLES[minutes].toLowerCase()}.`;
-  const counts = OUTCOME_GROUPS.map(([group, label]) => [label, bars.filter((bar) => bar.group === group).length]).filter(([, count]) => count > 0);
-  return `Runs in the ${TITLES[minutes].toLowerCase()} across ${lanes.length} ` + `app${lanes.length === 1 ? '' : 's'}: ` + `${counts.map(([label, count]) => `${count} ${label.toLowerCase()}`).join(', ')}.`;
+  const counts = OUTCOME_GROUPS.map(([group, label]) => [
+    label,
+    bars.filter((bar) => bar.group === group).length,
+  ]).filter(([, count]) => count > 0);
+  return (
+    `Runs in the ${TITLES[minutes].toLowerCase()} across ${lanes.length} ` +
+    `app${lanes.length === 1 ? '' : 's'}: ` +
+    `${counts.map(([label, count]) => `${count} ${label.toLowerCase()}`).join(', ')}.`
+  );
 }

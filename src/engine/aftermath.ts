@@ -30,8 +30,18 @@ export interface Aftermath {
 export function afterRun(run: TaskRun, inputs: AftermathInputs): Aftermath {
   const { usage, options, now } = inputs;
   const events: HistoryEventInput[] = [];
-  const event = (type: HistoryEventInput['type'], reason: string | null, detail: Record<string, unknown>): HistoryEventInput => ({
-    at: now, appId: run.appId, identifier: run.identifier, taskId: run.taskId, type, reason, detail,
+  const event = (
+    type: HistoryEventInput['type'],
+    reason: string | null,
+    detail: Record<string, unknown>,
+  ): HistoryEventInput => ({
+    at: now,
+    appId: run.appId,
+    identifier: run.identifier,
+    taskId: run.taskId,
+    type,
+    reason,
+    detail,
   });
   if (run.background) {
     const seconds = run.startedAt === null ? 0 : Math.max(0, now - run.startedAt) / 1000;
@@ -42,7 +52,11 @@ export function afterRun(run: TaskRun, inputs: AftermathInputs): Aftermath {
   const overran = run.outcome === 'terminatedAfterExpiration' || run.expirationReason === 'timeLimit';
   if (overran && !run.forced && options.throttleMs > 0) {
     throttledUntil = usage.recordOffence(run.appId, now, options);
-    events.push(event('throttled', run.outcome === 'terminatedAfterExpiration' ? 'killedAfterExpiration' : 'deadlineOverrun', { until: throttledUntil }));
+    events.push(
+      event('throttled', run.outcome === 'terminatedAfterExpiration' ? 'killedAfterExpiration' : 'deadlineOverrun', {
+        until: throttledUntil,
+      }),
+    );
   }
 
   return { events, retry: retryFor(run, inputs, events, event), throttledUntil };
@@ -57,7 +71,13 @@ function retryFor(
   const retry = run.retry;
   if (!retry || run.outcome === null || !RETRYABLE_OUTCOMES.has(run.outcome)) return null;
   if (run.attempt >= retry.maxAttempts) {
-    events.push(event('retryScheduled', 'attemptsExhausted', { attempt: run.attempt, maxAttempts: retry.maxAttempts, retryAt: null }));
+    events.push(
+      event('retryScheduled', 'attemptsExhausted', {
+        attempt: run.attempt,
+        maxAttempts: retry.maxAttempts,
+        retryAt: null,
+      }),
+    );
     return null;
   }
   const retryAt = now + retryDelay(retry, run.attempt, random);
@@ -69,6 +89,14 @@ function retryFor(
   } else if (pending) {
     return null; // the app submitted again since: its newer wish stands
   }
-  events.push(event('retryScheduled', run.outcome, { attempt: run.attempt + 1, maxAttempts: retry.maxAttempts, retryAt }));
-  return { ...putBackFromRun(run), requestId: newId(), attempt: run.attempt + 1, earliestBeginAt: retryAt, submittedAt: now };
+  events.push(
+    event('retryScheduled', run.outcome, { attempt: run.attempt + 1, maxAttempts: retry.maxAttempts, retryAt }),
+  );
+  return {
+    ...putBackFromRun(run),
+    requestId: newId(),
+    attempt: run.attempt + 1,
+    earliestBeginAt: retryAt,
+    submittedAt: now,
+  };
 }

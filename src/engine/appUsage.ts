@@ -137,7 +137,8 @@ export class AppUsage {
   }
 
   forget(appId: string): void {
-    for (const ledger of [this.#launches, this.#seconds, this.#cpuMs, this.#opens, this.#offences]) ledger.delete(appId);
+    for (const ledger of [this.#launches, this.#seconds, this.#cpuMs, this.#opens, this.#offences])
+      ledger.delete(appId);
     this.#throttledUntil.delete(appId);
     this.#forceQuitAt.delete(appId);
     this.#lastOpenedAt.delete(appId);

@@ -64,7 +64,9 @@ export function recoverLeases(
         continue;
       }
       runs.push(endedLeasedRun(lease, task, at, reason));
-      const detail = request ? { requeued: false, supersededBy: request.requestId } : { requeued: false, requestGone: true };
+      const detail = request
+        ? { requeued: false, supersededBy: request.requestId }
+        : { requeued: false, requestGone: true };
       const { identifier, taskId } = task;
       events.push({ at, appId: lease.appId, identifier, taskId, type: 'interrupted', reason, detail });
     }

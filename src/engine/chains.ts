@@ -41,12 +41,18 @@ export function earlierAttempt(
   identifier: string,
   records: readonly ChildSubmission[],
 ): ChildSubmission | undefined {
-  return records.find((record) => record.parentRequestId === parent.requestId
-    && record.identifier === identifier && record.parentTaskId !== parent.taskId);
+  return records.find(
+    (record) =>
+      record.parentRequestId === parent.requestId &&
+      record.identifier === identifier &&
+      record.parentTaskId !== parent.taskId,
+  );
 }
 
 /** The explanation a person reads for a submission taken as already done. */
 export function earlierAttemptMessage(identifier: string, record: ChildSubmission): string {
-  return `${identifier} was already submitted by an earlier attempt of its parent ` +
-    `(request ${record.parentRequestId}, task ${record.parentTaskId}): this submission changes nothing`;
+  return (
+    `${identifier} was already submitted by an earlier attempt of its parent ` +
+    `(request ${record.parentRequestId}, task ${record.parentTaskId}): this submission changes nothing`
+  );
 }

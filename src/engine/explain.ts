@@ -42,7 +42,12 @@ export type Explanation =
       readonly lastRun: TaskRun | null;
     });
 
-export function explainPending(policies: readonly Policy[], context: PolicyContext, waitingForLaunch: boolean, history: readonly HistoryEvent[] = []): Explanation {
+export function explainPending(
+  policies: readonly Policy[],
+  context: PolicyContext,
+  waitingForLaunch: boolean,
+  history: readonly HistoryEvent[] = [],
+): Explanation {
   const verdicts = evaluateAll(policies, context);
   const blockers = verdicts.filter(isBlocker);
   const { request, now } = context;
@@ -58,14 +63,30 @@ export function explainPending(policies: readonly Policy[], context: PolicyConte
       : `${identifier} is eligible now and will start at the next scheduling pass.`;
   } else {
     const when = ` It can start ${earliestStart(notBefore, waitingFor, isoTime)}.`;
-    summary = `${identifier} has not run because ` + `${blockers.map((blocker) => `${blocker.message} [${blocker.reason}]`).join('; and ')}.${when}`;
+    summary =
+      `${identifier} has not run because ` +
+      `${blockers.map((blocker) => `${blocker.message} [${blocker.reason}]`).join('; and ')}.${when}`;
   }
   if (request.putBack) summary += ` ${putBackNote(history)}`;
   const schedule = scheduleLabel(request);
-  if (schedule && request.recurrence) summary += ` It recurs: ${schedule}, which begins ` + `${isoTime(request.earliestBeginAt ?? now)}.`;
+  if (schedule && request.recurrence)
+    summary += ` It recurs: ${schedule}, which begins ` + `${isoTime(request.earliestBeginAt ?? now)}.`;
   else if (schedule) summary += ` It runs ${schedule}.`;
   const sorted = [...blockers, ...verdicts.filter((verdict) => !isBlocker(verdict))];
-  return { state: 'pending', appId, identifier, request, eligible: blockers.length === 0, verdicts: sorted, blockers, earliestAt, notBefore, waitingFor, summary, history };
+  return {
+    state: 'pending',
+    appId,
+    identifier,
+    request,
+    eligible: blockers.length === 0,
+    verdicts: sorted,
+    blockers,
+    earliestAt,
+    notBefore,
+    waitingFor,
+    summary,
+    history,
+  };
 }
 
 /**
@@ -73,7 +94,11 @@ export function explainPending(policies: readonly Policy[], context: PolicyConte
  * happen too ("at 03:00 at the earliest, and only once the device connects to external power").
  * `formatTime` writes the time as the caller's readers expect it.
  */
-export function earliestStart(notBefore: number | null, waitingFor: readonly string[], formatTime: (ms: number) => string): string {
+export function earliestStart(
+  notBefore: number | null,
+  waitingFor: readonly string[],
+  formatTime: (ms: number) => string,
+): string {
   const events = waitingFor.join(', and ');
   if (notBefore === null) return `once ${events}`;
   const time = `at ${formatTime(notBefore)} at the earliest`;
@@ -91,15 +116,24 @@ const PUT_BACK_BECAUSE: Readonly<Record<string, string>> = {
 
 function putBackNote(history: readonly HistoryEvent[]): string {
   const event = history.find((candidate) => candidate.type === 'requeued' || candidate.type === 'retryScheduled');
-  if (event?.type === 'retryScheduled') return 'It is a retry of an unsuccessful run (put back by the system; not counted ' + 'against the app\'s limit).';
+  if (event?.type === 'retryScheduled')
+    return 'It is a retry of an unsuccessful run (put back by the system; not counted ' + "against the app's limit).";
   const because = event?.reason ? (PUT_BACK_BECAUSE[event.reason] ?? event.reason) : 'it was interrupted';
-  const inARow = typeof event?.detail?.['exitsInARow'] === 'number' ? ` (${event.detail['exitsInARow']} of 3 processes in a row)` : '';
+  const inARow =
+    typeof event?.detail?.['exitsInARow'] === 'number'
+      ? ` (${event.detail['exitsInARow']} of 3 processes in a row)`
+      : '';
   return `It runs again because ${because}${inARow}: put back by the system, not counted against the app's limit.`;
 }
 
 export function explainRunning(run: TaskRun, history: readonly HistoryEvent[] = []): Explanation {
   const since = run.startedAt ?? run.launchedAt;
-  const how = run.state === 'launching' ? 'is waiting for the app to launch' : run.state === 'expired' ? 'has expired and is in its grace period' : 'is running';
+  const how =
+    run.state === 'launching'
+      ? 'is waiting for the app to launch'
+      : run.state === 'expired'
+        ? 'has expired and is in its grace period'
+        : 'is running';
   return {
     state: 'running',
     appId: run.appId,
@@ -110,9 +144,23 @@ export function explainRunning(run: TaskRun, history: readonly HistoryEvent[] = 
   };
 }
 
-export function explainNone(appId: string, identifier: string, lastRun: TaskRun | null, history: readonly HistoryEvent[] = []): Explanation {
+export function explainNone(
+  appId: string,
+  identifier: string,
+  lastRun: TaskRun | null,
+  history: readonly HistoryEvent[] = [],
+): Explanation {
   const last = lastRun
-    ? ` Its last run ended ${lastRun.completedAt ? `at ${isoTime(lastRun.completedAt)} ` : ''}with ` + `outcome ${lastRun.outcome ?? 'unknown'}${lastRun.reason ? ` (${lastRun.reason})` : ''}; ` + `submit again to run it again.`
+    ? ` Its last run ended ${lastRun.completedAt ? `at ${isoTime(lastRun.completedAt)} ` : ''}with ` +
+      `outcome ${lastRun.outcome ?? 'unknown'}${lastRun.reason ? ` (${lastRun.reason})` : ''}; ` +
+      `submit again to run it again.`
     : ' It was never submitted, or it was cancelled.';
-  return { state: 'none', appId, identifier, lastRun, history, summary: `${identifier} has no pending request.${last}` };
+  return {
+    state: 'none',
+    appId,
+    identifier,
+    lastRun,
+    history,
+    summary: `${identifier} has no pending request.${last}`,
+  };
 }

@@ -68,7 +68,12 @@ export interface ExplainFleetRequest {
 
 /** A run with the node that runs it (the store's `FleetRun` fits). */
 export interface ExplainRun {
-  readonly run: { readonly taskId: string; readonly appId: string; readonly identifier: string; readonly state: RunState };
+  readonly run: {
+    readonly taskId: string;
+    readonly appId: string;
+    readonly identifier: string;
+    readonly state: RunState;
+  };
   readonly nodeId: string;
 }
 
@@ -124,48 +129,73 @@ export function judgeNode(request: TaskRequest, node: ExplainNode, now: number):
     message: `${node.nodeId}: ${text}`,
   });
   if (node.stoppedAt !== null) return verdict('nodeStopped', `it left the fleet at ${isoTime(node.stoppedAt)}`);
-  if (node.leaseExpiresAt < now) return verdict('nodeLost', `it is lost: no heartbeat for ${age(now - node.heartbeatAt)} (its lease ` + `expired at ${isoTime(node.leaseExpiresAt)})`);
+  if (node.leaseExpiresAt < now)
+    return verdict(
+      'nodeLost',
+      `it is lost: no heartbeat for ${age(now - node.heartbeatAt)} (its lease ` +
+        `expired at ${isoTime(node.leaseExpiresAt)})`,
+    );
   const app = node.apps.find((candidate) => candidate.appId === request.appId);
   if (!app) return verdict('appNotInstalled', `${request.appId} is not installed there`);
   if (!app.enabled) return verdict('appDisabled', `${request.appId} is disabled there`);
   const conditions = node.conditions ?? { online: null, unmetered: null, externalPower: null };
   const unknown: string[] = [];
   const needsNetwork = request.requiresNetworkConnectivity || request.requiresUnmeteredNetwork;
-  if (needsNetwork && conditions.online === false) return verdict('requiresNetworkConnectivity', 'it requires network connectivity and the node is offline');
+  if (needsNetwork && conditions.online === false)
+    return verdict('requiresNetworkConnectivity', 'it requires network connectivity and the node is offline');
   if (needsNetwork && conditions.online === null) unknown.push('network');
-  if (request.requiresUnmeteredNetwork && conditions.unmetered === false) return verdict('requiresUnmeteredNetwork', 'it requires an unmetered network and the node’s network is metered');
+  if (request.requiresUnmeteredNetwork && conditions.unmetered === false)
+    return verdict('requiresUnmeteredNetwork', 'it requires an unmetered network and the node’s network is metered');
   if (request.requiresUnmeteredNetwork && conditions.unmetered === null) unknown.push('network cost');
-  if (request.requiresExternalPower && conditions.externalPower === false) return verdict('requiresExternalPower', 'it requires external power and the node is on battery');
+  if (request.requiresExternalPower && conditions.externalPower === false)
+    return verdict('requiresExternalPower', 'it requires external power and the node is on battery');
   if (request.requiresExternalPower && conditions.externalPower === null) unknown.push('power source');
   const { running, maxConcurrentTasks } = node.capacity;
-  if (running >= maxConcurrentTasks) return verdict('busy', `it is busy: ${running} of ${maxConcurrentTasks} tasks running`, unknown);
-  const caveat = unknown.length > 0 ? ` (its ${unknown.join(' and ')} ${unknown.length > 1 ? 'are' : 'is'} ` + `unknown, counted as met)` : '';
+  if (running >= maxConcurrentTasks)
+    return verdict('busy', `it is busy: ${running} of ${maxConcurrentTasks} tasks running`, unknown);
+  const caveat =
+    unknown.length > 0
+      ? ` (its ${unknown.join(' and ')} ${unknown.length > 1 ? 'are' : 'is'} ` + `unknown, counted as met)`
+      : '';
   return verdict('eligible', `it can run it${caveat}`, unknown);
 }
 
 /** Explains why the pending `fleetRequest` has not run, from the nodes and the active runs at `now`. */
-export function explainFleetRequest(fleetRequest: ExplainFleetRequest, nodes: readonly ExplainNode[], activeRuns: readonly ExplainRun[], now: number): FleetExplanation {
+export function explainFleetRequest(
+  fleetRequest: ExplainFleetRequest,
+  nodes: readonly ExplainNode[],
+  activeRuns: readonly ExplainRun[],
+  now: number,
+): FleetExplanation {
   const { request } = fleetRequest;
   const { appId, identifier, requestId } = request;
   const placement = request.placement === 'any' ? 'any' : 'device';
   const runningOn = activeRuns
     .filter(({ run }) => run.appId === appId && run.identifier === identifier && run.state !== 'finished')
     .map(({ run, nodeId }) => ({ nodeId, taskId: run.taskId }));
-  const running = runningOn.length > 0 ? ` A run of it is active on ${runningOn.map((entry) => entry.nodeId).join(', ')}.` : '';
+  const running =
+    runningOn.length > 0 ? ` A run of it is active on ${runningOn.map((entry) => entry.nodeId).join(', ')}.` : '';
   const base = { appId, identifier, requestId, placement, runningOn } as const;
 
   if (placement === 'device') {
     const own = nodes.find((node) => node.nodeId === fleetRequest.nodeId);
     const verdicts = own ? [judgeNode(request, own, now)] : [];
     const name = fleetRequest.nodeId ?? 'an unknown node';
-    const state = !own ? ` ${name} is not in the fleet's list of nodes.` : !isNodeLive(own, now) ? ` ${verdicts[0]!.message}.` : '';
+    const state = !own
+      ? ` ${name} is not in the fleet's list of nodes.`
+      : !isNodeLive(own, now)
+        ? ` ${verdicts[0]!.message}.`
+        : '';
     return {
       ...base,
       code: 'deviceOnly',
       nodeId: fleetRequest.nodeId,
       at: null,
       nodes: verdicts,
-      summary: `${identifier} is a device request of ${name}: only ${name} runs it ` + `(\`bgtasks why ${appId} ${identifier}\` there says what holds ` + `it).${state}${running}`,
+      summary:
+        `${identifier} is a device request of ${name}: only ${name} runs it ` +
+        `(\`bgtasks why ${appId} ${identifier}\` there says what holds ` +
+        `it).${state}${running}`,
     };
   }
 
@@ -176,9 +206,17 @@ export function explainFleetRequest(fleetRequest: ExplainFleetRequest, nodes: re
     const holder = nodes.find((node) => node.nodeId === fleetRequest.heldBy);
     const gone = holder === undefined || !isNodeLive(holder, now);
     const summary = gone
-      ? `${identifier} is held by ${fleetRequest.heldBy}, which is no longer live: ` + `the next maintenance round gives it back to the pool.`
+      ? `${identifier} is held by ${fleetRequest.heldBy}, which is no longer live: ` +
+        `the next maintenance round gives it back to the pool.`
       : `${identifier} is claimed by ${fleetRequest.heldBy} and starts there at its next scheduling pass.`;
-    return { ...base, code: 'heldBy', nodeId: fleetRequest.heldBy, at: null, nodes: verdicts, summary: summary + running };
+    return {
+      ...base,
+      code: 'heldBy',
+      nodeId: fleetRequest.heldBy,
+      at: null,
+      nodes: verdicts,
+      summary: summary + running,
+    };
   }
 
   if (request.earliestBeginAt !== null && request.earliestBeginAt > now) {
@@ -189,12 +227,15 @@ export function explainFleetRequest(fleetRequest: ExplainFleetRequest, nodes: re
       nodeId: null,
       at: request.earliestBeginAt,
       nodes: verdicts,
-      summary: `${identifier} is not due until ${isoTime(request.earliestBeginAt)} (in ` + `${age(request.earliestBeginAt - now)}); ${then}.${running}`,
+      summary:
+        `${identifier} is not due until ${isoTime(request.earliestBeginAt)} (in ` +
+        `${age(request.earliestBeginAt - now)}); ${then}.${running}`,
     };
   }
 
   if (eligible.length === 0) {
-    const why = verdicts.length === 0 ? 'no node has joined the fleet' : verdicts.map((verdict) => verdict.message).join('; ');
+    const why =
+      verdicts.length === 0 ? 'no node has joined the fleet' : verdicts.map((verdict) => verdict.message).join('; ');
     return {
       ...base,
       code: 'noEligibleNode',
@@ -210,7 +251,9 @@ export function explainFleetRequest(fleetRequest: ExplainFleetRequest, nodes: re
     nodeId: null,
     at: null,
     nodes: verdicts,
-    summary: `${identifier} waits in the pool: ${listNodes(eligible)} can run it, and one ` + `claims it within a heartbeat.${running}`,
+    summary:
+      `${identifier} waits in the pool: ${listNodes(eligible)} can run it, and one ` +
+      `claims it within a heartbeat.${running}`,
   };
 }
 

@@ -42,4 +42,6 @@ export interface NotificationRecord {
   readonly desktop: string | null;
 }
 
-export type NotificationUpdate = { readonly notificationId: string } & Partial<Pick<NotificationRecord, 'state' | 'actionId' | 'actedAt' | 'handedAt' | 'desktop'>>;
+export type NotificationUpdate = { readonly notificationId: string } & Partial<
+  Pick<NotificationRecord, 'state' | 'actionId' | 'actedAt' | 'handedAt' | 'desktop'>
+>;

@@ -125,39 +125,71 @@ const LOAD_THRESHOLD: OptionRule = { kind: 'enum', values: THRESHOLDS };
  * {@link defaultSchedulingOptions}.
  */
 export const SCHEDULING_OPTION_TABLE: Readonly<Record<keyof SchedulingOptions, readonly [OptionRule, string]>> = {
-  profile: [{ kind: 'enum', values: ['device', 'server'] }, 'Which defaults apply: `device` (laptops and desktops: every heuristic) or ' + '`server` (no usage, idle or battery heuristics, no budgets). Unset, the ' + 'daemon picks one at first start and keeps it.'],
+  profile: [
+    { kind: 'enum', values: ['device', 'server'] },
+    'Which defaults apply: `device` (laptops and desktops: every heuristic) or ' +
+      '`server` (no usage, idle or battery heuristics, no budgets). Unset, the ' +
+      'daemon picks one at first start and keeps it.',
+  ],
   refreshTimeLimitMs: [int(1), 'Time a refresh task gets before it expires, in ms.'],
   processingMaxRunMs: [int(1), 'The longest a processing task may run before it expires, in ms.'],
   expirationGraceMs: [int(0), 'After expiration, how long the app has to complete before the daemon kills it, in ms.'],
-  maxPendingProcessingPerApp: [int(1), 'Pending processing requests an app may have at once; more is ' + '`tooManyPendingTaskRequests`.'],
+  maxPendingProcessingPerApp: [
+    int(1),
+    'Pending processing requests an app may have at once; more is ' + '`tooManyPendingTaskRequests`.',
+  ],
   maxConcurrentTasksPerApp: [int(1), 'Tasks of one app that may run at the same time.'],
   maxConcurrentTasks: [int(1), 'Tasks of all apps that may run at the same time.'],
   maxBackgroundProcesses: [int(1), 'Processes launched in the background that may live at the same time.'],
   appIdleTimeoutMs: [int(0), 'A background-launched app with no task for this long is terminated, in ms.'],
   launchTimeoutMs: [int(1), 'A launched app must connect within this time, or the launch has failed, in ms.'],
-  launchBackoffMs: [int(0), 'First wait after a failed launch before the app is launched again, in ms; ' + 'doubles each time.'],
+  launchBackoffMs: [
+    int(0),
+    'First wait after a failed launch before the app is launched again, in ms; ' + 'doubles each time.',
+  ],
   launchBackoffMaxMs: [int(0), 'The longest wait between failed launches, in ms.'],
   stopGraceMs: [int(0), 'SIGTERM to SIGKILL when the daemon stops an idle app, in ms.'],
   maxSleepMs: [int(10), 'The longest the scheduler sleeps without looking again, in ms (catches wall-clock jumps).'],
   criticalBatteryLevel: [int(0, 100), 'On battery at or below this percent, no task starts. 0 turns it off.'],
   lowBatteryLevel: [int(0, 100), 'On battery below this percent, processing tasks wait. 0 turns it off.'],
   lowPowerModeDefers: [BOOL, 'In Low Power Mode, refresh and processing tasks wait, as on iOS.'],
-  deviceIdleRequiredMs: [int(0), 'Processing tasks wait until there has been no user input for this long, in ' + 'ms. 0 turns it off.'],
+  deviceIdleRequiredMs: [
+    int(0),
+    'Processing tasks wait until there has been no user input for this long, in ' + 'ms. 0 turns it off.',
+  ],
   pressureDefersProcessingAt: [LOAD_THRESHOLD, 'Pressure (Linux PSI) at or above which processing tasks wait.'],
   pressureDefersAllAt: [LOAD_THRESHOLD, 'Pressure at or above which every task waits.'],
   thermalDefersProcessingAt: [LOAD_THRESHOLD, 'Thermal state at or above which processing tasks wait.'],
   thermalDefersAllAt: [LOAD_THRESHOLD, 'Thermal state at or above which every task waits.'],
-  recentUseWindowMs: [int(0), 'An app the user has not opened for this long gets no processing time, in ms. ' + '0 turns it off.'],
-  backgroundLaunchesPerDay: [int(0), 'Background launches per app per rolling day (before the usage bonus). 0 ' + 'means no limit.'],
+  recentUseWindowMs: [
+    int(0),
+    'An app the user has not opened for this long gets no processing time, in ms. ' + '0 turns it off.',
+  ],
+  backgroundLaunchesPerDay: [
+    int(0),
+    'Background launches per app per rolling day (before the usage bonus). 0 ' + 'means no limit.',
+  ],
   backgroundSecondsPerDay: [int(0), 'Seconds of background task time per app per rolling day. 0 means no limit.'],
   backgroundCpuSecondsPerDay: [int(0), 'Seconds of background CPU time per app per rolling day. 0 means no limit.'],
   usageBonus: [BOOL, 'Apps the user opens often get up to 3x the budgets.'],
-  throttleMs: [int(0), 'An app that overruns a deadline is throttled this long, in ms; doubles with ' + 'each offence in a day.'],
+  throttleMs: [
+    int(0),
+    'An app that overruns a deadline is throttled this long, in ms; doubles with ' + 'each offence in a day.',
+  ],
   throttleMaxMs: [int(0), 'The longest throttle, in ms.'],
   minRefreshIntervalMs: [int(1), 'The shortest `interval` of a periodic refresh, in ms.'],
-  maxContinuedTasks: [int(1), 'Continued processing tasks that may run at once on the machine; the others ' + 'wait in line.'],
-  continuedStallMs: [int(1), 'A continued processing task that reports no progress for this long is ' + 'expired as stalled, in ms.'],
-  pushMaxAttempts: [int(1), 'Deliveries of one push that may end without the handler completing before it ' + 'is recorded as failed.'],
+  maxContinuedTasks: [
+    int(1),
+    'Continued processing tasks that may run at once on the machine; the others ' + 'wait in line.',
+  ],
+  continuedStallMs: [
+    int(1),
+    'A continued processing task that reports no progress for this long is ' + 'expired as stalled, in ms.',
+  ],
+  pushMaxAttempts: [
+    int(1),
+    'Deliveries of one push that may end without the handler completing before it ' + 'is recorded as failed.',
+  ],
   pushRetryDelayMs: [int(0), 'The wait before delivering such a push again, in ms; doubles with each attempt.'],
   pushMaxRetryDelayMs: [int(0), 'The longest such wait, in ms.'],
 };
@@ -223,12 +255,17 @@ export function compileSchedulingOptions(options: Partial<SchedulingOptions> = {
   const given = stripUndefined(options);
   const profile = given.profile ?? 'device';
   if (!SCHEDULING_PROFILES.includes(profile)) {
-    throw new TypeError(`Expected \`profile\` to be one of device, server, got \`${String(profile)}\` ` + `(${typeof profile})`);
+    throw new TypeError(
+      `Expected \`profile\` to be one of device, server, got \`${String(profile)}\` ` + `(${typeof profile})`,
+    );
   }
   const compiled = { ...defaultSchedulingOptions(profile), ...given };
   for (const [name, rule] of Object.entries(RULES) as [keyof SchedulingOptions, OptionRule][]) {
     const problem = checkRule(rule, compiled[name]);
-    if (problem) throw new TypeError(`Expected \`${name}\` to be ${problem}, got \`${String(compiled[name])}\` ` + `(${typeof compiled[name]})`);
+    if (problem)
+      throw new TypeError(
+        `Expected \`${name}\` to be ${problem}, got \`${String(compiled[name])}\` ` + `(${typeof compiled[name]})`,
+      );
   }
   return Object.freeze(compiled);
 }
@@ -239,7 +276,8 @@ export function parseSchedulingOption(name: string, text: string): Partial<Sched
   if (!rule || !Object.hasOwn(RULES, name)) throw new TypeError(`Unknown scheduling option \`${name}\``);
   let value: unknown = text;
   if (rule.kind === 'int') value = /^-?\d+$/.test(text) ? Number(text) : text;
-  if (rule.kind === 'bool') value = text === 'true' || text === 'on' ? true : text === 'false' || text === 'off' ? false : text;
+  if (rule.kind === 'bool')
+    value = text === 'true' || text === 'on' ? true : text === 'false' || text === 'off' ? false : text;
   const problem = checkRule(rule, value);
   if (problem) throw new TypeError(`Expected \`${name}\` to be ${problem}, got \`${text}\``);
   return { [name]: value } as Partial<SchedulingOptions>;
@@ -248,7 +286,11 @@ export function parseSchedulingOption(name: string, text: string): Partial<Sched
 function checkRule(rule: OptionRule, value: unknown): string | null {
   switch (rule.kind) {
     case 'int': {
-      const ok = typeof value === 'number' && Number.isInteger(value) && value >= rule.min && (rule.max === undefined || value <= rule.max);
+      const ok =
+        typeof value === 'number' &&
+        Number.isInteger(value) &&
+        value >= rule.min &&
+        (rule.max === undefined || value <= rule.max);
       return ok ? null : `an integer >= ${rule.min}${rule.max === undefined ? '' : ` and <= ${rule.max}`}`;
     }
     case 'bool':

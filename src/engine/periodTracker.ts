@@ -32,7 +32,12 @@ export class PeriodTracker {
   track(request: TaskRequest): void {
     const recurrence = request.recurrence;
     if (!recurrence) return;
-    this.#ends.push({ at: periodEnd(recurrence), appId: request.appId, identifier: request.identifier, requestId: request.requestId });
+    this.#ends.push({
+      at: periodEnd(recurrence),
+      appId: request.appId,
+      identifier: request.identifier,
+      requestId: request.requestId,
+    });
   }
 
   /** Wall-clock ms of the next period end to look at. */
@@ -72,17 +77,38 @@ export class PeriodTracker {
 }
 
 /** The history event for a period that ended with no run; `reason` is what held it (null: it waited for a launch). */
-export function skippedEvent(at: number, request: TaskRequest, period: number, reason: string | null): HistoryEventInput {
+export function skippedEvent(
+  at: number,
+  request: TaskRequest,
+  period: number,
+  reason: string | null,
+): HistoryEventInput {
   return {
-    at, appId: request.appId, identifier: request.identifier, taskId: null, type: 'skipped',
-    reason: reason ?? 'notDispatched', detail: { period, requestId: request.requestId },
+    at,
+    appId: request.appId,
+    identifier: request.identifier,
+    taskId: null,
+    type: 'skipped',
+    reason: reason ?? 'notDispatched',
+    detail: { period, requestId: request.requestId },
   };
 }
 
 /** The history event for a change of a pending request's blocking reason. */
 export function deferredEvent(request: TaskRequest, blocker: Blocker, at: number): HistoryEventInput {
   return {
-    at, appId: request.appId, identifier: request.identifier, taskId: null, type: 'deferred', reason: blocker.reason,
-    detail: { policy: blocker.policy, outcome: blocker.outcome, message: blocker.message, until: blocker.until, requestId: request.requestId },
+    at,
+    appId: request.appId,
+    identifier: request.identifier,
+    taskId: null,
+    type: 'deferred',
+    reason: blocker.reason,
+    detail: {
+      policy: blocker.policy,
+      outcome: blocker.outcome,
+      message: blocker.message,
+      until: blocker.until,
+      requestId: request.requestId,
+    },
   };
 }

@@ -15,7 +15,8 @@ export interface ProfileChoice {
 export function chooseProfile(snapshot: ConditionsSnapshot): ProfileChoice {
   const { conditions, origins } = snapshot;
   const battery = origins.power === 'sensor' && (conditions.power === 'battery' || conditions.batteryLevel !== null);
-  const seat = origins.userActivity === 'sensor' && (conditions.userActivity === 'active' || conditions.userActivity === 'idle');
+  const seat =
+    origins.userActivity === 'sensor' && (conditions.userActivity === 'active' || conditions.userActivity === 'idle');
   if (battery) return { profile: 'device', reason: 'a battery was found' };
   if (seat) return { profile: 'device', reason: 'a local seat with a user session was found' };
   return { profile: 'server', reason: 'no battery and no local seat were found' };

@@ -108,13 +108,24 @@ export function deliveryVerdict(
     case 'noHandler':
       return { state: 'failed', result: null, reason: 'noHandler', retryAt: null };
     default:
-      if (attempts >= limits.maxAttempts) return { state: 'failed', result: null, reason: `${outcome}; ${attempts} attempts`, retryAt: null };
-      return { state: 'pending', result: null, reason: outcome, retryAt: now + cappedBackoff(limits.retryDelayMs, limits.maxRetryDelayMs, attempts - 1) };
+      if (attempts >= limits.maxAttempts)
+        return { state: 'failed', result: null, reason: `${outcome}; ${attempts} attempts`, retryAt: null };
+      return {
+        state: 'pending',
+        result: null,
+        reason: outcome,
+        retryAt: now + cappedBackoff(limits.retryDelayMs, limits.maxRetryDelayMs, attempts - 1),
+      };
   }
 }
 
 /** The request that delivers the head of an app's line. */
-export function pushRequest(head: PushRecord, priority: PushPriority, requestId: string, notBefore: number | null): TaskRequest {
+export function pushRequest(
+  head: PushRecord,
+  priority: PushPriority,
+  requestId: string,
+  notBefore: number | null,
+): TaskRequest {
   const push: PushRef = { pushId: head.pushId, priority };
   return {
     requestId,
@@ -166,7 +177,9 @@ export class PushLines {
     let collapsed: PushRecord | null = null;
     let added = record;
     if (record.collapseId !== null) {
-      const index = line.pushes.findIndex((push) => push.collapseId === record.collapseId && push.pushId !== line.inFlight);
+      const index = line.pushes.findIndex(
+        (push) => push.collapseId === record.collapseId && push.pushId !== line.inFlight,
+      );
       if (index !== -1) {
         collapsed = line.pushes[index]!;
         line.pushes.splice(index, 1);
@@ -259,7 +272,9 @@ export class PushLines {
   nextExpiryAt(): number | null {
     let next: number | null = null;
     for (const line of this.#lines.values()) {
-      for (const push of line.pushes) if (push.expiresAt !== null && push.pushId !== line.inFlight && (next === null || push.expiresAt < next)) next = push.expiresAt;
+      for (const push of line.pushes)
+        if (push.expiresAt !== null && push.pushId !== line.inFlight && (next === null || push.expiresAt < next))
+          next = push.expiresAt;
     }
     return next;
   }

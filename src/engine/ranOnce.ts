@@ -20,7 +20,8 @@ export interface RanOnceWarning {
   readonly fix: string;
 }
 
-export const RAN_ONCE_FIX = 'submit the next request from the handler (the Apple pattern), or give the request an interval to make it periodic';
+export const RAN_ONCE_FIX =
+  'submit the next request from the handler (the Apple pattern), or give the request an interval to make it periodic';
 
 /** The types of history events that mean the app submitted the identifier. */
 const SUBMISSIONS = new Set<string>(['submitted', 'replaced']);
@@ -43,11 +44,18 @@ export function newestRefreshRuns(runsNewestFirst: readonly TaskRun[]): TaskRun[
  * @param active whether a request for it is pending, or a task of it is running, now
  * @param events the identifier's history events (any order)
  */
-export function ranOnceWarning(lastRun: TaskRun, active: boolean, events: readonly HistoryEvent[]): RanOnceWarning | null {
+export function ranOnceWarning(
+  lastRun: TaskRun,
+  active: boolean,
+  events: readonly HistoryEvent[],
+): RanOnceWarning | null {
   if (active || lastRun.kind !== 'refresh' || lastRun.recurrence !== null || lastRun.state !== 'finished') return null;
   const from = lastRun.startedAt ?? lastRun.launchedAt ?? lastRun.submittedAt;
   const to = lastRun.completedAt ?? Number.POSITIVE_INFINITY;
-  const resubmitted = events.some((event) => SUBMISSIONS.has(event.type) && event.identifier === lastRun.identifier && event.at >= from && event.at <= to);
+  const resubmitted = events.some(
+    (event) =>
+      SUBMISSIONS.has(event.type) && event.identifier === lastRun.identifier && event.at >= from && event.at <= to,
+  );
   if (resubmitted) return null;
   return {
     code: 'ranOnce',
@@ -55,7 +63,9 @@ export function ranOnceWarning(lastRun: TaskRun, active: boolean, events: readon
     identifier: lastRun.identifier,
     taskId: lastRun.taskId,
     lastRunAt: lastRun.completedAt ?? from,
-    message: `${lastRun.identifier} ran once and will not run again: it has no interval, ` + `nothing is pending, and its handler did not submit it again while it ran`,
+    message:
+      `${lastRun.identifier} ran once and will not run again: it has no interval, ` +
+      `nothing is pending, and its handler did not submit it again while it ran`,
     fix: RAN_ONCE_FIX,
   };
 }

@@ -52,12 +52,8 @@ export function recurrenceAt(recurrence: Recurrence, now: number): Recurrence {
   }
   let current = recurrence;
   for (let counted = 0; periodEnd(current) <= now; counted++) {
-    if (counted === MAX_PERIODS_COUNTED) return calendarPeriod(
-      current.calendar!,
-      current.toleranceMs,
-      now,
-      current.period + 1,
-    );
+    if (counted === MAX_PERIODS_COUNTED)
+      return calendarPeriod(current.calendar!, current.toleranceMs, now, current.period + 1);
     current = following(current);
   }
   return current;

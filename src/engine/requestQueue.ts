@@ -73,7 +73,9 @@ export class RequestQueue {
 
   /** Removes all of an app's pending requests; returns them. */
   removeApp(appId: string): TaskRequest[] {
-    return this.forApp(appId).map((request) => this.remove(appId, request.identifier)!).filter(Boolean);
+    return this.forApp(appId)
+      .map((request) => this.remove(appId, request.identifier)!)
+      .filter(Boolean);
   }
 
   forApp(appId: string): TaskRequest[] {

@@ -3,7 +3,12 @@ import type { RetryPolicy, TaskOutcome } from './types.js';
 import { cappedBackoff } from './backoff.js';
 
 /** Outcomes that count as unsuccessful: the task ran (or should have) and did not finish its work. */
-export const RETRYABLE_OUTCOMES: ReadonlySet<TaskOutcome> = new Set(['failure', 'expired', 'terminatedAfterExpiration', 'appExited']);
+export const RETRYABLE_OUTCOMES: ReadonlySet<TaskOutcome> = new Set([
+  'failure',
+  'expired',
+  'terminatedAfterExpiration',
+  'appExited',
+]);
 
 /**
  * The delay before attempt `attempt + 1`, after `attempt` failed: exponential (initial, 2x, 4x, ...) or

@@ -3,7 +3,14 @@ import { checkTriggerRequest, triggersFromInput } from './triggers/triggerReques
 import type { SchedulerFault } from '../protocol/vocabulary/errorCodes.js';
 import { PUSH_IDENTIFIER } from './push.js';
 import { isFamilyPattern, isPermitted, matchesPattern } from '../protocol/vocabulary/identifierMatching.js';
-import { MODE_FOR_KIND, type AppRecord, type ContinuedSpec, type RetryPolicy, type TaskKind, type TaskRequest } from './types.js';
+import {
+  MODE_FOR_KIND,
+  type AppRecord,
+  type ContinuedSpec,
+  type RetryPolicy,
+  type TaskKind,
+  type TaskRequest,
+} from './types.js';
 
 export interface SubmissionCheck {
   readonly identifier: string;
@@ -22,7 +29,10 @@ export interface SubmissionCheck {
 
 /** Whether the app's manifest still permits a request: its identifier, and its kind's background mode. */
 export function permits(app: AppRecord, request: Pick<SubmissionCheck, 'identifier' | 'kind'>): boolean {
-  return isPermitted(app.permittedIdentifiers, request.identifier) && app.backgroundModes.includes(MODE_FOR_KIND[request.kind]);
+  return (
+    isPermitted(app.permittedIdentifiers, request.identifier) &&
+    app.backgroundModes.includes(MODE_FOR_KIND[request.kind])
+  );
 }
 
 export interface PendingCounts {
@@ -34,18 +44,33 @@ export interface PendingCounts {
  * The part of {@link checkSubmission} that does not depend on the request's kind: the switches
  * (`unavailable`) and the manifest's identifiers (`notPermitted`).
  */
-export function checkIdentifier(app: AppRecord, identifier: string, backgroundAppRefresh = true): SchedulerFault | null {
+export function checkIdentifier(
+  app: AppRecord,
+  identifier: string,
+  backgroundAppRefresh = true,
+): SchedulerFault | null {
   if (!backgroundAppRefresh) {
     return { code: 'unavailable', message: 'Background App Refresh is off for all apps (bgtasks apps enable --all)' };
   }
   if (!app.enabled) {
-    return { code: 'unavailable', message: `background tasks are disabled for ${app.appId} (bgtasks apps enable ` + `${app.appId})` };
+    return {
+      code: 'unavailable',
+      message: `background tasks are disabled for ${app.appId} (bgtasks apps enable ` + `${app.appId})`,
+    };
   }
   if (identifier === PUSH_IDENTIFIER) {
-    return { code: 'notPermitted', field: 'identifier', message: `${PUSH_IDENTIFIER} is the system's: handle pushes with onRemoteNotification` };
+    return {
+      code: 'notPermitted',
+      field: 'identifier',
+      message: `${PUSH_IDENTIFIER} is the system's: handle pushes with onRemoteNotification`,
+    };
   }
   if (!isPermitted(app.permittedIdentifiers, identifier)) {
-    return { code: 'notPermitted', field: 'identifier', message: `${identifier} is not in the permittedIdentifiers of ${app.appId}'s manifest` };
+    return {
+      code: 'notPermitted',
+      field: 'identifier',
+      message: `${identifier} is not in the permittedIdentifiers of ${app.appId}'s manifest`,
+    };
   }
   return null;
 }
@@ -79,14 +104,22 @@ export function checkSubmission(
     const fault = checkContinued(app, request, launchReason);
     if (fault) return fault;
   } else if (request.continued) {
-    return { code: 'invalidRequest', field: 'continued', message: 'title, subtitle and strategy belong to continued processing requests only' };
+    return {
+      code: 'invalidRequest',
+      field: 'continued',
+      message: 'title, subtitle and strategy belong to continued processing requests only',
+    };
   }
   const interval = request.interval ?? null;
   if (interval !== null && request.kind !== 'refresh') {
     return { code: 'invalidRequest', field: 'interval', message: 'only refresh requests can be periodic (interval)' };
   }
   if (interval !== null && interval < limits.minRefreshIntervalMs) {
-    return { code: 'invalidRequest', field: 'interval', message: `interval must be at least ${limits.minRefreshIntervalMs} ms ` + `(minRefreshIntervalMs)` };
+    return {
+      code: 'invalidRequest',
+      field: 'interval',
+      message: `interval must be at least ${limits.minRefreshIntervalMs} ms ` + `(minRefreshIntervalMs)`,
+    };
   }
   // -- calendar schedules --
   const calendarFault = checkCalendarRequest(request, limits.minRefreshIntervalMs, now);
@@ -100,12 +133,18 @@ export function checkSubmission(
     return { code: 'invalidRequest', field: 'tolerance', message: 'tolerance must not exceed interval' };
   }
   if (interval === null && calendar === null && tolerance !== null) {
-    return { code: 'invalidRequest', field: 'tolerance', message: 'tolerance applies only to a periodic request (set interval or calendar)' };
+    return {
+      code: 'invalidRequest',
+      field: 'tolerance',
+      message: 'tolerance applies only to a periodic request (set interval or calendar)',
+    };
   }
   if (request.kind === 'processing' && counts.processing >= limits.maxPendingProcessingPerApp) {
     return {
       code: 'tooManyPendingTaskRequests',
-      message: `${app.appId} already has ${counts.processing} pending processing requests ` + `(the limit is ${limits.maxPendingProcessingPerApp}); cancel some first`,
+      message:
+        `${app.appId} already has ${counts.processing} pending processing requests ` +
+        `(the limit is ${limits.maxPendingProcessingPerApp}); cancel some first`,
     };
   }
   return null;
@@ -145,11 +184,21 @@ export function requestFromInput(input: SubmissionInput, appId: string, requestI
     appId,
     identifier: input.identifier,
     kind: input.kind,
-    earliestBeginAt: continued ? null : calendar ? calendar.anchorAt : interval === null ? input.earliestBeginAt : anchorAt,
+    earliestBeginAt: continued
+      ? null
+      : calendar
+        ? calendar.anchorAt
+        : interval === null
+          ? input.earliestBeginAt
+          : anchorAt,
     requiresNetworkConnectivity: input.kind === 'processing' && input.requiresNetworkConnectivity,
     requiresExternalPower: input.kind === 'processing' && input.requiresExternalPower,
     requiresUnmeteredNetwork: input.requiresUnmeteredNetwork,
-    recurrence: calendar ?? (interval === null ? null : { intervalMs: interval, toleranceMs: input.tolerance ?? Math.floor(interval / 10), anchorAt, period: 0 }),
+    recurrence:
+      calendar ??
+      (interval === null
+        ? null
+        : { intervalMs: interval, toleranceMs: input.tolerance ?? Math.floor(interval / 10), anchorAt, period: 0 }),
     retry: input.retry,
     attempt: 1,
     continued,
@@ -167,17 +216,32 @@ export function requestFromInput(input: SubmissionInput, appId: string, requestI
  * submit it; its identifier comes from a wildcard family in the manifest (`com.example.export.*`, one
  * identifier per piece of work); it has a title.
  */
-function checkContinued(app: AppRecord, request: SubmissionCheck, launchReason: 'user' | 'background'): SchedulerFault | null {
-  if (!request.continued) return { code: 'invalidRequest', field: 'continued', message: 'a continued processing request needs a title' };
+function checkContinued(
+  app: AppRecord,
+  request: SubmissionCheck,
+  launchReason: 'user' | 'background',
+): SchedulerFault | null {
+  if (!request.continued)
+    return { code: 'invalidRequest', field: 'continued', message: 'a continued processing request needs a title' };
   if (launchReason !== 'user') {
-    return { code: 'notPermitted', message: `only an app the user launched may start continued processing; ${app.appId} ` + `was launched in the background` };
+    return {
+      code: 'notPermitted',
+      message:
+        `only an app the user launched may start continued processing; ${app.appId} ` +
+        `was launched in the background`,
+    };
   }
-  const family = app.permittedIdentifiers.some((pattern) => isFamilyPattern(pattern) && matchesPattern(pattern, request.identifier));
+  const family = app.permittedIdentifiers.some(
+    (pattern) => isFamilyPattern(pattern) && matchesPattern(pattern, request.identifier),
+  );
   if (!family) {
     return {
       code: 'notPermitted',
       field: 'identifier',
-      message: `continued processing identifiers come from a wildcard family in the ` + `manifest (such as com.example.export.*); none of ${app.appId}'s covers ` + `${request.identifier}`,
+      message:
+        `continued processing identifiers come from a wildcard family in the ` +
+        `manifest (such as com.example.export.*); none of ${app.appId}'s covers ` +
+        `${request.identifier}`,
     };
   }
   return null;

@@ -337,10 +337,17 @@ export interface LeasedTask {
 }
 
 /** The fields a run has of its own when it is dispatched; the rest it takes from its request. */
-export type RunStart = Pick<TaskRun, 'taskId' | 'eligibleAt' | 'forced' | 'state' | 'launch' | 'launchedAt' | 'background'>;
+export type RunStart = Pick<
+  TaskRun,
+  'taskId' | 'eligibleAt' | 'forced' | 'state' | 'launch' | 'launchedAt' | 'background'
+>;
 
 /** The run a request becomes when it is dispatched (`recurrence` given for a periodic one's current period). */
-export function runFromRequest(request: TaskRequest, start: RunStart, recurrence: Recurrence | null = request.recurrence): TaskRun {
+export function runFromRequest(
+  request: TaskRequest,
+  start: RunStart,
+  recurrence: Recurrence | null = request.recurrence,
+): TaskRun {
   // Every field written out, in one order: the hot path makes one of these per task, and one shape keeps it cheap.
   let run: TaskRun = {
     taskId: start.taskId,
@@ -407,7 +414,15 @@ export function endedLeasedRun(lease: TaskLease, task: LeasedTask, at: number, r
 
 /** The run a leased task was, as recovery writes it when its request is still the one it was handed for. */
 export function leasedRun(lease: TaskLease, task: LeasedTask, request: TaskRequest): TaskRun {
-  return runFromRequest(request, { taskId: task.taskId, eligibleAt: task.eligibleAt, forced: false, state: 'running', launch: 'alreadyRunning', launchedAt: lease.at, background: lease.background });
+  return runFromRequest(request, {
+    taskId: task.taskId,
+    eligibleAt: task.eligibleAt,
+    forced: false,
+    state: 'running',
+    launch: 'alreadyRunning',
+    launchedAt: lease.at,
+    background: lease.background,
+  });
 }
 
 export function requestFromRun(run: TaskRun): TaskRequest {
@@ -423,7 +438,14 @@ export function requestFromRun(run: TaskRun): TaskRequest {
     recurrence: run.recurrence,
     retry: run.retry,
     attempt: run.attempt,
-    continued: run.continued ? { title: run.continued.title, subtitle: run.continued.subtitle, strategy: run.continued.strategy, requiredResources: run.continued.requiredResources } : null,
+    continued: run.continued
+      ? {
+          title: run.continued.title,
+          subtitle: run.continued.subtitle,
+          strategy: run.continued.strategy,
+          requiredResources: run.continued.requiredResources,
+        }
+      : null,
     submittedAt: run.submittedAt,
     ...(run.placement === 'any' ? { placement: 'any' as const } : {}),
     ...(run.requeueOnExit === false ? { requeueOnExit: false as const } : {}),

@@ -18,7 +18,8 @@ const isText = (value: unknown, min: number, max: number): value is string =>
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const isItemList = (value: unknown): value is unknown[] => Array.isArray(value) && value.length >= 1 && value.length <= MAX_ITEMS;
+const isItemList = (value: unknown): value is unknown[] =>
+  Array.isArray(value) && value.length >= 1 && value.length <= MAX_ITEMS;
 
 type PushResult = 'newData' | 'noData' | 'failed';
 

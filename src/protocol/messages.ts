@@ -21,7 +21,11 @@ const taskId = z.string().min(1).max(64);
 const wallMs = z.number().int().nonnegative().max(8.64e15);
 const reasonCode = z.string().min(1).max(64);
 
-const durationMs = z.number().int().nonnegative().max(366 * 24 * 60 * 60_000);
+const durationMs = z
+  .number()
+  .int()
+  .nonnegative()
+  .max(366 * 24 * 60 * 60_000);
 
 /** Retry with backoff (beyond Apple); delays in ms. */
 export const retryInputSchema = z
@@ -31,7 +35,10 @@ export const retryInputSchema = z
     initialDelay: durationMs.default(1_000),
     maxDelay: durationMs.default(60 * 60_000),
   })
-  .refine((retry) => retry.maxDelay >= retry.initialDelay, { message: 'maxDelay must be at least initialDelay', path: ['maxDelay'] });
+  .refine((retry) => retry.maxDelay >= retry.initialDelay, {
+    message: 'maxDelay must be at least initialDelay',
+    path: ['maxDelay'],
+  });
 
 export const requestInputSchema = z.strictObject({
   identifier: identifierSchema,
@@ -170,7 +177,9 @@ export const completionSchema = z.strictObject({
   output: payloadSchema.optional(),
 });
 /** A completion as the scheduler takes it; `result` only for push tasks. */
-export type Completion = Omit<z.infer<typeof completionSchema>, 'result'> & { readonly result?: 'newData' | 'noData' | 'failed' | null };
+export type Completion = Omit<z.infer<typeof completionSchema>, 'result'> & {
+  readonly result?: 'newData' | 'noData' | 'failed' | null;
+};
 
 /** Progress of a continued processing task, and its title when the app changed it. */
 export const progressUpdateSchema = z.strictObject({
@@ -206,7 +215,11 @@ export const notificationInputSchema = z.strictObject({
 export type NotificationInput = z.infer<typeof notificationInputSchema>;
 
 /** The app posts a notification (it must be authorized). */
-export const notifySchema = z.strictObject({ t: z.literal('notify'), id: z.number().int(), notification: notificationInputSchema });
+export const notifySchema = z.strictObject({
+  t: z.literal('notify'),
+  id: z.number().int(),
+  notification: notificationInputSchema,
+});
 /**
  * The app asks to post notifications; the answer is the current authorization (the person answers in the dashboard or
  * with `bgtasks notifications allow`).
@@ -218,7 +231,10 @@ export const pushCountsSchema = z.strictObject({ t: z.literal('pushCounts'), id:
  * The app's `onAction` handler is done with these actions (until then the daemon hands them again at the app's next
  * start).
  */
-export const actionsHandledSchema = z.strictObject({ t: z.literal('actionsHandled'), notificationIds: z.array(z.string().min(1).max(64)).min(1).max(1000) });
+export const actionsHandledSchema = z.strictObject({
+  t: z.literal('actionsHandled'),
+  notificationIds: z.array(z.string().min(1).max(64)).min(1).max(1000),
+});
 
 export const controlSchema = z.strictObject({
   t: z.literal('control'),
@@ -389,14 +405,25 @@ export interface EventMessage {
   readonly event: unknown;
 }
 
-export type DaemonMessage = Welcome | Reply | TasksMessage | BlockMessage | ExpireMessage | TerminateMessage | ErrorMessage | EventMessage | ActionsMessage;
+export type DaemonMessage =
+  | Welcome
+  | Reply
+  | TasksMessage
+  | BlockMessage
+  | ExpireMessage
+  | TerminateMessage
+  | ErrorMessage
+  | EventMessage
+  | ActionsMessage;
 
 // Schemas for what the daemon sends, used by the SDK and the CLI to check what they receive.
 const wireErrorSchema = z.object({ code: z.string(), message: z.string(), field: z.string().optional() });
 
 /** `data` of the reply to `submit`: one result per request, in order. */
 export const submitReplyDataSchema = z.object({
-  results: z.array(z.union([z.object({ ok: z.literal(true) }), z.object({ ok: z.literal(false), error: wireErrorSchema })])),
+  results: z.array(
+    z.union([z.object({ ok: z.literal(true) }), z.object({ ok: z.literal(false), error: wireErrorSchema })]),
+  ),
 });
 export type SubmitReplyData = z.infer<typeof submitReplyDataSchema>;
 
@@ -474,7 +501,13 @@ export const daemonMessageSchema = z.discriminatedUnion('t', [
     cancelledWhileAway: z.array(z.object({ identifier: z.string(), reason: z.string(), at: z.number() })).default([]),
     parentTaskId: z.boolean().optional(),
   }),
-  z.object({ t: z.literal('reply'), id: z.number(), ok: z.boolean(), data: z.unknown().optional(), error: wireErrorSchema.optional() }),
+  z.object({
+    t: z.literal('reply'),
+    id: z.number(),
+    ok: z.boolean(),
+    data: z.unknown().optional(),
+    error: wireErrorSchema.optional(),
+  }),
   z.object({
     t: z.literal('tasks'),
     tasks: z.array(
@@ -500,7 +533,9 @@ export const daemonMessageSchema = z.discriminatedUnion('t', [
         prerequisites: z.record(z.string(), z.unknown()).optional(),
         trigger: z
           .object({
-            changes: z.array(z.object({ path: z.string(), kind: z.enum(['created', 'modified', 'deleted']) })).max(1_000),
+            changes: z
+              .array(z.object({ path: z.string(), kind: z.enum(['created', 'modified', 'deleted']) }))
+              .max(1_000),
             truncated: z.boolean(),
           })
           .optional(),
@@ -522,7 +557,15 @@ export const daemonMessageSchema = z.discriminatedUnion('t', [
   }),
   z.object({
     t: z.literal('actions'),
-    actions: z.array(z.object({ notificationId: z.string(), actionId: z.string(), title: z.string(), threadId: z.string().nullable(), at: z.number() })),
+    actions: z.array(
+      z.object({
+        notificationId: z.string(),
+        actionId: z.string(),
+        title: z.string(),
+        threadId: z.string().nullable(),
+        at: z.number(),
+      }),
+    ),
   }),
   z.object({ t: z.literal('expire'), tasks: z.array(z.object({ taskId: z.string(), reason: z.string() })) }),
   z.object({ t: z.literal('terminate'), reason: z.string() }),

@@ -34,10 +34,22 @@ export const pushBodySchema = z.strictObject({
   // Depth first: z.json() recurses, and a 16 KiB body nests 8,000 levels, past the stack (a RangeError, not an issue).
   data: z
     .unknown()
-    .refine((value) => nestingWithin(value, MAX_PUSH_DATA_DEPTH), { message: `must nest at most ${MAX_PUSH_DATA_DEPTH} levels`, abort: true })
-    .pipe(z.json({ error: (issue) => (issue.input === undefined ? 'is required: the JSON to hand the app' : 'must be JSON') })),
+    .refine((value) => nestingWithin(value, MAX_PUSH_DATA_DEPTH), {
+      message: `must nest at most ${MAX_PUSH_DATA_DEPTH} levels`,
+      abort: true,
+    })
+    .pipe(
+      z.json({
+        error: (issue) => (issue.input === undefined ? 'is required: the JSON to hand the app' : 'must be JSON'),
+      }),
+    ),
   priority: z.union([z.literal(5), z.literal(10)], { error: 'must be 10 (now) or 5 (when convenient)' }).default(10),
-  collapseId: z.string().min(1).max(64).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
+  collapseId: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+    .optional(),
   expiration: z.int().nonnegative().max(8.64e12, 'must be seconds since the epoch').optional(),
 });
 export type PushBody = z.infer<typeof pushBodySchema>;

@@ -1,4 +1,12 @@
-import { explanationSchema, pendingReplyDataSchema, submitReplyDataSchema, type AppMessage, type ExplanationData, type Reply, type RequestInput } from '../protocol/messages.js';
+import {
+  explanationSchema,
+  pendingReplyDataSchema,
+  submitReplyDataSchema,
+  type AppMessage,
+  type ExplanationData,
+  type Reply,
+  type RequestInput,
+} from '../protocol/messages.js';
 import { BGTaskSchedulerError, fromWireError } from './errors.js';
 import { requestFromPending, type BGTaskRequest } from './requests.js';
 
@@ -20,7 +28,11 @@ export type Op =
   | ({ readonly type: 'pending' } & Settle<BGTaskRequest[]>)
   | ({ readonly type: 'explain'; readonly identifier: string } & Settle<ExplanationData>)
   /** A call answered on its own (notifications, push counts): its frame, and how to read the reply. */
-  | ({ readonly type: 'call'; readonly frame: (id: number) => AppMessage; readonly parse: (data: unknown) => unknown } & Settle<unknown>);
+  | ({
+      readonly type: 'call';
+      readonly frame: (id: number) => AppMessage;
+      readonly parse: (data: unknown) => unknown;
+    } & Settle<unknown>);
 
 /** The most items one frame carries (the protocol's limit). */
 const MAX_ITEMS = 10_000;
@@ -69,7 +81,14 @@ export class Calls {
       const first = ops[index] as Op;
       let end = index + 1;
       // An explanation is about one identifier: one frame each.
-      while (first.type !== 'explain' && first.type !== 'call' && end < ops.length && end - index < MAX_ITEMS && (ops[end] as Op).type === first.type) end += 1;
+      while (
+        first.type !== 'explain' &&
+        first.type !== 'call' &&
+        end < ops.length &&
+        end - index < MAX_ITEMS &&
+        (ops[end] as Op).type === first.type
+      )
+        end += 1;
       const group = ops.slice(index, end);
       index = end;
       const id = this.#nextId++;
@@ -84,7 +103,10 @@ export class Calls {
     if (!call) return false;
     this.#inFlight.delete(reply.id);
     if (!reply.ok) {
-      rejectAll(call.ops, fromWireError(reply.error ?? { code: 'unavailable', message: `the daemon refused the ${call.type} request` }));
+      rejectAll(
+        call.ops,
+        fromWireError(reply.error ?? { code: 'unavailable', message: `the daemon refused the ${call.type} request` }),
+      );
       return true;
     }
     switch (call.type) {
@@ -148,7 +170,8 @@ export class Calls {
       const identifiers = lists.includes(null) ? null : [...new Set(lists.flatMap((list) => list ?? []))];
       return { t: 'cancel', id, identifiers };
     }
-    if (type === 'explain') return { t: 'explain', id, identifier: (ops[0] as Extract<Op, { type: 'explain' }>).identifier };
+    if (type === 'explain')
+      return { t: 'explain', id, identifier: (ops[0] as Extract<Op, { type: 'explain' }>).identifier };
     if (type === 'call') return (ops[0] as Extract<Op, { type: 'call' }>).frame(id);
     return { t: 'pending', id };
   }
@@ -174,6 +197,7 @@ export class Calls {
       return;
     }
     // Every caller gets its own copies.
-    for (const op of ops) (op as Extract<Op, { type: 'pending' }>).resolve(parsed.data.requests.map(requestFromPending));
+    for (const op of ops)
+      (op as Extract<Op, { type: 'pending' }>).resolve(parsed.data.requests.map(requestFromPending));
   }
 }

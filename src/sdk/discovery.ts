@@ -89,7 +89,8 @@ function stringArray(value: unknown): string[] {
 }
 
 const MANIFEST_EXAMPLE =
-  '"bgtasks": { "appId": "com.example.app", "permittedIdentifiers": ' + '["com.example.app.refresh"], "backgroundModes": ["fetch"] }';
+  '"bgtasks": { "appId": "com.example.app", "permittedIdentifiers": ' +
+  '["com.example.app.refresh"], "backgroundModes": ["fetch"] }';
 
 function unavailable(message: string): BGTaskSchedulerError {
   return new BGTaskSchedulerError('unavailable', message);
@@ -121,7 +122,8 @@ export function createDiscovery(options: DiscoveryOptions = {}): Discovery {
         } catch {
           continue;
         }
-        const section = typeof json === 'object' && json !== null ? (json as Record<string, unknown>)['bgtasks'] : undefined;
+        const section =
+          typeof json === 'object' && json !== null ? (json as Record<string, unknown>)['bgtasks'] : undefined;
         if (typeof section === 'object' && section !== null && !Array.isArray(section)) {
           found = { file, section: section as Record<string, unknown> };
           return found;
@@ -156,24 +158,35 @@ export function createDiscovery(options: DiscoveryOptions = {}): Discovery {
       if (!hit) {
         throw unavailable(
           `no package.json with a "bgtasks" section was found in ${starts.join(' or ')} or any directory above: ` +
-            `add one to the app's package.json, e.g. ${MANIFEST_EXAMPLE}, then run ` + `\`bgtasks install <dir>\` (or set ${ENV.appId})`,
+            `add one to the app's package.json, e.g. ${MANIFEST_EXAMPLE}, then run ` +
+            `\`bgtasks install <dir>\` (or set ${ENV.appId})`,
         );
       }
       appId = found?.appId ?? null;
-      if (appId === null) throw unavailable(`the "bgtasks" section of ${hit.file} has no "appId": add one, e.g. ` + `${MANIFEST_EXAMPLE}`);
+      if (appId === null)
+        throw unavailable(
+          `the "bgtasks" section of ${hit.file} has no "appId": add one, e.g. ` + `${MANIFEST_EXAMPLE}`,
+        );
     }
     if (!NAME_PATTERN.test(appId)) {
-      throw unavailable(`the app id ${JSON.stringify(appId)} is not a reverse-DNS name (letters, ` + `digits, ".", "_" or "-")`);
+      throw unavailable(
+        `the app id ${JSON.stringify(appId)} is not a reverse-DNS name (letters, ` + `digits, ".", "_" or "-")`,
+      );
     }
     const credentialFile = paths.credentialFile(appId);
     const text = readFile(credentialFile);
     const installDir = found ? dirname(found.file) : '<dir>';
     if (text === null) {
-      throw unavailable(`app ${appId} is not installed: run \`bgtasks install ${installDir}\` (no ` + `credential file at ${credentialFile})`);
+      throw unavailable(
+        `app ${appId} is not installed: run \`bgtasks install ${installDir}\` (no ` +
+          `credential file at ${credentialFile})`,
+      );
     }
     const credential = text.trim();
     if (credential.length < 16 || credential.length > 256) {
-      throw unavailable(`the credential file ${credentialFile} is malformed: run \`bgtasks install ` + `${installDir}\` again`);
+      throw unavailable(
+        `the credential file ${credentialFile} is malformed: run \`bgtasks install ` + `${installDir}\` again`,
+      );
     }
     return { home: paths.home, socketPath: paths.socket, appId, credential, manifest: found };
   };

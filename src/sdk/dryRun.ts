@@ -82,7 +82,13 @@ export class DryRun {
       // the app tries to register and `bgtasks check` judges it against the manifest.
       manifest: () => null,
       // Neither an installed app nor a credential is needed: nothing is sent anywhere.
-      resolve: () => ({ home: defaultHome(this.#env), socketPath: base.socketPath(), appId: this.#appId(base) ?? 'unknown', credential: 'dry-run', manifest: null }),
+      resolve: () => ({
+        home: defaultHome(this.#env),
+        socketPath: base.socketPath(),
+        appId: this.#appId(base) ?? 'unknown',
+        credential: 'dry-run',
+        manifest: null,
+      }),
     };
     const connect = (): Promise<DaemonLink> => Promise.resolve(new DryRunLink((frame) => this.#answer(frame, base)));
     return { ...this.#base, discovery, connect };
@@ -90,7 +96,10 @@ export class DryRun {
 
   /** Records a registration the scheduler refused. */
   refused(identifier: unknown, reason: string): void {
-    this.#refused.push({ identifier: typeof identifier === 'string' ? identifier : describeThrown(identifier, 200), reason });
+    this.#refused.push({
+      identifier: typeof identifier === 'string' ? identifier : describeThrown(identifier, 200),
+      reason,
+    });
   }
 
   #launchReason(): LaunchReason {
@@ -108,7 +117,16 @@ export class DryRun {
       case 'hello':
         if (frame.role !== 'app') return null;
         this.#begin(frame.registered, discovery);
-        return { t: 'welcome', v: PROTOCOL_VERSION, daemonVersion: 'dry-run', launchReason: this.#launchReason() === 'background' ? 'background' : 'user', accepted: [...frame.registered], rejected: [], supportedResources: [], cancelledWhileAway: [] };
+        return {
+          t: 'welcome',
+          v: PROTOCOL_VERSION,
+          daemonVersion: 'dry-run',
+          launchReason: this.#launchReason() === 'background' ? 'background' : 'user',
+          accepted: [...frame.registered],
+          rejected: [],
+          supportedResources: [],
+          cancelledWhileAway: [],
+        };
       case 'submit':
         for (const { identifier, kind } of frame.requests) this.#submitted.push({ identifier, kind });
         return reply(frame.id, { results: frame.requests.map(() => ({ ok: true })) });
@@ -119,11 +137,22 @@ export class DryRun {
       case 'authorize':
         return reply(frame.id, { status: 'notDetermined' });
       case 'notify':
-        return { t: 'reply', id: frame.id, ok: false, error: { code: 'notificationsNotAllowed', message: 'a dry run (bgtasks check) posts no notifications' } };
+        return {
+          t: 'reply',
+          id: frame.id,
+          ok: false,
+          error: { code: 'notificationsNotAllowed', message: 'a dry run (bgtasks check) posts no notifications' },
+        };
       case 'pushCounts':
         return reply(frame.id, { pending: 0, held: 0, delivered: 0, collapsed: 0, expired: 0, failed: 0 });
       case 'explain':
-        return reply(frame.id, { state: 'none', appId: this.#appId(discovery) ?? 'unknown', identifier: frame.identifier, summary: 'a dry run (bgtasks check) has no daemon to explain', history: [] });
+        return reply(frame.id, {
+          state: 'none',
+          appId: this.#appId(discovery) ?? 'unknown',
+          identifier: frame.identifier,
+          summary: 'a dry run (bgtasks check) has no daemon to explain',
+          history: [],
+        });
       default:
         return null; // `started`, `completed`: no task is ever delivered in a dry run
     }
@@ -169,7 +198,9 @@ export class DryRun {
       return true;
     } catch (error) {
       // No report is worse than no check: fail loudly, so `bgtasks check` shows this line.
-      process.stderr.write(formatLine('error', `dry run: could not write the report to ${this.#file}: ` + `${describeThrown(error)}`));
+      process.stderr.write(
+        formatLine('error', `dry run: could not write the report to ${this.#file}: ` + `${describeThrown(error)}`),
+      );
       this.#done = true;
       this.#exit(1);
       return false;

@@ -52,7 +52,11 @@ export class BGTaskSchedulerError extends Error {
   /** The field at fault (`identifier`, `earliestBeginDate`, ...), for `invalidRequest`; otherwise undefined. */
   readonly field: string | undefined;
 
-  constructor(code: SchedulerErrorCode, message: string, options: { field?: string | undefined; cause?: unknown } = {}) {
+  constructor(
+    code: SchedulerErrorCode,
+    message: string,
+    options: { field?: string | undefined; cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.field = options.field;

@@ -54,7 +54,11 @@ export function greet(link: DaemonLink, hello: AppHelloFrame, options: GreetOpti
       resolveWelcome(message);
     } else if (state === 'waiting' && message.t === 'error') {
       const { code, message: text } = message.error;
-      abort(new BGTaskSchedulerError('unavailable', code === 'unavailable' ? text : `${text} (${code})`, { cause: message.error }));
+      abort(
+        new BGTaskSchedulerError('unavailable', code === 'unavailable' ? text : `${text} (${code})`, {
+          cause: message.error,
+        }),
+      );
     } else {
       options.onMessage(message);
     }

@@ -31,9 +31,23 @@
  */
 export { BGTaskScheduler, type SubmitOptions } from './scheduler.js';
 export type { LaunchReason } from './schedulerOptions.js';
-export { BGTaskRequest, BGAppRefreshTaskRequest, BGProcessingTaskRequest, BGContinuedProcessingTaskRequest, type RetryOptions, type TaskKind } from './requests.js';
+export {
+  BGTaskRequest,
+  BGAppRefreshTaskRequest,
+  BGProcessingTaskRequest,
+  BGContinuedProcessingTaskRequest,
+  type RetryOptions,
+  type TaskKind,
+} from './requests.js';
 export type { ExplanationData as TaskExplanation } from '../protocol/messages.js';
-export { BGTask, BGAppRefreshTask, BGProcessingTask, BGContinuedProcessingTask, BGTaskProgress, BGTaskExpiredError } from './tasks.js';
+export {
+  BGTask,
+  BGAppRefreshTask,
+  BGProcessingTask,
+  BGContinuedProcessingTask,
+  BGTaskProgress,
+  BGTaskExpiredError,
+} from './tasks.js';
 export { BGTaskSchedulerError, type SchedulerErrorCode } from './errors.js';
 export type { Logger } from './logger.js';
 export type { TaskHandler } from './taskRunner.js';

@@ -1,6 +1,13 @@
 import { createConnection, type Socket } from 'node:net';
 import { FrameDecoder, encodeFrame } from '../protocol/framing.js';
-import { daemonMessageSchema, describeIssue, type AppHelloFrame, type AppMessage, type CompletedFrame, type DaemonMessage } from '../protocol/messages.js';
+import {
+  daemonMessageSchema,
+  describeIssue,
+  type AppHelloFrame,
+  type AppMessage,
+  type CompletedFrame,
+  type DaemonMessage,
+} from '../protocol/messages.js';
 
 /** A frame the app sends. */
 export type AppFrame = AppHelloFrame | AppMessage | CompletedFrame;
@@ -144,7 +151,10 @@ export function connectSocket(socketPath: string, options: ConnectSocketOptions 
   const maxFrameBytes = options.maxFrameBytes ?? 16 * 1024 * 1024;
   if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1) {
     return Promise.reject(
-      new TypeError(`Expected \`maxFrameBytes\` to be an integer >= 1, got ` + `\`${String(maxFrameBytes)}\` (${typeof maxFrameBytes})`),
+      new TypeError(
+        `Expected \`maxFrameBytes\` to be an integer >= 1, got ` +
+          `\`${String(maxFrameBytes)}\` (${typeof maxFrameBytes})`,
+      ),
     );
   }
   return new Promise((resolve, reject) => {

@@ -14,7 +14,8 @@ export type LogLevel = keyof Logger;
 const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 function replacer(_key: string, value: unknown): unknown {
-  if (value instanceof Error) return { name: value.name, message: value.message, ...('code' in value ? { code: value.code } : {}) };
+  if (value instanceof Error)
+    return { name: value.name, message: value.message, ...('code' in value ? { code: value.code } : {}) };
   if (typeof value === 'bigint') return value.toString();
   return value;
 }
@@ -51,7 +52,12 @@ export function createStderrLogger(
 }
 
 /** Calls the logger without letting a throwing logger break the SDK. */
-export function safeLog(logger: Logger, level: LogLevel, message: string, fields?: Readonly<Record<string, unknown>>): void {
+export function safeLog(
+  logger: Logger,
+  level: LogLevel,
+  message: string,
+  fields?: Readonly<Record<string, unknown>>,
+): void {
   try {
     logger[level](message, fields);
   } catch {

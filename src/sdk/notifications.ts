@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { describeIssue, notificationInputSchema, type AppMessage, type NotificationActionDelivery } from '../protocol/messages.js';
+import {
+  describeIssue,
+  notificationInputSchema,
+  type AppMessage,
+  type NotificationActionDelivery,
+} from '../protocol/messages.js';
 import { BGTaskSchedulerError } from './errors.js';
 
 /** Whether the person lets the app post notifications (Apple's `UNAuthorizationStatus`). */
@@ -64,7 +69,10 @@ export class UserNotificationCenter {
    * which they are shown the request for.
    */
   requestAuthorization(): Promise<NotificationAuthorizationStatus> {
-    return this.#calls.call((id) => ({ t: 'authorize', id }), (data) => authorizationReply.parse(data).status);
+    return this.#calls.call(
+      (id) => ({ t: 'authorize', id }),
+      (data) => authorizationReply.parse(data).status,
+    );
   }
 
   /**
@@ -79,7 +87,10 @@ export class UserNotificationCenter {
       return Promise.reject(new BGTaskSchedulerError('invalidRequest', `notification ${message}`, { field }));
     }
     const notification = parsed.data;
-    return this.#calls.call((id) => ({ t: 'notify', id, notification }), (data) => ({ id: postReply.parse(data).notificationId }));
+    return this.#calls.call(
+      (id) => ({ t: 'notify', id, notification }),
+      (data) => ({ id: postReply.parse(data).notificationId }),
+    );
   }
 
   /**

@@ -56,7 +56,11 @@ export class OrphanGuard {
       this.#hooks.log('info', 'the daemon is back');
     } catch {
       if (this.#hooks.closed()) return;
-      this.#hooks.log('warn', `the daemon that launched this process has been gone for ${this.#graceMs} ` + `ms: exiting (its tasks were aborted and run again)`);
+      this.#hooks.log(
+        'warn',
+        `the daemon that launched this process has been gone for ${this.#graceMs} ` +
+          `ms: exiting (its tasks were aborted and run again)`,
+      );
       this.#hooks.exit(1);
     }
   }

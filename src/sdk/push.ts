@@ -27,7 +27,10 @@ export interface BGRemoteNotification {
  * Handles a background push: `BGTaskScheduler.shared.onRemoteNotification(async (push, task) => ...)`.
  * It has a refresh task's time limit; watch `task.signal`. Return how it went.
  */
-export type RemoteNotificationHandler = (push: BGRemoteNotification, task: BGTask) => BackgroundFetchResult | PromiseLike<BackgroundFetchResult>;
+export type RemoteNotificationHandler = (
+  push: BGRemoteNotification,
+  task: BGTask,
+) => BackgroundFetchResult | PromiseLike<BackgroundFetchResult>;
 
 export function toRemoteNotification(delivery: PushDelivery): BGRemoteNotification {
   return Object.freeze({

@@ -32,7 +32,10 @@ function invalid(field: string, message: string): BGTaskSchedulerError {
 
 function describe(value: unknown): string {
   if (value instanceof Date) return `Invalid Date`;
-  return `\`${typeof value === 'string' ? JSON.stringify(value) : String(value)}\` ` + `(${value === null ? 'null' : typeof value})`;
+  return (
+    `\`${typeof value === 'string' ? JSON.stringify(value) : String(value)}\` ` +
+    `(${value === null ? 'null' : typeof value})`
+  );
 }
 
 /**
@@ -143,7 +146,8 @@ export abstract class BGTaskRequest {
     if (typeof identifier !== 'string' || !NAME_PATTERN.test(identifier)) {
       throw invalid(
         'identifier',
-        `expected a reverse-DNS name (letters, digits, ".", "_" or "-", at most 200 ` + `characters), got ${describe(identifier)}`,
+        `expected a reverse-DNS name (letters, digits, ".", "_" or "-", at most 200 ` +
+          `characters), got ${describe(identifier)}`,
       );
     }
     this.#identifier = identifier;
@@ -315,19 +319,28 @@ export class BGAppRefreshTaskRequest extends BGTaskRequest {
     const input = super.toInput();
     for (const field of ['interval', 'tolerance'] as const) {
       const value: unknown = this[field];
-      if (value !== null && value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < (field === 'interval' ? 1 : 0))) {
+      if (
+        value !== null &&
+        value !== undefined &&
+        (typeof value !== 'number' || !Number.isInteger(value) || value < (field === 'interval' ? 1 : 0))
+      ) {
         throw invalid(field, `expected null or a whole number of milliseconds, got ${describe(value)}`);
       }
     }
     const interval = this.interval ?? null;
     const tolerance = this.tolerance ?? null;
-    if (tolerance !== null && interval === null && !input.calendar) throw invalid('tolerance', 'tolerance needs an interval or a calendar');
-    if (interval !== null && tolerance !== null && tolerance > interval) throw invalid('tolerance', 'tolerance must not exceed interval');
+    if (tolerance !== null && interval === null && !input.calendar)
+      throw invalid('tolerance', 'tolerance needs an interval or a calendar');
+    if (interval !== null && tolerance !== null && tolerance > interval)
+      throw invalid('tolerance', 'tolerance must not exceed interval');
     return { ...input, interval, tolerance };
   }
 
   override toJSON(): Record<string, unknown> {
-    return { ...super.toJSON(), ...(this.interval !== null ? { interval: this.interval, tolerance: this.tolerance } : {}) };
+    return {
+      ...super.toJSON(),
+      ...(this.interval !== null ? { interval: this.interval, tolerance: this.tolerance } : {}),
+    };
   }
 }
 
@@ -414,8 +427,10 @@ export class BGContinuedProcessingTaskRequest extends BGTaskRequest {
    */
   constructor(identifier: string, title: string, subtitle: string) {
     super(identifier);
-    if (typeof title !== 'string' || title.length === 0 || title.length > 200) throw invalid('title', `expected a non-empty string of at most 200 characters, got ` + `${describe(title)}`);
-    if (typeof subtitle !== 'string' || subtitle.length > 200) throw invalid('subtitle', `expected a string of at most 200 characters, got ${describe(subtitle)}`);
+    if (typeof title !== 'string' || title.length === 0 || title.length > 200)
+      throw invalid('title', `expected a non-empty string of at most 200 characters, got ` + `${describe(title)}`);
+    if (typeof subtitle !== 'string' || subtitle.length > 200)
+      throw invalid('subtitle', `expected a string of at most 200 characters, got ${describe(subtitle)}`);
     this.#title = title;
     this.#subtitle = subtitle;
   }
@@ -435,19 +450,39 @@ export class BGContinuedProcessingTaskRequest extends BGTaskRequest {
   /** @internal */
   override toInput(): RequestInput {
     const input = super.toInput();
-    if (this.strategy !== 'fail' && this.strategy !== 'queue') throw invalid('strategy', `expected 'fail' or 'queue', got ${describe(this.strategy)}`);
-    if (!Array.isArray(this.requiredResources) || !this.requiredResources.every((resource) => typeof resource === 'string' && /^[a-z][a-z0-9-]{0,31}$/.test(resource))) {
-      throw invalid('requiredResources', `expected an array of resource names such as "gpu", got ` + `${describe(this.requiredResources)}`);
+    if (this.strategy !== 'fail' && this.strategy !== 'queue')
+      throw invalid('strategy', `expected 'fail' or 'queue', got ${describe(this.strategy)}`);
+    if (
+      !Array.isArray(this.requiredResources) ||
+      !this.requiredResources.every(
+        (resource) => typeof resource === 'string' && /^[a-z][a-z0-9-]{0,31}$/.test(resource),
+      )
+    ) {
+      throw invalid(
+        'requiredResources',
+        `expected an array of resource names such as "gpu", got ` + `${describe(this.requiredResources)}`,
+      );
     }
     return {
       ...input,
       earliestBeginAt: null,
-      continued: { title: this.#title, subtitle: this.#subtitle, strategy: this.strategy, requiredResources: [...this.requiredResources] },
+      continued: {
+        title: this.#title,
+        subtitle: this.#subtitle,
+        strategy: this.strategy,
+        requiredResources: [...this.requiredResources],
+      },
     };
   }
 
   override toJSON(): Record<string, unknown> {
-    return { ...super.toJSON(), title: this.#title, subtitle: this.#subtitle, strategy: this.strategy, requiredResources: this.requiredResources };
+    return {
+      ...super.toJSON(),
+      title: this.#title,
+      subtitle: this.#subtitle,
+      strategy: this.strategy,
+      requiredResources: this.requiredResources,
+    };
   }
 }
 
@@ -470,7 +505,8 @@ export function requestFromPending(data: PendingRequestData): BGTaskRequest {
   // An 'append' request waits for its own identifier's running task: that is not a prerequisite to resubmit.
   if (data.dependsOn) request.dependsOn = data.dependsOn.filter((identifier) => identifier !== data.identifier);
   if (request instanceof BGAppRefreshTaskRequest && typeof data.interval === 'number') request.interval = data.interval;
-  if (data.triggers !== undefined) request.triggers = { paths: [...data.triggers.paths], debounce: data.triggers.debounce };
+  if (data.triggers !== undefined)
+    request.triggers = { paths: [...data.triggers.paths], debounce: data.triggers.debounce };
   if (data.calendar !== undefined) {
     request.calendar = data.calendar;
     request.timeZone = data.timeZone ?? null;
@@ -485,7 +521,8 @@ export function requestFromPending(data: PendingRequestData): BGTaskRequest {
 /** The shape of `triggers`; what the paths may be, the daemon checks. */
 function checkTriggersShape(value: unknown): { paths: string[]; debounce: number } | null {
   if (value === null || value === undefined) return null;
-  if (typeof value !== 'object') throw invalid('triggers', `expected null or { paths, debounce }, got ${describe(value)}`);
+  if (typeof value !== 'object')
+    throw invalid('triggers', `expected null or { paths, debounce }, got ${describe(value)}`);
   const { paths, debounce = 2_000, ...rest } = value as { paths?: unknown; debounce?: unknown };
   const unknown = Object.keys(rest)[0];
   if (unknown !== undefined) throw invalid(`triggers.${unknown}`, 'not an option of triggers (paths, debounce)');

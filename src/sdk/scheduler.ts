@@ -1,5 +1,13 @@
 import { NAME_PATTERN } from '../protocol/identifiers.js';
-import { PROTOCOL_VERSION, type AppHelloFrame, type AppMessage, type DaemonMessage, type ExplanationData, type RequestInput, type Welcome } from '../protocol/messages.js';
+import {
+  PROTOCOL_VERSION,
+  type AppHelloFrame,
+  type AppMessage,
+  type DaemonMessage,
+  type ExplanationData,
+  type RequestInput,
+  type Welcome,
+} from '../protocol/messages.js';
 import { ENV } from '../shared/paths.js';
 import { Calls, type Op } from './calls.js';
 import { createDiscovery, type Discovery } from './discovery.js';
@@ -21,7 +29,6 @@ import { OrphanGuard } from './orphanGuard.js';
 import { asError, closedError, show, type LaunchReason, type SchedulerOptions } from './schedulerOptions.js';
 
 const TOKEN = Symbol('BGTaskScheduler');
-
 
 /** How {@link BGTaskScheduler.submit} treats an identifier that already has work (docs/workflows.md). */
 export interface SubmitOptions {
@@ -86,11 +93,14 @@ export class BGTaskScheduler {
     this.#clock = options.clock ?? { now: () => Date.now() };
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
     if (!Number.isFinite(this.#handshakeTimeoutMs) || this.#handshakeTimeoutMs <= 0) {
-      throw new TypeError(`Expected \`handshakeTimeoutMs\` to be a finite number > 0, got ` + `\`${String(options.handshakeTimeoutMs)}\``);
+      throw new TypeError(
+        `Expected \`handshakeTimeoutMs\` to be a finite number > 0, got ` + `\`${String(options.handshakeTimeoutMs)}\``,
+      );
     }
     this.#logger = options.logger ?? createStderrLogger(this.#env);
     const fromEnv = this.#env[ENV.launchReason];
-    this.#launchReason = options.launchReason ?? (fromEnv === 'background' || fromEnv === 'notificationAction' ? fromEnv : 'user');
+    this.#launchReason =
+      options.launchReason ?? (fromEnv === 'background' || fromEnv === 'notificationAction' ? fromEnv : 'user');
     const discovery = this.#discovery;
     this.#handlers = new HandlerRegistry(() => discovery.manifest());
     this.#system = new SystemHandlers({
@@ -98,7 +108,9 @@ export class BGTaskScheduler {
       closed: () => this.#closed,
       manifest: () => discovery.manifest(),
       call: <T>(frame: (id: number) => AppMessage, parse: (data: unknown) => T) =>
-        new Promise<T>((resolve, reject) => this.#enqueue({ type: 'call', frame, parse, resolve: resolve as (value: unknown) => void, reject })),
+        new Promise<T>((resolve, reject) =>
+          this.#enqueue({ type: 'call', frame, parse, resolve: resolve as (value: unknown) => void, reject }),
+        ),
       log: (level, message) => this.#log(level, message),
       changed: () => this.#changed(),
     });
@@ -239,7 +251,11 @@ export class BGTaskScheduler {
     let input: RequestInput;
     try {
       if (!(request instanceof BGTaskRequest)) {
-        throw new BGTaskSchedulerError('invalidRequest', 'expected a BGAppRefreshTaskRequest or a BGProcessingTaskRequest', { field: 'request' });
+        throw new BGTaskSchedulerError(
+          'invalidRequest',
+          'expected a BGAppRefreshTaskRequest or a BGProcessingTaskRequest',
+          { field: 'request' },
+        );
       }
       input = request.toInput();
       const existing: unknown = (options as SubmitOptions | null)?.existing;
@@ -258,14 +274,16 @@ export class BGTaskScheduler {
     const parentTaskId = currentTaskId();
     if (parentTaskId !== undefined) input = { ...input, parentTaskId };
     const continued = input.kind === 'continued' ? input.identifier : null;
-    return new Promise<void>((resolve, reject) => this.#enqueue({ type: 'submit', input, resolve, reject })).then(() => {
-      // Work the person started runs in this process: keep it alive until the task arrives (it may wait
-      // in line), rather than exit and have the system launch the app again for it.
-      if (continued !== null && !this.#closed) {
-        this.#awaitingContinued.add(continued);
-        this.#updateRef();
-      }
-    });
+    return new Promise<void>((resolve, reject) => this.#enqueue({ type: 'submit', input, resolve, reject })).then(
+      () => {
+        // Work the person started runs in this process: keep it alive until the task arrives (it may wait
+        // in line), rather than exit and have the system launch the app again for it.
+        if (continued !== null && !this.#closed) {
+          this.#awaitingContinued.add(continued);
+          this.#updateRef();
+        }
+      },
+    );
   }
 
   /**
@@ -306,9 +324,15 @@ export class BGTaskScheduler {
    */
   explain(identifier: string): Promise<ExplanationData> {
     if (typeof identifier !== 'string' || !NAME_PATTERN.test(identifier)) {
-      return Promise.reject(new BGTaskSchedulerError('invalidRequest', `identifier: expected a reverse-DNS name, got ${show(identifier)}`, { field: 'identifier' }));
+      return Promise.reject(
+        new BGTaskSchedulerError('invalidRequest', `identifier: expected a reverse-DNS name, got ${show(identifier)}`, {
+          field: 'identifier',
+        }),
+      );
     }
-    return new Promise<ExplanationData>((resolve, reject) => this.#enqueue({ type: 'explain', identifier, resolve, reject }));
+    return new Promise<ExplanationData>((resolve, reject) =>
+      this.#enqueue({ type: 'explain', identifier, resolve, reject }),
+    );
   }
 
   /**
@@ -334,12 +358,12 @@ export class BGTaskScheduler {
 
   #cancel(identifiers: string[] | null): Promise<void> {
     const what = identifiers ? `cancel(${JSON.stringify(identifiers[0])})` : 'cancelAll()';
-    const promise = new Promise<void>((resolve, reject) => this.#enqueue({ type: 'cancel', identifiers, resolve, reject })).catch(
-      (error: unknown) => {
-        this.#log('warn', `${what} failed: ${describeThrown(error)}`);
-        if (error instanceof BGTaskSchedulerError && error.code === 'systemUnreachable') throw error;
-      },
-    );
+    const promise = new Promise<void>((resolve, reject) =>
+      this.#enqueue({ type: 'cancel', identifiers, resolve, reject }),
+    ).catch((error: unknown) => {
+      this.#log('warn', `${what} failed: ${describeThrown(error)}`);
+      if (error instanceof BGTaskSchedulerError && error.code === 'systemUnreachable') throw error;
+    });
     promise.catch(() => undefined); // awaiting is optional: never an unhandled rejection
     return promise;
   }
@@ -378,7 +402,9 @@ export class BGTaskScheduler {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     setImmediate(() => {
-      this.#flush().catch((error: unknown) => this.#log('error', `could not send to the daemon: ${describeThrown(error)}`));
+      this.#flush().catch((error: unknown) =>
+        this.#log('error', `could not send to the daemon: ${describeThrown(error)}`),
+      );
     });
   }
 
@@ -398,9 +424,11 @@ export class BGTaskScheduler {
     if (!link) return;
     const { started, progress, completed } = this.#runner.takeOutgoing();
     for (let i = 0; i < started.length; i += 10_000) link.send({ t: 'started', taskIds: started.slice(i, i + 10_000) });
-    for (let i = 0; i < progress.length; i += 10_000) link.send({ t: 'progress', updates: progress.slice(i, i + 10_000) });
+    for (let i = 0; i < progress.length; i += 10_000)
+      link.send({ t: 'progress', updates: progress.slice(i, i + 10_000) });
     this.#calls.sendQueued((frame) => link.send(frame), { daemonTakesParents: this.#daemonTakesParents });
-    for (let i = 0; i < completed.length; i += 10_000) link.send({ t: 'completed', completions: completed.slice(i, i + 10_000) });
+    for (let i = 0; i < completed.length; i += 10_000)
+      link.send({ t: 'completed', completions: completed.slice(i, i + 10_000) });
     for (const frame of this.#system.takeAcknowledged()) link.send(frame);
     this.#updateRef();
   }
@@ -463,15 +491,22 @@ export class BGTaskScheduler {
     }
     if (this.#closed || this.#link !== link) {
       link.close();
-      throw this.#closed ? closedError() : systemUnreachableError(socketPath, 'the connection closed during the handshake');
+      throw this.#closed
+        ? closedError()
+        : systemUnreachableError(socketPath, 'the connection closed during the handshake');
     }
     // The daemon confirms background or user; a person's launch from a notification's action stays that.
-    if (!(welcome.launchReason === 'user' && this.#launchReason === 'notificationAction')) this.#launchReason = welcome.launchReason;
+    if (!(welcome.launchReason === 'user' && this.#launchReason === 'notificationAction'))
+      this.#launchReason = welcome.launchReason;
     this.#supportedResources = [...(welcome.supportedResources ?? [])];
     this.#daemonTakesParents = welcome.parentTaskId === true;
     this.#cancelledWhileAway.push(...(welcome.cancelledWhileAway ?? []));
     for (const cancelled of welcome.cancelledWhileAway ?? []) {
-      this.#log('info', `continued task ${cancelled.identifier} was cancelled while the app was away ` + `(${cancelled.reason})`, { ...cancelled });
+      this.#log(
+        'info',
+        `continued task ${cancelled.identifier} was cancelled while the app was away ` + `(${cancelled.reason})`,
+        { ...cancelled },
+      );
     }
     for (const { identifier, reason, message } of welcome.rejected) {
       this.#handlers.remove(identifier);
@@ -480,7 +515,9 @@ export class BGTaskScheduler {
     this.#ready = true;
     this.#orphanGuard.cancel();
     if (this.#runner.busy) this.#scheduleFlush(); // tasks that came with the welcome
-    this.#log('debug', `connected to the daemon ${welcome.daemonVersion} at ${socketPath}`, { launchReason: welcome.launchReason });
+    this.#log('debug', `connected to the daemon ${welcome.daemonVersion} at ${socketPath}`, {
+      launchReason: welcome.launchReason,
+    });
     this.#updateRef();
     return link;
   }
@@ -535,7 +572,14 @@ export class BGTaskScheduler {
   #updateRef(): void {
     const link = this.#link;
     if (!link) return;
-    if (this.#launchReason === 'background' || this.#calls.busy || this.#runner.busy || this.#awaitingContinued.size > 0 || this.#system.busy) link.ref();
+    if (
+      this.#launchReason === 'background' ||
+      this.#calls.busy ||
+      this.#runner.busy ||
+      this.#awaitingContinued.size > 0 ||
+      this.#system.busy
+    )
+      link.ref();
     else link.unref();
   }
 

@@ -58,7 +58,8 @@ export class SystemHandlers {
   /** The `actionsHandled` frames to send now. */
   takeAcknowledged(): AppMessage[] {
     const frames: AppMessage[] = [];
-    for (let i = 0; i < this.#acknowledged.length; i += 1_000) frames.push({ t: 'actionsHandled', notificationIds: this.#acknowledged.slice(i, i + 1_000) });
+    for (let i = 0; i < this.#acknowledged.length; i += 1_000)
+      frames.push({ t: 'actionsHandled', notificationIds: this.#acknowledged.slice(i, i + 1_000) });
     this.#acknowledged = [];
     return frames;
   }
@@ -78,12 +79,18 @@ export class SystemHandlers {
 
   /** The hello's handlers: the app's identifiers and the push handler's, and whether actions are handled. */
   helloFields(identifiers: readonly string[]): { registered: string[]; notificationActions?: true } {
-    return { registered: [...identifiers, ...(this.#push ? [PUSH_IDENTIFIER] : [])], ...(this.#action ? { notificationActions: true as const } : {}) };
+    return {
+      registered: [...identifiers, ...(this.#push ? [PUSH_IDENTIFIER] : [])],
+      ...(this.#action ? { notificationActions: true as const } : {}),
+    };
   }
 
   /** The app's push counts, from the daemon. */
   pushCounts(): Promise<PushCounts> {
-    return this.#deps.call((id) => ({ t: 'pushCounts', id }), (data) => pushCountsSchema.parse(data));
+    return this.#deps.call(
+      (id) => ({ t: 'pushCounts', id }),
+      (data) => pushCountsSchema.parse(data),
+    );
   }
 
   /** Registers the push handler; returns why it was refused, or null. */
@@ -114,7 +121,10 @@ export class SystemHandlers {
     this.#awaitingAction = false;
     const handler = this.#action;
     if (!handler) {
-      this.#deps.log('warn', `${actions.length} notification action(s) arrived with no ` + `notifications.onAction handler; ignored`);
+      this.#deps.log(
+        'warn',
+        `${actions.length} notification action(s) arrived with no ` + `notifications.onAction handler; ignored`,
+      );
       return;
     }
     for (const action of actions) {
@@ -126,7 +136,9 @@ export class SystemHandlers {
         this.#deps.log('error', `the notification action handler threw: ${describeThrown(error)}`);
       }
       void Promise.resolve(result)
-        .catch((error: unknown) => this.#deps.log('error', `the notification action handler threw: ${describeThrown(error)}`))
+        .catch((error: unknown) =>
+          this.#deps.log('error', `the notification action handler threw: ${describeThrown(error)}`),
+        )
         .finally(() => {
           this.#running -= 1;
           this.#acknowledged.push(action.notificationId);
@@ -139,7 +151,8 @@ export class SystemHandlers {
   #refusal(what: string, handler: unknown, taken: boolean, mode: BackgroundMode | null): string | null {
     if (this.#deps.closed()) return 'the scheduler has been closed';
     if (typeof handler !== 'function') return `expected a function as the handler, got ${typeof handler}`;
-    if (!this.#deps.registrationOpen()) return `${what} must be called at start-up, before the handshake with the daemon`;
+    if (!this.#deps.registrationOpen())
+      return `${what} must be called at start-up, before the handshake with the daemon`;
     if (taken) return 'a handler is already registered';
     if (mode === null) return null;
     let manifest: Manifest | null = null;
@@ -148,6 +161,8 @@ export class SystemHandlers {
     } catch {
       // an unreadable manifest is reported at connect time; the daemon checks anyway
     }
-    return manifest && !manifest.backgroundModes.includes(mode) ? `the "${mode}" background mode is missing from ${manifest.file}` : null;
+    return manifest && !manifest.backgroundModes.includes(mode)
+      ? `the "${mode}" background mode is missing from ${manifest.file}`
+      : null;
   }
 }

@@ -1,4 +1,12 @@
-import { NOT_STARTED, type BlockMessage, type BlockTask, type Completion, type ProgressUpdate, type TaskDelivery, type TriggerDelivery } from '../protocol/messages.js';
+import {
+  NOT_STARTED,
+  type BlockMessage,
+  type BlockTask,
+  type Completion,
+  type ProgressUpdate,
+  type TaskDelivery,
+  type TriggerDelivery,
+} from '../protocol/messages.js';
 
 type ProgressUpdateInput = Omit<ProgressUpdate, 'taskId'>;
 import { describeThrown } from './errors.js';
@@ -6,7 +14,12 @@ import { safeLog, type Logger } from './logger.js';
 import { runAsTask } from './taskContext.js';
 import { BGTaskExpiredError, createTask, type BGTask } from './tasks.js';
 import { payloadProblem } from '../protocol/payload.js';
-import { isFetchResult, toRemoteNotification, type BackgroundFetchResult, type RemoteNotificationHandler } from './push.js';
+import {
+  isFetchResult,
+  toRemoteNotification,
+  type BackgroundFetchResult,
+  type RemoteNotificationHandler,
+} from './push.js';
 
 /**
  * Runs delivered tasks. A task's life here:
@@ -53,7 +66,11 @@ interface OpenTask {
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 export class TaskRunner {
@@ -80,7 +97,13 @@ export class TaskRunner {
 
   /** True while a task is open or a frame about tasks waits to be sent. */
   get busy(): boolean {
-    return this.#open.size > 0 || this.#waitingIndex.size > 0 || this.#started.length > 0 || this.#completed.length > 0 || this.#progress.size > 0;
+    return (
+      this.#open.size > 0 ||
+      this.#waitingIndex.size > 0 ||
+      this.#started.length > 0 ||
+      this.#completed.length > 0 ||
+      this.#progress.size > 0
+    );
   }
 
   get openCount(): number {
@@ -221,9 +244,18 @@ export class TaskRunner {
     }
     const handler = kind === 'push' ? this.#pushTaskHandler(delivery) : this.#hooks.handlerFor(identifier);
     if (!handler) {
-      const missing = kind === 'push' ? 'no onRemoteNotification handler is registered' : `no handler is registered for ${identifier}`;
+      const missing =
+        kind === 'push'
+          ? 'no onRemoteNotification handler is registered'
+          : `no handler is registered for ${identifier}`;
       this.#log('warn', `${missing}: completing the task unsuccessfully (noHandler)`, { taskId, identifier });
-      this.#completed.push({ taskId, success: false, reason: 'noHandler', error: null, ...(kind === 'push' ? { result: null } : {}) });
+      this.#completed.push({
+        taskId,
+        success: false,
+        reason: 'noHandler',
+        error: null,
+        ...(kind === 'push' ? { result: null } : {}),
+      });
       return;
     }
     if (block) {
@@ -273,11 +305,24 @@ export class TaskRunner {
           if (!running.push) return this.#resolved(running, task, value);
           const outcome = value as { result: BackgroundFetchResult; invalid: unknown } | undefined;
           if (outcome?.invalid !== undefined) {
-            this.#log('warn', `the onRemoteNotification handler returned ` + `${describeThrown(outcome.invalid, 80)}; expected 'newData', 'noData' or ` + `'failed' (recorded as failed)`, { taskId });
+            this.#log(
+              'warn',
+              `the onRemoteNotification handler returned ` +
+                `${describeThrown(outcome.invalid, 80)}; expected 'newData', 'noData' or ` +
+                `'failed' (recorded as failed)`,
+              { taskId },
+            );
             return this.#complete(running, false, task, 'invalidResult', null, 'failed');
           }
           const fetched = outcome?.result ?? 'noData';
-          this.#complete(running, fetched !== 'failed', task, fetched === 'failed' ? 'handlerReportedFailure' : null, null, fetched);
+          this.#complete(
+            running,
+            fetched !== 'failed',
+            task,
+            fetched === 'failed' ? 'handlerReportedFailure' : null,
+            null,
+            fetched,
+          );
         },
         (error: unknown) => this.#handlerFailed(running, error),
       );
@@ -303,7 +348,9 @@ export class TaskRunner {
     const push = toRemoteNotification(delivery.push);
     return async (task) => {
       const value: unknown = await handler(push, task);
-      return isFetchResult(value) ? { result: value, invalid: undefined } : { result: 'failed', invalid: value === undefined ? 'undefined' : value };
+      return isFetchResult(value)
+        ? { result: value, invalid: undefined }
+        : { result: 'failed', invalid: value === undefined ? 'undefined' : value };
     };
   }
 
@@ -311,7 +358,9 @@ export class TaskRunner {
     const message = describeThrown(error);
     const { task } = entry;
     if (this.#open.get(task.taskId) !== entry) {
-      this.#log('warn', `the handler for ${task.identifier} threw after its task ended: ${message}`, { taskId: task.taskId });
+      this.#log('warn', `the handler for ${task.identifier} threw after its task ended: ${message}`, {
+        taskId: task.taskId,
+      });
       return;
     }
     this.#log('warn', `the handler for ${task.identifier} threw: ${message}`, { taskId: task.taskId });
@@ -328,7 +377,9 @@ export class TaskRunner {
     output?: unknown,
   ): void {
     if (!entry || entry.task !== task || this.#open.get(task.taskId) !== entry) {
-      this.#log('debug', `setTaskCompleted(${success}) ignored: task ${task.identifier} already ended`, { taskId: task.taskId });
+      this.#log('debug', `setTaskCompleted(${success}) ignored: task ${task.identifier} already ended`, {
+        taskId: task.taskId,
+      });
       return;
     }
     this.#open.delete(task.taskId);
@@ -353,7 +404,9 @@ export class TaskRunner {
     try {
       handler();
     } catch (error) {
-      this.#log('error', `the expiration handler of ${task.identifier} threw: ` + `${describeThrown(error)}`, { taskId: task.taskId });
+      this.#log('error', `the expiration handler of ${task.identifier} threw: ` + `${describeThrown(error)}`, {
+        taskId: task.taskId,
+      });
     }
   }
 

@@ -111,7 +111,9 @@ export abstract class BGTask {
 
   set expirationHandler(handler: (() => void) | null) {
     if (handler !== null && handler !== undefined && typeof handler !== 'function') {
-      throw new TypeError(`Expected \`expirationHandler\` to be a function or null, got ` + `\`${String(handler)}\` (${typeof handler})`);
+      throw new TypeError(
+        `Expected \`expirationHandler\` to be a function or null, got ` + `\`${String(handler)}\` (${typeof handler})`,
+      );
     }
     this.#expirationHandler = handler ?? null;
   }
@@ -196,7 +198,11 @@ export class BGTaskProgress {
   }
 
   toJSON(): Record<string, number> {
-    return { totalUnitCount: this.#total, completedUnitCount: this.#completed, fractionCompleted: this.fractionCompleted };
+    return {
+      totalUnitCount: this.#total,
+      completedUnitCount: this.#completed,
+      fractionCompleted: this.fractionCompleted,
+    };
   }
 }
 
@@ -243,8 +249,10 @@ export class BGContinuedProcessingTask extends BGTask {
 
   /** Changes what the person sees: "Exporting 3 of 12", "Uploading album.zip". */
   updateTitle(title: string, subtitle: string): void {
-    if (typeof title !== 'string' || title.length === 0 || title.length > 200) throw new TypeError('Expected `title` to be a non-empty string of at most 200 characters');
-    if (typeof subtitle !== 'string' || subtitle.length > 200) throw new TypeError('Expected `subtitle` to be a string of at most 200 characters');
+    if (typeof title !== 'string' || title.length === 0 || title.length > 200)
+      throw new TypeError('Expected `title` to be a non-empty string of at most 200 characters');
+    if (typeof subtitle !== 'string' || subtitle.length > 200)
+      throw new TypeError('Expected `subtitle` to be a string of at most 200 characters');
     this.#title = title;
     this.#subtitle = subtitle;
     this.#queueReport(true);

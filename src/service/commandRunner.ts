@@ -23,23 +23,41 @@ const COMMAND_TIMEOUT_MS = 90_000;
 export const execFileRunner: CommandRunner = {
   run(command, args) {
     return new Promise((resolve) => {
-      execFile(command, [...args], { timeout: COMMAND_TIMEOUT_MS, encoding: 'utf8', env: { ...process.env, SYSTEMD_PAGER: '', SYSTEMD_COLORS: '0' } }, (error, stdout, stderr) => {
-        if (!error) return resolve({ code: 0, stdout, stderr });
-        const failure = error as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
-        if (typeof failure.code === 'number') return resolve({ code: failure.code, stdout, stderr });
-        resolve({ code: null, stdout, stderr, error: failure.killed ? `timed out after ${COMMAND_TIMEOUT_MS} ms` : (failure.code ?? failure.message) });
-      });
+      execFile(
+        command,
+        [...args],
+        {
+          timeout: COMMAND_TIMEOUT_MS,
+          encoding: 'utf8',
+          env: { ...process.env, SYSTEMD_PAGER: '', SYSTEMD_COLORS: '0' },
+        },
+        (error, stdout, stderr) => {
+          if (!error) return resolve({ code: 0, stdout, stderr });
+          const failure = error as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
+          if (typeof failure.code === 'number') return resolve({ code: failure.code, stdout, stderr });
+          resolve({
+            code: null,
+            stdout,
+            stderr,
+            error: failure.killed ? `timed out after ${COMMAND_TIMEOUT_MS} ms` : (failure.code ?? failure.message),
+          });
+        },
+      );
     });
   },
 };
 
 /** A command as a person would type it in a shell, for messages ("run: systemctl --user …"). */
 export function shellLine(argv: readonly string[]): string {
-  return argv.map((word) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return argv
+    .map((word) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
 }
 
 /** The one line of a command's output worth showing in an error. */
 export function firstLine(result: CommandResult): string {
-  const text = (result.stderr.trim() || result.stdout.trim() || result.error || `exit ${String(result.code)}`).split('\n')[0]!;
+  const text = (result.stderr.trim() || result.stdout.trim() || result.error || `exit ${String(result.code)}`).split(
+    '\n',
+  )[0]!;
   return text.length > 300 ? `${text.slice(0, 300)}…` : text;
 }

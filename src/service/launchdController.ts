@@ -1,5 +1,13 @@
 import { firstLine, type CommandRunner } from './commandRunner.js';
-import { commandFailed, runAll, type ActivateOptions, type Availability, type LifecycleAction, type ManagerState, type ServiceController } from './serviceController.js';
+import {
+  commandFailed,
+  runAll,
+  type ActivateOptions,
+  type Availability,
+  type LifecycleAction,
+  type ManagerState,
+  type ServiceController,
+} from './serviceController.js';
 import { LAUNCHD_LABEL, type ServiceScope } from './servicePaths.js';
 
 /**
@@ -33,7 +41,10 @@ export class LaunchdController implements ServiceController {
 
   activationCommands(file: string, options: ActivateOptions): string[][] {
     // Without start, the plist in LaunchAgents/LaunchDaemons is loaded at the next login or boot anyway.
-    return [['launchctl', 'enable', this.target], ...(options.start ? [['launchctl', 'bootstrap', this.domain, file]] : [])];
+    return [
+      ['launchctl', 'enable', this.target],
+      ...(options.start ? [['launchctl', 'bootstrap', this.domain, file]] : []),
+    ];
   }
 
   async activate(file: string, options: ActivateOptions): Promise<void> {
@@ -59,11 +70,14 @@ export class LaunchdController implements ServiceController {
    */
   async lifecycle(action: LifecycleAction, file: string): Promise<string[][]> {
     const loaded = await this.#loaded();
-    const commands: string[][] = action === 'stop'
-      ? (loaded ? [['launchctl', 'bootout', this.target]] : [])
-      : loaded
-        ? [['launchctl', 'kickstart', ...(action === 'restart' ? ['-k'] : []), this.target]]
-        : [['launchctl', 'bootstrap', this.domain, file]];
+    const commands: string[][] =
+      action === 'stop'
+        ? loaded
+          ? [['launchctl', 'bootout', this.target]]
+          : []
+        : loaded
+          ? [['launchctl', 'kickstart', ...(action === 'restart' ? ['-k'] : []), this.target]]
+          : [['launchctl', 'bootstrap', this.domain, file]];
     await runAll(this.runner, commands);
     return commands;
   }
@@ -78,7 +92,8 @@ export class LaunchdController implements ServiceController {
     const enabled = disabled.code !== 0 ? null : line && /=>\s*(disabled|true)/.test(line) ? 'disabled' : 'enabled';
     const printed = await this.runner.run('launchctl', ['print', this.target]);
     if (printed.code !== 0) return { available: true, detail: null, ...unknown, enabled, active: 'not loaded' };
-    const field = (name: string): string | null => new RegExp(`^\\s*${name} = (.*)$`, 'm').exec(printed.stdout)?.[1]?.trim() ?? null;
+    const field = (name: string): string | null =>
+      new RegExp(`^\\s*${name} = (.*)$`, 'm').exec(printed.stdout)?.[1]?.trim() ?? null;
     const pid = Number(field('pid'));
     const runs = Number(field('runs'));
     return {

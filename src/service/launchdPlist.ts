@@ -13,7 +13,10 @@ export const THROTTLE_INTERVAL_SEC = 5;
 export const EXIT_TIMEOUT_SEC = 30;
 
 export function escapeXml(value: string): string {
-  return value.replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[char]!);
+  return value.replace(
+    /[&<>"']/g,
+    (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[char]!,
+  );
 }
 
 export function renderLaunchdPlist(spec: ServiceSpec): string {
@@ -96,7 +99,9 @@ export function parsePlist(xml: string): PlistValue {
   };
   /** Reads `<name attrs>` or `<name/>`; returns the name and whether it closed itself. */
   const openTag = (): { name: string; empty: boolean } => {
-    const match = /^<([A-Za-z][A-Za-z0-9_-]*)((?:\s+[A-Za-z_:][\w:.-]*\s*=\s*(?:"[^"<]*"|'[^'<]*'))*)\s*(\/?)>/.exec(xml.slice(at));
+    const match = /^<([A-Za-z][A-Za-z0-9_-]*)((?:\s+[A-Za-z_:][\w:.-]*\s*=\s*(?:"[^"<]*"|'[^'<]*'))*)\s*(\/?)>/.exec(
+      xml.slice(at),
+    );
     if (!match) return fail('expected an element');
     at += match[0].length;
     return { name: match[1]!, empty: match[3] === '/' };
@@ -183,7 +188,11 @@ export function parsePlist(xml: string): PlistValue {
 }
 
 /** The job's ProgramArguments, UserName and Label, as `status` compares them; null where absent or mistyped. */
-export function readLaunchdJob(plist: PlistValue): { label: string | null; programArguments: string[] | null; userName: string | null } {
+export function readLaunchdJob(plist: PlistValue): {
+  label: string | null;
+  programArguments: string[] | null;
+  userName: string | null;
+} {
   const dict = typeof plist === 'object' && plist !== null && !Array.isArray(plist) ? plist : {};
   const args = dict.ProgramArguments;
   return {

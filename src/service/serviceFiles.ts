@@ -22,7 +22,9 @@ export function readServiceFile(platform: ServicePlatform, text: string): Instal
     if (platform === 'linux') {
       const unit = parseUnitFile(text);
       const execStart = unitValue(unit, 'Service', 'ExecStart');
-      return execStart === null ? null : { programArguments: parseExecCommandLine(execStart), runAs: unitValue(unit, 'Service', 'User') };
+      return execStart === null
+        ? null
+        : { programArguments: parseExecCommandLine(execStart), runAs: unitValue(unit, 'Service', 'User') };
     }
     const job = readLaunchdJob(parsePlist(text));
     return job.programArguments === null ? null : { programArguments: job.programArguments, runAs: job.userName };
@@ -38,7 +40,11 @@ function isPermissionError(error: unknown): boolean {
 }
 
 function permissionDenied(file: string, verb: string): ServiceError {
-  return new ServiceError('permissionDenied', `cannot ${verb} ${file}: permission denied (a --system service needs root: ` + `run it with sudo)`, 'file');
+  return new ServiceError(
+    'permissionDenied',
+    `cannot ${verb} ${file}: permission denied (a --system service needs root: ` + `run it with sudo)`,
+    'file',
+  );
 }
 
 /** Reads the file, or null when there is none. */

@@ -3,7 +3,13 @@ import { shellLine, type CommandRunner } from './commandRunner.js';
 import { LaunchdController } from './launchdController.js';
 import { ServiceError } from './serviceErrors.js';
 import type { LifecycleAction, ManagerState, ServiceController } from './serviceController.js';
-import { readIfPresent, readServiceFile, removeServiceFile, renderServiceFile, writeServiceFile } from './serviceFiles.js';
+import {
+  readIfPresent,
+  readServiceFile,
+  removeServiceFile,
+  renderServiceFile,
+  writeServiceFile,
+} from './serviceFiles.js';
 import { SYSTEM_HOME, serviceFilePath, type ServicePlatform, type ServiceScope } from './servicePaths.js';
 import { buildServiceSpec, readDaemonArguments, type ServiceSpec } from './serviceSpec.js';
 import { SystemdController } from './systemdController.js';
@@ -38,21 +44,39 @@ export interface ServiceTarget {
 }
 
 export function controllerFor(host: ServiceHost, scope: ServiceScope): ServiceController {
-  return host.platform === 'linux' ? new SystemdController(scope, host.runner) : new LaunchdController(scope, host.runner, host.uid);
+  return host.platform === 'linux'
+    ? new SystemdController(scope, host.runner)
+    : new LaunchdController(scope, host.runner, host.uid);
 }
 
 /**
  * Whom a system service runs as: `--user`, else the user who ran sudo, else this user. Never root by
  * default: a daemon running as root would launch every app as root, so root needs `--user root`.
  */
-export function resolveRunAs(scope: ServiceScope, user: string | null, env: NodeJS.ProcessEnv, userName: string): string | null {
+export function resolveRunAs(
+  scope: ServiceScope,
+  user: string | null,
+  env: NodeJS.ProcessEnv,
+  userName: string,
+): string | null {
   if (scope === 'user') {
-    if (user !== null) throw new ServiceError('invalidArgument', '--user goes with --system: a user service runs as the user who installs it', 'user');
+    if (user !== null)
+      throw new ServiceError(
+        'invalidArgument',
+        '--user goes with --system: a user service runs as the user who installs it',
+        'user',
+      );
     return null;
   }
   if (user !== null) return user;
   const implicit = env.SUDO_USER || userName;
-  if (implicit === 'root') throw new ServiceError('invalidArgument', 'a system service would run as root and launch every app as root: name the ' + 'user it runs as with --user <name> (--user root if you mean it)', 'user');
+  if (implicit === 'root')
+    throw new ServiceError(
+      'invalidArgument',
+      'a system service would run as root and launch every app as root: name the ' +
+        'user it runs as with --user <name> (--user root if you mean it)',
+      'user',
+    );
   return implicit;
 }
 
@@ -91,7 +115,8 @@ export interface InstallResult {
 
 async function accountIds(runner: CommandRunner, user: string): Promise<{ uid: number; gid: number }> {
   const [uid, gid] = await Promise.all([runner.run('id', ['-u', user]), runner.run('id', ['-g', user])]);
-  if (uid.code !== 0 || gid.code !== 0) throw new ServiceError('invalidArgument', `there is no user named "${user}" on this machine`, 'user');
+  if (uid.code !== 0 || gid.code !== 0)
+    throw new ServiceError('invalidArgument', `there is no user named "${user}" on this machine`, 'user');
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
@@ -116,12 +141,19 @@ async function prepareHome(host: ServiceHost, spec: ServiceSpec): Promise<void> 
 }
 
 /** What `install --print` shows: the file and its text, with nothing written or run. */
-export function previewService(host: ServiceHost, target: ServiceTarget): { file: string; content: string; spec: ServiceSpec } {
+export function previewService(
+  host: ServiceHost,
+  target: ServiceTarget,
+): { file: string; content: string; spec: ServiceSpec } {
   const spec = specFor(host, target);
   return { file: serviceFilePath(host.platform, target.scope, host.env), content: renderServiceFile(spec), spec };
 }
 
-export async function installService(host: ServiceHost, target: ServiceTarget, options: { start: boolean }): Promise<InstallResult> {
+export async function installService(
+  host: ServiceHost,
+  target: ServiceTarget,
+  options: { start: boolean },
+): Promise<InstallResult> {
   const spec = specFor(host, target);
   const file = serviceFilePath(host.platform, target.scope, host.env);
   const content = renderServiceFile(spec);
@@ -129,15 +161,31 @@ export async function installService(host: ServiceHost, target: ServiceTarget, o
   const changed = readIfPresent(file) !== content;
   if (changed) writeServiceFile(file, content);
   const controller = controllerFor(host, target.scope);
-  const base = { platform: host.platform, scope: target.scope, manager: controller.manager, file, changed, home: spec.home, runAs: spec.runAs, programArguments: spec.programArguments };
+  const base = {
+    platform: host.platform,
+    scope: target.scope,
+    manager: controller.manager,
+    file,
+    changed,
+    home: spec.home,
+    runAs: spec.runAs,
+    programArguments: spec.programArguments,
+  };
   const probe = await controller.probe();
   if (!probe.available) {
-    return { ...base, enabled: false, started: false, managerUnavailable: probe.detail, pendingCommands: controller.activationCommands(file, { start: options.start, changed }).map(shellLine) };
+    return {
+      ...base,
+      enabled: false,
+      started: false,
+      managerUnavailable: probe.detail,
+      pendingCommands: controller.activationCommands(file, { start: options.start, changed }).map(shellLine),
+    };
   }
   try {
     await controller.activate(file, { start: options.start, changed });
   } catch (error) {
-    if (error instanceof ServiceError) throw new ServiceError(error.code, `wrote ${file}, but ${error.message}`, error.field);
+    if (error instanceof ServiceError)
+      throw new ServiceError(error.code, `wrote ${file}, but ${error.message}`, error.field);
     throw error;
   }
   return { ...base, enabled: true, started: options.start, managerUnavailable: null, pendingCommands: [] };
@@ -163,8 +211,16 @@ export async function uninstallService(host: ServiceHost, scope: ServiceScope): 
   if (probe.available) await controller.deactivate(file);
   removeServiceFile(file);
   if (probe.available) await controller.afterRemoval();
-  const pending = host.platform === 'linux' ? [shellLine(['systemctl', ...(scope === 'user' ? ['--user'] : []), 'daemon-reload'])] : [];
-  return { ...base, removed: true, managerUnavailable: probe.available ? null : probe.detail, pendingCommands: probe.available ? [] : pending };
+  const pending =
+    host.platform === 'linux'
+      ? [shellLine(['systemctl', ...(scope === 'user' ? ['--user'] : []), 'daemon-reload'])]
+      : [];
+  return {
+    ...base,
+    removed: true,
+    managerUnavailable: probe.available ? null : probe.detail,
+    pendingCommands: probe.available ? [] : pending,
+  };
 }
 
 export interface StatusResult {
@@ -194,20 +250,51 @@ export async function serviceStatus(host: ServiceHost, target: ServiceTarget): P
   const file = serviceFilePath(host.platform, target.scope, host.env);
   const otherScope: ServiceScope = target.scope === 'user' ? 'system' : 'user';
   const otherFile = serviceFilePath(host.platform, otherScope, host.env);
-  const base = { platform: host.platform, scope: target.scope, file, otherScopeFile: existsSync(otherFile) ? otherFile : null };
+  const base = {
+    platform: host.platform,
+    scope: target.scope,
+    file,
+    otherScopeFile: existsSync(otherFile) ? otherFile : null,
+  };
   const text = readIfPresent(file);
-  if (text === null) return { ...base, installed: false, current: null, staleReasons: [], home: target.home, runAs: null, programArguments: null, manager: null };
+  if (text === null)
+    return {
+      ...base,
+      installed: false,
+      current: null,
+      staleReasons: [],
+      home: target.home,
+      runAs: null,
+      programArguments: null,
+      manager: null,
+    };
   const job = readServiceFile(host.platform, text);
   const daemon = job ? readDaemonArguments(job.programArguments) : null;
   const reasons: string[] = [];
   if (job === null || daemon === null) {
-    reasons.push('bgtasks cannot read the daemon\'s command line from it (edited by hand?)');
+    reasons.push("bgtasks cannot read the daemon's command line from it (edited by hand?)");
   } else {
-    if (daemon.nodePath !== host.nodePath) reasons.push(`it runs Node.js ${daemon.nodePath}${existsSync(daemon.nodePath) ? '' : ' (which no longer exists)'}, ` + `this bgtasks runs on ${host.nodePath}`);
-    if (daemon.cliPath !== host.cliPath) reasons.push(`it runs bgtasks from ${daemon.cliPath}${existsSync(daemon.cliPath) ? '' : ' (which no longer exists)'}, ` + `this one is ${host.cliPath}`);
+    if (daemon.nodePath !== host.nodePath)
+      reasons.push(
+        `it runs Node.js ${daemon.nodePath}${existsSync(daemon.nodePath) ? '' : ' (which no longer exists)'}, ` +
+          `this bgtasks runs on ${host.nodePath}`,
+      );
+    if (daemon.cliPath !== host.cliPath)
+      reasons.push(
+        `it runs bgtasks from ${daemon.cliPath}${existsSync(daemon.cliPath) ? '' : ' (which no longer exists)'}, ` +
+          `this one is ${host.cliPath}`,
+      );
     if (reasons.length === 0) {
-      const expected = specOrNull(host, { scope: target.scope, home: daemon.home, configFile: daemon.configFile, user: job.runAs });
-      if (expected === null || renderServiceFile(expected) !== text) reasons.push('it differs from what this version of bgtasks writes (edited by hand, or ' + 'written by another version)');
+      const expected = specOrNull(host, {
+        scope: target.scope,
+        home: daemon.home,
+        configFile: daemon.configFile,
+        user: job.runAs,
+      });
+      if (expected === null || renderServiceFile(expected) !== text)
+        reasons.push(
+          'it differs from what this version of bgtasks writes (edited by hand, or ' + 'written by another version)',
+        );
     }
   }
   const manager = await controllerFor(host, target.scope).state();
@@ -246,15 +333,24 @@ export interface LifecycleResult {
  * behind its back would be started again, or reported failed).
  * @throws ServiceError `serviceNotInstalled`, `serviceManagerUnavailable` or `serviceCommandFailed`.
  */
-export async function controlService(host: ServiceHost, scope: ServiceScope, action: LifecycleAction): Promise<LifecycleResult> {
+export async function controlService(
+  host: ServiceHost,
+  scope: ServiceScope,
+  action: LifecycleAction,
+): Promise<LifecycleResult> {
   const file = serviceFilePath(host.platform, scope, host.env);
   if (readIfPresent(file) === null) {
-    throw new ServiceError('serviceNotInstalled', `no bgtasks service is installed (it would be ${file}): \`bgtasks service ` + `install${scope === 'system' ? ' --system' : ''}\`` +
-      `${action === 'stop' ? ', or stop a daemon started by hand with `bgtasks stop`' : ''}`);
+    throw new ServiceError(
+      'serviceNotInstalled',
+      `no bgtasks service is installed (it would be ${file}): \`bgtasks service ` +
+        `install${scope === 'system' ? ' --system' : ''}\`` +
+        `${action === 'stop' ? ', or stop a daemon started by hand with `bgtasks stop`' : ''}`,
+    );
   }
   const controller = controllerFor(host, scope);
   const probe = await controller.probe();
-  if (!probe.available) throw new ServiceError('serviceManagerUnavailable', `cannot ${action} the service: ${probe.detail}`);
+  if (!probe.available)
+    throw new ServiceError('serviceManagerUnavailable', `cannot ${action} the service: ${probe.detail}`);
   const commands = await controller.lifecycle(action, file);
   return { platform: host.platform, scope, file, action, commands: commands.map(shellLine) };
 }

@@ -21,7 +21,11 @@ export type ServiceScope = 'user' | 'system';
 /** The service managers bgtasks writes for: systemd on Linux, launchd on macOS. */
 export function servicePlatform(platform: NodeJS.Platform): ServicePlatform {
   if (platform === 'linux' || platform === 'darwin') return platform;
-  throw new ServiceError('unsupportedPlatform', `bgtasks service supports Linux (systemd) and macOS (launchd), not ` + `${platform}: run \`bgtasks daemon\` under this system's own service manager`);
+  throw new ServiceError(
+    'unsupportedPlatform',
+    `bgtasks service supports Linux (systemd) and macOS (launchd), not ` +
+      `${platform}: run \`bgtasks daemon\` under this system's own service manager`,
+  );
 }
 
 export interface ServiceFileEnv {
@@ -47,8 +51,15 @@ export function serviceFilePath(platform: ServicePlatform, scope: ServiceScope, 
   const home = env.HOME && isAbsolute(env.HOME) ? env.HOME : homedir();
   if (scope === 'system') {
     const root = env[SERVICE_ROOT_ENV] ?? '';
-    if (root !== '' && !isAbsolute(root)) throw new ServiceError('invalidArgument', `${SERVICE_ROOT_ENV} must be an absolute path, got "${root}"`, SERVICE_ROOT_ENV);
-    return platform === 'linux' ? join(root, '/etc/systemd/system', SYSTEMD_UNIT_NAME) : join(root, '/Library/LaunchDaemons', `${LAUNCHD_LABEL}.plist`);
+    if (root !== '' && !isAbsolute(root))
+      throw new ServiceError(
+        'invalidArgument',
+        `${SERVICE_ROOT_ENV} must be an absolute path, got "${root}"`,
+        SERVICE_ROOT_ENV,
+      );
+    return platform === 'linux'
+      ? join(root, '/etc/systemd/system', SYSTEMD_UNIT_NAME)
+      : join(root, '/Library/LaunchDaemons', `${LAUNCHD_LABEL}.plist`);
   }
   if (platform === 'linux') {
     const config = env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(home, '.config');

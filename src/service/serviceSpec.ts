@@ -41,8 +41,14 @@ export const USER_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 function checkPath(field: string, path: string): void {
-  if (!isAbsolute(path)) throw new ServiceError('invalidArgument', `${field} must be an absolute path, got "${path}"`, field);
-  if (CONTROL_CHARACTERS.test(path)) throw new ServiceError('unsupportedPath', `${field} contains a control character, which a service file cannot hold: ` + `${JSON.stringify(path)}`, field);
+  if (!isAbsolute(path))
+    throw new ServiceError('invalidArgument', `${field} must be an absolute path, got "${path}"`, field);
+  if (CONTROL_CHARACTERS.test(path))
+    throw new ServiceError(
+      'unsupportedPath',
+      `${field} contains a control character, which a service file cannot hold: ` + `${JSON.stringify(path)}`,
+      field,
+    );
 }
 
 /** Checks the input and derives the rest; every generator takes the result, so none re-checks. */
@@ -51,22 +57,55 @@ export function buildServiceSpec(input: ServiceSpecInput): ServiceSpec {
   checkPath('cli', input.cliPath);
   checkPath('home', input.home);
   if (input.configFile !== null) checkPath('config', input.configFile);
-  if (input.scope === 'user' && input.runAs !== null) throw new ServiceError('invalidArgument', '--user goes with --system: a user service runs as the user who installs it', 'user');
-  if (input.scope === 'system' && input.runAs === null) throw new ServiceError('invalidArgument', 'a system service needs the user to run as', 'user');
-  if (input.runAs !== null && !USER_NAME_PATTERN.test(input.runAs)) throw new ServiceError('invalidArgument', `--user must be a user name (letters, digits, "_", ".", "-"), got ` + `"${input.runAs}"`, 'user');
+  if (input.scope === 'user' && input.runAs !== null)
+    throw new ServiceError(
+      'invalidArgument',
+      '--user goes with --system: a user service runs as the user who installs it',
+      'user',
+    );
+  if (input.scope === 'system' && input.runAs === null)
+    throw new ServiceError('invalidArgument', 'a system service needs the user to run as', 'user');
+  if (input.runAs !== null && !USER_NAME_PATTERN.test(input.runAs))
+    throw new ServiceError(
+      'invalidArgument',
+      `--user must be a user name (letters, digits, "_", ".", "-"), got ` + `"${input.runAs}"`,
+      'user',
+    );
   const socketBytes = Buffer.byteLength(homePaths(input.home).socket);
-  if (socketBytes > MAX_SOCKET_PATH_BYTES) throw new ServiceError('invalidArgument', `the home ${input.home} is too long for the daemon's socket (${socketBytes} ` + `bytes > ${MAX_SOCKET_PATH_BYTES}): choose a shorter --home`, 'home');
+  if (socketBytes > MAX_SOCKET_PATH_BYTES)
+    throw new ServiceError(
+      'invalidArgument',
+      `the home ${input.home} is too long for the daemon's socket (${socketBytes} ` +
+        `bytes > ${MAX_SOCKET_PATH_BYTES}): choose a shorter --home`,
+      'home',
+    );
   const pathEnv = [...new Set([dirname(input.nodePath), ...SYSTEM_PATH])].join(':');
-  return { ...input, programArguments: daemonArguments(input), pathEnv, logFile: join(homePaths(input.home).logsDir, 'daemon.log') };
+  return {
+    ...input,
+    programArguments: daemonArguments(input),
+    pathEnv,
+    logFile: join(homePaths(input.home).logsDir, 'daemon.log'),
+  };
 }
 
 /** `<node> <cli> --home <home> [--config <file>] daemon` */
-export function daemonArguments(input: Pick<ServiceSpecInput, 'nodePath' | 'cliPath' | 'home' | 'configFile'>): string[] {
-  return [input.nodePath, input.cliPath, '--home', input.home, ...(input.configFile !== null ? ['--config', input.configFile] : []), 'daemon'];
+export function daemonArguments(
+  input: Pick<ServiceSpecInput, 'nodePath' | 'cliPath' | 'home' | 'configFile'>,
+): string[] {
+  return [
+    input.nodePath,
+    input.cliPath,
+    '--home',
+    input.home,
+    ...(input.configFile !== null ? ['--config', input.configFile] : []),
+    'daemon',
+  ];
 }
 
 /** The inverse of `daemonArguments`, for `status` reading an installed file; null when the arguments are not ours. */
-export function readDaemonArguments(argv: readonly string[]): Pick<ServiceSpecInput, 'nodePath' | 'cliPath' | 'home' | 'configFile'> | null {
+export function readDaemonArguments(
+  argv: readonly string[],
+): Pick<ServiceSpecInput, 'nodePath' | 'cliPath' | 'home' | 'configFile'> | null {
   const [nodePath, cliPath, ...rest] = argv;
   if (nodePath === undefined || cliPath === undefined || rest[rest.length - 1] !== 'daemon') return null;
   const options = rest.slice(0, -1);

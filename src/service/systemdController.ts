@@ -1,5 +1,12 @@
 import { firstLine, shellLine, type CommandRunner } from './commandRunner.js';
-import { runAll, type ActivateOptions, type Availability, type LifecycleAction, type ManagerState, type ServiceController } from './serviceController.js';
+import {
+  runAll,
+  type ActivateOptions,
+  type Availability,
+  type LifecycleAction,
+  type ManagerState,
+  type ServiceController,
+} from './serviceController.js';
 import { SYSTEMD_UNIT_NAME, type ServiceScope } from './servicePaths.js';
 
 /** `systemctl is-system-running` states in which the manager takes commands (`offline` means none runs). */
@@ -23,10 +30,18 @@ export class SystemdController implements ServiceController {
     const result = await this.runner.run(command!, args);
     const state = result.stdout.trim().split('\n')[0] ?? '';
     if (REACHABLE_STATES.has(state)) return { available: true, detail: state };
-    if (result.code === null) return { available: false, detail: `systemctl cannot run: ${result.error ?? 'unknown error'}` };
+    if (result.code === null)
+      return { available: false, detail: `systemctl cannot run: ${result.error ?? 'unknown error'}` };
     // "offline" with "Failed to connect to bus" on stderr: no systemd (user) manager runs here.
-    const why = result.stderr.trim() ? firstLine(result) : `\`${shellLine([command!, ...args])}\` says "${state || 'nothing'}"`;
-    return { available: false, detail: `${this.scope === 'user' ? 'no systemd user manager is reachable' : 'systemd does not run this machine'}; ` + `${why}` };
+    const why = result.stderr.trim()
+      ? firstLine(result)
+      : `\`${shellLine([command!, ...args])}\` says "${state || 'nothing'}"`;
+    return {
+      available: false,
+      detail:
+        `${this.scope === 'user' ? 'no systemd user manager is reachable' : 'systemd does not run this machine'}; ` +
+        `${why}`,
+    };
   }
 
   activationCommands(_file: string, options: ActivateOptions): string[][] {
@@ -58,13 +73,31 @@ export class SystemdController implements ServiceController {
   }
 
   async state(): Promise<ManagerState> {
-    const [command, ...args] = this.#systemctl('show', '--property=UnitFileState,ActiveState,SubState,MainPID,NRestarts,ActiveEnterTimestamp,Result', SYSTEMD_UNIT_NAME);
+    const [command, ...args] = this.#systemctl(
+      'show',
+      '--property=UnitFileState,ActiveState,SubState,MainPID,NRestarts,ActiveEnterTimestamp,Result',
+      SYSTEMD_UNIT_NAME,
+    );
     const result = await this.runner.run(command!, args);
     if (result.code !== 0) {
       const probe = await this.probe();
-      return { available: false, detail: probe.available ? firstLine(result) : probe.detail, enabled: null, active: null, mainPid: null, restarts: null, activeSince: null, lastExit: null };
+      return {
+        available: false,
+        detail: probe.available ? firstLine(result) : probe.detail,
+        enabled: null,
+        active: null,
+        mainPid: null,
+        restarts: null,
+        activeSince: null,
+        lastExit: null,
+      };
     }
-    const values = new Map(result.stdout.split('\n').filter((line) => line.includes('=')).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as const));
+    const values = new Map(
+      result.stdout
+        .split('\n')
+        .filter((line) => line.includes('='))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as const),
+    );
     const number = (key: string): number | null => {
       const value = Number(values.get(key));
       return values.get(key) !== undefined && values.get(key) !== '' && Number.isInteger(value) ? value : null;
@@ -75,7 +108,10 @@ export class SystemdController implements ServiceController {
       available: true,
       detail: null,
       enabled: text('UnitFileState'),
-      active: text('SubState') && text('SubState') !== text('ActiveState') ? `${text('ActiveState')} (${text('SubState')})` : text('ActiveState'),
+      active:
+        text('SubState') && text('SubState') !== text('ActiveState')
+          ? `${text('ActiveState')} (${text('SubState')})`
+          : text('ActiveState'),
       mainPid: mainPid === 0 ? null : mainPid,
       restarts: number('NRestarts'),
       activeSince: text('ActiveEnterTimestamp'),

@@ -38,7 +38,12 @@ function escapeQuoted(value: string, options: { dollars: boolean }): string {
 /** One word of a command line: an argument, or (`executable: true`) the program itself. */
 export function quoteExecWord(value: string, options: { executable?: boolean } = {}): string {
   if (options.executable && /[\\"']/.test(value)) {
-    throw new ServiceError('unsupportedPath', `systemd cannot run a program whose path holds a backslash or a quote: ` + `${value} (install Node.js in a plainer directory)`, 'node');
+    throw new ServiceError(
+      'unsupportedPath',
+      `systemd cannot run a program whose path holds a backslash or a quote: ` +
+        `${value} (install Node.js in a plainer directory)`,
+      'node',
+    );
   }
   const escaped = escapeQuoted(value, { dollars: !options.executable });
   return value !== '' && BARE_WORD.test(value) ? escaped : `"${escaped}"`;
@@ -101,7 +106,8 @@ export function parseUnitFile(text: string): Map<string, [string, string][]> {
       continue;
     }
     const equals = line.indexOf('=');
-    if (equals <= 0 || current === null) throw new ServiceError('invalidArgument', `not a unit file line: ${JSON.stringify(raw)}`, 'unit');
+    if (equals <= 0 || current === null)
+      throw new ServiceError('invalidArgument', `not a unit file line: ${JSON.stringify(raw)}`, 'unit');
     current.push([line.slice(0, equals).trim(), line.slice(equals + 1).trim()]);
   }
   return sections;
@@ -113,7 +119,19 @@ export function unitValue(unit: Map<string, [string, string][]>, section: string
   return entries.length > 0 ? entries[entries.length - 1]![1] : null;
 }
 
-const C_ESCAPES: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', s: ' ', '\\': '\\', '"': '"', "'": "'" };
+const C_ESCAPES: Record<string, string> = {
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  s: ' ',
+  '\\': '\\',
+  '"': '"',
+  "'": "'",
+};
 
 /**
  * Splits an `ExecStart=` value back into argv as systemd would run it: `%%` and `$$` undone, quotes

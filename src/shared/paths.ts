@@ -47,7 +47,8 @@ export interface HomePaths {
 export function defaultHome(env: NodeJS.ProcessEnv = process.env): string {
   const explicit = env[ENV.home];
   if (explicit) return resolve(explicit);
-  const state = env.XDG_STATE_HOME && env.XDG_STATE_HOME.startsWith('/') ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
+  const state =
+    env.XDG_STATE_HOME && env.XDG_STATE_HOME.startsWith('/') ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
   return join(state, 'bgtasks');
 }
 

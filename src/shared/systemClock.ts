@@ -22,14 +22,17 @@ export class SystemClock implements Clock {
     let handle: NodeJS.Timeout;
     const target = this.monotonic() + Math.max(0, delayMs);
     const arm = (delay: number): void => {
-      handle = setTimeout(() => {
-        const left = target - this.monotonic();
-        if (left > 1) arm(left);
-        else {
-          this.wakeups++;
-          callback();
-        }
-      }, Math.min(Math.max(0, delay), MAX));
+      handle = setTimeout(
+        () => {
+          const left = target - this.monotonic();
+          if (left > 1) arm(left);
+          else {
+            this.wakeups++;
+            callback();
+          }
+        },
+        Math.min(Math.max(0, delay), MAX),
+      );
       handle.unref();
     };
     arm(delayMs);

@@ -122,7 +122,12 @@ export interface FleetStore {
   readonly nodeId: string;
 
   /** Registers (or re-registers) this node and takes its lease until `at + leaseMs`; returns its new epoch. */
-  join(report: NodeReport, meta: { readonly hostname: string; readonly version: string }, at: number, leaseMs: number): Promise<number>;
+  join(
+    report: NodeReport,
+    meta: { readonly hostname: string; readonly version: string },
+    at: number,
+    leaseMs: number,
+  ): Promise<number>;
   /** Renews the lease of this node at `epoch` until `at + leaseMs`, with its latest report. */
   heartbeat(epoch: number, report: NodeReport, at: number, leaseMs: number): Promise<HeartbeatResult>;
   /** Leaves cleanly: gives up the lease (so its `'any'` runs are taken over at once) and releases its claims. */

@@ -40,7 +40,6 @@ export type OpenStoreOptions = Omit<SqliteStoreOptions, 'file'> & {
   readonly poolSize?: number;
 };
 
-
 /**
  * Opens the store at `location`: a SQLite file path, `':memory:'` for a private in-memory store, or a
  * `postgres://` / `postgresql://` URL (optionally with `?schema=NAME`) for a fleet's shared database,
@@ -53,21 +52,34 @@ export type OpenStoreOptions = Omit<SqliteStoreOptions, 'file'> & {
  */
 export function openStore(location: string, options: OpenStoreOptions = {}): Store {
   if (typeof location !== 'string') {
-    throw new TypeError(`Expected the store location to be a path, ':memory:' or a postgres:// URL, ` + `got ${String(location)} (${typeof location})`);
+    throw new TypeError(
+      `Expected the store location to be a path, ':memory:' or a postgres:// URL, ` +
+        `got ${String(location)} (${typeof location})`,
+    );
   }
   const { nodeId, poolSize, ...sqliteOptions } = options;
   if (isPostgresLocation(location)) {
     if (nodeId === undefined) {
-      throw new TypeError('Expected `nodeId` (this machine\'s id in the fleet) with a postgres:// store ' + 'location, got none');
+      throw new TypeError(
+        "Expected `nodeId` (this machine's id in the fleet) with a postgres:// store " + 'location, got none',
+      );
     }
-    const unsupported = Object.keys(sqliteOptions).filter((key) => sqliteOptions[key as keyof typeof sqliteOptions] !== undefined);
+    const unsupported = Object.keys(sqliteOptions).filter(
+      (key) => sqliteOptions[key as keyof typeof sqliteOptions] !== undefined,
+    );
     if (unsupported.length > 0) {
-      throw new TypeError(`Unknown option \`${unsupported[0]}\` for a postgres:// store location; its ` + `options are nodeId, poolSize`);
+      throw new TypeError(
+        `Unknown option \`${unsupported[0]}\` for a postgres:// store location; its ` + `options are nodeId, poolSize`,
+      );
     }
     return new PostgresStore({ url: location, nodeId, ...(poolSize === undefined ? {} : { poolSize }) });
   }
-  for (const [key, value] of [['nodeId', nodeId], ['poolSize', poolSize]] as const) {
-    if (value !== undefined) throw new TypeError(`Expected no \`${key}\` with a SQLite store location: it applies to a ` + `postgres:// one`);
+  for (const [key, value] of [
+    ['nodeId', nodeId],
+    ['poolSize', poolSize],
+  ] as const) {
+    if (value !== undefined)
+      throw new TypeError(`Expected no \`${key}\` with a SQLite store location: it applies to a ` + `postgres:// one`);
   }
   return SqliteStore.open({ ...sqliteOptions, file: location });
 }

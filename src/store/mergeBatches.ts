@@ -53,7 +53,10 @@ function commutes(merged: StoreBatch, earlier: Part, batch: StoreBatch, later: P
   if (earlier === 'deleteRequests' && later === 'putRequests') {
     // A delete that would match a request put after it must run after it: keep them apart.
     return !batch.putRequests!.some((request) =>
-      merged.deleteRequests!.some((ref) => ref.appId === request.appId && (ref.identifier === undefined || ref.identifier === request.identifier)));
+      merged.deleteRequests!.some(
+        (ref) => ref.appId === request.appId && (ref.identifier === undefined || ref.identifier === request.identifier),
+      ),
+    );
   }
   if (earlier === 'deleteLeases' && later === 'putLeases') {
     const deleted = new Set(merged.deleteLeases);
@@ -66,7 +69,12 @@ function commutes(merged: StoreBatch, earlier: Part, batch: StoreBatch, later: P
   return false;
 }
 
-function canAppend(merged: StoreBatch, mergedParts: readonly Part[], batch: StoreBatch, parts: readonly Part[]): boolean {
+function canAppend(
+  merged: StoreBatch,
+  mergedParts: readonly Part[],
+  batch: StoreBatch,
+  parts: readonly Part[],
+): boolean {
   for (const later of parts) {
     for (const earlier of mergedParts) {
       if (RANK.get(earlier)! > RANK.get(later)! && !commutes(merged, earlier, batch, later)) return false;

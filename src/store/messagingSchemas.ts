@@ -56,7 +56,10 @@ export const notificationRecordSchema = z.object(notificationFields);
 /** A {@link NotificationUpdate} for `updateNotifications`. */
 export const notificationUpdateSchema = z.strictObject({
   notificationId: name,
-  ...z.object(notificationFields).pick({ state: true, actionId: true, actedAt: true, handedAt: true, desktop: true }).partial().shape,
+  ...z
+    .object(notificationFields)
+    .pick({ state: true, actionId: true, actedAt: true, handedAt: true, desktop: true })
+    .partial().shape,
 });
 
 /** Which pushes `listPushes` returns. */
@@ -83,7 +86,11 @@ export interface NotificationFilter {
   readonly actionUnhanded?: boolean;
   readonly limit?: number;
 }
-export const notificationFilterSchema = z.strictObject({ appId: name.optional(), actionUnhanded: z.boolean().optional(), limit });
+export const notificationFilterSchema = z.strictObject({
+  appId: name.optional(),
+  actionUnhanded: z.boolean().optional(),
+  limit,
+});
 
 /** How many of an app's pushes are in each state (states with none are left out). */
 export interface PushStateCount {
@@ -93,10 +100,10 @@ export interface PushStateCount {
 }
 
 // Compile-time proof that what the schemas accept is assignable to the engine's records.
-const _shapesMatch: [z.ZodType<PushRecord>, z.ZodType<PushUpdate>, z.ZodType<NotificationRecord>, z.ZodType<NotificationUpdate>] = [
-  pushRecordSchema,
-  pushUpdateSchema,
-  notificationRecordSchema,
-  notificationUpdateSchema,
-];
+const _shapesMatch: [
+  z.ZodType<PushRecord>,
+  z.ZodType<PushUpdate>,
+  z.ZodType<NotificationRecord>,
+  z.ZodType<NotificationUpdate>,
+] = [pushRecordSchema, pushUpdateSchema, notificationRecordSchema, notificationUpdateSchema];
 void _shapesMatch;

@@ -15,6 +15,7 @@ export function assertKnownOptions(owner: string, options: unknown, names: reado
     throw new TypeError(`Expected ${owner} options to be an object, got ${describeValue(options)}`);
   }
   for (const key of Object.keys(options)) {
-    if (!names.includes(key)) throw new TypeError(`Unknown ${owner} option \`${key}\`; the options are ${names.join(', ')}`);
+    if (!names.includes(key))
+      throw new TypeError(`Unknown ${owner} option \`${key}\`; the options are ${names.join(', ')}`);
   }
 }

@@ -132,14 +132,18 @@ export const recurrenceSchema = z.strictObject({
   anchorAt: time,
   period: z.int().nonnegative(),
   /** A calendar schedule: stored in the recurrence's JSON, so it needs no column of its own. */
-  calendar: z.strictObject({ expression: z.string().min(1).max(256), timeZone: z.string().min(1).max(64).nullable() }).optional(),
+  calendar: z
+    .strictObject({ expression: z.string().min(1).max(256), timeZone: z.string().min(1).max(64).nullable() })
+    .optional(),
 });
 
 /** {@link FileTriggers}, bounded as the daemon bounds them. */
 export const fileTriggersSchema = z.strictObject({
   paths: z.array(z.string().min(1).max(TRIGGER_LIMITS.pathLength)).min(1).max(TRIGGER_LIMITS.pathsPerRequest),
   debounceMs: z.int().nonnegative().max(TRIGGER_LIMITS.maxDebounceMs),
-  changes: z.array(z.strictObject({ path: z.string().min(1), kind: z.enum(['created', 'modified', 'deleted']) })).max(TRIGGER_LIMITS.changesPerRun),
+  changes: z
+    .array(z.strictObject({ path: z.string().min(1), kind: z.enum(['created', 'modified', 'deleted']) }))
+    .max(TRIGGER_LIMITS.changesPerRun),
   truncated: z.literal(true).optional(),
   snapshot: z.record(z.string(), z.record(z.string(), z.number())).nullable(),
 });
@@ -161,7 +165,11 @@ const continuedSpecFields = {
 /** A {@link ContinuedSpec}. */
 export const continuedSpecSchema = z.strictObject(continuedSpecFields);
 /** A {@link ContinuedRunState}: the spec with the progress last reported. */
-export const continuedRunSchema = z.strictObject({ ...continuedSpecFields, completedUnits: z.int().nonnegative(), totalUnits: z.int().nonnegative() });
+export const continuedRunSchema = z.strictObject({
+  ...continuedSpecFields,
+  completedUnits: z.int().nonnegative(),
+  totalUnits: z.int().nonnegative(),
+});
 
 /** The fields a run copies from its request, beyond the original three conditions. */
 const schedulingFields = {
@@ -366,21 +374,29 @@ function formatPath(path: readonly PropertyKey[]): string {
 
 function checkRows(schema: z.ZodType, rows: unknown, part: string, prefix: string): void {
   if (rows === undefined) return;
-  if (!Array.isArray(rows)) throw new StoreError('storeInvalid', `${prefix}${part}: expected an array`, { field: part });
+  if (!Array.isArray(rows))
+    throw new StoreError('storeInvalid', `${prefix}${part}: expected an array`, { field: part });
   for (let i = 0; i < rows.length; i++) check(schema, rows[i], `${prefix}${part}[${i}]`);
 }
 
 function checkSettings(settings: unknown, prefix: string): void {
   if (settings === undefined) return;
   if (settings === null || typeof settings !== 'object' || Array.isArray(settings)) {
-    throw new StoreError('storeInvalid', `${prefix}settings: expected an object of key to JSON value`, { field: 'settings' });
+    throw new StoreError('storeInvalid', `${prefix}settings: expected an object of key to JSON value`, {
+      field: 'settings',
+    });
   }
   for (const [key, value] of Object.entries(settings)) {
-    if (key === '') throw new StoreError('storeInvalid', `${prefix}settings: a key must not be empty`, { field: 'settings' });
+    if (key === '')
+      throw new StoreError('storeInvalid', `${prefix}settings: a key must not be empty`, { field: 'settings' });
     if (value === undefined) {
-      throw new StoreError('storeInvalid', `${prefix}settings.${key}: expected a JSON value (null removes the setting)`, {
-        field: key,
-      });
+      throw new StoreError(
+        'storeInvalid',
+        `${prefix}settings.${key}: expected a JSON value (null removes the setting)`,
+        {
+          field: key,
+        },
+      );
     }
   }
 }
@@ -391,15 +407,21 @@ function checkBatch(batch: StoreBatch, prefix: string): void {
   }
   for (const part of Object.keys(batch)) {
     if (!(BATCH_PARTS as readonly string[]).includes(part)) {
-      throw new StoreError('storeInvalid', `${prefix}${part}: not a part of a store batch (${BATCH_PARTS.join(', ')})`, {
-        field: part,
-      });
+      throw new StoreError(
+        'storeInvalid',
+        `${prefix}${part}: not a part of a store batch (${BATCH_PARTS.join(', ')})`,
+        {
+          field: part,
+        },
+      );
     }
   }
   checkRows(appRecordSchema, batch.putApps, 'putApps', prefix);
   if (batch.deleteApps !== undefined) {
     if (!Array.isArray(batch.deleteApps)) {
-      throw new StoreError('storeInvalid', `${prefix}deleteApps: expected an array of app ids`, { field: 'deleteApps' });
+      throw new StoreError('storeInvalid', `${prefix}deleteApps: expected an array of app ids`, {
+        field: 'deleteApps',
+      });
     }
     batch.deleteApps.forEach((appId, i) => check(name, appId, `${prefix}deleteApps[${i}]`, 'appId'));
   }
@@ -416,7 +438,9 @@ function checkBatch(batch: StoreBatch, prefix: string): void {
   checkRows(taskLeaseSchema, batch.putLeases, 'putLeases', prefix);
   if (batch.deleteLeases !== undefined) {
     if (!Array.isArray(batch.deleteLeases)) {
-      throw new StoreError('storeInvalid', `${prefix}deleteLeases: expected an array of lease ids`, { field: 'deleteLeases' });
+      throw new StoreError('storeInvalid', `${prefix}deleteLeases: expected an array of lease ids`, {
+        field: 'deleteLeases',
+      });
     }
     batch.deleteLeases.forEach((leaseId, i) => check(name, leaseId, `${prefix}deleteLeases[${i}]`, 'leaseId'));
   }

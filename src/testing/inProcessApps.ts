@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { manifestSchema, loadManifest } from '../daemon/manifest.js';
 import { hashCredential } from '../daemon/credentials.js';
-import type { AppLauncher, LaunchedProcess, LaunchReason, ProcessExit, SchedulerLog } from '../daemon/scheduler/ports.js';
+import type {
+  AppLauncher,
+  LaunchedProcess,
+  LaunchReason,
+  ProcessExit,
+  SchedulerLog,
+} from '../daemon/scheduler/ports.js';
 import type { SessionServices } from '../daemon/appSession.js';
 import type { Clock } from '../engine/clock.js';
 import type { AppRecord, BackgroundMode } from '../engine/types.js';
@@ -18,7 +24,12 @@ export interface TestApp {
    * The manifest, as in the `bgtasks` section of the app's package.json (`launch` is not needed here).
    * Give this or `dir`.
    */
-  readonly manifest?: { readonly appId: string; readonly permittedIdentifiers: readonly string[]; readonly backgroundModes: readonly BackgroundMode[]; readonly launch?: readonly string[] };
+  readonly manifest?: {
+    readonly appId: string;
+    readonly permittedIdentifiers: readonly string[];
+    readonly backgroundModes: readonly BackgroundMode[];
+    readonly launch?: readonly string[];
+  };
   /** The app's directory: its manifest is read from its package.json, checked as `bgtasks install` does. */
   readonly dir?: string;
   /**
@@ -62,7 +73,10 @@ export function installTestApp(app: TestApp, now: number): InstalledTestApp {
     const parsed = manifestSchema.safeParse({ launch: ['node', 'main.mjs'], ...app.manifest });
     if (!parsed.success) {
       const { field, message } = describeIssue(parsed.error);
-      throw Object.assign(new TypeError(`Invalid manifest of a test app: ${message}`), { code: 'invalidManifest', field: `manifest.${field}` });
+      throw Object.assign(new TypeError(`Invalid manifest of a test app: ${message}`), {
+        code: 'invalidManifest',
+        field: `manifest.${field}`,
+      });
     }
     manifest = parsed.data;
     dir = '/in-process';
@@ -104,10 +118,21 @@ export class InProcessLauncher implements AppLauncher {
     this.#deps = deps;
   }
 
-  launch(record: AppRecord, launch: { readonly launchId: string; readonly reason: LaunchReason; readonly cause?: 'notificationAction' }): LaunchedProcess {
+  launch(
+    record: AppRecord,
+    launch: { readonly launchId: string; readonly reason: LaunchReason; readonly cause?: 'notificationAction' },
+  ): LaunchedProcess {
     const installed = this.#deps.app(record.appId);
     if (!installed) throw new Error(`${record.appId} is not a test app of this system`);
-    const process = new InProcessApp(installed, launch.launchId, launch.reason, launch.cause ?? null, this.#nextPid++, this.#deps, () => this.#running.delete(process));
+    const process = new InProcessApp(
+      installed,
+      launch.launchId,
+      launch.reason,
+      launch.cause ?? null,
+      this.#nextPid++,
+      this.#deps,
+      () => this.#running.delete(process),
+    );
     this.#running.add(process);
     process.start();
     return process;
@@ -130,7 +155,9 @@ export class InProcessLauncher implements AppLauncher {
 
   /** Ends every app process (the system is closing). */
   async closeAll(): Promise<void> {
-    await Promise.all([...this.#running].map((process) => process.exit({ code: null, signal: 'SIGTERM', error: null })));
+    await Promise.all(
+      [...this.#running].map((process) => process.exit({ code: null, signal: 'SIGTERM', error: null })),
+    );
   }
 }
 
@@ -146,7 +173,15 @@ class InProcessApp implements LaunchedProcess {
   #mainSettled = false;
   #exit: ProcessExit | null = null;
 
-  constructor(installed: InstalledTestApp, readonly launchId: string, reason: LaunchReason, cause: 'notificationAction' | null, readonly pid: number, deps: InProcessLauncherDeps, onGone: () => void) {
+  constructor(
+    installed: InstalledTestApp,
+    readonly launchId: string,
+    reason: LaunchReason,
+    cause: 'notificationAction' | null,
+    readonly pid: number,
+    deps: InProcessLauncherDeps,
+    onGone: () => void,
+  ) {
     this.#installed = installed;
     this.#reason = reason;
     this.#cause = cause;
@@ -163,22 +198,30 @@ class InProcessApp implements LaunchedProcess {
   }
 
   get finished(): boolean {
-    if (this.#reason !== 'user' || this.#installed.app.keepsRunning || !this.#mainSettled || this.#exit !== null) return false;
+    if (this.#reason !== 'user' || this.#installed.app.keepsRunning || !this.#mainSettled || this.#exit !== null)
+      return false;
     return this.#link === null || this.#link.closed || !this.#link.referenced;
   }
 
   start(): void {
     const { record, credential, app } = this.#installed;
     const appId = record.appId;
-    const manifest = { file: `${record.dir}/package.json`, appId, permittedIdentifiers: record.permittedIdentifiers, backgroundModes: record.backgroundModes };
+    const manifest = {
+      file: `${record.dir}/package.json`,
+      appId,
+      permittedIdentifiers: record.permittedIdentifiers,
+      backgroundModes: record.backgroundModes,
+    };
     const discovery: Discovery = {
       socketPath: () => 'in-process',
       manifest: () => manifest,
       resolve: () => ({ home: 'in-process', socketPath: 'in-process', appId, credential, manifest }),
     };
-    const log = (level: LogLevel) => (message: string) => this.#deps.onLog({ at: this.#deps.clock.now(), appId, level, message });
+    const log = (level: LogLevel) => (message: string) =>
+      this.#deps.onLog({ at: this.#deps.clock.now(), appId, level, message });
     const scheduler = BGTaskScheduler._create({
-      connect: async () => (this.#link = new InProcessLink(this.#deps.services(), this.#deps.log, this.#deps.daemonVersion, this.pid)),
+      connect: async () =>
+        (this.#link = new InProcessLink(this.#deps.services(), this.#deps.log, this.#deps.daemonVersion, this.pid)),
       discovery,
       env: { [ENV.launchId]: this.launchId, [ENV.launchReason]: this.#cause ?? this.#reason, [ENV.appId]: appId },
       launchReason: this.#cause ?? this.#reason,
@@ -219,8 +262,13 @@ class InProcessApp implements LaunchedProcess {
   }
 
   #crashed(error: unknown): void {
-    const message = error instanceof Error ? error.stack ?? error.message : String(error);
-    this.#deps.onLog({ at: this.#deps.clock.now(), appId: this.#installed.record.appId, level: 'error', message: `the app's start-up threw: ${message}` });
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    this.#deps.onLog({
+      at: this.#deps.clock.now(),
+      appId: this.#installed.record.appId,
+      level: 'error',
+      message: `the app's start-up threw: ${message}`,
+    });
     void this.exit({ code: 1, signal: null, error: null });
   }
 }

@@ -10,7 +10,14 @@
  *
  * See docs/testing.md.
  */
-export { createTestSystem, TestSystem, type NextKind, type NextOptions, type RunKind, type TestSystemOptions } from './testSystem.js';
+export {
+  createTestSystem,
+  TestSystem,
+  type NextKind,
+  type NextOptions,
+  type RunKind,
+  type TestSystemOptions,
+} from './testSystem.js';
 export type { AppLogLine, TestApp } from './inProcessApps.js';
 export { ScriptedConditions, ConditionsValueError } from './scriptedConditions.js';
 export {

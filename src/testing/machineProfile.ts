@@ -8,6 +8,8 @@ import { chooseProfile, type ProfileChoice } from '../engine/profile.js';
  */
 export async function machineProfile(sensors: Sensors = createSystemSensors()): Promise<ProfileChoice> {
   const read = await sensors.read().catch(() => ({}));
-  const origins = Object.fromEntries(CONDITION_NAMES.map((name) => [name, name in read ? 'sensor' : 'default'])) as ConditionsSnapshot['origins'];
+  const origins = Object.fromEntries(
+    CONDITION_NAMES.map((name) => [name, name in read ? 'sensor' : 'default']),
+  ) as ConditionsSnapshot['origins'];
   return chooseProfile({ conditions: { ...DEFAULT_CONDITIONS, ...read }, origins, readAt: 0 });
 }

@@ -35,7 +35,11 @@ export function checkConditions(partial: unknown): Partial<Conditions> {
   if (parsed.success) return parsed.data as Partial<Conditions>;
   const issue = parsed.error.issues[0];
   const field = (issue?.path ?? []).map(String).join('.') || 'conditions';
-  throw new ConditionsValueError(`Invalid condition ${field}: ${issue?.message ?? 'invalid'} (see \`bgtasks ` + `conditions\` for the names and values)`, field);
+  throw new ConditionsValueError(
+    `Invalid condition ${field}: ${issue?.message ?? 'invalid'} (see \`bgtasks ` +
+      `conditions\` for the names and values)`,
+    field,
+  );
 }
 
 /**
@@ -54,7 +58,10 @@ export class ScriptedConditions implements ConditionsSource {
   }
 
   current(): ConditionsSnapshot {
-    const origins = Object.fromEntries(CONDITION_NAMES.map((name) => [name, 'override'])) as Record<ConditionName, ConditionOrigin>;
+    const origins = Object.fromEntries(CONDITION_NAMES.map((name) => [name, 'override'])) as Record<
+      ConditionName,
+      ConditionOrigin
+    >;
     return { conditions: this.#conditions, origins, readAt: this.#readAt };
   }
 
@@ -63,7 +70,8 @@ export class ScriptedConditions implements ConditionsSource {
     partial = checkConditions(partial);
     const next = { ...this.#conditions, ...partial };
     // Leaving `userActivity` for anything but idle forgets when the idleness began.
-    if (partial.userActivity !== undefined && partial.userActivity !== 'idle' && partial.idleSince === undefined) next.idleSince = null;
+    if (partial.userActivity !== undefined && partial.userActivity !== 'idle' && partial.idleSince === undefined)
+      next.idleSince = null;
     const changed = !sameConditions(next, this.#conditions);
     this.#conditions = next;
     this.#readAt = this.#now();

@@ -9,7 +9,12 @@ import { StoreWriter } from '../daemon/storeWriter.js';
 import { VERSION } from '../daemon/daemon.js';
 import type { Conditions, ConditionsSource } from '../engine/conditions.js';
 import type { Explanation } from '../engine/explain.js';
-import { compileSchedulingOptions, SCHEDULING_PROFILES, type SchedulingOptions, type SchedulingProfile } from '../engine/options.js';
+import {
+  compileSchedulingOptions,
+  SCHEDULING_PROFILES,
+  type SchedulingOptions,
+  type SchedulingProfile,
+} from '../engine/options.js';
 import type { ProfileChoice } from '../engine/profile.js';
 import type { RanOnceWarning } from '../engine/ranOnce.js';
 import { machineProfile } from './machineProfile.js';
@@ -18,7 +23,13 @@ import { isPermitted } from '../protocol/vocabulary/identifierMatching.js';
 import { HISTORY_EVENT_TYPES } from '../store/schemas.js';
 import { openStore } from '../store/index.js';
 import type { Store, StoreBatch } from '../store/store.js';
-import { InProcessLauncher, installTestApp, type AppLogLine, type InstalledTestApp, type TestApp } from './inProcessApps.js';
+import {
+  InProcessLauncher,
+  installTestApp,
+  type AppLogLine,
+  type InstalledTestApp,
+  type TestApp,
+} from './inProcessApps.js';
 import { ScriptedConditions } from './scriptedConditions.js';
 import { TraceConditions, validateTrace, type ConditionsTrace } from './traceConditions.js';
 import type { DependentView } from '../daemon/workflows/dependentViews.js';
@@ -97,7 +108,17 @@ export class TestSystem implements AsyncDisposable {
   /** The policy profile the system runs, and why (given, the default, or picked as the daemon would: `'auto'`). */
   readonly profile: ProfileChoice;
 
-  private constructor(clock: VirtualClock, scheduler: Scheduler, notifications: NotificationCenter, store: Store, writer: StoreWriter, launcher: InProcessLauncher, conditions: TestSystem['conditionsSource'], logs: AppLogLine[], profile: ProfileChoice) {
+  private constructor(
+    clock: VirtualClock,
+    scheduler: Scheduler,
+    notifications: NotificationCenter,
+    store: Store,
+    writer: StoreWriter,
+    launcher: InProcessLauncher,
+    conditions: TestSystem['conditionsSource'],
+    logs: AppLogLine[],
+    profile: ProfileChoice,
+  ) {
     this.profile = profile;
     this.#notifications = notifications;
     this.clock = clock;
@@ -112,9 +133,11 @@ export class TestSystem implements AsyncDisposable {
 
   /** @internal use {@link createTestSystem} */
   static async create(options: TestSystemOptions): Promise<TestSystem> {
-    if (!options || !Array.isArray(options.apps)) throw new TypeError('Expected `apps` to be an array of { manifest or dir, main }');
+    if (!options || !Array.isArray(options.apps))
+      throw new TypeError('Expected `apps` to be an array of { manifest or dir, main }');
     const start = options.start instanceof Date ? options.start.getTime() : (options.start ?? Date.now());
-    if (!Number.isFinite(start)) throw new TypeError(`Expected \`start\` to be a Date or a number of ms, got ` + `\`${String(options.start)}\``);
+    if (!Number.isFinite(start))
+      throw new TypeError(`Expected \`start\` to be a Date or a number of ms, got ` + `\`${String(options.start)}\``);
     let system: TestSystem | null = null;
     const clock = new VirtualClock({ start, settle: () => system?.settle() ?? settleRounds() });
     // The scheduler's bounded sleep only catches wall-clock jumps, which virtual time has only when a test
@@ -129,7 +152,9 @@ export class TestSystem implements AsyncDisposable {
     }
     const conditions =
       options.conditionsSource?.(clock) ??
-      (options.trace ? new TraceConditions(validateTrace(options.trace), clock) : new ScriptedConditions(options.conditions, () => clock.now()));
+      (options.trace
+        ? new TraceConditions(validateTrace(options.trace), clock)
+        : new ScriptedConditions(options.conditions, () => clock.now()));
     const store = openStore(':memory:');
     await store.migrate();
     await store.apply({ putApps: [...installed.values()].map((entry) => entry.record) });
@@ -146,7 +171,18 @@ export class TestSystem implements AsyncDisposable {
       app: (appId) => installed.get(appId),
       onLog: (line) => logs.push(line),
     });
-    scheduler = await Scheduler.start({ clock, conditions, store, writer, launcher, log, options: scheduling, cpuMeter: null, random: seededRandom(options.seed ?? 1), supportedResources: options.supportedResources ?? ['cpu'] });
+    scheduler = await Scheduler.start({
+      clock,
+      conditions,
+      store,
+      writer,
+      launcher,
+      log,
+      options: scheduling,
+      cpuMeter: null,
+      random: seededRandom(options.seed ?? 1),
+      supportedResources: options.supportedResources ?? ['cpu'],
+    });
     notifications = await wireNotifications({ clock, store, writer, scheduler, log, desktop: null });
     system = new TestSystem(clock, scheduler, notifications, store, writer, launcher, conditions, logs, profile);
     await system.settle();
@@ -205,7 +241,12 @@ export class TestSystem implements AsyncDisposable {
     while (!this.#idle()) {
       const next = this.clock.nextTimerAt();
       if (next === undefined || this.clock.now() >= until) {
-        throw new Error(`runUntilIdle: still busy after ${limitMs} ms of virtual time: ` + `${this.#scheduler.runs.size} running, ` + `${this.#scheduler.pending().filter((view) => view.eligible).length} ` + `eligible`);
+        throw new Error(
+          `runUntilIdle: still busy after ${limitMs} ms of virtual time: ` +
+            `${this.#scheduler.runs.size} running, ` +
+            `${this.#scheduler.pending().filter((view) => view.eligible).length} ` +
+            `eligible`,
+        );
       }
       await this.clock.advanceBy(Math.max(0, Math.min(next - this.clock.monotonic(), until - this.clock.now())));
       await this.settle();
@@ -214,7 +255,8 @@ export class TestSystem implements AsyncDisposable {
 
   #idle(): boolean {
     if (this.#scheduler.runs.size > 0) return false;
-    for (const app of this.#scheduler.apps.all()) for (const state of app.processes.values()) if (!state.connected && !state.stopping) return false;
+    for (const app of this.#scheduler.apps.all())
+      for (const state of app.processes.values()) if (!state.connected && !state.stopping) return false;
     return !this.#scheduler.pending().some((view) => view.eligible);
   }
 
@@ -231,9 +273,16 @@ export class TestSystem implements AsyncDisposable {
   next(kind: RunKind, identifier?: string, options?: NextOptions): Promise<TaskRun>;
   next(kind: HistoryEventType, identifier?: string, options?: NextOptions): Promise<HistoryEvent>;
   async next(kind: NextKind, identifier?: string, options: NextOptions = {}): Promise<TaskRun | HistoryEvent> {
-    if (!NEXT_KINDS.has(kind)) throw new TypeError(`Unknown kind ${JSON.stringify(kind)} for next(): one of ` + `${[...NEXT_KINDS].join(', ')}`);
-    if (identifier !== undefined && ![...this.#scheduler.apps.all()].some((app) => isPermitted(app.record.permittedIdentifiers, identifier))) {
-      throw new TypeError(`No app of this system permits ${JSON.stringify(identifier)}: check its ` + `spelling and the apps' permittedIdentifiers`);
+    if (!NEXT_KINDS.has(kind))
+      throw new TypeError(`Unknown kind ${JSON.stringify(kind)} for next(): one of ` + `${[...NEXT_KINDS].join(', ')}`);
+    if (
+      identifier !== undefined &&
+      ![...this.#scheduler.apps.all()].some((app) => isPermitted(app.record.permittedIdentifiers, identifier))
+    ) {
+      throw new TypeError(
+        `No app of this system permits ${JSON.stringify(identifier)}: check its ` +
+          `spelling and the apps' permittedIdentifiers`,
+      );
     }
     const within = options.within ?? 7 * DAY_MS;
     const find = (): Seen | undefined => {
@@ -259,7 +308,10 @@ export class TestSystem implements AsyncDisposable {
     if (found?.taskId) return (await this.#store.getRun(found.taskId))!;
     if (found?.event) return found.event;
     const why = identifier ? ((await this.#whyAny(identifier)) ?? `${identifier} was never submitted`) : null;
-    throw new Error(`no ${kind}${identifier ? ` of ${identifier}` : ''} within ${within} ms of ` + `virtual time${why ? `: ${why}` : ''}`);
+    throw new Error(
+      `no ${kind}${identifier ? ` of ${identifier}` : ''} within ${within} ms of ` +
+        `virtual time${why ? `: ${why}` : ''}`,
+    );
   }
 
   /** Something the test did: `next` looks only at what happens from here on (or after what it last returned). */
@@ -289,7 +341,8 @@ export class TestSystem implements AsyncDisposable {
       change(run);
     }
     for (const update of batch.updateRuns ?? []) change(update);
-    for (const event of batch.events ?? []) this.#seen.push({ kind: event.type, identifier: event.identifier, taskId: null, event: { ...event, seq: 0 } });
+    for (const event of batch.events ?? [])
+      this.#seen.push({ kind: event.type, identifier: event.identifier, taskId: null, event: { ...event, seq: 0 } });
   }
 
   async #whyAny(identifier: string): Promise<string | null> {
@@ -305,7 +358,7 @@ export class TestSystem implements AsyncDisposable {
   /** Changes the device's conditions (power, battery, network, Low Power Mode, idle, heat...). */
   async setConditions(partial: Partial<Conditions>): Promise<void> {
     this.#acted();
-    if (!this.#conditions.set) throw new TypeError('this system\'s conditions source cannot be set');
+    if (!this.#conditions.set) throw new TypeError("this system's conditions source cannot be set");
     this.#conditions.set(partial);
     await this.settle();
   }
@@ -337,7 +390,11 @@ export class TestSystem implements AsyncDisposable {
    * `POST /v1/apps/{appId}/push`): checked, stored, then delivered in order to its `onRemoteNotification`.
    * `options` are the other fields of the push body. Returns the push's id.
    */
-  async push(appId: string, data: unknown, options: { priority?: 5 | 10; collapseId?: string; expiration?: number } = {}): Promise<string> {
+  async push(
+    appId: string,
+    data: unknown,
+    options: { priority?: 5 | 10; collapseId?: string; expiration?: number } = {},
+  ): Promise<string> {
     this.#acted();
     const receipt = await intakePush(this.#scheduler, appId, { data, ...options }, this.clock.now());
     await this.settle();
@@ -422,7 +479,13 @@ export class TestSystem implements AsyncDisposable {
   }
 
   /** History events (`skipped`, `deferred`, `launched`, ...), oldest first. */
-  events(filter: { readonly appId?: string; readonly identifier?: string; readonly types?: readonly HistoryEventType[] } = {}): Promise<HistoryEvent[]> {
+  events(
+    filter: {
+      readonly appId?: string;
+      readonly identifier?: string;
+      readonly types?: readonly HistoryEventType[];
+    } = {},
+  ): Promise<HistoryEvent[]> {
     return this.#store.listEvents({ ...filter, limit: 1_000_000 }).then((events) => events.reverse());
   }
 
@@ -480,10 +543,13 @@ async function kitProfile(profile: TestSystemOptions['profile']): Promise<Profil
     return { profile: picked.profile, reason: `auto: as the daemon would pick on this machine: ${picked.reason}` };
   }
   if (profile !== undefined && !SCHEDULING_PROFILES.includes(profile)) {
-    throw new TypeError(`Expected \`profile\` to be ${[...SCHEDULING_PROFILES, 'auto'].map((name) => `'${name}'`).join(', ')}, ` + `got \`${String(profile)}\``);
+    throw new TypeError(
+      `Expected \`profile\` to be ${[...SCHEDULING_PROFILES, 'auto'].map((name) => `'${name}'`).join(', ')}, ` +
+        `got \`${String(profile)}\``,
+    );
   }
   return profile === undefined
-    ? { profile: 'device', reason: 'the testing kit\'s default (pass profile: \'device\', \'server\' or \'auto\')' }
+    ? { profile: 'device', reason: "the testing kit's default (pass profile: 'device', 'server' or 'auto')" }
     : { profile, reason: 'given to createTestSystem' };
 }
 

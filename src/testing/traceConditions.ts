@@ -43,7 +43,12 @@ export {
   type TraceSample,
 } from '../conditions/trace.js';
 import { ChangeListeners } from '../conditions/changeListeners.js';
-import { mergeLayers, withOverrides, withoutOverrides, type ConditionLayer as MutablePartial } from '../conditions/conditionLayers.js';
+import {
+  mergeLayers,
+  withOverrides,
+  withoutOverrides,
+  type ConditionLayer as MutablePartial,
+} from '../conditions/conditionLayers.js';
 
 export interface TraceConditionsOptions {
   /**
@@ -104,7 +109,8 @@ export class TraceConditions implements ConditionsSource, Disposable {
     const valid = validateTrace(trace);
     const now = clock.now();
     const start = options.start ?? now;
-    if (typeof start !== 'number' || !Number.isFinite(start)) throw new TypeError(`Expected \`start\` to be a finite number, got \`${String(start)}\``);
+    if (typeof start !== 'number' || !Number.isFinite(start))
+      throw new TypeError(`Expected \`start\` to be a finite number, got \`${String(start)}\``);
     this.#clock = clock;
     this.#samples = valid.samples;
     this.#listeners = new ChangeListeners(options.onListenerError);
@@ -120,7 +126,10 @@ export class TraceConditions implements ConditionsSource, Disposable {
     }
     this.#dueWall = dueWall;
     this.#dueMono = dueMono;
-    this.endsAt = Math.max(dueWall[dueWall.length - 1]!, valid.endedAt === undefined ? -Infinity : valid.endedAt + offset);
+    this.endsAt = Math.max(
+      dueWall[dueWall.length - 1]!,
+      valid.endedAt === undefined ? -Infinity : valid.endedAt + offset,
+    );
     this.#index = index;
     // The sample's time if it is due, else now (the first sample is held from before its time).
     this.#readAt = Math.min(dueWall[index]!, now);
@@ -238,7 +247,6 @@ export class TraceConditions implements ConditionsSource, Disposable {
       this.#readAt,
     );
   }
-
 }
 
 /** One step of a hand-written timeline: from `at` (virtual wall time), these conditions change. */
@@ -264,11 +272,18 @@ export interface TimelineEntry {
  * @throws {TraceError} for a step out of time order or a value a condition cannot take (`field` is
  *   like `timeline.1.conditions.power`).
  */
-export function scriptedTimeline(clock: Clock, entries: readonly TimelineEntry[], options: Pick<TraceConditionsOptions, 'onListenerError'> = {}): TraceConditions {
+export function scriptedTimeline(
+  clock: Clock,
+  entries: readonly TimelineEntry[],
+  options: Pick<TraceConditionsOptions, 'onListenerError'> = {},
+): TraceConditions {
   const now = clock.now();
   const samples: TraceSample[] = [];
   let conditions: Conditions = DEFAULT_CONDITIONS;
-  let origins = Object.fromEntries(CONDITION_NAMES.map((name) => [name, 'default'])) as Record<ConditionName, ConditionOrigin>;
+  let origins = Object.fromEntries(CONDITION_NAMES.map((name) => [name, 'default'])) as Record<
+    ConditionName,
+    ConditionOrigin
+  >;
   const firstAt = entries.length === 0 ? now : timeOf(entries[0]!.at, 0);
   const startedAt = Math.min(now, firstAt);
   if (firstAt > now) samples.push({ at: now, conditions, origins });
@@ -276,7 +291,11 @@ export function scriptedTimeline(clock: Clock, entries: readonly TimelineEntry[]
     const at = timeOf(entry.at, index);
     const previous = samples[samples.length - 1];
     if (previous && at < previous.at) {
-      throw new TraceError(`invalid timeline: timeline.${index}.at: ${new Date(at).toISOString()} is ` + `before the previous step; steps must be in time order`, `timeline.${index}.at`);
+      throw new TraceError(
+        `invalid timeline: timeline.${index}.at: ${new Date(at).toISOString()} is ` +
+          `before the previous step; steps must be in time order`,
+        `timeline.${index}.at`,
+      );
     }
     const parsed = partialConditionsSchema.safeParse(entry.conditions);
     if (!parsed.success) {
@@ -298,7 +317,13 @@ export function scriptedTimeline(clock: Clock, entries: readonly TimelineEntry[]
     samples.push({ at, conditions, origins });
   });
   if (samples.length === 0) samples.push({ at: now, conditions, origins });
-  const trace: ConditionsTrace = { format: TRACE_FORMAT, version: TRACE_VERSION, startedAt, host: { platform: 'timeline' }, samples };
+  const trace: ConditionsTrace = {
+    format: TRACE_FORMAT,
+    version: TRACE_VERSION,
+    startedAt,
+    host: { platform: 'timeline' },
+    samples,
+  };
   // Mapped one to one: `startedAt` is `start`, so a step's `at` is its virtual time.
   return new TraceConditions(trace, clock, { ...options, start: startedAt });
 }
@@ -306,7 +331,10 @@ export function scriptedTimeline(clock: Clock, entries: readonly TimelineEntry[]
 function timeOf(at: number | Date, index: number): number {
   const ms = at instanceof Date ? at.getTime() : at;
   if (typeof ms !== 'number' || !Number.isFinite(ms)) {
-    throw new TraceError(`invalid timeline: timeline.${index}.at: expected a time (ms or Date), got ` + `${String(at)}`, `timeline.${index}.at`);
+    throw new TraceError(
+      `invalid timeline: timeline.${index}.at: expected a time (ms or Date), got ` + `${String(at)}`,
+      `timeline.${index}.at`,
+    );
   }
   return ms;
 }

@@ -49,7 +49,8 @@ export class VirtualClock implements Clock {
 
   constructor(options: VirtualClockOptions = {}) {
     const start = options.start ?? Date.UTC(2026, 0, 1);
-    if (!Number.isFinite(start)) throw new TypeError(`Expected \`start\` to be a finite number, got \`${String(start)}\``);
+    if (!Number.isFinite(start))
+      throw new TypeError(`Expected \`start\` to be a finite number, got \`${String(start)}\``);
     this.#wallOffset = start;
     this.#maxTimersPerRun = options.maxTimersPerRun ?? 1_000_000;
     this.#settle = options.settle ?? flushMicrotasks;
@@ -86,14 +87,16 @@ export class VirtualClock implements Clock {
 
   /** Moves time forward by `ms`, running every timer that falls due on the way, in order. */
   async advanceBy(ms: number): Promise<void> {
-    if (!Number.isFinite(ms) || ms < 0) throw new TypeError(`Expected \`ms\` to be a finite number >= 0, got \`${String(ms)}\``);
+    if (!Number.isFinite(ms) || ms < 0)
+      throw new TypeError(`Expected \`ms\` to be a finite number >= 0, got \`${String(ms)}\``);
     await this.#runUntil(this.#monotonic + ms);
   }
 
   /** Moves wall time forward to `wallMs` (monotonic time moves by the same amount). */
   async advanceTo(wallMs: number): Promise<void> {
     const delta = wallMs - this.now();
-    if (delta < 0) throw new RangeError(`Cannot advance to ${new Date(wallMs).toISOString()}: it is in the virtual ` + `past`);
+    if (delta < 0)
+      throw new RangeError(`Cannot advance to ${new Date(wallMs).toISOString()}: it is in the virtual ` + `past`);
     await this.advanceBy(delta);
   }
 
@@ -104,7 +107,8 @@ export class VirtualClock implements Clock {
 
   /** Moves only the wall clock, as an NTP step or a resume from suspend would. Runs no timers. */
   jumpWallClock(deltaMs: number): void {
-    if (!Number.isFinite(deltaMs)) throw new TypeError(`Expected \`deltaMs\` to be a finite number, got \`${String(deltaMs)}\``);
+    if (!Number.isFinite(deltaMs))
+      throw new TypeError(`Expected \`deltaMs\` to be a finite number, got \`${String(deltaMs)}\``);
     this.#wallOffset += deltaMs;
   }
 
@@ -121,7 +125,8 @@ export class VirtualClock implements Clock {
    *   time (not its due time) as now.
    */
   async suspend(ms: number, options: { readonly monotonic?: 'stops' | 'runs' } = {}): Promise<void> {
-    if (!Number.isFinite(ms) || ms < 0) throw new TypeError(`Expected \`ms\` to be a finite number >= 0, got \`${String(ms)}\``);
+    if (!Number.isFinite(ms) || ms < 0)
+      throw new TypeError(`Expected \`ms\` to be a finite number >= 0, got \`${String(ms)}\``);
     if ((options.monotonic ?? 'stops') === 'stops') {
       this.#wallOffset += ms;
       await this.#settle();
@@ -143,8 +148,12 @@ export class VirtualClock implements Clock {
       this.#monotonic = Math.max(this.#monotonic, next.at);
       if (++ran > this.#maxTimersPerRun) {
         throw new VirtualClockOverrunError(
-          `more than ${this.#maxTimersPerRun} timers ran in one advance; virtual ` + `monotonic now ${this.#monotonic} ms; ` +
-            `queued: ${this.#timers.slice(0, 10).map((timer) => `#${timer.seq}@${timer.at}`).join(', ')}`,
+          `more than ${this.#maxTimersPerRun} timers ran in one advance; virtual ` +
+            `monotonic now ${this.#monotonic} ms; ` +
+            `queued: ${this.#timers
+              .slice(0, 10)
+              .map((timer) => `#${timer.seq}@${timer.at}`)
+              .join(', ')}`,
         );
       }
       this.wakeups++;

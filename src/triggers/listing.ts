@@ -22,12 +22,14 @@ export async function listPath(path: string): Promise<Record<string, number>> {
     return {};
   }
   const listing: Record<string, number> = {};
-  await Promise.all(names.map(async (name) => {
-    try {
-      listing[name] = (await stat(join(path, name))).mtimeMs;
-    } catch {
-      // Gone between the readdir and the stat: it is not there.
-    }
-  }));
+  await Promise.all(
+    names.map(async (name) => {
+      try {
+        listing[name] = (await stat(join(path, name))).mtimeMs;
+      } catch {
+        // Gone between the readdir and the stat: it is not there.
+      }
+    }),
+  );
   return listing;
 }

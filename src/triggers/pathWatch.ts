@@ -19,7 +19,10 @@ export class PathWatch implements Disposable {
   #retry: Disposable | null = null;
   #disposed = false;
 
-  constructor(readonly path: string, private readonly deps: PathWatchDeps) {
+  constructor(
+    readonly path: string,
+    private readonly deps: PathWatchDeps,
+  ) {
     this.#start();
   }
 
@@ -30,10 +33,8 @@ export class PathWatch implements Disposable {
   #start(): void {
     if (this.#disposed) return;
     try {
-      const watcher = watch(
-        this.path,
-        { persistent: false },
-        (_type, name) => this.deps.onEvent(name === null ? null : String(name)),
+      const watcher = watch(this.path, { persistent: false }, (_type, name) =>
+        this.deps.onEvent(name === null ? null : String(name)),
       );
       watcher.on('error', () => this.#lost());
       this.#watcher = watcher;

@@ -14,7 +14,12 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Clock, Disposable } from '../engine/clock.js';
 import {
-  snapshotChanges, TRIGGER_LIMITS, type FileChange, type FileChangeKind, type FileTriggers, type PathSnapshot,
+  snapshotChanges,
+  TRIGGER_LIMITS,
+  type FileChange,
+  type FileChangeKind,
+  type FileTriggers,
+  type PathSnapshot,
 } from '../engine/triggers/fileTriggers.js';
 import type { TaskRequest } from '../engine/types.js';
 import { listPath } from './listing.js';
@@ -72,10 +77,11 @@ export class FileTriggerHub implements Disposable {
 
   /** The absolute form of a path an app gave: `~` is the daemon's user's home. */
   resolvePath(path: string): string {
-    return path === '~' ? this.#deps.homeDir : path.startsWith('~/') ? join(
-      this.#deps.homeDir,
-      path.slice(2),
-    ) : resolve(path);
+    return path === '~'
+      ? this.#deps.homeDir
+      : path.startsWith('~/')
+        ? join(this.#deps.homeDir, path.slice(2))
+        : resolve(path);
   }
 
   /** Watches the pending triggered requests, and stops watching those that are gone. */
@@ -91,8 +97,10 @@ export class FileTriggerHub implements Disposable {
       if (appCount > TRIGGER_LIMITS.pathsPerApp || total + triggers.paths.length > TRIGGER_LIMITS.pathsInAll) {
         if (!this.#watched.has(key)) {
           this.#deps.log.warn(`${request.identifier} of ${request.appId} is not watched: too many watched paths`, {
-            appId: request.appId, identifier: request.identifier,
-            perApp: TRIGGER_LIMITS.pathsPerApp, inAll: TRIGGER_LIMITS.pathsInAll,
+            appId: request.appId,
+            identifier: request.identifier,
+            perApp: TRIGGER_LIMITS.pathsPerApp,
+            inAll: TRIGGER_LIMITS.pathsInAll,
           });
         }
         continue;
@@ -112,21 +120,25 @@ export class FileTriggerHub implements Disposable {
   #watch(key: string, request: TaskRequest, triggers: FileTriggers, shape: string): void {
     const paths = triggers.paths.map((path) => this.resolvePath(path));
     const watched: Watched = {
-      appId: request.appId, identifier: request.identifier, shape, debounceMs: triggers.debounceMs, paths, watches: [],
-      changes: new Map(), truncated: false, listing: triggers.snapshot ?? {}, timer: null, disposed: false,
+      appId: request.appId,
+      identifier: request.identifier,
+      shape,
+      debounceMs: triggers.debounceMs,
+      paths,
+      watches: [],
+      changes: new Map(),
+      truncated: false,
+      listing: triggers.snapshot ?? {},
+      timer: null,
+      disposed: false,
     };
     this.#watched.set(key, watched);
     for (const path of paths) {
-      const onEvent = (name: string | null) => void this.#changed(
-        watched,
-        name === null ? path : join(path, name),
-        path,
-        name,
+      const onEvent = (name: string | null) =>
+        void this.#changed(watched, name === null ? path : join(path, name), path, name);
+      watched.watches.push(
+        new PathWatch(path, { clock: this.#deps.clock, retryMs: this.#deps.retryMs ?? 5_000, onEvent }),
       );
-      watched.watches.push(new PathWatch(
-        path,
-        { clock: this.#deps.clock, retryMs: this.#deps.retryMs ?? 5_000, onEvent },
-      ));
     }
     void this.#firstLook(watched, triggers.snapshot);
   }
@@ -141,7 +153,8 @@ export class FileTriggerHub implements Disposable {
     if (missed.length > 0) {
       const what = `${watched.identifier} of ${watched.appId}: ${missed.length} change(s) while nobody watched`;
       this.#deps.log.info(what, {
-        appId: watched.appId, identifier: watched.identifier,
+        appId: watched.appId,
+        identifier: watched.identifier,
       });
     }
     await this.#record(watched, missed, false, now);
@@ -191,7 +204,8 @@ export class FileTriggerHub implements Disposable {
       // Not stored: the listing stored before still differs from the paths, so the next start finds them.
       const what = `could not store the file changes of ${watched.identifier} of ${watched.appId}: ${String(error)}`;
       this.#deps.log.warn(what, {
-        appId: watched.appId, identifier: watched.identifier,
+        appId: watched.appId,
+        identifier: watched.identifier,
       });
     }
   }

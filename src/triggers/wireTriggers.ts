@@ -31,14 +31,11 @@ export interface TriggerWiring {
 export function wireFileTriggers(wiring: TriggerWiring): Disposable & { readonly hub: FileTriggerHub } {
   const { clock, scheduler } = wiring;
   const hub = new FileTriggerHub({
-    clock, homeDir: wiring.homeDir, log: wiring.log,
-    record: (
-      appId,
-      identifier,
-      changes,
-      truncated,
-      snapshot,
-    ) => scheduler.recordFileChanges(appId, identifier, changes, truncated, snapshot),
+    clock,
+    homeDir: wiring.homeDir,
+    log: wiring.log,
+    record: (appId, identifier, changes, truncated, snapshot) =>
+      scheduler.recordFileChanges(appId, identifier, changes, truncated, snapshot),
   });
   function* requests(): Iterable<TaskRequest> {
     for (const entry of scheduler.queue.all()) yield entry.request;

@@ -79,7 +79,11 @@ describe('a chain whose daemon is killed mid-step (real daemon, SQLite)', () => 
 
     // Runs that began (one handed to the `start` process as it exited is put back unstarted: not a run).
     const ofStep = (n: number) => runs().filter((row) => row.identifier === step(n) && row.started_at !== null);
-    assert.deepEqual(ofStep(0).map((row) => row.outcome), ['interrupted', 'success'], 'step 0 was cut off, ran again');
+    assert.deepEqual(
+      ofStep(0).map((row) => row.outcome),
+      ['interrupted', 'success'],
+      'step 0 was cut off, ran again',
+    );
     assert.equal(ofStep(0)[1]!.request_id, firstRun!.request_id, 'the recovered step 0 is the same request');
     const evidence = () => {
       const db = new Database(homePaths(home.home).storeFile, { readonly: true, fileMustExist: true });

@@ -34,7 +34,10 @@ describe('dashboard sign-in (real daemon, fake opener)', () => {
     daemon = await home.startDaemon();
     dashboard = readDashboardFile(home.home)!;
     mkdirSync(bin, { recursive: true });
-    writeFileSync(join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s\\n' "$@" > "${recorded}.tmp"\nmv "${recorded}.tmp" ` + `"${recorded}"\nsleep 5\n`);
+    writeFileSync(
+      join(bin, 'xdg-open'),
+      `#!/bin/sh\nprintf '%s\\n' "$@" > "${recorded}.tmp"\nmv "${recorded}.tmp" ` + `"${recorded}"\nsleep 5\n`,
+    );
     chmodSync(join(bin, 'xdg-open'), 0o755);
   });
   after(async () => {
@@ -42,7 +45,8 @@ describe('dashboard sign-in (real daemon, fake opener)', () => {
     home.cleanup();
   });
 
-  const get = (path: string): Promise<Response> => fetch(new URL(path, dashboard.url), { redirect: 'manual', headers: { Accept: 'text/html' } });
+  const get = (path: string): Promise<Response> =>
+    fetch(new URL(path, dashboard.url), { redirect: 'manual', headers: { Accept: 'text/html' } });
 
   it('opens an address with a one-time code; no process argv holds the token; the code works once', async () => {
     const opened = await run(process.execPath, [CLI, '--home', home.home, 'dashboard'], {
@@ -50,19 +54,27 @@ describe('dashboard sign-in (real daemon, fake opener)', () => {
     });
     assert.equal(opened.code, 0, opened.stderr);
     assert.match(opened.stderr, /opened with xdg-open/);
-    const argv = await until('the opener to record its argv', () => (existsSync(recorded) ? readFileSync(recorded, 'utf8').trim() : undefined));
+    const argv = await until('the opener to record its argv', () =>
+      existsSync(recorded) ? readFileSync(recorded, 'utf8').trim() : undefined,
+    );
     assert.ok(!argv.includes(dashboard.token), 'the opener was not given the token');
     assert.match(argv, /\?code=/);
     // The opener (sleeping with its argv) is alive now: nothing on the machine shows the token.
     const leaks = everyArgv().filter((line) => line.includes(dashboard.token));
     assert.deepEqual(leaks, []);
-    assert.ok(everyArgv().some((line) => line.includes('?code=')), 'the check sees the opener');
+    assert.ok(
+      everyArgv().some((line) => line.includes('?code=')),
+      'the check sees the opener',
+    );
 
     const path = new URL(argv).search;
     const first = await get(`/${path}`);
     assert.equal(first.status, 303);
     assert.equal(first.headers.get('location'), '/');
-    assert.match(first.headers.get('set-cookie') ?? '', new RegExp(`^${cookieName(dashboard.port)}=${dashboard.token};`));
+    assert.match(
+      first.headers.get('set-cookie') ?? '',
+      new RegExp(`^${cookieName(dashboard.port)}=${dashboard.token};`),
+    );
     const again = await get(`/${path}`);
     assert.equal(again.status, 401, 'a used code opens nothing');
     assert.equal(again.headers.get('set-cookie'), null);
@@ -79,7 +91,10 @@ describe('dashboard sign-in (real daemon, fake opener)', () => {
   it('mints codes only for the token, and refuses a code it never made', async () => {
     const anonymous = await fetch(new URL('/v1/sign-in-codes', dashboard.url), { method: 'POST' });
     assert.equal(anonymous.status, 401);
-    const minted = await fetch(new URL('/v1/sign-in-codes', dashboard.url), { method: 'POST', headers: { Authorization: `Bearer ${dashboard.token}` } });
+    const minted = await fetch(new URL('/v1/sign-in-codes', dashboard.url), {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${dashboard.token}` },
+    });
     assert.equal(minted.status, 201);
     const { code, expiresInMs } = (await minted.json()) as { code: string; expiresInMs: number };
     assert.ok(expiresInMs <= 60_000, 'a code lives seconds, not a session');

@@ -27,8 +27,20 @@ describe('bgtasks doctor (real daemon)', () => {
       assert.equal(healthy.code, 0, healthy.stderr);
       assert.equal(report.summary.fail, 0);
       // Sensors this machine cannot read are warnings, never failures; nothing else warns.
-      assert.deepEqual(report.checks.filter((check) => check.status === 'warn' && check.group !== 'sensors'), []);
-      for (const id of ['daemon.running', 'daemon.version', 'permissions.home', 'permissions.socket', 'store.integrity', 'store.schema', 'apps.com.test.probe.manifest', 'apps.com.test.probe.launch']) {
+      assert.deepEqual(
+        report.checks.filter((check) => check.status === 'warn' && check.group !== 'sensors'),
+        [],
+      );
+      for (const id of [
+        'daemon.running',
+        'daemon.version',
+        'permissions.home',
+        'permissions.socket',
+        'store.integrity',
+        'store.schema',
+        'apps.com.test.probe.manifest',
+        'apps.com.test.probe.launch',
+      ]) {
         assert.equal(report.checks.find((check) => check.id === id)?.status, 'ok', id);
       }
       const text = await home.cli('doctor');
@@ -61,7 +73,11 @@ describe('bgtasks doctor (real daemon)', () => {
       assert.equal(aloneReport.checks.find((check) => check.id === 'store.integrity')?.status, 'ok');
       assert.match(aloneReport.checks.find((check) => check.id === 'apps.list')!.detail, /from the store, read-only/);
       assert.equal(aloneReport.checks.find((check) => check.id === 'apps.com.test.probe.dir')?.status, 'fail');
-      assert.equal(existsSync(`${home.home}/store.sqlite-wal`), storeBefore, 'the doctor left the store as it found it');
+      assert.equal(
+        existsSync(`${home.home}/store.sqlite-wal`),
+        storeBefore,
+        'the doctor left the store as it found it',
+      );
     } finally {
       home.cleanup();
     }

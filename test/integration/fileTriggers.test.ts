@@ -24,11 +24,11 @@ describe('file triggers (real daemon)', () => {
   const homes: TestHome[] = [];
   const events = (): Record<string, unknown>[] => home.probeEvents();
   const handled = (): Handled[] => events().filter((event) => event['event'] === 'handler') as unknown as Handled[];
-  const app = (...args: string[]) => run(
-    process.execPath,
-    ['main.mjs', ...args],
-    { cwd: APP_DIR, env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir } },
-  );
+  const app = (...args: string[]) =>
+    run(process.execPath, ['main.mjs', ...args], {
+      cwd: APP_DIR,
+      env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir },
+    });
   const startDaemon = () => home.startDaemon(['--option', 'profile=server']);
 
   beforeEach(async () => {
@@ -46,39 +46,44 @@ describe('file triggers (real daemon)', () => {
     for (const each of homes) each.cleanup();
   });
 
-  it('launches the app, which is not running, when a file is dropped in the ' + 'watched folder, with its name in task.data', async () => {
-    const tool = await app('submit', inbox);
-    assert.equal(tool.code, 0, tool.stderr);
-    assert.ok(events().some((event) => event['event'] === 'submitted'), JSON.stringify(events()));
-    const why = await home.cli('why', APP_ID, 'com.test.inboxwatch.import');
-    assert.match(why.stdout, /waitsForFileChange/);
-    // Nothing runs before a change.
-    assert.equal(handled().length, 0);
-    writeFileSync(join(inbox, 'invoice-1.pdf'), 'pdf');
-    const [first] = await until('the task to run', () => (handled().length > 0 ? handled() : undefined));
-    assert.deepEqual(first!.data.trigger.changes, [{ path: join(inbox, 'invoice-1.pdf'), kind: 'created' }]);
-    const starts = events().filter((event) => event['event'] === 'start' && event['launchReason'] === 'background');
-    assert.equal(starts.length, 1, 'launched in the background for it');
-    const history = await home.cli('history', APP_ID);
-    assert.match(history.stdout, /com\.test\.inboxwatch\.import\s.*1 file change\(s\)/, history.stdout);
-    // The request waits for the next change, with none pending.
-    const pending = await home.cli('pending', '--json');
-    assert.match(pending.stdout, /"triggers"/);
-  });
+  it(
+    'launches the app, which is not running, when a file is dropped in the ' +
+      'watched folder, with its name in task.data',
+    async () => {
+      const tool = await app('submit', inbox);
+      assert.equal(tool.code, 0, tool.stderr);
+      assert.ok(
+        events().some((event) => event['event'] === 'submitted'),
+        JSON.stringify(events()),
+      );
+      const why = await home.cli('why', APP_ID, 'com.test.inboxwatch.import');
+      assert.match(why.stdout, /waitsForFileChange/);
+      // Nothing runs before a change.
+      assert.equal(handled().length, 0);
+      writeFileSync(join(inbox, 'invoice-1.pdf'), 'pdf');
+      const [first] = await until('the task to run', () => (handled().length > 0 ? handled() : undefined));
+      assert.deepEqual(first!.data.trigger.changes, [{ path: join(inbox, 'invoice-1.pdf'), kind: 'created' }]);
+      const starts = events().filter((event) => event['event'] === 'start' && event['launchReason'] === 'background');
+      assert.equal(starts.length, 1, 'launched in the background for it');
+      const history = await home.cli('history', APP_ID);
+      assert.match(history.stdout, /com\.test\.inboxwatch\.import\s.*1 file change\(s\)/, history.stdout);
+      // The request waits for the next change, with none pending.
+      const pending = await home.cli('pending', '--json');
+      assert.match(pending.stdout, /"triggers"/);
+    },
+  );
 
   it('finds a file dropped while the daemon was down when it starts again', async () => {
     assert.equal((await app('submit', inbox)).code, 0);
     // Let the first look store the folder's listing with the request.
-    await until('the listing to be stored', async () => (/"snapshot":\s*\{/.test((await home.cli(
-      'pending',
-      '--json',
-    )).stdout) ? true : undefined));
+    await until('the listing to be stored', async () =>
+      /"snapshot":\s*\{/.test((await home.cli('pending', '--json')).stdout) ? true : undefined,
+    );
     await daemon.kill('SIGKILL');
     writeFileSync(join(inbox, 'while-down.txt'), 'x');
     daemon = await startDaemon();
-    const [first] = await until(
-      'the task to run after the restart',
-      () => (handled().length > 0 ? handled() : undefined),
+    const [first] = await until('the task to run after the restart', () =>
+      handled().length > 0 ? handled() : undefined,
     );
     assert.deepEqual(first!.data.trigger.changes, [{ path: join(inbox, 'while-down.txt'), kind: 'created' }]);
   });

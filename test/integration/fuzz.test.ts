@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TestHome, type DaemonProcess } from '../support/daemonProcess.js';
-import { ErrorLog, SURFACES, fuzzCases, fuzzSeed, fuzzSurface, healthProblems, prepareFuzz, type FuzzContext, type FuzzTarget } from '../support/fuzz.js';
+import {
+  ErrorLog,
+  SURFACES,
+  fuzzCases,
+  fuzzSeed,
+  fuzzSurface,
+  healthProblems,
+  prepareFuzz,
+  type FuzzContext,
+  type FuzzTarget,
+} from '../support/fuzz.js';
 
 /**
  * The daemon's boundaries under random and mutated input, against a real daemon on a temporary home:
@@ -18,7 +28,14 @@ const SEED = fuzzSeed();
  * At most one background launch of the fuzzed app (a mutated submit can make a request due while no
  * session is connected): the fuzz is about the boundaries, not about running the probe app.
  */
-const DAEMON_OPTIONS = ['--option', 'backgroundLaunchesPerDay=1', '--option', 'usageBonus=false', '--option', 'maxBackgroundProcesses=1'];
+const DAEMON_OPTIONS = [
+  '--option',
+  'backgroundLaunchesPerDay=1',
+  '--option',
+  'usageBonus=false',
+  '--option',
+  'maxBackgroundProcesses=1',
+];
 
 describe(`fuzzing the socket and the HTTP server (BGTASKS_FUZZ_SEED=${SEED}, ${CASES} cases per surface)`, () => {
   const home = new TestHome();
@@ -51,19 +68,40 @@ describe(`fuzzing the socket and the HTTP server (BGTASKS_FUZZ_SEED=${SEED}, ${C
   });
 
   for (const surface of SURFACES) {
-    it(`${surface}: no crash, no hang, every refusal with a code, nothing the ` + `schemas refuse is taken, the store whole`, async () => {
-      const report = await fuzzSurface(surface, context, target, { cases: CASES, healthEvery: 500, stopOnFailure: true, concurrency: 1 });
-      console.log(`# ${surface}: ${report.cases} cases, ${report.errorsAnswered} refused with ` + `a code, ${report.accepted} taken, ${report.healthChecks} health checks, ` + `${(report.durationMs / 1000).toFixed(1)} s`);
-      assert.deepEqual(report.failures, [], `replay with BGTASKS_FUZZ_SEED=${SEED}`);
-      assert.equal(report.cases, CASES);
-      assert.equal(report.crashes + report.hangs + report.internalErrors + report.errorsWithoutCode + report.mismatches + report.healthProblems, 0);
-      assert.ok(report.healthChecks >= 1);
-      if (CASES >= 500) {
-        // The cases reached past the first check: some were refused with a code, some taken.
-        assert.ok(report.errorsAnswered > 0, `${surface}: nothing was refused`);
-        assert.ok(report.accepted > 0, `${surface}: nothing was taken`);
-      }
-    });
+    it(
+      `${surface}: no crash, no hang, every refusal with a code, nothing the ` +
+        `schemas refuse is taken, the store whole`,
+      async () => {
+        const report = await fuzzSurface(surface, context, target, {
+          cases: CASES,
+          healthEvery: 500,
+          stopOnFailure: true,
+          concurrency: 1,
+        });
+        console.log(
+          `# ${surface}: ${report.cases} cases, ${report.errorsAnswered} refused with ` +
+            `a code, ${report.accepted} taken, ${report.healthChecks} health checks, ` +
+            `${(report.durationMs / 1000).toFixed(1)} s`,
+        );
+        assert.deepEqual(report.failures, [], `replay with BGTASKS_FUZZ_SEED=${SEED}`);
+        assert.equal(report.cases, CASES);
+        assert.equal(
+          report.crashes +
+            report.hangs +
+            report.internalErrors +
+            report.errorsWithoutCode +
+            report.mismatches +
+            report.healthProblems,
+          0,
+        );
+        assert.ok(report.healthChecks >= 1);
+        if (CASES >= 500) {
+          // The cases reached past the first check: some were refused with a code, some taken.
+          assert.ok(report.errorsAnswered > 0, `${surface}: nothing was refused`);
+          assert.ok(report.accepted > 0, `${surface}: nothing was taken`);
+        }
+      },
+    );
   }
 
   it('logged no error, and a restarted daemon loads the store with the legitimate task intact', async () => {

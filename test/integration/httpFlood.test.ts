@@ -36,7 +36,6 @@ describe('HTTP connection flood (real daemon)', () => {
     home.cleanup();
   });
 
-
   it('20,000 connections without a token: the daemon keeps its descriptors, apps and the CLI are served', async () => {
     const pid = daemon.child.pid!;
     const open = new Set<Socket>();
@@ -50,13 +49,15 @@ describe('HTTP connection flood (real daemon)', () => {
           open.add(socket);
           socket.on('error', () => undefined);
           socket.once('close', () => open.delete(socket));
-          waits.push(new Promise((resolve) => {
-            socket.once('connect', () => {
-              if (i % 2 === 0) socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n'); // headers never end
-              resolve();
-            });
-            socket.once('close', () => resolve());
-          }));
+          waits.push(
+            new Promise((resolve) => {
+              socket.once('connect', () => {
+                if (i % 2 === 0) socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n'); // headers never end
+                resolve();
+              });
+              socket.once('close', () => resolve());
+            }),
+          );
         }
         await Promise.all(waits);
         most = Math.max(most, descriptorsOf(pid));
@@ -73,7 +74,9 @@ describe('HTTP connection flood (real daemon)', () => {
       for (const socket of open) socket.destroy();
     }
     // The dashboard itself is still served to a client with the token.
-    const snapshot = await fetch(new URL('/v1/snapshot', dashboard.url), { headers: { Authorization: `Bearer ${dashboard.token}` } });
+    const snapshot = await fetch(new URL('/v1/snapshot', dashboard.url), {
+      headers: { Authorization: `Bearer ${dashboard.token}` },
+    });
     assert.equal(snapshot.status, 200);
   });
 
@@ -85,8 +88,15 @@ describe('HTTP connection flood (real daemon)', () => {
     socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
     socket.on('error', () => undefined);
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    socket.write(`POST /v1/apps/${SINK_ID}/push HTTP/1.1\r\nHost: ` + `127.0.0.1:${dashboard.port}\r\nAuthorization: Bearer ` + `${token}\r\nContent-Type: application/json\r\nContent-Length: ` + `1000\r\n\r\n{"data":`);
-    await until('the daemon to close the stalled push', () => (socket.destroyed || socket.readableEnded ? true : undefined));
+    socket.write(
+      `POST /v1/apps/${SINK_ID}/push HTTP/1.1\r\nHost: ` +
+        `127.0.0.1:${dashboard.port}\r\nAuthorization: Bearer ` +
+        `${token}\r\nContent-Type: application/json\r\nContent-Length: ` +
+        `1000\r\n\r\n{"data":`,
+    );
+    await until('the daemon to close the stalled push', () =>
+      socket.destroyed || socket.readableEnded ? true : undefined,
+    );
     assert.match(answer, /^HTTP\/1\.1 408/);
     socket.destroy();
   });

@@ -44,12 +44,28 @@ async function connectAs(socket: string, appId: string, credential: string): Pro
   return client;
 }
 
-function post(port: number, path: string, token: string, body: unknown, host = '127.0.0.1', headers: Record<string, string> = {}): Promise<number> {
+function post(
+  port: number,
+  path: string,
+  token: string,
+  body: unknown,
+  host = '127.0.0.1',
+  headers: Record<string, string> = {},
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host, port, method: 'POST', path, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = httpRequest(
+      {
+        host,
+        port,
+        method: 'POST',
+        path,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.once('error', reject);
     req.end(JSON.stringify(body));
   });
@@ -60,14 +76,19 @@ describe('one app cannot reach another (real daemon)', () => {
   let daemon: DaemonProcess;
   let victim: RawClient;
   let intruder: RawClient;
-  const credentialOf = (appId: string): string => readFileSync(homePaths(home.home).credentialFile(appId), 'utf8').trim();
+  const credentialOf = (appId: string): string =>
+    readFileSync(homePaths(home.home).credentialFile(appId), 'utf8').trim();
 
   before(async () => {
     daemon = await home.startDaemon();
     assert.equal((await home.cli('install', VICTIM_DIR)).code, 0);
     assert.equal((await home.cli('install', PROBE_APP)).code, 0);
     victim = await connectAs(home.socket, VICTIM, credentialOf(VICTIM));
-    victim.send({ t: 'submit', id: 1, requests: [{ identifier: VICTIM_ID, kind: 'processing', earliestBeginAt: Date.now() + DAY_MS }] });
+    victim.send({
+      t: 'submit',
+      id: 1,
+      requests: [{ identifier: VICTIM_ID, kind: 'processing', earliestBeginAt: Date.now() + DAY_MS }],
+    });
     assert.equal((await answered(victim, 1)).ok, true);
     intruder = await connectAs(home.socket, INTRUDER, credentialOf(INTRUDER));
     assert.equal(intruder.frames[0]?.t, 'welcome');
@@ -79,7 +100,7 @@ describe('one app cannot reach another (real daemon)', () => {
     home.cleanup();
   });
 
-  it("cannot connect as the other app, with its own credential or a guess", async () => {
+  it('cannot connect as the other app, with its own credential or a guess', async () => {
     const asVictim = await connectAs(home.socket, VICTIM, credentialOf(INTRUDER));
     assert.equal(asVictim.errorCode(), 'badCredential');
     const guessed = await connectAs(home.socket, VICTIM, 'A'.repeat(43));
@@ -94,37 +115,80 @@ describe('one app cannot reach another (real daemon)', () => {
     intruder.send({ t: 'cancel', id: 3, identifiers: null });
     assert.deepEqual((await answered(intruder, 3)).data, { cancelled: 0 });
     intruder.send({ t: 'explain', id: 4, identifier: VICTIM_ID });
-    const explanation = (await answered(intruder, 4)).data as { state: string; appId: string; history: unknown[]; lastRun: unknown };
-    assert.deepEqual([explanation.state, explanation.appId, explanation.history, explanation.lastRun], ['none', INTRUDER, [], null], 'asked about its own (empty) identifier: nothing of the victim leaks');
-    intruder.send({ t: 'submit', id: 5, requests: [{ identifier: VICTIM_ID, kind: 'processing', earliestBeginAt: null }] });
+    const explanation = (await answered(intruder, 4)).data as {
+      state: string;
+      appId: string;
+      history: unknown[];
+      lastRun: unknown;
+    };
+    assert.deepEqual(
+      [explanation.state, explanation.appId, explanation.history, explanation.lastRun],
+      ['none', INTRUDER, [], null],
+      'asked about its own (empty) identifier: nothing of the victim leaks',
+    );
+    intruder.send({
+      t: 'submit',
+      id: 5,
+      requests: [{ identifier: VICTIM_ID, kind: 'processing', earliestBeginAt: null }],
+    });
     const submitted = (await answered(intruder, 5)).data as { results: { ok: boolean; error?: { code: string } }[] };
     assert.equal(submitted.results[0]?.ok, false);
     assert.equal(submitted.results[0]?.error?.code, 'notPermitted');
     victim.send({ t: 'pending', id: 2 });
     const pending = (await answered(victim, 2)).data as { requests: { identifier: string }[] };
-    assert.deepEqual(pending.requests.map((request) => request.identifier), [VICTIM_ID], "the victim's request is untouched");
+    assert.deepEqual(
+      pending.requests.map((request) => request.identifier),
+      [VICTIM_ID],
+      "the victim's request is untouched",
+    );
   });
 
   it("cannot register for the other app's tasks, and is handed none of them", async () => {
     const spy = RawClient.open(home.socket);
-    spy.send({ t: 'hello', v: 1, role: 'app', appId: INTRUDER, credential: credentialOf(INTRUDER), pid: process.pid, launchId: null, registered: ['com.test.chaos.job.*'] });
+    spy.send({
+      t: 'hello',
+      v: 1,
+      role: 'app',
+      appId: INTRUDER,
+      credential: credentialOf(INTRUDER),
+      pid: process.pid,
+      launchId: null,
+      registered: ['com.test.chaos.job.*'],
+    });
     const welcome = await until('welcome', () => spy.frames.find((frame) => frame.t === 'welcome'), GUARD_MS);
     assert.deepEqual(welcome.accepted, []);
-    assert.deepEqual((welcome.rejected as { identifier: string; reason: string }[]).map((rejection) => rejection.reason), ['notPermitted']);
+    assert.deepEqual(
+      (welcome.rejected as { identifier: string; reason: string }[]).map((rejection) => rejection.reason),
+      ['notPermitted'],
+    );
     // A task of the victim's that starts now goes to the victim's own connection (it registered no handler, so
     // the run ends noHandler there), never to the spy that asked for the victim's identifiers.
-    victim.send({ t: 'submit', id: 10, requests: [{ identifier: 'com.test.chaos.job.now', kind: 'processing', earliestBeginAt: null }] });
+    victim.send({
+      t: 'submit',
+      id: 10,
+      requests: [{ identifier: 'com.test.chaos.job.now', kind: 'processing', earliestBeginAt: null }],
+    });
     assert.equal((await answered(victim, 10)).ok, true);
-    const run = await until('the victim task to end', async () => {
-      const runs = (await home.cli('history', VICTIM, '--json')).json<{ identifier: string; outcome: string | null }[]>();
-      return runs.find((row) => row.identifier === 'com.test.chaos.job.now' && row.outcome !== null);
-    }, GUARD_MS);
+    const run = await until(
+      'the victim task to end',
+      async () => {
+        const runs = (await home.cli('history', VICTIM, '--json')).json<
+          { identifier: string; outcome: string | null }[]
+        >();
+        return runs.find((row) => row.identifier === 'com.test.chaos.job.now' && row.outcome !== null);
+      },
+      GUARD_MS,
+    );
     assert.equal(run.outcome, 'noHandler');
-    assert.deepEqual([...spy.frames, ...intruder.frames].filter((frame) => frame.t === 'tasks'), [], 'the other app is handed no task of the victim');
+    assert.deepEqual(
+      [...spy.frames, ...intruder.frames].filter((frame) => frame.t === 'tasks'),
+      [],
+      'the other app is handed no task of the victim',
+    );
     spy.socket.destroy();
   });
 
-  it("cannot push to the other app with its own push token", async () => {
+  it('cannot push to the other app with its own push token', async () => {
     const port = readDashboardFile(home.home)!.port;
     const intruderToken = (await home.cli('apps', 'token', INTRUDER)).stdout.trim();
     assert.equal(await post(port, `/v1/apps/${VICTIM}/push`, intruderToken, { data: {} }), 401);
@@ -144,7 +208,9 @@ describe('one app cannot reach another (real daemon)', () => {
 
 /** An address of this machine that other machines could reach (not loopback), if it has one. */
 function externalAddress(): string | undefined {
-  return Object.values(networkInterfaces()).flat().find((address) => address && address.family === 'IPv4' && !address.internal)?.address;
+  return Object.values(networkInterfaces())
+    .flat()
+    .find((address) => address && address.family === 'IPv4' && !address.internal)?.address;
 }
 
 describe('where HTTP listens (real daemon)', () => {
@@ -152,33 +218,51 @@ describe('where HTTP listens (real daemon)', () => {
   const SINK_APP = 'com.test.pushsink';
   const address = externalAddress();
 
-  it('listens on 127.0.0.1 only by default', { skip: address ? false : 'this machine has no non-loopback address' }, async () => {
-    const home = new TestHome();
-    await using daemon = await home.startDaemon();
-    try {
-      const port = readDashboardFile(home.home)!.port;
-      await assert.rejects(post(port, '/v1/apps/x/push', 'token', {}, address!), { code: 'ECONNREFUSED' });
-      assert.doesNotMatch(daemon.log, /reachable from other machines/);
-    } finally {
-      home.cleanup();
-    }
-  });
+  it(
+    'listens on 127.0.0.1 only by default',
+    { skip: address ? false : 'this machine has no non-loopback address' },
+    async () => {
+      const home = new TestHome();
+      await using daemon = await home.startDaemon();
+      try {
+        const port = readDashboardFile(home.home)!.port;
+        await assert.rejects(post(port, '/v1/apps/x/push', 'token', {}, address!), { code: 'ECONNREFUSED' });
+        assert.doesNotMatch(daemon.log, /reachable from other machines/);
+      } finally {
+        home.cleanup();
+      }
+    },
+  );
 
-  it('listens elsewhere only when told (--http-host), warns, and still refuses a ' + 'name it was not told', { skip: address ? false : 'this machine has no non-loopback address' }, async () => {
-    const home = new TestHome();
-    await using daemon = await home.startDaemon(['--http-host', '0.0.0.0']);
-    try {
-      assert.match(daemon.log, /reachable from other machines, over plain HTTP/);
-      assert.equal((await home.cli('install', SINK)).code, 0);
-      const token = (await home.cli('apps', 'token', SINK_APP)).stdout.trim();
-      const port = readDashboardFile(home.home)!.port;
-      assert.equal(await post(port, `/v1/apps/${SINK_APP}/push`, token, { data: { n: 1 } }, address!), 200, 'a sender on the network reaches the push endpoint with the token');
-      assert.equal(await post(port, `/v1/apps/${SINK_APP}/push`, 'wrong', { data: {} }, address!), 401);
-      assert.equal(await post(port, `/v1/apps/${SINK_APP}/push`, token, { data: {} }, address!, { host: `evil.example:${port}` }), 421, 'DNS rebinding still refused');
-    } finally {
-      home.cleanup();
-    }
-  });
+  it(
+    'listens elsewhere only when told (--http-host), warns, and still refuses a ' + 'name it was not told',
+    { skip: address ? false : 'this machine has no non-loopback address' },
+    async () => {
+      const home = new TestHome();
+      await using daemon = await home.startDaemon(['--http-host', '0.0.0.0']);
+      try {
+        assert.match(daemon.log, /reachable from other machines, over plain HTTP/);
+        assert.equal((await home.cli('install', SINK)).code, 0);
+        const token = (await home.cli('apps', 'token', SINK_APP)).stdout.trim();
+        const port = readDashboardFile(home.home)!.port;
+        assert.equal(
+          await post(port, `/v1/apps/${SINK_APP}/push`, token, { data: { n: 1 } }, address!),
+          200,
+          'a sender on the network reaches the push endpoint with the token',
+        );
+        assert.equal(await post(port, `/v1/apps/${SINK_APP}/push`, 'wrong', { data: {} }, address!), 401);
+        assert.equal(
+          await post(port, `/v1/apps/${SINK_APP}/push`, token, { data: {} }, address!, {
+            host: `evil.example:${port}`,
+          }),
+          421,
+          'DNS rebinding still refused',
+        );
+      } finally {
+        home.cleanup();
+      }
+    },
+  );
 
   it('refuses an --http-host that is not an address, naming the option', async () => {
     const home = new TestHome();

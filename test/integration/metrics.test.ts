@@ -53,32 +53,48 @@ describe('metrics endpoint, end to end', () => {
     assert.equal((await scrape({ Authorization: 'Bearer wrong' })).status, 401);
   });
 
-  it('counts a task run in a background launch: finished 1 with its outcome, a ' + 'launch latency, and a queue depth for a waiting request', async () => {
-    const submitted = await home.probe('submitRefresh', '500');
-    assert.deepEqual(submitted.json(), { ok: true }, submitted.stderr);
-    await watcher.next((event) => event.what === 'runUpdate' && event.state === 'finished', 'the refresh to finish');
-    // The counters follow the commit the watcher saw; poll the endpoint until it has it (never a sleep).
-    const families = await until('the finished counter to reach 1', async () => {
-      const current = await metrics();
-      return sampleValue(current, 'bgtasks_tasks_finished_total', { app: APP, kind: 'refresh', outcome: 'success' }) === 1 ? current : undefined;
-    });
-    assert.equal(sampleValue(families, 'bgtasks_tasks_started_total', { app: APP, kind: 'refresh', launch: 'launched' }), 1);
-    assert.ok((sampleValue(families, 'bgtasks_launch_latency_seconds_count', { reason: 'background' }) ?? 0) >= 1, 'a background launch was timed');
-    assert.ok((sampleValue(families, 'bgtasks_launch_latency_seconds_sum', { reason: 'background' }) ?? -1) >= 0);
-    assert.equal(sampleValue(families, 'bgtasks_task_lateness_seconds_count', { kind: 'refresh' }), 1);
-    assert.equal(sampleValue(families, 'bgtasks_app_launches_total', { app: APP, reason: 'background' }), 1);
+  it(
+    'counts a task run in a background launch: finished 1 with its outcome, a ' +
+      'launch latency, and a queue depth for a waiting request',
+    async () => {
+      const submitted = await home.probe('submitRefresh', '500');
+      assert.deepEqual(submitted.json(), { ok: true }, submitted.stderr);
+      await watcher.next((event) => event.what === 'runUpdate' && event.state === 'finished', 'the refresh to finish');
+      // The counters follow the commit the watcher saw; poll the endpoint until it has it (never a sleep).
+      const families = await until('the finished counter to reach 1', async () => {
+        const current = await metrics();
+        return sampleValue(current, 'bgtasks_tasks_finished_total', {
+          app: APP,
+          kind: 'refresh',
+          outcome: 'success',
+        }) === 1
+          ? current
+          : undefined;
+      });
+      assert.equal(
+        sampleValue(families, 'bgtasks_tasks_started_total', { app: APP, kind: 'refresh', launch: 'launched' }),
+        1,
+      );
+      assert.ok(
+        (sampleValue(families, 'bgtasks_launch_latency_seconds_count', { reason: 'background' }) ?? 0) >= 1,
+        'a background launch was timed',
+      );
+      assert.ok((sampleValue(families, 'bgtasks_launch_latency_seconds_sum', { reason: 'background' }) ?? -1) >= 0);
+      assert.equal(sampleValue(families, 'bgtasks_task_lateness_seconds_count', { kind: 'refresh' }), 1);
+      assert.equal(sampleValue(families, 'bgtasks_app_launches_total', { app: APP, reason: 'background' }), 1);
 
-    const [work] = (await home.probe('submitWork', '1', 'false', '3600000')).json<{ ok: boolean }[]>();
-    assert.equal(work?.ok, true);
-    const queued = await metrics();
-    assert.equal(sampleValue(queued, 'bgtasks_queue_depth', { app: APP, kind: 'processing' }), 1);
-    assert.equal(sampleValue(queued, 'bgtasks_queue_depth', { app: APP, kind: 'refresh' }), 0);
-    const info = queued.get('bgtasks_info')?.samples[0];
-    assert.equal(info?.labels.store_kind, 'sqlite');
-    assert.equal(info?.value, 1);
-  });
+      const [work] = (await home.probe('submitWork', '1', 'false', '3600000')).json<{ ok: boolean }[]>();
+      assert.equal(work?.ok, true);
+      const queued = await metrics();
+      assert.equal(sampleValue(queued, 'bgtasks_queue_depth', { app: APP, kind: 'processing' }), 1);
+      assert.equal(sampleValue(queued, 'bgtasks_queue_depth', { app: APP, kind: 'refresh' }), 0);
+      const info = queued.get('bgtasks_info')?.samples[0];
+      assert.equal(info?.labels.store_kind, 'sqlite');
+      assert.equal(info?.value, 1);
+    },
+  );
 
-  it('keeps the metrics token across a restart, so a scraper\'s credentials file stays good', async () => {
+  it("keeps the metrics token across a restart, so a scraper's credentials file stays good", async () => {
     await daemon[Symbol.asyncDispose]();
     await watcher[Symbol.asyncDispose]();
     daemon = await home.startDaemon();
@@ -86,7 +102,14 @@ describe('metrics endpoint, end to end', () => {
     assert.equal(readFileSync(join(home.home, 'metrics-token'), 'utf8').trim(), token);
     base = new URL(readDashboardFile(home.home)!.url);
     const families = await metrics();
-    assert.equal(sampleValue(families, 'bgtasks_queue_depth', { app: APP, kind: 'processing' }), 1, 'the pending request survived, and counters started again at 0');
-    assert.equal(sampleValue(families, 'bgtasks_tasks_finished_total', { app: APP, kind: 'refresh', outcome: 'success' }), undefined);
+    assert.equal(
+      sampleValue(families, 'bgtasks_queue_depth', { app: APP, kind: 'processing' }),
+      1,
+      'the pending request survived, and counters started again at 0',
+    );
+    assert.equal(
+      sampleValue(families, 'bgtasks_tasks_finished_total', { app: APP, kind: 'refresh', outcome: 'success' }),
+      undefined,
+    );
   });
 });

@@ -7,7 +7,13 @@ import type { Browser, Page } from 'playwright-core';
 import { readDashboardFile } from '../../src/daemon/http/dashboardFile.js';
 import { browserSkip, launchBrowser } from '../support/browser.js';
 import { ROOT, TestHome, run, type DaemonProcess } from '../support/daemonProcess.js';
-import { findDbusDaemon, startFakeNotificationServer, startPrivateSessionBus, type FakeNotificationServer, type PrivateSessionBus } from '../support/fakeNotificationServer.js';
+import {
+  findDbusDaemon,
+  startFakeNotificationServer,
+  startPrivateSessionBus,
+  type FakeNotificationServer,
+  type PrivateSessionBus,
+} from '../support/fakeNotificationServer.js';
 
 /**
  * User notifications against a real daemon, a real app process, Debian's chromium and a real D-Bus
@@ -35,7 +41,12 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
 
 function lines(home: TestHome, file: string): Record<string, unknown>[] {
   const path = join(home.probeDir, file);
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>) : [];
+  return existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+    : [];
 }
 
 describe('notifications (real daemon, browser and desktop bus)', () => {
@@ -76,63 +87,97 @@ describe('notifications (real daemon, browser and desktop bus)', () => {
     return apps.find((app) => app.appId === APP)?.running === false ? true : undefined;
   };
 
-  it('the person allows the app in the dashboard; its background task posts; the ' + 'page shows it; its action launches the app', { skip: BROWSER_SKIP }, async () => {
-    // Opened by the person, the app asks to post; it may not post until the person answers.
-    const asked = await run(process.execPath, ['main.mjs'], { cwd: APP_DIR, env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir } });
-    assert.equal(asked.code, 0, asked.stderr);
-    assert.deepEqual(JSON.parse(asked.stdout), { authorization: 'notDetermined' });
+  it(
+    'the person allows the app in the dashboard; its background task posts; the ' +
+      'page shows it; its action launches the app',
+    { skip: BROWSER_SKIP },
+    async () => {
+      // Opened by the person, the app asks to post; it may not post until the person answers.
+      const asked = await run(process.execPath, ['main.mjs'], {
+        cwd: APP_DIR,
+        env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir },
+      });
+      assert.equal(asked.code, 0, asked.stderr);
+      assert.deepEqual(JSON.parse(asked.stdout), { authorization: 'notDetermined' });
 
-    const dashboard = readDashboardFile(home.home)!;
-    await page.goto(`${dashboard.url}?token=${dashboard.token}`);
-    const ask = page.locator('#notifications .ask');
-    await ask.waitFor({ timeout: GUARD_MS });
-    assert.match(await ask.innerText(), /com\.test\.notify.*would like to send you notifications/);
-    await ask.getByRole('button', { name: 'Allow', exact: true }).click();
-    await until('the answer kept', async () => JSON.parse((await home.cli('notifications', '--json')).stdout).requests.length === 0 || undefined);
-    await ask.waitFor({ state: 'detached', timeout: GUARD_MS });
+      const dashboard = readDashboardFile(home.home)!;
+      await page.goto(`${dashboard.url}?token=${dashboard.token}`);
+      const ask = page.locator('#notifications .ask');
+      await ask.waitFor({ timeout: GUARD_MS });
+      assert.match(await ask.innerText(), /com\.test\.notify.*would like to send you notifications/);
+      await ask.getByRole('button', { name: 'Allow', exact: true }).click();
+      await until(
+        'the answer kept',
+        async () => JSON.parse((await home.cli('notifications', '--json')).stdout).requests.length === 0 || undefined,
+      );
+      await ask.waitFor({ state: 'detached', timeout: GUARD_MS });
 
-    // A background task posts; the page shows it without a reload.
-    assert.equal((await home.cli('run', APP, 'com.test.notify.report', '--kind', 'processing')).code, 0);
-    const shown = page.locator('#notifications .notification', { hasText: 'Report ready' });
-    await shown.waitFor({ timeout: GUARD_MS });
-    assert.match(await shown.innerText(), /The nightly report has 3 new items/);
-    const [posted] = lines(home, 'posted.jsonl');
-    assert.ok(posted, 'the task posted');
+      // A background task posts; the page shows it without a reload.
+      assert.equal((await home.cli('run', APP, 'com.test.notify.report', '--kind', 'processing')).code, 0);
+      const shown = page.locator('#notifications .notification', { hasText: 'Report ready' });
+      await shown.waitFor({ timeout: GUARD_MS });
+      assert.match(await shown.innerText(), /The nightly report has 3 new items/);
+      const [posted] = lines(home, 'posted.jsonl');
+      assert.ok(posted, 'the task posted');
 
-    // The background launch goes idle and exits; choosing the action starts the app again for it.
-    await until('the app to exit', notRunning);
-    await shown.getByRole('button', { name: 'Open report' }).click();
-    const [handed] = await until('the action handed to the app', () => (lines(home, 'actions.jsonl').length > 0 ? lines(home, 'actions.jsonl') : undefined));
-    assert.equal(handed!.notificationId, posted.id);
-    assert.equal(handed!.actionId, 'open');
-    assert.equal(handed!.launchReason, 'notificationAction');
-    assert.notEqual(handed!.pid, posted.pid, 'a new process, launched for the action');
-    await shown.getByText('You chose Open report').waitFor({ timeout: GUARD_MS });
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, 'notifications.png'), fullPage: true });
+      // The background launch goes idle and exits; choosing the action starts the app again for it.
+      await until('the app to exit', notRunning);
+      await shown.getByRole('button', { name: 'Open report' }).click();
+      const [handed] = await until('the action handed to the app', () =>
+        lines(home, 'actions.jsonl').length > 0 ? lines(home, 'actions.jsonl') : undefined,
+      );
+      assert.equal(handed!.notificationId, posted.id);
+      assert.equal(handed!.actionId, 'open');
+      assert.equal(handed!.launchReason, 'notificationAction');
+      assert.notEqual(handed!.pid, posted.pid, 'a new process, launched for the action');
+      await shown.getByText('You chose Open report').waitFor({ timeout: GUARD_MS });
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'notifications.png'), fullPage: true });
 
-    const listed = JSON.parse((await home.cli('notifications', APP, '--json')).stdout) as { notifications: { state: string; actionId: string; handedAt: number | null }[] };
-    assert.equal(listed.notifications[0]?.state, 'actioned');
-    assert.notEqual(listed.notifications[0]?.handedAt, null);
-  });
+      const listed = JSON.parse((await home.cli('notifications', APP, '--json')).stdout) as {
+        notifications: { state: string; actionId: string; handedAt: number | null }[];
+      };
+      assert.equal(listed.notifications[0]?.state, 'actioned');
+      assert.notEqual(listed.notifications[0]?.handedAt, null);
+    },
+  );
 
-  it('shows the notification on the desktop, and an action chosen there reaches ' + 'the app', { skip: dbus ? false : 'no dbus-daemon on this machine' }, async () => {
-    const before = lines(home, 'actions.jsonl').length;
-    // Without the browser test before it, the app asks when opened and the person allows it from the terminal.
-    if (BROWSER_SKIP) {
-      assert.equal((await run(process.execPath, ['main.mjs'], { cwd: APP_DIR, env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir } })).code, 0);
-      assert.equal((await home.cli('notifications', 'allow', APP)).code, 0);
-    }
-    const shownBefore = new Set(desktop!.notifications.map((notification) => notification.id)); // the browser test's
-    await until('the app to exit', notRunning);
-    assert.equal((await home.cli('run', APP, 'com.test.notify.report', '--kind', 'processing')).code, 0);
-    const call = await until('the desktop notification', () => desktop!.notifications.find((notification) => notification.summary === 'Report ready' && !shownBefore.has(notification.id)));
-    assert.equal(call.appName, APP);
-    assert.deepEqual(call.actions.filter((_, index) => index % 2 === 0), ['default', 'open', 'snooze']);
-    await until('the app to exit', notRunning);
-    await desktop!.invokeAction(call.id, 'snooze');
-    const handed = await until('the desktop action handed to the app', () => lines(home, 'actions.jsonl')[before]);
-    assert.equal(handed.actionId, 'snooze');
-    assert.equal(handed.launchReason, 'notificationAction');
-  });
+  it(
+    'shows the notification on the desktop, and an action chosen there reaches ' + 'the app',
+    { skip: dbus ? false : 'no dbus-daemon on this machine' },
+    async () => {
+      const before = lines(home, 'actions.jsonl').length;
+      // Without the browser test before it, the app asks when opened and the person allows it from the terminal.
+      if (BROWSER_SKIP) {
+        assert.equal(
+          (
+            await run(process.execPath, ['main.mjs'], {
+              cwd: APP_DIR,
+              env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir },
+            })
+          ).code,
+          0,
+        );
+        assert.equal((await home.cli('notifications', 'allow', APP)).code, 0);
+      }
+      const shownBefore = new Set(desktop!.notifications.map((notification) => notification.id)); // the browser test's
+      await until('the app to exit', notRunning);
+      assert.equal((await home.cli('run', APP, 'com.test.notify.report', '--kind', 'processing')).code, 0);
+      const call = await until('the desktop notification', () =>
+        desktop!.notifications.find(
+          (notification) => notification.summary === 'Report ready' && !shownBefore.has(notification.id),
+        ),
+      );
+      assert.equal(call.appName, APP);
+      assert.deepEqual(
+        call.actions.filter((_, index) => index % 2 === 0),
+        ['default', 'open', 'snooze'],
+      );
+      await until('the app to exit', notRunning);
+      await desktop!.invokeAction(call.id, 'snooze');
+      const handed = await until('the desktop action handed to the app', () => lines(home, 'actions.jsonl')[before]);
+      assert.equal(handed.actionId, 'snooze');
+      assert.equal(handed.launchReason, 'notificationAction');
+    },
+  );
 });

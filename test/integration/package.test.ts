@@ -10,7 +10,17 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, join, sep } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -33,13 +43,24 @@ interface Result {
 function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) if (!/^npm_/i.test(name)) env[name] = value;
-  env.PATH = (process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== '' && !(dir + sep).startsWith(ROOT + sep)).join(delimiter);
+  env.PATH = (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter((dir) => dir !== '' && !(dir + sep).startsWith(ROOT + sep))
+    .join(delimiter);
   return { ...env, ...extra };
 }
 
-function exec(command: string, args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; guardMs?: number }): Promise<Result> {
+function exec(
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; guardMs?: number },
+): Promise<Result> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: cleanEnv(options.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -70,9 +91,15 @@ describe('the packed package, installed from its tarball into an empty project',
   const bgtasks = (...args: string[]): Promise<Result> => exec(bin, ['--home', home, ...args], { cwd: project });
 
   before(async () => {
-    assert.ok(existsSync(join(ROOT, 'dist', 'cli', 'main.js')), 'dist/ is missing: run `npm run build` first (npm test does)');
+    assert.ok(
+      existsSync(join(ROOT, 'dist', 'cli', 'main.js')),
+      'dist/ is missing: run `npm run build` first (npm test does)',
+    );
     // --ignore-scripts: pack the dist/ the suite's build made instead of rebuilding it under the other tests.
-    const packed = ok(await exec('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT }), 'npm pack');
+    const packed = ok(
+      await exec('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT }),
+      'npm pack',
+    );
     const [{ filename }] = JSON.parse(packed.stdout) as [{ filename: string }];
     tarball = join(dir, basename(filename));
 
@@ -91,22 +118,34 @@ describe('the packed package, installed from its tarball into an empty project',
     // downloading it from GitHub or compiling it for minutes. Any other version falls back to the real
     // download or compile.
     const sqlite = join(ROOT, 'node_modules', 'better-sqlite3');
-    const sqliteVersion = (JSON.parse(readFileSync(join(sqlite, 'package.json'), 'utf8')) as { version: string }).version;
+    const sqliteVersion = (JSON.parse(readFileSync(join(sqlite, 'package.json'), 'utf8')) as { version: string })
+      .version;
     const prebuilds = join(dir, 'prebuilds');
     mkdirSync(prebuilds);
     if (existsSync(join(sqlite, 'build', 'Release', 'better_sqlite3.node'))) {
       const name = `better-sqlite3-v${sqliteVersion}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
-      ok(await exec('tar', ['-czf', join(prebuilds, name), '-C', sqlite, 'build/Release/better_sqlite3.node'], { cwd: dir }), 'tar (local prebuild)');
+      ok(
+        await exec('tar', ['-czf', join(prebuilds, name), '-C', sqlite, 'build/Release/better_sqlite3.node'], {
+          cwd: dir,
+        }),
+        'tar (local prebuild)',
+      );
     }
 
     // --strict-allow-scripts: fails unless the project's allowScripts covers every install script, as
     // npm's coming default will.
-    ok(await exec('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--strict-allow-scripts', tarball], {
-      cwd: project,
-      env: { npm_config_better_sqlite3_local_prebuilds: prebuilds },
-      guardMs: INSTALL_GUARD_MS,
-    }), 'npm install of the tarball');
-    assert.ok(!lstatSync(join(project, 'node_modules', 'bgtasks')).isSymbolicLink(), 'bgtasks is installed, not linked');
+    ok(
+      await exec('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--strict-allow-scripts', tarball], {
+        cwd: project,
+        env: { npm_config_better_sqlite3_local_prebuilds: prebuilds },
+        guardMs: INSTALL_GUARD_MS,
+      }),
+      'npm install of the tarball',
+    );
+    assert.ok(
+      !lstatSync(join(project, 'node_modules', 'bgtasks')).isSymbolicLink(),
+      'bgtasks is installed, not linked',
+    );
   });
 
   after(async () => {
@@ -117,99 +156,195 @@ describe('the packed package, installed from its tarball into an empty project',
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('holds dist (JS and types), the dashboard page, README and package.json; no ' + 'tests, benchmarks, examples or source maps', async () => {
-    const entries = ok(await exec('tar', ['-tzf', tarball], { cwd: dir }), 'tar -tzf').stdout.split('\n').filter(Boolean);
-    for (const needed of ['package.json', 'README.md', 'LICENSE', 'dist/cli/main.js', 'dist/sdk/index.js', 'dist/sdk/index.d.ts', 'dist/testing/index.js', 'dist/testing/index.d.ts', 'dist/dashboard/index.html']) {
-      assert.ok(entries.includes(`package/${needed}`), `the tarball has ${needed}`);
-    }
-    for (const asset of readdirSync(join(ROOT, 'src', 'dashboard'))) {
-      assert.ok(entries.includes(`package/dist/dashboard/${asset}`), `the tarball has the dashboard's ${asset}`);
-    }
-    const outside = entries.filter((entry) => !/^package\/(dist\/|README\.md$|LICENSE$|package\.json$)/.test(entry));
-    assert.deepEqual(outside, [], 'nothing but dist/, README, LICENSE and package.json');
-    const unwanted = entries.filter((entry) => /(^|\/)(test|tests|bench|examples)\/|\.test\.|\.map$|\.tsbuildinfo$/.test(entry));
-    assert.deepEqual(unwanted, []);
-  });
+  it(
+    'holds dist (JS and types), the dashboard page, README and package.json; no ' +
+      'tests, benchmarks, examples or source maps',
+    async () => {
+      const entries = ok(await exec('tar', ['-tzf', tarball], { cwd: dir }), 'tar -tzf')
+        .stdout.split('\n')
+        .filter(Boolean);
+      for (const needed of [
+        'package.json',
+        'README.md',
+        'LICENSE',
+        'dist/cli/main.js',
+        'dist/sdk/index.js',
+        'dist/sdk/index.d.ts',
+        'dist/testing/index.js',
+        'dist/testing/index.d.ts',
+        'dist/dashboard/index.html',
+      ]) {
+        assert.ok(entries.includes(`package/${needed}`), `the tarball has ${needed}`);
+      }
+      for (const asset of readdirSync(join(ROOT, 'src', 'dashboard'))) {
+        assert.ok(entries.includes(`package/dist/dashboard/${asset}`), `the tarball has the dashboard's ${asset}`);
+      }
+      const outside = entries.filter((entry) => !/^package\/(dist\/|README\.md$|LICENSE$|package\.json$)/.test(entry));
+      assert.deepEqual(outside, [], 'nothing but dist/, README, LICENSE and package.json');
+      const unwanted = entries.filter((entry) =>
+        /(^|\/)(test|tests|bench|examples)\/|\.test\.|\.map$|\.tsbuildinfo$/.test(entry),
+      );
+      assert.deepEqual(unwanted, []);
+    },
+  );
 
   it('`npx bgtasks --version` prints the package version', async () => {
     // --no: npx must find the installed command, never fetch one; `--` keeps --version from npx itself.
-    const result = ok(await exec('npx', ['--no', '--', 'bgtasks', '--version'], { cwd: project }), 'npx bgtasks --version');
+    const result = ok(
+      await exec('npx', ['--no', '--', 'bgtasks', '--version'], { cwd: project }),
+      'npx bgtasks --version',
+    );
     assert.equal(result.stdout.trim(), VERSION);
   });
 
   it('`bgtasks` and `bgtasks/testing` type-check with the installed types and import at run time', async () => {
-    writeFileSync(join(project, 'check.ts'), [
-      "import { BGTaskScheduler, BGAppRefreshTaskRequest, BGTaskSchedulerError, type BGTask } from 'bgtasks';",
-      "import { createTestSystem, VirtualClock } from 'bgtasks/testing';",
-      'const scheduler: BGTaskScheduler = BGTaskScheduler.shared;',
-      "export const registered: boolean = " + "scheduler.register('com.example.smoke.refresh', async (task: BGTask) => " + "task.signal.throwIfAborted());",
-      "const request = new BGAppRefreshTaskRequest('com.example.smoke.refresh');",
-      'request.earliestBeginDate = new Date(0);',
-      'export const submit = (): Promise<void> => scheduler.submit(request);',
-      'export const isSchedulerError = (error: unknown): boolean => error instanceof BGTaskSchedulerError;',
-      'export const start: typeof createTestSystem = createTestSystem;',
-      'export const clock = new VirtualClock();',
-      "// @ts-expect-error: the installed types are real, not any: a request needs its identifier",
-      'export const wrong = new BGAppRefreshTaskRequest();',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(project, 'check.ts'),
+      [
+        "import { BGTaskScheduler, BGAppRefreshTaskRequest, BGTaskSchedulerError, type BGTask } from 'bgtasks';",
+        "import { createTestSystem, VirtualClock } from 'bgtasks/testing';",
+        'const scheduler: BGTaskScheduler = BGTaskScheduler.shared;',
+        'export const registered: boolean = ' +
+          "scheduler.register('com.example.smoke.refresh', async (task: BGTask) => " +
+          'task.signal.throwIfAborted());',
+        "const request = new BGAppRefreshTaskRequest('com.example.smoke.refresh');",
+        'request.earliestBeginDate = new Date(0);',
+        'export const submit = (): Promise<void> => scheduler.submit(request);',
+        'export const isSchedulerError = (error: unknown): boolean => error instanceof BGTaskSchedulerError;',
+        'export const start: typeof createTestSystem = createTestSystem;',
+        'export const clock = new VirtualClock();',
+        '// @ts-expect-error: the installed types are real, not any: a request needs its identifier',
+        'export const wrong = new BGAppRefreshTaskRequest();',
+        '',
+      ].join('\n'),
+    );
     // skipLibCheck off: the installed .d.ts files themselves must check. @types/node stands in for the
     // user's own; nothing else comes from the repository.
-    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: {
-        target: 'ES2022', lib: ['ES2023', 'ESNext.Disposable'], module: 'nodenext', moduleResolution: 'nodenext', strict: true,
-        noEmit: true, skipLibCheck: false, typeRoots: [join(ROOT, 'node_modules', '@types')], types: ['node'],
-      },
-      files: ['check.ts'],
-    }, null, 2));
+    writeFileSync(
+      join(project, 'tsconfig.json'),
+      JSON.stringify(
+        {
+          compilerOptions: {
+            target: 'ES2022',
+            lib: ['ES2023', 'ESNext.Disposable'],
+            module: 'nodenext',
+            moduleResolution: 'nodenext',
+            strict: true,
+            noEmit: true,
+            skipLibCheck: false,
+            typeRoots: [join(ROOT, 'node_modules', '@types')],
+            types: ['node'],
+          },
+          files: ['check.ts'],
+        },
+        null,
+        2,
+      ),
+    );
     ok(await exec(process.execPath, [TSC, '-p', 'tsconfig.json'], { cwd: project }), 'tsc --noEmit');
 
-    writeFileSync(join(project, 'check.mjs'), [
-      "import * as sdk from 'bgtasks';",
-      "import * as testing from 'bgtasks/testing';",
-      'console.log(JSON.stringify({ sdk: typeof sdk.BGTaskScheduler, request: ' + 'typeof sdk.BGAppRefreshTaskRequest, testing: typeof ' + 'testing.createTestSystem, from: import.meta.resolve(\'bgtasks\') }));',
-      '',
-    ].join('\n'));
-    const imported = JSON.parse(ok(await exec(process.execPath, ['check.mjs'], { cwd: project }), 'node check.mjs').stdout) as Record<string, string>;
-    assert.deepEqual({ ...imported, from: undefined }, { sdk: 'function', request: 'function', testing: 'function', from: undefined });
-    assert.ok(imported.from!.startsWith(`file://${join(project, 'node_modules', 'bgtasks')}/`), `bgtasks resolves to the install, not ${imported.from}`);
+    writeFileSync(
+      join(project, 'check.mjs'),
+      [
+        "import * as sdk from 'bgtasks';",
+        "import * as testing from 'bgtasks/testing';",
+        'console.log(JSON.stringify({ sdk: typeof sdk.BGTaskScheduler, request: ' +
+          'typeof sdk.BGAppRefreshTaskRequest, testing: typeof ' +
+          "testing.createTestSystem, from: import.meta.resolve('bgtasks') }));",
+        '',
+      ].join('\n'),
+    );
+    const imported = JSON.parse(
+      ok(await exec(process.execPath, ['check.mjs'], { cwd: project }), 'node check.mjs').stdout,
+    ) as Record<string, string>;
+    assert.deepEqual(
+      { ...imported, from: undefined },
+      { sdk: 'function', request: 'function', testing: 'function', from: undefined },
+    );
+    assert.ok(
+      imported.from!.startsWith(`file://${join(project, 'node_modules', 'bgtasks')}/`),
+      `bgtasks resolves to the install, not ${imported.from}`,
+    );
   });
 
-  it('the installed daemon starts, runs an example app\'s task to success, and ' + 'stops on SIGTERM with exit 0', async () => {
-    // The feed reader, as a user would copy it into their project: it imports 'bgtasks' and finds the
-    // installed package in the project's node_modules (the examples have no dependency of their own).
-    const feeds = join(project, 'feeds');
-    cpSync(join(ROOT, 'examples', 'feeds'), feeds, { recursive: true, filter: (source) => !/\.test\.mjs$|[/\\]data$/.test(source) });
-    const resolved = ok(await exec(process.execPath, ['--input-type=module', '-e', "console.log(import.meta.resolve('bgtasks'))"], { cwd: feeds }), 'resolve bgtasks');
-    assert.ok(resolved.stdout.trim().startsWith(`file://${join(project, 'node_modules', 'bgtasks')}/`), `the app imports the install, not ${resolved.stdout}`);
+  it(
+    "the installed daemon starts, runs an example app's task to success, and " + 'stops on SIGTERM with exit 0',
+    async () => {
+      // The feed reader, as a user would copy it into their project: it imports 'bgtasks' and finds the
+      // installed package in the project's node_modules (the examples have no dependency of their own).
+      const feeds = join(project, 'feeds');
+      cpSync(join(ROOT, 'examples', 'feeds'), feeds, {
+        recursive: true,
+        filter: (source) => !/\.test\.mjs$|[/\\]data$/.test(source),
+      });
+      const resolved = ok(
+        await exec(process.execPath, ['--input-type=module', '-e', "console.log(import.meta.resolve('bgtasks'))"], {
+          cwd: feeds,
+        }),
+        'resolve bgtasks',
+      );
+      assert.ok(
+        resolved.stdout.trim().startsWith(`file://${join(project, 'node_modules', 'bgtasks')}/`),
+        `the app imports the install, not ${resolved.stdout}`,
+      );
 
-    let log = '';
-    // The daemon passes its environment to the apps it launches: a short refresh interval for the test.
-    const child = spawn(bin, ['daemon', '--home', home, '--no-http'], { cwd: project, env: cleanEnv({ FEEDS_REFRESH_INTERVAL_MS: '300' }), stdio: ['ignore', 'pipe', 'pipe'] });
-    daemon = child;
-    const exited = new Promise<number | null>((resolvePromise) => child.once('exit', (code) => resolvePromise(code)));
-    child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-    await until('the daemon to listen', () => {
-      if (child.exitCode !== null) throw new Error(`the daemon exited with ${child.exitCode}:\n${log}`);
-      return log.includes('listening') ? true : undefined;
-    }, COMMAND_GUARD_MS);
+      let log = '';
+      // The daemon passes its environment to the apps it launches: a short refresh interval for the test.
+      const child = spawn(bin, ['daemon', '--home', home, '--no-http'], {
+        cwd: project,
+        env: cleanEnv({ FEEDS_REFRESH_INTERVAL_MS: '300' }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      daemon = child;
+      const exited = new Promise<number | null>((resolvePromise) => child.once('exit', (code) => resolvePromise(code)));
+      child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+      child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+      await until(
+        'the daemon to listen',
+        () => {
+          if (child.exitCode !== null) throw new Error(`the daemon exited with ${child.exitCode}:\n${log}`);
+          return log.includes('listening') ? true : undefined;
+        },
+        COMMAND_GUARD_MS,
+      );
 
-    // This machine's real load (PSI) and heat must not decide whether the task runs (as in the other
-    // integration tests).
-    ok(await bgtasks('conditions', 'set', 'cpuPressure=nominal', 'memoryPressure=nominal', 'ioPressure=nominal', 'thermalState=nominal'), 'conditions set');
-    ok(await bgtasks('install', feeds), 'bgtasks install');
-    ok(await bgtasks('open', 'com.example.feeds'), 'bgtasks open');
-    const run = await until('a background refresh to succeed', async () => {
-      const history = await bgtasks('history', 'com.example.feeds', '--json');
-      if (history.code !== 0) return undefined;
-      const runs = JSON.parse(history.stdout) as { identifier: string; outcome: string | null; background: boolean }[];
-      return runs.find((entry) => entry.identifier === 'com.example.feeds.refresh' && entry.outcome === 'success' && entry.background);
-    }, COMMAND_GUARD_MS);
-    assert.equal(run.outcome, 'success');
-    ok(await bgtasks('apps', 'disable', 'com.example.feeds'), 'stop the refresh loop');
+      // This machine's real load (PSI) and heat must not decide whether the task runs (as in the other
+      // integration tests).
+      ok(
+        await bgtasks(
+          'conditions',
+          'set',
+          'cpuPressure=nominal',
+          'memoryPressure=nominal',
+          'ioPressure=nominal',
+          'thermalState=nominal',
+        ),
+        'conditions set',
+      );
+      ok(await bgtasks('install', feeds), 'bgtasks install');
+      ok(await bgtasks('open', 'com.example.feeds'), 'bgtasks open');
+      const run = await until(
+        'a background refresh to succeed',
+        async () => {
+          const history = await bgtasks('history', 'com.example.feeds', '--json');
+          if (history.code !== 0) return undefined;
+          const runs = JSON.parse(history.stdout) as {
+            identifier: string;
+            outcome: string | null;
+            background: boolean;
+          }[];
+          return runs.find(
+            (entry) =>
+              entry.identifier === 'com.example.feeds.refresh' && entry.outcome === 'success' && entry.background,
+          );
+        },
+        COMMAND_GUARD_MS,
+      );
+      assert.equal(run.outcome, 'success');
+      ok(await bgtasks('apps', 'disable', 'com.example.feeds'), 'stop the refresh loop');
 
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0, `the daemon's exit code on SIGTERM:\n${log}`);
-  });
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, `the daemon's exit code on SIGTERM:\n${log}`);
+    },
+  );
 });

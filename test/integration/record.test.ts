@@ -26,14 +26,17 @@ describe('bgtasks conditions record', { concurrency: true }, () => {
     assert.ok(trace.samples.length >= 1);
     assert.ok(trace.samples[0]!.at >= trace.startedAt);
     for (const sample of trace.samples) {
-      for (const name of CONDITION_NAMES) assert.notEqual(sample.origins[name], 'override', 'a trace records the machine, not overrides');
+      for (const name of CONDITION_NAMES)
+        assert.notEqual(sample.origins[name], 'override', 'a trace records the machine, not overrides');
     }
   }
 
   /** Starts a recording without a duration, waits for its first sample, then presses Ctrl-C. */
   function interrupted(out: string): Promise<RunResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, 'conditions', 'record', '--out', out, '--interval', '200'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, 'conditions', 'record', '--out', out, '--interval', '200'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       let pressed = false;
@@ -72,7 +75,11 @@ describe('bgtasks conditions record', { concurrency: true }, () => {
     assertMachineTrace(trace);
     // Wall-clock times: not compared with the duration (measured in monotonic time), which the summary says.
     assert.ok(trace.endedAt !== undefined && trace.endedAt >= trace.samples[trace.samples.length - 1]!.at);
-    assert.equal(lines.filter((line) => / change {2}/.test(line)).length, trace.samples.length - 1, 'a line per change');
+    assert.equal(
+      lines.filter((line) => / change {2}/.test(line)).length,
+      trace.samples.length - 1,
+      'a line per change',
+    );
     assert.ok(!existsSync(`${out}.tmp`));
 
     assert.equal(stopped.code, 0, `Ctrl-C stops cleanly: ${stopped.stderr}`);
@@ -82,30 +89,59 @@ describe('bgtasks conditions record', { concurrency: true }, () => {
     assert.ok(kept.endedAt !== undefined);
   });
 
-  it('rejects a bad duration, interval or directory with exit 2, before recording ' + 'anything; --json prints the summary', async () => {
-    const out = join(dir, 'never.json');
-    const jsonOut = join(dir, 'json.json');
-    const [badDuration, badInterval, noDir, json] = await Promise.all([
-      run(process.execPath, [CLI, 'conditions', 'record', '--out', out, '--duration', '10 parsecs']),
-      run(process.execPath, [CLI, 'conditions', 'record', '--out', out, '--interval', '10']),
-      run(process.execPath, [CLI, 'conditions', 'record', '--out', join(dir, 'missing', 'x.json'), '--duration', '1s']),
-      run(process.execPath, [CLI, 'conditions', 'record', '--out', jsonOut, '--duration', '300', '--interval', '100', '--json']),
-    ]);
-    assert.equal(badDuration.code, 2);
-    assert.match(badDuration.stderr, /invalid duration "10 parsecs".*\(field: duration\) \[invalidArgument\]/);
-    assert.equal(badInterval.code, 2);
-    assert.match(badInterval.stderr, /field: interval/);
-    assert.equal(noDir.code, 2);
-    assert.match(noDir.stderr, /field: out/);
-    assert.equal(existsSync(out), false);
+  it(
+    'rejects a bad duration, interval or directory with exit 2, before recording ' +
+      'anything; --json prints the summary',
+    async () => {
+      const out = join(dir, 'never.json');
+      const jsonOut = join(dir, 'json.json');
+      const [badDuration, badInterval, noDir, json] = await Promise.all([
+        run(process.execPath, [CLI, 'conditions', 'record', '--out', out, '--duration', '10 parsecs']),
+        run(process.execPath, [CLI, 'conditions', 'record', '--out', out, '--interval', '10']),
+        run(process.execPath, [
+          CLI,
+          'conditions',
+          'record',
+          '--out',
+          join(dir, 'missing', 'x.json'),
+          '--duration',
+          '1s',
+        ]),
+        run(process.execPath, [
+          CLI,
+          'conditions',
+          'record',
+          '--out',
+          jsonOut,
+          '--duration',
+          '300',
+          '--interval',
+          '100',
+          '--json',
+        ]),
+      ]);
+      assert.equal(badDuration.code, 2);
+      assert.match(badDuration.stderr, /invalid duration "10 parsecs".*\(field: duration\) \[invalidArgument\]/);
+      assert.equal(badInterval.code, 2);
+      assert.match(badInterval.stderr, /field: interval/);
+      assert.equal(noDir.code, 2);
+      assert.match(noDir.stderr, /field: out/);
+      assert.equal(existsSync(out), false);
 
-    assert.equal(json.code, 0, json.stderr);
-    const summary = json.json<{ out: string; samples: number; changes: number; stoppedBy: string; durationMs: number }>();
-    assert.equal(summary.out, jsonOut);
-    assert.equal(summary.stoppedBy, 'duration');
-    assert.ok(summary.durationMs >= 0);
-    assert.equal(summary.samples, (await loadTrace(jsonOut)).samples.length);
-  });
+      assert.equal(json.code, 0, json.stderr);
+      const summary = json.json<{
+        out: string;
+        samples: number;
+        changes: number;
+        stoppedBy: string;
+        durationMs: number;
+      }>();
+      assert.equal(summary.out, jsonOut);
+      assert.equal(summary.stoppedBy, 'duration');
+      assert.ok(summary.durationMs >= 0);
+      assert.equal(summary.samples, (await loadTrace(jsonOut)).samples.length);
+    },
+  );
 
   it('parses durations and intervals', () => {
     assert.equal(parseDuration('24h'), 86_400_000);
@@ -119,7 +155,8 @@ describe('bgtasks conditions record', { concurrency: true }, () => {
       assert.throws(() => parseDuration(bad), { name: 'CliError', code: 'invalidArgument', field: 'duration' }, bad);
     }
     assert.equal(parseInterval('200'), 200);
-    for (const bad of ['99', '1.5', '1s', '']) assert.throws(() => parseInterval(bad), { code: 'invalidArgument', field: 'interval' }, bad);
+    for (const bad of ['99', '1.5', '1s', ''])
+      assert.throws(() => parseInterval(bad), { code: 'invalidArgument', field: 'interval' }, bad);
     assert.equal(describeDuration(1_500), '1.5s');
     assert.equal(describeDuration(5_400_000), '1h30m');
     assert.equal(describeDuration(86_400_000), '1d');
@@ -136,7 +173,10 @@ describe('bgtasks conditions record', { concurrency: true }, () => {
       off: (event: string) => void listeners.delete(event),
     } as unknown as Pick<NodeJS.Process, 'on' | 'off'>;
     const out = join(dir, 'virtual.json');
-    const done = runRecordCommand({ out, interval: '1000' }, { sensors, clock, signals, stdout: { write: (text: string) => (stdout += text) }, stderr: { write: () => true } });
+    const done = runRecordCommand(
+      { out, interval: '1000' },
+      { sensors, clock, signals, stdout: { write: (text: string) => (stdout += text) }, stderr: { write: () => true } },
+    );
     await clock.advanceBy(1_500);
     next = { power: 'battery', batteryLevel: 50, network: 'online' };
     await clock.advanceBy(1_000);

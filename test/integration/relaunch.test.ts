@@ -39,15 +39,23 @@ describe('runs whose process goes away run again (real daemon)', () => {
   const runs = (): RunRow[] => {
     const db = new Database(homePaths(home.home).storeFile, { readonly: true, fileMustExist: true });
     try {
-      return db.prepare<[string], RunRow>('SELECT identifier, outcome, reason FROM runs WHERE app_id = ? ORDER BY seq').all(APP_ID);
+      return db
+        .prepare<[string], RunRow>('SELECT identifier, outcome, reason FROM runs WHERE app_id = ? ORDER BY seq')
+        .all(APP_ID);
     } finally {
       db.close();
     }
   };
-  const succeeded = (identifier: string): boolean => runs().some((row) => row.identifier === identifier && row.outcome === 'success');
+  const succeeded = (identifier: string): boolean =>
+    runs().some((row) => row.identifier === identifier && row.outcome === 'success');
   const events = (): Record<string, unknown>[] => home.probeEvents();
-  const app = (...args: string[]) => run(process.execPath, ['main.mjs', ...args], { cwd: APP_DIR, env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir } });
-  const startDaemon = async (options: string[] = []): Promise<DaemonProcess> => home.startDaemon(['--option', 'profile=server', ...options]);
+  const app = (...args: string[]) =>
+    run(process.execPath, ['main.mjs', ...args], {
+      cwd: APP_DIR,
+      env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir },
+    });
+  const startDaemon = async (options: string[] = []): Promise<DaemonProcess> =>
+    home.startDaemon(['--option', 'profile=server', ...options]);
 
   beforeEach(async () => {
     home = new TestHome();
@@ -70,10 +78,18 @@ describe('runs whose process goes away run again (real daemon)', () => {
     await until('every job to succeed', () => (identifiers.every(succeeded) ? true : undefined));
     const cut = runs().filter((row) => row.outcome === 'appExited');
     assert.ok(cut.length > 0, 'the tool took tasks and exited with them (else this test tests nothing)');
-    assert.ok(cut.every((row) => row.reason === 'exitedWhileRunning' || row.reason === 'exitedBeforeStart'), JSON.stringify(cut));
+    assert.ok(
+      cut.every((row) => row.reason === 'exitedWhileRunning' || row.reason === 'exitedBeforeStart'),
+      JSON.stringify(cut),
+    );
     const relaunched = events().filter((event) => event['event'] === 'start' && event['launchReason'] === 'background');
     assert.ok(relaunched.length >= 1, 'relaunched in the background');
-    for (const identifier of identifiers) assert.equal(runs().filter((row) => row.identifier === identifier && row.outcome === 'success').length, 1, `${identifier} succeeded once`);
+    for (const identifier of identifiers)
+      assert.equal(
+        runs().filter((row) => row.identifier === identifier && row.outcome === 'success').length,
+        1,
+        `${identifier} succeeded once`,
+      );
     const why = await home.cli('history', '--events', '--limit', '500', '--json', APP_ID);
     assert.match(why.stdout, /requeued/, 'history says the tasks were run again');
   });
@@ -91,7 +107,12 @@ describe('runs whose process goes away run again (real daemon)', () => {
       const handler = await until('a step to be in hand', () => {
         const all = events();
         const last = all.findLast((event) => event['event'] === 'handler');
-        const finished = last && all.some((event) => event['event'] === 'done' && event['pid'] === last['pid'] && event['identifier'] === last['identifier']);
+        const finished =
+          last &&
+          all.some(
+            (event) =>
+              event['event'] === 'done' && event['pid'] === last['pid'] && event['identifier'] === last['identifier'],
+          );
         return last && !finished && isAlive(Number(last['pid'])) ? last : undefined;
       });
       if (String(handler['identifier']) === step(LENGTH - 1)) break;
@@ -101,47 +122,71 @@ describe('runs whose process goes away run again (real daemon)', () => {
       } catch {
         continue; // it had already finished
       }
-      await until('a step to finish after the kill', () => (events().filter((event) => event['event'] === 'done').length > doneBefore ? true : undefined));
+      await until('a step to finish after the kill', () =>
+        events().filter((event) => event['event'] === 'done').length > doneBefore ? true : undefined,
+      );
     }
     await until('the last step to succeed', () => (succeeded(step(LENGTH - 1)) ? true : undefined), 120_000);
     assert.ok(kills >= 3, `the app was killed mid-step ${kills} times`);
     for (let index = 0; index < LENGTH; index++) assert.ok(succeeded(step(index)), `${step(index)} finished`);
-    assert.ok(runs().some((row) => row.reason === 'exitedWhileRunning'), 'a killed step ran again');
-    assert.deepEqual(events().filter((event) => event['event'] === 'submitError'), [], 'no successor submission failed');
+    assert.ok(
+      runs().some((row) => row.reason === 'exitedWhileRunning'),
+      'a killed step ran again',
+    );
+    assert.deepEqual(
+      events().filter((event) => event['event'] === 'submitError'),
+      [],
+      'no successor submission failed',
+    );
   });
 
-  it("continues a chain after the daemon is SIGKILLed mid-step: a put-back step " + "does not count against the app's limit", async () => {
-    const LENGTH = 4;
-    await daemon[Symbol.asyncDispose]();
-    // One pending processing request per app: the interrupted step, put back, and its successor would be two.
-    const options = ['--option', 'maxPendingProcessingPerApp=1'];
-    daemon = await startDaemon(options);
-    writeFileSync(join(home.probeDir, 'config.json'), JSON.stringify({ workMs: 1500 }));
-    assert.equal((await app('chain', String(LENGTH))).code, 0);
-    const step = (index: number): string => `com.test.relaunch.chain.${LENGTH}.${index}`;
-    // Step 1 has submitted step 2 (due after step 1's work) and is working. Processing is held from now
-    // on (a pinned CPU pressure; it does not stop a running task on the server profile), so that after
-    // the restart step 1 stays pending, put back, next to step 2, as it would behind other work.
-    await until('step 1 to submit its successor', () => (events().some((event) => event['event'] === 'submitted' && event['identifier'] === step(2)) ? true : undefined));
-    assert.equal((await home.cli('conditions', 'set', 'cpuPressure=critical')).code, 0);
-    await daemon.kill('SIGKILL');
-    daemon = await home.startDaemon(['--option', 'profile=server', ...options], {}, { pinConditions: false });
-    const pending = await home.cli('pending', '--json');
-    assert.match(pending.stdout, new RegExp(step(1)), 'step 1 is pending again');
-    // Step 1 runs again and submits its successor again, as its handler does: accepted.
-    assert.equal((await app('step', String(LENGTH), '2')).code, 0);
-    const submitErrors = events().filter((event) => event['event'] === 'submitError');
-    assert.deepEqual(submitErrors, [], "the successor's submit() did not throw tooManyPendingTaskRequests");
-    assert.equal((await home.cli('conditions', 'set', 'cpuPressure=nominal')).code, 0);
-    await until('the last step to succeed', () => (succeeded(step(LENGTH - 1)) ? true : undefined), 120_000);
-    for (let index = 0; index < LENGTH; index++) assert.ok(succeeded(step(index)), `${step(index)} finished`);
-    assert.ok(runs().some((row) => row.identifier === step(1) && row.outcome === 'interrupted'), 'the kill cut step 1 off');
-    assert.deepEqual(events().filter((event) => event['event'] === 'submitError'), [], 'no submission failed');
-  });
+  it(
+    'continues a chain after the daemon is SIGKILLed mid-step: a put-back step ' +
+      "does not count against the app's limit",
+    async () => {
+      const LENGTH = 4;
+      await daemon[Symbol.asyncDispose]();
+      // One pending processing request per app: the interrupted step, put back, and its successor would be two.
+      const options = ['--option', 'maxPendingProcessingPerApp=1'];
+      daemon = await startDaemon(options);
+      writeFileSync(join(home.probeDir, 'config.json'), JSON.stringify({ workMs: 1500 }));
+      assert.equal((await app('chain', String(LENGTH))).code, 0);
+      const step = (index: number): string => `com.test.relaunch.chain.${LENGTH}.${index}`;
+      // Step 1 has submitted step 2 (due after step 1's work) and is working. Processing is held from now
+      // on (a pinned CPU pressure; it does not stop a running task on the server profile), so that after
+      // the restart step 1 stays pending, put back, next to step 2, as it would behind other work.
+      await until('step 1 to submit its successor', () =>
+        events().some((event) => event['event'] === 'submitted' && event['identifier'] === step(2)) ? true : undefined,
+      );
+      assert.equal((await home.cli('conditions', 'set', 'cpuPressure=critical')).code, 0);
+      await daemon.kill('SIGKILL');
+      daemon = await home.startDaemon(['--option', 'profile=server', ...options], {}, { pinConditions: false });
+      const pending = await home.cli('pending', '--json');
+      assert.match(pending.stdout, new RegExp(step(1)), 'step 1 is pending again');
+      // Step 1 runs again and submits its successor again, as its handler does: accepted.
+      assert.equal((await app('step', String(LENGTH), '2')).code, 0);
+      const submitErrors = events().filter((event) => event['event'] === 'submitError');
+      assert.deepEqual(submitErrors, [], "the successor's submit() did not throw tooManyPendingTaskRequests");
+      assert.equal((await home.cli('conditions', 'set', 'cpuPressure=nominal')).code, 0);
+      await until('the last step to succeed', () => (succeeded(step(LENGTH - 1)) ? true : undefined), 120_000);
+      for (let index = 0; index < LENGTH; index++) assert.ok(succeeded(step(index)), `${step(index)} finished`);
+      assert.ok(
+        runs().some((row) => row.identifier === step(1) && row.outcome === 'interrupted'),
+        'the kill cut step 1 off',
+      );
+      assert.deepEqual(
+        events().filter((event) => event['event'] === 'submitError'),
+        [],
+        'no submission failed',
+      );
+    },
+  );
 
   it('still gives up a task that kills its process, after three processes in a row', async () => {
     assert.equal((await app('crash')).code, 0);
-    const given = await until('the crashing task to be given up', () => runs().find((row) => row.identifier === 'com.test.relaunch.crash' && row.reason === 'appExited'));
+    const given = await until('the crashing task to be given up', () =>
+      runs().find((row) => row.identifier === 'com.test.relaunch.crash' && row.reason === 'appExited'),
+    );
     assert.equal(given.outcome, 'appExited');
     // A little longer: nothing more comes of it.
     await until('no more launches', async () => ((await home.cli('status')).code === 0 ? true : undefined));
@@ -149,7 +194,10 @@ describe('runs whose process goes away run again (real daemon)', () => {
     assert.equal(attempts.length, 3, JSON.stringify(attempts));
     // The first process is the person's, which exits right after submitting (perhaps before the start).
     assert.match(String(attempts[0]?.reason), /^exited(BeforeStart|WhileRunning)$/);
-    assert.deepEqual(attempts.slice(1).map((row) => row.reason), ['exitedWhileRunning', 'appExited']);
+    assert.deepEqual(
+      attempts.slice(1).map((row) => row.reason),
+      ['exitedWhileRunning', 'appExited'],
+    );
     assert.equal(daemon.child.exitCode, null);
   });
 });

@@ -15,10 +15,19 @@ const CHAIN_APP = join(ROOT, 'test', 'fixtures', 'apps', 'chain');
 const SCHEMA = `bgtasks_chain_${process.pid}_${Date.now().toString(36)}`;
 const URL = `postgres://postgres@127.0.0.1:5432/test?schema=${SCHEMA}`;
 const FLEET_OPTIONS = [
-  '--store', URL,
-  '--fleet-option', 'heartbeatMs=200', '--fleet-option', 'leaseMs=2000', '--fleet-option', 'maintenanceMs=200',
+  '--store',
+  URL,
+  '--fleet-option',
+  'heartbeatMs=200',
+  '--fleet-option',
+  'leaseMs=2000',
+  '--fleet-option',
+  'maintenanceMs=200',
   // A prerequisite another node ran is seen at the next pass: a short sleep keeps the test short.
-  '--option', 'profile=server', '--option', 'maxSleepMs=1000',
+  '--option',
+  'profile=server',
+  '--option',
+  'maxSleepMs=1000',
 ];
 
 interface Handled {
@@ -51,28 +60,42 @@ describe('workflows in a fleet: a chain across two nodes', () => {
   });
 
   const handled = (node: number, identifier: string): Handled[] =>
-    (homes[node]!.probeEvents() as unknown as Handled[]).filter((event) => event.event === 'handler' && event.identifier === identifier);
+    (homes[node]!.probeEvents() as unknown as Handled[]).filter(
+      (event) => event.event === 'handler' && event.identifier === identifier,
+    );
 
-  it('runs the export on node 2 and the steps after it on node 1, with the export\'s result', async () => {
+  it("runs the export on node 2 and the steps after it on node 1, with the export's result", async () => {
     const submitted = await run(process.execPath, ['main.mjs', 'submitFleet'], {
-      cwd: CHAIN_APP, env: { BGTASKS_HOME: homes[0]!.home, PROBE_DIR: homes[0]!.probeDir },
+      cwd: CHAIN_APP,
+      env: { BGTASKS_HOME: homes[0]!.home, PROBE_DIR: homes[0]!.probeDir },
     });
     assert.deepEqual(JSON.parse(submitted.stdout), [{ ok: true }, { ok: true }, { ok: true }], submitted.stderr);
-    await until('the upload step to run on node 1', () => (handled(0, 'com.test.chain.upload').length > 0 ? true : undefined));
+    await until('the upload step to run on node 1', () =>
+      handled(0, 'com.test.chain.upload').length > 0 ? true : undefined,
+    );
     assert.equal(handled(0, 'com.test.chain.export').length, 0, 'node 1 (on battery) did not run the export');
     assert.equal(handled(1, 'com.test.chain.export').length, 1, 'node 2 ran the export');
-    assert.deepEqual(handled(0, 'com.test.chain.convert').map((event) => event.prerequisites), [{ 'com.test.chain.export': { exported: 'report.zip' } }]);
-    assert.deepEqual(handled(0, 'com.test.chain.upload').map((event) => event.prerequisites), [{ 'com.test.chain.convert': { converted: 'report.zip.pdf' } }]);
+    assert.deepEqual(
+      handled(0, 'com.test.chain.convert').map((event) => event.prerequisites),
+      [{ 'com.test.chain.export': { exported: 'report.zip' } }],
+    );
+    assert.deepEqual(
+      handled(0, 'com.test.chain.upload').map((event) => event.prerequisites),
+      [{ 'com.test.chain.convert': { converted: 'report.zip.pdf' } }],
+    );
     const rows = await until('the upload run to be recorded', async () => {
       const { rows: found } = await db.query<{ identifier: string; node_id: string; outcome: string | null }>(
         `SELECT identifier, node_id, outcome FROM ${SCHEMA}.runs WHERE outcome = 'success' ORDER BY seq`,
       );
       return found.length === 3 ? found : undefined;
     });
-    assert.deepEqual(rows.map((row) => [row.identifier, row.node_id]), [
-      ['com.test.chain.export', 'node-2'],
-      ['com.test.chain.convert', 'node-1'],
-      ['com.test.chain.upload', 'node-1'],
-    ]);
+    assert.deepEqual(
+      rows.map((row) => [row.identifier, row.node_id]),
+      [
+        ['com.test.chain.export', 'node-2'],
+        ['com.test.chain.convert', 'node-1'],
+        ['com.test.chain.upload', 'node-1'],
+      ],
+    );
   });
 });

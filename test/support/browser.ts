@@ -62,7 +62,10 @@ function announceOnce(reason: string): void {
 /** Launches the headless browser; under CI a missing executable fails with the fix, not a stack of playwright. */
 export async function launchBrowser(): Promise<Browser> {
   if (!executable(CHROMIUM_PATH)) {
-    throw new Error(`CI=${process.env.CI ?? ''} refuses to skip the browser tests, and there is ` + `no chromium at ${CHROMIUM_PATH}: ${ENABLE_HINT}`);
+    throw new Error(
+      `CI=${process.env.CI ?? ''} refuses to skip the browser tests, and there is ` +
+        `no chromium at ${CHROMIUM_PATH}: ${ENABLE_HINT}`,
+    );
   }
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true });
 }

@@ -74,8 +74,17 @@ function readStore(home: TestHome): StoreView {
   const db = new Database(homePaths(home.home).storeFile, { readonly: true, fileMustExist: true });
   try {
     const integrity = String(db.pragma('integrity_check', { simple: true }));
-    const pending = new Set(db.prepare<[string], { identifier: string }>('SELECT identifier FROM requests WHERE app_id = ?').all(APP).map((row) => row.identifier));
-    const runs = db.prepare<[string], RunRow>('SELECT task_id AS taskId, identifier, state, outcome, reason FROM runs WHERE ' + 'app_id = ? ORDER BY seq').all(APP);
+    const pending = new Set(
+      db
+        .prepare<[string], { identifier: string }>('SELECT identifier FROM requests WHERE app_id = ?')
+        .all(APP)
+        .map((row) => row.identifier),
+    );
+    const runs = db
+      .prepare<[string], RunRow>(
+        'SELECT task_id AS taskId, identifier, state, outcome, reason FROM runs WHERE ' + 'app_id = ? ORDER BY seq',
+      )
+      .all(APP);
     const leases = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM leases WHERE app_id = ?').get(APP)!.n;
     return { integrity, pending, runs, leases };
   } finally {
@@ -96,13 +105,24 @@ function randomBetween(min: number, max: number): number {
  * Runs the chaos on a daemon started with `start` (called again after each kill), with the chaos app
  * installed; returns the final daemon (still running) and the report.
  */
-export async function runChaos(home: TestHome, start: () => Promise<DaemonProcess>, options: ChaosOptions, onKill?: (kill: number) => void): Promise<{ daemon: DaemonProcess; report: ChaosReport }> {
+export async function runChaos(
+  home: TestHome,
+  start: () => Promise<DaemonProcess>,
+  options: ChaosOptions,
+  onKill?: (kill: number) => void,
+): Promise<{ daemon: DaemonProcess; report: ChaosReport }> {
   let daemon = await start();
   const installed = await home.cli('install', CHAOS_APP_DIR);
   if (installed.code !== 0) throw new Error(`install failed: ${installed.stderr}`);
   const submitter = spawn(process.execPath, ['main.mjs', 'submit', '0', String(options.tasks)], {
     cwd: CHAOS_APP_DIR,
-    env: { ...process.env, BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir, CHAOS_PACE_MS: String(options.paceMs), CHAOS_WORK_MS: String(options.workMs) },
+    env: {
+      ...process.env,
+      BGTASKS_HOME: home.home,
+      PROBE_DIR: home.probeDir,
+      CHAOS_PACE_MS: String(options.paceMs),
+      CHAOS_WORK_MS: String(options.workMs),
+    },
     stdio: 'ignore',
   });
   const submitterDone = new Promise<void>((resolve) => submitter.once('exit', () => resolve()));
@@ -119,7 +139,8 @@ export async function runChaos(home: TestHome, start: () => Promise<DaemonProces
       const store = readStore(home);
       if (store.integrity !== 'ok') integrityFailures.push(`after kill ${kills}: ${store.integrity}`);
       const withRun = new Set(store.runs.map((run) => run.identifier));
-      for (const identifier of lines(home, 'acked.log')) if (!store.pending.has(identifier) && !withRun.has(identifier)) missingAfterKill.add(identifier);
+      for (const identifier of lines(home, 'acked.log'))
+        if (!store.pending.has(identifier) && !withRun.has(identifier)) missingAfterKill.add(identifier);
       if (store.leases > 0 || store.runs.some((run) => run.state !== 'finished')) killsThatCut++;
       onKill?.(kills);
       daemon = await start();
@@ -131,7 +152,10 @@ export async function runChaos(home: TestHome, start: () => Promise<DaemonProces
   } finally {
     submitter.kill('SIGKILL');
   }
-  return { daemon, report: check(home, { kills, killsThatCut, integrityFailures, missingAfterKill: [...missingAfterKill] }) };
+  return {
+    daemon,
+    report: check(home, { kills, killsThatCut, integrityFailures, missingAfterKill: [...missingAfterKill] }),
+  };
 }
 
 /** Waits until the submitter is done and nothing is pending or running. */
@@ -141,25 +165,40 @@ async function settle(home: TestHome, submitterDone: Promise<void>, guardMs: num
   void submitterDone.then(() => (done = true));
   for (;;) {
     const store = readStore(home);
-    if (done && store.pending.size === 0 && store.leases === 0 && store.runs.every((run) => run.state === 'finished')) return;
-    if (Date.now() > deadline) throw new Error(`the system did not settle: ${store.pending.size} pending, ` + `${store.runs.filter((run) => run.state !== 'finished').length} running`);
+    if (done && store.pending.size === 0 && store.leases === 0 && store.runs.every((run) => run.state === 'finished'))
+      return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `the system did not settle: ${store.pending.size} pending, ` +
+          `${store.runs.filter((run) => run.state !== 'finished').length} running`,
+      );
     await sleep(200);
   }
 }
 
-function check(home: TestHome, during: Pick<ChaosReport, 'kills' | 'killsThatCut' | 'integrityFailures' | 'missingAfterKill'>): ChaosReport {
+function check(
+  home: TestHome,
+  during: Pick<ChaosReport, 'kills' | 'killsThatCut' | 'integrityFailures' | 'missingAfterKill'>,
+): ChaosReport {
   const store = readStore(home);
-  const integrityFailures = store.integrity === 'ok' ? [...during.integrityFailures] : [...during.integrityFailures, `at the end: ${store.integrity}`];
+  const integrityFailures =
+    store.integrity === 'ok'
+      ? [...during.integrityFailures]
+      : [...during.integrityFailures, `at the end: ${store.integrity}`];
   const acknowledged = lines(home, 'acked.log');
   const successes = new Map<string, number>();
-  for (const run of store.runs) if (run.outcome === 'success') successes.set(run.identifier, (successes.get(run.identifier) ?? 0) + 1);
+  for (const run of store.runs)
+    if (run.outcome === 'success') successes.set(run.identifier, (successes.get(run.identifier) ?? 0) + 1);
   const byTask = new Map(store.runs.map((run) => [run.taskId, run]));
-  const begins = lines(home, 'tasks.log').filter((line) => line.startsWith('begin ')).map((line) => line.split(' '));
+  const begins = lines(home, 'tasks.log')
+    .filter((line) => line.startsWith('begin '))
+    .map((line) => line.split(' '));
   const beginsPer = new Map<string, number>();
   for (const [, identifier] of begins) beginsPer.set(identifier!, (beginsPer.get(identifier!) ?? 0) + 1);
   const runsPer = new Map<string, number>();
   // A task handed to the submitter as it exited, before its handler began, is put back: not a run that ran.
-  for (const run of store.runs) if (run.reason !== 'exitedBeforeStart') runsPer.set(run.identifier, (runsPer.get(run.identifier) ?? 0) + 1);
+  for (const run of store.runs)
+    if (run.reason !== 'exitedBeforeStart') runsPer.set(run.identifier, (runsPer.get(run.identifier) ?? 0) + 1);
   const interrupted = store.runs.filter((run) => run.outcome === 'interrupted');
   return {
     ...during,
@@ -170,10 +209,22 @@ function check(home: TestHome, during: Pick<ChaosReport, 'kills' | 'killsThatCut
     handlerRepeats: [...beginsPer.values()].reduce((sum, count) => sum + count - 1, 0),
     lost: acknowledged.filter((identifier) => successes.get(identifier) !== 1),
     succeededTwice: [...successes].filter(([, count]) => count > 1).map(([identifier]) => identifier),
-    untraced: begins.filter(([, , taskId]) => !byTask.has(taskId!)).map(([, identifier, taskId]) => `${identifier} ${taskId}`),
+    untraced: begins
+      .filter(([, , taskId]) => !byTask.has(taskId!))
+      .map(([, identifier, taskId]) => `${identifier} ${taskId}`),
     interruptedNotRerun: interrupted.filter((run) => successes.get(run.identifier) !== 1).map((run) => run.identifier),
     // Issue 17: a run whose process exited mid-handler is put back and runs again too (`exitedWhileRunning`).
-    otherOutcomes: store.runs.filter((run) => run.outcome !== 'success' && run.outcome !== 'interrupted' && run.reason !== 'exitedBeforeStart' && run.reason !== 'exitedWhileRunning').map((run) => `${run.identifier}: ${run.outcome} (${run.reason})`),
-    unexplainedRepeats: [...beginsPer].filter(([identifier, count]) => count > (runsPer.get(identifier) ?? 0)).map(([identifier, count]) => `${identifier}: ${count} starts`),
+    otherOutcomes: store.runs
+      .filter(
+        (run) =>
+          run.outcome !== 'success' &&
+          run.outcome !== 'interrupted' &&
+          run.reason !== 'exitedBeforeStart' &&
+          run.reason !== 'exitedWhileRunning',
+      )
+      .map((run) => `${run.identifier}: ${run.outcome} (${run.reason})`),
+    unexplainedRepeats: [...beginsPer]
+      .filter(([identifier, count]) => count > (runsPer.get(identifier) ?? 0))
+      .map(([identifier, count]) => `${identifier}: ${count} starts`),
   };
 }

@@ -15,7 +15,11 @@ export const CITIZEN_DIR = CHAOS_APP_DIR;
 export function runsOf(home: TestHome, identifier: string): { outcome: string | null; reason: string | null }[] {
   const db = new Database(homePaths(home.home).storeFile, { readonly: true, fileMustExist: true });
   try {
-    return db.prepare<[string], { outcome: string | null; reason: string | null }>('SELECT outcome, reason FROM runs WHERE identifier = ? ORDER BY seq').all(identifier);
+    return db
+      .prepare<[string], { outcome: string | null; reason: string | null }>(
+        'SELECT outcome, reason FROM runs WHERE identifier = ? ORDER BY seq',
+      )
+      .all(identifier);
   } finally {
     db.close();
   }
@@ -23,7 +27,12 @@ export function runsOf(home: TestHome, identifier: string): { outcome: string | 
 
 /** The citizen submits one task (as a person running `node main.mjs one ID`), and it runs to success. */
 export async function citizenRuns(home: TestHome, identifier: string): Promise<void> {
-  const submitted = await run(process.execPath, ['main.mjs', 'one', identifier], { cwd: CITIZEN_DIR, env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir } });
+  const submitted = await run(process.execPath, ['main.mjs', 'one', identifier], {
+    cwd: CITIZEN_DIR,
+    env: { BGTASKS_HOME: home.home, PROBE_DIR: home.probeDir },
+  });
   assert.equal(submitted.code, 0, submitted.stderr);
-  await until(`${identifier} to succeed`, () => (runsOf(home, identifier).some((row) => row.outcome === 'success') ? true : undefined));
+  await until(`${identifier} to succeed`, () =>
+    runsOf(home, identifier).some((row) => row.outcome === 'success') ? true : undefined,
+  );
 }

@@ -24,9 +24,17 @@ export interface RunResult {
   json<T = unknown>(): T;
 }
 
-export function run(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+export function run(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: options.cwd ?? ROOT,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -44,7 +52,11 @@ export function run(command: string, args: readonly string[], options: { cwd?: s
  * Polls a condition the system reaches by itself; the guard only turns a hang into a failure (never a timing
  * assertion).
  */
-export async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, guardMs = 60_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  guardMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + guardMs;
   for (;;) {
     const value = await probe();
@@ -74,7 +86,10 @@ export class TestHome {
 
   /** Runs the probe app as a person would (`node main.mjs SCENARIO ...`), with this home. */
   probe(...args: string[]): Promise<RunResult> {
-    return run(process.execPath, ['main.mjs', ...args], { cwd: PROBE_APP, env: { BGTASKS_HOME: this.home, PROBE_DIR: this.probeDir } });
+    return run(process.execPath, ['main.mjs', ...args], {
+      cwd: PROBE_APP,
+      env: { BGTASKS_HOME: this.home, PROBE_DIR: this.probeDir },
+    });
   }
 
   configureProbe(config: Record<string, unknown>): void {
@@ -84,11 +99,18 @@ export class TestHome {
   probeEvents(): Record<string, unknown>[] {
     const file = join(this.probeDir, 'events.jsonl');
     if (!existsSync(file)) return [];
-    return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
   }
 
   /** `env` adds to the daemon's environment, which the apps it launches inherit. */
-  async startDaemon(options: readonly string[] = [], env: NodeJS.ProcessEnv = {}, how: { readonly pinConditions?: boolean } = {}): Promise<DaemonProcess> {
+  async startDaemon(
+    options: readonly string[] = [],
+    env: NodeJS.ProcessEnv = {},
+    how: { readonly pinConditions?: boolean } = {},
+  ): Promise<DaemonProcess> {
     return DaemonProcess.start(this, options, env, how);
   }
 
@@ -109,7 +131,12 @@ export class DaemonProcess implements AsyncDisposable {
   }
 
   /** `pinConditions: false` keeps the overrides the store already holds (a restart that must not change them). */
-  static async start(home: TestHome, options: readonly string[], env: NodeJS.ProcessEnv = {}, how: { readonly pinConditions?: boolean } = {}): Promise<DaemonProcess> {
+  static async start(
+    home: TestHome,
+    options: readonly string[],
+    env: NodeJS.ProcessEnv = {},
+    how: { readonly pinConditions?: boolean } = {},
+  ): Promise<DaemonProcess> {
     const child = spawn(process.execPath, [CLI, '--home', home.home, 'daemon', ...options], {
       cwd: ROOT,
       env: { ...process.env, ...env, PROBE_DIR: home.probeDir, BGTASKS_HOME: home.home },
@@ -135,7 +162,14 @@ export class DaemonProcess implements AsyncDisposable {
     // This machine's real load (PSI) and heat must not decide whether a test's task runs: tests that
     // are about those conditions set them themselves.
     if (how.pinConditions === false) return daemon;
-    const pinned = await home.cli('conditions', 'set', 'cpuPressure=nominal', 'memoryPressure=nominal', 'ioPressure=nominal', 'thermalState=nominal');
+    const pinned = await home.cli(
+      'conditions',
+      'set',
+      'cpuPressure=nominal',
+      'memoryPressure=nominal',
+      'ioPressure=nominal',
+      'thermalState=nominal',
+    );
     if (pinned.code !== 0) throw new Error(`could not pin the test daemon's conditions: ${pinned.stderr}`);
     return daemon;
   }
@@ -180,8 +214,20 @@ export class EventWatcher implements AsyncDisposable {
     const seen = this.events.find(predicate);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolvePromise, reject) => {
-      const guard = setTimeout(() => reject(new Error(`timed out waiting for ${description}; saw: ` + `${JSON.stringify(this.events.slice(-10))}`)), GUARD_MS);
-      this.#waiters.push({ predicate, resolve: (event) => { clearTimeout(guard); resolvePromise(event); } });
+      const guard = setTimeout(
+        () =>
+          reject(
+            new Error(`timed out waiting for ${description}; saw: ` + `${JSON.stringify(this.events.slice(-10))}`),
+          ),
+        GUARD_MS,
+      );
+      this.#waiters.push({
+        predicate,
+        resolve: (event) => {
+          clearTimeout(guard);
+          resolvePromise(event);
+        },
+      });
     });
   }
 

@@ -20,12 +20,21 @@ import { DBusConnection, DBusError, type DBusMethodCall } from '../../src/condit
 
 export const NOTIFICATIONS_NAME = 'org.freedesktop.Notifications';
 export const NOTIFICATIONS_PATH = '/org/freedesktop/Notifications';
-const BUS = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' } as const;
+const BUS = {
+  destination: 'org.freedesktop.DBus',
+  path: '/org/freedesktop/DBus',
+  interface: 'org.freedesktop.DBus',
+} as const;
 
 /** The `dbus-daemon` executable, or undefined when this machine has none (tests then skip). */
 export function findDbusDaemon(): string | undefined {
   try {
-    return execFileSync('sh', ['-c', 'command -v dbus-daemon'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+    return (
+      execFileSync('sh', ['-c', 'command -v dbus-daemon'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim() || undefined
+    );
   } catch {
     return undefined;
   }
@@ -42,7 +51,9 @@ export interface PrivateSessionBus {
 }
 
 /** Starts `dbus-daemon --nofork` on a socket in a new temporary directory and resolves once it listens. */
-export async function startPrivateSessionBus(executable = findDbusDaemon() ?? 'dbus-daemon'): Promise<PrivateSessionBus> {
+export async function startPrivateSessionBus(
+  executable = findDbusDaemon() ?? 'dbus-daemon',
+): Promise<PrivateSessionBus> {
   const dir = mkdtempSync(join(tmpdir(), 'bgtasks-session-bus-'));
   const config = join(dir, 'session.conf');
   writeFileSync(
@@ -51,7 +62,9 @@ export async function startPrivateSessionBus(executable = findDbusDaemon() ?? 'd
 <busconfig><type>session</type><listen>unix:path=${join(dir, 'bus')}</listen><auth>EXTERNAL</auth>
 <policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>`,
   );
-  const child = spawn(executable, [`--config-file=${config}`, '--nofork', '--print-address'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(executable, [`--config-file=${config}`, '--nofork', '--print-address'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   // A safety net for a test run that ends without its `after` hook: never leave a bus behind.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
@@ -82,7 +95,9 @@ export async function startPrivateSessionBus(executable = findDbusDaemon() ?? 'd
         if (output.includes('\n')) resolve(output.split('\n')[0]!.trim());
       });
       child.once('error', reject);
-      child.once('exit', (code) => reject(new Error(`dbus-daemon exited (${String(code)}) before listening: ${errors.trim()}`)));
+      child.once('exit', (code) =>
+        reject(new Error(`dbus-daemon exited (${String(code)}) before listening: ${errors.trim()}`)),
+      );
       setTimeout(() => reject(new Error('dbus-daemon did not print its address within 5 s')), 5_000).unref();
     });
     return {
@@ -140,7 +155,10 @@ export interface FakeNotificationServer {
 }
 
 /** Connects to `address`, answers the notification methods and takes `org.freedesktop.Notifications`. */
-export async function startFakeNotificationServer(address: string, options: FakeNotificationServerOptions = {}): Promise<FakeNotificationServer> {
+export async function startFakeNotificationServer(
+  address: string,
+  options: FakeNotificationServerOptions = {},
+): Promise<FakeNotificationServer> {
   const capabilities = [...(options.capabilities ?? ['actions', 'body'])];
   const connection = await DBusConnection.connect(address);
   const notifications: NotifyCall[] = [];
@@ -149,7 +167,14 @@ export async function startFakeNotificationServer(address: string, options: Fake
   let lastId = 0;
 
   const emit = (member: string, signature: string, body: unknown[], destination?: string) => {
-    connection.emitSignal({ path: NOTIFICATIONS_PATH, interface: NOTIFICATIONS_NAME, member, signature, body, destination });
+    connection.emitSignal({
+      path: NOTIFICATIONS_PATH,
+      interface: NOTIFICATIONS_NAME,
+      member,
+      signature,
+      body,
+      destination,
+    });
   };
 
   // Installed before RequestName, so the first call after the name is ours is answered.
@@ -162,10 +187,30 @@ export async function startFakeNotificationServer(address: string, options: Fake
       case 'GetServerInformation':
         return { signature: 'ssss', body: ['bgtasks-fake', 'bgtasks', '1.0', '1.2'] };
       case 'Notify': {
-        const [appName, replacesId, appIcon, summary, body, actions, hints, expireTimeout] = call.body as [string, number, string, string, string, string[], Map<string, unknown>, number];
+        const [appName, replacesId, appIcon, summary, body, actions, hints, expireTimeout] = call.body as [
+          string,
+          number,
+          string,
+          string,
+          string,
+          string[],
+          Map<string, unknown>,
+          number,
+        ];
         // As the spec says: a known replaces_id keeps its id, anything else gets a new one.
         const id = replacesId !== 0 && notifications.some((n) => n.id === replacesId) ? replacesId : ++lastId;
-        notifications.push({ id, sender: call.sender, appName, replacesId, appIcon, summary, body, actions, hints, expireTimeout });
+        notifications.push({
+          id,
+          sender: call.sender,
+          appName,
+          replacesId,
+          appIcon,
+          summary,
+          body,
+          actions,
+          hints,
+          expireTimeout,
+        });
         return { signature: 'u', body: [id] };
       }
       case 'CloseNotification': {
@@ -181,7 +226,12 @@ export async function startFakeNotificationServer(address: string, options: Fake
 
   const DO_NOT_QUEUE = 4;
   const PRIMARY_OWNER = 1;
-  const [reply] = await connection.call({ ...BUS, member: 'RequestName', signature: 'su', body: [NOTIFICATIONS_NAME, DO_NOT_QUEUE] });
+  const [reply] = await connection.call({
+    ...BUS,
+    member: 'RequestName',
+    signature: 'su',
+    body: [NOTIFICATIONS_NAME, DO_NOT_QUEUE],
+  });
   if (reply !== PRIMARY_OWNER) {
     connection.dispose();
     throw new Error(`Could not own ${NOTIFICATIONS_NAME} (RequestName answered ${String(reply)})`);

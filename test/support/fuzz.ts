@@ -21,14 +21,20 @@ import { ControlClient } from '../../src/cli/controlClient.js';
 import { compileDaemonOptions } from '../../src/daemon/options.js';
 import { readDashboardFile } from '../../src/daemon/http/dashboardFile.js';
 import { FrameDecoder, encodeFrame } from '../../src/protocol/framing.js';
-import { PROTOCOL_VERSION, appHelloSchema, appMessageSchema, controlHelloSchema, controlSchema, daemonMessageSchema } from '../../src/protocol/messages.js';
+import {
+  PROTOCOL_VERSION,
+  appHelloSchema,
+  appMessageSchema,
+  controlHelloSchema,
+  controlSchema,
+  daemonMessageSchema,
+} from '../../src/protocol/messages.js';
 import { homePaths } from '../../src/shared/paths.js';
 import { seededRandom } from '../../src/testing/testSystem.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 // The package's own better-sqlite3 (bench/ has its own copy for the peers).
 const Database = createRequire(join(ROOT, 'package.json'))('better-sqlite3') as typeof BetterSqlite3;
-
 
 export class Rng {
   readonly #next: () => number;
@@ -77,7 +83,8 @@ export function fuzzSeed(env: NodeJS.ProcessEnv = process.env): number {
   const given = env.BGTASKS_FUZZ_SEED;
   if (given !== undefined && given !== '') {
     const seed = Number(given);
-    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffff_ffff) throw new RangeError(`BGTASKS_FUZZ_SEED must be an integer from 0 to 4294967295, got ${given}`);
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffff_ffff)
+      throw new RangeError(`BGTASKS_FUZZ_SEED must be an integer from 0 to 4294967295, got ${given}`);
     return seed;
   }
   return Math.floor(Math.random() * 0x1_0000_0000);
@@ -88,7 +95,8 @@ export function fuzzCases(fallback: number, env: NodeJS.ProcessEnv = process.env
   const given = env.BGTASKS_FUZZ_CASES;
   if (given === undefined || given === '') return fallback;
   const cases = Number(given);
-  if (!Number.isInteger(cases) || cases < 1) throw new RangeError(`BGTASKS_FUZZ_CASES must be a positive integer, got ${given}`);
+  if (!Number.isInteger(cases) || cases < 1)
+    throw new RangeError(`BGTASKS_FUZZ_CASES must be a positive integer, got ${given}`);
   return cases;
 }
 
@@ -101,26 +109,125 @@ type JsonObject = { [key: string]: Json };
 
 /** Numbers at and around every limit the schemas have (ints, safe ints, dates, durations, counts). */
 export const INTERESTING_NUMBERS: readonly number[] = [
-  0, -1, 1, 2, 0.5, -0.5, 1.0000001, 5, 10, 63, 64, 65, 100, 101, 255, 256, 1000, 1001, 4096, 4097, 10_000, 10_001,
-  2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), 8.64e12, 8.64e12 + 1, 8.64e15, 8.64e15 + 1,
-  366 * 24 * 60 * 60_000, 366 * 24 * 60 * 60_000 + 1, 16 * 1024 * 1024, 1e21, 1e308, -1e308, 5e-324, Number.EPSILON,
+  0,
+  -1,
+  1,
+  2,
+  0.5,
+  -0.5,
+  1.0000001,
+  5,
+  10,
+  63,
+  64,
+  65,
+  100,
+  101,
+  255,
+  256,
+  1000,
+  1001,
+  4096,
+  4097,
+  10_000,
+  10_001,
+  2 ** 31 - 1,
+  2 ** 31,
+  2 ** 32,
+  2 ** 53 - 1,
+  2 ** 53,
+  2 ** 53 + 2,
+  -(2 ** 53),
+  8.64e12,
+  8.64e12 + 1,
+  8.64e15,
+  8.64e15 + 1,
+  366 * 24 * 60 * 60_000,
+  366 * 24 * 60 * 60_000 + 1,
+  16 * 1024 * 1024,
+  1e21,
+  1e308,
+  -1e308,
+  5e-324,
+  Number.EPSILON,
 ];
 
 /** Strings that look like numbers or keywords, and text that does not survive careless parsing. */
 export const NANISH_STRINGS: readonly string[] = [
-  'NaN', 'Infinity', '-Infinity', '1e999', '-0', '0x10', '0o7', '0b1', '1_000', '+1', '.5', '5.', '1e-7', '', ' ', '\t',
-  'null', 'undefined', 'true', 'false', '[object Object]', '0', '1', '١٢٣', '½', '9'.repeat(400),
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '1e999',
+  '-0',
+  '0x10',
+  '0o7',
+  '0b1',
+  '1_000',
+  '+1',
+  '.5',
+  '5.',
+  '1e-7',
+  '',
+  ' ',
+  '\t',
+  'null',
+  'undefined',
+  'true',
+  'false',
+  '[object Object]',
+  '0',
+  '1',
+  '١٢٣',
+  '½',
+  '9'.repeat(400),
 ];
 
 export const UNICODE_STRINGS: readonly string[] = [
-  'é', 'e\u0301', '\u0000', '\u200b', '\u202e', '\ufeff', 'ı', 'İ', 'ß', '𝕏', '😀', '👩‍👩‍👧', '\ud800', '\udfff', '\udc00\ud800',
-  'ｃｏｍ．ｅｘａｍｐｌｅ', '\u2028\u2029', '\r\n', '\n', '\t', '"', '\\', '\u007f', '\u0085', '%00', '../', 'ﷺ', '\u{10ffff}',
+  'é',
+  'e\u0301',
+  '\u0000',
+  '\u200b',
+  '\u202e',
+  '\ufeff',
+  'ı',
+  'İ',
+  'ß',
+  '𝕏',
+  '😀',
+  '👩‍👩‍👧',
+  '\ud800',
+  '\udfff',
+  '\udc00\ud800',
+  'ｃｏｍ．ｅｘａｍｐｌｅ',
+  '\u2028\u2029',
+  '\r\n',
+  '\n',
+  '\t',
+  '"',
+  '\\',
+  '\u007f',
+  '\u0085',
+  '%00',
+  '../',
+  'ﷺ',
+  '\u{10ffff}',
 ];
 
 /** Keys that reach Object.prototype in code that looks up plain objects by a name it was given. */
-export const PROTO_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '__defineGetter__', 'isPrototypeOf'];
+export const PROTO_KEYS: readonly string[] = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  '__defineGetter__',
+  'isPrototypeOf',
+];
 
-const LONG_LENGTHS: readonly number[] = [16, 63, 64, 65, 100, 199, 200, 201, 255, 256, 257, 2000, 2001, 4096, 4097, 16_385, 65_536];
+const LONG_LENGTHS: readonly number[] = [
+  16, 63, 64, 65, 100, 199, 200, 201, 255, 256, 257, 2000, 2001, 4096, 4097, 16_385, 65_536,
+];
 
 export function randomString(rng: Rng, dictionary: readonly string[] = []): string {
   switch (rng.int(6)) {
@@ -134,7 +241,11 @@ export function randomString(rng: Rng, dictionary: readonly string[] = []): stri
       return rng.pick(PROTO_KEYS);
     case 4:
       // Random code units, lone surrogates included.
-      return String.fromCharCode(...Array.from({ length: rng.between(0, 24) }, () => (rng.chance(0.7) ? rng.between(32, 126) : rng.int(0x1_0000))));
+      return String.fromCharCode(
+        ...Array.from({ length: rng.between(0, 24) }, () =>
+          rng.chance(0.7) ? rng.between(32, 126) : rng.int(0x1_0000),
+        ),
+      );
     default:
       return Array.from({ length: rng.between(1, 40) }, () => String.fromCharCode(rng.between(0x20, 0x7e))).join('');
   }
@@ -155,7 +266,8 @@ export function randomJson(rng: Rng, depth = 3, dictionary: readonly string[] = 
       return Array.from({ length: rng.int(5) }, () => randomJson(rng, depth - 1, dictionary));
     default: {
       const object: JsonObject = {};
-      for (let i = rng.int(5); i > 0; i--) setOwn(object, randomString(rng, dictionary), randomJson(rng, depth - 1, dictionary));
+      for (let i = rng.int(5); i > 0; i--)
+        setOwn(object, randomString(rng, dictionary), randomJson(rng, depth - 1, dictionary));
       return object;
     }
   }
@@ -187,8 +299,10 @@ function slots(root: Json, limit = 500): Slot[] {
   const out: Slot[] = [{ parent: null, key: '', value: root }];
   for (let i = 0; i < out.length && out.length < limit; i++) {
     const { value } = out[i]!;
-    if (Array.isArray(value)) value.slice(0, 50).forEach((item, index) => out.push({ parent: value, key: index, value: item }));
-    else if (value !== null && typeof value === 'object') for (const key of Object.keys(value)) out.push({ parent: value, key, value: value[key]! });
+    if (Array.isArray(value))
+      value.slice(0, 50).forEach((item, index) => out.push({ parent: value, key: index, value: item }));
+    else if (value !== null && typeof value === 'object')
+      for (const key of Object.keys(value)) out.push({ parent: value, key, value: value[key]! });
   }
   return out;
 }
@@ -213,10 +327,28 @@ const DEEP_MARKER = 'bgtasks-fuzz-deep';
 const DEEP_PATTERN = new RegExp(`"${DEEP_MARKER}:(\\d+):(array|object)"`, 'g');
 
 function deepText(depth: number, kind: string): string {
-  return kind === 'array' ? `${'['.repeat(depth)}0${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}0${'}'.repeat(depth)}`;
+  return kind === 'array'
+    ? `${'['.repeat(depth)}0${']'.repeat(depth)}`
+    : `${'{"a":'.repeat(depth)}0${'}'.repeat(depth)}`;
 }
 
-const STRUCTURAL_MUTATIONS = ['drop', 'retype', 'number', 'nanish', 'dictionary', 'long', 'unicode', 'deep', 'proto', 'extraKey', 'null', 'empty', 'bloat', 'boolean', 'wrap'] as const;
+const STRUCTURAL_MUTATIONS = [
+  'drop',
+  'retype',
+  'number',
+  'nanish',
+  'dictionary',
+  'long',
+  'unicode',
+  'deep',
+  'proto',
+  'extraKey',
+  'null',
+  'empty',
+  'bloat',
+  'boolean',
+  'wrap',
+] as const;
 type StructuralMutation = (typeof STRUCTURAL_MUTATIONS)[number];
 
 /** One change somewhere in the value; the root may be replaced. Returns the new root. */
@@ -238,7 +370,8 @@ function mutateOnce(rng: Rng, root: Json, dictionary: readonly string[]): Json {
       return root;
     case 'retype': {
       let value = randomJson(rng, 2, dictionary);
-      for (let tries = 0; tries < 5 && typeOf(value) === typeOf(slot.value); tries++) value = randomJson(rng, 2, dictionary);
+      for (let tries = 0; tries < 5 && typeOf(value) === typeOf(slot.value); tries++)
+        value = randomJson(rng, 2, dictionary);
       return replace(value);
     }
     case 'number':
@@ -259,13 +392,30 @@ function mutateOnce(rng: Rng, root: Json, dictionary: readonly string[]): Json {
       return replace(rng.pick(UNICODE_STRINGS));
     case 'deep':
       // A million levels costs the daemon (and the oracle) a second to parse: rare.
-      return replace(nest(rng, slot.value, rng.chance(0.02) ? rng.pick([100_000, 1_000_000]) : rng.pick([2, 10, 100, 129, 400, 1000, 3000, 5000, 10_000])));
+      return replace(
+        nest(
+          rng,
+          slot.value,
+          rng.chance(0.02)
+            ? rng.pick([100_000, 1_000_000])
+            : rng.pick([2, 10, 100, 129, 400, 1000, 3000, 5000, 10_000]),
+        ),
+      );
     case 'proto':
     case 'extraKey': {
-      const target = [slot.value, slot.parent, root].find((candidate): candidate is JsonObject => candidate !== null && typeof candidate === 'object' && !Array.isArray(candidate));
+      const target = [slot.value, slot.parent, root].find(
+        (candidate): candidate is JsonObject =>
+          candidate !== null && typeof candidate === 'object' && !Array.isArray(candidate),
+      );
       if (!target) return replace({ [rng.pick(PROTO_KEYS)]: randomJson(rng, 1, dictionary) });
       const key = op === 'proto' ? rng.pick(PROTO_KEYS) : randomString(rng, dictionary);
-      setOwn(target, key, op === 'proto' && rng.chance(0.5) ? { polluted: true, toString: 'x', t: 'hello' } : randomJson(rng, 1, dictionary));
+      setOwn(
+        target,
+        key,
+        op === 'proto' && rng.chance(0.5)
+          ? { polluted: true, toString: 'x', t: 'hello' }
+          : randomJson(rng, 1, dictionary),
+      );
       return root;
     }
     case 'null':
@@ -299,10 +449,39 @@ export function mutateJson(rng: Rng, seed: Json, dictionary: readonly string[]):
   return value;
 }
 
-const TEXT_MUTATIONS = ['truncate', 'duplicateKey', 'newlines', 'garbage', 'flip', 'numberToken', 'bom', 'invalidUtf8', 'protoText', 'nul', 'whitespace', 'trailingComma', 'concat'] as const;
+const TEXT_MUTATIONS = [
+  'truncate',
+  'duplicateKey',
+  'newlines',
+  'garbage',
+  'flip',
+  'numberToken',
+  'bom',
+  'invalidUtf8',
+  'protoText',
+  'nul',
+  'whitespace',
+  'trailingComma',
+  'concat',
+] as const;
 
 /** Tokens JSON.parse refuses or reads as something else, put where a number was. */
-const BAD_NUMBER_TOKENS = ['NaN', 'Infinity', '-Infinity', '1e999', '-1e999', '0x1F', '01', '+1', '.5', '1.', '-', '1e', '--1', '1_0'];
+const BAD_NUMBER_TOKENS = [
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '1e999',
+  '-1e999',
+  '0x1F',
+  '01',
+  '+1',
+  '.5',
+  '1.',
+  '-',
+  '1e',
+  '--1',
+  '1_0',
+];
 
 function insertAt(text: Buffer, at: number, insert: Buffer): Buffer {
   return Buffer.concat([text.subarray(0, at), insert, text.subarray(at)]);
@@ -320,7 +499,9 @@ export function mutateText(rng: Rng, text: Buffer): Buffer {
       const match = /"([^"\\]{1,40})":/.exec(text.toString('latin1'));
       if (!match || text[0] !== 0x7b) return text;
       const duplicate = Buffer.from(`"${match[1]}":${JSON.stringify(randomJson(rng, 1))}`);
-      return rng.chance(0.5) ? Buffer.concat([Buffer.from('{'), duplicate, Buffer.from(','), text.subarray(1)]) : Buffer.concat([text.subarray(0, text.length - 1), Buffer.from(','), duplicate, Buffer.from('}')]);
+      return rng.chance(0.5)
+        ? Buffer.concat([Buffer.from('{'), duplicate, Buffer.from(','), text.subarray(1)])
+        : Buffer.concat([text.subarray(0, text.length - 1), Buffer.from(','), duplicate, Buffer.from('}')]);
     }
     case 'newlines':
       return insertAt(text, at, Buffer.from(rng.pick(['\n', '\r\n', '\n\n', '\r', '\n \n', '\u2028'])));
@@ -336,16 +517,29 @@ export function mutateText(rng: Rng, text: Buffer): Buffer {
       const numbers = [...source.matchAll(/(?<=[:[,])-?\d[\d.eE+-]*/g)];
       if (numbers.length === 0) return text;
       const number = rng.pick(numbers);
-      return Buffer.from(source.slice(0, number.index) + rng.pick(BAD_NUMBER_TOKENS) + source.slice(number.index + number[0].length), 'latin1');
+      return Buffer.from(
+        source.slice(0, number.index) + rng.pick(BAD_NUMBER_TOKENS) + source.slice(number.index + number[0].length),
+        'latin1',
+      );
     }
     case 'bom':
       return Buffer.concat([Buffer.from('\ufeff'), text]);
     case 'invalidUtf8':
-      return insertAt(text, at, Buffer.from(rng.pick([[0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82]])));
+      return insertAt(
+        text,
+        at,
+        Buffer.from(rng.pick([[0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82]])),
+      );
     case 'protoText': {
       const brace = text.indexOf(0x7b);
       if (brace === -1) return text;
-      return insertAt(text, brace + 1, Buffer.from(`"${rng.pick(PROTO_KEYS)}":${JSON.stringify(rng.pick<Json>([{ polluted: true }, null, 1, [], { t: 'hello', role: 'control' }]))},`));
+      return insertAt(
+        text,
+        brace + 1,
+        Buffer.from(
+          `"${rng.pick(PROTO_KEYS)}":${JSON.stringify(rng.pick<Json>([{ polluted: true }, null, 1, [], { t: 'hello', role: 'control' }]))},`,
+        ),
+      );
     }
     case 'nul':
       return insertAt(text, at, Buffer.from([0]));
@@ -366,14 +560,23 @@ export function mutateText(rng: Rng, text: Buffer): Buffer {
 
 /** JSON text of a value (JSON.stringify escapes lone surrogates, so the text is valid UTF-8). */
 function jsonBytes(value: Json): Buffer {
-  return Buffer.from(JSON.stringify(value).replace(DEEP_PATTERN, (_, depth: string, kind: string) => deepText(Number(depth), kind)), 'utf8');
+  return Buffer.from(
+    JSON.stringify(value).replace(DEEP_PATTERN, (_, depth: string, kind: string) => deepText(Number(depth), kind)),
+    'utf8',
+  );
 }
 
 /**
  * One case's bytes from a valid seed: usually the seed mutated as a value, sometimes its text mutated
  * too, sometimes pure random bytes or JSON.
  */
-export function mutateFrame(rng: Rng, seed: Json, dictionary: readonly string[], maxBytes: number, prepare: (value: Json) => Json = (value) => value): Buffer {
+export function mutateFrame(
+  rng: Rng,
+  seed: Json,
+  dictionary: readonly string[],
+  maxBytes: number,
+  prepare: (value: Json) => Json = (value) => value,
+): Buffer {
   const roll = rng.float();
   if (roll < 0.05) return rng.bytes(rng.between(1, 256));
   if (roll < 0.1) return jsonBytes(prepare(randomJson(rng, 4, dictionary)));
@@ -390,7 +593,11 @@ export function limitFrame(seed: Json, maxBytes: number, kind: 'at' | 'over'): B
   if (kind === 'over') return Buffer.alloc(maxBytes + 1, 0x78);
   const text = jsonBytes(seed);
   if (text.length >= maxBytes || text[text.length - 1] !== 0x7d) return text;
-  return Buffer.concat([text.subarray(0, text.length - 1), Buffer.alloc(maxBytes - text.length, 0x20), Buffer.from('}')]);
+  return Buffer.concat([
+    text.subarray(0, text.length - 1),
+    Buffer.alloc(maxBytes - text.length, 0x20),
+    Buffer.from('}'),
+  ]);
 }
 
 /**
@@ -409,9 +616,22 @@ function limitCase(index: number): 'at' | 'over' | null {
 export const FIXTURES = join(ROOT, 'test', 'fixtures', 'apps');
 
 /** The app whose session is fuzzed (the probe: fetch and processing, `work.*` family). */
-export const FUZZ_APP = { appId: 'com.test.probe', dir: join(FIXTURES, 'probe'), identifiers: ['com.test.probe.refresh', 'com.test.probe.stubborn', 'com.test.probe.work.fuzz', 'com.test.probe.unhandled'] } as const;
+export const FUZZ_APP = {
+  appId: 'com.test.probe',
+  dir: join(FIXTURES, 'probe'),
+  identifiers: [
+    'com.test.probe.refresh',
+    'com.test.probe.stubborn',
+    'com.test.probe.work.fuzz',
+    'com.test.probe.unhandled',
+  ],
+} as const;
 /** The app holding the legitimate task that must come through the fuzz intact; no case names it. */
-export const LEGIT_APP = { appId: 'com.test.checkgood', dir: join(FIXTURES, 'check-good'), identifier: 'com.test.checkgood.refresh' } as const;
+export const LEGIT_APP = {
+  appId: 'com.test.checkgood',
+  dir: join(FIXTURES, 'check-good'),
+  identifier: 'com.test.checkgood.refresh',
+} as const;
 /** The app pushes go to; switched off, so accepted pushes are stored and held, never launched. */
 export const PUSH_APP = { appId: 'com.test.pushsink', dir: join(FIXTURES, 'push-sink') } as const;
 const INSTALLED: readonly string[] = [FUZZ_APP.appId, LEGIT_APP.appId, PUSH_APP.appId];
@@ -419,9 +639,35 @@ const UNKNOWN_APP = 'com.fuzz.nobody';
 
 /** Mirrors the command table of src/daemon/control.ts (and `watch`, which the socket answers itself). */
 export const CONTROL_COMMANDS = [
-  'status', 'install', 'uninstall', 'apps.token', 'push', 'pushes', 'notifications', 'notifications.allow', 'notifications.deny', 'notifications.act',
-  'notifications.dismiss', 'apps', 'enable', 'disable', 'open', 'quit', 'pending', 'history', 'why', 'why.app', 'run', 'expire', 'snapshot',
-  'cancelTask', 'cancelQueued', 'conditions', 'conditions.set', 'conditions.reset', 'watch',
+  'status',
+  'install',
+  'uninstall',
+  'apps.token',
+  'push',
+  'pushes',
+  'notifications',
+  'notifications.allow',
+  'notifications.deny',
+  'notifications.act',
+  'notifications.dismiss',
+  'apps',
+  'enable',
+  'disable',
+  'open',
+  'quit',
+  'pending',
+  'history',
+  'why',
+  'why.app',
+  'run',
+  'expire',
+  'snapshot',
+  'cancelTask',
+  'cancelQueued',
+  'conditions',
+  'conditions.set',
+  'conditions.reset',
+  'watch',
 ] as const;
 
 export interface FuzzContext {
@@ -444,20 +690,80 @@ const FAR_FUTURE = Date.UTC(2100, 0, 1);
 
 function dictionary(context: FuzzContext): string[] {
   return [
-    ...FUZZ_APP.identifiers, FUZZ_APP.appId, UNKNOWN_APP, 'com.test.probe.*', 'com.test.probe.work.*', 'bgtasks.remote-notification', 'com.other.refresh',
-    'hello', 'submit', 'cancel', 'pending', 'explain', 'started', 'progress', 'completed', 'notify', 'authorize', 'pushCounts', 'actionsHandled', 'control',
-    'app', 'control', 'refresh', 'processing', 'continued', 'push', 'exponential', 'linear', 'fail', 'queue', 'newData', 'noData', 'failed', 'cpu', 'gpu',
-    ...CONTROL_COMMANDS, 'power=battery', 'thermalState=critical', 'batteryLevel=101', 'idleSince=1', 'constructor=1', '=', 'power', 'lowPowerMode=on',
-    ...context.taskIds.slice(-20), '00000000-0000-0000-0000-000000000000', context.credential, ...PROTO_KEYS,
+    ...FUZZ_APP.identifiers,
+    FUZZ_APP.appId,
+    UNKNOWN_APP,
+    'com.test.probe.*',
+    'com.test.probe.work.*',
+    'bgtasks.remote-notification',
+    'com.other.refresh',
+    'hello',
+    'submit',
+    'cancel',
+    'pending',
+    'explain',
+    'started',
+    'progress',
+    'completed',
+    'notify',
+    'authorize',
+    'pushCounts',
+    'actionsHandled',
+    'control',
+    'app',
+    'control',
+    'refresh',
+    'processing',
+    'continued',
+    'push',
+    'exponential',
+    'linear',
+    'fail',
+    'queue',
+    'newData',
+    'noData',
+    'failed',
+    'cpu',
+    'gpu',
+    ...CONTROL_COMMANDS,
+    'power=battery',
+    'thermalState=critical',
+    'batteryLevel=101',
+    'idleSince=1',
+    'constructor=1',
+    '=',
+    'power',
+    'lowPowerMode=on',
+    ...context.taskIds.slice(-20),
+    '00000000-0000-0000-0000-000000000000',
+    context.credential,
+    ...PROTO_KEYS,
   ];
 }
 
 function request(overrides: JsonObject): JsonObject {
-  return { identifier: 'com.test.probe.refresh', kind: 'refresh', earliestBeginAt: FAR_FUTURE, requiresNetworkConnectivity: false, requiresExternalPower: false, ...overrides };
+  return {
+    identifier: 'com.test.probe.refresh',
+    kind: 'refresh',
+    earliestBeginAt: FAR_FUTURE,
+    requiresNetworkConnectivity: false,
+    requiresExternalPower: false,
+    ...overrides,
+  };
 }
 
 export function appHelloSeed(context: FuzzContext): JsonObject {
-  return { t: 'hello', v: PROTOCOL_VERSION, role: 'app', appId: FUZZ_APP.appId, credential: context.credential, pid: 4242, launchId: null, registered: ['com.test.probe.refresh', 'com.test.probe.work.*', 'bgtasks.remote-notification'], notificationActions: true };
+  return {
+    t: 'hello',
+    v: PROTOCOL_VERSION,
+    role: 'app',
+    appId: FUZZ_APP.appId,
+    credential: context.credential,
+    pid: 4242,
+    launchId: null,
+    registered: ['com.test.probe.refresh', 'com.test.probe.work.*', 'bgtasks.remote-notification'],
+    notificationActions: true,
+  };
 }
 
 const CONTROL_HELLO: JsonObject = { t: 'hello', v: PROTOCOL_VERSION, role: 'control' };
@@ -467,9 +773,40 @@ export function appFrameSeeds(context: FuzzContext): JsonObject[] {
   const taskId = context.taskIds.at(-1) ?? '3f1c2f4e-0000-4000-8000-000000000001';
   return [
     { t: 'submit', id: 1, requests: [request({})] },
-    { t: 'submit', id: 2, requests: [request({ identifier: 'com.test.probe.work.fuzz', kind: 'processing', requiresNetworkConnectivity: true, requiresExternalPower: true, requiresUnmeteredNetwork: true, retry: { maxAttempts: 3, backoff: 'linear', initialDelay: 1000, maxDelay: 60_000 } })] },
-    { t: 'submit', id: 3, requests: [request({ interval: 3_600_000, tolerance: 60_000 }), request({ identifier: 'com.test.probe.stubborn' })] },
-    { t: 'submit', id: 4, requests: [request({ identifier: 'com.test.probe.work.continued', kind: 'continued', earliestBeginAt: null, continued: { title: 'Exporting', subtitle: '3 files', strategy: 'fail', requiredResources: ['gpu'] } })] },
+    {
+      t: 'submit',
+      id: 2,
+      requests: [
+        request({
+          identifier: 'com.test.probe.work.fuzz',
+          kind: 'processing',
+          requiresNetworkConnectivity: true,
+          requiresExternalPower: true,
+          requiresUnmeteredNetwork: true,
+          retry: { maxAttempts: 3, backoff: 'linear', initialDelay: 1000, maxDelay: 60_000 },
+        }),
+      ],
+    },
+    {
+      t: 'submit',
+      id: 3,
+      requests: [
+        request({ interval: 3_600_000, tolerance: 60_000 }),
+        request({ identifier: 'com.test.probe.stubborn' }),
+      ],
+    },
+    {
+      t: 'submit',
+      id: 4,
+      requests: [
+        request({
+          identifier: 'com.test.probe.work.continued',
+          kind: 'continued',
+          earliestBeginAt: null,
+          continued: { title: 'Exporting', subtitle: '3 files', strategy: 'fail', requiredResources: ['gpu'] },
+        }),
+      ],
+    },
     { t: 'cancel', id: 5, identifiers: ['com.test.probe.work.fuzz', 'com.test.probe.refresh'] },
     { t: 'cancel', id: 6, identifiers: null },
     { t: 'pending', id: 7 },
@@ -477,8 +814,20 @@ export function appFrameSeeds(context: FuzzContext): JsonObject[] {
     { t: 'started', taskIds: [taskId] },
     { t: 'progress', updates: [{ taskId, completed: 1, total: 10, title: 'Working', subtitle: 'one of ten' }] },
     { t: 'completed', completions: [{ taskId, success: true, reason: null, error: null, result: null }] },
-    { t: 'completed', completions: [{ taskId, success: false, reason: 'handlerThrew', error: 'boom', result: 'failed' }] },
-    { t: 'notify', id: 9, notification: { title: 'Hello', body: 'from the fuzzer', threadId: 'com.test.probe.thread', actions: [{ id: 'com.test.probe.open', title: 'Open' }] } },
+    {
+      t: 'completed',
+      completions: [{ taskId, success: false, reason: 'handlerThrew', error: 'boom', result: 'failed' }],
+    },
+    {
+      t: 'notify',
+      id: 9,
+      notification: {
+        title: 'Hello',
+        body: 'from the fuzzer',
+        threadId: 'com.test.probe.thread',
+        actions: [{ id: 'com.test.probe.open', title: 'Open' }],
+      },
+    },
     { t: 'authorize', id: 10 },
     { t: 'pushCounts', id: 11 },
     { t: 'actionsHandled', notificationIds: ['n-1', '00000000-0000-0000-0000-000000000000'] },
@@ -493,11 +842,22 @@ export function controlFrameSeeds(context: FuzzContext): JsonObject[] {
   const app = FUZZ_APP.appId;
   const taskId = context.taskIds.at(-1) ?? '3f1c2f4e-0000-4000-8000-000000000001';
   const args: Record<string, JsonObject> = {
-    status: {}, apps: {}, snapshot: {}, conditions: {}, 'conditions.reset': {}, watch: {},
+    status: {},
+    apps: {},
+    snapshot: {},
+    conditions: {},
+    'conditions.reset': {},
+    watch: {},
     install: { dir: '/nonexistent/fuzz/app', rotateCredential: false },
     uninstall: { appId: UNKNOWN_APP },
     'apps.token': { appId: app, rotate: false },
-    push: { appId: PUSH_APP.appId, data: { n: 1, s: 'x' }, priority: 5, collapseId: 'fuzz-1', expiration: Math.floor(FAR_FUTURE / 1000) },
+    push: {
+      appId: PUSH_APP.appId,
+      data: { n: 1, s: 'x' },
+      priority: 5,
+      collapseId: 'fuzz-1',
+      expiration: Math.floor(FAR_FUTURE / 1000),
+    },
     pushes: { appId: PUSH_APP.appId, state: 'pending', limit: 5 },
     notifications: { appId: app, limit: 5 },
     'notifications.allow': { appId: app },
@@ -518,7 +878,12 @@ export function controlFrameSeeds(context: FuzzContext): JsonObject[] {
     cancelQueued: { appId: app, identifier: 'com.test.probe.work.continued' },
     'conditions.set': { assignments: ['power=ac', 'thermalState=nominal'] },
   };
-  return CONTROL_COMMANDS.map((command, index) => ({ t: 'control', id: index + 1, command, args: args[command] ?? {} }));
+  return CONTROL_COMMANDS.map((command, index) => ({
+    t: 'control',
+    id: index + 1,
+    command,
+    args: args[command] ?? {},
+  }));
 }
 
 /**
@@ -543,9 +908,14 @@ export function defuseControl(frame: Json): Json {
   const { command, args } = frame;
   if (typeof command !== 'string' || args === null || typeof args !== 'object' || Array.isArray(args)) return frame;
   const appId = Object.hasOwn(args, 'appId') ? args.appId : undefined;
-  const never: readonly string[] = NEVER_INSTALLED.includes(command) ? INSTALLED : NEVER_PROTECTED.includes(command) ? [LEGIT_APP.appId, PUSH_APP.appId] : [];
+  const never: readonly string[] = NEVER_INSTALLED.includes(command)
+    ? INSTALLED
+    : NEVER_PROTECTED.includes(command)
+      ? [LEGIT_APP.appId, PUSH_APP.appId]
+      : [];
   if (typeof appId === 'string' && never.includes(appId)) setOwn(args, 'appId', UNKNOWN_APP);
-  if (command === 'install' && Object.hasOwn(args, 'dir') && typeof args.dir === 'string') setOwn(args, 'dir', `/nonexistent/fuzz/${args.dir.slice(0, 64)}`);
+  if (command === 'install' && Object.hasOwn(args, 'dir') && typeof args.dir === 'string')
+    setOwn(args, 'dir', `/nonexistent/fuzz/${args.dir.slice(0, 64)}`);
   return frame;
 }
 
@@ -596,7 +966,10 @@ export class Wire {
   async write(parts: readonly Buffer[]): Promise<void> {
     for (const [index, part] of parts.entries()) {
       if (this.closed || this.#socket.destroyed) return;
-      if (!this.#socket.write(part)) await new Promise<void>((resolvePromise) => this.#socket.once('drain', resolvePromise).once('close', resolvePromise));
+      if (!this.#socket.write(part))
+        await new Promise<void>((resolvePromise) =>
+          this.#socket.once('drain', resolvePromise).once('close', resolvePromise),
+        );
       if (index < parts.length - 1) await new Promise((resolvePromise) => setImmediate(resolvePromise));
     }
   }
@@ -767,16 +1140,29 @@ interface CaseOutcome {
   mismatch: number;
 }
 
-const newOutcome = (): CaseOutcome => ({ problems: [], errors: 0, accepted: 0, internal: 0, withoutCode: 0, mismatch: 0 });
+const newOutcome = (): CaseOutcome => ({
+  problems: [],
+  errors: 0,
+  accepted: 0,
+  internal: 0,
+  withoutCode: 0,
+  mismatch: 0,
+});
 
 /**
  * Counts the errors and acceptances in frames the daemon sent (the barrier's reply aside), and checks every error has a
  * code.
  */
-function tallyFrames(frames: readonly Frame[], outcome: CaseOutcome, allowedCodes: readonly string[], barrier: number): void {
+function tallyFrames(
+  frames: readonly Frame[],
+  outcome: CaseOutcome,
+  allowedCodes: readonly string[],
+  barrier: number,
+): void {
   for (const frame of frames) {
     if (frame.t === 'reply' && frame.id === barrier && frame.ok === true) continue;
-    const error = frame.t === 'error' ? frame.error : frame.t === 'reply' && frame.ok === false ? frame.error : undefined;
+    const error =
+      frame.t === 'error' ? frame.error : frame.t === 'reply' && frame.ok === false ? frame.error : undefined;
     if (frame.t === 'welcome' || (frame.t === 'reply' && frame.ok === true)) outcome.accepted += 1;
     if (frame.t !== 'error' && !(frame.t === 'reply' && frame.ok === false)) continue;
     outcome.errors += 1;
@@ -801,16 +1187,41 @@ const BARRIER_BASE = 7_340_032_000;
  * hello.
  */
 async function helloCase(rng: Rng, context: FuzzContext, index: number): Promise<CaseOutcome> {
-  const seed = rng.pick<Json>([appHelloSeed(context), CONTROL_HELLO, appHelloSeed(context), { t: 'hello', v: PROTOCOL_VERSION, role: 'app', appId: LEGIT_APP.appId, credential: 'x'.repeat(43), pid: 1, launchId: null, registered: [] }]);
+  const seed = rng.pick<Json>([
+    appHelloSeed(context),
+    CONTROL_HELLO,
+    appHelloSeed(context),
+    {
+      t: 'hello',
+      v: PROTOCOL_VERSION,
+      role: 'app',
+      appId: LEGIT_APP.appId,
+      credential: 'x'.repeat(43),
+      pid: 1,
+      launchId: null,
+      registered: [],
+    },
+  ]);
   const limit = limitCase(index);
-  const bytes = limit ? limitFrame(seed, context.maxFrameBytes, limit) : mutateFrame(rng, seed, dictionary(context), context.maxFrameBytes);
+  const bytes = limit
+    ? limitFrame(seed, context.maxFrameBytes, limit)
+    : mutateFrame(rng, seed, dictionary(context), context.maxFrameBytes);
   const barrier = BARRIER_BASE + index;
   const outcome = newOutcome();
   const wire = await Wire.connect(context.socketPath);
   try {
-    await wire.write([...split(rng, bytes), Buffer.from(`\n${encodeFrame({ t: 'control', id: barrier, command: 'status', args: {} })}`)]);
-    if (!(await wire.until(() => wire.reply(barrier) !== undefined))) return { ...outcome, hang: true, problems: ['no answer to a first frame'] };
-    tallyFrames(wire.frames, outcome, ['protocolError', 'unsupportedProtocolVersion', 'unknownApp', 'badCredential', 'frameTooLarge'], barrier);
+    await wire.write([
+      ...split(rng, bytes),
+      Buffer.from(`\n${encodeFrame({ t: 'control', id: barrier, command: 'status', args: {} })}`),
+    ]);
+    if (!(await wire.until(() => wire.reply(barrier) !== undefined)))
+      return { ...outcome, hang: true, problems: ['no answer to a first frame'] };
+    tallyFrames(
+      wire.frames,
+      outcome,
+      ['protocolError', 'unsupportedProtocolVersion', 'unknownApp', 'badCredential', 'frameTooLarge'],
+      barrier,
+    );
     const welcomed = wire.frames.some((frame) => frame.t === 'welcome');
     const expected = helloWelcomed(bytes, context);
     if (welcomed !== expected) {
@@ -877,7 +1288,13 @@ class Session {
  * One case on a reused session: the mutated frame(s), then a barrier frame. Valid frames must be
  * answered (and the barrier too); an invalid one must close the connection with an error frame.
  */
-async function sessionCase(session: Session, bytes: Buffer, barrierFrame: Frame, schema: z.ZodType, rng: Rng): Promise<CaseOutcome> {
+async function sessionCase(
+  session: Session,
+  bytes: Buffer,
+  barrierFrame: Frame,
+  schema: z.ZodType,
+  rng: Rng,
+): Promise<CaseOutcome> {
   const outcome = newOutcome();
   const { context } = session;
   const wire = await session.open();
@@ -886,7 +1303,8 @@ async function sessionCase(session: Session, bytes: Buffer, barrierFrame: Frame,
   const expected = [...verdict.ids, barrier];
   const answered = (): boolean => {
     const seen = new Map<number, number>();
-    for (const frame of wire.frames) if (frame.t === 'reply' && typeof frame.id === 'number') seen.set(frame.id, (seen.get(frame.id) ?? 0) + 1);
+    for (const frame of wire.frames)
+      if (frame.t === 'reply' && typeof frame.id === 'number') seen.set(frame.id, (seen.get(frame.id) ?? 0) + 1);
     return expected.every((id) => (seen.get(id) ?? 0) >= expected.filter((other) => other === id).length);
   };
   await wire.write([...split(rng, bytes), Buffer.from(`\n${encodeFrame(barrierFrame)}`)]);
@@ -902,13 +1320,26 @@ async function sessionCase(session: Session, bytes: Buffer, barrierFrame: Frame,
   learnTaskIds(wire.frames, context);
   // A session that keeps sending frames about tasks it does not hold is closed (strayTaskFrames, see
   // docs/security.md): over thousands of cases on one session the fuzzer's valid completions add up to that.
-  const terminated = wire.frames.some((frame) => frame.t === 'terminate' || (frame.t === 'error' && (frame.error as { code?: unknown } | undefined)?.code === 'strayTaskFrames'));
+  const terminated = wire.frames.some(
+    (frame) =>
+      frame.t === 'terminate' ||
+      (frame.t === 'error' && (frame.error as { code?: unknown } | undefined)?.code === 'strayTaskFrames'),
+  );
   tallyFrames(wire.frames, outcome, ['protocolError', 'frameTooLarge', 'strayTaskFrames'], barrier);
   if (wire.closed && !verdict.invalid && !terminated) {
     outcome.mismatch += 1;
-    outcome.problems.push(`a valid frame closed the connection: ` + `${JSON.stringify(wire.frames.filter((frame) => frame.t === 'error')).slice(0, 300)}`);
+    outcome.problems.push(
+      `a valid frame closed the connection: ` +
+        `${JSON.stringify(wire.frames.filter((frame) => frame.t === 'error')).slice(0, 300)}`,
+    );
   }
-  if (wire.closed && verdict.invalid && !terminated && !wire.frames.some((frame) => frame.t === 'error') && !wire.writeFailed) {
+  if (
+    wire.closed &&
+    verdict.invalid &&
+    !terminated &&
+    !wire.frames.some((frame) => frame.t === 'error') &&
+    !wire.writeFailed
+  ) {
     outcome.mismatch += 1;
     outcome.problems.push(`closed without an error frame: ${preview(bytes)}`);
   }
@@ -921,20 +1352,29 @@ async function sessionCase(session: Session, bytes: Buffer, barrierFrame: Frame,
 function learnTaskIds(frames: readonly Frame[], context: FuzzContext): void {
   for (const frame of frames) {
     if (frame.t !== 'tasks' || !Array.isArray(frame.tasks)) continue;
-    for (const task of frame.tasks as { taskId?: unknown }[]) if (typeof task.taskId === 'string') context.taskIds.push(task.taskId);
+    for (const task of frame.tasks as { taskId?: unknown }[])
+      if (typeof task.taskId === 'string') context.taskIds.push(task.taskId);
   }
   if (context.taskIds.length > 100) context.taskIds.splice(0, context.taskIds.length - 100);
 }
 
 /** Mostly one mutated frame; sometimes a valid one before or after it. */
-function sessionBytes(rng: Rng, index: number, seeds: readonly JsonObject[], context: FuzzContext, prepare: (frame: Json) => Json = (frame) => frame): Buffer {
+function sessionBytes(
+  rng: Rng,
+  index: number,
+  seeds: readonly JsonObject[],
+  context: FuzzContext,
+  prepare: (frame: Json) => Json = (frame) => frame,
+): Buffer {
   const limit = limitCase(index);
   if (limit) return limitFrame(prepare(cloneJson(rng.pick(seeds))), context.maxFrameBytes, limit);
   const words = dictionary(context);
   const single = mutateFrame(rng, rng.pick(seeds), words, context.maxFrameBytes, prepare);
   if (rng.chance(0.8)) return single;
   const valid = jsonBytes(prepare(cloneJson(rng.pick(seeds))));
-  return rng.chance(0.5) ? Buffer.concat([valid, Buffer.from('\n'), single]) : Buffer.concat([single, Buffer.from('\n'), valid]);
+  return rng.chance(0.5)
+    ? Buffer.concat([valid, Buffer.from('\n'), single])
+    : Buffer.concat([single, Buffer.from('\n'), valid]);
 }
 
 // ---- HTTP ----
@@ -964,7 +1404,8 @@ function rawHttp(port: number, bytes: Buffer): Promise<HttpAnswer | 'hang'> {
       chunks.push(chunk);
       const answer = parseHttp(Buffer.concat(chunks));
       // The event stream never ends by itself: its headers are the answer.
-      if (answer.status !== null && (answer.headers['content-type'] ?? '').startsWith('text/event-stream')) finish(answer);
+      if (answer.status !== null && (answer.headers['content-type'] ?? '').startsWith('text/event-stream'))
+        finish(answer);
     });
     socket.once('close', () => finish(parseHttp(Buffer.concat(chunks))));
     socket.once('connect', () => {
@@ -989,7 +1430,11 @@ function parseHttp(raw: Buffer): HttpAnswer {
   }
   const length = Number(headers['content-length'] ?? NaN);
   const rest = end === -1 ? Buffer.alloc(0) : raw.subarray(end + 4);
-  return { status: status ? Number(status[1]) : null, headers, body: (Number.isInteger(length) ? rest.subarray(0, length) : rest).toString('utf8') };
+  return {
+    status: status ? Number(status[1]) : null,
+    headers,
+    body: (Number.isInteger(length) ? rest.subarray(0, length) : rest).toString('utf8'),
+  };
 }
 
 interface HttpRequest {
@@ -999,12 +1444,81 @@ interface HttpRequest {
   body: Buffer;
 }
 
-const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH', 'TRACE', 'get', 'post', 'PROPFIND', 'M-SEARCH', 'CONNECT', 'POST ', 'G\u00e9T', 'X'.repeat(100)];
-const PATH_SEGMENTS = ['v1', 'apps', 'push', 'snapshot', 'events', 'tasks', 'cancel', 'queue', 'enable', 'disable', 'notifications', 'actions', 'dismiss', 'switch', 'index.html', 'app.js', 'style.css', '..', '.', '', '%2e%2e', '%2F', '%', '%zz', '%00', '%C0%AE', FUZZ_APP.appId, UNKNOWN_APP, 'constructor', '__proto__', 'toString', 'a'.repeat(300), 'ü', '😀'];
-const CONTENT_TYPES = ['application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'application/json;', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', '', 'application/jsonp', 'application/json, text/plain'];
+const METHODS = [
+  'GET',
+  'POST',
+  'PUT',
+  'DELETE',
+  'HEAD',
+  'OPTIONS',
+  'PATCH',
+  'TRACE',
+  'get',
+  'post',
+  'PROPFIND',
+  'M-SEARCH',
+  'CONNECT',
+  'POST ',
+  'G\u00e9T',
+  'X'.repeat(100),
+];
+const PATH_SEGMENTS = [
+  'v1',
+  'apps',
+  'push',
+  'snapshot',
+  'events',
+  'tasks',
+  'cancel',
+  'queue',
+  'enable',
+  'disable',
+  'notifications',
+  'actions',
+  'dismiss',
+  'switch',
+  'index.html',
+  'app.js',
+  'style.css',
+  '..',
+  '.',
+  '',
+  '%2e%2e',
+  '%2F',
+  '%',
+  '%zz',
+  '%00',
+  '%C0%AE',
+  FUZZ_APP.appId,
+  UNKNOWN_APP,
+  'constructor',
+  '__proto__',
+  'toString',
+  'a'.repeat(300),
+  'ü',
+  '😀',
+];
+const CONTENT_TYPES = [
+  'application/json',
+  'application/json; charset=utf-8',
+  'APPLICATION/JSON',
+  'application/json;',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  '',
+  'application/jsonp',
+  'application/json, text/plain',
+];
 
 function pushSeeds(): JsonObject[] {
-  return [{ data: { n: 1 } }, { data: 'hello', priority: 5, collapseId: 'fuzz-c1', expiration: Math.floor(FAR_FUTURE / 1000) }, { data: [1, 2, { x: null }], priority: 10, expiration: 0 }, { data: null }, { data: { nested: { deeper: [true, false] } }, priority: 10 }];
+  return [
+    { data: { n: 1 } },
+    { data: 'hello', priority: 5, collapseId: 'fuzz-c1', expiration: Math.floor(FAR_FUTURE / 1000) },
+    { data: [1, 2, { x: null }], priority: 10, expiration: 0 },
+    { data: null },
+    { data: { nested: { deeper: [true, false] } }, priority: 10 },
+  ];
 }
 
 interface DashboardSeed {
@@ -1025,7 +1539,11 @@ function dashboardSeeds(context: FuzzContext): DashboardSeed[] {
     { method: 'POST', path: `/v1/apps/${app}/disable`, body: {} },
     { method: 'POST', path: `/v1/apps/${app}/notifications`, body: { allowed: true } },
     { method: 'POST', path: `/v1/apps/${app}/notifications`, body: { allowed: false } },
-    { method: 'POST', path: '/v1/notifications/00000000-0000-0000-0000-000000000000/actions/com.test.probe.open', body: {} },
+    {
+      method: 'POST',
+      path: '/v1/notifications/00000000-0000-0000-0000-000000000000/actions/com.test.probe.open',
+      body: {},
+    },
     { method: 'POST', path: '/v1/notifications/00000000-0000-0000-0000-000000000000/dismiss', body: undefined },
     { method: 'POST', path: '/v1/switch', body: { enabled: true } },
     { method: 'GET', path: '/', body: undefined },
@@ -1053,7 +1571,16 @@ function mutatePath(rng: Rng, path: string): string {
     case 4:
       return `${pathname}${rng.pick(['#frag', '/', '//', '/.', '%20', ';x', '\u0000'])}`;
     case 5:
-      return rng.pick(['*', 'http://127.0.0.1/v1/snapshot', 'http://[::1', '//evil.example/v1/snapshot', '', ' ', '/%', 'v1/snapshot']);
+      return rng.pick([
+        '*',
+        'http://127.0.0.1/v1/snapshot',
+        'http://[::1',
+        '//evil.example/v1/snapshot',
+        '',
+        ' ',
+        '/%',
+        'v1/snapshot',
+      ]);
     case 6:
       return `/${'a/'.repeat(rng.pick([10, 1000, 5000]))}`;
     default:
@@ -1064,7 +1591,13 @@ function mutatePath(rng: Rng, path: string): string {
 
 /** Like encodeURIComponent, but of the UTF-8 bytes, so lone surrogates do not throw. */
 function percentEncode(text: string): string {
-  return [...Buffer.from(text, 'utf8')].map((byte) => (/[A-Za-z0-9._~-]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  return [...Buffer.from(text, 'utf8')]
+    .map((byte) =>
+      /[A-Za-z0-9._~-]/.test(String.fromCharCode(byte))
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`,
+    )
+    .join('');
 }
 
 /**
@@ -1074,7 +1607,9 @@ function percentEncode(text: string): string {
 function defusePath(path: string): string {
   const pathname = path.split('?')[0] ?? '';
   if (/^\/v1\/apps\/[^/?#]*\/push$/.test(pathname)) return path;
-  const protectedApps: readonly string[] = /\/notifications\/?$/.test(pathname) ? INSTALLED : [LEGIT_APP.appId, PUSH_APP.appId];
+  const protectedApps: readonly string[] = /\/notifications\/?$/.test(pathname)
+    ? INSTALLED
+    : [LEGIT_APP.appId, PUSH_APP.appId];
   return path
     .split('/')
     .map((segment) => {
@@ -1090,32 +1625,69 @@ function defusePath(path: string): string {
 }
 
 function httpBytes(rng: Rng, request: HttpRequest): Buffer {
-  const head = `${request.method} ${request.path} ` + `HTTP/1.1\r\n${request.headers.map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n`;
+  const head =
+    `${request.method} ${request.path} ` +
+    `HTTP/1.1\r\n${request.headers.map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n`;
   const bytes = Buffer.concat([Buffer.from(head, 'utf8'), request.body]);
   return rng.chance(0.08) ? mutateText(rng, bytes) : bytes;
 }
 
 /** Headers around a body: mostly right (so the body reaches the schema), sometimes wrong in every way HTTP allows. */
 function httpHeaders(rng: Rng, context: FuzzContext, token: string | null, body: Buffer): [string, string][] {
-  const headers: [string, string][] = [['Host', rng.chance(0.95) ? `127.0.0.1:${context.port}` : rng.pick(['localhost', 'evil.example', `127.0.0.1:${context.port + 1}`, '', '127.0.0.1:abc', '[::1]'])]];
-  if (token !== null) headers.push(rng.chance(0.85) ? ['Authorization', `Bearer ${token}`] : rng.pick<[string, string]>([['Cookie', `bgtasks_${context.port}=${token}`], ['Authorization', `bearer  ${token}  `], ['Authorization', `Basic ${token}`], ['Authorization', token]]));
+  const headers: [string, string][] = [
+    [
+      'Host',
+      rng.chance(0.95)
+        ? `127.0.0.1:${context.port}`
+        : rng.pick(['localhost', 'evil.example', `127.0.0.1:${context.port + 1}`, '', '127.0.0.1:abc', '[::1]']),
+    ],
+  ];
+  if (token !== null)
+    headers.push(
+      rng.chance(0.85)
+        ? ['Authorization', `Bearer ${token}`]
+        : rng.pick<[string, string]>([
+            ['Cookie', `bgtasks_${context.port}=${token}`],
+            ['Authorization', `bearer  ${token}  `],
+            ['Authorization', `Basic ${token}`],
+            ['Authorization', token],
+          ]),
+    );
   if (body.length > 0 || rng.chance(0.3)) {
     headers.push(['Content-Type', rng.chance(0.85) ? 'application/json' : rng.pick(CONTENT_TYPES)]);
     const roll = rng.float();
     if (roll < 0.85) headers.push(['Content-Length', String(body.length)]);
     else if (roll < 0.9) headers.push(['Transfer-Encoding', 'chunked']);
-    else headers.push(['Content-Length', rng.pick([String(body.length + 5), String(Math.max(0, body.length - 3)), '-1', 'abc', '99999999999999999999', `${body.length}, ${body.length}`])]);
+    else
+      headers.push([
+        'Content-Length',
+        rng.pick([
+          String(body.length + 5),
+          String(Math.max(0, body.length - 3)),
+          '-1',
+          'abc',
+          '99999999999999999999',
+          `${body.length}, ${body.length}`,
+        ]),
+      ]);
   }
-  if (rng.chance(0.1)) headers.push(['Origin', rng.pick(['http://evil.example', `http://127.0.0.1:${context.port}`, 'null', 'http://localhost:3000', '::'])]);
+  if (rng.chance(0.1))
+    headers.push([
+      'Origin',
+      rng.pick(['http://evil.example', `http://127.0.0.1:${context.port}`, 'null', 'http://localhost:3000', '::']),
+    ]);
   if (rng.chance(0.05)) headers.push(['Expect', '100-continue']);
-  if (rng.chance(0.05)) headers.push([randomString(rng).replace(/[^\x21-\x7e]/g, 'x') || 'X', randomString(rng).replace(/[\r\n]/g, ' ')]);
+  if (rng.chance(0.05))
+    headers.push([randomString(rng).replace(/[^\x21-\x7e]/g, 'x') || 'X', randomString(rng).replace(/[\r\n]/g, ' ')]);
   if (rng.chance(0.01)) headers.push(['X-Big', 'x'.repeat(rng.pick([8 * 1024, 20 * 1024, 100 * 1024]))]);
   headers.push(['Connection', rng.chance(0.9) ? 'close' : 'keep-alive']);
   return headers;
 }
 
 function chunked(body: Buffer): Buffer {
-  return body.length === 0 ? Buffer.from('0\r\n\r\n') : Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')]);
+  return body.length === 0
+    ? Buffer.from('0\r\n\r\n')
+    : Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')]);
 }
 
 /** Request bodies over this are refused before they are parsed (src/daemon/http/server.ts). */
@@ -1123,29 +1695,56 @@ const HTTP_BODY_LIMIT = 16 * 1024;
 
 function bodyFor(rng: Rng, seed: Json | undefined, context: FuzzContext): Buffer {
   if (rng.chance(0.01)) return Buffer.alloc(HTTP_BODY_LIMIT + 1, 0x20);
-  if (seed === undefined) return rng.chance(0.8) ? Buffer.alloc(0) : mutateFrame(rng, {}, dictionary(context), HTTP_BODY_LIMIT);
+  if (seed === undefined)
+    return rng.chance(0.8) ? Buffer.alloc(0) : mutateFrame(rng, {}, dictionary(context), HTTP_BODY_LIMIT);
   return mutateFrame(rng, seed, dictionary(context), HTTP_BODY_LIMIT);
 }
 
 function pushRequest(rng: Rng, context: FuzzContext): HttpRequest {
   const body = bodyFor(rng, rng.pick(pushSeeds()), context);
   // Mostly the right token, so bodies get past it to the schema and the store.
-  const token = rng.chance(0.75) ? context.pushToken : rng.pick([context.dashboardToken, `${context.pushToken.slice(0, -1)}A`, 'x'.repeat(16), 'short', randomString(rng).replace(/\s/g, '') || 'x']);
-  const path = rng.chance(0.8) ? `/v1/apps/${PUSH_APP.appId}/push` : mutatePath(rng, `/v1/apps/${rng.pick([PUSH_APP.appId, FUZZ_APP.appId, UNKNOWN_APP, 'constructor', 'toString', '__proto__', 'com.test.pushsink%00', 'com.test.pushsink/..'])}/push`);
-  return finishRequest(rng, context, { method: rng.chance(0.9) ? 'POST' : rng.pick(METHODS), path: defusePath(path), headers: [], body }, rng.chance(0.95) ? token : null);
+  const token = rng.chance(0.75)
+    ? context.pushToken
+    : rng.pick([
+        context.dashboardToken,
+        `${context.pushToken.slice(0, -1)}A`,
+        'x'.repeat(16),
+        'short',
+        randomString(rng).replace(/\s/g, '') || 'x',
+      ]);
+  const path = rng.chance(0.8)
+    ? `/v1/apps/${PUSH_APP.appId}/push`
+    : mutatePath(
+        rng,
+        `/v1/apps/${rng.pick([PUSH_APP.appId, FUZZ_APP.appId, UNKNOWN_APP, 'constructor', 'toString', '__proto__', 'com.test.pushsink%00', 'com.test.pushsink/..'])}/push`,
+      );
+  return finishRequest(
+    rng,
+    context,
+    { method: rng.chance(0.9) ? 'POST' : rng.pick(METHODS), path: defusePath(path), headers: [], body },
+    rng.chance(0.95) ? token : null,
+  );
 }
 
 function dashboardRequest(rng: Rng, context: FuzzContext): HttpRequest {
   const seed = rng.pick(dashboardSeeds(context));
   const body = bodyFor(rng, seed.body, context);
   const path = defusePath(rng.chance(0.6) ? seed.path : mutatePath(rng, seed.path));
-  const token = rng.chance(0.85) ? context.dashboardToken : rng.pick([context.pushToken, 'not-the-token', '', `${context.dashboardToken}x`]);
-  return finishRequest(rng, context, { method: rng.chance(0.85) ? seed.method : rng.pick(METHODS), path, headers: [], body }, rng.chance(0.95) ? token : null);
+  const token = rng.chance(0.85)
+    ? context.dashboardToken
+    : rng.pick([context.pushToken, 'not-the-token', '', `${context.dashboardToken}x`]);
+  return finishRequest(
+    rng,
+    context,
+    { method: rng.chance(0.85) ? seed.method : rng.pick(METHODS), path, headers: [], body },
+    rng.chance(0.95) ? token : null,
+  );
 }
 
 function finishRequest(rng: Rng, context: FuzzContext, request: HttpRequest, token: string | null): HttpRequest {
   request.headers = httpHeaders(rng, context, token, request.body);
-  if (request.headers.some(([name, value]) => name === 'Transfer-Encoding' && value === 'chunked')) request.body = chunked(request.body);
+  if (request.headers.some(([name, value]) => name === 'Transfer-Encoding' && value === 'chunked'))
+    request.body = chunked(request.body);
   return request;
 }
 
@@ -1153,7 +1752,8 @@ async function httpCase(rng: Rng, context: FuzzContext, surface: 'http-push' | '
   const outcome = newOutcome();
   const request = surface === 'http-push' ? pushRequest(rng, context) : dashboardRequest(rng, context);
   const answer = await rawHttp(context.port, httpBytes(rng, request));
-  if (answer === 'hang') return { ...outcome, hang: true, problems: [`no answer to ${request.method} ${request.path.slice(0, 100)}`] };
+  if (answer === 'hang')
+    return { ...outcome, hang: true, problems: [`no answer to ${request.method} ${request.path.slice(0, 100)}`] };
   // refused by node's parser before any handler (a reset, or an unfinished request)
   if (answer.status === null) return outcome;
   const ours = answer.headers['x-frame-options'] === 'DENY';
@@ -1162,7 +1762,9 @@ async function httpCase(rng: Rng, context: FuzzContext, surface: 'http-push' | '
   if (!ours || answer.status < 400) return outcome;
   if (answer.status >= 500 && answer.status !== 503) {
     outcome.internal += 1;
-    outcome.problems.push(`HTTP ${answer.status} for ${request.method} ${request.path.slice(0, 100)}: ` + `${answer.body.slice(0, 300)}`);
+    outcome.problems.push(
+      `HTTP ${answer.status} for ${request.method} ${request.path.slice(0, 100)}: ` + `${answer.body.slice(0, 300)}`,
+    );
   }
   // A HEAD answer has the headers of the JSON error but, rightly, no body.
   if ((answer.headers['content-type'] ?? '').startsWith('application/json') && request.method !== 'HEAD') {
@@ -1184,18 +1786,34 @@ async function httpCase(rng: Rng, context: FuzzContext, surface: 'http-push' | '
 // Health: the daemon runs, answers, and its store is whole
 // ---------------------------------------------------------------------------------------------------
 
-const LEGIT_COLUMNS = 'request_id, app_id, identifier, kind, earliest_begin_at, ' + 'requires_network_connectivity, requires_external_power, submitted_at, ' + 'recurrence, retry, attempt, continued';
+const LEGIT_COLUMNS =
+  'request_id, app_id, identifier, kind, earliest_begin_at, ' +
+  'requires_network_connectivity, requires_external_power, submitted_at, ' +
+  'recurrence, retry, attempt, continued';
 
 /** Columns that hold JSON text: each must still parse. */
 const JSON_COLUMNS: readonly [string, string][] = [
-  ['apps', 'launch'], ['apps', 'permitted_identifiers'], ['apps', 'background_modes'], ['requests', 'recurrence'], ['requests', 'retry'], ['requests', 'continued'],
-  ['runs', 'recurrence'], ['runs', 'retry'], ['runs', 'continued'], ['events', 'detail'], ['settings', 'value'], ['pushes', 'data'], ['notifications', 'actions'],
+  ['apps', 'launch'],
+  ['apps', 'permitted_identifiers'],
+  ['apps', 'background_modes'],
+  ['requests', 'recurrence'],
+  ['requests', 'retry'],
+  ['requests', 'continued'],
+  ['runs', 'recurrence'],
+  ['runs', 'retry'],
+  ['runs', 'continued'],
+  ['events', 'detail'],
+  ['settings', 'value'],
+  ['pushes', 'data'],
+  ['notifications', 'actions'],
 ];
 
 export function legitRow(storeFile: string): Record<string, unknown> | undefined {
   const db = new Database(storeFile, { readonly: true, fileMustExist: true });
   try {
-    return db.prepare(`SELECT ${LEGIT_COLUMNS} FROM requests WHERE app_id = ? AND identifier = ?`).get(LEGIT_APP.appId, LEGIT_APP.identifier) as Record<string, unknown> | undefined;
+    return db
+      .prepare(`SELECT ${LEGIT_COLUMNS} FROM requests WHERE app_id = ? AND identifier = ?`)
+      .get(LEGIT_APP.appId, LEGIT_APP.identifier) as Record<string, unknown> | undefined;
   } finally {
     db.close();
   }
@@ -1206,16 +1824,27 @@ export function storeProblems(context: Pick<FuzzContext, 'storeFile' | 'legitRow
   const problems: string[] = [];
   const db = new Database(context.storeFile, { readonly: true, fileMustExist: true });
   try {
-    const integrity = (db.prepare('PRAGMA integrity_check').all() as { integrity_check: string }[]).map((row) => row.integrity_check).join('; ');
+    const integrity = (db.prepare('PRAGMA integrity_check').all() as { integrity_check: string }[])
+      .map((row) => row.integrity_check)
+      .join('; ');
     if (integrity !== 'ok') problems.push(`integrity_check: ${integrity}`);
     for (const [table, column] of JSON_COLUMNS) {
-      const bad = (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${column} IS NOT NULL AND ` + `json_valid(${column}) = 0`).get() as { n: number }).n;
+      const bad = (
+        db
+          .prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${column} IS NOT NULL AND ` + `json_valid(${column}) = 0`)
+          .get() as { n: number }
+      ).n;
       if (bad > 0) problems.push(`${bad} row(s) of ${table}.${column} are not JSON`);
     }
-    const apps = (db.prepare('SELECT app_id FROM apps ORDER BY app_id').all() as { app_id: string }[]).map((row) => row.app_id);
-    if (JSON.stringify(apps) !== JSON.stringify([...INSTALLED].sort())) problems.push(`the installed apps changed: ${apps.join(', ')}`);
+    const apps = (db.prepare('SELECT app_id FROM apps ORDER BY app_id').all() as { app_id: string }[]).map(
+      (row) => row.app_id,
+    );
+    if (JSON.stringify(apps) !== JSON.stringify([...INSTALLED].sort()))
+      problems.push(`the installed apps changed: ${apps.join(', ')}`);
     const stray = (table: string, allowed: readonly string[]): void => {
-      const ids = (db.prepare(`SELECT DISTINCT app_id FROM ${table}`).all() as { app_id: string | null }[]).map((row) => row.app_id).filter((id) => id !== null && !allowed.includes(id));
+      const ids = (db.prepare(`SELECT DISTINCT app_id FROM ${table}`).all() as { app_id: string | null }[])
+        .map((row) => row.app_id)
+        .filter((id) => id !== null && !allowed.includes(id));
       if (ids.length > 0) problems.push(`${table} has rows for ${ids.join(', ')}`);
     };
     stray('requests', INSTALLED);
@@ -1224,7 +1853,8 @@ export function storeProblems(context: Pick<FuzzContext, 'storeFile' | 'legitRow
     stray('notifications', [FUZZ_APP.appId]);
     stray('events', INSTALLED);
     const legit = db.prepare(`SELECT ${LEGIT_COLUMNS} FROM requests WHERE app_id = ?`).all(LEGIT_APP.appId);
-    if (JSON.stringify(legit) !== JSON.stringify([context.legitRow])) problems.push(`the legitimate request changed: ${JSON.stringify(legit)}`);
+    if (JSON.stringify(legit) !== JSON.stringify([context.legitRow]))
+      problems.push(`the legitimate request changed: ${JSON.stringify(legit)}`);
   } finally {
     db.close();
   }
@@ -1234,7 +1864,12 @@ export function storeProblems(context: Pick<FuzzContext, 'storeFile' | 'legitRow
 async function withGuard<T>(what: string, promise: Promise<T>): Promise<T> {
   let guard: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (guard = setTimeout(() => reject(new Error(`${what}: no answer`)), CASE_GUARD_MS)))]);
+    return await Promise.race([
+      promise,
+      new Promise<never>(
+        (_, reject) => (guard = setTimeout(() => reject(new Error(`${what}: no answer`)), CASE_GUARD_MS)),
+      ),
+    ]);
   } finally {
     clearTimeout(guard);
   }
@@ -1251,8 +1886,12 @@ export async function healthProblems(context: FuzzContext, target: FuzzTarget): 
     try {
       const status = await withGuard('status', client.request<{ version?: unknown }>('status'));
       if (typeof status.version !== 'string') problems.push(`status answered ${JSON.stringify(status).slice(0, 200)}`);
-      const pending = await withGuard('pending', client.request<{ identifier: string }[]>('pending', { appId: LEGIT_APP.appId }));
-      if (pending.length !== 1 || pending[0]?.identifier !== LEGIT_APP.identifier) problems.push(`the legitimate task is not pending: ` + `${JSON.stringify(pending).slice(0, 300)}`);
+      const pending = await withGuard(
+        'pending',
+        client.request<{ identifier: string }[]>('pending', { appId: LEGIT_APP.appId }),
+      );
+      if (pending.length !== 1 || pending[0]?.identifier !== LEGIT_APP.identifier)
+        problems.push(`the legitimate task is not pending: ` + `${JSON.stringify(pending).slice(0, 300)}`);
     } finally {
       client.close();
     }
@@ -1264,7 +1903,8 @@ export async function healthProblems(context: FuzzContext, target: FuzzTarget): 
     const wire = await session.open();
     await wire.write([Buffer.from(encodeFrame({ t: 'pending', id: 1 }))]);
     await wire.until(() => wire.reply(1) !== undefined);
-    if (wire.reply(1)?.ok !== true) problems.push(`a valid app request was not answered: ` + `${JSON.stringify(wire.frames).slice(0, 300)}`);
+    if (wire.reply(1)?.ok !== true)
+      problems.push(`a valid app request was not answered: ` + `${JSON.stringify(wire.frames).slice(0, 300)}`);
   } catch (error) {
     problems.push(`app: ${(error as Error).message}`);
   } finally {
@@ -1317,9 +1957,30 @@ export async function prepareFuzz(home: string, seed: number): Promise<FuzzConte
 async function submitLegit(socketPath: string, credential: string): Promise<void> {
   const wire = await Wire.connect(socketPath);
   try {
-    await wire.write([Buffer.from(encodeFrame({ t: 'hello', v: PROTOCOL_VERSION, role: 'app', appId: LEGIT_APP.appId, credential, pid: process.pid, launchId: null, registered: [LEGIT_APP.identifier] }))]);
+    await wire.write([
+      Buffer.from(
+        encodeFrame({
+          t: 'hello',
+          v: PROTOCOL_VERSION,
+          role: 'app',
+          appId: LEGIT_APP.appId,
+          credential,
+          pid: process.pid,
+          launchId: null,
+          registered: [LEGIT_APP.identifier],
+        }),
+      ),
+    ]);
     // A year ahead: it stays pending through any run.
-    const requests = [{ identifier: LEGIT_APP.identifier, kind: 'refresh', earliestBeginAt: Date.now() + 365 * 24 * 3_600_000, requiresNetworkConnectivity: false, requiresExternalPower: false }];
+    const requests = [
+      {
+        identifier: LEGIT_APP.identifier,
+        kind: 'refresh',
+        earliestBeginAt: Date.now() + 365 * 24 * 3_600_000,
+        requiresNetworkConnectivity: false,
+        requiresExternalPower: false,
+      },
+    ];
     await wire.write([Buffer.from(encodeFrame({ t: 'submit', id: 1, requests }))]);
     await wire.until(() => wire.reply(1) !== undefined);
     const results = (wire.reply(1)?.data as { results?: { ok: boolean }[] } | undefined)?.results;
@@ -1339,14 +2000,28 @@ function caseRunner(surface: SurfaceName, context: FuzzContext): { run: CaseRunn
     case 'ipc-app': {
       const session = new Session(context, () => appHelloSeed(context));
       return {
-        run: (rng, index) => sessionCase(session, sessionBytes(rng, index, appFrameSeeds(context), context), { t: 'pending', id: BARRIER_BASE + index }, appMessageSchema, rng),
+        run: (rng, index) =>
+          sessionCase(
+            session,
+            sessionBytes(rng, index, appFrameSeeds(context), context),
+            { t: 'pending', id: BARRIER_BASE + index },
+            appMessageSchema,
+            rng,
+          ),
         close: () => session.close(),
       };
     }
     case 'ipc-control': {
       const session = new Session(context, () => CONTROL_HELLO);
       return {
-        run: (rng, index) => sessionCase(session, sessionBytes(rng, index, controlFrameSeeds(context), context, defuseControl), { t: 'control', id: BARRIER_BASE + index, command: 'status', args: {} }, controlSchema, rng),
+        run: (rng, index) =>
+          sessionCase(
+            session,
+            sessionBytes(rng, index, controlFrameSeeds(context), context, defuseControl),
+            { t: 'control', id: BARRIER_BASE + index, command: 'status', args: {} },
+            controlSchema,
+            rng,
+          ),
         close: () => session.close(),
       };
     }
@@ -1365,8 +2040,29 @@ function caseRunner(surface: SurfaceName, context: FuzzContext): { run: CaseRunn
  * connection: the daemon and the fuzzer then use both cores); the report counts everything, `failures`
  * says what and how to replay.
  */
-export async function fuzzSurface(surface: SurfaceName, context: FuzzContext, target: FuzzTarget, options: SurfaceOptions): Promise<SurfaceReport> {
-  const report: SurfaceReport = { surface, cases: 0, crashes: 0, hangs: 0, errorsAnswered: 0, accepted: 0, internalErrors: 0, errorsWithoutCode: 0, mismatches: 0, healthChecks: 0, healthProblems: 0, failures: [], durationMs: 0, p99CaseMs: 0, maxCaseMs: 0 };
+export async function fuzzSurface(
+  surface: SurfaceName,
+  context: FuzzContext,
+  target: FuzzTarget,
+  options: SurfaceOptions,
+): Promise<SurfaceReport> {
+  const report: SurfaceReport = {
+    surface,
+    cases: 0,
+    crashes: 0,
+    hangs: 0,
+    errorsAnswered: 0,
+    accepted: 0,
+    internalErrors: 0,
+    errorsWithoutCode: 0,
+    mismatches: 0,
+    healthChecks: 0,
+    healthProblems: 0,
+    failures: [],
+    durationMs: 0,
+    p99CaseMs: 0,
+    maxCaseMs: 0,
+  };
   const started = Date.now();
   const surfaceRng = new Rng(context.seed).derive(surface);
   const durations: number[] = [];
@@ -1380,8 +2076,10 @@ export async function fuzzSurface(surface: SurfaceName, context: FuzzContext, ta
         const caseStarted = performance.now();
         const outcome = await runCase(runner.run, surfaceRng.derive(index), index);
         durations.push(performance.now() - caseStarted);
-        stopped ||= !tally(report, outcome, index, context, target) || (options.stopOnFailure && report.failures.length > 0);
-        if (!stopped && (index + 1) % options.healthEvery === 0) stopped = !(await checkHealth(context, target, report, index + 1));
+        stopped ||=
+          !tally(report, outcome, index, context, target) || (options.stopOnFailure && report.failures.length > 0);
+        if (!stopped && (index + 1) % options.healthEvery === 0)
+          stopped = !(await checkHealth(context, target, report, index + 1));
       }
     } finally {
       runner.close();
@@ -1400,7 +2098,13 @@ export async function fuzzSurface(surface: SurfaceName, context: FuzzContext, ta
 }
 
 /** Adds a case's outcome to the report; false when the daemon died (the surface stops there). */
-function tally(report: SurfaceReport, outcome: CaseOutcome, index: number, context: FuzzContext, target: FuzzTarget): boolean {
+function tally(
+  report: SurfaceReport,
+  outcome: CaseOutcome,
+  index: number,
+  context: FuzzContext,
+  target: FuzzTarget,
+): boolean {
   report.cases += 1;
   report.errorsAnswered += outcome.errors;
   report.accepted += outcome.accepted;
@@ -1409,7 +2113,8 @@ function tally(report: SurfaceReport, outcome: CaseOutcome, index: number, conte
   report.mismatches += outcome.mismatch;
   if (outcome.hang) report.hangs += 1;
   const fail = (problem: string): void => {
-    if (report.failures.length < 20) report.failures.push(`${report.surface} case ${index} (BGTASKS_FUZZ_SEED=${context.seed}): ` + `${problem}`);
+    if (report.failures.length < 20)
+      report.failures.push(`${report.surface} case ${index} (BGTASKS_FUZZ_SEED=${context.seed}): ` + `${problem}`);
   };
   outcome.problems.forEach(fail);
   if (target.alive()) return true;
@@ -1426,11 +2131,20 @@ async function runCase(run: CaseRunner, rng: Rng, index: number): Promise<CaseOu
   }
 }
 
-async function checkHealth(context: FuzzContext, target: FuzzTarget, report: SurfaceReport, index: number): Promise<boolean> {
+async function checkHealth(
+  context: FuzzContext,
+  target: FuzzTarget,
+  report: SurfaceReport,
+  index: number,
+): Promise<boolean> {
   report.healthChecks += 1;
   const problems = await healthProblems(context, target);
   report.healthProblems += problems.length;
-  for (const problem of problems) if (report.failures.length < 20) report.failures.push(`${report.surface} health after ${index} cases ` + `(BGTASKS_FUZZ_SEED=${context.seed}): ${problem}`);
+  for (const problem of problems)
+    if (report.failures.length < 20)
+      report.failures.push(
+        `${report.surface} health after ${index} cases ` + `(BGTASKS_FUZZ_SEED=${context.seed}): ${problem}`,
+      );
   return problems.length === 0;
 }
 

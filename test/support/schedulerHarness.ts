@@ -10,7 +10,14 @@ import type { SustainedPressure } from '../../src/engine/policies/pressureStop.j
 import type { AppRecord } from '../../src/engine/types.js';
 import type { BlockMessage, TaskDelivery } from '../../src/protocol/messages.js';
 import { Scheduler } from '../../src/daemon/scheduler/scheduler.js';
-import type { AppInstance, AppLauncher, CpuMeter, LaunchedProcess, LaunchReason, ProcessExit } from '../../src/daemon/scheduler/ports.js';
+import type {
+  AppInstance,
+  AppLauncher,
+  CpuMeter,
+  LaunchedProcess,
+  LaunchReason,
+  ProcessExit,
+} from '../../src/daemon/scheduler/ports.js';
 import { StoreWriter } from '../../src/daemon/storeWriter.js';
 import { openStore } from '../../src/store/index.js';
 import type { Store, StoreBatch } from '../../src/store/store.js';
@@ -101,7 +108,13 @@ export class FakeInstance implements AppInstance {
 }
 
 /** The fields of a request input beyond Apple's, at their defaults. */
-export const NO_EXTRAS = { requiresUnmeteredNetwork: false, interval: null, tolerance: null, retry: null, continued: null } as const;
+export const NO_EXTRAS = {
+  requiresUnmeteredNetwork: false,
+  interval: null,
+  tolerance: null,
+  retry: null,
+  continued: null,
+} as const;
 
 export const APP: AppRecord = {
   appId: 'com.example.feeds',
@@ -171,10 +184,23 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     options: compileSchedulingOptions(options.scheduling),
     cpuMeter: options.cpuMeter ?? null,
     ...(options.sustainedPressure ? { sustainedPressure: options.sustainedPressure } : {}),
-    log: { info: () => undefined, warn: (message) => warnings.push(message), error: (message) => warnings.push(message) },
+    log: {
+      info: () => undefined,
+      warn: (message) => warnings.push(message),
+      error: (message) => warnings.push(message),
+    },
   });
-  function connect(registered: readonly string[], launch?: FakeProcess, { blocks = false }: { blocks?: boolean } = {}): FakeInstance {
-    const instance = new FakeInstance(APP.appId, new Set(registered), launch?.reason ?? 'user', launch?.launchId ?? null);
+  function connect(
+    registered: readonly string[],
+    launch?: FakeProcess,
+    { blocks = false }: { blocks?: boolean } = {},
+  ): FakeInstance {
+    const instance = new FakeInstance(
+      APP.appId,
+      new Set(registered),
+      launch?.reason ?? 'user',
+      launch?.launchId ?? null,
+    );
     if (blocks) instance.takesBlocks();
     scheduler.attach(instance);
     return instance;
@@ -197,14 +223,18 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     autoApp(registered, complete = () => true) {
       const instances: FakeInstance[] = [];
       const wire = (instance: FakeInstance): void => {
-        instance.onDeliver = (tasks) => queueMicrotask(() => {
-          scheduler.started(instance, tasks.map((task) => task.taskId));
-          const done = tasks.flatMap((task) => {
-            const success = complete(task);
-            return success === null ? [] : [{ taskId: task.taskId, success, reason: null, error: null }];
+        instance.onDeliver = (tasks) =>
+          queueMicrotask(() => {
+            scheduler.started(
+              instance,
+              tasks.map((task) => task.taskId),
+            );
+            const done = tasks.flatMap((task) => {
+              const success = complete(task);
+              return success === null ? [] : [{ taskId: task.taskId, success, reason: null, error: null }];
+            });
+            if (done.length > 0) scheduler.completed(instance, done);
           });
-          if (done.length > 0) scheduler.completed(instance, done);
-        });
         instances.push(instance);
       };
       launcher.onLaunch = (process) => {

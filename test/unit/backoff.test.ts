@@ -4,7 +4,10 @@ import { cappedBackoff } from '../../src/engine/backoff.js';
 
 describe('cappedBackoff', () => {
   it('waits the initial delay after the first failure, then doubles', () => {
-    assert.deepEqual([0, 1, 2, 3].map((step) => cappedBackoff(500, 30_000, step)), [500, 1_000, 2_000, 4_000]);
+    assert.deepEqual(
+      [0, 1, 2, 3].map((step) => cappedBackoff(500, 30_000, step)),
+      [500, 1_000, 2_000, 4_000],
+    );
   });
 
   it('never waits longer than the cap', () => {

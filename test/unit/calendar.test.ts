@@ -21,8 +21,15 @@ const DAY_NAMES = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 
 function localParts(at: number, timeZone: string): Record<string, string> {
   const format = new Intl.DateTimeFormat('en-GB', {
-    timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
-    second: '2-digit', weekday: 'short',
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    weekday: 'short',
   });
   return Object.fromEntries(format.formatToParts(at).map((part) => [part.type, part.value]));
 }
@@ -41,58 +48,85 @@ describe('OnCalendar expressions', () => {
   it('finds the first matching minute after any instant, as a brute-force search does (property)', () => {
     const values = (max: number) => fc.uniqueArray(fc.integer({ min: 0, max }), { minLength: 1, maxLength: 3 });
     fc.assert(
-      fc.property(values(6), values(23), values(59), fc.integer({
-        min: Date.UTC(2024, 0, 1),
-        max: Date.UTC(2030, 0, 1),
-      }), (days, hours, minutes, from) => {
-        const expression = `${days.map((d) => DAY_NAMES[d]).join(',')} *-*-* ` + `${hours.join(',')}:${minutes.join(',')}:00 UTC`;
-        const spec = { expression, timeZone: null };
-        const at = nextOccurrence(spec, from);
-        assert.ok(at !== null && at > from);
-        const date = new Date(at);
-        assert.ok(days.includes(date.getUTCDay()) && hours.includes(date.getUTCHours()) && minutes.includes(date.getUTCMinutes()));
-        assert.equal(date.getUTCSeconds(), 0);
-        // No matching minute in between.
-        for (let minute = Math.floor(from / MINUTE) * MINUTE + MINUTE; minute < at; minute += MINUTE) {
-          const m = new Date(minute);
+      fc.property(
+        values(6),
+        values(23),
+        values(59),
+        fc.integer({
+          min: Date.UTC(2024, 0, 1),
+          max: Date.UTC(2030, 0, 1),
+        }),
+        (days, hours, minutes, from) => {
+          const expression =
+            `${days.map((d) => DAY_NAMES[d]).join(',')} *-*-* ` + `${hours.join(',')}:${minutes.join(',')}:00 UTC`;
+          const spec = { expression, timeZone: null };
+          const at = nextOccurrence(spec, from);
+          assert.ok(at !== null && at > from);
+          const date = new Date(at);
           assert.ok(
-            !(days.includes(m.getUTCDay()) && hours.includes(m.getUTCHours()) && minutes.includes(m.getUTCMinutes())),
-            expression,
+            days.includes(date.getUTCDay()) &&
+              hours.includes(date.getUTCHours()) &&
+              minutes.includes(date.getUTCMinutes()),
           );
-        }
-      }),
+          assert.equal(date.getUTCSeconds(), 0);
+          // No matching minute in between.
+          for (let minute = Math.floor(from / MINUTE) * MINUTE + MINUTE; minute < at; minute += MINUTE) {
+            const m = new Date(minute);
+            assert.ok(
+              !(days.includes(m.getUTCDay()) && hours.includes(m.getUTCHours()) && minutes.includes(m.getUTCMinutes())),
+              expression,
+            );
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });
 
-  it('reads ranges, repetitions, dates, the last day, shorthands and cron, in any ' + 'time zone (property: increasing)', () => {
-    const expressions = [
-      '*-*-* 03:00:00', 'Mon..Fri *-*-* 03:00', 'Sat..Sun 12:00', '*-*~01 10:00', '*:0/15', 'daily', 'weekly', 'monthly',
-      'quarterly', '*-02-29 00:00', '2027-*-01..03 08:30', '*-*-* 1..5/2:00:30', '0 3 * * 1-5', '*/20 * * * * *', '@daily',
-    ];
-    fc.assert(
-      fc.property(
-        fc.constantFrom(...expressions),
-        fc.constantFrom('UTC', 'Europe/Paris', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kolkata'),
-        fc.integer({ min: Date.UTC(2025, 0, 1), max: Date.UTC(2027, 0, 1) }),
-        (expression, timeZone, from) => {
-          const spec = { expression, timeZone };
-          assert.equal(checkCalendar(spec), null, expression);
-          let previous = from;
-          const seen = new Set<string>();
-          for (let i = 0; i < 5; i++) {
-            const at = nextOccurrence(spec, previous);
-            assert.ok(at !== null && at > previous, `${expression} moves forward`);
-            const wall = localTime(at, timeZone);
-            assert.ok(!seen.has(wall), `${expression} in ${timeZone} repeats ${wall}`);
-            seen.add(wall);
-            previous = at;
-          }
-        },
-      ),
-      { numRuns: 80 },
-    );
-  });
+  it(
+    'reads ranges, repetitions, dates, the last day, shorthands and cron, in any ' + 'time zone (property: increasing)',
+    () => {
+      const expressions = [
+        '*-*-* 03:00:00',
+        'Mon..Fri *-*-* 03:00',
+        'Sat..Sun 12:00',
+        '*-*~01 10:00',
+        '*:0/15',
+        'daily',
+        'weekly',
+        'monthly',
+        'quarterly',
+        '*-02-29 00:00',
+        '2027-*-01..03 08:30',
+        '*-*-* 1..5/2:00:30',
+        '0 3 * * 1-5',
+        '*/20 * * * * *',
+        '@daily',
+      ];
+      fc.assert(
+        fc.property(
+          fc.constantFrom(...expressions),
+          fc.constantFrom('UTC', 'Europe/Paris', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kolkata'),
+          fc.integer({ min: Date.UTC(2025, 0, 1), max: Date.UTC(2027, 0, 1) }),
+          (expression, timeZone, from) => {
+            const spec = { expression, timeZone };
+            assert.equal(checkCalendar(spec), null, expression);
+            let previous = from;
+            const seen = new Set<string>();
+            for (let i = 0; i < 5; i++) {
+              const at = nextOccurrence(spec, previous);
+              assert.ok(at !== null && at > previous, `${expression} moves forward`);
+              const wall = localTime(at, timeZone);
+              assert.ok(!seen.has(wall), `${expression} in ${timeZone} repeats ${wall}`);
+              seen.add(wall);
+              previous = at;
+            }
+          },
+        ),
+        { numRuns: 80 },
+      );
+    },
+  );
 
   it('means what systemd means', () => {
     const first = (expression: string, from: string, count = 3) => {
@@ -105,26 +139,30 @@ describe('OnCalendar expressions', () => {
       return found;
     };
     assert.deepEqual(first('Mon..Fri *-*-* 03:00:00', '2026-01-02T04:00:00Z'), [
-      '2026-01-05T03:00:00.000Z', '2026-01-06T03:00:00.000Z', '2026-01-07T03:00:00.000Z',
+      '2026-01-05T03:00:00.000Z',
+      '2026-01-06T03:00:00.000Z',
+      '2026-01-07T03:00:00.000Z',
     ]);
-    assert.deepEqual(
-      first('*-*~01 10:00', '2026-01-31T11:00:00Z', 2),
-      ['2026-02-28T10:00:00.000Z', '2026-03-31T10:00:00.000Z'],
-    );
+    assert.deepEqual(first('*-*~01 10:00', '2026-01-31T11:00:00Z', 2), [
+      '2026-02-28T10:00:00.000Z',
+      '2026-03-31T10:00:00.000Z',
+    ]);
     assert.deepEqual(first('*:0/20', '2026-01-01T00:00:00Z'), [
-      '2026-01-01T00:20:00.000Z', '2026-01-01T00:40:00.000Z', '2026-01-01T01:00:00.000Z',
+      '2026-01-01T00:20:00.000Z',
+      '2026-01-01T00:40:00.000Z',
+      '2026-01-01T01:00:00.000Z',
     ]);
     // A weekday and a day of the month must both match (systemd), unlike cron's either.
-    assert.deepEqual(
-      first('Fri *-*-13 00:00', '2026-01-01T00:00:00Z', 2),
-      ['2026-02-13T00:00:00.000Z', '2026-03-13T00:00:00.000Z'],
-    );
+    assert.deepEqual(first('Fri *-*-13 00:00', '2026-01-01T00:00:00Z', 2), [
+      '2026-02-13T00:00:00.000Z',
+      '2026-03-13T00:00:00.000Z',
+    ]);
     assert.deepEqual(first('*-02-29 12:00', '2026-01-01T00:00:00Z', 1), ['2028-02-29T12:00:00.000Z']);
     assert.equal(translateOnCalendar('hourly').cron, '0 0 * * * * *');
-    assert.deepEqual(
-      translateOnCalendar('Sat..Sun 12:00 Europe/Paris'),
-      { cron: '0 0 12 * * 6-6,0 *', timeZone: 'Europe/Paris' },
-    );
+    assert.deepEqual(translateOnCalendar('Sat..Sun 12:00 Europe/Paris'), {
+      cron: '0 0 12 * * 6-6,0 *',
+      timeZone: 'Europe/Paris',
+    });
   });
 
   it('refuses what it cannot read, naming the field at fault', () => {
@@ -176,9 +214,16 @@ describe('calendar occurrences across DST', () => {
       Date.UTC(2026, 2, 6),
       Date.UTC(2026, 2, 11),
     );
-    assert.deepEqual(found.map((at) => localTime(at, NY)), [
-      '2026-03-06 02:30:00', '2026-03-07 02:30:00', '2026-03-08 03:30:00', '2026-03-09 02:30:00', '2026-03-10 02:30:00',
-    ]);
+    assert.deepEqual(
+      found.map((at) => localTime(at, NY)),
+      [
+        '2026-03-06 02:30:00',
+        '2026-03-07 02:30:00',
+        '2026-03-08 03:30:00',
+        '2026-03-09 02:30:00',
+        '2026-03-10 02:30:00',
+      ],
+    );
     const hourly = occurrences(
       { expression: 'hourly', timeZone: NY },
       Date.UTC(2026, 2, 8, 5) - 1,
@@ -194,9 +239,10 @@ describe('calendar occurrences across DST', () => {
       Date.UTC(2026, 9, 31),
       Date.UTC(2026, 10, 3),
     );
-    assert.deepEqual(found.map((at) => new Date(at).toISOString()), [
-      '2026-10-31T05:30:00.000Z', '2026-11-01T05:30:00.000Z', '2026-11-02T06:30:00.000Z',
-    ]);
+    assert.deepEqual(
+      found.map((at) => new Date(at).toISOString()),
+      ['2026-10-31T05:30:00.000Z', '2026-11-01T05:30:00.000Z', '2026-11-02T06:30:00.000Z'],
+    );
     const walls = occurrences(
       { expression: '*:0/20', timeZone: NY },
       Date.UTC(2026, 10, 1, 4),
@@ -248,12 +294,10 @@ describe('calendar requests in the scheduler (virtual time)', () => {
   const NY = 'America/New_York';
 
   it('runs once per occurrence across the spring-forward and fall-back days', async () => {
-    for (const [start, expression] of [[Date.UTC(
-      2026,
-      2,
-      5,
-      12,
-    ), '*-*-* 02:30:00'], [Date.UTC(2026, 9, 29, 12), '*-*-* 01:30:00']] as const) {
+    for (const [start, expression] of [
+      [Date.UTC(2026, 2, 5, 12), '*-*-* 02:30:00'],
+      [Date.UTC(2026, 9, 29, 12), '*-*-* 01:30:00'],
+    ] as const) {
       const ran: number[] = [];
       await using system = await createTestSystem({
         start,
@@ -275,31 +319,37 @@ describe('calendar requests in the scheduler (virtual time)', () => {
     }
   });
 
-  it('neither repeats nor loses a night when the wall clock jumps back or forward, ' + 'and records skipped nights', async () => {
-    const start = Date.UTC(2026, 5, 1, 12);
-    const ran: number[] = [];
-    await using system = await createTestSystem({
-      start,
-      apps: [{ manifest, main: calendarApp('*-*-* 03:00:00', 'UTC', ran) }],
-      profile: 'server',
-    });
-    await system.openApp(APP);
-    await system.advanceTo(Date.UTC(2026, 5, 2, 4));
-    assert.equal(ran.length, 1);
-    const why = await system.why(APP, NIGHTLY);
-    assert.match(why.summary, /It recurs: calendar "\*-\*-\* 03:00:00" \(UTC\), period 1, which begins 2026-06-03T03:00:00/);
-    system.clock.jumpWallClock(-2 * HOUR); // back before 03:00: the night that ran does not run again
-    await system.advanceBy(3 * HOUR);
-    assert.equal(ran.length, 1, 'no second run of the same night');
-    system.clock.jumpWallClock(3 * DAY); // a machine asleep for three nights
-    await system.advanceBy(2 * HOUR);
-    const runs = await system.history({ identifier: NIGHTLY });
-    const periods = runs.map((run) => run.recurrence?.period);
-    assert.equal(new Set(periods).size, periods.length, `no period twice: ${periods.join()}`);
-    assert.equal(runs.length, 2, 'one run on waking, not one per missed night');
-    const skipped = await system.events({ types: ['skipped'] });
-    assert.ok(skipped.length >= 2, `the nights slept through are recorded: ${skipped.length}`);
-  });
+  it(
+    'neither repeats nor loses a night when the wall clock jumps back or forward, ' + 'and records skipped nights',
+    async () => {
+      const start = Date.UTC(2026, 5, 1, 12);
+      const ran: number[] = [];
+      await using system = await createTestSystem({
+        start,
+        apps: [{ manifest, main: calendarApp('*-*-* 03:00:00', 'UTC', ran) }],
+        profile: 'server',
+      });
+      await system.openApp(APP);
+      await system.advanceTo(Date.UTC(2026, 5, 2, 4));
+      assert.equal(ran.length, 1);
+      const why = await system.why(APP, NIGHTLY);
+      assert.match(
+        why.summary,
+        /It recurs: calendar "\*-\*-\* 03:00:00" \(UTC\), period 1, which begins 2026-06-03T03:00:00/,
+      );
+      system.clock.jumpWallClock(-2 * HOUR); // back before 03:00: the night that ran does not run again
+      await system.advanceBy(3 * HOUR);
+      assert.equal(ran.length, 1, 'no second run of the same night');
+      system.clock.jumpWallClock(3 * DAY); // a machine asleep for three nights
+      await system.advanceBy(2 * HOUR);
+      const runs = await system.history({ identifier: NIGHTLY });
+      const periods = runs.map((run) => run.recurrence?.period);
+      assert.equal(new Set(periods).size, periods.length, `no period twice: ${periods.join()}`);
+      assert.equal(runs.length, 2, 'one run on waking, not one per missed night');
+      const skipped = await system.events({ types: ['skipped'] });
+      assert.ok(skipped.length >= 2, `the nights slept through are recorded: ${skipped.length}`);
+    },
+  );
 
   it('refuses a malformed calendar with a typed error naming the field', async () => {
     const errors: unknown[] = [];

@@ -80,7 +80,10 @@ describe('a re-run parent does not repeat its successor (issue 17, item 3)', () 
     assert.equal(explained?.detail?.['earlierTaskId'], firstRun);
     assert.match(String(explained?.detail?.['message']), /already submitted by an earlier attempt of its parent/);
     const why = await h.scheduler.why(APP.appId, STEP);
-    assert.ok(why.history.some((event) => event.reason === SUBMITTED_BY_EARLIER_ATTEMPT), '`why` shows it');
+    assert.ok(
+      why.history.some((event) => event.reason === SUBMITTED_BY_EARLIER_ATTEMPT),
+      '`why` shows it',
+    );
   });
 
   it('after the process died with the parent: its re-run in a new process does not submit it again', async () => {
@@ -95,14 +98,14 @@ describe('a re-run parent does not repeat its successor (issue 17, item 3)', () 
     const relaunched = h.connect(REGISTERED, process);
     const secondRun = await startDelivered(h, relaunched, PARENT);
     const pendingBefore = h.scheduler.queue.get(APP.appId, STEP)?.request;
-    assert.ok(pendingBefore, 'the first run\'s successor is pending');
+    assert.ok(pendingBefore, "the first run's successor is pending");
     await h.scheduler.submit(APP.appId, [processing(STEP, { parentTaskId: secondRun })]);
     await h.settle();
     const pendingAfter = h.scheduler.queue.get(APP.appId, STEP)?.request;
     assert.equal(pendingAfter?.requestId, pendingBefore.requestId, 'not replaced either');
   });
 
-  it('keeps today\'s rules otherwise: the same run replaces; an unknown task names no parent', async () => {
+  it("keeps today's rules otherwise: the same run replaces; an unknown task names no parent", async () => {
     await using h = await createHarness({ conditions: { power: 'battery' } }); // the successor waits for power
     const app = h.connect(REGISTERED);
     await h.scheduler.submit(APP.appId, [processing(PARENT)]);
@@ -155,10 +158,16 @@ describe('submissions from a handler name their task (SDK)', () => {
     const runs = await system.history({ appId: manifest.appId });
     assert.deepEqual(runs.map((run) => run.identifier).sort(), [step(1), step(2), step(3)]);
     const byIdentifier = new Map(runs.map((run) => [run.identifier, run]));
-    const records = await system.store.listChildSubmissions(manifest.appId, runs.map((run) => run.requestId));
+    const records = await system.store.listChildSubmissions(
+      manifest.appId,
+      runs.map((run) => run.requestId),
+    );
     assert.deepEqual(
       records.map((record) => [record.identifier, record.parentTaskId]).sort(),
-      [[step(2), byIdentifier.get(step(1))!.taskId], [step(3), byIdentifier.get(step(2))!.taskId]],
+      [
+        [step(2), byIdentifier.get(step(1))!.taskId],
+        [step(3), byIdentifier.get(step(2))!.taskId],
+      ],
       'each successor names the run that submitted it; the first (from start-up) has no parent',
     );
   });

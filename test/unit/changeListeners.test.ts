@@ -15,7 +15,7 @@ describe('ChangeListeners', () => {
     assert.deepEqual(heard, [1, 1, 2]);
   });
 
-  it('hands a throwing listener\'s error to the hook and still calls the others; a throwing hook is swallowed', () => {
+  it("hands a throwing listener's error to the hook and still calls the others; a throwing hook is swallowed", () => {
     const errors: unknown[] = [];
     const listeners = new ChangeListeners<string>((error) => {
       errors.push(error);

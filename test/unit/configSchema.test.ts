@@ -25,19 +25,54 @@ const FULL_FILE = {
   http: { enabled: true, port: 8750, host: '0.0.0.0' },
   log: { level: 'debug', format: 'json' },
   scheduling: {
-    profile: 'server', refreshTimeLimitMs: 60_000, processingMaxRunMs: 600_000, expirationGraceMs: 1_000, maxPendingProcessingPerApp: 20,
-    maxConcurrentTasksPerApp: 2, maxConcurrentTasks: 8, maxBackgroundProcesses: 6, appIdleTimeoutMs: 5_000, launchTimeoutMs: 10_000,
-    launchBackoffMs: 1_000, launchBackoffMaxMs: 60_000, stopGraceMs: 1_000, maxSleepMs: 30_000, criticalBatteryLevel: 5, lowBatteryLevel: 15,
-    lowPowerModeDefers: false, deviceIdleRequiredMs: 0, pressureDefersProcessingAt: 'fair', pressureDefersAllAt: 'serious',
-    thermalDefersProcessingAt: 'fair', thermalDefersAllAt: 'serious', recentUseWindowMs: 0, backgroundLaunchesPerDay: 10,
-    backgroundSecondsPerDay: 60, backgroundCpuSecondsPerDay: 30, usageBonus: false, throttleMs: 60_000, throttleMaxMs: 600_000,
-    minRefreshIntervalMs: 1_000, maxContinuedTasks: 1, continuedStallMs: 10_000, pushMaxAttempts: 3, pushRetryDelayMs: 500, pushMaxRetryDelayMs: 10_000,
+    profile: 'server',
+    refreshTimeLimitMs: 60_000,
+    processingMaxRunMs: 600_000,
+    expirationGraceMs: 1_000,
+    maxPendingProcessingPerApp: 20,
+    maxConcurrentTasksPerApp: 2,
+    maxConcurrentTasks: 8,
+    maxBackgroundProcesses: 6,
+    appIdleTimeoutMs: 5_000,
+    launchTimeoutMs: 10_000,
+    launchBackoffMs: 1_000,
+    launchBackoffMaxMs: 60_000,
+    stopGraceMs: 1_000,
+    maxSleepMs: 30_000,
+    criticalBatteryLevel: 5,
+    lowBatteryLevel: 15,
+    lowPowerModeDefers: false,
+    deviceIdleRequiredMs: 0,
+    pressureDefersProcessingAt: 'fair',
+    pressureDefersAllAt: 'serious',
+    thermalDefersProcessingAt: 'fair',
+    thermalDefersAllAt: 'serious',
+    recentUseWindowMs: 0,
+    backgroundLaunchesPerDay: 10,
+    backgroundSecondsPerDay: 60,
+    backgroundCpuSecondsPerDay: 30,
+    usageBonus: false,
+    throttleMs: 60_000,
+    throttleMaxMs: 600_000,
+    minRefreshIntervalMs: 1_000,
+    maxContinuedTasks: 1,
+    continuedStallMs: 10_000,
+    pushMaxAttempts: 3,
+    pushRetryDelayMs: 500,
+    pushMaxRetryDelayMs: 10_000,
   },
   fleet: { heartbeatMs: 2_000, leaseMs: 20_000, maintenanceMs: 10_000, retentionMs: 86_400_000 },
   sensorPollIntervalMs: 10_000,
   helloTimeoutMs: 5_000,
   maxFrameBytes: 1_048_576,
-  connectionLimits: { maxConnections: 100, maxUnauthenticated: 10, maxConnectionsPerApp: 8, maxControlConnections: 16, maxFramesPerSecond: 1_000, maxRequestsInFlight: 64 },
+  connectionLimits: {
+    maxConnections: 100,
+    maxUnauthenticated: 10,
+    maxConnectionsPerApp: 8,
+    maxControlConnections: 16,
+    maxFramesPerSecond: 1_000,
+    maxRequestsInFlight: 64,
+  },
   httpLimits: { maxConnections: 64, maxUnauthenticated: 8, headersTimeoutMs: 5_000, requestTimeoutMs: 10_000 },
   history: { retentionMs: 86_400_000, maxRunsPerApp: 1_000, pruneIntervalMs: 60_000, pruneBatchRows: 500 },
   metrics: { enabled: false },
@@ -60,7 +95,8 @@ describe('configSchema', () => {
   it('accepts a file that sets every option, and the full file covers every option', () => {
     const parsed = configFileSchema.parse(FULL_FILE);
     assert.deepEqual(parsed, FULL_FILE);
-    for (const option of CONFIG_OPTIONS) assert.notEqual(getPath(FULL_FILE, option.segments), undefined, `the full file sets ${option.path}`);
+    for (const option of CONFIG_OPTIONS)
+      assert.notEqual(getPath(FULL_FILE, option.segments), undefined, `the full file sets ${option.path}`);
   });
 
   it('accepts an empty file: every option is optional', () => {
@@ -84,7 +120,10 @@ describe('configSchema', () => {
     const port = rejection({ http: { port: '8080' } });
     assert.equal(port.code, 'invalidOption');
     assert.equal(port.field, 'http.port');
-    assert.match(port.message, /`http\.port` in the test: expected an integer >= 0 and <= 65535, got "8080" \(string\)/);
+    assert.match(
+      port.message,
+      /`http\.port` in the test: expected an integer >= 0 and <= 65535, got "8080" \(string\)/,
+    );
     const level = rejection({ scheduling: { lowBatteryLevel: 101 } });
     assert.equal(level.field, 'scheduling.lowBatteryLevel');
     assert.match(level.message, /<= 100/);
@@ -101,7 +140,12 @@ describe('configSchema', () => {
   });
 
   it('agrees with the scheduling validators at every bound, and has exactly their options', () => {
-    assert.deepEqual(CONFIG_OPTIONS.filter((option) => option.segments[0] === 'scheduling').map((option) => option.segments[1]).sort(), [...SCHEDULING_OPTION_NAMES].sort());
+    assert.deepEqual(
+      CONFIG_OPTIONS.filter((option) => option.segments[0] === 'scheduling')
+        .map((option) => option.segments[1])
+        .sort(),
+      [...SCHEDULING_OPTION_NAMES].sort(),
+    );
     for (const option of CONFIG_OPTIONS.filter((candidate) => candidate.segments[0] === 'scheduling')) {
       const name = option.segments[1]!;
       const accepts = (value: unknown): boolean => option.schema.safeParse(value).success;
@@ -139,7 +183,10 @@ describe('configSchema', () => {
   });
 
   it('has exactly the fleet options and the connection limits of the daemon', () => {
-    const keys = (section: string): string[] => CONFIG_OPTIONS.filter((option) => option.segments[0] === section).map((option) => option.segments[1]!).sort();
+    const keys = (section: string): string[] =>
+      CONFIG_OPTIONS.filter((option) => option.segments[0] === section)
+        .map((option) => option.segments[1]!)
+        .sort();
     assert.deepEqual(keys('fleet'), Object.keys(DEFAULT_FLEET_OPTIONS).sort());
     assert.deepEqual(keys('connectionLimits'), Object.keys(DEFAULT_CONNECTION_LIMITS).sort());
   });
@@ -148,7 +195,10 @@ describe('configSchema', () => {
     const names = CONFIG_OPTIONS.map((option) => option.env);
     assert.equal(new Set(names).size, names.length);
     assert.equal(envName(['scheduling', 'refreshTimeLimitMs']), 'BGTASKS_SCHEDULING_REFRESH_TIME_LIMIT_MS');
-    assert.equal(envName(['connectionLimits', 'maxConnectionsPerApp']), 'BGTASKS_CONNECTION_LIMITS_MAX_CONNECTIONS_PER_APP');
+    assert.equal(
+      envName(['connectionLimits', 'maxConnectionsPerApp']),
+      'BGTASKS_CONNECTION_LIMITS_MAX_CONNECTIONS_PER_APP',
+    );
     const byPath = new Map(CONFIG_OPTIONS.map((option) => [option.path, option.env]));
     assert.equal(byPath.get('log.level'), 'BGTASKS_LOG_LEVEL', 'the variable the logger has always read');
     assert.equal(byPath.get('home'), 'BGTASKS_HOME', 'the variable the home has always come from');
@@ -158,31 +208,58 @@ describe('configSchema', () => {
   it('reads a file: $schema allowed, JSON errors and non-objects named, a missing default file is empty', () => {
     const file = join(dir, 'config.json');
     writeFileSync(file, JSON.stringify({ $schema: './config.schema.json', http: { port: 8080 } }));
-    assert.deepEqual(readConfigFile(file, null), { path: file, exists: true, explicit: false, values: { http: { port: 8080 } } });
+    assert.deepEqual(readConfigFile(file, null), {
+      path: file,
+      exists: true,
+      explicit: false,
+      values: { http: { port: 8080 } },
+    });
     writeFileSync(file, '{ "http": { "port": 8080, } }');
-    assert.throws(() => readConfigFile(file, null), (error: ConfigError) => error.code === 'invalidConfig' && error.message.includes('not valid JSON'));
+    assert.throws(
+      () => readConfigFile(file, null),
+      (error: ConfigError) => error.code === 'invalidConfig' && error.message.includes('not valid JSON'),
+    );
     writeFileSync(file, '[]');
-    assert.throws(() => readConfigFile(file, 'config'), (error: ConfigError) => error.code === 'invalidConfig' && error.field === 'config');
+    assert.throws(
+      () => readConfigFile(file, 'config'),
+      (error: ConfigError) => error.code === 'invalidConfig' && error.field === 'config',
+    );
     writeFileSync(file, JSON.stringify({ scheduling: { maxSleepMs: 5 } }));
-    assert.throws(() => readConfigFile(file, null), (error: ConfigError) => error.field === 'scheduling.maxSleepMs' && error.message.includes(file));
+    assert.throws(
+      () => readConfigFile(file, null),
+      (error: ConfigError) => error.field === 'scheduling.maxSleepMs' && error.message.includes(file),
+    );
     const missing = join(dir, 'missing.json');
     assert.deepEqual(readConfigFile(missing, null), { path: missing, exists: false, explicit: false, values: {} });
-    assert.throws(() => readConfigFile(missing, 'BGTASKS_CONFIG'), (error: ConfigError) => error.code === 'configNotFound' && error.field === 'BGTASKS_CONFIG');
+    assert.throws(
+      () => readConfigFile(missing, 'BGTASKS_CONFIG'),
+      (error: ConfigError) => error.code === 'configNotFound' && error.field === 'BGTASKS_CONFIG',
+    );
   });
 
   it('has a JSON Schema for editors that knows every option and refuses unknown keys', () => {
-    const schema = configJsonSchema() as { properties: Record<string, { properties?: Record<string, unknown> }>; additionalProperties: boolean };
+    const schema = configJsonSchema() as {
+      properties: Record<string, { properties?: Record<string, unknown> }>;
+      additionalProperties: boolean;
+    };
     assert.equal(schema.additionalProperties, false);
     assert.ok(schema.properties.$schema);
     for (const option of CONFIG_OPTIONS) {
-      const leaf = option.segments.length === 1 ? schema.properties[option.path] : schema.properties[option.segments[0]!]?.properties?.[option.segments[1]!];
+      const leaf =
+        option.segments.length === 1
+          ? schema.properties[option.path]
+          : schema.properties[option.segments[0]!]?.properties?.[option.segments[1]!];
       assert.ok(leaf, `the JSON Schema has ${option.path}`);
     }
   });
 
   it('is documented: docs/configuration.md has the generated table, every option with its default and variable', () => {
     const doc = readFileSync(DOC, 'utf8');
-    assert.equal(doc, withGeneratedTable(doc), 'docs/configuration.md is out of date: regenerate its table (see ' + 'src/config/configDocs.ts)');
+    assert.equal(
+      doc,
+      withGeneratedTable(doc),
+      'docs/configuration.md is out of date: regenerate its table (see ' + 'src/config/configDocs.ts)',
+    );
     const table = renderOptionsTable();
     for (const option of CONFIG_OPTIONS) {
       const row = table.split('\n').find((line) => line.startsWith(`| \`${option.path}\` |`));

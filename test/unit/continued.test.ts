@@ -4,14 +4,23 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BGContinuedProcessingTaskRequest, BGProcessingTaskRequest, type BGContinuedProcessingTask, type BGTaskScheduler } from '../../src/sdk/index.js';
+import {
+  BGContinuedProcessingTaskRequest,
+  BGProcessingTaskRequest,
+  type BGContinuedProcessingTask,
+  type BGTaskScheduler,
+} from '../../src/sdk/index.js';
 import { createTestSystem, type TestSystemOptions } from '../../src/testing/index.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const APP = 'com.example.studio';
 const EXPORT = 'com.example.studio.export';
-const manifest = { appId: APP, permittedIdentifiers: [`${EXPORT}.*`, 'com.example.studio.nightly'], backgroundModes: ['processing'] as 'processing'[] };
+const manifest = {
+  appId: APP,
+  permittedIdentifiers: [`${EXPORT}.*`, 'com.example.studio.nightly'],
+  backgroundModes: ['processing'] as 'processing'[],
+};
 
 interface Studio {
   /** The tasks handed to the app, by identifier. */
@@ -28,7 +37,10 @@ function studioApp(studio: Studio) {
       const continued = task as BGContinuedProcessingTask;
       studio.running.set(task.identifier, continued);
       continued.expirationHandler = () => {
-        studio.expired.push({ identifier: task.identifier, reason: (task.signal.reason as { expirationReason: string }).expirationReason });
+        studio.expired.push({
+          identifier: task.identifier,
+          reason: (task.signal.reason as { expirationReason: string }).expirationReason,
+        });
         continued.setTaskCompleted(false);
       };
     });
@@ -38,7 +50,10 @@ function studioApp(studio: Studio) {
 
 async function start(options: Partial<TestSystemOptions> = {}) {
   const studio: Studio = { running: new Map(), expired: [], scheduler: null };
-  const system = await createTestSystem({ apps: [{ manifest, main: studioApp(studio), keepsRunning: true }], ...options });
+  const system = await createTestSystem({
+    apps: [{ manifest, main: studioApp(studio), keepsRunning: true }],
+    ...options,
+  });
   await system.openApp(APP);
   return { system, studio };
 }
@@ -71,7 +86,10 @@ describe('continued processing tasks', () => {
     task.setTaskCompleted(true);
     const run = await system.next('completed', `${EXPORT}.a`);
     assert.equal(run.outcome, 'success');
-    assert.deepEqual([run.continued?.completedUnits, run.continued?.totalUnits, run.continued?.subtitle], [10, 10, 'a.mp4 (encoding)']);
+    assert.deepEqual(
+      [run.continued?.completedUnits, run.continued?.totalUnits, run.continued?.subtitle],
+      [10, 10, 'a.mp4 (encoding)'],
+    );
   });
 
   it('runs in the process that submitted it: a command-line tool stays alive until its task arrives', async () => {
@@ -122,23 +140,36 @@ describe('continued processing tasks', () => {
     await system.closeApp(APP);
     await system.openApp(APP);
     const told = await studio.scheduler!.getCancelledContinuedTasks();
-    assert.deepEqual(told.map((entry) => [entry.identifier, entry.reason]), [[`${EXPORT}.b`, 'userCancelled']]);
+    assert.deepEqual(
+      told.map((entry) => [entry.identifier, entry.reason]),
+      [[`${EXPORT}.b`, 'userCancelled']],
+    );
   });
 
-  it('with strategy fail, refuses at once with immediateRunIneligible, so the app ' + 'can run it in the foreground', async () => {
-    const { system, studio } = await start({ options: { maxContinuedTasks: 1 } });
-    await using _ = system;
-    await studio.scheduler!.submit(exportRequest('a'));
-    await system.next('started', `${EXPORT}.a`);
-    await assert.rejects(studio.scheduler!.submit(exportRequest('b', { strategy: 'fail' })), (error: Error & { code?: string }) => error.code === 'immediateRunIneligible' && /continuedQueue/.test(error.message));
-    assert.equal(system.pending(APP).length, 0, 'nothing was queued');
-  });
+  it(
+    'with strategy fail, refuses at once with immediateRunIneligible, so the app ' + 'can run it in the foreground',
+    async () => {
+      const { system, studio } = await start({ options: { maxContinuedTasks: 1 } });
+      await using _ = system;
+      await studio.scheduler!.submit(exportRequest('a'));
+      await system.next('started', `${EXPORT}.a`);
+      await assert.rejects(
+        studio.scheduler!.submit(exportRequest('b', { strategy: 'fail' })),
+        (error: Error & { code?: string }) =>
+          error.code === 'immediateRunIneligible' && /continuedQueue/.test(error.message),
+      );
+      assert.equal(system.pending(APP).length, 0, 'nothing was queued');
+    },
+  );
 
   it('runs only on a machine with the resources it requires', async () => {
     const { system, studio } = await start({ options: { maxContinuedTasks: 1 } });
     await using _ = system;
     assert.deepEqual(studio.scheduler!.supportedResources, ['cpu']);
-    await assert.rejects(studio.scheduler!.submit(exportRequest('gpu', { strategy: 'fail', requiredResources: ['gpu'] })), /resourceUnavailable/);
+    await assert.rejects(
+      studio.scheduler!.submit(exportRequest('gpu', { strategy: 'fail', requiredResources: ['gpu'] })),
+      /resourceUnavailable/,
+    );
     // One that can never run here holds no place in line: the next request is not stuck behind it.
     await studio.scheduler!.submit(exportRequest('gpu-queued', { requiredResources: ['gpu'] }));
     await studio.scheduler!.submit(exportRequest('plain'));
@@ -155,8 +186,13 @@ describe('continued processing tasks', () => {
   it('may be submitted only by an app the user launched, for an identifier of a wildcard family', async () => {
     const { system, studio } = await start();
     await using _ = system;
-    await assert.rejects(studio.scheduler!.submit(new BGContinuedProcessingTaskRequest('com.example.studio.nightly', 'Nightly', '')), (error: Error & { code?: string }) => error.code === 'notPermitted' && /wildcard family/.test(error.message));
-    const results = await system.scheduler.submit(APP, [{ ...exportRequest('bg').toInput() }], { launchReason: 'background' });
+    await assert.rejects(
+      studio.scheduler!.submit(new BGContinuedProcessingTaskRequest('com.example.studio.nightly', 'Nightly', '')),
+      (error: Error & { code?: string }) => error.code === 'notPermitted' && /wildcard family/.test(error.message),
+    );
+    const results = await system.scheduler.submit(APP, [{ ...exportRequest('bg').toInput() }], {
+      launchReason: 'background',
+    });
     assert.equal(results[0]?.ok === false && results[0].error.code, 'notPermitted');
     // other kinds are unaffected
     await studio.scheduler!.submit(new BGProcessingTaskRequest('com.example.studio.nightly'));
@@ -206,18 +242,24 @@ describe('continued processing tasks', () => {
     assert.deepEqual(studio.expired, [{ identifier: `${EXPORT}.behind`, reason: 'systemPressure' }]);
   });
 
-  it('a force-quit cancels running and queued continued tasks, and the app hears ' + 'of it at its next launch', async () => {
-    const { system, studio } = await start({ options: { maxContinuedTasks: 1 } });
-    await using _ = system;
-    await studio.scheduler!.submit(exportRequest('a'));
-    await studio.scheduler!.submit(exportRequest('b'));
-    await system.next('started', `${EXPORT}.a`);
-    await system.forceQuit(APP);
-    assert.equal((await system.history({ identifier: `${EXPORT}.a` }))[0]?.outcome, 'appExited');
-    assert.equal(system.pending(APP).length, 0, 'the queued one is cancelled too');
-    await system.openApp(APP);
-    const told = await studio.scheduler!.getCancelledContinuedTasks();
-    assert.deepEqual(told.map((entry) => [entry.identifier, entry.reason]).sort(), [[`${EXPORT}.a`, 'forceQuit'], [`${EXPORT}.b`, 'forceQuit']]);
-    assert.deepEqual(await studio.scheduler!.getCancelledContinuedTasks(), [], 'told once');
-  });
+  it(
+    'a force-quit cancels running and queued continued tasks, and the app hears ' + 'of it at its next launch',
+    async () => {
+      const { system, studio } = await start({ options: { maxContinuedTasks: 1 } });
+      await using _ = system;
+      await studio.scheduler!.submit(exportRequest('a'));
+      await studio.scheduler!.submit(exportRequest('b'));
+      await system.next('started', `${EXPORT}.a`);
+      await system.forceQuit(APP);
+      assert.equal((await system.history({ identifier: `${EXPORT}.a` }))[0]?.outcome, 'appExited');
+      assert.equal(system.pending(APP).length, 0, 'the queued one is cancelled too');
+      await system.openApp(APP);
+      const told = await studio.scheduler!.getCancelledContinuedTasks();
+      assert.deepEqual(told.map((entry) => [entry.identifier, entry.reason]).sort(), [
+        [`${EXPORT}.a`, 'forceQuit'],
+        [`${EXPORT}.b`, 'forceQuit'],
+      ]);
+      assert.deepEqual(await studio.scheduler!.getCancelledContinuedTasks(), [], 'told once');
+    },
+  );
 });

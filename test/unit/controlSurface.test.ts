@@ -37,9 +37,11 @@ async function refusal(work: Promise<unknown>): Promise<{ code: unknown; field: 
 }
 
 describe('the control surface', () => {
-  it('pairs every spec with a handler by name (watch is the connection\'s own)', async () => {
+  it("pairs every spec with a handler by name (watch is the connection's own)", async () => {
     await using daemon = await startDaemon();
-    const specs = Object.keys(CONTROL_COMMANDS).filter((name) => name !== 'watch').sort();
+    const specs = Object.keys(CONTROL_COMMANDS)
+      .filter((name) => name !== 'watch')
+      .sort();
     assert.deepEqual([...daemon.control.names].sort(), specs);
     for (const [name, spec] of Object.entries(CONTROL_COMMANDS)) assert.equal(spec.name, name);
     assert.equal(isControlName('why.app'), true);

@@ -66,23 +66,29 @@ describe('ProcCpuMeter', () => {
     assert.equal(new ProcCpuMeter({ procRoot: join(base, 'missing') }).cpuTimeMs(1), null);
   });
 
-  it('sees a real busy child\'s CPU time grow, and null once it is reaped', { skip: process.platform !== 'linux' && 'needs /proc' }, async () => {
-    const child = spawn(process.execPath, ['-e', 'const end = Date.now() + 5000; while (Date.now() < end);'], { stdio: 'ignore' });
-    const gone = new Promise((resolve) => child.once('exit', resolve));
-    const meter = new ProcCpuMeter();
-    const first = meter.cpuTimeMs(child.pid!);
-    assert.notEqual(first, null);
-    let later = first!;
-    const deadline = Date.now() + 3000;
-    while (later <= first! && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      later = meter.cpuTimeMs(child.pid!) ?? later;
-    }
-    assert.ok(later > first!, `grew from ${first} to ${later}`);
-    child.kill('SIGKILL');
-    await gone;
-    assert.equal(meter.cpuTimeMs(child.pid!), null);
-  });
+  it(
+    "sees a real busy child's CPU time grow, and null once it is reaped",
+    { skip: process.platform !== 'linux' && 'needs /proc' },
+    async () => {
+      const child = spawn(process.execPath, ['-e', 'const end = Date.now() + 5000; while (Date.now() < end);'], {
+        stdio: 'ignore',
+      });
+      const gone = new Promise((resolve) => child.once('exit', resolve));
+      const meter = new ProcCpuMeter();
+      const first = meter.cpuTimeMs(child.pid!);
+      assert.notEqual(first, null);
+      let later = first!;
+      const deadline = Date.now() + 3000;
+      while (later <= first! && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        later = meter.cpuTimeMs(child.pid!) ?? later;
+      }
+      assert.ok(later > first!, `grew from ${first} to ${later}`);
+      child.kill('SIGKILL');
+      await gone;
+      assert.equal(meter.cpuTimeMs(child.pid!), null);
+    },
+  );
 });
 
 describe('parsePsCpuTime', () => {
@@ -90,7 +96,7 @@ describe('parsePsCpuTime', () => {
     assert.equal(parsePsCpuTime('0:01.23\n'), 1230);
     assert.equal(parsePsCpuTime('  62:03.45'), (62 * 60 + 3.45) * 1000);
     assert.equal(parsePsCpuTime('00:00:01'), 1000);
-    assert.equal(parsePsCpuTime('1:02:03.5'), (3723.5) * 1000);
+    assert.equal(parsePsCpuTime('1:02:03.5'), 3723.5 * 1000);
     assert.equal(parsePsCpuTime('1-02:03:04'), (86400 + 7384) * 1000);
   });
 

@@ -5,13 +5,22 @@ import { FrameBudget } from '../../src/daemon/frameBudget.js';
 
 describe('compileDaemonOptions', () => {
   it('fills every connection limit from the defaults, and takes the ones given', () => {
-    const compiled = compileDaemonOptions({ home: '/tmp/bgt-options', connectionLimits: { maxConnectionsPerApp: 4 } }, {});
+    const compiled = compileDaemonOptions(
+      { home: '/tmp/bgt-options', connectionLimits: { maxConnectionsPerApp: 4 } },
+      {},
+    );
     assert.deepEqual(compiled.connectionLimits, { ...DEFAULT_CONNECTION_LIMITS, maxConnectionsPerApp: 4 });
   });
 
   it('names the limit that is not a positive integer', () => {
-    assert.throws(() => compileDaemonOptions({ home: '/tmp/bgt-options', connectionLimits: { maxFramesPerSecond: 0 } }, {}), /connectionLimits\.maxFramesPerSecond/);
-    assert.throws(() => compileDaemonOptions({ home: '/tmp/bgt-options', connectionLimits: { maxRequestsInFlight: 1.5 } }, {}), /connectionLimits\.maxRequestsInFlight/);
+    assert.throws(
+      () => compileDaemonOptions({ home: '/tmp/bgt-options', connectionLimits: { maxFramesPerSecond: 0 } }, {}),
+      /connectionLimits\.maxFramesPerSecond/,
+    );
+    assert.throws(
+      () => compileDaemonOptions({ home: '/tmp/bgt-options', connectionLimits: { maxRequestsInFlight: 1.5 } }, {}),
+      /connectionLimits\.maxRequestsInFlight/,
+    );
   });
 });
 

@@ -18,15 +18,23 @@ import {
 } from '../../src/conditions/darwinSensors.js';
 
 // Sample outputs in the shapes public code and fixtures show for `pmset -g batt` (macOS cannot be run here).
-const ON_BATTERY = "Now drawing from 'Battery Power'\n -InternalBattery-0 (id=4653155)\t85%; " + "discharging; 4:23 remaining present: true\n";
-const CHARGED = "Now drawing from 'AC Power'\n -InternalBattery-0 (id=6815843)\t100%; " + "charged; 0:00 remaining present: true\n";
-const HELD = "Now drawing from 'AC Power'\n -InternalBattery-0 (id=21430371)\t80%; AC " + "attached; not charging present: true\n";
-const FINISHING = "Now drawing from 'AC Power'\n -InternalBattery-0 (id=1)\t99%; finishing " + "charge; (no estimate) present: true\n";
+const ON_BATTERY =
+  "Now drawing from 'Battery Power'\n -InternalBattery-0 (id=4653155)\t85%; " +
+  'discharging; 4:23 remaining present: true\n';
+const CHARGED =
+  "Now drawing from 'AC Power'\n -InternalBattery-0 (id=6815843)\t100%; " + 'charged; 0:00 remaining present: true\n';
+const HELD =
+  "Now drawing from 'AC Power'\n -InternalBattery-0 (id=21430371)\t80%; AC " + 'attached; not charging present: true\n';
+const FINISHING =
+  "Now drawing from 'AC Power'\n -InternalBattery-0 (id=1)\t99%; finishing " + 'charge; (no estimate) present: true\n';
 const DESKTOP = "Now drawing from 'AC Power'\n";
 const OLD_FORMAT = "Currently drawing from 'Battery Power'\n -InternalBattery-0\t7%; discharging; 0:12 remaining\n";
 const UPS_FIRST =
-  "Now drawing from 'AC Power'\n -CP1500PFCLCD (id=7340032)\t95%; charging " + "present: true\n -InternalBattery-0 (id=4653155)\t61%; charging; 1:10 " + "remaining present: true\n";
-const ON_UPS = "Now drawing from 'UPS Power'\n -CP1500PFCLCD (id=7340032)\t73%; discharging; " + "(no estimate) present: true\n";
+  "Now drawing from 'AC Power'\n -CP1500PFCLCD (id=7340032)\t95%; charging " +
+  'present: true\n -InternalBattery-0 (id=4653155)\t61%; charging; 1:10 ' +
+  'remaining present: true\n';
+const ON_UPS =
+  "Now drawing from 'UPS Power'\n -CP1500PFCLCD (id=7340032)\t73%; discharging; " + '(no estimate) present: true\n';
 
 // `pmset -g` (settings in use) on a laptop with Low Power Mode on, in the shape public fixtures show.
 const PMSET_SETTINGS_LOW_POWER = `System-wide power settings:
@@ -58,7 +66,10 @@ Note: No performance warning level has been recorded
 	CPU_Speed_Limit 	= 100
 `;
 const THERM_THROTTLED = THERM_NOMINAL.replace('CPU_Speed_Limit \t= 100', 'CPU_Speed_Limit \t= 48');
-const THERM_APPLE_SILICON = 'Note: No thermal warning level has been recorded\nNote: No performance ' + 'warning level has been recorded\nNote: No CPU power status has been ' + 'recorded\n';
+const THERM_APPLE_SILICON =
+  'Note: No thermal warning level has been recorded\nNote: No performance ' +
+  'warning level has been recorded\nNote: No CPU power status has been ' +
+  'recorded\n';
 
 // `ioreg -r -c IOHIDSystem -d 1`, trimmed: 125.5 s since the last input.
 const IOREG = `+-o IOHIDSystem  <class IOHIDSystem, id 0x100000448, registered, matched, active, busy 0 (0 ms), retain 25>
@@ -72,7 +83,13 @@ const IOREG = `+-o IOHIDSystem  <class IOHIDSystem, id 0x100000448, registered, 
 
 function iface(address: string, internal = false): NetworkInterfaceInfo {
   const family = address.includes(':') ? 'IPv6' : 'IPv4';
-  const common = { address, netmask: family === 'IPv4' ? '255.255.255.0' : 'ffff:ffff:ffff:ffff::', mac: '00:00:00:00:00:00', internal, cidr: null };
+  const common = {
+    address,
+    netmask: family === 'IPv4' ? '255.255.255.0' : 'ffff:ffff:ffff:ffff::',
+    mac: '00:00:00:00:00:00',
+    internal,
+    cidr: null,
+  };
   return family === 'IPv4' ? { ...common, family } : { ...common, family, scopeid: 0 };
 }
 
@@ -147,7 +164,10 @@ describe('parsePmsetLowPowerMode', () => {
 
   it('falls back to powermode (1 = low power), and is null with neither', () => {
     assert.equal(parsePmsetLowPowerMode(PMSET_SETTINGS_POWERMODE), true);
-    assert.equal(parsePmsetLowPowerMode(PMSET_SETTINGS_POWERMODE.replace('powermode            1', 'powermode            2')), false);
+    assert.equal(
+      parsePmsetLowPowerMode(PMSET_SETTINGS_POWERMODE.replace('powermode            1', 'powermode            2')),
+      false,
+    );
     assert.equal(parsePmsetLowPowerMode(PMSET_SETTINGS_OLD), null);
     assert.equal(parsePmsetLowPowerMode(''), null);
   });
@@ -177,7 +197,10 @@ describe('parseHidIdleTime and activityFromIdleTime', () => {
   it('is active under the threshold and idle since the last input from it on', () => {
     const now = Date.UTC(2026, 0, 1, 12);
     assert.deepEqual(activityFromIdleTime(DARWIN_IDLE_AFTER_MS - 1, now), { userActivity: 'active', idleSince: null });
-    assert.deepEqual(activityFromIdleTime(DARWIN_IDLE_AFTER_MS, now), { userActivity: 'idle', idleSince: now - DARWIN_IDLE_AFTER_MS });
+    assert.deepEqual(activityFromIdleTime(DARWIN_IDLE_AFTER_MS, now), {
+      userActivity: 'idle',
+      idleSince: now - DARWIN_IDLE_AFTER_MS,
+    });
   });
 });
 
@@ -198,12 +221,20 @@ const NO_HELPERS = runner({}).run;
 
 describe('createDarwinSensors', () => {
   it('reports power, level and network from pmset and the interfaces', async () => {
-    const sensors = createDarwinSensors({ runPmset: async () => ON_BATTERY, run: NO_HELPERS, networkInterfaces: () => WIFI });
+    const sensors = createDarwinSensors({
+      runPmset: async () => ON_BATTERY,
+      run: NO_HELPERS,
+      networkInterfaces: () => WIFI,
+    });
     assert.deepEqual(await sensors.read(), { power: 'battery', batteryLevel: 85, network: 'online' });
   });
 
   it('reports a desktop Mac as ac with a null level', async () => {
-    const sensors = createDarwinSensors({ runPmset: async () => DESKTOP, run: NO_HELPERS, networkInterfaces: () => LINK_LOCAL_ONLY });
+    const sensors = createDarwinSensors({
+      runPmset: async () => DESKTOP,
+      run: NO_HELPERS,
+      networkInterfaces: () => LINK_LOCAL_ONLY,
+    });
     assert.deepEqual(await sensors.read(), { power: 'ac', batteryLevel: null, network: 'offline' });
   });
 
@@ -215,35 +246,53 @@ describe('createDarwinSensors', () => {
     });
     assert.deepEqual(await failing.read(), {});
 
-    const unknownSource = createDarwinSensors({ runPmset: async () => ON_UPS, run: NO_HELPERS, networkInterfaces: () => IPV6_ONLY });
+    const unknownSource = createDarwinSensors({
+      runPmset: async () => ON_UPS,
+      run: NO_HELPERS,
+      networkInterfaces: () => IPV6_ONLY,
+    });
     assert.deepEqual(await unknownSource.read(), { network: 'online' });
   });
 
-  it('adds Low Power Mode, the thermal state and the user activity from pmset and ' + 'ioreg, one run each per read', async () => {
-    const now = Date.UTC(2026, 0, 1, 12);
-    const { run, calls } = runner({
-      '/usr/bin/pmset -g': PMSET_SETTINGS_LOW_POWER,
-      '/usr/bin/pmset -g therm': THERM_NOMINAL,
-      '/usr/sbin/ioreg -r -c IOHIDSystem -d 1': IOREG,
-    });
-    const sensors = createDarwinSensors({ runPmset: async () => ON_BATTERY, run, networkInterfaces: () => WIFI, now: () => now });
-    assert.deepEqual(await sensors.read(), {
-      power: 'battery',
-      batteryLevel: 85,
-      lowPowerMode: true,
-      thermalState: 'nominal',
-      userActivity: 'idle',
-      idleSince: now - 125_500,
-      network: 'online',
-    });
-    assert.equal(calls.length, 3);
-  });
+  it(
+    'adds Low Power Mode, the thermal state and the user activity from pmset and ' + 'ioreg, one run each per read',
+    async () => {
+      const now = Date.UTC(2026, 0, 1, 12);
+      const { run, calls } = runner({
+        '/usr/bin/pmset -g': PMSET_SETTINGS_LOW_POWER,
+        '/usr/bin/pmset -g therm': THERM_NOMINAL,
+        '/usr/sbin/ioreg -r -c IOHIDSystem -d 1': IOREG,
+      });
+      const sensors = createDarwinSensors({
+        runPmset: async () => ON_BATTERY,
+        run,
+        networkInterfaces: () => WIFI,
+        now: () => now,
+      });
+      assert.deepEqual(await sensors.read(), {
+        power: 'battery',
+        batteryLevel: 85,
+        lowPowerMode: true,
+        thermalState: 'nominal',
+        userActivity: 'idle',
+        idleSince: now - 125_500,
+        network: 'online',
+      });
+      assert.equal(calls.length, 3);
+    },
+  );
 
   it('keeps idleSince steady across polls despite a few ms of sampling jitter', async () => {
     let now = Date.UTC(2026, 0, 1, 12);
     let idleNs = 125_500_000_000;
-    const run = async (file: string) => (file === '/usr/sbin/ioreg' ? `"HIDIdleTime" = ${idleNs}` : Promise.reject(new Error('no')));
-    const sensors = createDarwinSensors({ runPmset: async () => DESKTOP, run, networkInterfaces: () => WIFI, now: () => now });
+    const run = async (file: string) =>
+      file === '/usr/sbin/ioreg' ? `"HIDIdleTime" = ${idleNs}` : Promise.reject(new Error('no'));
+    const sensors = createDarwinSensors({
+      runPmset: async () => DESKTOP,
+      run,
+      networkInterfaces: () => WIFI,
+      now: () => now,
+    });
     const first = (await sensors.read()).idleSince;
     now += 5_000;
     idleNs += 5_000_000_000 - 7_000_000; // the sample came 7 ms before our clock read
@@ -251,7 +300,10 @@ describe('createDarwinSensors', () => {
 
     // New input: idle for only 10 s now, so active.
     idleNs = 10_000_000_000;
-    assert.deepEqual(await sensors.read().then((reading) => [reading.userActivity, reading.idleSince]), ['active', null]);
+    assert.deepEqual(await sensors.read().then((reading) => [reading.userActivity, reading.idleSince]), [
+      'active',
+      null,
+    ]);
   });
 });
 

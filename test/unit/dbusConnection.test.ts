@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { DBusConnection, DBusError, parseBusAddress, systemBusAddress, type DBusSignal } from '../../src/conditions/dbusConnection.js';
+import {
+  DBusConnection,
+  DBusError,
+  parseBusAddress,
+  systemBusAddress,
+  type DBusSignal,
+} from '../../src/conditions/dbusConnection.js';
 
 const base = mkdtempSync(join(tmpdir(), 'bgtasks-dbus-'));
 after(() => rmSync(base, { recursive: true, force: true }));
@@ -75,7 +81,9 @@ describe('DBusConnection against a private dbus-daemon', async () => {
 <busconfig><type>session</type><listen>unix:path=${join(base, 'bus.sock')}</listen><auth>EXTERNAL</auth>
 <policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>`,
     );
-    daemon = spawn('dbus-daemon', [`--config-file=${config}`, '--nofork', '--print-address'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    daemon = spawn('dbus-daemon', [`--config-file=${config}`, '--nofork', '--print-address'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     address = await new Promise<string>((resolve, reject) => {
       daemon!.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
       daemon!.once('error', reject);
@@ -83,59 +91,111 @@ describe('DBusConnection against a private dbus-daemon', async () => {
   });
   after(() => daemon?.kill());
 
-  it('says Hello, calls methods and reads properties', { skip: !available && 'dbus-daemon not installed' }, async () => {
-    const connection = await DBusConnection.connect(address);
-    try {
-      const [id] = await connection.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'GetId' });
-      assert.match(String(id), /^[0-9a-f]{32}$/);
-      const features = await connection.getProperty('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'Features');
-      assert.ok(Array.isArray(features));
-    } finally {
-      connection.dispose();
-    }
-  });
+  it(
+    'says Hello, calls methods and reads properties',
+    { skip: !available && 'dbus-daemon not installed' },
+    async () => {
+      const connection = await DBusConnection.connect(address);
+      try {
+        const [id] = await connection.call({
+          destination: 'org.freedesktop.DBus',
+          path: '/org/freedesktop/DBus',
+          interface: 'org.freedesktop.DBus',
+          member: 'GetId',
+        });
+        assert.match(String(id), /^[0-9a-f]{32}$/);
+        const features = await connection.getProperty(
+          'org.freedesktop.DBus',
+          '/org/freedesktop/DBus',
+          'org.freedesktop.DBus',
+          'Features',
+        );
+        assert.ok(Array.isArray(features));
+      } finally {
+        connection.dispose();
+      }
+    },
+  );
 
-  it('rejects with the D-Bus error name for a service that is not there, without ' + 'starting it', { skip: !available && 'dbus-daemon not installed' }, async () => {
-    const connection = await DBusConnection.connect(address);
-    try {
-      await assert.rejects(connection.getProperty('org.freedesktop.login1', '/org/freedesktop/login1', 'org.freedesktop.login1.Manager', 'IdleHint'), (error: unknown) => {
-        assert.ok(error instanceof DBusError);
-        assert.match(error.type, /^org\.freedesktop\.DBus\.Error\.(NameHasNoOwner|ServiceUnknown)$/);
-        return true;
+  it(
+    'rejects with the D-Bus error name for a service that is not there, without ' + 'starting it',
+    { skip: !available && 'dbus-daemon not installed' },
+    async () => {
+      const connection = await DBusConnection.connect(address);
+      try {
+        await assert.rejects(
+          connection.getProperty(
+            'org.freedesktop.login1',
+            '/org/freedesktop/login1',
+            'org.freedesktop.login1.Manager',
+            'IdleHint',
+          ),
+          (error: unknown) => {
+            assert.ok(error instanceof DBusError);
+            assert.match(error.type, /^org\.freedesktop\.DBus\.Error\.(NameHasNoOwner|ServiceUnknown)$/);
+            return true;
+          },
+        );
+      } finally {
+        connection.dispose();
+      }
+    },
+  );
+
+  it(
+    'delivers signals matching a rule it added, and rejects calls after dispose',
+    { skip: !available && 'dbus-daemon not installed' },
+    async () => {
+      const connection = await DBusConnection.connect(address);
+      await connection.addMatch("type='signal',interface='org.freedesktop.login1.Manager'");
+      const received = new Promise<DBusSignal>((resolve) =>
+        connection.onSignal((signal) => signal.member === 'PrepareForSleep' && resolve(signal)),
+      );
+      const closed = new Promise<void>((resolve) => connection.onClose(resolve));
+      await new Promise<void>((resolve, reject) =>
+        execFile(
+          'dbus-send',
+          [
+            `--bus=${address}`,
+            '--type=signal',
+            '/org/freedesktop/login1',
+            'org.freedesktop.login1.Manager.PrepareForSleep',
+            'boolean:false',
+          ],
+          (error) => (error ? reject(error) : resolve()),
+        ),
+      );
+      const signal = await received;
+      assert.equal(signal.path, '/org/freedesktop/login1');
+      assert.deepEqual(signal.body, [false]);
+
+      connection.dispose();
+      await closed;
+      assert.equal(connection.closed, true);
+      await assert.rejects(
+        connection.getProperty('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'Features'),
+        /closed/,
+      );
+    },
+  );
+
+  it(
+    'does not keep a process alive while idle',
+    { skip: !available && 'dbus-daemon not installed', timeout: 20_000 },
+    async () => {
+      const module = fileURLToPath(new URL('../../src/conditions/dbusConnection.ts', import.meta.url));
+      const script =
+        `import { DBusConnection } from ${JSON.stringify(module)}; await ` +
+        `DBusConnection.connect(${JSON.stringify(address)}); ` +
+        `console.log('connected');`;
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
       });
-    } finally {
-      connection.dispose();
-    }
-  });
-
-  it('delivers signals matching a rule it added, and rejects calls after dispose', { skip: !available && 'dbus-daemon not installed' }, async () => {
-    const connection = await DBusConnection.connect(address);
-    await connection.addMatch("type='signal',interface='org.freedesktop.login1.Manager'");
-    const received = new Promise<DBusSignal>((resolve) => connection.onSignal((signal) => signal.member === 'PrepareForSleep' && resolve(signal)));
-    const closed = new Promise<void>((resolve) => connection.onClose(resolve));
-    await new Promise<void>((resolve, reject) =>
-      execFile('dbus-send', [`--bus=${address}`, '--type=signal', '/org/freedesktop/login1', 'org.freedesktop.login1.Manager.PrepareForSleep', 'boolean:false'], (error) =>
-        error ? reject(error) : resolve(),
-      ),
-    );
-    const signal = await received;
-    assert.equal(signal.path, '/org/freedesktop/login1');
-    assert.deepEqual(signal.body, [false]);
-
-    connection.dispose();
-    await closed;
-    assert.equal(connection.closed, true);
-    await assert.rejects(connection.getProperty('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'Features'), /closed/);
-  });
-
-  it('does not keep a process alive while idle', { skip: !available && 'dbus-daemon not installed', timeout: 20_000 }, async () => {
-    const module = fileURLToPath(new URL('../../src/conditions/dbusConnection.ts', import.meta.url));
-    const script = `import { DBusConnection } from ${JSON.stringify(module)}; await ` + `DBusConnection.connect(${JSON.stringify(address)}); ` + `console.log('connected');`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    assert.equal(output.trim(), 'connected');
-    assert.equal(code, 0);
-  });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      assert.equal(output.trim(), 'connected');
+      assert.equal(code, 0);
+    },
+  );
 });

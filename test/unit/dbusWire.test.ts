@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { encodeMessage, encodePathLabel } from '../../src/conditions/dbusEncode.js';
-import { decodeMessage, MAX_MESSAGE_BYTES, messageLength, MessageType, splitSignature } from '../../src/conditions/dbusWire.js';
+import {
+  decodeMessage,
+  MAX_MESSAGE_BYTES,
+  messageLength,
+  MessageType,
+  splitSignature,
+} from '../../src/conditions/dbusWire.js';
 
 /**
  * A `PropertiesChanged` signal as sd-bus marshals it (little-endian), built by hand from the spec so
@@ -156,19 +162,32 @@ describe('encodeMessage', () => {
 
   it('encodes an error reply with its reply serial, and a call with no body', () => {
     const error = decodeMessage(
-      encodeMessage({ type: MessageType.error, serial: 3, replySerial: 9, destination: ':1.7', errorName: 'org.example.Error', signature: 's', body: ['nope'] }),
+      encodeMessage({
+        type: MessageType.error,
+        serial: 3,
+        replySerial: 9,
+        destination: ':1.7',
+        errorName: 'org.example.Error',
+        signature: 's',
+        body: ['nope'],
+      }),
     );
     assert.equal(error.replySerial, 9);
     assert.equal(error.errorName, 'org.example.Error');
     assert.deepEqual(error.body, ['nope']);
-    const hello = decodeMessage(encodeMessage({ type: MessageType.methodCall, serial: 1, path: '/org/freedesktop/DBus', member: 'Hello' }));
+    const hello = decodeMessage(
+      encodeMessage({ type: MessageType.methodCall, serial: 1, path: '/org/freedesktop/DBus', member: 'Hello' }),
+    );
     assert.equal(hello.signature, '');
     assert.deepEqual(hello.body, []);
   });
 
   it('refuses types it cannot encode', () => {
     // A Unix file descriptor travels out of band (SCM_RIGHTS), which a socket write cannot carry.
-    assert.throws(() => encodeMessage({ type: MessageType.methodCall, serial: 1, signature: 'h', body: [3] }), TypeError);
+    assert.throws(
+      () => encodeMessage({ type: MessageType.methodCall, serial: 1, signature: 'h', body: [3] }),
+      TypeError,
+    );
   });
 });
 

@@ -17,7 +17,14 @@ describe('prerequisiteState', () => {
     assert.equal(prerequisiteState(false, false, undefined), 'unknown');
     assert.equal(prerequisiteState(false, false, { outcome: null, taskId: null }), 'unknown');
     assert.equal(prerequisiteState(false, false, { outcome: 'success', taskId: 't' }), 'succeeded');
-    for (const outcome of ['failure', 'expired', 'terminatedAfterExpiration', 'noHandler', 'launchFailed', 'appExited'] as const) {
+    for (const outcome of [
+      'failure',
+      'expired',
+      'terminatedAfterExpiration',
+      'noHandler',
+      'launchFailed',
+      'appExited',
+    ] as const) {
       assert.equal(prerequisiteState(false, false, { outcome, taskId: 't' }), 'failed', outcome);
     }
     assert.equal(prerequisiteState(false, false, { outcome: 'cancelled', taskId: null }), 'cancelled');
@@ -25,24 +32,57 @@ describe('prerequisiteState', () => {
 });
 
 describe('decideDependencies (fan-in)', () => {
-  it('is ready only when every prerequisite succeeded, waits while any is not ' + 'done, cancels on the first failure', () => {
-    assert.equal(decideDependencies([{ identifier: 'a', state: 'succeeded' }, { identifier: 'b', state: 'succeeded' }]).decision, 'ready');
-    const waiting = decideDependencies([{ identifier: 'a', state: 'succeeded' }, { identifier: 'b', state: 'running' }, { identifier: 'c', state: 'unknown' }]);
-    assert.deepEqual([waiting.decision, waiting.prerequisites.map((status) => status.identifier)], ['wait', ['b', 'c']]);
-    const cancel = decideDependencies([{ identifier: 'a', state: 'pending' }, { identifier: 'b', state: 'cancelled' }]);
-    assert.deepEqual([cancel.decision, cancel.prerequisites.map((status) => status.identifier)], ['cancel', ['b']]);
-  });
+  it(
+    'is ready only when every prerequisite succeeded, waits while any is not ' + 'done, cancels on the first failure',
+    () => {
+      assert.equal(
+        decideDependencies([
+          { identifier: 'a', state: 'succeeded' },
+          { identifier: 'b', state: 'succeeded' },
+        ]).decision,
+        'ready',
+      );
+      const waiting = decideDependencies([
+        { identifier: 'a', state: 'succeeded' },
+        { identifier: 'b', state: 'running' },
+        { identifier: 'c', state: 'unknown' },
+      ]);
+      assert.deepEqual(
+        [waiting.decision, waiting.prerequisites.map((status) => status.identifier)],
+        ['wait', ['b', 'c']],
+      );
+      const cancel = decideDependencies([
+        { identifier: 'a', state: 'pending' },
+        { identifier: 'b', state: 'cancelled' },
+      ]);
+      assert.deepEqual([cancel.decision, cancel.prerequisites.map((status) => status.identifier)], ['cancel', ['b']]);
+    },
+  );
 
   it('is what the dependencies policy says, with its reason codes', () => {
-    const context = (states: Record<string, 'pending' | 'succeeded' | 'failed'>) => ({
-      request: { dependsOn: Object.keys(states) },
-      prerequisites: () => Object.entries(states).map(([identifier, state]) => ({ identifier, state, outcome: state === 'failed' ? ('failure' as const) : null })),
-    }) as unknown as PolicyContext;
+    const context = (states: Record<string, 'pending' | 'succeeded' | 'failed'>) =>
+      ({
+        request: { dependsOn: Object.keys(states) },
+        prerequisites: () =>
+          Object.entries(states).map(([identifier, state]) => ({
+            identifier,
+            state,
+            outcome: state === 'failed' ? ('failure' as const) : null,
+          })),
+      }) as unknown as PolicyContext;
     assert.equal(dependenciesPolicy.evaluate(context({ a: 'succeeded' })).outcome, 'allow');
     const waits = dependenciesPolicy.evaluate(context({ a: 'succeeded', b: 'pending' }));
-    assert.ok(waits.outcome === 'defer' && waits.reason === 'waitingForPrerequisites' && waits.message === 'waits for b (pending)', JSON.stringify(waits));
+    assert.ok(
+      waits.outcome === 'defer' &&
+        waits.reason === 'waitingForPrerequisites' &&
+        waits.message === 'waits for b (pending)',
+      JSON.stringify(waits),
+    );
     const fails = dependenciesPolicy.evaluate(context({ a: 'failed' }));
-    assert.ok(fails.outcome === 'deny' && fails.reason === 'prerequisiteFailed' && /a \(failed: failure\)/.test(fails.message), JSON.stringify(fails));
+    assert.ok(
+      fails.outcome === 'deny' && fails.reason === 'prerequisiteFailed' && /a \(failed: failure\)/.test(fails.message),
+      JSON.stringify(fails),
+    );
   });
 });
 
@@ -55,8 +95,19 @@ describe('dependentsToCancel', () => {
       { identifier: 'other', dependsOn: ['scan'] },
       { identifier: 'again', dependsOn: ['again'] },
     ];
-    assert.deepEqual([...dependentsToCancel(['export'], pending)], [['convert', 'export'], ['upload', 'convert'], ['notify', 'upload']]);
-    assert.deepEqual([...dependentsToCancel(['again'], pending)], [], "an 'append' on its own identifier is no dependent of itself");
+    assert.deepEqual(
+      [...dependentsToCancel(['export'], pending)],
+      [
+        ['convert', 'export'],
+        ['upload', 'convert'],
+        ['notify', 'upload'],
+      ],
+    );
+    assert.deepEqual(
+      [...dependentsToCancel(['again'], pending)],
+      [],
+      "an 'append' on its own identifier is no dependent of itself",
+    );
   });
 });
 
@@ -70,7 +121,9 @@ describe('decideExistingWork', () => {
     assert.deepEqual(decideExistingWork('append', 'x', false, false), { action: 'submit', afterRunning: false });
     assert.deepEqual(decideExistingWork('append', 'x', false, true), { action: 'submit', afterRunning: true });
     const refused = decideExistingWork('append', 'x', true, true);
-    assert.ok(refused.action === 'refuse' && refused.fault.code === 'invalidRequest' && refused.fault.field === 'existing');
+    assert.ok(
+      refused.action === 'refuse' && refused.fault.code === 'invalidRequest' && refused.fault.field === 'existing',
+    );
   });
 });
 

@@ -22,7 +22,12 @@ describe('descriptor budget', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bgt-limits-'));
     try {
       const file = join(dir, 'limits');
-      writeFileSync(file, 'Limit                     Soft Limit           Hard Limit           Units    ' + ' \nMax open files            4096                 524288               files ' + '    \n');
+      writeFileSync(
+        file,
+        'Limit                     Soft Limit           Hard Limit           Units    ' +
+          ' \nMax open files            4096                 524288               files ' +
+          '    \n',
+      );
       assert.equal(openFileLimit(file), 4096);
       assert.equal(openFileLimit(join(dir, 'missing')), null);
     } finally {

@@ -9,7 +9,11 @@ import { DBusConnection, sessionBusAddress } from '../../src/conditions/dbusConn
 import { encodeMessage, variant } from '../../src/conditions/dbusEncode.js';
 import { decodeMessage, MessageType } from '../../src/conditions/dbusWire.js';
 import { appleScriptString, displayNotificationScript } from '../../src/daemon/notifications/darwinNotifier.js';
-import { createDesktopNotifier, type DesktopNotification, type DesktopNotifier } from '../../src/daemon/notifications/desktopNotifier.js';
+import {
+  createDesktopNotifier,
+  type DesktopNotification,
+  type DesktopNotifier,
+} from '../../src/daemon/notifications/desktopNotifier.js';
 import { FreedesktopNotifier } from '../../src/daemon/notifications/freedesktopNotifier.js';
 import {
   findDbusDaemon,
@@ -70,10 +74,30 @@ describe('encoding the containers Notify sends', () => {
       path: '/p',
       member: 'M',
       signature: 'yasa{sv}(it)adi',
-      body: [7, ['a', 'bc'], new Map([['urgency', variant('y', 1)], ['label', variant('s', 'x')]]), [-3, 2 ** 40], [], -1],
+      body: [
+        7,
+        ['a', 'bc'],
+        new Map([
+          ['urgency', variant('y', 1)],
+          ['label', variant('s', 'x')],
+        ]),
+        [-3, 2 ** 40],
+        [],
+        -1,
+      ],
     };
     const decoded = decodeMessage(encodeMessage(message));
-    assert.deepEqual(decoded.body, [7, ['a', 'bc'], new Map<string, unknown>([['urgency', 1], ['label', 'x']]), [-3, 2 ** 40], [], -1]);
+    assert.deepEqual(decoded.body, [
+      7,
+      ['a', 'bc'],
+      new Map<string, unknown>([
+        ['urgency', 1],
+        ['label', 'x'],
+      ]),
+      [-3, 2 ** 40],
+      [],
+      -1,
+    ]);
     assert.throws(() => encodeMessage({ ...message, signature: 'v', body: ['untyped'] }), /DBusVariant/);
   });
 });
@@ -95,38 +119,57 @@ describe('createDesktopNotifier without a session bus', () => {
     await new Promise<void>((resolve) => server.listen(path, resolve));
     try {
       assert.equal(sessionBusAddress({ XDG_RUNTIME_DIR: base }), `unix:path=${path}`);
-      assert.equal(sessionBusAddress({ XDG_RUNTIME_DIR: base, DBUS_SESSION_BUS_ADDRESS: 'disabled:' }), `unix:path=${path}`);
-      assert.equal(sessionBusAddress({ XDG_RUNTIME_DIR: base, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/x' }), 'unix:path=/x');
+      assert.equal(
+        sessionBusAddress({ XDG_RUNTIME_DIR: base, DBUS_SESSION_BUS_ADDRESS: 'disabled:' }),
+        `unix:path=${path}`,
+      );
+      assert.equal(
+        sessionBusAddress({ XDG_RUNTIME_DIR: base, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/x' }),
+        'unix:path=/x',
+      );
       assert.equal(createDesktopNotifier({ platform: 'linux', env: { XDG_RUNTIME_DIR: base } }).kind, 'freedesktop');
     } finally {
       server.close();
     }
   });
 
-  it('resolves shown:false when the bus cannot be reached, then backs off instead ' + 'of reconnecting at every post', async () => {
-    const warnings: string[] = [];
-    let now = 0;
-    const notifier = new FreedesktopNotifier({
-      address: `unix:path=${join(base, 'missing.sock')}`,
-      now: () => now,
-      log: { warn: (message, fields) => warnings.push(`${message} ${String(fields?.detail)}`), info: () => undefined },
-    });
-    const first = await notifier.post(notification('a'));
-    assert.equal(first.shown, false);
-    assert.match(first.detail, /cannot reach the D-Bus session bus at unix:path=.*missing\.sock: .*ENOENT/);
-    now = 59_000;
-    const second = await notifier.post(notification('b'));
-    assert.match(second.detail, /ENOENT.*\(next attempt in 1 s\)$/);
-    assert.equal(warnings.length, 1, 'the same problem is logged once');
-    now = 61_000;
-    assert.doesNotMatch((await notifier.post(notification('c'))).detail, /next attempt/, 'tried again after the backoff');
-    notifier.dispose();
-  });
+  it(
+    'resolves shown:false when the bus cannot be reached, then backs off instead ' + 'of reconnecting at every post',
+    async () => {
+      const warnings: string[] = [];
+      let now = 0;
+      const notifier = new FreedesktopNotifier({
+        address: `unix:path=${join(base, 'missing.sock')}`,
+        now: () => now,
+        log: {
+          warn: (message, fields) => warnings.push(`${message} ${String(fields?.detail)}`),
+          info: () => undefined,
+        },
+      });
+      const first = await notifier.post(notification('a'));
+      assert.equal(first.shown, false);
+      assert.match(first.detail, /cannot reach the D-Bus session bus at unix:path=.*missing\.sock: .*ENOENT/);
+      now = 59_000;
+      const second = await notifier.post(notification('b'));
+      assert.match(second.detail, /ENOENT.*\(next attempt in 1 s\)$/);
+      assert.equal(warnings.length, 1, 'the same problem is logged once');
+      now = 61_000;
+      assert.doesNotMatch(
+        (await notifier.post(notification('c'))).detail,
+        /next attempt/,
+        'tried again after the backoff',
+      );
+      notifier.dispose();
+    },
+  );
 
   it('is kind none on other platforms, and macos on darwin with AppleScript-escaped text', async () => {
     const windows = createDesktopNotifier({ platform: 'win32', env: {} });
     assert.equal(windows.kind, 'none');
-    assert.deepEqual(await windows.post(notification('a')), { shown: false, detail: 'desktop notifications are not supported on win32' });
+    assert.deepEqual(await windows.post(notification('a')), {
+      shown: false,
+      detail: 'desktop notifications are not supported on win32',
+    });
 
     assert.equal(appleScriptString('say "hi" \\ bye'), '"say \\"hi\\" \\\\ bye"');
     assert.equal(
@@ -143,7 +186,10 @@ describe('createDesktopNotifier without a session bus', () => {
 });
 
 const dbusDaemon = findDbusDaemon();
-const skip = dbusDaemon ? false : 'dbus-daemon is not installed: the desktop notifier needs a real session bus ' + 'to be tested (apt-get install dbus-daemon)';
+const skip = dbusDaemon
+  ? false
+  : 'dbus-daemon is not installed: the desktop notifier needs a real session bus ' +
+    'to be tested (apt-get install dbus-daemon)';
 
 describe('the freedesktop notifier against a private session bus', { skip }, () => {
   let bus: PrivateSessionBus;
@@ -252,7 +298,10 @@ describe('the freedesktop notifier against a private session bus', { skip }, () 
     await eventually(async () => !(await desktop.post(notification('gone'))).shown, 'the service to leave the bus');
     const gone = await desktop.post(notification('gone'));
     assert.equal(gone.shown, false);
-    assert.match(gone.detail, /^no notification service on the session bus: org\.freedesktop\.Notifications is not running/);
+    assert.match(
+      gone.detail,
+      /^no notification service on the session bus: org\.freedesktop\.Notifications is not running/,
+    );
 
     // A server without the "actions" capability: no buttons are offered to it.
     server = await startFakeNotificationServer(bus.address, { capabilities: ['body'] });
@@ -288,7 +337,10 @@ describe('the freedesktop notifier against a private session bus', { skip }, () 
 
     desktop.dispose();
     await eventually(async () => !(await nameHasOwner(server!.connection, sender)), 'the notifier to leave the bus');
-    assert.deepEqual(await desktop.post(notification('y')), { shown: false, detail: 'the desktop notifier is disposed' });
+    assert.deepEqual(await desktop.post(notification('y')), {
+      shown: false,
+      detail: 'the desktop notifier is disposed',
+    });
     assert.equal(bus.running, true);
     assert.equal(server.connection.closed, false);
     assert.equal((await notifier().post(notification('z'))).shown, true, 'the service still answers others');

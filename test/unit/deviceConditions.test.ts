@@ -26,7 +26,10 @@ function all(values: Partial<Conditions>): Conditions {
 
 /** Every origin: 'default' except the ones given. */
 function originsOf(values: Partial<Record<ConditionName, ConditionOrigin>>): Record<ConditionName, ConditionOrigin> {
-  return Object.fromEntries(CONDITION_NAMES.map((name) => [name, values[name] ?? 'default'])) as Record<ConditionName, ConditionOrigin>;
+  return Object.fromEntries(CONDITION_NAMES.map((name) => [name, values[name] ?? 'default'])) as Record<
+    ConditionName,
+    ConditionOrigin
+  >;
 }
 
 /** Sensors that answer what the test last scripted: a reading, an error to reject with, or a pending promise. */
@@ -242,7 +245,12 @@ describe('DeviceConditions', () => {
     const errors: unknown[] = [];
     const clock = new VirtualClock();
     const sensors = new ScriptedSensors();
-    const conditions = new DeviceConditions({ clock, sensors, pollIntervalMs: INTERVAL, onListenerError: (error) => errors.push(error) });
+    const conditions = new DeviceConditions({
+      clock,
+      sensors,
+      pollIntervalMs: INTERVAL,
+      onListenerError: (error) => errors.push(error),
+    });
     const boom = new Error('listener bug');
     conditions.onDidChange(() => {
       throw boom;
@@ -313,7 +321,11 @@ describe('DeviceConditions', () => {
   it('treats a sensor resolving a non-object as a failed read', async () => {
     const errors: unknown[] = [];
     const sensors: Sensors = { read: async () => null as unknown as Partial<Conditions> };
-    const conditions = new DeviceConditions({ clock: new VirtualClock(), sensors, onSensorError: (error) => errors.push(error) });
+    const conditions = new DeviceConditions({
+      clock: new VirtualClock(),
+      sensors,
+      onSensorError: (error) => errors.push(error),
+    });
     await conditions.refresh();
     assert.equal(conditions.current().origins.power, 'default');
     assert.equal(errors.length, 1);
@@ -395,10 +407,13 @@ describe('DeviceConditions with sensor events', () => {
 
   it('validates eventDebounceMs', () => {
     for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY, '5' as unknown as number]) {
-      assert.throws(() => new DeviceConditions({ clock: new VirtualClock(), sensors: new ScriptedSensors(), eventDebounceMs: bad }), {
-        name: 'TypeError',
-        message: /eventDebounceMs/,
-      });
+      assert.throws(
+        () => new DeviceConditions({ clock: new VirtualClock(), sensors: new ScriptedSensors(), eventDebounceMs: bad }),
+        {
+          name: 'TypeError',
+          message: /eventDebounceMs/,
+        },
+      );
     }
   });
 
@@ -455,7 +470,7 @@ describe('DeviceConditions with sensor events', () => {
     conditions.dispose();
   });
 
-  it('passes the sensors\' event errors to onSensorError, and a throwing watch does not stop polling', async () => {
+  it("passes the sensors' event errors to onSensorError, and a throwing watch does not stop polling", async () => {
     const { sensors, conditions, sensorErrors } = watchSetup();
     await conditions.start();
     const failure = new Error('udevadm: not found');
@@ -468,7 +483,12 @@ describe('DeviceConditions with sensor events', () => {
       throw new Error('watch bug');
     };
     const errors: unknown[] = [];
-    const other = new DeviceConditions({ clock, sensors: throwing, pollIntervalMs: 1_000, onSensorError: (error) => errors.push(error) });
+    const other = new DeviceConditions({
+      clock,
+      sensors: throwing,
+      pollIntervalMs: 1_000,
+      onSensorError: (error) => errors.push(error),
+    });
     await other.start();
     await clock.advanceBy(1_000);
     assert.equal(throwing.reads, 2);
@@ -532,43 +552,84 @@ describe('DeviceConditions with the system sensors', () => {
     mkdirSync(powerSupply);
     const proc = join(base, 'proc');
     mkdirSync(join(proc, 'net'), { recursive: true });
-    writeFileSync(join(proc, 'net', 'route'), 'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\nwlan0\t00000000\t0101A8C0\t0003\t0\t0\t600\t00000000\n');
+    writeFileSync(
+      join(proc, 'net', 'route'),
+      'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\nwlan0\t00000000\t0101A8C0\t0003\t0\t0\t600\t00000000\n',
+    );
 
     // Every other root points at nothing, and no D-Bus: only the machine-independent answers remain.
     const nothing = join(base, 'nothing');
-    const roots = { powerSupply, proc, thermal: nothing, platformProfile: nothing, runSystemd: nothing, systemBus: null };
-    const conditions = new DeviceConditions({ clock: new VirtualClock(), sensors: createSystemSensors('linux', roots) });
+    const roots = {
+      powerSupply,
+      proc,
+      thermal: nothing,
+      platformProfile: nothing,
+      runSystemd: nothing,
+      systemBus: null,
+    };
+    const conditions = new DeviceConditions({
+      clock: new VirtualClock(),
+      sensors: createSystemSensors('linux', roots),
+    });
     await conditions.refresh();
     const noSeat = { userActivity: 'noSeat', idleSince: null } as const;
     const noSeatOrigins = { userActivity: 'sensor', idleSince: 'sensor' } as const;
-    assert.deepEqual(conditions.current().conditions, all({ power: 'unknown', batteryLevel: null, network: 'online', ...noSeat }));
-    assert.deepEqual(conditions.current().origins, originsOf({ power: 'default', batteryLevel: 'default', network: 'sensor', ...noSeatOrigins }));
+    assert.deepEqual(
+      conditions.current().conditions,
+      all({ power: 'unknown', batteryLevel: null, network: 'online', ...noSeat }),
+    );
+    assert.deepEqual(
+      conditions.current().origins,
+      originsOf({ power: 'default', batteryLevel: 'default', network: 'sensor', ...noSeatOrigins }),
+    );
 
     mkdirSync(join(powerSupply, 'BAT0'));
     writeFileSync(join(powerSupply, 'BAT0', 'type'), 'Battery\n');
     writeFileSync(join(powerSupply, 'BAT0', 'status'), 'Discharging\n');
     writeFileSync(join(powerSupply, 'BAT0', 'capacity'), '37\n');
     await conditions.refresh();
-    assert.deepEqual(conditions.current().conditions, all({ power: 'battery', batteryLevel: 37, network: 'online', ...noSeat }));
-    assert.deepEqual(conditions.current().origins, originsOf({ power: 'sensor', batteryLevel: 'sensor', network: 'sensor', ...noSeatOrigins }));
+    assert.deepEqual(
+      conditions.current().conditions,
+      all({ power: 'battery', batteryLevel: 37, network: 'online', ...noSeat }),
+    );
+    assert.deepEqual(
+      conditions.current().origins,
+      originsOf({ power: 'sensor', batteryLevel: 'sensor', network: 'sensor', ...noSeatOrigins }),
+    );
     conditions.dispose();
   });
 
   it('reads this machine with valid values whatever the platform implementation', async () => {
     for (const platform of [process.platform, 'darwin', 'win32'] as const) {
       const reading = await createSystemSensors(platform).read();
-      assert.ok(reading.power === undefined || ['ac', 'battery'].includes(reading.power), `${platform}: ${reading.power}`);
-      assert.ok(reading.network === undefined || ['online', 'offline'].includes(reading.network), `${platform}: ${reading.network}`);
+      assert.ok(
+        reading.power === undefined || ['ac', 'battery'].includes(reading.power),
+        `${platform}: ${reading.power}`,
+      );
+      assert.ok(
+        reading.network === undefined || ['online', 'offline'].includes(reading.network),
+        `${platform}: ${reading.network}`,
+      );
       for (const field of ['thermalState', 'cpuPressure', 'memoryPressure', 'ioPressure'] as const) {
-        assert.ok(reading[field] === undefined || ['nominal', 'fair', 'serious', 'critical'].includes(reading[field]), `${platform}: ${field} ${reading[field]}`);
+        assert.ok(
+          reading[field] === undefined || ['nominal', 'fair', 'serious', 'critical'].includes(reading[field]),
+          `${platform}: ${field} ${reading[field]}`,
+        );
       }
-      assert.ok(reading.userActivity === undefined || ['active', 'idle', 'noSeat'].includes(reading.userActivity), `${platform}: ${reading.userActivity}`);
+      assert.ok(
+        reading.userActivity === undefined || ['active', 'idle', 'noSeat'].includes(reading.userActivity),
+        `${platform}: ${reading.userActivity}`,
+      );
     }
   });
 
   it('starts and disposes cleanly on this machine with the real sensors and their events', async () => {
     const errors: unknown[] = [];
-    const conditions = new DeviceConditions({ clock: new VirtualClock(), sensors: createSystemSensors(), onSensorError: (error) => errors.push(error) });
+    const conditions = new DeviceConditions({
+      clock: new VirtualClock(),
+      sensors: createSystemSensors(),
+      onSensorError: (error) => errors.push(error),
+    });
     await conditions.start();
     conditions.dispose();
     // Whatever this machine lacks (a system bus, udevadm) is reported, never thrown.

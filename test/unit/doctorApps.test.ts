@@ -26,12 +26,24 @@ interface Made {
 function makeApp(launch: string[] = ['node', 'main.mjs']): Made {
   const dir = join(base, `app-${apps++}`);
   mkdirSync(dir, { recursive: true });
-  const section = { appId: `com.example.app${apps}`, launch, permittedIdentifiers: [`com.example.app${apps}.refresh`], backgroundModes: ['fetch'] };
-  const writeManifest = (next: Record<string, unknown>): void => writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'x', bgtasks: next }));
+  const section = {
+    appId: `com.example.app${apps}`,
+    launch,
+    permittedIdentifiers: [`com.example.app${apps}.refresh`],
+    backgroundModes: ['fetch'],
+  };
+  const writeManifest = (next: Record<string, unknown>): void =>
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'x', bgtasks: next }));
   writeManifest(section);
   writeFileSync(join(dir, 'main.mjs'), 'export {};\n');
   const loaded = loadManifest(dir);
-  const installed: InstalledApp = { appId: loaded.manifest.appId, dir: loaded.dir, launch: loaded.launch, permittedIdentifiers: [...loaded.manifest.permittedIdentifiers], backgroundModes: [...loaded.backgroundModes] };
+  const installed: InstalledApp = {
+    appId: loaded.manifest.appId,
+    dir: loaded.dir,
+    launch: loaded.launch,
+    permittedIdentifiers: [...loaded.manifest.permittedIdentifiers],
+    backgroundModes: [...loaded.backgroundModes],
+  };
   return { dir, installed, writeManifest: (changes) => writeManifest({ ...section, ...changes }) };
 }
 
@@ -45,7 +57,10 @@ describe('doctor appsCheck', () => {
   it('passes an app whose directory, manifest and launch command are as installed', () => {
     const app = makeApp();
     const { checks } = checkApps({ apps: [app.installed], source: 'test' });
-    assert.deepEqual(checks.map((check) => `${check.id}=${check.status}`), ['apps.list=ok', `apps.${app.installed.appId}.manifest=ok`, `apps.${app.installed.appId}.launch=ok`]);
+    assert.deepEqual(
+      checks.map((check) => `${check.id}=${check.status}`),
+      ['apps.list=ok', `apps.${app.installed.appId}.manifest=ok`, `apps.${app.installed.appId}.launch=ok`],
+    );
     assert.match(only(checks, `apps.${app.installed.appId}.launch`).detail, /main\.mjs resolves and is executable/);
   });
 
@@ -61,7 +76,10 @@ describe('doctor appsCheck', () => {
   it('fails an app whose package.json was removed', () => {
     const app = makeApp();
     unlinkSync(join(app.dir, 'package.json'));
-    const line = only(checkApps({ apps: [app.installed], source: 'test' }).checks, `apps.${app.installed.appId}.manifest`);
+    const line = only(
+      checkApps({ apps: [app.installed], source: 'test' }).checks,
+      `apps.${app.installed.appId}.manifest`,
+    );
     assert.equal(line.status, 'fail');
     assert.match(line.detail, /no package\.json any more/);
   });
@@ -69,7 +87,10 @@ describe('doctor appsCheck', () => {
   it('fails a manifest that no longer parses, naming the field', () => {
     const app = makeApp();
     app.writeManifest({ backgroundModes: ['teleport'] });
-    const line = only(checkApps({ apps: [app.installed], source: 'test' }).checks, `apps.${app.installed.appId}.manifest`);
+    const line = only(
+      checkApps({ apps: [app.installed], source: 'test' }).checks,
+      `apps.${app.installed.appId}.manifest`,
+    );
     assert.equal(line.status, 'fail');
     assert.match(line.fix!, /bgtasks\.backgroundModes/);
     assert.match(line.fix!, /bgtasks install .* again/);
@@ -77,8 +98,13 @@ describe('doctor appsCheck', () => {
 
   it('warns when the permitted identifiers changed since install: install again', () => {
     const app = makeApp();
-    app.writeManifest({ permittedIdentifiers: [...app.installed.permittedIdentifiers, `${app.installed.appId}.export.*`] });
-    const line = only(checkApps({ apps: [app.installed], source: 'test' }).checks, `apps.${app.installed.appId}.manifest`);
+    app.writeManifest({
+      permittedIdentifiers: [...app.installed.permittedIdentifiers, `${app.installed.appId}.export.*`],
+    });
+    const line = only(
+      checkApps({ apps: [app.installed], source: 'test' }).checks,
+      `apps.${app.installed.appId}.manifest`,
+    );
     assert.equal(line.status, 'warn');
     assert.match(line.detail, /permitted identifiers added .*\.export\.\*/);
     assert.equal(line.fix, `bgtasks install ${app.dir} again`);
@@ -97,7 +123,10 @@ describe('doctor appsCheck', () => {
     writeFileSync(script, '#!/bin/sh\n', { mode: 0o755 });
     const app = makeApp([script]);
     chmodSync(script, 0o644);
-    const notExecutable = only(checkApps({ apps: [app.installed], source: 'test' }).checks, `apps.${app.installed.appId}.launch`);
+    const notExecutable = only(
+      checkApps({ apps: [app.installed], source: 'test' }).checks,
+      `apps.${app.installed.appId}.launch`,
+    );
     assert.equal(notExecutable.status, 'fail');
     assert.match(notExecutable.fix!, /chmod \+x/);
 
@@ -114,8 +143,20 @@ describe('doctor appsCheck', () => {
     writeFileSync(join(bin, 'my-runner'), '#!/bin/sh\n', { mode: 0o755 });
     const app = makeApp();
     const installed = { ...app.installed, launch: ['my-runner'] };
-    assert.equal(only(checkApps({ apps: [installed], source: 'test', env: { PATH: bin } }).checks, `apps.${installed.appId}.launch`).status, 'ok');
-    assert.equal(only(checkApps({ apps: [installed], source: 'test', env: { PATH: '/nonexistent' } }).checks, `apps.${installed.appId}.launch`).status, 'fail');
+    assert.equal(
+      only(
+        checkApps({ apps: [installed], source: 'test', env: { PATH: bin } }).checks,
+        `apps.${installed.appId}.launch`,
+      ).status,
+      'ok',
+    );
+    assert.equal(
+      only(
+        checkApps({ apps: [installed], source: 'test', env: { PATH: '/nonexistent' } }).checks,
+        `apps.${installed.appId}.launch`,
+      ).status,
+      'fail',
+    );
   });
 
   it('says so when there are no apps, and warns when they could not be listed', () => {

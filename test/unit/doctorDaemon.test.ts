@@ -15,7 +15,12 @@ import { Daemon, VERSION } from '../../src/daemon/daemon.js';
 import { homePaths } from '../../src/shared/paths.js';
 
 const PROBE_APP = resolve(import.meta.dirname, '..', 'fixtures', 'apps', 'probe');
-const quietLogger = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined } as never;
+const quietLogger = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  debug: () => undefined,
+} as never;
 const base = mkdtempSync(join(tmpdir(), 'bgt-doctor-d-'));
 after(() => rmSync(base, { recursive: true, force: true }));
 let homes = 0;
@@ -36,7 +41,14 @@ describe('doctor daemonCheck', () => {
     const { socket, runDir } = homePaths(home);
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
     // A process that listens, then dies without closing: its socket file stays, with no listener.
-    const child = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(socket)}, () => ` + `process.stdout.write('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `require('node:net').createServer().listen(${JSON.stringify(socket)}, () => ` + `process.stdout.write('up'))`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     await new Promise<void>((resolvePromise) => child.stdout.once('data', () => resolvePromise()));
     child.kill('SIGKILL');
     await new Promise((resolvePromise) => child.once('exit', resolvePromise));
@@ -57,32 +69,53 @@ describe('doctor daemonCheck', () => {
 
   it('passes a running daemon of this version, and warns about one of another', async () => {
     const home = newHome();
-    await using daemon = await Daemon.start({ home, httpPort: null }, { logger: quietLogger, cpuMeter: null, desktop: null });
+    await using daemon = await Daemon.start(
+      { home, httpPort: null },
+      { logger: quietLogger, cpuMeter: null, desktop: null },
+    );
     await daemon.control.run('install', { dir: PROBE_APP });
     const same = await checkDaemon({ home, cliVersion: VERSION, timeoutMs: 5000 });
-    assert.deepEqual(same.checks.map((check) => `${check.id}=${check.status}`), ['daemon.running=ok', 'daemon.version=ok']);
+    assert.deepEqual(
+      same.checks.map((check) => `${check.id}=${check.status}`),
+      ['daemon.running=ok', 'daemon.version=ok'],
+    );
     assert.equal(same.facts.status?.store.location, homePaths(home).storeFile);
-    assert.deepEqual(same.facts.apps?.map((app) => app.appId), ['com.test.probe']);
+    assert.deepEqual(
+      same.facts.apps?.map((app) => app.appId),
+      ['com.test.probe'],
+    );
     assert.ok(same.facts.conditions?.origins);
     const other = await checkDaemon({ home, cliVersion: '99.0.0', timeoutMs: 5000 });
     const version = other.checks.find((check) => check.id === 'daemon.version')!;
     assert.equal(version.status, 'warn');
-    assert.match(version.detail, new RegExp(`runs bgtasks ${VERSION.replace(/\./g, '\\.')}, this command is 99\\.0\\.0`));
+    assert.match(
+      version.detail,
+      new RegExp(`runs bgtasks ${VERSION.replace(/\./g, '\\.')}, this command is 99\\.0\\.0`),
+    );
   });
 });
 
 describe('doctor runDoctor', () => {
   it('with a daemon: its store, apps and conditions feed the other checks; nothing fails', async () => {
     const home = newHome();
-    await using daemon = await Daemon.start({ home, httpPort: null }, { logger: quietLogger, cpuMeter: null, desktop: null });
+    await using daemon = await Daemon.start(
+      { home, httpPort: null },
+      { logger: quietLogger, cpuMeter: null, desktop: null },
+    );
     await daemon.control.run('install', { dir: PROBE_APP });
     const report = await runDoctor({ home, cliVersion: VERSION });
     const failures = report.checks.filter((check) => check.status === 'fail');
     assert.deepEqual(failures, []);
     const warnings = report.checks.filter((check) => check.status === 'warn');
-    assert.ok(warnings.every((check) => check.group === 'sensors'), `only sensors may warn here: ${JSON.stringify(warnings)}`);
+    assert.ok(
+      warnings.every((check) => check.group === 'sensors'),
+      `only sensors may warn here: ${JSON.stringify(warnings)}`,
+    );
     assert.match(report.checks.find((check) => check.id === 'store.open')!.detail, /from the running daemon/);
-    assert.match(report.checks.find((check) => check.id === 'apps.list')!.detail, /1 app installed \(from the daemon\)/);
+    assert.match(
+      report.checks.find((check) => check.id === 'apps.list')!.detail,
+      /1 app installed \(from the daemon\)/,
+    );
     assert.equal(report.summary.fail, 0);
     assert.equal(report.summary.ok + report.summary.warn, report.checks.length);
   });
@@ -97,9 +130,16 @@ describe('doctor runDoctor', () => {
     assert.equal(report.checks[0]!.status, 'fail');
     assert.equal(report.summary.status, 'fail');
     assert.match(report.checks.find((check) => check.id === 'store.open')!.detail, /from a copy in memory/);
-    assert.match(report.checks.find((check) => check.id === 'apps.list')!.detail, /1 app installed \(from the store, read-only\)/);
+    assert.match(
+      report.checks.find((check) => check.id === 'apps.list')!.detail,
+      /1 app installed \(from the store, read-only\)/,
+    );
     assert.equal(report.checks.find((check) => check.id === 'apps.com.test.probe.launch')!.status, 'ok');
-    for (const group of ['permissions', 'store', 'sensors', 'apps']) assert.ok(report.checks.some((check) => check.group === group), group);
+    for (const group of ['permissions', 'store', 'sensors', 'apps'])
+      assert.ok(
+        report.checks.some((check) => check.group === group),
+        group,
+      );
     assert.ok(!existsSync(`${homePaths(home).storeFile}-wal`), 'the doctor left no write-ahead log');
   });
 });

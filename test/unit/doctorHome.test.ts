@@ -27,7 +27,12 @@ async function daemonLikeHome(): Promise<string> {
     mkdirSync(dir, { recursive: true });
     chmodSync(dir, 0o700);
   }
-  for (const file of [paths.credentialFile('com.example.a'), join(home, 'push-tokens', 'com.example.a'), paths.storeFile, join(paths.runDir, 'dashboard.json')]) {
+  for (const file of [
+    paths.credentialFile('com.example.a'),
+    join(home, 'push-tokens', 'com.example.a'),
+    paths.storeFile,
+    join(paths.runDir, 'dashboard.json'),
+  ]) {
     writeFileSync(file, 'x\n', { mode: 0o600 });
     chmodSync(file, 0o600);
   }
@@ -48,8 +53,21 @@ describe('doctor homeCheck', () => {
   it('passes a home with the modes the daemon makes', async () => {
     const home = await daemonLikeHome();
     const { checks } = checkHome({ home, storeFile: homePaths(home).storeFile });
-    assert.deepEqual(checks.filter((check) => check.status !== 'ok'), []);
-    assert.deepEqual(checks.map((check) => check.id), ['permissions.home', 'permissions.run', 'permissions.socket', 'permissions.credentials', 'permissions.pushTokens', 'permissions.files']);
+    assert.deepEqual(
+      checks.filter((check) => check.status !== 'ok'),
+      [],
+    );
+    assert.deepEqual(
+      checks.map((check) => check.id),
+      [
+        'permissions.home',
+        'permissions.run',
+        'permissions.socket',
+        'permissions.credentials',
+        'permissions.pushTokens',
+        'permissions.files',
+      ],
+    );
   });
 
   it('fails a 0755 home, a 0644 credential and a 0666 socket, with the chmod that fixes each', async () => {

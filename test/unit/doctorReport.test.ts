@@ -23,16 +23,24 @@ describe('doctor report', () => {
   it('prints the groups in a fixed order, a fix under each warning and failure, and the summary', () => {
     const text = renderReport({ home: '/h', checks, summary: summarize(checks) });
     const lines = text.split('\n');
-    assert.deepEqual(lines.filter((text) => /^[A-Z]/.test(text)), ['Daemon', 'Permissions', 'Sensors']);
+    assert.deepEqual(
+      lines.filter((text) => /^[A-Z]/.test(text)),
+      ['Daemon', 'Permissions', 'Sensors'],
+    );
     assert.equal(lines[lines.indexOf('  fail  /h is 0755, not 0700') + 1], '        fix: chmod 700 /h');
     assert.ok(!text.includes('fix: undefined'));
     assert.match(lines.at(-1)!, /^1 ok, 1 warning, 1 failure: fix the failures above$/);
   });
 
   it('turns a check that throws into a fail naming the error', async () => {
-    const result = await guarded<{ checks: Check[]; apps?: string[] }>('store.open', 'store', () => {
-      throw new Error('boom');
-    }, {});
+    const result = await guarded<{ checks: Check[]; apps?: string[] }>(
+      'store.open',
+      'store',
+      () => {
+        throw new Error('boom');
+      },
+      {},
+    );
     assert.equal(result.checks.length, 1);
     assert.equal(result.checks[0]!.status, 'fail');
     assert.match(result.checks[0]!.detail, /the check itself failed: boom/);

@@ -37,8 +37,15 @@ function roots(laptop: boolean): SensorRoots {
     write(join(tree.powerSupply, 'BAT0/type'), 'Battery\n');
     write(join(tree.powerSupply, 'BAT0/status'), 'Discharging\n');
     write(join(tree.powerSupply, 'BAT0/capacity'), '55\n');
-    write(join(tree.proc, 'net/route'), 'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\nwlan0\t00000000\t0101A8C0\t0003\t0\t0\t600\t00000000\n');
-    for (const kind of ['cpu', 'memory', 'io']) write(join(tree.proc, `pressure/${kind}`), 'some avg10=0.00 avg60=0 avg300=0 total=0\nfull avg10=0.00 avg60=0 avg300=0 ' + 'total=0\n');
+    write(
+      join(tree.proc, 'net/route'),
+      'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\nwlan0\t00000000\t0101A8C0\t0003\t0\t0\t600\t00000000\n',
+    );
+    for (const kind of ['cpu', 'memory', 'io'])
+      write(
+        join(tree.proc, `pressure/${kind}`),
+        'some avg10=0.00 avg60=0 avg300=0 total=0\nfull avg10=0.00 avg60=0 avg300=0 ' + 'total=0\n',
+      );
     write(join(tree.thermal, 'thermal_zone0/temp'), '40000\n');
     write(tree.platformProfile, 'balanced\n');
   }
@@ -53,10 +60,22 @@ function line(checks: readonly Check[], id: string): Check {
 
 describe('doctor sensorsCheck', () => {
   it('reports the conditions a real sensor read as ok, with their values', async () => {
-    const { checks } = await checkSensors({ daemon: null, sensors: createLinuxSensors(roots(true)), timeoutMs: 5000, platform: 'linux' });
+    const { checks } = await checkSensors({
+      daemon: null,
+      sensors: createLinuxSensors(roots(true)),
+      timeoutMs: 5000,
+      platform: 'linux',
+    });
     assert.equal(line(checks, 'sensors.power').status, 'ok');
     assert.match(line(checks, 'sensors.power').detail, /power=battery batteryLevel=55 \(from a sensor/);
-    for (const id of ['sensors.network', 'sensors.thermalState', 'sensors.cpuPressure', 'sensors.memoryPressure', 'sensors.ioPressure', 'sensors.lowPowerMode']) {
+    for (const id of [
+      'sensors.network',
+      'sensors.thermalState',
+      'sensors.cpuPressure',
+      'sensors.memoryPressure',
+      'sensors.ioPressure',
+      'sensors.lowPowerMode',
+    ]) {
       assert.equal(line(checks, id).status, 'ok', id);
     }
     // No bus here: NetworkManager's metered flag and logind cannot be read.
@@ -64,10 +83,19 @@ describe('doctor sensorsCheck', () => {
   });
 
   it('warns on each unknown condition with what it means for scheduling and how to make it real', async () => {
-    const { checks } = await checkSensors({ daemon: null, sensors: createLinuxSensors(roots(false)), timeoutMs: 5000, platform: 'linux', env: { DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${join(base, 'no-bus')}` } });
+    const { checks } = await checkSensors({
+      daemon: null,
+      sensors: createLinuxSensors(roots(false)),
+      timeoutMs: 5000,
+      platform: 'linux',
+      env: { DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${join(base, 'no-bus')}` },
+    });
     assert.equal(checks.length, 9);
     // logind's absence reads as a real `noSeat` (a headless machine); every other condition is unknown.
-    assert.deepEqual(checks.filter((check) => check.status !== 'warn').map((check) => check.id), ['sensors.userActivity']);
+    assert.deepEqual(
+      checks.filter((check) => check.status !== 'warn').map((check) => check.id),
+      ['sensors.userActivity'],
+    );
     const power = line(checks, 'sensors.power');
     assert.match(power.detail, /power is unknown .* requiresExternalPower tasks run/);
     assert.match(power.fix!, /\/sys\/class\/power_supply/);
@@ -80,7 +108,11 @@ describe('doctor sensorsCheck', () => {
   it('warns about a condition the daemon has overridden: conditions reset', async () => {
     const origins = Object.fromEntries(Object.keys(DEFAULT_CONDITIONS).map((name) => [name, 'sensor' as const]));
     const { checks } = await checkSensors({
-      daemon: { conditions: { ...DEFAULT_CONDITIONS, power: 'ac', network: 'offline' }, origins: { ...origins, network: 'override' }, overrides: { network: 'offline' } },
+      daemon: {
+        conditions: { ...DEFAULT_CONDITIONS, power: 'ac', network: 'offline' },
+        origins: { ...origins, network: 'override' },
+        overrides: { network: 'offline' },
+      },
       timeoutMs: 5000,
       platform: 'linux',
     });
@@ -93,7 +125,13 @@ describe('doctor sensorsCheck', () => {
   });
 
   it('without a daemon, warns about overrides kept in the store', async () => {
-    const { checks } = await checkSensors({ daemon: null, sensors: createLinuxSensors(roots(true)), storedOverrides: { lowPowerMode: true }, timeoutMs: 5000, platform: 'linux' });
+    const { checks } = await checkSensors({
+      daemon: null,
+      sensors: createLinuxSensors(roots(true)),
+      storedOverrides: { lowPowerMode: true },
+      timeoutMs: 5000,
+      platform: 'linux',
+    });
     const lowPower = line(checks, 'sensors.lowPowerMode');
     assert.equal(lowPower.status, 'warn');
     assert.match(lowPower.detail, /lowPowerMode=true: overridden .* when it starts/);
@@ -101,6 +139,9 @@ describe('doctor sensorsCheck', () => {
 
   it('fails a sensor read that never ends at the timeout instead of hanging', async () => {
     const hung = { read: () => new Promise<never>(() => {}) };
-    await assert.rejects(checkSensors({ daemon: null, sensors: hung, timeoutMs: 100, platform: 'linux' }), /did not answer within 100 ms/);
+    await assert.rejects(
+      checkSensors({ daemon: null, sensors: hung, timeoutMs: 100, platform: 'linux' }),
+      /did not answer within 100 ms/,
+    );
   });
 });

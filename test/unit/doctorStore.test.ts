@@ -5,7 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeSync, closeSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeSync,
+  closeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -40,7 +50,17 @@ async function realStore(events = 0): Promise<string> {
   await store.migrate();
   await store.apply({ putApps: [APP], settings: { 'conditions.overrides': { power: 'battery' } } });
   for (let i = 0; i < events; i += 100) {
-    await store.apply({ events: Array.from({ length: 100 }, (_, j) => ({ at: 1_700_000_000_000 + i + j, appId: APP.appId, identifier: null, taskId: null, type: 'installed' as const, reason: null, detail: { padding: 'x'.repeat(200) } })) });
+    await store.apply({
+      events: Array.from({ length: 100 }, (_, j) => ({
+        at: 1_700_000_000_000 + i + j,
+        appId: APP.appId,
+        identifier: null,
+        taskId: null,
+        type: 'installed' as const,
+        reason: null,
+        detail: { padding: 'x'.repeat(200) },
+      })),
+    });
   }
   await store.close();
   return file;
@@ -65,10 +85,19 @@ describe('doctor storeCheck: SQLite', () => {
     const file = await realStore();
     const before = { bytes: digest(file), names: readdirSync(base).sort() };
     const result = await checkStore(options(file));
-    assert.deepEqual(result.checks.filter((check) => check.status !== 'ok'), []);
-    assert.match(line(result.checks, 'store.schema').detail, new RegExp(`schema version ${LATEST_SCHEMA_VERSION} \\(the latest\\)`));
+    assert.deepEqual(
+      result.checks.filter((check) => check.status !== 'ok'),
+      [],
+    );
+    assert.match(
+      line(result.checks, 'store.schema').detail,
+      new RegExp(`schema version ${LATEST_SCHEMA_VERSION} \\(the latest\\)`),
+    );
     assert.equal(line(result.checks, 'store.integrity').detail, 'PRAGMA quick_check: ok');
-    assert.deepEqual(result.apps?.map((app) => app.appId), [APP.appId]);
+    assert.deepEqual(
+      result.apps?.map((app) => app.appId),
+      [APP.appId],
+    );
     assert.deepEqual(result.overrides, { power: 'battery' });
     assert.equal(digest(file), before.bytes, 'not a byte changed');
     assert.deepEqual(readdirSync(base).sort(), before.names, 'no -wal or -shm left behind');
@@ -115,7 +144,9 @@ describe('doctor storeCheck: SQLite', () => {
   it('fails a store written by a newer bgtasks: upgrade', async () => {
     const file = await realStore();
     const raw = new Database(file);
-    raw.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(LATEST_SCHEMA_VERSION + 1, 'from_the_future', 1);
+    raw
+      .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+      .run(LATEST_SCHEMA_VERSION + 1, 'from_the_future', 1);
     raw.close();
     const result = await checkStore(options(file));
     const schema = line(result.checks, 'store.schema');
@@ -125,7 +156,7 @@ describe('doctor storeCheck: SQLite', () => {
     assert.equal(result.apps, undefined, 'a newer schema is not read for apps');
   });
 
-  it('says an older store (the previous release\'s) will be migrated at the next start', async () => {
+  it("says an older store (the previous release's) will be migrated at the next start", async () => {
     const file = join(base, 'release4.sqlite');
     copyFileSync(new URL('../fixtures/stores/release-0.1.0-schema4.sqlite', import.meta.url), file);
     const result = await checkStore(options(file));
@@ -139,24 +170,47 @@ describe('doctor storeCheck: SQLite', () => {
     const result = await checkStore(options(missing));
     assert.equal(line(result.checks, 'store.file').status, 'warn');
     assert.deepEqual(result.apps, []);
-    const withDaemon = await checkStore(options(missing, { daemon: { version: '0', pid: 1, home: base, store: { kind: 'sqlite', location: missing, fault: null } } }));
+    const withDaemon = await checkStore(
+      options(missing, {
+        daemon: { version: '0', pid: 1, home: base, store: { kind: 'sqlite', location: missing, fault: null } },
+      }),
+    );
     assert.equal(line(withDaemon.checks, 'store.file').status, 'fail');
     assert.ok(!existsSync(missing), 'the doctor creates no store');
   });
 
-  it('judges the free space of the store\'s filesystem against its thresholds', async () => {
+  it("judges the free space of the store's filesystem against its thresholds", async () => {
     const file = await realStore();
     const huge = Number.MAX_SAFE_INTEGER;
     assert.equal(line((await checkStore(options(file))).checks, 'store.disk').status, 'ok');
-    assert.equal(line((await checkStore(options(file, { disk: { warnBelowBytes: huge, failBelowBytes: 0 } }))).checks, 'store.disk').status, 'warn');
-    const failing = line((await checkStore(options(file, { disk: { warnBelowBytes: huge, failBelowBytes: huge } }))).checks, 'store.disk');
+    assert.equal(
+      line(
+        (await checkStore(options(file, { disk: { warnBelowBytes: huge, failBelowBytes: 0 } }))).checks,
+        'store.disk',
+      ).status,
+      'warn',
+    );
+    const failing = line(
+      (await checkStore(options(file, { disk: { warnBelowBytes: huge, failBelowBytes: huge } }))).checks,
+      'store.disk',
+    );
     assert.equal(failing.status, 'fail');
     assert.match(failing.fix!, /df -h/);
   });
 
   it('reports a storage fault the running daemon has', async () => {
     const file = await realStore();
-    const result = await checkStore(options(file, { wantApps: false, daemon: { version: '0', pid: 1, home: base, store: { kind: 'sqlite', location: file, fault: { code: 'storeFull', since: 0 } } } }));
+    const result = await checkStore(
+      options(file, {
+        wantApps: false,
+        daemon: {
+          version: '0',
+          pid: 1,
+          home: base,
+          store: { kind: 'sqlite', location: file, fault: { code: 'storeFull', since: 0 } },
+        },
+      }),
+    );
     const writable = line(result.checks, 'store.writable');
     assert.equal(writable.status, 'fail');
     assert.match(writable.detail, /storeFull/);
@@ -184,11 +238,26 @@ describe('doctor storeCheck: PostgreSQL', () => {
     await using store = new PostgresStore({ url, nodeId: 'node-a' });
     await store.migrate();
     await store.apply({ putApps: [APP] });
-    await store.fleet.join({ conditions: { online: true, unmetered: true, externalPower: true, lowPowerMode: false, thermal: 'nominal' }, apps: [], capacity: { maxConcurrentTasks: 1, running: 0 } }, { hostname: 'h', version: '0.1.0' }, now, 60_000);
+    await store.fleet.join(
+      {
+        conditions: { online: true, unmetered: true, externalPower: true, lowPowerMode: false, thermal: 'nominal' },
+        apps: [],
+        capacity: { maxConcurrentTasks: 1, running: 0 },
+      },
+      { hostname: 'h', version: '0.1.0' },
+      now,
+      60_000,
+    );
     const result = await checkStore(options(url, { nodeId: 'node-a', now }));
-    assert.deepEqual(result.checks.filter((check) => check.status !== 'ok'), []);
+    assert.deepEqual(
+      result.checks.filter((check) => check.status !== 'ok'),
+      [],
+    );
     assert.match(line(result.checks, 'store.node').detail, /node node-a is alive/);
-    assert.deepEqual(result.apps?.map((app) => app.appId), [APP.appId]);
+    assert.deepEqual(
+      result.apps?.map((app) => app.appId),
+      [APP.appId],
+    );
     const lapsed = await checkStore(options(url, { nodeId: 'node-a', now: now + 120_000 }));
     assert.equal(line(lapsed.checks, 'store.node').status, 'warn');
   });
@@ -205,7 +274,9 @@ describe('doctor storeCheck: PostgreSQL', () => {
   });
 
   it('fails when the server cannot be reached', async () => {
-    const result = await checkStore(options('postgres://postgres@127.0.0.1:1/test?schema=nothing', { timeoutMs: 3000 }));
+    const result = await checkStore(
+      options('postgres://postgres@127.0.0.1:1/test?schema=nothing', { timeoutMs: 3000 }),
+    );
     const connect = line(result.checks, 'store.connect');
     assert.equal(connect.status, 'fail');
     assert.match(connect.fix!, /--store/);

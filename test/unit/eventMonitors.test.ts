@@ -5,7 +5,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 
-import { IP_MONITOR, resolveCommand, startLineMonitor, UDEV_POWER_MONITOR, type LineMonitorSpec } from '../../src/conditions/eventMonitors.js';
+import {
+  IP_MONITOR,
+  resolveCommand,
+  startLineMonitor,
+  UDEV_POWER_MONITOR,
+  type LineMonitorSpec,
+} from '../../src/conditions/eventMonitors.js';
 
 /** A callback that must not be called. */
 function unexpected(value?: unknown): never {
@@ -53,9 +59,14 @@ describe('startLineMonitor', () => {
 
     await child.print('monitor will print the received events for:\nKERNEL - the kernel uevent\n\n');
     assert.equal(events, 0, 'the banner is not an event');
-    await child.print('KERNEL[4521.123456] change   /devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0003:00/power_supply/AC ' + '(power_supply)\n');
+    await child.print(
+      'KERNEL[4521.123456] change   /devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0003:00/power_supply/AC ' + '(power_supply)\n',
+    );
     assert.equal(events, 1);
-    await child.print('KERNEL[4522.0] change   /devices/.../BAT0 (power_supply)\nKERNEL[4522.1] ' + 'change   /devices/.../BAT0 (power_supply)\n');
+    await child.print(
+      'KERNEL[4522.0] change   /devices/.../BAT0 (power_supply)\nKERNEL[4522.1] ' +
+        'change   /devices/.../BAT0 (power_supply)\n',
+    );
     assert.equal(events, 2, 'a burst in one chunk is one event');
     await child.print('KERNEL[4523.0] chan');
     assert.equal(events, 2);
@@ -79,27 +90,45 @@ describe('startLineMonitor', () => {
   it('reports once when the program is missing or exits, and stops delivering events', async () => {
     const { child, spawnMonitor } = fakeSpawn();
     const errors: Error[] = [];
-    const monitor = startLineMonitor(IP_MONITOR, () => {}, (error) => errors.push(error), spawnMonitor);
+    const monitor = startLineMonitor(
+      IP_MONITOR,
+      () => {},
+      (error) => errors.push(error),
+      spawnMonitor,
+    );
     child.emit('error', Object.assign(new Error('spawn ip ENOENT'), { code: 'ENOENT' }));
     child.emit('exit', 255, null);
     assert.equal(errors.length, 1);
-    assert.match(errors[0]!.message, /^network events \(ip monitor\) unavailable: spawn ip ENOENT; changes are picked up by the regular poll$/);
+    assert.match(
+      errors[0]!.message,
+      /^network events \(ip monitor\) unavailable: spawn ip ENOENT; changes are picked up by the regular poll$/,
+    );
     monitor.dispose();
   });
 
   it('reports an exit with its code', () => {
     const { child, spawnMonitor } = fakeSpawn();
     const errors: Error[] = [];
-    startLineMonitor(TEST_SPEC, () => {}, (error) => errors.push(error), spawnMonitor);
+    startLineMonitor(
+      TEST_SPEC,
+      () => {},
+      (error) => errors.push(error),
+      spawnMonitor,
+    );
     child.emit('exit', 1, null);
     assert.match(errors[0]!.message, /udevadm exited with code 1/);
   });
 
   it('reports a spawn that throws instead of throwing', () => {
     const errors: Error[] = [];
-    const monitor = startLineMonitor(TEST_SPEC, () => {}, (error) => errors.push(error), () => {
-      throw new Error('EACCES');
-    });
+    const monitor = startLineMonitor(
+      TEST_SPEC,
+      () => {},
+      (error) => errors.push(error),
+      () => {
+        throw new Error('EACCES');
+      },
+    );
     assert.match(errors[0]!.message, /EACCES/);
     assert.doesNotThrow(() => monitor.dispose());
   });
@@ -136,7 +165,8 @@ describe('startLineMonitor', () => {
       isEvent: (line) => line === 'EVENT',
     };
     let child: ChildProcess | undefined;
-    const monitorSpawn = (file: string, args: readonly string[]) => (child = spawn(file, args, { stdio: ['ignore', 'pipe', 'ignore'] }));
+    const monitorSpawn = (file: string, args: readonly string[]) =>
+      (child = spawn(file, args, { stdio: ['ignore', 'pipe', 'ignore'] }));
     let monitor: { dispose(): void } | undefined;
     await new Promise<void>((resolve) => {
       monitor = startLineMonitor(spec, resolve, unexpected, monitorSpawn);
@@ -145,35 +175,43 @@ describe('startLineMonitor', () => {
       child!.ref();
       (child!.stdout as unknown as { ref(): void }).ref();
     });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child!.once('exit', (_code, signal) => resolve(signal)));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child!.once('exit', (_code, signal) => resolve(signal)),
+    );
     monitor!.dispose();
     assert.equal(await exited, 'SIGTERM');
   });
 });
 
 describe('startLineMonitor when its daemon dies', () => {
-  it('leaves no orphan: the kernel kills the monitor when the daemon is killed ' + '(setpriv --pdeathsig)', { skip: process.platform !== 'linux' || !existsSync('/usr/bin/setpriv') }, async () => {
-    // A stand-in daemon: starts a monitor (a sleep that would outlive it), prints the monitor's pid.
-    const script = `
+  it(
+    'leaves no orphan: the kernel kills the monitor when the daemon is killed ' + '(setpriv --pdeathsig)',
+    { skip: process.platform !== 'linux' || !existsSync('/usr/bin/setpriv') },
+    async () => {
+      // A stand-in daemon: starts a monitor (a sleep that would outlive it), prints the monitor's pid.
+      const script = `
       import { startLineMonitor } from ${JSON.stringify(new URL('../../src/conditions/eventMonitors.ts', import.meta.url).href)};
       startLineMonitor({ name: 't', command: 'sleep', candidates: ['/bin/sleep', '/usr/bin/sleep'], args: ['600'], isEvent: () => false }, () => {}, () => {});
       setInterval(() => {}, 1000);`;
-    const daemon = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const monitorPid = await new Promise<number>((resolve, reject) => {
-      const timer = setInterval(() => {
-        const children = readChildren(daemon.pid!);
-        if (children.length > 0) {
-          clearInterval(timer);
-          resolve(children[0]!);
-        }
-      }, 20);
-      daemon.once('exit', () => reject(new Error('the stand-in daemon exited')));
-    });
-    daemon.kill('SIGKILL');
-    await new Promise((resolve) => daemon.once('exit', resolve));
-    for (let i = 0; i < 100 && alive(monitorPid); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-    assert.equal(alive(monitorPid), false, 'the monitor died with its daemon');
-  });
+      const daemon = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const monitorPid = await new Promise<number>((resolve, reject) => {
+        const timer = setInterval(() => {
+          const children = readChildren(daemon.pid!);
+          if (children.length > 0) {
+            clearInterval(timer);
+            resolve(children[0]!);
+          }
+        }, 20);
+        daemon.once('exit', () => reject(new Error('the stand-in daemon exited')));
+      });
+      daemon.kill('SIGKILL');
+      await new Promise((resolve) => daemon.once('exit', resolve));
+      for (let i = 0; i < 100 && alive(monitorPid); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(alive(monitorPid), false, 'the monitor died with its daemon');
+    },
+  );
 });
 
 /** The pids whose parent is `pid`, from /proc. */
@@ -203,7 +241,13 @@ function alive(pid: number): boolean {
 
 describe('resolveCommand', () => {
   it('takes the first executable candidate, else the bare name for PATH', () => {
-    assert.equal(resolveCommand(IP_MONITOR, (path) => path === '/usr/bin/ip' || path === '/bin/ip'), '/usr/bin/ip');
-    assert.equal(resolveCommand(IP_MONITOR, () => false), 'ip');
+    assert.equal(
+      resolveCommand(IP_MONITOR, (path) => path === '/usr/bin/ip' || path === '/bin/ip'),
+      '/usr/bin/ip',
+    );
+    assert.equal(
+      resolveCommand(IP_MONITOR, () => false),
+      'ip',
+    );
   });
 });

@@ -18,7 +18,15 @@ const CLEANUP = 'com.example.feeds.cleanup';
 const STEP = 'com.example.feeds.export';
 
 function processing(identifier: string, extra: { requeueOnExit?: boolean } = {}) {
-  return { identifier, kind: 'processing' as const, earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false, ...NO_EXTRAS, ...extra };
+  return {
+    identifier,
+    kind: 'processing' as const,
+    earliestBeginAt: null,
+    requiresExternalPower: false,
+    requiresNetworkConnectivity: false,
+    ...NO_EXTRAS,
+    ...extra,
+  };
 }
 
 /** Connects the process the daemon launched last, and starts (never completes) what it receives. */
@@ -26,41 +34,55 @@ async function connectLaunched(h: Harness, registered: readonly string[]) {
   const process = h.launcher.launches.at(-1)!;
   const instance = h.connect(registered, process);
   await h.settle();
-  h.scheduler.started(instance, instance.delivered.map((task) => task.taskId));
+  h.scheduler.started(
+    instance,
+    instance.delivered.map((task) => task.taskId),
+  );
   await h.settle();
   return { process, instance };
 }
 
 describe('a run whose process goes away (issue 17, item 1)', () => {
-  it('runs again in a background launch, recorded as requeued; the third process ' + 'in a row to die with it gives it up', async () => {
-    await using h = await createHarness();
-    const tool = h.connect([CLEANUP]);
-    await h.scheduler.submit(APP.appId, [processing(CLEANUP)]);
-    await h.settle();
-    h.scheduler.started(tool, [tool.delivered[0]!.taskId]);
-    await h.settle();
-    h.scheduler.detach(tool); // process.exit() while the handler ran
-    await h.settle();
-    assert.equal(h.launcher.launches.length, 1, 'launched in the background for the task');
+  it(
+    'runs again in a background launch, recorded as requeued; the third process ' +
+      'in a row to die with it gives it up',
+    async () => {
+      await using h = await createHarness();
+      const tool = h.connect([CLEANUP]);
+      await h.scheduler.submit(APP.appId, [processing(CLEANUP)]);
+      await h.settle();
+      h.scheduler.started(tool, [tool.delivered[0]!.taskId]);
+      await h.settle();
+      h.scheduler.detach(tool); // process.exit() while the handler ran
+      await h.settle();
+      assert.equal(h.launcher.launches.length, 1, 'launched in the background for the task');
 
-    const second = await connectLaunched(h, [CLEANUP]);
-    assert.equal(second.instance.delivered.length, 1, 'the task runs again');
-    h.scheduler.detach(second.instance); // crashed
-    second.process.exit({ code: null, signal: 'SIGKILL' });
-    await h.settle();
-    const third = await connectLaunched(h, [CLEANUP]);
-    assert.equal(third.instance.delivered.length, 1, 'and again');
-    h.scheduler.detach(third.instance);
-    third.process.exit({ code: 1 });
-    await h.settle();
-    assert.equal(h.scheduler.queue.size, 0, 'given up after three processes in a row');
+      const second = await connectLaunched(h, [CLEANUP]);
+      assert.equal(second.instance.delivered.length, 1, 'the task runs again');
+      h.scheduler.detach(second.instance); // crashed
+      second.process.exit({ code: null, signal: 'SIGKILL' });
+      await h.settle();
+      const third = await connectLaunched(h, [CLEANUP]);
+      assert.equal(third.instance.delivered.length, 1, 'and again');
+      h.scheduler.detach(third.instance);
+      third.process.exit({ code: 1 });
+      await h.settle();
+      assert.equal(h.scheduler.queue.size, 0, 'given up after three processes in a row');
 
-    const runs = await h.store.listRuns({ appId: APP.appId });
-    assert.deepEqual(runs.map((run) => run.reason), ['appExited', 'exitedWhileRunning', 'exitedWhileRunning'], 'newest first');
-    assert.match(runs[0]!.error ?? '', /exited 3 times in a row/);
-    const requeued = (await h.store.listEvents({ appId: APP.appId })).filter((event) => event.type === 'requeued');
-    assert.deepEqual(requeued.map((event) => [event.reason, event.detail?.['exitsInARow']]).sort(), [['exitedWhileRunning', 1], ['exitedWhileRunning', 2]]);
-  });
+      const runs = await h.store.listRuns({ appId: APP.appId });
+      assert.deepEqual(
+        runs.map((run) => run.reason),
+        ['appExited', 'exitedWhileRunning', 'exitedWhileRunning'],
+        'newest first',
+      );
+      assert.match(runs[0]!.error ?? '', /exited 3 times in a row/);
+      const requeued = (await h.store.listEvents({ appId: APP.appId })).filter((event) => event.type === 'requeued');
+      assert.deepEqual(requeued.map((event) => [event.reason, event.detail?.['exitsInARow']]).sort(), [
+        ['exitedWhileRunning', 1],
+        ['exitedWhileRunning', 2],
+      ]);
+    },
+  );
 
   it('counts only processes in a row: a run that ends otherwise clears the count', async () => {
     await using h = await createHarness();
@@ -111,7 +133,9 @@ describe('a run whose process goes away (issue 17, item 1)', () => {
     const clock = new VirtualClock();
     {
       await using h = await createHarness({ store: openStore(file), clock, conditions: { power: 'battery' } });
-      await h.scheduler.submit(APP.appId, [{ ...processing(CLEANUP, { requeueOnExit: false }), requiresExternalPower: true }]);
+      await h.scheduler.submit(APP.appId, [
+        { ...processing(CLEANUP, { requeueOnExit: false }), requiresExternalPower: true },
+      ]);
       await h.settle();
     }
     await using h = await createHarness({ store: openStore(file), clock, apps: [], conditions: { power: 'battery' } });
@@ -126,7 +150,11 @@ describe('requeueOnExit on a request (SDK)', () => {
     request.requeueOnExit = false;
     assert.equal(request.toInput().requeueOnExit, false);
     (request as { requeueOnExit: unknown }).requeueOnExit = 'no';
-    assert.throws(() => request.toInput(), (error: unknown) => error instanceof BGTaskSchedulerError && error.code === 'invalidRequest' && error.field === 'requeueOnExit');
+    assert.throws(
+      () => request.toInput(),
+      (error: unknown) =>
+        error instanceof BGTaskSchedulerError && error.code === 'invalidRequest' && error.field === 'requeueOnExit',
+    );
   });
 });
 
@@ -144,15 +172,34 @@ describe("what the system puts back does not count against the app's limit (issu
       await h.settle();
       h.scheduler.started(app, [app.delivered[0]!.taskId]);
       // The handler submits its successor, and the daemon dies before step 1 completes.
-      const [result] = await h.scheduler.submit(APP.appId, [{ ...processing(`${STEP}.2`), earliestBeginAt: clock.now() + 3_600_000 }]);
+      const [result] = await h.scheduler.submit(APP.appId, [
+        { ...processing(`${STEP}.2`), earliestBeginAt: clock.now() + 3_600_000 },
+      ]);
       assert.deepEqual(result, { ok: true });
     }
     // On battery after the restart, so step 1 stays pending (it needs power) next to its successor.
-    await using h = await createHarness({ store: openStore(file), clock, scheduling, apps: [], conditions: { power: 'battery' } });
-    const pending = h.scheduler.pending(APP.appId).map((view) => [view.request.identifier, view.request.putBack ?? false]);
-    assert.deepEqual(pending.sort(), [[`${STEP}.1`, true], [`${STEP}.2`, false]], 'step 1 put back next to its successor');
+    await using h = await createHarness({
+      store: openStore(file),
+      clock,
+      scheduling,
+      apps: [],
+      conditions: { power: 'battery' },
+    });
+    const pending = h.scheduler
+      .pending(APP.appId)
+      .map((view) => [view.request.identifier, view.request.putBack ?? false]);
+    assert.deepEqual(
+      pending.sort(),
+      [
+        [`${STEP}.1`, true],
+        [`${STEP}.2`, false],
+      ],
+      'step 1 put back next to its successor',
+    );
     // Step 1's handler runs again and submits its successor again (a replacement): within the limit.
-    const [again] = await h.scheduler.submit(APP.appId, [{ ...processing(`${STEP}.2`), earliestBeginAt: clock.now() + 3_600_000 }]);
+    const [again] = await h.scheduler.submit(APP.appId, [
+      { ...processing(`${STEP}.2`), earliestBeginAt: clock.now() + 3_600_000 },
+    ]);
     assert.deepEqual(again, { ok: true });
     // A new submission beyond the limit is still refused: the limit holds for what the app asks.
     const [over] = await h.scheduler.submit(APP.appId, [processing(`${STEP}.3`)]);
@@ -170,9 +217,16 @@ describe("what the system puts back does not count against the app's limit (issu
     await h.settle();
     h.scheduler.detach(tool);
     await h.settle();
-    assert.deepEqual(h.scheduler.pending(APP.appId).map((view) => view.request.putBack), [true], 'requeued, put back by the system');
+    assert.deepEqual(
+      h.scheduler.pending(APP.appId).map((view) => view.request.putBack),
+      [true],
+      'requeued, put back by the system',
+    );
     const why = await h.scheduler.why(APP.appId, CLEANUP);
-    assert.match(why.summary, /It runs again because its app's process exited, crashed or was killed while it ran \(1 of 3 processes in a row\)/);
+    assert.match(
+      why.summary,
+      /It runs again because its app's process exited, crashed or was killed while it ran \(1 of 3 processes in a row\)/,
+    );
     const [next] = await h.scheduler.submit(APP.appId, [processing(`${STEP}.1`)]);
     assert.deepEqual(next, { ok: true });
   });

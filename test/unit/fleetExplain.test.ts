@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { explainFleetRequest, isNodeLive, judgeNode, type ExplainFleetRequest, type ExplainNode, type ExplainRun } from '../../src/engine/fleetExplain.js';
+import {
+  explainFleetRequest,
+  isNodeLive,
+  judgeNode,
+  type ExplainFleetRequest,
+  type ExplainNode,
+  type ExplainRun,
+} from '../../src/engine/fleetExplain.js';
 import type { TaskRequest, TaskRun } from '../../src/engine/types.js';
 import type { FleetRequest, FleetRun, NodeInfo } from '../../src/store/fleet.js';
 
@@ -9,17 +16,34 @@ const APP = 'com.example.app';
 
 function request(fields: Partial<TaskRequest> = {}): TaskRequest {
   return {
-    requestId: 'r1', appId: APP, identifier: `${APP}.sync`, kind: 'refresh', earliestBeginAt: null,
-    requiresNetworkConnectivity: false, requiresExternalPower: false, requiresUnmeteredNetwork: false,
-    recurrence: null, retry: null, attempt: 1, continued: null, submittedAt: NOW - 60_000, placement: 'any',
+    requestId: 'r1',
+    appId: APP,
+    identifier: `${APP}.sync`,
+    kind: 'refresh',
+    earliestBeginAt: null,
+    requiresNetworkConnectivity: false,
+    requiresExternalPower: false,
+    requiresUnmeteredNetwork: false,
+    recurrence: null,
+    retry: null,
+    attempt: 1,
+    continued: null,
+    submittedAt: NOW - 60_000,
+    placement: 'any',
     ...fields,
   };
 }
 
 function node(nodeId: string, fields: Partial<NodeInfo> = {}): NodeInfo {
   return {
-    nodeId, hostname: `${nodeId}.local`, epoch: 1, version: '0.1.0', startedAt: NOW - 3_600_000,
-    heartbeatAt: NOW - 5_000, leaseExpiresAt: NOW + 25_000, stoppedAt: null,
+    nodeId,
+    hostname: `${nodeId}.local`,
+    epoch: 1,
+    version: '0.1.0',
+    startedAt: NOW - 3_600_000,
+    heartbeatAt: NOW - 5_000,
+    leaseExpiresAt: NOW + 25_000,
+    stoppedAt: null,
     conditions: { online: true, unmetered: true, externalPower: true, lowPowerMode: false, thermal: 'nominal' },
     apps: [{ appId: APP, enabled: true }],
     capacity: { maxConcurrentTasks: 4, running: 0 },
@@ -32,7 +56,11 @@ function pool(fields: Partial<TaskRequest> = {}, heldBy: string | null = null): 
 }
 
 // The store's records fit the engine's inputs as they are.
-const _fits: [ExplainNode, ExplainFleetRequest, ExplainRun] = [node('a'), pool(), { run: {} as TaskRun, nodeId: 'a' } satisfies FleetRun];
+const _fits: [ExplainNode, ExplainFleetRequest, ExplainRun] = [
+  node('a'),
+  pool(),
+  { run: {} as TaskRun, nodeId: 'a' } satisfies FleetRun,
+];
 void _fits;
 
 describe('judgeNode', () => {
@@ -42,11 +70,36 @@ describe('judgeNode', () => {
     ['a node whose lease expired', { heartbeatAt: NOW - 300_000, leaseExpiresAt: NOW - 1 }, {}, 'nodeLost'],
     ['a node without the app', { apps: [{ appId: 'com.other', enabled: true }] }, {}, 'appNotInstalled'],
     ['a node where the app is disabled', { apps: [{ appId: APP, enabled: false }] }, {}, 'appDisabled'],
-    ['an offline node, for a network request', { conditions: { ...node('x').conditions, online: false } }, { requiresNetworkConnectivity: true }, 'requiresNetworkConnectivity'],
-    ['an offline node, for an unmetered request', { conditions: { ...node('x').conditions, online: false } }, { requiresUnmeteredNetwork: true }, 'requiresNetworkConnectivity'],
-    ['a metered node', { conditions: { ...node('x').conditions, unmetered: false } }, { requiresUnmeteredNetwork: true }, 'requiresUnmeteredNetwork'],
-    ['a node on battery', { conditions: { ...node('x').conditions, externalPower: false } }, { requiresExternalPower: true }, 'requiresExternalPower'],
-    ['an offline node, for a request that needs no network', { conditions: { ...node('x').conditions, online: false } }, {}, 'eligible'],
+    [
+      'an offline node, for a network request',
+      { conditions: { ...node('x').conditions, online: false } },
+      { requiresNetworkConnectivity: true },
+      'requiresNetworkConnectivity',
+    ],
+    [
+      'an offline node, for an unmetered request',
+      { conditions: { ...node('x').conditions, online: false } },
+      { requiresUnmeteredNetwork: true },
+      'requiresNetworkConnectivity',
+    ],
+    [
+      'a metered node',
+      { conditions: { ...node('x').conditions, unmetered: false } },
+      { requiresUnmeteredNetwork: true },
+      'requiresUnmeteredNetwork',
+    ],
+    [
+      'a node on battery',
+      { conditions: { ...node('x').conditions, externalPower: false } },
+      { requiresExternalPower: true },
+      'requiresExternalPower',
+    ],
+    [
+      'an offline node, for a request that needs no network',
+      { conditions: { ...node('x').conditions, online: false } },
+      {},
+      'eligible',
+    ],
     ['a full node', { capacity: { maxConcurrentTasks: 2, running: 2 } }, {}, 'busy'],
   ];
   for (const [what, nodeFields, requestFields, reason] of cases) {
@@ -60,7 +113,11 @@ describe('judgeNode', () => {
 
   it('counts unknown conditions as met, and says so', () => {
     const unknown = { online: null, unmetered: null, externalPower: null, lowPowerMode: null, thermal: null };
-    const verdict = judgeNode(request({ requiresUnmeteredNetwork: true, requiresExternalPower: true }), node('a', { conditions: unknown }), NOW);
+    const verdict = judgeNode(
+      request({ requiresUnmeteredNetwork: true, requiresExternalPower: true }),
+      node('a', { conditions: unknown }),
+      NOW,
+    );
     assert.equal(verdict.reason, 'eligible');
     assert.deepEqual(verdict.unknown, ['network', 'network cost', 'power source']);
     assert.match(verdict.message, /unknown, counted as met/);
@@ -79,16 +136,29 @@ describe('judgeNode', () => {
 
 describe('explainFleetRequest', () => {
   it('says a device request waits on its own node, and judges only that node', () => {
-    const explanation = explainFleetRequest({ request: request({ placement: undefined }), nodeId: 'a', heldBy: null }, [node('a'), node('b')], [], NOW);
+    const explanation = explainFleetRequest(
+      { request: request({ placement: undefined }), nodeId: 'a', heldBy: null },
+      [node('a'), node('b')],
+      [],
+      NOW,
+    );
     assert.equal(explanation.code, 'deviceOnly');
     assert.equal(explanation.placement, 'device');
     assert.equal(explanation.nodeId, 'a');
-    assert.deepEqual(explanation.nodes.map((verdict) => verdict.nodeId), ['a']);
+    assert.deepEqual(
+      explanation.nodes.map((verdict) => verdict.nodeId),
+      ['a'],
+    );
     assert.match(explanation.summary, /device request of a: only a runs it/);
   });
 
   it('says when the node of a device request is lost', () => {
-    const explanation = explainFleetRequest({ request: request({ placement: undefined }), nodeId: 'a', heldBy: null }, [node('a', { leaseExpiresAt: NOW - 1 })], [], NOW);
+    const explanation = explainFleetRequest(
+      { request: request({ placement: undefined }), nodeId: 'a', heldBy: null },
+      [node('a', { leaseExpiresAt: NOW - 1 })],
+      [],
+      NOW,
+    );
     assert.match(explanation.summary, /a: it is lost/);
   });
 
@@ -100,14 +170,24 @@ describe('explainFleetRequest', () => {
   });
 
   it('says a request held by a lost node goes back to the pool', () => {
-    const explanation = explainFleetRequest(pool({}, 'b'), [node('a'), node('b', { leaseExpiresAt: NOW - 1 })], [], NOW);
+    const explanation = explainFleetRequest(
+      pool({}, 'b'),
+      [node('a'), node('b', { leaseExpiresAt: NOW - 1 })],
+      [],
+      NOW,
+    );
     assert.equal(explanation.code, 'heldBy');
     assert.match(explanation.summary, /no longer live/);
   });
 
   it('says a future request is not due, with the time and who could claim it', () => {
     const at = NOW + 15 * 60_000;
-    const explanation = explainFleetRequest(pool({ earliestBeginAt: at }), [node('a'), node('b', { apps: [] })], [], NOW);
+    const explanation = explainFleetRequest(
+      pool({ earliestBeginAt: at }),
+      [node('a'), node('b', { apps: [] })],
+      [],
+      NOW,
+    );
     assert.equal(explanation.code, 'notDue');
     assert.equal(explanation.at, at);
     assert.match(explanation.summary, /not due until 2026-01-01T12:15:00.000Z \(in 15 min\); then a could claim it/);
@@ -122,13 +202,19 @@ describe('explainFleetRequest', () => {
     ];
     const explanation = explainFleetRequest(pool({ requiresNetworkConnectivity: true }), nodes, [], NOW);
     assert.equal(explanation.code, 'noEligibleNode');
-    assert.deepEqual(explanation.nodes.map((verdict) => [verdict.nodeId, verdict.reason]), [
-      ['d', 'busy'],
-      ['c', 'requiresNetworkConnectivity'],
-      ['b', 'appNotInstalled'],
-      ['a', 'nodeStopped'],
-    ]);
-    assert.match(explanation.summary, /^No node can run com\.example\.app\.sync now \(d: it is busy: 1 of 1 tasks running; c: .*offline; b: .*not installed there; a: it left the fleet/);
+    assert.deepEqual(
+      explanation.nodes.map((verdict) => [verdict.nodeId, verdict.reason]),
+      [
+        ['d', 'busy'],
+        ['c', 'requiresNetworkConnectivity'],
+        ['b', 'appNotInstalled'],
+        ['a', 'nodeStopped'],
+      ],
+    );
+    assert.match(
+      explanation.summary,
+      /^No node can run com\.example\.app\.sync now \(d: it is busy: 1 of 1 tasks running; c: .*offline; b: .*not installed there; a: it left the fleet/,
+    );
   });
 
   it('says so when no node has joined', () => {
@@ -140,13 +226,24 @@ describe('explainFleetRequest', () => {
   it('waits for a claim when some node can run it', () => {
     const explanation = explainFleetRequest(pool(), [node('b'), node('a'), node('c', { apps: [] })], [], NOW);
     assert.equal(explanation.code, 'waitingForClaim');
-    assert.deepEqual(explanation.nodes.filter((verdict) => verdict.eligible).map((verdict) => verdict.nodeId), ['a', 'b']);
+    assert.deepEqual(
+      explanation.nodes.filter((verdict) => verdict.eligible).map((verdict) => verdict.nodeId),
+      ['a', 'b'],
+    );
     assert.match(explanation.summary, /a or b can run it, and one claims it within a heartbeat/);
   });
 
   it('mentions an active run of the same identifier, and ignores others', () => {
-    const run = (identifier: string, nodeId: string): ExplainRun => ({ run: { taskId: `t-${nodeId}`, appId: APP, identifier, state: 'running' }, nodeId });
-    const explanation = explainFleetRequest(pool(), [node('a')], [run(`${APP}.sync`, 'b'), run(`${APP}.other`, 'a')], NOW);
+    const run = (identifier: string, nodeId: string): ExplainRun => ({
+      run: { taskId: `t-${nodeId}`, appId: APP, identifier, state: 'running' },
+      nodeId,
+    });
+    const explanation = explainFleetRequest(
+      pool(),
+      [node('a')],
+      [run(`${APP}.sync`, 'b'), run(`${APP}.other`, 'a')],
+      NOW,
+    );
     assert.deepEqual(explanation.runningOn, [{ nodeId: 'b', taskId: 't-b' }]);
     assert.match(explanation.summary, /A run of it is active on b\./);
   });

@@ -21,8 +21,13 @@ const CONDITIONS = { online: true, unmetered: true, externalPower: true, lowPowe
 
 function job(n: number, fields: { earliestBeginAt?: number } = {}) {
   return {
-    identifier: `com.example.feeds.export.${n}`, kind: 'processing' as const, earliestBeginAt: fields.earliestBeginAt ?? null,
-    requiresExternalPower: false, requiresNetworkConnectivity: false, ...NO_EXTRAS, placement: 'any' as const,
+    identifier: `com.example.feeds.export.${n}`,
+    kind: 'processing' as const,
+    earliestBeginAt: fields.earliestBeginAt ?? null,
+    requiresExternalPower: false,
+    requiresNetworkConnectivity: false,
+    ...NO_EXTRAS,
+    placement: 'any' as const,
   };
 }
 
@@ -63,8 +68,17 @@ describe('FleetMember', () => {
       return hold(task.identifier) ? null : true;
     });
     const member = await FleetMember.join({
-      clock, fleet: fleetOf(store)!, scheduler: schedulerFleetPort(h.scheduler), log: { info: () => undefined, warn: () => undefined, error: () => undefined },
-      options: OPTIONS, conditions: () => CONDITIONS, maxConcurrentTasks: 1, hostname: id, version: 'test', storeFaulted: () => false, flushed: () => h.settle(),
+      clock,
+      fleet: fleetOf(store)!,
+      scheduler: schedulerFleetPort(h.scheduler),
+      log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      options: OPTIONS,
+      conditions: () => CONDITIONS,
+      maxConcurrentTasks: 1,
+      hostname: id,
+      version: 'test',
+      storeFaulted: () => false,
+      flushed: () => h.settle(),
     });
     const node = { h, member, ran };
     nodes.push(node);
@@ -112,18 +126,21 @@ describe('FleetMember', () => {
     assert.equal((await b.h.store.listRuns())[0]?.outcome, 'success');
   });
 
-  it('a request this node cannot start (a condition) goes back after its first ' + 'pass, and a node that can takes it', async () => {
-    const a = await startNode('node-a');
-    const b = await startNode('node-b');
-    a.h.conditions.set({ power: 'battery' });
-    b.h.conditions.set({ power: 'ac' });
-    await settle();
-    await a.h.scheduler.submit(APP.appId, [{ ...job(1), requiresExternalPower: true }]);
-    await settle();
-    assert.deepEqual(schedulerFleetPort(a.h.scheduler).held(), [], 'a gave it back after its first pass');
-    await advance(OPTIONS.heartbeatMs);
-    assert.deepEqual([a.ran, b.ran], [[], ['com.example.feeds.export.1']]);
-  });
+  it(
+    'a request this node cannot start (a condition) goes back after its first ' + 'pass, and a node that can takes it',
+    async () => {
+      const a = await startNode('node-a');
+      const b = await startNode('node-b');
+      a.h.conditions.set({ power: 'battery' });
+      b.h.conditions.set({ power: 'ac' });
+      await settle();
+      await a.h.scheduler.submit(APP.appId, [{ ...job(1), requiresExternalPower: true }]);
+      await settle();
+      assert.deepEqual(schedulerFleetPort(a.h.scheduler).held(), [], 'a gave it back after its first pass');
+      await advance(OPTIONS.heartbeatMs);
+      assert.deepEqual([a.ran, b.ran], [[], ['com.example.feeds.export.1']]);
+    },
+  );
 
   it('a request with a start date waits in the pool and is claimed when due, not a heartbeat late', async () => {
     const a = await startNode('node-a');

@@ -13,12 +13,22 @@ const DAY = 86_400_000;
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 
 function finishedRuns(count: number, completedAt: number, prefix = 't') {
-  return Array.from({ length: count }, (_, n) => run({ taskId: `${prefix}-${n}`, requestId: `${prefix}-r-${n}`, state: 'finished', completedAt, outcome: 'success', error: 'x'.repeat(500) }));
+  return Array.from({ length: count }, (_, n) =>
+    run({
+      taskId: `${prefix}-${n}`,
+      requestId: `${prefix}-r-${n}`,
+      state: 'finished',
+      completedAt,
+      outcome: 'success',
+      error: 'x'.repeat(500),
+    }),
+  );
 }
 
 /** Lets the pruner's store calls and yields run (they are real promises and setImmediate, not timers). */
 async function settled(pruner: HistoryPruner): Promise<void> {
-  for (let i = 0; i < 10_000 && pruner.status().lastPrunedAt === null; i++) await new Promise((resolve) => setImmediate(resolve));
+  for (let i = 0; i < 10_000 && pruner.status().lastPrunedAt === null; i++)
+    await new Promise((resolve) => setImmediate(resolve));
 }
 
 describe('HistoryPruner', () => {
@@ -26,8 +36,16 @@ describe('HistoryPruner', () => {
     const clock = new VirtualClock();
     const store = SqliteStore.open({ file: ':memory:' });
     await store.migrate();
-    await store.apply({ putApps: [app()], insertRuns: [...finishedRuns(25, clock.now() - 40 * DAY, 'old'), ...finishedRuns(5, clock.now() - DAY, 'new')] });
-    const pruner = new HistoryPruner({ clock, store, log: silent, options: { ...DEFAULT_HISTORY_OPTIONS, pruneBatchRows: 10 } });
+    await store.apply({
+      putApps: [app()],
+      insertRuns: [...finishedRuns(25, clock.now() - 40 * DAY, 'old'), ...finishedRuns(5, clock.now() - DAY, 'new')],
+    });
+    const pruner = new HistoryPruner({
+      clock,
+      store,
+      log: silent,
+      options: { ...DEFAULT_HISTORY_OPTIONS, pruneBatchRows: 10 },
+    });
     await pruner.start();
     assert.equal(pruner.status().runs, 30);
     assert.equal(pruner.status().lastPrunedAt, null);
@@ -53,7 +71,8 @@ describe('HistoryPruner', () => {
       await store.migrate();
       const clock = new VirtualClock();
       await store.apply({ putApps: [app()] });
-      for (let chunk = 0; chunk < 10; chunk++) await store.apply({ insertRuns: finishedRuns(1_000, clock.now() - 40 * DAY, `c${chunk}`) });
+      for (let chunk = 0; chunk < 10; chunk++)
+        await store.apply({ insertRuns: finishedRuns(1_000, clock.now() - 40 * DAY, `c${chunk}`) });
       const pruner = new HistoryPruner({ clock, store, log: silent, options: { ...DEFAULT_HISTORY_OPTIONS } });
       const grown = (await store.historySize()).bytes!;
       await pruner.pass();

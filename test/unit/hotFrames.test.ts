@@ -9,8 +9,17 @@ import fc from 'fast-check';
 import { parseHotFrame } from '../../src/protocol/hotFrames.js';
 import { appMessageSchema } from '../../src/protocol/messages.js';
 
-const text = (max: number) => fc.oneof(fc.string({ maxLength: max + 2 }), fc.constant(''), fc.string({ minLength: max - 1, maxLength: max + 1 }));
-const anything = fc.oneof(fc.constant(null), fc.constant(undefined), fc.boolean(), fc.integer(), fc.string({ maxLength: 3 }), fc.constant({}), fc.constant([]));
+const text = (max: number) =>
+  fc.oneof(fc.string({ maxLength: max + 2 }), fc.constant(''), fc.string({ minLength: max - 1, maxLength: max + 1 }));
+const anything = fc.oneof(
+  fc.constant(null),
+  fc.constant(undefined),
+  fc.boolean(),
+  fc.integer(),
+  fc.string({ maxLength: 3 }),
+  fc.constant({}),
+  fc.constant([]),
+);
 
 const completion = fc.record(
   {
@@ -20,22 +29,43 @@ const completion = fc.record(
     error: fc.oneof(text(4096), fc.constant(null), anything),
     result: fc.oneof(fc.constantFrom('newData', 'noData', 'failed', 'other'), fc.constant(null), anything),
     // A task's result (docs/workflows.md): any JSON within 16 KB.
-    output: fc.oneof(anything, fc.jsonValue({ maxDepth: 3 }), fc.constant('x'.repeat(16 * 1024)), fc.constant({ big: 'é'.repeat(9 * 1024) })),
+    output: fc.oneof(
+      anything,
+      fc.jsonValue({ maxDepth: 3 }),
+      fc.constant('x'.repeat(16 * 1024)),
+      fc.constant({ big: 'é'.repeat(9 * 1024) }),
+    ),
     extra: anything,
   },
   { requiredKeys: [] },
 );
 const validCompletion = fc.record(
-  { taskId: fc.string({ minLength: 1, maxLength: 64 }), success: fc.boolean(), reason: fc.option(fc.string({ minLength: 1, maxLength: 64 })), error: fc.option(fc.string({ maxLength: 50 })), result: fc.option(fc.constantFrom('newData', 'noData', 'failed')), output: fc.jsonValue({ maxDepth: 3 }) },
+  {
+    taskId: fc.string({ minLength: 1, maxLength: 64 }),
+    success: fc.boolean(),
+    reason: fc.option(fc.string({ minLength: 1, maxLength: 64 })),
+    error: fc.option(fc.string({ maxLength: 50 })),
+    result: fc.option(fc.constantFrom('newData', 'noData', 'failed')),
+    output: fc.jsonValue({ maxDepth: 3 }),
+  },
   { requiredKeys: ['taskId', 'success'] },
 );
 
 const frames = fc.oneof(
-  fc.record({ t: fc.constant('completed'), completions: fc.array(fc.oneof(completion, validCompletion), { maxLength: 4 }) }),
+  fc.record({
+    t: fc.constant('completed'),
+    completions: fc.array(fc.oneof(completion, validCompletion), { maxLength: 4 }),
+  }),
   fc.record({ t: fc.constant('completed'), completions: fc.array(validCompletion, { minLength: 1, maxLength: 4 }) }),
   fc.record({ t: fc.constant('started'), taskIds: fc.array(fc.oneof(text(64), anything), { maxLength: 4 }) }),
-  fc.record({ t: fc.constant('started'), taskIds: fc.array(fc.string({ minLength: 1, maxLength: 64 }), { minLength: 1, maxLength: 4 }) }),
-  fc.record({ t: fc.constantFrom('started', 'completed'), taskIds: anything, completions: anything, more: anything }, { requiredKeys: ['t'] }),
+  fc.record({
+    t: fc.constant('started'),
+    taskIds: fc.array(fc.string({ minLength: 1, maxLength: 64 }), { minLength: 1, maxLength: 4 }),
+  }),
+  fc.record(
+    { t: fc.constantFrom('started', 'completed'), taskIds: anything, completions: anything, more: anything },
+    { requiredKeys: ['t'] },
+  ),
 );
 
 describe('per-task frames checked by hand', () => {
@@ -63,6 +93,9 @@ describe('per-task frames checked by hand', () => {
     assert.equal(parseHotFrame({ t: 'submit', id: 1, requests: [] }), undefined);
     assert.equal(parseHotFrame(null), undefined);
     assert.equal(parseHotFrame([]), undefined);
-    assert.equal(parseHotFrame(JSON.parse('{"t":"completed","completions":[{"taskId":"a","success":true,"__proto__":{"x":1}}]}')), undefined);
+    assert.equal(
+      parseHotFrame(JSON.parse('{"t":"completed","completions":[{"taskId":"a","success":true,"__proto__":{"x":1}}]}')),
+      undefined,
+    );
   });
 });

@@ -24,7 +24,11 @@ describe('the import rules', () => {
     const folders = readdirSync(join(ROOT, 'src')).filter((name) => statSync(join(ROOT, 'src', name)).isDirectory());
     assert.deepEqual([...folders].sort(), [...FOLDERS].sort());
     for (const folder of folders) {
-      assert.match(readFileSync(join(ROOT, 'src', folder, 'README.md'), 'utf8'), /^May import: /m, `src/${folder}/README.md`);
+      assert.match(
+        readFileSync(join(ROOT, 'src', folder, 'README.md'), 'utf8'),
+        /^May import: /m,
+        `src/${folder}/README.md`,
+      );
     }
   });
 
@@ -33,7 +37,11 @@ describe('the import rules', () => {
     const topRules = FOLDER_RULES.filter((rule) => !rule.folder.includes('/'));
     assert.deepEqual([...documented.keys()].sort(), topRules.map((rule) => rule.folder).sort());
     for (const rule of topRules) {
-      assert.deepEqual([...documented.get(rule.folder)!].sort(), [...rule.may, ...(rule.typesFrom ?? [])].sort(), rule.folder);
+      assert.deepEqual(
+        [...documented.get(rule.folder)!].sort(),
+        [...rule.may, ...(rule.typesFrom ?? [])].sort(),
+        rule.folder,
+      );
     }
   });
 });

@@ -33,21 +33,41 @@ function feedsApp(how: { resubmit: boolean; interval?: number }) {
 }
 
 describe('the testing kit: ran once and never again', () => {
-  it('reports a refresh whose handler did not submit again, with the fix; and ' + 'nothing once it is pending again', async () => {
-    await using system = await createTestSystem({ profile: 'server', apps: [{ manifest, main: feedsApp({ resubmit: false }) }] });
-    await system.openApp(APP);
-    assert.deepEqual(await system.ranOnce(), [], 'pending: not stuck');
-    const run = await system.next('completed', REFRESH, { within: HOUR });
-    assert.equal(run.outcome, 'success');
-    await system.advanceBy(6 * HOUR);
-    assert.equal((await system.history({ identifier: REFRESH })).length, 1, 'it ran once and never again');
-    const [warning, ...others] = await system.ranOnce(APP);
-    assert.deepEqual(others, []);
-    assert.deepEqual({ ...warning, message: undefined }, { code: 'ranOnce', appId: APP, identifier: REFRESH, taskId: run.taskId, lastRunAt: run.completedAt, message: undefined, fix: RAN_ONCE_FIX });
-    assert.match(warning!.message, /ran once and will not run again: it has no interval, nothing is pending, and its handler did not submit it again/);
-    await system.openApp(APP); // the user opens it: it submits again
-    assert.deepEqual(await system.ranOnce(APP), []);
-  });
+  it(
+    'reports a refresh whose handler did not submit again, with the fix; and ' + 'nothing once it is pending again',
+    async () => {
+      await using system = await createTestSystem({
+        profile: 'server',
+        apps: [{ manifest, main: feedsApp({ resubmit: false }) }],
+      });
+      await system.openApp(APP);
+      assert.deepEqual(await system.ranOnce(), [], 'pending: not stuck');
+      const run = await system.next('completed', REFRESH, { within: HOUR });
+      assert.equal(run.outcome, 'success');
+      await system.advanceBy(6 * HOUR);
+      assert.equal((await system.history({ identifier: REFRESH })).length, 1, 'it ran once and never again');
+      const [warning, ...others] = await system.ranOnce(APP);
+      assert.deepEqual(others, []);
+      assert.deepEqual(
+        { ...warning, message: undefined },
+        {
+          code: 'ranOnce',
+          appId: APP,
+          identifier: REFRESH,
+          taskId: run.taskId,
+          lastRunAt: run.completedAt,
+          message: undefined,
+          fix: RAN_ONCE_FIX,
+        },
+      );
+      assert.match(
+        warning!.message,
+        /ran once and will not run again: it has no interval, nothing is pending, and its handler did not submit it again/,
+      );
+      await system.openApp(APP); // the user opens it: it submits again
+      assert.deepEqual(await system.ranOnce(APP), []);
+    },
+  );
 
   it('reports nothing for a handler that resubmits, or a request with an interval', async () => {
     for (const how of [{ resubmit: true }, { resubmit: false, interval: 30 * MINUTE }]) {
@@ -61,7 +81,7 @@ describe('the testing kit: ran once and never again', () => {
 });
 
 describe('the testing kit: the profile and next', () => {
-  it('says which profile runs and why; \'auto\' picks what the daemon would on this machine', async () => {
+  it("says which profile runs and why; 'auto' picks what the daemon would on this machine", async () => {
     await using given = await createTestSystem({ profile: 'server', apps: [] });
     assert.deepEqual(given.profile, { profile: 'server', reason: 'given to createTestSystem' });
     await using defaulted = await createTestSystem({ apps: [] });
@@ -71,11 +91,17 @@ describe('the testing kit: the profile and next', () => {
     const machine = await machineProfile();
     assert.equal(auto.profile.profile, machine.profile);
     assert.equal(auto.profile.reason, `auto: as the daemon would pick on this machine: ${machine.reason}`);
-    await assert.rejects(createTestSystem({ profile: 'laptop' as never, apps: [] }), /Expected `profile` to be 'device', 'server', 'auto', got `laptop`/);
+    await assert.rejects(
+      createTestSystem({ profile: 'laptop' as never, apps: [] }),
+      /Expected `profile` to be 'device', 'server', 'auto', got `laptop`/,
+    );
   });
 
   it('next after advanceBy finds the next run, not one from the time already passed', async () => {
-    await using system = await createTestSystem({ profile: 'server', apps: [{ manifest, main: feedsApp({ resubmit: true }) }] });
+    await using system = await createTestSystem({
+      profile: 'server',
+      apps: [{ manifest, main: feedsApp({ resubmit: true }) }],
+    });
     await system.openApp(APP);
     await system.advanceBy(20 * MINUTE); // the first refresh ran at about 15 minutes
     const passed = await system.history({ identifier: REFRESH });

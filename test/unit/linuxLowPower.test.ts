@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 
-import { POWER_PROFILES_MATCH_RULES, readLinuxLowPowerMode, readPlatformProfile, readPowerProfilesDaemon } from '../../src/conditions/linuxLowPower.js';
+import {
+  POWER_PROFILES_MATCH_RULES,
+  readLinuxLowPowerMode,
+  readPlatformProfile,
+  readPowerProfilesDaemon,
+} from '../../src/conditions/linuxLowPower.js';
 import type { PropertyReader } from '../../src/conditions/systemBus.js';
 
 const base = mkdtempSync(join(tmpdir(), 'bgtasks-lowpower-'));

@@ -95,10 +95,14 @@ describe('readLinuxPower', () => {
   });
 
   it('derives the level from energy_now/energy_full, then from charge_now/charge_full', () => {
-    const energy = sysfs({ BAT0: { type: 'Battery', status: 'Discharging', energy_now: '30000000', energy_full: '60000000' } });
+    const energy = sysfs({
+      BAT0: { type: 'Battery', status: 'Discharging', energy_now: '30000000', energy_full: '60000000' },
+    });
     assert.deepEqual(readLinuxPower(energy), { power: 'battery', batteryLevel: 50 });
 
-    const charge = sysfs({ BAT0: { type: 'Battery', status: 'Discharging', charge_now: '1000000', charge_full: '3000000' } });
+    const charge = sysfs({
+      BAT0: { type: 'Battery', status: 'Discharging', charge_now: '1000000', charge_full: '3000000' },
+    });
     assert.equal(readLinuxPower(charge).batteryLevel, 33);
 
     const garbledCapacity = sysfs({ BAT0: { type: 'Battery', capacity: 'n/a', energy_now: '1', energy_full: '4' } });

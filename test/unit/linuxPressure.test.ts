@@ -4,14 +4,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 
-import { parseSomeAvg10, pressureLevel, PRESSURE_THRESHOLDS, readLinuxPressure } from '../../src/conditions/linuxPressure.js';
+import {
+  parseSomeAvg10,
+  pressureLevel,
+  PRESSURE_THRESHOLDS,
+  readLinuxPressure,
+} from '../../src/conditions/linuxPressure.js';
 
 const base = mkdtempSync(join(tmpdir(), 'bgtasks-psi-'));
 after(() => rmSync(base, { recursive: true, force: true }));
 
 /** A pressure file as the kernel prints it (format captured on a 6.18 kernel). */
 function psi(someAvg10: string, fullAvg10 = '0.00'): string {
-  return `some avg10=${someAvg10} avg60=0.98 avg300=0.79 total=241513315\nfull ` + `avg10=${fullAvg10} avg60=0.00 avg300=0.00 total=0\n`;
+  return (
+    `some avg10=${someAvg10} avg60=0.98 avg300=0.79 total=241513315\nfull ` +
+    `avg10=${fullAvg10} avg60=0.00 avg300=0.00 total=0\n`
+  );
 }
 
 let trees = 0;
@@ -31,7 +39,15 @@ describe('parseSomeAvg10', () => {
   });
 
   it('returns null for malformed text', () => {
-    for (const text of ['', 'full avg10=5.00 avg60=0 avg300=0 total=0', 'some avg60=1.00 total=0', 'some avg10=abc avg60=0', 'some avg10=101.00', 'some avg10=-1.00', 'some xavg10=5.00']) {
+    for (const text of [
+      '',
+      'full avg10=5.00 avg60=0 avg300=0 total=0',
+      'some avg60=1.00 total=0',
+      'some avg10=abc avg60=0',
+      'some avg10=101.00',
+      'some avg10=-1.00',
+      'some xavg10=5.00',
+    ]) {
       assert.equal(parseSomeAvg10(text), null, text);
     }
   });
@@ -56,11 +72,17 @@ describe('pressureLevel', () => {
 describe('readLinuxPressure', () => {
   it('reads each resource present', () => {
     const root = proc({ cpu: psi('45.10'), memory: psi('0.50'), io: psi('21.00') });
-    assert.deepEqual(readLinuxPressure(root), { cpuPressure: 'serious', memoryPressure: 'nominal', ioPressure: 'serious' });
+    assert.deepEqual(readLinuxPressure(root), {
+      cpuPressure: 'serious',
+      memoryPressure: 'nominal',
+      ioPressure: 'serious',
+    });
   });
 
   it('leaves out missing and malformed files', () => {
-    assert.deepEqual(readLinuxPressure(proc({ memory: psi('25.00'), io: 'garbage\n' })), { memoryPressure: 'critical' });
+    assert.deepEqual(readLinuxPressure(proc({ memory: psi('25.00'), io: 'garbage\n' })), {
+      memoryPressure: 'critical',
+    });
     assert.deepEqual(readLinuxPressure(proc({})), {});
     assert.deepEqual(readLinuxPressure(join(base, 'no-proc')), {});
   });
@@ -78,12 +100,22 @@ describe('readLinuxPressure', () => {
     assert.equal(readLinuxPressure(cpuAt('7.90'), { cpuPressure: 'fair' }).cpuPressure, 'nominal');
     assert.equal(readLinuxPressure(cpuAt('35.00'), { cpuPressure: 'serious' }).cpuPressure, 'serious');
     assert.equal(readLinuxPressure(cpuAt('31.00'), { cpuPressure: 'serious' }).cpuPressure, 'fair');
-    assert.equal(readLinuxPressure(cpuAt('50.00'), { cpuPressure: 'fair' }).cpuPressure, 'serious', 'rising is never held back');
+    assert.equal(
+      readLinuxPressure(cpuAt('50.00'), { cpuPressure: 'fair' }).cpuPressure,
+      'serious',
+      'rising is never held back',
+    );
     // Each resource keeps its own history.
-    assert.deepEqual(readLinuxPressure(proc({ cpu: psi('8.50'), memory: psi('0.00') }), { cpuPressure: 'fair', memoryPressure: 'critical' }), {
-      cpuPressure: 'fair',
-      memoryPressure: 'nominal',
-    });
+    assert.deepEqual(
+      readLinuxPressure(proc({ cpu: psi('8.50'), memory: psi('0.00') }), {
+        cpuPressure: 'fair',
+        memoryPressure: 'critical',
+      }),
+      {
+        cpuPressure: 'fair',
+        memoryPressure: 'nominal',
+      },
+    );
   });
 
   it('reads this machine with valid levels or nothing', () => {

@@ -18,9 +18,12 @@ const base = mkdtempSync(join(tmpdir(), 'bgtasks-logind-'));
 after(() => rmSync(base, { recursive: true, force: true }));
 
 /** seat0 with a graphical session in front, as logind writes it (systemd 252). */
-const SEAT0_ACTIVE = '# This is private data. Do not parse.\nIS_SEAT0=1\nCAN_MULTI_SESSION=1\nCAN_TTY=1\nCAN_GRAPHICAL=1\nACTIVE=2\nACTIVE_UID=1000\nSESSIONS=2 ' + 'c1\nUIDS=1000 120\n';
+const SEAT0_ACTIVE =
+  '# This is private data. Do not parse.\nIS_SEAT0=1\nCAN_MULTI_SESSION=1\nCAN_TTY=1\nCAN_GRAPHICAL=1\nACTIVE=2\nACTIVE_UID=1000\nSESSIONS=2 ' +
+  'c1\nUIDS=1000 120\n';
 /** seat0 on a headless server: logind creates it anyway, with nobody on it. */
-const SEAT0_EMPTY = '# This is private data. Do not parse.\nIS_SEAT0=1\nCAN_MULTI_SESSION=1\nCAN_TTY=1\nCAN_GRAPHICAL=0\n';
+const SEAT0_EMPTY =
+  '# This is private data. Do not parse.\nIS_SEAT0=1\nCAN_MULTI_SESSION=1\nCAN_TTY=1\nCAN_GRAPHICAL=0\n';
 
 let trees = 0;
 /** A fake /run/systemd with the given seat files; null makes no seats directory at all (no logind). */
@@ -56,11 +59,14 @@ const IDLE_SINCE_US = Date.UTC(2026, 0, 1) * 1000;
 describe('parseEnvFile', () => {
   it('reads KEY=value lines, skipping comments and junk, unquoting values', () => {
     const fields = parseEnvFile('# comment\nACTIVE=2\nnot a field\n=nokey\nDESKTOP="gnome"\nEMPTY=\n');
-    assert.deepEqual([...fields], [
-      ['ACTIVE', '2'],
-      ['DESKTOP', 'gnome'],
-      ['EMPTY', ''],
-    ]);
+    assert.deepEqual(
+      [...fields],
+      [
+        ['ACTIVE', '2'],
+        ['DESKTOP', 'gnome'],
+        ['EMPTY', ''],
+      ],
+    );
   });
 });
 
@@ -74,7 +80,7 @@ describe('readSeats', () => {
   });
 
   it("skips logind's temporary files and anything not named like a seat", () => {
-    const root = run({ seat0: SEAT0_EMPTY, '.#seat0Xa1b2c': SEAT0_ACTIVE, 'README': 'x' });
+    const root = run({ seat0: SEAT0_EMPTY, '.#seat0Xa1b2c': SEAT0_ACTIVE, README: 'x' });
     assert.deepEqual(readSeats(root), [{ id: 'seat0', activeSession: null }]);
   });
 
@@ -92,15 +98,24 @@ describe('readSessionIdle', () => {
   });
 
   it('reads an idle session without a timestamp as idle since an unknown time', async () => {
-    assert.deepEqual(await readSessionIdle(logind({ c1: { IdleHint: true, IdleSinceHint: 0 } }), 'c1'), { idle: true, idleSince: null });
+    assert.deepEqual(await readSessionIdle(logind({ c1: { IdleHint: true, IdleSinceHint: 0 } }), 'c1'), {
+      idle: true,
+      idleSince: null,
+    });
   });
 
   it('reads a locked session as idle even when the desktop never sets IdleHint', async () => {
-    assert.deepEqual(await readSessionIdle(logind({ '2': { IdleHint: false, IdleSinceHint: 5, LockedHint: true } }), '2'), { idle: true, idleSince: null });
+    assert.deepEqual(
+      await readSessionIdle(logind({ '2': { IdleHint: false, IdleSinceHint: 5, LockedHint: true } }), '2'),
+      { idle: true, idleSince: null },
+    );
   });
 
   it('reads an active session, and is undefined when logind does not answer', async () => {
-    assert.deepEqual(await readSessionIdle(logind({ '2': { IdleHint: false, LockedHint: false } }), '2'), { idle: false, idleSince: null });
+    assert.deepEqual(await readSessionIdle(logind({ '2': { IdleHint: false, LockedHint: false } }), '2'), {
+      idle: false,
+      idleSince: null,
+    });
     assert.equal(await readSessionIdle(noBus, '2'), undefined);
     assert.equal(await readSessionIdle(logind({ '2': { IdleHint: 'yes' } }), '2'), undefined);
   });
@@ -120,7 +135,10 @@ describe('combineSessions', () => {
   });
 
   it('all idle is idle since the most recent idle time', () => {
-    assert.deepEqual(combineSessions([idleAt(100), idleAt(300), idleAt(null)]), { userActivity: 'idle', idleSince: 300 });
+    assert.deepEqual(combineSessions([idleAt(100), idleAt(300), idleAt(null)]), {
+      userActivity: 'idle',
+      idleSince: 300,
+    });
     assert.deepEqual(combineSessions([idleAt(null)]), { userActivity: 'idle', idleSince: null });
   });
 
@@ -133,12 +151,18 @@ describe('readUserActivity', () => {
   it('a machine without logind, or whose seats have nobody in front, has no seat', async () => {
     assert.deepEqual(await readUserActivity(run(null), noBus), { userActivity: 'noSeat', idleSince: null });
     assert.deepEqual(await readUserActivity(run({}), noBus), { userActivity: 'noSeat', idleSince: null });
-    assert.deepEqual(await readUserActivity(run({ seat0: SEAT0_EMPTY }), noBus), { userActivity: 'noSeat', idleSince: null });
+    assert.deepEqual(await readUserActivity(run({ seat0: SEAT0_EMPTY }), noBus), {
+      userActivity: 'noSeat',
+      idleSince: null,
+    });
   });
 
   it('reads the foreground session of the seat through logind', async () => {
     const root = run({ seat0: SEAT0_ACTIVE });
-    assert.deepEqual(await readUserActivity(root, logind({ '2': { IdleHint: false, LockedHint: false } })), { userActivity: 'active', idleSince: null });
+    assert.deepEqual(await readUserActivity(root, logind({ '2': { IdleHint: false, LockedHint: false } })), {
+      userActivity: 'active',
+      idleSince: null,
+    });
     assert.deepEqual(await readUserActivity(root, logind({ '2': { IdleHint: true, IdleSinceHint: IDLE_SINCE_US } })), {
       userActivity: 'idle',
       idleSince: Date.UTC(2026, 0, 1),
@@ -146,7 +170,11 @@ describe('readUserActivity', () => {
   });
 
   it('ignores background sessions (SSH has no seat; c1 is not in front)', async () => {
-    const reader = logind({ '2': { IdleHint: true, IdleSinceHint: IDLE_SINCE_US }, c1: { IdleHint: false }, '7': { IdleHint: false } });
+    const reader = logind({
+      '2': { IdleHint: true, IdleSinceHint: IDLE_SINCE_US },
+      c1: { IdleHint: false },
+      '7': { IdleHint: false },
+    });
     assert.equal((await readUserActivity(run({ seat0: SEAT0_ACTIVE }), reader))?.userActivity, 'idle');
   });
 

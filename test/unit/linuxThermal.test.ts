@@ -22,7 +22,13 @@ function thermal(zones: Record<string, Record<string, string>>): string {
 }
 
 /** A laptop's acpitz zone: passive at 95 °C, critical at 105 °C. */
-const ACPITZ_TRIPS = { type: 'acpitz', trip_point_0_type: 'critical', trip_point_0_temp: '105000', trip_point_1_type: 'passive', trip_point_1_temp: '95000' };
+const ACPITZ_TRIPS = {
+  type: 'acpitz',
+  trip_point_0_type: 'critical',
+  trip_point_0_temp: '105000',
+  trip_point_1_type: 'passive',
+  trip_point_1_temp: '95000',
+};
 
 describe('zoneLevel', () => {
   const trips = [
@@ -41,7 +47,13 @@ describe('zoneLevel', () => {
   });
 
   it('treats a hot trip like a passive one, taking the lowest', () => {
-    assert.equal(zoneLevel(80_000, [{ type: 'hot', temp: 80_000 }, { type: 'passive', temp: 90_000 }]), 'serious');
+    assert.equal(
+      zoneLevel(80_000, [
+        { type: 'hot', temp: 80_000 },
+        { type: 'passive', temp: 90_000 },
+      ]),
+      'serious',
+    );
   });
 
   it('falls back to absolute temperatures without passive or hot trips, still honouring a critical trip', () => {
@@ -54,7 +66,13 @@ describe('zoneLevel', () => {
 
   it('ignores placeholder trip temperatures', () => {
     // x86_pkg_temp ships passive trips at 0; THERMAL_TEMP_INVALID is -274000.
-    assert.equal(zoneLevel(40_000, [{ type: 'passive', temp: 0 }, { type: 'critical', temp: -274_000 }]), 'nominal');
+    assert.equal(
+      zoneLevel(40_000, [
+        { type: 'passive', temp: 0 },
+        { type: 'critical', temp: -274_000 },
+      ]),
+      'nominal',
+    );
   });
 });
 
@@ -75,14 +93,25 @@ describe('readLinuxThermal', () => {
   it('is undefined without zones or without a readable temperature', () => {
     assert.equal(readLinuxThermal(thermal({})), undefined);
     assert.equal(readLinuxThermal(join(base, 'missing')), undefined);
-    assert.equal(readLinuxThermal(thermal({ thermal_zone0: { type: 'acpitz' }, cooling_device0: { type: 'Processor', temp: '99000' } })), undefined);
+    assert.equal(
+      readLinuxThermal(
+        thermal({ thermal_zone0: { type: 'acpitz' }, cooling_device0: { type: 'Processor', temp: '99000' } }),
+      ),
+      undefined,
+    );
   });
 
   it('skips zones with malformed or invalid temperatures and ignores malformed trips', () => {
     const root = thermal({
       thermal_zone0: { type: 'broken', temp: 'N/A' },
       thermal_zone1: { type: 'invalid', temp: '-274000' },
-      thermal_zone2: { type: 'ok', temp: '60000', trip_point_0_type: 'passive', trip_point_0_temp: 'garbage', trip_point_1_type: 'critical' },
+      thermal_zone2: {
+        type: 'ok',
+        temp: '60000',
+        trip_point_0_type: 'passive',
+        trip_point_0_temp: 'garbage',
+        trip_point_1_type: 'critical',
+      },
     });
     assert.equal(readLinuxThermal(root), 'nominal');
   });

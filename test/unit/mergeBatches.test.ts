@@ -10,16 +10,39 @@ import { event, request, run } from './store.contract.js';
 /** Everything a batch can change that these batches touch, as the store lists it. */
 async function state(store: Store): Promise<unknown> {
   const events = (await store.listEvents()).map(({ seq: _seq, ...rest }) => rest);
-  return { requests: await store.listRequests(), runs: await store.listRuns(), events, settings: await store.getSetting('k') };
+  return {
+    requests: await store.listRequests(),
+    runs: await store.listRuns(),
+    events,
+    settings: await store.getSetting('k'),
+  };
 }
 
 // Small id spaces, so batches collide: the same identifier put and deleted, a run inserted then updated.
 const identifier = fc.constantFrom('a.x', 'a.y', 'a.z').map((name) => `com.example.feeds.export.${name}`);
 const part = fc.oneof(
-  fc.record({ putRequests: fc.array(fc.tuple(identifier, fc.nat(5)).map(([id, n]) => request({ identifier: id, requestId: `r-${id}-${n}` })), { minLength: 1, maxLength: 2 }) }),
-  fc.record({ deleteRequests: fc.array(fc.tuple(identifier, fc.boolean()).map(([id, whole]) => (whole ? { appId: 'com.example.feeds' } : { appId: 'com.example.feeds', identifier: id })), { minLength: 1, maxLength: 2 }) }),
+  fc.record({
+    putRequests: fc.array(
+      fc.tuple(identifier, fc.nat(5)).map(([id, n]) => request({ identifier: id, requestId: `r-${id}-${n}` })),
+      { minLength: 1, maxLength: 2 },
+    ),
+  }),
+  fc.record({
+    deleteRequests: fc.array(
+      fc
+        .tuple(identifier, fc.boolean())
+        .map(([id, whole]) =>
+          whole ? { appId: 'com.example.feeds' } : { appId: 'com.example.feeds', identifier: id },
+        ),
+      { minLength: 1, maxLength: 2 },
+    ),
+  }),
   fc.record({ insertRuns: fc.nat(30).map((n) => [run({ taskId: `t-${n}` })]) }),
-  fc.record({ updateRuns: fc.nat(30).map((n) => [{ taskId: `t-${n}`, state: 'finished' as const, outcome: 'success' as const, completedAt: n }]) }),
+  fc.record({
+    updateRuns: fc
+      .nat(30)
+      .map((n) => [{ taskId: `t-${n}`, state: 'finished' as const, outcome: 'success' as const, completedAt: n }]),
+  }),
   fc.record({ events: fc.nat(9).map((n) => [event({ reason: `e${n}` })]) }),
   fc.record({ settings: fc.option(fc.nat(9), { nil: null }).map((value) => ({ k: value })) }),
 );
@@ -27,11 +50,21 @@ const batch = fc.array(part, { minLength: 1, maxLength: 3 }).map((parts) => Obje
 
 describe('mergeBatches', () => {
   it('folds a dispatch/finish stream into one batch per run of compatible batches', () => {
-    const dispatch = (n: number): StoreBatch => ({ deleteRequests: [{ appId: 'a', identifier: `i${n}`, requestId: `r${n}` }], insertRuns: [run({ taskId: `t${n}` })], events: [event()] });
-    const finish = (n: number): StoreBatch => ({ updateRuns: [{ taskId: `t${n}`, state: 'finished' }], events: [event()] });
+    const dispatch = (n: number): StoreBatch => ({
+      deleteRequests: [{ appId: 'a', identifier: `i${n}`, requestId: `r${n}` }],
+      insertRuns: [run({ taskId: `t${n}` })],
+      events: [event()],
+    });
+    const finish = (n: number): StoreBatch => ({
+      updateRuns: [{ taskId: `t${n}`, state: 'finished' }],
+      events: [event()],
+    });
     const merged = mergeBatches([dispatch(1), dispatch(2), finish(0), dispatch(3), finish(1), dispatch(4)]);
     assert.equal(merged.length, 1);
-    assert.deepEqual(merged[0]!.insertRuns!.map((r) => r.taskId), ['t1', 't2', 't3', 't4']);
+    assert.deepEqual(
+      merged[0]!.insertRuns!.map((r) => r.taskId),
+      ['t1', 't2', 't3', 't4'],
+    );
     assert.equal(merged[0]!.events!.length, 6);
     // An update of a run a later batch inserts must stay before that insert.
     assert.equal(mergeBatches([finish(5), dispatch(5)]).length, 2);
@@ -73,10 +106,17 @@ describe('scripted statements (the PostgreSQL store sends a batch as one multi-s
     assert.equal(literal(true), 'true');
     assert.equal(literal("it's"), "'it''s'");
     assert.equal(literal('back\\slash'), " E'back\\\\slash'");
-    assert.equal(literal(['a', 'b"c', null]), String.raw` E'{"a","b\\"c",NULL}'`, 'array syntax escapes, then the literal escapes those');
+    assert.equal(
+      literal(['a', 'b"c', null]),
+      String.raw` E'{"a","b\\"c",NULL}'`,
+      'array syntax escapes, then the literal escapes those',
+    );
     assert.throws(() => literal(Number.NaN), /finite/);
     assert.throws(() => literal({}), /string, number, boolean, null or array/);
-    assert.equal(inline({ sql: 'SELECT $1, $2::text[], $10', params: ['x', ['y'], 0, 0, 0, 0, 0, 0, 0, 'ten'] }), `SELECT 'x', '{"y"}'::text[], 'ten'`);
+    assert.equal(
+      inline({ sql: 'SELECT $1, $2::text[], $10', params: ['x', ['y'], 0, 0, 0, 0, 0, 0, 0, 'ten'] }),
+      `SELECT 'x', '{"y"}'::text[], 'ten'`,
+    );
     assert.throws(() => inline({ sql: 'SELECT $2', params: [1] }), /uses \$2 but has 1/);
   });
 });

@@ -128,7 +128,8 @@ export function parseExposition(text: string): Map<string, ParsedFamily> {
     if (line[at] === '{') ({ labels, end: at } = parseLabels(line, at, where));
     if (line[at] !== ' ') throw new Error(`${where}: expected a space before the value`);
     const fields = line.slice(at + 1).split(' ');
-    if (fields.length > 2 || (fields.length === 2 && !/^-?\d+$/.test(fields[1]!))) throw new Error(`${where}: expected a value and at most a timestamp`);
+    if (fields.length > 2 || (fields.length === 2 && !/^-?\d+$/.test(fields[1]!)))
+      throw new Error(`${where}: expected a value and at most a timestamp`);
     const value = parseValue(fields[0]!, where);
     const familyName = familyOf(name, types);
     const family = enter(familyName, where);
@@ -136,8 +137,10 @@ export function parseExposition(text: string): Map<string, ParsedFamily> {
     if (series.has(key)) throw new Error(`${where}: the series is given twice`);
     series.add(key);
     if (family.type === 'counter' && (value < 0 || Number.isNaN(value))) throw new Error(`${where}: a counter below 0`);
-    if (family.type === 'histogram' && name === familyName) throw new Error(`${where}: a histogram sample needs _bucket, _sum or _count`);
-    if (name.endsWith('_bucket') && family.type === 'histogram' && labels.le === undefined) throw new Error(`${where}: a bucket without le`);
+    if (family.type === 'histogram' && name === familyName)
+      throw new Error(`${where}: a histogram sample needs _bucket, _sum or _count`);
+    if (name.endsWith('_bucket') && family.type === 'histogram' && labels.le === undefined)
+      throw new Error(`${where}: a bucket without le`);
     family.samples.push({ name, labels, value });
   }
   for (const family of families.values()) if (family.type === 'histogram') checkHistogram(family);
@@ -161,7 +164,8 @@ function checkHistogram(family: ParsedFamily): void {
     if (entry.count === undefined || entry.sum === undefined) throw new Error(`${where}: no _count or _sum`);
     const last = entry.buckets.at(-1);
     if (!last || last[0] !== Number.POSITIVE_INFINITY) throw new Error(`${where}: the last bucket is not +Inf`);
-    if (last[1] !== entry.count) throw new Error(`${where}: the +Inf bucket (${last[1]}) is not _count (${entry.count})`);
+    if (last[1] !== entry.count)
+      throw new Error(`${where}: the +Inf bucket (${last[1]}) is not _count (${entry.count})`);
     for (let index = 1; index < entry.buckets.length; index++) {
       const [bound, count] = entry.buckets[index]!;
       const [previousBound, previousCount] = entry.buckets[index - 1]!;
@@ -172,12 +176,17 @@ function checkHistogram(family: ParsedFamily): void {
 }
 
 /** The value of the sample with exactly these labels, or undefined. */
-export function sampleValue(families: ReadonlyMap<string, ParsedFamily>, name: string, labels: Readonly<Record<string, string>> = {}): number | undefined {
+export function sampleValue(
+  families: ReadonlyMap<string, ParsedFamily>,
+  name: string,
+  labels: Readonly<Record<string, string>> = {},
+): number | undefined {
   for (const family of families.values()) {
     for (const sample of family.samples) {
       if (sample.name !== name) continue;
       const keys = Object.keys(sample.labels);
-      if (keys.length === Object.keys(labels).length && keys.every((key) => sample.labels[key] === labels[key])) return sample.value;
+      if (keys.length === Object.keys(labels).length && keys.every((key) => sample.labels[key] === labels[key]))
+        return sample.value;
     }
   }
   return undefined;

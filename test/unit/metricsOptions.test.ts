@@ -4,7 +4,8 @@ import { compileDaemonOptions, type DaemonOptions } from '../../src/daemon/optio
 
 /** The daemon's `metrics` option (compileDaemonOptions): default on, validated naming the option. */
 describe('compileDaemonOptions metrics', () => {
-  const compile = (metrics: unknown) => compileDaemonOptions({ home: '/tmp/bgt-options', metrics } as DaemonOptions, {});
+  const compile = (metrics: unknown) =>
+    compileDaemonOptions({ home: '/tmp/bgt-options', metrics } as DaemonOptions, {});
 
   it('defaults to enabled, and takes enabled: false', () => {
     assert.deepEqual(compileDaemonOptions({ home: '/tmp/bgt-options' }, {}).metrics, { enabled: true });
@@ -13,8 +14,14 @@ describe('compileDaemonOptions metrics', () => {
   });
 
   it('refuses a value of the wrong type or an unknown option, naming it', () => {
-    assert.throws(() => compile({ enabled: 'no' }), { name: 'TypeError', message: /`metrics\.enabled` to be true or false/ });
-    assert.throws(() => compile({ enable: false }), { name: 'TypeError', message: /Unknown metrics option `metrics\.enable`/ });
+    assert.throws(() => compile({ enabled: 'no' }), {
+      name: 'TypeError',
+      message: /`metrics\.enabled` to be true or false/,
+    });
+    assert.throws(() => compile({ enable: false }), {
+      name: 'TypeError',
+      message: /Unknown metrics option `metrics\.enable`/,
+    });
     assert.throws(() => compile(true), { name: 'TypeError', message: /`metrics` to be an object/ });
     assert.throws(() => compile(null), { name: 'TypeError', message: /`metrics` to be an object/ });
   });

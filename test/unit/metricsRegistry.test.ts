@@ -10,12 +10,14 @@ function pythonParse(text: string): { name: string; labels: Record<string, strin
   const script = [
     'import sys, json',
     'from prometheus_client.parser import text_string_to_metric_families',
-    'out = [{"name": s.name, "labels": s.labels, "value": s.value} for f in ' + 'text_string_to_metric_families(sys.stdin.read()) for s in f.samples]',
+    'out = [{"name": s.name, "labels": s.labels, "value": s.value} for f in ' +
+      'text_string_to_metric_families(sys.stdin.read()) for s in f.samples]',
     'print(json.dumps(out, allow_nan=True))',
   ].join('\n');
   for (const python of ['/usr/bin/python3', 'python3']) {
     const result = spawnSync(python, ['-c', script], { input: text, encoding: 'utf8' });
-    if (result.status === 0) return JSON.parse(result.stdout.replace(/\bInfinity\b/g, '1e999').replace(/\bNaN\b/g, 'null')) as never;
+    if (result.status === 0)
+      return JSON.parse(result.stdout.replace(/\bInfinity\b/g, '1e999').replace(/\bNaN\b/g, 'null')) as never;
     if (result.stderr.includes('No module named') || result.error) continue;
     throw new Error(`prometheus_client refused the text: ${result.stderr}`);
   }
@@ -25,18 +27,39 @@ const HAS_PYTHON_CLIENT = pythonParse('') !== null;
 
 function sampleRegistry(): MetricsRegistry {
   const registry = new MetricsRegistry();
-  const counter = registry.counter({ name: 'demo_events_total', help: 'Events with a "quote", a back\\slash\nand a new line.', labelNames: ['app', 'outcome'] });
+  const counter = registry.counter({
+    name: 'demo_events_total',
+    help: 'Events with a "quote", a back\\slash\nand a new line.',
+    labelNames: ['app', 'outcome'],
+  });
   counter.inc({ app: 'com.example.a', outcome: 'success' });
   counter.inc({ app: 'odd "app" \\ name\nline two', outcome: 'failure' }, 2);
-  const histogram = registry.histogram({ name: 'demo_latency_seconds', help: 'Latency.', labelNames: ['kind'], buckets: [0.1, 1, 10] });
+  const histogram = registry.histogram({
+    name: 'demo_latency_seconds',
+    help: 'Latency.',
+    labelNames: ['kind'],
+    buckets: [0.1, 1, 10],
+  });
   for (const value of [0.05, 0.1, 0.5, 5, 50]) histogram.observe({ kind: 'refresh' }, value);
   registry.histogram({ name: 'demo_unlabelled_seconds', help: 'Nothing observed yet.', buckets: [1] });
-  registry.collected({ name: 'demo_depth', help: 'A gauge read at scrape time.', type: 'gauge', labelNames: ['app'], collect: (emit) => emit({ app: 'com.example.a' }, 3) });
-  registry.collected({ name: 'demo_ratio', help: 'Odd values.', type: 'gauge', labelNames: ['case'], collect: (emit) => {
-    emit({ case: 'inf' }, Number.POSITIVE_INFINITY);
-    emit({ case: 'nan' }, Number.NaN);
-    emit({ case: 'small' }, 1e-7);
-  } });
+  registry.collected({
+    name: 'demo_depth',
+    help: 'A gauge read at scrape time.',
+    type: 'gauge',
+    labelNames: ['app'],
+    collect: (emit) => emit({ app: 'com.example.a' }, 3),
+  });
+  registry.collected({
+    name: 'demo_ratio',
+    help: 'Odd values.',
+    type: 'gauge',
+    labelNames: ['case'],
+    collect: (emit) => {
+      emit({ case: 'inf' }, Number.POSITIVE_INFINITY);
+      emit({ case: 'nan' }, Number.NaN);
+      emit({ case: 'small' }, 1e-7);
+    },
+  });
   return registry;
 }
 
@@ -50,8 +73,10 @@ describe('exposition', () => {
     assert.equal(formatValue(0.25), '0.25');
   });
 
-  it('writes HELP and TYPE before each family\'s samples and ends with a line feed', () => {
-    const text = renderExposition([{ name: 'x_total', help: 'X.', type: 'counter', samples: [{ name: 'x_total', labels: [['a', 'b']], value: 2 }] }]);
+  it("writes HELP and TYPE before each family's samples and ends with a line feed", () => {
+    const text = renderExposition([
+      { name: 'x_total', help: 'X.', type: 'counter', samples: [{ name: 'x_total', labels: [['a', 'b']], value: 2 }] },
+    ]);
     assert.equal(text, '# HELP x_total X.\n# TYPE x_total counter\nx_total{a="b"} 2\n');
     assert.equal(renderExposition([]), '');
   });
@@ -60,7 +85,10 @@ describe('exposition', () => {
 describe('MetricsRegistry', () => {
   it('renders text that a strict reader of format 0.0.4 takes, with escaped label values read back unchanged', () => {
     const families = parseExposition(sampleRegistry().render());
-    assert.equal(sampleValue(families, 'demo_events_total', { app: 'odd "app" \\ name\nline two', outcome: 'failure' }), 2);
+    assert.equal(
+      sampleValue(families, 'demo_events_total', { app: 'odd "app" \\ name\nline two', outcome: 'failure' }),
+      2,
+    );
     assert.equal(families.get('demo_events_total')?.help, 'Events with a "quote", a back\\slash\nand a new line.');
     assert.equal(sampleValue(families, 'demo_depth', { app: 'com.example.a' }), 3);
     assert.equal(sampleValue(families, 'demo_ratio', { case: 'inf' }), Number.POSITIVE_INFINITY);
@@ -74,7 +102,10 @@ describe('MetricsRegistry', () => {
     assert.throws(() => parseExposition('# TYPE x counter\nx -1\n'), /below 0/);
     assert.throws(() => parseExposition('x 1\ny 1\nx{a="b"} 1\n'), /split in two/);
     assert.throws(() => parseExposition('x{a="b"} 1\nx{a="b"} 2\n'), /twice/);
-    assert.throws(() => parseExposition('# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_sum ' + '1\nh_count 1\n'), /cumulative/);
+    assert.throws(
+      () => parseExposition('# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_sum ' + '1\nh_count 1\n'),
+      /cumulative/,
+    );
     assert.throws(() => parseExposition('# TYPE h histogram\nh_bucket{le="1"} 1\nh_sum 1\nh_count 1\n'), /\+Inf/);
   });
 
@@ -85,7 +116,11 @@ describe('MetricsRegistry', () => {
     assert.deepEqual(['0.1', '1', '10', '+Inf'].map(bucket), [2, 3, 4, 5]);
     assert.equal(sampleValue(families, 'demo_latency_seconds_count', { kind: 'refresh' }), 5);
     assert.equal(sampleValue(families, 'demo_latency_seconds_sum', { kind: 'refresh' }), 55.65);
-    assert.equal(sampleValue(families, 'demo_unlabelled_seconds_count'), 0, 'a histogram without labels exists from the start');
+    assert.equal(
+      sampleValue(families, 'demo_unlabelled_seconds_count'),
+      0,
+      'a histogram without labels exists from the start',
+    );
   });
 
   it('keeps counters monotonic: a negative or non-finite increment is refused and changes nothing', () => {
@@ -96,7 +131,10 @@ describe('MetricsRegistry', () => {
     assert.throws(() => counter.inc({}, Number.NaN), RangeError);
     assert.throws(() => counter.inc({}, Number.POSITIVE_INFINITY), RangeError);
     assert.equal(counter.get({}), 3);
-    assert.throws(() => registry.histogram({ name: 'demo_h', help: 'H.', buckets: [1] }).observe({}, Number.NaN), RangeError);
+    assert.throws(
+      () => registry.histogram({ name: 'demo_h', help: 'H.', buckets: [1] }).observe({}, Number.NaN),
+      RangeError,
+    );
   });
 
   it('refuses bad names, labels that do not match the family, a name registered twice, and unsorted buckets', () => {
@@ -123,9 +161,14 @@ describe('MetricsRegistry', () => {
   it('leaves a collected family that throws out of the scrape, reports it, and keeps the rest', () => {
     const failures: string[] = [];
     const registry = new MetricsRegistry({ onCollectError: (name) => failures.push(name) });
-    registry.collected({ name: 'broken', help: 'Throws.', type: 'gauge', collect: () => {
-      throw new Error('no state');
-    } });
+    registry.collected({
+      name: 'broken',
+      help: 'Throws.',
+      type: 'gauge',
+      collect: () => {
+        throw new Error('no state');
+      },
+    });
     registry.collected({ name: 'fine', help: 'Works.', type: 'gauge', collect: (emit) => emit({}, 1) });
     const families = parseExposition(registry.render());
     assert.equal(families.has('broken'), false);
@@ -136,23 +179,42 @@ describe('MetricsRegistry', () => {
   it('drops a collected series at the scrape after its subject goes', () => {
     const registry = new MetricsRegistry();
     let apps = ['a', 'b'];
-    registry.collected({ name: 'per_app', help: 'Per app.', type: 'gauge', labelNames: ['app'], collect: (emit) => apps.forEach((app) => emit({ app }, 1)) });
+    registry.collected({
+      name: 'per_app',
+      help: 'Per app.',
+      type: 'gauge',
+      labelNames: ['app'],
+      collect: (emit) => apps.forEach((app) => emit({ app }, 1)),
+    });
     assert.equal(parseExposition(registry.render()).get('per_app')?.samples.length, 2);
     apps = ['a'];
     assert.equal(parseExposition(registry.render()).get('per_app')?.samples.length, 1);
   });
 
-  it('is read the same by the Python prometheus_client parser', { skip: !HAS_PYTHON_CLIENT && 'the Python prometheus_client is not installed (apt-get install ' + 'python3-prometheus-client)' }, () => {
-    const text = sampleRegistry().render();
-    const python = pythonParse(text)!;
-    const ours = [...parseExposition(text).values()].flatMap((family) => family.samples);
-    assert.equal(python.length, ours.length);
-    for (const sample of ours) {
-      const match = python.find((other) => other.name === sample.name && JSON.stringify(Object.entries(other.labels).sort()) === JSON.stringify(Object.entries(sample.labels).sort()));
-      assert.ok(match, `python read ${sample.name} ${JSON.stringify(sample.labels)}`);
-      if (Number.isNaN(sample.value)) assert.equal(match.value, null, 'NaN');
-      else if (!Number.isFinite(sample.value)) assert.ok(match.value > 1e300);
-      else assert.equal(match.value, sample.value);
-    }
-  });
+  it(
+    'is read the same by the Python prometheus_client parser',
+    {
+      skip:
+        !HAS_PYTHON_CLIENT &&
+        'the Python prometheus_client is not installed (apt-get install ' + 'python3-prometheus-client)',
+    },
+    () => {
+      const text = sampleRegistry().render();
+      const python = pythonParse(text)!;
+      const ours = [...parseExposition(text).values()].flatMap((family) => family.samples);
+      assert.equal(python.length, ours.length);
+      for (const sample of ours) {
+        const match = python.find(
+          (other) =>
+            other.name === sample.name &&
+            JSON.stringify(Object.entries(other.labels).sort()) ===
+              JSON.stringify(Object.entries(sample.labels).sort()),
+        );
+        assert.ok(match, `python read ${sample.name} ${JSON.stringify(sample.labels)}`);
+        if (Number.isNaN(sample.value)) assert.equal(match.value, null, 'NaN');
+        else if (!Number.isFinite(sample.value)) assert.ok(match.value > 1e300);
+        else assert.equal(match.value, sample.value);
+      }
+    },
+  );
 });

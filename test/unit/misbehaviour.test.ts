@@ -17,15 +17,29 @@ describe('MisbehaviourRecorder', () => {
     const writer = new StoreWriter(store, { clock });
     const usage = new AppUsage();
     const warnings: string[] = [];
-    const recorder = new MisbehaviourRecorder({ clock, usage, writer, log: { info: () => undefined, warn: (message) => warnings.push(message), error: () => undefined }, options: () => OPTIONS });
+    const recorder = new MisbehaviourRecorder({
+      clock,
+      usage,
+      writer,
+      log: { info: () => undefined, warn: (message) => warnings.push(message), error: () => undefined },
+      options: () => OPTIONS,
+    });
 
     for (let i = 0; i < 100; i++) recorder.record(APP, 'socketFlood');
     recorder.record(APP, 'frameTooLarge');
     await writer.drain();
     const first = await store.listEvents({ appId: APP, types: ['throttled'] });
-    assert.deepEqual(first.map((event) => event.reason).sort(), ['frameTooLarge', 'socketFlood'], 'one per reason, not one per frame');
+    assert.deepEqual(
+      first.map((event) => event.reason).sort(),
+      ['frameTooLarge', 'socketFlood'],
+      'one per reason, not one per frame',
+    );
     assert.equal(warnings.length, 2);
-    assert.equal(usage.throttledUntil(APP, clock.now()), first.find((event) => event.reason === 'frameTooLarge')?.detail?.['until'], 'the second offence of the day throttles longer');
+    assert.equal(
+      usage.throttledUntil(APP, clock.now()),
+      first.find((event) => event.reason === 'frameTooLarge')?.detail?.['until'],
+      'the second offence of the day throttles longer',
+    );
 
     await clock.advanceBy(60_000);
     recorder.record(APP, 'socketFlood');

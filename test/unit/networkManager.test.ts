@@ -12,7 +12,8 @@ describe('meteredToNetworkCost', () => {
   });
 
   it('leaves UNKNOWN and anything else out', () => {
-    for (const value of [0, 5, -1, '1', null, undefined, true]) assert.equal(meteredToNetworkCost(value), undefined, String(value));
+    for (const value of [0, 5, -1, '1', null, undefined, true])
+      assert.equal(meteredToNetworkCost(value), undefined, String(value));
   });
 });
 
@@ -24,7 +25,9 @@ describe('readNetworkCost', () => {
       return 3;
     });
     assert.equal(cost, 'metered');
-    assert.deepEqual(asked, ['org.freedesktop.NetworkManager /org/freedesktop/NetworkManager ' + 'org.freedesktop.NetworkManager Metered']);
+    assert.deepEqual(asked, [
+      'org.freedesktop.NetworkManager /org/freedesktop/NetworkManager ' + 'org.freedesktop.NetworkManager Metered',
+    ]);
   });
 
   it('is undefined without NetworkManager, and never rejects', async () => {

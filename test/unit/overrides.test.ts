@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { ConditionsInputError, conditionOverridesSchema, parseConditionAssignments } from '../../src/conditions/overrides.js';
+import {
+  ConditionsInputError,
+  conditionOverridesSchema,
+  parseConditionAssignments,
+} from '../../src/conditions/overrides.js';
 
 /** Asserts a ConditionsInputError with the given field whose message names every valid assignment. */
 function assertInputError(args: string[], field: string | undefined, messagePart: RegExp): void {
@@ -37,7 +41,10 @@ describe('parseConditionAssignments', () => {
   });
 
   it('parses the network cost', () => {
-    assert.deepEqual(parseConditionAssignments(['networkCost=metered', 'network=online']), { networkCost: 'metered', network: 'online' });
+    assert.deepEqual(parseConditionAssignments(['networkCost=metered', 'network=online']), {
+      networkCost: 'metered',
+      network: 'online',
+    });
     assert.deepEqual(parseConditionAssignments(['networkCost=unmetered']), { networkCost: 'unmetered' });
   });
 
@@ -48,12 +55,20 @@ describe('parseConditionAssignments', () => {
   });
 
   it('parses the thermal state and each pressure as a load level', () => {
-    assert.deepEqual(parseConditionAssignments(['thermalState=serious', 'cpuPressure=nominal', 'memoryPressure=critical', 'ioPressure=fair']), {
-      thermalState: 'serious',
-      cpuPressure: 'nominal',
-      memoryPressure: 'critical',
-      ioPressure: 'fair',
-    });
+    assert.deepEqual(
+      parseConditionAssignments([
+        'thermalState=serious',
+        'cpuPressure=nominal',
+        'memoryPressure=critical',
+        'ioPressure=fair',
+      ]),
+      {
+        thermalState: 'serious',
+        cpuPressure: 'nominal',
+        memoryPressure: 'critical',
+        ioPressure: 'fair',
+      },
+    );
   });
 
   it('returns an empty object for no arguments', () => {
@@ -79,7 +94,11 @@ describe('parseConditionAssignments', () => {
   });
 
   it('rejects values the new conditions do not take, naming what they do', () => {
-    assertInputError(['lowPowerMode=true'], 'lowPowerMode', /Invalid value "true" for lowPowerMode: expected on or off/);
+    assertInputError(
+      ['lowPowerMode=true'],
+      'lowPowerMode',
+      /Invalid value "true" for lowPowerMode: expected on or off/,
+    );
     assertInputError(['lowPowerMode=1'], 'lowPowerMode', /expected on or off/);
     assertInputError(['networkCost=unknown'], 'networkCost', /expected metered or unmetered/);
     assertInputError(['userActivity=away'], 'userActivity', /expected active, idle or noSeat/);
@@ -95,12 +114,20 @@ describe('parseConditionAssignments', () => {
   });
 
   it('lists every valid assignment in its errors', () => {
-    assert.throws(() => parseConditionAssignments(['nope=1']), (error: Error) => {
-      for (const part of ['lowPowerMode=on|off', 'networkCost=metered|unmetered', 'userActivity=active|idle|noSeat', 'thermalState|cpuPressure|memoryPressure|ioPressure=nominal|fair|serious|critical']) {
-        assert.ok(error.message.includes(part), part);
-      }
-      return true;
-    });
+    assert.throws(
+      () => parseConditionAssignments(['nope=1']),
+      (error: Error) => {
+        for (const part of [
+          'lowPowerMode=on|off',
+          'networkCost=metered|unmetered',
+          'userActivity=active|idle|noSeat',
+          'thermalState|cpuPressure|memoryPressure|ioPressure=nominal|fair|serious|critical',
+        ]) {
+          assert.ok(error.message.includes(part), part);
+        }
+        return true;
+      },
+    );
   });
 
   it('rejects a battery level that is not an integer from 0 to 100', () => {
@@ -117,11 +144,20 @@ describe('parseConditionAssignments', () => {
 describe('conditionOverridesSchema', () => {
   it('accepts stored overrides, including none', () => {
     assert.deepEqual(conditionOverridesSchema.parse({}), {});
-    assert.deepEqual(conditionOverridesSchema.parse({ power: 'battery', batteryLevel: 15 }), { power: 'battery', batteryLevel: 15 });
+    assert.deepEqual(conditionOverridesSchema.parse({ power: 'battery', batteryLevel: 15 }), {
+      power: 'battery',
+      batteryLevel: 15,
+    });
   });
 
   it('round-trips what parseConditionAssignments produces, as JSON storage does', () => {
-    const overrides = parseConditionAssignments(['lowPowerMode=on', 'userActivity=idle', 'networkCost=metered', 'thermalState=critical', 'ioPressure=serious']);
+    const overrides = parseConditionAssignments([
+      'lowPowerMode=on',
+      'userActivity=idle',
+      'networkCost=metered',
+      'thermalState=critical',
+      'ioPressure=serious',
+    ]);
     assert.deepEqual(conditionOverridesSchema.parse(JSON.parse(JSON.stringify(overrides))), overrides);
   });
 

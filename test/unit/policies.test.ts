@@ -29,14 +29,35 @@ function context(fields: ContextFields = {}): PolicyContext {
     systemRunningCount: fields.systemRunningCount ?? 0,
     conditions: { ...DEFAULT_CONDITIONS, ...fields.conditions },
     request: {
-      requestId: 'r1', appId: 'com.example.app', identifier: 'com.example.app.job', kind: 'processing',
-      earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false, submittedAt: NOW,
-      requiresUnmeteredNetwork: false, recurrence: null, retry: null, attempt: 1, continued: null, 
+      requestId: 'r1',
+      appId: 'com.example.app',
+      identifier: 'com.example.app.job',
+      kind: 'processing',
+      earliestBeginAt: null,
+      requiresExternalPower: false,
+      requiresNetworkConnectivity: false,
+      submittedAt: NOW,
+      requiresUnmeteredNetwork: false,
+      recurrence: null,
+      retry: null,
+      attempt: 1,
+      continued: null,
       ...fields.request,
     },
     app: {
-      enabled: true, runningCount: 0, isRunning: () => false, launchBackoffUntil: null, connected: false, inForeground: false, launching: false,
-      forceQuitAt: null, lastOpenedAt: NOW, throttledUntil: null, launches: unlimited, backgroundSeconds: unlimited, backgroundCpuMs: unlimited,
+      enabled: true,
+      runningCount: 0,
+      isRunning: () => false,
+      launchBackoffUntil: null,
+      connected: false,
+      inForeground: false,
+      launching: false,
+      forceQuitAt: null,
+      lastOpenedAt: NOW,
+      throttledUntil: null,
+      launches: unlimited,
+      backgroundSeconds: unlimited,
+      backgroundCpuMs: unlimited,
       ...fields.app,
     },
     backgroundProcessCount: fields.backgroundProcessCount ?? 0,
@@ -88,9 +109,15 @@ describe('policies', () => {
   });
 
   it('explain every factor, not only the first', () => {
-    const ctx = context({ request: { requiresExternalPower: true, requiresNetworkConnectivity: true, earliestBeginAt: NOW + 1000 }, conditions: { power: 'battery', network: 'offline' } });
+    const ctx = context({
+      request: { requiresExternalPower: true, requiresNetworkConnectivity: true, earliestBeginAt: NOW + 1000 },
+      conditions: { power: 'battery', network: 'offline' },
+    });
     const blockers = evaluateAll(DEFAULT_POLICIES, ctx).filter((verdict) => verdict.outcome !== 'allow');
-    assert.deepEqual(blockers.map((verdict) => ('reason' in verdict ? verdict.reason : null)), ['earliestBeginDate', 'requiresExternalPower', 'requiresNetworkConnectivity']);
+    assert.deepEqual(
+      blockers.map((verdict) => ('reason' in verdict ? verdict.reason : null)),
+      ['earliestBeginDate', 'requiresExternalPower', 'requiresNetworkConnectivity'],
+    );
     const explanation = explainPending(DEFAULT_POLICIES, ctx, false);
     assert.equal(explanation.state, 'pending');
     assert.match(explanation.summary, /requiresExternalPower/);
@@ -101,9 +128,16 @@ describe('policies', () => {
     const processing = { conditions: { power: 'battery' as const, batteryLevel: 15 } };
     assert.equal(reason(context(processing)), 'lowBattery');
     assert.equal(reason(context({ ...processing, request: { kind: 'refresh' } })), null);
-    assert.equal(reason(context({ conditions: { power: 'battery', batteryLevel: 10 }, request: { kind: 'refresh' } })), 'criticalBattery');
+    assert.equal(
+      reason(context({ conditions: { power: 'battery', batteryLevel: 10 }, request: { kind: 'refresh' } })),
+      'criticalBattery',
+    );
     assert.equal(reason(context({ conditions: { power: 'ac', batteryLevel: 5 } })), null);
-    assert.equal(reason(context({ ...processing, options: { profile: 'server' } })), null, 'the server profile has no battery heuristics');
+    assert.equal(
+      reason(context({ ...processing, options: { profile: 'server' } })),
+      null,
+      'the server profile has no battery heuristics',
+    );
   });
 
   it('hold in Low Power Mode unless the profile turns it off', () => {
@@ -120,7 +154,10 @@ describe('policies', () => {
 
   it('hold processing while the user is active or was active recently; a seatless machine is idle', () => {
     assert.equal(reason(context({ conditions: { userActivity: 'active' } })), 'userActive');
-    const recent = evaluate(DEFAULT_POLICIES, context({ conditions: { userActivity: 'idle', idleSince: NOW - 60_000 } })).blocking;
+    const recent = evaluate(
+      DEFAULT_POLICIES,
+      context({ conditions: { userActivity: 'idle', idleSince: NOW - 60_000 } }),
+    ).blocking;
     assert.equal(recent?.reason, 'userRecentlyActive');
     assert.equal(recent?.until, NOW + 4 * 60_000);
     assert.equal(reason(context({ conditions: { userActivity: 'idle', idleSince: NOW - 5 * 60_000 } })), null);
@@ -132,7 +169,10 @@ describe('policies', () => {
     assert.equal(reason(context({ conditions: { cpuPressure: 'serious' } })), 'cpuPressure');
     assert.equal(reason(context({ conditions: { ioPressure: 'fair' } })), null);
     assert.equal(reason(context({ conditions: { cpuPressure: 'serious' }, request: { kind: 'refresh' } })), null);
-    assert.equal(reason(context({ conditions: { memoryPressure: 'critical' }, request: { kind: 'refresh' } })), 'memoryPressure');
+    assert.equal(
+      reason(context({ conditions: { memoryPressure: 'critical' }, request: { kind: 'refresh' } })),
+      'memoryPressure',
+    );
     assert.equal(reason(context({ conditions: { thermalState: 'serious' } })), 'thermalState');
     assert.equal(reason(context({ conditions: { thermalState: 'unknown' } })), null);
   });
@@ -141,10 +181,17 @@ describe('policies', () => {
     const quit = evaluate(DEFAULT_POLICIES, context({ app: { forceQuitAt: NOW - 1 } })).blocking;
     assert.equal(quit?.outcome, 'deny');
     assert.equal(quit?.reason, 'forceQuit');
-    assert.equal(reason(context({ app: { forceQuitAt: NOW - 1, connected: true } })), null, 'a running app gets its work');
+    assert.equal(
+      reason(context({ app: { forceQuitAt: NOW - 1, connected: true } })),
+      null,
+      'a running app gets its work',
+    );
     assert.equal(reason(context({ app: { lastOpenedAt: NOW - 8 * 86_400_000 } })), 'appNotRecentlyUsed');
     assert.equal(reason(context({ app: { lastOpenedAt: NOW - 8 * 86_400_000 }, request: { kind: 'refresh' } })), null);
-    assert.equal(reason(context({ app: { lastOpenedAt: NOW - 8 * 86_400_000 }, options: { profile: 'server' } })), null);
+    assert.equal(
+      reason(context({ app: { lastOpenedAt: NOW - 8 * 86_400_000 }, options: { profile: 'server' } })),
+      null,
+    );
     assert.equal(reason(context({ backgroundAppRefresh: false })), 'backgroundAppRefreshOff');
   });
 
@@ -156,23 +203,41 @@ describe('policies', () => {
     const spent = { used: 5, limit: 5, freesAt: NOW + 3000 };
     assert.equal(reason(context({ app: { launches: spent } })), 'launchBudgetExhausted');
     assert.equal(reason(context({ app: { launches: spent, connected: true } })), null, 'no launch needed');
-    assert.equal(reason(context({ app: { backgroundSeconds: spent, connected: true } })), 'backgroundTimeBudgetExhausted');
+    assert.equal(
+      reason(context({ app: { backgroundSeconds: spent, connected: true } })),
+      'backgroundTimeBudgetExhausted',
+    );
     assert.equal(reason(context({ app: { backgroundCpuMs: spent, inForeground: true } })), null);
     assert.equal(reason(context({ backgroundProcessCount: 4 })), 'backgroundProcessLimit');
     assert.equal(reason(context({ backgroundProcessCount: 4, app: { connected: true } })), null);
   });
 
   it('let a periodic refresh start up to its tolerance early only when its app is up anyway', () => {
-    const request = { kind: 'refresh' as const, earliestBeginAt: NOW + 1000, recurrence: { intervalMs: 60_000, toleranceMs: 5000, anchorAt: NOW + 1000, period: 0 } };
+    const request = {
+      kind: 'refresh' as const,
+      earliestBeginAt: NOW + 1000,
+      recurrence: { intervalMs: 60_000, toleranceMs: 5000, anchorAt: NOW + 1000, period: 0 },
+    };
     assert.equal(reason(context({ request })), 'earliestBeginDate');
     assert.equal(reason(context({ request, app: { connected: true } })), null);
-    assert.equal(reason(context({ request: { ...request, earliestBeginAt: NOW + 6000 }, app: { connected: true } })), 'earliestBeginDate');
+    assert.equal(
+      reason(context({ request: { ...request, earliestBeginAt: NOW + 6000 }, app: { connected: true } })),
+      'earliestBeginDate',
+    );
   });
 
   it('tell the earliest start and what would unblock it', () => {
-    const timeOnly = explainPending(DEFAULT_POLICIES, context({ request: { earliestBeginAt: NOW + 1000 }, app: { throttledUntil: NOW + 5000 } }), false);
+    const timeOnly = explainPending(
+      DEFAULT_POLICIES,
+      context({ request: { earliestBeginAt: NOW + 1000 }, app: { throttledUntil: NOW + 5000 } }),
+      false,
+    );
     assert.equal(timeOnly.state === 'pending' && timeOnly.earliestAt, NOW + 5000);
-    const event = explainPending(DEFAULT_POLICIES, context({ request: { requiresExternalPower: true }, conditions: { power: 'battery' } }), false);
+    const event = explainPending(
+      DEFAULT_POLICIES,
+      context({ request: { requiresExternalPower: true }, conditions: { power: 'battery' } }),
+      false,
+    );
     assert.equal(event.state === 'pending' && event.earliestAt, null);
     assert.deepEqual(event.state === 'pending' && event.waitingFor, ['the device connects to external power']);
     assert.equal(event.state === 'pending' && event.verdicts[0]?.outcome, 'defer', 'blockers first');
@@ -186,14 +251,26 @@ describe('policies', () => {
       none: { fields: {}, latest: null },
       earliestBeginDate: { fields: { request: { earliestBeginAt: TOMORROW_3AM } }, latest: TOMORROW_3AM },
       throttle: { fields: { app: { throttledUntil: NOW + 5000 } }, latest: NOW + 5000 },
-      both: { fields: { request: { earliestBeginAt: TOMORROW_3AM }, app: { throttledUntil: NOW + 5000 } }, latest: TOMORROW_3AM },
+      both: {
+        fields: { request: { earliestBeginAt: TOMORROW_3AM }, app: { throttledUntil: NOW + 5000 } },
+        latest: TOMORROW_3AM,
+      },
     };
     const conditionBlockers: Record<string, { fields: ContextFields; events: string[] }> = {
       none: { fields: {}, events: [] },
-      battery: { fields: { request: { requiresExternalPower: true }, conditions: { power: 'battery' } }, events: ['the device connects to external power'] },
-      offline: { fields: { request: { requiresNetworkConnectivity: true }, conditions: { network: 'offline' } }, events: ['the device connects to a network'] },
+      battery: {
+        fields: { request: { requiresExternalPower: true }, conditions: { power: 'battery' } },
+        events: ['the device connects to external power'],
+      },
+      offline: {
+        fields: { request: { requiresNetworkConnectivity: true }, conditions: { network: 'offline' } },
+        events: ['the device connects to a network'],
+      },
       both: {
-        fields: { request: { requiresExternalPower: true, requiresNetworkConnectivity: true }, conditions: { power: 'battery', network: 'offline' } },
+        fields: {
+          request: { requiresExternalPower: true, requiresNetworkConnectivity: true },
+          conditions: { power: 'battery', network: 'offline' },
+        },
         events: ['the device connects to external power', 'the device connects to a network'],
       },
     };

@@ -24,7 +24,13 @@ const REPORT: NodeReport = {
 const META = { hostname: 'test-host', version: '0.0.0' };
 
 function anywhere(n: number, overrides: Partial<TaskRequest> = {}): TaskRequest {
-  return request({ requestId: `any-${n}`, identifier: `com.example.feeds.export.${n}`, kind: 'processing', placement: 'any', ...overrides });
+  return request({
+    requestId: `any-${n}`,
+    identifier: `com.example.feeds.export.${n}`,
+    kind: 'processing',
+    placement: 'any',
+    ...overrides,
+  });
 }
 
 describe('PostgreSQL fleet', () => {
@@ -55,8 +61,16 @@ describe('PostgreSQL fleet', () => {
       assert.equal(await fleet.join(REPORT, META, T0, LEASE), 1);
       assert.equal((await fleet.heartbeat(1, REPORT, T0 + 1_000, LEASE)).renewed, true);
       assert.equal(await fleet.join(REPORT, META, T0 + 2_000, LEASE), 2);
-      assert.deepEqual(await fleet.heartbeat(1, REPORT, T0 + 3_000, LEASE), { renewed: false, held: [], lost: { reason: 'replaced', hostname: 'test-host' } }, 'an older incarnation');
-      assert.deepEqual(await fleet.heartbeat(2, REPORT, T0 + 2_000 + LEASE + 1, LEASE), { renewed: false, held: [], lost: { reason: 'expired', hostname: 'test-host' } }, 'the lease had lapsed');
+      assert.deepEqual(
+        await fleet.heartbeat(1, REPORT, T0 + 3_000, LEASE),
+        { renewed: false, held: [], lost: { reason: 'replaced', hostname: 'test-host' } },
+        'an older incarnation',
+      );
+      assert.deepEqual(
+        await fleet.heartbeat(2, REPORT, T0 + 2_000 + LEASE + 1, LEASE),
+        { renewed: false, held: [], lost: { reason: 'expired', hostname: 'test-host' } },
+        'the lease had lapsed',
+      );
       const [info] = await fleet.listNodes();
       assert.equal(info?.nodeId, 'node-a');
       assert.equal(info?.epoch, 2);
@@ -76,7 +90,10 @@ describe('PostgreSQL fleet', () => {
       await store.apply({ putRequests: [anywhere(1)] });
       await fleet.join(REPORT, META, T0 + 1, LEASE);
       assert.deepEqual(await store.listRequests(), []);
-      assert.deepEqual((await node(1).fleet.candidates(['com.example.feeds'], T0 + 2, 10)).map((r) => r.requestId), ['any-1']);
+      assert.deepEqual(
+        (await node(1).fleet.candidates(['com.example.feeds'], T0 + 2, 10)).map((r) => r.requestId),
+        ['any-1'],
+      );
     });
   });
 
@@ -98,12 +115,24 @@ describe('PostgreSQL fleet', () => {
 
     it('candidates are only due requests of the apps asked about; nextDue says when the next one is', async () => {
       const a = node(0);
-      await a.store.apply({ putRequests: [anywhere(1, { earliestBeginAt: T0 + 60_000 }), anywhere(2), anywhere(3, { appId: 'com.example.other' })] });
+      await a.store.apply({
+        putRequests: [
+          anywhere(1, { earliestBeginAt: T0 + 60_000 }),
+          anywhere(2),
+          anywhere(3, { appId: 'com.example.other' }),
+        ],
+      });
       await a.fleet.release(['any-1', 'any-2', 'any-3']);
       const b = node(1);
-      assert.deepEqual((await b.fleet.candidates(['com.example.feeds'], T0 + 5_000, 10)).map((r) => r.requestId), ['any-2']);
+      assert.deepEqual(
+        (await b.fleet.candidates(['com.example.feeds'], T0 + 5_000, 10)).map((r) => r.requestId),
+        ['any-2'],
+      );
       assert.equal(await b.fleet.nextDue(['com.example.feeds'], T0 + 5_000), T0 + 60_000);
-      assert.deepEqual((await b.fleet.candidates(['com.example.feeds'], T0 + 60_000, 10)).map((r) => r.requestId), ['any-1', 'any-2']);
+      assert.deepEqual(
+        (await b.fleet.candidates(['com.example.feeds'], T0 + 60_000, 10)).map((r) => r.requestId),
+        ['any-1', 'any-2'],
+      );
       assert.equal(await b.fleet.nextDue([], T0), null);
     });
 
@@ -113,7 +142,10 @@ describe('PostgreSQL fleet', () => {
       await node(0).fleet.release(requests.map((r) => r.requestId));
       const ids = requests.map((r) => r.requestId);
       const claimed = await Promise.all(stores.map((store) => fleetOf(store)!.claim(ids)));
-      const all = claimed.flat().map((r) => r.requestId).sort();
+      const all = claimed
+        .flat()
+        .map((r) => r.requestId)
+        .sort();
       assert.deepEqual(all, [...ids].sort(), 'every request claimed once, by one node');
       assert.equal(new Set(all).size, ids.length);
     });
@@ -121,40 +153,70 @@ describe('PostgreSQL fleet', () => {
 
   describe('maintenance', () => {
     const running = (n: number, overrides: Partial<TaskRun> = {}): TaskRun =>
-      run({ taskId: `task-${n}`, requestId: `any-${n}`, identifier: `com.example.feeds.export.${n}`, kind: 'processing', placement: 'any', ...overrides });
+      run({
+        taskId: `task-${n}`,
+        requestId: `any-${n}`,
+        identifier: `com.example.feeds.export.${n}`,
+        kind: 'processing',
+        placement: 'any',
+        ...overrides,
+      });
 
-    it("takes over a lost node's work: claims released, 'any' runs interrupted and " + "back in the pool, device runs left alone", async () => {
-      const a = node(0);
-      const b = node(1);
-      await a.fleet.join(REPORT, META, T0, LEASE);
-      await b.fleet.join(REPORT, META, T0, LEASE);
-      await b.store.apply({ putRequests: [anywhere(9)], insertRuns: [running(1), run({ taskId: 'device-1' })] });
-      assert.deepEqual(await a.fleet.maintain(T0 + 1_000, LEASE * 100), { lostNodes: [], released: 0, interrupted: [], requeued: [], prunedRuns: 0, prunedEvents: 0 });
+    it(
+      "takes over a lost node's work: claims released, 'any' runs interrupted and " +
+        'back in the pool, device runs left alone',
+      async () => {
+        const a = node(0);
+        const b = node(1);
+        await a.fleet.join(REPORT, META, T0, LEASE);
+        await b.fleet.join(REPORT, META, T0, LEASE);
+        await b.store.apply({ putRequests: [anywhere(9)], insertRuns: [running(1), run({ taskId: 'device-1' })] });
+        assert.deepEqual(await a.fleet.maintain(T0 + 1_000, LEASE * 100), {
+          lostNodes: [],
+          released: 0,
+          interrupted: [],
+          requeued: [],
+          prunedRuns: 0,
+          prunedEvents: 0,
+        });
 
-      const at = T0 + LEASE + 1; // b stopped heartbeating; a's lease is renewed
-      await a.fleet.heartbeat(1, REPORT, at - 1, LEASE);
-      const report = await a.fleet.maintain(at, LEASE * 100);
-      assert.deepEqual(report?.lostNodes, ['node-b']);
-      assert.equal(report?.released, 1);
-      assert.deepEqual(report?.interrupted.map((r) => [r.taskId, r.outcome, r.reason]), [['task-1', 'interrupted', 'nodeLost']]);
-      assert.deepEqual(report?.requeued.map((r) => [r.requestId, r.placement]), [['any-1', 'any']]);
-      assert.equal((await b.store.getRun('task-1'))?.reason, 'nodeLost', "recorded in b's history, where the run is");
-      assert.equal((await b.store.getRun('device-1'))?.state, 'running', 'only b may run its device task again');
-      const events = await b.store.listEvents({ taskId: 'task-1' });
-      assert.deepEqual(events.map((e) => e.type).sort(), ['interrupted', 'requeued']);
-      const pool = (await a.fleet.candidates(['com.example.feeds'], at, 10)).map((r) => r.requestId).sort();
-      assert.deepEqual(pool, ['any-1', 'any-9']);
-      assert.equal((await a.fleet.maintain(at + 1, LEASE * 100))?.interrupted.length, 0, 'nothing is taken over twice');
-    });
+        const at = T0 + LEASE + 1; // b stopped heartbeating; a's lease is renewed
+        await a.fleet.heartbeat(1, REPORT, at - 1, LEASE);
+        const report = await a.fleet.maintain(at, LEASE * 100);
+        assert.deepEqual(report?.lostNodes, ['node-b']);
+        assert.equal(report?.released, 1);
+        assert.deepEqual(
+          report?.interrupted.map((r) => [r.taskId, r.outcome, r.reason]),
+          [['task-1', 'interrupted', 'nodeLost']],
+        );
+        assert.deepEqual(
+          report?.requeued.map((r) => [r.requestId, r.placement]),
+          [['any-1', 'any']],
+        );
+        assert.equal((await b.store.getRun('task-1'))?.reason, 'nodeLost', "recorded in b's history, where the run is");
+        assert.equal((await b.store.getRun('device-1'))?.state, 'running', 'only b may run its device task again');
+        const events = await b.store.listEvents({ taskId: 'task-1' });
+        assert.deepEqual(events.map((e) => e.type).sort(), ['interrupted', 'requeued']);
+        const pool = (await a.fleet.candidates(['com.example.feeds'], at, 10)).map((r) => r.requestId).sort();
+        assert.deepEqual(pool, ['any-1', 'any-9']);
+        assert.equal(
+          (await a.fleet.maintain(at + 1, LEASE * 100))?.interrupted.length,
+          0,
+          'nothing is taken over twice',
+        );
+      },
+    );
 
-    it("a late completion from the lost node does not undo the takeover", async () => {
+    it('a late completion from the lost node does not undo the takeover', async () => {
       const [a, b] = [node(0), node(1)];
       await a.fleet.join(REPORT, META, T0, LEASE);
       await b.fleet.join(REPORT, META, T0, LEASE);
       await b.store.apply({ insertRuns: [running(1)] });
       await a.fleet.heartbeat(1, REPORT, T0 + LEASE, LEASE);
       await a.fleet.maintain(T0 + LEASE + 1, LEASE * 100);
-      await b.store.apply({ updateRuns: [{ taskId: 'task-1', state: 'finished', outcome: 'success', completedAt: T0 + LEASE + 2 }] });
+      await b.store.apply({
+        updateRuns: [{ taskId: 'task-1', state: 'finished', outcome: 'success', completedAt: T0 + LEASE + 2 }],
+      });
       assert.equal((await b.store.getRun('task-1'))?.reason, 'nodeLost');
     });
 
@@ -205,10 +267,13 @@ describe('PostgreSQL fleet', () => {
     let woken = 0;
     let resolveWake!: () => void;
     const waked = new Promise<void>((resolve) => (resolveWake = resolve));
-    const listener = await node(1).fleet.listen(() => {
-      woken += 1;
-      if (woken >= 2) resolveWake(); // the first wake is the one on connecting
-    }, (error) => assert.fail(error));
+    const listener = await node(1).fleet.listen(
+      () => {
+        woken += 1;
+        if (woken >= 2) resolveWake(); // the first wake is the one on connecting
+      },
+      (error) => assert.fail(error),
+    );
     try {
       await node(0).fleet.notify();
       await waked;

@@ -28,7 +28,9 @@ interface PlanNode {
 }
 
 function scans(node: PlanNode): string[] {
-  const own = node['Relation Name'] ? [`${node['Node Type']} ${node['Relation Name']}${node['Index Name'] ? ` (${node['Index Name']})` : ''}`] : [];
+  const own = node['Relation Name']
+    ? [`${node['Node Type']} ${node['Relation Name']}${node['Index Name'] ? ` (${node['Index Name']})` : ''}`]
+    : [];
   return [...own, ...(node.Plans ?? []).flatMap(scans)];
 }
 
@@ -45,8 +47,20 @@ describe('PostgreSQL fleet statements: index scans only', () => {
     for (let from = 0; from < ROWS; from += 1_000) {
       const ids = Array.from({ length: 1_000 }, (_, i) => from + i);
       await store.apply({
-        putRequests: ids.map((n) => request({ requestId: `any-${n}`, identifier: `${APP}.export.${n}`, kind: 'processing', placement: 'any' })),
-        insertRuns: ids.map((n) => run({ taskId: `done-${n}`, requestId: `old-${n}`, identifier: `${APP}.export.old.${n}`, placement: 'any', state: 'finished', outcome: 'success', completedAt: T0 + n })),
+        putRequests: ids.map((n) =>
+          request({ requestId: `any-${n}`, identifier: `${APP}.export.${n}`, kind: 'processing', placement: 'any' }),
+        ),
+        insertRuns: ids.map((n) =>
+          run({
+            taskId: `done-${n}`,
+            requestId: `old-${n}`,
+            identifier: `${APP}.export.old.${n}`,
+            placement: 'any',
+            state: 'finished',
+            outcome: 'success',
+            completedAt: T0 + n,
+          }),
+        ),
         events: ids.map((n) => event({ at: T0 + n })),
       });
     }
@@ -76,9 +90,16 @@ describe('PostgreSQL fleet statements: index scans only', () => {
     it(name, async () => {
       await admin.query('BEGIN');
       try {
-        const { rows } = await admin.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(`EXPLAIN (FORMAT JSON) ${sql}`, params);
+        const { rows } = await admin.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(
+          `EXPLAIN (FORMAT JSON) ${sql}`,
+          params,
+        );
         const found = scans(rows[0]!['QUERY PLAN'][0]!.Plan);
-        assert.deepEqual(found.filter((scan) => /^Seq Scan (requests|runs|events)$/.test(scan)), [], `${name}: ${found.join(', ')}`);
+        assert.deepEqual(
+          found.filter((scan) => /^Seq Scan (requests|runs|events)$/.test(scan)),
+          [],
+          `${name}: ${found.join(', ')}`,
+        );
       } finally {
         await admin.query('ROLLBACK');
       }

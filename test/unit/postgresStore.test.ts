@@ -64,11 +64,19 @@ workflowsContract('PostgresStore', () => openMigrated());
 chainsContract('PostgresStore', () => openMigrated());
 
 const anywhere = (overrides: Partial<TaskRequest> = {}): TaskRequest =>
-  request({ requestId: 'any-1', identifier: 'com.example.feeds.export.1', kind: 'processing', placement: 'any', ...overrides });
+  request({
+    requestId: 'any-1',
+    identifier: 'com.example.feeds.export.1',
+    kind: 'processing',
+    placement: 'any',
+    ...overrides,
+  });
 
 /** The pool's rows, as the fleet would see them. */
 async function poolRows(schema: string): Promise<{ request_id: string; lease_owner: string | null }[]> {
-  const { rows } = await admin.query(`SELECT request_id, lease_owner FROM ${schema}.requests WHERE node_id IS ` + `NULL ORDER BY seq`);
+  const { rows } = await admin.query(
+    `SELECT request_id, lease_owner FROM ${schema}.requests WHERE node_id IS ` + `NULL ORDER BY seq`,
+  );
   return rows as { request_id: string; lease_owner: string | null }[];
 }
 
@@ -101,30 +109,50 @@ describe('PostgresStore nodes', () => {
     await open();
     const appB = app({ dir: '/opt/b' });
     await a.apply({
-      putApps: [app()], putRequests: [request()], insertRuns: [run()], settings: { turn: 'a' }, events: [event()],
+      putApps: [app()],
+      putRequests: [request()],
+      insertRuns: [run()],
+      settings: { turn: 'a' },
+      events: [event()],
       insertPushes: [push()],
     });
     await b.apply({
-      putApps: [appB], putRequests: [request({ requestId: 'req-b' })], insertRuns: [run({ taskId: 'task-b' })],
-      settings: { turn: 'b' }, events: [event({ type: 'dispatched' }), event({ type: 'started' })],
+      putApps: [appB],
+      putRequests: [request({ requestId: 'req-b' })],
+      insertRuns: [run({ taskId: 'task-b' })],
+      settings: { turn: 'b' },
+      events: [event({ type: 'dispatched' }), event({ type: 'started' })],
       insertPushes: [push({ pushId: 'push-b1' }), push({ pushId: 'push-b2', seq: 2 })],
     });
     assert.deepEqual(await a.listApps(), [app()]);
     assert.deepEqual(await b.getApp(app().appId), appB);
     assert.deepEqual(await ids(a), ['req-1']);
     assert.deepEqual(await ids(b), ['req-b']);
-    assert.deepEqual((await a.listRuns()).map((r) => r.taskId), ['task-1']);
+    assert.deepEqual(
+      (await a.listRuns()).map((r) => r.taskId),
+      ['task-1'],
+    );
     assert.equal(await a.getRun('task-b'), undefined);
     assert.equal(await a.getSetting('turn'), 'a');
     assert.equal(await b.getSetting('turn'), 'b');
-    assert.deepEqual((await a.listEvents()).map((e) => e.type), ['submitted']);
+    assert.deepEqual(
+      (await a.listEvents()).map((e) => e.type),
+      ['submitted'],
+    );
     assert.equal((await b.listEvents()).length, 2);
     assert.equal(await a.lastPushSeq(), 1);
     assert.equal(await b.lastPushSeq(), 2);
-    assert.deepEqual((await b.listPushes()).map((p) => p.pushId), ['push-b2', 'push-b1']);
+    assert.deepEqual(
+      (await b.listPushes()).map((p) => p.pushId),
+      ['push-b2', 'push-b1'],
+    );
 
     // Writes are node-scoped too: b's update, delete and uninstall leave a's rows alone.
-    await b.apply({ updateRuns: [{ taskId: 'task-1', state: 'finished' }], deleteApps: [app().appId], settings: { turn: null } });
+    await b.apply({
+      updateRuns: [{ taskId: 'task-1', state: 'finished' }],
+      deleteApps: [app().appId],
+      settings: { turn: null },
+    });
     assert.equal((await a.getRun('task-1'))?.state, 'running');
     assert.deepEqual(await a.listApps(), [app()]);
     assert.deepEqual(await ids(a), ['req-1']);
@@ -164,7 +192,13 @@ describe('PostgresStore nodes', () => {
     assert.deepEqual(await a.listRequests(), [device]);
     assert.deepEqual(await poolRows(schema), []);
     // In one batch, the last of an identifier wins, as written one by one.
-    await a.apply({ putRequests: [anywhere({ requestId: 'x1' }), request({ requestId: 'x2', identifier: anywhere().identifier }), anywhere({ requestId: 'x3' })] });
+    await a.apply({
+      putRequests: [
+        anywhere({ requestId: 'x1' }),
+        request({ requestId: 'x2', identifier: anywhere().identifier }),
+        anywhere({ requestId: 'x3' }),
+      ],
+    });
     assert.deepEqual(await ids(a), ['x3']);
   });
 
@@ -188,26 +222,38 @@ describe('PostgresStore nodes', () => {
     assert.deepEqual(await poolRows(schema), [{ request_id: 'any-b', lease_owner: 'node-b' }]);
   });
 
-  it("recoverInterruptedRuns releases the node's claims and requeues an 'any' run " + "to the pool, held by none", async () => {
-    await open();
-    const lost = run({ taskId: 't-any', requestId: 'r-any', identifier: 'x.any', placement: 'any' });
-    const superseded = run({ taskId: 't-old', requestId: 'r-old', identifier: 'x.taken', placement: 'any' });
-    await a.apply({ putApps: [app()], putRequests: [anywhere()], insertRuns: [superseded, lost] });
-    await b.apply({ putRequests: [anywhere({ requestId: 'r-new', identifier: 'x.taken' })], insertRuns: [run({ taskId: 't-b' })] });
+  it(
+    "recoverInterruptedRuns releases the node's claims and requeues an 'any' run " + 'to the pool, held by none',
+    async () => {
+      await open();
+      const lost = run({ taskId: 't-any', requestId: 'r-any', identifier: 'x.any', placement: 'any' });
+      const superseded = run({ taskId: 't-old', requestId: 'r-old', identifier: 'x.taken', placement: 'any' });
+      await a.apply({ putApps: [app()], putRequests: [anywhere()], insertRuns: [superseded, lost] });
+      await b.apply({
+        putRequests: [anywhere({ requestId: 'r-new', identifier: 'x.taken' })],
+        insertRuns: [run({ taskId: 't-b' })],
+      });
 
-    const result = await a.recoverInterruptedRuns(T0 + 100_000);
-    assert.deepEqual(result.interrupted.map((r) => r.taskId), ['t-any', 't-old']);
-    assert.deepEqual(result.requeued.map((r) => [r.requestId, r.placement]), [['r-any', 'any']]);
-    assert.deepEqual(await poolRows(schema), [
-      { request_id: 'any-1', lease_owner: null },
-      { request_id: 'r-new', lease_owner: 'node-b' },
-      { request_id: 'r-any', lease_owner: null },
-    ]);
-    assert.deepEqual(await ids(a), []);
-    const detail = (await a.listEvents({ taskId: 't-old' }))[0]?.detail;
-    assert.deepEqual(detail, { requeued: false, supersededBy: 'r-new' });
-    assert.equal((await b.getRun('t-b'))?.state, 'running', "another node's run is not touched");
-  });
+      const result = await a.recoverInterruptedRuns(T0 + 100_000);
+      assert.deepEqual(
+        result.interrupted.map((r) => r.taskId),
+        ['t-any', 't-old'],
+      );
+      assert.deepEqual(
+        result.requeued.map((r) => [r.requestId, r.placement]),
+        [['r-any', 'any']],
+      );
+      assert.deepEqual(await poolRows(schema), [
+        { request_id: 'any-1', lease_owner: null },
+        { request_id: 'r-new', lease_owner: 'node-b' },
+        { request_id: 'r-any', lease_owner: null },
+      ]);
+      assert.deepEqual(await ids(a), []);
+      const detail = (await a.listEvents({ taskId: 't-old' }))[0]?.detail;
+      assert.deepEqual(detail, { requeued: false, supersededBy: 'r-new' });
+      assert.equal((await b.getRun('t-b'))?.state, 'running', "another node's run is not touched");
+    },
+  );
 });
 
 describe('PostgresStore schema', () => {
@@ -219,7 +265,10 @@ describe('PostgresStore schema', () => {
       for (const store of stores) assert.equal(await store.schemaVersion(), LATEST_SCHEMA_VERSION);
       const { rows } = await admin.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
       // One row per migration, each once.
-      assert.deepEqual(rows.map((row: { version: number }) => row.version), MIGRATIONS.map((migration) => migration.version));
+      assert.deepEqual(
+        rows.map((row: { version: number }) => row.version),
+        MIGRATIONS.map((migration) => migration.version),
+      );
       assert.equal(await stores[0]!.integrityCheck(), 'ok');
     } finally {
       for (const store of stores) await store.close();
@@ -240,7 +289,10 @@ describe('PostgresStore schema', () => {
   it('refuses a schema newer than this code with storeNewer', async () => {
     const schema = freshSchema();
     await using store = await openMigrated(schema);
-    await admin.query(`INSERT INTO ${schema}.schema_migrations (version, name, applied_at) VALUES ` + `($1, 'future', 0)`, [LATEST_SCHEMA_VERSION + 1]);
+    await admin.query(
+      `INSERT INTO ${schema}.schema_migrations (version, name, applied_at) VALUES ` + `($1, 'future', 0)`,
+      [LATEST_SCHEMA_VERSION + 1],
+    );
     await using again = openNode(schema, 'node-b');
     await assert.rejects(again.migrate(), storeError('storeNewer'));
     assert.equal(await store.schemaVersion(), LATEST_SCHEMA_VERSION + 1);
@@ -286,24 +338,33 @@ describe('PostgresStore options', () => {
   ];
   for (const [what, options, message] of bad) {
     it(`rejects ${what} with a TypeError naming the option`, () => {
-      assert.throws(() => new PostgresStore(options as PostgresStoreOptions), (error: unknown) => {
-        assert.ok(error instanceof TypeError);
-        assert.match(error.message, message);
-        return true;
-      });
+      assert.throws(
+        () => new PostgresStore(options as PostgresStoreOptions),
+        (error: unknown) => {
+          assert.ok(error instanceof TypeError);
+          assert.match(error.message, message);
+          return true;
+        },
+      );
     });
   }
 
   it('never echoes a password from a bad url', () => {
-    assert.throws(() => new PostgresStore({ url: 'mysql://u:secret@db/x', nodeId: 'a' }), (error: unknown) => {
-      assert.ok(error instanceof TypeError);
-      assert.doesNotMatch(error.message, /secret/);
-      return true;
-    });
+    assert.throws(
+      () => new PostgresStore({ url: 'mysql://u:secret@db/x', nodeId: 'a' }),
+      (error: unknown) => {
+        assert.ok(error instanceof TypeError);
+        assert.doesNotMatch(error.message, /secret/);
+        return true;
+      },
+    );
   });
 
   it('reports the URL without its password as its location', async () => {
-    await using store = new PostgresStore({ url: 'postgres://bgtasks:secret@db.example:5433/fleet?schema=jobs', nodeId: 'a' });
+    await using store = new PostgresStore({
+      url: 'postgres://bgtasks:secret@db.example:5433/fleet?schema=jobs',
+      nodeId: 'a',
+    });
     assert.equal(store.location, 'postgres://bgtasks@db.example:5433/fleet?schema=jobs');
     assert.equal(store.kind, 'postgres');
     assert.equal(store.nodeId, 'a');
@@ -329,14 +390,22 @@ describe('PostgresStore errors', () => {
     await assert.rejects(
       store.apply([
         { putApps: [app()], events: [event()], insertRuns: [run()] },
-        { putRequests: [request({ requestId: 'fresh', identifier: 'x.fresh' }), request({ requestId: 'dup', identifier: 'x.two' })] },
+        {
+          putRequests: [
+            request({ requestId: 'fresh', identifier: 'x.fresh' }),
+            request({ requestId: 'dup', identifier: 'x.two' }),
+          ],
+        },
       ]),
       storeError('storeInvalid', 'requestId'),
     );
     assert.deepEqual(await store.listApps(), []);
     assert.deepEqual(await store.listEvents(), []);
     assert.equal(await store.getRun('task-1'), undefined);
-    assert.deepEqual((await store.listRequests()).map((r) => r.requestId), ['dup']);
+    assert.deepEqual(
+      (await store.listRequests()).map((r) => r.requestId),
+      ['dup'],
+    );
     // The connection the failed batch used is fine for the next one.
     await store.apply({ putApps: [app()] });
     assert.deepEqual(await store.listApps(), [app()]);
@@ -376,11 +445,16 @@ describe('PostgresStore errors', () => {
       assert.equal(mapped.cause, cause);
       assert.match(mapped.message, /^apply on postgres:\/\/db: boom/);
     }
-    const unique = Object.assign(new Error('duplicate key'), { code: '23505', detail: 'Key (node_id, seq)=(a, 3) already exists.' });
+    const unique = Object.assign(new Error('duplicate key'), {
+      code: '23505',
+      detail: 'Key (node_id, seq)=(a, 3) already exists.',
+    });
     assert.equal(toStoreError(unique, 'apply').field, 'seq');
     const notNull = Object.assign(new Error('null value'), { code: '23502', column: 'submitted_at' });
     assert.equal(toStoreError(notNull, 'apply').field, 'submittedAt');
-    const refused = Object.assign(new AggregateError([new Error('connect ECONNREFUSED 127.0.0.1:1')], ''), { code: 'ECONNREFUSED' });
+    const refused = Object.assign(new AggregateError([new Error('connect ECONNREFUSED 127.0.0.1:1')], ''), {
+      code: 'ECONNREFUSED',
+    });
     assert.match(toStoreError(refused, 'listApps on x').message, /ECONNREFUSED 127\.0\.0\.1:1/);
     const already = new StoreError('storeClosed', 'closed');
     assert.equal(toStoreError(already, 'apply'), already);
@@ -400,7 +474,10 @@ describe('openStore with a PostgreSQL location', () => {
 
   it('requires nodeId, and refuses the SQLite options', () => {
     for (const location of ['postgres://bgtasks@db/bgtasks', 'postgresql://db/bgtasks', 'POSTGRES://db']) {
-      assert.throws(() => openStore(location), (error: unknown) => error instanceof TypeError && /`nodeId`/.test(error.message));
+      assert.throws(
+        () => openStore(location),
+        (error: unknown) => error instanceof TypeError && /`nodeId`/.test(error.message),
+      );
     }
     assert.throws(() => openStore(SERVER, { nodeId: 'a', synchronous: 'normal' }), /`synchronous`/);
     assert.throws(() => openStore(':memory:', { nodeId: 'a' }), /`nodeId`/);

@@ -26,12 +26,21 @@ function script(name: string, body: string): string {
   return path;
 }
 
-const TOOLS: PriorityTools = { nice: '/usr/bin/nice', ionice: '/usr/bin/ionice', systemdRun: '/usr/bin/systemd-run', taskpolicy: null };
+const TOOLS: PriorityTools = {
+  nice: '/usr/bin/nice',
+  ionice: '/usr/bin/ionice',
+  systemdRun: '/usr/bin/systemd-run',
+  taskpolicy: null,
+};
 const APP = ['/opt/app/bin/app', '--flag'];
 
 function ctx(overrides: Partial<PlanContext> & { tools?: Partial<PriorityTools> } = {}): PlanContext {
   return {
-    support: overrides.support ?? { platform: 'linux', tools: { ...TOOLS, ...overrides.tools }, userScope: { usable: true } },
+    support: overrides.support ?? {
+      platform: 'linux',
+      tools: { ...TOOLS, ...overrides.tools },
+      userScope: { usable: true },
+    },
     options: overrides.options ?? DEFAULT_BACKGROUND_PRIORITY,
     currentNice: overrides.currentNice ?? 0,
     unitName: overrides.unitName ?? 'bgtasks-app-1.scope',
@@ -42,23 +51,53 @@ describe('planBackgroundLaunch', () => {
   it('puts the scope, nice and ionice in front of the app, each ending its options with --', () => {
     const plan = planBackgroundLaunch(APP, ctx());
     assert.deepEqual(plan.argv, [
-      '/usr/bin/systemd-run', '--user', '--scope', '--quiet', '--collect', '--unit=bgtasks-app-1.scope', '-p', 'CPUWeight=20', '--',
-      '/usr/bin/nice', '-n', '10', '--',
-      '/usr/bin/ionice', '-c', '3', '-t', '--',
+      '/usr/bin/systemd-run',
+      '--user',
+      '--scope',
+      '--quiet',
+      '--collect',
+      '--unit=bgtasks-app-1.scope',
+      '-p',
+      'CPUWeight=20',
+      '--',
+      '/usr/bin/nice',
+      '-n',
+      '10',
+      '--',
+      '/usr/bin/ionice',
+      '-c',
+      '3',
+      '-t',
+      '--',
       ...APP,
     ]);
-    assert.deepEqual(plan.applied, { nice: 10, ioClass: 'idle', cgroup: 'bgtasks-app-1.scope (CPUWeight=20)', notes: [] });
+    assert.deepEqual(plan.applied, {
+      nice: 10,
+      ioClass: 'idle',
+      cgroup: 'bgtasks-app-1.scope (CPUWeight=20)',
+      notes: [],
+    });
   });
 
   it('skips the scope and says why when no user manager is reachable', () => {
-    const plan = planBackgroundLaunch(APP, ctx({ support: { platform: 'linux', tools: TOOLS, userScope: { usable: false, reason: 'no user systemd manager' } } }));
+    const plan = planBackgroundLaunch(
+      APP,
+      ctx({
+        support: { platform: 'linux', tools: TOOLS, userScope: { usable: false, reason: 'no user systemd manager' } },
+      }),
+    );
     assert.equal(plan.argv[0], '/usr/bin/nice');
     assert.equal(plan.applied.cgroup, null);
     assert.deepEqual(plan.applied.notes, ['cgroup: skipped, no user systemd manager']);
   });
 
   it('nices relative to the daemon, and not at all when the daemon is already as low', () => {
-    assert.deepEqual(planBackgroundLaunch(APP, ctx({ currentNice: 4 })).argv.slice(9, 13), ['/usr/bin/nice', '-n', '6', '--']);
+    assert.deepEqual(planBackgroundLaunch(APP, ctx({ currentNice: 4 })).argv.slice(9, 13), [
+      '/usr/bin/nice',
+      '-n',
+      '6',
+      '--',
+    ]);
     const plan = planBackgroundLaunch(APP, ctx({ currentNice: 12 }));
     assert.ok(!plan.argv.includes('/usr/bin/nice'));
     assert.equal(plan.applied.nice, 12);
@@ -66,10 +105,29 @@ describe('planBackgroundLaunch', () => {
   });
 
   it('uses best-effort level 7 when asked, and nothing for io none', () => {
-    const low = planBackgroundLaunch(APP, ctx({ options: { ...DEFAULT_BACKGROUND_PRIORITY, io: 'best-effort-low', cpuWeight: null } }));
-    assert.deepEqual(low.argv, ['/usr/bin/nice', '-n', '10', '--', '/usr/bin/ionice', '-c', '2', '-n', '7', '-t', '--', ...APP]);
+    const low = planBackgroundLaunch(
+      APP,
+      ctx({ options: { ...DEFAULT_BACKGROUND_PRIORITY, io: 'best-effort-low', cpuWeight: null } }),
+    );
+    assert.deepEqual(low.argv, [
+      '/usr/bin/nice',
+      '-n',
+      '10',
+      '--',
+      '/usr/bin/ionice',
+      '-c',
+      '2',
+      '-n',
+      '7',
+      '-t',
+      '--',
+      ...APP,
+    ]);
     assert.equal(low.applied.ioClass, 'best-effort:7');
-    const none = planBackgroundLaunch(APP, ctx({ options: { ...DEFAULT_BACKGROUND_PRIORITY, io: 'none', cpuWeight: null } }));
+    const none = planBackgroundLaunch(
+      APP,
+      ctx({ options: { ...DEFAULT_BACKGROUND_PRIORITY, io: 'none', cpuWeight: null } }),
+    );
     assert.deepEqual(none.argv, ['/usr/bin/nice', '-n', '10', '--', ...APP]);
     assert.deepEqual(none.applied, { nice: 10, ioClass: null, cgroup: null, notes: [] });
   });
@@ -83,9 +141,16 @@ describe('planBackgroundLaunch', () => {
   });
 
   it('uses taskpolicy -b on macOS and no cgroup', () => {
-    const plan = planBackgroundLaunch(APP, ctx({
-      support: { platform: 'darwin', tools: { nice: '/usr/bin/nice', ionice: null, systemdRun: null, taskpolicy: '/usr/sbin/taskpolicy' }, userScope: { usable: false, reason: 'cgroups are Linux only (darwin)' } },
-    }));
+    const plan = planBackgroundLaunch(
+      APP,
+      ctx({
+        support: {
+          platform: 'darwin',
+          tools: { nice: '/usr/bin/nice', ionice: null, systemdRun: null, taskpolicy: '/usr/sbin/taskpolicy' },
+          userScope: { usable: false, reason: 'cgroups are Linux only (darwin)' },
+        },
+      }),
+    );
     assert.deepEqual(plan.argv, ['/usr/bin/nice', '-n', '10', '--', '/usr/sbin/taskpolicy', '-b', '--', ...APP]);
     assert.deepEqual(plan.applied, { nice: 10, ioClass: 'darwin-background', cgroup: null, notes: [] });
   });
@@ -154,10 +219,20 @@ describe('BackgroundPriority', () => {
 
   it('leaves user launches and unknown commands unwrapped', () => {
     const priority = new BackgroundPriority({ PATH: process.env.PATH }, { platform: 'linux' });
-    const user = priority.plan([process.execPath], { reason: 'user', cwd: base, pathVar: process.env.PATH, unitName: 'u.scope' });
+    const user = priority.plan([process.execPath], {
+      reason: 'user',
+      cwd: base,
+      pathVar: process.env.PATH,
+      unitName: 'u.scope',
+    });
     assert.deepEqual(user.argv, [process.execPath]);
     assert.equal(user.applied.nice, null);
-    const missing = priority.plan(['bgtasks-no-such-command'], { reason: 'background', cwd: base, pathVar: process.env.PATH, unitName: 'u.scope' });
+    const missing = priority.plan(['bgtasks-no-such-command'], {
+      reason: 'background',
+      cwd: base,
+      pathVar: process.env.PATH,
+      unitName: 'u.scope',
+    });
     assert.deepEqual(missing.argv, ['bgtasks-no-such-command']);
     assert.match(missing.applied.notes.join('\n'), /command not found/);
   });

@@ -7,15 +7,29 @@ import { compileSchedulingOptions } from '../../src/engine/options.js';
 
 const APP = 'com.example.inbox';
 const { pushRetryDelayMs } = compileSchedulingOptions({});
-const manifest = { appId: APP, launch: ['node', 'main.mjs'], permittedIdentifiers: [`${APP}.refresh`], backgroundModes: ['fetch', 'remote-notification'] as ('fetch' | 'remote-notification')[] };
+const manifest = {
+  appId: APP,
+  launch: ['node', 'main.mjs'],
+  permittedIdentifiers: [`${APP}.refresh`],
+  backgroundModes: ['fetch', 'remote-notification'] as ('fetch' | 'remote-notification')[],
+};
 
 /** An app that records every push its handler sees, and returns what `answer` says. */
-function inbox(seen: { id: string; data: unknown; attempt: number; collapsedCount: number; launchReason: string }[], answer: (push: BGRemoteNotification) => 'newData' | 'noData' | 'failed' = () => 'newData') {
+function inbox(
+  seen: { id: string; data: unknown; attempt: number; collapsedCount: number; launchReason: string }[],
+  answer: (push: BGRemoteNotification) => 'newData' | 'noData' | 'failed' = () => 'newData',
+) {
   return {
     manifest,
     main: (scheduler: BGTaskScheduler) => {
       scheduler.onRemoteNotification(async (push) => {
-        seen.push({ id: push.id, data: push.data, attempt: push.attempt, collapsedCount: push.collapsedCount, launchReason: scheduler.launchReason });
+        seen.push({
+          id: push.id,
+          data: push.data,
+          attempt: push.attempt,
+          collapsedCount: push.collapsedCount,
+          launchReason: scheduler.launchReason,
+        });
         return answer(push);
       });
     },
@@ -28,10 +42,23 @@ describe('push delivery (kit, virtual time)', () => {
     await using system = await createTestSystem({ apps: [inbox(seen)] });
     const [first, second] = await Promise.all([system.push(APP, { n: 1 }), system.push(APP, { n: 2 })]);
     await system.runUntilIdle();
-    assert.deepEqual(seen.map((push) => push.id), [first, second]);
-    assert.deepEqual(seen.map((push) => push.data), [{ n: 1 }, { n: 2 }]);
+    assert.deepEqual(
+      seen.map((push) => push.id),
+      [first, second],
+    );
+    assert.deepEqual(
+      seen.map((push) => push.data),
+      [{ n: 1 }, { n: 2 }],
+    );
     assert.equal(seen[0]!.launchReason, 'background');
-    assert.deepEqual(await system.pushCounts(APP), { pending: 0, held: 0, delivered: 2, collapsed: 0, expired: 0, failed: 0 });
+    assert.deepEqual(await system.pushCounts(APP), {
+      pending: 0,
+      held: 0,
+      delivered: 2,
+      collapsed: 0,
+      expired: 0,
+      failed: 0,
+    });
   });
 });
 
@@ -49,7 +76,10 @@ describe('push policy (kit, virtual time)', () => {
     assert.equal(why.state === 'pending' && why.blockers[0]?.reason, 'forceQuit');
     await system.openApp(APP);
     await system.runUntilIdle();
-    assert.deepEqual(seen.map((push) => push.id), [id]);
+    assert.deepEqual(
+      seen.map((push) => push.id),
+      [id],
+    );
     assert.equal((await system.pushCounts(APP)).held, 0);
   });
 
@@ -64,8 +94,14 @@ describe('push policy (kit, virtual time)', () => {
     const last = await system.push(APP, { v: 3 }, { collapseId: 'score' });
     await system.openApp(APP);
     await system.runUntilIdle();
-    assert.deepEqual(seen.map((push) => push.data), [{ v: 'other' }, { v: 3 }]);
-    assert.deepEqual(seen.map((push) => push.id), [other, last]);
+    assert.deepEqual(
+      seen.map((push) => push.data),
+      [{ v: 'other' }, { v: 3 }],
+    );
+    assert.deepEqual(
+      seen.map((push) => push.id),
+      [other, last],
+    );
     assert.equal(seen[1]!.collapsedCount, 2);
     const counts = await system.pushCounts(APP);
     assert.equal(counts.collapsed, 2);
@@ -82,7 +118,11 @@ describe('push policy (kit, virtual time)', () => {
     assert.equal(why.state === 'pending' && why.blockers[0]?.reason, 'lowPowerMode');
     await system.push(APP, { n: 2 }, { priority: 10 });
     await system.runUntilIdle();
-    assert.deepEqual(seen.map((push) => push.data), [{ n: 1 }, { n: 2 }], 'in order: the urgent one takes the earlier one along');
+    assert.deepEqual(
+      seen.map((push) => push.data),
+      [{ n: 1 }, { n: 2 }],
+      'in order: the urgent one takes the earlier one along',
+    );
   });
 
   it('records a push whose expiration passes before delivery as expired, and never delivers it', async () => {
@@ -110,7 +150,13 @@ describe('push policy (kit, virtual time)', () => {
           manifest,
           main: (scheduler: BGTaskScheduler) => {
             scheduler.onRemoteNotification(async (push) => {
-              seen.push({ id: push.id, data: push.data, attempt: push.attempt, collapsedCount: push.collapsedCount, launchReason: scheduler.launchReason });
+              seen.push({
+                id: push.id,
+                data: push.data,
+                attempt: push.attempt,
+                collapsedCount: push.collapsedCount,
+                launchReason: scheduler.launchReason,
+              });
               if (crashes-- > 0) {
                 await scheduler.close(); // the process dies mid-handler
                 return new Promise<'noData'>(() => undefined);
@@ -123,31 +169,47 @@ describe('push policy (kit, virtual time)', () => {
     });
     const id = await system.push(APP, { n: 1 });
     await system.runUntilIdle();
-    assert.deepEqual(seen.map((push) => [push.id, push.attempt]), [[id, 1]]);
+    assert.deepEqual(
+      seen.map((push) => [push.id, push.attempt]),
+      [[id, 1]],
+    );
     await system.advanceBy(pushRetryDelayMs); // the second delivery waits pushRetryDelayMs
     await system.runUntilIdle();
-    assert.deepEqual(seen.map((push) => [push.id, push.attempt]), [[id, 1], [id, 2]]);
+    assert.deepEqual(
+      seen.map((push) => [push.id, push.attempt]),
+      [
+        [id, 1],
+        [id, 2],
+      ],
+    );
     assert.equal((await system.pushCounts(APP)).delivered, 1);
   });
 
   it('records what the handler returned, and a handler that returns something else as failed', async () => {
     const seen: Parameters<typeof inbox>[0] = [];
-    await using system = await createTestSystem({ apps: [inbox(seen, (push) => (push.data as { answer: never }).answer)] });
+    await using system = await createTestSystem({
+      apps: [inbox(seen, (push) => (push.data as { answer: never }).answer)],
+    });
     await system.push(APP, { answer: 'failed' });
     await system.push(APP, { answer: 'maybe' });
     await system.push(APP, { answer: 'noData' });
     await system.runUntilIdle();
     assert.equal(seen.length, 3, 'a failed handler is not handed the push again');
     const records = await system.store.listPushes({ appId: APP, oldestFirst: true });
-    assert.deepEqual(records.map((push) => [push.state, push.result, push.reason]), [
-      ['delivered', 'failed', 'handlerReportedFailure'],
-      ['delivered', 'failed', 'invalidResult'],
-      ['delivered', 'noData', null],
-    ]);
+    assert.deepEqual(
+      records.map((push) => [push.state, push.result, push.reason]),
+      [
+        ['delivered', 'failed', 'handlerReportedFailure'],
+        ['delivered', 'failed', 'invalidResult'],
+        ['delivered', 'noData', null],
+      ],
+    );
   });
 
   it('fails a push at once, with the reason, when the app has no onRemoteNotification handler', async () => {
-    await using system = await createTestSystem({ apps: [{ manifest, main: (scheduler: BGTaskScheduler) => scheduler.register(`${APP}.refresh`, () => undefined) }] });
+    await using system = await createTestSystem({
+      apps: [{ manifest, main: (scheduler: BGTaskScheduler) => scheduler.register(`${APP}.refresh`, () => undefined) }],
+    });
     await system.push(APP, { n: 1 });
     await system.runUntilIdle();
     const [record] = await system.store.listPushes({ appId: APP });
@@ -168,7 +230,19 @@ describe('push policy (kit, virtual time)', () => {
   });
 
   it('refuses bad pushes with a code and the field, and stores none of them', async () => {
-    await using system = await createTestSystem({ apps: [inbox([]), { manifest: { appId: 'com.example.plain', permittedIdentifiers: ['com.example.plain.refresh'], backgroundModes: ['fetch'] }, main: () => undefined }] });
+    await using system = await createTestSystem({
+      apps: [
+        inbox([]),
+        {
+          manifest: {
+            appId: 'com.example.plain',
+            permittedIdentifiers: ['com.example.plain.refresh'],
+            backgroundModes: ['fetch'],
+          },
+          main: () => undefined,
+        },
+      ],
+    });
     await assert.rejects(system.push(APP, 'x'.repeat(5000)), { code: 'payloadTooLarge', field: 'data' });
     await assert.rejects(system.push(APP, {}, { priority: 7 as 5 }), { code: 'invalidArgument', field: 'priority' });
     await assert.rejects(system.push(APP, undefined), { code: 'invalidArgument', field: 'data' });

@@ -13,7 +13,11 @@ function request(identifier: string, fields: Partial<TaskRequest> = {}): TaskReq
     earliestBeginAt: null,
     requiresExternalPower: false,
     requiresNetworkConnectivity: false,
-    requiresUnmeteredNetwork: false, recurrence: null, retry: null, attempt: 1, continued: null, 
+    requiresUnmeteredNetwork: false,
+    recurrence: null,
+    retry: null,
+    attempt: 1,
+    continued: null,
     submittedAt: 0,
     ...fields,
   };

@@ -16,7 +16,8 @@ let homes = 0;
 function homeWith(config?: unknown): string {
   const home = join(root, `h${++homes}`);
   mkdirSync(home, { recursive: true });
-  if (config !== undefined) writeFileSync(join(home, 'config.json'), typeof config === 'string' ? config : JSON.stringify(config));
+  if (config !== undefined)
+    writeFileSync(join(home, 'config.json'), typeof config === 'string' ? config : JSON.stringify(config));
   return home;
 }
 
@@ -30,7 +31,8 @@ function failure(input: ResolveConfigInput): ConfigError {
   assert.fail('resolved');
 }
 
-const source = (resolved: ReturnType<typeof resolveConfig>, path: string): string => describeSource(resolved.sources.get(path)!);
+const source = (resolved: ReturnType<typeof resolveConfig>, path: string): string =>
+  describeSource(resolved.sources.get(path)!);
 
 describe('resolveConfig', () => {
   after(() => rmSync(root, { recursive: true, force: true }));
@@ -57,37 +59,57 @@ describe('resolveConfig', () => {
     assert.deepEqual(resolved.warnings, []);
   });
 
-  it('takes flags over the environment over the file over the defaults, option by ' + 'option, and says where each came from', () => {
-    const home = homeWith({ http: { port: 8001, host: '127.0.0.2' }, scheduling: { maxConcurrentTasksPerApp: 2, refreshTimeLimitMs: 1_000, maxSleepMs: 1_000 }, log: { level: 'warn' } });
-    const resolved = resolveConfig({
-      home,
-      env: { BGTASKS_HTTP_PORT: '8002', BGTASKS_SCHEDULING_REFRESH_TIME_LIMIT_MS: '2000', BGTASKS_SCHEDULING_MAX_SLEEP_MS: '2000' },
-      flags: { scheduling: { maxSleepMs: 3_000 } },
-      cwd: root,
-    });
-    const file = `file ${join(home, 'config.json')}`;
-    assert.equal(resolved.file.exists, true);
-    assert.deepEqual(
-      ['http.port', 'http.host', 'scheduling.maxConcurrentTasksPerApp', 'scheduling.refreshTimeLimitMs', 'scheduling.maxSleepMs', 'log.level', 'scheduling.stopGraceMs'].map((path) => [path, resolved.values.get(path), source(resolved, path)]),
-      [
-        ['http.port', 8002, 'env BGTASKS_HTTP_PORT'],
-        ['http.host', '127.0.0.2', file],
-        ['scheduling.maxConcurrentTasksPerApp', 2, file],
-        ['scheduling.refreshTimeLimitMs', 2_000, 'env BGTASKS_SCHEDULING_REFRESH_TIME_LIMIT_MS'],
-        ['scheduling.maxSleepMs', 3_000, 'flag'],
-        ['log.level', 'warn', file],
-        ['scheduling.stopGraceMs', 5_000, 'default'],
-      ],
-    );
-    assert.deepEqual(resolved.options, {
-      home,
-      httpPort: 8002,
-      httpHost: '127.0.0.2',
-      scheduling: { maxConcurrentTasksPerApp: 2, refreshTimeLimitMs: 2_000, maxSleepMs: 3_000 },
-    });
-    assert.equal(resolved.compiled.scheduling.maxSleepMs, 3_000);
-    assert.deepEqual(resolved.logOptions, { level: 'warn', format: 'auto' });
-  });
+  it(
+    'takes flags over the environment over the file over the defaults, option by ' +
+      'option, and says where each came from',
+    () => {
+      const home = homeWith({
+        http: { port: 8001, host: '127.0.0.2' },
+        scheduling: { maxConcurrentTasksPerApp: 2, refreshTimeLimitMs: 1_000, maxSleepMs: 1_000 },
+        log: { level: 'warn' },
+      });
+      const resolved = resolveConfig({
+        home,
+        env: {
+          BGTASKS_HTTP_PORT: '8002',
+          BGTASKS_SCHEDULING_REFRESH_TIME_LIMIT_MS: '2000',
+          BGTASKS_SCHEDULING_MAX_SLEEP_MS: '2000',
+        },
+        flags: { scheduling: { maxSleepMs: 3_000 } },
+        cwd: root,
+      });
+      const file = `file ${join(home, 'config.json')}`;
+      assert.equal(resolved.file.exists, true);
+      assert.deepEqual(
+        [
+          'http.port',
+          'http.host',
+          'scheduling.maxConcurrentTasksPerApp',
+          'scheduling.refreshTimeLimitMs',
+          'scheduling.maxSleepMs',
+          'log.level',
+          'scheduling.stopGraceMs',
+        ].map((path) => [path, resolved.values.get(path), source(resolved, path)]),
+        [
+          ['http.port', 8002, 'env BGTASKS_HTTP_PORT'],
+          ['http.host', '127.0.0.2', file],
+          ['scheduling.maxConcurrentTasksPerApp', 2, file],
+          ['scheduling.refreshTimeLimitMs', 2_000, 'env BGTASKS_SCHEDULING_REFRESH_TIME_LIMIT_MS'],
+          ['scheduling.maxSleepMs', 3_000, 'flag'],
+          ['log.level', 'warn', file],
+          ['scheduling.stopGraceMs', 5_000, 'default'],
+        ],
+      );
+      assert.deepEqual(resolved.options, {
+        home,
+        httpPort: 8002,
+        httpHost: '127.0.0.2',
+        scheduling: { maxConcurrentTasksPerApp: 2, refreshTimeLimitMs: 2_000, maxSleepMs: 3_000 },
+      });
+      assert.equal(resolved.compiled.scheduling.maxSleepMs, 3_000);
+      assert.deepEqual(resolved.logOptions, { level: 'warn', format: 'auto' });
+    },
+  );
 
   it('shows the scheduling defaults of the profile that is set', () => {
     const resolved = resolveConfig({ home: homeWith({ scheduling: { profile: 'server' } }), env: {}, cwd: root });
@@ -98,7 +120,17 @@ describe('resolveConfig', () => {
 
   it('parses the environment by type, treats an empty variable as unset, and names the variable at fault', () => {
     const home = homeWith();
-    const resolved = resolveConfig({ home, env: { BGTASKS_HTTP_ENABLED: 'false', BGTASKS_SCHEDULING_USAGE_BONUS: 'true', BGTASKS_SENSOR_POLL_INTERVAL_MS: ' 250 ', BGTASKS_STORE: '', BGTASKS_LOG_LEVEL: 'debug' }, cwd: root });
+    const resolved = resolveConfig({
+      home,
+      env: {
+        BGTASKS_HTTP_ENABLED: 'false',
+        BGTASKS_SCHEDULING_USAGE_BONUS: 'true',
+        BGTASKS_SENSOR_POLL_INTERVAL_MS: ' 250 ',
+        BGTASKS_STORE: '',
+        BGTASKS_LOG_LEVEL: 'debug',
+      },
+      cwd: root,
+    });
     assert.equal(resolved.values.get('http.enabled'), false);
     assert.equal(resolved.options.httpPort, null, 'no dashboard');
     assert.equal(resolved.values.get('scheduling.usageBonus'), true);
@@ -106,7 +138,11 @@ describe('resolveConfig', () => {
     assert.equal(source(resolved, 'store'), 'default');
     assert.deepEqual(resolved.logOptions, { level: 'debug', format: 'auto' }, 'BGTASKS_LOG_LEVEL keeps working');
     for (const [variable, text, expected] of [
-      ['BGTASKS_HTTP_PORT', 'eighty', /BGTASKS_HTTP_PORT="eighty": expected an integer >= 0 and <= 65535 \(the option http\.port\)/],
+      [
+        'BGTASKS_HTTP_PORT',
+        'eighty',
+        /BGTASKS_HTTP_PORT="eighty": expected an integer >= 0 and <= 65535 \(the option http\.port\)/,
+      ],
       ['BGTASKS_HTTP_PORT', '70000', /<= 65535/],
       ['BGTASKS_HTTP_ENABLED', 'yes', /expected true or false/],
       ['BGTASKS_SCHEDULING_PROFILE', 'laptop', /expected one of device, server/],
@@ -123,7 +159,15 @@ describe('resolveConfig', () => {
   it('warns about a BGTASKS_ variable that looks like an option but is none, and leaves the others alone', () => {
     const resolved = resolveConfig({
       home: homeWith(),
-      env: { BGTASKS_HTTP_PROT: '80', BGTASKS_SCHEDULING_NOPE: '1', BGTASKS_DEBUG: '1', BGTASKS_APP_ID: 'com.example.a', BGTASKS_LAUNCH_REASON: 'user', BGTASKS_MY_APP_TOKEN: 'x', BGTASKS_CONFIG: '' },
+      env: {
+        BGTASKS_HTTP_PROT: '80',
+        BGTASKS_SCHEDULING_NOPE: '1',
+        BGTASKS_DEBUG: '1',
+        BGTASKS_APP_ID: 'com.example.a',
+        BGTASKS_LAUNCH_REASON: 'user',
+        BGTASKS_MY_APP_TOKEN: 'x',
+        BGTASKS_CONFIG: '',
+      },
       cwd: root,
     });
     assert.deepEqual(resolved.warnings, [
@@ -154,39 +198,70 @@ describe('resolveConfig', () => {
     const byEnv = resolveConfig({ home, env: { BGTASKS_CONFIG: other }, cwd: root });
     assert.equal(byEnv.values.get('http.port'), 8002);
     assert.deepEqual(byEnv.file, { path: other, exists: true, explicit: true });
-    assert.equal(resolveConfig({ home, configPath: 'third.json', env: { BGTASKS_CONFIG: other }, cwd: root }).values.get('http.port'), 8003);
+    assert.equal(
+      resolveConfig({ home, configPath: 'third.json', env: { BGTASKS_CONFIG: other }, cwd: root }).values.get(
+        'http.port',
+      ),
+      8003,
+    );
   });
 
-  it('takes home from a file named explicitly (relative to the file), under --home ' + 'and $BGTASKS_HOME, and refuses it in <home>/config.json', () => {
-    const etc = join(root, 'etc');
-    mkdirSync(etc, { recursive: true });
-    const file = join(etc, 'config.json');
-    writeFileSync(file, JSON.stringify({ home: '../var/lib/bgtasks', store: 'data/store.sqlite' }));
-    const fromFile = resolveConfig({ configPath: file, env: {}, cwd: '/' });
-    assert.equal(fromFile.values.get('home'), join(root, 'var', 'lib', 'bgtasks'));
-    assert.equal(source(fromFile, 'home'), `file ${file}`);
-    assert.equal(fromFile.values.get('store'), join(etc, 'data', 'store.sqlite'), 'a relative store in the file is relative to the file');
-    assert.equal(fromFile.options.home, join(root, 'var', 'lib', 'bgtasks'));
-    const byEnv = resolveConfig({ configPath: file, env: { BGTASKS_HOME: '/srv/bgtasks' }, cwd: '/' });
-    assert.equal(byEnv.values.get('home'), '/srv/bgtasks');
-    assert.equal(source(byEnv, 'home'), 'env BGTASKS_HOME');
-    assert.equal(resolveConfig({ configPath: file, home: 'h', env: { BGTASKS_HOME: '/srv/bgtasks' }, cwd: '/tmp' }).values.get('home'), '/tmp/h');
+  it(
+    'takes home from a file named explicitly (relative to the file), under --home ' +
+      'and $BGTASKS_HOME, and refuses it in <home>/config.json',
+    () => {
+      const etc = join(root, 'etc');
+      mkdirSync(etc, { recursive: true });
+      const file = join(etc, 'config.json');
+      writeFileSync(file, JSON.stringify({ home: '../var/lib/bgtasks', store: 'data/store.sqlite' }));
+      const fromFile = resolveConfig({ configPath: file, env: {}, cwd: '/' });
+      assert.equal(fromFile.values.get('home'), join(root, 'var', 'lib', 'bgtasks'));
+      assert.equal(source(fromFile, 'home'), `file ${file}`);
+      assert.equal(
+        fromFile.values.get('store'),
+        join(etc, 'data', 'store.sqlite'),
+        'a relative store in the file is relative to the file',
+      );
+      assert.equal(fromFile.options.home, join(root, 'var', 'lib', 'bgtasks'));
+      const byEnv = resolveConfig({ configPath: file, env: { BGTASKS_HOME: '/srv/bgtasks' }, cwd: '/' });
+      assert.equal(byEnv.values.get('home'), '/srv/bgtasks');
+      assert.equal(source(byEnv, 'home'), 'env BGTASKS_HOME');
+      assert.equal(
+        resolveConfig({ configPath: file, home: 'h', env: { BGTASKS_HOME: '/srv/bgtasks' }, cwd: '/tmp' }).values.get(
+          'home',
+        ),
+        '/tmp/h',
+      );
 
-    const home = homeWith({ home: '/elsewhere' });
-    const refused = failure({ home, env: {}, cwd: root });
-    assert.equal(refused.code, 'invalidOption');
-    assert.equal(refused.field, 'home');
-    assert.match(refused.message, /--config or \$BGTASKS_CONFIG/);
-  });
+      const home = homeWith({ home: '/elsewhere' });
+      const refused = failure({ home, env: {}, cwd: root });
+      assert.equal(refused.code, 'invalidOption');
+      assert.equal(refused.field, 'home');
+      assert.match(refused.message, /--config or \$BGTASKS_CONFIG/);
+    },
+  );
 
-  it('leaves a postgres:// store as it is, and resolves a flag\'s or the ' + 'environment\'s path from the working directory', () => {
-    const home = homeWith({ store: 'postgres://bgtasks@127.0.0.1/test?schema=a' });
-    assert.equal(resolveConfig({ home, env: {}, cwd: root }).values.get('store'), 'postgres://bgtasks@127.0.0.1/test?schema=a');
-    assert.equal(resolveConfig({ home, env: { BGTASKS_STORE: 'x.sqlite' }, cwd: '/tmp' }).values.get('store'), '/tmp/x.sqlite');
-    assert.equal(resolveConfig({ home, env: {}, flags: { store: 'y.sqlite' }, cwd: '/var' }).values.get('store'), '/var/y.sqlite');
-  });
+  it(
+    "leaves a postgres:// store as it is, and resolves a flag's or the " +
+      "environment's path from the working directory",
+    () => {
+      const home = homeWith({ store: 'postgres://bgtasks@127.0.0.1/test?schema=a' });
+      assert.equal(
+        resolveConfig({ home, env: {}, cwd: root }).values.get('store'),
+        'postgres://bgtasks@127.0.0.1/test?schema=a',
+      );
+      assert.equal(
+        resolveConfig({ home, env: { BGTASKS_STORE: 'x.sqlite' }, cwd: '/tmp' }).values.get('store'),
+        '/tmp/x.sqlite',
+      );
+      assert.equal(
+        resolveConfig({ home, env: {}, flags: { store: 'y.sqlite' }, cwd: '/var' }).values.get('store'),
+        '/var/y.sqlite',
+      );
+    },
+  );
 
-  it('names the option and its source when the daemon\'s own validators refuse a combination', () => {
+  it("names the option and its source when the daemon's own validators refuse a combination", () => {
     const home = homeWith({ fleet: { heartbeatMs: 10_000 } });
     const lease = failure({ home, env: {}, cwd: root });
     assert.equal(lease.code, 'invalidOption');
@@ -203,7 +278,7 @@ describe('resolveConfig', () => {
     assert.match(error.message, /given as a flag/);
   });
 
-  it('maps the metrics section to the daemon\'s metrics option', () => {
+  it("maps the metrics section to the daemon's metrics option", () => {
     const resolved = resolveConfig({ home: homeWith({ metrics: { enabled: false } }), env: {}, cwd: root });
     assert.deepEqual(resolved.options.metrics, { enabled: false });
     assert.equal(resolved.values.get('metrics.enabled'), false);
@@ -211,7 +286,11 @@ describe('resolveConfig', () => {
   });
 
   it('warns about options that are set but have no effect', () => {
-    const resolved = resolveConfig({ home: homeWith({ http: { enabled: false, port: 8080 }, fleet: { heartbeatMs: 500 } }), env: {}, cwd: root });
+    const resolved = resolveConfig({
+      home: homeWith({ http: { enabled: false, port: 8080 }, fleet: { heartbeatMs: 500 } }),
+      env: {},
+      cwd: root,
+    });
     assert.equal(resolved.options.httpPort, null);
     assert.equal(resolved.warnings.length, 2);
     assert.match(resolved.warnings[0]!, /http\.port \(file .*\) is ignored: http\.enabled is false/);

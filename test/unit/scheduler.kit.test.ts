@@ -13,7 +13,11 @@ const DAY = 24 * HOUR;
 const APP = 'com.example.weather';
 const REFRESH = 'com.example.weather.refresh';
 const EXPORT = 'com.example.weather.export';
-const manifest = { appId: APP, permittedIdentifiers: [REFRESH, EXPORT], backgroundModes: ['fetch', 'processing'] as ('fetch' | 'processing')[] };
+const manifest = {
+  appId: APP,
+  permittedIdentifiers: [REFRESH, EXPORT],
+  backgroundModes: ['fetch', 'processing'] as ('fetch' | 'processing')[],
+};
 
 /** Submits a periodic refresh when the user opens it; its handler does what `work` says. */
 function periodicApp(work: (scheduler: BGTaskScheduler) => Promise<void> | void = () => {}) {
@@ -32,23 +36,30 @@ function periodicApp(work: (scheduler: BGTaskScheduler) => Promise<void> | void 
 }
 
 describe('Scheduler policies, through the testing kit', () => {
-  it('runs a periodic refresh with a 15-minute interval about 96 times in a day, ' + 'recording skipped periods with their reason', async () => {
-    await using system = await createTestSystem({ apps: [{ manifest, main: periodicApp() }] });
-    const start = system.clock.now();
-    await system.openApp(APP);
-    await system.advanceBy(10 * HOUR + MINUTE);
-    await system.setConditions({ lowPowerMode: true }); // refresh tasks wait in Low Power Mode, as on iOS
-    await system.advanceBy(HOUR);
-    await system.setConditions({ lowPowerMode: false });
-    await system.advanceTo(start + DAY - 1);
-    const runs = await system.history({ identifier: REFRESH });
-    const skipped = await system.events({ types: ['skipped'] });
-    assert.equal(runs.length + skipped.length, 96, 'every period ran or is recorded as skipped');
-    assert.ok(runs.length >= 90 && runs.length <= 93, `about 92 runs, got ${runs.length}`);
-    assert.ok(skipped.length >= 3 && skipped.every((event) => event.reason === 'lowPowerMode'), skipped.map((event) => event.reason).join());
-    const periods = runs.map((run) => run.recurrence?.period);
-    assert.equal(new Set(periods).size, periods.length, 'no period ran twice');
-  });
+  it(
+    'runs a periodic refresh with a 15-minute interval about 96 times in a day, ' +
+      'recording skipped periods with their reason',
+    async () => {
+      await using system = await createTestSystem({ apps: [{ manifest, main: periodicApp() }] });
+      const start = system.clock.now();
+      await system.openApp(APP);
+      await system.advanceBy(10 * HOUR + MINUTE);
+      await system.setConditions({ lowPowerMode: true }); // refresh tasks wait in Low Power Mode, as on iOS
+      await system.advanceBy(HOUR);
+      await system.setConditions({ lowPowerMode: false });
+      await system.advanceTo(start + DAY - 1);
+      const runs = await system.history({ identifier: REFRESH });
+      const skipped = await system.events({ types: ['skipped'] });
+      assert.equal(runs.length + skipped.length, 96, 'every period ran or is recorded as skipped');
+      assert.ok(runs.length >= 90 && runs.length <= 93, `about 92 runs, got ${runs.length}`);
+      assert.ok(
+        skipped.length >= 3 && skipped.every((event) => event.reason === 'lowPowerMode'),
+        skipped.map((event) => event.reason).join(),
+      );
+      const periods = runs.map((run) => run.recurrence?.period);
+      assert.equal(new Set(periods).size, periods.length, 'no period ran twice');
+    },
+  );
 
   it('neither loses nor repeats a periodic task when the wall clock jumps back or forward', async () => {
     await using system = await createTestSystem({ apps: [{ manifest, main: periodicApp() }] });
@@ -65,7 +76,10 @@ describe('Scheduler policies, through the testing kit', () => {
     await system.advanceBy(HOUR);
     const afterForward = await system.history();
     const caughtUp = afterForward.slice(afterBack.length);
-    assert.ok(caughtUp.length >= 1 && caughtUp.length <= 5, `runs resume, without one per missed period: ${caughtUp.length}`);
+    assert.ok(
+      caughtUp.length >= 1 && caughtUp.length <= 5,
+      `runs resume, without one per missed period: ${caughtUp.length}`,
+    );
     const allPeriods = afterForward.map((run) => run.recurrence?.period);
     assert.equal(new Set(allPeriods).size, allPeriods.length, `no period ran twice: ${allPeriods.join()}`);
     assert.ok((await system.events({ types: ['skipped'] })).length >= 7, 'the periods slept through are recorded');
@@ -118,13 +132,23 @@ describe('Scheduler policies, through the testing kit', () => {
     await system.openApp(APP);
     await system.advanceBy(HOUR);
     const runs = await system.history({ identifier: EXPORT });
-    assert.deepEqual(runs.map((run) => [run.attempt, run.outcome]), [[1, 'failure'], [2, 'failure'], [3, 'failure']]);
+    assert.deepEqual(
+      runs.map((run) => [run.attempt, run.outcome]),
+      [
+        [1, 'failure'],
+        [2, 'failure'],
+        [3, 'failure'],
+      ],
+    );
     // Equal jitter: the second attempt 5-10 s after the first failure, the third 10-20 s after the second.
     const gap1 = runs[1]!.launchedAt! - runs[0]!.completedAt!;
     const gap2 = runs[2]!.launchedAt! - runs[1]!.completedAt!;
     assert.ok(gap1 >= 5_000 && gap1 <= 10_000, `first retry after ${gap1} ms`);
     assert.ok(gap2 >= 10_000 && gap2 <= 20_000, `second retry after ${gap2} ms`);
     const retries = await system.events({ types: ['retryScheduled'] });
-    assert.deepEqual(retries.map((event) => event.reason), ['failure', 'failure', 'attemptsExhausted']);
+    assert.deepEqual(
+      retries.map((event) => event.reason),
+      ['failure', 'failure', 'attemptsExhausted'],
+    );
   });
 });

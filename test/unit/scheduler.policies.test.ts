@@ -13,11 +13,34 @@ const REFRESH = 'com.example.feeds.refresh';
 const CLEANUP = 'com.example.feeds.cleanup';
 
 function refresh(fields: { interval?: number; tolerance?: number; earliestBeginAt?: number | null } = {}) {
-  return { identifier: REFRESH, kind: 'refresh' as const, earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false, ...NO_EXTRAS, ...fields };
+  return {
+    identifier: REFRESH,
+    kind: 'refresh' as const,
+    earliestBeginAt: null,
+    requiresExternalPower: false,
+    requiresNetworkConnectivity: false,
+    ...NO_EXTRAS,
+    ...fields,
+  };
 }
 
-function cleanup(fields: { requiresExternalPower?: boolean; requiresNetworkConnectivity?: boolean; requiresUnmeteredNetwork?: boolean; retry?: null | { maxAttempts: number; backoff: 'exponential' | 'linear'; initialDelay: number; maxDelay: number } } = {}) {
-  return { identifier: CLEANUP, kind: 'processing' as const, earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false, ...NO_EXTRAS, ...fields };
+function cleanup(
+  fields: {
+    requiresExternalPower?: boolean;
+    requiresNetworkConnectivity?: boolean;
+    requiresUnmeteredNetwork?: boolean;
+    retry?: null | { maxAttempts: number; backoff: 'exponential' | 'linear'; initialDelay: number; maxDelay: number };
+  } = {},
+) {
+  return {
+    identifier: CLEANUP,
+    kind: 'processing' as const,
+    earliestBeginAt: null,
+    requiresExternalPower: false,
+    requiresNetworkConnectivity: false,
+    ...NO_EXTRAS,
+    ...fields,
+  };
 }
 
 async function events(h: Harness, type: HistoryEvent['type']): Promise<HistoryEvent[]> {
@@ -31,28 +54,32 @@ async function runsOf(h: Harness, identifier: string) {
 }
 
 describe('Scheduler policies in virtual time', () => {
-  it('expires a running processing task when the battery crosses the low ' + 'threshold, and holds it until power returns', async () => {
-    await using h = await createHarness({ conditions: { power: 'battery', batteryLevel: 40 } });
-    const instance = h.connect([CLEANUP]);
-    await h.scheduler.submit(APP.appId, [cleanup()]);
-    await h.settle();
-    const [task] = instance.delivered;
-    assert.ok(task, 'runs on battery above the threshold');
-    h.scheduler.started(instance, [task.taskId]);
-    h.conditions.set({ batteryLevel: 19 });
-    await h.settle();
-    assert.deepEqual(instance.expired, [{ taskId: task.taskId, reason: 'lowBattery' }]);
-    h.scheduler.completed(instance, [{ taskId: task.taskId, success: false, reason: null, error: null }]);
-    await h.scheduler.submit(APP.appId, [cleanup()]);
-    await h.settle();
-    assert.equal(instance.delivered.length, 1, 'a new request waits');
-    assert.equal(h.scheduler.pending()[0]?.blockers[0]?.reason, 'lowBattery');
-    h.conditions.set({ batteryLevel: 5 });
-    assert.equal(h.scheduler.pending()[0]?.blockers[0]?.reason, 'criticalBattery');
-    h.conditions.set({ power: 'ac' });
-    await h.settle();
-    assert.equal(instance.delivered.length, 2, 'runs again on power');
-  });
+  it(
+    'expires a running processing task when the battery crosses the low ' +
+      'threshold, and holds it until power returns',
+    async () => {
+      await using h = await createHarness({ conditions: { power: 'battery', batteryLevel: 40 } });
+      const instance = h.connect([CLEANUP]);
+      await h.scheduler.submit(APP.appId, [cleanup()]);
+      await h.settle();
+      const [task] = instance.delivered;
+      assert.ok(task, 'runs on battery above the threshold');
+      h.scheduler.started(instance, [task.taskId]);
+      h.conditions.set({ batteryLevel: 19 });
+      await h.settle();
+      assert.deepEqual(instance.expired, [{ taskId: task.taskId, reason: 'lowBattery' }]);
+      h.scheduler.completed(instance, [{ taskId: task.taskId, success: false, reason: null, error: null }]);
+      await h.scheduler.submit(APP.appId, [cleanup()]);
+      await h.settle();
+      assert.equal(instance.delivered.length, 1, 'a new request waits');
+      assert.equal(h.scheduler.pending()[0]?.blockers[0]?.reason, 'lowBattery');
+      h.conditions.set({ batteryLevel: 5 });
+      assert.equal(h.scheduler.pending()[0]?.blockers[0]?.reason, 'criticalBattery');
+      h.conditions.set({ power: 'ac' });
+      await h.settle();
+      assert.equal(instance.delivered.length, 2, 'runs again on power');
+    },
+  );
 
   it('expires a processing task when the network is lost mid-task, and when the user comes back', async () => {
     await using h = await createHarness({ conditions: { userActivity: 'noSeat' } });
@@ -63,7 +90,9 @@ describe('Scheduler policies in virtual time', () => {
     h.conditions.set({ network: 'offline' });
     await h.settle();
     assert.equal(instance.expired[0]?.reason, 'requiresNetworkConnectivity');
-    h.scheduler.completed(instance, [{ taskId: instance.delivered[0]!.taskId, success: false, reason: null, error: null }]);
+    h.scheduler.completed(instance, [
+      { taskId: instance.delivered[0]!.taskId, success: false, reason: null, error: null },
+    ]);
 
     h.conditions.set({ network: 'online', userActivity: 'idle', idleSince: h.clock.now() - 10 * MINUTE });
     await h.scheduler.submit(APP.appId, [cleanup()]);
@@ -75,7 +104,9 @@ describe('Scheduler policies in virtual time', () => {
   });
 
   it('waits for the user to be idle long enough, until the exact time', async () => {
-    await using h = await createHarness({ conditions: { userActivity: 'idle', idleSince: Date.UTC(2026, 0, 1) - 2 * MINUTE } });
+    await using h = await createHarness({
+      conditions: { userActivity: 'idle', idleSince: Date.UTC(2026, 0, 1) - 2 * MINUTE },
+    });
     const instance = h.connect([CLEANUP]);
     await h.scheduler.submit(APP.appId, [cleanup()]);
     await h.settle();
@@ -94,7 +125,9 @@ describe('Scheduler policies in virtual time', () => {
   });
 
   it('spends the launch budget, then waits until the oldest launch leaves the rolling day', async () => {
-    await using h = await createHarness({ scheduling: { backgroundLaunchesPerDay: 3, usageBonus: false, appIdleTimeoutMs: 0 } });
+    await using h = await createHarness({
+      scheduling: { backgroundLaunchesPerDay: 3, usageBonus: false, appIdleTimeoutMs: 0 },
+    });
     h.autoApp([REFRESH]);
     for (let i = 0; i < 4; i++) {
       await h.scheduler.submit(APP.appId, [refresh()]);
@@ -117,7 +150,10 @@ describe('Scheduler policies in virtual time', () => {
     const [result] = await h.scheduler.submit(APP.appId, [cleanup()]);
     assert.equal(result?.ok === false && result.error.code, 'unavailable');
     const view = h.scheduler.pending()[0];
-    assert.deepEqual(view?.blockers.map((blocker) => blocker.reason), ['earliestBeginDate', 'backgroundAppRefreshOff']);
+    assert.deepEqual(
+      view?.blockers.map((blocker) => blocker.reason),
+      ['earliestBeginDate', 'backgroundAppRefreshOff'],
+    );
     await h.scheduler.setBackgroundAppRefresh(true);
     assert.equal((await h.scheduler.submit(APP.appId, [cleanup()]))[0]?.ok, true);
   });
@@ -128,19 +164,30 @@ describe('Scheduler policies in virtual time', () => {
     h.conditions.set({ memoryPressure: 'serious' });
     await h.scheduler.submit(APP.appId, [cleanup(), refresh()]);
     await h.settle();
-    assert.deepEqual(instance.delivered.map((task) => task.identifier), [REFRESH]);
+    assert.deepEqual(
+      instance.delivered.map((task) => task.identifier),
+      [REFRESH],
+    );
     assert.equal(h.scheduler.pending()[0]?.blockers[0]?.reason, 'memoryPressure');
-    h.scheduler.completed(instance, [{ taskId: instance.delivered[0]!.taskId, success: true, reason: null, error: null }]);
+    h.scheduler.completed(instance, [
+      { taskId: instance.delivered[0]!.taskId, success: true, reason: null, error: null },
+    ]);
     h.conditions.set({ memoryPressure: 'nominal', thermalState: 'critical' });
     await h.scheduler.submit(APP.appId, [refresh()]);
     await h.settle();
-    assert.deepEqual(h.scheduler.pending().map((view) => view.blockers[0]?.reason).sort(), ['thermalState', 'thermalState']);
+    assert.deepEqual(
+      h.scheduler
+        .pending()
+        .map((view) => view.blockers[0]?.reason)
+        .sort(),
+      ['thermalState', 'thermalState'],
+    );
     h.conditions.set({ thermalState: 'fair' });
     await h.settle();
     assert.equal(instance.delivered.length, 3);
   });
 
-  it('records each change of a request\'s blocking reason once: the decision history', async () => {
+  it("records each change of a request's blocking reason once: the decision history", async () => {
     await using h = await createHarness({ conditions: { power: 'battery', batteryLevel: 50 } });
     const instance = h.connect([CLEANUP]);
     await h.scheduler.submit(APP.appId, [cleanup({ requiresExternalPower: true })]);
@@ -152,7 +199,10 @@ describe('Scheduler policies in virtual time', () => {
     await h.settle();
     assert.equal(instance.delivered.length, 1);
     const deferred = await events(h, 'deferred');
-    assert.deepEqual(deferred.map((event) => event.reason), ['requiresExternalPower', 'lowPowerMode']);
+    assert.deepEqual(
+      deferred.map((event) => event.reason),
+      ['requiresExternalPower', 'lowPowerMode'],
+    );
     const why = await h.scheduler.why(APP.appId, CLEANUP);
     assert.ok(why.history.some((event) => event.type === 'deferred' && event.reason === 'lowPowerMode'));
   });
@@ -163,7 +213,11 @@ describe('Scheduler policies in virtual time', () => {
     await h.scheduler.submit(APP.appId, [refresh(), cleanup()]);
     await h.scheduler.submit(other.appId, [{ ...refresh(), identifier: 'com.example.other.refresh' }]);
     await h.settle();
-    assert.deepEqual(h.launcher.launches.map((launch) => launch.appId), [APP.appId], 'one launch for both of its tasks; the other app waits');
+    assert.deepEqual(
+      h.launcher.launches.map((launch) => launch.appId),
+      [APP.appId],
+      'one launch for both of its tasks; the other app waits',
+    );
     const why = await h.scheduler.why(other.appId, 'com.example.other.refresh');
     assert.equal(why.state === 'pending' && why.blockers[0]?.reason, 'backgroundProcessLimit');
     const instance = h.connect([REFRESH, CLEANUP], h.launcher.launches[0]);
@@ -172,7 +226,10 @@ describe('Scheduler policies in virtual time', () => {
     h.launcher.launches[0]!.exit();
     h.scheduler.detach(instance);
     await h.settle();
-    assert.deepEqual(h.launcher.launches.map((launch) => launch.appId), [APP.appId, other.appId]);
+    assert.deepEqual(
+      h.launcher.launches.map((launch) => launch.appId),
+      [APP.appId, other.appId],
+    );
   });
 
   it('restores budgets, throttles and force-quits from the store after a restart', async () => {
@@ -196,22 +253,28 @@ describe('Scheduler policies in virtual time', () => {
     await h[Symbol.asyncDispose]();
   });
 
-  it('charges each task its share of its process\'s CPU time, and the background ' + 'ones to the app\'s budget', async () => {
-    let cpu = 1_000;
-    await using h = await createHarness({ cpuMeter: { cpuTimeMs: () => cpu } });
-    await h.scheduler.submit(APP.appId, [refresh(), cleanup()]);
-    await h.settle();
-    const instance = h.connect([REFRESH, CLEANUP], h.launcher.launches[0]);
-    await h.settle();
-    const [first, second] = instance.delivered;
-    cpu += 300; // both ran: 150 ms each
-    h.scheduler.completed(instance, [{ taskId: first!.taskId, success: true, reason: null, error: null }]);
-    await h.settle();
-    cpu += 100; // only the second ran
-    h.scheduler.completed(instance, [{ taskId: second!.taskId, success: true, reason: null, error: null }]);
-    const runs = [...(await runsOf(h, REFRESH)), ...(await runsOf(h, CLEANUP))];
-    assert.deepEqual(runs.map((run) => run.cpuMs), [150, 250]);
-    assert.ok(runs.every((run) => run.background));
-    assert.equal(h.scheduler.usageOf(APP.appId)?.backgroundCpuMs.used, 400);
-  });
+  it(
+    "charges each task its share of its process's CPU time, and the background " + "ones to the app's budget",
+    async () => {
+      let cpu = 1_000;
+      await using h = await createHarness({ cpuMeter: { cpuTimeMs: () => cpu } });
+      await h.scheduler.submit(APP.appId, [refresh(), cleanup()]);
+      await h.settle();
+      const instance = h.connect([REFRESH, CLEANUP], h.launcher.launches[0]);
+      await h.settle();
+      const [first, second] = instance.delivered;
+      cpu += 300; // both ran: 150 ms each
+      h.scheduler.completed(instance, [{ taskId: first!.taskId, success: true, reason: null, error: null }]);
+      await h.settle();
+      cpu += 100; // only the second ran
+      h.scheduler.completed(instance, [{ taskId: second!.taskId, success: true, reason: null, error: null }]);
+      const runs = [...(await runsOf(h, REFRESH)), ...(await runsOf(h, CLEANUP))];
+      assert.deepEqual(
+        runs.map((run) => run.cpuMs),
+        [150, 250],
+      );
+      assert.ok(runs.every((run) => run.background));
+      assert.equal(h.scheduler.usageOf(APP.appId)?.backgroundCpuMs.used, 400);
+    },
+  );
 });

@@ -35,7 +35,14 @@ import type { TaskDelivery } from '../../src/protocol/messages.js';
 import { openStore } from '../../src/store/index.js';
 import type { StoreBatch } from '../../src/store/store.js';
 import { VirtualClock } from '../../src/testing/virtualClock.js';
-import { APP, FakeInstance, NO_EXTRAS, createHarness, type FakeProcess, type Harness } from '../support/schedulerHarness.js';
+import {
+  APP,
+  FakeInstance,
+  NO_EXTRAS,
+  createHarness,
+  type FakeProcess,
+  type Harness,
+} from '../support/schedulerHarness.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -43,7 +50,11 @@ const HOUR = 60 * MINUTE;
 /** The daemon's default `stopGraceMs`: SIGTERM, then SIGKILL. */
 const STOP_GRACE_MS = 5_000;
 
-const MAIL: AppRecord = { ...APP, appId: 'com.example.mail', permittedIdentifiers: ['com.example.mail.sync', 'com.example.mail.index'] };
+const MAIL: AppRecord = {
+  ...APP,
+  appId: 'com.example.mail',
+  permittedIdentifiers: ['com.example.mail.sync', 'com.example.mail.index'],
+};
 const APPS: readonly AppRecord[] = [APP, MAIL];
 /** The (app, identifier) pairs commands pick from: few, so that submissions collide and replace each other. */
 const TARGETS = [
@@ -68,7 +79,11 @@ function short(target: { appId: string; identifier: string }): string {
  */
 function requeues(run: TaskRun): boolean {
   // Issue 17: a run whose process exits mid-task goes again too (`exitedWhileRunning`).
-  return run.outcome === 'interrupted' || run.outcome === 'launchFailed' || (run.outcome === 'appExited' && (run.reason === 'exitedBeforeStart' || run.reason === 'exitedWhileRunning'));
+  return (
+    run.outcome === 'interrupted' ||
+    run.outcome === 'launchFailed' ||
+    (run.outcome === 'appExited' && (run.reason === 'exitedBeforeStart' || run.reason === 'exitedWhileRunning'))
+  );
 }
 
 /** What the system owes: acknowledged requests, not cancelled, not replaced. */
@@ -95,8 +110,15 @@ class Ledger {
   committed(batch: StoreBatch): void {
     for (const run of batch.insertRuns ?? []) {
       if (this.requestOf.has(run.taskId)) this.violations.push(`task ${run.taskId} was inserted twice`);
-      if (this.succeeded.has(run.requestId)) this.violations.push(`request ${run.requestId} (${run.identifier}) ran again (task ${run.taskId}) ` + `after a run of it succeeded`);
-      if (this.cancelled.has(run.requestId)) this.violations.push(`request ${run.requestId} (${run.identifier}) ran (task ${run.taskId}) after ` + `it was cancelled`);
+      if (this.succeeded.has(run.requestId))
+        this.violations.push(
+          `request ${run.requestId} (${run.identifier}) ran again (task ${run.taskId}) ` +
+            `after a run of it succeeded`,
+        );
+      if (this.cancelled.has(run.requestId))
+        this.violations.push(
+          `request ${run.requestId} (${run.identifier}) ran (task ${run.taskId}) after ` + `it was cancelled`,
+        );
       this.requestOf.set(run.taskId, run.requestId);
       this.appOf.set(run.taskId, run.appId);
     }
@@ -105,7 +127,10 @@ class Ledger {
       this.finished(update.taskId, update.outcome ?? 'none');
       const appId = this.appOf.get(update.taskId);
       if (update.outcome === 'noHandler' && appId !== undefined && !this.partial.has(appId)) {
-        this.violations.push(`task ${update.taskId} of ${appId} ended noHandler, but every process of the ` + `app registers every identifier: ${update.error ?? ''}`);
+        this.violations.push(
+          `task ${update.taskId} of ${appId} ended noHandler, but every process of the ` +
+            `app registers every identifier: ${update.error ?? ''}`,
+        );
       }
     }
   }
@@ -113,7 +138,8 @@ class Ledger {
   finished(taskId: string, outcome: string): void {
     const outcomes = [...(this.finishes.get(taskId) ?? []), outcome];
     this.finishes.set(taskId, outcomes);
-    if (outcomes.length > 1) this.violations.push(`task ${taskId} was finished ${outcomes.length} times: ` + `${outcomes.join(', ')}`);
+    if (outcomes.length > 1)
+      this.violations.push(`task ${taskId} was finished ${outcomes.length} times: ` + `${outcomes.join(', ')}`);
     const requestId = this.requestOf.get(taskId);
     if (outcome === 'success' && requestId !== undefined) this.succeeded.add(requestId);
   }
@@ -189,7 +215,13 @@ class World {
   connect(appId: string, registered: readonly string[], process: FakeProcess | null): void {
     if (process?.exited) return;
     const scheduler = this.h.scheduler;
-    const instance = new FakeInstance(appId, new Set(registered), process?.reason ?? 'user', process?.launchId ?? null, this.#pid++);
+    const instance = new FakeInstance(
+      appId,
+      new Set(registered),
+      process?.reason ?? 'user',
+      process?.launchId ?? null,
+      this.#pid++,
+    );
     const live: Live = { instance, process, scheduler };
     if (identifiersOf(appId).some((identifier) => !registered.includes(identifier))) this.ledger.partial.add(appId);
     instance.onDeliver = (tasks) => this.#onDeliver(live, tasks);
@@ -204,7 +236,8 @@ class World {
 
   #onDeliver(live: Live, tasks: readonly TaskDelivery[]): void {
     for (const task of tasks) {
-      if (this.deliveredIds.has(task.taskId)) this.ledger.violations.push(`task ${task.taskId} (${task.identifier}) was delivered twice`);
+      if (this.deliveredIds.has(task.taskId))
+        this.ledger.violations.push(`task ${task.taskId} (${task.identifier}) was delivered twice`);
       this.deliveredIds.add(task.taskId);
       const delivered: Delivered = { task, live, started: false, completed: false };
       this.delivered.push(delivered);
@@ -233,7 +266,9 @@ class World {
   complete(delivered: Delivered, success: boolean): void {
     if (!delivered.started) this.start(delivered);
     delivered.completed = true;
-    this.h.scheduler.completed(this.#sender(delivered), [{ taskId: delivered.task.taskId, success, reason: null, error: null }]);
+    this.h.scheduler.completed(this.#sender(delivered), [
+      { taskId: delivered.task.taskId, success, reason: null, error: null },
+    ]);
   }
 
   /**
@@ -243,7 +278,10 @@ class World {
    */
   #sender(delivered: Delivered): FakeInstance {
     if (this.live.includes(delivered.live)) return delivered.live.instance;
-    return this.live.find((live) => live.instance.appId === delivered.live.instance.appId)?.instance ?? delivered.live.instance;
+    return (
+      this.live.find((live) => live.instance.appId === delivered.live.instance.appId)?.instance ??
+      delivered.live.instance
+    );
   }
 
   setConditions(conditions: { power?: 'ac' | 'battery'; network?: 'online' | 'offline' }): void {
@@ -271,22 +309,44 @@ class World {
     this.h = await this.#open([]);
     for (const run of active) {
       const now = await this.h.store.getRun(run.taskId);
-      assert.equal(now?.outcome, 'interrupted', `task ${run.taskId} (${run.identifier}) was ${run.state} when the daemon ` + `stopped: it is recorded interrupted, not ${now?.outcome ?? now?.state}`);
+      assert.equal(
+        now?.outcome,
+        'interrupted',
+        `task ${run.taskId} (${run.identifier}) was ${run.state} when the daemon ` +
+          `stopped: it is recorded interrupted, not ${now?.outcome ?? now?.state}`,
+      );
       this.ledger.requestOf.set(run.taskId, run.requestId);
       this.ledger.finished(run.taskId, 'interrupted');
     }
   }
 
   /** Submits for the app; once acknowledged, the request is owed, and what it replaced is not. */
-  async submit(model: Model, target: { readonly appId: string; readonly identifier: string }, spec: SubmitSpec): Promise<void> {
+  async submit(
+    model: Model,
+    target: { readonly appId: string; readonly identifier: string },
+    spec: SubmitSpec,
+  ): Promise<void> {
     const earliestBeginAt = spec.offset === null ? null : this.clock.now() + spec.offset;
-    const input = { identifier: target.identifier, kind: spec.kind, earliestBeginAt, requiresExternalPower: spec.power, requiresNetworkConnectivity: spec.network, ...NO_EXTRAS };
+    const input = {
+      identifier: target.identifier,
+      kind: spec.kind,
+      earliestBeginAt,
+      requiresExternalPower: spec.power,
+      requiresNetworkConnectivity: spec.network,
+      ...NO_EXTRAS,
+    };
     const results = await this.h.scheduler.submit(target.appId, [input]);
     assert.deepEqual(results, [{ ok: true }]);
-    const [event] = await this.h.store.listEvents({ appId: target.appId, identifier: target.identifier, types: ['submitted', 'replaced'], limit: 1 });
+    const [event] = await this.h.store.listEvents({
+      appId: target.appId,
+      identifier: target.identifier,
+      types: ['submitted', 'replaced'],
+      limit: 1,
+    });
     const requestId = event?.detail?.['requestId'];
     assert.ok(typeof requestId === 'string', 'the submission is recorded with its request id');
-    for (const [id, owed] of model.owed) if (owed.appId === target.appId && owed.identifier === target.identifier) model.owed.delete(id);
+    for (const [id, owed] of model.owed)
+      if (owed.appId === target.appId && owed.identifier === target.identifier) model.owed.delete(id);
     model.owed.set(requestId, { requestId, appId: target.appId, identifier: target.identifier });
   }
 
@@ -310,16 +370,36 @@ class World {
     const runs = await this.h.store.listRuns({ limit: Infinity });
     const pendingIds = new Set(pending.map((request) => request.requestId));
     const sorted = (ids: Iterable<string>): string[] => [...ids].sort();
-    assert.deepEqual(sorted(pendingIds), sorted([...this.h.scheduler.queue.all()].map((entry) => entry.request.requestId)), `${context}: the queue in memory is the store's pending requests`);
+    assert.deepEqual(
+      sorted(pendingIds),
+      sorted([...this.h.scheduler.queue.all()].map((entry) => entry.request.requestId)),
+      `${context}: the queue in memory is the store's pending requests`,
+    );
     const active = runs.filter((run) => run.state !== 'finished');
-    assert.deepEqual(sorted(active.map((run) => run.taskId)), sorted([...this.h.scheduler.runs.all()].map((entry) => entry.run.taskId)), `${context}: the runs in memory are the store's active runs`);
+    assert.deepEqual(
+      sorted(active.map((run) => run.taskId)),
+      sorted([...this.h.scheduler.runs.all()].map((entry) => entry.run.taskId)),
+      `${context}: the runs in memory are the store's active runs`,
+    );
     const running = active.map((run) => `${run.appId}/${run.identifier}`);
-    assert.equal(new Set(running).size, running.length, `${context}: an identifier never runs twice at once: ${running.join(', ')}`);
+    assert.equal(
+      new Set(running).size,
+      running.length,
+      `${context}: an identifier never runs twice at once: ${running.join(', ')}`,
+    );
     for (const owed of model.owed.values()) {
       const ofRequest = runs.filter((run) => run.requestId === owed.requestId);
-      const kept = pendingIds.has(owed.requestId) || ofRequest.some((run) => run.state !== 'finished' || !requeues(run));
-      const history = ofRequest.map((run) => `${run.taskId}: ${run.outcome ?? run.state}${run.reason ? ` (${run.reason})` : ''}`).reverse();
-      assert.ok(kept, `${context}: request ${owed.requestId} (${owed.identifier}) was ` + `acknowledged, and is neither pending, running nor done; its runs: ` + `[${history.join('; ')}]`);
+      const kept =
+        pendingIds.has(owed.requestId) || ofRequest.some((run) => run.state !== 'finished' || !requeues(run));
+      const history = ofRequest
+        .map((run) => `${run.taskId}: ${run.outcome ?? run.state}${run.reason ? ` (${run.reason})` : ''}`)
+        .reverse();
+      assert.ok(
+        kept,
+        `${context}: request ${owed.requestId} (${owed.identifier}) was ` +
+          `acknowledged, and is neither pending, running nor done; its runs: ` +
+          `[${history.join('; ')}]`,
+      );
     }
   }
 
@@ -332,7 +412,8 @@ class World {
     this.auto = true;
     this.setConditions({ power: 'ac', network: 'online' });
     for (const process of [...this.launches]) this.connect(process.appId, identifiersOf(process.appId), process);
-    for (const delivered of this.delivered) if (!delivered.completed && this.live.includes(delivered.live)) this.complete(delivered, true);
+    for (const delivered of this.delivered)
+      if (!delivered.completed && this.live.includes(delivered.live)) this.complete(delivered, true);
     for (const app of APPS) this.connect(app.appId, identifiersOf(app.appId), null);
     await this.settled();
     for (let hours = 0; hours < 72; hours++) {
@@ -344,8 +425,19 @@ class World {
     }
     await this.check(model, 'the final phase');
     const pending = await this.h.store.listRequests();
-    assert.deepEqual(pending.map((request) => `${request.identifier} at ${request.earliestBeginAt === null ? 'once' : new Date(request.earliestBeginAt).toISOString()}`), [], `nothing is left pending at ${new Date(this.clock.now()).toISOString()}`);
-    assert.deepEqual((await this.h.store.listRuns({ active: true, limit: Infinity })).map((run) => run.taskId), [], 'nothing is left running');
+    assert.deepEqual(
+      pending.map(
+        (request) =>
+          `${request.identifier} at ${request.earliestBeginAt === null ? 'once' : new Date(request.earliestBeginAt).toISOString()}`,
+      ),
+      [],
+      `nothing is left pending at ${new Date(this.clock.now()).toISOString()}`,
+    );
+    assert.deepEqual(
+      (await this.h.store.listRuns({ active: true, limit: Infinity })).map((run) => run.taskId),
+      [],
+      'nothing is left running',
+    );
     const runs = await this.h.store.listRuns({ limit: Infinity });
     for (const owed of model.owed.values()) {
       const ended = runs.some((run) => run.requestId === owed.requestId && run.state === 'finished' && !requeues(run));
@@ -401,94 +493,172 @@ const submitSpec = fc.record({
   network: fc.boolean(),
 });
 
-const submit = fc.record({ target, spec: submitSpec }).map(({ target, spec }) => new Step(describeSubmit(target, spec), (model, world) => world.submit(model, target, spec)));
+const submit = fc
+  .record({ target, spec: submitSpec })
+  .map(
+    ({ target, spec }) => new Step(describeSubmit(target, spec), (model, world) => world.submit(model, target, spec)),
+  );
 
-const cancel = target.map((target) => new Step(`cancel(${short(target)})`, async (model, world) => {
-  const pending = world.h.scheduler.queue.get(target.appId, target.identifier)?.request.requestId;
-  await world.h.scheduler.cancel(target.appId, [target.identifier]);
-  if (pending !== undefined) {
-    model.owed.delete(pending);
-    model.cancelled.add(pending);
-  }
-  assert.equal((await world.h.store.listRequests(target.appId)).some((request) => request.identifier === target.identifier), false, 'nothing is pending for a cancelled identifier');
-}));
+const cancel = target.map(
+  (target) =>
+    new Step(`cancel(${short(target)})`, async (model, world) => {
+      const pending = world.h.scheduler.queue.get(target.appId, target.identifier)?.request.requestId;
+      await world.h.scheduler.cancel(target.appId, [target.identifier]);
+      if (pending !== undefined) {
+        model.owed.delete(pending);
+        model.cancelled.add(pending);
+      }
+      assert.equal(
+        (await world.h.store.listRequests(target.appId)).some((request) => request.identifier === target.identifier),
+        false,
+        'nothing is pending for a cancelled identifier',
+      );
+    }),
+);
 
-const advance = fc.constantFrom(1_000, 5_001, 15_001, 30_001, MINUTE, 10 * MINUTE, 31 * MINUTE).map((ms) => new Step(`advance(${ms / 1000}s)`, (_model, world) => world.clock.advanceBy(ms)));
+const advance = fc
+  .constantFrom(1_000, 5_001, 15_001, 30_001, MINUTE, 10 * MINUTE, 31 * MINUTE)
+  .map((ms) => new Step(`advance(${ms / 1000}s)`, (_model, world) => world.clock.advanceBy(ms)));
 
 const conditions = fc
-  .record({ power: fc.constantFrom('ac' as const, 'battery' as const), network: fc.constantFrom('online' as const, 'offline' as const) })
-  .map((value) => new Step(`conditions(${value.power}, ${value.network})`, (_model, world) => world.setConditions(value)));
+  .record({
+    power: fc.constantFrom('ac' as const, 'battery' as const),
+    network: fc.constantFrom('online' as const, 'offline' as const),
+  })
+  .map(
+    (value) => new Step(`conditions(${value.power}, ${value.network})`, (_model, world) => world.setConditions(value)),
+  );
 
-const openApp = fc
-  .record({ app: fc.constantFrom(...APPS.map((app) => app.appId)), partial: fc.boolean() })
-  .map(({ app, partial }) => new Step(`open(${app.replace('com.example.', '')}${partial ? ', one handler' : ''})`, (_model, world) => {
-    const all = identifiersOf(app);
-    world.connect(app, partial ? all.slice(0, 1) : all, null);
-  }));
+const openApp = fc.record({ app: fc.constantFrom(...APPS.map((app) => app.appId)), partial: fc.boolean() }).map(
+  ({ app, partial }) =>
+    new Step(`open(${app.replace('com.example.', '')}${partial ? ', one handler' : ''})`, (_model, world) => {
+      const all = identifiersOf(app);
+      world.connect(app, partial ? all.slice(0, 1) : all, null);
+    }),
+);
 
-const launchConnects = fc.record({ pick, partial: fc.boolean() }).map(({ pick, partial }) => new Step(`launchConnects(#${pick}${partial ? ', one handler' : ''})`, (_model, world) => {
-  const process = world.launches[pick % Math.max(1, world.launches.length)];
-  if (!process) return;
-  const all = identifiersOf(process.appId);
-  world.connect(process.appId, partial ? all.slice(0, 1) : all, process);
-}));
+const launchConnects = fc.record({ pick, partial: fc.boolean() }).map(
+  ({ pick, partial }) =>
+    new Step(`launchConnects(#${pick}${partial ? ', one handler' : ''})`, (_model, world) => {
+      const process = world.launches[pick % Math.max(1, world.launches.length)];
+      if (!process) return;
+      const all = identifiersOf(process.appId);
+      world.connect(process.appId, partial ? all.slice(0, 1) : all, process);
+    }),
+);
 
-const launchFails = pick.map((pick) => new Step(`launchFails(#${pick})`, (_model, world) => {
-  world.launches[pick % Math.max(1, world.launches.length)]?.exit({ code: 1 });
-}));
+const launchFails = pick.map(
+  (pick) =>
+    new Step(`launchFails(#${pick})`, (_model, world) => {
+      world.launches[pick % Math.max(1, world.launches.length)]?.exit({ code: 1 });
+    }),
+);
 
-const appExits = fc.record({ pick, crash: fc.boolean(), socketFirst: fc.boolean() }).map(({ pick, crash, socketFirst }) => new Step(`appExits(#${pick}${crash ? ', crash' : ''}${socketFirst ? ', socket closes first' : ''})`, (_model, world) => {
-  const live = world.live[pick % Math.max(1, world.live.length)];
-  if (live) world.exit(live, { crash, socketFirst });
-}));
+const appExits = fc.record({ pick, crash: fc.boolean(), socketFirst: fc.boolean() }).map(
+  ({ pick, crash, socketFirst }) =>
+    new Step(
+      `appExits(#${pick}${crash ? ', crash' : ''}${socketFirst ? ', socket closes first' : ''})`,
+      (_model, world) => {
+        const live = world.live[pick % Math.max(1, world.live.length)];
+        if (live) world.exit(live, { crash, socketFirst });
+      },
+    ),
+);
 
 const outstanding = (world: World): Delivered[] => world.delivered.filter((delivered) => !delivered.completed);
 
-const startTask = pick.map((pick) => new Step(`startTask(#${pick})`, (_model, world) => {
-  const open = outstanding(world).filter((delivered) => !delivered.started);
-  const delivered = open[pick % Math.max(1, open.length)];
-  if (delivered) world.start(delivered);
-}));
+const startTask = pick.map(
+  (pick) =>
+    new Step(`startTask(#${pick})`, (_model, world) => {
+      const open = outstanding(world).filter((delivered) => !delivered.started);
+      const delivered = open[pick % Math.max(1, open.length)];
+      if (delivered) world.start(delivered);
+    }),
+);
 
-const completeTask = fc.record({ pick, success: fc.boolean() }).map(({ pick, success }) => new Step(`completeTask(#${pick}, ${success ? 'success' : 'failure'})`, (_model, world) => {
-  const open = outstanding(world);
-  const delivered = open[pick % Math.max(1, open.length)];
-  if (delivered) world.complete(delivered, success);
-}));
+const completeTask = fc.record({ pick, success: fc.boolean() }).map(
+  ({ pick, success }) =>
+    new Step(`completeTask(#${pick}, ${success ? 'success' : 'failure'})`, (_model, world) => {
+      const open = outstanding(world);
+      const delivered = open[pick % Math.max(1, open.length)];
+      if (delivered) world.complete(delivered, success);
+    }),
+);
 
 /** Hostile input: an app completes a task it already completed (maybe the other way). */
-const completeAgain = fc.record({ pick, success: fc.boolean() }).map(({ pick, success }) => new Step(`completeAgain(#${pick}, ${success ? 'success' : 'failure'})`, (_model, world) => {
-  const done = world.delivered.filter((delivered) => delivered.completed);
-  const delivered = done[pick % Math.max(1, done.length)];
-  if (delivered) world.complete(delivered, success);
-}));
+const completeAgain = fc.record({ pick, success: fc.boolean() }).map(
+  ({ pick, success }) =>
+    new Step(`completeAgain(#${pick}, ${success ? 'success' : 'failure'})`, (_model, world) => {
+      const done = world.delivered.filter((delivered) => delivered.completed);
+      const delivered = done[pick % Math.max(1, done.length)];
+      if (delivered) world.complete(delivered, success);
+    }),
+);
 
 const restart = fc.constant(new Step('restartDaemon', (_model, world) => world.restart('clean')));
 
 /** The daemon dies right after an app completed a task, before the completion is committed. */
-const crashAfterCompletion = pick.map((pick) => new Step(`crashDaemon(after completing #${pick})`, async (_model, world) => {
-  const open = outstanding(world).filter((delivered) => world.live.includes(delivered.live));
-  const delivered = open[pick % Math.max(1, open.length)];
-  if (delivered) world.complete(delivered, true);
-  await world.restart('crash');
-}));
+const crashAfterCompletion = pick.map(
+  (pick) =>
+    new Step(`crashDaemon(after completing #${pick})`, async (_model, world) => {
+      const open = outstanding(world).filter((delivered) => world.live.includes(delivered.live));
+      const delivered = open[pick % Math.max(1, open.length)];
+      if (delivered) world.complete(delivered, true);
+      await world.restart('crash');
+    }),
+);
 
 /** The daemon dies right after acknowledging a submission, before the dispatch it made of it is committed. */
-const crashAfterSubmit = target.map((target) => new Step(`crashDaemon(after ${describeSubmit(target, { kind: 'refresh', offset: null, power: false, network: false })})`, async (model, world) => {
-  await world.submit(model, target, { kind: 'refresh', offset: null, power: false, network: false });
-  await world.restart('crash');
-}));
+const crashAfterSubmit = target.map(
+  (target) =>
+    new Step(
+      `crashDaemon(after ${describeSubmit(target, { kind: 'refresh', offset: null, power: false, network: false })})`,
+      async (model, world) => {
+        await world.submit(model, target, { kind: 'refresh', offset: null, power: false, network: false });
+        await world.restart('crash');
+      },
+    ),
+);
 
 /** The machine sleeps: no timer fires; monotonic time stops (what Node's clocks do) or counts the sleep. */
 const suspend = fc
   .record({ ms: fc.constantFrom(10 * MINUTE, 2 * HOUR), monotonic: fc.constantFrom('stops' as const, 'runs' as const) })
-  .map(({ ms, monotonic }) => new Step(`suspend(${ms / MINUTE} min, monotonic ${monotonic})`, (_model, world) => world.clock.suspend(ms, { monotonic })));
+  .map(
+    ({ ms, monotonic }) =>
+      new Step(`suspend(${ms / MINUTE} min, monotonic ${monotonic})`, (_model, world) =>
+        world.clock.suspend(ms, { monotonic }),
+      ),
+  );
 
-const jump = fc.constantFrom(-HOUR, -10 * MINUTE, 10 * MINUTE, HOUR, 3 * HOUR).map((delta) => new Step(`jumpWallClock(${delta / MINUTE} min)`, (_model, world) => world.clock.jumpWallClock(delta)));
+const jump = fc
+  .constantFrom(-HOUR, -10 * MINUTE, 10 * MINUTE, HOUR, 3 * HOUR)
+  .map(
+    (delta) => new Step(`jumpWallClock(${delta / MINUTE} min)`, (_model, world) => world.clock.jumpWallClock(delta)),
+  );
 
 const COMMANDS = [
-  submit, submit, submit, cancel, advance, advance, conditions, openApp, launchConnects, launchConnects, launchFails, appExits,
-  startTask, completeTask, completeTask, completeTask, completeAgain, restart, crashAfterCompletion, crashAfterSubmit, jump, suspend,
+  submit,
+  submit,
+  submit,
+  cancel,
+  advance,
+  advance,
+  conditions,
+  openApp,
+  launchConnects,
+  launchConnects,
+  launchFails,
+  appExits,
+  startTask,
+  completeTask,
+  completeTask,
+  completeTask,
+  completeAgain,
+  restart,
+  crashAfterCompletion,
+  crashAfterSubmit,
+  jump,
+  suspend,
 ];
 
 /**
@@ -506,30 +676,44 @@ const REPLAY = process.env['BGTASKS_PROPERTY_REPLAY'];
 /** The shrunk counterexamples the property found, kept as plain tests of the fix. */
 describe('Scheduler: processes on their way out (found by the property below)', () => {
   const REFRESH = 'com.example.feeds.refresh';
-  const refresh = { identifier: REFRESH, kind: 'refresh' as const, earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false, ...NO_EXTRAS };
+  const refresh = {
+    identifier: REFRESH,
+    kind: 'refresh' as const,
+    earliestBeginAt: null,
+    requiresExternalPower: false,
+    requiresNetworkConnectivity: false,
+    ...NO_EXTRAS,
+  };
   const success = (taskId: string) => [{ taskId, success: true, reason: null, error: null }];
 
-  it('launches a fresh process for a request that falls due while the idle one is ' + 'being stopped, instead of ending it noHandler', async () => {
-    await using h = await createHarness();
-    await h.scheduler.submit(APP.appId, [refresh]);
-    await h.settle();
-    const first = h.launcher.launches[0]!;
-    const idle = h.connect([REFRESH], first);
-    await h.settle();
-    h.scheduler.completed(idle, success(idle.delivered[0]!.taskId));
-    await h.clock.advanceBy(10_000); // appIdleTimeoutMs: SIGTERM, and the app takes its time to exit
-    assert.deepEqual(first.signals, ['SIGTERM']);
-    await h.scheduler.submit(APP.appId, [refresh]);
-    await h.settle();
-    assert.equal(idle.delivered.length, 1, 'the process being stopped gets no new work');
-    assert.equal(h.launcher.launches.length, 2, 'a fresh process is launched for it');
-    const fresh = h.connect([REFRESH], h.launcher.launches[1]);
-    await h.settle();
-    h.scheduler.completed(fresh, success(fresh.delivered[0]!.taskId));
-    await h.settle();
-    const runs = await h.store.listRuns({ appId: APP.appId });
-    assert.deepEqual(runs.map((run) => run.outcome), ['success', 'success']);
-  });
+  it(
+    'launches a fresh process for a request that falls due while the idle one is ' +
+      'being stopped, instead of ending it noHandler',
+    async () => {
+      await using h = await createHarness();
+      await h.scheduler.submit(APP.appId, [refresh]);
+      await h.settle();
+      const first = h.launcher.launches[0]!;
+      const idle = h.connect([REFRESH], first);
+      await h.settle();
+      h.scheduler.completed(idle, success(idle.delivered[0]!.taskId));
+      await h.clock.advanceBy(10_000); // appIdleTimeoutMs: SIGTERM, and the app takes its time to exit
+      assert.deepEqual(first.signals, ['SIGTERM']);
+      await h.scheduler.submit(APP.appId, [refresh]);
+      await h.settle();
+      assert.equal(idle.delivered.length, 1, 'the process being stopped gets no new work');
+      assert.equal(h.launcher.launches.length, 2, 'a fresh process is launched for it');
+      const fresh = h.connect([REFRESH], h.launcher.launches[1]);
+      await h.settle();
+      h.scheduler.completed(fresh, success(fresh.delivered[0]!.taskId));
+      await h.settle();
+      const runs = await h.store.listRuns({ appId: APP.appId });
+      assert.deepEqual(
+        runs.map((run) => run.outcome),
+        ['success', 'success'],
+      );
+    },
+  );
 
   it('gives no work to a launch that connects just as its timeout kills it, and keeps the backoff', async () => {
     await using h = await createHarness();
@@ -541,8 +725,15 @@ describe('Scheduler: processes on their way out (found by the property below)', 
     const late = h.connect([REFRESH], slow); // its hello was on the way
     await h.settle();
     assert.equal(late.delivered.length, 0, 'a process being killed takes no task');
-    assert.deepEqual((await h.store.listRuns({ appId: APP.appId })).map((run) => run.outcome), ['launchFailed']);
-    assert.equal(h.scheduler.pending(APP.appId)[0]?.blockers[0]?.reason, 'launchBackoff', 'the failed launch still counts');
+    assert.deepEqual(
+      (await h.store.listRuns({ appId: APP.appId })).map((run) => run.outcome),
+      ['launchFailed'],
+    );
+    assert.equal(
+      h.scheduler.pending(APP.appId)[0]?.blockers[0]?.reason,
+      'launchBackoff',
+      'the failed launch still counts',
+    );
     slow.exit({ signal: 'SIGKILL' });
     h.scheduler.detach(late);
     await h.clock.advanceBy(30_000); // launchBackoffMs
@@ -551,7 +742,10 @@ describe('Scheduler: processes on their way out (found by the property below)', 
     await h.settle();
     h.scheduler.completed(fresh, success(fresh.delivered[0]!.taskId));
     await h.settle();
-    assert.deepEqual((await h.store.listRuns({ appId: APP.appId })).map((run) => run.outcome), ['success', 'launchFailed']);
+    assert.deepEqual(
+      (await h.store.listRuns({ appId: APP.appId })).map((run) => run.outcome),
+      ['success', 'launchFailed'],
+    );
   });
 });
 
@@ -562,20 +756,32 @@ describe('Scheduler state machine (property-based, real SQLite file, virtual tim
 
   it('loses no acknowledged request and completes no task twice, whatever the sequence of operations', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.commands(COMMANDS, { maxCommands: 50, size: 'large', ...(REPLAY === undefined ? {} : { replayPath: REPLAY }) }), async (commands) => {
-        const file = join(dir, `store-${runs++}.sqlite`);
-        const world = await World.create(file);
-        const model: Model = { owed: new Map(), cancelled: new Set() };
-        world.ledger.cancelled = model.cancelled;
-        try {
-          await fc.asyncModelRun(() => ({ model, real: world }), commands);
-          await world.finish(model);
-        } finally {
-          await world.dispose();
-          for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
-        }
-      }),
-      { numRuns: NUM_RUNS, includeErrorInReport: true, ...(SEED === undefined ? {} : { seed: Number(SEED) }), ...(PATH === undefined ? {} : { path: PATH }) },
+      fc.asyncProperty(
+        fc.commands(COMMANDS, {
+          maxCommands: 50,
+          size: 'large',
+          ...(REPLAY === undefined ? {} : { replayPath: REPLAY }),
+        }),
+        async (commands) => {
+          const file = join(dir, `store-${runs++}.sqlite`);
+          const world = await World.create(file);
+          const model: Model = { owed: new Map(), cancelled: new Set() };
+          world.ledger.cancelled = model.cancelled;
+          try {
+            await fc.asyncModelRun(() => ({ model, real: world }), commands);
+            await world.finish(model);
+          } finally {
+            await world.dispose();
+            for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
+          }
+        },
+      ),
+      {
+        numRuns: NUM_RUNS,
+        includeErrorInReport: true,
+        ...(SEED === undefined ? {} : { seed: Number(SEED) }),
+        ...(PATH === undefined ? {} : { path: PATH }),
+      },
     );
   });
 });

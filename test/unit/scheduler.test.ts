@@ -11,11 +11,29 @@ const REFRESH = 'com.example.feeds.refresh';
 const CLEANUP = 'com.example.feeds.cleanup';
 
 function refresh(earliestBeginAt: number | null = null) {
-  return { identifier: REFRESH, kind: 'refresh' as const, earliestBeginAt, requiresExternalPower: false, requiresNetworkConnectivity: false, ...NO_EXTRAS };
+  return {
+    identifier: REFRESH,
+    kind: 'refresh' as const,
+    earliestBeginAt,
+    requiresExternalPower: false,
+    requiresNetworkConnectivity: false,
+    ...NO_EXTRAS,
+  };
 }
 
-function processing(identifier: string, fields: { requiresExternalPower?: boolean; requiresNetworkConnectivity?: boolean } = {}) {
-  return { identifier, kind: 'processing' as const, earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false, ...NO_EXTRAS, ...fields };
+function processing(
+  identifier: string,
+  fields: { requiresExternalPower?: boolean; requiresNetworkConnectivity?: boolean } = {},
+) {
+  return {
+    identifier,
+    kind: 'processing' as const,
+    earliestBeginAt: null,
+    requiresExternalPower: false,
+    requiresNetworkConnectivity: false,
+    ...NO_EXTRAS,
+    ...fields,
+  };
 }
 
 describe('Scheduler', () => {
@@ -118,7 +136,10 @@ describe('Scheduler', () => {
     await h.clock.advanceBy(29_999);
     assert.equal(instance.expired.length, 0);
     await h.clock.advanceBy(1);
-    assert.deepEqual(instance.expired.map((item) => item.reason), ['timeLimit']);
+    assert.deepEqual(
+      instance.expired.map((item) => item.reason),
+      ['timeLimit'],
+    );
     await h.clock.advanceBy(4_999);
     assert.deepEqual(process.signals, []);
     await h.clock.advanceBy(1);
@@ -135,7 +156,9 @@ describe('Scheduler', () => {
     await h.scheduler.submit(APP.appId, [refresh()]);
     await h.settle();
     await h.clock.advanceBy(30_000);
-    h.scheduler.completed(instance, [{ taskId: instance.delivered[0]!.taskId, success: false, reason: 'expiredWithoutHandler', error: null }]);
+    h.scheduler.completed(instance, [
+      { taskId: instance.delivered[0]!.taskId, success: false, reason: 'expiredWithoutHandler', error: null },
+    ]);
     await h.clock.advanceBy(10_000);
     await h.settle();
     assert.deepEqual(instance.terminated, []);
@@ -190,7 +213,9 @@ describe('Scheduler', () => {
     const process = h.launcher.launches[0]!;
     const instance = h.connect([REFRESH], process);
     await h.settle();
-    h.scheduler.completed(instance, [{ taskId: instance.delivered[0]!.taskId, success: true, reason: null, error: null }]);
+    h.scheduler.completed(instance, [
+      { taskId: instance.delivered[0]!.taskId, success: true, reason: null, error: null },
+    ]);
     await h.settle();
     await h.clock.advanceBy(9_999);
     assert.deepEqual(process.signals, []);
@@ -205,20 +230,37 @@ describe('Scheduler', () => {
     assert.deepEqual(user.terminated, []);
   });
 
-  it('rejects with Apple\'s codes: notPermitted, tooManyPendingTaskRequests, unavailable', async () => {
-    await using h = await createHarness({ apps: [APP, { ...APP, appId: 'com.example.refreshonly', backgroundModes: ['fetch'], permittedIdentifiers: ['com.example.refreshonly.*'] }] });
-    const [unpermitted] = await h.scheduler.submit(APP.appId, [refresh(), { ...refresh(), identifier: 'com.example.other' }].slice(1));
+  it("rejects with Apple's codes: notPermitted, tooManyPendingTaskRequests, unavailable", async () => {
+    await using h = await createHarness({
+      apps: [
+        APP,
+        {
+          ...APP,
+          appId: 'com.example.refreshonly',
+          backgroundModes: ['fetch'],
+          permittedIdentifiers: ['com.example.refreshonly.*'],
+        },
+      ],
+    });
+    const [unpermitted] = await h.scheduler.submit(
+      APP.appId,
+      [refresh(), { ...refresh(), identifier: 'com.example.other' }].slice(1),
+    );
     assert.equal(unpermitted?.ok === false && unpermitted.error.code, 'notPermitted');
     const [noMode] = await h.scheduler.submit('com.example.refreshonly', [processing('com.example.refreshonly.job')]);
     assert.equal(noMode?.ok === false && noMode.error.code, 'notPermitted');
     assert.equal(noMode?.ok === false && noMode.error.field, 'kind');
     h.conditions.set({ power: 'battery' });
-    const inputs = Array.from({ length: 11 }, (_, index) => processing(`com.example.feeds.export.${index}`, { requiresExternalPower: true }));
+    const inputs = Array.from({ length: 11 }, (_, index) =>
+      processing(`com.example.feeds.export.${index}`, { requiresExternalPower: true }),
+    );
     const results = await h.scheduler.submit(APP.appId, inputs);
     assert.equal(results.filter((result) => result.ok).length, 10);
     assert.equal(results[10]?.ok === false && results[10].error.code, 'tooManyPendingTaskRequests');
     // Replacing one of the ten is not an eleventh.
-    const [replace] = await h.scheduler.submit(APP.appId, [processing('com.example.feeds.export.3', { requiresExternalPower: true })]);
+    const [replace] = await h.scheduler.submit(APP.appId, [
+      processing('com.example.feeds.export.3', { requiresExternalPower: true }),
+    ]);
     assert.deepEqual(replace, { ok: true });
     await h.scheduler.setEnabled(APP.appId, false);
     const [disabled] = await h.scheduler.submit(APP.appId, [refresh()]);
@@ -242,7 +284,9 @@ describe('Scheduler', () => {
     assert.equal(instance.delivered.length, 1);
     const why = await h.scheduler.why(APP.appId, REFRESH);
     assert.ok(why.state === 'pending' && why.blockers[0]?.reason === 'identifierRunning');
-    h.scheduler.completed(instance, [{ taskId: instance.delivered[0]!.taskId, success: true, reason: null, error: null }]);
+    h.scheduler.completed(instance, [
+      { taskId: instance.delivered[0]!.taskId, success: true, reason: null, error: null },
+    ]);
     await h.settle();
     assert.equal(instance.delivered.length, 2);
   });
@@ -262,9 +306,17 @@ describe('Scheduler', () => {
     }
     await using h = await createHarness({ store: openStore(file), clock, apps: [], conditions: { power: 'battery' } });
     await h.settle();
-    assert.deepEqual(h.scheduler.pending(APP.appId).map((view) => view.request.identifier), [CLEANUP], 'still pending');
+    assert.deepEqual(
+      h.scheduler.pending(APP.appId).map((view) => view.request.identifier),
+      [CLEANUP],
+      'still pending',
+    );
     const runs = await h.store.listRuns({ appId: APP.appId, identifier: REFRESH });
-    assert.deepEqual(runs.map((run) => run.outcome ?? run.state), ['launching', 'interrupted'], 'the interrupted refresh was pending again, and runs again');
+    assert.deepEqual(
+      runs.map((run) => run.outcome ?? run.state),
+      ['launching', 'interrupted'],
+      'the interrupted refresh was pending again, and runs again',
+    );
     assert.equal(runs[1]?.reason, 'daemonStopped');
   });
 
@@ -282,7 +334,10 @@ describe('Scheduler', () => {
     await h.settle();
     assert.equal(instance.delivered.length, 1);
     // The deadline uses monotonic time, unaffected by the jump.
-    assert.deepEqual(instance.expired.map((item) => item.reason), ['timeLimit']);
+    assert.deepEqual(
+      instance.expired.map((item) => item.reason),
+      ['timeLimit'],
+    );
   });
 
   it('runs a request now with runNow, bypassing policy, and expires it with expireNow', async () => {
@@ -296,7 +351,10 @@ describe('Scheduler', () => {
     await h.settle();
     assert.equal(instance.delivered.length, 1);
     assert.equal(h.scheduler.expireNow(APP.appId, CLEANUP), 1);
-    assert.deepEqual(instance.expired.map((item) => item.reason), ['manual']);
+    assert.deepEqual(
+      instance.expired.map((item) => item.reason),
+      ['manual'],
+    );
     assert.throws(() => h.scheduler.expireNow(APP.appId, REFRESH), { code: 'notRunning' });
   });
 });

@@ -110,20 +110,35 @@ describe('createDiscovery', () => {
   });
 
   it('explains a missing manifest at resolve time, never when asked for the manifest', () => {
-    const discovery = createDiscovery({ env: { BGTASKS_HOME: HOME }, argv1: '/apps/x/main.js', cwd: '/apps/x', readFile: () => null });
+    const discovery = createDiscovery({
+      env: { BGTASKS_HOME: HOME },
+      argv1: '/apps/x/main.js',
+      cwd: '/apps/x',
+      readFile: () => null,
+    });
     assert.equal(discovery.manifest(), null);
     assertUnavailable(() => discovery.resolve(), /no package\.json with a "bgtasks" section.*"appId".*bgtasks install/);
   });
 
   it('explains a manifest without an app id', () => {
     const fs = fakeFs({ '/apps/x/package.json': manifestJson({ permittedIdentifiers: ['com.example.x.a'] }) });
-    const discovery = createDiscovery({ env: { BGTASKS_HOME: HOME }, argv1: '/apps/x/main.js', cwd: '/', readFile: fs.readFile });
+    const discovery = createDiscovery({
+      env: { BGTASKS_HOME: HOME },
+      argv1: '/apps/x/main.js',
+      cwd: '/',
+      readFile: fs.readFile,
+    });
     assertUnavailable(() => discovery.resolve(), /has no "appId"/);
   });
 
   it('says the app is not installed when the credential file is missing, and how to install it', () => {
     const fs = fakeFs({ '/apps/x/package.json': manifestJson({ appId: 'com.x', permittedIdentifiers: [] }) });
-    const discovery = createDiscovery({ env: { BGTASKS_HOME: HOME }, argv1: '/apps/x/main.js', cwd: '/', readFile: fs.readFile });
+    const discovery = createDiscovery({
+      env: { BGTASKS_HOME: HOME },
+      argv1: '/apps/x/main.js',
+      cwd: '/',
+      readFile: fs.readFile,
+    });
     assertUnavailable(() => discovery.resolve(), /^app com\.x is not installed: run `bgtasks install \/apps\/x`/);
   });
 
@@ -135,7 +150,12 @@ describe('createDiscovery', () => {
       readFile: (path) => (path.endsWith('/credentials/com.x') ? 'short\n' : null),
     });
     assertUnavailable(() => short.resolve(), /credential file .* is malformed/);
-    const badId = createDiscovery({ env: { BGTASKS_HOME: HOME, BGTASKS_APP_ID: '../etc' }, argv1: undefined, cwd: '/', readFile: () => null });
+    const badId = createDiscovery({
+      env: { BGTASKS_HOME: HOME, BGTASKS_APP_ID: '../etc' },
+      argv1: undefined,
+      cwd: '/',
+      readFile: () => null,
+    });
     assertUnavailable(() => badId.resolve(), /not a reverse-DNS name/);
   });
 

@@ -23,7 +23,12 @@ const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () 
 /** An app that is not installed and whose manifest permits only `com.example.refresh`. */
 const discovery: Discovery = {
   socketPath: () => '/nowhere/run/daemon.sock',
-  manifest: () => ({ file: '/apps/example/package.json', appId: 'com.example', permittedIdentifiers: ['com.example.refresh'], backgroundModes: ['fetch'] }),
+  manifest: () => ({
+    file: '/apps/example/package.json',
+    appId: 'com.example',
+    permittedIdentifiers: ['com.example.refresh'],
+    backgroundModes: ['fetch'],
+  }),
   resolve: () => {
     throw new BGTaskSchedulerError('unavailable', 'app com.example is not installed');
   },
@@ -46,53 +51,63 @@ function read(file: string): DryRunReport {
 }
 
 describe('BGTaskScheduler in a dry run (BGTASKS_DRY_RUN)', () => {
-  it('answers without a daemon, reports registrations when the handshake would ' + 'start, then submissions, and exits 0', async () => {
-    const file = join(dir, 'report.json');
-    const listeners = (): number => process.listenerCount('beforeExit') + process.listenerCount('exit');
-    const before = listeners();
-    const { scheduler, exits } = dryRunScheduler(file);
-    const handler = (): void => undefined;
-    // Not in the manifest: accepted here, since judging the manifest is `bgtasks check`'s job.
-    assert.equal(scheduler.register('com.example.rogue', handler), true);
-    assert.equal(scheduler.register('com.example.refresh', handler), true);
-    assert.equal(scheduler.register('com.example.refresh', handler), false, 'duplicate');
-    assert.equal(existsSync(file), false);
+  it(
+    'answers without a daemon, reports registrations when the handshake would ' +
+      'start, then submissions, and exits 0',
+    async () => {
+      const file = join(dir, 'report.json');
+      const listeners = (): number => process.listenerCount('beforeExit') + process.listenerCount('exit');
+      const before = listeners();
+      const { scheduler, exits } = dryRunScheduler(file);
+      const handler = (): void => undefined;
+      // Not in the manifest: accepted here, since judging the manifest is `bgtasks check`'s job.
+      assert.equal(scheduler.register('com.example.rogue', handler), true);
+      assert.equal(scheduler.register('com.example.refresh', handler), true);
+      assert.equal(scheduler.register('com.example.refresh', handler), false, 'duplicate');
+      assert.equal(existsSync(file), false);
 
-    await ticks();
-    const started = read(file);
-    assert.equal(started.phase, 'started');
-    assert.deepEqual(started.registered, ['com.example.rogue', 'com.example.refresh']);
-    assert.equal(started.appId, 'com.example');
-    assert.equal(started.launchReason, 'user');
-    assert.deepEqual(started.refused.map((entry) => entry.identifier), ['com.example.refresh']);
+      await ticks();
+      const started = read(file);
+      assert.equal(started.phase, 'started');
+      assert.deepEqual(started.registered, ['com.example.rogue', 'com.example.refresh']);
+      assert.equal(started.appId, 'com.example');
+      assert.equal(started.launchReason, 'user');
+      assert.deepEqual(
+        started.refused.map((entry) => entry.identifier),
+        ['com.example.refresh'],
+      );
 
-    // The app's start-up code takes its normal path: every call succeeds.
-    assert.equal(scheduler.register('com.example.late', handler), false, 'late');
-    await scheduler.submit(new BGAppRefreshTaskRequest('com.example.refresh'));
-    await scheduler.submit(new BGProcessingTaskRequest('com.example.unlisted'));
-    assert.deepEqual(await scheduler.getPendingTaskRequests(), []);
-    await scheduler.cancel('com.example.refresh');
-    await scheduler.cancelAll();
-    assert.equal((await scheduler.explain('com.example.refresh')).state, 'none');
-    assert.deepEqual(exits, [], 'the window is still open');
-    assert.equal(listeners(), before + 2);
+      // The app's start-up code takes its normal path: every call succeeds.
+      assert.equal(scheduler.register('com.example.late', handler), false, 'late');
+      await scheduler.submit(new BGAppRefreshTaskRequest('com.example.refresh'));
+      await scheduler.submit(new BGProcessingTaskRequest('com.example.unlisted'));
+      assert.deepEqual(await scheduler.getPendingTaskRequests(), []);
+      await scheduler.cancel('com.example.refresh');
+      await scheduler.cancelAll();
+      assert.equal((await scheduler.explain('com.example.refresh')).state, 'none');
+      assert.deepEqual(exits, [], 'the window is still open');
+      assert.equal(listeners(), before + 2);
 
-    const deadline = Date.now() + DRY_RUN_WINDOW_MS * 3;
-    while (exits.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.deepEqual(exits, [0]);
-    const final = read(file);
-    assert.equal(final.phase, 'final');
-    assert.deepEqual(final.registered, ['com.example.rogue', 'com.example.refresh']);
-    assert.deepEqual(final.refused.map((entry) => entry.identifier), ['com.example.refresh', 'com.example.late']);
-    assert.match(final.refused[1]?.reason ?? '', /registered at start-up/);
-    assert.deepEqual(final.submitted, [
-      { identifier: 'com.example.refresh', kind: 'refresh' },
-      { identifier: 'com.example.unlisted', kind: 'processing' },
-    ]);
-    assert.deepEqual(readdirSync(dir), ['report.json'], 'written through a temp file and a rename');
-    assert.equal(listeners(), before, 'the window\'s process listeners are removed');
-    await scheduler.close();
-  });
+      const deadline = Date.now() + DRY_RUN_WINDOW_MS * 3;
+      while (exits.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(exits, [0]);
+      const final = read(file);
+      assert.equal(final.phase, 'final');
+      assert.deepEqual(final.registered, ['com.example.rogue', 'com.example.refresh']);
+      assert.deepEqual(
+        final.refused.map((entry) => entry.identifier),
+        ['com.example.refresh', 'com.example.late'],
+      );
+      assert.match(final.refused[1]?.reason ?? '', /registered at start-up/);
+      assert.deepEqual(final.submitted, [
+        { identifier: 'com.example.refresh', kind: 'refresh' },
+        { identifier: 'com.example.unlisted', kind: 'processing' },
+      ]);
+      assert.deepEqual(readdirSync(dir), ['report.json'], 'written through a temp file and a rename');
+      assert.equal(listeners(), before, "the window's process listeners are removed");
+      await scheduler.close();
+    },
+  );
 
   it('exits 1 with a line on stderr when the report cannot be written', async () => {
     const { scheduler, exits } = dryRunScheduler(join(dir, 'missing', 'report.json'));

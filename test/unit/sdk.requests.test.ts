@@ -124,15 +124,28 @@ describe('BGTaskRequest', () => {
     periodic.retry = { maxAttempts: 3 };
     periodic.requiresUnmeteredNetwork = true;
     assert.deepEqual(periodic.toInput(), {
-      identifier: 'com.example.c', kind: 'refresh', earliestBeginAt: null, requiresNetworkConnectivity: false, requiresExternalPower: false,
-      requiresUnmeteredNetwork: true, interval: 900_000, tolerance: null,
-      retry: { maxAttempts: 3, backoff: 'exponential', initialDelay: 1000, maxDelay: 3_600_000 }, continued: null,
+      identifier: 'com.example.c',
+      kind: 'refresh',
+      earliestBeginAt: null,
+      requiresNetworkConnectivity: false,
+      requiresExternalPower: false,
+      requiresUnmeteredNetwork: true,
+      interval: 900_000,
+      tolerance: null,
+      retry: { maxAttempts: 3, backoff: 'exponential', initialDelay: 1000, maxDelay: 3_600_000 },
+      continued: null,
     });
     periodic.retry = { maxAttempts: 3, initialDelay: 5000, maxDelay: 10 };
-    assert.throws(() => periodic.toInput(), (error: Error & { field?: string }) => error.field === 'retry.maxDelay');
+    assert.throws(
+      () => periodic.toInput(),
+      (error: Error & { field?: string }) => error.field === 'retry.maxDelay',
+    );
     periodic.retry = null;
     periodic.tolerance = periodic.interval + 1;
-    assert.throws(() => periodic.toInput(), (error: Error & { field?: string }) => error.field === 'tolerance');
+    assert.throws(
+      () => periodic.toInput(),
+      (error: Error & { field?: string }) => error.field === 'tolerance',
+    );
     (processing as unknown as { earliestBeginDate: undefined }).earliestBeginDate = undefined;
     assert.equal(processing.toInput().earliestBeginAt, null);
   });
@@ -154,18 +167,30 @@ describe('BGTaskRequest', () => {
     assertInvalid(() => processing.toInput(), 'requiresExternalPower');
   });
 
-  it("placement: 'device' by default and not sent; 'any' is sent, kept by pending " + "copies, and anything else is refused", () => {
-    const processing = new BGProcessingTaskRequest('com.example.b');
-    assert.equal(processing.placement, 'device');
-    assert.equal('placement' in processing.toInput(), false, 'an older daemon reads the same request as before');
-    processing.placement = 'any';
-    assert.equal(processing.toInput().placement, 'any');
-    assert.equal((processing.toJSON() as { placement?: string }).placement, 'any');
-    (processing as unknown as { placement: unknown }).placement = 'everywhere';
-    assertInvalid(() => processing.toInput(), 'placement');
-    const copy = requestFromPending({ identifier: 'com.example.b', kind: 'processing', earliestBeginAt: null, requiresNetworkConnectivity: false, requiresExternalPower: false, placement: 'any', submittedAt: 1 });
-    assert.equal(copy.placement, 'any');
-  });
+  it(
+    "placement: 'device' by default and not sent; 'any' is sent, kept by pending " +
+      'copies, and anything else is refused',
+    () => {
+      const processing = new BGProcessingTaskRequest('com.example.b');
+      assert.equal(processing.placement, 'device');
+      assert.equal('placement' in processing.toInput(), false, 'an older daemon reads the same request as before');
+      processing.placement = 'any';
+      assert.equal(processing.toInput().placement, 'any');
+      assert.equal((processing.toJSON() as { placement?: string }).placement, 'any');
+      (processing as unknown as { placement: unknown }).placement = 'everywhere';
+      assertInvalid(() => processing.toInput(), 'placement');
+      const copy = requestFromPending({
+        identifier: 'com.example.b',
+        kind: 'processing',
+        earliestBeginAt: null,
+        requiresNetworkConnectivity: false,
+        requiresExternalPower: false,
+        placement: 'any',
+        submittedAt: 1,
+      });
+      assert.equal(copy.placement, 'any');
+    },
+  );
 
   it('clamps a date before 1970 to "no delay" rather than sending a negative time', () => {
     const refresh = new BGAppRefreshTaskRequest('com.example.a');
@@ -193,7 +218,11 @@ describe('BGTaskRequest', () => {
     const refresh = requestFromPending({ ...data, kind: 'refresh', earliestBeginAt: null });
     assert.ok(refresh instanceof BGAppRefreshTaskRequest);
     assert.equal(refresh.earliestBeginDate, null);
-    assert.deepEqual(JSON.parse(JSON.stringify(refresh)), { identifier: 'com.example.b', kind: 'refresh', earliestBeginDate: null });
+    assert.deepEqual(JSON.parse(JSON.stringify(refresh)), {
+      identifier: 'com.example.b',
+      kind: 'refresh',
+      earliestBeginDate: null,
+    });
   });
 });
 
@@ -212,7 +241,10 @@ describe('calendar and file triggers on requests', () => {
     assert.equal('calendar' in request.toInput() || 'triggers' in request.toInput(), false);
     request.calendar = 'Mon..Fri *-*-* 03:00:00';
     request.timeZone = 'Europe/Paris';
-    assert.deepEqual([request.toInput().calendar, request.toInput().timeZone], ['Mon..Fri *-*-* 03:00:00', 'Europe/Paris']);
+    assert.deepEqual(
+      [request.toInput().calendar, request.toInput().timeZone],
+      ['Mon..Fri *-*-* 03:00:00', 'Europe/Paris'],
+    );
     const watcher = new BGProcessingTaskRequest('com.example.b');
     watcher.triggers = { paths: ['~/Inbox'] };
     assert.deepEqual(watcher.toInput().triggers, { paths: ['~/Inbox'], debounce: 2_000 });
@@ -229,8 +261,20 @@ describe('calendar and file triggers on requests', () => {
   });
 
   it('gives a pending request back with its calendar and triggers', () => {
-    const base = { identifier: 'com.example.c', kind: 'processing' as const, earliestBeginAt: null, requiresNetworkConnectivity: false, requiresExternalPower: false, submittedAt: 1 };
-    const copy = requestFromPending({ ...base, calendar: 'daily', timeZone: null, triggers: { paths: ['/in'], debounce: 500 } });
+    const base = {
+      identifier: 'com.example.c',
+      kind: 'processing' as const,
+      earliestBeginAt: null,
+      requiresNetworkConnectivity: false,
+      requiresExternalPower: false,
+      submittedAt: 1,
+    };
+    const copy = requestFromPending({
+      ...base,
+      calendar: 'daily',
+      timeZone: null,
+      triggers: { paths: ['/in'], debounce: 500 },
+    });
     assert.equal(copy.calendar, 'daily');
     assert.deepEqual(copy.triggers, { paths: ['/in'], debounce: 500 });
   });

@@ -107,7 +107,9 @@ class FakeDaemon {
 
   /** Every frame of a type the app sent, over all links. */
   frames<T extends AppFrame['t']>(type: T): Extract<AppFrame, { t: T }>[] {
-    return this.links.flatMap((link) => link.sent).filter((frame): frame is Extract<AppFrame, { t: T }> => frame.t === type);
+    return this.links
+      .flatMap((link) => link.sent)
+      .filter((frame): frame is Extract<AppFrame, { t: T }> => frame.t === type);
   }
 
   completions(): CompletedFrame['completions'] {
@@ -133,11 +135,15 @@ class FakeDaemon {
           supportedResources: ['cpu'],
           cancelledWhileAway: [],
           ...(script.takesParents === false ? {} : { parentTaskId: true }),
-          accepted: frame.role === 'app' ? frame.registered.filter((id) => !rejected.some((r) => r.identifier === id)) : [],
+          accepted:
+            frame.role === 'app' ? frame.registered.filter((id) => !rejected.some((r) => r.identifier === id)) : [],
           rejected,
         });
         if (script.tasksWithWelcome) {
-          link.push({ t: 'tasks', tasks: script.tasksWithWelcome.map((task) => ({ ...task, kind: 'refresh', deadlineAt: null })) });
+          link.push({
+            t: 'tasks',
+            tasks: script.tasksWithWelcome.map((task) => ({ ...task, kind: 'refresh', deadlineAt: null })),
+          });
         }
         return;
       }
@@ -165,7 +171,9 @@ class FakeDaemon {
   }
 
   /** Delivers tasks to the app on the current link. */
-  deliver(...tasks: { taskId: string; identifier: string; kind?: 'refresh' | 'processing'; deadlineAt?: number | null }[]): void {
+  deliver(
+    ...tasks: { taskId: string; identifier: string; kind?: 'refresh' | 'processing'; deadlineAt?: number | null }[]
+  ): void {
     this.link.push({ t: 'tasks', tasks: tasks.map((task) => ({ kind: 'refresh', deadlineAt: null, ...task })) });
   }
 }
@@ -197,7 +205,13 @@ function setup(script: DaemonScript = {}, options: { manifest?: Manifest | null;
   const discovery: Discovery = {
     socketPath: () => SOCKET,
     manifest: () => manifest,
-    resolve: () => ({ home: '/state/bgtasks', socketPath: SOCKET, appId: 'com.example', credential: 'k'.repeat(43), manifest }),
+    resolve: () => ({
+      home: '/state/bgtasks',
+      socketPath: SOCKET,
+      appId: 'com.example',
+      credential: 'k'.repeat(43),
+      manifest,
+    }),
   };
   const exits: number[] = [];
   const scheduler = BGTaskScheduler._create({
@@ -228,36 +242,43 @@ async function rejection(promise: Promise<unknown>): Promise<BGTaskSchedulerErro
 }
 
 describe('BGTaskScheduler registration', () => {
-  it('accepts start-up registrations and sends them in hello; refuses late, ' + 'duplicate, malformed and unpermitted ones', async () => {
-    const { daemon, scheduler, warnings } = setup();
-    const handler = (): void => undefined;
-    assert.equal(scheduler.register('com.example.refresh', handler), true);
-    assert.equal(scheduler.register('com.example.refresh', handler), false, 'duplicate');
-    assert.equal(scheduler.register('com.example.export.*', handler), true, 'permitted family');
-    assert.equal(scheduler.register('com.example.export.special', handler), true, 'member of a permitted family');
-    assert.equal(scheduler.register('com.example.unlisted', handler), false, 'not in the manifest');
-    assert.equal(scheduler.register('com.example.*', handler), false, 'family not in the manifest');
-    assert.equal(scheduler.register('not an identifier', handler), false, 'malformed');
-    assert.equal(scheduler.register(42 as unknown as string, handler), false, 'not a string');
-    assert.equal(scheduler.register(10n as unknown as string, handler), false, 'not even JSON');
-    assert.equal(scheduler.register('com.example.cleanup', 'nope' as unknown as () => void), false, 'not a function');
-    assert.equal(warnings().length, 7);
-    assert.match(warnings()[1] ?? '', /permittedIdentifiers of \/apps\/example\/package\.json/);
+  it(
+    'accepts start-up registrations and sends them in hello; refuses late, ' +
+      'duplicate, malformed and unpermitted ones',
+    async () => {
+      const { daemon, scheduler, warnings } = setup();
+      const handler = (): void => undefined;
+      assert.equal(scheduler.register('com.example.refresh', handler), true);
+      assert.equal(scheduler.register('com.example.refresh', handler), false, 'duplicate');
+      assert.equal(scheduler.register('com.example.export.*', handler), true, 'permitted family');
+      assert.equal(scheduler.register('com.example.export.special', handler), true, 'member of a permitted family');
+      assert.equal(scheduler.register('com.example.unlisted', handler), false, 'not in the manifest');
+      assert.equal(scheduler.register('com.example.*', handler), false, 'family not in the manifest');
+      assert.equal(scheduler.register('not an identifier', handler), false, 'malformed');
+      assert.equal(scheduler.register(42 as unknown as string, handler), false, 'not a string');
+      assert.equal(scheduler.register(10n as unknown as string, handler), false, 'not even JSON');
+      assert.equal(scheduler.register('com.example.cleanup', 'nope' as unknown as () => void), false, 'not a function');
+      assert.equal(warnings().length, 7);
+      assert.match(warnings()[1] ?? '', /permittedIdentifiers of \/apps\/example\/package\.json/);
 
-    await ticks();
-    assert.equal(scheduler.register('com.example.cleanup', handler), false, 'late');
-    assert.match(warnings().at(-1) ?? '', /must be registered at start-up/);
-    const [hello] = daemon.frames('hello');
-    assert.ok(hello && hello.role === 'app');
-    assert.deepEqual(hello.registered, ['com.example.refresh', 'com.example.export.*', 'com.example.export.special']);
-    assert.equal(hello.appId, 'com.example');
-    assert.equal(hello.launchId, null);
-    assert.equal(hello.v, 1);
-  });
+      await ticks();
+      assert.equal(scheduler.register('com.example.cleanup', handler), false, 'late');
+      assert.match(warnings().at(-1) ?? '', /must be registered at start-up/);
+      const [hello] = daemon.frames('hello');
+      assert.ok(hello && hello.role === 'app');
+      assert.deepEqual(hello.registered, ['com.example.refresh', 'com.example.export.*', 'com.example.export.special']);
+      assert.equal(hello.appId, 'com.example');
+      assert.equal(hello.launchId, null);
+      assert.equal(hello.v, 1);
+    },
+  );
 
   it('accepts any well-formed identifier when no manifest was found (the daemon decides)', async () => {
     const { scheduler } = setup({}, { manifest: null });
-    assert.equal(scheduler.register('com.anything.at.all', () => undefined), true);
+    assert.equal(
+      scheduler.register('com.anything.at.all', () => undefined),
+      true,
+    );
   });
 
   it('unregisters what the daemon rejects in welcome', async () => {
@@ -270,7 +291,9 @@ describe('BGTaskScheduler registration', () => {
       ran = true;
     });
     await ticks();
-    assert.ok(warnings().some((line) => /rejected the registration of com\.example\.other \(notPermitted\)/.test(line)));
+    assert.ok(
+      warnings().some((line) => /rejected the registration of com\.example\.other \(notPermitted\)/.test(line)),
+    );
     daemon.deliver({ taskId: 't1', identifier: 'com.example.other' });
     await ticks();
     assert.equal(ran, false);
@@ -280,21 +303,37 @@ describe('BGTaskScheduler registration', () => {
   it('has one shared instance that starts its handshake on the next tick', async () => {
     const shared = BGTaskScheduler.shared;
     const logs: string[] = [];
-    shared.logger = { debug: () => undefined, info: () => undefined, warn: (message) => logs.push(message), error: () => undefined };
+    shared.logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (message) => logs.push(message),
+      error: () => undefined,
+    };
     assert.throws(() => {
       shared.logger = {} as Logger;
     }, TypeError);
     assert.equal(BGTaskScheduler.shared, shared);
     open.push(shared);
-    assert.equal(shared.register('com.example.shared.refresh', () => undefined), true);
+    assert.equal(
+      shared.register('com.example.shared.refresh', () => undefined),
+      true,
+    );
     await ticks();
     // This checkout has no "bgtasks" manifest and no credential, so the handshake fails, with a warning.
-    assert.ok(process.env.BGTASKS_APP_ID !== undefined || logs.some((line) => /could not connect to the daemon/.test(line)));
-    assert.equal(shared.register('com.example.shared.late', () => undefined), false);
+    assert.ok(
+      process.env.BGTASKS_APP_ID !== undefined || logs.some((line) => /could not connect to the daemon/.test(line)),
+    );
+    assert.equal(
+      shared.register('com.example.shared.late', () => undefined),
+      false,
+    );
   });
 
   it('cannot be constructed directly', () => {
-    assert.throws(() => new (BGTaskScheduler as unknown as new (token: symbol, options: object) => unknown)(Symbol('x'), {}), TypeError);
+    assert.throws(
+      () => new (BGTaskScheduler as unknown as new (token: symbol, options: object) => unknown)(Symbol('x'), {}),
+      TypeError,
+    );
   });
 });
 
@@ -364,7 +403,11 @@ describe('BGTaskScheduler task delivery', () => {
     await ticks();
     assert.deepEqual(daemon.completions(), [{ taskId: 't1', success: true, reason: null, error: null }]);
     assert.equal(daemon.frames('completed').length, 1);
-    assert.ok(logs.some((line) => line.level === 'debug' && /ignored: task com\.example\.cleanup already ended/.test(line.message)));
+    assert.ok(
+      logs.some(
+        (line) => line.level === 'debug' && /ignored: task com\.example\.cleanup already ended/.test(line.message),
+      ),
+    );
     assert.equal(daemon.link.referenced, false, 'idle again: the link no longer keeps the process alive');
   });
 
@@ -398,7 +441,10 @@ describe('BGTaskScheduler task delivery', () => {
     await ticks(12);
     const inputs = daemon.frames('submit').flatMap((frame) => frame.requests);
     const parents = inputs.map((input) => [input.identifier, input.parentTaskId]);
-    assert.deepEqual(parents, [['com.example.other', undefined], ['com.example.cleanup', 't7']]);
+    assert.deepEqual(parents, [
+      ['com.example.other', undefined],
+      ['com.example.cleanup', 't7'],
+    ]);
   });
 
   it('names the task of a handler that runs before the welcome is handled (tasks right behind it)', async () => {
@@ -434,7 +480,10 @@ describe('BGTaskScheduler task delivery', () => {
       task.setTaskCompleted(true);
     });
     await ticks();
-    daemon.deliver({ taskId: 't1', identifier: 'com.example.export.2024-q1' }, { taskId: 't2', identifier: 'com.example.export.special' });
+    daemon.deliver(
+      { taskId: 't1', identifier: 'com.example.export.2024-q1' },
+      { taskId: 't2', identifier: 'com.example.export.special' },
+    );
     await ticks();
     assert.deepEqual(calls, ['family:com.example.export.2024-q1', 'exact:com.example.export.special']);
   });
@@ -467,7 +516,13 @@ describe('BGTaskScheduler expiration', () => {
     await ticks();
     daemon.deliver({ taskId: 't1', identifier: 'com.example.refresh' });
     await ticks();
-    daemon.link.push({ t: 'expire', tasks: [{ taskId: 't1', reason: 'timeLimit' }, { taskId: 'unknown', reason: 'timeLimit' }] });
+    daemon.link.push({
+      t: 'expire',
+      tasks: [
+        { taskId: 't1', reason: 'timeLimit' },
+        { taskId: 'unknown', reason: 'timeLimit' },
+      ],
+    });
     await ticks();
     assert.ok(task);
     assert.deepEqual(order, ['abort', 'handler']);
@@ -516,7 +571,9 @@ describe('BGTaskScheduler expiration', () => {
     await ticks();
     assert.equal(signal?.aborted, true);
     assert.equal((signal?.reason as BGTaskExpiredError).expirationReason, 'requiresExternalPower');
-    assert.deepEqual(daemon.completions(), [{ taskId: 't1', success: false, reason: 'expiredWithoutHandler', error: null }]);
+    assert.deepEqual(daemon.completions(), [
+      { taskId: 't1', success: false, reason: 'expiredWithoutHandler', error: null },
+    ]);
   });
 
   it('exits the process on terminate', async () => {
@@ -544,14 +601,51 @@ describe('BGTaskScheduler calls', () => {
     const cleanup = new BGProcessingTaskRequest('com.example.cleanup');
     cleanup.requiresExternalPower = true;
     const other = new BGProcessingTaskRequest('com.example.other');
-    const results = await Promise.allSettled([scheduler.submit(refresh), scheduler.submit(cleanup), scheduler.submit(other)]);
+    const results = await Promise.allSettled([
+      scheduler.submit(refresh),
+      scheduler.submit(cleanup),
+      scheduler.submit(other),
+    ]);
 
     const frames = daemon.frames('submit');
     assert.equal(frames.length, 1);
     assert.deepEqual(frames[0]?.requests, [
-      { identifier: 'com.example.refresh', kind: 'refresh', earliestBeginAt: 1_800_000_000_000, requiresNetworkConnectivity: false, requiresExternalPower: false, requiresUnmeteredNetwork: false, interval: null, tolerance: null, retry: null, continued: null },
-      { identifier: 'com.example.cleanup', kind: 'processing', earliestBeginAt: null, requiresNetworkConnectivity: false, requiresExternalPower: true, requiresUnmeteredNetwork: false, interval: null, tolerance: null, retry: null, continued: null },
-      { identifier: 'com.example.other', kind: 'processing', earliestBeginAt: null, requiresNetworkConnectivity: false, requiresExternalPower: false, requiresUnmeteredNetwork: false, interval: null, tolerance: null, retry: null, continued: null },
+      {
+        identifier: 'com.example.refresh',
+        kind: 'refresh',
+        earliestBeginAt: 1_800_000_000_000,
+        requiresNetworkConnectivity: false,
+        requiresExternalPower: false,
+        requiresUnmeteredNetwork: false,
+        interval: null,
+        tolerance: null,
+        retry: null,
+        continued: null,
+      },
+      {
+        identifier: 'com.example.cleanup',
+        kind: 'processing',
+        earliestBeginAt: null,
+        requiresNetworkConnectivity: false,
+        requiresExternalPower: true,
+        requiresUnmeteredNetwork: false,
+        interval: null,
+        tolerance: null,
+        retry: null,
+        continued: null,
+      },
+      {
+        identifier: 'com.example.other',
+        kind: 'processing',
+        earliestBeginAt: null,
+        requiresNetworkConnectivity: false,
+        requiresExternalPower: false,
+        requiresUnmeteredNetwork: false,
+        interval: null,
+        tolerance: null,
+        retry: null,
+        continued: null,
+      },
     ]);
     assert.equal(results[0]?.status, 'fulfilled');
     assert.ok(results[1]?.status === 'rejected' && results[1].reason instanceof BGTaskSchedulerError);
@@ -569,7 +663,9 @@ describe('BGTaskScheduler calls', () => {
     const error = await rejection(scheduler.submit(request));
     assert.equal(error.code, 'invalidRequest');
     assert.equal(error.field, 'earliestBeginDate');
-    const notARequest = await rejection(scheduler.submit({ identifier: 'com.example.refresh' } as unknown as BGTaskRequest));
+    const notARequest = await rejection(
+      scheduler.submit({ identifier: 'com.example.refresh' } as unknown as BGTaskRequest),
+    );
     assert.equal(notARequest.code, 'invalidRequest');
     await ticks();
     assert.deepEqual(daemon.frames('submit'), []);
@@ -590,7 +686,9 @@ describe('BGTaskScheduler calls', () => {
   });
 
   it('turns a handshake error into unavailable with the daemon message', async () => {
-    const { scheduler, warnings } = setup({ helloError: { code: 'unknownApp', message: 'app com.example is not installed' } });
+    const { scheduler, warnings } = setup({
+      helloError: { code: 'unknownApp', message: 'app com.example is not installed' },
+    });
     const error = await rejection(scheduler.submit(new BGAppRefreshTaskRequest('com.example.refresh')));
     assert.equal(error.code, 'unavailable');
     assert.match(error.message, /app com\.example is not installed/);
@@ -624,7 +722,10 @@ describe('BGTaskScheduler calls', () => {
       scheduler.submit(new BGProcessingTaskRequest('com.example.cleanup')),
     ]);
     await Promise.all([scheduler.cancel('com.example.refresh'), scheduler.cancel('com.example.other')]);
-    assert.deepEqual(daemon.frames('cancel').map((frame) => frame.identifiers), [['com.example.refresh', 'com.example.other']]);
+    assert.deepEqual(
+      daemon.frames('cancel').map((frame) => frame.identifiers),
+      [['com.example.refresh', 'com.example.other']],
+    );
     assert.deepEqual([...daemon.pending.keys()], ['com.example.cleanup']);
     await scheduler.cancelAll();
     assert.equal(daemon.frames('cancel').at(-1)?.identifiers, null);
@@ -647,22 +748,26 @@ describe('BGTaskScheduler calls', () => {
     assert.deepEqual(unhandled, []);
   });
 
-  it('keeps a user-launched link unref-ed when idle and ref-ed while a reply is ' + 'awaited; background launches stay ref-ed', async () => {
-    const { daemon, scheduler } = setup({ silent: ['pending'] });
-    scheduler.register('com.example.refresh', () => undefined);
-    await ticks();
-    assert.equal(scheduler.launchReason, 'user');
-    assert.equal(daemon.link.referenced, false);
-    void scheduler.getPendingTaskRequests().catch(() => undefined);
-    await ticks();
-    assert.equal(daemon.link.referenced, true);
+  it(
+    'keeps a user-launched link unref-ed when idle and ref-ed while a reply is ' +
+      'awaited; background launches stay ref-ed',
+    async () => {
+      const { daemon, scheduler } = setup({ silent: ['pending'] });
+      scheduler.register('com.example.refresh', () => undefined);
+      await ticks();
+      assert.equal(scheduler.launchReason, 'user');
+      assert.equal(daemon.link.referenced, false);
+      void scheduler.getPendingTaskRequests().catch(() => undefined);
+      await ticks();
+      assert.equal(daemon.link.referenced, true);
 
-    const background = setup({ launchReason: 'background' }, { launchReason: 'background' });
-    background.scheduler.register('com.example.refresh', () => undefined);
-    await ticks();
-    assert.equal(background.scheduler.launchReason, 'background');
-    assert.equal(background.daemon.link.referenced, true);
-  });
+      const background = setup({ launchReason: 'background' }, { launchReason: 'background' });
+      background.scheduler.register('com.example.refresh', () => undefined);
+      await ticks();
+      assert.equal(background.scheduler.launchReason, 'background');
+      assert.equal(background.daemon.link.referenced, true);
+    },
+  );
 });
 
 describe('BGTaskScheduler connection loss and close', () => {
@@ -697,7 +802,11 @@ describe('BGTaskScheduler connection loss and close', () => {
     assert.ok(hellos[1]?.role === 'app');
     assert.deepEqual(hellos[1].registered, ['com.example.refresh']);
     assert.deepEqual(daemon.completions(), []);
-    assert.equal(scheduler.register('com.example.cleanup', () => undefined), false, 'registration stays closed');
+    assert.equal(
+      scheduler.register('com.example.cleanup', () => undefined),
+      false,
+      'registration stays closed',
+    );
   });
 
   it('close() aborts open tasks, rejects waiting calls and closes the link', async () => {
@@ -715,7 +824,10 @@ describe('BGTaskScheduler connection loss and close', () => {
     assert.equal(error.code, 'unavailable');
     assert.equal((task?.signal.reason as BGTaskExpiredError).expirationReason, 'schedulerClosed');
     assert.equal(daemon.link.closed, true);
-    assert.equal((await rejection(scheduler.submit(new BGAppRefreshTaskRequest('com.example.refresh')))).code, 'unavailable');
+    assert.equal(
+      (await rejection(scheduler.submit(new BGAppRefreshTaskRequest('com.example.refresh')))).code,
+      'unavailable',
+    );
   });
 });
 
@@ -763,12 +875,21 @@ describe('connectSocket', () => {
 
       link.send({ t: 'pending', id: 1 });
       link.send({ t: 'started', taskIds: ['t1'] });
-      const welcome = JSON.stringify({ t: 'welcome', v: 1, daemonVersion: '0.1.0', launchReason: 'user', accepted: [], rejected: [] });
+      const welcome = JSON.stringify({
+        t: 'welcome',
+        v: 1,
+        daemonVersion: '0.1.0',
+        launchReason: 'user',
+        accepted: [],
+        rejected: [],
+      });
       // One frame split across chunks, then two frames in one chunk.
       socket.write(welcome.slice(0, 10));
       await ticks(3);
       socket.write(`${welcome.slice(10)}\n`);
-      socket.write(`${JSON.stringify({ t: 'reply', id: 1, ok: true, data: { requests: [] } })}\n${JSON.stringify({ t: 'terminate', reason: 'x' })}\n`);
+      socket.write(
+        `${JSON.stringify({ t: 'reply', id: 1, ok: true, data: { requests: [] } })}\n${JSON.stringify({ t: 'terminate', reason: 'x' })}\n`,
+      );
       while (messages.length < 3) await new Promise((resolve) => setImmediate(resolve));
       assert.deepEqual(
         messages.map((message) => message.t),
@@ -776,8 +897,15 @@ describe('connectSocket', () => {
       );
       while (received.join('').split('\n').length < 3) await new Promise((resolve) => setImmediate(resolve));
       assert.deepEqual(
-        received.join('').trimEnd().split('\n').map((line) => JSON.parse(line) as unknown),
-        [{ t: 'pending', id: 1 }, { t: 'started', taskIds: ['t1'] }],
+        received
+          .join('')
+          .trimEnd()
+          .split('\n')
+          .map((line) => JSON.parse(line) as unknown),
+        [
+          { t: 'pending', id: 1 },
+          { t: 'started', taskIds: ['t1'] },
+        ],
       );
 
       socket.write(`${JSON.stringify({ t: 'tasks', tasks: [{ taskId: 'x' }] })}\n`);
@@ -787,7 +915,10 @@ describe('connectSocket', () => {
       assert.equal(messages.length, 3);
       link.send({ t: 'pending', id: 2 }); // ignored once closed
 
-      await assert.rejects(connectSocket(join(dir, 'missing.sock')), (e: unknown) => (e as { code?: string }).code === 'ENOENT');
+      await assert.rejects(
+        connectSocket(join(dir, 'missing.sock')),
+        (e: unknown) => (e as { code?: string }).code === 'ENOENT',
+      );
     } finally {
       peer?.destroy();
       for (const fn of after) await fn();

@@ -40,9 +40,18 @@ function machine(): Required<Omit<SensorRoots, 'systemBus'>> {
   write(join(roots.powerSupply, 'BAT0/type'), 'Battery\n');
   write(join(roots.powerSupply, 'BAT0/status'), 'Discharging\n');
   write(join(roots.powerSupply, 'BAT0/capacity'), '55\n');
-  write(join(roots.proc, 'net/route'), 'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\nwlan0\t00000000\t0101A8C0\t0003\t0\t0\t600\t00000000\n');
-  write(join(roots.proc, 'pressure/cpu'), 'some avg10=12.00 avg60=1 avg300=1 total=1\nfull avg10=0.00 avg60=0 avg300=0 ' + 'total=0\n');
-  write(join(roots.proc, 'pressure/memory'), 'some avg10=0.00 avg60=0 avg300=0 total=0\nfull avg10=0.00 avg60=0 avg300=0 ' + 'total=0\n');
+  write(
+    join(roots.proc, 'net/route'),
+    'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\nwlan0\t00000000\t0101A8C0\t0003\t0\t0\t600\t00000000\n',
+  );
+  write(
+    join(roots.proc, 'pressure/cpu'),
+    'some avg10=12.00 avg60=1 avg300=1 total=1\nfull avg10=0.00 avg60=0 avg300=0 ' + 'total=0\n',
+  );
+  write(
+    join(roots.proc, 'pressure/memory'),
+    'some avg10=0.00 avg60=0 avg300=0 total=0\nfull avg10=0.00 avg60=0 avg300=0 ' + 'total=0\n',
+  );
   write(join(roots.thermal, 'thermal_zone0/temp'), '90000\n');
   write(join(roots.thermal, 'thermal_zone0/trip_point_0_type'), 'passive\n');
   write(join(roots.thermal, 'thermal_zone0/trip_point_0_temp'), '95000\n');
@@ -53,8 +62,18 @@ function machine(): Required<Omit<SensorRoots, 'systemBus'>> {
 
 /** A bus with NetworkManager (metered) and logind (session 3 idle); signals and failures are scripted. */
 class FakeBus implements BusClient {
-  subscriptions: { rules: readonly string[]; onSignal: (signal: DBusSignal) => void; onError: (error: unknown) => void; disposed: boolean }[] = [];
-  readonly getProperty = async (destination: string, path: string, _iface: string, property: string): Promise<unknown> => {
+  subscriptions: {
+    rules: readonly string[];
+    onSignal: (signal: DBusSignal) => void;
+    onError: (error: unknown) => void;
+    disposed: boolean;
+  }[] = [];
+  readonly getProperty = async (
+    destination: string,
+    path: string,
+    _iface: string,
+    property: string,
+  ): Promise<unknown> => {
     if (destination === 'org.freedesktop.NetworkManager' && property === 'Metered') return 1;
     if (destination === 'org.freedesktop.login1' && path === sessionObjectPath('3')) {
       return { IdleHint: true, IdleSinceHint: Date.UTC(2026, 0, 1) * 1000, LockedHint: false }[property];
@@ -100,7 +119,14 @@ describe('createLinuxSensors', () => {
   it('leaves out everything it has no source for (an empty machine, no D-Bus)', async () => {
     const empty = join(base, 'empty');
     mkdirSync(empty, { recursive: true });
-    const sensors = createLinuxSensors({ powerSupply: empty, proc: empty, thermal: empty, platformProfile: join(empty, 'x'), runSystemd: empty, systemBus: null });
+    const sensors = createLinuxSensors({
+      powerSupply: empty,
+      proc: empty,
+      thermal: empty,
+      platformProfile: join(empty, 'x'),
+      runSystemd: empty,
+      systemBus: null,
+    });
     assert.deepEqual(await sensors.read(), { userActivity: 'noSeat', idleSince: null });
   });
 
@@ -141,29 +167,43 @@ describe('createLinuxSensors', () => {
   it('watch: an unavailable bus is reported once with what it costs', () => {
     const bus = new FakeBus();
     const errors: unknown[] = [];
-    const watch = createLinuxSensors(machine(), { bus, monitors: [] }).watch!(unexpected, (error) => errors.push(error));
+    const watch = createLinuxSensors(machine(), { bus, monitors: [] }).watch!(unexpected, (error) =>
+      errors.push(error),
+    );
     bus.subscriptions[0]!.onError(new Error('connect ENOENT /var/run/dbus/system_bus_socket'));
     assert.equal(errors.length, 1);
-    assert.match(String(errors[0]), /system D-Bus unavailable \(connect ENOENT .*\): logind idle, NetworkManager metered and power-profiles-daemon are not read/);
+    assert.match(
+      String(errors[0]),
+      /system D-Bus unavailable \(connect ENOENT .*\): logind idle, NetworkManager metered and power-profiles-daemon are not read/,
+    );
     watch.dispose();
   });
 
   it('uses both kernel monitors by default', () => {
     const spawned: string[] = [];
-    const watch = createLinuxSensors({ systemBus: null }, {
-      spawn: (file, args) => {
-        spawned.push([file.split('/').pop(), ...args].join(' '));
-        return new FakeChild() as unknown as ChildProcess;
+    const watch = createLinuxSensors(
+      { systemBus: null },
+      {
+        spawn: (file, args) => {
+          spawned.push([file.split('/').pop(), ...args].join(' '));
+          return new FakeChild() as unknown as ChildProcess;
+        },
       },
-    }).watch!(() => {});
-    assert.deepEqual(spawned, [['ip', ...IP_MONITOR.args].join(' '), ['udevadm', ...UDEV_POWER_MONITOR.args].join(' ')]);
+    ).watch!(() => {});
+    assert.deepEqual(spawned, [
+      ['ip', ...IP_MONITOR.args].join(' '),
+      ['udevadm', ...UDEV_POWER_MONITOR.args].join(' '),
+    ]);
     watch.dispose();
   });
 
   it('starts and stops cleanly on this machine, whatever it lacks', async () => {
     const sensors = createLinuxSensors();
     const errors: unknown[] = [];
-    const watch = sensors.watch!(() => {}, (error) => errors.push(error));
+    const watch = sensors.watch!(
+      () => {},
+      (error) => errors.push(error),
+    );
     const reading = await sensors.read();
     assert.equal(typeof reading, 'object');
     watch.dispose();

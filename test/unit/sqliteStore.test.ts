@@ -78,11 +78,14 @@ describe('SqliteStore.open options', () => {
   ];
   for (const [what, options, message] of bad) {
     it(`rejects ${what} with a TypeError naming the option`, () => {
-      assert.throws(() => SqliteStore.open(options as SqliteStoreOptions), (error: unknown) => {
-        assert.ok(error instanceof TypeError);
-        assert.match(error.message, message);
-        return true;
-      });
+      assert.throws(
+        () => SqliteStore.open(options as SqliteStoreOptions),
+        (error: unknown) => {
+          assert.ok(error instanceof TypeError);
+          assert.match(error.message, message);
+          return true;
+        },
+      );
     });
   }
 
@@ -140,7 +143,9 @@ describe('SqliteStore files', () => {
 
   it('keeps what a resolved apply wrote when the process is killed', async () => {
     const file = freshFile();
-    const storeModule = pathToFileURL(fileURLToPath(new URL('../../src/store/sqlite/sqliteStore.ts', import.meta.url))).href;
+    const storeModule = pathToFileURL(
+      fileURLToPath(new URL('../../src/store/sqlite/sqliteStore.ts', import.meta.url)),
+    ).href;
     const script = `
       import { SqliteStore } from ${JSON.stringify(storeModule)};
       const store = SqliteStore.open({ file: process.env.STORE_FILE });
@@ -190,17 +195,70 @@ describe('SqliteStore files', () => {
     v1.prepare(
       `INSERT INTO requests (request_id, app_id, identifier, kind, earliest_begin_at, requires_network_connectivity,
          requires_external_power, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(oldRequest.requestId, oldRequest.appId, oldRequest.identifier, oldRequest.kind, oldRequest.earliestBeginAt, 0, 1, oldRequest.submittedAt);
-    const oldRun = run({ taskId: 'task-old', state: 'finished', outcome: 'success', completedAt: T0 + 40_000, background: false });
+    ).run(
+      oldRequest.requestId,
+      oldRequest.appId,
+      oldRequest.identifier,
+      oldRequest.kind,
+      oldRequest.earliestBeginAt,
+      0,
+      1,
+      oldRequest.submittedAt,
+    );
+    const oldRun = run({
+      taskId: 'task-old',
+      state: 'finished',
+      outcome: 'success',
+      completedAt: T0 + 40_000,
+      background: false,
+    });
     const v1Columns = [
-      'task_id', 'request_id', 'app_id', 'identifier', 'kind', 'requires_network_connectivity', 'requires_external_power',
-      'earliest_begin_at', 'submitted_at', 'eligible_at', 'forced', 'state', 'launch', 'launched_at', 'started_at',
-      'deadline_at', 'expired_at', 'expiration_reason', 'completed_at', 'outcome', 'reason', 'error',
+      'task_id',
+      'request_id',
+      'app_id',
+      'identifier',
+      'kind',
+      'requires_network_connectivity',
+      'requires_external_power',
+      'earliest_begin_at',
+      'submitted_at',
+      'eligible_at',
+      'forced',
+      'state',
+      'launch',
+      'launched_at',
+      'started_at',
+      'deadline_at',
+      'expired_at',
+      'expiration_reason',
+      'completed_at',
+      'outcome',
+      'reason',
+      'error',
     ];
     v1.prepare(`INSERT INTO runs (${v1Columns.join(', ')}) VALUES (${v1Columns.map(() => '?').join(', ')})`).run(
-      oldRun.taskId, oldRun.requestId, oldRun.appId, oldRun.identifier, oldRun.kind, 1, 0, oldRun.earliestBeginAt,
-      oldRun.submittedAt, oldRun.eligibleAt, 0, oldRun.state, oldRun.launch, oldRun.launchedAt, oldRun.startedAt,
-      oldRun.deadlineAt, null, null, oldRun.completedAt, oldRun.outcome, null, null,
+      oldRun.taskId,
+      oldRun.requestId,
+      oldRun.appId,
+      oldRun.identifier,
+      oldRun.kind,
+      1,
+      0,
+      oldRun.earliestBeginAt,
+      oldRun.submittedAt,
+      oldRun.eligibleAt,
+      0,
+      oldRun.state,
+      oldRun.launch,
+      oldRun.launchedAt,
+      oldRun.startedAt,
+      oldRun.deadlineAt,
+      null,
+      null,
+      oldRun.completedAt,
+      oldRun.outcome,
+      null,
+      null,
     );
     v1.close();
 
@@ -221,13 +279,36 @@ describe('SqliteStore files', () => {
     const periodic = { ...oldRequest, requestId: 'req-periodic', recurrence };
     await store.apply({ putRequests: [periodic] });
     assert.deepEqual(await store.listRequests(), [periodic]);
-    const continued = { ...oldRequest, requestId: 'req-continued', identifier: 'com.example.feeds.export.1', kind: 'continued' as const, continued: { title: 'Exporting', subtitle: 'a.mp4', strategy: 'queue' as const, requiredResources: ['gpu'] } };
+    const continued = {
+      ...oldRequest,
+      requestId: 'req-continued',
+      identifier: 'com.example.feeds.export.1',
+      kind: 'continued' as const,
+      continued: { title: 'Exporting', subtitle: 'a.mp4', strategy: 'queue' as const, requiredResources: ['gpu'] },
+    };
     await store.apply({ putRequests: [continued] });
-    assert.deepEqual((await store.listRequests()).find((request) => request.requestId === 'req-continued'), continued);
-    const progress = { title: 'Exporting', subtitle: 'a.mp4', strategy: 'queue' as const, requiredResources: [], completedUnits: 40, totalUnits: 100 };
+    assert.deepEqual(
+      (await store.listRequests()).find((request) => request.requestId === 'req-continued'),
+      continued,
+    );
+    const progress = {
+      title: 'Exporting',
+      subtitle: 'a.mp4',
+      strategy: 'queue' as const,
+      requiredResources: [],
+      completedUnits: 40,
+      totalUnits: 100,
+    };
     await store.apply({ updateRuns: [{ taskId: 'task-old', continued: progress }] });
     assert.deepEqual((await store.getRun('task-old'))?.continued, progress);
-    await assert.rejects(store.apply({ putRequests: [{ ...continued, requestId: 'bad', continued: { ...continued.continued, strategy: 'later' as never } }] }), /strategy/);
+    await assert.rejects(
+      store.apply({
+        putRequests: [
+          { ...continued, requestId: 'bad', continued: { ...continued.continued, strategy: 'later' as never } },
+        ],
+      }),
+      /strategy/,
+    );
   });
 
   it('reports version 0 before migrate()', async () => {
@@ -265,7 +346,8 @@ describe('SqliteStore errors', () => {
     // A migration the read-only connection would have to write.
     const raw = new Database(file, { readonly: true });
     assert.throws(
-      () => migrate(createSqlContext(raw), 0, [...MIGRATIONS, { version: 99, name: 'more', sql: 'CREATE TABLE more (x)' }]),
+      () =>
+        migrate(createSqlContext(raw), 0, [...MIGRATIONS, { version: 99, name: 'more', sql: 'CREATE TABLE more (x)' }]),
       (error: unknown) => toStoreError(error, 'migrate').code === 'storeReadOnly',
     );
     raw.close();
@@ -290,7 +372,9 @@ describe('SqliteStore errors', () => {
     await first.migrate();
     await first.close();
     const raw = new Database(file);
-    raw.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(LATEST_SCHEMA_VERSION + 1, 'future', 0);
+    raw
+      .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+      .run(LATEST_SCHEMA_VERSION + 1, 'future', 0);
     raw.close();
     await using store = SqliteStore.open({ file });
     await assert.rejects(store.migrate(), storeError('storeNewer'));
@@ -300,7 +384,11 @@ describe('SqliteStore errors', () => {
   it('rolls back a migration that fails part-way', () => {
     const db = new Database(':memory:');
     const ctx = createSqlContext(db);
-    const broken = { version: LATEST_SCHEMA_VERSION + 1, name: 'broken', sql: 'CREATE TABLE half (x); SELECT * FROM missing_table;' };
+    const broken = {
+      version: LATEST_SCHEMA_VERSION + 1,
+      name: 'broken',
+      sql: 'CREATE TABLE half (x); SELECT * FROM missing_table;',
+    };
     assert.throws(() => migrate(ctx, 0, [...MIGRATIONS, broken]));
     assert.equal(schemaVersion(ctx), LATEST_SCHEMA_VERSION);
     assert.deepEqual(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'half'").get(), { n: 0 });
@@ -344,7 +432,9 @@ describe('SqliteStore errors', () => {
       assert.equal(mapped.code, expected, code);
       assert.equal(mapped.cause, cause);
     }
-    const unique = Object.assign(new Error('UNIQUE constraint failed: runs.task_id'), { code: 'SQLITE_CONSTRAINT_UNIQUE' });
+    const unique = Object.assign(new Error('UNIQUE constraint failed: runs.task_id'), {
+      code: 'SQLITE_CONSTRAINT_UNIQUE',
+    });
     assert.equal(toStoreError(unique, 'apply').field, 'taskId');
     const already = new StoreError('storeClosed', 'closed');
     assert.equal(toStoreError(already, 'apply'), already);
@@ -364,27 +454,47 @@ describe('openStore', () => {
     assert.equal(onDisk.location, file);
   });
 
-  it('takes a postgres:// location as the fleet store, which needs a node id; ' + 'SQLite options are refused with it', async () => {
-    for (const location of ['postgres://bgtasks@db/bgtasks', 'postgresql://db/bgtasks', 'POSTGRES://db']) {
-      assert.throws(() => openStore(location), /`nodeId`/);
-      assert.throws(() => openStore(location, { nodeId: 'n1', synchronous: 'normal' }), /`synchronous`/);
-      const store = openStore(location, { nodeId: 'n1' });
-      assert.equal(store.kind, 'postgres');
-      await store.close();
-    }
-    assert.throws(() => openStore(':memory:', { nodeId: 'n1' }), /`nodeId`/);
-  });
+  it(
+    'takes a postgres:// location as the fleet store, which needs a node id; ' + 'SQLite options are refused with it',
+    async () => {
+      for (const location of ['postgres://bgtasks@db/bgtasks', 'postgresql://db/bgtasks', 'POSTGRES://db']) {
+        assert.throws(() => openStore(location), /`nodeId`/);
+        assert.throws(() => openStore(location, { nodeId: 'n1', synchronous: 'normal' }), /`synchronous`/);
+        const store = openStore(location, { nodeId: 'n1' });
+        assert.equal(store.kind, 'postgres');
+        await store.close();
+      }
+      assert.throws(() => openStore(':memory:', { nodeId: 'n1' }), /`nodeId`/);
+    },
+  );
 });
 
 describe('run rows', () => {
   it('runParams writes every column as runParam does, field by field, in column order', () => {
     const samples = [
       run(),
-      run({ placement: 'any', recurrence: { intervalMs: 60_000, toleranceMs: 1_000, anchorAt: T0, period: 3 }, retry: { maxAttempts: 3, backoff: 'exponential', initialDelay: 1_000, maxDelay: 60_000 } }),
-      run({ forced: true, background: true, requiresExternalPower: true, requiresUnmeteredNetwork: true, continued: null, cpuMs: 12, outcome: 'success', state: 'finished', completedAt: T0 + 9 }),
+      run({
+        placement: 'any',
+        recurrence: { intervalMs: 60_000, toleranceMs: 1_000, anchorAt: T0, period: 3 },
+        retry: { maxAttempts: 3, backoff: 'exponential', initialDelay: 1_000, maxDelay: 60_000 },
+      }),
+      run({
+        forced: true,
+        background: true,
+        requiresExternalPower: true,
+        requiresUnmeteredNetwork: true,
+        continued: null,
+        cpuMs: 12,
+        outcome: 'success',
+        state: 'finished',
+        completedAt: T0 + 9,
+      }),
     ];
     for (const sample of samples) {
-      assert.deepEqual(runParams(sample), RUN_FIELDS.map((field) => runParam(field, sample[field])));
+      assert.deepEqual(
+        runParams(sample),
+        RUN_FIELDS.map((field) => runParam(field, sample[field])),
+      );
     }
     assert.equal(runParams(samples[0]!).length, RUN_FIELDS.length);
   });

@@ -16,7 +16,12 @@ const STEP = `${FEEDS}.export.step`;
 
 export function child(overrides: Partial<ChildSubmission> = {}): ChildSubmission {
   return {
-    appId: FEEDS, parentRequestId: 'parent-req', identifier: STEP, parentTaskId: 'run-1', at: T0 + 1_000, ...overrides,
+    appId: FEEDS,
+    parentRequestId: 'parent-req',
+    identifier: STEP,
+    parentTaskId: 'run-1',
+    at: T0 + 1_000,
+    ...overrides,
   };
 }
 
@@ -45,10 +50,13 @@ export function chainsContract(name: string, makeStore: () => Promise<Store>): v
       assert.equal((await store.listChildSubmissions(FEEDS, ['parent-req', 'another-parent'])).length, 2);
       assert.deepEqual(await store.listChildSubmissions(FEEDS, ['nobody']), []);
       assert.deepEqual(await store.listChildSubmissions(FEEDS, []), []);
-      assert.deepEqual((await store.listRequests()).map((r) => r.requestId), ['succ-1']);
+      assert.deepEqual(
+        (await store.listRequests()).map((r) => r.requestId),
+        ['succ-1'],
+      );
     });
 
-    it('keeps the first run\'s record: a later run of the same parent is then told apart as a repeat', async () => {
+    it("keeps the first run's record: a later run of the same parent is then told apart as a repeat", async () => {
       await store.apply({ putChildSubmissions: [child()] });
       // The re-run's own record (it would come with a submission that was let through) changes nothing.
       await store.apply({ putChildSubmissions: [child({ parentTaskId: 'run-2', at: T0 + 9_000 })] });
@@ -92,9 +100,23 @@ export function chainsContract(name: string, makeStore: () => Promise<Store>): v
       await store.apply({ putChildSubmissions: old });
       const first = await store.pruneHistory({ before: T0 - 30 * DAY, keepRunsPerApp: 1_000, limit: 3 });
       assert.equal(first.more, true);
-      assert.equal((await store.listChildSubmissions(FEEDS, old.map((record) => record.parentRequestId))).length, 2);
+      assert.equal(
+        (
+          await store.listChildSubmissions(
+            FEEDS,
+            old.map((record) => record.parentRequestId),
+          )
+        ).length,
+        2,
+      );
       await store.pruneHistory({ before: T0 - 30 * DAY, keepRunsPerApp: 1_000, limit: 3 });
-      assert.deepEqual(await store.listChildSubmissions(FEEDS, old.map((record) => record.parentRequestId)), []);
+      assert.deepEqual(
+        await store.listChildSubmissions(
+          FEEDS,
+          old.map((record) => record.parentRequestId),
+        ),
+        [],
+      );
     });
   });
 }

@@ -8,7 +8,15 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { HistoryEvent, HistoryEventType, Recurrence, RetryPolicy, TaskRequest, TaskRun, TaskRunUpdate } from '../../src/engine/types.js';
+import type {
+  HistoryEvent,
+  HistoryEventType,
+  Recurrence,
+  RetryPolicy,
+  TaskRequest,
+  TaskRun,
+  TaskRunUpdate,
+} from '../../src/engine/types.js';
 import type { EventFilter, RunFilter, Store, StoreBatch } from '../../src/store/store.js';
 import { T0, app, event, request, run, storeError } from './store.contract.js';
 
@@ -17,7 +25,14 @@ const backoff: RetryPolicy = { maxAttempts: 5, backoff: 'exponential', initialDe
 
 /** Every event type schema 2 added. */
 const NEW_EVENT_TYPES: readonly HistoryEventType[] = [
-  'deferred', 'skipped', 'retryScheduled', 'throttled', 'forceQuit', 'opened', 'profile', 'globalSwitch',
+  'deferred',
+  'skipped',
+  'retryScheduled',
+  'throttled',
+  'forceQuit',
+  'opened',
+  'profile',
+  'globalSwitch',
 ];
 
 export function schedulingContract(name: string, makeStore: () => Promise<Store>): void {
@@ -36,9 +51,18 @@ export function schedulingContract(name: string, makeStore: () => Promise<Store>
       it('read back every new field, null and object alike', async () => {
         const oneShot = request();
         const periodic = request({
-          requestId: 'req-2', identifier: 'x.periodic', requiresUnmeteredNetwork: true, recurrence: hourly, retry: backoff, attempt: 3,
+          requestId: 'req-2',
+          identifier: 'x.periodic',
+          requiresUnmeteredNetwork: true,
+          recurrence: hourly,
+          retry: backoff,
+          attempt: 3,
         });
-        const retryOnly = request({ requestId: 'req-3', identifier: 'x.retry', retry: { ...backoff, backoff: 'linear', maxAttempts: 1 } });
+        const retryOnly = request({
+          requestId: 'req-3',
+          identifier: 'x.retry',
+          retry: { ...backoff, backoff: 'linear', maxAttempts: 1 },
+        });
         await store.apply({ putRequests: [oneShot, periodic, retryOnly] });
         assert.deepEqual(await store.listRequests(), [oneShot, periodic, retryOnly]);
       });
@@ -56,7 +80,9 @@ export function schedulingContract(name: string, makeStore: () => Promise<Store>
 
       it('a calendar schedule reads back in its recurrence, on the request and its run', async () => {
         const weekdays: Recurrence = {
-          ...hourly, intervalMs: 86_400_000, calendar: { expression: 'Mon..Fri *-*-* 03:00:00', timeZone: 'Europe/Paris' },
+          ...hourly,
+          intervalMs: 86_400_000,
+          calendar: { expression: 'Mon..Fri *-*-* 03:00:00', timeZone: 'Europe/Paris' },
         };
         const local: Recurrence = { ...hourly, calendar: { expression: '0 * * * *', timeZone: null } };
         const onCalendar = request({ requestId: 'req-cal', identifier: 'x.calendar', recurrence: weekdays });
@@ -64,26 +90,45 @@ export function schedulingContract(name: string, makeStore: () => Promise<Store>
         await store.apply({ putRequests: [onCalendar, onCron], insertRuns: [run({ recurrence: weekdays })] });
         assert.deepEqual(await store.listRequests(), [onCalendar, onCron]);
         assert.deepEqual((await store.getRun('task-1'))?.recurrence, weekdays);
-        const unknownKey = { ...hourly, calendar: { expression: 'daily', timeZone: null, jitter: 5 } } as unknown as Recurrence;
+        const unknownKey = {
+          ...hourly,
+          calendar: { expression: 'daily', timeZone: null, jitter: 5 },
+        } as unknown as Recurrence;
         await assert.rejects(store.apply({ putRequests: [request({ requestId: 'req-bad', recurrence: unknownKey })] }));
       });
 
       it('file triggers read back on a request and its run, replaced and absent alike', async () => {
         const triggers = {
-          paths: ['~/Inbox', '/srv/drop'], debounceMs: 2_000, changes: [{ path: '/home/u/Inbox/a.txt', kind: 'created' as const }],
-          truncated: true as const, snapshot: { '~/Inbox': { 'a.txt': 1_700_000_000_123 }, '/srv/drop': {} },
+          paths: ['~/Inbox', '/srv/drop'],
+          debounceMs: 2_000,
+          changes: [{ path: '/home/u/Inbox/a.txt', kind: 'created' as const }],
+          truncated: true as const,
+          snapshot: { '~/Inbox': { 'a.txt': 1_700_000_000_123 }, '/srv/drop': {} },
         };
         const watched = request({ requestId: 'req-watch', identifier: 'x.watch', triggers });
         await store.apply({ putRequests: [watched, request()], insertRuns: [run({ triggers })] });
         assert.deepEqual(await store.listRequests(), [watched, request()]);
         assert.deepEqual((await store.getRun('task-1'))?.triggers, triggers);
-        assert.equal('triggers' in (await store.listRequests()).find((r) => r.identifier !== 'x.watch')!, false, 'absent where none');
-        const next = request({ requestId: 'req-watch-2', identifier: 'x.watch', triggers: { ...triggers, changes: [], snapshot: null } });
+        assert.equal(
+          'triggers' in (await store.listRequests()).find((r) => r.identifier !== 'x.watch')!,
+          false,
+          'absent where none',
+        );
+        const next = request({
+          requestId: 'req-watch-2',
+          identifier: 'x.watch',
+          triggers: { ...triggers, changes: [], snapshot: null },
+        });
         delete (next.triggers as { truncated?: true }).truncated;
         await store.apply({ putRequests: [next] });
-        assert.deepEqual((await store.listRequests()).find((r) => r.identifier === 'x.watch'), next);
+        assert.deepEqual(
+          (await store.listRequests()).find((r) => r.identifier === 'x.watch'),
+          next,
+        );
         const bad = { ...triggers, changes: [{ path: '/x', kind: 'renamed' }] } as unknown as typeof triggers;
-        await assert.rejects(store.apply({ putRequests: [request({ requestId: 'req-bad', identifier: 'x.bad', triggers: bad })] }));
+        await assert.rejects(
+          store.apply({ putRequests: [request({ requestId: 'req-bad', identifier: 'x.bad', triggers: bad })] }),
+        );
       });
     });
 
@@ -91,7 +136,10 @@ export function schedulingContract(name: string, makeStore: () => Promise<Store>
       it("a request and a run read back placement 'any', and an absent placement stays absent", async () => {
         const anywhere = request({ requestId: 'req-any', identifier: 'x.anywhere', placement: 'any' });
         const here = request();
-        await store.apply({ putRequests: [here, anywhere], insertRuns: [run({ placement: 'any' }), run({ taskId: 'task-2' })] });
+        await store.apply({
+          putRequests: [here, anywhere],
+          insertRuns: [run({ placement: 'any' }), run({ taskId: 'task-2' })],
+        });
         assert.deepEqual(await store.listRequests(), [here, anywhere]);
         assert.equal((await store.getRun('task-1'))?.placement, 'any');
         assert.equal('placement' in ((await store.getRun('task-2')) ?? {}), false);
@@ -100,20 +148,37 @@ export function schedulingContract(name: string, makeStore: () => Promise<Store>
       it("an interrupted 'any' run is requeued with its placement", async () => {
         await store.apply({ putApps: [app()], insertRuns: [run({ placement: 'any' })] });
         const { requeued } = await store.recoverInterruptedRuns(T0 + 100_000);
-        assert.deepEqual(requeued.map((r) => r.placement), ['any']);
+        assert.deepEqual(
+          requeued.map((r) => r.placement),
+          ['any'],
+        );
       });
 
       it("refuses a placement other than 'any'", async () => {
-        await assert.rejects(store.apply({ putRequests: [request({ placement: 'device' as 'any' })] }), storeError('storeInvalid', 'placement'));
+        await assert.rejects(
+          store.apply({ putRequests: [request({ placement: 'device' as 'any' })] }),
+          storeError('storeInvalid', 'placement'),
+        );
       });
     });
 
     describe('runs', () => {
       it('read back every new field', async () => {
         const full = run({
-          requiresUnmeteredNetwork: true, recurrence: hourly, retry: backoff, attempt: 2, background: false, cpuMs: 0,
+          requiresUnmeteredNetwork: true,
+          recurrence: hourly,
+          retry: backoff,
+          attempt: 2,
+          background: false,
+          cpuMs: 0,
         });
-        const measured = run({ taskId: 'task-2', state: 'finished', outcome: 'success', completedAt: T0 + 9_000, cpuMs: 1_234 });
+        const measured = run({
+          taskId: 'task-2',
+          state: 'finished',
+          outcome: 'success',
+          completedAt: T0 + 9_000,
+          cpuMs: 1_234,
+        });
         await store.apply({ insertRuns: [full, measured] });
         assert.deepEqual(await store.getRun('task-1'), full);
         assert.deepEqual(await store.listRuns(), [measured, full]);
@@ -125,8 +190,13 @@ export function schedulingContract(name: string, makeStore: () => Promise<Store>
         const measured: TaskRunUpdate = { taskId: 'task-1', ...changes };
         await store.apply({ updateRuns: [measured] });
         assert.deepEqual(await store.getRun('task-1'), run(changes));
-        await store.apply({ updateRuns: [{ taskId: 'task-1', cpuMs: null, retry: null, requiresUnmeteredNetwork: true }] });
-        assert.deepEqual(await store.getRun('task-1'), run({ background: false, recurrence: null, attempt: 4, requiresUnmeteredNetwork: true }));
+        await store.apply({
+          updateRuns: [{ taskId: 'task-1', cpuMs: null, retry: null, requiresUnmeteredNetwork: true }],
+        });
+        assert.deepEqual(
+          await store.getRun('task-1'),
+          run({ background: false, recurrence: null, attempt: 4, requiresUnmeteredNetwork: true }),
+        );
       });
     });
 
@@ -165,7 +235,9 @@ export function schedulingContract(name: string, makeStore: () => Promise<Store>
 
       it('sees a run finished by updateRuns', async () => {
         await seed();
-        await store.apply({ updateRuns: [{ taskId: 'c', state: 'finished', outcome: 'failure', completedAt: T0 + 50_000 }] });
+        await store.apply({
+          updateRuns: [{ taskId: 'c', state: 'finished', outcome: 'failure', completedAt: T0 + 50_000 }],
+        });
         assert.deepEqual(await runIds({ finishedSince: T0 + 25_000 }), ['c', 'b']);
       });
     });
@@ -177,7 +249,10 @@ export function schedulingContract(name: string, makeStore: () => Promise<Store>
         );
         await store.apply({ events });
         const listed = (await store.listEvents()).reverse();
-        assert.deepEqual(listed.map(({ seq: _seq, ...rest }: HistoryEvent) => rest), events);
+        assert.deepEqual(
+          listed.map(({ seq: _seq, ...rest }: HistoryEvent) => rest),
+          events,
+        );
       });
 
       it('filters by types and since (by at, not seq), newest first, limited', async () => {
@@ -188,7 +263,10 @@ export function schedulingContract(name: string, makeStore: () => Promise<Store>
         assert.deepEqual(await eventAts({ types: ['throttled', 'forceQuit'] }), [5_000, 4_000, 2_000]);
         assert.deepEqual(await eventAts({ since: T0 + 3_000 }), [5_000, 4_000, 3_000]);
         assert.deepEqual(await eventAts({ since: T0 + 1_000, types: ['dispatched', 'submitted'] }), [1_000]);
-        assert.deepEqual(await eventAts({ types: ['throttled', 'opened', 'forceQuit'], since: T0, limit: 2 }), [5_000, 4_000]);
+        assert.deepEqual(
+          await eventAts({ types: ['throttled', 'opened', 'forceQuit'], since: T0, limit: 2 }),
+          [5_000, 4_000],
+        );
         assert.deepEqual(await eventAts({ types: ['throttled'], appId: 'com.example.none' }), []);
         assert.deepEqual(await eventAts({ types: [] }), []);
         const pivot = (await store.listEvents({ limit: Infinity }))[3]!.seq;
@@ -201,7 +279,11 @@ export function schedulingContract(name: string, makeStore: () => Promise<Store>
         ['a negative finishedSince', () => store.listRuns({ finishedSince: -1 }), 'finishedSince'],
         ['a fractional finishedSince', () => store.listRuns({ finishedSince: T0 + 0.5 }), 'finishedSince'],
         ['an unknown event type', () => store.listEvents({ types: ['bogus' as HistoryEventType] }), 'types[0]'],
-        ['types that are not a list', () => store.listEvents({ types: 'throttled' as unknown as HistoryEventType[] }), 'types'],
+        [
+          'types that are not a list',
+          () => store.listEvents({ types: 'throttled' as unknown as HistoryEventType[] }),
+          'types',
+        ],
         ['a since that is not a time', () => store.listEvents({ since: 'yesterday' as unknown as number }), 'since'],
       ];
       for (const [what, list, field] of bad) {
@@ -214,29 +296,56 @@ export function schedulingContract(name: string, makeStore: () => Promise<Store>
     describe('recoverInterruptedRuns', () => {
       it('gives the file changes of an interrupted triggered run to the request pending for the next change', async () => {
         const base = { paths: ['/srv/in'], debounceMs: 0, snapshot: { '/srv/in': { 'a.txt': 1 } } };
-        const active = run({ requestId: 'r-ran', triggers: { ...base, changes: [{ path: '/srv/in/a.txt', kind: 'created' }] } });
-        const next = request({ requestId: 'r-next', triggers: { ...base, changes: [{ path: '/srv/in/b.txt', kind: 'created' }] } });
+        const active = run({
+          requestId: 'r-ran',
+          triggers: { ...base, changes: [{ path: '/srv/in/a.txt', kind: 'created' }] },
+        });
+        const next = request({
+          requestId: 'r-next',
+          triggers: { ...base, changes: [{ path: '/srv/in/b.txt', kind: 'created' }] },
+        });
         await store.apply({ putApps: [app()], insertRuns: [active], putRequests: [next] });
         await store.recoverInterruptedRuns(T0 + 100_000);
         const [pending] = await store.listRequests();
         assert.equal(pending?.requestId, 'r-next');
-        assert.deepEqual(pending?.triggers?.changes, [{ path: '/srv/in/a.txt', kind: 'created' }, { path: '/srv/in/b.txt', kind: 'created' }]);
+        assert.deepEqual(pending?.triggers?.changes, [
+          { path: '/srv/in/a.txt', kind: 'created' },
+          { path: '/srv/in/b.txt', kind: 'created' },
+        ]);
       });
 
       it('requeues the request with the run’s unmetered requirement, recurrence, retry and attempt', async () => {
         const active = run({
-          requestId: 'r-retry', requiresUnmeteredNetwork: true, recurrence: hourly, retry: backoff, attempt: 3, background: true, cpuMs: 700,
+          requestId: 'r-retry',
+          requiresUnmeteredNetwork: true,
+          recurrence: hourly,
+          retry: backoff,
+          attempt: 3,
+          background: true,
+          cpuMs: 700,
         });
         await store.apply({ putApps: [app()], insertRuns: [active] });
         const at = T0 + 100_000;
         const result = await store.recoverInterruptedRuns(at);
         const expected = request({
-          requestId: 'r-retry', earliestBeginAt: active.earliestBeginAt, requiresNetworkConnectivity: true,
-          requiresUnmeteredNetwork: true, recurrence: hourly, retry: backoff, attempt: 3, submittedAt: active.submittedAt,
+          requestId: 'r-retry',
+          earliestBeginAt: active.earliestBeginAt,
+          requiresNetworkConnectivity: true,
+          requiresUnmeteredNetwork: true,
+          recurrence: hourly,
+          retry: backoff,
+          attempt: 3,
+          submittedAt: active.submittedAt,
         });
         assert.deepEqual(result.requeued, [expected]);
         assert.deepEqual(await store.listRequests(), [expected]);
-        const interrupted: TaskRun = { ...active, state: 'finished', outcome: 'interrupted', reason: 'daemonStopped', completedAt: at };
+        const interrupted: TaskRun = {
+          ...active,
+          state: 'finished',
+          outcome: 'interrupted',
+          reason: 'daemonStopped',
+          completedAt: at,
+        };
         assert.deepEqual(result.interrupted, [interrupted]);
         assert.deepEqual(await store.getRun(active.taskId), interrupted);
         assert.deepEqual(await runIds({ finishedSince: at }), [active.taskId]);
@@ -252,16 +361,44 @@ export function schedulingContract(name: string, makeStore: () => Promise<Store>
           { putRequests: [{ ...request(), requiresUnmeteredNetwork: undefined } as unknown as TaskRequest] },
           'requiresUnmeteredNetwork',
         ],
-        ['an unknown retry backoff', { putRequests: [request({ retry: { ...backoff, backoff: 'x' as 'linear' } })] }, 'retry.backoff'],
+        [
+          'an unknown retry backoff',
+          { putRequests: [request({ retry: { ...backoff, backoff: 'x' as 'linear' } })] },
+          'retry.backoff',
+        ],
         ['retry.maxAttempts 0', { insertRuns: [run({ retry: { ...backoff, maxAttempts: 0 } })] }, 'retry.maxAttempts'],
-        ['a negative retry delay', { putRequests: [request({ retry: { ...backoff, initialDelay: -1 } })] }, 'retry.initialDelay'],
-        ['a negative recurrence.intervalMs', { putRequests: [request({ recurrence: { ...hourly, intervalMs: -1 } })] }, 'recurrence.intervalMs'],
-        ['a zero recurrence.intervalMs', { insertRuns: [run({ recurrence: { ...hourly, intervalMs: 0 } })] }, 'recurrence.intervalMs'],
-        ['an unknown recurrence key', { putRequests: [request({ recurrence: { ...hourly, jitter: 1 } as Recurrence })] }, 'recurrence.jitter'],
-        ['recurrence as JSON text', { putRequests: [request({ recurrence: JSON.stringify(hourly) as unknown as Recurrence })] }, 'recurrence'],
+        [
+          'a negative retry delay',
+          { putRequests: [request({ retry: { ...backoff, initialDelay: -1 } })] },
+          'retry.initialDelay',
+        ],
+        [
+          'a negative recurrence.intervalMs',
+          { putRequests: [request({ recurrence: { ...hourly, intervalMs: -1 } })] },
+          'recurrence.intervalMs',
+        ],
+        [
+          'a zero recurrence.intervalMs',
+          { insertRuns: [run({ recurrence: { ...hourly, intervalMs: 0 } })] },
+          'recurrence.intervalMs',
+        ],
+        [
+          'an unknown recurrence key',
+          { putRequests: [request({ recurrence: { ...hourly, jitter: 1 } as Recurrence })] },
+          'recurrence.jitter',
+        ],
+        [
+          'recurrence as JSON text',
+          { putRequests: [request({ recurrence: JSON.stringify(hourly) as unknown as Recurrence })] },
+          'recurrence',
+        ],
         ['a negative cpuMs', { insertRuns: [run({ cpuMs: -1 })] }, 'cpuMs'],
         ['a fractional cpuMs update', { updateRuns: [{ taskId: 'task-1', cpuMs: 2.5 }] }, 'cpuMs'],
-        ['a non-boolean background update', { updateRuns: [{ taskId: 'task-1', background: 1 as unknown as boolean }] }, 'background'],
+        [
+          'a non-boolean background update',
+          { updateRuns: [{ taskId: 'task-1', background: 1 as unknown as boolean }] },
+          'background',
+        ],
         ['an attempt 0 update', { updateRuns: [{ taskId: 'task-1', attempt: 0 }] }, 'attempt'],
       ];
       for (const [what, batch, field] of invalid) {

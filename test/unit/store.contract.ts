@@ -19,38 +19,81 @@ export const T0 = Date.UTC(2026, 0, 1);
 
 export function app(overrides: Partial<AppRecord> = {}): AppRecord {
   return {
-    appId: 'com.example.feeds', dir: '/opt/feeds', launch: ['/usr/bin/node', 'main.js'],
+    appId: 'com.example.feeds',
+    dir: '/opt/feeds',
+    launch: ['/usr/bin/node', 'main.js'],
     permittedIdentifiers: ['com.example.feeds.refresh', 'com.example.feeds.export.*'],
-    backgroundModes: ['fetch', 'processing'], enabled: true, credentialHash: 'a'.repeat(64), installedAt: T0,
+    backgroundModes: ['fetch', 'processing'],
+    enabled: true,
+    credentialHash: 'a'.repeat(64),
+    installedAt: T0,
     ...overrides,
   };
 }
 
 export function request(overrides: Partial<TaskRequest> = {}): TaskRequest {
   return {
-    requestId: 'req-1', appId: 'com.example.feeds', identifier: 'com.example.feeds.refresh', kind: 'refresh',
-    earliestBeginAt: null, requiresNetworkConnectivity: false, requiresExternalPower: false, submittedAt: T0 + 1_000,
-    requiresUnmeteredNetwork: false, recurrence: null, retry: null, attempt: 1, continued: null,
+    requestId: 'req-1',
+    appId: 'com.example.feeds',
+    identifier: 'com.example.feeds.refresh',
+    kind: 'refresh',
+    earliestBeginAt: null,
+    requiresNetworkConnectivity: false,
+    requiresExternalPower: false,
+    submittedAt: T0 + 1_000,
+    requiresUnmeteredNetwork: false,
+    recurrence: null,
+    retry: null,
+    attempt: 1,
+    continued: null,
     ...overrides,
   };
 }
 
 export function run(overrides: Partial<TaskRun> = {}): TaskRun {
   return {
-    taskId: 'task-1', requestId: 'req-1', appId: 'com.example.feeds', identifier: 'com.example.feeds.refresh',
-    kind: 'refresh', requiresNetworkConnectivity: true, requiresExternalPower: false, earliestBeginAt: T0 + 5_000,
-    submittedAt: T0 + 1_000, eligibleAt: T0 + 5_000, forced: false, state: 'running', launch: 'launched',
-    launchedAt: T0 + 6_000, startedAt: T0 + 7_000, deadlineAt: T0 + 37_000, expiredAt: null, expirationReason: null,
-    completedAt: null, outcome: null, reason: null, error: null,
-    requiresUnmeteredNetwork: false, recurrence: null, retry: null, attempt: 1, background: true, cpuMs: null, continued: null,
+    taskId: 'task-1',
+    requestId: 'req-1',
+    appId: 'com.example.feeds',
+    identifier: 'com.example.feeds.refresh',
+    kind: 'refresh',
+    requiresNetworkConnectivity: true,
+    requiresExternalPower: false,
+    earliestBeginAt: T0 + 5_000,
+    submittedAt: T0 + 1_000,
+    eligibleAt: T0 + 5_000,
+    forced: false,
+    state: 'running',
+    launch: 'launched',
+    launchedAt: T0 + 6_000,
+    startedAt: T0 + 7_000,
+    deadlineAt: T0 + 37_000,
+    expiredAt: null,
+    expirationReason: null,
+    completedAt: null,
+    outcome: null,
+    reason: null,
+    error: null,
+    requiresUnmeteredNetwork: false,
+    recurrence: null,
+    retry: null,
+    attempt: 1,
+    background: true,
+    cpuMs: null,
+    continued: null,
     ...overrides,
   };
 }
 
 export function event(overrides: Partial<HistoryEventInput> = {}): HistoryEventInput {
   return {
-    at: T0 + 1_000, appId: 'com.example.feeds', identifier: 'com.example.feeds.refresh', taskId: null,
-    type: 'submitted', reason: null, detail: null,
+    at: T0 + 1_000,
+    appId: 'com.example.feeds',
+    identifier: 'com.example.feeds.refresh',
+    taskId: null,
+    type: 'submitted',
+    reason: null,
+    detail: null,
     ...overrides,
   };
 }
@@ -108,7 +151,12 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
 
       it('putApps replaces the app with the same appId', async () => {
         await store.apply({ putApps: [app()] });
-        const changed = app({ enabled: false, launch: ['/bin/true'], credentialHash: 'b'.repeat(64), installedAt: T0 + 1 });
+        const changed = app({
+          enabled: false,
+          launch: ['/bin/true'],
+          credentialHash: 'b'.repeat(64),
+          installedAt: T0 + 1,
+        });
         await store.apply({ putApps: [changed] });
         assert.deepEqual(await store.listApps(), [changed]);
       });
@@ -134,8 +182,13 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       it('reads back exactly what was put (nulls, booleans, numbers)', async () => {
         const plain = request();
         const constrained = request({
-          requestId: 'req-2', identifier: 'com.example.feeds.export.daily', kind: 'processing', earliestBeginAt: T0 + 60_000,
-          requiresNetworkConnectivity: true, requiresExternalPower: true, submittedAt: T0 + 2_000,
+          requestId: 'req-2',
+          identifier: 'com.example.feeds.export.daily',
+          kind: 'processing',
+          earliestBeginAt: T0 + 60_000,
+          requiresNetworkConnectivity: true,
+          requiresExternalPower: true,
+          submittedAt: T0 + 2_000,
         });
         await store.apply({ putRequests: [plain, constrained] });
         assert.deepEqual(await store.listRequests(), [plain, constrained]);
@@ -157,7 +210,12 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       it('lists oldest submission first, then in insertion order, and filters by app', async () => {
         const late = request({ requestId: 'late', identifier: 'x.late', submittedAt: T0 + 3 });
         const tieFirst = request({ requestId: 'tie-1', identifier: 'x.tie1', submittedAt: T0 + 2 });
-        const tieSecond = request({ requestId: 'tie-2', identifier: 'x.tie2', submittedAt: T0 + 2, appId: 'com.example.b' });
+        const tieSecond = request({
+          requestId: 'tie-2',
+          identifier: 'x.tie2',
+          submittedAt: T0 + 2,
+          appId: 'com.example.b',
+        });
         const early = request({ requestId: 'early', identifier: 'x.early', submittedAt: T0 + 1 });
         await store.apply({ putRequests: [late, tieFirst] });
         await store.apply({ putRequests: [tieSecond, early] });
@@ -167,7 +225,9 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       });
 
       it('a replacement counts as a new submission among equal submission times', async () => {
-        await store.apply({ putRequests: [request({ requestId: 'a', identifier: 'x.a' }), request({ requestId: 'b', identifier: 'x.b' })] });
+        await store.apply({
+          putRequests: [request({ requestId: 'a', identifier: 'x.a' }), request({ requestId: 'b', identifier: 'x.b' })],
+        });
         await store.apply({ putRequests: [request({ requestId: 'a2', identifier: 'x.a' })] });
         assert.deepEqual(await requestIds(), ['b', 'a2']);
       });
@@ -189,7 +249,9 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       it('deleteRequests with a stale requestId leaves the replacement', async () => {
         await store.apply({ putRequests: [request({ requestId: 'old' })] });
         await store.apply({ putRequests: [request({ requestId: 'new' })] });
-        await store.apply({ deleteRequests: [{ appId: request().appId, identifier: request().identifier, requestId: 'old' }] });
+        await store.apply({
+          deleteRequests: [{ appId: request().appId, identifier: request().identifier, requestId: 'old' }],
+        });
         assert.deepEqual(await requestIds(), ['new']);
         await store.apply({ deleteRequests: [{ appId: request().appId, requestId: 'old' }] });
         assert.deepEqual(await requestIds(), ['new']);
@@ -208,8 +270,12 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       it('handles 20,000 requests in one batch', async () => {
         const many = Array.from({ length: 20_000 }, (_, i) =>
           request({
-            requestId: `bulk-${i}`, appId: `com.example.app${i % 4}`, identifier: `com.example.task${i}`,
-            kind: i % 2 === 0 ? 'refresh' : 'processing', earliestBeginAt: i % 3 === 0 ? null : T0 + i, submittedAt: T0 + i,
+            requestId: `bulk-${i}`,
+            appId: `com.example.app${i % 4}`,
+            identifier: `com.example.task${i}`,
+            kind: i % 2 === 0 ? 'refresh' : 'processing',
+            earliestBeginAt: i % 3 === 0 ? null : T0 + i,
+            submittedAt: T0 + i,
           }),
         );
         await store.apply({ putRequests: many });
@@ -243,7 +309,13 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
             { taskId: 'task-2', forced: true, deadlineAt: null, requiresNetworkConnectivity: false },
           ],
         });
-        const expected = { state: 'finished', expiredAt: T0 + 37_000, expirationReason: 'timeLimit', outcome: 'expired', completedAt: T0 + 40_000 } as const;
+        const expected = {
+          state: 'finished',
+          expiredAt: T0 + 37_000,
+          expirationReason: 'timeLimit',
+          outcome: 'expired',
+          completedAt: T0 + 40_000,
+        } as const;
         assert.deepEqual(await store.getRun('task-1'), run(expected));
         const expected2 = { taskId: 'task-2', forced: true, deadlineAt: null, requiresNetworkConnectivity: false };
         assert.deepEqual(await store.getRun('task-2'), run(expected2));
@@ -273,7 +345,10 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         const ids = (runs: TaskRun[]) => runs.map((r) => r.taskId);
         assert.deepEqual(ids(await store.listRuns()), ['t4', 't3', 't2', 't1']);
         assert.deepEqual(ids(await store.listRuns({ appId: 'com.example.feeds' })), ['t4', 't2', 't1']);
-        assert.deepEqual(ids(await store.listRuns({ appId: 'com.example.feeds', identifier: run().identifier })), ['t4', 't1']);
+        assert.deepEqual(ids(await store.listRuns({ appId: 'com.example.feeds', identifier: run().identifier })), [
+          't4',
+          't1',
+        ]);
         assert.deepEqual(ids(await store.listRuns({ identifier: 'x.other' })), ['t2']);
         assert.deepEqual(ids(await store.listRuns({ active: true })), ['t4', 't3', 't2']);
         assert.deepEqual(ids(await store.listRuns({ active: false })), ['t4', 't3', 't2', 't1']);
@@ -305,7 +380,11 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         assert.equal(listed.length, 3);
         const [s3, s2, s1] = listed.map((e) => e.seq);
         assert.ok(s1! < s2! && s2! < s3!, `seq should increase: ${String([s1, s2, s3])}`);
-        assert.deepEqual(listed, [{ ...third, seq: s3 }, { ...second, seq: s2 }, { ...first, seq: s1 }]);
+        assert.deepEqual(listed, [
+          { ...third, seq: s3 },
+          { ...second, seq: s2 },
+          { ...first, seq: s1 },
+        ]);
       });
 
       it('filters by app, identifier, task and afterSeq, limited (default 100)', async () => {
@@ -340,7 +419,14 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
 
     describe('settings', () => {
       it('stores JSON values, overwrites, and removes with null', async () => {
-        const values = { str: 'text', num: 42.5, yes: true, no: false, list: [1, { a: 'b' }], obj: { nested: { x: null } } };
+        const values = {
+          str: 'text',
+          num: 42.5,
+          yes: true,
+          no: false,
+          list: [1, { a: 'b' }],
+          obj: { nested: { x: null } },
+        };
         await store.apply({ settings: values });
         for (const [key, value] of Object.entries(values)) assert.deepEqual(await store.getSetting(key), value);
         await store.apply({ settings: { num: 7, str: null } });
@@ -366,7 +452,10 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
           events: [event()],
           settings: { lastTurn: 1 },
         });
-        assert.deepEqual((await store.listApps()).map((a) => a.appId), [app().appId]);
+        assert.deepEqual(
+          (await store.listApps()).map((a) => a.appId),
+          [app().appId],
+        );
         assert.deepEqual(await requestIds(), ['kept']);
         assert.equal((await store.getRun('task-1'))?.outcome, 'success');
         assert.equal((await store.listEvents()).length, 1);
@@ -377,7 +466,10 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         const replacement = request({ requestId: 'req-2', identifier: 'x.two' });
         await store.apply([
           { putApps: [app()], putRequests: [request()] },
-          { deleteRequests: [{ appId: request().appId, identifier: request().identifier, requestId: 'req-1' }], putRequests: [replacement] },
+          {
+            deleteRequests: [{ appId: request().appId, identifier: request().identifier, requestId: 'req-1' }],
+            putRequests: [replacement],
+          },
           {},
         ]);
         assert.deepEqual(await store.listApps(), [app()]);
@@ -387,7 +479,10 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
 
       it('writes no batch of a list when a later batch fails', async () => {
         await store.apply({ insertRuns: [run()] });
-        await assert.rejects(store.apply([{ putApps: [app()] }, { insertRuns: [run()] }]), storeError('storeInvalid', 'taskId'));
+        await assert.rejects(
+          store.apply([{ putApps: [app()] }, { insertRuns: [run()] }]),
+          storeError('storeInvalid', 'taskId'),
+        );
         assert.deepEqual(await store.listApps(), []);
         const bogus = { ...request(), kind: 'bogus' } as unknown as TaskRequest;
         await assert.rejects(store.apply([{ putApps: [app()] }, { putRequests: [bogus] }]), (error: unknown) => {
@@ -418,7 +513,10 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       });
 
       it('writes nothing when a later part fails validation, and names the field', async () => {
-        const bogus = { ...request({ requestId: 'bogus', identifier: 'x.bogus' }), kind: 'bogus' } as unknown as TaskRequest;
+        const bogus = {
+          ...request({ requestId: 'bogus', identifier: 'x.bogus' }),
+          kind: 'bogus',
+        } as unknown as TaskRequest;
         const rejection = await store.apply({ putApps: [app()], putRequests: [request(), bogus] }).then(
           () => assert.fail('apply should reject'),
           (error: unknown) => error,
@@ -433,7 +531,11 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
 
       const invalid: [string, StoreBatch, string][] = [
         ['a non-boolean enabled', { putApps: [{ ...app(), enabled: 1 as unknown as boolean }] }, 'enabled'],
-        ['an unknown background mode', { putApps: [app({ backgroundModes: ['audio' as 'fetch'] })] }, 'backgroundModes[0]'],
+        [
+          'an unknown background mode',
+          { putApps: [app({ backgroundModes: ['audio' as 'fetch'] })] },
+          'backgroundModes[0]',
+        ],
         ['a fractional time', { putRequests: [request({ submittedAt: T0 + 0.5 })] }, 'submittedAt'],
         ['a negative time', { putRequests: [request({ earliestBeginAt: -1 })] }, 'earliestBeginAt'],
         ['an empty requestId', { putRequests: [request({ requestId: '' })] }, 'requestId'],
@@ -459,93 +561,198 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
     describe('recoverInterruptedRuns', () => {
       const at = T0 + 100_000;
 
-      it('finishes active runs as interrupted and requeues their requests unless ' + 'superseded or uninstalled', async () => {
-        const requeueMe = run({ taskId: 't-running', requestId: 'r-running', identifier: 'x.running', state: 'running' });
-        const superseded = run({ taskId: 't-launching', requestId: 'r-old', identifier: 'x.launching', state: 'launching', launchedAt: null, startedAt: null });
-        const orphan = run({ taskId: 't-orphan', requestId: 'r-orphan', appId: 'com.example.removed', state: 'expired', expiredAt: T0 + 8_000 });
-        const done = run({ taskId: 't-done', requestId: 'r-done', identifier: 'x.done', state: 'finished', outcome: 'success', completedAt: T0 + 9_000 });
-        const newer = request({ requestId: 'r-new', identifier: 'x.launching', submittedAt: T0 + 50_000 });
-        await store.apply({ putApps: [app()], putRequests: [newer], insertRuns: [requeueMe, superseded, orphan, done] });
+      it(
+        'finishes active runs as interrupted and requeues their requests unless ' + 'superseded or uninstalled',
+        async () => {
+          const requeueMe = run({
+            taskId: 't-running',
+            requestId: 'r-running',
+            identifier: 'x.running',
+            state: 'running',
+          });
+          const superseded = run({
+            taskId: 't-launching',
+            requestId: 'r-old',
+            identifier: 'x.launching',
+            state: 'launching',
+            launchedAt: null,
+            startedAt: null,
+          });
+          const orphan = run({
+            taskId: 't-orphan',
+            requestId: 'r-orphan',
+            appId: 'com.example.removed',
+            state: 'expired',
+            expiredAt: T0 + 8_000,
+          });
+          const done = run({
+            taskId: 't-done',
+            requestId: 'r-done',
+            identifier: 'x.done',
+            state: 'finished',
+            outcome: 'success',
+            completedAt: T0 + 9_000,
+          });
+          const newer = request({ requestId: 'r-new', identifier: 'x.launching', submittedAt: T0 + 50_000 });
+          await store.apply({
+            putApps: [app()],
+            putRequests: [newer],
+            insertRuns: [requeueMe, superseded, orphan, done],
+          });
 
-        const result = await store.recoverInterruptedRuns(at);
+          const result = await store.recoverInterruptedRuns(at);
 
-        const interruptedFields = { state: 'finished', outcome: 'interrupted', reason: 'daemonStopped', completedAt: at } as const;
-        const byTask = new Map(result.interrupted.map((r) => [r.taskId, r]));
-        assert.equal(result.interrupted.length, 3);
-        for (const original of [requeueMe, superseded, orphan]) {
-          const expected = { ...original, ...interruptedFields };
-          assert.deepEqual(byTask.get(original.taskId), expected);
-          assert.deepEqual(await store.getRun(original.taskId), expected);
-        }
-        assert.deepEqual(await store.getRun('t-done'), done);
+          const interruptedFields = {
+            state: 'finished',
+            outcome: 'interrupted',
+            reason: 'daemonStopped',
+            completedAt: at,
+          } as const;
+          const byTask = new Map(result.interrupted.map((r) => [r.taskId, r]));
+          assert.equal(result.interrupted.length, 3);
+          for (const original of [requeueMe, superseded, orphan]) {
+            const expected = { ...original, ...interruptedFields };
+            assert.deepEqual(byTask.get(original.taskId), expected);
+            assert.deepEqual(await store.getRun(original.taskId), expected);
+          }
+          assert.deepEqual(await store.getRun('t-done'), done);
 
-        const requeuedRequest = request({
-          requestId: 'r-running',
-          identifier: 'x.running',
-          earliestBeginAt: requeueMe.earliestBeginAt,
-          requiresNetworkConnectivity: true,
-          submittedAt: requeueMe.submittedAt,
-        });
-        assert.deepEqual(result.requeued, [requeuedRequest]);
-        assert.deepEqual(await store.listRequests(), [requeuedRequest, newer]);
+          const requeuedRequest = request({
+            requestId: 'r-running',
+            identifier: 'x.running',
+            earliestBeginAt: requeueMe.earliestBeginAt,
+            requiresNetworkConnectivity: true,
+            submittedAt: requeueMe.submittedAt,
+          });
+          assert.deepEqual(result.requeued, [requeuedRequest]);
+          assert.deepEqual(await store.listRequests(), [requeuedRequest, newer]);
 
-        const events = (await store.listEvents()).reverse();
-        const interruptedEvents = events.filter((e) => e.type === 'interrupted');
-        assert.equal(interruptedEvents.length, 3);
-        for (const e of interruptedEvents) {
-          assert.equal(e.reason, 'daemonStopped');
-          assert.equal(e.at, at);
-        }
-        const detailOf = (taskId: string) => interruptedEvents.find((e) => e.taskId === taskId)?.detail;
-        assert.deepEqual(detailOf('t-launching'), { requeued: false, supersededBy: 'r-new' });
-        assert.equal(detailOf('t-running')?.requeued, true);
-        assert.equal(detailOf('t-orphan')?.requeued, false);
-        const requeuedEvents = events.filter((e) => e.type === 'requeued');
-        assert.equal(requeuedEvents.length, 1);
-        assert.equal(requeuedEvents[0]!.taskId, 't-running');
-        assert.equal(requeuedEvents[0]!.identifier, 'x.running');
+          const events = (await store.listEvents()).reverse();
+          const interruptedEvents = events.filter((e) => e.type === 'interrupted');
+          assert.equal(interruptedEvents.length, 3);
+          for (const e of interruptedEvents) {
+            assert.equal(e.reason, 'daemonStopped');
+            assert.equal(e.at, at);
+          }
+          const detailOf = (taskId: string) => interruptedEvents.find((e) => e.taskId === taskId)?.detail;
+          assert.deepEqual(detailOf('t-launching'), { requeued: false, supersededBy: 'r-new' });
+          assert.equal(detailOf('t-running')?.requeued, true);
+          assert.equal(detailOf('t-orphan')?.requeued, false);
+          const requeuedEvents = events.filter((e) => e.type === 'requeued');
+          assert.equal(requeuedEvents.length, 1);
+          assert.equal(requeuedEvents[0]!.taskId, 't-running');
+          assert.equal(requeuedEvents[0]!.identifier, 'x.running');
 
-        const again = await store.recoverInterruptedRuns(at + 1);
-        assert.deepEqual(again, { interrupted: [], requeued: [] });
-        assert.equal((await store.listEvents()).length, events.length);
-      });
+          const again = await store.recoverInterruptedRuns(at + 1);
+          assert.deepEqual(again, { interrupted: [], requeued: [] });
+          assert.equal((await store.listEvents()).length, events.length);
+        },
+      );
 
-      it('records the tasks of a block still leased as interrupted runs: requeued when ' + 'their request stands, not otherwise', async () => {
-        const leased = request({ requestId: 'r-leased', identifier: 'x.leased', requiresExternalPower: true });
-        const replaced = request({ requestId: 'r-replacing', identifier: 'x.replaced', submittedAt: T0 + 60_000 });
-        const finished = run({ taskId: 't-finished', requestId: 'r-finished', identifier: 'x.finished', state: 'finished', outcome: 'success', completedAt: T0 + 9_000 });
-        const task = (taskId: string, requestId: string, identifier: string) => ({ taskId, requestId, identifier, kind: 'refresh' as const, eligibleAt: T0 + 2_000 });
-        const lease = {
-          leaseId: 'lease-1',
-          appId: 'com.example.feeds',
-          at: T0 + 3_000,
-          background: true,
-          tasks: [task('t-leased', 'r-leased', 'x.leased'), task('t-replaced', 'r-replaced', 'x.replaced'), task('t-gone', 'r-gone', 'x.gone'), task('t-finished', 'r-finished', 'x.finished')],
-        };
-        await store.apply({ putApps: [app()], putRequests: [leased, replaced], insertRuns: [finished], putLeases: [lease] });
+      it(
+        'records the tasks of a block still leased as interrupted runs: requeued when ' +
+          'their request stands, not otherwise',
+        async () => {
+          const leased = request({ requestId: 'r-leased', identifier: 'x.leased', requiresExternalPower: true });
+          const replaced = request({ requestId: 'r-replacing', identifier: 'x.replaced', submittedAt: T0 + 60_000 });
+          const finished = run({
+            taskId: 't-finished',
+            requestId: 'r-finished',
+            identifier: 'x.finished',
+            state: 'finished',
+            outcome: 'success',
+            completedAt: T0 + 9_000,
+          });
+          const task = (taskId: string, requestId: string, identifier: string) => ({
+            taskId,
+            requestId,
+            identifier,
+            kind: 'refresh' as const,
+            eligibleAt: T0 + 2_000,
+          });
+          const lease = {
+            leaseId: 'lease-1',
+            appId: 'com.example.feeds',
+            at: T0 + 3_000,
+            background: true,
+            tasks: [
+              task('t-leased', 'r-leased', 'x.leased'),
+              task('t-replaced', 'r-replaced', 'x.replaced'),
+              task('t-gone', 'r-gone', 'x.gone'),
+              task('t-finished', 'r-finished', 'x.finished'),
+            ],
+          };
+          await store.apply({
+            putApps: [app()],
+            putRequests: [leased, replaced],
+            insertRuns: [finished],
+            putLeases: [lease],
+          });
 
-        const result = await store.recoverInterruptedRuns(at);
+          const result = await store.recoverInterruptedRuns(at);
 
-        const interrupted = { state: 'finished', outcome: 'interrupted', reason: 'daemonStopped', completedAt: at } as const;
-        const again = await store.getRun('t-leased');
-        assert.deepEqual(again, {
-          ...run({ taskId: 't-leased', requestId: 'r-leased', identifier: 'x.leased', kind: 'refresh', requiresNetworkConnectivity: false, requiresExternalPower: true, earliestBeginAt: null, submittedAt: leased.submittedAt }),
-          eligibleAt: T0 + 2_000, forced: false, launch: 'alreadyRunning', launchedAt: T0 + 3_000, background: true, startedAt: null, deadlineAt: null, expiredAt: null,
-          expirationReason: null, cpuMs: null, error: null, continued: null, recurrence: null, retry: null, attempt: 1, ...interrupted,
-        }, 'its run, from its request, as it was handed over');
-        assert.deepEqual(result.requeued, [leased], 'its request stands: pending already, not written again');
-        assert.equal((await store.getRun('t-replaced'))?.outcome, 'interrupted');
-        assert.equal((await store.getRun('t-gone'))?.outcome, 'interrupted');
-        assert.deepEqual(await store.getRun('t-finished'), finished, 'a task that finished keeps its run');
-        assert.deepEqual(await store.listRequests(), [leased, replaced], 'nothing requeued for the replaced or the gone one');
-        const detailOf = async (taskId: string) => (await store.listEvents({ taskId, types: ['interrupted'] }))[0]?.detail;
-        assert.deepEqual(await detailOf('t-replaced'), { requeued: false, supersededBy: 'r-replacing' });
-        assert.deepEqual(await detailOf('t-gone'), { requeued: false, requestGone: true });
-        assert.equal((await detailOf('t-leased'))?.requeued, true);
-        assert.deepEqual(await store.recoverInterruptedRuns(at + 1), { interrupted: [], requeued: [] }, 'the lease is ended');
-      });
+          const interrupted = {
+            state: 'finished',
+            outcome: 'interrupted',
+            reason: 'daemonStopped',
+            completedAt: at,
+          } as const;
+          const again = await store.getRun('t-leased');
+          assert.deepEqual(
+            again,
+            {
+              ...run({
+                taskId: 't-leased',
+                requestId: 'r-leased',
+                identifier: 'x.leased',
+                kind: 'refresh',
+                requiresNetworkConnectivity: false,
+                requiresExternalPower: true,
+                earliestBeginAt: null,
+                submittedAt: leased.submittedAt,
+              }),
+              eligibleAt: T0 + 2_000,
+              forced: false,
+              launch: 'alreadyRunning',
+              launchedAt: T0 + 3_000,
+              background: true,
+              startedAt: null,
+              deadlineAt: null,
+              expiredAt: null,
+              expirationReason: null,
+              cpuMs: null,
+              error: null,
+              continued: null,
+              recurrence: null,
+              retry: null,
+              attempt: 1,
+              ...interrupted,
+            },
+            'its run, from its request, as it was handed over',
+          );
+          assert.deepEqual(result.requeued, [leased], 'its request stands: pending already, not written again');
+          assert.equal((await store.getRun('t-replaced'))?.outcome, 'interrupted');
+          assert.equal((await store.getRun('t-gone'))?.outcome, 'interrupted');
+          assert.deepEqual(await store.getRun('t-finished'), finished, 'a task that finished keeps its run');
+          assert.deepEqual(
+            await store.listRequests(),
+            [leased, replaced],
+            'nothing requeued for the replaced or the gone one',
+          );
+          const detailOf = async (taskId: string) =>
+            (await store.listEvents({ taskId, types: ['interrupted'] }))[0]?.detail;
+          assert.deepEqual(await detailOf('t-replaced'), { requeued: false, supersededBy: 'r-replacing' });
+          assert.deepEqual(await detailOf('t-gone'), { requeued: false, requestGone: true });
+          assert.equal((await detailOf('t-leased'))?.requeued, true);
+          assert.deepEqual(
+            await store.recoverInterruptedRuns(at + 1),
+            { interrupted: [], requeued: [] },
+            'the lease is ended',
+          );
+        },
+      );
 
-            it('does nothing when no run is active', async () => {
+      it('does nothing when no run is active', async () => {
         await store.apply({ putApps: [app()], insertRuns: [run({ state: 'finished', outcome: 'failure' })] });
         assert.deepEqual(await store.recoverInterruptedRuns(at), { interrupted: [], requeued: [] });
         assert.deepEqual(await store.listEvents(), []);
@@ -558,10 +765,18 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         await store.close();
         await store.close();
         const uses: (() => Promise<unknown>)[] = [
-          () => store.apply({ putApps: [app()] }), () => store.migrate(), () => store.schemaVersion(),
-          () => store.getApp('a'), () => store.listApps(), () => store.listRequests(), () => store.listRuns(),
-          () => store.getRun('t'), () => store.listEvents(), () => store.getSetting('k'),
-          () => store.recoverInterruptedRuns(T0), () => store.integrityCheck(),
+          () => store.apply({ putApps: [app()] }),
+          () => store.migrate(),
+          () => store.schemaVersion(),
+          () => store.getApp('a'),
+          () => store.listApps(),
+          () => store.listRequests(),
+          () => store.listRuns(),
+          () => store.getRun('t'),
+          () => store.listEvents(),
+          () => store.getSetting('k'),
+          () => store.recoverInterruptedRuns(T0),
+          () => store.integrityCheck(),
         ];
         for (const use of uses) await assert.rejects(use(), storeError('storeClosed'));
       });

@@ -21,7 +21,12 @@ export function workflowsContract(name: string, makeStore: () => Promise<Store>)
     });
 
     it('a request reads back its data and dependsOn; one without them has neither field', async () => {
-      const dependent = request({ requestId: 'req-2', identifier: 'x.upload', data: payload, dependsOn: ['x.export', 'x.scan'] });
+      const dependent = request({
+        requestId: 'req-2',
+        identifier: 'x.upload',
+        data: payload,
+        dependsOn: ['x.export', 'x.scan'],
+      });
       const plain = request();
       const scalar = request({ requestId: 'req-3', identifier: 'x.scalar', data: 'just a string' });
       await store.apply({ putRequests: [plain, dependent, scalar] });
@@ -45,7 +50,11 @@ export function workflowsContract(name: string, makeStore: () => Promise<Store>)
       const started = run({ data: payload, dependsOn: ['x.export'] });
       await store.apply({ insertRuns: [started, run({ taskId: 'task-2' })] });
       assert.deepEqual(await store.getRun('task-1'), started);
-      await store.apply({ updateRuns: [{ taskId: 'task-1', state: 'finished', outcome: 'success', completedAt: T0 + 5_000, result: { pages: 12 } }] });
+      await store.apply({
+        updateRuns: [
+          { taskId: 'task-1', state: 'finished', outcome: 'success', completedAt: T0 + 5_000, result: { pages: 12 } },
+        ],
+      });
       const finished = await store.getRun('task-1');
       assert.deepEqual(finished?.result, { pages: 12 });
       assert.deepEqual(finished?.data, payload);
@@ -54,13 +63,19 @@ export function workflowsContract(name: string, makeStore: () => Promise<Store>)
       assert.equal('data' in other!, false);
     });
 
-    it('an interrupted run is requeued with its data and its prerequisites (its task ' + 'gets their results again)', async () => {
-      await store.apply({ putApps: [app()], insertRuns: [run({ data: payload, dependsOn: ['x.export'] })] });
-      const { requeued } = await store.recoverInterruptedRuns(T0 + 100_000);
-      assert.deepEqual(requeued.map((r) => [r.data, r.dependsOn]), [[payload, ['x.export']]]);
-      const [pending] = await store.listRequests();
-      assert.deepEqual(pending?.data, payload);
-      assert.deepEqual(pending?.dependsOn, ['x.export']);
-    });
+    it(
+      'an interrupted run is requeued with its data and its prerequisites (its task ' + 'gets their results again)',
+      async () => {
+        await store.apply({ putApps: [app()], insertRuns: [run({ data: payload, dependsOn: ['x.export'] })] });
+        const { requeued } = await store.recoverInterruptedRuns(T0 + 100_000);
+        assert.deepEqual(
+          requeued.map((r) => [r.data, r.dependsOn]),
+          [[payload, ['x.export']]],
+        );
+        const [pending] = await store.listRequests();
+        assert.deepEqual(pending?.data, payload);
+        assert.deepEqual(pending?.dependsOn, ['x.export']);
+      },
+    );
   });
 }

@@ -30,7 +30,11 @@ function faultyStore(): { store: Store; setFault(code: StoreErrorCode | null): v
   return { store, setFault: (code) => (fault = code), attempts: () => attempts };
 }
 
-const event = (reason: string) => ({ events: [{ at: 1, appId: null, identifier: null, taskId: null, type: 'conditionsChanged' as const, reason, detail: null }] });
+const event = (reason: string) => ({
+  events: [
+    { at: 1, appId: null, identifier: null, taskId: null, type: 'conditionsChanged' as const, reason, detail: null },
+  ],
+});
 
 async function settle(writer: StoreWriter): Promise<void> {
   await flushMicrotasks();
@@ -38,53 +42,68 @@ async function settle(writer: StoreWriter): Promise<void> {
 }
 
 describe('StoreWriter on a store that cannot be written', () => {
-  for (const code of ['storeFull', 'storeReadOnly'] as const) it(`${code}: fails a caller's write with the fault, keeps its own writes, and ` + `commits them in order once the store recovers`, async () => {
-    const clock = new VirtualClock();
-    const { store, setFault, attempts } = faultyStore();
-    await store.migrate();
-    const writer = new StoreWriter(store, { clock, retryMs: 1_000, maxRetryMs: 4_000 });
-    const health: (string | null)[] = [];
-    writer.onDidChangeHealth((fault) => health.push(fault?.code ?? null));
+  for (const code of ['storeFull', 'storeReadOnly'] as const)
+    it(
+      `${code}: fails a caller's write with the fault, keeps its own writes, and ` +
+        `commits them in order once the store recovers`,
+      async () => {
+        const clock = new VirtualClock();
+        const { store, setFault, attempts } = faultyStore();
+        await store.migrate();
+        const writer = new StoreWriter(store, { clock, retryMs: 1_000, maxRetryMs: 4_000 });
+        const health: (string | null)[] = [];
+        writer.onDidChangeHealth((fault) => health.push(fault?.code ?? null));
 
-    setFault(code);
-    const visible = writer.write(event('visible'));
-    const kept = writer.retain(event('kept-1'));
-    await assert.rejects(visible, { code });
-    assert.equal(writer.fault?.code, code);
-    assert.deepEqual(health, [code]);
-    const before = attempts();
-    await assert.rejects(writer.write(event('refused at once')), { code });
-    const kept2 = writer.retain(event('kept-2'));
-    await settle(writer);
-    assert.equal(attempts(), before, 'a degraded writer does not try the store for each write');
+        setFault(code);
+        const visible = writer.write(event('visible'));
+        const kept = writer.retain(event('kept-1'));
+        await assert.rejects(visible, { code });
+        assert.equal(writer.fault?.code, code);
+        assert.deepEqual(health, [code]);
+        const before = attempts();
+        await assert.rejects(writer.write(event('refused at once')), { code });
+        const kept2 = writer.retain(event('kept-2'));
+        await settle(writer);
+        assert.equal(attempts(), before, 'a degraded writer does not try the store for each write');
 
-    // Retries at 1 s, then 2 s, then 4 s (the cap): each one fails while the disk is full.
-    await clock.advanceBy(1_000);
-    await settle(writer);
-    assert.equal(attempts(), before + 1);
-    await clock.advanceBy(2_000);
-    await settle(writer);
-    assert.equal(attempts(), before + 2);
-    setFault(null);
-    await clock.advanceBy(4_000);
-    await settle(writer);
-    await Promise.all([kept, kept2]);
-    assert.equal(writer.fault, null);
-    assert.deepEqual(health, [code, null]);
-    const reasons = (await store.listEvents({ types: ['conditionsChanged'] })).map((row) => row.reason).reverse();
-    assert.deepEqual(reasons, ['kept-1', 'kept-2'], 'the kept writes, in order, and none of the refused ones');
-    await writer.write(event('after'));
-    writer.dispose();
-    await store.close();
-  });
+        // Retries at 1 s, then 2 s, then 4 s (the cap): each one fails while the disk is full.
+        await clock.advanceBy(1_000);
+        await settle(writer);
+        assert.equal(attempts(), before + 1);
+        await clock.advanceBy(2_000);
+        await settle(writer);
+        assert.equal(attempts(), before + 2);
+        setFault(null);
+        await clock.advanceBy(4_000);
+        await settle(writer);
+        await Promise.all([kept, kept2]);
+        assert.equal(writer.fault, null);
+        assert.deepEqual(health, [code, null]);
+        const reasons = (await store.listEvents({ types: ['conditionsChanged'] })).map((row) => row.reason).reverse();
+        assert.deepEqual(reasons, ['kept-1', 'kept-2'], 'the kept writes, in order, and none of the refused ones');
+        await writer.write(event('after'));
+        writer.dispose();
+        await store.close();
+      },
+    );
 });
 
 describe('Scheduler while the store cannot be written', () => {
   it('starts no task whose run could not be recorded, and starts it once the store recovers', async () => {
     const { store, setFault } = faultyStore();
     await using h = await createHarness({ store });
-    const refresh = (identifier: string, earliestBeginAt: number | null) => ({ identifier, kind: 'refresh' as const, earliestBeginAt, requiresExternalPower: false, requiresNetworkConnectivity: false, ...NO_EXTRAS });
-    assert.deepEqual(await h.scheduler.submit(APP.appId, [refresh('com.example.feeds.refresh', h.clock.now() + 2_000)]), [{ ok: true }]);
+    const refresh = (identifier: string, earliestBeginAt: number | null) => ({
+      identifier,
+      kind: 'refresh' as const,
+      earliestBeginAt,
+      requiresExternalPower: false,
+      requiresNetworkConnectivity: false,
+      ...NO_EXTRAS,
+    });
+    assert.deepEqual(
+      await h.scheduler.submit(APP.appId, [refresh('com.example.feeds.refresh', h.clock.now() + 2_000)]),
+      [{ ok: true }],
+    );
     setFault('storeFull');
     const [refused] = await h.scheduler.submit(APP.appId, [refresh('com.example.feeds.cleanup', null)]);
     assert.equal(refused?.ok, false);

@@ -4,7 +4,13 @@ import { DEFAULT_STRAY_FRAME_LIMITS, StrayFrameGuard } from '../../src/daemon/gu
 import { LogAggregator } from '../../src/daemon/guards/logAggregator.js';
 
 describe('StrayFrameGuard', () => {
-  const limits = { ...DEFAULT_STRAY_FRAME_LIMITS, windowMs: 60_000, throttleAt: 10, closeAt: 20, summaryEveryMs: 1_000 };
+  const limits = {
+    ...DEFAULT_STRAY_FRAME_LIMITS,
+    windowMs: 60_000,
+    throttleAt: 10,
+    closeAt: 20,
+    summaryEveryMs: 1_000,
+  };
 
   it('logs the first, then one summary per interval with the count', () => {
     let now = 0;

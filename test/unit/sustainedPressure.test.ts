@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DEFAULT_CONDITIONS, type ConditionsSnapshot } from '../../src/engine/conditions.js';
-import { parseBusyTicks, parseSomeAvg60, SustainedPressureMeter, sustainedPressure } from '../../src/conditions/sustainedPressure.js';
+import {
+  parseBusyTicks,
+  parseSomeAvg60,
+  SustainedPressureMeter,
+  sustainedPressure,
+} from '../../src/conditions/sustainedPressure.js';
 
 /** A fake procfs: pressure files, /proc/stat and /proc/<pid>/stat, rewritten per sample. */
 function fakeProc() {
@@ -13,15 +18,25 @@ function fakeProc() {
   return {
     root,
     pressure(cpuAvg60: number, memoryAvg60 = 0): void {
-      writeFileSync(join(root, 'pressure', 'cpu'), `some avg10=99.00 avg60=${cpuAvg60.toFixed(2)} avg300=0.00 total=1\nfull ` + `avg10=0.00 avg60=0.00 avg300=0.00 total=0\n`);
-      writeFileSync(join(root, 'pressure', 'memory'), `some avg10=0.00 avg60=${memoryAvg60.toFixed(2)} avg300=0.00 total=1\n`);
+      writeFileSync(
+        join(root, 'pressure', 'cpu'),
+        `some avg10=99.00 avg60=${cpuAvg60.toFixed(2)} avg300=0.00 total=1\nfull ` +
+          `avg10=0.00 avg60=0.00 avg300=0.00 total=0\n`,
+      );
+      writeFileSync(
+        join(root, 'pressure', 'memory'),
+        `some avg10=0.00 avg60=${memoryAvg60.toFixed(2)} avg300=0.00 total=1\n`,
+      );
     },
     /** Machine busy ticks (user field) and each process's utime. */
     cpu(busy: number, processes: Record<number, number>): void {
       writeFileSync(join(root, 'stat'), `cpu  ${busy} 0 0 100000 0 0 0 0 0 0\ncpu0 1 0 0 0 0 0 0 0 0 0\n`);
       for (const [pid, ticks] of Object.entries(processes)) {
         mkdirSync(join(root, pid), { recursive: true });
-        writeFileSync(join(root, pid, 'stat'), `${pid} (node (app)) S 1 1 1 0 -1 0 0 0 0 0 ${ticks} 0 0 0 20 0 1 0 0 0 0\n`);
+        writeFileSync(
+          join(root, pid, 'stat'),
+          `${pid} (node (app)) S 1 1 1 0 -1 0 0 0 0 0 ${ticks} 0 0 0 20 0 1 0 0 0 0\n`,
+        );
       }
     },
     cleanup: () => rmSync(root, { recursive: true, force: true }),
@@ -69,11 +84,23 @@ describe('sustained pressure (issue 17)', () => {
   it('takes a pinned condition as it is, and the quick level where nothing was measured', () => {
     const snapshot = (origin: 'override' | 'sensor'): ConditionsSnapshot => ({
       conditions: { ...DEFAULT_CONDITIONS, cpuPressure: 'nominal', memoryPressure: 'fair', ioPressure: 'nominal' },
-      origins: Object.fromEntries(Object.keys(DEFAULT_CONDITIONS).map((name) => [name, origin])) as ConditionsSnapshot['origins'],
+      origins: Object.fromEntries(
+        Object.keys(DEFAULT_CONDITIONS).map((name) => [name, origin]),
+      ) as ConditionsSnapshot['origins'],
       readAt: 0,
     });
     const reading = { cpu: 'critical', memory: null, io: 'nominal', ownCpuShare: 0.1 } as const;
-    assert.deepEqual(sustainedPressure(reading, snapshot('override')), { cpu: 'nominal', memory: 'fair', io: 'nominal', ownCpuShare: null });
-    assert.deepEqual(sustainedPressure(reading, snapshot('sensor')), { cpu: 'critical', memory: 'fair', io: 'nominal', ownCpuShare: 0.1 });
+    assert.deepEqual(sustainedPressure(reading, snapshot('override')), {
+      cpu: 'nominal',
+      memory: 'fair',
+      io: 'nominal',
+      ownCpuShare: null,
+    });
+    assert.deepEqual(sustainedPressure(reading, snapshot('sensor')), {
+      cpu: 'critical',
+      memory: 'fair',
+      io: 'nominal',
+      ownCpuShare: 0.1,
+    });
   });
 });

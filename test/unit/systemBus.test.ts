@@ -19,7 +19,8 @@ class FakeConnection {
 
   async getProperty(destination: string, _path: string, _iface: string, name: string): Promise<unknown> {
     const key = `${destination} ${name}`;
-    if (!this.properties.has(key)) throw new DBusError('org.freedesktop.DBus.Error.NameHasNoOwner', `no ${destination}`);
+    if (!this.properties.has(key))
+      throw new DBusError('org.freedesktop.DBus.Error.NameHasNoOwner', `no ${destination}`);
     return this.properties.get(key);
   }
   async addMatch(rule: string): Promise<void> {
@@ -68,8 +69,14 @@ describe('SystemBus', () => {
     connection.properties.set('org.freedesktop.NetworkManager Metered', 4);
     const { bus, attempts } = setup([connection]);
     assert.equal(attempts.length, 0, 'nothing is opened before the first read');
-    assert.equal(await bus.getProperty('org.freedesktop.NetworkManager', '/', 'org.freedesktop.NetworkManager', 'Metered'), 4);
-    assert.equal(await bus.getProperty('org.freedesktop.NetworkManager', '/', 'org.freedesktop.NetworkManager', 'Metered'), 4);
+    assert.equal(
+      await bus.getProperty('org.freedesktop.NetworkManager', '/', 'org.freedesktop.NetworkManager', 'Metered'),
+      4,
+    );
+    assert.equal(
+      await bus.getProperty('org.freedesktop.NetworkManager', '/', 'org.freedesktop.NetworkManager', 'Metered'),
+      4,
+    );
     assert.equal(attempts.length, 1);
   });
 
@@ -150,7 +157,10 @@ describe('match rules', () => {
       propertiesChangedRule('org.freedesktop.NetworkManager', { path: '/org/freedesktop/NetworkManager' }),
       "type='signal',sender='org.freedesktop.NetworkManager',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',path='/org/freedesktop/NetworkManager'",
     );
-    assert.match(propertiesChangedRule('org.freedesktop.login1', { pathNamespace: '/org/freedesktop/login1' }), /path_namespace='\/org\/freedesktop\/login1'$/);
+    assert.match(
+      propertiesChangedRule('org.freedesktop.login1', { pathNamespace: '/org/freedesktop/login1' }),
+      /path_namespace='\/org\/freedesktop\/login1'$/,
+    );
     assert.equal(
       nameOwnerChangedRule('org.freedesktop.login1'),
       "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='org.freedesktop.login1'",

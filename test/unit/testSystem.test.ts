@@ -14,7 +14,11 @@ const DAY = 24 * HOUR;
 const APP = 'com.example.notes';
 const SYNC = 'com.example.notes.sync';
 const INDEX = 'com.example.notes.index';
-const manifest = { appId: APP, permittedIdentifiers: [SYNC, INDEX], backgroundModes: ['fetch', 'processing'] as ('fetch' | 'processing')[] };
+const manifest = {
+  appId: APP,
+  permittedIdentifiers: [SYNC, INDEX],
+  backgroundModes: ['fetch', 'processing'] as ('fetch' | 'processing')[],
+};
 
 /** A notes app: refreshes by resubmitting itself (the Apple pattern), and indexes on power. */
 function notesApp(counters: { syncs: number; indexes: number }, options: { resubmit?: boolean } = {}) {
@@ -48,29 +52,50 @@ function notesApp(counters: { syncs: number; indexes: number }, options: { resub
 }
 
 describe('createTestSystem', () => {
-  it('runs an app that resubmits its refresh about every 15 minutes for a virtual ' + 'week, in well under a second of work', async () => {
-    const counters = { syncs: 0, indexes: 0 };
-    await using system = await createTestSystem({ apps: [{ manifest, main: notesApp(counters) }], profile: 'server' });
-    await system.openApp(APP);
-    await system.advanceBy(7 * DAY);
-    assert.ok(counters.syncs >= 7 * 96 - 10 && counters.syncs <= 7 * 96, `about 672 refreshes, got ${counters.syncs}`);
-    const runs = await system.history({ identifier: SYNC });
-    assert.equal(runs.length, counters.syncs);
-    assert.ok(runs.every((run) => run.outcome === 'success' && run.launch === 'launched'), 'each ran in a background launch');
-  });
+  it(
+    'runs an app that resubmits its refresh about every 15 minutes for a virtual ' +
+      'week, in well under a second of work',
+    async () => {
+      const counters = { syncs: 0, indexes: 0 };
+      await using system = await createTestSystem({
+        apps: [{ manifest, main: notesApp(counters) }],
+        profile: 'server',
+      });
+      await system.openApp(APP);
+      await system.advanceBy(7 * DAY);
+      assert.ok(
+        counters.syncs >= 7 * 96 - 10 && counters.syncs <= 7 * 96,
+        `about 672 refreshes, got ${counters.syncs}`,
+      );
+      const runs = await system.history({ identifier: SYNC });
+      assert.equal(runs.length, counters.syncs);
+      assert.ok(
+        runs.every((run) => run.outcome === 'success' && run.launch === 'launched'),
+        'each ran in a background launch',
+      );
+    },
+  );
 
   it('catches "runs once, never again": an app that forgets to resubmit runs once', async () => {
     const counters = { syncs: 0, indexes: 0 };
-    await using system = await createTestSystem({ apps: [{ manifest, main: notesApp(counters, { resubmit: false }) }] });
+    await using system = await createTestSystem({
+      apps: [{ manifest, main: notesApp(counters, { resubmit: false }) }],
+    });
     await system.openApp(APP);
     await system.advanceBy(DAY);
     assert.equal(counters.syncs, 1);
-    assert.equal(system.pending(APP).some((view) => view.request.identifier === SYNC), false);
+    assert.equal(
+      system.pending(APP).some((view) => view.request.identifier === SYNC),
+      false,
+    );
   });
 
   it('waits for power for the processing task, says why meanwhile, and runs it on power', async () => {
     const counters = { syncs: 0, indexes: 0 };
-    await using system = await createTestSystem({ apps: [{ manifest, main: notesApp(counters) }], conditions: { power: 'battery', batteryLevel: 80 } });
+    await using system = await createTestSystem({
+      apps: [{ manifest, main: notesApp(counters) }],
+      conditions: { power: 'battery', batteryLevel: 80 },
+    });
     await system.openApp(APP);
     await system.advanceBy(HOUR);
     assert.equal(counters.indexes, 0);
@@ -84,7 +109,10 @@ describe('createTestSystem', () => {
 
   it('next() moves time to the event and fails with the explanation when it cannot happen', async () => {
     const counters = { syncs: 0, indexes: 0 };
-    await using system = await createTestSystem({ apps: [{ manifest, main: notesApp(counters) }], conditions: { power: 'battery' } });
+    await using system = await createTestSystem({
+      apps: [{ manifest, main: notesApp(counters) }],
+      conditions: { power: 'battery' },
+    });
     const before = system.clock.now();
     await system.openApp(APP);
     const started = await system.next('started', SYNC);
@@ -96,12 +124,16 @@ describe('createTestSystem', () => {
   it('simulates a launch and an expiration; an expired task stops its work through the signal', async () => {
     let aborted: unknown = null;
     const app = (scheduler: BGTaskScheduler) => {
-      scheduler.register(INDEX, (task) => new Promise<void>((_resolve, reject) => {
-        task.signal.addEventListener('abort', () => {
-          aborted = task.signal.reason;
-          reject(task.signal.reason as Error);
-        });
-      }));
+      scheduler.register(
+        INDEX,
+        (task) =>
+          new Promise<void>((_resolve, reject) => {
+            task.signal.addEventListener('abort', () => {
+              aborted = task.signal.reason;
+              reject(task.signal.reason as Error);
+            });
+          }),
+      );
     };
     await using system = await createTestSystem({ apps: [{ manifest, main: app }] });
     await system.simulateLaunch(APP, INDEX, 'processing');
@@ -143,7 +175,11 @@ describe('createTestSystem', () => {
   });
 
   it('rejects a misspelt or impossible condition, naming it, instead of treating it as holding', async () => {
-    await assert.rejects(createTestSystem({ apps: [{ manifest, main: () => {} }], conditions: { power: 'mains' as never } }), (error: Error & { code?: string; field?: string }) => error.code === 'invalidCondition' && error.field === 'power');
+    await assert.rejects(
+      createTestSystem({ apps: [{ manifest, main: () => {} }], conditions: { power: 'mains' as never } }),
+      (error: Error & { code?: string; field?: string }) =>
+        error.code === 'invalidCondition' && error.field === 'power',
+    );
     await using system = await createTestSystem({ apps: [{ manifest, main: () => {} }] });
     await assert.rejects(system.setConditions({ netwrk: 'offline' } as never), /netwrk|Unrecognized key/);
   });
@@ -165,7 +201,13 @@ describe('createTestSystem', () => {
       conditions: { ...DEFAULT_CONDITIONS, power, batteryLevel: 70, network: 'online' as const },
       origins: Object.fromEntries(CONDITION_NAMES.map((name) => [name, 'sensor'])) as never,
     });
-    const trace = { format: 'bgtasks-conditions-trace', version: 1, startedAt: start, host: { platform: 'linux' }, samples: [sample(start, 'battery'), sample(start + 3 * HOUR, 'ac')] } as never;
+    const trace = {
+      format: 'bgtasks-conditions-trace',
+      version: 1,
+      startedAt: start,
+      host: { platform: 'linux' },
+      samples: [sample(start, 'battery'), sample(start + 3 * HOUR, 'ac')],
+    } as never;
     const counters = { syncs: 0, indexes: 0 };
     await using system = await createTestSystem({ apps: [{ manifest, main: notesApp(counters) }], trace, start });
     await system.openApp(APP);
@@ -176,11 +218,17 @@ describe('createTestSystem', () => {
   it('next() refuses a kind that does not exist and an identifier no app permits, at once', async () => {
     await using system = await createTestSystem({ apps: [{ manifest, main: () => {} }] });
     await assert.rejects(system.next('startd' as never, SYNC), /Unknown kind "startd"/);
-    await assert.rejects(system.next('started', 'com.example.notes.snyc'), /No app of this system permits "com.example.notes.snyc"/);
+    await assert.rejects(
+      system.next('started', 'com.example.notes.snyc'),
+      /No app of this system permits "com.example.notes.snyc"/,
+    );
     await assert.rejects(system.next('started', SYNC, { within: HOUR }), /was never submitted/);
   });
 
   it('rejects a bad manifest naming the field', async () => {
-    await assert.rejects(createTestSystem({ apps: [{ manifest: { ...manifest, permittedIdentifiers: [] }, main: () => {} }] }), /permittedIdentifiers/);
+    await assert.rejects(
+      createTestSystem({ apps: [{ manifest: { ...manifest, permittedIdentifiers: [] }, main: () => {} }] }),
+      /permittedIdentifiers/,
+    );
   });
 });

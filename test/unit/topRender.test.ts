@@ -11,43 +11,124 @@ process.env.TZ = 'UTC';
 const AT = Date.UTC(2025, 0, 15, 12, 0, 0);
 const CONDITIONS: SystemSnapshot['conditions'] = {
   conditions: {
-    power: 'ac', batteryLevel: null, lowPowerMode: false, network: 'online', networkCost: 'unmetered', userActivity: 'noSeat', idleSince: null,
-    thermalState: 'nominal', cpuPressure: 'nominal', memoryPressure: 'nominal', ioPressure: 'nominal',
+    power: 'ac',
+    batteryLevel: null,
+    lowPowerMode: false,
+    network: 'online',
+    networkCost: 'unmetered',
+    userActivity: 'noSeat',
+    idleSince: null,
+    thermalState: 'nominal',
+    cpuPressure: 'nominal',
+    memoryPressure: 'nominal',
+    ioPressure: 'nominal',
   },
   origins: {
-    power: 'sensor', batteryLevel: 'default', lowPowerMode: 'sensor', network: 'sensor', networkCost: 'default', userActivity: 'sensor', idleSince: 'default',
-    thermalState: 'override', cpuPressure: 'sensor', memoryPressure: 'sensor', ioPressure: 'sensor',
+    power: 'sensor',
+    batteryLevel: 'default',
+    lowPowerMode: 'sensor',
+    network: 'sensor',
+    networkCost: 'default',
+    userActivity: 'sensor',
+    idleSince: 'default',
+    thermalState: 'override',
+    cpuPressure: 'sensor',
+    memoryPressure: 'sensor',
+    ioPressure: 'sensor',
   },
   readAt: AT,
 };
 
 function snapshot(parts: Partial<SystemSnapshot> = {}): SystemSnapshot {
-  return { at: AT, daemonVersion: '0.1.0', profile: 'server', backgroundAppRefresh: true, conditions: CONDITIONS, running: [], pending: [], recent: [], apps: [], notifications: [], notificationRequests: [], ...parts };
+  return {
+    at: AT,
+    daemonVersion: '0.1.0',
+    profile: 'server',
+    backgroundAppRefresh: true,
+    conditions: CONDITIONS,
+    running: [],
+    pending: [],
+    recent: [],
+    apps: [],
+    notifications: [],
+    notificationRequests: [],
+    ...parts,
+  };
 }
 
 function task(parts: Partial<RunningTaskView> = {}): RunningTaskView {
   return {
-    taskId: 't1', appId: 'com.example.export', identifier: 'com.example.export.job.1', kind: 'processing', state: 'running', title: null, subtitle: null,
-    progress: null, startedAt: AT - 42_000, deadlineAt: null, elapsedMs: 42_000, estimatedRemainingMs: null, launch: 'alreadyRunning', background: false, ...parts,
+    taskId: 't1',
+    appId: 'com.example.export',
+    identifier: 'com.example.export.job.1',
+    kind: 'processing',
+    state: 'running',
+    title: null,
+    subtitle: null,
+    progress: null,
+    startedAt: AT - 42_000,
+    deadlineAt: null,
+    elapsedMs: 42_000,
+    estimatedRemainingMs: null,
+    launch: 'alreadyRunning',
+    background: false,
+    ...parts,
   };
 }
 
 /** A task at 45 %: 45 of 100 units in 42 s, about 51 s to go. */
-const COUNTING = task({ title: 'Exporting photos', subtitle: '45 of 100 photos', progress: { completed: 45, total: 100, fraction: 0.45 }, estimatedRemainingMs: 51_000 });
+const COUNTING = task({
+  title: 'Exporting photos',
+  subtitle: '45 of 100 photos',
+  progress: { completed: 45, total: 100, fraction: 0.45 },
+  estimatedRemainingMs: 51_000,
+});
 
 function pending(identifier: string, parts: Partial<PendingRequestView> = {}): PendingRequestView {
   return {
-    appId: 'com.example.feeds', identifier, kind: 'refresh', title: null, subtitle: null, earliestBeginAt: null, submittedAt: AT - 60_000, eligible: false,
-    reasons: ['earliestBeginDate'], message: 'will start after 12:15:00', queuePosition: null, ...parts,
+    appId: 'com.example.feeds',
+    identifier,
+    kind: 'refresh',
+    title: null,
+    subtitle: null,
+    earliestBeginAt: null,
+    submittedAt: AT - 60_000,
+    eligible: false,
+    reasons: ['earliestBeginDate'],
+    message: 'will start after 12:15:00',
+    queuePosition: null,
+    ...parts,
   };
 }
 
 function finished(identifier: string, outcome: string, startedAt: number, completedAt: number): TaskRun {
   // Only what the screen reads; the rest of a run does not matter to it.
-  return { taskId: identifier, appId: 'com.example.feeds', identifier, state: 'finished', outcome, reason: null, submittedAt: startedAt, startedAt, completedAt } as unknown as TaskRun;
+  return {
+    taskId: identifier,
+    appId: 'com.example.feeds',
+    identifier,
+    state: 'finished',
+    outcome,
+    reason: null,
+    submittedAt: startedAt,
+    startedAt,
+    completedAt,
+  } as unknown as TaskRun;
 }
 
-const APPS: SystemSnapshot['apps'] = [{ appId: 'com.example.export', enabled: true, connected: true, pending: 0, running: 1, usage: null, notifications: 'notDetermined', pushes: { waiting: 0, held: 0 }, ranOnce: [] }];
+const APPS: SystemSnapshot['apps'] = [
+  {
+    appId: 'com.example.export',
+    enabled: true,
+    connected: true,
+    pending: 0,
+    running: 1,
+    usage: null,
+    notifications: 'notDetermined',
+    pushes: { waiting: 0, held: 0 },
+    ranOnce: [],
+  },
+];
 const plain = { width: 100, height: Infinity, color: false, now: AT };
 
 describe('renderTop', () => {
@@ -69,9 +150,14 @@ describe('renderTop', () => {
   });
 
   it('shows what a pending request recurs on: its calendar or interval', () => {
-    const nightly = pending('com.example.feeds.nightly', { schedule: 'calendar "Mon..Fri *-*-* 03:00:00" (Europe/Paris), period 4' });
+    const nightly = pending('com.example.feeds.nightly', {
+      schedule: 'calendar "Mon..Fri *-*-* 03:00:00" (Europe/Paris), period 4',
+    });
     const text = renderTop(snapshot({ pending: [nightly] }), { ...plain, width: 200 }).join('\n');
-    assert.match(text, /com\.example\.feeds\.nightly .*\(calendar "Mon\.\.Fri \*-\*-\* 03:00:00" \(Europe\/Paris\), period 4\)/);
+    assert.match(
+      text,
+      /com\.example\.feeds\.nightly .*\(calendar "Mon\.\.Fri \*-\*-\* 03:00:00" \(Europe\/Paris\), period 4\)/,
+    );
   });
 
   it('says "running" with the time for a task without progress, and when it expires', () => {
@@ -101,17 +187,38 @@ describe('renderTop', () => {
   });
 
   it('lists the queue by position, what holds each pending request, and recent runs', () => {
-    const text = renderTop(snapshot({
-      apps: APPS,
-      pending: [
-        pending('com.example.export.job.3', { kind: 'continued', title: 'Export album', queuePosition: 2, reasons: ['concurrency'], message: 'waits for a slot' }),
-        pending('com.example.export.job.2', { kind: 'continued', title: 'Export video', queuePosition: 1, reasons: ['concurrency'], message: 'waits for a slot' }),
-        pending('com.example.feeds.refresh', { reasons: ['earliestBeginDate', 'requiresExternalPower'] }),
-        pending('com.example.feeds.cleanup', { eligible: true, reasons: [], message: null }),
-      ],
-      recent: [finished('com.example.feeds.refresh', 'success', AT - 5000, AT - 3800), finished('com.example.feeds.sync', 'failure', AT - 9000, AT - 8990)],
-    }), plain).join('\n');
-    assert.match(text, /QUEUE \(2\)\n {2}#1 {2}com\.example\.feeds {2}Export video {2}com\.example\.export\.job\.2\n {2}#2 /);
+    const text = renderTop(
+      snapshot({
+        apps: APPS,
+        pending: [
+          pending('com.example.export.job.3', {
+            kind: 'continued',
+            title: 'Export album',
+            queuePosition: 2,
+            reasons: ['concurrency'],
+            message: 'waits for a slot',
+          }),
+          pending('com.example.export.job.2', {
+            kind: 'continued',
+            title: 'Export video',
+            queuePosition: 1,
+            reasons: ['concurrency'],
+            message: 'waits for a slot',
+          }),
+          pending('com.example.feeds.refresh', { reasons: ['earliestBeginDate', 'requiresExternalPower'] }),
+          pending('com.example.feeds.cleanup', { eligible: true, reasons: [], message: null }),
+        ],
+        recent: [
+          finished('com.example.feeds.refresh', 'success', AT - 5000, AT - 3800),
+          finished('com.example.feeds.sync', 'failure', AT - 9000, AT - 8990),
+        ],
+      }),
+      plain,
+    ).join('\n');
+    assert.match(
+      text,
+      /QUEUE \(2\)\n {2}#1 {2}com\.example\.feeds {2}Export video {2}com\.example\.export\.job\.2\n {2}#2 /,
+    );
     assert.match(text, /^ {2}com\.example\.feeds\.refresh {2}earliestBeginDate \+1: will start after 12:15:00$/m);
     assert.match(text, /^ {2}com\.example\.feeds\.cleanup {2}eligible: starts at the next chance$/m);
     assert.match(text, /^ {2}11:59:56 {2}com\.example\.feeds {2}com\.example\.feeds\.refresh {2}success {2}1\.2s$/m);
@@ -122,18 +229,31 @@ describe('renderTop', () => {
     const upload = pending('com.example.feeds.upload', {
       reasons: ['waitingForPrerequisites'],
       message: 'waits for com.example.feeds.export (running)',
-      prerequisites: [{ identifier: 'com.example.feeds.export', state: 'running' }, { identifier: 'com.example.feeds.scan', state: 'succeeded' }],
+      prerequisites: [
+        { identifier: 'com.example.feeds.export', state: 'running' },
+        { identifier: 'com.example.feeds.scan', state: 'succeeded' },
+      ],
     });
     const text = renderTop(snapshot({ pending: [upload] }), plain).join('\n');
-    assert.match(text, /com\.example\.feeds\.upload {2}waitingForPrerequisites: waits for com\.example\.feeds\.export \(running\)/);
+    assert.match(
+      text,
+      /com\.example\.feeds\.upload {2}waitingForPrerequisites: waits for com\.example\.feeds\.export \(running\)/,
+    );
     assert.match(text, /^ +after com\.example\.feeds\.export running, com\.example\.feeds\.scan succeeded$/m);
   });
 
   it('fits narrow terminals: no line wider than the width, the numbers under the bar', () => {
     for (const width of [60, 40, 24, 12]) {
-      const lines = renderTop(snapshot({ running: [COUNTING], pending: [pending('com.example.feeds.refresh')], apps: APPS }), { ...plain, width });
+      const lines = renderTop(
+        snapshot({ running: [COUNTING], pending: [pending('com.example.feeds.refresh')], apps: APPS }),
+        { ...plain, width },
+      );
       for (const line of lines) assert.ok(textWidth(line) <= width, `${width}: "${line}" is ${textWidth(line)} wide`);
-      if (width >= 24) assert.ok(lines.some((line) => /\[█+░+\]\s+45%/.test(line)), `${width}: a bar with its percentage:\n${lines.join('\n')}`);
+      if (width >= 24)
+        assert.ok(
+          lines.some((line) => /\[█+░+\]\s+45%/.test(line)),
+          `${width}: a bar with its percentage:\n${lines.join('\n')}`,
+        );
     }
     const narrow = renderTop(snapshot({ running: [COUNTING] }), { ...plain, width: 40 });
     const bar = narrow.findIndex((line) => line.includes('45%'));
@@ -142,21 +262,33 @@ describe('renderTop', () => {
 
   it('fits the height: less urgent sections shrink first, the footer stays on the bottom row', () => {
     const many = Array.from({ length: 30 }, (_, index) => pending(`com.example.feeds.p${index}`));
-    const recent = Array.from({ length: 10 }, (_, index) => finished(`com.example.feeds.r${index}`, 'success', AT - 1000, AT));
-    const lines = renderTop(snapshot({ running: [COUNTING], pending: many, recent, apps: APPS }), { ...plain, height: 20, footer: 'q quit' });
+    const recent = Array.from({ length: 10 }, (_, index) =>
+      finished(`com.example.feeds.r${index}`, 'success', AT - 1000, AT),
+    );
+    const lines = renderTop(snapshot({ running: [COUNTING], pending: many, recent, apps: APPS }), {
+      ...plain,
+      height: 20,
+      footer: 'q quit',
+    });
     assert.equal(lines.length, 20);
     assert.equal(lines.at(-1), 'q quit');
     const text = lines.join('\n');
     assert.match(text, /45%/, 'the running task keeps its bar');
     assert.match(text, /RECENT \(10\)\n {2}… 10 more/);
     assert.match(text, /PENDING \(30\)\n( {2}com\.example\.feeds\.p\d+ .*\n)+ {2}… \d+ more/);
-    assert.equal(renderTop(snapshot(), { ...plain, height: 30, footer: 'q quit' }).length, 30, 'short frames are padded so the footer is at the bottom');
+    assert.equal(
+      renderTop(snapshot(), { ...plain, height: 30, footer: 'q quit' }).length,
+      30,
+      'short frames are padded so the footer is at the bottom',
+    );
   });
 
-  it('paints only when asked, and never passes an app\'s control characters to the terminal', () => {
+  it("paints only when asked, and never passes an app's control characters to the terminal", () => {
     const hostile = task({ title: 'evil\x1b]0;owned\x07title', subtitle: 'line\nbreak\x9b2J' });
     const plainText = renderTop(snapshot({ running: [hostile, COUNTING] }), plain).join('\n');
-    const controls = [...plainText].filter((char) => char !== '\n' && (char < ' ' || (char >= '\x7f' && char <= '\x9f')));
+    const controls = [...plainText].filter(
+      (char) => char !== '\n' && (char < ' ' || (char >= '\x7f' && char <= '\x9f')),
+    );
     assert.deepEqual(controls, []);
     assert.match(plainText, /evil \]0;owned title/);
     assert.match(plainText, /line break 2J/);
@@ -166,11 +298,27 @@ describe('renderTop', () => {
   });
 
   it('flags Background App Refresh off and conditions that hold tasks', () => {
-    const text = renderTop(snapshot({
-      backgroundAppRefresh: false,
-      conditions: { ...CONDITIONS, conditions: { ...CONDITIONS.conditions, power: 'battery', batteryLevel: 15, lowPowerMode: true, network: 'offline', cpuPressure: 'serious' } },
-    }), plain).join('\n');
+    const text = renderTop(
+      snapshot({
+        backgroundAppRefresh: false,
+        conditions: {
+          ...CONDITIONS,
+          conditions: {
+            ...CONDITIONS.conditions,
+            power: 'battery',
+            batteryLevel: 15,
+            lowPowerMode: true,
+            network: 'offline',
+            cpuPressure: 'serious',
+          },
+        },
+      }),
+      plain,
+    ).join('\n');
     assert.match(text, /Background App Refresh OFF for all apps/);
-    assert.match(text, /\[battery 15%\] \[Low Power Mode\] \[offline\] .*\[cpu serious\]\s\[memory nominal\] \[io nominal\]/);
+    assert.match(
+      text,
+      /\[battery 15%\] \[Low Power Mode\] \[offline\] .*\[cpu serious\]\s\[memory nominal\] \[io nominal\]/,
+    );
   });
 });

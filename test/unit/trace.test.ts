@@ -17,7 +17,13 @@ import {
   type TraceSample,
 } from '../../src/conditions/trace.js';
 import type { Disposable } from '../../src/engine/clock.js';
-import { CONDITION_NAMES, DEFAULT_CONDITIONS, type ConditionName, type ConditionOrigin, type Conditions } from '../../src/engine/conditions.js';
+import {
+  CONDITION_NAMES,
+  DEFAULT_CONDITIONS,
+  type ConditionName,
+  type ConditionOrigin,
+  type Conditions,
+} from '../../src/engine/conditions.js';
 import { VirtualClock } from '../../src/testing/virtualClock.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -45,8 +51,15 @@ function trace(samples: TraceSample[], extra: Partial<ConditionsTrace> = {}): Co
 }
 
 /** The trace as plain JSON data, to break on purpose. */
-function data(value: ConditionsTrace = trace([sample(T0, { power: 'ac' }), sample(T0 + MINUTE, { power: 'battery', batteryLevel: 80 })])): Record<string, unknown> & { samples: Record<string, Record<string, unknown>>[] } {
-  return JSON.parse(JSON.stringify(value)) as Record<string, unknown> & { samples: Record<string, Record<string, unknown>>[] };
+function data(
+  value: ConditionsTrace = trace([
+    sample(T0, { power: 'ac' }),
+    sample(T0 + MINUTE, { power: 'battery', batteryLevel: 80 }),
+  ]),
+): Record<string, unknown> & { samples: Record<string, Record<string, unknown>>[] } {
+  return JSON.parse(JSON.stringify(value)) as Record<string, unknown> & {
+    samples: Record<string, Record<string, unknown>>[];
+  };
 }
 
 function assertTraceError(text: string, field: string | undefined, message?: RegExp): TraceError {
@@ -66,13 +79,20 @@ function assertTraceError(text: string, field: string | undefined, message?: Reg
 describe('trace format', () => {
   it('parses a valid trace, and serializes it back to the same data, one sample per line', () => {
     const original = trace(
-      [sample(T0 + 12, { power: 'ac', network: 'online' }), sample(T0 + MINUTE, { power: 'battery', batteryLevel: 97.5 }), sample(T0 + MINUTE, { power: 'battery', batteryLevel: 97 })],
+      [
+        sample(T0 + 12, { power: 'ac', network: 'online' }),
+        sample(T0 + MINUTE, { power: 'battery', batteryLevel: 97.5 }),
+        sample(T0 + MINUTE, { power: 'battery', batteryLevel: 97 }),
+      ],
       { endedAt: T0 + 2 * MINUTE, host: { platform: 'darwin', hostname: 'laptop' } },
     );
     const text = serializeTrace(original);
     assert.deepEqual(parseTrace(text), original);
     assert.equal(text.split('\n').length, 1 + 3 + 2, 'header line, a line per sample, closing line, final newline');
-    assert.match(text.split('\n')[0]!, /^\{"format":"bgtasks-conditions-trace","version":1,"startedAt":\d+,"endedAt":\d+,"host":/);
+    assert.match(
+      text.split('\n')[0]!,
+      /^\{"format":"bgtasks-conditions-trace","version":1,"startedAt":\d+,"endedAt":\d+,"host":/,
+    );
   });
 
   it('names the field at fault', () => {
@@ -105,8 +125,17 @@ describe('trace format', () => {
     assertTraceError(JSON.stringify(noHost), 'host');
 
     const every: Record<ConditionName, unknown> = {
-      power: 'x', batteryLevel: 'x', lowPowerMode: 'x', network: 'x', networkCost: 'x', userActivity: 'x', idleSince: 'x',
-      thermalState: 'x', cpuPressure: 'x', memoryPressure: 'x', ioPressure: 'x',
+      power: 'x',
+      batteryLevel: 'x',
+      lowPowerMode: 'x',
+      network: 'x',
+      networkCost: 'x',
+      userActivity: 'x',
+      idleSince: 'x',
+      thermalState: 'x',
+      cpuPressure: 'x',
+      memoryPressure: 'x',
+      ioPressure: 'x',
     };
     for (const name of CONDITION_NAMES) {
       const bad = data();
@@ -137,7 +166,8 @@ describe('trace format', () => {
   it('parses a week of changes in linear time', () => {
     const count = 20_000;
     const samples: TraceSample[] = [];
-    for (let index = 0; index < count; index++) samples.push(sample(T0 + index * 10_000, { cpuPressure: index % 2 ? 'fair' : 'nominal' }));
+    for (let index = 0; index < count; index++)
+      samples.push(sample(T0 + index * 10_000, { cpuPressure: index % 2 ? 'fair' : 'nominal' }));
     const text = serializeTrace(trace(samples));
     const parsed = parseTrace(text);
     assert.equal(parsed.samples.length, count);
@@ -150,12 +180,19 @@ describe('trace format', () => {
     assert.equal((await loadTrace(good)).samples[0]!.conditions.power, 'ac');
     const bad = tempFile();
     writeFileSync(bad, '{"format":"bgtasks-conditions-trace","version":1}');
-    await assert.rejects(loadTrace(bad), (error: unknown) => error instanceof TraceError && error.message.startsWith(`${bad}: `) && error.field === 'startedAt');
+    await assert.rejects(
+      loadTrace(bad),
+      (error: unknown) =>
+        error instanceof TraceError && error.message.startsWith(`${bad}: `) && error.field === 'startedAt',
+    );
     await assert.rejects(loadTrace(join(dir, 'missing.json')), { code: 'ENOENT' });
   });
 
   it('changedConditions lists the names whose values differ', () => {
-    assert.deepEqual(changedConditions(all({ power: 'ac' }), all({ power: 'battery', batteryLevel: 50 })), ['power', 'batteryLevel']);
+    assert.deepEqual(changedConditions(all({ power: 'ac' }), all({ power: 'battery', batteryLevel: 50 })), [
+      'power',
+      'batteryLevel',
+    ]);
     assert.deepEqual(changedConditions(all({}), all({})), []);
   });
 });
@@ -187,12 +224,27 @@ describe('recordConditions', () => {
     sensors.next = { power: 'ac', batteryLevel: 100, network: 'online', cpuPressure: 'nominal' };
     const out = tempFile();
     const seen: { at: number; index: number; changed: readonly ConditionName[] }[] = [];
-    return { clock, sensors, out, seen, onSample: (s: TraceSample, info: { index: number; changed: readonly ConditionName[] }) => seen.push({ at: s.at, ...info }) };
+    return {
+      clock,
+      sensors,
+      out,
+      seen,
+      onSample: (s: TraceSample, info: { index: number; changed: readonly ConditionName[] }) =>
+        seen.push({ at: s.at, ...info }),
+    };
   }
 
   it('writes a sample at the start and one per change, not one per poll', async () => {
     const { clock, sensors, out, seen, onSample } = setup();
-    const recording = recordConditions({ sensors, clock, pollIntervalMs: POLL, durationMs: 10 * POLL, out, onSample, platform: 'linux' });
+    const recording = recordConditions({
+      sensors,
+      clock,
+      pollIntervalMs: POLL,
+      durationMs: 10 * POLL,
+      out,
+      onSample,
+      platform: 'linux',
+    });
     await clock.advanceBy(0);
     assert.equal(seen.length, 1);
     // Written at once: the file is a valid trace from the first sample on.
@@ -214,33 +266,60 @@ describe('recordConditions', () => {
     const result = await recording;
 
     assert.ok(sensors.reads >= 10, `polled ${sensors.reads} times`);
-    assert.deepEqual(result.samples.map((s) => s.at - T0), [0, 4 * POLL, 7 * POLL, 8 * POLL]);
-    assert.deepEqual(seen.map((s) => s.changed), [[], ['power', 'batteryLevel'], ['network'], ['network', 'cpuPressure']]);
-    assert.deepEqual(seen.map((s) => s.index), [0, 1, 2, 3]);
+    assert.deepEqual(
+      result.samples.map((s) => s.at - T0),
+      [0, 4 * POLL, 7 * POLL, 8 * POLL],
+    );
+    assert.deepEqual(
+      seen.map((s) => s.changed),
+      [[], ['power', 'batteryLevel'], ['network'], ['network', 'cpuPressure']],
+    );
+    assert.deepEqual(
+      seen.map((s) => s.index),
+      [0, 1, 2, 3],
+    );
     assert.equal(result.startedAt, T0);
     assert.equal(result.endedAt, T0 + 10 * POLL);
     assert.deepEqual(result.host, { platform: 'linux' }, 'no hostname unless asked');
     assert.equal(result.samples[1]!.conditions.power, 'battery');
     assert.equal(result.samples[0]!.origins.power, 'sensor');
-    assert.equal(result.samples[0]!.origins.thermalState, 'default', 'a value the sensors could not read is the default');
+    assert.equal(
+      result.samples[0]!.origins.thermalState,
+      'default',
+      'a value the sensors could not read is the default',
+    );
     assert.ok(result.samples.every((s) => CONDITION_NAMES.every((name) => s.origins[name] !== 'override')));
 
     const onDisk = await loadTrace(out);
     assert.deepEqual(onDisk, result);
     assert.equal(clock.pendingTimers, 0, 'stopped polling');
     assert.equal(sensors.watching, false, 'stopped watching');
-    assert.deepEqual(readdirSync(dir).filter((name) => name.endsWith('.tmp')), [], 'no temporary file left');
+    assert.deepEqual(
+      readdirSync(dir).filter((name) => name.endsWith('.tmp')),
+      [],
+      'no temporary file left',
+    );
   });
 
   it('re-reads soon after a sensor change event, between polls', async () => {
     const { clock, sensors, out } = setup();
-    const recording = recordConditions({ sensors, clock, pollIntervalMs: 60_000, eventDebounceMs: 500, durationMs: 120_000, out });
+    const recording = recordConditions({
+      sensors,
+      clock,
+      pollIntervalMs: 60_000,
+      eventDebounceMs: 500,
+      durationMs: 120_000,
+      out,
+    });
     await clock.advanceBy(10_000);
     sensors.next = { ...sensors.next, power: 'battery' };
     sensors.onChange!();
     await clock.advanceBy(200_000);
     const result = await recording;
-    assert.deepEqual(result.samples.map((s) => s.at - T0), [0, 10_500]);
+    assert.deepEqual(
+      result.samples.map((s) => s.at - T0),
+      [0, 10_500],
+    );
   });
 
   it('stops when the signal aborts, and keeps the trace', async () => {
@@ -282,7 +361,14 @@ describe('recordConditions', () => {
     const { clock, sensors, out } = setup();
     sensors.next = new Error('no sysfs');
     const errors: unknown[] = [];
-    const recording = recordConditions({ sensors, clock, pollIntervalMs: POLL, durationMs: 3 * POLL, out, onSensorError: (error) => errors.push(error) });
+    const recording = recordConditions({
+      sensors,
+      clock,
+      pollIntervalMs: POLL,
+      durationMs: 3 * POLL,
+      out,
+      onSensorError: (error) => errors.push(error),
+    });
     await clock.advanceBy(POLL / 2);
     sensors.next = { power: 'ac' };
     await clock.advanceBy(5 * POLL);
@@ -295,9 +381,18 @@ describe('recordConditions', () => {
 
   it('rejects when the file cannot be written, and on bad options before anything happens', async () => {
     const { clock, sensors } = setup();
-    await assert.rejects(recordConditions({ sensors, clock, durationMs: 1_000, out: join(dir, 'no', 'such', 'dir', 'trace.json') }), { code: 'ENOENT' });
-    await assert.rejects(recordConditions({ sensors, clock, out: tempFile(), pollIntervalMs: 50 }), { name: 'TypeError', message: /pollIntervalMs/ });
-    await assert.rejects(recordConditions({ sensors, clock, out: tempFile(), durationMs: 0 }), { name: 'TypeError', message: /durationMs/ });
+    await assert.rejects(
+      recordConditions({ sensors, clock, durationMs: 1_000, out: join(dir, 'no', 'such', 'dir', 'trace.json') }),
+      { code: 'ENOENT' },
+    );
+    await assert.rejects(recordConditions({ sensors, clock, out: tempFile(), pollIntervalMs: 50 }), {
+      name: 'TypeError',
+      message: /pollIntervalMs/,
+    });
+    await assert.rejects(recordConditions({ sensors, clock, out: tempFile(), durationMs: 0 }), {
+      name: 'TypeError',
+      message: /durationMs/,
+    });
     await assert.rejects(recordConditions({ sensors, clock, out: '' }), { name: 'TypeError', message: /out/ });
     assert.equal(sensors.reads, 1, 'only the first (unwritable) recording read the sensors');
   });
@@ -305,12 +400,18 @@ describe('recordConditions', () => {
   it('stops when onSample throws, leaving the last good file', async () => {
     const { clock, sensors, out } = setup();
     const recording = recordConditions({
-      sensors, clock, pollIntervalMs: POLL, out,
+      sensors,
+      clock,
+      pollIntervalMs: POLL,
+      out,
       onSample: (_sample, { index }) => {
         if (index === 1) throw new Error('stdout closed');
       },
     });
-    const outcome = recording.then(() => null, (error: unknown) => error);
+    const outcome = recording.then(
+      () => null,
+      (error: unknown) => error,
+    );
     await clock.advanceBy(POLL);
     sensors.next = { ...sensors.next, power: 'battery' };
     await clock.advanceBy(POLL);

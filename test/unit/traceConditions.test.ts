@@ -6,7 +6,13 @@ import { after, describe, it } from 'node:test';
 
 import type { Sensors } from '../../src/conditions/sensors.js';
 import { recordConditions, TRACE_FORMAT, type ConditionsTrace, type TraceSample } from '../../src/conditions/trace.js';
-import { CONDITION_NAMES, DEFAULT_CONDITIONS, type ConditionName, type ConditionOrigin, type Conditions } from '../../src/engine/conditions.js';
+import {
+  CONDITION_NAMES,
+  DEFAULT_CONDITIONS,
+  type ConditionName,
+  type ConditionOrigin,
+  type Conditions,
+} from '../../src/engine/conditions.js';
 import { loadTrace, scriptedTimeline, TraceConditions, TraceError } from '../../src/testing/traceConditions.js';
 import { VirtualClock } from '../../src/testing/virtualClock.js';
 
@@ -20,7 +26,11 @@ function origins(origin: ConditionOrigin = 'sensor'): Record<ConditionName, Cond
 }
 
 function sample(offset: number, values: Partial<Conditions>): TraceSample {
-  return { at: RECORDED + offset, conditions: { ...DEFAULT_CONDITIONS, network: 'online', ...values }, origins: origins() };
+  return {
+    at: RECORDED + offset,
+    conditions: { ...DEFAULT_CONDITIONS, network: 'online', ...values },
+    origins: origins(),
+  };
 }
 
 function trace(samples: TraceSample[], extra: Partial<ConditionsTrace> = {}): ConditionsTrace {
@@ -41,7 +51,14 @@ const DAY = trace(
 
 function watch(clock: VirtualClock, source: TraceConditions) {
   const events: { at: number; power: string; network: string; batteryLevel: number | null }[] = [];
-  source.onDidChange(({ conditions }) => events.push({ at: clock.now() - START, power: conditions.power, network: conditions.network, batteryLevel: conditions.batteryLevel }));
+  source.onDidChange(({ conditions }) =>
+    events.push({
+      at: clock.now() - START,
+      power: conditions.power,
+      network: conditions.network,
+      batteryLevel: conditions.batteryLevel,
+    }),
+  );
   return events;
 }
 
@@ -93,7 +110,10 @@ describe('TraceConditions', () => {
     assert.equal(source.current().readAt, START - 15 * MINUTE);
     assert.equal(source.remainingSamples, 1);
     await clock.runUntilIdle();
-    assert.deepEqual(events.map((event) => event.at), [1 * HOUR + 15 * MINUTE]);
+    assert.deepEqual(
+      events.map((event) => event.at),
+      [1 * HOUR + 15 * MINUTE],
+    );
 
     // A start in the future holds the first sample until then.
     const later = new VirtualClock({ start: START });
@@ -101,28 +121,40 @@ describe('TraceConditions', () => {
     const delayedEvents = watch(later, delayed);
     assert.equal(delayed.current().conditions.power, 'ac');
     await later.runUntilIdle();
-    assert.deepEqual(delayedEvents.map((event) => event.at), [2 * HOUR, 3 * HOUR, 3 * HOUR + 30 * MINUTE, 5 * HOUR]);
+    assert.deepEqual(
+      delayedEvents.map((event) => event.at),
+      [2 * HOUR, 3 * HOUR, 3 * HOUR + 30 * MINUTE, 5 * HOUR],
+    );
   });
 
   it('applies samples sharing a time as one change, and follows elapsed time across a wall-clock jump', async () => {
     const clock = new VirtualClock({ start: START });
     const source = new TraceConditions(
-      trace([sample(0, { power: 'ac' }), sample(MINUTE, { power: 'battery' }), sample(MINUTE, { power: 'battery', batteryLevel: 50 }), sample(2 * MINUTE, { network: 'offline' })]),
+      trace([
+        sample(0, { power: 'ac' }),
+        sample(MINUTE, { power: 'battery' }),
+        sample(MINUTE, { power: 'battery', batteryLevel: 50 }),
+        sample(2 * MINUTE, { network: 'offline' }),
+      ]),
       clock,
     );
     const events = watch(clock, source);
     clock.jumpWallClock(HOUR);
     await clock.advanceBy(2 * MINUTE);
-    assert.deepEqual(events.map((event) => [event.at - HOUR, event.batteryLevel, event.network]), [
-      [MINUTE, 50, 'online'],
-      [2 * MINUTE, null, 'offline'],
-    ]);
+    assert.deepEqual(
+      events.map((event) => [event.at - HOUR, event.batteryLevel, event.network]),
+      [
+        [MINUTE, 50, 'online'],
+        [2 * MINUTE, null, 'offline'],
+      ],
+    );
   });
 
   it('costs one queued timer for a week of samples', async () => {
     const clock = new VirtualClock({ start: START });
     const samples: TraceSample[] = [];
-    for (let index = 0; index < 7 * 24 * 12; index++) samples.push(sample(index * 5 * MINUTE, { cpuPressure: index % 2 ? 'fair' : 'nominal' }));
+    for (let index = 0; index < 7 * 24 * 12; index++)
+      samples.push(sample(index * 5 * MINUTE, { cpuPressure: index % 2 ? 'fair' : 'nominal' }));
     const source = new TraceConditions(trace(samples), clock);
     let changes = 0;
     source.onDidChange(() => changes++);
@@ -148,10 +180,13 @@ describe('TraceConditions', () => {
     assert.equal(events.length, 1);
 
     await clock.advanceBy(HOUR); // the unplug is masked by the override; the battery level still changes
-    assert.deepEqual(events.map((event) => [event.at, event.power, event.batteryLevel]), [
-      [0, 'battery', 90],
-      [HOUR, 'battery', 89],
-    ]);
+    assert.deepEqual(
+      events.map((event) => [event.at, event.power, event.batteryLevel]),
+      [
+        [0, 'battery', 90],
+        [HOUR, 'battery', 89],
+      ],
+    );
     source.reset(['power']);
     assert.equal(events.length, 2, 'nothing changed: the trace says battery too');
     source.setOverrides({ network: 'offline' });
@@ -160,8 +195,14 @@ describe('TraceConditions', () => {
     assert.deepEqual(source.overrides(), {});
     assert.deepEqual(source.current().origins, origins());
 
-    assert.throws(() => source.set({ power: 'solar' as never }), (error: unknown) => error instanceof TraceError && error.field === 'power');
-    assert.throws(() => source.set({ powr: 'ac' } as never), (error: unknown) => error instanceof TraceError && error.field === 'powr');
+    assert.throws(
+      () => source.set({ power: 'solar' as never }),
+      (error: unknown) => error instanceof TraceError && error.field === 'power',
+    );
+    assert.throws(
+      () => source.set({ powr: 'ac' } as never),
+      (error: unknown) => error instanceof TraceError && error.field === 'powr',
+    );
   });
 
   it('dispose() cancels the timer and stops the events', async () => {
@@ -176,32 +217,39 @@ describe('TraceConditions', () => {
     assert.equal(source.current().conditions.power, 'battery');
   });
 
-  it('a throwing listener fails the advance by default, but neither the other ' + 'listeners nor the replay stop', async () => {
-    const clock = new VirtualClock({ start: START });
-    const source = new TraceConditions(DAY, clock);
-    source.onDidChange(() => {
-      throw new Error('listener broke');
-    });
-    const events = watch(clock, source);
-    await assert.rejects(clock.advanceBy(HOUR), /listener broke/);
-    assert.equal(events.length, 1);
-    await assert.rejects(clock.advanceBy(HOUR), /listener broke/);
-    assert.equal(events.length, 2);
+  it(
+    'a throwing listener fails the advance by default, but neither the other ' + 'listeners nor the replay stop',
+    async () => {
+      const clock = new VirtualClock({ start: START });
+      const source = new TraceConditions(DAY, clock);
+      source.onDidChange(() => {
+        throw new Error('listener broke');
+      });
+      const events = watch(clock, source);
+      await assert.rejects(clock.advanceBy(HOUR), /listener broke/);
+      assert.equal(events.length, 1);
+      await assert.rejects(clock.advanceBy(HOUR), /listener broke/);
+      assert.equal(events.length, 2);
 
-    const reported: unknown[] = [];
-    const quiet = new VirtualClock({ start: START });
-    const tolerant = new TraceConditions(DAY, quiet, { onListenerError: (error) => reported.push(error) });
-    tolerant.onDidChange(() => {
-      throw new Error('again');
-    });
-    await quiet.runUntilIdle();
-    assert.equal(reported.length, 4);
-  });
+      const reported: unknown[] = [];
+      const quiet = new VirtualClock({ start: START });
+      const tolerant = new TraceConditions(DAY, quiet, { onListenerError: (error) => reported.push(error) });
+      tolerant.onDidChange(() => {
+        throw new Error('again');
+      });
+      await quiet.runUntilIdle();
+      assert.equal(reported.length, 4);
+    },
+  );
 
   it('validates a hand-built trace', () => {
     const clock = new VirtualClock({ start: START });
     const bad = trace([sample(0, {}), sample(-1, {})]);
-    assert.throws(() => new TraceConditions(bad, clock), (error: unknown) => error instanceof TraceError && error.code === 'invalidTrace' && error.field === 'samples.1.at');
+    assert.throws(
+      () => new TraceConditions(bad, clock),
+      (error: unknown) =>
+        error instanceof TraceError && error.code === 'invalidTrace' && error.field === 'samples.1.at',
+    );
   });
 
   it('replays what the recorder wrote', async () => {
@@ -211,7 +259,13 @@ describe('TraceConditions', () => {
     let next: Partial<Conditions> = { power: 'ac', network: 'online' };
     const sensors: Sensors = { read: () => Promise.resolve({ ...next }) };
     const recordClock = new VirtualClock({ start: RECORDED });
-    const recording = recordConditions({ sensors, clock: recordClock, pollIntervalMs: MINUTE, durationMs: 3 * HOUR, out });
+    const recording = recordConditions({
+      sensors,
+      clock: recordClock,
+      pollIntervalMs: MINUTE,
+      durationMs: 3 * HOUR,
+      out,
+    });
     // Changed just before the polls at 1 h and 2 h.
     await recordClock.advanceBy(HOUR - 1);
     next = { power: 'battery', batteryLevel: 80, network: 'online' };
@@ -273,7 +327,11 @@ describe('scriptedTimeline', () => {
   it('names the step at fault', () => {
     const clock = new VirtualClock({ start: START });
     assert.throws(
-      () => scriptedTimeline(clock, [{ at: START + HOUR, conditions: {} }, { at: START, conditions: {} }]),
+      () =>
+        scriptedTimeline(clock, [
+          { at: START + HOUR, conditions: {} },
+          { at: START, conditions: {} },
+        ]),
       (error: unknown) => error instanceof TraceError && error.field === 'timeline.1.at',
     );
     assert.throws(

@@ -42,7 +42,10 @@ describe('VirtualClock', () => {
       clock.setTimer(1, again);
     };
     again();
-    await assert.rejects(clock.runUntilIdle(), (error: unknown) => error instanceof VirtualClockOverrunError && /more than 100 timers/.test(error.message));
+    await assert.rejects(
+      clock.runUntilIdle(),
+      (error: unknown) => error instanceof VirtualClockOverrunError && /more than 100 timers/.test(error.message),
+    );
   });
 
   it('moves only the wall clock on a jump, and refuses to go back with advanceTo', async () => {

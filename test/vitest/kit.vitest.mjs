@@ -11,7 +11,15 @@ afterEach(() => system?.close());
 describe('the testing kit under Vitest', () => {
   it('refreshes the feeds all day, and explains a refresh held by Low Power Mode', async () => {
     let refreshes = 0;
-    system = await createTestSystem({ apps: [{ dir: DIR, main: (scheduler) => startFeeds(scheduler, { intervalMs: 15 * 60_000, refresh: async () => void refreshes++ }) }] });
+    system = await createTestSystem({
+      apps: [
+        {
+          dir: DIR,
+          main: (scheduler) =>
+            startFeeds(scheduler, { intervalMs: 15 * 60_000, refresh: async () => void refreshes++ }),
+        },
+      ],
+    });
     await system.openApp('com.example.feeds');
     await system.advanceBy(24 * 60 * 60_000);
     expect(refreshes).toBeGreaterThanOrEqual(90);

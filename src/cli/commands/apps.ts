@@ -10,7 +10,16 @@ import { keyValueLines, table } from '../format.js';
 import { appState, budget, cpuBudget, ranOnceLines } from '../usageText.js';
 
 const COLUMNS = [
-  'appId', 'enabled', 'running', 'processes', 'pending', 'activeTasks', 'launches', 'bgTime', 'bgCpu', 'state',
+  'appId',
+  'enabled',
+  'running',
+  'processes',
+  'pending',
+  'activeTasks',
+  'launches',
+  'bgTime',
+  'bgCpu',
+  'state',
 ];
 
 /** Adds `apps` and its subcommands; returns it. */
@@ -30,7 +39,8 @@ export function addAppsCommand(program: Command): Command {
       .option('--all', 'the global switch')
       .option('--json', 'print JSON')
       .action((app: string | undefined, options: { all?: boolean }, command: Command) =>
-        callAndPrint(command, verb, options.all ? { all: true } : { appId: app }, keyValueLines));
+        callAndPrint(command, verb, options.all ? { all: true } : { appId: app }, keyValueLines),
+      );
   }
   apps
     .command('token')
@@ -39,7 +49,8 @@ export function addAppsCommand(program: Command): Command {
     .description('print the push token senders present as "Authorization: Bearer TOKEN"')
     .option('--json', 'print JSON')
     .action((app: string, options: { rotate?: boolean }, command: Command) =>
-      callAndPrint(command, 'apps.token', { appId: app, rotate: Boolean(options.rotate) }, (issued) => issued.token));
+      callAndPrint(command, 'apps.token', { appId: app, rotate: Boolean(options.rotate) }, (issued) => issued.token),
+    );
   return apps;
 }
 

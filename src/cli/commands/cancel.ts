@@ -13,12 +13,12 @@ export function addCancelCommand(program: Command): void {
     .argument('<app>', 'app id', appId)
     .argument(
       '[target]',
-      'a task identifier (its running task and its pending request) or a task id; none: every pending request of '
-        + 'the app and its continued tasks',
+      'a task identifier (its running task and its pending request) or a task id; none: every pending request of ' +
+        'the app and its continued tasks',
     )
     .description(
-      'cancel as the person would: a running task expires with reason userCancelled (the app\'s expiration handler '
-        + 'runs), a pending request is removed',
+      "cancel as the person would: a running task expires with reason userCancelled (the app's expiration handler " +
+        'runs), a pending request is removed',
     )
     .option('--json', 'print JSON')
     .action(async (app: string, target: string | undefined, options: { json?: boolean }, command: Command) => {
@@ -31,9 +31,11 @@ export function addCancelCommand(program: Command): void {
 
 function renderCancel(result: CancelResult): string {
   return result.cancelled
-    .map((item) => (item.what === 'task'
-      ? `${result.appId} ${item.identifier}: task ${item.taskId} cancelled (${item.kind}; `
-        + 'the app\'s expiration handler runs)'
-      : `${result.appId} ${item.identifier}: pending ${item.kind} request removed`))
+    .map((item) =>
+      item.what === 'task'
+        ? `${result.appId} ${item.identifier}: task ${item.taskId} cancelled (${item.kind}; ` +
+          "the app's expiration handler runs)"
+        : `${result.appId} ${item.identifier}: pending ${item.kind} request removed`,
+    )
     .join('\n');
 }

@@ -11,8 +11,9 @@ export function addCheckCommand(program: Command): void {
     .description(
       'run an app once in a dry run (no daemon) and report handlers and submissions its manifest does not match',
     )
-    .option('--timeout <ms>', 'how long to wait for the app\'s report', positiveInt, 10_000)
+    .option('--timeout <ms>', "how long to wait for the app's report", positiveInt, 10_000)
     .option('--json', 'print JSON')
     .action((dir: string, options: { timeout: number; json?: boolean }) =>
-      runCheck(resolve(dir), { timeoutMs: options.timeout, json: Boolean(options.json) }));
+      runCheck(resolve(dir), { timeoutMs: options.timeout, json: Boolean(options.json) }),
+    );
 }

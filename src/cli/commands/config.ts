@@ -18,7 +18,9 @@ interface GlobalOptions {
 export function addConfigCommand(program: Command): void {
   const config = program
     .command('config')
-    .description('show the effective configuration (config file, environment, defaults) and where each value came from; see docs/configuration.md')
+    .description(
+      'show the effective configuration (config file, environment, defaults) and where each value came from; see docs/configuration.md',
+    )
     .option('--schema', 'print the config file\'s JSON Schema (for editors: "$schema" in the file)')
     .option('--json', 'print JSON')
     .action((options: { schema?: boolean; json?: boolean }) => {
@@ -27,7 +29,11 @@ export function addConfigCommand(program: Command): void {
         return;
       }
       const { home, config: configPath } = program.opts<GlobalOptions>();
-      const resolved = resolveConfig({ ...(home !== undefined ? { home } : {}), ...(configPath !== undefined ? { configPath } : {}), env: process.env });
+      const resolved = resolveConfig({
+        ...(home !== undefined ? { home } : {}),
+        ...(configPath !== undefined ? { configPath } : {}),
+        env: process.env,
+      });
       process.stdout.write(options.json ? `${JSON.stringify(configJson(resolved), null, 2)}\n` : configText(resolved));
     });
 
@@ -39,16 +45,28 @@ export function addConfigCommand(program: Command): void {
     .action((file: string | undefined, options: { json?: boolean }) => {
       const { home, config: configPath } = program.opts<GlobalOptions>();
       // Only what locates the file and the home: the options of the environment are not the file's.
-      const env = Object.fromEntries(['BGTASKS_HOME', CONFIG_ENV, 'XDG_STATE_HOME', 'HOME'].filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]));
+      const env = Object.fromEntries(
+        ['BGTASKS_HOME', CONFIG_ENV, 'XDG_STATE_HOME', 'HOME']
+          .filter((name) => process.env[name] !== undefined)
+          .map((name) => [name, process.env[name]]),
+      );
       const named = file ?? configPath;
-      const resolved = resolveConfig({ ...(home !== undefined ? { home } : {}), ...(named !== undefined ? { configPath: named } : {}), env });
+      const resolved = resolveConfig({
+        ...(home !== undefined ? { home } : {}),
+        ...(named !== undefined ? { configPath: named } : {}),
+        env,
+      });
       const set = [...resolved.sources].filter(([, source]) => source.kind === 'file').map(([path]) => path);
       if (options.json) {
-        process.stdout.write(`${JSON.stringify({ ok: true, file: resolved.file, set, warnings: resolved.warnings }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ ok: true, file: resolved.file, set, warnings: resolved.warnings }, null, 2)}\n`,
+        );
         return;
       }
       const lines = resolved.file.exists
-        ? [`ok: ${resolved.file.path} (${set.length} option${set.length === 1 ? '' : 's'} set${set.length > 0 ? `: ${set.join(', ')}` : ''})`]
+        ? [
+            `ok: ${resolved.file.path} (${set.length} option${set.length === 1 ? '' : 's'} set${set.length > 0 ? `: ${set.join(', ')}` : ''})`,
+          ]
         : [`no config file at ${resolved.file.path}: nothing to check (every option has its default)`];
       process.stdout.write(`${[...lines, ...resolved.warnings.map((warning) => `warning: ${warning}`)].join('\n')}\n`);
     });
@@ -63,10 +81,20 @@ export function redact(path: string, value: unknown): unknown {
 function configJson(resolved: ResolvedConfig): unknown {
   return {
     file: resolved.file,
-    options: Object.fromEntries(CONFIG_OPTIONS.map((option) => {
-      const source = resolved.sources.get(option.path)!;
-      return [option.path, { value: redact(option.path, resolved.values.get(option.path)), source: describeSource(source), from: source.kind, env: option.env }];
-    })),
+    options: Object.fromEntries(
+      CONFIG_OPTIONS.map((option) => {
+        const source = resolved.sources.get(option.path)!;
+        return [
+          option.path,
+          {
+            value: redact(option.path, resolved.values.get(option.path)),
+            source: describeSource(source),
+            from: source.kind,
+            env: option.env,
+          },
+        ];
+      }),
+    ),
     warnings: resolved.warnings,
   };
 }
@@ -75,13 +103,18 @@ function configText(resolved: ResolvedConfig): string {
   const { file } = resolved;
   const header = [
     `config file: ${file.path} (${file.exists ? 'read' : 'not found: the defaults apply'}${file.explicit ? '' : `; another with --config or $${CONFIG_ENV}`})`,
-    'precedence: the daemon\'s flags > environment (BGTASKS_ + the path in upper snake case: http.port is BGTASKS_HTTP_PORT) > file > default',
+    "precedence: the daemon's flags > environment (BGTASKS_ + the path in upper snake case: http.port is BGTASKS_HTTP_PORT) > file > default",
     '',
   ];
   const rows = CONFIG_OPTIONS.map((option) => {
     const value = redact(option.path, resolved.values.get(option.path));
-    return { option: option.path, value: value === null ? '(decided at start)' : value, source: describeSource(resolved.sources.get(option.path)!) };
+    return {
+      option: option.path,
+      value: value === null ? '(decided at start)' : value,
+      source: describeSource(resolved.sources.get(option.path)!),
+    };
   });
-  const warnings = resolved.warnings.length > 0 ? ['', ...resolved.warnings.map((warning) => `warning: ${warning}`)] : [];
+  const warnings =
+    resolved.warnings.length > 0 ? ['', ...resolved.warnings.map((warning) => `warning: ${warning}`)] : [];
   return `${[...header, table(rows, ['option', 'value', 'source']), ...warnings].join('\n')}\n`;
 }

@@ -63,13 +63,13 @@ export function addDaemonCommand(program: Command): void {
     .description('run the system (the daemon) in the foreground')
     .option(
       '--store <path>',
-      'the SQLite store file (default: <home>/store.sqlite), or a postgres://user@host/db?schema=NAME URL shared '
-        + 'by a fleet of machines (docs/fleet.md)',
+      'the SQLite store file (default: <home>/store.sqlite), or a postgres://user@host/db?schema=NAME URL shared ' +
+        'by a fleet of machines (docs/fleet.md)',
     )
     .option(
       '--node-id <id>',
-      'with a postgres:// store: this machine\'s id in the fleet (default: kept in <home>/node-id, made from the '
-        + 'host name)',
+      "with a postgres:// store: this machine's id in the fleet (default: kept in <home>/node-id, made from the " +
+        'host name)',
     )
     .option(
       '--fleet-option <name=ms>',
@@ -84,17 +84,17 @@ export function addDaemonCommand(program: Command): void {
       collectOption,
       {},
     )
-    .option('--http-port <port>', 'the dashboard\'s port (default: 0, any free port)', port)
+    .option('--http-port <port>', "the dashboard's port (default: 0, any free port)", port)
     .option(
       '--http-host <address>',
-      'the address the dashboard and push endpoint listen on (default: 127.0.0.1; anything else is reachable from '
-        + 'other machines, without TLS, and warns)',
+      'the address the dashboard and push endpoint listen on (default: 127.0.0.1; anything else is reachable from ' +
+        'other machines, without TLS, and warns)',
     )
     .option('--no-http', 'serve no dashboard')
     .option('--no-metrics', 'serve no Prometheus /metrics (docs/metrics.md)')
     .option(
       '--log-level <level>',
-      'the daemon\'s log level: trace, debug, info, warn, error, fatal or silent (default: info)',
+      "the daemon's log level: trace, debug, info, warn, error, fatal or silent (default: info)",
     )
     .option(
       '--log-format <format>',

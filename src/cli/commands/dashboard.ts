@@ -8,11 +8,12 @@ export function addDashboardCommand(program: Command): void {
   program
     .command('dashboard')
     .description(
-      'open the system\'s web dashboard (running tasks, queue, history, conditions, apps) and print its address '
-        + 'with its token',
+      "open the system's web dashboard (running tasks, queue, history, conditions, apps) and print its address " +
+        'with its token',
     )
     .option('--no-open', 'only print the address')
     .option('--json', 'print JSON')
     .action((options: { open: boolean; json?: boolean }, command: Command) =>
-      runDashboard({ home: commandHome(globalOptions(command)), open: options.open, json: Boolean(options.json) }));
+      runDashboard({ home: commandHome(globalOptions(command)), open: options.open, json: Boolean(options.json) }),
+    );
 }

@@ -10,7 +10,6 @@ import { CliError } from '../controlClient.js';
 import { DEFAULT_DOCTOR_TIMEOUT_MS, runDoctor } from '../doctor/doctor.js';
 import { renderReport } from '../doctor/report.js';
 
-
 /** The command line, checked at the boundary: each message names its option. */
 const optionsSchema = z.strictObject({
   json: z.boolean().optional(),
@@ -25,7 +24,13 @@ const optionsSchema = z.strictObject({
     .string()
     .regex(/^\d+$/, '--timeout must be a whole number of milliseconds')
     .transform(Number)
-    .pipe(z.number().int().min(100, '--timeout must be at least 100 ms').max(600_000, '--timeout must be at most 600000 ms'))
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(100, '--timeout must be at least 100 ms')
+        .max(600_000, '--timeout must be at most 600000 ms'),
+    )
     .optional(),
 });
 
@@ -57,16 +62,36 @@ function parseOptions(raw: unknown): z.infer<typeof optionsSchema> {
 export function addDoctorCommand(program: Command): void {
   program
     .command('doctor')
-    .description('check the daemon, the home\'s permissions, the store, the sensors and the installed apps, and say what to fix (read-only; exit 1 when a check fails)')
-    .option('--store <location>', 'the store to check: a SQLite file or postgres://…?schema=NAME (default: the running daemon\'s, else the configuration\'s, else <home>/store.sqlite)')
-    .option('--node-id <id>', 'with a postgres:// store: this machine\'s node id (default: the daemon\'s, else <home>/node-id)')
-    .option('--timeout <ms>', `how long to wait for the daemon, the database and the sensors (default: ${DEFAULT_DOCTOR_TIMEOUT_MS})`)
+    .description(
+      "check the daemon, the home's permissions, the store, the sensors and the installed apps, and say what to fix (read-only; exit 1 when a check fails)",
+    )
+    .option(
+      '--store <location>',
+      "the store to check: a SQLite file or postgres://…?schema=NAME (default: the running daemon's, else the configuration's, else <home>/store.sqlite)",
+    )
+    .option(
+      '--node-id <id>',
+      "with a postgres:// store: this machine's node id (default: the daemon's, else <home>/node-id)",
+    )
+    .option(
+      '--timeout <ms>',
+      `how long to wait for the daemon, the database and the sensors (default: ${DEFAULT_DOCTOR_TIMEOUT_MS})`,
+    )
     .option('--json', 'print { checks: [{ id, group, status, detail, fix? }], summary } as JSON')
     .action(async (raw: unknown) => {
       const options = parseOptions(raw);
       const { home, config: configPath } = program.opts<{ home?: string; config?: string }>();
-      const store = options.store === undefined ? undefined : isPostgresLocation(options.store) ? options.store : resolve(options.store);
-      const config = checkConfig({ ...(home !== undefined ? { home } : {}), ...(configPath !== undefined ? { configPath } : {}), env: process.env });
+      const store =
+        options.store === undefined
+          ? undefined
+          : isPostgresLocation(options.store)
+            ? options.store
+            : resolve(options.store);
+      const config = checkConfig({
+        ...(home !== undefined ? { home } : {}),
+        ...(configPath !== undefined ? { configPath } : {}),
+        env: process.env,
+      });
       const nodeId = options.nodeId ?? config.facts.nodeId;
       const report = await runDoctor({
         home: config.facts.home,
@@ -79,6 +104,10 @@ export function addDoctorCommand(program: Command): void {
       });
       process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderReport(report)}\n`);
       const failures = report.summary.fail;
-      if (failures > 0) throw new CliError('doctorFoundFailures', `${failures} check${failures === 1 ? '' : 's'} failed (see the fix: lines)`);
+      if (failures > 0)
+        throw new CliError(
+          'doctorFoundFailures',
+          `${failures} check${failures === 1 ? '' : 's'} failed (see the fix: lines)`,
+        );
     });
 }

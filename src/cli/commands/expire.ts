@@ -12,5 +12,6 @@ export function addExpireCommand(program: Command): void {
     .description('expire a running task now (like _simulateExpirationForTaskWithIdentifier)')
     .option('--json', 'print JSON')
     .action((app: string, task: string, _options: unknown, command: Command) =>
-      callAndPrint(command, 'expire', { appId: app, identifier: task }, keyValueLines));
+      callAndPrint(command, 'expire', { appId: app, identifier: task }, keyValueLines),
+    );
 }

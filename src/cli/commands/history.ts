@@ -36,7 +36,7 @@ export function addHistoryCommand(program: Command): void {
         return callAndPrint(command, 'history', { ...filter, events: Boolean(options.events) }, renderHistory);
       }
       if (options.events) {
-        const message = 'give --events or --fleet, not both: the fleet\'s history is its runs';
+        const message = "give --events or --fleet, not both: the fleet's history is its runs";
         throw new CliError('invalidArgument', message, 'events');
       }
       const node = options.node !== undefined ? { nodeId: options.node } : {};
@@ -55,28 +55,45 @@ function areEvents(rows: readonly TaskRun[] | readonly HistoryEvent[]): rows is 
 }
 
 const RUN_COLUMNS = [
-  'appId', 'identifier', 'kind', 'submitted', 'eligible', 'how', 'started', 'ran', 'cpu', 'attempt', 'for',
-  'outcome', 'reason', 'error', 'result',
+  'appId',
+  'identifier',
+  'kind',
+  'submitted',
+  'eligible',
+  'how',
+  'started',
+  'ran',
+  'cpu',
+  'attempt',
+  'for',
+  'outcome',
+  'reason',
+  'error',
+  'result',
 ];
 
 /** Runs as `bgtasks history` prints them; `--fleet` puts the node that ran each one first. */
 function runTable(rows: readonly (TaskRun | FleetRunView)[], first: readonly string[] = []): string {
-  return table(rows.map((run) => ({
-    ...run,
-    node: 'nodeId' in run ? run.nodeId : undefined,
-    submitted: time(run.submittedAt),
-    eligible: time(run.eligibleAt),
-    how: run.forced ? `${String(run.launch ?? '-')}, forced` : run.launch,
-    started: time(run.startedAt),
-    ran: duration(run.startedAt, run.completedAt),
-    outcome: stoppedForPressure(run) ?? run.outcome ?? run.state,
-    // Why it expired (timeLimit, userCancelled, requiresExternalPower, ...) is folded into REASON.
-    reason: [run.reason, run.expirationReason ? `expired: ${run.expirationReason}` : null]
-      .filter(Boolean).join('; ') || null,
-    attempt: run.attempt,
-    cpu: typeof run.cpuMs === 'number' ? `${run.cpuMs}ms` : '-',
-    result: shortJson(run.result),
-    // The period or the file changes it ran for.
-    for: runCause(run),
-  })), [...first, ...RUN_COLUMNS]);
+  return table(
+    rows.map((run) => ({
+      ...run,
+      node: 'nodeId' in run ? run.nodeId : undefined,
+      submitted: time(run.submittedAt),
+      eligible: time(run.eligibleAt),
+      how: run.forced ? `${String(run.launch ?? '-')}, forced` : run.launch,
+      started: time(run.startedAt),
+      ran: duration(run.startedAt, run.completedAt),
+      outcome: stoppedForPressure(run) ?? run.outcome ?? run.state,
+      // Why it expired (timeLimit, userCancelled, requiresExternalPower, ...) is folded into REASON.
+      reason:
+        [run.reason, run.expirationReason ? `expired: ${run.expirationReason}` : null].filter(Boolean).join('; ') ||
+        null,
+      attempt: run.attempt,
+      cpu: typeof run.cpuMs === 'number' ? `${run.cpuMs}ms` : '-',
+      result: shortJson(run.result),
+      // The period or the file changes it ran for.
+      for: runCause(run),
+    })),
+    [...first, ...RUN_COLUMNS],
+  );
 }

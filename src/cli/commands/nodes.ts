@@ -27,33 +27,36 @@ export function addNodesCommand(program: Command): void {
   program
     .command('nodes')
     .description(
-      'list the nodes of the fleet (daemons sharing one PostgreSQL store): alive, lost or stopped, their apps, '
-        + 'load and conditions',
+      'list the nodes of the fleet (daemons sharing one PostgreSQL store): alive, lost or stopped, their apps, ' +
+        'load and conditions',
     )
     .option('--json', 'print JSON')
     .action((_options: unknown, command: Command) => callAndPrint(command, 'fleet.nodes', {}, renderNodes));
 }
 
 export function renderNodes(nodes: readonly NodeRow[]): string {
-  return table(nodes.map((node) => ({
-    node: node.self ? `${node.nodeId} (this)` : node.nodeId,
-    host: node.hostname,
-    state: node.state,
-    heartbeat: node.state === 'stopped' ? `left ${time(node.stoppedAt)}` : `${age(node.heartbeatAgeMs)} ago`,
-    apps: node.apps.map((app) => (app.enabled ? app.appId : `${app.appId}(off)`)).join(', ') || '(none)',
-    running: `${node.capacity.running}/${node.capacity.maxConcurrentTasks}`,
-    'claims/min': node.capacity.claimsPerMinute ?? '-',
-    lag: typeof node.capacity.claimLagMs === 'number' ? lagText(node.capacity.claimLagMs) : '-',
-    conditions: conditionWords(node.conditions),
-    version: node.version,
-  })), COLUMNS);
+  return table(
+    nodes.map((node) => ({
+      node: node.self ? `${node.nodeId} (this)` : node.nodeId,
+      host: node.hostname,
+      state: node.state,
+      heartbeat: node.state === 'stopped' ? `left ${time(node.stoppedAt)}` : `${age(node.heartbeatAgeMs)} ago`,
+      apps: node.apps.map((app) => (app.enabled ? app.appId : `${app.appId}(off)`)).join(', ') || '(none)',
+      running: `${node.capacity.running}/${node.capacity.maxConcurrentTasks}`,
+      'claims/min': node.capacity.claimsPerMinute ?? '-',
+      lag: typeof node.capacity.claimLagMs === 'number' ? lagText(node.capacity.claimLagMs) : '-',
+      conditions: conditionWords(node.conditions),
+      version: node.version,
+    })),
+    COLUMNS,
+  );
 }
 
 /** `online unmetered ac`, with `?` for what the node cannot tell. */
 function conditionWords(conditions: NodeRow['conditions']): string {
   if (!conditions) return '?';
   const word = (value: boolean | null, yes: string, no: string, unknown: string): string =>
-    (value === null ? unknown : value ? yes : no);
+    value === null ? unknown : value ? yes : no;
   return [
     word(conditions.online, 'online', 'offline', 'network?'),
     word(conditions.unmetered, 'unmetered', 'metered', 'cost?'),

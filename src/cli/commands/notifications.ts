@@ -25,7 +25,8 @@ export function addNotificationsCommand(program: Command): void {
       .description(`${verb} the app's notifications`)
       .option('--json', 'print JSON')
       .action((app: string, _options: unknown, command: Command) =>
-        callAndPrint(command, `notifications.${verb}`, { appId: app }, keyValueLines));
+        callAndPrint(command, `notifications.${verb}`, { appId: app }, keyValueLines),
+      );
   }
   notifications
     .command('act')
@@ -34,25 +35,33 @@ export function addNotificationsCommand(program: Command): void {
     .description('choose an action on a notification, as the person would: the app gets it (launched if need be)')
     .option('--json', 'print JSON')
     .action((notificationId: string, actionId: string, _options: unknown, command: Command) =>
-      callAndPrint(command, 'notifications.act', { notificationId, actionId }, keyValueLines));
+      callAndPrint(command, 'notifications.act', { notificationId, actionId }, keyValueLines),
+    );
   notifications
     .command('dismiss')
     .argument('<notification>', 'notification id')
     .description('dismiss a notification')
     .option('--json', 'print JSON')
     .action((notificationId: string, _options: unknown, command: Command) =>
-      callAndPrint(command, 'notifications.dismiss', { notificationId }, keyValueLines));
+      callAndPrint(command, 'notifications.dismiss', { notificationId }, keyValueLines),
+    );
 }
 
 function renderNotifications({ notifications, requests, desktop }: NotificationsResult): string {
-  const lines = [table(notifications.map((notification) => ({
-    ...notification,
-    posted: time(notification.postedAt),
-    actions: notification.actions.map((action) => action.id).join(', '),
-    answer: notification.state === 'actioned'
-      ? `chose ${String(notification.actionId)}${notification.handedAt ? '' : ' (waiting for the app)'}`
-      : notification.state,
-  })), COLUMNS)];
+  const lines = [
+    table(
+      notifications.map((notification) => ({
+        ...notification,
+        posted: time(notification.postedAt),
+        actions: notification.actions.map((action) => action.id).join(', '),
+        answer:
+          notification.state === 'actioned'
+            ? `chose ${String(notification.actionId)}${notification.handedAt ? '' : ' (waiting for the app)'}`
+            : notification.state,
+      })),
+      COLUMNS,
+    ),
+  ];
   for (const request of requests) {
     lines.push(`${request.appId} asks to post notifications: bgtasks notifications allow ${request.appId} (or deny)`);
   }

@@ -11,5 +11,6 @@ export function addOpenCommand(program: Command): void {
     .description('launch an app as the user would (its launchReason is "user")')
     .option('--json', 'print JSON')
     .action((app: string, _options: unknown, command: Command) =>
-      callAndPrint(command, 'open', { appId: app }, keyValueLines));
+      callAndPrint(command, 'open', { appId: app }, keyValueLines),
+    );
 }

@@ -9,7 +9,7 @@ export function addPendingCommand(program: Command): void {
   program
     .command('pending')
     .argument('[app]', 'only this app', appId)
-    .description('list pending requests and what each waits for (with --fleet: every node\'s, and the pool)')
+    .description("list pending requests and what each waits for (with --fleet: every node's, and the pool)")
     .option('--fleet', 'every pending request in the fleet, with the node that has it')
     .option('--json', 'print JSON')
     .action((app: string | undefined, options: { fleet?: boolean }, command: Command) => {
@@ -21,24 +21,30 @@ export function addPendingCommand(program: Command): void {
 }
 
 function renderPending(requests: readonly PendingRequest[]): string {
-  return table(requests.map((request) => ({
-    ...request,
-    earliest: time(request.earliestBeginAt),
-    submitted: time(request.submittedAt),
-    waitsFor: request.eligible ? 'nothing (eligible)' : `${request.reasons.join(', ')}: ${String(request.message)}`,
-    after: request.dependsOn ? request.dependsOn.join(', ') : null,
-    data: shortJson(request.data),
-    schedule: request.schedule ?? '-',
-  })), ['appId', 'identifier', 'kind', 'earliest', 'submitted', 'schedule', 'after', 'data', 'waitsFor']);
+  return table(
+    requests.map((request) => ({
+      ...request,
+      earliest: time(request.earliestBeginAt),
+      submitted: time(request.submittedAt),
+      waitsFor: request.eligible ? 'nothing (eligible)' : `${request.reasons.join(', ')}: ${String(request.message)}`,
+      after: request.dependsOn ? request.dependsOn.join(', ') : null,
+      data: shortJson(request.data),
+      schedule: request.schedule ?? '-',
+    })),
+    ['appId', 'identifier', 'kind', 'earliest', 'submitted', 'schedule', 'after', 'data', 'waitsFor'],
+  );
 }
 
 function renderFleetPending(requests: readonly FleetRequestView[]): string {
-  return table(requests.map((request) => ({
-    ...request,
-    node: placeOf(request),
-    earliest: time(request.earliestBeginAt),
-    submitted: time(request.submittedAt),
-  })), ['appId', 'identifier', 'kind', 'node', 'earliest', 'submitted']);
+  return table(
+    requests.map((request) => ({
+      ...request,
+      node: placeOf(request),
+      earliest: time(request.earliestBeginAt),
+      submitted: time(request.submittedAt),
+    })),
+    ['appId', 'identifier', 'kind', 'node', 'earliest', 'submitted'],
+  );
 }
 
 /** Where a request is: its node (a device request), `pool`, or `pool → nodeB` once nodeB claimed it. */

@@ -29,7 +29,7 @@ export function addPushCommand(program: Command): void {
   program
     .command('push')
     .argument('<app>', 'app id', appId)
-    .requiredOption('--data <json>', 'the JSON to hand the app\'s onRemoteNotification handler (at most 4 KB)', json)
+    .requiredOption('--data <json>', "the JSON to hand the app's onRemoteNotification handler (at most 4 KB)", json)
     .option(
       '--priority <n>',
       '10: now, unless the user force-quit the app; 5: when convenient, within its budget',

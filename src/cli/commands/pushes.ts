@@ -25,12 +25,17 @@ export function addPushesCommand(program: Command): void {
 }
 
 function renderPushes({ pushes, counts }: PushesResult): string {
-  const rows = table(pushes.map((push) => ({
-    ...push,
-    received: time(push.receivedAt),
-    outcome: push.state === 'delivered' ? `delivered: ${String(push.result)}` : push.state,
-    why: push.reason ?? '',
-  })), COLUMNS);
+  const rows = table(
+    pushes.map((push) => ({
+      ...push,
+      received: time(push.receivedAt),
+      outcome: push.state === 'delivered' ? `delivered: ${String(push.result)}` : push.state,
+      why: push.reason ?? '',
+    })),
+    COLUMNS,
+  );
   if (!counts) return rows;
-  return `${rows}\n${Object.entries(counts).map(([state, count]) => `${state} ${String(count)}`).join(', ')}`;
+  return `${rows}\n${Object.entries(counts)
+    .map(([state, count]) => `${state} ${String(count)}`)
+    .join(', ')}`;
 }

@@ -11,5 +11,6 @@ export function addQuitCommand(program: Command): void {
     .description('force-quit an app as the user would: no background launches until the user opens it again')
     .option('--json', 'print JSON')
     .action((app: string, _options: unknown, command: Command) =>
-      callAndPrint(command, 'quit', { appId: app }, keyValueLines));
+      callAndPrint(command, 'quit', { appId: app }, keyValueLines),
+    );
 }

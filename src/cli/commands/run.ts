@@ -17,13 +17,13 @@ export function addRunCommand(program: Command): void {
     .argument('<app>', 'app id', appId)
     .argument('<identifier>', 'task identifier', identifier)
     .description(
-      'start a task now, bypassing policy (like _simulateLaunchForTaskWithIdentifier): its pending request, else '
-        + 'one of the kind it last ran as',
+      'start a task now, bypassing policy (like _simulateLaunchForTaskWithIdentifier): its pending request, else ' +
+        'one of the kind it last ran as',
     )
     .option(
       '--kind <kind>',
-      'refresh or processing, when nothing is pending and the identifier never ran (it must agree with its pending '
-        + 'request or its last run)',
+      'refresh or processing, when nothing is pending and the identifier never ran (it must agree with its pending ' +
+        'request or its last run)',
       kind,
     )
     .option('--json', 'print JSON')
@@ -33,5 +33,6 @@ export function addRunCommand(program: Command): void {
         'run',
         { appId: app, identifier: task, ...(options.kind ? { kind: options.kind } : {}) },
         keyValueLines,
-      ));
+      ),
+    );
 }

@@ -7,7 +7,18 @@ import { z } from 'zod';
 import { execFileRunner, shellLine } from '../../service/commandRunner.js';
 import { ServiceError } from '../../service/serviceErrors.js';
 import type { LifecycleAction } from '../../service/serviceController.js';
-import { controlService, installService, previewService, serviceStatus, uninstallService, type InstallResult, type ServiceHost, type ServiceTarget, type StatusResult, type UninstallResult } from '../../service/serviceManager.js';
+import {
+  controlService,
+  installService,
+  previewService,
+  serviceStatus,
+  uninstallService,
+  type InstallResult,
+  type ServiceHost,
+  type ServiceTarget,
+  type StatusResult,
+  type UninstallResult,
+} from '../../service/serviceManager.js';
 import { SYSTEM_HOME, servicePlatform, type ServiceScope } from '../../service/servicePaths.js';
 import { USER_NAME_PATTERN } from '../../service/serviceSpec.js';
 import { defaultHome, homePaths } from '../../shared/paths.js';
@@ -31,7 +42,10 @@ const scopeOptionsSchema = z.strictObject({
 });
 
 const installOptionsSchema = scopeOptionsSchema.extend({
-  user: z.string().regex(USER_NAME_PATTERN, 'must be a user name (letters, digits, "_", ".", "-"; at most 32)').optional(),
+  user: z
+    .string()
+    .regex(USER_NAME_PATTERN, 'must be a user name (letters, digits, "_", ".", "-"; at most 32)')
+    .optional(),
   start: z.boolean(),
   print: z.boolean().optional(),
 });
@@ -42,13 +56,22 @@ function parseOptions<T extends z.ZodType>(schema: T, options: unknown): z.infer
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const field = String(issue.path[0] ?? (issue.code === 'unrecognized_keys' ? issue.keys[0] : 'options'));
-  throw new CliError('invalidArgument', `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}`, field);
+  throw new CliError(
+    'invalidArgument',
+    `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${issue.message}`,
+    field,
+  );
 }
 
 /** This bgtasks's own CLI, symlinks resolved: what the service runs. */
 function cliPath(): string {
   const main = fileURLToPath(new URL('../main.js', import.meta.url));
-  if (!existsSync(main)) throw new CliError('unsupportedPath', `bgtasks service must run from the built command (dist/cli/main.js); ${main} does not exist: run \`npm run build\``, 'cli');
+  if (!existsSync(main))
+    throw new CliError(
+      'unsupportedPath',
+      `bgtasks service must run from the built command (dist/cli/main.js); ${main} does not exist: run \`npm run build\``,
+      'cli',
+    );
   return realpathSync(main);
 }
 
@@ -87,7 +110,11 @@ function serviceHome(program: Command, scope: ServiceScope, checkConfig = false)
   if (checkConfig || named) {
     try {
       // Without a named file, the default one is in the default home (of the scope), which it cannot move.
-      const config = resolveConfig({ ...(configPath !== undefined ? { configPath } : {}), ...(!named && scope === 'system' ? { home: SYSTEM_HOME } : {}), env: process.env });
+      const config = resolveConfig({
+        ...(configPath !== undefined ? { configPath } : {}),
+        ...(!named && scope === 'system' ? { home: SYSTEM_HOME } : {}),
+        env: process.env,
+      });
       if (config.sources.get('home')?.kind === 'file') return config.compiled.home;
     } catch (error) {
       if (checkConfig) throw error;
@@ -108,7 +135,12 @@ function serviceConfig(program: Command): string | null {
   } catch {
     // reported below
   }
-  if (!isFile) throw new CliError('invalidArgument', `the config file ${file} does not exist: the service would fail at every start`, 'config');
+  if (!isFile)
+    throw new CliError(
+      'invalidArgument',
+      `the config file ${file} does not exist: the service would fail at every start`,
+      'config',
+    );
   return file;
 }
 
@@ -144,21 +176,35 @@ function printInstall(result: InstallResult): void {
   if (result.runAs !== null) write(`  as:   ${result.runAs}`);
   if (result.enabled) {
     const when = result.scope === 'user' ? 'at login' : 'at boot';
-    write(`  ${result.started ? `started, and starts ${when}` : `starts ${when} (not started now: --no-start)`}; restarts on failure`);
+    write(
+      `  ${result.started ? `started, and starts ${when}` : `starts ${when} (not started now: --no-start)`}; restarts on failure`,
+    );
     write(`  ${logsHint(result)}; \`bgtasks service status\` to check`);
   }
 }
 
 function pendingHint(commands: readonly string[]): string {
-  return commands.length > 0 ? `: once it can be reached, run ${commands.map((command) => `\`${command}\``).join(', then ')}` : '';
+  return commands.length > 0
+    ? `: once it can be reached, run ${commands.map((command) => `\`${command}\``).join(', then ')}`
+    : '';
 }
 
 async function runInstall(program: Command, rawOptions: unknown): Promise<void> {
   const options = parseOptions(installOptionsSchema, rawOptions);
   const scope: ServiceScope = options.system ? 'system' : 'user';
-  if (options.user !== undefined && !options.system) throw new CliError('invalidArgument', '--user goes with --system: a user service runs as the user who installs it', 'user');
+  if (options.user !== undefined && !options.system)
+    throw new CliError(
+      'invalidArgument',
+      '--user goes with --system: a user service runs as the user who installs it',
+      'user',
+    );
   const configFile = serviceConfig(program);
-  const target: ServiceTarget = { scope, home: serviceHome(program, scope, true), configFile, user: options.user ?? null };
+  const target: ServiceTarget = {
+    scope,
+    home: serviceHome(program, scope, true),
+    configFile,
+    user: options.user ?? null,
+  };
   const host = currentHost();
   if (options.print) {
     const preview = previewService(host, target);
@@ -172,9 +218,15 @@ async function runInstall(program: Command, rawOptions: unknown): Promise<void> 
   if (result.managerUnavailable === null) return;
   const manager = result.manager === 'systemd' ? 'systemd' : 'launchd';
   if (options.start) {
-    throw new CliError('serviceManagerUnavailable', `the service file is written but the daemon was not started: ${result.managerUnavailable}${pendingHint(result.pendingCommands)}`, 'manager');
+    throw new CliError(
+      'serviceManagerUnavailable',
+      `the service file is written but the daemon was not started: ${result.managerUnavailable}${pendingHint(result.pendingCommands)}`,
+      'manager',
+    );
   }
-  process.stderr.write(`bgtasks: note: ${manager} could not be told about the new service: ${result.managerUnavailable}${pendingHint(result.pendingCommands)}\n`);
+  process.stderr.write(
+    `bgtasks: note: ${manager} could not be told about the new service: ${result.managerUnavailable}${pendingHint(result.pendingCommands)}\n`,
+  );
 }
 
 function printUninstall(result: UninstallResult): void {
@@ -182,7 +234,9 @@ function printUninstall(result: UninstallResult): void {
     write(`no bgtasks ${describeService(result.platform, result.scope)} is installed (${result.file}): nothing to do`);
     return;
   }
-  write(`removed ${describeService(result.platform, result.scope)} ${result.file}${result.managerUnavailable === null ? ' (stopped and disabled first)' : ''}`);
+  write(
+    `removed ${describeService(result.platform, result.scope)} ${result.file}${result.managerUnavailable === null ? ' (stopped and disabled first)' : ''}`,
+  );
 }
 
 async function runUninstall(rawOptions: unknown): Promise<void> {
@@ -191,7 +245,9 @@ async function runUninstall(rawOptions: unknown): Promise<void> {
   if (options.json) write(JSON.stringify(result, null, 2));
   else printUninstall(result);
   if (result.managerUnavailable !== null) {
-    process.stderr.write(`bgtasks: note: the service manager could not be reached to stop it: ${result.managerUnavailable}${pendingHint(result.pendingCommands)}\n`);
+    process.stderr.write(
+      `bgtasks: note: the service manager could not be reached to stop it: ${result.managerUnavailable}${pendingHint(result.pendingCommands)}\n`,
+    );
   }
 }
 
@@ -224,7 +280,10 @@ async function probeDaemon(home: string): Promise<DaemonProbe> {
       answering: true,
       pid: typeof status.pid === 'number' ? status.pid : null,
       version: typeof status.version === 'string' ? status.version : null,
-      startedAt: typeof status.startedAt === 'string' || typeof status.startedAt === 'number' ? new Date(status.startedAt).toISOString() : null,
+      startedAt:
+        typeof status.startedAt === 'string' || typeof status.startedAt === 'number'
+          ? new Date(status.startedAt).toISOString()
+          : null,
       detail: null,
     };
   } catch (error) {
@@ -232,31 +291,52 @@ async function probeDaemon(home: string): Promise<DaemonProbe> {
   } finally {
     clearTimeout(timer);
     // Closed whenever it connects, even after the timeout gave up on it.
-    connecting.then((client) => client.close(), () => undefined);
+    connecting.then(
+      (client) => client.close(),
+      () => undefined,
+    );
   }
 }
 
 function printStatus(result: StatusResult & { daemon: DaemonProbe }): void {
   const kind = describeService(result.platform, result.scope);
   if (!result.installed) {
-    write(`no bgtasks ${kind} is installed (it would be ${result.file}): \`bgtasks service install${result.scope === 'system' ? ' --system' : ''}\``);
-    if (result.otherScopeFile) write(`  a ${describeService(result.platform, result.scope === 'user' ? 'system' : 'user')} is installed: ${result.otherScopeFile} (\`bgtasks service status${result.scope === 'user' ? ' --system' : ''}\`)`);
+    write(
+      `no bgtasks ${kind} is installed (it would be ${result.file}): \`bgtasks service install${result.scope === 'system' ? ' --system' : ''}\``,
+    );
+    if (result.otherScopeFile)
+      write(
+        `  a ${describeService(result.platform, result.scope === 'user' ? 'system' : 'user')} is installed: ${result.otherScopeFile} (\`bgtasks service status${result.scope === 'user' ? ' --system' : ''}\`)`,
+      );
   } else {
     write(`${kind}: ${result.file}`);
     if (result.current) write('  file:    current');
-    else write(`  file:    STALE: ${result.staleReasons.join('; ')}\n           run \`bgtasks service install${result.scope === 'system' ? ' --system' : ''}\` again`);
+    else
+      write(
+        `  file:    STALE: ${result.staleReasons.join('; ')}\n           run \`bgtasks service install${result.scope === 'system' ? ' --system' : ''}\` again`,
+      );
     if (result.programArguments) write(`  runs:    ${shellLine(result.programArguments)}`);
     if (result.runAs !== null) write(`  as:      ${result.runAs}`);
     const manager = result.manager!;
     const name = result.platform === 'linux' ? 'systemd' : 'launchd';
-    if (!manager.available) write(`  ${name}: ${' '.repeat(7 - name.length)}not reachable: ${manager.detail ?? 'unknown'}`);
+    if (!manager.available)
+      write(`  ${name}: ${' '.repeat(7 - name.length)}not reachable: ${manager.detail ?? 'unknown'}`);
     else {
-      const parts = [manager.enabled ?? 'enabled: unknown', manager.active ?? 'state unknown', manager.mainPid !== null ? `pid ${manager.mainPid}` : null, manager.restarts !== null ? `${manager.restarts} restart(s)` : null, manager.activeSince ? `since ${manager.activeSince}` : null, manager.lastExit ? `last result: ${manager.lastExit}` : null];
+      const parts = [
+        manager.enabled ?? 'enabled: unknown',
+        manager.active ?? 'state unknown',
+        manager.mainPid !== null ? `pid ${manager.mainPid}` : null,
+        manager.restarts !== null ? `${manager.restarts} restart(s)` : null,
+        manager.activeSince ? `since ${manager.activeSince}` : null,
+        manager.lastExit ? `last result: ${manager.lastExit}` : null,
+      ];
       write(`  ${name}: ${' '.repeat(7 - name.length)}${parts.filter(Boolean).join(', ')}`);
     }
   }
   const daemon = result.daemon;
-  write(`  daemon:  ${daemon.answering ? `answering on ${daemon.socket} (pid ${daemon.pid ?? '?'}, version ${daemon.version ?? '?'})` : `not answering on ${daemon.socket}`}`);
+  write(
+    `  daemon:  ${daemon.answering ? `answering on ${daemon.socket} (pid ${daemon.pid ?? '?'}, version ${daemon.version ?? '?'})` : `not answering on ${daemon.socket}`}`,
+  );
 }
 
 async function runLifecycle(program: Command, action: LifecycleAction, rawOptions: unknown): Promise<void> {
@@ -266,7 +346,9 @@ async function runLifecycle(program: Command, action: LifecycleAction, rawOption
   const daemon = await probeDaemon(serviceHome(program, scope));
   if (options.json) return write(JSON.stringify({ ...result, daemon }, null, 2));
   const done = { start: 'started', stop: 'stopped', restart: 'restarted' }[action];
-  write(`${done} the bgtasks ${describeService(result.platform, result.scope)}${result.commands.length > 0 ? ` (${result.commands.join('; ')})` : ' (it was not loaded)'}`);
+  write(
+    `${done} the bgtasks ${describeService(result.platform, result.scope)}${result.commands.length > 0 ? ` (${result.commands.join('; ')})` : ' (it was not loaded)'}`,
+  );
   if (action !== 'stop') write('  `bgtasks service status` shows when the daemon answers');
 }
 
@@ -283,12 +365,19 @@ async function runStatus(program: Command, rawOptions: unknown): Promise<void> {
 export function addServiceCommand(program: Command): void {
   const service = program
     .command('service')
-    .description('run the daemon as a service that starts at login and restarts on failure: a systemd user unit (Linux) or a launchd agent (macOS); docs/service.md');
+    .description(
+      'run the daemon as a service that starts at login and restarts on failure: a systemd user unit (Linux) or a launchd agent (macOS); docs/service.md',
+    );
   service
     .command('install')
-    .description('write the service file and start the daemon under the service manager (run it again after upgrading Node.js or bgtasks)')
+    .description(
+      'write the service file and start the daemon under the service manager (run it again after upgrading Node.js or bgtasks)',
+    )
     .option('--system', 'a machine-wide service started at boot (needs root), instead of one for you started at login')
-    .option('--user <name>', 'with --system: the user the daemon runs as (default: $SUDO_USER, else you; root only when named)')
+    .option(
+      '--user <name>',
+      'with --system: the user the daemon runs as (default: $SUDO_USER, else you; root only when named)',
+    )
     .option('--no-start', 'write and enable the service, but do not start it now')
     .option('--print', 'print the service file; write and run nothing')
     .option('--json', 'print JSON')
@@ -301,14 +390,16 @@ export function addServiceCommand(program: Command): void {
     .action(serviceAction((options: unknown) => runUninstall(options)));
   service
     .command('status')
-    .description('where the service file is, whether it is current, what the service manager says, and whether the daemon answers')
+    .description(
+      'where the service file is, whether it is current, what the service manager says, and whether the daemon answers',
+    )
     .option('--system', 'the machine-wide service')
     .option('--json', 'print JSON')
     .action(serviceAction((options: unknown) => runStatus(program, options)));
   const lifecycle: Record<LifecycleAction, string> = {
     start: 'start the installed service now (it also starts at login, or at boot with --system)',
-    stop: 'stop the service\'s daemon cleanly until the next start, login or boot (a daemon started by hand: `bgtasks stop`)',
-    restart: 'stop the service\'s daemon cleanly and start it again',
+    stop: "stop the service's daemon cleanly until the next start, login or boot (a daemon started by hand: `bgtasks stop`)",
+    restart: "stop the service's daemon cleanly and start it again",
   };
   for (const [action, description] of Object.entries(lifecycle) as [LifecycleAction, string][]) {
     service

@@ -17,8 +17,8 @@ export function renderStatus(status: StatusResult): string {
   const { fault } = status.store;
   const node = status.node ? ` (fleet node ${status.node}: see bgtasks nodes)` : '';
   const cannotWrite = fault
-    ? `; CANNOT BE WRITTEN since ${time(fault.since)} (${fault.code}): `
-      + 'submissions are refused and no task starts until it can'
+    ? `; CANNOT BE WRITTEN since ${time(fault.since)} (${fault.code}): ` +
+      'submissions are refused and no task starts until it can'
     : '';
   const dashboard = status.dashboard?.url ? `${status.dashboard.url} (open it with \`bgtasks dashboard\`)` : 'off';
   const refresh = status.backgroundAppRefresh === false ? 'OFF for all apps' : 'on';
@@ -41,9 +41,10 @@ export function historyLine(history: HistoryStatus): string {
   const days = Math.round(history.retentionMs / 86_400_000);
   const period = days >= 1 ? `${days} days` : `${history.retentionMs} ms`;
   const kept = `kept ${period} or ${history.maxRunsPerApp} runs per app`;
-  const last = history.lastPrunedAt === null
-    ? 'not pruned yet since start'
-    : `last pruned ${time(history.lastPrunedAt)} `
-      + `(${history.lastPruned?.runs ?? 0} runs, ${history.lastPruned?.events ?? 0} events)`;
+  const last =
+    history.lastPrunedAt === null
+      ? 'not pruned yet since start'
+      : `last pruned ${time(history.lastPrunedAt)} ` +
+        `(${history.lastPruned?.runs ?? 0} runs, ${history.lastPruned?.events ?? 0} events)`;
   return `${history.runs} runs, ${history.events} events${size}; ${kept}; ${last}`;
 }

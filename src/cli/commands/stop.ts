@@ -20,19 +20,24 @@ export interface StopResult {
 
 function timeoutMs(value: string): number {
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError(`expected a whole number of ms >= 1, got "${value}"`);
+  if (!Number.isInteger(parsed) || parsed < 1)
+    throw new InvalidArgumentError(`expected a whole number of ms >= 1, got "${value}"`);
   return parsed;
 }
 
 export function addStopCommand(program: Command): void {
   program
     .command('stop')
-    .description('stop the running daemon cleanly (its apps, its queue, its store) and wait until it has exited; under a service, `bgtasks service stop`')
+    .description(
+      'stop the running daemon cleanly (its apps, its queue, its store) and wait until it has exited; under a service, `bgtasks service stop`',
+    )
     .option('--timeout <ms>', 'how long to wait for it to exit', timeoutMs, DEFAULT_TIMEOUT_MS)
     .option('--json', 'print JSON')
     .action(async (options: { timeout: number; json?: boolean }, command: Command) => {
       const result = await stopDaemon(socketOf(command), options.timeout);
-      process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : `stopped the bgtasks daemon (pid ${result.pid})\n`);
+      process.stdout.write(
+        options.json ? `${JSON.stringify(result)}\n` : `stopped the bgtasks daemon (pid ${result.pid})\n`,
+      );
     });
 }
 
@@ -55,7 +60,11 @@ export async function stopDaemon(socket: string, timeout: number): Promise<StopR
   }
   const deadline = Date.now() + timeout;
   while (alive(pid)) {
-    if (Date.now() > deadline) throw new CliError('stopTimedOut', `the daemon (pid ${pid}) is still stopping after ${timeout} ms; it finishes its apps' grace periods first`);
+    if (Date.now() > deadline)
+      throw new CliError(
+        'stopTimedOut',
+        `the daemon (pid ${pid}) is still stopping after ${timeout} ms; it finishes its apps' grace periods first`,
+      );
     await sleep(POLL_MS);
   }
   return { stopped: true, pid, socket };

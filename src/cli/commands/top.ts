@@ -7,16 +7,18 @@ export function addTopCommand(program: Command): void {
   program
     .command('top')
     .description(
-      'a live view: running tasks with their progress, the queue, what holds pending requests, recent runs (q '
-        + 'quits, c cancels the first continued task)',
+      'a live view: running tasks with their progress, the queue, what holds pending requests, recent runs (q ' +
+        'quits, c cancels the first continued task)',
     )
     .option('--once', 'print one frame (with --json, one snapshot) and exit')
     .option('--interval <ms>', 'how often to refresh while tasks run', parseInterval, 1000)
     .option('--json', 'print snapshots as JSON (one line per refresh without --once)')
-    .action((options: { once?: boolean; interval: number; json?: boolean }, command: Command) => runTop({
-      socketPath: socketOf(command),
-      once: Boolean(options.once),
-      json: Boolean(options.json),
-      intervalMs: options.interval,
-    }));
+    .action((options: { once?: boolean; interval: number; json?: boolean }, command: Command) =>
+      runTop({
+        socketPath: socketOf(command),
+        once: Boolean(options.once),
+        json: Boolean(options.json),
+        intervalMs: options.interval,
+      }),
+    );
 }

@@ -11,5 +11,6 @@ export function addUninstallCommand(program: Command): void {
     .description('remove an app, its pending requests and its credential (its history stays)')
     .option('--json', 'print JSON')
     .action((app: string, _options: unknown, command: Command) =>
-      callAndPrint(command, 'uninstall', { appId: app }, keyValueLines));
+      callAndPrint(command, 'uninstall', { appId: app }, keyValueLines),
+    );
 }

@@ -23,7 +23,7 @@ export function addWhyCommand(program: Command): void {
     .argument('[app]', 'app id', appId)
     .argument('[identifier]', 'task identifier', identifier)
     .description(
-      'explain why a request has not run yet: every policy\'s verdict, the earliest start, the decision history',
+      "explain why a request has not run yet: every policy's verdict, the earliest start, the decision history",
     )
     .option(
       '--app <app>',
@@ -73,7 +73,9 @@ function renderWhy(explanation: Explanation, storeFault: StoreFault | null): str
   if (history.length > 0) {
     lines.push('  history (newest first):');
     for (const event of history.slice(0, 15)) {
-      lines.push(`    ${time(event.at)}  ${event.type.padEnd(15)} ${event.reason ?? ''}`.trimEnd() + submissionNote(event));
+      lines.push(
+        `    ${time(event.at)}  ${event.type.padEnd(15)} ${event.reason ?? ''}`.trimEnd() + submissionNote(event),
+      );
     }
   }
   return lines.join('\n');
@@ -81,16 +83,15 @@ function renderWhy(explanation: Explanation, storeFault: StoreFault | null): str
 
 function renderWhyApp(app: WhyAppResult): string {
   const { usage } = app;
-  const refresh = app.backgroundAppRefresh === false
-    ? 'off for all apps'
-    : app.enabled === false ? 'off for this app' : 'on';
+  const refresh =
+    app.backgroundAppRefresh === false ? 'off for all apps' : app.enabled === false ? 'off for this app' : 'on';
   const multiplier = `x${usage.usageMultiplier.toFixed(2)} for ${usage.opensThisWeek} opens this week`;
   const lines = [
     app.summary,
     `  profile: ${app.profile}; Background App Refresh: ${refresh}`,
     `  connected: ${String(app.connected)}${app.inForeground ? ' (in the foreground: budgets do not apply)' : ''}`,
-    `  budgets today: launches ${budget(usage.launches)}, background time ${budget(usage.backgroundSeconds, 's')}, `
-      + `CPU ${cpuBudget(usage)} (${multiplier})`,
+    `  budgets today: launches ${budget(usage.launches)}, background time ${budget(usage.backgroundSeconds, 's')}, ` +
+      `CPU ${cpuBudget(usage)} (${multiplier})`,
     `  last opened: ${time(usage.lastOpenedAt)}; ${appState(usage)}`,
   ];
   const { pushes } = app;
@@ -128,7 +129,10 @@ function renderFleetWhy(why: FleetWhyResult): string {
   const fleet = lines.join('\n');
   if (!why.local) return fleet;
   // The local explanation carries no store fault: that line belongs to plain `why`.
-  const local = renderWhy(why.local, null).split('\n').map((line) => `  ${line}`).join('\n');
+  const local = renderWhy(why.local, null)
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
   return `${fleet}\n  on this node (${why.nodeId}):\n${local}`;
 }
 

@@ -23,10 +23,25 @@ export interface AppsCheckOptions {
 
 export function checkApps(options: AppsCheckOptions): { checks: Check[] } {
   if (options.apps === null) {
-    return { checks: [warn('apps.list', 'apps', `the installed apps could not be listed: ` + `${options.appsError ?? 'unknown reason'}`, 'fix the daemon or store problem above, then run bgtasks doctor again')] };
+    return {
+      checks: [
+        warn(
+          'apps.list',
+          'apps',
+          `the installed apps could not be listed: ` + `${options.appsError ?? 'unknown reason'}`,
+          'fix the daemon or store problem above, then run bgtasks doctor again',
+        ),
+      ],
+    };
   }
   if (options.apps.length === 0) return { checks: [ok('apps.list', 'apps', `no apps installed (${options.source})`)] };
-  const checks: Check[] = [ok('apps.list', 'apps', `${options.apps.length} app${options.apps.length === 1 ? '' : 's'} installed ` + `(${options.source})`)];
+  const checks: Check[] = [
+    ok(
+      'apps.list',
+      'apps',
+      `${options.apps.length} app${options.apps.length === 1 ? '' : 's'} installed ` + `(${options.source})`,
+    ),
+  ];
   for (const app of options.apps) checks.push(...checkApp(app, options.env ?? process.env));
   return { checks };
 }
@@ -42,9 +57,23 @@ export function checkApp(app: InstalledApp, env: NodeJS.ProcessEnv): Check[] {
     isDir = false;
   }
   if (!isDir) {
-    return [fail(`${id}.dir`, 'apps', `${app.appId}: its directory ${app.dir} is gone: every background launch ` + `fails`, `restore ${dir} and run ${reinstall} again, or bgtasks uninstall ` + `${app.appId}`)];
+    return [
+      fail(
+        `${id}.dir`,
+        'apps',
+        `${app.appId}: its directory ${app.dir} is gone: every background launch ` + `fails`,
+        `restore ${dir} and run ${reinstall} again, or bgtasks uninstall ` + `${app.appId}`,
+      ),
+    ];
   }
-  const ranOnce = (app.ranOnce ?? []).map((warning) => warn(`${id}.ranOnce.${warning.identifier}`, 'apps', `${app.appId}: ${warning.message}`, `in ${app.appId}'s handler for ${warning.identifier}: ${warning.fix}`));
+  const ranOnce = (app.ranOnce ?? []).map((warning) =>
+    warn(
+      `${id}.ranOnce.${warning.identifier}`,
+      'apps',
+      `${app.appId}: ${warning.message}`,
+      `in ${app.appId}'s handler for ${warning.identifier}: ${warning.fix}`,
+    ),
+  );
   return [manifestLine(app, env, id, reinstall), launchLine(app, env, id, reinstall), ...ranOnce];
 }
 
@@ -56,21 +85,51 @@ function manifestLine(app: InstalledApp, env: NodeJS.ProcessEnv, id: string, rei
     loaded = loadManifest(app.dir, env);
   } catch (error) {
     if (!(error instanceof ManifestError)) throw error;
-    if (error.code === 'manifestNotFound') return fail(lineId, 'apps', `${app.appId}: ${app.dir} has no package.json any more`, `restore ${file} and run ${reinstall} again, or bgtasks uninstall ` + `${app.appId}`);
-    if (error.code === 'invalidManifest') return fail(lineId, 'apps', `${app.appId}: its manifest no longer parses: ${error.message}`, `fix ${error.field ?? 'bgtasks'} in ${file}, then ${reinstall} again`);
-    return fail(lineId, 'apps', `${app.appId}: its manifest's launch command no longer resolves: ` + `${error.message}`, `install the command or fix bgtasks.launch in ${file}, then ${reinstall} ` + `again`);
+    if (error.code === 'manifestNotFound')
+      return fail(
+        lineId,
+        'apps',
+        `${app.appId}: ${app.dir} has no package.json any more`,
+        `restore ${file} and run ${reinstall} again, or bgtasks uninstall ` + `${app.appId}`,
+      );
+    if (error.code === 'invalidManifest')
+      return fail(
+        lineId,
+        'apps',
+        `${app.appId}: its manifest no longer parses: ${error.message}`,
+        `fix ${error.field ?? 'bgtasks'} in ${file}, then ${reinstall} again`,
+      );
+    return fail(
+      lineId,
+      'apps',
+      `${app.appId}: its manifest's launch command no longer resolves: ` + `${error.message}`,
+      `install the command or fix bgtasks.launch in ${file}, then ${reinstall} ` + `again`,
+    );
   }
   const { manifest } = loaded;
   if (manifest.appId !== app.appId) {
-    return fail(lineId, 'apps', `${app.appId}: ${join(app.dir, 'package.json')} now declares appId ` + `${manifest.appId}`, `bgtasks uninstall ${app.appId} && ${reinstall}`);
+    return fail(
+      lineId,
+      'apps',
+      `${app.appId}: ${join(app.dir, 'package.json')} now declares appId ` + `${manifest.appId}`,
+      `bgtasks uninstall ${app.appId} && ${reinstall}`,
+    );
   }
   const changes = [
     difference('permitted identifiers', app.permittedIdentifiers, manifest.permittedIdentifiers),
     difference('background modes', app.backgroundModes, manifest.backgroundModes),
-    sameLaunch(app.launch, manifest.launch, loaded.launch) ? null : `launch ${app.launch.join(' ')} → ${manifest.launch.join(' ')}`,
+    sameLaunch(app.launch, manifest.launch, loaded.launch)
+      ? null
+      : `launch ${app.launch.join(' ')} → ${manifest.launch.join(' ')}`,
   ].filter((change): change is string => change !== null);
   if (changes.length > 0) {
-    return warn(lineId, 'apps', `${app.appId}: the manifest changed since install (the daemon still uses the ` + `recorded one): ${changes.join('; ')}`, `${reinstall} again`);
+    return warn(
+      lineId,
+      'apps',
+      `${app.appId}: the manifest changed since install (the daemon still uses the ` +
+        `recorded one): ${changes.join('; ')}`,
+      `${reinstall} again`,
+    );
   }
   return ok(lineId, 'apps', `${app.appId}: the manifest in ${app.dir} parses and matches what was installed`);
 }
@@ -86,12 +145,26 @@ function launchLine(app: InstalledApp, env: NodeJS.ProcessEnv, id: string, reins
   try {
     resolved = resolveCommand(command, app.dir, env);
   } catch (error) {
-    return fail(lineId, 'apps', `${app.appId}: the launch command ${command} is not found or not executable: ` + `every background launch fails (${errorMessage(error)})`, `install ${shellQuote(command)} (or chmod +x it), or fix bgtasks.launch in ` + `its package.json, then ${reinstall} again`);
+    return fail(
+      lineId,
+      'apps',
+      `${app.appId}: the launch command ${command} is not found or not executable: ` +
+        `every background launch fails (${errorMessage(error)})`,
+      `install ${shellQuote(command)} (or chmod +x it), or fix bgtasks.launch in ` +
+        `its package.json, then ${reinstall} again`,
+    );
   }
   // The same rule as at install: a script the command runs must exist.
-  const missing = args.filter((arg) => /\.(m|c)?(j|t)s$/.test(arg) && !arg.startsWith('-') && !existsSync(resolve(app.dir, arg)));
+  const missing = args.filter(
+    (arg) => /\.(m|c)?(j|t)s$/.test(arg) && !arg.startsWith('-') && !existsSync(resolve(app.dir, arg)),
+  );
   if (missing.length > 0) {
-    return fail(lineId, 'apps', `${app.appId}: the launch command runs ${missing.join(', ')}, which no ` + `longer exists in ${app.dir}`, `restore it, or fix bgtasks.launch in its package.json, then ${reinstall} ` + `again`);
+    return fail(
+      lineId,
+      'apps',
+      `${app.appId}: the launch command runs ${missing.join(', ')}, which no ` + `longer exists in ${app.dir}`,
+      `restore it, or fix bgtasks.launch in its package.json, then ${reinstall} ` + `again`,
+    );
   }
   return ok(lineId, 'apps', `${app.appId}: launch ${[resolved, ...args].join(' ')} resolves and is executable`);
 }
@@ -116,5 +189,7 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 function sameLaunch(recorded: readonly string[], written: readonly string[], resolvedHere: readonly string[]): boolean {
   if (!sameList(recorded.slice(1), written.slice(1))) return false;
   const [command] = written as [string];
-  return command.includes('/') ? recorded[0] === resolvedHere[0] : basename(recorded[0]!) === command || recorded[0] === resolvedHere[0];
+  return command.includes('/')
+    ? recorded[0] === resolvedHere[0]
+    : basename(recorded[0]!) === command || recorded[0] === resolvedHere[0];
 }

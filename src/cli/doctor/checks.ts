@@ -47,7 +47,12 @@ export async function guarded<T extends { readonly checks: readonly Check[] }>(
   try {
     return await work();
   } catch (error) {
-    const crashed = fail(id, group, `the check itself failed: ${errorMessage(error)}`, 'report this as a bgtasks bug, with the output of `bgtasks doctor --json`');
+    const crashed = fail(
+      id,
+      group,
+      `the check itself failed: ${errorMessage(error)}`,
+      'report this as a bgtasks bug, with the output of `bgtasks doctor --json`',
+    );
     return { ...fallback, checks: [crashed] } as unknown as T;
   }
 }

@@ -9,12 +9,24 @@ const statusSchema = z.object({
   version: z.string(),
   pid: z.number().int(),
   home: z.string(),
-  store: z.object({ kind: z.enum(['sqlite', 'postgres']), location: z.string(), fault: z.object({ code: z.string(), since: z.number() }).loose().nullable().optional() }),
+  store: z.object({
+    kind: z.enum(['sqlite', 'postgres']),
+    location: z.string(),
+    fault: z.object({ code: z.string(), since: z.number() }).loose().nullable().optional(),
+  }),
   node: z.string().nullable().optional(),
-  history: z.object({
-    runs: z.number(), events: z.number(), bytes: z.number().nullable(), retentionMs: z.number(), maxRunsPerApp: z.number(),
-    lastPrunedAt: z.number().nullable(), lastPruned: z.object({ runs: z.number(), events: z.number() }).nullable(),
-  }).nullable().optional(),
+  history: z
+    .object({
+      runs: z.number(),
+      events: z.number(),
+      bytes: z.number().nullable(),
+      retentionMs: z.number(),
+      maxRunsPerApp: z.number(),
+      lastPrunedAt: z.number().nullable(),
+      lastPruned: z.object({ runs: z.number(), events: z.number() }).nullable(),
+    })
+    .nullable()
+    .optional(),
 });
 export type DaemonStatus = z.infer<typeof statusSchema>;
 
@@ -70,25 +82,54 @@ export async function checkDaemon(options: DaemonCheckOptions): Promise<{ checks
   } catch {
     kind = 'missing';
   }
-  if (kind === 'missing') return { checks: [fail(id, 'daemon', `no daemon is running: ${socket} does not exist`, START)], facts: {} };
+  if (kind === 'missing')
+    return { checks: [fail(id, 'daemon', `no daemon is running: ${socket} does not exist`, START)], facts: {} };
   if (kind === 'other') {
-    return { checks: [fail(id, 'daemon', `${socket} is not a socket: no daemon can listen there`, `move it away (mv ${shellQuote(socket)} ${shellQuote(`${socket}.bak`)}), ` + `then ${START}`)], facts: {} };
+    return {
+      checks: [
+        fail(
+          id,
+          'daemon',
+          `${socket} is not a socket: no daemon can listen there`,
+          `move it away (mv ${shellQuote(socket)} ${shellQuote(`${socket}.bak`)}), ` + `then ${START}`,
+        ),
+      ],
+      facts: {},
+    };
   }
   let client: ControlClient;
   try {
-    client = await withTimeout(ControlClient.connect(socket), options.timeoutMs, `the daemon at ${socket} did not answer within ${options.timeoutMs} ms`);
+    client = await withTimeout(
+      ControlClient.connect(socket),
+      options.timeoutMs,
+      `the daemon at ${socket} did not answer within ${options.timeoutMs} ms`,
+    );
   } catch (error) {
     return { checks: [connectFailure(id, socket, error)], facts: {} };
   }
   try {
     const ask = async <T>(command: string, schema: z.ZodType<T>): Promise<T> =>
-      schema.parse(await withTimeout(client.request(command), options.timeoutMs, `the daemon did not answer \`${command}\` within ${options.timeoutMs} ms`));
+      schema.parse(
+        await withTimeout(
+          client.request(command),
+          options.timeoutMs,
+          `the daemon did not answer \`${command}\` within ${options.timeoutMs} ms`,
+        ),
+      );
     const status = await ask('status', statusSchema);
-    const checks: Check[] = [ok(id, 'daemon', `bgtasks daemon ${status.version} (pid ${status.pid}) answers on ${socket}`)];
+    const checks: Check[] = [
+      ok(id, 'daemon', `bgtasks daemon ${status.version} (pid ${status.pid}) answers on ${socket}`),
+    ];
     checks.push(
       status.version === options.cliVersion
         ? ok('daemon.version', 'daemon', `the daemon and this command are both ${status.version}`)
-        : warn('daemon.version', 'daemon', `the daemon runs bgtasks ${status.version}, this command is ` + `${options.cliVersion}`, `restart the daemon with this version: stop pid ${status.pid}, then bgtasks ` + `daemon (or bgtasks service install)`),
+        : warn(
+            'daemon.version',
+            'daemon',
+            `the daemon runs bgtasks ${status.version}, this command is ` + `${options.cliVersion}`,
+            `restart the daemon with this version: stop pid ${status.pid}, then bgtasks ` +
+              `daemon (or bgtasks service install)`,
+          ),
     );
     const apps = await ask('apps', z.array(installedAppSchema));
     const conditions = await ask('conditions', conditionsSchema);
@@ -101,14 +142,35 @@ export async function checkDaemon(options: DaemonCheckOptions): Promise<{ checks
 function connectFailure(id: string, socket: string, error: unknown): Check {
   const code = error instanceof CliError ? error.code : undefined;
   if (code === 'daemonNotRunning') {
-    return fail(id, 'daemon', `stale socket: ${socket} exists but nothing listens on it (a daemon that ` + `stopped without cleaning up)`, `${START} (a new daemon replaces the stale socket)`);
+    return fail(
+      id,
+      'daemon',
+      `stale socket: ${socket} exists but nothing listens on it (a daemon that ` + `stopped without cleaning up)`,
+      `${START} (a new daemon replaces the stale socket)`,
+    );
   }
   if (code === 'unsupportedProtocolVersion') {
-    return fail(id, 'daemon', `a daemon of another version answers on ${socket}: ${errorMessage(error)}`, 'run the bgtasks command of the same version as the daemon, or restart the ' + 'daemon with this version (bgtasks daemon)');
+    return fail(
+      id,
+      'daemon',
+      `a daemon of another version answers on ${socket}: ${errorMessage(error)}`,
+      'run the bgtasks command of the same version as the daemon, or restart the ' +
+        'daemon with this version (bgtasks daemon)',
+    );
   }
   const denied = (error as { message?: string }).message?.includes('EACCES') ?? false;
   if (denied) {
-    return fail(id, 'daemon', `this user may not open ${socket}: ${errorMessage(error)}`, 'run bgtasks as the user who runs the daemon (the socket is 0600 on purpose)');
+    return fail(
+      id,
+      'daemon',
+      `this user may not open ${socket}: ${errorMessage(error)}`,
+      'run bgtasks as the user who runs the daemon (the socket is 0600 on purpose)',
+    );
   }
-  return fail(id, 'daemon', `cannot talk to the daemon at ${socket}: ${errorMessage(error)}`, `restart it: stop the daemon, then ${START}`);
+  return fail(
+    id,
+    'daemon',
+    `cannot talk to the daemon at ${socket}: ${errorMessage(error)}`,
+    `restart it: stop the daemon, then ${START}`,
+  );
 }

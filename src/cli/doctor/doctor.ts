@@ -41,17 +41,26 @@ export interface DoctorOptions {
   readonly disk?: { readonly warnBelowBytes: number; readonly failBelowBytes: number };
 }
 
-
 /** Runs every check, in order (the later ones use what the daemon said); never throws for a finding. */
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_DOCTOR_TIMEOUT_MS;
   const { home } = homePaths(options.home);
-  const daemon = await guarded('daemon.running', 'daemon', () => checkDaemon({ home, cliVersion: options.cliVersion, timeoutMs }), { facts: {} as DaemonFacts });
+  const daemon = await guarded(
+    'daemon.running',
+    'daemon',
+    () => checkDaemon({ home, cliVersion: options.cliVersion, timeoutMs }),
+    { facts: {} as DaemonFacts },
+  );
   const { facts } = daemon;
 
   const store = chooseStore(options, facts);
   const nodeId = options.nodeId ?? facts.status?.node ?? readNodeId(home);
-  const permissions = await guarded('permissions.home', 'permissions', () => checkHome({ home, storeFile: isPostgresLocation(store.location) ? null : store.location }), {});
+  const permissions = await guarded(
+    'permissions.home',
+    'permissions',
+    () => checkHome({ home, storeFile: isPostgresLocation(store.location) ? null : store.location }),
+    {},
+  );
   const storeResult: StoreCheckResult = await guarded(
     'store.open',
     'store',
@@ -66,7 +75,18 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       }),
     { appsError: 'the store check failed' },
   );
-  const sensors = await guarded('sensors.read', 'sensors', () => checkSensors({ daemon: facts.conditions ?? null, timeoutMs, ...(storeResult.overrides ? { storedOverrides: storeResult.overrides } : {}), ...(options.sensors ? { sensors: options.sensors } : {}) }), {});
+  const sensors = await guarded(
+    'sensors.read',
+    'sensors',
+    () =>
+      checkSensors({
+        daemon: facts.conditions ?? null,
+        timeoutMs,
+        ...(storeResult.overrides ? { storedOverrides: storeResult.overrides } : {}),
+        ...(options.sensors ? { sensors: options.sensors } : {}),
+      }),
+    {},
+  );
   const apps = await guarded(
     'apps.list',
     'apps',
@@ -79,7 +99,14 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       }),
     {},
   );
-  const checks: Check[] = [...(options.configChecks ?? []), ...daemon.checks, ...permissions.checks, ...storeResult.checks, ...sensors.checks, ...apps.checks];
+  const checks: Check[] = [
+    ...(options.configChecks ?? []),
+    ...daemon.checks,
+    ...permissions.checks,
+    ...storeResult.checks,
+    ...sensors.checks,
+    ...apps.checks,
+  ];
   return { home, checks, summary: summarize(checks) };
 }
 

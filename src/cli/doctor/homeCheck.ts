@@ -46,7 +46,12 @@ function octal(mode: number): string {
 
 /** One line for a group of paths: ok, or what is wrong with each and the exact commands that fix it. */
 function line(id: string, what: string, checked: number, findings: readonly Finding[]): Check {
-  if (findings.length === 0) return ok(id, 'permissions', `${what}: ${checked === 1 ? 'mode and owner right' : `${checked} paths, modes and owner right`}`);
+  if (findings.length === 0)
+    return ok(
+      id,
+      'permissions',
+      `${what}: ${checked === 1 ? 'mode and owner right' : `${checked} paths, modes and owner right`}`,
+    );
   const detail = findings
     .map((finding) =>
       finding.problem === 'type'
@@ -60,11 +65,16 @@ function line(id: string, what: string, checked: number, findings: readonly Find
   const owner = findings.filter((finding) => finding.problem === 'owner').map((finding) => shellQuote(finding.path));
   if (owner.length > 0) fixes.push(`chown ${shellQuote(currentUserName())} ${owner.join(' ')}`);
   for (const kind of ['dir', 'file', 'socket'] as const) {
-    const paths = findings.filter((finding) => finding.problem === 'mode' && finding.kind === kind).map((finding) => shellQuote(finding.path));
+    const paths = findings
+      .filter((finding) => finding.problem === 'mode' && finding.kind === kind)
+      .map((finding) => shellQuote(finding.path));
     if (paths.length > 0) fixes.push(`chmod ${WANTED[kind].toString(8)} ${paths.join(' ')}`);
   }
   const wrongType = findings.filter((finding) => finding.problem === 'type');
-  if (wrongType.length > 0) fixes.push(`move away ${wrongType.map((finding) => shellQuote(finding.path)).join(' ')} ` + `(the daemon makes its own)`);
+  if (wrongType.length > 0)
+    fixes.push(
+      `move away ${wrongType.map((finding) => shellQuote(finding.path)).join(' ')} ` + `(the daemon makes its own)`,
+    );
   return fail(id, 'permissions', `${what}: ${detail}`, fixes.join(' && '));
 }
 
@@ -122,7 +132,9 @@ function filesInHome(home: string, uid: number): Check | null {
     checked += 1;
     findings.push(...judge(path, 'file', stats, uid));
   }
-  return checked === 0 ? null : line('permissions.files', `files in ${home} (store, tokens, node id)`, checked, findings);
+  return checked === 0
+    ? null
+    : line('permissions.files', `files in ${home} (store, tokens, node id)`, checked, findings);
 }
 
 export function checkHome(options: HomeCheckOptions): { checks: Check[] } {
@@ -130,22 +142,44 @@ export function checkHome(options: HomeCheckOptions): { checks: Check[] } {
   const paths = homePaths(options.home);
   const home = statOrNull(paths.home);
   if (!home) {
-    return { checks: [warn('permissions.home', 'permissions', `${paths.home} does not exist yet`, 'start the daemon once (bgtasks daemon): it creates the home with mode 0700')] };
+    return {
+      checks: [
+        warn(
+          'permissions.home',
+          'permissions',
+          `${paths.home} does not exist yet`,
+          'start the daemon once (bgtasks daemon): it creates the home with mode 0700',
+        ),
+      ],
+    };
   }
   const checks: (Check | null)[] = [
     single('permissions.home', `home ${paths.home}`, paths.home, 'dir', uid),
-    directoryWithFiles('permissions.run', `run directory ${paths.runDir} (and the dashboard's token)`, paths.runDir, uid),
+    directoryWithFiles(
+      'permissions.run',
+      `run directory ${paths.runDir} (and the dashboard's token)`,
+      paths.runDir,
+      uid,
+    ),
     single('permissions.socket', `socket ${paths.socket}`, paths.socket, 'socket', uid),
     directoryWithFiles('permissions.credentials', `credentials ${paths.credentialsDir}`, paths.credentialsDir, uid),
-    directoryWithFiles('permissions.pushTokens', `push tokens ${join(paths.home, 'push-tokens')}`, join(paths.home, 'push-tokens'), uid),
+    directoryWithFiles(
+      'permissions.pushTokens',
+      `push tokens ${join(paths.home, 'push-tokens')}`,
+      join(paths.home, 'push-tokens'),
+      uid,
+    ),
     directoryWithFiles('permissions.logs', `logs ${paths.logsDir}`, paths.logsDir, uid),
     filesInHome(paths.home, uid),
   ];
   // A store outside the home: its directory is not the daemon's, but its files are.
   if (options.storeFile !== null && dirname(options.storeFile) !== paths.home) {
-    const files = [options.storeFile, `${options.storeFile}-wal`, `${options.storeFile}-shm`].filter((file) => existsSync(file));
+    const files = [options.storeFile, `${options.storeFile}-wal`, `${options.storeFile}-shm`].filter((file) =>
+      existsSync(file),
+    );
     const findings = files.flatMap((file) => judge(file, 'file', statSync(file), uid));
-    if (files.length > 0) checks.push(line('permissions.store', `store ${options.storeFile} (outside the home)`, files.length, findings));
+    if (files.length > 0)
+      checks.push(line('permissions.store', `store ${options.storeFile} (outside the home)`, files.length, findings));
   }
   return { checks: checks.filter((check): check is Check => check !== null) };
 }

@@ -43,7 +43,12 @@ export function renderReport(report: DoctorReport): string {
     }
   }
   const { summary } = report;
-  lines.push('', `${summary.ok} ok, ${summary.warn} ` + `warn${summary.warn === 1 ? 'ing' : 'ings'}, ${summary.fail} ` + `fail${summary.fail === 1 ? 'ure' : 'ures'}${verdict(summary)}`);
+  lines.push(
+    '',
+    `${summary.ok} ok, ${summary.warn} ` +
+      `warn${summary.warn === 1 ? 'ing' : 'ings'}, ${summary.fail} ` +
+      `fail${summary.fail === 1 ? 'ure' : 'ures'}${verdict(summary)}`,
+  );
   return lines.join('\n');
 }
 

@@ -26,12 +26,18 @@ const LINES: readonly ConditionLine[] = [
     name: 'power',
     also: ['batteryLevel'],
     meaning: 'treated as external power: requiresExternalPower tasks run, and the battery policies never hold tasks',
-    linux: () => 'no AC adapter or battery in /sys/class/power_supply: normal on a desktop, ' + 'server, VM or container (nothing to fix there); on a laptop, check that /sys ' + 'is mounted',
+    linux: () =>
+      'no AC adapter or battery in /sys/class/power_supply: normal on a desktop, ' +
+      'server, VM or container (nothing to fix there); on a laptop, check that /sys ' +
+      'is mounted',
   },
   {
     name: 'lowPowerMode',
     meaning: 'treated as off: Low Power Mode never holds tasks',
-    linux: (bus) => `neither /sys/firmware/acpi/platform_profile nor power-profiles-daemon ` + `answered (${bus}): where the hardware has power profiles, systemctl enable ` + `--now power-profiles-daemon`,
+    linux: (bus) =>
+      `neither /sys/firmware/acpi/platform_profile nor power-profiles-daemon ` +
+      `answered (${bus}): where the hardware has power profiles, systemctl enable ` +
+      `--now power-profiles-daemon`,
   },
   {
     name: 'network',
@@ -41,13 +47,18 @@ const LINES: readonly ConditionLine[] = [
   {
     name: 'networkCost',
     meaning: 'treated as unmetered: requiresUnmeteredNetwork tasks run on any network, metered ones too',
-    linux: (bus) => `NetworkManager's Metered property could not be read (${bus}): systemctl ` + `enable --now NetworkManager, or accept that every network counts as ` + `unmetered`,
+    linux: (bus) =>
+      `NetworkManager's Metered property could not be read (${bus}): systemctl ` +
+      `enable --now NetworkManager, or accept that every network counts as ` +
+      `unmetered`,
   },
   {
     name: 'userActivity',
     also: ['idleSince'],
     meaning: 'treated as idle: processing tasks do not wait for the user to leave, nor stop when the user comes back',
-    linux: (bus) => `no logind seats in /run/systemd and no answer from org.freedesktop.login1 ` + `(${bus}): run on a system with systemd-logind`,
+    linux: (bus) =>
+      `no logind seats in /run/systemd and no answer from org.freedesktop.login1 ` +
+      `(${bus}): run on a system with systemd-logind`,
   },
   {
     name: 'thermalState',
@@ -56,8 +67,12 @@ const LINES: readonly ConditionLine[] = [
   },
   ...(['cpuPressure', 'memoryPressure', 'ioPressure'] as const).map((name) => ({
     name,
-    meaning: `treated as nominal: ${name.replace('Pressure', '').replace('io', 'IO').replace('cpu', 'CPU')} ` + `pressure never holds tasks`,
-    linux: () => `/proc/pressure/${name.replace('Pressure', '')} (PSI) is missing: use a ` + `kernel with CONFIG_PSI=y, or boot with psi=1`,
+    meaning:
+      `treated as nominal: ${name.replace('Pressure', '').replace('io', 'IO').replace('cpu', 'CPU')} ` +
+      `pressure never holds tasks`,
+    linux: () =>
+      `/proc/pressure/${name.replace('Pressure', '')} (PSI) is missing: use a ` +
+      `kernel with CONFIG_PSI=y, or boot with psi=1`,
   })),
 ];
 
@@ -108,12 +123,21 @@ async function readHere(options: SensorsCheckOptions, platform: NodeJS.Platform)
     }
   }
   try {
-    const read = await withTimeout(sensors.read(), options.timeoutMs, `the sensors did not answer within ${options.timeoutMs} ms`);
+    const read = await withTimeout(
+      sensors.read(),
+      options.timeoutMs,
+      `the sensors did not answer within ${options.timeoutMs} ms`,
+    );
     const stored = options.storedOverrides ?? {};
     const overridden = (name: string): boolean => Object.hasOwn(stored, name) && name in DEFAULT_CONDITIONS;
     const values: Record<string, unknown> = { ...DEFAULT_CONDITIONS, ...read };
     for (const name of Object.keys(DEFAULT_CONDITIONS)) if (overridden(name)) values[name] = stored[name];
-    const origins = Object.fromEntries(Object.keys(DEFAULT_CONDITIONS).map((name) => [name, overridden(name) ? 'override' : name in read ? 'sensor' : 'default'])) as Record<string, ConditionOrigin>;
+    const origins = Object.fromEntries(
+      Object.keys(DEFAULT_CONDITIONS).map((name) => [
+        name,
+        overridden(name) ? 'override' : name in read ? 'sensor' : 'default',
+      ]),
+    ) as Record<string, ConditionOrigin>;
     return { values, origins, source: 'read here: no daemon runs', live: false };
   } finally {
     bus?.dispose();
@@ -139,10 +163,22 @@ function judge(line: ConditionLine, reading: Reading, platform: NodeJS.Platform,
   const origin = reading.origins[line.name] ?? 'default';
   const value = show(line, reading.values);
   if (origin === 'override') {
-    const when = reading.live ? 'so the daemon ignores its sensor' : 'kept in the store: the daemon will use it instead of its sensor when it ' + 'starts';
-    return warn(id, 'sensors', `${value}: overridden (bgtasks conditions set), ${when}`, reading.live ? 'conditions overridden: bgtasks conditions reset' : 'conditions overridden: bgtasks conditions reset (once the daemon runs)');
+    const when = reading.live
+      ? 'so the daemon ignores its sensor'
+      : 'kept in the store: the daemon will use it instead of its sensor when it ' + 'starts';
+    return warn(
+      id,
+      'sensors',
+      `${value}: overridden (bgtasks conditions set), ${when}`,
+      reading.live
+        ? 'conditions overridden: bgtasks conditions reset'
+        : 'conditions overridden: bgtasks conditions reset (once the daemon runs)',
+    );
   }
   if (origin === 'sensor') return ok(id, 'sensors', `${value} (from a sensor, ${reading.source})`);
-  const how = platform === 'linux' ? line.linux(bus) : `this platform's sensors cannot read it (see docs/scheduling.md, "Sensors")`;
+  const how =
+    platform === 'linux'
+      ? line.linux(bus)
+      : `this platform's sensors cannot read it (see docs/scheduling.md, "Sensors")`;
   return warn(id, 'sensors', `${line.name} is unknown (${reading.source}): ${line.meaning}`, how);
 }

@@ -52,32 +52,61 @@ export interface StoreCheckResult {
   readonly overrides?: Readonly<Record<string, unknown>>;
 }
 
-
 export async function checkStore(options: StoreCheckOptions): Promise<StoreCheckResult> {
   const checks: Check[] = [];
   const fault = options.daemon?.store.fault;
   if (fault) {
-    checks.push(fail('store.writable', 'store', `the daemon cannot write its store since ` + `${new Date(fault.since).toISOString()} (${fault.code}): submissions are ` + `refused and no task starts`, 'free disk space or fix the store\'s permissions; the daemon retries by ' + 'itself (see bgtasks status)'));
+    checks.push(
+      fail(
+        'store.writable',
+        'store',
+        `the daemon cannot write its store since ` +
+          `${new Date(fault.since).toISOString()} (${fault.code}): submissions are ` +
+          `refused and no task starts`,
+        "free disk space or fix the store's permissions; the daemon retries by " + 'itself (see bgtasks status)',
+      ),
+    );
   } else if (options.daemon) {
     checks.push(ok('store.writable', 'store', 'the daemon writes its store without faults'));
   }
   // Pruned by the daemon (history.retentionMs, history.maxRunsPerApp): the store does not only grow.
-  if (options.daemon?.history) checks.push(ok('store.history', 'store', `history: ${historyLine(options.daemon.history)}`));
+  if (options.daemon?.history)
+    checks.push(ok('store.history', 'store', `history: ${historyLine(options.daemon.history)}`));
   const result = isPostgresLocation(options.location) ? await checkPostgres(options) : checkSqlite(options);
   return { ...result, checks: [...checks, ...result.checks] };
 }
 
 function publicApp(record: AppRecord): InstalledApp {
-  return { appId: record.appId, dir: record.dir, launch: [...record.launch], permittedIdentifiers: [...record.permittedIdentifiers], backgroundModes: [...record.backgroundModes] };
+  return {
+    appId: record.appId,
+    dir: record.dir,
+    launch: [...record.launch],
+    permittedIdentifiers: [...record.permittedIdentifiers],
+    backgroundModes: [...record.backgroundModes],
+  };
 }
 
 /** The store's schema version against the one this command knows. */
 function schemaLine(version: number, latest: number, empty: string): Check {
   if (version > latest) {
-    return fail('store.schema', 'store', `the store's schema is at version ${version}, newer than this bgtasks knows ` + `(${latest}): it was written by a newer bgtasks, and this daemon refuses it ` + `(storeNewer)`, 'upgrade bgtasks (npm install bgtasks@latest), or point the daemon at another ' + 'store');
+    return fail(
+      'store.schema',
+      'store',
+      `the store's schema is at version ${version}, newer than this bgtasks knows ` +
+        `(${latest}): it was written by a newer bgtasks, and this daemon refuses it ` +
+        `(storeNewer)`,
+      'upgrade bgtasks (npm install bgtasks@latest), or point the daemon at another ' + 'store',
+    );
   }
-  if (version === 0) return warn('store.schema', 'store', empty, 'start the daemon (bgtasks daemon): it creates the schema');
-  if (version < latest) return ok('store.schema', 'store', `schema version ${version}, older than this bgtasks (${latest}): it will be ` + `migrated at the next daemon start`);
+  if (version === 0)
+    return warn('store.schema', 'store', empty, 'start the daemon (bgtasks daemon): it creates the schema');
+  if (version < latest)
+    return ok(
+      'store.schema',
+      'store',
+      `schema version ${version}, older than this bgtasks (${latest}): it will be ` +
+        `migrated at the next daemon start`,
+    );
   return ok('store.schema', 'store', `schema version ${version} (the latest)`);
 }
 
@@ -86,17 +115,52 @@ function checkSqlite(options: StoreCheckOptions): StoreCheckResult {
   const checks: Check[] = [];
   const stats = existsSync(file) ? statSync(file) : null;
   if (!stats) {
-    if (options.daemon) return { checks: [fail('store.file', 'store', `${file} (from ${options.source}) does not exist, yet a daemon runs`, 'give doctor the daemon\'s store: bgtasks doctor --store FILE')], appsError: 'the store does not exist' };
-    return { checks: [warn('store.file', 'store', `no store yet at ${file} (from ${options.source})`, 'start the daemon (bgtasks daemon): it creates the store')], ...(options.wantApps ? { apps: [] } : {}) };
+    if (options.daemon)
+      return {
+        checks: [
+          fail(
+            'store.file',
+            'store',
+            `${file} (from ${options.source}) does not exist, yet a daemon runs`,
+            "give doctor the daemon's store: bgtasks doctor --store FILE",
+          ),
+        ],
+        appsError: 'the store does not exist',
+      };
+    return {
+      checks: [
+        warn(
+          'store.file',
+          'store',
+          `no store yet at ${file} (from ${options.source})`,
+          'start the daemon (bgtasks daemon): it creates the store',
+        ),
+      ],
+      ...(options.wantApps ? { apps: [] } : {}),
+    };
   }
-  if (!stats.isFile()) return { checks: [fail('store.file', 'store', `${file} is not a file`, `move it away (mv ${shellQuote(file)} ${shellQuote(`${file}.bak`)}) and ` + `start the daemon, which creates a new store`)], appsError: 'the store is not a file' };
+  if (!stats.isFile())
+    return {
+      checks: [
+        fail(
+          'store.file',
+          'store',
+          `${file} is not a file`,
+          `move it away (mv ${shellQuote(file)} ${shellQuote(`${file}.bak`)}) and ` +
+            `start the daemon, which creates a new store`,
+        ),
+      ],
+      appsError: 'the store is not a file',
+    };
   checks.push(...diskLine(file, options));
   let db: Database.Database;
   let how: string;
   try {
     ({ db, how } = openReadOnly(file, stats.size, options.timeoutMs));
   } catch (error) {
-    checks.push(fail('store.open', 'store', `${file} cannot be opened read-only: ${errorMessage(error)}`, restoreFix(file)));
+    checks.push(
+      fail('store.open', 'store', `${file} cannot be opened read-only: ${errorMessage(error)}`, restoreFix(file)),
+    );
     return { checks, appsError: 'the store cannot be opened' };
   }
   try {
@@ -108,12 +172,18 @@ function checkSqlite(options: StoreCheckOptions): StoreCheckResult {
       version = sqliteSchemaVersion(ctx);
     } catch (error) {
       // A damaged page under the schema table: the integrity line above already says how to recover.
-      checks.push(fail('store.schema', 'store', `the schema version cannot be read: ${errorMessage(error)}`, restoreFix(file)));
+      checks.push(
+        fail('store.schema', 'store', `the schema version cannot be read: ${errorMessage(error)}`, restoreFix(file)),
+      );
       return { checks, appsError: 'the store is damaged' };
     }
     checks.push(schemaLine(version, SQLITE_LATEST, `${file} has no schema yet (an empty database)`));
     if (!options.wantApps) return { checks };
-    return { checks, ...readApps(ctx, version), ...readOverrides(() => getSqliteSetting(ctx, OVERRIDES_SETTING), version <= SQLITE_LATEST) };
+    return {
+      checks,
+      ...readApps(ctx, version),
+      ...readOverrides(() => getSqliteSetting(ctx, OVERRIDES_SETTING), version <= SQLITE_LATEST),
+    };
   } finally {
     db.close();
   }
@@ -121,7 +191,7 @@ function checkSqlite(options: StoreCheckOptions): StoreCheckResult {
 
 function readApps(ctx: SqlContext, version: number): Pick<StoreCheckResult, 'apps' | 'appsError'> {
   if (version === 0) return { apps: [] };
-  if (version > SQLITE_LATEST) return { appsError: 'the store\'s schema is newer than this bgtasks' };
+  if (version > SQLITE_LATEST) return { appsError: "the store's schema is newer than this bgtasks" };
   try {
     return { apps: listSqliteApps(ctx).map(publicApp) };
   } catch (error) {
@@ -134,7 +204,9 @@ function readOverrides(read: () => unknown, known: boolean): Pick<StoreCheckResu
   if (!known) return {};
   try {
     const value = read();
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? { overrides: value as Record<string, unknown> } : {};
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? { overrides: value as Record<string, unknown> }
+      : {};
   } catch {
     return {}; // no settings table yet
   }
@@ -155,7 +227,10 @@ function openReadOnly(file: string, size: number, timeoutMs: number): { db: Data
       db.close();
       throw error;
     }
-    return { db, how: existsSync(`${file}-wal`) ? 'in place, beside the daemon\'s write-ahead log' : 'in place: too large to copy' };
+    return {
+      db,
+      how: existsSync(`${file}-wal`) ? "in place, beside the daemon's write-ahead log" : 'in place: too large to copy',
+    };
   }
   const bytes = readFileSync(file);
   if (bytes.length >= 20 && bytes[18] === 2 && bytes[19] === 2) {
@@ -181,12 +256,23 @@ function integrityLine(db: Database.Database, file: string): Check {
   }
   if (problems.length === 1 && problems[0] === 'ok') return ok('store.integrity', 'store', 'PRAGMA quick_check: ok');
   const shown = problems.slice(0, 3).join('; ');
-  return fail('store.integrity', 'store', `${file} is damaged (PRAGMA quick_check): ` + `${shown}${problems.length > 3 ? ` (and ${problems.length - 3} more)` : ''}`, restoreFix(file));
+  return fail(
+    'store.integrity',
+    'store',
+    `${file} is damaged (PRAGMA quick_check): ` +
+      `${shown}${problems.length > 3 ? ` (and ${problems.length - 3} more)` : ''}`,
+    restoreFix(file),
+  );
 }
 
 function restoreFix(file: string): string {
   const quoted = shellQuote(file);
-  return `stop the daemon, then restore ${quoted} from a backup, or recover what ` + `SQLite can (sqlite3 ${quoted} .recover | sqlite3 ` + `${shellQuote(`${file}.recovered`)}) and move it in place, or move it away ` + `(mv ${quoted} ${shellQuote(`${file}.broken`)}) to start empty`;
+  return (
+    `stop the daemon, then restore ${quoted} from a backup, or recover what ` +
+    `SQLite can (sqlite3 ${quoted} .recover | sqlite3 ` +
+    `${shellQuote(`${file}.recovered`)}) and move it in place, or move it away ` +
+    `(mv ${quoted} ${shellQuote(`${file}.broken`)}) to start empty`
+  );
 }
 
 function diskLine(file: string, options: StoreCheckOptions): Check[] {
@@ -194,8 +280,24 @@ function diskLine(file: string, options: StoreCheckOptions): Check[] {
   const fs = statfsSync(dirname(file));
   const free = fs.bavail * fs.bsize;
   const where = `${formatBytes(free)} free on the store's filesystem (${dirname(file)})`;
-  if (free < thresholds.failBelowBytes) return [fail('store.disk', 'store', `only ${where}: the daemon's writes will fail and it will refuse submissions`, `free space on the filesystem of ${shellQuote(dirname(file))} (df -h ` + `${shellQuote(dirname(file))})`)];
-  if (free < thresholds.warnBelowBytes) return [warn('store.disk', 'store', `only ${where}`, `free space on the filesystem of ${shellQuote(dirname(file))} (df -h ` + `${shellQuote(dirname(file))})`)];
+  if (free < thresholds.failBelowBytes)
+    return [
+      fail(
+        'store.disk',
+        'store',
+        `only ${where}: the daemon's writes will fail and it will refuse submissions`,
+        `free space on the filesystem of ${shellQuote(dirname(file))} (df -h ` + `${shellQuote(dirname(file))})`,
+      ),
+    ];
+  if (free < thresholds.warnBelowBytes)
+    return [
+      warn(
+        'store.disk',
+        'store',
+        `only ${where}`,
+        `free space on the filesystem of ${shellQuote(dirname(file))} (df -h ` + `${shellQuote(dirname(file))})`,
+      ),
+    ];
   return [ok('store.disk', 'store', where)];
 }
 
@@ -222,21 +324,55 @@ async function checkPostgres(options: StoreCheckOptions): Promise<StoreCheckResu
     try {
       version = await withTimeout(store.schemaVersion(), options.timeoutMs, `no answer within ${options.timeoutMs} ms`);
     } catch (error) {
-      checks.push(fail('store.connect', 'store', `cannot read the PostgreSQL store ${where}: ${errorMessage(error)}`, 'check that PostgreSQL runs and accepts this user; the daemon\'s status shows ' + 'the URL without its password, so give doctor the full one: bgtasks doctor ' + '--store \'postgres://USER:PASSWORD@HOST/DB?schema=NAME\''));
+      checks.push(
+        fail(
+          'store.connect',
+          'store',
+          `cannot read the PostgreSQL store ${where}: ${errorMessage(error)}`,
+          "check that PostgreSQL runs and accepts this user; the daemon's status shows " +
+            'the URL without its password, so give doctor the full one: bgtasks doctor ' +
+            "--store 'postgres://USER:PASSWORD@HOST/DB?schema=NAME'",
+        ),
+      );
       return { checks, appsError: 'the store cannot be read' };
     }
     checks.push(ok('store.connect', 'store', `PostgreSQL store ${where} answers`));
     checks.push(schemaLine(version, POSTGRES_LATEST, `the schema of ${store.location} has no bgtasks tables yet`));
-    if (version === 0 || version > POSTGRES_LATEST) return { checks, ...(options.wantApps ? (version === 0 ? { apps: [] } : { appsError: 'the store\'s schema is newer than this bgtasks' }) : {}) };
+    if (version === 0 || version > POSTGRES_LATEST)
+      return {
+        checks,
+        ...(options.wantApps
+          ? version === 0
+            ? { apps: [] }
+            : { appsError: "the store's schema is newer than this bgtasks" }
+          : {}),
+      };
     if (options.nodeId === null) {
-      checks.push(warn('store.node', 'store', 'this machine\'s node id is unknown (no daemon answers and <home>/node-id is ' + 'absent), so its row in the fleet was not checked', 'bgtasks doctor --node-id ID (see bgtasks nodes)'));
-      return { checks, ...(options.wantApps ? { appsError: 'this machine\'s node id is unknown: give --node-id' } : {}) };
+      checks.push(
+        warn(
+          'store.node',
+          'store',
+          "this machine's node id is unknown (no daemon answers and <home>/node-id is " +
+            'absent), so its row in the fleet was not checked',
+          'bgtasks doctor --node-id ID (see bgtasks nodes)',
+        ),
+      );
+      return {
+        checks,
+        ...(options.wantApps ? { appsError: "this machine's node id is unknown: give --node-id" } : {}),
+      };
     }
     checks.push(await nodeLine(store, options));
     if (!options.wantApps) return { checks };
     try {
-      const apps = (await withTimeout(store.listApps(), options.timeoutMs, `no answer within ${options.timeoutMs} ms`)).map(publicApp);
-      const overrides = await withTimeout(store.getSetting(OVERRIDES_SETTING), options.timeoutMs, `no answer within ${options.timeoutMs} ms`);
+      const apps = (
+        await withTimeout(store.listApps(), options.timeoutMs, `no answer within ${options.timeoutMs} ms`)
+      ).map(publicApp);
+      const overrides = await withTimeout(
+        store.getSetting(OVERRIDES_SETTING),
+        options.timeoutMs,
+        `no answer within ${options.timeoutMs} ms`,
+      );
       return { checks, apps, ...readOverrides(() => overrides, true) };
     } catch (error) {
       return { checks, appsError: `the apps could not be read from the store: ${errorMessage(error)}` };
@@ -249,17 +385,46 @@ async function checkPostgres(options: StoreCheckOptions): Promise<StoreCheckResu
 /** This node's row in the fleet: joined, alive (lease current), or lost. */
 async function nodeLine(store: PostgresStore, options: StoreCheckOptions): Promise<Check> {
   const nodeId = options.nodeId!;
-  const nodes = await withTimeout(store.fleet.listNodes(), options.timeoutMs, `no answer within ${options.timeoutMs} ms`);
+  const nodes = await withTimeout(
+    store.fleet.listNodes(),
+    options.timeoutMs,
+    `no answer within ${options.timeoutMs} ms`,
+  );
   const node = nodes.find((candidate) => candidate.nodeId === nodeId);
   const now = options.now ?? Date.now();
-  if (!node) return warn('store.node', 'store', `node ${nodeId} has not joined the fleet yet (${nodes.length} other ` + `node${nodes.length === 1 ? '' : 's'})`, 'start the daemon with this store (bgtasks daemon --store URL): it joins at ' + 'start');
+  if (!node)
+    return warn(
+      'store.node',
+      'store',
+      `node ${nodeId} has not joined the fleet yet (${nodes.length} other ` + `node${nodes.length === 1 ? '' : 's'})`,
+      'start the daemon with this store (bgtasks daemon --store URL): it joins at ' + 'start',
+    );
   if (node.stoppedAt !== null) {
     return options.daemon
-      ? fail('store.node', 'store', `node ${nodeId} is marked stopped in the fleet although its daemon answers`, 'restart the daemon (it rejoins at start)')
+      ? fail(
+          'store.node',
+          'store',
+          `node ${nodeId} is marked stopped in the fleet although its daemon answers`,
+          'restart the daemon (it rejoins at start)',
+        )
       : ok('store.node', 'store', `node ${nodeId} left the fleet cleanly at ${new Date(node.stoppedAt).toISOString()}`);
   }
   if (node.leaseExpiresAt < now) {
-    return warn('store.node', 'store', `node ${nodeId}'s lease lapsed at ` + `${new Date(node.leaseExpiresAt).toISOString()}: the fleet treats it as lost ` + `and runs its pool work elsewhere`, options.daemon ? 'check the daemon\'s log for heartbeat errors (bgtasks status, bgtasks nodes)' : 'start the daemon: bgtasks daemon --store URL');
+    return warn(
+      'store.node',
+      'store',
+      `node ${nodeId}'s lease lapsed at ` +
+        `${new Date(node.leaseExpiresAt).toISOString()}: the fleet treats it as lost ` +
+        `and runs its pool work elsewhere`,
+      options.daemon
+        ? "check the daemon's log for heartbeat errors (bgtasks status, bgtasks nodes)"
+        : 'start the daemon: bgtasks daemon --store URL',
+    );
   }
-  return ok('store.node', 'store', `node ${nodeId} is alive in a fleet of ${nodes.length} (bgtasks ` + `${node.version}, lease until ${new Date(node.leaseExpiresAt).toISOString()})`);
+  return ok(
+    'store.node',
+    'store',
+    `node ${nodeId} is alive in a fleet of ${nodes.length} (bgtasks ` +
+      `${node.version}, lease until ${new Date(node.leaseExpiresAt).toISOString()})`,
+  );
 }

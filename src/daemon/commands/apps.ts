@@ -63,8 +63,13 @@ async function install(deps: ControlDeps, dir: string, rotate: boolean) {
     installedAt: existing?.installedAt ?? now,
   };
   const event: HistoryEventInput = {
-    at: now, appId, identifier: null, taskId: null, type: 'installed',
-    reason: existing ? 'reinstalled' : null, detail: { dir: loaded.dir },
+    at: now,
+    appId,
+    identifier: null,
+    taskId: null,
+    type: 'installed',
+    reason: existing ? 'reinstalled' : null,
+    detail: { dir: loaded.dir },
   };
   await deps.scheduler.installApp(record, event);
   await deps.pushTokens.issue(appId);

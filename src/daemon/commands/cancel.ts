@@ -16,20 +16,43 @@ export function cancelCommand(scheduler: CancelScheduler): ControlHandlers<'canc
   return { cancel: ({ appId, target }) => cancelWork(scheduler, appId, target) };
 }
 
-export async function cancelWork(scheduler: CancelScheduler, appId: string, target: string | undefined): Promise<CancelResult> {
-  if (!scheduler.apps.get(appId)) throw new DaemonError('unknownApp', `no app ${appId} is installed (see \`bgtasks apps\`)`, 'appId');
+export async function cancelWork(
+  scheduler: CancelScheduler,
+  appId: string,
+  target: string | undefined,
+): Promise<CancelResult> {
+  if (!scheduler.apps.get(appId))
+    throw new DaemonError('unknownApp', `no app ${appId} is installed (see \`bgtasks apps\`)`, 'appId');
   const running = scheduler.runs.forApp(appId).filter((active) => active.run.state === 'running');
   const byTaskId = target === undefined ? undefined : running.find((active) => active.run.taskId === target);
-  const tasks = byTaskId ? [byTaskId] : running.filter((active) => (target === undefined ? active.run.kind === 'continued' : active.run.identifier === target));
-  const requests = byTaskId ? [] : scheduler.queue.forApp(appId).filter((request) => target === undefined || request.identifier === target);
+  const tasks = byTaskId
+    ? [byTaskId]
+    : running.filter((active) =>
+        target === undefined ? active.run.kind === 'continued' : active.run.identifier === target,
+      );
+  const requests = byTaskId
+    ? []
+    : scheduler.queue.forApp(appId).filter((request) => target === undefined || request.identifier === target);
   if (tasks.length === 0 && requests.length === 0) {
-    const what = target === undefined ? `${appId} has no pending request and runs no continued task` : `${appId} has no running task or pending request ${target}`;
-    throw new DaemonError('nothingToCancel', `${what} (see \`bgtasks top --once\`)`, target === undefined ? 'appId' : 'target');
+    const what =
+      target === undefined
+        ? `${appId} has no pending request and runs no continued task`
+        : `${appId} has no running task or pending request ${target}`;
+    throw new DaemonError(
+      'nothingToCancel',
+      `${what} (see \`bgtasks top --once\`)`,
+      target === undefined ? 'appId' : 'target',
+    );
   }
   const cancelled: Cancelled[] = [];
   for (const active of tasks) {
     await scheduler.cancelTask(active.run.taskId);
-    cancelled.push({ what: 'task', taskId: active.run.taskId, identifier: active.run.identifier, kind: active.run.kind });
+    cancelled.push({
+      what: 'task',
+      taskId: active.run.taskId,
+      identifier: active.run.identifier,
+      kind: active.run.kind,
+    });
   }
   for (const request of requests.filter((each) => each.kind === 'continued')) {
     await scheduler.cancelQueued(appId, request.identifier);
@@ -37,8 +60,12 @@ export async function cancelWork(scheduler: CancelScheduler, appId: string, targ
   }
   const others = requests.filter((each) => each.kind !== 'continued');
   if (others.length > 0) {
-    await scheduler.cancel(appId, others.map((request) => request.identifier));
-    for (const request of others) cancelled.push({ what: 'request', identifier: request.identifier, kind: request.kind });
+    await scheduler.cancel(
+      appId,
+      others.map((request) => request.identifier),
+    );
+    for (const request of others)
+      cancelled.push({ what: 'request', identifier: request.identifier, kind: request.kind });
   }
   return { appId, cancelled };
 }

@@ -13,8 +13,13 @@ export function conditionsCommands(deps: ControlDeps): ControlHandlers<Condition
   const { conditions, writer } = deps;
   const current = () => ({ ...conditions.current(), overrides: conditions.overrides() });
   const event = (overrides: Record<string, unknown>): HistoryEventInput => ({
-    at: deps.clock.now(), appId: null, identifier: null, taskId: null,
-    type: 'conditionsChanged', reason: 'override', detail: { overrides },
+    at: deps.clock.now(),
+    appId: null,
+    identifier: null,
+    taskId: null,
+    type: 'conditionsChanged',
+    reason: 'override',
+    detail: { overrides },
   });
   return {
     conditions: current,

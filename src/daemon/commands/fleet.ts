@@ -42,7 +42,7 @@ type FleetCommand = 'fleet.nodes' | 'fleet.pending' | 'fleet.history' | 'fleet.w
 export function fleetCommands(deps: FleetCommandDeps): ControlHandlers<FleetCommand> {
   const shared = (): FleetStore => {
     if (deps.fleet) return deps.fleet;
-    const message = 'this daemon\'s store is not shared by a fleet: start it with --store postgres://…';
+    const message = "this daemon's store is not shared by a fleet: start it with --store postgres://…";
     throw new DaemonError('notFleet', message);
   };
   return {
@@ -81,8 +81,9 @@ async function why(
   const active = runs.filter(({ run }) => run.state !== 'finished');
   const explanations: FleetExplanation[] = matching.map((request) => explainFleetRequest(request, nodes, active, at));
   const self = fleet.nodeId;
-  const holds = matching.some((request) => request.nodeId === self || request.heldBy === self)
-    || active.some((run) => run.nodeId === self);
+  const holds =
+    matching.some((request) => request.nodeId === self || request.heldBy === self) ||
+    active.some((run) => run.nodeId === self);
   const local = holds && deps.scheduler.apps.get(appId) ? await deps.scheduler.why(appId, identifier) : null;
   const lastRun = runs.find(({ run }) => run.state === 'finished') ?? null;
   return {

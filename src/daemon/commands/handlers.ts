@@ -1,8 +1,4 @@
-import type {
-  ControlParsedArgs,
-  ControlResult,
-  HandledControlName,
-} from '../../protocol/control/index.js';
+import type { ControlParsedArgs, ControlResult, HandledControlName } from '../../protocol/control/index.js';
 
 /** What the daemon does with one control command's arguments once its schema (src/protocol/control) passed them. */
 export type ControlHandler<N extends HandledControlName> = (

@@ -6,8 +6,13 @@ import { intakeCheckedPush } from '../pushIntake.js';
 import type { ControlHandlers } from './handlers.js';
 
 type MessagingCommand =
-  | 'push' | 'pushes' | 'notifications' | 'notifications.allow' | 'notifications.deny'
-  | 'notifications.act' | 'notifications.dismiss';
+  | 'push'
+  | 'pushes'
+  | 'notifications'
+  | 'notifications.allow'
+  | 'notifications.deny'
+  | 'notifications.act'
+  | 'notifications.dismiss';
 
 export function messagingCommands(deps: ControlDeps): ControlHandlers<MessagingCommand> {
   const { scheduler, store, notifications } = deps;

@@ -10,8 +10,13 @@ export function statusCommands(deps: ControlDeps): ControlHandlers<'status' | 's
     status: () => status(deps),
     snapshot: () =>
       buildSnapshot({
-        scheduler, store, conditions: () => conditions.current(), now: () => deps.clock.now(),
-        daemonVersion: deps.daemonVersion, profile: deps.profile.name, notifications: deps.notifications,
+        scheduler,
+        store,
+        conditions: () => conditions.current(),
+        now: () => deps.clock.now(),
+        daemonVersion: deps.daemonVersion,
+        profile: deps.profile.name,
+        notifications: deps.notifications,
         fleet: deps.fleet ?? null,
       }),
   };

@@ -34,7 +34,9 @@ export function taskCommands(deps: ControlDeps): ControlHandlers<TaskCommand> {
     cancelTask: async ({ taskId }) => ({ taskId, result: await scheduler.cancelTask(taskId) }),
     // The person takes a continued request out of the line (it has no task yet).
     cancelQueued: async ({ appId, identifier }) => ({
-      appId, identifier, result: await scheduler.cancelQueued(appId, identifier),
+      appId,
+      identifier,
+      result: await scheduler.cancelQueued(appId, identifier),
     }),
   };
 }

@@ -83,10 +83,18 @@ export class FleetMember implements AsyncDisposable {
   static async join(deps: FleetMemberDeps): Promise<FleetMember> {
     const member = new FleetMember(deps);
     const { fleet, clock, options } = deps;
-    member.#epoch = await fleet.join(member.#report(), { hostname: deps.hostname, version: deps.version }, clock.now(), options.leaseMs);
+    member.#epoch = await fleet.join(
+      member.#report(),
+      { hostname: deps.hostname, version: deps.version },
+      clock.now(),
+      options.leaseMs,
+    );
     member.#listener = await fleet.listen(
       () => member.#claimSoon('wake'),
-      (error) => deps.log.warn(`fleet: the wake-up connection failed (${error.message}); polling every ` + `heartbeat until it is back`),
+      (error) =>
+        deps.log.warn(
+          `fleet: the wake-up connection failed (${error.message}); polling every ` + `heartbeat until it is back`,
+        ),
     );
     member.#passListener = deps.scheduler.onDidPass(() => member.#afterPass());
     deps.log.info(`fleet: joined as node ${fleet.nodeId} (epoch ${member.#epoch})`, { nodeId: fleet.nodeId });
@@ -108,7 +116,11 @@ export class FleetMember implements AsyncDisposable {
     return {
       conditions: this.#deps.conditions(),
       apps: scheduler.installed(),
-      capacity: { maxConcurrentTasks: this.#deps.maxConcurrentTasks, running: scheduler.runningCount(), ...this.claims.lastMinute(this.#deps.clock.monotonic()) },
+      capacity: {
+        maxConcurrentTasks: this.#deps.maxConcurrentTasks,
+        running: scheduler.runningCount(),
+        ...this.claims.lastMinute(this.#deps.clock.monotonic()),
+      },
     };
   }
 
@@ -121,12 +133,19 @@ export class FleetMember implements AsyncDisposable {
       if (this.#closed) return;
       try {
         await operation();
-        if (this.#failingSince !== null) this.#deps.log.info(`fleet: the store answers again (failing since ` + `${new Date(this.#failingSince).toISOString()})`);
+        if (this.#failingSince !== null)
+          this.#deps.log.info(
+            `fleet: the store answers again (failing since ` + `${new Date(this.#failingSince).toISOString()})`,
+          );
         this.#failingSince = null;
       } catch (error) {
         if (this.#failingSince !== null) return;
         this.#failingSince = this.#deps.clock.now();
-        this.#deps.log.warn(`fleet: ${what} failed: ${error instanceof Error ? error.message : String(error)}; ` + `retrying every heartbeat`, { code: (error as { code?: unknown }).code });
+        this.#deps.log.warn(
+          `fleet: ${what} failed: ${error instanceof Error ? error.message : String(error)}; ` +
+            `retrying every heartbeat`,
+          { code: (error as { code?: unknown }).code },
+        );
       }
     });
     return this.#chain;
@@ -157,12 +176,26 @@ export class FleetMember implements AsyncDisposable {
       scheduler.drop(held);
       if (result.lost?.reason === 'replaced') {
         // Two daemons as one node would take each other's lease in turn, each reading the other's rows.
-        log.error(`fleet: another daemon (on ${result.lost.hostname}) joined as node ` + `${fleet.nodeId}; this one stops taking pool work. Give each daemon its own ` + `--node-id (or home).`, { nodeId: fleet.nodeId });
+        log.error(
+          `fleet: another daemon (on ${result.lost.hostname}) joined as node ` +
+            `${fleet.nodeId}; this one stops taking pool work. Give each daemon its own ` +
+            `--node-id (or home).`,
+          { nodeId: fleet.nodeId },
+        );
         this.#closed = true;
         return;
       }
-      log.warn(`fleet: node ${fleet.nodeId} lost its lease (heartbeats failed for longer ` + `than ${options.leaseMs} ms); rejoining`, { dropped: held.length });
-      this.#epoch = await fleet.join(this.#report(), { hostname: this.#deps.hostname, version: this.#deps.version }, clock.now(), options.leaseMs);
+      log.warn(
+        `fleet: node ${fleet.nodeId} lost its lease (heartbeats failed for longer ` +
+          `than ${options.leaseMs} ms); rejoining`,
+        { dropped: held.length },
+      );
+      this.#epoch = await fleet.join(
+        this.#report(),
+        { hostname: this.#deps.hostname, version: this.#deps.version },
+        clock.now(),
+        options.leaseMs,
+      );
       return;
     }
     if (flushed && !this.#deps.storeFaulted()) this.#reconcile(new Set(result.held));
@@ -214,9 +247,16 @@ export class FleetMember implements AsyncDisposable {
       const report = await fleet.maintain(clock.now(), options.retentionMs);
       if (!report) return;
       for (const run of report.interrupted) {
-        log.warn(`fleet: ${run.identifier} of ${run.appId} was running on a lost node; ` + `interrupted and back in the pool`, { appId: run.appId, identifier: run.identifier, taskId: run.taskId });
+        log.warn(
+          `fleet: ${run.identifier} of ${run.appId} was running on a lost node; ` + `interrupted and back in the pool`,
+          { appId: run.appId, identifier: run.identifier, taskId: run.taskId },
+        );
       }
-      if (report.lostNodes.length > 0) log.warn(`fleet: took over from lost node(s) ${report.lostNodes.join(', ')}`, { released: report.released, interrupted: report.interrupted.length });
+      if (report.lostNodes.length > 0)
+        log.warn(`fleet: took over from lost node(s) ${report.lostNodes.join(', ')}`, {
+          released: report.released,
+          interrupted: report.interrupted.length,
+        });
       if (report.released > 0 || report.requeued.length > 0) await fleet.notify();
     });
   }
@@ -240,7 +280,10 @@ export class FleetMember implements AsyncDisposable {
     if (this.#deps.storeFaulted()) return;
     const held = scheduler.held();
     const free = this.#deps.maxConcurrentTasks - scheduler.runningCount() - held.length;
-    const apps = scheduler.installed().filter((app) => app.enabled).map((app) => app.appId);
+    const apps = scheduler
+      .installed()
+      .filter((app) => app.enabled)
+      .map((app) => app.appId);
     // No free slot: the pass after a slot frees claims again (and looks at the next start date then).
     if (free <= 0 || apps.length === 0) return;
     const now = clock.now();
@@ -253,7 +296,9 @@ export class FleetMember implements AsyncDisposable {
     // may leave the pool with nothing due for this node, and then its next start date is worth a look.
     if (candidates.length < free * 4) this.#armDueTimer(apps);
     const heldKeys = new Set(held.map((request) => `${request.appId}\0${request.identifier}`));
-    const open = candidates.filter((request) => !this.#released.has(request.requestId) && !heldKeys.has(`${request.appId}\0${request.identifier}`));
+    const open = candidates.filter(
+      (request) => !this.#released.has(request.requestId) && !heldKeys.has(`${request.appId}\0${request.identifier}`),
+    );
     const startable = open.filter((request) => scheduler.startsNow(request) === null);
     // Everything looked at would start: the next claims skip the look (one round trip, not two).
     this.#claimBlind = open.length > 0 && startable.length === open.length;
@@ -284,7 +329,8 @@ export class FleetMember implements AsyncDisposable {
       this.#claimBlind = false;
       void this.#release(refused.map((request) => request.requestId));
     }
-    if (claimed.length === free) this.#claimSoon('wake'); // a full claim: more may be due
+    if (claimed.length === free)
+      this.#claimSoon('wake'); // a full claim: more may be due
     else this.#armDueTimer(apps);
   }
 
@@ -293,7 +339,10 @@ export class FleetMember implements AsyncDisposable {
     void this.#deps.fleet.nextDue(apps, this.#deps.clock.now()).then(
       (at) => {
         this.#dueTimer?.dispose();
-        this.#dueTimer = at === null || this.#closed ? null : this.#deps.clock.setTimer(Math.max(0, at - this.#deps.clock.now()), () => this.#claimSoon('wake'));
+        this.#dueTimer =
+          at === null || this.#closed
+            ? null
+            : this.#deps.clock.setTimer(Math.max(0, at - this.#deps.clock.now()), () => this.#claimSoon('wake'));
       },
       () => undefined, // the heartbeat's claim covers it
     );
@@ -341,7 +390,10 @@ export class FleetMember implements AsyncDisposable {
       if (!(await this.halt())) return;
       await this.#deps.fleet.leave(this.#deps.clock.now());
     } catch (error) {
-      this.#deps.log.warn(`fleet: leaving failed (${error instanceof Error ? error.message : String(error)}); ` + `the lease lapses by itself`);
+      this.#deps.log.warn(
+        `fleet: leaving failed (${error instanceof Error ? error.message : String(error)}); ` +
+          `the lease lapses by itself`,
+      );
     }
   }
 }

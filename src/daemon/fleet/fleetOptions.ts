@@ -28,13 +28,26 @@ export const DEFAULT_FLEET_OPTIONS: FleetOptions = {
 
 /** Fills in defaults and checks the values, naming the option at fault. @throws TypeError */
 export function compileFleetOptions(given: Partial<FleetOptions> = {}): FleetOptions {
-  const options: FleetOptions = { ...DEFAULT_FLEET_OPTIONS, ...Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)) };
+  const options: FleetOptions = {
+    ...DEFAULT_FLEET_OPTIONS,
+    ...Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)),
+  };
   for (const [name, value] of Object.entries(options)) {
-    if (!(name in DEFAULT_FLEET_OPTIONS)) throw new TypeError(`Unknown fleet option \`${name}\`; the options are ` + `${Object.keys(DEFAULT_FLEET_OPTIONS).join(', ')}`);
-    if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected \`fleet.${name}\` to be an integer >= 1 (ms), got ` + `\`${String(value)}\` (${typeof value})`);
+    if (!(name in DEFAULT_FLEET_OPTIONS))
+      throw new TypeError(
+        `Unknown fleet option \`${name}\`; the options are ` + `${Object.keys(DEFAULT_FLEET_OPTIONS).join(', ')}`,
+      );
+    if (!Number.isInteger(value) || value < 1)
+      throw new TypeError(
+        `Expected \`fleet.${name}\` to be an integer >= 1 (ms), got ` + `\`${String(value)}\` (${typeof value})`,
+      );
   }
   if (options.leaseMs < 3 * options.heartbeatMs) {
-    throw new TypeError(`Expected \`fleet.leaseMs\` (${options.leaseMs}) to be at least 3 × ` + `\`fleet.heartbeatMs\` (${options.heartbeatMs}), so one late heartbeat does ` + `not lose the lease`);
+    throw new TypeError(
+      `Expected \`fleet.leaseMs\` (${options.leaseMs}) to be at least 3 × ` +
+        `\`fleet.heartbeatMs\` (${options.heartbeatMs}), so one late heartbeat does ` +
+        `not lose the lease`,
+    );
   }
   return options;
 }

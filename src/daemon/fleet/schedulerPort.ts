@@ -4,7 +4,8 @@ import type { SchedulerFleetPort } from './fleetMember.js';
 /** The scheduler as the fleet member sees it: the pool requests in its queue, and what it would start. */
 export function schedulerFleetPort(scheduler: Scheduler): SchedulerFleetPort {
   return {
-    held: () => [...scheduler.queue.all()].map((entry) => entry.request).filter((request) => request.placement === 'any'),
+    held: () =>
+      [...scheduler.queue.all()].map((entry) => entry.request).filter((request) => request.placement === 'any'),
     startsNow: (request) => scheduler.startsNow(request),
     adopt: (requests) => scheduler.adopt(requests),
     drop: (requests) => {

@@ -69,8 +69,9 @@ export class HttpConnectionGuard {
       const oldest = this.#unproven.values().next().value!;
       this.#unproven.delete(oldest);
       const { maxUnauthenticated } = this.#limits;
-      const message = `closed HTTP connections to make room: more than ${maxUnauthenticated} had made no request `
-        + 'with a token (httpLimits.maxUnauthenticated)';
+      const message =
+        `closed HTTP connections to make room: more than ${maxUnauthenticated} had made no request ` +
+        'with a token (httpLimits.maxUnauthenticated)';
       this.#refused('unauthenticated', message);
       oldest.destroy();
     }

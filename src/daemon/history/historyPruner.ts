@@ -95,17 +95,19 @@ export class HistoryPruner implements Disposable {
     if (this.#disposed) return;
     this.#timer = this.#deps.clock.setTimer(delayMs, () => {
       const { log } = this.#deps;
-      this.pass().then(
-        (total) => {
-          if (total.runs + total.events === 0) return;
-          const message = `pruned history: ${total.runs} runs and ${total.events} events`;
-          log.info(message, { ...total, code: 'historyPruned' });
-        },
-        (error: unknown) => {
-          const message = error instanceof Error ? error.message : String(error);
-          log.warn('could not prune history; trying again later', { error: message });
-        },
-      ).finally(() => this.#schedule(this.#deps.options.pruneIntervalMs));
+      this.pass()
+        .then(
+          (total) => {
+            if (total.runs + total.events === 0) return;
+            const message = `pruned history: ${total.runs} runs and ${total.events} events`;
+            log.info(message, { ...total, code: 'historyPruned' });
+          },
+          (error: unknown) => {
+            const message = error instanceof Error ? error.message : String(error);
+            log.warn('could not prune history; trying again later', { error: message });
+          },
+        )
+        .finally(() => this.#schedule(this.#deps.options.pruneIntervalMs));
     });
   }
 }

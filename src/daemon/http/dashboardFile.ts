@@ -15,7 +15,11 @@ export interface DashboardFile {
   readonly token: string;
 }
 
-const dashboardFileSchema = z.object({ url: z.string().url(), port: z.number().int().min(1).max(65_535), token: z.string().min(20) });
+const dashboardFileSchema = z.object({
+  url: z.string().url(),
+  port: z.number().int().min(1).max(65_535),
+  token: z.string().min(20),
+});
 
 export function dashboardFilePath(home: string): string {
   return join(homePaths(home).runDir, 'dashboard.json');
@@ -35,7 +39,9 @@ export function writeDashboardFile(home: string, file: DashboardFile): void {
 /** The file, or null when it is absent or not ours (half-written by an older version, edited by hand). */
 export function readDashboardFile(home: string): DashboardFile | null {
   try {
-    const parsed = dashboardFileSchema.safeParse(JSON.parse(readUntrustedFile(dashboardFilePath(home), MAX_TOKEN_FILE_BYTES)));
+    const parsed = dashboardFileSchema.safeParse(
+      JSON.parse(readUntrustedFile(dashboardFilePath(home), MAX_TOKEN_FILE_BYTES)),
+    );
     return parsed.success ? parsed.data : null;
   } catch {
     return null;

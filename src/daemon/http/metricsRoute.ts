@@ -25,16 +25,25 @@ export interface MetricsRouteContext {
  * nothing else. See docs/metrics.md.
  */
 export function handleMetrics(context: MetricsRouteContext, request: IncomingMessage, response: ServerResponse): void {
-  if (context.metrics === null) throw new HttpError(404, 'metricsDisabled', 'metrics are off: the daemon\'s `metrics.enabled` option is false');
-  if (request.method !== 'GET') throw new HttpError(405, 'methodNotAllowed', `${METRICS_PATH} takes GET`, undefined, { Allow: 'GET' });
+  if (context.metrics === null)
+    throw new HttpError(404, 'metricsDisabled', "metrics are off: the daemon's `metrics.enabled` option is false");
+  if (request.method !== 'GET')
+    throw new HttpError(405, 'methodNotAllowed', `${METRICS_PATH} takes GET`, undefined, { Allow: 'GET' });
   const token = presentedToken(request, context.port);
   if (token === null || !(context.metrics.verify(token) || sameToken(token, context.dashboardToken))) {
-    const message = token === null
-      ? 'send the metrics token as "Authorization: Bearer TOKEN"; it is in <home>/metrics-token'
-      : 'the token is not this daemon\'s metrics token (<home>/metrics-token) or dashboard token';
-    throw new HttpError(401, 'unauthorized', message, 'Authorization', { 'WWW-Authenticate': 'Bearer realm="bgtasks metrics"' });
+    const message =
+      token === null
+        ? 'send the metrics token as "Authorization: Bearer TOKEN"; it is in <home>/metrics-token'
+        : "the token is not this daemon's metrics token (<home>/metrics-token) or dashboard token";
+    throw new HttpError(401, 'unauthorized', message, 'Authorization', {
+      'WWW-Authenticate': 'Bearer realm="bgtasks metrics"',
+    });
   }
   const body = context.metrics.render();
-  response.writeHead(200, { ...BASE_HEADERS, 'Content-Type': EXPOSITION_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) });
+  response.writeHead(200, {
+    ...BASE_HEADERS,
+    'Content-Type': EXPOSITION_CONTENT_TYPE,
+    'Content-Length': Buffer.byteLength(body),
+  });
   response.end(body);
 }

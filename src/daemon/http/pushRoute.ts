@@ -19,12 +19,22 @@ export interface PushRouteContext {
  * revealed: the app's token first (401 alike for a wrong token and an unknown app), then the body's size
  * (413) and shape (400 with the field), and only then the store, which answers after the push is durable.
  */
-export async function handlePush(context: PushRouteContext, request: IncomingMessage, response: ServerResponse, rawAppId: string): Promise<void> {
-  if (request.method !== 'POST') throw new HttpError(405, 'methodNotAllowed', 'a push is a POST', undefined, { Allow: 'POST' });
+export async function handlePush(
+  context: PushRouteContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  rawAppId: string,
+): Promise<void> {
+  if (request.method !== 'POST')
+    throw new HttpError(405, 'methodNotAllowed', 'a push is a POST', undefined, { Allow: 'POST' });
   const appId = decodeAppId(rawAppId);
   const token = bearer(request.headers.authorization);
-  if (token === null) throw unauthorized(`send ${appId}'s push token as "Authorization: Bearer TOKEN" (\`bgtasks apps ` + `token ${appId}\` shows it)`);
-  if (!context.verify(appId, token)) throw unauthorized(`the token is not ${appId}'s push token (or no such app is installed)`);
+  if (token === null)
+    throw unauthorized(
+      `send ${appId}'s push token as "Authorization: Bearer TOKEN" (\`bgtasks apps ` + `token ${appId}\` shows it)`,
+    );
+  if (!context.verify(appId, token))
+    throw unauthorized(`the token is not ${appId}'s push token (or no such app is installed)`);
   const body = await readBody(request, pushBodySchema, context.bodyLimit);
   let receipt: unknown;
   try {
@@ -32,7 +42,12 @@ export async function handlePush(context: PushRouteContext, request: IncomingMes
   } catch (error) {
     const { code, field } = (error ?? {}) as { code?: unknown; field?: unknown };
     if (typeof code !== 'string') throw error;
-    throw new HttpError(statusForCode(code), code, error instanceof Error ? error.message : String(error), typeof field === 'string' ? field : undefined);
+    throw new HttpError(
+      statusForCode(code),
+      code,
+      error instanceof Error ? error.message : String(error),
+      typeof field === 'string' ? field : undefined,
+    );
   }
   sendJson(response, 200, receipt);
 }
@@ -45,7 +60,8 @@ function decodeAppId(raw: string): string {
     throw new HttpError(400, 'invalidArgument', 'appId: is not valid percent-encoding', 'appId');
   }
   const parsed = appIdSchema.safeParse(decoded);
-  if (!parsed.success) throw new HttpError(400, 'invalidArgument', `appId: ${parsed.error.issues[0]?.message ?? 'invalid'}`, 'appId');
+  if (!parsed.success)
+    throw new HttpError(400, 'invalidArgument', `appId: ${parsed.error.issues[0]?.message ?? 'invalid'}`, 'appId');
   return parsed.data;
 }
 
@@ -55,5 +71,7 @@ function bearer(header: string | undefined): string | null {
 }
 
 function unauthorized(message: string): HttpError {
-  return new HttpError(401, 'unauthorized', message, 'Authorization', { 'WWW-Authenticate': 'Bearer realm="bgtasks push"' });
+  return new HttpError(401, 'unauthorized', message, 'Authorization', {
+    'WWW-Authenticate': 'Bearer realm="bgtasks push"',
+  });
 }

@@ -24,9 +24,19 @@ export const BASE_HEADERS: Readonly<Record<string, string>> = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
 
-export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  response.writeHead(status, { ...BASE_HEADERS, ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  response.writeHead(status, {
+    ...BASE_HEADERS,
+    ...headers,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+  });
   response.end(text);
 }
 
@@ -53,7 +63,8 @@ export function statusForCode(code: string): number {
  */
 export async function readBody<T>(request: IncomingMessage, schema: z.ZodType<T>, limit: number): Promise<T> {
   const declared = Number(request.headers['content-length'] ?? 0);
-  if (declared > limit) throw new HttpError(413, 'bodyTooLarge', `the body is ${declared} bytes; at most ${limit} are accepted`);
+  if (declared > limit)
+    throw new HttpError(413, 'bodyTooLarge', `the body is ${declared} bytes; at most ${limit} are accepted`);
   const chunks: Buffer[] = [];
   let size = 0;
   try {
@@ -71,7 +82,8 @@ export async function readBody<T>(request: IncomingMessage, schema: z.ZodType<T>
   let value: unknown = {};
   if (size > 0) {
     const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type !== 'application/json') throw new HttpError(415, 'unsupportedMediaType', `send the body as application/json, not "${type || 'none'}"`);
+    if (type !== 'application/json')
+      throw new HttpError(415, 'unsupportedMediaType', `send the body as application/json, not "${type || 'none'}"`);
     try {
       value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
     } catch {

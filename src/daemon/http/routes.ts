@@ -20,7 +20,12 @@ export interface ApiContext {
 interface Route {
   readonly method: 'GET' | 'POST';
   readonly pattern: RegExp;
-  handle(context: ApiContext, request: IncomingMessage, response: ServerResponse, params: readonly string[]): Promise<void>;
+  handle(
+    context: ApiContext,
+    request: IncomingMessage,
+    response: ServerResponse,
+    params: readonly string[],
+  ): Promise<void>;
 }
 
 const noArguments = z.strictObject({});
@@ -39,7 +44,10 @@ const ROUTES: readonly Route[] = [
     method: 'GET',
     pattern: /^\/v1\/events$/,
     handle: async ({ stream }, _request, response) => {
-      if (!stream.add(response)) throw new HttpError(503, 'tooManyStreams', 'too many open event streams; close a dashboard tab', undefined, { 'Retry-After': '5' });
+      if (!stream.add(response))
+        throw new HttpError(503, 'tooManyStreams', 'too many open event streams; close a dashboard tab', undefined, {
+          'Retry-After': '5',
+        });
     },
   },
   {
@@ -77,7 +85,11 @@ const ROUTES: readonly Route[] = [
     handle: async ({ control, bodyLimit }, request, response, [rawAppId]) => {
       const appId = param(appIdSchema, rawAppId, 'appId');
       const { allowed } = await readBody(request, notificationsBody, bodyLimit);
-      sendJson(response, 200, await command(control, allowed ? 'notifications.allow' : 'notifications.deny', { appId }));
+      sendJson(
+        response,
+        200,
+        await command(control, allowed ? 'notifications.allow' : 'notifications.deny', { appId }),
+      );
     },
   },
   {
@@ -111,7 +123,12 @@ const ROUTES: readonly Route[] = [
 ];
 
 /** Answers `/v1/...`; throws HttpError for the caller to send. */
-export async function handleApi(context: ApiContext, request: IncomingMessage, response: ServerResponse, path: string): Promise<void> {
+export async function handleApi(
+  context: ApiContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  path: string,
+): Promise<void> {
   const matching = ROUTES.filter((route) => route.pattern.test(path));
   if (matching.length === 0) throw new HttpError(404, 'notFound', `no API at ${path}`);
   const route = matching.find((candidate) => candidate.method === request.method);
@@ -130,17 +147,27 @@ function param<T>(schema: z.ZodType<T>, raw: string | undefined, field: string):
     throw new HttpError(400, 'invalidArgument', `${field}: is not valid percent-encoding`, field);
   }
   const parsed = schema.safeParse(decoded);
-  if (!parsed.success) throw new HttpError(400, 'invalidArgument', `${field}: ${parsed.error.issues[0]?.message ?? 'invalid'}`, field);
+  if (!parsed.success)
+    throw new HttpError(400, 'invalidArgument', `${field}: ${parsed.error.issues[0]?.message ?? 'invalid'}`, field);
   return parsed.data;
 }
 
 /** Runs a control command; its refusals keep their code and field, with a matching HTTP status. */
-async function command<N extends HandledControlName>(control: DashboardControl, name: N, args: ControlArgs<N>): Promise<ControlResult<N>> {
+async function command<N extends HandledControlName>(
+  control: DashboardControl,
+  name: N,
+  args: ControlArgs<N>,
+): Promise<ControlResult<N>> {
   try {
     return await control.call(name, args);
   } catch (error) {
     const { code, field } = (error ?? {}) as { code?: unknown; field?: unknown };
     if (typeof code !== 'string') throw error;
-    throw new HttpError(statusForCode(code), code, error instanceof Error ? error.message : String(error), typeof field === 'string' ? field : undefined);
+    throw new HttpError(
+      statusForCode(code),
+      code,
+      error instanceof Error ? error.message : String(error),
+      typeof field === 'string' ? field : undefined,
+    );
   }
 }

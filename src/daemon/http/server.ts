@@ -22,7 +22,10 @@ export interface DashboardServerOptions {
   /** 0 picks a free port. */
   readonly port: number;
   /** The daemon's control commands (`snapshot`, `cancelTask`, `enable`, `disable`) and its change stream. */
-  readonly control: DashboardControl & { watch(listener: (event: unknown) => void): () => void; receivePush(appId: string, body: PushBody): Promise<unknown> };
+  readonly control: DashboardControl & {
+    watch(listener: (event: unknown) => void): () => void;
+    receivePush(appId: string, body: PushBody): Promise<unknown>;
+  };
   /** Sensor changes are not store commits, so they are watched here too. */
   readonly conditions: { onDidChange(listener: () => void): Disposable };
   readonly log: SchedulerLog;
@@ -75,7 +78,10 @@ export class DashboardServer {
         },
       },
       { minIntervalMs: 250, runningIntervalMs: 1_000, fleetIntervalMs: 3_000, heartbeatMs: 15_000, maxClients: 32 },
-      (error) => log.error('dashboard: could not build a snapshot', { error: error instanceof Error ? error.message : String(error) }),
+      (error) =>
+        log.error('dashboard: could not build a snapshot', {
+          error: error instanceof Error ? error.message : String(error),
+        }),
     );
     // Checked each second (Node's default is 30 s): a client that never finishes its headers is gone soon.
     this.#server = createServer({ connectionsCheckingInterval: 1_000 }, (request, response) => {
@@ -99,7 +105,13 @@ export class DashboardServer {
     writeDashboardFile(options.home, { url: dashboard.url, port: dashboard.#port, token: dashboard.#token });
     options.log.info(`dashboard at ${dashboard.url} (bgtasks dashboard opens it)`, { port: dashboard.#port });
     if (!isLoopback(options.host ?? HOST)) {
-      options.log.warn(`the dashboard and the push endpoint listen on ` + `${options.host}:${dashboard.#port}, reachable from other machines, over ` + `plain HTTP (no TLS): put them behind a TLS proxy, or use the default ` + `127.0.0.1`, { host: options.host });
+      options.log.warn(
+        `the dashboard and the push endpoint listen on ` +
+          `${options.host}:${dashboard.#port}, reachable from other machines, over ` +
+          `plain HTTP (no TLS): put them behind a TLS proxy, or use the default ` +
+          `127.0.0.1`,
+        { host: options.host },
+      );
     }
     return dashboard;
   }
@@ -125,8 +137,15 @@ export class DashboardServer {
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const port = this.#port;
-    if (!hostAllowed(request.headers.host, port, this.#boundNames)) throw new HttpError(421, 'misdirectedRequest', `this server answers only to 127.0.0.1:${port}, localhost:${port} or the ` + `address it was told to listen on`, 'Host');
-    if (!originAllowed(request.headers.origin, port, this.#boundNames)) throw new HttpError(403, 'forbiddenOrigin', 'requests from other origins are refused', 'Origin');
+    if (!hostAllowed(request.headers.host, port, this.#boundNames))
+      throw new HttpError(
+        421,
+        'misdirectedRequest',
+        `this server answers only to 127.0.0.1:${port}, localhost:${port} or the ` + `address it was told to listen on`,
+        'Host',
+      );
+    if (!originAllowed(request.headers.origin, port, this.#boundNames))
+      throw new HttpError(403, 'forbiddenOrigin', 'requests from other origins are refused', 'Origin');
     const url = requestUrl(request.url, port);
     const push = PUSH_PATH.exec(url.pathname);
     if (push) {
@@ -136,44 +155,96 @@ export class DashboardServer {
         if (valid) this.#guard.proven(request.socket);
         return valid;
       };
-      return handlePush({ verify, receive: (appId, body) => control.receivePush(appId, body), bodyLimit: BODY_LIMIT }, request, response, push[1]!);
+      return handlePush(
+        { verify, receive: (appId, body) => control.receivePush(appId, body), bodyLimit: BODY_LIMIT },
+        request,
+        response,
+        push[1]!,
+      );
     }
     // Before the dashboard's check: a scraper presents the metrics token, which opens nothing else.
-    if (url.pathname === METRICS_PATH) return handleMetrics({ metrics: this.#options.metrics ?? null, dashboardToken: this.#token, port }, request, response);
+    if (url.pathname === METRICS_PATH)
+      return handleMetrics(
+        { metrics: this.#options.metrics ?? null, dashboardToken: this.#token, port },
+        request,
+        response,
+      );
     const isPage = !url.pathname.startsWith('/v1/');
     const queryToken = url.searchParams.get('token');
     if (url.pathname === '/' && queryToken !== null && request.method === 'GET') {
-      if (!sameToken(queryToken, this.#token)) return this.#unauthorized(request, response, 'the token in the address is not this daemon\'s (it changes at every start)');
+      if (!sameToken(queryToken, this.#token))
+        return this.#unauthorized(
+          request,
+          response,
+          "the token in the address is not this daemon's (it changes at every start)",
+        );
       // The token moves into a cookie the page's scripts cannot read, and out of the address bar and history.
-      response.writeHead(303, { ...BASE_HEADERS, Location: '/', 'Set-Cookie': `${cookieName(port)}=${this.#token}; HttpOnly; SameSite=Strict; Path=/` });
+      response.writeHead(303, {
+        ...BASE_HEADERS,
+        Location: '/',
+        'Set-Cookie': `${cookieName(port)}=${this.#token}; HttpOnly; SameSite=Strict; Path=/`,
+      });
       return void response.end();
     }
     const code = url.searchParams.get('code');
     if (url.pathname === '/' && code !== null && request.method === 'GET') {
-      if (!this.#signInCodes.redeem(code)) return this.#unauthorized(request, response, 'the sign-in code was used already or has expired: run `bgtasks dashboard` ' + 'again');
-      response.writeHead(303, { ...BASE_HEADERS, Location: '/', 'Set-Cookie': `${cookieName(port)}=${this.#token}; HttpOnly; SameSite=Strict; Path=/` });
+      if (!this.#signInCodes.redeem(code))
+        return this.#unauthorized(
+          request,
+          response,
+          'the sign-in code was used already or has expired: run `bgtasks dashboard` ' + 'again',
+        );
+      response.writeHead(303, {
+        ...BASE_HEADERS,
+        Location: '/',
+        'Set-Cookie': `${cookieName(port)}=${this.#token}; HttpOnly; SameSite=Strict; Path=/`,
+      });
       return void response.end();
     }
     const token = presentedToken(request, port);
     if (token === null || !sameToken(token, this.#token)) {
-      return this.#unauthorized(request, response, token === null ? 'a token is required: run `bgtasks dashboard`' : 'the token is not this daemon\'s (it changes at every start): run `bgtasks ' + 'dashboard`');
+      return this.#unauthorized(
+        request,
+        response,
+        token === null
+          ? 'a token is required: run `bgtasks dashboard`'
+          : "the token is not this daemon's (it changes at every start): run `bgtasks " + 'dashboard`',
+      );
     }
     this.#guard.proven(request.socket);
     if (url.pathname === SIGN_IN_CODES_PATH) {
-      if (request.method !== 'POST') throw new HttpError(405, 'methodNotAllowed', `${SIGN_IN_CODES_PATH} takes POST`, undefined, { Allow: 'POST' });
+      if (request.method !== 'POST')
+        throw new HttpError(405, 'methodNotAllowed', `${SIGN_IN_CODES_PATH} takes POST`, undefined, { Allow: 'POST' });
       return sendJson(response, 201, this.#signInCodes.mint());
     }
-    if (!isPage) return handleApi({ control: this.#options.control, stream: this.#stream, bodyLimit: BODY_LIMIT }, request, response, url.pathname);
-    if (request.method !== 'GET' && request.method !== 'HEAD') throw new HttpError(405, 'methodNotAllowed', 'the page takes GET', undefined, { Allow: 'GET, HEAD' });
+    if (!isPage)
+      return handleApi(
+        { control: this.#options.control, stream: this.#stream, bodyLimit: BODY_LIMIT },
+        request,
+        response,
+        url.pathname,
+      );
+    if (request.method !== 'GET' && request.method !== 'HEAD')
+      throw new HttpError(405, 'methodNotAllowed', 'the page takes GET', undefined, { Allow: 'GET, HEAD' });
     if (this.#files.serve(url.pathname, response, request.method === 'HEAD')) return;
-    throw new HttpError(url.pathname === '/' ? 500 : 404, url.pathname === '/' ? 'pageMissing' : 'notFound', url.pathname === '/' ? 'the dashboard page is missing from the package: reinstall bgtasks' : `no file at ${url.pathname}`);
+    throw new HttpError(
+      url.pathname === '/' ? 500 : 404,
+      url.pathname === '/' ? 'pageMissing' : 'notFound',
+      url.pathname === '/'
+        ? 'the dashboard page is missing from the package: reinstall bgtasks'
+        : `no file at ${url.pathname}`,
+    );
   }
 
   /** JSON for the API and scripts; a short page with the way in for a person's browser. */
   #unauthorized(request: IncomingMessage, response: ServerResponse, message: string): void {
     const wantsPage = request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
     const page = wantsPage ? this.#files.signInPage : null;
-    if (!page) return sendError(response, new HttpError(401, 'unauthorized', message, undefined, { 'WWW-Authenticate': 'Bearer realm="bgtasks"' }));
+    if (!page)
+      return sendError(
+        response,
+        new HttpError(401, 'unauthorized', message, undefined, { 'WWW-Authenticate': 'Bearer realm="bgtasks"' }),
+      );
     response.writeHead(401, {
       ...BASE_HEADERS,
       'Content-Type': 'text/html; charset=utf-8',
@@ -184,8 +255,14 @@ export class DashboardServer {
   }
 
   #fail(response: ServerResponse, error: unknown): void {
-    if (!(error instanceof HttpError)) this.#options.log.error('dashboard: request failed', { error: error instanceof Error ? error.message : String(error) });
-    const failure = error instanceof HttpError ? error : new HttpError(500, 'internalError', 'the daemon could not answer; see its log');
+    if (!(error instanceof HttpError))
+      this.#options.log.error('dashboard: request failed', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    const failure =
+      error instanceof HttpError
+        ? error
+        : new HttpError(500, 'internalError', 'the daemon could not answer; see its log');
     if (response.headersSent) return void response.destroy();
     sendError(response, failure);
   }
@@ -218,13 +295,18 @@ function requestUrl(target: string | undefined, port: number): URL {
  * daemon from starting: without its page the system still runs apps' work, so a taken port is logged
  * and `status` shows no dashboard.
  */
-export async function startDashboard(options: Omit<DashboardServerOptions, 'port'> & { readonly port: number | null }): Promise<DashboardServer | null> {
+export async function startDashboard(
+  options: Omit<DashboardServerOptions, 'port'> & { readonly port: number | null },
+): Promise<DashboardServer | null> {
   removeDashboardFile(options.home); // a crashed daemon's file must not point at a port someone else may hold
   if (options.port === null) return null;
   try {
     return await DashboardServer.start({ ...options, port: options.port });
   } catch (error) {
-    options.log.error(`dashboard: cannot serve on ${options.host ?? HOST}:${options.port}: ` + `${error instanceof Error ? error.message : String(error)}`);
+    options.log.error(
+      `dashboard: cannot serve on ${options.host ?? HOST}:${options.port}: ` +
+        `${error instanceof Error ? error.message : String(error)}`,
+    );
     return null;
   }
 }

@@ -58,7 +58,12 @@ export class SnapshotStream {
   /** Takes over the response: the headers, a first picture at once, then one per change. */
   add(response: ServerResponse): boolean {
     if (this.#clients.size >= this.#options.maxClients) return false;
-    response.writeHead(200, { ...BASE_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    response.writeHead(200, {
+      ...BASE_HEADERS,
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
     // The browser's EventSource reconnects after this many ms when the stream drops.
     response.write('retry: 2000\n\n');
     this.#clients.add(response);
@@ -111,7 +116,13 @@ export class SnapshotStream {
       const snapshot = await this.#feed.snapshot();
       this.#lastSentAt = Date.now();
       this.#write(`event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`, false);
-      this.#tickEvery(snapshot.running.length > 0 ? this.#options.runningIntervalMs : snapshot.fleet !== undefined ? this.#options.fleetIntervalMs : null);
+      this.#tickEvery(
+        snapshot.running.length > 0
+          ? this.#options.runningIntervalMs
+          : snapshot.fleet !== undefined
+            ? this.#options.fleetIntervalMs
+            : null,
+      );
     } catch (error) {
       this.#onError(error);
     } finally {

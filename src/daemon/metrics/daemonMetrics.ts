@@ -30,11 +30,17 @@ export class DaemonMetrics implements Disposable {
   constructor(options: { readonly home: string; readonly writer: CommitSource; readonly log: SchedulerLog }) {
     const { log } = options;
     this.registry = new MetricsRegistry({
-      onCollectError: (name, error) => log.error(`metrics: could not read ${name}; it is left out of this scrape`, { error: error instanceof Error ? error.message : String(error) }),
+      onCollectError: (name, error) =>
+        log.error(`metrics: could not read ${name}; it is left out of this scrape`, {
+          error: error instanceof Error ? error.message : String(error),
+        }),
     });
     this.#token = ensureMetricsToken(options.home);
     const tasks = new TaskMetrics(this.registry);
-    const faults = this.registry.counter({ name: 'bgtasks_store_write_faults_total', help: 'Times the store stopped taking writes (disk full, read-only, locked, I/O ' + 'error).' });
+    const faults = this.registry.counter({
+      name: 'bgtasks_store_write_faults_total',
+      help: 'Times the store stopped taking writes (disk full, read-only, locked, I/O ' + 'error).',
+    });
     this.#unsubscribe = [
       options.writer.onDidCommit((batch) => tasks.committed(batch)),
       options.writer.onDidChangeHealth((fault) => {

@@ -57,7 +57,8 @@ export function renderExposition(families: readonly FamilySnapshot[]): string {
   const lines: string[] = [];
   for (const family of families) {
     lines.push(`# HELP ${family.name} ${escapeHelp(family.help)}`, `# TYPE ${family.name} ${family.type}`);
-    for (const sample of family.samples) lines.push(`${sample.name}${formatLabels(sample.labels)} ${formatValue(sample.value)}`);
+    for (const sample of family.samples)
+      lines.push(`${sample.name}${formatLabels(sample.labels)} ${formatValue(sample.value)}`);
   }
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }

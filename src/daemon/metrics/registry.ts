@@ -1,4 +1,11 @@
-import { formatValue, LABEL_NAME, METRIC_NAME, renderExposition, type FamilySnapshot, type Sample } from './exposition.js';
+import {
+  formatValue,
+  LABEL_NAME,
+  METRIC_NAME,
+  renderExposition,
+  type FamilySnapshot,
+  type Sample,
+} from './exposition.js';
 
 /** A series' labels: exactly the family's label names, each with a string value. */
 export type Labels<N extends string> = Readonly<Record<N, string>>;
@@ -49,7 +56,12 @@ export class MetricsRegistry {
   }
 
   /** A family read at scrape time: `collect` calls `emit` once per series. */
-  collected<N extends string = never>(spec: FamilySpec<N> & { readonly type: 'gauge' | 'counter'; readonly collect: (emit: (labels: Labels<N>, value: number) => void) => void }): void {
+  collected<N extends string = never>(
+    spec: FamilySpec<N> & {
+      readonly type: 'gauge' | 'counter';
+      readonly collect: (emit: (labels: Labels<N>, value: number) => void) => void;
+    },
+  ): void {
     const { name, help, labelNames } = checkSpec(spec);
     this.#add({
       name,
@@ -85,7 +97,8 @@ function checkSpec<N extends string>(spec: FamilySpec<N>): { name: string; help:
   if (!METRIC_NAME.test(spec.name)) throw new TypeError(`Invalid metric name \`${spec.name}\``);
   const labelNames = spec.labelNames ?? [];
   for (const label of labelNames) {
-    if (!LABEL_NAME.test(label) || label === 'le') throw new TypeError(`Invalid label name \`${label}\` for ${spec.name}`);
+    if (!LABEL_NAME.test(label) || label === 'le')
+      throw new TypeError(`Invalid label name \`${label}\` for ${spec.name}`);
   }
   if (new Set(labelNames).size !== labelNames.length) throw new TypeError(`A label of ${spec.name} is named twice`);
   return { name: spec.name, help: spec.help, labelNames };
@@ -95,7 +108,9 @@ function checkSpec<N extends string>(spec: FamilySpec<N>): { name: string; help:
 function labelPairs<N extends string>(metric: string, names: readonly N[], labels: Labels<N>): [string, string][] {
   const given = Object.keys(labels);
   if (given.length !== names.length || names.some((name) => typeof labels[name] !== 'string')) {
-    throw new TypeError(`${metric} takes the labels ${names.join(', ') || '(none)'}, got ` + `${given.join(', ') || '(none)'}`);
+    throw new TypeError(
+      `${metric} takes the labels ${names.join(', ') || '(none)'}, got ` + `${given.join(', ') || '(none)'}`,
+    );
   }
   return names.map((name) => [name, labels[name]]);
 }
@@ -146,14 +161,16 @@ export class Counter<N extends string = never> implements Family {
   }
 
   inc(labels: Labels<N>, by = 1): void {
-    if (!Number.isFinite(by) || by < 0) throw new RangeError(`${this.name} goes up by a finite amount >= 0, not ${formatValue(by)}`);
+    if (!Number.isFinite(by) || by < 0)
+      throw new RangeError(`${this.name} goes up by a finite amount >= 0, not ${formatValue(by)}`);
     const series = this.#series.get(labels, () => 0);
     if (series) series.value += by;
   }
 
   /** The value of one series (0 when it has none yet); for tests and the daemon's own checks. */
   get(labels: Labels<N>): number {
-    for (const series of this.#series.entries()) if (series.labels.every(([name, value]) => labels[name as N] === value)) return series.value;
+    for (const series of this.#series.entries())
+      if (series.labels.every(([name, value]) => labels[name as N] === value)) return series.value;
     return 0;
   }
 
@@ -177,8 +194,15 @@ export class Histogram<N extends string = never> implements Family {
   readonly #bounds: readonly number[];
   readonly #series: SeriesMap<N, HistogramValue>;
 
-  constructor(spec: { name: string; help: string; labelNames: readonly N[] }, buckets: readonly number[], onDropped: (metric: string) => void) {
-    if (buckets.length === 0 || buckets.some((bound, index) => !Number.isFinite(bound) || (index > 0 && bound <= buckets[index - 1]!))) {
+  constructor(
+    spec: { name: string; help: string; labelNames: readonly N[] },
+    buckets: readonly number[],
+    onDropped: (metric: string) => void,
+  ) {
+    if (
+      buckets.length === 0 ||
+      buckets.some((bound, index) => !Number.isFinite(bound) || (index > 0 && bound <= buckets[index - 1]!))
+    ) {
       throw new TypeError(`The buckets of ${spec.name} must be finite and strictly increasing (+Inf is added)`);
     }
     this.name = spec.name;
@@ -201,7 +225,8 @@ export class Histogram<N extends string = never> implements Family {
   /** Count and sum of one series; for tests. */
   get(labels: Labels<N>): { readonly count: number; readonly sum: number } {
     for (const series of this.#series.entries()) {
-      if (series.labels.every(([name, value]) => labels[name as N] === value)) return { count: series.value.count, sum: series.value.sum };
+      if (series.labels.every(([name, value]) => labels[name as N] === value))
+        return { count: series.value.count, sum: series.value.sum };
     }
     return { count: 0, sum: 0 };
   }
@@ -212,7 +237,11 @@ export class Histogram<N extends string = never> implements Family {
       let cumulative = 0;
       for (const [index, bound] of this.#bounds.entries()) {
         cumulative += value.counts[index]!;
-        samples.push({ name: `${this.name}_bucket`, labels: [...labels, ['le', formatValue(bound)]], value: cumulative });
+        samples.push({
+          name: `${this.name}_bucket`,
+          labels: [...labels, ['le', formatValue(bound)]],
+          value: cumulative,
+        });
       }
       samples.push({ name: `${this.name}_bucket`, labels: [...labels, ['le', '+Inf']], value: value.count });
       samples.push({ name: `${this.name}_sum`, labels, value: value.sum });

@@ -5,10 +5,30 @@ import type { Counter, Histogram, MetricsRegistry } from './registry.js';
 /** From a launch to the app's connection (when it takes its tasks): a Node app connects in tens to hundreds of ms. */
 export const LAUNCH_LATENCY_BUCKETS: readonly number[] = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 /** From when a task could begin to when its handler started: on time is under a second, a task held for power hours. */
-export const LATENESS_BUCKETS: readonly number[] = [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3_600, 4 * 3_600, 12 * 3_600, 86_400];
+export const LATENESS_BUCKETS: readonly number[] = [
+  0.1,
+  0.5,
+  1,
+  5,
+  15,
+  60,
+  300,
+  900,
+  3_600,
+  4 * 3_600,
+  12 * 3_600,
+  86_400,
+];
 
 /** The push events (`type: 'push'`, by `reason`) that are counted; `redelivery` is named `redelivered`. */
-const PUSH_EVENTS: Readonly<Record<string, string>> = { received: 'received', delivered: 'delivered', collapsed: 'collapsed', expired: 'expired', failed: 'failed', redelivery: 'redelivered' };
+const PUSH_EVENTS: Readonly<Record<string, string>> = {
+  received: 'received',
+  delivered: 'delivered',
+  collapsed: 'collapsed',
+  expired: 'expired',
+  failed: 'failed',
+  redelivery: 'redelivered',
+};
 
 /** Launches not yet connected, per app, past which the oldest is forgotten (an app launches once at a time). */
 const MAX_PENDING_LAUNCHES_PER_APP = 16;
@@ -49,14 +69,64 @@ export class TaskMetrics {
   readonly #pushes: Counter<'app' | 'event'>;
 
   constructor(registry: MetricsRegistry) {
-    this.#started = registry.counter({ name: 'bgtasks_tasks_started_total', help: 'Tasks whose handler started, by app, kind and launch (launched: the app was ' + 'launched for it; alreadyRunning).', labelNames: ['app', 'kind', 'launch'] });
-    this.#finished = registry.counter({ name: 'bgtasks_tasks_finished_total', help: 'Runs that ended, by app, kind and outcome (success, failure, expired, ' + 'terminatedAfterExpiration, noHandler, appExited, launchFailed).', labelNames: ['app', 'kind', 'outcome'] });
-    this.#expirations = registry.counter({ name: 'bgtasks_task_expirations_total', help: 'Running tasks the system expired, by app and reason (timeLimit, manual, ' + 'userCancelled, or the policy that no longer allowed it).', labelNames: ['app', 'reason'] });
-    this.#lateness = registry.histogram({ name: 'bgtasks_task_lateness_seconds', help: 'From when a task could begin (its earliestBeginDate, or its submission) to ' + 'its handler\'s start; forced runs are not counted, early periodic starts ' + 'count as 0.', labelNames: ['kind'], buckets: LATENESS_BUCKETS });
-    this.#appLaunches = registry.counter({ name: 'bgtasks_app_launches_total', help: 'App processes the daemon started, by app and reason (background, or user for ' + 'bgtasks open and notification actions).', labelNames: ['app', 'reason'] });
-    this.#launchFailures = registry.counter({ name: 'bgtasks_app_launch_failures_total', help: 'Launches that failed, by app and reason (launchTimeout, ' + 'exitedBeforeConnecting, launchCommandFailed).', labelNames: ['app', 'reason'] });
-    this.#launchLatency = registry.histogram({ name: 'bgtasks_launch_latency_seconds', help: 'From the daemon launching an app to the app connecting (when its waiting ' + 'tasks are handed to it), by launch reason.', labelNames: ['reason'], buckets: LAUNCH_LATENCY_BUCKETS });
-    this.#pushes = registry.counter({ name: 'bgtasks_pushes_total', help: 'Background pushes by app and event: received, delivered, collapsed, expired, ' + 'failed (given up), redelivered (tried again).', labelNames: ['app', 'event'] });
+    this.#started = registry.counter({
+      name: 'bgtasks_tasks_started_total',
+      help:
+        'Tasks whose handler started, by app, kind and launch (launched: the app was ' +
+        'launched for it; alreadyRunning).',
+      labelNames: ['app', 'kind', 'launch'],
+    });
+    this.#finished = registry.counter({
+      name: 'bgtasks_tasks_finished_total',
+      help:
+        'Runs that ended, by app, kind and outcome (success, failure, expired, ' +
+        'terminatedAfterExpiration, noHandler, appExited, launchFailed).',
+      labelNames: ['app', 'kind', 'outcome'],
+    });
+    this.#expirations = registry.counter({
+      name: 'bgtasks_task_expirations_total',
+      help:
+        'Running tasks the system expired, by app and reason (timeLimit, manual, ' +
+        'userCancelled, or the policy that no longer allowed it).',
+      labelNames: ['app', 'reason'],
+    });
+    this.#lateness = registry.histogram({
+      name: 'bgtasks_task_lateness_seconds',
+      help:
+        'From when a task could begin (its earliestBeginDate, or its submission) to ' +
+        "its handler's start; forced runs are not counted, early periodic starts " +
+        'count as 0.',
+      labelNames: ['kind'],
+      buckets: LATENESS_BUCKETS,
+    });
+    this.#appLaunches = registry.counter({
+      name: 'bgtasks_app_launches_total',
+      help:
+        'App processes the daemon started, by app and reason (background, or user for ' +
+        'bgtasks open and notification actions).',
+      labelNames: ['app', 'reason'],
+    });
+    this.#launchFailures = registry.counter({
+      name: 'bgtasks_app_launch_failures_total',
+      help:
+        'Launches that failed, by app and reason (launchTimeout, ' + 'exitedBeforeConnecting, launchCommandFailed).',
+      labelNames: ['app', 'reason'],
+    });
+    this.#launchLatency = registry.histogram({
+      name: 'bgtasks_launch_latency_seconds',
+      help:
+        'From the daemon launching an app to the app connecting (when its waiting ' +
+        'tasks are handed to it), by launch reason.',
+      labelNames: ['reason'],
+      buckets: LAUNCH_LATENCY_BUCKETS,
+    });
+    this.#pushes = registry.counter({
+      name: 'bgtasks_pushes_total',
+      help:
+        'Background pushes by app and event: received, delivered, collapsed, expired, ' +
+        'failed (given up), redelivered (tried again).',
+      labelNames: ['app', 'event'],
+    });
   }
 
   /** Feed it every committed batch, in commit order. */
@@ -72,13 +142,23 @@ export class TaskMetrics {
     const [uninstalled, ...others] = batch.deleteApps ?? [];
     if (uninstalled !== undefined && others.length === 0) {
       for (const update of batch.updatePushes ?? []) {
-        if (update.state === 'failed' && update.reason === 'uninstalled') this.#pushes.inc({ app: uninstalled, event: 'failed' });
+        if (update.state === 'failed' && update.reason === 'uninstalled')
+          this.#pushes.inc({ app: uninstalled, event: 'failed' });
       }
     }
   }
 
   #inserted(run: TaskRun): void {
-    const tracked: TrackedRun = { appId: run.appId, kind: run.kind, forced: run.forced, earliestBeginAt: run.earliestBeginAt, submittedAt: run.submittedAt, launch: null, started: false, expired: false };
+    const tracked: TrackedRun = {
+      appId: run.appId,
+      kind: run.kind,
+      forced: run.forced,
+      earliestBeginAt: run.earliestBeginAt,
+      submittedAt: run.submittedAt,
+      launch: null,
+      started: false,
+      expired: false,
+    };
     this.#runs.set(run.taskId, tracked);
     // Group commit may fold a whole run into its insert: the same steps as updates.
     this.#changed(run.taskId, tracked, run);
@@ -137,7 +217,8 @@ export class TaskMetrics {
     if (!pending || pending.length === 0) return;
     const pid = event.detail?.pid;
     let index = pending.findIndex((launch) => launch.pid !== null && launch.pid === pid);
-    if (index < 0 && event.reason === 'background') index = pending.findIndex((launch) => launch.reason === 'background');
+    if (index < 0 && event.reason === 'background')
+      index = pending.findIndex((launch) => launch.reason === 'background');
     if (index < 0) return;
     const [launch] = pending.splice(index, 1);
     if (pending.length === 0) this.#launches.delete(app);

@@ -6,7 +6,12 @@
  */
 import { execFile } from 'node:child_process';
 
-import type { DesktopNotification, DesktopNotifier, DesktopNotifierOptions, DesktopPostResult } from './desktopNotifier.js';
+import type {
+  DesktopNotification,
+  DesktopNotifier,
+  DesktopNotifierOptions,
+  DesktopPostResult,
+} from './desktopNotifier.js';
 
 /** osascript normally answers in well under a second; a hung one must not hold a post for ever. */
 const OSASCRIPT_TIMEOUT_MS = 10_000;
@@ -20,7 +25,11 @@ export function appleScriptString(text: string): string {
  * The script that shows `notification`: the app's name goes in the subtitle, as the sender is always "Script Editor".
  */
 export function displayNotificationScript(notification: DesktopNotification): string {
-  return `display notification ${appleScriptString(notification.body)} with title ` + `${appleScriptString(notification.title)} subtitle ` + `${appleScriptString(notification.appName)}`;
+  return (
+    `display notification ${appleScriptString(notification.body)} with title ` +
+    `${appleScriptString(notification.title)} subtitle ` +
+    `${appleScriptString(notification.appName)}`
+  );
 }
 
 export function createDarwinNotifier(options: Pick<DesktopNotifierOptions, 'env' | 'log'> = {}): DesktopNotifier {
@@ -29,15 +38,23 @@ export function createDarwinNotifier(options: Pick<DesktopNotifierOptions, 'env'
     new Promise((resolve) => {
       if (disposed) return resolve({ shown: false, detail: 'the desktop notifier is disposed' });
       try {
-        execFile('osascript', ['-e', displayNotificationScript(notification)], { env: options.env, timeout: OSASCRIPT_TIMEOUT_MS }, (error, _stdout, stderr) => {
-          if (!error) return resolve({ shown: true, detail: 'shown by Notification Center (osascript)' });
-          const detail = `osascript could not show the notification: ${String(stderr).trim() || error.message}`;
-          options.log?.warn('desktop notification not shown', { detail });
-          resolve({ shown: false, detail });
-        });
+        execFile(
+          'osascript',
+          ['-e', displayNotificationScript(notification)],
+          { env: options.env, timeout: OSASCRIPT_TIMEOUT_MS },
+          (error, _stdout, stderr) => {
+            if (!error) return resolve({ shown: true, detail: 'shown by Notification Center (osascript)' });
+            const detail = `osascript could not show the notification: ${String(stderr).trim() || error.message}`;
+            options.log?.warn('desktop notification not shown', { detail });
+            resolve({ shown: false, detail });
+          },
+        );
       } catch (error) {
         // execFile throws synchronously for arguments it refuses (a NUL byte in the text).
-        resolve({ shown: false, detail: `osascript could not be started: ` + `${error instanceof Error ? error.message : String(error)}` });
+        resolve({
+          shown: false,
+          detail: `osascript could not be started: ` + `${error instanceof Error ? error.message : String(error)}`,
+        });
       }
     });
   return {

@@ -41,7 +41,10 @@ export interface DesktopNotifier extends Disposable {
 export interface DesktopNotifierOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly platform?: NodeJS.Platform;
-  readonly log?: { warn(message: string, fields?: Record<string, unknown>): void; info(message: string, fields?: Record<string, unknown>): void };
+  readonly log?: {
+    warn(message: string, fields?: Record<string, unknown>): void;
+    info(message: string, fields?: Record<string, unknown>): void;
+  };
 }
 
 /**
@@ -56,7 +59,8 @@ export function createDesktopNotifier(options: DesktopNotifierOptions = {}): Des
     const address = sessionBusAddress(env);
     if (address !== null) return new FreedesktopNotifier({ address, log: options.log });
     const reason = env.DBUS_SESSION_BUS_ADDRESS
-      ? `DBUS_SESSION_BUS_ADDRESS (${env.DBUS_SESSION_BUS_ADDRESS}) has no unix: ` + `address and there is no $XDG_RUNTIME_DIR/bus`
+      ? `DBUS_SESSION_BUS_ADDRESS (${env.DBUS_SESSION_BUS_ADDRESS}) has no unix: ` +
+        `address and there is no $XDG_RUNTIME_DIR/bus`
       : env.XDG_RUNTIME_DIR
         ? `DBUS_SESSION_BUS_ADDRESS is not set and ${env.XDG_RUNTIME_DIR}/bus is not a socket`
         : 'neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR is set';

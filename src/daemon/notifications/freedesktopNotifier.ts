@@ -8,7 +8,12 @@ import type { Disposable } from '../../engine/clock.js';
 import { DBusConnection, DBusError, DBUS_TIMEOUT_MS, type DBusSignal } from '../../conditions/dbusConnection.js';
 import { variant } from '../../conditions/dbusEncode.js';
 import { nameOwnerChangedRule } from '../../conditions/systemBus.js';
-import type { DesktopNotification, DesktopNotifier, DesktopNotifierOptions, DesktopPostResult } from './desktopNotifier.js';
+import type {
+  DesktopNotification,
+  DesktopNotifier,
+  DesktopNotifierOptions,
+  DesktopPostResult,
+} from './desktopNotifier.js';
 
 export const NOTIFICATIONS_NAME = 'org.freedesktop.Notifications';
 const NOTIFICATIONS_PATH = '/org/freedesktop/Notifications';
@@ -116,7 +121,16 @@ export class FreedesktopNotifier implements DesktopNotifier {
         {
           ...notificationsCall('Notify'),
           signature: 'susssasa{sv}i',
-          body: [notification.appName, replacesId, '', notification.title, notification.body, actions, hints, SERVER_DEFAULT_TIMEOUT],
+          body: [
+            notification.appName,
+            replacesId,
+            '',
+            notification.title,
+            notification.body,
+            actions,
+            hints,
+            SERVER_DEFAULT_TIMEOUT,
+          ],
         },
         this.#callTimeoutMs,
       );
@@ -168,10 +182,21 @@ export class FreedesktopNotifier implements DesktopNotifier {
         `interface='${NOTIFICATIONS_INTERFACE}',member='${member}'`,
     );
     rules.push(nameOwnerChangedRule(NOTIFICATIONS_NAME));
-    const refused = (await Promise.all(rules.map((rule) => connection.addMatch(rule).then(() => undefined, (error: unknown) => error)))).filter(Boolean);
+    const refused = (
+      await Promise.all(
+        rules.map((rule) =>
+          connection.addMatch(rule).then(
+            () => undefined,
+            (error: unknown) => error,
+          ),
+        ),
+      )
+    ).filter(Boolean);
     if (refused.length > 0) {
       // Notifications still show; only the person's choices go unheard.
-      this.#log?.warn('the session bus refused a match rule: desktop notification actions will not ' + 'be heard', { error: describe(refused[0]) });
+      this.#log?.warn('the session bus refused a match rule: desktop notification actions will not ' + 'be heard', {
+        error: describe(refused[0]),
+      });
     }
     this.#failedAt = undefined;
     this.#connection = connection;
@@ -207,7 +232,8 @@ export class FreedesktopNotifier implements DesktopNotifier {
       this.#owner = typeof third === 'string' && third !== '' ? third : undefined;
       return;
     }
-    if (signal.interface !== NOTIFICATIONS_INTERFACE || signal.path !== NOTIFICATIONS_PATH || typeof first !== 'number') return;
+    if (signal.interface !== NOTIFICATIONS_INTERFACE || signal.path !== NOTIFICATIONS_PATH || typeof first !== 'number')
+      return;
     if (this.#owner === undefined || signal.sender !== this.#owner) return;
     const key = this.#keyById.get(first);
     if (key === undefined) return; // another app's notification: these signals are broadcast
@@ -216,7 +242,11 @@ export class FreedesktopNotifier implements DesktopNotifier {
         try {
           listener(key, second);
         } catch (error) {
-          this.#log?.warn('a desktop notification action listener threw', { key, actionId: second, error: describe(error) });
+          this.#log?.warn('a desktop notification action listener threw', {
+            key,
+            actionId: second,
+            error: describe(error),
+          });
         }
       }
     } else if (signal.member === 'NotificationClosed') {
@@ -258,20 +288,34 @@ export class FreedesktopNotifier implements DesktopNotifier {
 
 function notificationsCall(member: string) {
   // autoStart: many notification servers (dunst, mako, xfce4-notifyd) start only by D-Bus activation.
-  return { destination: NOTIFICATIONS_NAME, path: NOTIFICATIONS_PATH, interface: NOTIFICATIONS_INTERFACE, member, autoStart: true } as const;
+  return {
+    destination: NOTIFICATIONS_NAME,
+    path: NOTIFICATIONS_PATH,
+    interface: NOTIFICATIONS_INTERFACE,
+    member,
+    autoStart: true,
+  } as const;
 }
 
 async function describeServer(connection: DBusConnection, timeoutMs: number): Promise<ServerInfo> {
   const [capabilities] = await connection.call(notificationsCall('GetCapabilities'), timeoutMs);
   const actions = Array.isArray(capabilities) && capabilities.includes('actions');
   const [owner] = await connection.call(
-    { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'GetNameOwner', signature: 's', body: [NOTIFICATIONS_NAME] },
+    {
+      destination: 'org.freedesktop.DBus',
+      path: '/org/freedesktop/DBus',
+      interface: 'org.freedesktop.DBus',
+      member: 'GetNameOwner',
+      signature: 's',
+      body: [NOTIFICATIONS_NAME],
+    },
     timeoutMs,
   );
   let name = NOTIFICATIONS_NAME;
   try {
     const [serverName, , version] = await connection.call(notificationsCall('GetServerInformation'), timeoutMs);
-    if (typeof serverName === 'string' && serverName !== '') name = typeof version === 'string' && version !== '' ? `${serverName} ${version}` : serverName;
+    if (typeof serverName === 'string' && serverName !== '')
+      name = typeof version === 'string' && version !== '' ? `${serverName} ${version}` : serverName;
   } catch {
     // Only used to say who showed a notification; the service's own name says enough.
   }

@@ -57,7 +57,12 @@ export class NotificationCenter implements Disposable {
     if (deps.desktop) {
       this.#listeners.push(
         deps.desktop.onAction((notificationId, actionId) => {
-          this.act(notificationId, actionId).catch((error: unknown) => deps.log.warn(`a desktop action could not be handled: ` + `${error instanceof Error ? error.message : String(error)}`, { notificationId, actionId }));
+          this.act(notificationId, actionId).catch((error: unknown) =>
+            deps.log.warn(
+              `a desktop action could not be handled: ` + `${error instanceof Error ? error.message : String(error)}`,
+              { notificationId, actionId },
+            ),
+          );
         }),
       );
     }
@@ -65,7 +70,9 @@ export class NotificationCenter implements Disposable {
 
   static async load(deps: NotificationCenterDeps): Promise<NotificationCenter> {
     const center = new NotificationCenter(deps);
-    center.#authorizations = { ...((await deps.store.getSetting<Record<string, StoredAuthorization>>(AUTHORIZATION_SETTING)) ?? {}) };
+    center.#authorizations = {
+      ...((await deps.store.getSetting<Record<string, StoredAuthorization>>(AUTHORIZATION_SETTING)) ?? {}),
+    };
     return center;
   }
 
@@ -76,7 +83,11 @@ export class NotificationCenter implements Disposable {
 
   authorization(appId: string): AuthorizationView {
     const stored = this.#authorizations[appId];
-    return { appId, status: stored === 'granted' || stored === 'denied' ? stored : 'notDetermined', requested: stored === 'requested' };
+    return {
+      appId,
+      status: stored === 'granted' || stored === 'denied' ? stored : 'notDetermined',
+      requested: stored === 'requested',
+    };
   }
 
   /**
@@ -87,13 +98,18 @@ export class NotificationCenter implements Disposable {
     const current = this.authorization(appId);
     if (current.status !== 'notDetermined' || current.requested) return current.status;
     await this.#setStored(appId, 'requested', 'authorizationRequested');
-    this.#deps.log.info(`${appId} asks to post notifications: allow it in the dashboard or with ` + `\`bgtasks notifications allow ${appId}\``, { appId });
+    this.#deps.log.info(
+      `${appId} asks to post notifications: allow it in the dashboard or with ` +
+        `\`bgtasks notifications allow ${appId}\``,
+      { appId },
+    );
     return 'notDetermined';
   }
 
   /** The person's answer. @throws DaemonError `unknownApp`. */
   async setAuthorization(appId: string, granted: boolean): Promise<AuthorizationView> {
-    if (!this.#deps.installed(appId)) throw new DaemonError('unknownApp', `no app ${appId} is installed (see \`bgtasks apps\`)`, 'appId');
+    if (!this.#deps.installed(appId))
+      throw new DaemonError('unknownApp', `no app ${appId} is installed (see \`bgtasks apps\`)`, 'appId');
     await this.#setStored(appId, granted ? 'granted' : 'denied', granted ? 'authorized' : 'denied');
     return this.authorization(appId);
   }
@@ -105,8 +121,17 @@ export class NotificationCenter implements Disposable {
   async post(appId: string, input: NotificationInput): Promise<{ notificationId: string; desktop: string }> {
     const standing = this.authorization(appId);
     if (standing.status !== 'granted') {
-      const why = standing.status === 'denied' ? 'the person denied them' : standing.requested ? 'the person has not answered yet' : 'the app has not asked (notifications.requestAuthorization())';
-      throw new DaemonError('notificationsNotAllowed', `${appId} may not post notifications: ${why}; the person allows them in the ` + `dashboard or with \`bgtasks notifications allow ${appId}\``);
+      const why =
+        standing.status === 'denied'
+          ? 'the person denied them'
+          : standing.requested
+            ? 'the person has not answered yet'
+            : 'the app has not asked (notifications.requestAuthorization())';
+      throw new DaemonError(
+        'notificationsNotAllowed',
+        `${appId} may not post notifications: ${why}; the person allows them in the ` +
+          `dashboard or with \`bgtasks notifications allow ${appId}\``,
+      );
     }
     const now = this.#deps.clock.now();
     const record: NotificationRecord = {
@@ -123,7 +148,10 @@ export class NotificationCenter implements Disposable {
       handedAt: null,
       desktop: null,
     };
-    await this.#deps.writer.write({ insertNotifications: [record], events: [this.#event(appId, 'posted', { notificationId: record.notificationId, title: record.title })] });
+    await this.#deps.writer.write({
+      insertNotifications: [record],
+      events: [this.#event(appId, 'posted', { notificationId: record.notificationId, title: record.title })],
+    });
     this.#showOnDesktop(record);
     return { notificationId: record.notificationId, desktop: this.desktopKind };
   }
@@ -137,9 +165,19 @@ export class NotificationCenter implements Disposable {
     const record = await this.#deps.store.getNotification(notificationId);
     if (!record) throw new DaemonError('unknownNotification', `no notification ${notificationId}`, 'notificationId');
     if (actionId !== 'default' && !record.actions.some((action) => action.id === actionId)) {
-      throw new DaemonError('unknownAction', `notification ${notificationId} has no action "${actionId}" (it has ` + `${record.actions.map((action) => action.id).join(', ') || 'none'})`, 'actionId');
+      throw new DaemonError(
+        'unknownAction',
+        `notification ${notificationId} has no action "${actionId}" (it has ` +
+          `${record.actions.map((action) => action.id).join(', ') || 'none'})`,
+        'actionId',
+      );
     }
-    if (record.state !== 'posted') throw new DaemonError('alreadyAnswered', `notification ${notificationId} was already ${record.state}`, 'notificationId');
+    if (record.state !== 'posted')
+      throw new DaemonError(
+        'alreadyAnswered',
+        `notification ${notificationId} was already ${record.state}`,
+        'notificationId',
+      );
     const now = this.#deps.clock.now();
     const acted: NotificationRecord = { ...record, state: 'actioned', actionId, actedAt: now };
     await this.#deps.writer.write({
@@ -147,7 +185,10 @@ export class NotificationCenter implements Disposable {
       events: [this.#event(record.appId, 'actionChosen', { notificationId, actionId })],
     });
     if (!(await this.handPending(record.appId))) {
-      this.#deps.log.info(`launching ${record.appId} for the action "${actionId}" the person chose`, { appId: record.appId, notificationId });
+      this.#deps.log.info(`launching ${record.appId} for the action "${actionId}" the person chose`, {
+        appId: record.appId,
+        notificationId,
+      });
       this.#deps.launchForAction(record.appId);
     }
     return acted;
@@ -167,10 +208,12 @@ export class NotificationCenter implements Disposable {
    * `onAction` handler is done with it, so a process that dies first gets it again at its next start.
    */
   async handPending(appId: string): Promise<boolean> {
-    const waiting = (await this.#deps.store.listNotifications({ appId, actionUnhanded: true, limit: 100 })).reverse().filter((record) => {
-      const held = this.#inHand.get(record.notificationId);
-      return !held || !this.#deps.connected(held.appId, held.process);
-    });
+    const waiting = (await this.#deps.store.listNotifications({ appId, actionUnhanded: true, limit: 100 }))
+      .reverse()
+      .filter((record) => {
+        const held = this.#inHand.get(record.notificationId);
+        return !held || !this.#deps.connected(held.appId, held.process);
+      });
     if (waiting.length === 0) return true;
     const actions: NotificationActionDelivery[] = waiting.map((record) => ({
       notificationId: record.notificationId,
@@ -193,16 +236,23 @@ export class NotificationCenter implements Disposable {
     for (const id of mine) this.#inHand.delete(id);
     if (mine.length === 0) return;
     const now = this.#deps.clock.now();
-    await this.#deps.writer.write({ updateNotifications: mine.map((notificationId) => ({ notificationId, handedAt: now })) });
+    await this.#deps.writer.write({
+      updateNotifications: mine.map((notificationId) => ({ notificationId, handedAt: now })),
+    });
   }
 
   list(filter: { appId?: string; limit?: number } = {}): Promise<NotificationRecord[]> {
-    return this.#deps.store.listNotifications({ ...(filter.appId ? { appId: filter.appId } : {}), limit: filter.limit ?? 50 });
+    return this.#deps.store.listNotifications({
+      ...(filter.appId ? { appId: filter.appId } : {}),
+      limit: filter.limit ?? 50,
+    });
   }
 
   /** Apps that asked and wait for the person's answer. */
   requests(): AuthorizationView[] {
-    return Object.keys(this.#authorizations).map((appId) => this.authorization(appId)).filter((view) => view.requested);
+    return Object.keys(this.#authorizations)
+      .map((appId) => this.authorization(appId))
+      .filter((view) => view.requested);
   }
 
   /** An uninstalled app's answer goes with it. */
@@ -216,7 +266,10 @@ export class NotificationCenter implements Disposable {
 
   async #setStored(appId: string, value: StoredAuthorization, reason: string): Promise<void> {
     const next = { ...this.#authorizations, [appId]: value };
-    await this.#deps.writer.write({ settings: { [AUTHORIZATION_SETTING]: next }, events: [this.#event(appId, reason, null)] });
+    await this.#deps.writer.write({
+      settings: { [AUTHORIZATION_SETTING]: next },
+      events: [this.#event(appId, reason, null)],
+    });
     this.#authorizations = next;
   }
 
@@ -224,9 +277,28 @@ export class NotificationCenter implements Disposable {
     const desktop = this.#deps.desktop;
     if (!desktop) return;
     void desktop
-      .post({ key: record.notificationId, appName: record.appId, title: record.title, body: record.body, actions: record.actions })
-      .then((result) => this.#deps.writer.write({ updateNotifications: [{ notificationId: record.notificationId, desktop: result.shown ? desktop.kind : `not shown: ${result.detail}` }] }))
-      .catch((error: unknown) => this.#deps.log.warn(`desktop notification failed: ${error instanceof Error ? error.message : String(error)}`, { appId: record.appId }));
+      .post({
+        key: record.notificationId,
+        appName: record.appId,
+        title: record.title,
+        body: record.body,
+        actions: record.actions,
+      })
+      .then((result) =>
+        this.#deps.writer.write({
+          updateNotifications: [
+            {
+              notificationId: record.notificationId,
+              desktop: result.shown ? desktop.kind : `not shown: ${result.detail}`,
+            },
+          ],
+        }),
+      )
+      .catch((error: unknown) =>
+        this.#deps.log.warn(`desktop notification failed: ${error instanceof Error ? error.message : String(error)}`, {
+          appId: record.appId,
+        }),
+      );
   }
 
   #event(appId: string, reason: string, detail: Record<string, unknown> | null): HistoryEventInput {

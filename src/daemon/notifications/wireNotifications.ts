@@ -21,7 +21,14 @@ export interface NotificationWiring {
  * it (launch reason `notificationAction`), and every process that connects gets the actions chosen
  * while it was not running. The daemon and the testing kit wire it the same way.
  */
-export async function wireNotifications({ clock, store, writer, scheduler, log, desktop }: NotificationWiring): Promise<NotificationCenter> {
+export async function wireNotifications({
+  clock,
+  store,
+  writer,
+  scheduler,
+  log,
+  desktop,
+}: NotificationWiring): Promise<NotificationCenter> {
   const center = await NotificationCenter.load({
     clock,
     store,
@@ -34,13 +41,24 @@ export async function wireNotifications({ clock, store, writer, scheduler, log, 
     connected: (appId, instance) => scheduler.apps.get(appId)?.instances.has(instance as never) ?? false,
     launchForAction: (appId) => {
       if (scheduler.openApp(appId, 'notificationAction') === 'alreadyRunning') {
-        log.warn(`${appId} is running but does not handle notification actions ` + `(notifications.onAction): the action waits for its next start`, { appId });
+        log.warn(
+          `${appId} is running but does not handle notification actions ` +
+            `(notifications.onAction): the action waits for its next start`,
+          { appId },
+        );
       }
     },
   });
   scheduler.onDidAttach((instance) => {
     if (!instance.notificationActions) return;
-    center.handPending(instance.appId).catch((error: unknown) => log.warn(`could not hand notification actions to ${instance.appId}: ` + `${error instanceof Error ? error.message : String(error)}`));
+    center
+      .handPending(instance.appId)
+      .catch((error: unknown) =>
+        log.warn(
+          `could not hand notification actions to ${instance.appId}: ` +
+            `${error instanceof Error ? error.message : String(error)}`,
+        ),
+      );
   });
   return center;
 }

@@ -140,7 +140,8 @@ export class BlockLeases {
     const held: BlockTask[] = [];
     for (const active of tasks) {
       const { run } = active;
-      if (this.#deps.runs.get(run.taskId) !== active || active.instance !== instance || run.startedAt !== null) continue;
+      if (this.#deps.runs.get(run.taskId) !== active || active.instance !== instance || run.startedAt !== null)
+        continue;
       const kind = run.kind as BlockTask['kind'];
       const { taskId, identifier } = run;
       const task: BlockTask = { taskId, identifier, kind, timeLimitMs: this.timeLimitMs(active) };

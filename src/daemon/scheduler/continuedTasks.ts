@@ -54,13 +54,19 @@ export class ContinuedTasks {
     let position = 1;
     for (const { request } of this.#deps.queue.all()) {
       if (request.kind !== 'continued' || request === mine || !this.#runnableHere(request)) continue;
-      if (request.submittedAt < mine.submittedAt || (request.submittedAt === mine.submittedAt && request.requestId < mine.requestId)) position++;
+      if (
+        request.submittedAt < mine.submittedAt ||
+        (request.submittedAt === mine.submittedAt && request.requestId < mine.requestId)
+      )
+        position++;
     }
     return position;
   }
 
   #runnableHere(request: TaskRequest): boolean {
-    return (request.continued?.requiredResources ?? []).every((resource) => this.#deps.supportedResources.includes(resource));
+    return (request.continued?.requiredResources ?? []).every((resource) =>
+      this.#deps.supportedResources.includes(resource),
+    );
   }
 
   /** A continued task that reports no progress for `continuedStallMs` is expired as stalled. */
@@ -100,7 +106,8 @@ export class ContinuedTasks {
       if (active.run.kind !== 'continued' || active.run.state !== 'running') continue;
       const stop = pressureStop(active.run, conditions, pressure, this.#deps.options);
       if (!stop) continue;
-      const fraction = active.progress && active.progress.total > 0 ? active.progress.completed / active.progress.total : 0;
+      const fraction =
+        active.progress && active.progress.total > 0 ? active.progress.completed / active.progress.total : 0;
       if (!least || fraction < least.fraction) least = { active, fraction, reason: stop.reason };
     }
     if (least) this.#runs?.expire(least.active, least.reason);
@@ -114,7 +121,9 @@ export class ContinuedTasks {
   forceQuit(appId: string): TaskRequest[] {
     const now = this.#deps.clock.now();
     const told = this.#cancelledWhileAway.get(appId) ?? [];
-    for (const active of this.#deps.runs.forApp(appId)) if (active.run.kind === 'continued') told.push({ identifier: active.run.identifier, reason: 'forceQuit', at: now });
+    for (const active of this.#deps.runs.forApp(appId))
+      if (active.run.kind === 'continued')
+        told.push({ identifier: active.run.identifier, reason: 'forceQuit', at: now });
     const queued = this.#deps.queue.forApp(appId).filter((request) => request.kind === 'continued');
     for (const request of queued) told.push({ identifier: request.identifier, reason: 'forceQuit', at: now });
     if (told.length > 0) this.#cancelledWhileAway.set(appId, told);
@@ -126,9 +135,14 @@ export class ContinuedTasks {
    * next connection, as after a force-quit (reason `userCancelled`).
    * @throws DaemonError `notPending` when no continued request with this identifier waits.
    */
-  async cancelQueued(appId: string, identifier: string, remove: (requests: TaskRequest[]) => Promise<void>): Promise<'removed'> {
+  async cancelQueued(
+    appId: string,
+    identifier: string,
+    remove: (requests: TaskRequest[]) => Promise<void>,
+  ): Promise<'removed'> {
     const request = this.#deps.queue.get(appId, identifier)?.request;
-    if (request?.kind !== 'continued') throw new DaemonError('notPending', `no continued request ${identifier} of ${appId} waits in line`, 'identifier');
+    if (request?.kind !== 'continued')
+      throw new DaemonError('notPending', `no continued request ${identifier} of ${appId} waits in line`, 'identifier');
     await remove([request]);
     this.tell(appId, { identifier, reason: 'userCancelled', at: this.#deps.clock.now() });
     return 'removed';

@@ -32,7 +32,8 @@ export class CpuAccounting {
     const count = 'size' in running ? running.size : running.length;
     if (last === undefined || count === 0 || reading === last) return;
     const share = Math.max(0, reading - last) / count;
-    for (const active of running) this.#charged.set(active.run.taskId, (this.#charged.get(active.run.taskId) ?? 0) + share);
+    for (const active of running)
+      this.#charged.set(active.run.taskId, (this.#charged.get(active.run.taskId) ?? 0) + share);
   }
 
   #read(meter: CpuMeter, instance: AppInstance): number | null {

@@ -38,7 +38,11 @@ export class ExitRequeues {
     if (exits >= MAX_EXITS_IN_A_ROW) {
       this.#exits.delete(run.requestId);
       const when = started ? 'while it ran' : 'before its handler reported a start';
-      return { action: 'giveUp', exits, message: `${appId} exited ${exits} times in a row holding ${run.identifier} ` + `(${when}); given up` };
+      return {
+        action: 'giveUp',
+        exits,
+        message: `${appId} exited ${exits} times in a row holding ${run.identifier} ` + `(${when}); given up`,
+      };
     }
     this.#exits.set(run.requestId, exits);
     return { action: 'requeue', exits, reason: started ? 'appExited' : 'exitedBeforeStart' };

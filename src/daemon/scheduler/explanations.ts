@@ -29,7 +29,14 @@ export interface AppExplanation {
 }
 
 /** The pending requests (of one app, or all) with every factor that holds each back, oldest first. */
-export function pendingViews(entries: Iterable<QueueEntry>, apps: AppTable, policies: readonly Policy[], inputs: PolicyInputs, now: number, appId?: string): PendingView[] {
+export function pendingViews(
+  entries: Iterable<QueueEntry>,
+  apps: AppTable,
+  policies: readonly Policy[],
+  inputs: PolicyInputs,
+  now: number,
+  appId?: string,
+): PendingView[] {
   const views: PendingView[] = [];
   const states = new Map<string, AppSchedulingState>();
   for (const entry of entries) {
@@ -45,7 +52,12 @@ export function pendingViews(entries: Iterable<QueueEntry>, apps: AppTable, poli
 }
 
 /** An app's switches, budgets, throttle and force-quit, and what holds its pending requests. */
-export function explainApp(app: AppState, pending: readonly PendingView[], inputs: PolicyInputs, now: number): AppExplanation {
+export function explainApp(
+  app: AppState,
+  pending: readonly PendingView[],
+  inputs: PolicyInputs,
+  now: number,
+): AppExplanation {
   const { appId } = app.record;
   const usage = inputs.usage.summary(appId, app.record.installedAt, now, inputs.options);
   const state = appSchedulingState(app, inputs, now);
@@ -62,9 +74,15 @@ export function explainApp(app: AppState, pending: readonly PendingView[], input
     usage.forceQuitAt !== null ? `The user force-quit it at ${isoTime(usage.forceQuitAt)}.` : '',
     usage.throttledUntil !== null ? `It is throttled until ${isoTime(usage.throttledUntil)}.` : '',
   ].filter(Boolean);
-  const running = inputs.runs.forApp(appId).map((active) => ({ identifier: active.run.identifier, taskId: active.run.taskId, state: active.run.state }));
+  const running = inputs.runs
+    .forApp(appId)
+    .map((active) => ({ identifier: active.run.identifier, taskId: active.run.taskId, state: active.run.state }));
   const eligible = pending.filter((view) => view.eligible).length;
-  const summary = (`${appId}: ${pending.length} pending (${eligible} ` + `eligible${held ? `; held: ${held}` : ''}), ${running.length} running. ` + `${notes.join(' ')}`).trim();
+  const summary = (
+    `${appId}: ${pending.length} pending (${eligible} ` +
+    `eligible${held ? `; held: ${held}` : ''}), ${running.length} running. ` +
+    `${notes.join(' ')}`
+  ).trim();
   return {
     appId,
     enabled: app.record.enabled,

@@ -60,7 +60,12 @@ export function appSchedulingState(app: AppState, inputs: PolicyInputs, now: num
   };
 }
 
-export function policyContext(request: TaskRequest, app: AppSchedulingState, inputs: PolicyInputs, now: number): PolicyContext {
+export function policyContext(
+  request: TaskRequest,
+  app: AppSchedulingState,
+  inputs: PolicyInputs,
+  now: number,
+): PolicyContext {
   return {
     request,
     now,
@@ -80,7 +85,9 @@ export function policyContext(request: TaskRequest, app: AppSchedulingState, inp
       return inputs.runs.continuedCount;
     },
     get continuedPosition() {
-      return request.kind === 'continued' ? inputs.continuedLine.queuePosition(request.appId, request.identifier) : null;
+      return request.kind === 'continued'
+        ? inputs.continuedLine.queuePosition(request.appId, request.identifier)
+        : null;
     },
     supportedResources: inputs.supportedResources,
     options: inputs.options,

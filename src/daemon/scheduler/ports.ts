@@ -43,7 +43,12 @@ export interface LaunchedProcess {
   readonly launchId: string;
   readonly pid: number | undefined;
   /** The background priority the launcher applied (nice, IO class, cgroup), where it says. */
-  readonly priority?: { readonly nice: number | null; readonly ioClass: string | null; readonly cgroup: string | null; readonly notes: readonly string[] };
+  readonly priority?: {
+    readonly nice: number | null;
+    readonly ioClass: string | null;
+    readonly cgroup: string | null;
+    readonly notes: readonly string[];
+  };
   onExit(listener: (exit: ProcessExit) => void): void;
   /** SIGTERM, then SIGKILL after `graceMs` if it is still running. */
   stop(graceMs: number): void;
@@ -54,7 +59,10 @@ export interface LaunchedProcess {
 /** Starts apps' processes. The daemon spawns child processes; the testing kit starts in-process apps. */
 export interface AppLauncher {
   /** `cause` is set when a person's launch came from a notification's action (the app's launch reason says so). */
-  launch(app: AppRecord, launch: { readonly launchId: string; readonly reason: LaunchReason; readonly cause?: 'notificationAction' }): LaunchedProcess;
+  launch(
+    app: AppRecord,
+    launch: { readonly launchId: string; readonly reason: LaunchReason; readonly cause?: 'notificationAction' },
+  ): LaunchedProcess;
 }
 
 /** Where the scheduler reports what happens, for logs and for `bgtasks` watchers. */

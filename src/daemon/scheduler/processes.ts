@@ -61,7 +61,11 @@ export class ProcessSupervisor {
     const { appId } = app.record;
     let state: ProcessState;
     try {
-      const process = deps.launcher.launch(app.record, { launchId, reason, ...(how.cause ? { cause: how.cause } : {}) });
+      const process = deps.launcher.launch(app.record, {
+        launchId,
+        reason,
+        ...(how.cause ? { cause: how.cause } : {}),
+      });
       state = { process, reason, launchedAt: now, launchTimer: null, connected: false, stopping: false };
     } catch (error) {
       this.#failed(app, 'launchCommandFailed', error instanceof Error ? error.message : String(error));
@@ -72,7 +76,13 @@ export class ProcessSupervisor {
     if (reason === 'background') this.#backgroundCount++;
     if (budget) deps.usage.recordLaunch(appId, now);
     const priority = state.process.priority ?? null;
-    const detail = { launchId, pid: state.process.pid ?? null, priority, ...(how.cause ? { cause: how.cause } : {}), ...(reason === 'background' && !budget ? { budget: false } : {}) };
+    const detail = {
+      launchId,
+      pid: state.process.pid ?? null,
+      priority,
+      ...(how.cause ? { cause: how.cause } : {}),
+      ...(reason === 'background' && !budget ? { budget: false } : {}),
+    };
     deps.event({ at: now, appId, identifier: null, taskId: null, type: 'launched', reason, detail });
     deps.log.info(`launched ${appId} (${reason})`, { appId, launchId, pid: state.process.pid, priority });
     state.launchTimer = deps.clock.setTimer(deps.options.launchTimeoutMs, () => {
@@ -106,7 +116,9 @@ export class ProcessSupervisor {
     app.idleTimer?.dispose();
     app.idleTimer = null;
     if (deps.runningCount(app.record.appId) > 0) return;
-    const idle = [...app.processes.values()].filter((state) => state.connected && !state.stopping && state.reason === 'background');
+    const idle = [...app.processes.values()].filter(
+      (state) => state.connected && !state.stopping && state.reason === 'background',
+    );
     if (idle.length === 0) return;
     app.idleTimer = deps.clock.setTimer(deps.options.appIdleTimeoutMs, () => {
       app.idleTimer = null;
@@ -128,14 +140,27 @@ export class ProcessSupervisor {
       this.#backgroundCount--;
       this.#deps.onSlotFreed();
     }
-    if (state.reason === 'user' && state.connected && !state.stopping && exit.signal !== null && USER_KILL_SIGNALS.has(exit.signal)) {
+    if (
+      state.reason === 'user' &&
+      state.connected &&
+      !state.stopping &&
+      exit.signal !== null &&
+      USER_KILL_SIGNALS.has(exit.signal)
+    ) {
       this.#deps.onUserKilled(app.record.appId);
     }
     if (!state.connected && !state.stopping) {
-      const why = exit.error ? exit.error.message : `exited with ${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`} ` + `before connecting`;
+      const why = exit.error
+        ? exit.error.message
+        : `exited with ${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`} ` + `before connecting`;
       this.#failed(app, exit.error ? 'launchCommandFailed' : 'exitedBeforeConnecting', why);
     } else {
-      this.#deps.log.info(`${app.record.appId} exited`, { appId: app.record.appId, launchId, code: exit.code, signal: exit.signal });
+      this.#deps.log.info(`${app.record.appId} exited`, {
+        appId: app.record.appId,
+        launchId,
+        code: exit.code,
+        signal: exit.signal,
+      });
     }
   }
 

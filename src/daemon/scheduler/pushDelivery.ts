@@ -84,7 +84,11 @@ export class PushDelivery {
     const app = this.#deps.apps.get(appId);
     if (!app) throw new DaemonError('unknownApp', `no app ${appId} is installed (see \`bgtasks apps\`)`, 'appId');
     if (!app.record.backgroundModes.includes('remote-notification')) {
-      throw new DaemonError('notPermitted', `${appId} does not take background pushes: its manifest has no ` + `"remote-notification" background mode`, 'appId');
+      throw new DaemonError(
+        'notPermitted',
+        `${appId} does not take background pushes: its manifest has no ` + `"remote-notification" background mode`,
+        'appId',
+      );
     }
     const record: PushRecord = {
       pushId: this.#deps.newId(),
@@ -105,22 +109,41 @@ export class PushDelivery {
     };
     // In line at once, so a push received in the same turn queues (or collapses) behind this one.
     const { record: added, collapsed } = this.#lines.receive(record);
-    const events: HistoryEventInput[] = [pushEvent(added, now, 'received', { seq: added.seq, priority: added.priority, collapseId: added.collapseId })];
+    const events: HistoryEventInput[] = [
+      pushEvent(added, now, 'received', { seq: added.seq, priority: added.priority, collapseId: added.collapseId }),
+    ];
     const updates: PushUpdate[] = [];
     if (collapsed) {
-      updates.push({ pushId: collapsed.pushId, state: 'collapsed', reason: `collapsedInto:${added.pushId}`, finishedAt: now });
+      updates.push({
+        pushId: collapsed.pushId,
+        state: 'collapsed',
+        reason: `collapsedInto:${added.pushId}`,
+        finishedAt: now,
+      });
       events.push(pushEvent(collapsed, now, 'collapsed', { into: added.pushId, collapseId: added.collapseId }));
     }
     try {
-      await this.#deps.writer.write({ insertPushes: [added], ...(updates.length > 0 ? { updatePushes: updates } : {}), events });
+      await this.#deps.writer.write({
+        insertPushes: [added],
+        ...(updates.length > 0 ? { updatePushes: updates } : {}),
+        events,
+      });
     } catch (error) {
       this.#lines.unreceive(added, collapsed);
       // The store's own code (storeFull, storeReadOnly, ...) tells the sender whether trying later can work.
       const code = error instanceof StoreError ? error.code : 'storeFailed';
-      throw new DaemonError(code, `the push could not be stored: ${error instanceof Error ? error.message : String(error)}`);
+      throw new DaemonError(
+        code,
+        `the push could not be stored: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     this.#sync(appId, now);
-    return { id: added.pushId, seq: added.seq, collapsed: collapsed?.pushId ?? null, collapsedCount: added.collapsedCount };
+    return {
+      id: added.pushId,
+      seq: added.seq,
+      collapsed: collapsed?.pushId ?? null,
+      collapsedCount: added.collapsedCount,
+    };
   }
 
   /** A push run was dispatched: its push's delivery starts (and counts as an attempt). */
@@ -134,25 +157,58 @@ export class PushDelivery {
   payload(appId: string, pushId: string): PushPayload | undefined {
     const head = this.#lines.head(appId);
     if (head?.pushId !== pushId) return undefined;
-    return { id: head.pushId, data: head.data, priority: head.priority, collapsedCount: head.collapsedCount, collapseId: head.collapseId, receivedAt: head.receivedAt, attempt: head.attempts };
+    return {
+      id: head.pushId,
+      data: head.data,
+      priority: head.priority,
+      collapsedCount: head.collapsedCount,
+      collapseId: head.collapseId,
+      receivedAt: head.receivedAt,
+      attempt: head.attempts,
+    };
   }
 
   /** A push run ended: the writes for its push, to go in the run's own batch. */
-  finished(run: TaskRun, pushId: string, outcome: TaskOutcome, completion: { readonly result: PushResult | null; readonly reason: string | null }, now: number): StoreBatch {
+  finished(
+    run: TaskRun,
+    pushId: string,
+    outcome: TaskOutcome,
+    completion: { readonly result: PushResult | null; readonly reason: string | null },
+    now: number,
+  ): StoreBatch {
     const head = this.#lines.head(run.appId);
     if (head?.pushId !== pushId) return {};
     const { options } = this.#deps;
-    const verdict = deliveryVerdict(outcome, completion, head.attempts, { maxAttempts: options.pushMaxAttempts, retryDelayMs: options.pushRetryDelayMs, maxRetryDelayMs: options.pushMaxRetryDelayMs }, now);
+    const verdict = deliveryVerdict(
+      outcome,
+      completion,
+      head.attempts,
+      {
+        maxAttempts: options.pushMaxAttempts,
+        retryDelayMs: options.pushRetryDelayMs,
+        maxRetryDelayMs: options.pushMaxRetryDelayMs,
+      },
+      now,
+    );
     this.#lines.finish(run.appId, pushId, verdict);
     this.#sync(run.appId, now);
     if (verdict.state === 'pending') {
-      this.#deps.log.warn(`push ${pushId} to ${run.appId} was not handled (${outcome}); delivering it ` + `again`, { appId: run.appId, pushId, attempt: head.attempts });
-      return { events: [pushEvent(head, now, 'redelivery', { outcome, attempt: head.attempts, retryAt: verdict.retryAt })] };
+      this.#deps.log.warn(`push ${pushId} to ${run.appId} was not handled (${outcome}); delivering it ` + `again`, {
+        appId: run.appId,
+        pushId,
+        attempt: head.attempts,
+      });
+      return {
+        events: [pushEvent(head, now, 'redelivery', { outcome, attempt: head.attempts, retryAt: verdict.retryAt })],
+      };
     }
-    if (verdict.state === 'failed') this.#deps.log.warn(`push ${pushId} to ${run.appId} failed: ${verdict.reason}`, { appId: run.appId, pushId });
+    if (verdict.state === 'failed')
+      this.#deps.log.warn(`push ${pushId} to ${run.appId} failed: ${verdict.reason}`, { appId: run.appId, pushId });
     return {
       updatePushes: [{ pushId, state: verdict.state, result: verdict.result, reason: verdict.reason, finishedAt: now }],
-      events: [pushEvent(head, now, verdict.state, { result: verdict.result, why: verdict.reason, attempts: head.attempts })],
+      events: [
+        pushEvent(head, now, verdict.state, { result: verdict.result, why: verdict.reason, attempts: head.attempts }),
+      ],
     };
   }
 
@@ -161,9 +217,16 @@ export class PushDelivery {
     const expired = this.#lines.takeExpired(now);
     if (expired.length === 0) return null;
     for (const appId of new Set(expired.map((push) => push.appId))) this.#sync(appId, now);
-    this.#deps.log.info(`${expired.length} push(es) expired before delivery`, { pushIds: expired.map((push) => push.pushId) });
+    this.#deps.log.info(`${expired.length} push(es) expired before delivery`, {
+      pushIds: expired.map((push) => push.pushId),
+    });
     return {
-      updatePushes: expired.map((push) => ({ pushId: push.pushId, state: 'expired', reason: 'expiration', finishedAt: now })),
+      updatePushes: expired.map((push) => ({
+        pushId: push.pushId,
+        state: 'expired',
+        reason: 'expiration',
+        finishedAt: now,
+      })),
       events: expired.map((push) => pushEvent(push, now, 'expired', { expiresAt: push.expiresAt })),
     };
   }
@@ -201,7 +264,14 @@ export class PushDelivery {
     const undelivered = this.#lines.pending(appId);
     this.#lines.forget(appId);
     if (undelivered.length === 0) return {};
-    return { updatePushes: undelivered.map((push) => ({ pushId: push.pushId, state: 'failed', reason: 'uninstalled', finishedAt: now })) };
+    return {
+      updatePushes: undelivered.map((push) => ({
+        pushId: push.pushId,
+        state: 'failed',
+        reason: 'uninstalled',
+        finishedAt: now,
+      })),
+    };
   }
 
   /** Keeps the app's `push` request in step with the head of its line (and its priority). */
@@ -215,11 +285,24 @@ export class PushDelivery {
     }
     const priority = this.#lines.priority(appId);
     const notBefore = this.#lines.notBefore(appId);
-    if (current?.push?.pushId === head.pushId && current.push.priority === priority && current.earliestBeginAt === notBefore) return;
+    if (
+      current?.push?.pushId === head.pushId &&
+      current.push.priority === priority &&
+      current.earliestBeginAt === notBefore
+    )
+      return;
     queue.put(pushRequest(head, priority, this.#deps.newId(), notBefore), now);
   }
 }
 
 function pushEvent(push: PushRecord, at: number, reason: string, detail: Record<string, unknown>): HistoryEventInput {
-  return { at, appId: push.appId, identifier: PUSH_REQUEST_IDENTIFIER, taskId: push.taskId, type: 'push', reason, detail: { pushId: push.pushId, ...detail } };
+  return {
+    at,
+    appId: push.appId,
+    identifier: PUSH_REQUEST_IDENTIFIER,
+    taskId: push.taskId,
+    type: 'push',
+    reason,
+    detail: { pushId: push.pushId, ...detail },
+  };
 }

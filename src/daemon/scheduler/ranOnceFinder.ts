@@ -10,7 +10,11 @@ const RECENT_EVENTS = 50;
  * The store's side of {@link ranOnceWarning}: an app's recent runs and, for each refresh that ran last
  * and is not active now, its recent events.
  */
-export async function findRanOnce(store: Pick<Store, 'listRuns' | 'listEvents'>, appId: string, isActive: (identifier: string) => boolean): Promise<RanOnceWarning[]> {
+export async function findRanOnce(
+  store: Pick<Store, 'listRuns' | 'listEvents'>,
+  appId: string,
+  isActive: (identifier: string) => boolean,
+): Promise<RanOnceWarning[]> {
   const warnings: RanOnceWarning[] = [];
   for (const run of newestRefreshRuns(await store.listRuns({ appId, limit: RECENT_RUNS }))) {
     if (isActive(run.identifier)) continue;

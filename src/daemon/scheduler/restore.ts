@@ -11,14 +11,19 @@ const RESTORE_LIMIT = 100_000;
 export async function restoreUsage(store: Store, usage: AppUsage, now: number): Promise<void> {
   const dayAgo = now - DAY_MS;
   for (const event of await store.listEvents({ types: ['launched'], since: dayAgo, limit: RESTORE_LIMIT })) {
-    if (event.appId && event.reason === 'background' && event.detail?.['budget'] !== false) usage.recordLaunch(event.appId, event.at);
+    if (event.appId && event.reason === 'background' && event.detail?.['budget'] !== false)
+      usage.recordLaunch(event.appId, event.at);
   }
   for (const run of await store.listRuns({ finishedSince: dayAgo, limit: RESTORE_LIMIT })) {
     if (!run.background || run.completedAt === null) continue;
     const seconds = run.startedAt === null ? 0 : Math.max(0, run.completedAt - run.startedAt) / 1000;
     usage.recordRun(run.appId, run.completedAt, seconds, run.cpuMs);
   }
-  const intent = await store.listEvents({ types: ['opened', 'forceQuit', 'throttled'], since: now - WEEK_MS, limit: RESTORE_LIMIT });
+  const intent = await store.listEvents({
+    types: ['opened', 'forceQuit', 'throttled'],
+    since: now - WEEK_MS,
+    limit: RESTORE_LIMIT,
+  });
   // Oldest first, so the latest of an open and a force-quit decides.
   for (const event of intent.reverse()) {
     if (!event.appId) continue;

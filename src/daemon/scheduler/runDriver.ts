@@ -7,11 +7,28 @@ import type { Blocker } from '../../engine/policy.js';
 import { isPressureStop, type PressureStop } from '../../engine/policies/pressureStop.js';
 import { missedPeriods, nextPeriodRequest, recurrenceAt } from '../../engine/recurrence.js';
 import type { QueueEntry, RequestQueue } from '../../engine/requestQueue.js';
-import { putBackFromRun, runFromRequest, type HistoryEventInput, type RunStart, type TaskOutcome, type TaskRequest, type TaskRun, type TaskRunUpdate } from '../../engine/types.js';
+import {
+  putBackFromRun,
+  runFromRequest,
+  type HistoryEventInput,
+  type RunStart,
+  type TaskOutcome,
+  type TaskRequest,
+  type TaskRun,
+  type TaskRunUpdate,
+} from '../../engine/types.js';
 import { NOT_STARTED, type Completion, type TaskDelivery } from '../../protocol/messages.js';
 import type { StoreBatch } from '../../store/store.js';
 import type { StoreWriter } from '../storeWriter.js';
-import { hasWorkingInstance, isLaunching, isStopping, launchBackoffMs, pickInstance, type AppState, type AppTable } from './appTable.js';
+import {
+  hasWorkingInstance,
+  isLaunching,
+  isStopping,
+  launchBackoffMs,
+  pickInstance,
+  type AppState,
+  type AppTable,
+} from './appTable.js';
 import type { ActiveRun, ActiveRuns } from './activeRuns.js';
 import { BlockEnds, BlockLeases } from './blockLeases.js';
 import { startedRecord } from '../taskLog.js';
@@ -117,7 +134,8 @@ export class RunDriver implements RunPort, Disposable {
     if (recurrence) {
       // The run counts for the period it starts in; periods before it with no run were skipped.
       const current = recurrenceAt(recurrence, now);
-      for (const missed of missedPeriods(recurrence, current.period)) events.push(skippedEvent(now, request, missed, entry.lastReason));
+      for (const missed of missedPeriods(recurrence, current.period))
+        events.push(skippedEvent(now, request, missed, entry.lastReason));
       recurrence = current;
       next = nextPeriodRequest(request, current, this.#deps.newId(), now);
     }
@@ -131,8 +149,24 @@ export class RunDriver implements RunPort, Disposable {
     const alone = forced || recurrence || request.dependsOn || request.triggers;
     const blockInstance = alone ? undefined : this.#blocks.instanceFor(app, request);
     const start: RunStart = blockInstance
-      ? { taskId: this.#deps.newId(), eligibleAt: entry.eligibleAt, forced, state: 'running', launch: 'alreadyRunning', launchedAt: now, background: blockInstance.launchReason === 'background' }
-      : { taskId: this.#deps.newId(), eligibleAt: forced ? null : entry.eligibleAt, forced, state: 'launching', launch: null, launchedAt: null, background: false };
+      ? {
+          taskId: this.#deps.newId(),
+          eligibleAt: entry.eligibleAt,
+          forced,
+          state: 'running',
+          launch: 'alreadyRunning',
+          launchedAt: now,
+          background: blockInstance.launchReason === 'background',
+        }
+      : {
+          taskId: this.#deps.newId(),
+          eligibleAt: forced ? null : entry.eligibleAt,
+          forced,
+          state: 'launching',
+          launch: null,
+          launchedAt: null,
+          background: false,
+        };
     const run = runFromRequest(request, start, recurrence);
     if (blockInstance) return this.#handInBlock(app, request, run, blockInstance);
     const active: ActiveRun = { run, instance: null, timer: null };
@@ -171,7 +205,12 @@ export class RunDriver implements RunPort, Disposable {
       this.#deliver(active, instance, 'alreadyRunning', now);
     } else if (hasWorkingInstance(app) && !isLaunching(app)) {
       // Only a process that stays can say the app has no handler: one being stopped is replaced, not asked.
-      this.finish(active, 'noHandler', 'noHandler', `the running ${run.appId} has no handler registered for ${run.identifier}`);
+      this.finish(
+        active,
+        'noHandler',
+        'noHandler',
+        `the running ${run.appId} has no handler registered for ${run.identifier}`,
+      );
     } else if (!isLaunching(app)) {
       // An urgent push is not the system's discretion: its launch is not charged to the app's budget.
       this.launch(app, 'background', { budget: !active.push?.urgent });
@@ -200,7 +239,10 @@ export class RunDriver implements RunPort, Disposable {
     const { run } = active;
     active.run = { ...run, state: 'launching', launch: null, launchedAt: null, background: false };
     this.#runs.add(active);
-    active.durable = this.#write({ deleteRequests: [{ appId: run.appId, identifier: run.identifier, requestId: run.requestId }], insertRuns: [active.run] });
+    active.durable = this.#write({
+      deleteRequests: [{ appId: run.appId, identifier: run.identifier, requestId: run.requestId }],
+      insertRuns: [active.run],
+    });
     this.#deliver(active, instance, 'alreadyRunning', this.#deps.clock.now());
   }
 
@@ -235,7 +277,15 @@ export class RunDriver implements RunPort, Disposable {
     app.instances.add(instance);
     this.#processes.connected(app, instance);
     const now = this.#deps.clock.now();
-    this.#event({ at: now, appId: instance.appId, identifier: null, taskId: null, type: 'appConnected', reason: instance.launchReason, detail: { pid: instance.pid, registered: [...instance.registered] } });
+    this.#event({
+      at: now,
+      appId: instance.appId,
+      identifier: null,
+      taskId: null,
+      type: 'appConnected',
+      reason: instance.launchReason,
+      detail: { pid: instance.pid, registered: [...instance.registered] },
+    });
     if (instance.launchReason === 'user') this.recordOpen(instance.appId, instance.pid);
     // A process that connects as the daemon kills it (its launch timed out) takes none of the runs that
     // wait for the next launch: they would die with it.
@@ -244,7 +294,12 @@ export class RunDriver implements RunPort, Disposable {
       if (findHandlerKey(instance.registered, active.run.identifier) !== undefined) {
         this.#deliver(active, instance, 'launched', now);
       } else {
-        this.finish(active, 'noHandler', 'noHandler', `${instance.appId} was launched for ${active.run.identifier} but registered ` + `no handler for it`);
+        this.finish(
+          active,
+          'noHandler',
+          'noHandler',
+          `${instance.appId} was launched for ${active.run.identifier} but registered ` + `no handler for it`,
+        );
       }
     }
     this.#processes.armIdle(app);
@@ -254,9 +309,20 @@ export class RunDriver implements RunPort, Disposable {
     if (this.#disposed) return;
     const app = this.#apps.get(instance.appId);
     if (!app?.instances.delete(instance)) return;
-    this.#deps.cpu.settle(instance, this.#runs.forInstance(instance).filter((active) => active.run.startedAt !== null));
+    this.#deps.cpu.settle(
+      instance,
+      this.#runs.forInstance(instance).filter((active) => active.run.startedAt !== null),
+    );
     const now = this.#deps.clock.now();
-    this.#event({ at: now, appId: instance.appId, identifier: null, taskId: null, type: 'appDisconnected', reason: null, detail: { pid: instance.pid } });
+    this.#event({
+      at: now,
+      appId: instance.appId,
+      identifier: null,
+      taskId: null,
+      type: 'appDisconnected',
+      reason: null,
+      detail: { pid: instance.pid },
+    });
     for (const active of this.#runs.forInstance(instance)) {
       if (active.lease) this.#blocks.pause(instance.appId);
       if (active.lease && active.run.startedAt === null) {
@@ -286,13 +352,23 @@ export class RunDriver implements RunPort, Disposable {
     if (verdict.action === 'giveUp') {
       this.finish(active, 'appExited', 'appExited', verdict.message);
     } else if (verdict.action === 'atMostOnce') {
-      this.finish(active, 'appExited', 'appExited', `${where} exited while the task ran; the request asked not to run again ` + `(requeueOnExit: false)`);
+      this.finish(
+        active,
+        'appExited',
+        'appExited',
+        `${where} exited while the task ran; the request asked not to run again ` + `(requeueOnExit: false)`,
+      );
     } else if (verdict.reason === 'exitedBeforeStart') {
       // The process left before its handler saw the task (a tool that submitted and exited, say).
       this.finish(active, 'appExited', 'exitedBeforeStart', `${where} exited before its handler started`);
       this.#requeue(active.run, 'exitedBeforeStart', { exitsInARow: verdict.exits });
     } else {
-      this.finish(active, 'appExited', 'exitedWhileRunning', `${where} exited or disconnected while the task ran; it runs again`);
+      this.finish(
+        active,
+        'appExited',
+        'exitedWhileRunning',
+        `${where} exited or disconnected while the task ran; it runs again`,
+      );
       this.#requeue(active.run, 'exitedWhileRunning', { exitsInARow: verdict.exits });
     }
   }
@@ -349,7 +425,13 @@ export class RunDriver implements RunPort, Disposable {
         this.#startedInBlock(active, this.#deps.clock.now());
       }
       const expired = active.run.state === 'expired';
-      const outcome: TaskOutcome = completion.success ? 'success' : expired ? 'expired' : completion.reason === 'noHandler' ? 'noHandler' : 'failure';
+      const outcome: TaskOutcome = completion.success
+        ? 'success'
+        : expired
+          ? 'expired'
+          : completion.reason === 'noHandler'
+            ? 'noHandler'
+            : 'failure';
       if (active.push) active.push.result = completion.result ?? null;
       // A stop for pressure keeps its own reason, so history tells it from running out of time.
       const stoppedForPressure = expired && isPressureStop(active.run.expirationReason);
@@ -368,11 +450,19 @@ export class RunDriver implements RunPort, Disposable {
     active.run = { ...active.run, state: 'expired', expiredAt: now, expirationReason: reason };
     this.#write({
       // A block task has no row until it finishes: its expiration is written with it.
-      ...(active.lease ? {} : { updateRuns: [{ taskId: active.run.taskId, state: 'expired' as const, expiredAt: now, expirationReason: reason }] }),
+      ...(active.lease
+        ? {}
+        : {
+            updateRuns: [
+              { taskId: active.run.taskId, state: 'expired' as const, expiredAt: now, expirationReason: reason },
+            ],
+          }),
       events: [this.#runEvent(active.run, 'expired', reason, null)],
     });
     active.instance.expire([{ taskId: active.run.taskId, reason }]);
-    active.timer = this.#deps.clock.setTimer(this.#deps.options.expirationGraceMs, () => this.#terminateAfterExpiration(active));
+    active.timer = this.#deps.clock.setTimer(this.#deps.options.expirationGraceMs, () =>
+      this.#terminateAfterExpiration(active),
+    );
   }
 
   /** Expires running tasks that a policy no longer allows (`check` returns its blocker, or a stop for pressure). */
@@ -381,7 +471,11 @@ export class RunDriver implements RunPort, Disposable {
       if (active.run.state !== 'running') continue;
       const blocker = check(active.run);
       if (blocker) {
-        this.#deps.log.info(`expiring ${active.run.identifier} of ${active.run.appId}: ` + `${blocker.message}`, { appId: active.run.appId, taskId: active.run.taskId, reason: blocker.reason });
+        this.#deps.log.info(`expiring ${active.run.identifier} of ${active.run.appId}: ` + `${blocker.message}`, {
+          appId: active.run.appId,
+          taskId: active.run.taskId,
+          reason: blocker.reason,
+        });
         this.expire(active, blocker.reason);
       }
     }
@@ -401,7 +495,13 @@ export class RunDriver implements RunPort, Disposable {
       cpuMs = this.#deps.cpu.take(active.run.taskId);
     }
     const continued = active.run.continued
-      ? { ...active.run.continued, title: active.title ?? active.run.continued.title, subtitle: active.subtitle ?? active.run.continued.subtitle, completedUnits: active.progress?.completed ?? 0, totalUnits: active.progress?.total ?? 0 }
+      ? {
+          ...active.run.continued,
+          title: active.title ?? active.run.continued.title,
+          subtitle: active.subtitle ?? active.run.continued.subtitle,
+          completedUnits: active.progress?.completed ?? 0,
+          totalUnits: active.progress?.total ?? 0,
+        }
       : null;
     // The task's result (docs/workflows.md) only where there is one: most runs have none.
     const withResult = result !== undefined ? { result } : {};
@@ -409,15 +509,27 @@ export class RunDriver implements RunPort, Disposable {
     active.run = { ...active.run, ...ended, ...withResult };
     const { appId, identifier } = active.run;
     const pending = this.#queue.get(appId, identifier)?.request;
-    const aftermath = afterRun(active.run, { usage: this.#deps.usage, options: this.#deps.options, now, random: this.#deps.random(), newId: this.#deps.newId, pending });
-    const events = outcome === 'success' || outcome === 'failure' || outcome === 'expired' ? [] : [this.#runEvent(active.run, 'completed', reason ?? outcome, { outcome, error })];
+    const aftermath = afterRun(active.run, {
+      usage: this.#deps.usage,
+      options: this.#deps.options,
+      now,
+      random: this.#deps.random(),
+      newId: this.#deps.newId,
+      pending,
+    });
+    const events =
+      outcome === 'success' || outcome === 'failure' || outcome === 'expired'
+        ? []
+        : [this.#runEvent(active.run, 'completed', reason ?? outcome, { outcome, error })];
     events.push(...aftermath.events);
     if (aftermath.retry) {
       this.#queue.put(aftermath.retry, now);
       this.#deps.periods.track(aftermath.retry);
     }
     // A push's end goes in the run's own transaction: a crash leaves both finished or neither.
-    const pushed = active.push ? this.#deps.pushes.finished(active.run, active.push.pushId, outcome, { result: active.push.result, reason }, now) : {};
+    const pushed = active.push
+      ? this.#deps.pushes.finished(active.run, active.push.pushId, outcome, { result: active.push.result, reason }, now)
+      : {};
     events.push(...(pushed.events ?? []));
     if (active.lease && !aftermath.retry && events.length === 0) {
       // The common end of a block task: its one write joins the other block tasks' ends of this turn.
@@ -453,12 +565,27 @@ export class RunDriver implements RunPort, Disposable {
     }
     if (outcome === 'success' && !active.lease) this.#blocks.resume(appId);
     // A task that pressure stopped runs again once the pressure clears (the policies hold it until then).
-    if (outcome !== 'success' && isPressureStop(active.run.expirationReason)) this.#requeue(active.run, 'stoppedForPressure', { stoppedBy: active.run.expirationReason });
+    if (outcome !== 'success' && isPressureStop(active.run.expirationReason))
+      this.#requeue(active.run, 'stoppedForPressure', { stoppedBy: active.run.expirationReason });
     if (aftermath.throttledUntil !== null) {
-      this.#deps.log.warn(`${appId} overran a deadline and is throttled until ` + `${new Date(aftermath.throttledUntil).toISOString()}`, { appId, identifier });
+      this.#deps.log.warn(
+        `${appId} overran a deadline and is throttled until ` + `${new Date(aftermath.throttledUntil).toISOString()}`,
+        { appId, identifier },
+      );
     }
-    if (outcome === 'noHandler' || outcome === 'launchFailed' || outcome === 'terminatedAfterExpiration' || outcome === 'appExited') {
-      this.#deps.log.warn(`task ${active.run.identifier} of ${active.run.appId} ended: ${outcome}`, { appId: active.run.appId, identifier: active.run.identifier, taskId: active.run.taskId, reason, error });
+    if (
+      outcome === 'noHandler' ||
+      outcome === 'launchFailed' ||
+      outcome === 'terminatedAfterExpiration' ||
+      outcome === 'appExited'
+    ) {
+      this.#deps.log.warn(`task ${active.run.identifier} of ${active.run.appId} ended: ${outcome}`, {
+        appId: active.run.appId,
+        identifier: active.run.identifier,
+        taskId: active.run.taskId,
+        reason,
+        error,
+      });
     }
     this.#deps.runFinished?.(active.run);
     const app = this.#apps.get(active.run.appId);
@@ -473,10 +600,33 @@ export class RunDriver implements RunPort, Disposable {
     const background = instance.launchReason === 'background' && !active.push?.urgent;
     const { kind } = active.run;
     // A continued task has no time limit: it runs while it makes progress (see ContinuedTasks.armStall).
-    const limit = kind === 'refresh' || kind === 'push' ? this.#deps.options.refreshTimeLimitMs : kind === 'processing' ? this.#deps.options.processingMaxRunMs : null;
+    const limit =
+      kind === 'refresh' || kind === 'push'
+        ? this.#deps.options.refreshTimeLimitMs
+        : kind === 'processing'
+          ? this.#deps.options.processingMaxRunMs
+          : null;
     const deadlineAt = limit === null ? null : now + limit;
-    active.run = { ...active.run, state: 'running', launch, launchedAt: active.run.launchedAt ?? now, deadlineAt, background };
-    this.#write({ updateRuns: [{ taskId: active.run.taskId, state: 'running', launch, launchedAt: active.run.launchedAt, deadlineAt, background }] });
+    active.run = {
+      ...active.run,
+      state: 'running',
+      launch,
+      launchedAt: active.run.launchedAt ?? now,
+      deadlineAt,
+      background,
+    };
+    this.#write({
+      updateRuns: [
+        {
+          taskId: active.run.taskId,
+          state: 'running',
+          launch,
+          launchedAt: active.run.launchedAt,
+          deadlineAt,
+          background,
+        },
+      ],
+    });
     if (limit === null) this.#deps.continued.armStall(active);
     else active.timer = this.#deps.clock.setTimer(limit, () => this.expire(active, 'timeLimit'));
     const push = active.push ? this.#deps.pushes.payload(active.run.appId, active.push.pushId) : undefined;
@@ -555,10 +705,23 @@ export class RunDriver implements RunPort, Disposable {
   #terminateAfterExpiration(active: ActiveRun): void {
     const instance = active.instance;
     if (!instance || !this.#runs.get(active.run.taskId)) return;
-    this.finish(active, 'terminatedAfterExpiration', 'gracePeriodElapsed', `the app did not complete within ${this.#deps.options.expirationGraceMs} ms ` + `of expiration`);
+    this.finish(
+      active,
+      'terminatedAfterExpiration',
+      'gracePeriodElapsed',
+      `the app did not complete within ${this.#deps.options.expirationGraceMs} ms ` + `of expiration`,
+    );
     const app = this.#apps.get(instance.appId);
     const process = instance.launchId ? app?.processes.get(instance.launchId) : undefined;
-    this.#event({ at: this.#deps.clock.now(), appId: instance.appId, identifier: active.run.identifier, taskId: active.run.taskId, type: 'terminated', reason: 'gracePeriodElapsed', detail: { pid: instance.pid } });
+    this.#event({
+      at: this.#deps.clock.now(),
+      appId: instance.appId,
+      identifier: active.run.identifier,
+      taskId: active.run.taskId,
+      type: 'terminated',
+      reason: 'gracePeriodElapsed',
+      detail: { pid: instance.pid },
+    });
     if (process) {
       process.stopping = true;
       process.process.kill();
@@ -571,9 +734,19 @@ export class RunDriver implements RunPort, Disposable {
   #launchFailed(app: AppState, reason: string, message: string): void {
     const now = this.#deps.clock.now();
     app.launchFailures += 1;
-    app.launchBackoffUntil = now + launchBackoffMs(app.launchFailures, this.#deps.options.launchBackoffMs, this.#deps.options.launchBackoffMaxMs);
+    app.launchBackoffUntil =
+      now +
+      launchBackoffMs(app.launchFailures, this.#deps.options.launchBackoffMs, this.#deps.options.launchBackoffMaxMs);
     const { appId } = app.record;
-    this.#event({ at: now, appId, identifier: null, taskId: null, type: 'launchFailed', reason, detail: { message, failures: app.launchFailures, retryAt: app.launchBackoffUntil } });
+    this.#event({
+      at: now,
+      appId,
+      identifier: null,
+      taskId: null,
+      type: 'launchFailed',
+      reason,
+      detail: { message, failures: app.launchFailures, retryAt: app.launchBackoffUntil },
+    });
     this.#deps.log.warn(`launching ${appId} failed: ${message}`, { appId, reason });
     for (const active of this.#runs.awaitingLaunch(appId)) {
       this.finish(active, 'launchFailed', reason, message);
@@ -594,8 +767,21 @@ export class RunDriver implements RunPort, Disposable {
     this.#write({ putRequests: [request], events: [this.#runEvent(run, 'requeued', reason, detail)] });
   }
 
-  #runEvent(run: TaskRun, type: HistoryEventInput['type'], reason: string | null, detail: Record<string, unknown> | null): HistoryEventInput {
-    return { at: this.#deps.clock.now(), appId: run.appId, identifier: run.identifier, taskId: run.taskId, type, reason, detail };
+  #runEvent(
+    run: TaskRun,
+    type: HistoryEventInput['type'],
+    reason: string | null,
+    detail: Record<string, unknown> | null,
+  ): HistoryEventInput {
+    return {
+      at: this.#deps.clock.now(),
+      appId: run.appId,
+      identifier: run.identifier,
+      taskId: run.taskId,
+      type,
+      reason,
+      detail,
+    };
   }
 
   #event(event: HistoryEventInput): void {

@@ -25,15 +25,31 @@ export function chooseRunKind(facts: RunNowFacts): SubmittableKind | null {
   const known = pendingKind ?? lastKind;
   if (requestedKind !== undefined && known !== null && known !== requestedKind) {
     const source = pendingKind !== null ? 'its pending request is' : 'it last ran as';
-    throw new DaemonError('wrongKind', `${identifier} is a ${known} task (${source} ${known}); it cannot run as ` + `${requestedKind}`, 'kind');
+    throw new DaemonError(
+      'wrongKind',
+      `${identifier} is a ${known} task (${source} ${known}); it cannot run as ` + `${requestedKind}`,
+      'kind',
+    );
   }
   if (pendingKind !== null) return null;
   if (lastKind === 'continued' || requestedKind === 'continued') {
-    throw new DaemonError('notPending', `${identifier} is a continued processing task and none is pending: it runs ` + `from the app's request (with its title); open the app, or have it submit ` + `one`);
+    throw new DaemonError(
+      'notPending',
+      `${identifier} is a continued processing task and none is pending: it runs ` +
+        `from the app's request (with its title); open the app, or have it submit ` +
+        `one`,
+    );
   }
   if (requestedKind !== undefined) return requestedKind;
   if (lastKind === 'refresh' || lastKind === 'processing') return lastKind;
-  const modes = (['refresh', 'processing'] as const).filter((kind) => facts.backgroundModes.includes(kind === 'refresh' ? 'fetch' : 'processing'));
+  const modes = (['refresh', 'processing'] as const).filter((kind) =>
+    facts.backgroundModes.includes(kind === 'refresh' ? 'fetch' : 'processing'),
+  );
   if (modes.length === 1) return modes[0]!;
-  throw new DaemonError('notPending', `${identifier} has no pending request and never ran, so its kind is unknown: ` + `give --kind refresh or --kind processing`, 'kind');
+  throw new DaemonError(
+    'notPending',
+    `${identifier} has no pending request and never ran, so its kind is unknown: ` +
+      `give --kind refresh or --kind processing`,
+    'kind',
+  );
 }

@@ -195,7 +195,10 @@ export class Scheduler implements PassPort, UserHolds, WorkflowPort, Disposable 
     this.#driver.enforceConstraints((run) => {
       const app = this.apps.get(run.appId);
       if (run.kind !== 'processing' || run.forced || !app) return null;
-      return evaluateWhileRunning(this.#policies, this.#context(app, requestFromRun(run), now)) ?? pressureStop(run, conditions, pressure, this.#deps.options);
+      return (
+        evaluateWhileRunning(this.#policies, this.#context(app, requestFromRun(run), now)) ??
+        pressureStop(run, conditions, pressure, this.#deps.options)
+      );
     });
     this.#continued.shedUnderPressure(pressure);
   }
@@ -210,11 +213,17 @@ export class Scheduler implements PassPort, UserHolds, WorkflowPort, Disposable 
     const scheduler = new Scheduler(deps);
     const recovery = await deps.store.recoverInterruptedRuns(deps.clock.now());
     for (const run of recovery.interrupted) {
-      deps.log.warn('task interrupted by a daemon stop; it is pending again', { appId: run.appId, identifier: run.identifier, taskId: run.taskId });
+      deps.log.warn('task interrupted by a daemon stop; it is pending again', {
+        appId: run.appId,
+        identifier: run.identifier,
+        taskId: run.taskId,
+      });
     }
     // What recovery put back is the system's, not the app's: it does not count against the app's limit
     // (a fleet's pool requests are the fleet's to move, and stay as they are).
-    const putBack = recovery.requeued.filter((request) => request.putBack !== true && request.placement !== 'any').map((request) => ({ ...request, putBack: true as const }));
+    const putBack = recovery.requeued
+      .filter((request) => request.putBack !== true && request.placement !== 'any')
+      .map((request) => ({ ...request, putBack: true as const }));
     if (putBack.length > 0) await deps.writer.write({ putRequests: putBack });
     for (const app of await deps.store.listApps()) scheduler.apps.put(app);
     const now = deps.clock.now();
@@ -254,7 +263,9 @@ export class Scheduler implements PassPort, UserHolds, WorkflowPort, Disposable 
   /** The person takes a continued request out of the line (see {@link ContinuedTasks.cancelQueued}). */
   async cancelQueued(appId: string, identifier: string): Promise<'removed'> {
     this.#requireApp(appId);
-    return this.#continued.cancelQueued(appId, identifier, (requests) => this.#removeRequests(requests, 'cancelled', 'userCancelled'));
+    return this.#continued.cancelQueued(appId, identifier, (requests) =>
+      this.#removeRequests(requests, 'cancelled', 'userCancelled'),
+    );
   }
 
   /** A pending continued request's place in line (1 is next); null for other requests. */
@@ -277,7 +288,9 @@ export class Scheduler implements PassPort, UserHolds, WorkflowPort, Disposable 
     await this.#deps.writer.write({ putApps: [record], events: [event] });
     this.apps.put(record);
     // Requests for identifiers the new manifest no longer permits would never run: drop them (ente's stale slots).
-    const stale = this.queue.forApp(record.appId).filter((request) => request.kind !== 'push' && !permits(record, request));
+    const stale = this.queue
+      .forApp(record.appId)
+      .filter((request) => request.kind !== 'push' && !permits(record, request));
     if (stale.length > 0) await this.#removeRequests(stale, 'cancelled', 'noLongerPermitted');
     this.requestPass();
   }
@@ -321,7 +334,11 @@ export class Scheduler implements PassPort, UserHolds, WorkflowPort, Disposable 
 
   /** Whether the person holds the app's background work: a force-quit, or a switch turned off (UserHolds). */
   heldByUser(appId: string): boolean {
-    return this.usage.forceQuitAt(appId) !== null || this.apps.get(appId)?.record.enabled === false || !this.#backgroundAppRefresh;
+    return (
+      this.usage.forceQuitAt(appId) !== null ||
+      this.apps.get(appId)?.record.enabled === false ||
+      !this.#backgroundAppRefresh
+    );
   }
 
   /** The global Background App Refresh switch (`bgtasks apps disable --all`). */
@@ -329,7 +346,17 @@ export class Scheduler implements PassPort, UserHolds, WorkflowPort, Disposable 
     const now = this.#deps.clock.now();
     await this.#deps.writer.write({
       settings: { [GLOBAL_SWITCH_SETTING]: enabled },
-      events: [{ at: now, appId: null, identifier: null, taskId: null, type: 'globalSwitch', reason: enabled ? 'on' : 'off', detail: null }],
+      events: [
+        {
+          at: now,
+          appId: null,
+          identifier: null,
+          taskId: null,
+          type: 'globalSwitch',
+          reason: enabled ? 'on' : 'off',
+          detail: null,
+        },
+      ],
     });
     this.#backgroundAppRefresh = enabled;
     this.#pass.conditionsChanged();
@@ -416,11 +443,20 @@ export class Scheduler implements PassPort, UserHolds, WorkflowPort, Disposable 
    * Submits requests for an app; resolves once the accepted ones are durable, with one result per
    * input. A rejected input does not affect the others.
    */
-  submit(appId: string, inputs: readonly RequestInput[], from: { readonly launchReason: 'user' | 'background' } = { launchReason: 'user' }): Promise<SubmitResult[]> {
+  submit(
+    appId: string,
+    inputs: readonly RequestInput[],
+    from: { readonly launchReason: 'user' | 'background' } = { launchReason: 'user' },
+  ): Promise<SubmitResult[]> {
     return this.#submit(appId, inputs, true, from.launchReason);
   }
 
-  async #submit(appId: string, inputs: readonly RequestInput[], schedule: boolean, launchReason: 'user' | 'background' = 'user'): Promise<SubmitResult[]> {
+  async #submit(
+    appId: string,
+    inputs: readonly RequestInput[],
+    schedule: boolean,
+    launchReason: 'user' | 'background' = 'user',
+  ): Promise<SubmitResult[]> {
     await this.#lookUpPrerequisites(appId, inputs);
     // Only for requests submitted from a handler: what earlier runs of their parents submitted. The
     // others are admitted without waiting, in the order they came.
@@ -447,7 +483,9 @@ export class Scheduler implements PassPort, UserHolds, WorkflowPort, Disposable 
       workflows,
       lineage,
     };
-    const admitted = admit(this.apps.get(appId), appId, inputs, context, now, (request) => this.startsNow(request, now));
+    const admitted = admit(this.apps.get(appId), appId, inputs, context, now, (request) =>
+      this.startsNow(request, now),
+    );
     if (admitted.events.length === 0) return admitted.results;
     try {
       const children = admitted.children.length > 0 ? { putChildSubmissions: admitted.children } : {};
@@ -479,9 +517,12 @@ export class Scheduler implements PassPort, UserHolds, WorkflowPort, Disposable 
   /** Cancels pending requests (all of the app's when `identifiers` is null); returns how many. */
   async cancel(appId: string, identifiers: readonly string[] | null): Promise<number> {
     this.#requireApp(appId);
-    const requests = identifiers === null
-      ? this.queue.forApp(appId)
-      : identifiers.map((identifier) => this.queue.get(appId, identifier)?.request).filter((request): request is TaskRequest => !!request);
+    const requests =
+      identifiers === null
+        ? this.queue.forApp(appId)
+        : identifiers
+            .map((identifier) => this.queue.get(appId, identifier)?.request)
+            .filter((request): request is TaskRequest => !!request);
     // By identifier, not by request id: in a fleet the app's pool requests are in the store but in no
     // queue, or in another node's. On one machine the store holds exactly what the queue does.
     const refs = identifiers === null ? [{ appId }] : identifiers.map((identifier) => ({ appId, identifier }));
@@ -523,13 +564,19 @@ export class Scheduler implements PassPort, UserHolds, WorkflowPort, Disposable 
   /** The app's refreshes that ran once and will not run again (src/engine/ranOnce.ts). */
   ranOnce(appId: string): Promise<RanOnceWarning[]> {
     const running = new Set(this.runs.forApp(appId).map((active) => active.run.identifier));
-    return findRanOnce(this.#deps.store, appId, (identifier) => running.has(identifier) || this.queue.get(appId, identifier) !== undefined);
+    return findRanOnce(
+      this.#deps.store,
+      appId,
+      (identifier) => running.has(identifier) || this.queue.get(appId, identifier) !== undefined,
+    );
   }
 
   /** Each app's usage of its budgets, for `bgtasks apps`. */
   usageOf(appId: string): AppUsageSummary | undefined {
     const app = this.apps.get(appId);
-    return app ? this.usage.summary(appId, app.record.installedAt, this.#deps.clock.now(), this.#deps.options) : undefined;
+    return app
+      ? this.usage.summary(appId, app.record.installedAt, this.#deps.clock.now(), this.#deps.options)
+      : undefined;
   }
 
   /**
@@ -544,11 +591,28 @@ export class Scheduler implements PassPort, UserHolds, WorkflowPort, Disposable 
     const refused = entry ? null : checkIdentifier(app.record, identifier, this.#backgroundAppRefresh);
     if (refused) throw new DaemonError(refused.code, refused.message, refused.field);
     const [lastRun] = entry ? [] : await this.#deps.store.listRuns({ appId, identifier, limit: 1 });
-    const facts = { identifier, pendingKind: entry?.request.kind ?? null, requestedKind: kind, lastKind: lastRun?.kind ?? null, backgroundModes: app.record.backgroundModes };
+    const facts = {
+      identifier,
+      pendingKind: entry?.request.kind ?? null,
+      requestedKind: kind,
+      lastKind: lastRun?.kind ?? null,
+      backgroundModes: app.record.backgroundModes,
+    };
     const chosen = chooseRunKind(facts);
     if (!entry && chosen) {
       // Submitted without a scheduling pass, so that it is this forced dispatch that starts it.
-      const input = { identifier, kind: chosen, earliestBeginAt: null, requiresExternalPower: false, requiresNetworkConnectivity: false, requiresUnmeteredNetwork: false, interval: null, tolerance: null, retry: null, continued: null };
+      const input = {
+        identifier,
+        kind: chosen,
+        earliestBeginAt: null,
+        requiresExternalPower: false,
+        requiresNetworkConnectivity: false,
+        requiresUnmeteredNetwork: false,
+        interval: null,
+        tolerance: null,
+        retry: null,
+        continued: null,
+      };
       const [result] = await this.#submit(appId, [input], false);
       if (result && !result.ok) throw new DaemonError(result.error.code, result.error.message, result.error.field);
       entry = this.queue.get(appId, identifier);
@@ -588,10 +652,16 @@ export class Scheduler implements PassPort, UserHolds, WorkflowPort, Disposable 
    * (src/triggers/intake.ts); with changes, the request is then due.
    */
   recordFileChanges(
-    appId: string, identifier: string, changes: readonly FileChange[], truncated: boolean, snapshot: PathSnapshot,
+    appId: string,
+    identifier: string,
+    changes: readonly FileChange[],
+    truncated: boolean,
+    snapshot: PathSnapshot,
   ): Promise<void> {
     const port = {
-      queue: this.queue, now: () => this.#deps.clock.now(), requestPass: () => this.requestPass(),
+      queue: this.queue,
+      now: () => this.#deps.clock.now(),
+      requestPass: () => this.requestPass(),
       write: (requests: readonly TaskRequest[]) => this.#deps.writer.write({ putRequests: requests }),
     };
     return recordFileChanges(port, appId, identifier, changes, truncated, snapshot);
@@ -630,14 +700,25 @@ export class Scheduler implements PassPort, UserHolds, WorkflowPort, Disposable 
     return policyContext(request, appSchedulingState(app, this.#inputs, now), this.#inputs, now);
   }
 
-  async #removeRequests(requests: readonly TaskRequest[], type: 'cancelled', reason: string | null, refs?: readonly RequestRef[]): Promise<void> {
+  async #removeRequests(
+    requests: readonly TaskRequest[],
+    type: 'cancelled',
+    reason: string | null,
+    refs?: readonly RequestRef[],
+  ): Promise<void> {
     if (requests.length === 0 && !refs?.length) return;
     const now = this.#deps.clock.now();
     // Their dependents go in the same transaction: a crash cannot leave a dependent of a cancelled request.
     const cascade = cascadeCancellation(requests, this.queue, now, this.#book.watching);
     const own = refs ?? requests.map(({ appId, identifier, requestId }) => ({ appId, identifier, requestId }));
     const events = requests.map(({ appId, identifier, requestId }) => ({
-      at: now, appId, identifier, taskId: null, type, reason, detail: { requestId },
+      at: now,
+      appId,
+      identifier,
+      taskId: null,
+      type,
+      reason,
+      detail: { requestId },
     }));
     await this.#deps.writer.write({
       deleteRequests: [...own, ...cascade.deleteRequests],

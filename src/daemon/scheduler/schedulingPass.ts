@@ -93,7 +93,11 @@ export class SchedulingPass implements Disposable {
     const expired = pushes.expireDue(now);
     if (expired) this.#writeQuietly(expired);
     queue.promoteDue(now);
-    let wakeAt = Math.min(queue.nextDueAt() ?? Infinity, periods.nextAt(queue) ?? Infinity, pushes.nextExpiryAt() ?? Infinity);
+    let wakeAt = Math.min(
+      queue.nextDueAt() ?? Infinity,
+      periods.nextAt(queue) ?? Infinity,
+      pushes.nextExpiryAt() ?? Infinity,
+    );
     if (this.#deps.writer.fault) {
       // A run that cannot be recorded must not start: the requests wait, pending, for the store.
       if (events.length > 0) this.#writeQuietly({ events });
@@ -120,7 +124,11 @@ export class SchedulingPass implements Disposable {
         // be one event per request, so it is left out (`why` still shows it while it holds).
         if (entry.lastReason !== blocking.reason && blocking.waitsFor !== 'capacity') {
           events.push(deferredEvent(entry.request, blocking, now));
-          log.info(`${entry.request.identifier} of ${appId} waits: ${blocking.message} ` + `[${blocking.reason}]`, { appId, identifier: entry.request.identifier, reason: blocking.reason });
+          log.info(`${entry.request.identifier} of ${appId} waits: ${blocking.message} ` + `[${blocking.reason}]`, {
+            appId,
+            identifier: entry.request.identifier,
+            reason: blocking.reason,
+          });
         }
         entry.lastReason = blocking.reason;
         if (blocking.until !== null) wakeAt = Math.min(wakeAt, blocking.until);
@@ -141,7 +149,11 @@ export class SchedulingPass implements Disposable {
     for (const { request, missed, moved: next, reason } of this.#deps.periods.advance(this.#deps.queue, now)) {
       for (const period of missed) events.push(skippedEvent(now, request, period, reason));
       moved.push(next);
-      this.#deps.log.info(`${request.identifier} of ${request.appId} skipped ${missed.length} ` + `period(s): ${reason ?? 'notDispatched'}`, { appId: request.appId, identifier: request.identifier });
+      this.#deps.log.info(
+        `${request.identifier} of ${request.appId} skipped ${missed.length} ` +
+          `period(s): ${reason ?? 'notDispatched'}`,
+        { appId: request.appId, identifier: request.identifier },
+      );
     }
     if (moved.length > 0) this.#writeQuietly({ putRequests: moved });
   }

@@ -13,8 +13,7 @@ import type { PeriodTracker } from '../../engine/periodTracker.js';
 
 /** `kept`: `existing: 'keep'` left the pending request or running task as it was, and dropped this one. */
 export type SubmitResult =
-  | { readonly ok: true; readonly kept?: true }
-  | { readonly ok: false; readonly error: SchedulerFault };
+  { readonly ok: true; readonly kept?: true } | { readonly ok: false; readonly error: SchedulerFault };
 
 export interface Admission {
   /** One result per input, in order. */
@@ -74,8 +73,16 @@ export function admit(
     const existing = queue.get(appId, input.identifier)?.request;
     // The request this one replaces no longer counts; one the system put back never did.
     const processing = queue.processingCount(appId) - (existing && countsAgainstLimit(existing) ? 1 : 0);
-    const fault = checkSubmission(app.record, input, { processing }, context.options, context.backgroundAppRefresh, context.launchReason, now)
-      ?? (input.triggers ? checkTriggerBudget(queue.forApp(appId), input.identifier, input.triggers.paths) : null);
+    const fault =
+      checkSubmission(
+        app.record,
+        input,
+        { processing },
+        context.options,
+        context.backgroundAppRefresh,
+        context.launchReason,
+        now,
+      ) ?? (input.triggers ? checkTriggerBudget(queue.forApp(appId), input.identifier, input.triggers.paths) : null);
     if (fault) {
       results.push({ ok: false, error: fault });
       continue;
@@ -98,7 +105,10 @@ export function admit(
       if (holdsIt !== null) {
         queue.remove(appId, request.identifier, request.requestId);
         if (replaced) queue.put(replaced, now);
-        results.push({ ok: false, error: { code: 'immediateRunIneligible', message: `${request.identifier} cannot start now: ${holdsIt}` } });
+        results.push({
+          ok: false,
+          error: { code: 'immediateRunIneligible', message: `${request.identifier} cannot start now: ${holdsIt}` },
+        });
         continue;
       }
     }
@@ -153,5 +163,8 @@ function repeatEvent(appId: string, taskId: string, earlier: ChildSubmission, no
 export function storeFault(error: unknown): SchedulerFault {
   const code = (error as { code?: unknown })?.code;
   const message = error instanceof Error ? error.message : String(error);
-  return { code: 'unavailable', message: `the request could not be saved ` + `(${typeof code === 'string' ? code : 'storeFailed'}): ${message}` };
+  return {
+    code: 'unavailable',
+    message: `the request could not be saved ` + `(${typeof code === 'string' ? code : 'storeFailed'}): ${message}`,
+  };
 }

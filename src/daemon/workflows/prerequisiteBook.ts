@@ -129,7 +129,7 @@ export class PrerequisiteBook {
       }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      this.#deps.log('could not read a prerequisite\'s last run', { appId, error: message });
+      this.#deps.log("could not read a prerequisite's last run", { appId, error: message });
     } finally {
       for (const identifier of wanted) this.#loading.delete(requestKey(appId, identifier));
     }

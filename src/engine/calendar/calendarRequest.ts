@@ -27,11 +27,13 @@ export function checkCalendarRequest(
   const expression = request.calendar ?? null;
   const timeZone = request.timeZone ?? null;
   if (expression === null) {
-    return timeZone === null ? null : {
-      code: 'invalidRequest',
-      field: 'timeZone',
-      message: 'timeZone applies only to a calendar schedule (set calendar)',
-    };
+    return timeZone === null
+      ? null
+      : {
+          code: 'invalidRequest',
+          field: 'timeZone',
+          message: 'timeZone applies only to a calendar schedule (set calendar)',
+        };
   }
   if (request.kind !== 'refresh' && request.kind !== 'processing') {
     return {
@@ -52,9 +54,11 @@ export function checkCalendarRequest(
   const gap = shortestGap(spec, now, GAPS_CHECKED);
   if (gap !== null && gap < minRefreshIntervalMs) {
     return {
-      code: 'invalidRequest', field: 'calendar',
-      message: `"${expression}" occurs every ${gap} ms; `
-        + `at least ${minRefreshIntervalMs} ms apart is allowed (minRefreshIntervalMs)`,
+      code: 'invalidRequest',
+      field: 'calendar',
+      message:
+        `"${expression}" occurs every ${gap} ms; ` +
+        `at least ${minRefreshIntervalMs} ms apart is allowed (minRefreshIntervalMs)`,
     };
   }
   const tolerance = request.tolerance ?? null;

@@ -33,8 +33,20 @@ const SHORTHANDS: Readonly<Record<string, string>> = {
 };
 
 const WEEKDAYS: Readonly<Record<string, number>> = {
-  sun: 0, sunday: 0, mon: 1, monday: 1, tue: 2, tuesday: 2, wed: 3, wednesday: 3,
-  thu: 4, thursday: 4, fri: 5, friday: 5, sat: 6, saturday: 6,
+  sun: 0,
+  sunday: 0,
+  mon: 1,
+  monday: 1,
+  tue: 2,
+  tuesday: 2,
+  wed: 3,
+  wednesday: 3,
+  thu: 4,
+  thursday: 4,
+  fri: 5,
+  friday: 5,
+  sat: 6,
+  saturday: 6,
 };
 
 interface Field {
@@ -57,7 +69,10 @@ export function looksLikeOnCalendar(expression: string): boolean {
 
 /** @throws {OnCalendarSyntaxError} naming the component that is not valid. */
 export function translateOnCalendar(expression: string): TranslatedCalendar {
-  const tokens = expression.trim().split(/\s+/).filter((token) => token !== '');
+  const tokens = expression
+    .trim()
+    .split(/\s+/)
+    .filter((token) => token !== '');
   if (tokens.length === 0) throw new OnCalendarSyntaxError('the expression is empty');
   const shorthand = SHORTHANDS[tokens[0]!.toLowerCase()];
   if (shorthand !== undefined) tokens.splice(0, 1, ...shorthand.split(' '));
@@ -137,7 +152,10 @@ function parseTime(time: string): { hour: string; minute: string; second: string
 /** One component (`*`, `5`, `1,15`, `1..5`, `0/15`, `*\/2`, `1..20/5`) as a cron field. */
 function component(text: string, field: Field): string {
   if (text === '') throw new OnCalendarSyntaxError(`${field.name} is empty`);
-  return text.split(',').map((item) => listItem(item, field)).join(',');
+  return text
+    .split(',')
+    .map((item) => listItem(item, field))
+    .join(',');
 }
 
 function listItem(item: string, field: Field): string {

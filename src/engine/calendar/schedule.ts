@@ -91,10 +91,11 @@ function build(spec: CalendarSpec): Cron | CalendarFault {
       timeZone = translated.timeZone ?? timeZone;
       mode = '7-part';
     } catch (error) {
-      if (error instanceof OnCalendarSyntaxError) return {
-        field: 'calendar',
-        message: `"${spec.expression}": ${error.message}`,
-      };
+      if (error instanceof OnCalendarSyntaxError)
+        return {
+          field: 'calendar',
+          message: `"${spec.expression}": ${error.message}`,
+        };
       throw error;
     }
   }
@@ -106,10 +107,12 @@ function build(spec: CalendarSpec): Cron | CalendarFault {
   }
   try {
     // domAndDow: a day of the month and a weekday must both match, as in systemd (cron's OR is surprising).
-    return new Cron(
-      pattern,
-      { paused: true, mode, domAndDow: mode === '7-part', ...(timeZone !== null ? { timezone: timeZone } : {}) },
-    );
+    return new Cron(pattern, {
+      paused: true,
+      mode,
+      domAndDow: mode === '7-part',
+      ...(timeZone !== null ? { timezone: timeZone } : {}),
+    });
   } catch (error) {
     return {
       field: 'calendar',

@@ -8,10 +8,13 @@ export const backgroundProcessesPolicy: Policy = {
   name: 'backgroundProcesses',
   scope: 'app',
   evaluate({ app, backgroundProcessCount, options }) {
-    if (app.connected || app.launching || backgroundProcessCount < options.maxBackgroundProcesses) return allow(this.name);
+    if (app.connected || app.launching || backgroundProcessCount < options.maxBackgroundProcesses)
+      return allow(this.name);
     return defer(this.name, {
       reason: 'backgroundProcessLimit',
-      message: `${backgroundProcessCount} apps already run in the background ` + `(maxBackgroundProcesses is ${options.maxBackgroundProcesses})`,
+      message:
+        `${backgroundProcessCount} apps already run in the background ` +
+        `(maxBackgroundProcesses is ${options.maxBackgroundProcesses})`,
       waitsFor: 'capacity',
       unblockedBy: 'a background app exits',
     });

@@ -8,9 +8,11 @@ export const appConcurrencyPolicy: Policy = {
     if (joinsBlock || app.runningCount < options.maxConcurrentTasksPerApp) return allow(this.name);
     return defer(this.name, {
       reason: 'appConcurrencyLimit',
-      message: `the app already runs ${app.runningCount} tasks (maxConcurrentTasksPerApp is ` + `${options.maxConcurrentTasksPerApp})`,
+      message:
+        `the app already runs ${app.runningCount} tasks (maxConcurrentTasksPerApp is ` +
+        `${options.maxConcurrentTasksPerApp})`,
       waitsFor: 'capacity',
-      unblockedBy: 'one of the app\'s tasks finishes',
+      unblockedBy: "one of the app's tasks finishes",
     });
   },
 };
@@ -23,7 +25,9 @@ export const systemConcurrencyPolicy: Policy = {
     if (joinsBlock || systemRunningCount < options.maxConcurrentTasks) return allow(this.name);
     return defer(this.name, {
       reason: 'systemConcurrencyLimit',
-      message: `the system already runs ${systemRunningCount} tasks (maxConcurrentTasks is ` + `${options.maxConcurrentTasks})`,
+      message:
+        `the system already runs ${systemRunningCount} tasks (maxConcurrentTasks is ` +
+        `${options.maxConcurrentTasks})`,
       waitsFor: 'capacity',
       unblockedBy: 'a running task finishes',
     });

@@ -8,11 +8,15 @@ export const requiredResourcesPolicy: Policy = {
   name: 'requiredResources',
   scope: 'request',
   evaluate({ request, supportedResources }) {
-    const missing = (request.continued?.requiredResources ?? []).filter((resource) => !supportedResources.includes(resource));
+    const missing = (request.continued?.requiredResources ?? []).filter(
+      (resource) => !supportedResources.includes(resource),
+    );
     if (missing.length === 0) return allow(this.name);
     return deny(this.name, {
       reason: 'resourceUnavailable',
-      message: `it needs ${missing.join(', ')}, which this machine does not have (it has ` + `${supportedResources.join(', ') || 'nothing listed'})`,
+      message:
+        `it needs ${missing.join(', ')}, which this machine does not have (it has ` +
+        `${supportedResources.join(', ') || 'nothing listed'})`,
       unblockedBy: 'it is submitted without that requirement, on a machine that has it',
     });
   },
@@ -32,7 +36,9 @@ export const continuedQueuePolicy: Policy = {
     if (continuedRunningCount + position <= options.maxContinuedTasks) return allow(this.name);
     return defer(this.name, {
       reason: 'continuedQueue',
-      message: `it is number ${position} in line, and ${continuedRunningCount} continued ` + `tasks run (maxContinuedTasks is ${options.maxContinuedTasks})`,
+      message:
+        `it is number ${position} in line, and ${continuedRunningCount} continued ` +
+        `tasks run (maxContinuedTasks is ${options.maxContinuedTasks})`,
       waitsFor: 'capacity',
       unblockedBy: 'a continued task ahead of it finishes',
     });

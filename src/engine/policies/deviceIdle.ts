@@ -25,7 +25,9 @@ export const deviceIdlePolicy: Policy = {
     if (since !== null && since + required > now) {
       return defer(this.name, {
         reason: 'userRecentlyActive',
-        message: `the user was active until ${isoTime(since)}; processing waits for ` + `${Math.round(required / 1000)} s of idleness`,
+        message:
+          `the user was active until ${isoTime(since)}; processing waits for ` +
+          `${Math.round(required / 1000)} s of idleness`,
         waitsFor: 'time',
         until: since + required,
         unblockedBy: `the user stays away until ${isoTime(since + required)}`,

@@ -13,8 +13,9 @@ export const fileTriggerPolicy: Policy = {
     const paths = triggers.paths.join(', ');
     return defer(this.name, {
       reason: 'waitsForFileChange',
-      message: `it runs when ${paths} change${triggers.paths.length === 1 ? 's' : ''}, `
-        + 'and nothing has changed since its last run',
+      message:
+        `it runs when ${paths} change${triggers.paths.length === 1 ? 's' : ''}, ` +
+        'and nothing has changed since its last run',
       waitsFor: 'conditions',
       until: null,
       unblockedBy: `a change in ${paths}`,

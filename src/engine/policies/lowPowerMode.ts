@@ -10,7 +10,8 @@ export const lowPowerModePolicy: Policy = {
   discretionary: true,
   enforcedWhileRunning: true,
   evaluate({ request, conditions, options }) {
-    if (!conditions.lowPowerMode || !options.lowPowerModeDefers || request.kind === 'continued') return allow(this.name);
+    if (!conditions.lowPowerMode || !options.lowPowerModeDefers || request.kind === 'continued')
+      return allow(this.name);
     return defer(this.name, {
       reason: 'lowPowerMode',
       message: 'the device is in Low Power Mode',

@@ -38,12 +38,17 @@ export function isPressureStop(reason: string | null | undefined): reason is Pre
 /** What a person reads for a stop for pressure: "stopped: the machine needed its CPU". */
 export function pressureStopLabel(reason: string): string | null {
   switch (reason) {
-    case PRESSURE_STOP_REASONS.cpu: return 'stopped: the machine needed its CPU';
+    case PRESSURE_STOP_REASONS.cpu:
+      return 'stopped: the machine needed its CPU';
     case PRESSURE_STOP_REASONS.memory:
-    case PRESSURE_STOP_REASONS.continued: return 'stopped: the machine needed its memory';
-    case PRESSURE_STOP_REASONS.io: return 'stopped: the machine needed its disk';
-    case PRESSURE_STOP_REASONS.thermal: return 'stopped: the machine was too hot';
-    default: return null;
+    case PRESSURE_STOP_REASONS.continued:
+      return 'stopped: the machine needed its memory';
+    case PRESSURE_STOP_REASONS.io:
+      return 'stopped: the machine needed its disk';
+    case PRESSURE_STOP_REASONS.thermal:
+      return 'stopped: the machine was too hot';
+    default:
+      return null;
   }
 }
 
@@ -65,7 +70,12 @@ export interface SustainedPressure {
 
 /** The sustained pressure when only the conditions are known (virtual time, a machine without PSI). */
 export function pressureFromConditions(conditions: Conditions): SustainedPressure {
-  return { cpu: conditions.cpuPressure, memory: conditions.memoryPressure, io: conditions.ioPressure, ownCpuShare: null };
+  return {
+    cpu: conditions.cpuPressure,
+    memory: conditions.memoryPressure,
+    io: conditions.ioPressure,
+    ownCpuShare: null,
+  };
 }
 
 export interface PressureStop {
@@ -74,21 +84,39 @@ export interface PressureStop {
 }
 
 /** Whether pressure stops this running processing or continued task now; null to let it run. */
-export function pressureStop(run: TaskRun, conditions: Conditions, pressure: SustainedPressure, options: SchedulingOptions): PressureStop | null {
+export function pressureStop(
+  run: TaskRun,
+  conditions: Conditions,
+  pressure: SustainedPressure,
+  options: SchedulingOptions,
+): PressureStop | null {
   if (run.forced) return null;
   if (run.kind === 'continued') {
-    if (pressure.memory === 'critical') return { reason: PRESSURE_STOP_REASONS.continued, message: 'memory pressure is critical' };
-    if (conditions.thermalState === 'critical') return { reason: PRESSURE_STOP_REASONS.continued, message: 'the device is critically hot' };
+    if (pressure.memory === 'critical')
+      return { reason: PRESSURE_STOP_REASONS.continued, message: 'memory pressure is critical' };
+    if (conditions.thermalState === 'critical')
+      return { reason: PRESSURE_STOP_REASONS.continued, message: 'the device is critically hot' };
     return null;
   }
   if (run.kind !== 'processing') return null;
   const at = options.pressureDefersProcessingAt;
-  if (levelAtLeast(pressure.memory, at)) return { reason: PRESSURE_STOP_REASONS.memory, message: `memory pressure has been ${pressure.memory} for a minute` };
-  if (levelAtLeast(pressure.io, at)) return { reason: PRESSURE_STOP_REASONS.io, message: `IO pressure has been ${pressure.io} for a minute` };
+  if (levelAtLeast(pressure.memory, at))
+    return {
+      reason: PRESSURE_STOP_REASONS.memory,
+      message: `memory pressure has been ${pressure.memory} for a minute`,
+    };
+  if (levelAtLeast(pressure.io, at))
+    return { reason: PRESSURE_STOP_REASONS.io, message: `IO pressure has been ${pressure.io} for a minute` };
   if (levelAtLeast(conditions.thermalState, options.thermalDefersProcessingAt)) {
-    return { reason: PRESSURE_STOP_REASONS.thermal, message: `the device is hot (thermal state ${conditions.thermalState})` };
+    return {
+      reason: PRESSURE_STOP_REASONS.thermal,
+      message: `the device is hot (thermal state ${conditions.thermalState})`,
+    };
   }
   if (options.profile === 'server' || !levelAtLeast(pressure.cpu, at)) return null;
   if (pressure.ownCpuShare !== null && pressure.ownCpuShare >= OWN_LOAD_SHARE) return null;
-  return { reason: PRESSURE_STOP_REASONS.cpu, message: `CPU pressure has been ${pressure.cpu} for a minute, mostly from other work` };
+  return {
+    reason: PRESSURE_STOP_REASONS.cpu,
+    message: `CPU pressure has been ${pressure.cpu} for a minute, mostly from other work`,
+  };
 }

@@ -96,10 +96,11 @@ export function checkTriggerPaths(paths: readonly string[]): { field: string; me
         message: `"${path}" is relative: give an absolute path or one under ~/ (the daemon's user's home)`,
       };
     }
-    if (path.includes('\0') || path.split('/').includes('..')) return {
-      field,
-      message: `"${path}" holds a NUL or a ".." segment`,
-    };
+    if (path.includes('\0') || path.split('/').includes('..'))
+      return {
+        field,
+        message: `"${path}" holds a NUL or a ".." segment`,
+      };
   }
   return null;
 }

@@ -33,12 +33,14 @@ export function checkTriggerRequest(request: TriggerInput): SchedulerFault | nul
 /** The triggers of a new request: no changes yet, no listing until the daemon's watcher first looks. */
 export function triggersFromInput(input: TriggerInput): { triggers?: FileTriggers } {
   if (!input.triggers) return {};
-  return { triggers: {
-    paths: [...new Set(input.triggers.paths)],
-    debounceMs: input.triggers.debounce,
-    changes: [],
-    snapshot: null,
-  } };
+  return {
+    triggers: {
+      paths: [...new Set(input.triggers.paths)],
+      debounceMs: input.triggers.debounce,
+      changes: [],
+      snapshot: null,
+    },
+  };
 }
 
 /** Whether the app may watch `paths` more for `identifier`, given its pending requests (`pathsPerApp`). */
@@ -53,8 +55,10 @@ export function checkTriggerBudget(
   );
   if (others + new Set(paths).size <= TRIGGER_LIMITS.pathsPerApp) return null;
   return {
-    code: 'invalidRequest', field: 'triggers.paths',
-    message: `the app would watch ${others + paths.length} paths; `
-      + `at most ${TRIGGER_LIMITS.pathsPerApp} per app (cancel some triggered requests first)`,
+    code: 'invalidRequest',
+    field: 'triggers.paths',
+    message:
+      `the app would watch ${others + paths.length} paths; ` +
+      `at most ${TRIGGER_LIMITS.pathsPerApp} per app (cancel some triggered requests first)`,
   };
 }

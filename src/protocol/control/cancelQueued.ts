@@ -6,7 +6,4 @@ export const cancelQueued = controlCommand<{
   readonly appId: string;
   readonly identifier: string;
   readonly result: 'removed';
-}>()(
-  'cancelQueued',
-  appIdentifierArgs,
-);
+}>()('cancelQueued', appIdentifierArgs);

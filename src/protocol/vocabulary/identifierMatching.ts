@@ -22,7 +22,8 @@ export function findHandlerKey(registered: Iterable<string>, identifier: string)
   let family: string | undefined;
   for (const key of registered) {
     if (key === identifier) return key;
-    if (isFamilyPattern(key) && matchesPattern(key, identifier) && (!family || key.length > family.length)) family = key;
+    if (isFamilyPattern(key) && matchesPattern(key, identifier) && (!family || key.length > family.length))
+      family = key;
   }
   return family;
 }

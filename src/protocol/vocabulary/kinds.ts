@@ -21,7 +21,12 @@ export type SubmittableKind = Exclude<TaskKind, 'push'>;
  */
 export type BackgroundMode = 'fetch' | 'processing' | 'remote-notification';
 export const BACKGROUND_MODES: readonly BackgroundMode[] = ['fetch', 'processing', 'remote-notification'];
-export const MODE_FOR_KIND: Readonly<Record<TaskKind, BackgroundMode>> = { refresh: 'fetch', processing: 'processing', continued: 'processing', push: 'remote-notification' };
+export const MODE_FOR_KIND: Readonly<Record<TaskKind, BackgroundMode>> = {
+  refresh: 'fetch',
+  processing: 'processing',
+  continued: 'processing',
+  push: 'remote-notification',
+};
 
 /** The identifier of every push task; apps register for it with `onRemoteNotification`. */
 export const PUSH_IDENTIFIER = 'bgtasks.remote-notification';

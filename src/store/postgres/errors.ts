@@ -62,7 +62,10 @@ function faultyField(error: PgErrorFields): string | undefined {
   if (typeof error.detail !== 'string') return undefined;
   const match = /^Key \(([^)]*)\)=/.exec(error.detail);
   if (!match) return undefined;
-  const columns = match[1]!.split(',').map((column) => column.trim()).filter((column) => column !== 'node_id');
+  const columns = match[1]!
+    .split(',')
+    .map((column) => column.trim())
+    .filter((column) => column !== 'node_id');
   const last = columns[columns.length - 1];
   return last === undefined ? undefined : camelCase(last);
 }

@@ -40,7 +40,9 @@ export interface CompiledPostgresStoreOptions {
 }
 
 /** Every default of {@link PostgresStoreOptions}, in one place. */
-export function defaultPostgresStoreOptions(): Required<Omit<PostgresStoreOptions, 'url' | 'nodeId'>> & { schema: string } {
+export function defaultPostgresStoreOptions(): Required<Omit<PostgresStoreOptions, 'url' | 'nodeId'>> & {
+  schema: string;
+} {
   return { poolSize: 4, schema: 'public' };
 }
 
@@ -82,13 +84,17 @@ export function compilePostgresStoreOptions(options: PostgresStoreOptions): Comp
     throw new TypeError(`Expected \`nodeId\` to be ${NODE_ID_RULE}, got ${describeValue(nodeId)}`);
   }
   if (typeof poolSize !== 'number' || !Number.isInteger(poolSize) || poolSize < 1 || poolSize > MAX_POOL_SIZE) {
-    throw new TypeError(`Expected \`poolSize\` to be an integer from 1 to ${MAX_POOL_SIZE}, got ` + `${describeValue(poolSize)}`);
+    throw new TypeError(
+      `Expected \`poolSize\` to be an integer from 1 to ${MAX_POOL_SIZE}, got ` + `${describeValue(poolSize)}`,
+    );
   }
   const schemas = url.searchParams.getAll('schema');
   const schema = schemas[0] ?? defaults.schema;
   if (schemas.length > 1 || !SCHEMA.test(schema)) {
     throw new TypeError(
-      `Expected the \`schema\` parameter of \`url\` to be one name of lower-case ` + `letters, digits and '_' (at most 63, not starting with a digit), got ` + `${describeValue(schemas.join(', '))}`,
+      `Expected the \`schema\` parameter of \`url\` to be one name of lower-case ` +
+        `letters, digits and '_' (at most 63, not starting with a digit), got ` +
+        `${describeValue(schemas.join(', '))}`,
     );
   }
   const ownOptions = url.searchParams.get('options');

@@ -19,10 +19,28 @@ import type { PushRecord } from '../../engine/push.js';
 import type { AppRecord, HistoryEvent, TaskRequest, TaskRun } from '../../engine/types.js';
 import { StoreError } from '../errors.js';
 import {
-  batchList, validateBatch, validateChildSubmissionQuery, validateEventFilter, validateNotificationFilter,
-  validatePushFilter, validateRunFilter,
+  batchList,
+  validateBatch,
+  validateChildSubmissionQuery,
+  validateEventFilter,
+  validateNotificationFilter,
+  validatePushFilter,
+  validateRunFilter,
 } from '../schemas.js';
-import type { ApplyOptions, EventFilter, HistorySize, NotificationFilter, PrunePolicy, PruneResult, PushFilter, PushStateCount, RecoveryResult, RunFilter, Store, StoreBatch } from '../store.js';
+import type {
+  ApplyOptions,
+  EventFilter,
+  HistorySize,
+  NotificationFilter,
+  PrunePolicy,
+  PruneResult,
+  PushFilter,
+  PushStateCount,
+  RecoveryResult,
+  RunFilter,
+  Store,
+  StoreBatch,
+} from '../store.js';
 import type { FleetStore } from '../fleet.js';
 import { toStoreError } from './errors.js';
 import { PostgresFleet } from './fleet/postgresFleet.js';
@@ -207,9 +225,13 @@ export class PostgresStore implements Store {
   async recoverInterruptedRuns(at: number): Promise<RecoveryResult> {
     this.#assertOpen('recoverInterruptedRuns');
     if (!Number.isSafeInteger(at) || at < 0) {
-      throw new StoreError('storeInvalid', `recoverInterruptedRuns: expected \`at\` to be ms since the epoch, got ` + `${describeValue(at)}`, {
-        field: 'at',
-      });
+      throw new StoreError(
+        'storeInvalid',
+        `recoverInterruptedRuns: expected \`at\` to be ms since the epoch, got ` + `${describeValue(at)}`,
+        {
+          field: 'at',
+        },
+      );
     }
     return this.#transaction('recoverInterruptedRuns', (ctx) => recoverInterruptedRuns(ctx, at));
   }
@@ -233,7 +255,10 @@ export class PostgresStore implements Store {
    * @internal
    * @throws StoreError - mapped by {@link toStoreError}; `storeClosed` after close.
    */
-  async query<Row extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params: readonly unknown[] = []): Promise<pg.QueryResult<Row>> {
+  async query<Row extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    params: readonly unknown[] = [],
+  ): Promise<pg.QueryResult<Row>> {
     this.#assertOpen('query');
     try {
       return await this.#pool.query<Row>(text, params as unknown[]);

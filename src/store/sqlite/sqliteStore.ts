@@ -15,10 +15,28 @@ import Database from 'better-sqlite3';
 import type { AppRecord, HistoryEvent, TaskRequest, TaskRun } from '../../engine/types.js';
 import { StoreError } from '../errors.js';
 import {
-  batchList, validateBatch, validateChildSubmissionQuery, validateEventFilter, validateNotificationFilter,
-  validatePushFilter, validateRunFilter,
+  batchList,
+  validateBatch,
+  validateChildSubmissionQuery,
+  validateEventFilter,
+  validateNotificationFilter,
+  validatePushFilter,
+  validateRunFilter,
 } from '../schemas.js';
-import type { ApplyOptions, EventFilter, HistorySize, NotificationFilter, PrunePolicy, PruneResult, PushFilter, PushStateCount, RecoveryResult, RunFilter, Store, StoreBatch } from '../store.js';
+import type {
+  ApplyOptions,
+  EventFilter,
+  HistorySize,
+  NotificationFilter,
+  PrunePolicy,
+  PruneResult,
+  PushFilter,
+  PushStateCount,
+  RecoveryResult,
+  RunFilter,
+  Store,
+  StoreBatch,
+} from '../store.js';
 import { enableIncrementalVacuum, historyCounts, pruneHistory, reclaimSpace } from './sql/pruneHistory.js';
 import { toStoreError } from './errors.js';
 import { assertKnownOptions, describeValue } from '../optionChecks.js';
@@ -79,7 +97,6 @@ const FILE_MODE = 0o600;
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 const OPTION_NAMES = ['file', 'synchronous', 'busyTimeoutMs', 'readonly'] as const;
 
-
 /**
  * Checks options and fills in defaults, throwing a `TypeError` that names the bad option.
  * @internal
@@ -94,7 +111,12 @@ export function compileSqliteStoreOptions(options: SqliteStoreOptions): Compiled
   if (synchronous !== 'full' && synchronous !== 'normal') {
     throw new TypeError(`Expected \`synchronous\` to be 'full' or 'normal', got ${describeValue(synchronous)}`);
   }
-  if (typeof busyTimeoutMs !== 'number' || !Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0 || busyTimeoutMs > MAX_TIMEOUT_MS) {
+  if (
+    typeof busyTimeoutMs !== 'number' ||
+    !Number.isInteger(busyTimeoutMs) ||
+    busyTimeoutMs < 0 ||
+    busyTimeoutMs > MAX_TIMEOUT_MS
+  ) {
     throw new TypeError(
       `Expected \`busyTimeoutMs\` to be an integer from 0 to ${MAX_TIMEOUT_MS}, got ${describeValue(busyTimeoutMs)}`,
     );
@@ -103,7 +125,9 @@ export function compileSqliteStoreOptions(options: SqliteStoreOptions): Compiled
     throw new TypeError(`Expected \`readonly\` to be a boolean, got ${describeValue(readonly)}`);
   }
   if (readonly && file === ':memory:') {
-    throw new TypeError("Expected `readonly` to be false with `file` ':memory:': a new in-memory " + "database has nothing to read");
+    throw new TypeError(
+      "Expected `readonly` to be false with `file` ':memory:': a new in-memory " + 'database has nothing to read',
+    );
   }
   return compiled;
 }
@@ -124,7 +148,9 @@ function prepareFile(path: string): void {
     try {
       chmodSync(file, FILE_MODE);
     } catch (error) {
-      throw new StoreError('storeFailed', `cannot restrict ${file} to mode 0600: ${(error as Error).message}`, { cause: error });
+      throw new StoreError('storeFailed', `cannot restrict ${file} to mode 0600: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
 }
@@ -216,7 +242,10 @@ export class SqliteStore implements Store {
   async historySize(): Promise<HistorySize> {
     const counts = this.#run('historySize', historyCounts);
     if (this.location === ':memory:') return { ...counts, bytes: null };
-    const bytes = [this.location, `${this.location}-wal`].reduce((sum, file) => sum + (existsSync(file) ? statSync(file).size : 0), 0);
+    const bytes = [this.location, `${this.location}-wal`].reduce(
+      (sum, file) => sum + (existsSync(file) ? statSync(file).size : 0),
+      0,
+    );
     return { ...counts, bytes };
   }
 
@@ -302,12 +331,18 @@ export class SqliteStore implements Store {
   async recoverInterruptedRuns(at: number): Promise<RecoveryResult> {
     this.#context('recoverInterruptedRuns');
     if (!Number.isSafeInteger(at) || at < 0) {
-      throw new StoreError('storeInvalid', `recoverInterruptedRuns: expected \`at\` to be ms since the epoch, got ` + `${describeValue(at)}`, {
-        field: 'at',
-      });
+      throw new StoreError(
+        'storeInvalid',
+        `recoverInterruptedRuns: expected \`at\` to be ms since the epoch, got ` + `${describeValue(at)}`,
+        {
+          field: 'at',
+        },
+      );
     }
     this.#assertWritable('recoverInterruptedRuns');
-    return this.#run('recoverInterruptedRuns', (ctx) => ctx.db.transaction(() => recoverInterruptedRuns(ctx, at)).immediate());
+    return this.#run('recoverInterruptedRuns', (ctx) =>
+      ctx.db.transaction(() => recoverInterruptedRuns(ctx, at)).immediate(),
+    );
   }
 
   /** `PRAGMA integrity_check`; damage that stops the check itself is reported as its description too. */

@@ -13,7 +13,12 @@ WHERE node_id IS NULL AND lease_owner IS NULL AND app_id = ANY($1::text[])
 ORDER BY seq
 LIMIT $3`;
 
-export async function candidates(ctx: PgContext, appIds: readonly string[], at: number, limit: number): Promise<TaskRequest[]> {
+export async function candidates(
+  ctx: PgContext,
+  appIds: readonly string[],
+  at: number,
+  limit: number,
+): Promise<TaskRequest[]> {
   if (appIds.length === 0 || limit <= 0) return [];
   return (await ctx.rows<RequestRow>(CANDIDATES, [appIds, at, limit])).map((row) => withPlacement<TaskRequest>(row));
 }
@@ -50,11 +55,19 @@ WHERE r.seq = ANY(ARRAY(
 RETURNING r.seq AS "claimSeq", ${selectList(REQUEST_COLUMNS, 'r')}`;
 
 /** Claims the oldest due pool requests no node holds (at most `limit`, none of `skip`); oldest first. */
-export async function claimDue(ctx: PgContext, appIds: readonly string[], at: number, limit: number, skip: readonly string[]): Promise<TaskRequest[]> {
+export async function claimDue(
+  ctx: PgContext,
+  appIds: readonly string[],
+  at: number,
+  limit: number,
+  skip: readonly string[],
+): Promise<TaskRequest[]> {
   if (appIds.length === 0 || limit <= 0) return [];
   const rows = await ctx.rows<RequestRow & { claimSeq: number }>(CLAIM_DUE, [ctx.nodeId, appIds, at, limit, skip]);
   // UPDATE … RETURNING gives no order: put them back in claim order.
-  return rows.sort((a, b) => a.claimSeq - b.claimSeq).map(({ claimSeq: _seq, ...row }) => withPlacement<TaskRequest>(row));
+  return rows
+    .sort((a, b) => a.claimSeq - b.claimSeq)
+    .map(({ claimSeq: _seq, ...row }) => withPlacement<TaskRequest>(row));
 }
 
 /** Claims those of the given pool requests no node holds; returns the ones now held by this node. */
@@ -62,7 +75,9 @@ export async function claim(ctx: PgContext, requestIds: readonly string[]): Prom
   if (requestIds.length === 0) return [];
   const rows = await ctx.rows<RequestRow>(CLAIM, [ctx.nodeId, requestIds]);
   const order = new Map(requestIds.map((id, index) => [id, index]));
-  return rows.map((row) => withPlacement<TaskRequest>(row)).sort((a, b) => order.get(a.requestId)! - order.get(b.requestId)!);
+  return rows
+    .map((row) => withPlacement<TaskRequest>(row))
+    .sort((a, b) => order.get(a.requestId)! - order.get(b.requestId)!);
 }
 
 // The wake-up for the other nodes goes in the same statement (one round trip), sent only when something

@@ -23,20 +23,28 @@ SELECT DISTINCT holder AS "nodeId" FROM (
   SELECT node_id FROM runs WHERE state <> 'finished' AND placement = 'any'
 ) held
 WHERE NOT EXISTS (SELECT 1 FROM nodes n WHERE n.node_id = held.holder AND n.lease_expires_at >= $1)`;
-const RELEASE_LOST = /* sql */ `UPDATE requests SET lease_owner = NULL WHERE node_id IS NULL AND ` + `lease_owner = ANY($1::text[])`;
+const RELEASE_LOST =
+  /* sql */ `UPDATE requests SET lease_owner = NULL WHERE node_id IS NULL AND ` + `lease_owner = ANY($1::text[])`;
 // SKIP LOCKED: a run its own node is finishing (or recovering, after a restart) right now is left to it.
 const LOST_RUNS = /* sql */ `
 SELECT node_id AS "nodeId", ${RUN_SELECT} FROM runs
 WHERE state <> 'finished' AND placement = 'any' AND node_id = ANY($1::text[])
 ORDER BY seq
 FOR UPDATE SKIP LOCKED`;
-const POOL_HAS = /* sql */ `SELECT request_id AS "requestId" FROM requests WHERE node_id IS NULL AND ` + `app_id = $1 AND identifier = $2`;
+const POOL_HAS =
+  /* sql */ `SELECT request_id AS "requestId" FROM requests WHERE node_id IS NULL AND ` +
+  `app_id = $1 AND identifier = $2`;
 // Oldest first by age, over the indexes of migration 4: a round that finds nothing to prune reads one
 // index entry, not every run and event of the fleet.
 /** @internal */
-export const PRUNE_RUNS = /* sql */ `DELETE FROM runs WHERE seq IN (SELECT seq FROM runs WHERE state = ` + `'finished' AND completed_at < $1 ORDER BY completed_at LIMIT ` + `${PRUNE_LIMIT})`;
+export const PRUNE_RUNS =
+  /* sql */ `DELETE FROM runs WHERE seq IN (SELECT seq FROM runs WHERE state = ` +
+  `'finished' AND completed_at < $1 ORDER BY completed_at LIMIT ` +
+  `${PRUNE_LIMIT})`;
 /** @internal */
-export const PRUNE_EVENTS = /* sql */ `DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < $1 ORDER ` + `BY at LIMIT ${PRUNE_LIMIT})`;
+export const PRUNE_EVENTS =
+  /* sql */ `DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < $1 ORDER ` +
+  `BY at LIMIT ${PRUNE_LIMIT})`;
 
 /**
  * One maintenance round, inside the caller's transaction on `client`. Returns null when another node
@@ -48,8 +56,15 @@ export const PRUNE_EVENTS = /* sql */ `DELETE FROM events WHERE seq IN (SELECT s
  * run is) and its request put back in the pool, unless the app has a newer pool request for the
  * identifier. A node's `'device'` runs wait for the node itself: only it may run them again.
  */
-export async function maintain(client: pg.PoolClient, ctx: PgContext, at: number, retentionMs: number): Promise<MaintenanceReport | null> {
-  const [lock] = await ctx.rows<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [MAINTENANCE_LOCK]);
+export async function maintain(
+  client: pg.PoolClient,
+  ctx: PgContext,
+  at: number,
+  retentionMs: number,
+): Promise<MaintenanceReport | null> {
+  const [lock] = await ctx.rows<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [
+    MAINTENANCE_LOCK,
+  ]);
   if (!lock?.locked) return null;
   const lostNodes = (await ctx.rows<{ nodeId: string }>(LOST_NODES, [at])).map((row) => row.nodeId);
   let released = 0;
@@ -68,7 +83,11 @@ export async function maintain(client: pg.PoolClient, ctx: PgContext, at: number
       const events: HistoryEventInput[] = [];
       const [newer] = await ctx.rows<{ requestId: string }>(POOL_HAS, [run.appId, run.identifier]);
       if (newer) {
-        events.push({ ...about, type: 'interrupted', detail: { requeued: false, supersededBy: newer.requestId, nodeId } });
+        events.push({
+          ...about,
+          type: 'interrupted',
+          detail: { requeued: false, supersededBy: newer.requestId, nodeId },
+        });
       } else {
         const request = requestFromRun(run);
         await insertRequests(node, [request]);

@@ -1,6 +1,15 @@
 import type pg from 'pg';
 import type { TaskRequest } from '../../../engine/types.js';
-import type { FleetRequest, FleetRun, FleetRunFilter, FleetStore, HeartbeatResult, MaintenanceReport, NodeInfo, NodeReport } from '../../fleet.js';
+import type {
+  FleetRequest,
+  FleetRun,
+  FleetRunFilter,
+  FleetStore,
+  HeartbeatResult,
+  MaintenanceReport,
+  NodeInfo,
+  NodeReport,
+} from '../../fleet.js';
 import type { PgContext } from '../sql/context.js';
 import { candidates, claim, claimDue, nextDue, release } from './claims.js';
 import { maintain } from './maintenance.js';
@@ -34,7 +43,12 @@ export class PostgresFleet implements FleetStore {
     return this.#db.nodeId;
   }
 
-  join(report: NodeReport, meta: { readonly hostname: string; readonly version: string }, at: number, leaseMs: number): Promise<number> {
+  join(
+    report: NodeReport,
+    meta: { readonly hostname: string; readonly version: string },
+    at: number,
+    leaseMs: number,
+  ): Promise<number> {
     return this.#db.transaction((ctx) => joinFleet(ctx, report, meta, at, leaseMs));
   }
 

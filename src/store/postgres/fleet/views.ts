@@ -7,7 +7,15 @@
 import { z } from 'zod';
 import type { TaskRequest, TaskRun } from '../../../engine/types.js';
 import { StoreError } from '../../errors.js';
-import type { FleetRequest, FleetRun, FleetRunFilter, NodeApp, NodeCapacity, NodeConditions, NodeInfo } from '../../fleet.js';
+import type {
+  FleetRequest,
+  FleetRun,
+  FleetRunFilter,
+  NodeApp,
+  NodeCapacity,
+  NodeConditions,
+  NodeInfo,
+} from '../../fleet.js';
 import { DEFAULT_LIST_LIMIT } from '../../schemas.js';
 import type { PgContext } from '../sql/context.js';
 import { REQUEST_COLUMNS, RUN_COLUMNS, selectList, withPlacement, type RequestRow, type RunRow } from '../sql/rows.js';
@@ -31,7 +39,8 @@ FROM nodes ORDER BY node_id COLLATE "C"`;
 const REQUEST_FIELDS = `${selectList(REQUEST_COLUMNS)}, node_id AS "nodeId", lease_owner AS "heldBy"`;
 // Oldest submission first; seq breaks ties (the order they were written in).
 const LIST_REQUESTS = /* sql */ `SELECT ${REQUEST_FIELDS} FROM requests ORDER BY submitted_at, seq`;
-const LIST_APP_REQUESTS = /* sql */ `SELECT ${REQUEST_FIELDS} FROM requests WHERE app_id = $1 ORDER BY ` + `submitted_at, seq`;
+const LIST_APP_REQUESTS =
+  /* sql */ `SELECT ${REQUEST_FIELDS} FROM requests WHERE app_id = $1 ORDER BY ` + `submitted_at, seq`;
 
 interface NodeRow {
   nodeId: string;
@@ -72,7 +81,9 @@ export async function listNodes(ctx: PgContext): Promise<NodeInfo[]> {
     capacity: {
       maxConcurrentTasks: row.capacity?.maxConcurrentTasks ?? 0,
       running: row.capacity?.running ?? 0,
-      ...(row.capacity?.claimsPerMinute === undefined ? {} : { claimsPerMinute: row.capacity.claimsPerMinute, claimLagMs: row.capacity.claimLagMs ?? null }),
+      ...(row.capacity?.claimsPerMinute === undefined
+        ? {}
+        : { claimsPerMinute: row.capacity.claimsPerMinute, claimLagMs: row.capacity.claimLagMs ?? null }),
     },
   }));
 }
@@ -82,17 +93,35 @@ export async function listFleetRequests(ctx: PgContext, appId?: string): Promise
   if (appId !== undefined && (typeof appId !== 'string' || appId === '')) {
     throw new StoreError('storeInvalid', 'appId: expected a non-empty string', { field: 'appId' });
   }
-  const rows = appId === undefined ? await ctx.rows<FleetRequestRow>(LIST_REQUESTS) : await ctx.rows<FleetRequestRow>(LIST_APP_REQUESTS, [appId]);
-  return rows.map(({ nodeId, heldBy, ...request }) => ({ request: withPlacement<TaskRequest>(request), nodeId, heldBy }));
+  const rows =
+    appId === undefined
+      ? await ctx.rows<FleetRequestRow>(LIST_REQUESTS)
+      : await ctx.rows<FleetRequestRow>(LIST_APP_REQUESTS, [appId]);
+  return rows.map(({ nodeId, heldBy, ...request }) => ({
+    request: withPlacement<TaskRequest>(request),
+    nodeId,
+    heldBy,
+  }));
 }
 
-const POOL_PAGE = /* sql */ `SELECT ${REQUEST_FIELDS} FROM requests WHERE node_id IS NULL ORDER BY ` + `submitted_at, seq LIMIT $1`;
+const POOL_PAGE =
+  /* sql */ `SELECT ${REQUEST_FIELDS} FROM requests WHERE node_id IS NULL ORDER BY ` + `submitted_at, seq LIMIT $1`;
 const POOL_SIZE = /* sql */ `SELECT count(*) AS size FROM requests WHERE node_id IS NULL`;
 
 /** The pool's oldest `limit` requests, and its size: what a dashboard picture needs, however big the pool. */
 export async function pagePool(ctx: PgContext, limit: number): Promise<{ requests: FleetRequest[]; size: number }> {
-  const [rows, [count]] = await Promise.all([ctx.rows<FleetRequestRow>(POOL_PAGE, [limit]), ctx.rows<{ size: number | string }>(POOL_SIZE)]);
-  return { requests: rows.map(({ nodeId, heldBy, ...request }) => ({ request: withPlacement<TaskRequest>(request), nodeId, heldBy })), size: Number(count?.size ?? 0) };
+  const [rows, [count]] = await Promise.all([
+    ctx.rows<FleetRequestRow>(POOL_PAGE, [limit]),
+    ctx.rows<{ size: number | string }>(POOL_SIZE),
+  ]);
+  return {
+    requests: rows.map(({ nodeId, heldBy, ...request }) => ({
+      request: withPlacement<TaskRequest>(request),
+      nodeId,
+      heldBy,
+    })),
+    size: Number(count?.size ?? 0),
+  };
 }
 
 type FleetRequestRow = RequestRow & { nodeId: string | null; heldBy: string | null };
@@ -123,7 +152,9 @@ export async function listFleetRuns(ctx: PgContext, filter: FleetRunFilter = {})
   // LIMIT NULL is no limit.
   params.push(Number.isFinite(limit) ? limit : null);
   const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-  const sql = /* sql */ `SELECT node_id AS "nodeId", ${selectList(RUN_COLUMNS)} FROM runs ${where} ` + `ORDER BY seq DESC LIMIT $${params.length}::bigint`;
+  const sql =
+    /* sql */ `SELECT node_id AS "nodeId", ${selectList(RUN_COLUMNS)} FROM runs ${where} ` +
+    `ORDER BY seq DESC LIMIT $${params.length}::bigint`;
   const rows = await ctx.rows<FleetRunRow>(sql, params);
   return rows.map(({ nodeId, ...run }) => ({ run: withPlacement<TaskRun>(run), nodeId }));
 }
@@ -133,6 +164,11 @@ export function validateFleetRunFilter(filter: FleetRunFilter): void {
   const result = fleetRunFilterSchema.safeParse(filter);
   if (result.success) return;
   const issue = result.error.issues[0]!;
-  const field = issue.code === 'unrecognized_keys' ? (issue.keys[0] ?? 'filter') : issue.path.length > 0 ? String(issue.path[0]) : 'filter';
+  const field =
+    issue.code === 'unrecognized_keys'
+      ? (issue.keys[0] ?? 'filter')
+      : issue.path.length > 0
+        ? String(issue.path[0])
+        : 'filter';
   throw new StoreError('storeInvalid', `filter${field === 'filter' ? '' : `.${field}`}: ${issue.message}`, { field });
 }

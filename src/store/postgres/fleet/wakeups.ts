@@ -14,7 +14,11 @@ const MAX_RECONNECT_MS = 30_000;
  *
  * The reconnect timer is real time on purpose: it is the I/O shell's, not a schedule of the engine.
  */
-export async function listenForWork(config: pg.ClientConfig, onWake: () => void, onError: (error: Error) => void): Promise<AsyncDisposable> {
+export async function listenForWork(
+  config: pg.ClientConfig,
+  onWake: () => void,
+  onError: (error: Error) => void,
+): Promise<AsyncDisposable> {
   let client: pg.Client | null = null;
   let closed = false;
   let failures = 0; // reconnects failed in a row: each waits longer
@@ -44,15 +48,18 @@ export async function listenForWork(config: pg.ClientConfig, onWake: () => void,
   };
 
   const schedule = (): void => {
-    timer = setTimeout(() => {
-      timer = null;
-      connect().catch((error: unknown) => {
-        if (closed) return;
-        failures += 1;
-        onError(error instanceof Error ? error : new Error(String(error)));
-        schedule();
-      });
-    }, cappedBackoff(FIRST_RECONNECT_MS, MAX_RECONNECT_MS, failures));
+    timer = setTimeout(
+      () => {
+        timer = null;
+        connect().catch((error: unknown) => {
+          if (closed) return;
+          failures += 1;
+          onError(error instanceof Error ? error : new Error(String(error)));
+          schedule();
+        });
+      },
+      cappedBackoff(FIRST_RECONNECT_MS, MAX_RECONNECT_MS, failures),
+    );
     timer.unref();
   };
 

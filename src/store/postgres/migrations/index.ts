@@ -31,4 +31,3 @@ export const MIGRATIONS: readonly Migration[] = [
 
 /** The schema version this code knows; a database at a higher version was written by a newer bgtasks. */
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]!.version;
-

@@ -38,8 +38,12 @@ export async function deleteRequests(ctx: PgContext, refs: readonly RequestRef[]
   const byRequestId = refs.filter((ref) => ref.requestId !== undefined);
   const byIdentifier = refs.filter((ref) => ref.requestId === undefined && ref.identifier !== undefined);
   const byApp = refs.filter((ref) => ref.requestId === undefined && ref.identifier === undefined);
-  if (byRequestId.length > 0) await ctx.run(BY_REQUEST_ID, [ctx.nodeId, JSON.stringify(byRequestId), byRequestId.map((ref) => ref.requestId)]);
-  for (const [sql, part] of [[BY_IDENTIFIER, byIdentifier], [BY_APP, byApp]] as const) {
+  if (byRequestId.length > 0)
+    await ctx.run(BY_REQUEST_ID, [ctx.nodeId, JSON.stringify(byRequestId), byRequestId.map((ref) => ref.requestId)]);
+  for (const [sql, part] of [
+    [BY_IDENTIFIER, byIdentifier],
+    [BY_APP, byApp],
+  ] as const) {
     if (part.length > 0) await ctx.run(sql, [ctx.nodeId, JSON.stringify(part)]);
   }
 }

@@ -4,16 +4,52 @@ import { schemaVersion } from './migrate.js';
 
 /** The tables and indexes the latest migration leaves. */
 const TABLES = [
-  'apps', 'requests', 'runs', 'events', 'settings', 'pushes', 'notifications', 'nodes', 'schema_migrations',
+  'apps',
+  'requests',
+  'runs',
+  'events',
+  'settings',
+  'pushes',
+  'notifications',
+  'nodes',
+  'schema_migrations',
   'submitted_children',
 ];
 const INDEXES = [
-  'apps_pkey', 'requests_pkey', 'requests_request_id_key', 'requests_device_key', 'requests_pool_key', 'requests_pool_lease',
-  'requests_pool_unclaimed', 'requests_pool_unclaimed_seq', 'runs_pkey', 'runs_task_id_key', 'runs_node_seq', 'runs_node_app_identifier', 'runs_active',
-  'runs_node_completed_at', 'events_pkey', 'events_node_seq', 'events_node_app_identifier', 'events_task_id', 'events_node_type_at',
-  'settings_pkey', 'pushes_pkey', 'pushes_node_id_seq_key', 'pushes_node_app_state_seq', 'pushes_node_state_seq', 'notifications_pkey',
-  'notifications_seq_key', 'notifications_node_posted', 'notifications_node_app_posted', 'nodes_pkey', 'schema_migrations_pkey',
-  'runs_finished_completed_at', 'events_at', 'submitted_children_pkey', 'submitted_children_at',
+  'apps_pkey',
+  'requests_pkey',
+  'requests_request_id_key',
+  'requests_device_key',
+  'requests_pool_key',
+  'requests_pool_lease',
+  'requests_pool_unclaimed',
+  'requests_pool_unclaimed_seq',
+  'runs_pkey',
+  'runs_task_id_key',
+  'runs_node_seq',
+  'runs_node_app_identifier',
+  'runs_active',
+  'runs_node_completed_at',
+  'events_pkey',
+  'events_node_seq',
+  'events_node_app_identifier',
+  'events_task_id',
+  'events_node_type_at',
+  'settings_pkey',
+  'pushes_pkey',
+  'pushes_node_id_seq_key',
+  'pushes_node_app_state_seq',
+  'pushes_node_state_seq',
+  'notifications_pkey',
+  'notifications_seq_key',
+  'notifications_node_posted',
+  'notifications_node_app_posted',
+  'nodes_pkey',
+  'schema_migrations_pkey',
+  'runs_finished_completed_at',
+  'events_at',
+  'submitted_children_pkey',
+  'submitted_children_at',
 ];
 
 // Relations of the store's schema (the first of search_path), with whether an index is usable: a
@@ -43,8 +79,11 @@ ORDER BY c.conname`;
 export async function integrityCheck(ctx: PgContext): Promise<string> {
   const problems: string[] = [];
   const version = await schemaVersion(ctx);
-  if (version !== LATEST_SCHEMA_VERSION) problems.push(`the schema is at version ${version}, not ${LATEST_SCHEMA_VERSION}`);
-  const relations = await ctx.rows<{ name: string; kind: string; usable: boolean }>(RELATIONS, [[...TABLES, ...INDEXES]]);
+  if (version !== LATEST_SCHEMA_VERSION)
+    problems.push(`the schema is at version ${version}, not ${LATEST_SCHEMA_VERSION}`);
+  const relations = await ctx.rows<{ name: string; kind: string; usable: boolean }>(RELATIONS, [
+    [...TABLES, ...INDEXES],
+  ]);
   const found = new Map(relations.map((relation) => [relation.name, relation]));
   for (const table of TABLES) if (found.get(table)?.kind !== 'r') problems.push(`table ${table} is missing`);
   for (const index of INDEXES) {
@@ -52,6 +91,7 @@ export async function integrityCheck(ctx: PgContext): Promise<string> {
     if (relation?.kind !== 'i') problems.push(`index ${index} is missing`);
     else if (!relation.usable) problems.push(`index ${index} is invalid: REINDEX it`);
   }
-  for (const { name } of await ctx.rows<{ name: string }>(UNVALIDATED)) problems.push(`constraint ${name} is not validated: VALIDATE it`);
+  for (const { name } of await ctx.rows<{ name: string }>(UNVALIDATED))
+    problems.push(`constraint ${name} is not validated: VALIDATE it`);
   return problems.length === 0 ? 'ok' : problems.join('\n');
 }

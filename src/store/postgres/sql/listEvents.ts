@@ -30,6 +30,7 @@ export async function listEvents(ctx: PgContext, filter: EventFilter = {}): Prom
   }
   const limit = filter.limit ?? DEFAULT_LIST_LIMIT;
   params.push(limit === Infinity ? null : limit);
-  const sql = `SELECT ${EVENT_SELECT} FROM events WHERE ${where.join(' AND ')} ORDER BY ` + `seq DESC LIMIT $${params.length}`;
+  const sql =
+    `SELECT ${EVENT_SELECT} FROM events WHERE ${where.join(' AND ')} ORDER BY ` + `seq DESC LIMIT $${params.length}`;
   return ctx.rows<HistoryEvent>(sql, params);
 }

@@ -6,7 +6,8 @@ import type { RequestRow } from './rows.js';
 // What this node's daemon holds: its device requests and the pool requests it has claimed.
 const HELD = /* sql */ `(node_id = $1 OR (node_id IS NULL AND lease_owner = $1))`;
 const LIST_ALL = /* sql */ `SELECT ${REQUEST_SELECT} FROM requests WHERE ${HELD} ORDER BY submitted_at, seq`;
-const LIST_FOR_APP = /* sql */ `SELECT ${REQUEST_SELECT} FROM requests WHERE ${HELD} AND app_id = $2 ORDER ` + `BY submitted_at, seq`;
+const LIST_FOR_APP =
+  /* sql */ `SELECT ${REQUEST_SELECT} FROM requests WHERE ${HELD} AND app_id = $2 ORDER ` + `BY submitted_at, seq`;
 
 /**
  * The pending requests this node holds (its device requests and the pool requests leased to it), of
@@ -14,7 +15,9 @@ const LIST_FOR_APP = /* sql */ `SELECT ${REQUEST_SELECT} FROM requests WHERE ${H
  */
 export async function listRequests(ctx: PgContext, appId?: string): Promise<TaskRequest[]> {
   const rows =
-    appId === undefined ? await ctx.rows<RequestRow>(LIST_ALL, [ctx.nodeId]) : await ctx.rows<RequestRow>(LIST_FOR_APP, [ctx.nodeId, appId]);
+    appId === undefined
+      ? await ctx.rows<RequestRow>(LIST_ALL, [ctx.nodeId])
+      : await ctx.rows<RequestRow>(LIST_FOR_APP, [ctx.nodeId, appId]);
   return rows.map((row) => withPlacement<TaskRequest>(row));
 }
 

@@ -37,7 +37,9 @@ export async function listRuns(ctx: PgContext, filter: RunFilter = {}): Promise<
   return (await ctx.rows<RunRow>(sql, params)).map((row) => withPlacement<TaskRun>(row));
 }
 
-const LIST_ACTIVE = /* sql */ `SELECT ${RUN_SELECT} FROM runs WHERE node_id = $1 AND state <> 'finished' ` + `ORDER BY seq DESC FOR UPDATE`;
+const LIST_ACTIVE =
+  /* sql */ `SELECT ${RUN_SELECT} FROM runs WHERE node_id = $1 AND state <> 'finished' ` +
+  `ORDER BY seq DESC FOR UPDATE`;
 
 /** Every run of this node that has not finished, newest first, locked until the transaction ends. */
 export async function lockActiveRuns(ctx: PgContext): Promise<TaskRun[]> {

@@ -31,7 +31,9 @@ export function assertNotNewer(version: number, latest: number): void {
   if (version > latest) {
     throw new StoreError(
       'storeNewer',
-      `the store's schema is at version ${version}, written by a newer bgtasks ` + `(this one knows up to ${latest}): upgrade bgtasks, or point it at another ` + `schema`,
+      `the store's schema is at version ${version}, written by a newer bgtasks ` +
+        `(this one knows up to ${latest}): upgrade bgtasks, or point it at another ` +
+        `schema`,
     );
   }
 }
@@ -50,7 +52,12 @@ export function latestVersion(migrations: readonly Migration[]): number {
  * @param schema - a validated identifier (see the store's options); it is interpolated
  * @param appliedAt - the time recorded in `schema_migrations.applied_at`, ms since the epoch
  */
-export async function migrateLocked(ctx: PgContext, schema: string, appliedAt: number, migrations: readonly Migration[] = MIGRATIONS): Promise<void> {
+export async function migrateLocked(
+  ctx: PgContext,
+  schema: string,
+  appliedAt: number,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<void> {
   const latest = latestVersion(migrations);
   await ctx.rows(LOCK, [LOCK_CLASS, schema]);
   await ctx.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);

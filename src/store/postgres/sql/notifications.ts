@@ -2,7 +2,16 @@ import type { NotificationRecord, NotificationUpdate } from '../../../engine/not
 import { DEFAULT_LIST_LIMIT } from '../../schemas.js';
 import type { NotificationFilter } from '../../store.js';
 import type { PgContext } from './context.js';
-import { columnList, jsonRecords, mergeUpdates, presentAssignments, recordDefinition, selectList, unpack, valueList } from './rows.js';
+import {
+  columnList,
+  jsonRecords,
+  mergeUpdates,
+  presentAssignments,
+  recordDefinition,
+  selectList,
+  unpack,
+  valueList,
+} from './rows.js';
 import type { Columns } from './rows.js';
 
 const NOTIFICATION_COLUMNS = {
@@ -47,11 +56,18 @@ export async function insertNotifications(ctx: PgContext, notifications: readonl
 /** Writes the answer fields present in each update. One statement. */
 export async function updateNotifications(ctx: PgContext, updates: readonly NotificationUpdate[]): Promise<void> {
   const merged = mergeUpdates(updates, (update) => update.notificationId);
-  await ctx.run(UPDATE, [ctx.nodeId, jsonRecords(merged, 'updateNotifications', []), merged.map((update) => update.notificationId)]);
+  await ctx.run(UPDATE, [
+    ctx.nodeId,
+    jsonRecords(merged, 'updateNotifications', []),
+    merged.map((update) => update.notificationId),
+  ]);
 }
 
 /** This node's notifications matching the filter, newest first. */
-export async function listNotifications(ctx: PgContext, filter: NotificationFilter = {}): Promise<NotificationRecord[]> {
+export async function listNotifications(
+  ctx: PgContext,
+  filter: NotificationFilter = {},
+): Promise<NotificationRecord[]> {
   const where = ['node_id = $1'];
   const params: unknown[] = [ctx.nodeId];
   if (filter.appId !== undefined) {
@@ -61,7 +77,9 @@ export async function listNotifications(ctx: PgContext, filter: NotificationFilt
   if (filter.actionUnhanded) where.push(`state = 'actioned' AND handed_at IS NULL`);
   const limit = filter.limit ?? DEFAULT_LIST_LIMIT;
   params.push(limit === Infinity ? null : limit);
-  const sql = `SELECT ${SELECT} FROM notifications WHERE ${where.join(' AND ')} ORDER BY ` + `posted_at DESC, seq DESC LIMIT $${params.length}`;
+  const sql =
+    `SELECT ${SELECT} FROM notifications WHERE ${where.join(' AND ')} ORDER BY ` +
+    `posted_at DESC, seq DESC LIMIT $${params.length}`;
   return ctx.rows<NotificationRecord>(sql, params);
 }
 

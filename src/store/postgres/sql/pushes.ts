@@ -2,7 +2,15 @@ import type { PushRecord, PushUpdate } from '../../../engine/push.js';
 import { DEFAULT_LIST_LIMIT } from '../../schemas.js';
 import type { PushFilter, PushStateCount } from '../../store.js';
 import type { PgContext } from './context.js';
-import { columnList, jsonRecords, mergeUpdates, presentAssignments, recordDefinition, selectList, unpack } from './rows.js';
+import {
+  columnList,
+  jsonRecords,
+  mergeUpdates,
+  presentAssignments,
+  recordDefinition,
+  selectList,
+  unpack,
+} from './rows.js';
 import type { Columns } from './rows.js';
 
 const PUSH_COLUMNS = {
@@ -57,7 +65,11 @@ export async function insertPushes(ctx: PgContext, pushes: readonly PushRecord[]
  */
 export async function updatePushes(ctx: PgContext, updates: readonly PushUpdate[]): Promise<void> {
   const merged = mergeUpdates(updates, (update) => update.pushId);
-  await ctx.run(UPDATE_PUSHES, [ctx.nodeId, jsonRecords(merged, 'updatePushes', ['data']), merged.map((update) => update.pushId)]);
+  await ctx.run(UPDATE_PUSHES, [
+    ctx.nodeId,
+    jsonRecords(merged, 'updatePushes', ['data']),
+    merged.map((update) => update.pushId),
+  ]);
 }
 
 /** This node's pushes matching the filter, newest first unless `oldestFirst`. */
@@ -76,7 +88,8 @@ export async function listPushes(ctx: PgContext, filter: PushFilter = {}): Promi
   const limit = filter.limit ?? DEFAULT_LIST_LIMIT;
   params.push(limit === Infinity ? null : limit);
   const order = filter.oldestFirst ? 'ASC' : 'DESC';
-  const sql = `SELECT ${PUSH_SELECT} FROM pushes WHERE ${where.join(' AND ')} ORDER BY seq ` + `${order} LIMIT $${params.length}`;
+  const sql =
+    `SELECT ${PUSH_SELECT} FROM pushes WHERE ${where.join(' AND ')} ORDER BY seq ` + `${order} LIMIT $${params.length}`;
   return ctx.rows<PushRecord>(sql, params);
 }
 
@@ -89,7 +102,9 @@ GROUP BY app_id, state ORDER BY state COLLATE "C"`;
 
 /** How many of this node's pushes each app has in each state. */
 export async function countPushes(ctx: PgContext, appId?: string): Promise<PushStateCount[]> {
-  return appId === undefined ? ctx.rows<PushStateCount>(COUNT_ALL, [ctx.nodeId]) : ctx.rows<PushStateCount>(COUNT_APP, [ctx.nodeId, appId]);
+  return appId === undefined
+    ? ctx.rows<PushStateCount>(COUNT_ALL, [ctx.nodeId])
+    : ctx.rows<PushStateCount>(COUNT_APP, [ctx.nodeId, appId]);
 }
 
 const LAST_SEQ = /* sql */ `SELECT coalesce(max(seq), 0) AS seq FROM pushes WHERE node_id = $1`;

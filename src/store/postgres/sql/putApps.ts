@@ -1,6 +1,14 @@
 import type { AppRecord } from '../../../engine/types.js';
 import type { PgContext } from './context.js';
-import { APP_COLUMNS, columnList, excludedAssignments, jsonRecords, lastOfEachKey, recordDefinition, valueList } from './rows.js';
+import {
+  APP_COLUMNS,
+  columnList,
+  excludedAssignments,
+  jsonRecords,
+  lastOfEachKey,
+  recordDefinition,
+  valueList,
+} from './rows.js';
 
 const UPSERT_APPS = /* sql */ `
 INSERT INTO apps (node_id, ${columnList(APP_COLUMNS)})

@@ -1,6 +1,14 @@
 import type { TaskRequest } from '../../../engine/types.js';
 import type { PgContext } from './context.js';
-import { REQUEST_COLUMNS, columnList, excludedAssignments, jsonRecords, lastOfEachKey, unpack, valueList } from './rows.js';
+import {
+  REQUEST_COLUMNS,
+  columnList,
+  excludedAssignments,
+  jsonRecords,
+  lastOfEachKey,
+  unpack,
+  valueList,
+} from './rows.js';
 
 const COLUMNS = columnList(REQUEST_COLUMNS);
 const VALUES = valueList(REQUEST_COLUMNS, 'i');

@@ -62,7 +62,7 @@ export async function recoverInterruptedRuns(ctx: PgContext, at: number): Promis
     } else if (!installed.has(run.appId)) {
       events.push({ ...about, type: 'interrupted', detail: { requeued: false, appRemoved: true } });
     } else if (waiting !== undefined && waiting.requestId !== run.requestId) {
-      const carried = withChangesOf(waiting, run);  // the interrupted run's file changes are not lost
+      const carried = withChangesOf(waiting, run); // the interrupted run's file changes are not lost
       if (carried) {
         carriedChanges.push(carried);
         pending.set(where, carried);
@@ -102,11 +102,19 @@ async function materializeLeases(ctx: PgContext, at: number): Promise<void> {
   for (const { request, pooled } of await pendingRequests(ctx, [...new Set(leases.map((lease) => lease.appId))])) {
     if (!pooled) pending.set(slot(request, false), request);
   }
-  const { runs, events } = recoverLeases(leases, {
-    hasRun: (taskId) => existing.has(taskId),
-    pendingRequest: (appId, identifier) => pending.get(slot({ appId, identifier }, false)),
-  }, at, REASON);
+  const { runs, events } = recoverLeases(
+    leases,
+    {
+      hasRun: (taskId) => existing.has(taskId),
+      pendingRequest: (appId, identifier) => pending.get(slot({ appId, identifier }, false)),
+    },
+    at,
+    REASON,
+  );
   if (runs.length > 0) await insertRuns(ctx, runs);
   if (events.length > 0) await appendEvents(ctx, events);
-  await deleteLeases(ctx, leases.map((lease) => lease.leaseId));
+  await deleteLeases(
+    ctx,
+    leases.map((lease) => lease.leaseId),
+  );
 }

@@ -43,7 +43,10 @@ const REQUEST_FIELD_COLUMNS = {
   triggers: ['triggers', 'jsonb'],
 } as const;
 
-export const REQUEST_COLUMNS = { ...REQUEST_FIELD_COLUMNS, putBack: ['put_back', 'boolean'] } as const satisfies Record<Exclude<keyof TaskRequest, 'push'>, readonly [string, PgType]>;
+export const REQUEST_COLUMNS = { ...REQUEST_FIELD_COLUMNS, putBack: ['put_back', 'boolean'] } as const satisfies Record<
+  Exclude<keyof TaskRequest, 'push'>,
+  readonly [string, PgType]
+>;
 
 export const RUN_COLUMNS = {
   taskId: ['task_id', 'text'],
@@ -102,7 +105,11 @@ export function columnList(columns: Columns): string {
 }
 
 /** What an absent optional field means, as the column stores it. */
-const ABSENT_MEANS: Readonly<Record<string, string>> = { placement: `'device'`, requeueOnExit: 'TRUE', putBack: 'FALSE' };
+const ABSENT_MEANS: Readonly<Record<string, string>> = {
+  placement: `'device'`,
+  requeueOnExit: 'TRUE',
+  putBack: 'FALSE',
+};
 
 /**
  * `x."taskId", x."requestId", …`: the unpacked values in field order. An optional field (`placement`,
@@ -110,7 +117,11 @@ const ABSENT_MEANS: Readonly<Record<string, string>> = { placement: `'device'`, 
  */
 export function valueList(columns: Columns, alias: string): string {
   return Object.keys(columns)
-    .map((field) => (ABSENT_MEANS[field] !== undefined ? `coalesce(${alias}."${field}", ${ABSENT_MEANS[field]})` : `${alias}."${field}"`))
+    .map((field) =>
+      ABSENT_MEANS[field] !== undefined
+        ? `coalesce(${alias}."${field}", ${ABSENT_MEANS[field]})`
+        : `${alias}."${field}"`,
+    )
     .join(', ');
 }
 
@@ -139,7 +150,10 @@ export function excludedAssignments(columns: Columns, except: readonly string[] 
 export function presentAssignments(columns: Columns, table: string, except: readonly string[] = []): string {
   return Object.entries(columns)
     .filter(([field]) => !except.includes(field))
-    .map(([field, [column]]) => `${column} = CASE WHEN e.doc ? '${field}' THEN x."${field}" ELSE ` + `${table}.${column} END`)
+    .map(
+      ([field, [column]]) =>
+        `${column} = CASE WHEN e.doc ? '${field}' THEN x."${field}" ELSE ` + `${table}.${column} END`,
+    )
     .join(',\n  ');
 }
 
@@ -150,10 +164,19 @@ export const EVENT_SELECT = `seq, ${selectList(EVENT_COLUMNS)}`;
 
 /** Rows as selected with the `*_SELECT` lists; the placement and flag columns always hold a value. */
 export type RunRow = Omit<TaskRun, 'placement' | 'requeueOnExit'> & { placement: string; requeueOnExit: boolean };
-export type RequestRow = Omit<TaskRequest, 'placement' | 'requeueOnExit' | 'putBack'> & { placement: string; requeueOnExit: boolean; putBack: boolean };
+export type RequestRow = Omit<TaskRequest, 'placement' | 'requeueOnExit' | 'putBack'> & {
+  placement: string;
+  requeueOnExit: boolean;
+  putBack: boolean;
+};
 
 type WorkflowFields = { data?: unknown; dependsOn?: readonly string[]; result?: unknown };
-type OptionalFields = { placement?: 'any'; requeueOnExit?: false; putBack?: true; triggers?: FileTriggers } & WorkflowFields;
+type OptionalFields = {
+  placement?: 'any';
+  requeueOnExit?: false;
+  putBack?: true;
+  triggers?: FileTriggers;
+} & WorkflowFields;
 type StoredOptionals = {
   placement: string;
   requeueOnExit: boolean;
@@ -200,7 +223,10 @@ export function jsonRecords(records: readonly object[], part: string, jsonFields
         if (value !== undefined) toJsonText(value, field, `${part}[${index}].${field}`);
       }
     });
-    throw new StoreError('storeInvalid', `${part}: not representable as JSON (${(error as Error).message})`, { cause: error, field: part });
+    throw new StoreError('storeInvalid', `${part}: not representable as JSON (${(error as Error).message})`, {
+      cause: error,
+      field: part,
+    });
   }
 }
 
@@ -233,5 +259,8 @@ export function mergeUpdates<T extends object>(updates: readonly T[], key: (upda
 
 /** `FROM` items unpacking `$n` (a JSON array) into `e.doc` (each element), `e.ord` and `x` (its columns). */
 export function unpack(param: string, columns: Columns): string {
-  return `jsonb_array_elements(${param}::jsonb) WITH ORDINALITY AS e(doc, ord) CROSS ` + `JOIN LATERAL jsonb_to_record(e.doc) AS x(${recordDefinition(columns)})`;
+  return (
+    `jsonb_array_elements(${param}::jsonb) WITH ORDINALITY AS e(doc, ord) CROSS ` +
+    `JOIN LATERAL jsonb_to_record(e.doc) AS x(${recordDefinition(columns)})`
+  );
 }

@@ -69,7 +69,8 @@ function arrayText(values: readonly unknown[]): string {
 export function inline({ sql, params }: Statement): string {
   return sql.replace(/\$(\d+)/g, (_, position: string) => {
     const index = Number(position) - 1;
-    if (index >= params.length) throw new RangeError(`the statement uses $${position} but has ${params.length} parameter(s)`);
+    if (index >= params.length)
+      throw new RangeError(`the statement uses $${position} but has ${params.length} parameter(s)`);
     return literal(params[index]);
   });
 }

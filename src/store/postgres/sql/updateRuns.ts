@@ -23,5 +23,9 @@ WHERE r.task_id = ANY($3::text[]) AND r.node_id = $1 AND r.task_id = x."taskId"
  */
 export async function updateRuns(ctx: PgContext, updates: readonly TaskRunUpdate[]): Promise<void> {
   const merged = mergeUpdates(updates, (update) => update.taskId);
-  await ctx.run(UPDATE_RUNS, [ctx.nodeId, jsonRecords(merged, 'updateRuns', []), merged.map((update) => update.taskId)]);
+  await ctx.run(UPDATE_RUNS, [
+    ctx.nodeId,
+    jsonRecords(merged, 'updateRuns', []),
+    merged.map((update) => update.taskId),
+  ]);
 }

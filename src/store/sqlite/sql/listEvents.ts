@@ -34,6 +34,11 @@ export function listEvents(ctx: SqlContext, filter: EventFilter = {}): HistoryEv
   }
   const limit = filter.limit ?? DEFAULT_LIST_LIMIT;
   params.push(limit === Infinity ? -1 : limit);
-  const sql = `SELECT ${EVENT_SELECT} FROM events${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ` + `ORDER BY seq DESC LIMIT ?`;
-  return ctx.statement<EventRow>(sql).all(...params).map(toEvent);
+  const sql =
+    `SELECT ${EVENT_SELECT} FROM events${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ` +
+    `ORDER BY seq DESC LIMIT ?`;
+  return ctx
+    .statement<EventRow>(sql)
+    .all(...params)
+    .map(toEvent);
 }

@@ -10,7 +10,9 @@ const GET_FOR_IDENTIFIER = /* sql */ `SELECT ${REQUEST_SELECT} FROM requests WHE
 /** Pending requests, of every app or of one, oldest submission first (then insertion order). */
 export function listRequests(ctx: SqlContext, appId?: string): TaskRequest[] {
   const rows =
-    appId === undefined ? ctx.statement<RequestRow>(LIST_ALL).all() : ctx.statement<RequestRow>(LIST_FOR_APP).all(appId);
+    appId === undefined
+      ? ctx.statement<RequestRow>(LIST_ALL).all()
+      : ctx.statement<RequestRow>(LIST_FOR_APP).all(appId);
   return rows.map(toRequest);
 }
 

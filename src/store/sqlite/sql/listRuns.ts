@@ -42,8 +42,13 @@ export function listRuns(ctx: SqlContext, filter: RunFilter = {}): TaskRun[] {
   // every run ever recorded; `+seq` hides that order from it, so it reads the window from the index
   // and sorts only what is in it (on 300,000 runs: under 1 ms instead of 20 ms for a recent window).
   const order = filter.finishedSince === undefined ? 'seq' : '+seq';
-  const sql = `SELECT ${RUN_SELECT} FROM runs${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ` + `ORDER BY ${order} DESC LIMIT ?`;
-  return ctx.statement<RunRow>(sql).all(...params).map(toRun);
+  const sql =
+    `SELECT ${RUN_SELECT} FROM runs${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ` +
+    `ORDER BY ${order} DESC LIMIT ?`;
+  return ctx
+    .statement<RunRow>(sql)
+    .all(...params)
+    .map(toRun);
 }
 
 const LIST_ACTIVE = /* sql */ `SELECT ${RUN_SELECT} FROM runs WHERE state <> 'finished' ORDER BY seq DESC`;

@@ -3,7 +3,8 @@ import { MIGRATIONS } from '../migrations/index.js';
 import type { Migration } from '../migrations/index.js';
 import type { SqlContext } from './context.js';
 
-const HAS_MIGRATIONS_TABLE = /* sql */ `SELECT 1 AS present FROM sqlite_master WHERE type = 'table' AND name = ` + `'schema_migrations'`;
+const HAS_MIGRATIONS_TABLE =
+  /* sql */ `SELECT 1 AS present FROM sqlite_master WHERE type = 'table' AND name = ` + `'schema_migrations'`;
 const CURRENT_VERSION = /* sql */ `SELECT coalesce(max(version), 0) AS version FROM schema_migrations`;
 const CREATE_MIGRATIONS_TABLE = /* sql */ `
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -24,7 +25,9 @@ function assertNotNewer(version: number, latest: number): void {
   if (version > latest) {
     throw new StoreError(
       'storeNewer',
-      `the store's schema is at version ${version}, written by a newer bgtasks ` + `(this one knows up to ${latest}): upgrade bgtasks, or point it at another ` + `store`,
+      `the store's schema is at version ${version}, written by a newer bgtasks ` +
+        `(this one knows up to ${latest}): upgrade bgtasks, or point it at another ` +
+        `store`,
     );
   }
 }

@@ -41,7 +41,7 @@ export function recoverInterruptedRuns(ctx: SqlContext, at: number): RecoveryRes
     } else if (!appExists(ctx, run.appId)) {
       events.push({ ...about, type: 'interrupted', detail: { requeued: false, appRemoved: true } });
     } else if (pending !== undefined && pending.requestId !== run.requestId) {
-      const carried = withChangesOf(pending, run);  // the interrupted run's file changes are not lost
+      const carried = withChangesOf(pending, run); // the interrupted run's file changes are not lost
       if (carried) putRequests(ctx, [carried]);
       events.push({ ...about, type: 'interrupted', detail: { requeued: false, supersededBy: pending.requestId } });
     } else {
@@ -62,11 +62,19 @@ export function recoverInterruptedRuns(ctx: SqlContext, at: number): RecoveryRes
 function materializeLeases(ctx: SqlContext, at: number): void {
   const leases = listLeases(ctx);
   if (leases.length === 0) return;
-  const { runs, events } = recoverLeases(leases, {
-    hasRun: (taskId) => getRun(ctx, taskId) !== undefined,
-    pendingRequest: (appId, identifier) => getRequest(ctx, appId, identifier),
-  }, at, REASON);
+  const { runs, events } = recoverLeases(
+    leases,
+    {
+      hasRun: (taskId) => getRun(ctx, taskId) !== undefined,
+      pendingRequest: (appId, identifier) => getRequest(ctx, appId, identifier),
+    },
+    at,
+    REASON,
+  );
   insertRuns(ctx, runs);
   appendEvents(ctx, events);
-  deleteLeases(ctx, leases.map((lease) => lease.leaseId));
+  deleteLeases(
+    ctx,
+    leases.map((lease) => lease.leaseId),
+  );
 }

@@ -5,7 +5,16 @@
  * @internal
  */
 import type { FileTriggers } from '../../../engine/triggers/fileTriggers.js';
-import type { AppRecord, ContinuedRunState, ContinuedSpec, HistoryEvent, Recurrence, RetryPolicy, TaskRequest, TaskRun } from '../../../engine/types.js';
+import type {
+  AppRecord,
+  ContinuedRunState,
+  ContinuedSpec,
+  HistoryEvent,
+  Recurrence,
+  RetryPolicy,
+  TaskRequest,
+  TaskRun,
+} from '../../../engine/types.js';
 
 /** Record field to column, in table order. */
 export const RUN_COLUMNS = {
@@ -56,7 +65,8 @@ export const RUN_COLUMNS = {
 export type RunField = keyof typeof RUN_COLUMNS;
 /** Every run field, in column order (the order of insert parameters). */
 export const RUN_FIELDS = Object.keys(RUN_COLUMNS) as RunField[];
-type RunBooleanField = 'requiresNetworkConnectivity' | 'requiresExternalPower' | 'requiresUnmeteredNetwork' | 'forced' | 'background';
+type RunBooleanField =
+  'requiresNetworkConnectivity' | 'requiresExternalPower' | 'requiresUnmeteredNetwork' | 'forced' | 'background';
 type JsonField = 'recurrence' | 'retry' | 'continued';
 /** Fields stored as INTEGER 0/1. */
 const RUN_BOOLEAN_FIELDS: ReadonlySet<string> = new Set<RunBooleanField>([

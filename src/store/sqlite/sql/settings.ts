@@ -1,7 +1,9 @@
 import { toJsonText } from '../../schemas.js';
 import type { SqlContext } from './context.js';
 
-const UPSERT_SETTING = /* sql */ `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE ` + `SET value = excluded.value`;
+const UPSERT_SETTING =
+  /* sql */ `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE ` +
+  `SET value = excluded.value`;
 const DELETE_SETTING = /* sql */ `DELETE FROM settings WHERE key = ?`;
 const GET_SETTING = /* sql */ `SELECT value FROM settings WHERE key = ?`;
 
