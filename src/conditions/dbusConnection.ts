@@ -1,3 +1,4 @@
+// Over 400 lines: the D-Bus client's auth, calls and signals over one socket.
 /**
  * A small D-Bus client over a Unix socket: EXTERNAL authentication, `Hello`, method calls with replies,
  * and signals. It exists so the daemon can read logind, NetworkManager and power-profiles-daemon with

@@ -1,3 +1,4 @@
+// Over 400 lines: the trace format, its checks, recording and replaying, as one documented format.
 /**
  * Conditions traces: a recording of what the machine's sensors said over a stretch of time (a day, a
  * week), to replay in virtual time (`TraceConditions` in `src/testing/traceConditions.ts`) for what-if

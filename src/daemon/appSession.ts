@@ -1,3 +1,4 @@
+// Over 400 lines: one app connection's protocol (hello, submit, tasks, completions), shared with the kit.
 import { isFamilyPattern, isPermitted } from '../protocol/vocabulary/identifierMatching.js';
 import {
   PROTOCOL_VERSION,

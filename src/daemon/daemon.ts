@@ -1,3 +1,4 @@
+// Over 400 lines: the daemon's composition root, wiring every part in one place.
 import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { DeviceConditions } from '../conditions/deviceConditions.js';
 import { conditionOverridesSchema } from '../conditions/overrides.js';

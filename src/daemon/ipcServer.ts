@@ -1,3 +1,4 @@
+// Over 400 lines: the socket server's limits and per-connection guards, one flow over one state.
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { z } from 'zod';

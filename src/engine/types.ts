@@ -1,3 +1,4 @@
+// Over 400 lines: the engine's record types, documented field by field (data-like).
 import type { CalendarSpec } from './calendar/schedule.js';
 import type { FileTriggers } from './triggers/fileTriggers.js';
 

@@ -1,3 +1,4 @@
+// Over 400 lines: every IPC message schema in one place, the wire's one reference (data-like).
 import { z } from 'zod';
 import { appIdSchema, identifierPatternSchema, identifierSchema } from './identifiers.js';
 import { EXISTING_WORK_POLICIES, MAX_PREREQUISITES, payloadSchema } from './payload.js';

@@ -1,3 +1,4 @@
+// Over 400 lines: Apple's three request classes with their validation, documented for app authors.
 import type { SubmittableKind } from '../protocol/vocabulary/kinds.js';
 import { NAME_PATTERN } from '../protocol/identifiers.js';
 import { retryInputSchema, type PendingReplyData, type RequestInput } from '../protocol/messages.js';

@@ -1,3 +1,4 @@
+// Over 400 lines: BGTaskScheduler's API and its connection's life share private state.
 import { NAME_PATTERN } from '../protocol/identifiers.js';
 import {
   PROTOCOL_VERSION,

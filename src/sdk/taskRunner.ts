@@ -1,3 +1,4 @@
+// Over 400 lines: the SDK's task life (single tasks and blocks, expiry, completion) over one state.
 import {
   NOT_STARTED,
   type BlockMessage,

@@ -1,3 +1,4 @@
+// Over 400 lines: the store's input schemas, one per record kind, shared by both stores (data-like).
 /**
  * The shapes a store accepts, as zod schemas shared by every store implementation, so SQLite and
  * PostgreSQL reject exactly the same input with exactly the same {@link StoreError}.

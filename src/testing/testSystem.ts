@@ -1,3 +1,4 @@
+// Over 400 lines: the kit's one entry point, wiring the real scheduler, store, session and SDK.
 import type { FileChange } from '../engine/triggers/fileTriggers.js';
 import { Scheduler, type PendingView } from '../daemon/scheduler/scheduler.js';
 import type { SchedulerLog } from '../daemon/scheduler/ports.js';

@@ -1,3 +1,4 @@
+// Over 400 lines: `bgtasks service` and its subcommands' printing; the work is in src/service.
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';

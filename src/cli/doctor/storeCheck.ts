@@ -1,3 +1,4 @@
+// Over 400 lines: the doctor's store checks for SQLite and PostgreSQL, one group of checks.
 import { existsSync, readFileSync, statSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';

@@ -1,3 +1,4 @@
+// Over 400 lines: one state machine (dispatch, deliver, expire, finish) over private run state.
 import { afterRun as triggersAfterRun, triggerData } from '../../engine/triggers/fileTriggers.js';
 import type { AppUsage } from '../../engine/appUsage.js';
 import type { Clock, Disposable } from '../../engine/clock.js';

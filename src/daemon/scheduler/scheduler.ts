@@ -1,3 +1,4 @@
+// Over 400 lines: the scheduler's public face, mostly one-line delegations to its parts.
 import type { FileChange, PathSnapshot } from '../../engine/triggers/fileTriggers.js';
 import { recordFileChanges } from '../../triggers/intake.js';
 import { AppUsage, type AppUsageSummary } from '../../engine/appUsage.js';

@@ -1,3 +1,4 @@
+// Over 400 lines: the Store interface over SQLite, one method each; the SQL is in sql/.
 /**
  * The embedded store: one SQLite file in WAL mode, written through better-sqlite3.
  *
