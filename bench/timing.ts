@@ -363,7 +363,10 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
         `start lateness p99 < ${START_TARGET_MS} ms ` +
         `(${plan.tasks.toLocaleString('en-US')} tasks due within ` +
         `${plan.windowMs / 1000} s)`,
-      measured: `p50 ${start.p50} ms, p99 ${start.p99} ms, max ${start.max} ms after earliestBeginDate, at the handler (the daemon's dispatch: p99 ${dispatch.p99} ms)${a.startLeadLeftMs < 0 ? `; the submission ended ${-a.startLeadLeftMs} ms after the first task was ` + `due, so the first ones were late for that` : ''}`,
+      measured:
+        `p50 ${start.p50} ms, p99 ${start.p99} ms, max ${start.max} ms after ` +
+        `earliestBeginDate, at the handler (the daemon's dispatch: p99 ` +
+        `${dispatch.p99} ms)${a.startLeadLeftMs < 0 ? `; the submission ended ${-a.startLeadLeftMs} ms after the first task was ` + `due, so the first ones were late for that` : ''}`,
       met: start.samples === plan.tasks && start.p99 < START_TARGET_MS,
     },
     {

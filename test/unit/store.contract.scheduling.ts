@@ -294,25 +294,28 @@ export function schedulingContract(name: string, makeStore: () => Promise<Store>
     });
 
     describe('recoverInterruptedRuns', () => {
-      it('gives the file changes of an interrupted triggered run to the request pending for the next change', async () => {
-        const base = { paths: ['/srv/in'], debounceMs: 0, snapshot: { '/srv/in': { 'a.txt': 1 } } };
-        const active = run({
-          requestId: 'r-ran',
-          triggers: { ...base, changes: [{ path: '/srv/in/a.txt', kind: 'created' }] },
-        });
-        const next = request({
-          requestId: 'r-next',
-          triggers: { ...base, changes: [{ path: '/srv/in/b.txt', kind: 'created' }] },
-        });
-        await store.apply({ putApps: [app()], insertRuns: [active], putRequests: [next] });
-        await store.recoverInterruptedRuns(T0 + 100_000);
-        const [pending] = await store.listRequests();
-        assert.equal(pending?.requestId, 'r-next');
-        assert.deepEqual(pending?.triggers?.changes, [
-          { path: '/srv/in/a.txt', kind: 'created' },
-          { path: '/srv/in/b.txt', kind: 'created' },
-        ]);
-      });
+      it(
+        'gives the file changes of an interrupted triggered run to the request ' + 'pending for the next change',
+        async () => {
+          const base = { paths: ['/srv/in'], debounceMs: 0, snapshot: { '/srv/in': { 'a.txt': 1 } } };
+          const active = run({
+            requestId: 'r-ran',
+            triggers: { ...base, changes: [{ path: '/srv/in/a.txt', kind: 'created' }] },
+          });
+          const next = request({
+            requestId: 'r-next',
+            triggers: { ...base, changes: [{ path: '/srv/in/b.txt', kind: 'created' }] },
+          });
+          await store.apply({ putApps: [app()], insertRuns: [active], putRequests: [next] });
+          await store.recoverInterruptedRuns(T0 + 100_000);
+          const [pending] = await store.listRequests();
+          assert.equal(pending?.requestId, 'r-next');
+          assert.deepEqual(pending?.triggers?.changes, [
+            { path: '/srv/in/a.txt', kind: 'created' },
+            { path: '/srv/in/b.txt', kind: 'created' },
+          ]);
+        },
+      );
 
       it('requeues the request with the run’s unmetered requirement, recurrence, retry and attempt', async () => {
         const active = run({

@@ -203,15 +203,21 @@ describe(
       assert.deepEqual(result, { code: 0, problems: [] });
     });
 
-    it('catches what is wrong (so the checks above can fail): a $ doubled in the program path, unbalanced quotes', () => {
-      const text = renderSystemdUnit(buildServiceSpec(input({ nodePath: oddNode, cliPath: cli })));
-      const doubled = text.replace('node $HOME', () => 'node $$HOME');
-      assert.notEqual(doubled, text);
-      assert.notEqual(verify('doubled', doubled, 'user').code, 0);
-      const unbalanced = text.replace(/^ExecStart=.*$/m, (line) => `${line} "oops`);
-      const result = verify('unbalanced', unbalanced, 'user');
-      assert.ok(result.code !== 0 || result.problems.length > 0, 'systemd-analyze should object to unbalanced quotes');
-    });
+    it(
+      'catches what is wrong (so the checks above can fail): a $ doubled in the ' + 'program path, unbalanced quotes',
+      () => {
+        const text = renderSystemdUnit(buildServiceSpec(input({ nodePath: oddNode, cliPath: cli })));
+        const doubled = text.replace('node $HOME', () => 'node $$HOME');
+        assert.notEqual(doubled, text);
+        assert.notEqual(verify('doubled', doubled, 'user').code, 0);
+        const unbalanced = text.replace(/^ExecStart=.*$/m, (line) => `${line} "oops`);
+        const result = verify('unbalanced', unbalanced, 'user');
+        assert.ok(
+          result.code !== 0 || result.problems.length > 0,
+          'systemd-analyze should object to unbalanced quotes',
+        );
+      },
+    );
 
     it('the program must be executable where systemd looks for it', () => {
       const notExecutable = join(dir, 'plain-file');

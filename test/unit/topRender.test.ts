@@ -225,22 +225,25 @@ describe('renderTop', () => {
     assert.match(text, /^ {2}11:59:51 {2}com\.example\.feeds {2}com\.example\.feeds\.sync {5}failure {2}10ms$/m);
   });
 
-  it('follows a dependent with the chain it waits on, each prerequisite with where it stands (docs/workflows.md)', () => {
-    const upload = pending('com.example.feeds.upload', {
-      reasons: ['waitingForPrerequisites'],
-      message: 'waits for com.example.feeds.export (running)',
-      prerequisites: [
-        { identifier: 'com.example.feeds.export', state: 'running' },
-        { identifier: 'com.example.feeds.scan', state: 'succeeded' },
-      ],
-    });
-    const text = renderTop(snapshot({ pending: [upload] }), plain).join('\n');
-    assert.match(
-      text,
-      /com\.example\.feeds\.upload {2}waitingForPrerequisites: waits for com\.example\.feeds\.export \(running\)/,
-    );
-    assert.match(text, /^ +after com\.example\.feeds\.export running, com\.example\.feeds\.scan succeeded$/m);
-  });
+  it(
+    'follows a dependent with the chain it waits on, each prerequisite with where ' + 'it stands (docs/workflows.md)',
+    () => {
+      const upload = pending('com.example.feeds.upload', {
+        reasons: ['waitingForPrerequisites'],
+        message: 'waits for com.example.feeds.export (running)',
+        prerequisites: [
+          { identifier: 'com.example.feeds.export', state: 'running' },
+          { identifier: 'com.example.feeds.scan', state: 'succeeded' },
+        ],
+      });
+      const text = renderTop(snapshot({ pending: [upload] }), plain).join('\n');
+      assert.match(
+        text,
+        /com\.example\.feeds\.upload {2}waitingForPrerequisites: waits for com\.example\.feeds\.export \(running\)/,
+      );
+      assert.match(text, /^ +after com\.example\.feeds\.export running, com\.example\.feeds\.scan succeeded$/m);
+    },
+  );
 
   it('fits narrow terminals: no line wider than the width, the numbers under the bar', () => {
     for (const width of [60, 40, 24, 12]) {

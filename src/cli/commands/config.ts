@@ -19,7 +19,8 @@ export function addConfigCommand(program: Command): void {
   const config = program
     .command('config')
     .description(
-      'show the effective configuration (config file, environment, defaults) and where each value came from; see docs/configuration.md',
+      'show the effective configuration (config file, environment, defaults) and ' +
+        'where each value came from; see docs/configuration.md',
     )
     .option('--schema', 'print the config file\'s JSON Schema (for editors: "$schema" in the file)')
     .option('--json', 'print JSON')
@@ -65,7 +66,9 @@ export function addConfigCommand(program: Command): void {
       }
       const lines = resolved.file.exists
         ? [
-            `ok: ${resolved.file.path} (${set.length} option${set.length === 1 ? '' : 's'} set${set.length > 0 ? `: ${set.join(', ')}` : ''})`,
+            `ok: ${resolved.file.path} (${set.length} ` +
+              `option${set.length === 1 ? '' : 's'} ` +
+              `set${set.length > 0 ? `: ${set.join(', ')}` : ''})`,
           ]
         : [`no config file at ${resolved.file.path}: nothing to check (every option has its default)`];
       process.stdout.write(`${[...lines, ...resolved.warnings.map((warning) => `warning: ${warning}`)].join('\n')}\n`);
@@ -101,9 +104,12 @@ function configJson(resolved: ResolvedConfig): unknown {
 
 function configText(resolved: ResolvedConfig): string {
   const { file } = resolved;
+  const found = file.exists ? 'read' : 'not found: the defaults apply';
+  const another = file.explicit ? '' : `; another with --config or $${CONFIG_ENV}`;
   const header = [
-    `config file: ${file.path} (${file.exists ? 'read' : 'not found: the defaults apply'}${file.explicit ? '' : `; another with --config or $${CONFIG_ENV}`})`,
-    "precedence: the daemon's flags > environment (BGTASKS_ + the path in upper snake case: http.port is BGTASKS_HTTP_PORT) > file > default",
+    `config file: ${file.path} (${found}${another})`,
+    "precedence: the daemon's flags > environment (BGTASKS_ + the path in upper " +
+      'snake case: http.port is BGTASKS_HTTP_PORT) > file > default',
     '',
   ];
   const rows = CONFIG_OPTIONS.map((option) => {

@@ -63,11 +63,13 @@ export function addDoctorCommand(program: Command): void {
   program
     .command('doctor')
     .description(
-      "check the daemon, the home's permissions, the store, the sensors and the installed apps, and say what to fix (read-only; exit 1 when a check fails)",
+      "check the daemon, the home's permissions, the store, the sensors and the " +
+        'installed apps, and say what to fix (read-only; exit 1 when a check fails)',
     )
     .option(
       '--store <location>',
-      "the store to check: a SQLite file or postgres://…?schema=NAME (default: the running daemon's, else the configuration's, else <home>/store.sqlite)",
+      'the store to check: a SQLite file or postgres://…?schema=NAME (default: the ' +
+        "running daemon's, else the configuration's, else <home>/store.sqlite)",
     )
     .option(
       '--node-id <id>',

@@ -27,7 +27,8 @@ import { CliError, ControlClient } from '../controlClient.js';
 import { resolveConfig } from '../../config/resolveConfig.js';
 
 /**
- * `bgtasks service install | uninstall | status | start | stop | restart`: the daemon as a systemd user unit (Linux) or a
+ * `bgtasks service install | uninstall | status | start | stop | restart`: the daemon as a systemd user unit (Linux) or
+ * a
  * launchd agent (macOS) that starts at login and restarts on failure; `--system` for a machine-wide
  * service started at boot. The work is in src/service; this file reads the command line and
  * prints. docs/service.md.
@@ -70,7 +71,8 @@ function cliPath(): string {
   if (!existsSync(main))
     throw new CliError(
       'unsupportedPath',
-      `bgtasks service must run from the built command (dist/cli/main.js); ${main} does not exist: run \`npm run build\``,
+      `bgtasks service must run from the built command (dist/cli/main.js); ${main} ` +
+        `does not exist: run \`npm run build\``,
       'cli',
     );
   return realpathSync(main);
@@ -178,7 +180,8 @@ function printInstall(result: InstallResult): void {
   if (result.enabled) {
     const when = result.scope === 'user' ? 'at login' : 'at boot';
     write(
-      `  ${result.started ? `started, and starts ${when}` : `starts ${when} (not started now: --no-start)`}; restarts on failure`,
+      `  ${result.started ? `started, and starts ${when}` : `starts ${when} (not started now: --no-start)`}; ` +
+        `restarts on failure`,
     );
     write(`  ${logsHint(result)}; \`bgtasks service status\` to check`);
   }
@@ -221,12 +224,14 @@ async function runInstall(program: Command, rawOptions: unknown): Promise<void> 
   if (options.start) {
     throw new CliError(
       'serviceManagerUnavailable',
-      `the service file is written but the daemon was not started: ${result.managerUnavailable}${pendingHint(result.pendingCommands)}`,
+      `the service file is written but the daemon was not started: ` +
+        `${result.managerUnavailable}${pendingHint(result.pendingCommands)}`,
       'manager',
     );
   }
   process.stderr.write(
-    `bgtasks: note: ${manager} could not be told about the new service: ${result.managerUnavailable}${pendingHint(result.pendingCommands)}\n`,
+    `bgtasks: note: ${manager} could not be told about the new service: ` +
+      `${result.managerUnavailable}${pendingHint(result.pendingCommands)}\n`,
   );
 }
 
@@ -236,7 +241,8 @@ function printUninstall(result: UninstallResult): void {
     return;
   }
   write(
-    `removed ${describeService(result.platform, result.scope)} ${result.file}${result.managerUnavailable === null ? ' (stopped and disabled first)' : ''}`,
+    `removed ${describeService(result.platform, result.scope)} ` +
+      `${result.file}${result.managerUnavailable === null ? ' (stopped and disabled first)' : ''}`,
   );
 }
 
@@ -247,7 +253,8 @@ async function runUninstall(rawOptions: unknown): Promise<void> {
   else printUninstall(result);
   if (result.managerUnavailable !== null) {
     process.stderr.write(
-      `bgtasks: note: the service manager could not be reached to stop it: ${result.managerUnavailable}${pendingHint(result.pendingCommands)}\n`,
+      `bgtasks: note: the service manager could not be reached to stop it: ` +
+        `${result.managerUnavailable}${pendingHint(result.pendingCommands)}\n`,
     );
   }
 }
@@ -303,18 +310,23 @@ function printStatus(result: StatusResult & { daemon: DaemonProbe }): void {
   const kind = describeService(result.platform, result.scope);
   if (!result.installed) {
     write(
-      `no bgtasks ${kind} is installed (it would be ${result.file}): \`bgtasks service install${result.scope === 'system' ? ' --system' : ''}\``,
+      `no bgtasks ${kind} is installed (it would be ${result.file}): \`bgtasks ` +
+        `service install${result.scope === 'system' ? ' --system' : ''}\``,
     );
     if (result.otherScopeFile)
       write(
-        `  a ${describeService(result.platform, result.scope === 'user' ? 'system' : 'user')} is installed: ${result.otherScopeFile} (\`bgtasks service status${result.scope === 'user' ? ' --system' : ''}\`)`,
+        `  a ${describeService(result.platform, result.scope === 'user' ? 'system' : 'user')} ` +
+          `is installed: ${result.otherScopeFile} (\`bgtasks service ` +
+          `status${result.scope === 'user' ? ' --system' : ''}\`)`,
       );
   } else {
     write(`${kind}: ${result.file}`);
     if (result.current) write('  file:    current');
     else
       write(
-        `  file:    STALE: ${result.staleReasons.join('; ')}\n           run \`bgtasks service install${result.scope === 'system' ? ' --system' : ''}\` again`,
+        `  file:    STALE: ${result.staleReasons.join('; ')}\n           run ` +
+          `\`bgtasks service install${result.scope === 'system' ? ' --system' : ''}\` ` +
+          `again`,
       );
     if (result.programArguments) write(`  runs:    ${shellLine(result.programArguments)}`);
     if (result.runAs !== null) write(`  as:      ${result.runAs}`);
@@ -335,9 +347,8 @@ function printStatus(result: StatusResult & { daemon: DaemonProbe }): void {
     }
   }
   const daemon = result.daemon;
-  write(
-    `  daemon:  ${daemon.answering ? `answering on ${daemon.socket} (pid ${daemon.pid ?? '?'}, version ${daemon.version ?? '?'})` : `not answering on ${daemon.socket}`}`,
-  );
+  const answering = `answering on ${daemon.socket} (pid ${daemon.pid ?? '?'}, version ${daemon.version ?? '?'})`;
+  write(`  daemon:  ${daemon.answering ? answering : `not answering on ${daemon.socket}`}`);
 }
 
 async function runLifecycle(program: Command, action: LifecycleAction, rawOptions: unknown): Promise<void> {
@@ -347,9 +358,8 @@ async function runLifecycle(program: Command, action: LifecycleAction, rawOption
   const daemon = await probeDaemon(serviceHome(program, scope));
   if (options.json) return write(JSON.stringify({ ...result, daemon }, null, 2));
   const done = { start: 'started', stop: 'stopped', restart: 'restarted' }[action];
-  write(
-    `${done} the bgtasks ${describeService(result.platform, result.scope)}${result.commands.length > 0 ? ` (${result.commands.join('; ')})` : ' (it was not loaded)'}`,
-  );
+  const how = result.commands.length > 0 ? ` (${result.commands.join('; ')})` : ' (it was not loaded)';
+  write(`${done} the bgtasks ${describeService(result.platform, result.scope)}${how}`);
   if (action !== 'stop') write('  `bgtasks service status` shows when the daemon answers');
 }
 
@@ -367,12 +377,14 @@ export function addServiceCommand(program: Command): void {
   const service = program
     .command('service')
     .description(
-      'run the daemon as a service that starts at login and restarts on failure: a systemd user unit (Linux) or a launchd agent (macOS); docs/service.md',
+      'run the daemon as a service that starts at login and restarts on failure: a ' +
+        'systemd user unit (Linux) or a launchd agent (macOS); docs/service.md',
     );
   service
     .command('install')
     .description(
-      'write the service file and start the daemon under the service manager (run it again after upgrading Node.js or bgtasks)',
+      'write the service file and start the daemon under the service manager (run ' +
+        'it again after upgrading Node.js or bgtasks)',
     )
     .option('--system', 'a machine-wide service started at boot (needs root), instead of one for you started at login')
     .option(
@@ -399,7 +411,9 @@ export function addServiceCommand(program: Command): void {
     .action(serviceAction((options: unknown) => runStatus(program, options)));
   const lifecycle: Record<LifecycleAction, string> = {
     start: 'start the installed service now (it also starts at login, or at boot with --system)',
-    stop: "stop the service's daemon cleanly until the next start, login or boot (a daemon started by hand: `bgtasks stop`)",
+    stop:
+      "stop the service's daemon cleanly until the next start, login or boot (a " +
+      'daemon started by hand: `bgtasks stop`)',
     restart: "stop the service's daemon cleanly and start it again",
   };
   for (const [action, description] of Object.entries(lifecycle) as [LifecycleAction, string][]) {

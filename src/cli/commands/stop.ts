@@ -29,7 +29,8 @@ export function addStopCommand(program: Command): void {
   program
     .command('stop')
     .description(
-      'stop the running daemon cleanly (its apps, its queue, its store) and wait until it has exited; under a service, `bgtasks service stop`',
+      'stop the running daemon cleanly (its apps, its queue, its store) and wait ' +
+        'until it has exited; under a service, `bgtasks service stop`',
     )
     .option('--timeout <ms>', 'how long to wait for it to exit', timeoutMs, DEFAULT_TIMEOUT_MS)
     .option('--json', 'print JSON')
