@@ -71,7 +71,7 @@ describe('daemon, end to end', () => {
       'the processing task to start',
     );
     assert.equal(run.forced, false);
-    await home.cli('conditions', 'reset');
+    await home.resetConditions();
   });
 
   it(
@@ -143,6 +143,6 @@ describe('daemon, end to end', () => {
       afterRestart.map((request) => request.requestId).sort(),
       before.map((request) => request.requestId).sort(),
     );
-    await home.cli('conditions', 'reset');
+    await home.resetConditions();
   });
 });

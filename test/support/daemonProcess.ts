@@ -66,6 +66,14 @@ export async function until<T>(
   }
 }
 
+/** The conditions a test daemon starts with, whatever this machine's real load and heat. */
+const PINNED_CONDITIONS = [
+  'cpuPressure=nominal',
+  'memoryPressure=nominal',
+  'ioPressure=nominal',
+  'thermalState=nominal',
+];
+
 export class TestHome {
   readonly dir = mkdtempSync(join(tmpdir(), 'bgt-'));
   readonly home = join(this.dir, 'h');
@@ -80,6 +88,22 @@ export class TestHome {
   }
 
   /** Runs the `bgtasks` command against this home. */
+  /**
+   * Pins this machine's real load (PSI) and heat to nominal on the running daemon: they must not decide
+   * whether a test's task runs. Tests about those conditions set them themselves.
+   */
+  async pinConditions(): Promise<void> {
+    const pinned = await this.cli('conditions', 'set', ...PINNED_CONDITIONS);
+    if (pinned.code !== 0) throw new Error(`could not pin the test daemon's conditions: ${pinned.stderr}`);
+  }
+
+  /** Ends a test's overrides: `conditions reset`, then the pinned ones again (see pinConditions). */
+  async resetConditions(): Promise<void> {
+    const reset = await this.cli('conditions', 'reset');
+    if (reset.code !== 0) throw new Error(`could not reset the test daemon's conditions: ${reset.stderr}`);
+    await this.pinConditions();
+  }
+
   cli(...args: string[]): Promise<RunResult> {
     return run(process.execPath, [CLI, '--home', this.home, ...args]);
   }
@@ -162,15 +186,7 @@ export class DaemonProcess implements AsyncDisposable {
     // This machine's real load (PSI) and heat must not decide whether a test's task runs: tests that
     // are about those conditions set them themselves.
     if (how.pinConditions === false) return daemon;
-    const pinned = await home.cli(
-      'conditions',
-      'set',
-      'cpuPressure=nominal',
-      'memoryPressure=nominal',
-      'ioPressure=nominal',
-      'thermalState=nominal',
-    );
-    if (pinned.code !== 0) throw new Error(`could not pin the test daemon's conditions: ${pinned.stderr}`);
+    await home.pinConditions();
     return daemon;
   }
 
