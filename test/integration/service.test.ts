@@ -33,8 +33,7 @@ for word in "$@"; do
 done
 case " $* " in
   *" is-system-running "*) echo running ;;
-  * " show "*) printf 'UnitFileState=enabled\\nActiveState=active\\nSubState=running\\nMainPID=4242\\nNRestarts=2\\nActiveEnterTimestamp=Sun
-  * 2026-12-06 08:00:00 UTC\\nResult=success\\n' ;;
+  *" show "*) printf 'UnitFileState=enabled\\nActiveState=active\\nSubState=running\\nMainPID=4242\\nNRestarts=2\\nActiveEnterTimestamp=Sun 2026-12-06 08:00:00 UTC\\nResult=success\\n' ;;
 esac
 exit 0
 `;
