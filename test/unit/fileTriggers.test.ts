@@ -200,4 +200,23 @@ describe('a triggered request in the scheduler (the kit, virtual time)', () => {
     const [run] = await system.history({ identifier: IMPORT });
     assert.equal(run?.launch, 'launched', 'its app was not running: it was launched for the change');
   });
+
+  it("gives a triggered request's object payload with the changes added under `trigger`", async () => {
+    const received: unknown[] = [];
+    const main = (scheduler: BGTaskScheduler) => {
+      scheduler.register(IMPORT, async (task) => void received.push(task.data));
+      if (scheduler.launchReason !== 'user') return undefined;
+      const request = new BGProcessingTaskRequest(IMPORT);
+      request.triggers = { paths: ['~/Inbox'] };
+      request.data = { album: 'holidays' };
+      return scheduler.submit(request);
+    };
+    await using system = await createTestSystem({ apps: [{ manifest, main }], profile: 'server' });
+    await system.openApp(APP);
+    await system.closeApp(APP);
+    const change = { path: '/home/u/Inbox/b.jpg', kind: 'created' as const };
+    await system.fileChanged(APP, IMPORT, [change]);
+    await system.next('completed', IMPORT);
+    assert.deepEqual(received, [{ album: 'holidays', trigger: { changes: [change], truncated: false } }]);
+  });
 });
