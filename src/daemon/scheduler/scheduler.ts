@@ -10,7 +10,7 @@ import type { SchedulingOptions } from '../../engine/options.js';
 import { DEFAULT_POLICIES } from '../../engine/policies/index.js';
 import { pressureFromConditions, pressureStop, type SustainedPressure } from '../../engine/policies/pressureStop.js';
 import type { Policy, PolicyContext } from '../../engine/policy.js';
-import { RequestQueue } from '../../engine/requestQueue.js';
+import { RequestQueue, type QueueEntry } from '../../engine/requestQueue.js';
 import { checkIdentifier, permits } from '../../engine/submission.js';
 import {
   requestFromRun,
@@ -33,7 +33,6 @@ import type { AppInstance, AppLauncher, CpuMeter, SchedulerLog } from './ports.j
 import type { PassPort, UserHolds, WorkflowPort } from './sidePorts.js';
 import type { PrerequisiteStatus } from '../../engine/dependencies.js';
 import type { Blocker } from '../../engine/policy.js';
-import type { QueueEntry } from '../../engine/requestQueue.js';
 import { restoreUsage } from './restore.js';
 import { PushDelivery, type PushInput, type PushReceipt } from './pushDelivery.js';
 import { RunDriver } from './runDriver.js';
@@ -119,6 +118,7 @@ export class Scheduler implements PassPort, UserHolds, WorkflowPort, Disposable 
       fleet: fleetOf(deps.store),
       isPending: (appId, identifier) => this.queue.get(appId, identifier) !== undefined,
       isRunning: (appId, identifier) => this.runs.isIdentifierRunning(appId, identifier),
+      pendingDependents: () => pendingDependents(this.queue),
       changed: () => this.requestPass(),
       log: (message, fields) => deps.log.warn(message, fields),
     });
@@ -770,4 +770,9 @@ export class Scheduler implements PassPort, UserHolds, WorkflowPort, Disposable 
     this.#conditionsListener.dispose();
     this.#driver.dispose();
   }
+}
+
+/** The queue's requests that name prerequisites. */
+function* pendingDependents(queue: RequestQueue): Iterable<TaskRequest> {
+  for (const entry of queue.all()) if (entry.request.dependsOn) yield entry.request;
 }

@@ -13,6 +13,8 @@ export interface PrerequisiteBookDeps {
   /** Whether the app has a pending request for the identifier. */
   isPending(appId: string, identifier: string): boolean;
   isRunning(appId: string, identifier: string): boolean;
+  /** The pending requests that name prerequisites: what the book must keep records for. */
+  pendingDependents(): Iterable<TaskRequest>;
   /** Something became known: dependents may move (a scheduling pass). */
   changed(): void;
   log(message: string, fields: Record<string, unknown>): void;
@@ -35,6 +37,8 @@ export class PrerequisiteBook {
   readonly #recent = new Map<string, PrerequisiteRecord>();
   /** In a fleet: prerequisites last seen pending or running on another node (looked at again each pass). */
   readonly #elsewhere = new Set<string>();
+  /** The size at which records no pending dependent names are dropped (see #sweep). */
+  #sweepAt = SWEEP_MIN;
 
   constructor(deps: PrerequisiteBookDeps) {
     this.#deps = deps;
@@ -75,6 +79,26 @@ export class PrerequisiteBook {
   watch(appId: string, identifier: string): void {
     const key = requestKey(appId, identifier);
     if (!this.#records.has(key)) this.#records.set(key, this.#recent.get(key) ?? { outcome: null, taskId: null });
+    if (this.#records.size >= this.#sweepAt) this.#sweep();
+  }
+
+  /**
+   * Drops the records of prerequisites no pending dependent names any more (a dispatched dependent took its
+   * prerequisites' results with it), so the book does not grow with every identifier ever named. Run when
+   * the book has doubled since the last sweep: its cost, one look at the pending dependents, is amortized.
+   */
+  #sweep(): void {
+    const named = new Set<string>();
+    for (const request of this.#deps.pendingDependents()) {
+      for (const identifier of request.dependsOn ?? []) named.add(requestKey(request.appId, identifier));
+    }
+    for (const key of this.#records.keys()) {
+      if (!named.has(key)) this.#records.delete(key);
+    }
+    for (const key of this.#elsewhere) {
+      if (!named.has(key)) this.#elsewhere.delete(key);
+    }
+    this.#sweepAt = Math.max(SWEEP_MIN, 2 * this.#records.size);
   }
 
   /**
@@ -197,6 +221,8 @@ export class PrerequisiteBook {
 
 /** How many finished runs {@link PrerequisiteBook} remembers beyond the watched ones: far more than one turn ends. */
 const RECENT_RUNS = 4096;
+/** The fewest records at which the book sweeps (below it, keeping them all costs little). */
+const SWEEP_MIN = 1024;
 
 function recordOf(outcome: TaskOutcome, run: TaskRun): PrerequisiteRecord {
   const { taskId, result } = run;
