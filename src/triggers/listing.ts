@@ -3,7 +3,7 @@
  * entries with their mtimes (at most `TRIGGER_LIMITS.entriesPerDirectory`, the rest ignored), a file as
  * its own entry (`''`), nothing for a path that does not exist. Asynchronous: never blocks the daemon.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { opendir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TRIGGER_LIMITS } from '../engine/triggers/fileTriggers.js';
 
@@ -17,7 +17,7 @@ export async function listPath(path: string): Promise<Record<string, number>> {
   if (!info.isDirectory()) return { '': info.mtimeMs };
   let names: string[];
   try {
-    names = (await readdir(path)).sort().slice(0, TRIGGER_LIMITS.entriesPerDirectory);
+    names = (await boundedNames(path)).sort().slice(0, TRIGGER_LIMITS.entriesPerDirectory);
   } catch {
     return {};
   }
@@ -33,3 +33,29 @@ export async function listPath(path: string): Promise<Record<string, number>> {
   );
   return listing;
 }
+
+/**
+ * A directory's names, read one entry at a time and at most {@link NAMES_READ} of them: a folder of a
+ * million files costs the daemon no more than this bound. Sorted afterwards, so the same names are kept
+ * from one listing to the next while the folder is under the bound.
+ */
+async function boundedNames(path: string): Promise<string[]> {
+  const names: string[] = [];
+  const dir = await opendir(path);
+  try {
+    for await (const entry of dir) {
+      names.push(entry.name);
+      if (names.length >= NAMES_READ) break;
+    }
+  } finally {
+    try {
+      await dir.close();
+    } catch {
+      // Closed already: leaving the loop early closes the directory.
+    }
+  }
+  return names;
+}
+
+/** How many names a listing reads from one directory before it stops: 16 times what it keeps. */
+const NAMES_READ = 16 * TRIGGER_LIMITS.entriesPerDirectory;
